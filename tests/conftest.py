@@ -1,0 +1,37 @@
+"""Every test session gets its own HF_HOME and hfprobe cache, no token, and never reaches the network.
+
+huggingface_hub reads HF_HOME and friends when it is first imported, so they are set here, at import
+time, before any test module imports it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REALZOO = Path(os.environ.get("HFPROBE_REALZOO", REPO.parent / "shared" / "realzoo"))
+
+_TMP = Path(tempfile.mkdtemp(prefix="hfprobe-tests-"))
+os.environ["HF_HOME"] = str(_TMP / "hf_home")
+os.environ["HF_TOKEN_PATH"] = str(_TMP / "hf_home" / "token")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HFPROBE_CACHE"] = str(_TMP / "hfprobe_cache")
+for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HFPROBE_DEBUG", "HF_ENDPOINT", "HF_HUB_OFFLINE"):
+    os.environ.pop(_var, None)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def realzoo() -> Path:
+    """The folder of real third-party adapters; tests that need it skip where it is absent."""
+    if not (REALZOO / "manifest.jsonl").is_file():
+        pytest.skip(f"realzoo not found at {REALZOO} (set HFPROBE_REALZOO to the shared/realzoo folder)")
+    return REALZOO

@@ -1,0 +1,207 @@
+"""Sources and the safetensors reader: local and Hub reads, byte counting, Range quirks, bad input."""
+
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from hfprobe.errors import InvalidWeightsError, NetworkError, SourceAccessError, SourceNotFoundError
+from hfprobe.safetensors_io import read_header, read_tensor
+from hfprobe.source import resolve
+from tests.fakehub import FakeHub
+
+
+def _write(path, tensors, metadata=None):
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def _raw(path, header: object, data: bytes = b"", length: int | None = None):
+    blob = json.dumps(header).encode() if not isinstance(header, bytes) else header
+    path.write_bytes(struct.pack("<Q", len(blob) if length is None else length) + blob + data)
+    return path
+
+
+@pytest.fixture()
+def lora_file(tmp_path):
+    torch.manual_seed(0)
+    tensors = {"big": torch.randn(256, 256), "a": torch.randn(4, 32), "b": torch.randn(32, 4)}
+    return _write(tmp_path / "w.safetensors", tensors, {"format": "pt"}), tensors
+
+
+def test_local_file_reads_exact_tensor_and_counts_bytes(lora_file):
+    path, tensors = lora_file
+    src = resolve(str(path))
+    assert src.kind == "file" and src.files() == ["w.safetensors"]
+    f = src.open(src.default_file)
+    hdr = read_header(f)
+    assert hdr.metadata == {"format": "pt"} and hdr.tensors["a"].shape == (4, 32)
+    before = src.bytes_read
+    assert torch.equal(read_tensor(f, hdr, "a"), tensors["a"])
+    assert src.bytes_read - before == 4 * 32 * 4  # exactly the tensor, nothing else
+    assert src.bytes_read < path.stat().st_size / 10
+
+
+def test_local_folder_lists_files_and_reads_companions(tmp_path):
+    (tmp_path / "sub").mkdir()
+    _write(tmp_path / "sub" / "adapter_model.safetensors", {"x": torch.zeros(2)})
+    (tmp_path / "adapter_config.json").write_text('{"r": 4}')
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref")
+    src = resolve(tmp_path)
+    assert src.kind == "folder"
+    assert src.files() == ["adapter_config.json", "sub/adapter_model.safetensors"]
+    assert json.loads(src.read_text("adapter_config.json")) == {"r": 4}
+    assert src.read_text("README.md") is None
+
+
+@pytest.mark.parametrize(
+    "spec, repo, rev, path",
+    [
+        ("org/name", "org/name", None, None),
+        ("org/name@v1.0", "org/name", "v1.0", None),
+        ("hf://org/name/sub/w.safetensors", "org/name", None, "sub/w.safetensors"),
+        ("hf://org/name@dev/w.safetensors", "org/name", "dev", "w.safetensors"),
+    ],
+)
+def test_hub_spec_parsing(spec, repo, rev, path):
+    src = resolve(spec)
+    assert (src.kind, src.repo_id, src.revision, src.default_file) == ("hub", repo, rev, path)
+
+
+def test_unknown_local_path_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceNotFoundError, match="no such file or folder"):
+        resolve(str(tmp_path / "missing.safetensors"))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: p.write_bytes(b""), "empty"),
+        (lambda p: p.write_bytes(b"\x01\x02"), "too short"),
+        (lambda p: _raw(p, {}, length=10_000), "runs past the end"),
+        (lambda p: _raw(p, {}, length=200 * 1024 * 1024), "100 MB"),
+        (lambda p: _raw(p, b"{not json"), "not valid JSON"),
+        (lambda p: _raw(p, [1, 2]), "not an object"),
+        (lambda p: _raw(p, {"t": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}, b"\0" * 8), "outside"),
+        (lambda p: _raw(p, {"t": {"dtype": "Q9", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4), "unknown dtype"),
+        (lambda p: _raw(p, {"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4), "needs 8"),
+        (
+            lambda p: _raw(
+                p,
+                {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}},
+                b"\0" * 12,
+            ),
+            "overlap",
+        ),
+        (lambda p: _raw(p, {"__metadata__": {"k": 1}}), "strings"),
+    ],
+)
+def test_bad_headers_raise_one_line_typed_errors(tmp_path, make, message):
+    path = tmp_path / "bad.safetensors"
+    make(path)
+    src = resolve(str(path))
+    with pytest.raises(InvalidWeightsError, match=message) as err:
+        read_header(src.open(src.default_file))
+    assert "\n" not in str(err.value) and "bad.safetensors" in str(err.value)
+
+
+def test_nan_weights_are_refused(tmp_path):
+    path = _write(tmp_path / "nan.safetensors", {"w": torch.tensor([1.0, float("nan")])})
+    src = resolve(str(path))
+    f = src.open(src.default_file)
+    with pytest.raises(InvalidWeightsError, match="NaN or Inf"):
+        read_tensor(f, read_header(f), "w")
+
+
+def test_huge_header_claim_allocates_nothing_big(tmp_path):
+    # a 16-byte file claiming a 90 MB header must fail before reading or allocating 90 MB
+    path = _raw(tmp_path / "liar.safetensors", b"{}", length=90 * 1024 * 1024)
+    src = resolve(str(path))
+    with pytest.raises(InvalidWeightsError):
+        read_header(src.open(src.default_file))
+    assert src.bytes_read <= 16
+
+
+@pytest.fixture()
+def hub(tmp_path, lora_file):
+    path, _ = lora_file
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/lora", {"w.safetensors": path, "README.md": "---\nbase_model: x/y\n---\nhi\n"})
+    with hub.serving():
+        yield hub
+
+
+@pytest.mark.parametrize("honour_range", [True, False])
+def test_hub_ranged_reads_are_exact_and_counted(hub, lora_file, honour_range):
+    path, tensors = lora_file
+    hub.honour_range = honour_range
+    src = resolve("org/lora")
+    assert src.files() == ["README.md", "w.safetensors"]
+    f = src.open("w.safetensors")
+    hdr = read_header(f)
+    assert torch.equal(read_tensor(f, hdr, "b"), tensors["b"])
+    size = path.stat().st_size
+    assert src.range_ignored is (not honour_range)
+    if honour_range:
+        assert src.bytes_read < size / 10
+        assert any("Range" in h for _, _, h in hub.requests)
+    else:
+        assert src.bytes_read == size  # the whole body came once, and later reads cost nothing
+        read_tensor(f, hdr, "a")
+        assert src.bytes_read == size
+
+
+def test_hub_missing_repo_file_and_revision(hub):
+    with pytest.raises(SourceNotFoundError, match="repo not found"):
+        resolve("org/nope").files()
+    with pytest.raises(SourceNotFoundError, match="revision not found"):
+        resolve("org/lora@nobranch").files()
+    with pytest.raises(SourceNotFoundError, match="file not found"):
+        read_header(resolve("org/lora").open("missing.safetensors"))
+
+
+def test_hub_private_and_gated(hub):
+    hub.private.add("org/lora")
+    with pytest.raises(SourceNotFoundError, match="private"):
+        resolve("org/lora").files()
+    hub.tokens["secret-token-123"] = "read"
+    assert "w.safetensors" in resolve("org/lora", token="secret-token-123").files()
+    hub.private.clear()
+    hub.gated.add("org/lora")
+    with pytest.raises(SourceAccessError, match="gated") as err:
+        resolve("org/lora", token="secret-token-123").files()
+    assert "secret-token-123" not in str(err.value)
+
+
+def test_no_network_is_a_network_error(tmp_path):
+    from huggingface_hub import constants
+
+    saved = constants.ENDPOINT
+    constants.ENDPOINT = "http://127.0.0.1:9"  # discard port: nothing listens
+    try:
+        with pytest.raises(NetworkError, match="cannot reach"):
+            resolve("org/lora").files()
+    finally:
+        constants.ENDPOINT = saved
+
+
+def test_offline_mode_reads_the_cache_and_never_the_network(hub, lora_file, monkeypatch):
+    from huggingface_hub import constants, hf_hub_download
+
+    path, tensors = lora_file
+    hf_hub_download("org/lora", "w.safetensors")
+    hf_hub_download("org/lora", "README.md")
+    seen = len(hub.requests)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    src = resolve("org/lora")
+    assert src.files() == ["README.md", "w.safetensors"]
+    f = src.open("w.safetensors")
+    assert torch.equal(read_tensor(f, read_header(f), "a"), tensors["a"])
+    assert len(hub.requests) == seen  # not one request
+    with pytest.raises(NetworkError, match="HF_HUB_OFFLINE"):
+        resolve("org/other").files()
