@@ -199,7 +199,10 @@ class FakeHub:
         if readme.is_file():
             from huggingface_hub import metadata_load
 
-            card = metadata_load(readme) or {}
+            try:
+                card = metadata_load(readme) or {}
+            except Exception:  # a broken card is the repo's problem, not the server's: the Hub answers anyway
+                card = {}
         return 200, {}, {
             "id": repo, "modelId": repo, "sha": self.sha(repo, rev), "private": repo in self.private,
             "gated": repo in self.gated, "tags": card.get("tags", []), "cardData": card,

@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"hfprobe: error: {err}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError:  # `hfprobe inspect ... | head`: the reader left; that is not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("hfprobe: interrupted; nothing half-written was kept.", file=sys.stderr)
         return 130

@@ -1,0 +1,214 @@
+"""Benchmark the search index: query latency (p50/p95) at N synthetic rows, build and write rates, size per model.
+
+Not a test: it prints figures (and writes them as JSON with --out). Synthetic rows look like real ones:
+each embedding is a score-weighted mix of 1-3 "category" vectors out of a vocabulary of 1,000, spread
+over 10 trees; queries are category vectors (what a text query becomes). Latency is measured on the
+search alone (the query vector is given) and end to end with the real MiniLM text encoder
+(--text-encoder minilm). Recall@k of the approximate index is measured against an exact numpy scan.
+
+    python benchmarks/bench_index.py --rows 10000 --rows 1000000 --out bench_index.json
+    python benchmarks/bench_index.py --build-from ZOO_DIR    # models/s through inspect + predict + embed
+
+Target: p95 under 50 ms at 1M rows on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hfprobe.index import ANN_MIN_ROWS, IndexRow, ModelIndex  # noqa: E402
+
+DIM = 384  # MiniLM, the default text space
+N_CATS = 1000
+N_TREES = 10
+
+
+class VectorEncoder:
+    """Returns a preset vector for each query string: measures the database, not the text model."""
+
+    id, dim = "bench", DIM
+
+    def __init__(self, table: dict):
+        self.table = table
+
+    def embed(self, texts):
+        import torch
+
+        def vec(t):  # category labels (for the `why` explanation) get a fixed vector of their own
+            if t not in self.table:
+                self.table[t] = _unit(np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(DIM)).astype(np.float32)
+            return self.table[t]
+
+        return torch.from_numpy(np.stack([vec(t) for t in texts]))
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def synth(n: int, rng, cats):
+    """n embeddings (float32 [n, DIM]), their trees and top categories."""
+    k = rng.integers(1, 4, size=n)
+    idx = rng.integers(0, N_CATS, size=(n, 3))
+    w = rng.random((n, 3)).astype(np.float32) * (np.arange(3)[None, :] < k[:, None])
+    w[:, 0] += 1.0
+    emb = _unit((w[:, :, None] * cats[idx]).sum(1) + 0.05 * rng.standard_normal((n, DIM)).astype(np.float32))
+    return emb.astype(np.float32), rng.integers(0, N_TREES, size=n), idx, w
+
+
+def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
+    import pyarrow as pa
+
+    from hfprobe.index import _schema, _table_name
+
+    idx = ModelIndex(path, encoders={"bench": VectorEncoder({})})
+    t0 = time.perf_counter()
+    all_emb = np.empty((n, DIM), np.float32)
+    start = 0
+    while start < n:
+        m = min(chunk, n - start)
+        emb, trees, cidx, w = synth(m, rng, cats)
+        if start == 0:  # first rows through the public API (creates the table and its metadata)
+            m = min(m, 2000)
+            emb, trees, cidx, w = emb[:m], trees[:m], cidx[:m], w[:m]
+            rows = [IndexRow(id=f"org/model-{start + i}", source=f"org/model-{start + i}", embedding=emb[i].tolist(),
+                             text_encoder="bench", repo=f"org/model-{start + i}", revision="main", file="adapter_model.safetensors",
+                             file_sha="0" * 64, family=f"tree{trees[i]}", root=f"tree{trees[i]}",
+                             categories=[{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0],
+                             expert=f"tree{trees[i]}", expert_version="1", url=f"https://huggingface.co/org/model-{start + i}",
+                             indexed_at=1.0).to_record() for i in range(m)]
+            idx.add(rows)
+            all_emb[start:start + m] = emb
+            start += m
+            continue
+        # later chunks as Arrow columns straight into the same table (building 1M Python dicts would dominate)
+        ids = [f"org/model-{start + i}" for i in range(m)]
+        cats_col = [[{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0] for i in range(m)]
+        data = {
+            "id": ids, "source": ids, "embedding": list(emb), "text_encoder": ["bench"] * m, "repo": ids,
+            "revision": ["main"] * m, "file": ["adapter_model.safetensors"] * m, "file_sha": ["0" * 64] * m,
+            "family": [f"tree{t}" for t in trees], "root": [f"tree{t}" for t in trees], "kind": [""] * m, "format": [""] * m,
+            "categories": cats_col, "expert": [f"tree{t}" for t in trees], "expert_version": ["1"] * m,
+            "url": [f"https://huggingface.co/{i}" for i in ids], "indexed_at": [1.0] * m,
+        }
+        idx._db.open_table(_table_name("bench")).add(pa.Table.from_pydict(data, schema=_schema(DIM)))
+        all_emb[start:start + m] = emb
+        start += m
+    t_write = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    idx.optimize()
+    t_opt = time.perf_counter() - t0
+    from datetime import timedelta
+
+    idx._db.open_table(_table_name("bench")).optimize(cleanup_older_than=timedelta(0))  # size of the live version only
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return {"idx": idx, "emb": all_emb, "write_s": round(t_write, 1), "optimize_and_ann_s": round(t_opt, 1),
+            "bytes_per_model": round(size / n), "ann_index": n >= ANN_MIN_ROWS}
+
+
+def latency(idx: ModelIndex, cats, rng, emb, *, n_queries: int, top_k: int = 10, tree: str | None = None) -> dict:
+    qs = rng.integers(0, N_CATS, size=n_queries)
+    table = {f"q{i}": cats[c] for i, c in enumerate(qs)}
+    idx._encoders["bench"] = VectorEncoder(table)
+    idx.query("q0", top_k=top_k, tree=tree)  # warm the caches once
+    times, recalls = [], []
+    for i in range(n_queries):
+        t0 = time.perf_counter()
+        hits = idx.query(f"q{i}", top_k=top_k, tree=tree)
+        times.append((time.perf_counter() - t0) * 1000)
+        if tree is None and i < 50:  # exact top-k by a numpy scan, to report what the ANN index costs in recall
+            exact = set(np.argsort(-(emb @ table[f"q{i}"]))[:top_k].tolist())
+            recalls.append(len(exact & {int(h["id"].rsplit("-", 1)[1]) for h in hits}) / top_k)
+    out = {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2), "queries": n_queries}
+    if recalls:
+        out[f"recall@{top_k}"] = round(float(np.mean(recalls)), 3)
+    return out
+
+
+def end_to_end_ms(idx: ModelIndex, n: int = 30) -> dict:
+    """Query latency including the MiniLM text embedding (the embedding dominates at small N)."""
+    from hfprobe.text import get_text_encoder
+
+    enc = get_text_encoder("minilm")
+    idx._encoders["bench"] = enc
+    words = ["dog", "a photo of a cat", "sports car", "oil painting", "anime girl", "castle", "pizza", "mountain lake"]
+    idx.query("warm up", top_k=10)
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        idx.query(f"{words[i % len(words)]} {i}", top_k=10)  # distinct strings: no embedding cache hits
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2), "queries": n}
+
+
+def build_rate(zoo: str) -> dict:
+    """Models per second through the real per-model work (inspect + predict + embed) on local files."""
+    from hfprobe.index import add_sources
+
+    files = sorted(str(p) for p in Path(zoo).rglob("*.safetensors"))
+    if not files:
+        raise SystemExit(f"{zoo}: no .safetensors files")
+    with tempfile.TemporaryDirectory() as tmp:
+        idx = ModelIndex(tmp)
+        t0 = time.perf_counter()
+        s = add_sources(idx, files, progress=True)
+        dt = time.perf_counter() - t0
+        size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
+        return {"models": len(files), "added": s["added"], "failed": len(s["failed"]), "seconds": round(dt, 1),
+                "models_per_s": round(s["added"] / dt, 2), "bytes_per_model": round(size / max(1, s["added"]))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, action="append", help="synthetic index sizes (default 10000 and 1000000)")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--build-from", metavar="ZOO_DIR", help="also measure the real build rate over these .safetensors")
+    ap.add_argument("--text-encoder", default="minilm", help="'minilm' adds end-to-end latency with the real encoder; 'none' skips it")
+    ap.add_argument("--workdir", default=None, help="where to build the synthetic indexes (default: a temp dir)")
+    ap.add_argument("--out", help="write the figures as JSON here")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    cats = _unit(rng.standard_normal((N_CATS, DIM))).astype(np.float32)
+    report = {"dim": DIM, "cpu_count": os.cpu_count(), "results": []}
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-index-"))
+    try:
+        for n in args.rows or [10_000, 1_000_000]:
+            path = work / f"idx{n}"
+            shutil.rmtree(path, ignore_errors=True)
+            print(f"building {n:,} rows in {path} ...", flush=True)
+            b = build(path, n, rng, cats)
+            res = {"rows": n, **{k: v for k, v in b.items() if k not in ("idx", "emb")}}
+            res["search"] = latency(b["idx"], cats, rng, b["emb"], n_queries=args.queries)
+            res["search_tree_filter"] = latency(b["idx"], cats, rng, b["emb"], n_queries=args.queries, tree="tree3")
+            if args.text_encoder == "minilm":
+                res["end_to_end_minilm"] = end_to_end_ms(b["idx"])
+            print(json.dumps(res), flush=True)
+            report["results"].append(res)
+            del b
+            shutil.rmtree(path, ignore_errors=True)
+        if args.build_from:
+            report["build_rate"] = build_rate(args.build_from)
+            print(json.dumps(report["build_rate"]), flush=True)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

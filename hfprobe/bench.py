@@ -1,0 +1,288 @@
+"""The benchmark: ProbeX tree experts against the baselines, on the same splits, in one run.
+
+Per tree (test split; element-wise accuracy for multi-label trees, top-1 for text trees):
+    probex        the tree's expert: layer swept on validation, as `hfprobe train` does
+    probex_gram   the same expert with MVProbe-style Gram views (on the layer ProbeX chose)
+    mixed         ONE ProbeX trained on every tree that shares a layer shape (negative transfer), scored
+                  on this tree's models and labels; null for a tree that shares its shape with no other
+    dense         a linear layer on the flattened layer (swept over the same layers on validation)
+    statnn        weight statistics of every candidate layer + sklearn gradient boosting
+zero_shot: text trees' test_holdout models scored against the held-out categories only (top-1), chance
+           = 1 / number of those categories; in_dist_top1 = the same expert on in-distribution test.
+routing:   accuracy = test (and holdout-test) models routed to their own tree's expert; abstain_unseen =
+           leave one tree out, the fraction of its models the router abstains on (all trees, and only
+           trees whose family still has another expert, where it cannot abstain by family alone).
+
+    >>> result = run_bench("zoo-dir", "bench.json")          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .errors import ZooError
+from .train import (HOLDOUT_SPLITS, TrainConfig, candidate_layers, evaluate, load_tree, predict_logits, sweep_layers,
+                    train_expert, train_probe)
+
+QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def weight_stats(X: torch.Tensor) -> np.ndarray:
+    """StatNN features of layers X [n, d_H, d_W]: mean, variance, quantiles, mean |w|, RMS (per model)."""
+    flat = X.flatten(1).double()
+    q = torch.quantile(flat, torch.tensor(QUANTILES, dtype=torch.float64), dim=1).T
+    feats = [flat.mean(1, keepdim=True), flat.var(1, keepdim=True), q, flat.abs().mean(1, keepdim=True),
+             flat.pow(2).mean(1, keepdim=True).sqrt()]
+    return torch.cat(feats, 1).numpy()
+
+
+def statnn(Ftr, Ytr, Fte, Yte, head: str, seed: int = 0) -> tuple[float, int]:
+    """Gradient boosting on weight statistics. Returns (test figure, number of tree nodes)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    def gb():
+        return GradientBoostingClassifier(n_estimators=100, max_depth=3, learning_rate=0.1, random_state=seed)
+
+    if head == "multilabel":
+        preds, nodes = [], 0
+        for c in range(Ytr.shape[1]):
+            y = Ytr[:, c].numpy().astype(int)
+            if len(set(y)) < 2:  # a class always (or never) present in training: predict that
+                preds.append(np.full(len(Fte), y[0]))
+                continue
+            m = gb().fit(Ftr, y)
+            preds.append(m.predict(Fte))
+            nodes += sum(t.tree_.node_count for t in m.estimators_.ravel())
+        acc = float((np.stack(preds, 1) == Yte.numpy()).mean())
+        return acc, nodes
+    m = gb().fit(Ftr, Ytr.numpy())
+    return float((m.predict(Fte) == Yte.numpy()).mean()), sum(t.tree_.node_count for t in m.estimators_.ravel())
+
+
+def models_per_second(model, X: torch.Tensor, text_emb=None, n: int = 50) -> float:
+    """Throughput of one-model-at-a-time prediction with the layer already in memory."""
+    xs = [X[i % len(X)].unsqueeze(0) for i in range(n)]
+    model.eval()
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        for x in xs:
+            model(x, text_emb)
+        return n / (time.perf_counter() - t0)
+
+
+def _family(zoo, tree):
+    from .predict import family_of
+
+    m = zoo.select(tree=tree)[0]
+    return family_of(m.spec)
+
+
+def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_layers: int = 4, text_encoder: str = "minilm",
+              trees: list[str] | None = None, progress: bool = True, plot: bool = True) -> dict:
+    """Train and evaluate every method on every tree of a zoo; write the JSON (and a PNG beside it)."""
+    from .text import get_text_encoder
+    from .zoo import open_zoo
+
+    zoo = open_zoo(zoo_path)
+    names = sorted(trees or zoo.trees())
+    if len(zoo.trees()) < 2:
+        raise ZooError(f"{zoo_path}: the zoo has one tree only ({', '.join(zoo.trees())}); the benchmark needs at least 2 "
+                       "(routing, abstaining on an unseen tree, the mixed model); build a zoo with several trees")
+    cfg = cfg or TrainConfig()
+    t_start = time.perf_counter()
+    data, experts, out_trees = {}, {}, {}
+    params, seconds, throughput = {}, {}, {}
+    zero_shot = None
+    for tree in names:
+        layers = candidate_layers(zoo, tree, limit=max_layers)
+        d = data[tree] = load_tree(zoo, tree, layers, progress=progress)
+        d.family = _family(zoo, tree)
+        tcfg = TrainConfig.from_dict({**cfg.to_dict(), "head": d.head})
+        enc = get_text_encoder(text_encoder) if d.head == "text" else None
+        temb = enc.embed_labels(d.labels) if enc else None
+        per_layer = {n: (d.X[n]["train"], d.X[n]["val"]) for n in layers}
+        t0 = time.perf_counter()
+        best, results, scores = sweep_layers(per_layer, d.Y["train"], d.Y["val"], tcfg, text_emb=temb, progress=progress)
+        sweep_s = time.perf_counter() - t0
+        X, Y = d.X[best], d.Y
+        exp = train_expert(X["train"], Y["train"], X["val"], Y["val"], labels=d.labels, cfg=tcfg, root=d.root or tree, layer=best,
+                           family=d.family, text_encoder=enc, Xte=X.get("test"), Yte=Y.get("test"), name=tree,
+                           result=results[best], zoo_hash=zoo.info.get("hash"))
+        experts[tree] = exp
+        row = {"head": d.head, "metric": exp.config["metrics"]["metric"], "layer": best, "layer_sweep": scores,
+               "chance": _chance(Y["train"], Y["test"], d.head, len(d.labels)), "n_train": len(X["train"]), "n_test": len(X["test"]),
+               "probex": exp.config["metrics"]["test"], "probex_val": exp.config["metrics"]["val"]}
+        # MVProbe-style Gram views, on the layer ProbeX chose
+        g = train_probe(X["train"], Y["train"], X["val"], Y["val"], TrainConfig.from_dict({**tcfg.to_dict(), "views": ["gram"]}),
+                        text_emb=temb, progress=progress, desc=f"{tree} gram")
+        row["probex_gram"] = evaluate(g.model, X["test"], Y["test"], d.head, temb)
+        # dense baseline, swept over the same layers
+        dcfg = TrainConfig.from_dict({**tcfg.to_dict(), "kind": "dense"})
+        dbest, dres, _ = sweep_layers(per_layer, Y["train"], Y["val"], dcfg, text_emb=temb, progress=progress)
+        row["dense"] = evaluate(dres[dbest].model, d.X[dbest]["test"], Y["test"], d.head, temb)
+        row["dense_layer"] = dbest
+        # StatNN on all candidate layers' statistics
+        t1 = time.perf_counter()
+        Ftr = np.concatenate([weight_stats(d.X[n]["train"]) for n in layers], 1)
+        Fte = np.concatenate([weight_stats(d.X[n]["test"]) for n in layers], 1)
+        row["statnn"], nodes = statnn(Ftr, Y["train"], Fte, Y["test"], d.head, seed=cfg.seed)
+        stat_s = time.perf_counter() - t1
+        row["mixed"] = None
+        out_trees[tree] = row
+        params[tree] = {"probex": exp.config["sizes"]["params"], "probex_gram": g.params, "dense": dres[dbest].params,
+                        "statnn_nodes": nodes}
+        seconds[tree] = {"probex_layer": results[best].seconds, "probex_sweep": sweep_s, "probex_gram": g.seconds,
+                         "dense": dres[dbest].seconds, "statnn": stat_s}
+        throughput[tree] = models_per_second(exp.model, X["test"], temb)
+        if d.head == "text" and "test_holdout" in Y and zero_shot is None:
+            held = d.holdout_labels
+            test_idx = sorted(set(Y["test_holdout"].tolist()))  # the test_holdout categories only
+            remap = {c: i for i, c in enumerate(test_idx)}
+            hemb = enc.embed_labels([held[c] for c in test_idx])
+            y = torch.tensor([remap[int(c)] for c in Y["test_holdout"]])
+            zero_shot = {"tree": tree, "top1": evaluate(exp.model, X["test_holdout"], y, "text", hemb),
+                         "chance": 1.0 / len(test_idx), "in_dist_top1": row["probex"],
+                         "dense_top1": evaluate(dres[dbest].model, d.X[dbest]["test_holdout"], y, "text", hemb),
+                         "categories": [held[c] for c in test_idx], "n_models": len(y)}
+    _mixed(data, experts, out_trees, cfg, progress)
+    routing = _routing(data, experts)
+    result = {
+        "zoo": str(zoo_path), "zoo_hash": zoo.info.get("hash"), "hfprobe": __version__, "config": cfg.to_dict(),
+        "max_layers": max_layers, "threads": torch.get_num_threads(),
+        "trees": out_trees, "zero_shot": zero_shot, "routing": routing, "params": params, "train_seconds": seconds,
+        "predict_models_per_s": round(float(np.mean(list(throughput.values()))), 1),
+        "predict_models_per_s_by_tree": throughput, "seconds_total": round(time.perf_counter() - t_start, 1),
+    }
+    if out_json:
+        out = Path(out_json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        tmp.replace(out)
+        if plot:
+            result["plot"] = str(plot_bench(result, out.with_suffix(".png")))
+    return result
+
+
+def _chance(Ytr, Yte, head, n_labels):
+    """Multi-label: test accuracy of the best constant guess per label learned on train (the paper's
+    "about 0.5"); text: 1 / number of classes."""
+    if head == "multilabel":
+        guess = (Ytr.float().mean(0) > 0.5).float()
+        return float((guess == Yte).float().mean())
+    return 1.0 / n_labels
+
+
+def _mixed(data, experts, out_trees, cfg, progress):
+    """One ProbeX over every multi-label tree sharing a layer shape; label space = union of their labels."""
+    groups: dict = {}
+    for tree, exp in experts.items():
+        if data[tree].head == "multilabel":
+            groups.setdefault((exp.layer.split(".")[0], exp.shape), []).append(tree)
+    for (_, shape), trees in groups.items():
+        if len(trees) < 2:
+            continue
+        vocab = sorted({c for t in trees for c in data[t].labels})
+        layer = {t: experts[t].layer for t in trees}  # each tree contributes its expert's layer
+
+        def stack(split):
+            xs, ys, owner = [], [], []
+            for t in trees:
+                d = data[t]
+                cols = [vocab.index(c) for c in d.labels]
+                Y = torch.zeros(len(d.Y[split]), len(vocab))
+                Y[:, cols] = d.Y[split]
+                xs.append(d.X[layer[t]][split])
+                ys.append(Y)
+                owner += [t] * len(Y)
+            return torch.cat(xs), torch.cat(ys), owner
+
+        Xtr, Ytr, _ = stack("train")
+        Xva, Yva, _ = stack("val")
+        res = train_probe(Xtr, Ytr, Xva, Yva, TrainConfig.from_dict({**cfg.to_dict(), "head": "multilabel"}),
+                          progress=progress, desc="mixed")
+        for t in trees:
+            d = data[t]
+            cols = [vocab.index(c) for c in d.labels]
+            logits = predict_logits(res.model, d.X[layer[t]]["test"])[:, cols]
+            out_trees[t]["mixed"] = float(((logits > 0).float() == d.Y["test"]).float().mean())
+            out_trees[t]["mixed_trees"] = trees
+
+
+def _getter(d, split: str, i: int):
+    """get_layer for model i of a split, from the layers already in memory (absent layer: LayerNotFoundError)."""
+    from .errors import LayerNotFoundError
+
+    def get(name):
+        if name not in d.X or split not in d.X[name]:
+            raise LayerNotFoundError(f"{d.tree}: layer {name} was not read")
+        return d.X[name][split][i]
+
+    return get
+
+
+def _routing(data, experts) -> dict:
+    """Routing accuracy on test models, and leave-one-tree-out abstain rates."""
+    from .route import Router
+
+    router = Router(list(experts.values()))
+    hits = total = 0
+    for tree, d in data.items():
+        for split in ("test",) + HOLDOUT_SPLITS:
+            for i in range(len(d.ids.get(split, []))):
+                hits += router.route(_getter(d, split, i), family=d.family)["expert"] == tree
+                total += 1
+    unseen, same_family = {}, {}
+    for tree, d in data.items():
+        others = [e for t, e in experts.items() if t != tree]
+        router = Router(others)
+        decs = [router.route(_getter(d, split, i), family=d.family) for split in d.ids for i in range(len(d.ids[split]))]
+        unseen[tree] = float(np.mean([dec["abstain"] for dec in decs]))
+        if any(e.config.get("family") == d.family for e in others):
+            same_family[tree] = unseen[tree]
+    return {"accuracy": hits / max(total, 1), "n": total,
+            "abstain_unseen": float(np.mean(list(unseen.values()))), "abstain_unseen_by_tree": unseen,
+            "abstain_unseen_same_family": float(np.mean(list(same_family.values()))) if same_family else None,
+            "same_family_trees": sorted(same_family)}
+
+
+def plot_bench(result: dict, path) -> Path:
+    """Grouped bars per tree (probex, gram, mixed, dense, statnn) and the zero-shot panel, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = ["probex", "probex_gram", "mixed", "dense", "statnn"]
+    trees = list(result["trees"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [4, 1]})
+    w = 0.8 / len(methods)
+    for j, m in enumerate(methods):
+        vals = [result["trees"][t].get(m) or 0.0 for t in trees]
+        axes[0].bar(np.arange(len(trees)) + j * w, vals, w, label=m)
+    axes[0].scatter(np.arange(len(trees)) + 0.4 - w / 2, [result["trees"][t]["chance"] for t in trees], marker="_", s=400,
+                    color="k", label="chance", zorder=3)
+    axes[0].set_xticks(np.arange(len(trees)) + 0.4 - w / 2, [f"{t}\n({result['trees'][t]['metric']})" for t in trees], fontsize=8)
+    axes[0].set_ylim(0, 1)
+    axes[0].legend(fontsize=7, ncol=3)
+    axes[0].set_title("test accuracy per tree")
+    zs = result.get("zero_shot")
+    if zs:
+        axes[1].bar(["zero-shot", "dense zs", "chance", "in-dist"], [zs["top1"], zs["dense_top1"], zs["chance"], zs["in_dist_top1"]],
+                    color=["C0", "C3", "k", "C2"])
+        axes[1].set_ylim(0, 1)
+        axes[1].set_title(f"zero-shot top-1 ({zs['tree']})", fontsize=9)
+        axes[1].tick_params(axis="x", labelsize=7)
+    r = result["routing"]
+    fig.suptitle(f"hfprobe bench: routing {r['accuracy']:.3f}, abstain on unseen trees {r['abstain_unseen']:.2f}", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

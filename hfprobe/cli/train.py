@@ -1,0 +1,91 @@
+"""`hfprobe train`: train a ProbeX tree expert (or one per tree) from a zoo, optionally push it to the Hub."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train ProbeX tree experts on a zoo",
+                       description="Train one ProbeX expert per tree: sweep candidate layers on validation, keep the best.")
+    p.add_argument("--zoo", required=True, help="zoo folder (built by `hfprobe zoo build`, or a folder of models with labels)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--tree", help="tree name or root id to train")
+    who.add_argument("--all-trees", action="store_true", help="train every tree of the zoo")
+    p.add_argument("--out", help="expert folder (with --all-trees: a folder of expert folders); default: the hfprobe cache")
+    p.add_argument("--layers", default="auto", help="'auto' (sweep attention layers, keep the best on val) or comma-separated layer names")
+    p.add_argument("--rank", type=int, default=128, help="r_U = r_V = r_T (paper: 128)")
+    p.add_argument("--dropout", type=float, default=None, help="dropout on the ReLU features (default from TrainConfig)")
+    p.add_argument("--weight-decay", type=float, default=None)
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
+    p.add_argument("--views", default="", help="'gram' adds MVProbe-style second-order views")
+    p.add_argument("--text-encoder", default="minilm", help="text space for text-aligned trees (minilm | clip-vit-l-14)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (be fair on shared machines)")
+    p.add_argument("--push", metavar="REPO", help="also upload the expert to this Hub repo (with --all-trees: REPO-<tree>)")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable models instead of failing")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=run)
+
+
+def config_from_args(args):
+    from ..train import TrainConfig
+
+    cfg = TrainConfig(r_U=args.rank, r_V=args.rank, r_T=args.rank, seed=args.seed,
+                      views=tuple(v for v in args.views.split(",") if v))
+    for field, value in (("dropout", args.dropout), ("weight_decay", args.weight_decay), ("max_epochs", args.epochs)):
+        if value is not None:
+            setattr(cfg, field, value)
+    return cfg
+
+
+def resolve_tree(zoo, name: str) -> str:
+    from ..errors import UsageError
+
+    trees = zoo.trees()
+    if name in trees:
+        return name
+    by_root = [t for t, models in trees.items() if models[0].root == name]
+    if len(by_root) == 1:
+        return by_root[0]
+    raise UsageError(f"{zoo.path}: no tree {name!r}; trees here: {', '.join(sorted(trees))}")
+
+
+def run(args) -> int:
+    import torch
+
+    from ..config import cache_dir
+    from ..errors import UsageError
+    from ..predict import family_of
+    from ..train import fit_tree
+    from ..zoo import open_zoo
+
+    torch.set_num_threads(max(1, args.threads))
+    if args.views and any(v not in ("gram",) for v in args.views.split(",")):
+        raise UsageError(f"--views {args.views!r}: the only extra view is 'gram'")
+    zoo = open_zoo(args.zoo, skip_bad=args.skip_bad)
+    trees = sorted(zoo.trees()) if args.all_trees else [resolve_tree(zoo, args.tree)]
+    layers = "auto" if args.layers == "auto" else [x.strip() for x in args.layers.split(",") if x.strip()]
+    cfg = config_from_args(args)
+    out = Path(args.out) if args.out else cache_dir() / "experts"
+    summary = []
+    for tree in trees:
+        first = zoo.select(tree=tree)[0]
+        expert, scores = fit_tree(zoo, tree, cfg, layers=layers, progress=not args.quiet, family=family_of(first.spec),
+                                  text_encoder=args.text_encoder)
+        folder = expert.save(out / tree if (args.all_trees or not args.out) else out)
+        row = {"tree": tree, "root": expert.config["root"], "layer": expert.layer, "head": expert.config["head"],
+               "val": expert.config["metrics"]["val"], "test": expert.config["metrics"].get("test"),
+               "train_seconds": expert.config["metrics"]["train_seconds"], "folder": str(folder)}
+        if args.push:
+            repo = f"{args.push}-{tree}" if args.all_trees else args.push
+            row["pushed"] = expert.push(repo)
+        summary.append(row)
+        if not args.json:
+            print(f"{tree}: layer {row['layer']} {row['head']} val {row['val']:.3f}"
+                  + (f" test {row['test']:.3f}" if row["test"] is not None else "") + f" -> {folder}")
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    return 0

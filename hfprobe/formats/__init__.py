@@ -1,0 +1,171 @@
+"""Which weights format a source holds, and one canonical view of it: `open_weights`.
+
+    >>> from hfprobe.formats import open_weights
+    >>> view = open_weights("some-org/some-lora")                    # doctest: +SKIP
+    >>> view.format, len(view.modules), view.rank, view.bytes_read   # doctest: +SKIP
+    ('kohya', 192, 8, 61712)
+
+Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
+Formats: diffusers-lora, diffusers-lora-processor, kohya, cloneofsimo, peft, custom-lora,
+transformers-checkpoint, diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each module's docstring).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+
+from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
+from ..safetensors_io import read_header
+from .base import Module, TensorStore, WeightsView, sample_keys
+from .checkpoint import (
+    diffusers_component,
+    is_custom_lora,
+    is_textual_inversion,
+    read_checkpoint,
+    read_custom_lora,
+    read_textual_inversion,
+)
+from .cloneofsimo import is_cloneofsimo, read_cloneofsimo
+from .diffusers import adapter_metadata, is_diffusers_lora, read_diffusers_lora
+from .kohya import is_kohya, read_kohya
+from .peft import is_peft, read_peft
+from .pickle_safe import PICKLE_SUFFIXES, load_tensors
+
+__all__ = ["open_weights", "pick_weights", "WeightsView", "Module"]
+
+# the files a folder or repo is searched for, best first; an index file stands for its shards
+PREFERRED = (
+    "adapter_model.safetensors", "adapter_model.bin",
+    "pytorch_lora_weights.safetensors", "pytorch_lora_weights.bin",
+    "model.safetensors.index.json", "model.safetensors", "pytorch_model.bin",
+    "unet/diffusion_pytorch_model.safetensors.index.json", "unet/diffusion_pytorch_model.safetensors",
+    "unet/diffusion_pytorch_model.fp16.safetensors",
+    "transformer/diffusion_pytorch_model.safetensors.index.json", "transformer/diffusion_pytorch_model.safetensors",
+    "diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.safetensors",
+    "learned_embeds.safetensors", "learned_embeds.bin",
+)
+WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
+
+
+def pick_weights(src) -> str:
+    """The weights file a folder or repo is read through (an `.index.json` for sharded checkpoints)."""
+    files = src.files()
+    for name in PREFERRED:
+        if name in files:
+            return name
+    for suffixes in ((".safetensors",), PICKLE_SUFFIXES):
+        found = [f for f in files if f.endswith(suffixes)]
+        if found:  # shallowest first: a repo's top-level file over checkpoints in sub-folders
+            return min(found, key=lambda f: (f.count("/"), f))
+    raise NoWeightsError(
+        f"{src.display}: no weights file (.safetensors, .bin, .pt) among its {len(files)} files; "
+        "point hfprobe at a folder or repo that has one, or at the file itself"
+    )
+
+
+def _read_json(src, name: str) -> dict | None:
+    text = src.read_text(name)
+    if text is None:
+        return None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # a broken companion file is no claim; the weights still speak
+    return obj if isinstance(obj, dict) else None
+
+
+def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, str]]:
+    store, metadata = TensorStore(), {}
+    if filename.endswith(".index.json"):
+        index = _read_json(src, filename)
+        weight_map = (index or {}).get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise InvalidWeightsError(f"{src.display}/{filename}: index has no weight_map; re-export the checkpoint")
+        folder = posixpath.dirname(filename)
+        shards = sorted({posixpath.join(folder, s) for s in weight_map.values()})
+        for shard in shards:
+            f = src.open(shard)
+            header = read_header(f)
+            store.add_safetensors(f, header)
+            metadata.update(header.metadata)
+        return store, shards, metadata
+    f = src.open(filename)
+    if filename.endswith(".safetensors"):
+        header = read_header(f)
+        store.add_safetensors(f, header)
+        return store, [filename], dict(header.metadata)
+    if filename.endswith(PICKLE_SUFFIXES):
+        store.add_tensors(load_tensors(f))
+        return store, [filename], {}
+    raise UnsupportedFormatError(f"{f.name}: hfprobe reads .safetensors and torch pickles ({', '.join(PICKLE_SUFFIXES)}); convert the file")
+
+
+def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> WeightsView:
+    """Open the weights in a file, folder or Hub repo as a canonical `WeightsView` (headers only).
+
+    >>> view = open_weights("./my-lora/")                                     # doctest: +SKIP
+    >>> view.layer("unet.mid_block.attentions.0.transformer_blocks.0.attn1.to_q").shape  # doctest: +SKIP
+    torch.Size([1280, 1280])
+    """
+    from ..source import resolve
+
+    src = resolve(source_or_spec, token=token)
+    filename = filename or src.default_file or pick_weights(src)
+    store, files, metadata = _load_store(src, filename)
+    folder = posixpath.dirname(filename)
+    adapter_config = _read_json(src, posixpath.join(folder, "adapter_config.json"))
+    model_config = _read_json(src, posixpath.join(folder, "config.json"))
+    where = f"{src.display}/{filename}" if src.kind != "file" else src.display
+    keys = list(store.raw)
+    if not keys:
+        raise NoWeightsError(f"{where}: the file holds no tensors; point hfprobe at a weights file")
+
+    notes: list[str] = []
+    extra: dict = {}
+    config = adapter_config or model_config
+    if is_cloneofsimo(keys):
+        fmt = "cloneofsimo"
+        modules, notes, extra = read_cloneofsimo(store, metadata, where)
+    elif is_kohya(keys):
+        fmt = "kohya"
+        modules, notes = read_kohya(store, metadata, where)
+    elif is_peft(keys, adapter_config) and not metadata.get("lora_adapter_metadata"):
+        fmt = "peft"
+        model_type = (model_config or {}).get("model_type")
+        modules, notes = read_peft(store, adapter_config, where, model_type=model_type)
+    elif is_diffusers_lora(keys):
+        modules, fmt, notes = read_diffusers_lora(store, metadata, where)
+        # the LoraConfig diffusers stored in the header, where there is no adapter_config.json
+        meta = adapter_metadata(metadata)
+        config = adapter_config or next((meta[c] for c in ("", "unet", "transformer") if c in meta), None)
+    elif is_custom_lora(keys):
+        fmt = "custom-lora"
+        modules, notes = read_custom_lora(store, where)
+    elif is_textual_inversion(store):
+        fmt = "textual-inversion"
+        modules, extra = read_textual_inversion(store)
+    else:
+        component = diffusers_component(model_config, keys)
+        if component is None and model_config is None and not _looks_like_checkpoint(keys):
+            sample = sample_keys(keys)
+            raise UnsupportedFormatError(
+                f"{where}: unknown weights layout ({len(keys)} tensors, e.g. {sample}); "
+                "hfprobe reads diffusers/kohya/cloneofsimo/PEFT LoRAs and transformers/diffusers checkpoints"
+            )
+        fmt = "diffusers-checkpoint" if component else "transformers-checkpoint"
+        if component is None and any(k.startswith("model.diffusion_model.") for k in keys):
+            fmt = "ldm-checkpoint"  # a single-file SD checkpoint (A1111 / original LDM layout); names kept as saved
+        modules, notes = read_checkpoint(store, model_config, component)
+    if not modules:
+        raise UnsupportedFormatError(
+            f"{where}: recognised as {fmt} but no module could be read (keys e.g. {sample_keys(keys)}); "
+            "the file may be incomplete")
+    return WeightsView(format=fmt, files=files, metadata=metadata, config=config, modules=modules, store=store,
+                       source=src, notes=notes, extra=extra)
+
+
+def _looks_like_checkpoint(keys: list[str]) -> bool:
+    """Without a config.json: most keys are dotted `<module>.weight` / `.bias` names."""
+    dotted = sum(1 for k in keys if k.endswith((".weight", ".bias")))
+    return dotted >= max(1, len(keys) // 2)

@@ -1,0 +1,213 @@
+"""The canonical view every weights format is turned into: a table of modules, read lazily.
+
+A `WeightsView` knows the shape of every tensor (`raw`, from the headers alone) and, per adapted or
+stored module, which raw keys hold its A/B factors or its full weight (`modules`). Tensor bytes are
+read only when `view.layer(name)` (or `view.tensor(key)`) is called.
+
+Conventions for `layer(name)` (a float32 matrix of shape [d_out, d_in * kh * kw]):
+
+- LoRA: ΔW = B @ A, times `scale` when `scaled=True`. Linear: A [r, in], B [out, r].
+  Convolution: A [r, in, kh, kw] and B [out, r, 1, 1] are flattened to [r, in*kh*kw] and [out, r],
+  so ΔW is the conv kernel reshaped to [out, in*kh*kw]; a 1x1 conv therefore gives [out, in]
+  (`kernel` is still reported as (1, 1)). Reshape with `.view(d_out, -1, *kernel)` to get the kernel.
+- `transposed=True` (PEFT `fan_in_fan_out`, e.g. GPT-2's Conv1D) returns ΔWᵀ, i.e. the layout of the
+  stored weight ([in, out]), so that `layer()` is exactly what peft adds to that parameter.
+- LoRA on an embedding (PEFT `lora_embedding_A/B`): ΔW = (B @ A)ᵀ, shaped like the embedding table.
+- DoRA (`dora=True`): `layer()` is still scale·B@A; the magnitude vector needs the base weight and
+  is not applied.
+- full weights: the stored tensor, flattened to 2-D the same way.
+
+Example:
+    >>> view = open_weights("pytorch_lora_weights.safetensors")          # doctest: +SKIP
+    >>> m = view.modules["unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"]  # doctest: +SKIP
+    >>> m.rank, m.d_in, view.layer(m.name, scaled=True).shape            # doctest: +SKIP
+    (4, 768, torch.Size([320, 768]))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from ..errors import InvalidWeightsError, LayerNotFoundError
+from ..safetensors_io import DTYPES, Header, TensorInfo, read_tensor
+
+
+@dataclass
+class Module:
+    """One adapted (LoRA) or stored (full) module under its canonical name.
+
+    `keys` maps a role to the raw key holding it: "A", "B", "alpha", "magnitude" (DoRA) for LoRA;
+    "W" for full weights and embeddings.
+    """
+
+    name: str
+    kind: str  # "lora" | "full" | "embedding"
+    d_out: int
+    d_in: int  # includes kh*kw for convolutions: the column count of layer(); d_out 0 = unknown (A only)
+    kernel: tuple[int, ...] | None
+    rank: int | None
+    alpha: float | None
+    scale: float | None
+    keys: dict[str, str]
+    transposed: bool = False  # PEFT fan_in_fan_out: layer() is in the stored [in, out] layout
+    dora: bool = False
+    lora_embedding: bool = False
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name, "kind": self.kind, "d_out": self.d_out, "d_in": self.d_in,
+            "kernel": list(self.kernel) if self.kernel else None, "rank": self.rank,
+            "alpha": self.alpha, "scale": self.scale, "keys": dict(self.keys),
+        }
+
+
+class TensorStore:
+    """Where raw tensors live: one or more safetensors files (header only until asked), or a dict."""
+
+    def __init__(self) -> None:
+        self.raw: dict[str, TensorInfo] = {}
+        self._where: dict[str, tuple[object, Header]] = {}
+        self._loaded: dict[str, torch.Tensor] = {}
+
+    def add_safetensors(self, f, header: Header) -> None:
+        for key, info in header.tensors.items():
+            if key in self.raw:
+                raise InvalidWeightsError(f"{f.name}: tensor {key!r} also appears in another shard; re-export the checkpoint")
+            self.raw[key] = info
+            self._where[key] = (f, header)
+
+    def add_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Tensors already in memory (a pickle read with weights_only=True)."""
+        names = {torch_dtype: name for name, (torch_dtype, _) in DTYPES.items()}
+        for key, t in tensors.items():
+            dtype = names.get(t.dtype, str(t.dtype).replace("torch.", ""))  # safetensors' spelling, e.g. F16
+            self.raw[key] = TensorInfo(key, dtype, tuple(t.shape), 0, 0)
+            self._loaded[key] = t
+
+    def get(self, key: str) -> torch.Tensor:
+        if key in self._loaded:
+            return self._loaded[key]
+        f, header = self._where[key]
+        return read_tensor(f, header, key)
+
+
+@dataclass
+class WeightsView:
+    """The canonical view of one model's weights; see the module docstring."""
+
+    format: str
+    files: list[str]
+    metadata: dict[str, str]
+    config: dict | None
+    modules: dict[str, Module]
+    store: TensorStore
+    source: object = None
+    notes: list[str] = field(default_factory=list)  # what was assumed while reading (one short line each)
+    extra: dict = field(default_factory=dict)  # format-specific facts, e.g. textual-inversion tokens
+
+    @property
+    def raw(self) -> dict[str, TensorInfo]:
+        return self.store.raw
+
+    @property
+    def bytes_read(self) -> int:
+        return getattr(self.source, "bytes_read", 0)
+
+    @property
+    def range_ignored(self) -> bool:
+        return bool(getattr(self.source, "range_ignored", False))
+
+    @property
+    def rank(self) -> int | None:
+        """The most common LoRA rank (None for full checkpoints)."""
+        ranks = [m.rank for m in self.modules.values() if m.kind == "lora" and m.rank]
+        return max(set(ranks), key=ranks.count) if ranks else None
+
+    def tensor(self, key: str) -> torch.Tensor:
+        """One raw tensor by its key in the file (reads only its bytes)."""
+        if key not in self.store.raw:
+            raise LayerNotFoundError(f"{self._where()}: no tensor {key!r}; see view.raw for the keys")
+        return self.store.get(key)
+
+    def layer(self, name: str, scaled: bool = False) -> torch.Tensor:
+        """ΔW (LoRA: B@A, times scale if `scaled`) or W (full) as float32 [d_out, d_in*kh*kw]."""
+        mod = self.modules.get(name)
+        if mod is None:
+            raise LayerNotFoundError(
+                f"{self._where()}: no module {name!r} (has {len(self.modules)}, e.g. {sample_keys(self.modules, 3)}); "
+                "list them with view.modules")
+        if mod.kind != "lora":
+            w = self.store.get(mod.keys["W"]).float()
+            return w.reshape(w.shape[0], -1) if w.dim() > 1 else w.reshape(1, -1)
+        if "B" not in mod.keys:
+            raise LayerNotFoundError(f"{self._where()}: module {name!r} has only its A matrix stored, so ΔW is unknown")
+        a = self.store.get(mod.keys["A"]).float()
+        b = self.store.get(mod.keys["B"]).float()
+        a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+        delta = b @ a
+        if mod.lora_embedding or mod.transposed:
+            delta = delta.T.contiguous()
+        if scaled and mod.scale is not None:
+            delta = delta * mod.scale
+        return delta
+
+    def _where(self) -> str:
+        return getattr(self.source, "display", None) or (self.files[0] if self.files else "weights")
+
+
+def sample_keys(keys, n: int = 4) -> str:
+    """A few keys for an error message, quoted so that odd characters cannot break its single line."""
+    return ", ".join(repr(k[:80]) for k in sorted(keys)[:n])
+
+
+def one_line(text: str, limit: int = 160) -> str:
+    """Another library's message squeezed onto one line."""
+    return " ".join(str(text).split())[:limit]
+
+
+def lora_module(name: str, a: TensorInfo, b: TensorInfo | None, *, alpha: float | None, keys: dict[str, str],
+                where: str, rslora: bool = False, transposed: bool = False, dora: bool = False,
+                lora_embedding: bool = False) -> Module:
+    """Build a LoRA `Module` from its A/B header entries, checking that they fit together.
+
+    alpha None means "no alpha stored": the trainer's default, scale 1 (alpha = rank).
+    """
+    if lora_embedding:  # peft: lora_embedding_A [r, num_embeddings], lora_embedding_B [dim, r]
+        rank, d_in, kernel = a.shape[0], a.shape[1], None
+    else:
+        if len(a.shape) not in (2, 4):
+            raise InvalidWeightsError(f"{where}: LoRA A {a.name!r} has shape {list(a.shape)}, expected [r, in] or [r, in, kh, kw]")
+        rank = a.shape[0]
+        kernel = tuple(a.shape[2:]) if len(a.shape) == 4 else None
+        d_in = a.shape[1] * (math.prod(kernel) if kernel else 1)
+    d_out = 0  # unknown: only A is stored
+    if b is not None:
+        b_rank = b.shape[1] if len(b.shape) >= 2 else None
+        if b_rank != rank or (len(b.shape) == 4 and tuple(b.shape[2:]) != (1, 1)):
+            raise InvalidWeightsError(
+                f"{where}: LoRA factors of {name!r} do not fit: A {list(a.shape)} vs B {list(b.shape)} "
+                f"(B must be [out, {rank}]); the file is corrupt or mislabelled, re-export it"
+            )
+        d_out = b.shape[0]
+    if rank == 0:
+        raise InvalidWeightsError(f"{where}: LoRA {name!r} has rank 0; re-export the adapter")
+    eff_alpha = float(alpha) if alpha is not None else float(rank)
+    scale = eff_alpha / (math.sqrt(rank) if rslora else rank)
+    if lora_embedding:  # layer() is (B@A)ᵀ: [num_embeddings, dim]
+        d_out, d_in = d_in, d_out
+    elif transposed:
+        d_out, d_in = d_in, d_out
+    return Module(name, "lora", d_out, d_in, kernel, rank, eff_alpha, scale, keys,
+                  transposed=transposed, dora=dora, lora_embedding=lora_embedding)
+
+
+def full_module(name: str, info: TensorInfo, kind: str = "full") -> Module:
+    """A stored weight as a module: [out, in, *kernel] -> d_out=out, d_in=in*prod(kernel)."""
+    shape = info.shape
+    kernel = tuple(shape[2:]) if len(shape) > 2 else None
+    if len(shape) < 2:  # a single vector (e.g. one textual-inversion token) is one row
+        return Module(name, kind, 1, shape[0] if shape else 1, None, None, None, None, {"W": info.name})
+    return Module(name, kind, shape[0], math.prod(shape[1:]), kernel, None, None, None, {"W": info.name})

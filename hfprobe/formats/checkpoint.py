@@ -1,0 +1,100 @@
+"""Full checkpoints, textual-inversion embeddings and custom `w_a_/w_b_` LoRAs.
+
+- transformers: `model.safetensors` (or shards listed in `model.safetensors.index.json`) + `config.json`.
+  Module = every stored weight of 2 or more dims, named by its key without `.weight`, mapped to
+  transformers' in-memory names (`transformers_names`).
+- diffusers: `diffusion_pytorch_model.safetensors` + `config.json` (`_class_name`): `unet.<key>` for
+  UNets, `transformer.<key>` for DiTs (the same names diffusers LoRA files use).
+- textual inversion: diffusers `learned_embeds` (`{"<token>": [n, dim]}`), A1111 (`emb_params`,
+  `string_to_param.*`), SDXL (`clip_l`, `clip_g`): one `embedding` module per vector set.
+- custom LoRA (LoRA-ViT / SAM-LoRA): `w_a_000…`, `w_b_000…`. Positional names `lora.<NNN>`; by those
+  projects' convention index 2k is block k's query and 2k+1 its value (see `view.notes`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from .base import Module, TensorStore, full_module, lora_module
+from .transformers_names import canonical_names
+
+_TI_KEYS = {"emb_params", "clip_l", "clip_g"}
+_CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d+)$")
+_DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
+
+
+def is_textual_inversion(store: TensorStore) -> bool:
+    keys = list(store.raw)
+    if not keys or len(keys) > 8:
+        return False
+    if all(k in _TI_KEYS or k.startswith(("string_to_param.", "string_to_token.")) for k in keys):
+        return any(k in _TI_KEYS or k.startswith("string_to_param.") for k in keys)
+    # diffusers learned_embeds: a few "<token>" vectors of a text encoder's width
+    return all("." not in k and len(store.raw[k].shape) <= 2 for k in keys) and any(k.startswith("<") for k in keys)
+
+
+def read_textual_inversion(store: TensorStore) -> tuple[dict[str, Module], dict]:
+    modules, tokens = {}, {}
+    for key, info in store.raw.items():
+        if len(info.shape) not in (1, 2) or key.startswith("string_to_token."):
+            continue
+        name = f"text_encoder.token_embedding.{key.removeprefix('string_to_param.')}"
+        modules[name] = full_module(name, info, kind="embedding")
+        tokens[key] = list(info.shape)
+    return modules, {"tokens": tokens}
+
+
+def is_custom_lora(keys: list[str]) -> bool:
+    return bool(keys) and all(_CUSTOM.match(k) for k in keys)
+
+
+def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module], list[str]]:
+    pairs: dict[int, dict[str, str]] = {}
+    for key in store.raw:
+        m = _CUSTOM.match(key)
+        pairs.setdefault(int(m["idx"]), {})[m["role"]] = key
+    modules = {}
+    for idx, p in sorted(pairs.items()):
+        name = f"lora.{idx:03d}"
+        if "a" not in p:
+            continue
+        b = store.raw.get(p.get("b", ""))
+        modules[name] = lora_module(name, store.raw[p["a"]], b, alpha=None, where=where,
+                                    keys={"A": p["a"], **({"B": p["b"]} if b else {})})
+    notes = ["custom w_a_/w_b_ LoRA (LoRA-ViT / SAM-LoRA): positional names; index 2k = block k query, 2k+1 = value",
+             "no alpha stored: scale 1"]
+    if not any("b" in p for p in pairs.values()):
+        notes.append("only A matrices are stored: ΔW cannot be computed")
+    return modules, notes
+
+
+def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
+    """'unet' / 'transformer' for a diffusers model checkpoint, else None."""
+    cls = (config or {}).get("_class_name") or ""
+    if cls:
+        for marker, component in (("ControlNet", "controlnet"), ("Autoencoder", "vae"), ("Transformer", "transformer"),
+                                  ("UNet", "unet")):
+            if marker in cls:
+                return component
+        return cls.lower()
+    if any(k.startswith(_DIFFUSERS_UNET_ROOTS) for k in keys):
+        return "unet"
+    return None
+
+
+def read_checkpoint(store: TensorStore, config: dict | None, component: str | None) -> tuple[dict[str, Module], list[str]]:
+    """Modules of a full checkpoint (weights of 2+ dims)."""
+    weights = {k[: -len(".weight")]: k for k, info in store.raw.items() if k.endswith(".weight") and len(info.shape) >= 2}
+    notes = []
+    if component:
+        mapping = {n: f"{component}.{n}" for n in weights}
+    else:
+        mapping = canonical_names(list(weights), (config or {}).get("model_type"))
+        changed = sum(1 for a, b in mapping.items() if a != b)
+        if changed:
+            notes.append(f"{changed} saved-key names mapped to transformers' in-memory names")
+    modules = {}
+    for name, key in weights.items():
+        canon = mapping[name]
+        modules[canon] = full_module(canon, store.raw[key])
+    return modules, notes

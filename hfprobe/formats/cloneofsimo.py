@@ -1,0 +1,172 @@
+"""cloneofsimo `lora_diffusion` files: `unet:N:up`, `unet:N:down`, `text_encoder:N:down`, positional.
+
+lora_diffusion saves the injected layers in the order it found them: for every module of a target
+class (listed in the header metadata, e.g. `unet: ["GEGLU", "CrossAttention", "Attention"]`) in
+`model.modules()` order, that module's `nn.Linear` children in `named_modules()` order. The rank is in
+the metadata (`unet:N:rank`); there is no alpha (lora_diffusion's scale defaults to 1).
+
+To name index N, hfprobe enumerates the same way over a diffusers SD 1.x/2.x UNet and a CLIP text
+encoder built on the meta device (no memory, no weights), and accepts the names only if every
+module's shape matches the file's A/B shapes. Otherwise it keeps positional names
+`unet.lora_diffusion.N` / `text_encoder.lora_diffusion.N` and says so in `view.notes`.
+Textual-inversion tokens stored in the same file (`<s1>`) become `embedding` modules
+`text_encoder.token_embedding.<s1>`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+
+from .base import Module, TensorStore, full_module, lora_module
+from .diffusers import canonical_text_encoder_path
+
+KEY = re.compile(r"^(?P<comp>[A-Za-z_]\w*):(?P<idx>\d+):(?P<role>up|down)$")
+
+
+def is_cloneofsimo(keys: list[str]) -> bool:
+    return any(KEY.match(k) for k in keys)
+
+
+_LEGACY_BLOCK_ORDER = {"attn1": 0, "ff": 1, "attn2": 2}  # diffusers < 0.12 registered ff before attn2
+
+
+def _order(model, targets: set[str], legacy: bool = False) -> list[tuple[str, tuple[int, int]]]:
+    import torch.nn as nn
+
+    out = []
+    ancestors = [(n, m) for n, m in model.named_modules() if type(m).__name__ in targets]
+    if legacy:  # stable sort: only the order inside each transformer block changes
+        def block_rank(item):
+            head, _, tail = item[0].partition(".transformer_blocks.")
+            idx, _, sub = tail.partition(".")
+            return (head, idx, _LEGACY_BLOCK_ORDER.get(sub.split(".")[0], 3)) if tail else (item[0], "", 0)
+        ancestors = _regroup(ancestors, block_rank)
+    for anc_name, anc in ancestors:
+        for child_name, child in anc.named_modules():
+            if isinstance(child, nn.Linear):
+                out.append((f"{anc_name}.{child_name}", tuple(child.weight.shape)))
+    return out
+
+
+def _regroup(ancestors, block_rank):
+    """Reorder modules inside each transformer block by `block_rank`, keeping blocks where they are."""
+    out, i = [], 0
+    while i < len(ancestors):
+        key = block_rank(ancestors[i])[:2]
+        j = i
+        while j < len(ancestors) and block_rank(ancestors[j])[:2] == key:
+            j += 1
+        out.extend(sorted(ancestors[i:j], key=block_rank))
+        i = j
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _unet_order(targets: frozenset, legacy: bool = False):
+    """(name, (out, in)) in lora_diffusion's order over an SD 1.x/2.x UNet; cross-attention inputs read 0."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    wanted = {"Attention"} if targets & {"CrossAttention", "Attention"} else set()
+    wanted |= targets & {"GEGLU"}
+    with torch.device("meta"):
+        unet = UNet2DConditionModel()  # the defaults are SD 1.x's layout (SD 2.x differs only in widths)
+    return [("unet." + n, (s[0], 0) if n.endswith(("attn2.to_k", "attn2.to_v")) else s)
+            for n, s in _order(unet, wanted, legacy)]
+
+
+def _fits(order, shapes) -> bool:
+    """Same shapes up to one width factor (SD's 320 vs a test model's 32), every cross-attention input
+    (0 in `order`) equal to one text width."""
+    if len(order) != len(shapes) or not shapes:
+        return False
+    num, den = shapes[0][0], order[0][1][0]
+    cross = {got[1] for (_, want), got in zip(order, shapes) if want[1] == 0}
+    return len(cross) <= 1 and all(
+        want[0] * num == got[0] * den and (want[1] == 0 or want[1] * num == got[1] * den)
+        for (_, want), got in zip(order, shapes)
+    )
+
+
+def _text_encoder_order(n_layers: int, hidden: int):
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    log = logging.getLogger("transformers")
+    level = log.level
+    log.setLevel(logging.ERROR)  # the throwaway config's token ids trigger warnings
+    try:
+        config = CLIPTextConfig(hidden_size=hidden, num_hidden_layers=n_layers, num_attention_heads=1,
+                                intermediate_size=4 * hidden)
+        with torch.device("meta"):
+            model = CLIPTextModel(config)
+    finally:
+        log.setLevel(level)
+    return [("text_encoder." + canonical_text_encoder_path(n), s) for n, s in _order(model, {"CLIPAttention"})]
+
+
+def _names_for(comp: str, entries: dict[int, dict[str, str]], store: TensorStore, targets: set[str]) -> list[str] | None:
+    count = len(entries)
+    shapes = [(store.raw[entries[i]["up"]].shape[0], store.raw[entries[i]["down"]].shape[1]) for i in range(count)]
+    try:
+        if comp == "unet":
+            for legacy in (False, True):
+                order = _unet_order(frozenset(targets), legacy)
+                if _fits(order, shapes):
+                    break
+            else:
+                return None
+            candidates, expected = [n for n, _ in order], [tuple(s) for s in shapes]
+        elif comp.startswith("text_encoder") and count % 4 == 0:
+            order = _text_encoder_order(count // 4, shapes[0][1])
+            candidates, expected = [n for n, _ in order], [s for _, s in order]
+        else:
+            return None
+    except Exception:  # a layout the libraries cannot build: keep positions
+        return None
+    if len(candidates) != count or [tuple(s) for s in shapes] != expected:
+        return None
+    if comp == "text_encoder_2":
+        candidates = [c.replace("text_encoder.", "text_encoder_2.", 1) for c in candidates]
+    return candidates
+
+
+def read_cloneofsimo(store: TensorStore, metadata: dict[str, str], where: str):
+    """Modules of a lora_diffusion file; returns (modules, notes, extra)."""
+    groups: dict[str, dict[int, dict[str, str]]] = {}
+    others = []
+    for key in store.raw:
+        m = KEY.match(key)
+        if m:
+            groups.setdefault(m["comp"], {}).setdefault(int(m["idx"]), {})[m["role"]] = key
+        else:
+            others.append(key)
+    modules: dict[str, Module] = {}
+    notes: list[str] = []
+    for comp, entries in sorted(groups.items()):
+        if sorted(entries) != list(range(len(entries))) or any(len(e) != 2 for e in entries.values()):
+            names = None
+        else:
+            try:
+                targets = set(json.loads(metadata.get(comp, "[]")))
+            except json.JSONDecodeError:
+                targets = set()
+            names = _names_for(comp, entries, store, targets or {"CrossAttention", "Attention"})
+        if names is None:
+            notes.append(f"{comp}: positions could not be matched to module names; kept as {comp}.lora_diffusion.N")
+        for i, parts in sorted(entries.items()):
+            name = names[i] if names else f"{comp}.lora_diffusion.{i}"
+            down, up = store.raw[parts["down"]], store.raw.get(parts.get("up", ""))
+            modules[name] = lora_module(name, down, up, alpha=None, keys={"A": parts["down"], **({"B": parts["up"]} if up else {})}, where=where)
+    tokens = {}
+    for key in others:
+        info = store.raw[key]
+        if metadata.get(key) == "<embed>" or (key.startswith("<") and len(info.shape) <= 2):
+            name = f"text_encoder.token_embedding.{key}"
+            modules[name] = full_module(name, info, kind="embedding")
+            tokens[key] = list(info.shape)
+    notes.append("lora_diffusion stores no alpha: scale 1")
+    return modules, notes, {"tokens": tokens} if tokens else {}

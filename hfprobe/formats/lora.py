@@ -1,0 +1,105 @@
+"""Grouping PEFT-style LoRA keys (`<module>.lora_A.weight`, `.lora_B.weight`, `.alpha`, ...) into modules.
+
+Every LoRA format is first renamed (keys only, no bytes) to this one layout by its own reader, then
+`build_lora_modules` pairs the factors, checks their shapes and computes rank, alpha and scale.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ..errors import InvalidWeightsError
+from ..safetensors_io import TensorInfo
+from .base import Module, TensorStore, full_module, lora_module
+
+# suffix of a PEFT-style key -> role; checked in order (the longest, most specific first)
+ROLE_SUFFIXES = (
+    (".lora_A.weight", "A"),
+    (".lora_B.weight", "B"),
+    (".lora_embedding_A", "EA"),
+    (".lora_embedding_B", "EB"),
+    (".lora_magnitude_vector.weight", "magnitude"),
+    (".lora_magnitude_vector", "magnitude"),
+    (".lora_A.bias", "bias"),
+    (".lora_B.bias", "bias"),
+    (".alpha", "alpha"),
+)
+
+
+def split_role(key: str) -> tuple[str, str] | None:
+    """`'x.to_q.lora_A.weight'` -> `('x.to_q', 'A')`; None if the key is not a LoRA part."""
+    for suffix, role in ROLE_SUFFIXES:
+        if key.endswith(suffix):
+            return key[: -len(suffix)], role
+    return None
+
+
+def read_scalars(store: TensorStore, keys: list[str]) -> dict[str, float]:
+    """Values of small scalar tensors such as kohya's `.alpha` (a few bytes each)."""
+    return {k: float(store.get(k).float().reshape(-1)[0]) for k in keys}
+
+
+def build_lora_modules(
+    renamed: dict[str, str],
+    store: TensorStore,
+    where: str,
+    *,
+    alpha_for: Callable[[str, int], float | None] = lambda name, rank: None,
+    rslora: bool = False,
+    transposed_for: Callable[[str], bool] = lambda name: False,
+    dora: bool = False,
+) -> tuple[dict[str, Module], list[str]]:
+    """Pair LoRA factors. `renamed` maps PEFT-style canonical key -> raw key.
+
+    Returns the modules and the canonical keys that are not LoRA parts (left for the caller).
+    An `.alpha` tensor, where present, wins over `alpha_for` (it is what the trainer stored).
+    """
+    parts: dict[str, dict[str, str]] = {}
+    rest: list[str] = []
+    for key, raw_key in renamed.items():
+        split = split_role(key)
+        if split is None:
+            rest.append(key)
+            continue
+        name, role = split
+        if role == "bias":
+            continue
+        parts.setdefault(name, {})[role] = raw_key
+    alpha_keys = [p["alpha"] for p in parts.values() if "alpha" in p and ("A" in p or "EA" in p)]
+    alpha_values = read_scalars(store, alpha_keys) if alpha_keys else {}
+    modules: dict[str, Module] = {}
+    for name, p in sorted(parts.items()):
+        emb = "EA" in p
+        a_key, b_key = (p.get("EA"), p.get("EB")) if emb else (p.get("A"), p.get("B"))
+        if a_key is None:
+            if b_key is not None:
+                raise InvalidWeightsError(f"{where}: LoRA {name!r} has a B matrix but no A; the file is incomplete, re-export it")
+            continue  # a lone alpha or magnitude: nothing to build
+        a: TensorInfo = store.raw[a_key]
+        b: TensorInfo | None = store.raw.get(b_key) if b_key else None
+        rank = a.shape[0] if a.shape else 0
+        alpha = alpha_values.get(p.get("alpha", ""), alpha_for(name, rank))
+        keys = {"A": a_key, **({"B": b_key} if b_key else {})}
+        for role in ("alpha", "magnitude"):
+            if role in p:
+                keys[role] = p[role]
+        modules[name] = lora_module(
+            name, a, b, alpha=alpha, keys=keys, where=where, rslora=rslora,
+            transposed=transposed_for(name) and not emb, dora=dora or "magnitude" in p, lora_embedding=emb,
+        )
+    return modules, rest
+
+
+def add_full_modules(modules: dict[str, Module], renamed: dict[str, str], keys: list[str], store: TensorStore) -> None:
+    """Stored weights (`<module>.weight`, >= 2-D) next to the LoRA factors, e.g. PEFT's modules_to_save.
+
+    A LoRA module of the same name keeps the name (its full copy stays reachable through `view.raw`).
+    """
+    for key in keys:
+        if not key.endswith(".weight"):
+            continue
+        name = key[: -len(".weight")].removesuffix(".base_layer")
+        info = store.raw[renamed[key]]
+        if len(info.shape) < 2 or name in modules:
+            continue
+        modules[name] = full_module(name, info)

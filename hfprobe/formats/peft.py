@@ -1,0 +1,90 @@
+"""PEFT LoRA adapters: `adapter_model.safetensors` (or `.bin`) + `adapter_config.json`.
+
+Keys are `base_model.model.<module path>.lora_A.weight` / `.lora_B.weight` (plus `lora_embedding_A/B`,
+`lora_magnitude_vector` for DoRA, and full copies of `modules_to_save`). From the config:
+`r`, `lora_alpha`, `rank_pattern` / `alpha_pattern` (matched with peft's own `get_pattern_key`),
+`use_rslora` (scale alpha/sqrt(r) instead of alpha/r), `fan_in_fan_out` (GPT-2 Conv1D: `layer()`
+is returned in the stored [in, out] layout, exactly what peft merges), `use_dora`.
+
+Canonical names: the module path without `base_model.model.`; transformers saved-key names are mapped
+to transformers' in-memory names (`transformers_names`); adapters on a diffusers UNet or DiT get the
+`unet.` / `transformer.` prefix that diffusers LoRA files use.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .base import TensorStore
+from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
+from .lora import add_full_modules, build_lora_modules
+from .transformers_names import canonical_names
+
+PEFT_PREFIX = "base_model.model."
+_GPT2_CONV1D = re.compile(r"(^|\.)h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.lora_A")
+
+
+def is_peft(keys: list[str], config: dict | None) -> bool:
+    """PEFT's `base_model.` prefix, or PEFT-style keys next to an adapter_config.json."""
+    if any(k.startswith("base_model.") for k in keys):
+        return True
+    peft_config = bool(config) and (config.get("peft_type") or ("r" in config and "target_modules" in config))
+    components = ("unet.", "text_encoder", "transformer.")
+    return bool(peft_config) and any(".lora_A." in k or "lora_embedding_A" in k for k in keys) and not any(
+        k.startswith(components) for k in keys)
+
+
+_ADAPTER_NAME = re.compile(r"\.(lora_A|lora_B)\.(?!weight$|bias$)[^.]+\.(weight|bias)$")
+_ADAPTER_NAME_EMB = re.compile(r"\.(lora_embedding_A|lora_embedding_B|lora_magnitude_vector)\.(?!weight$)[^.]+$")
+
+
+def _strip(key: str) -> str:
+    """PEFT's prefix off; an adapter name left in by saving `model.state_dict()` (`lora_A.default.weight`) too."""
+    for prefix in (PEFT_PREFIX, "base_model."):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+            break
+    key = _ADAPTER_NAME.sub(r".\1.\2", key)
+    key = _ADAPTER_NAME_EMB.sub(r".\1", key)
+    return re.sub(r"\.modules_to_save\.[^.]+\.", ".", key)
+
+
+def read_peft(store: TensorStore, config: dict | None, where: str, model_type: str | None = None):
+    """Modules of a PEFT adapter; returns (modules, notes)."""
+    cfg = config or {}
+    notes: list[str] = []
+    if cfg.get("peft_type") not in (None, "LORA"):
+        notes.append(f"peft_type {cfg.get('peft_type')}: only LoRA factors are read")
+    if not config:
+        notes.append("no adapter_config.json: alpha unknown, scale 1 assumed")
+    renamed = {_strip(k): k for k in store.raw}
+    fan_in_fan_out = bool(cfg.get("fan_in_fan_out"))
+    base = str(cfg.get("base_model_name_or_path") or "").lower()
+    if not fan_in_fan_out and "gpt2" in base and any(_GPT2_CONV1D.search(k) for k in renamed):
+        # peft flips fan_in_fan_out to True when it meets GPT-2's Conv1D at load time; do the same
+        fan_in_fan_out = True
+        notes.append("fan_in_fan_out False in the config but the base is GPT-2 (Conv1D): treated as True, as peft does")
+    modules, rest = build_lora_modules(
+        renamed, store, where,
+        alpha_for=alpha_lookup({"": cfg}) if cfg else (lambda name, rank: None),
+        rslora=bool(cfg.get("use_rslora")),
+        transposed_for=lambda name: fan_in_fan_out,
+        dora=bool(cfg.get("use_dora")),
+    )
+    add_full_modules(modules, renamed, rest, store)
+    names = list(modules)
+    roots = {n.split(".", 1)[0] for n in names}
+    if roots and roots <= set(_UNET_ROOTS) | {"time_emb_proj"}:
+        mapping = {n: "unet." + n for n in names}
+    elif roots and roots <= set(_DIT_ROOTS) | {"time_text_embed", "pos_embed"}:
+        mapping = {n: "transformer." + n for n in names}
+    else:
+        mapping = canonical_names(names, model_type)
+        changed = sum(1 for a, b in mapping.items() if a != b)
+        if changed:
+            notes.append(f"{changed} saved-key names mapped to transformers' in-memory names")
+    out = {}
+    for old, mod in modules.items():
+        mod.name = mapping.get(old, old)
+        out[mod.name] = mod
+    return out, notes

@@ -1,0 +1,558 @@
+"""Search over models by what their weights say: an embedded vector database on disk (LanceDB).
+
+Each indexed model is one row: where it came from (repo, revision, file, file sha), its tree (family,
+root), the categories its expert predicted (with scores), and an embedding in the expert's text space.
+The embedding is the score-weighted mean of the text embeddings of the predicted categories, computed
+with the same text encoder the expert was aligned to; a text query is embedded with that encoder and rows
+are ranked by cosine similarity. So a query for "puppy" finds a model predicted "dog" because the
+two words lie close in the text space, and models from every tree are ranked in one space.
+
+Why LanceDB: an embedded database (a folder, no server) made for vectors plus typed metadata; every
+write is a versioned commit (a crash mid-write leaves the previous version readable, never a half row);
+merge-insert replaces a row by id; filtered vector search runs in-process; an IVF-PQ index keeps a
+query fast at a million rows.
+
+One table per text space (`models_<encoder id>`), because vectors in one column share one size.
+
+    >>> idx = ModelIndex("/tmp/idx")                                 # doctest: +SKIP
+    >>> idx.add([describe_model("org/some-lora")])                  # doctest: +SKIP
+    >>> [h["id"] for h in idx.query("a photo of a dog", top_k=3)]   # doctest: +SKIP
+    ['org/some-lora']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import re
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .config import cache_dir
+from .errors import HfprobeError, SearchIndexError, UsageError
+
+INDEX_FORMAT = 1
+ANN_MIN_ROWS = 100_000  # below this a flat scan is faster than an approximate index and exact
+_LOCK_TIMEOUT_S = 60
+
+
+def default_index_dir() -> Path:
+    """Where the index lives unless told otherwise: $HFPROBE_INDEX or <cache>/index."""
+    return Path(os.environ.get("HFPROBE_INDEX") or cache_dir() / "index")
+
+
+@dataclass
+class IndexRow:
+    """One model in the index. `id` is the key: re-indexing the same id replaces the row."""
+
+    id: str
+    source: str  # what the user passed (path or org/name@rev)
+    embedding: list[float]
+    text_encoder: str
+    repo: str = ""  # Hub repo id, "" for local files
+    revision: str = ""
+    file: str = ""  # weights file used
+    file_sha: str = ""  # sha256 of the weights file (Hub: the LFS sha256)
+    family: str = ""
+    root: str = ""
+    kind: str = ""  # adapter | finetune | ...
+    format: str = ""
+    categories: list[dict] = field(default_factory=list)  # [{label, score}], best first
+    expert: str = ""
+    expert_version: str = ""
+    url: str = ""
+    indexed_at: float = 0.0
+
+    def to_record(self) -> dict:
+        rec = asdict(self)
+        rec["categories"] = [{"label": str(c["label"]), "score": float(c["score"])} for c in self.categories]
+        rec["embedding"] = [float(x) for x in self.embedding]
+        rec["indexed_at"] = self.indexed_at or time.time()
+        return rec
+
+
+def _schema(dim: int):
+    import pyarrow as pa
+
+    cols = []
+    for f in fields(IndexRow):
+        if f.name == "embedding":
+            cols.append(pa.field("embedding", pa.list_(pa.float32(), dim)))
+        elif f.name == "categories":
+            cols.append(pa.field("categories", pa.list_(pa.struct([("label", pa.string()), ("score", pa.float32())]))))
+        elif f.name == "indexed_at":
+            cols.append(pa.field("indexed_at", pa.float64()))
+        else:
+            cols.append(pa.field(f.name, pa.string()))
+    return pa.schema(cols)
+
+
+def _table_name(encoder_id: str) -> str:
+    return "models_" + re.sub(r"[^A-Za-z0-9_]", "_", encoder_id)
+
+
+def _sql_str(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def model_id_for(spec: str) -> str:
+    """The index key for a source spec, computed without reading it (so a resumed batch can skip it).
+
+    Local paths become absolute paths; Hub specs drop `hf://` and the `@revision` (a new revision of
+    a repo replaces the old row).
+
+    >>> model_id_for("hf://org/name@v2/lora.safetensors")
+    'org/name/lora.safetensors'
+    """
+    text = str(spec).strip()
+    if os.path.exists(text):
+        return str(Path(text).resolve())
+    text = text[5:] if text.startswith("hf://") else text
+    parts = text.split("/")
+    if len(parts) >= 2 and "@" in parts[1]:
+        parts[1] = parts[1].split("@", 1)[0]
+    return "/".join(parts)
+
+
+def embed_categories(categories: list[dict], encoder, template: str | None = None) -> list[float]:
+    """A model's point in the text space: the score-weighted mean of its categories' text embeddings.
+
+    Negative scores count as zero; all-zero scores weigh the categories equally. The result is
+    L2-normalised, like the query embedding, so a dot product is the cosine.
+
+    >>> embed_categories([{"label": "dog", "score": 0.9}], get_text_encoder("minilm"))[:2]  # doctest: +SKIP
+    """
+    import torch
+
+    if not categories:
+        raise SearchIndexError("no predicted categories to embed; the model needs an expert for its tree (hfprobe train)")
+    labels = [str(c["label"]) for c in categories]
+    weights = torch.tensor([max(float(c["score"]), 0.0) for c in categories], dtype=torch.float32)
+    if not torch.isfinite(weights).all() or float(weights.sum()) <= 0:
+        weights = torch.ones(len(labels))
+    vecs = encoder.embed_labels(labels, template) if hasattr(encoder, "embed_labels") else encoder.embed(labels)
+    vec = (weights[:, None] / weights.sum() * vecs.float()).sum(0)
+    vec = torch.nn.functional.normalize(vec, dim=0)
+    return vec.tolist()
+
+
+class ModelIndex:
+    """The index folder: LanceDB tables plus `hfprobe_index.json` (format, versions, text spaces).
+
+    `encoders` maps a text-encoder id to an object with `.id`, `.dim`, `.embed(list[str])`; ids not in
+    it are loaded with `hfprobe.text.get_text_encoder` when a query needs them.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, encoders: dict | None = None, create: bool = True):
+        self.path = Path(path) if path is not None else default_index_dir()
+        self._encoders = dict(encoders or {})
+        meta_file = self.path / "hfprobe_index.json"
+        if not self.path.exists() and not create:
+            raise SearchIndexError(f"{self.path}: no index here; build one with `hfprobe index add SOURCE...` (or pass --index DIR)")
+        if self.path.exists() and not self.path.is_dir():
+            raise SearchIndexError(f"{self.path}: is a file, not an index folder; pass a folder with --index")
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            import lancedb
+
+            self._db = lancedb.connect(str(self.path))
+        except Exception as err:  # lance raises its own types; one message for all
+            raise SearchIndexError(f"{self.path}: cannot open the index ({err}); delete the folder and rebuild it") from err
+        if not create and not meta_file.exists():
+            raise SearchIndexError(f"{self.path}: no index here; build one with `hfprobe index add SOURCE...` (or pass --index DIR)")
+        self.meta = self._load_meta()
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+    def _load_meta(self) -> dict:
+        """Read hfprobe_index.json afresh: another process may have added a text space since."""
+        meta_file = self.path / "hfprobe_index.json"
+        if not meta_file.exists():
+            return {"format": INDEX_FORMAT, "spaces": {}}
+        try:
+            meta = json.loads(meta_file.read_text())
+        except ValueError as err:
+            raise SearchIndexError(f"{meta_file}: not valid JSON ({err}); delete the index folder and rebuild it") from None
+        if meta.get("format") != INDEX_FORMAT:
+            raise SearchIndexError(f"{self.path}: index format {meta.get('format')} is not {INDEX_FORMAT}; rebuild it with this hfprobe")
+        return meta
+
+    def _save_meta(self) -> None:
+        from . import __version__
+
+        try:
+            import lancedb
+
+            lance_version = lancedb.__version__
+        except Exception:  # pragma: no cover
+            lance_version = "?"
+        self.meta.update(hfprobe_version=__version__, lancedb_version=lance_version)
+        tmp = self.path / "hfprobe_index.json.tmp"
+        tmp.write_text(json.dumps(self.meta, indent=1, sort_keys=True))
+        os.replace(tmp, self.path / "hfprobe_index.json")  # atomic: never a half-written file
+
+    @contextlib.contextmanager
+    def _write_lock(self):
+        """One writer at a time (readers never wait): two `index add` runs at once take turns."""
+        from filelock import FileLock, Timeout
+
+        try:
+            with FileLock(str(self.path / ".write.lock"), timeout=_LOCK_TIMEOUT_S):
+                self.meta = self._load_meta()
+                yield
+        except Timeout:
+            raise SearchIndexError(f"{self.path}: another process is writing the index; wait for it or remove "
+                                   f"{self.path / '.write.lock'} if none runs") from None
+
+    def _tables(self):
+        self.meta = self._load_meta()
+        out = []
+        for enc_id, info in sorted(self.meta.get("spaces", {}).items()):
+            name = info["table"]
+            try:
+                out.append((enc_id, self._db.open_table(name)))
+            except Exception as err:
+                raise SearchIndexError(f"{self.path}: table {name} is missing or corrupt ({err}); delete the folder and rebuild") from err
+        return out
+
+    def _encoder(self, enc_id: str):
+        if enc_id not in self._encoders:
+            from .text import get_text_encoder
+
+            self._encoders[enc_id] = get_text_encoder(enc_id)
+        return self._encoders[enc_id]
+
+    def __len__(self) -> int:
+        return sum(t.count_rows() for _, t in self._tables())
+
+    def ids(self) -> dict[str, dict]:
+        """id -> {file_sha, expert_version} for every row (used to resume a batch)."""
+        out = {}
+        for _, table in self._tables():
+            cols = table.to_arrow().select(["id", "file_sha", "expert_version"]).to_pylist()
+            out.update({r["id"]: r for r in cols})
+        return out
+
+    def trees(self) -> list[str]:
+        """The distinct roots (or families, where no root is known) in the index, sorted."""
+        out = set()
+        for _, table in self._tables():
+            for r in table.to_arrow().select(["root", "family"]).to_pylist():
+                out.add(r["root"] or r["family"])
+        return sorted(x for x in out if x)
+
+    def rows(self) -> list[dict]:
+        """Every row as a dict (embeddings included); for tests and export, not for large indexes."""
+        out = []
+        for _, table in self._tables():
+            out.extend(table.to_arrow().to_pylist())
+        return sorted(out, key=lambda r: r["id"])
+
+    # -- writing -----------------------------------------------------------------------------------
+    def add(self, rows: Iterable[IndexRow | dict]) -> int:
+        """Insert or replace rows by id, in one commit per call; returns how many were written.
+
+        A row moving to another text space is removed from the old one, so an id is in one table only.
+        """
+        import pyarrow as pa
+
+        rows = [r if isinstance(r, IndexRow) else IndexRow(**r) for r in rows]
+        if not rows:
+            return 0
+        by_space: dict[str, list[dict]] = {}
+        for row in rows:
+            vec = row.embedding
+            if not vec or not all(math.isfinite(x) for x in vec):
+                raise SearchIndexError(f"{row.id}: embedding is empty or not finite; it was not indexed")
+            by_space.setdefault(row.text_encoder, []).append(row.to_record())
+        with self._write_lock():
+            for enc_id, recs in by_space.items():
+                dim = len(recs[0]["embedding"])
+                if any(len(r["embedding"]) != dim for r in recs):
+                    raise SearchIndexError(f"text space {enc_id}: rows with different embedding sizes; re-run with one text encoder")
+                space = self.meta["spaces"].get(enc_id)
+                if space and space["dim"] != dim:
+                    raise SearchIndexError(f"{self.path}: text space {enc_id} holds {space['dim']}-d vectors, got {dim}-d; rebuild the index")
+                name = _table_name(enc_id)
+                data = pa.Table.from_pylist(recs, schema=_schema(dim))
+                if name in self._db.list_tables().tables:
+                    table = self._db.open_table(name)
+                    table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
+                else:
+                    self._db.create_table(name, data=data)
+                if not space:
+                    self.meta["spaces"][enc_id] = {"table": name, "dim": dim}
+                    self._save_meta()
+                moved = ",".join(_sql_str(r["id"]) for r in recs)
+                for other_id, other in self._tables():
+                    if other_id != enc_id:
+                        other.delete(f"id IN ({moved})")
+        return len(rows)
+
+    def remove(self, ids: Iterable[str]) -> None:
+        """Delete rows by id (absent ids are ignored)."""
+        ids = list(ids)
+        if ids:
+            with self._write_lock():
+                for _, table in self._tables():
+                    table.delete(f"id IN ({','.join(_sql_str(i) for i in ids)})")
+
+    def optimize(self, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
+        """Compact the many small commits a batch makes, and build an IVF-PQ vector index on big tables.
+
+        Rows added after the vector index is built are still found (scanned exactly) until the next optimize.
+        """
+        with self._write_lock():
+            self._optimize(ann_min_rows)
+
+    def _optimize(self, ann_min_rows: int) -> None:
+        for enc_id, table in self._tables():
+            table.optimize()
+            n = table.count_rows()
+            if n >= ann_min_rows:
+                dim = self.meta["spaces"][enc_id]["dim"]
+                table.create_index(
+                    metric="cosine",
+                    vector_column_name="embedding",
+                    index_type="IVF_PQ",
+                    num_partitions=max(1, n // 4096),  # ~4k rows a partition: k-means stays cheap on 2 cores
+                    num_sub_vectors=max(1, dim // 8),  # 8 dims per PQ code byte: 48 bytes a row at 384-d
+                    replace=True,
+                )
+                self.meta["spaces"][enc_id]["ann_rows"] = n
+        self._save_meta()
+
+    # -- reading -------------------------------------------------------------------------------------
+    def query(self, text: str, *, tree: str | None = None, top_k: int = 10, nprobes: int = 32, refine: int = 4,
+              explain: bool = True) -> list[dict]:
+        """Models ranked by cosine similarity of their embedding to `text`'s, best first.
+
+        `tree` keeps rows whose root or family equals it (case-insensitive). Each hit has id, score
+        (cosine, -1..1), family, root, categories, url, repo, revision, file, text_encoder, expert,
+        expert_version, and `why`: the hit's predicted category closest to the text, then its top
+        categories ("closest to the text: Sneaker (predicted 0.73); top categories: Coat 0.94, ...").
+
+        >>> ModelIndex().query("a photo of a dog", tree="sd-1.5", top_k=3)   # doctest: +SKIP
+        """
+        if not isinstance(text, str) or not text.strip():
+            raise UsageError("query text is empty; pass a description such as \"a photo of a dog\"")
+        if top_k < 1:
+            raise UsageError(f"--top-k must be at least 1, got {top_k}")
+        where = None
+        if tree:
+            t = _sql_str(tree.strip().lower())
+            where = f"lower(root) = {t} OR lower(family) = {t}"
+        hits = []
+        for enc_id, table in self._tables():
+            enc = self._encoder(enc_id)
+            qvec = enc.embed([text.strip()])[0].float()
+            search = table.search(qvec.tolist(), vector_column_name="embedding").metric("cosine").limit(top_k)
+            search = search.nprobes(nprobes).refine_factor(refine)
+            if where:
+                search = search.where(where, prefilter=True)
+            found = search.to_list()
+            for rec in found:
+                rec.pop("embedding", None)
+                rec["score"] = round(1.0 - float(rec.pop("_distance")), 6)
+                rec["why"] = "top categories: " + ", ".join(f"{c['label']} {c['score']:.2f}" for c in rec["categories"][:3])
+            if explain and found:
+                _explain(found, enc, qvec)
+            hits.extend(found)
+        hits.sort(key=lambda h: -h["score"])
+        return hits[:top_k]
+
+
+def _explain(hits: list[dict], encoder, qvec) -> None:
+    """Prefix each hit's `why` with its predicted category nearest the query text (labels embedded once)."""
+    labels = list(dict.fromkeys(c["label"] for h in hits for c in h["categories"]))
+    if not labels:
+        return
+    sims = dict(zip(labels, (encoder.embed(labels).float() @ qvec).tolist()))
+    for h in hits:
+        if h["categories"]:
+            best = max(h["categories"], key=lambda c: sims[c["label"]])
+            h["why"] = f"closest to the text: {best['label']} (predicted {best['score']:.2f}); {h['why']}"
+
+
+# -- describing one model (the per-model work, local or on Ray) ---------------------------------------
+def _file_sha(src, name: str | None) -> str:
+    if not name:
+        return ""
+    if src.kind != "hub":
+        path = Path(src.root) / name
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    try:  # the Hub's LFS sha256, from a HEAD request (no download)
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+        meta = get_hf_file_metadata(hf_hub_url(src.repo_id, name, revision=src.revision), token=getattr(src, "token", None))
+        return (meta.etag or "").strip('"')
+    except Exception:
+        return ""
+
+
+_POOLS: dict[str, list] = {}  # experts loaded once per process (per Ray worker too), keyed by where they came from
+
+
+def _expert_pool(experts):
+    from .predict import default_experts_dir, load_experts_from
+
+    if experts is not None and not isinstance(experts, (str, os.PathLike)):
+        return list(experts)  # Expert objects (or a list of places) given by the caller
+    key = str(experts if experts is not None else default_experts_dir())
+    if key not in _POOLS:
+        _POOLS[key] = load_experts_from(key)
+    return _POOLS[key]
+
+
+def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, top_k: int = 5) -> IndexRow:
+    """Predict one model's categories with its tree's expert and place it in that expert's text space.
+
+    `experts`: a folder of experts, an expert folder or Hub id, or Expert objects (None: the cached
+    defaults, $HFPROBE_EXPERTS or <cache>/experts). `text_encoder` overrides the encoder object (tests).
+    Raises HfprobeError subclasses for bad input, and ExpertError when no expert speaks for the model.
+
+    >>> describe_model("./zoo/models/sd-dog-3", experts="./experts").categories[0]   # doctest: +SKIP
+    {'label': 'dog', 'score': 0.83}
+    """
+    from huggingface_hub import constants
+
+    from .errors import ExpertError
+    from .expert import fingerprint
+    from .predict import predict
+    from .source import resolve
+    from .text import DEFAULT_TEXT_ENCODER, get_text_encoder
+
+    src = resolve(spec, token=token)
+    pool = _expert_pool(experts)
+    pred = predict(spec, top_k=top_k, experts=pool, token=token)
+    name = (pred.get("expert") or {}).get("name")
+    expert = next((e for e in pool if e.name == name), None)
+    if expert is None or not pred.get("predictions"):
+        why = (pred.get("routing") or {}).get("reason") or "the router abstained"
+        raise ExpertError(f"{src.display}: no expert speaks for this model's tree ({why}); it was not indexed")
+    te = expert.config.get("text_encoder") or {}  # classification-head experts: their labels in the default space
+    if text_encoder is None:
+        text_encoder = get_text_encoder(te.get("id") or DEFAULT_TEXT_ENCODER)
+    cats = [{"label": p["label"], "score": float(p["score"])} for p in pred["predictions"]]
+    tree = pred.get("tree") or {}
+    files = src.files() if src.kind != "hub" or not src.default_file else [src.default_file]
+    fname = src.default_file or next((f for f in files if f.endswith(".safetensors")), files[0] if files else "")
+    return IndexRow(
+        id=model_id_for(spec),
+        source=src.display,
+        embedding=embed_categories(cats, text_encoder, te.get("prompt")),
+        text_encoder=text_encoder.id,
+        repo=src.repo_id or "",
+        revision=src.revision or "",
+        file=fname,
+        file_sha=_file_sha(src, fname),
+        family=str(tree.get("family") or expert.config.get("family") or ""),
+        root=str(tree.get("root") or expert.config.get("root") or ""),
+        categories=cats,
+        expert=expert.name,
+        expert_version=f"{expert.config.get('version', '?')}-{fingerprint(expert.config)}",
+        url=f"{constants.ENDPOINT}/{src.repo_id}" if src.kind == "hub" else "",
+    )
+
+
+def _describe_safely(describe: Callable, spec: str, kwargs: dict):
+    """Run the per-model work; a bad model becomes a failure record instead of stopping the batch."""
+    try:
+        return ("ok", spec, describe(spec, **kwargs))
+    except HfprobeError as err:  # the message already names the source
+        return ("error", spec, str(err))
+
+
+def read_spec_file(path: str | os.PathLike) -> list[str]:
+    """Sources from a text file, one a line; blank lines and `#` comments are skipped."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"{p}: cannot read the source list ({err}); pass a UTF-8 text file, one source a line") from None
+    return [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
+
+
+def list_hub_models(filter: str, *, limit: int = 100, token=None) -> list[str]:
+    """Repo ids from the Hub (or HF_ENDPOINT) matching a `list_models` filter, e.g. `base_model:adapter:org/root`."""
+    from huggingface_hub import HfApi
+
+    try:
+        return [m.id for m in HfApi().list_models(filter=filter, limit=limit, token=token)]
+    except Exception as err:
+        from .errors import NetworkError
+
+        raise NetworkError(f"list_models(filter={filter!r}) failed ({type(err).__name__}); check the network, HF_ENDPOINT or the filter") from None
+
+
+def add_sources(
+    index: ModelIndex,
+    specs: list[str],
+    *,
+    describe: Callable = describe_model,
+    describe_kwargs: dict | None = None,
+    engine: str = "local",
+    resume: bool = True,
+    progress: bool = True,
+    optimize: bool = True,
+) -> dict:
+    """Index many sources: the per-model work runs locally or as Ray tasks; rows are written here.
+
+    Each model is committed as soon as it is described, so an interrupted batch keeps every finished
+    model and a rerun (resume=True) skips ids already indexed. Returns {added, skipped, failed[{source, error}]}.
+    With engine="ray" a running Ray (ray.init by the caller, or RAY_ADDRESS) is used, else a local one
+    is started; results are identical to the local engine because the same function builds every row.
+    """
+    from tqdm.auto import tqdm
+
+    kwargs = dict(describe_kwargs or {})
+    specs = list(dict.fromkeys(specs))
+    done = index.ids() if resume else {}
+    todo = [s for s in specs if model_id_for(s) not in done]
+    summary = {"added": 0, "skipped": len(specs) - len(todo), "failed": []}
+    bar = tqdm(total=len(todo), desc="indexing", unit="model", disable=not progress)
+
+    def _take(result):
+        status, spec, payload = result
+        if status == "ok":
+            index.add([payload])
+            summary["added"] += 1
+        else:
+            summary["failed"].append({"source": spec, "error": payload})
+        bar.update(1)
+
+    if engine == "local":
+        for spec in todo:
+            _take(_describe_safely(describe, spec, kwargs))
+    elif engine == "ray":
+        for result in _ray_map(describe, todo, kwargs):
+            _take(result)
+    else:
+        raise UsageError(f"unknown engine {engine!r}; use --engine local or --engine ray")
+    bar.close()
+    if optimize and summary["added"]:
+        index.optimize()
+    return summary
+
+
+def _ray_map(describe: Callable, specs: list[str], kwargs: dict):
+    """Yield `_describe_safely` results from Ray tasks as they finish (one task per model)."""
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--engine ray needs Ray; install it with `pip install 'ray[default]'`") from None
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
+    task = ray.remote(_describe_safely)
+    pending = [task.remote(describe, s, kwargs) for s in specs]
+    while pending:
+        ready, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(ready[0])

@@ -1,0 +1,140 @@
+"""Predict what a model was fine-tuned on: route it to its tree's expert, read ONE layer, score labels.
+
+    >>> out = predict("./my-lora", top_k=3)                                    # doctest: +SKIP
+    >>> out["tree"], out["expert"]["name"], out["predictions"][0]              # doctest: +SKIP
+    >>> predict("org/some-lora", labels=["dog", "cat", "red fox"])             # zero-shot  # doctest: +SKIP
+
+Returned dict (the `--json` output of `hfprobe predict`):
+    source        what was read ("path" or "org/name@rev")
+    tree          {family, root}: the family and root from `inspect` (root: the routed expert's root when routed)
+    expert        {name, root, layer, head, path} or null when the router abstained
+    method        "probex" (classification head), "probex-text" (text head over the expert's own labels),
+                  "zero-shot" (text head over the labels given), or "abstain"
+    predictions   [{label, score, method}] best first; score = sigmoid probability (probex) or cosine (text)
+    routing       the router's decision: abstain, reason, distance, threshold, candidates
+    bytes_read    bytes read from the source (for a Hub repo: headers + the one layer)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+from .errors import ExpertError, HfprobeError, UsageError
+
+
+def family_of(spec) -> str | None:
+    """The family `inspect` assigns to a model, or None when inspect is unavailable or unsure."""
+    try:
+        from .inspect import inspect_source
+    except ImportError:
+        return None
+    try:
+        return inspect_source(spec).get("family")
+    except HfprobeError:
+        return None
+
+
+def _inspect(src) -> dict:
+    try:
+        from .inspect import inspect_source
+    except ImportError:  # the tree layer is optional for routing by weights alone
+        return {}
+    return inspect_source(src)
+
+
+def default_experts_dir() -> Path:
+    from .config import cache_dir
+
+    return Path(os.environ.get("HFPROBE_EXPERTS") or cache_dir() / "experts")
+
+
+def load_experts_from(where) -> list:
+    """Experts from a folder of expert folders, one expert folder, or a list of those / Hub repo ids."""
+    from .expert import CONFIG, WEIGHTS, Expert, load_experts
+
+    items = where if isinstance(where, (list, tuple)) else [where]
+    out = []
+    for item in items:
+        if hasattr(item, "model"):
+            out.append(item)
+        elif Path(item).is_dir() and not any((Path(item) / f).exists() for f in (CONFIG, WEIGHTS)):
+            out += load_experts(item)
+        else:
+            out.append(Expert.load(item))
+    return out
+
+
+def score(expert, X: torch.Tensor, *, labels: list[str] | None = None, text_encoder=None, top_k: int = 5) -> tuple[str, list]:
+    """Rank labels for layers X of one model with one expert; returns (method, [{label, score, method}])."""
+    X = expert.check_layer(X)
+    head = expert.config["head"]
+    with torch.no_grad():
+        if labels is not None:
+            from .text import check_labels, get_text_encoder
+
+            labels = check_labels(labels)
+            te = expert.config.get("text_encoder") or {}
+            enc = text_encoder or (get_text_encoder(te["id"]) if te else None)
+            if enc is None:
+                raise ExpertError(f"expert {expert.name} has a classification head; zero-shot labels need an expert with a text head")
+            expert.check_text_space(enc)
+            scores, names, method = expert.model(X, enc.embed_labels(labels, te.get("prompt")))[0], labels, "zero-shot"
+        elif head == "text":
+            scores, names, method = expert.model(X, expert.label_text_emb)[0], expert.config["labels"], "probex-text"
+        else:
+            scores, names, method = torch.sigmoid(expert.model(X)[0]), expert.config["labels"], "probex"
+    order = torch.argsort(scores, descending=True)[: max(1, top_k)]
+    return method, [{"label": names[i], "score": round(float(scores[i]), 6), "method": method} for i in order.tolist()]
+
+
+def predict(spec, *, labels: list[str] | None = None, top_k: int = 5, experts=None, experts_dir=None,
+            text_encoder=None, token=None) -> dict:
+    """Route `spec` (path, folder, Hub repo) to its tree expert and predict its categories.
+
+    `experts`: Expert objects, folders or Hub repo ids; default: every expert under `experts_dir`
+    (default $HFPROBE_EXPERTS or <hfprobe cache>/experts). `labels`: zero-shot over these names.
+    """
+    from .formats import open_weights
+    from .route import Router
+    from .source import resolve
+
+    if top_k < 1:
+        raise UsageError(f"--top-k {top_k}: must be at least 1")
+    if labels is not None:
+        from .text import check_labels
+
+        labels = check_labels(labels)
+    pool = load_experts_from(experts if experts is not None else (experts_dir or default_experts_dir()))
+    if not pool:
+        where = experts if experts is not None else (experts_dir or default_experts_dir())
+        raise ExpertError(f"{where}: no experts found; train one with `hfprobe train --zoo DIR --tree ROOT --out {where}/NAME`")
+    src = resolve(spec, token=token)
+    info = _inspect(src)
+    family = info.get("family")
+    declared = (info.get("root") or {}).get("id")
+    view = open_weights(src)
+    cache: dict = {}
+
+    def get_layer(name):
+        if name not in cache:
+            cache[name] = view.layer(name)
+        return cache[name]
+
+    decision = Router(pool).route(get_layer, family=family, root=declared)
+    if experts is not None and len(pool) == 1 and not decision["candidates"]:
+        # the user named one expert: a model it cannot read is an error, not an abstention
+        pool[0].check_layer(get_layer(pool[0].layer), where=src.display)
+    out = {"source": src.display, "tree": {"family": family, "root": declared}, "expert": None, "method": "abstain",
+           "predictions": [], "routing": decision}
+    if not decision["abstain"]:
+        expert = next(e for e in pool if e.name == decision["expert"])
+        method, preds = score(expert, get_layer(expert.layer), labels=labels, text_encoder=text_encoder, top_k=top_k)
+        out.update(method=method, predictions=preds,
+                   expert={"name": expert.name, "root": expert.config["root"], "layer": expert.layer,
+                           "head": expert.config["head"], "metrics": {k: expert.config["metrics"].get(k) for k in ("val", "test", "metric")}})
+        out["tree"]["root"] = expert.config["root"]
+    out["bytes_read"] = int(src.bytes_read)
+    return out

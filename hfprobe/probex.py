@@ -1,0 +1,164 @@
+"""ProbeX: a light probe that reads ONE weight matrix and embeds it (Horwitz et al., CVPR 2025).
+
+    X [B, d_H, d_W] --(probes U [d_W, r_U], no bias)--> R [B, d_H, r_U]
+      --(shared projection V [d_H, r_V] over d_H, no bias)--> [B, r_U, r_V] --ReLU--> flatten [B, r_U*r_V]
+      --(per-probe encoders: one dense linear with bias)--> e [B, r_T]
+    head "multilabel": linear with bias r_T -> n_classes (logits; BCE on multi-hot targets)
+    head "text":       class text embeddings t [C, text_dim] --linear with bias--> t' [C, r_T];
+                       logits = cos(e, t') (both L2-normalised, no temperature; cross-entropy)
+
+Our additions, both documented in the expert's config:
+- Input standardisation: X is centred on the tree's mean layer (computed on the training models) and
+  divided by one scalar spread. Inside a tree every model is root + small delta, so without centring the
+  probes mostly see the root. The same mean is the tree centroid the router uses.
+- `views=("gram",)`: MVProbe-style second-order views of the same (centred) layer, Xᵀ X / d_H and
+  X Xᵀ / d_W, each read by its own probes and projection; their ReLU features are concatenated with the
+  first-order ones before the encoder.
+- `dropout` on the flattened ReLU features: on zoos of a few hundred models it is what keeps ProbeX from
+  overfitting (see shared/docs/ZOO-NOTES.md); 0 gives the published model.
+
+Example:
+    >>> m = ProbeX(d_H=64, d_W=32, r_U=8, r_V=8, r_T=16, head="multilabel", n_classes=10)
+    >>> m(torch.randn(4, 64, 32)).shape
+    torch.Size([4, 10])
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+HEADS = ("multilabel", "text")
+VIEWS = ("gram",)
+
+
+class _Reader(nn.Module):
+    """Probes U and shared projection V on one view [B, a, b] -> ReLU features [B, r_U*r_V]."""
+
+    def __init__(self, a: int, b: int, r_U: int, r_V: int):
+        super().__init__()
+        # Scaled so that R and RᵀV start at unit variance for unit-variance input.
+        self.U = nn.Parameter(torch.randn(b, r_U) / math.sqrt(b))
+        self.V = nn.Parameter(torch.randn(a, r_V) / math.sqrt(a))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = x @ self.U  # [B, a, r_U]
+        z = r.transpose(1, 2) @ self.V  # [B, r_U, r_V]
+        return F.relu(z).flatten(1)
+
+
+class ProbeX(nn.Module):
+    """ProbeX with a classification head or a text-aligned head.
+
+    Args:
+        d_H, d_W: the layer's shape (rows = output features, columns = input features).
+        r_U, r_V, r_T: number of probes, projection size, embedding size (paper: 128 each).
+        head: "multilabel" (needs n_classes) or "text" (needs text_dim).
+        views: () for ProbeX as published, ("gram",) to add second-order views.
+        dropout: on the flattened ReLU features (0 = as published).
+    """
+
+    def __init__(self, d_H: int, d_W: int, *, r_U: int = 128, r_V: int = 128, r_T: int = 128,
+                 head: str = "multilabel", n_classes: int | None = None, text_dim: int | None = None,
+                 views: tuple[str, ...] = (), dropout: float = 0.0):
+        super().__init__()
+        if head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+        bad = [v for v in views if v not in VIEWS]
+        if bad:
+            raise ValueError(f"unknown views {bad}; known: {VIEWS}")
+        self.d_H, self.d_W, self.head_kind, self.views = d_H, d_W, head, tuple(views)
+        self.register_buffer("mean", torch.zeros(d_H, d_W))
+        self.register_buffer("scale", torch.ones(()))
+        self.first = _Reader(d_H, d_W, r_U, r_V)
+        feat = r_U * r_V
+        if "gram" in self.views:
+            self.register_buffer("gram_scale", torch.ones(2))
+            self.gram_w = _Reader(d_W, d_W, r_U, r_V)  # Xᵀ X: [d_W, d_W]
+            self.gram_h = _Reader(d_H, d_H, r_U, r_V)  # X Xᵀ: [d_H, d_H]
+            feat *= 3
+        self.drop = nn.Dropout(dropout)
+        self.encoder = nn.Linear(feat, r_T)  # the per-probe encoders, summed == one dense linear
+        if head == "multilabel":
+            if not n_classes:
+                raise ValueError("head='multilabel' needs n_classes")
+            self.cls = nn.Linear(r_T, n_classes)
+        else:
+            if not text_dim:
+                raise ValueError("head='text' needs text_dim")
+            self.text_proj = nn.Linear(text_dim, r_T)
+
+    # -- input standardisation -------------------------------------------------------------------
+    @torch.no_grad()
+    def fit_input(self, X: torch.Tensor) -> None:
+        """Set the centring mean and scale from the training layers X [N, d_H, d_W]."""
+        self.mean.copy_(X.mean(0))
+        self.scale.copy_((X - self.mean).std().clamp(min=1e-12))
+        if "gram" in self.views:
+            gw, gh = self._grams(self._centre(X))
+            self.gram_scale.copy_(torch.stack([gw.std(), gh.std()]).clamp(min=1e-12))
+
+    def _centre(self, X: torch.Tensor) -> torch.Tensor:
+        return (X - self.mean) / self.scale
+
+    def _grams(self, xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return xc.transpose(1, 2) @ xc / self.d_H, xc @ xc.transpose(1, 2) / self.d_W
+
+    # -- forward -----------------------------------------------------------------------------------
+    def embed(self, X: torch.Tensor) -> torch.Tensor:
+        """Model embedding e [B, r_T] of layers X [B, d_H, d_W]."""
+        if X.dim() != 3 or X.shape[1:] != (self.d_H, self.d_W):
+            raise ValueError(f"expected layers of shape [B, {self.d_H}, {self.d_W}], got {list(X.shape)}")
+        xc = self._centre(X)
+        feats = [self.first(xc)]
+        if "gram" in self.views:
+            gw, gh = self._grams(xc)
+            feats += [self.gram_w(gw / self.gram_scale[0]), self.gram_h(gh / self.gram_scale[1])]
+        return self.encoder(self.drop(torch.cat(feats, 1)))
+
+    def forward(self, X: torch.Tensor, text_emb: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits: [B, n_classes] for the multilabel head, [B, C] cosines against `text_emb` [C, text_dim]."""
+        e = self.embed(X)
+        if self.head_kind == "multilabel":
+            return self.cls(e)
+        if text_emb is None:
+            raise ValueError("the text head needs the class text embeddings")
+        t = self.text_proj(text_emb)
+        return F.normalize(e, dim=-1) @ F.normalize(t, dim=-1).T
+
+
+class DenseProbe(nn.Module):
+    """The dense baseline: one linear layer on the flattened (standardised) layer.
+
+    Multilabel: flat -> n_classes directly. Text: flat -> r_T, then the same text head as ProbeX.
+    """
+
+    def __init__(self, d_H: int, d_W: int, *, r_T: int = 128, head: str = "multilabel",
+                 n_classes: int | None = None, text_dim: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        self.d_H, self.d_W, self.head_kind, self.views = d_H, d_W, head, ()
+        self.register_buffer("mean", torch.zeros(d_H, d_W))
+        self.register_buffer("scale", torch.ones(()))
+        self.drop = nn.Dropout(dropout)
+        out = n_classes if head == "multilabel" else r_T
+        self.linear = nn.Linear(d_H * d_W, out)
+        if head == "text":
+            self.text_proj = nn.Linear(text_dim, r_T)
+
+    fit_input = ProbeX.fit_input
+    _centre = ProbeX._centre
+
+    def forward(self, X: torch.Tensor, text_emb: torch.Tensor | None = None) -> torch.Tensor:
+        e = self.linear(self.drop(self._centre(X).flatten(1)))
+        if self.head_kind == "multilabel":
+            return e
+        t = self.text_proj(text_emb)
+        return F.normalize(e, dim=-1) @ F.normalize(t, dim=-1).T
+
+
+def n_params(model: nn.Module) -> int:
+    """Trainable parameters (buffers such as the centring mean are not counted)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,133 @@
+"""Which tree, hence which expert: routing a model, and finding trees in an unlabelled pile of models.
+
+Routing (the hard mixture of experts): the family and declared root from `inspect` narrow the candidate
+experts to one family; inside it the model goes to the tree whose centroid (the mean probed layer of the
+tree's training models, stored in each expert) is nearest. A model farther from the nearest centroid than
+that tree's own spread is NOT forced into it: the router abstains and says why.
+
+Distances are RMS distances (Frobenius norm / sqrt(number of entries)), so they read the same on
+layers of any size.
+
+    >>> router = Router(experts)                                      # doctest: +SKIP
+    >>> router.route(lambda name: view.layer(name), family="vit")     # doctest: +SKIP
+    {'expert': 'tiny-vit-a', 'abstain': False, 'distance': 0.012, 'threshold': 0.020, ...}
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .errors import LayerNotFoundError
+
+SPREAD_QUANTILE = 1.0   # the farthest training model of the tree ...
+SPREAD_SLACK = 1.5      # ... times this margin: test models land up to a bit beyond the training ones
+
+
+def rms_distance(X: torch.Tensor, centroid: torch.Tensor) -> torch.Tensor:
+    """RMS distance of each layer in X [B, d_H, d_W] (or one [d_H, d_W]) to a centroid [d_H, d_W]."""
+    if X.dim() == 2:
+        X = X.unsqueeze(0)
+    return (X.float() - centroid).flatten(1).pow(2).mean(1).sqrt()
+
+
+def spread_stats(X: torch.Tensor, centroid: torch.Tensor, *, quantile: float = SPREAD_QUANTILE, slack: float = SPREAD_SLACK) -> dict:
+    """The tree's spread from its own models X; stored in expert.json under "routing"."""
+    d = rms_distance(X, centroid).numpy()
+    spread = float(np.quantile(d, quantile))
+    return {"threshold": spread * slack, "spread": spread, "quantile": quantile, "slack": slack,
+            "median": float(np.median(d)), "n": int(len(d)), "metric": "rms"}
+
+
+class Router:
+    """Routes a model to one of `experts` (hfprobe.expert.Expert), or abstains."""
+
+    def __init__(self, experts):
+        self.experts = list(experts)
+
+    def route(self, get_layer, *, family: str | None = None, root: str | None = None) -> dict:
+        """Decide from the model's layers (`get_layer(name) -> tensor [d_H, d_W]`) and inspect's family/root.
+
+        Returns {expert, root, abstain, reason, distance, threshold, candidates[{expert, root, distance, threshold}]}.
+        """
+        out = {"expert": None, "root": None, "abstain": True, "distance": None, "threshold": None, "candidates": []}
+        pool = [e for e in self.experts if family is None or e.config.get("family") in (None, family)]
+        if not self.experts:
+            return dict(out, reason="no experts are installed; train one with `hfprobe train`")
+        if not pool:
+            fams = sorted({str(e.config.get("family")) for e in self.experts})
+            return dict(out, reason=f"no expert for family {family!r} (experts cover: {', '.join(fams)})")
+        layers, skipped = {}, []
+        for exp in pool:
+            if exp.layer not in layers:
+                try:
+                    layers[exp.layer] = get_layer(exp.layer)
+                except LayerNotFoundError:
+                    layers[exp.layer] = None
+            X = layers[exp.layer]
+            if X is None or tuple(X.shape[-2:]) != exp.shape:
+                skipped.append(exp.name)
+                continue
+            d = float(rms_distance(X, exp.centroid)[0])
+            out["candidates"].append({"expert": exp.name, "root": exp.config["root"], "distance": d,
+                                      "threshold": float(exp.config["routing"]["threshold"])})
+        if not out["candidates"]:
+            return dict(out, reason=f"the model lacks the layer (or its shape) every candidate expert reads ({', '.join(skipped)})")
+        out["candidates"].sort(key=lambda c: c["distance"])
+        best = out["candidates"][0]
+        out.update(distance=best["distance"], threshold=best["threshold"])
+        if not math.isfinite(best["distance"]) or best["distance"] > best["threshold"]:
+            ratio = best["distance"] / max(best["threshold"], 1e-30)
+            return dict(out, reason=(f"nearest tree {best['root']} is at distance {best['distance']:.4g}, {ratio:.1f}x its spread "
+                                     f"threshold {best['threshold']:.4g}: the model belongs to no known tree"))
+        note = ""
+        if root and root != best["root"]:
+            note = f"; inspect suggested root {root}, but the weights are nearest to {best['root']}"
+        return dict(out, expert=best["expert"], root=best["root"], abstain=False,
+                    reason=f"nearest tree centroid ({best['distance']:.4g} <= spread threshold {best['threshold']:.4g}){note}")
+
+
+def _as_matrix(layers, max_dim: int = 4096, seed: int = 0) -> np.ndarray:
+    X = torch.stack([torch.as_tensor(x).float().flatten() for x in layers]).numpy().astype(np.float64)
+    if X.shape[1] > max_dim:  # a Gaussian random projection keeps pairwise distances (Johnson-Lindenstrauss)
+        rng = np.random.default_rng(seed)
+        X = X @ (rng.standard_normal((X.shape[1], max_dim)) / math.sqrt(max_dim))
+    return X
+
+
+def cluster_trees(layers, *, n_trees: int | None = None, truth=None) -> dict:
+    """Cluster models of one family into trees from one layer's weights (Ward linkage).
+
+    With n_trees=None the cut is at the largest jump in merge height (the gap between within-tree and
+    between-tree distances). `truth` (tree ids, optional) adds the adjusted Rand index.
+
+    >>> cluster_trees([a1, a2, b1, b2], truth=["a", "a", "b", "b"])["ari"]   # doctest: +SKIP
+    1.0
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    X = _as_matrix(layers)
+    n = len(X)
+    if n < 2:
+        labels = np.ones(n, dtype=int)
+        heights = np.array([])
+    else:
+        Z = linkage(X, method="ward")
+        heights = Z[:, 2]
+        if n_trees is None:
+            # merge heights ascend; the largest ratio between consecutive heights is the cut
+            h = np.maximum(heights, 1e-12)
+            ratios = h[1:] / h[:-1]
+            if len(ratios) == 0 or ratios.max() < 2.0:
+                n_trees = 1
+            else:
+                n_trees = n - 1 - int(np.argmax(ratios))
+        labels = fcluster(Z, t=n_trees, criterion="maxclust")
+    out = {"n_trees": int(len(set(labels.tolist()))), "labels": [int(x) for x in labels]}
+    if truth is not None:
+        from sklearn.metrics import adjusted_rand_score
+
+        out["ari"] = float(adjusted_rand_score(list(truth), labels))
+    return out

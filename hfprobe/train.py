@@ -1,0 +1,316 @@
+"""Training ProbeX (and the dense baseline) on one layer of a zoo's models.
+
+Two objectives, as in the paper:
+- "multilabel": each model was fine-tuned on a subset of classes; multi-hot target, BCE-with-logits;
+  metric = element-wise accuracy of the n_classes binary outputs at threshold 0.5 (chance about 0.5).
+- "text": each model was fine-tuned on one class; logits = cosine against the text embeddings of the
+  training classes, cross-entropy; metric = top-1.
+
+Adam, the checkpoint with the best validation metric is kept (ties broken by validation loss), early
+stopping after `patience` epochs without improvement, a tqdm bar with the running validation figure.
+
+    >>> cfg = TrainConfig(head="multilabel", r_U=8, r_V=8, r_T=8, max_epochs=5)
+    >>> res = train_probe(Xtr, Ytr, Xva, Yva, cfg)          # doctest: +SKIP
+    >>> res.best_val, res.model                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .probex import DenseProbe, ProbeX, n_params
+
+
+@dataclass
+class TrainConfig:
+    head: str = "multilabel"        # "multilabel" (BCE, multi-hot) or "text" (cosine logits, CE)
+    r_U: int = 128                  # paper's sizes; smaller ranks are not ProbeX as published
+    r_V: int = 128
+    r_T: int = 128
+    views: tuple = ()               # ("gram",) adds MVProbe-style second-order views
+    dropout: float = 0.5            # tiny zoos (hundreds of models) overfit without it (ZOO-NOTES)
+    weight_decay: float = 1e-2      # Adam's L2 term; the paper's 1e-5 assumes ~1k models per tree
+    lr: float | None = None         # None: 1e-3 for multilabel, 2e-3 for text (paper)
+    batch_size: int = 128
+    max_epochs: int = 300
+    patience: int = 40              # epochs without a better validation figure before stopping
+    seed: int = 0
+    kind: str = "probex"            # "probex" or "dense" (the baseline, same loop)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["views"] = list(self.views)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        known["views"] = tuple(known.get("views") or ())
+        return cls(**known)
+
+
+@dataclass
+class TrainResult:
+    model: torch.nn.Module
+    best_val: float
+    best_epoch: int
+    epochs: int
+    seconds: float
+    params: int
+    history: list = field(default_factory=list)
+
+
+def build_model(cfg: TrainConfig, d_H: int, d_W: int, *, n_classes: int | None = None, text_dim: int | None = None):
+    """The untrained module a config describes (ProbeX or the dense baseline)."""
+    if cfg.kind == "dense":
+        return DenseProbe(d_H, d_W, r_T=cfg.r_T, head=cfg.head, n_classes=n_classes, text_dim=text_dim, dropout=cfg.dropout)
+    return ProbeX(d_H, d_W, r_U=cfg.r_U, r_V=cfg.r_V, r_T=cfg.r_T, head=cfg.head, n_classes=n_classes,
+                  text_dim=text_dim, views=tuple(cfg.views), dropout=cfg.dropout)
+
+
+def _loss(logits, Y, head):
+    return F.binary_cross_entropy_with_logits(logits, Y) if head == "multilabel" else F.cross_entropy(logits, Y)
+
+
+def metric(logits: torch.Tensor, Y: torch.Tensor, head: str) -> float:
+    """Element-wise accuracy at 0.5 (multilabel) or top-1 accuracy (text)."""
+    if head == "multilabel":
+        return ((logits > 0).float() == Y).float().mean().item()
+    return (logits.argmax(1) == Y).float().mean().item()
+
+
+@torch.no_grad()
+def predict_logits(model, X: torch.Tensor, text_emb: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
+    """Logits of a trained model on layers X [N, d_H, d_W], in eval mode, batched."""
+    was = model.training
+    model.eval()
+    out = torch.cat([model(X[i:i + batch_size], text_emb) for i in range(0, len(X), batch_size)])
+    model.train(was)
+    return out
+
+
+def evaluate(model, X, Y, head: str, text_emb=None) -> float:
+    return metric(predict_logits(model, X, text_emb), Y, head)
+
+
+def train_probe(Xtr: torch.Tensor, Ytr: torch.Tensor, Xva: torch.Tensor, Yva: torch.Tensor, cfg: TrainConfig, *,
+                text_emb: torch.Tensor | None = None, progress: bool = True, desc: str = "probex") -> TrainResult:
+    """Train one probe; return the checkpoint with the best validation figure.
+
+    Ytr/Yva: float multi-hot [N, C] for "multilabel", long class indices [N] for "text" (indices into
+    the rows of `text_emb` [C, text_dim], the L2-normalised class-prompt embeddings).
+    """
+    if cfg.head == "text" and text_emb is None:
+        raise ValueError("head='text' needs text_emb")
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    n_classes = Ytr.shape[1] if cfg.head == "multilabel" else None
+    text_dim = text_emb.shape[1] if text_emb is not None else None
+    model = build_model(cfg, Xtr.shape[1], Xtr.shape[2], n_classes=n_classes, text_dim=text_dim)
+    model.fit_input(Xtr)
+    lr = cfg.lr or (1e-3 if cfg.head == "multilabel" else 2e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
+    best = (-1.0, float("inf"))
+    best_state, best_epoch, history = None, -1, []
+    t0 = time.perf_counter()
+    bar = tqdm(range(cfg.max_epochs), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
+    epoch = -1
+    for epoch in bar:
+        model.train()
+        perm = torch.randperm(len(Xtr), generator=gen)
+        total = 0.0
+        for i in range(0, len(Xtr), cfg.batch_size):
+            idx = perm[i:i + cfg.batch_size]
+            loss = _loss(model(Xtr[idx], text_emb), Ytr[idx], cfg.head)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        val_logits = predict_logits(model, Xva, text_emb)
+        val, val_loss = metric(val_logits, Yva, cfg.head), _loss(val_logits, Yva, cfg.head).item()
+        history.append({"epoch": epoch, "train_loss": total / len(Xtr), "val": val, "val_loss": val_loss})
+        if (val, -val_loss) > (best[0], -best[1]):
+            best, best_epoch = (val, val_loss), epoch
+            best_state = copy.deepcopy(model.state_dict())
+        bar.set_postfix(val=f"{val:.3f}", best=f"{best[0]:.3f}")
+        if epoch - best_epoch >= cfg.patience:
+            break
+    bar.close()
+    model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(model, best[0], best_epoch, epoch + 1, time.perf_counter() - t0, n_params(model), history)
+
+
+def sweep_layers(layers: dict, Ytr, Yva, cfg: TrainConfig, *, text_emb=None, progress=True) -> tuple[str, dict, dict]:
+    """Train one probe per candidate layer and keep the best on validation (the paper's layer choice).
+
+    `layers`: {layer_name: (Xtr, Xva)}. Returns (best_name, {name: TrainResult}, {name: val figure}).
+    """
+    results = {}
+    for name, (Xtr, Xva) in layers.items():
+        results[name] = train_probe(Xtr, Ytr, Xva, Yva, cfg, text_emb=text_emb, progress=progress, desc=name[-40:])
+    scores = {n: r.best_val for n, r in results.items()}
+    best = max(scores, key=lambda n: (scores[n], -len(n)))
+    return best, results, scores
+
+
+def train_expert(Xtr, Ytr, Xva, Yva, *, labels: list[str], cfg: TrainConfig, root: str, layer: str,
+                 family: str | None = None, text_encoder=None, Xte=None, Yte=None, zoo_hash: str | None = None,
+                 name: str | None = None, progress: bool = True, result: TrainResult | None = None):
+    """Train a ProbeX on one tree's layer and wrap it as an `Expert` (config, metrics and routing stats).
+
+    For cfg.head == "text", `text_encoder` (hfprobe.text.TextEncoder) embeds "a photo of a {label}" for
+    every label; Y are indices into `labels`. For "multilabel", Y are multi-hot rows over `labels`.
+    `result`: an already trained probe (e.g. the winner of a layer sweep) to wrap instead of training.
+    """
+    from .expert import Expert
+    from .route import spread_stats
+
+    text_emb, text_cfg = None, None
+    if cfg.head == "text":
+        if text_encoder is None:
+            raise ValueError("head='text' needs a text encoder")
+        text_emb = text_encoder.embed_labels(labels)
+        text_cfg = {"id": text_encoder.id, "dim": text_encoder.dim, "prompt": text_encoder.prompt}
+    if result is None:
+        result = train_probe(Xtr, Ytr, Xva, Yva, cfg, text_emb=text_emb, progress=progress, desc=name or root)
+    res = result
+    metrics = {"val": res.best_val, "best_epoch": res.best_epoch, "epochs": res.epochs,
+               "train_seconds": round(res.seconds, 2), "n_train": len(Xtr), "n_val": len(Xva)}
+    if Xte is not None and len(Xte):
+        metrics["test"] = evaluate(res.model, Xte, Yte, cfg.head, text_emb)
+        metrics["n_test"] = len(Xte)
+    metrics["metric"] = "elementwise_accuracy" if cfg.head == "multilabel" else "top1"
+    # the tree's spread, for the router: distances of its training and validation models to the centroid
+    routing = spread_stats(torch.cat([Xtr, Xva]), res.model.mean)
+    config = {
+        "name": name or root, "root": root, "family": family, "layer": layer, "shape": list(Xtr.shape[1:]),
+        "labels": list(labels), "head": cfg.head, "text_encoder": text_cfg, "train": cfg.to_dict(),
+        "sizes": {"r_U": cfg.r_U, "r_V": cfg.r_V, "r_T": cfg.r_T, "views": list(cfg.views), "params": res.params},
+        "metrics": metrics, "routing": routing, "zoo_hash": zoo_hash,
+    }
+    return Expert(res.model, config, text_emb)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading one tree of a zoo into tensors (every candidate layer in one pass over the model files)
+
+_ATTN = ("query", "key", "value", "to_q", "to_k", "to_v", "q_proj", "k_proj", "v_proj", ".q", ".k", ".v")
+HOLDOUT_SPLITS = ("val_holdout", "test_holdout")
+
+
+@dataclass
+class TreeData:
+    """One tree's models as tensors. X[layer][split] is [n, d_H, d_W]; Y[split] multi-hot (multilabel)
+    or indices into `labels` (text; holdout splits index into `holdout_labels`)."""
+
+    tree: str
+    root: str | None
+    head: str
+    labels: list
+    holdout_labels: list
+    X: dict
+    Y: dict
+    ids: dict
+    family: str | None = None
+
+
+def candidate_layers(zoo, tree: str, *, limit: int = 8) -> list[str]:
+    """Layers worth probing in a tree: attention q/k/v matrices (the paper's best layers are there),
+    evenly thinned to `limit`; any 2-D module if the model has no attention names."""
+    from .formats import open_weights
+
+    first = zoo.select(tree=tree)[0]
+    view = open_weights(first.spec, filename=first.filename)
+    mats = [n for n, m in view.modules.items() if m.kind != "embedding" and m.d_out > 1 and m.d_in > 1]
+    attn = [n for n in mats if n.endswith(_ATTN) or any(f".{a}" in n for a in ("attn1", "attn2", "attention"))]
+    attn = [n for n in attn if n.endswith(_ATTN)] or mats
+    if len(attn) <= limit:
+        return attn
+    step = len(attn) / limit
+    return [attn[int(i * step)] for i in range(limit)]
+
+
+def load_tree(zoo, tree: str, layers: list[str], *, progress: bool = False) -> TreeData:
+    """Read `layers` of every model of `tree` (one open per model), with labels encoded for training."""
+    from .errors import HfprobeError, ZooError
+    from .formats import open_weights
+
+    models = zoo.select(tree=tree)
+    if not models:
+        raise ZooError(f"{zoo.path}: no models in tree {tree!r}; trees here: {', '.join(sorted(zoo.trees()))}")
+    X: dict = {name: {} for name in layers}
+    raw_labels: dict = {}
+    ids: dict = {}
+    for m in tqdm(models, desc=f"read {tree}", disable=not progress, leave=False):
+        try:
+            view = open_weights(m.spec, filename=m.filename)
+            labels = m.labels if m.labels is not None else zoo._label_reader(m, view)
+            mats = [view.layer(name) for name in layers]
+        except HfprobeError as err:
+            zoo._bad(m.id, f"cannot read: {err}")
+            continue
+        for name, mat in zip(layers, mats):
+            X[name].setdefault(m.split, []).append(mat.float())
+        raw_labels.setdefault(m.split, []).append(list(labels))
+        ids.setdefault(m.split, []).append(m.id)
+    for name in layers:
+        for split, mats in X[name].items():
+            shapes = {tuple(t.shape) for t in mats}
+            if len(shapes) > 1:
+                raise ZooError(f"{zoo.path}: tree {tree} layer {name} has several shapes {sorted(shapes)}: mixed architectures")
+            X[name][split] = torch.stack(mats)
+    for need in ("train", "val"):
+        if need not in raw_labels:
+            raise ZooError(f"{zoo.path}: tree {tree} has no {need!r} models; an expert needs train and val splits")
+    single = all(len(lab) == 1 for rows in raw_labels.values() for lab in rows)
+    has_holdout = any(s in raw_labels for s in HOLDOUT_SPLITS)
+    head = "text" if single and (has_holdout or len({lab[0] for lab in raw_labels["train"]}) > 2) else "multilabel"
+    in_dist = [s for s in raw_labels if s not in HOLDOUT_SPLITS]
+    labels = sorted({c for s in in_dist for lab in raw_labels[s] for c in lab})
+    holdout = sorted({c for s in HOLDOUT_SPLITS for lab in raw_labels.get(s, []) for c in lab})
+    Y = {}
+    for split, rows in raw_labels.items():
+        vocab = holdout if split in HOLDOUT_SPLITS else labels
+        if head == "multilabel":
+            Y[split] = torch.tensor([[1.0 if c in lab else 0.0 for c in vocab] for lab in rows])
+        else:
+            Y[split] = torch.tensor([vocab.index(lab[0]) for lab in rows])
+    return TreeData(tree, models[0].root, head, labels, holdout, X, Y, ids)
+
+
+def fit_tree(zoo, tree: str, cfg: TrainConfig, *, layers="auto", text_encoder=None, progress=True,
+             family: str | None = None, data: TreeData | None = None):
+    """Train the expert of one zoo tree: sweep the candidate layers on validation, keep the best.
+
+    `layers`: "auto" (attention q/k/v layers, see `candidate_layers`) or a list of layer names.
+    `text_encoder`: an encoder or its id, used only by text-aligned trees (default "minilm").
+    Returns (expert, {layer: val figure}).
+    """
+    from .errors import ZooError
+
+    names = candidate_layers(zoo, tree) if layers == "auto" else list(layers)
+    if not names:
+        raise ZooError(f"{zoo.path}: tree {tree} has no 2-D layer to probe")
+    data = data or load_tree(zoo, tree, names, progress=progress)
+    cfg = TrainConfig.from_dict({**cfg.to_dict(), "head": data.head})
+    if cfg.head == "text" and (text_encoder is None or isinstance(text_encoder, str)):
+        from .text import get_text_encoder
+
+        text_encoder = get_text_encoder(text_encoder)  # loaded only when a tree needs it
+    text_emb = text_encoder.embed_labels(data.labels) if cfg.head == "text" else None
+    per_layer = {n: (data.X[n]["train"], data.X[n]["val"]) for n in names}
+    best, results, scores = sweep_layers(per_layer, data.Y["train"], data.Y["val"], cfg, text_emb=text_emb, progress=progress)
+    X, Y = data.X[best], data.Y
+    expert = train_expert(X["train"], Y["train"], X["val"], Y["val"], labels=data.labels, cfg=cfg, root=data.root or tree,
+                          layer=best, family=family, text_encoder=text_encoder, Xte=X.get("test"), Yte=Y.get("test"),
+                          zoo_hash=(getattr(zoo, "info", None) or {}).get("hash"), name=tree, result=results[best])
+    expert.config["metrics"]["layer_sweep"] = scores
+    expert.config["tree"] = tree
+    return expert, scores

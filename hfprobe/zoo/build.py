@@ -1,0 +1,198 @@
+"""Build a zoo from a recipe: roots, then every descendant in its own folder with a model card.
+
+Layout of a built zoo:
+
+    <zoo>/zoo.json                 recipe, hash, versions, per-tree summary (written last: marks "done")
+    <zoo>/manifest.jsonl           one line per model: id, tree, root, split, labels, path, format, hparams
+    <zoo>/build.json               timings and skips (the only file that differs between two builds)
+    <zoo>/roots/<tree>/            the root (save_pretrained) + tree.json + README.md
+    <zoo>/models/<tree>/<id>/      weights in the library's own layout + README.md (labels in card metadata)
+
+Each folder is written under a temporary name and renamed when complete, so an interrupted build keeps
+every finished model and resumes where it stopped.
+
+    >>> path = build_zoo("test", out=tmp / "zoo", progress=False)   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+from ..config import cache_dir
+from ..errors import ZooError
+from .recipe import GENERATIVE_KINDS, generative_categories, load_recipe, plan_tree, recipe_hash
+
+FORMATS = {"vit": ("transformers-checkpoint", "finetune", "transformers"),
+           "minilm-lora": ("peft", "adapter", "peft"),
+           "unet-lora": ("diffusers-lora", "adapter", "diffusers")}
+
+
+def versions() -> dict:
+    import diffusers
+    import huggingface_hub
+    import peft
+    import safetensors
+    import transformers
+
+    return {"hfprobe": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
+            "diffusers": diffusers.__version__, "peft": peft.__version__, "safetensors": safetensors.__version__,
+            "huggingface_hub": huggingface_hub.__version__}
+
+
+@contextmanager
+def _one_thread():
+    """Builds run on one thread: reproducible bytes, and fair to a shared machine."""
+    from transformers.utils import logging as tf_logging
+
+    import signal
+    import threading
+
+    def _term(signum, frame):  # SIGTERM unwinds like Ctrl-C, so the model being written is removed
+        raise KeyboardInterrupt
+
+    main = threading.current_thread() is threading.main_thread()
+    old_term = signal.signal(signal.SIGTERM, _term) if main else None
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    bars = tf_logging.is_progress_bar_enabled()
+    tf_logging.disable_progress_bar()  # one zoo bar, not one per save and load
+    try:
+        with warnings.catch_warnings():
+            # peft asks transformers a deprecated question on every adapter; not the user's concern
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            yield
+    finally:
+        torch.set_num_threads(before)
+        if main:
+            signal.signal(signal.SIGTERM, old_term)
+        if bars:
+            tf_logging.enable_progress_bar()
+
+
+def write_card(folder: Path, *, title: str, body: str, **meta) -> None:
+    """A README.md whose YAML metadata carries the model's labels, tree, root and split."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    data = ModelCardData(**meta)
+    ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {title}\n\n{body}\n").save(folder / "README.md")
+
+
+def _write_folder(final: Path, fill) -> dict:
+    """Run `fill(tmp)` in a temporary sibling folder, then rename it into place (atomic on one disk)."""
+    tmp = final.parent / f".tmp-{final.name}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        info = fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.replace(tmp, final)
+    return info
+
+
+def default_zoo_dir(recipe: dict) -> Path:
+    return cache_dir() / "zoos" / recipe_hash(recipe)
+
+
+def _finished(path: Path, digest: str) -> bool:
+    meta = path / "zoo.json"
+    if not meta.is_file():
+        return False
+    try:
+        found = json.loads(meta.read_text()).get("hash")
+    except json.JSONDecodeError as err:
+        raise ZooError(f"{meta}: not valid JSON ({err}); delete the folder and build again") from err
+    if found != digest:
+        raise ZooError(f"{path} holds another zoo (hash {found}, this recipe {digest}); choose another --out")
+    return True
+
+
+def build_zoo(preset: str = "tiny", *, out: str | os.PathLike | None = None, seed: int = 0,
+              skip_bad: bool = False, progress: bool = True) -> Path:
+    """Build (or find) the zoo for `preset` and `seed`; returns its folder.
+
+    Without `out` the zoo lives in `cache_dir()/zoos/<hash>`; a finished zoo there (or at `out`) is
+    returned at once. With `out`, a finished cached copy is copied instead of rebuilt.
+    """
+    recipe = load_recipe(preset, seed)
+    digest = recipe_hash(recipe)
+    cached = default_zoo_dir(recipe)
+    path = Path(out) if out else cached
+    if _finished(path, digest):
+        return path
+    stamp = path / "recipe.json"
+    if path.is_dir() and any(path.iterdir()) and not stamp.is_file():
+        raise ZooError(f"{path} is not empty and holds no zoo; choose an empty or new --out")
+    if path != cached and not stamp.is_file() and cached.is_dir() and _finished(cached, digest):
+        shutil.copytree(cached, path, dirs_exist_ok=True)
+        return path
+    path.mkdir(parents=True, exist_ok=True)
+    if stamp.is_file() and json.loads(stamp.read_text()).get("hash") != digest:
+        raise ZooError(f"{path} holds a partial build of another recipe; choose another --out or delete it")
+    stamp.write_text(json.dumps({"hash": digest, "recipe": recipe}, indent=1, sort_keys=True) + "\n")
+    log_path = path / "build.json"
+    log = json.loads(log_path.read_text()) if log_path.is_file() else {"seconds": {}, "skipped": []}
+    from tqdm.auto import tqdm
+
+    with _one_thread():
+        from .trees import TREE_BUILDERS
+
+        builders = [TREE_BUILDERS[t["kind"]](recipe, t, path) for t in recipe["trees"]]
+        total = sum(b.count() for b in builders)
+        bar = tqdm(total=total, desc=f"zoo {preset}", unit="model", disable=not progress)
+        rows, summaries = [], {}
+        try:
+            for b in builders:
+                start, cpu = time.time(), time.process_time()
+                rows += b.build(bar, skip_bad, log)
+                summaries[b.name] = b.summary()
+                # wall time depends on who else uses the machine; CPU time (one thread) does not
+                log["seconds"][b.name] = round(log["seconds"].get(b.name, 0.0) + time.time() - start, 1)
+                cpu_log = log.setdefault("cpu_seconds", {})
+                cpu_log[b.name] = round(cpu_log.get(b.name, 0.0) + time.process_time() - cpu, 1)
+                log_path.write_text(json.dumps(log, indent=1, sort_keys=True) + "\n")
+                # After each tree: the finished trees are readable (open_zoo) before the whole zoo is done.
+                _write_manifest(path, rows)
+        finally:
+            bar.close()
+    meta = {"hash": digest, "zoo_format": recipe["zoo_format"], "preset": preset, "seed": seed,
+            "recipe": recipe, "versions": versions(), "trees": summaries}
+    (path / "zoo.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def _write_manifest(path: Path, rows: list[dict]) -> None:
+    tmp = path / ".manifest.jsonl.tmp"
+    with open(tmp, "w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, sort_keys=True) + "\n")
+    os.replace(tmp, path / "manifest.jsonl")
+
+
+def check_loss(model_id: str, info: dict) -> None:
+    loss = info.get("final_loss")
+    if loss is not None and not math.isfinite(loss):
+        raise ZooError(f"model {model_id}: training diverged (loss {loss}); lower its lr range in the preset")
+
+
+def split_counts(rows: list[dict]) -> dict:
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["split"]] = out.get(r["split"], 0) + 1
+    return dict(sorted(out.items()))
+
+
+__all__ = ["build_zoo", "default_zoo_dir", "versions", "write_card", "GENERATIVE_KINDS", "generative_categories",
+           "plan_tree", "FORMATS"]

@@ -1,0 +1,163 @@
+"""Zoo recipes: presets read from data, a content hash, and the per-model plan.
+
+A recipe is plain JSON: the preset's trees and sizes, the seed, and the zoo format version.
+Everything a build does follows from it, so its hash names the finished zoo
+(`cache_dir()/zoos/<hash>`) and two builds of one recipe give the same bytes.
+
+    >>> r = load_recipe("test", seed=0)
+    >>> plan = plan_tree(r, r["trees"][0], categories=r["fashion_mnist_classes"])
+    >>> plan[0]["id"], len(plan[0]["labels"]), plan[0]["split"] in ("train", "val", "test")
+    ('vit-fmnist-a-0000', 5, True)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import resources
+
+import numpy as np
+
+from ..errors import UsageError, ZooError
+
+ZOO_FORMAT = 1  # bump when a change to the builders changes the bytes a recipe produces
+DISCRIMINATIVE_KINDS = ("vit", "minilm-lora")
+GENERATIVE_KINDS = ("unet-lora",)
+
+
+def presets_data() -> dict:
+    """The parsed `hfprobe/data/zoo_presets.json`."""
+    text = resources.files("hfprobe").joinpath("data/zoo_presets.json").read_text()
+    return json.loads(text)
+
+
+def list_presets() -> list[str]:
+    """Names of the presets, e.g. ['test', 'tiny', 'mini']."""
+    return list(presets_data()["presets"])
+
+
+def load_recipe(preset: str, seed: int = 0) -> dict:
+    """The full recipe for a preset and seed (self-contained: category lists included)."""
+    data = presets_data()
+    if preset not in data["presets"]:
+        raise UsageError(f"unknown zoo preset {preset!r}; choose one of {', '.join(data['presets'])}")
+    cfg = data["presets"][preset]
+    return {
+        "zoo_format": ZOO_FORMAT,
+        "preset": preset,
+        "seed": int(seed),
+        "description": cfg["description"],
+        "trees": cfg["trees"],
+        "vit": cfg.get("vit"),
+        "minilm": cfg.get("minilm"),
+        "unet": cfg.get("unet"),
+        "splits": data["splits"],
+        "schedules": data["schedules"],
+        "fashion_mnist_classes": data["fashion_mnist_classes"],
+        "digits_classes": data["digits_classes"],
+        "generative_categories": data["generative_categories"],
+    }
+
+
+def recipe_hash(recipe: dict) -> str:
+    """16 hex digits of sha256 over the recipe's canonical JSON."""
+    blob = json.dumps(recipe, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def derive_seed(*parts) -> int:
+    """A stable 31-bit seed from any parts (zoo seed, tree name, index): independent of build order."""
+    digest = hashlib.sha256(":".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def _uniform(rng: np.random.Generator, lo_hi, log: bool = False) -> float:
+    lo, hi = float(lo_hi[0]), float(lo_hi[1])
+    if log:
+        return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    return float(rng.uniform(lo, hi))
+
+
+def _int(rng: np.random.Generator, lo_hi) -> int:
+    return int(rng.integers(int(lo_hi[0]), int(lo_hi[1]) + 1))
+
+
+def _assign_splits(n: int, ratios: dict, rng: np.random.Generator) -> list[str]:
+    """Exactly round(n * ratio) models per split (at least one in val and test when n >= 3), shuffled."""
+    names = list(ratios)
+    counts = [int(round(n * ratios[s])) for s in names]
+    if n >= 3:
+        counts = [max(c, 1) for c in counts]
+    counts[0] = n - sum(counts[1:])
+    labels = [s for s, c in zip(names, counts) for _ in range(c)]
+    rng.shuffle(labels)
+    return labels
+
+
+def generative_categories(recipe: dict, tree: dict) -> tuple[list[str], list[str]]:
+    """(training categories, held-out categories) for a generative tree; disjoint, fixed by the seed."""
+    names = list(recipe["generative_categories"])
+    n_train, n_hold = int(tree["train_categories"]), int(tree["holdout_categories"])
+    if n_train + n_hold > len(names):
+        raise ZooError(f"tree {tree['name']}: asks for {n_train + n_hold} categories, the data has {len(names)}")
+    rng = np.random.default_rng(derive_seed(recipe["seed"], tree["name"], "categories"))
+    order = [names[i] for i in rng.permutation(len(names))]
+    return sorted(order[:n_train]), sorted(order[n_train:n_train + n_hold])
+
+
+def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> list[dict]:
+    """Every descendant of one tree: id, seed, split, labels and training settings.
+
+    Discriminative trees need `categories` (the tree's class names, known once the data is loaded);
+    generative trees take theirs from the recipe.
+    """
+    name, kind, seed = tree["name"], tree["kind"], recipe["seed"]
+    rng = np.random.default_rng(derive_seed(seed, name, "plan"))
+    plans: list[dict] = []
+    if kind in DISCRIMINATIVE_KINDS:
+        if not categories:
+            raise ZooError(f"tree {name}: no categories to draw labels from")
+        n, k = int(tree["models"]), int(tree["subset"])
+        splits = _assign_splits(n, recipe["splits"]["discriminative"], rng)
+        for i in range(n):
+            mrng = np.random.default_rng(derive_seed(seed, name, i))
+            chosen = sorted(categories[j] for j in mrng.choice(len(categories), size=k, replace=False))
+            plans.append({"index": i, "labels": chosen, "split": splits[i],
+                          "hparams": _disc_hparams(recipe, kind, mrng)})
+    elif kind in GENERATIVE_KINDS:
+        train_cats, hold_cats = generative_categories(recipe, tree)
+        per, per_hold = int(tree["per_category"]), int(tree["per_holdout"])
+        entries = [(c, False) for c in train_cats for _ in range(per)]
+        entries += [(c, True) for c in hold_cats for _ in range(per_hold)]
+        splits = _assign_splits(len(train_cats) * per, recipe["splits"]["generative"], rng)
+        # Held-out categories are split by category, so val_holdout and test_holdout never share one.
+        half = max(1, len(hold_cats) // 2)
+        hold_split = {c: ("val_holdout" if j < half else "test_holdout") for j, c in enumerate(hold_cats)}
+        it = iter(splits)
+        for i, (cat, held) in enumerate(entries):
+            mrng = np.random.default_rng(derive_seed(seed, name, i))
+            u = recipe["unet"]
+            plans.append({"index": i, "labels": [cat], "split": hold_split[cat] if held else next(it),
+                          "hparams": {"seed": derive_seed(seed, name, i, "train"),
+                                      "steps": _int(mrng, u["lora_steps"]),
+                                      "lr": _uniform(mrng, u["lora_lr"], log=True),
+                                      "batch": int(u["lora_batch"]), "rank": int(u["lora_r"])}})
+    else:
+        raise ZooError(f"tree {name}: unknown kind {kind!r} in the recipe; known: "
+                       f"{', '.join(DISCRIMINATIVE_KINDS + GENERATIVE_KINDS)}")
+    for p in plans:
+        p["id"] = f"{name}-{p['index']:04d}"
+        p["tree"] = name
+    return plans
+
+
+def _disc_hparams(recipe: dict, kind: str, rng: np.random.Generator) -> dict:
+    schedule = recipe["schedules"][int(rng.integers(len(recipe["schedules"])))]
+    if kind == "vit":
+        v = recipe["vit"]
+        return {"seed": int(rng.integers(2**31 - 1)), "lr": _uniform(rng, v["ft_lr"], log=True),
+                "epochs": _int(rng, v["ft_epochs"]), "images": _int(rng, v["ft_images"]),
+                "batch": int(v["ft_batch"]), "schedule": schedule}
+    m = recipe["minilm"]
+    return {"seed": int(rng.integers(2**31 - 1)), "lr": _uniform(rng, m["lr"], log=True),
+            "steps": _int(rng, m["steps"]), "batch": int(m["batch"]), "schedule": schedule}

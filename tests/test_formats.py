@@ -1,0 +1,392 @@
+"""hfprobe.formats on files written by the real libraries (diffusers, peft, transformers), tiny and fast."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from hfprobe.errors import InvalidWeightsError, NoWeightsError, UnsafeFileError, UnsupportedFormatError
+from hfprobe.formats import open_weights
+
+from . import builders as B
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def unet_lora():
+    unet = B.add_unet_lora(B.tiny_unet(), r=4, alpha=8)
+    return unet, B.unet_lora_deltas(unet)
+
+
+def _check_deltas(view, deltas, scale):
+    assert set(deltas) <= set(view.modules), sorted(set(deltas) - set(view.modules))[:3]
+    for name, delta in deltas.items():
+        mod = view.modules[name]
+        assert mod.scale == pytest.approx(scale)
+        assert torch.allclose(view.layer(name, scaled=True), delta.reshape(delta.shape[0], -1), atol=1e-5), name
+
+
+@pytest.mark.parametrize("style,fmt", [
+    ("lora_A", "diffusers-lora"), ("lora.down", "diffusers-lora"),
+    ("processor", "diffusers-lora-processor"), ("noprefix", "diffusers-lora"),
+])
+def test_diffusers_lora_styles(tmp_path, unet_lora, style, fmt):
+    unet, deltas = unet_lora
+    B.save_diffusers_lora(unet, tmp_path, style=style)
+    view = open_weights(tmp_path)
+    assert view.format == fmt
+    assert view.files == ["pytorch_lora_weights.safetensors"]
+    if style in ("lora_A", "noprefix"):  # the LoraConfig diffusers wrote into the header
+        assert view.config["r"] == 4 and view.config["lora_alpha"] == 8
+    assert len(view.modules) == len(deltas) and view.rank == 4
+    # lora_adapter_metadata carries alpha=8 (scale 2); the older styles store no alpha, so scale 1
+    scale = 2.0 if style in ("lora_A", "noprefix") else 1.0
+    _check_deltas(view, deltas if scale == 2.0 else {k: v / 2 for k, v in deltas.items()}, scale)
+    assert "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k" in view.modules
+    assert view.modules["unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"].d_in == B.TEXT_WIDTH
+
+
+def test_headers_only_until_layer(tmp_path, unet_lora):
+    path = B.save_diffusers_lora(unet_lora[0], tmp_path, style="lora_A")
+    view = open_weights(path)
+    before = view.bytes_read
+    assert before < path.stat().st_size / 3  # the header, not the tensors
+    view.layer(next(iter(view.modules)))
+    assert view.bytes_read > before
+
+
+def test_diffusers_lora_with_text_encoder(tmp_path, unet_lora):
+    te = B.tiny_clip_text()
+    B.add_unet_lora(te, r=2, alpha=2, targets=("q_proj", "k_proj", "v_proj", "out_proj"))
+    te_deltas = B.lora_deltas(te, "text_encoder.")
+    B.save_diffusers_lora(unet_lora[0], tmp_path, style="lora.down", text_encoder=te)
+    view = open_weights(tmp_path)
+    # transformers 5 keeps CLIPTextModel's layers without text_model.; the canonical name has it, as LoRA files do
+    expected = {k.replace("text_encoder.", "text_encoder.text_model.", 1): v for k, v in te_deltas.items()}
+    _check_deltas(view, expected, 1.0)
+
+
+def test_dit_lora_transformer_prefix(tmp_path):
+    flux = B.add_unet_lora(B.tiny_flux(), r=2, alpha=4, targets=("to_q", "to_k", "to_v", "proj_mlp"))
+    B.save_flux_lora(flux, tmp_path)
+    view = open_weights(tmp_path)
+    assert view.format == "diffusers-lora"
+    assert "transformer.single_transformer_blocks.0.proj_mlp" in view.modules
+    _check_deltas(view, B.lora_deltas(flux, "transformer."), 2.0)
+
+
+def test_sdxl_lora_two_text_encoders(tmp_path, unet_lora):
+    te = B.add_unet_lora(B.tiny_clip_text(), r=2, alpha=4, targets=("q_proj", "v_proj"))
+    te2 = B.add_unet_lora(B.tiny_clip_text(projection=True), r=2, alpha=1, targets=("q_proj", "fc1"))
+    B.save_sdxl_lora(unet_lora[0], te, te2, tmp_path)
+    view = open_weights(tmp_path)
+    expected = {k.replace("text_encoder.", "text_encoder.text_model.", 1): v for k, v in B.lora_deltas(te, "text_encoder.").items()}
+    _check_deltas(view, expected, 2.0)  # per-component lora_adapter_metadata: alpha 4 / r 2
+    # CLIPTextModelWithProjection keeps text_model. in memory too
+    _check_deltas(view, B.lora_deltas(te2, "text_encoder_2."), 0.5)
+    _check_deltas(view, unet_lora[1], 2.0)
+
+
+def test_kohya_with_alpha_and_text_encoder(tmp_path, unet_lora):
+    unet, deltas = unet_lora
+    te = B.tiny_clip_text()
+    B.add_unet_lora(te, r=2, alpha=2, targets=("q_proj", "v_proj", "fc1"))
+    te_deltas = B.lora_deltas(te, "text_encoder.text_model.")
+    path = B.save_kohya_lora(unet, tmp_path, text_encoder=te, alpha=2.0)
+    view = open_weights(path)
+    assert view.format == "kohya" and view.metadata["ss_base_model_version"] == "sd_v1"
+    # kohya scale = alpha / rank: 2/4 for the unet, 2/2 for the text encoder; peft's deltas used alpha/r 8/4 and 2/2
+    _check_deltas(view, {k: v / 4 for k, v in deltas.items()}, 0.5)
+    te_view = {k.replace("text_encoder.text_model.text_model.", "text_encoder.text_model."): v for k, v in te_deltas.items()}
+    _check_deltas(view, te_view, 1.0)
+    assert all(m.keys.get("alpha") for m in view.modules.values())
+
+
+def test_kohya_te1_te2_and_sgm_names(tmp_path):
+    a, b = torch.randn(2, 16), torch.randn(16, 2)
+    keys = {
+        "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q": "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn1.to_q",
+        "lora_unet_middle_block_1_transformer_blocks_0_attn2_to_k": "unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k",
+        "lora_unet_output_blocks_3_1_proj_in": "unet.up_blocks.1.attentions.0.proj_in",
+        "lora_te1_text_model_encoder_layers_0_self_attn_q_proj": "text_encoder.text_model.encoder.layers.0.self_attn.q_proj",
+        "lora_te2_text_model_encoder_layers_3_mlp_fc2": "text_encoder_2.text_model.encoder.layers.3.mlp.fc2",
+        # SDXL sgm resnets, samplers and embeddings (checked against diffusers' SDXL single-file layout)
+        "lora_unet_input_blocks_1_0_in_layers_2": "unet.down_blocks.0.resnets.0.conv1",
+        "lora_unet_input_blocks_1_0_emb_layers_1": "unet.down_blocks.0.resnets.0.time_emb_proj",
+        "lora_unet_input_blocks_3_0_op": "unet.down_blocks.0.downsamplers.0.conv",
+        "lora_unet_output_blocks_0_0_skip_connection": "unet.up_blocks.0.resnets.0.conv_shortcut",
+        "lora_unet_output_blocks_2_2_conv": "unet.up_blocks.0.upsamplers.0.conv",
+        "lora_unet_middle_block_0_out_layers_3": "unet.mid_block.resnets.0.conv2",
+        "lora_unet_time_embed_0": "unet.time_embedding.linear_1",
+        "lora_unet_label_emb_0_0": "unet.add_embedding.linear_1",
+    }
+    sd = {}
+    for k in keys:
+        sd.update({f"{k}.lora_down.weight": a.clone(), f"{k}.lora_up.weight": b.clone(), f"{k}.alpha": torch.tensor(1.0)})
+    save_file(sd, str(tmp_path / "sdxl.safetensors"))
+    view = open_weights(tmp_path / "sdxl.safetensors")
+    assert sorted(view.modules) == sorted(keys.values())
+    assert all(m.scale == 0.5 for m in view.modules.values())
+
+
+def test_lycoris_is_refused_with_a_reason(tmp_path):
+    k = "lora_unet_down_blocks_0_resnets_0_conv1"
+    save_file({f"{k}.hada_w1_a": torch.zeros(2, 4), f"{k}.hada_w1_b": torch.zeros(2, 4), f"{k}.alpha": torch.tensor(1.0)},
+              str(tmp_path / "loha.safetensors"))
+    with pytest.raises(UnsupportedFormatError, match="loha.safetensors.*LyCORIS") as err:
+        open_weights(tmp_path / "loha.safetensors")
+    assert "\n" not in str(err.value)
+    # keys diffusers cannot map at all: still one typed line naming the file and sample keys
+    save_file({"lora_unet_x.lora_down.weight": torch.zeros(2, 4)}, str(tmp_path / "half.safetensors"))
+    with pytest.raises(UnsupportedFormatError, match="half.safetensors.*sample keys") as err:
+        open_weights(tmp_path / "half.safetensors")
+    assert "\n" not in str(err.value)
+
+
+def test_kohya_malformed_prefix(tmp_path):
+    a, b = torch.randn(2, 16), torch.randn(16, 2)
+    k = "lora_unet_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_k"
+    save_file({f"{k}_lora_down.weight": a, f"{k}_lora_up.weight": b}, str(tmp_path / "x.safetensors"))
+    view = open_weights(tmp_path / "x.safetensors")
+    assert list(view.modules) == ["unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_k"]
+    assert torch.allclose(view.layer(next(iter(view.modules))), b @ a)
+
+
+def test_cloneofsimo_positional_names(tmp_path):
+    path, names, deltas = B.save_cloneofsimo_lora(B.tiny_unet(), tmp_path)
+    view = open_weights(path)
+    assert view.format == "cloneofsimo"
+    assert set(view.modules) == set(names)
+    assert any(n.endswith("ff.net.0.proj") for n in names)
+    for name in names[:12]:
+        assert torch.allclose(view.layer(name), deltas[name], atol=1e-5)
+    assert view.modules[names[0]].rank == 2 and view.modules[names[0]].scale == 1.0
+
+
+def test_cloneofsimo_unmatched_layout_stays_positional(tmp_path):
+    save_file({"unet:0:down": torch.randn(1, 7), "unet:0:up": torch.randn(5, 1)}, str(tmp_path / "l.safetensors"),
+              metadata={"unet": '["CrossAttention"]', "unet:0:rank": "1"})
+    view = open_weights(tmp_path / "l.safetensors")
+    assert list(view.modules) == ["unet.lora_diffusion.0"] and any("positions" in n for n in view.notes)
+
+
+@pytest.mark.parametrize("kind", ["bert", "gpt2", "vit", "t5", "llama", "whisper"])
+def test_peft_adapters(tmp_path, kind):
+    model, folder = B.peft_adapter(kind, tmp_path, r=4, alpha=8)
+    deltas = B.lora_deltas(model)
+    view = open_weights(folder)
+    assert view.format == "peft" and view.config["r"] == 4
+    lora = {n for n, m in view.modules.items() if m.kind == "lora"}
+    assert lora == set(deltas)  # canonical = peft's in-memory module names
+    for name, delta in deltas.items():
+        assert torch.allclose(view.layer(name, scaled=True), delta, atol=1e-5), name
+    if kind == "gpt2":  # Conv1D: fan_in_fan_out, layer() in the stored [in, out] layout
+        assert all(view.modules[n].transposed for n in lora)
+
+
+def test_peft_gpt2_equals_merged_minus_base(tmp_path):
+    model, folder = B.peft_adapter("gpt2", tmp_path, r=4, alpha=16)
+    base = {k: v.clone() for k, v in model.get_base_model().state_dict().items()}
+    merged = model.merge_and_unload().state_dict()
+    view = open_weights(folder)
+    name = "transformer.h.0.attn.c_attn"
+    base_key = next(k for k in base if k.endswith(name + ".base_layer.weight") or k == name + ".weight")
+    assert torch.allclose(view.layer(name, scaled=True), merged[name + ".weight"] - base[base_key], atol=1e-5)
+
+
+def test_peft_rslora_patterns_dora_modules_to_save(tmp_path):
+    model, folder = B.peft_adapter(
+        "bert", tmp_path, r=4, alpha=8, use_rslora=True, rank_pattern={"value": 2}, alpha_pattern={"value": 3},
+        modules_to_save=["classifier"],
+    )
+    view = open_weights(folder)
+    q = view.modules["bert.encoder.layer.0.attention.self.query"]
+    v = view.modules["bert.encoder.layer.1.attention.self.value"]
+    assert (q.rank, q.alpha, q.scale) == (4, 8, pytest.approx(8 / 2))  # rslora: alpha / sqrt(r)
+    assert (v.rank, v.alpha, v.scale) == (2, 3, pytest.approx(3 / 2 ** 0.5))
+    assert view.modules["classifier"].kind == "full"
+    for name, delta in B.lora_deltas(model).items():
+        assert torch.allclose(view.layer(name, scaled=True), delta, atol=1e-5), name
+    model2, folder2 = B.peft_adapter("bert", tmp_path / "dora", use_dora=True)
+    assert all(m.dora for m in open_weights(folder2).modules.values() if m.kind == "lora")
+
+
+def test_peft_state_dict_with_adapter_names(tmp_path):
+    model, _ = B.peft_adapter("bert", tmp_path / "a", modules_to_save=["classifier"])
+    # some repos save model.state_dict() itself: adapter names in the keys, base weights alongside
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "dump.safetensors"))
+    view = open_weights(tmp_path / "dump.safetensors")
+    assert view.format == "peft"
+    for name, delta in B.lora_deltas(model).items():  # no adapter_config.json beside it: B@A, unscaled (8/4 = 2)
+        assert torch.allclose(view.layer(name), delta / 2, atol=1e-5), name
+    assert view.modules["classifier"].kind == "full"
+
+
+def test_peft_on_unet_gets_unet_prefix(tmp_path, unet_lora):
+    unet, deltas = unet_lora
+    unet.save_pretrained  # noqa: B018 - the PEFT layout of a diffusers model is written by peft itself below
+    from peft import get_peft_model_state_dict
+
+    sd = {f"base_model.model.{k}": v.contiguous() for k, v in get_peft_model_state_dict(unet).items()}
+    save_file(sd, str(tmp_path / "adapter_model.safetensors"))
+    (tmp_path / "adapter_config.json").write_text(json.dumps(unet.peft_config["default"].to_dict(), default=list))
+    view = open_weights(tmp_path)
+    assert view.format == "peft"
+    _check_deltas(view, deltas, 2.0)
+
+
+def test_vit_checkpoint_and_adapter_share_names(tmp_path):
+    model, folder = B.save_checkpoint("vit", tmp_path / "ckpt")
+    view = open_weights(folder)
+    assert view.format == "transformers-checkpoint"
+    # saved key vit.encoder.layer.0.attention.attention.query.weight -> in-memory vit.layers.0.attention.q_proj
+    name = "vit.layers.0.attention.q_proj"
+    assert name in view.modules and torch.equal(view.layer(name), model.state_dict()[name + ".weight"])
+    peft_model, pfolder = B.peft_adapter("vit", tmp_path / "adapter")
+    assert name in open_weights(pfolder).modules
+
+
+def test_sharded_checkpoint(tmp_path):
+    model, folder = B.save_checkpoint("llama", tmp_path, max_shard_size="20KB")
+    assert (folder / "model.safetensors.index.json").exists()
+    view = open_weights(folder)
+    assert view.format == "transformers-checkpoint" and len(view.files) > 1
+    for name in ("model.layers.1.mlp.down_proj", "lm_head", "model.embed_tokens"):
+        assert torch.equal(view.layer(name), model.state_dict()[name + ".weight"])
+
+
+def test_diffusers_unet_checkpoint(tmp_path):
+    unet, folder = B.save_unet_checkpoint(tmp_path)
+    view = open_weights(folder)
+    assert view.format == "diffusers-checkpoint" and view.files == ["unet/diffusion_pytorch_model.safetensors"]
+    assert view.config is None or "_class_name" in view.config
+    conv = view.modules["unet.conv_in"]
+    assert conv.kernel == (3, 3) and conv.d_in == 4 * 9
+    w = unet.state_dict()["down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"]
+    assert torch.equal(view.layer("unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"), w)
+
+
+def test_conv_lora_reshape(tmp_path):
+    unet = B.add_unet_lora(B.tiny_unet(), r=2, alpha=2, targets=("conv1", "conv_shortcut"))
+    deltas = B.unet_lora_deltas(unet)
+    B.save_diffusers_lora(unet, tmp_path, style="lora_A")
+    view = open_weights(tmp_path)
+    name = "unet.down_blocks.0.resnets.0.conv1"
+    mod = view.modules[name]
+    assert mod.kernel == (3, 3) and mod.d_in == 32 * 9
+    assert torch.allclose(view.layer(name, scaled=True), deltas[name].reshape(32, -1), atol=1e-5)
+
+
+def test_textual_inversion(tmp_path):
+    B.save_textual_inversion(tmp_path)
+    view = open_weights(tmp_path)
+    assert view.format == "textual-inversion" and view.extra["tokens"] == {"<cat-toy>": [2, B.TEXT_WIDTH]}
+    assert [m.kind for m in view.modules.values()] == ["embedding"]
+
+
+def test_a1111_textual_inversion_pickle(tmp_path):
+    emb = torch.randn(3, B.TEXT_WIDTH)
+    torch.save({"string_to_token": {"*": torch.tensor(265)}, "string_to_param": {"*": emb}, "name": "toy", "step": 9},
+               tmp_path / "toy.pt")
+    view = open_weights(tmp_path / "toy.pt")
+    assert view.format == "textual-inversion"
+    assert torch.equal(view.layer("text_encoder.token_embedding.*"), emb)
+
+
+def test_pickle_lora_loads_weights_only(tmp_path, unet_lora):
+    B.save_pickle_lora(unet_lora[0], tmp_path)
+    view = open_weights(tmp_path)
+    assert view.format == "diffusers-lora-processor" and view.files == ["pytorch_lora_weights.bin"]
+    assert {info.dtype for info in view.raw.values()} == {"F32"}
+    _check_deltas(view, {k: v / 2 for k, v in unet_lora[1].items()}, 1.0)
+
+
+def test_malicious_pickle_runs_nothing(tmp_path):
+    marker = tmp_path / "pwned"
+    path = B.save_malicious_pickle(tmp_path / "evil", marker)
+    with pytest.raises(UnsafeFileError, match="refused"):
+        open_weights(path)
+    assert not marker.exists()
+    # the same file really is an exploit when loaded the unsafe way (so the check above means something)
+    torch.load(path, weights_only=False)
+    assert marker.exists()
+
+
+def test_custom_lora(tmp_path):
+    a, b = torch.randn(4, 16), torch.randn(16, 4)
+    save_file({"w_a_000": a, "w_b_000": b, "w_a_001": a.clone(), "w_b_001": b.clone()}, str(tmp_path / "lora.safetensors"))
+    view = open_weights(tmp_path / "lora.safetensors")
+    assert view.format == "custom-lora" and view.rank == 4
+    assert torch.allclose(view.layer("lora.000"), b @ a)
+
+
+def test_no_weights_folder(tmp_path):
+    (tmp_path / "README.md").write_text("hello")
+    with pytest.raises(NoWeightsError, match="no weights file"):
+        open_weights(tmp_path)
+
+
+def test_lora_shape_mismatch(tmp_path):
+    save_file({"unet.down_blocks.0.attn.to_q.lora.down.weight": torch.zeros(4, 16),
+               "unet.down_blocks.0.attn.to_q.lora.up.weight": torch.zeros(16, 3)}, str(tmp_path / "x.safetensors"))
+    with pytest.raises(InvalidWeightsError, match="do not fit"):
+        open_weights(tmp_path / "x.safetensors")
+
+
+def test_unknown_layout(tmp_path):
+    save_file({"foo": torch.zeros(3), "bar_baz": torch.zeros(2, 2)}, str(tmp_path / "x.safetensors"))
+    with pytest.raises(UnsupportedFormatError, match="unknown weights layout.*bar_baz"):
+        open_weights(tmp_path / "x.safetensors")
+
+
+@pytest.mark.parametrize("honour_range", [True, False])
+def test_hub_repo_reads_headers_then_one_layer(tmp_path, unet_lora, honour_range):
+    from .fakehub import FakeHub
+
+    path = B.save_diffusers_lora(unet_lora[0], tmp_path / "local", style="lora.down")
+    hub = FakeHub(tmp_path / "hub")
+    hub.honour_range = honour_range
+    hub.add_repo("org/lora", {"pytorch_lora_weights.safetensors": path, "README.md": "# a lora"})
+    with hub.serving():
+        view = open_weights("org/lora")
+        name = "unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v"
+        local = open_weights(path)
+        assert torch.equal(view.layer(name, scaled=True), local.layer(name, scaled=True))
+    size = path.stat().st_size
+    if honour_range:  # header + one module's two factors, far below the file
+        assert view.bytes_read < size / 4 and not view.range_ignored
+    else:  # the whole body once, still the right answer, and the view says so
+        assert view.range_ignored and view.bytes_read >= size
+
+
+def test_legacy_pickle_with_oversized_storage_is_refused(tmp_path):
+    import io
+    import pickletools
+    import struct
+
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(4)}, buf, _use_new_zipfile_serialization=False)
+    data = buf.getvalue()
+    # declare 2**30 elements for the 16-byte storage: torch would allocate that before reading the bytes
+    stream, out = io.BytesIO(data), bytearray()
+    for i in range(5):
+        last, chunks = stream.tell(), []
+        for op, arg, pos in pickletools.genops(stream):
+            if i == 3 and op.name == "BININT1" and arg == 4:
+                chunks.append(data[last:pos] + b"J" + struct.pack("<i", 2 ** 30))  # genops positions are absolute
+                last = pos + 2
+        chunks.append(data[last:stream.tell()])
+        out += b"".join(chunks)
+    out += data[stream.tell():]
+    (tmp_path / "big.bin").write_bytes(bytes(out))
+    (tmp_path / "ok.bin").write_bytes(data)
+    from hfprobe.formats.pickle_safe import load_tensors
+    from hfprobe.source import resolve
+
+    assert load_tensors(resolve(tmp_path / "ok.bin").open("ok.bin"))["w"].shape == (4,)  # the honest one loads
+    with pytest.raises(InvalidWeightsError, match="declares a size"):
+        open_weights(tmp_path / "big.bin")

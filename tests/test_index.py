@@ -1,0 +1,268 @@
+"""The search index: add/replace by id, ranking in one text space, tree filter, crash safety, resume,
+the CLI, and the Ray engine giving the same rows as the local one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from hfprobe.errors import SearchIndexError, SourceNotFoundError, UsageError
+from hfprobe.index import IndexRow, ModelIndex, add_sources, embed_categories, model_id_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+class WordEncoder:
+    """A tiny deterministic text space: each word is a fixed random vector, a text is their normalised sum.
+
+    Identical words give cosine 1, disjoint words about 0; enough to test ranking without a real model.
+    """
+
+    def __init__(self, dim: int = 64, enc_id: str = "fake-words"):
+        self.id, self.dim = enc_id, dim
+
+    def _word(self, w: str) -> torch.Tensor:
+        seed = int.from_bytes(hashlib.sha256(w.encode()).digest()[:8], "little")
+        return torch.randn(self.dim, generator=torch.Generator().manual_seed(seed))
+
+    def embed(self, texts):
+        vecs = torch.stack([sum(self._word(w) for w in t.lower().split()) for t in texts])
+        return torch.nn.functional.normalize(vecs, dim=-1)
+
+
+# spec -> (root, categories); what a fake "inspect + predict" says about each model
+FAKE_ZOO = {
+    "org/dog-lora": ("sd-1.5", [("dog", 0.9), ("cat", 0.1)]),
+    "org/cat-lora": ("sd-1.5", [("cat", 0.8), ("dog", 0.2)]),
+    "org/car-lora": ("sd-1.5", [("car", 0.95), ("truck", 0.05)]),
+    "org/dog-vit": ("vit-b16", [("dog", 0.7), ("truck", 0.3)]),
+    "org/broken": None,
+}
+
+
+def fake_describe(spec: str, *, zoo=FAKE_ZOO, dim: int = 64) -> IndexRow:
+    """Stands in for inspect + predict; module level so Ray can ship it to workers."""
+    if zoo.get(spec) is None:
+        raise SourceNotFoundError(f"{spec}: not a weights file")
+    root, cats = zoo[spec]
+    cats = [{"label": lab, "score": s} for lab, s in cats]
+    enc = WordEncoder(dim)
+    return IndexRow(
+        id=model_id_for(spec), source=spec, embedding=embed_categories(cats, enc), text_encoder=enc.id,
+        repo=spec, revision="main", family=root.split("-")[0], root=root, categories=cats,
+        expert=f"{root}-expert", expert_version="1", url=f"https://huggingface.co/{spec}", indexed_at=1.0,
+    )
+
+
+def make_index(path, specs=None) -> ModelIndex:
+    idx = ModelIndex(path, encoders={"fake-words": WordEncoder()})
+    idx.add([fake_describe(s) for s in (specs or [s for s in FAKE_ZOO if FAKE_ZOO[s]])])
+    return idx
+
+
+def test_query_ranks_by_text_similarity_and_explains(tmp_path):
+    idx = make_index(tmp_path / "idx")
+    hits = idx.query("dog", top_k=4)
+    assert [h["id"] for h in hits][:2] == ["org/dog-lora", "org/dog-vit"]
+    assert hits[0]["id"] == "org/dog-lora"  # 0.9 dog beats 0.7 dog
+    assert hits[0]["score"] > hits[-1]["score"] and -1.0 <= hits[-1]["score"] <= 1.0
+    assert hits[0]["why"] == "closest to the text: dog (predicted 0.90); top categories: dog 0.90, cat 0.10"
+    cat = next(h for h in hits if h["id"] == "org/cat-lora")
+    assert cat["why"].startswith("closest to the text: dog (predicted 0.20)")  # its best match, not its top label
+    assert "embedding" not in hits[0] and hits[0]["url"].endswith("org/dog-lora")
+    assert idx.query("car", top_k=1)[0]["id"] == "org/car-lora"
+
+
+def test_tree_filter_and_top_k(tmp_path):
+    idx = make_index(tmp_path / "idx")
+    hits = idx.query("dog", tree="VIT-B16", top_k=10)
+    assert [h["id"] for h in hits] == ["org/dog-vit"]
+    assert {h["root"] for h in idx.query("dog", tree="sd", top_k=10)} == {"sd-1.5"}  # family matches too
+    assert idx.query("dog", tree="no-such-tree") == []
+    assert len(idx.query("dog", top_k=2)) == 2
+
+
+def test_reindex_replaces_row_and_persists(tmp_path):
+    idx = make_index(tmp_path / "idx")
+    assert len(idx) == 4
+    zoo = dict(FAKE_ZOO, **{"org/car-lora": ("sd-1.5", [("dog", 1.0)])})
+    idx.add([fake_describe("org/car-lora", zoo=zoo)])
+    again = ModelIndex(tmp_path / "idx", encoders={"fake-words": WordEncoder()})  # a fresh process would see this
+    assert len(again) == 4
+    row = next(r for r in again.rows() if r["id"] == "org/car-lora")
+    assert [c["label"] for c in row["categories"]] == ["dog"]
+    assert again.query("car", top_k=1)[0]["id"] != "org/car-lora"
+
+
+def test_bad_input_is_refused_and_nothing_written(tmp_path):
+    idx = make_index(tmp_path / "idx")
+    bad = fake_describe("org/dog-lora")
+    bad.id, bad.embedding = "org/nan", [float("nan")] * 64
+    with pytest.raises(SearchIndexError, match="not finite"):
+        idx.add([fake_describe("org/cat-lora"), bad])
+    assert len(idx) == 4
+    wrong_dim = fake_describe("org/dog-lora")
+    wrong_dim.embedding = wrong_dim.embedding[:10]
+    with pytest.raises(SearchIndexError, match="64-d"):
+        idx.add([wrong_dim])
+    with pytest.raises(UsageError):
+        idx.query("   ")
+    with pytest.raises(SearchIndexError, match="no index here"):
+        ModelIndex(tmp_path / "missing", create=False)
+    with pytest.raises(SearchIndexError):
+        embed_categories([], WordEncoder())
+
+
+def test_batch_add_resumes_and_reports_failures(tmp_path):
+    calls = []
+
+    def counting(spec, **kw):
+        calls.append(spec)
+        return fake_describe(spec, **kw)
+
+    idx = ModelIndex(tmp_path / "idx", encoders={"fake-words": WordEncoder()})
+    first = add_sources(idx, ["org/dog-lora", "org/broken", "org/cat-lora"], describe=counting, progress=False)
+    assert first["added"] == 2 and first["skipped"] == 0
+    assert first["failed"][0]["source"] == "org/broken" and "not a weights file" in first["failed"][0]["error"]
+    calls.clear()
+    second = add_sources(idx, list(FAKE_ZOO), describe=counting, progress=False)
+    assert set(calls) == {"org/car-lora", "org/dog-vit", "org/broken"}  # done ones skipped, failed one retried
+    assert second["added"] == 2 and second["skipped"] == 2 and len(idx) == 4
+
+
+_WRITER = """
+import sys
+from hfprobe.index import ModelIndex, IndexRow
+idx = ModelIndex(sys.argv[1])
+for b in range(10_000):
+    rows = [IndexRow(id=f"m{b}-{i}", source="x", embedding=[float(i % 7 + 1)] * 256, text_encoder="fake",
+                     categories=[{"label": f"c{b}", "score": 1.0}]) for i in range(500)]
+    idx.add(rows)
+    print(b, flush=True)
+"""
+
+
+def test_killed_writer_leaves_a_readable_index(tmp_path):
+    """SIGKILL a process in the middle of a stream of commits: the index opens, and holds whole batches only."""
+    path = tmp_path / "idx"
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        seen = -1
+        deadline = time.time() + 60
+        while seen < 2 and time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen = int(line)
+        assert seen >= 2, "writer did not commit 3 batches in time"
+        time.sleep(0.05)  # land inside a later batch's write
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    idx = ModelIndex(path, encoders={"fake": WordEncoder(256, "fake")})
+    n = len(idx)
+    assert n % 500 == 0 and n >= 1500, n  # no half batch
+    rows = idx.rows()
+    assert all(len(r["embedding"]) == 256 and r["categories"] for r in rows)
+    idx.add([IndexRow(id="after-crash", source="x", embedding=[1.0] * 256, text_encoder="fake", categories=[{"label": "c", "score": 1.0}])])
+    assert len(idx) == n + 1  # still writable after the crash
+
+
+def test_model_id_for():
+    assert model_id_for("org/name@v2") == "org/name"
+    assert model_id_for("hf://org/name@v2/a/b.safetensors") == "org/name/a/b.safetensors"
+    assert model_id_for(__file__) == str(Path(__file__).resolve())
+
+
+def test_cli_index_query_roundtrip(tmp_path, capsys):
+    """The CLI against an index in the real default text space (MiniLM): "puppy" finds the dog model."""
+    from hfprobe.cli import main
+    from hfprobe.text import get_text_encoder
+
+    enc = get_text_encoder("minilm")
+    rows = []
+    for rid, root, cats in [("org/dog", "sd-1.5", [("dog", 0.9)]), ("org/plane", "sd-1.5", [("airplane", 0.9)]),
+                            ("org/dog-vit", "vit-b16", [("golden retriever", 0.8)])]:
+        cats = [{"label": lab, "score": s} for lab, s in cats]
+        rows.append(IndexRow(id=rid, source=rid, embedding=embed_categories(cats, enc), text_encoder="minilm",
+                             root=root, family=root, categories=cats))
+    ModelIndex(tmp_path / "idx").add(rows)
+    assert main(["query", "a puppy", "--index", str(tmp_path / "idx"), "--json", "--top-k", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [h["id"] for h in out["hits"]][-1] == "org/plane"
+    assert out["hits"][0]["score"] > out["hits"][-1]["score"] + 0.1
+    assert main(["query", "a puppy", "--index", str(tmp_path / "idx"), "--tree", "vit-b16"]) == 0
+    text = capsys.readouterr().out
+    assert "org/dog-vit" in text and "org/plane" not in text
+    assert main(["query", "dog", "--index", str(tmp_path / "nope")]) == 2
+    assert "no index here" in capsys.readouterr().err
+    assert main(["index", "info", "--index", str(tmp_path / "idx"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == 3
+    assert main(["index", "add", "--index", str(tmp_path / "idx")]) == 2
+    assert "no sources" in capsys.readouterr().err
+
+
+def test_ray_engine_gives_the_same_rows(tmp_path):
+    """The per-model work as Ray tasks on a local Ray (1 CPU) writes exactly the rows the local engine does."""
+    ray = pytest.importorskip("ray")
+    specs = list(FAKE_ZOO)
+    local = ModelIndex(tmp_path / "local", encoders={"fake-words": WordEncoder()})
+    add_sources(local, specs, describe=fake_describe, progress=False)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)])}})
+    try:
+        dist = ModelIndex(tmp_path / "ray", encoders={"fake-words": WordEncoder()})
+        summary = add_sources(dist, specs, describe=fake_describe, engine="ray", progress=False)
+    finally:
+        ray.shutdown()
+    assert summary["added"] == 4 and [f["source"] for f in summary["failed"]] == ["org/broken"]
+    assert local.rows() == dist.rows()
+
+
+def test_filter_lists_models_from_the_hub_api(tmp_path):
+    """--filter goes through huggingface_hub's list_models against a Hub-compatible server on 127.0.0.1."""
+    from hfprobe.errors import NetworkError
+    from hfprobe.index import list_hub_models
+    from tests.fakehub import FakeHub
+
+    hub, seen = FakeHub(tmp_path / "hub"), {}
+
+    def models(req):
+        seen.update(req.query)
+        return 200, {}, [{"id": "org/a", "modelId": "org/a"}, {"id": "org/b", "modelId": "org/b"}]
+
+    hub.route("GET", r"/api/models", models)
+    with hub.serving():
+        assert list_hub_models("base_model:adapter:org/root", limit=5) == ["org/a", "org/b"]
+    assert seen["filter"] == "base_model:adapter:org/root" and seen["limit"] == "5"
+    with hub.serving():
+        hub.route("GET", r"/api/models", lambda req: (401, {}, {"error": "Invalid credentials"}))
+        with pytest.raises(NetworkError, match="list_models"):
+            list_hub_models("x")
+
+
+def test_cli_from_file_reports_each_bad_source(tmp_path, capsys):
+    """--from-file skips comments and blanks; a source that does not exist is one failure line, exit 2,
+    and nothing is written for it (the real per-model work fails before any expert is loaded)."""
+    from hfprobe.cli import main
+
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"# models to index\n\n{tmp_path / 'missing-a.safetensors'}\n  {tmp_path / 'missing-b'}  \n")
+    assert main(["index", "add", "--from-file", str(listing), "--index", str(tmp_path / "idx")]) == 2
+    out = capsys.readouterr().out
+    assert "indexed 0, skipped 0 already indexed, failed 2" in out
+    assert out.count("failed: ") == 2 and "missing-a.safetensors" in out and "missing-b" in out
+    assert len(ModelIndex(tmp_path / "idx")) == 0
+    assert main(["index", "add", "--from-file", str(tmp_path / "nope.txt")]) == 2
+    assert "cannot read the source list" in capsys.readouterr().err

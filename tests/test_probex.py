@@ -1,0 +1,185 @@
+"""ProbeX, training and experts on synthetic weight zoos (see probex_synth.py): fast, no real networks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from hfprobe.errors import ExpertError, TextEncoderError
+from hfprobe.expert import Expert
+from hfprobe.probex import ProbeX, n_params
+from hfprobe.train import TrainConfig, evaluate, sweep_layers, train_expert, train_probe
+
+from tests.probex_synth import multilabel_tree, text_tree
+
+torch.set_num_threads(1)
+SMALL = dict(r_U=16, r_V=16, r_T=16, max_epochs=60, patience=15)
+NAMES = ["dog", "cat", "airplane", "car", "apple", "banana", "guitar", "piano", "ship", "truck", "horse", "bird",
+         "tree", "flower", "house", "bridge", "shoe", "hat", "clock", "phone", "chair", "lamp", "river", "mountain"]
+
+
+def split(X, Y, a, b):
+    return X[:a], Y[:a], X[a:b], Y[a:b], X[b:], Y[b:]
+
+
+@pytest.fixture(scope="session")
+def ml_data():
+    X, Y = multilabel_tree(220, seed=0, strength=0.06, noise=0.05)
+    return split(X, Y, 140, 180)
+
+
+@pytest.fixture(scope="session")
+def ml_expert(ml_data):
+    Xtr, Ytr, Xva, Yva, Xte, Yte = ml_data
+    cfg = TrainConfig(**SMALL)
+    return train_expert(Xtr, Ytr, Xva, Yva, labels=[f"c{i}" for i in range(6)], cfg=cfg, root="synth/root-a",
+                        family="synth", layer="blocks.0.attn.q", Xte=Xte, Yte=Yte, zoo_hash="abc", progress=False)
+
+
+def test_architecture_shapes_and_sizes():
+    m = ProbeX(768, 768, r_U=128, r_V=128, r_T=128, head="multilabel", n_classes=100)
+    # paper: about 2.3M parameters on a 768x768 layer at r=128
+    assert 2.0e6 < n_params(m) < 2.6e6
+    assert m(torch.randn(2, 768, 768)).shape == (2, 100)
+    t = ProbeX(40, 30, r_U=4, r_V=5, r_T=6, head="text", text_dim=12)
+    out = t(torch.randn(3, 40, 30), torch.randn(7, 12))
+    assert out.shape == (3, 7) and out.abs().max() <= 1.0 + 1e-5  # cosine logits, no temperature
+    g = ProbeX(40, 30, r_U=4, r_V=5, r_T=6, n_classes=3, views=("gram",))
+    g.fit_input(torch.randn(10, 40, 30))
+    assert g(torch.randn(3, 40, 30)).shape == (3, 3)
+    with pytest.raises(ValueError):
+        m(torch.randn(2, 768, 767))
+
+
+def test_probex_learns_multilabel(ml_expert, ml_data):
+    m = ml_expert.config["metrics"]
+    assert m["metric"] == "elementwise_accuracy"
+    assert m["val"] >= 0.8 and m["test"] >= 0.8, m  # chance is 0.5
+    # a model with untrained weights sits near chance: the figure above is learned, not structural
+    Xtr, Ytr, Xva, Yva, Xte, Yte = ml_data
+    untrained = ProbeX(*Xtr.shape[1:], **{k: SMALL[k] for k in ("r_U", "r_V", "r_T")}, n_classes=6)
+    untrained.fit_input(Xtr)
+    assert evaluate(untrained, Xte, Yte, "multilabel") < 0.7
+
+
+def test_gram_view_and_dense_train(ml_data):
+    Xtr, Ytr, Xva, Yva, Xte, Yte = ml_data
+    for extra in ({"views": ("gram",)}, {"kind": "dense"}):
+        res = train_probe(Xtr, Ytr, Xva, Yva, TrainConfig(**{**SMALL, "max_epochs": 30}, **extra), progress=False)
+        assert res.best_val > 0.7, extra
+
+
+def test_seed_reproducible(ml_data):
+    Xtr, Ytr, Xva, Yva, _, _ = ml_data
+    cfg = TrainConfig(**{**SMALL, "max_epochs": 3})
+    a = train_probe(Xtr, Ytr, Xva, Yva, cfg, progress=False).model.state_dict()
+    b = train_probe(Xtr, Ytr, Xva, Yva, cfg, progress=False).model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_layer_sweep_picks_the_informative_layer(ml_data):
+    Xtr, Ytr, Xva, Yva, _, _ = ml_data
+    g = torch.Generator().manual_seed(5)
+    noise_tr, noise_va = torch.randn(Xtr.shape, generator=g), torch.randn(Xva.shape, generator=g)
+    layers = {"noise.layer": (noise_tr, noise_va), "signal.layer": (Xtr, Xva)}
+    best, results, scores = sweep_layers(layers, Ytr, Yva, TrainConfig(**{**SMALL, "max_epochs": 30}), progress=False)
+    assert best == "signal.layer" and scores["signal.layer"] > scores["noise.layer"] + 0.15
+
+
+def test_save_load_bit_exact(ml_expert, ml_data, tmp_path):
+    folder = ml_expert.save(tmp_path / "exp")
+    assert sorted(p.name for p in folder.iterdir()) == ["expert.json", "expert.safetensors"]
+    cfg = json.loads((folder / "expert.json").read_text())
+    for key in ("root", "layer", "shape", "labels", "text_encoder", "sizes", "metrics", "zoo_hash", "version", "routing"):
+        assert key in cfg
+    back = Expert.load(folder)
+    sa, sb = ml_expert.model.state_dict(), back.model.state_dict()
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    X = ml_data[4]
+    assert torch.equal(ml_expert.model(X), back.model(X))
+    # saving the loaded expert again gives byte-identical tensors
+    again = back.save(tmp_path / "exp2")
+    ta, tb = load_file(folder / "expert.safetensors"), load_file(again / "expert.safetensors")
+    assert all(torch.equal(ta[k], tb[k]) for k in ta)
+
+
+def test_bad_expert_folders(ml_expert, tmp_path):
+    folder = ml_expert.save(tmp_path / "exp")
+    (folder / "expert.safetensors").unlink()
+    with pytest.raises(ExpertError, match="expert.safetensors is missing"):
+        Expert.load(folder)
+    folder = ml_expert.save(tmp_path / "exp")
+    cfg = json.loads((folder / "expert.json").read_text())
+    cfg["labels"] = cfg["labels"][:-1] + ["other"]
+    (folder / "expert.json").write_text(json.dumps(cfg))
+    with pytest.raises(ExpertError, match="do not belong together"):
+        Expert.load(folder)
+    (folder / "expert.json").write_text("{not json")
+    with pytest.raises(ExpertError, match="not valid JSON"):
+        Expert.load(folder)
+    with pytest.raises(ExpertError, match="expects"):
+        ml_expert.check_layer(torch.zeros(24, 17))
+
+
+@pytest.fixture(scope="session")
+def text_setup():
+    from hfprobe.text import get_text_encoder
+
+    enc = get_text_encoder("minilm")
+    E = enc.embed_labels(NAMES)
+    seen, unseen = list(range(18)), list(range(18, 24))
+    idx_tr, idx_va, idx_te = torch.tensor(seen * 6), torch.tensor(seen * 2), torch.tensor(unseen * 4)
+    data = (text_tree(E, idx_tr, k=16), idx_tr, text_tree(E, idx_va, k=16), idx_va, text_tree(E, idx_te, k=16), idx_te)
+    cfg = TrainConfig(head="text", r_U=16, r_V=16, r_T=32, max_epochs=120, patience=30, dropout=0.2)
+    exp = train_expert(data[0], data[1], data[2], data[3], labels=NAMES[:18], cfg=cfg, root="synth/sd", family="synth",
+                       layer="unet.x.attn2.to_q", text_encoder=enc, progress=False)
+    return enc, E, seen, unseen, data, exp
+
+
+def test_text_head_and_zero_shot(text_setup):
+    enc, E, seen, unseen, (Xtr, ytr, Xva, yva, Xte, yte), exp = text_setup
+    assert exp.config["text_encoder"] == {"id": "minilm", "dim": 384, "prompt": "a photo of a {}"}
+    assert exp.config["metrics"]["val"] >= 0.5  # in-distribution top-1, chance 1/18
+    zs = evaluate(exp.model, Xte, yte - len(seen), "text", E[unseen])
+    chance = 1 / len(unseen)
+    assert zs >= 2 * chance, zs
+
+
+def test_mismatched_text_space_refused(text_setup, ml_expert):
+    enc, *_, exp = text_setup
+
+    class Other:
+        id, dim = "clip-vit-l-14", 768
+
+    exp.check_text_space(enc)
+    with pytest.raises(TextEncoderError, match="trained in text space minilm"):
+        exp.check_text_space(Other())
+    with pytest.raises(ExpertError, match="classification head"):
+        ml_expert.check_text_space(enc)
+
+
+def test_push_and_load_from_hub(ml_expert, tmp_path):
+    from tests.fakehub import FakeHub
+    from tests.fakehub_write import install_write
+
+    hub = FakeHub(tmp_path / "hub")
+    install_write(hub)
+    hub.tokens = {"w": "write"}
+
+    def create(req):  # the repo-creation route the write helper does not serve
+        name = json.loads(req.body)["name"]
+        org = json.loads(req.body).get("organization") or "tester"
+        (hub.root / org / name).mkdir(parents=True, exist_ok=True)
+        return 200, {}, {"url": f"{hub.endpoint}/{org}/{name}", "name": f"{org}/{name}"}
+
+    hub.route("POST", r"/api/repos/create", create)
+    with hub.serving():
+        ml_expert.push("tester/synth-expert", token="w")
+        assert sorted(hub.files("tester/synth-expert")) == ["expert.json", "expert.safetensors"]
+        back = Expert.load("tester/synth-expert")
+    sa, sb = ml_expert.model.state_dict(), back.model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert back.config["labels"] == ml_expert.config["labels"]

@@ -1,0 +1,149 @@
+"""ProbeX experts end to end on the `test` zoo recipe: train (CLI), route, predict (local and from a Hub repo
+served on 127.0.0.1), zero-shot, the bench on a small budget, and bad input exiting 2."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from hfprobe.cli import main
+from hfprobe.expert import Expert, load_experts
+from hfprobe.predict import predict
+from hfprobe.zoo import build_zoo, open_zoo
+
+from tests.fakehub import FakeHub
+
+torch.set_num_threads(1)
+FAST = ["--rank", "8", "--epochs", "15", "--quiet"]
+
+
+@pytest.fixture(scope="session")
+def zoo():
+    return build_zoo("test", seed=0, progress=False)
+
+
+@pytest.fixture(scope="session")
+def experts_dir(zoo, tmp_path_factory):
+    out = tmp_path_factory.mktemp("experts")
+    assert main(["train", "--zoo", str(zoo), "--all-trees", "--out", str(out), *FAST]) == 0
+    return out
+
+
+def test_train_writes_one_expert_per_tree(zoo, experts_dir):
+    experts = load_experts(experts_dir)
+    assert sorted(e.name for e in experts) == sorted(open_zoo(zoo).trees())
+    for e in experts:
+        cfg = e.config
+        assert cfg["zoo_hash"] and cfg["version"] and cfg["layer"] in cfg["metrics"]["layer_sweep"]
+        assert cfg["head"] == ("text" if e.name == "unet-shapes" else "multilabel")
+        if cfg["head"] == "text":
+            assert cfg["text_encoder"]["id"] == "minilm"
+
+
+def test_routes_every_test_model_to_its_expert(zoo, experts_dir):
+    z = open_zoo(zoo)
+    models = z.select(split=["test", "test_holdout"])
+    assert models
+    for m in models:
+        out = predict(m.spec, experts_dir=experts_dir, top_k=3)
+        assert out["expert"] and out["expert"]["name"] == m.tree, out["routing"]
+        assert len(out["predictions"]) == 3 and out["bytes_read"] > 0
+        assert set(out) >= {"source", "tree", "expert", "method", "predictions", "bytes_read"}
+
+
+def test_unseen_tree_is_abstained_on(zoo, experts_dir, tmp_path):
+    # experts for every tree but vit-fmnist-b: its models have a ViT expert of the same family, but are not its tree
+    for e in load_experts(experts_dir):
+        if e.name != "vit-fmnist-b":
+            shutil.copytree(experts_dir / e.name, tmp_path / e.name)
+    for m in open_zoo(zoo).select(tree="vit-fmnist-b"):
+        out = predict(m.spec, experts_dir=tmp_path)
+        assert out["method"] == "abstain" and out["expert"] is None and out["predictions"] == []
+        assert "no known tree" in out["routing"]["reason"]
+
+
+def test_zero_shot_through_predict(zoo, experts_dir, capsys):
+    m = open_zoo(zoo).select(tree="unet-shapes", split="test_holdout")[0]
+    rc = main(["predict", m.spec, "--experts", str(experts_dir), "--labels", f"{m.labels[0]},zebra,pizza", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and out["method"] == "zero-shot"
+    assert sorted(p["label"] for p in out["predictions"]) == sorted([m.labels[0], "zebra", "pizza"])
+
+
+def test_predict_from_hub_reads_only_the_layer(zoo, experts_dir, tmp_path):
+    m = open_zoo(zoo).select(tree="unet-shapes", split="test")[0]
+    hub = FakeHub(tmp_path / "hub")
+    weights = next(p for p in __import__("pathlib").Path(m.spec).iterdir() if p.suffix == ".safetensors")
+    hub.add_repo("someone/unet-lora", {p.name: p for p in __import__("pathlib").Path(m.spec).iterdir()})
+    with hub.serving():
+        out = predict("someone/unet-lora", experts_dir=experts_dir)
+    assert out["expert"]["name"] == "unet-shapes"
+    exp = Expert.load(experts_dir / "unet-shapes")
+    size = weights.stat().st_size
+    # the layer is the product of two rank-4 factors: a few kB of an ~87 kB file (plus header and card)
+    layer_bytes = 4 * 4 * sum(exp.shape)
+    assert out["bytes_read"] < size / 3, (out["bytes_read"], size)
+    assert out["bytes_read"] >= layer_bytes
+
+
+def test_bench_small_budget(zoo, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    rc = main(["bench", "--zoo", str(zoo), "--json", str(out), "--max-layers", "1", *FAST])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert set(res) >= {"trees", "zero_shot", "routing", "params", "train_seconds", "predict_models_per_s"}
+    for row in res["trees"].values():
+        assert {"probex", "mixed", "dense", "statnn", "probex_gram"} <= set(row)
+    assert res["trees"]["vit-fmnist-a"]["mixed"] is not None  # the two ViT trees share a layer shape
+    assert res["routing"]["accuracy"] == 1.0 and res["routing"]["abstain_unseen"] == 1.0
+    assert set(res["zero_shot"]) >= {"top1", "chance", "in_dist_top1"}
+    assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def _fail(argv, capsys, match):
+    rc = main(argv)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert match in err and err.count("\n") == 1, err
+
+
+def test_bad_input_exits_2(zoo, experts_dir, tmp_path, capsys):
+    m = open_zoo(zoo).select(tree="vit-fmnist-a", split="test")[0]
+    # expert folder with a missing file
+    broken = tmp_path / "broken"
+    shutil.copytree(experts_dir / "vit-fmnist-a", broken)
+    (broken / "expert.json").unlink()
+    _fail(["predict", m.spec, "--experts", str(broken)], capsys, "expert.json is missing")
+    # mismatched pair of files
+    mixed = tmp_path / "mixed"
+    shutil.copytree(experts_dir / "vit-fmnist-a", mixed)
+    shutil.copy(experts_dir / "vit-fmnist-b" / "expert.safetensors", mixed / "expert.safetensors")
+    _fail(["predict", m.spec, "--experts", str(mixed)], capsys, "do not belong together")
+    # a model without the layer the only expert given reads; a model where that layer has another shape
+    u = open_zoo(zoo).select(tree="minilm-fortunes")[0]
+    _fail(["predict", u.spec, "--experts", str(experts_dir / "vit-fmnist-a")], capsys, "no module")
+    exp = Expert.load(experts_dir / "vit-fmnist-a")
+    odd = tmp_path / "odd"
+    shutil.copytree(m.spec, odd)
+    tensors = load_file(odd / "model.safetensors")
+    key = next(k for k in tensors if k.startswith(exp.layer.replace("vit.layers.", "vit.encoder.layer.").rsplit(".", 2)[0])
+               and k.endswith(exp.layer.rsplit(".", 1)[1].replace("v_proj", "value").replace("k_proj", "key")
+                              .replace("q_proj", "query") + ".weight"))
+    tensors[key] = tensors[key][:, :-1].contiguous()
+    save_file(tensors, odd / "model.safetensors", metadata={"format": "pt"})
+    _fail(["predict", str(odd), "--experts", str(experts_dir / "vit-fmnist-a")], capsys, "expects")
+    # empty label list; zero-shot labels for a classification expert
+    _fail(["predict", m.spec, "--experts", str(experts_dir), "--labels", ""], capsys, "label")
+    _fail(["predict", m.spec, "--experts", str(experts_dir), "--labels", "dog,cat"], capsys, "classification head")
+    # a zoo with one tree only
+    one = tmp_path / "one"
+    one.mkdir()
+    rows = [json.loads(x) for x in (zoo / "manifest.jsonl").read_text().splitlines() if x.strip()]
+    rows = [dict(r, path=str(zoo / r["path"])) for r in rows if r["tree"] == "vit-fmnist-a"]
+    (one / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _fail(["bench", "--zoo", str(one), "--json", str(tmp_path / "b.json"), *FAST], capsys, "one tree only")
+    assert not (tmp_path / "b.json").exists()

@@ -1,0 +1,181 @@
+"""Readout (issue 7): rank what a LoRA was trained on from its cross-attention deltas, no expert.
+
+A tiny text-conditioned UNet reads MiniLM token states; each LoRA is trained ~30 steps on one caption.
+The abstain threshold is calibrated on "validation" LoRAs only (shuffled-column null) and then applied
+to the others, the trigger-word LoRA and random deltas.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from hfprobe import readout as ro
+from hfprobe.errors import TextEncoderError
+
+sys.path.insert(0, str(Path(__file__).parent))  # the tiny-tree builder beside this file
+from readout_tree import random_like, tiny_unet, train_lora
+
+CATS = ["dog", "violin", "castle", "banana", "tractor", "jellyfish", "umbrella", "pizza"]
+VAL, TEST = CATS[:4], CATS[4:]
+
+
+@pytest.fixture(scope="session")
+def tree(tmp_path_factory):
+    torch.set_num_threads(1)
+    prov = ro.MiniLMStates()
+    ts = prov.states(CATS)
+    trigger_states = prov.states(["sks"], "a photo of {label}").states[0]
+    root = tiny_unet().state_dict()
+    saved = tmp_path_factory.mktemp("lora-dog")
+    loras = {c: train_lora(root, ts.states[i], i, seed=i, save_to=saved if c == "dog" else None) for i, c in enumerate(CATS)}
+    trigger = train_lora(root, trigger_states, 99, seed=99)
+    null = sum((ro.null_margins(loras[c], ts, ro.ReadoutConfig(), n=6, seed=i) for i, c in enumerate(VAL)), [])
+    cfg = ro.ReadoutConfig(threshold=ro.calibrate_threshold(null, 0.95), threshold_source="test validation LoRAs")
+    return {"ts": ts, "loras": loras, "trigger": trigger, "cfg": cfg, "saved": saved, "provider": prov}
+
+
+def test_own_category_ranks_first(tree):
+    hits = 0
+    for c in CATS:
+        out = ro.readout_predict(tree["loras"][c], CATS, text_states=tree["ts"], top_k=3, config=tree["cfg"])
+        assert out["method"] == "readout" and all(p["method"] == "readout" for p in out["predictions"])
+        hits += out["predictions"][0]["label"] == c
+    assert hits / len(CATS) >= 0.75, f"top-1 {hits}/{len(CATS)} (chance 1/{len(CATS)})"
+
+
+def test_calibrated_threshold_answers_test_loras(tree):
+    answered = [ro.readout_predict(tree["loras"][c], CATS, text_states=tree["ts"], config=tree["cfg"]) for c in TEST]
+    assert sum(not o["abstained"] for o in answered) >= 3, [o["margin"] for o in answered]
+    assert all(o["predictions"][0]["label"] == c for o, c in zip(answered, TEST) if not o["abstained"])
+
+
+def test_random_rank_matched_deltas_score_at_chance(tree):
+    # 40 random rank-4 deltas with the real LoRAs' per-module norms, each "claimed" to be one category
+    hits, abstained, ranks = 0, 0, []
+    for s in range(40):
+        target = CATS[s % len(CATS)]
+        out = ro.readout_predict(random_like(tree["loras"][target], 4, s), CATS, text_states=tree["ts"],
+                                 top_k=len(CATS), config=tree["cfg"])
+        order = [p["label"] for p in out["predictions"]]
+        hits += order[0] == target
+        ranks.append(order.index(target) + 1)
+        abstained += out["abstained"]
+    assert hits <= 12, f"random deltas hit {hits}/40, chance is 5"
+    assert 3.0 <= sum(ranks) / len(ranks) <= 6.0  # chance mean rank 4.5
+    assert abstained >= 30, f"only {abstained}/40 random deltas abstained"
+
+
+def test_trigger_token_lora_abstains(tree):
+    out = ro.readout_predict(tree["trigger"], CATS, text_states=tree["ts"], config=tree["cfg"])
+    assert out["abstained"], out
+    assert "does not stand out" in out["reason"]
+
+
+def test_formats_view_matches_dict(tree):
+    formats = pytest.importorskip("hfprobe.formats")
+    if not hasattr(formats, "open_weights"):
+        pytest.skip("hfprobe.formats.open_weights not there yet")
+    view = formats.open_weights(str(tree["saved"]))
+    deltas, ranks = ro.deltas_of(view)
+    assert len(deltas) == 8 and set(ranks.values()) == {4}
+    a = ro.readout_predict(view, CATS, text_states=tree["ts"], top_k=8, config=tree["cfg"])
+    b = ro.readout_predict(tree["loras"]["dog"], CATS, text_states=tree["ts"], top_k=8, config=tree["cfg"])
+    assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
+    assert a["margin"] == pytest.approx(b["margin"], abs=1e-3)
+
+
+def test_no_cross_attention_abstains():
+    d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn1.to_k": torch.randn(8, 8)}
+    out = ro.readout_predict(d, ["dog", "cat"])
+    assert out["abstained"] and "no cross-attention" in out["reason"] and out["predictions"] == []
+
+
+def test_no_encoder_abstains_with_reason(tmp_path, monkeypatch):
+    # a 768-wide SD 1.x cross-attention: the CLIP text model is neither cached nor reachable here
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import huggingface_hub.constants as hc
+
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
+    d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(64, 4) @ torch.randn(4, 768)}
+    out = ro.readout_predict(d, ["dog", "cat"])
+    assert out["abstained"] and out["predictions"] == []
+    assert "no base text encoder" in out["reason"] and "stable-diffusion-v1-5" in out["reason"]
+    with pytest.raises(TextEncoderError):
+        ro.CLIPStates(str(tmp_path / "missing-root"))
+
+
+def test_width_mismatch_abstains(tree):
+    d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_v": torch.randn(64, 4) @ torch.randn(4, 768)}
+    out = ro.readout_predict(d, CATS, text_states=tree["ts"])
+    assert out["abstained"] and "384-d" in out["reason"]
+
+
+def test_clip_states_from_local_root(tmp_path):
+    """The SD path: CLIPTextModel + tokenizer from a pipeline folder, prompts padded to 77 tokens."""
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    chars = list(string.ascii_lowercase)
+    vocab = ["<|startoftext|>", "<|endoftext|>"] + chars + [c + "</w>" for c in chars]
+    (tmp_path / "v.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (tmp_path / "m.txt").write_text("#version: 0.2\n")
+    CLIPTokenizer(str(tmp_path / "v.json"), str(tmp_path / "m.txt"), model_max_length=77).save_pretrained(tmp_path / "sd" / "tokenizer")
+    torch.manual_seed(0)
+    CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                 num_attention_heads=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1,
+                                 pad_token_id=1)).save_pretrained(tmp_path / "sd" / "text_encoder")
+    ts = ro.CLIPStates(str(tmp_path / "sd")).states(["dog", "cat"])
+    assert ts.states[0].shape == (77, 32) and ts.label_mask[0].nonzero().flatten().tolist() == [10, 11, 12]
+    d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(16, 2) @ torch.randn(2, 32)}
+    out = ro.readout_predict(d, ["dog", "cat"], text_states=ts)
+    assert out["encoder"].startswith("clip:") and len(out["predictions"]) == 2
+
+
+def test_scoring_1000_labels_is_fast():
+    """Cost with cached states: 1,000 labels x 8 modules of the tiny tree, and SD 1.x-sized deltas."""
+    g = torch.Generator().manual_seed(0)
+    labels = [f"label {i}" for i in range(1000)]
+    ts = ro.TextStates("synthetic", ro.TEMPLATE, labels, [torch.randn(12, 384, generator=g) for _ in labels],
+                       [torch.zeros(12, dtype=torch.bool) for _ in labels])
+    deltas = {f"unet.b{i}.attn2.to_{kv}": torch.randn(64, 4, generator=g) @ torch.randn(4, 384, generator=g)
+              for i in range(4) for kv in "kv"}
+    ro.prepare_labels(ts, ro.ReadoutConfig())  # part of "text states cached"
+    t = time.perf_counter()
+    out = ro.readout_predict(deltas, labels, text_states=ts, config=ro.ReadoutConfig())
+    elapsed = time.perf_counter() - t
+    assert len(out["predictions"]) == 5 and elapsed < 0.5, f"{elapsed:.3f}s"
+
+
+def test_vocabulary_and_bad_vocab_file(tmp_path):
+    v = ro.default_vocabulary()
+    assert len(v) > 1000 and "goldfish" in v and "watercolor painting" in v and len(set(v)) == len(v)
+    with pytest.raises(TextEncoderError, match="cannot read vocabulary file"):
+        ro.read_vocab_file(str(tmp_path / "nope.txt"))
+    (tmp_path / "v.txt").write_text("# mine\ndog\n\ncat\ndog\n")
+    assert ro.read_vocab_file(str(tmp_path / "v.txt")) == ["dog", "cat"]
+
+
+def test_states_cache_roundtrip(tree):
+    again = tree["provider"].states(CATS)
+    assert all(torch.equal(a, b) for a, b in zip(again.states, tree["ts"].states))
+
+
+def test_real_sd_lora_without_encoder_abstains_before_reading_deltas(realzoo, monkeypatch):
+    """A real SD 1.x LoRA (lions): no CLIP text model here, so it abstains and reads no delta bytes for it."""
+    import huggingface_hub.constants as hc
+
+    from hfprobe.formats import open_weights
+
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
+    view = open_weights(str(realzoo / "files" / "sd-mvclab-b11115019"))
+    before = view.bytes_read
+    assert ro.cross_attention_widths(view) == {768}
+    out = ro.readout_predict(view, ["lion", "dog", "anime drawing"])
+    assert out["abstained"] and "no base text encoder" in out["reason"]
+    assert view.bytes_read == before

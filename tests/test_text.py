@@ -1,0 +1,48 @@
+"""The text-encoder registry: MiniLM offline (the default), CLIP refused with one line when unreachable."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.errors import TextEncoderError
+from hfprobe.text import check_labels, get_text_encoder, list_text_encoders
+
+torch.set_num_threads(1)
+
+
+def test_registry_lists_both():
+    assert {"minilm", "clip-vit-l-14"} <= set(list_text_encoders())
+
+
+def test_minilm_embeds_normalised_and_meaningful():
+    enc = get_text_encoder("minilm")
+    assert (enc.id, enc.dim) == ("minilm", 384)
+    v = enc.embed_labels(["dog", "puppy", "airplane"])
+    assert v.shape == (3, 384) and v.dtype == torch.float32
+    assert torch.allclose(v.norm(dim=1), torch.ones(3), atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.1  # dog is nearer puppy than airplane
+    assert torch.equal(enc.embed(["a photo of a dog"])[0], v[0])  # prompt applied, cache consistent
+    assert get_text_encoder() is enc  # default is minilm, loaded once
+
+
+@pytest.mark.parametrize("bad", [[], None, ["dog", ""], ["dog", 3], ["dog", "dog"]])
+def test_bad_label_lists(bad):
+    with pytest.raises(TextEncoderError):
+        check_labels(bad)
+
+
+def test_unknown_encoder():
+    with pytest.raises(TextEncoderError, match="unknown text encoder"):
+        get_text_encoder("nope")
+
+
+def test_clip_unreachable_is_one_line(monkeypatch):
+    import huggingface_hub.constants as c
+
+    monkeypatch.setattr(c, "HF_HUB_OFFLINE", True)  # the Hub is unreachable here; fail without retries
+    monkeypatch.delenv("HFPROBE_CLIP_WEIGHTS", raising=False)
+    with pytest.raises(TextEncoderError) as err:
+        get_text_encoder("clip-vit-l-14")
+    msg = str(err.value)
+    assert "\n" not in msg and "clip-vit-l-14" in msg and "--text-encoder minilm" in msg

@@ -1,0 +1,292 @@
+"""Family and root detection on shapes taken from the libraries' own model classes.
+
+Every fixture instantiates the real diffusers / transformers class on the meta device (no memory, no
+download) with the published hyperparameters of a known root, then reads module names and shapes off
+it. So the tests check our registry against what the libraries actually build, including families
+with no example in the realzoo data (SDXL, SD3, FLUX, LLaMA, Mistral, Gemma, Whisper, CLIP, SAM...).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.tree import classify, declared_claims, normalize_key, resolve_name, shapes_from_raw
+
+torch.set_num_threads(1)
+
+
+def module_shapes(model) -> dict[str, tuple]:
+    """(d_out, d_in) of every Linear / Conv / Embedding / GPT-2 Conv1D in a model built on meta."""
+    out = {}
+    for name, m in model.named_modules():
+        w = getattr(m, "weight", None)
+        if w is None or w.dim() < 2:
+            continue
+        kind = type(m).__name__
+        if kind == "Conv1D":  # GPT-2 stores [in, out]
+            out[name] = (w.shape[1], w.shape[0])
+        elif kind == "Embedding":
+            out[name] = (w.shape[0], w.shape[1])
+        else:
+            out[name] = (w.shape[0], w.shape[1])
+    return out
+
+
+def lora_like(shapes: dict, *suffixes: str, prefix: str = "") -> dict:
+    """What a LoRA on those modules exposes: the same (d_out, d_in), under the same names."""
+    return {prefix + k: v for k, v in shapes.items() if k.endswith(suffixes)}
+
+
+# ---------------------------------------------------------------- diffusion fixtures (diffusers configs)
+
+SD15 = dict(sample_size=64, in_channels=4, out_channels=4, cross_attention_dim=768, attention_head_dim=8,
+            block_out_channels=(320, 640, 1280, 1280), layers_per_block=2)
+SD21 = dict(SD15, cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20], use_linear_projection=True)
+SDXL = dict(sample_size=128, in_channels=4, out_channels=4, block_out_channels=(320, 640, 1280),
+            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+            transformer_layers_per_block=[1, 2, 10], attention_head_dim=[5, 10, 20], cross_attention_dim=2048,
+            use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=256,
+            projection_class_embeddings_input_dim=2816)
+
+
+@pytest.fixture(scope="session")
+def unet():
+    from diffusers import UNet2DConditionModel
+
+    cache = {}
+
+    def build(**config):
+        key = repr(sorted(config.items()))
+        if key not in cache:
+            with torch.device("meta"):
+                cache[key] = module_shapes(UNet2DConditionModel(**config))
+        return cache[key]
+
+    return build
+
+
+def test_sd15_unet_is_sd1_with_honest_candidates(unet):
+    r = classify(unet(**SD15))
+    assert r.family == "sd1"
+    ids = [c["id"] for c in r.candidates]
+    # conv_in has 4 channels: the inpainting (9) and pix2pix (8) UNets are ruled out, 1.4 and 1.5 are not
+    assert ids[0] == "stable-diffusion-v1-5/stable-diffusion-v1-5" and "CompVis/stable-diffusion-v1-4" in ids
+    assert "stable-diffusion-v1-5/stable-diffusion-inpainting" not in ids
+    assert r.confidence < 0.9
+    assert any("cannot separate" in e for e in r.evidence)
+
+
+def test_inpainting_unet_is_told_apart_by_conv_in(unet):
+    r = classify(unet(**dict(SD15, in_channels=9)))
+    assert r.family == "sd1" and r.root == "stable-diffusion-v1-5/stable-diffusion-inpainting"
+
+
+def test_attention_only_lora_cannot_separate_inpainting(unet):
+    r = classify(lora_like(unet(**SD15), "to_q", "to_k", "to_v", "to_out.0", prefix="unet."))
+    ids = [c["id"] for c in r.candidates]
+    assert r.family == "sd1" and "stable-diffusion-v1-5/stable-diffusion-inpainting" in ids
+    assert sum(c["score"] for c in r.candidates) <= 1.0
+
+
+def test_sd2_by_cross_attention_1024(unet):
+    r = classify(lora_like(unet(**SD21), "attn2.to_k", "attn2.to_v"))
+    assert r.family == "sd2" and r.root.startswith("stabilityai/stable-diffusion-2")
+
+
+def test_sdxl_unet(unet):
+    r = classify(unet(**SDXL))
+    assert r.family == "sdxl" and r.root == "stabilityai/stable-diffusion-xl-base-1.0"
+
+
+def test_sdxl_kohya_sgm_names_with_te2():
+    shapes = {
+        "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k": (640, 2048),
+        "lora_unet_output_blocks_0_1_transformer_blocks_9_attn1_to_q": (1280, 1280),
+        "lora_te1_text_model_encoder_layers_0_self_attn_q_proj": (768, 768),
+        "lora_te2_text_model_encoder_layers_0_self_attn_q_proj": (1280, 1280),
+    }
+    r = classify(shapes)
+    assert r.family == "sdxl" and r.root == "stabilityai/stable-diffusion-xl-base-1.0"
+
+
+def test_flux_transformer():
+    from diffusers import FluxTransformer2DModel
+
+    with torch.device("meta"):  # FLUX.1-dev's config, fewer blocks (names and widths are what matter)
+        model = FluxTransformer2DModel(in_channels=64, num_layers=2, num_single_layers=3, attention_head_dim=128,
+                                       num_attention_heads=24, joint_attention_dim=4096, pooled_projection_dim=768,
+                                       guidance_embeds=True)
+    r = classify(module_shapes(model))
+    assert r.family == "flux"
+    assert {c["id"] for c in r.candidates} >= {"black-forest-labs/FLUX.1-dev", "black-forest-labs/FLUX.1-schnell"}
+
+
+def test_sd3_medium_transformer():
+    from diffusers import SD3Transformer2DModel
+
+    with torch.device("meta"):
+        model = SD3Transformer2DModel(sample_size=128, patch_size=2, in_channels=16, num_layers=24,
+                                      attention_head_dim=64, num_attention_heads=24, joint_attention_dim=4096,
+                                      caption_projection_dim=1536, pooled_projection_dim=2048, out_channels=16)
+    r = classify(lora_like(module_shapes(model), "to_q", "to_k", "to_v", "add_q_proj", prefix="transformer."))
+    assert r.family == "sd3" and r.root != "stabilityai/stable-diffusion-3.5-large"
+
+
+# ---------------------------------------------------------------- transformers fixtures (real hyperparameters)
+
+LLM_CONFIGS = {
+    "gpt2": ("gpt2", {}, "openai-community/gpt2"),
+    "bert": ("bert", {}, "google-bert/bert-base-uncased"),
+    "distilbert": ("distilbert", {}, "distilbert/distilbert-base-uncased"),
+    "roberta": ("roberta", dict(vocab_size=50265, max_position_embeddings=514), "FacebookAI/roberta-base"),
+    "t5": ("t5", dict(d_model=512, d_kv=64, num_heads=6, d_ff=1024, num_layers=8, feed_forward_proj="gated-gelu"),
+           "google/flan-t5-small"),
+    "qwen2": ("qwen2", dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+                            num_key_value_heads=2, vocab_size=151936), "Qwen/Qwen2.5-0.5B-Instruct"),
+    "llama": ("llama", dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
+                            num_key_value_heads=8, vocab_size=128256), "meta-llama/Llama-3.2-1B"),
+    "mistral": ("mistral", dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                                num_attention_heads=32, num_key_value_heads=8, vocab_size=32000),
+                "mistralai/Mistral-7B-v0.1"),
+    "gemma": ("gemma", dict(hidden_size=2048, intermediate_size=16384, num_hidden_layers=18, num_attention_heads=8,
+                            num_key_value_heads=1, head_dim=256, vocab_size=256000), "google/gemma-2b"),
+    "gemma3": ("gemma3_text", dict(hidden_size=1152, intermediate_size=6912, num_hidden_layers=26,
+                                   num_attention_heads=4, num_key_value_heads=1, head_dim=256, vocab_size=262144),
+               "google/gemma-3-1b-pt"),
+    "bloom": ("bloom", dict(hidden_size=1024, n_layer=24, n_head=16, vocab_size=250880), "bigscience/bloom-560m"),
+    "gpt_neox": ("gpt_neox", dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                                  intermediate_size=4096, vocab_size=50304), "EleutherAI/pythia-410m"),
+    "whisper": ("whisper", dict(d_model=768, encoder_layers=12, decoder_layers=12, encoder_attention_heads=12,
+                                decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072),
+                "openai/whisper-small"),
+    "vit": ("vit", {}, "google/vit-base-patch16-224"),
+    "clip": ("clip", dict(text_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                                           num_attention_heads=12),
+                          vision_config=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
+                                             num_attention_heads=16, patch_size=14)),
+             "openai/clip-vit-large-patch14"),
+    "sam": ("sam", {}, "facebook/sam-vit-base"),
+}
+
+
+@pytest.fixture(scope="session")
+def hf_shapes():
+    from transformers import AutoConfig, AutoModel
+
+    cache = {}
+
+    def build(family: str) -> dict:
+        if family not in cache:
+            model_type, kwargs, _ = LLM_CONFIGS[family]
+            config = AutoConfig.for_model(model_type, **kwargs)
+            with torch.device("meta"):
+                cache[family] = module_shapes(AutoModel.from_config(config))
+        return cache[family]
+
+    return build
+
+
+@pytest.mark.parametrize("family", sorted(LLM_CONFIGS))
+def test_full_model_family_and_root(hf_shapes, family):
+    r = classify(hf_shapes(family))
+    assert r.family == family, r.evidence
+    assert LLM_CONFIGS[family][2] in [c["id"] for c in r.candidates], r.evidence
+    assert sum(c["score"] for c in r.candidates) <= 1.0 and 0 <= r.confidence <= 1
+
+
+@pytest.mark.parametrize("family,targets", [
+    ("gpt2", ("c_attn",)), ("bert", ("query", "value")), ("distilbert", ("q_lin", "v_lin")),
+    ("t5", ("SelfAttention.q", "SelfAttention.v")), ("qwen2", ("q_proj", "v_proj")),
+    ("llama", ("q_proj", "v_proj")), ("gemma3", ("q_proj", "v_proj")), ("bloom", ("query_key_value",)),
+    ("gpt_neox", ("query_key_value",)), ("whisper", ("q_proj", "v_proj")), ("vit", ("q_proj", "v_proj")),
+])
+def test_peft_style_lora_family(hf_shapes, family, targets):
+    r = classify(lora_like(hf_shapes(family), *targets, prefix="base_model.model."))
+    assert r.family == family, r.evidence
+
+
+def test_llama3_and_mistral_share_shapes_unless_vocab_or_metadata_says(hf_shapes):
+    lora = lora_like(hf_shapes("mistral"), "q_proj", "v_proj")
+    r = classify(lora)
+    ids = [c["id"] for c in r.candidates]
+    assert {"meta-llama/Llama-3.1-8B", "mistralai/Mistral-7B-v0.1"} <= set(ids)
+    assert r.confidence < 0.7 and any("same shapes" in e or "equally" in e for e in r.evidence)
+    # the embedding's vocabulary (32000) separates them ...
+    with_vocab = dict(lora, **{"embed_tokens": hf_shapes("mistral")["embed_tokens"]})
+    assert classify(with_vocab).root == "mistralai/Mistral-7B-v0.1"
+    # ... and so does a declaration the weights allow
+    r = classify(lora, config={"base_model_name_or_path": "meta-llama/Meta-Llama-3-8B"})
+    assert r.family == "llama" and r.root == "meta-llama/Llama-3.1-8B" and not r.conflicts
+
+
+def test_declared_root_that_shapes_rule_out_is_a_conflict(hf_shapes):
+    lora = lora_like(hf_shapes("mistral"), "q_proj", "v_proj")
+    r = classify(lora, config={"base_model_name_or_path": "meta-llama/Llama-2-7b-hf"})
+    assert r.root != "meta-llama/Llama-2-7b-hf"
+    assert any("Llama-2-7b-hf" in c and "do not fit" in c for c in r.conflicts)
+
+
+def test_header_claims_sd15_but_weights_are_flux():
+    shapes = {"transformer.single_transformer_blocks.0.attn.to_q": (3072, 3072),
+              "transformer.transformer_blocks.0.attn.add_q_proj": (3072, 3072)}
+    r = classify(shapes, metadata={"ss_base_model_version": "sd_v1", "modelspec.architecture": "stable-diffusion-v1/lora"})
+    assert r.family == "flux"
+    assert any("ss_base_model_version" in c and "FLUX" in c for c in r.conflicts)
+    assert r.declared["header ss_base_model_version"] == "sd_v1"
+
+
+def test_readme_mentioning_sdxl_on_sd1_weights_is_a_conflict(unet):
+    lora = lora_like(unet(**SD15), "attn2.to_k", prefix="unet.")
+    r = classify(lora, texts={"README.md": "# My LoRA\nA fine tuned SDXL model for roads."})
+    assert r.family == "sd1" and any("README.md mentions Stable Diffusion XL" in c for c in r.conflicts)
+    # a card whose base_model agrees with the weights is no conflict
+    card = "---\nbase_model: runwayml/stable-diffusion-v1-5\n---\n# Roads\n"
+    r = classify(lora, texts={"README.md": card})
+    assert not r.conflicts and r.root == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert r.declared["README.md base_model"] == "runwayml/stable-diffusion-v1-5"
+
+
+def test_local_paths_and_nulls_are_no_claim():
+    d, claims = declared_claims(config={"base_model_name_or_path": None})
+    assert claims == [] and "null" in d["ignored"]["adapter_config.json base_model_name_or_path"]
+    for path in ("/content/drive/sd15", "./models/base", "C:\\models\\sd", "../out/checkpoint-500"):
+        assert declared_claims(config={"base_model_name_or_path": path})[1] == []
+
+
+def test_custom_keys_need_metadata_and_say_so():
+    raw = {f"w_a_{i:03d}": (4, 768) for i in range(24)} | {f"w_b_{i:03d}": (768, 4) for i in range(24)}
+    shapes = shapes_from_raw(raw)
+    blind = classify(shapes, names=raw)
+    assert blind.family is None and blind.root is None and blind.confidence == 0
+    told = classify(shapes, names=raw, texts={"README.md": "LoRA for Segment Anything (SAM) ViT-B encoder. SAM."})
+    assert told.family == "sam" and told.family_confidence <= 0.5
+    assert any("metadata picks sam" in e for e in told.evidence)
+
+
+def test_aliases_and_name_hints():
+    assert resolve_name("runwayml/stable-diffusion-v1-5")[0] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert resolve_name("https://huggingface.co/gpt2") == ("openai-community/gpt2", "gpt2")
+    assert resolve_name("v1-5-pruned-emaonly.safetensors")[1] == "sd1"
+    assert resolve_name("sdxl_base_v1-0") == (None, "sdxl")
+    assert resolve_name("stable-diffusion-xl-v1-base")[1] == "sdxl"
+    assert resolve_name("some/unknown-model") == (None, None)
+
+
+def test_normalize_and_pairing():
+    assert normalize_key("lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight") == \
+        "lora_unet_down_blocks_0_attentions_0_proj_in"
+    assert normalize_key("base_model.model.classifier.modules_to_save.default.weight") == "classifier"
+    pairs = shapes_from_raw({"unet:0:down": (4, 320), "unet:0:up": (320, 4), "w_a_000": (4, 768),
+                             "x.alpha": (), "conv.weight": (320, 4, 3, 3)})
+    assert pairs == {"unet:0": (320, 320), "w_000": (None, 768), "conv": (320, 4)}
+
+
+def test_kohya_model_name_is_read_from_its_file_name(unet):
+    lora = lora_like(unet(**SD15), "attn2.to_k", prefix="unet.")
+    r = classify(lora, metadata={"ss_sd_model_name": "/content/models/v1-5-pruned-emaonly.safetensors",
+                                 "modelspec.architecture": "stable-diffusion-xl-v1-base/lora"})
+    assert r.declared["header ss_sd_model_name"] == "v1-5-pruned-emaonly.safetensors"
+    assert r.root == "stable-diffusion-v1-5/stable-diffusion-v1-5" and r.declared["agrees"] is False
+    assert [c for c in r.conflicts if "modelspec.architecture" in c] and not [c for c in r.conflicts if "ss_sd_model_name" in c]

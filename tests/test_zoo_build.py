@@ -1,0 +1,203 @@
+"""The zoo builder: the `test` recipe is built once per session (into the per-session cache) and checked
+with the libraries that wrote each file, for labels, held-out categories, determinism, resume and cache."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from hfprobe.cli import main
+from hfprobe.zoo import build_zoo, default_zoo_dir, load_recipe
+from hfprobe.zoo.read import zoo_info
+
+
+@pytest.fixture(scope="session")
+def zoo() -> Path:
+    return build_zoo("test", seed=0, progress=False)
+
+
+def manifest(zoo: Path) -> list[dict]:
+    return [json.loads(line) for line in (zoo / "manifest.jsonl").read_text().splitlines()]
+
+
+def card(folder: Path) -> dict:
+    from huggingface_hub import ModelCard
+
+    return ModelCard.load(folder / "README.md").data.to_dict()
+
+
+def files_bytes(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "build.json"}
+
+
+def test_layout_and_cards(zoo):
+    rows = manifest(zoo)
+    meta = json.loads((zoo / "zoo.json").read_text())
+    assert meta["hash"] == zoo.name and meta["versions"]["torch"] == torch.__version__
+    trees = {r["tree"] for r in rows}
+    assert trees == {"vit-fmnist-a", "vit-fmnist-b", "minilm-fortunes", "unet-shapes"}
+    for r in rows:
+        folder = zoo / r["path"]
+        assert (folder / r["weights"]).is_file(), r["id"]
+        data = card(folder)
+        assert data["labels"] == r["labels"] and data["split"] == r["split"] and data["tree"] == r["tree"]
+        assert data["base_model"] == r["root"] == meta["trees"][r["tree"]]["root"]
+    assert meta["trees"]["minilm-fortunes"]["root"] == "sentence-transformers/all-MiniLM-L6-v2"
+    # The two ViT roots share one architecture: only the weights tell the trees apart.
+    a = json.loads((zoo / "roots/vit-fmnist-a/config.json").read_text())
+    b = json.loads((zoo / "roots/vit-fmnist-b/config.json").read_text())
+    assert {k: v for k, v in a.items()} == {k: v for k, v in b.items()}
+
+
+def test_vit_full_finetunes_load(zoo):
+    from transformers import ViTForImageClassification
+
+    row = next(r for r in manifest(zoo) if r["tree"] == "vit-fmnist-a")
+    model = ViTForImageClassification.from_pretrained(zoo / row["path"])
+    assert list(model.config.id2label.values()) == row["labels"]
+    from safetensors.torch import load_file
+
+    key = "vit.encoder.layer.0.attention.attention.key.weight"  # the key save_pretrained writes
+    tuned, root = load_file(zoo / row["path"] / "model.safetensors"), load_file(zoo / "roots/vit-fmnist-a/model.safetensors")
+    assert not torch.equal(tuned[key], root[key])  # the fine-tune moved the weights
+    assert tuned["classifier.weight"].shape[0] == len(row["labels"]) == 5
+
+
+def test_minilm_peft_adapters_load(zoo):
+    from peft import PeftModel
+    from transformers import BertForSequenceClassification
+
+    from hfprobe.zoo.discriminative import minilm_path
+
+    row = next(r for r in manifest(zoo) if r["tree"] == "minilm-fortunes")
+    cfg = json.loads((zoo / row["path"] / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == "sentence-transformers/all-MiniLM-L6-v2"
+    base = BertForSequenceClassification.from_pretrained(minilm_path(), num_labels=len(row["labels"]))
+    model = PeftModel.from_pretrained(base, zoo / row["path"])
+    out = model(input_ids=torch.tensor([[101, 7592, 102]])).logits
+    assert out.shape == (1, len(row["labels"]))
+
+
+def test_unet_loras_load_and_change_output(zoo):
+    from diffusers import UNet2DConditionModel
+
+    row = next(r for r in manifest(zoo) if r["tree"] == "unet-shapes")
+    unet = UNet2DConditionModel.from_pretrained(zoo / "roots/unet-shapes")
+    x, t, s = torch.randn(1, 3, 16, 16), torch.tensor([10]), torch.randn(1, 12, 384)
+    with torch.no_grad():
+        before = unet(x, t, encoder_hidden_states=s).sample
+        unet.load_lora_adapter(zoo / row["path"], weight_name="pytorch_lora_weights.safetensors", prefix="unet")
+        after = unet(x, t, encoder_hidden_states=s).sample
+    assert not torch.allclose(before, after)
+    assert card(zoo / row["path"])["instance_prompt"] == f"a photo of a {row['labels'][0]}"
+
+
+def test_holdout_categories_never_trained(zoo):
+    rows = [r for r in manifest(zoo) if r["tree"] == "unet-shapes"]
+    tree = json.loads((zoo / "zoo.json").read_text())["trees"]["unet-shapes"]
+    held = set(tree["holdout_categories"])
+    assert held and not held & set(tree["categories"])
+    seen = {c for r in rows if r["split"] in ("train", "val", "test") for c in r["labels"]}
+    assert not seen & held
+    holdout = [r for r in rows if r["split"].endswith("_holdout")]
+    assert holdout and all(r["labels"][0] in held for r in holdout)
+    val_h = {r["labels"][0] for r in holdout if r["split"] == "val_holdout"}
+    test_h = {r["labels"][0] for r in holdout if r["split"] == "test_holdout"}
+    assert val_h and test_h and not val_h & test_h
+    assert all(len(r["labels"]) == 1 for r in rows)
+
+
+def test_discriminative_labels_are_subsets(zoo):
+    meta = json.loads((zoo / "zoo.json").read_text())["trees"]
+    rows = [r for r in manifest(zoo) if r["tree"] == "minilm-fortunes"]
+    k = load_recipe("test")["trees"][2]["subset"]
+    assert all(len(r["labels"]) == k and set(r["labels"]) <= set(meta["minilm-fortunes"]["categories"]) for r in rows)
+    assert len({tuple(r["labels"]) for r in rows}) > 1
+    assert {r["split"] for r in manifest(zoo)} >= {"train", "val", "test"}
+
+
+def test_rebuild_same_seed_identical_bytes_and_resume(zoo, tmp_path):
+    """Delete the finish marker, one root and one model per tree; the resumed build rewrites them byte for byte."""
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo, copy)
+    (copy / "zoo.json").unlink()
+    shutil.rmtree(copy / "roots/vit-fmnist-b")
+    shutil.rmtree(copy / "roots/unet-shapes")
+    for tree in ("vit-fmnist-a", "vit-fmnist-b", "minilm-fortunes", "unet-shapes"):
+        shutil.rmtree(copy / "models" / tree / f"{tree}-0001")
+    kept = copy / "models/vit-fmnist-a/vit-fmnist-a-0000/model.safetensors"
+    mtime = kept.stat().st_mtime_ns
+    build_zoo("test", out=copy, seed=0, progress=False)
+    assert kept.stat().st_mtime_ns == mtime  # finished models are kept, not rewritten
+    assert files_bytes(copy) == files_bytes(zoo)
+
+
+def test_other_seed_differs():
+    assert load_recipe("test", 1) != load_recipe("test", 0)
+    assert default_zoo_dir(load_recipe("test", 1)) != default_zoo_dir(load_recipe("test", 0))
+
+
+def test_cache_returns_at_once(zoo, tmp_path):
+    start = time.time()
+    assert build_zoo("test", seed=0, progress=False) == zoo
+    out = build_zoo("test", seed=0, out=tmp_path / "copy", progress=False)  # copied from the cache
+    assert time.time() - start < 10
+    assert files_bytes(out) == files_bytes(zoo)
+
+
+def test_interrupted_model_leaves_no_half_folder(zoo, tmp_path, monkeypatch):
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo, copy)
+    (copy / "zoo.json").unlink()
+    shutil.rmtree(copy / "models/vit-fmnist-a/vit-fmnist-a-0002")
+    import hfprobe.zoo.discriminative as disc
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(disc, "finetune_vit", boom)
+    with pytest.raises(KeyboardInterrupt):
+        build_zoo("test", out=copy, seed=0, progress=False)
+    left = sorted(p.name for p in (copy / "models/vit-fmnist-a").iterdir())
+    assert "vit-fmnist-a-0002" not in left and not any(n.startswith(".tmp") for n in left)
+    assert not (copy / "zoo.json").exists()
+
+
+def test_other_recipe_in_folder_is_refused(zoo, tmp_path):
+    from hfprobe.errors import ZooError
+
+    copy = tmp_path / "zoo"
+    shutil.copytree(zoo, copy)
+    with pytest.raises(ZooError, match="another zoo"):
+        build_zoo("test", out=copy, seed=5, progress=False)
+
+
+def test_cli_info(zoo, capsys):
+    assert main(["zoo", "info", str(zoo)]) == 0
+    out = capsys.readouterr().out
+    for name in ("vit-fmnist-a", "minilm-fortunes", "unet-shapes", "val_holdout", "held-out", "sentence-transformers/all-MiniLM-L6-v2"):
+        assert name in out
+    assert main(["zoo", "info", str(zoo), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    t = info["trees"]["unet-shapes"]
+    assert t["models"] == sum(t["splits"].values()) and t["disk_bytes"] > 0 and t["build_seconds"] > 0
+    assert zoo_info(zoo)["trees"]["vit-fmnist-a"]["splits"] == info["trees"]["vit-fmnist-a"]["splits"]
+
+
+def test_cli_build_unknown_preset(capsys):
+    assert main(["zoo", "build", "--preset", "nope"]) == 2
+    assert "unknown zoo preset" in capsys.readouterr().err
+
+
+def test_cli_build_uses_cache(zoo, tmp_path, capsys):
+    assert main(["zoo", "build", "--preset", "test", "--out", str(tmp_path / "z"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert zoo.name in out and (tmp_path / "z" / "zoo.json").is_file()
+    assert main(["zoo", "build", "--preset", "test", "--seed", "3", "--out", str(tmp_path / "z")]) == 2
+    assert "another zoo" in capsys.readouterr().err
