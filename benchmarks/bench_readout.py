@@ -5,8 +5,9 @@
 
 What it reports (JSON on stdout, and --out FILE):
 - top-1 over ALL categories (train + held-out) and over the held-out categories only (zero-shot), for
-  val and test models, for every variant; the variant with the best validation top-1 (over all) is named
-  `selected` and only its TEST figures are the headline;
+  val and test models, for every variant. The readout trains nothing, so the headline variant (no pool) is
+  chosen on every non-test model (train + val + val_holdout: `selection`); a pool-normalised variant (pool =
+  train-split adapters) is chosen on val models only (`with_pool`). Only TEST figures are headlines;
 - abstention: threshold = 95th percentile of shuffled-column null margins on validation models; test abstain
   rate and top-1 on answered models; plus top-1 at matched abstain rates (thresholds set as quantiles of
   validation margins so that 0/10/25/50% of validation models abstain), so ProbeX/dense can be compared at the
@@ -156,6 +157,8 @@ def main(argv=None) -> int:
     if not pool_recs:  # own tree: use the VAL models of training categories as the pool, report on test only
         pool_recs = [r for r in recs if r["split"] == "val"]
     groups = {"val": [r for r in recs if r["split"] in VAL_SPLITS], "test": [r for r in recs if r["split"] in TEST_SPLITS]}
+    # the readout trains nothing, so without a pool every non-test model may help choose the variant
+    select = [r for r in recs if r["split"] not in TEST_SPLITS]
     table = []
     for cfg, use_pool in itertools.product(variants(), (False, True)):
         row = {"variant": name_of(cfg, use_pool)}
@@ -165,30 +168,36 @@ def main(argv=None) -> int:
             row[f"{g}_all"] = top1(evaluate(rs, all_cats, ts_all, cfg, p_all))
             row[f"{g}_heldout"] = top1(evaluate([r for r in rs if r["split"].endswith("holdout")], held, ts_held, cfg, p_held))
             row[f"{g}_indist_all"] = top1(evaluate([r for r in rs if not r["split"].endswith("holdout")], all_cats, ts_all, cfg, p_all))
+        row["select_all"] = None if use_pool else top1(evaluate(select, all_cats, ts_all, cfg, None))
         row["_cfg"], row["_pool"] = cfg, use_pool
         table.append(row)
-    # validation models only decide: pool normalisation uses val models in --own, so select without it there
-    eligible = [r for r in table if args.zoo or not r["_pool"]]
-    best = max(eligible, key=lambda r: (r["val_all"], r["val_heldout"] or 0))
-    cfg, use_pool = best["_cfg"], best["_pool"]
-    p_all = ro.pool_stats([r["factors"] for r in pool_recs], ts_all, cfg) if use_pool else None
-    val_rows = evaluate(groups["val"], all_cats, ts_all, cfg, p_all)
+    # headline: the best variant WITHOUT a pool (what readout_predict does on any tree), chosen on non-test models;
+    # with a pool (train-split adapters as the reference), chosen on val models only (the pool is train)
+    best = max((r for r in table if not r["_pool"]), key=lambda r: (r["select_all"], r["val_all"]))
+    pooled = [r for r in table if r["_pool"]] if args.zoo else []
+    best_pool = max(pooled, key=lambda r: (r["val_all"], r["val_heldout"] or 0)) if pooled else None
+    cfg, use_pool = best["_cfg"], False
+    p_all = None
+    val_rows = evaluate(select, all_cats, ts_all, cfg, p_all)
     test_rows = evaluate(groups["test"], all_cats, ts_all, cfg, p_all)
-    null = sum((ro.null_margins(r["factors"], ts_all, cfg, n=4, seed=i) for i, r in enumerate(groups["val"])), [])
+    null = sum((ro.null_margins(r["factors"], ts_all, cfg, n=4, seed=i) for i, r in enumerate(select)), [])
     thr = ro.calibrate_threshold(null, 0.95)
     matched = {}
     vm = torch.tensor([m for _, m in val_rows])
     for rate in (0.0, 0.1, 0.25, 0.5):
         t = float(vm.quantile(rate)) if rate else -1e9
-        matched[f"{int(rate * 100)}%"] = {"threshold": round(t, 4) if rate else None, "val": at_threshold(val_rows, t), "test": at_threshold(test_rows, t)}
+        matched[f"{int(rate * 100)}%"] = {"threshold": round(t, 4) if rate else None, "selection": at_threshold(val_rows, t), "test": at_threshold(test_rows, t)}
     report = {
         "source": source, "models": {g: len(rs) for g, rs in groups.items()}, "pool": len(pool_recs),
         "categories": {"all": len(all_cats), "heldout": len(held)},
         "chance": {"all": round(1 / len(all_cats), 4), "heldout": round(1 / len(held), 4)},
         "selected": best["variant"],
         "test": {"top1_all": best["test_all"], "top1_heldout": best["test_heldout"], "top1_indist_all": best["test_indist_all"]},
-        "val": {"top1_all": best["val_all"], "top1_heldout": best["val_heldout"]},
-        "abstain": {"threshold_null_q95": round(thr, 4), "val": at_threshold(val_rows, thr), "test": at_threshold(test_rows, thr)},
+        "val": {"top1_all": best["val_all"], "top1_heldout": best["val_heldout"], "selection_models": len(select), "top1_all_selection": best["select_all"]},
+        "with_pool": None if best_pool is None else {
+            "selected": best_pool["variant"], "val_all": best_pool["val_all"], "val_heldout": best_pool["val_heldout"],
+            "test_all": best_pool["test_all"], "test_heldout": best_pool["test_heldout"], "test_indist_all": best_pool["test_indist_all"]},
+        "abstain": {"threshold_null_q95": round(thr, 4), "selection": at_threshold(val_rows, thr), "test": at_threshold(test_rows, thr)},
         "matched_abstain": matched,
         "variants": [{k: v for k, v in r.items() if not k.startswith("_")} for r in table],
     }
@@ -198,6 +207,7 @@ def main(argv=None) -> int:
         rm = [margin_z(ro.score_labels(random_like(r["deltas"], 4, i), ts_all, cfg)) for i, r in enumerate(groups["test"])]
         report["abstain"]["test_trigger_loras"] = {"n": len(tm), "abstain_rate": round(sum(m < thr for m in tm) / len(tm), 4), "margins": [round(m, 3) for m in tm]}
         report["abstain"]["test_random_deltas"] = {"n": len(rm), "abstain_rate": round(sum(m < thr for m in rm) / len(rm), 4)}
+    report["shipped_default"] = shipped(groups["test"], triggers, all_cats, ts_all)
     report["cost_s"] = cost(ts_all.dim)
     report["build_s"] = round(build_s, 1)
     report["config"] = {"center": cfg.center, "tokens": cfg.tokens, "key_weight": cfg.key_weight, "value_weight": cfg.value_weight,
@@ -209,12 +219,27 @@ def main(argv=None) -> int:
     return 0
 
 
+def shipped(test, triggers, cands, ts) -> dict:
+    """The user path: readout_predict with the shipped hfprobe/data/readout.json on test models (+ triggers, random)."""
+    from readout_tree import random_like
+
+    def run(recs):
+        outs = [ro.readout_predict(r["deltas"], cands, text_states=ts, top_k=1) for r in recs]
+        kept = [o["predictions"][0]["label"] == r["label"] for o, r in zip(outs, recs) if not o["abstained"]]
+        return {"n": len(recs), "abstain_rate": round(1 - len(kept) / len(recs), 4) if recs else None,
+                "top1_answered": round(sum(kept) / len(kept), 4) if kept else None,
+                "top1_no_abstain": round(sum(o["predictions"][0]["label"] == r["label"] for o, r in zip(outs, recs)) / len(recs), 4) if recs else None}
+    rand = [{"deltas": random_like(r["deltas"], 4, i), "label": r["label"]} for i, r in enumerate(test)]
+    return {"config": str(ro.default_config()), "test": run(test), "random_deltas": run(rand),
+            "trigger_loras": run([{"deltas": t["deltas"], "label": None} for t in triggers]) if triggers else None}
+
+
 def cost(dim: int) -> dict:
     """Seconds to score one adapter against 1,000 labels with states and label features cached (median of 5)."""
     out = {}
     g = torch.Generator().manual_seed(0)
     for name, (tokens, d, widths, rank) in {"tiny_tree_1000_labels": (12, dim, [64] * 8, 4),
-                                             "sd15_sized_1000_labels_rank16": (77, 768, [320, 320, 640, 640, 1280, 1280, 1280, 1280] * 2, 16)}.items():
+                                             "sd15_sized_1000_labels_rank16": (77, 768, [320] * 8 + [640] * 8 + [1280] * 16, 16)}.items():
         labels = [f"l{i}" for i in range(1000)]
         ts = ro.TextStates("synthetic", ro.TEMPLATE, labels, [torch.randn(tokens, d, generator=g) for _ in labels],
                            [torch.zeros(tokens, dtype=torch.bool) for _ in labels])

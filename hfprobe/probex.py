@@ -9,7 +9,9 @@
 
 Our additions, both documented in the expert's config:
 - Input standardisation: X is centred on the tree's mean layer (computed on the training models) and
-  divided by one scalar spread. Inside a tree every model is root + small delta, so without centring the
+  divided by one scalar spread (input_norm="tree"), or each model's delta by its own RMS (input_norm="model",
+  which removes how far a fine-tune moved, a nuisance set by its learning rate and length). Inside a tree
+  every model is root + small delta, so without centring the
   probes mostly see the root. The same mean is the tree centroid the router uses.
 - `views=("gram",)`: MVProbe-style second-order views of the same (centred) layer, Xᵀ X / d_H and
   X Xᵀ / d_W, each read by its own probes and projection; their ReLU features are concatenated with the
@@ -63,8 +65,9 @@ class ProbeX(nn.Module):
 
     def __init__(self, d_H: int, d_W: int, *, r_U: int = 128, r_V: int = 128, r_T: int = 128,
                  head: str = "multilabel", n_classes: int | None = None, text_dim: int | None = None,
-                 views: tuple[str, ...] = (), dropout: float = 0.0):
+                 views: tuple[str, ...] = (), dropout: float = 0.0, input_norm: str = "tree"):
         super().__init__()
+        self.input_norm = input_norm
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, got {head!r}")
         bad = [v for v in views if v not in VIEWS]
@@ -102,7 +105,12 @@ class ProbeX(nn.Module):
             self.gram_scale.copy_(torch.stack([gw.std(), gh.std()]).clamp(min=1e-12))
 
     def _centre(self, X: torch.Tensor) -> torch.Tensor:
-        return (X - self.mean) / self.scale
+        xc = X - self.mean
+        if getattr(self, "input_norm", "tree") == "model":
+            # each model's delta to unit RMS: the fine-tune's learning rate and length scale the delta,
+            # its direction carries what it was trained on
+            return xc / xc.flatten(1).pow(2).mean(1).sqrt().clamp(min=1e-12)[:, None, None]
+        return xc / self.scale
 
     def _grams(self, xc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return xc.transpose(1, 2) @ xc / self.d_H, xc @ xc.transpose(1, 2) / self.d_W
@@ -137,8 +145,10 @@ class DenseProbe(nn.Module):
     """
 
     def __init__(self, d_H: int, d_W: int, *, r_T: int = 128, head: str = "multilabel",
-                 n_classes: int | None = None, text_dim: int | None = None, dropout: float = 0.0):
+                 n_classes: int | None = None, text_dim: int | None = None, dropout: float = 0.0,
+                 input_norm: str = "tree"):
         super().__init__()
+        self.input_norm = input_norm
         self.d_H, self.d_W, self.head_kind, self.views = d_H, d_W, head, ()
         self.register_buffer("mean", torch.zeros(d_H, d_W))
         self.register_buffer("scale", torch.ones(()))

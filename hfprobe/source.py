@@ -209,7 +209,9 @@ class Source:
                 ) from None
             return sorted(p.relative_to(snap).as_posix() for p in snap.rglob("*") if p.is_file())
         with _hub_call(self.display):
-            return sorted(HfApi().list_repo_files(self.repo_id, revision=self.revision, token=self.token))
+            # model_info is one request without retries: no network fails in a second, not after 20 s of backoff
+            info = HfApi().model_info(self.repo_id, revision=self.revision, token=self.token)
+            return sorted(s.rfilename for s in info.siblings or [])
 
     def exists(self, name: str) -> bool:
         if self.kind == "hub":

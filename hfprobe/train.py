@@ -42,6 +42,7 @@ class TrainConfig:
     patience: int = 40              # epochs without a better validation figure before stopping
     seed: int = 0
     kind: str = "probex"            # "probex" or "dense" (the baseline, same loop)
+    input_norm: str = "tree"        # "tree": centre on the tree mean, one scale; "model": each delta to unit RMS
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -69,9 +70,10 @@ class TrainResult:
 def build_model(cfg: TrainConfig, d_H: int, d_W: int, *, n_classes: int | None = None, text_dim: int | None = None):
     """The untrained module a config describes (ProbeX or the dense baseline)."""
     if cfg.kind == "dense":
-        return DenseProbe(d_H, d_W, r_T=cfg.r_T, head=cfg.head, n_classes=n_classes, text_dim=text_dim, dropout=cfg.dropout)
+        return DenseProbe(d_H, d_W, r_T=cfg.r_T, head=cfg.head, n_classes=n_classes, text_dim=text_dim, dropout=cfg.dropout,
+                          input_norm=cfg.input_norm)
     return ProbeX(d_H, d_W, r_U=cfg.r_U, r_V=cfg.r_V, r_T=cfg.r_T, head=cfg.head, n_classes=n_classes,
-                  text_dim=text_dim, views=tuple(cfg.views), dropout=cfg.dropout)
+                  text_dim=text_dim, views=tuple(cfg.views), dropout=cfg.dropout, input_norm=cfg.input_norm)
 
 
 def _loss(logits, Y, head):

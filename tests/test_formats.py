@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from hfprobe.errors import InvalidWeightsError, NoWeightsError, UnsafeFileError, UnsupportedFormatError
 from hfprobe.formats import open_weights
@@ -228,8 +228,9 @@ def test_peft_state_dict_with_adapter_names(tmp_path):
 
 def test_peft_on_unet_gets_unet_prefix(tmp_path, unet_lora):
     unet, deltas = unet_lora
-    unet.save_pretrained  # noqa: B018 - the PEFT layout of a diffusers model is written by peft itself below
     from peft import get_peft_model_state_dict
+
+    # what PeftModel.save_pretrained writes for a wrapped diffusers UNet: base_model.model.<path> + adapter_config
 
     sd = {f"base_model.model.{k}": v.contiguous() for k, v in get_peft_model_state_dict(unet).items()}
     save_file(sd, str(tmp_path / "adapter_model.safetensors"))

@@ -24,6 +24,7 @@ from readout_tree import random_like, tiny_unet, train_lora
 
 CATS = ["dog", "violin", "castle", "banana", "tractor", "jellyfish", "umbrella", "pizza"]
 VAL, TEST = CATS[:4], CATS[4:]
+STEPS = 20  # per LoRA; the fixture (9 LoRAs) is most of this file's runtime
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +35,9 @@ def tree(tmp_path_factory):
     trigger_states = prov.states(["sks"], "a photo of {label}").states[0]
     root = tiny_unet().state_dict()
     saved = tmp_path_factory.mktemp("lora-dog")
-    loras = {c: train_lora(root, ts.states[i], i, seed=i, save_to=saved if c == "dog" else None) for i, c in enumerate(CATS)}
-    trigger = train_lora(root, trigger_states, 99, seed=99)
+    loras = {c: train_lora(root, ts.states[i], i, steps=STEPS, seed=i, save_to=saved if c == "dog" else None)
+             for i, c in enumerate(CATS)}
+    trigger = train_lora(root, trigger_states, 99, steps=STEPS, seed=99)
     null = sum((ro.null_margins(loras[c], ts, ro.ReadoutConfig(), n=6, seed=i) for i, c in enumerate(VAL)), [])
     cfg = ro.ReadoutConfig(threshold=ro.calibrate_threshold(null, 0.95), threshold_source="test validation LoRAs")
     return {"ts": ts, "loras": loras, "trigger": trigger, "cfg": cfg, "saved": saved, "provider": prov}
@@ -179,3 +181,34 @@ def test_real_sd_lora_without_encoder_abstains_before_reading_deltas(realzoo, mo
     out = ro.readout_predict(view, ["lion", "dog", "anime drawing"])
     assert out["abstained"] and "no base text encoder" in out["reason"]
     assert view.bytes_read == before
+
+
+def test_shipped_default_recalibrates_for_other_candidate_counts(tree):
+    """The shipped threshold was set at 60 candidates; with 8 it falls back to each adapter's own shuffled null."""
+    cfg = ro.default_config()
+    assert cfg.calibrated_labels and cfg.calibrated_labels != len(CATS)
+    outs = {c: ro.readout_predict(tree["loras"][c], CATS, text_states=tree["ts"]) for c in CATS}
+    assert all("shuffled-column null margins of this adapter" in o["threshold_source"] for o in outs.values())
+    answered = [c for c, o in outs.items() if not o["abstained"]]
+    assert len(answered) >= 6 and all(outs[c]["predictions"][0]["label"] == c for c in answered)
+    trig = ro.readout_predict(tree["trigger"], CATS, text_states=tree["ts"])
+    assert trig["abstained"], trig
+
+
+@pytest.mark.parametrize("center,tokens", [("none", "all"), ("mean", "all"), ("mean", "label")])
+def test_compressed_scoring_equals_the_formula(center, tokens):
+    """score = sum_m w_m ||dW_m Hc^T||_F / ||Hc||_F, computed directly, matches the factored fast path."""
+    g = torch.Generator().manual_seed(1)
+    labels = ["a", "b", "c", "d"]
+    states = [torch.randn(12, 48, generator=g) for _ in labels]
+    masks = [torch.arange(12) == 5 + (i % 2) for i in range(4)]
+    ts = ro.TextStates("synthetic", ro.TEMPLATE, labels, states, masks)
+    cfg = ro.ReadoutConfig(center=center, tokens=tokens, key_weight=1.0, value_weight=0.5, per_module="raw")
+    deltas = {f"unet.b{i}.attn2.to_{kv}": torch.randn(16, 3, generator=g) @ torch.randn(3, 48, generator=g)
+              for i in range(2) for kv in "kv"}
+    sel = [h[m] if tokens == "label" else h for h, m in zip(states, masks)]
+    mu = torch.cat(sel).mean(0) if center == "mean" else torch.zeros(48)
+    want = torch.stack([sum((1.0 if n.endswith("to_k") else 0.5) * (d @ (h - mu).T).norm() for n, d in deltas.items())
+                        / (h - mu).norm() for h in sel])
+    got = ro.score_labels(deltas, ts, cfg, ranks={n: 3 for n in deltas})
+    assert torch.allclose(got, want, rtol=1e-4)

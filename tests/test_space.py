@@ -194,3 +194,14 @@ def test_inspect_hub_repo_then_open_pr(client, realzoo, tmp_path):
     assert opened.startswith("Pull request: ") and opened.endswith("/org/bert-sentiment/discussions/1"), opened
     [pr] = hub.discussions["org/bert-sentiment"]
     assert pr["isPullRequest"] and "<!-- hfprobe:start -->" in (hub.repo_dir("org/bert-sentiment", "refs/pr/1") / "README.md").read_text()
+
+
+def test_space_card_and_requirements():
+    """The Space's README is a valid Space card pointing at app.py; requirements name the library."""
+    from huggingface_hub import SpaceCard
+
+    data = SpaceCard.load(REPO / "space" / "README.md").data
+    assert data.sdk == "gradio" and (REPO / "space" / data.app_file).is_file()
+    assert data.models and all("/" in m for m in data.models)
+    reqs = [ln.split("#")[0].strip() for ln in (REPO / "space" / "requirements.txt").read_text().splitlines()]
+    assert any(r.startswith("hfprobe") for r in reqs)
