@@ -117,15 +117,17 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
             "bytes_per_model": round(size / n), "ann_index": n >= ANN_MIN_ROWS}
 
 
-def latency(idx: ModelIndex, cats, rng, emb, *, n_queries: int, top_k: int = 10, tree: str | None = None) -> dict:
+def latency(idx: ModelIndex, cats, rng, emb, *, n_queries: int, top_k: int = 10, tree: str | None = None,
+            nprobes: int | None = None, refine: int | None = None) -> dict:
     qs = rng.integers(0, N_CATS, size=n_queries)
     table = {f"q{i}": cats[c] for i, c in enumerate(qs)}
     idx._encoders["bench"] = VectorEncoder(table)
-    idx.query("q0", top_k=top_k, tree=tree)  # warm the caches once
+    kw = {k: v for k, v in (("nprobes", nprobes), ("refine", refine)) if v is not None}
+    idx.query("q0", top_k=top_k, tree=tree, **kw)  # warm the caches once
     times, recalls = [], []
     for i in range(n_queries):
         t0 = time.perf_counter()
-        hits = idx.query(f"q{i}", top_k=top_k, tree=tree)
+        hits = idx.query(f"q{i}", top_k=top_k, tree=tree, **kw)
         times.append((time.perf_counter() - t0) * 1000)
         if tree is None and i < 50:  # exact top-k by a numpy scan, to report what the ANN index costs in recall
             exact = set(np.argsort(-(emb @ table[f"q{i}"]))[:top_k].tolist())
@@ -199,6 +201,9 @@ def main() -> None:
             b = build(path, n, rng, cats)
             res = {"rows": n, **{k: v for k, v in b.items() if k not in ("idx", "emb")}}
             res["search"] = latency(b["idx"], cats, rng, b["emb"], n_queries=args.queries)
+            if b["ann_index"]:  # the recall/latency trade-off of the approximate index
+                res["sweep"] = {f"nprobes={p},refine={r}": latency(b["idx"], cats, rng, b["emb"], n_queries=100, nprobes=p, refine=r)
+                                for p, r in ((16, 10), (64, 20))}
             res["search_tree_filter"] = latency(b["idx"], cats, rng, b["emb"], n_queries=args.queries, tree="tree3")
             if args.text_encoder == "minilm":
                 res["end_to_end_minilm"] = end_to_end_ms(b["idx"])

@@ -279,6 +279,9 @@ def plot_bench(result: dict, path) -> Path:
         axes[1].set_ylim(0, 1)
         axes[1].set_title(f"zero-shot top-1 ({zs['tree']})", fontsize=9)
         axes[1].tick_params(axis="x", labelsize=7)
+    else:
+        axes[1].axis("off")
+        axes[1].text(0.5, 0.5, "no text-aligned tree\n(no zero-shot)", ha="center", va="center", fontsize=9)
     r = result["routing"]
     fig.suptitle(f"hfprobe bench: routing {r['accuracy']:.3f}, abstain on unseen trees {r['abstain_unseen']:.2f}", fontsize=10)
     fig.tight_layout()

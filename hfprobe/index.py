@@ -38,6 +38,8 @@ from .errors import HfprobeError, SearchIndexError, UsageError
 
 INDEX_FORMAT = 1
 ANN_MIN_ROWS = 100_000  # below this a flat scan is faster than an approximate index and exact
+NPROBES = 32  # IVF partitions searched per query (of ~rows/4096); more: better recall, slower
+REFINE = 10  # re-rank top_k x REFINE PQ candidates with the exact vectors
 _LOCK_TIMEOUT_S = 60
 
 
@@ -239,11 +241,8 @@ class ModelIndex:
 
     def trees(self) -> list[str]:
         """The distinct roots (or families, where no root is known) in the index, sorted."""
-        out = set()
-        for _, table in self._tables():
-            for r in table.to_arrow().select(["root", "family"]).to_pylist():
-                out.add(r["root"] or r["family"])
-        return sorted(x for x in out if x)
+        self.meta = self._load_meta()
+        return list(self.meta.get("roots", []))
 
     def rows(self) -> list[dict]:
         """Every row as a dict (embeddings included); for tests and export, not for large indexes."""
@@ -284,8 +283,12 @@ class ModelIndex:
                     table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
                 else:
                     self._db.create_table(name, data=data)
-                if not space:
-                    self.meta["spaces"][enc_id] = {"table": name, "dim": dim}
+                # roots and families are kept in the metadata, so a tree filter resolves without a scan
+                roots = set(self.meta.get("roots", [])) | {r["root"] or r["family"] for r in recs if r["root"] or r["family"]}
+                names = set(self.meta.get("tree_names", [])) | {v for r in recs for v in (r["root"], r["family"]) if v}
+                if not space or roots != set(self.meta.get("roots", [])) or names != set(self.meta.get("tree_names", [])):
+                    self.meta["spaces"].setdefault(enc_id, {"table": name, "dim": dim})
+                    self.meta["roots"], self.meta["tree_names"] = sorted(roots), sorted(names)
                     self._save_meta()
                 moved = ",".join(_sql_str(r["id"]) for r in recs)
                 for other_id, other in self._tables():
@@ -310,8 +313,11 @@ class ModelIndex:
             self._optimize(ann_min_rows)
 
     def _optimize(self, ann_min_rows: int) -> None:
+        from datetime import timedelta
+
         for enc_id, table in self._tables():
-            table.optimize()
+            # compact the per-model commits; versions older than an hour go (readers never hold one that long)
+            table.optimize(cleanup_older_than=timedelta(hours=1))
             n = table.count_rows()
             if n >= ann_min_rows:
                 dim = self.meta["spaces"][enc_id]["dim"]
@@ -323,11 +329,13 @@ class ModelIndex:
                     num_sub_vectors=max(1, dim // 8),  # 8 dims per PQ code byte: 48 bytes a row at 384-d
                     replace=True,
                 )
+                for column in ("root", "family"):  # the tree filter runs before the vector search
+                    table.create_scalar_index(column, index_type="BITMAP", replace=True)
                 self.meta["spaces"][enc_id]["ann_rows"] = n
         self._save_meta()
 
     # -- reading -------------------------------------------------------------------------------------
-    def query(self, text: str, *, tree: str | None = None, top_k: int = 10, nprobes: int = 32, refine: int = 4,
+    def query(self, text: str, *, tree: str | None = None, top_k: int = 10, nprobes: int = NPROBES, refine: int = REFINE,
               explain: bool = True) -> list[dict]:
         """Models ranked by cosine similarity of their embedding to `text`'s, best first.
 
@@ -343,15 +351,19 @@ class ModelIndex:
         if top_k < 1:
             raise UsageError(f"--top-k must be at least 1, got {top_k}")
         where = None
-        if tree:
-            t = _sql_str(tree.strip().lower())
-            where = f"lower(root) = {t} OR lower(family) = {t}"
+        if tree:  # case-insensitive, resolved to the stored spellings so the bitmap indexes apply
+            self.meta = self._load_meta()
+            wanted = [n for n in self.meta.get("tree_names", []) if n.lower() == tree.strip().lower()]
+            if not wanted:
+                return []
+            names = ", ".join(_sql_str(n) for n in wanted)
+            where = f"root IN ({names}) OR family IN ({names})"
         hits = []
         for enc_id, table in self._tables():
             enc = self._encoder(enc_id)
             qvec = enc.embed([text.strip()])[0].float()
             search = table.search(qvec.tolist(), vector_column_name="embedding").metric("cosine").limit(top_k)
-            search = search.nprobes(nprobes).refine_factor(refine)
+            search = search.nprobes(nprobes).refine_factor(refine).select(_HIT_COLUMNS)  # no vectors: ~30% faster
             if where:
                 search = search.where(where, prefilter=True)
             found = search.to_list()
@@ -364,6 +376,9 @@ class ModelIndex:
             hits.extend(found)
         hits.sort(key=lambda h: -h["score"])
         return hits[:top_k]
+
+
+_HIT_COLUMNS = [f.name for f in fields(IndexRow) if f.name != "embedding"] + ["_distance"]
 
 
 def _explain(hits: list[dict], encoder, qvec) -> None:
@@ -443,6 +458,9 @@ def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, to
         text_encoder = get_text_encoder(te.get("id") or DEFAULT_TEXT_ENCODER)
     cats = [{"label": p["label"], "score": float(p["score"])} for p in pred["predictions"]]
     tree = pred.get("tree") or {}
+    from .inspect import inspect_source
+
+    report = inspect_source(src)  # format and kind for the row (reads the header again: milliseconds)
     files = src.files() if src.kind != "hub" or not src.default_file else [src.default_file]
     fname = src.default_file or next((f for f in files if f.endswith(".safetensors")), files[0] if files else "")
     return IndexRow(
@@ -456,6 +474,8 @@ def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, to
         file_sha=_file_sha(src, fname),
         family=str(tree.get("family") or expert.config.get("family") or ""),
         root=str(tree.get("root") or expert.config.get("root") or ""),
+        kind=str(report.get("kind") or ""),
+        format=str(report.get("format") or ""),
         categories=cats,
         expert=expert.name,
         expert_version=f"{expert.config.get('version', '?')}-{fingerprint(expert.config)}",

@@ -74,6 +74,7 @@ def test_demo_end_to_end_then_cached(tmp_path):
     assert row["id"] == "org/held-out" and row["repo"] == "org/held-out" and row["url"].endswith("/org/held-out")
     assert row["file"] == weights.name and row["file_sha"] == hashlib.sha256(weights.read_bytes()).hexdigest()
     assert [c["label"] for c in row["categories"]] == [p["label"] for p in held["predictions"]]
+    assert row["format"] == held["inspect"]["format"] and row["expert"] and row["expert_version"]
 
     again = run_demo(preset="test", workdir=tmp_path / "demo", progress=False, out=lambda _: None)
     assert not again["experts"]["trained_now"] and again["index"]["added"] == 0

@@ -266,3 +266,28 @@ def test_cli_from_file_reports_each_bad_source(tmp_path, capsys):
     assert len(ModelIndex(tmp_path / "idx")) == 0
     assert main(["index", "add", "--from-file", str(tmp_path / "nope.txt")]) == 2
     assert "cannot read the source list" in capsys.readouterr().err
+
+
+def test_vector_and_tree_indexes_on_a_larger_table(tmp_path):
+    """optimize() builds the IVF-PQ vector index and bitmap indexes on root/family (as at 100k+ rows; here
+    forced at 1,200 rows): queries still rank the matching model first, the tree filter still applies,
+    and rows added after the index are found."""
+    enc = WordEncoder()
+    idx = ModelIndex(tmp_path / "idx", encoders={"fake-words": enc})
+    words = [f"w{i}" for i in range(60)]
+    rows = []
+    for i in range(1200):
+        cats = [{"label": words[i % 60], "score": 1.0}, {"label": words[(i * 7) % 60], "score": 0.3}]
+        rows.append(IndexRow(id=f"m{i}", source=f"m{i}", embedding=embed_categories(cats, enc), text_encoder=enc.id,
+                             root=f"root{i % 3}", family="fam", categories=cats))
+    idx.add(rows)
+    idx.optimize(ann_min_rows=1000)
+    table = idx._db.open_table("models_fake_words")
+    assert {i.index_type for i in table.list_indices()} >= {"IvfPq", "Bitmap"}
+    hits = idx.query("w5", top_k=5)
+    assert hits[0]["categories"][0]["label"] == "w5"
+    assert {h["root"] for h in idx.query("w5", tree="ROOT1", top_k=5)} == {"root1"}
+    assert idx.trees() == ["root0", "root1", "root2"]
+    idx.add([IndexRow(id="late", source="late", embedding=embed_categories([{"label": "zebra", "score": 1.0}], enc),
+                      text_encoder=enc.id, root="root9", categories=[{"label": "zebra", "score": 1.0}])])
+    assert idx.query("zebra", top_k=1)[0]["id"] == "late"

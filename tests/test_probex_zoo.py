@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -77,8 +78,8 @@ def test_zero_shot_through_predict(zoo, experts_dir, capsys):
 def test_predict_from_hub_reads_only_the_layer(zoo, experts_dir, tmp_path):
     m = open_zoo(zoo).select(tree="unet-shapes", split="test")[0]
     hub = FakeHub(tmp_path / "hub")
-    weights = next(p for p in __import__("pathlib").Path(m.spec).iterdir() if p.suffix == ".safetensors")
-    hub.add_repo("someone/unet-lora", {p.name: p for p in __import__("pathlib").Path(m.spec).iterdir()})
+    weights = next(p for p in Path(m.spec).iterdir() if p.suffix == ".safetensors")
+    hub.add_repo("someone/unet-lora", {p.name: p for p in Path(m.spec).iterdir()})
     with hub.serving():
         out = predict("someone/unet-lora", experts_dir=experts_dir)
     assert out["expert"]["name"] == "unet-shapes"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="benchmark ProbeX tree experts against the baselines on a zoo",

@@ -159,6 +159,16 @@ def _minilm_base(num_labels: int):
     return copy.deepcopy(_BASE_CACHE[num_labels])
 
 
+def _shared_lora_a(model, recipe: dict, tree: str) -> None:
+    """Every adapter of the tree starts from the same A matrices (seeded by tree and module name), so
+    B@A differs between models by what they learned, not by their random init (ZOO-NOTES)."""
+    for name, module in model.named_modules():
+        if name.endswith("lora_A.default"):
+            g = torch.Generator().manual_seed(derive_seed(recipe["seed"], tree, "lora_A", name))
+            with torch.no_grad():
+                module.weight.copy_(torch.randn(module.weight.shape, generator=g) / module.weight.shape[1] ** 0.5)
+
+
 def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path) -> dict:
     """LoRA on MiniLM's attention for the plan's categories; saved as a PEFT adapter folder."""
     from peft import LoraConfig, get_peft_model
@@ -168,11 +178,21 @@ def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path) ->
     model = _minilm_base(len(plan["labels"]))
     torch.nn.init.normal_(model.classifier.weight, std=0.02)
     torch.nn.init.zeros_(model.classifier.bias)
+    if m.get("category_heads"):
+        # One fixed head row per category across the tree (as a shared label head would give): the
+        # adapter's update then depends on which categories were chosen, not on a random head.
+        with torch.no_grad():
+            for row, cat in enumerate(plan["labels"]):
+                g = torch.Generator().manual_seed(derive_seed(recipe["seed"], plan["tree"], "head", cat))
+                w = torch.randn(model.classifier.in_features, generator=g)
+                model.classifier.weight[row] = w / w.norm()
     model.config.id2label = dict(enumerate(plan["labels"]))
     model.config.label2id = {c: i for i, c in enumerate(plan["labels"])}
     cfg = LoraConfig(task_type="SEQ_CLS", r=int(m["lora_r"]), lora_alpha=int(m["lora_alpha"]),
                      target_modules=list(m["targets"]), lora_dropout=0.0)
     model = get_peft_model(model, cfg)
+    if m.get("shared_lora_a"):
+        _shared_lora_a(model, recipe, plan["tree"])
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=hp["lr"])
     sched = _scheduler(opt, hp["schedule"], hp["steps"])
