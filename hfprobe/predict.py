@@ -107,9 +107,12 @@ def predict(spec, *, labels: list[str] | None = None, top_k: int = 5, experts=No
         from .text import check_labels
 
         labels = check_labels(labels)
-    pool = load_experts_from(experts if experts is not None else (experts_dir or default_experts_dir()))
-    if not pool:
-        where = experts if experts is not None else (experts_dir or default_experts_dir())
+    where = experts if experts is not None else (experts_dir or default_experts_dir())
+    if experts is None and not Path(where).is_dir():
+        pool = []  # no experts trained yet: the expert-free readout may still answer
+    else:
+        pool = load_experts_from(where)
+    if not pool and experts is not None:
         raise ExpertError(f"{where}: no experts found; train one with `hfprobe train --zoo DIR --tree ROOT --out {where}/NAME`")
     src = resolve(spec, token=token)
     info = _inspect(src)
@@ -123,7 +126,11 @@ def predict(spec, *, labels: list[str] | None = None, top_k: int = 5, experts=No
             cache[name] = view.layer(name)
         return cache[name]
 
-    decision = Router(pool).route(get_layer, family=family, root=declared)
+    if pool:
+        decision = Router(pool).route(get_layer, family=family, root=declared)
+    else:
+        decision = {"abstain": True, "expert": None, "candidates": [],
+                    "reason": f"no trained experts under {where}; train one with `hfprobe train`"}
     if experts is not None and len(pool) == 1 and not decision["candidates"]:
         # the user named one expert: a model it cannot read is an error, not an abstention
         pool[0].check_layer(get_layer(pool[0].layer), where=src.display)
@@ -134,7 +141,23 @@ def predict(spec, *, labels: list[str] | None = None, top_k: int = 5, experts=No
         method, preds = score(expert, get_layer(expert.layer), labels=labels, text_encoder=text_encoder, top_k=top_k)
         out.update(method=method, predictions=preds,
                    expert={"name": expert.name, "root": expert.config["root"], "layer": expert.layer,
-                           "head": expert.config["head"], "metrics": {k: expert.config["metrics"].get(k) for k in ("val", "test", "metric")}})
+                           "head": expert.config["head"], "version": expert.config.get("version"),
+                           "zoo_hash": expert.config.get("zoo_hash"),
+                           "metrics": {k: expert.config["metrics"].get(k) for k in ("val", "test", "metric")}})
         out["tree"]["root"] = expert.config["root"]
+    else:
+        _readout_fallback(out, view, labels=labels, top_k=top_k, token=token)
     out["bytes_read"] = int(src.bytes_read)
     return out
+
+
+def _readout_fallback(out: dict, view, *, labels, top_k: int, token) -> None:
+    """No expert for this model: read its cross-attention deltas instead (hfprobe.readout), or say why not."""
+    from .readout import default_vocabulary, readout_predict
+
+    result = readout_predict(view, labels or default_vocabulary(), top_k=top_k, token=token)
+    out["readout"] = result
+    if not result["abstained"]:
+        out.update(method="readout", predictions=result["predictions"])
+    else:
+        out["reason"] = f"{out['routing'].get('reason') or 'no expert'}; readout: {result['reason']}"

@@ -53,9 +53,16 @@ def run(args) -> int:
     print(f"tree:    family {tree['family'] or '?'}, root {tree['root'] or '?'}")
     if out["expert"] is None:
         print(f"expert:  none (abstained): {out['routing']['reason']}")
-        return 0
-    e = out["expert"]
-    print(f"expert:  {e['name']} (layer {e['layer']}, {out['method']}; {out['routing']['reason']})")
+        readout = out.get("readout")
+        if readout is None:
+            return 0
+        if readout["abstained"]:
+            print(f"readout: abstained: {readout['reason']}")
+            return 0
+        print(f"readout: zero-shot from cross-attention deltas over {readout['labels']} labels (margin {readout['margin']:.2f})")
+    else:
+        e = out["expert"]
+        print(f"expert:  {e['name']} (layer {e['layer']}, {out['method']}; {out['routing']['reason']})")
     for i, p in enumerate(out["predictions"], 1):
         print(f"  {i}. {p['label']:<30} {p['score']:.3f}")
     print(f"read:    {out['bytes_read']} bytes")
