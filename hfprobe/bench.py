@@ -150,6 +150,9 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
                          "chance": 1.0 / len(test_idx), "in_dist_top1": row["probex"],
                          "dense_top1": evaluate(dres[dbest].model, d.X[dbest]["test_holdout"], y, "text", hemb),
                          "categories": [held[c] for c in test_idx], "n_models": len(y)}
+    for tree, row in out_trees.items():
+        if row["head"] == "text":
+            row["readout"] = readout_rows(zoo, tree)
     _mixed(data, experts, out_trees, cfg, progress)
     routing = _routing(data, experts)
     result = {
@@ -168,6 +171,57 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
         if plot:
             result["plot"] = str(plot_bench(result, out.with_suffix(".png")))
     return result
+
+
+def readout_rows(zoo, tree: str) -> dict | None:
+    """The expert-free readout (hfprobe.readout) on a generative tree's test models, with its shipped settings.
+
+    Nothing here is fitted on this zoo: the readout trains nothing and its settings and threshold come from
+    hfprobe/data/readout.json. Reported: top-1 of `test` models over all categories (in-distribution), of
+    `test_holdout` models over the held-out categories only (zero-shot, as ProbeX's row) and over all
+    categories, and the abstain rate with top-1 on the answered models at the shipped threshold.
+    """
+    from .formats import open_weights
+    from .readout import cross_attention_widths, provider_for, readout_predict
+
+    models = [m for m in zoo.models if m.tree == tree]
+    tests = [m for m in models if m.split in ("test", "test_holdout") and m.labels]
+    if not tests:
+        return None
+    held = sorted({lab for m in models if m.split.endswith("holdout") for lab in m.labels or []})
+    cats = sorted({lab for m in models for lab in m.labels or []})
+    first = open_weights(tests[0].spec, filename=tests[0].filename)
+    widths = cross_attention_widths(first)
+    if len(widths) != 1:
+        return None
+    provider = provider_for(widths.pop())
+    states = {"all": provider.states(cats), "held": provider.states(held)}
+    rows: dict[str, list] = {"in_dist": [], "zero_shot": [], "all": []}
+    t0 = time.perf_counter()
+    for m in tests:
+        view = open_weights(m.spec, filename=m.filename)
+        truth = m.labels[0]
+        wide = readout_predict(view, cats, text_states=states["all"], top_k=1)
+        hit = (wide["predictions"][0]["label"] == truth, wide["abstained"])
+        rows["all"].append(hit)
+        if m.split == "test":
+            rows["in_dist"].append(hit)
+        else:
+            narrow = readout_predict(view, held, text_states=states["held"], top_k=1)
+            rows["zero_shot"].append((narrow["predictions"][0]["label"] == truth, narrow["abstained"]))
+
+    def top1(r):
+        return round(sum(c for c, _ in r) / len(r), 4) if r else None
+
+    answered = [c for c, a in rows["all"] if not a]
+    return {
+        "in_dist_top1": top1(rows["in_dist"]), "zero_shot_top1": top1(rows["zero_shot"]), "all_top1": top1(rows["all"]),
+        "chance_all": round(1 / len(cats), 4), "chance_zero_shot": round(1 / len(held), 4) if held else None,
+        "abstain_rate": round(1 - len(answered) / len(rows["all"]), 4),
+        "top1_answered": round(sum(answered) / len(answered), 4) if answered else None,
+        "n_test": len(rows["in_dist"]), "n_test_holdout": len(rows["zero_shot"]),
+        "seconds_per_model": round((time.perf_counter() - t0) / len(tests), 4),
+    }
 
 
 def _chance(Ytr, Yte, head, n_labels):

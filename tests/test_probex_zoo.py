@@ -103,6 +103,12 @@ def test_bench_small_budget(zoo, tmp_path, capsys):
     assert res["routing"]["accuracy"] == 1.0 and res["routing"]["abstain_unseen"] == 1.0
     assert set(res["zero_shot"]) >= {"top1", "chance", "in_dist_top1"}
     assert out.with_suffix(".png").stat().st_size > 1000
+    # the expert-free readout has its own rows on the generative tree, beside ProbeX and dense
+    text_trees = [row for row in res["trees"].values() if row["head"] == "text"]
+    assert text_trees and all(row["readout"] is not None for row in text_trees)
+    ro = text_trees[0]["readout"]
+    assert ro["n_test"] > 0 and 0.0 <= ro["abstain_rate"] <= 1.0
+    assert ro["in_dist_top1"] > ro["chance_all"]  # the LoRAs' own categories come out on top far above chance
 
 
 def _fail(argv, capsys, match):
