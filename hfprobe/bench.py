@@ -152,7 +152,7 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
                          "categories": [held[c] for c in test_idx], "n_models": len(y)}
     for tree, row in out_trees.items():
         if row["head"] == "text":
-            row["readout"] = readout_rows(zoo, tree)
+            row["readout"] = readout_rows(zoo, tree, expert_scores=_expert_scores(data[tree], experts[tree], row["layer"]))
     _mixed(data, experts, out_trees, cfg, progress)
     routing = _routing(data, experts)
     result = {
@@ -173,13 +173,31 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
     return result
 
 
-def readout_rows(zoo, tree: str) -> dict | None:
+def _expert_scores(d, expert, layer: str) -> dict:
+    """Per test model id: a text-head expert's cosine for every category name (for combining with the readout)."""
+    from .text import get_text_encoder
+
+    enc = get_text_encoder(expert.config["text_encoder"]["id"])
+    names = list(d.labels) + [h for h in d.holdout_labels if h not in d.labels]
+    emb = enc.embed_labels(names, expert.config["text_encoder"].get("prompt"))
+    out = {}
+    with torch.no_grad():
+        for split in ("test", "test_holdout"):
+            if split in d.X[layer]:
+                logits = predict_logits(expert.model, d.X[layer][split], emb)
+                out.update({mid: dict(zip(names, row.tolist())) for mid, row in zip(d.ids[split], logits)})
+    return out
+
+
+def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict | None:
     """The expert-free readout (hfprobe.readout) on a generative tree's test models, with its shipped settings.
 
     Nothing here is fitted on this zoo: the readout trains nothing and its settings and threshold come from
     hfprobe/data/readout.json. Reported: top-1 of `test` models over all categories (in-distribution), of
     `test_holdout` models over the held-out categories only (zero-shot, as ProbeX's row) and over all
     categories, and the abstain rate with top-1 on the answered models at the shipped threshold.
+    With `expert_scores` ({model id: {label: cosine}}), also `combined_*`: the argmax of the sum of the
+    expert's and the readout's scores, each z-scored over the candidates (does using both help?).
     """
     from .formats import open_weights
     from .readout import cross_attention_widths, provider_for, readout_predict
@@ -196,19 +214,34 @@ def readout_rows(zoo, tree: str) -> dict | None:
         return None
     provider = provider_for(widths.pop())
     states = {"all": provider.states(cats), "held": provider.states(held)}
-    rows: dict[str, list] = {"in_dist": [], "zero_shot": [], "all": []}
+    rows: dict[str, list] = {k: [] for k in ("in_dist", "zero_shot", "all", "combined_in_dist", "combined_zero_shot", "expert_in_dist", "expert_zero_shot")}
     t0 = time.perf_counter()
+
+    def z(scores: dict, labels: list[str]) -> torch.Tensor:
+        v = torch.tensor([scores[lab] for lab in labels], dtype=torch.float64)
+        return (v - v.mean()) / v.std().clamp_min(1e-12)
+
     for m in tests:
         view = open_weights(m.spec, filename=m.filename)
         truth = m.labels[0]
-        wide = readout_predict(view, cats, text_states=states["all"], top_k=1)
+        wide = readout_predict(view, cats, text_states=states["all"], top_k=len(cats))
         hit = (wide["predictions"][0]["label"] == truth, wide["abstained"])
         rows["all"].append(hit)
+        narrow = None
         if m.split == "test":
             rows["in_dist"].append(hit)
         else:
-            narrow = readout_predict(view, held, text_states=states["held"], top_k=1)
+            narrow = readout_predict(view, held, text_states=states["held"], top_k=len(held))
             rows["zero_shot"].append((narrow["predictions"][0]["label"] == truth, narrow["abstained"]))
+        if expert_scores and m.id in expert_scores:
+            for labels, result, key in ((cats, wide, "combined_in_dist"), (held, narrow, "combined_zero_shot")):
+                if result is None or (key == "combined_in_dist") != (m.split == "test"):
+                    continue
+                ro_scores = {p["label"]: p["score"] for p in result["predictions"]}
+                both = z(ro_scores, labels) + z(expert_scores[m.id], labels)
+                rows[key].append((labels[int(both.argmax())] == truth, False))
+                alone = z(expert_scores[m.id], labels)
+                rows[key.replace("combined", "expert")].append((labels[int(alone.argmax())] == truth, False))
 
     def top1(r):
         return round(sum(c for c, _ in r) / len(r), 4) if r else None
@@ -219,6 +252,9 @@ def readout_rows(zoo, tree: str) -> dict | None:
         "chance_all": round(1 / len(cats), 4), "chance_zero_shot": round(1 / len(held), 4) if held else None,
         "abstain_rate": round(1 - len(answered) / len(rows["all"]), 4),
         "top1_answered": round(sum(answered) / len(answered), 4) if answered else None,
+        "combined_in_dist_top1": top1(rows["combined_in_dist"]), "combined_zero_shot_top1": top1(rows["combined_zero_shot"]),
+        "expert_in_dist_top1_same_labels": top1(rows["expert_in_dist"]),
+        "expert_zero_shot_top1_same_labels": top1(rows["expert_zero_shot"]),
         "n_test": len(rows["in_dist"]), "n_test_holdout": len(rows["zero_shot"]),
         "seconds_per_model": round((time.perf_counter() - t0) / len(tests), 4),
     }

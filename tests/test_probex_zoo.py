@@ -108,7 +108,8 @@ def test_bench_small_budget(zoo, tmp_path, capsys):
     assert text_trees and all(row["readout"] is not None for row in text_trees)
     ro = text_trees[0]["readout"]
     assert ro["n_test"] > 0 and ro["n_test_holdout"] > 0
-    for key in ("in_dist_top1", "zero_shot_top1", "all_top1", "abstain_rate"):
+    for key in ("in_dist_top1", "zero_shot_top1", "all_top1", "abstain_rate", "combined_in_dist_top1",
+                "combined_zero_shot_top1", "expert_in_dist_top1_same_labels", "expert_zero_shot_top1_same_labels"):
         assert 0.0 <= ro[key] <= 1.0  # quality is tested in test_readout.py; the `test` zoo's LoRAs take 3 steps
 
 
