@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq || true
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    chromium fortunes-min dataset-fashion-mnist >/dev/null || echo "install.sh: apt packages unavailable; continuing without them"
+    chromium fortunes fortunes-min dataset-fashion-mnist >/dev/null || echo "install.sh: apt packages unavailable; continuing without them"
 fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip

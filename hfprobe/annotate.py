@@ -155,12 +155,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def card_lock(path: Path, timeout: float = LOCK_TIMEOUT_S):
-    """A lock per card path. It lives in the temp dir, not beside the card, so nothing extra lands in
-    the model folder, and it is never deleted (deleting a lock file others wait on breaks exclusion)."""
+def card_lock(path: Path | str, timeout: float = LOCK_TIMEOUT_S):
+    """A lock per card: a local path, or a Hub repo's pull request (`hub:<endpoint>/<repo>`), so two runs
+    on this machine never both open a PR for one repo. It lives in the temp dir, not beside the card, so
+    nothing extra lands in the model folder, and it is never deleted (deleting a lock file others wait on
+    breaks exclusion)."""
     folder = Path(tempfile.gettempdir()) / "hfprobe-locks"
     folder.mkdir(parents=True, exist_ok=True)
-    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:32]
+    name = path if isinstance(path, str) else str(path.resolve())
+    key = hashlib.sha256(name.encode()).hexdigest()[:32]
     lock = FileLock(folder / f"{key}.lock", timeout=timeout)
     try:
         lock.acquire()
@@ -316,7 +319,7 @@ def annotate_repo(repo_id: str, *, push: bool = False, out: str | os.PathLike | 
                   dry_run: bool = False, fix_base_model: bool = False, inspect_fn: Callable | None = None,
                   predict_fn: Callable | None = None, today: str | None = None) -> Result:
     """Annotate a Hub repo: into `out/<org>/<name>/README.md`, or with `push=True` as one pull request."""
-    from huggingface_hub import CommitOperationAdd, HfApi, get_token
+    from huggingface_hub import HfApi, get_token
 
     if not push and out is None and not dry_run:
         raise UsageError(f"{repo_id}: a Hub repo needs --push (open a pull request) or --out DIR (write locally)")
@@ -348,26 +351,34 @@ def annotate_repo(repo_id: str, *, push: bool = False, out: str | os.PathLike | 
             with card_lock(dest):
                 write_atomic(dest, upd.text)
             return _result(repo_id, upd, "annotated", str(dest))
-        open_pr, closed = _our_prs(api, repo_id, user)
-        if open_pr is None and closed is not None:
-            return Result(repo_id, "skipped", f"our earlier pull request #{closed.num} was closed; not reopening")
-        if open_pr is not None:
-            current = _hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
-            if generated_date(current):  # same findings as the open PR: keep its date, so nothing changes
-                same = update_card(old, dict(report, source=repo_id), predictions, fix_base_model=fix_base_model,
-                                   today=generated_date(current), name=f"{repo_id}/README.md")
-                if same.text == current:
-                    return _result(repo_id, same, "unchanged", open_pr.url)
-            op = CommitOperationAdd("README.md", upd.text.encode("utf-8"))
-            api.create_commit(repo_id, [op], commit_message="hfprobe: update the weight-derived card metadata",
-                              commit_description=pr_body(repo_id, upd, report), revision=f"refs/pr/{open_pr.num}")
-            return _result(repo_id, upd, "annotated", open_pr.url)
-        if not upd.changed:
-            return _result(repo_id, upd, "unchanged")
+        with card_lock(f"hub:{api.endpoint}/{repo_id}"):  # find-or-open the PR: one run at a time per repo
+            return _push(api, repo_id, user, old, upd, report, predictions, fix_base_model)
+
+
+def _push(api, repo_id: str, user: str, old: str | None, upd, report: dict, predictions, fix_base_model: bool) -> Result:
+    """Commit the card to our open pull request, or open one; never reopen one a maintainer closed."""
+    from huggingface_hub import CommitOperationAdd
+
+    open_pr, closed = _our_prs(api, repo_id, user)
+    if open_pr is None and closed is not None:
+        return Result(repo_id, "skipped", f"our earlier pull request #{closed.num} was closed; not reopening")
+    if open_pr is not None:
+        current = _hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
+        if generated_date(current):  # same findings as the open PR: keep its date, so nothing changes
+            same = update_card(old, dict(report, source=repo_id), predictions, fix_base_model=fix_base_model,
+                               today=generated_date(current), name=f"{repo_id}/README.md")
+            if same.text == current:
+                return _result(repo_id, same, "unchanged", open_pr.url)
         op = CommitOperationAdd("README.md", upd.text.encode("utf-8"))
-        info = api.create_commit(repo_id, [op], commit_message=PR_TITLE, commit_description=pr_body(repo_id, upd, report),
-                                 create_pr=True)
-        return _result(repo_id, upd, "annotated", info.pr_url)
+        api.create_commit(repo_id, [op], commit_message="hfprobe: update the weight-derived card metadata",
+                          commit_description=pr_body(repo_id, upd, report), revision=f"refs/pr/{open_pr.num}")
+        return _result(repo_id, upd, "annotated", open_pr.url)
+    if not upd.changed:
+        return _result(repo_id, upd, "unchanged")
+    op = CommitOperationAdd("README.md", upd.text.encode("utf-8"))
+    info = api.create_commit(repo_id, [op], commit_message=PR_TITLE, commit_description=pr_body(repo_id, upd, report),
+                             create_pr=True)
+    return _result(repo_id, upd, "annotated", info.pr_url)
 
 
 # ---- batch ----------------------------------------------------------------------------------------

@@ -325,7 +325,9 @@ class ModelIndex:
                     metric="cosine",
                     vector_column_name="embedding",
                     index_type="IVF_PQ",
-                    num_partitions=max(1, n // 4096),  # ~4k rows a partition: k-means stays cheap on 2 cores
+                    # ~4k rows a partition: k-means stays cheap on 2 cores. sqrt(n) (1,000 at 1M) was measured
+                    # too: no faster (p95 54 vs 57 ms) and recall@10 fell to 0.78 at the same nprobes.
+                    num_partitions=max(1, n // 4096),
                     num_sub_vectors=max(1, dim // 8),  # 8 dims per PQ code byte: 48 bytes a row at 384-d
                     replace=True,
                 )
@@ -363,10 +365,10 @@ class ModelIndex:
             enc = self._encoder(enc_id)
             qvec = enc.embed([text.strip()])[0].float()
             search = table.search(qvec.tolist(), vector_column_name="embedding").metric("cosine").limit(top_k)
-            search = search.nprobes(nprobes).refine_factor(refine).select(_HIT_COLUMNS)  # no vectors: ~30% faster
+            search = search.nprobes(nprobes).refine_factor(refine)
             if where:
                 search = search.where(where, prefilter=True)
-            found = search.to_list()
+            found = _search_then_take(table, search)
             for rec in found:
                 rec.pop("embedding", None)
                 rec["score"] = round(1.0 - float(rec.pop("_distance")), 6)
@@ -379,6 +381,30 @@ class ModelIndex:
 
 
 _HIT_COLUMNS = [f.name for f in fields(IndexRow) if f.name != "embedding"] + ["_distance"]
+
+
+def _search_then_take(table, search) -> list[dict]:
+    """Run the vector search for ids and distances only, then take the hits' other columns by row id.
+
+    At 1M rows the search with every hit column took 30/36 ms (p50/p95) and with the id alone 12/16 ms:
+    the columns were read for all the refine candidates, not only the top k. Row ids belong to one table
+    version, so if a writer compacted the table in between (the taken ids differ), the one-step query runs.
+    """
+    first = search.select(["id", "_distance"]).with_row_id(True).to_arrow()
+    if first.num_rows == 0:
+        return []
+    row_ids = first["_rowid"].to_pylist()
+    rest = table.take_row_ids(row_ids).select([c for c in _HIT_COLUMNS if c != "_distance"]).with_row_id().to_arrow()
+    by_row = {r["_rowid"]: r for r in rest.to_pylist()}
+    ids, dists = first["id"].to_pylist(), first["_distance"].to_pylist()
+    out = []
+    for row_id, model_id, dist in zip(row_ids, ids, dists):
+        rec = by_row.get(row_id)
+        if rec is None or rec["id"] != model_id:
+            return [{k: v for k, v in r.items() if k != "_rowid"} for r in search.select(_HIT_COLUMNS).to_list()]
+        rec.pop("_rowid", None)
+        out.append(dict(rec, _distance=dist))
+    return out
 
 
 def _explain(hits: list[dict], encoder, qvec) -> None:

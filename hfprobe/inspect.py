@@ -16,7 +16,8 @@ import posixpath
 
 from .formats import open_weights
 from .source import Source, resolve
-from .tree import classify, family_label, shapes_from_raw
+from .registry import family_label
+from .tree import classify, shapes_from_raw
 
 # companion files read as metadata, beside the weights file first, then at the top of the source
 TEXT_FILES = ("README.md", "config.yaml")

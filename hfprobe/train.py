@@ -233,10 +233,22 @@ def candidate_layers(zoo, tree: str, *, limit: int = 8) -> list[str]:
     mats = [n for n, m in view.modules.items() if m.kind != "embedding" and m.d_out > 1 and m.d_in > 1]
     attn = [n for n in mats if n.endswith(_ATTN) or any(f".{a}" in n for a in ("attn1", "attn2", "attention"))]
     attn = [n for n in attn if n.endswith(_ATTN)] or mats
-    if len(attn) <= limit:
-        return attn
-    step = len(attn) / limit
-    return [attn[int(i * step)] for i in range(limit)]
+    # Cross-attention first: in a text-conditioned UNet it is where the caption enters the weights (the
+    # paper's best SD layer is there, and so is ours on the mini zoo); the rest fill any places left.
+    cross = [n for n in attn if ".attn2." in n]
+    rest = [n for n in attn if n not in cross]
+    picked = _thin(cross, limit)
+    return picked + _thin(rest, limit - len(picked))
+
+
+def _thin(names: list[str], k: int) -> list[str]:
+    """k names spread evenly over `names` (all of them if there are no more than k)."""
+    if len(names) <= k:
+        return list(names)
+    if k <= 0:
+        return []
+    step = len(names) / k
+    return [names[int(i * step)] for i in range(k)]
 
 
 def load_tree(zoo, tree: str, layers: list[str], *, progress: bool = False) -> TreeData:

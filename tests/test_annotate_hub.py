@@ -212,3 +212,14 @@ def test_unreachable_hub_is_a_network_error_not_an_empty_card(hub, monkeypatch, 
     with pytest.raises(NetworkError, match="network failure"):
         annotate_repo("org/lora", out=tmp_path / "out", token=WRITE, today=DAY)
     assert not (tmp_path / "out").exists()
+
+
+def test_concurrent_pushes_open_one_pr(hub):
+    """Two runs on one repo at once (two terminals, or one repo twice in a batch) share one PR."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: annotate_repo("org/lora", push=True, token=WRITE, today=DAY), range(4)))
+    assert len(hub.discussions["org/lora"]) == 1
+    assert sorted(r.status for r in results) == ["annotated", "unchanged", "unchanged", "unchanged"]
+    assert {r.written for r in results} == {results[0].written}

@@ -291,3 +291,24 @@ def test_vector_and_tree_indexes_on_a_larger_table(tmp_path):
     idx.add([IndexRow(id="late", source="late", embedding=embed_categories([{"label": "zebra", "score": 1.0}], enc),
                       text_encoder=enc.id, root="root9", categories=[{"label": "zebra", "score": 1.0}])])
     assert idx.query("zebra", top_k=1)[0]["id"] == "late"
+
+
+def test_hits_fall_back_to_one_step_when_row_ids_moved(tmp_path, monkeypatch):
+    """The query takes hit columns by row id; a writer compacting in between must not mix up rows."""
+    import lancedb.table
+
+    idx = make_index(tmp_path / "idx")
+    expected = idx.query("dog", top_k=4)
+    real_take = lancedb.table.LanceTable.take_row_ids
+
+    expected_two = idx.query("dog", top_k=2)
+    calls = []
+
+    def moved(self, row_ids):  # as if the table had been rewritten: the hits' row ids now hold other rows
+        calls.append(row_ids)
+        everything = self.search().with_row_id(True).select(["id"]).to_arrow()["_rowid"].to_pylist()
+        return real_take(self, [r for r in everything if r not in row_ids][: len(row_ids)])
+
+    monkeypatch.setattr(lancedb.table.LanceTable, "take_row_ids", moved)
+    assert idx.query("dog", top_k=2) == expected_two and calls
+    assert idx.query("dog", top_k=4) == expected

@@ -156,3 +156,26 @@ def test_bad_input_exits_2(zoo, experts_dir, tmp_path, capsys):
     (one / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     _fail(["bench", "--zoo", str(one), "--json", str(tmp_path / "b.json"), *FAST], capsys, "one tree only")
     assert not (tmp_path / "b.json").exists()
+
+
+def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, monkeypatch):
+    """Labels the generative expert never trained on are read by the readout (better on held-out categories,
+    README); its own labels stay with the expert; an abstaining readout hands back to the expert."""
+    import hfprobe.readout as readout_mod
+
+    m = open_zoo(zoo).select(tree="unet-shapes", split="test_holdout")[0]
+    own = Expert.load(experts_dir / "unet-shapes").config["labels"][:3]
+    out = predict(m.spec, experts_dir=experts_dir, labels=own)
+    assert out["method"] == "zero-shot" and "readout" not in out
+    unseen = [m.labels[0], "zebra", "pizza"]
+    out = predict(m.spec, experts_dir=experts_dir, labels=unseen)
+    assert out["expert"]["name"] == "unet-shapes" and "readout" in out
+    assert out["method"] == ("zero-shot" if out["readout"]["abstained"] else "readout")
+
+    def confident(view, labels, **kw):
+        return {"method": "readout", "abstained": False, "reason": "", "margin": 3.0,
+                "predictions": [{"label": lab, "score": 1.0 - i, "method": "readout"} for i, lab in enumerate(labels)]}
+
+    monkeypatch.setattr(readout_mod, "readout_predict", confident)
+    out = predict(m.spec, experts_dir=experts_dir, labels=unseen)
+    assert out["method"] == "readout" and [p["label"] for p in out["predictions"]] == unseen

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hfprobe.tree import classify, declared_claims, normalize_key, resolve_name, shapes_from_raw
+from hfprobe.declared import declared_claims, resolve_name
+from hfprobe.tree import classify, normalize_key, shapes_from_raw
 
 torch.set_num_threads(1)
 

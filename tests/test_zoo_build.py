@@ -201,3 +201,42 @@ def test_cli_build_uses_cache(zoo, tmp_path, capsys):
     assert zoo.name in out and (tmp_path / "z" / "zoo.json").is_file()
     assert main(["zoo", "build", "--preset", "test", "--seed", "3", "--out", str(tmp_path / "z")]) == 2
     assert "another zoo" in capsys.readouterr().err
+
+
+def test_text_categories_fall_back_when_fortunes_has_too_few(tmp_path, monkeypatch):
+    """`fortunes-min` ships 3 categories; a tree asking for 6 gets templated topics, never a silent 3."""
+    from hfprobe.errors import ZooError
+    from hfprobe.zoo import datasets
+
+    for name in ("alpha", "beta", "gamma"):
+        (tmp_path / name).write_text("\n%\n".join(f"{name} fortune number {i} is long enough" for i in range(30)))
+    monkeypatch.setattr(datasets, "FORTUNES_DIR", tmp_path)
+    texts, used = datasets.fortunes(20, need=2)
+    assert used == "debian-fortunes" and sorted(texts) == ["alpha", "beta", "gamma"]
+    texts, used = datasets.fortunes(20, need=6)
+    assert used.startswith("templated-sentences") and "3 fortune categories" in used
+    assert len(texts) >= 6 and all(len(v) == 20 for v in texts.values())
+    with pytest.raises(ZooError, match="apt-get install fortunes"):
+        datasets.fortunes(20, need=40)
+
+
+def test_mini_generative_vocabulary_extends_the_named_categories():
+    base = load_recipe("tiny")["generative_categories"]
+    mini = load_recipe("mini")
+    names = mini["generative_categories"]
+    tree = next(t for t in mini["trees"] if t["kind"] == "unet-lora")
+    assert names[: len(base)] == base and len(set(names)) == len(names)
+    assert len(names) >= tree["train_categories"] + tree["holdout_categories"]
+
+
+def test_candidate_layers_put_cross_attention_first(zoo):
+    from hfprobe.train import candidate_layers
+    from hfprobe.zoo import open_zoo
+
+    z = open_zoo(zoo)
+    unet = next(t for t in z.trees() if t.startswith("unet"))
+    assert all(".attn2." in n for n in candidate_layers(z, unet, limit=2))
+    every = candidate_layers(z, unet, limit=100)
+    assert any(".attn1." in n for n in every)  # self-attention still fills the places left
+    vit = next(t for t in z.trees() if t.startswith("vit"))
+    assert len(candidate_layers(z, vit, limit=3)) == 3

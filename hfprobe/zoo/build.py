@@ -120,13 +120,15 @@ def _finished(path: Path, digest: str) -> bool:
 
 
 def build_zoo(preset: str = "tiny", *, out: str | os.PathLike | None = None, seed: int = 0,
-              skip_bad: bool = False, progress: bool = True) -> Path:
+              skip_bad: bool = False, progress: bool = True, recipe: dict | None = None) -> Path:
     """Build (or find) the zoo for `preset` and `seed`; returns its folder.
 
     Without `out` the zoo lives in `cache_dir()/zoos/<hash>`; a finished zoo there (or at `out`) is
-    returned at once. With `out`, a finished cached copy is copied instead of rebuilt.
+    returned at once. With `out`, a finished cached copy is copied instead of rebuilt. `recipe`: a full
+    recipe (e.g. `load_recipe("mini")` with other sizes, for experiments) instead of the preset's.
     """
-    recipe = load_recipe(preset, seed)
+    recipe = recipe or load_recipe(preset, seed)
+    preset, seed = recipe["preset"], recipe["seed"]
     digest = recipe_hash(recipe)
     cached = default_zoo_dir(recipe)
     path = Path(out) if out else cached

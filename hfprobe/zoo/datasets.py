@@ -51,10 +51,11 @@ def image_data(name: str, recipe: dict, image_size: int) -> tuple[torch.Tensor, 
     return x.contiguous(), y, list(classes), used
 
 
-def fortunes(min_texts: int) -> tuple[dict[str, list[str]], str]:
+def fortunes(min_texts: int, need: int = 2) -> tuple[dict[str, list[str]], str]:
     """Debian fortunes by category (file name), each text one fortune; only categories with >= min_texts.
 
-    Falls back to templated sentences about the generative category names when fortunes are absent.
+    Falls back to templated sentences when fewer than `need` categories qualify: `fortunes-min` alone
+    has 3 categories, the full `fortunes` package 40-odd; a tree asking for 16 must not crash on the former.
     """
     out: dict[str, list[str]] = {}
     if FORTUNES_DIR.is_dir():
@@ -65,21 +66,36 @@ def fortunes(min_texts: int) -> tuple[dict[str, list[str]], str]:
             texts = [" ".join(t.split()) for t in texts if len(t.strip()) > 20]
             if len(texts) >= min_texts:
                 out[path.name] = texts
-    if len(out) >= 2:
+    if len(out) >= max(2, need):
         return out, "debian-fortunes"
-    return _fallback_texts(min_texts), "templated-sentences (fortunes absent)"
+    why = "fortunes absent" if not out else f"only {len(out)} fortune categories here, {need} needed"
+    return _fallback_texts(min_texts, need), f"templated-sentences ({why})"
 
 
-def _fallback_texts(n: int) -> dict[str, list[str]]:
-    topics = {"cooking": ["soup", "bread", "oven", "recipe", "spice"], "sports": ["goal", "team", "match", "score", "coach"],
-              "computers": ["kernel", "bug", "compiler", "disk", "network"], "love": ["heart", "kiss", "romance", "date", "longing"],
-              "law": ["judge", "court", "contract", "lawyer", "verdict"], "science": ["atom", "theory", "experiment", "lab", "energy"],
-              "music": ["song", "melody", "guitar", "choir", "rhythm"], "travel": ["train", "map", "journey", "hotel", "border"]}
+_TOPICS = {
+    "cooking": ["soup", "bread", "oven", "recipe", "spice"], "sports": ["goal", "team", "match", "score", "coach"],
+    "computers": ["kernel", "bug", "compiler", "disk", "network"], "love": ["heart", "kiss", "romance", "date", "longing"],
+    "law": ["judge", "court", "contract", "lawyer", "verdict"], "science": ["atom", "theory", "experiment", "lab", "energy"],
+    "music": ["song", "melody", "guitar", "choir", "rhythm"], "travel": ["train", "map", "journey", "hotel", "border"],
+    "weather": ["storm", "drizzle", "forecast", "thunder", "frost"], "money": ["bank", "loan", "coin", "budget", "tax"],
+    "gardening": ["seed", "weed", "hedge", "compost", "tulip"], "medicine": ["doctor", "fever", "pill", "nurse", "surgery"],
+    "sea": ["sailor", "harbour", "wave", "anchor", "tide"], "politics": ["vote", "senator", "campaign", "ballot", "party"],
+    "animals": ["horse", "owl", "beaver", "kitten", "wolf"], "school": ["teacher", "homework", "exam", "chalk", "lesson"],
+}
+
+
+def _fallback_texts(n: int, need: int = 8) -> dict[str, list[str]]:
+    """`need` topics (at least 8, at most 16) of n templated sentences each, the same on every machine."""
+    from ..errors import ZooError
+
+    if need > len(_TOPICS):
+        raise ZooError(f"the recipe asks for {need} text categories; without the Debian `fortunes` package only "
+                       f"{len(_TOPICS)} templated ones exist; install it (apt-get install fortunes) or ask for fewer")
     frames = ["the {} was on my mind all day", "never trust a {} before breakfast", "every {} has its season",
               "a {} and a {} walked into a bar", "think twice about the {}"]
     rng = np.random.default_rng(0)
     out = {}
-    for topic, words in topics.items():
+    for topic, words in list(_TOPICS.items())[: max(8, need)]:
         out[topic] = [frames[i % len(frames)].format(*rng.choice(words, 2)) for i in range(n)]
     return out
 

@@ -129,7 +129,7 @@ class TextData:
         from transformers import AutoTokenizer
 
         m = recipe["minilm"]
-        texts, self.used = fortunes(int(m["min_texts"]))
+        texts, self.used = fortunes(int(m["min_texts"]), need=int(tree["categories"]))
         names = sorted(texts)
         rng = np.random.default_rng(derive_seed(recipe["seed"], tree["name"], "categories"))
         k = min(int(tree["categories"]), len(names))

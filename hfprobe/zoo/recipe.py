@@ -55,8 +55,24 @@ def load_recipe(preset: str, seed: int = 0) -> dict:
         "schedules": data["schedules"],
         "fashion_mnist_classes": data["fashion_mnist_classes"],
         "digits_classes": data["digits_classes"],
-        "generative_categories": data["generative_categories"],
+        "generative_categories": _generative_names(data["generative_categories"], int(cfg.get("extra_generative_categories", 0))),
     }
+
+
+def _generative_names(base: list[str], extra: int) -> list[str]:
+    """The 60 named generative categories, then `extra` ImageNet class names (file order, no repeats):
+    zero-shot needs many training categories to learn a text alignment that transfers."""
+    if not extra:
+        return list(base)
+    text = resources.files("hfprobe").joinpath("data/vocab_imagenet.txt").read_text()
+    names = list(base)
+    for line in text.splitlines():
+        name = line.strip()
+        if len(names) >= len(base) + extra:
+            break
+        if name and not name.startswith("#") and name not in names:
+            names.append(name)
+    return names
 
 
 def recipe_hash(recipe: dict) -> str:
