@@ -386,8 +386,8 @@ _HIT_COLUMNS = [f.name for f in fields(IndexRow) if f.name != "embedding"] + ["_
 def _search_then_take(table, search) -> list[dict]:
     """Run the vector search for ids and distances only, then take the hits' other columns by row id.
 
-    At 1M rows the search with every hit column took 30/36 ms (p50/p95) and with the id alone 12/16 ms:
-    the columns were read for all the refine candidates, not only the top k. Row ids belong to one table
+    At 1M rows the search with every hit column took 30/36 ms (p50/p95) and with the id alone 12/16 ms
+    (probably because the columns are read for every refine candidate, not only the top k). Row ids belong to one table
     version, so if a writer compacted the table in between (the taken ids differ), the one-step query runs.
     """
     first = search.select(["id", "_distance"]).with_row_id(True).to_arrow()
