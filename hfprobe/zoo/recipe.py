@@ -64,15 +64,10 @@ def _generative_names(base: list[str], extra: int) -> list[str]:
     zero-shot needs many training categories to learn a text alignment that transfers."""
     if not extra:
         return list(base)
-    text = resources.files("hfprobe").joinpath("data/vocab_imagenet.txt").read_text()
-    names = list(base)
-    for line in text.splitlines():
-        name = line.strip()
-        if len(names) >= len(base) + extra:
-            break
-        if name and not name.startswith("#") and name not in names:
-            names.append(name)
-    return names
+    from ..readout import default_vocabulary
+
+    new = [name for name in default_vocabulary("imagenet") if name not in base]
+    return list(base) + new[:extra]
 
 
 def recipe_hash(recipe: dict) -> str:
