@@ -89,7 +89,8 @@ def _card_blind_source(spec, token: str | None):
 def _default_inspect(spec: str, token: str | None) -> dict:
     from .inspect import inspect_source
 
-    return inspect_source(_card_blind_source(spec, token), token=token)
+    with _card_blind_source(spec, token) as src:
+        return inspect_source(src, token=token)
 
 
 def _default_predict(spec: str, token: str | None) -> dict | None:

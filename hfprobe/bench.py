@@ -8,7 +8,8 @@ Per tree (test split; element-wise accuracy for multi-label trees, top-1 for tex
     dense         a linear layer on the flattened layer (swept over the same layers on validation)
     statnn        weight statistics of every candidate layer + sklearn gradient boosting
 zero_shot: text trees' test_holdout models scored against the held-out categories only (top-1), chance
-           = 1 / number of those categories; in_dist_top1 = the same expert on in-distribution test.
+           = 1 / number of those categories; in_dist_top1 = the same expert on in-distribution test;
+           val_top1 = on val_holdout (other held-out categories), which the layer and checkpoint choice saw.
 routing:   accuracy = test (and holdout-test) models routed to their own tree's expert; abstain_unseen =
            leave one tree out, the fraction of its models the router abstains on (all trees, and only
            trees whose family still has another expert, where it cannot abstain by family alone).
@@ -27,8 +28,19 @@ import torch
 
 from . import __version__
 from .errors import ZooError
-from .train import (HOLDOUT_SPLITS, TrainConfig, candidate_layers, evaluate, load_tree, predict_logits, sweep_layers,
-                    train_expert, train_probe)
+from .train import (
+    HOLDOUT_SPLITS,
+    TrainConfig,
+    candidate_layers,
+    evaluate,
+    holdout_targets,
+    load_tree,
+    predict_logits,
+    sweep_layers,
+    train_expert,
+    train_probe,
+    zero_shot_vals,
+)
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -108,7 +120,9 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
         temb = enc.embed_labels(d.labels) if enc else None
         per_layer = {n: (d.X[n]["train"], d.X[n]["val"]) for n in layers}
         t0 = time.perf_counter()
-        best, results, scores = sweep_layers(per_layer, d.Y["train"], d.Y["val"], tcfg, text_emb=temb, progress=progress)
+        zsv = zero_shot_vals(d, layers, enc)  # text trees with held-out categories: selection sees zero-shot too
+        best, results, scores = sweep_layers(per_layer, d.Y["train"], d.Y["val"], tcfg, text_emb=temb, progress=progress,
+                                             zero_shot=zsv)
         sweep_s = time.perf_counter() - t0
         X, Y = d.X[best], d.Y
         exp = train_expert(X["train"], Y["train"], X["val"], Y["val"], labels=d.labels, cfg=tcfg, root=d.root or tree, layer=best,
@@ -120,11 +134,11 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
                "probex": exp.config["metrics"]["test"], "probex_val": exp.config["metrics"]["val"]}
         # MVProbe-style Gram views, on the layer ProbeX chose
         g = train_probe(X["train"], Y["train"], X["val"], Y["val"], TrainConfig.from_dict({**tcfg.to_dict(), "views": ["gram"]}),
-                        text_emb=temb, progress=progress, desc=f"{tree} gram")
+                        text_emb=temb, progress=progress, desc=f"{tree} gram", zero_shot=(zsv or {}).get(best))
         row["probex_gram"] = evaluate(g.model, X["test"], Y["test"], d.head, temb)
         # dense baseline, swept over the same layers
         dcfg = TrainConfig.from_dict({**tcfg.to_dict(), "kind": "dense"})
-        dbest, dres, _ = sweep_layers(per_layer, Y["train"], Y["val"], dcfg, text_emb=temb, progress=progress)
+        dbest, dres, _ = sweep_layers(per_layer, Y["train"], Y["val"], dcfg, text_emb=temb, progress=progress, zero_shot=zsv)
         row["dense"] = evaluate(dres[dbest].model, d.X[dbest]["test"], Y["test"], d.head, temb)
         row["dense_layer"] = dbest
         # StatNN on all candidate layers' statistics
@@ -141,15 +155,13 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
                          "dense": dres[dbest].seconds, "statnn": stat_s}
         throughput[tree] = models_per_second(exp.model, X["test"], temb)
         if d.head == "text" and "test_holdout" in Y and zero_shot is None:
-            held = d.holdout_labels
-            test_idx = sorted(set(Y["test_holdout"].tolist()))  # the test_holdout categories only
-            remap = {c: i for i, c in enumerate(test_idx)}
-            hemb = enc.embed_labels([held[c] for c in test_idx])
-            y = torch.tensor([remap[int(c)] for c in Y["test_holdout"]])
+            y, hemb, held = holdout_targets(d, "test_holdout", enc)  # against the test_holdout categories only
             zero_shot = {"tree": tree, "top1": evaluate(exp.model, X["test_holdout"], y, "text", hemb),
-                         "chance": 1.0 / len(test_idx), "in_dist_top1": row["probex"],
+                         "chance": 1.0 / len(held), "in_dist_top1": row["probex"],
+                         "val_top1": exp.config["metrics"].get("zero_shot_val"),
+                         "gram_top1": evaluate(g.model, X["test_holdout"], y, "text", hemb),
                          "dense_top1": evaluate(dres[dbest].model, d.X[dbest]["test_holdout"], y, "text", hemb),
-                         "categories": [held[c] for c in test_idx], "n_models": len(y)}
+                         "categories": held, "n_models": len(y)}
     for tree, row in out_trees.items():
         if row["head"] == "text":
             row["readout"] = readout_rows(zoo, tree, expert_scores=_expert_scores(data[tree], experts[tree], row["layer"]))
@@ -208,8 +220,8 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
         return None
     held = sorted({lab for m in models if m.split.endswith("holdout") for lab in m.labels or []})
     cats = sorted({lab for m in models for lab in m.labels or []})
-    first = open_weights(tests[0].spec, filename=tests[0].filename)
-    widths = cross_attention_widths(first)
+    with open_weights(tests[0].spec, filename=tests[0].filename) as first:
+        widths = cross_attention_widths(first)
     if len(widths) != 1:
         return None
     provider = provider_for(widths.pop())
@@ -242,6 +254,7 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
                 rows[key].append((labels[int(both.argmax())] == truth, False))
                 alone = z(expert_scores[m.id], labels)
                 rows[key.replace("combined", "expert")].append((labels[int(alone.argmax())] == truth, False))
+        view.close()
 
     def top1(r):
         return round(sum(c for c, _ in r) / len(r), 4) if r else None

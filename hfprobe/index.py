@@ -471,42 +471,42 @@ def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, to
     from .source import resolve
     from .text import DEFAULT_TEXT_ENCODER, get_text_encoder
 
-    src = resolve(spec, token=token)
-    pool = _expert_pool(experts)
-    pred = predict(spec, top_k=top_k, experts=pool, token=token)
-    name = (pred.get("expert") or {}).get("name")
-    expert = next((e for e in pool if e.name == name), None)
-    if expert is None or not pred.get("predictions"):
-        why = (pred.get("routing") or {}).get("reason") or "the router abstained"
-        raise ExpertError(f"{src.display}: no expert speaks for this model's tree ({why}); it was not indexed")
-    te = expert.config.get("text_encoder") or {}  # classification-head experts: their labels in the default space
-    if text_encoder is None:
-        text_encoder = get_text_encoder(te.get("id") or DEFAULT_TEXT_ENCODER)
-    cats = [{"label": p["label"], "score": float(p["score"])} for p in pred["predictions"]]
-    tree = pred.get("tree") or {}
-    from .inspect import inspect_source
+    with resolve(spec, token=token) as src:
+        pool = _expert_pool(experts)
+        pred = predict(spec, top_k=top_k, experts=pool, token=token)
+        name = (pred.get("expert") or {}).get("name")
+        expert = next((e for e in pool if e.name == name), None)
+        if expert is None or not pred.get("predictions"):
+            why = (pred.get("routing") or {}).get("reason") or "the router abstained"
+            raise ExpertError(f"{src.display}: no expert speaks for this model's tree ({why}); it was not indexed")
+        te = expert.config.get("text_encoder") or {}  # classification-head experts: their labels in the default space
+        if text_encoder is None:
+            text_encoder = get_text_encoder(te.get("id") or DEFAULT_TEXT_ENCODER)
+        cats = [{"label": p["label"], "score": float(p["score"])} for p in pred["predictions"]]
+        tree = pred.get("tree") or {}
+        from .inspect import inspect_source
 
-    report = inspect_source(src)  # format and kind for the row (reads the header again: milliseconds)
-    files = src.files() if src.kind != "hub" or not src.default_file else [src.default_file]
-    fname = src.default_file or next((f for f in files if f.endswith(".safetensors")), files[0] if files else "")
-    return IndexRow(
-        id=model_id_for(spec),
-        source=src.display,
-        embedding=embed_categories(cats, text_encoder, te.get("prompt")),
-        text_encoder=text_encoder.id,
-        repo=src.repo_id or "",
-        revision=src.revision or "",
-        file=fname,
-        file_sha=_file_sha(src, fname),
-        family=str(tree.get("family") or expert.config.get("family") or ""),
-        root=str(tree.get("root") or expert.config.get("root") or ""),
-        kind=str(report.get("kind") or ""),
-        format=str(report.get("format") or ""),
-        categories=cats,
-        expert=expert.name,
-        expert_version=f"{expert.config.get('version', '?')}-{fingerprint(expert.config)}",
-        url=f"{constants.ENDPOINT}/{src.repo_id}" if src.kind == "hub" else "",
-    )
+        report = inspect_source(src)  # format and kind for the row (reads the header again: milliseconds)
+        files = src.files() if src.kind != "hub" or not src.default_file else [src.default_file]
+        fname = src.default_file or next((f for f in files if f.endswith(".safetensors")), files[0] if files else "")
+        return IndexRow(
+            id=model_id_for(spec),
+            source=src.display,
+            embedding=embed_categories(cats, text_encoder, te.get("prompt")),
+            text_encoder=text_encoder.id,
+            repo=src.repo_id or "",
+            revision=src.revision or "",
+            file=fname,
+            file_sha=_file_sha(src, fname),
+            family=str(tree.get("family") or expert.config.get("family") or ""),
+            root=str(tree.get("root") or expert.config.get("root") or ""),
+            kind=str(report.get("kind") or ""),
+            format=str(report.get("format") or ""),
+            categories=cats,
+            expert=expert.name,
+            expert_version=f"{expert.config.get('version', '?')}-{fingerprint(expert.config)}",
+            url=f"{constants.ENDPOINT}/{src.repo_id}" if src.kind == "hub" else "",
+        )
 
 
 def _describe_safely(describe: Callable, spec: str, kwargs: dict):

@@ -15,8 +15,8 @@ import math
 import posixpath
 
 from .formats import open_weights
-from .source import Source, resolve
 from .registry import family_label
+from .source import Source, resolve
 from .tree import classify, shapes_from_raw
 
 # companion files read as metadata, beside the weights file first, then at the top of the source
@@ -68,7 +68,13 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
     >>> inspect_source("org/lora@main")["format"]   # doctest: +SKIP
     'kohya'
     """
-    src = spec_or_source if isinstance(spec_or_source, Source) else resolve(spec_or_source, token=token)
+    if isinstance(spec_or_source, Source):
+        return _report(spec_or_source)
+    with resolve(spec_or_source, token=token) as src:  # ours: close its files once the report is built
+        return _report(src)
+
+
+def _report(src: Source) -> dict:
     view = open_weights(src)
     texts = _texts(src, view.files[0])
     tree = classify(weight_shapes(view), names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)

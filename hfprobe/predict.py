@@ -116,47 +116,47 @@ def predict(spec, *, labels: list[str] | None = None, top_k: int = 5, experts=No
         pool = load_experts_from(where)
     if not pool and experts is not None:
         raise ExpertError(f"{where}: no experts found; train one with `hfprobe train --zoo DIR --tree ROOT --out {where}/NAME`")
-    src = resolve(spec, token=token)
-    info = _inspect(src)
-    family = info.get("family")
-    declared = (info.get("root") or {}).get("id")
-    view = open_weights(src)
-    cache: dict = {}
+    with resolve(spec, token=token) as src:  # closes the files it opened once the answer is in
+        info = _inspect(src)
+        family = info.get("family")
+        declared = (info.get("root") or {}).get("id")
+        view = open_weights(src)
+        cache: dict = {}
 
-    def get_layer(name):
-        if name not in cache:
-            cache[name] = view.layer(name)
-        return cache[name]
+        def get_layer(name):
+            if name not in cache:
+                cache[name] = view.layer(name)
+            return cache[name]
 
-    if pool:
-        decision = Router(pool).route(get_layer, family=family, root=declared)
-    else:
-        decision = {"abstain": True, "expert": None, "candidates": [],
-                    "reason": f"no trained experts under {where}; train one with `hfprobe train`"}
-    if experts is not None and len(pool) == 1 and not decision["candidates"]:
-        # the user named one expert: a model it cannot read is an error, not an abstention
-        pool[0].check_layer(get_layer(pool[0].layer), where=src.display)
-    out = {"source": src.display, "tree": {"family": family, "root": declared}, "expert": None, "method": "abstain",
-           "predictions": [], "routing": decision}
-    if not decision["abstain"]:
-        expert = next(e for e in pool if e.name == decision["expert"])
-        readout = _readout_for_unseen(expert, view, labels, top_k=top_k, token=token)
-        if readout is not None:
-            out["readout"] = readout
-        if readout is not None and not readout["abstained"]:
-            method, preds = "readout", readout["predictions"]
+        if pool:
+            decision = Router(pool).route(get_layer, family=family, root=declared)
         else:
-            method, preds = score(expert, get_layer(expert.layer), labels=labels, text_encoder=text_encoder, top_k=top_k)
-        out.update(method=method, predictions=preds,
-                   expert={"name": expert.name, "root": expert.config["root"], "layer": expert.layer,
-                           "head": expert.config["head"], "version": expert.config.get("version"),
-                           "zoo_hash": expert.config.get("zoo_hash"),
-                           "metrics": {k: expert.config["metrics"].get(k) for k in ("val", "test", "metric")}})
-        out["tree"]["root"] = expert.config["root"]
-    else:
-        _readout_fallback(out, view, labels=labels, top_k=top_k, token=token)
-    out["bytes_read"] = int(src.bytes_read)
-    return out
+            decision = {"abstain": True, "expert": None, "candidates": [],
+                        "reason": f"no trained experts under {where}; train one with `hfprobe train`"}
+        if experts is not None and len(pool) == 1 and not decision["candidates"]:
+            # the user named one expert: a model it cannot read is an error, not an abstention
+            pool[0].check_layer(get_layer(pool[0].layer), where=src.display)
+        out = {"source": src.display, "tree": {"family": family, "root": declared}, "expert": None, "method": "abstain",
+               "predictions": [], "routing": decision}
+        if not decision["abstain"]:
+            expert = next(e for e in pool if e.name == decision["expert"])
+            readout = _readout_for_unseen(expert, view, labels, top_k=top_k, token=token)
+            if readout is not None:
+                out["readout"] = readout
+            if readout is not None and not readout["abstained"]:
+                method, preds = "readout", readout["predictions"]
+            else:
+                method, preds = score(expert, get_layer(expert.layer), labels=labels, text_encoder=text_encoder, top_k=top_k)
+            out.update(method=method, predictions=preds,
+                       expert={"name": expert.name, "root": expert.config["root"], "layer": expert.layer,
+                               "head": expert.config["head"], "version": expert.config.get("version"),
+                               "zoo_hash": expert.config.get("zoo_hash"),
+                               "metrics": {k: expert.config["metrics"].get(k) for k in ("val", "test", "metric")}})
+            out["tree"]["root"] = expert.config["root"]
+        else:
+            _readout_fallback(out, view, labels=labels, top_k=top_k, token=token)
+        out["bytes_read"] = int(src.bytes_read)
+        return out
 
 
 def _readout_for_unseen(expert, view, labels, *, top_k: int, token) -> dict | None:

@@ -218,6 +218,18 @@ class Source:
             return name in self.files()
         return (self.root / name).is_file()
 
+    def close(self) -> None:
+        """Close every file opened so far (a later `open` opens afresh). Also `with resolve(...) as src:`."""
+        files, self._open = list(self._open.values()), {}
+        for f in files:
+            f.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def open(self, name: str):
         """A random-access view of one file (`.name`, `.size`, `.read(offset, length)`)."""
         if name not in self._open:

@@ -8,6 +8,9 @@ Two objectives, as in the paper:
 
 Adam, the checkpoint with the best validation metric is kept (ties broken by validation loss), early
 stopping after `patience` epochs without improvement, a tqdm bar with the running validation figure.
+A text tree with held-out categories also has zero-shot validation models (val_holdout, categories
+that are neither trained on nor tested): there the checkpoint and the layer are chosen on the mean of
+in-distribution and zero-shot validation top-1, since one expert answers both kinds of question.
 
     >>> cfg = TrainConfig(head="multilabel", r_U=8, r_V=8, r_T=8, max_epochs=5)
     >>> res = train_probe(Xtr, Ytr, Xva, Yva, cfg)          # doctest: +SKIP
@@ -50,7 +53,7 @@ class TrainConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         known["views"] = tuple(known.get("views") or ())
         return cls(**known)
@@ -65,6 +68,22 @@ class TrainResult:
     seconds: float
     params: int
     history: list = field(default_factory=list)
+    best_zero_shot_val: float | None = None  # zero-shot validation top-1 at the chosen epoch, if measured
+
+    @property
+    def score(self) -> float:
+        """What the checkpoint and the layer were chosen on."""
+        return self.best_val if self.best_zero_shot_val is None else (self.best_val + self.best_zero_shot_val) / 2
+
+
+@dataclass
+class ZeroShotVal:
+    """Zero-shot validation models: layers X [n, d_H, d_W], y indices into the rows of `text_emb`
+    (the embeddings of their own, never trained on, categories)."""
+
+    X: torch.Tensor
+    y: torch.Tensor
+    text_emb: torch.Tensor
 
 
 def build_model(cfg: TrainConfig, d_H: int, d_W: int, *, n_classes: int | None = None, text_dim: int | None = None):
@@ -102,11 +121,14 @@ def evaluate(model, X, Y, head: str, text_emb=None) -> float:
 
 
 def train_probe(Xtr: torch.Tensor, Ytr: torch.Tensor, Xva: torch.Tensor, Yva: torch.Tensor, cfg: TrainConfig, *,
-                text_emb: torch.Tensor | None = None, progress: bool = True, desc: str = "probex") -> TrainResult:
+                text_emb: torch.Tensor | None = None, progress: bool = True, desc: str = "probex",
+                zero_shot: ZeroShotVal | None = None) -> TrainResult:
     """Train one probe; return the checkpoint with the best validation figure.
 
     Ytr/Yva: float multi-hot [N, C] for "multilabel", long class indices [N] for "text" (indices into
     the rows of `text_emb` [C, text_dim], the L2-normalised class-prompt embeddings).
+    `zero_shot` (text head only): held-out validation models; the checkpoint is then chosen on the mean of
+    in-distribution and zero-shot validation top-1 (`TrainResult.score`).
     """
     if cfg.head == "text" and text_emb is None:
         raise ValueError("head='text' needs text_emb")
@@ -136,28 +158,38 @@ def train_probe(Xtr: torch.Tensor, Ytr: torch.Tensor, Xva: torch.Tensor, Yva: to
             total += loss.item() * len(idx)
         val_logits = predict_logits(model, Xva, text_emb)
         val, val_loss = metric(val_logits, Yva, cfg.head), _loss(val_logits, Yva, cfg.head).item()
-        history.append({"epoch": epoch, "train_loss": total / len(Xtr), "val": val, "val_loss": val_loss})
-        if (val, -val_loss) > (best[0], -best[1]):
-            best, best_epoch = (val, val_loss), epoch
+        row = {"epoch": epoch, "train_loss": total / len(Xtr), "val": val, "val_loss": val_loss}
+        score = val
+        if zero_shot is not None:
+            row["zero_shot_val"] = evaluate(model, zero_shot.X, zero_shot.y, "text", zero_shot.text_emb)
+            score = (val + row["zero_shot_val"]) / 2
+        history.append(row)
+        if (score, -val_loss) > (best[0], -best[1]):
+            best, best_epoch = (score, val_loss), epoch
             best_state = copy.deepcopy(model.state_dict())
-        bar.set_postfix(val=f"{val:.3f}", best=f"{best[0]:.3f}")
+        bar.set_postfix(val=f"{score:.3f}", best=f"{best[0]:.3f}")
         if epoch - best_epoch >= cfg.patience:
             break
     bar.close()
     model.load_state_dict(best_state)
     model.eval()
-    return TrainResult(model, best[0], best_epoch, epoch + 1, time.perf_counter() - t0, n_params(model), history)
+    chosen = history[best_epoch]
+    return TrainResult(model, chosen["val"], best_epoch, epoch + 1, time.perf_counter() - t0, n_params(model), history,
+                       chosen.get("zero_shot_val"))
 
 
-def sweep_layers(layers: dict, Ytr, Yva, cfg: TrainConfig, *, text_emb=None, progress=True) -> tuple[str, dict, dict]:
+def sweep_layers(layers: dict, Ytr, Yva, cfg: TrainConfig, *, text_emb=None, progress=True,
+                 zero_shot: dict | None = None) -> tuple[str, dict, dict]:
     """Train one probe per candidate layer and keep the best on validation (the paper's layer choice).
 
-    `layers`: {layer_name: (Xtr, Xva)}. Returns (best_name, {name: TrainResult}, {name: val figure}).
+    `layers`: {layer_name: (Xtr, Xva)}; `zero_shot`: {layer_name: ZeroShotVal}, optional (text head).
+    Returns (best_name, {name: TrainResult}, {name: selection score}).
     """
     results = {}
     for name, (Xtr, Xva) in layers.items():
-        results[name] = train_probe(Xtr, Ytr, Xva, Yva, cfg, text_emb=text_emb, progress=progress, desc=name[-40:])
-    scores = {n: r.best_val for n, r in results.items()}
+        results[name] = train_probe(Xtr, Ytr, Xva, Yva, cfg, text_emb=text_emb, progress=progress, desc=name[-40:],
+                                    zero_shot=(zero_shot or {}).get(name))
+    scores = {n: r.score for n, r in results.items()}
     best = max(scores, key=lambda n: (scores[n], -len(n)))
     return best, results, scores
 
@@ -188,6 +220,8 @@ def train_expert(Xtr, Ytr, Xva, Yva, *, labels: list[str], cfg: TrainConfig, roo
     if Xte is not None and len(Xte):
         metrics["test"] = evaluate(res.model, Xte, Yte, cfg.head, text_emb)
         metrics["n_test"] = len(Xte)
+    if res.best_zero_shot_val is not None:
+        metrics["zero_shot_val"] = res.best_zero_shot_val
     metrics["metric"] = "elementwise_accuracy" if cfg.head == "multilabel" else "top1"
     # the tree's spread, for the router: distances of its training and validation models to the centroid
     routing = spread_stats(torch.cat([Xtr, Xva]), res.model.mean)
@@ -225,20 +259,39 @@ class TreeData:
 
 def candidate_layers(zoo, tree: str, *, limit: int = 8) -> list[str]:
     """Layers worth probing in a tree: attention q/k/v matrices (the paper's best layers are there),
-    evenly thinned to `limit`; any 2-D module if the model has no attention names."""
+    spread over depth and projections up to `limit` (`_spread`); any 2-D module if the model has no
+    attention names."""
     from .formats import open_weights
 
     first = zoo.select(tree=tree)[0]
-    view = open_weights(first.spec, filename=first.filename)
-    mats = [n for n, m in view.modules.items() if m.kind != "embedding" and m.d_out > 1 and m.d_in > 1]
+    with open_weights(first.spec, filename=first.filename) as view:
+        mats = [n for n, m in view.modules.items() if m.kind != "embedding" and m.d_out > 1 and m.d_in > 1]
     attn = [n for n in mats if n.endswith(_ATTN) or any(f".{a}" in n for a in ("attn1", "attn2", "attention"))]
     attn = [n for n in attn if n.endswith(_ATTN)] or mats
     # Cross-attention first: in a text-conditioned UNet it is where the caption enters the weights (the
     # paper's best SD layer is there, and so is ours on the mini zoo); the rest fill any places left.
     cross = [n for n in attn if ".attn2." in n]
     rest = [n for n in attn if n not in cross]
-    picked = _thin(cross, limit)
-    return picked + _thin(rest, limit - len(picked))
+    picked = _spread(cross, limit)
+    return picked + _spread(rest, limit - len(picked))
+
+
+def _spread(names: list[str], k: int) -> list[str]:
+    """k layers spread over depth and over the projections (q, k, v) alike.
+
+    Layers are grouped by block (the name up to its last part). Pass r takes from block b its
+    ((b + r) mod n)-th projection, so one pass already rotates q, k, v down the depth; each pass is
+    thinned evenly over the blocks, and the next pass fills what is left. (Thinning the flat list with
+    a stride of 3 would pick the same projection in every block.)
+    """
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(n.rsplit(".", 1)[0], []).append(n)
+    blocks = list(groups.values())
+    picked: list[str] = []
+    for r in range(max(map(len, blocks), default=0)):
+        picked += _thin([g[(b + r) % len(g)] for b, g in enumerate(blocks) if r < len(g)], k - len(picked))
+    return picked
 
 
 def _thin(names: list[str], k: int) -> list[str]:
@@ -264,9 +317,9 @@ def load_tree(zoo, tree: str, layers: list[str], *, progress: bool = False) -> T
     ids: dict = {}
     for m in tqdm(models, desc=f"read {tree}", disable=not progress, leave=False):
         try:
-            view = open_weights(m.spec, filename=m.filename)
-            labels = m.labels if m.labels is not None else zoo._label_reader(m, view)
-            mats = [view.layer(name) for name in layers]
+            with open_weights(m.spec, filename=m.filename) as view:
+                labels = m.labels if m.labels is not None else zoo._label_reader(m, view)
+                mats = [view.layer(name) for name in layers]
         except HfprobeError as err:
             zoo._bad(m.id, f"cannot read: {err}")
             continue
@@ -299,6 +352,23 @@ def load_tree(zoo, tree: str, layers: list[str], *, progress: bool = False) -> T
     return TreeData(tree, models[0].root, head, labels, holdout, X, Y, ids)
 
 
+def holdout_targets(data: TreeData, split: str, text_encoder) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """A holdout split's targets against its own categories only: (y, their text embeddings, their names)."""
+    idx = sorted(set(data.Y[split].tolist()))
+    remap = {c: i for i, c in enumerate(idx)}
+    names = [data.holdout_labels[c] for c in idx]
+    return torch.tensor([remap[int(c)] for c in data.Y[split]]), text_encoder.embed_labels(names), names
+
+
+def zero_shot_vals(data: TreeData, layers: list[str], text_encoder) -> dict | None:
+    """{layer: ZeroShotVal} from the tree's val_holdout models, or None (not a text tree, or no such split with
+    at least 2 categories: picking among one name is no question)."""
+    if data.head != "text" or len(set(data.Y.get("val_holdout", torch.empty(0)).tolist())) < 2 or text_encoder is None:
+        return None
+    y, emb, _ = holdout_targets(data, "val_holdout", text_encoder)
+    return {n: ZeroShotVal(data.X[n]["val_holdout"], y, emb) for n in layers}
+
+
 def fit_tree(zoo, tree: str, cfg: TrainConfig, *, layers="auto", text_encoder=None, progress=True,
              family: str | None = None, data: TreeData | None = None):
     """Train the expert of one zoo tree: sweep the candidate layers on validation, keep the best.
@@ -320,11 +390,16 @@ def fit_tree(zoo, tree: str, cfg: TrainConfig, *, layers="auto", text_encoder=No
         text_encoder = get_text_encoder(text_encoder)  # loaded only when a tree needs it
     text_emb = text_encoder.embed_labels(data.labels) if cfg.head == "text" else None
     per_layer = {n: (data.X[n]["train"], data.X[n]["val"]) for n in names}
-    best, results, scores = sweep_layers(per_layer, data.Y["train"], data.Y["val"], cfg, text_emb=text_emb, progress=progress)
+    best, results, scores = sweep_layers(per_layer, data.Y["train"], data.Y["val"], cfg, text_emb=text_emb, progress=progress,
+                                         zero_shot=zero_shot_vals(data, names, text_encoder))
     X, Y = data.X[best], data.Y
     expert = train_expert(X["train"], Y["train"], X["val"], Y["val"], labels=data.labels, cfg=cfg, root=data.root or tree,
                           layer=best, family=family, text_encoder=text_encoder, Xte=X.get("test"), Yte=Y.get("test"),
                           zoo_hash=(getattr(zoo, "info", None) or {}).get("hash"), name=tree, result=results[best])
     expert.config["metrics"]["layer_sweep"] = scores
+    if cfg.head == "text" and len(set(Y.get("test_holdout", torch.empty(0)).tolist())) >= 2:
+        y, emb, _ = holdout_targets(data, "test_holdout", text_encoder)
+        expert.config["metrics"]["zero_shot_test"] = evaluate(expert.model, X["test_holdout"], y, "text", emb)
+        expert.config["metrics"]["zero_shot_chance"] = 1.0 / len(emb)
     expert.config["tree"] = tree
     return expert, scores

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from hfprobe.errors import ExpertError, TextEncoderError
 from hfprobe.expert import Expert
 from hfprobe.probex import ProbeX, n_params
-from hfprobe.train import TrainConfig, evaluate, sweep_layers, train_expert, train_probe
+from hfprobe.train import TrainConfig, ZeroShotVal, evaluate, sweep_layers, train_expert, train_probe
 
 from tests.probex_synth import multilabel_tree, text_tree
 
@@ -146,6 +146,29 @@ def test_text_head_and_zero_shot(text_setup):
     zs = evaluate(exp.model, Xte, yte - len(seen), "text", E[unseen])
     chance = 1 / len(unseen)
     assert zs >= 2 * chance, zs
+
+
+def test_zero_shot_validation_takes_part_in_the_choice(text_setup):
+    """With held-out validation models, checkpoint and layer are chosen on mean(in-dist val, zero-shot val)."""
+    enc, E, seen, unseen, (Xtr, ytr, Xva, yva, Xte, yte), _ = text_setup
+    hold = yte - len(seen)  # 6 unseen categories: 3 for zero-shot validation, 3 left unused here
+    pick = hold < 3
+    zsv = ZeroShotVal(Xte[pick], hold[pick], E[unseen[:3]])
+    cfg = TrainConfig(head="text", r_U=16, r_V=16, r_T=32, max_epochs=40, patience=40, dropout=0.2)
+    res = train_probe(Xtr, ytr, Xva, yva, cfg, text_emb=E[seen], progress=False, zero_shot=zsv)
+    rows = res.history
+    assert all("zero_shot_val" in r for r in rows)
+    chosen = rows[res.best_epoch]
+    assert res.best_val == chosen["val"] and res.best_zero_shot_val == chosen["zero_shot_val"]
+    assert res.score == pytest.approx((chosen["val"] + chosen["zero_shot_val"]) / 2)
+    assert res.score == pytest.approx(max((r["val"] + r["zero_shot_val"]) / 2 for r in rows))
+    assert res.best_zero_shot_val == pytest.approx(evaluate(res.model, zsv.X, zsv.y, "text", zsv.text_emb))
+    # the sweep ranks layers on the same score
+    noise = torch.randn(Xtr.shape, generator=torch.Generator().manual_seed(1))
+    layers = {"noise": (noise, torch.randn(Xva.shape)), "signal": (Xtr, Xva)}
+    zs = {"noise": ZeroShotVal(torch.randn(zsv.X.shape), zsv.y, zsv.text_emb), "signal": zsv}
+    best, results, scores = sweep_layers(layers, ytr, yva, cfg, text_emb=E[seen], progress=False, zero_shot=zs)
+    assert best == "signal" and scores == {n: r.score for n, r in results.items()}
 
 
 def test_mismatched_text_space_refused(text_setup, ml_expert):

@@ -43,6 +43,10 @@ def test_train_writes_one_expert_per_tree(zoo, experts_dir):
         assert cfg["head"] == ("text" if e.name == "unet-shapes" else "multilabel")
         if cfg["head"] == "text":
             assert cfg["text_encoder"]["id"] == "minilm"
+            # the tree has held-out categories: the expert was chosen with zero-shot validation and says how it does
+            m = cfg["metrics"]
+            assert 0 <= m["zero_shot_val"] <= 1 and 0 <= m["zero_shot_test"] <= 1 and 0 < m["zero_shot_chance"] < 1
+            assert m["layer_sweep"][cfg["layer"]] == pytest.approx((m["val"] + m["zero_shot_val"]) / 2)
 
 
 def test_routes_every_test_model_to_its_expert(zoo, experts_dir):

@@ -46,6 +46,26 @@ def test_local_file_reads_exact_tensor_and_counts_bytes(lora_file):
     assert src.bytes_read < path.stat().st_size / 10
 
 
+def test_close_releases_the_files_and_reopens_on_demand(lora_file):
+    from hfprobe.formats import open_weights
+
+    path, tensors = lora_file
+    with resolve(str(path)) as src:
+        f = src.open(src.default_file)
+        assert not f._fh.closed
+    assert f._fh.closed
+    again = src.open(src.default_file)  # a closed source opens afresh when asked again
+    assert again is not f and torch.equal(read_tensor(again, read_header(again), "a"), tensors["a"])
+    src.close()
+    key = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q"
+    kohya = _write(path.with_name("k.safetensors"), {f"{key}.lora_down.weight": tensors["a"],
+                                                    f"{key}.lora_up.weight": tensors["b"]})
+    with open_weights(str(kohya)) as view:
+        handle = view.source.open(view.files[0])
+        assert view.layer(next(iter(view.modules))).shape == (32, 32)
+    assert handle._fh.closed
+
+
 def test_local_folder_lists_files_and_reads_companions(tmp_path):
     (tmp_path / "sub").mkdir()
     _write(tmp_path / "sub" / "adapter_model.safetensors", {"x": torch.zeros(2)})

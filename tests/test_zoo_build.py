@@ -123,7 +123,8 @@ def test_discriminative_labels_are_subsets(zoo):
 
 
 def test_rebuild_same_seed_identical_bytes_and_resume(zoo, tmp_path):
-    """Delete the finish marker, one root and one model per tree; the resumed build rewrites them byte for byte."""
+    """Delete the finish marker, one root and one model per tree; the resumed build rewrites them byte for byte,
+    here with two trees at a time in worker processes (the fixture built the zoo one tree after another)."""
     copy = tmp_path / "zoo"
     shutil.copytree(zoo, copy)
     (copy / "zoo.json").unlink()
@@ -133,7 +134,7 @@ def test_rebuild_same_seed_identical_bytes_and_resume(zoo, tmp_path):
         shutil.rmtree(copy / "models" / tree / f"{tree}-0001")
     kept = copy / "models/vit-fmnist-a/vit-fmnist-a-0000/model.safetensors"
     mtime = kept.stat().st_mtime_ns
-    build_zoo("test", out=copy, seed=0, progress=False)
+    build_zoo("test", out=copy, seed=0, progress=False, jobs=2)
     assert kept.stat().st_mtime_ns == mtime  # finished models are kept, not rewritten
     assert files_bytes(copy) == files_bytes(zoo)
 
@@ -240,3 +241,36 @@ def test_candidate_layers_put_cross_attention_first(zoo):
     assert any(".attn1." in n for n in every)  # self-attention still fills the places left
     vit = next(t for t in z.trees() if t.startswith("vit"))
     assert len(candidate_layers(z, vit, limit=3)) == 3
+
+
+def test_generative_val_and_test_categories_were_trained_on():
+    """With 2+ models per category, in-distribution val/test only hold categories that train has (a category
+    never trained on would be a zero-shot question scored as an in-distribution one)."""
+    from collections import Counter
+
+    from hfprobe.zoo.recipe import plan_tree
+
+    recipe = load_recipe("mini")
+    tree = next(t for t in recipe["trees"] if t["kind"] == "unet-lora")
+    assert tree["per_category"] >= 2
+    plans = plan_tree(recipe, tree)
+    trained = {p["labels"][0] for p in plans if p["split"] == "train"}
+    in_dist = [p for p in plans if p["split"] in ("val", "test")]
+    assert in_dist and all(p["labels"][0] in trained for p in in_dist)
+    counts = Counter(p["split"] for p in plans if not p["split"].endswith("_holdout"))
+    n = tree["train_categories"] * tree["per_category"]
+    ratios = recipe["splits"]["generative"]
+    assert counts["val"] == round(n * ratios["val"]) and counts["test"] == round(n * ratios["test"])
+    assert counts["train"] == n - counts["val"] - counts["test"]
+
+
+def test_candidate_layers_spread_over_depth_and_projections():
+    from hfprobe.train import _spread
+
+    names = [f"blocks.{b}.attn.{p}" for b in range(4) for p in ("to_k", "to_q", "to_v")]
+    four = _spread(names, 4)
+    assert [n.split(".")[1] for n in four] == ["0", "1", "2", "3"]
+    assert {n.rsplit(".", 1)[1] for n in four} == {"to_k", "to_q", "to_v"}
+    assert sorted(_spread(names, 12)) == sorted(names) and len(set(_spread(names, 12))) == 12
+    deep = [f"blocks.{b}.attn.{p}" for b in range(16) for p in ("q", "k", "v")]
+    assert sorted({int(n.split(".")[1]) for n in _spread(deep, 4)}) == [0, 4, 8, 12]

@@ -78,6 +78,7 @@ def run(args) -> int:
         folder = expert.save(out / tree if (args.all_trees or not args.out) else out)
         row = {"tree": tree, "root": expert.config["root"], "layer": expert.layer, "head": expert.config["head"],
                "val": expert.config["metrics"]["val"], "test": expert.config["metrics"].get("test"),
+               "zero_shot_test": expert.config["metrics"].get("zero_shot_test"),
                "train_seconds": expert.config["metrics"]["train_seconds"], "folder": str(folder)}
         if args.push:
             repo = f"{args.push}-{tree}" if args.all_trees else args.push
@@ -85,7 +86,9 @@ def run(args) -> int:
         summary.append(row)
         if not args.json:
             print(f"{tree}: layer {row['layer']} {row['head']} val {row['val']:.3f}"
-                  + (f" test {row['test']:.3f}" if row["test"] is not None else "") + f" -> {folder}")
+                  + (f" test {row['test']:.3f}" if row["test"] is not None else "")
+                  + (f" zero-shot test {row['zero_shot_test']:.3f}" if row["zero_shot_test"] is not None else "")
+                  + f" -> {folder}")
     if args.json:
         print(json.dumps(summary, indent=2))
     return 0

@@ -25,8 +25,8 @@ def tree_layers(zoo) -> dict[str, set]:
     out = {}
     for tree, models in zoo.trees().items():
         m = models[0]
-        out[tree] = {(n, (mod.d_out, mod.d_in)) for n, mod in open_weights(m.spec, filename=m.filename).modules.items()
-                     if mod.d_in > 1 and mod.d_out > 1}
+        with open_weights(m.spec, filename=m.filename) as view:
+            out[tree] = {(n, (mod.d_out, mod.d_in)) for n, mod in view.modules.items() if mod.d_in > 1 and mod.d_out > 1}
     return out
 
 

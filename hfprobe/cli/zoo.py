@@ -13,6 +13,8 @@ def register(sub) -> None:
     b.add_argument("--out", default=None, help="zoo folder (default: <cache>/zoos/<recipe hash>)")
     b.add_argument("--seed", type=int, default=0, help="zoo seed; one seed gives identical bytes")
     b.add_argument("--skip-bad", action="store_true", help="skip (and report) models whose training fails")
+    b.add_argument("--jobs", type=int, default=1,
+                   help="trees built at once, one process and one thread each (same bytes; mini: 54 -> 31 min with 2)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(run=run_build)
     i = zsub.add_parser("info", help="per tree: root, models per split, categories, build time, disk size")
@@ -26,7 +28,8 @@ def register(sub) -> None:
 def run_build(args) -> int:
     from ..zoo import build_zoo, zoo_info
 
-    path = build_zoo(args.preset, out=args.out, seed=args.seed, skip_bad=args.skip_bad, progress=not args.no_progress)
+    path = build_zoo(args.preset, out=args.out, seed=args.seed, skip_bad=args.skip_bad, progress=not args.no_progress,
+                      jobs=args.jobs)
     info = zoo_info(path)
     print(f"zoo {info['preset']} (hash {info['hash']}) at {path}")
     if info["skipped"]:

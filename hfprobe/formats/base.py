@@ -108,6 +108,17 @@ class WeightsView:
     notes: list[str] = field(default_factory=list)  # what was assumed while reading (one short line each)
     extra: dict = field(default_factory=dict)  # format-specific facts, e.g. textual-inversion tokens
 
+    def close(self) -> None:
+        """Close the files behind the view; its layers cannot be read afterwards. Also `with open_weights(...) as v:`."""
+        if self.source is not None and hasattr(self.source, "close"):
+            self.source.close()
+
+    def __enter__(self) -> WeightsView:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @property
     def raw(self) -> dict[str, TensorInfo]:
         return self.store.raw

@@ -29,7 +29,7 @@ import torch
 
 from .. import __version__
 from ..config import cache_dir
-from ..errors import ZooError
+from ..errors import UsageError, ZooError
 from .recipe import GENERATIVE_KINDS, generative_categories, load_recipe, plan_tree, recipe_hash
 
 FORMATS = {"vit": ("transformers-checkpoint", "finetune", "transformers"),
@@ -120,13 +120,16 @@ def _finished(path: Path, digest: str) -> bool:
 
 
 def build_zoo(preset: str = "tiny", *, out: str | os.PathLike | None = None, seed: int = 0,
-              skip_bad: bool = False, progress: bool = True, recipe: dict | None = None) -> Path:
+              skip_bad: bool = False, progress: bool = True, recipe: dict | None = None, jobs: int = 1) -> Path:
     """Build (or find) the zoo for `preset` and `seed`; returns its folder.
 
     Without `out` the zoo lives in `cache_dir()/zoos/<hash>`; a finished zoo there (or at `out`) is
     returned at once. With `out`, a finished cached copy is copied instead of rebuilt. `recipe`: a full
     recipe (e.g. `load_recipe("mini")` with other sizes, for experiments) instead of the preset's.
+    `jobs`: trees built at once, each in its own process on one thread (the same bytes as jobs=1).
     """
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs}: must be at least 1")
     recipe = recipe or load_recipe(preset, seed)
     preset, seed = recipe["preset"], recipe["seed"]
     digest = recipe_hash(recipe)
@@ -148,31 +151,96 @@ def build_zoo(preset: str = "tiny", *, out: str | os.PathLike | None = None, see
     log = json.loads(log_path.read_text()) if log_path.is_file() else {"seconds": {}, "skipped": []}
     from tqdm.auto import tqdm
 
-    with _one_thread():
-        from .trees import TREE_BUILDERS
+    from .trees import TREE_BUILDERS
 
-        builders = [TREE_BUILDERS[t["kind"]](recipe, t, path) for t in recipe["trees"]]
-        total = sum(b.count() for b in builders)
-        bar = tqdm(total=total, desc=f"zoo {preset}", unit="model", disable=not progress)
-        rows, summaries = [], {}
-        try:
-            for b in builders:
-                start, cpu = time.time(), time.process_time()
-                rows += b.build(bar, skip_bad, log)
-                summaries[b.name] = b.summary()
-                # wall time depends on who else uses the machine; CPU time (one thread) does not
-                log["seconds"][b.name] = round(log["seconds"].get(b.name, 0.0) + time.time() - start, 1)
-                cpu_log = log.setdefault("cpu_seconds", {})
-                cpu_log[b.name] = round(cpu_log.get(b.name, 0.0) + time.process_time() - cpu, 1)
-                log_path.write_text(json.dumps(log, indent=1, sort_keys=True) + "\n")
-                # After each tree: the finished trees are readable (open_zoo) before the whole zoo is done.
-                _write_manifest(path, rows)
-        finally:
-            bar.close()
+    total = sum(TREE_BUILDERS[t["kind"]](recipe, t, path).count() for t in recipe["trees"])
+    bar = tqdm(total=total, desc=f"zoo {preset}", unit="model", disable=not progress)
+    done: dict[int, tuple] = {}
+
+    def finished(i: int, result: tuple) -> None:
+        name, rows, summary, seconds, cpu, skipped = result
+        done[i] = result
+        # wall time depends on who else uses the machine; CPU time (one thread) does not
+        log["seconds"][name] = round(log["seconds"].get(name, 0.0) + seconds, 1)
+        cpu_log = log.setdefault("cpu_seconds", {})
+        cpu_log[name] = round(cpu_log.get(name, 0.0) + cpu, 1)
+        log.setdefault("skipped", []).extend(skipped)
+        log_path.write_text(json.dumps(log, indent=1, sort_keys=True) + "\n")
+        # After each tree: the finished trees are readable (open_zoo) before the whole zoo is done.
+        _write_manifest(path, [row for j in sorted(done) for row in done[j][1]])
+
+    try:
+        if jobs == 1 or len(recipe["trees"]) == 1:
+            for i in range(len(recipe["trees"])):
+                finished(i, _build_tree(recipe, i, path, skip_bad, bar))
+        else:
+            _build_parallel(recipe, path, skip_bad, bar, jobs, finished)
+    finally:
+        bar.close()
+    summaries = {done[i][0]: done[i][2] for i in sorted(done)}
     meta = {"hash": digest, "zoo_format": recipe["zoo_format"], "preset": preset, "seed": seed,
             "recipe": recipe, "versions": versions(), "trees": summaries}
     (path / "zoo.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return path
+
+
+def _build_tree(recipe: dict, index: int, path: Path, skip_bad: bool, bar) -> tuple:
+    """Build tree `index` of the recipe on one thread: (name, rows, summary, wall s, CPU s, skipped)."""
+    from .trees import TREE_BUILDERS
+
+    with _one_thread():
+        b = TREE_BUILDERS[recipe["trees"][index]["kind"]](recipe, recipe["trees"][index], path)
+        start, cpu, log = time.time(), time.process_time(), {"skipped": []}
+        rows = b.build(bar, skip_bad, log)
+        return b.name, rows, b.summary(), time.time() - start, time.process_time() - cpu, log["skipped"]
+
+
+class _QueueBar:
+    """What a tree builder needs of a progress bar, sent to the parent's bar through a queue."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def update(self, n: int = 1) -> None:
+        self.queue.put(n)
+
+    def set_postfix_str(self, text: str) -> None:
+        pass
+
+
+def _build_in_worker(recipe: dict, index: int, path: str, skip_bad: bool, queue) -> tuple:
+    return _build_tree(recipe, index, Path(path), skip_bad, _QueueBar(queue))
+
+
+def _build_parallel(recipe: dict, path: Path, skip_bad: bool, bar, jobs: int, finished) -> None:
+    """Trees in `jobs` worker processes (spawned: no torch state is forked); the biggest trees start first."""
+    import multiprocessing as mp
+    import queue as queue_mod
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from .trees import TREE_BUILDERS
+
+    ctx = mp.get_context("spawn")
+    trees = recipe["trees"]
+    order = sorted(range(len(trees)), key=lambda i: -TREE_BUILDERS[trees[i]["kind"]](recipe, trees[i], path).count())
+    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        ticks = manager.Queue()
+        futures = {pool.submit(_build_in_worker, recipe, i, str(path), skip_bad, ticks): i for i in order}
+        pending = set(futures)
+        try:
+            while pending:
+                ready, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                try:
+                    while True:
+                        bar.update(ticks.get_nowait())
+                except queue_mod.Empty:
+                    pass
+                for f in ready:
+                    finished(futures[f], f.result())  # a worker's error is raised here, in the parent
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
 
 
 def _write_manifest(path: Path, rows: list[dict]) -> None:

@@ -8,6 +8,7 @@ chosen category (as Model-J's 50-of-100 models do) and its config's id2label nam
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import numpy as np
@@ -152,10 +153,15 @@ def _minilm_base(num_labels: int):
     if num_labels not in _BASE_CACHE:
         verbosity = logging.get_verbosity()
         logging.set_verbosity_error()  # the "classifier newly initialised" notice is expected here
-        try:
-            _BASE_CACHE[num_labels] = BertForSequenceClassification.from_pretrained(minilm_path(), num_labels=num_labels)
-        finally:
-            logging.set_verbosity(verbosity)
+        # The load draws random numbers (the new classifier head, overwritten later); on its own RNG, so a
+        # model's stream does not depend on whether it was the first one this process built (a resumed
+        # build in a new process gives the same bytes).
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            try:
+                _BASE_CACHE[num_labels] = BertForSequenceClassification.from_pretrained(minilm_path(), num_labels=num_labels)
+            finally:
+                logging.set_verbosity(verbosity)
     return copy.deepcopy(_BASE_CACHE[num_labels])
 
 
@@ -215,4 +221,14 @@ def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path) ->
     model.peft_config["default"].base_model_name_or_path = MINILM_ID
     # save_embedding_layers=False: PEFT would otherwise look the base up on the Hub to compare vocabularies.
     model.save_pretrained(out, save_embedding_layers=False)
+    _sort_target_modules(out / "adapter_config.json")
     return {"final_loss": round(last, 4)}
+
+
+def _sort_target_modules(path: Path) -> None:
+    """PEFT keeps target_modules as a set and writes it in hash order, which changes from one process to
+    the next (PYTHONHASHSEED); sorted, a recipe gives the same bytes in every process."""
+    cfg = json.loads(path.read_text())
+    if isinstance(cfg.get("target_modules"), list):
+        cfg["target_modules"] = sorted(cfg["target_modules"])
+        path.write_text(json.dumps(cfg, indent=2, sort_keys=True))

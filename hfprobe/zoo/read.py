@@ -100,9 +100,9 @@ class Zoo:
         shapes: dict[str, tuple[tuple, str]] = {}  # tree -> (shape, first model): streaming keeps no majority
         for m in self.select(tree=tree, split=split):
             try:
-                view = open_weights(m.spec, filename=m.filename)
-                labels = self.labels_for(m, view)
-                matrix = view.layer(layer, scaled=scaled)
+                with open_weights(m.spec, filename=m.filename) as view:
+                    labels = self.labels_for(m, view)
+                    matrix = view.layer(layer, scaled=scaled)
             except ZooError as err:
                 self._bad(m.id, str(err))
                 continue
