@@ -28,19 +28,8 @@ import torch
 
 from . import __version__
 from .errors import ZooError
-from .train import (
-    HOLDOUT_SPLITS,
-    TrainConfig,
-    candidate_layers,
-    evaluate,
-    holdout_targets,
-    load_tree,
-    predict_logits,
-    sweep_layers,
-    train_expert,
-    train_probe,
-    zero_shot_vals,
-)
+from .train import (HOLDOUT_SPLITS, TrainConfig, candidate_layers, evaluate, holdout_targets, load_tree, predict_logits,
+                    sweep_layers, train_expert, train_probe, zero_shot_vals)
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
