@@ -160,7 +160,7 @@ def end_to_end_ms(idx: ModelIndex, n: int = 30) -> dict:
 
 def build_rate(zoo: str, experts: str | None = None) -> dict:
     """Models per second through the real per-model work (inspect + predict + embed) on local files."""
-    from hfprobe.index import add_sources
+    from hfprobe.ingest import add_sources
 
     files = sorted(str(p.parent) for p in Path(zoo).glob("models/*/*/*.safetensors")) or \
         sorted(str(p) for p in Path(zoo).rglob("*.safetensors"))

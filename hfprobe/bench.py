@@ -7,6 +7,8 @@ Per tree (test split; element-wise accuracy for multi-label trees, top-1 for tex
                   on this tree's models and labels; null for a tree that shares its shape with no other
     dense         a linear layer on the flattened layer (swept over the same layers on validation)
     statnn        weight statistics of every candidate layer + sklearn gradient boosting
+    bilinear      text trees: the bilinear text probe (ours), swept over its own candidates, the layers
+                  that read the caption (cross-attention values, then keys)
 zero_shot: text trees' test_holdout models scored against the held-out categories only (top-1), chance
            = 1 / number of those categories; in_dist_top1 = the same expert on in-distribution test;
            val_top1 = on val_holdout (other held-out categories), which the layer and checkpoint choice saw.
@@ -102,14 +104,15 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
     zero_shot = None
     for tree in names:
         layers = candidate_layers(zoo, tree, limit=max_layers)
-        d = data[tree] = load_tree(zoo, tree, layers, progress=progress)
+        blayers = candidate_layers(zoo, tree, limit=max_layers, kind="bilinear")  # the layers that read the caption
+        d = data[tree] = load_tree(zoo, tree, list(dict.fromkeys(layers + blayers)), progress=progress)
         d.family = _family(zoo, tree)
         tcfg = TrainConfig.from_dict({**cfg.to_dict(), "head": d.head})
         enc = get_text_encoder(text_encoder) if d.head == "text" else None
         temb = enc.embed_labels(d.labels) if enc else None
         per_layer = {n: (d.X[n]["train"], d.X[n]["val"]) for n in layers}
         t0 = time.perf_counter()
-        zsv = zero_shot_vals(d, layers, enc)  # text trees with held-out categories: selection sees zero-shot too
+        zsv = zero_shot_vals(d, list(dict.fromkeys(layers + blayers)), enc)  # text trees with held-out categories: selection sees zero-shot too
         best, results, scores = sweep_layers(per_layer, d.Y["train"], d.Y["val"], tcfg, text_emb=temb, progress=progress,
                                              zero_shot=zsv)
         sweep_s = time.perf_counter() - t0
@@ -130,6 +133,13 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
         dbest, dres, _ = sweep_layers(per_layer, Y["train"], Y["val"], dcfg, text_emb=temb, progress=progress, zero_shot=zsv)
         row["dense"] = evaluate(dres[dbest].model, d.X[dbest]["test"], Y["test"], d.head, temb)
         row["dense_layer"] = dbest
+        bres = bbest = None
+        if d.head == "text":  # the second-order text probe (ours), swept over its own candidates
+            bcfg = TrainConfig.from_dict({**tcfg.to_dict(), "kind": "bilinear"})
+            bbest, bres, _ = sweep_layers({n: (d.X[n]["train"], d.X[n]["val"]) for n in blayers}, Y["train"], Y["val"], bcfg,
+                                          text_emb=temb, progress=progress, zero_shot=zsv)
+            row["bilinear"] = evaluate(bres[bbest].model, d.X[bbest]["test"], Y["test"], d.head, temb)
+            row["bilinear_layer"] = bbest
         # StatNN on all candidate layers' statistics
         t1 = time.perf_counter()
         Ftr = np.concatenate([weight_stats(d.X[n]["train"]) for n in layers], 1)
@@ -142,6 +152,9 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
                         "statnn_nodes": nodes}
         seconds[tree] = {"probex_layer": results[best].seconds, "probex_sweep": sweep_s, "probex_gram": g.seconds,
                          "dense": dres[dbest].seconds, "statnn": stat_s}
+        if bres:
+            params[tree]["bilinear"] = bres[bbest].params
+            seconds[tree]["bilinear"] = bres[bbest].seconds
         throughput[tree] = models_per_second(exp.model, X["test"], temb)
         if d.head == "text" and "test_holdout" in Y and zero_shot is None:
             y, hemb, held = holdout_targets(d, "test_holdout", enc)  # against the test_holdout categories only
@@ -150,6 +163,8 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
                          "val_top1": exp.config["metrics"].get("zero_shot_val"),
                          "gram_top1": evaluate(g.model, X["test_holdout"], y, "text", hemb),
                          "dense_top1": evaluate(dres[dbest].model, d.X[dbest]["test_holdout"], y, "text", hemb),
+                         "bilinear_top1": evaluate(bres[bbest].model, d.X[bbest]["test_holdout"], y, "text", hemb),
+                         "bilinear_val_top1": bres[bbest].best_zero_shot_val, "bilinear_in_dist_top1": row["bilinear"],
                          "categories": held, "n_models": len(y)}
     for tree, row in out_trees.items():
         if row["head"] == "text":
@@ -345,13 +360,13 @@ def _routing(data, experts) -> dict:
 
 
 def plot_bench(result: dict, path) -> Path:
-    """Grouped bars per tree (probex, gram, mixed, dense, statnn) and the zero-shot panel, as a PNG."""
+    """Grouped bars per tree (probex, gram, bilinear, mixed, dense, statnn) and the zero-shot panel, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    methods = ["probex", "probex_gram", "mixed", "dense", "statnn"]
+    methods = ["probex", "probex_gram", "bilinear", "mixed", "dense", "statnn"]
     trees = list(result["trees"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [4, 1]})
     w = 0.8 / len(methods)
@@ -366,8 +381,9 @@ def plot_bench(result: dict, path) -> Path:
     axes[0].set_title("test accuracy per tree")
     zs = result.get("zero_shot")
     if zs:
-        axes[1].bar(["zero-shot", "dense zs", "chance", "in-dist"], [zs["top1"], zs["dense_top1"], zs["chance"], zs["in_dist_top1"]],
-                    color=["C0", "C3", "k", "C2"])
+        axes[1].bar(["ProbeX", "bilinear", "dense", "chance", "in-dist"],
+                    [zs["top1"], zs.get("bilinear_top1") or 0.0, zs["dense_top1"], zs["chance"], zs["in_dist_top1"]],
+                    color=["C0", "C5", "C3", "k", "C2"])
         axes[1].set_ylim(0, 1)
         axes[1].set_title(f"zero-shot top-1 ({zs['tree']})", fontsize=9)
         axes[1].tick_params(axis="x", labelsize=7)

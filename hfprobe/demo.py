@@ -99,7 +99,8 @@ def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: 
              progress: bool = True, out: Callable = print) -> dict:
     """Run the six steps and return a summary dict (also written to <workdir>/demo.json)."""
     from .annotate import annotate_folder, diff_text
-    from .index import ModelIndex, add_sources
+    from .index import ModelIndex
+    from .ingest import add_sources
     from .inspect import inspect_source
     from .predict import predict
     from .zoo import build_zoo, open_zoo

@@ -7,12 +7,13 @@
 Returned dict (the `--json` output of `hfprobe predict`):
     source        what was read ("path" or "org/name@rev")
     tree          {family, root}: the family and root from `inspect` (root: the routed expert's root when routed)
-    expert        {name, root, layer, head, path} or null when the router abstained
-    method        "probex" (classification head), "probex-text" (text head over the expert's own labels),
+    expert        {name, root, layer, head, kind, version, zoo_hash, metrics} or null when the router abstained
+    method        "probex" (classification head), "probex-text" / "bilinear-text" (text head over the expert's own labels),
                   "zero-shot" (text head over the labels given), "readout" (labels the expert never trained
                   on, or no expert: the LoRA's cross-attention read against the labels), or "abstain"
     readout       the readout's full answer (margin, threshold, abstained, reason) whenever it was consulted
-    predictions   [{label, score, method}] best first; score = sigmoid probability (probex) or cosine (text)
+    predictions   [{label, score, method}] best first; score = sigmoid probability (probex), cosine (ProbeX text
+                  head) or the bilinear probe's scaled response, 0 to 10
     routing       the router's decision: abstain, reason, distance, threshold, candidates
     bytes_read    bytes read from the source (for a Hub repo: headers + the one layer)
 """
@@ -85,7 +86,8 @@ def score(expert, X: torch.Tensor, *, labels: list[str] | None = None, text_enco
             expert.check_text_space(enc)
             scores, names, method = expert.model(X, enc.embed_labels(labels, te.get("prompt")))[0], labels, "zero-shot"
         elif head == "text":
-            scores, names, method = expert.model(X, expert.label_text_emb)[0], expert.config["labels"], "probex-text"
+            kind = expert.config["train"].get("kind", "probex")
+            scores, names, method = expert.model(X, expert.label_text_emb)[0], expert.config["labels"], f"{kind}-text"
         else:
             scores, names, method = torch.sigmoid(expert.model(X)[0]), expert.config["labels"], "probex"
     order = torch.argsort(scores, descending=True)[: max(1, top_k)]
@@ -149,7 +151,8 @@ def predict(spec, *, labels: list[str] | None = None, top_k: int = 5, experts=No
                 method, preds = score(expert, get_layer(expert.layer), labels=labels, text_encoder=text_encoder, top_k=top_k)
             out.update(method=method, predictions=preds,
                        expert={"name": expert.name, "root": expert.config["root"], "layer": expert.layer,
-                               "head": expert.config["head"], "version": expert.config.get("version"),
+                               "head": expert.config["head"], "kind": expert.config["train"].get("kind", "probex"),
+                               "version": expert.config.get("version"),
                                "zoo_hash": expert.config.get("zoo_hash"),
                                "metrics": {k: expert.config["metrics"].get(k) for k in ("val", "test", "metric")}})
             out["tree"]["root"] = expert.config["root"]

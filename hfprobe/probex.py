@@ -169,6 +169,51 @@ class DenseProbe(nn.Module):
         return F.normalize(e, dim=-1) @ F.normalize(t, dim=-1).T
 
 
+class BilinearTextProbe(nn.Module):
+    """A second-order text head on ProbeX's probes (ours; `TrainConfig(kind="bilinear")`, text trees only).
+
+        R = X U [B, d_H, r_U]   (ProbeX's probes on the standardised layer)
+        M = Rᵀ R / ||Rᵀ R||_F    [B, r_U, r_U]
+        t' = normalise(text_proj(t)) [C, r_U];   logit(label) = s * t'ᵀ M t'   (s: the `logit_scale` buffer, 10)
+
+    Equivalently logit = s * ||X (U t')||² / ||Rᵀ R||_F: the label's embedding is mapped to a direction U t'
+    in the layer's input space and scored by how strongly the (centred) layer responds to it. That is the
+    readout's score (hfprobe.readout: ||dW h|| for the label's token states h) with the map from label to
+    input direction learned from the tree's training models instead of taken from the root's text encoder.
+
+    Why: a text-to-image LoRA's cross-attention delta reads the caption's token states, so what it was
+    trained on sits in the delta's row space, up to sign (B A = (-B)(-A)) and mixed with an output side the
+    images set. A response norm is blind to that sign; ProbeX's cosine head is linear in the embedding.
+    On the `mini` zoo's UNet tree this probe scores higher zero-shot and lower in-distribution than ProbeX
+    (README, "Experts"). s = 10 was chosen on validation from {1, 10, 30} (at 1 the softmax is too flat
+    to train).
+    """
+
+    def __init__(self, d_H: int, d_W: int, *, r_U: int = 128, text_dim: int, input_norm: str = "tree", scale: float = 10.0):
+        super().__init__()
+        self.input_norm = input_norm
+        self.d_H, self.d_W, self.head_kind, self.views = d_H, d_W, "text", ()
+        self.register_buffer("mean", torch.zeros(d_H, d_W))
+        self.register_buffer("scale", torch.ones(()))
+        self.register_buffer("logit_scale", torch.tensor(float(scale)))
+        self.U = nn.Parameter(torch.randn(d_W, r_U) / math.sqrt(d_W))
+        self.text_proj = nn.Linear(text_dim, r_U)
+
+    fit_input = ProbeX.fit_input
+    _centre = ProbeX._centre
+
+    def forward(self, X: torch.Tensor, text_emb: torch.Tensor | None = None) -> torch.Tensor:
+        if text_emb is None:
+            raise ValueError("the text head needs the class text embeddings")
+        if X.dim() != 3 or X.shape[1:] != (self.d_H, self.d_W):
+            raise ValueError(f"expected layers of shape [B, {self.d_H}, {self.d_W}], got {list(X.shape)}")
+        r = self._centre(X) @ self.U
+        m = r.transpose(1, 2) @ r
+        m = m / m.flatten(1).norm(dim=1).clamp(min=1e-12)[:, None, None]
+        t = F.normalize(self.text_proj(text_emb), dim=-1)
+        return self.logit_scale * torch.einsum("cq,bqk,ck->bc", t, m, t)
+
+
 def n_params(model: nn.Module) -> int:
     """Trainable parameters (buffers such as the centring mean are not counted)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -27,7 +27,9 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from .probex import DenseProbe, ProbeX, n_params
+from .probex import BilinearTextProbe, DenseProbe, ProbeX, n_params
+
+KINDS = ("probex", "dense", "bilinear")
 
 
 @dataclass
@@ -44,7 +46,8 @@ class TrainConfig:
     max_epochs: int = 300
     patience: int = 40              # epochs without a better validation figure before stopping
     seed: int = 0
-    kind: str = "probex"            # "probex" or "dense" (the baseline, same loop)
+    kind: str = "probex"            # "probex"; "dense" (the baseline, same loop); "bilinear" (text trees: BilinearTextProbe);
+    #                                 "auto" (fit_tree only: ProbeX, or on text trees the better of probex/bilinear on val)
     input_norm: str = "tree"        # "tree": centre on the tree mean, one scale; "model": each delta to unit RMS
 
     def to_dict(self) -> dict:
@@ -87,7 +90,13 @@ class ZeroShotVal:
 
 
 def build_model(cfg: TrainConfig, d_H: int, d_W: int, *, n_classes: int | None = None, text_dim: int | None = None):
-    """The untrained module a config describes (ProbeX or the dense baseline)."""
+    """The untrained module a config describes (ProbeX, the dense baseline or the bilinear text probe)."""
+    if cfg.kind not in KINDS:
+        raise ValueError(f"unknown probe kind {cfg.kind!r}; known: {', '.join(KINDS)}")
+    if cfg.kind == "bilinear":
+        if cfg.head != "text" or not text_dim:
+            raise ValueError("kind='bilinear' scores labels by their text embeddings: it needs a text-aligned tree (head='text')")
+        return BilinearTextProbe(d_H, d_W, r_U=cfg.r_U, text_dim=text_dim, input_norm=cfg.input_norm)
     if cfg.kind == "dense":
         return DenseProbe(d_H, d_W, r_T=cfg.r_T, head=cfg.head, n_classes=n_classes, text_dim=text_dim, dropout=cfg.dropout,
                           input_norm=cfg.input_norm)
@@ -257,10 +266,15 @@ class TreeData:
     family: str | None = None
 
 
-def candidate_layers(zoo, tree: str, *, limit: int = 8) -> list[str]:
+def candidate_layers(zoo, tree: str, *, limit: int = 8, kind: str = "probex") -> list[str]:
     """Layers worth probing in a tree: attention q/k/v matrices (the paper's best layers are there),
     spread over depth and projections up to `limit` (`_spread`); any 2-D module if the model has no
-    attention names."""
+    attention names.
+
+    kind="bilinear": the layers that read the caption, cross-attention values then keys, spread over depth
+    (values first because the readout found the caption in them and not in the keys; README, "Experts").
+    A tree without cross-attention gets the ordinary candidates.
+    """
     from .formats import open_weights
 
     first = zoo.select(tree=tree)[0]
@@ -271,6 +285,11 @@ def candidate_layers(zoo, tree: str, *, limit: int = 8) -> list[str]:
     # Cross-attention first: in a text-conditioned UNet it is where the caption enters the weights (the
     # paper's best SD layer is there, and so is ours on the mini zoo); the rest fill any places left.
     cross = [n for n in attn if ".attn2." in n]
+    reads_text = [n for suffix in ("to_v", "to_k") for n in cross if n.endswith(suffix)]
+    if kind == "bilinear" and reads_text:
+        values = [n for n in reads_text if n.endswith("to_v")]
+        picked = _thin(values, limit)
+        return picked + _thin([n for n in reads_text if n not in values], limit - len(picked))
     rest = [n for n in attn if n not in cross]
     picked = _spread(cross, limit)
     return picked + _spread(rest, limit - len(picked))
@@ -375,28 +394,48 @@ def fit_tree(zoo, tree: str, cfg: TrainConfig, *, layers="auto", text_encoder=No
 
     `layers`: "auto" (attention q/k/v layers, see `candidate_layers`) or a list of layer names.
     `text_encoder`: an encoder or its id, used only by text-aligned trees (default "minilm").
+    `cfg.kind`: "probex", "bilinear" (text trees only) or "auto": ProbeX on multi-label trees; on text trees
+    both, each on its own candidates, keeping the one with the better validation score (`kind_sweep` in
+    the expert's metrics).
     Returns (expert, {layer: val figure}).
     """
     from .errors import ZooError
 
-    names = candidate_layers(zoo, tree) if layers == "auto" else list(layers)
-    if not names:
+    kinds = ["probex", "bilinear"] if cfg.kind == "auto" else [cfg.kind]
+    names = {k: candidate_layers(zoo, tree, kind=k) if layers == "auto" else list(layers) for k in kinds}
+    if not any(names.values()):
         raise ZooError(f"{zoo.path}: tree {tree} has no 2-D layer to probe")
-    data = data or load_tree(zoo, tree, names, progress=progress)
+    everything = list(dict.fromkeys(n for k in kinds for n in names[k]))
+    data = data or load_tree(zoo, tree, everything, progress=progress)
     cfg = TrainConfig.from_dict({**cfg.to_dict(), "head": data.head})
+    if cfg.kind == "auto" and cfg.head != "text":
+        kinds = ["probex"]  # the bilinear probe reads text-aligned trees only
+    if cfg.kind == "bilinear" and cfg.head != "text":
+        from .errors import UsageError
+
+        raise UsageError(f"{zoo.path}: tree {tree} has multi-label models; the bilinear probe scores one category per model "
+                         "by its text embedding, so it needs a text-aligned tree; train this tree with --kind probex or auto")
     if cfg.head == "text" and (text_encoder is None or isinstance(text_encoder, str)):
         from .text import get_text_encoder
 
         text_encoder = get_text_encoder(text_encoder)  # loaded only when a tree needs it
     text_emb = text_encoder.embed_labels(data.labels) if cfg.head == "text" else None
-    per_layer = {n: (data.X[n]["train"], data.X[n]["val"]) for n in names}
-    best, results, scores = sweep_layers(per_layer, data.Y["train"], data.Y["val"], cfg, text_emb=text_emb, progress=progress,
-                                         zero_shot=zero_shot_vals(data, names, text_encoder))
+    zsv = zero_shot_vals(data, everything, text_encoder)
+    sweeps = {}
+    for kind in kinds:  # with --kind auto on a text tree: both probes, the better on validation is kept
+        kcfg = TrainConfig.from_dict({**cfg.to_dict(), "kind": kind})
+        per_layer = {n: (data.X[n]["train"], data.X[n]["val"]) for n in names[kind]}
+        sweeps[kind] = (kcfg, *sweep_layers(per_layer, data.Y["train"], data.Y["val"], kcfg, text_emb=text_emb, progress=progress,
+                                            zero_shot=zsv))
+    kind = max(kinds, key=lambda k: (sweeps[k][3][sweeps[k][1]], -kinds.index(k)))
+    cfg, best, results, scores = sweeps[kind]
     X, Y = data.X[best], data.Y
     expert = train_expert(X["train"], Y["train"], X["val"], Y["val"], labels=data.labels, cfg=cfg, root=data.root or tree,
                           layer=best, family=family, text_encoder=text_encoder, Xte=X.get("test"), Yte=Y.get("test"),
                           zoo_hash=(getattr(zoo, "info", None) or {}).get("hash"), name=tree, result=results[best])
     expert.config["metrics"]["layer_sweep"] = scores
+    if len(sweeps) > 1:
+        expert.config["metrics"]["kind_sweep"] = {k: v[3][v[1]] for k, v in sweeps.items()}
     if cfg.head == "text" and len(set(Y.get("test_holdout", torch.empty(0)).tolist())) >= 2:
         y, emb, _ = holdout_targets(data, "test_holdout", text_encoder)
         expert.config["metrics"]["zero_shot_test"] = evaluate(expert.model, X["test_holdout"], y, "text", emb)

@@ -3,7 +3,8 @@
 A tree = a random root matrix. A model of the tree = root + the sum of its classes' low-rank
 "fine-tune" deltas + noise. Multilabel trees: each model holds half the classes. Text trees: a class's
 delta is a fixed linear function of its text embedding, so a held-out class (never trained on) still
-lands where its name points, which is what zero-shot needs.
+lands where its name points, which is what zero-shot needs. Cross-attention LoRA trees: a delta is
+b (P t)ᵀ with b random per model, so the class is in the delta's row space only up to sign.
 """
 
 from __future__ import annotations
@@ -40,3 +41,15 @@ def text_tree(class_emb: torch.Tensor, idx: torch.Tensor, *, d_H=24, d_W=16, see
     codes = class_emb[idx] @ R.T  # [n, k]
     deltas = torch.einsum("hk,nk,wk->nhw", G1, codes, G2) / k
     return root + strength * deltas + noise * torch.randn(len(idx), d_H, d_W, generator=gen_noise)
+
+
+def lora_text_tree(class_emb: torch.Tensor, idx: torch.Tensor, *, d_H=24, d_W=16, seed=0, strength=0.3, noise=0.02):
+    """Models whose single class is idx[i]; delta = b_i (P t)ᵀ, b_i a random output direction of either sign
+    (as a LoRA's B is set by images, not by the caption) and t the class's text embedding."""
+    g = torch.Generator().manual_seed(4000 + seed)
+    root = make_root(d_H, d_W, seed)
+    P = torch.randn(d_W, class_emb.shape[1], generator=g) / class_emb.shape[1] ** 0.5
+    gen = torch.Generator().manual_seed(5000 + seed + int(idx.sum()))
+    b = torch.randn(len(idx), d_H, generator=gen)
+    deltas = torch.einsum("nh,nw->nhw", b, class_emb[idx] @ P.T)
+    return root + strength * deltas + noise * torch.randn(len(idx), d_H, d_W, generator=gen)

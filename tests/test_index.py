@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from hfprobe.errors import SearchIndexError, SourceNotFoundError, UsageError
-from hfprobe.index import IndexRow, ModelIndex, add_sources, embed_categories, model_id_for
+from hfprobe.index import IndexRow, ModelIndex, embed_categories, model_id_for
+from hfprobe.ingest import add_sources
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -233,7 +234,7 @@ def test_ray_engine_gives_the_same_rows(tmp_path):
 def test_filter_lists_models_from_the_hub_api(tmp_path):
     """--filter goes through huggingface_hub's list_models against a Hub-compatible server on 127.0.0.1."""
     from hfprobe.errors import NetworkError
-    from hfprobe.index import list_hub_models
+    from hfprobe.ingest import list_hub_models
     from tests.fakehub import FakeHub
 
     hub, seen = FakeHub(tmp_path / "hub"), {}

@@ -206,3 +206,48 @@ def test_push_and_load_from_hub(ml_expert, tmp_path):
     sa, sb = ml_expert.model.state_dict(), back.model.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert back.config["labels"] == ml_expert.config["labels"]
+
+
+class _Enc:
+    """A text space of random unit vectors: 72 classes in 8 dimensions, so 60 seen classes pin the map down."""
+
+    id, dim, prompt = "synth-8", 8, "{}"
+
+    def __init__(self):
+        self.E = torch.nn.functional.normalize(torch.randn(72, 8, generator=torch.Generator().manual_seed(7)), dim=1)
+
+    def embed_labels(self, labels, template=None):
+        return self.E[[int(lab[1:]) for lab in labels]]
+
+
+def test_bilinear_text_probe_reads_a_sign_ambiguous_row_space(tmp_path):
+    """kind='bilinear': the delta b (P t)ᵀ carries its class only up to sign; the quadratic text score reads it
+    zero-shot, its logits do not change when the delta flips sign, and the expert round-trips bit-exact."""
+    from hfprobe.probex import BilinearTextProbe
+    from tests.probex_synth import lora_text_tree
+
+    enc = _Enc()
+    seen, unseen = list(range(60)), list(range(60, 72))
+    idx_tr, idx_va, idx_te = torch.tensor(seen * 3), torch.tensor(seen), torch.tensor(unseen * 3)
+    Xtr, Xva, Xte = (lora_text_tree(enc.E, i) for i in (idx_tr, idx_va, idx_te))
+    cfg = TrainConfig(head="text", kind="bilinear", r_U=16, max_epochs=100, patience=30)
+    exp = train_expert(Xtr, idx_tr, Xva, idx_va, labels=[f"c{i}" for i in seen], cfg=cfg, root="synth/sd", family="synth",
+                       layer="unet.x.attn2.to_v", text_encoder=enc, progress=False)
+    assert isinstance(exp.model, BilinearTextProbe) and exp.config["train"]["kind"] == "bilinear"
+    assert exp.config["metrics"]["val"] >= 0.3, exp.config["metrics"]  # chance 1/60
+    zs = evaluate(exp.model, Xte, idx_te - len(seen), "text", enc.E[unseen])
+    assert zs >= 3 / len(unseen), zs
+    m = exp.model
+    delta = Xte - m.mean
+    assert torch.allclose(m(m.mean + delta, enc.E[unseen]), m(m.mean - delta, enc.E[unseen]), atol=1e-5)
+    back = Expert.load(exp.save(tmp_path / "bilinear"))
+    assert isinstance(back.model, BilinearTextProbe)
+    assert torch.equal(back.model(Xte, enc.E[unseen]), exp.model(Xte, enc.E[unseen]))
+
+
+def test_bilinear_needs_a_text_tree(ml_data):
+    Xtr, Ytr, Xva, Yva, *_ = ml_data
+    with pytest.raises(ValueError, match="text-aligned tree"):
+        train_probe(Xtr, Ytr, Xva, Yva, TrainConfig(kind="bilinear", **SMALL), progress=False)
+    with pytest.raises(ValueError, match="unknown probe kind"):
+        train_probe(Xtr, Ytr, Xva, Yva, TrainConfig(kind="mlp", **SMALL), progress=False)

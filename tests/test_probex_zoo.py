@@ -105,7 +105,9 @@ def test_bench_small_budget(zoo, tmp_path, capsys):
         assert {"probex", "mixed", "dense", "statnn", "probex_gram"} <= set(row)
     assert res["trees"]["vit-fmnist-a"]["mixed"] is not None  # the two ViT trees share a layer shape
     assert res["routing"]["accuracy"] == 1.0 and res["routing"]["abstain_unseen"] == 1.0
-    assert set(res["zero_shot"]) >= {"top1", "chance", "in_dist_top1"}
+    assert set(res["zero_shot"]) >= {"top1", "chance", "in_dist_top1", "bilinear_top1", "bilinear_val_top1"}
+    for row in res["trees"].values():
+        assert ("bilinear" in row) == (row["head"] == "text")
     assert out.with_suffix(".png").stat().st_size > 1000
     # the expert-free readout has its own rows on the generative tree, beside ProbeX and dense
     text_trees = [row for row in res["trees"].values() if row["head"] == "text"]
@@ -149,6 +151,10 @@ def test_bad_input_exits_2(zoo, experts_dir, tmp_path, capsys):
     tensors[key] = tensors[key][:, :-1].contiguous()
     save_file(tensors, odd / "model.safetensors", metadata={"format": "pt"})
     _fail(["predict", str(odd), "--experts", str(experts_dir / "vit-fmnist-a")], capsys, "expects")
+    # the bilinear probe on a multi-label tree
+    _fail(["train", "--zoo", str(zoo), "--tree", "vit-fmnist-a", "--kind", "bilinear", "--out", str(tmp_path / "bl"), *FAST],
+          capsys, "needs a text-aligned tree")
+    assert not (tmp_path / "bl").exists()
     # empty label list; zero-shot labels for a classification expert
     _fail(["predict", m.spec, "--experts", str(experts_dir), "--labels", ""], capsys, "label")
     _fail(["predict", m.spec, "--experts", str(experts_dir), "--labels", "dog,cat"], capsys, "classification head")
@@ -183,3 +189,41 @@ def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, mo
     monkeypatch.setattr(readout_mod, "readout_predict", confident)
     out = predict(m.spec, experts_dir=experts_dir, labels=unseen)
     assert out["method"] == "readout" and [p["label"] for p in out["predictions"]] == unseen
+
+
+def test_bilinear_expert_trains_and_predicts(zoo, tmp_path, capsys):
+    out = tmp_path / "bilinear"
+    assert main(["train", "--zoo", str(zoo), "--tree", "unet-shapes", "--kind", "bilinear", "--out", str(out), *FAST]) == 0
+    exp = Expert.load(out)
+    assert exp.config["train"]["kind"] == "bilinear" and exp.config["head"] == "text"
+    m = open_zoo(zoo).select(tree="unet-shapes", split="test")[0]
+    res = predict(m.spec, experts=[out], top_k=3)
+    assert res["expert"]["kind"] == "bilinear" and res["method"] == "bilinear-text" and len(res["predictions"]) == 3
+
+
+def test_bilinear_candidates_are_the_layers_that_read_the_caption(zoo):
+    from hfprobe.train import candidate_layers
+
+    z = open_zoo(zoo)
+    names = candidate_layers(z, "unet-shapes", limit=6, kind="bilinear")
+    kinds = [n.rsplit(".", 1)[1] for n in names]
+    assert names and all(".attn2." in n for n in names)
+    assert kinds == sorted(kinds, key=lambda k: k != "to_v") and kinds[0] == "to_v" and set(kinds) <= {"to_v", "to_k"}
+    assert len(names) == 6 and len(set(names)) == 6
+    # no cross-attention: the ordinary candidates
+    assert candidate_layers(z, "vit-fmnist-a", limit=4, kind="bilinear") == candidate_layers(z, "vit-fmnist-a", limit=4)
+
+
+def test_kind_auto_keeps_the_better_probe_on_text_trees(zoo, tmp_path, capsys):
+    out = tmp_path / "auto"
+    assert main(["train", "--zoo", str(zoo), "--all-trees", "--kind", "auto", "--out", str(out), "--json", *FAST]) == 0
+    rows = {r["tree"]: r for r in json.loads(capsys.readouterr().out)}
+    for e in load_experts(out):
+        kind, metrics = e.config["train"]["kind"], e.config["metrics"]
+        assert rows[e.name]["kind"] == kind
+        if e.config["head"] == "text":
+            sweep = metrics["kind_sweep"]
+            assert set(sweep) == {"probex", "bilinear"} and kind == max(sweep, key=lambda k: (sweep[k], k == "probex"))
+            assert sweep[kind] == pytest.approx(metrics["layer_sweep"][e.layer])
+        else:
+            assert kind == "probex" and "kind_sweep" not in metrics

@@ -34,13 +34,15 @@ def run(args) -> int:
     trees = [t.strip() for t in args.trees.split(",")] if args.trees else None
     res = run_bench(args.zoo, args.json, cfg=config_from_args(args), max_layers=args.max_layers, text_encoder=args.text_encoder,
                     trees=trees, progress=not args.quiet, plot=not args.no_plot)
-    print(f"{'tree':<20} {'metric':<22} {'probex':>7} {'gram':>7} {'mixed':>7} {'dense':>7} {'statnn':>7} {'chance':>7}")
+    print(f"{'tree':<20} {'metric':<22} {'probex':>7} {'gram':>7} {'mixed':>7} {'dense':>7} {'statnn':>7} {'bilin.':>7} {'chance':>7}")
     for t, r in res["trees"].items():
         f = lambda v: f"{v:7.3f}" if isinstance(v, float) else f"{'-':>7}"  # noqa: E731
-        print(f"{t:<20} {r['metric']:<22} {f(r['probex'])} {f(r['probex_gram'])} {f(r['mixed'])} {f(r['dense'])} {f(r['statnn'])} {f(r['chance'])}")
+        print(f"{t:<20} {r['metric']:<22} {f(r['probex'])} {f(r['probex_gram'])} {f(r['mixed'])} {f(r['dense'])} {f(r['statnn'])} "
+              f"{f(r.get('bilinear'))} {f(r['chance'])}")
     zs, ro = res["zero_shot"], res["routing"]
     if zs:
-        print(f"zero-shot ({zs['tree']}): top-1 {zs['top1']:.3f} vs chance {zs['chance']:.3f} (dense {zs['dense_top1']:.3f}); in-dist {zs['in_dist_top1']:.3f}")
+        print(f"zero-shot ({zs['tree']}): top-1 {zs['top1']:.3f} vs chance {zs['chance']:.3f} (dense {zs['dense_top1']:.3f}, "
+              f"bilinear {zs['bilinear_top1']:.3f}); in-dist {zs['in_dist_top1']:.3f}")
     print(f"routing: accuracy {ro['accuracy']:.3f} on {ro['n']} test models; abstain on unseen trees {ro['abstain_unseen']:.2f}"
           + (f" (same family only: {ro['abstain_unseen_same_family']:.2f})" if ro["abstain_unseen_same_family"] is not None else ""))
     print(f"predict: {res['predict_models_per_s']:.0f} models/s; total {res['seconds_total']:.0f} s -> {args.json}")

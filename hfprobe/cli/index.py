@@ -30,7 +30,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..index import ModelIndex, add_sources, list_hub_models, read_spec_file
+    from ..index import ModelIndex
+    from ..ingest import add_sources, list_hub_models, read_spec_file
 
     if args.index_command == "info":
         idx = ModelIndex(args.index, create=False)

@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--dropout", type=float, default=None, help="dropout on the ReLU features (default from TrainConfig)")
     p.add_argument("--weight-decay", type=float, default=None)
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
+    p.add_argument("--kind", choices=("probex", "bilinear", "auto"), default="probex",
+                   help="'probex' (as published), 'bilinear' (text-aligned trees only, see README) or 'auto' "
+                        "(ProbeX; on text-aligned trees the better of the two on validation)")
     p.add_argument("--views", default="", help="'gram' adds MVProbe-style second-order views")
     p.add_argument("--text-encoder", default="minilm", help="text space for text-aligned trees (minilm | clip-vit-l-14)")
     p.add_argument("--seed", type=int, default=0)
@@ -33,7 +36,7 @@ def register(sub) -> None:
 def config_from_args(args):
     from ..train import TrainConfig
 
-    cfg = TrainConfig(r_U=args.rank, r_V=args.rank, r_T=args.rank, seed=args.seed,
+    cfg = TrainConfig(r_U=args.rank, r_V=args.rank, r_T=args.rank, seed=args.seed, kind=getattr(args, "kind", "probex"),
                       views=tuple(v for v in args.views.split(",") if v))
     for field, value in (("dropout", args.dropout), ("weight_decay", args.weight_decay), ("max_epochs", args.epochs)):
         if value is not None:
@@ -77,6 +80,7 @@ def run(args) -> int:
                                   text_encoder=args.text_encoder)
         folder = expert.save(out / tree if (args.all_trees or not args.out) else out)
         row = {"tree": tree, "root": expert.config["root"], "layer": expert.layer, "head": expert.config["head"],
+               "kind": expert.config["train"]["kind"],
                "val": expert.config["metrics"]["val"], "test": expert.config["metrics"].get("test"),
                "zero_shot_test": expert.config["metrics"].get("zero_shot_test"),
                "train_seconds": expert.config["metrics"]["train_seconds"], "folder": str(folder)}
@@ -85,7 +89,7 @@ def run(args) -> int:
             row["pushed"] = expert.push(repo)
         summary.append(row)
         if not args.json:
-            print(f"{tree}: layer {row['layer']} {row['head']} val {row['val']:.3f}"
+            print(f"{tree}: {row['kind']} on layer {row['layer']} {row['head']} val {row['val']:.3f}"
                   + (f" test {row['test']:.3f}" if row["test"] is not None else "")
                   + (f" zero-shot test {row['zero_shot_test']:.3f}" if row["zero_shot_test"] is not None else "")
                   + f" -> {folder}")
