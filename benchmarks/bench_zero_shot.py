@@ -82,12 +82,12 @@ def main() -> None:
         for seed in (int(s) for s in args.seeds.split(",")):
             cfg = TrainConfig(head="text", kind=kind, seed=seed)
             t0 = time.perf_counter()
-            best, res, _ = sweep_layers(per_layer, d.Y["train"], d.Y["val"], cfg, text_emb=temb, progress=False, zero_shot=zsv)
+            best, res, scores = sweep_layers(per_layer, d.Y["train"], d.Y["val"], cfg, text_emb=temb, progress=False, zero_shot=zsv)
             m = res[best].model
             row = {"kind": kind, "seed": seed, "layer": best, "zero_shot_test": evaluate(m, d.X[best]["test_holdout"], y, "text", hemb),
                    "zero_shot_val": res[best].best_zero_shot_val, "in_dist_test": evaluate(m, d.X[best]["test"], d.Y["test"], "text", temb),
                    "in_dist_val": res[best].best_val, "layer_seconds": round(res[best].seconds, 1),
-                   "sweep_seconds": round(time.perf_counter() - t0, 1)}
+                   "sweep_seconds": round(time.perf_counter() - t0, 1), "layer_scores": {n: round(v, 4) for n, v in scores.items()}}
             rows.append(row)
             print(json.dumps(row), flush=True)
     readout = readout_per_module(zoo, d.tree, held)

@@ -427,7 +427,8 @@ def fit_tree(zoo, tree: str, cfg: TrainConfig, *, layers="auto", text_encoder=No
         per_layer = {n: (data.X[n]["train"], data.X[n]["val"]) for n in names[kind]}
         sweeps[kind] = (kcfg, *sweep_layers(per_layer, data.Y["train"], data.Y["val"], kcfg, text_emb=text_emb, progress=progress,
                                             zero_shot=zsv))
-    kind = max(kinds, key=lambda k: (sweeps[k][3][sweeps[k][1]], -kinds.index(k)))
+    chosen_on = {k: scores[best] for k, (_, best, _, scores) in sweeps.items()}  # each kind's best layer's score
+    kind = max(kinds, key=lambda k: (chosen_on[k], -kinds.index(k)))  # a tie keeps ProbeX
     cfg, best, results, scores = sweeps[kind]
     X, Y = data.X[best], data.Y
     expert = train_expert(X["train"], Y["train"], X["val"], Y["val"], labels=data.labels, cfg=cfg, root=data.root or tree,
@@ -435,7 +436,7 @@ def fit_tree(zoo, tree: str, cfg: TrainConfig, *, layers="auto", text_encoder=No
                           zoo_hash=(getattr(zoo, "info", None) or {}).get("hash"), name=tree, result=results[best])
     expert.config["metrics"]["layer_sweep"] = scores
     if len(sweeps) > 1:
-        expert.config["metrics"]["kind_sweep"] = {k: v[3][v[1]] for k, v in sweeps.items()}
+        expert.config["metrics"]["kind_sweep"] = chosen_on
     if cfg.head == "text" and len(set(Y.get("test_holdout", torch.empty(0)).tolist())) >= 2:
         y, emb, _ = holdout_targets(data, "test_holdout", text_encoder)
         expert.config["metrics"]["zero_shot_test"] = evaluate(expert.model, X["test_holdout"], y, "text", emb)
