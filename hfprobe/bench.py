@@ -105,14 +105,15 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
     for tree in names:
         layers = candidate_layers(zoo, tree, limit=max_layers)
         blayers = candidate_layers(zoo, tree, limit=max_layers, kind="bilinear")  # the layers that read the caption
-        d = data[tree] = load_tree(zoo, tree, list(dict.fromkeys(layers + blayers)), progress=progress)
+        every = list(dict.fromkeys(layers + blayers))
+        d = data[tree] = load_tree(zoo, tree, every, progress=progress)
         d.family = _family(zoo, tree)
         tcfg = TrainConfig.from_dict({**cfg.to_dict(), "head": d.head})
         enc = get_text_encoder(text_encoder) if d.head == "text" else None
         temb = enc.embed_labels(d.labels) if enc else None
         per_layer = {n: (d.X[n]["train"], d.X[n]["val"]) for n in layers}
         t0 = time.perf_counter()
-        zsv = zero_shot_vals(d, list(dict.fromkeys(layers + blayers)), enc)  # text trees with held-out categories: selection sees zero-shot too
+        zsv = zero_shot_vals(d, every, enc)  # text trees with held-out categories: selection sees zero-shot too
         best, results, scores = sweep_layers(per_layer, d.Y["train"], d.Y["val"], tcfg, text_emb=temb, progress=progress,
                                              zero_shot=zsv)
         sweep_s = time.perf_counter() - t0
