@@ -10,6 +10,13 @@ layer, on the same splits, and prints val/test per layer (and zero-shot top-1 fo
     python benchmarks/bench_zoo_regime.py vit --hidden 256 --ft-images 150,300 --ft-epochs 1,2 --out /tmp/w256.json
     python benchmarks/bench_zoo_regime.py vit --hidden 128 --ft-images 600,1200 --ft-epochs 2,3 --out /tmp/long.json
     python benchmarks/bench_zoo_regime.py unet --train-cats 150 --hold-cats 40 --lora-steps 6,10 --out /tmp/g150.json
+    python benchmarks/bench_zoo_regime.py vit --models 600 --train-sizes 140,280,420 --max-layers 4 --out /tmp/n600.json
+    python benchmarks/bench_zoo_regime.py vit --models 600 --train-sizes 420 --max-layers 4 \
+        --train-config '{"dropout": 0, "weight_decay": 1e-5}' --out /tmp/n600-paper.json
+
+`--train-sizes` trains every method on nested random subsets of the training models (same val and test
+models for every size): a learning curve in the number of models, the axis where the paper's zoos
+(about 1,000 models per tree) differ most from ours.
 
 Zoos go to the hfprobe cache (one folder per recipe hash), so a rerun only retrains the probes.
 One thread, as the zoo builder uses; expect 2-10 minutes of building per tree and 1-3 minutes of probes.
@@ -75,6 +82,9 @@ def main() -> None:
     ap.add_argument("--per-category", type=int, default=2)
     ap.add_argument("--lora-steps", default="15,25")
     ap.add_argument("--max-layers", type=int, default=8)
+    ap.add_argument("--train-sizes", default="", help="comma list: train on nested subsets of this many models")
+    ap.add_argument("--train-config", default="{}", help='TrainConfig overrides for ProbeX and dense, as JSON, '
+                    'e.g. \'{"dropout": 0, "weight_decay": 1e-5}\' (the paper\'s training)')
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, help="where to write the JSON results")
     a = ap.parse_args()
@@ -96,19 +106,30 @@ def main() -> None:
               "n": {k: len(v) for k, v in d.Y.items()}, "head": d.head,
               "chance": _chance(d.Y["train"], d.Y["test"], d.head, len(d.labels)), "layers": {}}
     print(json.dumps({k: result[k] for k in ("n", "head", "chance", "build_s")}), flush=True)
+    overrides = json.loads(a.train_config)
+    result["train_config"] = overrides
+    n_train = len(d.Y["train"])
+    sizes = _pair(a.train_sizes) if a.train_sizes else [n_train]
+    if max(sizes) > n_train:
+        sys.exit(f"--train-sizes: the tree has only {n_train} training models; use sizes up to {n_train}")
+    order = torch.randperm(n_train, generator=torch.Generator().manual_seed(a.seed))
     for name in layers:
-        X, Y, row = d.X[name], d.Y, {}
-        for kind in ("probex", "dense"):
-            r = train_probe(X["train"], Y["train"], X["val"], Y["val"], TrainConfig(head=d.head, kind=kind),
-                            text_emb=temb, progress=False)
-            row[kind] = {"val": round(r.best_val, 3), "test": round(evaluate(r.model, X["test"], Y["test"], d.head, temb), 3),
-                         "params": r.params, "seconds": round(r.seconds, 1)}
-            if zs is not None:
-                row[kind]["zero_shot"] = round(evaluate(r.model, X["test_holdout"], zs[1], "text", zs[0]), 3)
-        if d.head == "multilabel":
-            row["statnn"] = round(statnn(weight_stats(X["train"]), Y["train"], weight_stats(X["test"]), Y["test"], d.head)[0], 3)
-        result["layers"][name] = row
-        print(name, json.dumps(row), flush=True)
+        result["layers"][name] = {}
+        for size in sizes:
+            keep = order[:size]
+            X, Y, row = d.X[name], d.Y, {}
+            Xtr, Ytr = X["train"][keep], Y["train"][keep]
+            for kind in ("probex", "dense"):
+                r = train_probe(Xtr, Ytr, X["val"], Y["val"], TrainConfig(head=d.head, kind=kind, **overrides),
+                                text_emb=temb, progress=False)
+                row[kind] = {"val": round(r.best_val, 3), "test": round(evaluate(r.model, X["test"], Y["test"], d.head, temb), 3),
+                             "params": r.params, "seconds": round(r.seconds, 1)}
+                if zs is not None:
+                    row[kind]["zero_shot"] = round(evaluate(r.model, X["test_holdout"], zs[1], "text", zs[0]), 3)
+            if d.head == "multilabel":
+                row["statnn"] = round(statnn(weight_stats(Xtr), Ytr, weight_stats(X["test"]), Y["test"], d.head)[0], 3)
+            result["layers"][name][str(size)] = row
+            print(name, size, json.dumps(row), flush=True)
     Path(a.out).write_text(json.dumps(result, indent=1) + "\n")
 
 

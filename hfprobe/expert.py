@@ -42,7 +42,8 @@ class Expert:
     """A trained ProbeX for one tree and one layer, with its config.
 
     `config` keys: format, version, root, family, layer, shape [d_H, d_W], labels, head, text_encoder
-    ({id, dim, prompt} or None), train (TrainConfig as dict), sizes ({r_U, r_V, r_T, views, params}),
+    ({id, dim, prompt} or None), train (TrainConfig as dict), sizes (the sizes its probe kind has, e.g.
+    {r_U, r_V, r_T, views} for ProbeX, {r_U} for the bilinear probe; and params),
     metrics ({val, test, ...}), routing ({threshold, spread, ...}), zoo_hash.
     """
 

@@ -7,7 +7,8 @@ Two objectives, as in the paper:
   training classes, cross-entropy; metric = top-1.
 
 Adam, the checkpoint with the best validation metric is kept (ties broken by validation loss), early
-stopping after `patience` epochs without improvement, a tqdm bar with the running validation figure.
+stopping after `patience` epochs in which neither that metric improved nor the validation loss fell by 1%,
+a tqdm bar with the running validation figure.
 A text tree with held-out categories also has zero-shot validation models (val_holdout, categories
 that are neither trained on nor tested): there the checkpoint and the layer are chosen on the mean of
 in-distribution and zero-shot validation top-1, since one expert answers both kinds of question.
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 from .probex import BilinearTextProbe, DenseProbe, ProbeX, n_params
 
 KINDS = ("probex", "dense", "bilinear")
+LOSS_MIN_DELTA = 0.01  # relative drop in validation loss that counts as progress for early stopping
 
 
 @dataclass
@@ -44,7 +46,7 @@ class TrainConfig:
     lr: float | None = None         # None: 1e-3 for multilabel, 2e-3 for text (paper)
     batch_size: int = 128
     max_epochs: int = 300
-    patience: int = 40              # epochs without a better validation figure before stopping
+    patience: int = 40              # epochs with neither a better validation figure nor a lower validation loss
     seed: int = 0
     kind: str = "probex"            # "probex"; "dense" (the baseline, same loop); "bilinear" (text trees: BilinearTextProbe);
     #                                 "auto" (fit_tree only: ProbeX, or on text trees the better of probex/bilinear on val)
@@ -104,6 +106,15 @@ def build_model(cfg: TrainConfig, d_H: int, d_W: int, *, n_classes: int | None =
                   text_dim=text_dim, views=tuple(cfg.views), dropout=cfg.dropout, input_norm=cfg.input_norm)
 
 
+def probe_sizes(cfg: TrainConfig) -> dict:
+    """The sizes the config's probe kind actually has (the expert's `sizes`, without its parameter count)."""
+    if cfg.kind == "bilinear":
+        return {"r_U": cfg.r_U}
+    if cfg.kind == "dense":
+        return {"r_T": cfg.r_T} if cfg.head == "text" else {}
+    return {"r_U": cfg.r_U, "r_V": cfg.r_V, "r_T": cfg.r_T, "views": list(cfg.views)}
+
+
 def _loss(logits, Y, head):
     return F.binary_cross_entropy_with_logits(logits, Y) if head == "multilabel" else F.cross_entropy(logits, Y)
 
@@ -151,6 +162,7 @@ def train_probe(Xtr: torch.Tensor, Ytr: torch.Tensor, Xva: torch.Tensor, Yva: to
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
     best = (-1.0, float("inf"))
     best_state, best_epoch, history = None, -1, []
+    min_loss, min_loss_epoch = float("inf"), -1
     t0 = time.perf_counter()
     bar = tqdm(range(cfg.max_epochs), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     epoch = -1
@@ -177,7 +189,12 @@ def train_probe(Xtr: torch.Tensor, Ytr: torch.Tensor, Xva: torch.Tensor, Yva: to
             best, best_epoch = (score, val_loss), epoch
             best_state = copy.deepcopy(model.state_dict())
         bar.set_postfix(val=f"{score:.3f}", best=f"{best[0]:.3f}")
-        if epoch - best_epoch >= cfg.patience:
+        if val_loss < (1 - LOSS_MIN_DELTA) * min_loss:  # losses are >= 0; min_loss starts at inf
+            min_loss, min_loss_epoch = val_loss, epoch
+        # stop only when neither the figure nor the validation loss has improved for `patience` epochs: a
+        # text probe can sit at chance top-1 for 40+ epochs while its validation loss falls, then take off
+        # (a loss creeping down by less than LOSS_MIN_DELTA, as a saturated cosine head's does, is no progress)
+        if epoch - max(best_epoch, min_loss_epoch) >= cfg.patience:
             break
     bar.close()
     model.load_state_dict(best_state)
@@ -237,7 +254,7 @@ def train_expert(Xtr, Ytr, Xva, Yva, *, labels: list[str], cfg: TrainConfig, roo
     config = {
         "name": name or root, "root": root, "family": family, "layer": layer, "shape": list(Xtr.shape[1:]),
         "labels": list(labels), "head": cfg.head, "text_encoder": text_cfg, "train": cfg.to_dict(),
-        "sizes": {"r_U": cfg.r_U, "r_V": cfg.r_V, "r_T": cfg.r_T, "views": list(cfg.views), "params": res.params},
+        "sizes": {**probe_sizes(cfg), "params": res.params},
         "metrics": metrics, "routing": routing, "zoo_hash": zoo_hash,
     }
     return Expert(res.model, config, text_emb)

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from hfprobe.errors import ExpertError, TextEncoderError
 from hfprobe.expert import Expert
 from hfprobe.probex import ProbeX, n_params
-from hfprobe.train import TrainConfig, ZeroShotVal, evaluate, sweep_layers, train_expert, train_probe
+from hfprobe.train import LOSS_MIN_DELTA, TrainConfig, ZeroShotVal, evaluate, sweep_layers, train_expert, train_probe
 
 from tests.probex_synth import multilabel_tree, text_tree
 
@@ -95,6 +95,7 @@ def test_save_load_bit_exact(ml_expert, ml_data, tmp_path):
     cfg = json.loads((folder / "expert.json").read_text())
     for key in ("root", "layer", "shape", "labels", "text_encoder", "sizes", "metrics", "zoo_hash", "version", "routing"):
         assert key in cfg
+    assert set(cfg["sizes"]) == {"r_U", "r_V", "r_T", "views", "params"}
     back = Expert.load(folder)
     sa, sb = ml_expert.model.state_dict(), back.model.state_dict()
     assert sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -251,3 +252,19 @@ def test_bilinear_needs_a_text_tree(ml_data):
         train_probe(Xtr, Ytr, Xva, Yva, TrainConfig(kind="bilinear", **SMALL), progress=False)
     with pytest.raises(ValueError, match="unknown probe kind"):
         train_probe(Xtr, Ytr, Xva, Yva, TrainConfig(kind="mlp", **SMALL), progress=False)
+
+
+def test_early_stopping_waits_while_the_validation_loss_falls(ml_data):
+    """Training stops only after `patience` epochs with neither a better figure nor a validation loss 1% lower
+    (a text probe can sit at chance top-1 while its loss falls, then take off)."""
+    Xtr, Ytr, Xva, Yva, _, _ = ml_data
+    cfg = TrainConfig(**{**SMALL, "max_epochs": 300, "patience": 5})
+    res = train_probe(Xtr, Ytr, Xva, Yva, cfg, progress=False)
+    min_loss, min_loss_epoch = float("inf"), -1
+    for h in res.history:  # the last epoch the validation loss fell by LOSS_MIN_DELTA (relative)
+        if h["val_loss"] < (1 - LOSS_MIN_DELTA) * min_loss:
+            min_loss, min_loss_epoch = h["val_loss"], h["epoch"]
+    assert res.epochs < cfg.max_epochs
+    assert res.epochs - 1 - max(res.best_epoch, min_loss_epoch) == cfg.patience
+    # here the loss kept falling after the best figure: the old rule (figure only) would have stopped sooner
+    assert min_loss_epoch > res.best_epoch + cfg.patience, (min_loss_epoch, res.best_epoch)

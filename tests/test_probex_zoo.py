@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 from hfprobe.cli import main
 from hfprobe.expert import Expert, load_experts
 from hfprobe.predict import predict
+from hfprobe.probex import n_params
 from hfprobe.zoo import build_zoo, open_zoo
 
 from tests.fakehub import FakeHub
@@ -196,6 +197,8 @@ def test_bilinear_expert_trains_and_predicts(zoo, tmp_path, capsys):
     assert main(["train", "--zoo", str(zoo), "--tree", "unet-shapes", "--kind", "bilinear", "--out", str(out), *FAST]) == 0
     exp = Expert.load(out)
     assert exp.config["train"]["kind"] == "bilinear" and exp.config["head"] == "text"
+    # the sizes it reports are the ones it has: no r_V, r_T or views (those are ProbeX's)
+    assert set(exp.config["sizes"]) == {"r_U", "params"} and exp.config["sizes"]["params"] == n_params(exp.model)
     m = open_zoo(zoo).select(tree="unet-shapes", split="test")[0]
     res = predict(m.spec, experts=[out], top_k=3)
     assert res["expert"]["kind"] == "bilinear" and res["method"] == "bilinear-text" and len(res["predictions"]) == 3
