@@ -46,7 +46,7 @@ class TrainConfig:
     lr: float | None = None         # None: 1e-3 for multilabel, 2e-3 for text (paper)
     batch_size: int = 128
     max_epochs: int = 300
-    patience: int = 40              # epochs with neither a better validation figure nor a lower validation loss
+    patience: int = 40              # epochs with neither a better validation figure nor a 1% lower validation loss
     seed: int = 0
     kind: str = "probex"            # "probex"; "dense" (the baseline, same loop); "bilinear" (text trees: BilinearTextProbe);
     #                                 "auto" (fit_tree only: ProbeX, or on text trees the better of probex/bilinear on val)
