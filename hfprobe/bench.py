@@ -124,7 +124,8 @@ def run_bench(zoo_path, out_json=None, *, cfg: TrainConfig | None = None, max_la
         experts[tree] = exp
         row = {"head": d.head, "metric": exp.config["metrics"]["metric"], "layer": best, "layer_sweep": scores,
                "chance": _chance(Y["train"], Y["test"], d.head, len(d.labels)), "n_train": len(X["train"]), "n_test": len(X["test"]),
-               "probex": exp.config["metrics"]["test"], "probex_val": exp.config["metrics"]["val"]}
+               "probex": exp.config["metrics"]["test"], "probex_val": exp.config["metrics"]["val"],
+               "regularisation": {k: exp.config["train"][k] for k in ("dropout", "weight_decay")}}  # this head's, resolved
         # MVProbe-style Gram views, on the layer ProbeX chose
         g = train_probe(X["train"], Y["train"], X["val"], Y["val"], TrainConfig.from_dict({**tcfg.to_dict(), "views": ["gram"]}),
                         text_emb=temb, progress=progress, desc=f"{tree} gram", zero_shot=(zsv or {}).get(best))

@@ -16,8 +16,9 @@ Our additions, both documented in the expert's config:
 - `views=("gram",)`: MVProbe-style second-order views of the same (centred) layer, Xᵀ X / d_H and
   X Xᵀ / d_W, each read by its own probes and projection; their ReLU features are concatenated with the
   first-order ones before the encoder.
-- `dropout` on the flattened ReLU features: on zoos of a few hundred models it is what keeps ProbeX from
-  overfitting (see shared/docs/ZOO-NOTES.md); 0 gives the published model.
+- `dropout` on the flattened ReLU features; 0 gives the published model. Training leaves it at 0 on
+  multi-label trees and uses 0.5 on text-aligned ones, where without it the text head overfits its
+  training categories (`hfprobe.train.HEAD_DEFAULTS`).
 
 Example:
     >>> m = ProbeX(d_H=64, d_W=32, r_U=8, r_V=8, r_T=16, head="multilabel", n_classes=10)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch.nn import functional as F
@@ -31,6 +31,13 @@ from tqdm.auto import tqdm
 from .probex import BilinearTextProbe, DenseProbe, ProbeX, n_params
 
 KINDS = ("probex", "dense", "bilinear")
+# Regularisation when the config leaves it unset (None), per head. Multi-label trees: the paper's training;
+# on the mini zoo validation prefers it on every tree (README). Text-aligned trees keep dropout and a stronger
+# weight decay: without them ProbeX's zero-shot collapses to chance on the generative tree (README, ZOO-NOTES).
+HEAD_DEFAULTS = {
+    "multilabel": {"dropout": 0.0, "weight_decay": 1e-5},
+    "text": {"dropout": 0.5, "weight_decay": 1e-2},
+}
 LOSS_MIN_DELTA = 0.01  # relative drop in validation loss that counts as progress for early stopping
 
 
@@ -41,8 +48,8 @@ class TrainConfig:
     r_V: int = 128
     r_T: int = 128
     views: tuple = ()               # ("gram",) adds MVProbe-style second-order views
-    dropout: float = 0.5            # tiny zoos (hundreds of models) overfit without it (ZOO-NOTES)
-    weight_decay: float = 1e-2      # Adam's L2 term; the paper's 1e-5 assumes ~1k models per tree
+    dropout: float | None = None    # on the ReLU features; None: the head's default (HEAD_DEFAULTS)
+    weight_decay: float | None = None  # Adam's L2 term; None: the head's default (HEAD_DEFAULTS)
     lr: float | None = None         # None: 1e-3 for multilabel, 2e-3 for text (paper)
     batch_size: int = 128
     max_epochs: int = 300
@@ -51,6 +58,12 @@ class TrainConfig:
     kind: str = "probex"            # "probex"; "dense" (the baseline, same loop); "bilinear" (text trees: BilinearTextProbe);
     #                                 "auto" (fit_tree only: ProbeX, or on text trees the better of probex/bilinear on val)
     input_norm: str = "tree"        # "tree": centre on the tree mean, one scale; "model": each delta to unit RMS
+
+    def resolved(self) -> TrainConfig:
+        """A copy with the head's defaults filled in for whatever regularisation is unset."""
+        if self.head not in HEAD_DEFAULTS:
+            raise ValueError(f"unknown head {self.head!r}; known: {', '.join(HEAD_DEFAULTS)}")
+        return replace(self, **{k: v for k, v in HEAD_DEFAULTS[self.head].items() if getattr(self, k) is None})
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -95,6 +108,7 @@ def build_model(cfg: TrainConfig, d_H: int, d_W: int, *, n_classes: int | None =
     """The untrained module a config describes (ProbeX, the dense baseline or the bilinear text probe)."""
     if cfg.kind not in KINDS:
         raise ValueError(f"unknown probe kind {cfg.kind!r}; known: {', '.join(KINDS)}")
+    cfg = cfg.resolved()
     if cfg.kind == "bilinear":
         if cfg.head != "text" or not text_dim:
             raise ValueError("kind='bilinear' scores labels by their text embeddings: it needs a text-aligned tree (head='text')")
@@ -152,6 +166,7 @@ def train_probe(Xtr: torch.Tensor, Ytr: torch.Tensor, Xva: torch.Tensor, Yva: to
     """
     if cfg.head == "text" and text_emb is None:
         raise ValueError("head='text' needs text_emb")
+    cfg = cfg.resolved()
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     n_classes = Ytr.shape[1] if cfg.head == "multilabel" else None
@@ -253,7 +268,7 @@ def train_expert(Xtr, Ytr, Xva, Yva, *, labels: list[str], cfg: TrainConfig, roo
     routing = spread_stats(torch.cat([Xtr, Xva]), res.model.mean)
     config = {
         "name": name or root, "root": root, "family": family, "layer": layer, "shape": list(Xtr.shape[1:]),
-        "labels": list(labels), "head": cfg.head, "text_encoder": text_cfg, "train": cfg.to_dict(),
+        "labels": list(labels), "head": cfg.head, "text_encoder": text_cfg, "train": cfg.resolved().to_dict(),
         "sizes": {**probe_sizes(cfg), "params": res.params},
         "metrics": metrics, "routing": routing, "zoo_hash": zoo_hash,
     }

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from hfprobe.errors import ExpertError, TextEncoderError
 from hfprobe.expert import Expert
 from hfprobe.probex import ProbeX, n_params
-from hfprobe.train import LOSS_MIN_DELTA, TrainConfig, ZeroShotVal, evaluate, sweep_layers, train_expert, train_probe
+from hfprobe.train import HEAD_DEFAULTS, LOSS_MIN_DELTA, TrainConfig, ZeroShotVal, evaluate, sweep_layers, train_expert, train_probe
 
 from tests.probex_synth import multilabel_tree, text_tree
 
@@ -258,7 +258,8 @@ def test_early_stopping_waits_while_the_validation_loss_falls(ml_data):
     """Training stops only after `patience` epochs with neither a better figure nor a validation loss 1% lower
     (a text probe can sit at chance top-1 while its loss falls, then take off)."""
     Xtr, Ytr, Xva, Yva, _, _ = ml_data
-    cfg = TrainConfig(**{**SMALL, "max_epochs": 300, "patience": 5})
+    # with dropout and weight decay the loss here keeps falling well after the best figure (the case under test)
+    cfg = TrainConfig(**{**SMALL, "max_epochs": 300, "patience": 5, "dropout": 0.5, "weight_decay": 1e-2})
     res = train_probe(Xtr, Ytr, Xva, Yva, cfg, progress=False)
     min_loss, min_loss_epoch = float("inf"), -1
     for h in res.history:  # the last epoch the validation loss fell by LOSS_MIN_DELTA (relative)
@@ -268,3 +269,19 @@ def test_early_stopping_waits_while_the_validation_loss_falls(ml_data):
     assert res.epochs - 1 - max(res.best_epoch, min_loss_epoch) == cfg.patience
     # here the loss kept falling after the best figure: the old rule (figure only) would have stopped sooner
     assert min_loss_epoch > res.best_epoch + cfg.patience, (min_loss_epoch, res.best_epoch)
+
+
+def test_regularisation_defaults_per_head_and_the_expert_records_what_it_used(ml_expert):
+    """Unset dropout and weight decay take the head's defaults; set ones are kept; an expert records the values it trained with."""
+    ml, text = TrainConfig(head="multilabel").resolved(), TrainConfig(head="text").resolved()
+    assert (ml.dropout, ml.weight_decay) == (HEAD_DEFAULTS["multilabel"]["dropout"], HEAD_DEFAULTS["multilabel"]["weight_decay"])
+    assert (text.dropout, text.weight_decay) == (HEAD_DEFAULTS["text"]["dropout"], HEAD_DEFAULTS["text"]["weight_decay"])
+    assert ml.dropout != text.dropout
+    mine = TrainConfig(head="text", dropout=0.1).resolved()
+    assert (mine.dropout, mine.weight_decay) == (0.1, HEAD_DEFAULTS["text"]["weight_decay"])
+    assert TrainConfig().dropout is None  # a config stays head-agnostic until it is resolved (the bench switches heads)
+    train = ml_expert.config["train"]
+    assert (train["dropout"], train["weight_decay"]) == (ml.dropout, ml.weight_decay)
+    assert ml_expert.model.drop.p == ml.dropout
+    with pytest.raises(ValueError, match="unknown head"):
+        TrainConfig(head="regression").resolved()

@@ -16,6 +16,7 @@ from hfprobe.expert import Expert, load_experts
 from hfprobe.predict import predict
 from hfprobe.probex import n_params
 from hfprobe.zoo import build_zoo, open_zoo
+from hfprobe.train import HEAD_DEFAULTS
 
 from tests.fakehub import FakeHub
 
@@ -109,6 +110,7 @@ def test_bench_small_budget(zoo, tmp_path, capsys):
     assert set(res["zero_shot"]) >= {"top1", "chance", "in_dist_top1", "bilinear_top1", "bilinear_val_top1"}
     for row in res["trees"].values():
         assert ("bilinear" in row) == (row["head"] == "text")
+        assert row["regularisation"] == HEAD_DEFAULTS[row["head"]]  # neither was set: each head trained with its own
     assert out.with_suffix(".png").stat().st_size > 1000
     # the expert-free readout has its own rows on the generative tree, beside ProbeX and dense
     text_trees = [row for row in res["trees"].values() if row["head"] == "text"]

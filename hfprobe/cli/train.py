@@ -16,8 +16,10 @@ def register(sub) -> None:
     p.add_argument("--out", help="expert folder (with --all-trees: a folder of expert folders); default: the hfprobe cache")
     p.add_argument("--layers", default="auto", help="'auto' (sweep attention layers, keep the best on val) or comma-separated layer names")
     p.add_argument("--rank", type=int, default=128, help="r_U = r_V = r_T (paper: 128)")
-    p.add_argument("--dropout", type=float, default=None, help="dropout on the ReLU features (default from TrainConfig)")
-    p.add_argument("--weight-decay", type=float, default=None)
+    p.add_argument("--dropout", type=float, default=None,
+                   help="dropout on the ReLU features (default: 0 on multi-label trees, 0.5 on text-aligned ones)")
+    p.add_argument("--weight-decay", type=float, default=None, help="Adam's weight decay (default: 1e-5 on multi-label trees, "
+                                                                    "1e-2 on text-aligned ones)")
     p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
     p.add_argument("--kind", choices=("probex", "bilinear", "auto"), default="probex",
                    help="'probex' (as published), 'bilinear' (text-aligned trees only, see README) or 'auto' "
