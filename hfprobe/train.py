@@ -300,8 +300,8 @@ class TreeData:
 
 def candidate_layers(zoo, tree: str, *, limit: int = 8, kind: str = "probex") -> list[str]:
     """Layers worth probing in a tree: attention q/k/v matrices (the paper's best layers are there),
-    spread over depth and projections up to `limit` (`_spread`); any 2-D module if the model has no
-    attention names.
+    spread over depth and projections up to `limit` (`_spread`; 0: all of them, the paper's full sweep);
+    any 2-D module if the model has no attention names.
 
     kind="bilinear": the layers that read the caption, cross-attention values then keys, spread over depth
     (values first because the readout found the caption in them and not in the keys; README, "Experts").
@@ -314,6 +314,9 @@ def candidate_layers(zoo, tree: str, *, limit: int = 8, kind: str = "probex") ->
         mats = [n for n, m in view.modules.items() if m.kind != "embedding" and m.d_out > 1 and m.d_in > 1]
     attn = [n for n in mats if n.endswith(_ATTN) or any(f".{a}" in n for a in ("attn1", "attn2", "attention"))]
     attn = [n for n in attn if n.endswith(_ATTN)] or mats
+    if limit < 0:
+        raise ValueError(f"limit must be 0 (every candidate) or positive, not {limit}")
+    limit = limit or len(attn)
     # Cross-attention first: in a text-conditioned UNet it is where the caption enters the weights (the
     # paper's best SD layer is there, and so is ours on the mini zoo); the rest fill any places left.
     cross = [n for n in attn if ".attn2." in n]

@@ -169,6 +169,9 @@ def test_bad_input_exits_2(zoo, experts_dir, tmp_path, capsys):
     (one / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     _fail(["bench", "--zoo", str(one), "--json", str(tmp_path / "b.json"), *FAST], capsys, "one tree only")
     assert not (tmp_path / "b.json").exists()
+    _fail(["bench", "--zoo", str(zoo), "--json", str(tmp_path / "b.json"), "--max-layers", "-1", *FAST], capsys,
+          "--max-layers -1")
+    assert not (tmp_path / "b.json").exists()
 
 
 def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, monkeypatch):

@@ -239,6 +239,10 @@ def test_candidate_layers_put_cross_attention_first(zoo):
     assert all(".attn2." in n for n in candidate_layers(z, unet, limit=2))
     every = candidate_layers(z, unet, limit=100)
     assert any(".attn1." in n for n in every)  # self-attention still fills the places left
+    assert sorted(candidate_layers(z, unet, limit=0)) == sorted(every)  # 0: every candidate, the paper's full sweep
+    assert len(set(every)) == len(every)
+    with pytest.raises(ValueError, match="limit must be 0"):
+        candidate_layers(z, unet, limit=-1)
     vit = next(t for t in z.trees() if t.startswith("vit"))
     assert len(candidate_layers(z, vit, limit=3)) == 3
 

@@ -11,7 +11,8 @@ def register(sub) -> None:
     p.add_argument("--zoo", required=True)
     p.add_argument("--json", required=True, metavar="OUT", help="where to write the results (the plot goes to OUT with .png)")
     p.add_argument("--trees", help="comma-separated subset of trees (default: all)")
-    p.add_argument("--max-layers", type=int, default=4, help="candidate layers swept per tree")
+    p.add_argument("--max-layers", type=int, default=4,
+                   help="candidate layers swept per tree (0: every attention q/k/v layer, as the paper sweeps)")
     p.add_argument("--rank", type=int, default=128)
     p.add_argument("--dropout", type=float, default=None, help="default per head, as in `hfprobe train`")
     p.add_argument("--weight-decay", type=float, default=None, help="default per head, as in `hfprobe train`")
@@ -28,8 +29,11 @@ def run(args) -> int:
     import torch
 
     from ..bench import run_bench
+    from ..errors import UsageError
     from .train import config_from_args
 
+    if args.max_layers < 0:
+        raise UsageError(f"--max-layers {args.max_layers}: give 0 (every attention layer) or a positive number of layers")
     torch.set_num_threads(max(1, args.threads))
     trees = [t.strip() for t in args.trees.split(",")] if args.trees else None
     res = run_bench(args.zoo, args.json, cfg=config_from_args(args), max_layers=args.max_layers, text_encoder=args.text_encoder,
