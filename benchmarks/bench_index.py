@@ -18,16 +18,13 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from hfprobe.index import ANN_MIN_ROWS, IndexRow, ModelIndex  # noqa: E402
+from hfprobe.search.index import ANN_MIN_ROWS, IndexRow, ModelIndex
 
 DIM = 384  # MiniLM, the default text space
 N_CATS = 1000
@@ -47,7 +44,9 @@ class VectorEncoder:
 
         def vec(t):  # category labels (for the `why` explanation) get a fixed vector of their own
             if t not in self.table:
-                self.table[t] = _unit(np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(DIM)).astype(np.float32)
+                self.table[t] = _unit(np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(DIM)).astype(
+                    np.float32
+                )
             return self.table[t]
 
         return torch.from_numpy(np.stack([vec(t) for t in texts]))
@@ -70,7 +69,7 @@ def synth(n: int, rng, cats):
 def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
     import pyarrow as pa
 
-    from hfprobe.index import _schema, _table_name
+    from hfprobe.search.index import _schema, _table_name
 
     idx = ModelIndex(path, encoders={"bench": VectorEncoder({})})
     t0 = time.perf_counter()
@@ -82,28 +81,56 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
         if start == 0:  # first rows through the public API (creates the table and its metadata)
             m = min(m, 2000)
             emb, trees, cidx, w = emb[:m], trees[:m], cidx[:m], w[:m]
-            rows = [IndexRow(id=f"org/model-{start + i}", source=f"org/model-{start + i}", embedding=emb[i].tolist(),
-                             text_encoder="bench", repo=f"org/model-{start + i}", revision="main", file="adapter_model.safetensors",
-                             file_sha="0" * 64, family=f"tree{trees[i]}", root=f"tree{trees[i]}",
-                             categories=[{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0],
-                             expert=f"tree{trees[i]}", expert_version="1", url=f"https://huggingface.co/org/model-{start + i}",
-                             indexed_at=1.0).to_record() for i in range(m)]
+            rows = [
+                IndexRow(
+                    id=f"org/model-{start + i}",
+                    source=f"org/model-{start + i}",
+                    embedding=emb[i].tolist(),
+                    text_encoder="bench",
+                    repo=f"org/model-{start + i}",
+                    revision="main",
+                    file="adapter_model.safetensors",
+                    file_sha="0" * 64,
+                    family=f"tree{trees[i]}",
+                    root=f"tree{trees[i]}",
+                    categories=[{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0],
+                    expert=f"tree{trees[i]}",
+                    expert_version="1",
+                    url=f"https://huggingface.co/org/model-{start + i}",
+                    indexed_at=1.0,
+                ).to_record()
+                for i in range(m)
+            ]
             idx.add(rows)
-            all_emb[start:start + m] = emb
+            all_emb[start : start + m] = emb
             start += m
             continue
         # later chunks as Arrow columns straight into the same table (building 1M Python dicts would dominate)
         ids = [f"org/model-{start + i}" for i in range(m)]
-        cats_col = [[{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0] for i in range(m)]
+        cats_col = [
+            [{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0] for i in range(m)
+        ]
         data = {
-            "id": ids, "source": ids, "embedding": list(emb), "text_encoder": ["bench"] * m, "repo": ids,
-            "revision": ["main"] * m, "file": ["adapter_model.safetensors"] * m, "file_sha": ["0" * 64] * m,
-            "family": [f"tree{t}" for t in trees], "root": [f"tree{t}" for t in trees], "kind": [""] * m, "format": [""] * m,
-            "categories": cats_col, "expert": [f"tree{t}" for t in trees], "expert_version": ["1"] * m,
-            "url": [f"https://huggingface.co/{i}" for i in ids], "indexed_at": [1.0] * m,
+            "id": ids,
+            "source": ids,
+            "embedding": list(emb),
+            "text_encoder": ["bench"] * m,
+            "repo": ids,
+            "revision": ["main"] * m,
+            "file": ["adapter_model.safetensors"] * m,
+            "file_sha": ["0" * 64] * m,
+            "family": [f"tree{t}" for t in trees],
+            "root": [f"tree{t}" for t in trees],
+            "kind": [""] * m,
+            "format": [""] * m,
+            "categories": cats_col,
+            "expert": [f"tree{t}" for t in trees],
+            "expert_version": ["1"] * m,
+            "url": [f"https://huggingface.co/{i}" for i in ids],
+            "indexed_at": [1.0] * m,
         }
         idx._db.open_table(_table_name("bench")).add(pa.Table.from_pydict(data, schema=_schema(DIM)))
-        all_emb[start:start + m] = emb
+        all_emb[start : start + m] = emb
         start += m
     t_write = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -113,12 +140,28 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
 
     idx._db.open_table(_table_name("bench")).optimize(cleanup_older_than=timedelta(0))  # size of the live version only
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    return {"idx": idx, "emb": all_emb, "write_s": round(t_write, 1), "optimize_and_ann_s": round(t_opt, 1),
-            "bytes_per_model": round(size / n), "ann_index": n >= ANN_MIN_ROWS}
+    return {
+        "idx": idx,
+        "emb": all_emb,
+        "write_s": round(t_write, 1),
+        "optimize_and_ann_s": round(t_opt, 1),
+        "bytes_per_model": round(size / n),
+        "ann_index": n >= ANN_MIN_ROWS,
+    }
 
 
-def latency(idx: ModelIndex, cats, rng, emb, *, n_queries: int, top_k: int = 10, tree: str | None = None,
-            nprobes: int | None = None, refine: int | None = None) -> dict:
+def latency(
+    idx: ModelIndex,
+    cats,
+    rng,
+    emb,
+    *,
+    n_queries: int,
+    top_k: int = 10,
+    tree: str | None = None,
+    nprobes: int | None = None,
+    refine: int | None = None,
+) -> dict:
     qs = rng.integers(0, N_CATS, size=n_queries)
     table = {f"q{i}": cats[c] for i, c in enumerate(qs)}
     idx._encoders["bench"] = VectorEncoder(table)
@@ -132,7 +175,11 @@ def latency(idx: ModelIndex, cats, rng, emb, *, n_queries: int, top_k: int = 10,
         if tree is None and i < 50:  # exact top-k by a numpy scan, to report what the ANN index costs in recall
             exact = set(np.argsort(-(emb @ table[f"q{i}"]))[:top_k].tolist())
             recalls.append(len(exact & {int(h["id"].rsplit("-", 1)[1]) for h in hits}) / top_k)
-    out = {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2), "queries": n_queries}
+    out = {
+        "p50_ms": round(float(np.percentile(times, 50)), 2),
+        "p95_ms": round(float(np.percentile(times, 95)), 2),
+        "queries": n_queries,
+    }
     if recalls:
         out[f"recall@{top_k}"] = round(float(np.mean(recalls)), 3)
     return out
@@ -140,14 +187,14 @@ def latency(idx: ModelIndex, cats, rng, emb, *, n_queries: int, top_k: int = 10,
 
 def end_to_end_ms(idx: ModelIndex, n: int = 30) -> dict:
     """Query latency including the MiniLM text embedding (the embedding dominates at small N)."""
-    from hfprobe.text import get_text_encoder
+    from hfprobe.text.encoders import get_text_encoder
 
     enc = get_text_encoder("minilm")
     idx._encoders["bench"] = enc
     # A running Space embeds each expert label once and keeps it; warm that cache so the timing is per query.
     vocab = [f"category {c}" for c in range(N_CATS)]
     for i in range(0, N_CATS, 100):
-        enc.embed(vocab[i:i + 100])
+        enc.embed(vocab[i : i + 100])
     words = ["dog", "a photo of a cat", "sports car", "oil painting", "anime girl", "castle", "pizza", "mountain lake"]
     idx.query("warm up", top_k=10)
     times = []
@@ -155,15 +202,20 @@ def end_to_end_ms(idx: ModelIndex, n: int = 30) -> dict:
         t0 = time.perf_counter()
         idx.query(f"{words[i % len(words)]} {i}", top_k=10)  # distinct strings: no embedding cache hits
         times.append((time.perf_counter() - t0) * 1000)
-    return {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2), "queries": n}
+    return {
+        "p50_ms": round(float(np.percentile(times, 50)), 2),
+        "p95_ms": round(float(np.percentile(times, 95)), 2),
+        "queries": n,
+    }
 
 
 def build_rate(zoo: str, experts: str | None = None) -> dict:
     """Models per second through the real per-model work (inspect + predict + embed) on local files."""
-    from hfprobe.ingest import add_sources
+    from hfprobe.search.ingest import add_sources
 
-    files = sorted(str(p.parent) for p in Path(zoo).glob("models/*/*/*.safetensors")) or \
-        sorted(str(p) for p in Path(zoo).rglob("*.safetensors"))
+    files = sorted(str(p.parent) for p in Path(zoo).glob("models/*/*/*.safetensors")) or sorted(
+        str(p) for p in Path(zoo).rglob("*.safetensors")
+    )
     if not files:
         raise SystemExit(f"{zoo}: no .safetensors files")
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,8 +224,14 @@ def build_rate(zoo: str, experts: str | None = None) -> dict:
         s = add_sources(idx, files, progress=True, describe_kwargs={"experts": experts} if experts else None)
         dt = time.perf_counter() - t0
         size = sum(f.stat().st_size for f in Path(tmp).rglob("*") if f.is_file())
-        return {"models": len(files), "added": s["added"], "failed": len(s["failed"]), "seconds": round(dt, 1),
-                "models_per_s": round(s["added"] / dt, 2), "bytes_per_model": round(size / max(1, s["added"]))}
+        return {
+            "models": len(files),
+            "added": s["added"],
+            "failed": len(s["failed"]),
+            "seconds": round(dt, 1),
+            "models_per_s": round(s["added"] / dt, 2),
+            "bytes_per_model": round(size / max(1, s["added"])),
+        }
 
 
 def main() -> None:
@@ -182,7 +240,11 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--build-from", metavar="ZOO_DIR", help="also measure the real build rate over these .safetensors")
     ap.add_argument("--experts", help="experts for --build-from (default: the cached ones)")
-    ap.add_argument("--text-encoder", default="minilm", help="'minilm' adds end-to-end latency with the real encoder; 'none' skips it")
+    ap.add_argument(
+        "--text-encoder",
+        default="minilm",
+        help="'minilm' adds end-to-end latency with the real encoder; 'none' skips it",
+    )
     ap.add_argument("--workdir", default=None, help="where to build the synthetic indexes (default: a temp dir)")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args()
@@ -194,7 +256,7 @@ def main() -> None:
     report = {"dim": DIM, "cpu_count": os.cpu_count(), "results": []}
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-index-"))
     try:
-        for n in ([] if args.build_from and not args.rows else args.rows or [10_000, 1_000_000]):
+        for n in [] if args.build_from and not args.rows else args.rows or [10_000, 1_000_000]:
             path = work / f"idx{n}"
             shutil.rmtree(path, ignore_errors=True)
             print(f"building {n:,} rows in {path} ...", flush=True)
@@ -202,8 +264,12 @@ def main() -> None:
             res = {"rows": n, **{k: v for k, v in b.items() if k not in ("idx", "emb")}}
             res["search"] = latency(b["idx"], cats, rng, b["emb"], n_queries=args.queries)
             if b["ann_index"]:  # the recall/latency trade-off of the approximate index
-                res["sweep"] = {f"nprobes={p},refine={r}": latency(b["idx"], cats, rng, b["emb"], n_queries=100, nprobes=p, refine=r)
-                                for p, r in ((16, 10), (64, 20))}
+                res["sweep"] = {
+                    f"nprobes={p},refine={r}": latency(
+                        b["idx"], cats, rng, b["emb"], n_queries=100, nprobes=p, refine=r
+                    )
+                    for p, r in ((16, 10), (64, 20))
+                }
             res["search_tree_filter"] = latency(b["idx"], cats, rng, b["emb"], n_queries=args.queries, tree="tree3")
             if args.text_encoder == "minilm":
                 res["end_to_end_minilm"] = end_to_end_ms(b["idx"])

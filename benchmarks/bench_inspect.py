@@ -37,10 +37,12 @@ CASES = {
 
 def local_throughput(realzoo: Path) -> dict:
     from hfprobe.errors import HfprobeError
-    from hfprobe.inspect import inspect_source
+    from hfprobe.tree.inspect import inspect_source
 
-    folders = [(realzoo / json.loads(line)["local_path"]).parent
-               for line in (realzoo / "manifest.jsonl").read_text().splitlines()]
+    folders = [
+        (realzoo / json.loads(line)["local_path"]).parent
+        for line in (realzoo / "manifest.jsonl").read_text().splitlines()
+    ]
     passes = []
     for _ in range(2):
         t0 = time.perf_counter()
@@ -51,14 +53,20 @@ def local_throughput(realzoo: Path) -> dict:
             except HfprobeError:
                 refused += 1
         passes.append(time.perf_counter() - t0)
-    return {"files": len(folders), "refused": refused, "cold_s": round(passes[0], 2), "warm_s": round(passes[1], 2),
-            "cold_files_per_s": round(len(folders) / passes[0], 1), "warm_files_per_s": round(len(folders) / passes[1], 1)}
+    return {
+        "files": len(folders),
+        "refused": refused,
+        "cold_s": round(passes[0], 2),
+        "warm_s": round(passes[1], 2),
+        "cold_files_per_s": round(len(folders) / passes[0], 1),
+        "warm_files_per_s": round(len(folders) / passes[1], 1),
+    }
 
 
 def http_bytes(realzoo: Path) -> dict:
     from hfprobe.formats import open_weights
-    from hfprobe.inspect import inspect_source
-    from hfprobe.source import resolve
+    from hfprobe.source.resolve import resolve
+    from hfprobe.tree.inspect import inspect_source
     from tests.fakehub import FakeHub
 
     out = {}
@@ -80,10 +88,15 @@ def http_bytes(realzoo: Path) -> dict:
                 after_layer = src.bytes_read
             size = weights.stat().st_size
             out[f"{name}{'' if honour else ' (server ignores Range)'}"] = {
-                "file": f"{rid}/{weights.name}", "file_bytes": size, "family": report["family"],
-                "root": report["root"]["id"], "range_ignored": report["range_ignored"],
-                "inspect_bytes": after_inspect, "inspect_share": round(after_inspect / size, 4),
-                "header_plus_layer_bytes": after_layer, "header_plus_layer_share": round(after_layer / size, 4),
+                "file": f"{rid}/{weights.name}",
+                "file_bytes": size,
+                "family": report["family"],
+                "root": report["root"]["id"],
+                "range_ignored": report["range_ignored"],
+                "inspect_bytes": after_inspect,
+                "inspect_share": round(after_inspect / size, 4),
+                "header_plus_layer_bytes": after_layer,
+                "header_plus_layer_share": round(after_layer / size, 4),
             }
     return out
 
@@ -102,13 +115,17 @@ def main() -> int:
     torch.set_num_threads(1)
     result = {"local": local_throughput(realzoo), "http": http_bytes(realzoo)}
     loc = result["local"]
-    print(f"local inspect over {loc['files']} realzoo files: {loc['warm_files_per_s']} files/s warm "
-          f"({loc['warm_s']} s), {loc['cold_files_per_s']} files/s cold incl. imports ({loc['cold_s']} s); "
-          f"refused {loc['refused']}")
+    print(
+        f"local inspect over {loc['files']} realzoo files: {loc['warm_files_per_s']} files/s warm "
+        f"({loc['warm_s']} s), {loc['cold_files_per_s']} files/s cold incl. imports ({loc['cold_s']} s); "
+        f"refused {loc['refused']}"
+    )
     for name, r in result["http"].items():
-        print(f"{name:38s} {r['file']}: inspect {r['inspect_bytes']} B ({100 * r['inspect_share']:.2f}%), "
-              f"header+1 layer {r['header_plus_layer_bytes']} B ({100 * r['header_plus_layer_share']:.2f}%) "
-              f"of {r['file_bytes']} B; range_ignored={r['range_ignored']}; {r['family']} {r['root']}")
+        print(
+            f"{name:38s} {r['file']}: inspect {r['inspect_bytes']} B ({100 * r['inspect_share']:.2f}%), "
+            f"header+1 layer {r['header_plus_layer_bytes']} B ({100 * r['header_plus_layer_share']:.2f}%) "
+            f"of {r['file_bytes']} B; range_ignored={r['range_ignored']}; {r['family']} {r['root']}"
+        )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
     return 0

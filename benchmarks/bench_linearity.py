@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from hfprobe.train import candidate_layers, load_tree  # noqa: E402
-from hfprobe.zoo import open_zoo  # noqa: E402
+from hfprobe.experts.data import candidate_layers, load_tree
+from hfprobe.zoo import open_zoo
 
 
 def ridge_r2(Xtr: torch.Tensor, Ytr: torch.Tensor, Xte: torch.Tensor, Yte: torch.Tensor, lam: float = 1.0) -> float:
@@ -57,8 +54,12 @@ def main() -> None:
             mu = X["train"].mean(0)
             unit = {s: (x - mu) / (x - mu).pow(2).mean(1, keepdim=True).sqrt() for s, x in X.items()}
             lams = [float(x) for x in a.lams.split(",")]
-            row = {"r2": round(max(ridge_r2(X["train"], Y["train"], X["test"], Y["test"], lam) for lam in lams), 3),
-                   "r2_unit_rms": round(max(ridge_r2(unit["train"], Y["train"], unit["test"], Y["test"], lam) for lam in lams), 3)}
+            row = {
+                "r2": round(max(ridge_r2(X["train"], Y["train"], X["test"], Y["test"], lam) for lam in lams), 3),
+                "r2_unit_rms": round(
+                    max(ridge_r2(unit["train"], Y["train"], unit["test"], Y["test"], lam) for lam in lams), 3
+                ),
+            }
             out.setdefault(tree, {})[name] = row
             print(f"{tree:<18} {name:<48} R² {row['r2']:+.3f}   unit-RMS changes {row['r2_unit_rms']:+.3f}", flush=True)
     if a.out:

@@ -1,7 +1,6 @@
-"""Benchmark the zero-shot readout (hfprobe.readout) on a generative tree; variants chosen on validation only.
+"""Benchmark the zero-shot readout (hfprobe.experts.readout) on a generative tree; variants chosen on validation only.
 
     .venv/bin/python benchmarks/bench_readout.py --zoo tiny            # the hfprobe zoo (built by hfprobe.zoo)
-    .venv/bin/python benchmarks/bench_readout.py --own 24              # own small tree: 24 categories (no zoo)
 
 What it reports (JSON on stdout, and --out FILE):
 - top-1 over ALL categories (train + held-out) and over the held-out categories only (zero-shot), for
@@ -12,7 +11,7 @@ What it reports (JSON on stdout, and --out FILE):
   rate and top-1 on answered models; plus top-1 at matched abstain rates (thresholds set as quantiles of
   validation margins so that 0/10/25/50% of validation models abstain), so ProbeX/dense can be compared at the
   same coverage;
-- own tree only: abstain rate on trigger-token LoRAs ("a photo of sks") and on rank-matched random deltas;
+- abstain rate on rank-matched random deltas (trigger-word LoRAs are covered by tests/test_readout.py);
 - cost: seconds to score one LoRA against 1,000 labels with cached states (this tree, and SD 1.x-sized).
 """
 
@@ -21,18 +20,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import random
 import sys
 import time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from hfprobe import readout as ro  # noqa: E402
+from hfprobe.experts import readout as ro
+from hfprobe.text import states as st
 
 VAL_SPLITS, TEST_SPLITS = ("val", "val_holdout"), ("test", "test_holdout")
 
@@ -58,53 +53,21 @@ def from_zoo(preset_or_path: str) -> tuple[list[dict], list[str], list[str]]:
     return recs, train, held, str(path)
 
 
-def from_own(n_cats: int, steps: int, seed: int = 0):
-    """A small tree like the zoo's (tests/readout_tree.py): n_cats ImageNet names, 1/4 held out.
-
-    Training categories: one val and one test LoRA each; held-out: val_holdout/test_holdout halves, two each.
-    Also trigger-token LoRAs (half val, half test)."""
-    from readout_tree import tiny_unet, train_lora
-
-    from hfprobe.config import cache_dir
-
-    saved = cache_dir() / "readout-bench" / f"own-{n_cats}-{steps}-{seed}.pt"
-    if saved.is_file():  # LoRA training is the slow part; the scoring is what is benchmarked
-        blob = torch.load(saved, weights_only=True)
-        return blob["recs"], blob["train"], blob["held"], blob["triggers"]
-    rng = random.Random(seed)
-    cats = rng.sample(ro.default_vocabulary("imagenet"), n_cats)
-    n_hold = n_cats // 4
-    held, train = cats[:n_hold], cats[n_hold:]
-    prov = ro.MiniLMStates()
-    ts = prov.states(cats)
-    root = tiny_unet().state_dict()
-    plan = [(c, "val", 1) for c in train] + [(c, "test", 2) for c in train]
-    plan += [(c, "val_holdout" if i < n_hold // 2 else "test_holdout", k) for i, c in enumerate(held) for k in (1, 2)]
-    recs = []
-    for j, (c, split, k) in enumerate(plan):
-        i = cats.index(c)
-        recs.append({"id": f"{c}-{k}", "split": split, "label": c,
-                     "deltas": train_lora(root, ts.states[i], i, steps=steps, seed=100 * k + i)})
-        print(f"  lora {j + 1}/{len(plan)}", file=sys.stderr, end="\r")
-    trig = prov.states(["sks", "<s1>", "zwx", "ohwx"], "a photo of {label}")
-    triggers = [{"id": f"trigger-{w}", "split": "val" if q % 2 == 0 else "test", "label": None,
-                 "deltas": train_lora(root, trig.states[q], 500 + q, steps=steps, seed=500 + q)}
-                for q, w in enumerate(trig.labels)]
-    saved.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"recs": recs, "train": train, "held": held, "triggers": triggers}, saved)
-    return recs, train, held, triggers
-
-
 # ------------------------------------------------------------------------------------------- evaluation
 def variants():
     for center, tokens, kv, per_module, k in itertools.product(
-            ("mean", "none"), ("all", "label"), ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0), (0.0, 1.0)), ("raw", "equal"), (16,)):
-        yield ro.ReadoutConfig(center=center, tokens=tokens, key_weight=kv[0], value_weight=kv[1],
-                               per_module=per_module, max_vectors=k)
+        ("mean", "none"), ("all", "label"), ((1.0, 1.0), (1.0, 0.5), (1.0, 0.0), (0.0, 1.0)), ("raw", "equal"), (16,)
+    ):
+        yield ro.ReadoutConfig(
+            center=center, tokens=tokens, key_weight=kv[0], value_weight=kv[1], per_module=per_module, max_vectors=k
+        )
 
 
 def name_of(cfg: ro.ReadoutConfig, pool: bool) -> str:
-    return f"center={cfg.center} tokens={cfg.tokens} k={cfg.key_weight:g} v={cfg.value_weight:g} modules={cfg.per_module} vectors={cfg.max_vectors} pool={'train' if pool else 'none'}"
+    return (
+        f"center={cfg.center} tokens={cfg.tokens} k={cfg.key_weight:g} v={cfg.value_weight:g} "
+        f"modules={cfg.per_module} vectors={cfg.max_vectors} pool={'train' if pool else 'none'}"
+    )
 
 
 def evaluate(recs, cands, ts, cfg, pool_stats):
@@ -128,35 +91,32 @@ def top1(rows):
 
 def at_threshold(rows, thr):
     kept = [c for c, m in rows if m >= thr]
-    return {"abstain_rate": round(1 - len(kept) / len(rows), 4), "top1_answered": round(sum(kept) / len(kept), 4) if kept else None}
+    return {
+        "abstain_rate": round(1 - len(kept) / len(rows), 4),
+        "top1_answered": round(sum(kept) / len(kept), 4) if kept else None,
+    }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--zoo", help="zoo preset (tiny, mini) or a built zoo folder")
-    ap.add_argument("--own", type=int, default=0, help="build an own tree with this many categories instead")
-    ap.add_argument("--steps", type=int, default=30, help="LoRA steps for --own")
+    ap.add_argument("--zoo", required=True, help="zoo preset (tiny, mini) or a built zoo folder")
     ap.add_argument("--out", help="also write the JSON report here")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     t0 = time.time()
-    triggers = []
-    if args.zoo:
-        recs, train, held, where = from_zoo(args.zoo)
-        source = f"zoo {where}"
-    else:
-        recs, train, held, triggers = from_own(args.own or 24, args.steps)
-        source = f"own tree: {args.own or 24} categories, tests/readout_tree.py, {args.steps} steps per LoRA"
+    recs, train, held, where = from_zoo(args.zoo)
+    source = f"zoo {where}"
     build_s = time.time() - t0
-    for r in recs + triggers:  # factor each adapter once; every variant reuses it
+    for r in recs:  # factor each adapter once; every variant reuses it
         r["factors"] = ro.delta_factors(r["deltas"])
-    prov = ro.MiniLMStates()
+    prov = st.MiniLMStates()
     all_cats = train + held
     ts_all, ts_held = prov.states(all_cats), prov.states(held)
-    pool_recs = [r for r in recs if r["split"] == "train"]  # adapters never evaluated; absent in --own
-    if not pool_recs:  # own tree: use the VAL models of training categories as the pool, report on test only
-        pool_recs = [r for r in recs if r["split"] == "val"]
-    groups = {"val": [r for r in recs if r["split"] in VAL_SPLITS], "test": [r for r in recs if r["split"] in TEST_SPLITS]}
+    pool_recs = [r for r in recs if r["split"] == "train"]  # adapters never evaluated
+    groups = {
+        "val": [r for r in recs if r["split"] in VAL_SPLITS],
+        "test": [r for r in recs if r["split"] in TEST_SPLITS],
+    }
     # the readout trains nothing, so without a pool every non-test model may help choose the variant
     select = [r for r in recs if r["split"] not in TEST_SPLITS]
     table = []
@@ -166,8 +126,12 @@ def main(argv=None) -> int:
         p_held = ro.pool_stats([r["factors"] for r in pool_recs], ts_held, cfg) if use_pool else None
         for g, rs in groups.items():
             row[f"{g}_all"] = top1(evaluate(rs, all_cats, ts_all, cfg, p_all))
-            row[f"{g}_heldout"] = top1(evaluate([r for r in rs if r["split"].endswith("holdout")], held, ts_held, cfg, p_held))
-            row[f"{g}_indist_all"] = top1(evaluate([r for r in rs if not r["split"].endswith("holdout")], all_cats, ts_all, cfg, p_all))
+            row[f"{g}_heldout"] = top1(
+                evaluate([r for r in rs if r["split"].endswith("holdout")], held, ts_held, cfg, p_held)
+            )
+            row[f"{g}_indist_all"] = top1(
+                evaluate([r for r in rs if not r["split"].endswith("holdout")], all_cats, ts_all, cfg, p_all)
+            )
         row["select_all"] = None if use_pool else top1(evaluate(select, all_cats, ts_all, cfg, None))
         row["_cfg"], row["_pool"] = cfg, use_pool
         table.append(row)
@@ -186,32 +150,68 @@ def main(argv=None) -> int:
     vm = torch.tensor([m for _, m in val_rows])
     for rate in (0.0, 0.1, 0.25, 0.5):
         t = float(vm.quantile(rate)) if rate else -1e9
-        matched[f"{int(rate * 100)}%"] = {"threshold": round(t, 4) if rate else None, "selection": at_threshold(val_rows, t), "test": at_threshold(test_rows, t)}
+        matched[f"{int(rate * 100)}%"] = {
+            "threshold": round(t, 4) if rate else None,
+            "selection": at_threshold(val_rows, t),
+            "test": at_threshold(test_rows, t),
+        }
     report = {
-        "source": source, "models": {g: len(rs) for g, rs in groups.items()}, "pool": len(pool_recs),
+        "source": source,
+        "models": {g: len(rs) for g, rs in groups.items()},
+        "pool": len(pool_recs),
         "categories": {"all": len(all_cats), "heldout": len(held)},
         "chance": {"all": round(1 / len(all_cats), 4), "heldout": round(1 / len(held), 4)},
         "selected": best["variant"],
-        "test": {"top1_all": best["test_all"], "top1_heldout": best["test_heldout"], "top1_indist_all": best["test_indist_all"]},
-        "val": {"top1_all": best["val_all"], "top1_heldout": best["val_heldout"], "selection_models": len(select), "top1_all_selection": best["select_all"]},
-        "with_pool": None if best_pool is None else {
-            "selected": best_pool["variant"], "val_all": best_pool["val_all"], "val_heldout": best_pool["val_heldout"],
-            "test_all": best_pool["test_all"], "test_heldout": best_pool["test_heldout"], "test_indist_all": best_pool["test_indist_all"]},
-        "abstain": {"threshold_null_q95": round(thr, 4), "selection": at_threshold(val_rows, thr), "test": at_threshold(test_rows, thr)},
+        "test": {
+            "top1_all": best["test_all"],
+            "top1_heldout": best["test_heldout"],
+            "top1_indist_all": best["test_indist_all"],
+        },
+        "val": {
+            "top1_all": best["val_all"],
+            "top1_heldout": best["val_heldout"],
+            "selection_models": len(select),
+            "top1_all_selection": best["select_all"],
+        },
+        "with_pool": None
+        if best_pool is None
+        else {
+            "selected": best_pool["variant"],
+            "val_all": best_pool["val_all"],
+            "val_heldout": best_pool["val_heldout"],
+            "test_all": best_pool["test_all"],
+            "test_heldout": best_pool["test_heldout"],
+            "test_indist_all": best_pool["test_indist_all"],
+        },
+        "abstain": {
+            "threshold_null_q95": round(thr, 4),
+            "selection": at_threshold(val_rows, thr),
+            "test": at_threshold(test_rows, thr),
+        },
         "matched_abstain": matched,
         "variants": [{k: v for k, v in r.items() if not k.startswith("_")} for r in table],
     }
-    if triggers:
-        tm = [margin_z(ro.score_factors(r["factors"], ts_all, cfg)) for r in triggers if r["split"] == "test"]
-        from readout_tree import random_like
-        rm = [margin_z(ro.score_labels(random_like(r["deltas"], 4, i), ts_all, cfg)) for i, r in enumerate(groups["test"])]
-        report["abstain"]["test_trigger_loras"] = {"n": len(tm), "abstain_rate": round(sum(m < thr for m in tm) / len(tm), 4), "margins": [round(m, 3) for m in tm]}
-        report["abstain"]["test_random_deltas"] = {"n": len(rm), "abstain_rate": round(sum(m < thr for m in rm) / len(rm), 4)}
-    report["shipped_default"] = shipped(groups["test"], triggers, all_cats, ts_all)
+    rm = [
+        margin_z(ro.score_labels(ro.random_deltas(r["deltas"], 4, i), ts_all, cfg))
+        for i, r in enumerate(groups["test"])
+    ]
+    report["abstain"]["test_random_deltas"] = {
+        "n": len(rm),
+        "abstain_rate": round(sum(m < thr for m in rm) / len(rm), 4),
+    }
+    report["shipped_default"] = shipped(groups["test"], all_cats, ts_all)
     report["cost_s"] = cost(ts_all.dim)
     report["build_s"] = round(build_s, 1)
-    report["config"] = {"center": cfg.center, "tokens": cfg.tokens, "key_weight": cfg.key_weight, "value_weight": cfg.value_weight,
-                        "per_module": cfg.per_module, "max_vectors": cfg.max_vectors, "threshold": round(thr, 4), "pool": use_pool}
+    report["config"] = {
+        "center": cfg.center,
+        "tokens": cfg.tokens,
+        "key_weight": cfg.key_weight,
+        "value_weight": cfg.value_weight,
+        "per_module": cfg.per_module,
+        "max_vectors": cfg.max_vectors,
+        "threshold": round(thr, 4),
+        "pool": use_pool,
+    }
     text = json.dumps(report, indent=1)
     print(text)
     if args.out:
@@ -219,31 +219,47 @@ def main(argv=None) -> int:
     return 0
 
 
-def shipped(test, triggers, cands, ts) -> dict:
-    """The user path: readout_predict with the shipped hfprobe/data/readout.json on test models (+ triggers, random)."""
-    from readout_tree import random_like
+def shipped(test, cands, ts) -> dict:
+    """The user path: readout_predict with the shipped hfprobe/data/readout.json on test models (and random deltas)."""
 
     def run(recs):
         outs = [ro.readout_predict(r["deltas"], cands, text_states=ts, top_k=1) for r in recs]
         kept = [o["predictions"][0]["label"] == r["label"] for o, r in zip(outs, recs) if not o["abstained"]]
-        return {"n": len(recs), "abstain_rate": round(1 - len(kept) / len(recs), 4) if recs else None,
-                "top1_answered": round(sum(kept) / len(kept), 4) if kept else None,
-                "top1_no_abstain": round(sum(o["predictions"][0]["label"] == r["label"] for o, r in zip(outs, recs)) / len(recs), 4) if recs else None}
-    rand = [{"deltas": random_like(r["deltas"], 4, i), "label": r["label"]} for i, r in enumerate(test)]
-    return {"config": str(ro.default_config()), "test": run(test), "random_deltas": run(rand),
-            "trigger_loras": run([{"deltas": t["deltas"], "label": None} for t in triggers]) if triggers else None}
+        return {
+            "n": len(recs),
+            "abstain_rate": round(1 - len(kept) / len(recs), 4) if recs else None,
+            "top1_answered": round(sum(kept) / len(kept), 4) if kept else None,
+            "top1_no_abstain": round(
+                sum(o["predictions"][0]["label"] == r["label"] for o, r in zip(outs, recs)) / len(recs), 4
+            )
+            if recs
+            else None,
+        }
+
+    rand = [{"deltas": ro.random_deltas(r["deltas"], 4, i), "label": r["label"]} for i, r in enumerate(test)]
+    return {"config": str(ro.default_config()), "test": run(test), "random_deltas": run(rand)}
 
 
 def cost(dim: int) -> dict:
     """Seconds to score one adapter against 1,000 labels with states and label features cached (median of 5)."""
     out = {}
     g = torch.Generator().manual_seed(0)
-    for name, (tokens, d, widths, rank) in {"tiny_tree_1000_labels": (12, dim, [64] * 8, 4),
-                                             "sd15_sized_1000_labels_rank16": (77, 768, [320] * 8 + [640] * 8 + [1280] * 16, 16)}.items():
+    for name, (tokens, d, widths, rank) in {
+        "tiny_tree_1000_labels": (12, dim, [64] * 8, 4),
+        "sd15_sized_1000_labels_rank16": (77, 768, [320] * 8 + [640] * 8 + [1280] * 16, 16),
+    }.items():
         labels = [f"l{i}" for i in range(1000)]
-        ts = ro.TextStates("synthetic", ro.TEMPLATE, labels, [torch.randn(tokens, d, generator=g) for _ in labels],
-                           [torch.zeros(tokens, dtype=torch.bool) for _ in labels])
-        deltas = {f"unet.m{i}.attn2.to_{'kv'[i % 2]}": torch.randn(w, rank, generator=g) @ torch.randn(rank, d, generator=g) for i, w in enumerate(widths)}
+        ts = st.TextStates(
+            "synthetic",
+            st.TEMPLATE,
+            labels,
+            [torch.randn(tokens, d, generator=g) for _ in labels],
+            [torch.zeros(tokens, dtype=torch.bool) for _ in labels],
+        )
+        deltas = {
+            f"unet.m{i}.attn2.to_{'kv'[i % 2]}": torch.randn(w, rank, generator=g) @ torch.randn(rank, d, generator=g)
+            for i, w in enumerate(widths)
+        }
         ranks = {n: rank for n in deltas}
         t = time.perf_counter()
         ro.prepare_labels(ts, ro.default_config())

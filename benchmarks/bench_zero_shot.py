@@ -19,19 +19,23 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from hfprobe.text import get_text_encoder  # noqa: E402
-from hfprobe.train import (TrainConfig, candidate_layers, evaluate, holdout_targets, load_tree, sweep_layers,  # noqa: E402
-                           zero_shot_vals)
-from hfprobe.zoo import open_zoo  # noqa: E402
+from hfprobe.experts.data import (
+    candidate_layers,
+    holdout_targets,
+    load_tree,
+)
+from hfprobe.experts.fit import fit_expert
+from hfprobe.experts.probes import TrainConfig
+from hfprobe.text.encoders import get_text_encoder
+from hfprobe.zoo import open_zoo
 
 
 def readout_per_module(zoo, tree: str, held: list[str]) -> dict:
-    """Zero-shot top-1 of the training-free readout (hfprobe.readout) from ONE cross-attention module at a
+    """Zero-shot top-1 of the training-free readout (hfprobe.experts.readout) from ONE cross-attention module at a
     time, on the same test_holdout LoRAs and candidates: where in the UNet the caption can be read."""
+    from hfprobe.experts.readout import deltas_of, score_labels
     from hfprobe.formats import open_weights
-    from hfprobe.readout import deltas_of, provider_for, score_labels
+    from hfprobe.text.states import provider_for
 
     tests = [m for m in zoo.models if m.tree == tree and m.split == "test_holdout"]
     hits: dict[str, list[bool]] = {}
@@ -54,8 +58,11 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--kinds", default="probex,bilinear", help="probes to train ('' for the readout figures only)")
     ap.add_argument("--max-layers", type=int, default=4)
-    ap.add_argument("--layer-filter", help="instead of the bench's candidates: every 2-D layer whose name contains this, "
-                    "e.g. attn2.to_v (the cross-attention value layers)")
+    ap.add_argument(
+        "--layer-filter",
+        help="instead of the bench's candidates: every 2-D layer whose name contains this, "
+        "e.g. attn2.to_v (the cross-attention value layers)",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out")
     args = ap.parse_args()
@@ -72,22 +79,29 @@ def main() -> None:
             break
     else:
         sys.exit(f"{args.zoo}: no text-aligned tree with held-out categories")
-    temb = enc.embed_labels(d.labels)
-    y, hemb, held = holdout_targets(d, "test_holdout", enc)
-    zsv = zero_shot_vals(d, layers, enc)
-    per_layer = {n: (d.X[n]["train"], d.X[n]["val"]) for n in layers}
+    _, _, held = holdout_targets(d, "test_holdout", enc)
     rows = []
     kinds = [k for k in args.kinds.split(",") if k]
     for kind in kinds:
         for seed in (int(s) for s in args.seeds.split(",")):
-            cfg = TrainConfig(head="text", kind=kind, seed=seed)
             t0 = time.perf_counter()
-            best, res, scores = sweep_layers(per_layer, d.Y["train"], d.Y["val"], cfg, text_emb=temb, progress=False, zero_shot=zsv)
-            m = res[best].model
-            row = {"kind": kind, "seed": seed, "layer": best, "zero_shot_test": evaluate(m, d.X[best]["test_holdout"], y, "text", hemb),
-                   "zero_shot_val": res[best].best_zero_shot_val, "in_dist_test": evaluate(m, d.X[best]["test"], d.Y["test"], "text", temb),
-                   "in_dist_val": res[best].best_val, "layer_seconds": round(res[best].seconds, 1),
-                   "sweep_seconds": round(time.perf_counter() - t0, 1), "layer_scores": {n: round(v, 4) for n, v in scores.items()}}
+            # the sweep and selection `hfprobe train` and `hfprobe bench` use, on these candidate layers
+            expert = fit_expert(
+                d, TrainConfig(head="text", kind=kind, seed=seed), {kind: layers}, text_encoder=enc, progress=False
+            )
+            m = expert.config["metrics"]
+            row = {
+                "kind": kind,
+                "seed": seed,
+                "layer": expert.layer,
+                "zero_shot_test": m["zero_shot_test"],
+                "zero_shot_val": m["zero_shot_val"],
+                "in_dist_test": m["test"],
+                "in_dist_val": m["val"],
+                "layer_seconds": m["train_seconds"],
+                "sweep_seconds": round(time.perf_counter() - t0, 1),
+                "layer_scores": {n: round(v, 4) for n, v in m["layer_sweep"].items()},
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
     readout = readout_per_module(zoo, d.tree, held)
@@ -95,9 +109,20 @@ def main() -> None:
     summary = {}
     for kind in kinds:
         mine = [r for r in rows if r["kind"] == kind]
-        summary[kind] = {k: round(sum(r[k] for r in mine) / len(mine), 4) for k in ("zero_shot_test", "zero_shot_val", "in_dist_test")}
-    result = {"zoo": args.zoo, "tree": d.tree, "chance": 1.0 / len(held), "n_zero_shot_models": len(y), "layers": layers,
-              "runs": rows, "mean": summary, "readout_per_module": readout}
+        summary[kind] = {
+            k: round(sum(r[k] for r in mine) / len(mine), 4)
+            for k in ("zero_shot_test", "zero_shot_val", "in_dist_test")
+        }
+    result = {
+        "zoo": args.zoo,
+        "tree": d.tree,
+        "chance": 1.0 / len(held),
+        "n_zero_shot_models": len(d.Y["test_holdout"]),
+        "layers": layers,
+        "runs": rows,
+        "mean": summary,
+        "readout_per_module": readout,
+    }
     print(json.dumps(result["mean"], indent=1))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -32,11 +32,11 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from hfprobe.bench import _chance, statnn, weight_stats  # noqa: E402
-from hfprobe.train import TrainConfig, candidate_layers, evaluate, load_tree, train_probe  # noqa: E402
-from hfprobe.zoo import build_zoo, load_recipe, open_zoo  # noqa: E402
+from hfprobe.bench.baselines import _chance, statnn, weight_stats
+from hfprobe.experts.data import candidate_layers, load_tree
+from hfprobe.experts.probes import TrainConfig
+from hfprobe.experts.train import evaluate, train_probe
+from hfprobe.zoo import build_zoo, load_recipe, open_zoo
 
 
 def _pair(text: str, kind=int) -> list:
@@ -48,8 +48,17 @@ def vit_recipe(a) -> dict:
     r["preset"] = "regime-vit"
     v = r["vit"]
     v.update(hidden=a.hidden, mlp=2 * a.hidden, ft_images=_pair(a.ft_images), ft_epochs=_pair(a.ft_epochs))
-    r["trees"] = [{"name": "vit", "kind": "vit", "data": "fashion-mnist", "data_part": 0, "root_seed": 11,
-                   "models": a.models, "subset": 5}]
+    r["trees"] = [
+        {
+            "name": "vit",
+            "kind": "vit",
+            "data": "fashion-mnist",
+            "data_part": 0,
+            "root_seed": 11,
+            "models": a.models,
+            "subset": 5,
+        }
+    ]
     return r
 
 
@@ -57,8 +66,16 @@ def unet_recipe(a) -> dict:
     r = load_recipe("mini", a.seed)
     r["preset"] = "regime-unet"
     r["unet"]["lora_steps"] = _pair(a.lora_steps)
-    r["trees"] = [{"name": "unet", "kind": "unet-lora", "train_categories": a.train_cats,
-                   "holdout_categories": a.hold_cats, "per_category": a.per_category, "per_holdout": 2}]
+    r["trees"] = [
+        {
+            "name": "unet",
+            "kind": "unet-lora",
+            "train_categories": a.train_cats,
+            "holdout_categories": a.hold_cats,
+            "per_category": a.per_category,
+            "per_holdout": 2,
+        }
+    ]
     return r
 
 
@@ -83,9 +100,13 @@ def main() -> None:
     ap.add_argument("--lora-steps", default="15,25")
     ap.add_argument("--max-layers", type=int, default=8)
     ap.add_argument("--train-sizes", default="", help="comma list: train on nested subsets of this many models")
-    ap.add_argument("--train-config", default="{}", help='TrainConfig overrides for ProbeX and dense, as JSON, '
-                    'e.g. \'{"dropout": 0.5, "weight_decay": 1e-2}\' (the text head\'s regularisation; '
-                    'the default on multi-label trees is the paper\'s training)')
+    ap.add_argument(
+        "--train-config",
+        default="{}",
+        help="TrainConfig overrides for ProbeX and dense, as JSON, "
+        'e.g. \'{"dropout": 0.5, "weight_decay": 1e-2}\' (the text head\'s regularisation; '
+        "the default on multi-label trees is the paper's training)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, help="where to write the JSON results")
     a = ap.parse_args()
@@ -99,13 +120,18 @@ def main() -> None:
     d = load_tree(zoo, tree, layers)
     temb = zs = None
     if d.head == "text":
-        from hfprobe.text import get_text_encoder
+        from hfprobe.text.encoders import get_text_encoder
 
         enc = get_text_encoder("minilm")
         temb, zs = enc.embed_labels(d.labels), zero_shot_sets(d, enc)
-    result = {"recipe": {k: recipe[k] for k in ("vit", "unet", "trees")}, "build_s": round(build_s, 1),
-              "n": {k: len(v) for k, v in d.Y.items()}, "head": d.head,
-              "chance": _chance(d.Y["train"], d.Y["test"], d.head, len(d.labels)), "layers": {}}
+    result = {
+        "recipe": {k: recipe[k] for k in ("vit", "unet", "trees")},
+        "build_s": round(build_s, 1),
+        "n": {k: len(v) for k, v in d.Y.items()},
+        "head": d.head,
+        "chance": _chance(d.Y["train"], d.Y["test"], d.head, len(d.labels)),
+        "layers": {},
+    }
     print(json.dumps({k: result[k] for k in ("n", "head", "chance", "build_s")}), flush=True)
     overrides = json.loads(a.train_config)
     result["train_config"] = overrides
@@ -121,10 +147,21 @@ def main() -> None:
             X, Y, row = d.X[name], d.Y, {}
             Xtr, Ytr = X["train"][keep], Y["train"][keep]
             for kind in ("probex", "dense"):
-                r = train_probe(Xtr, Ytr, X["val"], Y["val"], TrainConfig(head=d.head, kind=kind, **overrides),
-                                text_emb=temb, progress=False)
-                row[kind] = {"val": round(r.best_val, 3), "test": round(evaluate(r.model, X["test"], Y["test"], d.head, temb), 3),
-                             "params": r.params, "seconds": round(r.seconds, 1)}
+                r = train_probe(
+                    Xtr,
+                    Ytr,
+                    X["val"],
+                    Y["val"],
+                    TrainConfig(head=d.head, kind=kind, **overrides),
+                    text_emb=temb,
+                    progress=False,
+                )
+                row[kind] = {
+                    "val": round(r.best_val, 3),
+                    "test": round(evaluate(r.model, X["test"], Y["test"], d.head, temb), 3),
+                    "params": r.params,
+                    "seconds": round(r.seconds, 1),
+                }
                 if zs is not None:
                     row[kind]["zero_shot"] = round(evaluate(r.model, X["test_holdout"], zs[1], "text", zs[0]), 3)
             if d.head == "multilabel":

@@ -20,7 +20,10 @@ OUT = Path(__file__).resolve().parents[1] / "hfprobe" / "data" / "vocab_imagenet
 
 def main() -> None:
     names = list(dict.fromkeys(n.strip() for n in IMAGENET_CLASSNAMES))
-    header = f"# ImageNet-1k class names from open_clip {open_clip.__version__} zero_shot_metadata.IMAGENET_CLASSNAMES ({len(names)} unique of {len(IMAGENET_CLASSNAMES)})\n"
+    header = (
+        f"# ImageNet-1k class names from open_clip {open_clip.__version__} zero_shot_metadata.IMAGENET_CLASSNAMES "
+        f"({len(names)} unique of {len(IMAGENET_CLASSNAMES)})\n"
+    )
     OUT.write_text(header + "\n".join(names) + "\n", encoding="utf-8")
     print(f"wrote {OUT} ({len(names)} names)")
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .config import cache_dir
 
@@ -40,11 +40,11 @@ def _say(out: Callable, text: str = "") -> None:
 
 def experts_for(zoo_path: Path, *, progress: bool, out: Callable) -> tuple[Path, list[dict], bool]:
     """Train one expert per tree of the zoo, or reuse the ones cached for this exact zoo (by its hash)."""
-    import torch
-
-    from .expert import Expert
-    from .predict import family_of
-    from .train import TrainConfig, candidate_layers, fit_tree
+    from .experts.data import candidate_layers
+    from .experts.expert import Expert
+    from .experts.fit import fit_tree
+    from .experts.probes import TrainConfig
+    from .tree.inspect import family_of
     from .zoo import open_zoo
 
     zoo = open_zoo(zoo_path)
@@ -52,7 +52,6 @@ def experts_for(zoo_path: Path, *, progress: bool, out: Callable) -> tuple[Path,
     cfg = TrainConfig(**DEMO_TRAIN)
     folder = cache_dir() / "experts" / f"demo-{zoo_hash}-{_digest(DEMO_TRAIN, DEMO_LAYERS)}"
     rows, trained = [], False
-    torch.set_num_threads(1)  # fair on shared machines; the probes are small
     for tree in sorted(zoo.trees()):
         dest = folder / tree
         expert = None
@@ -74,8 +73,18 @@ def experts_for(zoo_path: Path, *, progress: bool, out: Callable) -> tuple[Path,
         m = expert.config.get("metrics") or {}
         n_labels = len(expert.config.get("labels") or []) or 1
         chance = 0.5 if expert.config.get("head") == "multilabel" else 1 / n_labels
-        rows.append({"tree": tree, "root": expert.config.get("root"), "layer": expert.layer, "head": expert.config.get("head"),
-                     "metric": m.get("metric"), "val": m.get("val"), "test": m.get("test"), "chance": round(chance, 2)})
+        rows.append(
+            {
+                "tree": tree,
+                "root": expert.config.get("root"),
+                "layer": expert.layer,
+                "head": expert.config.get("head"),
+                "metric": m.get("metric"),
+                "val": m.get("val"),
+                "test": m.get("test"),
+                "chance": round(chance, 2),
+            }
+        )
     return folder, rows, trained
 
 
@@ -95,17 +104,21 @@ def _fmt(x) -> str:
     return f"{x:.2f}" if isinstance(x, float) else str(x)
 
 
-def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: str | None = None,
-             progress: bool = True, out: Callable = print) -> dict:
+def run_demo(
+    *,
+    preset: str = "tiny",
+    workdir: str | Path | None = None,
+    query: str | None = None,
+    progress: bool = True,
+    out: Callable = print,
+) -> dict:
     """Run the six steps and return a summary dict (also written to <workdir>/demo.json)."""
-    from .annotate import annotate_folder, diff_text
-    from .index import ModelIndex
-    from .ingest import add_sources
-    from .inspect import inspect_source
-    from .predict import predict
-    from .zoo import build_zoo, open_zoo
-
-    from .zoo import load_recipe
+    from .cards.annotate import annotate_folder, diff_text
+    from .experts.predict import predict
+    from .search.index import ModelIndex
+    from .search.ingest import add_sources
+    from .tree.inspect import inspect_source
+    from .zoo import build_zoo, load_recipe, open_zoo
 
     load_recipe(preset)  # an unknown preset fails here, before any work or output
     t_start = time.time()
@@ -122,7 +135,8 @@ def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: 
     trees = zoo.trees()
     summary["zoo"] = {"path": str(zoo_path), "models": len(zoo), "trees": {k: len(v) for k, v in sorted(trees.items())}}
     summary["seconds"]["zoo"] = round(time.time() - t, 1)
-    _say(out, f"      {len(zoo)} models in {len(trees)} trees ({', '.join(f'{k}: {len(v)}' for k, v in sorted(trees.items()))})")
+    sizes = ", ".join(f"{k}: {len(v)}" for k, v in sorted(trees.items()))
+    _say(out, f"      {len(zoo)} models in {len(trees)} trees ({sizes})")
     _say(out, f"      {zoo_path}  [{summary['seconds']['zoo']} s]\n")
 
     # 2. experts
@@ -132,9 +146,15 @@ def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: 
     summary["experts"] = {"path": str(experts_dir), "trained_now": trained, "trees": expert_rows}
     summary["seconds"]["experts"] = round(time.time() - t, 1)
     for r in expert_rows:
-        _say(out, f"      {r['tree']:<18} {r['metric'] or 'score'}: val {_fmt(r['val'])}, test {_fmt(r['test'])} "
-                  f"(chance {r['chance']:.2f})  layer {r['layer']}")
-    _say(out, f"      {'trained now' if trained else 'found in cache'}: {experts_dir}  [{summary['seconds']['experts']} s]\n")
+        _say(
+            out,
+            f"      {r['tree']:<18} {r['metric'] or 'score'}: val {_fmt(r['val'])}, test {_fmt(r['test'])} "
+            f"(chance {r['chance']:.2f})  layer {r['layer']}",
+        )
+    _say(
+        out,
+        f"      {'trained now' if trained else 'found in cache'}: {experts_dir}  [{summary['seconds']['experts']} s]\n",
+    )
 
     # 3. a held-out model
     t = time.time()
@@ -144,16 +164,27 @@ def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: 
     _say(out, f"      truly fine-tuned on: {', '.join(model.labels or ['?'])}")
     report = inspect_source(spec)
     root = report.get("root") or {}
-    _say(out, f"      inspect: format {report.get('format')}, family {report.get('family')}, "
-              f"root {root.get('id') or 'unknown'} ({root.get('confidence', '?')})")
+    _say(
+        out,
+        f"      inspect: format {report.get('format')}, family {report.get('family')}, "
+        f"root {root.get('id') or 'unknown'} ({root.get('confidence', '?')})",
+    )
     pred = predict(spec, experts_dir=experts_dir, top_k=5)
     truth = set(model.labels or [])
     shown = ", ".join(f"{p['label']}{'*' if p['label'] in truth else ''} {p['score']:.2f}" for p in pred["predictions"])
-    _say(out, f"      predict (routed to expert {((pred.get('expert') or {}).get('name'))}): {shown or 'no prediction'}")
+    _say(
+        out, f"      predict (routed to expert {((pred.get('expert') or {}).get('name'))}): {shown or 'no prediction'}"
+    )
     _say(out, "      (* = a category it was really trained on)")
-    summary["held_out"] = {"id": model.id, "tree": model.tree, "spec": spec, "truth": sorted(truth),
-                           "inspect": {k: report.get(k) for k in ("format", "family", "root", "conflicts")},
-                           "predictions": pred["predictions"], "expert": pred.get("expert")}
+    summary["held_out"] = {
+        "id": model.id,
+        "tree": model.tree,
+        "spec": spec,
+        "truth": sorted(truth),
+        "inspect": {k: report.get(k) for k in ("format", "family", "root", "conflicts")},
+        "predictions": pred["predictions"],
+        "expert": pred.get("expert"),
+    }
     summary["seconds"]["inspect_predict"] = round(time.time() - t, 1)
     _say(out, "")
 
@@ -193,11 +224,19 @@ def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: 
     index = ModelIndex(work / "index")
     specs = [str(m.spec) for m in zoo.models]
     res5 = add_sources(index, specs, describe_kwargs={"experts": str(experts_dir)}, progress=progress)
-    summary["index"] = {"path": str(index.path), "models": len(index), "added": res5["added"], "skipped": res5["skipped"],
-                        "failed": res5["failed"]}
+    summary["index"] = {
+        "path": str(index.path),
+        "models": len(index),
+        "added": res5["added"],
+        "skipped": res5["skipped"],
+        "failed": res5["failed"],
+    }
     summary["seconds"]["index"] = round(time.time() - t, 1)
-    _say(out, f"      {len(index)} models in {index.path} (added {res5['added']}, already there {res5['skipped']}, "
-              f"not indexed {len(res5['failed'])})  [{summary['seconds']['index']} s]")
+    _say(
+        out,
+        f"      {len(index)} models in {index.path} (added {res5['added']}, already there {res5['skipped']}, "
+        f"not indexed {len(res5['failed'])})  [{summary['seconds']['index']} s]",
+    )
     for f in res5["failed"][:3]:
         _say(out, f"      not indexed: {f['error']}")
     _say(out, "")
@@ -206,7 +245,7 @@ def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: 
     text = query or DEFAULT_QUERIES.get(preset, "shoes")
     hits = index.query(text, top_k=5)
     by_id = {str(Path(str(m.spec)).resolve()): m for m in zoo.models}
-    _say(out, f"[6/6] Query \"{text}\": the models whose weights say they match best")
+    _say(out, f'[6/6] Query "{text}": the models whose weights say they match best')
     for i, h in enumerate(hits, 1):
         m = by_id.get(h["id"])
         truth_txt = f"  (truly: {', '.join(m.labels or [])})" if m else ""
@@ -215,8 +254,10 @@ def run_demo(*, preset: str = "tiny", workdir: str | Path | None = None, query: 
     summary["seconds"]["total"] = round(time.time() - t_start, 1)
 
     (work / "demo.json").write_text(json.dumps(summary, indent=1, default=str))
-    _say(out, f"""
-Done in {summary['seconds']['total']} s. What happened:
+    _say(
+        out,
+        f"""
+Done in {summary["seconds"]["total"]} s. What happened:
   hfprobe read only the weights of {len(zoo)} small models. For each it found its model tree (which base
   model it was fine-tuned from) and asked that tree's expert what it was trained on. The held-out model
   above was never seen by the experts; compare its predicted categories with the starred true ones.
@@ -227,11 +268,12 @@ Where everything is:
   experts       {experts_dir}
   card (copy)   {readme}
   index         {index.path}
-  this summary  {work / 'demo.json'}
+  this summary  {work / "demo.json"}
 
 Try next:
   hfprobe inspect {spec}
   hfprobe predict {spec} --experts {experts_dir}
   hfprobe query "a description" --index {index.path}
-  HFPROBE_INDEX={index.path} python space/app.py      # the Space, on http://127.0.0.1:7860""")
+  HFPROBE_INDEX={index.path} python space/app.py      # the Space, on http://127.0.0.1:7860""",
+    )
     return summary

@@ -68,7 +68,10 @@ def _readable(err: Exception) -> str:
     if isinstance(err, HfprobeError):
         return f"**Error:** {err}"
     log.exception("internal error")
-    return f"**Internal error** ({type(err).__name__}); the server log has details. Please report it with the input you used."
+    return (
+        f"**Internal error** ({type(err).__name__}); the server log has details. "
+        "Please report it with the input you used."
+    )
 
 
 def _spec_from_inputs(repo_id: str | None, upload) -> tuple[str, str]:
@@ -80,11 +83,15 @@ def _spec_from_inputs(repo_id: str | None, upload) -> tuple[str, str]:
         p = Path(path)
         size = p.stat().st_size
         if size > MAX_UPLOAD_BYTES:
-            raise UsageError(f"{p.name}: {size / 1024**3:.1f} GiB is over this Space's {MAX_UPLOAD_BYTES / 1024**3:.1f} GiB "
-                             "upload limit; run `hfprobe inspect FILE` locally instead")
+            raise UsageError(
+                f"{p.name}: {size / 1024**3:.1f} GiB is over this Space's {MAX_UPLOAD_BYTES / 1024**3:.1f} GiB "
+                "upload limit; run `hfprobe inspect FILE` locally instead"
+            )
         if not p.name.endswith(CHECKPOINT_SUFFIXES):
-            raise InvalidWeightsError(f"{p.name}: not a .safetensors file; upload a .safetensors weights file "
-                                      "(pickled .bin/.ckpt files are not read here)")
+            raise InvalidWeightsError(
+                f"{p.name}: not a .safetensors file; upload a .safetensors weights file "
+                "(pickled .bin/.ckpt files are not read here)"
+            )
         return str(p), "upload"
     repo_id = (repo_id or "").strip()
     if not repo_id:
@@ -95,12 +102,13 @@ def _spec_from_inputs(repo_id: str | None, upload) -> tuple[str, str]:
 
 
 def _card_diff(spec: str, how: str, report: dict, predictions: dict | None, token: str | None) -> str:
-    from hfprobe.annotate import annotate_repo, diff_text
-    from hfprobe.card import update_card
+    from hfprobe.cards.annotate import annotate_repo, diff_text
+    from hfprobe.cards.card import update_card
 
     if how == "hub":  # the real card, fetched from the Hub; nothing is written (dry run)
-        res = annotate_repo(spec, dry_run=True, token=token or None, inspect_fn=lambda s, t: report,
-                            predict_fn=lambda s, t: predictions)
+        res = annotate_repo(
+            spec, dry_run=True, token=token or None, inspect_fn=lambda s, t: report, predict_fn=lambda s, t: predictions
+        )
         return getattr(res, "diff", "") or "(the card already holds exactly this; nothing would change)"
     old = None
     if how == "local":
@@ -112,7 +120,8 @@ def _card_diff(spec: str, how: str, report: dict, predictions: dict | None, toke
 
 def _predict(spec: str, token: str | None) -> tuple[dict | None, str]:
     """Predictions, or (None-like, note) when no expert can speak: inspect results still show."""
-    from hfprobe.predict import default_experts_dir, predict
+    from hfprobe.experts.expert import default_experts_dir
+    from hfprobe.experts.predict import predict
 
     if not default_experts_dir().exists():
         note = f"no categories: no experts installed at {default_experts_dir()} (set HFPROBE_EXPERTS)"
@@ -129,10 +138,12 @@ def _predict(spec: str, token: str | None) -> tuple[dict | None, str]:
 
 def _summary(report: dict, note: str) -> str:
     root = report.get("root") or {}
-    lines = [f"### {report.get('source', '')}",
-             f"- **format:** {report.get('format') or '?'}   **family:** {report.get('family') or '?'}"
-             + (f"   **kind:** {report['kind']}" if report.get("kind") else ""),
-             f"- **root:** {root.get('id') or 'unknown'} (confidence: {root.get('confidence', '?')})"]
+    lines = [
+        f"### {report.get('source', '')}",
+        f"- **format:** {report.get('format') or '?'}   **family:** {report.get('family') or '?'}"
+        + (f"   **kind:** {report['kind']}" if report.get("kind") else ""),
+        f"- **root:** {root.get('id') or 'unknown'} (confidence: {root.get('confidence', '?')})",
+    ]
     cands = root.get("candidates") or []
     if cands:
         lines.append("- **candidates:** " + ", ".join(f"{c['id']} ({float(c.get('score', 0)):.2f})" for c in cands[:5]))
@@ -148,11 +159,11 @@ def _summary(report: dict, note: str) -> str:
     return "\n".join(lines)
 
 
-def inspect_action(repo_id, upload, token, progress=gr.Progress()):
+def inspect_action(repo_id, upload, token, progress=gr.Progress()):  # noqa: B008 - gradio injects progress through this default
     """Inspect button: (status, summary markdown, bar chart data, card diff, state for the PR button)."""
     try:
         spec, how = _spec_from_inputs(repo_id, upload)
-        from hfprobe.inspect import inspect_source
+        from hfprobe.tree.inspect import inspect_source
 
         progress(0.1, desc="reading the weights' layout")
         report = inspect_source(spec, token=token or None)
@@ -179,18 +190,20 @@ def pr_action(state, token):
             raise UsageError("a pull request needs a Hub repo; inspect a repo id first (uploads have no repo)")
         if not (token or "").strip():
             raise UsageError("opening a pull request needs a Hugging Face token with write access; paste one above")
-        from hfprobe.annotate import annotate_repo
+        from hfprobe.cards.annotate import annotate_repo
 
         res = annotate_repo(state["spec"], push=True, token=token.strip())
         if res.status == "annotated":
             return f"Pull request: {res.written}"
-        return f"Nothing opened ({res.status}{': ' + res.reason if res.reason else ''})" + (f" {res.written}" if res.written else "")
+        return f"Nothing opened ({res.status}{': ' + res.reason if res.reason else ''})" + (
+            f" {res.written}" if res.written else ""
+        )
     except Exception as err:
         return _readable(err)
 
 
 def _index(index_dir):
-    from hfprobe.index import ModelIndex
+    from hfprobe.search.index import ModelIndex
 
     return ModelIndex(index_dir, create=False)
 
@@ -199,9 +212,19 @@ def search_action(text, tree, top_k, index_dir=None):
     """Search button: (status, results table)."""
     cols = ["rank", "score", "model", "tree", "why"]
     try:
-        hits = _index(index_dir).query(text or "", tree=None if tree in (None, "", "all trees") else tree, top_k=int(top_k))
-        rows = [[i, round(h["score"], 3), f"[{h['id']}]({h['url']})" if h.get("url") else h["id"], h.get("root") or h.get("family") or "?",
-                 h["why"]] for i, h in enumerate(hits, 1)]
+        hits = _index(index_dir).query(
+            text or "", tree=None if tree in (None, "", "all trees") else tree, top_k=int(top_k)
+        )
+        rows = [
+            [
+                i,
+                round(h["score"], 3),
+                f"[{h['id']}]({h['url']})" if h.get("url") else h["id"],
+                h.get("root") or h.get("family") or "?",
+                h["why"],
+            ]
+            for i, h in enumerate(hits, 1)
+        ]
         status = f"{len(hits)} models" + ("" if hits else " match; try another tree or a broader text")
         return status, pd.DataFrame(rows, columns=cols)
     except Exception as err:
@@ -221,32 +244,56 @@ def create_app(index_dir: str | None = None) -> gr.Blocks:
     if index_dir is None and not os.environ.get("HFPROBE_INDEX") and (HERE / "index").is_dir():
         index_dir = str(HERE / "index")
     with gr.Blocks(title="hfprobe: what do the weights say?") as demo:
-        gr.Markdown("# hfprobe\nRead a model's weights: which foundation model it comes from, and what it was trained on.")
+        gr.Markdown(
+            "# hfprobe\nRead a model's weights: which foundation model it comes from, and what it was trained on."
+        )
         with gr.Tab("Inspect"):
             with gr.Row():
                 repo = gr.Textbox(label="Hub repo id", placeholder="org/name or org/name@revision", elem_id="repo")
-                upload = gr.File(label="or upload a .safetensors file", file_types=[".safetensors"], type="filepath", elem_id="upload")
+                upload = gr.File(
+                    label="or upload a .safetensors file",
+                    file_types=[".safetensors"],
+                    type="filepath",
+                    elem_id="upload",
+                )
             token = gr.Textbox(label="Hugging Face token (only to open a pull request; never stored)", type="password")
             go = gr.Button("Inspect", variant="primary", elem_id="inspect-btn")
             status = gr.Markdown(elem_id="inspect-status")
             summary = gr.Markdown(elem_id="inspect-summary")
-            bars = gr.BarPlot(EMPTY_BARS, x="category", y="score", title="predicted categories", y_lim=[0, 1], elem_id="bars")
-            diff = gr.Code(label="card section it would write (diff of README.md)", language="markdown", elem_id="card-diff")
+            bars = gr.BarPlot(
+                EMPTY_BARS, x="category", y="score", title="predicted categories", y_lim=[0, 1], elem_id="bars"
+            )
+            diff = gr.Code(
+                label="card section it would write (diff of README.md)", language="markdown", elem_id="card-diff"
+            )
             state = gr.State(None)
             pr = gr.Button("Open a pull request with this card section", elem_id="pr-btn")
             pr_status = gr.Markdown(elem_id="pr-status")
             go.click(inspect_action, [repo, upload, token], [status, summary, bars, diff, state], api_name="inspect")
             pr.click(pr_action, [state, token], [pr_status], api_name="open_pr")
         with gr.Tab("Search"):
-            text = gr.Textbox(label="describe what the model was trained on", placeholder="a photo of a dog", elem_id="query")
+            text = gr.Textbox(
+                label="describe what the model was trained on", placeholder="a photo of a dog", elem_id="query"
+            )
             with gr.Row():
-                tree = gr.Dropdown(choices=tree_choices(index_dir), value="all trees", label="tree", allow_custom_value=True)
+                tree = gr.Dropdown(
+                    choices=tree_choices(index_dir), value="all trees", label="tree", allow_custom_value=True
+                )
                 top_k = gr.Slider(1, 50, value=10, step=1, label="results")
             find = gr.Button("Search", variant="primary", elem_id="search-btn")
             sstatus = gr.Markdown(elem_id="search-status")
-            table = gr.Dataframe(headers=["rank", "score", "model", "tree", "why"], datatype=["number", "number", "markdown", "str", "str"],
-                                 interactive=False, elem_id="results")
-            find.click(lambda t, tr, k: search_action(t, tr, k, index_dir), [text, tree, top_k], [sstatus, table], api_name="search")
+            table = gr.Dataframe(
+                headers=["rank", "score", "model", "tree", "why"],
+                datatype=["number", "number", "markdown", "str", "str"],
+                interactive=False,
+                elem_id="results",
+            )
+            find.click(
+                lambda t, tr, k: search_action(t, tr, k, index_dir),
+                [text, tree, top_k],
+                [sstatus, table],
+                api_name="search",
+            )
             text.submit(lambda t, tr, k: search_action(t, tr, k, index_dir), [text, tree, top_k], [sstatus, table])
         with gr.Tab("About"):
             gr.Markdown(ABOUT)

@@ -4,11 +4,11 @@ Each builder writes into a folder you give it (use pytest's tmp_path) and return
 what a reader should find (the library's own names and ΔW). Everything runs in well under a second
 on one CPU thread; nothing touches the network.
 
-Example:
-    >>> unet = tiny_unet()
-    >>> add_unet_lora(unet, r=4, alpha=8)
-    >>> path = save_diffusers_lora(unet, tmp_path / "a", style="lora_A")    # unet.….to_q.lora_A.weight
-    >>> deltas = unet_lora_deltas(unet)                                     # {canonical name: scale·B@A}
+Example (builders take the folder to write into):
+    unet = tiny_unet()
+    add_unet_lora(unet, r=4, alpha=8)
+    path = save_diffusers_lora(unet, tmp_path / "a", style="lora_A")    # unet.….to_q.lora_A.weight
+    deltas = unet_lora_deltas(unet)                                     # {canonical name: scale·B@A}
 """
 
 from __future__ import annotations
@@ -41,8 +41,12 @@ def tiny_unet(seed: int = 0):
 
     torch.manual_seed(seed)
     return UNet2DConditionModel(
-        sample_size=8, block_out_channels=(32, 64, 128, 128), layers_per_block=2,
-        cross_attention_dim=TEXT_WIDTH, attention_head_dim=8, norm_num_groups=8,
+        sample_size=8,
+        block_out_channels=(32, 64, 128, 128),
+        layers_per_block=2,
+        cross_attention_dim=TEXT_WIDTH,
+        attention_head_dim=8,
+        norm_num_groups=8,
     )
 
 
@@ -51,17 +55,28 @@ def tiny_flux(seed: int = 0):
     from diffusers import FluxTransformer2DModel
 
     torch.manual_seed(seed)
-    return FluxTransformer2DModel(patch_size=1, in_channels=4, num_layers=1, num_single_layers=1, attention_head_dim=8,
-                                  num_attention_heads=2, joint_attention_dim=16, pooled_projection_dim=16,
-                                  axes_dims_rope=(2, 2, 4))
+    return FluxTransformer2DModel(
+        patch_size=1,
+        in_channels=4,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=8,
+        num_attention_heads=2,
+        joint_attention_dim=16,
+        pooled_projection_dim=16,
+        axes_dims_rope=(2, 2, 4),
+    )
 
 
 def save_flux_lora(transformer, folder: Path) -> Path:
     """diffusers' FluxPipeline.save_lora_weights: `transformer.….lora_A.weight` + lora_adapter_metadata."""
     from diffusers import FluxPipeline
 
-    FluxPipeline.save_lora_weights(folder, transformer_lora_layers=_peft_state(transformer),
-                                   transformer_lora_adapter_metadata=transformer.peft_config["default"].to_dict())
+    FluxPipeline.save_lora_weights(
+        folder,
+        transformer_lora_layers=_peft_state(transformer),
+        transformer_lora_adapter_metadata=transformer.peft_config["default"].to_dict(),
+    )
     return folder / "pytorch_lora_weights.safetensors"
 
 
@@ -70,7 +85,9 @@ def save_sdxl_lora(unet, text_encoder, text_encoder_2, folder: Path) -> Path:
     from diffusers import StableDiffusionXLPipeline
 
     StableDiffusionXLPipeline.save_lora_weights(
-        folder, unet_lora_layers=_peft_state(unet), text_encoder_lora_layers=_peft_state(text_encoder),
+        folder,
+        unet_lora_layers=_peft_state(unet),
+        text_encoder_lora_layers=_peft_state(text_encoder),
         text_encoder_2_lora_layers=_peft_state(text_encoder_2),
         unet_lora_adapter_metadata=unet.peft_config["default"].to_dict(),
         text_encoder_lora_adapter_metadata=text_encoder.peft_config["default"].to_dict(),
@@ -84,8 +101,17 @@ def tiny_clip_text(seed: int = 0, projection: bool = False):
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
     torch.manual_seed(seed)
-    config = CLIPTextConfig(hidden_size=TEXT_WIDTH, num_hidden_layers=2, num_attention_heads=2, intermediate_size=48,
-                            vocab_size=1000, bos_token_id=0, eos_token_id=2, pad_token_id=1, projection_dim=16)
+    config = CLIPTextConfig(
+        hidden_size=TEXT_WIDTH,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=48,
+        vocab_size=1000,
+        bos_token_id=0,
+        eos_token_id=2,
+        pad_token_id=1,
+        projection_dim=16,
+    )
     return (CLIPTextModelWithProjection if projection else CLIPTextModel)(config)
 
 
@@ -142,7 +168,10 @@ def save_diffusers_lora(unet, folder: Path, style: str = "lora_A", text_encoder=
            "noprefix" -> ….to_q.lora_A.weight without `unet.` (+ lora_adapter_metadata)
     """
     from diffusers import StableDiffusionPipeline
-    from diffusers.utils.state_dict_utils import UNET_TO_DIFFUSERS, convert_state_dict_to_diffusers
+    from diffusers.utils.state_dict_utils import (
+        UNET_TO_DIFFUSERS,
+        convert_state_dict_to_diffusers,
+    )
 
     folder.mkdir(parents=True, exist_ok=True)
     unet_sd = _peft_state(unet)
@@ -155,8 +184,11 @@ def save_diffusers_lora(unet, folder: Path, style: str = "lora_A", text_encoder=
             unet_sd, unet_meta = convert_state_dict_to_diffusers(unet_sd), None
             te_sd, te_meta = (convert_state_dict_to_diffusers(te_sd) if te_sd else None), None
         StableDiffusionPipeline.save_lora_weights(
-            folder, unet_lora_layers=unet_sd, text_encoder_lora_layers=te_sd,
-            unet_lora_adapter_metadata=unet_meta, text_encoder_lora_adapter_metadata=te_meta,
+            folder,
+            unet_lora_layers=unet_sd,
+            text_encoder_lora_layers=te_sd,
+            unet_lora_adapter_metadata=unet_meta,
+            text_encoder_lora_adapter_metadata=te_meta,
         )
     elif style == "processor":
         # diffusers no longer writes this layout; invert its own reading table (UNET_TO_DIFFUSERS)
@@ -170,7 +202,11 @@ def save_diffusers_lora(unet, folder: Path, style: str = "lora_A", text_encoder=
                     break
         save_file(out, str(path))
     elif style == "noprefix":
-        save_file(unet_sd, str(path), metadata={"lora_adapter_metadata": json.dumps(unet.peft_config["default"].to_dict(), default=list)})
+        save_file(
+            unet_sd,
+            str(path),
+            metadata={"lora_adapter_metadata": json.dumps(unet.peft_config["default"].to_dict(), default=list)},
+        )
     else:
         raise ValueError(style)
     return path
@@ -188,12 +224,17 @@ def save_kohya_lora(unet, folder: Path, text_encoder=None, alpha: float | None =
         kohya = {k: (torch.tensor(float(alpha)) if k.endswith(".alpha") else v) for k, v in kohya.items()}
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "kohya_lora.safetensors"
-    save_file({k: v.contiguous() for k, v in kohya.items()}, str(path),
-              metadata={"ss_network_module": "networks.lora", "ss_base_model_version": "sd_v1"})
+    save_file(
+        {k: v.contiguous() for k, v in kohya.items()},
+        str(path),
+        metadata={"ss_network_module": "networks.lora", "ss_base_model_version": "sd_v1"},
+    )
     return path
 
 
-def save_cloneofsimo_lora(unet, folder: Path, r: int = 2, seed: int = 3) -> tuple[Path, list[str], dict[str, torch.Tensor]]:
+def save_cloneofsimo_lora(
+    unet, folder: Path, r: int = 2, seed: int = 3
+) -> tuple[Path, list[str], dict[str, torch.Tensor]]:
     """A lora_diffusion file (`unet:N:up/down`, ranks in metadata) on the tiny UNet's attention and GEGLU layers.
 
     The index order is lora_diffusion's (`_find_modules`): every module whose class is a target, in
@@ -272,24 +313,47 @@ def tiny_transformer(kind: str, seed: int = 0):
     if kind == "gpt2":
         return tf.GPT2LMHeadModel(tf.GPT2Config(n_embd=16, n_layer=2, n_head=2, vocab_size=100, n_positions=32))
     if kind == "vit":
-        return tf.ViTForImageClassification(tf.ViTConfig(hidden_size=16, image_size=28, patch_size=7, num_channels=1,
-                                                         num_labels=3, **small))
+        return tf.ViTForImageClassification(
+            tf.ViTConfig(hidden_size=16, image_size=28, patch_size=7, num_channels=1, num_labels=3, **small)
+        )
     if kind == "t5":
-        return tf.T5ForConditionalGeneration(tf.T5Config(d_model=16, d_kv=8, d_ff=32, num_layers=2, num_heads=2,
-                                                         vocab_size=100, decoder_start_token_id=0))
+        return tf.T5ForConditionalGeneration(
+            tf.T5Config(
+                d_model=16, d_kv=8, d_ff=32, num_layers=2, num_heads=2, vocab_size=100, decoder_start_token_id=0
+            )
+        )
     if kind == "llama":
         return tf.LlamaForCausalLM(tf.LlamaConfig(hidden_size=16, vocab_size=100, num_key_value_heads=2, **small))
     if kind == "whisper":
-        return tf.WhisperForConditionalGeneration(tf.WhisperConfig(
-            d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-            encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=8, vocab_size=100, max_source_positions=16,
-            max_target_positions=16, decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2))
+        return tf.WhisperForConditionalGeneration(
+            tf.WhisperConfig(
+                d_model=16,
+                encoder_layers=1,
+                decoder_layers=1,
+                encoder_attention_heads=2,
+                decoder_attention_heads=2,
+                encoder_ffn_dim=32,
+                decoder_ffn_dim=32,
+                num_mel_bins=8,
+                vocab_size=100,
+                max_source_positions=16,
+                max_target_positions=16,
+                decoder_start_token_id=1,
+                pad_token_id=0,
+                bos_token_id=1,
+                eos_token_id=2,
+            )
+        )
     raise ValueError(kind)
 
 
 PEFT_TARGETS = {
-    "bert": ["query", "value"], "gpt2": ["c_attn", "c_proj"], "vit": ["q_proj", "v_proj"],
-    "t5": ["q", "v"], "llama": ["q_proj", "v_proj"], "whisper": ["q_proj", "v_proj"],
+    "bert": ["query", "value"],
+    "gpt2": ["c_attn", "c_proj"],
+    "vit": ["q_proj", "v_proj"],
+    "t5": ["q", "v"],
+    "llama": ["q_proj", "v_proj"],
+    "whisper": ["q_proj", "v_proj"],
 }
 
 
@@ -320,5 +384,7 @@ def save_unet_checkpoint(folder: Path, pipeline_layout: bool = True):
     target = folder / "unet" if pipeline_layout else folder
     unet.save_pretrained(str(target))
     if pipeline_layout:
-        (folder / "model_index.json").write_text(json.dumps({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"]}))
+        (folder / "model_index.json").write_text(
+            json.dumps({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"]})
+        )
     return unet, folder

@@ -6,6 +6,7 @@ time, before any test module imports it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -35,3 +36,16 @@ def realzoo() -> Path:
     if not (REALZOO / "manifest.jsonl").is_file():
         pytest.skip(f"realzoo not found at {REALZOO} (set HFPROBE_REALZOO to the shared/realzoo folder)")
     return REALZOO
+
+
+@pytest.fixture(scope="session")
+def zoo() -> Path:
+    """The `test` zoo preset, built once per session (it is cached by recipe hash in the session's cache)."""
+    from hfprobe.zoo import build_zoo
+
+    return build_zoo("test", seed=0, progress=False)
+
+
+def manifest_rows(zoo: Path) -> list[dict]:
+    """A built zoo's manifest.jsonl, one dict per model."""
+    return [json.loads(line) for line in (zoo / "manifest.jsonl").read_text().splitlines()]

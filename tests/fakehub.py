@@ -61,7 +61,8 @@ class FakeHub:
         return base
 
     def repo_dir(self, repo_id: str, revision: str | None = None) -> Path | None:
-        """Folder holding a revision: `main` (or its sha) is the repo folder; `refs/pr/N` lives under `.refs/refs/pr/N`."""
+        """Folder holding a revision: `main` (or its sha) is the repo folder; `refs/pr/N` lives under
+        `.refs/refs/pr/N`."""
         base = self.root / repo_id
         if not base.is_dir():
             return None
@@ -73,8 +74,11 @@ class FakeHub:
 
     @staticmethod
     def _list(folder: Path) -> list[str]:
-        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                      if p.is_file() and ".refs" not in p.relative_to(folder).parts)
+        return sorted(
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file() and ".refs" not in p.relative_to(folder).parts
+        )
 
     def _digest(self, folder: Path) -> str:
         h = hashlib.sha1(str(folder).encode())
@@ -176,9 +180,17 @@ class FakeHub:
         if role in ("invalid", "expired"):
             return 401, {"X-Error-Message": "Invalid credentials in Authorization header"}, {"error": "Invalid token"}
         if self.repo_dir(repo_id) is None or (repo_id in self.private and role is None):
-            return 404, {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"}, {"error": "Repository not found"}
+            return (
+                404,
+                {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"},
+                {"error": "Repository not found"},
+            )
         if repo_id in self.gated:
-            return 403, {"X-Error-Code": "GatedRepo", "X-Error-Message": "Access to this repo is restricted"}, {"error": "gated"}
+            return (
+                403,
+                {"X-Error-Code": "GatedRepo", "X-Error-Message": "Access to this repo is restricted"},
+                {"error": "gated"},
+            )
         return None
 
     # ---- handlers --------------------------------------------------------------------------------
@@ -193,7 +205,11 @@ class FakeHub:
         if denied:
             return denied
         if self.repo_dir(repo, rev) is None:
-            return 404, {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"}, {"error": "Invalid rev id"}
+            return (
+                404,
+                {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"},
+                {"error": "Invalid rev id"},
+            )
         card = {}
         readme = self.repo_dir(repo, rev) / "README.md"
         if readme.is_file():
@@ -203,11 +219,20 @@ class FakeHub:
                 card = metadata_load(readme) or {}
             except Exception:  # a broken card is the repo's problem, not the server's: the Hub answers anyway
                 card = {}
-        return 200, {}, {
-            "id": repo, "modelId": repo, "sha": self.sha(repo, rev), "private": repo in self.private,
-            "gated": repo in self.gated, "tags": card.get("tags", []), "cardData": card,
-            "siblings": [{"rfilename": f} for f in self.files(repo, rev)],
-        }
+        return (
+            200,
+            {},
+            {
+                "id": repo,
+                "modelId": repo,
+                "sha": self.sha(repo, rev),
+                "private": repo in self.private,
+                "gated": repo in self.gated,
+                "tags": card.get("tags", []),
+                "cardData": card,
+                "siblings": [{"rfilename": f} for f in self.files(repo, rev)],
+            },
+        )
 
     def _tree(self, req, repo, rev, path=None):
         denied = self.check_read(req, repo)
@@ -221,7 +246,14 @@ class FakeHub:
         for name in self.files(repo, rev):
             if name.startswith(prefix):
                 size = (folder / name).stat().st_size
-                out.append({"type": "file", "path": name, "size": size, "oid": hashlib.sha1((folder / name).read_bytes()).hexdigest()})
+                out.append(
+                    {
+                        "type": "file",
+                        "path": name,
+                        "size": size,
+                        "oid": hashlib.sha1((folder / name).read_bytes()).hexdigest(),
+                    }
+                )
         return 200, {}, out
 
     def _resolve(self, req, repo, rev, path):
@@ -236,8 +268,12 @@ class FakeHub:
             return 404, {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found"}, b"Entry not found"
         data = file.read_bytes()
         etag = '"' + hashlib.sha256(data).hexdigest() + '"'
-        headers = {"ETag": etag, "X-Repo-Commit": self.sha(repo, rev), "Accept-Ranges": "bytes" if self.honour_range else "none",
-                   "Content-Type": "application/octet-stream"}
+        headers = {
+            "ETag": etag,
+            "X-Repo-Commit": self.sha(repo, rev),
+            "Accept-Ranges": "bytes" if self.honour_range else "none",
+            "Content-Type": "application/octet-stream",
+        }
         rng = req.headers.get("Range")
         if rng and self.honour_range:
             m = re.match(r"bytes=(\d+)-(\d*)", rng)
@@ -246,7 +282,7 @@ class FakeHub:
                 return 416, {"Content-Range": f"bytes */{len(data)}"}, b""
             end = min(end, len(data) - 1)
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-            return 206, headers, data[start:end + 1]
+            return 206, headers, data[start : end + 1]
         if req.command == "HEAD":
             headers["Content-Length"] = len(data)
             return 200, headers, b""

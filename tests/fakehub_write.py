@@ -47,7 +47,11 @@ def install_write(hub) -> None:
     def check_write(req, repo):
         role = hub.token_role(req)
         if role is None or role in ("invalid", "expired"):
-            return 401, {"X-Error-Message": "Invalid credentials in Authorization header"}, {"error": "Invalid credentials"}
+            return (
+                401,
+                {"X-Error-Message": "Invalid credentials in Authorization header"},
+                {"error": "Invalid credentials"},
+            )
         denied = hub.check_read(req, repo)
         if denied:
             return denied
@@ -84,10 +88,24 @@ def install_write(hub) -> None:
     def new_discussion(repo, title, description, is_pr, author):
         items = hub.discussions.setdefault(repo, [])
         num = len(items) + 1
-        item = {"num": num, "title": title, "description": description, "author": author,
-                "isPullRequest": is_pr, "status": "open", "createdAt": _NOW,
-                "events": [{"id": f"ev{num}0", "type": "comment", "createdAt": _NOW, "author": {"name": author},
-                            "data": {"edited": False, "hidden": False, "latest": {"raw": description}}}]}
+        item = {
+            "num": num,
+            "title": title,
+            "description": description,
+            "author": author,
+            "isPullRequest": is_pr,
+            "status": "open",
+            "createdAt": _NOW,
+            "events": [
+                {
+                    "id": f"ev{num}0",
+                    "type": "comment",
+                    "createdAt": _NOW,
+                    "author": {"name": author},
+                    "data": {"edited": False, "hidden": False, "latest": {"raw": description}},
+                }
+            ],
+        }
         items.append(item)
         return item
 
@@ -112,7 +130,11 @@ def install_write(hub) -> None:
         else:
             target = hub.repo_dir(repo, rev)
             if target is None:
-                return 404, {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"}, {"error": "Invalid rev id"}
+                return (
+                    404,
+                    {"X-Error-Code": "RevisionNotFound", "X-Error-Message": "Invalid rev id"},
+                    {"error": "Invalid rev id"},
+                )
             item = None
             if rev.startswith("refs/pr/"):
                 item = hub.discussions.get(repo, [])[int(rev.rsplit("/", 1)[1]) - 1]
@@ -132,36 +154,59 @@ def install_write(hub) -> None:
         oid = hub.sha(repo, rev) if rev != "main" else hub.sha(repo)
         hub.commits.append((repo, rev, header["summary"], header.get("description", ""), written))
         if item is not None:
-            item["events"].append({"id": f"c{len(hub.commits)}", "type": "commit", "createdAt": _NOW,
-                                   "author": {"name": user(req)}, "data": {"subject": header["summary"], "oid": oid}})
+            item["events"].append(
+                {
+                    "id": f"c{len(hub.commits)}",
+                    "type": "commit",
+                    "createdAt": _NOW,
+                    "author": {"name": user(req)},
+                    "data": {"subject": header["summary"], "oid": oid},
+                }
+            )
         out = {"commitUrl": f"{hub.endpoint}/{repo}/commit/{oid}", "commitOid": oid, "success": True}
         out["pullRequestUrl"] = f"{hub.endpoint}/{repo}/discussions/{item['num']}" if item else None
         return 200, {}, out
 
     def _public(repo, item):
         keys = ("num", "title", "status", "isPullRequest", "createdAt")
-        return {**{k: item[k] for k in keys}, "author": {"name": item["author"]}, "repo": {"name": repo, "type": "model"}}
+        return {
+            **{k: item[k] for k in keys},
+            "author": {"name": item["author"]},
+            "repo": {"name": repo, "type": "model"},
+        }
 
     def list_discussions(req, repo):
         denied = hub.check_read(req, repo)
         if denied:
             return denied
-        items = [d for d in hub.discussions.get(repo, [])
-                 if (not req.query.get("author") or d["author"] == req.query["author"])
-                 and (req.query.get("status") in (None, "all") or d["status"] == req.query["status"])
-                 and (req.query.get("type") in (None, "all")
-                      or d["isPullRequest"] == (req.query["type"] == "pull_request"))]
+        items = [
+            d
+            for d in hub.discussions.get(repo, [])
+            if (not req.query.get("author") or d["author"] == req.query["author"])
+            and (req.query.get("status") in (None, "all") or d["status"] == req.query["status"])
+            and (req.query.get("type") in (None, "all") or d["isPullRequest"] == (req.query["type"] == "pull_request"))
+        ]
         page = int(req.query.get("p", 0))
         chunk = items[page * 50 : page * 50 + 50]
-        return 200, {}, {"discussions": [_public(repo, d) for d in reversed(chunk)], "count": len(items),
-                         "start": page * 50, "numClosedDiscussions": 0}
+        return (
+            200,
+            {},
+            {
+                "discussions": [_public(repo, d) for d in reversed(chunk)],
+                "count": len(items),
+                "start": page * 50,
+                "numClosedDiscussions": 0,
+            },
+        )
 
     def create_discussion(req, repo):
         denied = check_write(req, repo)
         if denied:
             return denied
         body = json.loads(req.body)
-        item = new_discussion(repo, body["title"], body.get("description", ""), bool(body.get("pullRequest")), user(req))
+        item = new_discussion(
+            repo, body["title"], body.get("description", ""), bool(body.get("pullRequest")), user(req)
+        )
         return 200, {}, {"num": item["num"], "url": f"{hub.endpoint}/{repo}/discussions/{item['num']}"}
 
     def details(req, repo, num):
@@ -172,8 +217,17 @@ def install_write(hub) -> None:
         if not 0 < int(num) <= len(items):
             return 404, {"X-Error-Message": "Discussion not found"}, {"error": "Discussion not found"}
         item = items[int(num) - 1]
-        return 200, {}, {**_public(repo, item), "events": item["events"],
-                         "changes": {"base": "refs/heads/main"}, "filesWithConflicts": [], "diff": ""}
+        return (
+            200,
+            {},
+            {
+                **_public(repo, item),
+                "events": item["events"],
+                "changes": {"base": "refs/heads/main"},
+                "filesWithConflicts": [],
+                "diff": "",
+            },
+        )
 
     def comment(req, repo, num):
         denied = check_write(req, repo)
@@ -181,8 +235,13 @@ def install_write(hub) -> None:
             return denied
         item = hub.discussions.get(repo, [])[int(num) - 1]
         raw = json.loads(req.body)["comment"]
-        event = {"id": f"m{len(item['events'])}", "type": "comment", "createdAt": _NOW, "author": {"name": user(req)},
-                 "data": {"edited": False, "hidden": False, "latest": {"raw": raw}}}
+        event = {
+            "id": f"m{len(item['events'])}",
+            "type": "comment",
+            "createdAt": _NOW,
+            "author": {"name": user(req)},
+            "data": {"edited": False, "hidden": False, "latest": {"raw": raw}},
+        }
         item["events"].append(event)
         return 200, {}, {"newMessage": event}
 
@@ -201,7 +260,7 @@ def install_write(hub) -> None:
             except (yaml.YAMLError, ValueError):  # the Hub lists repos with broken cards too, without card tags
                 meta = {}
             tags = list(meta.get("tags") or [])
-            for b in ([meta["base_model"]] if isinstance(meta.get("base_model"), str) else meta.get("base_model") or []):
+            for b in [meta["base_model"]] if isinstance(meta.get("base_model"), str) else meta.get("base_model") or []:
                 tags += [f"base_model:{b}", f"base_model:{meta.get('base_model_relation', 'finetune')}:{b}"]
             if wanted is None or wanted in tags:
                 out.append({"id": repo, "modelId": repo, "tags": tags, "private": False})

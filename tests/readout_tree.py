@@ -18,9 +18,17 @@ def tiny_unet(seed: int = 0):
     torch.manual_seed(seed)
     # attention only at 8x8 (second block) keeps a step ~50 ms on one thread
     return UNet2DConditionModel(
-        sample_size=16, in_channels=3, out_channels=3, block_out_channels=(32, 64),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        layers_per_block=1, cross_attention_dim=384, attention_head_dim=8, norm_num_groups=8)
+        sample_size=16,
+        in_channels=3,
+        out_channels=3,
+        block_out_channels=(32, 64),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        layers_per_block=1,
+        cross_attention_dim=384,
+        attention_head_dim=8,
+        norm_num_groups=8,
+    )
 
 
 def images(seed: int, n: int, gen: torch.Generator) -> torch.Tensor:
@@ -33,8 +41,18 @@ def images(seed: int, n: int, gen: torch.Generator) -> torch.Tensor:
     return (0.6 * col + 0.4 * pat).expand(n, 3, 16, 16) + 0.05 * torch.randn(n, 3, 16, 16, generator=gen)
 
 
-def train_lora(root_state: dict, caption_states: torch.Tensor, image_seed: int, *, steps: int = 30, rank: int = 4,
-               lr: float = 3e-3, batch: int = 4, seed: int = 0, save_to=None) -> dict[str, torch.Tensor]:
+def train_lora(
+    root_state: dict,
+    caption_states: torch.Tensor,
+    image_seed: int,
+    *,
+    steps: int = 30,
+    rank: int = 4,
+    lr: float = 3e-3,
+    batch: int = 4,
+    seed: int = 0,
+    save_to=None,
+) -> dict[str, torch.Tensor]:
     """Train one LoRA on one caption; return {canonical name `unet.…attn2.to_k`: dW = B@A * alpha/r}.
 
     `save_to`: also write it with diffusers' save_lora_weights (pytorch_lora_weights.safetensors) there.
@@ -75,14 +93,4 @@ def lora_deltas(unet) -> dict[str, torch.Tensor]:
         if name.endswith(CROSS) and hasattr(mod, "lora_A"):
             a, b = mod.lora_A["default"].weight, mod.lora_B["default"].weight
             out[f"unet.{name}"] = (b @ a * mod.scaling["default"]).detach().clone()
-    return out
-
-
-def random_like(deltas: dict[str, torch.Tensor], rank: int, seed: int) -> dict[str, torch.Tensor]:
-    """Rank-matched random deltas with the same Frobenius norm per module."""
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for n, d in deltas.items():
-        r = torch.randn(d.shape[0], rank, generator=g) @ torch.randn(rank, d.shape[1], generator=g)
-        out[n] = r * (d.norm() / r.norm())
     return out

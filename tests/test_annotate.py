@@ -1,6 +1,6 @@
 """hfprobe annotate on local folders: atomic writes, dry-run diffs, locking, faults, the CLI.
 
-These tests swap in a fixed inspect report (hfprobe.annotate._default_inspect) so they test the
+These tests swap in a fixed inspect report (hfprobe.cards.annotate._default_inspect) so they test the
 write path alone; tests/test_annotate_realzoo.py runs the real inspect on real third-party files.
 """
 
@@ -12,13 +12,12 @@ import time
 
 import pytest
 
-import hfprobe.annotate as ann
-from hfprobe.annotate import annotate_batch, annotate_folder, write_atomic
-from hfprobe.card import MD_BEGIN
+import hfprobe.cards.annotate as ann
+from hfprobe.cards.annotate import annotate_batch, annotate_folder, write_atomic
+from hfprobe.cards.card import MD_BEGIN
 from hfprobe.cli import main
 from hfprobe.errors import CardError
-
-from .test_card import BERT, _read
+from tests.test_card import BERT, _read
 
 DAY = "2026-01-01"
 
@@ -140,7 +139,10 @@ def test_batch_goes_on_after_a_failure_and_resumes(tmp_path, model, fixed_report
     results = annotate_batch([str(bad), str(model)], workers=2, summary=summary, echo=lines.append, progress=False)
     status = {r.target: r.status for r in results}
     assert status == {str(bad): "failed", str(model): "annotated"}
-    assert f"{bad}: failed: the YAML metadata block is not valid YAML at line 4 (expected ',' or ']', but got ':'); fix it and rerun" in lines
+    assert (
+        f"{bad}: failed: the YAML metadata block is not valid YAML at line 4 (expected ',' or ']', but got ':'); fix "
+        "it and rerun" in lines
+    )
     # Resume: the annotated one is not redone; the failed one is retried.
     fixed_report.clear()
     again = annotate_batch([str(bad), str(model)], workers=2, summary=summary, echo=lines.append, progress=False)

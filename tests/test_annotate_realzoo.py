@@ -18,8 +18,8 @@ import yaml
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
-from hfprobe.annotate import annotate_batch
-from hfprobe.card import MD_BEGIN, strip_generated
+from hfprobe.cards.annotate import annotate_batch
+from hfprobe.cards.card import MD_BEGIN, strip_generated
 
 DAY = "2026-01-01"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".ckpt")
@@ -42,8 +42,10 @@ def zoo_copy(realzoo, tmp_path_factory):
                 (dest / f.name).symlink_to(f)
             else:
                 shutil.copyfile(f, dest / f.name)
-    originals = {i["id"]: (root / i["id"] / "README.md").read_text() if (root / i["id"] / "README.md").exists() else None
-                 for i in manifest}
+    originals = {
+        i["id"]: (root / i["id"] / "README.md").read_text() if (root / i["id"] / "README.md").exists() else None
+        for i in manifest
+    }
     folders = [str(root / i["id"]) for i in manifest]
     first = annotate_batch(folders, workers=1, progress=False, echo=lambda s: None, today=DAY)
     return root, manifest, originals, {r.target: r for r in first}
@@ -68,9 +70,9 @@ def test_every_folder_annotated_and_reads_back(zoo_copy):
             old_match = REGEX_YAML_BLOCK.search(old)
             if old_match:
                 assert yaml.safe_load(REGEX_YAML_BLOCK.search(stripped).group(2)) == yaml.safe_load(old_match.group(2))
-                assert text[REGEX_YAML_BLOCK.search(text).end():].startswith(old[old_match.end():])
+                assert text[REGEX_YAML_BLOCK.search(text).end() :].startswith(old[old_match.end() :])
             else:
-                assert text[REGEX_YAML_BLOCK.search(text).end():].startswith(old)
+                assert text[REGEX_YAML_BLOCK.search(text).end() :].startswith(old)
 
 
 def test_manifest_readme_conflicts_are_reported(zoo_copy):
@@ -88,7 +90,7 @@ def test_manifest_readme_conflicts_are_reported(zoo_copy):
 def test_high_confidence_only_sets_base_model(zoo_copy):
     root, manifest, originals, results = zoo_copy
     added = {t.rsplit("/", 1)[-1]: r for t, r in results.items() if r.base_model_action == "added"}
-    for name, res in added.items():
+    for name in added:
         data = ModelCard.load(root / name / "README.md").data.to_dict()
         assert data["hfprobe"]["confidence"] == "high" and data["base_model"] == data["hfprobe"]["root"]
     # SD 1.x LoRAs cannot tell SD 1.4 from 1.5: none of them may get a base_model from us.
@@ -100,8 +102,9 @@ def test_high_confidence_only_sets_base_model(zoo_copy):
 def test_second_run_changes_nothing(zoo_copy):
     root, manifest, _, _ = zoo_copy
     before = {i["id"]: (root / i["id"] / "README.md").read_bytes() for i in manifest}
-    again = annotate_batch([str(root / i["id"]) for i in manifest], workers=1, progress=False,
-                           echo=lambda s: None, today="2027-01-01")
+    again = annotate_batch(
+        [str(root / i["id"]) for i in manifest], workers=1, progress=False, echo=lambda s: None, today="2027-01-01"
+    )
     changed = [r.line() for r in again if r.status != "unchanged"]
     assert not changed, changed
     assert {i["id"]: (root / i["id"] / "README.md").read_bytes() for i in manifest} == before

@@ -8,20 +8,43 @@ from pathlib import Path
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("bench_seeds", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_seeds.py")
+_spec = importlib.util.spec_from_file_location(
+    "bench_seeds", Path(__file__).resolve().parents[1] / "benchmarks" / "bench_seeds.py"
+)
 bench_seeds = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_seeds)
 
 
 def _run(seed: int, probex: float, dense: float, mixed: float, *, max_layers: int = 4) -> dict:
-    ml = {"metric": "elementwise_accuracy", "head": "multilabel", "layer": f"l{seed}", "probex": probex,
-          "probex_gram": probex, "mixed": mixed, "dense": dense, "statnn": 0.6}
-    text = {"metric": "top1", "head": "text", "layer": "t", "probex": 0.9, "probex_gram": 0.9, "mixed": None,
-            "dense": 0.95, "statnn": 0.05, "bilinear": 1.0}
-    return {"config": {"seed": seed, "r_U": 128}, "zoo_hash": "abc", "max_layers": max_layers,
-            "trees": {"a": ml, "g": text},
-            "zero_shot": {"top1": 0.1 * (seed + 1), "chance": 0.05, "bilinear_top1": 0.8},
-            "routing": {"accuracy": 1.0}}
+    ml = {
+        "metric": "elementwise_accuracy",
+        "head": "multilabel",
+        "layer": f"l{seed}",
+        "probex": probex,
+        "probex_gram": probex,
+        "mixed": mixed,
+        "dense": dense,
+        "statnn": 0.6,
+    }
+    text = {
+        "metric": "top1",
+        "head": "text",
+        "layer": "t",
+        "probex": 0.9,
+        "probex_gram": 0.9,
+        "mixed": None,
+        "dense": 0.95,
+        "statnn": 0.05,
+        "bilinear": 1.0,
+    }
+    return {
+        "config": {"seed": seed, "r_U": 128},
+        "zoo_hash": "abc",
+        "max_layers": max_layers,
+        "trees": {"a": ml, "g": text},
+        "zero_shot": {"top1": 0.1 * (seed + 1), "chance": 0.05, "bilinear_top1": 0.8},
+        "routing": {"accuracy": 1.0},
+    }
 
 
 def _write(tmp_path, runs) -> list[str]:
@@ -57,4 +80,4 @@ def test_runs_that_differ_in_more_than_the_seed_are_refused(tmp_path, capsys):
     assert not (tmp_path / "s.json").exists()
     (tmp_path / "x.json").write_text("{}")
     assert bench_seeds.main([str(tmp_path / "x.json")]) == 2
-    assert "x.json: not an `hfprobe bench --json` file" in capsys.readouterr().err
+    assert "x.json: not an `hfprobe bench --out` file" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""hfprobe.card: expected cards kept as files under tests/cards/, byte for byte.
+"""hfprobe.cards.card: expected cards kept as files under tests/cards/, byte for byte.
 
 Regenerate the expected files (then read every diff before keeping it) with
 `HFPROBE_REGEN_CARDS=1 .venv/bin/pytest tests/test_card.py`.
@@ -14,35 +14,68 @@ import yaml
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
-from hfprobe.card import MD_BEGIN, MD_END, YAML_BEGIN, strip_generated, update_card
+from hfprobe.cards.card import (
+    MD_BEGIN,
+    MD_END,
+    YAML_BEGIN,
+    strip_generated,
+    update_card,
+)
 from hfprobe.errors import CardError
 
 CARDS = Path(__file__).parent / "cards"
 DAY = "2026-01-01"
 
 BERT = {
-    "source": "someone/bert-sentiment-lora", "format": "peft", "family": "bert", "kind": "adapter",
-    "root": {"id": "google-bert/bert-base-uncased", "confidence": "high",
-             "candidates": [{"id": "google-bert/bert-base-uncased", "score": 0.99},
-                            {"id": "google-bert/bert-base-cased", "score": 0.41}],
-             "evidence": ["vocabulary size 30522 and 12 layers of width 768 (BERT-base)",
-                          "adapter_config.json names bert-base-uncased"]},
-    "declared": {}, "conflicts": [], "modules": 24, "rank": 8,
+    "source": "someone/bert-sentiment-lora",
+    "format": "peft",
+    "family": "bert",
+    "kind": "adapter",
+    "root": {
+        "id": "google-bert/bert-base-uncased",
+        "confidence": "high",
+        "candidates": [
+            {"id": "google-bert/bert-base-uncased", "score": 0.99},
+            {"id": "google-bert/bert-base-cased", "score": 0.41},
+        ],
+        "evidence": [
+            "vocabulary size 30522 and 12 layers of width 768 (BERT-base)",
+            "adapter_config.json names bert-base-uncased",
+        ],
+    },
+    "declared": {},
+    "conflicts": [],
+    "modules": 24,
+    "rank": 8,
 }
 SD1 = {
-    "source": "haseebae/indian-roads", "format": "diffusers-lora", "family": "sd1",
-    "root": {"id": "stable-diffusion-v1-5/stable-diffusion-v1-5", "confidence": "high",
-             "candidates": [{"id": "stable-diffusion-v1-5/stable-diffusion-v1-5", "score": 1.0},
-                            {"id": "CompVis/stable-diffusion-v1-4", "score": 1.0}],
-             "evidence": ["cross-attention context width 768 (SD 1.x; SDXL is 2048)"]},
+    "source": "haseebae/indian-roads",
+    "format": "diffusers-lora",
+    "family": "sd1",
+    "root": {
+        "id": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+        "confidence": "high",
+        "candidates": [
+            {"id": "stable-diffusion-v1-5/stable-diffusion-v1-5", "score": 1.0},
+            {"id": "CompVis/stable-diffusion-v1-4", "score": 1.0},
+        ],
+        "evidence": ["cross-attention context width 768 (SD 1.x; SDXL is 2048)"],
+    },
     "declared": {"base_model": "stabilityai/stable-diffusion-xl-base-1.0", "source": "README.md"},
-    "conflicts": ["README.md declares stabilityai/stable-diffusion-xl-base-1.0 (SDXL), "
-                  "but cross-attention width 768 is SD 1.x"],
+    "conflicts": [
+        "README.md declares stabilityai/stable-diffusion-xl-base-1.0 (SDXL), but cross-attention width 768 is SD 1.x"
+    ],
 }
-PREDICTIONS = {"source": "someone/bert-sentiment-lora", "tree": {"family": "bert"},
-               "expert": {"id": "bert-base-uncased-textcls", "version": "0.1.0"}, "method": "probex",
-               "predictions": [{"label": "sentiment", "score": 0.8123, "method": "probex"},
-                               {"label": "emotion", "score": 0.1234, "method": "probex"}]}
+PREDICTIONS = {
+    "source": "someone/bert-sentiment-lora",
+    "tree": {"family": "bert"},
+    "expert": {"id": "bert-base-uncased-textcls", "version": "0.1.0"},
+    "method": "probex",
+    "predictions": [
+        {"label": "sentiment", "score": 0.8123, "method": "probex"},
+        {"label": "emotion", "score": 0.1234, "method": "probex"},
+    ],
+}
 
 
 def _expect(name: str, text: str) -> None:
@@ -58,7 +91,7 @@ def _read(name: str) -> str:
 
 def _yaml_and_body(text: str) -> tuple[str, str]:
     match = REGEX_YAML_BLOCK.search(text)
-    return match.group(2), text[match.end():]
+    return match.group(2), text[match.end() :]
 
 
 def test_fresh_card():
@@ -182,9 +215,14 @@ def test_empty_yaml_block_is_filled_not_duplicated():
 
 
 def test_unknown_root_and_hostile_strings():
-    report = {"source": "x", "format": "custom-lora", "family": None,
-              "root": {"id": None, "confidence": 0.0, "candidates": [], "evidence": []},
-              "declared": {}, "conflicts": ["README says <!-- hfprobe:end --> then\nmore"]}
+    report = {
+        "source": "x",
+        "format": "custom-lora",
+        "family": None,
+        "root": {"id": None, "confidence": 0.0, "candidates": [], "evidence": []},
+        "declared": {},
+        "conflicts": ["README says <!-- hfprobe:end --> then\nmore"],
+    }
     result = update_card("# t\n", report, today=DAY)
     assert result.base_model_action == "none" and "base_model:" not in result.text.split(MD_BEGIN)[0]
     assert "**Descends from:** unknown" in result.text
@@ -193,14 +231,28 @@ def test_unknown_root_and_hostile_strings():
 
 
 def test_predict_output_shape_is_rendered():
-    """The dict hfprobe.predict.predict returns (expert by name, no version) renders without nulls."""
-    out = {"source": "x", "tree": {"family": "bert", "root": "google-bert/bert-base-uncased"}, "method": "probex-text",
-           "expert": {"name": "bert-textcls", "root": "google-bert/bert-base-uncased",
-                      "layer": "bert.encoder.layer.7.attention.self.value", "head": "text", "metrics": {"val": 0.7}},
-           "predictions": [{"label": "sport | news", "score": 0.61, "method": "probex-text"}], "routing": {}}
+    """The dict hfprobe.experts.predict returns (expert by name, no version) renders without nulls."""
+    out = {
+        "source": "x",
+        "tree": {"family": "bert", "root": "google-bert/bert-base-uncased"},
+        "method": "probex-text",
+        "expert": {
+            "name": "bert-textcls",
+            "root": "google-bert/bert-base-uncased",
+            "layer": "bert.encoder.layer.7.attention.self.value",
+            "head": "text",
+            "metrics": {"val": 0.7},
+        },
+        "predictions": [{"label": "sport | news", "score": 0.61, "method": "probex-text"}],
+        "routing": {},
+    }
     result = update_card(None, BERT, out, today=DAY)
     block = ModelCard(result.text).data.to_dict()["hfprobe"]["prediction"]
-    assert block == {"expert": "bert-textcls", "expert_root": "google-bert/bert-base-uncased",
-                     "layer": "bert.encoder.layer.7.attention.self.value", "method": "probex-text",
-                     "categories": [{"label": "sport | news", "score": 0.61}]}
+    assert block == {
+        "expert": "bert-textcls",
+        "expert_root": "google-bert/bert-base-uncased",
+        "layer": "bert.encoder.layer.7.attention.self.value",
+        "method": "probex-text",
+        "categories": [{"label": "sport | news", "score": 0.61}],
+    }
     assert "| sport / news | 0.610 |" in result.text and "expert `bert-textcls`" in result.text

@@ -21,7 +21,9 @@ def test_unknown_preset_is_one_line_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.skipif(not SLOW, reason="runs the whole demo (zoo build + expert training, minutes on 2 cores); set HFPROBE_SLOW=1")
+@pytest.mark.skipif(
+    not SLOW, reason="runs the whole demo (zoo build + expert training, minutes on 2 cores); set HFPROBE_SLOW=1"
+)
 def test_demo_end_to_end_then_cached(tmp_path):
     from hfprobe.demo import run_demo
 
@@ -44,7 +46,9 @@ def test_demo_end_to_end_then_cached(tmp_path):
     # the Space shows the same model's categories as a bar chart once experts exist
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("space_app_demo", Path(__file__).resolve().parents[1] / "space" / "app.py")
+    spec = importlib.util.spec_from_file_location(
+        "space_app_demo", Path(__file__).resolve().parents[1] / "space" / "app.py"
+    )
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
     os.environ["HFPROBE_EXPERTS"] = s["experts"]["path"]
@@ -60,7 +64,7 @@ def test_demo_end_to_end_then_cached(tmp_path):
     import hashlib
 
     from hfprobe.cli import main
-    from hfprobe.index import ModelIndex
+    from hfprobe.search.index import ModelIndex
     from tests.fakehub import FakeHub
 
     folder = Path(held["spec"])
@@ -68,7 +72,18 @@ def test_demo_end_to_end_then_cached(tmp_path):
     hub.add_repo("org/held-out", {p.name: p for p in folder.iterdir() if p.is_file()})
     weights = next(p for p in folder.iterdir() if p.name.endswith(".safetensors"))
     with hub.serving():
-        rc = main(["index", "add", "org/held-out", "--index", str(tmp_path / "hubidx"), "--experts", s["experts"]["path"], "--json"])
+        rc = main(
+            [
+                "index",
+                "add",
+                "org/held-out",
+                "--index",
+                str(tmp_path / "hubidx"),
+                "--experts",
+                s["experts"]["path"],
+                "--json",
+            ]
+        )
     assert rc == 0
     row = ModelIndex(tmp_path / "hubidx").rows()[0]
     assert row["id"] == "org/held-out" and row["repo"] == "org/held-out" and row["url"].endswith("/org/held-out")

@@ -16,7 +16,10 @@ torch.set_num_threads(1)
 # manifest format_guess -> the formats hfprobe may report for it
 EXPECTED = {
     "diffusers-lora": {"diffusers-lora", "diffusers-lora-processor"},
-    "peft": {"peft"}, "kohya": {"kohya"}, "cloneofsimo": {"cloneofsimo"}, "other": {"custom-lora"},
+    "peft": {"peft"},
+    "kohya": {"kohya"},
+    "cloneofsimo": {"cloneofsimo"},
+    "other": {"custom-lora"},
 }
 
 
@@ -53,10 +56,13 @@ def _view(realzoo, entries, ident):
     return open_weights(realzoo / entry["local_path"])
 
 
-@pytest.mark.parametrize("a,b", [
-    ("sd-faithsang-anime-diffusers", "sd-faithsang-anime-peft"),  # same tensors, PEFT vs diffusers keys
-    ("sd-timohavdk-new", "sd-timohavdk-2100-lora"),  # same tensors, malformed kohya vs diffusers keys
-])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("sd-faithsang-anime-diffusers", "sd-faithsang-anime-peft"),  # same tensors, PEFT vs diffusers keys
+        ("sd-timohavdk-new", "sd-timohavdk-2100-lora"),  # same tensors, malformed kohya vs diffusers keys
+    ],
+)
 def test_same_adapter_in_two_layouts_reads_the_same(realzoo, entries, a, b):
     va, vb = _view(realzoo, entries, a), _view(realzoo, entries, b)
     assert set(va.modules) == set(vb.modules)

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from hfprobe.errors import SearchIndexError, SourceNotFoundError, UsageError
-from hfprobe.index import IndexRow, ModelIndex, embed_categories, model_id_for
-from hfprobe.ingest import add_sources
+from hfprobe.search.index import IndexRow, ModelIndex, embed_categories, model_id_for
+from hfprobe.search.ingest import add_sources
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -58,9 +58,19 @@ def fake_describe(spec: str, *, zoo=FAKE_ZOO, dim: int = 64) -> IndexRow:
     cats = [{"label": lab, "score": s} for lab, s in cats]
     enc = WordEncoder(dim)
     return IndexRow(
-        id=model_id_for(spec), source=spec, embedding=embed_categories(cats, enc), text_encoder=enc.id,
-        repo=spec, revision="main", family=root.split("-")[0], root=root, categories=cats,
-        expert=f"{root}-expert", expert_version="1", url=f"https://huggingface.co/{spec}", indexed_at=1.0,
+        id=model_id_for(spec),
+        source=spec,
+        embedding=embed_categories(cats, enc),
+        text_encoder=enc.id,
+        repo=spec,
+        revision="main",
+        family=root.split("-")[0],
+        root=root,
+        categories=cats,
+        expert=f"{root}-expert",
+        expert_version="1",
+        url=f"https://huggingface.co/{spec}",
+        indexed_at=1.0,
     )
 
 
@@ -142,7 +152,7 @@ def test_batch_add_resumes_and_reports_failures(tmp_path):
 
 _WRITER = """
 import sys
-from hfprobe.index import ModelIndex, IndexRow
+from hfprobe.search.index import ModelIndex, IndexRow
 idx = ModelIndex(sys.argv[1])
 for b in range(10_000):
     rows = [IndexRow(id=f"m{b}-{i}", source="x", embedding=[float(i % 7 + 1)] * 256, text_encoder="fake",
@@ -155,8 +165,12 @@ for b in range(10_000):
 def test_killed_writer_leaves_a_readable_index(tmp_path):
     """SIGKILL a process in the middle of a stream of commits: the index opens, and holds whole batches only."""
     path = tmp_path / "idx"
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
     try:
         seen = -1
         deadline = time.time() + 60
@@ -176,7 +190,17 @@ def test_killed_writer_leaves_a_readable_index(tmp_path):
     assert n % 500 == 0 and n >= 1500, n  # no half batch
     rows = idx.rows()
     assert all(len(r["embedding"]) == 256 and r["categories"] for r in rows)
-    idx.add([IndexRow(id="after-crash", source="x", embedding=[1.0] * 256, text_encoder="fake", categories=[{"label": "c", "score": 1.0}])])
+    idx.add(
+        [
+            IndexRow(
+                id="after-crash",
+                source="x",
+                embedding=[1.0] * 256,
+                text_encoder="fake",
+                categories=[{"label": "c", "score": 1.0}],
+            )
+        ]
+    )
     assert len(idx) == n + 1  # still writable after the crash
 
 
@@ -189,20 +213,33 @@ def test_model_id_for():
 def test_cli_index_query_roundtrip(tmp_path, capsys):
     """The CLI against an index in the real default text space (MiniLM): "puppy" finds the dog model."""
     from hfprobe.cli import main
-    from hfprobe.text import get_text_encoder
+    from hfprobe.text.encoders import get_text_encoder
 
     enc = get_text_encoder("minilm")
     rows = []
-    for rid, root, cats in [("org/dog", "sd-1.5", [("dog", 0.9)]), ("org/plane", "sd-1.5", [("airplane", 0.9)]),
-                            ("org/dog-vit", "vit-b16", [("golden retriever", 0.8)])]:
+    for rid, root, cats in [
+        ("org/dog", "sd-1.5", [("dog", 0.9)]),
+        ("org/plane", "sd-1.5", [("airplane", 0.9)]),
+        ("org/dog-vit", "vit-b16", [("golden retriever", 0.8)]),
+    ]:
         cats = [{"label": lab, "score": s} for lab, s in cats]
-        rows.append(IndexRow(id=rid, source=rid, embedding=embed_categories(cats, enc), text_encoder="minilm",
-                             root=root, family=root, categories=cats))
+        rows.append(
+            IndexRow(
+                id=rid,
+                source=rid,
+                embedding=embed_categories(cats, enc),
+                text_encoder="minilm",
+                root=root,
+                family=root,
+                categories=cats,
+            )
+        )
     ModelIndex(tmp_path / "idx").add(rows)
     assert main(["query", "a puppy", "--index", str(tmp_path / "idx"), "--json", "--top-k", "3"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert [h["id"] for h in out["hits"]][-1] == "org/plane"
-    assert out["hits"][0]["score"] > out["hits"][-1]["score"] + 0.1
+    hits = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON Lines: one hit a line
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    assert [h["id"] for h in hits][-1] == "org/plane"
+    assert hits[0]["score"] > hits[-1]["score"] + 0.1
     assert main(["query", "a puppy", "--index", str(tmp_path / "idx"), "--tree", "vit-b16"]) == 0
     text = capsys.readouterr().out
     assert "org/dog-vit" in text and "org/plane" not in text
@@ -220,8 +257,12 @@ def test_ray_engine_gives_the_same_rows(tmp_path):
     specs = list(FAKE_ZOO)
     local = ModelIndex(tmp_path / "local", encoders={"fake-words": WordEncoder()})
     add_sources(local, specs, describe=fake_describe, progress=False)
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)])}})
+    ray.init(
+        num_cpus=1,
+        include_dashboard=False,
+        log_to_driver=False,
+        runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)])}},
+    )
     try:
         dist = ModelIndex(tmp_path / "ray", encoders={"fake-words": WordEncoder()})
         summary = add_sources(dist, specs, describe=fake_describe, engine="ray", progress=False)
@@ -234,7 +275,7 @@ def test_ray_engine_gives_the_same_rows(tmp_path):
 def test_filter_lists_models_from_the_hub_api(tmp_path):
     """--filter goes through huggingface_hub's list_models against a Hub-compatible server on 127.0.0.1."""
     from hfprobe.errors import NetworkError
-    from hfprobe.ingest import list_hub_models
+    from hfprobe.search.ingest import list_hub_models
     from tests.fakehub import FakeHub
 
     hub, seen = FakeHub(tmp_path / "hub"), {}
@@ -254,16 +295,17 @@ def test_filter_lists_models_from_the_hub_api(tmp_path):
 
 
 def test_cli_from_file_reports_each_bad_source(tmp_path, capsys):
-    """--from-file skips comments and blanks; a source that does not exist is one failure line, exit 2,
-    and nothing is written for it (the real per-model work fails before any expert is loaded)."""
+    """--from-file skips comments and blanks; a source that does not exist is one failure line on stderr,
+    exit 1 (items of a batch failed), and nothing is written for it (the real per-model work fails before any
+    expert is loaded)."""
     from hfprobe.cli import main
 
     listing = tmp_path / "sources.txt"
     listing.write_text(f"# models to index\n\n{tmp_path / 'missing-a.safetensors'}\n  {tmp_path / 'missing-b'}  \n")
-    assert main(["index", "add", "--from-file", str(listing), "--index", str(tmp_path / "idx")]) == 2
-    out = capsys.readouterr().out
+    assert main(["index", "add", "--from-file", str(listing), "--index", str(tmp_path / "idx")]) == 1
+    out, err = capsys.readouterr()
     assert "indexed 0, skipped 0 already indexed, failed 2" in out
-    assert out.count("failed: ") == 2 and "missing-a.safetensors" in out and "missing-b" in out
+    assert err.count("hfprobe: error: ") == 2 and "missing-a.safetensors" in err and "missing-b" in err
     assert len(ModelIndex(tmp_path / "idx")) == 0
     assert main(["index", "add", "--from-file", str(tmp_path / "nope.txt")]) == 2
     assert "cannot read the source list" in capsys.readouterr().err
@@ -279,8 +321,17 @@ def test_vector_and_tree_indexes_on_a_larger_table(tmp_path):
     rows = []
     for i in range(1200):
         cats = [{"label": words[i % 60], "score": 1.0}, {"label": words[(i * 7) % 60], "score": 0.3}]
-        rows.append(IndexRow(id=f"m{i}", source=f"m{i}", embedding=embed_categories(cats, enc), text_encoder=enc.id,
-                             root=f"root{i % 3}", family="fam", categories=cats))
+        rows.append(
+            IndexRow(
+                id=f"m{i}",
+                source=f"m{i}",
+                embedding=embed_categories(cats, enc),
+                text_encoder=enc.id,
+                root=f"root{i % 3}",
+                family="fam",
+                categories=cats,
+            )
+        )
     idx.add(rows)
     idx.optimize(ann_min_rows=1000)
     table = idx._db.open_table("models_fake_words")
@@ -289,8 +340,18 @@ def test_vector_and_tree_indexes_on_a_larger_table(tmp_path):
     assert hits[0]["categories"][0]["label"] == "w5"
     assert {h["root"] for h in idx.query("w5", tree="ROOT1", top_k=5)} == {"root1"}
     assert idx.trees() == ["root0", "root1", "root2"]
-    idx.add([IndexRow(id="late", source="late", embedding=embed_categories([{"label": "zebra", "score": 1.0}], enc),
-                      text_encoder=enc.id, root="root9", categories=[{"label": "zebra", "score": 1.0}])])
+    idx.add(
+        [
+            IndexRow(
+                id="late",
+                source="late",
+                embedding=embed_categories([{"label": "zebra", "score": 1.0}], enc),
+                text_encoder=enc.id,
+                root="root9",
+                categories=[{"label": "zebra", "score": 1.0}],
+            )
+        ]
+    )
     assert idx.query("zebra", top_k=1)[0]["id"] == "late"
 
 

@@ -15,13 +15,26 @@ from safetensors.torch import save_file
 
 from hfprobe.cli import main
 from hfprobe.errors import HfprobeError, NoWeightsError
-from hfprobe.inspect import format_report, inspect_source
+from hfprobe.tree.inspect import format_report, inspect_source
 from tests.fakehub import FakeHub
 
 torch.set_num_threads(1)
 
-FIELDS = {"source", "format", "family", "root", "declared", "conflicts", "modules", "rank", "bytes_read",
-          "range_ignored", "kind", "files", "family_confidence"}
+FIELDS = {
+    "source",
+    "format",
+    "family",
+    "root",
+    "declared",
+    "conflicts",
+    "modules",
+    "rank",
+    "bytes_read",
+    "range_ignored",
+    "kind",
+    "files",
+    "family_confidence",
+}
 
 
 @pytest.fixture(scope="session")
@@ -33,9 +46,14 @@ def sd1_lora(tmp_path_factory):
     from peft.utils import get_peft_model_state_dict
 
     with torch.device("meta"):
-        unet = UNet2DConditionModel(block_out_channels=(320, 640), layers_per_block=1, cross_attention_dim=768,
-                                    attention_head_dim=8, down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                                    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"))
+        unet = UNet2DConditionModel(
+            block_out_channels=(320, 640),
+            layers_per_block=1,
+            cross_attention_dim=768,
+            attention_head_dim=8,
+            down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+            up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
+        )
     unet = unet.to_empty(device="cpu")
     unet.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
     for name, p in unet.named_parameters():  # uninitialised memory may hold NaN; LoRA tensors get real values
@@ -88,7 +106,9 @@ def test_diffusers_lora_report(sd1_lora):
 def test_card_claiming_sdxl_on_sd1_weights_is_a_conflict(sd1_lora, tmp_path):
     folder = tmp_path / "lora"
     folder.mkdir()
-    (folder / "pytorch_lora_weights.safetensors").write_bytes((sd1_lora / "pytorch_lora_weights.safetensors").read_bytes())
+    (folder / "pytorch_lora_weights.safetensors").write_bytes(
+        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    )
     (folder / "README.md").write_text("---\nbase_model: stabilityai/stable-diffusion-xl-base-1.0\n---\n# my lora\n")
     report = inspect_source(str(folder))
     assert report["family"] == "sd1"
@@ -142,7 +162,7 @@ def test_cli_several_sources_one_json_per_line(sd1_lora, gpt2_adapter, capsys):
 def test_cli_human_report_and_bad_source(sd1_lora, tmp_path, capsys):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert main(["inspect", str(sd1_lora), str(empty)]) == 2
+    assert main(["inspect", str(sd1_lora), str(empty)]) == 1  # a batch with a failed item
     out, err = capsys.readouterr()
     assert "stable-diffusion-v1-5/stable-diffusion-v1-5" in out
     assert err.count("\n") == 1 and err.startswith("hfprobe: error:") and "Traceback" not in err
@@ -166,8 +186,13 @@ def test_folder_without_weights(tmp_path):
 def test_over_http_reads_headers_only_or_says_range_was_ignored(sd1_lora, tmp_path, honour_range):
     hub = FakeHub(tmp_path / "hub")
     weights = (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
-    hub.add_repo("someone/sd-lora", {"pytorch_lora_weights.safetensors": weights,
-                                     "README.md": "---\nbase_model: runwayml/stable-diffusion-v1-5\n---\n"})
+    hub.add_repo(
+        "someone/sd-lora",
+        {
+            "pytorch_lora_weights.safetensors": weights,
+            "README.md": "---\nbase_model: runwayml/stable-diffusion-v1-5\n---\n",
+        },
+    )
     hub.honour_range = honour_range
     with hub.serving():
         report = inspect_source("someone/sd-lora")
@@ -180,11 +205,14 @@ def test_over_http_reads_headers_only_or_says_range_was_ignored(sd1_lora, tmp_pa
         assert report["bytes_read"] >= len(weights)
 
 
-@pytest.mark.parametrize("tensors,family,top", [
-    ({"<cat-toy>": (768,)}, "sd1", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # CLIP-L width: SDXL's te1 too
-    ({"emb_params": (4, 1024)}, "sd2", None),                                        # OpenCLIP-H width
-    ({"clip_l": (2, 768), "clip_g": (2, 1280)}, "sdxl", "stabilityai/stable-diffusion-xl-base-1.0"),
-])
+@pytest.mark.parametrize(
+    "tensors,family,top",
+    [
+        ({"<cat-toy>": (768,)}, "sd1", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # CLIP-L width: SDXL's te1 too
+        ({"emb_params": (4, 1024)}, "sd2", None),  # OpenCLIP-H width
+        ({"clip_l": (2, 768), "clip_g": (2, 1280)}, "sdxl", "stabilityai/stable-diffusion-xl-base-1.0"),
+    ],
+)
 def test_textual_inversion_family_from_embedding_width(tmp_path, tensors, family, top):
     save_file({k: torch.randn(*shape) for k, shape in tensors.items()}, tmp_path / "learned_embeds.safetensors")
     report = inspect_source(str(tmp_path))
@@ -197,8 +225,9 @@ def test_textual_inversion_family_from_embedding_width(tmp_path, tensors, family
 def test_transformers_checkpoint_with_config(tmp_path):
     from transformers import BertConfig, BertModel
 
-    config = BertConfig(hidden_size=384, num_hidden_layers=2, num_attention_heads=12, intermediate_size=1536,
-                        vocab_size=1000)  # all-MiniLM-L6-v2's widths, fewer layers and words
+    config = BertConfig(
+        hidden_size=384, num_hidden_layers=2, num_attention_heads=12, intermediate_size=1536, vocab_size=1000
+    )  # all-MiniLM-L6-v2's widths, fewer layers and words
     with torch.device("meta"):
         model = BertModel(config)
     model = model.to_empty(device="cpu")

@@ -9,16 +9,40 @@ import torch
 from safetensors.torch import load_file
 
 from hfprobe.errors import ExpertError, TextEncoderError
-from hfprobe.expert import Expert
-from hfprobe.probex import ProbeX, n_params
-from hfprobe.train import HEAD_DEFAULTS, LOSS_MIN_DELTA, TrainConfig, ZeroShotVal, evaluate, sweep_layers, train_expert, train_probe
-
+from hfprobe.experts.expert import Expert
+from hfprobe.experts.fit import sweep_layers, train_expert
+from hfprobe.experts.probes import HEAD_DEFAULTS, ProbeX, TrainConfig, n_params
+from hfprobe.experts.train import LOSS_MIN_DELTA, ZeroShotVal, evaluate, train_probe
 from tests.probex_synth import multilabel_tree, text_tree
 
 torch.set_num_threads(1)
 SMALL = dict(r_U=16, r_V=16, r_T=16, max_epochs=60, patience=15)
-NAMES = ["dog", "cat", "airplane", "car", "apple", "banana", "guitar", "piano", "ship", "truck", "horse", "bird",
-         "tree", "flower", "house", "bridge", "shoe", "hat", "clock", "phone", "chair", "lamp", "river", "mountain"]
+NAMES = [
+    "dog",
+    "cat",
+    "airplane",
+    "car",
+    "apple",
+    "banana",
+    "guitar",
+    "piano",
+    "ship",
+    "truck",
+    "horse",
+    "bird",
+    "tree",
+    "flower",
+    "house",
+    "bridge",
+    "shoe",
+    "hat",
+    "clock",
+    "phone",
+    "chair",
+    "lamp",
+    "river",
+    "mountain",
+]
 
 
 def split(X, Y, a, b):
@@ -35,8 +59,21 @@ def ml_data():
 def ml_expert(ml_data):
     Xtr, Ytr, Xva, Yva, Xte, Yte = ml_data
     cfg = TrainConfig(**SMALL)
-    return train_expert(Xtr, Ytr, Xva, Yva, labels=[f"c{i}" for i in range(6)], cfg=cfg, root="synth/root-a",
-                        family="synth", layer="blocks.0.attn.q", Xte=Xte, Yte=Yte, zoo_hash="abc", progress=False)
+    return train_expert(
+        Xtr,
+        Ytr,
+        Xva,
+        Yva,
+        labels=[f"c{i}" for i in range(6)],
+        cfg=cfg,
+        root="synth/root-a",
+        family="synth",
+        layer="blocks.0.attn.q",
+        Xte=Xte,
+        Yte=Yte,
+        zoo_hash="abc",
+        progress=False,
+    )
 
 
 def test_architecture_shapes_and_sizes():
@@ -93,7 +130,18 @@ def test_save_load_bit_exact(ml_expert, ml_data, tmp_path):
     folder = ml_expert.save(tmp_path / "exp")
     assert sorted(p.name for p in folder.iterdir()) == ["expert.json", "expert.safetensors"]
     cfg = json.loads((folder / "expert.json").read_text())
-    for key in ("root", "layer", "shape", "labels", "text_encoder", "sizes", "metrics", "zoo_hash", "version", "routing"):
+    for key in (
+        "root",
+        "layer",
+        "shape",
+        "labels",
+        "text_encoder",
+        "sizes",
+        "metrics",
+        "zoo_hash",
+        "version",
+        "routing",
+    ):
         assert key in cfg
     assert set(cfg["sizes"]) == {"r_U", "r_V", "r_T", "views", "params"}
     back = Expert.load(folder)
@@ -127,7 +175,7 @@ def test_bad_expert_folders(ml_expert, tmp_path):
 
 @pytest.fixture(scope="session")
 def text_setup():
-    from hfprobe.text import get_text_encoder
+    from hfprobe.text.encoders import get_text_encoder
 
     enc = get_text_encoder("minilm")
     E = enc.embed_labels(NAMES)
@@ -135,8 +183,19 @@ def text_setup():
     idx_tr, idx_va, idx_te = torch.tensor(seen * 6), torch.tensor(seen * 2), torch.tensor(unseen * 4)
     data = (text_tree(E, idx_tr, k=16), idx_tr, text_tree(E, idx_va, k=16), idx_va, text_tree(E, idx_te, k=16), idx_te)
     cfg = TrainConfig(head="text", r_U=16, r_V=16, r_T=32, max_epochs=120, patience=30, dropout=0.2)
-    exp = train_expert(data[0], data[1], data[2], data[3], labels=NAMES[:18], cfg=cfg, root="synth/sd", family="synth",
-                       layer="unet.x.attn2.to_q", text_encoder=enc, progress=False)
+    exp = train_expert(
+        data[0],
+        data[1],
+        data[2],
+        data[3],
+        labels=NAMES[:18],
+        cfg=cfg,
+        root="synth/sd",
+        family="synth",
+        layer="unet.x.attn2.to_q",
+        text_encoder=enc,
+        progress=False,
+    )
     return enc, E, seen, unseen, data, exp
 
 
@@ -224,7 +283,7 @@ class _Enc:
 def test_bilinear_text_probe_reads_a_sign_ambiguous_row_space(tmp_path):
     """kind='bilinear': the delta b (P t)ᵀ carries its class only up to sign; the quadratic text score reads it
     zero-shot, its logits do not change when the delta flips sign, and the expert round-trips bit-exact."""
-    from hfprobe.probex import BilinearTextProbe
+    from hfprobe.experts.probes import BilinearTextProbe
     from tests.probex_synth import lora_text_tree
 
     enc = _Enc()
@@ -232,8 +291,19 @@ def test_bilinear_text_probe_reads_a_sign_ambiguous_row_space(tmp_path):
     idx_tr, idx_va, idx_te = torch.tensor(seen * 3), torch.tensor(seen), torch.tensor(unseen * 3)
     Xtr, Xva, Xte = (lora_text_tree(enc.E, i) for i in (idx_tr, idx_va, idx_te))
     cfg = TrainConfig(head="text", kind="bilinear", r_U=16, max_epochs=100, patience=30)
-    exp = train_expert(Xtr, idx_tr, Xva, idx_va, labels=[f"c{i}" for i in seen], cfg=cfg, root="synth/sd", family="synth",
-                       layer="unet.x.attn2.to_v", text_encoder=enc, progress=False)
+    exp = train_expert(
+        Xtr,
+        idx_tr,
+        Xva,
+        idx_va,
+        labels=[f"c{i}" for i in seen],
+        cfg=cfg,
+        root="synth/sd",
+        family="synth",
+        layer="unet.x.attn2.to_v",
+        text_encoder=enc,
+        progress=False,
+    )
     assert isinstance(exp.model, BilinearTextProbe) and exp.config["train"]["kind"] == "bilinear"
     assert exp.config["metrics"]["val"] >= 0.3, exp.config["metrics"]  # chance 1/60
     zs = evaluate(exp.model, Xte, idx_te - len(seen), "text", enc.E[unseen])
@@ -272,10 +342,17 @@ def test_early_stopping_waits_while_the_validation_loss_falls(ml_data):
 
 
 def test_regularisation_defaults_per_head_and_the_expert_records_what_it_used(ml_expert):
-    """Unset dropout and weight decay take the head's defaults; set ones are kept; an expert records the values it trained with."""
+    """Unset dropout and weight decay take the head's defaults; set ones are kept; an expert records the values it
+    trained with."""
     ml, text = TrainConfig(head="multilabel").resolved(), TrainConfig(head="text").resolved()
-    assert (ml.dropout, ml.weight_decay) == (HEAD_DEFAULTS["multilabel"]["dropout"], HEAD_DEFAULTS["multilabel"]["weight_decay"])
-    assert (text.dropout, text.weight_decay) == (HEAD_DEFAULTS["text"]["dropout"], HEAD_DEFAULTS["text"]["weight_decay"])
+    assert (ml.dropout, ml.weight_decay) == (
+        HEAD_DEFAULTS["multilabel"]["dropout"],
+        HEAD_DEFAULTS["multilabel"]["weight_decay"],
+    )
+    assert (text.dropout, text.weight_decay) == (
+        HEAD_DEFAULTS["text"]["dropout"],
+        HEAD_DEFAULTS["text"]["weight_decay"],
+    )
     assert ml.dropout != text.dropout
     mine = TrainConfig(head="text", dropout=0.1).resolved()
     assert (mine.dropout, mine.weight_decay) == (0.1, HEAD_DEFAULTS["text"]["weight_decay"])

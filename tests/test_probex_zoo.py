@@ -12,21 +12,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from hfprobe.cli import main
-from hfprobe.expert import Expert, load_experts
-from hfprobe.predict import predict
-from hfprobe.probex import n_params
-from hfprobe.zoo import build_zoo, open_zoo
-from hfprobe.train import HEAD_DEFAULTS
-
+from hfprobe.experts.expert import Expert, load_experts
+from hfprobe.experts.predict import predict
+from hfprobe.experts.probes import HEAD_DEFAULTS, n_params
+from hfprobe.zoo import open_zoo
 from tests.fakehub import FakeHub
 
 torch.set_num_threads(1)
 FAST = ["--rank", "8", "--epochs", "15", "--quiet"]
-
-
-@pytest.fixture(scope="session")
-def zoo():
-    return build_zoo("test", seed=0, progress=False)
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +92,7 @@ def test_predict_from_hub_reads_only_the_layer(zoo, experts_dir, tmp_path):
 
 def test_bench_small_budget(zoo, tmp_path, capsys):
     out = tmp_path / "bench.json"
-    rc = main(["bench", "--zoo", str(zoo), "--json", str(out), "--max-layers", "1", *FAST])
+    rc = main(["bench", "--zoo", str(zoo), "--out", str(out), "--max-layers", "1", *FAST])
     assert rc == 0
     res = json.loads(out.read_text())
     assert set(res) >= {"trees", "zero_shot", "routing", "params", "train_seconds", "predict_models_per_s"}
@@ -117,8 +110,16 @@ def test_bench_small_budget(zoo, tmp_path, capsys):
     assert text_trees and all(row["readout"] is not None for row in text_trees)
     ro = text_trees[0]["readout"]
     assert ro["n_test"] > 0 and ro["n_test_holdout"] > 0
-    for key in ("in_dist_top1", "zero_shot_top1", "all_top1", "abstain_rate", "combined_in_dist_top1",
-                "combined_zero_shot_top1", "expert_in_dist_top1_same_labels", "expert_zero_shot_top1_same_labels"):
+    for key in (
+        "in_dist_top1",
+        "zero_shot_top1",
+        "all_top1",
+        "abstain_rate",
+        "combined_in_dist_top1",
+        "combined_zero_shot_top1",
+        "expert_in_dist_top1_same_labels",
+        "expert_zero_shot_top1_same_labels",
+    ):
         assert 0.0 <= ro[key] <= 1.0  # quality is tested in test_readout.py; the `test` zoo's LoRAs take 3 steps
 
 
@@ -148,15 +149,35 @@ def test_bad_input_exits_2(zoo, experts_dir, tmp_path, capsys):
     odd = tmp_path / "odd"
     shutil.copytree(m.spec, odd)
     tensors = load_file(odd / "model.safetensors")
-    key = next(k for k in tensors if k.startswith(exp.layer.replace("vit.layers.", "vit.encoder.layer.").rsplit(".", 2)[0])
-               and k.endswith(exp.layer.rsplit(".", 1)[1].replace("v_proj", "value").replace("k_proj", "key")
-                              .replace("q_proj", "query") + ".weight"))
+    key = next(
+        k
+        for k in tensors
+        if k.startswith(exp.layer.replace("vit.layers.", "vit.encoder.layer.").rsplit(".", 2)[0])
+        and k.endswith(
+            exp.layer.rsplit(".", 1)[1].replace("v_proj", "value").replace("k_proj", "key").replace("q_proj", "query")
+            + ".weight"
+        )
+    )
     tensors[key] = tensors[key][:, :-1].contiguous()
     save_file(tensors, odd / "model.safetensors", metadata={"format": "pt"})
     _fail(["predict", str(odd), "--experts", str(experts_dir / "vit-fmnist-a")], capsys, "expects")
     # the bilinear probe on a multi-label tree
-    _fail(["train", "--zoo", str(zoo), "--tree", "vit-fmnist-a", "--kind", "bilinear", "--out", str(tmp_path / "bl"), *FAST],
-          capsys, "needs a text-aligned tree")
+    _fail(
+        [
+            "train",
+            "--zoo",
+            str(zoo),
+            "--tree",
+            "vit-fmnist-a",
+            "--kind",
+            "bilinear",
+            "--out",
+            str(tmp_path / "bl"),
+            *FAST,
+        ],
+        capsys,
+        "needs a text-aligned tree",
+    )
     assert not (tmp_path / "bl").exists()
     # empty label list; zero-shot labels for a classification expert
     _fail(["predict", m.spec, "--experts", str(experts_dir), "--labels", ""], capsys, "label")
@@ -167,17 +188,20 @@ def test_bad_input_exits_2(zoo, experts_dir, tmp_path, capsys):
     rows = [json.loads(x) for x in (zoo / "manifest.jsonl").read_text().splitlines() if x.strip()]
     rows = [dict(r, path=str(zoo / r["path"])) for r in rows if r["tree"] == "vit-fmnist-a"]
     (one / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    _fail(["bench", "--zoo", str(one), "--json", str(tmp_path / "b.json"), *FAST], capsys, "one tree only")
+    _fail(["bench", "--zoo", str(one), "--out", str(tmp_path / "b.json"), *FAST], capsys, "one tree only")
     assert not (tmp_path / "b.json").exists()
-    _fail(["bench", "--zoo", str(zoo), "--json", str(tmp_path / "b.json"), "--max-layers", "-1", *FAST], capsys,
-          "--max-layers -1")
+    _fail(
+        ["bench", "--zoo", str(zoo), "--out", str(tmp_path / "b.json"), "--max-layers", "-1", *FAST],
+        capsys,
+        "--max-layers -1",
+    )
     assert not (tmp_path / "b.json").exists()
 
 
 def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, monkeypatch):
     """Labels the generative expert never trained on are read by the readout (better on held-out categories,
     README); its own labels stay with the expert; an abstaining readout hands back to the expert."""
-    import hfprobe.readout as readout_mod
+    import hfprobe.experts.readout as readout_mod
 
     m = open_zoo(zoo).select(tree="unet-shapes", split="test_holdout")[0]
     own = Expert.load(experts_dir / "unet-shapes").config["labels"][:3]
@@ -189,8 +213,13 @@ def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, mo
     assert out["method"] == ("zero-shot" if out["readout"]["abstained"] else "readout")
 
     def confident(view, labels, **kw):
-        return {"method": "readout", "abstained": False, "reason": "", "margin": 3.0,
-                "predictions": [{"label": lab, "score": 1.0 - i, "method": "readout"} for i, lab in enumerate(labels)]}
+        return {
+            "method": "readout",
+            "abstained": False,
+            "reason": "",
+            "margin": 3.0,
+            "predictions": [{"label": lab, "score": 1.0 - i, "method": "readout"} for i, lab in enumerate(labels)],
+        }
 
     monkeypatch.setattr(readout_mod, "readout_predict", confident)
     out = predict(m.spec, experts_dir=experts_dir, labels=unseen)
@@ -199,7 +228,9 @@ def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, mo
 
 def test_bilinear_expert_trains_and_predicts(zoo, tmp_path, capsys):
     out = tmp_path / "bilinear"
-    assert main(["train", "--zoo", str(zoo), "--tree", "unet-shapes", "--kind", "bilinear", "--out", str(out), *FAST]) == 0
+    assert (
+        main(["train", "--zoo", str(zoo), "--tree", "unet-shapes", "--kind", "bilinear", "--out", str(out), *FAST]) == 0
+    )
     exp = Expert.load(out)
     assert exp.config["train"]["kind"] == "bilinear" and exp.config["head"] == "text"
     # the sizes it reports are the ones it has: no r_V, r_T or views (those are ProbeX's)
@@ -210,7 +241,7 @@ def test_bilinear_expert_trains_and_predicts(zoo, tmp_path, capsys):
 
 
 def test_bilinear_candidates_are_the_layers_that_read_the_caption(zoo):
-    from hfprobe.train import candidate_layers
+    from hfprobe.experts.data import candidate_layers
 
     z = open_zoo(zoo)
     names = candidate_layers(z, "unet-shapes", limit=6, kind="bilinear")
@@ -225,7 +256,7 @@ def test_bilinear_candidates_are_the_layers_that_read_the_caption(zoo):
 def test_kind_auto_keeps_the_better_probe_on_text_trees(zoo, tmp_path, capsys):
     out = tmp_path / "auto"
     assert main(["train", "--zoo", str(zoo), "--all-trees", "--kind", "auto", "--out", str(out), "--json", *FAST]) == 0
-    rows = {r["tree"]: r for r in json.loads(capsys.readouterr().out)}
+    rows = {r["tree"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     for e in load_experts(out):
         kind, metrics = e.config["train"]["kind"], e.config["metrics"]
         assert rows[e.name]["kind"] == kind

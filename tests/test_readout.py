@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import json
 import string
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
-from hfprobe import readout as ro
 from hfprobe.errors import TextEncoderError
+from hfprobe.experts import readout as ro
+from hfprobe.formats import open_weights
+from hfprobe.text import states as st
+from hfprobe.text import vocab
 
-sys.path.insert(0, str(Path(__file__).parent))  # the tiny-tree builder beside this file
-from readout_tree import random_like, tiny_unet, train_lora
+from .readout_tree import tiny_unet, train_lora
 
 CATS = ["dog", "violin", "castle", "banana", "tractor", "jellyfish", "umbrella", "pizza"]
 VAL, TEST = CATS[:4], CATS[4:]
@@ -30,13 +30,15 @@ STEPS = 20  # per LoRA; the fixture (9 LoRAs) is most of this file's runtime
 @pytest.fixture(scope="session")
 def tree(tmp_path_factory):
     torch.set_num_threads(1)
-    prov = ro.MiniLMStates()
+    prov = st.MiniLMStates()
     ts = prov.states(CATS)
-    trigger_states = prov.states(["sks"], "a photo of {label}").states[0]
+    trigger_states = prov.states(["sks"], "a photo of {}").states[0]
     root = tiny_unet().state_dict()
     saved = tmp_path_factory.mktemp("lora-dog")
-    loras = {c: train_lora(root, ts.states[i], i, steps=STEPS, seed=i, save_to=saved if c == "dog" else None)
-             for i, c in enumerate(CATS)}
+    loras = {
+        c: train_lora(root, ts.states[i], i, steps=STEPS, seed=i, save_to=saved if c == "dog" else None)
+        for i, c in enumerate(CATS)
+    }
     trigger = train_lora(root, trigger_states, 99, steps=STEPS, seed=99)
     null = sum((ro.null_margins(loras[c], ts, ro.ReadoutConfig(), n=6, seed=i) for i, c in enumerate(VAL)), [])
     cfg = ro.ReadoutConfig(threshold=ro.calibrate_threshold(null, 0.95), threshold_source="test validation LoRAs")
@@ -63,8 +65,13 @@ def test_random_rank_matched_deltas_score_at_chance(tree):
     hits, abstained, ranks = 0, 0, []
     for s in range(40):
         target = CATS[s % len(CATS)]
-        out = ro.readout_predict(random_like(tree["loras"][target], 4, s), CATS, text_states=tree["ts"],
-                                 top_k=len(CATS), config=tree["cfg"])
+        out = ro.readout_predict(
+            ro.random_deltas(tree["loras"][target], 4, s),
+            CATS,
+            text_states=tree["ts"],
+            top_k=len(CATS),
+            config=tree["cfg"],
+        )
         order = [p["label"] for p in out["predictions"]]
         hits += order[0] == target
         ranks.append(order.index(target) + 1)
@@ -81,10 +88,7 @@ def test_trigger_token_lora_abstains(tree):
 
 
 def test_formats_view_matches_dict(tree):
-    formats = pytest.importorskip("hfprobe.formats")
-    if not hasattr(formats, "open_weights"):
-        pytest.skip("hfprobe.formats.open_weights not there yet")
-    view = formats.open_weights(str(tree["saved"]))
+    view = open_weights(str(tree["saved"]))
     deltas, ranks = ro.deltas_of(view)
     assert len(deltas) == 8 and set(ranks.values()) == {4}
     a = ro.readout_predict(view, CATS, text_states=tree["ts"], top_k=8, config=tree["cfg"])
@@ -110,7 +114,7 @@ def test_no_encoder_abstains_with_reason(tmp_path, monkeypatch):
     assert out["abstained"] and out["predictions"] == []
     assert "no base text encoder" in out["reason"] and "stable-diffusion-v1-5" in out["reason"]
     with pytest.raises(TextEncoderError):
-        ro.CLIPStates(str(tmp_path / "missing-root"))
+        st.CLIPStates(str(tmp_path / "missing-root"))
 
 
 def test_width_mismatch_abstains(tree):
@@ -127,12 +131,24 @@ def test_clip_states_from_local_root(tmp_path):
     vocab = ["<|startoftext|>", "<|endoftext|>"] + chars + [c + "</w>" for c in chars]
     (tmp_path / "v.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (tmp_path / "m.txt").write_text("#version: 0.2\n")
-    CLIPTokenizer(str(tmp_path / "v.json"), str(tmp_path / "m.txt"), model_max_length=77).save_pretrained(tmp_path / "sd" / "tokenizer")
+    CLIPTokenizer(str(tmp_path / "v.json"), str(tmp_path / "m.txt"), model_max_length=77).save_pretrained(
+        tmp_path / "sd" / "tokenizer"
+    )
     torch.manual_seed(0)
-    CLIPTextModel(CLIPTextConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                 num_attention_heads=2, max_position_embeddings=77, bos_token_id=0, eos_token_id=1,
-                                 pad_token_id=1)).save_pretrained(tmp_path / "sd" / "text_encoder")
-    ts = ro.CLIPStates(str(tmp_path / "sd")).states(["dog", "cat"])
+    CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+        )
+    ).save_pretrained(tmp_path / "sd" / "text_encoder")
+    ts = st.CLIPStates(str(tmp_path / "sd")).states(["dog", "cat"])
     assert ts.states[0].shape == (77, 32) and ts.label_mask[0].nonzero().flatten().tolist() == [10, 11, 12]
     d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(16, 2) @ torch.randn(2, 32)}
     out = ro.readout_predict(d, ["dog", "cat"], text_states=ts)
@@ -143,10 +159,18 @@ def test_scoring_1000_labels_is_fast():
     """Cost with cached states: 1,000 labels x 8 modules of the tiny tree, and SD 1.x-sized deltas."""
     g = torch.Generator().manual_seed(0)
     labels = [f"label {i}" for i in range(1000)]
-    ts = ro.TextStates("synthetic", ro.TEMPLATE, labels, [torch.randn(12, 384, generator=g) for _ in labels],
-                       [torch.zeros(12, dtype=torch.bool) for _ in labels])
-    deltas = {f"unet.b{i}.attn2.to_{kv}": torch.randn(64, 4, generator=g) @ torch.randn(4, 384, generator=g)
-              for i in range(4) for kv in "kv"}
+    ts = st.TextStates(
+        "synthetic",
+        st.TEMPLATE,
+        labels,
+        [torch.randn(12, 384, generator=g) for _ in labels],
+        [torch.zeros(12, dtype=torch.bool) for _ in labels],
+    )
+    deltas = {
+        f"unet.b{i}.attn2.to_{kv}": torch.randn(64, 4, generator=g) @ torch.randn(4, 384, generator=g)
+        for i in range(4)
+        for kv in "kv"
+    }
     ro.prepare_labels(ts, ro.ReadoutConfig())  # part of "text states cached"
     t = time.perf_counter()
     out = ro.readout_predict(deltas, labels, text_states=ts, config=ro.ReadoutConfig())
@@ -155,12 +179,12 @@ def test_scoring_1000_labels_is_fast():
 
 
 def test_vocabulary_and_bad_vocab_file(tmp_path):
-    v = ro.default_vocabulary()
+    v = vocab.default_vocabulary()
     assert len(v) > 1000 and "goldfish" in v and "watercolor painting" in v and len(set(v)) == len(v)
     with pytest.raises(TextEncoderError, match="cannot read vocabulary file"):
-        ro.read_vocab_file(str(tmp_path / "nope.txt"))
+        vocab.read_vocab_file(str(tmp_path / "nope.txt"))
     (tmp_path / "v.txt").write_text("# mine\ndog\n\ncat\ndog\n")
-    assert ro.read_vocab_file(str(tmp_path / "v.txt")) == ["dog", "cat"]
+    assert vocab.read_vocab_file(str(tmp_path / "v.txt")) == ["dog", "cat"]
 
 
 def test_states_cache_roundtrip(tree):
@@ -202,13 +226,21 @@ def test_compressed_scoring_equals_the_formula(center, tokens):
     labels = ["a", "b", "c", "d"]
     states = [torch.randn(12, 48, generator=g) for _ in labels]
     masks = [torch.arange(12) == 5 + (i % 2) for i in range(4)]
-    ts = ro.TextStates("synthetic", ro.TEMPLATE, labels, states, masks)
+    ts = st.TextStates("synthetic", st.TEMPLATE, labels, states, masks)
     cfg = ro.ReadoutConfig(center=center, tokens=tokens, key_weight=1.0, value_weight=0.5, per_module="raw")
-    deltas = {f"unet.b{i}.attn2.to_{kv}": torch.randn(16, 3, generator=g) @ torch.randn(3, 48, generator=g)
-              for i in range(2) for kv in "kv"}
+    deltas = {
+        f"unet.b{i}.attn2.to_{kv}": torch.randn(16, 3, generator=g) @ torch.randn(3, 48, generator=g)
+        for i in range(2)
+        for kv in "kv"
+    }
     sel = [h[m] if tokens == "label" else h for h, m in zip(states, masks)]
     mu = torch.cat(sel).mean(0) if center == "mean" else torch.zeros(48)
-    want = torch.stack([sum((1.0 if n.endswith("to_k") else 0.5) * (d @ (h - mu).T).norm() for n, d in deltas.items())
-                        / (h - mu).norm() for h in sel])
+    want = torch.stack(
+        [
+            sum((1.0 if n.endswith("to_k") else 0.5) * (d @ (h - mu).T).norm() for n, d in deltas.items())
+            / (h - mu).norm()
+            for h in sel
+        ]
+    )
     got = ro.score_labels(deltas, ts, cfg, ranks={n: 3 for n in deltas})
     assert torch.allclose(got, want, rtol=1e-4)

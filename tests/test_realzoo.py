@@ -13,7 +13,7 @@ import json
 import pytest
 
 from hfprobe.errors import HfprobeError
-from hfprobe.inspect import inspect_source
+from hfprobe.tree.inspect import inspect_source
 
 TARGET = 0.95
 
@@ -42,8 +42,9 @@ def test_every_file_is_parsed_or_refused_for_a_reason(results):
 
 def test_family_matches_ground_truth(results):
     hits = [rid for rid, (e, r, _) in results.items() if r and r["family"] == e["ground_truth"]["family"]]
-    misses = {rid: (r and r["family"], e["ground_truth"]["family"]) for rid, (e, r, _) in results.items()
-              if rid not in hits}
+    misses = {
+        rid: (r and r["family"], e["ground_truth"]["family"]) for rid, (e, r, _) in results.items() if rid not in hits
+    }
     rate = len(hits) / len(results)
     print(f"\nrealzoo family accuracy: {len(hits)}/{len(results)} = {rate:.3f}; misses: {misses}")
     assert rate >= TARGET, misses
@@ -52,11 +53,11 @@ def test_family_matches_ground_truth(results):
 def test_family_from_weights_alone(realzoo, results):
     """The same files with every piece of metadata withheld: what the weights say by themselves."""
     from hfprobe.formats import open_weights
-    from hfprobe.inspect import weight_shapes
-    from hfprobe.tree import classify
+    from hfprobe.tree.classify import classify
+    from hfprobe.tree.inspect import weight_shapes
 
     hits, undecided = 0, []
-    for rid, (entry, report, _) in results.items():
+    for rid, (entry, _report, _) in results.items():
         view = open_weights(str((realzoo / entry["local_path"]).parent))
         family = classify(weight_shapes(view), names=view.raw.keys()).family
         hits += family == entry["ground_truth"]["family"]
@@ -78,8 +79,9 @@ def test_readme_contradicting_the_weights_is_a_conflict(results):
         assert results[rid][1]["conflicts"] == [], (rid, results[rid][1]["conflicts"])
 
 
-@pytest.mark.parametrize("a,b", [("sd-faithsang-anime-diffusers", "sd-faithsang-anime-peft"),
-                                 ("sd-timohavdk-2100-lora", "sd-timohavdk-new")])
+@pytest.mark.parametrize(
+    "a,b", [("sd-faithsang-anime-diffusers", "sd-faithsang-anime-peft"), ("sd-timohavdk-2100-lora", "sd-timohavdk-new")]
+)
 def test_same_tensors_in_two_layouts_give_the_same_tree(results, a, b):
     ra, rb = results[a][1], results[b][1]
     assert ra["format"] != rb["format"]

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from hfprobe.errors import LayerNotFoundError
-from hfprobe.route import Router, cluster_trees
-from hfprobe.train import TrainConfig, train_expert
-
+from hfprobe.experts.fit import train_expert
+from hfprobe.experts.probes import TrainConfig
+from hfprobe.experts.route import Router, cluster_trees
 from tests.probex_synth import multilabel_tree
 
 torch.set_num_threads(1)
@@ -27,8 +27,20 @@ def router(trees):
     for name in ("root-0", "root-1", "root-2"):
         X, Y = trees[name]
         cfg = TrainConfig(r_U=4, r_V=4, r_T=4, max_epochs=2, patience=2)
-        experts.append(train_expert(X[:24], Y[:24], X[24:32], Y[24:32], labels=list("abcdef"), cfg=cfg, root=name,
-                                    family="synth", layer=LAYER, progress=False))
+        experts.append(
+            train_expert(
+                X[:24],
+                Y[:24],
+                X[24:32],
+                Y[24:32],
+                labels=list("abcdef"),
+                cfg=cfg,
+                root=name,
+                family="synth",
+                layer=LAYER,
+                progress=False,
+            )
+        )
     return Router(experts)
 
 

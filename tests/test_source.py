@@ -9,9 +9,14 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from hfprobe.errors import InvalidWeightsError, NetworkError, SourceAccessError, SourceNotFoundError
-from hfprobe.safetensors_io import read_header, read_tensor
-from hfprobe.source import resolve
+from hfprobe.errors import (
+    InvalidWeightsError,
+    NetworkError,
+    SourceAccessError,
+    SourceNotFoundError,
+)
+from hfprobe.source.resolve import resolve
+from hfprobe.source.safetensors import read_header, read_tensor
 from tests.fakehub import FakeHub
 
 
@@ -58,8 +63,10 @@ def test_close_releases_the_files_and_reopens_on_demand(lora_file):
     assert again is not f and torch.equal(read_tensor(again, read_header(again), "a"), tensors["a"])
     src.close()
     key = "lora_unet_mid_block_attentions_0_transformer_blocks_0_attn1_to_q"
-    kohya = _write(path.with_name("k.safetensors"), {f"{key}.lora_down.weight": tensors["a"],
-                                                    f"{key}.lora_up.weight": tensors["b"]})
+    kohya = _write(
+        path.with_name("k.safetensors"),
+        {f"{key}.lora_down.weight": tensors["a"], f"{key}.lora_up.weight": tensors["b"]},
+    )
     with open_weights(str(kohya)) as view:
         handle = view.source.open(view.files[0])
         assert view.layer(next(iter(view.modules))).shape == (32, 32)
@@ -113,7 +120,10 @@ def test_unknown_local_path_is_a_clear_error(tmp_path):
         (
             lambda p: _raw(
                 p,
-                {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}},
+                {
+                    "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                    "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]},
+                },
                 b"\0" * 12,
             ),
             "overlap",

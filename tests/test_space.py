@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hfprobe.index import IndexRow, ModelIndex, embed_categories
+from hfprobe.search.index import IndexRow, ModelIndex, embed_categories
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -34,22 +34,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _has_inspect() -> bool:
-    return importlib.util.find_spec("hfprobe.inspect") is not None
-
-
 @pytest.fixture(scope="session")
 def space_index(tmp_path_factory):
-    from hfprobe.text import get_text_encoder
+    from hfprobe.text.encoders import get_text_encoder
 
     enc = get_text_encoder("minilm")
     rows = []
-    for rid, root, cats in [("org/dog-lora", "runwayml/stable-diffusion-v1-5", [("dog", 0.9), ("cat", 0.1)]),
-                            ("org/plane-lora", "runwayml/stable-diffusion-v1-5", [("airplane", 0.95)]),
-                            ("org/bird-vit", "google/vit-base-patch16-224", [("bird", 0.8)])]:
+    for rid, root, cats in [
+        ("org/dog-lora", "runwayml/stable-diffusion-v1-5", [("dog", 0.9), ("cat", 0.1)]),
+        ("org/plane-lora", "runwayml/stable-diffusion-v1-5", [("airplane", 0.95)]),
+        ("org/bird-vit", "google/vit-base-patch16-224", [("bird", 0.8)]),
+    ]:
         cats = [{"label": lab, "score": s} for lab, s in cats]
-        rows.append(IndexRow(id=rid, source=rid, embedding=embed_categories(cats, enc), text_encoder="minilm", root=root,
-                             family=root.split("/")[0], categories=cats, url=f"https://huggingface.co/{rid}"))
+        rows.append(
+            IndexRow(
+                id=rid,
+                source=rid,
+                embedding=embed_categories(cats, enc),
+                text_encoder="minilm",
+                root=root,
+                family=root.split("/")[0],
+                categories=cats,
+                url=f"https://huggingface.co/{rid}",
+            )
+        )
     path = tmp_path_factory.mktemp("space") / "index"
     ModelIndex(path).add(rows)
     return path
@@ -60,8 +68,13 @@ def app(space_index):
     mod = _load_app()
     demo = mod.create_app(index_dir=str(space_index))
     port = _free_port()
-    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                        max_file_size=mod.MAX_UPLOAD_BYTES)
+    demo.queue().launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
+        max_file_size=mod.MAX_UPLOAD_BYTES,
+    )
     yield mod, f"http://127.0.0.1:{port}/"
     demo.close()
 
@@ -108,9 +121,8 @@ def test_inspect_bad_inputs_are_messages(client, app, tmp_path):
     assert "nothing to inspect" in status
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00\x01not a safetensors header at all" * 10)
-    if _has_inspect():
-        status, *_ = client.predict("", handle_file(str(junk)), "", api_name="/inspect")
-        assert status.startswith("**Error:**") and "junk.safetensors" in status and "Traceback" not in status
+    status, *_ = client.predict("", handle_file(str(junk)), "", api_name="/inspect")
+    assert status.startswith("**Error:**") and "junk.safetensors" in status and "Traceback" not in status
     txt = tmp_path / "notes.txt"
     txt.write_text("hello")
     status, *_ = mod.inspect_action("", str(txt), "")
@@ -120,17 +132,15 @@ def test_inspect_bad_inputs_are_messages(client, app, tmp_path):
         fh.truncate(mod.MAX_UPLOAD_BYTES + 1)  # sparse: costs no disk
     status, *_ = mod.inspect_action("", str(big), "")
     assert "upload limit" in status
-    if _has_inspect():
-        from tests.fakehub import FakeHub
+    from tests.fakehub import FakeHub
 
-        with FakeHub(tmp_path / "hub").serving():  # an empty Hub on 127.0.0.1: every repo is unknown
-            status, *_ = mod.inspect_action("no-such-org/no-such-model", None, "")
-        assert status.startswith("**Error:**") and "no-such-org/no-such-model" in status
+    with FakeHub(tmp_path / "hub").serving():  # an empty Hub on 127.0.0.1: every repo is unknown
+        status, *_ = mod.inspect_action("no-such-org/no-such-model", None, "")
+    assert status.startswith("**Error:**") and "no-such-org/no-such-model" in status
     status = mod.pr_action(None, "tok")
     assert "inspect a repo id first" in status
 
 
-@pytest.mark.skipif(not _has_inspect(), reason="hfprobe.inspect is not built yet (tree helper)")
 def test_inspect_upload_through_gradio_client(client, sample):
     from gradio_client import handle_file
 
@@ -141,14 +151,25 @@ def test_inspect_upload_through_gradio_client(client, sample):
     assert "+<!-- hfprobe:start -->" in diff and "bert-base-uncased" in diff
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"Debian chromium not installed at {CHROMIUM} (apt-get install chromium)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason=f"Debian chromium not installed at {CHROMIUM} (apt-get install chromium)"
+)
 def test_in_a_real_browser(app, tmp_path, request):
     """Load the page in headless Chromium, run a search (and an inspect when available), screenshot, check text."""
     pw = pytest.importorskip("playwright.sync_api")
     url = app[1]
     with pw.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1600})
             page.goto(url, wait_until="domcontentloaded", timeout=60_000)
@@ -158,7 +179,7 @@ def test_in_a_real_browser(app, tmp_path, request):
             page.locator("#results").get_by_text("org/dog-lora").first.wait_for(timeout=60_000)
             assert "3 models" in page.locator("#search-status").inner_text()
             page.screenshot(path=str(tmp_path / "search.png"), full_page=True)
-            if _has_inspect() and (REPO.parent / "shared" / "realzoo").exists():
+            if (REPO.parent / "shared" / "realzoo").exists():
                 sample = request.getfixturevalue("sample")
                 page.get_by_role("tab", name="Inspect").click()
                 page.locator("#upload input[type=file]").set_input_files(str(sample))
@@ -171,7 +192,6 @@ def test_in_a_real_browser(app, tmp_path, request):
     assert (tmp_path / "search.png").stat().st_size > 10_000
 
 
-@pytest.mark.skipif(not _has_inspect(), reason="hfprobe.inspect is not built yet (tree helper)")
 def test_inspect_hub_repo_then_open_pr(client, realzoo, tmp_path):
     """A repo on a Hub at 127.0.0.1 (real third-party adapter + its card): inspect shows the card diff; the
     button opens one pull request with a write token, and a read token gets a readable refusal."""
@@ -193,7 +213,10 @@ def test_inspect_hub_repo_then_open_pr(client, realzoo, tmp_path):
         opened = client.predict("hf_WriteTokenForSpaceTest1", api_name="/open_pr")
     assert opened.startswith("Pull request: ") and opened.endswith("/org/bert-sentiment/discussions/1"), opened
     [pr] = hub.discussions["org/bert-sentiment"]
-    assert pr["isPullRequest"] and "<!-- hfprobe:start -->" in (hub.repo_dir("org/bert-sentiment", "refs/pr/1") / "README.md").read_text()
+    assert (
+        pr["isPullRequest"]
+        and "<!-- hfprobe:start -->" in (hub.repo_dir("org/bert-sentiment", "refs/pr/1") / "README.md").read_text()
+    )
 
 
 def test_space_card_and_requirements():

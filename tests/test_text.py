@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hfprobe.errors import TextEncoderError
-from hfprobe.text import check_labels, get_text_encoder, list_text_encoders
+from hfprobe.text.encoders import check_labels, get_text_encoder, list_text_encoders
 
 torch.set_num_threads(1)
 

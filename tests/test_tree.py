@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hfprobe.declared import declared_claims, resolve_name
-from hfprobe.tree import classify, normalize_key, shapes_from_raw
+from hfprobe.tree.classify import classify, normalize_key, shapes_from_raw
+from hfprobe.tree.declared import declared_claims, resolve_name
 
 torch.set_num_threads(1)
 
@@ -41,15 +41,31 @@ def lora_like(shapes: dict, *suffixes: str, prefix: str = "") -> dict:
 
 # ---------------------------------------------------------------- diffusion fixtures (diffusers configs)
 
-SD15 = dict(sample_size=64, in_channels=4, out_channels=4, cross_attention_dim=768, attention_head_dim=8,
-            block_out_channels=(320, 640, 1280, 1280), layers_per_block=2)
+SD15 = dict(
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    cross_attention_dim=768,
+    attention_head_dim=8,
+    block_out_channels=(320, 640, 1280, 1280),
+    layers_per_block=2,
+)
 SD21 = dict(SD15, cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20], use_linear_projection=True)
-SDXL = dict(sample_size=128, in_channels=4, out_channels=4, block_out_channels=(320, 640, 1280),
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-            transformer_layers_per_block=[1, 2, 10], attention_head_dim=[5, 10, 20], cross_attention_dim=2048,
-            use_linear_projection=True, addition_embed_type="text_time", addition_time_embed_dim=256,
-            projection_class_embeddings_input_dim=2816)
+SDXL = dict(
+    sample_size=128,
+    in_channels=4,
+    out_channels=4,
+    block_out_channels=(320, 640, 1280),
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+    transformer_layers_per_block=[1, 2, 10],
+    attention_head_dim=[5, 10, 20],
+    cross_attention_dim=2048,
+    use_linear_projection=True,
+    addition_embed_type="text_time",
+    addition_time_embed_dim=256,
+    projection_class_embeddings_input_dim=2816,
+)
 
 
 @pytest.fixture(scope="session")
@@ -116,9 +132,16 @@ def test_flux_transformer():
     from diffusers import FluxTransformer2DModel
 
     with torch.device("meta"):  # FLUX.1-dev's config, fewer blocks (names and widths are what matter)
-        model = FluxTransformer2DModel(in_channels=64, num_layers=2, num_single_layers=3, attention_head_dim=128,
-                                       num_attention_heads=24, joint_attention_dim=4096, pooled_projection_dim=768,
-                                       guidance_embeds=True)
+        model = FluxTransformer2DModel(
+            in_channels=64,
+            num_layers=2,
+            num_single_layers=3,
+            attention_head_dim=128,
+            num_attention_heads=24,
+            joint_attention_dim=4096,
+            pooled_projection_dim=768,
+            guidance_embeds=True,
+        )
     r = classify(module_shapes(model))
     assert r.family == "flux"
     assert {c["id"] for c in r.candidates} >= {"black-forest-labs/FLUX.1-dev", "black-forest-labs/FLUX.1-schnell"}
@@ -128,9 +151,18 @@ def test_sd3_medium_transformer():
     from diffusers import SD3Transformer2DModel
 
     with torch.device("meta"):
-        model = SD3Transformer2DModel(sample_size=128, patch_size=2, in_channels=16, num_layers=24,
-                                      attention_head_dim=64, num_attention_heads=24, joint_attention_dim=4096,
-                                      caption_projection_dim=1536, pooled_projection_dim=2048, out_channels=16)
+        model = SD3Transformer2DModel(
+            sample_size=128,
+            patch_size=2,
+            in_channels=16,
+            num_layers=24,
+            attention_head_dim=64,
+            num_attention_heads=24,
+            joint_attention_dim=4096,
+            caption_projection_dim=1536,
+            pooled_projection_dim=2048,
+            out_channels=16,
+        )
     r = classify(lora_like(module_shapes(model), "to_q", "to_k", "to_v", "add_q_proj", prefix="transformer."))
     assert r.family == "sd3" and r.root != "stabilityai/stable-diffusion-3.5-large"
 
@@ -142,32 +174,103 @@ LLM_CONFIGS = {
     "bert": ("bert", {}, "google-bert/bert-base-uncased"),
     "distilbert": ("distilbert", {}, "distilbert/distilbert-base-uncased"),
     "roberta": ("roberta", dict(vocab_size=50265, max_position_embeddings=514), "FacebookAI/roberta-base"),
-    "t5": ("t5", dict(d_model=512, d_kv=64, num_heads=6, d_ff=1024, num_layers=8, feed_forward_proj="gated-gelu"),
-           "google/flan-t5-small"),
-    "qwen2": ("qwen2", dict(hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
-                            num_key_value_heads=2, vocab_size=151936), "Qwen/Qwen2.5-0.5B-Instruct"),
-    "llama": ("llama", dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16, num_attention_heads=32,
-                            num_key_value_heads=8, vocab_size=128256), "meta-llama/Llama-3.2-1B"),
-    "mistral": ("mistral", dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                                num_attention_heads=32, num_key_value_heads=8, vocab_size=32000),
-                "mistralai/Mistral-7B-v0.1"),
-    "gemma": ("gemma", dict(hidden_size=2048, intermediate_size=16384, num_hidden_layers=18, num_attention_heads=8,
-                            num_key_value_heads=1, head_dim=256, vocab_size=256000), "google/gemma-2b"),
-    "gemma3": ("gemma3_text", dict(hidden_size=1152, intermediate_size=6912, num_hidden_layers=26,
-                                   num_attention_heads=4, num_key_value_heads=1, head_dim=256, vocab_size=262144),
-               "google/gemma-3-1b-pt"),
+    "t5": (
+        "t5",
+        dict(d_model=512, d_kv=64, num_heads=6, d_ff=1024, num_layers=8, feed_forward_proj="gated-gelu"),
+        "google/flan-t5-small",
+    ),
+    "qwen2": (
+        "qwen2",
+        dict(
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            vocab_size=151936,
+        ),
+        "Qwen/Qwen2.5-0.5B-Instruct",
+    ),
+    "llama": (
+        "llama",
+        dict(
+            hidden_size=2048,
+            intermediate_size=8192,
+            num_hidden_layers=16,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            vocab_size=128256,
+        ),
+        "meta-llama/Llama-3.2-1B",
+    ),
+    "mistral": (
+        "mistral",
+        dict(
+            hidden_size=4096,
+            intermediate_size=14336,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            vocab_size=32000,
+        ),
+        "mistralai/Mistral-7B-v0.1",
+    ),
+    "gemma": (
+        "gemma",
+        dict(
+            hidden_size=2048,
+            intermediate_size=16384,
+            num_hidden_layers=18,
+            num_attention_heads=8,
+            num_key_value_heads=1,
+            head_dim=256,
+            vocab_size=256000,
+        ),
+        "google/gemma-2b",
+    ),
+    "gemma3": (
+        "gemma3_text",
+        dict(
+            hidden_size=1152,
+            intermediate_size=6912,
+            num_hidden_layers=26,
+            num_attention_heads=4,
+            num_key_value_heads=1,
+            head_dim=256,
+            vocab_size=262144,
+        ),
+        "google/gemma-3-1b-pt",
+    ),
     "bloom": ("bloom", dict(hidden_size=1024, n_layer=24, n_head=16, vocab_size=250880), "bigscience/bloom-560m"),
-    "gpt_neox": ("gpt_neox", dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-                                  intermediate_size=4096, vocab_size=50304), "EleutherAI/pythia-410m"),
-    "whisper": ("whisper", dict(d_model=768, encoder_layers=12, decoder_layers=12, encoder_attention_heads=12,
-                                decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072),
-                "openai/whisper-small"),
+    "gpt_neox": (
+        "gpt_neox",
+        dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, vocab_size=50304),
+        "EleutherAI/pythia-410m",
+    ),
+    "whisper": (
+        "whisper",
+        dict(
+            d_model=768,
+            encoder_layers=12,
+            decoder_layers=12,
+            encoder_attention_heads=12,
+            decoder_attention_heads=12,
+            encoder_ffn_dim=3072,
+            decoder_ffn_dim=3072,
+        ),
+        "openai/whisper-small",
+    ),
     "vit": ("vit", {}, "google/vit-base-patch16-224"),
-    "clip": ("clip", dict(text_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                                           num_attention_heads=12),
-                          vision_config=dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24,
-                                             num_attention_heads=16, patch_size=14)),
-             "openai/clip-vit-large-patch14"),
+    "clip": (
+        "clip",
+        dict(
+            text_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12),
+            vision_config=dict(
+                hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16, patch_size=14
+            ),
+        ),
+        "openai/clip-vit-large-patch14",
+    ),
     "sam": ("sam", {}, "facebook/sam-vit-base"),
 }
 
@@ -197,12 +300,22 @@ def test_full_model_family_and_root(hf_shapes, family):
     assert sum(c["score"] for c in r.candidates) <= 1.0 and 0 <= r.confidence <= 1
 
 
-@pytest.mark.parametrize("family,targets", [
-    ("gpt2", ("c_attn",)), ("bert", ("query", "value")), ("distilbert", ("q_lin", "v_lin")),
-    ("t5", ("SelfAttention.q", "SelfAttention.v")), ("qwen2", ("q_proj", "v_proj")),
-    ("llama", ("q_proj", "v_proj")), ("gemma3", ("q_proj", "v_proj")), ("bloom", ("query_key_value",)),
-    ("gpt_neox", ("query_key_value",)), ("whisper", ("q_proj", "v_proj")), ("vit", ("q_proj", "v_proj")),
-])
+@pytest.mark.parametrize(
+    "family,targets",
+    [
+        ("gpt2", ("c_attn",)),
+        ("bert", ("query", "value")),
+        ("distilbert", ("q_lin", "v_lin")),
+        ("t5", ("SelfAttention.q", "SelfAttention.v")),
+        ("qwen2", ("q_proj", "v_proj")),
+        ("llama", ("q_proj", "v_proj")),
+        ("gemma3", ("q_proj", "v_proj")),
+        ("bloom", ("query_key_value",)),
+        ("gpt_neox", ("query_key_value",)),
+        ("whisper", ("q_proj", "v_proj")),
+        ("vit", ("q_proj", "v_proj")),
+    ],
+)
 def test_peft_style_lora_family(hf_shapes, family, targets):
     r = classify(lora_like(hf_shapes(family), *targets, prefix="base_model.model."))
     assert r.family == family, r.evidence
@@ -230,9 +343,13 @@ def test_declared_root_that_shapes_rule_out_is_a_conflict(hf_shapes):
 
 
 def test_header_claims_sd15_but_weights_are_flux():
-    shapes = {"transformer.single_transformer_blocks.0.attn.to_q": (3072, 3072),
-              "transformer.transformer_blocks.0.attn.add_q_proj": (3072, 3072)}
-    r = classify(shapes, metadata={"ss_base_model_version": "sd_v1", "modelspec.architecture": "stable-diffusion-v1/lora"})
+    shapes = {
+        "transformer.single_transformer_blocks.0.attn.to_q": (3072, 3072),
+        "transformer.transformer_blocks.0.attn.add_q_proj": (3072, 3072),
+    }
+    r = classify(
+        shapes, metadata={"ss_base_model_version": "sd_v1", "modelspec.architecture": "stable-diffusion-v1/lora"}
+    )
     assert r.family == "flux"
     assert any("ss_base_model_version" in c and "FLUX" in c for c in r.conflicts)
     assert r.declared["header ss_base_model_version"] == "sd_v1"
@@ -276,18 +393,34 @@ def test_aliases_and_name_hints():
 
 
 def test_normalize_and_pairing():
-    assert normalize_key("lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight") == \
-        "lora_unet_down_blocks_0_attentions_0_proj_in"
+    assert (
+        normalize_key("lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight")
+        == "lora_unet_down_blocks_0_attentions_0_proj_in"
+    )
     assert normalize_key("base_model.model.classifier.modules_to_save.default.weight") == "classifier"
-    pairs = shapes_from_raw({"unet:0:down": (4, 320), "unet:0:up": (320, 4), "w_a_000": (4, 768),
-                             "x.alpha": (), "conv.weight": (320, 4, 3, 3)})
+    pairs = shapes_from_raw(
+        {
+            "unet:0:down": (4, 320),
+            "unet:0:up": (320, 4),
+            "w_a_000": (4, 768),
+            "x.alpha": (),
+            "conv.weight": (320, 4, 3, 3),
+        }
+    )
     assert pairs == {"unet:0": (320, 320), "w_000": (None, 768), "conv": (320, 4)}
 
 
 def test_kohya_model_name_is_read_from_its_file_name(unet):
     lora = lora_like(unet(**SD15), "attn2.to_k", prefix="unet.")
-    r = classify(lora, metadata={"ss_sd_model_name": "/content/models/v1-5-pruned-emaonly.safetensors",
-                                 "modelspec.architecture": "stable-diffusion-xl-v1-base/lora"})
+    r = classify(
+        lora,
+        metadata={
+            "ss_sd_model_name": "/content/models/v1-5-pruned-emaonly.safetensors",
+            "modelspec.architecture": "stable-diffusion-xl-v1-base/lora",
+        },
+    )
     assert r.declared["header ss_sd_model_name"] == "v1-5-pruned-emaonly.safetensors"
     assert r.root == "stable-diffusion-v1-5/stable-diffusion-v1-5" and r.declared["agrees"] is False
-    assert [c for c in r.conflicts if "modelspec.architecture" in c] and not [c for c in r.conflicts if "ss_sd_model_name" in c]
+    assert [c for c in r.conflicts if "modelspec.architecture" in c] and not [
+        c for c in r.conflicts if "ss_sd_model_name" in c
+    ]

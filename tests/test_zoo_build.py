@@ -14,15 +14,7 @@ import torch
 from hfprobe.cli import main
 from hfprobe.zoo import build_zoo, default_zoo_dir, load_recipe
 from hfprobe.zoo.read import zoo_info
-
-
-@pytest.fixture(scope="session")
-def zoo() -> Path:
-    return build_zoo("test", seed=0, progress=False)
-
-
-def manifest(zoo: Path) -> list[dict]:
-    return [json.loads(line) for line in (zoo / "manifest.jsonl").read_text().splitlines()]
+from tests.conftest import manifest_rows
 
 
 def card(folder: Path) -> dict:
@@ -32,12 +24,15 @@ def card(folder: Path) -> dict:
 
 
 def files_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "build.json"}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != "build.json"
+    }
 
 
 def test_layout_and_cards(zoo):
-    rows = manifest(zoo)
+    rows = manifest_rows(zoo)
     meta = json.loads((zoo / "zoo.json").read_text())
     assert meta["hash"] == zoo.name and meta["versions"]["torch"] == torch.__version__
     trees = {r["tree"] for r in rows}
@@ -58,13 +53,16 @@ def test_layout_and_cards(zoo):
 def test_vit_full_finetunes_load(zoo):
     from transformers import ViTForImageClassification
 
-    row = next(r for r in manifest(zoo) if r["tree"] == "vit-fmnist-a")
+    row = next(r for r in manifest_rows(zoo) if r["tree"] == "vit-fmnist-a")
     model = ViTForImageClassification.from_pretrained(zoo / row["path"])
     assert list(model.config.id2label.values()) == row["labels"]
     from safetensors.torch import load_file
 
     key = "vit.encoder.layer.0.attention.attention.key.weight"  # the key save_pretrained writes
-    tuned, root = load_file(zoo / row["path"] / "model.safetensors"), load_file(zoo / "roots/vit-fmnist-a/model.safetensors")
+    tuned, root = (
+        load_file(zoo / row["path"] / "model.safetensors"),
+        load_file(zoo / "roots/vit-fmnist-a/model.safetensors"),
+    )
     assert not torch.equal(tuned[key], root[key])  # the fine-tune moved the weights
     assert tuned["classifier.weight"].shape[0] == len(row["labels"]) == 5
 
@@ -75,7 +73,7 @@ def test_minilm_peft_adapters_load(zoo):
 
     from hfprobe.zoo.discriminative import minilm_path
 
-    row = next(r for r in manifest(zoo) if r["tree"] == "minilm-fortunes")
+    row = next(r for r in manifest_rows(zoo) if r["tree"] == "minilm-fortunes")
     cfg = json.loads((zoo / row["path"] / "adapter_config.json").read_text())
     assert cfg["base_model_name_or_path"] == "sentence-transformers/all-MiniLM-L6-v2"
     base = BertForSequenceClassification.from_pretrained(minilm_path(), num_labels=len(row["labels"]))
@@ -87,7 +85,7 @@ def test_minilm_peft_adapters_load(zoo):
 def test_unet_loras_load_and_change_output(zoo):
     from diffusers import UNet2DConditionModel
 
-    row = next(r for r in manifest(zoo) if r["tree"] == "unet-shapes")
+    row = next(r for r in manifest_rows(zoo) if r["tree"] == "unet-shapes")
     unet = UNet2DConditionModel.from_pretrained(zoo / "roots/unet-shapes")
     x, t, s = torch.randn(1, 3, 16, 16), torch.tensor([10]), torch.randn(1, 12, 384)
     with torch.no_grad():
@@ -99,7 +97,7 @@ def test_unet_loras_load_and_change_output(zoo):
 
 
 def test_holdout_categories_never_trained(zoo):
-    rows = [r for r in manifest(zoo) if r["tree"] == "unet-shapes"]
+    rows = [r for r in manifest_rows(zoo) if r["tree"] == "unet-shapes"]
     tree = json.loads((zoo / "zoo.json").read_text())["trees"]["unet-shapes"]
     held = set(tree["holdout_categories"])
     assert held and not held & set(tree["categories"])
@@ -115,11 +113,11 @@ def test_holdout_categories_never_trained(zoo):
 
 def test_discriminative_labels_are_subsets(zoo):
     meta = json.loads((zoo / "zoo.json").read_text())["trees"]
-    rows = [r for r in manifest(zoo) if r["tree"] == "minilm-fortunes"]
+    rows = [r for r in manifest_rows(zoo) if r["tree"] == "minilm-fortunes"]
     k = load_recipe("test")["trees"][2]["subset"]
     assert all(len(r["labels"]) == k and set(r["labels"]) <= set(meta["minilm-fortunes"]["categories"]) for r in rows)
     assert len({tuple(r["labels"]) for r in rows}) > 1
-    assert {r["split"] for r in manifest(zoo)} >= {"train", "val", "test"}
+    assert {r["split"] for r in manifest_rows(zoo)} >= {"train", "val", "test"}
 
 
 def test_rebuild_same_seed_identical_bytes_and_resume(zoo, tmp_path):
@@ -182,7 +180,14 @@ def test_other_recipe_in_folder_is_refused(zoo, tmp_path):
 def test_cli_info(zoo, capsys):
     assert main(["zoo", "info", str(zoo)]) == 0
     out = capsys.readouterr().out
-    for name in ("vit-fmnist-a", "minilm-fortunes", "unet-shapes", "val_holdout", "held-out", "sentence-transformers/all-MiniLM-L6-v2"):
+    for name in (
+        "vit-fmnist-a",
+        "minilm-fortunes",
+        "unet-shapes",
+        "val_holdout",
+        "held-out",
+        "sentence-transformers/all-MiniLM-L6-v2",
+    ):
         assert name in out
     assert main(["zoo", "info", str(zoo), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -197,7 +202,7 @@ def test_cli_build_unknown_preset(capsys):
 
 
 def test_cli_build_uses_cache(zoo, tmp_path, capsys):
-    assert main(["zoo", "build", "--preset", "test", "--out", str(tmp_path / "z"), "--no-progress"]) == 0
+    assert main(["zoo", "build", "--preset", "test", "--out", str(tmp_path / "z"), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert zoo.name in out and (tmp_path / "z" / "zoo.json").is_file()
     assert main(["zoo", "build", "--preset", "test", "--seed", "3", "--out", str(tmp_path / "z")]) == 2
@@ -231,7 +236,7 @@ def test_mini_generative_vocabulary_extends_the_named_categories():
 
 
 def test_candidate_layers_put_cross_attention_first(zoo):
-    from hfprobe.train import candidate_layers
+    from hfprobe.experts.data import candidate_layers
     from hfprobe.zoo import open_zoo
 
     z = open_zoo(zoo)
@@ -269,7 +274,7 @@ def test_generative_val_and_test_categories_were_trained_on():
 
 
 def test_candidate_layers_spread_over_depth_and_projections():
-    from hfprobe.train import _spread
+    from hfprobe.experts.data import _spread
 
     names = [f"blocks.{b}.attn.{p}" for b in range(4) for p in ("to_k", "to_q", "to_v")]
     four = _spread(names, 4)

@@ -10,21 +10,13 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tests.fakehub import FakeHub
 from hfprobe.errors import ZooError
-from hfprobe.zoo import build_zoo, open_modelj, open_zoo
+from hfprobe.zoo import open_modelj, open_zoo
+from tests.conftest import manifest_rows
+from tests.fakehub import FakeHub
 
 GEN_LAYER = "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k"
 DISC_LAYER = "vit.layers.0.attention.k_proj"  # saved as vit.encoder.layer.0.attention.attention.key.weight
-
-
-@pytest.fixture(scope="session")
-def zoo() -> Path:
-    return build_zoo("test", seed=0, progress=False)
-
-
-def _rows(zoo: Path) -> list[dict]:
-    return [json.loads(line) for line in (zoo / "manifest.jsonl").read_text().splitlines()]
 
 
 def _with_metadata(path: Path, metadata: dict) -> bytes:
@@ -39,7 +31,7 @@ def _with_metadata(path: Path, metadata: dict) -> bytes:
 @pytest.fixture(scope="session")
 def modelj_hub(zoo, tmp_path_factory):
     hub = FakeHub(tmp_path_factory.mktemp("modelj-hub"))
-    gen = [r for r in _rows(zoo) if r["tree"] == "unet-shapes"]
+    gen = [r for r in manifest_rows(zoo) if r["tree"] == "unet-shapes"]
     files, truth = {}, {}
     for n, r in enumerate(gen):
         name = f"{r['split']}/model_idx_{n:04d}/pytorch_lora_weights.safetensors"
@@ -48,13 +40,19 @@ def modelj_hub(zoo, tmp_path_factory):
         truth[f"{r['split']}/model_idx_{n:04d}"] = (class_id, r)
     files["README.md"] = "---\nlicense: mit\n---\n"
     hub.add_repo("ProbeX/Model-J__SD_200", files)
-    disc = [r for r in _rows(zoo) if r["tree"] == "vit-fmnist-a"][:4]
+    disc = [r for r in manifest_rows(zoo) if r["tree"] == "vit-fmnist-a"][:4]
     disc_rows = []
     for n, r in enumerate(disc):
         repo = f"ProbeX/SupViT-model-{n}"
-        hub.add_repo(repo, {"model.safetensors": _with_metadata(zoo / r["path"] / r["weights"],
-                                                                {"dataset_chosen_targets": repr(r["labels"])}),
-                            "config.json": (zoo / r["path"] / "config.json").read_text()})
+        hub.add_repo(
+            repo,
+            {
+                "model.safetensors": _with_metadata(
+                    zoo / r["path"] / r["weights"], {"dataset_chosen_targets": repr(r["labels"])}
+                ),
+                "config.json": (zoo / r["path"] / "config.json").read_text(),
+            },
+        )
         disc_rows.append({"hf_model_id": repo, "split": r["split"], "_row": r})
     return hub, truth, disc_rows
 
@@ -95,16 +93,24 @@ def test_discriminative_rows(zoo, modelj_hub, tmp_path):
     from safetensors.torch import load_file as lf
 
     first = rows[0]["_row"]
-    torch.testing.assert_close(items[0].matrix, lf(zoo / first["path"] / "model.safetensors")["vit.encoder.layer.0.attention.attention.key.weight"])
+    torch.testing.assert_close(
+        items[0].matrix,
+        lf(zoo / first["path"] / "model.safetensors")["vit.encoder.layer.0.attention.attention.key.weight"],
+    )
 
 
 def test_missing_label_metadata(zoo, tmp_path):
     hub = FakeHub(tmp_path / "hub")
-    r = next(r for r in _rows(zoo) if r["tree"] == "unet-shapes")
+    r = next(r for r in manifest_rows(zoo) if r["tree"] == "unet-shapes")
     good = _with_metadata(zoo / r["path"] / r["weights"], {"imagenet_class_id": "7"})
     bare = (zoo / r["path"] / r["weights"]).read_bytes()
-    hub.add_repo("ProbeX/Model-J__SD_1k", {"train/model_idx_0000/pytorch_lora_weights.safetensors": good,
-                                           "train/model_idx_0001/pytorch_lora_weights.safetensors": bare})
+    hub.add_repo(
+        "ProbeX/Model-J__SD_1k",
+        {
+            "train/model_idx_0000/pytorch_lora_weights.safetensors": good,
+            "train/model_idx_0001/pytorch_lora_weights.safetensors": bare,
+        },
+    )
     with hub.serving():
         with pytest.raises(ZooError, match="model_idx_0001.*no label in safetensors metadata"):
             list(open_modelj("ProbeX/Model-J__SD_1k").read(GEN_LAYER))

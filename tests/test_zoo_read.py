@@ -12,7 +12,8 @@ from safetensors.torch import load_file
 
 from hfprobe.cli import main
 from hfprobe.errors import ZooError
-from hfprobe.zoo import build_zoo, open_zoo
+from hfprobe.zoo import open_zoo
+from tests.conftest import manifest_rows
 
 LAYERS = {
     "vit-fmnist-a": "vit.layers.0.attention.k_proj",  # canonical (in-memory) name of the saved
@@ -23,15 +24,6 @@ LAYERS = {
 
 
 SAVED_VIT_KEY = "vit.encoder.layer.0.attention.attention.key.weight"
-
-
-@pytest.fixture(scope="session")
-def zoo() -> Path:
-    return build_zoo("test", seed=0, progress=False)
-
-
-def rows(zoo: Path) -> list[dict]:
-    return [json.loads(line) for line in (zoo / "manifest.jsonl").read_text().splitlines()]
 
 
 def expected(folder: Path, weights: str, layer: str) -> torch.Tensor:
@@ -50,8 +42,8 @@ def test_read_built_zoo_layers(zoo, tree):
     z = open_zoo(zoo)
     assert z.kind == "zoo" and not z.skipped
     items = list(z.read(LAYERS[tree], tree=tree))
-    by_id = {r["id"]: r for r in rows(zoo)}
-    assert len(items) == len([r for r in rows(zoo) if r["tree"] == tree])
+    by_id = {r["id"]: r for r in manifest_rows(zoo)}
+    assert len(items) == len([r for r in manifest_rows(zoo) if r["tree"] == tree])
     for item in items[:3]:
         row = by_id[item.id]
         assert item.labels == row["labels"] and item.split == row["split"] and item.root == row["root"]
@@ -61,7 +53,7 @@ def test_read_built_zoo_layers(zoo, tree):
 
 
 def _flat_copy(zoo: Path, dest: Path, ids: list[str]) -> Path:
-    by_id = {r["id"]: r for r in rows(zoo)}
+    by_id = {r["id"]: r for r in manifest_rows(zoo)}
     for mid in ids:
         shutil.copytree(zoo / by_id[mid]["path"], dest / mid)
     return dest
@@ -71,7 +63,7 @@ def test_folder_of_model_folders_with_cards(zoo, tmp_path):
     ids = ["vit-fmnist-a-0000", "vit-fmnist-a-0001", "unet-shapes-0000"]
     z = open_zoo(_flat_copy(zoo, tmp_path / "mine", ids))
     assert z.kind == "cards" and sorted(m.id for m in z.models) == sorted(ids)
-    by_id = {r["id"]: r for r in rows(zoo)}
+    by_id = {r["id"]: r for r in manifest_rows(zoo)}
     for m in z.models:
         assert m.labels == by_id[m.id]["labels"] and m.tree == by_id[m.id]["tree"] and m.split == by_id[m.id]["split"]
     assert len(list(z.read(LAYERS["vit-fmnist-a"], tree="vit-fmnist-a"))) == 2
@@ -81,9 +73,9 @@ def test_csv_manifest(zoo, tmp_path):
     base = _flat_copy(zoo, tmp_path / "csvzoo", ["vit-fmnist-b-0000", "vit-fmnist-b-0001"])
     for d in base.iterdir():
         (d / "README.md").unlink()  # labels come from the manifest only
-    (base / "manifest.csv").write_text("id,path,tree,split,labels\n"
-                                       "m0,vit-fmnist-b-0000,t,train,Coat;Bag\n"
-                                       "m1,vit-fmnist-b-0001,t,test,\"[\"\"Dress\"\"]\"\n")
+    (base / "manifest.csv").write_text(
+        'id,path,tree,split,labels\nm0,vit-fmnist-b-0000,t,train,Coat;Bag\nm1,vit-fmnist-b-0001,t,test,"[""Dress""]"\n'
+    )
     z = open_zoo(base)
     assert z.kind == "manifest" and [m.labels for m in z.models] == [["Coat", "Bag"], ["Dress"]]
     assert [i.id for i in z.read(LAYERS["vit-fmnist-a"])] == ["m0", "m1"]
@@ -103,8 +95,10 @@ def test_missing_and_malformed_labels(zoo, tmp_path):
 
 def test_manifest_pointing_at_missing_files(zoo, tmp_path):
     base = _flat_copy(zoo, tmp_path / "m", ["vit-fmnist-a-0000"])
-    lines = [{"id": "ok", "path": "vit-fmnist-a-0000", "labels": ["Coat"]},
-             {"id": "gone", "path": "nowhere", "labels": ["Bag"]}]
+    lines = [
+        {"id": "ok", "path": "vit-fmnist-a-0000", "labels": ["Coat"]},
+        {"id": "gone", "path": "nowhere", "labels": ["Bag"]},
+    ]
     (base / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
     with pytest.raises(ZooError, match="gone.*does not exist"):
         open_zoo(base)
@@ -116,8 +110,17 @@ def test_layer_absent_and_mixed_architectures(zoo, tmp_path):
     from transformers import ViTConfig, ViTForImageClassification
 
     base = _flat_copy(zoo, tmp_path / "mix", ["vit-fmnist-a-0000", "vit-fmnist-a-0001", "minilm-fortunes-0000"])
-    wide = ViTForImageClassification(ViTConfig(image_size=28, patch_size=7, num_channels=1, hidden_size=16,
-                                               num_hidden_layers=1, num_attention_heads=2, intermediate_size=32))
+    wide = ViTForImageClassification(
+        ViTConfig(
+            image_size=28,
+            patch_size=7,
+            num_channels=1,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+        )
+    )
     wide.save_pretrained(base / "zz-odd")
     (base / "zz-odd" / "README.md").write_text("---\nlabels: [Coat]\ntree: vit-fmnist-a\nsplit: train\n---\n")
     z = open_zoo(base)

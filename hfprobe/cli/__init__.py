@@ -1,59 +1,81 @@
-"""The `hfprobe` command. This file only registers subcommands and maps errors to one line.
+"""The `hfprobe` command (also `hf probe`). This file only registers subcommands and maps errors to one line.
 
 Each subcommand lives in `hfprobe/cli/<name>.py` with `register(subparsers)` and `run(args) -> int`;
-the work itself is done by library functions a user could call from Python.
+it parses, calls library functions a user could call from Python, and prints. The flags and exit codes
+all commands share are in `common.py`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import sys
 
 from .. import __version__
 from ..config import debug
 from ..errors import HfprobeError
+from .common import BAD_INPUT, INTERRUPTED, OK, PARTIAL
 
 # Order is the order `hfprobe --help` lists them.
 COMMANDS = ["inspect", "predict", "annotate", "index", "query", "train", "trees", "zoo", "bench", "demo"]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hfprobe", description="Read a model's weights and say what it is.")
+def build_parser(prog: str = "hfprobe") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Read a model's weights and say what it is.")
     parser.add_argument("--version", action="version", version=f"hfprobe {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log what hfprobe does on stderr (-v: steps, -vv: every request and file)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"{__name__}.{name}":
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+def _logging(verbosity: int) -> None:
+    """The `hfprobe` logger on stderr; other libraries' loggers are left as they are."""
+    if not verbosity:
+        return
+    log = logging.getLogger("hfprobe")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("hfprobe: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)
+
+
+def main(argv: list[str] | None = None, prog: str = "hfprobe") -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
         parser.print_help()
-        return 2
+        return BAD_INPUT
+    _logging(args.verbose)
     try:
-        return int(args.run(args) or 0)
+        return int(args.run(args) or OK)
     except HfprobeError as err:
         if debug():
             raise
         print(f"hfprobe: error: {err}", file=sys.stderr)
         return err.exit_code
     except BrokenPipeError:  # `hfprobe inspect ... | head`: the reader left; that is not an error
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return OK
     except KeyboardInterrupt:
         print("hfprobe: interrupted; nothing half-written was kept.", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+    except Exception as err:  # noqa: BLE001 - a bug of ours: one line, never a traceback without the debug variable
+        if debug():
+            raise
+        print(
+            f"hfprobe: internal error ({type(err).__name__}); rerun with HFPROBE_DEBUG=1 and report it", file=sys.stderr
+        )
+        return PARTIAL
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from .common import add_flags, emit, progress, use_threads
 
 
 def register(sub) -> None:
@@ -10,15 +10,15 @@ def register(sub) -> None:
     p.add_argument("--preset", default="tiny", help="zoo preset (default tiny; 'test' is smaller and faster)")
     p.add_argument("--out", metavar="DIR", help="where the card copy, index and summary go (default <cache>/demo)")
     p.add_argument("--query", help="the text query of the last step (default: shoes)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--json", action="store_true", help="print the summary as JSON at the end")
+    add_flags(p, quiet=True, threads=True)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from ..demo import run_demo
 
-    summary = run_demo(preset=args.preset, workdir=args.out, query=args.query, progress=not args.quiet)
+    use_threads(args)
+    summary = run_demo(preset=args.preset, workdir=args.out, query=args.query, progress=progress(args))
     if args.json:
-        print(json.dumps(summary, indent=1, default=str))
+        emit(summary)
     return 0

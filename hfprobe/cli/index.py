@@ -1,17 +1,18 @@
-"""`hfprobe index`: build and look after the search index (see hfprobe/index.py)."""
+"""`hfprobe index`: build and look after the search index (see hfprobe/search/)."""
 
 from __future__ import annotations
 
-import json
-
 from ..errors import UsageError
+from .common import add_flags, batch_status, emit, fail, progress, use_threads
 
 
 def register(sub) -> None:
     p = sub.add_parser("index", help="build the search index over models (add, info)")
     isub = p.add_subparsers(dest="index_command", metavar="ACTION")
     add = isub.add_parser("add", help="inspect, predict and index models (resumable)")
-    add.add_argument("sources", nargs="*", metavar="SOURCE", help="local file/folder, org/name[@rev] or hf://org/name/file")
+    add.add_argument(
+        "sources", nargs="*", metavar="SOURCE", help="local file/folder, org/name[@rev] or hf://org/name/file"
+    )
     add.add_argument("--from-file", metavar="FILE", help="a text file with one source a line")
     add.add_argument("--filter", metavar="FILTER", help="Hub list_models filter, e.g. base_model:adapter:org/root")
     add.add_argument("--limit", type=int, default=100, help="at most this many models from --filter (default 100)")
@@ -19,25 +20,37 @@ def register(sub) -> None:
     add.add_argument("--experts", metavar="DIR", help="experts to predict with (default: the cached ones)")
     add.add_argument("--engine", choices=["local", "ray"], default="local", help="where the per-model work runs")
     add.add_argument("--no-resume", action="store_true", help="re-index models already in the index")
-    add.add_argument("--token", help="Hub token (default: the logged-in one)")
-    add.add_argument("--json", action="store_true", help="print the summary as JSON")
-    add.set_defaults(run=run)
+    add_flags(add, quiet=True, threads=True, token=True)
+    add.set_defaults(run=run_add)
     info = isub.add_parser("info", help="where the index is, how many models, which text spaces")
     info.add_argument("--index", metavar="DIR")
-    info.add_argument("--json", action="store_true")
-    info.set_defaults(run=run)
+    add_flags(info)
+    info.set_defaults(run=run_info)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
 
-def run(args) -> int:
-    from ..index import ModelIndex
-    from ..ingest import add_sources, list_hub_models, read_spec_file
+def run_info(args) -> int:
+    from ..search.index import ModelIndex
 
-    if args.index_command == "info":
-        idx = ModelIndex(args.index, create=False)
-        out = {"path": str(idx.path), "models": len(idx), "spaces": idx.meta.get("spaces", {}), "format": idx.meta.get("format")}
-        print(json.dumps(out, indent=1) if args.json else f"{out['path']}: {out['models']} models; text spaces: {', '.join(out['spaces']) or 'none'}")
-        return 0
+    idx = ModelIndex(args.index, create=False)
+    out = {
+        "path": str(idx.path),
+        "models": len(idx),
+        "spaces": idx.meta.get("spaces", {}),
+        "format": idx.meta.get("format"),
+    }
+    if args.json:
+        emit(out)
+    else:
+        print(f"{out['path']}: {out['models']} models; text spaces: {', '.join(out['spaces']) or 'none'}")
+    return 0
+
+
+def run_add(args) -> int:
+    from ..search.index import ModelIndex
+    from ..search.ingest import add_sources, list_hub_models, read_spec_file
+
+    use_threads(args)
     specs = list(args.sources)
     if args.from_file:
         specs += read_spec_file(args.from_file)
@@ -49,14 +62,26 @@ def run(args) -> int:
     if args.experts:
         kwargs["experts"] = args.experts
     idx = ModelIndex(args.index)
-    summary = add_sources(idx, specs, describe_kwargs=kwargs, engine=args.engine, resume=not args.no_resume)
-    summary["index"] = str(idx.path)
-    summary["models"] = len(idx)
-    if args.json:
-        print(json.dumps(summary, indent=1))
-    else:
-        print(f"indexed {summary['added']}, skipped {summary['skipped']} already indexed, failed {len(summary['failed'])}; "
-              f"{summary['models']} models in {summary['index']}")
-        for f in summary["failed"]:
-            print(f"  failed: {f['error']}")
-    return 2 if summary["failed"] else 0
+
+    def report(spec: str, status: str, error: str | None) -> None:
+        if args.json:
+            emit({"source": spec, "status": status, **({"error": error} if error else {})})
+        elif error:
+            fail(error)
+
+    summary = add_sources(
+        idx,
+        specs,
+        describe_kwargs=kwargs,
+        engine=args.engine,
+        resume=not args.no_resume,
+        progress=progress(args),
+        on_result=report,
+    )
+    if not args.json:
+        print(
+            f"indexed {summary['added']}, skipped {summary['skipped']} already indexed, failed "
+            f"{len(summary['failed'])}; "
+            f"{len(idx)} models in {idx.path}"
+        )
+    return batch_status(len(specs), len(summary["failed"]))

@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import json
+from .common import add_flags, emit
 
 
 def register(sub) -> None:
-    p = sub.add_parser("query", help="search the index with free text (e.g. \"a photo of a dog\")")
+    p = sub.add_parser("query", help='search the index with free text (e.g. "a photo of a dog")')
     p.add_argument("text", help="what to look for")
     p.add_argument("--tree", metavar="ROOT", help="only models whose root or family is ROOT")
     p.add_argument("--top-k", type=int, default=10, help="how many hits (default 10)")
     p.add_argument("--index", metavar="DIR", help="index folder (default: $HFPROBE_INDEX or <cache>/index)")
-    p.add_argument("--json", action="store_true", help="print hits as JSON")
+    add_flags(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..index import ModelIndex
+    from ..search.index import ModelIndex
 
     hits = ModelIndex(args.index, create=False).query(args.text, tree=args.tree, top_k=args.top_k)
     if args.json:
-        print(json.dumps({"query": args.text, "tree": args.tree, "hits": hits}, indent=1, default=str))
+        for rank, h in enumerate(hits, 1):
+            emit({"rank": rank, **h})
         return 0
     if not hits:
-        print("no models match" + (f" in tree {args.tree}" if args.tree else "") + "; add some with `hfprobe index add`")
+        print(
+            "no models match" + (f" in tree {args.tree}" if args.tree else "") + "; add some with `hfprobe index add`"
+        )
         return 0
     for rank, h in enumerate(hits, 1):
         where = h["url"] or h["source"]

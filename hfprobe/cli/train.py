@@ -2,99 +2,132 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from .common import add_flags, emit, progress, use_threads
+
+
+def add_probe_flags(p) -> None:
+    """The probe and training settings `train` and `bench` share."""
+    p.add_argument("--rank", type=int, default=128, help="r_U = r_V = r_T (paper: 128)")
+    p.add_argument(
+        "--dropout",
+        type=float,
+        default=None,
+        help="dropout on the ReLU features (default: 0 on multi-label trees, 0.5 on text-aligned ones)",
+    )
+    p.add_argument(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help="Adam's weight decay (default: 1e-5 on multi-label trees, 1e-2 on text-aligned ones)",
+    )
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--text-encoder", default="minilm", help="text space for text-aligned trees (minilm | clip-vit-l-14)"
+    )
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train ProbeX tree experts on a zoo",
-                       description="Train one ProbeX expert per tree: sweep candidate layers on validation, keep the best.")
-    p.add_argument("--zoo", required=True, help="zoo folder (built by `hfprobe zoo build`, or a folder of models with labels)")
+    p = sub.add_parser(
+        "train",
+        help="train ProbeX tree experts on a zoo",
+        description="Train one ProbeX expert per tree: sweep candidate layers on validation, keep the best.",
+    )
+    p.add_argument(
+        "--zoo", required=True, help="zoo folder (built by `hfprobe zoo build`, or a folder of models with labels)"
+    )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--tree", help="tree name or root id to train")
     who.add_argument("--all-trees", action="store_true", help="train every tree of the zoo")
-    p.add_argument("--out", help="expert folder (with --all-trees: a folder of expert folders); default: the hfprobe cache")
-    p.add_argument("--layers", default="auto", help="'auto' (sweep attention layers, keep the best on val) or comma-separated layer names")
-    p.add_argument("--rank", type=int, default=128, help="r_U = r_V = r_T (paper: 128)")
-    p.add_argument("--dropout", type=float, default=None,
-                   help="dropout on the ReLU features (default: 0 on multi-label trees, 0.5 on text-aligned ones)")
-    p.add_argument("--weight-decay", type=float, default=None, help="Adam's weight decay (default: 1e-5 on multi-label trees, "
-                                                                    "1e-2 on text-aligned ones)")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
-    p.add_argument("--kind", choices=("probex", "bilinear", "auto"), default="probex",
-                   help="'probex' (as published), 'bilinear' (text-aligned trees only, see README) or 'auto' "
-                        "(ProbeX; on text-aligned trees the better of the two on validation)")
+    p.add_argument(
+        "--out", help="expert folder (with --all-trees: a folder of expert folders); default: the hfprobe cache"
+    )
+    p.add_argument(
+        "--layers",
+        default="auto",
+        help="'auto' (sweep attention layers, keep the best on val) or comma-separated layer names",
+    )
+    p.add_argument(
+        "--kind",
+        choices=("probex", "bilinear", "auto"),
+        default="probex",
+        help="'probex' (as published), 'bilinear' (text-aligned trees only, see docs/experts.md) or 'auto' "
+        "(ProbeX; on text-aligned trees the better of the two on validation)",
+    )
     p.add_argument("--views", default="", help="'gram' adds MVProbe-style second-order views")
-    p.add_argument("--text-encoder", default="minilm", help="text space for text-aligned trees (minilm | clip-vit-l-14)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (be fair on shared machines)")
-    p.add_argument("--push", metavar="REPO", help="also upload the expert to this Hub repo (with --all-trees: REPO-<tree>)")
+    add_probe_flags(p)
+    p.add_argument(
+        "--push", metavar="REPO", help="also upload the expert to this Hub repo (with --all-trees: REPO-<tree>)"
+    )
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable models instead of failing")
-    p.add_argument("--json", action="store_true", help="print a JSON summary")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_flags(p, quiet=True, threads=True)
     p.set_defaults(run=run)
 
 
 def config_from_args(args):
-    from ..train import TrainConfig
+    from ..errors import UsageError
+    from ..experts.probes import VIEWS, TrainConfig
 
-    cfg = TrainConfig(r_U=args.rank, r_V=args.rank, r_T=args.rank, seed=args.seed, kind=getattr(args, "kind", "probex"),
-                      views=tuple(v for v in args.views.split(",") if v))
+    views = tuple(v for v in getattr(args, "views", "").split(",") if v)
+    if any(v not in VIEWS for v in views):
+        raise UsageError(f"--views {args.views!r}: the only extra view is 'gram'")
+    cfg = TrainConfig(
+        r_U=args.rank, r_V=args.rank, r_T=args.rank, seed=args.seed, kind=getattr(args, "kind", "probex"), views=views
+    )
     for field, value in (("dropout", args.dropout), ("weight_decay", args.weight_decay), ("max_epochs", args.epochs)):
         if value is not None:
             setattr(cfg, field, value)
     return cfg
 
 
-def resolve_tree(zoo, name: str) -> str:
-    from ..errors import UsageError
-
-    trees = zoo.trees()
-    if name in trees:
-        return name
-    by_root = [t for t, models in trees.items() if models[0].root == name]
-    if len(by_root) == 1:
-        return by_root[0]
-    raise UsageError(f"{zoo.path}: no tree {name!r}; trees here: {', '.join(sorted(trees))}")
-
-
 def run(args) -> int:
-    import torch
-
     from ..config import cache_dir
-    from ..errors import UsageError
-    from ..predict import family_of
-    from ..train import fit_tree
+    from ..experts.fit import fit_tree
+    from ..tree.inspect import family_of
     from ..zoo import open_zoo
 
-    torch.set_num_threads(max(1, args.threads))
-    if args.views and any(v not in ("gram",) for v in args.views.split(",")):
-        raise UsageError(f"--views {args.views!r}: the only extra view is 'gram'")
-    zoo = open_zoo(args.zoo, skip_bad=args.skip_bad)
-    trees = sorted(zoo.trees()) if args.all_trees else [resolve_tree(zoo, args.tree)]
-    layers = "auto" if args.layers == "auto" else [x.strip() for x in args.layers.split(",") if x.strip()]
+    use_threads(args)
     cfg = config_from_args(args)
+    zoo = open_zoo(args.zoo, skip_bad=args.skip_bad)
+    trees = sorted(zoo.trees()) if args.all_trees else [zoo.resolve_tree(args.tree)]
+    layers = "auto" if args.layers == "auto" else [x.strip() for x in args.layers.split(",") if x.strip()]
     out = Path(args.out) if args.out else cache_dir() / "experts"
-    summary = []
     for tree in trees:
         first = zoo.select(tree=tree)[0]
-        expert, scores = fit_tree(zoo, tree, cfg, layers=layers, progress=not args.quiet, family=family_of(first.spec),
-                                  text_encoder=args.text_encoder)
+        expert, _ = fit_tree(
+            zoo,
+            tree,
+            cfg,
+            layers=layers,
+            progress=progress(args),
+            family=family_of(first.spec),
+            text_encoder=args.text_encoder,
+        )
         folder = expert.save(out / tree if (args.all_trees or not args.out) else out)
-        row = {"tree": tree, "root": expert.config["root"], "layer": expert.layer, "head": expert.config["head"],
-               "kind": expert.config["train"]["kind"],
-               "val": expert.config["metrics"]["val"], "test": expert.config["metrics"].get("test"),
-               "zero_shot_test": expert.config["metrics"].get("zero_shot_test"),
-               "train_seconds": expert.config["metrics"]["train_seconds"], "folder": str(folder)}
+        m = expert.config["metrics"]
+        row = {
+            "tree": tree,
+            "root": expert.config["root"],
+            "layer": expert.layer,
+            "head": expert.config["head"],
+            "kind": expert.config["train"]["kind"],
+            "val": m["val"],
+            "test": m.get("test"),
+            "zero_shot_test": m.get("zero_shot_test"),
+            "train_seconds": m["train_seconds"],
+            "folder": str(folder),
+        }
         if args.push:
-            repo = f"{args.push}-{tree}" if args.all_trees else args.push
-            row["pushed"] = expert.push(repo)
-        summary.append(row)
-        if not args.json:
-            print(f"{tree}: {row['kind']} on layer {row['layer']} {row['head']} val {row['val']:.3f}"
-                  + (f" test {row['test']:.3f}" if row["test"] is not None else "")
-                  + (f" zero-shot test {row['zero_shot_test']:.3f}" if row["zero_shot_test"] is not None else "")
-                  + f" -> {folder}")
-    if args.json:
-        print(json.dumps(summary, indent=2))
+            row["pushed"] = expert.push(f"{args.push}-{tree}" if args.all_trees else args.push)
+        if args.json:
+            emit(row)
+        else:
+            print(
+                f"{tree}: {row['kind']} on layer {row['layer']} {row['head']} val {row['val']:.3f}"
+                + (f" test {row['test']:.3f}" if row["test"] is not None else "")
+                + (f" zero-shot test {row['zero_shot_test']:.3f}" if row["zero_shot_test"] is not None else "")
+                + f" -> {folder}"
+            )
     return 0

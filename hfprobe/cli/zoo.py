@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-import json
+from .common import add_flags, emit, progress
 
 
 def register(sub) -> None:
     p = sub.add_parser("zoo", help="build or describe a model zoo with ground-truth labels")
     zsub = p.add_subparsers(dest="zoo_command", metavar="ACTION")
-    b = zsub.add_parser("build", help="build a zoo from a preset (cached by recipe hash; resumable)")
-    b.add_argument("--preset", default="tiny", help="test, tiny or mini (hfprobe/data/zoo_presets.json)")
+    b = zsub.add_parser(
+        "build",
+        help="build a zoo from a preset (cached by recipe hash; resumable)",
+        description="Each tree is built by one process on one thread (that is what makes a seed give "
+        "identical bytes); --jobs builds several trees at once.",
+    )
+    b.add_argument("--preset", default="tiny", help="test, tiny, demo or mini (hfprobe/data/zoo_presets.json)")
     b.add_argument("--out", default=None, help="zoo folder (default: <cache>/zoos/<recipe hash>)")
     b.add_argument("--seed", type=int, default=0, help="zoo seed; one seed gives identical bytes")
     b.add_argument("--skip-bad", action="store_true", help="skip (and report) models whose training fails")
-    b.add_argument("--jobs", type=int, default=1,
-                   help="trees built at once, one process and one thread each (same bytes; mini: 54 -> 31 min with 2)")
-    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="trees built at once, one process and one thread each (same bytes; mini: 54 -> 31 min with 2)",
+    )
+    add_flags(b, quiet=True)
     b.set_defaults(run=run_build)
     i = zsub.add_parser("info", help="per tree: root, models per split, categories, build time, disk size")
     i.add_argument("path", help="a built zoo, or a folder of model folders / with a manifest")
-    i.add_argument("--json", action="store_true", help="print JSON")
     i.add_argument("--skip-bad", action="store_true", help="skip (and count) models with bad labels or files")
+    add_flags(i)
     i.set_defaults(run=run_info)
     p.set_defaults(run=lambda args: (p.print_help(), 2)[1])
 
@@ -28,12 +37,19 @@ def register(sub) -> None:
 def run_build(args) -> int:
     from ..zoo import build_zoo, zoo_info
 
-    path = build_zoo(args.preset, out=args.out, seed=args.seed, skip_bad=args.skip_bad, progress=not args.no_progress,
-                      jobs=args.jobs)
+    path = build_zoo(
+        args.preset, out=args.out, seed=args.seed, skip_bad=args.skip_bad, progress=progress(args), jobs=args.jobs
+    )
     info = zoo_info(path)
+    if args.json:
+        emit({"path": str(path), "preset": info["preset"], "hash": info["hash"], "skipped": info["skipped"]})
+        return 0
     print(f"zoo {info['preset']} (hash {info['hash']}) at {path}")
     if info["skipped"]:
-        print(f"skipped {len(info['skipped'])} models: " + "; ".join(f"{s['id']}: {s['reason']}" for s in info["skipped"][:5]))
+        print(
+            f"skipped {len(info['skipped'])} models: "
+            + "; ".join(f"{s['id']}: {s['reason']}" for s in info["skipped"][:5])
+        )
     return 0
 
 
@@ -45,16 +61,18 @@ def run_info(args) -> int:
     from ..zoo import zoo_info
 
     info = zoo_info(args.path, skip_bad=args.skip_bad)
-    if info.get("skipped") and not args.json:
+    if args.json:
+        emit(info)
+        return 0
+    if info.get("skipped"):
         print(f"skipped {len(info['skipped'])} models:")
         for s in info["skipped"]:
             print(f"  {s['id']}: {s['reason']}")
-    if args.json:
-        print(json.dumps(info, indent=1))
-        return 0
     head = f"zoo {info['path']}"
     if info.get("hash"):
-        head += f"  preset {info['preset']}  seed {info['seed']}  hash {info['hash']}  built in {info['build_seconds']} s"
+        head += (
+            f"  preset {info['preset']}  seed {info['seed']}  hash {info['hash']}  built in {info['build_seconds']} s"
+        )
         if info.get("build_cpu_seconds"):
             head += f" ({info['build_cpu_seconds']} s CPU)"
     print(head + f"  {_mb(info['disk_bytes'])}")

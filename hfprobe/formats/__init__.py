@@ -16,7 +16,7 @@ import json
 import posixpath
 
 from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
-from ..safetensors_io import read_header
+from ..source.safetensors import read_header
 from .base import Module, TensorStore, WeightsView, sample_keys
 from .checkpoint import (
     diffusers_component,
@@ -36,14 +36,22 @@ __all__ = ["open_weights", "pick_weights", "WeightsView", "Module"]
 
 # the files a folder or repo is searched for, best first; an index file stands for its shards
 PREFERRED = (
-    "adapter_model.safetensors", "adapter_model.bin",
-    "pytorch_lora_weights.safetensors", "pytorch_lora_weights.bin",
-    "model.safetensors.index.json", "model.safetensors", "pytorch_model.bin",
-    "unet/diffusion_pytorch_model.safetensors.index.json", "unet/diffusion_pytorch_model.safetensors",
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+    "pytorch_lora_weights.safetensors",
+    "pytorch_lora_weights.bin",
+    "model.safetensors.index.json",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "unet/diffusion_pytorch_model.safetensors.index.json",
+    "unet/diffusion_pytorch_model.safetensors",
     "unet/diffusion_pytorch_model.fp16.safetensors",
-    "transformer/diffusion_pytorch_model.safetensors.index.json", "transformer/diffusion_pytorch_model.safetensors",
-    "diffusion_pytorch_model.safetensors.index.json", "diffusion_pytorch_model.safetensors",
-    "learned_embeds.safetensors", "learned_embeds.bin",
+    "transformer/diffusion_pytorch_model.safetensors.index.json",
+    "transformer/diffusion_pytorch_model.safetensors",
+    "diffusion_pytorch_model.safetensors.index.json",
+    "diffusion_pytorch_model.safetensors",
+    "learned_embeds.safetensors",
+    "learned_embeds.bin",
 )
 WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
 
@@ -98,7 +106,9 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
     if filename.endswith(PICKLE_SUFFIXES):
         store.add_tensors(load_tensors(f))
         return store, [filename], {}
-    raise UnsupportedFormatError(f"{f.name}: hfprobe reads .safetensors and torch pickles ({', '.join(PICKLE_SUFFIXES)}); convert the file")
+    raise UnsupportedFormatError(
+        f"{f.name}: hfprobe reads .safetensors and torch pickles ({', '.join(PICKLE_SUFFIXES)}); convert the file"
+    )
 
 
 def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> WeightsView:
@@ -108,7 +118,7 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
     >>> view.layer("unet.mid_block.attentions.0.transformer_blocks.0.attn1.to_q").shape  # doctest: +SKIP
     torch.Size([1280, 1280])
     """
-    from ..source import resolve
+    from ..source.resolve import resolve
 
     src = resolve(source_or_spec, token=token)
     filename = filename or src.default_file or pick_weights(src)
@@ -160,9 +170,19 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
     if not modules:
         raise UnsupportedFormatError(
             f"{where}: recognised as {fmt} but no module could be read (keys e.g. {sample_keys(keys)}); "
-            "the file may be incomplete")
-    return WeightsView(format=fmt, files=files, metadata=metadata, config=config, modules=modules, store=store,
-                       source=src, notes=notes, extra=extra)
+            "the file may be incomplete"
+        )
+    return WeightsView(
+        format=fmt,
+        files=files,
+        metadata=metadata,
+        config=config,
+        modules=modules,
+        store=store,
+        source=src,
+        notes=notes,
+        extra=extra,
+    )
 
 
 def _looks_like_checkpoint(keys: list[str]) -> bool:

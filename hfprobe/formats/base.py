@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import InvalidWeightsError, LayerNotFoundError
-from ..safetensors_io import DTYPES, Header, TensorInfo, read_tensor
+from ..source.safetensors import DTYPES, Header, TensorInfo, read_tensor
 
 
 @dataclass
@@ -58,9 +58,15 @@ class Module:
 
     def as_dict(self) -> dict:
         return {
-            "name": self.name, "kind": self.kind, "d_out": self.d_out, "d_in": self.d_in,
-            "kernel": list(self.kernel) if self.kernel else None, "rank": self.rank,
-            "alpha": self.alpha, "scale": self.scale, "keys": dict(self.keys),
+            "name": self.name,
+            "kind": self.kind,
+            "d_out": self.d_out,
+            "d_in": self.d_in,
+            "kernel": list(self.kernel) if self.kernel else None,
+            "rank": self.rank,
+            "alpha": self.alpha,
+            "scale": self.scale,
+            "keys": dict(self.keys),
         }
 
 
@@ -75,7 +81,9 @@ class TensorStore:
     def add_safetensors(self, f, header: Header) -> None:
         for key, info in header.tensors.items():
             if key in self.raw:
-                raise InvalidWeightsError(f"{f.name}: tensor {key!r} also appears in another shard; re-export the checkpoint")
+                raise InvalidWeightsError(
+                    f"{f.name}: tensor {key!r} also appears in another shard; re-export the checkpoint"
+                )
             self.raw[key] = info
             self._where[key] = (f, header)
 
@@ -109,7 +117,9 @@ class WeightsView:
     extra: dict = field(default_factory=dict)  # format-specific facts, e.g. textual-inversion tokens
 
     def close(self) -> None:
-        """Close the files behind the view; its layers cannot be read afterwards. Also `with open_weights(...) as v:`."""
+        """Close the files behind the view; its layers cannot be read afterwards.
+
+        Also `with open_weights(...) as v:`."""
         if self.source is not None and hasattr(self.source, "close"):
             self.source.close()
 
@@ -149,7 +159,8 @@ class WeightsView:
         if mod is None:
             raise LayerNotFoundError(
                 f"{self._where()}: no module {name!r} (has {len(self.modules)}, e.g. {sample_keys(self.modules, 3)}); "
-                "list them with view.modules")
+                "list them with view.modules"
+            )
         if mod.kind != "lora":
             w = self.store.get(mod.keys["W"]).float()
             return w.reshape(w.shape[0], -1) if w.dim() > 1 else w.reshape(1, -1)
@@ -179,9 +190,19 @@ def one_line(text: str, limit: int = 160) -> str:
     return " ".join(str(text).split())[:limit]
 
 
-def lora_module(name: str, a: TensorInfo, b: TensorInfo | None, *, alpha: float | None, keys: dict[str, str],
-                where: str, rslora: bool = False, transposed: bool = False, dora: bool = False,
-                lora_embedding: bool = False) -> Module:
+def lora_module(
+    name: str,
+    a: TensorInfo,
+    b: TensorInfo | None,
+    *,
+    alpha: float | None,
+    keys: dict[str, str],
+    where: str,
+    rslora: bool = False,
+    transposed: bool = False,
+    dora: bool = False,
+    lora_embedding: bool = False,
+) -> Module:
     """Build a LoRA `Module` from its A/B header entries, checking that they fit together.
 
     alpha None means "no alpha stored": the trainer's default, scale 1 (alpha = rank).
@@ -190,7 +211,9 @@ def lora_module(name: str, a: TensorInfo, b: TensorInfo | None, *, alpha: float 
         rank, d_in, kernel = a.shape[0], a.shape[1], None
     else:
         if len(a.shape) not in (2, 4):
-            raise InvalidWeightsError(f"{where}: LoRA A {a.name!r} has shape {list(a.shape)}, expected [r, in] or [r, in, kh, kw]")
+            raise InvalidWeightsError(
+                f"{where}: LoRA A {a.name!r} has shape {list(a.shape)}, expected [r, in] or [r, in, kh, kw]"
+            )
         rank = a.shape[0]
         kernel = tuple(a.shape[2:]) if len(a.shape) == 4 else None
         d_in = a.shape[1] * (math.prod(kernel) if kernel else 1)
@@ -211,8 +234,20 @@ def lora_module(name: str, a: TensorInfo, b: TensorInfo | None, *, alpha: float 
         d_out, d_in = d_in, d_out
     elif transposed:
         d_out, d_in = d_in, d_out
-    return Module(name, "lora", d_out, d_in, kernel, rank, eff_alpha, scale, keys,
-                  transposed=transposed, dora=dora, lora_embedding=lora_embedding)
+    return Module(
+        name,
+        "lora",
+        d_out,
+        d_in,
+        kernel,
+        rank,
+        eff_alpha,
+        scale,
+        keys,
+        transposed=transposed,
+        dora=dora,
+        lora_embedding=lora_embedding,
+    )
 
 
 def full_module(name: str, info: TensorInfo, kind: str = "full") -> Module:

@@ -59,10 +59,13 @@ def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module],
         if "a" not in p:
             continue
         b = store.raw.get(p.get("b", ""))
-        modules[name] = lora_module(name, store.raw[p["a"]], b, alpha=None, where=where,
-                                    keys={"A": p["a"], **({"B": p["b"]} if b else {})})
-    notes = ["custom w_a_/w_b_ LoRA (LoRA-ViT / SAM-LoRA): positional names; index 2k = block k query, 2k+1 = value",
-             "no alpha stored: scale 1"]
+        modules[name] = lora_module(
+            name, store.raw[p["a"]], b, alpha=None, where=where, keys={"A": p["a"], **({"B": p["b"]} if b else {})}
+        )
+    notes = [
+        "custom w_a_/w_b_ LoRA (LoRA-ViT / SAM-LoRA): positional names; index 2k = block k query, 2k+1 = value",
+        "no alpha stored: scale 1",
+    ]
     if not any("b" in p for p in pairs.values()):
         notes.append("only A matrices are stored: ΔW cannot be computed")
     return modules, notes
@@ -72,8 +75,12 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
     """'unet' / 'transformer' for a diffusers model checkpoint, else None."""
     cls = (config or {}).get("_class_name") or ""
     if cls:
-        for marker, component in (("ControlNet", "controlnet"), ("Autoencoder", "vae"), ("Transformer", "transformer"),
-                                  ("UNet", "unet")):
+        for marker, component in (
+            ("ControlNet", "controlnet"),
+            ("Autoencoder", "vae"),
+            ("Transformer", "transformer"),
+            ("UNet", "unet"),
+        ):
             if marker in cls:
                 return component
         return cls.lower()
@@ -82,9 +89,13 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
     return None
 
 
-def read_checkpoint(store: TensorStore, config: dict | None, component: str | None) -> tuple[dict[str, Module], list[str]]:
+def read_checkpoint(
+    store: TensorStore, config: dict | None, component: str | None
+) -> tuple[dict[str, Module], list[str]]:
     """Modules of a full checkpoint (weights of 2+ dims)."""
-    weights = {k[: -len(".weight")]: k for k, info in store.raw.items() if k.endswith(".weight") and len(info.shape) >= 2}
+    weights = {
+        k[: -len(".weight")]: k for k, info in store.raw.items() if k.endswith(".weight") and len(info.shape) >= 2
+    }
     notes = []
     if component:
         mapping = {n: f"{component}.{n}" for n in weights}

@@ -39,10 +39,12 @@ def _order(model, targets: set[str], legacy: bool = False) -> list[tuple[str, tu
     out = []
     ancestors = [(n, m) for n, m in model.named_modules() if type(m).__name__ in targets]
     if legacy:  # stable sort: only the order inside each transformer block changes
+
         def block_rank(item):
             head, _, tail = item[0].partition(".transformer_blocks.")
             idx, _, sub = tail.partition(".")
             return (head, idx, _LEGACY_BLOCK_ORDER.get(sub.split(".")[0], 3)) if tail else (item[0], "", 0)
+
         ancestors = _regroup(ancestors, block_rank)
     for anc_name, anc in ancestors:
         for child_name, child in anc.named_modules():
@@ -74,8 +76,10 @@ def _unet_order(targets: frozenset, legacy: bool = False):
     wanted |= targets & {"GEGLU"}
     with torch.device("meta"):
         unet = UNet2DConditionModel()  # the defaults are SD 1.x's layout (SD 2.x differs only in widths)
-    return [("unet." + n, (s[0], 0) if n.endswith(("attn2.to_k", "attn2.to_v")) else s)
-            for n, s in _order(unet, wanted, legacy)]
+    return [
+        ("unet." + n, (s[0], 0) if n.endswith(("attn2.to_k", "attn2.to_v")) else s)
+        for n, s in _order(unet, wanted, legacy)
+    ]
 
 
 def _fits(order, shapes) -> bool:
@@ -99,8 +103,9 @@ def _text_encoder_order(n_layers: int, hidden: int):
     level = log.level
     log.setLevel(logging.ERROR)  # the throwaway config's token ids trigger warnings
     try:
-        config = CLIPTextConfig(hidden_size=hidden, num_hidden_layers=n_layers, num_attention_heads=1,
-                                intermediate_size=4 * hidden)
+        config = CLIPTextConfig(
+            hidden_size=hidden, num_hidden_layers=n_layers, num_attention_heads=1, intermediate_size=4 * hidden
+        )
         with torch.device("meta"):
             model = CLIPTextModel(config)
     finally:
@@ -108,7 +113,9 @@ def _text_encoder_order(n_layers: int, hidden: int):
     return [("text_encoder." + canonical_text_encoder_path(n), s) for n, s in _order(model, {"CLIPAttention"})]
 
 
-def _names_for(comp: str, entries: dict[int, dict[str, str]], store: TensorStore, targets: set[str]) -> list[str] | None:
+def _names_for(
+    comp: str, entries: dict[int, dict[str, str]], store: TensorStore, targets: set[str]
+) -> list[str] | None:
     count = len(entries)
     shapes = [(store.raw[entries[i]["up"]].shape[0], store.raw[entries[i]["down"]].shape[1]) for i in range(count)]
     try:
@@ -160,7 +167,9 @@ def read_cloneofsimo(store: TensorStore, metadata: dict[str, str], where: str):
         for i, parts in sorted(entries.items()):
             name = names[i] if names else f"{comp}.lora_diffusion.{i}"
             down, up = store.raw[parts["down"]], store.raw.get(parts.get("up", ""))
-            modules[name] = lora_module(name, down, up, alpha=None, keys={"A": parts["down"], **({"B": parts["up"]} if up else {})}, where=where)
+            modules[name] = lora_module(
+                name, down, up, alpha=None, keys={"A": parts["down"], **({"B": parts["up"]} if up else {})}, where=where
+            )
     tokens = {}
     for key in others:
         info = store.raw[key]

@@ -21,10 +21,25 @@ from .lora import build_lora_modules
 
 COMPONENTS = ("unet", "transformer", "text_encoder_2", "text_encoder", "prior")
 _UNET_ROOTS = ("down_blocks", "mid_block", "up_blocks", "conv_in", "conv_out", "time_embedding", "add_embedding")
-_DIT_ROOTS = ("transformer_blocks", "single_transformer_blocks", "context_embedder", "x_embedder", "proj_out", "norm_out")
+_DIT_ROOTS = (
+    "transformer_blocks",
+    "single_transformer_blocks",
+    "context_embedder",
+    "x_embedder",
+    "proj_out",
+    "norm_out",
+)
 _CLIP_ROOTS = ("encoder.", "embeddings.", "final_layer_norm.")
-LORA_MARKERS = (".lora.down.", ".lora.up.", "_lora.down.", "_lora.up.", ".lora_A.", ".lora_B.",
-                ".lora_linear_layer.", ".lora_magnitude_vector")
+LORA_MARKERS = (
+    ".lora.down.",
+    ".lora.up.",
+    "_lora.down.",
+    "_lora.up.",
+    ".lora_A.",
+    ".lora_B.",
+    ".lora_linear_layer.",
+    ".lora_magnitude_vector",
+)
 
 
 def is_diffusers_lora(keys: list[str]) -> bool:
@@ -35,9 +50,9 @@ def component_of(key: str) -> tuple[str, str]:
     """`'unet.down_blocks.0…'` -> ('unet', 'down_blocks.0…'); unprefixed keys are placed by their root."""
     for comp in COMPONENTS:
         if key.startswith(comp + "."):
-            rest = key[len(comp) + 1:]
+            rest = key[len(comp) + 1 :]
             while rest.startswith(comp + "."):  # hand-converted files sometimes double the prefix
-                rest = rest[len(comp) + 1:]
+                rest = rest[len(comp) + 1 :]
             return comp, rest
     if key.startswith("text_model."):
         return "text_encoder", key
@@ -119,7 +134,9 @@ def alpha_lookup(configs: dict[str, dict]):
     return alpha_for
 
 
-def read_diffusers_lora(store: TensorStore, metadata: dict[str, str], where: str, extra_alphas: dict[str, str] | None = None):
+def read_diffusers_lora(
+    store: TensorStore, metadata: dict[str, str], where: str, extra_alphas: dict[str, str] | None = None
+):
     """Modules of a diffusers-style LoRA; returns (modules, format name, notes)."""
     keys = list(store.raw)
     renamed = to_peft_keys(keys)
@@ -134,5 +151,7 @@ def read_diffusers_lora(store: TensorStore, metadata: dict[str, str], where: str
         notes.append("no alpha stored: scale 1 (alpha = rank), as diffusers assumes")
     if rest:
         notes.append(f"{len(rest)} tensors are not LoRA factors and were left out (e.g. {rest[0]})")
-    fmt = "diffusers-lora-processor" if any(".processor." in k or "_lora.down." in k for k in keys) else "diffusers-lora"
+    fmt = (
+        "diffusers-lora-processor" if any(".processor." in k or "_lora.down." in k for k in keys) else "diffusers-lora"
+    )
     return modules, fmt, notes

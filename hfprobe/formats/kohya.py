@@ -25,9 +25,26 @@ PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")
 _LYCORIS = (".hada_", ".lokr_", ".lora_mid.", ".oft_", ".diff", ".w_norm", ".on_input")
 # SD 1.x, SD 2.x and SDXL UNets all have 2 resnets per down block, which is all the sgm mapping needs.
 _SGM_UNET = SimpleNamespace(layers_per_block=2)
-_FLUX_TOKENS = ("double_blocks", "single_blocks", "img_attn", "txt_attn", "img_mlp", "txt_mlp", "img_mod",
-                "txt_mod", "modulation", "final_layer", "adaLN_modulation", "time_in", "vector_in", "guidance_in",
-                "img_in", "txt_in", "in_layer", "out_layer")
+_FLUX_TOKENS = (
+    "double_blocks",
+    "single_blocks",
+    "img_attn",
+    "txt_attn",
+    "img_mlp",
+    "txt_mlp",
+    "img_mod",
+    "txt_mod",
+    "modulation",
+    "final_layer",
+    "adaLN_modulation",
+    "time_in",
+    "vector_in",
+    "guidance_in",
+    "img_in",
+    "txt_in",
+    "in_layer",
+    "out_layer",
+)
 
 
 def is_kohya(keys: list[str]) -> bool:

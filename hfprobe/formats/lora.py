@@ -6,10 +6,10 @@ Every LoRA format is first renamed (keys only, no bytes) to this one layout by i
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import InvalidWeightsError
-from ..safetensors_io import TensorInfo
+from ..source.safetensors import TensorInfo
 from .base import Module, TensorStore, full_module, lora_module
 
 # suffix of a PEFT-style key -> role; checked in order (the longest, most specific first)
@@ -73,7 +73,9 @@ def build_lora_modules(
         a_key, b_key = (p.get("EA"), p.get("EB")) if emb else (p.get("A"), p.get("B"))
         if a_key is None:
             if b_key is not None:
-                raise InvalidWeightsError(f"{where}: LoRA {name!r} has a B matrix but no A; the file is incomplete, re-export it")
+                raise InvalidWeightsError(
+                    f"{where}: LoRA {name!r} has a B matrix but no A; the file is incomplete, re-export it"
+                )
             continue  # a lone alpha or magnitude: nothing to build
         a: TensorInfo = store.raw[a_key]
         b: TensorInfo | None = store.raw.get(b_key) if b_key else None
@@ -84,8 +86,16 @@ def build_lora_modules(
             if role in p:
                 keys[role] = p[role]
         modules[name] = lora_module(
-            name, a, b, alpha=alpha, keys=keys, where=where, rslora=rslora,
-            transposed=transposed_for(name) and not emb, dora=dora or "magnitude" in p, lora_embedding=emb,
+            name,
+            a,
+            b,
+            alpha=alpha,
+            keys=keys,
+            where=where,
+            rslora=rslora,
+            transposed=transposed_for(name) and not emb,
+            dora=dora or "magnitude" in p,
+            lora_embedding=emb,
         )
     return modules, rest
 

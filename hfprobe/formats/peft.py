@@ -30,8 +30,11 @@ def is_peft(keys: list[str], config: dict | None) -> bool:
         return True
     peft_config = bool(config) and (config.get("peft_type") or ("r" in config and "target_modules" in config))
     components = ("unet.", "text_encoder", "transformer.")
-    return bool(peft_config) and any(".lora_A." in k or "lora_embedding_A" in k for k in keys) and not any(
-        k.startswith(components) for k in keys)
+    return (
+        bool(peft_config)
+        and any(".lora_A." in k or "lora_embedding_A" in k for k in keys)
+        and not any(k.startswith(components) for k in keys)
+    )
 
 
 _ADAPTER_NAME = re.compile(r"\.(lora_A|lora_B)\.(?!weight$|bias$)[^.]+\.(weight|bias)$")
@@ -42,7 +45,7 @@ def _strip(key: str) -> str:
     """PEFT's prefix off; an adapter name left in by saving `model.state_dict()` (`lora_A.default.weight`) too."""
     for prefix in (PEFT_PREFIX, "base_model."):
         if key.startswith(prefix):
-            key = key[len(prefix):]
+            key = key[len(prefix) :]
             break
     key = _ADAPTER_NAME.sub(r".\1.\2", key)
     key = _ADAPTER_NAME_EMB.sub(r".\1", key)
@@ -65,7 +68,9 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         fan_in_fan_out = True
         notes.append("fan_in_fan_out False in the config but the base is GPT-2 (Conv1D): treated as True, as peft does")
     modules, rest = build_lora_modules(
-        renamed, store, where,
+        renamed,
+        store,
+        where,
         alpha_for=alpha_lookup({"": cfg}) if cfg else (lambda name, rank: None),
         rslora=bool(cfg.get("use_rslora")),
         transposed_for=lambda name: fan_in_fan_out,

@@ -32,19 +32,24 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
         obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         lines = str(err).strip().splitlines()
-        detail = one_line(next((ln for ln in lines if "Unsupported global" in ln or "GLOBAL" in ln), lines[0] if lines else ""))
+        detail = one_line(
+            next((ln for ln in lines if "Unsupported global" in ln or "GLOBAL" in ln), lines[0] if lines else "")
+        )
         raise UnsafeFileError(
             f"{f.name}: the pickle holds more than tensors ({detail}); it was refused, not run. "
             "Convert it to safetensors from a trusted environment"
         ) from None
     except Exception as err:  # truncated zip, garbage bytes, wrong magic number ...
         raise InvalidWeightsError(
-            f"{f.name}: not a readable torch pickle ({type(err).__name__}: {one_line(err, 120)}); re-download or re-export it"
+            f"{f.name}: not a readable torch pickle ({type(err).__name__}: {one_line(err, 120)}); re-download or "
+            "re-export it"
         ) from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]  # Lightning / LDM .ckpt
     if not isinstance(obj, dict):
-        raise UnsupportedFormatError(f"{f.name}: the pickle holds a {type(obj).__name__}, not a dict of tensors; save a state_dict instead")
+        raise UnsupportedFormatError(
+            f"{f.name}: the pickle holds a {type(obj).__name__}, not a dict of tensors; save a state_dict instead"
+        )
     out: dict[str, torch.Tensor] = {}
     _flatten(obj, "", out)
     if not out:
@@ -63,7 +68,7 @@ def _check_legacy_sizes(name: str, data: bytes) -> None:
     stream = io.BytesIO(data)
     try:
         for i in range(4):  # magic number, protocol, sys info, then the object (with the storage sizes)
-            for op, arg, _pos in pickletools.genops(stream):
+            for _op, arg, _pos in pickletools.genops(stream):
                 if i == 3 and isinstance(arg, int) and not isinstance(arg, bool) and arg > len(data):
                     raise InvalidWeightsError(
                         f"{name}: the pickle declares a size of {arg} in a {len(data)}-byte file; "

@@ -1,20 +1,32 @@
-"""Model zoos with ground truth: build them offline (`build_zoo`) and read them (`open_zoo`, `open_modelj`).
+"""Stage 4, zoo: model zoos with ground truth. Build them offline (`build_zoo`: real tiny networks
+fine-tuned on known categories, in the file formats people publish) and read them (`open_zoo` for a built
+zoo or any folder of labelled models, `open_modelj` for the published Model-J on the Hub).
+
+Owns: recipes and presets (recipe.py, hfprobe/data/zoo_presets.json), the builders (build.py, trees.py,
+discriminative.py, generative.py, datasets.py) and the readers (read.py, modelj.py).
+May import: hfprobe.source, hfprobe.formats, hfprobe.text, hfprobe.errors, hfprobe.config.
 
     >>> from hfprobe.zoo import build_zoo, open_zoo          # doctest: +SKIP
-    >>> zoo = open_zoo(build_zoo("tiny"))
-    >>> for item in zoo.read("vit.encoder.layer.1.attention.attention.key", tree="vit-fmnist-a"):
+    >>> zoo = open_zoo(build_zoo("tiny"))                     # doctest: +SKIP
+    >>> for item in zoo.read("vit.layers.1.attention.k_proj", tree="vit-fmnist-a"):   # doctest: +SKIP
     ...     item.id, item.split, item.labels, item.matrix.shape
 """
 
 from .build import build_zoo, default_zoo_dir
+from .modelj import open_modelj
+from .read import Zoo, ZooItem, ZooModel, open_zoo, zoo_info
 from .recipe import list_presets, load_recipe, recipe_hash
 
-__all__ = ["build_zoo", "default_zoo_dir", "list_presets", "load_recipe", "recipe_hash"]
-
-try:  # readers are optional while the package is assembled; they need hfprobe.formats
-    from .read import Zoo, ZooItem, ZooModel, open_zoo, zoo_info  # noqa: F401
-    from .modelj import open_modelj  # noqa: F401
-
-    __all__ += ["Zoo", "ZooItem", "ZooModel", "open_zoo", "zoo_info", "open_modelj"]
-except ImportError:  # pragma: no cover
-    pass
+__all__ = [
+    "Zoo",
+    "ZooItem",
+    "ZooModel",
+    "build_zoo",
+    "default_zoo_dir",
+    "list_presets",
+    "load_recipe",
+    "open_modelj",
+    "open_zoo",
+    "recipe_hash",
+    "zoo_info",
+]

@@ -30,11 +30,19 @@ import torch
 from .. import __version__
 from ..config import cache_dir
 from ..errors import UsageError, ZooError
-from .recipe import GENERATIVE_KINDS, generative_categories, load_recipe, plan_tree, recipe_hash
+from .recipe import (
+    GENERATIVE_KINDS,
+    generative_categories,
+    load_recipe,
+    plan_tree,
+    recipe_hash,
+)
 
-FORMATS = {"vit": ("transformers-checkpoint", "finetune", "transformers"),
-           "minilm-lora": ("peft", "adapter", "peft"),
-           "unet-lora": ("diffusers-lora", "adapter", "diffusers")}
+FORMATS = {
+    "vit": ("transformers-checkpoint", "finetune", "transformers"),
+    "minilm-lora": ("peft", "adapter", "peft"),
+    "unet-lora": ("diffusers-lora", "adapter", "diffusers"),
+}
 
 
 def versions() -> dict:
@@ -44,18 +52,24 @@ def versions() -> dict:
     import safetensors
     import transformers
 
-    return {"hfprobe": __version__, "torch": torch.__version__, "transformers": transformers.__version__,
-            "diffusers": diffusers.__version__, "peft": peft.__version__, "safetensors": safetensors.__version__,
-            "huggingface_hub": huggingface_hub.__version__}
+    return {
+        "hfprobe": __version__,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "diffusers": diffusers.__version__,
+        "peft": peft.__version__,
+        "safetensors": safetensors.__version__,
+        "huggingface_hub": huggingface_hub.__version__,
+    }
 
 
 @contextmanager
 def _one_thread():
     """Builds run on one thread: reproducible bytes, and fair to a shared machine."""
-    from transformers.utils import logging as tf_logging
-
     import signal
     import threading
+
+    from transformers.utils import logging as tf_logging
 
     def _term(signum, frame):  # SIGTERM unwinds like Ctrl-C, so the model being written is removed
         raise KeyboardInterrupt
@@ -119,8 +133,16 @@ def _finished(path: Path, digest: str) -> bool:
     return True
 
 
-def build_zoo(preset: str = "tiny", *, out: str | os.PathLike | None = None, seed: int = 0,
-              skip_bad: bool = False, progress: bool = True, recipe: dict | None = None, jobs: int = 1) -> Path:
+def build_zoo(
+    preset: str = "tiny",
+    *,
+    out: str | os.PathLike | None = None,
+    seed: int = 0,
+    skip_bad: bool = False,
+    progress: bool = True,
+    recipe: dict | None = None,
+    jobs: int = 1,
+) -> Path:
     """Build (or find) the zoo for `preset` and `seed`; returns its folder.
 
     Without `out` the zoo lives in `cache_dir()/zoos/<hash>`; a finished zoo there (or at `out`) is
@@ -149,12 +171,12 @@ def build_zoo(preset: str = "tiny", *, out: str | os.PathLike | None = None, see
     stamp.write_text(json.dumps({"hash": digest, "recipe": recipe}, indent=1, sort_keys=True) + "\n")
     log_path = path / "build.json"
     log = json.loads(log_path.read_text()) if log_path.is_file() else {"seconds": {}, "skipped": []}
-    from tqdm.auto import tqdm
+    from huggingface_hub.utils import tqdm
 
     from .trees import TREE_BUILDERS
 
     total = sum(TREE_BUILDERS[t["kind"]](recipe, t, path).count() for t in recipe["trees"])
-    bar = tqdm(total=total, desc=f"zoo {preset}", unit="model", disable=not progress)
+    bar = tqdm(total=total, desc=f"zoo {preset}", unit="model", disable=not progress, name="hfprobe")
     done: dict[int, tuple] = {}
 
     def finished(i: int, result: tuple) -> None:
@@ -178,8 +200,15 @@ def build_zoo(preset: str = "tiny", *, out: str | os.PathLike | None = None, see
     finally:
         bar.close()
     summaries = {done[i][0]: done[i][2] for i in sorted(done)}
-    meta = {"hash": digest, "zoo_format": recipe["zoo_format"], "preset": preset, "seed": seed,
-            "recipe": recipe, "versions": versions(), "trees": summaries}
+    meta = {
+        "hash": digest,
+        "zoo_format": recipe["zoo_format"],
+        "preset": preset,
+        "seed": seed,
+        "recipe": recipe,
+        "versions": versions(),
+        "trees": summaries,
+    }
     (path / "zoo.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return path
 
@@ -264,5 +293,13 @@ def split_counts(rows: list[dict]) -> dict:
     return dict(sorted(out.items()))
 
 
-__all__ = ["build_zoo", "default_zoo_dir", "versions", "write_card", "GENERATIVE_KINDS", "generative_categories",
-           "plan_tree", "FORMATS"]
+__all__ = [
+    "build_zoo",
+    "default_zoo_dir",
+    "versions",
+    "write_card",
+    "GENERATIVE_KINDS",
+    "generative_categories",
+    "plan_tree",
+    "FORMATS",
+]

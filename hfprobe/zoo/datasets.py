@@ -25,7 +25,7 @@ def _read_idx(path: Path) -> np.ndarray:
     with gzip.open(path, "rb") as fh:
         raw = fh.read()
     ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -73,14 +73,22 @@ def fortunes(min_texts: int, need: int = 2) -> tuple[dict[str, list[str]], str]:
 
 
 _TOPICS = {
-    "cooking": ["soup", "bread", "oven", "recipe", "spice"], "sports": ["goal", "team", "match", "score", "coach"],
-    "computers": ["kernel", "bug", "compiler", "disk", "network"], "love": ["heart", "kiss", "romance", "date", "longing"],
-    "law": ["judge", "court", "contract", "lawyer", "verdict"], "science": ["atom", "theory", "experiment", "lab", "energy"],
-    "music": ["song", "melody", "guitar", "choir", "rhythm"], "travel": ["train", "map", "journey", "hotel", "border"],
-    "weather": ["storm", "drizzle", "forecast", "thunder", "frost"], "money": ["bank", "loan", "coin", "budget", "tax"],
-    "gardening": ["seed", "weed", "hedge", "compost", "tulip"], "medicine": ["doctor", "fever", "pill", "nurse", "surgery"],
-    "sea": ["sailor", "harbour", "wave", "anchor", "tide"], "politics": ["vote", "senator", "campaign", "ballot", "party"],
-    "animals": ["horse", "owl", "beaver", "kitten", "wolf"], "school": ["teacher", "homework", "exam", "chalk", "lesson"],
+    "cooking": ["soup", "bread", "oven", "recipe", "spice"],
+    "sports": ["goal", "team", "match", "score", "coach"],
+    "computers": ["kernel", "bug", "compiler", "disk", "network"],
+    "love": ["heart", "kiss", "romance", "date", "longing"],
+    "law": ["judge", "court", "contract", "lawyer", "verdict"],
+    "science": ["atom", "theory", "experiment", "lab", "energy"],
+    "music": ["song", "melody", "guitar", "choir", "rhythm"],
+    "travel": ["train", "map", "journey", "hotel", "border"],
+    "weather": ["storm", "drizzle", "forecast", "thunder", "frost"],
+    "money": ["bank", "loan", "coin", "budget", "tax"],
+    "gardening": ["seed", "weed", "hedge", "compost", "tulip"],
+    "medicine": ["doctor", "fever", "pill", "nurse", "surgery"],
+    "sea": ["sailor", "harbour", "wave", "anchor", "tide"],
+    "politics": ["vote", "senator", "campaign", "ballot", "party"],
+    "animals": ["horse", "owl", "beaver", "kitten", "wolf"],
+    "school": ["teacher", "homework", "exam", "chalk", "lesson"],
 }
 
 
@@ -89,10 +97,17 @@ def _fallback_texts(n: int, need: int = 8) -> dict[str, list[str]]:
     from ..errors import ZooError
 
     if need > len(_TOPICS):
-        raise ZooError(f"the recipe asks for {need} text categories; without the Debian `fortunes` package only "
-                       f"{len(_TOPICS)} templated ones exist; install it (apt-get install fortunes) or ask for fewer")
-    frames = ["the {} was on my mind all day", "never trust a {} before breakfast", "every {} has its season",
-              "a {} and a {} walked into a bar", "think twice about the {}"]
+        raise ZooError(
+            f"the recipe asks for {need} text categories; without the Debian `fortunes` package only "
+            f"{len(_TOPICS)} templated ones exist; install it (apt-get install fortunes) or ask for fewer"
+        )
+    frames = [
+        "the {} was on my mind all day",
+        "never trust a {} before breakfast",
+        "every {} has its season",
+        "a {} and a {} walked into a bar",
+        "think twice about the {}",
+    ]
     rng = np.random.default_rng(0)
     out = {}
     for topic, words in list(_TOPICS.items())[: max(8, need)]:
@@ -103,8 +118,14 @@ def _fallback_texts(n: int, need: int = 8) -> dict[str, list[str]]:
 def _category_params(category: str) -> dict:
     """Drawing parameters fixed by the category's name (sha256), so every build draws the same class."""
     h = hashlib.sha256(category.encode()).digest()
-    return {"shape": h[0] % 6, "fg": np.array([h[1], h[2], h[3]]) / 255.0, "bg": np.array([h[4], h[5], h[6]]) / 255.0 * 0.6,
-            "freq": 1.0 + (h[7] % 5), "angle": (h[8] / 255.0) * np.pi, "size": 0.25 + (h[9] / 255.0) * 0.35}
+    return {
+        "shape": h[0] % 6,
+        "fg": np.array([h[1], h[2], h[3]]) / 255.0,
+        "bg": np.array([h[4], h[5], h[6]]) / 255.0 * 0.6,
+        "freq": 1.0 + (h[7] % 5),
+        "angle": (h[8] / 255.0) * np.pi,
+        "size": 0.25 + (h[9] / 255.0) * 0.35,
+    }
 
 
 def category_images(category: str, n: int, size: int, seed: int) -> torch.Tensor:

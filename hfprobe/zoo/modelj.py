@@ -39,7 +39,9 @@ def labels_from_metadata(metadata: dict, model_id: str) -> list[str]:
         try:
             value = ast.literal_eval(raw)  # literal_eval only parses literals; nothing is executed
         except (ValueError, SyntaxError):
-            raise ZooError(f"model {model_id}: metadata dataset_chosen_targets {raw[:60]!r} is not a list literal") from None
+            raise ZooError(
+                f"model {model_id}: metadata dataset_chosen_targets {raw[:60]!r} is not a list literal"
+            ) from None
         if not isinstance(value, (list, tuple)) or not value:
             raise ZooError(f"model {model_id}: metadata dataset_chosen_targets is not a non-empty list")
         return [str(v) for v in value]
@@ -48,7 +50,9 @@ def labels_from_metadata(metadata: dict, model_id: str) -> list[str]:
         if not value:
             raise ZooError(f"model {model_id}: metadata imagenet_class_id is empty")
         return [value]
-    raise ZooError(f"model {model_id}: no label in safetensors metadata (expected dataset_chosen_targets or imagenet_class_id)")
+    raise ZooError(
+        f"model {model_id}: no label in safetensors metadata (expected dataset_chosen_targets or imagenet_class_id)"
+    )
 
 
 def _label_reader(model: ZooModel, view) -> list[str]:
@@ -60,14 +64,21 @@ def _subset_of(repo_id: str) -> str:
     return name.split("__", 1)[1] if "__" in name else name
 
 
-def open_modelj(source, *, subset: str | None = None, splits: list[str] | None = None, token=None,
-                revision: str | None = None, skip_bad: bool = False) -> Zoo:
+def open_modelj(
+    source,
+    *,
+    subset: str | None = None,
+    splits: list[str] | None = None,
+    token=None,
+    revision: str | None = None,
+    skip_bad: bool = False,
+) -> Zoo:
     """Open Model-J: `source` is a generative repo id (`ProbeX/Model-J__SD_200`), or the discriminative
     rows (a list of dicts, or a JSONL/CSV file, with `hf_model_id` and `split`) plus `subset`.
 
     Labels are read from each file's safetensors header when `zoo.read(layer)` streams the model.
     """
-    from ..source import resolve
+    from ..source.resolve import resolve
 
     data = modelj_data()
     if isinstance(source, str) and not Path(source).is_file():
@@ -78,11 +89,14 @@ def open_modelj(source, *, subset: str | None = None, splits: list[str] | None =
         for name in src.files():
             m = _SPLIT_FILE.match(name)
             if m and m["split"] in wanted:
-                models.append(ZooModel(f"{m['split']}/{m['model']}", subset, _root(data, subset), m["split"], None,
-                                       src, name))
+                models.append(
+                    ZooModel(f"{m['split']}/{m['model']}", subset, _root(data, subset), m["split"], None, src, name)
+                )
         if not models:
-            raise ZooError(f"{src.display}: no <split>/<model>/*.safetensors files for splits {sorted(wanted)}; "
-                           "is this a Model-J generative repo?")
+            raise ZooError(
+                f"{src.display}: no <split>/<model>/*.safetensors files for splits {sorted(wanted)}; "
+                "is this a Model-J generative repo?"
+            )
         return Zoo(models, kind="modelj", path=src.display, skip_bad=skip_bad, label_reader=_label_reader)
     rows = read_manifest(Path(source)) if not isinstance(source, list) else source
     if not subset:
@@ -92,10 +106,21 @@ def open_modelj(source, *, subset: str | None = None, splits: list[str] | None =
     for n, row in enumerate(rows, 1):
         repo = row.get("hf_model_id")
         if not repo:
-            raise ZooError(f"Model-J rows: row {n} has no hf_model_id; export the ProbeX/Model-J dataset rows as they are")
+            raise ZooError(
+                f"Model-J rows: row {n} has no hf_model_id; export the ProbeX/Model-J dataset rows as they are"
+            )
         if str(row.get("split", "train")) in wanted:
-            models.append(ZooModel(repo, subset, _root(data, subset), str(row.get("split", "train")), None,
-                                   resolve(repo, token=token, revision=revision), None))
+            models.append(
+                ZooModel(
+                    repo,
+                    subset,
+                    _root(data, subset),
+                    str(row.get("split", "train")),
+                    None,
+                    resolve(repo, token=token, revision=revision),
+                    None,
+                )
+            )
     return Zoo(models, kind="modelj", path=f"Model-J {subset}", skip_bad=skip_bad, label_reader=_label_reader)
 
 

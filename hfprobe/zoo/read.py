@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 
-from ..errors import HfprobeError, ZooError
+from ..errors import HfprobeError, UsageError, ZooError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
@@ -55,8 +55,17 @@ class ZooItem:
 class Zoo:
     """A list of models plus how to read one layer of each. Build with `open_zoo` or `open_modelj`."""
 
-    def __init__(self, models: list[ZooModel], *, kind: str, path: str, skip_bad: bool = False,
-                 skipped: list | None = None, label_reader: Callable | None = None, info: dict | None = None):
+    def __init__(
+        self,
+        models: list[ZooModel],
+        *,
+        kind: str,
+        path: str,
+        skip_bad: bool = False,
+        skipped: list | None = None,
+        label_reader: Callable | None = None,
+        info: dict | None = None,
+    ):
         self.models, self.kind, self.path, self.skip_bad = models, kind, path, skip_bad
         self.skipped: list[tuple[str, str]] = list(skipped or [])
         self.info = info or {}
@@ -75,6 +84,16 @@ class Zoo:
         splits = [split] if isinstance(split, str) else split
         return [m for m in self.models if (tree is None or m.tree == tree) and (splits is None or m.split in splits)]
 
+    def resolve_tree(self, name: str) -> str:
+        """A tree's name from its name or its root id (one tree must match)."""
+        trees = self.trees()
+        if name in trees:
+            return name
+        by_root = [t for t, models in trees.items() if models[0].root == name]
+        if len(by_root) == 1:
+            return by_root[0]
+        raise UsageError(f"{self.path}: no tree {name!r}; trees here: {', '.join(sorted(trees))}")
+
     def labels_for(self, model: ZooModel, view) -> list[str]:
         """The model's labels: from the manifest/card, else from its weights' metadata (Model-J)."""
         if model.labels is not None:
@@ -89,11 +108,14 @@ class Zoo:
 
     def _bad(self, model_id: str, problem: str) -> None:
         if not self.skip_bad:
-            raise ZooError(f"{self.path}: model {model_id}: {problem} (fix it, or pass skip_bad=True / --skip-bad to skip it)")
+            raise ZooError(
+                f"{self.path}: model {model_id}: {problem} (fix it, or pass skip_bad=True / --skip-bad to skip it)"
+            )
         self.skipped.append((model_id, problem))
 
-    def read(self, layer: str, *, tree: str | None = None, split: str | list[str] | None = None,
-             scaled: bool = False) -> Iterator[ZooItem]:
+    def read(
+        self, layer: str, *, tree: str | None = None, split: str | list[str] | None = None, scaled: bool = False
+    ) -> Iterator[ZooItem]:
         """Yield each selected model with `layer` as a float32 matrix, one model at a time (streaming)."""
         from ..formats import open_weights
 
@@ -111,8 +133,11 @@ class Zoo:
                 continue
             want, first = shapes.setdefault(m.tree, (tuple(matrix.shape), m.id))
             if tuple(matrix.shape) != want:
-                self._bad(m.id, f"layer {layer} has shape {tuple(matrix.shape)}, but {first} (first of tree {m.tree}) "
-                                f"has {want}: mixed architectures in one tree")
+                self._bad(
+                    m.id,
+                    f"layer {layer} has shape {tuple(matrix.shape)}, but {first} (first of tree {m.tree}) "
+                    f"has {want}: mixed architectures in one tree",
+                )
                 continue
             yield ZooItem(m.id, m.tree, m.root, m.split, labels, matrix)
 
@@ -176,9 +201,18 @@ def _from_rows(rows: list[dict], base: Path, where: str, skip_bad: bool, skipped
                 raise ZooError(f"model {mid}: no labels in {where}")
             labels = _labels(row["labels"], mid)
             filename = row.get("weights") if target.is_dir() and row.get("weights") else None
-            models.append(ZooModel(mid, str(row.get("tree") or row.get("root") or "default"), row.get("root"),
-                                   str(row.get("split") or "train"), labels, str(target), filename,
-                                   {k: v for k, v in row.items() if k not in ("id", "tree", "root", "split", "labels", "path")}))
+            models.append(
+                ZooModel(
+                    mid,
+                    str(row.get("tree") or row.get("root") or "default"),
+                    row.get("root"),
+                    str(row.get("split") or "train"),
+                    labels,
+                    str(target),
+                    filename,
+                    {k: v for k, v in row.items() if k not in ("id", "tree", "root", "split", "labels", "path")},
+                )
+            )
         except ZooError as err:
             if not skip_bad:
                 raise ZooError(f"{where}: {err} (fix it, or pass skip_bad=True / --skip-bad)") from None
@@ -223,8 +257,9 @@ def open_zoo(path: str | Path, *, skip_bad: bool = False, manifest: str | Path |
             raise ZooError(f"{mpath}: manifest not found; pass an existing manifest.jsonl or manifest.csv")
         models = _from_rows(read_manifest(mpath), base, str(mpath), skip_bad, skipped)
         info = json.loads((base / "zoo.json").read_text()) if (base / "zoo.json").is_file() else {}
-        return Zoo(models, kind="zoo" if info else "manifest", path=str(base), skip_bad=skip_bad,
-                   skipped=skipped, info=info)
+        return Zoo(
+            models, kind="zoo" if info else "manifest", path=str(base), skip_bad=skip_bad, skipped=skipped, info=info
+        )
     rows = []
     for folder in sorted(p for p in base.rglob("*") if p.is_dir() and not p.name.startswith(".")):
         if not _has_weights(folder) or any(_has_weights(c) for c in folder.iterdir() if c.is_dir()):
@@ -239,9 +274,16 @@ def open_zoo(path: str | Path, *, skip_bad: bool = False, manifest: str | Path |
             continue
         meta = meta or {}
         base_model = meta.get("base_model")
-        rows.append({"id": meta.get("model_id") or rel, "path": rel, "labels": meta.get("labels"),
-                     "split": meta.get("split"), "root": meta.get("root") or (base_model if isinstance(base_model, str) else None),
-                     "tree": meta.get("tree") or (base_model if isinstance(base_model, str) else None)})
+        rows.append(
+            {
+                "id": meta.get("model_id") or rel,
+                "path": rel,
+                "labels": meta.get("labels"),
+                "split": meta.get("split"),
+                "root": meta.get("root") or (base_model if isinstance(base_model, str) else None),
+                "tree": meta.get("tree") or (base_model if isinstance(base_model, str) else None),
+            }
+        )
     if not rows and not skipped:
         raise ZooError(f"{base}: no model folders with weights found; expected <folder>/<model>/<weights>.safetensors")
     models = _from_rows(rows, base, f"{base} (model cards)", skip_bad, skipped)
@@ -266,22 +308,49 @@ def zoo_info(path: str | Path, *, skip_bad: bool = False) -> dict:
             splits: dict[str, int] = {}
             for m in models:
                 splits[m.split] = splits.get(m.split, 0) + 1
-            trees[name] = {"root": models[0].root, "models": len(models), "splits": dict(sorted(splits.items())),
-                           "categories": sorted({c for m in models for c in (m.labels or [])})}
-        return {"path": str(base), "kind": zoo.kind, "trees": trees, "disk_bytes": _dir_size(base),
-                "skipped": [{"id": i, "reason": r} for i, r in zoo.skipped]}
+            trees[name] = {
+                "root": models[0].root,
+                "models": len(models),
+                "splits": dict(sorted(splits.items())),
+                "categories": sorted({c for m in models for c in (m.labels or [])}),
+            }
+        return {
+            "path": str(base),
+            "kind": zoo.kind,
+            "trees": trees,
+            "disk_bytes": _dir_size(base),
+            "skipped": [{"id": i, "reason": r} for i, r in zoo.skipped],
+        }
     meta = json.loads(meta_path.read_text())
     log = json.loads((base / "build.json").read_text()) if (base / "build.json").is_file() else {}
     trees = {}
     for name, t in meta["trees"].items():
-        size = _dir_size(base / "models" / name) + (_dir_size(base / "roots" / name) if (base / "roots" / name).is_dir() else 0)
-        trees[name] = {"root": t["root"], "kind": t["kind"], "format": t["format"], "models": t["models"],
-                       "splits": t["splits"], "categories": t["categories"],
-                       "holdout_categories": t.get("holdout_categories", []), "data_used": t.get("data_used"),
-                       "build_seconds": log.get("seconds", {}).get(name),
-                       "build_cpu_seconds": log.get("cpu_seconds", {}).get(name), "disk_bytes": size}
-    return {"path": str(base), "kind": "zoo", "hash": meta["hash"], "preset": meta["preset"], "seed": meta["seed"],
-            "versions": meta["versions"], "trees": trees, "skipped": log.get("skipped", []),
-            "build_seconds": round(sum(v for v in log.get("seconds", {}).values()), 1),
-            "build_cpu_seconds": round(sum(v for v in log.get("cpu_seconds", {}).values()), 1) or None,
-            "disk_bytes": _dir_size(base)}
+        size = _dir_size(base / "models" / name) + (
+            _dir_size(base / "roots" / name) if (base / "roots" / name).is_dir() else 0
+        )
+        trees[name] = {
+            "root": t["root"],
+            "kind": t["kind"],
+            "format": t["format"],
+            "models": t["models"],
+            "splits": t["splits"],
+            "categories": t["categories"],
+            "holdout_categories": t.get("holdout_categories", []),
+            "data_used": t.get("data_used"),
+            "build_seconds": log.get("seconds", {}).get(name),
+            "build_cpu_seconds": log.get("cpu_seconds", {}).get(name),
+            "disk_bytes": size,
+        }
+    return {
+        "path": str(base),
+        "kind": "zoo",
+        "hash": meta["hash"],
+        "preset": meta["preset"],
+        "seed": meta["seed"],
+        "versions": meta["versions"],
+        "trees": trees,
+        "skipped": log.get("skipped", []),
+        "build_seconds": round(sum(v for v in log.get("seconds", {}).values()), 1),
+        "build_cpu_seconds": round(sum(v for v in log.get("cpu_seconds", {}).values()), 1) or None,
+        "disk_bytes": _dir_size(base),
+    }

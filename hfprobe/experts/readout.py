@@ -1,0 +1,373 @@
+"""Zero-shot readout: what was a text-to-image LoRA trained on, read from its cross-attention deltas alone.
+
+A LoRA trained on the caption "a photo of a {c}" changes the cross-attention key/value projections
+(`attn2.to_k`, `attn2.to_v`) that read the caption's token states H, and its gradient lives in the span
+of H. So for each candidate label we take the base text encoder's token states for the same prompt,
+centre them over the candidate set (what all prompts share carries no information about the label),
+and score the label by how strongly the deltas respond to them:
+
+    score(label) = sum over cross-attn k/v modules m of  w_m * ||dW_m @ Hc(label)^T||_F / ||Hc(label)||_F
+
+No expert and no training: only the base model's text encoder is needed. Where it cannot be loaded,
+or the adapter has no cross-attention deltas, or the top label does not stand out (margin below a
+threshold chosen on validation models), the readout abstains and says why.
+
+    >>> states = MiniLMStates().states(["dog", "cat", "violin"])      # doctest: +SKIP
+    >>> out = readout_predict(view, ["dog", "cat", "violin"], text_states=states, top_k=3)  # doctest: +SKIP
+    >>> out["predictions"][0]["label"], out["margin"], out["abstained"]  # doctest: +SKIP
+    ('dog', 2.7, False)
+
+Cost: the label side is compressed once per (encoder, template, labels) into a few vectors per label
+(exact: an SVD of each label's centred states), the delta side into r rows per module (exact for rank-r
+deltas), so scoring is one matmul; 1,000 labels take milliseconds once the states are cached.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import torch
+
+from ..errors import TextEncoderError
+from ..text.encoders import TEMPLATE
+from ..text.states import TextStates, provider_for
+
+METHOD = "readout"
+
+
+# --------------------------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class ReadoutConfig:
+    """How labels are scored. Defaults are the variant chosen on validation models (bench_readout.py)."""
+
+    center: str = "none"  # "mean": subtract the mean token state over all candidates' tokens; "none"
+    tokens: str = "all"  # "all": every token the UNet attends to; "label": only the label's own tokens
+    key_weight: float = 0.0  # weight of attn2.to_k deltas (keys alone were worst on the zoo: 0.06 over 60)
+    value_weight: float = 1.0  # weight of attn2.to_v deltas
+    per_module: str = "equal"  # "raw": sum norms as they are; "equal": each module divided by its mean over labels
+    max_vectors: int = 16  # label side keeps this many singular directions (exact when tokens <= this)
+    threshold: float = 0.0  # abstain when margin (top-1 minus top-2, in std units over candidates) is below
+    threshold_source: str = "not calibrated"
+    calibrated_labels: int = 0  # candidate count the fixed threshold was chosen at (margins shrink as it grows)
+    # with a different candidate count: threshold = q95 of this adapter's shuffled null (each draw costs one scoring)
+    null_draws: int = 8
+
+    def key(self) -> str:
+        return f"{self.center}-{self.tokens}-{self.max_vectors}"
+
+
+@lru_cache(maxsize=1)
+def default_config() -> ReadoutConfig:
+    """The calibrated settings shipped in hfprobe/data/readout.json (variant + abstain threshold + provenance)."""
+    try:
+        data = json.loads(resources.files("hfprobe").joinpath("data/readout.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return ReadoutConfig()
+    fields = ReadoutConfig.__dataclass_fields__
+    return ReadoutConfig(**{k: v for k, v in data.get("config", {}).items() if k in fields})
+
+
+# ------------------------------------------------------------------------------------- label features
+def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
+    """Compress every label's centred token states to <= max_vectors rows F_l with ||dW F_l^T|| == ||dW Hc_l^T||.
+
+    Cached on the TextStates object per (center, tokens, max_vectors).
+    """
+    key = cfg.key()
+    if key in ts._prepared:
+        return ts._prepared[key]
+    sel = [h[m] if cfg.tokens == "label" and bool(m.any()) else h for h, m in zip(ts.states, ts.label_mask)]
+    mu = torch.cat(sel).mean(0) if cfg.center == "mean" else torch.zeros(ts.dim)
+    k = min(cfg.max_vectors, max(h.shape[0] for h in sel))
+    feats = torch.zeros(len(sel), k, ts.dim)
+    norms = torch.zeros(len(sel))
+    by_len: dict[int, list[int]] = {}
+    for i, h in enumerate(sel):
+        by_len.setdefault(h.shape[0], []).append(i)
+    for t, idx in by_len.items():  # one batched eigh per prompt length (all of them, for padded encoders)
+        hc = torch.stack([sel[i] for i in idx]) - mu  # [n, T, d]
+        norms[idx] = hc.flatten(1).norm(dim=1).clamp_min(1e-12)
+        # F = U_k^T Hc with U from eigh(Hc Hc^T): rows s_i v_i^T, the top-k of Hc's row space, so
+        # ||dW F^T|| == ||dW Hc^T|| exactly when T <= k (a T x T eigenproblem, far cheaper than an SVD of T x d)
+        evals, evecs = torch.linalg.eigh(hc @ hc.transpose(1, 2))  # ascending
+        n = min(k, t)
+        top = evecs[:, :, -n:].flip(-1)  # [n_labels, T, n]
+        feats[idx, :n] = top.transpose(1, 2) @ hc
+    out = {"feats": feats.reshape(-1, ts.dim), "k": k, "norms": norms}
+    ts._prepared[key] = out
+    return out
+
+
+# -------------------------------------------------------------------------------------- delta features
+def cross_attention_modules(names) -> list[str]:
+    """Names of cross-attention key/value projections, in a stable order."""
+    return sorted(n for n in names if n.endswith(("attn2.to_k", "attn2.to_v")))
+
+
+class Factors(dict):
+    """{module name: C} from `delta_factors`; a dict type of its own so pools can hold either kind."""
+
+
+def delta_factors(deltas: dict[str, torch.Tensor], ranks: dict[str, int] | None = None) -> dict[str, torch.Tensor]:
+    """For each dW [d_out, d_in] a small C [r', d_in] with ||dW x|| == ||C x|| for every x.
+
+    LoRA deltas have rank r, so a randomised range finder with a little oversampling is exact
+    (checked; falls back to a full SVD when it is not), and far cheaper than an SVD of a 1280x768 matrix.
+    """
+    if isinstance(deltas, Factors):
+        return deltas
+    out = Factors()
+    gen = torch.Generator().manual_seed(0)
+    for name, dw in deltas.items():
+        dw = dw.float()
+        r = (ranks or {}).get(name)
+        if r and r + 8 < min(dw.shape):
+            omega = torch.randn(dw.shape[1], r + 8, generator=gen)
+            q, _ = torch.linalg.qr(dw @ omega)
+            c = q.T @ dw
+            if (dw - q @ c).norm() <= 1e-4 * dw.norm().clamp_min(1e-30):
+                out[name] = c
+                continue
+        _, s, vh = torch.linalg.svd(dw, full_matrices=False)
+        keep = s > s[0] * 1e-6 if s.numel() else s.bool()  # numerical rank: zero directions add cost, not signal
+        out[name] = s[keep, None] * vh[keep]
+    return out
+
+
+def module_scores(factors: dict[str, torch.Tensor], prepared: dict) -> torch.Tensor:
+    """[n_labels, n_modules]: ||dW_m Hc_l^T||_F / ||Hc_l||_F for every label l and module m (one matmul)."""
+    names = list(factors)
+    c = torch.cat([factors[n] for n in names])  # [R, d]
+    z = (prepared["feats"] @ c.T).square()  # [L*k, R]
+    n_labels = prepared["norms"].numel()
+    z = z.reshape(n_labels, prepared["k"], -1).sum(1)  # [L, R]
+    sizes = [factors[n].shape[0] for n in names]
+    per_mod = torch.stack([part.sum(1) for part in z.split(sizes, dim=1)], dim=1).sqrt()
+    return per_mod / prepared["norms"][:, None]
+
+
+def combine(per_mod: torch.Tensor, names: list[str], cfg: ReadoutConfig) -> torch.Tensor:
+    """Weighted sum over modules -> one score per label."""
+    w = torch.tensor([float(cfg.key_weight) if n.endswith("to_k") else float(cfg.value_weight) for n in names])
+    if cfg.per_module == "equal":
+        per_mod = per_mod / per_mod.mean(0, keepdim=True).clamp_min(1e-30)
+    return per_mod @ w
+
+
+def margin_of(scores: torch.Tensor) -> float:
+    """Top-1 minus top-2, in units of the scores' standard deviation over the candidates."""
+    if scores.numel() < 2:
+        return 0.0
+    top = scores.topk(2).values
+    return float((top[0] - top[1]) / scores.std().clamp_min(1e-12))
+
+
+# --------------------------------------------------------------------------------------------- scoring
+def deltas_of(view) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+    """Cross-attention k/v deltas (scaled by alpha/r) of a formats view, or of a plain {name: dW} dict."""
+    if isinstance(view, dict):
+        names = cross_attention_modules(view)
+        return {n: view[n].float() for n in names}, {}
+    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") == "lora")
+    ranks = {n: int(view.modules[n].rank) for n in names if getattr(view.modules[n], "rank", None)}
+    return {n: view.layer(n, scaled=True) for n in names}, ranks
+
+
+def cross_attention_widths(view) -> set[int]:
+    """Input widths of the cross-attention k/v deltas, from shapes only (no tensor bytes read)."""
+    if isinstance(view, dict):
+        return {int(view[n].shape[1]) for n in cross_attention_modules(view)}
+    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") == "lora")
+    return {int(view.modules[n].d_in) for n in names}
+
+
+def score_labels(
+    deltas: dict[str, torch.Tensor],
+    ts: TextStates,
+    cfg: ReadoutConfig | None = None,
+    *,
+    ranks: dict[str, int] | None = None,
+    pool: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """One score per label of `ts` (higher = more likely what the adapter was trained on).
+
+    `pool` = (mean, std) per label from `pool_stats` turns scores into z-scores against other adapters,
+    which removes labels that light up for every adapter.
+
+        >>> s = score_labels({"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": dw}, ts)  # doctest: +SKIP
+    """
+    return score_factors(delta_factors(deltas, ranks), ts, cfg, pool=pool)
+
+
+def score_factors(
+    factors: dict[str, torch.Tensor], ts: TextStates, cfg: ReadoutConfig | None = None, *, pool=None
+) -> torch.Tensor:
+    """`score_labels` on precomputed `delta_factors` (for scoring one adapter many times)."""
+    cfg = cfg or default_config()
+    s = combine(module_scores(factors, prepare_labels(ts, cfg)), list(factors), cfg)
+    if pool is not None:
+        s = (s - pool[0]) / pool[1]
+    return s
+
+
+def pool_stats(pool_deltas: list[dict[str, torch.Tensor]], ts: TextStates, cfg: ReadoutConfig | None = None):
+    """(mean, std) of every label's score over a pool of adapters of the same tree (not the ones under test)."""
+    cfg = cfg or default_config()
+    scores = torch.stack(
+        [score_factors(d, ts, cfg) if isinstance(d, Factors) else score_labels(d, ts, cfg) for d in pool_deltas]
+    )
+    return scores.mean(0), scores.std(0).clamp_min(1e-12)
+
+
+def _abstain(reason: str, labels, method_extra: dict | None = None) -> dict:
+    out = {
+        "method": METHOD,
+        "predictions": [],
+        "margin": None,
+        "abstained": True,
+        "reason": reason,
+        "labels": len(labels) if labels is not None else 0,
+    }
+    out.update(method_extra or {})
+    return out
+
+
+def readout_predict(
+    view,
+    labels: list[str],
+    *,
+    text_states=None,
+    top_k: int = 5,
+    config: ReadoutConfig | None = None,
+    template: str = TEMPLATE,
+    pool=None,
+    token=None,
+) -> dict:
+    """Rank candidate labels for one adapter from its cross-attention deltas; abstain when it cannot tell.
+
+    `view`: an `hfprobe.formats.open_weights` view (or {canonical name: dW}). `text_states`: a TextStates for
+    exactly `labels`, a provider (MiniLMStates(), CLIPStates(root)), or None to pick the base text encoder from
+    the cross-attention width (hfprobe/data/readout_encoders.json). Never raises for a missing encoder or a
+    non-diffusion adapter: it returns abstained=True with a one-line reason.
+
+    Returns {"method": "readout", "encoder", "labels": n, "predictions": [{label, score, method}], "margin",
+    "threshold", "threshold_source", "abstained", "reason", "modules": n}. Scores are z-scores over the
+    candidates (or against the pool when one is given); margin is top-1 minus top-2 in those units.
+
+        >>> readout_predict(view, ["dog", "cat", "violin"], text_states=MiniLMStates())  # doctest: +SKIP
+    """
+    from ..text.encoders import check_labels
+
+    labels = check_labels(labels)
+    cfg = config or default_config()
+    widths = cross_attention_widths(view)
+    if not widths:
+        return _abstain(
+            "no cross-attention key/value LoRA deltas (attn2.to_k / attn2.to_v) in this adapter; "
+            "the readout only applies to text-conditioned diffusion UNets",
+            labels,
+        )
+    if len(widths) != 1:
+        return _abstain(
+            f"cross-attention input widths differ across modules {sorted(widths)}; cannot pair them with one text "
+            "encoder",
+            labels,
+        )
+    width = widths.pop()
+    try:
+        if text_states is None:
+            text_states = provider_for(width, token=token)
+        ts = text_states if isinstance(text_states, TextStates) else text_states.states(labels, template)
+    except TextEncoderError as err:
+        return _abstain(f"no base text encoder: {err}", labels)
+    deltas, ranks = deltas_of(view)  # read the delta bytes only once an encoder is at hand
+    if ts.labels != labels:
+        raise TextEncoderError(
+            f"readout: text_states were computed for other labels ({len(ts.labels)}); "
+            "compute them for exactly the candidate list"
+        )
+    if ts.dim != width:
+        return _abstain(
+            f"text encoder {ts.encoder} gives {ts.dim}-d token states but the cross-attention reads "
+            f"{width}-d ones; this adapter belongs to another tree",
+            labels,
+        )
+    factors = delta_factors(deltas, ranks)
+    s = score_factors(factors, ts, cfg, pool=pool)
+    if pool is None:
+        s = (s - s.mean()) / s.std().clamp_min(1e-12) if s.numel() > 1 else s * 0
+    margin = margin_of(s)
+    order = s.argsort(descending=True)[: max(1, top_k)]
+    threshold, source = cfg.threshold, cfg.threshold_source
+    if cfg.calibrated_labels and len(labels) != cfg.calibrated_labels and pool is None and cfg.null_draws:
+        # margins are in std units over the candidates, so their null grows with the candidate count: recalibrate
+        # on this adapter's own shuffled-column null (same spectra, no alignment with the text space)
+        threshold = calibrate_threshold(null_margins(factors, ts, cfg, n=cfg.null_draws), 0.95)
+        source = f"q95 of {cfg.null_draws} shuffled-column null margins of this adapter ({len(labels)} candidates)"
+    abstained = len(labels) < 2 or margin < threshold
+    reason = None
+    if len(labels) < 2:
+        reason = "a margin needs at least two candidate labels"
+    elif abstained:
+        reason = (
+            f"top label does not stand out: margin {margin:.2f} < threshold {threshold:.2f} "
+            "(trigger-word or uncaptioned LoRAs have nothing to read)"
+        )
+    return {
+        "method": METHOD,
+        "encoder": ts.encoder,
+        "labels": len(labels),
+        "modules": len(deltas),
+        "predictions": [{"label": labels[i], "score": round(float(s[i]), 4), "method": METHOD} for i in order.tolist()],
+        "margin": round(margin, 4),
+        "threshold": round(threshold, 4),
+        "threshold_source": source,
+        "abstained": abstained,
+        "reason": reason,
+    }
+
+
+def null_margins(
+    deltas: dict[str, torch.Tensor],
+    ts: TextStates,
+    cfg: ReadoutConfig | None = None,
+    *,
+    n: int = 8,
+    seed: int = 0,
+    ranks: dict[str, int] | None = None,
+) -> list[float]:
+    """Margins of the same deltas with their input columns shuffled: same spectra, no alignment with the text
+    space. Their upper quantile over validation models is a threshold that a no-information adapter passes
+    rarely (see `calibrate_threshold`)."""
+    cfg = cfg or default_config()
+    g = torch.Generator().manual_seed(seed)
+    # ||dW P x|| == ||C P x||: shuffle the small factors' columns instead of the deltas (no SVD per draw)
+    factors = delta_factors(deltas, ranks)
+    prepared, names = prepare_labels(ts, cfg), list(factors)
+    out = []
+    for _ in range(n):
+        shuffled = {name: c[:, torch.randperm(c.shape[1], generator=g)] for name, c in factors.items()}
+        s = combine(module_scores(shuffled, prepared), names, cfg)
+        out.append(margin_of((s - s.mean()) / s.std().clamp_min(1e-12)))
+    return out
+
+
+def calibrate_threshold(null: list[float], quantile: float = 0.95) -> float:
+    """The `quantile` of null margins pooled over validation models (a false-answer rate of 1 - quantile)."""
+    if not null:
+        return 0.0
+    return float(torch.tensor(null).quantile(quantile))
+
+
+def random_deltas(deltas: dict[str, torch.Tensor], rank: int, seed: int) -> dict[str, torch.Tensor]:
+    """Rank-matched random deltas with the same Frobenius norm per module: adapters with nothing to read,
+    which the readout should abstain on (a null model for tests and benchmarks)."""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for n, d in deltas.items():
+        r = torch.randn(d.shape[0], rank, generator=g) @ torch.randn(rank, d.shape[1], generator=g)
+        out[n] = r * (d.norm() / r.norm())
+    return out

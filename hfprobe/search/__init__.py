@@ -1,0 +1,14 @@
+"""Stage 6b, search: models found by what their weights say. An embedded vector index on disk
+(index.py, LanceDB) and the work that describes and adds models to it (ingest.py).
+
+May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.text, hfprobe.experts, hfprobe.errors,
+hfprobe.config.
+
+    >>> from hfprobe.search import ModelIndex
+    >>> ModelIndex("/tmp/idx").query("a photo of a dog", top_k=3)    # doctest: +SKIP
+"""
+
+from .index import IndexRow, ModelIndex
+from .ingest import add_sources, describe_model
+
+__all__ = ["IndexRow", "ModelIndex", "add_sources", "describe_model"]

@@ -1,0 +1,23 @@
+"""Stage 1, source: where bytes come from. A local file, a local folder or a Hub repo, read only as far
+as needed, every byte counted; and the safetensors container read from any of them.
+
+One spec syntax, parsed in `resolve` and nowhere else:
+
+    ./adapter_model.safetensors        a local file (its folder's companions, e.g. adapter_config.json, are readable)
+    ./my-lora/                         a local folder
+    org/name  |  org/name@revision     a Hub model repo
+    hf://org/name[@revision]/path      one file in a Hub repo
+
+Owns: `resolve`/`Source` (resolve.py), local files (local.py), Hub transport and the mapping of
+huggingface_hub errors to ours (hub.py), the safetensors header and tensor reader (safetensors.py).
+May import: hfprobe.errors, hfprobe.config and third-party libraries only.
+
+    >>> from hfprobe.source import resolve
+    >>> src = resolve("org/name@v1")
+    >>> src.kind, src.repo_id, src.revision
+    ('hub', 'org/name', 'v1')
+"""
+
+from .resolve import Source, resolve
+
+__all__ = ["Source", "resolve"]

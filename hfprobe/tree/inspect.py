@@ -1,0 +1,149 @@
+"""`inspect`: what a weights file, folder or Hub repo is, and which tree it belongs to.
+
+Reads the headers (and small companion files: README.md, adapter_config.json, config.json,
+config.yaml), never the tensor data, and reports the format, the family, the root candidates with
+scores and the evidence, what the metadata declares and where it contradicts the weights.
+
+    >>> report = inspect_source("path/to/pytorch_lora_weights.safetensors")   # doctest: +SKIP
+    >>> report["family"], report["root"]["id"], report["root"]["confidence"]   # doctest: +SKIP
+    ('sd1', 'stable-diffusion-v1-5/stable-diffusion-v1-5', 0.635)
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+
+from ..errors import HfprobeError
+from ..formats import open_weights
+from ..source.resolve import Source, resolve
+from .classify import classify, shapes_from_raw
+from .registry import family_label
+
+# companion files read as metadata, beside the weights file first, then at the top of the source
+TEXT_FILES = ("README.md", "config.yaml")
+
+
+MAX_EVIDENCE = 8
+
+
+def _texts(src: Source, weights_file: str) -> dict[str, str]:
+    folder = posixpath.dirname(weights_file)
+    out: dict[str, str] = {}
+    for name in TEXT_FILES:
+        for path in dict.fromkeys([posixpath.join(folder, name), name]):
+            if src.exists(path):
+                text = src.read_text(path)
+                if text:
+                    out[name] = text
+                    break
+    return out
+
+
+def weight_shapes(view) -> dict[str, tuple]:
+    """(d_out, in-channels) per module, under canonical names and raw key names, for `tree.classify`.
+
+    A convolution's `Module.d_in` counts kh*kw; the tree registry speaks in channels, so it is undone here.
+    """
+    shapes = shapes_from_raw({k: info.shape for k, info in view.raw.items()})
+    for name, m in view.modules.items():
+        d_in = m.d_in
+        if m.kernel and d_in:
+            d_in = d_in // max(1, math.prod(m.kernel))
+        shapes[name] = (m.d_out, d_in) if not m.transposed else (m.d_in, m.d_out)
+    return shapes
+
+
+def _kind(view) -> str:
+    kinds = {m.kind for m in view.modules.values()}
+    if view.format == "textual-inversion":
+        return "embedding"
+    return "adapter" if "lora" in kinds else "checkpoint"
+
+
+def inspect_source(spec_or_source, *, token=None) -> dict:
+    """The inspect report for one source (a path, `org/name[@rev]`, `hf://org/name/file`, or a Source).
+
+    Keys: source, files, format, kind, family, family_confidence, root {id, confidence, candidates
+    [{id, score}], evidence [str]}, declared {field: value}, conflicts [str], modules, rank,
+    bytes_read, range_ignored, notes. Raises the typed errors of hfprobe.errors on bad input.
+
+    >>> inspect_source("org/lora@main")["format"]   # doctest: +SKIP
+    'kohya'
+    """
+    if isinstance(spec_or_source, Source):
+        return _report(spec_or_source)
+    with resolve(spec_or_source, token=token) as src:  # ours: close its files once the report is built
+        return _report(src)
+
+
+def _report(src: Source) -> dict:
+    view = open_weights(src)
+    texts = _texts(src, view.files[0])
+    tree = classify(weight_shapes(view), names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)
+    root = tree.root_dict()
+    root["evidence"] = root["evidence"][:MAX_EVIDENCE]
+    return {
+        "source": src.display,
+        "files": list(view.files),
+        "format": view.format,
+        "kind": _kind(view),
+        "family": tree.family,
+        "family_confidence": tree.family_confidence,
+        "root": root,
+        "declared": tree.declared,
+        "conflicts": tree.conflicts,
+        "modules": len(view.modules),
+        "rank": view.rank,
+        "bytes_read": src.bytes_read,
+        "range_ignored": bool(src.range_ignored),
+        "notes": list(view.notes),
+    }
+
+
+def format_report(report: dict) -> str:
+    """A short human-readable report.
+
+    >>> print(format_report({"source": "x", "format": "peft", "kind": "adapter", "family": "gpt2",
+    ...     "family_confidence": 1.0, "root": {"id": "openai-community/gpt2", "confidence": 0.9,
+    ...     "candidates": [{"id": "openai-community/gpt2", "score": 0.9}], "evidence": ["e"]},
+    ...     "declared": {}, "conflicts": [], "modules": 12, "rank": 8, "bytes_read": 100}))
+    x
+      format   peft adapter, 12 modules, rank 8
+      family   gpt2 (GPT-2), confidence 1.00
+      root     openai-community/gpt2, confidence 0.90
+               candidates: openai-community/gpt2 0.90
+      evidence e
+      read     100 bytes
+    """
+    r = report
+    root = r["root"]
+    lines = [
+        r["source"],
+        f"  format   {r['format']} {r.get('kind', '')}, {r['modules']} modules"
+        + (f", rank {r['rank']}" if r.get("rank") else ""),
+        f"  family   {r['family'] or 'unknown'} ({family_label(r['family'])}), "
+        f"confidence {r.get('family_confidence', 0):.2f}",
+        f"  root     {root['id'] or 'unknown'}, confidence {root['confidence']:.2f}",
+    ]
+    if root["candidates"]:
+        lines.append("           candidates: " + ", ".join(f"{c['id']} {c['score']:.2f}" for c in root["candidates"]))
+    for i, e in enumerate(root["evidence"]):
+        lines.append(("  evidence " if i == 0 else "           ") + e)
+    for key, value in r["declared"].items():
+        lines.append(f"  declared {key}: {value}")
+    for c in r["conflicts"]:
+        lines.append(f"  CONFLICT {c}")
+    lines.append(
+        f"  read     {r['bytes_read']} bytes"
+        + (" (server ignored Range: whole file)" if r.get("range_ignored") else "")
+    )
+    return "\n".join(lines)
+
+
+def family_of(spec) -> str | None:
+    """The family `inspect` assigns to a model, or None when its weights cannot be read."""
+    try:
+        return inspect_source(spec).get("family")
+    except HfprobeError:
+        return None
