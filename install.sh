@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs hfprobe into ./.venv with pins that work on a CPU-only machine (see README "Why these pins").
+# Installs hfprobe into ./.venv with every extra and the test tools ([dev]), under the exact versions the project
+# is tested with (constraints.txt; docs/design.md says why). A user's `pip install hfprobe` needs none of this.
 set -euo pipefail
 cd "$(dirname "$0")"
 # System extras: the headless browser the UI tests drive, and offline datasets the zoos train on.
@@ -11,5 +12,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e ".[dev]"
+.venv/bin/pip install -q -e ".[dev]" -c constraints.txt
 echo "installed: $(.venv/bin/hfprobe --version)"

@@ -8,6 +8,7 @@ search alone (the query vector is given) and end to end with the real MiniLM tex
 
     python benchmarks/bench_index.py --rows 10000 --rows 1000000 --out bench_index.json
     python benchmarks/bench_index.py --build-from ZOO_DIR --experts EXPERTS_DIR   # models/s, real per-model work
+    python benchmarks/bench_index.py --realzoo ../shared/realzoo    # every real model indexed, no expert installed
 
 Target: p95 under 50 ms at 1M rows on 2 cores.
 """
@@ -209,12 +210,14 @@ def end_to_end_ms(idx: ModelIndex, n: int = 30) -> dict:
     }
 
 
-def build_rate(zoo: str, experts: str | None = None) -> dict:
+def build_rate(zoo: str, experts: str | None = None, files: list[str] | None = None) -> dict:
     """Models per second through the real per-model work (inspect + predict + embed) on local files."""
     from hfprobe.search.ingest import add_sources
 
-    files = sorted(str(p.parent) for p in Path(zoo).glob("models/*/*/*.safetensors")) or sorted(
-        str(p) for p in Path(zoo).rglob("*.safetensors")
+    files = (
+        files
+        or sorted(str(p.parent) for p in Path(zoo).glob("models/*/*/*.safetensors"))
+        or sorted(str(p) for p in Path(zoo).rglob("*.safetensors"))
     )
     if not files:
         raise SystemExit(f"{zoo}: no .safetensors files")
@@ -231,7 +234,18 @@ def build_rate(zoo: str, experts: str | None = None) -> dict:
             "seconds": round(dt, 1),
             "models_per_s": round(s["added"] / dt, 2),
             "bytes_per_model": round(size / max(1, s["added"])),
+            "without_categories": idx.count_unscored(),
+            "errors": [f["error"] for f in s["failed"]][:10],
         }
+
+
+def realzoo_rows(realzoo: str) -> dict:
+    """Every realzoo folder through `index add` with no expert installed (a fresh install): how many become
+    rows, how many have categories (the readout needs the base text encoder in the cache), and the rate."""
+    folders = sorted(str(p) for p in (Path(realzoo) / "files").iterdir() if p.is_dir())
+    with tempfile.TemporaryDirectory() as none:
+        os.environ["HFPROBE_EXPERTS"] = str(Path(none) / "experts")  # a location that does not exist
+        return build_rate(realzoo, files=folders)
 
 
 def main() -> None:
@@ -240,6 +254,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--build-from", metavar="ZOO_DIR", help="also measure the real build rate over these .safetensors")
     ap.add_argument("--experts", help="experts for --build-from (default: the cached ones)")
+    ap.add_argument("--realzoo", metavar="DIR", help="index every realzoo folder with no expert installed")
     ap.add_argument(
         "--text-encoder",
         default="minilm",
@@ -256,7 +271,7 @@ def main() -> None:
     report = {"dim": DIM, "cpu_count": os.cpu_count(), "results": []}
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-index-"))
     try:
-        for n in [] if args.build_from and not args.rows else args.rows or [10_000, 1_000_000]:
+        for n in [] if (args.build_from or args.realzoo) and not args.rows else args.rows or [10_000, 1_000_000]:
             path = work / f"idx{n}"
             shutil.rmtree(path, ignore_errors=True)
             print(f"building {n:,} rows in {path} ...", flush=True)
@@ -280,6 +295,9 @@ def main() -> None:
         if args.build_from:
             report["build_rate"] = build_rate(args.build_from, args.experts)
             print(json.dumps(report["build_rate"]), flush=True)
+        if args.realzoo:
+            report["realzoo"] = realzoo_rows(args.realzoo)
+            print(json.dumps(report["realzoo"]), flush=True)
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

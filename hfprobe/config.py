@@ -1,9 +1,21 @@
-"""Process-wide settings read from the environment, in one place."""
+"""Process-wide settings read from the environment, and the one check for optional dependencies, in one place."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+
+from .errors import UsageError
+
+# extra -> what it adds, for the one-line message a command prints when its extra is missing
+EXTRAS = {
+    "space": "the Gradio Space",
+    "search": "the search index",
+    "ray": "indexing on Ray",
+    "bench": "the benchmark's plot",
+    "clip": "the CLIP ViT-L/14 text space",
+}
 
 
 def cache_dir() -> Path:
@@ -17,3 +29,87 @@ def cache_dir() -> Path:
 def debug() -> bool:
     """HFPROBE_DEBUG=1 shows tracebacks instead of one-line errors."""
     return os.environ.get("HFPROBE_DEBUG", "") not in ("", "0", "false", "False")
+
+
+def require(module: str, extra: str):
+    """Import `module`, which the optional extra `extra` installs; if it is absent, a UsageError (exit 2) that
+    names the extra in one line. Call it where the optional library is first needed.
+
+    >>> require("json", "search").__name__
+    'json'
+    >>> require("no_such_module_xyz", "search")
+    Traceback (most recent call last):
+    ...
+    hfprobe.errors.UsageError: no_such_module_xyz is not installed (it comes with hfprobe's 'search' extra, for the \
+search index); install it with: pip install 'hfprobe[search]'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        missing = (err.name or "").split(".")[0]
+        what = EXTRAS.get(extra, extra)
+        fix = f"pip install 'hfprobe[{extra}]'"
+        if missing == module.split(".")[0]:
+            raise UsageError(
+                f"{module} is not installed (it comes with hfprobe's '{extra}' extra, for {what}); "
+                f"install it with: {fix}"
+            ) from None
+        # installed but broken (one of its own dependencies is missing or mismatched)
+        raise UsageError(f"{module} is installed but does not import ({err}); reinstall it with: {fix}") from None
+
+
+# ---- Hub reads (hfprobe/source/transport.py; see docs/source.md) ------------------------------------------------
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def parse_size(text: str | int, what: str = "size") -> int:
+    """Bytes from `1234`, `64MB`, `64MiB`, `2GB` (decimal and binary units, case-insensitive).
+
+    >>> parse_size("64MiB"), parse_size("2GB"), parse_size(1024)
+    (67108864, 2000000000, 1024)
+    """
+    if isinstance(text, int):
+        return text
+    s = str(text).strip().lower().replace(" ", "")
+    num = s.rstrip("kmgib")
+    unit = s[len(num) :]
+    try:
+        value = float(num)
+    except ValueError:
+        value = -1.0
+    if unit not in _SIZE_UNITS or not value > 0:
+        raise UsageError(f"{what} {text!r}: give a positive size such as 1048576, 64MB or 2GiB")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def _env_number(name: str, default: float, *, integer: bool = False) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise UsageError(f"{name}={raw!r}: give a number of {'tries' if integer else 'seconds'} (0 or more)")
+    return value
+
+
+def hub_retries() -> int:
+    """How many times a failed Hub request is retried (timeouts, resets, 5xx, 429): $HFPROBE_HUB_RETRIES, default 2."""
+    return int(_env_number("HFPROBE_HUB_RETRIES", 2, integer=True))
+
+
+def hub_backoff() -> float:
+    """Seconds before the first retry, doubled each time up to 8 s: $HFPROBE_HUB_BACKOFF, default 1."""
+    return float(_env_number("HFPROBE_HUB_BACKOFF", 1.0))
+
+
+def max_download() -> int:
+    """Largest file hfprobe downloads whole (remote pickles): $HFPROBE_MAX_DOWNLOAD or --max-download, default 2GiB."""
+    return parse_size(os.environ.get("HFPROBE_MAX_DOWNLOAD") or "2GiB", "HFPROBE_MAX_DOWNLOAD")
+
+
+def max_unranged() -> int:
+    """Most bytes read from a server that ignores Range: $HFPROBE_MAX_UNRANGED or --max-unranged, default 64MiB."""
+    return parse_size(os.environ.get("HFPROBE_MAX_UNRANGED") or "64MiB", "HFPROBE_MAX_UNRANGED")

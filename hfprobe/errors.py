@@ -76,3 +76,8 @@ class SearchIndexError(HfprobeError, RuntimeError):
 
 class UsageError(HfprobeError, ValueError):
     """Arguments that do not fit together."""
+
+
+class TruncatedWeightsError(InvalidWeightsError):
+    """A weights file whose header is intact but whose tensor data is cut short: `inspect` still answers from
+    the header; reading tensors (a layer, predict, the readout) is refused."""

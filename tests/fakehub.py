@@ -13,6 +13,10 @@ Write side: `tests/fakehub_write.py` registers more routes through `FakeHub.rout
     hub.requests                                 # every request seen: (method, path, headers)
     hub.honour_range = False                     # behave like servers that answer 200 to Range
 
+Faults (tests/test_hub_reads.py): `hub.fault = fn(req, method, path) -> bool` sees each request first and, when
+it returns True, has answered it itself (or hung up, or stalled until `hub.closing` is set at shutdown).
+`hub.push(repo_id, files)` commits new files and keeps the previous commit readable by its sha, as the Hub does.
+
 Tokens: `hub.tokens = {"tok": "write"}`; roles "read", "write", "expired". A repo listed in
 `hub.private` needs a valid token to be seen (404 otherwise, like the Hub); `hub.gated` answers 403.
 """
@@ -42,6 +46,8 @@ class FakeHub:
         self.routes: list[tuple[str, re.Pattern, callable]] = []
         self._server: ThreadingHTTPServer | None = None
         self.endpoint = ""
+        self.fault = None  # fn(req, method, path) -> True when it answered the request itself
+        self.closing = threading.Event()  # set when serving() ends: stalled fault handlers wake up and return
         self.route("GET", r"/api/whoami-v2", self._whoami)
         self.route("GET", r"/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>.+))?", self._model_info)
         self.route("GET", r"/api/models/(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?", self._tree)
@@ -59,6 +65,18 @@ class FakeHub:
                 content = content.read_bytes()
             dest.write_bytes(content.encode() if isinstance(content, str) else content)
         return base
+
+    def push(self, repo_id: str, files: dict[str, bytes | str | Path]) -> str:
+        """A new commit on main with `files` added or replaced; the previous commit stays readable by its sha."""
+        base = self.root / repo_id
+        old = self.sha(repo_id)
+        snapshot = base / ".refs" / old
+        for name in self._list(base):
+            dest = snapshot / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes((base / name).read_bytes())
+        self.add_repo(repo_id, files)
+        return self.sha(repo_id)
 
     def repo_dir(self, repo_id: str, revision: str | None = None) -> Path | None:
         """Folder holding a revision: `main` (or its sha) is the repo folder; `refs/pr/N` lives under
@@ -93,6 +111,8 @@ class FakeHub:
     def sha(self, repo_id: str, revision: str | None = None) -> str:
         """A stable 40-hex commit id for a revision: a digest of its files."""
         folder = self.repo_dir(repo_id, revision)
+        if folder is not None and folder.name == revision and re.fullmatch(r"[0-9a-f]{40}", revision):
+            return revision  # an old commit kept by push()
         return self._digest(folder) if folder is not None else ""
 
     # ---- serving ---------------------------------------------------------------------------------
@@ -116,6 +136,8 @@ class FakeHub:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.body = self.rfile.read(length) if length else b""
                 self.query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+                if hub.fault is not None and hub.fault(self, method, parsed.path):
+                    return
                 for m, pat, handler in hub.routes:
                     match = pat.match(parsed.path)
                     if m == method and match:
@@ -133,7 +155,10 @@ class FakeHub:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 if method != "HEAD":
-                    self.wfile.write(body)
+                    try:
+                        self.wfile.write(body)
+                    except (BrokenPipeError, ConnectionResetError):  # the client read what it needed and left
+                        return
                     hub.bytes_sent += len(body)
 
             def do_GET(self):
@@ -151,9 +176,18 @@ class FakeHub:
             def do_DELETE(self):
                 self._dispatch("DELETE")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):  # a client that hung up is no server error
+                import sys
+
+                if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+                    super().handle_error(request, client_address)
+
+        self.closing.clear()
+        self._server = Server(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        server = self._server  # polled every 50 ms: shutdown() returns at once, not after half a second
+        thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), daemon=True)
         thread.start()
         from huggingface_hub import constants
 
@@ -164,6 +198,7 @@ class FakeHub:
             yield self.endpoint
         finally:
             constants.ENDPOINT, constants.HUGGINGFACE_CO_URL_TEMPLATE = saved
+            self.closing.set()
             self._server.shutdown()
             self._server.server_close()
 
@@ -211,7 +246,9 @@ class FakeHub:
                 {"error": "Invalid rev id"},
             )
         card = {}
-        readme = self.repo_dir(repo, rev) / "README.md"
+        folder = self.repo_dir(repo, rev)
+        blobs = req.query.get("blobs", "").lower() in ("1", "true")  # files_metadata=True: sizes too, like the Hub
+        readme = folder / "README.md"
         if readme.is_file():
             from huggingface_hub import metadata_load
 
@@ -230,7 +267,10 @@ class FakeHub:
                 "gated": repo in self.gated,
                 "tags": card.get("tags", []),
                 "cardData": card,
-                "siblings": [{"rfilename": f} for f in self.files(repo, rev)],
+                "siblings": [
+                    {"rfilename": f, **({"size": (folder / f).stat().st_size} if blobs else {})}
+                    for f in self.files(repo, rev)
+                ],
             },
         )
 

@@ -275,3 +275,179 @@ def install_write(hub) -> None:
     hub.route("POST", rf"/api/models/{repo_re}/discussions", create_discussion)
     hub.route("GET", rf"/api/models/{repo_re}/discussions/(?P<num>\d+)", details)
     hub.route("POST", rf"/api/models/{repo_re}/discussions/(?P<num>\d+)/comment", comment)
+    _install_repos(hub, check_write)
+    _install_pr_checks(hub)
+
+
+def _install_repos(hub, check_write) -> None:
+    """Repo creation (models and Spaces) and Space commits, as `HfApi.create_repo` / `create_commit` send them.
+
+    Spaces live beside the model repos, under `hub.space_root/<org>/<name>`; `hub.created` records each
+    create payload (type, sdk, visibility); `hub.space_files(repo)` lists a Space's files.
+    """
+    from pathlib import Path
+
+    hub.space_root = Path(str(hub.root) + "-spaces")
+    hub.created = []
+    hub.space_files = lambda repo: hub._list(hub.space_root / repo) if (hub.space_root / repo).is_dir() else []
+
+    def create_repo(req):
+        body = json.loads(req.body)
+        role = hub.token_role(req)
+        if role != "write":
+            return 401 if role in (None, "invalid", "expired") else 403, {}, {"error": "You don't have the rights"}
+        repo = f"{body.get('organization') or 'tester'}/{body['name']}"
+        kind = body.get("type") or "model"
+        folder = (hub.space_root if kind == "space" else hub.root) / repo
+        if kind == "space" and body.get("sdk") not in ("gradio", "docker", "static"):
+            return 400, {}, {"error": "Invalid sdk"}
+        hub.created.append(body)
+        url = f"{hub.endpoint}/{'spaces/' if kind == 'space' else ''}{repo}"
+        if folder.is_dir():  # the Hub answers 409 with the repo's url (create_repo(exist_ok=True) reads it)
+            return 409, {"X-Error-Message": "You already created this repo"}, {"error": "exists", "url": url}
+        folder.mkdir(parents=True)
+        if body.get("visibility") == "private":
+            hub.private.add(repo)
+        return 200, {}, {"url": url, "name": repo}
+
+    def space_denied(req, repo):
+        role = hub.token_role(req)
+        if role is None or role in ("invalid", "expired"):
+            return 401, {"X-Error-Message": "Invalid credentials in Authorization header"}, {"error": "Invalid"}
+        if not (hub.space_root / repo).is_dir():
+            return 404, {"X-Error-Code": "RepoNotFound", "X-Error-Message": "Repository not found"}, {"error": "nf"}
+        if role != "write":
+            return 403, {"X-Error-Message": "You don't have the rights"}, {"error": "no rights"}
+        return None
+
+    def space_preupload(req, repo, rev):
+        denied = space_denied(req, repo)
+        if denied:
+            return denied
+        folder = hub.space_root / repo
+        files = []
+        for f in json.loads(req.body)["files"]:
+            existing = folder / f["path"]
+            oid = _git_oid(existing.read_bytes()) if existing.is_file() else None
+            mode = "lfs" if f["size"] > 10 * 1024 * 1024 else "regular"
+            files.append({"path": f["path"], "uploadMode": mode, "shouldIgnore": False, "oid": oid})
+        return 200, {}, {"files": files, "commitOid": hub._digest(folder)}
+
+    def space_commit(req, repo, rev):
+        denied = space_denied(req, repo)
+        if denied:
+            return denied
+        lines = [json.loads(line) for line in req.body.splitlines() if line.strip()]
+        header = next(item["value"] for item in lines if item["key"] == "header")
+        target = hub.space_root / repo
+        written = {}
+        for op in lines:
+            if op["key"] == "file":
+                data = base64.b64decode(op["value"]["content"])
+                (target / op["value"]["path"]).parent.mkdir(parents=True, exist_ok=True)
+                (target / op["value"]["path"]).write_bytes(data)
+                written[op["value"]["path"]] = data
+            elif op["key"] == "deletedFile":
+                (target / op["value"]["path"]).unlink(missing_ok=True)
+            elif op["key"] == "lfsFile":
+                return 400, {}, {"error": "this test server takes no LFS files"}
+        hub.commits.append((f"spaces/{repo}", unquote(rev), header["summary"], header.get("description", ""), written))
+        oid = hub._digest(target)
+        return 200, {}, {"commitUrl": f"{hub.endpoint}/spaces/{repo}/commit/{oid}", "commitOid": oid, "success": True}
+
+    def space_tree(req, repo, rev, path=None):
+        denied = space_denied(req, repo)
+        if denied and denied[0] != 403:
+            return denied
+        folder = hub.space_root / repo
+        return (
+            200,
+            {},
+            [
+                {
+                    "type": "file",
+                    "path": n,
+                    "size": (folder / n).stat().st_size,
+                    "oid": _git_oid((folder / n).read_bytes()),
+                }
+                for n in hub._list(folder)
+            ],
+        )
+
+    def space_resolve(req, repo, rev, path):
+        denied = space_denied(req, repo)
+        if denied and denied[0] != 403:
+            return denied
+        file = hub.space_root / repo / unquote(path)
+        if not file.is_file():
+            return 404, {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found"}, b"Entry not found"
+        data = file.read_bytes()
+        headers = {
+            "ETag": '"' + hashlib.sha256(data).hexdigest() + '"',
+            "X-Repo-Commit": hub._digest(hub.space_root / repo),
+            "Content-Type": "application/octet-stream",
+        }
+        if req.command == "HEAD":
+            headers["Content-Length"] = len(data)
+            return 200, headers, b""
+        return 200, headers, data
+
+    repo_re = r"(?P<repo>[^/]+/[^/]+)"
+    hub.route("GET", rf"/spaces/{repo_re}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", space_resolve)
+    hub.route("HEAD", rf"/spaces/{repo_re}/resolve/(?P<rev>[^/]+)/(?P<path>.+)", space_resolve)
+    hub.route("POST", r"/api/repos/create", create_repo)
+    hub.route("POST", rf"/api/spaces/{repo_re}/preupload/(?P<rev>[^/]+)", space_preupload)
+    hub.route("POST", rf"/api/spaces/{repo_re}/commit/(?P<rev>[^/]+)", space_commit)
+    hub.route("GET", rf"/api/spaces/{repo_re}/tree/(?P<rev>[^/]+)(?:/(?P<path>.*))?", space_tree)
+
+
+def _install_pr_checks(hub) -> None:
+    """What the Hub checks before a commit or pull request, beyond the token's role.
+
+    `hub.discussions_disabled`: repos whose owner turned discussions (and so pull requests) off: 403.
+    `hub.fine_grained = {token: {"repo": perms}}`: fine-grained tokens (role "write" in `hub.tokens`); whoami
+    reports them as the Hub does (role fineGrained, scoped permissions) and a pull request without
+    `discussion.write` (or `repo.write`) on the repo answers 403.
+    `hub.parent_commits`: the parentCommit of each commit; on a branch commit (not create_pr) it must be the
+    branch head, else 412, as on the Hub.
+    """
+    hub.discussions_disabled = set()
+    hub.fine_grained = {}
+    hub.parent_commits = []
+    commit_route = next(
+        h for m, pat, h in hub.routes if m == "POST" and "/commit/" in pat.pattern and "models" in pat.pattern
+    )
+
+    def token(req):
+        auth = req.headers.get("Authorization", "")
+        return auth[7:] if auth.startswith("Bearer ") else None
+
+    def whoami(req):
+        scoped = hub.fine_grained.get(token(req))
+        if scoped is None:
+            return hub._whoami(req)
+        items = [{"entity": {"type": "model", "name": repo}, "permissions": perms} for repo, perms in scoped.items()]
+        access = {"role": "fineGrained", "fineGrained": {"global": [], "scoped": items}}
+        return 200, {}, {"type": "user", "name": "tester", "auth": {"accessToken": access}}
+
+    def commit(req, repo, rev):
+        lines = [json.loads(line) for line in req.body.splitlines() if line.strip()]
+        header = next((item["value"] for item in lines if item["key"] == "header"), {})
+        create_pr = req.query.get("create_pr") == "1" or unquote(rev).startswith("refs/pr/")
+        if create_pr and repo in hub.discussions_disabled:
+            msg = "Discussions are disabled for this repo"
+            return 403, {"X-Error-Message": msg}, {"error": msg}
+        scoped = hub.fine_grained.get(token(req))
+        if create_pr and scoped is not None and not {"discussion.write", "repo.write"} & set(scoped.get(repo, [])):
+            msg = "This fine-grained token does not have the discussion.write permission for this repo"
+            return 403, {"X-Error-Message": msg}, {"error": msg}
+        parent = header.get("parentCommit")
+        hub.parent_commits.append((repo, unquote(rev), parent))
+        if parent and req.query.get("create_pr") != "1" and parent != hub.sha(repo, unquote(rev)):
+            msg = "A commit has happened since. Please refresh and try again."
+            return 412, {"X-Error-Message": msg}, {"error": msg}
+        return commit_route(req, repo, rev)
+
+    repo_re = r"(?P<repo>[^/]+/[^/]+)"
+    hub.route("GET", r"/api/whoami-v2", whoami)
+    hub.route("POST", rf"/api/models/{repo_re}/commit/(?P<rev>[^/]+)", commit)

@@ -48,7 +48,7 @@ def test_annotate_folder_writes_then_is_unchanged(model, fixed_report):
     res = annotate_folder(model, today=DAY)
     assert res.status == "annotated" and res.written == str(model / "README.md")
     text = (model / "README.md").read_text()
-    assert MD_BEGIN in text and "base_model: google-bert/bert-base-uncased" in text
+    assert MD_BEGIN in text and "base_model: bert-base-uncased" in text and str(model) not in text
     assert sorted(p.name for p in model.iterdir()) == ["README.md", "adapter_model.safetensors"]  # no temp/lock left
     before = (model / "README.md").read_bytes()
     again = annotate_folder(model, today="2027-01-01")
@@ -59,7 +59,7 @@ def test_dry_run_prints_diff_and_writes_nothing(model, fixed_report, capsys):
     before = (model / "README.md").read_bytes()
     assert main(["annotate", str(model), "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "would-change" in out and "--- a/README.md" in out and "+base_model: google-bert/bert-base-uncased" in out
+    assert "would-change" in out and "--- a/README.md" in out and "+base_model: bert-base-uncased" in out
     assert (model / "README.md").read_bytes() == before
 
 
@@ -200,5 +200,6 @@ def test_json_lines(model, fixed_report, capsys):
 
 
 def test_revision_and_unknown_targets_fail_with_a_reason():
-    assert ann.annotate_one("org/name@dev").reason == "annotate reads and writes the main branch; drop the @revision"
+    assert "drop the revision to --push" in ann.annotate_one("org/name@dev", push=True).reason
+    assert "needs --push (open a pull request) or --out DIR" in ann.annotate_one("org/name@dev").reason
     assert "no such folder" in ann.annotate_one("./not/here").reason

@@ -7,13 +7,15 @@ about the write path. Tokens used here look like real ones (hf_...) so a leak wo
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 
 import hfprobe.cards.annotate as ann
-from hfprobe.cards.annotate import PR_TITLE, annotate_repo
+from hfprobe.cards.annotate import annotate_repo
 from hfprobe.cards.card import update_card
+from hfprobe.cards.pull_request import PR_TITLE
 from hfprobe.cli import main
 from hfprobe.errors import (
     CardError,
@@ -74,7 +76,7 @@ def test_push_opens_one_pr_then_reuses_it(hub, caplog):
         "Close this pull request",
     ):
         assert words in pr["description"]
-    expected = update_card(original.decode(), dict(BERT, source="org/lora"), today=DAY).text
+    expected = update_card(original.decode(), dict(BERT, source="org/lora"), today=DAY, repo_id="org/lora").text
     assert _pr_readme(hub, "org/lora") == expected
     assert (hub.root / "org/lora/README.md").read_bytes() == original  # main untouched
     assert [c[1] for c in hub.commits] == ["refs/pr/1"] and list(hub.commits[0][4]) == ["README.md"]
@@ -88,6 +90,10 @@ def test_push_opens_one_pr_then_reuses_it(hub, caplog):
     assert newer.status == "annotated" and newer.written == res.written
     assert len(hub.discussions["org/lora"]) == 1 and [c[1] for c in hub.commits] == ["refs/pr/1", "refs/pr/1"]
     assert "| sentiment | 0.812 |" in _pr_readme(hub, "org/lora")
+    # The PR was opened from the commit the card was read at (parent_commit), and updated from its own head.
+    main_sha = hub.sha("org/lora")
+    assert [p for r, rev, p in hub.parent_commits] == [main_sha, hub.parent_commits[1][2]]
+    assert hub.parent_commits[1][2] and hub.parent_commits[1][2] != main_sha
     assert WRITE not in caplog.text
 
 
@@ -102,7 +108,7 @@ def test_closed_pr_is_not_reopened(hub):
 def test_repo_without_readme_gets_a_fresh_card(hub):
     res = annotate_repo("org/bare", push=True, token=WRITE, today=DAY)
     assert res.status == "annotated"
-    assert _pr_readme(hub, "org/bare") == _read("fresh.expected.md").replace("someone/bert-sentiment-lora", "org/bare")
+    assert _pr_readme(hub, "org/bare") == _read("fresh.expected.md").replace("<this repo>", "org/bare")
 
 
 @pytest.mark.parametrize(
@@ -128,7 +134,7 @@ def test_bad_tokens_fail_cleanly_without_leaking(hub, token, message, capsys, ca
 def test_read_only_token_refused_by_server_too(hub, monkeypatch):
     """A token whose role whoami does not tell (fine-grained) but that the server refuses: 403 -> one line."""
     hub.tokens["hf_FineGrainedAbcdef123456"] = "read"
-    monkeypatch.setattr(ann, "_our_prs", lambda api, repo, user: (None, None))
+    monkeypatch.setattr(ann, "our_prs", lambda api, repo, user: (None, None))
     from huggingface_hub import HfApi
 
     monkeypatch.setattr(HfApi, "whoami", lambda self, *a, **k: {"name": "tester", "auth": {}})
@@ -166,7 +172,7 @@ def test_without_push_writes_to_out(hub, tmp_path):
     res = annotate_repo("org/lora", out=out, today=DAY)
     assert res.status == "annotated" and res.written == str(out / "org/lora/README.md")
     assert (out / "org/lora/README.md").read_text() == update_card(
-        _read("user_content.input.md"), dict(BERT, source="org/lora"), today=DAY
+        _read("user_content.input.md"), dict(BERT, source="org/lora"), today=DAY, repo_id="org/lora"
     ).text
     assert hub.commits == []
 
@@ -175,7 +181,20 @@ def test_batch_from_file_and_filter(hub, tmp_path, capsys):
     repos = tmp_path / "repos.txt"
     repos.write_text("# my repos\norg/lora\norg/missing\n\norg/bare  # no card yet\n")
     summary = tmp_path / "summary.jsonl"
-    code = main(["annotate", "--from-file", str(repos), "--push", "--token", WRITE, "--summary", str(summary)])
+    code = main(
+        [
+            "annotate",
+            "--from-file",
+            str(repos),
+            "--push",
+            "--pr-interval",
+            "0",
+            "--token",
+            WRITE,
+            "--summary",
+            str(summary),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 1  # one failed, the others went on
     assert "org/missing: failed: repo not found" in out
@@ -246,3 +265,134 @@ def test_concurrent_pushes_open_one_pr(hub):
     assert len(hub.discussions["org/lora"]) == 1
     assert sorted(r.status for r in results) == ["annotated", "unchanged", "unchanged", "unchanged"]
     assert {r.written for r in results} == {results[0].written}
+
+
+def _other_pr(hub, repo: str, author: str, readme: str) -> int:
+    """An open pull request by another author whose branch holds `readme` (as the Hub stores refs/pr/N)."""
+    items = hub.discussions.setdefault(repo, [])
+    num = len(items) + 1
+    items.append(
+        {
+            "num": num,
+            "title": "Add base_model",
+            "description": "",
+            "author": author,
+            "isPullRequest": True,
+            "status": "open",
+            "createdAt": "2026-01-01T00:00:00.000Z",
+            "events": [],
+        }
+    )
+    branch = hub.root / repo / ".refs" / "refs" / "pr" / str(num)
+    for name in hub.files(repo):
+        (branch / name).parent.mkdir(parents=True, exist_ok=True)
+        (branch / name).write_bytes((hub.root / repo / name).read_bytes())
+    (branch / "README.md").write_text(readme)
+    return num
+
+
+def test_no_pr_when_nothing_the_hub_reads_would_change(hub, tmp_path):
+    """Main already holds our merged card: a rerun (even by a newer hfprobe, on a later day) opens nothing."""
+    annotate_repo("org/lora", out=tmp_path / "cards", today=DAY)
+    merged = (tmp_path / "cards/org/lora/README.md").read_text()
+    hub.add_repo("org/lora", {"README.md": merged.replace("version: 0.1.0", "version: 0.0.9")})
+    res = annotate_repo("org/lora", push=True, token=WRITE, today="2027-03-03")
+    assert res.status == "unchanged" and hub.commits == [] and "org/lora" not in hub.discussions
+    # new findings do open one
+    ann._default_predict = lambda spec, token: PREDICTIONS
+    assert annotate_repo("org/lora", push=True, token=WRITE, today="2027-03-03").status == "annotated"
+    assert len(hub.discussions["org/lora"]) == 1
+
+
+def test_another_authors_open_pr_setting_base_model_is_respected(hub):
+    num = _other_pr(hub, "org/bare", "alice", "---\nbase_model: google-bert/bert-base-cased\n---\n# mine\n")
+    res = annotate_repo("org/bare", push=True, token=WRITE, today=DAY)
+    assert res.status == "skipped" and f"#{num} by alice" in res.reason and "google-bert/bert-base-cased" in res.reason
+    assert hub.commits == [] and len(hub.discussions["org/bare"]) == 1
+    # an open PR that does not touch base_model (a typo fix) does not stop ours
+    _other_pr(hub, "org/lora", "bob", _read("user_content.input.md").replace("movie", "film"))
+    assert annotate_repo("org/lora", push=True, token=WRITE, today=DAY).status == "annotated"
+
+
+def test_403_causes_are_told_apart(hub, monkeypatch):
+    from huggingface_hub import HfApi
+
+    hub.discussions_disabled.add("org/bare")
+    with pytest.raises(HubWriteError, match="discussions .* are disabled by its owner"):
+        annotate_repo("org/bare", push=True, token=WRITE, today=DAY)
+    fine = "hf_FineGrainedNoDiscussion123"
+    hub.tokens[fine] = "write"
+    hub.fine_grained[fine] = {"org/lora": ["repo.content.read"]}
+    with pytest.raises(HubWriteError, match="fine-grained token lacks the 'discussion.write' permission") as err:
+        annotate_repo("org/lora", push=True, token=fine, today=DAY)
+    assert fine not in str(err.value)
+    # the token info does not tell (whoami without scopes): the server's 403 is read instead
+    monkeypatch.setattr(HfApi, "whoami", lambda self, *a, **k: {"name": "tester", "auth": {}})
+    with pytest.raises(HubWriteError, match="fine-grained token without the 'discussion.write'"):
+        annotate_repo("org/lora", push=True, token=fine, today=DAY)
+    hub.fine_grained[fine] = {"org/lora": ["discussion.write"]}  # the right scope: it goes through
+    assert annotate_repo("org/lora", push=True, token=fine, today=DAY).status == "annotated"
+    assert hub.commits and all(c[0] != "org/bare" for c in hub.commits)
+
+
+def test_a_push_in_between_is_refused_not_overwritten(hub):
+    """parent_commit: a branch commit whose parent is no longer the head answers 412 -> one line, nothing kept."""
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    from hfprobe.source.hub import hub_errors
+
+    stale = hub.sha("org/lora")
+    hub.push("org/lora", {"notes.txt": "someone pushed"})
+    with pytest.raises(HubWriteError, match="changed while hfprobe was reading it"), hub_errors("org/lora", write=True):
+        HfApi(token=WRITE).create_commit(
+            "org/lora", [CommitOperationAdd("README.md", b"x")], commit_message="t", parent_commit=stale
+        )
+    assert not any(c[0] == "org/lora" for c in hub.commits)
+
+
+def test_batch_push_is_rate_limited(hub, tmp_path):
+    import time
+
+    from hfprobe.cards.annotate import annotate_batch
+    from hfprobe.cards.pull_request import RateLimiter
+
+    for i in range(3):
+        hub.add_repo(f"org/r{i}", {"adapter_model.safetensors": WEIGHTS})
+    start = time.monotonic()
+    results = annotate_batch(
+        [f"org/r{i}" for i in range(3)],
+        push=True,
+        token=WRITE,
+        today=DAY,
+        workers=3,
+        progress=False,
+        echo=lambda s: None,
+        pr_interval=0.4,
+    )
+    assert [r.status for r in results] == ["annotated"] * 3
+    assert time.monotonic() - start >= 0.8  # three writes, two gaps, however many workers
+    limiter = RateLimiter(0)
+    t0 = time.monotonic()
+    for _ in range(5):
+        limiter.wait()
+    assert time.monotonic() - t0 < 0.05
+    assert main(["annotate", "org/r0", "--push", "--pr-interval", "-1"]) == 2
+
+
+def test_annotate_a_revision_reads_that_commit_and_reports_it(hub, tmp_path, capsys, monkeypatch):
+    """`--revision` (or org/name@rev) annotates the card and weights of that commit into --out, records the
+    commit in the JSON; a pull request always proposes a change to main, so --push with a revision is refused."""
+    old_sha = hub.sha("org/lora")
+    hub.push("org/lora", {"README.md": "---\nlicense: mit\n---\n# a newer card\n"})
+    seen = []
+    monkeypatch.setattr(ann, "_default_inspect", lambda spec, token: seen.append(spec) or dict(BERT))
+    out = tmp_path / "cards"
+    code = main(["annotate", "org/lora", "--revision", old_sha, "--out", str(out), "--json"])
+    row = json.loads(capsys.readouterr().out)
+    assert code == 0 and row["status"] == "annotated" and row["revision_sha"] == old_sha
+    assert seen == [f"org/lora@{old_sha}"]  # the weights were read at the card's commit
+    written = (out / "org/lora/README.md").read_text()
+    assert "a newer card" not in written and written.count("<!-- hfprobe:start -->") == 1
+    assert main(["annotate", "org/lora@main", "--push", "--token", WRITE]) == 2
+    assert "proposes a change to main" in capsys.readouterr().err
+    assert not hub.discussions.get("org/lora")

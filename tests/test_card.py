@@ -18,22 +18,24 @@ from hfprobe.cards.card import (
     MD_BEGIN,
     MD_END,
     YAML_BEGIN,
+    same_findings,
     strip_generated,
     update_card,
 )
+from hfprobe.cards.section import MAX_BLOCK_LINES, categories_of
 from hfprobe.errors import CardError
 
 CARDS = Path(__file__).parent / "cards"
 DAY = "2026-01-01"
 
-BERT = {
+BERT = {  # what inspect says about a real PEFT adapter (realzoo peft-haresh-bert-sentiment), trimmed
     "source": "someone/bert-sentiment-lora",
     "format": "peft",
     "family": "bert",
     "kind": "adapter",
     "root": {
         "id": "google-bert/bert-base-uncased",
-        "confidence": "high",
+        "confidence": 0.9,
         "candidates": [
             {"id": "google-bert/bert-base-uncased", "score": 0.99},
             {"id": "google-bert/bert-base-cased", "score": 0.41},
@@ -43,8 +45,16 @@ BERT = {
             "adapter_config.json names bert-base-uncased",
         ],
     },
-    "declared": {},
+    "declared": {"adapter_config.json base_model_name_or_path": "bert-base-uncased", "agrees": True},
     "conflicts": [],
+    "conflict_codes": [],
+    "base_model": {
+        "id": "bert-base-uncased",
+        "root": "google-bert/bert-base-uncased",
+        "status": "declared",
+        "source": "adapter_config.json base_model_name_or_path",
+        "reason": "adapter_config.json base_model_name_or_path names bert-base-uncased; the weights fit it",
+    },
     "modules": 24,
     "rank": 8,
 }
@@ -65,6 +75,8 @@ SD1 = {
     "conflicts": [
         "README.md declares stabilityai/stable-diffusion-xl-base-1.0 (SDXL), but cross-attention width 768 is SD 1.x"
     ],
+    "conflict_codes": ["card-base-model-family"],
+    "base_model": {"id": None, "status": "contradicted", "source": "README.md base_model", "reason": "ruled out"},
 }
 PREDICTIONS = {
     "source": "someone/bert-sentiment-lora",
@@ -99,9 +111,9 @@ def test_fresh_card():
     assert result.changed and result.base_model_action == "added"
     _expect("fresh.expected.md", result.text)
     card = ModelCard(result.text)
-    assert card.data.base_model == "google-bert/bert-base-uncased"
+    assert card.data.base_model == "bert-base-uncased"  # the spelling the adapter_config used: a valid alias
     assert card.data.base_model_relation == "adapter"
-    assert "no category prediction is available for this tree" in result.text
+    assert "no category prediction for this tree yet" in result.text
 
 
 def test_user_content_kept_byte_identical():
@@ -148,12 +160,28 @@ def test_card_without_yaml_keeps_body():
     assert _yaml_and_body(result.text)[1].startswith(original)
 
 
-def test_low_confidence_adds_no_base_model():
-    report = dict(BERT, root=dict(BERT["root"], confidence=0.4))
+def test_no_decision_adds_no_base_model_and_lists_candidates():
+    """Several roots left by the weights and nothing declared (an SD 1.x LoRA without a README mention)."""
+    report = dict(
+        SD1,
+        declared={},
+        conflicts=[],
+        conflict_codes=[],
+        root=dict(SD1["root"], confidence=0.635),
+        base_model={"id": None, "status": "ambiguous", "reason": "the weights fit several roots"},
+    )
     result = update_card("# x\n", report, today=DAY)
-    assert result.base_model_action == "none"
-    assert ModelCard(result.text).data.base_model is None
-    assert "confidence low" in result.text
+    assert result.base_model_action == "none" and ModelCard(result.text).data.base_model is None
+    assert "**base_model:** not set: the weights fit several roots." in result.text
+    assert "`CompVis/stable-diffusion-v1-4` 1.00" in result.text.split(MD_BEGIN)[1]  # candidates in the body
+    assert "CompVis" not in result.text.split(MD_BEGIN)[0]  # not in the metadata
+
+
+def test_report_without_a_decision_falls_back_to_a_high_confidence_root():
+    legacy = {k: v for k, v in BERT.items() if k != "base_model"}
+    assert update_card("# x\n", legacy, today=DAY).base_model == "google-bert/bert-base-uncased"
+    low = dict(legacy, root=dict(BERT["root"], confidence=0.4))
+    assert update_card("# x\n", low, today=DAY).base_model_action == "none"
 
 
 def test_broken_yaml_raises_one_line_card_error():
@@ -225,7 +253,7 @@ def test_unknown_root_and_hostile_strings():
     }
     result = update_card("# t\n", report, today=DAY)
     assert result.base_model_action == "none" and "base_model:" not in result.text.split(MD_BEGIN)[0]
-    assert "**Descends from:** unknown" in result.text
+    assert "**Tree:** unknown" in result.text
     assert result.text.count(MD_END) == 1
     assert not update_card(result.text, report, today="2027-01-01").changed
 
@@ -247,12 +275,97 @@ def test_predict_output_shape_is_rendered():
         "routing": {},
     }
     result = update_card(None, BERT, out, today=DAY)
-    block = ModelCard(result.text).data.to_dict()["hfprobe"]["prediction"]
-    assert block == {
-        "expert": "bert-textcls",
-        "expert_root": "google-bert/bert-base-uncased",
-        "layer": "bert.encoder.layer.7.attention.self.value",
-        "method": "probex-text",
-        "categories": [{"label": "sport | news", "score": 0.61}],
-    }
+    block = ModelCard(result.text).data.to_dict()["hfprobe"]
+    assert block["categories"] == {"sport | news": 0.61} and block["prediction"] == "ok"
     assert "| sport / news | 0.610 |" in result.text and "expert `bert-textcls`" in result.text
+
+
+def test_calibrated_predictions_decided_first_and_near_chance_marked():
+    """Calibrated experts give `probability` and decided labels; the card shows those, decided first."""
+    out = {
+        "expert": {"name": "sd1-styles", "near_chance": True},
+        "predictions": [
+            {"label": "anime", "score": 0.99, "probability": 0.41},
+            {"label": "portrait", "score": 0.80, "probability": 0.77, "decided": True},
+        ],
+    }
+    result = update_card(None, BERT, out, today=DAY)
+    block = ModelCard(result.text).data.to_dict()["hfprobe"]
+    assert list(block["categories"].items()) == [("portrait", 0.77), ("anime", 0.41)]
+    assert block["prediction"] == "near-chance"
+    assert "| portrait | 0.770 | yes |" in result.text and "near chance" in result.text
+    top = {"predictions": [{"label": "a", "score": 0.5}], "decided": ["b"]}  # decided as a top-level list
+    assert (
+        categories_of(dict(top, predictions=[{"label": "a", "score": 0.5}, {"label": "b", "score": 0.1}]))[0][0][
+            "label"
+        ]
+        == "b"
+    )
+
+
+def test_block_is_compact_and_the_card_holds_no_local_state():
+    predictions = dict(PREDICTIONS, status="no trained expert; none installed in /root/.cache/hfprobe/experts/")
+    for preds in (None, PREDICTIONS, predictions, {"predictions": [], "status": "/home/me/experts: no such folder"}):
+        for report in (BERT, SD1):
+            text = update_card(_read("user_content.input.md"), report, preds, today=DAY).text
+            region = text[text.index(YAML_BEGIN) : text.index("# <<< hfprobe")]
+            block_lines = region[region.index("hfprobe:") :].splitlines()
+            assert len(block_lines) <= MAX_BLOCK_LINES, block_lines
+            assert "/root" not in text and "/home" not in text and ".cache" not in text
+            assert "hfprobe inspect <this repo>" in text  # a local folder's card names no path
+    hub = update_card(None, BERT, today=DAY, repo_id="org/lora").text
+    assert "`hfprobe inspect org/lora`" in hub and "<this repo>" not in hub
+
+
+def test_same_findings_ignores_version_and_date_only():
+    first = update_card(None, BERT, today=DAY).text
+    later = first.replace("2026-01-01", "2027-05-05").replace("version: 0.1.0", "version: 9.9.9")
+    assert later != first and same_findings(first, later)
+    assert not same_findings(first, update_card(None, BERT, PREDICTIONS, today=DAY).text)
+
+
+KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 768-wide text context
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": (4, 768),
+    "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight": (320, 4),
+}
+
+
+@pytest.mark.parametrize(
+    "metadata,texts,status,written",
+    [
+        ({"ss_sd_model_name": "runwayml/stable-diffusion-v1-5"}, {}, "declared", "runwayml/stable-diffusion-v1-5"),
+        (
+            {"ss_sd_model_name": "/content/v1-5-pruned-emaonly.safetensors"},
+            {},
+            "declared",
+            "stable-diffusion-v1-5/stable-diffusion-v1-5",
+        ),
+        ({"ss_sd_model_name": "sd_xl_base_1.0.safetensors"}, {}, "contradicted", None),  # SDXL: the weights say no
+        ({"ss_sd_model_name": "dreamshaper_8.safetensors", "ss_base_model_version": "sd_v1"}, {}, "ambiguous", None),
+        ({}, {"README.md": "Trained on CompVis/stable-diffusion-v1-4."}, "mentioned", "CompVis/stable-diffusion-v1-4"),
+        (
+            {},
+            {"README.md": "Base: sd-legacy/stable-diffusion-v1-5 or CompVis/stable-diffusion-v1-4"},
+            "ambiguous",
+            None,
+        ),
+        ({}, {"README.md": "An SDXL LoRA for stabilityai/stable-diffusion-xl-base-1.0."}, "ambiguous", None),
+        ({}, {"README.md": "no id here, just Stable Diffusion"}, "ambiguous", None),
+    ],
+)
+def test_base_model_decision_rules(metadata, texts, status, written):
+    """Weights and metadata must agree on one root; SD 1.x LoRA weights alone leave several."""
+    from hfprobe.tree.classify import classify, shapes_from_raw
+
+    r = classify(shapes_from_raw(KOHYA_SD1), names=KOHYA_SD1, metadata=metadata, texts=texts)
+    assert r.family == "sd1" and (r.base_model["status"], r.base_model["id"]) == (status, written), r.base_model
+
+
+def test_readme_mentions_are_whole_ids():
+    """`stabilityai/stable-diffusion-2-1-base` is not a mention of `stabilityai/stable-diffusion-2-1`."""
+    from hfprobe.tree.declared import declared_claims
+
+    _, claims = declared_claims(texts={"README.md": "We fine-tuned stabilityai/stable-diffusion-2-1-base."})
+    assert [(c.value, c.root) for c in claims if c.root] == [
+        ("stabilityai/stable-diffusion-2-1-base", "stabilityai/stable-diffusion-2-1-base")
+    ]

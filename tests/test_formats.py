@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -336,6 +337,34 @@ def test_pickle_lora_loads_weights_only(tmp_path, unet_lora):
     _check_deltas(view, {k: v / 2 for k, v in unet_lora[1].items()}, 1.0)
 
 
+def _mapped_from(tensor: torch.Tensor, path) -> bool:
+    """Whether the tensor's memory is a mapping of `path` (Linux: /proc/self/maps)."""
+    ptr = tensor.data_ptr()
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        parts = line.split()
+        lo, hi = (int(x, 16) for x in parts[0].split("-"))
+        if lo <= ptr < hi:
+            return len(parts) > 5 and parts[5] == str(path)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs /proc/self/maps (Linux)")
+def test_zip_pickles_are_mapped_not_copied_and_old_ones_still_load(tmp_path):
+    weights = {"a.lora_A.weight": torch.randn(4, 768), "a.lora_B.weight": torch.randn(320, 4)}
+    torch.save(weights, tmp_path / "pytorch_lora_weights.bin")
+    view = open_weights(tmp_path)
+    tensor = view.tensor("a.lora_A.weight")
+    assert torch.equal(tensor, weights["a.lora_A.weight"])
+    assert _mapped_from(tensor, (tmp_path / "pytorch_lora_weights.bin").resolve())  # a view of the file: one copy
+    assert view.bytes_read == (tmp_path / "pytorch_lora_weights.bin").stat().st_size
+    old = tmp_path / "old"
+    old.mkdir()
+    torch.save(weights, old / "pytorch_lora_weights.bin", _use_new_zipfile_serialization=False)
+    view = open_weights(old)  # the pre-1.6 format cannot be mapped: checked, then loaded from the file
+    assert torch.equal(view.tensor("a.lora_B.weight"), weights["a.lora_B.weight"])
+    assert not _mapped_from(view.tensor("a.lora_B.weight"), (old / "pytorch_lora_weights.bin").resolve())
+
+
 def test_malicious_pickle_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     path = B.save_malicious_pickle(tmp_path / "evil", marker)
@@ -428,3 +457,29 @@ def test_legacy_pickle_with_oversized_storage_is_refused(tmp_path):
     assert load_tensors(resolve(tmp_path / "ok.bin").open("ok.bin"))["w"].shape == (4,)  # the honest one loads
     with pytest.raises(InvalidWeightsError, match="declares a size"):
         open_weights(tmp_path / "big.bin")
+
+
+@pytest.mark.parametrize("size", [50, 8000])  # a small set, and one over Presence.LARGE (pieces reasoned about)
+def test_presence_never_misses_a_literal(size):
+    import random
+
+    from hfprobe.formats.presence import LARGE, Presence
+    from hfprobe.tree.registry import families
+
+    rng = random.Random(size)
+    alphabet = "abcdefgh_." * 4 + "0123456789"  # digits split literals into pieces; mostly long ones here
+    names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 120))) for _ in range(size)]
+    names += ["unet_down_blocks_1_attentions_0_transformer_blocks_0_attn2_to_k", "lora_te1_text_model_é\\u00e9"]
+    present = Presence(names)
+    assert (len("\n".join(names)) > LARGE) == (size > 1000)
+    reg = families()
+    literals = {lit for kp, _, _ in reg["_rules"] for _, lit in kp.variants if lit}
+    literals |= {lit for f in reg["families"].values() for kp, _, _ in f["_roles"] for _, lit in kp.variants if lit}
+    for name in rng.sample(names, 40):  # pieces of real names, in every length
+        i = rng.randrange(len(name))
+        literals |= {name[i : i + n] for n in (1, 2, 5, 12, 40)}
+    literals |= {"".join(rng.choice(alphabet) for _ in range(n)) for n in (3, 4, 6, 9) for _ in range(30)}
+    for lit in sorted(literals, key=lambda _: rng.random()):  # any order: the reasoning must hold in every order
+        found = present(lit)  # (absent ones asked too: what is learnt from them must not hide present ones)
+        assert found or not any(lit in n for n in names), lit
+    assert not present("mask_decoder") and present("attn2_to_k") and present("down_blocks_7")

@@ -374,3 +374,87 @@ def test_hits_fall_back_to_one_step_when_row_ids_moved(tmp_path, monkeypatch):
     monkeypatch.setattr(lancedb.table.LanceTable, "take_row_ids", moved)
     assert idx.query("dog", top_k=2) == expected_two and calls
     assert idx.query("dog", top_k=4) == expected
+
+
+# ---- every model searchable: rows for trees without an expert (issue 19) ------------------------------------------
+@pytest.fixture
+def no_experts(tmp_path, monkeypatch):
+    """The default experts location does not exist (a fresh install); pools are looked up afresh."""
+    import hfprobe.search.ingest as ingest
+
+    monkeypatch.setenv("HFPROBE_EXPERTS", str(tmp_path / "no-experts-here"))
+    monkeypatch.setattr(ingest, "_POOLS", {})
+    loads = []
+    import hfprobe.experts.expert as expert_mod
+
+    real = expert_mod.load_experts_from
+    monkeypatch.setattr(expert_mod, "load_experts_from", lambda where: loads.append(where) or real(where))
+    return loads
+
+
+def test_expert_less_tree_is_indexed_by_tree_root_format_and_commit(realzoo, tmp_path, no_experts, capsys):
+    """A real PEFT adapter served by the test Hub, no expert installed: `index add` indexes it anyway."""
+    from hfprobe.cli import main
+    from tests.fakehub import FakeHub
+
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/bert-lora", {f.name: f for f in (realzoo / "files" / "peft-haresh-bert-sentiment").iterdir()})
+    idx_dir = str(tmp_path / "idx")
+    with hub.serving():
+        assert main(["index", "add", "org/bert-lora", "--index", idx_dir, "-q"]) == 0
+        sha = hub.sha("org/bert-lora")
+    assert "indexed 1" in capsys.readouterr().out
+    [row] = ModelIndex(idx_dir).rows()
+    assert (row["family"], row["root"], row["format"]) == ("bert", "google-bert/bert-base-uncased", "peft")
+    assert row["categories"] == [] and row["embedding"] == [] and row["revision_sha"] == sha
+    assert "no expert is installed (tree bert)" in row["reason"] and "no-experts-here" not in row["reason"]
+    # found by its tree under any alias of its root, after ranked models, saying why it has no score
+    assert main(["query", "sentiment", "--index", idx_dir, "--tree", "bert-base-uncased", "--json"]) == 0
+    [hit] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert hit["id"] == "org/bert-lora" and hit["score"] is None and hit["why"].startswith("no score: no expert")
+    assert main(["query", "sentiment", "--index", idx_dir, "--tree", "bert"]) == 0  # the family matches too
+    assert "org/bert-lora" in capsys.readouterr().out
+    assert main(["query", "sentiment", "--index", idx_dir]) == 0  # a text query alone ranks scored models only
+    assert "org/bert-lora" not in capsys.readouterr().out
+    assert main(["index", "info", "--index", idx_dir, "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["models"] == 1 and info["without_categories"] == 1
+    assert no_experts == []  # the missing default location was looked at, never loaded from
+
+
+def test_scored_and_unscored_rows_share_one_index(tmp_path):
+    idx = make_index(tmp_path / "idx")
+    bare = IndexRow(
+        id="org/sd-lora",
+        source="org/sd-lora",
+        embedding=[],
+        text_encoder="",
+        family="sd1",
+        root="stable-diffusion-v1-5/stable-diffusion-v1-5",
+        format="kohya",
+        reason="no expert is installed (tree sd1)",
+    )
+    idx.add([bare])
+    assert len(idx) == 5 and idx.count_unscored() == 1 and "org/sd-lora" in idx.ids()
+    hits = idx.query("dog", tree="runwayml/stable-diffusion-v1-5", top_k=5, unscored=True)  # an alias of the root
+    assert [h["id"] for h in hits] == ["org/sd-lora"] and hits[0]["score"] is None
+    assert idx.query("dog", tree="sd1", top_k=5) == []  # opt-in: library callers get numbers only by default
+    assert "org/sd-lora" not in [h["id"] for h in idx.query("dog", top_k=10, unscored=True)]  # no tree: ranked only
+    # re-indexed with categories, the row moves to its text space: one id, one table
+    scored = fake_describe("org/dog-lora")
+    scored.id, scored.root, scored.family = "org/sd-lora", "stable-diffusion-v1-5/stable-diffusion-v1-5", "sd1"
+    idx.add([scored])
+    assert idx.count_unscored() == 0 and len(idx) == 5
+    assert idx.query("dog", tree="stable-diffusion-v1-5/stable-diffusion-v1-5", top_k=3)[0]["score"] is not None
+    with pytest.raises(SearchIndexError, match="no reason"):
+        idx.add([IndexRow(id="x", source="x", embedding=[], text_encoder="")])
+
+
+def test_a_bad_experts_location_fails_the_batch_once(tmp_path, no_experts, capsys):
+    from hfprobe.cli import main
+
+    specs = [str(tmp_path / f"m{i}") for i in range(3)]
+    code = main(["index", "add", *specs, "--index", str(tmp_path / "idx"), "--experts", str(tmp_path / "nope"), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "nope" in err
+    assert len(no_experts) == 1  # looked up once for the batch, not once per model

@@ -238,3 +238,119 @@ def test_transformers_checkpoint_with_config(tmp_path):
     assert report["format"] == "transformers-checkpoint" and report["kind"] == "checkpoint"
     assert report["family"] == "bert" and report["root"]["id"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert report["declared"]["config.json model_type"] == "bert" and report["rank"] is None
+
+
+# ---------------------------------------------------------------- truncated files: the header still answers
+def _truncate(src, dst, keep_data: float):
+    """Copy a safetensors file keeping its header and `keep_data` of its data section."""
+    import struct
+
+    blob = src.read_bytes()
+    (n,) = struct.unpack("<Q", blob[:8])
+    cut = 8 + n + int((len(blob) - 8 - n) * keep_data)
+    dst.write_bytes(blob[:cut])
+    return len(blob), cut
+
+
+def test_truncated_file_is_inspected_from_its_header(sd1_lora, tmp_path, capsys):
+    from hfprobe.errors import TruncatedWeightsError
+    from hfprobe.formats import open_weights
+
+    full = inspect_source(str(sd1_lora))
+    path = tmp_path / "pytorch_lora_weights.safetensors"
+    size, kept = _truncate(sd1_lora / "pytorch_lora_weights.safetensors", path, 0.4)
+    report = inspect_source(str(tmp_path))
+    assert report["truncated"] is True and full["truncated"] is False
+    for field in ("format", "family", "modules", "rank", "root"):
+        assert report[field] == full[field], field
+    note = next(n for n in report["notes"] if n.startswith("truncated"))
+    assert f"is {kept} bytes" in note and f"describes {size}" in note and f"({size - kept} missing)" in note
+    assert main(["inspect", str(tmp_path), "--json"]) == 0  # exit 0: the header answers
+    assert json.loads(capsys.readouterr().out)["truncated"] is True
+    assert "TRUNCATED" in format_report(report)
+    view = open_weights(tmp_path)
+    missing = [n for n, m in view.modules.items() if not all(view.store.present(k) for k in m.keys.values())]
+    present = [n for n in view.modules if n not in missing]
+    assert missing and present
+    with pytest.raises(TruncatedWeightsError, match="truncated.*re-download") as err:
+        view.layer(missing[0])
+    assert "\n" not in str(err.value)
+    assert view.layer(present[0]).shape[0] > 0  # bytes that are there can still be read
+    with pytest.raises(TruncatedWeightsError, match="the readout needs its tensor data"):
+        from hfprobe.experts.readout import readout_predict
+
+        readout_predict(view, ["dog", "cat"])
+
+
+def test_predict_refuses_a_truncated_file_with_one_line(sd1_lora, tmp_path, capsys):
+    _truncate(sd1_lora / "pytorch_lora_weights.safetensors", tmp_path / "pytorch_lora_weights.safetensors", 0.5)
+    assert main(["predict", str(tmp_path), "--labels", "dog,cat"]) == 2  # no experts: it would fall to the readout
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "truncated" in err and "Traceback" not in err
+
+
+def test_truncated_kohya_assumes_default_alpha_where_alpha_is_missing(tmp_path):
+    import random
+
+    from hfprobe.formats.fuzz import safetensors_bytes
+
+    names = [f"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn{i}_to_k" for i in (1, 2)]
+    sd = {}
+    for n in names:
+        sd[f"{n}.lora_down.weight"], sd[f"{n}.lora_up.weight"] = ("F32", [4, 768]), ("F32", [320, 4])
+    for n in names:  # written in this order: the alphas last, so a cut in the data loses them first
+        sd[f"{n}.alpha"] = ("F32", [])
+    (tmp_path / "full.safetensors").write_bytes(safetensors_bytes(sd, None, random.Random(0)))
+    _truncate(tmp_path / "full.safetensors", tmp_path / "cut.safetensors", 0.9999)
+    (tmp_path / "full.safetensors").unlink()
+    report = inspect_source(str(tmp_path / "cut.safetensors"))
+    assert report["truncated"] and report["format"] == "kohya" and report["modules"] == 2
+    assert any("alpha = rank assumed" in n for n in report["notes"])
+
+
+def test_header_cut_short_is_still_an_error(sd1_lora, tmp_path):
+    blob = (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    (tmp_path / "x.safetensors").write_bytes(blob[:200])
+    with pytest.raises(HfprobeError, match="runs past the end"):
+        inspect_source(str(tmp_path / "x.safetensors"))
+
+
+def test_other_markdown_files_are_read_as_prose_a_few_and_bounded(sd1_lora, tmp_path):
+    from hfprobe.tree.inspect import MAX_NOTE_CHARS, MAX_NOTES
+
+    folder = tmp_path / "lora"
+    (folder / "deep").mkdir(parents=True)
+    (folder / "pytorch_lora_weights.safetensors").write_bytes(
+        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    )
+    report = inspect_source(str(folder))
+    assert report["base_model"]["id"] is None  # SD 1.4 and 1.5 share every shape: nothing names one
+    (folder / "raport.md").write_text('Dodaję ją do modelu "sd-legacy/stable-diffusion-v1-5". Zdjęcia 512x512.\n')
+    report = inspect_source(str(folder))
+    assert report["base_model"]["id"] == "sd-legacy/stable-diffusion-v1-5"
+    assert report["base_model"]["status"] == "mentioned" and report["base_model"]["source"] == "raport.md mentions"
+    assert "sd1" in report["declared"]["raport.md mentions"]
+    # bounded: markdown in sub-folders is not read, only the first MAX_NOTES by name, each cut at MAX_NOTE_CHARS
+    (folder / "deep" / "other.md").write_text("trained on stabilityai/stable-diffusion-2-1-base")
+    (folder / "a0.md").write_text("x" * MAX_NOTE_CHARS + " runwayml/stable-diffusion-v1-5")  # past the cut
+    for i in range(1, MAX_NOTES):  # and these push raport.md past the first MAX_NOTES
+        (folder / f"a{i}.md").write_text("notes")
+    report = inspect_source(str(folder))
+    assert report["base_model"]["id"] is None and not [k for k in report["declared"] if "raport" in k]
+    assert "a0.md mentions" not in report["declared"] and not [k for k in report["declared"] if "deep" in k]
+
+
+def test_other_markdown_files_come_from_the_hub_through_the_cache(sd1_lora, tmp_path):
+    hub = FakeHub(tmp_path / "hub")
+    weights = (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    hub.add_repo(
+        "someone/notes-lora",
+        {"pytorch_lora_weights.safetensors": weights, "NOTES.md": "Base: runwayml/stable-diffusion-v1-5.\n"},
+    )
+    with hub.serving():
+        report = inspect_source("someone/notes-lora")
+    assert report["base_model"]["id"] == "runwayml/stable-diffusion-v1-5"
+    assert report["base_model"]["source"] == "NOTES.md mentions"
+    from huggingface_hub import try_to_load_from_cache
+
+    assert isinstance(try_to_load_from_cache("someone/notes-lora", "NOTES.md", revision=report["revision_sha"]), str)

@@ -17,6 +17,7 @@ PKG = Path(__file__).resolve().parents[1] / "hfprobe"
 STAGES = {
     "errors": 0,
     "config": 0,
+    "device": 0,
     "source": 1,
     "formats": 2,
     "tree": 3,
@@ -27,6 +28,8 @@ STAGES = {
     "search": 7,
     "bench": 8,
     "demo": 9,
+    "space": 9,
+    "deploy": 9,
     "cli": 10,
     "__main__": 11,
 }

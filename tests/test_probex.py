@@ -261,7 +261,7 @@ def test_push_and_load_from_hub(ml_expert, tmp_path):
     hub.route("POST", r"/api/repos/create", create)
     with hub.serving():
         ml_expert.push("tester/synth-expert", token="w")
-        assert sorted(hub.files("tester/synth-expert")) == ["expert.json", "expert.safetensors"]
+        assert {"expert.json", "expert.safetensors"} <= set(hub.files("tester/synth-expert"))  # (+ its card)
         back = Expert.load("tester/synth-expert")
     sa, sb = ml_expert.model.state_dict(), back.model.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)

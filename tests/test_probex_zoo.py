@@ -53,6 +53,22 @@ def test_routes_every_test_model_to_its_expert(zoo, experts_dir):
         assert out["expert"] and out["expert"]["name"] == m.tree, out["routing"]
         assert len(out["predictions"]) == 3 and out["bytes_read"] > 0
         assert set(out) >= {"source", "tree", "expert", "method", "predictions", "bytes_read"}
+        # calibrated probabilities, best first, a decision, and whether the expert is near chance on its own test
+        assert set(out) >= {"calibration", "decision", "near_chance"} and isinstance(out["near_chance"], bool)
+        probs = [p["probability"] for p in out["predictions"]]
+        assert probs == sorted(probs, reverse=True) and all(0 <= p <= 1 for p in probs)
+        assert all(p["calibration"] == out["calibration"]["method"] for p in out["predictions"])
+        exp = Expert.load(experts_dir / m.tree)
+        assert out["near_chance"] == exp.config["metrics"]["near_chance"]
+        assert out["expert"]["metrics"]["chance"] == exp.config["metrics"]["chance"]
+        if exp.config["head"] == "multilabel":
+            t = exp.config["calibration"]["threshold"]
+            assert all(p["decided"] == (p["probability"] >= t) for p in out["predictions"])
+            assert out["decision"]["threshold"] == t
+            top = [p["label"] for p in out["predictions"] if p["decided"]]
+            assert top == out["decision"]["labels"][: len(top)]  # the decided labels come first, all of them listed
+        else:
+            assert out["decision"]["labels"] == [out["predictions"][0]["label"]]
 
 
 def test_unseen_tree_is_abstained_on(zoo, experts_dir, tmp_path):
@@ -72,6 +88,9 @@ def test_zero_shot_through_predict(zoo, experts_dir, capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 0 and out["method"] == "zero-shot"
     assert sorted(p["label"] for p in out["predictions"]) == sorted([m.labels[0], "zebra", "pizza"])
+    # a softmax over the labels asked, at the temperature fitted on the held-out validation models
+    assert sum(p["probability"] for p in out["predictions"]) == pytest.approx(1.0, abs=1e-3)
+    assert "held-out validation" in out["calibration"]["note"]
 
 
 def test_predict_from_hub_reads_only_the_layer(zoo, experts_dir, tmp_path):
@@ -105,6 +124,19 @@ def test_bench_small_budget(zoo, tmp_path, capsys):
         assert ("bilinear" in row) == (row["head"] == "text")
         assert row["regularisation"] == HEAD_DEFAULTS[row["head"]]  # neither was set: each head trained with its own
     assert out.with_suffix(".png").stat().st_size > 1000
+    # calibration per tree and method: ECE (15 bins) and Brier on test, before and after, with reliability points
+    for row in res["trees"].values():
+        methods = {"probex", "probex_gram", "dense"} | ({"bilinear"} if row["head"] == "text" else set())
+        assert methods <= set(row["calibration"])
+        for c in row["calibration"].values():
+            assert 0 <= c["ece_before"] <= 1 and 0 <= c["ece_after"] <= 1 and c["n"] > 0
+            assert 0 <= c["brier_before"] <= (2 if row["head"] == "text" else 1)
+            assert all(0 <= p["confidence"] <= 1 and p["n"] > 0 for p in c["reliability_after"])
+        # the expert's own row uses the calibration it was trained with (fitted on validation)
+        assert row["calibration"]["probex"]["method"] in ("none", "temperature", "platt", "platt-per-label")
+    assert res["zero_shot"]["calibration"]["n"] == res["zero_shot"]["n_models"]
+    printed = capsys.readouterr().out
+    assert "calibration on test (ECE 15 bins, Brier" in printed and "vit-fmnist-a" in printed
     # the expert-free readout has its own rows on the generative tree, beside ProbeX and dense
     text_trees = [row for row in res["trees"].values() if row["head"] == "text"]
     assert text_trees and all(row["readout"] is not None for row in text_trees)
@@ -200,7 +232,8 @@ def test_bad_input_exits_2(zoo, experts_dir, tmp_path, capsys):
 
 def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, monkeypatch):
     """Labels the generative expert never trained on are read by the readout (better on held-out categories,
-    README); its own labels stay with the expert; an abstaining readout hands back to the expert."""
+    docs/benchmarks.md); its own labels stay with the expert; an abstaining readout hands back to the expert, unless
+    the expert's own zero-shot is near chance, where the readout's ranking is the better guess."""
     import hfprobe.experts.readout as readout_mod
 
     m = open_zoo(zoo).select(tree="unet-shapes", split="test_holdout")[0]
@@ -210,7 +243,8 @@ def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, mo
     unseen = [m.labels[0], "zebra", "pizza"]
     out = predict(m.spec, experts_dir=experts_dir, labels=unseen)
     assert out["expert"]["name"] == "unet-shapes" and "readout" in out
-    assert out["method"] == ("zero-shot" if out["readout"]["abstained"] else "readout")
+    near = Expert.load(experts_dir / "unet-shapes").config["metrics"]["zero_shot_near_chance"]
+    assert out["method"] == ("zero-shot" if out["readout"]["abstained"] and not near else "readout")
 
     def confident(view, labels, **kw):
         return {
@@ -224,6 +258,19 @@ def test_unseen_labels_go_to_the_readout_unless_it_abstains(zoo, experts_dir, mo
     monkeypatch.setattr(readout_mod, "readout_predict", confident)
     out = predict(m.spec, experts_dir=experts_dir, labels=unseen)
     assert out["method"] == "readout" and [p["label"] for p in out["predictions"]] == unseen
+    assert out["decision"]["labels"] == [unseen[0]] and out["near_chance"] is False
+
+    def unsure(view, labels, **kw):
+        return dict(confident(view, labels), abstained=True, reason="top label does not stand out")
+
+    monkeypatch.setattr(readout_mod, "readout_predict", unsure)
+    expert = Expert.load(experts_dir / "unet-shapes")
+    for near, method in ((True, "readout"), (False, "zero-shot")):
+        expert.config["metrics"]["zero_shot_near_chance"] = near
+        out = predict(m.spec, experts=[expert], labels=unseen)
+        assert out["method"] == method and out["readout"]["abstained"]
+        if method == "readout":
+            assert "below the abstain threshold" in out["calibration"]["note"]
 
 
 def test_bilinear_expert_trains_and_predicts(zoo, tmp_path, capsys):
@@ -266,3 +313,14 @@ def test_kind_auto_keeps_the_better_probe_on_text_trees(zoo, tmp_path, capsys):
             assert sweep[kind] == pytest.approx(metrics["layer_sweep"][e.layer])
         else:
             assert kind == "probex" and "kind_sweep" not in metrics
+
+
+def test_predict_prints_calibrated_probabilities_and_the_decision(zoo, experts_dir, capsys):
+    m = open_zoo(zoo).select(tree="vit-fmnist-a", split="test")[0]
+    assert main(["predict", m.spec, "--experts", str(experts_dir), "--top-k", "10"]) == 0
+    text = capsys.readouterr().out
+    exp = Expert.load(experts_dir / "vit-fmnist-a")
+    t = exp.config["calibration"]["threshold"]
+    assert "scores:  probabilities, per-label probability" in text and f"p >= {t:.2f}" in text
+    assert "p=" in text and ("decided" in text or "below threshold" in text)
+    assert ("warning: expert vit-fmnist-a scores" in text) == exp.config["metrics"]["near_chance"]

@@ -244,3 +244,23 @@ def test_compressed_scoring_equals_the_formula(center, tokens):
     )
     got = ro.score_labels(deltas, ts, cfg, ranks={n: 3 for n in deltas})
     assert torch.allclose(got, want, rtol=1e-4)
+
+
+def test_probability_right_is_a_calibrated_fit_of_the_margin(tree):
+    """The top label's "probability right" rises with the margin over the threshold, is absent without a fit, and
+    comes with every answer once one is shipped (hfprobe/data/readout.json, fitted on validation LoRAs only)."""
+    fit = {"feature": "excess+log_n", "weights": [1.5, -0.2, 0.5]}
+    ps = [ro.probability_right(m, 1.0, 8, fit) for m in (-1.0, 0.5, 1.0, 2.0, 4.0)]
+    assert ps == sorted(ps) and 0 < ps[0] < ps[-1] < 1
+    assert ro.probability_right(None, 1.0, 8, fit) is None and ro.probability_right(2.0, 1.0, 1, fit) is None
+    assert ro.probability_right(2.0, 1.0, 8, {}) is None  # no fit: no probability
+    out = ro.readout_predict(tree["loras"]["dog"], CATS, text_states=tree["ts"], top_k=3, config=tree["cfg"])
+    shipped = ro.probability_calibration()
+    if shipped is None:
+        assert out["probability_right"] is None and "probability" not in out["predictions"][0]
+    else:
+        assert out["probability_right"] == ro.probability_right(out["margin"], out["threshold"], len(CATS))
+        assert out["predictions"][0]["probability"] == out["probability_right"]
+        assert out["predictions"][0]["calibration"] == "readout-margin"
+        assert all("probability" not in p for p in out["predictions"][1:])  # the rest stay z-scores
+        assert set(shipped["splits"]) <= {"val", "val_holdout"}  # never fitted on test LoRAs

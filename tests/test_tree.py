@@ -424,3 +424,272 @@ def test_kohya_model_name_is_read_from_its_file_name(unet):
     assert [c for c in r.conflicts if "modelspec.architecture" in c] and not [
         c for c in r.conflicts if "ss_sd_model_name" in c
     ]
+
+
+# ---------------------------------------------------------------- the fast paths answer as the plain regexes do
+# classify never runs the registry's patterns as written on every name (too slow on long names, see
+# hfprobe/tree/keymatch.py); these tests keep the plain `re` forms as the oracle, on real names, names sampled from
+# the patterns themselves (so each one matches often) and near misses.
+
+
+def _sample(pattern: str, rng) -> str:
+    """A string the pattern matches, more or less: literals, one branch, a few repeats; anchors and lookarounds
+    are left out, so some samples are near misses."""
+    from re import _constants as c
+    from re import _parser
+
+    out: list[str] = []
+
+    def gen(sub):
+        for op, av in sub:
+            if op is c.LITERAL:
+                out.append(chr(av))
+            elif op is c.IN:
+                choices = [chr(a) for o, a in av if o is c.LITERAL] or ["7"]
+                out.append(rng.choice(choices))
+            elif op is c.BRANCH:
+                gen(rng.choice(av[1]))
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT):
+                for _ in range(rng.randint(av[0], min(av[1], av[0] + 2))):
+                    gen(av[2])
+            elif op is c.SUBPATTERN:
+                gen(av[-1])
+            elif op in (c.ANY, c.CATEGORY, c.NOT_LITERAL):
+                out.append(rng.choice("a5_"))
+
+    gen(_parser.parse(pattern))
+    return "".join(out)
+
+
+def _noisy(texts, rng, pieces) -> set[str]:
+    """Each text with random prefixes, suffixes, newlines and one character changed or dropped."""
+    out = set()
+    for text in texts:
+        for _ in range(3):
+            pre = "_".join(rng.choice(pieces) for _ in range(rng.randint(0, 3)))
+            suf = "_".join(rng.choice(pieces) for _ in range(rng.randint(0, 2)))
+            k = (pre + rng.choice(["_", "", "__"]) if pre else rng.choice(["", "_"])) + text
+            k += rng.choice(["", "_", "\n", "\n_"]) + suf if rng.random() < 0.5 else ""
+            if k and rng.random() < 0.3:
+                i = rng.randrange(len(k))
+                k = k[:i] + rng.choice(["", "_", "1", "\n", "a"]) + k[i + 1 :]
+            out.add(k)
+    return out
+
+
+def _realzoo_names(limit: int = 4000) -> list[str]:
+    from hfprobe.source.resolve import resolve
+    from hfprobe.source.safetensors import read_header
+    from tests.conftest import REALZOO
+
+    names: list[str] = []
+    for path in sorted((REALZOO / "files").rglob("*.safetensors")) if REALZOO.is_dir() else []:
+        with resolve(str(path)) as src:
+            names += list(read_header(src.open(src.default_file), allow_truncated=True).tensors)
+    return names[:limit]
+
+
+def test_key_patterns_match_as_re_does():
+    import random
+    import re
+
+    from hfprobe.tree.registry import families
+
+    reg = families()
+    exist = [kp for kp, _, _ in reg["_rules"]] + [kp for f in reg["families"].values() for kp, _, _ in f["_roles"]]
+    first = [kp for f in reg["families"].values() for kp, _ in f["_indexes"]]
+    rng = random.Random(0)
+    pieces = ["", "a", "unet", "model", "text_model", "vision_model", "encoder", "decoder", "single", "layers", "1"]
+    real = [normalize_key(k) for k in _realzoo_names()]
+    names = sorted(_noisy([_sample(kp.pattern, rng) for kp in exist + first for _ in range(12)], rng, pieces))
+    names += real + ["", "_", "\n", "layers_1_", "_layers_1_self_attn_q_proj", "encoder_layers_0_self_attn_q_proj"]
+    assert len(names) > 3000
+    for kp in dict.fromkeys(exist):
+        plain = re.compile(kp.pattern)
+        hits = [n for n in names if plain.search(n)]
+        assert [n for n in names if kp.search(n)] == hits, kp.pattern
+        assert hits, f"the corpus never matches {kp.pattern}"
+    for kp in dict.fromkeys(first):
+        plain = re.compile(kp.pattern)
+        for n in names:
+            a, b = kp.first(n), plain.search(n)
+            assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), (kp.pattern, n)
+    # and over a whole set of names at once (joined by newlines, or one by one where a name holds a newline)
+    from hfprobe.tree.keymatch import KeySet
+
+    for group in ([n for n in names if "\n" not in n], names):
+        keys = KeySet(group)
+        for kp in dict.fromkeys(exist):
+            assert keys.matches(kp) == {n for n in group if re.search(kp.pattern, n)}, kp.pattern
+        for kp in dict.fromkeys(first):
+            want = {n: int(m.group(1)) for n in group if (m := re.search(kp.pattern, n))}
+            assert keys.index_values(kp) == want, kp.pattern
+
+
+def test_normalisation_and_pairing_match_the_plain_regexes():
+    import random
+    import re
+
+    suffix = re.compile(
+        r"[._](lora[._]?(a|b|down|up)|lora_embedding_(a|b))(\.default)?$|"
+        r"\.(base_layer|original_module|modules_to_save\.default)$"
+    )
+    part = re.compile(
+        r"^(?P<base>.*?)[._:](?P<part>lora_a|lora_b|lora\.down|lora\.up|lora_down|lora_up|down|up)(\.default)?"
+        r"(\.weight)?$",
+        re.I,
+    )
+
+    def plain_normalize(key):
+        k = re.sub(r"\.(weight|bias|alpha)$", "", re.sub(r"^base_model\.model\.", "", key.lower()))
+        k = suffix.sub("", suffix.sub("", k))
+        return re.sub(r"[.:/\-]", "_", re.sub(r"_lora$", "", k))
+
+    def plain_pairs(raw):
+        out = {}
+        for key, shape in raw.items():
+            if key.endswith(".alpha") or len(shape) < 2:
+                continue
+            m = re.match(r"^w_(a|b)_(\d+)$", key)
+            m2 = part.match(key) if not m and ("lora" in key.lower() or ":" in key) else None
+            if m:
+                base, p = f"w_{m.group(2)}", "down" if m.group(1) == "a" else "up"
+            elif m2:
+                base, p = m2.group("base"), m2.group("part").lower()
+            else:
+                out[re.sub(r"\.weight$", "", key)] = (shape[0], shape[1])
+                continue
+            side = 1 if p in ("lora_a", "lora.down", "lora_down", "down") else 0  # A gives d_in, B d_out
+            slot = list(out.get(base, (None, None)))
+            slot[side] = shape[side]
+            out[base] = tuple(slot)
+        return out
+
+    tokens = [
+        "base_model",
+        "model",
+        "lora",
+        "lora_A",
+        "LORA_b",
+        "lora_embedding_A",
+        "default",
+        "weight",
+        "alpha",
+        "bias",
+        "down",
+        "Up",
+        "base_layer",
+        "original_module",
+        "modules_to_save",
+        "w_a",
+        "w_b",
+        "0",
+        "x" * 40,
+    ]
+    rng = random.Random(1)
+    keys = sorted(
+        {
+            "".join(rng.choice(tokens) + rng.choice(".:_-/\n") for _ in range(rng.randint(1, 6)))[:-1]
+            for _ in range(30000)
+        }
+        | set(_realzoo_names())
+    )
+    from re import _parser
+
+    from hfprobe.tree import names
+
+    for pattern in (names._SUFFIX, names._WEIGHT_TAIL, names._LORA_TAIL, names._DOT_WEIGHT, names._LORA_SUFFIX):
+        assert _parser.parse(pattern.pattern).getwidth()[1] + 1 < names.TAIL  # (+1: `$` before a final newline)
+    assert [normalize_key(k) for k in keys] == [plain_normalize(k) for k in keys]
+    assert names.normalize_keys(keys) == [plain_normalize(k) for k in keys]
+    for i in range(0, len(keys), 40):
+        raw = {k: (4, 8) for k in keys[i : i + 40]}
+        assert shapes_from_raw(raw) == plain_pairs(raw), keys[i : i + 40]
+
+
+def test_prose_scans_find_what_the_plain_regexes_find():
+    import random
+    import re
+
+    from hfprobe.tree.declared import _hub_id_pattern, _hub_names, hub_id_mentions
+    from hfprobe.tree.registry import families
+    from tests.conftest import REALZOO
+
+    hints = [kp for kp, _ in families()["_text_hints"]]
+    names = _hub_names()
+    plain_ids = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, names)) + r")(?![\w/-]|\.\w)", re.I)
+    assert _hub_id_pattern().pattern != plain_ids.pattern  # the trie form is what is compared
+    rng = random.Random(2)
+    words = ["SD", "SDXL", " ", ".", "1", "5", "-", "x", "/", "é", "\n", "Stable Diffusion", "v1", "FLUX", "T5"]
+    texts = (
+        [p.read_text(errors="replace") for p in sorted((REALZOO / "files").rglob("*.md"))] if REALZOO.is_dir() else []
+    )
+    for _ in range(1500):
+        parts = [rng.choice(words) for _ in range(rng.randint(0, 12))]
+        for _ in range(rng.randint(1, 4)):
+            parts.insert(
+                rng.randint(0, len(parts)),
+                rng.choice([_sample(rng.choice(hints).pattern, rng), rng.choice(names).upper(), rng.choice(names)]),
+            )
+        texts.append("".join(parts))
+    for text in texts:
+        for kp in hints:
+            assert kp.count(text) == len(kp.compiled.findall(text)), (kp.pattern, text[:80])
+        found = [(m.span(), m.group(1)) for m in hub_id_mentions(text)]
+        assert found == [(m.span(), m.group(1)) for m in plain_ids.finditer(text)], text[:80]
+
+
+def test_card_metadata_is_read_as_modelcard_reads_it():
+    from pathlib import Path
+
+    from huggingface_hub import ModelCard
+
+    from hfprobe.tree.declared import _card_metadata
+    from tests.conftest import REALZOO
+
+    cards = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("cards").glob("*.md"))]
+    cards += [p.read_text() for p in sorted((REALZOO / "files").rglob("README.md"))] if REALZOO.is_dir() else []
+    cards += [
+        "---\nbase_model: gpt2\n---\nprose",
+        "---\r\nbase_model: [a/b, c/d]\r\n---\r\nprose",
+        "  ---\nbase_model: x/y\n---",
+        "---\n- a list\n---\nprose",
+        "---\n1: numeric key\n---\nprose",
+        "---\ntags: 5\nbase_model: x/y\n---\nprose",
+        "---\nbase_model: [unclosed\n---\nprose",
+        "---\n---\nempty block",
+        "---\nno closing fence",
+    ]
+    for text in cards:
+        data, body, problem = _card_metadata(text)
+        try:
+            card = ModelCard(text, ignore_metadata_errors=True)
+            want = (card.data.to_dict().get("base_model"), card.text)
+        except Exception:  # what our reader also treats as prose
+            want = (None, text)
+        assert (data.get("base_model"), body) == want, text[:80]
+        assert problem is None
+
+
+def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer():
+    from hfprobe.tree.declared import MAX_YAML_BYTES, load_yaml
+
+    bad = {
+        "big": "x: " + "y" * (MAX_YAML_BYTES + 1),
+        "deep": "a: " + "[" * 40 + "]" * 40,
+        "deep block": "".join("  " * i + f"k{i}:\n" for i in range(40)) + "  " * 40 + "v",
+        "aliases": "a: &x 1\n" + "".join(f"b{i}: *x\n" for i in range(30)),
+        "not yaml": "a: [1, 2\nb: {",
+    }
+    for what, text in bad.items():
+        data, problem = load_yaml(text)
+        assert data is None and problem, what
+    lora = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}
+    readme = (
+        "---\nbase_model: gpt2\n" + "k: v\n" * (MAX_YAML_BYTES // 4) + "---\nweights for runwayml/stable-diffusion-v1-5"
+    )
+    r = classify(lora, texts={"README.md": readme, "config.yaml": bad["deep"]})
+    assert r.family == "sd1" and r.base_model["status"] == "mentioned"  # the prose still speaks; the YAML does not
+    assert "over the 128 kB limit" in r.declared["ignored"]["README.md metadata"]
+    assert "nested over 32 deep" in r.declared["ignored"]["config.yaml"]
+    assert not any("README.md base_model" in c for c in r.conflicts)  # gpt2 in an unread block is no claim

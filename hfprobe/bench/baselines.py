@@ -20,7 +20,13 @@ QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def weight_stats(X: torch.Tensor) -> np.ndarray:
-    """StatNN features of layers X [n, d_H, d_W]: mean, variance, quantiles, mean |w|, RMS (per model)."""
+    """StatNN features of layers X [n, d_H, d_W]: mean, variance, quantiles, mean |w|, RMS (per model).
+
+    Computed a few models at a time (about 16M numbers), so a float64 copy of a whole Model-J split never exists.
+    """
+    step = max(1, (1 << 24) // max(1, X[0].numel()))
+    if len(X) > step:
+        return np.concatenate([weight_stats(X[i : i + step]) for i in range(0, len(X), step)])
     flat = X.flatten(1).double()
     q = torch.quantile(flat, torch.tensor(QUANTILES, dtype=torch.float64), dim=1).T
     feats = [

@@ -39,7 +39,9 @@ from ..experts.data import (
 from ..experts.fit import fit_expert, sweep_layers
 from ..experts.probes import TrainConfig
 from ..experts.train import evaluate, predict_logits, train_probe
+from ..zoo.layercache import LazyLayers
 from .baselines import _chance, _mixed, _routing, models_per_second, statnn, weight_stats
+from .calibration import method_calibration, plot_reliability, readout_calibration
 
 
 def _family(zoo, tree):
@@ -54,19 +56,31 @@ def run_bench(
     out_json=None,
     *,
     cfg: TrainConfig | None = None,
-    max_layers: int = 4,
+    max_layers: int | None = None,
     text_encoder: str = "minilm",
     trees: list[str] | None = None,
     progress: bool = True,
     plot: bool = True,
 ) -> dict:
-    """Train and evaluate every method on every tree of a zoo; write the JSON (and a PNG beside it)."""
-    from ..text.encoders import get_text_encoder
-    from ..zoo import open_zoo
+    """Train and evaluate every method on every tree of a zoo; write the JSON (and a PNG beside it).
 
-    zoo = open_zoo(zoo_path)
+    `zoo_path`: a zoo folder or `modelj:SUBSET[,SUBSET...]` (Model-J from the Hub; one subset is one tree, so
+    routing and the mixed model need several). `max_layers`: candidate layers per tree; None: 4, or on Model-J
+    every attention layer (0), as the paper sweeps. Training runs where `hfprobe.device.use_device` says (the
+    CPU outside such a block); the result records it under `device`.
+    """
+    from ..config import require
+    from ..device import current_device, describe
+    from ..text.encoders import get_text_encoder
+    from ..zoo import open_zoo_spec
+
+    if out_json and plot:
+        require("matplotlib", "bench")  # now, not after an hour of training
+    zoo = open_zoo_spec(zoo_path)
+    if max_layers is None:
+        max_layers = 0 if zoo.kind == "modelj" else 4
     names = sorted(trees or zoo.trees())
-    if len(zoo.trees()) < 2:
+    if len(zoo.trees()) < 2 and zoo.kind != "modelj":
         raise ZooError(
             f"{zoo_path}: the zoo has one tree only ({', '.join(zoo.trees())}); the benchmark needs at least 2 "
             "(routing, abstaining on an unseen tree, the mixed model); build a zoo with several trees"
@@ -85,7 +99,7 @@ def run_bench(
         tcfg = TrainConfig.from_dict({**cfg.to_dict(), "head": d.head})
         enc = get_text_encoder(text_encoder) if d.head == "text" else None
         temb = enc.embed_labels(d.labels) if enc else None
-        per_layer = {n: (d.X[n]["train"], d.X[n]["val"]) for n in layers}
+        per_layer = LazyLayers(layers, lambda n, d=d: (d.X[n]["train"], d.X[n]["val"]))  # one layer at a time
         zsv = zero_shot_vals(d, every, enc)  # text trees with held-out categories: selection sees zero-shot too
         t0 = time.perf_counter()
         # the tree's expert, exactly as `hfprobe train` fits it (on the bench's candidate layers)
@@ -138,7 +152,7 @@ def run_bench(
         if d.head == "text":  # the second-order text probe (ours), swept over its own candidates
             bcfg = TrainConfig.from_dict({**tcfg.to_dict(), "kind": "bilinear"})
             bbest, bres, _ = sweep_layers(
-                {n: (d.X[n]["train"], d.X[n]["val"]) for n in blayers},
+                LazyLayers(blayers, lambda n, d=d: (d.X[n]["train"], d.X[n]["val"])),
                 Y["train"],
                 Y["val"],
                 bcfg,
@@ -150,10 +164,27 @@ def run_bench(
             row["bilinear_layer"] = bbest
         # StatNN on all candidate layers' statistics
         t1 = time.perf_counter()
-        Ftr = np.concatenate([weight_stats(d.X[n]["train"]) for n in layers], 1)
-        Fte = np.concatenate([weight_stats(d.X[n]["test"]) for n in layers], 1)
+        F = {s: [] for s in ("train", "test")}
+        for n in layers:  # each layer read once, its statistics kept
+            F["train"].append(weight_stats(d.X[n]["train"]))
+            F["test"].append(weight_stats(d.X[n]["test"]))
+        Ftr, Fte = np.concatenate(F["train"], 1), np.concatenate(F["test"], 1)
         row["statnn"], nodes = statnn(Ftr, Y["train"], Fte, Y["test"], d.head, seed=cfg.seed)
         stat_s = time.perf_counter() - t1
+        # calibration on test, before and after: each probe calibrated on its own validation models
+        row["calibration"] = {
+            "probex": method_calibration(
+                exp.model, d.head, X["val"], Y["val"], X["test"], Y["test"], temb, exp.config["calibration"]
+            ),
+            "probex_gram": method_calibration(g.model, d.head, X["val"], Y["val"], X["test"], Y["test"], temb),
+            "dense": method_calibration(
+                dres[dbest].model, d.head, d.X[dbest]["val"], Y["val"], d.X[dbest]["test"], Y["test"], temb
+            ),
+        }
+        if bres:
+            row["calibration"]["bilinear"] = method_calibration(
+                bres[bbest].model, d.head, d.X[bbest]["val"], Y["val"], d.X[bbest]["test"], Y["test"], temb
+            )
         row["mixed"] = None
         out_trees[tree] = row
         params[tree] = {
@@ -188,14 +219,19 @@ def run_bench(
                 "bilinear_in_dist_top1": row["bilinear"],
                 "categories": held,
                 "n_models": len(y),
+                "calibration": method_calibration(
+                    exp.model, "text", None, None, X["test_holdout"], y, hemb, exp.config["calibration"], zero_shot=True
+                ),
             }
     for tree, row in out_trees.items():
         if row["head"] == "text":
             row["readout"] = readout_rows(
                 zoo, tree, expert_scores=_expert_scores(data[tree], experts[tree], row["layer"])
             )
+            if row["readout"] and row["readout"].get("calibration"):
+                row["calibration"]["readout"] = row["readout"]["calibration"]["all"]
     _mixed(data, experts, out_trees, cfg, progress)
-    routing = _routing(data, experts)
+    routing = _routing(data, experts) if len(experts) > 1 else None  # one tree: nothing to route between
     result = {
         "zoo": str(zoo_path),
         "zoo_hash": zoo.info.get("hash"),
@@ -203,6 +239,7 @@ def run_bench(
         "config": cfg.to_dict(),
         "max_layers": max_layers,
         "threads": torch.get_num_threads(),
+        "device": describe(current_device()),
         "trees": out_trees,
         "zero_shot": zero_shot,
         "routing": routing,
@@ -277,6 +314,7 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
             "expert_zero_shot",
         )
     }
+    probs: dict[str, list] = {"all": [], "zero_shot": []}  # (probability right, naive share, right) per answer
     t0 = time.perf_counter()
 
     def z(scores: dict, labels: list[str]) -> torch.Tensor:
@@ -289,12 +327,14 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
         wide = readout_predict(view, cats, text_states=states["all"], top_k=len(cats))
         hit = (wide["predictions"][0]["label"] == truth, wide["abstained"])
         rows["all"].append(hit)
+        probs["all"].append((wide["probability_right"], _top_share(wide), hit[0]))
         narrow = None
         if m.split == "test":
             rows["in_dist"].append(hit)
         else:
             narrow = readout_predict(view, held, text_states=states["held"], top_k=len(held))
             rows["zero_shot"].append((narrow["predictions"][0]["label"] == truth, narrow["abstained"]))
+            probs["zero_shot"].append((narrow["probability_right"], _top_share(narrow), rows["zero_shot"][-1][0]))
         if expert_scores and m.id in expert_scores:
             for labels, result, key in ((cats, wide, "combined_in_dist"), (held, narrow, "combined_zero_shot")):
                 if result is None or (key == "combined_in_dist") != (m.split == "test"):
@@ -325,19 +365,34 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
         "n_test": len(rows["in_dist"]),
         "n_test_holdout": len(rows["zero_shot"]),
         "seconds_per_model": round((time.perf_counter() - t0) / len(tests), 4),
+        "calibration": {k: readout_calibration(v) for k, v in probs.items()}
+        if probs["all"][0][0] is not None
+        else None,
     }
 
 
-def plot_bench(result: dict, path) -> Path:
-    """Grouped bars per tree (probex, gram, bilinear, mixed, dense, statnn) and the zero-shot panel, as a PNG."""
-    import matplotlib
+def _top_share(result: dict) -> float:
+    """The naive probability of the readout's top label: its softmax share over the candidates' z-scores."""
+    z = torch.tensor([p["score"] for p in result["predictions"]], dtype=torch.float64)
+    return float(torch.softmax(z, 0)[0])
 
+
+def plot_bench(result: dict, path) -> Path:
+    """Grouped bars per tree (probex, gram, bilinear, mixed, dense, statnn) and the zero-shot panel, and below them
+    one reliability diagram per tree (before and after calibration), as a PNG."""
+    from ..config import require
+
+    matplotlib = require("matplotlib", "bench")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     methods = ["probex", "probex_gram", "bilinear", "mixed", "dense", "statnn"]
     trees = list(result["trees"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [4, 1]})
+    fig = plt.figure(figsize=(max(12, 2.6 * len(trees)), 7))
+    grid = fig.add_gridspec(2, 5 * len(trees))
+    top = 4 * len(trees)  # the bars take four fifths of the top row, the zero-shot panel the rest
+    axes = [fig.add_subplot(grid[0, :top]), fig.add_subplot(grid[0, top:])]
+    plot_reliability([fig.add_subplot(grid[1, 5 * i : 5 * i + 5]) for i in range(len(trees))], result)
     w = 0.8 / len(methods)
     for j, m in enumerate(methods):
         vals = [result["trees"][t].get(m) or 0.0 for t in trees]
@@ -371,9 +426,12 @@ def plot_bench(result: dict, path) -> Path:
         axes[1].axis("off")
         axes[1].text(0.5, 0.5, "no text-aligned tree\n(no zero-shot)", ha="center", va="center", fontsize=9)
     r = result["routing"]
-    fig.suptitle(
-        f"hfprobe bench: routing {r['accuracy']:.3f}, abstain on unseen trees {r['abstain_unseen']:.2f}", fontsize=10
+    title = (
+        f"routing {r['accuracy']:.3f}, abstain on unseen trees {r['abstain_unseen']:.2f}"
+        if r
+        else "one tree: no routing"
     )
+    fig.suptitle(f"hfprobe bench ({result['zoo']}): {title}", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=110)

@@ -30,22 +30,27 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from .. import __version__
 from ..errors import (
     CardError,
     ExpertError,
     HfprobeError,
-    HubWriteError,
     SourceNotFoundError,
     UsageError,
 )
 from ..source.hub import hub_errors, scrub
-from .card import CardUpdate, generated_date, update_card, validate_card
+from .card import CardUpdate, same_findings, update_card, validate_card
+from .pull_request import (
+    PR_INTERVAL_S,
+    PR_TITLE,
+    RateLimiter,
+    check_write_token,
+    hub_readme,
+    others_setting_base_model,
+    our_prs,
+    pr_body,
+)
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-PR_TITLE = "hfprobe: model tree and weight-derived metadata for the model card"
 
 
 LOCK_TIMEOUT_S = 600.0
@@ -62,6 +67,7 @@ class Result:
     base_model_action: str | None = None
     conflicts: list[str] = dataclasses.field(default_factory=list)
     diff: str = ""
+    revision_sha: str | None = None  # Hub repos: the commit the weights and the card were read at
 
     def line(self) -> str:
         """One line for humans, e.g. `org/lora: annotated (https://…/discussions/3)`."""
@@ -191,8 +197,10 @@ def card_lock(path: Path | str, timeout: float = LOCK_TIMEOUT_S):
         lock.release()
 
 
-def _result(target: str, upd: CardUpdate, status: str, written: str | None = None, diff: str = "") -> Result:
-    return Result(target, status, "; ".join(upd.notes), written, upd.base_model_action, upd.conflicts, diff)
+def _result(
+    target: str, upd: CardUpdate, status: str, written: str | None = None, diff: str = "", sha: str | None = None
+) -> Result:
+    return Result(target, status, "; ".join(upd.notes), written, upd.base_model_action, upd.conflicts, diff, sha)
 
 
 def annotate_folder(
@@ -234,74 +242,6 @@ def annotate_folder(
         return _result(target, upd, "annotated", str(readme))
 
 
-def _hub_readme(api, repo_id: str, revision: str = "main") -> str | None:
-    """The card's text, None if the repo has no README.md. Only a *remote* 'entry not found' means
-    that: LocalEntryNotFoundError (same base class) is a network failure and must not become 'no card'."""
-    from huggingface_hub.errors import RemoteEntryNotFoundError
-
-    try:
-        path = api.hf_hub_download(repo_id, "README.md", revision=revision)
-    except RemoteEntryNotFoundError:
-        return None
-    return Path(path).read_bytes().decode("utf-8", errors="strict")
-
-
-def pr_body(repo_id: str, upd: CardUpdate, report: dict) -> str:
-    """The pull request description: what was found, how, and how to reject it."""
-    root = report.get("root") or {}
-    lines = [
-        f"This pull request was opened by hfprobe {__version__}, a tool that reads a model's "
-        "weights and says which foundation model it descends from and what it was fine-tuned on.",
-        "",
-        "**What was found**",
-        f"- Base model read from the weights: `{root.get('id') or 'unknown'}` "
-        f"(confidence: {root.get('confidence')}; format `{report.get('format')}`, tree `{report.get('family')}`).",
-    ]
-    action = {
-        "added": "added `base_model` / `base_model_relation` (the card declared none)",
-        "conflict": "the card's declared `base_model` contradicts the weights; it was NOT changed, "
-        "the conflict is described in the card",
-        "replaced": "the card's declared `base_model` contradicted the weights and was replaced "
-        "(run with `--fix-base-model`)",
-        "agrees": "the card's `base_model` agrees with the weights; it was not touched",
-        "kept": "the card's `base_model` was kept as declared",
-        "none": "confidence too low to set `base_model`; nothing declared was touched",
-    }[upd.base_model_action]
-    lines.append(f"- Metadata: {action}.")
-    lines += [f"- Conflict: {c}" for c in upd.conflicts]
-    lines += [
-        "",
-        "**How**",
-        "hfprobe reads the safetensors header (tensor names and shapes) and, where needed, a few tensors "
-        "with ranged requests; it matches layer shapes and key layouts against known roots and, where "
-        "an expert for that tree exists, probes one layer's weights (ProbeX, CVPR 2025). "
-        f"Reproduce with `hfprobe inspect {repo_id}` and `hfprobe predict {repo_id}`.",
-        "",
-        "**What changes**",
-        "Only `README.md`: a `hfprobe:` block at the end of the YAML metadata (between `# >>> hfprobe` "
-        "and `# <<< hfprobe`) and a section between `<!-- hfprobe:start -->` and `<!-- hfprobe:end -->`. "
-        "Everything else in the card is byte-identical.",
-        "",
-        "**How to reject it**",
-        "Close this pull request. hfprobe will not open another one on this repo while a closed one "
-        "from this account exists. If you merge it and change your mind, delete the marked block and section.",
-    ]
-    return "\n".join(lines)
-
-
-def _our_prs(api, repo_id: str, user: str) -> tuple[object | None, object | None]:
-    """(our open PR, our closed PR) found by author and title."""
-    open_pr = closed = None
-    for disc in api.get_repo_discussions(repo_id, author=user, discussion_type="pull_request"):
-        if disc.title != PR_TITLE:
-            continue
-        if disc.status == "open" and open_pr is None:
-            open_pr = disc
-        elif disc.status in ("closed",) and closed is None:
-            closed = disc
-    return open_pr, closed
-
-
 def annotate_repo(
     repo_id: str,
     *,
@@ -313,29 +253,38 @@ def annotate_repo(
     inspect_fn: Callable | None = None,
     predict_fn: Callable | None = None,
     today: str | None = None,
+    limiter: RateLimiter | None = None,
+    revision: str | None = None,
 ) -> Result:
-    """Annotate a Hub repo: into `out/<org>/<name>/README.md`, or with `push=True` as one pull request."""
+    """Annotate a Hub repo: into `out/<org>/<name>/README.md`, or with `push=True` as one pull request.
+
+    `revision` (a branch, tag or commit; not with `push`, which always proposes a change to main) reads
+    the weights and the card at that revision for `out` and `dry_run`.
+
+    The card is read at the commit `model_info` names, and the pull request is opened from that commit
+    (`parent_commit`), so a push in between cannot be overwritten. With `push=True` a pull request is
+    opened or updated only when the card's metadata or findings change (not for a new hfprobe version or
+    date alone), never beside another author's open pull request that sets `base_model`, and never again
+    after a maintainer closed ours. `limiter` spaces the writes of a batch.
+    """
     from huggingface_hub import HfApi, get_token
 
     if not push and out is None and not dry_run:
         raise UsageError(f"{repo_id}: a Hub repo needs --push (open a pull request) or --out DIR (write locally)")
+    if revision and push:
+        raise UsageError(
+            f"{repo_id}@{revision}: a pull request proposes a change to main; drop the revision to "
+            "--push, or use --out DIR / --dry-run to annotate that revision"
+        )
     token = token or get_token()
     api = HfApi(token=token)
     with hub_errors(repo_id, token=token, write=push):
-        user = None
-        if push and not dry_run:
-            if not token:
-                raise HubWriteError(
-                    f"{repo_id}: --push needs a Hugging Face token with write access; "
-                    "set HF_TOKEN or run `hf auth login`"
-                )
-            me = api.whoami()
-            if ((me.get("auth") or {}).get("accessToken") or {}).get("role") == "read":
-                raise HubWriteError(f"{repo_id}: the token is read-only; --push needs a write token")
-            user = me.get("name")
-        old = _hub_readme(api, repo_id)  # not found / gated / private fail here, before any work
+        user = check_write_token(api, repo_id, token) if push and not dry_run else None
+        sha = api.model_info(repo_id, revision=revision).sha  # not found / gated / private fail here, before any work
+        old = hub_readme(api, repo_id, sha or revision or "main")
         validate_card(old, f"{repo_id}/README.md")
-        report, predictions = findings(repo_id, token=token, inspect_fn=inspect_fn, predict_fn=predict_fn)
+        pinned = f"{repo_id}@{sha or revision}" if (sha or revision) else repo_id  # weights read at the card's commit
+        report, predictions = findings(pinned, token=token, inspect_fn=inspect_fn, predict_fn=predict_fn)
         upd = update_card(
             old,
             dict(report, source=repo_id),
@@ -343,60 +292,70 @@ def annotate_repo(
             fix_base_model=fix_base_model,
             today=today,
             name=f"{repo_id}/README.md",
+            repo_id=repo_id,
         )
         if dry_run:
             status = "would-change" if upd.changed else "unchanged"
-            return _result(repo_id, upd, status, diff=diff_text(old or "", upd.text, "README.md"))
+            return _result(repo_id, upd, status, diff=diff_text(old or "", upd.text, "README.md"), sha=sha)
         if not push:
             dest = Path(out) / repo_id / "README.md"
             if not upd.changed:
-                return _result(repo_id, upd, "unchanged")
+                return _result(repo_id, upd, "unchanged", sha=sha)
             dest.parent.mkdir(parents=True, exist_ok=True)
             with card_lock(dest):
                 write_atomic(dest, upd.text)
-            return _result(repo_id, upd, "annotated", str(dest))
+            return _result(repo_id, upd, "annotated", str(dest), sha=sha)
         with card_lock(f"hub:{api.endpoint}/{repo_id}"):  # find-or-open the PR: one run at a time per repo
-            return _push(api, repo_id, user, old, upd, report, predictions, fix_base_model)
+            return _push(api, repo_id, user, old, upd, report, sha, limiter)
 
 
 def _push(
-    api, repo_id: str, user: str, old: str | None, upd, report: dict, predictions, fix_base_model: bool
+    api, repo_id: str, user: str, old: str | None, upd, report: dict, sha: str | None, limiter: RateLimiter | None
 ) -> Result:
     """Commit the card to our open pull request, or open one; never reopen one a maintainer closed."""
     from huggingface_hub import CommitOperationAdd
 
-    open_pr, closed = _our_prs(api, repo_id, user)
-    if open_pr is None and closed is not None:
-        return Result(repo_id, "skipped", f"our earlier pull request #{closed.num} was closed; not reopening")
+    open_pr, closed = our_prs(api, repo_id, user)
     if open_pr is not None:
-        current = _hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
-        if generated_date(current):  # same findings as the open PR: keep its date, so nothing changes
-            same = update_card(
-                old,
-                dict(report, source=repo_id),
-                predictions,
-                fix_base_model=fix_base_model,
-                today=generated_date(current),
-                name=f"{repo_id}/README.md",
-            )
-            if same.text == current:
-                return _result(repo_id, same, "unchanged", open_pr.url)
-        op = CommitOperationAdd("README.md", upd.text.encode("utf-8"))
+        current = hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
+        if same_findings(current, upd.text):  # the open PR already says this: nothing to add
+            return _result(repo_id, upd, "unchanged", open_pr.url, sha=sha)
+        pr_sha = api.model_info(repo_id, revision=f"refs/pr/{open_pr.num}").sha
+        (limiter or RateLimiter()).wait()
         api.create_commit(
             repo_id,
-            [op],
+            [CommitOperationAdd("README.md", upd.text.encode("utf-8"))],
             commit_message="hfprobe: update the weight-derived card metadata",
             commit_description=pr_body(repo_id, upd, report),
             revision=f"refs/pr/{open_pr.num}",
+            parent_commit=pr_sha or None,
         )
-        return _result(repo_id, upd, "annotated", open_pr.url)
-    if not upd.changed:
-        return _result(repo_id, upd, "unchanged")
-    op = CommitOperationAdd("README.md", upd.text.encode("utf-8"))
+        return _result(repo_id, upd, "annotated", open_pr.url, sha=sha)
+    if not upd.changed or same_findings(old, upd.text):
+        return _result(repo_id, upd, "unchanged", sha=sha)
+    if closed is not None:
+        return Result(repo_id, "skipped", f"our earlier pull request #{closed.num} was closed; not reopening")
+    if upd.base_model_action in ("added", "replaced"):
+        others = others_setting_base_model(api, repo_id, user, old)
+        if others:
+            num, author, ids = others[0]
+            return Result(
+                repo_id,
+                "skipped",
+                f"open pull request #{num} by {author} already proposes base_model {', '.join(ids)}; "
+                "not opening a competing one",
+                base_model_action=upd.base_model_action,
+            )
+    (limiter or RateLimiter()).wait()
     info = api.create_commit(
-        repo_id, [op], commit_message=PR_TITLE, commit_description=pr_body(repo_id, upd, report), create_pr=True
+        repo_id,
+        [CommitOperationAdd("README.md", upd.text.encode("utf-8"))],
+        commit_message=PR_TITLE,
+        commit_description=pr_body(repo_id, upd, report),
+        create_pr=True,
+        parent_commit=sha or None,
     )
-    return _result(repo_id, upd, "annotated", info.pr_url)
+    return _result(repo_id, upd, "annotated", info.pr_url, sha=sha)
 
 
 def read_targets(path: str | os.PathLike) -> list[str]:
@@ -431,8 +390,9 @@ def annotate_one(target: str, **kw) -> Result:
     """A folder or a repo id; every failure becomes a `failed` Result (the batch goes on)."""
     token = kw.get("token")
     try:
-        if "@" in target and _HUB_ID.match(target.split("@", 1)[0]) and not Path(target).exists():
-            raise UsageError(f"{target}: annotate reads and writes the main branch; drop the @revision")
+        repo, _, revision = target.partition("@")
+        if revision and _HUB_ID.match(repo) and not Path(target).exists():
+            return annotate_repo(repo, revision=revision, **kw)
         if Path(target).exists() or not _HUB_ID.match(target):
             if kw.get("push") or kw.get("out"):
                 raise UsageError(f"{target}: --push and --out are for Hub repos; a local folder is annotated in place")
@@ -462,11 +422,16 @@ def annotate_batch(
     summary: str | os.PathLike | None = None,
     echo: Callable[[str], None] | None = None,
     progress: bool = True,
+    pr_interval: float = PR_INTERVAL_S,
     **kw,
 ) -> list[Result]:
     """Annotate many targets with a thread pool; results are appended to the JSONL `summary` as they come,
-    and targets already done there (annotated / unchanged / skipped) are not redone."""
+    and targets already done there (annotated / unchanged / skipped) are not redone. With `push=True` the
+    Hub writes of all workers together are spaced `pr_interval` seconds apart (reads are not slowed)."""
     from huggingface_hub.utils import tqdm
+
+    if kw.get("push") and "limiter" not in kw:
+        kw["limiter"] = RateLimiter(pr_interval)
 
     summary_path = Path(summary) if summary else None
     done = _done_in_summary(summary_path)

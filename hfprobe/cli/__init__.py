@@ -19,7 +19,21 @@ from ..errors import HfprobeError
 from .common import BAD_INPUT, INTERRUPTED, OK, PARTIAL
 
 # Order is the order `hfprobe --help` lists them.
-COMMANDS = ["inspect", "predict", "annotate", "index", "query", "train", "trees", "zoo", "bench", "demo"]
+COMMANDS = [
+    "inspect",
+    "predict",
+    "annotate",
+    "index",
+    "query",
+    "webhook",
+    "train",
+    "experts",
+    "trees",
+    "zoo",
+    "bench",
+    "space",
+    "demo",
+]
 
 
 def build_parser(prog: str = "hfprobe") -> argparse.ArgumentParser:
@@ -76,6 +90,11 @@ def main(argv: list[str] | None = None, prog: str = "hfprobe") -> int:
             f"hfprobe: internal error ({type(err).__name__}); rerun with HFPROBE_DEBUG=1 and report it", file=sys.stderr
         )
         return PARTIAL
+
+
+def hf_main() -> int:
+    """The `hf-probe` console script: `hf probe ...` once installed as an `hf` extension (`hf extensions install`)."""
+    return main(prog="hf probe")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
-from .common import add_flags, batch_status, emit, progress
+from .common import add_flags, batch_status, emit, hub_command, progress
 
 
 def register(sub) -> None:
@@ -31,12 +31,20 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, default=100, help="at most this many repos from --filter (default 100)")
     p.add_argument("--workers", type=int, default=4, help="targets annotated at once (default 4)")
     p.add_argument(
+        "--pr-interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --push, wait at least this long between two Hub writes of a batch (default 10; 0: no wait)",
+    )
+    p.add_argument(
         "--summary", metavar="FILE", help="JSONL of results; targets already done there are skipped (resume)"
     )
-    add_flags(p, quiet=True, token=True)
+    add_flags(p, quiet=True, token=True, hub=True)
     p.set_defaults(run=run)
 
 
+@hub_command
 def run(args) -> int:
     from ..cards.annotate import annotate_batch, read_targets, repos_matching
 
@@ -56,6 +64,10 @@ def run(args) -> int:
         "dry_run": args.dry_run,
         "fix_base_model": args.fix_base_model,
     }
+    if args.pr_interval is not None and args.pr_interval < 0:
+        raise UsageError(f"--pr-interval {args.pr_interval}: give a number of seconds, 0 or more")
+    if args.pr_interval is not None:
+        kw["pr_interval"] = args.pr_interval
     single = len(targets) == 1
     echo = (lambda s: None) if args.json or single else None  # a batch prints each line as it finishes
     results = annotate_batch(

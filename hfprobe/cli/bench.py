@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, emit, progress, use_threads
+from .common import add_flags, emit, pick_device, progress, use_threads
 from .train import add_probe_flags
 
 
@@ -11,45 +11,59 @@ def register(sub) -> None:
         "bench",
         help="benchmark ProbeX tree experts against the baselines on a zoo",
         description="Train and evaluate, on the same splits: ProbeX per tree, one mixed ProbeX, the dense "
-        "baseline, StatNN, the Gram-view variant, zero-shot, routing and abstaining. "
+        "baseline, StatNN, the Gram-view variant, zero-shot, routing and abstaining, and each method's calibration "
+        "(ECE over 15 bins and Brier score on test, before and after calibration on validation). "
         "--out writes the JSON and a PNG plot beside it.",
     )
-    p.add_argument("--zoo", required=True)
+    p.add_argument(
+        "--zoo",
+        required=True,
+        help="zoo folder, or modelj:SUBSET[,SUBSET...] (Model-J from the Hub, the paper's protocol; docs/reproduce.md)",
+    )
     p.add_argument("--out", metavar="FILE", help="write the results here as JSON (and the plot beside it as .png)")
     p.add_argument("--trees", help="comma-separated subset of trees (default: all)")
     p.add_argument(
         "--max-layers",
         type=int,
-        default=4,
-        help="candidate layers swept per tree (0: every attention q/k/v layer, as the paper sweeps)",
+        default=None,
+        help="candidate layers swept per tree (default 4; 0: every attention q/k/v layer, as the paper sweeps, "
+        "the default on modelj:)",
     )
     add_probe_flags(p)
     p.add_argument("--no-plot", action="store_true", help="with --out: no PNG")
-    add_flags(p, quiet=True, threads=True)
+    add_flags(p, quiet=True, threads=True, device=True)
     p.set_defaults(run=run, views="")
 
 
 def run(args) -> int:
     from ..bench import run_bench
+    from ..device import use_device
     from ..errors import UsageError
+    from ..text.encoders import get_text_encoder
+    from ..zoo import is_modelj_spec, modelj_kind, paper_protocol
     from .train import config_from_args
 
-    if args.max_layers < 0:
+    if args.max_layers is not None and args.max_layers < 0:
         raise UsageError(
             f"--max-layers {args.max_layers}: give 0 (every attention layer) or a positive number of layers"
         )
     use_threads(args)
+    dev = pick_device(args)
+    protocol = paper_protocol(args.zoo) if is_modelj_spec(args.zoo) else None  # the paper's settings
+    if protocol is not None and modelj_kind(args.zoo) == "generative":
+        get_text_encoder(args.text_encoder)  # a text space that cannot load fails now, before the Hub is read
     trees = [t.strip() for t in args.trees.split(",")] if args.trees else None
-    res = run_bench(
-        args.zoo,
-        args.out,
-        cfg=config_from_args(args),
-        max_layers=args.max_layers,
-        text_encoder=args.text_encoder,
-        trees=trees,
-        progress=progress(args),
-        plot=not args.no_plot,
-    )
+    with use_device(dev):
+        res = run_bench(
+            args.zoo,
+            args.out,
+            cfg=config_from_args(args, protocol),
+            max_layers=args.max_layers,
+            text_encoder=args.text_encoder,
+            trees=trees,
+            progress=progress(args),
+            plot=not args.no_plot,
+        )
     if args.json:
         emit(res)
         return 0
@@ -64,6 +78,7 @@ def run(args) -> int:
             f"{f(r['statnn'])} "
             f"{f(r.get('bilinear'))} {f(r['chance'])}"
         )
+    print_calibration(res)
     zs, ro = res["zero_shot"], res["routing"]
     if zs:
         print(
@@ -72,7 +87,9 @@ def run(args) -> int:
             f"bilinear {zs['bilinear_top1']:.3f}); in-dist {zs['in_dist_top1']:.3f}"
         )
     print(
-        f"routing: accuracy {ro['accuracy']:.3f} on {ro['n']} test models; abstain on unseen trees "
+        "routing: one tree, nothing to route between"
+        if ro is None
+        else f"routing: accuracy {ro['accuracy']:.3f} on {ro['n']} test models; abstain on unseen trees "
         f"{ro['abstain_unseen']:.2f}"
         + (
             f" (same family only: {ro['abstain_unseen_same_family']:.2f})"
@@ -87,3 +104,20 @@ def run(args) -> int:
     if res.get("plot"):
         print(f"plot: {res['plot']}")
     return 0
+
+
+def print_calibration(res: dict) -> None:
+    """Test ECE (15 bins) and Brier score per tree and method, before -> after calibration on validation."""
+    print("calibration on test (ECE 15 bins, Brier; raw -> calibrated on validation):")
+    for t, r in res["trees"].items():
+        for method, c in (r.get("calibration") or {}).items():
+            print(
+                f"  {t:<20} {method:<12} ECE {c['ece_before']:.3f} -> {c['ece_after']:.3f}   "
+                f"Brier {c['brier_before']:.3f} -> {c['brier_after']:.3f}   ({c['method']}, n={c['n']})"
+            )
+    zc = (res.get("zero_shot") or {}).get("calibration")
+    if zc:
+        print(
+            f"  {res['zero_shot']['tree']:<20} {'zero-shot':<12} ECE {zc['ece_before']:.3f} -> {zc['ece_after']:.3f}   "
+            f"Brier {zc['brier_before']:.3f} -> {zc['brier_after']:.3f}   ({zc['method']}, n={zc['n']})"
+        )

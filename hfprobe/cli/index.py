@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from ..errors import UsageError
-from .common import add_flags, batch_status, emit, fail, progress, use_threads
+from .common import add_flags, batch_status, emit, fail, hub_command, progress, use_threads
 
 
 def register(sub) -> None:
     p = sub.add_parser("index", help="build the search index over models (add, info)")
     isub = p.add_subparsers(dest="index_command", metavar="ACTION")
-    add = isub.add_parser("add", help="inspect, predict and index models (resumable)")
+    add = isub.add_parser(
+        "add",
+        help="inspect, predict and index models (resumable); a model no expert scores is indexed by its tree",
+    )
     add.add_argument(
         "sources", nargs="*", metavar="SOURCE", help="local file/folder, org/name[@rev] or hf://org/name/file"
     )
@@ -20,7 +23,7 @@ def register(sub) -> None:
     add.add_argument("--experts", metavar="DIR", help="experts to predict with (default: the cached ones)")
     add.add_argument("--engine", choices=["local", "ray"], default="local", help="where the per-model work runs")
     add.add_argument("--no-resume", action="store_true", help="re-index models already in the index")
-    add_flags(add, quiet=True, threads=True, token=True)
+    add_flags(add, quiet=True, threads=True, token=True, hub=True)
     add.set_defaults(run=run_add)
     info = isub.add_parser("info", help="where the index is, how many models, which text spaces")
     info.add_argument("--index", metavar="DIR")
@@ -36,16 +39,21 @@ def run_info(args) -> int:
     out = {
         "path": str(idx.path),
         "models": len(idx),
+        "without_categories": idx.count_unscored(),
         "spaces": idx.meta.get("spaces", {}),
         "format": idx.meta.get("format"),
     }
     if args.json:
         emit(out)
     else:
-        print(f"{out['path']}: {out['models']} models; text spaces: {', '.join(out['spaces']) or 'none'}")
+        print(
+            f"{out['path']}: {out['models']} models ({out['without_categories']} without categories); "
+            f"text spaces: {', '.join(out['spaces']) or 'none'}"
+        )
     return 0
 
 
+@hub_command
 def run_add(args) -> int:
     from ..search.index import ModelIndex
     from ..search.ingest import add_sources, list_hub_models, read_spec_file

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, batch_status, emit, fail
+from .common import add_flags, batch_status, emit, fail, hub_command
 
 
 def register(sub) -> None:
@@ -17,12 +17,13 @@ def register(sub) -> None:
         "sources",
         nargs="+",
         metavar="SOURCE",
-        help="local file or folder, Hub repo (org/name, org/name@rev) or hf://org/name/file",
+        help="local file or folder, Hub repo (org/name, org/name@rev), hf://org/name/file or a Hub URL",
     )
-    add_flags(p, token=True)
+    add_flags(p, token=True, hub=True)
     p.set_defaults(run=run)
 
 
+@hub_command
 def run(args) -> int:
     """Inspect each source; a bad one prints its one-line error and the others still run."""
     from ..config import debug

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, batch_status, emit, fail, use_threads
+from .common import add_flags, batch_status, emit, fail, hub_command, pick_device, use_threads
 
 
 def register(sub) -> None:
@@ -12,7 +12,9 @@ def register(sub) -> None:
         description="Route a model (file, folder or Hub repo) to its tree's expert, read the one layer "
         "it needs, and print the top-k categories; zero-shot over --labels / --vocab.",
     )
-    p.add_argument("sources", nargs="+", metavar="SOURCE", help="local file/folder or Hub repo id (org/name[@rev])")
+    p.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="local file/folder, Hub repo (org/name[@rev]) or Hub URL"
+    )
     lab = p.add_mutually_exclusive_group()
     lab.add_argument("--labels", help="comma-separated candidate categories (zero-shot)")
     lab.add_argument("--vocab", help="file with one candidate category per line (zero-shot)")
@@ -21,7 +23,7 @@ def register(sub) -> None:
         "--experts", help="folder of expert folders, one expert folder, or a Hub repo id (default: the hfprobe cache)"
     )
     p.add_argument("--text-encoder", help="text encoder id (must match the expert's; default: the expert's own)")
-    add_flags(p, threads=True, token=True)
+    add_flags(p, threads=True, token=True, hub=True, device=True)
     p.set_defaults(run=run)
 
 
@@ -35,6 +37,7 @@ def read_labels(args) -> list[str] | None:
     return None
 
 
+@hub_command
 def run(args) -> int:
     from ..config import debug
     from ..errors import HfprobeError
@@ -42,13 +45,20 @@ def run(args) -> int:
     from ..text import get_text_encoder
 
     use_threads(args)
+    dev = pick_device(args)
     labels = read_labels(args)
     enc = get_text_encoder(args.text_encoder) if args.text_encoder else None
     failed = 0
     for i, spec in enumerate(args.sources):
         try:
             out = predict(
-                spec, labels=labels, top_k=args.top_k, experts=args.experts, text_encoder=enc, token=args.token
+                spec,
+                labels=labels,
+                top_k=args.top_k,
+                experts=args.experts,
+                text_encoder=enc,
+                token=args.token,
+                device=dev,
             )
         except HfprobeError as err:
             if debug() or len(args.sources) == 1:
@@ -64,25 +74,41 @@ def run(args) -> int:
 
 
 def format_prediction(out: dict) -> str:
-    """The human-readable answer of `predict`."""
+    """The human-readable answer of `predict`: probabilities where they are calibrated, the decision, and a
+    warning where the expert is near chance on its own test models."""
     tree = out["tree"]
     lines = [f"source:  {out['source']}", f"tree:    family {tree['family'] or '?'}, root {tree['root'] or '?'}"]
+    readout = out.get("readout")
     if out["expert"] is None:
         lines.append(f"expert:  none (abstained): {out['routing']['reason']}")
-        readout = out.get("readout")
         if readout is None:
             return "\n".join(lines)
         if readout["abstained"]:
             lines.append(f"readout: abstained: {readout['reason']}")
             return "\n".join(lines)
-        lines.append(
-            f"readout: zero-shot from cross-attention deltas over {readout['labels']} labels "
-            f"(margin {readout['margin']:.2f})"
-        )
     else:
         e = out["expert"]
         lines.append(f"expert:  {e['name']} (layer {e['layer']}, {out['method']}; {out['routing']['reason']})")
+    if out["method"] == "readout":
+        p_right = readout.get("probability_right")
+        lines.append(
+            f"readout: zero-shot from cross-attention deltas over {readout['labels']} labels "
+            f"(margin {readout['margin']:.2f}"
+            + (f"; probability the top label is right: {p_right:.2f}" if p_right is not None else "")
+            + "); scores are z-scores"
+        )
+    elif out.get("calibration"):
+        lines.append(f"scores:  probabilities, {out['calibration']['note']}")
+    if out.get("near_chance"):
+        lines.append(f"warning: {out.get('near_chance_reason') or 'the expert is near chance on its own test models'}")
     for i, p in enumerate(out["predictions"], 1):
-        lines.append(f"  {i}. {p['label']:<30} {p['score']:.3f}")
+        if p.get("probability") is not None and p.get("calibration") != "readout-margin":
+            mark = "" if "decided" not in p else ("  decided" if p["decided"] else "  below threshold")
+            lines.append(f"  {i}. {p['label']:<30} p={p['probability']:.2f}{mark}")
+        else:
+            lines.append(f"  {i}. {p['label']:<30} {p['score']:.3f}")
+    decision = out.get("decision") or {}
+    if "threshold" in decision:
+        lines.append(f"labels:  {', '.join(decision['labels']) or 'none'} (p >= {decision['threshold']:.2f})")
     lines.append(f"read:    {out['bytes_read']} bytes")
     return "\n".join(lines)

@@ -8,7 +8,12 @@ from .common import add_flags, emit
 def register(sub) -> None:
     p = sub.add_parser("query", help='search the index with free text (e.g. "a photo of a dog")')
     p.add_argument("text", help="what to look for")
-    p.add_argument("--tree", metavar="ROOT", help="only models whose root or family is ROOT")
+    p.add_argument(
+        "--tree",
+        metavar="ROOT",
+        help="only models whose root (under any alias) or family is ROOT; models of it without categories are "
+        "listed after the ranked ones, with the reason they have no score",
+    )
     p.add_argument("--top-k", type=int, default=10, help="how many hits (default 10)")
     p.add_argument("--index", metavar="DIR", help="index folder (default: $HFPROBE_INDEX or <cache>/index)")
     add_flags(p)
@@ -18,7 +23,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..search.index import ModelIndex
 
-    hits = ModelIndex(args.index, create=False).query(args.text, tree=args.tree, top_k=args.top_k)
+    hits = ModelIndex(args.index, create=False).query(args.text, tree=args.tree, top_k=args.top_k, unscored=True)
     if args.json:
         for rank, h in enumerate(hits, 1):
             emit({"rank": rank, **h})
@@ -30,7 +35,8 @@ def run(args) -> int:
         return 0
     for rank, h in enumerate(hits, 1):
         where = h["url"] or h["source"]
-        print(f"{rank:>3}. {h['score']:.3f}  {h['id']}  [{h['root'] or h['family'] or '?'}]  {h['why']}")
+        score = "  -  " if h["score"] is None else f"{h['score']:.3f}"
+        print(f"{rank:>3}. {score}  {h['id']}  [{h['root'] or h['family'] or '?'}]  {h['why']}")
         if where != h["id"]:
             print(f"       {where}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import add_flags, emit, progress, use_threads
+from .common import add_flags, emit, pick_device, progress, use_threads
 
 
 def add_probe_flags(p) -> None:
@@ -36,7 +36,10 @@ def register(sub) -> None:
         description="Train one ProbeX expert per tree: sweep candidate layers on validation, keep the best.",
     )
     p.add_argument(
-        "--zoo", required=True, help="zoo folder (built by `hfprobe zoo build`, or a folder of models with labels)"
+        "--zoo",
+        required=True,
+        help="zoo folder (built by `hfprobe zoo build`, or a folder of models with labels), or modelj:SUBSET "
+        "(Model-J from the Hub with the paper's settings, e.g. modelj:SD_200; docs/reproduce.md)",
     )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--tree", help="tree name or root id to train")
@@ -59,14 +62,20 @@ def register(sub) -> None:
     p.add_argument("--views", default="", help="'gram' adds MVProbe-style second-order views")
     add_probe_flags(p)
     p.add_argument(
-        "--push", metavar="REPO", help="also upload the expert to this Hub repo (with --all-trees: REPO-<tree>)"
+        "--push",
+        metavar="ORG/NAME",
+        help="also publish to this Hub model repo, with a model card (with --all-trees: one repo, a sub-folder "
+        "per tree)",
     )
+    p.add_argument("--private", action="store_true", help="with --push: create the repo private")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable models instead of failing")
-    add_flags(p, quiet=True, threads=True)
+    add_flags(p, quiet=True, threads=True, device=True, token=True)
     p.set_defaults(run=run)
 
 
-def config_from_args(args):
+def config_from_args(args, protocol: dict | None = None):
+    """The TrainConfig the flags ask for; `protocol` (TrainConfig fields, e.g. the paper's for Model-J,
+    `hfprobe.zoo.paper_protocol`) fills what the flags leave unset."""
     from ..errors import UsageError
     from ..experts.probes import VIEWS, TrainConfig
 
@@ -74,7 +83,13 @@ def config_from_args(args):
     if any(v not in VIEWS for v in views):
         raise UsageError(f"--views {args.views!r}: the only extra view is 'gram'")
     cfg = TrainConfig(
-        r_U=args.rank, r_V=args.rank, r_T=args.rank, seed=args.seed, kind=getattr(args, "kind", "probex"), views=views
+        r_U=args.rank,
+        r_V=args.rank,
+        r_T=args.rank,
+        seed=args.seed,
+        kind=getattr(args, "kind", "probex"),
+        views=views,
+        **(protocol or {}),
     )
     for field, value in (("dropout", args.dropout), ("weight_decay", args.weight_decay), ("max_epochs", args.epochs)):
         if value is not None:
@@ -84,27 +99,36 @@ def config_from_args(args):
 
 def run(args) -> int:
     from ..config import cache_dir
+    from ..device import use_device
+    from ..experts.data import candidate_layers
     from ..experts.fit import fit_tree
+    from ..text.encoders import get_text_encoder
     from ..tree.inspect import family_of
-    from ..zoo import open_zoo
+    from ..zoo import is_modelj_spec, modelj_kind, open_zoo_spec, paper_protocol
 
     use_threads(args)
-    cfg = config_from_args(args)
-    zoo = open_zoo(args.zoo, skip_bad=args.skip_bad)
+    dev = pick_device(args)
+    if is_modelj_spec(args.zoo) and modelj_kind(args.zoo) == "generative":
+        get_text_encoder(args.text_encoder)  # a text space that cannot load fails now, before the Hub is read
+    zoo = open_zoo_spec(args.zoo, skip_bad=args.skip_bad, token=getattr(args, "token", None))
+    modelj = zoo.kind == "modelj"
+    cfg = config_from_args(args, paper_protocol(zoo) if modelj else None)
     trees = sorted(zoo.trees()) if args.all_trees else [zoo.resolve_tree(args.tree)]
     layers = "auto" if args.layers == "auto" else [x.strip() for x in args.layers.split(",") if x.strip()]
     out = Path(args.out) if args.out else cache_dir() / "experts"
     for tree in trees:
         first = zoo.select(tree=tree)[0]
-        expert, _ = fit_tree(
-            zoo,
-            tree,
-            cfg,
-            layers=layers,
-            progress=progress(args),
-            family=family_of(first.spec),
-            text_encoder=args.text_encoder,
-        )
+        with use_device(dev):
+            expert, _ = fit_tree(
+                zoo,
+                tree,
+                cfg,
+                # Model-J: every attention layer, as the paper sweeps (a zoo of ours: the spread of 8)
+                layers=candidate_layers(zoo, tree, limit=0) if modelj and layers == "auto" else layers,
+                progress=progress(args),
+                family=family_of(first.spec),
+                text_encoder=args.text_encoder,
+            )
         folder = expert.save(out / tree if (args.all_trees or not args.out) else out)
         m = expert.config["metrics"]
         row = {
@@ -117,10 +141,11 @@ def run(args) -> int:
             "test": m.get("test"),
             "zero_shot_test": m.get("zero_shot_test"),
             "train_seconds": m["train_seconds"],
+            "device": str(dev),
             "folder": str(folder),
         }
-        if args.push:
-            row["pushed"] = expert.push(f"{args.push}-{tree}" if args.all_trees else args.push)
+        if args.push and not args.all_trees:
+            row["pushed"] = expert.push(args.push, private=args.private, token=args.token)
         if args.json:
             emit(row)
         else:
@@ -130,4 +155,12 @@ def run(args) -> int:
                 + (f" zero-shot test {row['zero_shot_test']:.3f}" if row["zero_shot_test"] is not None else "")
                 + f" -> {folder}"
             )
+    if args.push and args.all_trees:  # one repo for the zoo's experts: one commit, one card
+        from ..experts.publish import push_experts
+
+        url = push_experts(out, args.push, trees=trees, private=args.private, token=args.token)
+        if args.json:
+            emit({"pushed": url, "repo": args.push, "trees": trees})
+        else:
+            print(f"pushed {len(trees)} experts to {args.push}: {url}")
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, emit, progress
+from .common import add_flags, emit, pick_device, progress
 
 
 def register(sub) -> None:
@@ -12,7 +12,8 @@ def register(sub) -> None:
         "build",
         help="build a zoo from a preset (cached by recipe hash; resumable)",
         description="Each tree is built by one process on one thread (that is what makes a seed give "
-        "identical bytes); --jobs builds several trees at once.",
+        "identical bytes on the CPU); --jobs builds several trees at once. On an accelerator (--device auto finds "
+        "one) models train faster but the bytes may differ from a CPU build; --device cpu keeps them identical.",
     )
     b.add_argument("--preset", default="tiny", help="test, tiny, demo or mini (hfprobe/data/zoo_presets.json)")
     b.add_argument("--out", default=None, help="zoo folder (default: <cache>/zoos/<recipe hash>)")
@@ -24,7 +25,7 @@ def register(sub) -> None:
         default=1,
         help="trees built at once, one process and one thread each (same bytes; mini: 54 -> 31 min with 2)",
     )
-    add_flags(b, quiet=True)
+    add_flags(b, quiet=True, device=True)
     b.set_defaults(run=run_build)
     i = zsub.add_parser("info", help="per tree: root, models per split, categories, build time, disk size")
     i.add_argument("path", help="a built zoo, or a folder of model folders / with a manifest")
@@ -38,13 +39,27 @@ def run_build(args) -> int:
     from ..zoo import build_zoo, zoo_info
 
     path = build_zoo(
-        args.preset, out=args.out, seed=args.seed, skip_bad=args.skip_bad, progress=progress(args), jobs=args.jobs
+        args.preset,
+        out=args.out,
+        seed=args.seed,
+        skip_bad=args.skip_bad,
+        progress=progress(args),
+        jobs=args.jobs,
+        device=pick_device(args),
     )
     info = zoo_info(path)
     if args.json:
-        emit({"path": str(path), "preset": info["preset"], "hash": info["hash"], "skipped": info["skipped"]})
+        emit(
+            {
+                "path": str(path),
+                "preset": info["preset"],
+                "hash": info["hash"],
+                "device": info["device"],
+                "skipped": info["skipped"],
+            }
+        )
         return 0
-    print(f"zoo {info['preset']} (hash {info['hash']}) at {path}")
+    print(f"zoo {info['preset']} (hash {info['hash']}, built on {info['device']}) at {path}")
     if info["skipped"]:
         print(
             f"skipped {len(info['skipped'])} models: "

@@ -3,8 +3,9 @@
 sweep and wrapping (fit.py), expert folders (expert.py), routing to a tree and clustering trees
 (route.py), prediction (predict.py), and the expert-free readout of text-to-image LoRAs (readout.py).
 
-May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.text, hfprobe.errors, hfprobe.config;
-`fit` and `data` take a zoo object (hfprobe.zoo) as an argument and never import the zoo builders.
+May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.text, hfprobe.errors, hfprobe.config,
+hfprobe.device (where training runs); `fit` and `data` take a zoo object (hfprobe.zoo) as an argument and never
+import the zoo builders, only `hfprobe.zoo.layercache.LazyLayers` (one layer in memory at a time).
 
     >>> from hfprobe.experts import predict
     >>> out = predict("./my-lora", top_k=3)      # doctest: +SKIP

@@ -116,13 +116,41 @@ def _thin(names: list[str], k: int) -> list[str]:
 
 
 def load_tree(zoo, tree: str, layers: list[str], *, progress: bool = False) -> TreeData:
-    """Read `layers` of every model of `tree` (one open per model), with labels encoded for training."""
-    from ..errors import HfprobeError, ZooError
-    from ..formats import open_weights
+    """Read `layers` of every model of `tree` (one open per model), with labels encoded for training.
+
+    A zoo too big for memory (Model-J: `zoo.layer_stacks`) gives a lazy X instead, one layer at a time.
+    """
+    from ..errors import ZooError
 
     models = zoo.select(tree=tree)
     if not models:
         raise ZooError(f"{zoo.path}: no models in tree {tree!r}; trees here: {', '.join(sorted(zoo.trees()))}")
+    lazy = zoo.layer_stacks(tree, layers, progress=progress) if hasattr(zoo, "layer_stacks") else None
+    X, raw_labels, ids = lazy or _read_models(zoo, tree, models, layers, progress)
+    for need in ("train", "val"):
+        if need not in raw_labels:
+            raise ZooError(f"{zoo.path}: tree {tree} has no {need!r} models; an expert needs train and val splits")
+    single = all(len(lab) == 1 for rows in raw_labels.values() for lab in rows)
+    has_holdout = any(s in raw_labels for s in HOLDOUT_SPLITS)
+    head = "text" if single and (has_holdout or len({lab[0] for lab in raw_labels["train"]}) > 2) else "multilabel"
+    in_dist = [s for s in raw_labels if s not in HOLDOUT_SPLITS]
+    labels = sorted({c for s in in_dist for lab in raw_labels[s] for c in lab})
+    holdout = sorted({c for s in HOLDOUT_SPLITS for lab in raw_labels.get(s, []) for c in lab})
+    Y = {}
+    for split, rows in raw_labels.items():
+        vocab = holdout if split in HOLDOUT_SPLITS else labels
+        if head == "multilabel":
+            Y[split] = torch.tensor([[1.0 if c in lab else 0.0 for c in vocab] for lab in rows])
+        else:
+            Y[split] = torch.tensor([vocab.index(lab[0]) for lab in rows])
+    return TreeData(tree, models[0].root, head, labels, holdout, X, Y, ids)
+
+
+def _read_models(zoo, tree: str, models, layers: list[str], progress: bool):
+    """Every model's `layers` stacked in memory per split, its labels and ids (one open per model)."""
+    from ..errors import HfprobeError, ZooError
+    from ..formats import open_weights
+
     X: dict = {name: {} for name in layers}
     raw_labels: dict = {}
     ids: dict = {}
@@ -146,23 +174,7 @@ def load_tree(zoo, tree: str, layers: list[str], *, progress: bool = False) -> T
                     f"{zoo.path}: tree {tree} layer {name} has several shapes {sorted(shapes)}: mixed architectures"
                 )
             X[name][split] = torch.stack(mats)
-    for need in ("train", "val"):
-        if need not in raw_labels:
-            raise ZooError(f"{zoo.path}: tree {tree} has no {need!r} models; an expert needs train and val splits")
-    single = all(len(lab) == 1 for rows in raw_labels.values() for lab in rows)
-    has_holdout = any(s in raw_labels for s in HOLDOUT_SPLITS)
-    head = "text" if single and (has_holdout or len({lab[0] for lab in raw_labels["train"]}) > 2) else "multilabel"
-    in_dist = [s for s in raw_labels if s not in HOLDOUT_SPLITS]
-    labels = sorted({c for s in in_dist for lab in raw_labels[s] for c in lab})
-    holdout = sorted({c for s in HOLDOUT_SPLITS for lab in raw_labels.get(s, []) for c in lab})
-    Y = {}
-    for split, rows in raw_labels.items():
-        vocab = holdout if split in HOLDOUT_SPLITS else labels
-        if head == "multilabel":
-            Y[split] = torch.tensor([[1.0 if c in lab else 0.0 for c in vocab] for lab in rows])
-        else:
-            Y[split] = torch.tensor([vocab.index(lab[0]) for lab in rows])
-    return TreeData(tree, models[0].root, head, labels, holdout, X, Y, ids)
+    return X, raw_labels, ids
 
 
 def holdout_targets(data: TreeData, split: str, text_encoder) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
@@ -173,10 +185,12 @@ def holdout_targets(data: TreeData, split: str, text_encoder) -> tuple[torch.Ten
     return torch.tensor([remap[int(c)] for c in data.Y[split]]), text_encoder.embed_labels(names), names
 
 
-def zero_shot_vals(data: TreeData, layers: list[str], text_encoder) -> dict | None:
+def zero_shot_vals(data: TreeData, layers: list[str], text_encoder):
     """{layer: ZeroShotVal} from the tree's val_holdout models, or None (not a text tree, or no such split with
     at least 2 categories: picking among one name is no question)."""
     if data.head != "text" or len(set(data.Y.get("val_holdout", torch.empty(0)).tolist())) < 2 or text_encoder is None:
         return None
+    from ..zoo.layercache import LazyLayers
+
     y, emb, _ = holdout_targets(data, "val_holdout", text_encoder)
-    return {n: ZeroShotVal(data.X[n]["val_holdout"], y, emb) for n in layers}
+    return LazyLayers(layers, lambda n: ZeroShotVal(data.X[n]["val_holdout"], y, emb))  # one layer at a time

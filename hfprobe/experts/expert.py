@@ -182,20 +182,14 @@ class Expert:
     def push(
         self, repo_id: str, *, token: str | None = None, private: bool = False, commit_message: str | None = None
     ) -> str:
-        """Upload the expert folder to a Hub model repo (created if needed); returns the commit URL."""
-        from huggingface_hub import HfApi
+        """Upload the expert folder with its model card to a Hub model repo (created if needed), in one commit;
+        returns the commit URL (hfprobe.experts.publish)."""
+        from .publish import push_experts
 
-        api = HfApi(token=token)
-        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
             folder = self.save(Path(tmp) / "expert")
-            info = api.upload_folder(
-                repo_id=repo_id,
-                folder_path=str(folder),
-                allow_patterns=[CONFIG, WEIGHTS],
-                commit_message=commit_message or f"hfprobe expert {self.name} ({self.layer})",
-            )
-        return str(getattr(info, "commit_url", info))
+            message = commit_message or f"hfprobe expert {self.name} ({self.layer})"
+            return push_experts(folder, repo_id, token=token, private=private, commit_message=message)
 
 
 def _download(repo_id: str, *, revision=None, token=None) -> Path:
@@ -226,6 +220,7 @@ def default_experts_dir() -> Path:
 def load_experts_from(where) -> list:
     """Experts from a folder of expert folders, one expert folder, or a list of those / Hub repo ids."""
     from .expert import CONFIG, WEIGHTS, Expert, load_experts
+    from .publish import looks_like_repo, pull_experts
 
     items = where if isinstance(where, (list, tuple)) else [where]
     out = []
@@ -234,6 +229,8 @@ def load_experts_from(where) -> list:
             out.append(item)
         elif Path(item).is_dir() and not any((Path(item) / f).exists() for f in (CONFIG, WEIGHTS)):
             out += load_experts(item)
+        elif looks_like_repo(item):  # a Hub repo: one expert, or one per sub-folder, through the cache
+            out += pull_experts(item)
         else:
             out.append(Expert.load(item))
     return out

@@ -11,11 +11,21 @@ import torch
 
 from ..errors import UsageError, ZooError
 from ..text.encoders import get_text_encoder
+from ..zoo.layercache import LazyLayers
+from .calibrate import (
+    calibration_report,
+    choose_threshold,
+    fit_calibration,
+    multilabel_chance,
+    near_chance,
+    probabilities,
+    skill,
+)
 from .data import TreeData, candidate_layers, holdout_targets, load_tree, zero_shot_vals
 from .expert import Expert
 from .probes import TrainConfig, probe_sizes
 from .route import spread_stats
-from .train import TrainResult, evaluate, train_probe
+from .train import TrainResult, ZeroShotVal, evaluate, predict_logits, train_probe
 
 
 def sweep_layers(
@@ -23,10 +33,13 @@ def sweep_layers(
 ) -> tuple[str, dict, dict]:
     """Train one probe per candidate layer and keep the best on validation (the paper's layer choice).
 
-    `layers`: {layer_name: (Xtr, Xva)}; `zero_shot`: {layer_name: ZeroShotVal}, optional (text head).
-    Returns (best_name, {name: TrainResult}, {name: selection score}).
+    `layers`: {layer_name: (Xtr, Xva)}; `zero_shot`: {layer_name: ZeroShotVal}, optional (text head); either
+    may be lazy (hfprobe.zoo.layercache.LazyLayers), one layer in memory at a time.
+    Returns (best_name, {name: TrainResult}, {name: selection score}); only the best layer's result keeps its
+    model (the others' `model` is None: 96 dense probes on 1280x1280 layers would not fit in memory).
     """
-    results = {}
+    results: dict = {}
+    lead = None  # the best so far, by the same key as the final choice
     for name, (Xtr, Xva) in layers.items():
         results[name] = train_probe(
             Xtr,
@@ -39,6 +52,12 @@ def sweep_layers(
             desc=name[-40:],
             zero_shot=(zero_shot or {}).get(name),
         )
+        if lead is None or (results[name].score, -len(name)) > (results[lead].score, -len(lead)):
+            lead, loser = name, lead
+        else:
+            loser = name
+        if loser is not None:
+            results[loser].model = None
     scores = {n: r.score for n, r in results.items()}
     best = max(scores, key=lambda n: (scores[n], -len(n)))
     return best, results, scores
@@ -62,8 +81,11 @@ def train_expert(
     name: str | None = None,
     progress: bool = True,
     result: TrainResult | None = None,
+    zero_shot: ZeroShotVal | None = None,
 ):
-    """Train a ProbeX on one tree's layer and wrap it as an `Expert` (config, metrics and routing stats).
+    """Train a ProbeX on one tree's layer and wrap it as an `Expert` (config, metrics, calibration and routing
+    stats). The expert is calibrated on (Xva, Yva), and on `zero_shot` (held-out validation models) for zero-shot
+    label sets; test models are only measured.
 
     For cfg.head == "text", `text_encoder` (hfprobe.text.TextEncoder) embeds "a photo of a {}" for
     every label; Y are indices into `labels`. For "multilabel", Y are multi-hot rows over `labels`.
@@ -77,7 +99,9 @@ def train_expert(
         text_emb = text_encoder.embed_labels(labels)
         text_cfg = {"id": text_encoder.id, "dim": text_encoder.dim, "prompt": text_encoder.prompt}
     if result is None:
-        result = train_probe(Xtr, Ytr, Xva, Yva, cfg, text_emb=text_emb, progress=progress, desc=name or root)
+        result = train_probe(
+            Xtr, Ytr, Xva, Yva, cfg, text_emb=text_emb, progress=progress, desc=name or root, zero_shot=zero_shot
+        )
     res = result
     metrics = {
         "val": res.best_val,
@@ -93,6 +117,10 @@ def train_expert(
     if res.best_zero_shot_val is not None:
         metrics["zero_shot_val"] = res.best_zero_shot_val
     metrics["metric"] = "elementwise_accuracy" if cfg.head == "multilabel" else "top1"
+    calibration = calibrate_expert(res.model, cfg.head, Xva, Yva, text_emb=text_emb, zero_shot=zero_shot)
+    metrics.update(_chance_metrics(cfg.head, labels, Ytr, Yte, metrics))
+    if "test" in metrics:
+        metrics.update(_test_calibration(res.model, cfg.head, Xte, Yte, text_emb, calibration))
     # the tree's spread, for the router: distances of its training and validation models to the centroid
     routing = spread_stats(torch.cat([Xtr, Xva]), res.model.mean)
     config = {
@@ -105,12 +133,58 @@ def train_expert(
         "head": cfg.head,
         "text_encoder": text_cfg,
         "train": cfg.resolved().to_dict(),
+        "trained_on": res.device,  # cpu, cuda:0 or mps: CUDA runs use bf16 autocast (hfprobe.device)
         "sizes": {**probe_sizes(cfg), "params": res.params},
         "metrics": metrics,
+        "calibration": calibration,
         "routing": routing,
         "zoo_hash": zoo_hash,
     }
     return Expert(res.model, config, text_emb)
+
+
+def calibrate_expert(model, head: str, Xva, Yva, *, text_emb=None, zero_shot: ZeroShotVal | None = None) -> dict:
+    """The expert's calibration, fitted on its validation models only (hfprobe.experts.calibrate): the method and
+    its parameters; for multi-label heads the decision threshold; for a text tree with held-out validation
+    categories, a zero-shot temperature fitted on those."""
+    logits = predict_logits(model, Xva, text_emb)
+    cal = fit_calibration(logits, Yva, head)
+    if head == "multilabel":
+        cal["threshold"] = choose_threshold(probabilities(logits, cal, head), Yva)
+        cal["threshold_chosen_on"] = "val"
+    if head == "text" and zero_shot is not None:
+        z = fit_calibration(predict_logits(model, zero_shot.X, zero_shot.text_emb), zero_shot.y, "text")
+        cal["zero_shot"] = {k: z[k] for k in ("method", "params", "val_nll_before", "val_nll_after", "n")}
+        cal["zero_shot"]["chosen_on"] = "val_holdout"
+    return cal
+
+
+def _chance_metrics(head: str, labels, Ytr, Yte, metrics: dict) -> dict:
+    """Chance on the expert's own test split, how far above it the expert is, and the near-chance flag (on
+    validation where there is no test split)."""
+    if head == "multilabel":
+        chance = multilabel_chance(Ytr, Yte if Yte is not None and len(Yte) else Ytr)
+    else:
+        chance = 1.0 / len(labels)
+    on = "test" if "test" in metrics else "val"
+    return {
+        "chance": round(chance, 4),
+        "skill": skill(metrics[on], chance),
+        "near_chance": near_chance(metrics[on], chance),
+        "near_chance_on": on,
+    }
+
+
+def _test_calibration(model, head: str, Xte, Yte, text_emb, calibration: dict) -> dict:
+    """Test ECE (15 bins) and Brier score before and after calibration, and (multi-label) the test figure of the
+    decided labels: reported, never used to fit anything."""
+    logits = predict_logits(model, Xte, text_emb)
+    rep = calibration_report(logits, Yte, calibration, head)
+    out = {f"test_{k}": rep[k] for k in ("ece_before", "ece_after", "brier_before", "brier_after")}
+    if head == "multilabel":
+        decided = probabilities(logits, calibration, head) >= calibration["threshold"]
+        out["test_decided"] = float((decided.float() == Yte.float()).float().mean())
+    return out
 
 
 def fit_tree(
@@ -183,7 +257,7 @@ def fit_expert(
     sweeps = {}
     for kind in kinds:  # with --kind auto on a text tree: both probes, the better on validation is kept
         kcfg = TrainConfig.from_dict({**cfg.to_dict(), "kind": kind})
-        per_layer = {n: (data.X[n]["train"], data.X[n]["val"]) for n in layers[kind]}
+        per_layer = LazyLayers(layers[kind], lambda n: (data.X[n]["train"], data.X[n]["val"]))
         sweeps[kind] = (
             kcfg,
             *sweep_layers(
@@ -210,13 +284,24 @@ def fit_expert(
         zoo_hash=zoo_hash,
         name=tree,
         result=results[best],
+        zero_shot=(zsv or {}).get(best),
     )
     expert.config["metrics"]["layer_sweep"] = scores
     if len(sweeps) > 1:
         expert.config["metrics"]["kind_sweep"] = chosen_on
     if cfg.head == "text" and len(set(Y.get("test_holdout", torch.empty(0)).tolist())) >= 2:
         y, emb, _ = holdout_targets(data, "test_holdout", text_encoder)
-        expert.config["metrics"]["zero_shot_test"] = evaluate(expert.model, X["test_holdout"], y, "text", emb)
-        expert.config["metrics"]["zero_shot_chance"] = 1.0 / len(emb)
+        m = expert.config["metrics"]
+        m["zero_shot_test"] = evaluate(expert.model, X["test_holdout"], y, "text", emb)
+        m["zero_shot_chance"] = 1.0 / len(emb)
+        m["zero_shot_near_chance"] = near_chance(m["zero_shot_test"], m["zero_shot_chance"])
+        rep = calibration_report(
+            predict_logits(expert.model, X["test_holdout"], emb),
+            y,
+            expert.config["calibration"],
+            "text",
+            zero_shot=True,
+        )
+        m.update({f"zero_shot_test_{k}": rep[k] for k in ("ece_before", "ece_after", "brier_before", "brier_after")})
     expert.config["tree"] = tree
     return expert

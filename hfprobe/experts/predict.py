@@ -12,9 +12,17 @@ Returned dict (the `--json` output of `hfprobe predict`):
                   own labels),
                   "zero-shot" (text head over the labels given), "readout" (labels the expert never trained
                   on, or no expert: the LoRA's cross-attention read against the labels), or "abstain"
-    readout       the readout's full answer (margin, threshold, abstained, reason) whenever it was consulted
-    predictions   [{label, score, method}] best first; score = sigmoid probability (probex), cosine (ProbeX text
-                  head) or the bilinear probe's scaled response, 0 to 10
+    readout       the readout's full answer (margin, threshold, abstained, reason, probability_right) whenever it
+                  was consulted
+    predictions   [{label, score, method, probability, calibration, decided}] best first by probability:
+                  probability = calibrated on the expert's validation models (per label for multi-label heads,
+                  a softmax over the labels asked for text heads; the readout: its top label's chance of being
+                  right); score = the method's raw scale: raw sigmoid (probex), cosine (ProbeX text head), the
+                  bilinear probe's scaled response (0 to 10), z-score (readout); decided (multi-label heads):
+                  probability >= the threshold chosen on validation
+    calibration   {method, note}: what the probabilities are
+    decision      {labels, rule[, threshold]}: every decided label (multi-label), or the top label
+    near_chance   true where the expert is near chance on its own test split (near_chance_reason says so)
     routing       the router's decision: abstain, reason, distance, threshold, candidates
     bytes_read    bytes read from the source (for a Hub repo: headers + the one layer)
 """
@@ -38,12 +46,25 @@ def _inspect(src) -> dict:
 
 
 def score(
-    expert, X: torch.Tensor, *, labels: list[str] | None = None, text_encoder=None, top_k: int = 5
+    expert, X: torch.Tensor, *, labels: list[str] | None = None, text_encoder=None, top_k: int = 5, device=None
 ) -> tuple[str, list]:
-    """Rank labels for layers X of one model with one expert; returns (method, [{label, score, method}])."""
+    """Rank labels for layers X of one model with one expert; returns (method, predictions), best first.
+
+    Each prediction: {label, score, method, probability, calibration} and, on multi-label heads, `decided`
+    (probability at or above the expert's validation threshold). `score` is the method's raw scale (sigmoid of
+    the raw logit, cosine, the bilinear response); `probability` the calibrated one (hfprobe.experts.calibrate).
+
+    `device`: where the expert's forward runs (hfprobe.device.resolve_device; None: the CPU); it goes back to
+    the CPU afterwards. Scoring is in fp32 everywhere: one model is too small a batch for mixed precision to pay.
+    """
+    from ..device import resolve_device
+    from .calibrate import probabilities
+
+    dev = resolve_device(device)
     X = expert.check_layer(X)
     head = expert.config["head"]
-    with torch.no_grad():
+    with torch.no_grad(), _on(expert, dev):
+        X = X.to(dev)
         if labels is not None:
             from ..text.encoders import check_labels, get_text_encoder
 
@@ -55,14 +76,84 @@ def score(
                     f"expert {expert.name} has a classification head; zero-shot labels need an expert with a text head"
                 )
             expert.check_text_space(enc)
-            scores, names, method = expert.model(X, enc.embed_labels(labels, te.get("prompt")))[0], labels, "zero-shot"
+            emb = enc.embed_labels(labels, te.get("prompt")).to(dev)
+            scores, names, method = expert.model(X, emb)[0], labels, "zero-shot"
         elif head == "text":
             kind = expert.config["train"].get("kind", "probex")
-            scores, names, method = expert.model(X, expert.label_text_emb)[0], expert.config["labels"], f"{kind}-text"
+            scores, names = expert.model(X, expert.label_text_emb.to(dev))[0], expert.config["labels"]
+            method = f"{kind}-text"
         else:
-            scores, names, method = torch.sigmoid(expert.model(X)[0]), expert.config["labels"], "probex"
-    order = torch.argsort(scores, descending=True)[: max(1, top_k)]
-    return method, [{"label": names[i], "score": round(float(scores[i]), 6), "method": method} for i in order.tolist()]
+            scores, names, method = expert.model(X)[0], expert.config["labels"], "probex"
+        scores = scores.cpu()
+    zero_shot = labels is not None and not set(labels) <= set(expert.config["labels"])
+    probs = probabilities(scores[None], expert.config.get("calibration"), head, zero_shot=zero_shot)[0]
+    raw = torch.sigmoid(scores) if head == "multilabel" else scores
+    how = calibration_note(expert, zero_shot=zero_shot)["method"]
+    preds = []
+    for i in torch.argsort(probs, descending=True)[: max(1, top_k)].tolist():
+        p = {
+            "label": names[i],
+            "score": round(float(raw[i]), 6),
+            "method": method,
+            "probability": round(float(probs[i]), 4),
+            "calibration": how,
+        }
+        if head == "multilabel":
+            p["decided"] = bool(probs[i] >= threshold_of(expert))
+        preds.append(p)
+    return method, preds
+
+
+def threshold_of(expert) -> float:
+    """A multi-label expert's decision threshold on calibrated probabilities (0.5 for an uncalibrated expert)."""
+    return float((expert.config.get("calibration") or {}).get("threshold", 0.5))
+
+
+def calibration_note(expert, *, zero_shot: bool = False) -> dict:
+    """What the probabilities of this expert's answers are: {method, note}."""
+    cal = expert.config.get("calibration")
+    if not cal:
+        return {"method": "none", "note": "uncalibrated (an expert trained before calibration; retrain it)"}
+    if expert.config["head"] == "text":
+        own = not (zero_shot and cal.get("zero_shot"))
+        part = cal if own else cal["zero_shot"]
+        T = (part.get("params") or {}).get("T")
+        where = "validation models" if own else "held-out validation models (zero-shot)"
+        return {
+            "method": part["method"],
+            "note": f"softmax over the labels asked, {part['method']}"
+            + (f" T={T:.3g}" if T else "")
+            + f", fitted on {part.get('n')} {where}",
+        }
+    return {
+        "method": cal["method"],
+        "note": f"per-label probability, {cal['method']} fitted on {cal.get('n')} validation models; decided where "
+        f"p >= {threshold_of(expert):.2f} (threshold chosen on validation)",
+    }
+
+
+def trust(expert, method: str) -> dict:
+    """The expert's own test figure against chance for the kind of answer given ({test, chance, near_chance}).
+    An expert from before the near-chance flag is flagged: unknown is not to be trusted."""
+    m = expert.config["metrics"]
+    if method == "zero-shot" and m.get("zero_shot_test") is not None:
+        fig, chance, flag = m.get("zero_shot_test"), m.get("zero_shot_chance"), m.get("zero_shot_near_chance")
+    else:
+        fig, chance, flag = m.get("test"), m.get("chance"), m.get("near_chance")
+    return {"test": fig, "chance": chance, "near_chance": True if flag is None else bool(flag)}
+
+
+class _on:
+    """Move an expert's probe to `dev` for a block, and back to the CPU (where experts live) after it."""
+
+    def __init__(self, expert, dev):
+        self.model, self.dev = expert.model, dev
+
+    def __enter__(self):
+        self.model.to(self.dev)
+
+    def __exit__(self, *exc):
+        self.model.to("cpu")
 
 
 def predict(
@@ -74,11 +165,13 @@ def predict(
     experts_dir=None,
     text_encoder=None,
     token=None,
+    device=None,
 ) -> dict:
     """Route `spec` (path, folder, Hub repo) to its tree expert and predict its categories.
 
     `experts`: Expert objects, folders or Hub repo ids; default: every expert under `experts_dir`
     (default $HFPROBE_EXPERTS or <hfprobe cache>/experts). `labels`: zero-shot over these names.
+    `device`: where the expert's forward runs (None: the CPU; see `score`); routing and the readout stay on the CPU.
     """
     from ..formats import open_weights
     from ..source.resolve import resolve
@@ -86,6 +179,9 @@ def predict(
 
     if top_k < 1:
         raise UsageError(f"--top-k {top_k}: must be at least 1")
+    from ..device import resolve_device
+
+    device = resolve_device(device)  # a device torch does not see fails here, before anything is read
     if labels is not None:
         from ..text.encoders import check_labels
 
@@ -104,6 +200,7 @@ def predict(
         family = info.get("family")
         declared = (info.get("root") or {}).get("id")
         view = open_weights(src)
+        view.check_complete("predict")  # a truncated file: one line, before any work
         cache: dict = {}
 
         def get_layer(name):
@@ -136,11 +233,16 @@ def predict(
             readout = _readout_for_unseen(expert, view, labels, top_k=top_k, token=token)
             if readout is not None:
                 out["readout"] = readout
-            if readout is not None and not readout["abstained"]:
+            if readout is not None and (not readout["abstained"] or _better_guess(expert, readout)):
                 method, preds = "readout", readout["predictions"]
             else:
                 method, preds = score(
-                    expert, get_layer(expert.layer), labels=labels, text_encoder=text_encoder, top_k=top_k
+                    expert,
+                    get_layer(expert.layer),
+                    labels=labels,
+                    text_encoder=text_encoder,
+                    top_k=top_k,
+                    device=device,
                 )
             out.update(
                 method=method,
@@ -153,14 +255,85 @@ def predict(
                     "kind": expert.config["train"].get("kind", "probex"),
                     "version": expert.config.get("version"),
                     "zoo_hash": expert.config.get("zoo_hash"),
-                    "metrics": {k: expert.config["metrics"].get(k) for k in ("val", "test", "metric")},
+                    "metrics": {
+                        k: expert.config["metrics"].get(k)
+                        for k in (
+                            "val",
+                            "test",
+                            "metric",
+                            "chance",
+                            "near_chance",
+                            "zero_shot_test",
+                            "zero_shot_chance",
+                        )
+                    },
                 },
             )
             out["tree"]["root"] = expert.config["root"]
+            if method != "readout":
+                _explain(out, expert, method, labels, get_layer(expert.layer), device)
+            else:
+                _readout_trust(out)
         else:
             _readout_fallback(out, view, labels=labels, top_k=top_k, token=token)
         out["bytes_read"] = int(src.bytes_read)
         return out
+
+
+def _explain(out: dict, expert, method: str, labels, X, device) -> None:
+    """Add what the expert's probabilities are, its decision, and whether it is near chance on its own test split."""
+    out["calibration"] = calibration_note(
+        expert, zero_shot=labels is not None and not set(labels) <= set(expert.config["labels"])
+    )
+    t = trust(expert, method)
+    out["near_chance"] = out["expert"]["near_chance"] = t["near_chance"]
+    if t["near_chance"]:
+        fig = "unknown" if t["test"] is None else f"{t['test']:.2f}"
+        chance = "unknown" if t["chance"] is None else f"{t['chance']:.2f}"
+        out["near_chance_reason"] = (
+            f"expert {expert.name} scores {fig} on its own test models against chance {chance}: treat this as a guess"
+        )
+    if expert.config["head"] == "multilabel":
+        _, every = score(expert, X, top_k=len(expert.config["labels"]), device=device)
+        out["decision"] = {
+            "labels": [p["label"] for p in every if p["decided"]],
+            "threshold": threshold_of(expert),
+            "rule": "calibrated probability >= the threshold chosen on validation",
+        }
+    else:
+        out["decision"] = {"labels": [out["predictions"][0]["label"]], "rule": "top-1"}
+
+
+def _better_guess(expert, readout: dict) -> bool:
+    """The readout abstained (its top label did not pass its threshold), and the expert's own zero-shot figure is
+    near chance on its test models (or unknown): the readout's ranking is then the better guess, not the expert's."""
+    m = expert.config["metrics"]
+    near = m.get("zero_shot_near_chance")
+    return bool(readout.get("predictions")) and (near is None or bool(near))
+
+
+def _readout_trust(out: dict) -> None:
+    """The readout answered: its top label's calibrated probability of being right, and its decision (top-1).
+    It answers only where its margin passes a null threshold, so it is not flagged near chance."""
+    ro = out["readout"]
+    p = ro.get("probability_right")
+    n = ro.get("labels", len(out["predictions"]))
+    out["calibration"] = {
+        "method": "readout-margin" if p is not None else "none",
+        "note": (
+            f"z-scores over {n} labels; the top label is right with probability {p:.2f} "
+            "(fitted on validation LoRAs, hfprobe/data/readout.json)"
+            if p is not None
+            else f"z-scores over {n} labels (no probability fit shipped)"
+        ),
+    }
+    out["decision"] = {"labels": [out["predictions"][0]["label"]], "rule": "top-1 of the readout"}
+    out["near_chance"] = False
+    if ro.get("abstained"):  # answering below its threshold: the expert's zero-shot would be a guess
+        out["calibration"]["note"] += (
+            "; its margin is below the abstain threshold, and it answers because the expert's zero-shot is near "
+            "chance on its own held-out test models"
+        )
 
 
 def _readout_for_unseen(expert, view, labels, *, top_k: int, token) -> dict | None:
@@ -189,5 +362,6 @@ def _readout_fallback(out: dict, view, *, labels, top_k: int, token) -> None:
     out["readout"] = result
     if not result["abstained"]:
         out.update(method="readout", predictions=result["predictions"])
+        _readout_trust(out)
     else:
         out["reason"] = f"{out['routing'].get('reason') or 'no expert'}; readout: {result['reason']}"

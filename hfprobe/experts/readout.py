@@ -25,6 +25,7 @@ deltas), so scoring is one matmul; 1,000 labels take milliseconds once the state
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -68,6 +69,37 @@ def default_config() -> ReadoutConfig:
         return ReadoutConfig()
     fields = ReadoutConfig.__dataclass_fields__
     return ReadoutConfig(**{k: v for k, v in data.get("config", {}).items() if k in fields})
+
+
+@lru_cache(maxsize=1)
+def probability_calibration() -> dict | None:
+    """The shipped fit of "probability right" (hfprobe/data/readout.json, `probability`), or None."""
+    try:
+        data = json.loads(resources.files("hfprobe").joinpath("data/readout.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return data.get("probability")
+
+
+def probability_right(margin: float | None, threshold: float, n_labels: int, calibration: dict | None = None):
+    """How likely the readout's top label is right, from its margin: a logistic fit on validation LoRAs
+    (benchmarks/calibrate_readout.py; feature "margin", "excess" = margin - threshold, or "excess+log_n").
+    None where there is no fit or no margin.
+
+    >>> probability_right(3.0, 1.0, 60, {"feature": "excess", "weights": [2.0, 0.0]})
+    0.982
+    """
+    cal = probability_calibration() if calibration is None else calibration
+    if not cal or margin is None or n_labels < 2:
+        return None
+    feat = {
+        "margin": [margin],
+        "excess": [margin - threshold],
+        "excess+log_n": [margin - threshold, math.log(n_labels)],
+    }[cal["feature"]]
+    w = cal["weights"]
+    z = sum(a * x for a, x in zip(w[:-1], feat)) + w[-1]
+    return round(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), 4)
 
 
 # ------------------------------------------------------------------------------------- label features
@@ -262,6 +294,8 @@ def readout_predict(
     from ..text.encoders import check_labels
 
     labels = check_labels(labels)
+    if hasattr(view, "check_complete"):  # a truncated file: refused, not half-read
+        view.check_complete("the readout")
     cfg = config or default_config()
     widths = cross_attention_widths(view)
     if not widths:
@@ -316,12 +350,17 @@ def readout_predict(
             f"top label does not stand out: margin {margin:.2f} < threshold {threshold:.2f} "
             "(trigger-word or uncaptioned LoRAs have nothing to read)"
         )
+    preds = [{"label": labels[i], "score": round(float(s[i]), 4), "method": METHOD} for i in order.tolist()]
+    p_right = probability_right(margin, threshold, len(labels))
+    if p_right is not None:  # the top label's chance of being right; the other scores stay z-scores
+        preds[0].update(probability=p_right, calibration="readout-margin")
     return {
         "method": METHOD,
         "encoder": ts.encoder,
         "labels": len(labels),
         "modules": len(deltas),
-        "predictions": [{"label": labels[i], "score": round(float(s[i]), 4), "method": METHOD} for i in order.tolist()],
+        "predictions": preds,
+        "probability_right": p_right,
         "margin": round(margin, 4),
         "threshold": round(threshold, 4),
         "threshold_source": source,

@@ -42,6 +42,7 @@ class TrainResult:
     params: int
     history: list = field(default_factory=list)
     best_zero_shot_val: float | None = None  # zero-shot validation top-1 at the chosen epoch, if measured
+    device: str = "cpu"  # where it trained; the returned model is on the CPU whatever this says
 
     @property
     def score(self) -> float:
@@ -95,22 +96,33 @@ def train_probe(
     progress: bool = True,
     desc: str = "probex",
     zero_shot: ZeroShotVal | None = None,
+    device=None,
 ) -> TrainResult:
-    """Train one probe; return the checkpoint with the best validation figure.
+    """Train one probe; return the checkpoint with the best validation figure (the model on the CPU).
 
     Ytr/Yva: float multi-hot [N, C] for "multilabel", long class indices [N] for "text" (indices into
     the rows of `text_emb` [C, text_dim], the L2-normalised class-prompt embeddings).
     `zero_shot` (text head only): held-out validation models; the checkpoint is then chosen on the mean of
     in-distribution and zero-shot validation top-1 (`TrainResult.score`).
+    `device`: where to train (a name or torch.device); None: the enclosing `hfprobe.device.use_device`
+    block's, the CPU outside one. The layers and the probe move there once, not per batch; on CUDA the
+    forward runs under bf16 autocast (`hfprobe.device.autocast`); on the CPU nothing changes.
     """
+    from ..device import autocast, current_device, resolve_device
+
     if cfg.head == "text" and text_emb is None:
         raise ValueError("head='text' needs text_emb")
+    dev = resolve_device(device) if device is not None else current_device()
+    Xtr, Ytr, Xva, Yva = (t.to(dev) for t in (Xtr, Ytr, Xva, Yva))  # once; a no-op on the CPU
+    text_emb = text_emb.to(dev) if text_emb is not None else None
+    if zero_shot is not None:
+        zero_shot = ZeroShotVal(zero_shot.X.to(dev), zero_shot.y.to(dev), zero_shot.text_emb.to(dev))
     cfg = cfg.resolved()
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     n_classes = Ytr.shape[1] if cfg.head == "multilabel" else None
     text_dim = text_emb.shape[1] if text_emb is not None else None
-    model = build_model(cfg, Xtr.shape[1], Xtr.shape[2], n_classes=n_classes, text_dim=text_dim)
+    model = build_model(cfg, Xtr.shape[1], Xtr.shape[2], n_classes=n_classes, text_dim=text_dim).to(dev)
     model.fit_input(Xtr)
     lr = cfg.lr or (1e-3 if cfg.head == "multilabel" else 2e-3)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=cfg.weight_decay)
@@ -122,21 +134,25 @@ def train_probe(
     epoch = -1
     for epoch in bar:
         model.train()
-        perm = torch.randperm(len(Xtr), generator=gen)
+        perm = torch.randperm(len(Xtr), generator=gen).to(dev)  # drawn on the CPU: the same order everywhere
         total = 0.0
         for i in range(0, len(Xtr), cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]
-            loss = _loss(model(Xtr[idx], text_emb), Ytr[idx], cfg.head)
+            with autocast(dev):
+                logits = model(Xtr[idx], text_emb)
+            loss = _loss(logits.float(), Ytr[idx], cfg.head)  # the loss in fp32 (a no-op cast on the CPU)
             opt.zero_grad()
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-        val_logits = predict_logits(model, Xva, text_emb)
+        with autocast(dev):
+            val_logits = predict_logits(model, Xva, text_emb).float()
         val, val_loss = metric(val_logits, Yva, cfg.head), _loss(val_logits, Yva, cfg.head).item()
         row = {"epoch": epoch, "train_loss": total / len(Xtr), "val": val, "val_loss": val_loss}
         score = val
         if zero_shot is not None:
-            row["zero_shot_val"] = evaluate(model, zero_shot.X, zero_shot.y, "text", zero_shot.text_emb)
+            with autocast(dev):
+                row["zero_shot_val"] = evaluate(model, zero_shot.X, zero_shot.y, "text", zero_shot.text_emb)
             score = (val + row["zero_shot_val"]) / 2
         history.append(row)
         if (score, -val_loss) > (best[0], -best[1]):
@@ -152,7 +168,7 @@ def train_probe(
             break
     bar.close()
     model.load_state_dict(best_state)
-    model.eval()
+    model.to("cpu").eval()  # experts are saved, evaluated and routed on the CPU
     chosen = history[best_epoch]
     return TrainResult(
         model,
@@ -163,4 +179,5 @@ def train_probe(
         n_params(model),
         history,
         chosen.get("zero_shot_val"),
+        str(dev),
     )

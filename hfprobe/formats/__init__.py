@@ -16,7 +16,7 @@ import json
 import posixpath
 
 from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
-from ..source.safetensors import read_header
+from ..source.safetensors import quote, read_header
 from .base import Module, TensorStore, WeightsView, sample_keys
 from .checkpoint import (
     diffusers_component,
@@ -78,33 +78,62 @@ def _read_json(src, name: str) -> dict | None:
         return None
     try:
         obj = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return None  # a broken companion file is no claim; the weights still speak
     return obj if isinstance(obj, dict) else None
+
+
+MAX_SHARDS = 10_000  # files one index may name
+
+
+def _shards(src, filename: str, index: dict | None) -> list[str]:
+    """The shard files an `.index.json` names, checked: relative names inside the source, a bounded count."""
+    weight_map = (index or {}).get("weight_map")
+    where = f"{src.display}/{filename}"
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise InvalidWeightsError(f"{where}: index has no weight_map; re-export the checkpoint")
+    bad = next((v for v in weight_map.values() if not isinstance(v, str)), None)
+    if bad is not None:
+        raise InvalidWeightsError(f"{where}: weight_map names {quote(bad, 80)}, not a file name; re-export it")
+    names = set(weight_map.values())
+    if len(names) > MAX_SHARDS:
+        raise InvalidWeightsError(
+            f"{where}: index names {len(names)} shard files, over hfprobe's limit of {MAX_SHARDS}"
+        )
+    folder = posixpath.dirname(filename)
+    shards = []
+    for shard in names:
+        if not shard.endswith(".safetensors"):
+            raise InvalidWeightsError(
+                f"{where}: weight_map names {quote(shard, 80)}, not a .safetensors file; re-export the checkpoint"
+            )
+        path = posixpath.normpath(posixpath.join(folder, shard))
+        if shard.startswith("/") or "\\" in shard or path.startswith("../") or path == "..":
+            raise InvalidWeightsError(
+                f"{where}: weight_map names {quote(shard, 80)}, outside the checkpoint's folder; re-export it"
+            )
+        shards.append(path)
+    return sorted(shards)
 
 
 def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, str]]:
     store, metadata = TensorStore(), {}
     if filename.endswith(".index.json"):
-        index = _read_json(src, filename)
-        weight_map = (index or {}).get("weight_map")
-        if not isinstance(weight_map, dict) or not weight_map:
-            raise InvalidWeightsError(f"{src.display}/{filename}: index has no weight_map; re-export the checkpoint")
-        folder = posixpath.dirname(filename)
-        shards = sorted({posixpath.join(folder, s) for s in weight_map.values()})
+        shards = _shards(src, filename, _read_json(src, filename))
         for shard in shards:
             f = src.open(shard)
-            header = read_header(f)
+            header = read_header(f, allow_truncated=True)
             store.add_safetensors(f, header)
             metadata.update(header.metadata)
         return store, shards, metadata
     f = src.open(filename)
     if filename.endswith(".safetensors"):
-        header = read_header(f)
+        header = read_header(f, allow_truncated=True)
         store.add_safetensors(f, header)
         return store, [filename], dict(header.metadata)
     if filename.endswith(PICKLE_SUFFIXES):
-        store.add_tensors(load_tensors(f))
+        # read whole: a Hub pickle is downloaded into the Hub cache first (progress bar, --max-download cap)
+        store.add_tensors(load_tensors(src.fetch(filename)))
         return store, [filename], {}
     raise UnsupportedFormatError(
         f"{f.name}: hfprobe reads .safetensors and torch pickles ({', '.join(PICKLE_SUFFIXES)}); convert the file"
@@ -172,6 +201,8 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
             f"{where}: recognised as {fmt} but no module could be read (keys e.g. {sample_keys(keys)}); "
             "the file may be incomplete"
         )
+    if store.truncated:
+        notes = [*notes, _truncation_note(store, modules)]
     return WeightsView(
         format=fmt,
         files=files,
@@ -183,6 +214,13 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
         notes=notes,
         extra=extra,
     )
+
+
+def _truncation_note(store: TensorStore, modules: dict[str, Module]) -> str:
+    view = WeightsView("", [], {}, None, modules, store)
+    unread = sum(1 for m in modules.values() if "alpha" in m.keys and not store.present(m.keys["alpha"]))
+    extra = f"; the .alpha of {unread} modules is in the missing part: alpha = rank assumed" if unread else ""
+    return view.truncation_note() + extra
 
 
 def _looks_like_checkpoint(keys: list[str]) -> bool:

@@ -28,11 +28,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, LayerNotFoundError
-from ..source.safetensors import DTYPES, Header, TensorInfo, read_tensor
+from ..source.safetensors import _TORCH_NAMES, Header, TensorInfo, quote, read_scalar, read_tensor
+
+if TYPE_CHECKING:  # torch is imported only where tensor bytes are decoded (layer, tensor, pickles)
+    import torch
+
+MAX_LAYER_ELEMENTS = 2**31  # a ΔW larger than this (8 GB of float32) is refused rather than allocated
+MAX_STORE_TENSORS = 500_000  # tensors over all shards of one checkpoint (the largest sharded models hold ~100,000)
 
 
 @dataclass
@@ -77,23 +82,47 @@ class TensorStore:
         self.raw: dict[str, TensorInfo] = {}
         self._where: dict[str, tuple[object, Header]] = {}
         self._loaded: dict[str, torch.Tensor] = {}
+        self.truncated: list[tuple[str, Header]] = []  # (file name, header) of each truncated file
 
     def add_safetensors(self, f, header: Header) -> None:
+        if len(self.raw) + len(header.tensors) > MAX_STORE_TENSORS:
+            raise InvalidWeightsError(
+                f"{f.name}: the checkpoint's shards hold over {MAX_STORE_TENSORS} tensors, hfprobe's limit; "
+                "point hfprobe at one shard"
+            )
         for key, info in header.tensors.items():
             if key in self.raw:
                 raise InvalidWeightsError(
-                    f"{f.name}: tensor {key!r} also appears in another shard; re-export the checkpoint"
+                    f"{f.name}: tensor {quote(key)} also appears in another shard; re-export the checkpoint"
                 )
             self.raw[key] = info
             self._where[key] = (f, header)
+        if header.truncated:
+            self.truncated.append((f.name, header))
 
     def add_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         """Tensors already in memory (a pickle read with weights_only=True)."""
-        names = {torch_dtype: name for name, (torch_dtype, _) in DTYPES.items()}
+        import torch
+
+        names = {getattr(torch, t): name for name, t in _TORCH_NAMES.items()}
         for key, t in tensors.items():
             dtype = names.get(t.dtype, str(t.dtype).replace("torch.", ""))  # safetensors' spelling, e.g. F16
             self.raw[key] = TensorInfo(key, dtype, tuple(t.shape), 0, 0)
             self._loaded[key] = t
+
+    def present(self, key: str) -> bool:
+        """Whether the bytes of tensor `key` are in the file (False only past the end of a truncated file)."""
+        if key in self._loaded:
+            return True
+        _, header = self._where[key]
+        return header.data_offset + header.tensors[key].end <= header.file_size
+
+    def scalar(self, key: str) -> float:
+        """The value of a one-element tensor (reads a few bytes; imports no torch for safetensors files)."""
+        if key in self._loaded:
+            return float(self._loaded[key].float().reshape(-1)[0])
+        f, header = self._where[key]
+        return read_scalar(f, header, key)
 
     def get(self, key: str) -> torch.Tensor:
         if key in self._loaded:
@@ -142,6 +171,34 @@ class WeightsView:
         return bool(getattr(self.source, "range_ignored", False))
 
     @property
+    def truncated(self) -> bool:
+        """The header is intact but tensor data is missing: modules are known, `layer()` may be refused."""
+        return bool(self.store.truncated)
+
+    def truncation_note(self) -> str | None:
+        """One line with the byte counts of each truncated file, or None."""
+        if not self.store.truncated:
+            return None
+        parts = [
+            f"{name} is {h.file_size} bytes but its header describes {h.data_offset + h.data_end} "
+            f"({h.missing_bytes} missing)"
+            for name, h in self.store.truncated
+        ]
+        return "truncated: " + "; ".join(parts) + "; answered from the header, tensor data cannot be read"
+
+    def check_complete(self, what: str = "this") -> None:
+        """Raise `TruncatedWeightsError` (one line) if any tensor data is missing; for commands that need it."""
+        from ..errors import TruncatedWeightsError
+
+        if self.store.truncated:
+            name, h = self.store.truncated[0]
+            raise TruncatedWeightsError(
+                f"{name}: the file is truncated ({h.file_size} bytes; its header describes "
+                f"{h.data_offset + h.data_end}), and {what} needs its tensor data; re-download the file "
+                "(`hfprobe inspect` still reads its header)"
+            )
+
+    @property
     def rank(self) -> int | None:
         """The most common LoRA rank (None for full checkpoints)."""
         ranks = [m.rank for m in self.modules.values() if m.kind == "lora" and m.rank]
@@ -150,25 +207,35 @@ class WeightsView:
     def tensor(self, key: str) -> torch.Tensor:
         """One raw tensor by its key in the file (reads only its bytes)."""
         if key not in self.store.raw:
-            raise LayerNotFoundError(f"{self._where()}: no tensor {key!r}; see view.raw for the keys")
+            raise LayerNotFoundError(f"{self._where()}: no tensor {quote(key)}; see view.raw for the keys")
         return self.store.get(key)
 
     def layer(self, name: str, scaled: bool = False) -> torch.Tensor:
         """ΔW (LoRA: B@A, times scale if `scaled`) or W (full) as float32 [d_out, d_in*kh*kw]."""
-        mod = self.modules.get(name)
+        mod = self.modules.get(name) if isinstance(name, str) else None
         if mod is None:
             raise LayerNotFoundError(
-                f"{self._where()}: no module {name!r} (has {len(self.modules)}, e.g. {sample_keys(self.modules, 3)}); "
-                "list them with view.modules"
+                f"{self._where()}: no module {quote(name)} (has {len(self.modules)}, e.g. "
+                f"{sample_keys(self.modules, 3)}); list them with view.modules"
             )
         if mod.kind != "lora":
             w = self.store.get(mod.keys["W"]).float()
-            return w.reshape(w.shape[0], -1) if w.dim() > 1 else w.reshape(1, -1)
+            return w.reshape(w.shape[0], math.prod(w.shape[1:])) if w.dim() > 1 else w.reshape(1, -1)
         if "B" not in mod.keys:
-            raise LayerNotFoundError(f"{self._where()}: module {name!r} has only its A matrix stored, so ΔW is unknown")
+            raise LayerNotFoundError(
+                f"{self._where()}: module {quote(name)} has only its A matrix stored, so ΔW is unknown"
+            )
+        a_info, b_info = self.store.raw[mod.keys["A"]], self.store.raw[mod.keys["B"]]
+        size = b_info.shape[0] * math.prod(a_info.shape[1:])  # lora_module checked both shapes
+        if size > MAX_LAYER_ELEMENTS:
+            raise InvalidWeightsError(
+                f"{self._where()}: ΔW of {quote(name)} would have {size} elements, over hfprobe's limit of "
+                f"{MAX_LAYER_ELEMENTS}; read its factors with view.tensor() instead"
+            )
         a = self.store.get(mod.keys["A"]).float()
         b = self.store.get(mod.keys["B"]).float()
-        a, b = a.reshape(a.shape[0], -1), b.reshape(b.shape[0], -1)
+        a = a.reshape(a.shape[0], math.prod(a.shape[1:]))
+        b = b.reshape(b.shape[0], math.prod(b.shape[1:]))
         delta = b @ a
         if mod.lora_embedding or mod.transposed:
             delta = delta.T.contiguous()
@@ -181,8 +248,14 @@ class WeightsView:
 
 
 def sample_keys(keys, n: int = 4) -> str:
-    """A few keys for an error message, quoted so that odd characters cannot break its single line."""
-    return ", ".join(repr(k[:80]) for k in sorted(keys)[:n])
+    """A few keys for an error message, quoted so that odd characters cannot break its single line.
+
+    >>> sample_keys(["b", "c", "a"], 2), len(sample_keys(["x" * 5000]))
+    ("'a', 'b'", 81)
+    """
+    import heapq
+
+    return ", ".join(quote(k, 80) for k in heapq.nsmallest(n, keys))
 
 
 def one_line(text: str, limit: int = 160) -> str:
@@ -207,27 +280,39 @@ def lora_module(
 
     alpha None means "no alpha stored": the trainer's default, scale 1 (alpha = rank).
     """
+    shape_a = list(a.shape)
     if lora_embedding:  # peft: lora_embedding_A [r, num_embeddings], lora_embedding_B [dim, r]
+        if len(a.shape) != 2:
+            raise InvalidWeightsError(
+                f"{where}: LoRA embedding A {quote(a.name)} has shape {quote(shape_a, 80)}, expected [r, "
+                "num_embeddings]; the file is corrupt or mislabelled, re-export it"
+            )
         rank, d_in, kernel = a.shape[0], a.shape[1], None
     else:
         if len(a.shape) not in (2, 4):
             raise InvalidWeightsError(
-                f"{where}: LoRA A {a.name!r} has shape {list(a.shape)}, expected [r, in] or [r, in, kh, kw]"
+                f"{where}: LoRA A {quote(a.name)} has shape {quote(shape_a, 80)}, expected [r, in] or "
+                "[r, in, kh, kw]; the file is corrupt or mislabelled, re-export it"
             )
         rank = a.shape[0]
         kernel = tuple(a.shape[2:]) if len(a.shape) == 4 else None
         d_in = a.shape[1] * (math.prod(kernel) if kernel else 1)
+    if rank == 0:
+        raise InvalidWeightsError(f"{where}: LoRA {quote(name)} has rank 0; re-export the adapter")
     d_out = 0  # unknown: only A is stored
     if b is not None:
-        b_rank = b.shape[1] if len(b.shape) >= 2 else None
-        if b_rank != rank or (len(b.shape) == 4 and tuple(b.shape[2:]) != (1, 1)):
+        fits = len(b.shape) == 2 or (len(b.shape) == 4 and tuple(b.shape[2:]) == (1, 1) and not lora_embedding)
+        if not fits or b.shape[1] != rank:
             raise InvalidWeightsError(
-                f"{where}: LoRA factors of {name!r} do not fit: A {list(a.shape)} vs B {list(b.shape)} "
-                f"(B must be [out, {rank}]); the file is corrupt or mislabelled, re-export it"
+                f"{where}: LoRA factors of {quote(name)} do not fit: A {quote(shape_a, 60)} vs B "
+                f"{quote(list(b.shape), 60)} (B must be [out, {rank}]); the file is corrupt or mislabelled, "
+                "re-export it"
             )
         d_out = b.shape[0]
-    if rank == 0:
-        raise InvalidWeightsError(f"{where}: LoRA {name!r} has rank 0; re-export the adapter")
+    if alpha is not None and not (isinstance(alpha, int | float) and math.isfinite(alpha)):
+        raise InvalidWeightsError(
+            f"{where}: LoRA {quote(name)} has alpha {quote(alpha, 40)}, not a finite number; fix or re-export it"
+        )
     eff_alpha = float(alpha) if alpha is not None else float(rank)
     scale = eff_alpha / (math.sqrt(rank) if rslora else rank)
     if lora_embedding:  # layer() is (B@A)ᵀ: [num_embeddings, dim]

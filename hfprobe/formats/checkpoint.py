@@ -19,7 +19,7 @@ from .base import Module, TensorStore, full_module, lora_module
 from .transformers_names import canonical_names
 
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
-_CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d+)$")
+_CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
 
 
@@ -74,7 +74,7 @@ def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module],
 def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
     """'unet' / 'transformer' for a diffusers model checkpoint, else None."""
     cls = (config or {}).get("_class_name") or ""
-    if cls:
+    if isinstance(cls, str) and cls:
         for marker, component in (
             ("ControlNet", "controlnet"),
             ("Autoencoder", "vae"),
@@ -100,7 +100,8 @@ def read_checkpoint(
     if component:
         mapping = {n: f"{component}.{n}" for n in weights}
     else:
-        mapping = canonical_names(list(weights), (config or {}).get("model_type"))
+        model_type = (config or {}).get("model_type")
+        mapping = canonical_names(list(weights), model_type if isinstance(model_type, str) else None)
         changed = sum(1 for a, b in mapping.items() if a != b)
         if changed:
             notes.append(f"{changed} saved-key names mapped to transformers' in-memory names")

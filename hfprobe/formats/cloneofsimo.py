@@ -6,8 +6,9 @@ class (listed in the header metadata, e.g. `unet: ["GEGLU", "CrossAttention", "A
 the metadata (`unet:N:rank`); there is no alpha (lora_diffusion's scale defaults to 1).
 
 To name index N, hfprobe enumerates the same way over a diffusers SD 1.x/2.x UNet and a CLIP text
-encoder built on the meta device (no memory, no weights), and accepts the names only if every
-module's shape matches the file's A/B shapes. Otherwise it keeps positional names
+encoder: their module orders are stored as data (`hfprobe.formats.tables`, made from the libraries' own models
+built on the meta device; the tests check the stored order against them), and the names are accepted only if
+every module's shape matches the file's A/B shapes. Otherwise it keeps positional names
 `unet.lora_diffusion.N` / `text_encoder.lora_diffusion.N` and says so in `view.notes`.
 Textual-inversion tokens stored in the same file (`<s1>`) become `embedding` modules
 `text_encoder.token_embedding.<s1>`.
@@ -17,40 +18,22 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import re
 
+from ..errors import InvalidWeightsError
+from ..source.safetensors import quote
 from .base import Module, TensorStore, full_module, lora_module
-from .diffusers import canonical_text_encoder_path
+from .tables import tables
 
-KEY = re.compile(r"^(?P<comp>[A-Za-z_]\w*):(?P<idx>\d+):(?P<role>up|down)$")
+KEY = re.compile(r"^(?P<comp>[A-Za-z_]\w*):(?P<idx>\d{1,9}):(?P<role>up|down)\Z", re.ASCII)
+MAX_TARGETS_JSON = 64 * 1024  # the metadata naming lora_diffusion's target classes is a short JSON list
 
 
 def is_cloneofsimo(keys: list[str]) -> bool:
-    return any(KEY.match(k) for k in keys)
+    return any(":" in k and KEY.match(k) for k in keys)
 
 
 _LEGACY_BLOCK_ORDER = {"attn1": 0, "ff": 1, "attn2": 2}  # diffusers < 0.12 registered ff before attn2
-
-
-def _order(model, targets: set[str], legacy: bool = False) -> list[tuple[str, tuple[int, int]]]:
-    import torch.nn as nn
-
-    out = []
-    ancestors = [(n, m) for n, m in model.named_modules() if type(m).__name__ in targets]
-    if legacy:  # stable sort: only the order inside each transformer block changes
-
-        def block_rank(item):
-            head, _, tail = item[0].partition(".transformer_blocks.")
-            idx, _, sub = tail.partition(".")
-            return (head, idx, _LEGACY_BLOCK_ORDER.get(sub.split(".")[0], 3)) if tail else (item[0], "", 0)
-
-        ancestors = _regroup(ancestors, block_rank)
-    for anc_name, anc in ancestors:
-        for child_name, child in anc.named_modules():
-            if isinstance(child, nn.Linear):
-                out.append((f"{anc_name}.{child_name}", tuple(child.weight.shape)))
-    return out
 
 
 def _regroup(ancestors, block_rank):
@@ -66,19 +49,31 @@ def _regroup(ancestors, block_rank):
     return out
 
 
+def _block_rank(item):
+    head, _, tail = item[0].partition(".transformer_blocks.")
+    idx, _, sub = tail.partition(".")
+    return (head, idx, _LEGACY_BLOCK_ORDER.get(sub.split(".")[0], 3)) if tail else (item[0], "", 0)
+
+
+def order_of(ancestors: list, targets: set[str], legacy: bool = False) -> list[tuple[str, tuple[int, int]]]:
+    """lora_diffusion's order: modules of a target class in model order, then their Linear children.
+
+    `ancestors` is [[module name, class name, [[child, out, in], ...]], ...] in `named_modules()` order.
+    """
+    chosen = [a for a in ancestors if a[1] in targets]
+    if legacy:  # stable sort: only the order inside each transformer block changes
+        chosen = _regroup(chosen, _block_rank)
+    return [(f"{name}.{child}", (out, inp)) for name, _, children in chosen for child, out, inp in children]
+
+
 @functools.lru_cache(maxsize=8)
 def _unet_order(targets: frozenset, legacy: bool = False):
     """(name, (out, in)) in lora_diffusion's order over an SD 1.x/2.x UNet; cross-attention inputs read 0."""
-    import torch
-    from diffusers import UNet2DConditionModel
-
     wanted = {"Attention"} if targets & {"CrossAttention", "Attention"} else set()
     wanted |= targets & {"GEGLU"}
-    with torch.device("meta"):
-        unet = UNet2DConditionModel()  # the defaults are SD 1.x's layout (SD 2.x differs only in widths)
     return [
         ("unet." + n, (s[0], 0) if n.endswith(("attn2.to_k", "attn2.to_v")) else s)
-        for n, s in _order(unet, wanted, legacy)
+        for n, s in order_of(tables()["unet_order"], wanted, legacy)
     ]
 
 
@@ -96,43 +91,36 @@ def _fits(order, shapes) -> bool:
 
 
 def _text_encoder_order(n_layers: int, hidden: int):
-    import torch
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    log = logging.getLogger("transformers")
-    level = log.level
-    log.setLevel(logging.ERROR)  # the throwaway config's token ids trigger warnings
-    try:
-        config = CLIPTextConfig(
-            hidden_size=hidden, num_hidden_layers=n_layers, num_attention_heads=1, intermediate_size=4 * hidden
-        )
-        with torch.device("meta"):
-            model = CLIPTextModel(config)
-    finally:
-        log.setLevel(level)
-    return [("text_encoder." + canonical_text_encoder_path(n), s) for n, s in _order(model, {"CLIPAttention"})]
+    """(name, (out, in)) in lora_diffusion's order over a CLIP text encoder of `n_layers` layers."""
+    children = tables()["clip_attention"]
+    return [
+        (f"text_encoder.text_model.encoder.layers.{i}.self_attn.{child}", (hidden, hidden))
+        for i in range(n_layers)
+        for child in children
+    ]
 
 
 def _names_for(
     comp: str, entries: dict[int, dict[str, str]], store: TensorStore, targets: set[str]
 ) -> list[str] | None:
     count = len(entries)
-    shapes = [(store.raw[entries[i]["up"]].shape[0], store.raw[entries[i]["down"]].shape[1]) for i in range(count)]
-    try:
-        if comp == "unet":
-            for legacy in (False, True):
-                order = _unet_order(frozenset(targets), legacy)
-                if _fits(order, shapes):
-                    break
-            else:
-                return None
-            candidates, expected = [n for n, _ in order], [tuple(s) for s in shapes]
-        elif comp.startswith("text_encoder") and count % 4 == 0:
-            order = _text_encoder_order(count // 4, shapes[0][1])
-            candidates, expected = [n for n, _ in order], [s for _, s in order]
+    ups = [store.raw[entries[i]["up"]].shape for i in range(count)]
+    downs = [store.raw[entries[i]["down"]].shape for i in range(count)]
+    if any(len(u) != 2 for u in ups) or any(len(d) != 2 for d in downs):
+        return None  # lora_diffusion's Linear layers only; lora_module says what is wrong with the shapes
+    shapes = [(u[0], d[1]) for u, d in zip(ups, downs)]
+    if comp == "unet":
+        for legacy in (False, True):
+            order = _unet_order(frozenset(targets), legacy)
+            if _fits(order, shapes):
+                break
         else:
             return None
-    except Exception:  # a layout the libraries cannot build: keep positions
+        candidates, expected = [n for n, _ in order], [tuple(s) for s in shapes]
+    elif comp.startswith("text_encoder") and count % 4 == 0:
+        order = _text_encoder_order(count // 4, shapes[0][1])
+        candidates, expected = [n for n, _ in order], [s for _, s in order]
+    else:
         return None
     if len(candidates) != count or [tuple(s) for s in shapes] != expected:
         return None
@@ -141,12 +129,26 @@ def _names_for(
     return candidates
 
 
+def _targets(metadata: dict[str, str], comp: str) -> tuple[set[str], str | None]:
+    """lora_diffusion's target classes for `comp` from the metadata, and a note when they cannot be read."""
+    text = metadata.get(comp)
+    if text is None:
+        return set(), None
+    try:
+        value = json.loads(text) if len(text) <= MAX_TARGETS_JSON else None
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return set(), f"{comp}: the metadata's target list {quote(text, 60)} is not a JSON list of class names; ignored"
+    return set(value), None
+
+
 def read_cloneofsimo(store: TensorStore, metadata: dict[str, str], where: str):
     """Modules of a lora_diffusion file; returns (modules, notes, extra)."""
     groups: dict[str, dict[int, dict[str, str]]] = {}
     others = []
     for key in store.raw:
-        m = KEY.match(key)
+        m = KEY.match(key) if ":" in key else None
         if m:
             groups.setdefault(m["comp"], {}).setdefault(int(m["idx"]), {})[m["role"]] = key
         else:
@@ -154,13 +156,18 @@ def read_cloneofsimo(store: TensorStore, metadata: dict[str, str], where: str):
     modules: dict[str, Module] = {}
     notes: list[str] = []
     for comp, entries in sorted(groups.items()):
+        lone = next((i for i, e in entries.items() if "down" not in e), None)
+        if lone is not None:
+            raise InvalidWeightsError(
+                f"{where}: {quote(f'{comp}:{lone}:up', 80)} has no matching down matrix; the file is incomplete, "
+                "re-export it"
+            )
         if sorted(entries) != list(range(len(entries))) or any(len(e) != 2 for e in entries.values()):
             names = None
         else:
-            try:
-                targets = set(json.loads(metadata.get(comp, "[]")))
-            except json.JSONDecodeError:
-                targets = set()
+            targets, note = _targets(metadata, comp)
+            if note:
+                notes.append(note)
             names = _names_for(comp, entries, store, targets or {"CrossAttention", "Attention"})
         if names is None:
             notes.append(f"{comp}: positions could not be matched to module names; kept as {comp}.lora_diffusion.N")

@@ -6,18 +6,29 @@
 - `….to_k.lora_A.weight` (PEFT-style), with `unet.`, `transformer.` or no prefix, often with
   `lora_adapter_metadata` (the PEFT LoraConfig as JSON) in the header.
 
-All are renamed (keys only) to `<component>.<module>.lora_A.weight` with diffusers'
-`convert_unet_state_dict_to_peft` / `convert_state_dict` tables, then grouped by `lora.build_lora_modules`.
+All are renamed (keys only) to `<component>.<module>.lora_A.weight` with diffusers' own renaming tables
+(`convert_unet_state_dict_to_peft` / `convert_state_dict`, stored as data by `hfprobe.formats.tables` so that no
+diffusers import is needed; the tests check the result against diffusers itself), then grouped by
+`lora.build_lora_modules`. Alphas come from the LoraConfig in `lora_adapter_metadata` (`lora_alpha`,
+`alpha_pattern` matched as peft's `get_pattern_key` does); malformed values are typed errors.
 Canonical names: `unet.<diffusers path>`, `transformer.<diffusers path>`, `text_encoder[_2].text_model.<path>`
 (the CLIP layout all LoRA files use, also where transformers 5 keeps it in memory without `text_model.`).
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import re
+import time
 
+from ..errors import InvalidWeightsError
+from ..source.safetensors import quote
 from .base import TensorStore
 from .lora import build_lora_modules
+from .presence import Presence
+from .tables import tables
 
 COMPONENTS = ("unet", "transformer", "text_encoder_2", "text_encoder", "prior")
 _UNET_ROOTS = ("down_blocks", "mid_block", "up_blocks", "conv_in", "conv_out", "time_embedding", "add_embedding")
@@ -66,15 +77,66 @@ def canonical_text_encoder_path(path: str) -> str:
     return "text_model." + path if path.startswith(_CLIP_ROOTS) else path
 
 
+@functools.lru_cache(maxsize=1)
+def _mappings() -> tuple[tuple, tuple, tuple]:
+    """(always, unet, text encoder) renaming pairs, in diffusers' order."""
+    t = tables()["diffusers"]
+    te = dict(map(tuple, t["DIFFUSERS_OLD_TO_PEFT"]))
+    te.update(map(tuple, t["DIFFUSERS_TO_PEFT"]))  # diffusers' {**OLD, **NEW}
+    return tuple(map(tuple, t["KEYS_TO_ALWAYS_REPLACE"])), tuple(map(tuple, t["UNET_TO_DIFFUSERS"])), tuple(te.items())
+
+
+def convert_keys(keys: dict[str, str], mapping) -> dict[str, str]:
+    """diffusers' `convert_state_dict`: every always-replace pattern, then the first pattern of `mapping` found.
+
+    Done on all names joined where it can be (no name holds a newline): each always-replace pattern is one
+    `replace` over the joined text, and only the mapping patterns found in it are tried name by name, so a header
+    of long names stays fast; the result is the same as name by name.
+    """
+    always = _mappings()[0]
+    joined = "\n".join(keys)
+    if joined.count("\n") != max(0, len(keys) - 1):
+        return {_convert_key(k, always, mapping): v for k, v in keys.items()}
+    for pattern, new in always:
+        joined = joined.replace(pattern, new)
+    names = joined.split("\n") if keys else []
+    present = Presence(names)
+    found = [(pattern, new) for pattern, new in mapping if present(pattern)]  # the others are in no name
+    return {_convert_key(k, (), found): v for k, v in zip(names, keys.values())}
+
+
+_PEFT_ROLES = ((".lora.down.weight", ".lora_A.weight"), (".lora.up.weight", ".lora_B.weight"))
+
+
+def _replace_all(names: list[str], pairs) -> list[str]:
+    """Each name with `str.replace(old, new)` applied for every pair in order: on the names joined where no name
+    holds a newline (the same result: no `old` spans a newline), one by one otherwise."""
+    joined = "\n".join(names)
+    if joined.count("\n") != max(0, len(names) - 1):
+        out = []
+        for name in names:
+            for old, new in pairs:
+                name = name.replace(old, new)
+            out.append(name)
+        return out
+    for old, new in pairs:
+        joined = joined.replace(old, new)
+    return joined.split("\n") if names else []
+
+
+def _convert_key(k: str, always, mapping) -> str:
+    for pattern, new in always:
+        if pattern in k:
+            k = k.replace(pattern, new)
+    for pattern, new in mapping:
+        if pattern in k:
+            return k.replace(pattern, new)
+    return k
+
+
 def to_peft_keys(raw_keys: list[str]) -> dict[str, str]:
     """Rename diffusers-style LoRA keys (any of the three styles) to PEFT style; returns new -> raw key."""
-    from diffusers.utils.state_dict_utils import (
-        DIFFUSERS_OLD_TO_PEFT,
-        DIFFUSERS_TO_PEFT,
-        convert_state_dict,
-        convert_unet_state_dict_to_peft,
-    )
-
+    _, unet_map, te_map = _mappings()
     by_comp: dict[str, dict[str, str]] = {}
     for raw in raw_keys:
         comp, rest = component_of(raw)
@@ -83,24 +145,30 @@ def to_peft_keys(raw_keys: list[str]) -> dict[str, str]:
     for comp, sub in by_comp.items():
         # the converters only rename keys, so the raw key can ride along as the "tensor"
         if comp.startswith("text_encoder"):
-            renamed = convert_state_dict(sub, {**DIFFUSERS_OLD_TO_PEFT, **DIFFUSERS_TO_PEFT})
+            renamed = convert_keys(sub, te_map)
             renamed = {canonical_text_encoder_path(k): v for k, v in renamed.items()}
         else:
-            renamed = convert_unet_state_dict_to_peft(sub)
-        for k, v in renamed.items():
-            k = k.replace(".lora.down.weight", ".lora_A.weight").replace(".lora.up.weight", ".lora_B.weight")
+            renamed = convert_keys(sub, unet_map)
+        names = _replace_all(list(renamed), _PEFT_ROLES)
+        for k, v in zip(names, renamed.values()):
             out[f"{comp}.{k}"] = v
     return out
 
 
+MAX_METADATA_JSON = 16 * 1024 * 1024  # bytes of lora_adapter_metadata parsed (real ones are a few kB)
+
+
 def adapter_metadata(metadata: dict[str, str]) -> dict[str, dict]:
-    """`lora_adapter_metadata` from a diffusers header -> {component or "": LoraConfig dict}."""
+    """`lora_adapter_metadata` from a diffusers header -> {component or "": LoraConfig dict}.
+
+    Unreadable JSON is no claim (an empty result); values are checked where they are used (`alpha_lookup`).
+    """
     text = metadata.get("lora_adapter_metadata")
-    if not text:
+    if not text or len(text) > MAX_METADATA_JSON:
         return {}
     try:
         flat = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return {}
     if not isinstance(flat, dict):
         return {}
@@ -114,22 +182,143 @@ def adapter_metadata(metadata: dict[str, str]) -> dict[str, dict]:
     return per
 
 
-def alpha_lookup(configs: dict[str, dict]):
-    """alpha_for(name, rank) from PEFT LoraConfigs (lora_alpha, alpha_pattern), per component."""
-    from peft.utils.other import get_pattern_key
+MAX_PATTERNS = 4096  # alpha_pattern entries (real ones list at most one per module, a few hundred)
+MAX_PATTERN_CHARS = 256
+MAX_PATTERN_MATCHES = 1_000_000  # pattern tests per file (modules x patterns; a full SDXL LoRA with one pattern
+# per module needs about 520,000)
+PATTERN_SECONDS = 1.0  # and the time they may take (a safety net: each pattern is checked by `_risky` first)
+
+
+def _number(value, what: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidWeightsError(f"{where}: {what} is {quote(value, 60)}, not a finite number; fix the LoRA config")
+    return float(value)
+
+
+def _risky(pattern: str) -> str | None:
+    r"""Why matching a pattern could take long (backtracking), or None. Refused: a backreference, a repeated group
+    that itself repeats or alternates, more than one unbounded repeat (`*`, `+`, `{}`), more than three repeats.
+    With names of at most MAX_KEY_CHARS characters, one test of any other pattern takes milliseconds at worst.
+
+    >>> _risky("attn1.to_q"), _risky(r"down_blocks\.\d+\.attn1"), _risky("(a+)+$"), _risky(".*a.*b")
+    (None, None, 'a repeated group that itself repeats or alternates', 'more than one unbounded repeat')
+    """
+    depth_risky, unbounded, total, i, after_group = [False], 0, 0, 0, None
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 < len(pattern) and pattern[i + 1].isdigit():
+                return "a backreference"
+            i, after_group = i + 2, None
+            continue
+        if c == "[":  # a character class is one atom
+            j = i + 1 + (pattern[i + 1 : i + 2] == "^")
+            j += pattern[j : j + 1] == "]"
+            while j < len(pattern) and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            i, after_group = j + 1, None
+            continue
+        if c == "(":
+            if pattern.startswith("(?P=", i):
+                return "a backreference"
+            depth_risky.append(False)
+            i += 2 if pattern.startswith("(?", i) else 1  # `(?:` etc.: that `?` is not a repeat
+            after_group = None
+            continue
+        if c == ")":
+            risky = depth_risky.pop() if len(depth_risky) > 1 else False
+            depth_risky[-1] = depth_risky[-1] or risky
+            i, after_group = i + 1, risky
+            continue
+        if c in "*+?{":
+            if after_group:
+                return "a repeated group that itself repeats or alternates"
+            unbounded += c != "?"
+            total += 1
+            depth_risky[-1] = True
+        elif c == "|":
+            depth_risky[-1] = True
+        after_group = None
+        i += 1
+    if unbounded > 1:
+        return "more than one unbounded repeat"
+    return "more than three repeats" if total > 3 else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(key: str) -> re.Pattern | str:
+    """peft's match for one pattern key, compiled once; a string says why the key is refused."""
+    why = _risky(key)
+    if why:
+        return why
+    try:
+        return re.compile(rf"(.*\.)?({key})$")
+    except (re.error, RecursionError, OverflowError, ValueError) as err:
+        return f"not a valid regular expression ({' '.join(str(err).split())[:80]})"
+
+
+def pattern_key(pattern_keys: list[str], name: str, where: str = "LoRA config") -> str:
+    """peft's `get_pattern_key`: the first key whose pattern matches the end of `name` at a dot, else `name`.
+
+    >>> pattern_key(["value", "attention.self.query"], "bert.encoder.layer.0.attention.self.query")
+    'attention.self.query'
+    >>> pattern_key(["value"], "a.query")
+    'a.query'
+    """
+    for key in pattern_keys:
+        compiled = _compiled(key)
+        if isinstance(compiled, str):
+            raise InvalidWeightsError(
+                f"{where}: alpha_pattern key {quote(key, 80)} is refused ({compiled}); fix the LoRA config"
+            )
+        if compiled.match(name):
+            return key
+    return name
+
+
+def alpha_lookup(configs: dict[str, dict], where: str = "LoRA config"):
+    """alpha_for(name, rank) from PEFT LoraConfigs (lora_alpha, alpha_pattern), per component.
+
+    Values are checked here: a non-numeric `lora_alpha`, an `alpha_pattern` that is not a map of patterns to
+    numbers, or a pattern that is not a (safe) regular expression is an `InvalidWeightsError` naming `where`.
+    """
+    checked: dict[str, tuple[dict[str, float], float | None]] = {}
+    for comp, cfg in configs.items():
+        if not isinstance(cfg, dict):
+            continue
+        patterns = cfg.get("alpha_pattern") or {}
+        if not isinstance(patterns, dict):
+            raise InvalidWeightsError(f"{where}: alpha_pattern is {quote(patterns, 60)}, not a map of module names")
+        if len(patterns) > MAX_PATTERNS:
+            raise InvalidWeightsError(
+                f"{where}: alpha_pattern has {len(patterns)} entries, over hfprobe's limit of {MAX_PATTERNS}"
+            )
+        for key in patterns:
+            if len(key) > MAX_PATTERN_CHARS:
+                raise InvalidWeightsError(
+                    f"{where}: alpha_pattern key {quote(key, 80)} is over {MAX_PATTERN_CHARS} chars"
+                )
+        values = {k: _number(v, f"alpha_pattern[{quote(k, 60)}]", where) for k, v in patterns.items()}
+        alpha = cfg.get("lora_alpha")
+        checked[comp] = (values, None if alpha is None else _number(alpha, "lora_alpha", where))
+    spent = [0, 0.0]  # pattern tests, seconds
 
     def alpha_for(name: str, rank: int) -> float | None:
         comp, _, path = name.partition(".")
-        cfg = configs.get(comp) or configs.get("")
-        if not cfg:
-            return None
-        patterns = cfg.get("alpha_pattern") or {}
-        if patterns:
-            key = get_pattern_key(list(patterns), path)
-            if key in patterns:
-                return float(patterns[key])
-        alpha = cfg.get("lora_alpha")
-        return float(alpha) if alpha is not None else None
+        values, alpha = checked.get(comp) or checked.get("") or ({}, None)
+        if values:
+            start = time.monotonic()
+            key = pattern_key(list(values), path, where)
+            spent[0] += len(values)
+            spent[1] += time.monotonic() - start
+            if spent[0] > MAX_PATTERN_MATCHES or spent[1] > PATTERN_SECONDS:
+                raise InvalidWeightsError(
+                    f"{where}: its {len(values)} alpha_pattern entries times this file's modules are too many to "
+                    f"match (over {MAX_PATTERN_MATCHES} tests or {PATTERN_SECONDS:.0f} s); list fewer patterns"
+                )
+            if key in values:
+                return values[key]
+        return alpha
 
     return alpha_for
 
@@ -145,12 +334,13 @@ def read_diffusers_lora(
     configs = adapter_metadata(metadata)
     rslora = any(c.get("use_rslora") for c in configs.values())
     dora = any(c.get("use_dora") for c in configs.values())
-    modules, rest = build_lora_modules(renamed, store, where, alpha_for=alpha_lookup(configs), rslora=rslora, dora=dora)
+    alpha_for = alpha_lookup(configs, f"{where} (lora_adapter_metadata)")
+    modules, rest = build_lora_modules(renamed, store, where, alpha_for=alpha_for, rslora=rslora, dora=dora)
     notes = []
     if not configs and not any(k.endswith(".alpha") for k in renamed):
         notes.append("no alpha stored: scale 1 (alpha = rank), as diffusers assumes")
     if rest:
-        notes.append(f"{len(rest)} tensors are not LoRA factors and were left out (e.g. {rest[0]})")
+        notes.append(f"{len(rest)} tensors are not LoRA factors and were left out (e.g. {quote(rest[0], 80)})")
     fmt = (
         "diffusers-lora-processor" if any(".processor." in k or "_lora.down." in k for k in keys) else "diffusers-lora"
     )

@@ -1,11 +1,11 @@
 """kohya-ss / A1111 LoRA files (`lora_unet_…`, `lora_te_…`, `lora_te1_/te2_…`, `.alpha`).
 
-Key renaming is diffusers' own: `_maybe_map_sgm_blocks_to_diffusers` turns SDXL's sgm names
-(`input_blocks/middle_block/output_blocks`) into diffusers block names, then
-`_convert_non_diffusers_lora_to_diffusers` turns the flattened names into dotted diffusers keys.
-Both are called with the raw key as the "tensor" (they only move keys around when no `.alpha` is
-passed in), so no bytes are read. The `.alpha` tensors (a few bytes each) are read for the scale
-alpha / rank; a file without them gets kohya's default alpha = rank (scale 1).
+Key renaming follows diffusers exactly, written out here so that no diffusers import is needed (the tests
+check every result against diffusers' own functions): `sgm_to_diffusers` is diffusers'
+`_maybe_map_sgm_blocks_to_diffusers` (SDXL's `input_blocks/middle_block/output_blocks` to diffusers block names)
+and `non_diffusers_to_diffusers` its `_convert_non_diffusers_lora_to_diffusers` (flattened names to dotted
+diffusers keys). Only keys move, so no bytes are read. The `.alpha` tensors (a few bytes each) are read for
+the scale alpha / rank; a file without them gets kohya's default alpha = rank (scale 1).
 
 FLUX kohya files (`lora_unet_double_blocks_…`, `lora_unet_single_blocks_…`) keep the BFL layout:
 `transformer.double_blocks.0.img_attn.qkv` (diffusers splits those fused layers, which needs bytes).
@@ -14,17 +14,19 @@ FLUX kohya files (`lora_unet_double_blocks_…`, `lora_unet_single_blocks_…`) 
 from __future__ import annotations
 
 import re
-from types import SimpleNamespace
 
 from ..errors import UnsupportedFormatError
-from .base import TensorStore, one_line, sample_keys
+from ..source.safetensors import quote
+from .base import TensorStore, sample_keys
 from .diffusers import to_peft_keys
+from .kohya_names import non_diffusers_to_diffusers, sgm_to_diffusers
 from .lora import build_lora_modules
 
 PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")
 _LYCORIS = (".hada_", ".lokr_", ".lora_mid.", ".oft_", ".diff", ".w_norm", ".on_input")
+_LYCORIS_RE = re.compile("|".join(map(re.escape, _LYCORIS)))
 # SD 1.x, SD 2.x and SDXL UNets all have 2 resnets per down block, which is all the sgm mapping needs.
-_SGM_UNET = SimpleNamespace(layers_per_block=2)
+LAYERS_PER_BLOCK = 2
 _FLUX_TOKENS = (
     "double_blocks",
     "single_blocks",
@@ -54,35 +56,51 @@ def is_kohya(keys: list[str]) -> bool:
 def _flux_name(lora_name: str) -> str:
     """`lora_unet_double_blocks_0_img_attn_qkv` -> `transformer.double_blocks.0.img_attn.qkv`."""
     path = lora_name.removeprefix("lora_unet_")
-    for i, tok in enumerate(_FLUX_TOKENS):
+    for i, tok in enumerate(_FLUX_TOKENS):  # the NUL markers cannot collide: names holding NUL are refused
         path = path.replace(tok, f"\0{i}\0")
-    path = path.replace("_", ".")
-    path = re.sub(r"\0(\d+)\0", lambda m: _FLUX_TOKENS[int(m.group(1))], path)
-    return "transformer." + path
+    parts = path.replace("_", ".").split("\0")
+    # odd parts are token indexes
+    return "transformer." + "".join(_FLUX_TOKENS[int(p)] if i % 2 else p for i, p in enumerate(parts))
 
 
-_MALFORMED = re.compile(r"^(lora_(?:unet|te\d?)_\w+?)_(lora_down\.weight|lora_up\.weight|alpha)$")
+_SUFFIXES = ("_lora_down.weight", "_lora_up.weight", "_alpha")
 
 
 def _repair(key: str) -> str:
-    """Hand-converted files write `name_lora_down.weight`; kohya writes `name.lora_down.weight`."""
-    return _MALFORMED.sub(r"\1.\2", key)
+    """Hand-converted files write `name_lora_down.weight`; kohya writes `name.lora_down.weight`.
+
+    >>> _repair("lora_unet_x_y_lora_down.weight"), _repair("lora_te1_a_alpha"), _repair("lora_unet__alpha")
+    ('lora_unet_x_y.lora_down.weight', 'lora_te1_a.alpha', 'lora_unet__alpha')
+    """
+    for suffix in _SUFFIXES:
+        if key.endswith(suffix):
+            head = key[: -len(suffix)]
+            # `lora_unet_`, `lora_te_` or `lora_te<digit>_`, then at least one word character, all word characters
+            for prefix in ("lora_unet_", "lora_te_", *(f"lora_te{d}_" for d in "0123456789")):
+                rest = head.removeprefix(prefix)
+                if rest != head and rest and _word(rest):
+                    return f"{head}.{suffix[1:]}"
+    return key
+
+
+def _word(text: str) -> bool:
+    """Every character is a word character (`\\w`: alphanumeric or `_`)."""
+    return text.replace("_", "a").isalnum()
 
 
 def kohya_to_peft_keys(raw_keys: list[str], where: str) -> tuple[dict[str, str], list[str]]:
     """Rename kohya keys to PEFT style (new -> raw key); also returns notes."""
-    from diffusers.loaders.lora_conversion_utils import (
-        _convert_non_diffusers_lora_to_diffusers,
-        _maybe_map_sgm_blocks_to_diffusers,
-    )
-
     notes: list[str] = []
-    lycoris = sorted(k for k in raw_keys if any(t in k for t in _LYCORIS))
+    joined = "\n".join(raw_keys)  # one scan over all keys for what is rare
+    lycoris = sorted(k for k in raw_keys if any(t in k for t in _LYCORIS)) if _LYCORIS_RE.search(joined) else []
     if lycoris:
         raise UnsupportedFormatError(
             f"{where}: a LyCORIS network (LoHa/LoKr/LoCon factors such as {sample_keys(lycoris, 1)}), not a LoRA; "
             "hfprobe reads LoRA factors only (lora_down/lora_up)"
         )
+    odd = next((k for k in raw_keys if "\0" in k), None) if "\0" in joined else None
+    if odd is not None:
+        raise UnsupportedFormatError(f"{where}: kohya key {quote(odd, 80)} holds a NUL character; not a kohya LoRA")
     norm = {_repair(k): k for k in raw_keys}  # normalised kohya key -> raw key
     if any(n != r for n, r in norm.items()):
         notes.append("malformed kohya names (`_lora_down` for `.lora_down`) repaired")
@@ -98,17 +116,14 @@ def kohya_to_peft_keys(raw_keys: list[str], where: str) -> tuple[dict[str, str],
                 out[f"{_flux_name(name)}.{role}"] = weights[k]
             weights.pop(k)
     if weights:
-        if any(p in k for k in weights for p in ("input_blocks", "middle_block", "output_blocks")):
+        if any(p in joined for p in ("input_blocks", "middle_block", "output_blocks")):
             notes.append("SDXL sgm block names mapped to diffusers names")
         try:
-            mapped = _maybe_map_sgm_blocks_to_diffusers(dict(weights), _SGM_UNET)
-            converted, _ = _convert_non_diffusers_lora_to_diffusers(dict(mapped))
-        except (ValueError, KeyError, IndexError) as err:
-            sample = sample_keys(weights, 3)
-            detail = one_line(err, 120)  # diffusers' messages span lines
+            converted = non_diffusers_to_diffusers(sgm_to_diffusers(dict(weights), LAYERS_PER_BLOCK))
+        except (ValueError, IndexError) as err:
             raise UnsupportedFormatError(
-                f"{where}: kohya-style keys that diffusers cannot map ({type(err).__name__}: {detail}); "
-                f"sample keys: {sample}"
+                f"{where}: kohya-style keys that cannot be mapped to diffusers names ({err}); "
+                f"sample keys: {sample_keys(weights, 3)}"
             ) from None
         out.update(to_peft_keys_from_converted(converted))
     # attach each `.alpha` to the module its lora_down belongs to

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import InvalidWeightsError
-from ..source.safetensors import TensorInfo
+from ..source.safetensors import TensorInfo, quote
 from .base import Module, TensorStore, full_module, lora_module
 
 # suffix of a PEFT-style key -> role; checked in order (the longest, most specific first)
@@ -34,9 +34,21 @@ def split_role(key: str) -> tuple[str, str] | None:
     return None
 
 
-def read_scalars(store: TensorStore, keys: list[str]) -> dict[str, float]:
-    """Values of small scalar tensors such as kohya's `.alpha` (a few bytes each)."""
-    return {k: float(store.get(k).float().reshape(-1)[0]) for k in keys}
+def read_scalars(store: TensorStore, keys: list[str], where: str) -> dict[str, float]:
+    """Values of one-element tensors such as kohya's `.alpha` (a few bytes each).
+
+    Those whose bytes lie past the end of a truncated file are left out (the caller assumes the default)."""
+    out = {}
+    for k in keys:
+        info = store.raw[k]
+        if info.numel != 1:
+            raise InvalidWeightsError(
+                f"{where}: alpha tensor {quote(k, 80)} has shape {quote(list(info.shape), 40)}, not one value; "
+                "the file is corrupt or mislabelled, re-export it"
+            )
+        if store.present(k):
+            out[k] = store.scalar(k)
+    return out
 
 
 def build_lora_modules(
@@ -66,7 +78,7 @@ def build_lora_modules(
             continue
         parts.setdefault(name, {})[role] = raw_key
     alpha_keys = [p["alpha"] for p in parts.values() if "alpha" in p and ("A" in p or "EA" in p)]
-    alpha_values = read_scalars(store, alpha_keys) if alpha_keys else {}
+    alpha_values = read_scalars(store, alpha_keys, where) if alpha_keys else {}
     modules: dict[str, Module] = {}
     for name, p in sorted(parts.items()):
         emb = "EA" in p
@@ -74,13 +86,13 @@ def build_lora_modules(
         if a_key is None:
             if b_key is not None:
                 raise InvalidWeightsError(
-                    f"{where}: LoRA {name!r} has a B matrix but no A; the file is incomplete, re-export it"
+                    f"{where}: LoRA {quote(name, 120)} has a B matrix but no A; the file is incomplete, re-export it"
                 )
             continue  # a lone alpha or magnitude: nothing to build
         a: TensorInfo = store.raw[a_key]
         b: TensorInfo | None = store.raw.get(b_key) if b_key else None
         rank = a.shape[0] if a.shape else 0
-        alpha = alpha_values.get(p.get("alpha", ""), alpha_for(name, rank))
+        alpha = alpha_values[p["alpha"]] if p.get("alpha") in alpha_values else alpha_for(name, rank)
         keys = {"A": a_key, **({"B": b_key} if b_key else {})}
         for role in ("alpha", "magnitude"):
             if role in p:

@@ -2,7 +2,7 @@
 
 Keys are `base_model.model.<module path>.lora_A.weight` / `.lora_B.weight` (plus `lora_embedding_A/B`,
 `lora_magnitude_vector` for DoRA, and full copies of `modules_to_save`). From the config:
-`r`, `lora_alpha`, `rank_pattern` / `alpha_pattern` (matched with peft's own `get_pattern_key`),
+`r`, `lora_alpha`, `rank_pattern` / `alpha_pattern` (matched as peft's `get_pattern_key` does),
 `use_rslora` (scale alpha/sqrt(r) instead of alpha/r), `fan_in_fan_out` (GPT-2 Conv1D: `layer()`
 is returned in the stored [in, out] layout, exactly what peft merges), `use_dora`.
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from ..source.safetensors import quote
 from .base import TensorStore
 from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
 from .lora import add_full_modules, build_lora_modules
@@ -57,7 +58,7 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
     cfg = config or {}
     notes: list[str] = []
     if cfg.get("peft_type") not in (None, "LORA"):
-        notes.append(f"peft_type {cfg.get('peft_type')}: only LoRA factors are read")
+        notes.append(f"peft_type {quote(cfg.get('peft_type'), 40)}: only LoRA factors are read")
     if not config:
         notes.append("no adapter_config.json: alpha unknown, scale 1 assumed")
     renamed = {_strip(k): k for k in store.raw}
@@ -71,7 +72,7 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         renamed,
         store,
         where,
-        alpha_for=alpha_lookup({"": cfg}) if cfg else (lambda name, rank: None),
+        alpha_for=alpha_lookup({"": cfg}, f"{where} (adapter_config.json)") if cfg else (lambda name, rank: None),
         rslora=bool(cfg.get("use_rslora")),
         transposed_for=lambda name: fan_in_fan_out,
         dora=bool(cfg.get("use_dora")),
@@ -84,7 +85,7 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
     elif roots and roots <= set(_DIT_ROOTS) | {"time_text_embed", "pos_embed"}:
         mapping = {n: "transformer." + n for n in names}
     else:
-        mapping = canonical_names(names, model_type)
+        mapping = canonical_names(names, model_type if isinstance(model_type, str) else None)
         changed = sum(1 for a, b in mapping.items() if a != b)
         if changed:
             notes.append(f"{changed} saved-key names mapped to transformers' in-memory names")

@@ -12,38 +12,45 @@ from __future__ import annotations
 
 import io
 import pickle
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, UnsafeFileError, UnsupportedFormatError
+from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, quote
 from .base import one_line
 
+if TYPE_CHECKING:
+    import torch
+
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+MAX_NESTING = 32  # dicts inside dicts; a real state dict nests two or three deep
 
 
 def load_tensors(f) -> dict[str, torch.Tensor]:
-    """All tensors of a pickled state dict, nested dicts flattened with dots (reads the whole file)."""
+    """All tensors of a pickled state dict, nested dicts flattened with dots.
+
+    A local file (`f.path`; `Source.fetch` gives one for Hub pickles too) in torch's zip format is memory-mapped
+    (`torch.load(path, mmap=True)`): its tensors are views of the file, never a second copy in memory. An old-format
+    (pre-1.6) pickle has its declared sizes checked first, then is loaded from the file; anything else is read whole.
+    """
+    import torch
+
     if f.size == 0:
         raise InvalidWeightsError(f"{f.name}: the file is empty; re-download or re-export it")
-    data = f.read(0, f.size)
-    if not data.startswith(b"PK"):
-        _check_legacy_sizes(f.name, data)
-    try:
-        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        lines = str(err).strip().splitlines()
-        detail = one_line(
-            next((ln for ln in lines if "Unsupported global" in ln or "GLOBAL" in ln), lines[0] if lines else "")
-        )
-        raise UnsafeFileError(
-            f"{f.name}: the pickle holds more than tensors ({detail}); it was refused, not run. "
-            "Convert it to safetensors from a trusted environment"
-        ) from None
-    except Exception as err:  # truncated zip, garbage bytes, wrong magic number ...
-        raise InvalidWeightsError(
-            f"{f.name}: not a readable torch pickle ({type(err).__name__}: {one_line(err, 120)}); re-download or "
-            "re-export it"
-        ) from None
+    path = getattr(f, "path", None)
+    if path is not None:
+        zipped = f.read(0, 4) == b"PK\x03\x04"  # what torch takes for its zip format
+        if not zipped:
+            with open(path, "rb") as fh:
+                _check_legacy_sizes(f.name, fh, f.size)
+        counter = getattr(f, "_counter", None)
+        if counter is not None:  # mapped or read by torch, not through `f`: counted as read, as a whole read was
+            counter.bytes += f.size - 4
+        obj = _load(f.name, lambda: torch.load(path, map_location="cpu", weights_only=True, mmap=zipped))
+    else:
+        data = f.read(0, f.size)
+        if not data.startswith(b"PK"):
+            _check_legacy_sizes(f.name, io.BytesIO(data), len(data))
+        obj = _load(f.name, lambda: torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]  # Lightning / LDM .ckpt
     if not isinstance(obj, dict):
@@ -51,27 +58,47 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
             f"{f.name}: the pickle holds a {type(obj).__name__}, not a dict of tensors; save a state_dict instead"
         )
     out: dict[str, torch.Tensor] = {}
-    _flatten(obj, "", out)
+    _flatten(f.name, obj, "", out, 0)
     if not out:
         raise UnsupportedFormatError(f"{f.name}: the pickle holds no tensors; point hfprobe at the weights file")
     return out
 
 
-def _check_legacy_sizes(name: str, data: bytes) -> None:
+def _load(name: str, load):
+    """`load()` (a torch.load with weights_only=True), its failures as one-line typed errors."""
+    try:
+        return load()
+    except pickle.UnpicklingError as err:
+        lines = str(err).strip().splitlines()
+        detail = one_line(
+            next((ln for ln in lines if "Unsupported global" in ln or "GLOBAL" in ln), lines[0] if lines else "")
+        )
+        raise UnsafeFileError(
+            f"{name}: the pickle holds more than tensors ({detail}); it was refused, not run. "
+            "Convert it to safetensors from a trusted environment"
+        ) from None
+    except Exception as err:  # truncated zip, garbage bytes, wrong magic number ...
+        raise InvalidWeightsError(
+            f"{name}: not a readable torch pickle ({type(err).__name__}: {one_line(err, 120)}); re-download or "
+            "re-export it"
+        ) from None
+
+
+def _check_legacy_sizes(name: str, stream, size: int) -> None:
     """Pre-1.6 torch files allocate each storage at the size the pickle declares before reading its bytes.
 
     No honest storage holds more elements than the file has bytes, so any integer in the pickles larger
-    than the file is refused before torch sees it (the zip format checks record sizes itself).
+    than the file (`size` bytes, read from `stream`) is refused before torch sees it (the zip format checks
+    record sizes itself).
     """
     import pickletools
 
-    stream = io.BytesIO(data)
     try:
         for i in range(4):  # magic number, protocol, sys info, then the object (with the storage sizes)
             for _op, arg, _pos in pickletools.genops(stream):
-                if i == 3 and isinstance(arg, int) and not isinstance(arg, bool) and arg > len(data):
+                if i == 3 and isinstance(arg, int) and not isinstance(arg, bool) and arg > size:
                     raise InvalidWeightsError(
-                        f"{name}: the pickle declares a size of {arg} in a {len(data)}-byte file; "
+                        f"{name}: the pickle declares a size of {arg} in a {size}-byte file; "
                         "it is corrupt or hostile, so it was not loaded"
                     )
     except InvalidWeightsError:
@@ -80,10 +107,26 @@ def _check_legacy_sizes(name: str, data: bytes) -> None:
         return
 
 
-def _flatten(obj: dict, prefix: str, out: dict[str, torch.Tensor]) -> None:
+def _flatten(name: str, obj: dict, prefix: str, out: dict[str, torch.Tensor], depth: int) -> None:
+    """Tensors of nested dicts under dotted keys, held to the bounds safetensors headers are held to."""
+    import torch
+
+    if depth > MAX_NESTING:
+        raise InvalidWeightsError(f"{name}: the pickle nests dicts over {MAX_NESTING} deep; save a flat state_dict")
     for key, value in obj.items():
-        name = f"{prefix}{key}"
+        full = f"{prefix}{key}"
         if isinstance(value, torch.Tensor):
-            out[name] = value
+            if len(full) > MAX_KEY_CHARS:
+                raise InvalidWeightsError(
+                    f"{name}: tensor name {quote(full)} is {len(full)} characters, over the limit of {MAX_KEY_CHARS}"
+                )
+            if value.layout != torch.strided or value.is_quantized or value.dim() > MAX_DIMS:
+                raise InvalidWeightsError(
+                    f"{name}: tensor {quote(full)} is not a plain dense tensor (layout "
+                    f"{str(value.layout).replace('torch.', '')}, {value.dim()} dims); save dense weights"
+                )
+            out[full] = value
+            if len(out) > MAX_TENSORS:
+                raise InvalidWeightsError(f"{name}: the pickle holds over {MAX_TENSORS} tensors, hfprobe's limit")
         elif isinstance(value, dict):
-            _flatten(value, name + ".", out)
+            _flatten(name, value, full + ".", out, depth + 1)

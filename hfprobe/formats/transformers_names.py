@@ -7,60 +7,109 @@ full checkpoints and older adapters the saved names. hfprobe's canonical name is
 applying transformers' own renamings (renames only: converters that fuse or split tensors change shapes
 and are left alone, and so are whole-prefix changes such as CLIP's `text_model.`).
 
+The renamings are data (`hfprobe.formats.tables`, made from transformers itself; no transformers import here),
+applied the way transformers' `rename_source_key` applies them; the tests check the result against transformers.
+
 Example:
-    >>> canonical_names(["vit.encoder.layer.0.attention.attention.query"], "vit")   # doctest: +SKIP
+    >>> canonical_names(["vit.encoder.layer.0.attention.attention.query"], "vit")
     {'vit.encoder.layer.0.attention.attention.query': 'vit.layers.0.attention.q_proj'}
 """
 
 from __future__ import annotations
 
 import functools
-import logging
+import re
+
+from .tables import tables
 
 
-@functools.lru_cache(maxsize=64)
-def _renamings(model_type: str) -> tuple:
-    """transformers' WeightRenamings for a model type (built from a meta-device model; cached)."""
-    import torch
-    from transformers import AutoConfig, AutoModel
-    from transformers.conversion_mapping import get_model_conversion_mapping
-    from transformers.core_model_loading import PrefixChange, WeightRenaming
+class _Renaming:
+    """One of transformers' key renamings (WeightRenaming and its subclasses) from its stored description."""
 
-    quiet = logging.getLogger("transformers")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        config = AutoConfig.for_model(model_type)
-        with torch.device("meta"):
-            model = AutoModel.from_config(config)
-        conversions = get_model_conversion_mapping(model, add_legacy=False)
-    except Exception:  # an unknown or custom model type: no renames known, keep names as saved
-        return ()
-    finally:
-        quiet.setLevel(level)
-    return tuple(c for c in conversions if isinstance(c, WeightRenaming) and not isinstance(c, PrefixChange))
+    def __init__(self, spec: dict):
+        self.kind = spec["kind"]
+        self.regex = re.compile(spec["pattern"])
+        self.targets = spec["targets"]
+        self.scope, self.base = spec.get("scope"), spec.get("base")
+        self.offset = spec.get("offset", 0)
+        self.active = False  # GroupWeightRename: the guard pattern has been seen
+
+    def _scoped(self, key: str):
+        prefix = None
+        if self.scope is not None:
+            scope = f"{self.scope}." if self.scope != "" else ""
+            base = f"{self.base}." if self.base != "" else ""
+            if key.startswith(base + scope):
+                prefix = base + scope
+            elif key.startswith(scope):
+                prefix = scope
+            else:
+                return None
+            key = key.removeprefix(prefix)
+        match = self.regex.search(key)
+        return None if match is None else (prefix, key, match)
+
+    def rename(self, key: str) -> str:
+        if self.kind == "layer_pair":
+            m = self.regex.search(key)
+            if m is None:
+                return key
+            index, name = int(m[1]), m[2]
+            name = {"attn_alpha": "lambda_1", "mlp_alpha": "lambda_2"}.get(name, ("self_attn", "mlp")[index % 2])
+            return key[: m.start()] + f"layers.{index // 2}.{name}" + key[m.end() :]
+        found = self._scoped(key)
+        if found is None:
+            return key
+        prefix, rest, m = found
+        group = next(name for name, value in m.groupdict().items() if value is not None)
+        first = self.regex.groupindex[group]
+        if self.kind == "group":
+            index = int(group[1:])
+            if index == 0:
+                self.active = True
+            elif not self.active:
+                return key
+            replacement = self.targets[index]
+            if re.search(r"\\\d", replacement):
+                replacement = re.sub(r"\\(\d+)", lambda g: m.group(first + int(g.group(1))), replacement)
+        elif self.kind == "offset":
+            replacement = self.targets[0].replace(r"\1", str(int(m.group(first + 1)) + self.offset))
+        else:
+            replacement = self.targets[0]
+            if r"\1" in replacement:
+                replacement = replacement.replace(r"\1", m.group(first + 1) or "")
+        renamed = rest.replace(m.group(0), replacement, 1)
+        return prefix + renamed if prefix is not None else renamed
+
+
+@functools.lru_cache(maxsize=1)
+def _model_types() -> frozenset[str]:
+    return frozenset(tables()["transformers"]["model_types"])
 
 
 def guess_model_type(names: list[str]) -> str | None:
     """Most transformers models keep their base model under an attribute named after the model type."""
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
-
-    heads = {n.split(".", 1)[0] for n in names}
-    found = sorted(h for h in heads if h in CONFIG_MAPPING_NAMES)
+    known = _model_types()
+    found = sorted({n.split(".", 1)[0] for n in names} & known)
     return found[0] if len(found) == 1 else None
+
+
+def renamings(model_type: str) -> list[_Renaming]:
+    """Fresh renamings for `model_type` (fresh: a group renaming remembers what it has seen)."""
+    return [_Renaming(spec) for spec in tables()["transformers"]["renamings"].get(model_type, ())]
 
 
 def canonical_names(names: list[str], model_type: str | None) -> dict[str, str]:
     """Module names (no `.weight`) -> in-memory names for `model_type` (identity where nothing applies)."""
     # the keys' own head (`vit.`, `bert.`) wins over a config.json, which may sit beside other weights
     model_type = guess_model_type(names) or model_type
-    renamings = _renamings(model_type) if model_type else ()
-    if not renamings:
+    steps = renamings(model_type) if isinstance(model_type, str) else []
+    if not steps:
         return {n: n for n in names}
-    from transformers.core_model_loading import rename_source_key
-
     out = {}
     for name in names:
-        new, _ = rename_source_key(name + ".weight", list(renamings), [])
-        out[name] = new.removesuffix(".weight")
+        key = name + ".weight"
+        for step in steps:
+            key = step.rename(key)
+        out[name] = key.removesuffix(".weight")
     return out

@@ -12,7 +12,11 @@ write is a versioned commit (a crash mid-write leaves the previous version reada
 merge-insert replaces a row by id; filtered vector search runs in-process; an IVF-PQ index keeps a
 query fast at a million rows.
 
-One table per text space (`models_<encoder id>`), because vectors in one column share one size.
+One table per text space (`models_<encoder id>`), because vectors in one column share one size. Models
+that have no categories (no expert for their tree, and the readout abstained) are rows too, in a table
+without vectors (`models_unscored`): they are found by tree and root, never ranked, and say why they
+have no score. A tree filter matches a root under any of its registry aliases
+(`runwayml/stable-diffusion-v1-5` finds rows stored as `stable-diffusion-v1-5/stable-diffusion-v1-5`).
 
     >>> idx = ModelIndex("/tmp/idx")                                 # doctest: +SKIP
     >>> idx.add([describe_model("org/some-lora")])   # hfprobe.search.ingest   # doctest: +SKIP
@@ -35,7 +39,10 @@ from pathlib import Path
 from ..config import cache_dir
 from ..errors import SearchIndexError, UsageError
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: revision_sha and reason columns, and the table of models without categories
+
+
+UNSCORED_TABLE = "models_unscored"
 
 
 ANN_MIN_ROWS = 100_000  # below this a flat scan is faster than an approximate index and exact
@@ -64,7 +71,8 @@ class IndexRow:
     embedding: list[float]
     text_encoder: str
     repo: str = ""  # Hub repo id, "" for local files
-    revision: str = ""
+    revision: str = ""  # what the user asked for (a branch, tag or sha; "" for the default branch)
+    revision_sha: str = ""  # the commit that was read (Hub sources)
     file: str = ""  # weights file used
     file_sha: str = ""  # sha256 of the weights file (Hub: the LFS sha256)
     family: str = ""
@@ -75,23 +83,32 @@ class IndexRow:
     expert: str = ""
     expert_version: str = ""
     url: str = ""
+    reason: str = ""  # why the row has no categories (then it has no embedding either)
     indexed_at: float = 0.0
+
+    @property
+    def scored(self) -> bool:
+        return bool(self.categories)
 
     def to_record(self) -> dict:
         rec = asdict(self)
         rec["categories"] = [{"label": str(c["label"]), "score": float(c["score"])} for c in self.categories]
         rec["embedding"] = [float(x) for x in self.embedding]
         rec["indexed_at"] = self.indexed_at or time.time()
+        if not self.scored:
+            rec.pop("embedding")
         return rec
 
 
-def _schema(dim: int):
+def _schema(dim: int | None):
+    """The table schema; `dim` None: the table of models without categories (no vector column)."""
     import pyarrow as pa
 
     cols = []
     for f in fields(IndexRow):
         if f.name == "embedding":
-            cols.append(pa.field("embedding", pa.list_(pa.float32(), dim)))
+            if dim is not None:
+                cols.append(pa.field("embedding", pa.list_(pa.float32(), dim)))
         elif f.name == "categories":
             cols.append(pa.field("categories", pa.list_(pa.struct([("label", pa.string()), ("score", pa.float32())]))))
         elif f.name == "indexed_at":
@@ -160,6 +177,9 @@ class ModelIndex:
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *, encoders: dict | None = None, create: bool = True):
+        from ..config import require
+
+        require("lancedb", "search")  # before touching the folder: a missing extra is one line, exit 2
         self.path = Path(path) if path is not None else default_index_dir()
         self._encoders = dict(encoders or {})
         meta_file = self.path / "hfprobe_index.json"
@@ -232,17 +252,27 @@ class ModelIndex:
             ) from None
 
     def _tables(self):
+        """(text-encoder id, table) for every text space: the tables with vectors."""
         self.meta = self._load_meta()
         out = []
         for enc_id, info in sorted(self.meta.get("spaces", {}).items()):
-            name = info["table"]
-            try:
-                out.append((enc_id, self._db.open_table(name)))
-            except Exception as err:
-                raise SearchIndexError(
-                    f"{self.path}: table {name} is missing or corrupt ({err}); delete the folder and rebuild"
-                ) from err
+            out.append((enc_id, self._open(info["table"])))
         return out
+
+    def _all_tables(self):
+        """Every table: the text spaces, then (None, the table of models without categories) if there is one."""
+        out = self._tables()
+        if self.meta.get("unscored"):
+            out.append((None, self._open(self.meta["unscored"]["table"])))
+        return out
+
+    def _open(self, name: str):
+        try:
+            return self._db.open_table(name)
+        except Exception as err:
+            raise SearchIndexError(
+                f"{self.path}: table {name} is missing or corrupt ({err}); delete the folder and rebuild"
+            ) from err
 
     def _encoder(self, enc_id: str):
         if enc_id not in self._encoders:
@@ -252,12 +282,17 @@ class ModelIndex:
         return self._encoders[enc_id]
 
     def __len__(self) -> int:
-        return sum(t.count_rows() for _, t in self._tables())
+        return sum(t.count_rows() for _, t in self._all_tables())
+
+    def count_unscored(self) -> int:
+        """How many models are indexed without categories (found by tree only)."""
+        self.meta = self._load_meta()
+        return self._open(self.meta["unscored"]["table"]).count_rows() if self.meta.get("unscored") else 0
 
     def ids(self) -> dict[str, dict]:
         """id -> {file_sha, expert_version} for every row (used to resume a batch)."""
         out = {}
-        for _, table in self._tables():
+        for _, table in self._all_tables():
             cols = table.to_arrow().select(["id", "file_sha", "expert_version"]).to_pylist()
             out.update({r["id"]: r for r in cols})
         return out
@@ -268,44 +303,58 @@ class ModelIndex:
         return list(self.meta.get("roots", []))
 
     def rows(self) -> list[dict]:
-        """Every row as a dict (embeddings included); for tests and export, not for large indexes."""
+        """Every row as a dict (embeddings included; [] for rows without categories); for tests and export."""
         out = []
-        for _, table in self._tables():
-            out.extend(table.to_arrow().to_pylist())
+        for enc_id, table in self._all_tables():
+            out.extend(r if enc_id is not None else dict(r, embedding=[]) for r in table.to_arrow().to_pylist())
         return sorted(out, key=lambda r: r["id"])
 
     # -- writing -----------------------------------------------------------------------------------
     def add(self, rows: Iterable[IndexRow | dict]) -> int:
-        """Insert or replace rows by id, in one commit per call; returns how many were written.
+        """Insert or replace rows by id, in one commit per table; returns how many were written.
 
-        A row moving to another text space is removed from the old one, so an id is in one table only.
+        A row with categories needs a finite embedding and goes to its text space's table; a row without
+        categories needs a `reason` and no embedding, and goes to the table of models without categories.
+        A row moving to another table is removed from the old one, so an id is in one table only.
         """
         import pyarrow as pa
 
         rows = [r if isinstance(r, IndexRow) else IndexRow(**r) for r in rows]
         if not rows:
             return 0
-        by_space: dict[str, list[dict]] = {}
+        by_space: dict[str | None, list[dict]] = {}
         for row in rows:
+            if not row.scored:
+                if row.embedding:
+                    raise SearchIndexError(f"{row.id}: an embedding without categories; it was not indexed")
+                if not row.reason:
+                    raise SearchIndexError(f"{row.id}: no categories and no reason why; it was not indexed")
+                by_space.setdefault(None, []).append(row.to_record())
+                continue
             vec = row.embedding
             if not vec or not all(math.isfinite(x) for x in vec):
                 raise SearchIndexError(f"{row.id}: embedding is empty or not finite; it was not indexed")
             by_space.setdefault(row.text_encoder, []).append(row.to_record())
         with self._write_lock():
             for enc_id, recs in by_space.items():
-                dim = len(recs[0]["embedding"])
-                if any(len(r["embedding"]) != dim for r in recs):
-                    raise SearchIndexError(
-                        f"text space {enc_id}: rows with different embedding sizes; re-run with one text encoder"
-                    )
-                space = self.meta["spaces"].get(enc_id)
-                if space and space["dim"] != dim:
-                    raise SearchIndexError(
-                        f"{self.path}: text space {enc_id} holds {space['dim']}-d vectors, got {dim}-d; rebuild the "
-                        "index"
-                    )
-                name = _table_name(enc_id)
-                data = pa.Table.from_pylist(recs, schema=_schema(dim))
+                if enc_id is None:
+                    name, schema, changed = UNSCORED_TABLE, _schema(None), not self.meta.get("unscored")
+                    self.meta["unscored"] = {"table": name}
+                else:
+                    dim = len(recs[0]["embedding"])
+                    if any(len(r["embedding"]) != dim for r in recs):
+                        raise SearchIndexError(
+                            f"text space {enc_id}: rows with different embedding sizes; re-run with one text encoder"
+                        )
+                    space = self.meta["spaces"].get(enc_id)
+                    if space and space["dim"] != dim:
+                        raise SearchIndexError(
+                            f"{self.path}: text space {enc_id} holds {space['dim']}-d vectors, got {dim}-d; rebuild "
+                            "the index"
+                        )
+                    name, schema, changed = _table_name(enc_id), _schema(dim), not space
+                    self.meta["spaces"].setdefault(enc_id, {"table": name, "dim": dim})
+                data = pa.Table.from_pylist(recs, schema=schema)
                 if name in self._db.list_tables().tables:
                     table = self._db.open_table(name)
                     table.merge_insert("id").when_matched_update_all().when_not_matched_insert_all().execute(data)
@@ -316,16 +365,11 @@ class ModelIndex:
                     r["root"] or r["family"] for r in recs if r["root"] or r["family"]
                 }
                 names = set(self.meta.get("tree_names", [])) | {v for r in recs for v in (r["root"], r["family"]) if v}
-                if (
-                    not space
-                    or roots != set(self.meta.get("roots", []))
-                    or names != set(self.meta.get("tree_names", []))
-                ):
-                    self.meta["spaces"].setdefault(enc_id, {"table": name, "dim": dim})
+                if changed or roots != set(self.meta.get("roots", [])) or names != set(self.meta.get("tree_names", [])):
                     self.meta["roots"], self.meta["tree_names"] = sorted(roots), sorted(names)
                     self._save_meta()
                 moved = ",".join(_sql_str(r["id"]) for r in recs)
-                for other_id, other in self._tables():
+                for other_id, other in self._all_tables():
                     if other_id != enc_id:
                         other.delete(f"id IN ({moved})")
         return len(rows)
@@ -335,7 +379,7 @@ class ModelIndex:
         ids = list(ids)
         if ids:
             with self._write_lock():
-                for _, table in self._tables():
+                for _, table in self._all_tables():
                     table.delete(f"id IN ({','.join(_sql_str(i) for i in ids)})")
 
     def optimize(self, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
@@ -349,11 +393,11 @@ class ModelIndex:
     def _optimize(self, ann_min_rows: int) -> None:
         from datetime import timedelta
 
-        for enc_id, table in self._tables():
+        for enc_id, table in self._all_tables():
             # compact the per-model commits; versions older than an hour go (readers never hold one that long)
             table.optimize(cleanup_older_than=timedelta(hours=1))
             n = table.count_rows()
-            if n >= ann_min_rows:
+            if enc_id is not None and n >= ann_min_rows:
                 dim = self.meta["spaces"][enc_id]["dim"]
                 table.create_index(
                     metric="cosine",
@@ -371,6 +415,20 @@ class ModelIndex:
         self._save_meta()
 
     # -- reading -------------------------------------------------------------------------------------
+    def tree_names(self, tree: str) -> list[str]:
+        """The stored root and family names a tree filter matches: the same name in any case, or any registry
+        alias of the same root (`runwayml/stable-diffusion-v1-5` matches `stable-diffusion-v1-5/...`)."""
+        from ..tree.registry import canonical_id
+
+        self.meta = self._load_meta()
+        want = tree.strip()
+        canon = (canonical_id(want) or want).lower()
+        return [
+            n
+            for n in self.meta.get("tree_names", [])
+            if n.lower() == want.lower() or (canonical_id(n) or n).lower() == canon
+        ]
+
     def query(
         self,
         text: str,
@@ -380,13 +438,17 @@ class ModelIndex:
         nprobes: int = NPROBES,
         refine: int = REFINE,
         explain: bool = True,
+        unscored: bool = False,
     ) -> list[dict]:
         """Models ranked by cosine similarity of their embedding to `text`'s, best first.
 
-        `tree` keeps rows whose root or family equals it (case-insensitive). Each hit has id, score
-        (cosine, -1..1), family, root, categories, url, repo, revision, file, text_encoder, expert,
-        expert_version, and `why`: the hit's predicted category closest to the text, then its top
+        `tree` keeps rows whose root or family is it, under any alias (see `tree_names`). Each hit has id,
+        score (cosine, -1..1), family, root, categories, url, repo, revision, revision_sha, file, text_encoder,
+        expert, expert_version, and `why`: the hit's predicted category closest to the text, then its top
         categories ("closest to the text: Sneaker (predicted 0.73); top categories: Coat 0.94, ...").
+        With a tree filter and `unscored=True` (the CLI's default), models of that tree without categories fill
+        the places the ranked ones leave, after them: `score` None and `why` saying why there is none (off by
+        default so callers that format every score as a number keep working).
 
         >>> ModelIndex().query("a photo of a dog", tree="sd-1.5", top_k=3)   # doctest: +SKIP
         """
@@ -395,9 +457,8 @@ class ModelIndex:
         if top_k < 1:
             raise UsageError(f"--top-k must be at least 1, got {top_k}")
         where = None
-        if tree:  # case-insensitive, resolved to the stored spellings so the bitmap indexes apply
-            self.meta = self._load_meta()
-            wanted = [n for n in self.meta.get("tree_names", []) if n.lower() == tree.strip().lower()]
+        if tree:  # resolved to the stored spellings so the bitmap indexes apply
+            wanted = self.tree_names(tree)
             if not wanted:
                 return []
             names = ", ".join(_sql_str(n) for n in wanted)
@@ -421,7 +482,15 @@ class ModelIndex:
                 _explain(found, enc, qvec)
             hits.extend(found)
         hits.sort(key=lambda h: -h["score"])
-        return hits[:top_k]
+        hits = hits[:top_k]
+        if where and unscored and len(hits) < top_k and self.meta.get("unscored"):
+            table = self._open(self.meta["unscored"]["table"])
+            rest = table.search().where(where).select(_HIT_COLUMNS[:-1]).limit(top_k - len(hits)).to_list()
+            for rec in sorted(rest, key=lambda r: r["id"]):
+                rec["score"] = None
+                rec["why"] = f"no score: {rec.get('reason') or 'no categories'}"
+                hits.append(rec)
+        return hits
 
 
 _HIT_COLUMNS = [f.name for f in fields(IndexRow) if f.name != "embedding"] + ["_distance"]

@@ -34,7 +34,7 @@ def _file_sha(src, name: str | None) -> str:
         from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
         meta = get_hf_file_metadata(
-            hf_hub_url(src.repo_id, name, revision=src.revision), token=getattr(src, "token", None)
+            hf_hub_url(src.repo_id, name, revision=src.revision_sha or src.revision), token=getattr(src, "token", None)
         )
         return (meta.etag or "").strip('"')
     except Exception:
@@ -44,71 +44,117 @@ def _file_sha(src, name: str | None) -> str:
 _POOLS: dict[str, list] = {}  # experts loaded once per process (per Ray worker too), keyed by where they came from
 
 
-def _expert_pool(experts):
+def _expert_pool(experts) -> list:
+    """The experts to predict with, looked up once per location per process (a batch checks its experts folder
+    once, not per model). A default location that does not exist yet is no error: no model gets categories
+    from an expert, each is indexed by its tree and root and says why it has no score."""
     from ..experts.expert import default_experts_dir, load_experts_from
 
     if experts is not None and not isinstance(experts, (str, os.PathLike)):
         return list(experts)  # Expert objects (or a list of places) given by the caller
     key = str(experts if experts is not None else default_experts_dir())
     if key not in _POOLS:
-        _POOLS[key] = load_experts_from(key)
+        if experts is None and not Path(key).is_dir():
+            _POOLS[key] = []
+        else:
+            _POOLS[key] = load_experts_from(key)
     return _POOLS[key]
 
 
 def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, top_k: int = 5) -> IndexRow:
-    """Predict one model's categories with its tree's expert and place it in that expert's text space.
+    """One index row for a model: its tree (family, root), format, the commit read, and its categories where an
+    expert (or, with no expert, the readout) answers, placed in that text space. A model nothing can score is
+    a row too, without categories, whose `reason` says why.
 
     `experts`: a folder of experts, an expert folder or Hub id, or Expert objects (None: the cached
     defaults, $HFPROBE_EXPERTS or <cache>/experts). `text_encoder` overrides the encoder object (tests).
-    Raises HfprobeError subclasses for bad input, and ExpertError when no expert speaks for the model.
+    Raises HfprobeError subclasses for bad input (a file that is not weights, a repo not found).
 
     >>> describe_model("./zoo/models/sd-dog-3", experts="./experts").categories[0]   # doctest: +SKIP
     {'label': 'dog', 'score': 0.83}
     """
     from huggingface_hub import constants
 
-    from ..errors import ExpertError
+    from ..errors import ExpertError, HfprobeError, SearchIndexError
     from ..experts.expert import fingerprint
     from ..experts.predict import predict
     from ..source.resolve import resolve
     from ..text.encoders import DEFAULT_TEXT_ENCODER, get_text_encoder
+    from ..tree.inspect import inspect_source
 
     with resolve(spec, token=token) as src:
+        report = inspect_source(src)  # the tree for every row, expert or not (reads headers: milliseconds)
         pool = _expert_pool(experts)
-        pred = predict(spec, top_k=top_k, experts=pool, token=token)
+        family, root = report.get("family") or "", (report.get("root") or {}).get("id") or ""
+        try:
+            pred = predict(spec, top_k=top_k, experts=pool, token=token) if pool else _readout_only(spec, token, top_k)
+        except ExpertError as err:
+            pred = {"predictions": [], "reason": str(err)}
         name = (pred.get("expert") or {}).get("name")
         expert = next((e for e in pool if e.name == name), None)
-        if expert is None or not pred.get("predictions"):
-            why = (pred.get("routing") or {}).get("reason") or "the router abstained"
-            raise ExpertError(f"{src.display}: no expert speaks for this model's tree ({why}); it was not indexed")
-        te = expert.config.get("text_encoder") or {}  # classification-head experts: their labels in the default space
-        if text_encoder is None:
-            text_encoder = get_text_encoder(te.get("id") or DEFAULT_TEXT_ENCODER)
-        cats = [{"label": p["label"], "score": float(p["score"])} for p in pred["predictions"]]
+        cats = [{"label": p["label"], "score": float(p.get("probability", p["score"]))} for p in pred["predictions"]]
         tree = pred.get("tree") or {}
-        from ..tree.inspect import inspect_source
-
-        report = inspect_source(src)  # format and kind for the row (reads the header again: milliseconds)
         files = src.files() if src.kind != "hub" or not src.default_file else [src.default_file]
         fname = src.default_file or next((f for f in files if f.endswith(".safetensors")), files[0] if files else "")
-        return IndexRow(
+        row = IndexRow(
             id=model_id_for(spec),
             source=src.display,
-            embedding=embed_categories(cats, text_encoder, te.get("prompt")),
-            text_encoder=text_encoder.id,
+            embedding=[],
+            text_encoder="",
             repo=src.repo_id or "",
             revision=src.revision or "",
+            revision_sha=str(report.get("revision_sha") or getattr(src, "revision_sha", None) or ""),
             file=fname,
             file_sha=_file_sha(src, fname),
-            family=str(tree.get("family") or expert.config.get("family") or ""),
-            root=str(tree.get("root") or expert.config.get("root") or ""),
+            family=str(tree.get("family") or family or (expert.config.get("family") if expert else "") or ""),
+            root=str(tree.get("root") or root or (expert.config.get("root") if expert else "") or ""),
             kind=str(report.get("kind") or ""),
             format=str(report.get("format") or ""),
-            categories=cats,
-            expert=expert.name,
-            expert_version=f"{expert.config.get('version', '?')}-{fingerprint(expert.config)}",
             url=f"{constants.ENDPOINT}/{src.repo_id}" if src.kind == "hub" else "",
         )
+        if not cats:
+            row.reason = _no_score_reason(pred, pool, row.family)
+            return row
+        te = (expert.config.get("text_encoder") or {}) if expert else {}
+        try:
+            encoder = text_encoder or get_text_encoder(te.get("id") or DEFAULT_TEXT_ENCODER)
+            row.embedding = embed_categories(cats, encoder, te.get("prompt"))
+        except (HfprobeError, SearchIndexError) as err:  # no text space to place it in: still a row, by tree
+            row.reason = f"categories could not be embedded ({err})"
+            return row
+        row.text_encoder, row.categories = encoder.id, cats
+        if expert is not None:
+            row.expert = expert.name
+            row.expert_version = f"{expert.config.get('version', '?')}-{fingerprint(expert.config)}"
+        else:
+            row.expert = str(pred.get("method") or "readout")
+        return row
+
+
+def _readout_only(spec: str, token, top_k: int) -> dict:
+    """No expert installed: what predict's expert-free readout says (it answers for text-to-image LoRAs)."""
+    from ..experts.predict import predict
+
+    return predict(spec, top_k=top_k, experts_dir=_NO_EXPERTS, token=token)
+
+
+_NO_EXPERTS = Path(os.devnull) / "no-experts"  # never a folder: predict goes straight to the readout
+
+
+def _no_score_reason(pred: dict, pool: list, family: str) -> str:
+    """Why a model has no categories, in one line, without local paths."""
+    tree = family or "an unknown tree"
+    readout = (pred.get("readout") or {}).get("reason")
+    if not pool:
+        why = f"no expert is installed (tree {tree})"
+    elif not pred.get("expert"):
+        why = f"no expert for tree {tree}"
+        routing = (pred.get("routing") or {}).get("reason")
+        if routing and "/" not in routing:
+            why += f" ({routing})"
+    else:
+        why = "the expert gave no categories"
+    return why + (f"; readout: {readout}" if readout else "")
 
 
 def _describe_safely(describe: Callable, spec: str, kwargs: dict):
@@ -170,6 +216,8 @@ def add_sources(
 
     kwargs = dict(describe_kwargs or {})
     specs = list(dict.fromkeys(specs))
+    if describe is describe_model:  # the experts location, checked once for the batch: a bad one fails here
+        _expert_pool(kwargs.get("experts"))
     done = index.ids() if resume else {}
     todo = [s for s in specs if model_id_for(s) not in done]
     summary = {"added": 0, "skipped": len(specs) - len(todo), "failed": []}
@@ -206,10 +254,9 @@ def add_sources(
 
 def _ray_map(describe: Callable, specs: list[str], kwargs: dict):
     """Yield `_describe_safely` results from Ray tasks as they finish (one task per model)."""
-    try:
-        import ray
-    except ImportError:
-        raise UsageError("--engine ray needs Ray; install it with `pip install 'ray[default]'`") from None
+    from ..config import require
+
+    ray = require("ray", "ray")
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
     task = ray.remote(_describe_safely)

@@ -7,10 +7,14 @@ One spec syntax, parsed in `resolve` and nowhere else:
     ./my-lora/                         a local folder
     org/name  |  org/name@revision     a Hub model repo
     hf://org/name[@revision]/path      one file in a Hub repo
+    https://huggingface.co/org/name[/tree/revision]   a Hub URL (also HF_ENDPOINT's own)
 
-Owns: `resolve`/`Source` (resolve.py), local files (local.py), Hub transport and the mapping of
-huggingface_hub errors to ours (hub.py), the safetensors header and tensor reader (safetensors.py).
-May import: hfprobe.errors, hfprobe.config and third-party libraries only.
+A Hub source reads one commit: `Source.revision_sha`, named by its first (listing) request.
+
+Owns: `resolve`/`Source` (resolve.py), local files (local.py), the Hub: listing, downloads, offline caches
+and the mapping of huggingface_hub errors to ours (hub.py), HTTP with timeouts, retries and bounded replies,
+and ranged reads (transport.py), the safetensors header and tensor reader (safetensors.py).
+May import: hfprobe.errors, hfprobe.config and third-party libraries only. See docs/source.md.
 
     >>> from hfprobe.source import resolve
     >>> src = resolve("org/name@v1")

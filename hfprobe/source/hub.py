@@ -1,71 +1,206 @@
-"""Hub transport: ranged reads of one file on the Hub (or HF_ENDPOINT), and the one place where
+"""The Hub side of a source: the one listing of a repo at one commit, companion files and pickles through
+huggingface_hub's cache, a small cache of what an offline rerun needs, and the one place where
 huggingface_hub's and the network's exceptions become hfprobe's typed, one-line errors (`hub_errors`).
 
-A server that ignores Range (200 with the whole body) still gives the right bytes; the source records it.
+Every read of one run is pinned to the commit sha the listing returned; see docs/source.md.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 import re
-import tempfile
+from pathlib import Path
+from urllib.parse import quote
 
 from ..errors import CardError, HfprobeError, HubWriteError, NetworkError, SourceAccessError, SourceNotFoundError
-from .local import ByteCounter
+from .transport import raise_for_status, read_at_most, timeouts, with_retries
+
+log = logging.getLogger(__name__)
+
+MAX_LISTING_BYTES = 16 * 1024 * 1024  # a repo's file listing (about 80,000 files); a larger answer is refused
+_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
-class RemoteFile:
-    """A file on the Hub (or HF_ENDPOINT) read with ranged GETs through huggingface_hub's session."""
+# ---- the listing: one commit, its files and their sizes ------------------------------------------------------
+def fetch_listing(repo_id: str, revision: str | None, token, what: str) -> tuple[str, dict[str, int | None]]:
+    """(commit sha, {file: size or None}) of a model repo at `revision`: the request `HfApi.model_info(...,
+    files_metadata=True)` makes, with a timeout, retries and a size cap on the answer."""
+    from huggingface_hub import constants, get_session
+    from huggingface_hub.utils import build_hf_headers
 
-    def __init__(self, url: str, name: str, headers: dict, counter: ByteCounter, on_range_ignored):
-        self.url, self.name, self._headers, self._counter = url, name, headers, counter
-        self._on_range_ignored = on_range_ignored
-        self._whole: tempfile.SpooledTemporaryFile | None = None  # set once a server ignored Range
-        self._size: int | None = None
+    url = f"{constants.ENDPOINT}/api/models/{repo_id}"
+    if revision is not None:
+        url += f"/revision/{quote(revision, safe='')}"
+    headers = build_hf_headers(token=token)
+    timeout, _ = timeouts()
 
-    @property
-    def size(self) -> int:
-        if self._size is None:
-            self.read(0, 8)  # the Content-Range of a first small read tells the size
-        return self._size  # type: ignore[return-value]
+    def once() -> bytearray:
+        with get_session().stream("GET", url, headers=headers, params={"blobs": "true"}, timeout=timeout) as resp:
+            raise_for_status(resp)
+            body = read_at_most(resp, MAX_LISTING_BYTES + 1, copy=False)
+        if len(body) > MAX_LISTING_BYTES:
+            raise NetworkError(
+                f"{what}: the Hub's file listing is over {MAX_LISTING_BYTES // 2**20} MB; point hfprobe at one file "
+                "(hf://org/name/path)"
+            )
+        return body
 
-    def read(self, offset: int, length: int) -> bytes:
-        if length <= 0:
-            return b""
-        if self._whole is not None:
-            self._whole.seek(offset)
-            return self._whole.read(length)
-        end = offset + length - 1
-        with hub_errors(self.name):
-            from huggingface_hub import get_session
-            from huggingface_hub.utils import hf_raise_for_status
+    with hub_errors(what, token=token):
+        body = with_retries(what, once, timeout=timeout)
+    return parse_listing(body, what)
 
-            headers = {**self._headers, "Range": f"bytes={offset}-{end}"}
-            with get_session().stream("GET", self.url, headers=headers) as resp:
-                if resp.status_code == 416:  # asked past the end: the file is shorter than the header claims
-                    self._size = self._size if self._size is not None else offset
-                    return b""
-                hf_raise_for_status(resp)
-                if resp.status_code == 206:
-                    data = b"".join(resp.iter_bytes())
-                    self._counter.bytes += len(data)
-                    match = re.search(r"/(\d+)$", resp.headers.get("content-range", ""))
-                    if match:
-                        self._size = int(match.group(1))
-                    return data
-                # 200: the server ignored Range and sends everything; keep it so later reads cost nothing.
-                self._on_range_ignored()
-                spool = tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024)
-                for chunk in resp.iter_bytes():
-                    spool.write(chunk)
-                    self._counter.bytes += len(chunk)
-                self._size = spool.tell()
-                self._whole = spool
-        return self.read(offset, length)
 
-    def close(self) -> None:
-        if self._whole is not None:
-            self._whole.close()
+def parse_listing(body: bytes, what: str) -> tuple[str, dict[str, int | None]]:
+    """The sha and files of a model_info answer, checked: a malformed answer is a NetworkError, not a crash.
+
+    >>> parse_listing(b'{"sha": "' + b"a" * 40 + b'", "siblings": [{"rfilename": "w.safetensors", "size": 9}]}', "x")
+    ('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', {'w.safetensors': 9})
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        data = None
+    sha = data.get("sha") if isinstance(data, dict) else None
+    if not isinstance(sha, str) or not _SHA.match(sha):
+        raise NetworkError(
+            f"{what}: the Hub's answer names no commit sha, so reads cannot be pinned to one revision; check "
+            "HF_ENDPOINT points at a Hub-compatible server"
+        )
+    files: dict[str, int | None] = {}
+    for sib in data.get("siblings") or []:
+        name = sib.get("rfilename") if isinstance(sib, dict) else None
+        if not isinstance(name, str) or not safe_name(name):
+            continue  # a name that is not a plain relative path is never read (nor used to build a cache path)
+        size = sib.get("size")
+        files[name] = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+    return sha, files
+
+
+def safe_name(name: str) -> bool:
+    """A plain relative posix path inside a repo: no '..', no absolute path, no backslash or control character.
+
+    >>> safe_name("unet/w.safetensors"), safe_name("../x"), safe_name("/etc/passwd"), safe_name("a\\b")
+    (True, False, False, False)
+    """
+    if not name or len(name) > 1000 or name.startswith("/") or "\\" in name:
+        return False
+    if any(ord(c) < 32 for c in name):
+        return False
+    return all(part not in ("", ".", "..") for part in name.split("/"))
+
+
+# ---- what an offline rerun needs: the listing per revision, and each weights file's header -------------------
+def _assets(repo_id: str, *parts: str) -> Path:
+    from huggingface_hub import constants
+
+    if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id) or ".." in repo_id:  # never a path outside the cache
+        raise SourceNotFoundError(f"{repo_id[:200]}: not a Hub repo id (org/name)")
+    folder = "models--" + repo_id.replace("/", "--")
+    return Path(constants.HF_ASSETS_CACHE) / "hfprobe" / folder / Path(*parts)
+
+
+def remember_listing(repo_id: str, revision: str | None, sha: str, files: dict[str, int | None]) -> None:
+    """Keep the listing (by commit) and which commit `revision` named, in huggingface_hub's assets cache."""
+    try:
+        listing = _assets(repo_id, sha, "files.json")
+        if not listing.is_file():
+            listing.parent.mkdir(parents=True, exist_ok=True)
+            tmp = listing.with_name("files.json.tmp")
+            siblings = [
+                {"rfilename": name, **({"size": size} if size is not None else {})} for name, size in files.items()
+            ]
+            tmp.write_text(json.dumps({"sha": sha, "siblings": siblings}))  # the listing's own shape
+            tmp.replace(listing)
+        ref = _assets(repo_id, "refs", quote(revision or "main", safe=""))
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        ref.write_text(sha)
+    except OSError as err:  # a read-only cache costs the offline rerun, never this run
+        log.debug("could not cache the listing of %s: %s", repo_id, err)
+
+
+def cached_listing(repo_id: str, revision: str | None, what: str) -> tuple[str, dict[str, int | None]]:
+    """The listing an earlier run kept, or huggingface_hub's own snapshot; offline mode reads only this."""
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    rev = revision or "main"
+    repo_cache = Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
+    sha = rev if _SHA.match(rev) else None
+    refs = [p for p in (_assets(repo_id, "refs", quote(rev, safe="")), repo_cache / "refs" / rev) if p.is_file()]
+    if sha is None and refs:  # ours or huggingface_hub's, whichever was written last
+        sha = max(refs, key=lambda p: p.stat().st_mtime_ns).read_text().strip()
+    if sha is not None and _SHA.match(sha):
+        listing = _assets(repo_id, sha, "files.json")
+        with contextlib.suppress(OSError, ValueError, NetworkError):
+            if listing.is_file():
+                return parse_listing(listing.read_bytes(), what)
+        snap = repo_cache / "snapshots" / sha
+        if snap.is_dir():
+            return sha, {
+                p.relative_to(snap).as_posix(): p.stat().st_size for p in sorted(snap.rglob("*")) if p.is_file()
+            }
+    raise NetworkError(
+        f"{what}: HF_HUB_OFFLINE is set and the repo is not in the local cache; unset HF_HUB_OFFLINE, or inspect "
+        "or download it once online"
+    )
+
+
+def head_cache(repo_id: str, sha: str, name: str) -> Path:
+    """Where the first bytes (the header) of a weights file at one commit are kept for offline reruns."""
+    return _assets(repo_id, sha, "heads", quote(name, safe=""))
+
+
+# ---- whole files through huggingface_hub's cache -------------------------------------------------------------
+def _bar(quiet: bool):
+    from huggingface_hub.utils import tqdm
+
+    class Bar(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["name"] = "hfprobe"  # HF_HUB_DISABLE_PROGRESS_BARS and disable_progress_bars("hfprobe") apply
+            if quiet:
+                kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    return Bar
+
+
+DOWNLOAD_FIX = (
+    "raise --max-download (HFPROBE_MAX_DOWNLOAD), or convert it to safetensors, which hfprobe reads in ranges"
+)
+
+
+def download(
+    repo_id: str, name: str, sha: str, *, token, max_bytes: int, what: str, progress: bool, fix: str = DOWNLOAD_FIX
+) -> str:
+    """A file of the repo at commit `sha`, downloaded into huggingface_hub's cache; its local path.
+
+    First one HEAD under hfprobe's timeout and retries (so a server that hangs fails within the bound, and the
+    size is checked against `max_bytes` before any byte is downloaded), then `hf_hub_download`.
+    """
+    from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+
+    _, head_timeout = timeouts()
+    with hub_errors(what, token=token):
+        url = hf_hub_url(repo_id, name, revision=sha)
+        meta = with_retries(
+            what,
+            lambda: get_hf_file_metadata(url, token=token, timeout=head_timeout, retry_on_errors=False),
+            timeout=head_timeout,
+        )
+        if meta.size is not None and meta.size > max_bytes:
+            raise too_large(what, meta.size, max_bytes, fix)
+        path = hf_hub_download(
+            repo_id, name, revision=sha, token=token, etag_timeout=head_timeout, tqdm_class=_bar(not progress)
+        )
+    if Path(path).stat().st_size > max_bytes:  # the HEAD did not say, or said less than came
+        raise too_large(what, Path(path).stat().st_size, max_bytes, fix)
+    return path
+
+
+def too_large(what: str, size: int, limit: int, fix: str = DOWNLOAD_FIX) -> SourceAccessError:
+    return SourceAccessError(f"{what}: {size} bytes is over the {limit}-byte limit for files read whole; {fix}")
 
 
 def scrub(text: str, token: str | None = None) -> str:
@@ -125,10 +260,28 @@ def _mapped(exc: Exception, what: str, token, write: bool) -> Exception | None:
             return HubWriteError(
                 f"{what}: the Hub rejected the token (invalid or expired); create a new write token and set HF_TOKEN"
             )
-        if write and status == 403:
+        if write and status == 403:  # three causes a user fixes in three different places
+            said = " ".join(
+                [str(getattr(exc, "server_message", "") or ""), exc.response.headers.get("X-Error-Message", "")]
+            ).lower()
+            if re.search(r"discussions?\b.*\b(disabled|closed)|(pull requests?|community).*\bdisabled", said):
+                return HubWriteError(
+                    f"{what}: the repo's discussions (and so pull requests) are disabled by its owner; "
+                    "nothing was changed; write the card locally with --out DIR and send it another way"
+                )
+            if re.search(r"fine[- ]?grained|scope|permission|discussion\.write", said):
+                return HubWriteError(
+                    f"{what}: the token is not allowed to open pull requests here (a fine-grained token without "
+                    "the 'discussion.write' permission for this repo); nothing was changed; add that permission at "
+                    "https://huggingface.co/settings/tokens or use a write token"
+                )
             return HubWriteError(
                 f"{what}: the token has no write access to this repo; use a token with write permission "
                 "(or omit --push to write locally)"
+            )
+        if write and status == 412:  # parent_commit no longer the head: someone pushed while we read
+            return HubWriteError(
+                f"{what}: the repo changed while hfprobe was reading it (HTTP 412); nothing was changed; rerun"
             )
         if status in (401, 403):
             return SourceAccessError(f"{what}: access denied (HTTP {status}); pass a token with read access")

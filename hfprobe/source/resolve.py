@@ -1,13 +1,16 @@
 """`resolve(spec)` -> `Source`: the one parser of source specs (see the package docstring), and the
 `Source` that lists, opens and reads a source's files, counting every byte.
 
-Hub reads go through huggingface_hub (endpoint, token, offline mode and cache all honoured): files
-already in the local cache are read from disk; everything else is fetched with ranged GETs.
+A Hub source is pinned on first use: one listing request (`model_info`'s) names the commit sha, and every
+later read of that Source (weights, companions, pickles) asks for that commit, so a push in the middle of a
+run cannot mix two revisions. The sha is `Source.revision_sha`. Files already in huggingface_hub's cache
+are read from disk; companion files and pickles are downloaded into it (`hf_hub_download`); weights
+files are read with ranged GETs (`transport.RemoteFile`). With HF_HUB_OFFLINE=1 only the caches are read.
 
     >>> src = resolve("stabilityai/some-lora@main")            # doctest: +SKIP
     >>> f = src.open("pytorch_lora_weights.safetensors")       # doctest: +SKIP
-    >>> f.read(0, 8); src.bytes_read                           # doctest: +SKIP
-    8
+    >>> f.read(0, 8); src.bytes_read, src.revision_sha         # doctest: +SKIP
+    (8, 'c0ffee…')
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NetworkError, SourceAccessError, SourceNotFoundError
-from .hub import RemoteFile, hub_errors
+from ..errors import NetworkError, SourceAccessError, SourceNotFoundError, UsageError
+from . import hub
 from .local import ByteCounter, LocalFile
 
 MAX_TEXT_BYTES = 5 * 1024 * 1024  # companion files (cards, configs) are small; refuse anything larger
 
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[^\s]+)?$")
+_URL = re.compile(r"^(hf://|https?://)", re.IGNORECASE)
+_HOST = re.compile(r"^(huggingface\.co|hf\.co)/", re.IGNORECASE)  # a web URL without its scheme
 
 
 _SKIP_DIRS = {".git", ".cache", "__pycache__", ".huggingface"}
@@ -32,7 +37,11 @@ _SKIP_DIRS = {".git", ".cache", "__pycache__", ".huggingface"}
 
 @dataclass
 class Source:
-    """A place weights live. Build one with `resolve(spec)`; see the module docstring."""
+    """A place weights live. Build one with `resolve(spec)`; see the module docstring.
+
+    Hub sources: `revision_sha` is the commit every read is pinned to (None for local sources);
+    `max_download` / `max_unranged` override the limits of `hfprobe.config` for this source.
+    """
 
     kind: str  # "file" | "folder" | "hub"
     display: str
@@ -40,15 +49,38 @@ class Source:
     repo_id: str | None = None
     revision: str | None = None
     default_file: str | None = None
-    token: str | bool | None = None
+    token: str | bool | None = field(default=None, repr=False)  # never in a repr, a log or a message
     range_ignored: bool = False
-    _files: list[str] | None = None
-    _counter: ByteCounter = field(default_factory=ByteCounter)
-    _open: dict = field(default_factory=dict)
+    max_download: int | None = None
+    max_unranged: int | None = None
+    _files: list[str] | None = field(default=None, repr=False)
+    _counter: ByteCounter = field(default_factory=ByteCounter, repr=False)
+    _open: dict = field(default_factory=dict, repr=False)
+    _sha: str | None = field(default=None, repr=False)
+    _sizes: dict[str, int | None] | None = field(default=None, repr=False)
 
     @property
     def bytes_read(self) -> int:
         return self._counter.bytes
+
+    @property
+    def revision_sha(self) -> str | None:
+        """The commit sha every read of this Hub source is pinned to (one listing request on first use)."""
+        if self.kind != "hub":
+            return None
+        self._pin()
+        return self._sha
+
+    def _pin(self) -> None:
+        if self._sha is not None:
+            return
+        from huggingface_hub import constants
+
+        if constants.is_offline_mode():  # never touch the network: what an earlier run or a download left
+            self._sha, self._sizes = hub.cached_listing(self.repo_id, self.revision, self.display)
+        else:
+            self._sha, self._sizes = hub.fetch_listing(self.repo_id, self.revision, self.token, self.display)
+            hub.remember_listing(self.repo_id, self.revision, self._sha, self._sizes)
 
     def files(self) -> list[str]:
         """Relative file names (posix). For a single local file: just that file."""
@@ -62,26 +94,9 @@ class Source:
                     if p.is_file() and not (_SKIP_DIRS & set(p.relative_to(self.root).parts))
                 )
             else:
-                self._files = self._hub_files()
+                self._pin()
+                self._files = sorted(self._sizes)
         return list(self._files)
-
-    def _hub_files(self) -> list[str]:
-        from huggingface_hub import HfApi, constants, snapshot_download
-        from huggingface_hub.errors import LocalEntryNotFoundError
-
-        if constants.is_offline_mode():  # list what the cache holds; never touch the network
-            try:
-                snap = Path(snapshot_download(self.repo_id, revision=self.revision, local_files_only=True))
-            except (LocalEntryNotFoundError, FileNotFoundError, OSError):
-                raise NetworkError(
-                    f"{self.display}: HF_HUB_OFFLINE is set and the repo is not in the local cache; "
-                    "unset HF_HUB_OFFLINE or download it first"
-                ) from None
-            return sorted(p.relative_to(snap).as_posix() for p in snap.rglob("*") if p.is_file())
-        with hub_errors(self.display):
-            # model_info is one request without retries: no network fails in a second, not after 20 s of backoff
-            info = HfApi().model_info(self.repo_id, revision=self.revision, token=self.token)
-            return sorted(s.rfilename for s in info.siblings or [])
 
     def exists(self, name: str) -> bool:
         if self.kind == "hub":
@@ -106,42 +121,100 @@ class Source:
             self._open[name] = self._open_new(name)
         return self._open[name]
 
+    def _label(self, name: str) -> str:
+        return f"{self.display}/{name}" if self.kind != "file" else self.display
+
     def _open_new(self, name: str):
-        label = f"{self.display}/{name}" if self.kind != "file" else self.display
+        label = self._label(name)
         if self.kind != "hub":
             path = self.root / name
             if not path.is_file():
                 raise SourceNotFoundError(f"{label}: no such file")
             return LocalFile(path, self._counter, label)
-        cached = self._cached_path(name)
+        cached = self._hub_cached(name)
         if cached is not None:
             return LocalFile(Path(cached), self._counter, label)
         from huggingface_hub import constants, hf_hub_url
         from huggingface_hub.utils import build_hf_headers
 
+        from .transport import PrefixFile, RemoteFile
+
+        head = hub.head_cache(self.repo_id, self._sha, name)
         if constants.is_offline_mode():
+            if head.is_file() and self._sizes.get(name) is not None:
+                return PrefixFile(head.read_bytes(), self._sizes[name], label, self._counter)
             raise NetworkError(
-                f"{label}: HF_HUB_OFFLINE is set and this file is not in the local cache; unset it or download the "
-                "file first"
+                f"{label}: HF_HUB_OFFLINE is set and this file is not in the local cache; unset HF_HUB_OFFLINE, or "
+                "inspect or download it once online"
             )
-        url = hf_hub_url(self.repo_id, name, revision=self.revision)
-        headers = build_hf_headers(token=self.token)
-        return RemoteFile(url, label, headers, self._counter, self._mark_range_ignored)
+        return RemoteFile(
+            hf_hub_url(self.repo_id, name, revision=self._sha),
+            label,
+            build_hf_headers(token=self.token),
+            self._counter,
+            size=self._sizes.get(name),
+            on_range_ignored=self._mark_range_ignored,
+            max_unranged=self.max_unranged,
+            head_cache=head,
+            errors=hub.hub_errors,
+        )
+
+    def _hub_cached(self, name: str) -> str | None:
+        """The file's path in huggingface_hub's cache at the pinned commit, or None (a missing file is an error)."""
+        from huggingface_hub import try_to_load_from_cache
+
+        self._pin()
+        if name not in self._sizes:
+            raise SourceNotFoundError(
+                f"{self._label(name)}: file not found in the repo at commit {self._sha[:12]}; run `hfprobe inspect "
+                f"{self.repo_id}` to list its files"
+            )
+        hit = try_to_load_from_cache(self.repo_id, name, revision=self._sha)
+        return hit if isinstance(hit, str) else None
 
     def _mark_range_ignored(self) -> None:
         self.range_ignored = True
 
-    def _cached_path(self, name: str) -> str | None:
-        from huggingface_hub import try_to_load_from_cache
+    def fetch(self, name: str, *, max_bytes: int | None = None, progress: bool = True, fix: str | None = None):
+        """The whole file on local disk, opened like `open` (for files read whole: pickles, companions).
 
-        hit = try_to_load_from_cache(self.repo_id, name, revision=self.revision)
-        return hit if isinstance(hit, str) else None
+        A Hub file is downloaded into huggingface_hub's cache first (a progress bar on stderr), unless it is
+        larger than `max_bytes` (default: `max_download`, i.e. --max-download / HFPROBE_MAX_DOWNLOAD).
+        """
+        if self.kind != "hub":
+            return self.open(name)
+        from huggingface_hub import constants
+
+        from ..config import max_download
+
+        limit = max_bytes or self.max_download or max_download()
+        label = self._label(name)
+        cached = self._hub_cached(name)
+        if cached is None:
+            if constants.is_offline_mode():
+                raise NetworkError(
+                    f"{label}: HF_HUB_OFFLINE is set and this file is not in the local cache; unset HF_HUB_OFFLINE, "
+                    "or download it once online"
+                )
+            size, fix = self._sizes.get(name), fix or hub.DOWNLOAD_FIX
+            if size is not None and size > limit:
+                raise hub.too_large(label, size, limit, fix)
+            cached = hub.download(
+                self.repo_id, name, self._sha, token=self.token, max_bytes=limit, what=label, progress=progress, fix=fix
+            )
+        old = self._open.pop(name, None)
+        if old is not None:
+            old.close()
+        self._open[name] = LocalFile(Path(cached), self._counter, label)
+        return self._open[name]
 
     def read_text(self, name: str) -> str | None:
-        """A small companion file (README.md, adapter_config.json, config.json) as text, or None if absent."""
+        """A small companion file (README.md, adapter_config.json, config.json) as text, or None if absent.
+
+        From the Hub it goes through huggingface_hub's cache, so an offline rerun finds it there."""
         if not self.exists(name):
             return None
-        f = self.open(name)
+        f = self.fetch(name, max_bytes=MAX_TEXT_BYTES, progress=False, fix="companion files are read up to 5 MB")
         if f.size > MAX_TEXT_BYTES:
             raise SourceAccessError(
                 f"{f.name}: {f.size} bytes is too large for a companion text file; remove or shrink it"
@@ -152,41 +225,107 @@ class Source:
 def resolve(
     spec: str | os.PathLike | Source, *, token: str | bool | None = None, revision: str | None = None
 ) -> Source:
-    """Turn a user's spec into a `Source`. Local paths win over Hub ids of the same spelling.
+    """Turn a user's spec into a `Source`. Local paths win over Hub ids of the same spelling; URLs
+    (`hf://…`, `https://huggingface.co/…`, the `HF_ENDPOINT`'s own) are always the Hub. No I/O for the Hub
+    until the Source is read.
 
-    >>> resolve("org/name@v1").repo_id, resolve("org/name@v1").revision   # doctest: +SKIP
+    >>> resolve("org/name@v1").repo_id, resolve("org/name@v1").revision
     ('org/name', 'v1')
+    >>> resolve("https://huggingface.co/org/name/tree/dev").revision
+    'dev'
     """
     if isinstance(spec, Source):
         return spec
     text = os.fspath(spec)
-    path = Path(text).expanduser()
-    if path.is_file():
-        return Source("file", text, root=path.parent, default_file=path.name)
-    if path.is_dir():
-        return Source("folder", text, root=path)
-    if text.startswith("hf://") or (_REPO_ID.match(text) and not text.startswith((".", "/", "~"))):
+    if _URL.match(text):
         return _hub_source(text, token=token, revision=revision)
-    if path.exists():  # a socket, fifo, ...
-        raise SourceNotFoundError(f"{text}: not a regular file or folder")
+    path = Path(text).expanduser()
+    try:
+        kind = "file" if path.is_file() else "folder" if path.is_dir() else "other" if path.exists() else None
+    except (OSError, ValueError) as err:  # a name too long for the filesystem, a NUL byte
+        why = getattr(err, "strerror", None) or "not a valid path"
+        raise SourceNotFoundError(f"{_short(text)}: cannot be used as a path ({why}); check the name") from None
+    if kind == "file":
+        return Source("file", text, root=path.parent, default_file=path.name)
+    if kind == "folder":
+        return Source("folder", text, root=path)
+    if (_REPO_ID.match(text) and not text.startswith((".", "/", "~"))) or _HOST.match(text):
+        return _hub_source(text, token=token, revision=revision)
+    if kind == "other":  # a socket, fifo, ...
+        raise SourceNotFoundError(f"{_short(text)}: not a regular file or folder")
     raise SourceNotFoundError(
-        f"{text}: no such file or folder, and not a Hub repo id (expected org/name[@revision] or hf://org/name/file)"
+        f"{_short(text)}: no such file or folder, and not a Hub repo (expected org/name[@revision], "
+        "hf://org/name/file or https://huggingface.co/org/name)"
     )
 
 
-def _hub_source(text: str, *, token, revision) -> Source:
-    from huggingface_hub import parse_hf_uri
+def _short(text: str, limit: int = 200) -> str:
+    """A spec as quoted in a message: at most `limit` characters.
+
+    >>> _short("x" * 300)[-3:], len(_short("x" * 300))
+    ('xx…', 201)
+    """
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def parse_hub_spec(text: str):
+    """A Hub spec (org/name[@rev], hf://…, or a web URL of the Hub or of HF_ENDPOINT) as huggingface_hub's `HfUri`.
+
+    >>> u = parse_hub_spec("hf://org/name@refs/pr/3/sub/w.safetensors")
+    >>> u.id, u.revision, u.path_in_repo
+    ('org/name', 'refs/pr/3', 'sub/w.safetensors')
+    """
+    from huggingface_hub import constants, parse_hf_uri
     from huggingface_hub.errors import HfUriError
 
-    uri_text = text if text.startswith("hf://") else "hf://" + text
+    uri_text = text if _URL.match(text) or _HOST.match(text) else "hf://" + text
     try:
-        uri = parse_hf_uri(uri_text)
+        uri = parse_hf_uri(uri_text, endpoint=constants.ENDPOINT)
     except HfUriError as err:
+        detail = " ".join(str(err).split())[:200]
         raise SourceNotFoundError(
-            f"{text}: not a valid Hub id ({err}); expected org/name[@revision] or hf://org/name/file"
+            f"{_short(text)}: not a Hub model ({detail}); expected org/name[@revision], hf://org/name/file or "
+            "https://huggingface.co/org/name"
         ) from None
     if uri.type != "model":
-        raise SourceNotFoundError(f"{text}: hfprobe reads model repos, not {uri.type}s")
+        raise SourceNotFoundError(f"{_short(text)}: hfprobe reads model repos, not {uri.type}s")
+    return uri
+
+
+def _hub_source(text: str, *, token, revision) -> Source:
+    uri = parse_hub_spec(text)
+    if revision and uri.revision and revision != uri.revision:
+        raise UsageError(f"{_short(text)}: names revision {uri.revision!r} and also {revision!r}; give one")
     rev = revision or uri.revision
+    path = uri.path_in_repo.strip("/") or None
+    if path is not None and not hub.safe_name(path):
+        raise SourceNotFoundError(f"{_short(text)}: {_short(path)!r} is not a file path inside a repo")
     display = uri.id + (f"@{rev}" if rev else "")
-    return Source("hub", display, repo_id=uri.id, revision=rev, default_file=uri.path_in_repo or None, token=token)
+    return Source("hub", display, repo_id=uri.id, revision=rev, default_file=path, token=token)
+
+
+def with_revision(spec: str, revision: str | None) -> str:
+    """`spec` with `--revision` folded in, as a spec string (what the CLI passes to library functions).
+
+    >>> with_revision("org/name", "v2"), with_revision("org/name@v2", "v2"), with_revision("org/name", None)
+    ('org/name@v2', 'org/name@v2', 'org/name')
+    >>> with_revision("hf://org/name/w.safetensors", "feature/x")
+    'hf://models/org/name@feature%2Fx/w.safetensors'
+    """
+    if not revision:
+        return spec
+    src = resolve(spec)
+    if src.kind != "hub":
+        raise UsageError(f"--revision {revision}: {spec} is a local path; --revision is for Hub repos")
+    if src.revision and src.revision != revision:
+        raise UsageError(f"{spec}: names revision {src.revision!r} and --revision {revision!r}; give one")
+    if src.default_file is None and "/" not in revision:
+        return f"{src.repo_id}@{revision}"
+    from huggingface_hub import HfUri
+
+    return HfUri(type="model", id=src.repo_id, revision=revision, path_in_repo=src.default_file or "").to_uri()
+
+
+def at_revision(specs: list[str], revision: str | None) -> list[str]:
+    """Every spec of a command's arguments at `--revision` (unchanged without one)."""
+    return [with_revision(s, revision) for s in specs]

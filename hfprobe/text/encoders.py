@@ -257,8 +257,10 @@ class _OpenClipEncoder(TextEncoder):
 
     def __init__(self, enc_id, cfg):
         super().__init__(enc_id, cfg)
+        from ..config import require
+
+        open_clip = require("open_clip", "clip")
         try:
-            import open_clip
             from huggingface_hub import hf_hub_download
 
             weights = os.environ.get("HFPROBE_CLIP_WEIGHTS")

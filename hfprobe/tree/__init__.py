@@ -3,7 +3,8 @@ read from tensor names and shapes (registries in hfprobe/data/families.json and 
 against what its metadata declares, and reported with confidence, evidence and conflicts.
 
 Owns: the registries (registry.py), declared metadata (declared.py), the classifier over shapes and
-strings (classify.py) and the `inspect` report (inspect.py).
+strings (classify.py) and the tensor-name rules it reads (names.py), fast exact matching of the registry's
+patterns (keymatch.py) and the `inspect` report (inspect.py).
 May import: hfprobe.source, hfprobe.formats, hfprobe.errors, hfprobe.config.
 
     >>> from hfprobe.tree import classify

@@ -21,69 +21,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .declared import Claim, declared_claims
-from .registry import families, family_label, roots
+from .keymatch import KeySet
+from .names import Shape, normalize_key, normalize_keys, shapes_from_raw
+from .registry import families, family_label, hub_spelling, roots
 
-Shape = tuple  # (d_out | None, d_in | None)
-
-
-_SUFFIX = re.compile(
-    r"[._](lora[._]?(a|b|down|up)|lora_embedding_(a|b))(\.default)?$|\.(base_layer|original_module|modules_to_save\.default)$"
-)
-
-
-def normalize_key(key: str) -> str:
-    """One spelling for every layout: lower case, no LoRA suffix, separators as '_'.
-
-    >>> normalize_key("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight")
-    'transformer_h_0_attn_c_attn'
-    >>> normalize_key("down_blocks.0.attentions.0.transformer_blocks.0.attn1.processor.to_k_lora.down.weight")
-    'down_blocks_0_attentions_0_transformer_blocks_0_attn1_processor_to_k'
-    """
-    k = key.lower()
-    k = re.sub(r"^base_model\.model\.", "", k)
-    k = re.sub(r"\.(weight|bias|alpha)$", "", k)
-    for _ in range(2):  # "classifier.modules_to_save.default" and then nothing, or a LoRA suffix
-        k = _SUFFIX.sub("", k)
-    k = re.sub(r"_lora$", "", k)
-    return re.sub(r"[.:/\-]", "_", k)
-
-
-_LORA_PART = re.compile(
-    r"^(?P<base>.*?)[._:](?P<part>lora_a|lora_b|lora\.down|lora\.up|lora_down|lora_up|down|up)(\.default)?(\.weight)?$",
-    re.I,
-)
-
-
-def shapes_from_raw(raw: Mapping[str, Iterable[int]]) -> dict[str, Shape]:
-    """(d_out, d_in) per module from raw tensor shapes, pairing LoRA down/A with up/B.
-
-    A LoRA down/A matrix is [r, in, ...] and an up/B matrix [out, r, ...]; a full weight is
-    [out, in, ...]; an embedding [num, dim]. A file holding only A matrices gives (None, in).
-
-    >>> shapes_from_raw({"x.lora_A.weight": (4, 768), "x.lora_B.weight": (2304, 4)})
-    {'x': (2304, 768)}
-    """
-    out: dict[str, list] = {}
-    for key, shape in raw.items():
-        shape = tuple(int(s) for s in shape)
-        if key.endswith(".alpha") or len(shape) < 2:
-            continue
-        m = re.match(r"^w_(a|b)_(\d+)$", key)
-        if m:
-            base, part = f"w_{m.group(2)}", ("down" if m.group(1) == "a" else "up")
-        else:
-            m = _LORA_PART.match(key) if ("lora" in key.lower() or ":" in key) else None
-            if m:
-                base, part = m.group("base"), m.group("part").lower()
-            else:
-                out[re.sub(r"\.weight$", "", key)] = [shape[0], shape[1]]
-                continue
-        slot = out.setdefault(base, [None, None])
-        if part in ("lora_a", "lora.down", "lora_down", "down"):
-            slot[1] = shape[1]
-        else:
-            slot[0] = shape[0]
-    return {k: (v[0], v[1]) for k, v in out.items()}
+__all__ = ["TreeResult", "base_model_decision", "classify", "normalize_key", "shapes_from_raw"]
 
 
 @dataclass
@@ -98,6 +40,8 @@ class TreeResult:
     evidence: list[str]
     declared: dict
     conflicts: list[str]
+    conflict_codes: list[str] = field(default_factory=list)  # one short code per conflict, same order
+    base_model: dict = field(default_factory=dict)  # what a card may declare: see `base_model_decision`
 
     def root_dict(self) -> dict:
         return {
@@ -148,32 +92,53 @@ class _Fit:
         return not self.bad and (self.ok > 0 or self.shape_only)
 
 
-def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[str, str]) -> tuple[list, dict]:
-    """Role matches (role, out, in, example key as written) deduplicated, and max block index per dim."""
+def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
+    """Role matches (role, out, in, example key as written) deduplicated, and max block index per dim.
+
+    `keys` holds the names of `shapes`: each pattern runs once per classify call, whichever families use it."""
     spec = families()["families"][fam]
+    roles = [(n, found) for n, (kp, _, _) in enumerate(spec["_roles"]) if (found := keys.matches(kp))]
+    indexes = [(values, dim) for kp, dim in spec["_indexes"] if (values := keys.index_values(kp))]
     seen: dict = {}
     idx: dict[str, tuple[int, str]] = {}
+    if not roles and not indexes:
+        return [], idx
+    matched = set().union(*(found for _, found in roles), *(values for values, _ in indexes))
     for key, (o, i) in shapes.items():
-        for n, (pattern, _, _) in enumerate(spec["_roles"]):
-            if pattern.search(key):
+        if key not in matched:
+            continue
+        for n, found in roles:  # the first role that matches a key is its role
+            if key in found:
                 seen.setdefault((n, o, i), orig.get(key, key))
                 break
-        for pattern, dim in spec["_indexes"]:
-            m = pattern.search(key)
-            if m:
-                v = int(m.group(1))
-                if v > idx.get(dim, (-1, ""))[0]:
-                    idx[dim] = (v, orig.get(key, key))
+        for values, dim in indexes:
+            v = values.get(key)
+            if v is not None and v > idx.get(dim, (-1, ""))[0]:
+                idx[dim] = (v, orig.get(key, key))
     return [(n, o, i, k) for (n, o, i), k in seen.items()], idx
+
+
+_ROLE_VALUES: dict[tuple[int, str], tuple[dict, list]] = {}
+
+
+def _role_values(root: dict, spec: dict) -> list[tuple[set[int] | None, set[int] | None]]:
+    """(outs, ins) each role of the family allows on this root: the registry's, worked out once per process."""
+    key = (id(root), spec["_base"])
+    cached = _ROLE_VALUES.get(key)
+    if cached is None or cached[0] is not root:  # (the registry dict itself, not a reused id)
+        dims = root["dims"]
+        cached = _ROLE_VALUES[key] = (root, [(_values(o, dims), _values(i, dims)) for _, o, i in spec["_roles"]])
+    return cached[1]
 
 
 def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> _Fit:
     spec = families()["families"][fam]
     dims = root["dims"]
+    values = _role_values(root, spec)
     fit = _Fit(root)
     for n, o, i, key in obs:
         _, oexpr, iexpr = spec["_roles"][n]
-        outs, ins = _values(oexpr, dims), _values(iexpr, dims)
+        outs, ins = values[n]
         missing = [e for e, v in ((oexpr, outs), (iexpr, ins)) if e is not None and v is None]
         if missing:  # e.g. a second text encoder on a root that has none
             fit.bad.append(f"{key} needs {missing[0]}, which {root['id']} does not have")
@@ -225,23 +190,29 @@ def classify(
     >>> r.family, [c["id"] for c in r.candidates][:2]
     ('qwen2', ['Qwen/Qwen2.5-0.5B-Instruct', 'Qwen/Qwen2.5-0.5B'])
     """
-    norm = {normalize_key(k): tuple(v) for k, v in shapes.items()}
-    orig = {normalize_key(k): k for k in shapes}
-    for n in names:
-        orig.setdefault(normalize_key(n), n)
+    norm: dict[str, Shape] = {}
+    orig: dict[str, str] = {}
+    for n, (k, v) in zip(normalize_keys(list(shapes)), shapes.items()):
+        norm[n], orig[n] = tuple(v), k
+    names = list(names)
+    for n, k in zip(normalize_keys(names), names):
+        orig.setdefault(n, k)
     declared, claims = declared_claims(metadata, config, texts)
     evidence: list[str] = []
+    names_set = KeySet(orig)  # each registry pattern runs once over all names, and only where its literal occurs
+    shape_set = KeySet(norm, present=names_set.present)
 
-    cand_fams = _name_families(orig, evidence)  # 1. names narrow the family
+    cand_fams = _name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
-    fits, ok = _fit_roots(cand_fams or list(families()["families"]), norm, orig)  # 2. shapes test roots
+    fits, ok = _fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set)  # 2. shapes test roots
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     cands, pool, family, family_conf = _rank_roots(ok, family, by_claim, claims, evidence)  # 4. scores
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
 
-    conflicts = _conflicts(claims, family, pool, fits, top)
+    coded = _conflicts(claims, family, pool, fits, top)
+    conflicts = [sentence for _, sentence in coded]
     structured = [c for c in claims if c.strength == "declared"]
     if structured and family:  # one word for readers (cards): does what the metadata declares fit?
         ids = {c["id"] for c in cands}
@@ -250,15 +221,24 @@ def classify(
         elif any(c.root in ids or (c.root is None and c.family == family) for c in structured):
             declared["agrees"] = True
     return TreeResult(
-        family, family_conf, root, cands[0]["score"] if cands else 0.0, cands, evidence, declared, conflicts
+        family,
+        family_conf,
+        root,
+        cands[0]["score"] if cands else 0.0,
+        cands,
+        evidence,
+        declared,
+        conflicts,
+        [code for code, _ in coded],
+        base_model_decision(claims, cands, pool, family),
     )
 
 
-def _name_families(orig: Mapping[str, str], evidence: list[str]) -> list[str]:
+def _name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) -> list[str]:
     """Families the key names allow: the rule most keys support first, then those that agree with it."""
     fired = []
     for pattern, fam_list, why in families()["_rules"]:
-        hits = [k for k in orig if pattern.search(k)]
+        hits = keys.matches(pattern)
         if hits:
             fired.append((fam_list, why, len(hits), orig[min(hits)]))
     fired.sort(key=lambda f: (-f[2], len(f[0])))  # a rule contradicting the majority is a stray match
@@ -273,16 +253,17 @@ def _name_families(orig: Mapping[str, str], evidence: list[str]) -> list[str]:
     return cand
 
 
-def _fit_roots(cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str, str]) -> tuple[list, list]:
+def _fit_roots(cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
     """Every registry root of those families tested against the shapes: (all fits, consistent fits)."""
     all_dims = {d for o, i in norm.values() for d in (o, i) if d}
     fits, obs = [], {}
     for root in roots()["roots"]:
         fam = root["family"]
         if fam in cand_fams:
-            if fam not in obs:
-                obs[fam] = _family_observations(fam, norm, orig)
-            fits.append((fam, _fit(root, fam, *obs[fam], all_dims)))
+            base = families()["families"][fam]["_base"]  # families with one layout (same_as) observe alike
+            if base not in obs:
+                obs[base] = _family_observations(fam, norm, orig, keys)
+            fits.append((fam, _fit(root, fam, *obs[base], all_dims)))
     ok = [(fam, f) for fam, f in fits if f.consistent]
     if any(not f.shape_only for _, f in ok):  # a root whose named roles fit beats roots that only share sizes
         ok = [(fam, f) for fam, f in ok if not f.shape_only]
@@ -448,11 +429,31 @@ def _why(top: _Fit | None, family: str | None) -> str:
     return f"{family_label(family)} ({key} is {o}x{i}: {oexpr} x {iexpr})"
 
 
-def _conflicts(claims: list[Claim], family: str | None, pool: list[_Fit], fits: list, top: _Fit | None) -> list[str]:
-    """Each claim the weights contradict, in words."""
+def _conflict_code(source: str, kind: str) -> str:
+    """A short, stable code for a conflict: where the claim came from, then what disagrees (family | shapes).
+
+    >>> _conflict_code("README.md mentions", "family")
+    'readme-text-family'
+    >>> _conflict_code("adapter_config.json base_model_name_or_path", "shapes")
+    'adapter-config-shapes'
+    """
+    s = source.strip().lower()
+    if s == "readme.md base_model":
+        return f"card-base-model-{kind}"
+    file = s.split()[0]
+    where = {"adapter_config.json": "adapter-config", "config.json": "config", "readme.md": "readme"}.get(
+        file, re.sub(r"[^a-z0-9]+", "-", file).strip("-")
+    )
+    return f"{where}{'-text' if 'mentions' in s else ''}-{kind}"
+
+
+def _conflicts(
+    claims: list[Claim], family: str | None, pool: list[_Fit], fits: list, top: _Fit | None
+) -> list[tuple[str, str]]:
+    """Each claim the weights contradict: (short code, sentence)."""
     if family is None:
         return []
-    out: list[str] = []
+    out: list[tuple[str, str]] = []
     pool_ids = {f.root["id"] for f in pool}
     by_id = {f.root["id"]: f for _, f in fits}
     text_fams = {c.family for c in claims if c.strength == "text" and c.family}
@@ -467,12 +468,21 @@ def _conflicts(claims: list[Claim], family: str | None, pool: list[_Fit], fits: 
         if c.strength == "declared":
             if c.family and c.family != family:
                 out.append(
-                    f"{c.source} says {c.value} ({family_label(c.family)}), but the weights are {_why(top, family)}"
+                    (
+                        _conflict_code(c.source, "family"),
+                        f"{c.source} says {c.value} ({family_label(c.family)}), but the weights are "
+                        f"{_why(top, family)}",
+                    )
                 )
             elif c.root and c.root not in pool_ids:
                 bad = by_id.get(c.root)
                 reason = bad.bad[0] if bad and bad.bad else "its shapes do not fit"
-                out.append(f"{c.source} says {c.value}, but the weights do not fit it: {reason}")
+                out.append(
+                    (
+                        _conflict_code(c.source, "shapes"),
+                        f"{c.source} says {c.value}, but the weights do not fit it: {reason}",
+                    )
+                )
     agreed = any(c.strength == "declared" and c.family == family for c in claims)
     if text_fams and family not in text_fams and not agreed:
         seen = set()
@@ -480,6 +490,97 @@ def _conflicts(claims: list[Claim], family: str | None, pool: list[_Fit], fits: 
             if c.strength == "text" and c.family in text_fams and c.family not in seen:
                 seen.add(c.family)
                 out.append(
-                    f"{c.source.split()[0]} mentions {family_label(c.family)}, but the weights are {_why(top, family)}"
+                    (
+                        _conflict_code(c.source, "family"),
+                        f"{c.source.split()[0]} mentions {family_label(c.family)}, but the weights are "
+                        f"{_why(top, family)}",
+                    )
                 )
     return list(dict.fromkeys(out))
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+WEIGHTS_ALONE = 0.8  # a root the weights single out on their own: the only registry root that fits, this sure
+
+
+def base_model_decision(claims: list[Claim], cands: list[dict], pool: list[_Fit], family: str | None) -> dict:
+    """Which `base_model` a model card may declare, and why: the weights and the metadata must agree.
+
+    Returns {id, root, status, source, reason}; `id` is set only for status `declared` (a structured field
+    names a root the weights allow: adapter_config.json, config.json, a kohya/modelspec header, a training
+    config, the card's own YAML), `mentioned` (nothing structured names a root; the card's prose names
+    exactly one Hub id the weights allow) or `weights` (nothing names one; the weights fit exactly one
+    registry root, by named layers, with a score of at least 0.8). Otherwise `id` is None and status is
+    `contradicted` (a structured claim the weights rule out), `unchecked` (a structured claim names a Hub id
+    neither the registry nor the weights can check), `ambiguous` (several roots remain; see the candidates)
+    or `unknown`. `id` keeps the spelling the metadata used when it is a Hub id for the same weights
+    (`runwayml/stable-diffusion-v1-5`, `gpt2`), else the root id (a checkpoint file name is not a Hub id).
+
+    >>> r = classify({"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)},
+    ...              texts={"README.md": "LoRA adaption weights for runwayml/stable-diffusion-v1-5."})
+    >>> r.base_model["id"], r.base_model["status"]
+    ('runwayml/stable-diffusion-v1-5', 'mentioned')
+    >>> classify({"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}).base_model["status"]
+    'ambiguous'
+    """
+    out = {"id": None, "root": None, "status": "unknown", "source": None, "reason": "the weights match no known root"}
+    if family is None:
+        return out
+    pool_ids = {f.root["id"] for f in pool}
+    structured = [c for c in claims if c.strength == "declared"]
+    wrong = [c for c in structured if (c.family and c.family != family) or (c.root and c.root not in pool_ids)]
+    if wrong:
+        c = wrong[0]
+        return dict(
+            out, status="contradicted", source=c.source, reason=f"{c.source} says {c.value}; the weights rule it out"
+        )
+    unknown_ids = [c for c in structured if c.root is None and _HUB_ID.match(c.value.strip())]
+    named = [c for c in structured if c.root in pool_ids]
+    named += [c for c in unknown_ids if c.family == family]
+    if any(c.family != family for c in unknown_ids):
+        c = next(c for c in unknown_ids if c.family != family)
+        return dict(
+            out,
+            status="unchecked",
+            source=c.source,
+            reason=f"{c.source} names {c.value}, which neither the registry nor the weights can check",
+        )
+    status = "declared"
+    if not named:
+        named, status = [c for c in claims if c.strength == "text" and c.root in pool_ids], "mentioned"
+    distinct = list(dict.fromkeys(c.root or c.value.strip().lower() for c in named))
+    if len(distinct) == 1:
+        c = named[0]
+        write = hub_spelling(c.value) or c.root or c.value.strip()
+        how = "names" if status == "declared" else "mentions"
+        fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
+        return {
+            "id": write,
+            "root": c.root,
+            "status": status,
+            "source": c.source,
+            "reason": f"{c.source} {how} {c.value}; {fits}",
+        }
+    if len(distinct) > 1:
+        names = ", ".join(dict.fromkeys(c.value for c in named))
+        return dict(out, status="ambiguous", reason=f"the metadata names several roots the weights allow: {names}")
+    mine = [f for f in pool if f.root["family"] == family]
+    if len(mine) == 1 and not mine[0].shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
+        rid = mine[0].root["id"]
+        return {
+            "id": rid,
+            "root": rid,
+            "status": "weights",
+            "source": "weights",
+            "reason": f"{rid} is the only known root whose shapes fit",
+        }
+    if len(mine) > 1:
+        n = len(mine)
+        return dict(
+            out,
+            status="ambiguous",
+            reason=f"the weights fit {n} known roots (the candidates) and no metadata names one",
+        )
+    return dict(out, status="unknown", reason="the weights alone are not enough to name the base model")

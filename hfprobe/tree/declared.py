@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .registry import families, roots
 
@@ -106,7 +107,7 @@ def declared_claims(
     if metadata.get("lora_adapter_metadata"):
         try:
             meta = json.loads(metadata["lora_adapter_metadata"])
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: no claim
             meta = {}
         if isinstance(meta, dict) and "base_model_name_or_path" in meta:
             claim("header lora_adapter_metadata base_model_name_or_path", meta.get("base_model_name_or_path"))
@@ -118,8 +119,8 @@ def declared_claims(
                     claims.append(Claim("header ss_v2", "True", "sd2", None))
                 continue
             value = metadata[key]
-            if key == "ss_sd_model_name":  # kohya writes the trainer's local file path: its file name is the claim
-                value = re.split(r"[\\/]", value)[-1]
+            if key == "ss_sd_model_name" and _is_local_path(value):  # the trainer's local file: its name is the claim
+                value = re.split(r"[\\/]", value)[-1]  # (a Hub id, as kohya stores one for diffusers models, stays)
             claim(f"header {key}", value)
 
     for name, text in (texts or {}).items():
@@ -127,40 +128,230 @@ def declared_claims(
             continue
         body = text
         if name.lower() == "readme.md":
-            card, body = _card_metadata(text)
+            card, body, problem = _card_metadata(text)
+            if problem:
+                ignored["README.md metadata"] = problem
             if card.get("base_model") is not None:
                 claim("README.md base_model", card["base_model"])
+        elif name.lower().endswith((".yaml", ".yml")):
+            found, problem = _config_checkpoints(text)
+            if problem:
+                ignored[f"{name}"] = problem
+            for key, value in found:
+                claim(f"{name} {key}", value)
         _text_mentions(name, body, declared, claims)
     if ignored:
         declared["ignored"] = ignored
     return declared, claims
 
 
-def _card_metadata(text: str) -> tuple[dict, str]:
-    """The card's YAML metadata (through huggingface_hub's card parser) and its prose."""
-    from huggingface_hub import ModelCard
+MAX_YAML_BYTES = 128 * 1024  # a card's metadata block or a training config (real ones are a few kB), with libyaml
+MAX_YAML_BYTES_PURE = 16 * 1024  # the same, where PyYAML has no libyaml: its pure-Python parser takes ~35 µs a byte
+MAX_YAML_DEPTH = 32  # nested mappings and sequences (real ones nest three or four deep)
+MAX_YAML_ALIASES = 20  # `*alias` references (real ones use none; merge keys over nested aliases multiply)
+_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")  # as ModelCard
 
-    if not text.lstrip().startswith("---"):
-        return {}, text  # no YAML block: all prose
+
+def load_yaml(text: str) -> tuple[object, str | None]:
+    """(data, None), or (None, why) when `text` is over the bounds above or not YAML: never slow, never an error.
+
+    PyYAML's C loader (libyaml) where installed, else its pure-Python one (with a smaller size bound). The events
+    are checked for depth and aliases before anything is built, so nesting cannot exhaust the stack and merge keys
+    cannot multiply a small file into a huge one.
+
+    >>> load_yaml("a: [1, {b: c}]")
+    ({'a': [1, {'b': 'c'}]}, None)
+    >>> load_yaml("[" * 100 + "]" * 100)[1]
+    'nested over 32 deep'
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    limit = MAX_YAML_BYTES if loader else MAX_YAML_BYTES_PURE
+    if len(text) > limit:
+        return None, f"{len(text)} characters, over the {limit // 1024} kB limit"
+    loader = loader or yaml.SafeLoader
+    depth = aliases = 0
     try:
-        card = ModelCard(text, ignore_metadata_errors=True)
-        return card.data.to_dict(), card.text
-    except Exception:  # a malformed card is prose, not an error: the weights still answer
-        return {}, text
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    return None, f"nested over {MAX_YAML_DEPTH} deep"
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    return None, f"over {MAX_YAML_ALIASES} YAML aliases"
+        return yaml.load(text, Loader=loader), None  # noqa: S506 - a safe loader (CSafeLoader or SafeLoader)
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError):
+        return None, "not valid YAML"
+
+
+def _card_metadata(text: str) -> tuple[dict, str, str | None]:
+    """The card's YAML metadata, its prose, and why the metadata was not read (None when it was, or when it was
+    simply not valid: then the whole card is prose, as huggingface_hub's ModelCard would leave it).
+
+    Read as `huggingface_hub.ModelCard` reads a card (its YAML-block pattern, a safe load, a mapping with string
+    keys), without importing it: tests/test_tree.py compares the two on real cards.
+
+    >>> _card_metadata("---\\nbase_model: gpt2\\n---\\n# Hi")
+    ({'base_model': 'gpt2'}, '# Hi', None)
+    """
+    if not text.lstrip().startswith("---"):
+        return {}, text, None  # no YAML block: all prose
+    match = _YAML_BLOCK.search(text)
+    if not match:
+        return {}, text, None
+    data, problem = load_yaml(match.group(2))
+    if problem:  # a malformed card is prose, not an error: the weights still answer
+        return {}, text, None if problem == "not valid YAML" else f"YAML block not read: {problem}"
+    data = {} if data is None else data
+    tags = data.get("tags") if isinstance(data, dict) else None
+    if (
+        not isinstance(data, dict)
+        or not all(isinstance(k, str) for k in data)
+        or "ignore_metadata_errors" in data  # what ModelCardData refuses: the card is prose
+        or (tags is not None and not isinstance(tags, str | list | dict | tuple | set))
+    ):
+        return {}, text, None
+    return data, text[match.end() :], None
+
+
+# keys of a training config (config.yaml) whose value names the base checkpoint
+_CHECKPOINT_KEY = re.compile(r"checkpoint|ckpt|pretrained|base_model|model_name|model_path|model_id", re.I)
+
+
+def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]], str | None]:
+    """(key path, checkpoint name) for the training config's fields that name a known base checkpoint, and why
+    the config was not read (over the YAML bounds; None otherwise, also when it is simply not YAML).
+
+    Training configs usually hold a local path (`./sam_vit_b_01ec64.pth`); its file name is the claim, as
+    for kohya's `ss_sd_model_name`. Only values that resolve through the registry count, so a dataset path
+    or an output folder is never taken for a base model.
+
+    >>> _config_checkpoints('SAM:\\n  CHECKPOINT: "./sam_vit_b_01ec64.pth"\\n  RANK: 512\\n')
+    ([('SAM.CHECKPOINT', 'sam_vit_b_01ec64.pth')], None)
+    """
+    data, problem = load_yaml(text)
+    if problem:
+        return [], None if problem == "not valid YAML" else f"not read: {problem}"
+    out: list[tuple[str, str]] = []
+    budget = [10_000]  # nodes visited at most: YAML aliases can make a small file a very wide tree
+
+    def walk(node, path: str, depth: int) -> None:
+        budget[0] -= 1
+        if len(out) >= limit or depth > 6 or budget[0] < 0:
+            return
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key), depth + 1)
+        elif isinstance(node, str) and _CHECKPOINT_KEY.search(path.rsplit(".", 1)[-1]):
+            value = re.split(r"[\\/]", node.strip())[-1] if _is_local_path(node) else node.strip()
+            if value and resolve_name(value) != (None, None):
+                out.append((path, value))
+
+    walk(data, "", 0)
+    return out, None
+
+
+@lru_cache(maxsize=1)
+def _hub_names() -> list[str]:
+    """Every registry Hub id with an org (ids, aliases, derivatives), longest first."""
+    return sorted((n for n in roots()["_hub"].values() if "/" in n), key=len, reverse=True)
+
+
+def _trie(names: list[str]) -> str:
+    """One regex alternative per name, as a trie: at any position at most one branch can go on, and a longer name
+    is tried before a shorter one it extends, so the match is the one `longest|…|shortest` gives, found without
+    trying every name at every character.
+
+    >>> _trie(["ab/c", "ab/cd", "x/y"])
+    '(?:ab/c(?:d)?|x/y)'
+    """
+    root: dict = {}
+    for name in names:
+        node = root
+        for ch in name.lower():
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = []
+        for ch, child in node.items():
+            if ch:
+                text = re.escape(ch)
+                while len(child) == 1 and "" not in child:  # a chain of single children: one literal
+                    ((nxt, child),) = child.items()
+                    text += re.escape(nxt)
+                alts.append(text + build(child))
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
+
+
+@lru_cache(maxsize=1)
+def _hub_id_pattern() -> re.Pattern | None:
+    """Every registry Hub id with an org as whole words, a longer id before one it extends
+    (so `stabilityai/stable-diffusion-2-1-base` is not read as `stabilityai/stable-diffusion-2-1`)."""
+    names = _hub_names()
+    if not names:
+        return None
+    # ASCII names: case-insensitive branches cannot overlap, so the trie is exact (tests/test_tree.py compares it
+    # with the plain `|`-joined alternation); anything else keeps the plain alternation
+    body = _trie(names) if all(n.isascii() for n in names) else "|".join(map(re.escape, names))
+    return re.compile(r"(?<![\w.-])(" + body + r")(?![\w/-]|\.\w)", re.I)
+
+
+def hub_id_mentions(body: str) -> list[re.Match]:
+    """The registry Hub ids named in `body`, as `_hub_id_pattern().finditer(body)` finds them.
+
+    Every id holds a `/`, so only the text around each `/` (the longest id plus the 2 characters its end checks,
+    either side) is scanned; windows that touch are merged, so no match is cut or found twice.
+
+    >>> [m.group(1) for m in hub_id_mentions("LoRA for runwayml/stable-diffusion-v1-5, see a/b.")]
+    ['runwayml/stable-diffusion-v1-5']
+    """
+    pattern = _hub_id_pattern()
+    if pattern is None:
+        return []
+    reach = len(_hub_names()[0]) + 4
+    out: list[re.Match] = []
+    start = end = -1
+    slash = body.find("/")
+    while slash != -1:
+        lo, hi = max(0, slash - reach), min(len(body), slash + reach)
+        if lo > end:  # a new window: scan the previous one
+            if end > start:
+                out.extend(pattern.finditer(body, start, end))
+            start = lo
+        end = hi
+        slash = body.find("/", slash + 1)
+    if end > start:
+        out.extend(pattern.finditer(body, start, end))
+    return out
 
 
 def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) -> None:
+    """Family words (text hints) and registry Hub ids in prose; an id's claim keeps the spelling the text used."""
     counts: dict[str, int] = {}
-    for pattern, fam in families()["_text_hints"]:
-        n = len(pattern.findall(body))
+    for hint, fam in families()["_text_hints"]:
+        n = hint.count(body)  # (only around the hint's literals: prose without them is not scanned)
         if n:
             counts[fam] = counts.get(fam, 0) + n
-    lower = body.lower()
-    ids = sorted({rid for alias, rid in roots()["_alias"].items() if "/" in alias and alias in lower})
-    for rid in ids:
+    first: dict[str, str] = {}  # root id -> the first spelling that named it
+    for m in hub_id_mentions(body):
+        rid = roots()["_alias"].get(m.group(1).lower())
+        if rid:
+            first.setdefault(rid, roots()["_hub"].get(m.group(1).lower(), m.group(1)))
+    for rid, value in sorted(first.items()):
         fam = roots()["_by_id"][rid]["family"]
         counts[fam] = counts.get(fam, 0) + 1
-        claims.append(Claim(f"{name} mentions", rid, fam, rid, "text"))
+        claims.append(Claim(f"{name} mentions", value, fam, rid, "text"))
     for fam, n in sorted(counts.items(), key=lambda kv: -kv[1]):
         claims.append(Claim(f"{name} mentions", f"{fam} x{n}", fam, None, "text", n))
     if counts:

@@ -22,12 +22,18 @@ from .registry import family_label
 
 # companion files read as metadata, beside the weights file first, then at the top of the source
 TEXT_FILES = ("README.md", "config.yaml")
+# other markdown files there (notes, reports: `raport.md`, `NOTES.md`) are read as prose, a few and bounded
+MAX_NOTES = 3
+MAX_NOTE_CHARS = 256 * 1024
 
 
 MAX_EVIDENCE = 8
 
 
 def _texts(src: Source, weights_file: str) -> dict[str, str]:
+    """Companion texts by name: README.md and config.yaml, then up to MAX_NOTES other markdown files the source
+    lists beside the weights file or at its top (by name; each cut at MAX_NOTE_CHARS; one that cannot be read is
+    left out: notes are hints, never a reason to fail)."""
     folder = posixpath.dirname(weights_file)
     out: dict[str, str] = {}
     for name in TEXT_FILES:
@@ -37,6 +43,19 @@ def _texts(src: Source, weights_file: str) -> dict[str, str]:
                 if text:
                     out[name] = text
                     break
+    places = {folder, ""}
+    notes = sorted(
+        f
+        for f in src.files()
+        if f.lower().endswith(".md") and posixpath.dirname(f) in places and posixpath.basename(f) not in TEXT_FILES
+    )
+    for path in notes[:MAX_NOTES]:
+        try:
+            text = src.read_text(path)
+        except HfprobeError:
+            continue
+        if text and path not in out:
+            out[path] = text[:MAX_NOTE_CHARS]
     return out
 
 
@@ -64,9 +83,10 @@ def _kind(view) -> str:
 def inspect_source(spec_or_source, *, token=None) -> dict:
     """The inspect report for one source (a path, `org/name[@rev]`, `hf://org/name/file`, or a Source).
 
-    Keys: source, files, format, kind, family, family_confidence, root {id, confidence, candidates
-    [{id, score}], evidence [str]}, declared {field: value}, conflicts [str], modules, rank,
-    bytes_read, range_ignored, notes. Raises the typed errors of hfprobe.errors on bad input.
+    Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
+    root {id, confidence, candidates [{id, score}], evidence [str]}, declared {field: value}, conflicts [str],
+    modules, rank, bytes_read, range_ignored, truncated, notes. Raises the typed errors of hfprobe.errors on bad
+    input.
 
     >>> inspect_source("org/lora@main")["format"]   # doctest: +SKIP
     'kohya'
@@ -85,6 +105,7 @@ def _report(src: Source) -> dict:
     root["evidence"] = root["evidence"][:MAX_EVIDENCE]
     return {
         "source": src.display,
+        "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
         "files": list(view.files),
         "format": view.format,
         "kind": _kind(view),
@@ -93,10 +114,13 @@ def _report(src: Source) -> dict:
         "root": root,
         "declared": tree.declared,
         "conflicts": tree.conflicts,
+        "conflict_codes": tree.conflict_codes,
+        "base_model": tree.base_model,
         "modules": len(view.modules),
         "rank": view.rank,
         "bytes_read": src.bytes_read,
         "range_ignored": bool(src.range_ignored),
+        "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
         "notes": list(view.notes),
     }
 
@@ -119,7 +143,7 @@ def format_report(report: dict) -> str:
     r = report
     root = r["root"]
     lines = [
-        r["source"],
+        r["source"] + (f" (commit {r['revision_sha'][:12]})" if r.get("revision_sha") else ""),
         f"  format   {r['format']} {r.get('kind', '')}, {r['modules']} modules"
         + (f", rank {r['rank']}" if r.get("rank") else ""),
         f"  family   {r['family'] or 'unknown'} ({family_label(r['family'])}), "
@@ -134,6 +158,9 @@ def format_report(report: dict) -> str:
         lines.append(f"  declared {key}: {value}")
     for c in r["conflicts"]:
         lines.append(f"  CONFLICT {c}")
+    if r.get("truncated"):
+        note = next((n for n in r.get("notes", []) if n.startswith("truncated")), "data missing")
+        lines.append("  TRUNCATED " + note)
     lines.append(
         f"  read     {r['bytes_read']} bytes"
         + (" (server ignored Range: whole file)" if r.get("range_ignored") else "")

@@ -13,37 +13,84 @@ import re
 from functools import lru_cache
 from importlib import resources
 
+from .keymatch import KeyPattern
+
 
 @lru_cache(maxsize=1)
 def families() -> dict:
-    """families.json with `same_as` resolved and regexes compiled."""
+    """families.json with `same_as` resolved and patterns compiled: name rules, roles and indexes as `KeyPattern`s
+    (fast and exact on long names, see `hfprobe.tree.keymatch`), shared by families with the same layout (`_base`),
+    text hints as `KeyPattern`s too (their literals prefilter prose), name hints as plain regexes."""
     data = json.loads(resources.files("hfprobe.data").joinpath("families.json").read_text())
     fams = data["families"]
-    for spec in fams.values():
-        base = fams[spec["same_as"]] if "same_as" in spec else spec
-        spec["_roles"] = [(re.compile(p), o, i) for p, o, i in base["roles"]]
-        spec["_indexes"] = [(re.compile(p), d) for p, d in base["indexes"]]
+    compiled: dict[str, tuple] = {}
+    for name, spec in fams.items():
+        base_name = spec.get("same_as", name)
+        base = fams[base_name]
+        if base_name not in compiled:
+            compiled[base_name] = (
+                [(KeyPattern(p), o, i) for p, o, i in base["roles"]],
+                [(KeyPattern(p, groups=True), d) for p, d in base["indexes"]],
+            )
+        spec["_base"] = base_name
+        spec["_roles"], spec["_indexes"] = compiled[base_name]
         spec["_shape_only"] = base.get("shape_only", [])
         spec["_either"] = base.get("either_orientation", False)
-    data["_rules"] = [(re.compile(r["pattern"]), r["families"], r["why"]) for r in data["name_rules"]]
+    data["_rules"] = [(KeyPattern(r["pattern"]), r["families"], r["why"]) for r in data["name_rules"]]
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f in data["name_hints"]]
-    data["_text_hints"] = [(re.compile(p), f) for p, f in data["text_hints"]]
+    data["_text_hints"] = [(KeyPattern(p), f) for p, f in data["text_hints"]]
     return data
 
 
 @lru_cache(maxsize=1)
 def roots() -> dict:
-    """roots.json plus an alias table: lower-case id/alias -> root id."""
+    """roots.json plus lookup tables, all keyed by lower case:
+
+    `_alias`: id, alias, name or derivative -> root id (what the weights are checked against);
+    `_same`: id, alias or name -> root id (the same weights; derivatives are other models);
+    `_hub`: id, alias or derivative -> its spelling as a Hub id (what a card may write as `base_model`).
+    """
     data = json.loads(resources.files("hfprobe.data").joinpath("roots.json").read_text())
     data["_by_id"] = {r["id"]: r for r in data["roots"]}
-    alias = {}
+    alias, same, hub = {}, {}, {}
     for r in data["roots"]:
+        for name in [r["id"], *r.get("aliases", []), *r.get("names", [])]:
+            alias[name.lower()] = same[name.lower()] = r["id"]
         for name in [r["id"], *r.get("aliases", [])]:
-            alias[name.lower()] = r["id"]
+            hub[name.lower()] = name
     for name, target in data.get("derivatives", {}).items():
         alias.setdefault(name.lower(), target)
-    data["_alias"] = alias
+        hub.setdefault(name.lower(), name)
+    data["_alias"], data["_same"], data["_hub"] = alias, same, hub
     return data
+
+
+def canonical_id(name: str | None) -> str | None:
+    """The root id for any id, alias or file name of the same weights; other names (derivatives, unknown
+    ids) come back as given. Two names are one model when their canonical ids are equal.
+
+    >>> canonical_id("runwayml/stable-diffusion-v1-5") == canonical_id("sd-legacy/stable-diffusion-v1-5")
+    True
+    >>> canonical_id("dreamlike-art/dreamlike-photoreal-2.0")   # a fine-tune of SD 1.5, not SD 1.5 itself
+    'dreamlike-art/dreamlike-photoreal-2.0'
+    """
+    if not name:
+        return name
+    text = re.sub(r"^(hf://|https?://huggingface\.co/)", "", str(name).strip()).strip("/")
+    return roots()["_same"].get(text.lower(), text)
+
+
+def hub_spelling(name: str | None) -> str | None:
+    """The registry's spelling of a Hub id it knows (root id, alias or derivative), else None: names that are
+    not Hub ids (checkpoint file names) have none, so a card writes the root id for them.
+
+    >>> hub_spelling("GPT2"), hub_spelling("v1-5-pruned-emaonly")
+    ('gpt2', None)
+    """
+    if not name:
+        return None
+    text = re.sub(r"^(hf://|https?://huggingface\.co/)", "", str(name).strip()).strip("/")
+    return roots()["_hub"].get(text.lower())
 
 
 def family_label(fam: str | None) -> str:

@@ -11,6 +11,11 @@ Layout of a built zoo:
 Each folder is written under a temporary name and renamed when complete, so an interrupted build keeps
 every finished model and resumes where it stopped.
 
+On the CPU (the default) a seed gives identical bytes. `device="cuda"` (or mps) trains there instead:
+faster for big presets, but GPU kernels round differently, so the bytes (and the figures measured on the
+zoo) may differ from a CPU build of the same recipe; such a zoo records its device in zoo.json, lives in
+`<hash>-<device>` in the cache, and a partial build resumes only on the device it started on.
+
     >>> path = build_zoo("test", out=tmp / "zoo", progress=False)   # doctest: +SKIP
 """
 
@@ -116,8 +121,10 @@ def _write_folder(final: Path, fill) -> dict:
     return info
 
 
-def default_zoo_dir(recipe: dict) -> Path:
-    return cache_dir() / "zoos" / recipe_hash(recipe)
+def default_zoo_dir(recipe: dict, device=None) -> Path:
+    """<cache>/zoos/<recipe hash>, or <hash>-cuda / <hash>-mps for a zoo built on an accelerator."""
+    kind = getattr(device, "type", device) or "cpu"
+    return cache_dir() / "zoos" / (recipe_hash(recipe) + ("" if kind == "cpu" else f"-{kind}"))
 
 
 def _finished(path: Path, digest: str) -> bool:
@@ -142,6 +149,7 @@ def build_zoo(
     progress: bool = True,
     recipe: dict | None = None,
     jobs: int = 1,
+    device=None,
 ) -> Path:
     """Build (or find) the zoo for `preset` and `seed`; returns its folder.
 
@@ -149,13 +157,17 @@ def build_zoo(
     returned at once. With `out`, a finished cached copy is copied instead of rebuilt. `recipe`: a full
     recipe (e.g. `load_recipe("mini")` with other sizes, for experiments) instead of the preset's.
     `jobs`: trees built at once, each in its own process on one thread (the same bytes as jobs=1).
+    `device`: where models train (None or "cpu": the CPU, identical bytes per seed; see the module docstring).
     """
+    from ..device import resolve_device
+
     if jobs < 1:
         raise UsageError(f"--jobs {jobs}: must be at least 1")
+    dev = resolve_device(device)
     recipe = recipe or load_recipe(preset, seed)
     preset, seed = recipe["preset"], recipe["seed"]
     digest = recipe_hash(recipe)
-    cached = default_zoo_dir(recipe)
+    cached = default_zoo_dir(recipe, dev)
     path = Path(out) if out else cached
     if _finished(path, digest):
         return path
@@ -168,7 +180,12 @@ def build_zoo(
     path.mkdir(parents=True, exist_ok=True)
     if stamp.is_file() and json.loads(stamp.read_text()).get("hash") != digest:
         raise ZooError(f"{path} holds a partial build of another recipe; choose another --out or delete it")
-    stamp.write_text(json.dumps({"hash": digest, "recipe": recipe}, indent=1, sort_keys=True) + "\n")
+    started_on = json.loads(stamp.read_text()).get("device", "cpu") if stamp.is_file() else dev.type
+    if started_on != dev.type:  # one zoo, one device: its bytes stay consistent
+        raise ZooError(f"{path} is a partial build started on {started_on}; resume it with --device {started_on}")
+    stamp.write_text(
+        json.dumps({"hash": digest, "recipe": recipe, "device": dev.type}, indent=1, sort_keys=True) + "\n"
+    )
     log_path = path / "build.json"
     log = json.loads(log_path.read_text()) if log_path.is_file() else {"seconds": {}, "skipped": []}
     from huggingface_hub.utils import tqdm
@@ -194,9 +211,9 @@ def build_zoo(
     try:
         if jobs == 1 or len(recipe["trees"]) == 1:
             for i in range(len(recipe["trees"])):
-                finished(i, _build_tree(recipe, i, path, skip_bad, bar))
+                finished(i, _build_tree(recipe, i, path, skip_bad, bar, str(dev)))
         else:
-            _build_parallel(recipe, path, skip_bad, bar, jobs, finished)
+            _build_parallel(recipe, path, skip_bad, bar, jobs, finished, str(dev))
     finally:
         bar.close()
     summaries = {done[i][0]: done[i][2] for i in sorted(done)}
@@ -208,17 +225,19 @@ def build_zoo(
         "recipe": recipe,
         "versions": versions(),
         "trees": summaries,
+        "device": dev.type,
     }
     (path / "zoo.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     return path
 
 
-def _build_tree(recipe: dict, index: int, path: Path, skip_bad: bool, bar) -> tuple:
+def _build_tree(recipe: dict, index: int, path: Path, skip_bad: bool, bar, device: str = "cpu") -> tuple:
     """Build tree `index` of the recipe on one thread: (name, rows, summary, wall s, CPU s, skipped)."""
     from .trees import TREE_BUILDERS
 
     with _one_thread():
         b = TREE_BUILDERS[recipe["trees"][index]["kind"]](recipe, recipe["trees"][index], path)
+        b.device = None if device == "cpu" else torch.device(device)
         start, cpu, log = time.time(), time.process_time(), {"skipped": []}
         rows = b.build(bar, skip_bad, log)
         return b.name, rows, b.summary(), time.time() - start, time.process_time() - cpu, log["skipped"]
@@ -237,11 +256,11 @@ class _QueueBar:
         pass
 
 
-def _build_in_worker(recipe: dict, index: int, path: str, skip_bad: bool, queue) -> tuple:
-    return _build_tree(recipe, index, Path(path), skip_bad, _QueueBar(queue))
+def _build_in_worker(recipe: dict, index: int, path: str, skip_bad: bool, queue, device: str = "cpu") -> tuple:
+    return _build_tree(recipe, index, Path(path), skip_bad, _QueueBar(queue), device)
 
 
-def _build_parallel(recipe: dict, path: Path, skip_bad: bool, bar, jobs: int, finished) -> None:
+def _build_parallel(recipe: dict, path: Path, skip_bad: bool, bar, jobs: int, finished, device: str = "cpu") -> None:
     """Trees in `jobs` worker processes (spawned: no torch state is forked); the biggest trees start first."""
     import multiprocessing as mp
     import queue as queue_mod
@@ -254,7 +273,7 @@ def _build_parallel(recipe: dict, path: Path, skip_bad: bool, bar, jobs: int, fi
     order = sorted(range(len(trees)), key=lambda i: -TREE_BUILDERS[trees[i]["kind"]](recipe, trees[i], path).count())
     with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         ticks = manager.Queue()
-        futures = {pool.submit(_build_in_worker, recipe, i, str(path), skip_bad, ticks): i for i in order}
+        futures = {pool.submit(_build_in_worker, recipe, i, str(path), skip_bad, ticks, device): i for i in order}
         pending = set(futures)
         try:
             while pending:

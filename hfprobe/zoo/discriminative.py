@@ -57,9 +57,12 @@ class VitData:
         self.classes, self.used = classes, used
 
 
-def _train_classifier(model, x, y, *, lr, epochs, batch, schedule, seed):
+def _train_classifier(model, x, y, *, lr, epochs, batch, schedule, seed, device=None):
+    """Train in place; `device` (None: the CPU) holds the model and each batch while training, the CPU after."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
+    dev = torch.device(device or "cpu")
+    model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     steps = epochs * ((len(y) + batch - 1) // batch)
     sched = _scheduler(opt, schedule, steps)
@@ -69,17 +72,17 @@ def _train_classifier(model, x, y, *, lr, epochs, batch, schedule, seed):
         perm = torch.randperm(len(y), generator=g)
         for i in range(0, len(y), batch):
             idx = perm[i : i + batch]
-            loss = model(pixel_values=x[idx], labels=y[idx]).loss
+            loss = model(pixel_values=x[idx].to(dev), labels=y[idx].to(dev)).loss
             loss.backward()
             opt.step()
             sched.step()
             opt.zero_grad()
             last = float(loss.detach())
-    model.eval()
+    model.to("cpu").eval()
     return last
 
 
-def train_vit_root(recipe: dict, tree: dict, data: VitData, out: Path) -> dict:
+def train_vit_root(recipe: dict, tree: dict, data: VitData, out: Path, device=None) -> dict:
     """Pretrain a ViT root on all the tree's classes and save it with `save_pretrained` into `out`."""
     from transformers import ViTForImageClassification
 
@@ -98,12 +101,13 @@ def train_vit_root(recipe: dict, tree: dict, data: VitData, out: Path) -> dict:
         batch=v["root_batch"],
         schedule="cosine",
         seed=seed,
+        device=device,
     )
     model.save_pretrained(out)
     return {"final_loss": round(loss, 4), "images": n}
 
 
-def finetune_vit(root, data: VitData, plan: dict, out: Path) -> dict:
+def finetune_vit(root, data: VitData, plan: dict, out: Path, device=None) -> dict:
     """Full fine-tune of the root (a loaded model, copied) on the plan's categories; the head is re-cut
     to those categories."""
     hp = plan["hparams"]
@@ -134,6 +138,7 @@ def finetune_vit(root, data: VitData, plan: dict, out: Path) -> dict:
         batch=hp["batch"],
         schedule=hp["schedule"],
         seed=hp["seed"],
+        device=device,
     )
     model.save_pretrained(out)
     return {"final_loss": round(loss, 4)}
@@ -201,7 +206,7 @@ def _shared_lora_a(model, recipe: dict, tree: str) -> None:
                 module.weight.copy_(torch.randn(module.weight.shape, generator=g) / module.weight.shape[1] ** 0.5)
 
 
-def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path) -> dict:
+def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path, device=None) -> dict:
     """LoRA on MiniLM's attention for the plan's categories; saved as a PEFT adapter folder."""
     from peft import LoraConfig, get_peft_model
 
@@ -230,10 +235,12 @@ def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path) ->
     model = get_peft_model(model, cfg)
     if m.get("shared_lora_a"):
         _shared_lora_a(model, recipe, plan["tree"])
+    dev = torch.device(device or "cpu")
+    model.to(dev)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=hp["lr"])
     sched = _scheduler(opt, hp["schedule"], hp["steps"])
-    g = torch.Generator().manual_seed(hp["seed"])
+    g = torch.Generator().manual_seed(hp["seed"])  # batches drawn on the CPU: the same on every device
     model.train()
     last = float("nan")
     for _ in range(hp["steps"]):
@@ -241,13 +248,13 @@ def finetune_minilm_lora(recipe: dict, data: TextData, plan: dict, out: Path) ->
         rows = [torch.randint(len(data.ids[plan["labels"][int(lab)]]), (1,), generator=g) for lab in labels]
         ids = torch.cat([data.ids[plan["labels"][int(lab)]][r] for lab, r in zip(labels, rows)])
         mask = torch.cat([data.mask[plan["labels"][int(lab)]][r] for lab, r in zip(labels, rows)])
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
         loss.backward()
         opt.step()
         sched.step()
         opt.zero_grad()
         last = float(loss.detach())
-    model.eval()
+    model.to("cpu").eval()
     # Publish it the way people do: the base named by its Hub id, not this machine's path.
     model.peft_config["default"].base_model_name_or_path = MINILM_ID
     # save_embedding_layers=False: PEFT would otherwise look the base up on the Hub to compare vocabularies.

@@ -56,9 +56,12 @@ def unet_for(recipe: dict):
     )
 
 
-def _noise_step(unet, sched, images, states, g):
+def _noise_step(unet, sched, images, states, g, dev=None):
+    # noise and timesteps drawn on the CPU generator, so every device sees the same draws
     noise = torch.randn(images.shape, generator=g)
     t = torch.randint(0, sched.config.num_train_timesteps, (images.shape[0],), generator=g)
+    if dev is not None and dev.type != "cpu":
+        images, noise, t, states = (v.to(dev) for v in (images, noise, t, states))
     noisy = sched.add_noise(images, noise, t)
     pred = unet(noisy, t, encoder_hidden_states=states).sample
     return F.mse_loss(pred, noise)
@@ -72,14 +75,16 @@ def _batch(categories, states, n, size, g, seed_base):
     return imgs, torch.stack([states[c] for c in cats])
 
 
-def train_unet_root(recipe: dict, tree: dict, categories: list[str], states: dict, out: Path) -> dict:
-    """Train the root on the TRAINING categories only (held-out ones stay unseen) and save it."""
+def train_unet_root(recipe: dict, tree: dict, categories: list[str], states: dict, out: Path, device=None) -> dict:
+    """Train the root on the TRAINING categories only (held-out ones stay unseen) and save it. A tree may override
+    the preset's root training (`root_steps`, `root_batch`, `root_lr`) in its own "unet" entry."""
     from diffusers import DDPMScheduler
 
-    u = recipe["unet"]
+    u = {**recipe["unet"], **{k: v for k, v in tree.get("unet", {}).items() if k.startswith("root_")}}
     seed = derive_seed(recipe["seed"], tree["name"], "root")
     torch.manual_seed(seed)
-    unet = unet_for(recipe)
+    dev = torch.device(device or "cpu")
+    unet = unet_for(recipe).to(dev)
     sched = DDPMScheduler(num_train_timesteps=1000)
     opt = torch.optim.AdamW(unet.parameters(), lr=u["root_lr"])
     g = torch.Generator().manual_seed(seed)
@@ -87,12 +92,12 @@ def train_unet_root(recipe: dict, tree: dict, categories: list[str], states: dic
     last = float("nan")
     for _ in range(int(u["root_steps"])):
         imgs, st = _batch(categories, states, int(u["root_batch"]), u["image_size"], g, seed)
-        loss = _noise_step(unet, sched, imgs, st, g)
+        loss = _noise_step(unet, sched, imgs, st, g, dev)
         loss.backward()
         opt.step()
         opt.zero_grad()
         last = float(loss.detach())
-    unet.eval()
+    unet.to("cpu").eval()
     unet.save_pretrained(out)
     sched.save_pretrained(out / "scheduler")
     return {"final_loss": round(last, 4), "steps": int(u["root_steps"])}
@@ -107,7 +112,7 @@ def _shared_lora_a(unet, recipe: dict, tree: dict, rank: int) -> None:
                 module.weight.copy_(torch.randn(module.weight.shape, generator=g) / rank)
 
 
-def finetune_unet_lora(recipe: dict, tree: dict, root_unet, states: dict, plan: dict, out: Path) -> dict:
+def finetune_unet_lora(recipe: dict, tree: dict, root_unet, states: dict, plan: dict, out: Path, device=None) -> dict:
     """LoRA on the root's attention for ONE category, saved as pytorch_lora_weights.safetensors."""
     from diffusers import DDPMScheduler, StableDiffusionPipeline
     from diffusers.utils import convert_state_dict_to_diffusers
@@ -124,6 +129,8 @@ def finetune_unet_lora(recipe: dict, tree: dict, root_unet, states: dict, plan: 
     )
     if u.get("shared_lora_a"):
         _shared_lora_a(unet, recipe, tree, hp["rank"])
+    dev = torch.device(device or "cpu")
+    unet.to(dev)
     params = [p for p in unet.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=hp["lr"])
     sched = DDPMScheduler.from_config(DDPMScheduler(num_train_timesteps=1000).config)
@@ -132,12 +139,12 @@ def finetune_unet_lora(recipe: dict, tree: dict, root_unet, states: dict, plan: 
     last = float("nan")
     for _ in range(hp["steps"]):
         imgs, st = _batch([category], states, hp["batch"], u["image_size"], g, hp["seed"])
-        loss = _noise_step(unet, sched, imgs, st, g)
+        loss = _noise_step(unet, sched, imgs, st, g, dev)
         loss.backward()
         opt.step()
         opt.zero_grad()
         last = float(loss.detach())
-    unet.eval()
+    unet.to("cpu").eval()
     layers = convert_state_dict_to_diffusers(get_peft_model_state_dict(unet))
     StableDiffusionPipeline.save_lora_weights(out, unet_lora_layers=layers, safe_serialization=True)
     return {"final_loss": round(last, 4), "instance_prompt": CAPTION.format(category)}

@@ -65,11 +65,13 @@ class Zoo:
         skipped: list | None = None,
         label_reader: Callable | None = None,
         info: dict | None = None,
+        stacks: Callable | None = None,
     ):
         self.models, self.kind, self.path, self.skip_bad = models, kind, path, skip_bad
         self.skipped: list[tuple[str, str]] = list(skipped or [])
         self.info = info or {}
         self._label_reader = label_reader
+        self._stacks = stacks
 
     def __len__(self) -> int:
         return len(self.models)
@@ -101,6 +103,12 @@ class Zoo:
         if self._label_reader is None:
             raise ZooError(f"{self.path}: model {model.id}: no labels")
         return self._label_reader(model, view)
+
+    def layer_stacks(self, tree: str, layers: list[str], *, progress: bool = False):
+        """For zoos too big to hold in memory (Model-J): (X, labels, ids) with X a lazy {layer: {split: tensor}}
+        (one layer materialised at a time, from an on-disk layer cache) and labels/ids per split; None for a
+        zoo whose models `load_tree` reads one by one."""
+        return None if self._stacks is None else self._stacks(self, tree, layers, progress)
 
     def report_bad(self, model_id: str, problem: str) -> None:
         """Raise ZooError naming the model, or (skip_bad) record it in `skipped`."""
@@ -347,6 +355,7 @@ def zoo_info(path: str | Path, *, skip_bad: bool = False) -> dict:
         "hash": meta["hash"],
         "preset": meta["preset"],
         "seed": meta["seed"],
+        "device": meta.get("device", "cpu"),
         "versions": meta["versions"],
         "trees": trees,
         "skipped": log.get("skipped", []),

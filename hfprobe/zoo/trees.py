@@ -22,6 +22,7 @@ WEIGHT_FILES = {
 
 class TreeBuilder:
     kind = ""
+    device = None  # where roots and descendants train (None: the CPU, one thread: identical bytes per seed)
 
     def __init__(self, recipe: dict, tree: dict, zoo: Path):
         self.recipe, self.tree, self.zoo = recipe, tree, zoo
@@ -162,7 +163,7 @@ class VitTree(TreeBuilder):
         from .discriminative import VitData, train_vit_root
 
         self.data = VitData(self.recipe, self.tree)
-        stats = train_vit_root(self.recipe, self.tree, self.data, tmp)
+        stats = train_vit_root(self.recipe, self.tree, self.data, tmp, device=self.device)
         return {
             "categories": self.data.classes,
             "data_used": self.data.used,
@@ -182,7 +183,7 @@ class VitTree(TreeBuilder):
     def train(self, plan: dict, tmp: Path) -> dict:
         from .discriminative import finetune_vit
 
-        return finetune_vit(self.root, self.data, plan, tmp)
+        return finetune_vit(self.root, self.data, plan, tmp, device=self.device)
 
 
 class MiniLMTree(TreeBuilder):
@@ -214,7 +215,7 @@ class MiniLMTree(TreeBuilder):
     def train(self, plan: dict, tmp: Path) -> dict:
         from .discriminative import finetune_minilm_lora
 
-        return finetune_minilm_lora(self.recipe, self.data, plan, tmp)
+        return finetune_minilm_lora(self.recipe, self.data, plan, tmp, device=self.device)
 
 
 class UNetTree(TreeBuilder):
@@ -240,7 +241,7 @@ class UNetTree(TreeBuilder):
         from .generative import CAPTION, train_unet_root
 
         train, hold = generative_categories(self.recipe, self.tree)
-        stats = train_unet_root(self.recipe, self.tree, train, self._states(), tmp)
+        stats = train_unet_root(self.recipe, self.tree, train, self._states(), tmp, device=self.device)
         return {
             "categories": train,
             "holdout_categories": hold,
@@ -260,7 +261,7 @@ class UNetTree(TreeBuilder):
     def train(self, plan: dict, tmp: Path) -> dict:
         from .generative import finetune_unet_lora
 
-        return finetune_unet_lora(self.recipe, self.tree, self.root_unet, self.states, plan, tmp)
+        return finetune_unet_lora(self.recipe, self.tree, self.root_unet, self.states, plan, tmp, device=self.device)
 
 
 TREE_BUILDERS = {"vit": VitTree, "minilm-lora": MiniLMTree, "unet-lora": UNetTree}

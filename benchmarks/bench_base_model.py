@@ -1,0 +1,162 @@
+"""Benchmark: is the `base_model` that `hfprobe annotate` writes into a card right? (not a timed test)
+
+    .venv/bin/python benchmarks/bench_base_model.py [--realzoo ../shared/realzoo] [--out result.json] [-v]
+
+Every realzoo folder is copied to a temp dir (companion files copied, weights symlinked), annotated with the
+installed package exactly as `hfprobe annotate FOLDER` does (no experts: categories play no part here), and
+its card read back with `huggingface_hub.ModelCard`. `card.data.base_model` is then compared with the
+manifest's `ground_truth.base_model`, which the manifest's authors established from files other than the
+weights (READMEs, training scripts, configs; many of those scripts are not in the snapshot).
+
+Which folders count: those whose ground truth names one model, i.e. is a Hub id (`gpt2`,
+`runwayml/stable-diffusion-v1-5`) or names a checkpoint the roots registry knows (`Segment Anything ViT-B
+(sam_vit_b_01ec64.pth)` is `facebook/sam-vit-base`), and is not marked low-confidence. Folders whose truth is
+"unknown Stable Diffusion" are reported apart: any base_model written there is counted as unverifiable.
+
+Right: the card's base_model is the ground truth's model under any alias of the same weights (registry
+`canonical_id`: `runwayml/…`, `sd-legacy/…` and `stable-diffusion-v1-5/…` are one model; a fine-tune such as
+`dreamlike-art/dreamlike-photoreal-2.0` is NOT its base). Missing: no base_model. Wrong: any other id.
+Target (issue 19): right on at least 34 of the folders with a known base, wrong on 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="hfprobe-bench-base-"))
+os.environ["HF_HOME"] = str(_TMP / "hf_home")
+os.environ["HFPROBE_CACHE"] = str(_TMP / "cache")  # no experts: the card says so, base_model is all we measure
+for _var in ("HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE", "HFPROBE_EXPERTS"):
+    os.environ.pop(_var, None)
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".ckpt")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def truth_id(entry: dict) -> str | None:
+    """The ground truth as one model id (canonical), or None when the manifest does not know the base."""
+    from hfprobe.tree.declared import resolve_name
+    from hfprobe.tree.registry import canonical_id
+
+    gt = entry["ground_truth"]
+    text = str(gt.get("base_model") or "").strip()
+    if not text or gt.get("base_confidence") == "low" or text.lower().startswith(("unknown", "unspecified")):
+        return None
+    if _HUB_ID.match(text):
+        return canonical_id(text)
+    for name in re.findall(r"\(([^,)]+)", text):  # "Segment Anything ViT-B (sam_vit_b_01ec64.pth)"
+        root, _ = resolve_name(name.strip())
+        if root:
+            return root
+    return None
+
+
+def copy_zoo(realzoo: Path, dest: Path, manifest: list[dict]) -> None:
+    for entry in manifest:
+        src, out = realzoo / "files" / entry["id"], dest / entry["id"]
+        out.mkdir(parents=True)
+        for f in src.iterdir():
+            if f.name.endswith(WEIGHT_SUFFIXES):
+                (out / f.name).symlink_to(f.resolve())
+            else:
+                shutil.copyfile(f, out / f.name)
+
+
+def run(realzoo: Path, verbose: bool = False) -> dict:
+    from huggingface_hub import ModelCard
+
+    from hfprobe.cards.annotate import annotate_batch
+    from hfprobe.tree.registry import canonical_id
+
+    manifest = [json.loads(line) for line in (realzoo / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    work = _TMP / "zoo"
+    copy_zoo(realzoo, work, manifest)
+    results = annotate_batch(
+        [str(work / e["id"]) for e in manifest], workers=1, progress=False, echo=lambda s: None, today="2026-01-01"
+    )
+    failed = {r.target: r.reason for r in results if r.status == "failed"}
+    rows, tally, unverifiable = [], {"right": 0, "missing": 0, "wrong": 0}, []
+    for entry in manifest:
+        card_path = work / entry["id"] / "README.md"
+        written = ModelCard.load(card_path).data.base_model if card_path.is_file() else None
+        written = written[0] if isinstance(written, list) and len(written) == 1 else written
+        truth = truth_id(entry)
+        if truth is None:
+            outcome = "unknown-truth"
+            if written:
+                unverifiable.append(entry["id"])
+        elif not written:
+            outcome = "missing"
+        elif isinstance(written, str) and canonical_id(written) == truth:
+            outcome = "right"
+        else:
+            outcome = "wrong"
+        if outcome in tally:
+            tally[outcome] += 1
+        hub_truth = bool(_HUB_ID.match(str(entry["ground_truth"].get("base_model") or "").strip()))
+        rows.append(
+            {
+                "id": entry["id"],
+                "truth": entry["ground_truth"]["base_model"],
+                "truth_is_hub_id": hub_truth,
+                "written": written,
+                "outcome": outcome,
+            }
+        )
+        if verbose:
+            print(f"{outcome:>13}  {entry['id']:<38} wrote {written!s:<44} truth {entry['ground_truth']['base_model']}")
+    known = sum(tally.values())
+    hub_rows = [r for r in rows if r["truth_is_hub_id"] and r["outcome"] != "unknown-truth"]
+    return {
+        "folders": len(manifest),
+        "known_truth": known,
+        **tally,
+        "hub_id_truth": {
+            "folders": len(hub_rows),
+            **{k: sum(r["outcome"] == k for r in hub_rows) for k in ("right", "missing", "wrong")},
+        },
+        "written_where_truth_unknown": unverifiable,
+        "failed": failed,
+        "target": "right >= 34 of the folders with a known base, wrong == 0",
+        "rows": rows,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realzoo", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "realzoo"))
+    parser.add_argument("--out", help="write the figures (and every folder's outcome) as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true", help="one line per folder")
+    args = parser.parse_args()
+    realzoo = Path(args.realzoo)
+    if not (realzoo / "manifest.jsonl").is_file():
+        parser.error(f"{realzoo}: no manifest.jsonl; pass --realzoo DIR (the shared realzoo folder)")
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # "card metadata block was not found" noise
+    try:
+        out = run(realzoo, verbose=args.verbose)
+    finally:
+        shutil.rmtree(_TMP, ignore_errors=True)
+    print(
+        f"base_model on {out['known_truth']} realzoo folders with a known base: right {out['right']}, "
+        f"missing {out['missing']}, wrong {out['wrong']}; written where the truth is unknown: "
+        f"{len(out['written_where_truth_unknown'])}; failed: {len(out['failed'])}"
+    )
+    h = out["hub_id_truth"]
+    print(
+        f"  of which {h['folders']} whose truth is a Hub id: right {h['right']}, missing {h['missing']}, "
+        f"wrong {h['wrong']}"
+    )
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The experts' calibration on a zoo, per tree, without rerunning the whole bench.
+
+    .venv/bin/python benchmarks/bench_calibration.py --zoo <zoo> --bench bench.json [--out calibration.json]
+
+Refits each tree's ProbeX expert on the layer `hfprobe bench` chose for it (`trees.<tree>.layer` in the bench's
+JSON; same training config and seed, so the same probe: its test figure must equal the bench's `probex`, and the
+script checks it), calibrates it on validation as `hfprobe train` does, and reports on test: ECE (15 bins) and
+Brier score before and after, the method cross-validation chose, and the ECE's noise floor: the mean ECE of a
+perfectly calibrated predictor with the same confidences on the same number of test elements (200 draws of the
+outcomes from the probabilities themselves), which no calibration can beat on average. Text trees with
+held-out categories also get the zero-shot row (`test_holdout` against its own categories).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from hfprobe.experts.calibrate import calibration_report, confidences, ece, probabilities
+from hfprobe.experts.data import holdout_targets, load_tree
+from hfprobe.experts.fit import fit_expert
+from hfprobe.experts.probes import TrainConfig
+from hfprobe.experts.train import predict_logits
+from hfprobe.text.encoders import get_text_encoder
+from hfprobe.zoo import open_zoo
+
+
+def noise_floor(conf: torch.Tensor, draws: int = 200, seed: int = 0) -> float:
+    """Mean ECE of outcomes drawn from the confidences themselves (a perfectly calibrated predictor)."""
+    g = torch.Generator().manual_seed(seed)
+    conf = conf.double()
+    vals = [ece(conf, (torch.rand(conf.shape, generator=g, dtype=torch.float64) < conf).double()) for _ in range(draws)]
+    return round(sum(vals) / len(vals), 4)
+
+
+def row(logits, y, cal: dict, head: str, *, zero_shot: bool = False) -> dict:
+    rep = calibration_report(logits, y, cal, head, zero_shot=zero_shot)
+    conf, _ = confidences(probabilities(logits, cal, head, zero_shot=zero_shot), y, head)
+    part = (cal.get("zero_shot") or cal) if zero_shot else cal
+    keep = ("ece_before", "ece_after", "brier_before", "brier_after", "n")
+    return {"method": part["method"], **{k: rep[k] for k in keep}, "ece_noise_floor": noise_floor(conf)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--zoo", required=True)
+    ap.add_argument("--bench", required=True, help="the JSON `hfprobe bench --out` wrote for this zoo")
+    ap.add_argument("--out", help="write the rows here as JSON")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    bench = json.loads(Path(args.bench).read_text())
+    zoo = open_zoo(args.zoo)
+    if bench.get("zoo_hash") and bench["zoo_hash"] != (zoo.info or {}).get("hash"):
+        raise SystemExit(f"{args.bench} was measured on zoo {bench['zoo_hash']}, not on {args.zoo}")
+    cfg = TrainConfig.from_dict({**bench["config"], "kind": "probex"})
+    out, t0 = {}, time.perf_counter()
+    for tree, b in sorted(bench["trees"].items()):
+        d = load_tree(zoo, tree, [b["layer"]])
+        enc = get_text_encoder("minilm") if d.head == "text" else None
+        exp = fit_expert(d, cfg, {"probex": [b["layer"]]}, text_encoder=enc, progress=False)
+        test = exp.config["metrics"]["test"]
+        if abs(test - b["probex"]) > 1e-6:
+            raise SystemExit(f"{tree}: refitted expert scores {test}, the bench's {b['probex']}: not the same probe")
+        X, Y, cal = d.X[b["layer"]], d.Y, exp.config["calibration"]
+        r = {"test": test, **row(predict_logits(exp.model, X["test"], exp.label_text_emb), Y["test"], cal, d.head)}
+        if d.head == "text" and "test_holdout" in Y:
+            y, emb, _ = holdout_targets(d, "test_holdout", enc)
+            r["zero_shot"] = row(predict_logits(exp.model, X["test_holdout"], emb), y, cal, "text", zero_shot=True)
+        out[tree] = r
+        print(json.dumps({tree: r}), flush=True)
+    result = {"zoo": args.zoo, "bench": args.bench, "trees": out, "seconds": round(time.perf_counter() - t0, 1)}
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Which literal strings may occur in a set of names: a quick test that scales to maximal headers.
+
+`Presence(names)(literal)` looks for the literal's digit-free pieces in the names with every ASCII digit masked
+(`#`) and duplicates dropped. A maximal header's 20,000 long names usually differ only in block numbers, so the
+text searched shrinks to a few lines, and a hundred literals cost next to nothing instead of a hundred scans of
+megabytes. The answer is an over-approximation: it may say yes for an absent literal, never no for a present one
+(a piece without digits that occurs in a name occurs, unchanged, in its masked copy). Callers use it to skip work
+that cannot find anything, then test each name exactly.
+
+>>> present = Presence(["unet.down_blocks.0.attn1", "unet.down_blocks.1.attn1"])
+>>> present("down_blocks.7"), present("up_blocks"), present("attn2")
+(True, False, True)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_MASK = bytes.maketrans(b"0123456789", b"##########")
+_DIGIT_RUNS = re.compile(r"[0-9]+")
+
+
+class Presence:
+    """A sound "may occur in some name" test for literals; see the module docstring."""
+
+    __slots__ = ("_text", "_seen", "_pieces", "_absent", "_present")
+
+    def __init__(self, names):
+        masked = "\n".join(names).encode("utf-8", "surrogatepass").translate(_MASK)
+        self._text = b"\n".join(set(masked.split(b"\n")))
+        self._seen: dict[str, bool] = {}
+        self._pieces: dict[bytes, bool] = {}
+        self._absent: list[bytes] = []  # pieces known absent / present, where each scan is dear (a large text)
+        self._present: list[bytes] = []
+
+    def __call__(self, literal: str) -> bool:
+        found = self._seen.get(literal)
+        if found is None:
+            found = self._seen[literal] = all(self._piece(p) for p in _pieces(literal))
+        return found
+
+    def _piece(self, piece: bytes) -> bool:
+        found = self._pieces.get(piece)
+        if found is None:
+            if len(self._text) < LARGE:
+                found = piece in self._text
+            else:  # names that share no block structure (random ones): spare scans of megabytes where logic can
+                if any(a in piece for a in self._absent):  # holds an absent piece: absent too
+                    found = False
+                elif any(piece in q for q in self._present):  # inside a present piece: present too
+                    found = True
+                else:
+                    found = piece in self._text
+                    (self._present if found else self._absent).append(piece)
+            self._pieces[piece] = found
+        return found
+
+
+LARGE = 256 * 1024  # bytes of masked names above which known pieces are used to skip scans
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(literal: str) -> tuple[bytes, ...]:
+    """The digit-free pieces of a literal, as UTF-8 (literals are the registry's: a few hundred)."""
+    return tuple(p.encode("utf-8", "surrogatepass") for p in _DIGIT_RUNS.split(literal) if p)

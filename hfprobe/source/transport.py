@@ -1,0 +1,398 @@
+"""HTTP for Hub reads: a timeout on every request, bounded retries with backoff, and replies read only as far
+as they were asked for. Used by `hub.py` (listings, companion files) and by `RemoteFile` (ranged reads).
+
+- Timeouts are huggingface_hub's: `HF_HUB_DOWNLOAD_TIMEOUT` for GETs, `HF_HUB_ETAG_TIMEOUT` for HEADs (10 s each).
+- A request that times out, loses its connection, is cut short, or gets 408/429/500/502/503/504 is retried
+  `HFPROBE_HUB_RETRIES` times (default 2), waiting `HFPROBE_HUB_BACKOFF` s (default 1) doubled each time, or what
+  a 429/503's `Retry-After` asks for (up to 30 s; a longer wait is refused at once). Then one `NetworkError` line.
+- A body is never read past what was asked: a 206 larger than asked is cut, an error body is read to 64 KiB,
+  a server that ignores Range is read only up to `--max-unranged` (spooled to disk past 8 MiB).
+
+    >>> backoff(0, 1.0), backoff(1, 1.0), backoff(5, 1.0)
+    (1.0, 2.0, 8.0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from ..errors import NetworkError
+from .local import ByteCounter
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 30.0  # seconds; a server asking for longer is refused at once, not waited for
+MAX_BACKOFF = 8.0
+ERROR_BODY_BYTES = 64 * 1024  # enough for the Hub's JSON error message; the rest of an error body is never read
+CHUNK = 64 * 1024
+# The first read of a remote file asks for this much: the 8-byte length prefix and a typical header in one GET
+# (every realzoo header is under 40 kB), capped at an eighth of the file so small files are not read whole.
+SPECULATIVE_BYTES = 64 * 1024
+HEAD_MAX = 16 * 1024 * 1024  # a file's first bytes kept in memory (its header cached for offline reruns) up to this
+SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a Range-ignoring server's body past this goes to a temporary file
+
+
+class ShortReply(Exception):
+    """A reply with fewer bytes than it promised: a network fault, retried like a dropped connection."""
+
+    def __init__(self, got: int, wanted: int, first: int):
+        super().__init__(f"{got} of {wanted} bytes")
+        self.got, self.wanted, self.first = got, wanted, first
+
+
+def timeouts() -> tuple[float, float]:
+    """(GET timeout, HEAD timeout) in seconds, as huggingface_hub reads them from the environment."""
+    from huggingface_hub import constants
+
+    return float(constants.HF_HUB_DOWNLOAD_TIMEOUT), float(constants.HF_HUB_ETAG_TIMEOUT)
+
+
+def backoff(attempt: int, base: float) -> float:
+    """Seconds to wait before retry number `attempt + 1`."""
+    return min(MAX_BACKOFF, base * 2**attempt)
+
+
+def _transient(exc: BaseException) -> tuple[bool, float | None]:
+    """(whether `exc` is worth retrying, the Retry-After the server asked for)."""
+    import httpx2
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(exc, ShortReply | httpx2.TimeoutException | httpx2.NetworkError | httpx2.RemoteProtocolError):
+        return True, None
+    if isinstance(exc, HfHubHTTPError) and exc.response is not None and exc.response.status_code in RETRY_STATUS:
+        value = (exc.response.headers.get("retry-after") or "").strip()
+        return True, float(value) if value.isdigit() else None
+    return False, None
+
+
+def _give_up(what: str, exc: BaseException, tries: int, timeout: float) -> NetworkError:
+    import httpx2
+    from huggingface_hub import constants
+
+    where = constants.ENDPOINT
+    offline = "or set HF_HUB_OFFLINE=1 to use the local cache"
+    if isinstance(exc, httpx2.TimeoutException):
+        return NetworkError(
+            f"{what}: no answer from {where} within {timeout:g} s ({tries} tries); check the network and HF_ENDPOINT, "
+            f"raise HF_HUB_DOWNLOAD_TIMEOUT / HF_HUB_ETAG_TIMEOUT, {offline}"
+        )
+    if isinstance(exc, ShortReply):
+        return NetworkError(
+            f"{what}: the server sent {exc.got} of the {exc.wanted} bytes asked from byte {exc.first} ({tries} tries); "
+            "the connection or the server is faulty, try again later"
+        )
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    if status is not None:
+        return NetworkError(f"{what}: the Hub answered HTTP {status} ({tries} tries); try again later")
+    return NetworkError(
+        f"{what}: cannot reach {where} ({type(exc).__name__}, {tries} tries); check the network and HF_ENDPOINT, "
+        f"{offline}"
+    )
+
+
+def with_retries(what: str, attempt: Callable[[], T], *, timeout: float) -> T:
+    """`attempt()` (one request, read and checked), retried on transient failures; see the module docstring."""
+    from ..config import hub_backoff, hub_retries
+
+    retries, base = hub_retries(), hub_backoff()
+    for n in range(retries + 1):
+        try:
+            return attempt()
+        except Exception as exc:  # noqa: BLE001 - classified just below; anything else goes up unchanged
+            transient, retry_after = _transient(exc)
+            if not transient:
+                raise
+            if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+                raise NetworkError(
+                    f"{what}: the Hub is rate-limiting (asks to retry in {retry_after:g} s); try again later"
+                ) from None
+            if n == retries:
+                raise _give_up(what, exc, n + 1, timeout) from None
+            wait = retry_after if retry_after is not None else backoff(n, base)
+            log.info("%s: %s; retry %d/%d in %.1f s", what, type(exc).__name__, n + 1, retries, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def raise_for_status(resp) -> None:
+    """huggingface_hub's own error for a failed reply (so `hub_errors` maps it), reading at most 64 KiB of its body."""
+    if resp.status_code < 400:
+        return
+    import httpx2
+    from huggingface_hub.utils import hf_raise_for_status
+
+    body = read_at_most(resp, ERROR_BODY_BYTES)
+    headers = {k: v for k, v in resp.headers.items() if k.lower() not in ("content-encoding", "content-length")}
+    hf_raise_for_status(httpx2.Response(resp.status_code, headers=headers, content=body, request=resp.request))
+
+
+def read_at_most(resp, limit: int, *, counter: ByteCounter | None = None, copy: bool = True):
+    """Up to `limit` bytes of a streamed body (fewer only at its end); what follows is never read.
+    `copy=False` returns the bytearray it filled (no second copy of a large body)."""
+    out = bytearray()
+    for chunk in resp.iter_bytes(CHUNK):
+        take = chunk[: limit - len(out)]
+        out += take
+        if counter is not None:
+            counter.bytes += len(take)
+        if len(out) >= limit:
+            break
+    return bytes(out) if copy else out
+
+
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+def content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    """(first, last, total or None) from a Content-Range header.
+
+    >>> content_range("bytes 0-7/100"), content_range("bytes 5-9/*"), content_range("nonsense")
+    ((0, 7, 100), (5, 9, None), None)
+    """
+    m = _CONTENT_RANGE.match(value or "")
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2)), (int(m.group(3)) if m.group(3) != "*" else None)
+
+
+class RemoteFile:
+    """A file on the Hub (or HF_ENDPOINT) read with ranged GETs, each bounded, retried and counted.
+
+    The first read asks for the length prefix and a typical header at once; the file's first bytes are kept
+    (and written to `head_cache`, so an offline rerun can read the header). A server that ignores Range is
+    read from the start only as far as needed (the whole body when it is known to fit the cap), never past
+    `max_unranged` bytes.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        headers: dict,
+        counter: ByteCounter,
+        *,
+        size: int | None = None,
+        on_range_ignored: Callable[[], None] | None = None,
+        max_unranged: int | None = None,
+        head_cache: Path | None = None,
+        errors: Callable[[str], contextlib.AbstractContextManager] | None = None,
+    ):
+        self.url, self.name, self._counter = url, name, counter
+        self._headers = {**headers, "Accept-Encoding": "identity"}  # Range counts raw bytes; never a gzip stream
+        self._size = size
+        self._on_range_ignored = on_range_ignored or (lambda: None)
+        self._max_unranged = max_unranged
+        self._head_cache = head_cache
+        self._errors = errors or (lambda what: contextlib.nullcontext())  # hub.hub_errors: HTTP errors -> ours
+        self._head = bytearray()  # bytes 0..len(_head) of the file
+        self._spool: tempfile.SpooledTemporaryFile | None = None  # a Range-ignoring server's body, from byte 0
+        self._spooled = 0
+        self._complete = False  # the spool holds the whole file
+        self._unranged = 0  # bytes read from bodies that ignored Range (all count against max_unranged)
+
+    @property
+    def size(self) -> int:
+        if self._size is None:
+            self.read(0, 8)  # the speculative first read; its Content-Range (or Content-Length) tells the size
+        if self._size is None:
+            raise NetworkError(
+                f"{self.name}: the server does not say how long the file is (no Content-Range total or Content-Length "
+                "within the read limit); use a Hub-compatible server"
+            )
+        return self._size
+
+    def read(self, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        end = offset + length
+        if self._size is not None:
+            end = min(end, self._size)
+            if offset >= end:
+                return b""
+        if end <= len(self._head):
+            return bytes(self._head[offset:end])
+        if self._spool is not None:
+            return self._read_unranged(offset, end)
+        if offset <= len(self._head) and end <= HEAD_MAX:  # contiguous with the first bytes: extend them
+            start = len(self._head)
+            want = max(end, self._speculative()) if start == 0 else end
+            if self._size is not None:
+                want = min(want, self._size)
+            data = self._get(start, want)
+            if self._spool is not None:  # the server ignored Range on this very request
+                return data[offset - start : end - start]
+            self._head += data
+            self._save_head()
+            return bytes(self._head[offset:end])
+        return self._get(offset, end)
+
+    def _speculative(self) -> int:
+        if self._size is None:
+            return SPECULATIVE_BYTES
+        return max(1024, min(SPECULATIVE_BYTES, self._size // 8))
+
+    def _get(self, first: int, end: int) -> bytes:
+        """Bytes [first, end) (fewer only at the end of the file), retried on transient failures."""
+        timeout, _ = timeouts()
+        with self._errors(self.name):
+            return with_retries(self.name, lambda: self._get_once(first, end, timeout), timeout=timeout)
+
+    def _get_once(self, first: int, end: int, timeout: float) -> bytes:
+        from huggingface_hub import get_session
+
+        headers = {**self._headers, "Range": f"bytes={first}-{end - 1}"}
+        with get_session().stream("GET", self.url, headers=headers, timeout=timeout) as resp:
+            if resp.status_code == 416:  # asked past the end: the file is shorter than the header claims
+                rng = content_range((resp.headers.get("content-range") or "").replace("*", "0-0"))
+                self._size = rng[2] if rng and rng[2] is not None else (self._size if self._size is not None else first)
+                return b""
+            raise_for_status(resp)
+            if resp.status_code == 200:
+                return self._from_whole_body(resp, first, end)
+            if resp.status_code != 206:
+                raise NetworkError(f"{self.name}: unexpected HTTP {resp.status_code} to a ranged read; try again later")
+            encoding = (resp.headers.get("content-encoding") or "identity").lower()
+            if encoding != "identity":
+                raise NetworkError(
+                    f"{self.name}: the server compressed a ranged reply ({encoding}); hfprobe needs the raw bytes, "
+                    "so use a server or proxy that passes them through"
+                )
+            rng = content_range(resp.headers.get("content-range"))
+            if rng is None or rng[0] != first:
+                got = resp.headers.get("content-range") or "no Content-Range"
+                raise NetworkError(
+                    f"{self.name}: asked for bytes {first}-{end - 1}, the server answered {got}; the server or a proxy "
+                    "mishandles Range requests"
+                )
+            if rng[2] is not None:
+                self._size = rng[2]
+            wanted = (min(end, self._size) if self._size is not None else end) - first
+            data = read_at_most(resp, wanted, counter=self._counter)  # a reply larger than asked is cut here
+            if len(data) < wanted:
+                raise ShortReply(len(data), wanted, first)
+            return data
+
+    # ---- servers that ignore Range ------------------------------------------------------------------------
+    def _unranged_cap(self) -> int:
+        from ..config import max_unranged
+
+        return self._max_unranged if self._max_unranged is not None else max_unranged()
+
+    def _refuse_unranged(self, end: int) -> NetworkError:
+        cap = self._unranged_cap()
+        return NetworkError(
+            f"{self.name}: the server ignored Range (it sends whole files) and reading this needs the first {end} "
+            f"bytes, over the {cap}-byte limit; raise --max-unranged (HFPROBE_MAX_UNRANGED) or use a server that "
+            "honours Range"
+        )
+
+    def _from_whole_body(self, resp, first: int, end: int) -> bytes:
+        """A 200 to a ranged GET: the body is the file from byte 0. Spool it as far as needed: the whole file when
+        it fits the cap, else only up to `end`; all bodies of this file together never pass the cap."""
+        self._on_range_ignored()
+        remaining = self._unranged_cap() - self._unranged
+        length = resp.headers.get("content-length")
+        if self._size is None and length and length.isdigit() and not resp.headers.get("content-encoding"):
+            self._size = int(length)
+        if self._size is None:
+            target = remaining  # no length: read on to the end of the body, or to the cap
+        elif self._size <= remaining:
+            target = self._size  # the whole file fits: one body now, and later reads cost nothing
+        else:
+            target = min(end, self._size)
+        if min(end, self._size or end) > remaining:
+            raise self._refuse_unranged(end)
+        if self._spool is None:
+            self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed in close()
+        skip, pos, ended = self._spooled, 0, True
+        for chunk in resp.iter_bytes(CHUNK):
+            take = chunk[: max(0, target - pos)]
+            if pos + len(take) > skip:
+                new = take[max(0, skip - pos) :]
+                self._spool.seek(self._spooled)
+                self._spool.write(new)
+                self._spooled += len(new)
+            pos += len(take)
+            self._counter.bytes += len(take)
+            self._unranged += len(take)
+            if pos >= target:
+                ended = False
+                break
+        if self._size is None:
+            if not ended:
+                raise NetworkError(
+                    f"{self.name}: the server ignored Range and sends more than the {self._unranged_cap()}-byte limit "
+                    "without saying how long the file is; raise --max-unranged (HFPROBE_MAX_UNRANGED) or use a "
+                    "server that honours Range"
+                )
+            self._size = pos  # the body ended: that is the whole file
+        elif ended and pos < min(target, self._size):
+            raise ShortReply(pos, target, 0)
+        self._complete = self._spooled >= self._size
+        return self._spooled_bytes(first, end)
+
+    def _spooled_bytes(self, first: int, end: int) -> bytes:
+        end = min(end, self._spooled)
+        if first >= end:
+            return b""
+        self._spool.seek(first)
+        return self._spool.read(end - first)
+
+    def _read_unranged(self, first: int, end: int) -> bytes:
+        if end <= self._spooled or self._complete:
+            return self._spooled_bytes(first, end)
+        if self._unranged + end > self._unranged_cap():  # a new body starts again at byte 0
+            raise self._refuse_unranged(end)
+        return self._get(first, end)  # asks with Range again; a 200 continues the spool, a 206 just answers
+
+    # ---- the header cache -----------------------------------------------------------------------------------
+    def _save_head(self) -> None:
+        """Cache the safetensors header (the length prefix and the JSON), once it is all here; no tensor data."""
+        if self._head_cache is None or len(self._head) < 8 or self._head_cache.is_file():
+            return
+        end = 8 + int.from_bytes(self._head[:8], "little")
+        if end > len(self._head):
+            return
+        try:
+            self._head_cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self._head_cache.with_name(self._head_cache.name + ".tmp")
+            tmp.write_bytes(bytes(self._head[:end]))
+            tmp.replace(self._head_cache)
+        except OSError as err:  # a read-only cache costs the offline rerun, never this run
+            log.debug("could not cache the first bytes of %s: %s", self.name, err)
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            self._spool, self._spooled, self._complete, self._unranged = None, 0, False, 0
+
+
+class PrefixFile:
+    """A Hub file of which only the first bytes are cached (its header): what an offline rerun can read."""
+
+    def __init__(self, data: bytes, size: int, name: str, counter: ByteCounter):
+        self._data, self.size, self.name, self._counter = data, size, name, counter
+
+    def read(self, offset: int, length: int) -> bytes:
+        end = min(offset + max(length, 0), self.size)
+        if offset >= end:
+            return b""
+        if end > len(self._data):
+            raise NetworkError(
+                f"{self.name}: HF_HUB_OFFLINE is set and only the first {len(self._data)} bytes of this file (its "
+                "header) are cached; unset HF_HUB_OFFLINE to read its tensors"
+            )
+        self._counter.bytes += end - offset
+        return self._data[offset:end]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,358 @@
+"""Fast, exact matching of the registry's key patterns over many (possibly long) tensor names.
+
+The registry's patterns (hfprobe/data/families.json) mostly read `(^|_)down_blocks_\\d+_…`: a token boundary, then
+literal text. Python's `re` cannot skip ahead to the literal when a pattern starts with a group or an anchor, so
+it tries the whole pattern at every character: about 30 µs for a 500-character name, 20 s for a maximal header.
+`KeyPattern` rewrites each pattern into *variants* that start with their literal text (`_down_blocks_\\d+_…` and
+`^down_blocks_\\d+_…`), which `re` finds with a fast literal scan, and keeps the longest literal every match of a
+variant holds as a cheap prefilter (`literal in name`; `KeySet` first asks whether any name can hold it at all, and
+runs each pattern once per set of names; `count` scans prose only around the literals). The rewrite is exact, for
+the shapes it knows (anything else is used as written):
+
+- top-level alternatives `A|B` become variants in order;
+- a leading `(^|_)` or `(?:^|_)` becomes a `^` variant and a `_` variant (same match start);
+- a leading group of plain alternatives `(x|y)rest` becomes `x rest`, `y rest`;
+- negative lookbehinds right after the boundary, `(?<!encoder_)layers_`, move after the literal they precede,
+  `layers_(?<!encoder_layers_)`, which tests the same characters.
+
+`search` answers "does the pattern match anywhere" (capturing groups may be expanded away);
+`first` gives the leftmost match with the pattern's own groups (only non-capturing groups are expanded, and
+among variants the one starting first wins, ties in the original pattern's order: the original's choice).
+tests/test_tree.py checks every registry pattern against `re` on real and adversarial names.
+
+>>> p = KeyPattern(r"(^|_)(down_blocks|up_blocks)_\\d+_attentions")
+>>> p.search("unet_down_blocks_0_attentions_1"), p.search("unetdown_blocks_0_attentions")
+(True, False)
+>>> [v.pattern[:9] for v, _ in p.variants]
+['^down_blo', '^up_block', '_down_blo', '_up_block']
+>>> KeyPattern(r"(?:^|_)layers_(\\d+)_", groups=True).first("model_layers_11_q").group(1)
+'11'
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..formats.presence import Presence
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/ ")
+_QUANTIFIERS = frozenset("?*+{")
+_UNSAFE = re.compile(r"\\[0-9]|\(\?P=|\(\?\(|\(\?<=|\(\?[aiLmsux-]")  # backrefs, conditionals, lookbehind+, flags
+
+
+def _max_width(pattern: str, flags: int) -> int | None:
+    """The most characters one match can span, or None if unbounded (or unknown)."""
+    try:
+        from re import _parser  # the parser `re` itself uses (private, so any failure means "unknown")
+
+        width = _parser.parse(pattern, flags).getwidth()[1]
+    except Exception:  # noqa: BLE001 - no bound known: callers scan everything
+        return None
+    return width if width < _parser.MAXREPEAT else None
+
+
+def _skip_class(p: str, i: int) -> int:
+    """Index just past the character class that starts at p[i] == '['."""
+    j = i + 1
+    if j < len(p) and p[j] == "^":
+        j += 1
+    if j < len(p) and p[j] == "]":
+        j += 1
+    while j < len(p) and p[j] != "]":
+        j += 2 if p[j] == "\\" else 1
+    return j + 1
+
+
+def _group_end(p: str, i: int) -> int:
+    """Index of the ')' that closes the group opened at p[i] == '(' (len(p) if unbalanced)."""
+    depth, j = 0, i
+    while j < len(p):
+        c = p[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            j = _skip_class(p, j)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+        j += 1
+    return len(p)
+
+
+def split_alternatives(p: str) -> list[str]:
+    """The top-level alternatives of a pattern.
+
+    >>> split_alternatives(r"a(b|c)|[|]d|e\\|f")
+    ['a(b|c)', '[|]d', 'e\\\\|f']
+    """
+    out, depth, start, j = [], 0, 0, 0
+    while j < len(p):
+        c = p[j]
+        if c == "\\":
+            j += 2
+            continue
+        if c == "[":
+            j = _skip_class(p, j)
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(p[start:j])
+            start = j + 1
+        j += 1
+    out.append(p[start:])
+    return out
+
+
+def leading_literal(p: str, *, anchors: bool = False) -> str:
+    """The literal text every match of `p` starts with (after a leading `^`), '' if none is known. With
+    `anchors`, leading `\\b` are skipped too (the text is then only known to occur in every match).
+
+    >>> leading_literal(r"attn2_(processor_)?to"), leading_literal(r"lora_te1?_x"), leading_literal(r"\\.weight$")
+    ('attn2_', 'lora_te', '.weight')
+    >>> leading_literal(r"\\bSDXL\\b"), leading_literal(r"\\bSDXL\\b", anchors=True)
+    ('', 'SDXL')
+    """
+    j = 1 if p.startswith("^") else 0
+    while anchors and p.startswith("\\b", j):
+        j += 2
+    out: list[str] = []
+    while j < len(p):
+        c = p[j]
+        if c in _PLAIN:
+            out.append(c)
+            j += 1
+        elif c == "\\" and j + 1 < len(p) and not p[j + 1].isalnum():
+            out.append(p[j + 1])
+            j += 2
+        else:
+            break
+    if out and j < len(p) and p[j] in _QUANTIFIERS:
+        out.pop()  # the last character is optional or repeated
+    return "".join(out)
+
+
+def _skip_quantifier(p: str, j: int) -> int:
+    """Index past the quantifier at p[j] (`?`, `*`, `+`, `{m,n}`, each maybe lazy or possessive), or j if none."""
+    if j >= len(p) or p[j] not in _QUANTIFIERS:
+        return j
+    j = (p.find("}", j) + 1 or len(p)) if p[j] == "{" else j + 1
+    return j + 1 if j < len(p) and p[j] in "?+" else j
+
+
+def required_literal(p: str) -> str:
+    """The longest literal text that occurs in every match of `p` (one alternative: no top-level `|`), '' if none.
+
+    >>> required_literal(r"_\\d+_1_transformer_blocks_(\\d+)_"), required_literal(r"\\bGPT-?2\\b")
+    ('_1_transformer_blocks_', 'GPT')
+    >>> required_literal(r"ab{2,3}45"), required_literal(r"(x|y)+?z\\.w")
+    ('45', 'z.w')
+    """
+    runs, run, j = [], [], 0
+    while j < len(p):
+        c = p[j]
+        if c in _PLAIN or (c == "\\" and j + 1 < len(p) and not p[j + 1].isalnum()):
+            run.append(c if c != "\\" else p[j + 1])
+            j += 1 if c != "\\" else 2
+            if j < len(p) and p[j] in _QUANTIFIERS:
+                run.pop()  # optional or repeated: not in every match
+                runs.append("".join(run))
+                run = []
+                j = _skip_quantifier(p, j)
+            continue
+        runs.append("".join(run))
+        run = []
+        if c == "(":
+            j = _group_end(p, j) + 1
+        elif c == "[":
+            j = _skip_class(p, j)
+        else:
+            j += 2 if c == "\\" else 1
+        j = _skip_quantifier(p, j)  # whatever was just skipped may be quantified
+    runs.append("".join(run))
+    return max(runs, key=len)
+
+
+def _literal_span(body: str, lit: str) -> int:
+    """How many pattern characters spell `lit` at the start of `body` (an escape is two)."""
+    j = 0
+    for _ in lit:
+        j += 2 if body[j] == "\\" else 1
+    return j
+
+
+def _plain_alternatives(inner: str) -> list[str] | None:
+    """The alternatives of a group body when each is plain literal text, else None."""
+    alts = split_alternatives(inner)
+    plain = all(a and not a.startswith("^") and leading_literal(a) == a.replace("\\", "") for a in alts)
+    return alts if plain else None
+
+
+def _variants(branch: str, groups: bool) -> list[str]:
+    """Equivalent variants of one top-level alternative, in the order the original tries them at one start."""
+    heads, rest = [""], branch
+    if branch.startswith("(?:^|_)"):
+        heads, rest = ["^", "_"], branch[7:]
+    elif branch.startswith("(^|_)") and not groups:
+        heads, rest = ["^", "_"], branch[5:]
+    behind: list[str] = []  # plain negative lookbehinds right after the boundary
+    while heads != [""] and rest.startswith("(?<!"):
+        end = _group_end(rest, 0)
+        inner = rest[4:end]
+        if end >= len(rest) or not inner or inner.startswith("^") or leading_literal(inner) != inner.replace("\\", ""):
+            break
+        behind.append(inner)
+        rest = rest[end + 1 :]
+    bodies = [rest]
+    opener = "(?:" if rest.startswith("(?:") else "(" if rest.startswith("(") and not rest.startswith("(?") else None
+    if opener and not (opener == "(" and groups):
+        end = _group_end(rest, 0)
+        after = rest[end + 1 :]
+        alts = _plain_alternatives(rest[len(opener) : end]) if end < len(rest) else None
+        if alts and after[:1] not in _QUANTIFIERS:
+            bodies = [a + after for a in alts]
+    out = []
+    for head in heads:
+        for body in bodies:
+            lit = leading_literal(body) if behind else ""
+            if behind and not lit:  # no literal to move the lookbehinds past: they stay where they were
+                moved = "".join(f"(?<!{b})" for b in behind) + body
+            else:
+                checks = "".join(f"(?<!{b}{re.escape(lit)})" for b in behind)
+                moved = body[: _literal_span(body, lit)] + checks + body[_literal_span(body, lit) :]
+            out.append(head + moved)
+    return out
+
+
+class KeyPattern:
+    """A registry pattern as fast, exact variants; see the module docstring.
+
+    `variants` is a list of (compiled variant, literal) where the literal (or None) must occur in any text the
+    variant matches; `literals()` lists them all (None in it: no prefilter is possible).
+    """
+
+    __slots__ = ("pattern", "compiled", "variants", "groups", "width")
+
+    def __init__(self, pattern: str, flags: int = 0, *, groups: bool = False):
+        self.pattern, self.groups = pattern, groups
+        self.compiled = re.compile(pattern, flags)
+        self.width = _max_width(pattern, flags)
+        if flags or _UNSAFE.search(pattern):
+            self.variants = [(self.compiled, None)]
+        else:
+            try:
+                self.variants = [
+                    (re.compile(v), required_literal(v) or None)
+                    for branch in split_alternatives(pattern)
+                    for v in _variants(branch, groups)
+                ]
+            except (re.error, RecursionError, OverflowError, ValueError):
+                self.variants = [(self.compiled, None)]
+            if groups and any(v.groups != self.compiled.groups for v, _ in self.variants):
+                self.variants = [(self.compiled, None)]
+
+    def literals(self) -> list[str | None]:
+        return [lit for _, lit in self.variants]
+
+    def search(self, text: str) -> bool:
+        """Whether the pattern matches anywhere in `text` (as `bool(re.search(pattern, text))`)."""
+        for v, lit in self.variants:
+            if (lit is None or lit in text) and v.search(text):
+                return True
+        return False
+
+    def first(self, text: str) -> re.Match | None:
+        """The leftmost match, with the original pattern's groups (as `re.search(pattern, text)`; needs groups=True)."""
+        best = None
+        for v, lit in self.variants:
+            if lit is None or lit in text:
+                m = v.search(text)
+                if m and (best is None or m.start() < best.start()):
+                    best = m
+        return best
+
+    def count(self, text: str) -> int:
+        """`len(re.findall(pattern, text))`, scanning only around the occurrences of the variants' literals.
+
+        Every match holds one of the literals and is at most `width` characters long, so it lies within `width`
+        characters of a literal's occurrence; windows that touch are merged (a match never spans two), and each
+        reaches 2 characters further, so an end check (`\\b`) sees the real text. Without literals or a bounded
+        width, the whole text is scanned.
+
+        >>> KeyPattern(r"\\bSD ?1(\\.[0-9x])?\\b|stable-diffusion-v1").count("SD 1.5, SDXL and stable-diffusion-v1-5")
+        2
+        """
+        literals = self.literals()
+        if self.width is None or None in literals:
+            return len(self.compiled.findall(text))
+        reach = self.width + 2
+        windows = []
+        for lit in set(literals):
+            at = text.find(lit)
+            while at != -1:
+                windows.append((max(0, at - reach), min(len(text), at + len(lit) + reach)))
+                at = text.find(lit, at + 1)
+        n, start, end = 0, -1, -1
+        for lo, hi in sorted(windows):
+            if lo > end:
+                if end > start:
+                    n += len(self.compiled.findall(text, start, end))
+                start = lo
+            end = max(end, hi)
+        if end > start:
+            n += len(self.compiled.findall(text, start, end))
+        return n
+
+    def __repr__(self) -> str:
+        return f"KeyPattern({self.pattern!r}, {len(self.variants)} variants)"
+
+
+class KeySet:
+    """Names (in order) and what patterns find in them, each pattern evaluated once per set.
+
+    `present(literal)` (a `hfprobe.formats.presence.Presence` unless given, e.g. one shared with a superset) is a
+    quick, sound test of whether a literal can occur in any name: patterns whose literals cannot are never run.
+
+    >>> ks = KeySet(["unet_down_blocks_0_attentions_1_proj", "unet_mid_block_attentions_0_proj"])
+    >>> sorted(ks.matches(KeyPattern(r"(^|_)mid_block_")))
+    ['unet_mid_block_attentions_0_proj']
+    """
+
+    def __init__(self, keys, present=None):
+        self.keys = list(keys)
+        self.present = present or Presence(self.keys)
+        self._matches: dict[str, set[str]] = {}
+        self._values: dict[str, dict[str, int]] = {}
+
+    def _active(self, pattern: KeyPattern) -> list[tuple[re.Pattern, str]]:
+        return [(v, lit or "") for v, lit in pattern.variants if lit is None or self.present(lit)]
+
+    def matches(self, pattern: KeyPattern) -> set[str]:
+        """The names `pattern` matches anywhere (as `re.search`)."""
+        found = self._matches.get(pattern.pattern)
+        if found is None:
+            found = self._matches[pattern.pattern] = set()
+            for v, lit in self._active(pattern):  # (`lit in k` first: much cheaper than the search it spares)
+                found.update(k for k in self.keys if lit in k and v.search(k))
+        return found
+
+    def index_values(self, pattern: KeyPattern) -> dict[str, int]:
+        """{name: int(group 1) of the leftmost match} for the names `pattern` (built with groups=True) matches."""
+        values = self._values.get(pattern.pattern)
+        if values is None:
+            best: dict[str, re.Match] = {}
+            for v, lit in self._active(pattern):  # in order: on a tie the earlier variant stays
+                for k in self.keys:
+                    if lit in k:
+                        m = v.search(k)
+                        if m is not None and (k not in best or m.start() < best[k].start()):
+                            best[k] = m
+            values = self._values[pattern.pattern] = {k: int(m.group(1)) for k, m in best.items()}
+        return values

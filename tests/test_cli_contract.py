@@ -1,0 +1,185 @@
+"""The CLI contract on malformed input: `hfprobe inspect --json` and `hfprobe predict` answer every bad file with
+one line on stderr, exit 2, nothing on stdout and never a traceback; the readers raise hfprobe's typed errors, so
+the CLI's catch-all for bugs (exit 1, "internal error") is never needed. Each case is a tiny file built here."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from hfprobe.cli import main
+from hfprobe.formats.fuzz import pack, safetensors_bytes
+
+RNG = random.Random(0)
+ENTRY = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}
+
+
+def st(header, data=b"\0" * 16, length=None) -> bytes:
+    return pack(header, data, length)
+
+
+def lora(tensors: dict, metadata: dict | None = None) -> bytes:
+    return safetensors_bytes(tensors, metadata, RNG)
+
+
+KOHYA = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k"
+DIFF = "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"
+PEFT = "base_model.model.model.embed_tokens"
+
+# name -> (file name, bytes); every one must be refused with exit 2 and one line
+CASES = {
+    "empty": ("x.safetensors", b""),
+    "three bytes": ("x.safetensors", b"abc"),
+    "prefix past the end": ("x.safetensors", st({}, b"", length=10_000)),
+    "prefix 2**64-1": ("x.safetensors", st({}, b"", length=2**64 - 1)),
+    "header not JSON": ("x.safetensors", st(b"{nope")),
+    "header a JSON array": ("x.safetensors", st([1, 2])),
+    "nested JSON": ("x.safetensors", st(b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")),
+    "non-UTF-8 header": ("x.safetensors", st(b'{"\xff": 1}')),
+    "lone surrogate key": (
+        "x.safetensors",
+        st(b'{"a\\ud800": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}'),
+    ),
+    "duplicate key": ("x.safetensors", st(b'{"a": %s, "a": %s}' % ((json.dumps(ENTRY).encode(),) * 2))),
+    "dtype a list": ("x.safetensors", st({"w": {**ENTRY, "dtype": ["F32"]}})),
+    "unknown dtype": ("x.safetensors", st({"w": {**ENTRY, "dtype": "Q4"}})),
+    "negative shape": ("x.safetensors", st({"w": {**ENTRY, "shape": [-2, -2]}})),
+    "shape of 17 dims": ("x.safetensors", st({"w": {**ENTRY, "shape": [1] * 17, "data_offsets": [0, 4]}})),
+    "bool in shape": ("x.safetensors", st({"w": {**ENTRY, "shape": [True, 4]}})),
+    "offsets reversed": ("x.safetensors", st({"w": {**ENTRY, "data_offsets": [16, 0]}})),
+    "offsets wrong size": ("x.safetensors", st({"w": {**ENTRY, "data_offsets": [0, 12]}})),
+    "overlap": ("x.safetensors", st({"a": ENTRY, "b": {**ENTRY, "data_offsets": [8, 24]}}, b"\0" * 24)),
+    "integer metadata": ("x.safetensors", st({"__metadata__": {"k": 1}, "w": ENTRY})),
+    "key of 5,000 chars": ("x.safetensors", st({"k" * 5000: ENTRY})),
+    "cloneofsimo 5,000-digit index": ("l.safetensors", st({f"unet:{'9' * 5000}:up": ENTRY})),
+    "custom 5,000-digit index": ("l.safetensors", st({f"w_a_{'9' * 5000}": ENTRY})),
+    "cloneofsimo up without down": ("l.safetensors", lora({"unet:0:up": ("F32", [4, 2])})),
+    "cloneofsimo 1-D tensors": ("l.safetensors", lora({"unet:0:up": ("F32", [4]), "unet:0:down": ("F32", [4])})),
+    "kohya lora_down without up": ("k.safetensors", lora({f"{KOHYA}.lora_down.weight": ("F32", [2, 768])})),
+    "kohya empty alpha": (
+        "k.safetensors",
+        lora(
+            {
+                f"{KOHYA}.lora_down.weight": ("F32", [2, 8]),
+                f"{KOHYA}.lora_up.weight": ("F32", [8, 2]),
+                f"{KOHYA}.alpha": ("F32", [0]),
+            }
+        ),  # fmt: skip
+    ),
+    "kohya NaN alpha": (
+        "k.safetensors",
+        st(
+            {
+                f"{KOHYA}.lora_down.weight": {"dtype": "F32", "shape": [1, 1], "data_offsets": [0, 4]},
+                f"{KOHYA}.lora_up.weight": {"dtype": "F32", "shape": [1, 1], "data_offsets": [4, 8]},
+                f"{KOHYA}.alpha": {"dtype": "F32", "shape": [], "data_offsets": [8, 12]},
+            },
+            b"\0\0\x80?" * 2 + b"\0\0\xc0\x7f" + b"\0" * 4,
+        ),
+    ),
+    "kohya LyCORIS": ("k.safetensors", lora({f"{KOHYA}.hada_w1_a": ("F32", [2, 4])})),
+    "3-D lora_B": (
+        "d.safetensors",
+        lora({f"{DIFF}.lora_A.weight": ("F32", [2, 8]), f"{DIFF}.lora_B.weight": ("F32", [8, 2, 3])}),
+    ),
+    "1-D lora_embedding_A": (
+        "adapter_model.safetensors",
+        lora({f"{PEFT}.lora_embedding_A": ("F32", [8]), f"{PEFT}.lora_embedding_B": ("F32", [8, 2])}),
+    ),
+    "bad alpha_pattern regex": (
+        "d.safetensors",
+        lora(
+            {f"{DIFF}.lora_A.weight": ("F32", [2, 8]), f"{DIFF}.lora_B.weight": ("F32", [8, 2])},
+            {"lora_adapter_metadata": json.dumps({"unet.lora_alpha": 4, "unet.alpha_pattern": {"to_(k": 2}})},
+        ),
+    ),
+    "catastrophic alpha_pattern": (
+        "d.safetensors",
+        lora(
+            {f"{DIFF}.lora_A.weight": ("F32", [2, 8]), f"{DIFF}.lora_B.weight": ("F32", [8, 2])},
+            {"lora_adapter_metadata": json.dumps({"alpha_pattern": {"(a+)+$": 2}})},
+        ),
+    ),
+    "non-numeric lora_alpha": (
+        "d.safetensors",
+        lora(
+            {f"{DIFF}.lora_A.weight": ("F32", [2, 8]), f"{DIFF}.lora_B.weight": ("F32", [8, 2])},
+            {"lora_adapter_metadata": json.dumps({"lora_alpha": "eight"})},
+        ),
+    ),
+    "B without A": ("d.safetensors", lora({f"{DIFF}.lora_B.weight": ("F32", [8, 2])})),
+    "rank 0": (
+        "d.safetensors",
+        lora({f"{DIFF}.lora_A.weight": ("F32", [0, 8]), f"{DIFF}.lora_B.weight": ("F32", [8, 0])}),
+    ),
+    "unknown layout": ("x.safetensors", lora({"foo": ("F32", [2]), "bar": ("F32", [2])})),
+    "pickle garbage": ("pytorch_lora_weights.bin", b"PK\x03\x04" + b"\x00" * 64),
+    "pickle text": ("model.pt", b"this is not a pickle at all"),
+}
+
+
+def _write(tmp_path, name: str, blob: bytes):
+    path = tmp_path / name
+    path.write_bytes(blob)
+    return path
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_inspect_json_refuses_with_one_line(case, tmp_path, capsys):
+    path = _write(tmp_path, *CASES[case])
+    assert main(["inspect", str(path), "--json"]) == 2, case
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith("hfprobe: error: "), (case, err)
+    assert "Traceback" not in err and "internal error" not in err and len(err) < 1500, (case, err)
+
+
+PREDICT_CASES = ["empty", "nested JSON", "dtype a list", "cloneofsimo up without down", "3-D lora_B", "pickle garbage"]
+
+
+@pytest.mark.parametrize("case", PREDICT_CASES)
+def test_predict_refuses_with_one_line(case, tmp_path, capsys):
+    path = _write(tmp_path, *CASES[case])
+    assert main(["predict", str(path), "--labels", "dog,cat"]) == 2, case
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "Traceback" not in err and "internal error" not in err, (case, err)
+
+
+def test_a_5000_character_source_name_is_one_line(capsys):
+    assert main(["inspect", "x" * 5000 + ".safetensors", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 1500 and "Traceback" not in err
+
+
+ACCEPTED = {  # odd but readable: a report, with a note where something was ignored
+    "cloneofsimo target list an int": (
+        "l.safetensors",
+        lora({"unet:0:up": ("F32", [4, 1]), "unet:0:down": ("F32", [1, 4])}, {"unet": "5"}),
+    ),
+    "diffusers metadata not JSON": (
+        "d.safetensors",
+        lora(
+            {f"{DIFF}.lora_A.weight": ("F32", [2, 768]), f"{DIFF}.lora_B.weight": ("F32", [32, 2])},
+            {"lora_adapter_metadata": "[" * 50_000},
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(ACCEPTED))
+def test_odd_but_readable_files_get_a_report(case, tmp_path, capsys):
+    path = _write(tmp_path, *ACCEPTED[case])
+    assert main(["inspect", str(path), "--json"]) == 0, case
+    report = json.loads(capsys.readouterr().out)
+    assert report["modules"] >= 1
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path):
+    path = _write(tmp_path, *CASES["nested JSON"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "hfprobe", "inspect", str(path), "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
