@@ -211,6 +211,24 @@ def _pred_line(pred: dict, truth: set) -> str:
 
 
 # --------------------------------------------------------------------------------------------------- demo
+def _demo_index(folder: Path, owner: str):
+    """The demo's own index: reused when it holds this zoo and these experts, else rebuilt (it belongs to the demo,
+    so an index of another zoo, or one an older hfprobe wrote, is replaced rather than refused)."""
+    from .errors import SearchIndexError
+    from .search.index import ModelIndex
+
+    marker = folder / "demo-owner.txt"
+    try:
+        if marker.is_file() and marker.read_text(encoding="utf-8") == owner:
+            return ModelIndex(folder)
+    except SearchIndexError:
+        pass
+    shutil.rmtree(folder, ignore_errors=True)
+    index = ModelIndex(folder)
+    marker.write_text(owner, encoding="utf-8")
+    return index
+
+
 def run_demo(
     *,
     preset: str = "demo",
@@ -222,7 +240,6 @@ def run_demo(
     """Run the steps and return a summary dict (also written to <workdir>/demo.json); `summary["figures"]`
     holds each shown tree's test figure, chance and target (`missed(summary)` lists the targets missed)."""
     from .cards.annotate import annotate_folder, diff_text
-    from .search.index import ModelIndex
     from .search.ingest import add_sources
     from .zoo import build_zoo, load_recipe, open_zoo
 
@@ -309,7 +326,7 @@ def run_demo(
         f"[5/6] Search index: the {len(models)} models no expert trained on, placed in the text space by their "
         "categories."
     )
-    index = ModelIndex(work / "index")
+    index = _demo_index(work / "index", f"{zoo_path.name} {experts_dir.name}")
     res5 = add_sources(
         index, [str(m.spec) for m in models], describe_kwargs={"experts": str(experts_dir)}, progress=progress
     )
@@ -367,7 +384,7 @@ Try next:
   hfprobe inspect {spec}
   hfprobe predict {spec} --experts {experts_dir}
   hfprobe query "a description" --index {index.path}
-  HFPROBE_INDEX={index.path} python space/app.py      # the Space, on http://127.0.0.1:7860""",
+  hfprobe space run --index {index.path}      # the Space, on http://127.0.0.1:7860""",
     )
     return summary
 

@@ -353,10 +353,12 @@ def test_zip_pickles_are_mapped_not_copied_and_old_ones_still_load(tmp_path):
     weights = {"a.lora_A.weight": torch.randn(4, 768), "a.lora_B.weight": torch.randn(320, 4)}
     torch.save(weights, tmp_path / "pytorch_lora_weights.bin")
     view = open_weights(tmp_path)
+    size = (tmp_path / "pytorch_lora_weights.bin").stat().st_size
+    assert view.bytes_read < size  # named from its data.pkl and the archive directory alone
     tensor = view.tensor("a.lora_A.weight")
     assert torch.equal(tensor, weights["a.lora_A.weight"])
     assert _mapped_from(tensor, (tmp_path / "pytorch_lora_weights.bin").resolve())  # a view of the file: one copy
-    assert view.bytes_read == (tmp_path / "pytorch_lora_weights.bin").stat().st_size
+    assert view.bytes_read >= size  # then the whole file, mapped
     old = tmp_path / "old"
     old.mkdir()
     torch.save(weights, old / "pytorch_lora_weights.bin", _use_new_zipfile_serialization=False)
@@ -483,3 +485,53 @@ def test_presence_never_misses_a_literal(size):
         found = present(lit)  # (absent ones asked too: what is learnt from them must not hide present ones)
         assert found or not any(lit in n for n in names), lit
     assert not present("mask_decoder") and present("attn2_to_k") and present("down_blocks_7")
+
+
+def test_pickle_index_equals_torch_load(tmp_path, realzoo):
+    """The torch-free index of a zip-format pickle names the tensors, dtypes and shapes torch.load gives (the
+    oracle), on the realzoo pickles and on a fixture with nesting, a Lightning `state_dict` and a Parameter; the
+    tensors themselves are read on the first layer() and checked against the index."""
+    from hfprobe.formats.pickle_safe import load_tensors, read_index
+    from hfprobe.source.resolve import resolve
+
+    nested = tmp_path / "nested.ckpt"
+    torch.save(
+        {"state_dict": {"a": {"b": torch.randn(3, 4).half()}, "p": torch.nn.Parameter(torch.ones(2, 2))}, "step": 7},
+        nested,
+    )
+    pickles = [nested] + sorted(realzoo.glob("files/*/*.bin"))
+    assert len(pickles) >= 4
+    for path in pickles:
+        with resolve(str(path)) as src:
+            f = src.open(src.default_file)
+            index = read_index(f)
+            full = load_tensors(f)
+        assert index is not None, path
+        assert {k: (i.dtype, i.shape) for k, i in index.items()} == {
+            k: ({"torch.float32": "F32", "torch.float16": "F16"}[str(t.dtype)], tuple(t.shape)) for k, t in full.items()
+        }, path
+    view = open_weights(str(pickles[-1]))
+    assert view.bytes_read < pickles[-1].stat().st_size / 10  # the index, not the tensors
+    name = next(iter(view.modules))
+    assert view.layer(name).shape == (view.modules[name].d_out, view.modules[name].d_in)
+
+
+def test_pickle_index_refuses_what_it_does_not_know(tmp_path):
+    """An unknown global, an old-format pickle or a damaged archive: no index, so torch.load decides (and a hostile
+    pickle is still refused as unsafe, never run)."""
+    from hfprobe.formats.pickle_safe import read_index
+    from hfprobe.source.resolve import resolve
+
+    old = tmp_path / "old.bin"
+    torch.save({"w": torch.zeros(2, 2)}, old, _use_new_zipfile_serialization=False)
+    marker = tmp_path / "ran"
+    hostile = B.save_malicious_pickle(tmp_path / "evil", marker)
+    damaged = tmp_path / "damaged.bin"
+    torch.save({"w": torch.zeros(2, 2)}, damaged)
+    damaged.write_bytes(damaged.read_bytes()[:-40])
+    for path in (old, hostile, damaged):
+        with resolve(str(path)) as src:
+            assert read_index(src.open(src.default_file)) is None, path
+    with pytest.raises(UnsafeFileError):
+        open_weights(str(hostile))
+    assert not marker.exists()

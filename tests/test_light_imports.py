@@ -115,10 +115,19 @@ def test_realzoo_inspect_imports_nothing_heavy(realzoo):
         assert rc == 0 and heavy == [], (path, fmt, heavy)
 
 
-def test_pickles_still_load_torch_lazily(tmp_path):
-    B.save_pickle_lora(B.add_unet_lora(B.tiny_unet()), tmp_path)
-    [(_, rc, fmt, heavy)] = _run([tmp_path / "pytorch_lora_weights.bin"])
-    assert rc == 0 and fmt == "diffusers-lora-processor" and "torch" in heavy  # the guard above can see torch
+def test_zip_pickles_are_indexed_without_torch_and_old_ones_load_it(tmp_path):
+    """A torch zip-format pickle is inspected from its data.pkl alone; an old-format one needs torch.load (and the
+    guard above sees torch there, so it can see it)."""
+    B.save_pickle_lora(B.add_unet_lora(B.tiny_unet()), tmp_path / "zip")
+    old = tmp_path / "old" / "pytorch_lora_weights.bin"
+    old.parent.mkdir()
+    tensors = torch.load(tmp_path / "zip" / "pytorch_lora_weights.bin", weights_only=True)
+    torch.save(tensors, old, _use_new_zipfile_serialization=False)
+    (_, rc_zip, fmt_zip, heavy_zip), (_, rc_old, fmt_old, heavy_old) = _run(
+        [tmp_path / "zip" / "pytorch_lora_weights.bin", old]
+    )
+    assert rc_zip == 0 and fmt_zip == "diffusers-lora-processor" and not heavy_zip
+    assert rc_old == 0 and fmt_old == "diffusers-lora-processor" and "torch" in heavy_old
 
 
 def test_cli_parser_imports_only_what_parsing_needs():

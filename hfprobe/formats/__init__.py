@@ -30,7 +30,7 @@ from .cloneofsimo import is_cloneofsimo, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, read_diffusers_lora
 from .kohya import is_kohya, read_kohya
 from .peft import is_peft, read_peft
-from .pickle_safe import PICKLE_SUFFIXES, load_tensors
+from .pickle_safe import PICKLE_SUFFIXES, load_tensors, read_index
 
 __all__ = ["open_weights", "pick_weights", "WeightsView", "Module"]
 
@@ -132,8 +132,14 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
         store.add_safetensors(f, header)
         return store, [filename], dict(header.metadata)
     if filename.endswith(PICKLE_SUFFIXES):
-        # read whole: a Hub pickle is downloaded into the Hub cache first (progress bar, --max-download cap)
-        store.add_tensors(load_tensors(src.fetch(filename)))
+        # a Hub pickle is downloaded into the Hub cache first (progress bar, --max-download cap); its names and
+        # shapes come from its data.pkl alone where it is a zip-format pickle, the tensors when a layer is read
+        f = src.fetch(filename)
+        index = read_index(f)
+        if index is not None:
+            store.add_pickle_index(f.name, index, lambda: load_tensors(f))
+        else:
+            store.add_tensors(load_tensors(f))
         return store, [filename], {}
     raise UnsupportedFormatError(
         f"{f.name}: hfprobe reads .safetensors and torch pickles ({', '.join(PICKLE_SUFFIXES)}); convert the file"

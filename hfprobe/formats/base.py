@@ -83,6 +83,8 @@ class TensorStore:
         self._where: dict[str, tuple[object, Header]] = {}
         self._loaded: dict[str, torch.Tensor] = {}
         self.truncated: list[tuple[str, Header]] = []  # (file name, header) of each truncated file
+        self._pending_load = None  # a pickle known by its index: how to read its tensors when one is needed
+        self._pending_name = ""
 
     def add_safetensors(self, f, header: Header) -> None:
         if len(self.raw) + len(header.tensors) > MAX_STORE_TENSORS:
@@ -102,29 +104,57 @@ class TensorStore:
 
     def add_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         """Tensors already in memory (a pickle read with weights_only=True)."""
+        self.raw.update(self._infos_of(tensors))
+        self._loaded.update(tensors)
+
+    @staticmethod
+    def _infos_of(tensors: dict[str, torch.Tensor]) -> dict[str, TensorInfo]:
         import torch
 
         names = {getattr(torch, t): name for name, t in _TORCH_NAMES.items()}
-        for key, t in tensors.items():
-            dtype = names.get(t.dtype, str(t.dtype).replace("torch.", ""))  # safetensors' spelling, e.g. F16
-            self.raw[key] = TensorInfo(key, dtype, tuple(t.shape), 0, 0)
-            self._loaded[key] = t
+        # safetensors' spelling of each dtype, e.g. F16
+        return {
+            key: TensorInfo(key, names.get(t.dtype, str(t.dtype).replace("torch.", "")), tuple(t.shape), 0, 0)
+            for key, t in tensors.items()
+        }
+
+    def add_pickle_index(self, name: str, index: dict[str, TensorInfo], load) -> None:
+        """A pickle's tensors known by name, dtype and shape (`pickle_safe.read_index`); `load()` reads them all
+        (`pickle_safe.load_tensors`) the first time one tensor's values are needed."""
+        self.raw.update(index)
+        self._pending_load, self._pending_name = load, name
+
+    def _load_pending(self) -> None:
+        load, self._pending_load = self._pending_load, None
+        tensors = load()
+        if {k: (i.dtype, i.shape) for k, i in self.raw.items()} != {
+            k: (i.dtype, i.shape) for k, i in self._infos_of(tensors).items()
+        }:
+            raise InvalidWeightsError(
+                f"{self._pending_name}: the pickle's tensors differ from its own index; the file is corrupt, "
+                "re-export it"
+            )
+        self._loaded.update(tensors)
 
     def present(self, key: str) -> bool:
         """Whether the bytes of tensor `key` are in the file (False only past the end of a truncated file)."""
-        if key in self._loaded:
+        if key in self._loaded or key not in self._where:  # a pickle: whole or not at all, known when read
             return True
         _, header = self._where[key]
         return header.data_offset + header.tensors[key].end <= header.file_size
 
     def scalar(self, key: str) -> float:
         """The value of a one-element tensor (reads a few bytes; imports no torch for safetensors files)."""
+        if self._pending_load is not None and key not in self._where:
+            self._load_pending()
         if key in self._loaded:
             return float(self._loaded[key].float().reshape(-1)[0])
         f, header = self._where[key]
         return read_scalar(f, header, key)
 
     def get(self, key: str) -> torch.Tensor:
+        if self._pending_load is not None and key not in self._where:
+            self._load_pending()
         if key in self._loaded:
             return self._loaded[key]
         f, header = self._where[key]

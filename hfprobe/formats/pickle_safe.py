@@ -4,18 +4,26 @@ A pickle can run code when it is loaded. `weights_only=True` makes torch use its
 unpickler, which builds only tensors and plain containers and refuses every other global; hfprobe
 turns that refusal into `UnsafeFileError` and never retries with a laxer loader.
 
+The names, dtypes and shapes of a torch zip-format pickle (every `torch.save` since 1.6) are read first
+from its `data.pkl` alone (`read_index`), by an unpickler that knows six globals and builds only plain
+records, never a tensor and never torch: so `inspect` on a `.bin` reads a few kilobytes and imports
+nothing heavy. Anything that index reader does not know, it leaves to `load_tensors`, which decides.
+
 Example:
     >>> tensors = load_tensors(src.open("pytorch_lora_weights.bin"))   # doctest: +SKIP
+    >>> index = read_index(src.open("pytorch_lora_weights.bin"))       # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import collections
 import io
 import pickle
+import zipfile
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, UnsafeFileError, UnsupportedFormatError
-from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, quote
+from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, quote
 from .base import one_line
 
 if TYPE_CHECKING:
@@ -130,3 +138,128 @@ def _flatten(name: str, obj: dict, prefix: str, out: dict[str, torch.Tensor], de
                 raise InvalidWeightsError(f"{name}: the pickle holds over {MAX_TENSORS} tensors, hfprobe's limit")
         elif isinstance(value, dict):
             _flatten(name, value, full + ".", out, depth + 1)
+
+
+# ---- the index of a zip-format pickle, without torch -------------------------------------------------------------
+MAX_INDEX_BYTES = 64 * 1024 * 1024  # data.pkl holds names and shapes only; a real one is kilobytes to a few MB
+# torch's typed storages as pickled by torch.save -> safetensors' dtype names
+_STORAGES = {
+    "FloatStorage": "F32", "DoubleStorage": "F64", "HalfStorage": "F16", "BFloat16Storage": "BF16",
+    "LongStorage": "I64", "IntStorage": "I32", "ShortStorage": "I16", "CharStorage": "I8", "ByteStorage": "U8",
+    "BoolStorage": "BOOL",
+}  # fmt: skip
+
+
+class _Storage(collections.namedtuple("_Storage", "dtype key numel")):
+    """A storage named in data.pkl: its dtype and element count (its bytes stay in the archive)."""
+
+
+class _Tensor(collections.namedtuple("_Tensor", "dtype shape")):
+    """What `_rebuild_tensor_v2` would have built: only its dtype and shape."""
+
+
+class _StorageType(str):
+    """A storage class named in data.pkl (e.g. `torch FloatStorage`), standing for its dtype."""
+
+
+def _rebuild_tensor(storage, offset, size, stride, *_):
+    if not isinstance(storage, _Storage) or not isinstance(size, tuple) or not all(isinstance(d, int) for d in size):
+        raise pickle.UnpicklingError("not a plain tensor")
+    return _Tensor(storage.dtype, size)
+
+
+def _rebuild_parameter(data, requires_grad, hooks):
+    return data
+
+
+class _IndexUnpickler(pickle.Unpickler):
+    """Builds containers, `_Tensor` and `_Storage` records and nothing else; any other global is refused."""
+
+    _GLOBALS = {
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+        ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._GLOBALS:
+            return self._GLOBALS[(module, name)]
+        if module == "torch" and name in _STORAGES:
+            return _StorageType(_STORAGES[name])
+        raise pickle.UnpicklingError(f"global {module}.{name} is not known to the index reader")
+
+    def persistent_load(self, pid):
+        if isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage" and isinstance(pid[1], _StorageType):
+            return _Storage(str(pid[1]), pid[2], pid[4])
+        raise pickle.UnpicklingError("unknown persistent id")
+
+
+class _FileView(io.RawIOBase):
+    """A seekable file object over hfprobe's ranged `read(offset, length)` (so every byte is counted)."""
+
+    def __init__(self, f):
+        self._f, self._pos = f, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        self._pos = {0: offset, 1: self._pos + offset, 2: self._f.size + offset}[whence]
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        data = self._f.read(self._pos, min(len(buffer), max(0, self._f.size - self._pos)))
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def read_index(f) -> dict[str, TensorInfo] | None:
+    """{name: TensorInfo} of a zip-format torch pickle's tensors, read from its data.pkl alone, without torch.
+
+    None when the file is not one this reader fully understands (an old-format pickle, a global it does not
+    know, a damaged archive, no plain state dict): then `load_tensors` reads the file and says what is wrong.
+    Names are flattened as `load_tensors` flattens them, and the same bounds apply.
+    """
+    if f.size < 4 or f.read(0, 4) != b"PK\x03\x04":
+        return None
+    try:
+        with zipfile.ZipFile(io.BufferedReader(_FileView(f))) as archive:
+            pkls = [i for i in archive.infolist() if i.filename.endswith("/data.pkl") or i.filename == "data.pkl"]
+            if len(pkls) != 1 or pkls[0].file_size > MAX_INDEX_BYTES:
+                return None
+            obj = _IndexUnpickler(io.BytesIO(archive.read(pkls[0]))).load()
+    except Exception:  # noqa: BLE001 - anything unexpected: torch.load's own reading decides
+        return None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]  # Lightning / LDM .ckpt
+    if not isinstance(obj, dict):
+        return None
+    found: dict[str, _Tensor] = {}
+    try:
+        _flatten_index(obj, "", found, 0)
+    except ValueError:
+        return None
+    if not found or len(found) > MAX_TENSORS:
+        return None
+    return {key: TensorInfo(key, t.dtype, tuple(t.shape), 0, 0) for key, t in found.items()}
+
+
+def _flatten_index(obj: dict, prefix: str, out: dict, depth: int) -> None:
+    if depth > MAX_NESTING:
+        raise ValueError("nested too deep")
+    for key, value in obj.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, _Tensor):
+            if len(full) > MAX_KEY_CHARS or len(value.shape) > MAX_DIMS:
+                raise ValueError("out of bounds")
+            out[full] = value
+        elif isinstance(value, dict):
+            _flatten_index(value, full + ".", out, depth + 1)

@@ -554,14 +554,14 @@ def base_model_decision(claims: list[Claim], cands: list[dict], pool: list[_Fit]
     if len(distinct) == 1:
         c = named[0]
         write = hub_spelling(c.value) or c.root or c.value.strip()
-        how = "names" if status == "declared" else "mentions"
+        how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
         return {
             "id": write,
             "root": c.root,
             "status": status,
             "source": c.source,
-            "reason": f"{c.source} {how} {c.value}; {fits}",
+            "reason": f"{c.source} {how}{c.value}; {fits}",
         }
     if len(distinct) > 1:
         names = ", ".join(dict.fromkeys(c.value for c in named))

@@ -156,6 +156,9 @@ def format_report(report: dict) -> str:
         lines.append(("  evidence " if i == 0 else "           ") + e)
     for key, value in r["declared"].items():
         lines.append(f"  declared {key}: {value}")
+    decision = r.get("base_model") if isinstance(r.get("base_model"), dict) else None
+    if decision:  # what `hfprobe annotate` would write as the card's base_model
+        lines.append(f"  card     base_model {decision.get('id') or 'none'} ({decision.get('reason')})")
     for c in r["conflicts"]:
         lines.append(f"  CONFLICT {c}")
     if r.get("truncated"):
