@@ -17,6 +17,11 @@ Right: the card's base_model is the ground truth's model under any alias of the 
 `canonical_id`: `runwayml/…`, `sd-legacy/…` and `stable-diffusion-v1-5/…` are one model; a fine-tune such as
 `dreamlike-art/dreamlike-photoreal-2.0` is NOT its base). Missing: no base_model. Wrong: any other id.
 Target (issue 19): right on at least 34 of the folders with a known base, wrong on 0.
+
+`--restore-evidence` measures what a repo on the Hub would give: the snapshot keeps only README.md beside the
+weights, while the manifest quotes the lines of the training scripts and configs its authors read. Each quoted
+file the snapshot lacks is written back holding only its quoted lines (nothing else of it is known), and the
+folders are annotated again. The figure is reported apart from the snapshot's.
 """
 
 from __future__ import annotations
@@ -58,7 +63,10 @@ def truth_id(entry: dict) -> str | None:
     return None
 
 
-def copy_zoo(realzoo: Path, dest: Path, manifest: list[dict]) -> None:
+def copy_zoo(realzoo: Path, dest: Path, manifest: list[dict], *, restore_evidence: bool = False) -> int:
+    """Copy every folder (weights symlinked); with `restore_evidence`, write each quoted evidence file the
+    snapshot lacks, holding its quoted lines. Returns how many files were restored."""
+    restored = 0
     for entry in manifest:
         src, out = realzoo / "files" / entry["id"], dest / entry["id"]
         out.mkdir(parents=True)
@@ -67,17 +75,31 @@ def copy_zoo(realzoo: Path, dest: Path, manifest: list[dict]) -> None:
                 (out / f.name).symlink_to(f.resolve())
             else:
                 shutil.copyfile(f, out / f.name)
+        if not restore_evidence:
+            continue
+        quotes: dict[str, list[str]] = {}
+        for ev in entry["ground_truth"].get("evidence", []):
+            name = str(ev.get("file") or "")
+            if name and not name.startswith(("/", "..")) and ".." not in Path(name).parts:
+                quotes.setdefault(name, []).append(str(ev.get("quote") or ""))
+        for name, lines in quotes.items():
+            path = out / name
+            if not (src / name).exists() and not path.exists() and not name.endswith(WEIGHT_SUFFIXES):
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("\n".join(lines) + "\n")
+                restored += 1
+    return restored
 
 
-def run(realzoo: Path, verbose: bool = False) -> dict:
+def run(realzoo: Path, verbose: bool = False, restore_evidence: bool = False) -> dict:
     from huggingface_hub import ModelCard
 
     from hfprobe.cards.annotate import annotate_batch
     from hfprobe.tree.registry import canonical_id
 
     manifest = [json.loads(line) for line in (realzoo / "manifest.jsonl").read_text().splitlines() if line.strip()]
-    work = _TMP / "zoo"
-    copy_zoo(realzoo, work, manifest)
+    work = _TMP / ("zoo-restored" if restore_evidence else "zoo")
+    restored = copy_zoo(realzoo, work, manifest, restore_evidence=restore_evidence)
     results = annotate_batch(
         [str(work / e["id"]) for e in manifest], workers=1, progress=False, echo=lambda s: None, today="2026-01-01"
     )
@@ -116,6 +138,7 @@ def run(realzoo: Path, verbose: bool = False) -> dict:
     hub_rows = [r for r in rows if r["truth_is_hub_id"] and r["outcome"] != "unknown-truth"]
     return {
         "folders": len(manifest),
+        "restored_evidence_files": restored,
         "known_truth": known,
         **tally,
         "hub_id_truth": {
@@ -134,25 +157,34 @@ def main() -> int:
     parser.add_argument("--realzoo", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "realzoo"))
     parser.add_argument("--out", help="write the figures (and every folder's outcome) as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per folder")
+    parser.add_argument(
+        "--restore-evidence",
+        action="store_true",
+        help="also write back the training scripts and configs the manifest quotes (their quoted lines only)",
+    )
     args = parser.parse_args()
     realzoo = Path(args.realzoo)
     if not (realzoo / "manifest.jsonl").is_file():
         parser.error(f"{realzoo}: no manifest.jsonl; pass --realzoo DIR (the shared realzoo folder)")
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)  # "card metadata block was not found" noise
     try:
-        out = run(realzoo, verbose=args.verbose)
+        out = {"snapshot": run(realzoo, verbose=args.verbose)}
+        if args.restore_evidence:
+            out["restored"] = run(realzoo, verbose=args.verbose, restore_evidence=True)
     finally:
         shutil.rmtree(_TMP, ignore_errors=True)
-    print(
-        f"base_model on {out['known_truth']} realzoo folders with a known base: right {out['right']}, "
-        f"missing {out['missing']}, wrong {out['wrong']}; written where the truth is unknown: "
-        f"{len(out['written_where_truth_unknown'])}; failed: {len(out['failed'])}"
-    )
-    h = out["hub_id_truth"]
-    print(
-        f"  of which {h['folders']} whose truth is a Hub id: right {h['right']}, missing {h['missing']}, "
-        f"wrong {h['wrong']}"
-    )
+    for which, res in out.items():
+        extra = f" ({res['restored_evidence_files']} quoted files written back)" if which == "restored" else ""
+        print(
+            f"{which}{extra}: base_model on {res['known_truth']} realzoo folders with a known base: right "
+            f"{res['right']}, missing {res['missing']}, wrong {res['wrong']}; written where the truth is unknown: "
+            f"{len(res['written_where_truth_unknown'])}; failed: {len(res['failed'])}"
+        )
+        h = res["hub_id_truth"]
+        print(
+            f"  of which {h['folders']} whose truth is a Hub id: right {h['right']}, missing {h['missing']}, "
+            f"wrong {h['wrong']}"
+        )
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1))
     return 0

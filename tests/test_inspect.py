@@ -8,6 +8,7 @@ two, built on the meta device and materialised uninitialised: only the small LoR
 from __future__ import annotations
 
 import json
+import posixpath
 
 import pytest
 import torch
@@ -354,3 +355,75 @@ def test_other_markdown_files_come_from_the_hub_through_the_cache(sd1_lora, tmp_
     from huggingface_hub import try_to_load_from_cache
 
     assert isinstance(try_to_load_from_cache("someone/notes-lora", "NOTES.md", revision=report["revision_sha"]), str)
+
+
+# lines quoted from the training code of real SD LoRA repos (the realzoo manifest's evidence, files the
+# snapshot does not hold): what names the base model when the README and the headers do not
+TRAINING_LINES = {
+    "script.sh": ('export MODEL_NAME="stable-diffusion-v1-5/stable-diffusion-v1-5"\n', "sd1"),
+    "main.py": ('model_base = "runwayml/stable-diffusion-v1-5"\n', "sd1"),
+    "lora_inference.py": ('    "stabilityai/stable-diffusion-2-1-base",  # base model\n', "sd2"),
+    "mlops_project_2024/config/default_config.yaml": (
+        "pretrained_model_name_or_path: dreamlike-art/dreamlike-photoreal-2.0\n",
+        "sd1",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRAINING_LINES))
+def test_training_code_names_the_base_model_when_nothing_else_does(sd1_lora, tmp_path, name):
+    line, family = TRAINING_LINES[name]
+    folder = tmp_path / "lora"
+    (folder / posixpath.dirname(name)).mkdir(parents=True, exist_ok=True)
+    (folder / "pytorch_lora_weights.safetensors").write_bytes(
+        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    )
+    (folder / name).write_text("import torch\n" + line)
+    report = inspect_source(str(folder))
+    named = line.split('"')[1] if '"' in line else line.split(": ")[1].strip()
+    if family == "sd1":  # the weights allow it: written, in the spelling the script used
+        assert report["base_model"]["id"] == named
+        assert report["base_model"]["source"].startswith(name)
+    else:  # an SD 2 id beside SD 1.x weights: read, never written
+        assert report["base_model"]["id"] is None and report["base_model"]["status"] == "ambiguous"
+        assert f"{name} mentions" in report["declared"]
+
+
+def test_training_code_is_read_only_while_the_base_model_is_open_and_bounded(sd1_lora, tmp_path):
+    from hfprobe.tree.inspect import MAX_TRAINING_BYTES, MAX_TRAINING_FILES
+
+    folder = tmp_path / "lora"
+    folder.mkdir()
+    (folder / "pytorch_lora_weights.safetensors").write_bytes(
+        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    )
+    (folder / "train.py").write_text('MODEL = "CompVis/stable-diffusion-v1-4"\n')
+    (folder / "README.md").write_text("LoRA for runwayml/stable-diffusion-v1-5.\n")
+    report = inspect_source(str(folder))  # the README settles it: train.py is not read
+    assert report["base_model"]["id"] == "runwayml/stable-diffusion-v1-5"
+    assert not [k for k in report["declared"] if k.startswith("train.py")]
+    (folder / "README.md").unlink()
+    # two scripts naming two roots the weights allow: both read, nothing written
+    (folder / "infer.py").write_text('pipe = from_pretrained("runwayml/stable-diffusion-v1-5")\n')
+    report = inspect_source(str(folder))
+    assert report["base_model"]["id"] is None and report["base_model"]["status"] == "ambiguous"
+    # bounded: a script over the size cap, and scripts past the first MAX_TRAINING_FILES, are not read
+    (folder / "infer.py").write_text("#" * MAX_TRAINING_BYTES + '\n"runwayml/stable-diffusion-v1-5"\n')
+    for i in range(MAX_TRAINING_FILES):
+        (folder / f"a_train_{i}.py").write_text("pass\n")
+    report = inspect_source(str(folder))
+    assert report["base_model"]["id"] is None
+    assert not [k for k in report["declared"] if k.startswith(("train.py", "infer.py"))]
+
+
+def test_training_code_comes_from_the_hub_only_when_needed(sd1_lora, tmp_path):
+    hub = FakeHub(tmp_path / "hub")
+    weights = (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    hub.add_repo(
+        "someone/scripted-lora",
+        {"pytorch_lora_weights.safetensors": weights, "scripts/train.sh": TRAINING_LINES["script.sh"][0]},
+    )
+    with hub.serving():
+        report = inspect_source("someone/scripted-lora")
+    assert report["base_model"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert report["base_model"]["source"] == "scripts/train.sh mentions"

@@ -103,6 +103,13 @@ class Source:
             return name in self.files()
         return (self.root / name).is_file()
 
+    def size(self, name: str) -> int | None:
+        """A listed file's size in bytes without reading it (the Hub listing's, or the disk's); None if unknown."""
+        if self.kind == "hub":
+            return self._sizes.get(name) if name in self.files() else None
+        path = self.root / name
+        return path.stat().st_size if path.is_file() else None
+
     def close(self) -> None:
         """Close every file opened so far (a later `open` opens afresh). Also `with resolve(...) as src:`."""
         files, self._open = list(self._open.values()), {}

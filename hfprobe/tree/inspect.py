@@ -1,7 +1,8 @@
 """`inspect`: what a weights file, folder or Hub repo is, and which tree it belongs to.
 
 Reads the headers (and small companion files: README.md, adapter_config.json, config.json,
-config.yaml), never the tensor data, and reports the format, the family, the root candidates with
+config.yaml, other markdown notes, and training scripts when nothing else names the base model), never the
+tensor data, and reports the format, the family, the root candidates with
 scores and the evidence, what the metadata declares and where it contradicts the weights.
 
     >>> report = inspect_source("path/to/pytorch_lora_weights.safetensors")   # doctest: +SKIP
@@ -28,6 +29,14 @@ MAX_NOTE_CHARS = 256 * 1024
 
 
 MAX_EVIDENCE = 8
+
+# training code and configs anywhere in the source (scripts, notebooks, YAML): read only when the base model is
+# still open after the README, the configs and the headers, a few and bounded. A registry Hub id they name is a
+# mention, as in prose (`export MODEL_NAME="…"`, `from_pretrained("…")`); a YAML checkpoint key is a claim.
+TRAINING_SUFFIXES = (".py", ".sh", ".ipynb", ".yaml", ".yml")
+TRAINING_WORDS = ("train", "config", "infer", "script", "run", "main", "lora", "finetune")  # read first
+MAX_TRAINING_FILES = 4
+MAX_TRAINING_BYTES = 256 * 1024
 
 
 def _texts(src: Source, weights_file: str) -> dict[str, str]:
@@ -56,6 +65,30 @@ def _texts(src: Source, weights_file: str) -> dict[str, str]:
             continue
         if text and path not in out:
             out[path] = text[:MAX_NOTE_CHARS]
+    return out
+
+
+def _training_texts(src: Source, have: dict[str, str]) -> dict[str, str]:
+    """Up to MAX_TRAINING_FILES training scripts, notebooks and configs of the source, by path: names with a
+    training word first, then the shallowest, each at most MAX_TRAINING_BYTES (larger or unsized ones are left
+    out, and so is one that cannot be read)."""
+    picks = []
+    for path in src.files():
+        base = posixpath.basename(path).lower()
+        if path in have or base in have or not base.endswith(TRAINING_SUFFIXES):  # (config.yaml: read already)
+            continue
+        size = src.size(path)
+        if size is None or size > MAX_TRAINING_BYTES:
+            continue
+        picks.append(((not any(w in base for w in TRAINING_WORDS), path.count("/"), path), path))
+    out: dict[str, str] = {}
+    for _, path in sorted(picks)[:MAX_TRAINING_FILES]:
+        try:
+            text = src.read_text(path)
+        except HfprobeError:
+            continue
+        if text:
+            out[path] = text
     return out
 
 
@@ -100,7 +133,13 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
 def _report(src: Source) -> dict:
     view = open_weights(src)
     texts = _texts(src, view.files[0])
-    tree = classify(weight_shapes(view), names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)
+    shapes = weight_shapes(view)
+    tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)
+    if tree.family and tree.base_model["status"] in ("ambiguous", "unknown"):  # the training code may name it
+        more = _training_texts(src, texts)
+        if more:
+            texts = {**texts, **more}
+            tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)
     root = tree.root_dict()
     root["evidence"] = root["evidence"][:MAX_EVIDENCE]
     return {
