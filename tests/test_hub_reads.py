@@ -239,6 +239,65 @@ def test_a_companion_download_that_hangs_is_bounded_too(hub):
     assert time.perf_counter() - t0 < 5
 
 
+def trickle(hub, req, data: bytes, first: int, last: int, status: int = 206) -> bool:
+    """Answer the range with its headers at once, then one byte every 0.2 s (never long enough silent to hit
+    the read timeout) until the client leaves or the server stops."""
+    headers = {"Content-Length": last - first + 1, "ETag": '"e"'}
+    if status == 206:
+        headers["Content-Range"] = f"bytes {first}-{last}/{len(data)}"
+    send(req, status, headers)
+    try:
+        for i in range(first, last + 1):
+            if hub.closing.wait(0.2):
+                break
+            req.wfile.write(data[i : i + 1])
+            req.wfile.flush()
+    except OSError:
+        pass
+    req.close_connection = True
+    return True
+
+
+def test_a_server_that_trickles_the_weights_is_a_stall_within_its_budget(hub):
+    data = _file(hub)
+
+    def slow(req, method, path):
+        if is_weights_get(method, path):
+            return trickle(hub, req, data, *asked_range(req))
+        return False
+
+    src = resolve(REPO)
+    src.files()
+    hub.fault = slow
+    t0 = time.perf_counter()
+    with pytest.raises(NetworkError, match=r"slower than 1 MiB per 1 s \(3 tries\)") as err:
+        _layer(src)
+    elapsed = time.perf_counter() - t0
+    assert 3.0 <= elapsed < 3 * 1.1 + 0.15 + 3, elapsed  # three budgets of ~1.06 s, two short waits, a busy machine
+    assert "\n" not in str(err.value)
+
+
+def test_a_companion_download_that_trickles_is_bounded_too(hub):
+    """hf_hub_download resets its retries whenever a byte arrives; hfprobe holds it to the same rate."""
+    files, _ = adapter_files()
+    files["README.md"] = "a card no other test caches: " + "x" * 200
+    hub.add_repo("org/slow-card", files)
+    readme = files["README.md"].encode()
+
+    def slow(req, method, path):
+        if method == "GET" and path.endswith("/README.md"):
+            return trickle(hub, req, readme, 0, len(readme) - 1, status=200)
+        return False
+
+    src = resolve("org/slow-card")
+    src.files()
+    hub.fault = slow
+    t0 = time.perf_counter()
+    with pytest.raises(NetworkError, match="did not finish within"):
+        src.read_text("README.md")
+    assert time.perf_counter() - t0 < 3 * (1 + 1.01) + 0.15 + 3
+
+
 # ---- replies of the wrong size ---------------------------------------------------------------------------------
 def test_a_short_206_is_a_network_error_not_a_file_error(hub):
     data = _file(hub)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import CardError, HfprobeError, HubWriteError, NetworkError, SourceAccessError, SourceNotFoundError
-from .transport import raise_for_status, read_at_most, timeouts, with_retries
+from .transport import backoff, raise_for_status, read_at_most, reply_budget, timeouts, with_retries, within
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def fetch_listing(repo_id: str, revision: str | None, token, what: str) -> tuple
     def once() -> bytearray:
         with get_session().stream("GET", url, headers=headers, params={"blobs": "true"}, timeout=timeout) as resp:
             raise_for_status(resp)
-            body = read_at_most(resp, MAX_LISTING_BYTES + 1, copy=False)
+            body = read_at_most(resp, MAX_LISTING_BYTES + 1, copy=False, timeout=timeout)
         if len(body) > MAX_LISTING_BYTES:
             raise NetworkError(
                 f"{what}: the Hub's file listing is over {MAX_LISTING_BYTES // 2**20} MB; point hfprobe at one file "
@@ -177,11 +177,15 @@ def download(
     """A file of the repo at commit `sha`, downloaded into huggingface_hub's cache; its local path.
 
     First one HEAD under hfprobe's timeout and retries (so a server that hangs fails within the bound, and the
-    size is checked against `max_bytes` before any byte is downloaded), then `hf_hub_download`.
+    size is checked against `max_bytes` before any byte is downloaded), then `hf_hub_download`, held to the
+    time its own retries of a reply of that size may take (`transport.within`: a trickling server cannot hold
+    it longer).
     """
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
-    _, head_timeout = timeouts()
+    from ..config import hub_backoff, hub_retries
+
+    get_timeout, head_timeout = timeouts()
     with hub_errors(what, token=token):
         url = hf_hub_url(repo_id, name, revision=sha)
         meta = with_retries(
@@ -191,8 +195,15 @@ def download(
         )
         if meta.size is not None and meta.size > max_bytes:
             raise too_large(what, meta.size, max_bytes, fix)
-        path = hf_hub_download(
-            repo_id, name, revision=sha, token=token, etag_timeout=head_timeout, tqdm_class=_bar(not progress)
+        tries = hub_retries() + 1
+        seconds = tries * (head_timeout + reply_budget(get_timeout, meta.size or max_bytes))
+        seconds += sum(backoff(n, hub_backoff()) for n in range(tries - 1))
+        path = within(
+            what,
+            seconds,
+            lambda: hf_hub_download(
+                repo_id, name, revision=sha, token=token, etag_timeout=head_timeout, tqdm_class=_bar(not progress)
+            ),
         )
     if Path(path).stat().st_size > max_bytes:  # the HEAD did not say, or said less than came
         raise too_large(what, Path(path).stat().st_size, max_bytes, fix)

@@ -5,11 +5,16 @@ as they were asked for. Used by `hub.py` (listings, companion files) and by `Rem
 - A request that times out, loses its connection, is cut short, or gets 408/429/500/502/503/504 is retried
   `HFPROBE_HUB_RETRIES` times (default 2), waiting `HFPROBE_HUB_BACKOFF` s (default 1) doubled each time, or what
   a 429/503's `Retry-After` asks for (up to 30 s; a longer wait is refused at once). Then one `NetworkError` line.
+- A reply may take its timeout plus one more per MiB asked (`reply_budget`: slower than 100 KiB/s at the default
+  10 s is a stall, retried like a timeout), so a server that trickles a byte at a time cannot hold a read
+  forever; a download through `hf_hub_download` (companions, pickles) is held to the same rate (`within`).
 - A body is never read past what was asked: a 206 larger than asked is cut, an error body is read to 64 KiB,
   a server that ignores Range is read only up to `--max-unranged` (spooled to disk past 8 MiB).
 
     >>> backoff(0, 1.0), backoff(1, 1.0), backoff(5, 1.0)
     (1.0, 2.0, 8.0)
+    >>> reply_budget(10.0, 0), reply_budget(10.0, 3 * 1024 * 1024)
+    (10.0, 40.0)
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import contextlib
 import logging
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,12 +39,12 @@ RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 MAX_RETRY_AFTER = 30.0  # seconds; a server asking for longer is refused at once, not waited for
 MAX_BACKOFF = 8.0
 ERROR_BODY_BYTES = 64 * 1024  # enough for the Hub's JSON error message; the rest of an error body is never read
-CHUNK = 64 * 1024
 # The first read of a remote file asks for this much: the 8-byte length prefix and a typical header in one GET
 # (every realzoo header is under 40 kB), capped at an eighth of the file so small files are not read whole.
 SPECULATIVE_BYTES = 64 * 1024
 HEAD_MAX = 16 * 1024 * 1024  # a file's first bytes kept in memory (its header cached for offline reruns) up to this
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a Range-ignoring server's body past this goes to a temporary file
+SLOW_BYTES = 1024 * 1024  # a reply may take one timeout more per this many bytes (100 KiB/s at a 10 s timeout)
 
 
 class ShortReply(Exception):
@@ -47,6 +53,44 @@ class ShortReply(Exception):
     def __init__(self, got: int, wanted: int, first: int):
         super().__init__(f"{got} of {wanted} bytes")
         self.got, self.wanted, self.first = got, wanted, first
+
+
+class Stalled(Exception):
+    """A reply slower than `reply_budget` allows: a server trickling bytes, retried like a timeout."""
+
+    def __init__(self, got: int, wanted: int, seconds: float):
+        super().__init__(f"{got} of {wanted} bytes in {seconds:.1f} s")
+        self.got, self.wanted, self.seconds = got, wanted, seconds
+
+
+def reply_budget(timeout: float, nbytes: int) -> float:
+    """Seconds a reply of `nbytes` may take in all: the timeout, plus one timeout per SLOW_BYTES."""
+    return timeout * (1 + nbytes / SLOW_BYTES)
+
+
+def within(what: str, seconds: float, work: Callable[[], T]) -> T:
+    """`work()` run in a daemon thread and waited for at most `seconds`; past that one `NetworkError` line (the
+    thread is left to its own timeouts: a library call cannot be interrupted from outside)."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: BLE001 - handed over to the caller's thread as is
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="hfprobe-download", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        timeout, _ = timeouts()
+        raise NetworkError(
+            f"{what}: the download did not finish within {seconds:.0f} s (slower than 1 MiB per {timeout:g} s); "
+            "check the network, or raise HF_HUB_DOWNLOAD_TIMEOUT"
+        )
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def timeouts() -> tuple[float, float]:
@@ -66,7 +110,8 @@ def _transient(exc: BaseException) -> tuple[bool, float | None]:
     import httpx2
     from huggingface_hub.errors import HfHubHTTPError
 
-    if isinstance(exc, ShortReply | httpx2.TimeoutException | httpx2.NetworkError | httpx2.RemoteProtocolError):
+    faults = ShortReply | Stalled | httpx2.TimeoutException | httpx2.NetworkError | httpx2.RemoteProtocolError
+    if isinstance(exc, faults):
         return True, None
     if isinstance(exc, HfHubHTTPError) and exc.response is not None and exc.response.status_code in RETRY_STATUS:
         value = (exc.response.headers.get("retry-after") or "").strip()
@@ -84,6 +129,11 @@ def _give_up(what: str, exc: BaseException, tries: int, timeout: float) -> Netwo
         return NetworkError(
             f"{what}: no answer from {where} within {timeout:g} s ({tries} tries); check the network and HF_ENDPOINT, "
             f"raise HF_HUB_DOWNLOAD_TIMEOUT / HF_HUB_ETAG_TIMEOUT, {offline}"
+        )
+    if isinstance(exc, Stalled):
+        return NetworkError(
+            f"{what}: the server sent {exc.got} of {exc.wanted} bytes in {exc.seconds:.0f} s, slower than 1 MiB per "
+            f"{timeout:g} s ({tries} tries); check the network, or raise HF_HUB_DOWNLOAD_TIMEOUT"
         )
     if isinstance(exc, ShortReply):
         return NetworkError(
@@ -135,17 +185,24 @@ def raise_for_status(resp) -> None:
     hf_raise_for_status(httpx2.Response(resp.status_code, headers=headers, content=body, request=resp.request))
 
 
-def read_at_most(resp, limit: int, *, counter: ByteCounter | None = None, copy: bool = True):
-    """Up to `limit` bytes of a streamed body (fewer only at its end); what follows is never read.
+def read_at_most(
+    resp, limit: int, *, counter: ByteCounter | None = None, copy: bool = True, timeout: float | None = None
+):
+    """Up to `limit` bytes of a streamed body (fewer only at its end); what follows is never read. Raises
+    `Stalled` when the body comes slower than `reply_budget(timeout, limit)` allows (timeout: the GET timeout).
     `copy=False` returns the bytearray it filled (no second copy of a large body)."""
+    budget = reply_budget(timeout if timeout is not None else timeouts()[0], limit)
+    started = time.monotonic()
     out = bytearray()
-    for chunk in resp.iter_bytes(CHUNK):
+    for chunk in resp.iter_bytes():  # as it arrives (a fixed size would wait for a full chunk)
         take = chunk[: limit - len(out)]
         out += take
         if counter is not None:
             counter.bytes += len(take)
         if len(out) >= limit:
             break
+        if time.monotonic() - started > budget:
+            raise Stalled(len(out), limit, time.monotonic() - started)
     return bytes(out) if copy else out
 
 
@@ -257,7 +314,7 @@ class RemoteFile:
                 return b""
             raise_for_status(resp)
             if resp.status_code == 200:
-                return self._from_whole_body(resp, first, end)
+                return self._from_whole_body(resp, first, end, timeout)
             if resp.status_code != 206:
                 raise NetworkError(f"{self.name}: unexpected HTTP {resp.status_code} to a ranged read; try again later")
             encoding = (resp.headers.get("content-encoding") or "identity").lower()
@@ -276,7 +333,7 @@ class RemoteFile:
             if rng[2] is not None:
                 self._size = rng[2]
             wanted = (min(end, self._size) if self._size is not None else end) - first
-            data = read_at_most(resp, wanted, counter=self._counter)  # a reply larger than asked is cut here
+            data = read_at_most(resp, wanted, counter=self._counter, timeout=timeout)  # one larger than asked: cut
             if len(data) < wanted:
                 raise ShortReply(len(data), wanted, first)
             return data
@@ -295,7 +352,7 @@ class RemoteFile:
             "honours Range"
         )
 
-    def _from_whole_body(self, resp, first: int, end: int) -> bytes:
+    def _from_whole_body(self, resp, first: int, end: int, timeout: float) -> bytes:
         """A 200 to a ranged GET: the body is the file from byte 0. Spool it as far as needed: the whole file when
         it fits the cap, else only up to `end`; all bodies of this file together never pass the cap."""
         self._on_range_ignored()
@@ -314,7 +371,8 @@ class RemoteFile:
         if self._spool is None:
             self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115 - closed in close()
         skip, pos, ended = self._spooled, 0, True
-        for chunk in resp.iter_bytes(CHUNK):
+        budget, started = reply_budget(timeout, target), time.monotonic()
+        for chunk in resp.iter_bytes():  # as it arrives (a fixed size would wait for a full chunk)
             take = chunk[: max(0, target - pos)]
             if pos + len(take) > skip:
                 new = take[max(0, skip - pos) :]
@@ -327,6 +385,8 @@ class RemoteFile:
             if pos >= target:
                 ended = False
                 break
+            if time.monotonic() - started > budget:
+                raise Stalled(pos, target, time.monotonic() - started)
         if self._size is None:
             if not ended:
                 raise NetworkError(
