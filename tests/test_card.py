@@ -355,7 +355,8 @@ KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 7
 )
 def test_base_model_decision_rules(metadata, texts, status, written):
     """Weights and metadata must agree on one root; SD 1.x LoRA weights alone leave several."""
-    from hfprobe.tree.classify import classify, shapes_from_raw
+    from hfprobe.tree.classify import classify
+    from hfprobe.tree.names import shapes_from_raw
 
     r = classify(shapes_from_raw(KOHYA_SD1), names=KOHYA_SD1, metadata=metadata, texts=texts)
     assert r.family == "sd1" and (r.base_model["status"], r.base_model["id"]) == (status, written), r.base_model

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hfprobe.tree.classify import classify, normalize_key, shapes_from_raw
+from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims, resolve_name
+from hfprobe.tree.names import normalize_key, shapes_from_raw
 
 torch.set_num_threads(1)
 

@@ -7,7 +7,7 @@
   date, family, root, relation, confidence, categories with their probabilities, prediction status,
   conflicts as short codes) and, only where the card declares no `base_model` and inspect's decision
   names one (the weights and a declaration agree on it, or the weights alone single it out; see
-  `hfprobe.tree.classify.base_model_decision`), `base_model` and `base_model_relation`;
+  `hfprobe.tree.decide.base_model_decision`), `base_model` and `base_model_relation`;
 * a markdown section between `<!-- hfprobe:start -->` and `<!-- hfprobe:end -->`: the tree, why
   base_model was or was not set, the candidates, the evidence, the categories and the conflicts in
   words. It names no local path: a local folder's card says `hfprobe inspect <this repo>`.

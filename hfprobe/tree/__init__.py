@@ -3,8 +3,9 @@ read from tensor names and shapes (registries in hfprobe/data/families.json and 
 against what its metadata declares, and reported with confidence, evidence and conflicts.
 
 Owns: the registries (registry.py), declared metadata (declared.py), the classifier over shapes and
-strings (classify.py) and the tensor-name rules it reads (names.py), fast exact matching of the registry's
-patterns (keymatch.py) and the `inspect` report (inspect.py).
+strings (classify.py: family choice and root ranking), how registry roots fit the shapes (fit.py), conflicts
+and the card's base_model decision (decide.py), the tensor-name rules they read (names.py), fast exact matching
+of the registry's patterns (keymatch.py) and the `inspect` report (inspect.py).
 May import: hfprobe.source, hfprobe.formats, hfprobe.errors, hfprobe.config.
 
     >>> from hfprobe.tree import classify

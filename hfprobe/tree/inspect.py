@@ -18,7 +18,8 @@ import posixpath
 from ..errors import HfprobeError
 from ..formats import open_weights
 from ..source.resolve import Source, resolve
-from .classify import classify, shapes_from_raw
+from .classify import classify
+from .names import shapes_from_raw
 from .registry import family_label
 
 # companion files read as metadata, beside the weights file first, then at the top of the source

@@ -1,0 +1,181 @@
+"""What a model's metadata may say given its weights: each declared or mentioned claim the weights
+contradict (`claim_conflicts`, with a short stable code per conflict) and which `base_model` a model card may
+declare (`base_model_decision`). Both read the root fits of `hfprobe.tree.fit`; `hfprobe.tree.classify` calls
+them for its report.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .declared import Claim
+from .fit import RootFit, telling
+from .registry import families, family_label, hub_spelling
+
+__all__ = ["WEIGHTS_ALONE", "base_model_decision", "claim_conflicts"]
+
+
+def _why(top: RootFit | None, family: str | None) -> str:
+    """The weights' family in words, with the shape check that says most about it."""
+    if top is None or not top.passed:
+        return family_label(family)
+    key, o, i, oexpr, iexpr = telling(top, family)
+    return f"{family_label(family)} ({key} is {o}x{i}: {oexpr} x {iexpr})"
+
+
+def _conflict_code(source: str, kind: str) -> str:
+    """A short, stable code for a conflict: where the claim came from, then what disagrees (family | shapes).
+
+    >>> _conflict_code("README.md mentions", "family")
+    'readme-text-family'
+    >>> _conflict_code("adapter_config.json base_model_name_or_path", "shapes")
+    'adapter-config-shapes'
+    """
+    s = source.strip().lower()
+    if s == "readme.md base_model":
+        return f"card-base-model-{kind}"
+    file = s.split()[0]
+    where = {"adapter_config.json": "adapter-config", "config.json": "config", "readme.md": "readme"}.get(
+        file, re.sub(r"[^a-z0-9]+", "-", file).strip("-")
+    )
+    return f"{where}{'-text' if 'mentions' in s else ''}-{kind}"
+
+
+def claim_conflicts(
+    claims: list[Claim], family: str | None, pool: list[RootFit], fits: list, top: RootFit | None
+) -> list[tuple[str, str]]:
+    """Each claim the weights contradict: (short code, sentence)."""
+    if family is None:
+        return []
+    out: list[tuple[str, str]] = []
+    pool_ids = {f.root["id"] for f in pool}
+    by_id = {f.root["id"]: f for _, f in fits}
+    text_fams = {c.family for c in claims if c.strength == "text" and c.family}
+    # prose mentions count against the weights only when prose could have named the weights' family
+    # (a text hint exists for it) and the mention is of the same kind (diffusion vs text vs vision)
+    hintable = {f for _, f in families()["_text_hints"]}
+    kind = families()["families"][family]["kind"]
+    text_fams = {f for f in text_fams if families()["families"].get(f, {}).get("kind") == kind}
+    if family not in hintable:
+        text_fams = set()
+    for c in claims:
+        if c.strength == "declared":
+            if c.family and c.family != family:
+                out.append(
+                    (
+                        _conflict_code(c.source, "family"),
+                        f"{c.source} says {c.value} ({family_label(c.family)}), but the weights are "
+                        f"{_why(top, family)}",
+                    )
+                )
+            elif c.root and c.root not in pool_ids:
+                bad = by_id.get(c.root)
+                reason = bad.bad[0] if bad and bad.bad else "its shapes do not fit"
+                out.append(
+                    (
+                        _conflict_code(c.source, "shapes"),
+                        f"{c.source} says {c.value}, but the weights do not fit it: {reason}",
+                    )
+                )
+    agreed = any(c.strength == "declared" and c.family == family for c in claims)
+    if text_fams and family not in text_fams and not agreed:
+        seen = set()
+        for c in claims:
+            if c.strength == "text" and c.family in text_fams and c.family not in seen:
+                seen.add(c.family)
+                out.append(
+                    (
+                        _conflict_code(c.source, "family"),
+                        f"{c.source.split()[0]} mentions {family_label(c.family)}, but the weights are "
+                        f"{_why(top, family)}",
+                    )
+                )
+    return list(dict.fromkeys(out))
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+WEIGHTS_ALONE = 0.8  # a root the weights single out on their own: the only registry root that fits, this sure
+
+
+def base_model_decision(claims: list[Claim], cands: list[dict], pool: list[RootFit], family: str | None) -> dict:
+    """Which `base_model` a model card may declare, and why: the weights and the metadata must agree.
+
+    Returns {id, root, status, source, reason}; `id` is set only for status `declared` (a structured field
+    names a root the weights allow: adapter_config.json, config.json, a kohya/modelspec header, a training
+    config, the card's own YAML), `mentioned` (nothing structured names a root; the card's prose names
+    exactly one Hub id the weights allow) or `weights` (nothing names one; the weights fit exactly one
+    registry root, by named layers, with a score of at least 0.8). Otherwise `id` is None and status is
+    `contradicted` (a structured claim the weights rule out), `unchecked` (a structured claim names a Hub id
+    neither the registry nor the weights can check), `ambiguous` (several roots remain; see the candidates)
+    or `unknown`. `id` keeps the spelling the metadata used when it is a Hub id for the same weights
+    (`runwayml/stable-diffusion-v1-5`, `gpt2`), else the root id (a checkpoint file name is not a Hub id).
+
+    >>> from hfprobe.tree.classify import classify
+    >>> r = classify({"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)},
+    ...              texts={"README.md": "LoRA adaption weights for runwayml/stable-diffusion-v1-5."})
+    >>> r.base_model["id"], r.base_model["status"]
+    ('runwayml/stable-diffusion-v1-5', 'mentioned')
+    >>> classify({"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}).base_model["status"]
+    'ambiguous'
+    """
+    out = {"id": None, "root": None, "status": "unknown", "source": None, "reason": "the weights match no known root"}
+    if family is None:
+        return out
+    pool_ids = {f.root["id"] for f in pool}
+    structured = [c for c in claims if c.strength == "declared"]
+    wrong = [c for c in structured if (c.family and c.family != family) or (c.root and c.root not in pool_ids)]
+    if wrong:
+        c = wrong[0]
+        return dict(
+            out, status="contradicted", source=c.source, reason=f"{c.source} says {c.value}; the weights rule it out"
+        )
+    unknown_ids = [c for c in structured if c.root is None and _HUB_ID.match(c.value.strip())]
+    named = [c for c in structured if c.root in pool_ids]
+    named += [c for c in unknown_ids if c.family == family]
+    if any(c.family != family for c in unknown_ids):
+        c = next(c for c in unknown_ids if c.family != family)
+        return dict(
+            out,
+            status="unchecked",
+            source=c.source,
+            reason=f"{c.source} names {c.value}, which neither the registry nor the weights can check",
+        )
+    status = "declared"
+    if not named:
+        named, status = [c for c in claims if c.strength == "text" and c.root in pool_ids], "mentioned"
+    distinct = list(dict.fromkeys(c.root or c.value.strip().lower() for c in named))
+    if len(distinct) == 1:
+        c = named[0]
+        write = hub_spelling(c.value) or c.root or c.value.strip()
+        how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
+        fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
+        return {
+            "id": write,
+            "root": c.root,
+            "status": status,
+            "source": c.source,
+            "reason": f"{c.source} {how}{c.value}; {fits}",
+        }
+    if len(distinct) > 1:
+        names = ", ".join(dict.fromkeys(c.value for c in named))
+        return dict(out, status="ambiguous", reason=f"the metadata names several roots the weights allow: {names}")
+    mine = [f for f in pool if f.root["family"] == family]
+    if len(mine) == 1 and not mine[0].shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
+        rid = mine[0].root["id"]
+        return {
+            "id": rid,
+            "root": rid,
+            "status": "weights",
+            "source": "weights",
+            "reason": f"{rid} is the only known root whose shapes fit",
+        }
+    if len(mine) > 1:
+        n = len(mine)
+        return dict(
+            out,
+            status="ambiguous",
+            reason=f"the weights fit {n} known roots (the candidates) and no metadata names one",
+        )
+    return dict(out, status="unknown", reason="the weights alone are not enough to name the base model")

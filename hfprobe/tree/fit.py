@@ -1,0 +1,196 @@
+"""How registry roots fit a model's tensor names and shapes: the families its key names allow
+(`name_families`) and, for every known root of those families, which observed shapes fit the root's published
+hyperparameters, which rule it out and how sure the match is (`fit_roots`, one `RootFit` per root).
+`hfprobe.tree.classify` chooses the family and ranks the roots from these fits.
+
+>>> from hfprobe.tree.keymatch import KeySet
+>>> from hfprobe.tree.names import normalize_key
+>>> raw = "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"
+>>> shapes = {normalize_key(raw): (320, 768)}
+>>> fits, ok = fit_roots(["sd1", "sd2"], shapes, {normalize_key(raw): raw}, KeySet(shapes))
+>>> sorted({fam for fam, _ in ok}), sorted({fam for fam, f in fits if f.bad})
+(['sd1'], ['sd2'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .keymatch import KeySet
+from .names import Shape
+from .registry import families, roots
+
+__all__ = ["RootFit", "fit_roots", "name_families", "telling"]
+
+
+def _values(expr, dims: Mapping) -> set[int] | None:
+    """A role side ('hidden', '3*hidden', 768, [..]) -> the set of sizes it allows; None = unchecked."""
+    if expr is None:
+        return None
+    if isinstance(expr, list):
+        out: set[int] = set()
+        for e in expr:
+            v = _values(e, dims)
+            if v is None:
+                return None
+            out |= v
+        return out
+    if isinstance(expr, int):
+        return {expr}
+    mult, _, name = expr.rpartition("*")
+    val = dims.get(name)
+    if val is None:
+        return None
+    vals = set(val) if isinstance(val, list) else {val}
+    return {int(mult or 1) * v for v in vals}
+
+
+_SOFT = {"vocab", "positions"}  # resized embeddings are common: a mismatch lowers a root, never rules it out
+
+
+@dataclass
+class RootFit:
+    """How one registry root fits the observed shapes: checks passed (`ok`, `passed`), reasons it is ruled
+    out (`bad`), the embedding-size factor (`soft`), whether the block count is exact, and whether only sizes
+    (no named roles) matched (`shape_only`)."""
+
+    root: dict
+    ok: int = 0
+    bad: list = field(default_factory=list)
+    soft: float = 1.0
+    exact_layers: bool = False
+    shape_only: bool = False
+    passed: list = field(default_factory=list)
+
+    @property
+    def consistent(self) -> bool:
+        return not self.bad and (self.ok > 0 or self.shape_only)
+
+
+def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
+    """Role matches (role, out, in, example key as written) deduplicated, and max block index per dim.
+
+    `keys` holds the names of `shapes`: each pattern runs once per classify call, whichever families use it."""
+    spec = families()["families"][fam]
+    roles = [(n, found) for n, (kp, _, _) in enumerate(spec["_roles"]) if (found := keys.matches(kp))]
+    indexes = [(values, dim) for kp, dim in spec["_indexes"] if (values := keys.index_values(kp))]
+    seen: dict = {}
+    idx: dict[str, tuple[int, str]] = {}
+    if not roles and not indexes:
+        return [], idx
+    matched = set().union(*(found for _, found in roles), *(values for values, _ in indexes))
+    for key, (o, i) in shapes.items():
+        if key not in matched:
+            continue
+        for n, found in roles:  # the first role that matches a key is its role
+            if key in found:
+                seen.setdefault((n, o, i), orig.get(key, key))
+                break
+        for values, dim in indexes:
+            v = values.get(key)
+            if v is not None and v > idx.get(dim, (-1, ""))[0]:
+                idx[dim] = (v, orig.get(key, key))
+    return [(n, o, i, k) for (n, o, i), k in seen.items()], idx
+
+
+_ROLE_VALUES: dict[tuple[int, str], tuple[dict, list]] = {}
+
+
+def _role_values(root: dict, spec: dict) -> list[tuple[set[int] | None, set[int] | None]]:
+    """(outs, ins) each role of the family allows on this root: the registry's, worked out once per process."""
+    key = (id(root), spec["_base"])
+    cached = _ROLE_VALUES.get(key)
+    if cached is None or cached[0] is not root:  # (the registry dict itself, not a reused id)
+        dims = root["dims"]
+        cached = _ROLE_VALUES[key] = (root, [(_values(o, dims), _values(i, dims)) for _, o, i in spec["_roles"]])
+    return cached[1]
+
+
+def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> RootFit:
+    spec = families()["families"][fam]
+    dims = root["dims"]
+    values = _role_values(root, spec)
+    fit = RootFit(root)
+    for n, o, i, key in obs:
+        _, oexpr, iexpr = spec["_roles"][n]
+        outs, ins = values[n]
+        missing = [e for e, v in ((oexpr, outs), (iexpr, ins)) if e is not None and v is None]
+        if missing:  # e.g. a second text encoder on a root that has none
+            fit.bad.append(f"{key} needs {missing[0]}, which {root['id']} does not have")
+            continue
+        if outs is None and ins is None:
+            continue
+        good = (o is None or outs is None or o in outs) and (i is None or ins is None or i in ins)
+        if not good and spec["_either"]:
+            good = (i is None or outs is None or i in outs) and (o is None or ins is None or o in ins)
+        soft = oexpr in _SOFT or iexpr in _SOFT
+        if good:
+            fit.ok += 1
+            fit.soft *= 3.0 if soft else 1.0
+            fit.passed.append((key, o, i, oexpr, iexpr))
+        elif soft:
+            fit.soft *= 0.3
+        else:
+            want = f"{sorted(outs) if outs else '?'}x{sorted(ins) if ins else '?'}"
+            fit.bad.append(f"{key} is {o}x{i}, {root['id']} has {want} ({oexpr} x {iexpr})")
+    for dim, (v, key) in idx.items():
+        limit = dims.get(dim)
+        if isinstance(limit, int):
+            if v >= limit:
+                fit.bad.append(f"{key} has block index {v}, {root['id']} has only {limit} ({dim})")
+            elif v + 1 == limit:
+                fit.exact_layers = True
+    if not obs and not fit.bad:
+        needed = [_values(d, dims) for d in spec["_shape_only"]]
+        if needed and all(v and v <= all_dims for v in needed):  # every listed size must appear
+            fit.shape_only = True
+    return fit
+
+
+def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) -> list[str]:
+    """Families the key names allow: the rule most keys support first, then those that agree with it."""
+    fired = []
+    for pattern, fam_list, why in families()["_rules"]:
+        hits = keys.matches(pattern)
+        if hits:
+            fired.append((fam_list, why, len(hits), orig[min(hits)]))
+    fired.sort(key=lambda f: (-f[2], len(f[0])))  # a rule contradicting the majority is a stray match
+    cand: list[str] = []
+    for fam_list, why, n, example in fired:
+        if cand and not set(cand) & set(fam_list):
+            continue
+        cand = [f for f in cand if f in fam_list] if cand else list(fam_list)
+        evidence.append(f"names: {why} ({n} keys, e.g. {example})")
+    if not cand:
+        evidence.append("names: no known architecture pattern in the keys; shapes only")
+    return cand
+
+
+def fit_roots(cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
+    """Every registry root of those families tested against the shapes: (all fits, consistent fits)."""
+    all_dims = {d for o, i in norm.values() for d in (o, i) if d}
+    fits, obs = [], {}
+    for root in roots()["roots"]:
+        fam = root["family"]
+        if fam in cand_fams:
+            base = families()["families"][fam]["_base"]  # families with one layout (same_as) observe alike
+            if base not in obs:
+                obs[base] = _family_observations(fam, norm, orig, keys)
+            fits.append((fam, _fit(root, fam, *obs[base], all_dims)))
+    ok = [(fam, f) for fam, f in fits if f.consistent]
+    if any(not f.shape_only for _, f in ok):  # a root whose named roles fit beats roots that only share sizes
+        ok = [(fam, f) for fam, f in ok if not f.shape_only]
+    return fits, ok
+
+
+def telling(fit: RootFit, family: str) -> tuple:
+    """The passed check that says most about the family: the one using its distinguishing dims."""
+    key_dims = families()["families"][family]["_shape_only"]
+
+    def score(p):
+        _, _, _, oexpr, iexpr = p
+        s = sum(str(e).split("*")[-1] in key_dims for e in (oexpr, iexpr))
+        return s + 2 * any(str(e).split("*")[-1] == key_dims[-1] for e in (oexpr, iexpr)) if key_dims else 0
+
+    return max(fit.passed, key=score)
