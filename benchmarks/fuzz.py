@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/fuzz.py [-n 50000] [--seed 0] [--workers 2] [--timeout 5] [--out report.json]
 
-Each case is `hfprobe.formats.fuzz.mutant(seed, i)`: a small synthetic folder of one format (kohya, diffusers,
+Each case is `hfprobe.formats.fuzz.mutate.mutant(seed, i)`: a small synthetic folder of one format (kohya, diffusers,
 PEFT, cloneofsimo, custom, textual inversion, checkpoints, pickles) with one to three mutations. Worker processes
 run the cases; a case that runs past `--timeout` seconds is killed (the worker is replaced) and counted as a
 timeout. The report counts outcomes (ok / typed error / untyped exception / timeout), typed errors by class,
@@ -30,7 +30,9 @@ def _worker(seed: int, tasks, results, root: str) -> None:
 
     import torch
 
-    from hfprobe.formats.fuzz import SEEDS, exercise, mutant, seed_files, write_case
+    from hfprobe.formats.fuzz import exercise, write_case
+    from hfprobe.formats.fuzz.mutate import mutant
+    from hfprobe.formats.fuzz.seeds import SEEDS, seed_files
     from hfprobe.tree.inspect import inspect_source
 
     torch.set_num_threads(1)
@@ -177,7 +179,8 @@ def main() -> int:
 
 
 def _replay(seed: int, i: int) -> int:
-    from hfprobe.formats.fuzz import exercise, mutant, write_case
+    from hfprobe.formats.fuzz import exercise, write_case
+    from hfprobe.formats.fuzz.mutate import mutant
     from hfprobe.tree.inspect import inspect_source
 
     files, what = mutant(seed, i)

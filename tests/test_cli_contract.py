@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from hfprobe.cli import main
-from hfprobe.formats.fuzz import pack, safetensors_bytes
+from hfprobe.formats.fuzz.seeds import pack, safetensors_bytes
 
 RNG = random.Random(0)
 ENTRY = {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}

@@ -13,7 +13,9 @@ import shutil
 import pytest
 import torch
 
-from hfprobe.formats.fuzz import SEEDS, exercise, mutant, seed_files, write_case
+from hfprobe.formats.fuzz import exercise, write_case
+from hfprobe.formats.fuzz.mutate import mutant
+from hfprobe.formats.fuzz.seeds import SEEDS, seed_files
 from hfprobe.tree.inspect import inspect_source
 
 torch.set_num_threads(1)

@@ -293,7 +293,7 @@ def test_predict_refuses_a_truncated_file_with_one_line(sd1_lora, tmp_path, caps
 def test_truncated_kohya_assumes_default_alpha_where_alpha_is_missing(tmp_path):
     import random
 
-    from hfprobe.formats.fuzz import safetensors_bytes
+    from hfprobe.formats.fuzz.seeds import safetensors_bytes
 
     names = [f"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn{i}_to_k" for i in (1, 2)]
     sd = {}
