@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hfprobe.search.index import ANN_MIN_ROWS, IndexRow, ModelIndex
+from hfprobe.search.index import ANN_MIN_ROWS, ModelIndex
+from hfprobe.search.rows import IndexRow
 
 DIM = 384  # MiniLM, the default text space
 N_CATS = 1000
@@ -70,7 +71,7 @@ def synth(n: int, rng, cats):
 def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
     import pyarrow as pa
 
-    from hfprobe.search.index import _schema, _table_name
+    from hfprobe.search.rows import _schema, _table_name
 
     idx = ModelIndex(path, encoders={"bench": VectorEncoder({})})
     t0 = time.perf_counter()

@@ -101,14 +101,14 @@ def test_demo_end_to_end_then_cached(tmp_path):
 
     # the Space shows the same model's categories as a bar chart once experts exist (an uploaded weights file)
     from hfprobe.source.resolve import Source
-    from hfprobe.space import app
+    from hfprobe.space import endpoints
 
     folder = Path(held["spec"])
     weights = next(p for p in folder.iterdir() if p.name.endswith(".safetensors"))
     os.environ["HFPROBE_EXPERTS"] = s["experts"]["path"]
     try:
         src = Source("file", f"uploaded file {weights.name}", root=folder, default_file=weights.name)
-        summary, bars, diff, raw = app._inspect_outputs(src, weights.name, False)
+        summary, bars, diff, raw = endpoints._inspect_outputs(src, weights.name, False)
     finally:
         os.environ.pop("HFPROBE_EXPERTS", None)
     assert "categories from expert" in summary and len(bars) > 0

@@ -16,8 +16,9 @@ import pytest
 import torch
 
 from hfprobe.errors import SearchIndexError, SourceNotFoundError, UsageError
-from hfprobe.search.index import IndexRow, ModelIndex, embed_categories, model_id_for
+from hfprobe.search.index import ModelIndex
 from hfprobe.search.ingest import add_sources
+from hfprobe.search.rows import IndexRow, embed_categories, model_id_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -152,7 +153,8 @@ def test_batch_add_resumes_and_reports_failures(tmp_path):
 
 _WRITER = """
 import sys
-from hfprobe.search.index import ModelIndex, IndexRow
+from hfprobe.search.index import ModelIndex
+from hfprobe.search.rows import IndexRow
 idx = ModelIndex(sys.argv[1])
 for b in range(10_000):
     rows = [IndexRow(id=f"m{b}-{i}", source="x", embedding=[float(i % 7 + 1)] * 256, text_encoder="fake",

@@ -1,4 +1,4 @@
-"""The Space (hfprobe/space/app.py), driven against the app launched in this process on 127.0.0.1: gradio_client
+"""The Space (hfprobe/space/), driven against the app launched in this process on 127.0.0.1: gradio_client
 (the API a script would use) and a real headless Chromium through Playwright (what a person sees).
 
 It is a public service: Hub repo ids and uploads only, every refusal a gr.Error of one line that shows no server
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hfprobe.search.index import IndexRow, ModelIndex, embed_categories
+from hfprobe.search.index import ModelIndex
+from hfprobe.search.rows import IndexRow, embed_categories
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -63,7 +64,7 @@ def _free_port() -> int:
 
 
 def _launch(demo):
-    from hfprobe.space.app import max_upload_bytes
+    from hfprobe.space.guard import max_upload_bytes
 
     port = _free_port()
     demo.queue().launch(
@@ -209,17 +210,20 @@ def test_search_bad_input_is_a_gr_error(client, app, tmp_path):
     assert "not in the list of choices" in msg or "unknown tree" in msg
     from gradio import Error
 
+    from hfprobe.space.endpoints import search_fn
+
     with pytest.raises(Error, match="no search index yet"):
-        app[0].search_fn(str(tmp_path / "none"))("dog", "all trees", 5)
+        search_fn(str(tmp_path / "none"))("dog", "all trees", 5)
 
 
 def test_examples_and_about_return_results(app, space_index):
     """The page's examples come from its index, and every one of them finds models; so does the About query."""
     from hfprobe.space.app import _index_facts, about_text
+    from hfprobe.space.endpoints import search_fn
 
     trees, queries, repos = _index_facts(str(space_index))
     assert queries and set(repos) <= {"org/dog-lora", "org/plane-lora", "org/bird-vit"} and repos
-    search = app[0].search_fn(str(space_index))
+    search = search_fn(str(space_index))
     for q in queries:
         assert search(q, "all trees", 10)[0].endswith("models")
     about = about_text(queries, trees)
@@ -236,7 +240,9 @@ def test_text_that_is_not_a_repo_id_is_refused_alike(client, app, endpoint):
     for text in NOT_REPO_IDS:
         args = (text, "") if endpoint == "/predict" else (text,)
         answers.add(_refusal(client, *args, api_name=endpoint))
-    assert answers == {app[0].REFUSED}, answers
+    from hfprobe.space.guard import REFUSED
+
+    assert answers == {REFUSED}, answers
 
 
 def test_the_refusal_is_decided_before_any_filesystem_call(monkeypatch):
@@ -244,7 +250,7 @@ def test_the_refusal_is_decided_before_any_filesystem_call(monkeypatch):
 
     from gradio import Error
 
-    from hfprobe.space.app import REFUSED, parse_repo_spec
+    from hfprobe.space.guard import REFUSED, parse_repo_spec
 
     def no_fs(*a, **k):
         raise AssertionError("a filesystem call")
@@ -275,7 +281,8 @@ def test_uploads_are_checked_before_they_are_read(client, app, tmp_path):
     from gradio import Error
     from gradio_client import handle_file
 
-    mod = app[0]
+    from hfprobe.space import endpoints, guard
+
     junk = tmp_path / "junk.safetensors"
     junk.write_bytes(b"\x00\x01not a safetensors header at all" * 10)
     msg = _refusal(client, handle_file(str(junk)), api_name="/inspect_file")
@@ -284,21 +291,21 @@ def test_uploads_are_checked_before_they_are_read(client, app, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
     _clean(_refusal(client, handle_file(str(notes)), api_name="/inspect_file"))
-    uploads = Path(mod.gr.utils.get_upload_folder()) / "hfprobe-test"
+    uploads = Path(guard.gr.utils.get_upload_folder()) / "hfprobe-test"
     uploads.mkdir(parents=True, exist_ok=True)
     big = uploads / "big.safetensors"
     with open(big, "wb") as fh:
-        fh.truncate(mod.max_upload_bytes() + 1)  # sparse: costs no disk
+        fh.truncate(guard.max_upload_bytes() + 1)  # sparse: costs no disk
     try:
         with pytest.raises(Error, match="upload limit"):
-            mod.inspect_file(str(big))
+            endpoints.inspect_file(str(big))
     finally:
         big.unlink()
     # a path that gradio did not receive is never opened, whatever it names
     for path in ("/etc/passwd", str(junk), "/nonexistent/a.safetensors"):
         with pytest.raises(Error) as info:
-            mod.inspect_file(path)
-        assert info.value.message in (mod.UPLOAD_REFUSED,) or "not a .safetensors file" in info.value.message
+            endpoints.inspect_file(path)
+        assert info.value.message in (guard.UPLOAD_REFUSED,) or "not a .safetensors file" in info.value.message
 
 
 def test_a_client_cannot_name_a_server_file(app):
@@ -313,7 +320,8 @@ def test_a_client_cannot_name_a_server_file(app):
 
 
 def test_time_limit_and_internal_errors(client, app, monkeypatch):
-    mod = app[0]
+    from hfprobe.space import endpoints as mod
+
     monkeypatch.setenv("HFPROBE_SPACE_TIME_LIMIT", "0.5")
 
     def slow(*a, **k):
@@ -381,6 +389,7 @@ def test_inspect_predict_and_open_pr_with_the_visitors_token(client, app, realzo
 def test_the_space_serves_experts_from_a_hub_repo(client, app, realzoo, hub, monkeypatch):
     """HFPROBE_EXPERTS names a published expert repo: the app loads it through the cache and routes to it."""
     from hfprobe.experts.publish import push_experts
+    from hfprobe.space import endpoints
     from tests.test_expert_publish import make_expert
 
     src = realzoo / "files" / INSPECT_SAMPLE
@@ -389,13 +398,13 @@ def test_the_space_serves_experts_from_a_hub_repo(client, app, realzoo, hub, mon
     expert = make_expert("bert", "google-bert/bert-base-uncased", layer=layer, shape=(768, 768), family="bert")
     folder = expert.save(Path(hub.root.parent) / "bert-expert")
     monkeypatch.setenv("HFPROBE_EXPERTS", "tester/bert-experts")
-    app[0]._expert_pool.cache_clear()
+    endpoints._expert_pool.cache_clear()
     try:
         with hub.serving():
             push_experts(folder, "tester/bert-experts", token=WRITE)
             note, _, pred = client.predict("org/bert-sentiment", "", api_name="/predict")
     finally:
-        app[0]._expert_pool.cache_clear()
+        endpoints._expert_pool.cache_clear()
     assert any(path.startswith("/api/models/tester/bert-experts") for _, path, _ in hub.requests)
     assert [c["expert"] for c in pred["routing"]["candidates"]] == ["bert"]  # routed against the Hub's expert
     assert note.startswith("### org/bert-sentiment")

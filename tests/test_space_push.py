@@ -42,7 +42,8 @@ def index_dir(tmp_path_factory):
     """A real (small) search index folder; its vectors are random: only its files matter here."""
     import torch
 
-    from hfprobe.search.index import IndexRow, ModelIndex
+    from hfprobe.search.index import ModelIndex
+    from hfprobe.search.rows import IndexRow
 
     path = tmp_path_factory.mktemp("space-index") / "index"
     vec = torch.nn.functional.normalize(torch.randn(384), dim=0).tolist()

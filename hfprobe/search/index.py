@@ -18,6 +18,10 @@ without vectors (`models_unscored`): they are found by tree and root, never rank
 have no score. A tree filter matches a root under any of its registry aliases
 (`runwayml/stable-diffusion-v1-5` finds rows stored as `stable-diffusion-v1-5/stable-diffusion-v1-5`).
 
+This module owns the index folder (`ModelIndex`: its metadata, write lock, tables, writes, compaction and the
+query that merges the text spaces); the row and its schema are in rows.py, the search of one text space in
+query.py. May import hfprobe.config, hfprobe.errors, hfprobe.tree (the registry's aliases) and hfprobe.text.
+
     >>> idx = ModelIndex("/tmp/idx")                                 # doctest: +SKIP
     >>> idx.add([describe_model("org/some-lora")])   # hfprobe.search.ingest   # doctest: +SKIP
     >>> [h["id"] for h in idx.query("a photo of a dog", top_k=3)]   # doctest: +SKIP
@@ -30,28 +34,18 @@ import contextlib
 import json
 import math
 import os
-import re
-import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..config import cache_dir
 from ..errors import SearchIndexError, UsageError
+from .query import NPROBES, REFINE, search_space, unscored_hits
+from .rows import UNSCORED_TABLE, IndexRow, _schema, _sql_str, _table_name
 
 INDEX_FORMAT = 2  # 2: revision_sha and reason columns, and the table of models without categories
 
 
-UNSCORED_TABLE = "models_unscored"
-
-
 ANN_MIN_ROWS = 100_000  # below this a flat scan is faster than an approximate index and exact
-
-
-NPROBES = 32  # IVF partitions searched per query (of ~rows/4096); more: better recall, slower
-
-
-REFINE = 10  # re-rank top_k x REFINE PQ candidates with the exact vectors
 
 
 _LOCK_TIMEOUT_S = 60
@@ -60,113 +54,6 @@ _LOCK_TIMEOUT_S = 60
 def default_index_dir() -> Path:
     """Where the index lives unless told otherwise: $HFPROBE_INDEX or <cache>/index."""
     return Path(os.environ.get("HFPROBE_INDEX") or cache_dir() / "index")
-
-
-@dataclass
-class IndexRow:
-    """One model in the index. `id` is the key: re-indexing the same id replaces the row."""
-
-    id: str
-    source: str  # what the user passed (path or org/name@rev)
-    embedding: list[float]
-    text_encoder: str
-    repo: str = ""  # Hub repo id, "" for local files
-    revision: str = ""  # what the user asked for (a branch, tag or sha; "" for the default branch)
-    revision_sha: str = ""  # the commit that was read (Hub sources)
-    file: str = ""  # weights file used
-    file_sha: str = ""  # sha256 of the weights file (Hub: the LFS sha256)
-    family: str = ""
-    root: str = ""
-    kind: str = ""  # adapter | finetune | ...
-    format: str = ""
-    categories: list[dict] = field(default_factory=list)  # [{label, score}], best first
-    expert: str = ""
-    expert_version: str = ""
-    url: str = ""
-    reason: str = ""  # why the row has no categories (then it has no embedding either)
-    indexed_at: float = 0.0
-
-    @property
-    def scored(self) -> bool:
-        return bool(self.categories)
-
-    def to_record(self) -> dict:
-        rec = asdict(self)
-        rec["categories"] = [{"label": str(c["label"]), "score": float(c["score"])} for c in self.categories]
-        rec["embedding"] = [float(x) for x in self.embedding]
-        rec["indexed_at"] = self.indexed_at or time.time()
-        if not self.scored:
-            rec.pop("embedding")
-        return rec
-
-
-def _schema(dim: int | None):
-    """The table schema; `dim` None: the table of models without categories (no vector column)."""
-    import pyarrow as pa
-
-    cols = []
-    for f in fields(IndexRow):
-        if f.name == "embedding":
-            if dim is not None:
-                cols.append(pa.field("embedding", pa.list_(pa.float32(), dim)))
-        elif f.name == "categories":
-            cols.append(pa.field("categories", pa.list_(pa.struct([("label", pa.string()), ("score", pa.float32())]))))
-        elif f.name == "indexed_at":
-            cols.append(pa.field("indexed_at", pa.float64()))
-        else:
-            cols.append(pa.field(f.name, pa.string()))
-    return pa.schema(cols)
-
-
-def _table_name(encoder_id: str) -> str:
-    return "models_" + re.sub(r"[^A-Za-z0-9_]", "_", encoder_id)
-
-
-def _sql_str(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def model_id_for(spec: str) -> str:
-    """The index key for a source spec, computed without reading it (so a resumed batch can skip it).
-
-    Local paths become absolute paths; Hub specs drop `hf://` and the `@revision` (a new revision of
-    a repo replaces the old row).
-
-    >>> model_id_for("hf://org/name@v2/lora.safetensors")
-    'org/name/lora.safetensors'
-    """
-    text = str(spec).strip()
-    if os.path.exists(text):
-        return str(Path(text).resolve())
-    text = text[5:] if text.startswith("hf://") else text
-    parts = text.split("/")
-    if len(parts) >= 2 and "@" in parts[1]:
-        parts[1] = parts[1].split("@", 1)[0]
-    return "/".join(parts)
-
-
-def embed_categories(categories: list[dict], encoder, template: str | None = None) -> list[float]:
-    """A model's point in the text space: the score-weighted mean of its categories' text embeddings.
-
-    Negative scores count as zero; all-zero scores weigh the categories equally. The result is
-    L2-normalised, like the query embedding, so a dot product is the cosine.
-
-    >>> embed_categories([{"label": "dog", "score": 0.9}], get_text_encoder("minilm"))[:2]  # doctest: +SKIP
-    """
-    import torch
-
-    if not categories:
-        raise SearchIndexError(
-            "no predicted categories to embed; the model needs an expert for its tree (hfprobe train)"
-        )
-    labels = [str(c["label"]) for c in categories]
-    weights = torch.tensor([max(float(c["score"]), 0.0) for c in categories], dtype=torch.float32)
-    if not torch.isfinite(weights).all() or float(weights.sum()) <= 0:
-        weights = torch.ones(len(labels))
-    vecs = encoder.embed_labels(labels, template) if hasattr(encoder, "embed_labels") else encoder.embed(labels)
-    vec = (weights[:, None] / weights.sum() * vecs.float()).sum(0)
-    vec = torch.nn.functional.normalize(vec, dim=0)
-    return vec.tolist()
 
 
 class ModelIndex:
@@ -466,67 +353,13 @@ class ModelIndex:
         hits = []
         for enc_id, table in self._tables():
             enc = self._encoder(enc_id)
-            qvec = enc.embed([text.strip()])[0].float()
-            search = table.search(qvec.tolist(), vector_column_name="embedding").metric("cosine").limit(top_k)
-            search = search.nprobes(nprobes).refine_factor(refine)
-            if where:
-                search = search.where(where, prefilter=True)
-            found = _search_then_take(table, search)
-            for rec in found:
-                rec.pop("embedding", None)
-                rec["score"] = round(1.0 - float(rec.pop("_distance")), 6)
-                rec["why"] = "top categories: " + ", ".join(
-                    f"{c['label']} {c['score']:.2f}" for c in rec["categories"][:3]
+            hits.extend(
+                search_space(
+                    table, enc, text, top_k=top_k, nprobes=nprobes, refine=refine, where=where, explain=explain
                 )
-            if explain and found:
-                _explain(found, enc, qvec)
-            hits.extend(found)
+            )
         hits.sort(key=lambda h: -h["score"])
         hits = hits[:top_k]
         if where and unscored and len(hits) < top_k and self.meta.get("unscored"):
-            table = self._open(self.meta["unscored"]["table"])
-            rest = table.search().where(where).select(_HIT_COLUMNS[:-1]).limit(top_k - len(hits)).to_list()
-            for rec in sorted(rest, key=lambda r: r["id"]):
-                rec["score"] = None
-                rec["why"] = f"no score: {rec.get('reason') or 'no categories'}"
-                hits.append(rec)
+            hits.extend(unscored_hits(self._open(self.meta["unscored"]["table"]), where, top_k - len(hits)))
         return hits
-
-
-_HIT_COLUMNS = [f.name for f in fields(IndexRow) if f.name != "embedding"] + ["_distance"]
-
-
-def _search_then_take(table, search) -> list[dict]:
-    """Run the vector search for ids and distances only, then take the hits' other columns by row id.
-
-    At 1M rows the search with every hit column took 30/36 ms (p50/p95) and with the id alone 12/16 ms
-    (probably because the columns are read for every refine candidate, not only the top k). Row ids belong to one table
-    version, so if a writer compacted the table in between (the taken ids differ), the one-step query runs.
-    """
-    first = search.select(["id", "_distance"]).with_row_id(True).to_arrow()
-    if first.num_rows == 0:
-        return []
-    row_ids = first["_rowid"].to_pylist()
-    rest = table.take_row_ids(row_ids).select([c for c in _HIT_COLUMNS if c != "_distance"]).with_row_id().to_arrow()
-    by_row = {r["_rowid"]: r for r in rest.to_pylist()}
-    ids, dists = first["id"].to_pylist(), first["_distance"].to_pylist()
-    out = []
-    for row_id, model_id, dist in zip(row_ids, ids, dists):
-        rec = by_row.get(row_id)
-        if rec is None or rec["id"] != model_id:
-            return [{k: v for k, v in r.items() if k != "_rowid"} for r in search.select(_HIT_COLUMNS).to_list()]
-        rec.pop("_rowid", None)
-        out.append(dict(rec, _distance=dist))
-    return out
-
-
-def _explain(hits: list[dict], encoder, qvec) -> None:
-    """Prefix each hit's `why` with its predicted category nearest the query text (labels embedded once)."""
-    labels = list(dict.fromkeys(c["label"] for h in hits for c in h["categories"]))
-    if not labels:
-        return
-    sims = dict(zip(labels, (encoder.embed(labels).float() @ qvec).tolist()))
-    for h in hits:
-        if h["categories"]:
-            best = max(h["categories"], key=lambda c: sims[c["label"]])
-            h["why"] = f"closest to the text: {best['label']} (predicted {best['score']:.2f}); {h['why']}"

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import HfprobeError, UsageError
-from .index import IndexRow, ModelIndex, embed_categories, model_id_for
+from .index import ModelIndex
+from .rows import IndexRow, embed_categories, model_id_for
 
 
 def _file_sha(src, name: str | None) -> str:

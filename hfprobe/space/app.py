@@ -15,55 +15,36 @@ and a public service, so it never reads a path a visitor names:
 API (gradio_client): /inspect(source), /inspect_file(file), /predict(source, labels), /search(query, tree, top_k),
 /open_pr(source); endpoints that can use the visitor's token take it as `oauth_token`.
 
+This module owns the page: the Blocks layout and its event wiring (`create_app`), the About text and the examples
+drawn from the index, the settings a Space reads (`apply_settings`) and `main`. The input checks and the clean
+answers are in guard.py, the work behind each endpoint in endpoints.py. May import every stage below the Space
+(source ... search), hfprobe.config and hfprobe.errors.
+
     >>> demo = create_app(index_dir="index")    # doctest: +SKIP
     >>> demo.launch()                           # doctest: +SKIP
 """
 
-import concurrent.futures
-import functools
 import json
-import logging
 import os
-import re
 from pathlib import Path
 
 from ..config import require
-from ..errors import HfprobeError, SearchIndexError
+from ..errors import HfprobeError
+from .endpoints import (
+    ALL_TREES,
+    inspect,
+    inspect_file,
+    open_index,
+    open_pr,
+    predict,
+    search_fn,
+)
+from .guard import REPO_SPEC, SUFFIX, WORKERS, answer, max_upload_bytes
 
 gr = require("gradio", "space")
 
-log = logging.getLogger(__name__)
-
 SETTINGS_FILE = "hfprobe-space.json"  # written by `hfprobe space push`; a Space variable of the same name wins
 SETTINGS_KEYS = ("HFPROBE_EXPERTS", "HFPROBE_INDEX", "HFPROBE_SPACE_TIME_LIMIT", "HFPROBE_SPACE_MAX_UPLOAD")
-ALL_TREES = "all trees"
-MAX_TEXT = 300  # characters of a repo id, query or label list
-MAX_LABELS = 100
-SUFFIX = ".safetensors"
-WORKERS = 4
-
-REFUSED = (
-    "enter a Hub model repo id such as org/name or org/name@revision; local paths, URLs and other text are not "
-    "accepted here (upload a .safetensors file instead)"
-)
-UPLOAD_REFUSED = "the upload could not be used; upload one .safetensors weights file"
-
-# org/name[@revision], as the Hub spells them: letters, digits, '.', '_', '-'; no '..' or '--'; a revision is a
-# branch, tag or commit (slashes allowed, as in refs/pr/1)
-_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
-_REPO_SPEC = re.compile(rf"({_NAME})/({_NAME})(?:@([A-Za-z0-9][A-Za-z0-9._/-]{{0,199}}))?")
-# an absolute path (or ~/...) in a message: replaced before it reaches a client
-_ABS_PATH = re.compile(r"(?<![\w.:/~-])~?/[^\s'\"`(),;]*")
-
-
-def max_upload_bytes() -> int:
-    """$HFPROBE_SPACE_MAX_UPLOAD bytes (default 2 GiB: a full SD checkpoint fits)."""
-    return int(os.environ.get("HFPROBE_SPACE_MAX_UPLOAD") or 2 * 1024**3)
-
-
-def time_limit() -> float:
-    """$HFPROBE_SPACE_TIME_LIMIT seconds a request may take before the visitor is answered (default 120)."""
-    return float(os.environ.get("HFPROBE_SPACE_TIME_LIMIT") or 120)
 
 
 def on_space() -> bool:
@@ -91,362 +72,6 @@ def apply_settings(folder) -> dict:
             value = str(Path(folder) / value)
         os.environ[key] = applied[key] = value
     return applied
-
-
-# ---- input checks: strings first, no filesystem --------------------------------------------------------------
-def parse_repo_spec(text) -> tuple[str, str | None]:
-    """(repo_id, revision) from the visitor's text, or gr.Error(REFUSED) for anything else.
-
-    Decided on the string alone: the answer is the same whatever exists on the server.
-
-    >>> parse_repo_spec(" org/name@v1 ")
-    ('org/name', 'v1')
-    >>> parse_repo_spec("/etc/passwd")
-    Traceback (most recent call last):
-    ...
-    gradio.exceptions.Error: 'enter a Hub model repo id such as org/name or org/name@revision; local paths, URLs and \
-other text are not accepted here (upload a .safetensors file instead)'
-    """
-    text = text.strip() if isinstance(text, str) else ""
-    match = _REPO_SPEC.fullmatch(text) if len(text) <= MAX_TEXT else None
-    if not match or ".." in text or "--" in text or "//" in text or text.endswith("/"):
-        raise gr.Error(REFUSED, print_exception=False)
-    return f"{match.group(1)}/{match.group(2)}", match.group(3)
-
-
-def parse_labels(text) -> list[str] | None:
-    """Comma-separated zero-shot labels, or None (the expert's own labels) for an empty box."""
-    text = text.strip() if isinstance(text, str) else ""
-    if not text:
-        return None
-    if len(text) > MAX_TEXT * 10:
-        raise gr.Error(f"the labels are over {MAX_TEXT * 10} characters; give at most {MAX_LABELS} short labels")
-    labels = [x.strip() for x in text.split(",")]
-    if len(labels) > MAX_LABELS:
-        raise gr.Error(f"{len(labels)} labels; give at most {MAX_LABELS}, comma-separated")
-    return labels
-
-
-def _token(oauth_token) -> str | bool:
-    """The visitor's token, or False: never fall back to the server's own token (HF_TOKEN of the Space)."""
-    value = getattr(oauth_token, "token", oauth_token)
-    return value.strip() if isinstance(value, str) and value.strip() else False
-
-
-def hub_source(repo_id: str, revision: str | None, token):
-    """A Source that reads `repo_id` from the Hub only (resolve() would prefer a local folder of that name)."""
-    from ..source.resolve import Source
-
-    return Source(
-        "hub", repo_id + (f"@{revision}" if revision else ""), repo_id=repo_id, revision=revision, token=token
-    )
-
-
-def upload_source(path):
-    """A Source for a file gradio received, after checking where it is, its name, size and first bytes."""
-    from ..source.resolve import Source
-
-    if not path or not isinstance(path, str):
-        raise gr.Error("nothing uploaded; upload a .safetensors weights file", print_exception=False)
-    name = Path(path).name[:120]
-    if not name.endswith(SUFFIX):
-        raise gr.Error(
-            f"{name}: not a .safetensors file; upload a .safetensors weights file (pickled .bin/.ckpt files are not "
-            "read here)",
-            print_exception=False,
-        )
-    folder = Path(gr.utils.get_upload_folder()).resolve()
-    real = Path(path).resolve()
-    if folder not in real.parents or not real.is_file():  # only files gradio itself received
-        raise gr.Error(UPLOAD_REFUSED, print_exception=False)
-    size = real.stat().st_size
-    limit = max_upload_bytes()
-    if size > limit:
-        raise gr.Error(
-            f"{name}: {size / 1024**3:.1f} GiB is over this Space's {limit / 1024**3:.1f} GiB upload limit; run "
-            "`hfprobe inspect FILE` locally instead",
-            print_exception=False,
-        )
-    with open(real, "rb") as fh:
-        head = fh.read(9)
-    if len(head) < 9 or int.from_bytes(head[:8], "little") + 8 > size or head[8:9] != b"{":
-        raise gr.Error(
-            f"{name}: not a safetensors file (it does not start with a safetensors header); upload a .safetensors "
-            "weights file",
-            print_exception=False,
-        )
-    return Source("file", f"uploaded file {name}", root=real.parent, default_file=real.name)
-
-
-# ---- answers: a time limit, and one clean line for every failure ----------------------------------------------
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hfprobe-space")
-
-
-def public_message(text: str) -> str:
-    """A message safe for a visitor: no token, no absolute path, one line, at most 400 characters.
-
-    >>> public_message("cannot read /tmp/gradio/abc/x.safetensors with hf_abcdefghijklmnop")
-    'cannot read <server path> with hf_***'
-    """
-    from ..source.hub import scrub
-
-    text = " ".join(_ABS_PATH.sub("<server path>", scrub(str(text))).split())
-    return text if len(text) <= 400 else text[:399] + "…"
-
-
-def answer(fn):
-    """Run `fn` within the time limit; turn every failure into a gr.Error with a public one-line message.
-
-    The limit bounds the wait, not the work: Python cannot stop a thread, so a request over the limit is answered
-    and its work runs on in the pool (reads are bounded; see docs/space.md).
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        future = _POOL.submit(fn, *args, **kwargs)
-        try:
-            return future.result(timeout=time_limit())
-        except concurrent.futures.TimeoutError:
-            future.cancel()
-            raise gr.Error(
-                f"no answer within {time_limit():.0f} s; try a smaller model, or run hfprobe on your own machine",
-                print_exception=False,
-            ) from None
-        except gr.Error as err:
-            raise gr.Error(public_message(err.message), print_exception=False) from None
-        except HfprobeError as err:
-            raise gr.Error(public_message(str(err)), print_exception=False) from None
-        except Exception as err:  # a bug of ours: logged on the server, one line for the visitor
-            log.error("internal error in %s", fn.__name__, exc_info=err)
-            raise gr.Error(
-                f"internal error ({type(err).__name__}); the server log has details, please report it",
-                print_exception=False,
-            ) from None
-
-    return wrapper
-
-
-# ---- the work behind each endpoint ------------------------------------------------------------------------------
-def _card_blind(src):
-    """inspect reads the README without hfprobe's own section, so our earlier words are not taken as the author's."""
-    from ..cards.card import strip_generated
-
-    original = src.read_text
-
-    def read_text(name):
-        text = original(name)
-        return strip_generated(text) if text and name.rsplit("/", 1)[-1] == "README.md" else text
-
-    src.read_text = read_text
-    return src
-
-
-def experts_setting() -> list[str] | None:
-    """HFPROBE_EXPERTS as a list (Hub repo ids or folders, comma-separated), or None for the default folder."""
-    raw = os.environ.get("HFPROBE_EXPERTS", "").strip()
-    return [x.strip() for x in raw.split(",") if x.strip()] or None
-
-
-@functools.lru_cache(maxsize=4)
-def _expert_pool(setting: tuple) -> list:
-    from ..experts.expert import load_experts_from
-
-    return load_experts_from(list(setting))  # Hub repos through the cache (preloaded on a Space)
-
-
-def _predict(src, labels, token, *, quiet: bool = False) -> tuple[dict, str]:
-    """Predictions for a source and a note that says where they come from (or why there are none).
-
-    `quiet`: an expert that cannot read this model is a note, not an error (the inspect summary still shows).
-    """
-    from ..errors import ExpertError, LayerNotFoundError
-    from ..experts.predict import predict
-
-    setting = experts_setting()
-    pool = _expert_pool(tuple(setting)) if setting else None
-    try:
-        out = predict(src, labels=labels, experts=pool, token=token)
-    except (ExpertError, LayerNotFoundError) as err:
-        if not quiet:
-            raise
-        note = public_message(f"no categories: {err}")
-        return {"predictions": [], "status": note}, note
-    if out.get("predictions"):
-        expert = (out.get("expert") or {}).get("name")
-        note = f"categories from expert {expert} ({out['method']})" if expert else f"categories by {out['method']}"
-    else:
-        reason = out.get("reason") or (out.get("routing") or {}).get("reason") or "no expert for this tree"
-        note = f"no categories: {reason}"
-        out["status"] = note
-    return out, public_message(note)
-
-
-def _bars(predictions: dict | None):
-    import pandas as pd
-
-    preds = (predictions or {}).get("predictions") or []
-    # the calibrated probability where the expert (or the readout's top label) has one, else the method's raw score
-    values = [float(p["probability"] if p.get("probability") is not None else p["score"]) for p in preds]
-    return pd.DataFrame({"category": [p["label"] for p in preds], "score": values})
-
-
-def _summary(report: dict, note: str) -> str:
-    root = report.get("root") or {}
-    lines = [
-        f"### {report.get('source', '')}",
-        f"- **format:** {report.get('format') or '?'}   **family:** {report.get('family') or '?'}"
-        + (f"   **kind:** {report['kind']}" if report.get("kind") else ""),
-        f"- **root:** {root.get('id') or 'unknown'} (confidence: {root.get('confidence', '?')})",
-    ]
-    cands = root.get("candidates") or []
-    if cands:
-        lines.append("- **candidates:** " + ", ".join(f"{c['id']} ({float(c.get('score', 0)):.2f})" for c in cands[:5]))
-    lines += [f"  - evidence: {ev}" for ev in (root.get("evidence") or [])[:8]]
-    conflicts = report.get("conflicts") or []
-    lines.append("- **conflicts:** " + ("; ".join(conflicts) if conflicts else "none"))
-    lines += [f"- **declared** ({key}): {value}" for key, value in (report.get("declared") or {}).items()]
-    lines.append(f"- read {int(report.get('bytes_read') or 0):,} bytes")
-    if note:
-        lines.append(f"- {note}")
-    return public_message_block("\n".join(lines))
-
-
-def public_message_block(text: str) -> str:
-    """Markdown shown to a visitor: tokens and absolute paths removed, line breaks kept."""
-    from ..source.hub import scrub
-
-    return "\n".join(_ABS_PATH.sub("<server path>", scrub(line)) for line in text.splitlines())
-
-
-def _inspect_outputs(src, card_name: str, token) -> tuple:
-    from ..cards.annotate import diff_text
-    from ..cards.card import update_card
-    from ..tree.inspect import inspect_source
-
-    old = src.read_text("README.md") if src.kind == "hub" else None  # the card as it is: the diff is against it
-    with _card_blind(src):
-        report = inspect_source(src)
-    predictions, note = _predict(src, None, token, quiet=True)
-    upd = update_card(old, dict(report, source=card_name), predictions, name="README.md")
-    diff = diff_text(old or "", upd.text, "README.md") or "(the card already holds exactly this; nothing would change)"
-    raw = {"report": report, "predictions": predictions}
-    return _summary(report, note), _bars(predictions), public_message_block(diff), json.loads(_public_json(raw))
-
-
-def _public_json(obj) -> str:
-    from ..source.hub import scrub
-
-    return _ABS_PATH.sub("<server path>", scrub(json.dumps(obj, default=str)))
-
-
-@answer
-def inspect(source: str, oauth_token: gr.OAuthToken | None):
-    """Inspect a Hub repo: (summary, predicted categories, card diff, raw report)."""
-    repo_id, revision = parse_repo_spec(source)
-    token = _token(oauth_token)
-    return _inspect_outputs(hub_source(repo_id, revision, token), repo_id, token)
-
-
-@answer
-def inspect_file(file: str):
-    """Inspect an uploaded .safetensors file: (summary, predicted categories, card diff, raw report)."""
-    src = upload_source(file)
-    return _inspect_outputs(src, src.display, False)
-
-
-@answer
-def predict(source: str, labels: str, oauth_token: gr.OAuthToken | None):
-    """What a Hub repo was trained on: the tree expert's categories, or zero-shot over `labels` (comma-separated)."""
-    repo_id, revision = parse_repo_spec(source)
-    wanted = parse_labels(labels)
-    token = _token(oauth_token)
-    out, note = _predict(hub_source(repo_id, revision, token), wanted, token)
-    return f"### {repo_id}\n{note}", _bars(out), json.loads(_public_json(out))
-
-
-def _index(index_dir):
-    from ..search.index import ModelIndex
-
-    return ModelIndex(index_dir, create=False)
-
-
-def search_fn(index_dir):
-    """The /search endpoint bound to an index folder."""
-
-    def search(query: str, tree: str, top_k: float):
-        """Models whose weights say they match the text, best first: (status, table)."""
-        import pandas as pd
-
-        text = query.strip() if isinstance(query, str) else ""
-        if not text:
-            raise gr.Error('the query is empty; describe what the model was trained on, e.g. "a photo of a dog"')
-        if len(text) > MAX_TEXT:
-            raise gr.Error(f"the query is over {MAX_TEXT} characters; shorten it")
-        try:
-            k = int(top_k)
-        except (TypeError, ValueError):
-            raise gr.Error("top_k must be a whole number from 1 to 50") from None
-        if not 1 <= k <= 50:
-            raise gr.Error("top_k must be a whole number from 1 to 50")
-        try:
-            index = _index(index_dir)
-        except SearchIndexError:
-            raise gr.Error(
-                "this page has no search index yet (its owner adds one with `hfprobe space push --index DIR`)"
-            ) from None
-        chosen = None if tree in (None, "", ALL_TREES) else str(tree)
-        if chosen is not None and chosen not in index.trees():
-            raise gr.Error(f"unknown tree; pick one from the list or {ALL_TREES!r}")
-        hits = index.query(text, tree=chosen, top_k=k)
-        rows = [
-            [
-                i,
-                round(h["score"], 3),
-                f"[{h['id']}]({h['url']})" if h.get("url") else h["id"],
-                h.get("root") or h.get("family") or "?",
-                h["why"],
-            ]
-            for i, h in enumerate(hits, 1)
-        ]
-        status = f"{len(hits)} models" + ("" if hits else " match; try another tree or a broader text")
-        return status, pd.DataFrame(rows, columns=["rank", "score", "model", "tree", "why"])
-
-    return answer(search)
-
-
-@answer
-def open_pr(source: str, oauth_token: gr.OAuthToken | None):
-    """Open one pull request on a Hub repo with hfprobe's card section, in the signed-in visitor's name."""
-    from ..cards.annotate import annotate_repo
-    from ..tree.inspect import inspect_source
-
-    repo_id, revision = parse_repo_spec(source)
-    if revision:
-        raise gr.Error("a pull request goes against the main branch; enter the repo id without @revision")
-    token = _token(oauth_token)
-    if not token:
-        raise gr.Error("sign in with Hugging Face first: the pull request is opened in your name")
-
-    def inspect_fn(_spec, _token):  # read from the Hub only, never a local folder of the same name
-        with _card_blind(hub_source(repo_id, None, token)) as src:
-            return inspect_source(src)
-
-    def predict_fn(_spec, _token):
-        return _predict(_card_blind(hub_source(repo_id, None, token)), None, token, quiet=True)[0]
-
-    res = annotate_repo(repo_id, push=True, token=token, inspect_fn=inspect_fn, predict_fn=predict_fn)
-    if res.status == "annotated":
-        return f"Pull request: {res.written}"
-    return public_message(
-        f"Nothing opened ({res.status}{': ' + res.reason if res.reason else ''})"
-        + (f" {res.written}" if res.written else "")
-    )
-
-
-@answer
-def _open_pr_with_token(source: str, token: str):
-    """The local page's PR button (a token box instead of sign-in); not an API endpoint."""
-    return open_pr.__wrapped__(source, token)
 
 
 # ---- the page --------------------------------------------------------------------------------------------------
@@ -488,7 +113,7 @@ hfprobe query "{query}"{tree}
 def _index_facts(index_dir) -> tuple[list[str], list[str], list[str]]:
     """(trees, example queries, example repo ids) from the index: examples that return results."""
     try:
-        index = _index(index_dir)
+        index = open_index(index_dir)
         trees = index.trees()
         hits = index.query("a photo of an object", top_k=20, explain=False) if len(index) else []
     except HfprobeError:
@@ -498,7 +123,7 @@ def _index_facts(index_dir) -> tuple[list[str], list[str], list[str]]:
         for c in h.get("categories") or []:
             counts[str(c["label"])] = counts.get(str(c["label"]), 0.0) + float(c["score"])
     labels = sorted(counts, key=lambda lab: -counts[lab])[:3]
-    repos = list(dict.fromkeys(h["repo"] for h in hits if h.get("repo") and _REPO_SPEC.fullmatch(str(h["repo"]))))[:3]
+    repos = list(dict.fromkeys(h["repo"] for h in hits if h.get("repo") and REPO_SPEC.fullmatch(str(h["repo"]))))[:3]
     return trees, [f"a photo of a {lab}" for lab in labels], repos
 
 
@@ -590,6 +215,12 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
 def _api_open_pr(source: str, oauth_token: gr.OAuthToken | None) -> str:
     """Open one pull request on a Hub repo with hfprobe's card section, in the caller's name (its oauth_token)."""
     return open_pr(source, oauth_token)
+
+
+@answer
+def _open_pr_with_token(source: str, token: str):
+    """The local page's PR button (a token box instead of sign-in); not an API endpoint."""
+    return open_pr.__wrapped__(source, token)
 
 
 def main(folder=None, **launch) -> None:
