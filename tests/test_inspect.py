@@ -66,6 +66,16 @@ def sd1_lora(tmp_path_factory):
     return folder
 
 
+def lora_copy(sd1_lora, tmp_path):
+    """A folder of its own holding the SD 1.x LoRA's weights file and nothing else."""
+    folder = tmp_path / "lora"
+    folder.mkdir()
+    (folder / "pytorch_lora_weights.safetensors").write_bytes(
+        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
+    )
+    return folder
+
+
 @pytest.fixture(scope="session")
 def gpt2_adapter(tmp_path_factory):
     """A PEFT adapter saved by `save_pretrained` on a 2-layer GPT-2 with GPT-2 small's width (768)."""
@@ -105,11 +115,7 @@ def test_diffusers_lora_report(sd1_lora):
 
 
 def test_card_claiming_sdxl_on_sd1_weights_is_a_conflict(sd1_lora, tmp_path):
-    folder = tmp_path / "lora"
-    folder.mkdir()
-    (folder / "pytorch_lora_weights.safetensors").write_bytes(
-        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
-    )
+    folder = lora_copy(sd1_lora, tmp_path)
     (folder / "README.md").write_text("---\nbase_model: stabilityai/stable-diffusion-xl-base-1.0\n---\n# my lora\n")
     report = inspect_source(str(folder))
     assert report["family"] == "sd1"
@@ -319,11 +325,8 @@ def test_header_cut_short_is_still_an_error(sd1_lora, tmp_path):
 def test_other_markdown_files_are_read_as_prose_a_few_and_bounded(sd1_lora, tmp_path):
     from hfprobe.tree.inspect import MAX_NOTE_CHARS, MAX_NOTES
 
-    folder = tmp_path / "lora"
-    (folder / "deep").mkdir(parents=True)
-    (folder / "pytorch_lora_weights.safetensors").write_bytes(
-        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
-    )
+    folder = lora_copy(sd1_lora, tmp_path)
+    (folder / "deep").mkdir(parents=True, exist_ok=True)
     report = inspect_source(str(folder))
     assert report["base_model"]["id"] is None  # SD 1.4 and 1.5 share every shape: nothing names one
     (folder / "raport.md").write_text('Dodaję ją do modelu "sd-legacy/stable-diffusion-v1-5". Zdjęcia 512x512.\n')
@@ -373,11 +376,8 @@ TRAINING_LINES = {
 @pytest.mark.parametrize("name", sorted(TRAINING_LINES))
 def test_training_code_names_the_base_model_when_nothing_else_does(sd1_lora, tmp_path, name):
     line, family = TRAINING_LINES[name]
-    folder = tmp_path / "lora"
+    folder = lora_copy(sd1_lora, tmp_path)
     (folder / posixpath.dirname(name)).mkdir(parents=True, exist_ok=True)
-    (folder / "pytorch_lora_weights.safetensors").write_bytes(
-        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
-    )
     (folder / name).write_text("import torch\n" + line)
     report = inspect_source(str(folder))
     named = line.split('"')[1] if '"' in line else line.split(": ")[1].strip()
@@ -392,11 +392,7 @@ def test_training_code_names_the_base_model_when_nothing_else_does(sd1_lora, tmp
 def test_training_code_is_read_only_while_the_base_model_is_open_and_bounded(sd1_lora, tmp_path):
     from hfprobe.tree.inspect import MAX_TRAINING_BYTES, MAX_TRAINING_FILES
 
-    folder = tmp_path / "lora"
-    folder.mkdir()
-    (folder / "pytorch_lora_weights.safetensors").write_bytes(
-        (sd1_lora / "pytorch_lora_weights.safetensors").read_bytes()
-    )
+    folder = lora_copy(sd1_lora, tmp_path)
     (folder / "train.py").write_text('MODEL = "CompVis/stable-diffusion-v1-4"\n')
     (folder / "README.md").write_text("LoRA for runwayml/stable-diffusion-v1-5.\n")
     report = inspect_source(str(folder))  # the README settles it: train.py is not read
