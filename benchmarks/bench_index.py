@@ -71,7 +71,7 @@ def synth(n: int, rng, cats):
 def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
     import pyarrow as pa
 
-    from hfprobe.search.rows import _schema, _table_name
+    from hfprobe.search.rows import table_name, table_schema
 
     idx = ModelIndex(path, encoders={"bench": VectorEncoder({})})
     t0 = time.perf_counter()
@@ -131,7 +131,7 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
             "url": [f"https://huggingface.co/{i}" for i in ids],
             "indexed_at": [1.0] * m,
         }
-        idx._db.open_table(_table_name("bench")).add(pa.Table.from_pydict(data, schema=_schema(DIM)))
+        idx._db.open_table(table_name("bench")).add(pa.Table.from_pydict(data, schema=table_schema(DIM)))
         all_emb[start : start + m] = emb
         start += m
     t_write = time.perf_counter() - t0
@@ -140,7 +140,7 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
     t_opt = time.perf_counter() - t0
     from datetime import timedelta
 
-    idx._db.open_table(_table_name("bench")).optimize(cleanup_older_than=timedelta(0))  # size of the live version only
+    idx._db.open_table(table_name("bench")).optimize(cleanup_older_than=timedelta(0))  # size of the live version only
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
     return {
         "idx": idx,

@@ -40,7 +40,7 @@ from pathlib import Path
 from ..config import cache_dir
 from ..errors import SearchIndexError, UsageError
 from .query import NPROBES, REFINE, search_space, unscored_hits
-from .rows import UNSCORED_TABLE, IndexRow, _schema, _sql_str, _table_name
+from .rows import UNSCORED_TABLE, IndexRow, sql_str, table_name, table_schema
 
 INDEX_FORMAT = 2  # 2: revision_sha and reason columns, and the table of models without categories
 
@@ -225,7 +225,7 @@ class ModelIndex:
         with self._write_lock():
             for enc_id, recs in by_space.items():
                 if enc_id is None:
-                    name, schema, changed = UNSCORED_TABLE, _schema(None), not self.meta.get("unscored")
+                    name, schema, changed = UNSCORED_TABLE, table_schema(None), not self.meta.get("unscored")
                     self.meta["unscored"] = {"table": name}
                 else:
                     dim = len(recs[0]["embedding"])
@@ -239,7 +239,7 @@ class ModelIndex:
                             f"{self.path}: text space {enc_id} holds {space['dim']}-d vectors, got {dim}-d; rebuild "
                             "the index"
                         )
-                    name, schema, changed = _table_name(enc_id), _schema(dim), not space
+                    name, schema, changed = table_name(enc_id), table_schema(dim), not space
                     self.meta["spaces"].setdefault(enc_id, {"table": name, "dim": dim})
                 data = pa.Table.from_pylist(recs, schema=schema)
                 if name in self._db.list_tables().tables:
@@ -255,7 +255,7 @@ class ModelIndex:
                 if changed or roots != set(self.meta.get("roots", [])) or names != set(self.meta.get("tree_names", [])):
                     self.meta["roots"], self.meta["tree_names"] = sorted(roots), sorted(names)
                     self._save_meta()
-                moved = ",".join(_sql_str(r["id"]) for r in recs)
+                moved = ",".join(sql_str(r["id"]) for r in recs)
                 for other_id, other in self._all_tables():
                     if other_id != enc_id:
                         other.delete(f"id IN ({moved})")
@@ -267,7 +267,7 @@ class ModelIndex:
         if ids:
             with self._write_lock():
                 for _, table in self._all_tables():
-                    table.delete(f"id IN ({','.join(_sql_str(i) for i in ids)})")
+                    table.delete(f"id IN ({','.join(sql_str(i) for i in ids)})")
 
     def optimize(self, *, ann_min_rows: int = ANN_MIN_ROWS) -> None:
         """Compact the many small commits a batch makes, and build an IVF-PQ vector index on big tables.
@@ -348,7 +348,7 @@ class ModelIndex:
             wanted = self.tree_names(tree)
             if not wanted:
                 return []
-            names = ", ".join(_sql_str(n) for n in wanted)
+            names = ", ".join(sql_str(n) for n in wanted)
             where = f"root IN ({names}) OR family IN ({names})"
         hits = []
         for enc_id, table in self._tables():

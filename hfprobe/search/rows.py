@@ -60,7 +60,7 @@ class IndexRow:
         return rec
 
 
-def _schema(dim: int | None):
+def table_schema(dim: int | None):
     """The table schema; `dim` None: the table of models without categories (no vector column)."""
     import pyarrow as pa
 
@@ -78,11 +78,11 @@ def _schema(dim: int | None):
     return pa.schema(cols)
 
 
-def _table_name(encoder_id: str) -> str:
+def table_name(encoder_id: str) -> str:
     return "models_" + re.sub(r"[^A-Za-z0-9_]", "_", encoder_id)
 
 
-def _sql_str(value: str) -> str:
+def sql_str(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
