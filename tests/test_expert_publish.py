@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from hfprobe.cli import main
-from hfprobe.experts.expert import Expert, load_experts_from
+from hfprobe.experts.expert import Expert
 from hfprobe.experts.probes import TrainConfig, build_model
-from hfprobe.experts.publish import expert_card, push_experts
+from hfprobe.experts.publish import expert_card, load_experts_from, push_expert, push_experts
 
 WRITE = "hf_WriteTokenForExpertTests1"
 
@@ -120,7 +120,7 @@ def test_card_never_names_a_root_the_hub_does_not_have():
 
 def test_push_one_expert_and_load_it_back(hub, tmp_path):
     exp = make_expert("vit-a", "google/vit-base-patch16-224")
-    url = exp.push("tester/vit-expert", token=WRITE)
+    url = push_expert(exp, "tester/vit-expert", token=WRITE)
     assert "/tester/vit-expert/commit/" in url
     assert sorted(hub.files("tester/vit-expert")) == ["README.md", "expert.json", "expert.safetensors"]
     assert len([c for c in hub.commits if c[0] == "tester/vit-expert"]) == 1  # one commit

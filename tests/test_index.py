@@ -387,7 +387,7 @@ def no_experts(tmp_path, monkeypatch):
     monkeypatch.setenv("HFPROBE_EXPERTS", str(tmp_path / "no-experts-here"))
     monkeypatch.setattr(ingest, "_POOLS", {})
     loads = []
-    import hfprobe.experts.expert as expert_mod
+    import hfprobe.experts.publish as expert_mod
 
     real = expert_mod.load_experts_from
     monkeypatch.setattr(expert_mod, "load_experts_from", lambda where: loads.append(where) or real(where))

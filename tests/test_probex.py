@@ -12,6 +12,7 @@ from hfprobe.errors import ExpertError, TextEncoderError
 from hfprobe.experts.expert import Expert
 from hfprobe.experts.fit import sweep_layers, train_expert
 from hfprobe.experts.probes import HEAD_DEFAULTS, ProbeX, TrainConfig, n_params
+from hfprobe.experts.publish import push_expert
 from hfprobe.experts.train import LOSS_MIN_DELTA, ZeroShotVal, evaluate, train_probe
 from tests.probex_synth import multilabel_tree, text_tree
 
@@ -260,7 +261,7 @@ def test_push_and_load_from_hub(ml_expert, tmp_path):
 
     hub.route("POST", r"/api/repos/create", create)
     with hub.serving():
-        ml_expert.push("tester/synth-expert", token="w")
+        push_expert(ml_expert, "tester/synth-expert", token="w")
         assert {"expert.json", "expert.safetensors"} <= set(hub.files("tester/synth-expert"))  # (+ its card)
         back = Expert.load("tester/synth-expert")
     sa, sb = ml_expert.model.state_dict(), back.model.state_dict()

@@ -145,7 +145,9 @@ def run(args) -> int:
             "folder": str(folder),
         }
         if args.push and not args.all_trees:
-            row["pushed"] = expert.push(args.push, private=args.private, token=args.token)
+            from ..experts.publish import push_expert
+
+            row["pushed"] = push_expert(expert, args.push, private=args.private, token=args.token)
         if args.json:
             emit(row)
         else:

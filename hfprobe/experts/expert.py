@@ -8,7 +8,7 @@ expert beside the weights of another is refused on load.
 
     >>> exp = Expert.load("experts/tiny-vit-a")          # or a Hub repo id "org/name"  # doctest: +SKIP
     >>> exp.config["layer"], exp.config["labels"][:3]     # doctest: +SKIP
-    >>> exp.save("out/folder"); exp.push("me/my-expert")  # doctest: +SKIP
+    >>> exp.save("out/folder")                            # publish.push_expert(exp, "me/my-expert")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class Expert:
         """Load from a local folder, or from a Hub repo (downloads only expert.json and expert.safetensors)."""
         folder = Path(path_or_repo)
         if not folder.exists():
-            folder = _download(str(path_or_repo), revision=revision, token=token)
+            folder = download_experts(str(path_or_repo), revision=revision, token=token)
         if not folder.is_dir():
             raise ExpertError(f"{folder}: an expert is a folder with {CONFIG} and {WEIGHTS}; got a file")
         for fname in (CONFIG, WEIGHTS):
@@ -179,20 +179,9 @@ class Expert:
             ) from err
         return cls(model, cfg, tensors.get("label_text_emb"))
 
-    def push(
-        self, repo_id: str, *, token: str | None = None, private: bool = False, commit_message: str | None = None
-    ) -> str:
-        """Upload the expert folder with its model card to a Hub model repo (created if needed), in one commit;
-        returns the commit URL (hfprobe.experts.publish)."""
-        from .publish import push_experts
 
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = self.save(Path(tmp) / "expert")
-            message = commit_message or f"hfprobe expert {self.name} ({self.layer})"
-            return push_experts(folder, repo_id, token=token, private=private, commit_message=message)
-
-
-def _download(repo_id: str, *, revision=None, token=None) -> Path:
+def download_experts(repo_id: str, *, revision=None, token=None, patterns=(CONFIG, WEIGHTS)) -> Path:
+    """A Hub repo's expert files (`patterns`) through the Hugging Face cache; the snapshot folder."""
     from huggingface_hub import snapshot_download
 
     from ..source.hub import hub_errors
@@ -200,7 +189,7 @@ def _download(repo_id: str, *, revision=None, token=None) -> Path:
     if repo_id.count("/") != 1 or repo_id.startswith((".", "/")):
         raise SourceNotFoundError(f"{repo_id}: no such expert folder, and not a Hub repo id (org/name)")
     with hub_errors(f"expert {repo_id}", token=token):
-        return Path(snapshot_download(repo_id, revision=revision, token=token, allow_patterns=[CONFIG, WEIGHTS]))
+        return Path(snapshot_download(repo_id, revision=revision, token=token, allow_patterns=list(patterns)))
 
 
 def load_experts(folder: str | os.PathLike) -> list[Expert]:
@@ -215,22 +204,3 @@ def default_experts_dir() -> Path:
     from ..config import cache_dir
 
     return Path(os.environ.get("HFPROBE_EXPERTS") or cache_dir() / "experts")
-
-
-def load_experts_from(where) -> list:
-    """Experts from a folder of expert folders, one expert folder, or a list of those / Hub repo ids."""
-    from .expert import CONFIG, WEIGHTS, Expert, load_experts
-    from .publish import looks_like_repo, pull_experts
-
-    items = where if isinstance(where, (list, tuple)) else [where]
-    out = []
-    for item in items:
-        if hasattr(item, "model"):
-            out.append(item)
-        elif Path(item).is_dir() and not any((Path(item) / f).exists() for f in (CONFIG, WEIGHTS)):
-            out += load_experts(item)
-        elif looks_like_repo(item):  # a Hub repo: one expert, or one per sub-folder, through the cache
-            out += pull_experts(item)
-        else:
-            out.append(Expert.load(item))
-    return out

@@ -34,7 +34,8 @@ from pathlib import Path
 import torch
 
 from ..errors import ExpertError, UsageError
-from .expert import default_experts_dir, load_experts_from
+from .expert import default_experts_dir
+from .publish import load_experts_from
 
 
 def _inspect(src) -> dict:

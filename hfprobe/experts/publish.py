@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from importlib import resources
 from pathlib import Path
 
 from ..errors import ExpertError, UsageError
-from .expert import CONFIG, WEIGHTS, Expert
+from .expert import CONFIG, WEIGHTS, Expert, download_experts, load_experts
 
 LIBRARY = "hfprobe"
 TAGS = ["hfprobe", "hfprobe-expert", "probex", "weight-space-learning", "model-tree"]
@@ -197,19 +198,24 @@ def _read_remote(api, repo_id: str, name: str) -> str:
     return Path(path).read_text(encoding="utf-8", errors="replace")
 
 
+def push_expert(
+    expert: Expert, repo_id: str, *, token: str | None = None, private: bool = False, commit_message: str | None = None
+) -> str:
+    """Upload one expert with its model card to a Hub model repo (created if needed), in one commit; returns the
+    commit URL."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = expert.save(Path(tmp) / "expert")
+        message = commit_message or f"hfprobe expert {expert.name} ({expert.layer})"
+        return push_experts(folder, repo_id, token=token, private=private, commit_message=message)
+
+
 def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
     """The experts of a Hub repo (`org/name[@revision]`), through the Hugging Face cache: one expert at the top,
     or one per sub-folder (sorted by name)."""
-    from huggingface_hub import snapshot_download
-
-    from ..source.hub import hub_errors
-    from .expert import load_experts
-
     repo_id, _, revision = str(spec).partition("@")
     if not _REPO.fullmatch(repo_id):
         raise ExpertError(f"{spec}: no such expert folder, and not a Hub repo id (org/name)")
-    with hub_errors(f"expert repo {spec}", token=token):
-        snap = Path(snapshot_download(repo_id, revision=revision or None, token=token, allow_patterns=PATTERNS))
+    snap = download_experts(repo_id, revision=revision or None, token=token, patterns=PATTERNS)
     if (snap / CONFIG).is_file():
         return [Expert.load(snap)]
     experts = load_experts(snap)
@@ -223,3 +229,19 @@ def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
 def looks_like_repo(item) -> bool:
     """A string that is not an existing path and reads as org/name[@revision] (then it is loaded from the Hub)."""
     return isinstance(item, str) and not Path(item).exists() and bool(_REPO.fullmatch(item.partition("@")[0]))
+
+
+def load_experts_from(where) -> list:
+    """Experts from a folder of expert folders, one expert folder, or a list of those / Hub repo ids."""
+    items = where if isinstance(where, (list, tuple)) else [where]
+    out = []
+    for item in items:
+        if hasattr(item, "model"):
+            out.append(item)
+        elif Path(item).is_dir() and not any((Path(item) / f).exists() for f in (CONFIG, WEIGHTS)):
+            out += load_experts(item)
+        elif looks_like_repo(item):  # a Hub repo: one expert, or one per sub-folder, through the cache
+            out += pull_experts(item)
+        else:
+            out.append(Expert.load(item))
+    return out

@@ -49,7 +49,8 @@ def _expert_pool(experts) -> list:
     """The experts to predict with, looked up once per location per process (a batch checks its experts folder
     once, not per model). A default location that does not exist yet is no error: no model gets categories
     from an expert, each is indexed by its tree and root and says why it has no score."""
-    from ..experts.expert import default_experts_dir, load_experts_from
+    from ..experts.expert import default_experts_dir
+    from ..experts.publish import load_experts_from
 
     if experts is not None and not isinstance(experts, (str, os.PathLike)):
         return list(experts)  # Expert objects (or a list of places) given by the caller

@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import NetworkError, SourceAccessError, SourceNotFoundError, UsageError
-from . import hub
+from .hub import (
+    DOWNLOAD_FIX,
+    cached_listing,
+    download,
+    fetch_listing,
+    head_cache,
+    hub_errors,
+    remember_listing,
+    safe_name,
+    too_large,
+)
 from .local import ByteCounter, LocalFile
 
 MAX_TEXT_BYTES = 5 * 1024 * 1024  # companion files (cards, configs) are small; refuse anything larger
@@ -77,10 +87,10 @@ class Source:
         from huggingface_hub import constants
 
         if constants.is_offline_mode():  # never touch the network: what an earlier run or a download left
-            self._sha, self._sizes = hub.cached_listing(self.repo_id, self.revision, self.display)
+            self._sha, self._sizes = cached_listing(self.repo_id, self.revision, self.display)
         else:
-            self._sha, self._sizes = hub.fetch_listing(self.repo_id, self.revision, self.token, self.display)
-            hub.remember_listing(self.repo_id, self.revision, self._sha, self._sizes)
+            self._sha, self._sizes = fetch_listing(self.repo_id, self.revision, self.token, self.display)
+            remember_listing(self.repo_id, self.revision, self._sha, self._sizes)
 
     def files(self) -> list[str]:
         """Relative file names (posix). For a single local file: just that file."""
@@ -146,7 +156,7 @@ class Source:
 
         from .transport import PrefixFile, RemoteFile
 
-        head = hub.head_cache(self.repo_id, self._sha, name)
+        head = head_cache(self.repo_id, self._sha, name)
         if constants.is_offline_mode():
             if head.is_file() and self._sizes.get(name) is not None:
                 return PrefixFile(head.read_bytes(), self._sizes[name], label, self._counter)
@@ -163,7 +173,7 @@ class Source:
             on_range_ignored=self._mark_range_ignored,
             max_unranged=self.max_unranged,
             head_cache=head,
-            errors=hub.hub_errors,
+            errors=hub_errors,
         )
 
     def _hub_cached(self, name: str) -> str | None:
@@ -203,10 +213,10 @@ class Source:
                     f"{label}: HF_HUB_OFFLINE is set and this file is not in the local cache; unset HF_HUB_OFFLINE, "
                     "or download it once online"
                 )
-            size, fix = self._sizes.get(name), fix or hub.DOWNLOAD_FIX
+            size, fix = self._sizes.get(name), fix or DOWNLOAD_FIX
             if size is not None and size > limit:
-                raise hub.too_large(label, size, limit, fix)
-            cached = hub.download(
+                raise too_large(label, size, limit, fix)
+            cached = download(
                 self.repo_id, name, self._sha, token=self.token, max_bytes=limit, what=label, progress=progress, fix=fix
             )
         old = self._open.pop(name, None)
@@ -305,7 +315,7 @@ def _hub_source(text: str, *, token, revision) -> Source:
         raise UsageError(f"{_short(text)}: names revision {uri.revision!r} and also {revision!r}; give one")
     rev = revision or uri.revision
     path = uri.path_in_repo.strip("/") or None
-    if path is not None and not hub.safe_name(path):
+    if path is not None and not safe_name(path):
         raise SourceNotFoundError(f"{_short(text)}: {_short(path)!r} is not a file path inside a repo")
     display = uri.id + (f"@{rev}" if rev else "")
     return Source("hub", display, repo_id=uri.id, revision=rev, default_file=path, token=token)

@@ -55,7 +55,7 @@ def experts_setting() -> list[str] | None:
 
 @functools.lru_cache(maxsize=4)
 def _expert_pool(setting: tuple) -> list:
-    from ..experts.expert import load_experts_from
+    from ..experts.publish import load_experts_from
 
     return load_experts_from(list(setting))  # Hub repos through the cache (preloaded on a Space)
 

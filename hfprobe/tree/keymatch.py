@@ -63,8 +63,8 @@ def _skip_class(p: str, i: int) -> int:
     return j + 1
 
 
-def _group_end(p: str, i: int) -> int:
-    """Index of the ')' that closes the group opened at p[i] == '(' (len(p) if unbalanced)."""
+def _scan(p: str, i: int = 0):
+    """(index, char, open groups after it) for each character of p[i:] outside escapes and `[...]` classes."""
     depth, j = 0, i
     while j < len(p):
         c = p[j]
@@ -78,10 +78,13 @@ def _group_end(p: str, i: int) -> int:
             depth += 1
         elif c == ")":
             depth -= 1
-            if depth == 0:
-                return j
+        yield j, c, depth
         j += 1
-    return len(p)
+
+
+def _group_end(p: str, i: int) -> int:
+    """Index of the ')' that closes the group opened at p[i] == '(' (len(p) if unbalanced)."""
+    return next((j for j, c, depth in _scan(p, i) if c == ")" and depth == 0), len(p))
 
 
 def split_alternatives(p: str) -> list[str]:
@@ -90,23 +93,11 @@ def split_alternatives(p: str) -> list[str]:
     >>> split_alternatives(r"a(b|c)|[|]d|e\\|f")
     ['a(b|c)', '[|]d', 'e\\\\|f']
     """
-    out, depth, start, j = [], 0, 0, 0
-    while j < len(p):
-        c = p[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "[":
-            j = _skip_class(p, j)
-            continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "|" and depth == 0:
+    out, start = [], 0
+    for j, c, depth in _scan(p):
+        if c == "|" and depth == 0:
             out.append(p[start:j])
             start = j + 1
-        j += 1
     out.append(p[start:])
     return out
 

@@ -22,7 +22,6 @@ zoo) may differ from a CPU build of the same recipe; such a zoo records its devi
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import time
@@ -42,12 +41,6 @@ from .recipe import (
     plan_tree,
     recipe_hash,
 )
-
-FORMATS = {
-    "vit": ("transformers-checkpoint", "finetune", "transformers"),
-    "minilm-lora": ("peft", "adapter", "peft"),
-    "unet-lora": ("diffusers-lora", "adapter", "diffusers"),
-}
 
 
 def versions() -> dict:
@@ -96,29 +89,6 @@ def _one_thread():
             signal.signal(signal.SIGTERM, old_term)
         if bars:
             tf_logging.enable_progress_bar()
-
-
-def write_card(folder: Path, *, title: str, body: str, **meta) -> None:
-    """A README.md whose YAML metadata carries the model's labels, tree, root and split."""
-    from huggingface_hub import ModelCard, ModelCardData
-
-    data = ModelCardData(**meta)
-    ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {title}\n\n{body}\n").save(folder / "README.md")
-
-
-def _write_folder(final: Path, fill) -> dict:
-    """Run `fill(tmp)` in a temporary sibling folder, then rename it into place (atomic on one disk)."""
-    tmp = final.parent / f".tmp-{final.name}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
-        info = fill(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    os.replace(tmp, final)
-    return info
 
 
 def default_zoo_dir(recipe: dict, device=None) -> Path:
@@ -299,26 +269,11 @@ def _write_manifest(path: Path, rows: list[dict]) -> None:
     os.replace(tmp, path / "manifest.jsonl")
 
 
-def check_loss(model_id: str, info: dict) -> None:
-    loss = info.get("final_loss")
-    if loss is not None and not math.isfinite(loss):
-        raise ZooError(f"model {model_id}: training diverged (loss {loss}); lower its lr range in the preset")
-
-
-def split_counts(rows: list[dict]) -> dict:
-    out: dict[str, int] = {}
-    for r in rows:
-        out[r["split"]] = out.get(r["split"], 0) + 1
-    return dict(sorted(out.items()))
-
-
 __all__ = [
     "build_zoo",
     "default_zoo_dir",
     "versions",
-    "write_card",
     "GENERATIVE_KINDS",
     "generative_categories",
     "plan_tree",
-    "FORMATS",
 ]

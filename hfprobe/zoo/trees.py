@@ -7,17 +7,60 @@ bookkeeping (resume, temp folders, cards, manifest rows, skips) is shared here.
 from __future__ import annotations
 
 import json
+import math
+import os
+import shutil
 from pathlib import Path
 
 from ..errors import ZooError
-from .build import FORMATS, _write_folder, check_loss, split_counts, write_card
 from .recipe import generative_categories, plan_tree
 
+FORMATS = {
+    "vit": ("transformers-checkpoint", "finetune", "transformers"),
+    "minilm-lora": ("peft", "adapter", "peft"),
+    "unet-lora": ("diffusers-lora", "adapter", "diffusers"),
+}
 WEIGHT_FILES = {
     "vit": "model.safetensors",
     "minilm-lora": "adapter_model.safetensors",
     "unet-lora": "pytorch_lora_weights.safetensors",
 }
+
+
+def write_card(folder: Path, *, title: str, body: str, **meta) -> None:
+    """A README.md whose YAML metadata carries the model's labels, tree, root and split."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    data = ModelCardData(**meta)
+    ModelCard(f"---\n{data.to_yaml()}\n---\n\n# {title}\n\n{body}\n").save(folder / "README.md")
+
+
+def write_folder(final: Path, fill) -> dict:
+    """Run `fill(tmp)` in a temporary sibling folder, then rename it into place (atomic on one disk)."""
+    tmp = final.parent / f".tmp-{final.name}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        info = fill(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.replace(tmp, final)
+    return info
+
+
+def check_loss(model_id: str, info: dict) -> None:
+    loss = info.get("final_loss")
+    if loss is not None and not math.isfinite(loss):
+        raise ZooError(f"model {model_id}: training diverged (loss {loss}); lower its lr range in the preset")
+
+
+def split_counts(rows: list[dict]) -> dict:
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r["split"]] = out.get(r["split"], 0) + 1
+    return dict(sorted(out.items()))
 
 
 class TreeBuilder:
@@ -71,7 +114,7 @@ class TreeBuilder:
                 )
                 return info
 
-            _write_folder(self.root_dir, fill)
+            write_folder(self.root_dir, fill)
         self.info = json.loads(meta.read_text())
         return self.info
 
@@ -90,7 +133,7 @@ class TreeBuilder:
                     self.prepare()
                     self._prepared = True
                 try:
-                    _write_folder(final, lambda tmp, p=p: self._write_model(p, tmp, relation, library))
+                    write_folder(final, lambda tmp, p=p: self._write_model(p, tmp, relation, library))
                 except (ZooError, RuntimeError, ValueError) as err:
                     if not skip_bad:
                         raise ZooError(f"model {p['id']}: {err} (rerun with --skip-bad to skip it)") from err
