@@ -7,8 +7,10 @@ validation models, never on test:
 
     multi-label head   p = sigmoid(a * logit + b), with one of "temperature" (b = 0, a = 1/T), "platt" (one a and
                        b), "platt-per-label" (a_c, b_c per label); or "platt-asinh": p = sigmoid(a * asinh(logit) + b),
-                       whose compressed tails suit probes whose logits reach 10-50 (it won the cross-validation on
-                       every multi-label tree of the `mini` zoo; docs/benchmarks.md)
+                       whose compressed tails suit probes whose logits reach 10-50; or "platt-tanh":
+                       p = sigmoid(a * tanh(logit / s) + b), bounded, for probes whose confident answers are right
+                       at a plateau (85% of the time at a logit of 5 as at 50), with the scale s fitted too
+                       (docs/benchmarks.md says which the cross-validation picks on the `mini` zoo)
     text head          p = softmax(logits / T) over the labels asked about ("temperature"); a text tree with
                        held-out validation categories also gets its own T for zero-shot label sets
 
@@ -38,7 +40,8 @@ import math
 import torch
 from torch.nn import functional as F
 
-MULTILABEL_METHODS = ("none", "temperature", "platt", "platt-asinh", "platt-per-label")
+MULTILABEL_METHODS = ("none", "temperature", "platt", "platt-asinh", "platt-tanh", "platt-per-label")
+TANH_SCALES = tuple(2.0 ** (k / 2) for k in range(-2, 13))  # s for "platt-tanh": 0.5 to 64, steps of sqrt(2)
 TEXT_METHODS = ("none", "temperature")
 FOLDS = 5
 RIDGE = 1e-3  # a whisper of a prior on Platt's (a, b) toward (1, 0), for a well-posed Newton step
@@ -70,9 +73,15 @@ def probabilities(
 
 
 def _feature(cal: dict, logits: torch.Tensor) -> torch.Tensor:
-    """What Platt's (a, b) act on: the raw logit, or for "platt-asinh" asinh(logit) (about the logit near 0 and
-    log(2|logit|) beyond it), whose tails are compressed: logits of 10 or 30 say "sure", not "30 times surer"."""
-    return torch.asinh(logits) if cal.get("method") == "platt-asinh" else logits
+    """What Platt's (a, b) act on: the raw logit; for "platt-asinh" asinh(logit) (about the logit near 0 and
+    log(2|logit|) beyond it), whose tails are compressed: logits of 10 or 30 say "sure", not "30 times surer";
+    for "platt-tanh" tanh(logit / s), bounded: past a few s every logit says the same."""
+    method = cal.get("method")
+    if method == "platt-asinh":
+        return torch.asinh(logits)
+    if method == "platt-tanh":
+        return torch.tanh(logits / float(cal["params"]["s"]))
+    return logits
 
 
 def _ab(cal: dict, n_labels: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -172,6 +181,13 @@ def _fit(method: str, logits: torch.Tensor, y: torch.Tensor, head: str) -> dict:
         return {"method": "none", "params": {}}
     if head == "text":
         return {"method": "temperature", "params": {"T": _fit_temperature_softmax(logits, y)}}
+    if method == "platt-tanh":  # Platt at each scale s of the grid; the s whose fit explains the data best
+        fits = []
+        for s in TANH_SCALES:
+            a, b = _fit_platt(torch.tanh(logits.double() / s), y, shared=True, with_bias=True)
+            cal = {"method": method, "params": {"a": float(a[0]), "b": float(b[0]), "s": s}}
+            fits.append((nll(logits, y, cal, head), cal))
+        return min(fits, key=lambda f: f[0])[1]
     shared = method != "platt-per-label"
     feature = torch.asinh(logits.double()) if method == "platt-asinh" else logits
     a, b = _fit_platt(feature, y, shared=shared, with_bias=method != "temperature")
