@@ -10,10 +10,11 @@ perfectly calibrated predictor with the same confidences on the same number of t
 outcomes from the probabilities themselves), which no calibration can beat on average. Text trees with
 held-out categories also get the zero-shot row (`test_holdout` against its own categories).
 
-`--more-test N` measures the same experts on N more test models per discriminative tree: the zoo's own recipe
-with N more models in those trees is built (or found) in the cache. A model's labels, settings and seed depend
-only on its tree and index, and the root on the tree alone, so that zoo holds the same root and the same first
-models (the script checks both, byte for byte) plus N new fine-tunes of the root that the expert never saw. They
+`--more-test N` measures the same experts on N more test models per tree: the zoo's own recipe with N more
+models in those trees (a generative tree: `extra_test_per_category`, N rounded up to whole rounds over its
+training categories) is built (or found) in the cache. A model's labels, settings and seed depend only on its
+tree and index, and the root on the tree alone, so that zoo holds the same root and the same first models (the
+script checks both, byte for byte) plus N new fine-tunes of the root that the expert never saw. They
 join the test split: with 30 test models the ECE cannot be measured below its noise floor of ~0.07; with 230 the
 floor is about a third of that. `--trees` limits the run to some trees (the build costs ~2.7 s of CPU a model).
 """
@@ -57,19 +58,22 @@ def more_test_zoo(zoo, trees: list[str], extra: int):
     import copy
 
     from hfprobe.zoo import build_zoo
-    from hfprobe.zoo.recipe import DISCRIMINATIVE_KINDS
+    from hfprobe.zoo.recipe import DISCRIMINATIVE_KINDS, plan_tree
 
     recipe = copy.deepcopy(zoo.info["recipe"])
-    recipe["trees"] = [
-        dict(t, models=int(t["models"]) + extra)
-        for t in recipe["trees"]
-        if t["name"] in trees and t["kind"] in DISCRIMINATIVE_KINDS
-    ]
-    if not recipe["trees"]:
-        raise SystemExit(f"--more-test: none of {trees} is a discriminative tree of the zoo")
-    return open_zoo(build_zoo(recipe=recipe, jobs=2, progress=True)), {
-        t["name"]: t["models"] - extra for t in recipe["trees"]
-    }
+    picked, n_old = [], {}
+    for t in recipe["trees"]:
+        if t["name"] not in trees:
+            continue
+        n_old[t["name"]] = len(plan_tree(recipe, t)) if t["kind"] not in DISCRIMINATIVE_KINDS else int(t["models"])
+        if t["kind"] in DISCRIMINATIVE_KINDS:
+            picked.append(dict(t, models=int(t["models"]) + extra))
+        else:  # generative: `extra` rounded up to whole rounds over the training categories, all test
+            picked.append(dict(t, extra_test_per_category=-(-extra // int(t["train_categories"]))))
+    if not picked:
+        raise SystemExit(f"--more-test: none of {trees} is a tree of the zoo")
+    recipe["trees"] = picked
+    return open_zoo(build_zoo(recipe=recipe, jobs=2, progress=True)), n_old
 
 
 def with_new_models(d, ext, n_old: int):

@@ -273,6 +273,21 @@ def test_generative_val_and_test_categories_were_trained_on():
     assert counts["train"] == n - counts["val"] - counts["test"]
 
 
+def test_extra_test_loras_leave_the_other_models_as_they_were():
+    """`extra_test_per_category` appends test LoRAs of the training categories; every other model keeps its index,
+    split, labels and seeds, so a zoo with them holds the same models plus unseen ones."""
+    from hfprobe.zoo.recipe import generative_categories, plan_tree
+
+    recipe = load_recipe("test")
+    tree = next(t for t in recipe["trees"] if t["kind"] == "unet-lora")
+    plain, more = plan_tree(recipe, tree), plan_tree(recipe, dict(tree, extra_test_per_category=2))
+    assert more[: len(plain)] == plain
+    added = more[len(plain) :]
+    assert len(added) == 2 * tree["train_categories"] and {p["split"] for p in added} == {"test"}
+    assert sorted({p["labels"][0] for p in added}) == generative_categories(recipe, tree)[0]
+    assert len({p["hparams"]["seed"] for p in more}) == len(more)
+
+
 def test_candidate_layers_spread_over_depth_and_projections():
     from hfprobe.experts.data import _spread
 

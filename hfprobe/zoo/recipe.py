@@ -173,22 +173,11 @@ def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> 
         hold_split = {c: ("val_holdout" if j < half else "test_holdout") for j, c in enumerate(hold_cats)}
         it = iter(splits)
         for i, (cat, held) in enumerate(entries):
-            mrng = np.random.default_rng(derive_seed(seed, name, i))
-            u = recipe["unet"]
-            plans.append(
-                {
-                    "index": i,
-                    "labels": [cat],
-                    "split": hold_split[cat] if held else next(it),
-                    "hparams": {
-                        "seed": derive_seed(seed, name, i, "train"),
-                        "steps": _int(mrng, u["lora_steps"]),
-                        "lr": _uniform(mrng, u["lora_lr"], log=True),
-                        "batch": int(u["lora_batch"]),
-                        "rank": int(u["lora_r"]),
-                    },
-                }
-            )
+            plans.append(_generative_plan(recipe, name, i, cat, hold_split[cat] if held else next(it)))
+        # `extra_test_per_category`: more LoRAs of each training category, all test, after every other model; so a
+        # tree with them holds the same models as one without, plus unseen ones (a bigger test split to measure on)
+        for cat in (c for c in train_cats for _ in range(int(tree.get("extra_test_per_category", 0)))):
+            plans.append(_generative_plan(recipe, name, len(plans), cat, "test"))
     else:
         raise ZooError(
             f"tree {name}: unknown kind {kind!r} in the recipe; known: "
@@ -198,6 +187,24 @@ def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> 
         p["id"] = f"{name}-{p['index']:04d}"
         p["tree"] = name
     return plans
+
+
+def _generative_plan(recipe: dict, name: str, i: int, category: str, split: str) -> dict:
+    """One LoRA of a generative tree: its settings depend on the tree and its index alone."""
+    seed, u = recipe["seed"], recipe["unet"]
+    mrng = np.random.default_rng(derive_seed(seed, name, i))
+    return {
+        "index": i,
+        "labels": [category],
+        "split": split,
+        "hparams": {
+            "seed": derive_seed(seed, name, i, "train"),
+            "steps": _int(mrng, u["lora_steps"]),
+            "lr": _uniform(mrng, u["lora_lr"], log=True),
+            "batch": int(u["lora_batch"]),
+            "rank": int(u["lora_r"]),
+        },
+    }
 
 
 def _disc_hparams(recipe: dict, kind: str, rng: np.random.Generator) -> dict:

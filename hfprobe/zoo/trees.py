@@ -267,7 +267,7 @@ class UNetTree(TreeBuilder):
     def count(self) -> int:
         t = self.tree
         return (
-            int(t["train_categories"]) * int(t["per_category"])
+            int(t["train_categories"]) * (int(t["per_category"]) + int(t.get("extra_test_per_category", 0)))
             + int(t["holdout_categories"]) * int(t["per_holdout"])
             + 1
         )
