@@ -92,6 +92,38 @@ def test_text_head_temperature_sharpens_flat_cosines():
     assert rep["ece_after"] < rep["ece_before"]
 
 
+def _softmax_draws(n, c, seed, scale=10.0):
+    """Logits whose softmax is the true distribution of the label, and labels drawn from it."""
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, c, generator=g) * scale
+    return z, torch.multinomial(torch.softmax(z, 1), 1, generator=g).squeeze(1)
+
+
+def test_text_head_temperature_recovers_a_known_one_over_many_labels():
+    """90 validation models over 300 labels, logits 3x too sharp, confident answers (the UNet expert's regime): the
+    fit undoes the 3 and is calibrated on fresh draws. (Smoothing every target toward 1/(n+2), the earlier fit,
+    gave T = 4.0 here and ECE 0.059: too soft.)"""
+    z, y = _softmax_draws(90, 300, seed=4)
+    cal = fit_calibration(z * 3, y, "text")
+    assert cal["method"] == "temperature" and 2.5 < cal["params"]["T"] < 3.7, cal
+    z2, y2 = _softmax_draws(3000, 300, seed=5)
+    assert calibration_report(z2 * 3, y2, cal, "text")["ece_after"] < 0.04
+
+
+def test_text_head_right_on_every_validation_model_stays_finite():
+    """A probe right on all its validation models: a plain NLL fit would send T to 0 and say 1.00 always; the one
+    unseen mistake keeps T finite and the top probability short of certain."""
+    g = torch.Generator().manual_seed(6)
+    y = torch.randint(50, (60,), generator=g)
+    z = torch.randn(60, 50, generator=g) * 0.5
+    z[torch.arange(60), y] += 4.0  # the right label always on top
+    assert bool((z.argmax(1) == y).all())
+    cal = fit_calibration(z, y, "text")
+    assert cal["method"] == "temperature" and cal["params"]["T"] > 0.1, cal
+    top = probabilities(z, cal, "text").max(1).values
+    assert float(top.min()) < 0.999 and float(top.mean()) > 0.9
+
+
 def test_ece_brier_and_confidences_by_hand():
     assert ece(torch.tensor([0.95, 0.95]), torch.tensor([1.0, 1.0])) == pytest.approx(0.05)
     assert ece(torch.tensor([0.9, 0.9, 0.1, 0.1]), torch.tensor([1.0, 0.0, 0.0, 0.0])) == pytest.approx(0.25)

@@ -45,10 +45,10 @@ TANH_SCALES = tuple(2.0 ** (k / 2) for k in range(-2, 13))  # s for "platt-tanh"
 TEXT_METHODS = ("none", "temperature")
 FOLDS = 5
 RIDGE = 1e-3  # a whisper of a prior on Platt's (a, b) toward (1, 0), for a well-posed Newton step
-# Fits are on smoothed targets (Platt 1999): a label seen present on N+ of its validation models is fitted toward
-# (N+ + 1) / (N+ + 2), an absent one toward 1 / (N- + 2); a text head's right label toward (n + 1) / (n + 2). So a
-# probe right on every validation model is not promised to be right always: the fit stays finite, and says
-# as much confidence as that many models support.
+# Fits carry Platt's (1999) prior: a label seen present on N+ of its validation models is fitted toward
+# (N+ + 1) / (N+ + 2), an absent one toward 1 / (N- + 2); a text head's fit counts one mistake more than it saw
+# (_fit_temperature_softmax). So a probe right on every validation model is not promised to be right always: the
+# fit stays finite, and says as much confidence as that many models support.
 
 
 # -------------------------------------------------------------------------------------------- applying
@@ -108,14 +108,20 @@ def nll(logits: torch.Tensor, y: torch.Tensor, calibration: dict | None, head: s
 
 # ---------------------------------------------------------------------------------------------- fitting
 def _fit_temperature_softmax(logits: torch.Tensor, y: torch.Tensor) -> float:
-    """T minimising the softmax NLL on smoothed targets. Convex in 1/T, hence unimodal in log(1/T): golden section."""
+    """T minimising the softmax NLL of the right labels, plus Platt's prior in multi-class form: one mistake not yet
+    seen, the most confident validation model answered once more by its runner-up. Without it a probe right on
+    every validation model fits T -> 0 (every answer certain); with it T stays finite, at the cost of one model's
+    weight where there are real mistakes. (Smoothing every target toward 1/(n+2) instead spreads that mass over
+    all the wrong labels, and on the `mini` UNet tree, 300 labels, left every answer under-confident: 5-fold NLL
+    on validation 0.310 against 0.284.) Convex in 1/T, hence unimodal in log(1/T): golden section."""
     z, y = logits.double(), y.long()
-    eps = 1.0 / (len(y) + 2)
-    target = torch.full_like(z, eps / max(z.shape[1] - 1, 1))
-    target[torch.arange(len(y)), y] = 1 - eps
+    if z.shape[1] >= 2 and len(z):
+        top2 = z.topk(2, dim=1)
+        k = int((top2.values[:, 0] - top2.values[:, 1]).argmax())
+        z, y = torch.cat([z, z[k : k + 1]]), torch.cat([y, top2.indices[k, 1:2]])
 
     def f(log_beta: float) -> float:
-        return float(-(target * torch.log_softmax(z * math.exp(log_beta), 1)).sum(1).mean())
+        return float(-torch.log_softmax(z * math.exp(log_beta), 1)[torch.arange(len(y)), y].mean())
 
     return 1.0 / math.exp(_golden(f, -7.0, 9.0))
 
