@@ -34,6 +34,23 @@ def _git_oid(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+def _apply_operations(target, lines: list[dict]) -> dict[str, bytes] | None:
+    """Write a commit's file and deletedFile operations under `target`; returns path -> bytes written, or None when
+    the commit carries an LFS file (which this server does not take)."""
+    written = {}
+    for op in lines:
+        if op["key"] == "file":
+            data = base64.b64decode(op["value"]["content"])
+            (target / op["value"]["path"]).parent.mkdir(parents=True, exist_ok=True)
+            (target / op["value"]["path"]).write_bytes(data)
+            written[op["value"]["path"]] = data
+        elif op["key"] == "deletedFile":
+            (target / op["value"]["path"]).unlink(missing_ok=True)
+        elif op["key"] == "lfsFile":
+            return None
+    return written
+
+
 def install_write(hub) -> None:
     """Register the write routes on `hub` (a tests.fakehub.FakeHub) and add its write state."""
     hub.discussions = {}
@@ -140,17 +157,9 @@ def install_write(hub) -> None:
                 item = hub.discussions.get(repo, [])[int(rev.rsplit("/", 1)[1]) - 1]
                 if item["status"] != "open":
                     return 400, {}, {"error": "This pull request is not open"}
-        written = {}
-        for op in lines:
-            if op["key"] == "file":
-                data = base64.b64decode(op["value"]["content"])
-                (target / op["value"]["path"]).parent.mkdir(parents=True, exist_ok=True)
-                (target / op["value"]["path"]).write_bytes(data)
-                written[op["value"]["path"]] = data
-            elif op["key"] == "deletedFile":
-                (target / op["value"]["path"]).unlink(missing_ok=True)
-            elif op["key"] == "lfsFile":
-                return 400, {}, {"error": "this test server takes no LFS files"}
+        written = _apply_operations(target, lines)
+        if written is None:
+            return 400, {}, {"error": "this test server takes no LFS files"}
         oid = hub.sha(repo, rev) if rev != "main" else hub.sha(repo)
         hub.commits.append((repo, rev, header["summary"], header.get("description", ""), written))
         if item is not None:
@@ -340,17 +349,9 @@ def _install_repos(hub, check_write) -> None:
         lines = [json.loads(line) for line in req.body.splitlines() if line.strip()]
         header = next(item["value"] for item in lines if item["key"] == "header")
         target = hub.space_root / repo
-        written = {}
-        for op in lines:
-            if op["key"] == "file":
-                data = base64.b64decode(op["value"]["content"])
-                (target / op["value"]["path"]).parent.mkdir(parents=True, exist_ok=True)
-                (target / op["value"]["path"]).write_bytes(data)
-                written[op["value"]["path"]] = data
-            elif op["key"] == "deletedFile":
-                (target / op["value"]["path"]).unlink(missing_ok=True)
-            elif op["key"] == "lfsFile":
-                return 400, {}, {"error": "this test server takes no LFS files"}
+        written = _apply_operations(target, lines)
+        if written is None:
+            return 400, {}, {"error": "this test server takes no LFS files"}
         hub.commits.append((f"spaces/{repo}", unquote(rev), header["summary"], header.get("description", ""), written))
         oid = hub._digest(target)
         return 200, {}, {"commitUrl": f"{hub.endpoint}/spaces/{repo}/commit/{oid}", "commitOid": oid, "success": True}

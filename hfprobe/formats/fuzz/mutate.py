@@ -137,12 +137,16 @@ def m_prefix(rng, files):
     return f"prefix:{name}:{value}"
 
 
-def _structured(rng, files) -> tuple[str, dict, bytes] | None:
+def _structured(rng, files, *, tensors: bool = False) -> tuple[str, dict, bytes] | None:
+    """A parseable safetensors file of the case, picked by `rng`: (name, header, data); None if there is none (or,
+    with `tensors`, if the one picked lists no tensor)."""
     names = [n for n in files if n.endswith(".safetensors") and unpack(files[n])]
     if not names:
         return None
     name = rng.choice(names)
     header, data = unpack(files[name])
+    if tensors and not _tensor_keys(header):
+        return None
     return name, header, data
 
 
@@ -187,8 +191,8 @@ def m_json(rng, files):
 
 def m_fields(rng, files):
     """Wrong-typed and edge-valued dtype, shape and data_offsets."""
-    found = _structured(rng, files)
-    if not found or not _tensor_keys(found[1]):
+    found = _structured(rng, files, tensors=True)
+    if not found:
         return m_flip(rng, files)
     name, header, data = found
     key = rng.choice(_tensor_keys(header))
@@ -278,8 +282,8 @@ def m_metadata(rng, files):
 
 def m_keys(rng, files):
     """Per-format key patterns: renamed, dropped, very long or doubled keys, some with a changed shape."""
-    found = _structured(rng, files)
-    if not found or not _tensor_keys(found[1]):
+    found = _structured(rng, files, tensors=True)
+    if not found:
         return m_flip(rng, files)
     name, header, data = found
     keys = _tensor_keys(header)
