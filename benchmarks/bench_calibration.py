@@ -17,6 +17,12 @@ tree and index, and the root on the tree alone, so that zoo holds the same root 
 script checks both, byte for byte) plus N new fine-tunes of the root that the expert never saw. They
 join the test split: with 30 test models the ECE cannot be measured below its noise floor of ~0.07; with 230 the
 floor is about a third of that. `--trees` limits the run to some trees (the build costs ~2.7 s of CPU a model).
+
+`--cross-fit K` (an experiment, not what `hfprobe train` does) adds a `cross_fit` row: the calibration fitted on
+out-of-fold logits of the training models (K probes, each trained on the other folds as the expert was and
+early-stopped on validation) plus the validation models, measured on the same test models, and the comparison
+validation alone can make: held-out NLL on the validation models of the out-of-fold fit against the 5-fold
+cross-validated NLL of the method chosen today (docs/experiments/2026-12-01-cross-fitted-calibration.md).
 """
 
 from __future__ import annotations
@@ -28,11 +34,11 @@ from pathlib import Path
 
 import torch
 
-from hfprobe.experts.calibrate import calibration_report, confidences, ece, probabilities
-from hfprobe.experts.data import holdout_targets, load_tree
+from hfprobe.experts.calibrate import calibration_report, confidences, ece, fit_calibration, nll, probabilities
+from hfprobe.experts.data import holdout_targets, load_tree, zero_shot_vals
 from hfprobe.experts.fit import fit_expert
 from hfprobe.experts.probes import TrainConfig
-from hfprobe.experts.train import metric, predict_logits
+from hfprobe.experts.train import metric, predict_logits, train_probe
 from hfprobe.text.encoders import get_text_encoder
 from hfprobe.zoo import open_zoo
 
@@ -51,6 +57,33 @@ def row(logits, y, cal: dict, head: str, *, zero_shot: bool = False) -> dict:
     part = (cal.get("zero_shot") or cal) if zero_shot else cal
     keep = ("ece_before", "ece_after", "brier_before", "brier_after", "n")
     return {"method": part["method"], **{k: rep[k] for k in keep}, "ece_noise_floor": noise_floor(conf)}
+
+
+def cross_fitted(d, layer: str, exp, folds: int, enc) -> tuple[dict, dict]:
+    """The `--cross-fit` calibration of `exp` (see above) and its validation-only comparison."""
+    cfg, emb = TrainConfig.from_dict(exp.config["train"]), exp.label_text_emb
+    X, Y = d.X[layer], d.Y
+    zsv = (zero_shot_vals(d, [layer], enc) or {}).get(layer)
+    n = len(X["train"])
+    parts = torch.randperm(n, generator=torch.Generator().manual_seed(0)).chunk(folds)
+    oof = [None] * folds
+    for k, held in enumerate(parts):
+        keep = torch.cat([p for j, p in enumerate(parts) if j != k])
+        r = train_probe(
+            X["train"][keep], Y["train"][keep], X["val"], Y["val"], cfg, text_emb=emb, progress=False, zero_shot=zsv
+        )
+        oof[k] = predict_logits(r.model, X["train"][held], emb)
+    order = torch.cat(list(parts))
+    z_tr, y_tr = torch.cat(oof), Y["train"][order]
+    z_va = predict_logits(exp.model, X["val"], emb)
+    today = exp.config["calibration"]
+    compare = {
+        "val_cv_nll_today": min(today["cv_nll"].values()) if today["cv_nll"] else None,
+        "val_nll_out_of_fold_fit": round(nll(z_va, Y["val"], fit_calibration(z_tr, y_tr, d.head), d.head), 6),
+        "folds": folds,
+        "n_out_of_fold": n,
+    }
+    return fit_calibration(torch.cat([z_tr, z_va]), torch.cat([y_tr, Y["val"]]), d.head), compare
 
 
 def more_test_zoo(zoo, trees: list[str], extra: int):
@@ -108,6 +141,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--more-test", type=int, default=0, metavar="N", help="N more test models per tree (see above)")
     ap.add_argument("--trees", nargs="+", help="only these trees")
+    ap.add_argument(
+        "--cross-fit", type=int, default=0, metavar="K", help="the cross-fitted calibration row (see above)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     bench = json.loads(Path(args.bench).read_text())
@@ -130,11 +166,19 @@ def main() -> None:
         if d.head == "text" and "test_holdout" in Y:
             y, emb, _ = holdout_targets(d, "test_holdout", enc)
             r["zero_shot"] = row(predict_logits(exp.model, X["test_holdout"], emb), y, cal, "text", zero_shot=True)
+        if args.cross_fit:
+            cross, compare = cross_fitted(d, b["layer"], exp, args.cross_fit, enc)
+            r["cross_fit"] = {
+                **compare,
+                **row(predict_logits(exp.model, X["test"], exp.label_text_emb), Y["test"], cross, d.head),
+            }
         if tree in n_old:
             x, y, same = with_new_models(d, load_tree(ext, tree, [b["layer"]]), n_old[tree])
             logits = predict_logits(exp.model, x, exp.label_text_emb)
             r["more_test"] = {"models_checked_identical": same, **row(logits, y, cal, d.head)}
             r["more_test"]["test"] = metric(logits, y, d.head)
+            if args.cross_fit:
+                r["more_test"]["cross_fit"] = row(logits, y, cross, d.head)
         out[tree] = r
         print(json.dumps({tree: r}), flush=True)
     result = {"zoo": args.zoo, "bench": args.bench, "trees": out, "seconds": round(time.perf_counter() - t0, 1)}
