@@ -12,7 +12,8 @@ held-out categories also get the zero-shot row (`test_holdout` against its own c
 
 `--more-test N` measures the same experts on N more test models per tree: the zoo's own recipe with N more
 models in those trees (a generative tree: `extra_test_per_category`, N rounded up to whole rounds over its
-training categories) is built (or found) in the cache. A model's labels, settings and seed depend only on its
+training categories, and as many `test_holdout` LoRAs for the zero-shot row, `extra_test_holdout_per_category`)
+is built (or found) in the cache. A model's labels, settings and seed depend only on its
 tree and index, and the root on the tree alone, so that zoo holds the same root and the same first models (the
 script checks both, byte for byte) plus N new fine-tunes of the root that the expert never saw. They
 join the test split: with 30 test models the ECE cannot be measured below its noise floor of ~0.07; with 230 the
@@ -101,8 +102,12 @@ def more_test_zoo(zoo, trees: list[str], extra: int):
         n_old[t["name"]] = len(plan_tree(recipe, t)) if t["kind"] not in DISCRIMINATIVE_KINDS else int(t["models"])
         if t["kind"] in DISCRIMINATIVE_KINDS:
             picked.append(dict(t, models=int(t["models"]) + extra))
-        else:  # generative: `extra` rounded up to whole rounds over the training categories, all test
-            picked.append(dict(t, extra_test_per_category=-(-extra // int(t["train_categories"]))))
+        else:  # generative: `extra` rounded up to whole rounds over the training (and test_holdout) categories
+            more = {"extra_test_per_category": -(-extra // int(t["train_categories"]))}
+            n_hold = len({p["labels"][0] for p in plan_tree(recipe, t) if p["split"] == "test_holdout"})
+            if n_hold > 0:
+                more["extra_test_holdout_per_category"] = -(-extra // n_hold)
+            picked.append(dict(t, **more))
     if not picked:
         raise SystemExit(f"--more-test: none of {trees} is a tree of the zoo")
     recipe["trees"] = picked
@@ -110,8 +115,8 @@ def more_test_zoo(zoo, trees: list[str], extra: int):
 
 
 def with_new_models(d, ext, n_old: int):
-    """X and Y of `d`'s test split followed by every model of `ext` (the same tree, more models) with an index of
-    `n_old` or more. Checks that the models both zoos hold are the same bytes."""
+    """X and Y of `d`'s test split followed by every test model of `ext` (the same tree, more models) with an index
+    of `n_old` or more. Checks that the models both zoos hold, in every split, are the same bytes."""
     layer = next(iter(d.X))
     old = {i: (s, k) for s in d.ids for k, i in enumerate(d.ids[s])}
     xs, ys, same = [d.X[layer]["test"]], [d.Y["test"]], 0
@@ -119,6 +124,8 @@ def with_new_models(d, ext, n_old: int):
         for k, model_id in enumerate(names):
             x, y = ext.X[layer][split][k : k + 1], ext.Y[split][k : k + 1]
             if int(model_id.rsplit("-", 1)[1]) >= n_old:
+                if split != "test":
+                    continue
                 xs.append(x)
                 ys.append(y)
             elif model_id in old:
@@ -173,12 +180,22 @@ def main() -> None:
                 **row(predict_logits(exp.model, X["test"], exp.label_text_emb), Y["test"], cross, d.head),
             }
         if tree in n_old:
-            x, y, same = with_new_models(d, load_tree(ext, tree, [b["layer"]]), n_old[tree])
+            e = load_tree(ext, tree, [b["layer"]])
+            x, y, same = with_new_models(d, e, n_old[tree])
             logits = predict_logits(exp.model, x, exp.label_text_emb)
             r["more_test"] = {"models_checked_identical": same, **row(logits, y, cal, d.head)}
             r["more_test"]["test"] = metric(logits, y, d.head)
             if args.cross_fit:
                 r["more_test"]["cross_fit"] = row(logits, y, cross, d.head)
+            if "zero_shot" in r:  # the larger zoo's whole test_holdout split: the old models (checked) and the new
+                y, emb, names = holdout_targets(e, "test_holdout", enc)
+                if names != holdout_targets(d, "test_holdout", enc)[2]:
+                    raise SystemExit(f"{tree}: the larger zoo's test_holdout categories differ from the bench's")
+                logits = predict_logits(exp.model, e.X[b["layer"]]["test_holdout"], emb)
+                r["zero_shot"]["more_test"] = {
+                    **row(logits, y, cal, "text", zero_shot=True),
+                    "test": metric(logits, y, "text"),
+                }
         out[tree] = r
         print(json.dumps({tree: r}), flush=True)
     result = {"zoo": args.zoo, "bench": args.bench, "trees": out, "seconds": round(time.perf_counter() - t0, 1)}

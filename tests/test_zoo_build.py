@@ -274,9 +274,11 @@ def test_generative_val_and_test_categories_were_trained_on():
 
 
 def test_extra_test_loras_leave_the_other_models_as_they_were():
-    """`extra_test_per_category` appends test LoRAs of the training categories; every other model keeps its index,
-    split, labels and seeds, so a zoo with them holds the same models plus unseen ones."""
+    """`extra_test_per_category` appends test LoRAs of the training categories (`extra_test_holdout_per_category`:
+    of the test_holdout ones); every other model keeps its index, split, labels and seeds, so a zoo with them holds
+    the same models plus unseen ones."""
     from hfprobe.zoo.recipe import generative_categories, plan_tree
+    from hfprobe.zoo.trees import TREE_BUILDERS
 
     recipe = load_recipe("test")
     tree = next(t for t in recipe["trees"] if t["kind"] == "unet-lora")
@@ -286,6 +288,15 @@ def test_extra_test_loras_leave_the_other_models_as_they_were():
     assert len(added) == 2 * tree["train_categories"] and {p["split"] for p in added} == {"test"}
     assert sorted({p["labels"][0] for p in added}) == generative_categories(recipe, tree)[0]
     assert len({p["hparams"]["seed"] for p in more}) == len(more)
+    # held-out categories: more LoRAs of the test_holdout ones only (val_holdout's stay as they were), after the rest
+    both = plan_tree(recipe, dict(tree, extra_test_per_category=2, extra_test_holdout_per_category=3))
+    assert both[: len(more)] == more
+    held = both[len(more) :]
+    test_hold = {p["labels"][0] for p in plain if p["split"] == "test_holdout"}
+    assert test_hold and {p["split"] for p in held} == {"test_holdout"}
+    assert sorted(p["labels"][0] for p in held) == sorted(c for c in test_hold for _ in range(3))
+    builder = TREE_BUILDERS["unet-lora"](recipe, dict(tree, extra_test_holdout_per_category=3), Path("unused"))
+    assert builder.count() == len(plain) + 3 * len(test_hold) + 1
 
 
 def test_candidate_layers_spread_over_depth_and_projections():

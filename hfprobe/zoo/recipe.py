@@ -174,10 +174,16 @@ def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> 
         it = iter(splits)
         for i, (cat, held) in enumerate(entries):
             plans.append(_generative_plan(recipe, name, i, cat, hold_split[cat] if held else next(it)))
-        # `extra_test_per_category`: more LoRAs of each training category, all test, after every other model; so a
-        # tree with them holds the same models as one without, plus unseen ones (a bigger test split to measure on)
-        for cat in (c for c in train_cats for _ in range(int(tree.get("extra_test_per_category", 0)))):
-            plans.append(_generative_plan(recipe, name, len(plans), cat, "test"))
+        # `extra_test_per_category` / `extra_test_holdout_per_category`: more LoRAs of each training category (split
+        # test) and of each test_holdout category, after every other model; so a tree with them holds the same
+        # models as one without, plus unseen ones (bigger test splits to measure on, in distribution and zero-shot)
+        extra = [(c, "test") for c in train_cats for _ in range(int(tree.get("extra_test_per_category", 0)))]
+        test_hold = [c for c in hold_cats if hold_split[c] == "test_holdout"]
+        extra += [
+            (c, "test_holdout") for c in test_hold for _ in range(int(tree.get("extra_test_holdout_per_category", 0)))
+        ]
+        for cat, split in extra:
+            plans.append(_generative_plan(recipe, name, len(plans), cat, split))
     else:
         raise ZooError(
             f"tree {name}: unknown kind {kind!r} in the recipe; known: "

@@ -265,12 +265,7 @@ class UNetTree(TreeBuilder):
     kind = "unet-lora"
 
     def count(self) -> int:
-        t = self.tree
-        return (
-            int(t["train_categories"]) * (int(t["per_category"]) + int(t.get("extra_test_per_category", 0)))
-            + int(t["holdout_categories"]) * int(t["per_holdout"])
-            + 1
-        )
+        return len(plan_tree(self.recipe, self.tree)) + 1  # the LoRAs and the root
 
     def _states(self):
         from .generative import caption_states
