@@ -171,7 +171,7 @@ def main() -> None:
         X, Y, cal = d.X[b["layer"]], d.Y, exp.config["calibration"]
         r = {"test": test, **row(predict_logits(exp.model, X["test"], exp.label_text_emb), Y["test"], cal, d.head)}
         if d.head == "text" and "test_holdout" in Y:
-            y, emb, _ = holdout_targets(d, "test_holdout", enc)
+            y, emb, held_names = holdout_targets(d, "test_holdout", enc)
             r["zero_shot"] = row(predict_logits(exp.model, X["test_holdout"], emb), y, cal, "text", zero_shot=True)
         if args.cross_fit:
             cross, compare = cross_fitted(d, b["layer"], exp, args.cross_fit, enc)
@@ -189,7 +189,7 @@ def main() -> None:
                 r["more_test"]["cross_fit"] = row(logits, y, cross, d.head)
             if "zero_shot" in r:  # the larger zoo's whole test_holdout split: the old models (checked) and the new
                 y, emb, names = holdout_targets(e, "test_holdout", enc)
-                if names != holdout_targets(d, "test_holdout", enc)[2]:
+                if names != held_names:
                     raise SystemExit(f"{tree}: the larger zoo's test_holdout categories differ from the bench's")
                 logits = predict_logits(exp.model, e.X[b["layer"]]["test_holdout"], emb)
                 r["zero_shot"]["more_test"] = {

@@ -190,13 +190,16 @@ def _fit(method: str, logits: torch.Tensor, y: torch.Tensor, head: str) -> dict:
     if method == "platt-tanh":  # Platt at each scale s of the grid; the s whose fit explains the data best
         fits = []
         for s in TANH_SCALES:
-            a, b = _fit_platt(torch.tanh(logits.double() / s), y, shared=True, with_bias=True)
+            a, b = _fit_platt(
+                _feature({"method": method, "params": {"s": s}}, logits.double()), y, shared=True, with_bias=True
+            )
             cal = {"method": method, "params": {"a": float(a[0]), "b": float(b[0]), "s": s}}
             fits.append((nll(logits, y, cal, head), cal))
         return min(fits, key=lambda f: f[0])[1]
     shared = method != "platt-per-label"
-    feature = torch.asinh(logits.double()) if method == "platt-asinh" else logits
-    a, b = _fit_platt(feature, y, shared=shared, with_bias=method != "temperature")
+    a, b = _fit_platt(
+        _feature({"method": method}, logits.double()), y, shared=shared, with_bias=method != "temperature"
+    )
     if shared:
         params = {"T": 1.0 / float(a[0])} if method == "temperature" else {"a": float(a[0]), "b": float(b[0])}
     else:
