@@ -19,6 +19,11 @@ script checks both, byte for byte) plus N new fine-tunes of the root that the ex
 join the test split: with 30 test models the ECE cannot be measured below its noise floor of ~0.07; with 230 the
 floor is about a third of that. `--trees` limits the run to some trees (the build costs ~2.7 s of CPU a model).
 
+`--more-categories M` (generative trees with held-out categories) adds M new held-out categories to that zoo, one
+`test_holdout` LoRA each (`extra_test_holdout_categories`): the zero-shot row's outcomes go by category, so more
+LoRAs of the same 20 categories add few independent draws. Each LoRA is still asked to pick among as many names as
+the bench zoo's test_holdout holds: its own group, the bench's categories or the next M/20 new ones in recipe order.
+
 `--cross-fit K` (an experiment, not what `hfprobe train` does) adds a `cross_fit` row: the calibration fitted on
 out-of-fold logits of the training models (K probes, each trained on the other folds as the expert was and
 early-stopped on validation) plus the validation models, measured on the same test models, and the comparison
@@ -36,12 +41,13 @@ from pathlib import Path
 import torch
 
 from hfprobe.experts.calibrate import calibration_report, confidences, ece, fit_calibration, nll, probabilities
-from hfprobe.experts.data import holdout_targets, load_tree, zero_shot_vals
+from hfprobe.experts.data import HOLDOUT_SPLITS, holdout_targets, load_tree, zero_shot_vals
 from hfprobe.experts.fit import fit_expert
 from hfprobe.experts.probes import TrainConfig
 from hfprobe.experts.train import metric, predict_logits, train_probe
 from hfprobe.text.encoders import get_text_encoder
 from hfprobe.zoo import open_zoo
+from hfprobe.zoo.recipe import extra_holdout_categories
 
 
 def noise_floor(conf: torch.Tensor, draws: int = 200, seed: int = 0) -> float:
@@ -87,8 +93,9 @@ def cross_fitted(d, layer: str, exp, folds: int, enc) -> tuple[dict, dict]:
     return fit_calibration(torch.cat([z_tr, z_va]), torch.cat([y_tr, Y["val"]]), d.head), compare
 
 
-def more_test_zoo(zoo, trees: list[str], extra: int):
-    """The zoo's recipe with `extra` more models in each of `trees`, built (or found) in the cache."""
+def more_test_zoo(zoo, trees: list[str], extra: int, categories: int = 0):
+    """The zoo's recipe with `extra` more models in each of `trees` (and `categories` more held-out categories in
+    each generative one), built (or found) in the cache."""
     import copy
 
     from hfprobe.zoo import build_zoo
@@ -107,6 +114,10 @@ def more_test_zoo(zoo, trees: list[str], extra: int):
             n_hold = len({p["labels"][0] for p in plan_tree(recipe, t) if p["split"] == "test_holdout"})
             if n_hold > 0:
                 more["extra_test_holdout_per_category"] = -(-extra // n_hold)
+                if categories:
+                    if categories % n_hold:
+                        raise SystemExit(f"--more-categories: {t['name']} scores groups of {n_hold}; ask a multiple")
+                    more["extra_test_holdout_categories"] = categories
             picked.append(dict(t, **more))
     if not picked:
         raise SystemExit(f"--more-test: none of {trees} is a tree of the zoo")
@@ -130,7 +141,11 @@ def with_new_models(d, ext, n_old: int):
                 ys.append(y)
             elif model_id in old:
                 s, j = old[model_id]
-                if not (torch.equal(x, d.X[layer][s][j : j + 1]) and torch.equal(y, d.Y[s][j : j + 1])):
+                if s in HOLDOUT_SPLITS:  # indices into each zoo's own held-out names (which new categories extend)
+                    same_y = ext.holdout_labels[int(y)] == d.holdout_labels[int(d.Y[s][j])]
+                else:
+                    same_y = torch.equal(y, d.Y[s][j : j + 1])
+                if not (torch.equal(x, d.X[layer][s][j : j + 1]) and same_y):
                     raise SystemExit(
                         f"{model_id}: not the same model in both zoos; the extra test models are not comparable"
                     )
@@ -140,6 +155,24 @@ def with_new_models(d, ext, n_old: int):
     return torch.cat(xs), torch.cat(ys), same
 
 
+def grouped_holdout(ext, recipe: dict, layer: str, model, enc, first: list[str]):
+    """Logits and targets of every test_holdout model of `ext` (a tree of the zoo `recipe` built), each against its
+    own group of categories: `first` (the bench zoo's test_holdout categories), then the extra ones in groups of as
+    many, in recipe order."""
+    entry = next(t for t in recipe["trees"] if t["name"] == ext.tree)
+    extra, k = extra_holdout_categories(recipe, entry), len(first)
+    names = [ext.holdout_labels[c] for c in ext.Y["test_holdout"].tolist()]
+    logits, ys, seen = [], [], 0
+    for group in [first] + [extra[i : i + k] for i in range(0, len(extra), k)]:
+        pick = [i for i, n in enumerate(names) if n in group]
+        logits.append(predict_logits(model, ext.X[layer]["test_holdout"][pick], enc.embed_labels(group)))
+        ys.append(torch.tensor([group.index(names[i]) for i in pick]))
+        seen += len(pick)
+    if seen != len(names):
+        raise SystemExit(f"{ext.tree}: {len(names) - seen} test_holdout models of the larger zoo are in no group")
+    return torch.cat(logits), torch.cat(ys), len(extra)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--zoo", required=True)
@@ -147,6 +180,9 @@ def main() -> None:
     ap.add_argument("--out", help="write the rows here as JSON")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--more-test", type=int, default=0, metavar="N", help="N more test models per tree (see above)")
+    ap.add_argument(
+        "--more-categories", type=int, default=0, metavar="M", help="M more held-out categories (see above)"
+    )
     ap.add_argument("--trees", nargs="+", help="only these trees")
     ap.add_argument(
         "--cross-fit", type=int, default=0, metavar="K", help="the cross-fitted calibration row (see above)"
@@ -160,7 +196,8 @@ def main() -> None:
     cfg = TrainConfig.from_dict({**bench["config"], "kind": "probex"})
     out, t0 = {}, time.perf_counter()
     trees = {t: b for t, b in sorted(bench["trees"].items()) if not args.trees or t in args.trees}
-    ext, n_old = more_test_zoo(zoo, list(trees), args.more_test) if args.more_test else (None, {})
+    grow = args.more_test or args.more_categories
+    ext, n_old = more_test_zoo(zoo, list(trees), args.more_test, args.more_categories) if grow else (None, {})
     for tree, b in trees.items():
         d = load_tree(zoo, tree, [b["layer"]])
         enc = get_text_encoder("minilm") if d.head == "text" else None
@@ -188,13 +225,11 @@ def main() -> None:
             if args.cross_fit:
                 r["more_test"]["cross_fit"] = row(logits, y, cross, d.head)
             if "zero_shot" in r:  # the larger zoo's whole test_holdout split: the old models (checked) and the new
-                y, emb, names = holdout_targets(e, "test_holdout", enc)
-                if names != held_names:
-                    raise SystemExit(f"{tree}: the larger zoo's test_holdout categories differ from the bench's")
-                logits = predict_logits(exp.model, e.X[b["layer"]]["test_holdout"], emb)
+                logits, y, n_new = grouped_holdout(e, ext.info["recipe"], b["layer"], exp.model, enc, held_names)
                 r["zero_shot"]["more_test"] = {
                     **row(logits, y, cal, "text", zero_shot=True),
                     "test": metric(logits, y, "text"),
+                    "categories": len(held_names) + n_new,
                 }
         out[tree] = r
         print(json.dumps({tree: r}), flush=True)

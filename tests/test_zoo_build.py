@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from hfprobe.cli import main
+from hfprobe.errors import ZooError
 from hfprobe.zoo import build_zoo, default_zoo_dir, load_recipe
 from hfprobe.zoo.read import zoo_info
 from tests.conftest import manifest_rows
@@ -169,7 +170,6 @@ def test_interrupted_model_leaves_no_half_folder(zoo, tmp_path, monkeypatch):
 
 
 def test_other_recipe_in_folder_is_refused(zoo, tmp_path):
-    from hfprobe.errors import ZooError
 
     copy = tmp_path / "zoo"
     shutil.copytree(zoo, copy)
@@ -211,7 +211,6 @@ def test_cli_build_uses_cache(zoo, tmp_path, capsys):
 
 def test_text_categories_fall_back_when_fortunes_has_too_few(tmp_path, monkeypatch):
     """`fortunes-min` ships 3 categories; a tree asking for 6 gets templated topics, never a silent 3."""
-    from hfprobe.errors import ZooError
     from hfprobe.zoo import datasets
 
     for name in ("alpha", "beta", "gamma"):
@@ -297,6 +296,34 @@ def test_extra_test_loras_leave_the_other_models_as_they_were():
     assert sorted(p["labels"][0] for p in held) == sorted(c for c in test_hold for _ in range(3))
     builder = TREE_BUILDERS["unet-lora"](recipe, dict(tree, extra_test_holdout_per_category=3), Path("unused"))
     assert builder.count() == len(plain) + 3 * len(test_hold) + 1
+
+
+def test_extra_holdout_categories_are_new_names_after_every_other_model():
+    """`extra_test_holdout_categories`: one test_holdout LoRA of each of N categories no other model has, appended;
+    the other models and their caption states stay as they were."""
+    from hfprobe.zoo.recipe import extra_holdout_categories, generative_categories, plan_tree
+    from hfprobe.zoo.trees import TREE_BUILDERS
+
+    recipe = load_recipe("test")
+    tree = next(t for t in recipe["trees"] if t["kind"] == "unet-lora")
+    base = dict(tree, extra_test_holdout_per_category=2)
+    grown = dict(base, extra_test_holdout_categories=7)
+    before, after = plan_tree(recipe, base), plan_tree(recipe, grown)
+    assert after[: len(before)] == before and len(after) == len(before) + 7
+    added = after[len(before) :]
+    names = [p["labels"][0] for p in added]
+    train, hold = generative_categories(recipe, tree)
+    assert names == extra_holdout_categories(recipe, grown) and len(set(names)) == 7
+    assert not set(names) & (set(recipe["generative_categories"]) | set(train) | set(hold))
+    assert {p["split"] for p in added} == {"test_holdout"}
+    assert names != extra_holdout_categories(dict(recipe, seed=1), grown)  # the seed orders them
+    with pytest.raises(ZooError, match="extra held-out categories"):
+        extra_holdout_categories(recipe, dict(tree, extra_test_holdout_categories=10**6))
+    old, new = (TREE_BUILDERS["unet-lora"](recipe, t, Path("unused")) for t in (base, grown))
+    assert new.count() == old.count() + 7
+    s_old, s_new = old._states(), new._states()
+    assert set(s_new) == set(s_old) | set(names)
+    assert all(torch.equal(s_old[c], s_new[c]) for c in s_old)
 
 
 def test_candidate_layers_spread_over_depth_and_projections():

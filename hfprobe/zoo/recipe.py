@@ -142,6 +142,23 @@ def generative_categories(recipe: dict, tree: dict) -> tuple[list[str], list[str
     return sorted(order[:n_train]), sorted(order[n_train : n_train + n_hold])
 
 
+def extra_holdout_categories(recipe: dict, tree: dict) -> list[str]:
+    """The `extra_test_holdout_categories` of a generative tree: that many more held-out categories, ImageNet class
+    names the recipe's category list does not hold, in an order fixed by the seed (more categories for the
+    zero-shot row to be measured on, since its outcomes go by category)."""
+    n = int(tree.get("extra_test_holdout_categories", 0))
+    if n <= 0:
+        return []
+    from ..text.vocab import default_vocabulary
+
+    used = set(recipe["generative_categories"])
+    left = [name for name in default_vocabulary("imagenet") if name not in used]
+    if n > len(left):
+        raise ZooError(f"tree {tree['name']}: asks for {n} extra held-out categories, the vocabulary has {len(left)}")
+    rng = np.random.default_rng(derive_seed(recipe["seed"], tree["name"], "extra holdout"))
+    return [left[i] for i in rng.permutation(len(left))[:n]]
+
+
 def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> list[dict]:
     """Every descendant of one tree: id, seed, split, labels and training settings.
 
@@ -175,13 +192,15 @@ def plan_tree(recipe: dict, tree: dict, categories: list[str] | None = None) -> 
         for i, (cat, held) in enumerate(entries):
             plans.append(_generative_plan(recipe, name, i, cat, hold_split[cat] if held else next(it)))
         # `extra_test_per_category` / `extra_test_holdout_per_category`: more LoRAs of each training category (split
-        # test) and of each test_holdout category, after every other model; so a tree with them holds the same
-        # models as one without, plus unseen ones (bigger test splits to measure on, in distribution and zero-shot)
+        # test) and of each test_holdout category, then `extra_test_holdout_categories`: one test_holdout LoRA of each
+        # of that many new categories; all after every other model, so a tree with them holds the same models as
+        # one without, plus unseen ones (bigger test splits to measure on, in distribution and zero-shot)
         extra = [(c, "test") for c in train_cats for _ in range(int(tree.get("extra_test_per_category", 0)))]
         test_hold = [c for c in hold_cats if hold_split[c] == "test_holdout"]
         extra += [
             (c, "test_holdout") for c in test_hold for _ in range(int(tree.get("extra_test_holdout_per_category", 0)))
         ]
+        extra += [(c, "test_holdout") for c in extra_holdout_categories(recipe, tree)]
         for cat, split in extra:
             plans.append(_generative_plan(recipe, name, len(plans), cat, split))
     else:

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import ZooError
-from .recipe import generative_categories, plan_tree
+from .recipe import extra_holdout_categories, generative_categories, plan_tree
 
 FORMATS = {
     "vit": ("transformers-checkpoint", "finetune", "transformers"),
@@ -273,6 +273,9 @@ class UNetTree(TreeBuilder):
         if not hasattr(self, "states"):
             train, hold = generative_categories(self.recipe, self.tree)
             self.states = caption_states(train + hold)
+            extra = extra_holdout_categories(self.recipe, self.tree)
+            if extra:  # encoded apart, so the other categories' states are the same bytes with or without them
+                self.states.update(caption_states(extra))
         return self.states
 
     def make_root(self, tmp: Path) -> dict:
