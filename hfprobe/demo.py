@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import cache_dir
+from .config import cache_dir, require
 
 DEFAULT_QUERY = "shoes"
 # Without a `demo` entry in the preset: an expert for every tree, 3 candidate layers, at most 100 epochs.
@@ -244,6 +244,7 @@ def run_demo(
     from .zoo import build_zoo, load_recipe, open_zoo
 
     load_recipe(preset)  # an unknown preset fails here, before any work or output
+    require("lancedb", "search")  # step 5 searches an index: a missing extra is one line now, not after minutes
     settings = demo_settings(preset)
     t_start = time.time()
     work = Path(workdir) if workdir else cache_dir() / "demo"

@@ -1,6 +1,6 @@
 """The lean install: without the optional extras hfprobe still inspects, and a command that needs an extra says
 which one in one line, exit 2. The extras' top modules are blocked by an import hook in a fresh interpreter (the
-same failure a base `pip install hfprobe` gives); docs/design.md reports the real fresh-venv check."""
+same failure a base `pip install hfprobe` gives)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ def test_inspect_needs_no_extra(embedding):
     [
         ("search", ["query", "a photo of a dog"]),
         ("search", ["index", "info"]),
+        ("search", ["demo", "--preset", "test", "--out", "demo"]),  # before building anything
         ("space", ["space", "run"]),
         ("bench", ["bench", "--zoo", "no-such-zoo", "--out", "bench.json"]),
     ],

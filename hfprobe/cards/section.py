@@ -35,7 +35,7 @@ MAX_BLOCK_LINES = 12  # the `hfprobe:` block a maintainer reviews: only what mac
 def confidence_label(value: Any) -> str:
     """'high' | 'medium' | 'low' | 'unknown' from a label or a number in [0, 1].
 
-    High is >= 0.8: on the real adapters of the realzoo set (docs/benchmarks.md) only roots confirmed by
+    High is >= 0.8: on the real adapters of the realzoo set (tests/test_realzoo.py) only roots confirmed by
     exact shapes and by the adapter's own config reach it; SD 1.4 / 1.5 look-alikes (0.64-0.75) stay below.
 
     >>> confidence_label(0.97), confidence_label("High"), confidence_label(None)

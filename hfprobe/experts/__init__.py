@@ -1,6 +1,7 @@
-"""Stage 5, experts: what a model was trained on, from ONE layer of its weights. ProbeX tree experts
+"""Stage 6, experts: what a model was trained on, from ONE layer of its weights. ProbeX tree experts
 (probes.py, with their configs), the training loop (train.py), a zoo tree as tensors (data.py), layer
-sweep and wrapping (fit.py), expert folders (expert.py), routing to a tree and clustering trees
+sweep and wrapping (fit.py), calibration of the scores (calibrate.py), expert folders (expert.py) and their
+publication on the Hub (publish.py), routing to a tree and clustering trees
 (route.py), prediction (predict.py), and the expert-free readout of text-to-image LoRAs (readout.py).
 
 May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.text, hfprobe.errors, hfprobe.config,

@@ -1,4 +1,4 @@
-"""Which weights format a source holds, and one canonical view of it: `open_weights`.
+"""Stage 2, formats: which weights format a source holds, and one canonical view of it: `open_weights`.
 
     >>> from hfprobe.formats import open_weights
     >>> view = open_weights("some-org/some-lora")                    # doctest: +SKIP
@@ -8,6 +8,12 @@
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, cloneofsimo, peft, custom-lora,
 transformers-checkpoint, diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each module's docstring).
+
+Owns: the canonical view (base.py), one reader per format (diffusers.py, kohya.py, cloneofsimo.py, peft.py,
+checkpoint.py; LoRA key grouping in lora.py), pickles read only through `torch.load(weights_only=True)` or their
+index alone (pickle_safe.py), the libraries' renaming tables kept as data (tables.py, kohya_names.py,
+transformers_names.py) and a quick literal-presence test over names (presence.py).
+May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Stage 6b, search: models found by what their weights say. An embedded vector index on disk
+"""Stage 7, search: models found by what their weights say. An embedded vector index on disk
 (index.py, LanceDB; the row and its schema in rows.py, the search of one text space in query.py) and the work
 that describes and adds models to it (ingest.py).
 

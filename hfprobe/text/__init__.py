@@ -1,4 +1,4 @@
-"""Text spaces: the sentence encoders whose embeddings a text-aligned expert is trained in, the token
+"""Stage 4, text: text spaces, the sentence encoders whose embeddings a text-aligned expert is trained in, the token
 states a text-to-image UNet's cross-attention reads (for the readout), and the label vocabularies.
 
 Owns: one registry of encoders (hfprobe/data/text_encoders.json), pooled embeddings (encoders.py),

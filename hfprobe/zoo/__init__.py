@@ -1,4 +1,4 @@
-"""Stage 4, zoo: model zoos with ground truth. Build them offline (`build_zoo`: real tiny networks
+"""Stage 5, zoo: model zoos with ground truth. Build them offline (`build_zoo`: real tiny networks
 fine-tuned on known categories, in the file formats people publish) and read them (`open_zoo` for a built
 zoo or any folder of labelled models, `open_modelj` for the published Model-J on the Hub; `open_zoo_spec` for
 what `--zoo` names: a folder or `modelj:SUBSET`).
