@@ -106,6 +106,14 @@ def test_inpainting_base_is_named_not_hidden(results):
     assert "stable-diffusion-v1-5/stable-diffusion-inpainting" in ids and report["root"]["confidence"] < 0.9
 
 
+def test_the_report_and_the_card_name_one_root(results):
+    """Where `base_model` is decided, it is the report's top root too: a card never says base_model X and root Y."""
+    decided = {rid: r for rid, (_, r, _) in results.items() if r and r["base_model"]["root"]}
+    assert len(decided) >= 25
+    split = {rid: (r["root"]["id"], r["base_model"]["root"]) for rid, r in decided.items()}
+    assert all(a == b for a, b in split.values()), {k: v for k, v in split.items() if v[0] != v[1]}
+
+
 def test_pickle_bins_are_read_as_tensors(results):
     for rid in ("sd-edinsl-reddit-bin", "sd-thehydrowave-naruto-teacher-bin"):
         _, report, err = results[rid]

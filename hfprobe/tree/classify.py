@@ -190,6 +190,13 @@ def _rank_roots(
     for rid in dict.fromkeys(c.root for c in claims if c.strength == "declared" and c.root in weights):
         others = sum(v for k, v in weights.items() if k != rid)
         weights[rid] = max(weights[rid] * 4.0, 1.5 * others)
+    # with nothing structured naming a root, prose that names exactly one the weights allow decides `base_model`
+    # (tree/decide.py), so it leads the candidates too: the report and the card name one root
+    structured = any(c.strength == "declared" and (c.root or "/" in c.value) for c in claims)
+    mentioned = list(dict.fromkeys(c.root for c in claims if c.strength == "text" and c.root in weights))
+    if not structured and len(mentioned) == 1:
+        rid = mentioned[0]
+        weights[rid] = max(weights[rid], 1.5 * sum(v for k, v in weights.items() if k != rid))
     for c in [
         c
         for c in claims
