@@ -7,7 +7,8 @@ JSON; same training config and seed, so the same probe: its test figure must equ
 script checks it), calibrates it on validation as `hfprobe train` does, and reports on test: ECE (15 bins) and
 Brier score before and after, the method cross-validation chose, and the ECE's noise floor: the mean ECE of a
 perfectly calibrated predictor with the same confidences on the same number of test elements (200 draws of the
-outcomes from the probabilities themselves), which no calibration can beat on average. Text trees with
+outcomes from the probabilities themselves), which no calibration can beat on average, and `ece_after_95`: the
+95% bootstrap interval of the calibrated ECE, resampling whole models (zero-shot: whole categories). Text trees with
 held-out categories also get the zero-shot row (`test_holdout` against its own categories).
 
 `--more-test N` measures the same experts on N more test models per tree: the zoo's own recipe with N more
@@ -58,12 +59,37 @@ def noise_floor(conf: torch.Tensor, draws: int = 200, seed: int = 0) -> float:
     return round(sum(vals) / len(vals), 4)
 
 
-def row(logits, y, cal: dict, head: str, *, zero_shot: bool = False) -> dict:
+def ece_interval(conf, outcome, clusters, draws: int = 1000, seed: int = 0) -> list[float]:
+    """The 95% percentile-bootstrap interval of the ECE, resampling whole clusters (a model's labels; for zero-shot,
+    a category's LoRAs, whose outcomes go together): what another test split of the same tree could give."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.unique(clusters)
+    members = [torch.nonzero(clusters == c).flatten() for c in ids]
+    vals = []
+    for _ in range(draws):
+        idx = torch.cat([members[int(i)] for i in torch.randint(len(ids), (len(ids),), generator=g)])
+        vals.append(ece(conf[idx], outcome[idx]))
+    vals.sort()
+    return [round(vals[int(0.025 * draws)], 4), round(vals[int(0.975 * draws) - 1], 4)]
+
+
+def row(logits, y, cal: dict, head: str, *, zero_shot: bool = False, clusters=None) -> dict:
+    """ECE and Brier before and after calibration, the noise floor, and the ECE's interval over `clusters` (one id
+    per model by default; zero-shot rows pass each LoRA's category)."""
     rep = calibration_report(logits, y, cal, head, zero_shot=zero_shot)
-    conf, _ = confidences(probabilities(logits, cal, head, zero_shot=zero_shot), y, head)
+    conf, outcome = confidences(probabilities(logits, cal, head, zero_shot=zero_shot), y, head)
+    if clusters is None:
+        clusters = torch.arange(len(y))
+    if len(conf) != len(clusters):  # multi-label: one element per (model, label)
+        clusters = clusters.repeat_interleave(len(conf) // len(clusters))
     part = (cal.get("zero_shot") or cal) if zero_shot else cal
     keep = ("ece_before", "ece_after", "brier_before", "brier_after", "n")
-    return {"method": part["method"], **{k: rep[k] for k in keep}, "ece_noise_floor": noise_floor(conf)}
+    return {
+        "method": part["method"],
+        **{k: rep[k] for k in keep},
+        "ece_after_95": ece_interval(conf, outcome, clusters),
+        "ece_noise_floor": noise_floor(conf),
+    }
 
 
 def cross_fitted(d, layer: str, exp, folds: int, enc) -> tuple[dict, dict]:
@@ -126,8 +152,9 @@ def more_test_zoo(zoo, trees: list[str], extra: int, categories: int = 0):
 
 
 def with_new_models(d, ext, n_old: int):
-    """X and Y of `d`'s test split followed by every test model of `ext` (the same tree, more models) with an index
-    of `n_old` or more. Checks that the models both zoos hold, in every split, are the same bytes."""
+    """X and Y of `d`'s test split followed by every model of `ext` (the same tree, more models) with an index of
+    `n_old` or more, whatever its split in `ext` (the expert saw none of them), except those of held-out categories.
+    Checks that the models both zoos hold, in every split, are the same bytes."""
     layer = next(iter(d.X))
     old = {i: (s, k) for s in d.ids for k, i in enumerate(d.ids[s])}
     xs, ys, same = [d.X[layer]["test"]], [d.Y["test"]], 0
@@ -135,7 +162,7 @@ def with_new_models(d, ext, n_old: int):
         for k, model_id in enumerate(names):
             x, y = ext.X[layer][split][k : k + 1], ext.Y[split][k : k + 1]
             if int(model_id.rsplit("-", 1)[1]) >= n_old:
-                if split != "test":
+                if split in HOLDOUT_SPLITS:  # unseen categories: the zero-shot row's, not in-distribution test
                     continue
                 xs.append(x)
                 ys.append(y)
@@ -162,15 +189,16 @@ def grouped_holdout(ext, recipe: dict, layer: str, model, enc, first: list[str])
     entry = next(t for t in recipe["trees"] if t["name"] == ext.tree)
     extra, k = extra_holdout_categories(recipe, entry), len(first)
     names = [ext.holdout_labels[c] for c in ext.Y["test_holdout"].tolist()]
-    logits, ys, seen = [], [], 0
+    logits, ys, cats, seen = [], [], [], 0
     for group in [first] + [extra[i : i + k] for i in range(0, len(extra), k)]:
         pick = [i for i, n in enumerate(names) if n in group]
         logits.append(predict_logits(model, ext.X[layer]["test_holdout"][pick], enc.embed_labels(group)))
         ys.append(torch.tensor([group.index(names[i]) for i in pick]))
+        cats.append(ext.Y["test_holdout"][pick])
         seen += len(pick)
     if seen != len(names):
         raise SystemExit(f"{ext.tree}: {len(names) - seen} test_holdout models of the larger zoo are in no group")
-    return torch.cat(logits), torch.cat(ys), len(extra)
+    return torch.cat(logits), torch.cat(ys), torch.cat(cats), len(extra)
 
 
 def main() -> None:
@@ -209,7 +237,8 @@ def main() -> None:
         r = {"test": test, **row(predict_logits(exp.model, X["test"], exp.label_text_emb), Y["test"], cal, d.head)}
         if d.head == "text" and "test_holdout" in Y:
             y, emb, held_names = holdout_targets(d, "test_holdout", enc)
-            r["zero_shot"] = row(predict_logits(exp.model, X["test_holdout"], emb), y, cal, "text", zero_shot=True)
+            logits = predict_logits(exp.model, X["test_holdout"], emb)
+            r["zero_shot"] = row(logits, y, cal, "text", zero_shot=True, clusters=y)
         if args.cross_fit:
             cross, compare = cross_fitted(d, b["layer"], exp, args.cross_fit, enc)
             r["cross_fit"] = {
@@ -225,9 +254,9 @@ def main() -> None:
             if args.cross_fit:
                 r["more_test"]["cross_fit"] = row(logits, y, cross, d.head)
             if "zero_shot" in r:  # the larger zoo's whole test_holdout split: the old models (checked) and the new
-                logits, y, n_new = grouped_holdout(e, ext.info["recipe"], b["layer"], exp.model, enc, held_names)
+                logits, y, cats, n_new = grouped_holdout(e, ext.info["recipe"], b["layer"], exp.model, enc, held_names)
                 r["zero_shot"]["more_test"] = {
-                    **row(logits, y, cal, "text", zero_shot=True),
+                    **row(logits, y, cal, "text", zero_shot=True, clusters=cats),
                     "test": metric(logits, y, "text"),
                     "categories": len(held_names) + n_new,
                 }
