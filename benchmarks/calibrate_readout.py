@@ -75,7 +75,7 @@ def collect(zoo_path: str, *, splits=SPLITS, sizes=SIZES, seed: int = 0, nulls: 
                 continue
             truth = m.labels[0]
             lists = [("all", cats)]
-            if m.split.endswith("holdout") and len(held) >= 2:
+            if m.split.endswith("holdout") and len(held) >= ro.MIN_LABELS:
                 lists.append(("held", held))
             others = [c for c in cats if c != truth]
             for k in sizes:

@@ -441,6 +441,8 @@ def _other_answers(zoo, experts_dir: Path, answers: dict, settings: dict, out: C
             f"     asked which of {len(labels)} unseen categories ({a['method']}): "
             f"{_pred_line(a['pred'], {a['truth']})}"
         )
+        if a["pred"].get("near_chance"):
+            out(f"     note: {a['pred'].get('near_chance_reason')}")
         by = {k: sum(x["method"] == k for x in zs) for k in sorted({x["method"] for x in zs})}
         out(
             f"     all {len(zs)} such LoRAs: {sum(x['answer'] == x['truth'] for x in zs)} named right "

@@ -110,7 +110,7 @@ def test_no_encoder_abstains_with_reason(tmp_path, monkeypatch):
 
     monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
     d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(64, 4) @ torch.randn(4, 768)}
-    out = ro.readout_predict(d, ["dog", "cat"])
+    out = ro.readout_predict(d, ["dog", "cat", "violin"])
     assert out["abstained"] and out["predictions"] == []
     assert "no base text encoder" in out["reason"] and "stable-diffusion-v1-5" in out["reason"]
     with pytest.raises(TextEncoderError):
@@ -148,11 +148,11 @@ def test_clip_states_from_local_root(tmp_path):
             pad_token_id=1,
         )
     ).save_pretrained(tmp_path / "sd" / "text_encoder")
-    ts = st.CLIPStates(str(tmp_path / "sd")).states(["dog", "cat"])
+    ts = st.CLIPStates(str(tmp_path / "sd")).states(["dog", "cat", "cow"])
     assert ts.states[0].shape == (77, 32) and ts.label_mask[0].nonzero().flatten().tolist() == [10, 11, 12]
     d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(16, 2) @ torch.randn(2, 32)}
-    out = ro.readout_predict(d, ["dog", "cat"], text_states=ts)
-    assert out["encoder"].startswith("clip:") and len(out["predictions"]) == 2
+    out = ro.readout_predict(d, ["dog", "cat", "cow"], text_states=ts)
+    assert out["encoder"].startswith("clip:") and len(out["predictions"]) == 3
 
 
 def test_scoring_1000_labels_is_fast():

@@ -286,7 +286,7 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
     With `expert_scores` ({model id: {label: cosine}}), also `combined_*`: the argmax of the sum of the
     expert's and the readout's scores, each z-scored over the candidates (does using both help?).
     """
-    from ..experts.readout import cross_attention_widths, readout_predict
+    from ..experts.readout import MIN_LABELS, cross_attention_widths, readout_predict
     from ..formats import open_weights
     from ..text.states import provider_for
 
@@ -331,7 +331,7 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
         narrow = None
         if m.split == "test":
             rows["in_dist"].append(hit)
-        else:
+        elif len(held) >= MIN_LABELS:  # fewer held-out names than the readout ranks: no zero-shot question to ask
             narrow = readout_predict(view, held, text_states=states["held"], top_k=len(held))
             rows["zero_shot"].append((narrow["predictions"][0]["label"] == truth, narrow["abstained"]))
             probs["zero_shot"].append((narrow["probability_right"], _top_share(narrow), rows["zero_shot"][-1][0]))

@@ -6,6 +6,7 @@
 
 Returned dict (the `--json` output of `hfprobe predict`):
     source        what was read ("path" or "org/name@rev")
+    revision_sha  a Hub source: the commit every read was pinned to; null for local sources
     tree          {family, root}: the family and root from `inspect` (root: the routed expert's root when routed)
     expert        {name, root, layer, head, kind, version, zoo_hash, metrics} or null when the router abstained
     method        "probex" (classification head), "probex-text" / "bilinear-text" (text head over the expert's
@@ -13,7 +14,7 @@ Returned dict (the `--json` output of `hfprobe predict`):
                   "zero-shot" (text head over the labels given), "readout" (labels the expert never trained
                   on, or no expert: the LoRA's cross-attention read against the labels), or "abstain"
     readout       the readout's full answer (margin, threshold, abstained, reason, probability_right) whenever it
-                  was consulted
+                  was consulted; once it abstained, no probability (probability_right null)
     predictions   [{label, score, method, probability, calibration, decided}] best first by probability:
                   probability = calibrated on the expert's validation models (per label for multi-label heads,
                   a softmax over the labels asked for text heads; the readout: its top label's chance of being
@@ -187,6 +188,13 @@ def predict(
         from ..text.encoders import check_labels
 
         labels = check_labels(labels)
+        if len(labels) < 2:  # a softmax over one label is 1.0 and the readout has no margin: nothing to rank
+            from .readout import MIN_LABELS
+
+            raise UsageError(
+                f"candidate labels: got 1 ({labels[0]!r}); ranking needs at least 2 (--labels a,b or --vocab FILE; "
+                f"the expert-free readout needs {MIN_LABELS})"
+            )
     where = experts if experts is not None else (experts_dir or default_experts_dir())
     if experts is None and not Path(where).is_dir():
         pool = []  # no experts trained yet: the expert-free readout may still answer
@@ -223,6 +231,7 @@ def predict(
             pool[0].check_layer(get_layer(pool[0].layer), where=src.display)
         out = {
             "source": src.display,
+            "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
             "tree": {"family": family, "root": declared},
             "expert": None,
             "method": "abstain",
@@ -233,7 +242,7 @@ def predict(
             expert = next(e for e in pool if e.name == decision["expert"])
             readout = _readout_for_unseen(expert, view, labels, top_k=top_k, token=token)
             if readout is not None:
-                out["readout"] = readout
+                readout = out["readout"] = _without_probability(readout)
             if readout is not None and (not readout["abstained"] or _better_guess(expert, readout)):
                 method, preds = "readout", readout["predictions"]
             else:
@@ -315,10 +324,24 @@ def _better_guess(expert, readout: dict) -> bool:
 
 def _readout_trust(out: dict) -> None:
     """The readout answered: its top label's calibrated probability of being right, and its decision (top-1).
-    It answers only where its margin passes a null threshold, so it is not flagged near chance."""
+    It answers only where its margin passes a null threshold, so it is not flagged near chance. Where it abstained
+    and its ranking is given as the better guess (`_better_guess`), there is no probability and no decision."""
     ro = out["readout"]
     p = ro.get("probability_right")
     n = ro.get("labels", len(out["predictions"]))
+    if ro.get("abstained"):
+        out["calibration"] = {
+            "method": "none",
+            "note": f"z-scores over {n} labels; the readout's margin is below the abstain threshold, and its ranking "
+            "is given because the expert's zero-shot is near chance on its own held-out test models",
+        }
+        out["decision"] = {"labels": [], "rule": "none: the readout abstained"}
+        out["near_chance"] = True
+        out["near_chance_reason"] = (
+            f"the readout abstained ({ro.get('reason')}) and the expert's zero-shot is near chance: "
+            "this ranking is a guess"
+        )
+        return
     out["calibration"] = {
         "method": "readout-margin" if p is not None else "none",
         "note": (
@@ -330,11 +353,21 @@ def _readout_trust(out: dict) -> None:
     }
     out["decision"] = {"labels": [out["predictions"][0]["label"]], "rule": "top-1 of the readout"}
     out["near_chance"] = False
-    if ro.get("abstained"):  # answering below its threshold: the expert's zero-shot would be a guess
-        out["calibration"]["note"] += (
-            "; its margin is below the abstain threshold, and it answers because the expert's zero-shot is near "
-            "chance on its own held-out test models"
-        )
+
+
+def _without_probability(readout: dict) -> dict:
+    """The readout's answer as predict reports it: once it abstained, no probability of being right (its fit is
+    conditional on the adapter having something to read, which the abstention doubts) and its scores stay z-scores.
+
+    >>> _without_probability({"abstained": True, "probability_right": 0.9,
+    ...     "predictions": [{"label": "a", "score": 1.2, "probability": 0.9, "calibration": "readout-margin"}]})
+    {'abstained': True, 'probability_right': None, 'predictions': [{'label': 'a', 'score': 1.2}]}
+    """
+    if not readout.get("abstained"):
+        return readout
+    drop = ("probability", "calibration")
+    preds = [{k: v for k, v in p.items() if k not in drop} for p in readout.get("predictions") or []]
+    return dict(readout, probability_right=None, predictions=preds)
 
 
 def _readout_for_unseen(expert, view, labels, *, top_k: int, token) -> dict | None:
@@ -359,7 +392,7 @@ def _readout_fallback(out: dict, view, *, labels, top_k: int, token) -> None:
     from ..text.vocab import default_vocabulary
     from .readout import readout_predict
 
-    result = readout_predict(view, labels or default_vocabulary(), top_k=top_k, token=token)
+    result = _without_probability(readout_predict(view, labels or default_vocabulary(), top_k=top_k, token=token))
     out["readout"] = result
     if not result["abstained"]:
         out.update(method="readout", predictions=result["predictions"])

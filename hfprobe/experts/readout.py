@@ -37,6 +37,11 @@ from ..text.encoders import TEMPLATE
 from ..text.states import TextStates, provider_for
 
 METHOD = "readout"
+# The fewest candidates the readout ranks. Its margin is in standard deviations over the candidates: over two, the
+# z-scores are always +-1/sqrt(2) and the margin sqrt(2), whatever the adapter; over one there is no margin. Three is
+# also the smallest list its "probability right" was fitted on (benchmarks/calibrate_readout.py: random lists of 3,
+# 10 and 30, every category of a tree, its held-out ones; the shipped fit's `candidate_lists` in readout.json).
+MIN_LABELS = 3
 
 
 # --------------------------------------------------------------------------------------------- settings
@@ -84,13 +89,13 @@ def probability_calibration() -> dict | None:
 def probability_right(margin: float | None, threshold: float, n_labels: int, calibration: dict | None = None):
     """How likely the readout's top label is right, from its margin: a logistic fit on validation LoRAs
     (benchmarks/calibrate_readout.py; feature "margin", "excess" = margin - threshold, or "excess+log_n").
-    None where there is no fit or no margin.
+    None where there is no fit or no margin, or over fewer than MIN_LABELS candidates (the fit never saw those).
 
     >>> probability_right(3.0, 1.0, 60, {"feature": "excess", "weights": [2.0, 0.0]})
     0.982
     """
     cal = probability_calibration() if calibration is None else calibration
-    if not cal or margin is None or n_labels < 2:
+    if not cal or margin is None or n_labels < MIN_LABELS:
         return None
     feat = {
         "margin": [margin],
@@ -259,6 +264,7 @@ def _abstain(reason: str, labels, method_extra: dict | None = None) -> dict:
         "method": METHOD,
         "predictions": [],
         "margin": None,
+        "probability_right": None,
         "abstained": True,
         "reason": reason,
         "labels": len(labels) if labels is not None else 0,
@@ -283,7 +289,7 @@ def readout_predict(
     `view`: an `hfprobe.formats.open_weights` view (or {canonical name: dW}). `text_states`: a TextStates for
     exactly `labels`, a provider (MiniLMStates(), CLIPStates(root)), or None to pick the base text encoder from
     the cross-attention width (hfprobe/data/readout_encoders.json). Never raises for a missing encoder or a
-    non-diffusion adapter: it returns abstained=True with a one-line reason.
+    non-diffusion adapter, or fewer than MIN_LABELS candidates: it returns abstained=True with a one-line reason.
 
     Returns {"method": "readout", "encoder", "labels": n, "predictions": [{label, score, method}], "margin",
     "threshold", "threshold_source", "abstained", "reason", "modules": n}. Scores are z-scores over the
@@ -310,13 +316,20 @@ def readout_predict(
             "encoder",
             labels,
         )
+    if len(labels) < MIN_LABELS:  # before any encoder is loaded: no z-score, margin or probability means anything
+        return _abstain(
+            f"the readout needs at least {MIN_LABELS} candidate labels to rank; got {len(labels)} (its margin is in "
+            "standard deviations over the candidates, and its probability was fitted on lists of "
+            f"{MIN_LABELS} or more)",
+            labels,
+        )
     width = widths.pop()
     try:
         if text_states is None:
             text_states = provider_for(width, token=token)
         ts = text_states if isinstance(text_states, TextStates) else text_states.states(labels, template)
     except TextEncoderError as err:
-        return _abstain(f"no base text encoder: {err}", labels)
+        return _abstain(f"no base text encoder: {str(err).removeprefix('readout: ')}", labels)
     deltas, ranks = deltas_of(view)  # read the delta bytes only once an encoder is at hand
     if ts.labels != labels:
         raise TextEncoderError(
@@ -341,11 +354,9 @@ def readout_predict(
         # on this adapter's own shuffled-column null (same spectra, no alignment with the text space)
         threshold = calibrate_threshold(null_margins(factors, ts, cfg, n=cfg.null_draws), 0.95)
         source = f"q95 of {cfg.null_draws} shuffled-column null margins of this adapter ({len(labels)} candidates)"
-    abstained = len(labels) < 2 or margin < threshold
+    abstained = margin < threshold
     reason = None
-    if len(labels) < 2:
-        reason = "a margin needs at least two candidate labels"
-    elif abstained:
+    if abstained:
         reason = (
             f"top label does not stand out: margin {margin:.2f} < threshold {threshold:.2f} "
             "(trigger-word or uncaptioned LoRAs have nothing to read)"

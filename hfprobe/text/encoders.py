@@ -228,10 +228,7 @@ class _DiffusersTextEncoder(_TransformersEncoder):
                     root, revision=revision, token=token, allow_patterns=["text_encoder/*", "tokenizer/*"]
                 )
         except Exception as err:
-            raise TextEncoderError(
-                f"readout: the text encoder of {root} is not in the Hugging Face cache and the Hub cannot be reached "
-                f"({type(err).__name__}); download `{root}` text_encoder/ and tokenizer/ once, or pass a local folder"
-            ) from err
+            raise TextEncoderError(_root_unavailable(root, err)) from err
         try:
             from transformers import AutoTokenizer, CLIPTextModel
 
@@ -246,6 +243,31 @@ class _DiffusersTextEncoder(_TransformersEncoder):
         super().__init__(f"clip:{root}", {"dim": self._model.config.hidden_size})
         pad = int(getattr(self._tok, "model_max_length", 77) or 77)
         self.default_pad = pad if pad <= 512 else 77  # SD pads prompts to 77 tokens and attends to all of them
+
+
+def _root_unavailable(root: str, err: Exception) -> str:
+    """Why a root's text encoder could not be fetched, in one line a CLI user can act on: the Hub said no such repo
+    (or not for this token), or it could not be asked (offline, or unreachable) and the cache does not have it."""
+    from huggingface_hub import constants
+    from huggingface_hub import errors as hf
+
+    fetch = f"`hf download {root} --include 'text_encoder/*' --include 'tokenizer/*'`"
+    status = getattr(getattr(err, "response", None), "status_code", None)
+    http = f"HTTP {status}" if status else type(err).__name__
+    if isinstance(err, hf.GatedRepoError):
+        return f"readout: {root} is gated on the Hub; accept its terms there, then pass a token (--token or HF_TOKEN)"
+    if isinstance(err, hf.RepositoryNotFoundError):
+        return (
+            f"readout: the Hub has no repo {root} to take the text encoder from, or it is private ({http}); "
+            "pass a token that can read it (--token or HF_TOKEN)"
+        )
+    if isinstance(err, (hf.LocalEntryNotFoundError, ConnectionError, TimeoutError)):  # incl. OfflineModeIsEnabled
+        why = "HF_HUB_OFFLINE is set" if constants.is_offline_mode() else f"{constants.ENDPOINT} unreachable"
+        return (
+            f"readout: the text encoder of {root} is not in the Hugging Face cache and the Hub cannot be asked "
+            f"({why}); download it once while online ({fetch}); later runs read it from the cache, offline too"
+        )
+    return f"readout: cannot fetch the text encoder of {root} ({http}); try again later, or download it once ({fetch})"
 
 
 class _OpenClipEncoder(TextEncoder):
