@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import tempfile
 from pathlib import Path
 
-from .errors import UsageError
+from .errors import HfprobeError, OutputPathError, UsageError
 
 # extra -> what it adds, for the one-line message a command prints when its extra is missing
 EXTRAS = {
@@ -22,7 +24,12 @@ def cache_dir() -> Path:
     """Where hfprobe keeps zoos, experts and indexes: $HFPROBE_CACHE or ~/.cache/hfprobe."""
     root = os.environ.get("HFPROBE_CACHE") or os.path.join(Path.home(), ".cache", "hfprobe")
     path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
+    with writing(path, "the cache (HFPROBE_CACHE)"):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            check_output_path(path, "the cache (HFPROBE_CACHE)", folder=True)  # says what is wrong, in one line
+            raise
     return path
 
 
@@ -56,6 +63,100 @@ search index); install it with: pip install 'hfprobe[search]'
             ) from None
         # installed but broken (one of its own dependencies is missing or mismatched)
         raise UsageError(f"{module} is installed but does not import ({err}); reinstall it with: {fix}") from None
+
+
+# ---- local paths a command writes or reads as a list (docs/cli.md) -------------------------------------------------
+def _exists(path: Path, what: str) -> bool:
+    try:
+        return path.exists()
+    except OSError as err:  # a name too long, a loop of links: Path.exists lets these through
+        raise OutputPathError(f"{what} {path}: not a usable path ({err.strerror}); pass another path") from None
+
+
+def check_output_path(path: str | os.PathLike, what: str = "--out", *, folder: bool = False) -> Path:
+    """Check, before any work, that `path` can be written: a file (or with `folder=True` a folder to create or
+    fill). The nearest folder that exists must be a folder, and a file is really created in it (and removed)
+    because permission bits say nothing to root, nor of a read-only disk or an immutable folder; an existing
+    file must open for writing. Anything else: OutputPathError (exit 2) naming the flag, the path and a fix.
+
+    >>> import tempfile; d = tempfile.mkdtemp()
+    >>> check_output_path(f"{d}/new/result.json").name
+    'result.json'
+    >>> _ = open(f"{d}/afile", "w").close()
+    >>> check_output_path(f"{d}/afile/x.json", "--out")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hfprobe.errors.OutputPathError: --out .../afile/x.json: .../afile is a file, so no folder can be made there; ...
+    """
+    p = Path(path).expanduser()
+    kind = "folder" if folder else "file"
+    if _exists(p, what):
+        if folder and not p.is_dir():
+            raise OutputPathError(f"{what} {p}: is a file, not a folder; pass a new or existing folder")
+        if not folder and p.is_dir():
+            raise OutputPathError(f"{what} {p}: is a folder; pass the path of a file (new or existing)")
+    parent = p if folder and p.is_dir() else p.parent
+    while not _exists(parent, what) and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputPathError(
+            f"{what} {p}: {parent} is a file, so no folder can be made there; pass a path inside a folder"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".hfprobe-write-check-")
+        os.close(fd)
+        os.unlink(probe)
+        if p.is_file():
+            with open(p, "ab"):  # opened, not written: its bytes and time stay as they are
+                pass
+    except OSError as err:
+        where = p if p.is_file() else parent
+        raise OutputPathError(
+            f"{what} {p}: cannot write the {kind} ({where}: {err.strerror}); pass a path in a writable folder, "
+            "or fix its permissions"
+        ) from None
+    return p
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike, what: str = "--out"):
+    """Turn an OSError raised while writing `path` (the disk filled up, the folder vanished or turned read-only
+    after `check_output_path`) into an OutputPathError: one line, exit 2, never an "internal error".
+
+    >>> with writing("/nonexistent-dir/x.json", "--out"):
+    ...     open("/nonexistent-dir/x.json", "w")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hfprobe.errors.OutputPathError: --out /nonexistent-dir/x.json: cannot write ... (No such file or directory); ...
+    """
+    try:
+        yield
+    except HfprobeError:
+        raise
+    except OSError as err:
+        if isinstance(err, ConnectionError):  # a socket, not the local path
+            raise
+        raise OutputPathError(
+            f"{what} {path}: cannot write {err.filename or path} ({err.strerror or type(err).__name__}); check the "
+            "free space and permissions there, or pass another path"
+        ) from err
+
+
+def read_text_lines(path: str | os.PathLike, what: str, fix: str) -> list[str]:
+    """The lines of a user's UTF-8 text file (a list of targets, labels, a JSONL summary); a file that is
+    missing, a folder, unreadable or not UTF-8 is a UsageError (exit 2) naming `what` and saying `fix`.
+
+    >>> read_text_lines("/nonexistent.txt", "the list", "pass a text file")
+    Traceback (most recent call last):
+    ...
+    hfprobe.errors.UsageError: /nonexistent.txt: cannot read the list (No such file or directory); pass a text file
+    """
+    try:
+        return Path(path).read_bytes().decode("utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{path}: {what} is not UTF-8 text (byte {err.start}); {fix}") from None
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read {what} ({err.strerror or type(err).__name__}); {fix}") from None
 
 
 # ---- Hub reads (hfprobe/source/transport.py; see docs/source.md) ------------------------------------------------

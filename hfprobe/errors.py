@@ -78,6 +78,14 @@ class UsageError(HfprobeError, ValueError):
     """Arguments that do not fit together."""
 
 
+class OutputPathError(HfprobeError, OSError):
+    """A local path hfprobe was asked to write (--out, --index, --summary, --log) that cannot be created or
+    written: its parent is a file, it is the wrong kind (file or folder), no permission, a read-only or full disk."""
+
+    def __str__(self) -> str:  # OSError would format (errno, strerror) pairs
+        return str(self.args[0]) if self.args else ""
+
+
 class TruncatedWeightsError(InvalidWeightsError):
     """A weights file whose header is intact but whose tensor data is cut short: `inspect` still answers from
     the header; reading tensors (a layer, predict, the readout) is refused."""

@@ -229,3 +229,20 @@ def test_heavy_tailed_logits_get_the_asinh_fit():
     rep = calibration_report(z[1500:], y[1500:], cal, "multilabel")
     assert rep["ece_after"] < 0.03 and rep["ece_after"] < rep["ece_before"]
     assert rep["ece_after"] < calibration_report(z[1500:], y[1500:], temp, "multilabel")["ece_after"]
+
+
+def test_saving_an_expert_never_deletes_other_files(split_tree, tmp_path):
+    """`Expert.save` replaces an expert's own folder, fills an empty one, and refuses anything else untouched."""
+    from hfprobe.errors import ExpertError
+
+    exp = _expert(split_tree)
+    work = tmp_path / "thesis"
+    work.mkdir()
+    (work / "thesis.tex").write_text("years of work")
+    with pytest.raises(ExpertError, match="not an expert folder"):
+        exp.save(work)
+    assert (work / "thesis.tex").read_text() == "years of work"
+    (tmp_path / "empty").mkdir()
+    exp.save(tmp_path / "empty")
+    exp.save(tmp_path / "empty")  # now an expert's folder: replaced
+    assert sorted(p.name for p in (tmp_path / "empty").iterdir()) == ["expert.json", "expert.safetensors"]

@@ -177,3 +177,59 @@ def test_queue_is_bounded():
     finally:
         gate.set()
         q.close()
+
+
+def test_a_failure_to_record_an_outcome_never_stops_a_worker(tmp_path, caplog):
+    """on_done raising (a --log that turned into a folder) is logged once; the one worker keeps annotating."""
+
+    def record(job):
+        raise IsADirectoryError(21, "Is a directory", str(tmp_path))
+
+    q = AnnotationQueue(lambda repo, rev: None, workers=1, on_done=record)
+    try:
+        with caplog.at_level(logging.WARNING, logger="hfprobe.cards.webhook"):
+            assert [q.submit(f"org/m{i}", "x") for i in range(3)] == ["queued"] * 3
+            assert q.join(5), "a worker died on the first job's record"
+        assert [j["status"] for j in q.history()] == ["annotated"] * 3
+        assert all(t.is_alive() for t in q._threads)
+        warned = [r.getMessage() for r in caplog.records if "cannot record" in r.getMessage()]
+        assert len(warned) == 1 and str(tmp_path) in warned[0]
+    finally:
+        q.close()
+
+
+def test_serve_checks_its_log_at_startup_and_survives_losing_it(tmp_path, monkeypatch):
+    """`serve(log_file=...)`: a log it cannot write is refused before it listens; a log that breaks while it
+    serves (here: replaced by a folder) costs the log lines, never the annotations."""
+    from hfprobe.cards.webhook import serve
+    from hfprobe.errors import OutputPathError
+
+    (tmp_path / "afile").write_text("")
+    for bad in (tmp_path, tmp_path / "afile" / "log.jsonl"):
+        with pytest.raises(OutputPathError, match="--log"):
+            serve(secret=SECRET, log_file=str(bad), block=False)
+    hub = FakeHub(tmp_path / "hub")
+    install_write(hub)
+    hub.tokens = {WRITE: "write"}
+    for name in ("org/one", "org/two"):
+        hub.add_repo(name, {"README.md": _read("user_content.input.md"), "adapter_model.safetensors": WEIGHTS})
+    monkeypatch.setattr(ann, "_default_inspect", lambda spec, token: dict(BERT))
+    monkeypatch.setattr(ann, "_default_predict", lambda spec, token: None)
+    log = tmp_path / "log.jsonl"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with hub.serving():
+        server, queue = serve(secret=SECRET, token=WRITE, pr_interval=0, port=port, log_file=str(log), block=False)
+        try:
+            url = server._ui.local_url.rstrip("/") + "/webhooks/hfprobe"
+            assert post(url, event("org/one", "1" * 40)).json()["status"] == "queued" and queue.join(30)
+            assert json.loads(log.read_text())["repo_id"] == "org/one"
+            log.unlink()
+            log.mkdir()  # the log is now a folder: records fail from here on
+            for repo in ("org/two", "org/one"):
+                assert post(url, event(repo, "2" * 40)).json()["status"] == "queued" and queue.join(30)
+            assert [j["status"] for j in queue.history()] == ["annotated", "annotated", "unchanged"]
+        finally:
+            server._ui.close()
+            queue.close()

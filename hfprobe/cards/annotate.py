@@ -30,10 +30,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from ..config import read_text_lines, writing
 from ..errors import (
     CardError,
     ExpertError,
     HfprobeError,
+    OutputPathError,
     SourceNotFoundError,
     UsageError,
 )
@@ -238,7 +240,12 @@ def annotate_folder(
             return _result(target, upd, "would-change", diff=diff_text(old or "", upd.text, "README.md"))
         if not os.access(folder, os.W_OK):
             raise CardError(f"{readme}: folder is not writable; copy the model folder or use --dry-run")
-        write_atomic(readme, upd.text)
+        try:
+            write_atomic(readme, upd.text)
+        except OSError as err:  # root passes os.access; an immutable folder or a full disk does not
+            raise CardError(
+                f"{readme}: cannot write ({err.strerror}); copy the model folder somewhere writable or use --dry-run"
+            ) from None
         return _result(target, upd, "annotated", str(readme))
 
 
@@ -297,16 +304,22 @@ def annotate_repo(
         if dry_run:
             status = "would-change" if upd.changed else "unchanged"
             return _result(repo_id, upd, status, diff=diff_text(old or "", upd.text, "README.md"), sha=sha)
-        if not push:
-            dest = Path(out) / repo_id / "README.md"
-            if not upd.changed:
-                return _result(repo_id, upd, "unchanged", sha=sha)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with card_lock(dest):
-                write_atomic(dest, upd.text)
-            return _result(repo_id, upd, "annotated", str(dest), sha=sha)
-        with card_lock(f"hub:{api.endpoint}/{repo_id}"):  # find-or-open the PR: one run at a time per repo
-            return _push(api, repo_id, user, old, upd, report, sha, limiter)
+        if push:
+            with card_lock(f"hub:{api.endpoint}/{repo_id}"):  # find-or-open the PR: one run at a time per repo
+                return _push(api, repo_id, user, old, upd, report, sha, limiter)
+        if not upd.changed:
+            return _result(repo_id, upd, "unchanged", sha=sha)
+    # the local write is outside hub_errors: an error writing --out is the disk's, never the network's
+    dest = Path(out) / repo_id / "README.md"
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with card_lock(dest):
+            write_atomic(dest, upd.text)
+    except OSError as err:
+        raise OutputPathError(
+            f"--out {out}: cannot write {dest} ({err.strerror}); pass a writable folder with --out"
+        ) from None
+    return _result(repo_id, upd, "annotated", str(dest), sha=sha)
 
 
 def _push(
@@ -360,10 +373,7 @@ def _push(
 
 def read_targets(path: str | os.PathLike) -> list[str]:
     """Repo ids (or paths) from a file, one per line; blank lines and `#` comments skipped."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as err:
-        raise UsageError(f"{path}: cannot read the list of repos ({err.strerror}); check the path") from None
+    lines = read_text_lines(path, "the list of repos", "pass a UTF-8 text file, one repo or folder a line")
     return [s.split("#", 1)[0].strip() for s in lines if s.split("#", 1)[0].strip()]
 
 
@@ -375,14 +385,25 @@ def repos_matching(filter: str, *, token: str | None = None, limit: int | None =
         return [m.id for m in HfApi(token=token).list_models(filter=filter, limit=limit)]
 
 
-def _done_in_summary(summary: Path | None) -> dict[str, dict]:
+def read_summary(summary: str | os.PathLike | None) -> dict[str, dict]:
+    """The targets a `--summary` JSONL already holds as done (annotated / unchanged / skipped), by target.
+
+    A line that is not JSON is passed over (an interrupted run may leave half a line); a JSON line that is not
+    a result (no "target" and "status") means the file is not a summary: UsageError, so nothing is appended
+    to another file. A file that is unreadable, a folder or not UTF-8: UsageError too.
+    """
     done: dict[str, dict] = {}
-    if summary is None or not summary.is_file():
+    if summary is None or not Path(summary).exists():
         return done
-    for line in summary.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(ValueError):
+    fix = "pass a new file, or the JSONL an earlier `hfprobe annotate --summary` wrote"
+    for n, line in enumerate(read_text_lines(summary, "the summary", fix), 1):
+        try:
             item = json.loads(line)
-            done[item["target"]] = item
+        except ValueError:
+            continue
+        if not (isinstance(item, dict) and isinstance(item.get("target"), str) and "status" in item):
+            raise UsageError(f"{summary}: line {n} is not an annotate result ({line.strip()[:60]}); {fix}")
+        done[item["target"]] = item
     return {k: v for k, v in done.items() if v.get("status") in ("annotated", "unchanged", "skipped")}
 
 
@@ -434,7 +455,7 @@ def annotate_batch(
         kw["limiter"] = RateLimiter(pr_interval)
 
     summary_path = Path(summary) if summary else None
-    done = _done_in_summary(summary_path)
+    done = read_summary(summary_path)
     todo = list(dict.fromkeys(t for t in targets if t not in done))
     results: list[Result] = [
         Result(t, d["status"], "already done (summary)", d.get("written")) for t, d in done.items()
@@ -451,8 +472,10 @@ def annotate_batch(
             with write_lock:
                 echo(res.line())
                 if summary_path is not None:
-                    with open(summary_path, "a", encoding="utf-8") as fh:
-                        fh.write(json.dumps(res.to_json()) + "\n")
+                    with writing(summary_path, "--summary"):
+                        summary_path.parent.mkdir(parents=True, exist_ok=True)
+                        with open(summary_path, "a", encoding="utf-8") as fh:
+                            fh.write(json.dumps(res.to_json()) + "\n")
             bar.update(1)
     except KeyboardInterrupt:
         pool.shutdown(wait=True, cancel_futures=True)  # running ones finish their atomic write or nothing

@@ -26,6 +26,7 @@ import queue as _queue
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ..errors import HfprobeError, HubWriteError, NetworkError, UsageError
 
@@ -137,6 +138,7 @@ class AnnotationQueue:
         if workers < 1 or maxsize < 1 or attempts < 1:
             raise UsageError("the webhook queue needs at least 1 worker, 1 place and 1 attempt")
         self._annotate, self._attempts, self._backoff, self._on_done = annotate, attempts, backoff, on_done
+        self._on_done_failed: str | None = None  # the last error of on_done, logged once, not once per job
         self._queue: _queue.Queue = _queue.Queue(maxsize=maxsize)
         self._lock = threading.Lock()
         self._known: collections.OrderedDict[tuple, Job] = collections.OrderedDict()  # (repo, rev) -> job
@@ -225,7 +227,20 @@ class AnnotationQueue:
             f" ({job.reason})" if job.reason else "",
         )
         if self._on_done is not None:
+            self._record(job)
+
+    def _record(self, job: Job) -> None:
+        """Call on_done; its failure (a log file that cannot be written, say) is logged, and never stops a worker:
+        the annotation is done and in `history()` either way."""
+        try:
             self._on_done(job)
+        except Exception as err:  # noqa: BLE001 - recording the outcome must not kill the thread doing the work
+            why = f"{type(err).__name__}: {err}"
+            if why != self._on_done_failed:  # once per distinct failure, not once per job
+                self._on_done_failed = why
+                log.warning("webhook: cannot record the outcome of %s (%s); the server keeps working", job.repo_id, why)
+            return
+        self._on_done_failed = None
 
 
 def create_server(queue: AnnotationQueue, *, secret: str, ui=None):
@@ -295,16 +310,21 @@ def serve(
 ):
     """Run the webhook server until interrupted (what `hfprobe webhook serve` does). Returns the server and
     its queue when `block` is False (tests, notebooks)."""
+    from ..config import check_output_path
     from .annotate import annotate_repo
     from .pull_request import RateLimiter
 
+    if log_file:  # at startup, not at the first event: a log that cannot be written is one line and exit 2
+        check_output_path(log_file, "--log")
     limiter = RateLimiter(pr_interval)
     write_lock = threading.Lock()
 
     def record(job: Job) -> None:
         if log_file:
-            with write_lock, open(log_file, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(job.to_json()) + "\n")
+            with write_lock:
+                Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+                with open(log_file, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(job.to_json()) + "\n")
 
     queue = AnnotationQueue(
         lambda repo, rev: annotate_repo(repo, push=True, token=token, limiter=limiter),
@@ -314,5 +334,12 @@ def serve(
         on_done=record,
     )
     server = create_server(queue, secret=secret)
-    server.launch(prevent_thread_lock=not block, share=False, server_name=host, server_port=port, quiet=True)
+    try:
+        server.launch(prevent_thread_lock=not block, share=False, server_name=host, server_port=port, quiet=True)
+    except OSError as err:  # Gradio's "cannot find empty port", an address of another machine
+        queue.close()
+        raise UsageError(
+            f"webhook serve: cannot listen on {host}:{port} ({' '.join(str(err).split())[:160]}); pass a free --port "
+            "and an address of this machine as --host (127.0.0.1, or 0.0.0.0 for every interface)"
+        ) from None
     return server, queue

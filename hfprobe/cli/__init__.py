@@ -65,7 +65,10 @@ def _logging(verbosity: int) -> None:
 
 def main(argv: list[str] | None = None, prog: str = "hfprobe") -> int:
     parser = build_parser(prog)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, a flag argparse refuses: its code, returned like any other
+        return OK if stop.code is None else stop.code if isinstance(stop.code, int) else BAD_INPUT
     if not getattr(args, "run", None):
         parser.print_help()
         return BAD_INPUT
@@ -86,6 +89,15 @@ def main(argv: list[str] | None = None, prog: str = "hfprobe") -> int:
     except Exception as err:  # noqa: BLE001 - a bug of ours: one line, never a traceback without the debug variable
         if debug():
             raise
+        if isinstance(err, OSError) and err.filename and not isinstance(err, ConnectionError):
+            # a local file the commands' own checks missed (a disk that filled up, a folder that vanished):
+            # the user's to fix, so one line naming it, not a bug report
+            print(
+                f"hfprobe: error: {err.filename}: {err.strerror or type(err).__name__}; check the path, its "
+                "permissions and the free space, and rerun",
+                file=sys.stderr,
+            )
+            return BAD_INPUT
         print(
             f"hfprobe: internal error ({type(err).__name__}); rerun with HFPROBE_DEBUG=1 and report it", file=sys.stderr
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..errors import UsageError
-from .common import add_flags, batch_status, emit, hub_command, progress
+from .common import add_flags, batch_status, emit, hub_command, non_negative, positive_int, progress
 
 
 def register(sub) -> None:
@@ -28,11 +28,13 @@ def register(sub) -> None:
     )
     p.add_argument("--from-file", metavar="FILE", help="targets, one a line (# comments allowed)")
     p.add_argument("--filter", metavar="FILTER", help="Hub list_models filter, e.g. base_model:adapter:org/root")
-    p.add_argument("--limit", type=int, default=100, help="at most this many repos from --filter (default 100)")
-    p.add_argument("--workers", type=int, default=4, help="targets annotated at once (default 4)")
+    p.add_argument(
+        "--limit", type=positive_int, default=100, help="at most this many repos from --filter (default 100)"
+    )
+    p.add_argument("--workers", type=positive_int, default=4, help="targets annotated at once (default 4)")
     p.add_argument(
         "--pr-interval",
-        type=float,
+        type=non_negative,
         default=None,
         metavar="SECONDS",
         help="with --push, wait at least this long between two Hub writes of a batch (default 10; 0: no wait)",
@@ -46,8 +48,17 @@ def register(sub) -> None:
 
 @hub_command
 def run(args) -> int:
-    from ..cards.annotate import annotate_batch, read_targets, repos_matching
+    from ..cards.annotate import annotate_batch, read_summary, read_targets, repos_matching
+    from ..config import check_output_path
 
+    if args.push and args.out:
+        raise UsageError("annotate: --push and --out do not go together; --push writes to the Hub, --out locally")
+    # before any work: the paths written must be writable, and a --summary to resume from must be one
+    if args.out and not args.dry_run:
+        check_output_path(args.out, "--out", folder=True)
+    if args.summary:
+        check_output_path(args.summary, "--summary")
+        read_summary(args.summary)
     targets = list(args.targets)
     if args.from_file:
         targets += read_targets(args.from_file)
@@ -55,8 +66,6 @@ def run(args) -> int:
         targets += repos_matching(args.filter, token=args.token, limit=args.limit)
     if not targets:
         raise UsageError("annotate: no targets; pass a folder or org/name, --from-file FILE or --filter FILTER")
-    if args.push and args.out:
-        raise UsageError("annotate: --push and --out do not go together; --push writes to the Hub, --out locally")
     kw = {
         "push": args.push,
         "out": args.out,
@@ -64,8 +73,6 @@ def run(args) -> int:
         "dry_run": args.dry_run,
         "fix_base_model": args.fix_base_model,
     }
-    if args.pr_interval is not None and args.pr_interval < 0:
-        raise UsageError(f"--pr-interval {args.pr_interval}: give a number of seconds, 0 or more")
     if args.pr_interval is not None:
         kw["pr_interval"] = args.pr_interval
     single = len(targets) == 1

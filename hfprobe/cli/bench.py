@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .common import add_flags, emit, pick_device, progress, use_threads
 from .train import add_probe_flags
 
@@ -37,6 +39,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..bench import run_bench
+    from ..config import check_output_path
     from ..device import use_device
     from ..errors import UsageError
     from ..text.encoders import get_text_encoder
@@ -47,12 +50,16 @@ def run(args) -> int:
         raise UsageError(
             f"--max-layers {args.max_layers}: give 0 (every attention layer) or a positive number of layers"
         )
+    if args.out:  # before any work: a bad path must fail now, not after an hour of benchmark
+        check_output_path(args.out, "--out")
+        if not args.no_plot:
+            check_output_path(Path(args.out).with_suffix(".png"), "--out (its plot)")
+    trees = bench_trees(args.zoo, args.trees)
     use_threads(args)
     dev = pick_device(args)
     protocol = paper_protocol(args.zoo) if is_modelj_spec(args.zoo) else None  # the paper's settings
     if protocol is not None and modelj_kind(args.zoo) == "generative":
         get_text_encoder(args.text_encoder)  # a text space that cannot load fails now, before the Hub is read
-    trees = [t.strip() for t in args.trees.split(",")] if args.trees else None
     with use_device(dev):
         res = run_bench(
             args.zoo,
@@ -104,6 +111,25 @@ def run(args) -> int:
     if res.get("plot"):
         print(f"plot: {res['plot']}")
     return 0
+
+
+def bench_trees(zoo: str, trees: str | None) -> list[str] | None:
+    """The trees `--trees` names, each checked against the zoo's before any work (None: all of them)."""
+    from ..errors import UsageError
+    from ..zoo import is_modelj_spec, open_zoo_spec
+    from ..zoo.modelj import parse_modelj_spec
+
+    if trees is None:
+        return None
+    names = [t.strip() for t in trees.split(",") if t.strip()]
+    known = parse_modelj_spec(zoo)[0] if is_modelj_spec(zoo) else sorted(open_zoo_spec(zoo).trees())
+    unknown = [t for t in names if t not in known]
+    if not names or unknown:
+        raise UsageError(
+            f"--trees {trees}: {'no tree ' + ', '.join(map(repr, unknown)) if unknown else 'no tree named'} in "
+            f"{zoo}; trees here: {', '.join(known)}"
+        )
+    return names
 
 
 def print_calibration(res: dict) -> None:

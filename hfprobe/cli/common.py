@@ -13,12 +13,51 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 from ..errors import UsageError
 
 OK, PARTIAL, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130
+
+
+def _number(text: str, kind, low, high, closed_high: bool, what: str):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give {what}") from None
+    if value != value or value < low or (value > high if closed_high else value >= high):  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text}: give {what}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (epochs, rank, workers, trees, a limit).
+
+    >>> positive_int("3")
+    3
+    >>> positive_int("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 0: give a whole number of at least 1
+    """
+    return _number(text, int, 1, float("inf"), True, "a whole number of at least 1")
+
+
+def non_negative(text: str) -> float:
+    """argparse type: a number of 0 or more (a weight decay, seconds to wait)."""
+    return _number(text, float, 0.0, float("inf"), False, "a number of 0 or more")
+
+
+def fraction(text: str) -> float:
+    """argparse type: a fraction from 0 up to (not including) 1, e.g. a dropout rate (1 would drop everything)."""
+    return _number(text, float, 0.0, 1.0, False, "a fraction from 0 up to (not including) 1, e.g. 0.5")
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port, 1 to 65535."""
+    return _number(text, int, 1, 65535, True, "a port from 1 to 65535")
 
 
 def add_flags(
@@ -30,8 +69,10 @@ def add_flags(
     token: bool = False,
     device: bool = False,
     hub: bool = False,
+    threads_default: int = 1,
 ) -> None:
-    """Add the shared flags a command uses, spelled and explained the same everywhere."""
+    """Add the shared flags a command uses, spelled and explained the same everywhere (`threads_default` 0: a
+    command that uses all the cores by default, as the demo does)."""
     if json_lines:
         p.add_argument("--json", action="store_true", help="JSON Lines on stdout: one object per result")
     if quiet:
@@ -40,9 +81,11 @@ def add_flags(
         p.add_argument(
             "--threads",
             type=int,
-            default=1,
+            default=threads_default,
             metavar="N",
-            help="torch threads (default 1, fair on shared machines; 0: torch's default)",
+            help="torch threads (default 0: torch's default, every core, for speed; 1: fair on shared machines)"
+            if threads_default == 0
+            else f"torch threads (default {threads_default}, fair on shared machines; 0: torch's default)",
         )
     if token:
         p.add_argument("--token", help="Hub token (default: HF_TOKEN or the logged-in one); never printed")
@@ -99,6 +142,33 @@ def hub_command(run):
                     os.environ[var] = value
 
     return wrapped
+
+
+def check_listen(host: str, port: int, command: str) -> None:
+    """Check that a server can listen on host:port before it starts (and before its workers do): an address
+    that does not resolve or is not this machine's, a port in use or reserved, is one line and exit 2.
+
+    >>> check_listen("256.1.1.1", 7860, "webhook serve")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hfprobe.errors.UsageError: webhook serve: cannot listen on 256.1.1.1:7860 (...); pass an address of this machine ...
+    """
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server's own socket does
+            sock.bind(addr)
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            fix = "another program listens there; stop it or pass a free --port"
+        elif err.errno == errno.EACCES:
+            fix = "ports below 1024 need administrator rights; pass a --port from 1024 to 65535"
+        else:
+            fix = "pass an address of this machine as --host (127.0.0.1, or 0.0.0.0 for every interface)"
+        raise UsageError(f"{command}: cannot listen on {host}:{port} ({err.strerror or err}); {fix}") from None
 
 
 def emit(obj) -> None:

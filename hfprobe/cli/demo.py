@@ -19,13 +19,19 @@ def register(sub) -> None:
     p.add_argument("--preset", default="demo", help="zoo preset (default demo; 'test' and 'tiny' are smaller)")
     p.add_argument("--out", metavar="DIR", help="where the card copy, index and summary go (default <cache>/demo)")
     p.add_argument("--query", help="the text query of the last step (default: shoes)")
-    add_flags(p, quiet=True, threads=True)
-    p.set_defaults(run=run, threads=0)  # the demo uses the machine's cores (torch's default), not one
+    # the demo trains on every core (torch's default): one thread would make the fresh demo slower
+    add_flags(p, quiet=True, threads=True, threads_default=0)
+    p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from ..config import cache_dir, check_output_path
     from ..demo import run_demo
 
+    # before any work: the zoo and experts go to the cache, the card copy, index and summary to --out
+    check_output_path(cache_dir(), "the cache (HFPROBE_CACHE)", folder=True)
+    if args.out:
+        check_output_path(args.out, "--out", folder=True)
     use_threads(args)
     say = (lambda text: print(text, file=sys.stderr)) if args.json else print  # stdout: the JSON line only
     summary = run_demo(preset=args.preset, workdir=args.out, query=args.query, progress=progress(args), out=say)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UsageError
-from .common import add_flags, batch_status, emit, fail, hub_command, progress, use_threads
+from .common import add_flags, batch_status, emit, fail, hub_command, positive_int, progress, use_threads
 
 
 def register(sub) -> None:
@@ -18,7 +18,9 @@ def register(sub) -> None:
     )
     add.add_argument("--from-file", metavar="FILE", help="a text file with one source a line")
     add.add_argument("--filter", metavar="FILTER", help="Hub list_models filter, e.g. base_model:adapter:org/root")
-    add.add_argument("--limit", type=int, default=100, help="at most this many models from --filter (default 100)")
+    add.add_argument(
+        "--limit", type=positive_int, default=100, help="at most this many models from --filter (default 100)"
+    )
     add.add_argument("--index", metavar="DIR", help="index folder (default: $HFPROBE_INDEX or <cache>/index)")
     add.add_argument("--experts", metavar="DIR", help="experts to predict with (default: the cached ones)")
     add.add_argument("--engine", choices=["local", "ray"], default="local", help="where the per-model work runs")
@@ -55,9 +57,12 @@ def run_info(args) -> int:
 
 @hub_command
 def run_add(args) -> int:
-    from ..search.index import ModelIndex
+    from ..config import check_output_path
+    from ..search.index import ModelIndex, default_index_dir
     from ..search.ingest import add_sources, list_hub_models, read_spec_file
 
+    # before any work: an index folder that cannot be written fails now, not after the models are read
+    check_output_path(args.index or default_index_dir(), "--index" if args.index else "the index folder", folder=True)
     use_threads(args)
     specs = list(args.sources)
     if args.from_file:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, emit
+from .common import add_flags, check_listen, emit, port
 
 
 def register(sub) -> None:
@@ -30,7 +30,7 @@ def register(sub) -> None:
     push.set_defaults(run=run_push)
     run = cmds.add_parser("run", help="run the Space's page on this machine (needs the 'space' extra)")
     run.add_argument("--index", metavar="DIR", help="search index folder (default: $HFPROBE_INDEX or the cache's)")
-    run.add_argument("--port", type=int, default=7860)
+    run.add_argument("--port", type=port, default=7860, help="port to listen on (default 7860)")
     run.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     run.set_defaults(run=run_local)
 
@@ -49,6 +49,7 @@ def run_push(args) -> int:
 def run_local(args) -> int:
     import os
 
+    check_listen(args.host, args.port, "space run")  # before the app loads: one line, not a traceback
     if args.index:
         os.environ["HFPROBE_INDEX"] = args.index
     from ..space.app import main

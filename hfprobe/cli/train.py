@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import add_flags, emit, pick_device, progress, use_threads
+from .common import add_flags, emit, fraction, non_negative, pick_device, positive_int, progress, use_threads
 
 
 def add_probe_flags(p) -> None:
     """The probe and training settings `train` and `bench` share."""
-    p.add_argument("--rank", type=int, default=128, help="r_U = r_V = r_T (paper: 128)")
+    p.add_argument("--rank", type=positive_int, default=128, help="r_U = r_V = r_T (paper: 128)")
     p.add_argument(
         "--dropout",
-        type=float,
+        type=fraction,
         default=None,
         help="dropout on the ReLU features (default: 0 on multi-label trees, 0.5 on text-aligned ones)",
     )
     p.add_argument(
         "--weight-decay",
-        type=float,
+        type=non_negative,
         default=None,
         help="Adam's weight decay (default: 1e-5 on multi-label trees, 1e-2 on text-aligned ones)",
     )
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (early stopping on validation)")
+    p.add_argument("--epochs", type=positive_int, default=None, help="maximum epochs (early stopping on validation)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--text-encoder", default="minilm", help="text space for text-aligned trees (minilm | clip-vit-l-14)"
@@ -97,8 +97,20 @@ def config_from_args(args, protocol: dict | None = None):
     return cfg
 
 
+def _check_expert_folder(folder: Path) -> None:
+    """Saving an expert replaces its folder whole: refuse a folder that holds something else (a typo'd --out
+    such as a home folder must never be emptied)."""
+    from ..errors import UsageError
+
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "expert.json").is_file():
+        raise UsageError(
+            f"--out {folder}: a folder that is not an expert (no expert.json) and not empty; saving would replace "
+            "it, so pass a new folder or an expert folder to overwrite"
+        )
+
+
 def run(args) -> int:
-    from ..config import cache_dir
+    from ..config import cache_dir, check_output_path, writing
     from ..device import use_device
     from ..experts.data import candidate_layers
     from ..experts.fit import fit_tree
@@ -106,6 +118,9 @@ def run(args) -> int:
     from ..tree.inspect import family_of
     from ..zoo import is_modelj_spec, modelj_kind, open_zoo_spec, paper_protocol
 
+    out = Path(args.out) if args.out else cache_dir() / "experts"
+    where = "--out" if args.out else "the experts' cache (HFPROBE_CACHE)"
+    check_output_path(out, where, folder=True)  # before any work: a bad path fails now, not after training
     use_threads(args)
     dev = pick_device(args)
     if is_modelj_spec(args.zoo) and modelj_kind(args.zoo) == "generative":
@@ -115,7 +130,9 @@ def run(args) -> int:
     cfg = config_from_args(args, paper_protocol(zoo) if modelj else None)
     trees = sorted(zoo.trees()) if args.all_trees else [zoo.resolve_tree(args.tree)]
     layers = "auto" if args.layers == "auto" else [x.strip() for x in args.layers.split(",") if x.strip()]
-    out = Path(args.out) if args.out else cache_dir() / "experts"
+    folders = {tree: out / tree if (args.all_trees or not args.out) else out for tree in trees}
+    for folder in folders.values():
+        _check_expert_folder(folder)
     for tree in trees:
         first = zoo.select(tree=tree)[0]
         with use_device(dev):
@@ -129,7 +146,8 @@ def run(args) -> int:
                 family=family_of(first.spec),
                 text_encoder=args.text_encoder,
             )
-        folder = expert.save(out / tree if (args.all_trees or not args.out) else out)
+        with writing(folders[tree], where):
+            folder = expert.save(folders[tree])
         m = expert.config["metrics"]
         row = {
             "tree": tree,

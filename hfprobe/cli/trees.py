@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, emit
+from .common import add_flags, emit, positive_int
 
 
 def register(sub) -> None:
@@ -14,7 +14,7 @@ def register(sub) -> None:
     )
     p.add_argument("dir", help="zoo folder, or folder of model folders")
     p.add_argument("--layer", help="layer to compare (default: the layer most trees share, attention q/k/v first)")
-    p.add_argument("--n-trees", type=int, help="number of trees (default: cut at the largest gap)")
+    p.add_argument("--n-trees", type=positive_int, help="number of trees (default: cut at the largest gap)")
     p.add_argument("--split", help="only models of this split")
     p.add_argument("--skip-bad", action="store_true", help="skip (and report) unreadable models")
     add_flags(p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..errors import UsageError
-from .common import add_flags
+from .common import add_flags, check_listen, non_negative, port, positive_int
 
 
 def register(sub) -> None:
@@ -21,15 +21,17 @@ def register(sub) -> None:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 in a Space)"
     )
-    serve.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860, a Space's port)")
-    serve.add_argument("--workers", type=int, default=2, help="repos annotated at once (default 2)")
+    serve.add_argument("--port", type=port, default=7860, help="port to listen on (default 7860, a Space's port)")
+    serve.add_argument("--workers", type=positive_int, default=2, help="repos annotated at once (default 2)")
     serve.add_argument(
-        "--queue-size", type=int, default=64, help="events waiting at most; more answer 503 (default 64)"
+        "--queue-size", type=positive_int, default=64, help="events waiting at most; more answer 503 (default 64)"
     )
-    serve.add_argument("--attempts", type=int, default=3, help="tries per repo when the Hub is down (default 3)")
+    serve.add_argument(
+        "--attempts", type=positive_int, default=3, help="tries per repo when the Hub is down (default 3)"
+    )
     serve.add_argument(
         "--pr-interval",
-        type=float,
+        type=non_negative,
         default=10.0,
         metavar="SECONDS",
         help="at least this long between two pull requests or commits (default 10)",
@@ -48,14 +50,11 @@ def run_serve(args) -> int:
         raise UsageError(
             "webhook serve: no secret; pass --secret or set WEBHOOK_SECRET to the secret the webhook was created with"
         )
-    for flag, value, low in (
-        ("--workers", args.workers, 1),
-        ("--queue-size", args.queue_size, 1),
-        ("--attempts", args.attempts, 1),
-        ("--pr-interval", args.pr_interval, 0),
-    ):
-        if value < low:
-            raise UsageError(f"{flag} {value}: must be at least {low}")
+    if args.log:  # serve() checks it too; here first, so a bad log is named before the port is tried
+        from ..config import check_output_path
+
+        check_output_path(args.log, "--log")
+    check_listen(args.host, args.port, "webhook serve")
     token = args.token or os.environ.get("HF_TOKEN")
     serve(
         secret=secret,

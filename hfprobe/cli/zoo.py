@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, emit, pick_device, progress
+from .common import add_flags, emit, pick_device, positive_int, progress
 
 
 def register(sub) -> None:
@@ -21,7 +21,7 @@ def register(sub) -> None:
     b.add_argument("--skip-bad", action="store_true", help="skip (and report) models whose training fails")
     b.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=1,
         help="trees built at once, one process and one thread each (same bytes; mini: 54 -> 31 min with 2)",
     )
@@ -36,8 +36,11 @@ def register(sub) -> None:
 
 
 def run_build(args) -> int:
+    from ..config import cache_dir, check_output_path
     from ..zoo import build_zoo, zoo_info
 
+    # before any work: a bad folder fails now, not when the first tree is written
+    check_output_path(args.out or cache_dir(), "--out" if args.out else "the cache (HFPROBE_CACHE)", folder=True)
     path = build_zoo(
         args.preset,
         out=args.out,

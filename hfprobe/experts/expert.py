@@ -107,8 +107,14 @@ class Expert:
 
     # -- save / load ---------------------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write the two files atomically (a temp folder renamed into place); returns the folder."""
+        """Write the two files atomically (a temp folder renamed into place); returns the folder. An existing expert
+        there is replaced; any other existing file or non-empty folder is refused, never deleted."""
         folder = Path(folder)
+        if folder.exists() and not (folder.is_dir() and (not any(folder.iterdir()) or (folder / CONFIG).is_file())):
+            raise ExpertError(
+                f"{folder}: exists and is not an expert folder; save the expert to a new or empty folder, "
+                "or to an expert's own folder to replace it"
+            )
         folder.parent.mkdir(parents=True, exist_ok=True)
         cfg = dict(self.config, format=FORMAT, version=__version__)
         tensors = {f"model.{k}": v.detach().contiguous().clone() for k, v in self.model.state_dict().items()}

@@ -76,7 +76,13 @@ class ModelIndex:
             )
         if self.path.exists() and not self.path.is_dir():
             raise SearchIndexError(f"{self.path}: is a file, not an index folder; pass a folder with --index")
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise SearchIndexError(
+                f"{self.path}: cannot create the index folder ({err.strerror}); pass a writable folder with --index "
+                "(or HFPROBE_INDEX)"
+            ) from None
         try:
             import lancedb
 
@@ -128,15 +134,24 @@ class ModelIndex:
         """One writer at a time (readers never wait): two `index add` runs at once take turns."""
         from filelock import FileLock, Timeout
 
+        lock = FileLock(str(self.path / ".write.lock"), timeout=_LOCK_TIMEOUT_S)
         try:
-            with FileLock(str(self.path / ".write.lock"), timeout=_LOCK_TIMEOUT_S):
-                self.meta = self._load_meta()
-                yield
+            lock.acquire()
         except Timeout:
             raise SearchIndexError(
                 f"{self.path}: another process is writing the index; wait for it or remove "
                 f"{self.path / '.write.lock'} if none runs"
             ) from None
+        except OSError as err:  # the lock file cannot be made: a read-only index (its writes would fail too)
+            raise SearchIndexError(
+                f"{self.path}: cannot write the index ({err.strerror}); pass a writable folder with --index (or "
+                "HFPROBE_INDEX), or fix its permissions"
+            ) from None
+        try:
+            self.meta = self._load_meta()
+            yield
+        finally:
+            lock.release()
 
     def _tables(self):
         """(text-encoder id, table) for every text space: the tables with vectors."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from importlib import resources
 
-from ..errors import TextEncoderError
+from ..config import read_text_lines
+from ..errors import TextEncoderError, UsageError
 
 
 def default_vocabulary(which: str = "imagenet+styles") -> list[str]:
@@ -26,14 +27,10 @@ def default_vocabulary(which: str = "imagenet+styles") -> list[str]:
 def read_vocab_file(path: str) -> list[str]:
     """A user's --vocab file: one label per line, '#' comments and blank lines ignored."""
     try:
-        text = open(path, encoding="utf-8").read()
-    except OSError as err:
-        raise TextEncoderError(
-            f"cannot read vocabulary file {path} ({err.strerror}); pass a text file with one label per line"
-        ) from err
-    labels = list(
-        dict.fromkeys(ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#"))
-    )
+        lines = read_text_lines(path, "vocabulary file", "pass a UTF-8 text file with one label per line")
+    except UsageError as err:  # the same one line, as the error type this module raises
+        raise TextEncoderError(str(err)) from None
+    labels = list(dict.fromkeys(ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")))
     if not labels:
         raise TextEncoderError(f"vocabulary file {path} has no labels; write one label per line")
     return labels
