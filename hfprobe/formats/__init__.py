@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 
-from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
+from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError, UsageError
 from ..source.safetensors import quote, read_header
 from .base import Module, TensorStore, WeightsView, sample_keys
 from .checkpoint import (
@@ -62,20 +63,112 @@ PREFERRED = (
 WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
 
 
+# a diffusers pipeline's component folders: their weights are parts of the pipeline in the folder above
+COMPONENTS = {
+    "unet", "transformer", "text_encoder", "text_encoder_2", "text_encoder_3", "vae", "prior", "decoder",
+    "controlnet", "image_encoder", "safety_checker", "movq",
+}  # fmt: skip
+_CHECKPOINT = re.compile(r"checkpoint[-_]?(\d+)")  # a training run's snapshot folder (checkpoint-500/)
+MAX_NAMED = 4  # separate models named in the message that asks for one
+
+
 def pick_weights(src) -> str:
-    """The weights file a folder or repo is read through (an `.index.json` for sharded checkpoints)."""
+    """The weights file a folder or repo is read through (an `.index.json` for sharded checkpoints).
+
+    A file of `PREFERRED` at the top wins; else the model the weights files below belong to, read like a top
+    (`PREFERRED` inside its folder, else its shallowest .safetensors, else pickle). The checkpoint-N/ folders of
+    one run count as one model, read at its highest N. Weights in several separate models' folders (not one
+    pipeline's components) are a UsageError that names them, rather than a silent choice.
+    """
     files = src.files()
     for name in PREFERRED:
         if name in files:
             return name
     for suffixes in ((".safetensors",), PICKLE_SUFFIXES):
         found = [f for f in files if f.endswith(suffixes)]
-        if found:  # shallowest first: a repo's top-level file over checkpoints in sub-folders
-            return min(found, key=lambda f: (f.count("/"), f))
+        if found:
+            return _one_model(src, files, found)
     raise NoWeightsError(
         f"{src.display}: no weights file (.safetensors, .bin, .pt) among its {len(files)} files; "
         "point hfprobe at a folder or repo that has one, or at the file itself"
     )
+
+
+def _model_folder(path: str, files: list[str]) -> str:
+    """The folder of the model a weights file is part of: its own, or a diffusers pipeline's for a component."""
+    folder = posixpath.dirname(path)
+    parent = posixpath.dirname(folder)
+    if folder and (posixpath.basename(folder) in COMPONENTS or posixpath.join(parent, "model_index.json") in files):
+        return parent
+    return folder
+
+
+def _one_model(src, files: list[str], found: list[str]) -> str:
+    models = _models(files, found)
+    if len(models) > 1:  # named with the models whose weights are of the other kind too (pickles beside .safetensors)
+        everything = _models(files, [f for f in files if f.endswith(WEIGHT_SUFFIXES) and "/" in f])
+        models = everything if "" not in everything else models
+        named = ", ".join(f"{d}/" for d in models[:MAX_NAMED])
+        more = f" and {len(models) - MAX_NAMED} more" if len(models) > MAX_NAMED else ""
+        raise UsageError(
+            f"{src.display}: holds {len(models)} separate models ({named}{more}); name one, e.g. "
+            f"{_spec_of(src, models[0], _in_folder(models[0], files, _weights_in(models[0], files)))}"
+        )
+    return _in_folder(models[0], files, found)
+
+
+def _models(files: list[str], weights: list[str]) -> list[str]:
+    """The folders of the separate models `weights` belong to, each the folder it is read from.
+
+    A model's own sub-folders (its checkpoints, its parts) belong to it, as a top-level file's folder holds all;
+    the checkpoint-N folders of one parent are one run, read from its highest N.
+
+    >>> _models([], ["a/x.safetensors", "a/checkpoint-5/x.safetensors", "b/unet/w.safetensors", "b/vae/w.safetensors"])
+    ['a', 'b']
+    >>> _models([], ["checkpoint-500/w.safetensors", "checkpoint-1000/w.safetensors"])
+    ['checkpoint-1000']
+    """
+    folders = {_model_folder(f, files) for f in weights}
+    tops = sorted(d for d in folders if not any(o != d and (o == "" or d.startswith(o + "/")) for o in folders))
+    runs: dict[str, list[str]] = {}
+    for d in tops:
+        runs.setdefault(posixpath.dirname(d) if _step(d) is not None else d, []).append(d)
+    return sorted(max(run, key=lambda d: _step(d) or 0) for run in runs.values())
+
+
+def _weights_in(folder: str, files: list[str]) -> list[str]:
+    """The weights files under `folder`, .safetensors if it has any, else pickles."""
+    under = [f for f in files if f.startswith(f"{folder}/")]
+    return [f for f in under if f.endswith(".safetensors")] or [f for f in under if f.endswith(PICKLE_SUFFIXES)]
+
+
+def _step(folder: str) -> int | None:
+    """N of a checkpoint-N folder, else None.
+
+    >>> _step("out/checkpoint-1500"), _step("lora")
+    (1500, None)
+    """
+    m = _CHECKPOINT.fullmatch(posixpath.basename(folder))
+    return int(m[1]) if m else None
+
+
+def _in_folder(folder: str, files: list[str], found: list[str]) -> str:
+    """The file a model's folder is read through, as `pick_weights` reads a top: `PREFERRED` first, then the
+    shallowest of `found` under it (a top-level file over checkpoints in sub-folders)."""
+    prefix = f"{folder}/" if folder else ""
+    for name in PREFERRED:
+        if prefix + name in files:
+            return prefix + name
+    return min((f for f in found if f.startswith(prefix)), key=lambda f: (f.count("/"), f))
+
+
+def _spec_of(src, folder: str, file: str) -> str:
+    """How a user names one model of a folder or repo: its folder below a local one, its file in a Hub repo."""
+    if src.kind != "hub":
+        return f"{src.display.rstrip('/')}/{folder}"
+    from huggingface_hub import HfUri
+
+    return HfUri(type="model", id=src.repo_id, revision=src.revision, path_in_repo=file).to_uri()
 
 
 def _read_json(src, name: str) -> dict | None:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import collections
 import io
 import pickle
+import re
+import warnings
 import zipfile
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, UnsafeFileError, UnsupportedFormatError
 from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, quote
-from .base import one_line
 
 if TYPE_CHECKING:
     import torch
@@ -53,12 +54,12 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
         counter = getattr(f, "_counter", None)
         if counter is not None:  # mapped or read by torch, not through `f`: counted as read, as a whole read was
             counter.bytes += f.size - 4
-        obj = _load(f.name, lambda: torch.load(path, map_location="cpu", weights_only=True, mmap=zipped))
+        obj = _load(f, lambda: torch.load(path, map_location="cpu", weights_only=True, mmap=zipped))
     else:
         data = f.read(0, f.size)
         if not data.startswith(b"PK"):
             _check_legacy_sizes(f.name, io.BytesIO(data), len(data))
-        obj = _load(f.name, lambda: torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
+        obj = _load(f, lambda: torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]  # Lightning / LDM .ckpt
     if not isinstance(obj, dict):
@@ -72,24 +73,192 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
     return out
 
 
-def _load(name: str, load):
-    """`load()` (a torch.load with weights_only=True), its failures as one-line typed errors."""
+def _load(f, load):
+    """`load()` (a torch.load with weights_only=True) with torch's warnings kept off stderr, its failures as the
+    one-line typed error `_diagnose` words from the file's bytes."""
     try:
-        return load()
-    except pickle.UnpicklingError as err:
-        lines = str(err).strip().splitlines()
-        detail = one_line(
-            next((ln for ln in lines if "Unsupported global" in ln or "GLOBAL" in ln), lines[0] if lines else "")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the error below says what matters
+            return load()
+    except Exception as err:  # noqa: BLE001 - every failure of torch.load becomes one typed line
+        raise _diagnose(f, err) from None
+
+
+# ---- what a file torch.load refused is: read from its opcodes (pickletools), never by running them ---------------
+TORCH_MAGIC = 0x1950A86A20F9469CFC6C  # the first pickle of a pre-1.6 torch.save file
+_TENSOR_MODULES = ("torch", "collections", "_codecs")  # the modules a pickled state dict imports from
+_STRING_OPS = {"STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8"}
+_NAME = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+")  # module.name, as a real global is spelled
+MAX_SCAN_BYTES = 4 * 1024 * 1024  # of a refused file's pickles: a state dict's names and shapes take far less
+REFUSED_FIX = "it was refused, not run; get a .safetensors copy, or re-save just the state dict where it was made"
+
+
+class _Scan(collections.namedtuple("_Scan", "pickles broken globals torch_magic")):
+    """Pickles that parsed, why the next one did not (or None), the globals they import, and whether the first one
+    is torch.save's magic number."""
+
+
+def _scan(data: bytes, most: int, whole: bool = True) -> _Scan:
+    """Up to `most` pickles in a row at the start of `data`, read with `pickletools.genops` (which decodes opcodes
+    and runs nothing). The module and name of a STACK_GLOBAL are the last two strings pushed (or memo reads).
+    `whole=False`: `data` is the file's first MAX_SCAN_BYTES, so a pickle cut at its end is not called broken.
+
+    >>> import os, pickle
+    >>> _scan(pickle.dumps({"w": os.system}, protocol=4), 5).globals
+    ['posix.system']
+    >>> _scan(b"\\x13 not a pickle", 5)
+    _Scan(pickles=0, broken="at position 0, opcode b'\\\\x13' unknown", globals=[], torch_magic=False)
+    """
+    import pickletools
+
+    stream, found, done, broken, magic = io.BytesIO(data), [], 0, None, False
+    while done < most and stream.tell() < len(data):
+        recent: list = [None, None]
+        memo: dict = {}
+        try:
+            for op, arg, _pos in pickletools.genops(stream):
+                kind = op.name
+                if kind in ("GLOBAL", "INST"):
+                    found.append(str(arg).replace(" ", "."))
+                elif kind == "STACK_GLOBAL":
+                    module, name = recent[-2:]
+                    found.append(f"{module}.{name}" if isinstance(module, str) and isinstance(name, str) else "?")
+                if done == 0 and arg == TORCH_MAGIC and not isinstance(arg, bool):
+                    magic = True
+                if kind == "MEMOIZE":
+                    memo[len(memo)] = recent[-1]
+                elif kind in ("PUT", "BINPUT", "LONG_BINPUT"):
+                    memo[arg] = recent[-1]
+                elif kind not in ("FRAME", "PROTO", "STOP"):
+                    pushed = arg if kind in _STRING_OPS else memo.get(arg) if kind.endswith("GET") else None
+                    recent = [recent[-1], pushed]
+        except Exception as err:  # noqa: BLE001 - a stream that is not (or no longer) pickle opcodes
+            if whole or stream.tell() < len(data):
+                broken = " ".join(str(err).split())[:100]
+            else:
+                done += 1  # cut by the scan's own limit, not by the file
+            break
+        done += 1
+    return _Scan(done, broken, found, magic)
+
+
+def _foreign(name: str) -> bool:
+    """A global a pickled state dict never needs (anything outside torch and its containers)."""
+    return name == "?" or name.split(".")[0] not in _TENSOR_MODULES
+
+
+def _torch_says(err: Exception) -> str | None:
+    """What torch's safe unpickler refused, as a short phrase of our own (torch's text suggests loading unsafely,
+    so it is never passed on): the global, function or class it named, or the opcode it does not take."""
+    import pickletools
+
+    inner = err.__context__ if isinstance(err.__context__, pickle.UnpicklingError) else err
+    text = " ".join(str(inner).split())
+    m = re.search(r"GLOBAL (\S+?)\.?(?: was not| whose|$)", text)
+    if m and _NAME.fullmatch(m[1]):
+        return f"it imports {m[1]}"
+    m = re.search(r"unrecognized function (<[^>]{1,120}>|\S{1,120})", text)
+    if m:
+        return f"it calls {m[1]}"
+    m = re.search(r"but got <class '([^']{1,120})'>", text)
+    if m:
+        return f"it builds a {m[1]}"
+    m = re.search(r"Unsupported operand (\d{1,3})\b", text)
+    if m:
+        op = pickletools.code2op.get(chr(int(m[1])))
+        return f"opcode {op.name if op else int(m[1])}, which torch's safe loader does not take"
+    if "persistent" in text:
+        return "a persistent id other than a tensor storage"
+    return None
+
+
+def _starts(data: bytes) -> str:
+    """The first bytes of a file: as text where at least four are printable (up to 24), else in hex.
+
+    >>> _starts(b"<!DOCTYPE html><html>\\n<head>"), _starts(bytes([0x13, 0xA7, 0x44, 0x0F]))
+    ('"<!DOCTYPE html><html>"', 'bytes 13 a7 44 0f')
+    """
+    text = re.match(rb"[\x20-\x7e]{0,24}", data)[0]
+    if len(text) >= 4:
+        return '"' + text.decode("ascii") + '"'
+    return "bytes " + " ".join(f"{b:02x}" for b in data[:8])
+
+
+def _sentence(err: Exception, limit: int = 120) -> str:
+    """The first sentence of a library's message, on one line, cut at a word (nothing that suggests an unsafe
+    load: then just the exception's type)."""
+    text = " ".join(str(err).split())
+    first = re.split(r"(?<=[.;])\s", text, maxsplit=1)[0].rstrip(".;")
+    if "weights_only" in first or not first:
+        return type(err).__name__
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + "…"
+
+
+def _data_pkl(f) -> bytes | None:
+    """The data.pkl of a zip-format torch file, or None where the archive cannot be read."""
+    try:
+        with zipfile.ZipFile(io.BufferedReader(_FileView(f))) as archive:
+            pkls = [i for i in archive.infolist() if i.filename.endswith("/data.pkl") or i.filename == "data.pkl"]
+            if len(pkls) != 1 or pkls[0].file_size > MAX_INDEX_BYTES:
+                return None
+            return archive.read(pkls[0])
+    except Exception:  # noqa: BLE001 - a damaged archive, said by the caller
+        return None
+
+
+def _diagnose(f, err: Exception) -> Exception:
+    """The one-line typed error for a file torch.load(weights_only=True) refused, from what the file is:
+
+    not a pickle at all (random bytes, an HTML page, a Git LFS pointer, a safetensors file under a pickle's name)
+    or a damaged one or a damaged zip archive: InvalidWeightsError; a pickle that imports or builds more than
+    tensors: UnsafeFileError naming the global (or the opcode) that was refused. Never the advice to load it
+    unsafely.
+    """
+    name = f.name
+    told = _torch_says(err) if isinstance(err, pickle.UnpicklingError) else None
+    zipped = f.read(0, 4) == b"PK\x03\x04"
+    if zipped:
+        data = _data_pkl(f)
+        if data is None:
+            return InvalidWeightsError(
+                f"{name}: not a readable torch file: a damaged zip archive ({_sentence(err)}); re-download or "
+                "re-export it"
+            )
+        scan = _scan(data[:MAX_SCAN_BYTES], 1, whole=len(data) <= MAX_SCAN_BYTES)
+    else:
+        data = f.read(0, min(f.size, MAX_SCAN_BYTES))
+        if data.startswith(b"version https://git-lfs"):
+            return InvalidWeightsError(
+                f"{name}: a Git LFS pointer, not the weights; run `git lfs pull` in the clone, or download the file"
+            )
+        if len(data) > 9 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") < len(data):
+            return InvalidWeightsError(f"{name}: a safetensors file under a pickle's name; rename it to .safetensors")
+        # a pre-1.6 file is five pickles: magic number, protocol, sys info, the object, its storage keys
+        scan = _scan(data, 5, whole=f.size <= MAX_SCAN_BYTES)
+    foreign = [g for g in scan.globals if g == "?" or (_foreign(g) and _NAME.fullmatch(g))]
+    if (told or "").startswith("it imports ") or foreign:  # a global no state dict needs: whatever else is wrong
+        what = told if (told or "").startswith("it imports ") else f"it imports {foreign[0]}"
+        what = what.replace("imports ?", "imports a global it names at run time")
+        return UnsafeFileError(f"{name}: the pickle holds more than tensors ({what}); {REFUSED_FIX}")
+    if scan.pickles == 0:
+        if data[:1] == b"\x80":  # PROTO: it began as a pickle
+            return InvalidWeightsError(f"{name}: a damaged pickle ({scan.broken}); re-download or re-export it")
+        return InvalidWeightsError(
+            f"{name}: not a torch weights file: neither a zip archive nor a pickle (it starts with {_starts(data)}); "
+            "re-download it, or point hfprobe at the weights file itself"
         )
-        raise UnsafeFileError(
-            f"{name}: the pickle holds more than tensors ({detail}); it was refused, not run. "
-            "Convert it to safetensors from a trusted environment"
-        ) from None
-    except Exception as err:  # truncated zip, garbage bytes, wrong magic number ...
-        raise InvalidWeightsError(
-            f"{name}: not a readable torch pickle ({type(err).__name__}: {one_line(err, 120)}); re-download or "
-            "re-export it"
-        ) from None
+    if not zipped and not scan.torch_magic:
+        return InvalidWeightsError(
+            f"{name}: a plain pickle, not a file torch.save wrote; save the weights with torch.save or as safetensors"
+        )
+    if isinstance(err, pickle.UnpicklingError) and (told or "").startswith("opcode"):
+        return UnsafeFileError(f"{name}: the pickle uses {told}; {REFUSED_FIX}")
+    if isinstance(err, pickle.UnpicklingError):
+        what = told or "something torch's safe loader refuses"
+        return UnsafeFileError(f"{name}: the pickle holds more than tensors ({what}); {REFUSED_FIX}")
+    return InvalidWeightsError(
+        f"{name}: not a readable torch pickle ({type(err).__name__}: {_sentence(err)}); re-download or re-export it"
+    )
 
 
 def _check_legacy_sizes(name: str, stream, size: int) -> None:

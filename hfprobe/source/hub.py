@@ -226,24 +226,45 @@ def scrub(text: str, token: str | None = None) -> str:
 
 
 @contextlib.contextmanager
-def hub_errors(what: str, *, token: str | None = None, write: bool = False):
+def hub_errors(what: str, *, token: str | None = None, write: bool = False, instead: str | None = None):
     """Turn huggingface_hub / HTTP / network failures into hfprobe's typed, one-line errors, tokens scrubbed.
 
     The one place this mapping is written. `write=True` words the access errors for writes (commits, pull
-    requests) and maps the Hub's card-metadata refusal to CardError.
+    requests) and maps the Hub's card-metadata refusal to CardError. `instead` is what the user can do instead
+    of the write that was refused, for the message's advice (e.g. "write the card locally with --out DIR"); by
+    default a refused pull request (`annotate --push`, the only one hfprobe opens) suggests omitting --push, and
+    any other write suggests nothing beyond a write token.
+
+    >>> from huggingface_hub.errors import HfHubHTTPError
+    >>> import httpx
+    >>> resp = httpx.Response(403, request=httpx.Request("POST", "https://hf.co/api/repos/create"))
+    >>> with hub_errors("org/lora", write=True, instead="write the card locally with --out DIR"):
+    ...     raise HfHubHTTPError("403 Forbidden", response=resp)
+    Traceback (most recent call last):
+    hfprobe.errors.HubWriteError: org/lora: the token has no write access to this repo; use a token with write \
+permission (or write the card locally with --out DIR)
     """
     try:
         yield
     except HfprobeError as err:
         raise type(err)(scrub(str(err), token)) from None
     except Exception as exc:  # noqa: BLE001 - mapped below, or re-raised unchanged
-        mapped = _mapped(exc, what, token, write)
+        mapped = _mapped(exc, what, token, write, instead)
         if mapped is None:
             raise
         raise mapped from None
 
 
-def _mapped(exc: Exception, what: str, token, write: bool) -> Exception | None:
+def _pull_request(exc) -> bool:
+    """Whether the refused request opened or touched a pull request (`create_pr=1`, a discussions route)."""
+    try:
+        url = exc.response.request.url
+        return bool(url.params.get("create_pr")) or "/discussions" in url.path
+    except Exception:  # noqa: BLE001 - no request to look at: no guess
+        return False
+
+
+def _mapped(exc: Exception, what: str, token, write: bool, instead: str | None = None) -> Exception | None:
     from huggingface_hub import constants
     from huggingface_hub import errors as hf
 
@@ -286,9 +307,11 @@ def _mapped(exc: Exception, what: str, token, write: bool) -> Exception | None:
                     "the 'discussion.write' permission for this repo); nothing was changed; add that permission at "
                     "https://huggingface.co/settings/tokens or use a write token"
                 )
+            if instead is None and _pull_request(exc):
+                instead = "omit --push to write locally"
+            alternative = f" (or {instead})" if instead else ""
             return HubWriteError(
-                f"{what}: the token has no write access to this repo; use a token with write permission "
-                "(or omit --push to write locally)"
+                f"{what}: the token has no write access to this repo; use a token with write permission{alternative}"
             )
         if write and status == 412:  # parent_commit no longer the head: someone pushed while we read
             return HubWriteError(

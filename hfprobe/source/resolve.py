@@ -42,7 +42,10 @@ _URL = re.compile(r"^(hf://|https?://)", re.IGNORECASE)
 _HOST = re.compile(r"^(huggingface\.co|hf\.co)/", re.IGNORECASE)  # a web URL without its scheme
 
 
-_SKIP_DIRS = {".git", ".cache", "__pycache__", ".huggingface"}
+# a folder source lists the files below it, except in hidden folders (.git, .cache, .venv ...), these, and Python
+# environments (a folder with pyvenv.cfg or conda-meta/): weights there are a library's, not the user's model
+_SKIP_DIRS = {"__pycache__", "site-packages", "dist-packages", "node_modules"}
+MAX_FOLDER_ENTRIES = 100_000  # files and folders walked below a folder source (a zoo of 10,000 LoRAs is ~30,000)
 
 
 @dataclass
@@ -98,11 +101,7 @@ class Source:
             if self.kind == "file":
                 self._files = [self.default_file]
             elif self.kind == "folder":
-                self._files = sorted(
-                    p.relative_to(self.root).as_posix()
-                    for p in self.root.rglob("*")
-                    if p.is_file() and not (_SKIP_DIRS & set(p.relative_to(self.root).parts))
-                )
+                self._files = _walk(self.root, self.display)
             else:
                 self._pin()
                 self._files = sorted(self._sizes)
@@ -239,6 +238,26 @@ class Source:
         return f.read(0, f.size).decode("utf-8", errors="replace")
 
 
+def _walk(root: Path, display: str) -> list[str]:
+    """The files below `root` (relative posix names, sorted), leaving out the folders `_SKIP_DIRS` names, hidden
+    ones and Python environments; a UsageError past MAX_FOLDER_ENTRIES (a home folder, not a model's)."""
+    out, seen = [], 0
+    for here, dirs, names in os.walk(root):
+        if here != str(root) and ("pyvenv.cfg" in names or "conda-meta" in dirs):
+            dirs[:] = []  # a virtualenv or conda environment: its packages' files are not this source's
+            continue
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        seen += len(dirs) + len(names)
+        if seen > MAX_FOLDER_ENTRIES:
+            raise UsageError(
+                f"{_short(display)}: over {MAX_FOLDER_ENTRIES:,} files and folders below it; point hfprobe at the "
+                "model's own folder or at its weights file"
+            )
+        rel = Path(here).relative_to(root)
+        out.extend((rel / n).as_posix() for n in names if os.path.isfile(os.path.join(here, n)))
+    return sorted(out)
+
+
 def resolve(
     spec: str | os.PathLike | Source, *, token: str | bool | None = None, revision: str | None = None
 ) -> Source:
@@ -254,6 +273,10 @@ def resolve(
     if isinstance(spec, Source):
         return spec
     text = os.fspath(spec)
+    if not text.strip():
+        raise UsageError(
+            f"{text!r} is not a source: name a weights file, a folder ('.' for this one), or a Hub repo (org/name)"
+        )
     if _URL.match(text):
         return _hub_source(text, token=token, revision=revision)
     path = Path(text).expanduser()

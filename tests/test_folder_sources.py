@@ -1,0 +1,126 @@
+"""Folder (and repo) sources: which files are the source's, and which model a folder is read as.
+
+A folder source leaves out hidden folders, Python environments, site-packages and node_modules, and its walk is
+bounded; a folder or repo whose weights belong to several separate models asks the user to name one (one line,
+a few named) instead of choosing silently, while one model's layouts still read as before: a diffusers pipeline's
+component folders, a sharded checkpoint, checkpoint-N/ snapshots of one run, a top-level file over sub-folders.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from hfprobe.cli import main
+from hfprobe.errors import NoWeightsError, UsageError
+from hfprobe.formats import open_weights, pick_weights
+from hfprobe.source.resolve import Source, resolve
+
+
+def _tree(root, names):
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    return root
+
+
+def _pick(root, names) -> str:
+    return pick_weights(resolve(str(_tree(root, names))))
+
+
+def test_environments_and_hidden_folders_are_not_the_source(tmp_path):
+    _tree(
+        tmp_path,
+        [
+            "README.md",
+            ".gitattributes",
+            ".venv/pyvenv.cfg",
+            ".venv/lib/python3.11/site-packages/gt_model/model/model.safetensors",
+            "env/pyvenv.cfg",
+            "env/lib/python3.11/site-packages/pkg/model.safetensors",
+            "conda/conda-meta/history",
+            "conda/lib/model.safetensors",
+            "lib/python3/site-packages/pkg/w.safetensors",
+            "web/node_modules/pkg/w.safetensors",
+            ".hidden/adapter_model.safetensors",
+            "src/__pycache__/x.bin",
+        ],
+    )
+    src = resolve(str(tmp_path))
+    assert src.files() == [".gitattributes", "README.md"]
+    with pytest.raises(NoWeightsError, match="no weights file"):
+        open_weights(str(tmp_path))
+    assert src.exists(".hidden/adapter_model.safetensors")  # named directly, a file there is still readable
+
+
+def test_a_folder_of_separate_models_asks_for_one(tmp_path, capsys):
+    pile = _tree(
+        tmp_path / "pile",
+        [
+            "sd-skope/pytorch_lora_weights.safetensors",
+            "peft-bert/adapter_model.safetensors",
+            "peft-bert/adapter_config.json",
+            "peft-gpt2/adapter_model.safetensors",
+            "old-lora/pytorch_lora_weights.bin",
+            "notes.md",
+        ],
+    )
+    with pytest.raises(UsageError) as err:
+        pick_weights(resolve(str(pile)))
+    message = str(err.value)
+    models = "old-lora/, peft-bert/, peft-gpt2/, sd-skope/"
+    assert message == f"{pile}: holds 4 separate models ({models}); name one, e.g. {pile}/old-lora"
+    assert main(["inspect", str(pile)]) == 2
+    out, err_text = capsys.readouterr()
+    assert out == "" and err_text == f"hfprobe: error: {message}\n"
+    many = _tree(tmp_path / "many", [f"m{i}/w.safetensors" for i in range(7)])
+    with pytest.raises(UsageError, match=r"holds 7 separate models \(m0/, m1/, m2/, m3/ and 3 more\)"):
+        pick_weights(resolve(str(many)))
+
+
+def test_a_hub_repo_of_separate_models_names_a_file_to_read(tmp_path):
+    files = ["README.md", "v1/lora.safetensors", "v2/lora.safetensors"]
+    src = Source("hub", "org/name@dev", repo_id="org/name", revision="dev", _files=files)
+    with pytest.raises(
+        UsageError,
+        match=r"holds 2 separate models \(v1/, v2/\); name one, e.g. hf://models/org/name@dev/v1/lora.safetensors$",
+    ):
+        pick_weights(src)
+
+
+def test_one_model_layouts_still_read_as_one(tmp_path):
+    pipeline = ["model_index.json", "text_encoder/model.safetensors", "vae/diffusion_pytorch_model.safetensors"]
+    assert _pick(tmp_path / "p", pipeline) == "text_encoder/model.safetensors"  # as before: shallowest, by name
+    nested = [f"sd/{n}" for n in pipeline] + ["sd/unet/diffusion_pytorch_model.safetensors"]
+    assert _pick(tmp_path / "n", nested) == "sd/unet/diffusion_pytorch_model.safetensors"  # as at the top: the UNet
+    runs = ["checkpoint-1500/adapter_model.safetensors", "checkpoint-2000/adapter_model.safetensors", "logs/x.txt"]
+    assert _pick(tmp_path / "r", runs) == "checkpoint-2000/adapter_model.safetensors"  # the run's last snapshot
+    ckpt = ["checkpoint-500/unet/diffusion_pytorch_model.safetensors", "checkpoint-500/optimizer.bin"]
+    assert _pick(tmp_path / "c", ckpt) == "checkpoint-500/unet/diffusion_pytorch_model.safetensors"
+    top = ["pytorch_lora_weights.safetensors", "checkpoint-500/pytorch_lora_weights.safetensors", "other/w.safetensors"]
+    assert _pick(tmp_path / "t", top) == "pytorch_lora_weights.safetensors"  # a top-level file is the model
+    shards = ["model/model.safetensors.index.json"] + [f"model/model-0000{i}-of-00002.safetensors" for i in (1, 2)]
+    assert _pick(tmp_path / "s", shards) == "model/model.safetensors.index.json"  # all shards, not the first
+    own = ["lora/pytorch_lora_weights.safetensors", "lora/checkpoint-100/pytorch_lora_weights.safetensors"]
+    assert _pick(tmp_path / "o", own) == "lora/pytorch_lora_weights.safetensors"
+
+
+def test_the_walk_is_bounded(tmp_path, monkeypatch):
+    _tree(tmp_path, [f"d{i}/f{j}.txt" for i in range(5) for j in range(5)])
+    monkeypatch.setattr(importlib.import_module("hfprobe.source.resolve"), "MAX_FOLDER_ENTRIES", 20)
+    with pytest.raises(UsageError, match=r"over 20 files and folders below it; point hfprobe at the model's own"):
+        resolve(str(tmp_path)).files()
+
+
+def test_an_empty_source_is_a_usage_error(capsys):
+    for spec in ("", "   "):
+        with pytest.raises(UsageError, match="is not a source: name a weights file, a folder"):
+            resolve(spec)
+    assert main(["inspect", ""]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "hfprobe: error: '' is not a source: name a weights file, a folder ('.' for this one), or a Hub repo "
+        "(org/name)\n"
+    )
