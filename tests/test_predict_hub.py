@@ -83,3 +83,19 @@ def test_no_text_encoder_offline_says_how_to_get_it(monkeypatch):
     assert reason.startswith(f"no base text encoder: the text encoder of {SD_ROOT} is not in the Hugging Face cache")
     assert "(HF_HUB_OFFLINE is set)" in reason and f"`hf download {SD_ROOT} --include 'text_encoder/*'" in reason
     assert "local folder" not in reason and "\n" not in reason
+
+
+def test_verbose_logs_the_steps_and_every_request_never_the_token(hub, capsys):
+    """-v: which file, its format, the tree, the routing; -vv: each ranged read and download too. No token."""
+    from hfprobe.cli import main
+
+    hub.tokens = {"hf_secret_value": "read"}
+    assert main(["-v", "inspect", REPO, "--token", "hf_secret_value"]) == 0
+    err = capsys.readouterr().err
+    assert "reading pytorch_lora_weights.safetensors (hub source)" in err and "format diffusers-lora" in err
+    assert "family sd1" in err and "GET " not in err
+    assert main(["-vv", "predict", REPO, "--labels", "dog,cat,violin", "--token", "hf_secret_value"]) == 0
+    err = capsys.readouterr().err
+    assert f"GET {REPO}/pytorch_lora_weights.safetensors bytes=0-" in err and ": expert none (" in err
+    assert "hf_secret_value" not in err
+    assert main(["inspect", REPO]) == 0 and capsys.readouterr().err == ""  # quiet again without -v

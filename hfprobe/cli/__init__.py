@@ -54,10 +54,13 @@ def build_parser(prog: str = "hfprobe") -> argparse.ArgumentParser:
 
 def _logging(verbosity: int) -> None:
     """The `hfprobe` logger on stderr; other libraries' loggers are left as they are."""
+    log = logging.getLogger("hfprobe")
+    for old in [h for h in log.handlers if getattr(h, "_hfprobe_cli", False)]:  # one per process, not one per main()
+        log.removeHandler(old)
     if not verbosity:
         return
-    log = logging.getLogger("hfprobe")
     handler = logging.StreamHandler(sys.stderr)
+    handler._hfprobe_cli = True
     handler.setFormatter(logging.Formatter("hfprobe: %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO if verbosity == 1 else logging.DEBUG)

@@ -30,6 +30,7 @@ Returned dict (the `--json` output of `hfprobe predict`):
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
@@ -37,6 +38,8 @@ import torch
 from ..errors import ExpertError, UsageError
 from .expert import default_experts_dir
 from .publish import load_experts_from
+
+log = logging.getLogger(__name__)
 
 
 def _inspect(src) -> dict:
@@ -226,6 +229,7 @@ def predict(
                 "candidates": [],
                 "reason": f"no trained experts under {where}; train one with `hfprobe train`",
             }
+        log.info("%s: expert %s (%s)", src.display, decision["expert"] or "none", decision["reason"])
         if experts is not None and len(pool) == 1 and not decision["candidates"]:
             # the user named one expert: a model it cannot read is an error, not an abstention
             pool[0].check_layer(get_layer(pool[0].layer), where=src.display)

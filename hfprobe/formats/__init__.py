@@ -19,6 +19,7 @@ May import: hfprobe.source and hfprobe.errors (the tables are built from the lib
 from __future__ import annotations
 
 import json
+import logging
 import posixpath
 import re
 
@@ -38,6 +39,8 @@ from .diffusers import adapter_metadata, is_diffusers_lora, read_diffusers_lora
 from .kohya import is_kohya, read_kohya
 from .peft import is_peft, read_peft
 from .pickle_safe import PICKLE_SUFFIXES, load_tensors, read_index
+
+log = logging.getLogger(__name__)
 
 __all__ = ["open_weights", "pick_weights", "WeightsView", "Module"]
 
@@ -256,6 +259,7 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
 
     src = resolve(source_or_spec, token=token)
     filename = filename or src.default_file or pick_weights(src)
+    log.info("%s: reading %s (%s source)", src.display, filename, src.kind)
     store, files, metadata = _load_store(src, filename)
     folder = posixpath.dirname(filename)
     adapter_config = _read_json(src, posixpath.join(folder, "adapter_config.json"))
@@ -308,6 +312,8 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
         )
     if store.truncated:
         notes = [*notes, _truncation_note(store, modules)]
+    n_read = src.bytes_read
+    log.info("%s: format %s, %d tensors in %d modules, %d bytes read", where, fmt, len(keys), len(modules), n_read)
     return WeightsView(
         format=fmt,
         files=files,

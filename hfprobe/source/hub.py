@@ -195,6 +195,7 @@ def download(
         )
         if meta.size is not None and meta.size > max_bytes:
             raise too_large(what, meta.size, max_bytes, fix)
+        log.debug("download %s/%s@%s (%s bytes) through the Hub cache", repo_id, name, sha[:12], meta.size)
         tries = hub_retries() + 1
         seconds = tries * (head_timeout + reply_budget(get_timeout, meta.size or max_bytes))
         seconds += sum(backoff(n, hub_backoff()) for n in range(tries - 1))

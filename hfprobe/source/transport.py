@@ -307,6 +307,7 @@ class RemoteFile:
         from huggingface_hub import get_session
 
         headers = {**self._headers, "Range": f"bytes={first}-{end - 1}"}
+        log.debug("GET %s bytes=%d-%d", self.name, first, end - 1)  # the name, never the headers (a token)
         with get_session().stream("GET", self.url, headers=headers, timeout=timeout) as resp:
             if resp.status_code == 416:  # asked past the end: the file is shorter than the header claims
                 rng = content_range((resp.headers.get("content-range") or "").replace("*", "0-0"))

@@ -12,6 +12,7 @@ scores and the evidence, what the metadata declares and where it contradicts the
 
 from __future__ import annotations
 
+import logging
 import math
 import posixpath
 
@@ -21,6 +22,8 @@ from ..source.resolve import Source, resolve
 from .classify import classify
 from .names import shapes_from_raw
 from .registry import family_label
+
+log = logging.getLogger(__name__)
 
 # companion files read as metadata, beside the weights file first, then at the top of the source
 TEXT_FILES = ("README.md", "config.yaml")
@@ -142,6 +145,15 @@ def _report(src: Source) -> dict:
             texts = {**texts, **more}
             tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)
     root = tree.root_dict()
+    log.info(
+        "%s: family %s, root %s (%.2f), base_model %s (%s)",
+        src.display,
+        tree.family,
+        root["id"],
+        root["confidence"],
+        tree.base_model["id"],
+        tree.base_model["status"],
+    )
     root["evidence"] = root["evidence"][:MAX_EVIDENCE]
     return {
         "source": src.display,
