@@ -137,6 +137,22 @@ def test_inspect_json_refuses_with_one_line(case, tmp_path, capsys):
     assert "Traceback" not in err and "internal error" not in err and len(err) < 1500, (case, err)
 
 
+def test_a_batch_reports_its_failed_item_in_the_json_too(tmp_path, capsys):
+    """In a batch, a bad source is one line on stderr AND one object on stdout, as annotate and index add write
+    theirs, so a script reading the JSON Lines sees every source; the good ones still answer; exit 1."""
+    from tests.builders import save_textual_inversion
+
+    good = save_textual_inversion(tmp_path / "good")
+    bad = _write(tmp_path, *CASES["empty"])
+    assert main(["inspect", str(good), str(bad), "--json"]) == 1
+    out, err = capsys.readouterr()
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["format"] == "textual-inversion" and err.count("\n") == 1
+    assert second == {"source": str(bad), "status": "failed", "error": err.strip().removeprefix("hfprobe: error: ")}
+    assert main(["inspect", str(good), str(bad)]) == 1  # without --json: stderr only
+    assert "failed" not in capsys.readouterr().out
+
+
 PREDICT_CASES = ["empty", "nested JSON", "dtype a list", "cloneofsimo up without down", "3-D lora_B", "pickle garbage"]
 
 

@@ -201,9 +201,12 @@ def pick_device(args):
     return resolve_device(getattr(args, "device", None) or "auto")
 
 
-def fail(message: str) -> None:
-    """One line on stderr for one failed item of a batch (the batch goes on)."""
+def fail(message: str, item: str | None = None) -> None:
+    """One line on stderr for one failed item of a batch (the batch goes on); with `item` (under --json) also its
+    object on stdout, `{"source", "status": "failed", "error"}`, as `annotate` and `index add` write theirs."""
     print(f"hfprobe: error: {message}", file=sys.stderr, flush=True)
+    if item is not None:
+        emit({"source": item, "status": "failed", "error": message})
 
 
 def batch_status(n_items: int, n_failed: int) -> int:

@@ -63,7 +63,7 @@ def run(args) -> int:
         except HfprobeError as err:
             if debug() or len(args.sources) == 1:
                 raise
-            fail(str(err))
+            fail(str(err), spec if args.json else None)
             failed += 1
             continue
         if args.json:
