@@ -241,10 +241,17 @@ def test_probe_flags_out_of_range_are_usage_errors(command, flag, value, capsys)
         (["index", "add", "x", "--limit", "0"], "--limit"),
         (["webhook", "serve", "--workers", "0"], "--workers"),
         (["zoo", "build", "--jobs", "0"], "--jobs"),
+        (["train", "--zoo", "z", "--all-trees", "--push", "notarepo"], "--push"),  # not after the training
+        (["experts", "push", "d", "bad//id", "--dry-run"], "ORG/NAME"),
+        (["space", "push", "org/na me"], "ORG/NAME"),
     ],
 )
 def test_counts_out_of_range_are_usage_errors(argv, flag, capsys):
     usage_error(capsys, argv, flag)
+
+
+def test_space_run_refuses_a_missing_index(capsys, tmp_path):
+    refused(capsys, ["space", "run", "--index", str(tmp_path / "none"), "--port", "7999"], "--index", "no such folder")
 
 
 def test_good_probe_flags_still_parse():

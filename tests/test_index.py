@@ -460,3 +460,12 @@ def test_a_bad_experts_location_fails_the_batch_once(tmp_path, no_experts, capsy
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "nope" in err
     assert len(no_experts) == 1  # looked up once for the batch, not once per model
+    assert not (tmp_path / "idx").exists()  # nothing went in: no empty index left behind
+
+
+def test_a_batch_where_every_source_fails_leaves_no_index(tmp_path, capsys):
+    from hfprobe.cli import main
+
+    bad = [str(tmp_path / "missing-a"), str(tmp_path / "missing-b")]
+    assert main(["index", "add", *bad, "--index", str(tmp_path / "idx"), "-q"]) == 1
+    assert "no index written" in capsys.readouterr().out and not (tmp_path / "idx").exists()

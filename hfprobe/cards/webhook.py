@@ -25,6 +25,7 @@ import logging
 import queue as _queue
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -258,7 +259,9 @@ def create_server(queue: AnnotationQueue, *, secret: str, ui=None):
     from fastapi.responses import JSONResponse
     from huggingface_hub import WebhooksServer
 
-    server = WebhooksServer(ui=ui if ui is not None else _status_ui(queue), webhook_secret=secret)
+    with warnings.catch_warnings():  # its "experimental" notice is for its own users, not ours: here only, no global
+        warnings.filterwarnings("ignore", message=".*WebhooksServer.*experimental", category=UserWarning)
+        server = WebhooksServer(ui=ui if ui is not None else _status_ui(queue), webhook_secret=secret)
 
     async def hfprobe(request: Request):  # a real class, not a string: FastAPI injects the request by its type
         body = await request.body()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from ..errors import UsageError
 from .common import add_flags, batch_status, emit, fail, hub_command, positive_int, progress, use_threads
 
@@ -74,6 +77,7 @@ def run_add(args) -> int:
     kwargs = {"token": args.token}
     if args.experts:
         kwargs["experts"] = args.experts
+    fresh = not Path(args.index or default_index_dir()).exists()
     idx = ModelIndex(args.index)
 
     def report(spec: str, status: str, error: str | None) -> None:
@@ -82,19 +86,24 @@ def run_add(args) -> int:
         elif error:
             fail(error)
 
-    summary = add_sources(
-        idx,
-        specs,
-        describe_kwargs=kwargs,
-        engine=args.engine,
-        resume=not args.no_resume,
-        progress=progress(args),
-        on_result=report,
-    )
+    try:
+        summary = add_sources(
+            idx,
+            specs,
+            describe_kwargs=kwargs,
+            engine=args.engine,
+            resume=not args.no_resume,
+            progress=progress(args),
+            on_result=report,
+        )
+    finally:
+        n = len(idx)
+        if fresh and n == 0:  # nothing went in: leave no empty index behind
+            shutil.rmtree(idx.path, ignore_errors=True)
     if not args.json:
+        where = f"{n} models in {idx.path}" if n or not fresh else "no index written"
         print(
             f"indexed {summary['added']}, skipped {summary['skipped']} already indexed, failed "
-            f"{len(summary['failed'])}; "
-            f"{len(idx)} models in {idx.path}"
+            f"{len(summary['failed'])}; {where}"
         )
     return batch_status(len(specs), len(summary["failed"]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, check_listen, emit, port
+from .common import add_flags, check_listen, emit, port, repo_id
 
 
 def register(sub) -> None:
@@ -14,7 +14,7 @@ def register(sub) -> None:
         description="Create (or update) the Gradio Space ORG/NAME: the app, this hfprobe's source, a pinned "
         "requirements.txt, the Space card (sign-in with Hugging Face, preloaded experts) and its settings.",
     )
-    push.add_argument("repo", metavar="ORG/NAME", help="the Space (created if needed)")
+    push.add_argument("repo", metavar="ORG/NAME", type=repo_id, help="the Space (created if needed)")
     push.add_argument(
         "--experts",
         action="append",
@@ -51,6 +51,10 @@ def run_local(args) -> int:
 
     check_listen(args.host, args.port, "space run")  # before the app loads: one line, not a traceback
     if args.index:
+        from ..errors import UsageError
+
+        if not os.path.isdir(args.index):
+            raise UsageError(f"--index {args.index}: no such folder; build one with `hfprobe index add`, or omit it")
         os.environ["HFPROBE_INDEX"] = args.index
     from ..space.app import main
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import add_flags, emit, fraction, non_negative, pick_device, positive_int, progress, use_threads
+from .common import (
+    add_flags,
+    emit,
+    fraction,
+    non_negative,
+    pick_device,
+    positive_int,
+    progress,
+    repo_id,
+    use_threads,
+)
 
 
 def add_probe_flags(p) -> None:
@@ -64,6 +74,7 @@ def register(sub) -> None:
     p.add_argument(
         "--push",
         metavar="ORG/NAME",
+        type=repo_id,
         help="also publish to this Hub model repo, with a model card (with --all-trees: one repo, a sub-folder "
         "per tree)",
     )
