@@ -153,6 +153,17 @@ def test_fix_base_model_replaces_and_stays_idempotent():
     assert not again.changed and again.base_model_action == "replaced"
 
 
+def test_an_unsure_root_never_offers_fix_base_model():
+    """Where the weights' root is not 'high', even --fix-base-model leaves the author's line: the card says so
+    instead of telling readers that flag would replace it."""
+    unsure = {**SD1, "root": {**SD1["root"], "confidence": 0.74}}
+    for fix in (False, True):
+        result = update_card(_read("conflict.input.md"), unsure, today=DAY, fix_base_model=fix)
+        assert result.base_model_action == "conflict"
+        assert ModelCard(result.text).data.base_model == "stabilityai/stable-diffusion-xl-base-1.0"
+        assert "not sure enough (confidence below 0.8)" in result.text and "replaces it" not in result.text
+
+
 def test_card_without_yaml_keeps_body():
     original = _read("no_yaml.input.md")
     result = update_card(original, BERT, today=DAY)

@@ -268,10 +268,16 @@ def render_section(
         "**Conflicts:**" if sentences or action in ("conflict", "replaced") else "**Conflicts:** none found.",
     ]
     if action == "conflict":
+        sure = confidence_label((report.get("root") or {}).get("confidence")) == "high"
+        fix = (
+            "`hfprobe annotate --fix-base-model` replaces it."
+            if sure
+            else "the weights' own root is not sure enough (confidence below 0.8) for hfprobe to replace it, "
+            "even with `--fix-base-model`."
+        )
         lines.append(
             f"- The card declares `base_model: {', '.join(declared)}`, but the weights point to "
-            f"`{block['root']}` (see the evidence above). It was left unchanged; "
-            "`hfprobe annotate --fix-base-model` replaces it."
+            f"`{block['root']}` (see the evidence above). It was left unchanged; {fix}"
         )
     if action == "replaced":
         lines.append(

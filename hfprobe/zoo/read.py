@@ -206,7 +206,10 @@ def _from_rows(rows: list[dict], base: Path, where: str, skip_bad: bool, skipped
             if target.is_dir() and not _has_weights(target):
                 raise ZooError(f"model {mid}: {target} holds no weights file")
             if "labels" not in row or row["labels"] in (None, ""):
-                raise ZooError(f"model {mid}: no labels in {where}")
+                raise ZooError(
+                    f"model {mid}: no labels in {where}; a zoo lists each model's labels (manifest.jsonl or its card); "
+                    "for real models of unknown origin, `hfprobe inspect` names each one's root"
+                )
             labels = _labels(row["labels"], mid)
             filename = row.get("weights") if target.is_dir() and row.get("weights") else None
             models.append(
