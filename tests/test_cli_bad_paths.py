@@ -306,23 +306,17 @@ def test_a_summary_in_a_folder_not_yet_made_is_written(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["binary", "folder"])
-def test_a_target_list_that_is_not_text_is_refused(kind, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "argv,what",
+    [(["annotate", "--from-file"], "list of repos"), (["predict", "no-model", "--vocab"], "vocabulary file")],
+)
+def test_a_list_file_that_is_not_text_is_refused(kind, argv, what, tmp_path, capsys):
     path = tmp_path / "list"
     if kind == "binary":
         path.write_bytes(b"\x00\xff\xfe\x80 weights")
     else:
         path.mkdir()
-    refused(capsys, ["annotate", "--from-file", str(path)], str(path), "list of repos")
-
-
-@pytest.mark.parametrize("kind", ["binary", "folder"])
-def test_a_vocabulary_that_is_not_text_is_refused(kind, tmp_path, capsys):
-    path = tmp_path / "vocab"
-    if kind == "binary":
-        path.write_bytes(b"\x00\xff\xfe\x80 weights")
-    else:
-        path.mkdir()
-    refused(capsys, ["predict", "no-model", "--vocab", str(path)], str(path), "vocabulary file")
+    refused(capsys, [*argv, str(path)], str(path), what)
 
 
 # ---- 6. the demo's --threads help says what it does -----------------------------------------------------------------
