@@ -535,3 +535,22 @@ def test_pickle_index_refuses_what_it_does_not_know(tmp_path):
     with pytest.raises(UnsafeFileError):
         open_weights(str(hostile))
     assert not marker.exists()
+
+
+def test_a_refused_file_is_closed_not_left_to_the_garbage_collector(tmp_path):
+    """open_weights closes the files of a source it opened itself when it refuses them (no ResourceWarning)."""
+    import gc
+    import warnings
+
+    from safetensors.torch import save_file
+
+    from hfprobe.errors import UnsupportedFormatError
+    from hfprobe.formats import open_weights
+
+    save_file({"no_module_here": torch.zeros(2, 2)}, str(tmp_path / "odd.safetensors"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(UnsupportedFormatError):
+            open_weights(str(tmp_path / "odd.safetensors"))
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]

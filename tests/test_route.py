@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hfprobe.errors import LayerNotFoundError
+from hfprobe.errors import LayerNotFoundError, UsageError
 from hfprobe.experts.fit import train_expert
 from hfprobe.experts.probes import TrainConfig
 from hfprobe.experts.route import Router, cluster_trees
@@ -84,3 +84,5 @@ def test_cluster_trees_recovers_truth(trees):
     assert out["n_trees"] == 3 and out["ari"] == pytest.approx(1.0)
     one = cluster_trees(layers[:15], truth=truth[:15])
     assert one["n_trees"] == 1
+    with pytest.raises(UsageError, match="only 15 models"):  # not a quiet answer of 15
+        cluster_trees(layers[:15], n_trees=99)

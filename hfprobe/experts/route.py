@@ -145,6 +145,10 @@ def cluster_trees(layers, *, n_trees: int | None = None, truth=None) -> dict:
 
     X = _as_matrix(layers)
     n = len(X)
+    if n_trees is not None and n_trees > n:
+        from ..errors import UsageError
+
+        raise UsageError(f"--n-trees {n_trees}: there are only {n} models to cluster; ask for at most {n}")
     if n < 2:
         labels = np.ones(n, dtype=int)
         heights = np.array([])

@@ -258,6 +258,15 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
     from ..source.resolve import resolve
 
     src = resolve(source_or_spec, token=token)
+    try:
+        return _open(src, filename)
+    except BaseException:
+        if src is not source_or_spec:  # ours: close the files it opened before the error leaves
+            src.close()
+        raise
+
+
+def _open(src, filename: str | None) -> WeightsView:
     filename = filename or src.default_file or pick_weights(src)
     log.info("%s: reading %s (%s source)", src.display, filename, src.kind)
     store, files, metadata = _load_store(src, filename)
