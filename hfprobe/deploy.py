@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from importlib import metadata
 from pathlib import Path
 
 from .errors import UsageError
+from .source.hub import REPO_ID
 
 GRADIO_VERSION = "6.31.0"  # the Space's sdk_version; constraints.txt pins the same gradio (tests check both)
 PYTHON_VERSION = "3.11"
@@ -41,7 +41,6 @@ EXTRAS = ("space", "search")
 TEXT_ENCODER_ROOT = "sentence-transformers/all-MiniLM-L6-v2"  # the default text space (shipped in a pip package)
 SETTINGS_FILE = "hfprobe-space.json"
 SECTION_START, SECTION_END = "<!-- hfprobe:space-card -->", "<!-- /hfprobe:space-card -->"
-_REPO = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _SOURCE_SUFFIXES = (".py", ".json", ".txt", ".md")
 
 LAUNCHER = '''"""The hfprobe Space (written by `hfprobe space push`; in a checkout: `python space/app.py`). The page is
@@ -220,7 +219,7 @@ def space_files(
     holds an index/ that this push leaves in place."""
     experts = list(experts or [])
     for spec in experts:
-        if not _REPO.fullmatch(spec.partition("@")[0]):
+        if not REPO_ID.fullmatch(spec.partition("@")[0]):
             raise UsageError(f"--experts {spec!r}: not a Hub repo id; publish experts with `hfprobe experts push`")
     files: dict[str, bytes | Path] = dict(package_files())
     settings = {}
@@ -256,10 +255,9 @@ def push_space(
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
 
     from . import __version__
-    from .source.hub import hub_errors
+    from .source.hub import check_repo_id, hub_errors
 
-    if not _REPO.fullmatch(repo_id or ""):
-        raise UsageError(f"{repo_id!r}: not a Hub repo id; expected ORG/NAME")
+    check_repo_id(repo_id)
     api = HfApi(token=token)
 
     def read(name: str) -> str:

@@ -241,13 +241,22 @@ def test_probe_flags_out_of_range_are_usage_errors(command, flag, value, capsys)
         (["index", "add", "x", "--limit", "0"], "--limit"),
         (["webhook", "serve", "--workers", "0"], "--workers"),
         (["zoo", "build", "--jobs", "0"], "--jobs"),
-        (["train", "--zoo", "z", "--all-trees", "--push", "notarepo"], "--push"),  # not after the training
-        (["experts", "push", "d", "bad//id", "--dry-run"], "ORG/NAME"),
-        (["space", "push", "org/na me"], "ORG/NAME"),
     ],
 )
 def test_counts_out_of_range_are_usage_errors(argv, flag, capsys):
     usage_error(capsys, argv, flag)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--zoo", "z", "--all-trees", "--push", "notarepo"],  # before the zoo is even opened
+        ["experts", "push", "d", "bad//id", "--dry-run"],
+        ["space", "push", "org/na me"],
+    ],
+)
+def test_a_repo_to_write_to_is_checked_first(argv, capsys):
+    refused(capsys, argv, "not a Hub repo id")
 
 
 def test_space_run_refuses_a_missing_index(capsys, tmp_path):

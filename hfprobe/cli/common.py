@@ -32,28 +32,6 @@ def _number(text: str, kind, low, high, closed_high: bool, what: str):
     return value
 
 
-def repo_id(text: str) -> str:
-    """argparse type: ORG/NAME of a Hub repo a command will write to, checked by huggingface_hub's own rule when
-    the flags are parsed, not after the work.
-
-    >>> repo_id("my-org/my-experts")
-    'my-org/my-experts'
-    >>> repo_id("notarepo")
-    Traceback (most recent call last):
-    ...
-    argparse.ArgumentTypeError: 'notarepo': name the Hub repo as ORG/NAME
-    """
-    from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-    if text.count("/") != 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: name the Hub repo as ORG/NAME")
-    try:
-        validate_repo_id(text)
-    except HFValidationError as err:
-        raise argparse.ArgumentTypeError(f"{text!r}: not a valid Hub repo id ({err})") from None
-    return text
-
-
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1 (epochs, rank, workers, trees, a limit).
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, emit, repo_id
+from .common import add_flags, emit
 
 
 def register(sub) -> None:
@@ -16,7 +16,7 @@ def register(sub) -> None:
         "Load it back with `hfprobe predict SOURCE --experts ORG/NAME`.",
     )
     push.add_argument("dir", help="an expert folder (expert.json + expert.safetensors) or a folder of them")
-    push.add_argument("repo", metavar="ORG/NAME", type=repo_id, help="the Hub model repo (created if needed)")
+    push.add_argument("repo", metavar="ORG/NAME", help="the Hub model repo (created if needed)")
     push.add_argument("--trees", help="comma-separated sub-folders to publish (default: every expert in DIR)")
     push.add_argument("--private", action="store_true", help="create the repo private")
     push.add_argument("--dry-run", action="store_true", help="print the model card; upload nothing")
@@ -27,7 +27,9 @@ def register(sub) -> None:
 def run_push(args) -> int:
     from ..experts.expert import Expert
     from ..experts.publish import expert_card, expert_folders, push_experts
+    from ..source.hub import check_repo_id
 
+    check_repo_id(args.repo)  # a dry run too: the card it prints names the repo
     trees = [t.strip() for t in args.trees.split(",") if t.strip()] if args.trees else None
     if args.dry_run:
         folders = expert_folders(args.dir, trees)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, check_listen, emit, port, repo_id
+from .common import add_flags, check_listen, emit, port
 
 
 def register(sub) -> None:
@@ -14,7 +14,7 @@ def register(sub) -> None:
         description="Create (or update) the Gradio Space ORG/NAME: the app, this hfprobe's source, a pinned "
         "requirements.txt, the Space card (sign-in with Hugging Face, preloaded experts) and its settings.",
     )
-    push.add_argument("repo", metavar="ORG/NAME", type=repo_id, help="the Space (created if needed)")
+    push.add_argument("repo", metavar="ORG/NAME", help="the Space (created if needed)")
     push.add_argument(
         "--experts",
         action="append",

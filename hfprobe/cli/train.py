@@ -12,7 +12,6 @@ from .common import (
     pick_device,
     positive_int,
     progress,
-    repo_id,
     use_threads,
 )
 
@@ -74,7 +73,6 @@ def register(sub) -> None:
     p.add_argument(
         "--push",
         metavar="ORG/NAME",
-        type=repo_id,
         help="also publish to this Hub model repo, with a model card (with --all-trees: one repo, a sub-folder "
         "per tree)",
     )
@@ -125,10 +123,13 @@ def run(args) -> int:
     from ..device import use_device
     from ..experts.data import candidate_layers
     from ..experts.fit import fit_tree
+    from ..source.hub import check_repo_id
     from ..text.encoders import get_text_encoder
     from ..tree.inspect import family_of
     from ..zoo import is_modelj_spec, modelj_kind, open_zoo_spec, paper_protocol
 
+    if args.push:
+        check_repo_id(args.push, "--push")  # now, not after the training
     out = Path(args.out) if args.out else cache_dir() / "experts"
     where = "--out" if args.out else "the experts' cache (HFPROBE_CACHE)"
     check_output_path(out, where, folder=True)  # before any work: a bad path fails now, not after training

@@ -14,12 +14,12 @@ layer, labels, metrics beside chance, and the zoo it was trained on) rendered th
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ExpertError, UsageError
+from ..errors import ExpertError
+from ..source.hub import REPO_ID
 from .expert import CONFIG, WEIGHTS, Expert, download_experts, load_experts
 
 LIBRARY = "hfprobe"
@@ -28,7 +28,6 @@ CARD_MARK = "<!-- hfprobe:expert-card"
 # the offline zoo's roots are trained by `hfprobe zoo build` and exist nowhere on the Hub: never a base_model
 SYNTHETIC_ROOT = "hfprobe-zoo/"
 PATTERNS = [CONFIG, WEIGHTS, f"*/{CONFIG}", f"*/{WEIGHTS}"]
-_REPO = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
 def expert_folders(folder: str | os.PathLike, trees: list[str] | None = None) -> dict[str, Path]:
@@ -160,10 +159,9 @@ def push_experts(
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
-    from ..source.hub import hub_errors
+    from ..source.hub import check_repo_id, hub_errors
 
-    if not _REPO.fullmatch(repo_id or ""):
-        raise UsageError(f"{repo_id!r}: not a Hub repo id; expected ORG/NAME")
+    check_repo_id(repo_id)
     folders = expert_folders(folder, trees)
     configs = {}
     for path, where in folders.items():
@@ -213,7 +211,7 @@ def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
     """The experts of a Hub repo (`org/name[@revision]`), through the Hugging Face cache: one expert at the top,
     or one per sub-folder (sorted by name)."""
     repo_id, _, revision = str(spec).partition("@")
-    if not _REPO.fullmatch(repo_id):
+    if not REPO_ID.fullmatch(repo_id):
         raise ExpertError(f"{spec}: no such expert folder, and not a Hub repo id (org/name)")
     snap = download_experts(repo_id, revision=revision or None, token=token, patterns=PATTERNS)
     if (snap / CONFIG).is_file():
@@ -228,7 +226,7 @@ def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
 
 def looks_like_repo(item) -> bool:
     """A string that is not an existing path and reads as org/name[@revision] (then it is loaded from the Hub)."""
-    return isinstance(item, str) and not Path(item).exists() and bool(_REPO.fullmatch(item.partition("@")[0]))
+    return isinstance(item, str) and not Path(item).exists() and bool(REPO_ID.fullmatch(item.partition("@")[0]))
 
 
 def load_experts_from(where) -> list:

@@ -14,7 +14,15 @@ import re
 from pathlib import Path
 from urllib.parse import quote
 
-from ..errors import CardError, HfprobeError, HubWriteError, NetworkError, SourceAccessError, SourceNotFoundError
+from ..errors import (
+    CardError,
+    HfprobeError,
+    HubWriteError,
+    NetworkError,
+    SourceAccessError,
+    SourceNotFoundError,
+    UsageError,
+)
 from .transport import backoff, raise_for_status, read_at_most, reply_budget, timeouts, with_retries, within
 
 log = logging.getLogger(__name__)
@@ -89,6 +97,24 @@ def safe_name(name: str) -> bool:
     if any(ord(c) < 32 for c in name):
         return False
     return all(part not in ("", ".", "..") for part in name.split("/"))
+
+
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")  # ORG/NAME, as hfprobe's writes and Hub specs spell it
+
+
+def check_repo_id(repo_id: str | None, what: str = "") -> str:
+    """`repo_id` when it reads as ORG/NAME, else a UsageError (one line), raised before any work is done.
+
+    >>> check_repo_id("my-org/experts")
+    'my-org/experts'
+    >>> check_repo_id("notarepo", "--push")
+    Traceback (most recent call last):
+    ...
+    hfprobe.errors.UsageError: --push 'notarepo': not a Hub repo id; expected ORG/NAME
+    """
+    if not REPO_ID.fullmatch(repo_id or "") or ".." in (repo_id or ""):
+        raise UsageError(f"{what + ' ' if what else ''}{repo_id!r}: not a Hub repo id; expected ORG/NAME")
+    return repo_id
 
 
 # ---- what an offline rerun needs: the listing per revision, and each weights file's header -------------------
