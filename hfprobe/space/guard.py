@@ -40,8 +40,11 @@ UPLOAD_REFUSED = "the upload could not be used; upload one .safetensors weights 
 # branch, tag or commit (slashes allowed, as in refs/pr/1)
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
 REPO_SPEC = re.compile(rf"({_NAME})/({_NAME})(?:@([A-Za-z0-9][A-Za-z0-9._/-]{{0,199}}))?")
-# an absolute path (or ~/...) in a message: replaced before it reaches a client
-_ABS_PATH = re.compile(r"(?<![\w.:/~-])~?/[^\s'\"`(),;]*")
+# what may be an absolute path (or ~/...) in a message; `_server_path` decides whether it is one of this server's.
+# A "~" escaped for Markdown (\~) still counts as home.
+_ABS_PATH = re.compile(r"(?<![\w.:/~\\-])(?:\\?~)?/[^\s'\"`(),;]*")
+PLACEHOLDER = "[server path]"  # not "<...>": Markdown would read that as an HTML tag and hide the rest of the line
+MAX_MESSAGE = 1000  # characters of a one-line message; longer ones are cut at a word, with "…"
 
 
 def max_upload_bytes() -> int:
@@ -143,30 +146,130 @@ def upload_source(path):
 _POOL = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hfprobe-space")
 
 
-def public_message(text: str) -> str:
-    """A message safe for a visitor: no token, no absolute path, one line, at most 400 characters.
+def _server_roots() -> list[str]:
+    """Folders of this server a visitor must not learn: caches, temp, home, cwd, Python's install, index, experts.
 
-    >>> public_message("cannot read /tmp/gradio/abc/x.safetensors with hf_abcdefghijklmnop")
-    'cannot read <server path> with hf_***'
+    Read at each call (the environment may change while the server runs); the list is short.
     """
+    import sys
+    import sysconfig
+    import tempfile
+
+    from huggingface_hub import constants
+
+    home = str(Path.home())
+    roots = [
+        os.environ.get("HFPROBE_CACHE") or os.path.join(home, ".cache", "hfprobe"),
+        os.environ.get("HFPROBE_INDEX", ""),
+        *os.environ.get("HFPROBE_EXPERTS", "").split(","),
+        constants.HF_HOME,
+        constants.HF_HUB_CACHE,
+        tempfile.gettempdir(),
+        home,
+        os.getcwd(),
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        *sysconfig.get_paths().values(),
+        str(Path(__file__).resolve().parents[2]),  # where hfprobe itself is installed or checked out
+    ]
+    try:
+        roots.append(str(gr.utils.get_upload_folder()))
+    except Exception:  # noqa: BLE001 - an optional extra root; the others still apply
+        pass
+    out = set()
+    for root in roots:
+        root = root.strip() if isinstance(root, str) else ""
+        if root.startswith(("/", "~")):  # a Hub repo id in HFPROBE_EXPERTS is not a folder
+            for form in (os.path.normpath(os.path.expanduser(root)), os.path.realpath(os.path.expanduser(root))):
+                if form != "/":
+                    out.add(form.rstrip("/"))
+    return sorted(out)
+
+
+@functools.lru_cache(maxsize=1)
+def _top_level() -> frozenset:
+    """The names directly under / on this server, listed once (never a lookup of a path a visitor wrote)."""
+    try:
+        return frozenset(os.listdir("/"))
+    except OSError:
+        return frozenset()
+
+
+def _server_path(candidate: str, roots: list[str]) -> bool:
+    """Whether `candidate` (a match of _ABS_PATH) names a place on this server: under one of its known roots, or
+    under a folder that exists at its top level (so "/etc/passwd" or "/home/x" yes; "/" alone, "/models/sd" no).
+
+    Decided on the text and one listing of "/", never by looking up the visitor's path (no existence oracle).
+    """
+    text = re.sub(r"\\(.)", r"\1", candidate)  # undo Markdown escapes (\~, \_) before deciding
+    if text.startswith("~/"):
+        return True  # the home of whoever runs the server
+    path = os.path.normpath(text)
+    if path == "/" or path.startswith("//"):
+        return False
+    if any(path == root or path.startswith(root + "/") for root in roots):
+        return True
+    return path.split("/")[1] in _top_level()
+
+
+def _redact(text: str, roots: list[str] | None = None) -> str:
+    """`text` with every server path replaced by PLACEHOLDER and tokens scrubbed."""
     from ..source.hub import scrub
 
-    text = " ".join(_ABS_PATH.sub("<server path>", scrub(str(text))).split())
-    return text if len(text) <= 400 else text[:399] + "…"
+    roots = _server_roots() if roots is None else roots
+
+    def swap(match):
+        path = match.group(0).rstrip(":.")  # "cannot read /x/y.json: ..." keeps its colon
+        return PLACEHOLDER + match.group(0)[len(path) :] if _server_path(path, roots) else match.group(0)
+
+    return _ABS_PATH.sub(swap, scrub(str(text)))
+
+
+def public_message(text: str) -> str:
+    """A message safe for a visitor: no token, no server path, one line, at most MAX_MESSAGE characters.
+
+    Only this server's paths are hidden; other text with slashes is kept as written.
+
+    >>> public_message("cannot read /tmp/gradio/abc/x.safetensors with hf_abcdefghijklmnop")
+    'cannot read [server path] with hf_***'
+    >>> public_message("heads differ (attn2.to_k / attn2.to_v)")
+    'heads differ (attn2.to_k / attn2.to_v)'
+    """
+    text = " ".join(_redact(text).split())
+    if len(text) <= MAX_MESSAGE:
+        return text
+    cut = text[: MAX_MESSAGE - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > MAX_MESSAGE // 2 else cut).rstrip() + "…"
 
 
 def public_message_block(text: str) -> str:
-    """Markdown shown to a visitor: tokens and absolute paths removed, line breaks kept."""
-    from ..source.hub import scrub
-
-    return "\n".join(_ABS_PATH.sub("<server path>", scrub(line)) for line in text.splitlines())
+    """Markdown shown to a visitor: tokens and server paths removed, line breaks kept."""
+    roots = _server_roots()
+    return "\n".join(_redact(line, roots) for line in text.splitlines())
 
 
 def public_json(obj) -> str:
-    """JSON text for a visitor: tokens and absolute paths removed."""
-    from ..source.hub import scrub
+    """JSON text for a visitor: tokens and server paths removed from every key and string value.
 
-    return _ABS_PATH.sub("<server path>", scrub(json.dumps(obj, default=str)))
+    The values are filtered, then dumped, so what comes out is always valid JSON.
+
+    >>> public_json({"base_model": 'my base /models/"sd"', "file": "/tmp/x"})
+    '{"base_model": "my base /models/\\\\"sd\\\\"", "file": "[server path]"}'
+    """
+    roots = _server_roots()
+
+    def clean(value):
+        if isinstance(value, str):
+            return _redact(value, roots)
+        if isinstance(value, dict):
+            return {clean(str(k)): clean(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return json.dumps(clean(json.loads(json.dumps(obj, default=str))))
 
 
 def answer(fn):
