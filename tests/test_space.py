@@ -28,6 +28,7 @@ API = {
     "/inspect": ["source"],
     "/inspect_file": ["file"],
     "/predict": ["source", "labels"],
+    "/predict_file": ["file", "labels"],
     "/search": ["query", "tree", "top_k"],
     "/open_pr": ["source"],
 }
@@ -308,6 +309,35 @@ def test_uploads_are_checked_before_they_are_read(client, app, tmp_path):
         assert info.value.message in (guard.UPLOAD_REFUSED,) or "not a .safetensors file" in info.value.message
 
 
+def test_predict_on_an_uploaded_file(client, sample, monkeypatch):
+    """/predict_file answers for an upload as /predict for a repo; the page's Predict button reads the upload where
+    the repo box is empty (before: it read the repo box only and refused the empty text)."""
+    from gradio import Error
+    from gradio_client import handle_file
+
+    from hfprobe.space import endpoints, guard
+
+    monkeypatch.delenv("HFPROBE_EXPERTS", raising=False)
+    monkeypatch.setenv("HFPROBE_CACHE", str(sample.parent / "cache"))  # no experts: the answer says why
+    endpoints._expert_pool.cache_clear()
+    try:
+        note, _, pred = client.predict(handle_file(str(sample)), "", api_name="/predict_file")
+        assert note.startswith("### `uploaded file adapter_model.safetensors`") and pred["source"].startswith("upl")
+        uploads = Path(guard.gr.utils.get_upload_folder()) / "hfprobe-test-predict"
+        uploads.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sample, uploads / sample.name)
+        note2, _, pred2 = endpoints.predict_page("  ", str(uploads / sample.name), "", None)
+        assert note2 == note and pred2 == pred
+        with pytest.raises(Error, match="not a Hub repo id|repo id"):
+            endpoints.predict_page("", None, "", None)
+        with pytest.raises(Error) as info:  # a path gradio did not receive is never opened
+            endpoints.predict_page("", "/etc/passwd.safetensors", "", None)
+        assert info.value.message == guard.UPLOAD_REFUSED
+    finally:
+        endpoints._expert_pool.cache_clear()
+        shutil.rmtree(Path(guard.gr.utils.get_upload_folder()) / "hfprobe-test-predict", ignore_errors=True)
+
+
 def test_a_client_cannot_name_a_server_file(app):
     """A raw API call whose file names a server path is refused by gradio, before our code runs."""
     import httpx
@@ -345,9 +375,9 @@ def test_inspect_upload_through_gradio_client(client, sample):
     from gradio_client import handle_file
 
     summary, bars, diff, raw = client.predict(handle_file(str(sample)), api_name="/inspect_file")
-    assert "### uploaded file adapter_model.safetensors" in summary
-    assert "**family:** bert" in summary and "**root:** google-bert/bert-base-uncased" in summary
-    assert "evidence: shapes:" in summary
+    assert "### `uploaded file adapter_model.safetensors`" in summary  # text from the file: a code span
+    assert "**family:** `bert`" in summary and "**root:** `google-bert/bert-base-uncased`" in summary
+    assert "evidence: `shapes:" in summary
     assert "+<!-- hfprobe:start -->" in diff and "bert-base-uncased" in diff
     assert raw["report"]["family"] == "bert"
     _clean(str(raw).replace("\n", " "))
@@ -367,17 +397,17 @@ def test_inspect_predict_and_open_pr_with_the_visitors_token(client, app, realzo
     monkeypatch.setenv("HF_TOKEN", WRITE)  # the Space's own secret: never used for a visitor
     with hub.serving():
         summary, _, diff, _ = client.predict("org/bert-sentiment", api_name="/inspect")
-        assert "### org/bert-sentiment" in summary and "adapter_config.json base_model_name_or_path" in summary
+        assert "### `org/bert-sentiment`" in summary and "adapter_config.json base_model_name_or_path" in summary
         assert diff.startswith("--- a/README.md") and "+<!-- hfprobe:start -->" in diff
         note, _, pred = client.predict("org/bert-sentiment", "", api_name="/predict")
-        assert note.startswith("### org/bert-sentiment") and pred["source"] == "org/bert-sentiment"
+        assert note.startswith("### `org/bert-sentiment`") and pred["source"] == "org/bert-sentiment"
         assert "not found" in _refusal(client, "org/private-lora", api_name="/inspect").lower()
         assert "sign in with Hugging Face" in _refusal(client, "org/bert-sentiment", api_name="/open_pr")
         reader = Client(app[1], verbose=False, oauth_token=READ)
         refused = _refusal(reader, "org/bert-sentiment", api_name="/open_pr")
         assert "read-only" in refused and "hf_Read" not in refused
         summary, *_ = reader.predict("org/private-lora", api_name="/inspect")  # the visitor's token reads it
-        assert "### org/private-lora" in summary
+        assert "### `org/private-lora`" in summary
         writer = Client(app[1], verbose=False, oauth_token=WRITE)
         opened = writer.predict("org/bert-sentiment", api_name="/open_pr")
     assert opened.startswith("Pull request: ") and opened.endswith("/org/bert-sentiment/discussions/1"), opened
@@ -407,7 +437,7 @@ def test_the_space_serves_experts_from_a_hub_repo(client, app, realzoo, hub, mon
         endpoints._expert_pool.cache_clear()
     assert any(path.startswith("/api/models/tester/bert-experts") for _, path, _ in hub.requests)
     assert [c["expert"] for c in pred["routing"]["candidates"]] == ["bert"]  # routed against the Hub's expert
-    assert note.startswith("### org/bert-sentiment")
+    assert note.startswith("### `org/bert-sentiment`")
 
 
 def test_predict_labels_are_checked(client):

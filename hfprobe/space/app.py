@@ -12,8 +12,8 @@ and a public service, so it never reads a path a visitor names:
 - the Hub is read with the visitor's own token (signed in with Hugging Face on a Space, a token box when run
   locally), never with the server's.
 
-API (gradio_client): /inspect(source), /inspect_file(file), /predict(source, labels), /search(query, tree, top_k),
-/open_pr(source); endpoints that can use the visitor's token take it as `oauth_token`.
+API (gradio_client): /inspect(source), /inspect_file(file), /predict(source, labels), /predict_file(file, labels),
+/search(query, tree, top_k), /open_pr(source); endpoints that can use the visitor's token take it as `oauth_token`.
 
 This module owns the page: the Blocks layout and its event wiring (`create_app`), the About text and the examples
 drawn from the index, the settings a Space reads (`apply_settings`) and `main`. The input checks and the clean
@@ -37,6 +37,8 @@ from .endpoints import (
     open_index,
     open_pr,
     predict,
+    predict_file,
+    predict_page,
     search_fn,
 )
 from .guard import REPO_SPEC, SUFFIX, WORKERS, answer, max_upload_bytes
@@ -155,9 +157,7 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
             if repos:
                 gr.Examples([[r] for r in repos], inputs=[repo], label="models in this Space's index")
             summary = gr.Markdown(elem_id="inspect-summary")
-            bars = gr.BarPlot(
-                x="category", y="score", title="predicted categories (calibrated probability)", elem_id="bars"
-            )
+            bars = gr.BarPlot(x="category", y="score", title="predicted categories", sort="-y", elem_id="bars")
             diff = gr.Code(label="card section it would write (diff of README.md)", language="markdown")
             with gr.Accordion("raw report (JSON)", open=False):
                 raw = gr.JSON()
@@ -166,16 +166,22 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
             upload.upload(inspect_file, [upload], outputs, api_name="inspect_file")
             with gr.Row():
                 labels = gr.Textbox(
-                    label="zero-shot labels, comma-separated (empty: the expert's own)", elem_id="labels", scale=3
+                    label="zero-shot labels, comma-separated (empty: the expert's own); Predict reads the repo id, "
+                    "or the uploaded file when the id is empty",
+                    elem_id="labels",
+                    scale=3,
                 )
                 guess = gr.Button("Predict", elem_id="predict-btn", scale=1)
             pnote = gr.Markdown(elem_id="predict-note")
-            pbars = gr.BarPlot(
-                x="category", y="score", title="categories (calibrated probability)", elem_id="predict-bars"
-            )
+            pbars = gr.BarPlot(x="category", y="score", title="categories", sort="-y", elem_id="predict-bars")
             with gr.Accordion("raw prediction (JSON)", open=False):
                 praw = gr.JSON()
-            guess.click(predict, [repo, labels], [pnote, pbars, praw], api_name="predict")
+            pouts = [pnote, pbars, praw]
+            # the button reads the repo box, or the upload where the box is empty; the API keeps one input per route
+            guess.click(predict_page, [repo, upload, labels], pouts, api_visibility="private")
+            api_only = gr.Button(visible=False)
+            api_only.click(predict, [repo, labels], pouts, api_name="predict")
+            api_only.click(predict_file, [upload, labels], pouts, api_name="predict_file")
             pr = gr.Button("Open a pull request with this card section", elem_id="pr-btn")
             pr_status = gr.Markdown(elem_id="pr-status")
             if oauth:

@@ -11,6 +11,7 @@ May import every stage below the Space (source ... search), hfprobe.config and h
 import functools
 import json
 import os
+import re
 
 from ..config import require
 from ..errors import SearchIndexError
@@ -75,7 +76,7 @@ def _predict(src, labels, token, *, quiet: bool = False) -> tuple[dict, str]:
     except (ExpertError, LayerNotFoundError) as err:
         if not quiet:
             raise
-        note = public_message(f"no categories: {err}")
+        note = public_message(md_text(f"no categories: {err}"))
         return {"predictions": [], "status": note}, note
     if out.get("predictions"):
         expert = (out.get("expert") or {}).get("name")
@@ -84,36 +85,115 @@ def _predict(src, labels, token, *, quiet: bool = False) -> tuple[dict, str]:
         reason = out.get("reason") or (out.get("routing") or {}).get("reason") or "no expert for this tree"
         note = f"no categories: {reason}"
         out["status"] = note
-    return out, public_message(note)
+    return out, "\n".join(public_message(md_text(line)) for line in [note, *_explain_lines(out)])
+
+
+def _probabilities(out: dict) -> bool:
+    """Every prediction has a probability of its own (an expert's), not the readout's top-label chance."""
+    preds = out.get("predictions") or []
+    return bool(preds) and all(
+        p.get("probability") is not None and p.get("calibration") != "readout-margin" for p in preds
+    )
+
+
+def score_kind(out: dict | None) -> str:
+    """What the chart's numbers are, in the words of `hfprobe predict` (one kind per chart).
+
+    >>> score_kind({"method": "readout", "predictions": [{"label": "a", "score": 1.5, "probability": 0.9,
+    ...     "calibration": "readout-margin"}, {"label": "b", "score": -0.2}]})
+    'z-scores of the readout (not probabilities)'
+    """
+    out = out or {}
+    preds = out.get("predictions") or []
+    if not preds:
+        return "no categories"
+    if not _probabilities(out):
+        if out.get("method") == "readout":
+            return "z-scores of the readout (not probabilities)"
+        return f"raw scores ({out.get('method')}; not probabilities)"
+    cal = "uncalibrated " if (out.get("calibration") or {}).get("method") in (None, "none") else "calibrated "
+    if any("decided" in p for p in preds):
+        return cal + "per-label probability"
+    return cal + "softmax probability over the labels"
+
+
+def _explain_lines(out: dict) -> list[str]:
+    """The lines `hfprobe predict` prints around its ranking: what the scores are, warnings, the decision."""
+    lines = []
+    readout = out.get("readout") or {}
+    if readout.get("abstained"):
+        lines.append(f"readout: abstained: {readout.get('reason')}")
+    if not out.get("predictions"):
+        return lines
+    cal = (out.get("calibration") or {}).get("note")
+    lines.append(f"scores: {score_kind(out)}" + (f"; {cal}" if cal else ""))
+    if out.get("near_chance"):
+        lines.append(
+            "warning: " + (out.get("near_chance_reason") or "the expert is near chance on its own test models")
+        )
+    decision = out.get("decision") or {}
+    if decision:
+        threshold = f" (p >= {decision['threshold']:.2f})" if "threshold" in decision else f" ({decision.get('rule')})"
+        lines.append(f"decided labels: {', '.join(decision.get('labels') or []) or 'none'}{threshold}")
+    return lines
 
 
 def _bars(predictions: dict | None):
+    """The chart: one kind of number (probabilities on [0, 1], or raw / z-scores), best first, titled as what it is."""
     import pandas as pd
 
-    preds = (predictions or {}).get("predictions") or []
-    # the calibrated probability where the expert (or the readout's top label) has one, else the method's raw score
-    values = [float(p["probability"] if p.get("probability") is not None else p["score"]) for p in preds]
-    return pd.DataFrame({"category": [p["label"] for p in preds], "score": values})
+    out = predictions or {}
+    preds = out.get("predictions") or []
+    prob = _probabilities(out)
+    values = [float(p["probability"] if prob else p["score"]) for p in preds]
+    rows = sorted(zip([str(p["label"]) for p in preds], values), key=lambda r: -r[1])
+    frame = pd.DataFrame(rows, columns=["category", "score"])
+    kind = score_kind(out)
+    return gr.BarPlot(value=frame, title=kind, y_title=kind, y_lim=[0, 1] if prob else None, sort="-y")
+
+
+def md_code(value) -> str:
+    """`value` as a Markdown code span: text from a model's files (its card, its metadata) is shown, never rendered,
+    so it cannot load an image, add a link or inject HTML in a visitor's browser.
+
+    >>> md_code("![x](http://example.com/a.png)"), md_code("a`b")
+    ('`![x](http://example.com/a.png)`', '``a`b``')
+    """
+    text = " ".join(str(value).split()) or " "
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_text(value) -> str:
+    r"""`value` as literal Markdown text: the characters that make links, images, HTML or emphasis escaped.
+
+    >>> print(md_text("<img src=x> [a](http://e)"))
+    \<img src=x\> \[a\]\(http\://e\)
+    """
+    return re.sub(r"([\\`*_\[\]()!<>#|~:&])", r"\\\1", str(value))
 
 
 def _summary(report: dict, note: str) -> str:
     root = report.get("root") or {}
+    c = md_code
     lines = [
-        f"### {report.get('source', '')}",
-        f"- **format:** {report.get('format') or '?'}   **family:** {report.get('family') or '?'}"
-        + (f"   **kind:** {report['kind']}" if report.get("kind") else ""),
-        f"- **root:** {root.get('id') or 'unknown'} (confidence: {root.get('confidence', '?')})",
+        f"### {c(report.get('source', ''))}",
+        f"- **format:** {c(report.get('format') or '?')}   **family:** {c(report.get('family') or '?')}"
+        + (f"   **kind:** {c(report['kind'])}" if report.get("kind") else ""),
+        f"- **root:** {c(root.get('id') or 'unknown')} (confidence: {c(root.get('confidence', '?'))})",
     ]
     cands = root.get("candidates") or []
     if cands:
-        lines.append("- **candidates:** " + ", ".join(f"{c['id']} ({float(c.get('score', 0)):.2f})" for c in cands[:5]))
-    lines += [f"  - evidence: {ev}" for ev in (root.get("evidence") or [])[:8]]
+        lines.append(
+            "- **candidates:** " + ", ".join(f"{c(x['id'])} ({float(x.get('score', 0)):.2f})" for x in cands[:5])
+        )
+    lines += [f"  - evidence: {c(ev)}" for ev in (root.get("evidence") or [])[:8]]
     conflicts = report.get("conflicts") or []
-    lines.append("- **conflicts:** " + ("; ".join(conflicts) if conflicts else "none"))
-    lines += [f"- **declared** ({key}): {value}" for key, value in (report.get("declared") or {}).items()]
+    lines.append("- **conflicts:** " + ("; ".join(c(x) for x in conflicts) if conflicts else "none"))
+    lines += [f"- **declared** ({c(key)}): {c(value)}" for key, value in (report.get("declared") or {}).items()]
     lines.append(f"- read {int(report.get('bytes_read') or 0):,} bytes")
-    if note:
-        lines.append(f"- {note}")
+    lines += [f"- {line}" for line in note.splitlines() if line]  # escaped by _predict
     return public_message_block("\n".join(lines))
 
 
@@ -154,7 +234,29 @@ def predict(source: str, labels: str, oauth_token: gr.OAuthToken | None):
     wanted = parse_labels(labels)
     token = visitor_token(oauth_token)
     out, note = _predict(hub_source(repo_id, revision, token), wanted, token)
-    return f"### {repo_id}\n{note}", _bars(out), json.loads(public_json(out))
+    return _predict_outputs(repo_id, out, note)
+
+
+def _predict_outputs(name: str, out: dict, note: str) -> tuple:
+    lines = "\n".join(f"- {line}" for line in note.splitlines())
+    return f"### {md_code(name)}\n{lines}", _bars(out), json.loads(public_json(out))
+
+
+@answer
+def predict_file(file: str, labels: str):
+    """What an uploaded .safetensors file was trained on, as /predict answers for a Hub repo."""
+    wanted = parse_labels(labels)
+    src = upload_source(file)
+    out, note = _predict(src, wanted, False)
+    return _predict_outputs(src.display, out, note)
+
+
+@answer
+def predict_page(source: str, file: str | None, labels: str, oauth_token: gr.OAuthToken | None):
+    """The page's Predict button: the Hub repo in the text box, or the uploaded file where the box is empty."""
+    if file and not (source or "").strip():
+        return predict_file.__wrapped__(file, labels)
+    return predict.__wrapped__(source, labels, oauth_token)
 
 
 def open_index(index_dir):
@@ -162,6 +264,19 @@ def open_index(index_dir):
     from ..search.index import ModelIndex
 
     return ModelIndex(index_dir, create=False)
+
+
+def _model_cell(hit: dict) -> str:
+    """A hit's model column: a Hub id as is (a link where the index has its URL); a local file by its last path
+    component only, so the operator's folders are not shown.
+
+    >>> _model_cell({"id": "/home/op/models/dog-lora.safetensors", "repo": ""})
+    '`dog-lora.safetensors`'
+    """
+    name = str(hit["id"]) if hit.get("repo") else str(hit["id"]).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    if hit.get("repo") and str(hit.get("url") or "").startswith("https://"):
+        return f"[{md_text(name)}]({hit['url']})"
+    return md_code(name)
 
 
 def search_fn(index_dir):
@@ -191,18 +306,21 @@ def search_fn(index_dir):
         chosen = None if tree in (None, "", ALL_TREES) else str(tree)
         if chosen is not None and chosen not in index.trees():
             raise gr.Error(f"unknown tree; pick one from the list or {ALL_TREES!r}")
-        hits = index.query(text, tree=chosen, top_k=k)
+        hits = index.query(text, tree=chosen, top_k=k, unscored=True)  # a tree's models without scores, as the CLI
         rows = [
             [
                 i,
-                round(h["score"], 3),
-                f"[{h['id']}]({h['url']})" if h.get("url") else h["id"],
+                None if h["score"] is None else round(h["score"], 3),
+                _model_cell(h),
                 h.get("root") or h.get("family") or "?",
                 h["why"],
             ]
             for i, h in enumerate(hits, 1)
         ]
-        status = f"{len(hits)} models" + ("" if hits else " match; try another tree or a broader text")
+        status = f"{len(hits)} model{'' if len(hits) == 1 else 's'}"
+        unscored = sum(h["score"] is None for h in hits)
+        status += f" ({unscored} without a score)" if unscored else ""
+        status += "" if hits else " match; try another tree or a broader text"
         return status, pd.DataFrame(rows, columns=["rank", "score", "model", "tree", "why"])
 
     return answer(search)
