@@ -20,7 +20,6 @@ import difflib
 import hashlib
 import json
 import os
-import re
 import sys
 import tempfile
 import threading
@@ -39,7 +38,7 @@ from ..errors import (
     SourceNotFoundError,
     UsageError,
 )
-from ..source.hub import hub_errors, scrub
+from ..source.hub import REPO_ID, hub_errors, scrub
 from .card import CardUpdate, same_findings, update_card, validate_card
 from .pull_request import (
     PR_INTERVAL_S,
@@ -51,9 +50,6 @@ from .pull_request import (
     our_prs,
     pr_body,
 )
-
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
 
 LOCK_TIMEOUT_S = 600.0
 
@@ -412,9 +408,9 @@ def annotate_one(target: str, **kw) -> Result:
     token = kw.get("token")
     try:
         repo, _, revision = target.partition("@")
-        if revision and _HUB_ID.match(repo) and not Path(target).exists():
+        if revision and REPO_ID.fullmatch(repo) and not Path(target).exists():
             return annotate_repo(repo, revision=revision, **kw)
-        if Path(target).exists() or not _HUB_ID.match(target):
+        if Path(target).exists() or not REPO_ID.fullmatch(target):
             if kw.get("push") or kw.get("out"):
                 raise UsageError(f"{target}: --push and --out are for Hub repos; a local folder is annotated in place")
             local = {

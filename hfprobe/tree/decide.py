@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..source.hub import REPO_ID
 from .declared import Claim
 from .fit import RootFit, telling
 from .registry import families, family_label, hub_spelling
@@ -93,9 +94,6 @@ def claim_conflicts(
     return list(dict.fromkeys(out))
 
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
 WEIGHTS_ALONE = 0.8  # a root the weights single out on their own: the only registry root that fits, this sure
 
 
@@ -131,7 +129,7 @@ def base_model_decision(claims: list[Claim], cands: list[dict], pool: list[RootF
         return dict(
             out, status="contradicted", source=c.source, reason=f"{c.source} says {c.value}; the weights rule it out"
         )
-    unknown_ids = [c for c in structured if c.root is None and _HUB_ID.match(c.value.strip())]
+    unknown_ids = [c for c in structured if c.root is None and REPO_ID.fullmatch(c.value.strip())]
     named = [c for c in structured if c.root in pool_ids]
     named += [c for c in unknown_ids if c.family == family]
     if any(c.family != family for c in unknown_ids):
