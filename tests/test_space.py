@@ -218,20 +218,23 @@ def test_search_bad_input_is_a_gr_error(client, app, tmp_path):
 
 
 def test_examples_and_about_return_results(app, space_index):
-    """The page's examples come from its index, and every one of them finds models; so does the About query."""
+    """The page's examples come from its index, and every one of them finds models; the About's command-line query
+    finds, in the tree it names, a model with that label first."""
     from hfprobe.space.app import _index_facts, about_text
     from hfprobe.space.endpoints import search_fn
 
-    trees, queries, repos = _index_facts(str(space_index))
+    trees, queries, repos, about_example = _index_facts(str(space_index))
     assert queries and set(repos) <= {"org/dog-lora", "org/plane-lora", "org/bird-vit"} and repos
     search = search_fn(str(space_index))
     for q in queries:
         assert search(q, "all trees", 10)[0].endswith("models")
-    about = about_text(queries, trees)
+    about = about_text(about_example)
     line = next(ln for ln in about.splitlines() if ln.startswith("hfprobe query"))
     text = line.split('"')[1]
-    tree = line.split("--tree ")[1].strip() if "--tree" in line else None
-    assert ModelIndex(space_index, create=False).query(text, tree=tree, top_k=5)
+    tree = line.split("--tree ")[1].strip()
+    assert text == queries[0] and tree in trees
+    top = ModelIndex(space_index, create=False).query(text, tree=tree, top_k=5)[0]
+    assert top["score"] is not None and text.removeprefix("a photo of a ") in {c["label"] for c in top["categories"]}
 
 
 @pytest.mark.parametrize("endpoint", ["/inspect", "/predict", "/open_pr"])

@@ -77,9 +77,10 @@ def apply_settings(folder) -> dict:
 
 
 # ---- the page --------------------------------------------------------------------------------------------------
-def about_text(examples: list[str], trees: list[str]) -> str:
-    query = examples[0] if examples else "a photo of a dog"
-    tree = f" --tree {trees[0]}" if trees else ""
+def about_text(example: tuple[str, str | None] | None = None) -> str:
+    """The About tab; `example` is a (query, tree) of the index that finds models of that tree."""
+    query, tree = example or ("a photo of a dog", None)
+    tree = f" --tree {tree}" if tree else ""
     return f"""
 ## What this does
 hfprobe reads a model's **weights** (not its card) and says two things:
@@ -112,21 +113,27 @@ hfprobe query "{query}"{tree}
 """
 
 
-def _index_facts(index_dir) -> tuple[list[str], list[str], list[str]]:
-    """(trees, example queries, example repo ids) from the index: examples that return results."""
+def _index_facts(index_dir) -> tuple[list[str], list[str], list[str], tuple[str, str | None] | None]:
+    """(trees, example queries, example repo ids, the About's (query, tree)) from the index: examples that find
+    models. The About's query is the first example, with the tree of the model that has its label the most."""
     try:
         index = open_index(index_dir)
         trees = index.trees()
         hits = index.query("a photo of an object", top_k=20, explain=False) if len(index) else []
     except HfprobeError:
-        return [], [], []
+        return [], [], [], None
     counts: dict[str, float] = {}
+    best: dict[str, tuple[float, str | None]] = {}  # label -> (its highest score, that model's tree)
     for h in hits:
         for c in h.get("categories") or []:
-            counts[str(c["label"])] = counts.get(str(c["label"]), 0.0) + float(c["score"])
+            label, score = str(c["label"]), float(c["score"])
+            counts[label] = counts.get(label, 0.0) + score
+            if score > best.get(label, (-1.0, None))[0]:
+                best[label] = (score, h.get("root") or h.get("family"))
     labels = sorted(counts, key=lambda lab: -counts[lab])[:3]
     repos = list(dict.fromkeys(h["repo"] for h in hits if h.get("repo") and REPO_SPEC.fullmatch(str(h["repo"]))))[:3]
-    return trees, [f"a photo of a {lab}" for lab in labels], repos
+    about = (f"a photo of a {labels[0]}", best[labels[0]][1]) if labels else None
+    return trees, [f"a photo of a {lab}" for lab in labels], repos, about
 
 
 def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "gr.Blocks":
@@ -135,7 +142,7 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
     `oauth`: sign in with Hugging Face (a Space) or a token box (local); default: whichever this is.
     """
     oauth = on_space() if oauth is None else oauth
-    trees, queries, repos = _index_facts(index_dir)
+    trees, queries, repos, about = _index_facts(index_dir)
     with gr.Blocks(title="hfprobe: what do the weights say?") as demo:
         gr.Markdown(
             "# hfprobe\nRead a model's weights: which foundation model it comes from, and what it was trained on."
@@ -214,7 +221,7 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
                 api_name="search",
             )
         with gr.Tab("About"):
-            gr.Markdown(about_text(queries, trees))
+            gr.Markdown(about_text(about))
     return demo
 
 
@@ -223,7 +230,7 @@ def _api_open_pr(source: str, oauth_token: gr.OAuthToken | None) -> str:
     return open_pr(source, oauth_token)
 
 
-@answer
+@answer(pool="hub")
 def _open_pr_with_token(source: str, token: str):
     """The local page's PR button (a token box instead of sign-in); not an API endpoint."""
     return open_pr.__wrapped__(source, token)

@@ -212,7 +212,7 @@ def _inspect_outputs(src, card_name: str, token) -> tuple:
     return _summary(report, note), _bars(predictions), public_message_block(diff), json.loads(public_json(raw))
 
 
-@answer
+@answer(pool="hub")
 def inspect(source: str, oauth_token: gr.OAuthToken | None):
     """Inspect a Hub repo: (summary, predicted categories, card diff, raw report)."""
     repo_id, revision = parse_repo_spec(source)
@@ -220,14 +220,14 @@ def inspect(source: str, oauth_token: gr.OAuthToken | None):
     return _inspect_outputs(hub_source(repo_id, revision, token), repo_id, token)
 
 
-@answer
+@answer(pool="upload")
 def inspect_file(file: str):
     """Inspect an uploaded .safetensors file: (summary, predicted categories, card diff, raw report)."""
     src = upload_source(file)
     return _inspect_outputs(src, src.display, False)
 
 
-@answer
+@answer(pool="hub")
 def predict(source: str, labels: str, oauth_token: gr.OAuthToken | None):
     """What a Hub repo was trained on: the tree expert's categories, or zero-shot over `labels` (comma-separated)."""
     repo_id, revision = parse_repo_spec(source)
@@ -242,7 +242,7 @@ def _predict_outputs(name: str, out: dict, note: str) -> tuple:
     return f"### {md_code(name)}\n{lines}", _bars(out), json.loads(public_json(out))
 
 
-@answer
+@answer(pool="upload")
 def predict_file(file: str, labels: str):
     """What an uploaded .safetensors file was trained on, as /predict answers for a Hub repo."""
     wanted = parse_labels(labels)
@@ -251,12 +251,13 @@ def predict_file(file: str, labels: str):
     return _predict_outputs(src.display, out, note)
 
 
-@answer
 def predict_page(source: str, file: str | None, labels: str, oauth_token: gr.OAuthToken | None):
-    """The page's Predict button: the Hub repo in the text box, or the uploaded file where the box is empty."""
+    """The page's Predict button: the Hub repo in the text box, or the uploaded file where the box is empty.
+
+    Each in its own pool: an upload is not kept waiting by slow Hub reads."""
     if file and not (source or "").strip():
-        return predict_file.__wrapped__(file, labels)
-    return predict.__wrapped__(source, labels, oauth_token)
+        return predict_file(file, labels)
+    return predict(source, labels, oauth_token)
 
 
 def open_index(index_dir):
@@ -323,10 +324,10 @@ def search_fn(index_dir):
         status += "" if hits else " match; try another tree or a broader text"
         return status, pd.DataFrame(rows, columns=["rank", "score", "model", "tree", "why"])
 
-    return answer(search)
+    return answer(search, pool="index")
 
 
-@answer
+@answer(pool="hub")
 def open_pr(source: str, oauth_token: gr.OAuthToken | None):
     """Open one pull request on a Hub repo with hfprobe's card section, in the signed-in visitor's name."""
     from ..cards.annotate import annotate_repo

@@ -143,7 +143,14 @@ def upload_source(path):
 
 
 # ---- answers: a time limit, and one clean line for every failure ----------------------------------------------
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hfprobe-space")
+# One pool of WORKERS threads per kind of work, so a kind that waits on something slow cannot hold the others: Hub
+# reads of repos a visitor names ("hub"), uploaded files ("upload") and the search index ("index"). Four stalled
+# Hub reads leave search and uploads answering as before.
+POOL_KINDS = ("hub", "upload", "index")
+_POOLS = {
+    kind: concurrent.futures.ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix=f"hfprobe-space-{kind}")
+    for kind in POOL_KINDS
+}
 
 
 def _server_roots() -> list[str]:
@@ -226,6 +233,46 @@ def _redact(text: str, roots: list[str] | None = None) -> str:
     return _ABS_PATH.sub(swap, scrub(str(text)))
 
 
+# ---- advice a visitor can follow --------------------------------------------------------------------------------
+# hfprobe's errors end with a fix for the command line (--token, --out DIR, HF_TOKEN ...). A visitor of the page
+# cannot pass flags or set the server's variables, so each such fix is said in the page's terms (true of a Space,
+# where visitors sign in, and of a page run locally, which has a token box for pull requests). A clause still
+# naming a flag or a variable after these becomes FALLBACK_ADVICE.
+_READ = "sign in (or run hfprobe on your own machine) with an account that can read it"
+VISITOR_ADVICE = {
+    r"pass a token \(--token or HF_TOKEN\)": _READ,
+    r"pass a token with read access": _READ,
+    r"--push needs a write token|use a token with write permission( \(or omit --push to write locally\))?": (
+        "a pull request needs write access: sign in again allowing it, or paste a token that has it"
+    ),
+    r"create a new write token and set HF_TOKEN": "sign in again, or paste a new token",
+    r"write the card locally with --out DIR and send it another way": (
+        "copy the card diff shown by Inspect and send it to the repo's owner another way"
+    ),
+    r"run `hfprobe inspect` on the repo to list its files": "press Inspect to list the repo's files",
+    r"point hfprobe at a folder or repo that has one, or at the file itself": "enter a repo that has one",
+    r"check the network[^;]*": "try again later",  # the server's network, its timeouts and its offline mode
+}
+FALLBACK_ADVICE = "run hfprobe on your own machine to change this"
+_CLI_WORDS = re.compile(r"(?<![\w-])--[a-z][a-z-]+|\b(?:HF|HFPROBE)_[A-Z_]+\b")
+
+
+def for_visitor(text: str) -> str:
+    """An error message with its command-line fix said in the page's terms.
+
+    >>> for_visitor("org/x: the repo is gated; accept its terms and pass a token (--token or HF_TOKEN)")
+    'org/x: the repo is gated; accept its terms and sign in (or run hfprobe on your own machine) with an account \
+that can read it'
+    >>> for_visitor("x.bin: 9 bytes is over the 5-byte limit; raise --max-download (HFPROBE_MAX_DOWNLOAD)")
+    'x.bin: 9 bytes is over the 5-byte limit; run hfprobe on your own machine to change this'
+    """
+    for pattern, said in VISITOR_ADVICE.items():
+        text = re.sub(pattern, lambda _m, said=said: said, text)
+    what, *advice = text.split("; ")
+    kept = [clause for clause in advice if not _CLI_WORDS.search(clause)]
+    return "; ".join([what, *kept, *([FALLBACK_ADVICE] if len(kept) < len(advice) else [])])
+
+
 def public_message(text: str) -> str:
     """A message safe for a visitor: no token, no server path, one line, at most MAX_MESSAGE characters.
 
@@ -272,20 +319,33 @@ def public_json(obj) -> str:
     return json.dumps(clean(json.loads(json.dumps(obj, default=str))))
 
 
-def answer(fn):
-    """Run `fn` within the time limit; turn every failure into a gr.Error with a public one-line message.
+def answer(fn=None, *, pool: str):
+    """Run `fn` in the `pool` kind's workers within the time limit; every failure becomes a gr.Error of one public line.
 
     The limit bounds the wait, not the work: Python cannot stop a thread, so a request over the limit is answered
-    and its work runs on in the pool (reads are bounded; see docs/space.md).
+    and its work runs on in the pool (reads are bounded; see docs/space.md). A request still waiting for a worker
+    when the limit comes is dropped, and the visitor told the Space is busy.
+
+        @answer(pool="index")
+        def search(...): ...
     """
+    if pool not in _POOLS:
+        raise ValueError(f"unknown pool {pool!r}; one of {', '.join(POOL_KINDS)}")
+    if fn is None:
+        return functools.partial(answer, pool=pool)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        future = _POOL.submit(fn, *args, **kwargs)
+        future = _POOLS[pool].submit(fn, *args, **kwargs)
         try:
             return future.result(timeout=time_limit())
         except concurrent.futures.TimeoutError:
-            future.cancel()
+            if future.cancel():  # never started: every worker of this kind was busy the whole time
+                raise gr.Error(
+                    f"the Space is busy with other requests and could not start yours within {time_limit():.0f} s; "
+                    "try again in a minute",
+                    print_exception=False,
+                ) from None
             raise gr.Error(
                 f"no answer within {time_limit():.0f} s; try a smaller model, or run hfprobe on your own machine",
                 print_exception=False,
@@ -293,7 +353,7 @@ def answer(fn):
         except gr.Error as err:
             raise gr.Error(public_message(err.message), print_exception=False) from None
         except HfprobeError as err:
-            raise gr.Error(public_message(str(err)), print_exception=False) from None
+            raise gr.Error(public_message(for_visitor(str(err))), print_exception=False) from None
         except Exception as err:  # a bug of ours: logged on the server, one line for the visitor
             log.error("internal error in %s", fn.__name__, exc_info=err)
             raise gr.Error(
