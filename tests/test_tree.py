@@ -273,6 +273,60 @@ LLM_CONFIGS = {
         "openai/clip-vit-large-patch14",
     ),
     "sam": ("sam", {}, "facebook/sam-vit-base"),
+    # PEFT's common bases beyond the first families (published configs; the sizes the registry holds)
+    "opt": (
+        "opt",
+        dict(hidden_size=2048, ffn_dim=8192, num_hidden_layers=24, num_attention_heads=32, vocab_size=50272),
+        "facebook/opt-1.3b",
+    ),
+    "phi": (
+        "phi",
+        dict(hidden_size=2560, intermediate_size=10240, num_hidden_layers=32, num_attention_heads=32, vocab_size=51200),
+        "microsoft/phi-2",
+    ),
+    "phi3": (
+        "phi3",
+        dict(
+            hidden_size=3072,
+            intermediate_size=8192,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            vocab_size=32064,
+            pad_token_id=0,
+        ),
+        "microsoft/Phi-3-mini-4k-instruct",
+    ),
+    "falcon": (
+        "falcon",
+        dict(hidden_size=4544, num_hidden_layers=32, num_attention_heads=71, multi_query=True, vocab_size=65024),
+        "tiiuae/falcon-7b",
+    ),
+    "gpt_neo": (
+        "gpt_neo",
+        dict(
+            hidden_size=768, num_layers=12, num_heads=12, vocab_size=50257, attention_types=[[["global", "local"], 6]]
+        ),
+        "EleutherAI/gpt-neo-125m",
+    ),
+    "gptj": ("gptj", dict(n_embd=4096, n_layer=28, n_head=16, rotary_dim=64, vocab_size=50400), "EleutherAI/gpt-j-6b"),
+    "deberta_v2": (
+        "deberta-v2",
+        dict(
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            vocab_size=128100,
+            relative_attention=True,
+            position_buckets=256,
+            max_relative_positions=-1,
+            position_biased_input=False,
+            pos_att_type=["p2c", "c2p"],
+            norm_rel_ebd="layer_norm",
+        ),
+        "microsoft/deberta-v3-base",
+    ),
 }
 
 
@@ -315,11 +369,76 @@ def test_full_model_family_and_root(hf_shapes, family):
         ("gpt_neox", ("query_key_value",)),
         ("whisper", ("q_proj", "v_proj")),
         ("vit", ("q_proj", "v_proj")),
+        ("opt", ("q_proj", "v_proj")),
+        ("phi", ("q_proj", "v_proj")),
+        ("phi", ("dense", "fc1", "fc2")),
+        ("phi3", ("qkv_proj", "o_proj")),
+        ("falcon", ("query_key_value",)),
+        ("gpt_neo", ("q_proj", "v_proj")),
+        ("gptj", ("q_proj", "v_proj")),
+        ("deberta_v2", ("query_proj", "value_proj")),
     ],
 )
 def test_peft_style_lora_family(hf_shapes, family, targets):
     r = classify(lora_like(hf_shapes(family), *targets, prefix="base_model.model."))
     assert r.family == family, r.evidence
+
+
+def test_a_family_no_key_name_places_is_half_sure_at_most():
+    """Role patterns alone (`self_attn_q_proj`) are shared by architectures the registry does not know: LLaMA-2-7B's
+    sizes under names no rule knows once gave family llama at 1.00. Now at most 0.5, and no root from weights."""
+    shapes = {}
+    for i in range(32):
+        shapes[f"model.blocks.{i}.self_attn.q_proj"] = (4096, 4096)
+        shapes[f"model.blocks.{i}.self_attn.v_proj"] = (4096, 4096)
+    r = classify(shapes)
+    assert r.family == "llama" and any("shapes only" in e for e in r.evidence)
+    assert r.family_confidence <= 0.5 and r.confidence <= 0.5, (r.family_confidence, r.confidence)
+    assert r.base_model["id"] is None
+
+
+def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
+    """An OPT-6.7B LoRA was once LLaMA-2-7B (0.90, and written as base_model); an OPT-350M one Whisper-medium."""
+
+    def opt_lora(layers: int, hidden: int) -> dict:
+        return {
+            f"base_model.model.model.decoder.layers.{i}.self_attn.{proj}": (hidden, hidden)
+            for i in range(layers)
+            for proj in ("q_proj", "v_proj")
+        }
+
+    r = classify(opt_lora(32, 4096))
+    assert r.family == "opt" and r.root == "facebook/opt-6.7b", r.evidence
+    assert r.base_model["id"] in (None, "facebook/opt-6.7b")
+    # OPT-350M and Whisper-medium's decoder share every size: both stay candidates until a declaration picks one
+    opt350 = opt_lora(24, 1024)
+    r = classify(opt350)
+    ids = [c["id"] for c in r.candidates]
+    assert {"facebook/opt-350m", "openai/whisper-medium"} <= set(ids) and r.base_model["id"] is None
+    r = classify(opt350, config={"base_model_name_or_path": "facebook/opt-350m"})
+    assert r.family == "opt" and r.base_model["id"] == "facebook/opt-350m" and not r.conflicts
+
+
+@pytest.mark.parametrize(
+    "name, root, family",
+    [
+        ("microsoft/phi-2", "microsoft/phi-2", "phi"),
+        ("microsoft/Phi-3.5-mini-instruct", "microsoft/Phi-3-mini-4k-instruct", "phi3"),
+        ("microsoft/phi-1", None, "phi"),
+        ("microsoft/Phi-3-medium-4k-instruct", None, "phi3"),
+        ("facebook/opt-66b", None, "opt"),
+        ("tiiuae/falcon-7b-instruct", "tiiuae/falcon-7b", "falcon"),
+        ("tiiuae/falcon-rw-1b", None, "falcon"),
+        ("EleutherAI/gpt-neo-2.7B", "EleutherAI/gpt-neo-2.7B", "gpt_neo"),
+        ("EleutherAI/gpt-neox-20b", None, "gpt_neox"),
+        ("EleutherAI/gpt-j-6b", "EleutherAI/gpt-j-6b", "gptj"),
+        ("microsoft/deberta-v3-large", "microsoft/deberta-v3-large", "deberta_v2"),
+        ("google/electra-small-discriminator", "google/electra-small-discriminator", "electra"),
+        ("my-org/adopt-2-model", None, None),
+    ],
+)
+def test_names_of_the_newer_families_resolve(name, root, family):
+    assert resolve_name(name) == (root, family)
 
 
 def test_llama3_and_mistral_share_shapes_unless_vocab_or_metadata_says(hf_shapes):

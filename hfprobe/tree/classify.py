@@ -89,7 +89,7 @@ def classify(
     from_names = bool(cand_fams)
     fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set)  # 2. shapes test roots
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
-    cands, pool, family, family_conf = _rank_roots(ok, family, by_claim, claims, evidence)  # 4. scores
+    cands, pool, family, family_conf = _rank_roots(ok, family, by_claim, from_names, claims, evidence)  # 4. scores
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
@@ -115,6 +115,9 @@ def classify(
         [code for code, _ in coded],
         base_model_decision(claims, cands, pool, family),
     )
+
+
+SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
 
 
 def _weight(f: RootFit, claims: list[Claim]) -> float:
@@ -173,9 +176,13 @@ def _choose_family(
 
 
 def _rank_roots(
-    ok: list, family: str | None, by_claim: bool, claims: list[Claim], evidence: list[str]
+    ok: list, family: str | None, by_claim: bool, from_names: bool, claims: list[Claim], evidence: list[str]
 ) -> tuple[list[dict], list[RootFit], str | None, float]:
-    """Scored candidates (summing to at most 1), the fits behind them, the family, its confidence."""
+    """Scored candidates (summing to at most 1), the fits behind them, the family, its confidence.
+
+    Where no name rule placed the family, its role patterns (`self_attn_q_proj`, `attention_self_query`) are
+    shared by architectures the registry does not know (an OPT adapter fits LLaMA's roles and sizes), so the
+    family is at most SHAPES_ONLY_FAMILY sure, and its roots no surer than that."""
     weak = all(f.shape_only for _, f in ok)
     # every root the weights allow, other families too, unless only sizes matched
     pool = [f for fam, f in ok if fam == family or (not weak and family is not None)]
@@ -230,7 +237,9 @@ def _rank_roots(
         family_conf = 0.5 if family in {c.family for c in claims if c.strength == "declared"} else 0.3
     elif by_claim:
         family_conf = max(family_conf, 0.6)
-    if weak and family_conf < 1:  # a root can be no surer than the family it was picked from
+    if family and not from_names and family_conf > SHAPES_ONLY_FAMILY:
+        family_conf = SHAPES_ONLY_FAMILY
+    if (weak or not from_names) and family_conf < 1:  # a root can be no surer than the family it was picked from
         cands = [dict(c, score=round(c["score"] * family_conf, 3)) for c in cands]
     return cands, pool, family, family_conf
 
