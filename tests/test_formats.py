@@ -151,14 +151,11 @@ def test_kohya_te1_te2_and_sgm_names(tmp_path):
     assert all(m.scale == 0.5 for m in view.modules.values())
 
 
-def test_lycoris_is_refused_with_a_reason(tmp_path):
-    k = "lora_unet_down_blocks_0_resnets_0_conv1"
-    save_file(
-        {f"{k}.hada_w1_a": torch.zeros(2, 4), f"{k}.hada_w1_b": torch.zeros(2, 4), f"{k}.alpha": torch.tensor(1.0)},
-        str(tmp_path / "loha.safetensors"),
-    )
-    with pytest.raises(UnsupportedFormatError, match="loha.safetensors.*LyCORIS") as err:
-        open_weights(tmp_path / "loha.safetensors")
+def test_unreadable_lycoris_and_kohya_keys_are_refused_with_a_reason(tmp_path):
+    k = "lora_unet_down_blocks_0_resnets_0_conv1"  # an OFT network: no LoRA-like factors (tests/test_lycoris.py)
+    save_file({f"{k}.oft_blocks": torch.zeros(2, 4, 4)}, str(tmp_path / "oft.safetensors"))
+    with pytest.raises(UnsupportedFormatError, match="oft.safetensors.*LyCORIS") as err:
+        open_weights(tmp_path / "oft.safetensors")
     assert "\n" not in str(err.value)
     # keys diffusers cannot map at all: still one typed line naming the file and sample keys
     save_file({"lora_unet_x.lora_down.weight": torch.zeros(2, 4)}, str(tmp_path / "half.safetensors"))

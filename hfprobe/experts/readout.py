@@ -203,13 +203,17 @@ def margin_of(scores: torch.Tensor) -> float:
 
 
 # --------------------------------------------------------------------------------------------- scoring
+DELTA_KINDS = ("lora", "loha", "lokr", "locon", "delta")  # modules whose layer() is a weight change
+
+
 def deltas_of(view) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
     """Cross-attention k/v deltas (scaled by alpha/r) of a formats view, or of a plain {name: dW} dict."""
     if isinstance(view, dict):
         names = cross_attention_modules(view)
         return {n: view[n].float() for n in names}, {}
-    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") == "lora")
-    ranks = {n: int(view.modules[n].rank) for n in names if getattr(view.modules[n], "rank", None)}
+    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") in DELTA_KINDS)
+    # a LoRA's rank bounds its ΔW's; a LoHa's (r squared) or LoKr's does not: their factors come from an SVD
+    ranks = {n: int(m.rank) for n in names if (m := view.modules[n]).kind == "lora" and m.rank}
     return {n: view.layer(n, scaled=True) for n in names}, ranks
 
 
@@ -217,7 +221,7 @@ def cross_attention_widths(view) -> set[int]:
     """Input widths of the cross-attention k/v deltas, from shapes only (no tensor bytes read)."""
     if isinstance(view, dict):
         return {int(view[n].shape[1]) for n in cross_attention_modules(view)}
-    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") == "lora")
+    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") in DELTA_KINDS)
     return {int(view.modules[n].d_in) for n in names}
 
 

@@ -6,7 +6,7 @@
     ('kohya', 192, 8, 61712)
 
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
-Formats: diffusers-lora, diffusers-lora-processor, kohya, cloneofsimo, peft, custom-lora,
+Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, cloneofsimo, peft, custom-lora,
 transformers-checkpoint, diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each module's docstring).
 
 Owns: the canonical view (base.py), one reader per format (diffusers.py, kohya.py, cloneofsimo.py, peft.py,
@@ -37,6 +37,7 @@ from .checkpoint import (
 from .cloneofsimo import is_cloneofsimo, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, read_diffusers_lora
 from .kohya import is_kohya, read_kohya
+from .lycoris import is_lycoris
 from .peft import is_peft, read_peft
 from .pickle_safe import PICKLE_SUFFIXES, load_tensors, read_index
 
@@ -285,7 +286,7 @@ def _open(src, filename: str | None) -> WeightsView:
         fmt = "cloneofsimo"
         modules, notes, extra = read_cloneofsimo(store, metadata, where)
     elif is_kohya(keys):
-        fmt = "kohya"
+        fmt = "lycoris" if is_lycoris(keys) else "kohya"
         modules, notes = read_kohya(store, metadata, where)
     elif is_peft(keys, adapter_config) and not metadata.get("lora_adapter_metadata"):
         fmt = "peft"

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # torch is imported only where tensor bytes are decoded (laye
     import torch
 
 MAX_LAYER_ELEMENTS = 2**31  # a ΔW larger than this (8 GB of float32) is refused rather than allocated
+LYCORIS_KINDS = ("loha", "lokr", "locon")  # ΔW built from LyCORIS factors (formats/lycoris.py)
 MAX_STORE_TENSORS = 500_000  # tensors over all shards of one checkpoint (the largest sharded models hold ~100,000)
 
 
@@ -49,7 +50,7 @@ class Module:
     """
 
     name: str
-    kind: str  # "lora" | "full" | "embedding"
+    kind: str  # "lora" | "full" | "embedding" | LyCORIS: "loha" | "lokr" | "locon" | "delta" (a stored ΔW)
     d_out: int
     d_in: int  # includes kh*kw for convolutions: the column count of layer(); d_out 0 = unknown (A only)
     kernel: tuple[int, ...] | None
@@ -231,7 +232,7 @@ class WeightsView:
     @property
     def rank(self) -> int | None:
         """The most common LoRA rank (None for full checkpoints)."""
-        ranks = [m.rank for m in self.modules.values() if m.kind == "lora" and m.rank]
+        ranks = [m.rank for m in self.modules.values() if m.kind in ("lora", *LYCORIS_KINDS) and m.rank]
         return max(set(ranks), key=ranks.count) if ranks else None
 
     def tensor(self, key: str) -> torch.Tensor:
@@ -248,6 +249,12 @@ class WeightsView:
                 f"{self._where()}: no module {quote(name)} (has {len(self.modules)}, e.g. "
                 f"{sample_keys(self.modules, 3)}); list them with view.modules"
             )
+        if mod.kind in LYCORIS_KINDS:
+            from .lycoris import delta
+
+            self._check_size(name, mod.d_out * mod.d_in)
+            w = delta(mod, self.store.get)
+            return w * mod.scale if scaled and mod.scale is not None else w
         if mod.kind != "lora":
             w = self.store.get(mod.keys["W"]).float()
             return w.reshape(w.shape[0], math.prod(w.shape[1:])) if w.dim() > 1 else w.reshape(1, -1)
@@ -256,12 +263,7 @@ class WeightsView:
                 f"{self._where()}: module {quote(name)} has only its A matrix stored, so ΔW is unknown"
             )
         a_info, b_info = self.store.raw[mod.keys["A"]], self.store.raw[mod.keys["B"]]
-        size = b_info.shape[0] * math.prod(a_info.shape[1:])  # lora_module checked both shapes
-        if size > MAX_LAYER_ELEMENTS:
-            raise InvalidWeightsError(
-                f"{self._where()}: ΔW of {quote(name)} would have {size} elements, over hfprobe's limit of "
-                f"{MAX_LAYER_ELEMENTS}; read its factors with view.tensor() instead"
-            )
+        self._check_size(name, b_info.shape[0] * math.prod(a_info.shape[1:]))  # lora_module checked both shapes
         a = self.store.get(mod.keys["A"]).float()
         b = self.store.get(mod.keys["B"]).float()
         a = a.reshape(a.shape[0], math.prod(a.shape[1:]))
@@ -272,6 +274,13 @@ class WeightsView:
         if scaled and mod.scale is not None:
             delta = delta * mod.scale
         return delta
+
+    def _check_size(self, name: str, size: int) -> None:
+        if size > MAX_LAYER_ELEMENTS:
+            raise InvalidWeightsError(
+                f"{self._where()}: ΔW of {quote(name)} would have {size} elements, over hfprobe's limit of "
+                f"{MAX_LAYER_ELEMENTS}; read its factors with view.tensor() instead"
+            )
 
     def _where(self) -> str:
         return getattr(self.source, "display", None) or (self.files[0] if self.files else "weights")

@@ -17,13 +17,14 @@ import re
 
 from ..errors import UnsupportedFormatError
 from ..source.safetensors import quote
+from . import lycoris
 from .base import TensorStore, sample_keys
 from .diffusers import to_peft_keys
 from .kohya_names import non_diffusers_to_diffusers, sgm_to_diffusers
 from .lora import build_lora_modules
 
 PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")
-_LYCORIS = (".hada_", ".lokr_", ".lora_mid.", ".oft_", ".diff", ".w_norm", ".on_input")
+_LYCORIS = (".oft_", ".w_norm", ".b_norm", ".on_input")  # LyCORIS algorithms without LoRA-like factors
 _LYCORIS_RE = re.compile("|".join(map(re.escape, _LYCORIS)))
 # SD 1.x, SD 2.x and SDXL UNets all have 2 resnets per down block, which is all the sgm mapping needs.
 LAYERS_PER_BLOCK = 2
@@ -95,8 +96,8 @@ def kohya_to_peft_keys(raw_keys: list[str], where: str) -> tuple[dict[str, str],
     lycoris = sorted(k for k in raw_keys if any(t in k for t in _LYCORIS)) if _LYCORIS_RE.search(joined) else []
     if lycoris:
         raise UnsupportedFormatError(
-            f"{where}: a LyCORIS network (LoHa/LoKr/LoCon factors such as {sample_keys(lycoris, 1)}), not a LoRA; "
-            "hfprobe reads LoRA factors only (lora_down/lora_up)"
+            f"{where}: a LyCORIS OFT/BOFT or norm network (such as {sample_keys(lycoris, 1)}); hfprobe reads LoRA, "
+            "LoHa, LoKr and LoCon factors"
         )
     odd = next((k for k in raw_keys if "\0" in k), None) if "\0" in joined else None
     if odd is not None:
@@ -145,7 +146,31 @@ def to_peft_keys_from_converted(converted: dict[str, str]) -> dict[str, str]:
 
 
 def read_kohya(store: TensorStore, metadata: dict[str, str], where: str):
-    """Modules of a kohya LoRA; returns (modules, notes)."""
-    renamed, notes = kohya_to_peft_keys(list(store.raw), where)
+    """Modules of a kohya LoRA or LyCORIS network; returns (modules, notes)."""
+    keys = list(store.raw)
+    if lycoris.is_lycoris(keys):
+        return _read_lycoris(store, keys, where)
+    renamed, notes = kohya_to_peft_keys(keys, where)
     modules, rest = build_lora_modules(renamed, store, where)
+    return modules, notes
+
+
+def _read_lycoris(store: TensorStore, keys: list[str], where: str):
+    """A LyCORIS network in kohya names: each module renamed as its `lora_down` key would be."""
+    groups, rest = lycoris.group(keys)
+    odd = [k for k in rest if not _LYCORIS_RE.search(k) and not k.endswith((".dora_scale", ".diff_b"))]
+    if odd:
+        raise UnsupportedFormatError(
+            f"{where}: LyCORIS keys of no part hfprobe knows (such as {sample_keys(odd, 2)}); the file is damaged or "
+            "of a newer LyCORIS algorithm"
+        )
+    proxy = {f"{name}.lora_{part}.weight": name for name in groups for part in ("down", "up")}
+    renamed, notes = kohya_to_peft_keys(list(proxy), where)
+    notes = [n for n in notes if not n.startswith("no .alpha tensors")]
+    canonical = {proxy[raw]: new.removesuffix(".lora_A.weight") for new, raw in renamed.items() if "lora_A" in new}
+    modules = lycoris.read_modules(canonical, groups, store, where)
+    kinds = sorted({m.kind for m in modules.values()})
+    notes.append(f"LyCORIS network ({', '.join(kinds)}): ΔW built from its factors")
+    if rest:
+        notes.append(f"{len(rest)} tensors of other LyCORIS parts (OFT, norms, DoRA scales, biases) not read")
     return modules, notes

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from ..source.safetensors import quote
+from . import lycoris
 from .base import TensorStore
 from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
 from .lora import add_full_modules, build_lora_modules
@@ -33,7 +34,7 @@ def is_peft(keys: list[str], config: dict | None) -> bool:
     components = ("unet.", "text_encoder", "transformer.")
     return (
         bool(peft_config)
-        and any(".lora_A." in k or "lora_embedding_A" in k for k in keys)
+        and (any(".lora_A." in k or "lora_embedding_A" in k for k in keys) or lycoris.is_lycoris(keys))
         and not any(k.startswith(components) for k in keys)
     )
 
@@ -57,11 +58,20 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
     """Modules of a PEFT adapter; returns (modules, notes)."""
     cfg = config or {}
     notes: list[str] = []
+    renamed = {_strip(k): k for k in store.raw}
+    if lycoris.is_lycoris(list(renamed)):  # peft's LoHa / LoKr: LyCORIS factor names, alpha and r in the config
+        groups, rest = lycoris.group(list(renamed))
+        groups = {name: {role: renamed[key] for role, key in parts.items()} for name, parts in groups.items()}
+        alpha, r = cfg.get("alpha"), cfg.get("r")
+        alpha = float(alpha) if isinstance(alpha, int | float) else None
+        modules = lycoris.read_modules({}, groups, store, where, alpha=alpha, rank=r if isinstance(r, int) else None)
+        notes.append(f"peft {quote(cfg.get('peft_type') or 'LyCORIS', 40)} adapter: ΔW built from its factors")
+        add_full_modules(modules, renamed, rest, store)
+        return _canonical(modules, notes, model_type)
     if cfg.get("peft_type") not in (None, "LORA"):
         notes.append(f"peft_type {quote(cfg.get('peft_type'), 40)}: only LoRA factors are read")
     if not config:
         notes.append("no adapter_config.json: alpha unknown, scale 1 assumed")
-    renamed = {_strip(k): k for k in store.raw}
     fan_in_fan_out = bool(cfg.get("fan_in_fan_out"))
     base = str(cfg.get("base_model_name_or_path") or "").lower()
     if not fan_in_fan_out and "gpt2" in base and any(_GPT2_CONV1D.search(k) for k in renamed):
@@ -78,6 +88,11 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         dora=bool(cfg.get("use_dora")),
     )
     add_full_modules(modules, renamed, rest, store)
+    return _canonical(modules, notes, model_type)
+
+
+def _canonical(modules: dict, notes: list[str], model_type) -> tuple[dict, list[str]]:
+    """Modules under canonical names: `unet.` / `transformer.` for diffusers models, transformers' names else."""
     names = list(modules)
     roots = {n.split(".", 1)[0] for n in names}
     if roots and roots <= set(_UNET_ROOTS) | {"time_emb_proj"}:

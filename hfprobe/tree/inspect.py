@@ -114,7 +114,7 @@ def _kind(view) -> str:
     kinds = {m.kind for m in view.modules.values()}
     if view.format == "textual-inversion":
         return "embedding"
-    return "adapter" if "lora" in kinds else "checkpoint"
+    return "adapter" if kinds & {"lora", "loha", "lokr", "locon", "delta"} else "checkpoint"
 
 
 def inspect_source(spec_or_source, *, token=None) -> dict:

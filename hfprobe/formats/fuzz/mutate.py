@@ -6,7 +6,7 @@ nested / huge / duplicate-key / non-UTF-8 / lone-surrogate JSON, wrong-typed hea
 offset edge cases, per-format key patterns (kohya, diffusers, PEFT, cloneofsimo, custom, textual inversion,
 checkpoints), companion-file damage, and pickles (byte flips, truncation, oversized storages).
 
-    >>> files, what = mutant(0, 7)
+    >>> files, what = mutant(0, 8)
     >>> sorted(files), what.endswith("(peft-gpt2)")
     (['adapter_config.json', 'adapter_model.safetensors'], True)
 """
@@ -35,7 +35,23 @@ KEY_PATTERNS = {
         "lora_unet_{n}",
         "lora_unet_label_emb_0_{n}",
     ],
-    "suffix": [".lora_down.weight", ".lora_up.weight", ".alpha", "_lora_down.weight", ".hada_w1_a", ".dora_scale", ""],
+    "suffix": [
+        ".lora_down.weight",
+        ".lora_up.weight",
+        ".alpha",
+        "_lora_down.weight",
+        ".hada_w1_a",
+        ".dora_scale",
+        "",
+        ".hada_w2_b",
+        ".hada_t1",
+        ".lokr_w1",
+        ".lokr_w2_a",
+        ".lokr_t2",
+        ".lora_mid.weight",
+        ".diff",
+        ".oft_blocks",
+    ],
     "diffusers": [
         "unet.unet.down_blocks.{n}.attentions.0.proj_in.lora.down.weight",
         "text_encoder_2.text_model.encoder.layers.{n}.self_attn.k_proj.lora_linear_layer.up.weight",
@@ -270,8 +286,9 @@ def m_metadata(rng, files):
         field = rng.choice(list(METADATA_VALUES))
         meta[field] = rng.choice(METADATA_VALUES[field])
         header["__metadata__"] = meta
-    elif kind == "shape":
-        header["__metadata__"] = {**meta, **{k: "<embed>" for k in rng.sample(_tensor_keys(header), 1)}}
+    elif kind == "shape":  # (an earlier mutation may have left no tensor to name)
+        keys = _tensor_keys(header)
+        header["__metadata__"] = {**meta, **{k: "<embed>" for k in rng.sample(keys, min(1, len(keys)))}}
     elif kind == "many":
         header["__metadata__"] = {f"k{i}": "v" for i in range(rng.choice([1000, 100_001]))}
     else:

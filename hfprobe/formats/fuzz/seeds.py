@@ -1,5 +1,5 @@
-"""The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, diffusers in three
-key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual inversion, transformers,
+"""The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, diffusers
+in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual inversion, transformers,
 sharded, diffusers and LDM checkpoints, and torch pickles in both zip and legacy form), each a valid file that
 reads cleanly, with its companions (adapter_config.json, config.json, an index, README.md, config.yaml). It also
 owns the byte-level writers the mutator and the tests build on: `safetensors_bytes`, `pack` and `unpack`.
@@ -97,6 +97,41 @@ def _kohya_flux(rng):
         t[f"{n}.lora_down.weight"], t[f"{n}.lora_up.weight"] = (F16, [2, 3072]), (F16, [16, 2])
         t[f"{n}.alpha"] = (F32, [])
     return {"flux.safetensors": safetensors_bytes(t, None, rng)}
+
+
+def _lycoris(rng):
+    """A LyCORIS network mixing LoHa (with and without Tucker cores), LoKr (whole and decomposed sides, a core),
+    LoCon with a core, a plain LoRA pair and a full diff, in kohya names."""
+    p = "lora_unet_down_blocks_0_"
+    t = {
+        f"{p}attentions_0_transformer_blocks_0_attn2_to_k.hada_w1_a": (F16, [32, 4]),
+        f"{p}attentions_0_transformer_blocks_0_attn2_to_k.hada_w1_b": (F16, [4, 768]),
+        f"{p}attentions_0_transformer_blocks_0_attn2_to_k.hada_w2_a": (F16, [32, 4]),
+        f"{p}attentions_0_transformer_blocks_0_attn2_to_k.hada_w2_b": (F16, [4, 768]),
+        f"{p}resnets_0_conv1.hada_w1_a": (F16, [4, 32]),
+        f"{p}resnets_0_conv1.hada_w1_b": (F16, [4, 32]),
+        f"{p}resnets_0_conv1.hada_t1": (F16, [4, 4, 3, 3]),
+        f"{p}resnets_0_conv1.hada_w2_a": (F16, [4, 32]),
+        f"{p}resnets_0_conv1.hada_w2_b": (F16, [4, 32]),
+        f"{p}resnets_0_conv1.hada_t2": (F16, [4, 4, 3, 3]),
+        f"{p}attentions_0_transformer_blocks_0_attn1_to_q.lokr_w1": (F16, [4, 4]),
+        f"{p}attentions_0_transformer_blocks_0_attn1_to_q.lokr_w2_a": (F16, [8, 2]),
+        f"{p}attentions_0_transformer_blocks_0_attn1_to_q.lokr_w2_b": (F16, [2, 8]),
+        f"{p}resnets_0_conv2.lokr_w1": (F16, [4, 4]),
+        f"{p}resnets_0_conv2.lokr_w2_a": (F16, [2, 8]),
+        f"{p}resnets_0_conv2.lokr_w2_b": (F16, [2, 8]),
+        f"{p}resnets_0_conv2.lokr_t2": (F16, [2, 2, 3, 3]),
+        f"{p}resnets_1_conv1.lora_down.weight": (F16, [2, 32, 1, 1]),
+        f"{p}resnets_1_conv1.lora_mid.weight": (F16, [2, 2, 3, 3]),
+        f"{p}resnets_1_conv1.lora_up.weight": (F16, [32, 2, 1, 1]),
+        f"{p}attentions_0_proj_in.lora_down.weight": (F16, [2, 32]),
+        f"{p}attentions_0_proj_in.lora_up.weight": (F16, [32, 2]),
+        f"{p}attentions_0_proj_out.diff": (F16, [32, 32]),
+        f"{p}attentions_0_proj_out.diff_b": (F16, [32]),
+    }
+    for name in {k.split(".")[0] for k in t if not k.endswith(".diff")}:
+        t[f"{name}.alpha"] = (F32, [])
+    return {"lycoris.safetensors": safetensors_bytes(t, {"ss_network_module": "lycoris.kohya"}, rng)}
 
 
 def _diffusers(rng):
@@ -295,6 +330,7 @@ SEEDS = {
     "kohya": _kohya,
     "kohya-sdxl": _kohya_sdxl,
     "kohya-flux": _kohya_flux,
+    "lycoris": _lycoris,
     "diffusers": _diffusers,
     "diffusers-down": _diffusers_down,
     "diffusers-processor": _processor,
