@@ -553,3 +553,33 @@ def test_a_refused_file_is_closed_not_left_to_the_garbage_collector(tmp_path):
         gc.collect()
     ours = [w for w in caught if issubclass(w.category, ResourceWarning) and "odd.safetensors" in str(w.message)]
     assert not ours, [str(w.message) for w in ours]
+
+
+def test_xlabs_flux_lora_names_follow_diffusers_conversion(tmp_path):
+    """XLabs FLUX LoRAs keep FLUX's own layer names; diffusers' converter (the oracle) maps each to the same layer:
+    img_attn.qkv -> attn.to_q/k/v (B split in three), txt_attn.qkv -> add_q/k/v_proj, proj -> to_out.0 / to_add_out."""
+    from diffusers.loaders.lora_conversion_utils import _convert_xlabs_flux_lora_to_diffusers
+
+    torch.manual_seed(0)
+    sd = {}
+    for n in range(2):
+        for layer, out in (("qkv", 24), ("proj", 8)):
+            for stream in "12":
+                sd[f"double_blocks.{n}.processor.{layer}_lora{stream}.down.weight"] = torch.randn(2, 8)
+                sd[f"double_blocks.{n}.processor.{layer}_lora{stream}.up.weight"] = torch.randn(out, 2)
+    save_file(sd, str(tmp_path / "xlabs.safetensors"))
+    view = open_weights(tmp_path / "xlabs.safetensors")
+    assert view.format == "xlabs" and len(view.modules) == 8
+    want = _convert_xlabs_flux_lora_to_diffusers(dict(sd))
+    diffusers_of = {
+        "img_attn.qkv": ["attn.to_q", "attn.to_k", "attn.to_v"],
+        "txt_attn.qkv": ["attn.add_q_proj", "attn.add_k_proj", "attn.add_v_proj"],
+        "img_attn.proj": ["attn.to_out.0"],
+        "txt_attn.proj": ["attn.to_add_out"],
+    }
+    for name, mod in view.modules.items():
+        n, layer = name.split(".")[2], ".".join(name.split(".")[3:])
+        parts = [f"transformer.transformer_blocks.{n}.{p}" for p in diffusers_of[layer]]
+        torch.testing.assert_close(view.tensor(mod.keys["A"]), want[f"{parts[0]}.lora_A.weight"])
+        torch.testing.assert_close(view.tensor(mod.keys["B"]), torch.cat([want[f"{p}.lora_B.weight"] for p in parts]))
+        assert mod.scale == 1.0

@@ -129,6 +129,27 @@ def test_sdxl_kohya_sgm_names_with_te2():
     assert r.family == "sdxl" and r.root == "stabilityai/stable-diffusion-xl-base-1.0"
 
 
+def test_sdxl_lora_with_both_text_encoders_from_the_file(tmp_path):
+    """Through the format reader, whose canonical names are `text_encoder_2.…`: the first text encoder's role once
+    took those too, and every SDXL LoRA that trained the second encoder was ruled out of SDXL."""
+    from safetensors.torch import save_file
+
+    from hfprobe.tree.inspect import inspect_source
+
+    tensors = {}
+    for name, d_out, d_in in [
+        ("lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k", 640, 2048),
+        ("lora_unet_middle_block_1_transformer_blocks_0_attn2_to_k", 1280, 2048),
+        ("lora_te1_text_model_encoder_layers_0_self_attn_q_proj", 768, 768),
+        ("lora_te2_text_model_encoder_layers_0_self_attn_q_proj", 1280, 1280),
+    ]:
+        tensors[f"{name}.lora_down.weight"] = torch.zeros(4, d_in, dtype=torch.float16)
+        tensors[f"{name}.lora_up.weight"] = torch.zeros(d_out, 4, dtype=torch.float16)
+    save_file(tensors, str(tmp_path / "sdxl_lora.safetensors"))
+    report = inspect_source(str(tmp_path / "sdxl_lora.safetensors"))
+    assert report["family"] == "sdxl" and report["root"]["id"] == "stabilityai/stable-diffusion-xl-base-1.0"
+
+
 def test_flux_transformer():
     from diffusers import FluxTransformer2DModel
 

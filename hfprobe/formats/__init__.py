@@ -6,7 +6,7 @@
     ('kohya', 192, 8, 61712)
 
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
-Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, cloneofsimo, peft, custom-lora,
+Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, custom-lora,
 transformers-checkpoint, diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each module's docstring).
 
 Owns: the canonical view (base.py), one reader per format (diffusers.py, kohya.py, cloneofsimo.py, peft.py,
@@ -40,6 +40,7 @@ from .kohya import is_kohya, read_kohya
 from .lycoris import is_lycoris
 from .peft import is_peft, read_peft
 from .pickle_safe import PICKLE_SUFFIXES, load_tensors, read_index
+from .xlabs import is_xlabs, read_xlabs
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +293,9 @@ def _open(src, filename: str | None) -> WeightsView:
         fmt = "peft"
         model_type = (model_config or {}).get("model_type")
         modules, notes = read_peft(store, adapter_config, where, model_type=model_type)
+    elif is_xlabs(keys):
+        fmt = "xlabs"
+        modules, notes = read_xlabs(store, where)
     elif is_diffusers_lora(keys):
         modules, fmt, notes = read_diffusers_lora(store, metadata, where)
         # the LoraConfig diffusers stored in the header, where there is no adapter_config.json

@@ -6,9 +6,9 @@ nested / huge / duplicate-key / non-UTF-8 / lone-surrogate JSON, wrong-typed hea
 offset edge cases, per-format key patterns (kohya, diffusers, PEFT, cloneofsimo, custom, textual inversion,
 checkpoints), companion-file damage, and pickles (byte flips, truncation, oversized storages).
 
-    >>> files, what = mutant(0, 8)
-    >>> sorted(files), what.endswith("(peft-gpt2)")
-    (['adapter_config.json', 'adapter_model.safetensors'], True)
+    >>> files, what = mutant(0, 8)          # case 8 of seed 0: the same files and mutations on every run
+    >>> (files, what) == mutant(0, 8), what.endswith(")")
+    (True, True)
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, diffusers
-in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual inversion, transformers,
-sharded, diffusers and LDM checkpoints, and torch pickles in both zip and legacy form), each a valid file that
+"""The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, XLabs
+FLUX, diffusers in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual
+inversion, transformers, sharded, diffusers and LDM checkpoints, and torch pickles in both zip and legacy form),
+each a valid file that
 reads cleanly, with its companions (adapter_config.json, config.json, an index, README.md, config.yaml). It also
 owns the byte-level writers the mutator and the tests build on: `safetensors_bytes`, `pack` and `unpack`.
 
@@ -132,6 +133,16 @@ def _lycoris(rng):
     for name in {k.split(".")[0] for k in t if not k.endswith(".diff")}:
         t[f"{name}.alpha"] = (F32, [])
     return {"lycoris.safetensors": safetensors_bytes(t, {"ss_network_module": "lycoris.kohya"}, rng)}
+
+
+def _xlabs(rng):
+    t = {}
+    for n, stream in (("0", "1"), ("0", "2"), ("1", "1")):
+        t[f"double_blocks.{n}.processor.qkv_lora{stream}.down.weight"] = (F16, [2, 3072])
+        t[f"double_blocks.{n}.processor.qkv_lora{stream}.up.weight"] = (F16, [9216, 2])
+    t["single_blocks.0.processor.proj_lora.down.weight"] = (F16, [2, 3072])
+    t["single_blocks.0.processor.proj_lora.up.weight"] = (F16, [3072, 2])
+    return {"xlabs.safetensors": safetensors_bytes(t, None, rng)}
 
 
 def _diffusers(rng):
@@ -331,6 +342,7 @@ SEEDS = {
     "kohya-sdxl": _kohya_sdxl,
     "kohya-flux": _kohya_flux,
     "lycoris": _lycoris,
+    "xlabs": _xlabs,
     "diffusers": _diffusers,
     "diffusers-down": _diffusers_down,
     "diffusers-processor": _processor,
