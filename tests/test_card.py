@@ -352,7 +352,13 @@ KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 7
             "stable-diffusion-v1-5/stable-diffusion-v1-5",
         ),
         ({"ss_sd_model_name": "sd_xl_base_1.0.safetensors"}, {}, "contradicted", None),  # SDXL: the weights say no
-        ({"ss_sd_model_name": "dreamshaper_8.safetensors", "ss_base_model_version": "sd_v1"}, {}, "ambiguous", None),
+        ({"ss_sd_model_name": "dreamshaper_8.safetensors", "ss_base_model_version": "sd_v1"}, {}, "unchecked", None),
+        (  # the header names the checkpoint trained on, a fine-tune hfprobe does not know: prose cannot overrule it
+            {"ss_sd_model_name": "dreamshaper_8.safetensors"},
+            {"README.md": "A LoRA for runwayml/stable-diffusion-v1-5."},
+            "unchecked",
+            None,
+        ),
         ({}, {"README.md": "Trained on CompVis/stable-diffusion-v1-4."}, "mentioned", "CompVis/stable-diffusion-v1-4"),
         (
             {},

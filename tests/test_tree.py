@@ -15,6 +15,8 @@ from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims, resolve_name
 from hfprobe.tree.names import normalize_key, shapes_from_raw
 
+SDXL_BASE = "stabilityai/stable-diffusion-xl-base-1.0"
+
 torch.set_num_threads(1)
 
 
@@ -148,6 +150,40 @@ def test_sdxl_lora_with_both_text_encoders_from_the_file(tmp_path):
     save_file(tensors, str(tmp_path / "sdxl_lora.safetensors"))
     report = inspect_source(str(tmp_path / "sdxl_lora.safetensors"))
     assert report["family"] == "sdxl" and report["root"]["id"] == "stabilityai/stable-diffusion-xl-base-1.0"
+
+
+@pytest.mark.parametrize(
+    "metadata, status, written",
+    [
+        # modelspec.architecture is `<architecture>/<adapter kind>`: once written as the Hub id "flux-1-dev/lora"
+        ({"modelspec.architecture": "stable-diffusion-xl-v1-base/lora"}, "weights", SDXL_BASE),
+        ({"ss_sd_model_name": "sd_xl_base_1.0.safetensors"}, "declared", SDXL_BASE),
+        # trained on a fine-tune the registry does not know: the weights alone no longer name SDXL base
+        (
+            {
+                "ss_sd_model_name": "ponyDiffusionV6XL_v6StartWithThisOne.safetensors",
+                "ss_base_model_version": "sdxl_base_v1-0",
+                "modelspec.architecture": "stable-diffusion-xl-v1-base/lora",
+            },
+            "unchecked",
+            None,
+        ),
+    ],
+)
+def test_architecture_fields_name_a_family_and_unknown_checkpoints_block_the_weights(metadata, status, written):
+    shapes = {
+        "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k": (640, 2048),
+        "unet.down_blocks.2.attentions.0.transformer_blocks.9.attn2.to_k": (1280, 2048),
+    }
+    r = classify(shapes, metadata=metadata)
+    assert r.family == "sdxl" and (r.base_model["status"], r.base_model["id"]) == (status, written), r.base_model
+
+
+def test_a_flux_architecture_field_is_not_a_hub_id():
+    shapes = {f"transformer.double_blocks.{i}.img_attn.qkv": (9216, 3072) for i in range(19)}
+    for arch in ("flux-1-dev/lora", "flux-1-schnell/lora", "flux-1-dev"):
+        r = classify(shapes, metadata={"modelspec.architecture": arch})
+        assert r.family == "flux" and r.base_model["id"] is None and not r.conflicts, (arch, r.base_model)
 
 
 def test_flux_transformer():

@@ -141,6 +141,15 @@ def base_model_decision(claims: list[Claim], cands: list[dict], pool: list[RootF
             reason=f"{c.source} names {c.value}, which neither the registry nor the weights can check",
         )
     status = "declared"
+    trained_on = next((c for c in structured if c.level == "model" and c.root is None), None)
+    if not named and trained_on is not None:  # a checkpoint the registry does not know: a fine-tune, perhaps;
+        return dict(  # neither the weights nor prose (weaker than the header) can say which model it was
+            out,
+            status="unchecked",
+            source=trained_on.source,
+            reason=f"{trained_on.source} names {trained_on.value}, a model hfprobe does not know (perhaps a "
+            "fine-tune of the root); the weights cannot tell",
+        )
     if not named:
         named, status = [c for c in claims if c.strength == "text" and c.root in pool_ids], "mentioned"
     distinct = list(dict.fromkeys(c.root or c.value.strip().lower() for c in named))

@@ -29,6 +29,12 @@ class Claim:
     root: str | None
     strength: str = "declared"  # "declared" (a field meant for it) or "text" (prose mentions)
     count: int = 1  # prose: how many times the family is mentioned
+    level: str = "model"  # "model" (names one model: a Hub id, a checkpoint file) or "family" (an architecture)
+
+
+# header fields that name an architecture, not the checkpoint trained on: kohya writes
+# `stable-diffusion-xl-v1-base/lora` and `sdxl_base_v1-0` for a LoRA trained on any SDXL fine-tune
+FAMILY_FIELDS = ("header ss_base_model_version", "header modelspec.architecture", "header ss_v2")
 
 
 def _is_local_path(value: str) -> bool:
@@ -92,6 +98,9 @@ def declared_claims(
                 ignored[src] = f"{v} (a local path, not a claim)"
                 declared.pop(src, None)
                 continue
+            if src in FAMILY_FIELDS:
+                claims.append(Claim(src, v, resolve_name(v)[1], None, strength, level="family"))
+                continue
             rid, fam = resolve_name(v)
             claims.append(Claim(src, v, fam, rid, strength))
 
@@ -103,7 +112,7 @@ def declared_claims(
         claim("config.json _name_or_path", config["_name_or_path"])
     if isinstance(config.get("model_type"), str) and config["model_type"] in families()["families"]:
         declared["config.json model_type"] = config["model_type"]
-        claims.append(Claim("config.json model_type", config["model_type"], config["model_type"], None))
+        claims.append(Claim("config.json model_type", config["model_type"], config["model_type"], None, level="family"))
     if metadata.get("lora_adapter_metadata"):
         try:
             meta = json.loads(metadata["lora_adapter_metadata"])
@@ -116,9 +125,11 @@ def declared_claims(
             if key == "ss_v2":
                 declared["header ss_v2"] = metadata[key]
                 if metadata[key].lower() == "true":
-                    claims.append(Claim("header ss_v2", "True", "sd2", None))
+                    claims.append(Claim("header ss_v2", "True", "sd2", None, level="family"))
                 continue
             value = metadata[key]
+            if key == "modelspec.architecture":  # `<architecture>/<adapter kind>`, e.g. flux-1-dev/lora: not a Hub id
+                value = value.split("/", 1)[0]
             if key == "ss_sd_model_name" and _is_local_path(value):  # the trainer's local file: its name is the claim
                 value = re.split(r"[\\/]", value)[-1]  # (a Hub id, as kohya stores one for diffusers models, stays)
             claim(f"header {key}", value)
