@@ -1,4 +1,4 @@
-"""`hfprobe trees DIR`: cluster a pile of models into trees from their weights (unsupervised)."""
+"""`hfprobe trees DIR`: group a zoo's models into trees by their weights, or a folder of models by their roots."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from .common import add_flags, emit, positive_int
 def register(sub) -> None:
     p = sub.add_parser(
         "trees",
-        help="cluster models into trees from their weights (Ward linkage)",
-        description="Cluster the models of a folder or zoo into trees from one layer's weights; "
-        "reports agreement (adjusted Rand) with the trees the folder declares, where known.",
+        help="group models into trees: a zoo by its weights (Ward linkage), other folders by their roots",
+        description="Cluster the models of a zoo into trees from one layer's weights and report agreement "
+        "(adjusted Rand) with the trees it declares; a folder whose models declare no labels is grouped by the "
+        "root `inspect` names for each model.",
     )
     p.add_argument("dir", help="zoo folder, or folder of model folders")
     p.add_argument("--layer", help="layer to compare (default: the layer most trees share, attention q/k/v first)")
@@ -24,7 +25,10 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..experts.route import cluster_zoo
     from ..zoo import open_zoo
+    from ..zoo.read import declares_labels
 
+    if not declares_labels(args.dir):
+        return _pile(args)
     zoo = open_zoo(args.dir, skip_bad=args.skip_bad)
     res = cluster_zoo(zoo, layer=args.layer, n_trees=args.n_trees, split=args.split)
     if args.json:
@@ -39,4 +43,34 @@ def run(args) -> int:
         members = [i for i, lab in enumerate(res["labels"]) if lab == c]
         trees = sorted({res["truth"][i] for i in members}) if known else []
         print(f"  tree {c}: {len(members)} models" + (f" (declared: {', '.join(trees)})" if known else ""))
+    return 0
+
+
+def _pile(args) -> int:
+    """A folder whose models declare no labels: grouped by the root inspect names for each."""
+    from ..errors import UsageError
+    from ..tree.pile import SURE, group_by_root
+
+    given = [
+        flag for flag, value in (("--layer", args.layer), ("--n-trees", args.n_trees), ("--split", args.split)) if value
+    ]
+    if given:
+        raise UsageError(
+            f"{args.dir}: its models declare no labels, so they are grouped by the root inspect names and "
+            f"{', '.join(given)} do not apply; drop {'it' if len(given) == 1 else 'them'}"
+        )
+    res = group_by_root(args.dir, skip_bad=args.skip_bad)
+    if args.json:
+        emit(res)
+        return 0
+    print(
+        f"{res['models']} models in {len(res['trees'])} trees (no labels declared: grouped by the most likely root "
+        f"inspect names, or by family below {SURE:.2f})"
+    )
+    for tree in res["trees"]:
+        print(f"  {tree['tree']}: {len(tree['models'])} model{'' if len(tree['models']) == 1 else 's'}")
+        for m in tree["models"]:
+            print(f"    {m['source']}  (root {m['root'] or 'unknown'} {m['root_confidence']:.2f})")
+    for source, why in res["skipped"]:
+        print(f"  skipped {source}: {why}")
     return 0

@@ -44,7 +44,7 @@ from .xlabs import is_xlabs, read_xlabs
 
 log = logging.getLogger(__name__)
 
-__all__ = ["open_weights", "pick_weights", "WeightsView", "Module"]
+__all__ = ["open_weights", "pick_weights", "models_in", "WeightsView", "Module"]
 
 # the files a folder or repo is searched for, best first; an index file stands for its shards
 PREFERRED = (
@@ -120,6 +120,17 @@ def _one_model(src, files: list[str], found: list[str]) -> str:
             f"{_spec_of(src, models[0], _in_folder(models[0], files, _weights_in(models[0], files)))}"
         )
     return _in_folder(models[0], files, found)
+
+
+def models_in(src) -> list[str]:
+    """The separate models of a folder or repo, each as the path it is read from: a weights file at the top is a
+    model of its own (a pile of LoRA files), a model's folder below is one (its shards, components, checkpoints)."""
+    files = src.files()
+    top = [f for f in files if "/" not in f and f.endswith(WEIGHT_SUFFIXES) and not f.endswith(".index.json")]
+    below = _models(files, [f for f in files if "/" in f and f.endswith(WEIGHT_SUFFIXES)])
+    if any(name in top for name in PREFERRED):  # the folder is one model (what is below is its parts or checkpoints)
+        return [""]
+    return sorted(top) + below
 
 
 def _models(files: list[str], weights: list[str]) -> list[str]:

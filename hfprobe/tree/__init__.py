@@ -5,7 +5,8 @@ against what its metadata declares, and reported with confidence, evidence and c
 Owns: the registries (registry.py), declared metadata (declared.py), the classifier over shapes and
 strings (classify.py: family choice and root ranking), how registry roots fit the shapes (fit.py), conflicts
 and the card's base_model decision (decide.py), the tensor-name rules they read (names.py), fast exact matching
-of the registry's patterns (keymatch.py) and the `inspect` report (inspect.py).
+of the registry's patterns (keymatch.py), the `inspect` report (inspect.py) and a pile of models grouped by
+root (pile.py).
 May import: hfprobe.source, hfprobe.formats, hfprobe.errors, hfprobe.config.
 
     >>> from hfprobe.tree import classify

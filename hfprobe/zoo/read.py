@@ -187,6 +187,20 @@ def _card_meta(folder: Path) -> dict | None:
         raise ZooError(f"{readme}: model card metadata is not valid YAML ({err}); fix the card") from err
 
 
+def declares_labels(path: str | Path) -> bool:
+    """Whether a folder is a zoo: a manifest, a built zoo's zoo.json, or a model card that lists labels."""
+    base = Path(path)
+    if any((base / name).is_file() for name in ("manifest.jsonl", "manifest.csv", "zoo.json")):
+        return True
+    for readme in sorted(base.glob("*/README.md"))[:1000]:
+        try:
+            if (_card_meta(readme.parent) or {}).get("labels"):
+                return True
+        except ZooError:
+            return True  # a card that cannot be read: the zoo reader says so
+    return False
+
+
 def _has_weights(folder: Path) -> bool:
     return any(p.suffix in WEIGHT_SUFFIXES for p in folder.rglob("*") if p.is_file())
 

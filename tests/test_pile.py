@@ -1,0 +1,88 @@
+"""`hfprobe trees DIR` on a folder whose models declare no labels: grouped by the root `inspect` names for each
+(hfprobe/tree/pile.py). Synthetic files at real models' sizes (zeros: only shapes matter), and the realzoo."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from hfprobe.cli import main
+from hfprobe.tree.pile import group_by_root
+
+
+def _sd15_lora(path, seed: int = 0) -> None:
+    t = {}
+    for block, width in ((0, 320), (1, 640)):
+        name = f"lora_unet_down_blocks_{block}_attentions_0_transformer_blocks_0_attn2_to_k"
+        t[f"{name}.lora_down.weight"] = torch.zeros(4, 768, dtype=torch.float16)
+        t[f"{name}.lora_up.weight"] = torch.full((width, 4), float(seed), dtype=torch.float16)
+    save_file(t, str(path))
+
+
+def _bert_adapter(folder) -> None:
+    folder.mkdir()
+    t = {}
+    for i in range(12):
+        for proj in ("query", "value"):
+            key = f"base_model.model.bert.encoder.layer.{i}.attention.self.{proj}"
+            t[f"{key}.lora_A.weight"] = torch.zeros(8, 768)
+            t[f"{key}.lora_B.weight"] = torch.zeros(768, 8)
+    save_file(t, str(folder / "adapter_model.safetensors"))
+    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "base_model_name_or_path": "bert-base-uncased"}
+    (folder / "adapter_config.json").write_text(json.dumps(config))
+
+
+@pytest.fixture()
+def pile(tmp_path):
+    """Two loose SD 1.5 LoRA files, a PEFT adapter's folder and a folder with nothing in it."""
+    root = tmp_path / "pile"
+    root.mkdir()
+    _sd15_lora(root / "style_a.safetensors")
+    _sd15_lora(root / "style_b.safetensors", seed=1)
+    _bert_adapter(root / "bert-sentiment")
+    (root / "notes").mkdir()
+    (root / "notes" / "todo.txt").write_text("nothing here")
+    return root
+
+
+def test_a_pile_is_grouped_by_root(pile):
+    res = group_by_root(pile)
+    trees = {t["tree"]: sorted(m["source"] for m in t["models"]) for t in res["trees"]}
+    assert trees == {
+        "stable-diffusion-v1-5/stable-diffusion-v1-5": ["style_a.safetensors", "style_b.safetensors"],
+        "google-bert/bert-base-uncased": ["bert-sentiment"],
+    }
+    assert res["models"] == 3 and res["trees"][0]["family"] == "sd1" and not res["skipped"]
+
+
+def test_the_cli_groups_a_pile_and_refuses_zoo_flags(pile, capsys):
+    assert main(["trees", str(pile), "--json"]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(out) == 1 and out[0]["models"] == 3
+    assert main(["trees", str(pile)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("3 models in 2 trees (no labels declared") and "bert-sentiment" in text
+    assert main(["trees", str(pile), "--layer", "x"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "declare no labels" in err and "--layer" in err and "\n" not in err
+
+
+def test_an_unreadable_model_stops_the_pile_unless_skipped(pile):
+    (pile / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    with pytest.raises(Exception, match="broken.safetensors"):
+        group_by_root(pile)
+    res = group_by_root(pile, skip_bad=True)
+    assert res["models"] == 3 and [s for s, _ in res["skipped"]] == ["broken.safetensors"]
+
+
+def test_the_realzoo_pile_groups_each_model_with_its_family(realzoo):
+    manifest = [json.loads(line) for line in (realzoo / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    res = group_by_root(realzoo / "files")
+    family_of = {m["source"]: t["family"] for t in res["trees"] for m in t["models"]}
+    assert res["models"] == len(manifest) == len(family_of) and not res["skipped"]
+    wrong = {e["id"]: (family_of[e["id"]], e["ground_truth"]["family"]) for e in manifest}
+    wrong = {k: v for k, v in wrong.items() if v[0] != v[1]}
+    assert not wrong, wrong
