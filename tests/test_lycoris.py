@@ -147,6 +147,25 @@ def test_the_readout_reads_a_loha_s_cross_attention_deltas(tmp_path):
         assert c.shape[0] > 8  # more than the LoHa's r: the Hadamard product's rank
 
 
+def test_the_readout_answers_for_a_loha_and_says_its_probability_is_extrapolated(tmp_path):
+    from hfprobe.experts.predict import _readout_trust
+    from hfprobe.experts.readout import readout_predict
+    from hfprobe.text import states as st
+
+    view = open_weights(_sd15_loha(tmp_path / "style_loha.safetensors"))
+    labels = [f"label {i}" for i in range(6)]
+    g = torch.Generator().manual_seed(0)
+    ts = st.TextStates(
+        "synthetic", st.TEMPLATE, labels, [torch.randn(5, 768, generator=g) for _ in labels],
+        [torch.tensor([False, True, True, False, False]) for _ in labels],
+    )  # fmt: skip
+    out = readout_predict(view, labels, text_states=ts)
+    assert out["kinds"] == ["loha"] and out["modules"] == 6 and len(out["predictions"]) == 5
+    answered = {"readout": {**out, "probability_right": 0.7, "abstained": False}, "predictions": out["predictions"]}
+    _readout_trust(answered)
+    assert answered["calibration"]["note"].endswith("this adapter is loha, not LoRA: that fit is extrapolated")
+
+
 def test_oft_and_damaged_factors_get_one_line(tmp_path):
     name = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q"
     save_file({f"{name}.oft_blocks": torch.zeros(4, 8, 8)}, str(tmp_path / "oft.safetensors"))

@@ -355,6 +355,9 @@ def _readout_trust(out: dict) -> None:
             else f"z-scores over {n} labels (no probability fit shipped)"
         ),
     }
+    other = [k for k in ro.get("kinds", ["lora"]) if k != "lora"]
+    if p is not None and other:
+        out["calibration"]["note"] += f"; this adapter is {'/'.join(other)}, not LoRA: that fit is extrapolated"
     out["decision"] = {"labels": [out["predictions"][0]["label"]], "rule": "top-1 of the readout"}
     out["near_chance"] = False
 

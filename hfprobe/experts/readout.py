@@ -369,11 +369,13 @@ def readout_predict(
     p_right = probability_right(margin, threshold, len(labels))
     if p_right is not None:  # the top label's chance of being right; the other scores stay z-scores
         preds[0].update(probability=p_right, calibration="readout-margin")
+    kinds = sorted({getattr(view.modules.get(n), "kind", "lora") for n in deltas}) if not isinstance(view, dict) else []
     return {
         "method": METHOD,
         "encoder": ts.encoder,
         "labels": len(labels),
         "modules": len(deltas),
+        "kinds": kinds or ["lora"],  # the adapter kinds read (a LoHa's ΔW is read whole, its probability extrapolated)
         "predictions": preds,
         "probability_right": p_right,
         "margin": round(margin, 4),
