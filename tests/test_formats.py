@@ -583,3 +583,20 @@ def test_xlabs_flux_lora_names_follow_diffusers_conversion(tmp_path):
         torch.testing.assert_close(view.tensor(mod.keys["A"]), want[f"{parts[0]}.lora_A.weight"])
         torch.testing.assert_close(view.tensor(mod.keys["B"]), torch.cat([want[f"{p}.lora_B.weight"] for p in parts]))
         assert mod.scale == 1.0
+
+
+def test_samed_lora_with_its_decoder_weights(tmp_path):
+    """SAMed saves its w_a_/w_b_ pairs beside the SAM prompt encoder's and mask decoder's weights: once an
+    'unknown weights layout', now a custom LoRA whose decoder names say Segment Anything."""
+    from hfprobe.tree.inspect import inspect_source
+
+    t = {f"w_{r}_{i:03d}": torch.zeros(4, 768) if r == "a" else torch.zeros(768, 4) for i in range(24) for r in "ab"}
+    t["mask_decoder.transformer.layers.0.self_attn.q_proj.weight"] = torch.zeros(256, 256)
+    t["mask_decoder.transformer.layers.0.self_attn.q_proj.bias"] = torch.zeros(256)
+    t["prompt_encoder.point_embeddings.0.weight"] = torch.zeros(1, 256)
+    save_file(t, str(tmp_path / "samed.safetensors"))
+    view = open_weights(tmp_path / "samed.safetensors")
+    assert view.format == "custom-lora" and sum(m.kind == "lora" for m in view.modules.values()) == 24
+    assert "mask_decoder.transformer.layers.0.self_attn.q_proj" in view.modules
+    report = inspect_source(str(tmp_path / "samed.safetensors"))
+    assert (report["kind"], report["family"], report["root"]["id"]) == ("adapter", "sam", "facebook/sam-vit-base")

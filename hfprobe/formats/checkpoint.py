@@ -20,6 +20,7 @@ from .transformers_names import canonical_names
 
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
+_DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.(weight|bias)\Z", re.ASCII)  # a module's own tensor
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
 
 
@@ -45,13 +46,20 @@ def read_textual_inversion(store: TensorStore) -> tuple[dict[str, Module], dict]
 
 
 def is_custom_lora(keys: list[str]) -> bool:
-    return bool(keys) and all(_CUSTOM.match(k) for k in keys)
+    """w_a_NNN / w_b_NNN pairs, alone or beside full tensors under dotted module names (SAMed saves the SAM
+    prompt encoder's and mask decoder's weights in the same file)."""
+    custom = sum(1 for k in keys if _CUSTOM.match(k))
+    return custom > 0 and all(_CUSTOM.match(k) or _DOTTED.match(k) for k in keys)
 
 
 def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module], list[str]]:
     pairs: dict[int, dict[str, str]] = {}
+    others = []
     for key in store.raw:
         m = _CUSTOM.match(key)
+        if m is None:
+            others.append(key)
+            continue
         pairs.setdefault(int(m["idx"]), {})[m["role"]] = key
     modules = {}
     for idx, p in sorted(pairs.items()):
@@ -68,6 +76,15 @@ def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module],
     ]
     if not any("b" in p for p in pairs.values()):
         notes.append("only A matrices are stored: ΔW cannot be computed")
+    full = [k for k in others if len(store.raw[k].shape) >= 2 and k.endswith(".weight")]
+    for key in full:
+        name = key.removesuffix(".weight")
+        modules[name] = full_module(name, store.raw[key])
+    if others:
+        notes.append(
+            f"{len(others)} tensors stored whole beside the LoRA pairs (e.g. a mask decoder), {len(full)} "
+            "of them as modules"
+        )
     return modules, notes
 
 

@@ -139,9 +139,9 @@ def _xlabs(rng):
     t = {}
     for n, stream in (("0", "1"), ("0", "2"), ("1", "1")):
         t[f"double_blocks.{n}.processor.qkv_lora{stream}.down.weight"] = (F16, [2, 3072])
-        t[f"double_blocks.{n}.processor.qkv_lora{stream}.up.weight"] = (F16, [9216, 2])
+        t[f"double_blocks.{n}.processor.qkv_lora{stream}.up.weight"] = (F16, [48, 2])
     t["single_blocks.0.processor.proj_lora.down.weight"] = (F16, [2, 3072])
-    t["single_blocks.0.processor.proj_lora.up.weight"] = (F16, [3072, 2])
+    t["single_blocks.0.processor.proj_lora.up.weight"] = (F16, [16, 2])
     return {"xlabs.safetensors": safetensors_bytes(t, None, rng)}
 
 
