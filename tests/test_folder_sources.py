@@ -107,6 +107,28 @@ def test_one_model_layouts_still_read_as_one(tmp_path):
     assert _pick(tmp_path / "o", own) == "lora/pytorch_lora_weights.safetensors"
 
 
+def test_loose_files_of_different_models_ask_for_one_and_one_run_s_saves_read_as_one(tmp_path):
+    """A collection of LoRA files in one folder once read its first name silently (an SDXL LoRA beside an SD 2 one
+    was reported as SD 2); a training run's intermediate saves and precision variants are still one model."""
+    with pytest.raises(UsageError) as err:
+        _pick(tmp_path / "c", ["anime_lora.safetensors", "art_lora.safetensors", "README.md"])
+    folder = tmp_path / "c"
+    assert str(err.value) == (
+        f"{folder}: holds 2 weights files of different models (anime_lora.safetensors, art_lora.safetensors); "
+        f"name one, e.g. {folder}/anime_lora.safetensors"
+    )
+    epochs = ["style-000002.safetensors", "style-000004.safetensors", "style.safetensors"]
+    assert _pick(tmp_path / "e", epochs) == "style.safetensors"  # the run's final file
+    assert _pick(tmp_path / "s", ["style-step500.safetensors", "style-step1500.safetensors"]) == (
+        "style-step1500.safetensors"  # no final file: the highest step
+    )
+    assert _pick(tmp_path / "v", ["lora.fp16.safetensors", "lora.safetensors"]) == "lora.safetensors"
+    files = ["README.md", "anime_lora.safetensors", "art_lora.safetensors"]
+    src = Source("hub", "org/name", repo_id="org/name", revision=None, _files=files)
+    with pytest.raises(UsageError, match=r"name one, e.g. hf://models/org/name/anime_lora.safetensors$"):
+        pick_weights(src)
+
+
 def test_the_walk_is_bounded(tmp_path, monkeypatch):
     _tree(tmp_path, [f"d{i}/f{j}.txt" for i in range(5) for j in range(5)])
     monkeypatch.setattr(importlib.import_module("hfprobe.source.resolve"), "MAX_FOLDER_ENTRIES", 20)

@@ -83,7 +83,8 @@ def pick_weights(src) -> str:
     A file of `PREFERRED` at the top wins; else the model the weights files below belong to, read like a top
     (`PREFERRED` inside its folder, else its shallowest .safetensors, else pickle). The checkpoint-N/ folders of
     one run count as one model, read at its highest N. Weights in several separate models' folders (not one
-    pipeline's components) are a UsageError that names them, rather than a silent choice.
+    pipeline's components), or several models' files side by side, are a UsageError that names them, rather than
+    a silent choice.
     """
     files = src.files()
     for name in PREFERRED:
@@ -119,7 +120,36 @@ def _one_model(src, files: list[str], found: list[str]) -> str:
             f"{src.display}: holds {len(models)} separate models ({named}{more}); name one, e.g. "
             f"{_spec_of(src, models[0], _in_folder(models[0], files, _weights_in(models[0], files)))}"
         )
-    return _in_folder(models[0], files, found)
+    return _one_file(src, _in_folder(models[0], files, found), files, found)
+
+
+# a training run's intermediate saves beside its final file: `style-000010`, `style-step500`, `style_e3`,
+# `style-epoch-2`; and precision variants of one file: `style.fp16`
+_RUN_STEP = re.compile(r"(?:-\d+-of-\d+|[-_](?:\d{2,}|step-?\d+|e(?:poch)?-?\d+)|\.(?:fp16|fp32|bf16))$", re.I)
+
+
+def _one_file(src, chosen: str, files: list[str], found: list[str]) -> str:
+    """The file a model's folder is read through, checked: a folder of several unrelated weights files at the same
+    depth (a collection of LoRAs) asks the user to name one, rather than reading the first name silently; the saves
+    of one training run (and precision variants) are one model, read at its final file or its highest step."""
+    folder = posixpath.dirname(chosen)
+    if posixpath.basename(chosen) in PREFERRED or chosen in PREFERRED:
+        return chosen
+    same = sorted(f for f in found if posixpath.dirname(f) == folder and f.endswith(WEIGHT_SUFFIXES))
+    if len(same) <= 1:
+        return chosen
+    stems = {f: posixpath.splitext(posixpath.basename(f))[0] for f in same}
+    runs = {_RUN_STEP.sub("", stem) for stem in stems.values()}
+    if len(runs) == 1:  # one run: its final file (no step suffix), else its highest step
+        final = [f for f, stem in stems.items() if not _RUN_STEP.search(stem)]
+        return final[0] if len(final) == 1 else max(same, key=lambda f: [int(n) for n in re.findall(r"\d+", f)] or [0])
+    shown = ", ".join(posixpath.basename(f) for f in same[:MAX_NAMED])
+    more = f" and {len(same) - MAX_NAMED} more" if len(same) > MAX_NAMED else ""
+    where = f"{src.display.rstrip('/')}{'/' + folder if folder else ''}"
+    raise UsageError(
+        f"{where}: holds {len(same)} weights files of different models ({shown}{more}); name one, e.g. "
+        f"{_spec_of(src, folder, same[0]) if src.kind == 'hub' else posixpath.join(src.display.rstrip('/'), same[0])}"
+    )
 
 
 def models_in(src) -> list[str]:
