@@ -125,7 +125,11 @@ def _one_model(src, files: list[str], found: list[str]) -> str:
 
 # a training run's intermediate saves beside its final file: `style-000010`, `style-step500`, `style_e3`,
 # `style-epoch-2`; and precision variants of one file: `style.fp16`
-_RUN_STEP = re.compile(r"(?:-\d+-of-\d+|[-_](?:\d{2,}|step-?\d+|e(?:poch)?-?\d+)|\.(?:fp16|fp32|bf16))$", re.I)
+_RUN_STEP = re.compile(
+    r"(?:-\d+-of-\d+|[-_](?:step|steps|epoch|ep|e|iter|it|ckpt|checkpoint)?[-_]?\d+(?:steps?|k)?"
+    r"|\.(?:fp16|fp32|bf16))$",
+    re.I,
+)
 
 
 def _one_file(src, chosen: str, files: list[str], found: list[str]) -> str:
