@@ -252,6 +252,7 @@ VISITOR_ADVICE = {
     r"run `hfprobe inspect` on the repo to list its files": "press Inspect to list the repo's files",
     r"point hfprobe at a folder or repo that has one, or at the file itself": "enter a repo that has one",
     r"check the network[^;]*": "try again later",  # the server's network, its timeouts and its offline mode
+    r"name one, e\.g\. (hf://\S+)": r"this page reads repos of one model; run `hfprobe inspect \1` on your own machine",
 }
 FALLBACK_ADVICE = "run hfprobe on your own machine to change this"
 _CLI_WORDS = re.compile(r"(?<![\w-])--[a-z][a-z-]+|\b(?:HF|HFPROBE)_[A-Z_]+\b")
@@ -267,7 +268,7 @@ that can read it'
     'x.bin: 9 bytes is over the 5-byte limit; run hfprobe on your own machine to change this'
     """
     for pattern, said in VISITOR_ADVICE.items():
-        text = re.sub(pattern, lambda _m, said=said: said, text)
+        text = re.sub(pattern, lambda m, said=said: m.expand(said), text)
     what, *advice = text.split("; ")
     kept = [clause for clause in advice if not _CLI_WORDS.search(clause)]
     return "; ".join([what, *kept, *([FALLBACK_ADVICE] if len(kept) < len(advice) else [])])
