@@ -179,6 +179,16 @@ def test_architecture_fields_name_a_family_and_unknown_checkpoints_block_the_wei
     assert r.family == "sdxl" and (r.base_model["status"], r.base_model["id"]) == (status, written), r.base_model
 
 
+def test_a_flux_lora_that_trained_t5_is_flux_and_t5_adapters_stay_t5():
+    """FLUX's (and SD3's) second text encoder is a T5: its keys once outnumbered the transformer's and made a FLUX
+    LoRA a T5 model; a T5 adapter of its own is still T5."""
+    flux = {f"transformer.double_blocks.{i}.img_attn.qkv": (9216, 3072) for i in range(2)}
+    t5 = {f"text_encoder_2.encoder.block.{i}.layer.0.SelfAttention.{p}": (4096, 4096) for i in range(24) for p in "qv"}
+    assert classify({**flux, **t5}).family == "flux"
+    r = classify({f"encoder.block.{i}.layer.0.SelfAttention.{p}": (768, 768) for i in range(12) for p in "qv"})
+    assert r.family == "t5" and r.root == "google/flan-t5-base"
+
+
 def test_a_flux_architecture_field_is_not_a_hub_id():
     shapes = {f"transformer.double_blocks.{i}.img_attn.qkv": (9216, 3072) for i in range(19)}
     for arch in ("flux-1-dev/lora", "flux-1-schnell/lora", "flux-1-dev"):
