@@ -324,3 +324,27 @@ def test_predict_prints_calibrated_probabilities_and_the_decision(zoo, experts_d
     assert "scores:  probabilities, per-label probability" in text and f"p >= {t:.2f}" in text
     assert "p=" in text and ("decided" in text or "below threshold" in text)
     assert ("warning: expert vit-fmnist-a scores" in text) == exp.config["metrics"]["near_chance"]
+
+
+def test_a_loha_of_the_same_delta_predicts_as_the_lora_and_says_it_is_extrapolated(zoo, experts_dir, tmp_path):
+    """A LyCORIS LoHa whose second Hadamard factor is all ones has exactly the LoRA's ΔW: predict reads it alike,
+    and says the expert's probabilities were fitted on other kinds of layer."""
+    m = open_zoo(zoo).select(tree="unet-shapes", split="test")[0]
+    from hfprobe.formats import open_weights
+
+    view = open_weights(m.spec)
+    loha = {}
+    for name, mod in view.modules.items():
+        kohya = "lora_unet_" + name.removeprefix("unet.").replace(".", "_")
+        b, a = view.tensor(mod.keys["B"]).float(), view.tensor(mod.keys["A"]).float()
+        loha[f"{kohya}.hada_w1_a"], loha[f"{kohya}.hada_w1_b"] = b.contiguous(), a.contiguous()
+        loha[f"{kohya}.hada_w2_a"], loha[f"{kohya}.hada_w2_b"] = torch.ones(b.shape[0], 1), torch.ones(1, a.shape[1])
+        loha[f"{kohya}.alpha"] = torch.tensor(float(mod.alpha))
+    view.close()
+    save_file(loha, str(tmp_path / "loha.safetensors"))
+    lora = predict(m.spec, experts=str(experts_dir))
+    same = predict(str(tmp_path / "loha.safetensors"), experts=str(experts_dir))
+    assert same["expert"]["name"] == lora["expert"]["name"] and same["method"] == lora["method"]
+    assert [p["label"] for p in same["predictions"]] == [p["label"] for p in lora["predictions"]]
+    assert same["calibration"]["note"].endswith("this layer is a loha, not what the expert saw: extrapolated")
+    assert "extrapolated" not in lora["calibration"]["note"]

@@ -286,6 +286,9 @@ def predict(
             out["tree"]["root"] = expert.config["root"]
             if method != "readout":
                 _explain(out, expert, method, labels, get_layer(expert.layer), device)
+                kind = getattr(view.modules.get(expert.layer), "kind", "lora")
+                if kind in ("loha", "lokr", "locon"):  # its probabilities were fitted on the zoo's LoRA or full layers
+                    out["calibration"]["note"] += f"; this layer is a {kind}, not what the expert saw: extrapolated"
             else:
                 _readout_trust(out)
         else:
