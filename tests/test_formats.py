@@ -600,3 +600,37 @@ def test_samed_lora_with_its_decoder_weights(tmp_path):
     assert "mask_decoder.transformer.layers.0.self_attn.q_proj" in view.modules
     report = inspect_source(str(tmp_path / "samed.safetensors"))
     assert (report["kind"], report["family"], report["root"]["id"]) == ("adapter", "sam", "facebook/sam-vit-base")
+
+
+def test_peft_ia3_and_prompt_tuning_adapters_are_inspected(tmp_path):
+    """peft's IA3 (a scaling vector per layer) and prompt-tuning (learned virtual tokens) adapters were refused;
+    inspect now reads them, each layer's known side checked against the model peft wrapped (the oracle)."""
+    from peft import IA3Config, PromptTuningConfig, get_peft_model
+
+    from hfprobe.tree.inspect import inspect_source
+
+    model = B.tiny_transformer("llama")
+    ia3 = get_peft_model(
+        model, IA3Config(target_modules=["q_proj", "v_proj", "down_proj"], feedforward_modules=["down_proj"])
+    )
+    ia3.save_pretrained(str(tmp_path / "ia3"))
+    view = open_weights(tmp_path / "ia3")
+    assert view.format == "peft" and {m.kind for m in view.modules.values()} == {"ia3"}
+    linear = {n: m for n, m in model.named_modules() if type(m).__name__ == "Linear"}
+    for name, mod in view.modules.items():
+        base = linear[f"{name}.base_layer"]  # the Linear peft wrapped
+        if name.endswith("down_proj"):  # feed-forward: scales the input, [1, in]
+            assert (mod.d_out, mod.d_in) == (0, base.in_features), name
+        else:
+            assert (mod.d_out, mod.d_in) == (base.out_features, 0), name
+    with pytest.raises(UnsupportedFormatError, match="IA3 scaling vector") as err:
+        view.layer(next(iter(view.modules)))
+    assert "\n" not in str(err.value)
+    assert inspect_source(str(tmp_path / "ia3"))["kind"] == "adapter"
+
+    pt = get_peft_model(B.tiny_transformer("gpt2"), PromptTuningConfig(num_virtual_tokens=5, task_type="CAUSAL_LM"))
+    pt.save_pretrained(str(tmp_path / "pt"))
+    report = inspect_source(str(tmp_path / "pt"))
+    assert (report["format"], report["kind"], report["modules"]) == ("peft", "adapter", 1)
+    view = open_weights(tmp_path / "pt")
+    assert [(m.d_out, m.d_in, m.kind) for m in view.modules.values()] == [(5, 16, "embedding")]

@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidWeightsError, LayerNotFoundError
+from ..errors import InvalidWeightsError, LayerNotFoundError, UnsupportedFormatError
 from ..source.safetensors import _TORCH_NAMES, Header, TensorInfo, quote, read_scalar, read_tensor
 
 if TYPE_CHECKING:  # torch is imported only where tensor bytes are decoded (layer, tensor, pickles)
@@ -248,6 +248,11 @@ class WeightsView:
             raise LayerNotFoundError(
                 f"{self._where()}: no module {quote(name)} (has {len(self.modules)}, e.g. "
                 f"{sample_keys(self.modules, 3)}); list them with view.modules"
+            )
+        if mod.kind == "ia3":
+            raise UnsupportedFormatError(
+                f"{self._where()}: {quote(name)} is an IA3 scaling vector, which scales activations rather than "
+                "adding a weight delta; hfprobe inspects IA3 adapters but has no ΔW to read from them"
             )
         if mod.kind in LYCORIS_KINDS:
             from .lycoris import delta

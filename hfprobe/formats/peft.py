@@ -17,12 +17,13 @@ import re
 
 from ..source.safetensors import quote
 from . import lycoris
-from .base import TensorStore
+from .base import Module, TensorStore, full_module
 from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
 from .lora import add_full_modules, build_lora_modules
 from .transformers_names import canonical_names
 
 PEFT_PREFIX = "base_model.model."
+PROMPT_TYPES = ("PROMPT_TUNING", "P_TUNING", "PREFIX_TUNING", "MULTITASK_PROMPT_TUNING", "CPT")
 _GPT2_CONV1D = re.compile(r"(^|\.)h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.lora_A")
 
 
@@ -31,10 +32,15 @@ def is_peft(keys: list[str], config: dict | None) -> bool:
     if any(k.startswith("base_model.") for k in keys):
         return True
     peft_config = bool(config) and (config.get("peft_type") or ("r" in config and "target_modules" in config))
+    if peft_config and str(config.get("peft_type") or "").upper() in PROMPT_TYPES:
+        return True  # `prompt_embeddings` alone
     components = ("unet.", "text_encoder", "transformer.")
     return (
         bool(peft_config)
-        and (any(".lora_A." in k or "lora_embedding_A" in k for k in keys) or lycoris.is_lycoris(keys))
+        and (
+            any(".lora_A." in k or "lora_embedding_A" in k or k.endswith(".ia3_l") for k in keys)
+            or lycoris.is_lycoris(keys)
+        )
         and not any(k.startswith(components) for k in keys)
     )
 
@@ -68,7 +74,22 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         notes.append(f"peft {quote(cfg.get('peft_type') or 'LyCORIS', 40)} adapter: ΔW built from its factors")
         add_full_modules(modules, renamed, rest, store)
         return _canonical(modules, notes, model_type)
-    if cfg.get("peft_type") not in (None, "LORA"):
+    ptype = str(cfg.get("peft_type") or "").upper()
+    if ptype in PROMPT_TYPES or (not ptype and list(renamed) == ["prompt_embeddings"]):
+        # learned virtual tokens: [tokens, token_dim] (prefix tuning: [tokens, layers * 2 * hidden])
+        modules = {k: full_module(k, store.raw[r], kind="embedding") for k, r in renamed.items()}
+        notes.append(f"peft {quote(ptype or 'prompt', 40)} adapter: learned prompt embeddings, no weight delta")
+        return modules, notes
+    ia3 = {k: r for k, r in renamed.items() if k.endswith(".ia3_l")}
+    if ia3:  # a learned scaling vector per module: [out, 1] (attention), [1, in] (feed-forward)
+        modules = {}
+        for key, raw in ia3.items():
+            name, shape = key.removesuffix(".ia3_l"), store.raw[raw].shape
+            out_dim, in_dim = (shape[0], 0) if len(shape) == 2 and shape[1] == 1 else (0, shape[-1] if shape else 0)
+            modules[name] = Module(name, "ia3", out_dim, in_dim, None, None, None, None, {"W": raw})
+        notes.append("peft IA3 adapter: learned scaling vectors, no weight delta; shapes give one side of each layer")
+        return _canonical(modules, notes, model_type)
+    if ptype not in ("", "LORA"):
         notes.append(f"peft_type {quote(cfg.get('peft_type'), 40)}: only LoRA factors are read")
     if not config:
         notes.append("no adapter_config.json: alpha unknown, scale 1 assumed")

@@ -106,7 +106,8 @@ def weight_shapes(view) -> dict[str, tuple]:
         d_in = m.d_in
         if m.kernel and d_in:
             d_in = d_in // max(1, math.prod(m.kernel))
-        shapes[name] = (m.d_out, d_in) if not m.transposed else (m.d_in, m.d_out)
+        d_out, d_in = m.d_out or None, d_in or None  # 0: a side the file does not give (a LoRA's lone A, IA3)
+        shapes[name] = (d_out, d_in) if not m.transposed else (d_in, d_out)
     return shapes
 
 
@@ -114,7 +115,11 @@ def _kind(view) -> str:
     kinds = {m.kind for m in view.modules.values()}
     if view.format == "textual-inversion":
         return "embedding"
-    return "adapter" if kinds & {"lora", "loha", "lokr", "locon", "delta"} else "checkpoint"
+    return (
+        "adapter"
+        if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3"} or view.format == "peft"
+        else "checkpoint"
+    )
 
 
 def inspect_source(spec_or_source, *, token=None) -> dict:
