@@ -1,0 +1,190 @@
+"""Which file a folder or repo is read through (`pick_weights`), and the separate models a folder holds
+(`models_in`, for `hfprobe trees` on a pile).
+
+One model's layouts read as one: a diffusers pipeline's component folders, a sharded checkpoint's index, the
+checkpoint-N/ snapshots of one run (its highest N), one run's saves side by side (`style-000010`, `-step500`: its
+final file), precision variants (`style.fp16`). Weights of several separate models, in folders or side by side,
+are a UsageError that names them and says how to name one, rather than a silent choice.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from ..errors import NoWeightsError, UsageError
+from .pickle_safe import PICKLE_SUFFIXES
+
+# the files a folder or repo is searched for, best first; an index file stands for its shards
+PREFERRED = (
+    "adapter_model.safetensors",
+    "adapter_model.bin",
+    "pytorch_lora_weights.safetensors",
+    "pytorch_lora_weights.bin",
+    "model.safetensors.index.json",
+    "model.safetensors",
+    "pytorch_model.bin",
+    "unet/diffusion_pytorch_model.safetensors.index.json",
+    "unet/diffusion_pytorch_model.safetensors",
+    "unet/diffusion_pytorch_model.fp16.safetensors",
+    "transformer/diffusion_pytorch_model.safetensors.index.json",
+    "transformer/diffusion_pytorch_model.safetensors",
+    "diffusion_pytorch_model.safetensors.index.json",
+    "diffusion_pytorch_model.safetensors",
+    "learned_embeds.safetensors",
+    "learned_embeds.bin",
+)
+WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
+
+
+# a diffusers pipeline's component folders: their weights are parts of the pipeline in the folder above
+COMPONENTS = {
+    "unet", "transformer", "text_encoder", "text_encoder_2", "text_encoder_3", "vae", "prior", "decoder",
+    "controlnet", "image_encoder", "safety_checker", "movq",
+}  # fmt: skip
+_CHECKPOINT = re.compile(r"checkpoint[-_]?(\d+)")  # a training run's snapshot folder (checkpoint-500/)
+MAX_NAMED = 4  # separate models named in the message that asks for one
+
+
+def pick_weights(src) -> str:
+    """The weights file a folder or repo is read through (an `.index.json` for sharded checkpoints).
+
+    A file of `PREFERRED` at the top wins; else the model the weights files below belong to, read like a top
+    (`PREFERRED` inside its folder, else its shallowest .safetensors, else pickle). The checkpoint-N/ folders of
+    one run count as one model, read at its highest N. Weights in several separate models' folders (not one
+    pipeline's components), or several models' files side by side, are a UsageError that names them, rather than
+    a silent choice.
+    """
+    files = src.files()
+    for name in PREFERRED:
+        if name in files:
+            return name
+    for suffixes in ((".safetensors",), PICKLE_SUFFIXES):
+        found = [f for f in files if f.endswith(suffixes)]
+        if found:
+            return _one_model(src, files, found)
+    raise NoWeightsError(
+        f"{src.display}: no weights file (.safetensors, .bin, .pt) among its {len(files)} files; "
+        "point hfprobe at a folder or repo that has one, or at the file itself"
+    )
+
+
+def _model_folder(path: str, files: list[str]) -> str:
+    """The folder of the model a weights file is part of: its own, or a diffusers pipeline's for a component."""
+    folder = posixpath.dirname(path)
+    parent = posixpath.dirname(folder)
+    if folder and (posixpath.basename(folder) in COMPONENTS or posixpath.join(parent, "model_index.json") in files):
+        return parent
+    return folder
+
+
+def _one_model(src, files: list[str], found: list[str]) -> str:
+    models = _models(files, found)
+    if len(models) > 1:  # named with the models whose weights are of the other kind too (pickles beside .safetensors)
+        everything = _models(files, [f for f in files if f.endswith(WEIGHT_SUFFIXES) and "/" in f])
+        models = everything if "" not in everything else models
+        named = ", ".join(f"{d}/" for d in models[:MAX_NAMED])
+        more = f" and {len(models) - MAX_NAMED} more" if len(models) > MAX_NAMED else ""
+        raise UsageError(
+            f"{src.display}: holds {len(models)} separate models ({named}{more}); name one, e.g. "
+            f"{_spec_of(src, models[0], _in_folder(models[0], files, _weights_in(models[0], files)))}"
+        )
+    return _one_file(src, _in_folder(models[0], files, found), files, found)
+
+
+# a training run's intermediate saves beside its final file: `style-000010`, `style-step500`, `style_e3`,
+# `style-epoch-2`; and precision variants of one file: `style.fp16`
+_RUN_STEP = re.compile(
+    r"(?:-\d+-of-\d+|[-_](?:step|steps|epoch|ep|e|iter|it|ckpt|checkpoint)?[-_]?\d+(?:steps?|k)?"
+    r"|\.(?:fp16|fp32|bf16))$",
+    re.I,
+)
+
+
+def _one_file(src, chosen: str, files: list[str], found: list[str]) -> str:
+    """The file a model's folder is read through, checked: a folder of several unrelated weights files at the same
+    depth (a collection of LoRAs) asks the user to name one, rather than reading the first name silently; the saves
+    of one training run (and precision variants) are one model, read at its final file or its highest step."""
+    folder = posixpath.dirname(chosen)
+    if posixpath.basename(chosen) in PREFERRED or chosen in PREFERRED:
+        return chosen
+    same = sorted(f for f in found if posixpath.dirname(f) == folder and f.endswith(WEIGHT_SUFFIXES))
+    if len(same) <= 1:
+        return chosen
+    stems = {f: posixpath.splitext(posixpath.basename(f))[0] for f in same}
+    runs = {_RUN_STEP.sub("", stem) for stem in stems.values()}
+    if len(runs) == 1:  # one run: its final file (no step suffix), else its highest step
+        final = [f for f, stem in stems.items() if not _RUN_STEP.search(stem)]
+        return final[0] if len(final) == 1 else max(same, key=lambda f: [int(n) for n in re.findall(r"\d+", f)] or [0])
+    shown = ", ".join(posixpath.basename(f) for f in same[:MAX_NAMED])
+    more = f" and {len(same) - MAX_NAMED} more" if len(same) > MAX_NAMED else ""
+    where = f"{src.display.rstrip('/')}{'/' + folder if folder else ''}"
+    raise UsageError(
+        f"{where}: holds {len(same)} weights files of different models ({shown}{more}); name one, e.g. "
+        f"{_spec_of(src, folder, same[0]) if src.kind == 'hub' else posixpath.join(src.display.rstrip('/'), same[0])}"
+    )
+
+
+def models_in(src) -> list[str]:
+    """The separate models of a folder or repo, each as the path it is read from: a weights file at the top is a
+    model of its own (a pile of LoRA files), a model's folder below is one (its shards, components, checkpoints)."""
+    files = src.files()
+    top = [f for f in files if "/" not in f and f.endswith(WEIGHT_SUFFIXES) and not f.endswith(".index.json")]
+    below = _models(files, [f for f in files if "/" in f and f.endswith(WEIGHT_SUFFIXES)])
+    if any(name in top for name in PREFERRED):  # the folder is one model (what is below is its parts or checkpoints)
+        return [""]
+    return sorted(top) + below
+
+
+def _models(files: list[str], weights: list[str]) -> list[str]:
+    """The folders of the separate models `weights` belong to, each the folder it is read from.
+
+    A model's own sub-folders (its checkpoints, its parts) belong to it, as a top-level file's folder holds all;
+    the checkpoint-N folders of one parent are one run, read from its highest N.
+
+    >>> _models([], ["a/x.safetensors", "a/checkpoint-5/x.safetensors", "b/unet/w.safetensors", "b/vae/w.safetensors"])
+    ['a', 'b']
+    >>> _models([], ["checkpoint-500/w.safetensors", "checkpoint-1000/w.safetensors"])
+    ['checkpoint-1000']
+    """
+    folders = {_model_folder(f, files) for f in weights}
+    tops = sorted(d for d in folders if not any(o != d and (o == "" or d.startswith(o + "/")) for o in folders))
+    runs: dict[str, list[str]] = {}
+    for d in tops:
+        runs.setdefault(posixpath.dirname(d) if _step(d) is not None else d, []).append(d)
+    return sorted(max(run, key=lambda d: _step(d) or 0) for run in runs.values())
+
+
+def _weights_in(folder: str, files: list[str]) -> list[str]:
+    """The weights files under `folder`, .safetensors if it has any, else pickles."""
+    under = [f for f in files if f.startswith(f"{folder}/")]
+    return [f for f in under if f.endswith(".safetensors")] or [f for f in under if f.endswith(PICKLE_SUFFIXES)]
+
+
+def _step(folder: str) -> int | None:
+    """N of a checkpoint-N folder, else None.
+
+    >>> _step("out/checkpoint-1500"), _step("lora")
+    (1500, None)
+    """
+    m = _CHECKPOINT.fullmatch(posixpath.basename(folder))
+    return int(m[1]) if m else None
+
+
+def _in_folder(folder: str, files: list[str], found: list[str]) -> str:
+    """The file a model's folder is read through, as `pick_weights` reads a top: `PREFERRED` first, then the
+    shallowest of `found` under it (a top-level file over checkpoints in sub-folders)."""
+    prefix = f"{folder}/" if folder else ""
+    for name in PREFERRED:
+        if prefix + name in files:
+            return prefix + name
+    return min((f for f in found if f.startswith(prefix)), key=lambda f: (f.count("/"), f))
+
+
+def _spec_of(src, folder: str, file: str) -> str:
+    """How a user names one model of a folder or repo: its folder below a local one, its file in a Hub repo."""
+    if src.kind != "hub":
+        return f"{src.display.rstrip('/')}/{folder}"
+    from huggingface_hub import HfUri
+
+    return HfUri(type="model", id=src.repo_id, revision=src.revision, path_in_repo=file).to_uri()
