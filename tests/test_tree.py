@@ -189,6 +189,23 @@ def test_a_flux_lora_that_trained_t5_is_flux_and_t5_adapters_stay_t5():
     assert r.family == "t5" and r.root == "google/flan-t5-base"
 
 
+@pytest.mark.parametrize(
+    "declared, written",
+    [
+        # a local copy named after its root: once "a local path, not a claim", or written as the Hub id "models/…"
+        ("/content/drive/MyDrive/stable-diffusion-v1-5", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
+        ("models/stable-diffusion-v1-5", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
+        ("stable-diffusion-v1-5", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # the repo name without its org
+        ("runwayml/stable-diffusion-v1-5", "runwayml/stable-diffusion-v1-5"),  # as before: the spelling used
+        ("/content/my-sd-finetune", None),  # a local folder of no known name: still no claim
+    ],
+)
+def test_local_copies_and_bare_repo_names_of_a_root(declared, written):
+    shapes = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}
+    r = classify(shapes, config={"base_model_name_or_path": declared})
+    assert r.base_model["id"] == written, r.base_model
+
+
 def test_a_flux_architecture_field_is_not_a_hub_id():
     shapes = {f"transformer.double_blocks.{i}.img_attn.qkv": (9216, 3072) for i in range(19)}
     for arch in ("flux-1-dev/lora", "flux-1-schnell/lora", "flux-1-dev"):

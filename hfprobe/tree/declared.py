@@ -37,6 +37,19 @@ class Claim:
 FAMILY_FIELDS = ("header ss_base_model_version", "header modelspec.architecture", "header ss_v2")
 
 
+# folders training scripts keep downloaded models in: `models/stable-diffusion-v1-5` is a local copy, not a Hub id
+_LOCAL_FOLDERS = (
+    "models",
+    "model",
+    "pretrained",
+    "pretrained_models",
+    "checkpoints",
+    "ckpts",
+    "weights",
+    "base_models",
+)
+
+
 def _is_local_path(value: str) -> bool:
     v = value.strip()
     return (
@@ -45,7 +58,20 @@ def _is_local_path(value: str) -> bool:
         or re.match(r"^[A-Za-z]:[\\/]", v) is not None
         or v.count("/") > 1
         or "\\" in v
+        or v.split("/", 1)[0].lower() in _LOCAL_FOLDERS
+        and "/" in v
     )
+
+
+def _local_copy(value: str) -> str | None:
+    """The folder name of a local path when it is the repo name of exactly one registry root (a local copy of
+    `stable-diffusion-v1-5/stable-diffusion-v1-5` kept as `/content/stable-diffusion-v1-5`), else None.
+
+    >>> _local_copy("/content/drive/stable-diffusion-v1-5/"), _local_copy("/content/my-finetune")
+    ('stable-diffusion-v1-5', None)
+    """
+    name = re.split(r"[\\/]", value.strip().rstrip("/\\"))[-1]
+    return name if name and name.lower() in roots()["_tail"] else None
 
 
 def resolve_name(value: str) -> tuple[str | None, str | None]:
@@ -62,6 +88,9 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
         rid = reg["_alias"].get(cand.lower())
         if rid:
             return rid, reg["_by_id"][rid]["family"]
+    rid = reg["_tail"].get(v.lower()) if "/" not in v else None  # a repo name without its org: `Llama-2-7b-hf`
+    if rid:
+        return rid, reg["_by_id"][rid]["family"]
     for pattern, fam in families()["_name_hints"]:
         if pattern.search(v):
             return None, fam
@@ -95,6 +124,11 @@ def declared_claims(
             if not isinstance(v, str):
                 continue
             if _is_local_path(v):
+                copy = _local_copy(v)
+                if copy is not None:  # named after the root it is a copy of: that name is the claim
+                    rid, fam = resolve_name(copy)
+                    claims.append(Claim(src, copy, fam, rid, strength))
+                    continue
                 ignored[src] = f"{v} (a local path, not a claim)"
                 declared.pop(src, None)
                 continue

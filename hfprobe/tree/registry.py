@@ -48,7 +48,8 @@ def roots() -> dict:
 
     `_alias`: id, alias, name or derivative -> root id (what the weights are checked against);
     `_same`: id, alias or name -> root id (the same weights; derivatives are other models);
-    `_hub`: id, alias or derivative -> its spelling as a Hub id (what a card may write as `base_model`).
+    `_hub`: id, alias or derivative -> its spelling as a Hub id (what a card may write as `base_model`);
+    `_tail`: a root's repo name without its org (`stable-diffusion-v1-5`) -> the root, where only one root has it.
     """
     data = json.loads(resources.files("hfprobe.data").joinpath("roots.json").read_text())
     data["_by_id"] = {r["id"]: r for r in data["roots"]}
@@ -62,6 +63,11 @@ def roots() -> dict:
         alias.setdefault(name.lower(), target)
         hub.setdefault(name.lower(), name)
     data["_alias"], data["_same"], data["_hub"] = alias, same, hub
+    tails: dict[str, set[str]] = {}  # a repo's name without its org -> the roots it names
+    for r in data["roots"]:
+        for name in [r["id"], *r.get("aliases", [])]:
+            tails.setdefault(name.rsplit("/", 1)[-1].lower(), set()).add(r["id"])
+    data["_tail"] = {t: next(iter(ids)) for t, ids in tails.items() if len(ids) == 1}
     return data
 
 
