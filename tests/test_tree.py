@@ -158,6 +158,7 @@ def test_sdxl_lora_with_both_text_encoders_from_the_file(tmp_path):
         # modelspec.architecture is `<architecture>/<adapter kind>`: once written as the Hub id "flux-1-dev/lora"
         ({"modelspec.architecture": "stable-diffusion-xl-v1-base/lora"}, "weights", SDXL_BASE),
         ({"ss_sd_model_name": "sd_xl_base_1.0.safetensors"}, "declared", SDXL_BASE),
+        ({"ss_sd_model_name": "sd_xl_base_1.0_0.9vae.safetensors"}, "declared", SDXL_BASE),  # the repo's other file
         # trained on a fine-tune the registry does not know: the weights alone no longer name SDXL base
         (
             {
