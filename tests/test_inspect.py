@@ -147,17 +147,21 @@ def test_peft_adapter_report(gpt2_adapter):
     assert report["conflicts"] == []
 
 
-def test_peft_local_base_path_is_no_claim(gpt2_adapter, tmp_path):
+def test_peft_local_base_path_is_no_claim_unless_named_after_a_root(gpt2_adapter, tmp_path):
     folder = tmp_path / "a"
     folder.mkdir()
     for f in gpt2_adapter.iterdir():
         (folder / f.name).write_bytes(f.read_bytes())
     cfg = json.loads((folder / "adapter_config.json").read_text())
-    cfg["base_model_name_or_path"] = "/home/me/models/gpt2"
+    cfg["base_model_name_or_path"] = "/home/me/models/my-gpt"
     (folder / "adapter_config.json").write_text(json.dumps(cfg))
     report = inspect_source(str(folder))
     assert report["family"] == "gpt2" and "agrees" not in report["declared"]
     assert "local path" in report["declared"]["ignored"]["adapter_config.json base_model_name_or_path"]
+    cfg["base_model_name_or_path"] = "/home/me/models/gpt2"  # a local copy of the root, by its repo name
+    (folder / "adapter_config.json").write_text(json.dumps(cfg))
+    report = inspect_source(str(folder))
+    assert report["declared"]["agrees"] is True and report["base_model"]["root"] == "openai-community/gpt2"
 
 
 def test_cli_several_sources_one_json_per_line(sd1_lora, gpt2_adapter, capsys):
