@@ -10,8 +10,8 @@ Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneo
 transformers-checkpoint, diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
-(diffusers.py, kohya.py, lycoris.py, xlabs.py, cloneofsimo.py, peft.py, checkpoint.py; LoRA key grouping in
-lora.py), pickles read only through `torch.load(weights_only=True)` or their
+(diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py,
+checkpoint.py; LoRA key grouping in lora.py), pickles read only through `torch.load(weights_only=True)` or their
 index alone (pickle_safe.py), the libraries' renaming tables kept as data (tables.py, kohya_names.py,
 transformers_names.py) and a quick literal-presence test over names (presence.py).
 May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, LayerNotFoundError, UnsupportedFormatError
 from ..source.safetensors import _TORCH_NAMES, Header, TensorInfo, quote, read_scalar, read_tensor
+from .factors import delta as lycoris_delta
 
 if TYPE_CHECKING:  # torch is imported only where tensor bytes are decoded (layer, tensor, pickles)
     import torch
@@ -255,10 +256,8 @@ class WeightsView:
                 "adding a weight delta; hfprobe inspects IA3 adapters but has no ΔW to read from them"
             )
         if mod.kind in LYCORIS_KINDS:
-            from .lycoris import delta
-
             self._check_size(name, mod.d_out * mod.d_in)
-            w = delta(mod, self.store.get)
+            w = lycoris_delta(mod, self.store.get)
             return w * mod.scale if scaled and mod.scale is not None else w
         if mod.kind != "lora":
             w = self.store.get(mod.keys["W"]).float()

@@ -17,11 +17,12 @@ import re
 
 from ..errors import UnsupportedFormatError
 from ..source.safetensors import quote
-from . import lycoris
 from .base import TensorStore, sample_keys
 from .diffusers import to_peft_keys
 from .kohya_names import non_diffusers_to_diffusers, sgm_to_diffusers
 from .lora import build_lora_modules
+from .lycoris import group as lycoris_group
+from .lycoris import is_lycoris, read_modules
 
 PREFIXES = ("lora_unet_", "lora_te_", "lora_te1_", "lora_te2_")
 _LYCORIS = (".oft_", ".w_norm", ".b_norm", ".on_input")  # LyCORIS algorithms without LoRA-like factors
@@ -148,7 +149,7 @@ def to_peft_keys_from_converted(converted: dict[str, str]) -> dict[str, str]:
 def read_kohya(store: TensorStore, metadata: dict[str, str], where: str):
     """Modules of a kohya LoRA or LyCORIS network; returns (modules, notes)."""
     keys = list(store.raw)
-    if lycoris.is_lycoris(keys):
+    if is_lycoris(keys):
         return _read_lycoris(store, keys, where)
     renamed, notes = kohya_to_peft_keys(keys, where)
     modules, rest = build_lora_modules(renamed, store, where)
@@ -157,7 +158,7 @@ def read_kohya(store: TensorStore, metadata: dict[str, str], where: str):
 
 def _read_lycoris(store: TensorStore, keys: list[str], where: str):
     """A LyCORIS network in kohya names: each module renamed as its `lora_down` key would be."""
-    groups, rest = lycoris.group(keys)
+    groups, rest = lycoris_group(keys)
     odd = [k for k in rest if not _LYCORIS_RE.search(k) and not k.endswith((".dora_scale", ".diff_b"))]
     if odd:
         raise UnsupportedFormatError(
@@ -168,7 +169,7 @@ def _read_lycoris(store: TensorStore, keys: list[str], where: str):
     renamed, notes = kohya_to_peft_keys(list(proxy), where)
     notes = [n for n in notes if not n.startswith("no .alpha tensors")]
     canonical = {proxy[raw]: new.removesuffix(".lora_A.weight") for new, raw in renamed.items() if "lora_A" in new}
-    modules = lycoris.read_modules(canonical, groups, store, where)
+    modules = read_modules(canonical, groups, store, where)
     kinds = sorted({m.kind for m in modules.values()})
     notes.append(f"LyCORIS network ({', '.join(kinds)}): ΔW built from its factors")
     if rest:

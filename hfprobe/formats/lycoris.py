@@ -16,21 +16,18 @@ LoKr with neither side decomposed has scale 1 (LyCORIS stores alpha = its dim th
 modules are counted in a note and not read. A LoHa or LoKr convolution stored without a core keeps its
 kernel flattened into w_b; the kernel of a UNet `conv1/conv2/conv_in/conv_out/downsamplers/upsamplers` layer
 is 3x3 and is restored from the name (`Module.kernel`), others stay unknown.
+The ΔW itself is built by `factors.delta`, which `WeightsView.layer` calls.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError
 from ..source.safetensors import quote
 from .base import Module, TensorStore, full_module, lora_module
 from .lora import read_scalars
-
-if TYPE_CHECKING:
-    import torch
 
 ROLES = {  # suffix after the module name -> role
     "hada_w1_a": "w1a", "hada_w1_b": "w1b", "hada_w2_a": "w2a", "hada_w2_b": "w2b", "hada_t1": "t1", "hada_t2": "t2",
@@ -203,30 +200,3 @@ def read_modules(
         if mod is not None:
             modules[name] = mod
     return modules
-
-
-def delta(mod: Module, get) -> torch.Tensor:
-    """ΔW of a LoHa, LoKr or LoCon-with-core module, unscaled, as [d_out, d_in*kh*kw]; `get(key)` reads a tensor."""
-    import torch
-
-    k = mod.keys
-
-    def factor(n: str) -> torch.Tensor:
-        if f"w{n}" in k:
-            return get(k[f"w{n}"]).float()
-        a, b = get(k[f"w{n}a"]).float(), get(k[f"w{n}b"]).float()
-        if f"t{n}" in k:
-            return torch.einsum("ijkl,jr,ip->prkl", get(k[f"t{n}"]).float(), b, a)
-        return a @ b
-
-    if mod.kind == "loha":
-        w = factor("1") * factor("2")
-    elif mod.kind == "lokr":
-        w1, w2 = factor("1"), factor("2")
-        w1 = w1.reshape(*w1.shape, *([1] * (w2.dim() - w1.dim())))
-        w = torch.kron(w1.contiguous(), w2.contiguous())
-    else:
-        up, down = get(k["up"]).float(), get(k["down"]).float()
-        up, down = up.reshape(up.shape[0], -1), down.reshape(down.shape[0], -1)
-        w = torch.einsum("pi,ijkl,jq->pqkl", up, get(k["mid"]).float(), down)
-    return w.reshape(mod.d_out, -1)

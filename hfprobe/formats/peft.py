@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 
 from ..source.safetensors import quote
-from . import lycoris
 from .base import Module, TensorStore, full_module
 from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
 from .lora import add_full_modules, build_lora_modules
+from .lycoris import group as lycoris_group
+from .lycoris import is_lycoris, read_modules
 from .transformers_names import canonical_names
 
 PEFT_PREFIX = "base_model.model."
@@ -37,10 +38,7 @@ def is_peft(keys: list[str], config: dict | None) -> bool:
     components = ("unet.", "text_encoder", "transformer.")
     return (
         bool(peft_config)
-        and (
-            any(".lora_A." in k or "lora_embedding_A" in k or k.endswith(".ia3_l") for k in keys)
-            or lycoris.is_lycoris(keys)
-        )
+        and (any(".lora_A." in k or "lora_embedding_A" in k or k.endswith(".ia3_l") for k in keys) or is_lycoris(keys))
         and not any(k.startswith(components) for k in keys)
     )
 
@@ -65,12 +63,12 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
     cfg = config or {}
     notes: list[str] = []
     renamed = {_strip(k): k for k in store.raw}
-    if lycoris.is_lycoris(list(renamed)):  # peft's LoHa / LoKr: LyCORIS factor names, alpha and r in the config
-        groups, rest = lycoris.group(list(renamed))
+    if is_lycoris(list(renamed)):  # peft's LoHa / LoKr: LyCORIS factor names, alpha and r in the config
+        groups, rest = lycoris_group(list(renamed))
         groups = {name: {role: renamed[key] for role, key in parts.items()} for name, parts in groups.items()}
         alpha, r = cfg.get("alpha"), cfg.get("r")
         alpha = float(alpha) if isinstance(alpha, int | float) else None
-        modules = lycoris.read_modules({}, groups, store, where, alpha=alpha, rank=r if isinstance(r, int) else None)
+        modules = read_modules({}, groups, store, where, alpha=alpha, rank=r if isinstance(r, int) else None)
         notes.append(f"peft {quote(cfg.get('peft_type') or 'LyCORIS', 40)} adapter: ΔW built from its factors")
         add_full_modules(modules, renamed, rest, store)
         return _canonical(modules, notes, model_type)

@@ -89,7 +89,7 @@ def _one_model(src, files: list[str], found: list[str]) -> str:
             f"{src.display}: holds {len(models)} separate models ({named}{more}); name one, e.g. "
             f"{_spec_of(src, models[0], _in_folder(models[0], files, _weights_in(models[0], files)))}"
         )
-    return _one_file(src, _in_folder(models[0], files, found), files, found)
+    return _one_file(src, _in_folder(models[0], files, found), found)
 
 
 # a training run's intermediate saves beside its final file: `style-000010`, `style-step500`, `style_e3`,
@@ -101,7 +101,7 @@ _RUN_STEP = re.compile(
 )
 
 
-def _one_file(src, chosen: str, files: list[str], found: list[str]) -> str:
+def _one_file(src, chosen: str, found: list[str]) -> str:
     """The file a model's folder is read through, checked: a folder of several unrelated weights files at the same
     depth (a collection of LoRAs) asks the user to name one, rather than reading the first name silently; the saves
     of one training run (and precision variants) are one model, read at its final file or its highest step."""
