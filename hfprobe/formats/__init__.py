@@ -7,13 +7,14 @@
 
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, custom-lora,
-transformers-checkpoint, diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each module's docstring).
+transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each
+module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
-(diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py,
-checkpoint.py; LoRA key grouping in lora.py), pickles read only through `torch.load(weights_only=True)` or their
-index alone (pickle_safe.py), the libraries' renaming tables kept as data (tables.py, kohya_names.py,
-transformers_names.py) and a quick literal-presence test over names (presence.py).
+(diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, checkpoint.py
+with quantized Linears in quantized.py; LoRA key grouping in lora.py), pickles read only through
+`torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries' renaming tables kept as
+data (tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test over names (presence.py).
 May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).
 """
 
@@ -41,6 +42,7 @@ from .lycoris import is_lycoris
 from .peft import is_peft, read_peft
 from .pick import models_in, pick_weights
 from .pickle_safe import PICKLE_SUFFIXES, load_tensors, read_index
+from .quantized import quantized_bases
 from .xlabs import is_xlabs, read_xlabs
 
 log = logging.getLogger(__name__)
@@ -181,7 +183,7 @@ def _open(src, filename: str | None) -> WeightsView:
         modules, extra = read_textual_inversion(store)
     else:
         component = diffusers_component(model_config, keys)
-        if component is None and model_config is None and not _looks_like_checkpoint(keys):
+        if component is None and model_config is None and not _looks_like_checkpoint(store.raw):
             sample = sample_keys(keys)
             raise UnsupportedFormatError(
                 f"{where}: unknown weights layout ({len(keys)} tensors, e.g. {sample}); "
@@ -190,7 +192,7 @@ def _open(src, filename: str | None) -> WeightsView:
         fmt = "diffusers-checkpoint" if component else "transformers-checkpoint"
         if component is None and any(k.startswith("model.diffusion_model.") for k in keys):
             fmt = "ldm-checkpoint"  # a single-file SD checkpoint (A1111 / original LDM layout); names kept as saved
-        modules, notes = read_checkpoint(store, model_config, component)
+        modules, notes, extra = read_checkpoint(store, model_config, component, where)
     if not modules:
         raise UnsupportedFormatError(
             f"{where}: recognised as {fmt} but no module could be read (keys e.g. {sample_keys(keys)}); "
@@ -220,7 +222,7 @@ def _truncation_note(store: TensorStore, modules: dict[str, Module]) -> str:
     return view.truncation_note() + extra
 
 
-def _looks_like_checkpoint(keys: list[str]) -> bool:
-    """Without a config.json: most keys are dotted `<module>.weight` / `.bias` names."""
-    dotted = sum(1 for k in keys if k.endswith((".weight", ".bias")))
-    return dotted >= max(1, len(keys) // 2)
+def _looks_like_checkpoint(raw: dict) -> bool:
+    """Without a config.json: most keys are dotted `<module>.weight` / `.bias` names, or it is quantized."""
+    dotted = sum(1 for k in raw if k.endswith((".weight", ".bias")))
+    return dotted >= max(1, len(raw) // 2) or bool(quantized_bases(raw))

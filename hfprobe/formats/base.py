@@ -51,7 +51,7 @@ class Module:
     """
 
     name: str
-    kind: str  # "lora" | "full" | "embedding" | LyCORIS: "loha" | "lokr" | "locon" | "delta" (a stored ΔW)
+    kind: str  # "lora" | "full" | "embedding" | "quantized" | LyCORIS: "loha" | "lokr" | "locon" | "delta" (a ΔW)
     d_out: int
     d_in: int  # includes kh*kw for convolutions: the column count of layer(); d_out 0 = unknown (A only)
     kernel: tuple[int, ...] | None
@@ -62,6 +62,7 @@ class Module:
     transposed: bool = False  # PEFT fan_in_fan_out: layer() is in the stored [in, out] layout
     dora: bool = False
     lora_embedding: bool = False
+    quant: str = ""  # kind "quantized": the method (gptq, awq, bitsandbytes, fp8, …); keys name its packed tensors
 
     def as_dict(self) -> dict:
         return {
@@ -254,6 +255,11 @@ class WeightsView:
             raise UnsupportedFormatError(
                 f"{self._where()}: {quote(name)} is an IA3 scaling vector, which scales activations rather than "
                 "adding a weight delta; hfprobe inspects IA3 adapters but has no ΔW to read from them"
+            )
+        if mod.kind == "quantized":
+            raise UnsupportedFormatError(
+                f"{self._where()}: {quote(name)} is quantized ({mod.quant}) and hfprobe reads a layer's values "
+                "from dense weights only; point it at the unquantized model"
             )
         if mod.kind in LYCORIS_KINDS:
             self._check_size(name, mod.d_out * mod.d_in)

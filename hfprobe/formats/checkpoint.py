@@ -2,7 +2,8 @@
 
 - transformers: `model.safetensors` (or shards listed in `model.safetensors.index.json`) + `config.json`.
   Module = every stored weight of 2 or more dims, named by its key without `.weight`, mapped to
-  transformers' in-memory names (`transformers_names`).
+  transformers' in-memory names (`transformers_names`). A quantized Linear (GPTQ, AWQ, bitsandbytes, FP8, MLX, …)
+  is one module of kind `quantized` at its logical shape (`quantized.py`); its values are not read.
 - diffusers: `diffusion_pytorch_model.safetensors` + `config.json` (`_class_name`): `unet.<key>` for
   UNets, `transformer.<key>` for DiTs (the same names diffusers LoRA files use).
 - textual inversion: diffusers `learned_embeds` (`{"<token>": [n, dim]}`), A1111 (`emb_params`,
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 
 from .base import Module, TensorStore, full_module, lora_module
+from .quantized import read_quantized
 from .transformers_names import canonical_names
 
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
@@ -107,18 +109,24 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
 
 
 def read_checkpoint(
-    store: TensorStore, config: dict | None, component: str | None
-) -> tuple[dict[str, Module], list[str]]:
-    """Modules of a full checkpoint (weights of 2+ dims)."""
+    store: TensorStore, config: dict | None, component: str | None, where: str = "checkpoint"
+) -> tuple[dict[str, Module], list[str], dict]:
+    """(modules, notes, extra) of a full checkpoint: weights of 2+ dims and quantized Linears; `extra` holds
+    `quantized` ({method, bits, modules}) where the checkpoint is quantized."""
+    quant, info = read_quantized(store.raw, config, where)
+    taken = {k for q in quant.values() for k in q.keys.values()}
     weights = {
-        k[: -len(".weight")]: k for k, info in store.raw.items() if k.endswith(".weight") and len(info.shape) >= 2
+        k[: -len(".weight")]: k
+        for k, info_ in store.raw.items()
+        if k.endswith(".weight") and len(info_.shape) >= 2 and k not in taken
     }
     notes = []
+    names = [*weights, *quant]
     if component:
-        mapping = {n: f"{component}.{n}" for n in weights}
+        mapping = {n: f"{component}.{n}" for n in names}
     else:
         model_type = (config or {}).get("model_type")
-        mapping = canonical_names(list(weights), model_type if isinstance(model_type, str) else None)
+        mapping = canonical_names(names, model_type if isinstance(model_type, str) else None)
         changed = sum(1 for a, b in mapping.items() if a != b)
         if changed:
             notes.append(f"{changed} saved-key names mapped to transformers' in-memory names")
@@ -126,4 +134,19 @@ def read_checkpoint(
     for name, key in weights.items():
         canon = mapping[name]
         modules[canon] = full_module(canon, store.raw[key])
-    return modules, notes
+    for name, q in quant.items():
+        canon = mapping[name]
+        modules[canon] = Module(canon, "quantized", q.d_out, q.d_in, None, None, None, None, q.keys, quant=q.method)
+    if info is None:
+        return modules, notes, {}
+    bits = f" {info['bits']}-bit" if info["bits"] else ""
+    known = sum(1 for q in quant.values() if q.d_out and q.d_in)
+    notes.append(f"quantized ({info['method']}{bits}): {known} of {len(quant)} Linear layers read at their shapes")
+    if known < len(quant):
+        why = (
+            "bitsandbytes 4-bit keeps a layer's shape in its quant state, not in the header"
+            if info["method"] == "bitsandbytes"
+            else "their packing needs the bits a config.json declares"
+        )
+        notes.append(f"{len(quant) - known} quantized layers without a shape ({why}); the tree is read from the rest")
+    return modules, notes, {"quantized": info}

@@ -62,12 +62,14 @@ def classify(
     metadata: Mapping | None = None,
     config: Mapping | None = None,
     texts: Mapping[str, str] | None = None,
+    quantized: Mapping | None = None,
 ) -> TreeResult:
     """Family, root candidates, declared claims and conflicts for one model.
 
     `shapes` maps module names (canonical or raw key names) to (d_out, d_in), either side None when
     unknown; `names` are extra raw key names for the name rules; `metadata`, `config`, `texts` as in
-    `declared_claims`.
+    `declared_claims`; `quantized` ({method, bits}) marks a quantized checkpoint, which the weights alone do not
+    name a base_model for (see `base_model_decision`).
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
@@ -113,7 +115,7 @@ def classify(
         declared,
         conflicts,
         [code for code, _ in coded],
-        base_model_decision(claims, cands, pool, family),
+        base_model_decision(claims, cands, pool, family, quantized=bool(quantized)),
     )
 
 

@@ -97,14 +97,18 @@ def claim_conflicts(
 WEIGHTS_ALONE = 0.8  # a root the weights single out on their own: the only registry root that fits, this sure
 
 
-def base_model_decision(claims: list[Claim], cands: list[dict], pool: list[RootFit], family: str | None) -> dict:
+def base_model_decision(
+    claims: list[Claim], cands: list[dict], pool: list[RootFit], family: str | None, *, quantized: bool = False
+) -> dict:
     """Which `base_model` a model card may declare, and why: the weights and the metadata must agree.
 
     Returns {id, root, status, source, reason}; `id` is set only for status `declared` (a structured field
     names a root the weights allow: adapter_config.json, config.json, a kohya/modelspec header, a training
     config, the card's own YAML), `mentioned` (nothing structured names a root; the card's prose names
     exactly one Hub id the weights allow) or `weights` (nothing names one; the weights fit exactly one
-    registry root, by named layers, with a score of at least 0.8). Otherwise `id` is None and status is
+    registry root, by named layers, with a score of at least 0.8; not for a `quantized` checkpoint, whose
+    `base_model` is the model that was quantized, most often a fine-tune the weights cannot tell from its root,
+    and whose relation `quantized` would then be false). Otherwise `id` is None and status is
     `contradicted` (a structured claim the weights rule out), `unchecked` (a structured claim names a Hub id
     neither the registry nor the weights can check), `ambiguous` (several roots remain; see the candidates)
     or `unknown`. `id` keeps the spelling the metadata used when it is a Hub id for the same weights
@@ -171,6 +175,12 @@ def base_model_decision(claims: list[Claim], cands: list[dict], pool: list[RootF
     mine = [f for f in pool if f.root["family"] == family]
     if len(mine) == 1 and not mine[0].shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
         rid = mine[0].root["id"]
+        if quantized:
+            return dict(
+                out,
+                reason=f"a quantized checkpoint in the {rid} tree: the weights cannot tell which of its models was "
+                "quantized; declare base_model in its config.json or card",
+            )
         return {
             "id": rid,
             "root": rid,

@@ -101,7 +101,9 @@ def weight_shapes(view) -> dict[str, tuple]:
 
     A convolution's `Module.d_in` counts kh*kw; the tree registry speaks in channels, so it is undone here.
     """
-    shapes = shapes_from_raw({k: info.shape for k, info in view.raw.items()})
+    quantized = view.extra.get("quantized")  # its packed tensors' shapes are not (out, in): the modules say those
+    hidden = {k for m in view.modules.values() if m.kind == "quantized" for k in m.keys.values()} if quantized else ()
+    shapes = shapes_from_raw({k: info.shape for k, info in view.raw.items() if k not in hidden})
     for name, m in view.modules.items():
         d_in = m.d_in
         if m.kernel and d_in:
@@ -127,7 +129,8 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
 
     Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
     root {id, confidence, candidates [{id, score}], evidence [str]}, declared {field: value}, conflicts [str],
-    modules, rank, bytes_read, range_ignored, truncated, notes. Raises the typed errors of hfprobe.errors on bad
+    base_model, modules, rank, quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
+    notes. Raises the typed errors of hfprobe.errors on bad
     input.
 
     >>> inspect_source("org/lora@main")["format"]   # doctest: +SKIP
@@ -143,12 +146,22 @@ def _report(src: Source) -> dict:
     view = open_weights(src)
     texts = _texts(src, view.files[0])
     shapes = weight_shapes(view)
-    tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)
+    quantized = view.extra.get("quantized")
+    tree = classify(
+        shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, quantized=quantized
+    )
     if tree.family and tree.base_model["status"] in ("ambiguous", "unknown"):  # the training code may name it
         more = _training_texts(src, texts)
         if more:
             texts = {**texts, **more}
-            tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts)
+            tree = classify(
+                shapes,
+                names=view.raw.keys(),
+                metadata=view.metadata,
+                config=view.config,
+                texts=texts,
+                quantized=quantized,
+            )
     root = tree.root_dict()
     log.info(
         "%s: family %s, root %s (%.2f), base_model %s (%s)",
@@ -177,9 +190,15 @@ def _report(src: Source) -> dict:
         "rank": view.rank,
         "bytes_read": src.bytes_read,
         "range_ignored": bool(src.range_ignored),
+        "quantized": quantized,  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
         "notes": list(view.notes),
     }
+
+
+def _quant_words(q: dict) -> str:
+    """'gptq 4-bit' from a report's `quantized`."""
+    return f"{q.get('method')}" + (f" {q['bits']}-bit" if q.get("bits") else "")
 
 
 def format_report(report: dict) -> str:
@@ -202,7 +221,8 @@ def format_report(report: dict) -> str:
     lines = [
         r["source"] + (f" (commit {r['revision_sha'][:12]})" if r.get("revision_sha") else ""),
         f"  format   {r['format']} {r.get('kind', '')}, {r['modules']} modules"
-        + (f", rank {r['rank']}" if r.get("rank") else ""),
+        + (f", rank {r['rank']}" if r.get("rank") else "")
+        + (f", quantized ({_quant_words(r['quantized'])})" if r.get("quantized") else ""),
         f"  family   {r['family'] or 'unknown'} ({family_label(r['family'])}), "
         f"confidence {r.get('family_confidence', 0):.2f}",
         f"  root     {root['id'] or 'unknown'}, confidence {root['confidence']:.2f}",
