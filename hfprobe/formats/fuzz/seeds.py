@@ -1,6 +1,6 @@
 """The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, XLabs
 FLUX, diffusers in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual
-inversion, transformers, sharded, diffusers and LDM checkpoints, and torch pickles in both zip and legacy form),
+inversion, transformers (dense, GPTQ and bitsandbytes 4-bit), sharded, diffusers and LDM checkpoints, and torch pickles in both zip and legacy form),
 each a valid file that
 reads cleanly, with its companions (adapter_config.json, config.json, an index, README.md, config.yaml). It also
 owns the byte-level writers the mutator and the tests build on: `safetensors_bytes`, `pack` and `unpack`.
@@ -30,8 +30,9 @@ def safetensors_bytes(tensors: dict[str, tuple[str, list[int]]], metadata: dict 
     header, data = {}, bytearray()
     for name, (dtype, shape) in tensors.items():
         n = math.prod(shape)
-        fmt = {F16: "e", F32: "f"}[dtype]
-        raw = struct.pack(f"<{n}{fmt}", *(round(rng.uniform(-1, 1), 3) for _ in range(n)))
+        fmt = {F16: "e", F32: "f", "I32": "i", "U8": "B", "I8": "b"}[dtype]
+        values = (round(rng.uniform(-1, 1), 3) if fmt in "ef" else rng.randrange(0, 100) for _ in range(n))
+        raw = struct.pack(f"<{n}{fmt}", *values)
         header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [len(data), len(data) + len(raw)]}
         data += raw
     if metadata:
@@ -283,6 +284,22 @@ def _checkpoint(rng):
     }
 
 
+def _quantized(rng, method: str):
+    """A tiny Llama whose decoder Linears are GPTQ 4-bit (group 8) or bitsandbytes 4-bit, the rest dense."""
+    t = {"model.embed_tokens.weight": (F16, [32, 16]), "model.norm.weight": (F16, [16])}
+    for m, (o, i) in {"self_attn.q_proj": (16, 16), "self_attn.v_proj": (8, 16), "mlp.down_proj": (16, 24)}.items():
+        p = f"model.layers.0.{m}"
+        if method == "gptq":
+            t.update({f"{p}.qweight": ("I32", [i // 8, o]), f"{p}.qzeros": ("I32", [i // 8, o // 8])})
+            t.update({f"{p}.scales": (F16, [i // 8, o]), f"{p}.g_idx": ("I32", [i])})
+        else:
+            t.update({f"{p}.weight": ("U8", [o * i // 2, 1]), f"{p}.weight.absmax": (F32, [o * i // 64])})
+            t.update({f"{p}.weight.quant_map": (F32, [16]), f"{p}.weight.quant_state.bitsandbytes__nf4": ("U8", [8])})
+    config = {"model_type": "llama", "quantization_config": {"quant_method": "gptq", "bits": 4, "group_size": 8}}
+    files = {"model.safetensors": safetensors_bytes(t, {"format": "pt"}, rng)}
+    return {**files, "config.json": json.dumps(config).encode()} if method == "gptq" else files
+
+
 def _sharded(rng):
     a = {"model.layers.0.self_attn.q_proj.weight": (F32, [16, 16]), "model.embed_tokens.weight": (F32, [32, 16])}
     b = {"model.layers.0.mlp.down_proj.weight": (F32, [16, 24]), "lm_head.weight": (F32, [32, 16])}
@@ -353,6 +370,8 @@ SEEDS = {
     "custom": _custom,
     "textual-inversion": _textual_inversion,
     "checkpoint": _checkpoint,
+    "gptq": lambda rng: _quantized(rng, "gptq"),
+    "bnb4": lambda rng: _quantized(rng, "bnb4"),
     "sharded": _sharded,
     "diffusers-checkpoint": _unet_checkpoint,
     "ldm": _ldm,
