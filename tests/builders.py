@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import pathlib
+import struct
 from pathlib import Path
 
 import torch
@@ -388,3 +389,23 @@ def save_unet_checkpoint(folder: Path, pipeline_layout: bool = True):
             json.dumps({"_class_name": "StableDiffusionPipeline", "unet": ["diffusers", "UNet2DConditionModel"]})
         )
     return unet, folder
+
+
+# ---------------------------------------------------------------- headers at real sizes
+SIZES = {"F16": 2, "F32": 4, "I32": 4, "U32": 4, "U8": 1, "I8": 1, "I16": 2, "I64": 8, "F8_E4M3": 1}
+
+
+def write_header(path: Path, tensors: dict[str, tuple], data: bool = True) -> Path:
+    """A safetensors file with these tensors (zeros), or only its header (`data=False`: a truncated file)."""
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for key, (dtype, shape) in tensors.items():
+        n = SIZES[dtype]
+        for d in shape:
+            n *= d
+        header[key] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    blob = json.dumps(header).encode()
+    blob += b" " * (-len(blob) % 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(struct.pack("<Q", len(blob)) + blob + (bytes(offset) if data else b""))
+    return path

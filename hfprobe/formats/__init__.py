@@ -7,12 +7,12 @@
 
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, custom-lora,
-transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion (see each
-module's docstring).
+transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion, gguf,
+ip-adapter (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
 (diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, checkpoint.py
-with quantized Linears in quantized.py; LoRA key grouping in lora.py), pickles read only through
+with quantized Linears in quantized.py, gguf.py, ip_adapter.py; LoRA key grouping in lora.py), pickles read only through
 `torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries' renaming tables kept as
 data (tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test over names (presence.py).
 May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).
@@ -25,6 +25,7 @@ import logging
 import posixpath
 
 from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
+from ..source.gguf import read_gguf_header
 from ..source.safetensors import quote, read_header
 from .base import Module, TensorStore, WeightsView, sample_keys
 from .checkpoint import (
@@ -37,6 +38,8 @@ from .checkpoint import (
 )
 from .cloneofsimo import is_cloneofsimo, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, read_diffusers_lora
+from .gguf import read_gguf
+from .ip_adapter import is_ip_adapter, read_ip_adapter
 from .kohya import is_kohya, read_kohya
 from .lycoris import is_lycoris
 from .peft import is_peft, read_peft
@@ -109,6 +112,15 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
         header = read_header(f, allow_truncated=True)
         store.add_safetensors(f, header)
         return store, [filename], dict(header.metadata)
+    if filename.endswith(".gguf"):  # llama.cpp: the header's shapes and metadata; its values are not read
+        header = read_gguf_header(f)
+        store.add_unreadable(
+            header.tensors,
+            f"{f.name}: a GGUF file's tensor values are not read by hfprobe (only its header); point it at the "
+            "model's safetensors",
+        )
+        store.gguf = header
+        return store, [filename], {}
     if filename.endswith(PICKLE_SUFFIXES):
         # a Hub pickle is downloaded into the Hub cache first (progress bar, --max-download cap); its names and
         # shapes come from its data.pkl alone where it is a zip-format pickle, the tensors when a layer is read
@@ -120,7 +132,8 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
             store.add_tensors(load_tensors(f))
         return store, [filename], {}
     raise UnsupportedFormatError(
-        f"{f.name}: hfprobe reads .safetensors and torch pickles ({', '.join(PICKLE_SUFFIXES)}); convert the file"
+        f"{f.name}: hfprobe reads .safetensors, .gguf and torch pickles ({', '.join(PICKLE_SUFFIXES)}); "
+        "convert the file"
     )
 
 
@@ -157,7 +170,10 @@ def _open(src, filename: str | None) -> WeightsView:
     notes: list[str] = []
     extra: dict = {}
     config = adapter_config or model_config
-    if is_cloneofsimo(keys):
+    if getattr(store, "gguf", None) is not None:
+        fmt = "gguf"
+        modules, notes, extra, metadata = read_gguf(store.gguf)
+    elif is_cloneofsimo(keys):
         fmt = "cloneofsimo"
         modules, notes, extra = read_cloneofsimo(store, metadata, where)
     elif is_kohya(keys):
@@ -175,6 +191,9 @@ def _open(src, filename: str | None) -> WeightsView:
         # the LoraConfig diffusers stored in the header, where there is no adapter_config.json
         meta = adapter_metadata(metadata)
         config = adapter_config or next((meta[c] for c in ("", "unet", "transformer") if c in meta), None)
+    elif is_ip_adapter(keys):
+        fmt = "ip-adapter"
+        modules, notes = read_ip_adapter(store)
     elif is_custom_lora(keys):
         fmt = "custom-lora"
         modules, notes = read_custom_lora(store, where)

@@ -88,6 +88,8 @@ class TensorStore:
         self.truncated: list[tuple[str, Header]] = []  # (file name, header) of each truncated file
         self._pending_load = None  # a pickle known by its index: how to read its tensors when one is needed
         self._pending_name = ""
+        self._unreadable = ""  # why the values of tensors without a location cannot be read (add_unreadable)
+        self.gguf = None  # a GGUF file's header (source.gguf.GgufHeader), where the store is one
 
     def add_safetensors(self, f, header: Header) -> None:
         if len(self.raw) + len(header.tensors) > MAX_STORE_TENSORS:
@@ -104,6 +106,12 @@ class TensorStore:
             self._where[key] = (f, header)
         if header.truncated:
             self.truncated.append((f.name, header))
+
+    def add_unreadable(self, infos: dict[str, TensorInfo], why: str) -> None:
+        """Tensors known by name, dtype and shape whose values hfprobe does not read (a GGUF file's): `get()`
+        raises `UnsupportedFormatError(why)`."""
+        self.raw.update(infos)
+        self._unreadable = why
 
     def add_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         """Tensors already in memory (a pickle read with weights_only=True)."""
@@ -150,6 +158,8 @@ class TensorStore:
         """The value of a one-element tensor (reads a few bytes; imports no torch for safetensors files)."""
         if self._pending_load is not None and key not in self._where:
             self._load_pending()
+        if key not in self._where and key not in self._loaded and self._unreadable:
+            raise UnsupportedFormatError(self._unreadable)
         if key in self._loaded:
             return float(self._loaded[key].float().reshape(-1)[0])
         f, header = self._where[key]
@@ -160,6 +170,8 @@ class TensorStore:
             self._load_pending()
         if key in self._loaded:
             return self._loaded[key]
+        if key not in self._where and self._unreadable:
+            raise UnsupportedFormatError(self._unreadable)
         f, header = self._where[key]
         return read_tensor(f, header, key)
 
@@ -258,8 +270,8 @@ class WeightsView:
             )
         if mod.kind == "quantized":
             raise UnsupportedFormatError(
-                f"{self._where()}: {quote(name)} is quantized ({mod.quant}) and hfprobe reads a layer's values "
-                "from dense weights only; point it at the unquantized model"
+                f"{self._where()}: {quote(name)} is stored as {mod.quant}, and hfprobe reads a layer's values from "
+                "dense safetensors or torch weights only; point it at the unquantized model"
             )
         if mod.kind in LYCORIS_KINDS:
             self._check_size(name, mod.d_out * mod.d_in)

@@ -63,8 +63,11 @@ def pick_weights(src) -> str:
         found = [f for f in files if f.endswith(suffixes)]
         if found:
             return _one_model(src, files, found)
+    ggufs = [f for f in files if f.endswith(".gguf") and not posixpath.basename(f).lower().startswith("mmproj")]
+    if ggufs:  # llama.cpp conversions: the same model at several ggml types (a vision projector is not the model)
+        return _one_gguf(src, ggufs)
     raise NoWeightsError(
-        f"{src.display}: no weights file (.safetensors, .bin, .pt) among its {len(files)} files; "
+        f"{src.display}: no weights file (.safetensors, .gguf, .bin, .pt) among its {len(files)} files; "
         "point hfprobe at a folder or repo that has one, or at the file itself"
     )
 
@@ -108,7 +111,7 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
     folder = posixpath.dirname(chosen)
     if posixpath.basename(chosen) in PREFERRED or chosen in PREFERRED:
         return chosen
-    same = sorted(f for f in found if posixpath.dirname(f) == folder and f.endswith(WEIGHT_SUFFIXES))
+    same = sorted(f for f in found if posixpath.dirname(f) == folder and f.endswith((*WEIGHT_SUFFIXES, ".gguf")))
     if len(same) <= 1:
         return chosen
     stems = {f: posixpath.splitext(posixpath.basename(f))[0] for f in same}
@@ -123,6 +126,23 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
         f"{where}: holds {len(same)} weights files of different models ({shown}{more}); name one, e.g. "
         f"{_spec_of(src, folder, same[0]) if src.kind == 'hub' else posixpath.join(src.display.rstrip('/'), same[0])}"
     )
+
+
+# one model's GGUF conversions: `llama-2-7b.Q4_K_M.gguf`, `-IQ2_XS`, `-f16`, split parts `-00001-of-00003`
+_GGUF_VARIANT = re.compile(
+    r"(?:[-_.](?:i?q\d(?:_[a-z0-9]+)*|f16|f32|bf16|fp16|mxfp4|tq\d_\d))?(?:-\d{5}-of-\d{5})?$", re.I
+)
+
+
+def _one_gguf(src, ggufs: list[str]) -> str:
+    """A repo's GGUF file: its conversions of one model at several ggml types all give the same header shapes, so
+    the first by name is read (a split conversion's first part, which holds the metadata); GGUF files of
+    different models ask the user to name one, as other weights do."""
+    stems = {f: _GGUF_VARIANT.sub("", posixpath.splitext(f)[0]).lower() for f in ggufs}
+    first = min(ggufs, key=lambda f: ("-of-" in f, f))  # a whole file before a split conversion's parts
+    if len(set(stems.values())) == 1:
+        return first
+    return _one_file(src, first, ggufs)
 
 
 def models_in(src) -> list[str]:

@@ -1,5 +1,6 @@
 """What a model's metadata claims about its base: adapter_config.json, config.json, safetensors header
-fields (kohya, modelspec, diffusers' lora_adapter_metadata) and the model card (YAML `base_model`, then
+fields (kohya, modelspec, diffusers' lora_adapter_metadata), a GGUF's `general.base_model.N.repo_url` and the
+model card (YAML `base_model`, then
 prose mentions). Each claim is resolved through the roots registry; `hfprobe.tree.classify` weighs the claims
 against what the weights allow.
 
@@ -35,6 +36,10 @@ class Claim:
 # header fields that name an architecture, not the checkpoint trained on: kohya writes
 # `stable-diffusion-xl-v1-base/lora` and `sdxl_base_v1-0` for a LoRA trained on any SDXL fine-tune
 FAMILY_FIELDS = ("header ss_base_model_version", "header modelspec.architecture", "header ss_v2")
+
+
+_GGUF_BASE = re.compile(r"general\.base_model\.\d{1,3}\.repo_url")  # llama.cpp's record of the model converted
+_HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 
 # folders training scripts keep downloaded models in: `models/stable-diffusion-v1-5` is a local copy, not a Hub id
@@ -167,6 +172,11 @@ def declared_claims(
             if key == "ss_sd_model_name" and _is_local_path(value):  # the trainer's local file: its name is the claim
                 value = re.split(r"[\\/]", value)[-1]  # (a Hub id, as kohya stores one for diffusers models, stays)
             claim(f"header {key}", value)
+
+    for key in sorted(k for k in metadata if _GGUF_BASE.fullmatch(k)):  # what a GGUF was converted from
+        url = _HUB_URL.match(metadata[key].strip())
+        if url:
+            claim(f"header {key}", url[1].strip("/"))
 
     for name, text in (texts or {}).items():
         if not text:

@@ -119,7 +119,7 @@ def _kind(view) -> str:
         return "embedding"
     return (
         "adapter"
-        if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3"} or view.format == "peft"
+        if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3"} or view.format in ("peft", "ip-adapter")
         else "checkpoint"
     )
 
@@ -197,8 +197,9 @@ def _report(src: Source) -> dict:
 
 
 def _quant_words(q: dict) -> str:
-    """'gptq 4-bit' from a report's `quantized`."""
-    return f"{q.get('method')}" + (f" {q['bits']}-bit" if q.get("bits") else "")
+    """'gptq 4-bit', 'gguf Q4_K' from a report's `quantized`."""
+    bits = f" {q['bits']}-bit" if q.get("bits") else ""
+    return f"{q.get('method')}{bits}" + (f" {q['type']}" if q.get("type") else "")
 
 
 def format_report(report: dict) -> str:

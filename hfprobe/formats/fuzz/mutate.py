@@ -4,7 +4,7 @@ bytes on any machine (all but the storage keys torch's legacy pickle writer take
 failing case can be replayed from its number. Mutations: byte flips, truncations, length-prefix edge values,
 nested / huge / duplicate-key / non-UTF-8 / lone-surrogate JSON, wrong-typed header fields and metadata, shape and
 offset edge cases, per-format key patterns (kohya, diffusers, PEFT, cloneofsimo, custom, textual inversion,
-checkpoints), companion-file damage, and pickles (byte flips, truncation, oversized storages).
+checkpoints), companion-file damage, pickles (byte flips, truncation, oversized storages) and GGUF header fields.
 
     >>> files, what = mutant(0, 8)          # case 8 of seed 0: the same files and mutations on every run
     >>> (files, what) == mutant(0, 8), what.endswith(")")
@@ -114,7 +114,7 @@ COMPANION_VALUES = [
 
 
 def _weights_name(files: dict[str, bytes], rng: random.Random) -> str:
-    names = [n for n in files if n.endswith((".safetensors", ".bin", ".pt"))]
+    names = [n for n in files if n.endswith((".safetensors", ".bin", ".pt", ".gguf"))]
     return rng.choice(names) if names else rng.choice(list(files))
 
 
@@ -355,6 +355,20 @@ def m_pickle(rng, files):
     return f"pickle-{kind}:{name}"
 
 
+def m_gguf(rng, files):
+    """A GGUF count, length, type or dimension (a u32 or u64 somewhere in its header) set to an edge value."""
+    name = next((n for n in files if n.endswith(".gguf")), None)
+    if name is None or len(files[name]) < 24:
+        return m_truncate(rng, files)
+    blob = bytearray(files[name])
+    at = rng.randrange(4, min(len(blob), 400) - 8)
+    width = rng.choice([4, 8])
+    value = rng.choice([v for v in EDGE_INTS if 0 <= v < 2 ** (8 * width)] + [3, 9, 13, 2**32 - 1])
+    blob[at : at + width] = value.to_bytes(width, "little")
+    files[name] = bytes(blob)
+    return f"gguf:{name}:{at}={value}"
+
+
 MUTATIONS = {
     "flip": m_flip,
     "truncate": m_truncate,
@@ -365,6 +379,7 @@ MUTATIONS = {
     "keys": m_keys,
     "companion": m_companion,
     "pickle": m_pickle,
+    "gguf": m_gguf,
 }
 
 
@@ -376,6 +391,8 @@ def mutant(seed: int, i: int, *, pickles: bool = True) -> tuple[dict[str, bytes]
     files = seed_files(seed_name)
     if seed_name in PICKLE_SEEDS:
         kinds = ["pickle", "pickle", "truncate", "companion"]
+    elif seed_name == "gguf":
+        kinds = ["gguf", "gguf", "flip", "truncate", "companion"]
     else:
         kinds = ["flip", "truncate", "prefix", "json", "fields", "fields", "metadata", "keys", "keys", "companion"]
     done = [MUTATIONS[rng.choice(kinds)](rng, files) for _ in range(1 if rng.random() < 0.8 else rng.randint(2, 3))]

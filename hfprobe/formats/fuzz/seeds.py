@@ -1,9 +1,9 @@
 """The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, XLabs
 FLUX, diffusers in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual
-inversion, transformers (dense, GPTQ and bitsandbytes 4-bit), sharded, diffusers and LDM checkpoints, and torch pickles in both zip and legacy form),
-each a valid file that
-reads cleanly, with its companions (adapter_config.json, config.json, an index, README.md, config.yaml). It also
-owns the byte-level writers the mutator and the tests build on: `safetensors_bytes`, `pack` and `unpack`.
+inversion, transformers (dense, GPTQ and bitsandbytes 4-bit), sharded, diffusers and LDM checkpoints, GGUF, and
+torch pickles in both zip and legacy form), each a valid file that reads cleanly, with its companions
+(adapter_config.json, config.json, an index, README.md, config.yaml). It also owns the byte-level writers the
+mutator and the tests build on: `safetensors_bytes`, `gguf_bytes`, `pack` and `unpack`.
 
     >>> sorted(seed_files("peft-gpt2"))
     ['adapter_config.json', 'adapter_model.safetensors']
@@ -300,6 +300,45 @@ def _quantized(rng, method: str):
     return {**files, "config.json": json.dumps(config).encode()} if method == "gptq" else files
 
 
+def gguf_bytes(metadata: dict, tensors: dict[str, tuple[int, list[int]]], rng: random.Random) -> bytes:
+    """A valid GGUF 3 file: metadata (str, int as u32, float as f32, list of str as an array) and F32 tensors
+    (ggml type 0, shape in torch's order) of small random values, aligned to 32 bytes."""
+
+    def text(s: str) -> bytes:
+        raw = s.encode("utf-8")
+        return struct.pack("<Q", len(raw)) + raw
+
+    out = bytearray(b"GGUF" + struct.pack("<IQQ", 3, len(tensors), len(metadata)))
+    for key, value in metadata.items():
+        out += text(key)
+        if isinstance(value, str):
+            out += struct.pack("<I", 8) + text(value)
+        elif isinstance(value, int):
+            out += struct.pack("<II", 4, value)
+        elif isinstance(value, float):
+            out += struct.pack("<If", 6, value)
+        else:
+            out += struct.pack("<IIQ", 9, 8, len(value)) + b"".join(text(v) for v in value)
+    data, offset = bytearray(), 0
+    for name, (ggml_type, shape) in tensors.items():
+        out += text(name) + struct.pack(f"<I{len(shape)}QIQ", len(shape), *reversed(shape), ggml_type, offset)
+        blob = struct.pack(f"<{math.prod(shape)}f", *(round(rng.uniform(-1, 1), 3) for _ in range(math.prod(shape))))
+        blob += bytes(-len(blob) % 32)
+        data += blob
+        offset += len(blob)
+    out += bytes(-len(out) % 32)
+    return bytes(out + data)
+
+
+def _gguf(rng):
+    meta = {"general.architecture": "llama", "general.name": "tiny", "general.alignment": 32}
+    meta["general.base_model.0.repo_url"] = "https://huggingface.co/org/tiny-llama"
+    meta["tokenizer.ggml.tokens"] = ["a", "b", "<s>"]
+    t = {"token_embd.weight": (0, [32, 16]), "output_norm.weight": (0, [16])}
+    t.update({f"blk.0.{m}.weight": (0, [o, i]) for m, (o, i) in {"attn_q": (16, 16), "ffn_down": (16, 24)}.items()})
+    return {"tiny.Q8_0.gguf": gguf_bytes(meta, t, rng), "README.md": b"# tiny\n"}
+
+
 def _sharded(rng):
     a = {"model.layers.0.self_attn.q_proj.weight": (F32, [16, 16]), "model.embed_tokens.weight": (F32, [32, 16])}
     b = {"model.layers.0.mlp.down_proj.weight": (F32, [16, 24]), "lm_head.weight": (F32, [32, 16])}
@@ -372,6 +411,7 @@ SEEDS = {
     "checkpoint": _checkpoint,
     "gptq": lambda rng: _quantized(rng, "gptq"),
     "bnb4": lambda rng: _quantized(rng, "bnb4"),
+    "gguf": _gguf,
     "sharded": _sharded,
     "diffusers-checkpoint": _unet_checkpoint,
     "ldm": _ldm,

@@ -1,0 +1,99 @@
+"""GGUF files (llama.cpp): each 2-D tensor is a module at its logical (out, in), under transformers' names.
+
+The header gives every tensor's logical shape whatever its ggml type (`Q4_K`, `F16`, ...), so the tree is read as
+for the dense model. llama.cpp renames tensors (`blk.0.attn_q.weight` for `model.layers.0.self_attn.q_proj`); for
+the architectures in `NAMES` the name is mapped back to transformers' (checked against gguf-py's own
+`TensorNameMap` in the tests), so the registry's name and shape rules apply; other architectures keep llama.cpp's
+names. Values are never dequantized: `WeightsView.layer()` refuses a GGUF module. The metadata's `general.*`
+scalars become the view's metadata (`general.base_model.0.repo_url` is what the model was converted from), and the
+report says `quantized: {method: gguf, type, modules}`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ..source.gguf import GgufHeader
+from .base import Module
+
+__all__ = ["NAMES", "read_gguf"]
+
+# llama.cpp's name of a decoder block's tensor -> transformers' (a template over the block index)
+_DECODER = {
+    "token_embd": "model.embed_tokens",
+    "output": "lm_head",
+    "blk.{i}.attn_q": "model.layers.{i}.self_attn.q_proj",
+    "blk.{i}.attn_k": "model.layers.{i}.self_attn.k_proj",
+    "blk.{i}.attn_v": "model.layers.{i}.self_attn.v_proj",
+    "blk.{i}.attn_output": "model.layers.{i}.self_attn.o_proj",
+    "blk.{i}.ffn_gate": "model.layers.{i}.mlp.gate_proj",
+    "blk.{i}.ffn_up": "model.layers.{i}.mlp.up_proj",
+    "blk.{i}.ffn_down": "model.layers.{i}.mlp.down_proj",
+}
+# general.architecture -> its names (Mistral 7B is converted as `llama`; Phi-3 fuses qkv and gate/up)
+NAMES: dict[str, dict[str, str]] = {
+    "llama": _DECODER,
+    "qwen2": _DECODER,
+    "qwen3": _DECODER,
+    "gemma": _DECODER,
+    "gemma2": _DECODER,
+    "gemma3": _DECODER,
+    "phi3": {
+        **{k: v for k, v in _DECODER.items() if "ffn_gate" not in k and k[-5:] not in ("ttn_q", "ttn_k", "ttn_v")},
+        "blk.{i}.attn_qkv": "model.layers.{i}.self_attn.qkv_proj",
+        "blk.{i}.ffn_up": "model.layers.{i}.mlp.gate_up_proj",
+    },
+}
+_COMPILED: dict[str, list[tuple[re.Pattern, str]]] = {}
+
+
+def _patterns(arch: str) -> list[tuple[re.Pattern, str]]:
+    if arch not in _COMPILED:
+        _COMPILED[arch] = [
+            (re.compile(re.escape(g).replace(r"\{i\}", r"(\d+)") + r"\Z"), h.replace("{i}", r"\1"))
+            for g, h in NAMES.get(arch, {}).items()
+        ]
+    return _COMPILED[arch]
+
+
+def canonical_name(name: str, arch: str) -> str:
+    """transformers' module name of a GGUF tensor name (without `.weight`); the name itself where none is known.
+
+    >>> canonical_name("blk.3.attn_q", "llama"), canonical_name("blk.3.attn_q", "rwkv6")
+    ('model.layers.3.self_attn.q_proj', 'blk.3.attn_q')
+    """
+    for pattern, repl in _patterns(arch):
+        if pattern.match(name):
+            return pattern.sub(repl, name)
+    return name
+
+
+MAX_META_CHARS = 1000  # a general.* string kept as metadata (names, URLs, licences are far shorter)
+
+
+def read_gguf(header: GgufHeader) -> tuple[dict[str, Module], list[str], dict, dict[str, str]]:
+    """(modules, notes, extra, metadata) of a GGUF header."""
+    arch = header.metadata.get("general.architecture")
+    arch = arch if isinstance(arch, str) else ""
+    modules: dict[str, Module] = {}
+    for key, info in header.tensors.items():
+        if len(info.shape) < 2 or not key.endswith(".weight"):
+            continue
+        name = canonical_name(key[: -len(".weight")], arch)
+        d_out, d_in = info.shape[-2], info.shape[-1]  # (experts, out, in) for a mixture of experts' stacked weights
+        modules[name] = Module(name, "quantized", d_out, d_in, None, None, None, None, {"weight": key}, quant="GGUF")
+    types = Counter(header.tensors[m.keys["weight"]].dtype for m in modules.values())
+    main = types.most_common(1)[0][0] if types else None
+    metadata = {
+        k: str(v)
+        for k, v in header.metadata.items()
+        if k.startswith("general.") and not isinstance(v, tuple) and len(str(v)) <= MAX_META_CHARS
+    }
+    notes = [f"GGUF {header.version} ({arch or 'no architecture'}): tensors mostly {main}; read at their shapes"]
+    if arch and arch not in NAMES:
+        notes.append(f"llama.cpp's tensor names for {arch} are kept (hfprobe maps {', '.join(sorted(NAMES))})")
+    if isinstance(header.metadata.get("split.count"), int) and header.metadata["split.count"] > 1:
+        notes.append(f"one part of a split GGUF ({header.metadata['split.count']} parts): its tensors only")
+    extra = {"quantized": {"method": "gguf", "bits": None, "type": main, "modules": len(modules)}}
+    return modules, notes, extra, metadata

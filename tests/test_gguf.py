@@ -1,0 +1,181 @@
+"""GGUF files (llama.cpp): header-only reads, transformers' names back from llama.cpp's, the tree and the
+base_model of a conversion. Files are written with gguf-py's own `GGUFWriter`, names with its `TensorNameMap`
+(the oracle of `hfprobe.formats.gguf.NAMES`), models built by transformers on the meta device.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from hfprobe.cards.card import update_card
+from hfprobe.errors import InvalidWeightsError, UnsupportedFormatError, UsageError
+from hfprobe.formats import open_weights
+from hfprobe.formats.gguf import NAMES
+from hfprobe.tree.inspect import inspect_source
+from tests.fakehub import FakeHub
+
+gguf = pytest.importorskip("gguf", reason="gguf-py (the dev extra) writes the GGUF test files")
+torch.set_num_threads(1)
+
+SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+# llama.cpp architecture -> a transformers model of it (Mistral is converted as `llama`)
+MODELS = {
+    "llama": ("LlamaForCausalLM", "LlamaConfig", {}),
+    "mistral-as-llama": ("MistralForCausalLM", "MistralConfig", {}),
+    "qwen2": ("Qwen2ForCausalLM", "Qwen2Config", {}),
+    "qwen3": ("Qwen3ForCausalLM", "Qwen3Config", {"head_dim": 16}),
+    "gemma": ("GemmaForCausalLM", "GemmaConfig", {"head_dim": 16}),
+    "gemma2": ("Gemma2ForCausalLM", "Gemma2Config", {"head_dim": 16}),
+    "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig", {"head_dim": 16}),
+    "phi3": ("Phi3ForCausalLM", "Phi3Config", {"pad_token_id": 0}),
+}
+LLAMA2_7B = dict(
+    hidden_size=4096,
+    intermediate_size=11008,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=32,
+    vocab_size=32000,
+)
+
+
+def hf_model(cls: str, config: str, vocab: int = 256, **kw):
+    import transformers as tf
+
+    with torch.device("meta"):
+        return getattr(tf, cls)(getattr(tf, config)(vocab_size=vocab, **kw))
+
+
+def write_gguf(path: Path, arch: str, model, base_url: str | None = None, q4: bool = False) -> dict[str, tuple]:
+    """A GGUF of `model`'s weights named as llama.cpp's converter names them: F32 zeros, or (`q4`) only the header
+    of a Q4_K conversion (no tensor data). Returns {transformers name of each 2-D weight: shape}."""
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], model.config.num_hidden_layers)
+    writer = gguf.GGUFWriter(str(path), arch)
+    writer.add_name("test model")
+    writer.add_token_list([f"t{i}" for i in range(model.config.vocab_size)])  # the header's bulk in real files
+    if base_url:
+        writer.add_base_model_count(1)
+        writer.add_base_model_repo_url(0, base_url)
+    dense = {}
+    for key, value in model.state_dict().items():
+        name = tmap.get_name(key, try_suffixes=(".weight", ".bias"))
+        if name is None or not key.endswith(".weight"):
+            continue
+        shape = tuple(value.shape)
+        if len(shape) == 2:
+            dense[key.removesuffix(".weight")] = shape
+        if q4 and len(shape) == 2:
+            block, size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q4_K]
+            packed = (shape[0], shape[1] // block * size)
+            nbytes = shape[0] * packed[1]
+            writer.add_tensor_info(name, packed, np.dtype(np.uint8), nbytes, raw_dtype=gguf.GGMLQuantizationType.Q4_K)
+        elif q4:
+            writer.add_tensor_info(name, shape, np.dtype(np.float32), 4 * int(np.prod(shape)))
+        else:
+            writer.add_tensor(name, np.zeros(shape, dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    if q4:
+        writer.write_ti_data_to_file()  # and no tensor data
+    else:
+        writer.write_tensors_to_file()  # (tensor infos, then the data)
+    writer.close()
+    return dense
+
+
+@pytest.mark.parametrize("arch", sorted(MODELS))
+def test_llama_cpp_names_map_back_to_transformers(arch, tmp_path):
+    cls, config, extra = MODELS[arch]
+    model = hf_model(cls, config, **SMALL, **extra)
+    gguf_arch = "llama" if arch == "mistral-as-llama" else arch
+    assert gguf_arch in NAMES
+    dense = write_gguf(tmp_path / "m.gguf", gguf_arch, model)
+    with open_weights(str(tmp_path / "m.gguf")) as view:
+        assert view.format == "gguf"
+        got = {n: (m.d_out, m.d_in) for n, m in view.modules.items()}
+    assert got == dense  # every 2-D weight, under transformers' name, at transformers' shape
+
+
+def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):
+    model = hf_model("LlamaForCausalLM", "LlamaConfig", **{k: v for k, v in LLAMA2_7B.items() if k != "vocab_size"},
+                     vocab=32000)  # fmt: skip
+    folder = tmp_path / "TheBloke-Llama-2-7B-GGUF"
+    folder.mkdir()
+    url = "https://huggingface.co/meta-llama/Llama-2-7b-hf"
+    write_gguf(folder / "llama-2-7b.Q4_K_M.gguf", "llama", model, base_url=url, q4=True)
+    report = inspect_source(str(folder))
+    assert report["format"] == "gguf" and report["quantized"]["type"] == "Q4_K"
+    assert report["family"] == "llama" and report["root"]["id"] == "meta-llama/Llama-2-7b-hf"
+    assert report["base_model"]["id"] == "meta-llama/Llama-2-7b-hf" and not report["conflicts"]
+    assert report["declared"]["header general.base_model.0.repo_url"] == "meta-llama/Llama-2-7b-hf"
+    card = update_card(None, report, today="2026-12-02").text
+    assert "base_model_relation: quantized" in card
+    # the same weights with no record of what was converted: the root is named, not written as base_model
+    write_gguf(folder / "llama-2-7b.Q4_K_M.gguf", "llama", model, q4=True)
+    bare = inspect_source(str(folder))
+    assert bare["root"]["id"] == "meta-llama/Llama-2-7b-hf" and bare["base_model"]["id"] is None
+
+
+def test_a_repo_of_conversions_is_one_model(tmp_path):
+    model = hf_model("Qwen2ForCausalLM", "Qwen2Config", **SMALL)
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    for name in ("tiny.Q8_0.gguf", "tiny.Q4_K_M.gguf", "tiny-f16.gguf", "mmproj-tiny-f16.gguf"):
+        write_gguf(folder / name, "qwen2", model)
+    with open_weights(str(folder)) as view:  # one model at several ggml types; the vision projector is not it
+        assert view.files == ["tiny-f16.gguf"] and view.format == "gguf"
+    write_gguf(folder / "other-model.Q4_K_M.gguf", "qwen2", model)
+    with pytest.raises(UsageError, match="holds 4 weights files of different models.*name one"):
+        open_weights(str(folder))
+
+
+def test_values_are_refused_in_one_line(tmp_path):
+    write_gguf(tmp_path / "m.gguf", "llama", hf_model("LlamaForCausalLM", "LlamaConfig", **SMALL))
+    with open_weights(str(tmp_path / "m.gguf")) as view:
+        with pytest.raises(UnsupportedFormatError, match="stored as GGUF.*unquantized model"):
+            view.layer("model.layers.0.self_attn.q_proj")
+        with pytest.raises(UnsupportedFormatError, match="GGUF file's tensor values are not read"):
+            view.tensor("blk.0.attn_q.weight")
+
+
+def _header(*parts: bytes) -> bytes:
+    return b"GGUF" + struct.pack("<I", 3) + b"".join(parts)
+
+
+@pytest.mark.parametrize(
+    "blob, message",
+    [
+        (b"PK\x03\x04" + bytes(60), "not a GGUF file"),
+        (b"GGUF" + struct.pack("<I", 1) + bytes(40), "version 1"),
+        (_header(struct.pack("<QQ", 0, 1), struct.pack("<Q", 2**40)), "metadata key of 1099511627776 bytes"),
+        (
+            _header(struct.pack("<QQ", 0, 1), struct.pack("<Q", 1) + b"k" + struct.pack("<IIQ", 9, 4, 2**40)),
+            "array of 1099511627776 elements",
+        ),  # fmt: skip
+        (_header(struct.pack("<QQ", 1, 0), struct.pack("<Q", 1) + b"t" + struct.pack("<I", 2)), "end of the"),
+    ],
+)
+def test_a_bad_gguf_is_one_typed_line(blob, message, tmp_path):
+    path = tmp_path / "bad.gguf"
+    path.write_bytes(blob)
+    with pytest.raises(InvalidWeightsError, match=message) as err:
+        open_weights(str(path))
+    assert "\n" not in str(err.value) and "bad.gguf" in str(err.value)
+
+
+def test_a_hub_gguf_is_read_by_its_header_alone(tmp_path):
+    model = hf_model("LlamaForCausalLM", "LlamaConfig", **SMALL)
+    write_gguf(tmp_path / "m.Q8_0.gguf", "llama", model, base_url="https://huggingface.co/org/base-llama")
+    blob = (tmp_path / "m.Q8_0.gguf").read_bytes()
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/tiny-GGUF", {"m.Q8_0.gguf": blob + bytes(4 * 1024 * 1024), "README.md": "# tiny\n"})
+    with hub.serving():
+        report = inspect_source("org/tiny-GGUF")
+    assert report["format"] == "gguf" and report["revision_sha"]
+    assert report["bytes_read"] < len(blob) + 64 * 1024  # the header (and the card), never the 4 MB of tensor data
+    assert report["declared"]["header general.base_model.0.repo_url"] == "org/base-llama"
