@@ -1,7 +1,9 @@
-"""IP-Adapter files: `ip_adapter.<k>.to_k_ip` named after the UNet layer diffusers' loader attaches it to, so the
-tree is read from them. The processor order is checked against diffusers' own `attn_processors` on the SD 1.5,
-SD 2.1 and SDXL UNets (built on the meta device from their published configs), and each file is written as the
-IP-Adapter repos ship them: the `to_k_ip`/`to_v_ip` of every cross-attention layer at that layer's `to_k` shape.
+"""IP-Adapter files and ControlNets, the UNet add-ons on the Hub.
+
+IP-Adapter: `ip_adapter.<k>.to_k_ip` is named after the UNet layer diffusers' loader attaches it to, so the tree is
+read from them. The processor order is checked against diffusers' own `attn_processors` on the SD 1.5, SD 2.1 and
+SDXL UNets (built on the meta device from their published configs), and each file is written as the IP-Adapter
+repos ship them: the `to_k_ip`/`to_v_ip` of every cross-attention layer at that layer's `to_k` shape.
 """
 
 from __future__ import annotations
@@ -76,3 +78,22 @@ def test_an_index_past_the_known_layouts_keeps_its_names(tmp_path):
     tensors = {"ip_adapter.301.to_k_ip.weight": ("F16", (320, 768)), "image_proj.proj.weight": ("F16", (3072, 1024))}
     with open_weights(str(write_header(tmp_path / "odd.safetensors", tensors))) as view:
         assert "ip_adapter.301.to_k_ip" in view.modules and "past the UNet layouts" in view.notes[0]
+
+
+def test_a_controlnet_keeps_its_declared_base(tmp_path):
+    """A ControlNet's hint-image `controlnet_cond_embedding.conv_in` (16 x 3) is not the UNet's `conv_in`; read as
+    one, it ruled out the SD 1.5 its config.json names."""
+    import json
+
+    from diffusers import ControlNetModel
+
+    with torch.device("meta"):
+        cn = ControlNetModel(**{k: v for k, v in SD15.items() if k not in ("sample_size", "out_channels")})
+    folder = tmp_path / "sd-controlnet-canny"
+    tensors = {k: ("F16", tuple(v.shape)) for k, v in cn.state_dict().items()}
+    write_header(folder / "diffusion_pytorch_model.safetensors", tensors, data=False)
+    config = {"_class_name": "ControlNetModel", "_name_or_path": "runwayml/stable-diffusion-v1-5"}
+    (folder / "config.json").write_text(json.dumps(config))
+    report = inspect_source(str(folder))
+    assert report["family"] == "sd1" and not report["conflicts"]
+    assert report["base_model"]["id"] == "runwayml/stable-diffusion-v1-5"
