@@ -1,4 +1,4 @@
-"""The header path imports nothing heavy: `hfprobe inspect FILE --json` on safetensors files of every format
+"""The header path imports nothing heavy: `hfprobe inspect FILE --json` on safetensors and GGUF files of every format
 runs without torch, diffusers, peft or transformers (seconds of imports each); pickles still load torch (lazily),
 and the CLI parser imports only what parsing needs."""
 
@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from hfprobe.formats.fuzz.seeds import seed_files
 from tests import builders as B
 
 HEAVY = ("torch", "diffusers", "peft", "transformers")
@@ -83,6 +84,14 @@ def files(tmp_path_factory):
     ldm = d / "ldm.safetensors"
     save_file({"model.diffusion_model.input_blocks.1.1.proj_in.weight": torch.randn(4, 4, 1, 1)}, str(ldm))
     out.update({"custom-lora": custom, "ldm-checkpoint": ldm})
+    for seed in ("gptq", "gguf"):  # a quantized checkpoint and a llama.cpp file, as the fuzzing seeds them
+        folder = d / seed
+        folder.mkdir()
+        for name, blob in seed_files(seed).items():
+            (folder / name).write_bytes(blob)
+        out[seed] = folder
+    ip = {"image_proj.proj.weight": ("F16", (16, 8)), "ip_adapter.1.to_k_ip.weight": ("F16", (320, 768))}
+    out["ip-adapter"] = B.write_header(d / "ip-adapter.safetensors", ip)
     return out
 
 
@@ -103,6 +112,8 @@ def test_inspect_on_every_safetensors_format_imports_nothing_heavy(files):
         "diffusers-checkpoint",
         "ldm-checkpoint",
         "textual-inversion",
+        "gguf",
+        "ip-adapter",
     }, formats
 
 
