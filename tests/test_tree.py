@@ -412,6 +412,18 @@ LLM_CONFIGS = {
         ),
         "microsoft/deberta-v3-base",
     ),
+    "mpnet": (  # all-mpnet-base-v2, the most fine-tuned sentence encoder, is an MPNet (once read as BERT)
+        "mpnet",
+        dict(
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            vocab_size=30527,
+            max_position_embeddings=514,
+        ),
+        "sentence-transformers/all-mpnet-base-v2",
+    ),
 }
 
 
@@ -462,6 +474,7 @@ def test_full_model_family_and_root(hf_shapes, family):
         ("gpt_neo", ("q_proj", "v_proj")),
         ("gptj", ("q_proj", "v_proj")),
         ("deberta_v2", ("query_proj", "value_proj")),
+        ("mpnet", ("attn.q", "attn.v")),
     ],
 )
 def test_peft_style_lora_family(hf_shapes, family, targets):
@@ -519,6 +532,8 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("EleutherAI/gpt-j-6b", "EleutherAI/gpt-j-6b", "gptj"),
         ("microsoft/deberta-v3-large", "microsoft/deberta-v3-large", "deberta_v2"),
         ("google/electra-small-discriminator", "google/electra-small-discriminator", "electra"),
+        ("sentence-transformers/all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2", "mpnet"),
+        ("my-org/mpnet-finetuned-nli", None, "mpnet"),
         ("my-org/adopt-2-model", None, None),
     ],
 )
