@@ -26,7 +26,7 @@ from .declared import Claim, declared_claims
 from .fit import RootFit, fit_roots, name_families, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
-from .registry import families
+from .registry import families, family_label
 
 __all__ = ["TreeResult", "classify"]
 
@@ -63,13 +63,15 @@ def classify(
     config: Mapping | None = None,
     texts: Mapping[str, str] | None = None,
     quantized: Mapping | None = None,
+    params: Mapping[str, int] | None = None,
 ) -> TreeResult:
     """Family, root candidates, declared claims and conflicts for one model.
 
     `shapes` maps module names (canonical or raw key names) to (d_out, d_in), either side None when
     unknown; `names` are extra raw key names for the name rules; `metadata`, `config`, `texts` as in
     `declared_claims`; `quantized` ({method, bits}) marks a quantized checkpoint, which the weights alone do not
-    name a base_model for (see `base_model_decision`).
+    name a base_model for (see `base_model_decision`); `params` (raw key -> element count, for a full checkpoint)
+    lets the weights alone name a root only where the family's layers hold most of the parameters.
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
@@ -96,6 +98,7 @@ def classify(
     top = next((f for f in pool if f.root["id"] == root), None)
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
 
+    coverage = _coverage(family, params, evidence) if params and family else None
     coded = claim_conflicts(claims, family, pool, fits, top)
     conflicts = [sentence for _, sentence in coded]
     structured = [c for c in claims if c.strength == "declared"]
@@ -115,11 +118,30 @@ def classify(
         declared,
         conflicts,
         [code for code, _ in coded],
-        base_model_decision(claims, cands, pool, family, quantized=bool(quantized)),
+        base_model_decision(claims, cands, pool, family, quantized=bool(quantized), coverage=coverage),
     )
 
 
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
+
+
+def _coverage(family: str, params: Mapping[str, int], evidence: list[str]) -> float:
+    """The share of a checkpoint's parameters in layers the family's roles know (a Mixtral read as Mistral: 3%,
+    its experts being nothing a Mistral root has; a dense Llama: 98%)."""
+    spec = families()["families"][family]
+    keys = list(params)
+    norm = normalize_keys(keys)
+    names = KeySet(dict(zip(norm, keys)))
+    known = set().union(*(names.matches(kp) for kp, _, _ in spec["_roles"]))
+    total = sum(params.values()) or 1
+    share = sum(n for k, n, m in zip(keys, params.values(), norm) if m in known) / total
+    if share < 0.5:
+        biggest = max((k for k, m in zip(keys, norm) if m not in known), key=params.get, default=None)
+        evidence.append(
+            f"names: {share:.0%} of the parameters are in layers {family_label(family)} roots have"
+            + (f"; the rest is unlike them (e.g. {biggest})" if biggest else "")
+        )
+    return share
 
 
 def _weight(f: RootFit, claims: list[Claim]) -> float:
@@ -239,8 +261,8 @@ def _rank_roots(
         family_conf = 0.5 if family in {c.family for c in claims if c.strength == "declared"} else 0.3
     elif by_claim:
         family_conf = max(family_conf, 0.6)
-    if family and not from_names and family_conf > SHAPES_ONLY_FAMILY:
-        family_conf = SHAPES_ONLY_FAMILY
+    if family and (weak or not from_names) and family_conf > SHAPES_ONLY_FAMILY:
+        family_conf = SHAPES_ONLY_FAMILY  # (names allowed several families; sizes alone chose this one)
     if (weak or not from_names) and family_conf < 1:  # a root can be no surer than the family it was picked from
         cands = [dict(c, score=round(c["score"] * family_conf, 3)) for c in cands]
     return cands, pool, family, family_conf

@@ -97,8 +97,17 @@ def claim_conflicts(
 WEIGHTS_ALONE = 0.8  # a root the weights single out on their own: the only registry root that fits, this sure
 
 
+MIN_COVERAGE = 0.25  # the share of a checkpoint's parameters its family's layers must hold for the weights alone
+
+
 def base_model_decision(
-    claims: list[Claim], cands: list[dict], pool: list[RootFit], family: str | None, *, quantized: bool = False
+    claims: list[Claim],
+    cands: list[dict],
+    pool: list[RootFit],
+    family: str | None,
+    *,
+    quantized: bool = False,
+    coverage: float | None = None,
 ) -> dict:
     """Which `base_model` a model card may declare, and why: the weights and the metadata must agree.
 
@@ -106,12 +115,13 @@ def base_model_decision(
     names a root the weights allow: adapter_config.json, config.json, a kohya/modelspec header, a training
     config, the card's own YAML), `mentioned` (nothing structured names a root; the card's prose names
     exactly one Hub id the weights allow) or `weights` (nothing names one; the weights fit exactly one
-    registry root, by named layers, with a score of at least 0.8; not for a `quantized` checkpoint, whose
-    `base_model` is the model that was quantized, most often a fine-tune the weights cannot tell from its root,
-    and whose relation `quantized` would then be false). Otherwise `id` is None and status is
-    `contradicted` (a structured claim the weights rule out), `unchecked` (a structured claim names a Hub id
-    neither the registry nor the weights can check), `ambiguous` (several roots remain; see the candidates)
-    or `unknown`. `id` keeps the spelling the metadata used when it is a Hub id for the same weights
+    registry root, by named layers, with a score of at least 0.8, its embedding sizes included, and, for a full
+    checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters in the family's layers;
+    not for a `quantized` checkpoint, whose `base_model` is the model that was quantized, most often a fine-tune
+    the weights cannot tell from its root, and whose relation `quantized` would then be false). Otherwise `id` is
+    None and status is `contradicted` (a structured claim the weights rule out), `unchecked` (a structured claim
+    names a Hub id neither the registry nor the weights can check), `ambiguous` (several roots remain; see the
+    candidates) or `unknown`. `id` keeps the spelling the metadata used when it is a Hub id for the same weights
     (`runwayml/stable-diffusion-v1-5`, `gpt2`), else the root id (a checkpoint file name is not a Hub id).
 
     >>> from hfprobe.tree.classify import classify
@@ -175,11 +185,24 @@ def base_model_decision(
     mine = [f for f in pool if f.root["family"] == family]
     if len(mine) == 1 and not mine[0].shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
         rid = mine[0].root["id"]
+        if mine[0].soft_misses:  # "the only root whose shapes fit" must be true of every shape
+            return dict(
+                out,
+                reason=f"the weights fit {rid}'s layers but not its embeddings ({mine[0].soft_misses[0]}): a "
+                "resized vocabulary, or a model the registry does not know",
+            )
         if quantized:
             return dict(
                 out,
                 reason=f"a quantized checkpoint in the {rid} tree: the weights cannot tell which of its models was "
                 "quantized; declare base_model in its config.json or card",
+            )
+        diffusion = families()["families"][family]["kind"] == "diffusion"  # (its roles describe attention only)
+        if coverage is not None and coverage < MIN_COVERAGE and not diffusion:
+            return dict(
+                out,
+                reason=f"only {coverage:.0%} of the parameters are in layers {rid} has (a mixture of experts, or "
+                "an architecture the registry does not know)",
             )
         return {
             "id": rid,

@@ -59,6 +59,7 @@ class RootFit:
     ok: int = 0
     bad: list = field(default_factory=list)
     soft: float = 1.0
+    soft_misses: list = field(default_factory=list)  # embedding sizes (vocab, positions) that do not fit
     exact_layers: bool = False
     shape_only: bool = False
     passed: list = field(default_factory=list)
@@ -133,6 +134,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
             fit.passed.append((key, o, i, oexpr, iexpr))
         elif soft:
             fit.soft *= 0.3
+            fit.soft_misses.append(f"{key} is {o}x{i} ({oexpr} x {iexpr})")
         else:
             want = f"{sorted(outs) if outs else '?'}x{sorted(ins) if ins else '?'}"
             fit.bad.append(f"{key} is {o}x{i}, {root['id']} has {want} ({oexpr} x {iexpr})")

@@ -113,6 +113,19 @@ def weight_shapes(view) -> dict[str, tuple]:
     return shapes
 
 
+def _params(view) -> dict[str, int]:
+    """Element counts by name: each tensor of 2+ dims, and a quantized module (its packed tensors, a GGUF
+    tensor) under its module name at its logical size."""
+    out: dict[str, int] = {}
+    packed: set[str] = set()
+    for name, m in view.modules.items():
+        if m.kind == "quantized":
+            out[name] = (m.d_out or 1) * (m.d_in or 1)
+            packed.update(m.keys.values())
+    out.update((k, i.numel) for k, i in view.raw.items() if len(i.shape) >= 2 and k not in packed)
+    return out
+
+
 def _kind(view) -> str:
     kinds = {m.kind for m in view.modules.values()}
     if view.format == "textual-inversion":
@@ -146,21 +159,16 @@ def _report(src: Source) -> dict:
     view = open_weights(src)
     texts = _texts(src, view.files[0])
     shapes = weight_shapes(view)
-    quantized = view.extra.get("quantized")
-    tree = classify(
-        shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, quantized=quantized
-    )
+    kind = _kind(view)
+    # what the tree stage weighs besides names and shapes: a quantized checkpoint, a full checkpoint's sizes
+    weighed = {"quantized": view.extra.get("quantized"), "params": _params(view) if kind == "checkpoint" else None}
+    tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, **weighed)
     if tree.family and tree.base_model["status"] in ("ambiguous", "unknown"):  # the training code may name it
         more = _training_texts(src, texts)
         if more:
             texts = {**texts, **more}
             tree = classify(
-                shapes,
-                names=view.raw.keys(),
-                metadata=view.metadata,
-                config=view.config,
-                texts=texts,
-                quantized=quantized,
+                shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, **weighed
             )
     root = tree.root_dict()
     log.info(
@@ -178,7 +186,7 @@ def _report(src: Source) -> dict:
         "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
         "files": list(view.files),
         "format": view.format,
-        "kind": _kind(view),
+        "kind": kind,
         "family": tree.family,
         "family_confidence": tree.family_confidence,
         "root": root,
@@ -190,7 +198,7 @@ def _report(src: Source) -> dict:
         "rank": view.rank,
         "bytes_read": src.bytes_read,
         "range_ignored": bool(src.range_ignored),
-        "quantized": quantized,  # {method, bits, modules} of a quantized checkpoint, else None
+        "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
         "notes": list(view.notes),
     }

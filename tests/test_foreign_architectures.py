@@ -1,0 +1,103 @@
+"""Full checkpoints of architectures the registry does not know must not get a root's `base_model` from the
+weights alone, while the registry's own architectures keep it. Each model is built by transformers (or diffusers)
+on the meta device from its published configuration and written as a header-only safetensors file.
+
+Before: wav2vec2 and HuBERT were read as ViT (their `encoder.layers.N.attention.q_proj` matched ViT's
+transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" mismatch), Mixtral as Mistral-7B (its
+experts, 97% of the parameters, matched no role), each with that root written as `base_model`.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.tree.inspect import inspect_source
+from tests.builders import write_header
+from tests.test_tree import SDXL
+
+torch.set_num_threads(1)
+
+
+def _transformers(cls: str, config: str, **kw):
+    import transformers as tf
+
+    with torch.device("meta"):
+        return getattr(tf, cls)(getattr(tf, config)(**kw))
+
+
+def _sdxl_unet():
+    from diffusers import UNet2DConditionModel
+
+    with torch.device("meta"):
+        return UNet2DConditionModel(**SDXL)
+
+
+FOREIGN = {
+    "wav2vec2-base": lambda: _transformers("Wav2Vec2ForCTC", "Wav2Vec2Config"),
+    "hubert-base": lambda: _transformers("HubertModel", "HubertConfig"),
+    "xlm-roberta-base": lambda: _transformers(
+        "XLMRobertaForSequenceClassification",
+        "XLMRobertaConfig",
+        vocab_size=250002,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+    ),
+    "mixtral-8x7b": lambda: _transformers("MixtralForCausalLM", "MixtralConfig"),
+}
+KNOWN = {
+    "Llama-2-7b-hf": (lambda: _transformers("LlamaForCausalLM", "LlamaConfig"), "meta-llama/Llama-2-7b-hf"),
+    "vit-base": (lambda: _transformers("ViTForImageClassification", "ViTConfig"), "google/vit-base-patch16-224"),
+    "t5-base": (
+        lambda: _transformers("T5ForConditionalGeneration", "T5Config", d_model=768, d_ff=3072, num_heads=12),
+        "google-t5/t5-base",
+    ),
+    "sdxl-unet": (_sdxl_unet, "stabilityai/stable-diffusion-xl-base-1.0"),
+    "clip-vit-base-patch32": (lambda: _transformers("CLIPModel", "CLIPConfig"), "openai/clip-vit-base-patch32"),
+    "whisper-small": (
+        lambda: _transformers(
+            "WhisperForConditionalGeneration",
+            "WhisperConfig",
+            d_model=768,
+            encoder_layers=12,
+            decoder_layers=12,
+            encoder_attention_heads=12,
+            decoder_attention_heads=12,
+            encoder_ffn_dim=3072,
+            decoder_ffn_dim=3072,
+        ),
+        "openai/whisper-small",
+    ),
+}
+
+
+def _checkpoint(model, folder):
+    tensors = {k: ("F16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    write_header(folder / "model.safetensors", tensors, data=False)
+    return inspect_source(str(folder))
+
+
+@pytest.mark.parametrize("name", sorted(FOREIGN))
+def test_an_unknown_architecture_gets_no_base_model_from_its_weights(name, tmp_path):
+    report = _checkpoint(FOREIGN[name](), tmp_path / name)
+    assert report["base_model"]["id"] is None, report["base_model"]
+    assert not report["conflicts"]
+
+
+def test_why_is_said():
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        mixtral = _checkpoint(FOREIGN["mixtral-8x7b"](), Path(d) / "m")
+        xlmr = _checkpoint(FOREIGN["xlm-roberta-base"](), Path(d) / "x")
+    assert "of the parameters are in layers" in mixtral["base_model"]["reason"]
+    assert any("experts" in e for e in mixtral["root"]["evidence"])
+    assert "but not its embeddings" in xlmr["base_model"]["reason"] and "250002" in xlmr["base_model"]["reason"]
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_a_known_architecture_still_names_its_root(name, tmp_path):
+    build, root = KNOWN[name]
+    report = _checkpoint(build(), tmp_path / name)
+    assert report["base_model"]["id"] == root and report["base_model"]["status"] == "weights"
