@@ -4,10 +4,13 @@ on the meta device from its published configuration and written as a header-only
 
 Before: wav2vec2 and HuBERT were read as ViT (their `encoder.layers.N.attention.q_proj` matched ViT's
 transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" mismatch), Mixtral as Mistral-7B (its
-experts, 97% of the parameters, matched no role), each with that root written as `base_model`.
+experts, 97% of the parameters, matched no role), each with that root written as `base_model`; DeiT, BEiT and
+ViT-MAE as google/vit-base-patch16-224 and Granite as Llama-2-7B, whose config.json's model_type said otherwise.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import torch
@@ -71,9 +74,12 @@ KNOWN = {
 }
 
 
-def _checkpoint(model, folder):
+def _checkpoint(model, folder, config: bool = False):
+    """inspect's report on a header-only copy of `model` (with its config.json, as the Hub has it, if asked)."""
     tensors = {k: ("F16", tuple(v.shape)) for k, v in model.state_dict().items()}
     write_header(folder / "model.safetensors", tensors, data=False)
+    if config:
+        (folder / "config.json").write_text(json.dumps(model.config.to_dict(), default=str))
     return inspect_source(str(folder))
 
 
@@ -101,3 +107,29 @@ def test_a_known_architecture_still_names_its_root(name, tmp_path):
     build, root = KNOWN[name]
     report = _checkpoint(build(), tmp_path / name)
     assert report["base_model"]["id"] == root and report["base_model"]["status"] == "weights"
+
+
+# what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2, Granite's
+# default config Llama-2-7B exactly; their config.json's model_type says what they are
+WITH_CONFIG = {
+    "deit-base": lambda: _transformers("DeiTForImageClassification", "DeiTConfig"),
+    "beit-base": lambda: _transformers("BeitForImageClassification", "BeitConfig"),
+    "vit-mae-base": lambda: _transformers("ViTMAEModel", "ViTMAEConfig"),
+    "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),
+    "stablelm": lambda: _transformers("StableLmForCausalLM", "StableLmConfig"),
+    "granite": lambda: _transformers("GraniteForCausalLM", "GraniteConfig"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WITH_CONFIG))
+def test_a_model_type_the_registry_lacks_caps_the_family_and_writes_nothing(name, tmp_path):
+    report = _checkpoint(WITH_CONFIG[name](), tmp_path / name, config=True)
+    assert report["base_model"]["id"] is None and "model_type" in report["base_model"]["reason"]
+    assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5
+
+
+@pytest.mark.parametrize("name", ["Llama-2-7b-hf", "vit-base", "whisper-small"])
+def test_a_known_model_type_keeps_its_root(name, tmp_path):
+    build, root = KNOWN[name]
+    report = _checkpoint(build(), tmp_path / name, config=True)
+    assert report["base_model"]["id"] == root and report["family_confidence"] == 1.0

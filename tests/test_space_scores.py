@@ -193,3 +193,16 @@ def test_search_shows_no_local_path(tree_index):
     status, table = endpoints.search_fn(tree_index)("a dog", "all trees", 10)
     assert status == "1 model" and table["model"].tolist() == ["`dog.safetensors`"]
     assert "/home/operator" not in str(table.to_dict())
+
+
+def test_a_quantized_model_says_so_in_the_summary():
+    report = {
+        "source": "org/x-GGUF",
+        "format": "gguf",
+        "kind": "checkpoint",
+        "family": "llama",
+        "root": {"id": "meta-llama/Llama-2-7b-hf", "confidence": 0.9, "candidates": [], "evidence": []},
+        "quantized": {"method": "gguf", "bits": None, "type": "Q4_K", "modules": 226},
+        "bytes_read": 10,
+    }
+    assert "quantized: gguf Q4_K" in _shown(endpoints._summary(report, "")).replace("*", "")

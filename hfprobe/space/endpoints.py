@@ -175,12 +175,15 @@ def md_text(value) -> str:
 
 
 def _summary(report: dict, note: str) -> str:
+    from ..tree.inspect import quant_words
+
     root = report.get("root") or {}
     c = md_code
     lines = [
         f"### {c(report.get('source', ''))}",
         f"- **format:** {c(report.get('format') or '?')}   **family:** {c(report.get('family') or '?')}"
-        + (f"   **kind:** {c(report['kind'])}" if report.get("kind") else ""),
+        + (f"   **kind:** {c(report['kind'])}" if report.get("kind") else "")
+        + (f"   **quantized:** {c(quant_words(report['quantized']))}" if report.get("quantized") else ""),
         f"- **root:** {c(root.get('id') or 'unknown')} (confidence: {c(root.get('confidence', '?'))})",
     ]
     cands = root.get("candidates") or []

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .decide import base_model_decision, claim_conflicts
-from .declared import Claim, declared_claims
+from .declared import Claim, declared_claims, foreign_model_type
 from .fit import RootFit, fit_roots, name_families, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
@@ -99,6 +99,11 @@ def classify(
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
 
     coverage = _coverage(family, params, evidence) if params and family else None
+    foreign = foreign_model_type(config)
+    if foreign and family:  # the names and sizes fit a known family, but the model says it is another
+        family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
+        cands = [dict(c, score=min(c["score"], SHAPES_ONLY_FAMILY)) for c in cands]
+        evidence.append(f"config.json says model_type {foreign}, an architecture the registry has no roots for")
     coded = claim_conflicts(claims, family, pool, fits, top)
     conflicts = [sentence for _, sentence in coded]
     structured = [c for c in claims if c.strength == "declared"]
@@ -118,7 +123,7 @@ def classify(
         declared,
         conflicts,
         [code for code, _ in coded],
-        base_model_decision(claims, cands, pool, family, quantized=bool(quantized), coverage=coverage),
+        base_model_decision(claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign),
     )
 
 

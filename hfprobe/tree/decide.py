@@ -108,6 +108,7 @@ def base_model_decision(
     *,
     quantized: bool = False,
     coverage: float | None = None,
+    foreign: str | None = None,
 ) -> dict:
     """Which `base_model` a model card may declare, and why: the weights and the metadata must agree.
 
@@ -116,7 +117,8 @@ def base_model_decision(
     config, the card's own YAML), `mentioned` (nothing structured names a root; the card's prose names
     exactly one Hub id the weights allow) or `weights` (nothing names one; the weights fit exactly one
     registry root, by named layers, with a score of at least 0.8, its embedding sizes included, and, for a full
-    checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters in the family's layers;
+    checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters in the family's layers,
+    and not where config.json's model_type is an architecture with no family here (`foreign`);
     not for a `quantized` checkpoint, whose `base_model` is the model that was quantized, most often a fine-tune
     the weights cannot tell from its root, and whose relation `quantized` would then be false). Otherwise `id` is
     None and status is `contradicted` (a structured claim the weights rule out), `unchecked` (a structured claim
@@ -183,6 +185,12 @@ def base_model_decision(
         names = ", ".join(dict.fromkeys(c.value for c in named))
         return dict(out, status="ambiguous", reason=f"the metadata names several roots the weights allow: {names}")
     mine = [f for f in pool if f.root["family"] == family]
+    if foreign and mine:
+        return dict(
+            out,
+            reason=f"config.json says model_type {foreign}, an architecture the registry has no roots for; its "
+            f"weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage",
+        )
     if len(mine) == 1 and not mine[0].shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
         rid = mine[0].root["id"]
         if mine[0].soft_misses:  # "the only root whose shapes fit" must be true of every shape

@@ -42,6 +42,32 @@ _GGUF_BASE = re.compile(r"general\.base_model\.\d{1,3}\.repo_url")  # llama.cpp'
 _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 
+# transformers' model_type -> hfprobe's family, where the two spell it differently
+MODEL_TYPES = {
+    "deberta-v2": "deberta_v2",
+    "clip_vision_model": "clip",
+    "clip_text_model": "clip",
+    "gemma3_text": "gemma3",
+    "gpt-j": "gptj",
+    "RefinedWebModel": "falcon",  # Falcon's configs before transformers had it
+    "RefinedWeb": "falcon",
+}
+
+
+def foreign_model_type(config: Mapping | None) -> str | None:
+    """config.json's `model_type` when it names an architecture the registry has no family for (`mixtral`,
+    `wav2vec2`, `xlm-roberta`, `deit`), else None: such a model's weights may match a known family's names and sizes,
+    but no root of it is its base.
+
+    >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})
+    ('mixtral', None)
+    """
+    model_type = (config or {}).get("model_type")
+    if not isinstance(model_type, str) or not model_type.strip():
+        return None
+    return None if MODEL_TYPES.get(model_type, model_type) in families()["families"] else model_type[:200]
+
+
 # folders training scripts keep downloaded models in: `models/stable-diffusion-v1-5` is a local copy, not a Hub id
 _LOCAL_FOLDERS = (
     "models",
@@ -149,9 +175,12 @@ def declared_claims(
         claim("adapter_config.json base_model_name_or_path", config.get("base_model_name_or_path"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
-    if isinstance(config.get("model_type"), str) and config["model_type"] in families()["families"]:
-        declared["config.json model_type"] = config["model_type"]
-        claims.append(Claim("config.json model_type", config["model_type"], config["model_type"], None, level="family"))
+    model_type = config.get("model_type")
+    if isinstance(model_type, str) and model_type.strip():
+        declared["config.json model_type"] = model_type[:200]
+        family = MODEL_TYPES.get(model_type, model_type)
+        if family in families()["families"]:
+            claims.append(Claim("config.json model_type", model_type, family, None, level="family"))
     if metadata.get("lora_adapter_metadata"):
         try:
             meta = json.loads(metadata["lora_adapter_metadata"])

@@ -204,7 +204,7 @@ def _report(src: Source) -> dict:
     }
 
 
-def _quant_words(q: dict) -> str:
+def quant_words(q: dict) -> str:
     """'gptq 4-bit', 'gguf Q4_K' from a report's `quantized`."""
     bits = f" {q['bits']}-bit" if q.get("bits") else ""
     return f"{q.get('method')}{bits}" + (f" {q['type']}" if q.get("type") else "")
@@ -231,7 +231,7 @@ def format_report(report: dict) -> str:
         r["source"] + (f" (commit {r['revision_sha'][:12]})" if r.get("revision_sha") else ""),
         f"  format   {r['format']} {r.get('kind', '')}, {r['modules']} modules"
         + (f", rank {r['rank']}" if r.get("rank") else "")
-        + (f", quantized ({_quant_words(r['quantized'])})" if r.get("quantized") else ""),
+        + (f", quantized ({quant_words(r['quantized'])})" if r.get("quantized") else ""),
         f"  family   {r['family'] or 'unknown'} ({family_label(r['family'])}), "
         f"confidence {r.get('family_confidence', 0):.2f}",
         f"  root     {root['id'] or 'unknown'}, confidence {root['confidence']:.2f}",
