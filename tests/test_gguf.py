@@ -134,6 +134,17 @@ def test_a_repo_of_conversions_is_one_model(tmp_path):
         open_weights(str(folder))
 
 
+def test_a_pile_of_conversions_counts_each_model_once(tmp_path):
+    from hfprobe.formats import models_in
+    from hfprobe.source.resolve import resolve
+
+    model = hf_model("LlamaForCausalLM", "LlamaConfig", **SMALL)
+    for name in ("x.Q8_0.gguf", "x.Q4_K_M.gguf", "y-00001-of-00002.gguf", "y-00002-of-00002.gguf", "mmproj-x.gguf"):
+        write_gguf(tmp_path / name, "llama", model)
+    with resolve(str(tmp_path)) as src:
+        assert models_in(src) == ["x.Q4_K_M.gguf", "y-00001-of-00002.gguf"]
+
+
 def test_values_are_refused_in_one_line(tmp_path):
     write_gguf(tmp_path / "m.gguf", "llama", hf_model("LlamaForCausalLM", "LlamaConfig", **SMALL))
     with open_weights(str(tmp_path / "m.gguf")) as view:

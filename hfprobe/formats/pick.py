@@ -63,7 +63,7 @@ def pick_weights(src) -> str:
         found = [f for f in files if f.endswith(suffixes)]
         if found:
             return _one_model(src, files, found)
-    ggufs = [f for f in files if f.endswith(".gguf") and not posixpath.basename(f).lower().startswith("mmproj")]
+    ggufs = _gguf_models(files)
     if ggufs:  # llama.cpp conversions: the same model at several ggml types (a vision projector is not the model)
         return _one_gguf(src, ggufs)
     raise NoWeightsError(
@@ -134,6 +134,11 @@ _GGUF_VARIANT = re.compile(
 )
 
 
+def _gguf_models(files: list[str]) -> list[str]:
+    """The GGUF files that hold a model (a vision projector, `mmproj-*.gguf`, is part of one, not a model)."""
+    return [f for f in files if f.endswith(".gguf") and not posixpath.basename(f).lower().startswith("mmproj")]
+
+
 def _one_gguf(src, ggufs: list[str]) -> str:
     """A repo's GGUF file: its conversions of one model at several ggml types all give the same header shapes, so
     the first by name is read (a split conversion's first part, which holds the metadata); GGUF files of
@@ -150,6 +155,10 @@ def models_in(src) -> list[str]:
     model of its own (a pile of LoRA files), a model's folder below is one (its shards, components, checkpoints)."""
     files = src.files()
     top = [f for f in files if "/" not in f and f.endswith(WEIGHT_SUFFIXES) and not f.endswith(".index.json")]
+    conversions: dict[str, list[str]] = {}  # GGUF files at the top: one model's conversions are one model
+    for f in _gguf_models([f for f in files if "/" not in f]):
+        conversions.setdefault(_GGUF_VARIANT.sub("", posixpath.splitext(f)[0]).lower(), []).append(f)
+    top += [min(group, key=lambda f: ("-of-" in f, f)) for group in conversions.values()]
     below = _models(files, [f for f in files if "/" in f and f.endswith(WEIGHT_SUFFIXES)])
     if any(name in top for name in PREFERRED):  # the folder is one model (what is below is its parts or checkpoints)
         return [""]
