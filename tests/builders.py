@@ -392,6 +392,14 @@ def save_unet_checkpoint(folder: Path, pipeline_layout: bool = True):
 
 
 # ---------------------------------------------------------------- headers at real sizes
+LLAMA2_7B = dict(  # meta-llama/Llama-2-7b-hf's published config, for transformers' LlamaConfig
+    hidden_size=4096,
+    intermediate_size=11008,
+    num_hidden_layers=32,
+    num_attention_heads=32,
+    num_key_value_heads=32,
+    vocab_size=32000,
+)
 SIZES = {"F16": 2, "F32": 4, "I32": 4, "U32": 4, "U8": 1, "I8": 1, "I16": 2, "I64": 8, "F8_E4M3": 1}
 
 

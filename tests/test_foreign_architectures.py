@@ -17,7 +17,7 @@ import torch
 
 from hfprobe.tree.inspect import inspect_source
 from tests.builders import write_header
-from tests.test_tree import SDXL
+from tests.test_tree import LLM_CONFIGS, SDXL
 
 torch.set_num_threads(1)
 
@@ -58,17 +58,7 @@ KNOWN = {
     "sdxl-unet": (_sdxl_unet, "stabilityai/stable-diffusion-xl-base-1.0"),
     "clip-vit-base-patch32": (lambda: _transformers("CLIPModel", "CLIPConfig"), "openai/clip-vit-base-patch32"),
     "whisper-small": (
-        lambda: _transformers(
-            "WhisperForConditionalGeneration",
-            "WhisperConfig",
-            d_model=768,
-            encoder_layers=12,
-            decoder_layers=12,
-            encoder_attention_heads=12,
-            decoder_attention_heads=12,
-            encoder_ffn_dim=3072,
-            decoder_ffn_dim=3072,
-        ),
+        lambda: _transformers("WhisperForConditionalGeneration", "WhisperConfig", **LLM_CONFIGS["whisper"][1]),
         "openai/whisper-small",
     ),
 }

@@ -17,6 +17,7 @@ from hfprobe.errors import InvalidWeightsError, UnsupportedFormatError, UsageErr
 from hfprobe.formats import open_weights
 from hfprobe.formats.gguf import NAMES
 from hfprobe.tree.inspect import inspect_source
+from tests.builders import LLAMA2_7B
 from tests.fakehub import FakeHub
 
 gguf = pytest.importorskip("gguf", reason="gguf-py (the dev extra) writes the GGUF test files")
@@ -34,14 +35,6 @@ MODELS = {
     "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig", {"head_dim": 16}),
     "phi3": ("Phi3ForCausalLM", "Phi3Config", {"pad_token_id": 0}),
 }
-LLAMA2_7B = dict(
-    hidden_size=4096,
-    intermediate_size=11008,
-    num_hidden_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=32,
-    vocab_size=32000,
-)
 
 
 def hf_model(cls: str, config: str, vocab: int = 256, **kw):

@@ -19,17 +19,9 @@ from hfprobe.cards.card import update_card
 from hfprobe.errors import InvalidWeightsError, UnsupportedFormatError
 from hfprobe.formats import open_weights
 from hfprobe.tree.inspect import inspect_source
-from tests.builders import save_checkpoint, write_header
+from tests.builders import LLAMA2_7B, save_checkpoint, write_header
 
 torch.set_num_threads(1)
-LLAMA2_7B = dict(
-    hidden_size=4096,
-    intermediate_size=11008,
-    num_hidden_layers=32,
-    num_attention_heads=32,
-    num_key_value_heads=32,
-    vocab_size=32000,
-)
 
 
 def _gptq(o, i, b=4, g=16):
