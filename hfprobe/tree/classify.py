@@ -70,8 +70,8 @@ def classify(
     `shapes` maps module names (canonical or raw key names) to (d_out, d_in), either side None when
     unknown; `names` are extra raw key names for the name rules; `metadata`, `config`, `texts` as in
     `declared_claims`; `quantized` ({method, bits}) marks a quantized checkpoint, which the weights alone do not
-    name a base_model for (see `base_model_decision`); `params` (raw key -> element count, for a full checkpoint)
-    lets the weights alone name a root only where the family's layers hold most of the parameters.
+    name a base_model for (see `base_model_decision`); `params` (tensor or module name -> element count, for a
+    full checkpoint) lets the weights alone name a root only where the family's layers hold enough of them.
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]

@@ -143,8 +143,7 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
     Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
     root {id, confidence, candidates [{id, score}], evidence [str]}, declared {field: value}, conflicts [str],
     base_model, modules, rank, quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
-    notes. Raises the typed errors of hfprobe.errors on bad
-    input.
+    notes. Raises the typed errors of hfprobe.errors on bad input.
 
     >>> inspect_source("org/lora@main")["format"]   # doctest: +SKIP
     'kohya'
