@@ -233,3 +233,22 @@ def test_serve_checks_its_log_at_startup_and_survives_losing_it(tmp_path, monkey
         finally:
             server._ui.close()
             queue.close()
+
+
+def test_join_waits_until_each_outcome_is_recorded():
+    """A job's status is final before on_done has recorded it (the log line); join() waits for both, so a caller
+    that reads the log after join() finds its line (once a race that failed a test now and then)."""
+    import time
+
+    recorded = []
+
+    def slow_record(job):
+        time.sleep(0.3)
+        recorded.append(job.repo_id)
+
+    queue = AnnotationQueue(lambda repo, rev: None, workers=1, on_done=slow_record)
+    try:
+        assert queue.submit("org/one", "1" * 40) == "queued" and queue.join(10)
+        assert recorded == ["org/one"]
+    finally:
+        queue.close()

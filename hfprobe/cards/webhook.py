@@ -175,11 +175,12 @@ class AnnotationQueue:
             return [j.to_json() for j in self._known.values()]
 
     def join(self, timeout: float = 30.0) -> bool:
-        """Wait until every queued job is done (True), or `timeout` seconds (False)."""
+        """Wait until every queued job is done, its outcome recorded (True), or `timeout` seconds (False)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            with self._lock:
-                busy = any(j.status in ("queued", "running") for j in self._known.values())
+            with self._lock:  # (a job's status is final before on_done has written it: the queue counts both)
+                running = any(j.status in ("queued", "running") for j in self._known.values())
+                busy = running or self._queue.unfinished_tasks
             if not busy:
                 return True
             time.sleep(0.02)
