@@ -400,7 +400,7 @@ LLAMA2_7B = dict(  # meta-llama/Llama-2-7b-hf's published config, for transforme
     num_key_value_heads=32,
     vocab_size=32000,
 )
-SIZES = {"F16": 2, "F32": 4, "I32": 4, "U32": 4, "U8": 1, "I8": 1, "I16": 2, "I64": 8, "F8_E4M3": 1}
+SIZES = {"F16": 2, "BF16": 2, "F32": 4, "I32": 4, "U32": 4, "U8": 1, "I8": 1, "I16": 2, "I64": 8, "F8_E4M3": 1}
 
 
 def write_header(path: Path, tensors: dict[str, tuple], data: bool = True) -> Path:

@@ -1,4 +1,4 @@
-"""IP-Adapter files and ControlNets, the UNet add-ons on the Hub.
+"""Add-ons to a diffusion model on the Hub: IP-Adapters, ControlNets and FLUX Control LoRAs.
 
 IP-Adapter: `ip_adapter.<k>.to_k_ip` is named after the UNet layer diffusers' loader attaches it to, so the tree is
 read from them. The processor order is checked against diffusers' own `attn_processors` on the SD 1.5, SD 2.1 and
@@ -97,3 +97,38 @@ def test_a_controlnet_keeps_its_declared_base(tmp_path):
     report = inspect_source(str(folder))
     assert report["family"] == "sd1" and not report["conflicts"]
     assert report["base_model"]["id"] == "runwayml/stable-diffusion-v1-5"
+
+
+@pytest.mark.parametrize("channels, declared", [(128, True), (128, False), (32, True)])
+def test_a_control_lora_widens_its_base_input(channels, declared, tmp_path):
+    """A FLUX Control LoRA (Canny, Depth) widens the x_embedder's input from 64 to 128 channels; diffusers' loader
+    expands FLUX.1-dev's to take it, so the declared FLUX.1-dev is not ruled out (it once was, a conflict on
+    black-forest-labs/FLUX.1-Canny-dev-lora's own card), but nor do the weights alone name it. Fewer input channels
+    than the root's still rule it out."""
+    from diffusers import FluxTransformer2DModel
+
+    with torch.device("meta"):  # FLUX.1-dev's config, fewer blocks
+        model = FluxTransformer2DModel(
+            in_channels=64, num_layers=2, num_single_layers=2, attention_head_dim=128, num_attention_heads=24,
+            joint_attention_dim=4096, pooled_projection_dim=768, guidance_embeds=True,
+        )  # fmt: skip
+    tensors = {}
+    for name, m in model.named_modules():
+        if name == "x_embedder" or name.endswith(("attn.to_q", "attn.to_v", "attn.add_q_proj")):
+            d_out, d_in = m.weight.shape
+            d_in = channels if name == "x_embedder" else d_in
+            tensors[f"transformer.{name}.lora_A.weight"] = ("BF16", (16, d_in))
+            tensors[f"transformer.{name}.lora_B.weight"] = ("BF16", (d_out, 16))
+    folder = tmp_path / "control-lora"
+    write_header(folder / "flux1-canny-dev-lora.safetensors", tensors)
+    if declared:
+        (folder / "README.md").write_text("---\nbase_model: black-forest-labs/FLUX.1-dev\n---\n# Canny LoRA\n")
+    report = inspect_source(str(folder))
+    assert report["family"] == "flux"
+    if channels < 64:
+        assert report["conflicts"] and report["base_model"]["status"] == "contradicted"
+    elif declared:
+        assert not report["conflicts"] and report["base_model"]["id"] == "black-forest-labs/FLUX.1-dev"
+    else:
+        assert report["base_model"]["id"] is None
+        assert any("widened input" in e for e in report["root"]["evidence"])

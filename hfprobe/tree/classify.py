@@ -281,6 +281,11 @@ def _explain(
         best = [telling(top, family)] if top.passed else []
         for key, o, i, oexpr, iexpr in best + [p for p in top.passed[:1] if p not in best]:
             evidence.append(f"shapes: {key} is {o}x{i}, fits {oexpr} x {iexpr} of {root}")
+        if top.soft_misses:
+            evidence.append(
+                f"shapes: {top.soft_misses[0]}, unlike {root}: a resized vocabulary or a widened input, which keeps "
+                "the lineage"
+            )
         if top.shape_only:
             sizes = sorted({d for o, i in norm.values() for d in (o, i) if d})
             evidence.append(

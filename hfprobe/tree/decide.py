@@ -196,8 +196,8 @@ def base_model_decision(
         if mine[0].soft_misses:  # "the only root whose shapes fit" must be true of every shape
             return dict(
                 out,
-                reason=f"the weights fit {rid}'s layers but not its embeddings ({mine[0].soft_misses[0]}): a "
-                "resized vocabulary, or a model the registry does not know",
+                reason=f"the weights fit {rid}'s layers but not all its sizes ({mine[0].soft_misses[0]}): a "
+                "resized vocabulary or widened input, or a model the registry does not know",
             )
         if quantized:
             return dict(

@@ -47,6 +47,9 @@ def _values(expr, dims: Mapping) -> set[int] | None:
 
 
 _SOFT = {"vocab", "positions"}  # resized embeddings are common: a mismatch lowers a root, never rules it out
+# input channels a derivative widens (inpainting's 9, a FLUX Control LoRA's 128, which diffusers' loader expands
+# FLUX.1-dev's x_embedder to take): more of them lowers a root, never rules it out; fewer does
+_WIDENED = {"in_channels"}
 
 
 @dataclass
@@ -128,9 +131,12 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
         if not good and spec["_either"]:
             good = (i is None or outs is None or i in outs) and (o is None or ins is None or o in ins)
         soft = oexpr in _SOFT or iexpr in _SOFT
+        widens = iexpr in _WIDENED
+        if not good and widens:  # the same layer taking more input channels lowers the root; fewer rule it out
+            soft = i is not None and bool(ins) and i > max(ins) and (o is None or outs is None or o in outs)
         if good:
             fit.ok += 1
-            fit.soft *= 3.0 if soft else 1.0
+            fit.soft *= 3.0 if soft or widens else 1.0  # an exact fit of a soft size outranks a widened one
             fit.passed.append((key, o, i, oexpr, iexpr))
         elif soft:
             fit.soft *= 0.3
