@@ -52,7 +52,9 @@ KNOWN = {
     "Llama-2-7b-hf": (lambda: _transformers("LlamaForCausalLM", "LlamaConfig"), "meta-llama/Llama-2-7b-hf"),
     "vit-base": (lambda: _transformers("ViTForImageClassification", "ViTConfig"), "google/vit-base-patch16-224"),
     "t5-base": (
-        lambda: _transformers("T5ForConditionalGeneration", "T5Config", d_model=768, d_ff=3072, num_heads=12),
+        lambda: _transformers(
+            "T5ForConditionalGeneration", "T5Config", d_model=768, d_ff=3072, num_heads=12, num_layers=12
+        ),
         "google-t5/t5-base",
     ),
     "sdxl-unet": (_sdxl_unet, "stabilityai/stable-diffusion-xl-base-1.0"),
@@ -123,3 +125,21 @@ def test_a_known_model_type_keeps_its_root(name, tmp_path):
     build, root = KNOWN[name]
     report = _checkpoint(build(), tmp_path / name, config=True)
     assert report["base_model"]["id"] == root and report["family_confidence"] == 1.0
+
+
+def test_a_distilled_checkpoint_is_not_named_after_its_teacher(tmp_path):
+    """distil-whisper/distil-large-v2 keeps whisper-large-v2's encoder and 2 of its 32 decoder layers: a full
+    checkpoint holds all its blocks, so fewer than a root's is a distilled or pruned model, not the root."""
+    large = dict(LLM_CONFIGS["whisper"][1], d_model=1280, encoder_layers=32, encoder_attention_heads=20,
+                 decoder_attention_heads=20, encoder_ffn_dim=5120, decoder_ffn_dim=5120)  # fmt: skip
+    distilled = _checkpoint(
+        _transformers("WhisperForConditionalGeneration", "WhisperConfig", **dict(large, decoder_layers=2)),
+        tmp_path / "distil-large-v2",
+    )
+    assert distilled["root"]["id"] == "openai/whisper-large-v2" and distilled["base_model"]["id"] is None
+    assert "fewer blocks than openai/whisper-large-v2 (2 of 32 dec_layers" in distilled["base_model"]["reason"]
+    teacher = _checkpoint(
+        _transformers("WhisperForConditionalGeneration", "WhisperConfig", **dict(large, decoder_layers=32)),
+        tmp_path / "large-v2",
+    )
+    assert teacher["base_model"]["id"] == "openai/whisper-large-v2"

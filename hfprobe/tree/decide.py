@@ -117,7 +117,8 @@ def base_model_decision(
     config, the card's own YAML), `mentioned` (nothing structured names a root; the card's prose names
     exactly one Hub id the weights allow) or `weights` (nothing names one; the weights fit exactly one
     registry root, by named layers, with a score of at least 0.8, its embedding sizes included, and, for a full
-    checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters in the family's layers,
+    checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters in the family's layers and
+    every stack of blocks as deep as the root's,
     and not where config.json's model_type is an architecture with no family here (`foreign`);
     not for a `quantized` checkpoint, whose `base_model` is the model that was quantized, most often a fine-tune
     the weights cannot tell from its root, and whose relation `quantized` would then be false). Otherwise `id` is
@@ -204,6 +205,12 @@ def base_model_decision(
                 out,
                 reason=f"a quantized checkpoint in the {rid} tree: the weights cannot tell which of its models was "
                 "quantized; declare base_model in its config.json or card",
+            )
+        if coverage is not None and mine[0].short:  # a full checkpoint: fewer blocks is a distilled or pruned model
+            return dict(
+                out,
+                reason=f"a full checkpoint with fewer blocks than {rid} ({mine[0].short[0]}): distilled or pruned "
+                "from it, perhaps, which the weights alone do not name",
             )
         diffusion = families()["families"][family]["kind"] == "diffusion"  # (its roles describe attention only)
         if coverage is not None and coverage < MIN_COVERAGE and not diffusion:

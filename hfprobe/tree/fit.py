@@ -64,6 +64,7 @@ class RootFit:
     soft: float = 1.0
     soft_misses: list = field(default_factory=list)  # embedding sizes (vocab, positions) that do not fit
     exact_layers: bool = False
+    short: list = field(default_factory=list)  # stacks with fewer blocks than the root's: "2 of 32 dec_layers, …"
     shape_only: bool = False
     passed: list = field(default_factory=list)
 
@@ -151,6 +152,8 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
                 fit.bad.append(f"{key} has block index {v}, {root['id']} has only {limit} ({dim})")
             elif v + 1 == limit:
                 fit.exact_layers = True
+            else:  # an adapter may touch some blocks only; a full checkpoint holds all of its own
+                fit.short.append(f"{v + 1} of {limit} {dim}, e.g. {key}")
     if not obs and not fit.bad:
         needed = [_values(d, dims) for d in spec["_shape_only"]]
         if needed and all(v and v <= all_dims for v in needed):  # every listed size must appear
