@@ -170,7 +170,7 @@ def _open(src, filename: str | None) -> WeightsView:
     notes: list[str] = []
     extra: dict = {}
     config = adapter_config or model_config
-    if getattr(store, "gguf", None) is not None:
+    if store.gguf is not None:
         fmt = "gguf"
         modules, notes, extra, metadata = read_gguf(store.gguf)
     elif is_cloneofsimo(keys):

@@ -40,7 +40,7 @@ NAMES: dict[str, dict[str, str]] = {
     "gemma2": _DECODER,
     "gemma3": _DECODER,
     "phi3": {
-        **{k: v for k, v in _DECODER.items() if "ffn_gate" not in k and k[-5:] not in ("ttn_q", "ttn_k", "ttn_v")},
+        **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("attn_q", "attn_k", "attn_v", "ffn_gate")},
         "blk.{i}.attn_qkv": "model.layers.{i}.self_attn.qkv_proj",
         "blk.{i}.ffn_up": "model.layers.{i}.mlp.gate_up_proj",
     },

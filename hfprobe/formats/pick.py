@@ -63,9 +63,10 @@ def pick_weights(src) -> str:
         found = [f for f in files if f.endswith(suffixes)]
         if found:
             return _one_model(src, files, found)
-    ggufs = _gguf_models(files)
-    if ggufs:  # llama.cpp conversions: the same model at several ggml types (a vision projector is not the model)
-        return _one_gguf(src, ggufs)
+    models = _gguf_conversions(files)
+    if models:  # llama.cpp conversions: the same model at several ggml types
+        first = min((group[0] for group in models.values()), key=_whole_first)
+        return first if len(models) == 1 else _one_file(src, first, [f for g in models.values() for f in g])
     raise NoWeightsError(
         f"{src.display}: no weights file (.safetensors, .gguf, .bin, .pt) among its {len(files)} files; "
         "point hfprobe at a folder or repo that has one, or at the file itself"
@@ -134,20 +135,19 @@ _GGUF_VARIANT = re.compile(
 )
 
 
-def _gguf_models(files: list[str]) -> list[str]:
-    """The GGUF files that hold a model (a vision projector, `mmproj-*.gguf`, is part of one, not a model)."""
-    return [f for f in files if f.endswith(".gguf") and not posixpath.basename(f).lower().startswith("mmproj")]
+def _whole_first(f: str) -> tuple:
+    return "-of-" in f, f  # a whole file before a split conversion's parts, then by name
 
 
-def _one_gguf(src, ggufs: list[str]) -> str:
-    """A repo's GGUF file: its conversions of one model at several ggml types all give the same header shapes, so
-    the first by name is read (a split conversion's first part, which holds the metadata); GGUF files of
-    different models ask the user to name one, as other weights do."""
-    stems = {f: _GGUF_VARIANT.sub("", posixpath.splitext(f)[0]).lower() for f in ggufs}
-    first = min(ggufs, key=lambda f: ("-of-" in f, f))  # a whole file before a split conversion's parts
-    if len(set(stems.values())) == 1:
-        return first
-    return _one_file(src, first, ggufs)
+def _gguf_conversions(files: list[str]) -> dict[str, list[str]]:
+    """{model: its GGUF files, the one it is read from first}: one model's conversions at several ggml types give the
+    same header shapes, so its first whole file by name is read (or a split conversion's first part, which holds
+    the metadata); a vision projector (`mmproj-*.gguf`) is part of a model, not one."""
+    groups: dict[str, list[str]] = {}
+    for f in files:
+        if f.endswith(".gguf") and not posixpath.basename(f).lower().startswith("mmproj"):
+            groups.setdefault(_GGUF_VARIANT.sub("", posixpath.splitext(f)[0]).lower(), []).append(f)
+    return {model: sorted(group, key=_whole_first) for model, group in groups.items()}
 
 
 def models_in(src) -> list[str]:
@@ -155,10 +155,7 @@ def models_in(src) -> list[str]:
     model of its own (a pile of LoRA files), a model's folder below is one (its shards, components, checkpoints)."""
     files = src.files()
     top = [f for f in files if "/" not in f and f.endswith(WEIGHT_SUFFIXES) and not f.endswith(".index.json")]
-    conversions: dict[str, list[str]] = {}  # GGUF files at the top: one model's conversions are one model
-    for f in _gguf_models([f for f in files if "/" not in f]):
-        conversions.setdefault(_GGUF_VARIANT.sub("", posixpath.splitext(f)[0]).lower(), []).append(f)
-    top += [min(group, key=lambda f: ("-of-" in f, f)) for group in conversions.values()]
+    top += [g[0] for g in _gguf_conversions([f for f in files if "/" not in f]).values()]  # each model once
     below = _models(files, [f for f in files if "/" in f and f.endswith(WEIGHT_SUFFIXES)])
     if any(name in top for name in PREFERRED):  # the folder is one model (what is below is its parts or checkpoints)
         return [""]

@@ -79,10 +79,12 @@ def classify(
     """
     norm: dict[str, Shape] = {}
     orig: dict[str, str] = {}
-    for n, (k, v) in zip(normalize_keys(list(shapes)), shapes.items()):
+    shape_norm = normalize_keys(list(shapes))
+    for n, (k, v) in zip(shape_norm, shapes.items()):
         norm[n], orig[n] = tuple(v), k
     names = list(names)
-    for n, k in zip(normalize_keys(names), names):
+    name_norm = normalize_keys(names)
+    for n, k in zip(name_norm, names):
         orig.setdefault(n, k)
     declared, claims = declared_claims(metadata, config, texts)
     evidence: list[str] = []
@@ -98,7 +100,10 @@ def classify(
     top = next((f for f in pool if f.root["id"] == root), None)
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
 
-    coverage = _coverage(family, params, evidence) if params and family else None
+    coverage = None
+    if params and family:  # (every name in params is a shape's or a name's, normalized above)
+        normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
+        coverage = _coverage(family, params, normalized, names_set, evidence)
     foreign = foreign_model_type(config)
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
@@ -130,18 +135,18 @@ def classify(
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
 
 
-def _coverage(family: str, params: Mapping[str, int], evidence: list[str]) -> float:
+def _coverage(
+    family: str, params: Mapping[str, int], normalized: Mapping[str, str], names: KeySet, evidence: list[str]
+) -> float:
     """The share of a checkpoint's parameters in layers the family's roles know (a Mixtral read as Mistral: 3%,
-    its experts being nothing a Mistral root has; a dense Llama: 98%)."""
-    spec = families()["families"][family]
-    keys = list(params)
-    norm = normalize_keys(keys)
-    names = KeySet(dict(zip(norm, keys)))
-    known = set().union(*(names.matches(kp) for kp, _, _ in spec["_roles"]))
+    its experts being nothing a Mistral root has; a dense Llama: 98%). `normalized` gives each name's normalized
+    form, `names` the KeySet over them that classify built."""
+    known = set().union(*(names.matches(kp) for kp, _, _ in families()["families"][family]["_roles"]))
+    unknown = {k: n for k, n in params.items() if normalized.get(k, k) not in known}
     total = sum(params.values()) or 1
-    share = sum(n for k, n, m in zip(keys, params.values(), norm) if m in known) / total
+    share = 1 - sum(unknown.values()) / total
     if share < 0.5:
-        biggest = max((k for k, m in zip(keys, norm) if m not in known), key=params.get, default=None)
+        biggest = max(unknown, key=unknown.get, default=None)
         evidence.append(
             f"names: {share:.0%} of the parameters are in layers {family_label(family)} roots have"
             + (f"; the rest is unlike them (e.g. {biggest})" if biggest else "")

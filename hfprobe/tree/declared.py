@@ -62,10 +62,17 @@ def foreign_model_type(config: Mapping | None) -> str | None:
     >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})
     ('mixtral', None)
     """
+    model_type, family = _model_type(config)
+    return model_type if model_type and family is None else None
+
+
+def _model_type(config: Mapping | None) -> tuple[str | None, str | None]:
+    """(config.json's model_type, cut to 200 characters, or None; the family it is, or None)."""
     model_type = (config or {}).get("model_type")
     if not isinstance(model_type, str) or not model_type.strip():
-        return None
-    return None if MODEL_TYPES.get(model_type, model_type) in families()["families"] else model_type[:200]
+        return None, None
+    family = MODEL_TYPES.get(model_type, model_type)
+    return model_type[:200], family if family in families()["families"] else None
 
 
 # folders training scripts keep downloaded models in: `models/stable-diffusion-v1-5` is a local copy, not a Hub id
@@ -175,11 +182,10 @@ def declared_claims(
         claim("adapter_config.json base_model_name_or_path", config.get("base_model_name_or_path"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
-    model_type = config.get("model_type")
-    if isinstance(model_type, str) and model_type.strip():
-        declared["config.json model_type"] = model_type[:200]
-        family = MODEL_TYPES.get(model_type, model_type)
-        if family in families()["families"]:
+    model_type, family = _model_type(config)
+    if model_type:
+        declared["config.json model_type"] = model_type
+        if family:
             claims.append(Claim("config.json model_type", model_type, family, None, level="family"))
     if metadata.get("lora_adapter_metadata"):
         try:

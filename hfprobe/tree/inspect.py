@@ -101,9 +101,8 @@ def weight_shapes(view) -> dict[str, tuple]:
 
     A convolution's `Module.d_in` counts kh*kw; the tree registry speaks in channels, so it is undone here.
     """
-    quantized = view.extra.get("quantized")  # its packed tensors' shapes are not (out, in): the modules say those
-    hidden = {k for m in view.modules.values() if m.kind == "quantized" for k in m.keys.values()} if quantized else ()
-    shapes = shapes_from_raw({k: info.shape for k, info in view.raw.items() if k not in hidden})
+    packed = _packed(view)  # their shapes are not (out, in): the quantized modules say those
+    shapes = shapes_from_raw({k: info.shape for k, info in view.raw.items() if k not in packed})
     for name, m in view.modules.items():
         d_in = m.d_in
         if m.kernel and d_in:
@@ -116,14 +115,17 @@ def weight_shapes(view) -> dict[str, tuple]:
 def _params(view) -> dict[str, int]:
     """Element counts by name: each tensor of 2+ dims, and a quantized module (its packed tensors, a GGUF
     tensor) under its module name at its logical size."""
-    out: dict[str, int] = {}
-    packed: set[str] = set()
-    for name, m in view.modules.items():
-        if m.kind == "quantized":
-            out[name] = (m.d_out or 1) * (m.d_in or 1)
-            packed.update(m.keys.values())
+    out = {name: (m.d_out or 1) * (m.d_in or 1) for name, m in view.modules.items() if m.kind == "quantized"}
+    packed = _packed(view)
     out.update((k, i.numel) for k, i in view.raw.items() if len(i.shape) >= 2 and k not in packed)
     return out
+
+
+def _packed(view) -> set[str]:
+    """The raw keys of quantized modules (packed tensors, scales, a GGUF tensor); none unless the view is quantized."""
+    if not view.extra.get("quantized"):
+        return set()
+    return {k for m in view.modules.values() if m.kind == "quantized" for k in m.keys.values()}
 
 
 def _kind(view) -> str:
