@@ -3,7 +3,8 @@ weights alone, while the registry's own architectures keep it. Each model is bui
 on the meta device from its published configuration and written as a header-only safetensors file.
 
 Before: wav2vec2 and HuBERT were read as ViT (their `encoder.layers.N.attention.q_proj` matched ViT's
-transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" mismatch), Mixtral as Mistral-7B (its
+transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" mismatch; XLM-R now has roots of its
+own, and CamemBERT, RoBERTa's layers with a 32k vocabulary, stands in for it), Mixtral as Mistral-7B (its
 experts, 97% of the parameters, matched no role), each with that root written as `base_model`; DeiT, BEiT and
 ViT-MAE as google/vit-base-patch16-224 and Granite as Llama-2-7B, whose config.json's model_type said otherwise.
 """
@@ -39,18 +40,26 @@ def _sdxl_unet():
 FOREIGN = {
     "wav2vec2-base": lambda: _transformers("Wav2Vec2ForCTC", "Wav2Vec2Config"),
     "hubert-base": lambda: _transformers("HubertModel", "HubertConfig"),
-    "xlm-roberta-base": lambda: _transformers(
-        "XLMRobertaForSequenceClassification",
-        "XLMRobertaConfig",
-        vocab_size=250002,
+    "camembert-base": lambda: _transformers(
+        "CamembertForSequenceClassification",
+        "CamembertConfig",
+        vocab_size=32005,
         max_position_embeddings=514,
         type_vocab_size=1,
     ),
     "mixtral-8x7b": lambda: _transformers("MixtralForCausalLM", "MixtralConfig"),
 }
 KNOWN = {
-    "Llama-2-7b-hf": (lambda: _transformers("LlamaForCausalLM", "LlamaConfig"), "meta-llama/Llama-2-7b-hf"),
-    "vit-base": (lambda: _transformers("ViTForImageClassification", "ViTConfig"), "google/vit-base-patch16-224"),
+    "xlm-roberta-base": (
+        lambda: _transformers(
+            "XLMRobertaForSequenceClassification",
+            "XLMRobertaConfig",
+            vocab_size=250002,
+            max_position_embeddings=514,
+            type_vocab_size=1,
+        ),
+        "FacebookAI/xlm-roberta-base",
+    ),
     "t5-base": (
         lambda: _transformers(
             "T5ForConditionalGeneration", "T5Config", d_model=768, d_ff=3072, num_heads=12, num_layers=12
@@ -59,6 +68,10 @@ KNOWN = {
     ),
     "sdxl-unet": (_sdxl_unet, "stabilityai/stable-diffusion-xl-base-1.0"),
     "clip-vit-base-patch32": (lambda: _transformers("CLIPModel", "CLIPConfig"), "openai/clip-vit-base-patch32"),
+    "clip-vit-base-patch16": (
+        lambda: _transformers("CLIPModel", "CLIPConfig", vision_config={"patch_size": 16}),
+        "openai/clip-vit-base-patch16",
+    ),
     "whisper-small": (
         lambda: _transformers("WhisperForConditionalGeneration", "WhisperConfig", **LLM_CONFIGS["whisper"][1]),
         "openai/whisper-small",
@@ -88,10 +101,10 @@ def test_why_is_said():
 
     with tempfile.TemporaryDirectory() as d:
         mixtral = _checkpoint(FOREIGN["mixtral-8x7b"](), Path(d) / "m")
-        xlmr = _checkpoint(FOREIGN["xlm-roberta-base"](), Path(d) / "x")
+        camembert = _checkpoint(FOREIGN["camembert-base"](), Path(d) / "c")
     assert "of the parameters are in layers" in mixtral["base_model"]["reason"]
     assert any("experts" in e for e in mixtral["root"]["evidence"])
-    assert "but not all its sizes" in xlmr["base_model"]["reason"] and "250002" in xlmr["base_model"]["reason"]
+    assert "but not all its sizes" in camembert["base_model"]["reason"] and "32005" in camembert["base_model"]["reason"]
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN))
@@ -120,7 +133,7 @@ def test_a_model_type_the_registry_lacks_caps_the_family_and_writes_nothing(name
     assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5
 
 
-@pytest.mark.parametrize("name", ["Llama-2-7b-hf", "vit-base", "whisper-small"])
+@pytest.mark.parametrize("name", ["xlm-roberta-base", "clip-vit-base-patch16", "whisper-small"])
 def test_a_known_model_type_keeps_its_root(name, tmp_path):
     build, root = KNOWN[name]
     report = _checkpoint(build(), tmp_path / name, config=True)
@@ -143,3 +156,28 @@ def test_a_distilled_checkpoint_is_not_named_after_its_teacher(tmp_path):
         tmp_path / "large-v2",
     )
     assert teacher["base_model"]["id"] == "openai/whisper-large-v2"
+
+
+LOOK_ALIKES = {  # a full checkpoint in the shapes of several registry roots: the weights alone cannot name one
+    "Llama-2-7b": (
+        lambda: _transformers("LlamaForCausalLM", "LlamaConfig"),
+        {"meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-7b-chat-hf", "huggyllama/llama-7b"},
+    ),
+    "vit-base": (
+        lambda: _transformers("ViTForImageClassification", "ViTConfig"),
+        {"google/vit-base-patch16-224-in21k", "google/vit-base-patch16-224"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOOK_ALIKES))
+def test_look_alike_roots_leave_the_weights_alone_undecided(name, tmp_path):
+    """Llama 2 7B, its chat tune and LLaMA 1 7B share every shape, vocabulary included, and so do ViT-B/16 and
+    its ImageNet-21k parent: before, the registry called the look-alikes aliases of one root, and the weights
+    alone wrote that root as `base_model` for a fine-tune of any of them."""
+    build, rivals = LOOK_ALIKES[name]
+    report = _checkpoint(build(), tmp_path / name)
+    assert report["base_model"]["id"] is None and report["base_model"]["status"] == "ambiguous"
+    assert rivals <= {c["id"] for c in report["root"]["candidates"]}
+    with_config = _checkpoint(build(), tmp_path / f"{name}-declared", config=True)  # model_type alone names none
+    assert with_config["base_model"]["id"] is None and with_config["family_confidence"] == 1.0

@@ -469,3 +469,27 @@ def test_a_batch_where_every_source_fails_leaves_no_index(tmp_path, capsys):
     bad = [str(tmp_path / "missing-a"), str(tmp_path / "missing-b")]
     assert main(["index", "add", *bad, "--index", str(tmp_path / "idx"), "-q"]) == 1
     assert "no index written" in capsys.readouterr().out and not (tmp_path / "idx").exists()
+
+
+def test_a_tree_filter_takes_in_the_roots_fine_tuned_from_it(tmp_path):
+    """Llama-2-7b-chat-hf is a root of its own (people fine-tune from it; the weights cannot tell it from its
+    parent), still in Llama 2's tree: `--tree meta-llama/Llama-2-7b-hf` finds models stored under it, and the
+    other way round, but not LLaMA 1's, a tree of its own in the same shapes."""
+    idx = make_index(tmp_path / "idx")
+    rows = [
+        IndexRow(
+            id=f"org/{name}",
+            source=f"org/{name}",
+            embedding=[],
+            text_encoder="",
+            family="llama",
+            root=root,
+            format="peft",
+            reason="no expert is installed (tree llama)",
+        )
+        for name, root in [("chat-lora", "meta-llama/Llama-2-7b-chat-hf"), ("v1-lora", "huggyllama/llama-7b")]
+    ]
+    idx.add(rows)
+    for tree in ("meta-llama/Llama-2-7b-hf", "NousResearch/Llama-2-7b-chat-hf", "codellama/CodeLlama-7b-hf"):
+        assert [h["id"] for h in idx.query("x", tree=tree, unscored=True)] == ["org/chat-lora"], tree
+    assert [h["id"] for h in idx.query("x", tree="decapoda-research/llama-7b-hf", unscored=True)] == ["org/v1-lora"]

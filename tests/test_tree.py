@@ -8,12 +8,15 @@ with no example in the realzoo data (SDXL, SD3, FLUX, LLaMA, Mistral, Gemma, Whi
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims, resolve_name
 from hfprobe.tree.names import normalize_key, shapes_from_raw
+from hfprobe.tree.registry import roots
 
 SDXL_BASE = "stabilityai/stable-diffusion-xl-base-1.0"
 
@@ -277,6 +280,19 @@ LLM_CONFIGS = {
         ),
         "Qwen/Qwen2.5-0.5B-Instruct",
     ),
+    "qwen3": (
+        "qwen3",
+        dict(
+            hidden_size=1024,
+            intermediate_size=3072,
+            num_hidden_layers=28,
+            num_attention_heads=16,
+            num_key_value_heads=8,
+            head_dim=128,
+            vocab_size=151936,
+        ),
+        "Qwen/Qwen3-0.6B",
+    ),
     "llama": (
         "llama",
         dict(
@@ -460,6 +476,7 @@ def test_full_model_family_and_root(hf_shapes, family):
         ("distilbert", ("q_lin", "v_lin")),
         ("t5", ("SelfAttention.q", "SelfAttention.v")),
         ("qwen2", ("q_proj", "v_proj")),
+        ("qwen3", ("q_proj", "v_proj")),
         ("llama", ("q_proj", "v_proj")),
         ("gemma3", ("q_proj", "v_proj")),
         ("bloom", ("query_key_value",)),
@@ -521,11 +538,11 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
     "name, root, family",
     [
         ("microsoft/phi-2", "microsoft/phi-2", "phi"),
-        ("microsoft/Phi-3.5-mini-instruct", "microsoft/Phi-3-mini-4k-instruct", "phi3"),
+        ("microsoft/Phi-3.5-mini-instruct", "microsoft/Phi-3.5-mini-instruct", "phi3"),
         ("microsoft/phi-1", None, "phi"),
         ("microsoft/Phi-3-medium-4k-instruct", None, "phi3"),
         ("facebook/opt-66b", None, "opt"),
-        ("tiiuae/falcon-7b-instruct", "tiiuae/falcon-7b", "falcon"),
+        ("tiiuae/falcon-7b-instruct", "tiiuae/falcon-7b-instruct", "falcon"),
         ("tiiuae/falcon-rw-1b", None, "falcon"),
         ("EleutherAI/gpt-neo-2.7B", "EleutherAI/gpt-neo-2.7B", "gpt_neo"),
         ("EleutherAI/gpt-neox-20b", None, "gpt_neox"),
@@ -552,7 +569,7 @@ def test_llama3_and_mistral_share_shapes_unless_vocab_or_metadata_says(hf_shapes
     assert classify(with_vocab).root == "mistralai/Mistral-7B-v0.1"
     # ... and so does a declaration the weights allow
     r = classify(lora, config={"base_model_name_or_path": "meta-llama/Meta-Llama-3-8B"})
-    assert r.family == "llama" and r.root == "meta-llama/Llama-3.1-8B" and not r.conflicts
+    assert r.family == "llama" and r.root == "meta-llama/Meta-Llama-3-8B" and not r.conflicts
 
 
 def test_declared_root_that_shapes_rule_out_is_a_conflict(hf_shapes):
@@ -913,3 +930,58 @@ def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer
     assert "over the 128 kB limit" in r.declared["ignored"]["README.md metadata"]
     assert "nested over 32 deep" in r.declared["ignored"]["config.yaml"]
     assert not any("README.md base_model" in c for c in r.conflicts)  # gpt2 in an unread block is no claim
+
+
+def test_an_alias_is_never_a_fine_tune_or_another_model():
+    """Aliases are one model's weights under another Hub id (a renamed or mirrored repo). The registry once listed
+    Llama-2-7b-chat-hf, Qwen2-0.5B, the pythia `-deduped` runs and ViT's ImageNet-21k parent as aliases, so the
+    weights alone wrote one root for fine-tunes of any of them, and a card saying one got the other's id."""
+    marks = re.compile(r"instruct|chat|-it$|deduped|turbo|in21k|bloomz|128k|qwen2-|llama-3-|patch16|-v0\.[23]")
+    for root in roots()["roots"]:
+        for alias in root.get("aliases", []):
+            assert set(marks.findall(alias.lower())) <= set(marks.findall(root["id"].lower())), (root["id"], alias)
+
+
+@pytest.mark.parametrize(
+    "family, declared, base_model",
+    [
+        ("qwen3", "Qwen/Qwen3-0.6B", "Qwen/Qwen3-0.6B"),  # a family of its own now: was "unchecked", nothing written
+        ("qwen3", "unsloth/Qwen3-0.6B-unsloth-bnb-4bit", "unsloth/Qwen3-0.6B-unsloth-bnb-4bit"),
+        ("qwen3", None, None),  # Qwen3-0.6B and its -Base share every shape
+        ("qwen2", "Qwen/Qwen2-0.5B-Instruct", "Qwen/Qwen2-0.5B-Instruct"),  # a derivative of Qwen2-0.5B
+        ("llama", "/home/me/models/Llama-3.2-1B-Instruct", "meta-llama/Llama-3.2-1B-Instruct"),  # a local copy
+    ],
+)
+def test_a_lora_gets_the_base_it_declares_and_none_from_look_alike_shapes(hf_shapes, family, declared, base_model):
+    lora = lora_like(hf_shapes(family), "q_proj", "v_proj", prefix="base_model.model.")
+    config = {"base_model_name_or_path": declared} if declared else None
+    r = classify(lora, config=config)
+    assert r.family == family and not r.conflicts, r.evidence
+    assert r.base_model["id"] == base_model, r.base_model
+    if declared is None:
+        assert r.base_model["status"] == "ambiguous"
+
+
+def test_a_qwen25_7b_lora_is_not_named_after_the_instruct_tune():
+    """Qwen2.5-7B's only root was once its Instruct tune (the base an alias of it), so a LoRA declaring nothing got
+    `base_model: Qwen/Qwen2.5-7B-Instruct` from its weights, whichever of Qwen2.5-7B, its tunes or Qwen2-7B it
+    was trained on."""
+    lora = {}
+    for i in range(28):
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (3584, 3584)
+        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (512, 3584)
+    r = classify(lora)
+    assert r.family == "qwen2" and r.base_model["id"] is None and r.base_model["status"] == "ambiguous"
+    assert {"Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2-7B"} <= {c["id"] for c in r.candidates}
+    declared = classify(lora, config={"base_model_name_or_path": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"})
+    assert declared.base_model["id"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" and not declared.conflicts
+
+
+def test_a_parent_is_a_root_of_the_same_family_and_shapes():
+    by_id = roots()["_by_id"]
+    for root in roots()["roots"]:
+        if "parent" in root:
+            parent = by_id[root["parent"]]
+            assert parent["family"] == root["family"] and parent["dims"] == root["dims"], root["id"]
+    for name, target in roots()["derivatives"].items():
+        assert target in by_id and name.lower() not in roots()["_same"], name

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import LayerNotFoundError
+from ..tree.registry import tree_root
 
 SPREAD_QUANTILE = 0.95  # the 95th-percentile distance of the tree's training/validation models ...
 
@@ -113,7 +114,7 @@ class Router:
                 ),
             )
         note = ""
-        if root and root != best["root"]:
+        if root and tree_root(root) != tree_root(best["root"]):  # (a root's instruct tune is in its tree)
             note = f"; inspect suggested root {root}, but the weights are nearest to {best['root']}"
         return dict(
             out,

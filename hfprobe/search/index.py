@@ -318,18 +318,15 @@ class ModelIndex:
 
     # -- reading -------------------------------------------------------------------------------------
     def tree_names(self, tree: str) -> list[str]:
-        """The stored root and family names a tree filter matches: the same name in any case, or any registry
-        alias of the same root (`runwayml/stable-diffusion-v1-5` matches `stable-diffusion-v1-5/...`)."""
-        from ..tree.registry import canonical_id
+        """The stored root and family names a tree filter matches: the same name in any case, or any root of the
+        same tree in the registry, under any alias (`runwayml/stable-diffusion-v1-5` matches
+        `stable-diffusion-v1-5/...`; `meta-llama/Llama-2-7b-hf` matches its chat tune, a root of its own)."""
+        from ..tree.registry import tree_root
 
         self.meta = self._load_meta()
         want = tree.strip()
-        canon = (canonical_id(want) or want).lower()
-        return [
-            n
-            for n in self.meta.get("tree_names", [])
-            if n.lower() == want.lower() or (canonical_id(n) or n).lower() == canon
-        ]
+        top = (tree_root(want) or want).lower()
+        return [n for n in self.meta.get("tree_names", []) if n.lower() == want.lower() or tree_root(n).lower() == top]
 
     def query(
         self,

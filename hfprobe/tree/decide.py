@@ -115,8 +115,9 @@ def base_model_decision(
     Returns {id, root, status, source, reason}; `id` is set only for status `declared` (a structured field
     names a root the weights allow: adapter_config.json, config.json, a kohya/modelspec header, a training
     config, the card's own YAML), `mentioned` (nothing structured names a root; the card's prose names
-    exactly one Hub id the weights allow) or `weights` (nothing names one; the weights fit exactly one
-    registry root, by named layers, with a score of at least 0.8, its embedding sizes included, and, for a full
+    exactly one Hub id the weights allow) or `weights` (nothing names one; exactly one registry root fits every
+    shape, embedding sizes included, by named layers, with a score of at least 0.8 (roots in the same shapes,
+    a root's own instruct tune among them, are rivals; a root only an embedding size sets apart is not), and, for a full
     checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters in the family's layers and
     every stack of blocks as deep as the root's,
     and not where config.json's model_type is an architecture with no family here (`foreign`);
@@ -186,39 +187,50 @@ def base_model_decision(
         names = ", ".join(dict.fromkeys(c.value for c in named))
         return dict(out, status="ambiguous", reason=f"the metadata names several roots the weights allow: {names}")
     mine = [f for f in pool if f.root["family"] == family]
-    if foreign and mine:
+    if not mine:
+        return dict(out, status="unknown", reason="the weights alone are not enough to name the base model")
+    if foreign:
         return dict(
             out,
             reason=f"config.json says model_type {foreign}, an architecture the registry has no roots for; its "
             f"weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage",
         )
-    if len(mine) == 1 and not mine[0].shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
-        rid = mine[0].root["id"]
-        if mine[0].soft_misses:  # "the only root whose shapes fit" must be true of every shape
-            return dict(
-                out,
-                reason=f"the weights fit {rid}'s layers but not all its sizes ({mine[0].soft_misses[0]}): a "
-                "resized vocabulary or widened input, or a model the registry does not know",
-            )
-        if quantized:
-            return dict(
-                out,
-                reason=f"a quantized checkpoint in the {rid} tree: the weights cannot tell which of its models was "
-                "quantized; declare base_model in its config.json or card",
-            )
-        if coverage is not None and mine[0].short:  # a full checkpoint: fewer blocks is a distilled or pruned model
-            return dict(
-                out,
-                reason=f"a full checkpoint with fewer blocks than {rid} ({mine[0].short[0]}): distilled or pruned "
-                "from it, perhaps, which the weights alone do not name",
-            )
-        diffusion = families()["families"][family]["kind"] == "diffusion"  # (its roles describe attention only)
-        if coverage is not None and coverage < MIN_COVERAGE and not diffusion:
-            return dict(
-                out,
-                reason=f"only {coverage:.0%} of the parameters are in layers {rid} has (a mixture of experts, or "
-                "an architecture the registry does not know)",
-            )
+    # what rules out every root of the family, however many fit: said before "several fit", as it says more
+    lead = next((f for f in mine if cands and f.root["id"] == cands[0]["id"]), mine[0])
+    rid = lead.root["id"]
+    if quantized:
+        return dict(
+            out,
+            reason=f"a quantized checkpoint of {family_label(family)} ({rid} or a model like it): the weights cannot "
+            "tell which model was quantized; declare base_model in its config.json or card",
+        )
+    if coverage is not None and all(f.short for f in mine):  # a full checkpoint: fewer blocks is distilled or pruned
+        return dict(
+            out,
+            reason=f"a full checkpoint with fewer blocks than {rid} ({lead.short[0]}): distilled or pruned from it, "
+            "perhaps, which the weights alone do not name",
+        )
+    diffusion = families()["families"][family]["kind"] == "diffusion"  # (its roles describe attention only)
+    if coverage is not None and coverage < MIN_COVERAGE and not diffusion:
+        return dict(
+            out,
+            reason=f"only {coverage:.0%} of the parameters are in layers {rid} has (a mixture of experts, or an "
+            "architecture the registry does not know)",
+        )
+    if all(f.soft_misses for f in mine):  # "the only root whose shapes fit" must be true of every shape
+        return dict(
+            out,
+            reason=f"the weights fit {rid}'s layers but not all its sizes ({lead.soft_misses[0]}): a resized "
+            "vocabulary or widened input, or a model the registry does not know",
+        )
+    exact = [f for f in mine if not f.soft_misses]  # roots that every shape fits, embedding sizes included
+    if len(exact) > 1:
+        return dict(
+            out,
+            status="ambiguous",
+            reason=f"the weights fit {len(exact)} known roots (the candidates) and no metadata names one",
+        )
+    if exact[0] is lead and not lead.shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
         return {
             "id": rid,
             "root": rid,
@@ -226,11 +238,4 @@ def base_model_decision(
             "source": "weights",
             "reason": f"{rid} is the only known root whose shapes fit",
         }
-    if len(mine) > 1:
-        n = len(mine)
-        return dict(
-            out,
-            status="ambiguous",
-            reason=f"the weights fit {n} known roots (the candidates) and no metadata names one",
-        )
     return dict(out, status="unknown", reason="the weights alone are not enough to name the base model")

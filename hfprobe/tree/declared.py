@@ -45,6 +45,7 @@ _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 # transformers' model_type -> hfprobe's family, where the two spell it differently
 MODEL_TYPES = {
     "deberta-v2": "deberta_v2",
+    "xlm-roberta": "roberta",
     "clip_vision_model": "clip",
     "clip_text_model": "clip",
     "gemma3_text": "gemma3",
@@ -56,7 +57,7 @@ MODEL_TYPES = {
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """config.json's `model_type` when it names an architecture the registry has no family for (`mixtral`,
-    `wav2vec2`, `xlm-roberta`, `deit`), else None: such a model's weights may match a known family's names and sizes,
+    `wav2vec2`, `deit`), else None: such a model's weights may match a known family's names and sizes,
     but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})

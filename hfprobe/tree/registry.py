@@ -86,6 +86,26 @@ def canonical_id(name: str | None) -> str | None:
     return roots()["_same"].get(text.lower(), text)
 
 
+def tree_root(name: str | None) -> str | None:
+    """The foundation model a name's tree grows from: its root (through an alias, name or derivative), then up
+    the roots' `parent` links. Names the registry does not know come back as given.
+
+    >>> tree_root("NousResearch/Llama-2-7b-chat-hf"), tree_root("Lykon/DreamShaper")
+    ('meta-llama/Llama-2-7b-hf', 'stable-diffusion-v1-5/stable-diffusion-v1-5')
+    """
+    if not name:
+        return name
+    text = re.sub(r"^(hf://|https?://huggingface\.co/)", "", str(name).strip()).strip("/")
+    rid = roots()["_alias"].get(text.lower())
+    if rid is None:
+        return text
+    by_id, seen = roots()["_by_id"], {rid}
+    while by_id[rid].get("parent") in by_id and by_id[rid]["parent"] not in seen:
+        rid = by_id[rid]["parent"]
+        seen.add(rid)
+    return rid
+
+
 def hub_spelling(name: str | None) -> str | None:
     """The registry's spelling of a Hub id it knows (root id, alias or derivative), else None: names that are
     not Hub ids (checkpoint file names) have none, so a card writes the root id for them.
