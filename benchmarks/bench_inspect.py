@@ -8,9 +8,10 @@
 2. Warm throughput: `inspect_source` in-process over every realzoo folder (the first pass includes the imports; the
    best of `--warm-passes` later passes, default 3, is "warm"), in wall time and in the process's CPU time (which the
    load of a shared machine distorts less). Target: at least 200 files/s warm.
-3. Bytes read over HTTP: the same two files served by a small Hub-compatible server started here on 127.0.0.1
-   (model info, tree, `resolve` with HEAD and Range), with Range honoured and then ignored: bytes for `inspect`
-   (header + companion files) and for the header plus one layer's tensors (what `predict` reads).
+3. Bytes read over HTTP: the same two files and a torch pickle LoRA, served by a small Hub-compatible server started
+   here on 127.0.0.1 (model info, tree, `resolve` with HEAD and Range), with Range honoured and then ignored: bytes
+   for `inspect` (header or zip index + companion files) and for that plus one layer's tensors (what `predict`
+   reads; the whole file for a pickle).
 4. Maximal headers: ~100 MB headers at hfprobe's bounds (MAX_TENSORS tensors with MAX_KEY_CHARS-long names, padded
    with metadata) in several formats: the time to `open_weights` and to `inspect` each (target: under 2 s).
 
@@ -46,6 +47,11 @@ for _var in ("HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE"):
 CASES = {
     "sd15-lora": ("sd-commonpike-skope", "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k"),
     "peft-adapter": ("peft-abrha-gpt2-tigrinya", "transformer.h.0.attn.c_attn"),
+}
+# a torch pickle too, for the bytes over HTTP (inspect reads its zip directory and data.pkl in ranges)
+HTTP_CASES = {
+    **CASES,
+    "sd15-lora-pickle": ("sd-edinsl-reddit-bin", "unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k"),
 }
 BARE = (  # the least any tool must do: start Python, read the length prefix and parse the header
     "import json, struct, sys; f = open(sys.argv[1], 'rb'); "
@@ -214,10 +220,10 @@ def http_bytes(realzoo: Path) -> dict:
     from hfprobe.tree.inspect import inspect_source
 
     out = {}
-    for name, (rid, layer) in CASES.items():
+    for name, (rid, layer) in HTTP_CASES.items():
         folder = realzoo / "files" / rid
         files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-        weights = next(n for n in files if n.endswith(".safetensors"))
+        weights = next(n for n in files if n.endswith((".safetensors", ".bin")))
         for honour in (True, False):
             repo = f"bench/{name}-{'range' if honour else 'norange'}"
             with MiniHub({repo: files}, honour_range=honour).serving():

@@ -379,6 +379,24 @@ def save_checkpoint(kind: str, folder: Path, max_shard_size: str | None = None):
     return model, folder
 
 
+def save_pickle_shards(kind: str, folder: Path, shards: int = 2):
+    """A full checkpoint as transformers 4 wrote it before safetensors: `pytorch_model-0000N-of-0000M.bin` pickles
+    and their `pytorch_model.bin.index.json` (transformers 5 writes safetensors only, so the files are written
+    here the same way), with config.json."""
+    model = tiny_transformer(kind)
+    state = model.state_dict()
+    keys = list(state)
+    names = [f"pytorch_model-{i + 1:05d}-of-{shards:05d}.bin" for i in range(shards)]
+    where = {k: names[n * shards // len(keys)] for n, k in enumerate(keys)}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        torch.save({k: state[k].clone() for k in keys if where[k] == name}, folder / name)
+    index = {"metadata": {"total_size": sum(t.numel() * t.element_size() for t in state.values())}, "weight_map": where}
+    (folder / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    model.config.to_json_file(str(folder / "config.json"))
+    return model, folder
+
+
 def save_unet_checkpoint(folder: Path, pipeline_layout: bool = True):
     """A diffusers UNet checkpoint: `unet/diffusion_pytorch_model.safetensors` + `unet/config.json`."""
     unet = tiny_unet()

@@ -286,6 +286,26 @@ def test_sharded_checkpoint(tmp_path):
         assert torch.equal(view.layer(name), model.state_dict()[name + ".weight"])
 
 
+def test_sharded_pickle_checkpoint_reads_every_shard_and_loads_one_when_asked(tmp_path):
+    """`pytorch_model.bin.index.json` and its .bin shards (transformers 4's format before safetensors): read by
+    their indexes alone, every shard; a layer's values load its own shard only. Before, the index was not
+    recognised and one shard was read as the whole model (8 of the tiny Llama's 16 modules)."""
+    model, folder = B.save_pickle_shards("llama", tmp_path / "bin")
+    view = open_weights(folder)
+    whole = open_weights(B.save_checkpoint("llama", tmp_path / "st")[1])
+    assert view.files == [f"pytorch_model-0000{i}-of-00002.bin" for i in (1, 2)]
+    assert view.format == whole.format and set(view.modules) == set(whole.modules)
+    last = "model.layers.1.mlp.down_proj"
+    assert torch.equal(view.layer(last), model.state_dict()[last + ".weight"])
+    pending = {name for name, _ in view.store._pending.values()}
+    assert [Path(n).name for n in pending] == [view.files[0]]  # the first shard is still known by its index alone
+    index = json.loads((folder / "pytorch_model.bin.index.json").read_text())
+    index["weight_map"][last + ".weight"] = "model-00001-of-00002.safetensors"
+    (folder / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    with pytest.raises(InvalidWeightsError, match=r"not a \.bin file; re-export"):
+        open_weights(folder)
+
+
 def test_diffusers_unet_checkpoint(tmp_path):
     unet, folder = B.save_unet_checkpoint(tmp_path)
     view = open_weights(folder)
@@ -347,11 +367,11 @@ def _mapped_from(tensor: torch.Tensor, path) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs /proc/self/maps (Linux)")
 def test_zip_pickles_are_mapped_not_copied_and_old_ones_still_load(tmp_path):
-    weights = {"a.lora_A.weight": torch.randn(4, 768), "a.lora_B.weight": torch.randn(320, 4)}
+    weights = {"a.lora_A.weight": torch.randn(64, 768), "a.lora_B.weight": torch.randn(320, 64)}  # 280 kB
     torch.save(weights, tmp_path / "pytorch_lora_weights.bin")
     view = open_weights(tmp_path)
     size = (tmp_path / "pytorch_lora_weights.bin").stat().st_size
-    assert view.bytes_read < size  # named from its data.pkl and the archive directory alone
+    assert view.bytes_read < size / 2  # named from its data.pkl and the archive directory alone
     tensor = view.tensor("a.lora_A.weight")
     assert torch.equal(tensor, weights["a.lora_A.weight"])
     assert _mapped_from(tensor, (tmp_path / "pytorch_lora_weights.bin").resolve())  # a view of the file: one copy

@@ -172,7 +172,10 @@ def test_a_bad_gguf_is_one_typed_line(blob, message, tmp_path):
     assert "\n" not in str(err.value) and "bad.gguf" in str(err.value)
 
 
-def test_a_hub_gguf_is_read_by_its_header_alone(tmp_path):
+def test_a_hub_gguf_is_read_by_its_header_alone(tmp_path, monkeypatch):
+    """...and an offline rerun answers from the cached header (before, only a safetensors header was cached)."""
+    from huggingface_hub import constants
+
     model = hf_model("LlamaForCausalLM", "LlamaConfig", **SMALL)
     write_gguf(tmp_path / "m.Q8_0.gguf", "llama", model, base_url="https://huggingface.co/org/base-llama")
     blob = (tmp_path / "m.Q8_0.gguf").read_bytes()
@@ -180,6 +183,11 @@ def test_a_hub_gguf_is_read_by_its_header_alone(tmp_path):
     hub.add_repo("org/tiny-GGUF", {"m.Q8_0.gguf": blob + bytes(4 * 1024 * 1024), "README.md": "# tiny\n"})
     with hub.serving():
         report = inspect_source("org/tiny-GGUF")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the server is gone too
+    offline = inspect_source("org/tiny-GGUF")
+    assert {k: offline[k] for k in ("format", "family", "modules")} == {
+        k: report[k] for k in ("format", "family", "modules")
+    }
     assert report["format"] == "gguf" and report["revision_sha"]
     assert report["bytes_read"] < len(blob) + 64 * 1024  # the header (and the card), never the 4 MB of tensor data
     assert report["declared"]["header general.base_model.0.repo_url"] == "org/base-llama"

@@ -473,35 +473,68 @@ def test_companions_land_in_the_cache_and_an_offline_rerun_answers_from_it(hub, 
     assert len(hub.requests) == seen  # not one request
     for key in ("revision_sha", "format", "family", "root", "declared", "modules", "rank"):
         assert offline[key] == online[key], key
-    with pytest.raises(NetworkError, match="only the first .* bytes of this file"):
+    with pytest.raises(NetworkError, match="only .* bytes of this file \\(what indexes it\\) are cached"):
         _layer(resolve(REPO))  # tensors were never cached
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     assert torch.equal(_layer(resolve(REPO)), hub.tensors[LAYER3])
 
 
-def test_a_remote_pickle_comes_through_the_cache_within_the_size_cap(hub, monkeypatch):
+def test_a_remote_pickle_is_indexed_in_ranges_and_downloaded_only_for_its_tensors(hub, monkeypatch):
+    """A zip-format pickle's names and shapes are in its directory (at the end) and data.pkl (at the start):
+    `inspect` reads those in ranges and an offline rerun answers from them; the tensors come whole through the Hub
+    cache, within the --max-download cap, only when a layer is read. Before, every remote pickle was downloaded
+    whole for `inspect`, and one over the cap (2 GiB by default: any 7B pytorch_model.bin) was refused."""
     import io
 
-    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub import constants, try_to_load_from_cache
 
     from hfprobe.formats import open_weights
+    from hfprobe.tree.inspect import inspect_source
 
     buf = io.BytesIO()
     torch.save({k: v for k, v in hub.tensors.items()}, buf)
+    size = len(buf.getvalue())
     hub.add_repo(
         "org/pickled", {"adapter_model.bin": buf.getvalue(), "adapter_config.json": _file(hub, "adapter_config.json")}
     )
     view = open_weights("org/pickled")
     assert view.format == "peft" and len(view.modules) == LAYERS
     sha = view.source.revision_sha
+    assert view.source.bytes_read < size / 4
+    assert try_to_load_from_cache("org/pickled", "adapter_model.bin", revision=sha) is None
+    module = next(iter(view.modules))
+    assert sorted(view.layer(module).shape) == [768, 2304]  # now the tensors are needed: downloaded into the cache
     assert isinstance(try_to_load_from_cache("org/pickled", "adapter_model.bin", revision=sha), str)
 
     hub.add_repo("org/pickled2", {"adapter_model.bin": buf.getvalue()})
-    monkeypatch.setenv("HFPROBE_MAX_DOWNLOAD", "100KB")
+    online = inspect_source("org/pickled2")
     seen = len(hub.requests)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    offline = inspect_source("org/pickled2")  # from the cached directory and data.pkl: not one request
+    assert len(hub.requests) == seen and offline["modules"] == online["modules"] == LAYERS
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setenv("HFPROBE_MAX_DOWNLOAD", "100KB")
+    view = open_weights("org/pickled2")
+    assert len(view.modules) == LAYERS  # the index needs no download, whatever the cap
     with pytest.raises(SourceAccessError, match=r"over the 100000-byte limit .* raise --max-download"):
-        open_weights("org/pickled2")
-    assert not [p for m, p, _ in hub.requests[seen:] if p.endswith(".bin")]  # refused before any byte of it
+        view.layer(module)
+    bins = [h for m, p, h in hub.requests[seen:] if p.endswith(".bin")]
+    assert bins and all("Range" in h for h in bins)  # ranged reads of the index only: refused before any download
+
+
+def test_a_sharded_pickle_checkpoint_on_the_hub_is_read_by_its_indexes(hub, tmp_path):
+    """pytorch_model.bin.index.json and its shards (most full checkpoints from before safetensors): every shard's
+    names and shapes from two ranged reads of it (its first 64 KiB and its last), nothing downloaded."""
+    from hfprobe.formats import open_weights
+    from tests.builders import save_pickle_shards
+
+    _, folder = save_pickle_shards("llama", tmp_path / "ckpt")
+    hub.add_repo("org/sharded", {p.name: p.read_bytes() for p in folder.iterdir()})
+    seen = len(hub.requests)
+    view = open_weights("org/sharded")
+    assert len(view.files) == 2 and len(view.modules) == 16 and view.format == "transformers-checkpoint"
+    reads = [(p.rsplit("/", 1)[-1], h.get("Range")) for m, p, h in hub.requests[seen:] if p.endswith(".bin")]
+    assert len(reads) == 4 and all(r for _, r in reads), reads  # two ranged GETs a shard
 
 
 def test_speculative_first_read_covers_prefix_and_header(hub):

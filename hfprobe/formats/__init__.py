@@ -83,10 +83,11 @@ def _shards(src, filename: str, index: dict | None) -> list[str]:
         )
     folder = posixpath.dirname(filename)
     shards = []
+    kind = ".bin" if filename.endswith(".bin.index.json") else ".safetensors"  # shards of one kind, as indexed
     for shard in names:
-        if not shard.endswith(".safetensors"):
+        if not shard.endswith(kind):
             raise InvalidWeightsError(
-                f"{where}: weight_map names {quote(shard, 80)}, not a .safetensors file; re-export the checkpoint"
+                f"{where}: weight_map names {quote(shard, 80)}, not a {kind} file; re-export the checkpoint"
             )
         path = posixpath.normpath(posixpath.join(folder, shard))
         if shard.startswith("/") or "\\" in shard or path.startswith("../") or path == "..":
@@ -102,6 +103,9 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
     if filename.endswith(".index.json"):
         shards = _shards(src, filename, _read_json(src, filename))
         for shard in shards:
+            if shard.endswith(".bin"):
+                _add_pickle(store, src, shard)
+                continue
             f = src.open(shard)
             header = read_header(f, allow_truncated=True)
             store.add_safetensors(f, header)
@@ -122,19 +126,24 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
         store.gguf = header
         return store, [filename], {}
     if filename.endswith(PICKLE_SUFFIXES):
-        # a Hub pickle is downloaded into the Hub cache first (progress bar, --max-download cap); its names and
-        # shapes come from its data.pkl alone where it is a zip-format pickle, the tensors when a layer is read
-        f = src.fetch(filename)
-        index = read_index(f)
-        if index is not None:
-            store.add_pickle_index(f.name, index, lambda: load_tensors(f))
-        else:
-            store.add_tensors(load_tensors(f))
+        _add_pickle(store, src, filename)
         return store, [filename], {}
     raise UnsupportedFormatError(
         f"{f.name}: hfprobe reads .safetensors, .gguf and torch pickles ({', '.join(PICKLE_SUFFIXES)}); "
         "convert the file"
     )
+
+
+def _add_pickle(store: TensorStore, src, name: str) -> None:
+    """A zip-format pickle's names and shapes come from its directory and data.pkl alone (two ranged reads of a
+    Hub file); its tensors, and any other pickle, are read whole once needed, a Hub file downloaded into the Hub
+    cache first (progress bar, --max-download cap)."""
+    f = src.open(name)
+    index = read_index(f)
+    if index is not None:
+        store.add_pickle_index(f.name, index, lambda: load_tensors(src.fetch(name)))
+    else:
+        store.add_tensors(load_tensors(src.fetch(name)))
 
 
 def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> WeightsView:

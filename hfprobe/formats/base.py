@@ -86,8 +86,7 @@ class TensorStore:
         self._where: dict[str, tuple[object, Header]] = {}
         self._loaded: dict[str, torch.Tensor] = {}
         self.truncated: list[tuple[str, Header]] = []  # (file name, header) of each truncated file
-        self._pending_load = None  # a pickle known by its index: how to read its tensors when one is needed
-        self._pending_name = ""
+        self._pending: dict[str, tuple[str, object]] = {}  # key -> (pickle, how to read it): known by its index only
         self._unreadable = ""  # why the values of tensors without a location cannot be read (add_unreadable)
         self.gguf = None  # a GGUF file's header (source.gguf.GgufHeader), where the store is one
 
@@ -131,20 +130,32 @@ class TensorStore:
 
     def add_pickle_index(self, name: str, index: dict[str, TensorInfo], load) -> None:
         """A pickle's tensors known by name, dtype and shape (`pickle_safe.read_index`); `load()` reads them all
-        (`pickle_safe.load_tensors`) the first time one tensor's values are needed."""
-        self.raw.update(index)
-        self._pending_load, self._pending_name = load, name
-
-    def _load_pending(self) -> None:
-        load, self._pending_load = self._pending_load, None
-        tensors = load()
-        if {k: (i.dtype, i.shape) for k, i in self.raw.items()} != {
-            k: (i.dtype, i.shape) for k, i in self._infos_of(tensors).items()
-        }:
+        (`pickle_safe.load_tensors`) the first time one of its tensors' values is needed (of a sharded
+        checkpoint's pickles, only the shard that holds it)."""
+        if len(self.raw) + len(index) > MAX_STORE_TENSORS:
             raise InvalidWeightsError(
-                f"{self._pending_name}: the pickle's tensors differ from its own index; the file is corrupt, "
-                "re-export it"
+                f"{name}: the checkpoint's shards hold over {MAX_STORE_TENSORS} tensors, hfprobe's limit; "
+                "point hfprobe at one shard"
             )
+        for key in index:
+            if key in self.raw:
+                raise InvalidWeightsError(
+                    f"{name}: tensor {quote(key)} also appears in another shard; re-export the checkpoint"
+                )
+        self.raw.update(index)
+        self._pending.update(dict.fromkeys(index, (name, load)))
+
+    def _load_pending(self, key: str) -> None:
+        name, load = self._pending[key]
+        mine = {k for k, (n, _) in self._pending.items() if n == name}
+        tensors = load()
+        want = {k: (self.raw[k].dtype, self.raw[k].shape) for k in mine}
+        if want != {k: (i.dtype, i.shape) for k, i in self._infos_of(tensors).items()}:
+            raise InvalidWeightsError(
+                f"{name}: the pickle's tensors differ from its own index; the file is corrupt, re-export it"
+            )
+        for k in mine:
+            del self._pending[k]
         self._loaded.update(tensors)
 
     def present(self, key: str) -> bool:
@@ -156,8 +167,8 @@ class TensorStore:
 
     def scalar(self, key: str) -> float:
         """The value of a one-element tensor (reads a few bytes; imports no torch for safetensors files)."""
-        if self._pending_load is not None and key not in self._where:
-            self._load_pending()
+        if key in self._pending:
+            self._load_pending(key)
         if key not in self._where and key not in self._loaded and self._unreadable:
             raise UnsupportedFormatError(self._unreadable)
         if key in self._loaded:
@@ -166,8 +177,8 @@ class TensorStore:
         return read_scalar(f, header, key)
 
     def get(self, key: str) -> torch.Tensor:
-        if self._pending_load is not None and key not in self._where:
-            self._load_pending()
+        if key in self._pending:
+            self._load_pending(key)
         if key in self._loaded:
             return self._loaded[key]
         if key not in self._where and self._unreadable:

@@ -23,6 +23,7 @@ PREFERRED = (
     "pytorch_lora_weights.bin",
     "model.safetensors.index.json",
     "model.safetensors",
+    "pytorch_model.bin.index.json",
     "pytorch_model.bin",
     "unet/diffusion_pytorch_model.safetensors.index.json",
     "unet/diffusion_pytorch_model.safetensors",

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 MAX_NESTING = 32  # dicts inside dicts; a real state dict nests two or three deep
+TAIL_BYTES = 64 * 1024  # read_index's first read of a zip's end: its directory too, up to about 600 tensors
 
 
 def load_tensors(f) -> dict[str, torch.Tensor]:
@@ -365,10 +366,11 @@ class _IndexUnpickler(pickle.Unpickler):
 
 
 class _FileView(io.RawIOBase):
-    """A seekable file object over hfprobe's ranged `read(offset, length)` (so every byte is counted)."""
+    """A seekable file object over hfprobe's ranged `read(offset, length)` (so every byte is counted), serving
+    reads within `tail` (offset, bytes), the file's last bytes read at once, from memory."""
 
-    def __init__(self, f):
-        self._f, self._pos = f, 0
+    def __init__(self, f, tail: tuple[int, bytes] = (0, b"")):
+        self._f, self._pos, self._tail = f, 0, tail
 
     def readable(self) -> bool:
         return True
@@ -384,7 +386,12 @@ class _FileView(io.RawIOBase):
         return self._pos
 
     def readinto(self, buffer) -> int:
-        data = self._f.read(self._pos, min(len(buffer), max(0, self._f.size - self._pos)))
+        n = min(len(buffer), max(0, self._f.size - self._pos))
+        start, tail = self._tail
+        if start <= self._pos and self._pos + n <= start + len(tail):
+            data = tail[self._pos - start : self._pos - start + n]
+        else:
+            data = self._f.read(self._pos, n)
         buffer[: len(data)] = data
         self._pos += len(data)
         return len(data)
@@ -400,7 +407,10 @@ def read_index(f) -> dict[str, TensorInfo] | None:
     if f.size < 4 or f.read(0, 4) != b"PK\x03\x04":
         return None
     try:
-        with zipfile.ZipFile(io.BufferedReader(_FileView(f))) as archive:
+        # one read of the end: the end records and the directory (about 100 bytes a tensor); data.pkl is the first
+        # record, in the first read of a Hub file (64 KiB) or right after it
+        start = max(0, f.size - TAIL_BYTES)
+        with zipfile.ZipFile(io.BufferedReader(_FileView(f, (start, f.read(start, f.size - start))))) as archive:
             pkls = [i for i in archive.infolist() if i.filename.endswith("/data.pkl") or i.filename == "data.pkl"]
             if len(pkls) != 1 or pkls[0].file_size > MAX_INDEX_BYTES:
                 return None

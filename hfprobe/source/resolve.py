@@ -153,12 +153,12 @@ class Source:
         from huggingface_hub import constants, hf_hub_url
         from huggingface_hub.utils import build_hf_headers
 
-        from .transport import PrefixFile, RemoteFile
+        from .transport import CachedFile, RemoteFile
 
         head = head_cache(self.repo_id, self._sha, name)
         if constants.is_offline_mode():
             if head.is_file() and self._sizes.get(name) is not None:
-                return PrefixFile(head.read_bytes(), self._sizes[name], label, self._counter)
+                return CachedFile(head.read_bytes(), self._sizes[name], label, self._counter)
             raise NetworkError(
                 f"{label}: HF_HUB_OFFLINE is set and this file is not in the local cache; unset HF_HUB_OFFLINE, or "
                 "inspect or download it once online"

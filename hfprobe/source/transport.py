@@ -43,6 +43,11 @@ ERROR_BODY_BYTES = 64 * 1024  # enough for the Hub's JSON error message; the res
 # (every realzoo header is under 40 kB), capped at an eighth of the file so small files are not read whole.
 SPECULATIVE_BYTES = 64 * 1024
 HEAD_MAX = 16 * 1024 * 1024  # a file's first bytes kept in memory (its header cached for offline reruns) up to this
+# Zip pickles and GGUF files keep their index in several places (a zip's directory is at its end): every ranged
+# read of one, up to this much in all, is cached for offline reruns (never tensor data: hfprobe reads neither
+# format's values in ranges; a pickle's tensors come whole through the Hub cache, a GGUF's not at all)
+SEGMENTS_MAX = 16 * 1024 * 1024
+SEGMENTS_MAGIC = b"hfprobe-segments\x01"  # a cache file of several byte ranges; otherwise it is a file's first bytes
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a Range-ignoring server's body past this goes to a temporary file
 SLOW_BYTES = 1024 * 1024  # a reply may take one timeout more per this many bytes (100 KiB/s at a 10 s timeout)
 
@@ -251,6 +256,7 @@ class RemoteFile:
         self._head_cache = head_cache
         self._errors = errors or (lambda what: contextlib.nullcontext())  # hub.hub_errors: HTTP errors -> ours
         self._head = bytearray()  # bytes 0..len(_head) of the file
+        self._segments: dict[int, bytes] = {}  # other ranges read, kept for a zip or GGUF file (`SEGMENTS_MAX`)
         self._spool: tempfile.SpooledTemporaryFile | None = None  # a Range-ignoring server's body, from byte 0
         self._spooled = 0
         self._complete = False  # the spool holds the whole file
@@ -290,7 +296,14 @@ class RemoteFile:
             self._head += data
             self._save_head()
             return bytes(self._head[offset:end])
-        return self._get(offset, end)
+        for first, data in self._segments.items():
+            if first <= offset and end <= first + len(data):
+                return data[offset - first : end - first]
+        data = self._get(offset, end)
+        if self._indexed() and sum(map(len, self._segments.values())) + len(data) <= SEGMENTS_MAX:
+            self._segments[offset] = data
+            self._save_head()
+        return data
 
     def _speculative(self) -> int:
         if self._size is None:
@@ -416,17 +429,26 @@ class RemoteFile:
         return self._get(first, end)  # asks with Range again; a 200 continues the spool, a 206 just answers
 
     # ---- the header cache -----------------------------------------------------------------------------------
+    def _indexed(self) -> bool:
+        """A zip (torch pickle) or GGUF file: its index is every byte hfprobe reads of it in ranges."""
+        return self._head[:4] in (b"PK\x03\x04", b"GGUF")
+
     def _save_head(self) -> None:
-        """Cache the safetensors header (the length prefix and the JSON), once it is all here; no tensor data."""
-        if self._head_cache is None or len(self._head) < 8 or self._head_cache.is_file():
+        """Cache what an offline rerun needs to read the file's index, and no tensor data: a safetensors header
+        (the length prefix and the JSON) once it is all here; every range read of a zip or GGUF file so far."""
+        if self._head_cache is None or len(self._head) < 8:
             return
-        end = 8 + int.from_bytes(self._head[:8], "little")
-        if end > len(self._head):
-            return
+        if self._indexed():
+            data = _segments_file({0: bytes(self._head), **self._segments})
+        else:
+            end = 8 + int.from_bytes(self._head[:8], "little")
+            if end > len(self._head) or self._head_cache.is_file():
+                return
+            data = bytes(self._head[:end])
         try:
             self._head_cache.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._head_cache.with_name(self._head_cache.name + ".tmp")
-            tmp.write_bytes(bytes(self._head[:end]))
+            tmp.write_bytes(data)
             tmp.replace(self._head_cache)
         except OSError as err:  # a read-only cache costs the offline rerun, never this run
             log.debug("could not cache the first bytes of %s: %s", self.name, err)
@@ -437,23 +459,53 @@ class RemoteFile:
             self._spool, self._spooled, self._complete, self._unranged = None, 0, False, 0
 
 
-class PrefixFile:
-    """A Hub file of which only the first bytes are cached (its header): what an offline rerun can read."""
+def _segments_file(segments: dict[int, bytes]) -> bytes:
+    """Byte ranges as one cache file: the magic, an 8-byte count, (offset, length) pairs of 8 bytes each, the data."""
+    table = b"".join(o.to_bytes(8, "little") + len(d).to_bytes(8, "little") for o, d in sorted(segments.items()))
+    return (
+        SEGMENTS_MAGIC + len(segments).to_bytes(8, "little") + table + b"".join(d for _, d in sorted(segments.items()))
+    )
+
+
+def read_segments(data: bytes) -> dict[int, bytes]:
+    """A cache file's byte ranges: {offset: bytes}; a file without the magic is a file's first bytes.
+
+    >>> read_segments(_segments_file({0: b"PK", 10: b"end"})), read_segments(b"header")
+    ({0: b'PK', 10: b'end'}, {0: b'header'})
+    """
+    if not data.startswith(SEGMENTS_MAGIC):
+        return {0: data}
+    pos = len(SEGMENTS_MAGIC)
+    count = int.from_bytes(data[pos : pos + 8], "little")
+    table, pos = data[pos + 8 : pos + 8 + 16 * count], pos + 8 + 16 * count
+    out = {}
+    for n in range(count):
+        offset = int.from_bytes(table[16 * n : 16 * n + 8], "little")
+        length = int.from_bytes(table[16 * n + 8 : 16 * n + 16], "little")
+        out[offset], pos = data[pos : pos + length], pos + length
+    return out
+
+
+class CachedFile:
+    """A Hub file of which only what indexes it is cached (a safetensors header, a zip pickle's directory and
+    data.pkl, a GGUF header): what an offline rerun can read."""
 
     def __init__(self, data: bytes, size: int, name: str, counter: ByteCounter):
-        self._data, self.size, self.name, self._counter = data, size, name, counter
+        self._segments, self.size, self.name, self._counter = read_segments(data), size, name, counter
 
     def read(self, offset: int, length: int) -> bytes:
         end = min(offset + max(length, 0), self.size)
         if offset >= end:
             return b""
-        if end > len(self._data):
-            raise NetworkError(
-                f"{self.name}: HF_HUB_OFFLINE is set and only the first {len(self._data)} bytes of this file (its "
-                "header) are cached; unset HF_HUB_OFFLINE to read its tensors"
-            )
-        self._counter.bytes += end - offset
-        return self._data[offset:end]
+        for first, data in self._segments.items():
+            if first <= offset and end <= first + len(data):
+                self._counter.bytes += end - offset
+                return data[offset - first : end - first]
+        cached = sum(map(len, self._segments.values()))
+        raise NetworkError(
+            f"{self.name}: HF_HUB_OFFLINE is set and only {cached} bytes of this file (what indexes it) are cached; "
+            "unset HF_HUB_OFFLINE to read its tensors"
+        )
 
     def close(self) -> None:
         pass
