@@ -14,6 +14,8 @@
    reads; the whole file for a pickle).
 4. Maximal headers: ~100 MB headers at hfprobe's bounds (MAX_TENSORS tensors with MAX_KEY_CHARS-long names, padded
    with metadata) in several formats: the time to `open_weights` and to `inspect` each (target: under 2 s).
+5. Latency: `inspect` of the three files over that server with `--latency-ms` (default 100) added to every request,
+   as from a machine far from the Hub: wall time, requests, and how many round trips it waited for.
 
 The machine is shared, so wall times are upper bounds; the load average is recorded with the figures.
 """
@@ -125,8 +127,9 @@ def throughput(realzoo: Path, warm_passes: int = 3) -> dict:
 class MiniHub:
     """Just enough of the Hub's HTTP API for reads: model info, tree, and `resolve` (HEAD, GET, Range)."""
 
-    def __init__(self, repos: dict[str, dict[str, bytes]], honour_range: bool = True):
-        self.repos, self.honour_range = repos, honour_range
+    def __init__(self, repos: dict[str, dict[str, bytes]], honour_range: bool = True, latency: float = 0.0):
+        self.repos, self.honour_range, self.latency = repos, honour_range, latency
+        self.requests: list[tuple[str, str]] = []
 
     def sha(self, repo: str) -> str:
         h = hashlib.sha1(repo.encode())
@@ -181,6 +184,8 @@ class MiniHub:
                 pass
 
             def _serve(self, method):
+                hub.requests.append((method, urlparse(self.path).path))
+                time.sleep(hub.latency)  # a round trip to a far server, per request
                 status, headers, body = hub.answer(method, urlparse(self.path).path, self.headers)
                 self.send_response(status)
                 for k, v in headers.items():
@@ -244,6 +249,32 @@ def http_bytes(realzoo: Path) -> dict:
                 "header_plus_layer_bytes": after_layer,
                 "header_plus_layer_share": round(after_layer / size, 4),
             }
+    return out
+
+
+# ---------------------------------------------------------------- 5. latency: each request a round trip away
+def latency(realzoo: Path, seconds: float) -> dict:
+    """`inspect` on a fresh repo (an empty cache) when every request takes `seconds` to answer: wall time and
+    requests, the listing included. Requests that overlap (companions beside the weights) cost one wait."""
+    from hfprobe.tree.inspect import inspect_source
+
+    out = {}
+    for name, (rid, _) in HTTP_CASES.items():
+        folder = realzoo / "files" / rid
+        files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+        hub = MiniHub({f"bench/{name}-warmup": files, f"bench/{name}-latency": files}, latency=seconds)
+        with hub.serving():
+            inspect_source(f"bench/{name}-warmup")  # imports and connections, not timed
+            hub.requests.clear()
+            t0 = time.perf_counter()
+            inspect_source(f"bench/{name}-latency")
+            wall = time.perf_counter() - t0
+        out[name] = {
+            "per_request_s": seconds,
+            "inspect_s": round(wall, 3),
+            "requests": len(hub.requests),
+            "round_trips_waited": round(wall / seconds, 1) if seconds else None,
+        }
     return out
 
 
@@ -311,7 +342,10 @@ def main() -> int:
     parser.add_argument("--realzoo", default=os.environ.get("HFPROBE_REALZOO", "../shared/realzoo"))
     parser.add_argument("--runs", type=int, default=5, help="cold runs of each command (default 5)")
     parser.add_argument("--warm-passes", type=int, default=3, help="warm passes over the realzoo (default 3)")
-    parser.add_argument("--skip", action="append", default=[], help="leave out a section: cold, warm, http, maximal")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="leave out a section: cold, warm, http, maximal, latency"
+    )
+    parser.add_argument("--latency-ms", type=float, default=100.0, help="per-request delay of section 5 (default 100)")
     parser.add_argument("--out", help="also write the figures here as JSON")
     args = parser.parse_args()
     realzoo = Path(args.realzoo)
@@ -340,6 +374,13 @@ def main() -> int:
                 f"{name:38s} inspect {r['inspect_bytes']} B ({100 * r['inspect_share']:.2f}%), header+1 layer "
                 f"{r['header_plus_layer_bytes']} B ({100 * r['header_plus_layer_share']:.2f}%) of {r['file_bytes']} B; "
                 f"range_ignored={r['range_ignored']}; {r['family']}"
+            )
+    if "latency" not in args.skip:
+        result["latency"] = latency(realzoo, args.latency_ms / 1000)
+        for name, r in result["latency"].items():
+            print(
+                f"{name:38s} inspect {r['inspect_s']} s with {args.latency_ms:.0f} ms a request: {r['requests']} "
+                f"requests, {r['round_trips_waited']} round trips waited"
             )
     if "maximal" not in args.skip:
         result["maximal"] = maximal_headers()

@@ -537,6 +537,28 @@ def test_a_sharded_pickle_checkpoint_on_the_hub_is_read_by_its_indexes(hub, tmp_
     assert len(reads) == 4 and all(r for _, r in reads), reads  # two ranged GETs a shard
 
 
+def test_companions_download_side_by_side_with_the_weights(hub):
+    """inspect starts the card and config downloads before it reads the weights (`Source.prefetch`), so their
+    round trips overlap: here the weights are answered only once the card has been asked for, which a run that
+    reads one file after the other never does (its weights read fails with 503s)."""
+    import threading
+
+    from hfprobe.tree.inspect import inspect_source
+
+    card_asked = threading.Event()
+
+    def fault(req, method, path):
+        if path.endswith("/README.md"):
+            card_asked.set()
+        elif is_weights_get(method, path) and not card_asked.wait(3):
+            return send(req, 503, {"Content-Length": 0})
+        return False
+
+    hub.fault = fault
+    report = inspect_source(REPO)
+    assert report["family"] == "gpt2" and report["declared"]["README.md base_model"] == "openai-community/gpt2"
+
+
 def test_speculative_first_read_covers_prefix_and_header(hub):
     src = resolve(REPO)
     f = src.open(WEIGHTS)

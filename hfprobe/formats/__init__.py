@@ -167,8 +167,10 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
 def _open(src, filename: str | None) -> WeightsView:
     filename = filename or src.default_file or pick_weights(src)
     log.info("%s: reading %s (%s source)", src.display, filename, src.kind)
-    store, files, metadata = _load_store(src, filename)
     folder = posixpath.dirname(filename)
+    configs = [posixpath.join(folder, "adapter_config.json"), posixpath.join(folder, "config.json")]
+    src.prefetch(([filename] if filename.endswith(".index.json") else []) + configs)  # a Hub repo's, side by side
+    store, files, metadata = _load_store(src, filename)
     adapter_config = _read_json(src, posixpath.join(folder, "adapter_config.json"))
     model_config = _read_json(src, posixpath.join(folder, "config.json"))
     where = f"{src.display}/{filename}" if src.kind != "file" else src.display

@@ -15,12 +15,13 @@ files are read with ranged GETs (`transport.RemoteFile`). With HF_HUB_OFFLINE=1 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NetworkError, SourceAccessError, SourceNotFoundError, UsageError
+from ..errors import HfprobeError, NetworkError, SourceAccessError, SourceNotFoundError, UsageError
 from .hub import (
     DOWNLOAD_FIX,
     cached_listing,
@@ -35,6 +36,9 @@ from .hub import (
 from .local import ByteCounter, LocalFile
 
 MAX_TEXT_BYTES = 5 * 1024 * 1024  # companion files (cards, configs) are small; refuse anything larger
+COMPANION_FIX = "companion files are read up to 5 MB"
+PREFETCH_WORKERS = 4  # companion downloads at once (`Source.prefetch`): a card, two configs and a note
+log = logging.getLogger(__name__)
 
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[^\s]+)?$")
@@ -71,6 +75,8 @@ class Source:
     _open: dict = field(default_factory=dict, repr=False)
     _sha: str | None = field(default=None, repr=False)
     _sizes: dict[str, int | None] | None = field(default=None, repr=False)
+    _prefetched: dict = field(default_factory=dict, repr=False)  # name -> Future of its download (`prefetch`)
+    _pool: object = field(default=None, repr=False)
 
     @property
     def bytes_read(self) -> int:
@@ -124,6 +130,45 @@ class Source:
         files, self._open = list(self._open.values()), {}
         for f in files:
             f.close()
+        pool, self._pool, self._prefetched = self._pool, None, {}
+        if pool is not None:  # downloads under way run out within their time bound; queued ones never start
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def prefetch(self, names) -> None:
+        """Start downloading small companion files of a Hub repo into the Hub cache, side by side (`read_text`
+        waits for its own): their round trips then overlap each other's and the weights' reads. Names the repo
+        does not list, files over the companion limit and local or offline sources are left alone; a download
+        that fails is done again, and fails with its own message, when `read_text` asks for the file."""
+        from huggingface_hub import constants
+
+        if self.kind != "hub" or constants.is_offline_mode():
+            return
+        todo = [
+            n
+            for n in dict.fromkeys(names)
+            if n not in self._prefetched and self.exists(n) and (self._sizes.get(n) or 0) <= MAX_TEXT_BYTES
+        ]
+        if not todo:
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefix="hfprobe-prefetch")
+        for name in todo:
+            self._prefetched[name] = self._pool.submit(self._download_companion, name)
+
+    def _download_companion(self, name: str) -> None:
+        if self._hub_cached(name) is None:
+            download(
+                self.repo_id,
+                name,
+                self._sha,
+                token=self.token,
+                max_bytes=MAX_TEXT_BYTES,
+                what=self._label(name),
+                progress=False,
+                fix=COMPANION_FIX,
+            )
 
     def __enter__(self) -> Source:
         return self
@@ -230,7 +275,15 @@ class Source:
         From the Hub it goes through huggingface_hub's cache, so an offline rerun finds it there."""
         if not self.exists(name):
             return None
-        f = self.fetch(name, max_bytes=MAX_TEXT_BYTES, progress=False, fix="companion files are read up to 5 MB")
+        started = self._prefetched.pop(name, None)
+        if started is not None:
+            try:
+                started.result()
+            except HfprobeError:  # what the same download here would raise, after as long a wait
+                raise
+            except Exception:  # noqa: BLE001 - anything else: fetched again below, which says what is wrong
+                log.debug("prefetch of %s failed; fetching it again", name)
+        f = self.fetch(name, max_bytes=MAX_TEXT_BYTES, progress=False, fix=COMPANION_FIX)
         if f.size > MAX_TEXT_BYTES:
             raise SourceAccessError(
                 f"{f.name}: {f.size} bytes is too large for a companion text file; remove or shrink it"

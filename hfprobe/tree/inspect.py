@@ -17,7 +17,7 @@ import math
 import posixpath
 
 from ..errors import HfprobeError
-from ..formats import open_weights
+from ..formats import open_weights, pick_weights
 from ..source.resolve import Source, resolve
 from .classify import classify
 from .names import shapes_from_raw
@@ -43,6 +43,22 @@ MAX_TRAINING_FILES = 4
 MAX_TRAINING_BYTES = 256 * 1024
 
 
+def _notes(src: Source, folder: str) -> list[str]:
+    """Up to MAX_NOTES markdown files other than TEXT_FILES beside the weights file or at the source's top."""
+    places = {folder, ""}
+    return sorted(
+        f
+        for f in src.files()
+        if f.lower().endswith(".md") and posixpath.dirname(f) in places and posixpath.basename(f) not in TEXT_FILES
+    )[:MAX_NOTES]
+
+
+def _text_names(src: Source, weights_file: str) -> list[str]:
+    """Every companion `_texts` may read, to download side by side (`Source.prefetch`)."""
+    folder = posixpath.dirname(weights_file)
+    return [p for name in TEXT_FILES for p in (posixpath.join(folder, name), name)] + _notes(src, folder)
+
+
 def _texts(src: Source, weights_file: str) -> dict[str, str]:
     """Companion texts by name: README.md and config.yaml, then up to MAX_NOTES other markdown files the source
     lists beside the weights file or at its top (by name; each cut at MAX_NOTE_CHARS; one that cannot be read is
@@ -56,13 +72,7 @@ def _texts(src: Source, weights_file: str) -> dict[str, str]:
                 if text:
                     out[name] = text
                     break
-    places = {folder, ""}
-    notes = sorted(
-        f
-        for f in src.files()
-        if f.lower().endswith(".md") and posixpath.dirname(f) in places and posixpath.basename(f) not in TEXT_FILES
-    )
-    for path in notes[:MAX_NOTES]:
+    for path in _notes(src, folder):
         try:
             text = src.read_text(path)
         except HfprobeError:
@@ -157,7 +167,9 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
 
 
 def _report(src: Source) -> dict:
-    view = open_weights(src)
+    weights_file = src.default_file or pick_weights(src)
+    src.prefetch(_text_names(src, weights_file))  # a Hub repo's card and notes download while its weights are read
+    view = open_weights(src, weights_file)
     texts = _texts(src, view.files[0])
     shapes = weight_shapes(view)
     kind = _kind(view)
