@@ -18,7 +18,7 @@ import re
 from ..errors import UnsupportedFormatError
 from ..source.safetensors import quote
 from .base import TensorStore, sample_keys
-from .diffusers import to_peft_keys
+from .diffusers import component_of, to_peft_keys
 from .kohya_names import non_diffusers_to_diffusers, sgm_to_diffusers
 from .lora import build_lora_modules
 from .lycoris import group as lycoris_group
@@ -52,7 +52,10 @@ _FLUX_TOKENS = (
 
 
 def is_kohya(keys: list[str]) -> bool:
-    return any(k.startswith(PREFIXES) for k in keys)
+    """kohya's flattened names (`lora_unet_…`), or the same `.lora_down`/`.lora_up`/`.alpha` factors under a model's
+    own dotted names (`diffusion_model.blocks.0.self_attn.q.lora_down.weight`: ComfyUI's layout, and video-model
+    trainers'), which were once read as a full checkpoint of twice as many modules."""
+    return any(k.startswith(PREFIXES) or k.endswith(_DOTTED) for k in keys)
 
 
 def _flux_name(lora_name: str) -> str:
@@ -66,6 +69,7 @@ def _flux_name(lora_name: str) -> str:
 
 
 _SUFFIXES = ("_lora_down.weight", "_lora_up.weight", "_alpha")
+_DOTTED = (".lora_down.weight", ".lora_up.weight")
 
 
 def _repair(key: str) -> str:
@@ -108,6 +112,18 @@ def kohya_to_peft_keys(raw_keys: list[str], where: str) -> tuple[dict[str, str],
         notes.append("malformed kohya names (`_lora_down` for `.lora_down`) repaired")
     weights = {n: r for n, r in norm.items() if not n.endswith(".alpha")}
     out: dict[str, str] = {}
+    dotted = {k for k in weights if not k.startswith(PREFIXES)}
+    if dotted:  # a model's own names: kept, under the component diffusers would place them in
+        factors = [k for k in dotted if k.endswith(_DOTTED)]
+        notes.append("LoRA factors under the model's own dotted names (`.lora_down` / `.lora_up`), kept as written")
+        if len(factors) < len(dotted):
+            notes.append(f"{len(dotted) - len(factors)} tensors that are not LoRA factors left out")
+        for k in factors:
+            module, _, tail = k.rpartition(".lora_")
+            comp, rest = component_of(module)
+            out[f"{comp}.{rest}.{'lora_A' if tail == 'down.weight' else 'lora_B'}.weight"] = weights[k]
+        for k in dotted:
+            weights.pop(k)
     flux = {k for k in weights if k.startswith(("lora_unet_double_blocks_", "lora_unet_single_blocks_"))}
     if flux:
         notes.append("FLUX kohya LoRA: names kept in the BFL layout (transformer.double_blocks.N.…)")
@@ -132,7 +148,8 @@ def kohya_to_peft_keys(raw_keys: list[str], where: str) -> tuple[dict[str, str],
     raw_to_norm = {r: n for n, r in norm.items()}
     for new, raw_down in list(out.items()):
         if new.endswith(".lora_A.weight"):
-            alpha_key = raw_to_norm[raw_down].split(".")[0] + ".alpha"
+            n = raw_to_norm[raw_down]
+            alpha_key = (n.split(".")[0] if n.startswith(PREFIXES) else n.removesuffix(".lora_down.weight")) + ".alpha"
             if alpha_key in norm:
                 out[new[: -len(".lora_A.weight")] + ".alpha"] = norm[alpha_key]
     if not any(k.endswith(".alpha") for k in raw_keys):

@@ -1,0 +1,175 @@
+"""LoRAs of the diffusion transformers most LoRAs on the Hub are trained on since 2025: Wan 2.x, Qwen-Image,
+HunyuanVideo (and Chroma, a FLUX.1-schnell derivative). Each transformer is built by diffusers on the meta device
+from its published configuration, its LoRA by peft, and the file written header-only as trainers save them.
+
+Before these families: a Wan or Qwen-Image LoRA had no family (its declared base_model went unwritten), a Qwen-Image
+LoRA with its joint-attention layers was read as FLUX or SD3, a HunyuanVideo LoRA as FLUX (0.30), Wan's own names in
+ComfyUI's `.lora_down` layout as a full checkpoint of twice as many modules, and musubi-tuner's `lora_unet_blocks_…`
+as Stable Diffusion.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.formats import open_weights
+from hfprobe.tree.inspect import inspect_source
+from tests.builders import write_header
+
+torch.set_num_threads(1)
+
+# published transformer configs (the diffusers repos' transformer/config.json), the parts that set shapes
+CONFIGS = {
+    "wan-14b": (
+        "WanTransformer3DModel",
+        dict(num_attention_heads=40, attention_head_dim=128, ffn_dim=13824, num_layers=40, text_dim=4096),
+    ),
+    "wan-1.3b": (
+        "WanTransformer3DModel",
+        dict(num_attention_heads=12, attention_head_dim=128, ffn_dim=8960, num_layers=30, text_dim=4096),
+    ),
+    "qwen-image": (
+        "QwenImageTransformer2DModel",
+        dict(num_layers=60, attention_head_dim=128, num_attention_heads=24, joint_attention_dim=3584, in_channels=64),
+    ),
+    "hunyuan-video": (
+        "HunyuanVideoTransformer3DModel",
+        dict(num_attention_heads=24, attention_head_dim=128, num_layers=20, num_single_layers=40, text_embed_dim=4096),
+    ),
+    "chroma": ("ChromaTransformer2DModel", {}),
+}
+ATTENTION = ["to_q", "to_k", "to_v", "to_out.0"]
+
+
+def lora_shapes(name: str, targets: list[str]) -> dict[str, tuple]:
+    """{key: (dtype, shape)} of a rank-16 PEFT LoRA on the transformer, keys as diffusers saves them."""
+    import diffusers
+    import peft
+
+    cls, config = CONFIGS[name]
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)(**config)
+    lora = peft.get_peft_model(model, peft.LoraConfig(r=16, lora_alpha=16, target_modules=targets))
+    state = peft.get_peft_model_state_dict(lora)
+    return {"transformer." + k.removeprefix("base_model.model."): ("BF16", tuple(v.shape)) for k, v in state.items()}
+
+
+def report(tmp_path, tensors: dict, card: str | None = None, name: str = "lora.safetensors") -> dict:
+    write_header(tmp_path / name, tensors, data=False)
+    if card is not None:
+        (tmp_path / "README.md").write_text(f"---\nbase_model: {card}\ntags: [lora]\n---\n# a LoRA\n")
+    return inspect_source(str(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def wan14():
+    return lora_shapes("wan-14b", [*ATTENTION, "ffn.net.0.proj", "ffn.net.2"])
+
+
+def test_a_wan_lora_gets_its_family_and_its_declared_base(wan14, tmp_path):
+    declared = report(tmp_path / "a", wan14, "Wan-AI/Wan2.1-T2V-14B-Diffusers")
+    assert declared["family"] == "wan" and declared["family_confidence"] == 1.0 and not declared["conflicts"]
+    assert declared["base_model"]["id"] == "Wan-AI/Wan2.1-T2V-14B-Diffusers"
+    # attention alone: `transformer.blocks.N.attn1.to_q` reads, once normalized, as PixArt's, LTX's or CogVideoX's
+    # unprefixed `transformer_blocks.N.attn1.to_q`, so only Wan's sizes (5120, 1536, 3072) place it, half sure
+    attention = {k: v for k, v in wan14.items() if ".ffn." not in k}
+    alone = report(tmp_path / "d", attention, "Wan-AI/Wan2.1-T2V-14B-Diffusers")
+    assert alone["family"] == "wan" and alone["family_confidence"] == 0.5
+    assert alone["base_model"]["id"] == "Wan-AI/Wan2.1-T2V-14B-Diffusers"
+    bare = report(tmp_path / "b", wan14)  # Wan 2.1 T2V, I2V and 2.2 A14B share every shape a LoRA touches
+    assert bare["family"] == "wan" and bare["base_model"]["status"] == "ambiguous"
+    assert {"Wan-AI/Wan2.1-T2V-14B", "Wan-AI/Wan2.2-T2V-A14B"} <= {c["id"] for c in bare["root"]["candidates"]}
+    small = report(tmp_path / "c", lora_shapes("wan-1.3b", ATTENTION), "Wan-AI/Wan2.1-T2V-14B")
+    assert small["root"]["id"] == "Wan-AI/Wan2.1-T2V-1.3B" and small["conflict_codes"] == ["card-base-model-shapes"]
+
+
+def wan_native(layout: str, blocks: int = 40, dim: int = 5120, ffn: int = 13824, r: int = 16) -> dict:
+    """A Wan LoRA in Wan's own module names, as DiffSynth (`diffusion_model.…lora_A`), ComfyUI
+    (`diffusion_model.…lora_down` with `.alpha`) and musubi-tuner (`lora_unet_blocks_0_self_attn_q…`) save it."""
+    out = {}
+    for i in range(blocks):
+        for module in ("self_attn.q", "self_attn.k", "self_attn.v", "self_attn.o", "cross_attn.q", "cross_attn.k"):
+            down, up = ("lora_A", "lora_B") if layout == "diffsynth" else ("lora_down", "lora_up")
+            name = f"diffusion_model.blocks.{i}.{module}"
+            if layout == "musubi":
+                name = f"lora_unet_blocks_{i}_{module.replace('.', '_')}"
+            out[f"{name}.{down}.weight"] = ("BF16", (r, dim))
+            out[f"{name}.{up}.weight"] = ("BF16", (dim, r))
+            if layout != "diffsynth":
+                out[f"{name}.alpha"] = ("BF16", ())
+        out[f"diffusion_model.blocks.{i}.ffn.0.{'lora_A' if layout == 'diffsynth' else 'lora_down'}.weight"] = (
+            "BF16",
+            (r, dim),
+        )
+        out[f"diffusion_model.blocks.{i}.ffn.0.{'lora_B' if layout == 'diffsynth' else 'lora_up'}.weight"] = (
+            "BF16",
+            (ffn, r),
+        )
+    if layout == "musubi":
+        out = {k.replace("diffusion_model.blocks.", "lora_unet_blocks_").replace(".ffn.0.", "_ffn_0."): v
+               for k, v in out.items()}  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("layout, fmt", [("diffsynth", "diffusers-lora"), ("comfy", "kohya"), ("musubi", "kohya")])
+def test_wans_own_names_in_every_trainer_layout(layout, fmt, tmp_path):
+    r = report(tmp_path, wan_native(layout))
+    assert r["format"] == fmt and r["modules"] == 40 * 7, r["format"]  # never a full checkpoint of 2x the modules
+    assert r["family"] == "wan" and r["root"]["id"].startswith("Wan-AI/Wan2"), r["root"]["evidence"]
+
+
+def test_comfy_lora_down_alphas_are_read(tmp_path):
+    """ComfyUI's dotted `.lora_down` layout keeps its `.alpha` per module, as kohya's does."""
+    from safetensors.torch import save_file
+
+    tensors = {
+        "diffusion_model.blocks.0.self_attn.q.lora_down.weight": torch.randn(4, 64),
+        "diffusion_model.blocks.0.self_attn.q.lora_up.weight": torch.randn(64, 4),
+        "diffusion_model.blocks.0.self_attn.q.alpha": torch.tensor(8.0),
+    }
+    save_file(tensors, str(tmp_path / "lora.safetensors"))
+    with open_weights(str(tmp_path / "lora.safetensors")) as view:
+        assert view.format == "kohya" and len(view.modules) == 1
+        (name,) = view.modules
+        up, down = tensors["diffusion_model.blocks.0.self_attn.q.lora_up.weight"], tensors[next(iter(tensors))]
+        assert torch.allclose(view.layer(name, scaled=True), up @ down * 8.0 / 4, atol=1e-5)
+
+
+def test_a_qwen_image_lora_is_not_read_as_flux(tmp_path):
+    """ai-toolkit's default targets include the joint attention's add_*_proj (FLUX's and SD3's names too) and the
+    img/txt MLPs; 60 blocks rule out FLUX's 19."""
+    targets = [*ATTENTION, "add_q_proj", "add_k_proj", "add_v_proj", "to_add_out", "img_mlp.net.0.proj"]
+    shapes = lora_shapes("qwen-image", targets)
+    r = report(tmp_path / "a", shapes, "Qwen/Qwen-Image")
+    assert r["family"] == "qwen_image" and r["base_model"]["id"] == "Qwen/Qwen-Image" and not r["conflicts"]
+    edit = report(tmp_path / "b", shapes, "Qwen/Qwen-Image-Edit")
+    assert edit["base_model"]["id"] == "Qwen/Qwen-Image-Edit" and edit["family"] == "qwen_image"
+
+
+def test_a_hunyuan_video_lora_is_not_read_as_flux(tmp_path):
+    shapes = lora_shapes("hunyuan-video", ATTENTION)
+    r = report(tmp_path, shapes, "hunyuanvideo-community/HunyuanVideo")
+    assert r["family"] == "hunyuan_video" and r["family_confidence"] == 1.0 and not r["conflicts"]
+    assert r["base_model"]["id"] == "hunyuanvideo-community/HunyuanVideo"
+
+
+def test_a_chroma_lora_is_a_flux_schnell_derivative(tmp_path):
+    r = report(tmp_path, lora_shapes("chroma", ATTENTION), "lodestones/Chroma")
+    assert r["family"] == "flux" and r["base_model"]["id"] == "lodestones/Chroma" and not r["conflicts"]
+
+
+@pytest.mark.parametrize("cls", ["PixArtTransformer2DModel", "LTXVideoTransformer3DModel"])
+def test_other_dits_attention_loras_stay_unknown(cls, tmp_path):
+    """No family here has their shapes: PEFT-saved (`transformer_blocks.N.attn1.to_q`, unprefixed) they are left
+    unknown, not read as Wan, whose diffusers names normalize the same."""
+    import diffusers
+    import peft
+
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)()
+    lora = peft.get_peft_model(model, peft.LoraConfig(r=8, target_modules=["to_q", "to_k", "to_v"]))
+    tensors = {k: ("BF16", tuple(v.shape)) for k, v in peft.get_peft_model_state_dict(lora).items()}
+    write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
+    (tmp_path / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 8, "lora_alpha": 8}')
+    assert inspect_source(str(tmp_path))["family"] is None
