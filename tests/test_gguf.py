@@ -191,3 +191,36 @@ def test_a_hub_gguf_is_read_by_its_header_alone(tmp_path, monkeypatch):
     assert report["format"] == "gguf" and report["revision_sha"]
     assert report["bytes_read"] < len(blob) + 64 * 1024  # the header (and the card), never the 4 MB of tensor data
     assert report["declared"]["header general.base_model.0.repo_url"] == "org/base-llama"
+
+
+def _dit_gguf(path: Path, arch: str, shapes: dict[str, tuple]) -> None:
+    """A diffusion transformer's GGUF as city96's converter writes it: the model's own tensor names, Q8_0."""
+    writer = gguf.GGUFWriter(str(path), arch)
+    block, size = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0]
+    for name, shape in shapes.items():
+        packed = (shape[0], shape[1] // block * size)
+        nbytes = shape[0] * packed[1]
+        writer.add_tensor_info(name, packed, np.dtype(np.uint8), nbytes, raw_dtype=gguf.GGMLQuantizationType.Q8_0)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+
+
+def test_diffusion_transformer_ggufs_keep_their_names_and_find_their_family(tmp_path):
+    """city96's GGUFs of FLUX, Wan and Qwen-Image keep each model's own tensor names, which the registry reads."""
+    flux = {f"double_blocks.{i}.{s}_attn.qkv.weight": (9216, 3072) for i in range(19) for s in ("img", "txt")}
+    flux |= {f"single_blocks.{i}.linear1.weight": (21504, 3072) for i in range(38)}
+    flux["img_in.weight"] = (3072, 64)
+    wan = {f"blocks.{i}.{m}.weight": (5120, 5120) for i in range(40) for m in ("self_attn.q", "cross_attn.k")}
+    wan |= {f"blocks.{i}.ffn.0.weight": (13824, 5120) for i in range(40)}
+    qwen = {f"transformer_blocks.{i}.attn.add_q_proj.weight": (3072, 3072) for i in range(60)}
+    qwen |= {f"transformer_blocks.{i}.img_mlp.net.0.proj.weight": (12288, 3072) for i in range(60)}
+    cases = [("flux", flux, "flux", "black-forest-labs/FLUX.1-dev"), ("wan", wan, "wan", "Wan-AI/Wan2.1-T2V-14B")]
+    for arch, shapes, family, root in [*cases, ("qwen_image", qwen, "qwen_image", "Qwen/Qwen-Image")]:
+        folder = tmp_path / arch
+        folder.mkdir()
+        _dit_gguf(folder / f"{arch}-Q8_0.gguf", arch, shapes)
+        report = inspect_source(str(folder))
+        assert report["format"] == "gguf" and report["family"] == family and report["family_confidence"] == 1.0
+        assert report["root"]["id"] == root and report["base_model"]["id"] is None  # quantized: declared only
