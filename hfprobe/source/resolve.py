@@ -138,7 +138,8 @@ class Source:
         """Start downloading small companion files of a Hub repo into the Hub cache, side by side (`read_text`
         waits for its own): their round trips then overlap each other's and the weights' reads. Names the repo
         does not list, files over the companion limit and local or offline sources are left alone; a download
-        that fails is done again, and fails with its own message, when `read_text` asks for the file."""
+        that fails raises its one-line error when `read_text` asks for the file (one that failed untyped is
+        downloaded again there)."""
         from huggingface_hub import constants
 
         if self.kind != "hub" or constants.is_offline_mode():
