@@ -1,5 +1,6 @@
 """The header path imports nothing heavy: `hfprobe inspect FILE --json` on safetensors and GGUF files of every format
-runs without torch, diffusers, peft or transformers (seconds of imports each); pickles still load torch (lazily),
+runs without torch, diffusers, peft or transformers (seconds of imports each), nor, for a local file, huggingface_hub
+(a tenth of a second, once imported to start Hub downloads for local files too); pickles still load torch (lazily),
 and the CLI parser imports only what parsing needs."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from safetensors.torch import save_file
 from hfprobe.formats.fuzz.seeds import seed_files
 from tests import builders as B
 
-HEAVY = ("torch", "diffusers", "peft", "transformers")
+HEAVY = ("torch", "diffusers", "peft", "transformers", "huggingface_hub")  # (the last for Hub sources only)
 
 # runs `hfprobe inspect PATH --json` for each path in one fresh interpreter; prints, per path, its exit code
 # and the heavy modules loaded so far (so the first format that pulls one in is named)
@@ -72,6 +73,7 @@ def files(tmp_path_factory):
             ],
         ),
         "kohya flux": _kohya(d / "flux.safetensors", ["lora_unet_double_blocks_0_img_attn_qkv"]),
+        "kohya dotted (comfy)": _kohya(d / "comfy.safetensors", ["diffusion_model.blocks.0.self_attn.q"]),
         "cloneofsimo": B.save_cloneofsimo_lora(B.tiny_unet(), d / "clone")[0],
         "peft": B.peft_adapter("vit", d / "peft", alpha_pattern={"v_proj": 3})[1],
         "peft gpt2": B.peft_adapter("gpt2", d / "gpt2")[1],

@@ -140,9 +140,11 @@ class Source:
         does not list, files over the companion limit and local or offline sources are left alone; a download
         that fails raises its one-line error when `read_text` asks for the file (one that failed untyped is
         downloaded again there)."""
+        if self.kind != "hub":
+            return
         from huggingface_hub import constants
 
-        if self.kind != "hub" or constants.is_offline_mode():
+        if constants.is_offline_mode():
             return
         todo = [
             n
