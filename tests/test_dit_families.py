@@ -173,3 +173,16 @@ def test_other_dits_attention_loras_stay_unknown(cls, tmp_path):
     write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
     (tmp_path / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 8, "lora_alpha": 8}')
     assert inspect_source(str(tmp_path))["family"] is None
+
+
+def test_musubi_kohya_names_of_a_qwen_image_lora(tmp_path):
+    """musubi-tuner writes kohya's flattened names for every model it trains (`lora_unet_transformer_blocks_0_…`):
+    `lora_unet_` no longer means Stable Diffusion (this file was once read as SD 1.x)."""
+    tensors = {}
+    for i in range(60):
+        for module, shape in (("attn_add_q_proj", (3072, 3072)), ("img_mlp_net_0_proj", (12288, 3072))):
+            tensors[f"lora_unet_transformer_blocks_{i}_{module}.lora_down.weight"] = ("BF16", (16, shape[1]))
+            tensors[f"lora_unet_transformer_blocks_{i}_{module}.lora_up.weight"] = ("BF16", (shape[0], 16))
+            tensors[f"lora_unet_transformer_blocks_{i}_{module}.alpha"] = ("BF16", ())
+    r = report(tmp_path, tensors)
+    assert r["format"] == "kohya" and r["family"] == "qwen_image" and r["root"]["id"] == "Qwen/Qwen-Image"
