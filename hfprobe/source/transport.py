@@ -461,10 +461,9 @@ class RemoteFile:
 
 def _segments_file(segments: dict[int, bytes]) -> bytes:
     """Byte ranges as one cache file: the magic, an 8-byte count, (offset, length) pairs of 8 bytes each, the data."""
-    table = b"".join(o.to_bytes(8, "little") + len(d).to_bytes(8, "little") for o, d in sorted(segments.items()))
-    return (
-        SEGMENTS_MAGIC + len(segments).to_bytes(8, "little") + table + b"".join(d for _, d in sorted(segments.items()))
-    )
+    ranges = sorted(segments.items())
+    table = b"".join(o.to_bytes(8, "little") + len(d).to_bytes(8, "little") for o, d in ranges)
+    return SEGMENTS_MAGIC + len(ranges).to_bytes(8, "little") + table + b"".join(d for _, d in ranges)
 
 
 def read_segments(data: bytes) -> dict[int, bytes]:

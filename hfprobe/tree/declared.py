@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .registry import families, roots
+from .registry import bare_id, families, roots
 
 
 @dataclass
@@ -122,7 +122,7 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
     (None, 'sdxl')
     """
     reg = roots()
-    v = re.sub(r"^(hf://|https?://huggingface\.co/)", "", value.strip()).strip("/")
+    v = bare_id(value)
     for cand in (v, re.sub(r"\.(safetensors|ckpt|pt|pth|bin)$", "", v.rsplit("/", 1)[-1])):
         rid = reg["_alias"].get(cand.lower())
         if rid:

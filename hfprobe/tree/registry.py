@@ -71,6 +71,15 @@ def roots() -> dict:
     return data
 
 
+def bare_id(name: str) -> str:
+    """A model name as the registry keys it: without an `hf://` or huggingface.co URL prefix, or slashes around.
+
+    >>> bare_id("https://huggingface.co/org/name/"), bare_id(" hf://org/name")
+    ('org/name', 'org/name')
+    """
+    return re.sub(r"^(hf://|https?://huggingface\.co/)", "", str(name).strip()).strip("/")
+
+
 def canonical_id(name: str | None) -> str | None:
     """The root id for any id, alias or file name of the same weights; other names (derivatives, unknown
     ids) come back as given. Two names are one model when their canonical ids are equal.
@@ -82,7 +91,7 @@ def canonical_id(name: str | None) -> str | None:
     """
     if not name:
         return name
-    text = re.sub(r"^(hf://|https?://huggingface\.co/)", "", str(name).strip()).strip("/")
+    text = bare_id(name)
     return roots()["_same"].get(text.lower(), text)
 
 
@@ -95,7 +104,7 @@ def tree_root(name: str | None) -> str | None:
     """
     if not name:
         return name
-    text = re.sub(r"^(hf://|https?://huggingface\.co/)", "", str(name).strip()).strip("/")
+    text = bare_id(name)
     rid = roots()["_alias"].get(text.lower())
     if rid is None:
         return text
@@ -115,7 +124,7 @@ def hub_spelling(name: str | None) -> str | None:
     """
     if not name:
         return None
-    text = re.sub(r"^(hf://|https?://huggingface\.co/)", "", str(name).strip()).strip("/")
+    text = bare_id(name)
     return roots()["_hub"].get(text.lower())
 
 
