@@ -985,3 +985,17 @@ def test_a_parent_is_a_root_of_the_same_family_and_shapes():
             assert parent["family"] == root["family"] and parent["dims"] == root["dims"], root["id"]
     for name, target in roots()["derivatives"].items():
         assert target in by_id and name.lower() not in roots()["_same"], name
+
+
+def test_a_smollm2_lora_names_its_declared_size_and_no_more():
+    """SmolLM2 (Llama's layout at 576, 960 and 2048 wide) had no roots: a LoRA on it got family llama at 0.30 and
+    no root. 135M: 30 layers, 9 heads of 64, 3 key/value heads (the published config)."""
+    lora = {}
+    for i in range(30):
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (576, 576)
+        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (192, 576)
+    r = classify(lora, config={"base_model_name_or_path": "HuggingFaceTB/SmolLM2-135M-Instruct"})
+    assert r.family == "llama" and r.root == "HuggingFaceTB/SmolLM2-135M-Instruct" and not r.conflicts
+    assert r.base_model["id"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    bare = classify(lora)
+    assert bare.base_model["status"] == "ambiguous" and bare.root.startswith("HuggingFaceTB/SmolLM2-135M")
