@@ -171,8 +171,7 @@ def _open(src, filename: str | None) -> WeightsView:
     configs = [posixpath.join(folder, "adapter_config.json"), posixpath.join(folder, "config.json")]
     src.prefetch(([filename] if filename.endswith(".index.json") else []) + configs)  # a Hub repo's, side by side
     store, files, metadata = _load_store(src, filename)
-    adapter_config = _read_json(src, posixpath.join(folder, "adapter_config.json"))
-    model_config = _read_json(src, posixpath.join(folder, "config.json"))
+    adapter_config, model_config = (_read_json(src, name) for name in configs)
     where = f"{src.display}/{filename}" if src.kind != "file" else src.display
     keys = list(store.raw)
     if not keys:

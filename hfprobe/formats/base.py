@@ -90,17 +90,22 @@ class TensorStore:
         self._unreadable = ""  # why the values of tensors without a location cannot be read (add_unreadable)
         self.gguf = None  # a GGUF file's header (source.gguf.GgufHeader), where the store is one
 
-    def add_safetensors(self, f, header: Header) -> None:
-        if len(self.raw) + len(header.tensors) > MAX_STORE_TENSORS:
+    def _check_shard(self, name: str, keys) -> None:
+        """One more shard's tensors fit the store's bound and name no tensor another shard holds."""
+        if len(self.raw) + len(keys) > MAX_STORE_TENSORS:
             raise InvalidWeightsError(
-                f"{f.name}: the checkpoint's shards hold over {MAX_STORE_TENSORS} tensors, hfprobe's limit; "
+                f"{name}: the checkpoint's shards hold over {MAX_STORE_TENSORS} tensors, hfprobe's limit; "
                 "point hfprobe at one shard"
             )
+        twice = next((key for key in keys if key in self.raw), None)
+        if twice is not None:
+            raise InvalidWeightsError(
+                f"{name}: tensor {quote(twice)} also appears in another shard; re-export the checkpoint"
+            )
+
+    def add_safetensors(self, f, header: Header) -> None:
+        self._check_shard(f.name, header.tensors)
         for key, info in header.tensors.items():
-            if key in self.raw:
-                raise InvalidWeightsError(
-                    f"{f.name}: tensor {quote(key)} also appears in another shard; re-export the checkpoint"
-                )
             self.raw[key] = info
             self._where[key] = (f, header)
         if header.truncated:
@@ -132,16 +137,7 @@ class TensorStore:
         """A pickle's tensors known by name, dtype and shape (`pickle_safe.read_index`); `load()` reads them all
         (`pickle_safe.load_tensors`) the first time one of its tensors' values is needed (of a sharded
         checkpoint's pickles, only the shard that holds it)."""
-        if len(self.raw) + len(index) > MAX_STORE_TENSORS:
-            raise InvalidWeightsError(
-                f"{name}: the checkpoint's shards hold over {MAX_STORE_TENSORS} tensors, hfprobe's limit; "
-                "point hfprobe at one shard"
-            )
-        for key in index:
-            if key in self.raw:
-                raise InvalidWeightsError(
-                    f"{name}: tensor {quote(key)} also appears in another shard; re-export the checkpoint"
-                )
+        self._check_shard(name, index)
         self.raw.update(index)
         self._pending.update(dict.fromkeys(index, (name, load)))
 
