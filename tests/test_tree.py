@@ -999,3 +999,59 @@ def test_a_smollm2_lora_names_its_declared_size_and_no_more():
     assert r.base_model["id"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
     bare = classify(lora)
     assert bare.base_model["status"] == "ambiguous" and bare.root.startswith("HuggingFaceTB/SmolLM2-135M")
+
+
+def _llama_like(layers: int, hidden: int, kv: int) -> dict:
+    lora = {}
+    for i in range(layers):
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (hidden, hidden)
+        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (kv, hidden)
+    return lora
+
+
+@pytest.mark.parametrize(
+    "declared, root",
+    [
+        ("unsloth/llama-3-8b-bnb-4bit", "meta-llama/Meta-Llama-3-8B"),
+        ("unsloth/llama-3-8b-Instruct-bnb-4bit", "meta-llama/Meta-Llama-3-8B-Instruct"),
+        ("unsloth/Meta-Llama-3.1-8B-Instruct-bnb-4bit", "meta-llama/Llama-3.1-8B-Instruct"),
+        ("unsloth/mistral-7b-v0.3-bnb-4bit", "mistralai/Mistral-7B-v0.3"),
+        ("NousResearch/Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-8B"),
+        ("unsloth/DeepSeek-R1-Distill-Llama-8B", "meta-llama/Llama-3.1-8B"),  # a re-upload of a derivative
+    ],
+)
+def test_a_reupload_of_a_root_is_checked_against_that_root_and_written_as_declared(declared, root):
+    """Adapters trained with unsloth declare its quantized re-uploads (`unsloth/llama-3-8b-bnb-4bit`), which the
+    registry did not know: the card got `base_model: <the re-upload>` unchecked, even on weights of another size,
+    and the root was whichever look-alike sorted first. By its name (less the marks of a re-upload) it is the
+    root's weights: shapes are checked against the root, and the declared Hub id is what the card writes."""
+    r = classify(_llama_like(32, 4096, 1024), config={"base_model_name_or_path": declared})
+    assert r.root == root and not r.conflicts, r.evidence
+    assert r.base_model["id"] == declared and r.base_model["root"] == root
+    assert declared in r.base_model["reason"] and "re-upload" in r.base_model["reason"], r.base_model
+
+
+@pytest.mark.parametrize(
+    "lora, declared",
+    [
+        (_llama_like(32, 4096, 4096), "unsloth/llama-3-8b-bnb-4bit"),  # Llama-2-7B shapes
+        (_llama_like(32, 4096, 1024), "TheBloke/Llama-2-7B-GPTQ"),  # Llama-3-8B shapes
+        (_llama_like(28, 3584, 512), "unsloth/Qwen2.5-1.5B-Instruct-bnb-4bit"),  # Qwen2.5-7B shapes
+    ],
+)
+def test_a_reupload_the_weights_rule_out_is_not_written(lora, declared):
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.base_model["id"] is None and r.base_model["status"] == "contradicted"
+    assert any(declared in c and "do not fit" in c for c in r.conflicts), r.conflicts
+
+
+def test_a_local_copy_of_a_reupload_names_its_root():
+    r = classify(_llama_like(32, 4096, 1024), config={"base_model_name_or_path": "/content/llama-3-8b-bnb-4bit"})
+    assert r.root == "meta-llama/Meta-Llama-3-8B" and r.base_model["id"] == "meta-llama/Meta-Llama-3-8B"
+
+
+def test_every_root_name_resolves_to_its_root_without_its_org():
+    """The re-upload marks (`-hf`, `-bnb-4bit`, …) are dropped from both sides; no root may lose its own name."""
+    for root in roots()["roots"]:
+        for name in [root["id"], *root.get("aliases", [])]:
+            assert resolve_name(name.rsplit("/", 1)[-1])[0] == root["id"], name

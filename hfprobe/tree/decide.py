@@ -11,7 +11,7 @@ import re
 from ..source.hub import REPO_ID
 from .declared import Claim
 from .fit import RootFit, telling
-from .registry import families, family_label, hub_spelling
+from .registry import families, family_label, hub_spelling, roots, tail_key
 
 __all__ = ["WEIGHTS_ALONE", "base_model_decision", "claim_conflicts"]
 
@@ -173,9 +173,14 @@ def base_model_decision(
     distinct = list(dict.fromkeys(c.root or c.value.strip().lower() for c in named))
     if len(distinct) == 1:
         c = named[0]
-        write = hub_spelling(c.value) or c.root or c.value.strip()
+        value = c.value.strip()
+        known = hub_spelling(value)  # a Hub id the registry spells, else another org's re-upload or a file name
+        write = known or (value if c.root is None or REPO_ID.fullmatch(value) else c.root)
         how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
+        if c.root and write == value and not known:
+            original = roots()["_tail"].get(tail_key(value), (None, c.root))[1]
+            fits = f"by its name a re-upload of {original} (quantized, converted or mirrored); the weights fit it"
         return {
             "id": write,
             "root": c.root,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .registry import bare_id, families, roots
+from .registry import bare_id, families, roots, tail_key
 
 
 @dataclass
@@ -110,7 +110,7 @@ def _local_copy(value: str) -> str | None:
     ('stable-diffusion-v1-5', None)
     """
     name = re.split(r"[\\/]", value.strip().rstrip("/\\"))[-1]
-    return name if name and name.lower() in roots()["_tail"] else None
+    return name if name and tail_key(name) in roots()["_tail"] else None
 
 
 def resolve_name(value: str) -> tuple[str | None, str | None]:
@@ -127,7 +127,7 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
         rid = reg["_alias"].get(cand.lower())
         if rid:
             return rid, reg["_by_id"][rid]["family"]
-    rid = reg["_tail"].get(v.lower()) if "/" not in v else None  # a repo name without its org: `Llama-2-7b-hf`
+    rid, _ = reg["_tail"].get(tail_key(v), (None, None))  # a name without its org, or a re-upload (by its name)
     if rid:
         return rid, reg["_by_id"][rid]["family"]
     for pattern, fam in families()["_name_hints"]:

@@ -49,7 +49,9 @@ def roots() -> dict:
     `_alias`: id, alias, name or derivative -> root id (what the weights are checked against);
     `_same`: id, alias or name -> root id (the same weights; derivatives are other models);
     `_hub`: id, alias or derivative -> its spelling as a Hub id (what a card may write as `base_model`);
-    `_tail`: a root's repo name without its org (`stable-diffusion-v1-5`) -> the root, where only one root has it.
+    `_tail`: a repo name's `tail_key` (`stable-diffusion-v1-5`, `llama-3-8b`) -> (root, the registry name with
+    it), where only one root has it: a name without its org, a local folder, another org's re-upload
+    (`unsloth/llama-3-8b-bnb-4bit`).
     """
     data = json.loads(resources.files("hfprobe.data").joinpath("roots.json").read_text())
     data["_by_id"] = {r["id"]: r for r in data["roots"]}
@@ -63,12 +65,32 @@ def roots() -> dict:
         alias.setdefault(name.lower(), target)
         hub.setdefault(name.lower(), name)
     data["_alias"], data["_same"], data["_hub"] = alias, same, hub
-    tails: dict[str, set[str]] = {}  # a repo's name without its org -> the roots it names
-    for r in data["roots"]:
-        for name in [r["id"], *r.get("aliases", [])]:
-            tails.setdefault(name.rsplit("/", 1)[-1].lower(), set()).add(r["id"])
-    data["_tail"] = {t: next(iter(ids)) for t, ids in tails.items() if len(ids) == 1}
+    tails: dict[str, dict[str, str]] = {}  # a repo name's tail key -> {root it names: the name}
+    named = [(n, r["id"]) for r in data["roots"] for n in [r["id"], *r.get("aliases", [])]]
+    for name, rid in [*named, *data.get("derivatives", {}).items()]:
+        tails.setdefault(tail_key(name), {}).setdefault(rid, name)
+    data["_tail"] = {t: next(iter(ids.items())) for t, ids in tails.items() if len(ids) == 1}
     return data
+
+
+# What a re-upload adds to the name of the model it re-uploads: quantization, precision, sharding, the uploader.
+_REUPLOAD_MARKS = re.compile(
+    r"(meta|hf|unsloth|bnb|gptq|awq|gguf|exl2|mlx|fp8|fp16|bf16|nf4|dynamic|sharded|shards|\d+bits?|int\d+|w\d+a\d+)",
+    re.I,
+)
+
+
+def tail_key(name: str) -> str:
+    """A repo's name without its org and without the marks of a re-upload, lower case: the names under which
+    the same weights are re-published (quantized, converted or mirrored) share it with the original.
+
+    >>> tail_key("unsloth/llama-3-8b-Instruct-bnb-4bit"), tail_key("meta-llama/Meta-Llama-3-8B-Instruct")
+    ('llama-3-8b-instruct', 'llama-3-8b-instruct')
+    >>> tail_key("TheBloke/Llama-2-7B-Chat-GPTQ"), tail_key("meta-llama/Llama-2-7b-chat-hf")
+    ('llama-2-7b-chat', 'llama-2-7b-chat')
+    """
+    tokens = re.split(r"[-_\s]+", bare_id(name).rsplit("/", 1)[-1].lower())
+    return "-".join(t for t in tokens if t and not _REUPLOAD_MARKS.fullmatch(t))
 
 
 def bare_id(name: str) -> str:
@@ -96,16 +118,18 @@ def canonical_id(name: str | None) -> str | None:
 
 
 def tree_root(name: str | None) -> str | None:
-    """The foundation model a name's tree grows from: its root (through an alias, name or derivative), then up
-    the roots' `parent` links. Names the registry does not know come back as given.
+    """The foundation model a name's tree grows from: its root (through an alias, name, derivative or a
+    re-upload's name), then up the roots' `parent` links. Names the registry does not know come back as given.
 
     >>> tree_root("NousResearch/Llama-2-7b-chat-hf"), tree_root("Lykon/DreamShaper")
     ('meta-llama/Llama-2-7b-hf', 'stable-diffusion-v1-5/stable-diffusion-v1-5')
+    >>> tree_root("unsloth/llama-3-8b-Instruct-bnb-4bit")
+    'meta-llama/Meta-Llama-3-8B'
     """
     if not name:
         return name
     text = bare_id(name)
-    rid = roots()["_alias"].get(text.lower())
+    rid = roots()["_alias"].get(text.lower()) or roots()["_tail"].get(tail_key(text), (None,))[0]
     if rid is None:
         return text
     by_id, seen = roots()["_by_id"], {rid}
