@@ -23,7 +23,7 @@ MD_END = "<!-- hfprobe:end -->"
 NO_PREDICTION = "no category prediction for this tree yet"
 
 
-_ADAPTER_FORMATS = ("lora", "peft", "kohya", "lycoris", "xlabs", "cloneofsimo", "adapter")
+_ADAPTER_FORMATS = ("lora", "peft", "kohya", "lycoris", "xlabs", "cloneofsimo", "mlx", "adapter")
 
 
 HIGH, MEDIUM = 0.8, 0.5  # inspect's root score tops out at 0.9 (it keeps >= 0.1 for "unknown root")

@@ -15,6 +15,7 @@ Conventions for `layer(name)` (a float32 matrix of shape [d_out, d_in * kh * kw]
 - LoRA on an embedding (PEFT `lora_embedding_A/B`): ΔW = (B @ A)ᵀ, shaped like the embedding table.
 - DoRA (`dora=True`): `layer()` is still scale·B@A; the magnitude vector needs the base weight and
   is not applied.
+- `stored_transposed=True` (mlx-lm): the file holds Aᵀ and Bᵀ; `layer()` transposes them back first.
 - full weights: the stored tensor, flattened to 2-D the same way.
 
 Example:
@@ -63,6 +64,7 @@ class Module:
     dora: bool = False
     lora_embedding: bool = False
     quant: str = ""  # kind "quantized": the method (gptq, awq, bitsandbytes, fp8, …); keys name its packed tensors
+    stored_transposed: bool = False  # LoRA factors stored as Aᵀ [in, r] and Bᵀ [r, out] (mlx-lm)
 
     def as_dict(self) -> dict:
         return {
@@ -292,9 +294,13 @@ class WeightsView:
                 f"{self._where()}: module {quote(name)} has only its A matrix stored, so ΔW is unknown"
             )
         a_info, b_info = self.store.raw[mod.keys["A"]], self.store.raw[mod.keys["B"]]
+        if mod.stored_transposed:
+            a_info, b_info = (info._replace(shape=info.shape[::-1]) for info in (a_info, b_info))
         self._check_size(name, b_info.shape[0] * math.prod(a_info.shape[1:]))  # lora_module checked both shapes
         a = self.store.get(mod.keys["A"]).float()
         b = self.store.get(mod.keys["B"]).float()
+        if mod.stored_transposed:
+            a, b = a.T, b.T
         a = a.reshape(a.shape[0], math.prod(a.shape[1:]))
         b = b.reshape(b.shape[0], math.prod(b.shape[1:]))
         delta = b @ a

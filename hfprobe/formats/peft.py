@@ -71,7 +71,7 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         modules = read_modules({}, groups, store, where, alpha=alpha, rank=r if isinstance(r, int) else None)
         notes.append(f"peft {quote(cfg.get('peft_type') or 'LyCORIS', 40)} adapter: ΔW built from its factors")
         add_full_modules(modules, renamed, rest, store)
-        return _canonical(modules, notes, model_type)
+        return canonical_modules(modules, notes, model_type)
     ptype = str(cfg.get("peft_type") or "").upper()
     if ptype in PROMPT_TYPES or (not ptype and list(renamed) == ["prompt_embeddings"]):
         # learned virtual tokens: [tokens, token_dim] (prefix tuning: [tokens, layers * 2 * hidden])
@@ -86,7 +86,7 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
             out_dim, in_dim = (shape[0], 0) if len(shape) == 2 and shape[1] == 1 else (0, shape[-1] if shape else 0)
             modules[name] = Module(name, "ia3", out_dim, in_dim, None, None, None, None, {"W": raw})
         notes.append("peft IA3 adapter: learned scaling vectors, no weight delta; shapes give one side of each layer")
-        return _canonical(modules, notes, model_type)
+        return canonical_modules(modules, notes, model_type)
     if ptype not in ("", "LORA"):
         notes.append(f"peft_type {quote(cfg.get('peft_type'), 40)}: only LoRA factors are read")
     if not config:
@@ -107,10 +107,10 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         dora=bool(cfg.get("use_dora")),
     )
     add_full_modules(modules, renamed, rest, store)
-    return _canonical(modules, notes, model_type)
+    return canonical_modules(modules, notes, model_type)
 
 
-def _canonical(modules: dict, notes: list[str], model_type) -> tuple[dict, list[str]]:
+def canonical_modules(modules: dict, notes: list[str], model_type) -> tuple[dict, list[str]]:
     """Modules under canonical names: `unet.` / `transformer.` for diffusers models, transformers' names else."""
     names = list(modules)
     roots = {n.split(".", 1)[0] for n in names}

@@ -21,6 +21,7 @@ PREFERRED = (
     "adapter_model.bin",
     "pytorch_lora_weights.safetensors",
     "pytorch_lora_weights.bin",
+    "adapters.safetensors",  # mlx-lm's (its NNNNNNN_adapters.safetensors are earlier snapshots of the run)
     "model.safetensors.index.json",
     "model.safetensors",
     "pytorch_model.bin.index.json",

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..formats.mlx import is_mlx_config
 from .registry import bare_id, families, roots, tail_key
 
 
@@ -181,6 +182,8 @@ def declared_claims(
     metadata = dict(metadata or {})
     if "base_model_name_or_path" in config:
         claim("adapter_config.json base_model_name_or_path", config.get("base_model_name_or_path"))
+    elif is_mlx_config(config):  # mlx-lm's training arguments: `model` is the base it loaded
+        claim("adapter_config.json model", config.get("model"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
     model_type, family = _model_type(config)

@@ -146,6 +146,22 @@ def _xlabs(rng):
     return {"xlabs.safetensors": safetensors_bytes(t, None, rng)}
 
 
+def _mlx(rng):
+    t = {}
+    for i in range(2):
+        for m, out in (("q_proj", 64), ("v_proj", 32)):
+            base = f"model.layers.{i}.self_attn.{m}"
+            t[f"{base}.lora_a"], t[f"{base}.lora_b"] = (F32, [64, 4]), (F32, [4, out])
+    t["model.layers.1.self_attn.q_proj.m"] = (F32, [64])  # DoRA's magnitude
+    config = {
+        "model": "mlx-community/Llama-3.2-1B-Instruct-4bit",
+        "fine_tune_type": "lora",
+        "num_layers": 2,
+        "lora_parameters": {"rank": 4, "scale": 20.0, "dropout": 0.0},
+    }
+    return {"adapters.safetensors": safetensors_bytes(t, None, rng), "adapter_config.json": json.dumps(config).encode()}
+
+
 def _diffusers(rng):
     p = "unet.down_blocks.0.attentions.0.transformer_blocks.0"
     t = {
@@ -399,6 +415,7 @@ SEEDS = {
     "kohya-flux": _kohya_flux,
     "lycoris": _lycoris,
     "xlabs": _xlabs,
+    "mlx": _mlx,
     "diffusers": _diffusers,
     "diffusers-down": _diffusers_down,
     "diffusers-processor": _processor,
