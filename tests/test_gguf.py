@@ -224,3 +224,41 @@ def test_diffusion_transformer_ggufs_keep_their_names_and_find_their_family(tmp_
         report = inspect_source(str(folder))
         assert report["format"] == "gguf" and report["family"] == family and report["family_confidence"] == 1.0
         assert report["root"]["id"] == root and report["base_model"]["id"] is None  # quantized: declared only
+
+
+def write_gguf_lora(path: Path, peft_folder: Path, arch: str, layers: int, alpha: float) -> None:
+    """A PEFT adapter as llama.cpp's convert_lora_to_gguf writes it: gguf-py's names (`TensorNameMap`) with
+    `.lora_a` / `.lora_b` after the weight's name, the factors as PEFT stores them, `general.type` adapter."""
+    from safetensors.torch import load_file
+
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], layers)
+    writer = gguf.GGUFWriter(str(path), arch)
+    writer.add_string(gguf.Keys.General.TYPE, gguf.GGUFType.ADAPTER)
+    writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
+    writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
+    for key, value in load_file(peft_folder / "adapter_model.safetensors").items():
+        module, _, part = key.removeprefix("base_model.model.").rpartition(".lora_")
+        name = tmap.get_name(module + ".weight", try_suffixes=(".weight",))
+        writer.add_tensor(f"{name}.lora_{part[0].lower()}", value.float().numpy())
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
+def test_a_gguf_lora_adapter_reads_as_the_peft_adapter_it_was_converted_from(tmp_path):
+    """llama.cpp's LoRA adapters (GGUF-my-LoRA's output) were refused: "recognised as gguf but no module could be
+    read". Now their factors are LoRA modules under transformers' names, at the PEFT adapter's shapes and rank."""
+    from tests.builders import peft_adapter
+
+    peft_model, folder = peft_adapter("llama", tmp_path / "peft", r=4, alpha=8, target_modules=["q_proj", "v_proj"])
+    write_gguf_lora(tmp_path / "lora.gguf", folder, "llama", peft_model.config.num_hidden_layers, alpha=8.0)
+    peft_view, view = open_weights(folder), open_weights(tmp_path / "lora.gguf")
+    assert view.format == "gguf" and set(view.modules) == set(peft_view.modules)
+    for name, m in peft_view.modules.items():
+        g = view.modules[name]
+        assert (g.kind, g.d_out, g.d_in, g.rank, g.alpha, g.scale) == ("lora", m.d_out, m.d_in, 4, 8.0, 2.0), name
+    report = inspect_source(str(tmp_path / "lora.gguf"))
+    assert report["kind"] == "adapter" and report["quantized"] is None and report["family"] == "llama"
+    with pytest.raises(UnsupportedFormatError, match="GGUF"):
+        view.layer(next(iter(view.modules)))

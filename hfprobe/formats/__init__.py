@@ -184,7 +184,7 @@ def _open(src, filename: str | None) -> WeightsView:
     config = adapter_config or model_config
     if store.gguf is not None:
         fmt = "gguf"
-        modules, notes, extra, metadata = read_gguf(store.gguf)
+        modules, notes, extra, metadata = read_gguf(store.gguf, where)
     elif is_cloneofsimo(keys):
         fmt = "cloneofsimo"
         modules, notes, extra = read_cloneofsimo(store, metadata, where)

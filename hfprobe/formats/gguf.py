@@ -6,16 +6,20 @@ the architectures in `NAMES` the name is mapped back to transformers' (checked a
 `TensorNameMap` in the tests), so the registry's name and shape rules apply; other architectures keep llama.cpp's
 names. Values are never dequantized: `WeightsView.layer()` refuses a GGUF module. The metadata's `general.*`
 scalars become the view's metadata (`general.base_model.0.repo_url` is what the model was converted from), and the
-report says `quantized: {method: gguf, type, modules}`.
+report says `quantized: {method: gguf, type, modules}`. A LoRA adapter converted by llama.cpp (`general.type`
+adapter, `adapter.lora.alpha`; `blk.0.attn_q.weight.lora_a` / `.lora_b`) is read as LoRA modules at their
+factors' shapes, under the same names.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 
 from ..source.gguf import GgufHeader
-from .base import Module
+from ..source.safetensors import quote
+from .base import Module, lora_module
 
 __all__ = ["NAMES", "read_gguf"]
 
@@ -72,10 +76,52 @@ def canonical_name(name: str, arch: str) -> str:
 MAX_META_CHARS = 1000  # a general.* string kept as metadata (names, URLs, licences are far shorter)
 
 
-def read_gguf(header: GgufHeader) -> tuple[dict[str, Module], list[str], dict, dict[str, str]]:
-    """(modules, notes, extra, metadata) of a GGUF header."""
+def _alpha(value) -> float | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return float(value) if ok else None
+
+
+def _lora_modules(header: GgufHeader, arch: str, where: str) -> dict[str, Module]:
+    """A LoRA adapter's modules (llama.cpp's convert_lora_to_gguf): `<tensor>.weight.lora_a` [r, in] and
+    `.lora_b` [out, r], as PEFT stores them; the token embedding's pair is flipped ([vocab, r], [dim, r])."""
+    alpha = _alpha(header.metadata.get("adapter.lora.alpha"))
+    modules: dict[str, Module] = {}
+    for key, a in header.tensors.items():
+        if not key.endswith(".lora_a"):
+            continue
+        base = key[: -len(".lora_a")]
+        b = header.tensors.get(base + ".lora_b")
+        name = canonical_name(base.removesuffix(".weight"), arch)
+        embedding = base.startswith("token_embd.")
+        keys = {"A": key, **({"B": base + ".lora_b"} if b is not None else {})}
+        a = a._replace(shape=a.shape[::-1]) if embedding else a
+        modules[name] = lora_module(name, a, b, alpha=alpha, keys=keys, where=where, lora_embedding=embedding)
+    return modules
+
+
+def read_gguf(
+    header: GgufHeader, where: str = "GGUF file"
+) -> tuple[dict[str, Module], list[str], dict, dict[str, str]]:
+    """(modules, notes, extra, metadata) of a GGUF header: a model's, or a LoRA adapter's (`general.type` adapter)."""
     arch = header.metadata.get("general.architecture")
     arch = arch if isinstance(arch, str) else ""
+    metadata = {
+        k: str(v)
+        for k, v in header.metadata.items()
+        if k.startswith("general.") and not isinstance(v, tuple) and len(str(v)) <= MAX_META_CHARS
+    }
+    if header.metadata.get("general.type") == "adapter" or any(k.endswith(".lora_a") for k in header.tensors):
+        modules = _lora_modules(header, arch, where)
+        kind = header.metadata.get("adapter.type")
+        types = Counter(header.tensors[k].dtype for m in modules.values() for k in m.keys.values())
+        notes = [
+            f"GGUF {header.version} {quote(kind if isinstance(kind, str) else 'LoRA', 20)} adapter "
+            f"({arch or 'no architecture'}): factors mostly {types.most_common(1)[0][0] if types else None}, "
+            f"alpha {_alpha(header.metadata.get('adapter.lora.alpha')) or 'not stored (scale 1)'}; values not read"
+        ]
+        if arch and arch not in NAMES:
+            notes.append(f"llama.cpp's tensor names for {arch} are kept (hfprobe maps {', '.join(sorted(NAMES))})")
+        return modules, notes, {}, metadata
     modules: dict[str, Module] = {}
     for key, info in header.tensors.items():
         if len(info.shape) < 2 or not key.endswith(".weight"):
@@ -85,11 +131,6 @@ def read_gguf(header: GgufHeader) -> tuple[dict[str, Module], list[str], dict, d
         modules[name] = Module(name, "quantized", d_out, d_in, None, None, None, None, {"weight": key}, quant="GGUF")
     types = Counter(header.tensors[m.keys["weight"]].dtype for m in modules.values())
     main = types.most_common(1)[0][0] if types else None
-    metadata = {
-        k: str(v)
-        for k, v in header.metadata.items()
-        if k.startswith("general.") and not isinstance(v, tuple) and len(str(v)) <= MAX_META_CHARS
-    }
     notes = [f"GGUF {header.version} ({arch or 'no architecture'}): tensors mostly {main}; read at their shapes"]
     if arch and arch not in NAMES:
         notes.append(f"llama.cpp's tensor names for {arch} are kept (hfprobe maps {', '.join(sorted(NAMES))})")

@@ -355,6 +355,15 @@ def _gguf(rng):
     return {"tiny.Q8_0.gguf": gguf_bytes(meta, t, rng), "README.md": b"# tiny\n"}
 
 
+def _gguf_lora(rng):
+    meta = {"general.architecture": "llama", "general.type": "adapter", "adapter.type": "lora", "general.alignment": 32}
+    meta["adapter.lora.alpha"] = 8.0
+    t = {"token_embd.weight.lora_a": (0, [32, 2]), "token_embd.weight.lora_b": (0, [16, 2])}  # flipped, as llama.cpp
+    for m, (o, i) in {"attn_q": (16, 16), "ffn_down": (16, 24)}.items():
+        t[f"blk.0.{m}.weight.lora_a"], t[f"blk.0.{m}.weight.lora_b"] = (0, [2, i]), (0, [o, 2])
+    return {"lora-f32.gguf": gguf_bytes(meta, t, rng)}
+
+
 def _sharded(rng):
     a = {"model.layers.0.self_attn.q_proj.weight": (F32, [16, 16]), "model.embed_tokens.weight": (F32, [32, 16])}
     b = {"model.layers.0.mlp.down_proj.weight": (F32, [16, 24]), "lm_head.weight": (F32, [32, 16])}
@@ -429,6 +438,7 @@ SEEDS = {
     "gptq": lambda rng: _quantized(rng, "gptq"),
     "bnb4": lambda rng: _quantized(rng, "bnb4"),
     "gguf": _gguf,
+    "gguf-lora": _gguf_lora,
     "sharded": _sharded,
     "diffusers-checkpoint": _unet_checkpoint,
     "ldm": _ldm,
