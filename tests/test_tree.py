@@ -1055,3 +1055,33 @@ def test_every_root_name_resolves_to_its_root_without_its_org():
     for root in roots()["roots"]:
         for name in [root["id"], *root.get("aliases", [])]:
             assert resolve_name(name.rsplit("/", 1)[-1])[0] == root["id"], name
+
+
+_SDXL_LORA = {
+    "lora_unet_input_blocks_4_1_transformer_blocks_0_attn2_to_k": (640, 2048),
+    "lora_unet_output_blocks_0_1_transformer_blocks_9_attn1_to_q": (1280, 1280),
+    "lora_te1_text_model_encoder_layers_0_self_attn_q_proj": (768, 768),
+    "lora_te2_text_model_encoder_layers_0_self_attn_q_proj": (1280, 1280),
+}
+
+
+@pytest.mark.parametrize(
+    "declared",
+    ["OnomaAIResearch/Illustrious-xl-early-release-v0", "Laxhar/noobai-XL-1.1", "cagliostrolab/animagine-xl-3.1"],
+)
+def test_a_lora_on_a_popular_sdxl_tune_gets_the_tune_it_declares(declared):
+    """Illustrious, NoobAI and Animagine are the bases most anime LoRAs declare; unknown to the registry, their
+    names matched no family hint, so the declaration was `unchecked` and no `base_model` was written."""
+    r = classify(_SDXL_LORA, config={"base_model_name_or_path": declared})
+    assert r.family == "sdxl" and r.base_model["id"] == declared and r.base_model["status"] == "declared"
+    assert r.root == "stabilityai/stable-diffusion-xl-base-1.0" and not r.conflicts
+
+
+def test_flux2_is_not_flux1s_family_by_its_name():
+    """FLUX.2 is another architecture (wider, other blocks): its name once matched FLUX.1's family hint, so a
+    FLUX.1-shaped LoRA declaring it got `base_model: black-forest-labs/FLUX.2-dev` written."""
+    lora = {f"transformer.single_transformer_blocks.{i}.attn.to_q": (3072, 3072) for i in range(38)}
+    assert resolve_name("black-forest-labs/FLUX.2-dev") == (None, None)
+    assert resolve_name("black-forest-labs/FLUX.1-dev")[1] == resolve_name("my/flux-lora")[1] == "flux"
+    r = classify(lora, config={"base_model_name_or_path": "black-forest-labs/FLUX.2-dev"})
+    assert r.family == "flux" and r.base_model["id"] is None
