@@ -427,3 +427,25 @@ def test_training_code_comes_from_the_hub_only_when_needed(sd1_lora, tmp_path):
         report = inspect_source("someone/scripted-lora")
     assert report["base_model"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
     assert report["base_model"]["source"] == "scripts/train.sh mentions"
+
+
+@pytest.mark.parametrize("cls", ["ControlNetModel", "T2IAdapter"])
+def test_a_controlnet_or_t2i_adapter_is_an_adapter_of_its_base_not_a_finetune(cls, tmp_path):
+    """A diffusers ControlNet (or T2I-Adapter) runs beside the UNet it was made for; its report said `checkpoint`,
+    so its card wrote `base_model_relation: finetune` and the Hub's model tree listed it as a fine-tune."""
+    import diffusers
+
+    from hfprobe.cards.section import relation_of
+
+    torch.manual_seed(0)
+    if cls == "ControlNetModel":
+        model = diffusers.ControlNetModel(
+            block_out_channels=(32, 64), cross_attention_dim=32, attention_head_dim=4, layers_per_block=1,
+            down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"), norm_num_groups=8,
+        )  # fmt: skip
+    else:
+        model = diffusers.T2IAdapter(in_channels=3, channels=[32, 64], num_res_blocks=1, downscale_factor=8)
+    model.save_pretrained(tmp_path / "m")
+    report = inspect_source(str(tmp_path / "m"))
+    assert report["format"] == "diffusers-checkpoint" and report["kind"] == "adapter"
+    assert relation_of(report) == "adapter"

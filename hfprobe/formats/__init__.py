@@ -227,6 +227,7 @@ def _open(src, filename: str | None) -> WeightsView:
         if component is None and any(k.startswith("model.diffusion_model.") for k in keys):
             fmt = "ldm-checkpoint"  # a single-file SD checkpoint (A1111 / original LDM layout); names kept as saved
         modules, notes, extra = read_checkpoint(store, model_config, component, where)
+        extra = {**extra, "component": component} if component else extra
     if not modules:
         raise UnsupportedFormatError(
             f"{where}: recognised as {fmt} but no module could be read (keys e.g. {sample_keys(keys)}); "

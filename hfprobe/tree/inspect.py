@@ -138,10 +138,15 @@ def _packed(view) -> set[str]:
     return {k for m in view.modules.values() if m.kind == "quantized" for k in m.keys.values()}
 
 
+ADAPTER_COMPONENTS = ("controlnet", "t2iadapter")  # diffusers models that run beside a base model, not instead
+
+
 def _kind(view) -> str:
     kinds = {m.kind for m in view.modules.values()}
     if view.format == "textual-inversion":
         return "embedding"
+    if view.extra.get("component") in ADAPTER_COMPONENTS:
+        return "adapter"
     return (
         "adapter"
         if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3"} or view.format in ("peft", "ip-adapter")
