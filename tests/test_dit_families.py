@@ -72,11 +72,13 @@ def test_a_wan_lora_gets_its_family_and_its_declared_base(wan14, tmp_path):
     assert declared["family"] == "wan" and declared["family_confidence"] == 1.0 and not declared["conflicts"]
     assert declared["base_model"]["id"] == "Wan-AI/Wan2.1-T2V-14B-Diffusers"
     # attention alone: `transformer.blocks.N.attn1.to_q` reads, once normalized, as PixArt's, LTX's or CogVideoX's
-    # unprefixed `transformer_blocks.N.attn1.to_q`, so only Wan's sizes (5120, 1536, 3072) place it, half sure
+    # unprefixed `transformer_blocks.N.attn1.to_q`, so only Wan's sizes (5120, 1536, 3072) place it, half sure; a
+    # declared Wan root that every size fits makes it 0.8 (it stayed 0.5 beside the base_model it had written)
     attention = {k: v for k, v in wan14.items() if ".ffn." not in k}
     alone = report(tmp_path / "d", attention, "Wan-AI/Wan2.1-T2V-14B-Diffusers")
-    assert alone["family"] == "wan" and alone["family_confidence"] == 0.5
+    assert alone["family"] == "wan" and alone["family_confidence"] == 0.8
     assert alone["base_model"]["id"] == "Wan-AI/Wan2.1-T2V-14B-Diffusers"
+    assert report(tmp_path / "e", attention)["family_confidence"] == 0.5
     bare = report(tmp_path / "b", wan14)  # Wan 2.1 T2V, I2V and 2.2 A14B share every shape a LoRA touches
     assert bare["family"] == "wan" and bare["base_model"]["status"] == "ambiguous"
     assert {"Wan-AI/Wan2.1-T2V-14B", "Wan-AI/Wan2.2-T2V-A14B"} <= {c["id"] for c in bare["root"]["candidates"]}

@@ -133,6 +133,7 @@ def classify(
 
 
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
+SIZES_AND_DECLARED = 0.8  # ... unless only its roots fit the sizes, and metadata names one that fits them all
 
 
 def _coverage(
@@ -271,8 +272,12 @@ def _rank_roots(
         family_conf = 0.5 if family in {c.family for c in claims if c.strength == "declared"} else 0.3
     elif by_claim:
         family_conf = max(family_conf, 0.6)
-    if family and (weak or not from_names) and family_conf > SHAPES_ONLY_FAMILY:
-        family_conf = SHAPES_ONLY_FAMILY  # (names allowed several families; sizes alone chose this one)
+    if family and (weak or not from_names):  # names allowed several families; sizes alone chose this one
+        family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
+        fits = {f.root["id"] for f in pool if f.root["family"] == family and not f.soft_misses}
+        sizes_pick = all(fam == family for fam, _ in ok)  # no known root of another family fits these sizes
+        if sizes_pick and any(c.strength == "declared" and c.root in fits for c in claims):  # two sources agree
+            family_conf = SIZES_AND_DECLARED
     if (weak or not from_names) and family_conf < 1:  # a root can be no surer than the family it was picked from
         cands = [dict(c, score=round(c["score"] * family_conf, 3)) for c in cands]
     return cands, pool, family, family_conf
