@@ -52,7 +52,8 @@ class Module:
     """
 
     name: str
-    kind: str  # "lora" | "full" | "embedding" | "quantized" | LyCORIS: "loha" | "lokr" | "locon" | "delta" (a ΔW)
+    kind: str  # "lora" | "full" | "embedding" | "quantized" | "ia3" | "tuner" (PEFT's OFT, VeRA, …: no ΔW read)
+    # | LyCORIS: "loha" | "lokr" | "locon" | "delta" (a ΔW)
     d_out: int
     d_in: int  # includes kh*kw for convolutions: the column count of layer(); d_out 0 = unknown (A only)
     kernel: tuple[int, ...] | None
@@ -277,6 +278,11 @@ class WeightsView:
                 f"{self._where()}: {quote(name)} is an IA3 scaling vector, which scales activations rather than "
                 "adding a weight delta; hfprobe inspects IA3 adapters but has no ΔW to read from them"
             )
+        if mod.kind == "tuner":
+            raise UnsupportedFormatError(
+                f"{self._where()}: {quote(name)} is adapted by a PEFT tuner that stores "
+                f"{', '.join(sorted(mod.keys))}, not a weight delta hfprobe reads; it inspects such adapters only"
+            )
         if mod.kind == "quantized":
             raise UnsupportedFormatError(
                 f"{self._where()}: {quote(name)} is stored as {mod.quant}, and hfprobe reads a layer's values from "
@@ -301,6 +307,14 @@ class WeightsView:
         b = self.store.get(mod.keys["B"]).float()
         if mod.stored_transposed:
             a, b = a.T, b.T
+        if "E" in mod.keys:  # AdaLoRA: ΔW = B (A ⊙ E), E one singular value per rank
+            e = self.store.get(mod.keys["E"]).float().reshape(-1, 1)
+            if e.shape[0] != a.shape[0]:
+                raise InvalidWeightsError(
+                    f"{self._where()}: AdaLoRA E of {quote(name)} has {e.shape[0]} values for rank {a.shape[0]}; "
+                    "the file is corrupt, re-export it"
+                )
+            a = a * e
         a = a.reshape(a.shape[0], math.prod(a.shape[1:]))
         b = b.reshape(b.shape[0], math.prod(b.shape[1:]))
         delta = b @ a

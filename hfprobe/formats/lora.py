@@ -20,6 +20,7 @@ ROLE_SUFFIXES = (
     (".lora_embedding_B", "EB"),
     (".lora_magnitude_vector.weight", "magnitude"),
     (".lora_magnitude_vector", "magnitude"),
+    (".lora_E", "E"),  # AdaLoRA's singular values [r, 1]
     (".lora_A.bias", "bias"),
     (".lora_B.bias", "bias"),
     (".alpha", "alpha"),
@@ -94,7 +95,7 @@ def build_lora_modules(
         rank = a.shape[0] if a.shape else 0
         alpha = alpha_values[p["alpha"]] if p.get("alpha") in alpha_values else alpha_for(name, rank)
         keys = {"A": a_key, **({"B": b_key} if b_key else {})}
-        for role in ("alpha", "magnitude"):
+        for role in ("alpha", "magnitude", "E"):
             if role in p:
                 keys[role] = p[role]
         modules[name] = lora_module(

@@ -13,12 +13,15 @@ to transformers' in-memory names (`transformers_names`); adapters on a diffusers
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 
+from ..errors import InvalidWeightsError
 from ..source.safetensors import quote
 from .base import Module, TensorStore, full_module
 from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
-from .lora import add_full_modules, build_lora_modules
+from .lora import add_full_modules, build_lora_modules, split_role
 from .lycoris import group as lycoris_group
 from .lycoris import is_lycoris, read_modules
 from .transformers_names import canonical_names
@@ -87,7 +90,17 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
             modules[name] = Module(name, "ia3", out_dim, in_dim, None, None, None, None, {"W": raw})
         notes.append("peft IA3 adapter: learned scaling vectors, no weight delta; shapes give one side of each layer")
         return canonical_modules(modules, notes, model_type)
-    if ptype not in ("", "LORA"):
+    tuned = _tuner_modules(renamed, store, where)
+    if tuned and not any(split_role(k) for k in renamed):  # OFT, BOFT, VeRA, HRA, …: no low-rank pair to read
+        notes.append(
+            f"peft {quote(cfg.get('peft_type') or 'tuner', 40)} adapter: {len(tuned)} adapted modules, read for "
+            "`inspect` (their sizes where the tensors give them); no ΔW"
+        )
+        return canonical_modules(tuned, notes, model_type)
+    if ptype == "ADALORA" or any(k.endswith(".lora_E") for k in renamed):  # lora_A / lora_B / lora_E, no .weight
+        renamed = {(k + ".weight" if k.endswith((".lora_A", ".lora_B")) else k): r for k, r in renamed.items()}
+        notes.append("peft AdaLoRA adapter: ΔW = B (A ⊙ E) · lora_alpha / r, r the rank kept")
+    elif ptype not in ("", "LORA"):
         notes.append(f"peft_type {quote(cfg.get('peft_type'), 40)}: only LoRA factors are read")
     if not config:
         notes.append("no adapter_config.json: alpha unknown, scale 1 assumed")
@@ -108,6 +121,54 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
     )
     add_full_modules(modules, renamed, rest, store)
     return canonical_modules(modules, notes, model_type)
+
+
+def _oft_block(n: int) -> int:
+    """OFT's block size b from a block's stored entries n = b(b-1)/2 (0 where n is no such count)."""
+    b = (1 + math.isqrt(1 + 8 * n)) // 2
+    return b if b * (b - 1) // 2 == n else 0
+
+
+# PEFT tuners that store no low-rank pair: tensor suffix -> (its dimensions, (d_out, d_in) of the adapted layer
+# from its shape, 0 where it does not say); checked against peft 0.21 on layers with out != in
+TUNERS: dict[str, tuple[int, Callable[[tuple], tuple[int, int]]]] = {
+    "oft_R.weight": (2, lambda s: (0, s[0] * _oft_block(s[1]))),  # OFT: [in / b, b(b-1)/2]
+    "boft_R": (4, lambda s: (0, s[1] * s[2])),  # BOFT: [factors, in / b, b, b]
+    "boft_s": (2, lambda s: (s[0], 0)),  # [out, 1]
+    "vera_lambda_b": (1, lambda s: (s[0], 0)),  # VeRA: [out] (and vera_lambda_d [r])
+    "vera_lambda_d": (1, lambda s: (0, 0)),
+    "hra_u": (2, lambda s: (0, s[0])),  # HRA: [in, r]
+    "miss_block": (2, lambda s: (s[1], 0)),  # MiSS: [r, out]
+    "c3a_kernel": (3, lambda s: (s[0] * s[2], s[1] * s[2])),  # C3A: [out / b, in / b, b]
+    "randlora_gamma": (2, lambda s: (s[1], 0)),  # RandLoRA: [bases, out] (A, B, lambda shared or sized by r)
+    "randlora_lambda": (2, lambda s: (0, 0)),
+    "fourierft_spectrum": (1, lambda s: (0, 0)),  # FourierFT: [n_frequency]
+    "shira_weight": (1, lambda s: (0, 0)),  # SHiRA: sparse values and their indices
+    "shira_indices": (2, lambda s: (0, 0)),
+    "ln_tuning_layers.weight": (1, lambda s: (s[0], 0)),  # LN tuning: a copy of the norm's weight [hidden]
+}
+
+
+def _tuner_modules(renamed: dict[str, str], store: TensorStore, where: str) -> dict[str, Module]:
+    """The adapted modules of a PEFT tuner that stores no low-rank pair, at the sizes its tensors give."""
+    sides: dict[str, dict] = {}
+    for key, raw in renamed.items():
+        suffix = next((t for t in TUNERS if key.endswith("." + t)), None)
+        if suffix is None:
+            continue
+        ndim, sizes = TUNERS[suffix]
+        shape = tuple(store.raw[raw].shape)
+        if len(shape) != ndim:
+            raise InvalidWeightsError(
+                f"{where}: {quote(raw, 120)} has shape {quote(list(shape), 40)}, not the {ndim}-D tensor peft "
+                f"stores as {suffix}; the file is corrupt or mislabelled, re-export it"
+            )
+        d_out, d_in = sizes(shape)
+        name = key[: -len(suffix) - 1]
+        entry = sides.setdefault(name, {"out": 0, "in": 0, "keys": {}})
+        entry["out"], entry["in"] = entry["out"] or d_out, entry["in"] or d_in
+        entry["keys"][suffix] = raw
+    return {n: Module(n, "tuner", e["out"], e["in"], None, None, None, None, e["keys"]) for n, e in sides.items()}
 
 
 def canonical_modules(modules: dict, notes: list[str], model_type) -> tuple[dict, list[str]]:

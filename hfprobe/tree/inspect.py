@@ -149,7 +149,7 @@ def _kind(view) -> str:
         return "adapter"
     return (
         "adapter"
-        if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3"} or view.format in ("peft", "ip-adapter")
+        if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3", "tuner"} or view.format in ("peft", "ip-adapter")
         else "checkpoint"
     )
 

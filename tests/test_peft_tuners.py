@@ -1,0 +1,95 @@
+"""PEFT's other tuners: AdaLoRA (a low-rank ΔW, read against peft's own `get_delta_weight`), and the tuners that
+store no low-rank pair (OFT, BOFT, VeRA, HRA, MiSS, C3A, RandLoRA, FourierFT, SHiRA, LN tuning), which `inspect`
+answers from their module names and the sizes their tensors give. All were refused before ("recognised as peft but
+no module could be read"), so `annotate` could not write their cards. Adapters are made by peft on a tiny Llama
+whose v_proj and down_proj are not square, so every size is checked the right way round.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from hfprobe.errors import UnsupportedFormatError
+from hfprobe.formats import open_weights
+from hfprobe.tree.inspect import inspect_source
+
+peft = pytest.importorskip("peft")
+torch.set_num_threads(1)
+TARGETS = ["v_proj", "down_proj"]
+
+
+def _model():
+    import transformers as tf
+
+    torch.manual_seed(0)
+    config = tf.LlamaConfig(
+        hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1,
+        vocab_size=64,
+    )  # fmt: skip
+    return tf.LlamaForCausalLM(config)
+
+
+def _save(config, folder):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = peft.get_peft_model(_model(), config)
+    model.save_pretrained(str(folder))
+    return model
+
+
+def test_adalora_reads_as_peft_computes_its_delta(tmp_path):
+    model = _save(peft.AdaLoraConfig(init_r=6, lora_alpha=12, target_modules=TARGETS, total_step=10), tmp_path / "a")
+    for module in model.modules():  # E starts at zero (ΔW 0): give it values, as training would
+        if hasattr(module, "lora_E") and "default" in module.lora_E:
+            module.lora_E["default"].data.normal_()
+    model.save_pretrained(str(tmp_path / "a"))
+    view = open_weights(tmp_path / "a")
+    assert view.format == "peft" and len(view.modules) == 4
+    for name, module in model.named_modules():
+        if not hasattr(module, "get_delta_weight") or "default" not in getattr(module, "lora_A", {}):
+            continue
+        ours = view.modules[name.removeprefix("base_model.model.")]
+        assert (ours.rank, ours.alpha, ours.scale) == (6, 12.0, 2.0)
+        expected = module.get_delta_weight("default").detach()
+        assert torch.allclose(view.layer(ours.name, scaled=True), expected, atol=1e-5), name
+
+
+TUNERS = {  # the tuner, and which sides of the adapted layer its tensors give
+    "oft": (lambda: peft.OFTConfig(r=0, oft_block_size=8, target_modules=TARGETS), "in"),
+    "boft": (lambda: peft.BOFTConfig(boft_block_size=8, target_modules=TARGETS), "out in"),
+    "vera": (lambda: peft.VeraConfig(r=8, target_modules=TARGETS), "out"),
+    "hra": (lambda: peft.HRAConfig(r=4, target_modules=TARGETS), "in"),
+    "miss": (lambda: peft.MissConfig(r=4, target_modules=TARGETS), "out"),
+    "c3a": (lambda: peft.C3AConfig(block_size=8, target_modules=TARGETS), "out in"),
+    "randlora": (lambda: peft.RandLoraConfig(r=8, target_modules=TARGETS), "out"),
+    "fourierft": (lambda: peft.FourierFTConfig(n_frequency=16, target_modules=TARGETS), ""),
+    "shira": (lambda: peft.ShiraConfig(r=2, target_modules=TARGETS), ""),
+}
+
+
+@pytest.mark.parametrize("tuner", list(TUNERS))
+def test_a_tuner_without_a_low_rank_pair_is_inspected_at_the_sizes_it_gives(tuner, tmp_path):
+    make, sides = TUNERS[tuner]
+    _save(make(), tmp_path / tuner)
+    report = inspect_source(str(tmp_path / tuner))
+    assert report["format"] == "peft" and report["kind"] == "adapter" and report["family"] == "llama"
+    assert report["modules"] == 4 and any("no ΔW" in n for n in report["notes"])
+    view = open_weights(tmp_path / tuner)
+    sizes = {n: tuple(m.weight.shape) for n, m in _model().named_modules() if n.endswith(tuple(TARGETS))}
+    for name, module in view.modules.items():
+        assert module.kind == "tuner"
+        out, inp = sizes[name]
+        expected = (out if "out" in sides else 0, inp if "in" in sides else 0)
+        assert (module.d_out, module.d_in) == expected, name
+    with pytest.raises(UnsupportedFormatError, match="PEFT tuner"):
+        view.layer(next(iter(view.modules)))
+
+
+def test_ln_tuning_names_its_norms(tmp_path):
+    _save(peft.LNTuningConfig(target_modules=["input_layernorm"]), tmp_path / "ln")
+    view = open_weights(tmp_path / "ln")
+    assert set(view.modules) == {f"model.layers.{i}.input_layernorm" for i in range(2)}
+    assert {m.d_out for m in view.modules.values()} == {32}
