@@ -38,6 +38,8 @@ CONFIGS = {
         dict(num_attention_heads=24, attention_head_dim=128, num_layers=20, num_single_layers=40, text_embed_dim=4096),
     ),
     "chroma": ("ChromaTransformer2DModel", {}),
+    "flux2": ("Flux2Transformer2DModel", {}),  # diffusers' defaults are FLUX.2-dev's published config
+    "zimage": ("ZImageTransformer2DModel", {}),  # ... and Z-Image-Turbo's
 }
 ATTENTION = ["to_q", "to_k", "to_v", "to_out.0"]
 
@@ -188,3 +190,43 @@ def test_musubi_kohya_names_of_a_qwen_image_lora(tmp_path):
             tensors[f"lora_unet_transformer_blocks_{i}_{module}.alpha"] = ("BF16", ())
     r = report(tmp_path, tensors)
     assert r["format"] == "kohya" and r["family"] == "qwen_image" and r["root"]["id"] == "Qwen/Qwen-Image"
+
+
+def test_a_flux2_lora_is_flux2_not_flux1(tmp_path):
+    """FLUX.2 keeps FLUX.1's block names at twice the width (6144) with fused single-block projections: its
+    LoRAs had family flux at 0.30 and no root, and a declared FLUX.2-dev went unchecked."""
+    targets = [*ATTENTION, "add_q_proj", "add_k_proj", "add_v_proj", "to_qkv_mlp_proj", "linear_in", "linear_out"]
+    shapes = lora_shapes("flux2", targets)
+    bare = report(tmp_path / "a", shapes)
+    assert bare["family"] == "flux2" and bare["family_confidence"] == 1.0
+    assert bare["root"]["id"] == "black-forest-labs/FLUX.2-dev" and bare["base_model"]["status"] == "weights"
+    declared = report(tmp_path / "b", lora_shapes("flux2", ATTENTION), "black-forest-labs/FLUX.2-dev")
+    assert declared["family"] == "flux2" and declared["base_model"]["id"] == "black-forest-labs/FLUX.2-dev"
+    flux1 = report(tmp_path / "c", lora_shapes("chroma", ATTENTION), "black-forest-labs/FLUX.2-dev")
+    assert flux1["family"] == "flux" and flux1["base_model"]["id"] is None and flux1["conflicts"]
+
+
+def test_a_z_image_lora_gets_its_family_and_its_declared_base(tmp_path):
+    """Z-Image (single-stream blocks `layers.N.attention.to_q`, noise and context refiners) had no family: its
+    LoRAs, the most trained of late 2025, were unknown and their declared base went unwritten."""
+    shapes = lora_shapes("zimage", [*ATTENTION, "w1", "w2", "w3"])
+    bare = report(tmp_path / "a", shapes)
+    assert bare["family"] == "zimage" and bare["root"]["id"] == "Tongyi-MAI/Z-Image-Turbo"
+    declared = report(tmp_path / "b", lora_shapes("zimage", ATTENTION), "Tongyi-MAI/Z-Image-Turbo")
+    assert declared["base_model"]["id"] == "Tongyi-MAI/Z-Image-Turbo" and not declared["conflicts"]
+    wrong = report(tmp_path / "c", shapes, "black-forest-labs/FLUX.1-dev")
+    assert wrong["family"] == "zimage" and wrong["base_model"]["id"] is None and wrong["conflicts"]
+
+
+def test_a_z_image_lora_in_fused_nextdit_names_is_placed_by_its_sizes(tmp_path):
+    """ComfyUI keeps the original NextDiT names (`layers.N.attention.qkv` / `.out`), which Lumina 2 shares: no
+    name rule, so the sizes alone place it (0.5), and a declared Z-Image-Turbo that fits them all makes it 0.8."""
+    tensors = {}
+    for i in range(30):
+        for module, (out, inp) in (("attention.qkv", (11520, 3840)), ("attention.out", (3840, 3840))):
+            tensors[f"diffusion_model.layers.{i}.{module}.lora_A.weight"] = ("BF16", (16, inp))
+            tensors[f"diffusion_model.layers.{i}.{module}.lora_B.weight"] = ("BF16", (out, 16))
+    bare = report(tmp_path / "a", tensors)
+    assert bare["family"] == "zimage" and bare["family_confidence"] == 0.5 and bare["base_model"]["id"] is None
+    declared = report(tmp_path / "b", tensors, "Tongyi-MAI/Z-Image-Turbo")
+    assert declared["family_confidence"] == 0.8 and declared["base_model"]["id"] == "Tongyi-MAI/Z-Image-Turbo"

@@ -1081,7 +1081,7 @@ def test_flux2_is_not_flux1s_family_by_its_name():
     """FLUX.2 is another architecture (wider, other blocks): its name once matched FLUX.1's family hint, so a
     FLUX.1-shaped LoRA declaring it got `base_model: black-forest-labs/FLUX.2-dev` written."""
     lora = {f"transformer.single_transformer_blocks.{i}.attn.to_q": (3072, 3072) for i in range(38)}
-    assert resolve_name("black-forest-labs/FLUX.2-dev") == (None, None)
+    assert resolve_name("black-forest-labs/FLUX.2-dev") == ("black-forest-labs/FLUX.2-dev", "flux2")
     assert resolve_name("black-forest-labs/FLUX.1-dev")[1] == resolve_name("my/flux-lora")[1] == "flux"
     r = classify(lora, config={"base_model_name_or_path": "black-forest-labs/FLUX.2-dev"})
-    assert r.family == "flux" and r.base_model["id"] is None
+    assert r.family == "flux" and r.base_model["id"] is None and r.base_model["status"] == "contradicted"
