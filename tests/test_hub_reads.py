@@ -642,3 +642,24 @@ def test_cli_revision_pins_every_command_that_takes_a_repo(hub, capsys):
         assert args.revision == "v1" and args.max_download == "1GB" and args.max_unranged == "8MiB", argv
     assert main(["inspect", REPO, "--max-unranged", "lots"]) == 2
     assert "--max-unranged 'lots'" in capsys.readouterr().err
+
+
+def test_a_pickle_a_server_sent_whole_is_not_downloaded_again(hub):
+    """A server that ignores Range sends the whole file to the first ranged read; its tensors were then fetched a
+    second time through the Hub cache (6.6 MB for a 3.3 MB pickle in bench_inspect.py). They are read from it."""
+    import io
+
+    from hfprobe.formats import open_weights
+
+    buf = io.BytesIO()
+    torch.save({k: v for k, v in hub.tensors.items()}, buf)
+    size = len(buf.getvalue())
+    hub.add_repo("org/pickled-whole", {"adapter_model.bin": buf.getvalue()})
+    hub.honour_range = False
+    try:
+        view = open_weights("org/pickled-whole")
+        assert view.range_ignored and len(view.modules) == LAYERS
+        assert sorted(view.layer(next(iter(view.modules))).shape) == [768, 2304]
+        assert size <= view.source.bytes_read < 1.5 * size
+    finally:
+        hub.honour_range = True

@@ -139,13 +139,17 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
 def _add_pickle(store: TensorStore, src, name: str) -> None:
     """A zip-format pickle's names and shapes come from its directory and data.pkl alone (two ranged reads of a
     Hub file); its tensors, and any other pickle, are read whole once needed, a Hub file downloaded into the Hub
-    cache first (progress bar, --max-download cap)."""
+    cache first (progress bar, --max-download cap), unless a server that ignored Range has sent it whole already."""
     f = src.open(name)
     index = read_index(f)
+
+    def whole():
+        return load_tensors(f if getattr(f, "whole", False) else src.fetch(name))
+
     if index is not None:
-        store.add_pickle_index(f.name, index, lambda: load_tensors(src.fetch(name)))
+        store.add_pickle_index(f.name, index, whole)
     else:
-        store.add_tensors(load_tensors(src.fetch(name)))
+        store.add_tensors(whole())
 
 
 def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> WeightsView:

@@ -305,6 +305,11 @@ class RemoteFile:
             self._save_head()
         return data
 
+    @property
+    def whole(self) -> bool:
+        """Whether the whole file is already in hand (a server that ignored Range sent it, within the cap)."""
+        return self._complete
+
     def _speculative(self) -> int:
         if self._size is None:
             return SPECULATIVE_BYTES
