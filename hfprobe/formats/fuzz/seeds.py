@@ -228,18 +228,23 @@ def _peft_bert(rng):
     }
 
 
-def _peft_tuners(rng):
-    """AdaLoRA on one layer, BOFT on another: the two ways a PEFT tuner other than LoRA is read."""
-    t, p = {}, "base_model.model.model.layers"
-    t[f"{p}.0.self_attn.q_proj.lora_A"], t[f"{p}.0.self_attn.q_proj.lora_B"] = (F32, [4, 32]), (F32, [32, 4])
-    t[f"{p}.0.self_attn.q_proj.lora_E"] = (F32, [4, 1])
+def _peft_adalora(rng):
+    t, p = {}, "base_model.model.model.layers.0.self_attn.q_proj"
+    t[f"{p}.lora_A"], t[f"{p}.lora_B"], t[f"{p}.lora_E"] = (F32, [4, 32]), (F32, [32, 4]), (F32, [4, 1])
     config = {"peft_type": "ADALORA", "init_r": 4, "lora_alpha": 8, "target_modules": ["q_proj"]}
-    boft = {f"{p}.1.mlp.down_proj.boft_R": (F32, [1, 6, 8, 8]), f"{p}.1.mlp.down_proj.boft_s": (F32, [32, 1])}
     return {
         "adapter_model.safetensors": safetensors_bytes(t, {"format": "pt"}, rng),
         "adapter_config.json": json.dumps(config).encode(),
-        "boft/adapter_model.safetensors": safetensors_bytes(boft, {"format": "pt"}, rng),
-        "boft/adapter_config.json": json.dumps({"peft_type": "BOFT", "target_modules": ["down_proj"]}).encode(),
+    }
+
+
+def _peft_boft(rng):
+    """A PEFT tuner with no low-rank pair: modules of kind `tuner`, at the sizes its tensors give."""
+    p = "base_model.model.model.layers.1.mlp.down_proj"
+    t = {f"{p}.boft_R": (F32, [1, 6, 8, 8]), f"{p}.boft_s": (F32, [32, 1])}
+    return {
+        "adapter_model.safetensors": safetensors_bytes(t, {"format": "pt"}, rng),
+        "adapter_config.json": json.dumps({"peft_type": "BOFT", "target_modules": ["down_proj"]}).encode(),
     }
 
 
@@ -445,7 +450,8 @@ SEEDS = {
     "diffusers-processor": _processor,
     "peft-bert": _peft_bert,
     "peft-gpt2": _peft_gpt2,
-    "peft-tuners": _peft_tuners,
+    "peft-adalora": _peft_adalora,
+    "peft-boft": _peft_boft,
     "peft-unet": _peft_unet,
     "cloneofsimo": _cloneofsimo,
     "custom": _custom,
