@@ -40,6 +40,7 @@ CONFIGS = {
     "chroma": ("ChromaTransformer2DModel", {}),
     "flux2": ("Flux2Transformer2DModel", {}),  # diffusers' defaults are FLUX.2-dev's published config
     "zimage": ("ZImageTransformer2DModel", {}),  # ... and Z-Image-Turbo's
+    "hunyuan-video-1.5": ("HunyuanVideo15Transformer3DModel", {}),  # ... and HunyuanVideo 1.5's
 }
 ATTENTION = ["to_q", "to_k", "to_v", "to_out.0"]
 
@@ -230,3 +231,15 @@ def test_a_z_image_lora_in_fused_nextdit_names_is_placed_by_its_sizes(tmp_path):
     assert bare["family"] == "zimage" and bare["family_confidence"] == 0.5 and bare["base_model"]["id"] is None
     declared = report(tmp_path / "b", tensors, "Tongyi-MAI/Z-Image-Turbo")
     assert declared["family_confidence"] == 0.8 and declared["base_model"]["id"] == "Tongyi-MAI/Z-Image-Turbo"
+
+
+def test_a_hunyuan_video_15_lora_is_not_read_as_hunyuan_video_1(tmp_path):
+    """HunyuanVideo 1.5 keeps HunyuanVideo's names (joint attention, token refiner) at 2048 wide with 54
+    double-stream blocks: without its root a LoRA had the family and no root, and a declared 1.5 went unchecked."""
+    shapes = lora_shapes("hunyuan-video-1.5", [*ATTENTION, "add_q_proj", "add_k_proj", "add_v_proj"])
+    bare = report(tmp_path / "a", shapes)
+    assert bare["family"] == "hunyuan_video" and bare["root"]["id"] == "tencent/HunyuanVideo-1.5"
+    declared = report(tmp_path / "b", shapes, "tencent/HunyuanVideo-1.5")
+    assert declared["base_model"]["id"] == "tencent/HunyuanVideo-1.5" and not declared["conflicts"]
+    wrong = report(tmp_path / "c", shapes, "hunyuanvideo-community/HunyuanVideo")
+    assert wrong["base_model"]["id"] is None and wrong["conflicts"]
