@@ -1085,3 +1085,36 @@ def test_flux2_is_not_flux1s_family_by_its_name():
     assert resolve_name("black-forest-labs/FLUX.1-dev")[1] == resolve_name("my/flux-lora")[1] == "flux"
     r = classify(lora, config={"base_model_name_or_path": "black-forest-labs/FLUX.2-dev"})
     assert r.family == "flux" and r.base_model["id"] is None and r.base_model["status"] == "contradicted"
+
+
+# published text_config of each Gemma 3 size: hidden, intermediate, layers, heads, key/value heads, head_dim
+GEMMA3 = {
+    "4b": (2560, 10240, 34, 8, 4, 256),
+    "12b": (3840, 15360, 48, 16, 8, 256),
+    "27b": (5376, 21504, 62, 32, 16, 128),
+}
+
+
+@pytest.mark.parametrize("size", list(GEMMA3))
+def test_a_gemma3_lora_names_its_size_from_the_multimodal_models_text_tower(size):
+    """Gemma 3 4B / 12B / 27B (Gemma3ForConditionalGeneration, the most fine-tuned Gemma of 2025) had no roots: a
+    LoRA declaring one was written unchecked, one declaring another size too. Built by transformers on meta."""
+    import transformers as tf
+
+    hidden, ffn, layers, heads, kv, head_dim = GEMMA3[size]
+    text = dict(hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers, num_attention_heads=heads,
+                num_key_value_heads=kv, head_dim=head_dim, vocab_size=262208)  # fmt: skip
+    with torch.device("meta"):
+        model = tf.Gemma3ForConditionalGeneration(
+            tf.Gemma3Config(text_config=text, vision_config={"num_hidden_layers": 1})
+        )
+    shapes = {k: v for k, v in module_shapes(model).items() if ".language_model." in k}
+    lora = lora_like(shapes, "q_proj", "v_proj", "down_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": f"unsloth/gemma-3-{size}-it-bnb-4bit"})
+    assert r.family == "gemma3" and r.root == f"google/gemma-3-{size}-it" and not r.conflicts
+    assert r.base_model["id"] == f"unsloth/gemma-3-{size}-it-bnb-4bit"
+    other = "google/gemma-3-12b-it" if size != "12b" else "google/gemma-3-27b-it"
+    wrong = classify(lora, config={"base_model_name_or_path": other})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+    bare = classify(lora)
+    assert bare.base_model["status"] == "ambiguous" and bare.root.startswith(f"google/gemma-3-{size}")
