@@ -1118,3 +1118,17 @@ def test_a_gemma3_lora_names_its_size_from_the_multimodal_models_text_tower(size
     assert wrong.base_model["id"] is None and wrong.conflicts
     bare = classify(lora)
     assert bare.base_model["status"] == "ambiguous" and bare.root.startswith(f"google/gemma-3-{size}")
+
+
+def test_a_flux_fill_lora_is_checked_against_flux1_dev():
+    """FLUX.1 Fill / Canny / Depth [dev] widen x_embedder (384, 128 inputs), which lowers FLUX.1-dev without ruling
+    it out: as derivatives they are checked against its shapes and written as declared. Before, the `flux` name hint
+    alone let them be written unchecked, even on an x_embedder narrower than any FLUX.1's."""
+    lora = {f"transformer.single_transformer_blocks.{i}.attn.to_q": (3072, 3072) for i in range(38)}
+    lora["transformer.x_embedder"] = (3072, 384)
+    r = classify(lora, config={"base_model_name_or_path": "black-forest-labs/FLUX.1-Fill-dev"})
+    assert r.family == "flux" and r.base_model["id"] == "black-forest-labs/FLUX.1-Fill-dev" and not r.conflicts
+    assert r.root == "black-forest-labs/FLUX.1-dev"
+    narrow = dict(lora, **{"transformer.x_embedder": (3072, 32)})
+    r = classify(narrow, config={"base_model_name_or_path": "black-forest-labs/FLUX.1-Fill-dev"})
+    assert r.base_model["id"] is None and r.conflicts
