@@ -1132,3 +1132,43 @@ def test_a_flux_fill_lora_is_checked_against_flux1_dev():
     narrow = dict(lora, **{"transformer.x_embedder": (3072, 32)})
     r = classify(narrow, config={"base_model_name_or_path": "black-forest-labs/FLUX.1-Fill-dev"})
     assert r.base_model["id"] is None and r.conflicts
+
+
+def _decoder_lora(layers: int, hidden: int, q_dim: int, kv_dim: int) -> dict:
+    lora = {}
+    for i in range(layers):
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (q_dim, hidden)
+        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (kv_dim, hidden)
+    return lora
+
+
+@pytest.mark.parametrize(
+    "shapes, declared, root",
+    [  # published configs: layers, hidden, heads x head_dim, key/value heads x head_dim
+        ((40, 5120, 4096, 1024), "unsloth/Mistral-Nemo-Instruct-2407-bnb-4bit", "mistralai/Mistral-Nemo-Instruct-2407"),
+        (
+            (40, 5120, 4096, 1024),
+            "mistralai/Mistral-Small-24B-Instruct-2501",
+            "mistralai/Mistral-Small-24B-Instruct-2501",
+        ),
+        ((64, 5120, 5120, 1024), "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "Qwen/Qwen2.5-32B"),
+        ((64, 5120, 8192, 1024), "Qwen/Qwen3-32B", "Qwen/Qwen3-32B"),
+        ((80, 8192, 8192, 1024), "unsloth/Llama-3.3-70B-Instruct-bnb-4bit", "meta-llama/Llama-3.3-70B-Instruct"),
+        ((80, 8192, 8192, 1024), "Qwen/Qwen2.5-72B-Instruct", "Qwen/Qwen2.5-72B-Instruct"),
+    ],
+)
+def test_the_larger_llm_bases_adapters_declare_are_roots(shapes, declared, root):
+    """Mistral Nemo and Small, Qwen2.5 32B / 72B, Qwen3 32B and Llama 3.x 70B had no roots: an adapter declaring
+    one (or a re-upload of one) was written with its shapes unchecked, and one declaring another size too."""
+    lora = _decoder_lora(*shapes)
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
+    assert "not in the registry" not in r.base_model["reason"]  # checked against the root's shapes
+    wrong = classify(lora, config={"base_model_name_or_path": "meta-llama/Llama-3.1-8B"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+
+
+def test_phi4_is_a_root_of_phi3s_layout():
+    lora = {f"base_model.model.model.layers.{i}.self_attn.qkv_proj": (7680, 5120) for i in range(40)}
+    r = classify(lora, config={"base_model_name_or_path": "unsloth/phi-4-bnb-4bit"})
+    assert r.family == "phi3" and r.root == "microsoft/phi-4" and r.base_model["id"] == "unsloth/phi-4-bnb-4bit"

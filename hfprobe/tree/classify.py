@@ -98,12 +98,11 @@ def classify(
     cands, pool, family, family_conf = _rank_roots(ok, family, by_claim, from_names, claims, evidence)  # 4. scores
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
-    _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
-
     coverage = None
     if params and family:  # (every name in params is a shape's or a name's, normalized above)
         normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
-        coverage = _coverage(family, params, normalized, names_set, evidence)
+        coverage = _coverage(family, params, normalized, names_set, evidence)  # (said before the ruled-out roots)
+    _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
     foreign = foreign_model_type(config)
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
