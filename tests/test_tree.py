@@ -1172,3 +1172,22 @@ def test_phi4_is_a_root_of_phi3s_layout():
     lora = {f"base_model.model.model.layers.{i}.self_attn.qkv_proj": (7680, 5120) for i in range(40)}
     r = classify(lora, config={"base_model_name_or_path": "unsloth/phi-4-bnb-4bit"})
     assert r.family == "phi3" and r.root == "microsoft/phi-4" and r.base_model["id"] == "unsloth/phi-4-bnb-4bit"
+
+
+def test_whisper_large_v3_turbo_is_its_own_root_and_a_full_checkpoint_of_it_ranks_it_first():
+    """large-v3-turbo (large-v3's encoder, 4 decoder layers) had no root: its adapters were written unchecked, and a
+    full checkpoint of it ranked large-v3 first, whose 32 decoder layers such a checkpoint would all hold."""
+    import transformers as tf
+
+    config = tf.WhisperConfig(
+        d_model=1280, encoder_layers=32, decoder_layers=4, encoder_attention_heads=20, decoder_attention_heads=20,
+        encoder_ffn_dim=5120, decoder_ffn_dim=5120, num_mel_bins=128, vocab_size=51866,
+    )  # fmt: skip
+    with torch.device("meta"):
+        shapes = module_shapes(tf.WhisperForConditionalGeneration(config))
+    params = {k: o * i for k, (o, i) in shapes.items()}
+    full = classify(shapes, params=params)
+    assert full.root == "openai/whisper-large-v3-turbo"
+    lora = lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": "openai/whisper-large-v3-turbo"})
+    assert r.base_model["id"] == "openai/whisper-large-v3-turbo" and "not in the registry" not in r.base_model["reason"]

@@ -95,7 +95,9 @@ def classify(
     from_names = bool(cand_fams)
     fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set)  # 2. shapes test roots
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
-    cands, pool, family, family_conf = _rank_roots(ok, family, by_claim, from_names, claims, evidence)  # 4. scores
+    cands, pool, family, family_conf = _rank_roots(
+        ok, family, by_claim, from_names, claims, evidence, params is not None
+    )
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
     coverage = None
@@ -154,9 +156,10 @@ def _coverage(
     return share
 
 
-def _weight(f: RootFit, claims: list[Claim]) -> float:
-    """Weights-side likelihood of a root: prior x embedding-size fit x exact layer count (x2 if prose names it)."""
-    w = f.root.get("prior", 1.0) * f.soft * (3.0 if f.exact_layers else 1.0)
+def _weight(f: RootFit, claims: list[Claim], full: bool = False) -> float:
+    """Weights-side likelihood of a root: prior x embedding-size fit x exact layer count (x2 if prose names it);
+    for a full checkpoint, which holds every block of its own, a root with more blocks than it counts less."""
+    w = f.root.get("prior", 1.0) * f.soft * (3.0 if f.exact_layers else 1.0) * (0.3 if full and f.short else 1.0)
     return w * (2.0 if any(c.root == f.root["id"] and c.strength == "text" for c in claims) else 1.0)
 
 
@@ -210,7 +213,13 @@ def _choose_family(
 
 
 def _rank_roots(
-    ok: list, family: str | None, by_claim: bool, from_names: bool, claims: list[Claim], evidence: list[str]
+    ok: list,
+    family: str | None,
+    by_claim: bool,
+    from_names: bool,
+    claims: list[Claim],
+    evidence: list[str],
+    full: bool = False,
 ) -> tuple[list[dict], list[RootFit], str | None, float]:
     """Scored candidates (summing to at most 1), the fits behind them, the family, its confidence.
 
@@ -220,7 +229,7 @@ def _rank_roots(
     weak = all(f.shape_only for _, f in ok)
     # every root the weights allow, other families too, unless only sizes matched
     pool = [f for fam, f in ok if fam == family or (not weak and family is not None)]
-    weights = {f.root["id"]: _weight(f, claims) for f in pool}
+    weights = {f.root["id"]: _weight(f, claims, full) for f in pool}
     fam_of = {f.root["id"]: f.root["family"] for f in pool}
     if by_claim:  # metadata chose among families the weights allow: its family gets most of the mass
         mine = sum(v for k, v in weights.items() if fam_of[k] == family)

@@ -229,6 +229,8 @@ def base_model_decision(
             "vocabulary or widened input, or a model the registry does not know",
         )
     exact = [f for f in mine if not f.soft_misses]  # roots that every shape fits, embedding sizes included
+    if coverage is not None:  # a full checkpoint holds all its blocks: a root with more is a look-alike no more
+        exact = [f for f in exact if not f.short] or exact
     if len(exact) > 1:
         return dict(
             out,
