@@ -1001,10 +1001,11 @@ def test_a_smollm2_lora_names_its_declared_size_and_no_more():
     assert bare.base_model["status"] == "ambiguous" and bare.root.startswith("HuggingFaceTB/SmolLM2-135M")
 
 
-def _llama_like(layers: int, hidden: int, kv: int) -> dict:
+def _llama_like(layers: int, hidden: int, kv: int, q_dim: int | None = None) -> dict:
+    """A PEFT LoRA's (d_out, d_in) on q_proj and v_proj of a LLaMA-style decoder."""
     lora = {}
     for i in range(layers):
-        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (hidden, hidden)
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (q_dim or hidden, hidden)
         lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (kv, hidden)
     return lora
 
@@ -1134,14 +1135,6 @@ def test_a_flux_fill_lora_is_checked_against_flux1_dev():
     assert r.base_model["id"] is None and r.conflicts
 
 
-def _decoder_lora(layers: int, hidden: int, q_dim: int, kv_dim: int) -> dict:
-    lora = {}
-    for i in range(layers):
-        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (q_dim, hidden)
-        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (kv_dim, hidden)
-    return lora
-
-
 @pytest.mark.parametrize(
     "shapes, declared, root",
     [  # published configs: layers, hidden, heads x head_dim, key/value heads x head_dim
@@ -1160,7 +1153,8 @@ def _decoder_lora(layers: int, hidden: int, q_dim: int, kv_dim: int) -> dict:
 def test_the_larger_llm_bases_adapters_declare_are_roots(shapes, declared, root):
     """Mistral Nemo and Small, Qwen2.5 32B / 72B, Qwen3 32B and Llama 3.x 70B had no roots: an adapter declaring
     one (or a re-upload of one) was written with its shapes unchecked, and one declaring another size too."""
-    lora = _decoder_lora(*shapes)
+    layers, hidden, q_dim, kv_dim = shapes
+    lora = _llama_like(layers, hidden, kv_dim, q_dim)
     r = classify(lora, config={"base_model_name_or_path": declared})
     assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
     assert "not in the registry" not in r.base_model["reason"]  # checked against the root's shapes
