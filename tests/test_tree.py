@@ -1185,3 +1185,20 @@ def test_whisper_large_v3_turbo_is_its_own_root_and_a_full_checkpoint_of_it_rank
     lora = lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.")
     r = classify(lora, config={"base_model_name_or_path": "openai/whisper-large-v3-turbo"})
     assert r.base_model["id"] == "openai/whisper-large-v3-turbo" and "not in the registry" not in r.base_model["reason"]
+
+
+def test_a_qwen25_vl_adapter_names_the_vl_model_it_declares():
+    """Qwen2.5-VL's language tower has Qwen2.5's shapes: an adapter declaring the VL model (or unsloth's re-upload of
+    it) was written unchecked, and one declaring the 3B VL model on 7B weights too. Built by transformers on meta."""
+    import transformers as tf
+
+    text = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                num_key_value_heads=4, vocab_size=152064)  # fmt: skip
+    config = tf.Qwen2_5_VLConfig(text_config=text, vision_config=dict(depth=1, out_hidden_size=3584))
+    with torch.device("meta"):
+        shapes = module_shapes(tf.Qwen2_5_VLForConditionalGeneration(config))
+    lora = lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": "unsloth/Qwen2.5-VL-7B-Instruct-bnb-4bit"})
+    assert r.root == "Qwen/Qwen2.5-VL-7B-Instruct" and r.base_model["id"] == "unsloth/Qwen2.5-VL-7B-Instruct-bnb-4bit"
+    wrong = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen2.5-VL-3B-Instruct"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
