@@ -1202,3 +1202,29 @@ def test_a_qwen25_vl_adapter_names_the_vl_model_it_declares():
     assert r.root == "Qwen/Qwen2.5-VL-7B-Instruct" and r.base_model["id"] == "unsloth/Qwen2.5-VL-7B-Instruct-bnb-4bit"
     wrong = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen2.5-VL-3B-Instruct"})
     assert wrong.base_model["id"] is None and wrong.conflicts
+
+
+def test_a_qwen3_moe_lora_names_the_30b_a3b_model_by_its_attention():
+    """Qwen3-30B-A3B (a mixture of experts: 32 heads of 128 at 2048 wide) had no root: an adapter declaring it, or
+    unsloth's re-upload, was written unchecked. Its experts are no role of the family; its attention places it."""
+    import transformers as tf
+
+    config = tf.Qwen3MoeConfig(
+        hidden_size=2048,
+        num_hidden_layers=48,
+        num_attention_heads=32,
+        num_key_value_heads=4,
+        head_dim=128,
+        moe_intermediate_size=768,
+        num_experts=4,
+        num_experts_per_tok=2,
+        vocab_size=151936,
+    )  # fmt: skip  (4 experts, not 128: their shapes are the same)
+    with torch.device("meta"):
+        shapes = module_shapes(tf.Qwen3MoeForCausalLM(config))
+    lora = lora_like(shapes, "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": "unsloth/Qwen3-30B-A3B-bnb-4bit"})
+    assert r.family == "qwen3" and r.root == "Qwen/Qwen3-30B-A3B" and not r.conflicts
+    assert r.base_model["id"] == "unsloth/Qwen3-30B-A3B-bnb-4bit"
+    wrong = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen3-1.7B"})
+    assert wrong.base_model["id"] is None and wrong.conflicts

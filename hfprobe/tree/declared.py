@@ -50,6 +50,7 @@ MODEL_TYPES = {
     "clip_vision_model": "clip",
     "clip_text_model": "clip",
     "gemma3_text": "gemma3",
+    "qwen3_moe": "qwen3",  # Qwen3-30B-A3B: its attention is the family's; its experts are no role of it
     "gpt-j": "gptj",
     "RefinedWebModel": "falcon",  # Falcon's configs before transformers had it
     "RefinedWeb": "falcon",
