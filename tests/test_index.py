@@ -490,6 +490,7 @@ def test_a_tree_filter_takes_in_the_roots_fine_tuned_from_it(tmp_path):
         for name, root in [("chat-lora", "meta-llama/Llama-2-7b-chat-hf"), ("v1-lora", "huggyllama/llama-7b")]
     ]
     idx.add(rows)
-    for tree in ("meta-llama/Llama-2-7b-hf", "NousResearch/Llama-2-7b-chat-hf", "codellama/CodeLlama-7b-hf"):
+    trees = ("meta-llama/Llama-2-7b-hf", "NousResearch/Llama-2-7b-chat-hf", "codellama/CodeLlama-7b-hf")
+    for tree in (*trees, "TheBloke/Llama-2-7B-Chat-GPTQ"):  # (a re-upload, known by its name)
         assert [h["id"] for h in idx.query("x", tree=tree, unscored=True)] == ["org/chat-lora"], tree
     assert [h["id"] for h in idx.query("x", tree="decapoda-research/llama-7b-hf", unscored=True)] == ["org/v1-lora"]
