@@ -180,4 +180,5 @@ def test_look_alike_roots_leave_the_weights_alone_undecided(name, tmp_path):
     assert report["base_model"]["id"] is None and report["base_model"]["status"] == "ambiguous"
     assert rivals <= {c["id"] for c in report["root"]["candidates"]}
     with_config = _checkpoint(build(), tmp_path / f"{name}-declared", config=True)  # model_type alone names none
-    assert with_config["base_model"]["id"] is None and with_config["family_confidence"] == 1.0
+    # (Qwen1.5-7B has Llama 2 7B's shapes but for its vocabulary, so the family is a little short of certain)
+    assert with_config["base_model"]["id"] is None and with_config["family_confidence"] >= 0.95

@@ -189,7 +189,11 @@ def test_real_size_quantized_llama2_keeps_its_tree_and_declared_base(layout, lla
 
 @pytest.mark.parametrize(
     "declared, written",
-    [("NousResearch/Nous-Hermes-llama-2-7b", "NousResearch/Nous-Hermes-llama-2-7b"), ("lmsys/vicuna-7b-v1.5", None)],
+    [
+        ("NousResearch/Nous-Hermes-llama-2-7b", "NousResearch/Nous-Hermes-llama-2-7b"),
+        ("lmsys/vicuna-7b-v1.5", "lmsys/vicuna-7b-v1.5"),  # a registry derivative of Llama 2 7B
+        ("lmsys/longchat-7b-v1.5-32k", None),
+    ],
 )
 def test_a_quantized_finetune_names_what_was_quantized(declared, written, llama2_7b, tmp_path):
     """config.json names the fine-tune that was quantized, a Hub id the registry does not know: it is the card's

@@ -540,7 +540,8 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("microsoft/phi-2", "microsoft/phi-2", "phi"),
         ("microsoft/Phi-3.5-mini-instruct", "microsoft/Phi-3.5-mini-instruct", "phi3"),
         ("microsoft/phi-1", None, "phi"),
-        ("microsoft/Phi-3-medium-4k-instruct", None, "phi3"),
+        ("microsoft/Phi-3-medium-4k-instruct", "microsoft/Phi-3-medium-4k-instruct", "phi3"),
+        ("microsoft/Phi-3-small-8k-instruct", None, "phi3"),
         ("facebook/opt-66b", None, "opt"),
         ("tiiuae/falcon-7b-instruct", "tiiuae/falcon-7b-instruct", "falcon"),
         ("tiiuae/falcon-rw-1b", None, "falcon"),
@@ -1049,6 +1050,61 @@ def test_a_reupload_the_weights_rule_out_is_not_written(lora, declared):
 def test_a_local_copy_of_a_reupload_names_its_root():
     r = classify(_llama_like(32, 4096, 1024), config={"base_model_name_or_path": "/content/llama-3-8b-bnb-4bit"})
     assert r.root == "meta-llama/Meta-Llama-3-8B" and r.base_model["id"] == "meta-llama/Meta-Llama-3-8B"
+
+
+def _encoder_like(prefix: str, layers: int, hidden: int) -> dict:
+    """A PEFT LoRA's (d_out, d_in) on query and value of a BERT-style encoder."""
+    return {f"base_model.model.{prefix}encoder.layer.{i}.attention.self.{m}": (hidden, hidden)
+            for i in range(layers) for m in ("query", "value")}  # fmt: skip
+
+
+def _neox_like(layers: int, hidden: int) -> dict:
+    return {
+        f"base_model.model.gpt_neox.layers.{i}.attention.query_key_value": (3 * hidden, hidden) for i in range(layers)
+    }
+
+
+# the small bases that course projects and tutorials fine-tune (the realzoo's kind of repo): before, each was
+# "not in the registry", so the card got no base_model (no family hint in the name), or one checked against
+# nothing, or the wrong root (a ClinicalBERT adapter named bert-base-uncased)
+SMALL_BASES = [
+    (_encoder_like("bert.", 12, 768), "emilyalsentzer/Bio_ClinicalBERT", "google-bert/bert-base-cased"),
+    (_encoder_like("bert.", 12, 768), "ProsusAI/finbert", "google-bert/bert-base-uncased"),
+    (_encoder_like("", 12, 384), "BAAI/bge-small-en-v1.5", "BAAI/bge-small-en-v1.5"),
+    (_encoder_like("", 12, 768), "BAAI/bge-base-en-v1.5", "BAAI/bge-base-en-v1.5"),
+    (_encoder_like("bert.", 12, 768), "allenai/scibert_scivocab_uncased", "allenai/scibert_scivocab_uncased"),
+    (_encoder_like("roberta.", 12, 768), "microsoft/codebert-base", "FacebookAI/roberta-base"),
+    (_encoder_like("roberta.", 6, 768), "distilroberta-base", "distilbert/distilroberta-base"),
+    (_encoder_like("roberta.", 24, 1024), "intfloat/multilingual-e5-large", "FacebookAI/xlm-roberta-large"),
+    (_neox_like(6, 512), "EleutherAI/pythia-70m", "EleutherAI/pythia-70m"),
+    (_neox_like(16, 2048), "EleutherAI/pythia-1b", "EleutherAI/pythia-1b"),
+    (_llama_like(30, 576, 192), "HuggingFaceTB/SmolLM-135M-Instruct", "HuggingFaceTB/SmolLM-135M-Instruct"),
+    (_llama_like(24, 1024, 1024), "Qwen/Qwen1.5-0.5B-Chat", "Qwen/Qwen1.5-0.5B-Chat"),
+    (_llama_like(28, 3584, 512), "Qwen/Qwen2.5-Coder-7B-Instruct", "Qwen/Qwen2.5-7B"),
+    (_llama_like(40, 5120, 5120), "meta-llama/Llama-2-13b-chat-hf", "meta-llama/Llama-2-13b-chat-hf"),
+    (_llama_like(32, 4096, 4096), "lmsys/vicuna-7b-v1.5", "meta-llama/Llama-2-7b-hf"),
+]
+
+
+@pytest.mark.parametrize("lora, declared, root", SMALL_BASES, ids=[d for _, d, _ in SMALL_BASES])
+def test_a_popular_small_base_is_checked_and_written(lora, declared, root):
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.root == root and not r.conflicts, (r.root, r.conflicts)
+    assert r.base_model["id"] == declared and r.base_model["root"] == root and r.base_model["status"] == "declared"
+
+
+@pytest.mark.parametrize(
+    "lora, declared",
+    [
+        (_llama_like(28, 3584, 512), "Qwen/Qwen2.5-Coder-1.5B-Instruct"),  # was written: "fits its family"
+        (_llama_like(32, 960, 320), "HuggingFaceTB/SmolLM-135M"),
+        (_neox_like(24, 2048), "EleutherAI/pythia-1b"),  # pythia-1.4b's 24 blocks: the 1b has 16
+        (_encoder_like("bert.", 12, 384), "BAAI/bge-base-en-v1.5"),
+    ],
+)
+def test_a_small_base_of_another_size_is_a_conflict(lora, declared):
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.base_model["id"] is None and r.base_model["status"] == "contradicted" and r.conflicts, r.base_model
 
 
 def test_every_root_name_resolves_to_its_root_without_its_org():
