@@ -38,8 +38,7 @@ def _sdxl_unet():
 
 
 FOREIGN = {
-    "wav2vec2-base": lambda: _transformers("Wav2Vec2ForCTC", "Wav2Vec2Config"),
-    "hubert-base": lambda: _transformers("HubertModel", "HubertConfig"),
+    "data2vec-audio-base": lambda: _transformers("Data2VecAudioModel", "Data2VecAudioConfig"),  # wav2vec2's names
     "camembert-base": lambda: _transformers(
         "CamembertForSequenceClassification",
         "CamembertConfig",
@@ -112,6 +111,72 @@ def test_a_known_architecture_still_names_its_root(name, tmp_path):
     build, root = KNOWN[name]
     report = _checkpoint(build(), tmp_path / name)
     assert report["base_model"]["id"] == root and report["base_model"]["status"] == "weights"
+
+
+# speech, protein and self-supervised vision encoders that adapters are trained on (they were read as ViT or BERT):
+# (model, family, the roots its shapes fit, the one the weights alone name or None)
+ENCODERS = {
+    "wav2vec2-base": (
+        lambda: _transformers("Wav2Vec2ForCTC", "Wav2Vec2Config"),
+        "wav2vec2",
+        {"facebook/wav2vec2-base", "facebook/wav2vec2-base-960h"},
+        None,
+    ),
+    "hubert-base": (
+        lambda: _transformers("HubertForCTC", "HubertConfig"),
+        "hubert",
+        {"facebook/hubert-base-ls960"},
+        "facebook/hubert-base-ls960",
+    ),
+    "wavlm-large": (
+        lambda: _transformers(
+            "WavLMModel",
+            "WavLMConfig",
+            hidden_size=1024,
+            num_hidden_layers=24,
+            num_attention_heads=16,
+            intermediate_size=4096,
+        ),
+        "wavlm",
+        {"microsoft/wavlm-large"},
+        None,  # HubertModel / WavLMModel name no prefix: hubert-large and wavlm-large share every shape
+    ),
+    "dinov2-small": (
+        lambda: _transformers("Dinov2Model", "Dinov2Config", hidden_size=384, num_attention_heads=6),
+        "dinov2",
+        {"facebook/dinov2-small"},
+        "facebook/dinov2-small",
+    ),
+    "esm2-35m": (
+        lambda: _transformers(
+            "EsmForMaskedLM",
+            "EsmConfig",
+            vocab_size=33,
+            hidden_size=480,
+            num_hidden_layers=12,
+            num_attention_heads=20,
+            intermediate_size=1920,
+            position_embedding_type="rotary",
+            pad_token_id=1,
+        ),
+        "esm",
+        {"facebook/esm2_t12_35M_UR50D"},
+        "facebook/esm2_t12_35M_UR50D",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ENCODERS))
+def test_speech_protein_and_dino_encoders_are_their_own_families(name, tmp_path):
+    """Before: wav2vec2 and HuBERT had no family (a LoRA on them read as ViT at 0.5), DINOv2 was a ViT (its LoRA
+    named google/vit-base-patch16-224-in21k) and ESM-2 a BERT of no known root."""
+    build, family, fits, alone = ENCODERS[name]
+    report = _checkpoint(build(), tmp_path / name)
+    assert fits <= {c["id"] for c in report["root"]["candidates"]}, report["root"]
+    assert report["base_model"]["id"] == alone, report["base_model"]
+    assert not report["conflicts"]
+    declared = _checkpoint(build(), tmp_path / f"{name}-config", config=True)  # model_type names the family
+    assert declared["family"] == family and declared["family_confidence"] >= 0.6, declared["root"]["evidence"]
 
 
 # what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2, Granite's

@@ -1058,6 +1058,16 @@ def _encoder_like(prefix: str, layers: int, hidden: int) -> dict:
             for i in range(layers) for m in ("query", "value")}  # fmt: skip
 
 
+def _speech_like(prefix: str, layers: int, hidden: int) -> dict:
+    return {f"base_model.model.{prefix}encoder.layers.{i}.attention.{m}_proj": (hidden, hidden)
+            for i in range(layers) for m in "qv"}  # fmt: skip
+
+
+def _dino_like(prefix: str, layers: int, hidden: int) -> dict:
+    return {f"base_model.model.{prefix}encoder.layer.{i}.attention.attention.{m}": (hidden, hidden)
+            for i in range(layers) for m in ("query", "value")}  # fmt: skip
+
+
 def _neox_like(layers: int, hidden: int) -> dict:
     return {
         f"base_model.model.gpt_neox.layers.{i}.attention.query_key_value": (3 * hidden, hidden) for i in range(layers)
@@ -1083,7 +1093,22 @@ SMALL_BASES = [
     (_llama_like(28, 3584, 512), "Qwen/Qwen2.5-Coder-7B-Instruct", "Qwen/Qwen2.5-7B"),
     (_llama_like(40, 5120, 5120), "meta-llama/Llama-2-13b-chat-hf", "meta-llama/Llama-2-13b-chat-hf"),
     (_llama_like(32, 4096, 4096), "lmsys/vicuna-7b-v1.5", "meta-llama/Llama-2-7b-hf"),
+    (_encoder_like("esm.", 33, 1280), "facebook/esm2_t33_650M_UR50D", "facebook/esm2_t33_650M_UR50D"),
+    (_speech_like("wav2vec2.", 12, 768), "facebook/wav2vec2-base-960h", "facebook/wav2vec2-base-960h"),
+    (_speech_like("hubert.", 24, 1024), "facebook/hubert-large-ll60k", "facebook/hubert-large-ll60k"),
+    (_dino_like("dinov2.", 12, 768), "facebook/dinov2-base", "facebook/dinov2-base"),
 ]
+
+
+def test_speech_and_dino_loras_are_not_vits():
+    """A wav2vec2 LoRA read as ViT (0.5, root vit-base), a DINOv2 LoRA as ViT at 1.0 and an ESM-2 one as BERT."""
+    assert classify(_speech_like("wav2vec2.", 12, 768)).family == "wav2vec2"
+    dino = classify(_dino_like("dinov2.", 12, 768))
+    assert dino.family == "dinov2" and dino.root == "facebook/dinov2-base"
+    bare = classify(_dino_like("", 12, 768))  # no model prefix: ViT-B and DINOv2-B share every shape
+    assert {"google/vit-base-patch16-224-in21k", "facebook/dinov2-base"} <= {c["id"] for c in bare.candidates}
+    assert bare.base_model["id"] is None
+    assert classify(_encoder_like("esm.", 12, 480)).root == "facebook/esm2_t12_35M_UR50D"
 
 
 @pytest.mark.parametrize("lora, declared, root", SMALL_BASES, ids=[d for _, d, _ in SMALL_BASES])

@@ -59,7 +59,7 @@ MODEL_TYPES = {
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """config.json's `model_type` when it names an architecture the registry has no family for (`mixtral`,
-    `wav2vec2`, `deit`), else None: such a model's weights may match a known family's names and sizes,
+    `camembert`, `deit`), else None: such a model's weights may match a known family's names and sizes,
     but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})
