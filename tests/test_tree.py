@@ -1132,6 +1132,37 @@ def test_a_small_base_of_another_size_is_a_conflict(lora, declared):
     assert r.base_model["id"] is None and r.base_model["status"] == "contradicted" and r.conflicts, r.base_model
 
 
+@pytest.mark.parametrize(
+    "lora, declared",
+    [
+        (_llama_like(28, 3584, 512), "someorg/Qwen2.5-1.5B-sft"),  # Qwen2.5-7B's shapes
+        (_llama_like(32, 4096, 4096), "someorg/llama-2-13b-base-v2"),  # Llama 2 7B's
+        (_llama_like(36, 4096, 1024), "someorg/mistral-7b-x"),  # Qwen3-8B's: no Mistral 7B has 36 blocks
+    ],
+)
+def test_an_unknown_model_whose_name_states_another_size_is_a_conflict(lora, declared):
+    """The registry's models of the name's family and size do not fit, and the roots that fit state another size:
+    before, the card got `base_model: someorg/Qwen2.5-1.5B-sft` on 7B weights ("the weights fit its family")."""
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.base_model["id"] is None and r.base_model["status"] == "contradicted", r.base_model
+    assert any(declared in c for c in r.conflicts), r.conflicts
+
+
+def test_an_unknown_model_of_a_family_the_names_allow_is_not_ruled_out_by_another_family_s_sizes():
+    """Ministral 8B has Qwen3-8B's attention shapes to the block: before, its adapter's declaration was "ruled
+    out" (conflict "the weights are Qwen3") and the family Qwen3 at 1.0, on the registry's ignorance alone."""
+    r = classify(
+        _llama_like(36, 4096, 1024), config={"base_model_name_or_path": "mistralai/Ministral-8B-Instruct-2410"}
+    )
+    assert not r.conflicts and r.base_model["status"] == "unchecked" and r.base_model["id"] is None
+    assert r.family == "qwen3" and r.family_confidence <= 0.5 and r.confidence <= 0.5
+    assert any("does not rule it out" in e for e in r.evidence)
+    # where no known root fits at all, a name's size is no evidence against it
+    open_llama = _llama_like(26, 3200, 3200)  # OpenLLaMA 3B fits no known root: no Llama 3.2 3B rules it out
+    r = classify(open_llama, config={"base_model_name_or_path": "openlm-research/open_llama_3b"})
+    assert not r.conflicts and r.base_model["id"] == "openlm-research/open_llama_3b"
+
+
 def test_every_root_name_resolves_to_its_root_without_its_org():
     """The re-upload marks (`-hf`, `-bnb-4bit`, …) are dropped from both sides; no root may lose its own name."""
     for root in roots()["roots"]:

@@ -11,9 +11,9 @@ import re
 from ..source.hub import REPO_ID
 from .declared import Claim
 from .fit import RootFit, telling
-from .registry import families, family_label, hub_spelling, roots, tail_key
+from .registry import families, family_label, hub_spelling, roots, size_mark, tail_key
 
-__all__ = ["WEIGHTS_ALONE", "base_model_decision", "claim_conflicts"]
+__all__ = ["WEIGHTS_ALONE", "base_model_decision", "claim_conflicts", "unknown_of_another_family"]
 
 
 def _why(top: RootFit | None, family: str | None) -> str:
@@ -42,6 +42,42 @@ def _conflict_code(source: str, kind: str) -> str:
     return f"{where}{'-text' if 'mentions' in s else ''}-{kind}"
 
 
+def _wrong_size(c: Claim, pool: list[RootFit], fits: list) -> list[str]:
+    """For a model the registry does not know, named with its size (`someorg/Qwen2.5-1.5B-finetune`): the
+    registry's models of its family and size, when none of them fits the weights and every root that does fit
+    states another size (Qwen2.5-7B). Empty where the name says no size, the registry has none of that size, or
+    nothing known fits (an `open_llama_3b` is no Llama 3.2 3B, but neither is it ruled out by one)."""
+    mark = size_mark(c.value) if c.root is None and c.family else None
+    same = roots()["_sized"].get((c.family, mark), []) if mark else []
+    tested = {f.root["id"] for _, f in fits}
+    pool_marks = {size_mark(f.root["id"]) for f in pool}
+    if not any(r in tested for r in same) or any(f.root["id"] in same for f in pool):
+        return []
+    return same if pool and None not in pool_marks and mark not in pool_marks else []
+
+
+def unknown_of_another_family(claims: list[Claim], family: str | None, pool: list[RootFit], fits: list) -> list:
+    """Declared models the registry does not know whose names place them in a family the key names allow but
+    the sizes did not pick (`mistralai/Ministral-8B-Instruct-2410` on weights in Qwen3-8B's shapes): no known
+    root of that family has these sizes, which does not rule the model out. Such a claim is no conflict, leaves
+    `base_model` unchecked, and makes the family no surer than a coin. Only for a Hub id (a model, not an
+    architecture field or a checkpoint file) of a family that comes in many sizes: a diffusion family is one
+    architecture, whose sizes the registry has."""
+    tested = {fam for fam, _ in fits}
+    return [
+        c
+        for c in claims
+        if c.strength == "declared"
+        and c.level == "model"
+        and c.root is None
+        and c.family not in (None, family)
+        and c.family in tested
+        and families()["families"][c.family]["kind"] != "diffusion"
+        and REPO_ID.fullmatch(c.value.strip())
+        and not _wrong_size(c, pool, fits)
+    ]
+
+
 def claim_conflicts(
     claims: list[Claim], family: str | None, pool: list[RootFit], fits: list, top: RootFit | None
 ) -> list[tuple[str, str]]:
@@ -59,8 +95,10 @@ def claim_conflicts(
     text_fams = {f for f in text_fams if families()["families"].get(f, {}).get("kind") == kind}
     if family not in hintable:
         text_fams = set()
+    excused = unknown_of_another_family(claims, family, pool, fits)
     for c in claims:
-        if c.strength == "declared":
+        if c.strength == "declared" and c not in excused:
+            wrong_size = _wrong_size(c, pool, fits)
             if c.family and c.family != family:
                 out.append(
                     (
@@ -76,6 +114,16 @@ def claim_conflicts(
                     (
                         _conflict_code(c.source, "shapes"),
                         f"{c.source} says {c.value}, but the weights do not fit it: {reason}",
+                    )
+                )
+            elif wrong_size:
+                bad = by_id.get(wrong_size[0])
+                reason = bad.bad[0] if bad and bad.bad else "its shapes do not fit"
+                out.append(
+                    (
+                        _conflict_code(c.source, "shapes"),
+                        f"{c.source} says {c.value}, but the weights fit no {family_label(c.family)} model of "
+                        f"its size ({size_mark(c.value).upper()}): {reason}",
                     )
                 )
     agreed = any(c.strength == "declared" and c.family == family for c in claims)
@@ -109,6 +157,7 @@ def base_model_decision(
     quantized: bool = False,
     coverage: float | None = None,
     foreign: str | None = None,
+    fits: list = (),
 ) -> dict:
     """Which `base_model` a model card may declare, and why: the weights and the metadata must agree.
 
@@ -141,7 +190,13 @@ def base_model_decision(
         return out
     pool_ids = {f.root["id"] for f in pool}
     structured = [c for c in claims if c.strength == "declared"]
-    wrong = [c for c in structured if (c.family and c.family != family) or (c.root and c.root not in pool_ids)]
+    excused = unknown_of_another_family(claims, family, pool, fits)
+    wrong = [
+        c
+        for c in structured
+        if c not in excused
+        and ((c.family and c.family != family) or (c.root and c.root not in pool_ids) or _wrong_size(c, pool, fits))
+    ]
     if wrong:
         c = wrong[0]
         return dict(

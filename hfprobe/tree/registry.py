@@ -70,7 +70,30 @@ def roots() -> dict:
     for name, rid in [*named, *data.get("derivatives", {}).items()]:
         tails.setdefault(tail_key(name), {}).setdefault(rid, name)
     data["_tail"] = {t: next(iter(ids.items())) for t, ids in tails.items() if len(ids) == 1}
+    sized: dict[tuple[str, str], list[str]] = {}  # (family, size mark) -> roots whose names state that size
+    for r in data["roots"]:
+        for mark in dict.fromkeys(size_mark(n) for n in [r["id"], *r.get("aliases", [])]):
+            if mark:
+                sized.setdefault((r["family"], mark), []).append(r["id"])
+    data["_sized"] = sized
     return data
+
+
+# a parameter count as model names state it (`-7b`, `_1.5B`, `-135M`); not a mixture's `8x7B`, an active
+# count (`A3B`) or BLOOM's `1b7`
+_SIZE_MARK = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([bm])(?![a-z0-9])")
+
+
+def size_mark(name: str) -> str | None:
+    """The parameter count a repo name states, lower case, if it states exactly one.
+
+    >>> size_mark("Qwen/Qwen2.5-Coder-1.5B-Instruct"), size_mark("EleutherAI/pythia-70m"), size_mark("gpt2")
+    ('1.5b', '70m', None)
+    >>> size_mark("mistralai/Mixtral-8x7B-v0.1"), size_mark("Qwen/Qwen3-30B-A3B")
+    (None, '30b')
+    """
+    marks = {m.group(0) for m in _SIZE_MARK.finditer(bare_id(name).rsplit("/", 1)[-1].lower())}
+    return marks.pop() if len(marks) == 1 else None
 
 
 # What a re-upload adds to the name of the model it re-uploads: quantization, precision, sharding, the uploader.
