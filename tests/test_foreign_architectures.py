@@ -179,6 +179,14 @@ def test_speech_protein_and_dino_encoders_are_their_own_families(name, tmp_path)
     assert declared["family"] == family and declared["family_confidence"] >= 0.6, declared["root"]["evidence"]
 
 
+def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(tmp_path):
+    """gpt-oss (2025; its LoRAs were `llama` at 0.3 with no root): LLaMA's attention names at its own widths (64 heads
+    of 64 over 2880), attention sinks, and 128 experts as 3-D parameters that hold most of its weights."""
+    report = _checkpoint(_transformers("GptOssForCausalLM", "GptOssConfig"), tmp_path / "oss", config=True)
+    assert report["family"] == "gpt_oss" and report["root"]["candidates"][0]["id"] == "openai/gpt-oss-120b"
+    assert report["base_model"]["id"] is None and "of the parameters are in layers" in report["base_model"]["reason"]
+
+
 # what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2, Granite's
 # default config Llama-2-7B exactly; their config.json's model_type says what they are
 WITH_CONFIG = {

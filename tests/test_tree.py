@@ -1097,6 +1097,9 @@ SMALL_BASES = [
     (_speech_like("wav2vec2.", 12, 768), "facebook/wav2vec2-base-960h", "facebook/wav2vec2-base-960h"),
     (_speech_like("hubert.", 24, 1024), "facebook/hubert-large-ll60k", "facebook/hubert-large-ll60k"),
     (_dino_like("dinov2.", 12, 768), "facebook/dinov2-base", "facebook/dinov2-base"),
+    (_llama_like(24, 2880, 512, 4096), "openai/gpt-oss-20b", "openai/gpt-oss-20b"),  # 2025's: not small
+    (_llama_like(24, 2880, 512, 4096), "unsloth/gpt-oss-20b-unsloth-bnb-4bit", "openai/gpt-oss-20b"),
+    (_llama_like(36, 2048, 512), "HuggingFaceTB/SmolLM3-3B", "HuggingFaceTB/SmolLM3-3B"),
 ]
 
 
