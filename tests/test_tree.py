@@ -1103,6 +1103,32 @@ SMALL_BASES = [
 ]
 
 
+def _glm_like(layers: int, qkv: int, v1: bool) -> dict:
+    """A ChatGLM LoRA on query_key_value: ChatGLM-6B's `transformer.layers.N.attention`, ChatGLM2/3's
+    `transformer.encoder.layers.N.self_attention`."""
+    where = "transformer.layers.{i}.attention" if v1 else "transformer.encoder.layers.{i}.self_attention"
+    return {f"base_model.model.{where.format(i=i)}.query_key_value": (qkv, 4096) for i in range(layers)}
+
+
+@pytest.mark.parametrize(
+    "lora, declared, root",
+    [
+        (_glm_like(28, 12288, True), "THUDM/chatglm-6b", "THUDM/chatglm-6b"),
+        (_glm_like(28, 4608, False), "THUDM/chatglm2-6b", "THUDM/chatglm2-6b"),
+        (_glm_like(28, 4608, False), "THUDM/chatglm3-6b", "THUDM/chatglm3-6b"),
+        (_glm_like(28, 12288, True), None, "THUDM/chatglm-6b"),
+    ],
+)
+def test_a_chatglm_lora_is_chatglm_not_a_pythia(lora, declared, root):
+    """ChatGLM-6B's `attention.query_key_value` (3 x 4096) is GPT-NeoX's name at Pythia-6.9B's width: its LoRAs
+    (the 2023 tutorials' favourite) were GPT-NeoX, root pythia-6.9b at 0.75."""
+    r = classify(lora, config={"base_model_name_or_path": declared} if declared else None)
+    assert r.family == "chatglm" and r.root == root and not r.conflicts, (r.family, r.root, r.conflicts)
+    assert r.base_model["id"] == declared
+    wrong = classify(_glm_like(28, 12288, True), config={"base_model_name_or_path": "THUDM/chatglm2-6b"})
+    assert wrong.base_model["status"] == "contradicted" and wrong.conflicts
+
+
 def test_speech_and_dino_loras_are_not_vits():
     """A wav2vec2 LoRA read as ViT (0.5, root vit-base), a DINOv2 LoRA as ViT at 1.0 and an ESM-2 one as BERT."""
     assert classify(_speech_like("wav2vec2.", 12, 768)).family == "wav2vec2"
