@@ -1058,6 +1058,16 @@ def _encoder_like(prefix: str, layers: int, hidden: int) -> dict:
             for i in range(layers) for m in ("query", "value")}  # fmt: skip
 
 
+def _bloom_like(layers: int, hidden: int) -> dict:
+    return {f"base_model.model.transformer.h.{i}.self_attention.query_key_value": (3 * hidden, hidden)
+            for i in range(layers)}  # fmt: skip
+
+
+def _t5_like(layers: int, hidden: int, inner: int) -> dict:
+    return {f"base_model.model.encoder.block.{i}.layer.0.SelfAttention.{m}": (inner, hidden)
+            for i in range(layers) for m in "qv"}  # fmt: skip
+
+
 def _speech_like(prefix: str, layers: int, hidden: int) -> dict:
     return {f"base_model.model.{prefix}encoder.layers.{i}.attention.{m}_proj": (hidden, hidden)
             for i in range(layers) for m in "qv"}  # fmt: skip
@@ -1100,6 +1110,8 @@ SMALL_BASES = [
     (_llama_like(24, 2880, 512, 4096), "openai/gpt-oss-20b", "openai/gpt-oss-20b"),  # 2025's: not small
     (_llama_like(24, 2880, 512, 4096), "unsloth/gpt-oss-20b-unsloth-bnb-4bit", "openai/gpt-oss-20b"),
     (_llama_like(36, 2048, 512), "HuggingFaceTB/SmolLM3-3B", "HuggingFaceTB/SmolLM3-3B"),
+    (_bloom_like(30, 4096), "bigscience/bloomz-7b1", "bigscience/bloomz-7b1"),  # PEFT's own early examples
+    (_t5_like(8, 512, 384), "bigscience/mt0-small", "google/mt5-small"),
 ]
 
 
