@@ -1112,6 +1112,8 @@ SMALL_BASES = [
     (_llama_like(36, 2048, 512), "HuggingFaceTB/SmolLM3-3B", "HuggingFaceTB/SmolLM3-3B"),
     (_bloom_like(30, 4096), "bigscience/bloomz-7b1", "bigscience/bloomz-7b1"),  # PEFT's own early examples
     (_t5_like(8, 512, 384), "bigscience/mt0-small", "google/mt5-small"),
+    (_t5_like(24, 4096, 4096), "google/flan-t5-xxl", "google/flan-t5-xxl"),
+    (_llama_like(40, 5120, 5120), "decapoda-research/llama-13b-hf", "huggyllama/llama-13b"),  # alpaca-lora's era
 ]
 
 
