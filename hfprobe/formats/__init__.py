@@ -6,12 +6,12 @@
     ('kohya', 192, 8, 61712)
 
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
-Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, custom-lora,
+Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, custom-lora,
 transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion, gguf,
 ip-adapter (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
-(diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py,
+(diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py, loralib.py,
 checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py; LoRA key grouping in lora.py),
 pickles read only through `torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries'
 renaming tables kept as data (tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test
@@ -42,6 +42,7 @@ from .diffusers import adapter_metadata, is_diffusers_lora, read_diffusers_lora
 from .gguf import read_gguf
 from .ip_adapter import is_ip_adapter, read_ip_adapter
 from .kohya import is_kohya, read_kohya
+from .loralib import is_loralib, read_loralib
 from .lycoris import is_lycoris
 from .mlx import is_mlx, read_mlx
 from .peft import is_peft, read_peft
@@ -202,6 +203,9 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_mlx(keys):
         fmt = "mlx"
         modules, notes = read_mlx(store, adapter_config, where, model_type=(model_config or {}).get("model_type"))
+    elif is_loralib(keys):
+        fmt = "loralib"
+        modules, notes = read_loralib(store, where, model_type=(model_config or {}).get("model_type"))
     elif is_xlabs(keys):
         fmt = "xlabs"
         modules, notes = read_xlabs(store, where)
@@ -225,7 +229,8 @@ def _open(src, filename: str | None) -> WeightsView:
             sample = sample_keys(keys)
             raise UnsupportedFormatError(
                 f"{where}: unknown weights layout ({len(keys)} tensors, e.g. {sample}); "
-                "hfprobe reads diffusers/kohya/cloneofsimo/PEFT/mlx-lm LoRAs and transformers/diffusers checkpoints"
+                "hfprobe reads diffusers/kohya/cloneofsimo/PEFT/mlx-lm/loralib LoRAs and transformers/diffusers "
+                "checkpoints"
             )
         fmt = "diffusers-checkpoint" if component else "transformers-checkpoint"
         if component is None and any(k.startswith("model.diffusion_model.") for k in keys):

@@ -66,6 +66,7 @@ class Module:
     lora_embedding: bool = False
     quant: str = ""  # kind "quantized": the method (gptq, awq, bitsandbytes, fp8, …); keys name its packed tensors
     stored_transposed: bool = False  # LoRA factors stored as Aᵀ [in, r] and Bᵀ [r, out] (mlx-lm)
+    merged_groups: int = 1  # a merged LoRA (loralib MergedLinear): slices of a fused output, d_out unknown
 
     def as_dict(self) -> dict:
         return {
@@ -295,6 +296,11 @@ class WeightsView:
         if mod.kind != "lora":
             w = self.store.get(mod.keys["W"]).float()
             return w.reshape(w.shape[0], math.prod(w.shape[1:])) if w.dim() > 1 else w.reshape(1, -1)
+        if mod.merged_groups > 1:
+            raise LayerNotFoundError(
+                f"{self._where()}: module {quote(name)} is a merged LoRA ({mod.merged_groups} slices of a fused "
+                "projection): which slices are adapted is not in the file, so ΔW is unknown; pick another layer"
+            )
         if "B" not in mod.keys:
             raise LayerNotFoundError(
                 f"{self._where()}: module {quote(name)} has only its A matrix stored, so ΔW is unknown"

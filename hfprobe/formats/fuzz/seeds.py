@@ -162,6 +162,19 @@ def _mlx(rng):
     return {"adapters.safetensors": safetensors_bytes(t, None, rng), "adapter_config.json": json.dumps(config).encode()}
 
 
+def _loralib(rng):
+    t = {}
+    for i in range(2):  # loralib's Linear on query / value, and a MergedLinear (q and v of a fused c_attn)
+        for m in ("query", "value"):
+            base = f"roberta.encoder.layer.{i}.attention.self.{m}"
+            t[f"{base}.lora_A"], t[f"{base}.lora_B"] = (F32, [4, 64]), (F32, [64, 4])
+        t[f"transformer.h.{i}.attn.c_attn.lora_A"], t[f"transformer.h.{i}.attn.c_attn.lora_B"] = (
+            (F32, [8, 64]),
+            (F32, [128, 4]),
+        )
+    return {"lora.safetensors": safetensors_bytes(t, None, rng)}
+
+
 def _diffusers(rng):
     p = "unet.down_blocks.0.attentions.0.transformer_blocks.0"
     t = {
@@ -445,6 +458,7 @@ SEEDS = {
     "lycoris": _lycoris,
     "xlabs": _xlabs,
     "mlx": _mlx,
+    "loralib": _loralib,
     "diffusers": _diffusers,
     "diffusers-down": _diffusers_down,
     "diffusers-processor": _processor,

@@ -1,0 +1,72 @@
+"""loralib (microsoft/LoRA, the LoRA paper's own code) and lit-gpt / litgpt LoRA weights.
+
+Keys are module paths with `.lora_A` [r, in] and `.lora_B` [out, r]: parameters, no `.weight` (PEFT's are
+`.lora_A.weight`). `torch.save(lora.lora_state_dict(model))` keeps only those; a whole `model.state_dict()` keeps
+the base weights beside them (read as full modules, a LoRA's own name kept for the LoRA). Neither library stores
+alpha: loralib's default `lora_alpha=1` (scale 1/r) is assumed and said in a note.
+
+A merged projection (loralib's `MergedLinear`, GPT-2's fused `c_attn` with `enable_lora=[True, False, True]`;
+litgpt's fused qkv) adapts g slices of one fused output: A is [g·r, in] and B [out of the adapted slices, r],
+ΔW of each slice B_j A_j. The file says neither which slices nor (litgpt, grouped-query attention) how wide each
+is, so such a module's output size is left unknown (the tree checks its input side only) and `layer()` refuses it.
+"""
+
+from __future__ import annotations
+
+from ..errors import InvalidWeightsError
+from ..source.safetensors import quote
+from .base import Module, TensorStore, lora_module
+from .lora import add_full_modules
+from .peft import canonical_modules
+
+DEFAULT_ALPHA = 1.0  # loralib.layers.LoRALayer: lora_alpha=1 unless the model code sets it
+
+
+def is_loralib(keys: list[str]) -> bool:
+    """A `.lora_A` and a `.lora_B` parameter (no `.weight` after them)."""
+    return any(k.endswith(".lora_A") for k in keys) and any(k.endswith(".lora_B") for k in keys)
+
+
+def read_loralib(store: TensorStore, where: str, model_type: str | None = None) -> tuple[dict[str, Module], list]:
+    """Modules of a loralib / litgpt LoRA state dict; returns (modules, notes)."""
+    pairs: dict[str, dict[str, str]] = {}
+    rest: dict[str, str] = {}
+    for key in store.raw:
+        name, _, role = key.rpartition(".")
+        if role in ("lora_A", "lora_B") and name:
+            pairs.setdefault(name, {})[role[-1]] = key
+        else:
+            rest[key] = key
+    modules: dict[str, Module] = {}
+    merged = 0
+    for name, p in sorted(pairs.items()):
+        if "A" not in p:
+            raise InvalidWeightsError(
+                f"{where}: LoRA {quote(name, 120)} has a lora_B but no lora_A; the file is incomplete, re-export it"
+            )
+        a, b = store.raw[p["A"]], store.raw.get(p.get("B", ""))
+        groups = _groups(a.shape, b.shape if b is not None else None)
+        if groups > 1:  # A [g·r, in], B [out_g, r]: the module as its input side and rank only
+            merged += 1
+            mod = lora_module(name, a._replace(shape=(a.shape[0] // groups, a.shape[1])), None, alpha=DEFAULT_ALPHA,
+                              keys={"A": p["A"], "B": p["B"]}, where=where)  # fmt: skip
+            mod.merged_groups = groups
+        else:
+            keys = {"A": p["A"], **({"B": p["B"]} if b is not None else {})}
+            mod = lora_module(name, a, b, alpha=DEFAULT_ALPHA, keys=keys, where=where)
+        modules[name] = mod
+    add_full_modules(modules, rest, list(rest), store)
+    notes = [f"loralib / litgpt LoRA: no lora_alpha stored, loralib's default {DEFAULT_ALPHA:g} assumed (scale 1/r)"]
+    if merged:
+        notes.append(
+            f"{merged} merged LoRA projections (loralib MergedLinear / litgpt fused qkv): which slices of the fused "
+            "output are adapted is not in the file, so their output size is unknown and their ΔW is not read"
+        )
+    return canonical_modules(modules, notes, model_type)
+
+
+def _groups(a: tuple, b: tuple | None) -> int:
+    """How many slices a merged LoRA adapts: A's rows over B's rank (1 for a plain LoRA)."""
+    if b is None or len(a) != 2 or len(b) != 2 or not b[1] or a[0] == b[1] or a[0] % b[1]:
+        return 1  # plain, or shapes lora_module will refuse with its own message
+    return a[0] // b[1]

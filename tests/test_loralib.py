@@ -1,0 +1,109 @@
+"""loralib (microsoft/LoRA) state dicts, written by loralib itself: `lora.lora_state_dict(model)` saved with
+torch.save, as the LoRA paper's code and the research repos built on it do. Before, each was refused ("unknown
+weights layout"). loralib is the oracle: its own merge (`model.eval()` adds B A · scaling to the weight) is the ΔW
+`layer()` must give."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from hfprobe.errors import LayerNotFoundError
+from hfprobe.formats import open_weights
+from hfprobe.tree.inspect import inspect_source
+
+lora = pytest.importorskip("loralib", reason="loralib (the dev extra) is the oracle for its own state dicts")
+
+torch.set_num_threads(1)
+
+
+def _tree(leaves: dict[str, nn.Module]) -> nn.Module:
+    """A module tree with the given leaves at their dotted paths."""
+    root = nn.Module()
+    for path, leaf in leaves.items():
+        node = root
+        *parents, last = path.split(".")
+        for part in parents:
+            if not hasattr(node, part):
+                node.add_module(part, nn.Module())
+            node = getattr(node, part)
+        node.add_module(last, leaf)
+    return root
+
+
+def _roberta(r: int = 8, alpha: int = 1) -> nn.Module:
+    """loralib's NLU recipe: lora.Linear on RoBERTa-base's query and value (12 layers of 768)."""
+    torch.manual_seed(0)
+    leaves = {}
+    for i in range(12):
+        for m in ("query", "value"):
+            leaves[f"roberta.encoder.layer.{i}.attention.self.{m}"] = lora.Linear(768, 768, r=r, lora_alpha=alpha)
+    model = _tree(leaves)
+    for mod in model.modules():
+        if isinstance(mod, lora.Linear):
+            nn.init.normal_(mod.lora_B)  # as after training: loralib starts B at zero
+    return model
+
+
+def test_a_loralib_state_dict_is_read_and_its_delta_is_loralib_s_own(tmp_path):
+    model = _roberta()
+    path = tmp_path / "roberta_base_lora_mnli.pt"
+    torch.save(lora.lora_state_dict(model), path)
+    report = inspect_source(str(path))
+    assert report["format"] == "loralib" and report["kind"] == "adapter" and report["rank"] == 8
+    assert report["family"] == "roberta" and report["root"]["id"] == "FacebookAI/roberta-base"
+    assert any("lora_alpha" in n for n in report["notes"])
+
+    view = open_weights(str(path))
+    name = "roberta.encoder.layer.3.attention.self.value"
+    leaf = model.get_submodule(name)
+    before = leaf.weight.detach().clone()
+    model.eval()  # loralib merges B A · scaling into the weight
+    assert torch.allclose(view.layer(name, scaled=True), leaf.weight.detach() - before, atol=1e-5)
+
+
+def test_a_whole_model_state_dict_with_loralib_layers_reads_the_lora_and_the_rest(tmp_path):
+    model = _roberta(r=4, alpha=8)
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)  # base weights and biases beside lora_A / lora_B
+    view = open_weights(str(path))
+    name = "roberta.encoder.layer.0.attention.self.query"
+    assert view.format == "loralib" and view.modules[name].kind == "lora" and view.modules[name].rank == 4
+    leaf = model.get_submodule(name)
+    assert torch.allclose(view.layer(name), (leaf.lora_B @ leaf.lora_A).detach(), atol=1e-5)
+    # alpha is not in the file: loralib's default (1) is assumed, so the scale is 1/r, not this model's 8/r
+    assert view.modules[name].scale == 1 / 4 and leaf.scaling == 8 / 4
+
+
+def test_a_merged_linear_is_read_by_its_input_side_and_its_delta_refused(tmp_path):
+    """GPT-2's fused c_attn with q and v adapted (loralib's NLG recipe): A [2r, 768], B [1536, r]."""
+    leaves = {
+        f"transformer.h.{i}.attn.c_attn": lora.MergedLinear(
+            768, 2304, r=4, enable_lora=[True, False, True], fan_in_fan_out=True
+        )
+        for i in range(12)
+    }
+    path = tmp_path / "gpt2_lora.pt"
+    torch.save(lora.lora_state_dict(_tree(leaves)), path)
+    report = inspect_source(str(path))
+    assert report["format"] == "loralib" and report["family"] == "gpt2" and report["rank"] == 4
+    assert report["root"]["id"] == "openai-community/gpt2" and not report["conflicts"]
+    assert any("merged LoRA" in n for n in report["notes"])
+    view = open_weights(str(path))
+    with pytest.raises(LayerNotFoundError, match="merged LoRA"):
+        view.layer("transformer.h.0.attn.c_attn")
+
+
+def test_the_cli_answers_on_a_loralib_file(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    path = tmp_path / "lora.pt"
+    torch.save(lora.lora_state_dict(_roberta()), path)
+    out = subprocess.run(
+        [sys.executable, "-m", "hfprobe", "inspect", str(path), "--json"], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["format"] == "loralib"
