@@ -107,3 +107,33 @@ def test_the_cli_answers_on_a_loralib_file(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["format"] == "loralib"
+
+
+def test_minlora_s_parametrized_names_are_the_module_s(tmp_path):
+    """minLoRA registers the pair as a torch parametrization: `<module>.parametrizations.weight.0.lora_A`. Built
+    here with torch's own `parametrize`, as minLoRA does, on GPT-2's layout (its Conv1D as Linear, 12 blocks)."""
+    from safetensors.torch import save_file
+    from torch.nn.utils import parametrize
+
+    class LoRA(nn.Module):  # minLoRA's LoRAParametrization, reduced: W + B A · alpha / r
+        def __init__(self, fan_in, fan_out, rank=4):
+            super().__init__()
+            self.lora_A = nn.Parameter(torch.randn(rank, fan_in))
+            self.lora_B = nn.Parameter(torch.randn(fan_out, rank))
+
+        def forward(self, w):
+            return w + self.lora_B @ self.lora_A / self.lora_A.shape[0]
+
+    leaves = {f"transformer.h.{i}.mlp.c_fc": nn.Linear(768, 3072) for i in range(12)}
+    model = _tree(leaves)
+    for leaf in leaves.values():
+        parametrize.register_parametrization(leaf, "weight", LoRA(768, 3072))
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items() if "lora_" in k}
+    assert "transformer.h.0.mlp.c_fc.parametrizations.weight.0.lora_A" in state
+    save_file(state, tmp_path / "lora.safetensors")
+    report = inspect_source(str(tmp_path / "lora.safetensors"))
+    assert report["format"] == "loralib" and report["family"] == "gpt2" and report["rank"] == 4
+    view = open_weights(str(tmp_path / "lora.safetensors"))
+    leaf = leaves["transformer.h.5.mlp.c_fc"]
+    delta = leaf.weight.detach() - leaf.parametrizations.weight.original.detach()
+    assert torch.allclose(view.layer("transformer.h.5.mlp.c_fc", scaled=True), delta, atol=1e-4)

@@ -1,9 +1,10 @@
-"""loralib (microsoft/LoRA, the LoRA paper's own code) and lit-gpt / litgpt LoRA weights.
+"""loralib (microsoft/LoRA, the LoRA paper's own code), lit-gpt / litgpt and minLoRA LoRA weights.
 
 Keys are module paths with `.lora_A` [r, in] and `.lora_B` [out, r]: parameters, no `.weight` (PEFT's are
 `.lora_A.weight`). `torch.save(lora.lora_state_dict(model))` keeps only those; a whole `model.state_dict()` keeps
-the base weights beside them (read as full modules, a LoRA's own name kept for the LoRA). Neither library stores
-alpha: loralib's default `lora_alpha=1` (scale 1/r) is assumed and said in a note.
+the base weights beside them (read as full modules, a LoRA's own name kept for the LoRA). minLoRA (torch's
+parametrizations) puts the pair under `<module>.parametrizations.weight.0`, which is dropped from the name. None
+of them stores alpha: loralib's default `lora_alpha=1` (minLoRA's too; scale 1/r) is assumed and said in a note.
 
 A merged projection (loralib's `MergedLinear`, GPT-2's fused `c_attn` with `enable_lora=[True, False, True]`;
 litgpt's fused qkv) adapts g slices of one fused output: A is [g·r, in] and B [out of the adapted slices, r],
@@ -13,6 +14,8 @@ is, so such a module's output size is left unknown (the tree checks its input si
 
 from __future__ import annotations
 
+import re
+
 from ..errors import InvalidWeightsError
 from ..source.safetensors import quote
 from .base import Module, TensorStore, lora_module
@@ -20,6 +23,7 @@ from .lora import add_full_modules
 from .peft import canonical_modules
 
 DEFAULT_ALPHA = 1.0  # loralib.layers.LoRALayer: lora_alpha=1 unless the model code sets it
+_PARAMETRIZED = re.compile(r"\.parametrizations\.weight\.\d+$")  # minLoRA's place for the pair
 
 
 def is_loralib(keys: list[str]) -> bool:
@@ -34,7 +38,7 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
     for key in store.raw:
         name, _, role = key.rpartition(".")
         if role in ("lora_A", "lora_B") and name:
-            pairs.setdefault(name, {})[role[-1]] = key
+            pairs.setdefault(_PARAMETRIZED.sub("", name), {})[role[-1]] = key
         else:
             rest[key] = key
     modules: dict[str, Module] = {}
@@ -56,7 +60,10 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
             mod = lora_module(name, a, b, alpha=DEFAULT_ALPHA, keys=keys, where=where)
         modules[name] = mod
     add_full_modules(modules, rest, list(rest), store)
-    notes = [f"loralib / litgpt LoRA: no lora_alpha stored, loralib's default {DEFAULT_ALPHA:g} assumed (scale 1/r)"]
+    notes = [
+        f"loralib / litgpt / minLoRA LoRA: no lora_alpha stored, loralib's default {DEFAULT_ALPHA:g} assumed "
+        "(scale 1/r)"
+    ]
     if merged:
         notes.append(
             f"{merged} merged LoRA projections (loralib MergedLinear / litgpt fused qkv): which slices of the fused "
