@@ -137,3 +137,22 @@ def test_minlora_s_parametrized_names_are_the_module_s(tmp_path):
     leaf = leaves["transformer.h.5.mlp.c_fc"]
     delta = leaf.weight.detach() - leaf.parametrizations.weight.original.detach()
     assert torch.allclose(view.layer("transformer.h.5.mlp.c_fc", scaled=True), delta, atol=1e-4)
+
+
+def test_a_litgpt_finetune_folder_is_read_through_its_lora(tmp_path):
+    """litgpt's `finetune_lora` writes `final/lit_model.pth.lora` ({"model": the LoRA parameters}; its fused qkv
+    with query and value adapted) beside `lit_model.pth`, the merged model, and `hyperparameters.yaml`. Before:
+    a `.pth.lora` file was no weights file at all. litgpt's names are one scheme for every architecture, so the
+    family stays open; the run's checkpoint_dir is reported as declared."""
+    lora_sd = {}
+    for i in range(32):
+        lora_sd[f"transformer.h.{i}.attn.qkv.lora_A"] = torch.randn(16, 2560)
+        lora_sd[f"transformer.h.{i}.attn.qkv.lora_B"] = torch.zeros(5120, 8)
+    final = tmp_path / "out" / "finetune" / "lora" / "final"
+    final.mkdir(parents=True)
+    torch.save({"model": lora_sd}, final / "lit_model.pth.lora")
+    torch.save({"transformer.wte.weight": torch.zeros(8, 4)}, final / "lit_model.pth")
+    (final / "hyperparameters.yaml").write_text("checkpoint_dir: checkpoints/EleutherAI/pythia-2.8b\nlora_r: 8\n")
+    report = inspect_source(str(final))
+    assert report["format"] == "loralib" and report["rank"] == 8 and report["modules"] == 32
+    assert report["declared"]["hyperparameters.yaml checkpoint_dir"] == "pythia-2.8b"

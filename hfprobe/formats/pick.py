@@ -22,6 +22,7 @@ PREFERRED = (
     "pytorch_lora_weights.safetensors",
     "pytorch_lora_weights.bin",
     "adapters.safetensors",  # mlx-lm's (its NNNNNNN_adapters.safetensors are earlier snapshots of the run)
+    "lit_model.pth.lora",  # litgpt's finetune_lora output (its lit_model.pth beside it is the merged model)
     "model.safetensors.index.json",
     "model.safetensors",
     "pytorch_model.bin.index.json",

@@ -30,7 +30,7 @@ from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInf
 if TYPE_CHECKING:
     import torch
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pth.lora")  # the last litgpt's LoRA (`lit_model.pth.lora`)
 MAX_NESTING = 32  # dicts inside dicts; a real state dict nests two or three deep
 TAIL_BYTES = 64 * 1024  # read_index's first read of a zip's end: its directory too, up to about 600 tensors
 

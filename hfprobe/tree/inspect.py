@@ -181,7 +181,7 @@ def _report(src: Source) -> dict:
     # what the tree stage weighs besides names and shapes: a quantized checkpoint, a full checkpoint's sizes
     weighed = {"quantized": view.extra.get("quantized"), "params": _params(view) if kind == "checkpoint" else None}
     tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, **weighed)
-    if tree.family and tree.base_model["status"] in ("ambiguous", "unknown"):  # the training code may name it
+    if tree.base_model["status"] in ("ambiguous", "unknown"):  # the training code may name it (or the family)
         more = _training_texts(src, texts)
         if more:
             texts = {**texts, **more}
