@@ -113,7 +113,19 @@ def test_a_known_architecture_still_names_its_root(name, tmp_path):
     assert report["base_model"]["id"] == root and report["base_model"]["status"] == "weights"
 
 
-# speech, protein and self-supervised vision encoders that adapters are trained on (they were read as ViT or BERT):
+_OPUS_MT = dict(  # Helsinki-NLP/opus-mt-en-de's config
+    vocab_size=58101,
+    d_model=512,
+    encoder_layers=6,
+    decoder_layers=6,
+    encoder_ffn_dim=2048,
+    decoder_ffn_dim=2048,
+    encoder_attention_heads=8,
+    decoder_attention_heads=8,
+)
+
+# speech, protein, self-supervised vision and translation models adapters are trained on (they were read as ViT,
+# BERT, Whisper or BART):
 # (model, family, the roots its shapes fit, the one the weights alone name or None)
 ENCODERS = {
     "wav2vec2-base": (
@@ -163,13 +175,39 @@ ENCODERS = {
         {"facebook/esm2_t12_35M_UR50D"},
         "facebook/esm2_t12_35M_UR50D",
     ),
+    # translation models in BART's names (an opus-mt model was read as whisper-base, NLLB-600M as BART-large)
+    "opus-mt": (
+        lambda: _transformers("MarianMTModel", "MarianConfig", **_OPUS_MT),
+        "marian",
+        {"Helsinki-NLP/opus-mt-en-de", "openai/whisper-base"},  # every shape alike, to the block
+        None,
+    ),
+    "m2m100-418m": (
+        lambda: _transformers("M2M100ForConditionalGeneration", "M2M100Config"),
+        "m2m_100",
+        {"facebook/m2m100_418M", "facebook/nllb-200-distilled-600M", "facebook/bart-large"},
+        None,
+    ),
+    "mbart-large": (
+        lambda: _transformers("MBartForConditionalGeneration", "MBartConfig", vocab_size=250054),
+        "mbart",
+        {"facebook/mbart-large-50", "facebook/bart-large"},
+        None,
+    ),
+    "modernbert-base": (
+        lambda: _transformers("ModernBertForSequenceClassification", "ModernBertConfig"),
+        "modernbert",
+        {"answerdotai/ModernBERT-base"},
+        "answerdotai/ModernBERT-base",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(ENCODERS))
-def test_speech_protein_and_dino_encoders_are_their_own_families(name, tmp_path):
+def test_architectures_that_looked_like_others_are_their_own_families(name, tmp_path):
     """Before: wav2vec2 and HuBERT had no family (a LoRA on them read as ViT at 0.5), DINOv2 was a ViT (its LoRA
-    named google/vit-base-patch16-224-in21k) and ESM-2 a BERT of no known root."""
+    named google/vit-base-patch16-224-in21k), ESM-2 a BERT of no known root, an opus-mt model Whisper (root
+    whisper-base), M2M100 / NLLB and mBART BART-large, ModernBERT nothing."""
     build, family, fits, alone = ENCODERS[name]
     report = _checkpoint(build(), tmp_path / name)
     assert fits <= {c["id"] for c in report["root"]["candidates"]}, report["root"]

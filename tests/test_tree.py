@@ -1068,6 +1068,16 @@ def _t5_like(layers: int, hidden: int, inner: int) -> dict:
             for i in range(layers) for m in "qv"}  # fmt: skip
 
 
+def _s2s_like(hidden: int, layers: int) -> dict:
+    """A PEFT LoRA on q / v of an encoder-decoder in BART's names (Whisper, BART, Marian, M2M100, mBART)."""
+    out = {}
+    for i in range(layers):
+        for m in "qv":
+            out[f"base_model.model.model.encoder.layers.{i}.self_attn.{m}_proj"] = (hidden, hidden)
+            out[f"base_model.model.model.decoder.layers.{i}.encoder_attn.{m}_proj"] = (hidden, hidden)
+    return out
+
+
 def _speech_like(prefix: str, layers: int, hidden: int) -> dict:
     return {f"base_model.model.{prefix}encoder.layers.{i}.attention.{m}_proj": (hidden, hidden)
             for i in range(layers) for m in "qv"}  # fmt: skip
@@ -1114,7 +1124,20 @@ SMALL_BASES = [
     (_t5_like(8, 512, 384), "bigscience/mt0-small", "google/mt5-small"),
     (_t5_like(24, 4096, 4096), "google/flan-t5-xxl", "google/flan-t5-xxl"),
     (_llama_like(40, 5120, 5120), "decapoda-research/llama-13b-hf", "huggyllama/llama-13b"),  # alpaca-lora's era
+    (_s2s_like(512, 6), "Helsinki-NLP/opus-mt-en-de", "Helsinki-NLP/opus-mt-en-de"),  # was whisper-base's family
+    (_s2s_like(1024, 12), "facebook/nllb-200-distilled-600M", "facebook/nllb-200-distilled-600M"),
+    (_s2s_like(1024, 12), "facebook/mbart-large-50", "facebook/mbart-large-50"),
 ]
+
+
+def test_an_opus_mt_pair_the_registry_lacks_is_a_marian_and_written():
+    """Every opus-mt model has whisper-base's shapes: the declared language pair puts it in Marian's family (its
+    best root leads the candidates, not whisper-base's, which has the larger prior) and is written as declared."""
+    r = classify(_s2s_like(512, 6), config={"base_model_name_or_path": "Helsinki-NLP/opus-mt-de-en"})
+    assert r.family == "marian" and r.root.startswith("Helsinki-NLP/opus-mt-") and not r.conflicts
+    assert r.base_model["id"] == "Helsinki-NLP/opus-mt-de-en"
+    bare = classify(_s2s_like(512, 6))  # no declaration: Whisper is likelier, not certain
+    assert bare.family == "whisper" and bare.family_confidence < 0.8 and bare.base_model["id"] is None
 
 
 def _glm_like(layers: int, qkv: int, v1: bool) -> dict:

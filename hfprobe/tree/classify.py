@@ -241,11 +241,14 @@ def _rank_roots(
     pool = [f for fam, f in ok if fam == family or (not weak and family is not None)]
     weights = {f.root["id"]: _weight(f, claims, full) for f in pool}
     fam_of = {f.root["id"]: f.root["family"] for f in pool}
-    if by_claim:  # metadata chose among families the weights allow: its family gets most of the mass
+    if by_claim:  # metadata chose among families the weights allow: its family gets most of the mass, and its
+        # best root leads (where the mass is spread over many look-alikes, as opus-mt's language pairs)
         mine = sum(v for k, v in weights.items() if fam_of[k] == family)
         rest = sum(weights.values()) - mine
-        if mine and rest and mine < 1.5 * rest:
-            weights = {k: v * 1.5 * rest / mine if fam_of[k] == family else v for k, v in weights.items()}
+        best_mine = max((v for k, v in weights.items() if fam_of[k] == family), default=0.0)
+        best_rest = max((v for k, v in weights.items() if fam_of[k] != family), default=0.0)
+        boost = max(1.5 * rest / mine, 1.5 * best_rest / best_mine, 1.0) if mine and rest else 1.0
+        weights = {k: v * boost if fam_of[k] == family else v for k, v in weights.items()}
     # a declared root the weights allow outranks its look-alikes (at least 60% of the known mass)
     for rid in dict.fromkeys(c.root for c in claims if c.strength == "declared" and c.root in weights):
         others = sum(v for k, v in weights.items() if k != rid)
