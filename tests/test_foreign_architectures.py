@@ -194,6 +194,18 @@ ENCODERS = {
         {"facebook/mbart-large-50", "facebook/bart-large"},
         None,
     ),
+    "albert-base": (  # one layer shared by all 12 and a 128-wide embedding: it had no family
+        lambda: _transformers(
+            "AlbertForSequenceClassification",
+            "AlbertConfig",
+            hidden_size=768,
+            num_attention_heads=12,
+            intermediate_size=3072,
+        ),
+        "albert",
+        {"albert/albert-base-v2", "albert/albert-base-v1"},
+        None,
+    ),
     "modernbert-base": (
         lambda: _transformers("ModernBertForSequenceClassification", "ModernBertConfig"),
         "modernbert",

@@ -1127,6 +1127,14 @@ SMALL_BASES = [
     (_s2s_like(512, 6), "Helsinki-NLP/opus-mt-en-de", "Helsinki-NLP/opus-mt-en-de"),  # was whisper-base's family
     (_s2s_like(1024, 12), "facebook/nllb-200-distilled-600M", "facebook/nllb-200-distilled-600M"),
     (_s2s_like(1024, 12), "facebook/mbart-large-50", "facebook/mbart-large-50"),
+    (
+        {
+            f"base_model.model.albert.encoder.albert_layer_groups.0.albert_layers.0.attention.{m}": (768, 768)
+            for m in ("query", "value")
+        },  # fmt: skip
+        "albert-base-v2",
+        "albert/albert-base-v2",
+    ),
 ]
 
 
