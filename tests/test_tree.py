@@ -1146,6 +1146,9 @@ def test_an_opus_mt_pair_the_registry_lacks_is_a_marian_and_written():
     assert r.base_model["id"] == "Helsinki-NLP/opus-mt-de-en"
     bare = classify(_s2s_like(512, 6))  # no declaration: Whisper is likelier, not certain
     assert bare.family == "whisper" and bare.family_confidence < 0.8 and bare.base_model["id"] is None
+    # names, sizes and a declared root that fits them agree: 0.8, not the 0.6 of a family-level choice
+    whisper = classify(_s2s_like(512, 6), config={"base_model_name_or_path": "openai/whisper-base"})
+    assert whisper.family == "whisper" and whisper.family_confidence == 0.8 and not whisper.conflicts
 
 
 def _glm_like(layers: int, qkv: int, v1: bool) -> dict:

@@ -292,7 +292,10 @@ def _rank_roots(
     if family and (not ok or (weak and len(fam_weight) > 1)):
         family_conf = 0.5 if family in {c.family for c in claims if c.strength == "declared"} else 0.3
     elif by_claim:
-        family_conf = max(family_conf, 0.6)
+        named = {f.root["id"] for f in pool if f.root["family"] == family and not f.soft_misses}
+        declared_root = any(c.strength == "declared" and c.root in named for c in claims)
+        # names allow the family, its sizes fit, and the metadata names one of its roots they fit: three agree
+        family_conf = max(family_conf, SIZES_AND_DECLARED if declared_root and from_names and not weak else 0.6)
     if family and (weak or not from_names):  # names allowed several families; sizes alone chose this one
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         fits = {f.root["id"] for f in pool if f.root["family"] == family and not f.soft_misses}
