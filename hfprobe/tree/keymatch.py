@@ -229,12 +229,12 @@ class KeyPattern:
     variant matches; `literals()` lists them all (None in it: no prefilter is possible).
     """
 
-    __slots__ = ("pattern", "compiled", "variants", "groups", "width")
+    __slots__ = ("pattern", "flags", "_compiled", "variants", "groups", "_width")
 
     def __init__(self, pattern: str, flags: int = 0, *, groups: bool = False):
-        self.pattern, self.groups = pattern, groups
-        self.compiled = re.compile(pattern, flags)
-        self.width = _max_width(pattern, flags)
+        self.pattern, self.flags, self.groups = pattern, flags, groups
+        self._compiled: re.Pattern | None = None  # the whole pattern and its width: built when first needed
+        self._width: int | None | bool = False  # (most patterns only ever run as their variants)
         if flags or _UNSAFE.search(pattern):
             self.variants = [(self.compiled, None)]
         else:
@@ -248,6 +248,19 @@ class KeyPattern:
                 self.variants = [(self.compiled, None)]
             if groups and any(v.groups != self.compiled.groups for v, _ in self.variants):
                 self.variants = [(self.compiled, None)]
+
+    @property
+    def compiled(self) -> re.Pattern:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled
+
+    @property
+    def width(self) -> int | None:
+        """The most characters one match can span, or None if unbounded (or unknown)."""
+        if self._width is False:
+            self._width = _max_width(self.pattern, self.flags)
+        return self._width
 
     def literals(self) -> list[str | None]:
         return [lit for _, lit in self.variants]
