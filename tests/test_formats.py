@@ -483,7 +483,7 @@ def test_presence_never_misses_a_literal(size):
     import random
 
     from hfprobe.formats.presence import LARGE, Presence
-    from hfprobe.tree.registry import families
+    from hfprobe.tree.registry import families, layout
 
     rng = random.Random(size)
     alphabet = "abcdefgh_." * 4 + "0123456789"  # digits split literals into pieces; mostly long ones here
@@ -493,7 +493,7 @@ def test_presence_never_misses_a_literal(size):
     assert (len("\n".join(names)) > LARGE) == (size > 1000)
     reg = families()
     literals = {lit for kp, _, _ in reg["_rules"] for _, lit in kp.variants if lit}
-    literals |= {lit for f in reg["families"].values() for kp, _, _ in f["_roles"] for _, lit in kp.variants if lit}
+    literals |= {lit for f in reg["families"] for kp, _, _ in layout(f)[0] for _, lit in kp.variants if lit}
     for name in rng.sample(names, 40):  # pieces of real names, in every length
         i = rng.randrange(len(name))
         literals |= {name[i : i + n] for n in (1, 2, 5, 12, 40)}

@@ -731,11 +731,11 @@ def test_key_patterns_match_as_re_does():
     import random
     import re
 
-    from hfprobe.tree.registry import families
+    from hfprobe.tree.registry import families, layout
 
     reg = families()
-    exist = [kp for kp, _, _ in reg["_rules"]] + [kp for f in reg["families"].values() for kp, _, _ in f["_roles"]]
-    first = [kp for f in reg["families"].values() for kp, _ in f["_indexes"]]
+    exist = [kp for kp, _, _ in reg["_rules"]] + [kp for f in reg["families"] for kp, _, _ in layout(f)[0]]
+    first = [kp for f in reg["families"] for kp, _ in layout(f)[1]]
     rng = random.Random(0)
     pieces = ["", "a", "unet", "model", "text_model", "vision_model", "encoder", "decoder", "single", "layers", "1"]
     real = [normalize_key(k) for k in _realzoo_names()]

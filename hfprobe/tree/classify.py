@@ -26,7 +26,7 @@ from .declared import Claim, declared_claims, foreign_model_type
 from .fit import RootFit, fit_roots, name_families, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
-from .registry import families, family_label
+from .registry import families, family_label, layout
 
 __all__ = ["TreeResult", "classify"]
 
@@ -153,7 +153,7 @@ def _coverage(
     """The share of a checkpoint's parameters in layers the family's roles know (a Mixtral read as Mistral: 3%,
     its experts being nothing a Mistral root has; a dense Llama: 98%). `normalized` gives each name's normalized
     form, `names` the KeySet over them that classify built."""
-    known = set().union(*(names.matches(kp) for kp, _, _ in families()["families"][family]["_roles"]))
+    known = set().union(*(names.matches(kp) for kp, _, _ in layout(family)[0]))
     unknown = {k: n for k, n in params.items() if normalized.get(k, k) not in known}
     total = sum(params.values()) or 1
     share = 1 - sum(unknown.values()) / total

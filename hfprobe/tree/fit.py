@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .keymatch import KeySet
 from .names import Shape
-from .registry import families, roots
+from .registry import families, layout, roots
 
 __all__ = ["RootFit", "fit_roots", "name_families", "telling"]
 
@@ -77,9 +77,9 @@ def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[st
     """Role matches (role, out, in, example key as written) deduplicated, and max block index per dim.
 
     `keys` holds the names of `shapes`: each pattern runs once per classify call, whichever families use it."""
-    spec = families()["families"][fam]
-    roles = [(n, found) for n, (kp, _, _) in enumerate(spec["_roles"]) if (found := keys.matches(kp))]
-    indexes = [(values, dim) for kp, dim in spec["_indexes"] if (values := keys.index_values(kp))]
+    fam_roles, fam_indexes = layout(fam)
+    roles = [(n, found) for n, (kp, _, _) in enumerate(fam_roles) if (found := keys.matches(kp))]
+    indexes = [(values, dim) for kp, dim in fam_indexes if (values := keys.index_values(kp))]
     seen: dict = {}
     idx: dict[str, tuple[int, str]] = {}
     if not roles and not indexes:
@@ -108,7 +108,8 @@ def _role_values(root: dict, spec: dict) -> list[tuple[set[int] | None, set[int]
     cached = _ROLE_VALUES.get(key)
     if cached is None or cached[0] is not root:  # (the registry dict itself, not a reused id)
         dims = root["dims"]
-        cached = _ROLE_VALUES[key] = (root, [(_values(o, dims), _values(i, dims)) for _, o, i in spec["_roles"]])
+        roles = layout(spec["_base"])[0]
+        cached = _ROLE_VALUES[key] = (root, [(_values(o, dims), _values(i, dims)) for _, o, i in roles])
     return cached[1]
 
 
@@ -120,7 +121,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
     for n, o, i, key in obs:
         if o is None and i is None:  # a module whose shape the file does not give (bitsandbytes 4-bit) checks nothing
             continue
-        _, oexpr, iexpr = spec["_roles"][n]
+        _, oexpr, iexpr = layout(fam)[0][n]
         outs, ins = values[n]
         missing = [e for e, v in ((oexpr, outs), (iexpr, ins)) if e is not None and v is None]
         if missing:  # e.g. a second text encoder on a root that has none

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from .keymatch import KeyPattern
@@ -18,28 +18,36 @@ from .keymatch import KeyPattern
 
 @lru_cache(maxsize=1)
 def families() -> dict:
-    """families.json with `same_as` resolved and patterns compiled: name rules, roles and indexes as `KeyPattern`s
-    (fast and exact on long names, see `hfprobe.tree.keymatch`), shared by families with the same layout (`_base`),
-    text hints as `KeyPattern`s too (their literals prefilter prose), name hints as plain regexes."""
+    """families.json with `same_as` resolved (`_base`) and patterns compiled: name rules as `KeyPattern`s (fast and
+    exact on long names, see `hfprobe.tree.keymatch`), text hints as `KeyPattern`s too (their literals prefilter
+    prose), name hints as plain regexes; a family's roles and indexes are `layout(family)`."""
     data = json.loads(resources.files("hfprobe.data").joinpath("families.json").read_text())
     fams = data["families"]
-    compiled: dict[str, tuple] = {}
     for name, spec in fams.items():
         base_name = spec.get("same_as", name)
         base = fams[base_name]
-        if base_name not in compiled:
-            compiled[base_name] = (
-                [(KeyPattern(p), o, i) for p, o, i in base["roles"]],
-                [(KeyPattern(p, groups=True), d) for p, d in base["indexes"]],
-            )
-        spec["_base"] = base_name
-        spec["_roles"], spec["_indexes"] = compiled[base_name]
+        spec["_base"] = base_name  # its roles and indexes: `layout(name)`, compiled when first tested
         spec["_shape_only"] = base.get("shape_only", [])
         spec["_either"] = base.get("either_orientation", False)
     data["_rules"] = [(KeyPattern(r["pattern"]), r["families"], r["why"]) for r in data["name_rules"]]
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f in data["name_hints"]]
     data["_text_hints"] = [(KeyPattern(p), f) for p, f in data["text_hints"]]
     return data
+
+
+def layout(family: str) -> tuple[list, list]:
+    """A family's roles [(KeyPattern, out, in)] and block indexes [(KeyPattern, dim)], compiled the first time one
+    of its roots is tested (families of one layout, `same_as`, share them): most inspects test a few families."""
+    return _layout(families()["families"][family]["_base"])
+
+
+@cache
+def _layout(base_name: str) -> tuple[list, list]:
+    base = families()["families"][base_name]
+    return (
+        [(KeyPattern(p), o, i) for p, o, i in base["roles"]],
+        [(KeyPattern(p, groups=True), d) for p, d in base["indexes"]],
+    )
 
 
 @lru_cache(maxsize=1)
