@@ -10,6 +10,8 @@ on CPU (checked against the library once; its 125 MB wheel is not a test depende
 from __future__ import annotations
 
 import json
+import math
+import struct
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,7 @@ from hfprobe.cards.card import update_card
 from hfprobe.errors import InvalidWeightsError, UnsupportedFormatError
 from hfprobe.formats import open_weights
 from hfprobe.tree.inspect import inspect_source
-from tests.builders import LLAMA2_7B, save_checkpoint, write_header
+from tests.builders import LLAMA2_7B, SIZES, save_checkpoint, write_header
 
 torch.set_num_threads(1)
 
@@ -205,3 +207,76 @@ def test_a_quantized_finetune_names_what_was_quantized(declared, written, llama2
     assert report["root"]["id"] == "meta-llama/Llama-2-7b-hf" and not report["conflicts"]
     assert report["base_model"]["id"] == written
     assert report["base_model"]["status"] == ("declared" if written else "unchecked")
+
+
+def _write_bnb4_with_states(path: Path, dense: dict[str, tuple]) -> None:
+    """A bitsandbytes 4-bit checkpoint of `dense`'s shapes, truncated after its quant states: each state, the JSON
+    bitsandbytes packs into a uint8 tensor (`{"quant_type": "nf4", ..., "shape": [out, in]}`), is placed first in
+    the data section and written, the packed weights after it are left out (a partial download, or a test)."""
+    tensors = quantize_header(dense, "bnb4")
+    states, offset, header = {}, 0, {"__metadata__": {"format": "pt"}}
+    for key in tensors:
+        if key.endswith(".quant_state.bitsandbytes__nf4"):
+            shape = dense[key[: -len(".quant_state.bitsandbytes__nf4")]][1]
+            blob = json.dumps({"quant_type": "nf4", "blocksize": 64, "dtype": "float16", "shape": list(shape)})
+            states[key] = blob.encode()
+    for key, blob in states.items():
+        header[key] = {"dtype": "U8", "shape": [len(blob)], "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob)
+    for key, (dtype, shape) in tensors.items():
+        if key not in states:
+            n = SIZES[dtype] * math.prod(shape)
+            header[key] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + n]}
+            offset += n
+    blob = json.dumps(header).encode()
+    blob += b" " * (-len(blob) % 8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(struct.pack("<Q", len(blob)) + blob + b"".join(states.values()))
+
+
+def test_a_bnb4_checkpoint_s_layer_shapes_come_from_its_quant_states(tmp_path):
+    """bitsandbytes 4-bit keeps a Linear's shape only in its quant state's bytes: with the header alone, a Mistral-7B
+    was told from Llama-2-7B by nothing (both 4096 wide, 32,000 tokens), as the key/value width is in the Linears.
+    The quant states (read in local files, one per layer name) give k_proj's 1024 rows: Mistral's."""
+    import transformers as tf
+
+    with torch.device("meta"):
+        model = tf.MistralForCausalLM(tf.MistralConfig(num_hidden_layers=32, vocab_size=32000))
+    dense = {k: ("F16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    bare = tmp_path / "bare"
+    write_header(bare / "model.safetensors", quantize_header(dense, "bnb4"), data=False)
+    before = inspect_source(str(bare))
+    assert "meta-llama/Llama-2-7b-hf" in {c["id"] for c in before["root"]["candidates"]}  # no Linear has a shape
+    states = tmp_path / "states"
+    _write_bnb4_with_states(states / "model.safetensors", dense)
+    report = inspect_source(str(states))
+    assert report["family"] == "mistral" and report["root"]["id"].startswith("mistralai/Mistral-7B")
+    assert "meta-llama/Llama-2-7b-hf" not in {c["id"] for c in report["root"]["candidates"]}
+    assert any("quant states" in n for n in report["notes"])
+    view = open_weights(str(states))
+    assert (
+        view.modules["model.layers.0.self_attn.k_proj"].d_out,
+        view.modules["model.layers.0.self_attn.k_proj"].d_in,
+    ) == (1024, 4096)
+    assert view.modules["model.layers.5.self_attn.k_proj"].d_out == 0  # one layer of each name is read
+
+
+def test_bitsandbytes_own_quant_states_give_the_dense_model_s_shapes(tmp_path):
+    """Oracle: transformers quantizes a tiny Llama with bitsandbytes on CPU and saves it; the layers read from their
+    quant states have the shapes of the dense model's Linears."""
+    pytest.importorskip("bitsandbytes", reason="bitsandbytes (the dev extra) writes the quant states")
+    import transformers as tf
+
+    cfg = tf.LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=1000)  # fmt: skip
+    dense = tf.LlamaForCausalLM(cfg)
+    dense.save_pretrained(tmp_path / "fp")
+    quantized = tf.AutoModelForCausalLM.from_pretrained(
+        tmp_path / "fp", quantization_config=tf.BitsAndBytesConfig(load_in_4bit=True), device_map="cpu"
+    )
+    quantized.save_pretrained(tmp_path / "bnb4")
+    view = open_weights(str(tmp_path / "bnb4"))
+    read = {n: (m.d_out, m.d_in) for n, m in view.modules.items() if m.kind == "quantized" and m.d_out}
+    assert read and all(".layers.0." in n for n in read)
+    for name, shape in read.items():
+        assert shape == tuple(dense.get_submodule(name).weight.shape), name

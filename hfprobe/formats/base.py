@@ -176,6 +176,20 @@ class TensorStore:
         f, header = self._where[key]
         return read_scalar(f, header, key)
 
+    def small_local_bytes(self, key: str, limit: int) -> bytes | None:
+        """The raw bytes of tensor `key` where they are at most `limit` bytes in a local safetensors file (None
+        otherwise: a remote file would cost a request each, a pickle a whole load)."""
+        from ..source.local import LocalFile
+
+        where = self._where.get(key)
+        if where is None or not isinstance(where[0], LocalFile) or not self.present(key):
+            return None
+        f, header = where
+        info = header.tensors[key]
+        if info.end - info.begin > limit:
+            return None
+        return f.read(header.data_offset + info.begin, info.end - info.begin)
+
     def get(self, key: str) -> torch.Tensor:
         if key in self._pending:
             self._load_pending(key)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from .base import Module, TensorStore, full_module, lora_module
@@ -114,6 +115,7 @@ def read_checkpoint(
     """(modules, notes, extra) of a full checkpoint: weights of 2+ dims and quantized Linears; `extra` holds
     `quantized` ({method, bits, modules}) where the checkpoint is quantized."""
     quant, info = read_quantized(store.raw, config, where)
+    states = _bnb4_shapes(quant, store)
     taken = {k for q in quant.values() for k in q.keys.values()}
     weights = {
         k[: -len(".weight")]: k
@@ -142,11 +144,44 @@ def read_checkpoint(
     bits = f" {info['bits']}-bit" if info["bits"] else ""
     known = sum(1 for q in quant.values() if q.d_out and q.d_in)
     notes.append(f"quantized ({info['method']}{bits}): {known} of {len(quant)} Linear layers read at their shapes")
+    if states:
+        notes.append(f"bitsandbytes 4-bit: {states} layers' shapes read from their quant states (one per layer name)")
     if known < len(quant):
         why = (
-            "bitsandbytes 4-bit keeps a layer's shape in its quant state, not in the header"
+            "bitsandbytes 4-bit keeps a layer's shape in its quant state, not in the header; hfprobe reads it for one "
+            "layer of each name, in local files"
             if info["method"] == "bitsandbytes"
             else "their packing needs the bits a config.json declares"
         )
         notes.append(f"{len(quant) - known} quantized layers without a shape ({why}); the tree is read from the rest")
     return modules, notes, {"quantized": info}
+
+
+MAX_QUANT_STATES = 16  # bitsandbytes 4-bit quant states read for shapes: one per layer name, a few dozen bytes each
+MAX_QUANT_STATE_BYTES = 4096  # a quant state is a small JSON object (79 bytes for a 4-bit Linear)
+
+
+def _bnb4_shapes(quant: dict, store: TensorStore) -> int:
+    """Give bitsandbytes 4-bit Linears their (out, in) from their quant state, JSON that bitsandbytes packs into a
+    uint8 tensor (`{"quant_type": "nf4", "blocksize": 64, "dtype": ..., "shape": [out, in]}`): for the first layer
+    of each name with its block numbers ignored (`model.layers.N.self_attn.q_proj`), at most MAX_QUANT_STATES, in
+    local files only. A state that is not such JSON is skipped (the layer stays shapeless). Returns how many."""
+    seen: set[str] = set()
+    read = 0
+    for base, q in quant.items():
+        if q.method != "bitsandbytes" or q.d_out or len(seen) >= MAX_QUANT_STATES:
+            continue
+        name = re.sub(r"\.\d+\.", ".N.", base)
+        key = next((k for role, k in q.keys.items() if role.startswith("weight.quant_state.")), None)
+        if name in seen or key is None or store.raw[key].dtype != "U8":
+            continue
+        seen.add(name)
+        raw = store.small_local_bytes(key, MAX_QUANT_STATE_BYTES)
+        try:
+            shape = json.loads(raw.decode("utf-8")).get("shape") if raw else None
+        except (ValueError, UnicodeDecodeError, AttributeError, RecursionError):
+            continue
+        if isinstance(shape, list) and len(shape) == 2 and all(type(v) is int and 0 < v < 2**31 for v in shape):
+            q.d_out, q.d_in = shape
+            read += 1
+    return read

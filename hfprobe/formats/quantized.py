@@ -8,7 +8,8 @@ would rule out the very model that was quantized. The layouts (b = bits, g = gro
 - AWQ (AutoAWQ's GEMM layout): `qweight` int32 [in, out*b/32], `qzeros` [in/g, out*b/32], `scales` [in/g, out].
 - bitsandbytes 4-bit: `weight` uint8 [out*in/2, 1] beside `weight.absmax`, `weight.quant_map` and
   `weight.quant_state.bitsandbytes__nf4|fp4`. The shape is inside the quant state's bytes, not in the header,
-  so it stays unknown here and the tree is read from the layers left dense (embeddings, norms, the head).
+  so it stays unknown here (checkpoint.py reads it for one layer of each name in local files); the rest of the
+  tree is read from the layers left dense (embeddings, norms, the head).
 - bitsandbytes 8-bit: `weight` int8 [out, in] beside `SCB` [out].
 - FP8 (transformers' fp8 and fbgemm_fp8, compressed-tensors' float formats): `weight` float8 [out, in] beside
   `weight_scale`, `weight_scale_inv` or `input_scale`.
