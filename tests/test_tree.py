@@ -1177,6 +1177,18 @@ def test_a_chatglm_lora_is_chatglm_not_a_pythia(lora, declared, root):
     assert wrong.base_model["status"] == "contradicted" and wrong.conflicts
 
 
+def test_a_timm_vit_lora_is_a_vit_and_sam_s_blocks_stay_sam():
+    """timm names a ViT's layers `blocks.N.attn.qkv` (fused, 3 x 768) and `attn.proj`: a PEFT LoRA on a timm ViT had
+    no family at all ("shapes only" over 22 families). SAM's image encoder uses the same names under its prefix."""
+    timm = {f"base_model.model.blocks.{i}.attn.{m}": ((2304 if m == "qkv" else 768), 768)
+            for i in range(12) for m in ("qkv", "proj")}  # fmt: skip
+    r = classify(timm)
+    assert r.family == "vit" and r.root == "google/vit-base-patch16-224-in21k" and r.base_model["id"] is None
+    assert "facebook/dinov2-base" in {c["id"] for c in r.candidates}  # torch.hub's DINOv2 has timm's names too
+    sam = {f"base_model.model.image_encoder.blocks.{i}.attn.qkv": (2304, 768) for i in range(12)}
+    assert classify(sam).family == "sam"
+
+
 def test_speech_and_dino_loras_are_not_vits():
     """A wav2vec2 LoRA read as ViT (0.5, root vit-base), a DINOv2 LoRA as ViT at 1.0 and an ESM-2 one as BERT."""
     assert classify(_speech_like("wav2vec2.", 12, 768)).family == "wav2vec2"
