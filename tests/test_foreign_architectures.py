@@ -206,6 +206,12 @@ ENCODERS = {
         {"albert/albert-base-v2", "albert/albert-base-v1"},
         None,
     ),
+    "siglip-base": (  # CLIP's tower names; its pooling head and logit bias are its own
+        lambda: _transformers("SiglipModel", "SiglipConfig"),
+        "siglip",
+        {"google/siglip-base-patch16-224", "google/siglip2-base-patch16-224"},
+        None,
+    ),
     "modernbert-base": (
         lambda: _transformers("ModernBertForSequenceClassification", "ModernBertConfig"),
         "modernbert",

@@ -1129,6 +1129,15 @@ SMALL_BASES = [
     (_s2s_like(1024, 12), "facebook/mbart-large-50", "facebook/mbart-large-50"),
     (
         {
+            f"base_model.model.vision_model.encoder.layers.{i}.self_attn.{m}_proj": (1152, 1152)
+            for i in range(27)
+            for m in "qv"
+        },  # fmt: skip
+        "google/siglip-so400m-patch14-384",  # PaliGemma's vision tower: no family fit it
+        "google/siglip-so400m-patch14-384",
+    ),
+    (
+        {
             f"base_model.model.albert.encoder.albert_layer_groups.0.albert_layers.0.attention.{m}": (768, 768)
             for m in ("query", "value")
         },  # fmt: skip
