@@ -1186,6 +1186,26 @@ def test_a_chatglm_lora_is_chatglm_not_a_pythia(lora, declared, root):
     assert wrong.base_model["status"] == "contradicted" and wrong.conflicts
 
 
+_QWEN1 = {f"base_model.model.transformer.h.{i}.attn.c_attn": (12288, 4096) for i in range(32)}
+_BAICHUAN = {f"base_model.model.model.layers.{i}.self_attn.W_pack": (12288, 4096) for i in range(32)}
+
+
+@pytest.mark.parametrize(
+    "lora, declared, family, root",
+    [
+        (_QWEN1, "Qwen/Qwen-7B-Chat", "qwen", "Qwen/Qwen-7B-Chat"),
+        (_QWEN1, None, "qwen", "Qwen/Qwen-7B"),
+        (_BAICHUAN, "baichuan-inc/Baichuan2-7B-Chat", "baichuan", "baichuan-inc/Baichuan2-7B-Chat"),
+        (_BAICHUAN, "baichuan-inc/Baichuan-7B", "baichuan", "baichuan-inc/Baichuan-7B"),
+    ],
+)
+def test_qwen_1_and_baichuan_loras_are_their_own(lora, declared, family, root):
+    """2023's other tutorial favourites (with ChatGLM): Qwen 1 names its layers as GPT-2 does
+    (`transformer.h.N.attn.c_attn`), so its LoRA was GPT-2 with no root; Baichuan's fused `W_pack` matched nothing."""
+    r = classify(lora, config={"base_model_name_or_path": declared} if declared else None)
+    assert r.family == family and r.root == root and r.base_model["id"] == declared and not r.conflicts
+
+
 def test_a_timm_vit_lora_is_a_vit_and_sam_s_blocks_stay_sam():
     """timm names a ViT's layers `blocks.N.attn.qkv` (fused, 3 x 768) and `attn.proj`: a PEFT LoRA on a timm ViT had
     no family at all ("shapes only" over 22 families). SAM's image encoder uses the same names under its prefix."""
