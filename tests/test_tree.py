@@ -1206,6 +1206,24 @@ def test_qwen_1_and_baichuan_loras_are_their_own(lora, declared, family, root):
     assert r.family == family and r.root == root and r.base_model["id"] == declared and not r.conflicts
 
 
+def test_internlm2_and_meta_native_names_are_read():
+    """InternLM2 (XTuner's tutorials) fuses q / k / v into `attention.wqkv`; Meta's and Mistral's own checkpoint
+    names (`layers.N.attention.wq`, `feed_forward.w1`: consolidated checkpoints, mistral-finetune's LoRAs) are
+    LLaMA's layers under other names. Both had no family ("shapes only")."""
+    intern = {f"base_model.model.model.layers.{i}.attention.wqkv": (6144, 4096) for i in range(32)}
+    r = classify(intern, config={"base_model_name_or_path": "internlm/internlm2-chat-7b"})
+    assert r.family == "internlm2" and r.root == "internlm/internlm2-chat-7b" and not r.conflicts
+    assert r.base_model["id"] == "internlm/internlm2-chat-7b"
+    native = {
+        f"layers.{i}.attention.{m}": ((4096 if m == "wq" else 1024), 4096)
+        for i in range(32)
+        for m in ("wq", "wk", "wv")
+    }
+    r = classify(native)  # Mistral 7B's (and Llama 3 8B's) attention in Mistral's own names
+    assert r.family in ("llama", "mistral") and "mistralai/Mistral-7B-v0.1" in {c["id"] for c in r.candidates}
+    assert "internlm/internlm2-7b" not in {c["id"] for c in r.candidates}
+
+
 def test_a_timm_vit_lora_is_a_vit_and_sam_s_blocks_stay_sam():
     """timm names a ViT's layers `blocks.N.attn.qkv` (fused, 3 x 768) and `attn.proj`: a PEFT LoRA on a timm ViT had
     no family at all ("shapes only" over 22 families). SAM's image encoder uses the same names under its prefix."""
