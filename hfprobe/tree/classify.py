@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .decide import base_model_decision, claim_conflicts, unknown_of_another_family
+from .decide import base_model_decision, claim_conflicts, unknown_claims
 from .declared import Claim, declared_claims, foreign_model_type
 from .fit import RootFit, fit_roots, name_families, telling
 from .keymatch import KeySet
@@ -110,7 +110,8 @@ def classify(
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         cands = [dict(c, score=min(c["score"], SHAPES_ONLY_FAMILY)) for c in cands]
         evidence.append(f"config.json says model_type {foreign}, an architecture the registry has no roots for")
-    other = unknown_of_another_family(claims, family, pool, fits)
+    unknown = unknown_claims(claims, family, pool, fits)
+    other = unknown.excused
     if other:  # metadata names a model of another family the names allow, with shapes the registry lacks
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         cands = [dict(c, score=min(c["score"], SHAPES_ONLY_FAMILY)) for c in cands]
@@ -118,7 +119,7 @@ def classify(
             f"{other[0].source} names {other[0].value}, a {family_label(other[0].family)} model whose shapes the "
             f"registry lacks: these sizes fit {family_label(family)} roots, which does not rule it out"
         )
-    coded = claim_conflicts(claims, family, pool, fits, top)
+    coded = claim_conflicts(claims, family, pool, fits, top, unknown)
     conflicts = [sentence for _, sentence in coded]
     structured = [c for c in claims if c.strength == "declared"]
     if structured and family:  # one word for readers (cards): does what the metadata declares fit?
@@ -138,7 +139,7 @@ def classify(
         conflicts,
         [code for code, _ in coded],
         base_model_decision(
-            claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, fits=fits
+            claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
         ),
     )
 

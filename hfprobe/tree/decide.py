@@ -7,13 +7,14 @@ them for its report.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from ..source.hub import REPO_ID
 from .declared import Claim
 from .fit import RootFit, telling
 from .registry import families, family_label, hub_spelling, roots, size_mark, tail_key
 
-__all__ = ["WEIGHTS_ALONE", "base_model_decision", "claim_conflicts", "unknown_of_another_family"]
+__all__ = ["WEIGHTS_ALONE", "UnknownClaims", "base_model_decision", "claim_conflicts", "unknown_claims"]
 
 
 def _why(top: RootFit | None, family: str | None) -> str:
@@ -56,30 +57,52 @@ def _wrong_size(c: Claim, pool: list[RootFit], fits: list) -> list[str]:
     return same if pool and None not in pool_marks and mark not in pool_marks else []
 
 
-def unknown_of_another_family(claims: list[Claim], family: str | None, pool: list[RootFit], fits: list) -> list:
-    """Declared models the registry does not know whose names place them in a family the key names allow but
-    the sizes did not pick (`mistralai/Ministral-8B-Instruct-2410` on weights in Qwen3-8B's shapes): no known
-    root of that family has these sizes, which does not rule the model out. Such a claim is no conflict, leaves
+class UnknownClaims(NamedTuple):
+    """What the weights say of declared models the registry does not know (`unknown_claims`), worked out once."""
+
+    excused: list[Claim]  # of another family the key names allow: no conflict, base_model unchecked
+    wrong_size: list[tuple[Claim, list[str]]]  # the registry's models of their family and size all fail the weights
+
+    def sized_out(self, c: Claim) -> list[str]:
+        return next((same for claim, same in self.wrong_size if claim is c), [])
+
+
+NO_UNKNOWN_CLAIMS = UnknownClaims([], [])
+
+
+def unknown_claims(claims: list[Claim], family: str | None, pool: list[RootFit], fits: list) -> UnknownClaims:
+    """Declared models the registry does not know, judged by what it does know.
+
+    `wrong_size`: see `_wrong_size`. `excused`: names that place the model in a family the key names allow but
+    the sizes did not pick (`mistralai/Ministral-8B-Instruct-2410` on weights in Qwen3-8B's shapes): no known root
+    of that family has these sizes, which does not rule the model out. Such a claim is no conflict, leaves
     `base_model` unchecked, and makes the family no surer than a coin. Only for a Hub id (a model, not an
     architecture field or a checkpoint file) of a family that comes in many sizes: a diffusion family is one
     architecture, whose sizes the registry has."""
+    declared = [c for c in claims if c.strength == "declared"]
+    sized = [(c, same) for c in declared if (same := _wrong_size(c, pool, fits))]
     tested = {fam for fam, _ in fits}
-    return [
+    excused = [
         c
-        for c in claims
-        if c.strength == "declared"
-        and c.level == "model"
+        for c in declared
+        if c.level == "model"
         and c.root is None
         and c.family not in (None, family)
         and c.family in tested
         and families()["families"][c.family]["kind"] != "diffusion"
         and REPO_ID.fullmatch(c.value.strip())
-        and not _wrong_size(c, pool, fits)
+        and not any(c is s for s, _ in sized)
     ]
+    return UnknownClaims(excused, sized)
 
 
 def claim_conflicts(
-    claims: list[Claim], family: str | None, pool: list[RootFit], fits: list, top: RootFit | None
+    claims: list[Claim],
+    family: str | None,
+    pool: list[RootFit],
+    fits: list,
+    top: RootFit | None,
+    unknown: UnknownClaims = NO_UNKNOWN_CLAIMS,
 ) -> list[tuple[str, str]]:
     """Each claim the weights contradict: (short code, sentence)."""
     if family is None:
@@ -95,10 +118,9 @@ def claim_conflicts(
     text_fams = {f for f in text_fams if families()["families"].get(f, {}).get("kind") == kind}
     if family not in hintable:
         text_fams = set()
-    excused = unknown_of_another_family(claims, family, pool, fits)
     for c in claims:
-        if c.strength == "declared" and c not in excused:
-            wrong_size = _wrong_size(c, pool, fits)
+        if c.strength == "declared" and not any(c is e for e in unknown.excused):
+            wrong_size = unknown.sized_out(c)
             if c.family and c.family != family:
                 out.append(
                     (
@@ -157,7 +179,7 @@ def base_model_decision(
     quantized: bool = False,
     coverage: float | None = None,
     foreign: str | None = None,
-    fits: list = (),
+    unknown: UnknownClaims = NO_UNKNOWN_CLAIMS,
 ) -> dict:
     """Which `base_model` a model card may declare, and why: the weights and the metadata must agree.
 
@@ -190,12 +212,11 @@ def base_model_decision(
         return out
     pool_ids = {f.root["id"] for f in pool}
     structured = [c for c in claims if c.strength == "declared"]
-    excused = unknown_of_another_family(claims, family, pool, fits)
     wrong = [
         c
         for c in structured
-        if c not in excused
-        and ((c.family and c.family != family) or (c.root and c.root not in pool_ids) or _wrong_size(c, pool, fits))
+        if not any(c is e for e in unknown.excused)
+        and ((c.family and c.family != family) or (c.root and c.root not in pool_ids) or unknown.sized_out(c))
     ]
     if wrong:
         c = wrong[0]

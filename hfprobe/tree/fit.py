@@ -117,11 +117,12 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
     spec = families()["families"][fam]
     dims = root["dims"]
     values = _role_values(root, spec)
+    roles = layout(fam)[0]
     fit = RootFit(root)
     for n, o, i, key in obs:
         if o is None and i is None:  # a module whose shape the file does not give (bitsandbytes 4-bit) checks nothing
             continue
-        _, oexpr, iexpr = layout(fam)[0][n]
+        _, oexpr, iexpr = roles[n]
         outs, ins = values[n]
         missing = [e for e, v in ((oexpr, outs), (iexpr, ins)) if e is not None and v is None]
         if missing:  # e.g. a second text encoder on a root that has none
