@@ -654,3 +654,42 @@ def test_peft_ia3_and_prompt_tuning_adapters_are_inspected(tmp_path):
     assert (report["format"], report["kind"], report["modules"]) == ("peft", "adapter", 1)
     view = open_weights(tmp_path / "pt")
     assert [(m.d_out, m.d_in, m.kind) for m in view.modules.values()] == [(5, 16, "embedding")]
+
+
+@pytest.mark.parametrize("kind", ["llama", "vit", "bert"])
+def test_a_lora_saved_without_peft_s_prefix_is_the_model_s_not_a_unet_s(tmp_path, kind):
+    """PEFT's `lora_A` / `lora_B` under the model's own names, without `base_model.model.` and with no config (a
+    state dict saved by hand, mistral-finetune's `lora.safetensors`): it was read as a diffusers UNet LoRA, every
+    module named `unet.model.layers.0.self_attn.q_proj`, and a classifier left out."""
+    model, folder = B.peft_adapter(kind, tmp_path / "peft", r=4, alpha=4)  # alpha = r: the scale 1 then assumed
+    deltas = B.lora_deltas(model)
+    state = {k.removeprefix("base_model.model."): v for k, v in B._peft_state(model).items()}
+    save_file(state, str(tmp_path / "lora.safetensors"))
+    view = open_weights(tmp_path / "lora.safetensors")
+    assert view.format == "peft" and not any(n.startswith("unet.") for n in view.modules)
+    assert {n for n, m in view.modules.items() if m.kind == "lora"} == set(deltas)
+    for name, delta in deltas.items():
+        assert torch.allclose(view.layer(name, scaled=True), delta, atol=1e-5), name
+    assert any("prefix" in n for n in view.notes) and any("alpha unknown" in n for n in view.notes)
+
+
+def test_mistral_finetune_and_dotted_llm_factors_keep_their_names(tmp_path):
+    mistral = {}  # mistral-finetune's LoRA: Meta's own names, PEFT's factor names, no prefix
+    for i in range(2):
+        for m, out in (("wq", 64), ("wk", 16)):
+            mistral[f"layers.{i}.attention.{m}.lora_A.weight"] = torch.randn(4, 64)
+            mistral[f"layers.{i}.attention.{m}.lora_B.weight"] = torch.randn(out, 4)
+    save_file(mistral, str(tmp_path / "lora.safetensors"))
+    view = open_weights(tmp_path / "lora.safetensors")
+    assert view.format == "peft" and sorted(view.modules)[0] == "layers.0.attention.wk"
+    dotted = {"model.layers.0.self_attn.q_proj.lora_down.weight": torch.randn(4, 64),
+              "model.layers.0.self_attn.q_proj.lora_up.weight": torch.randn(64, 4)}  # fmt: skip
+    save_file(dotted, str(tmp_path / "dotted.safetensors"))
+    assert list(open_weights(tmp_path / "dotted.safetensors").modules) == ["model.layers.0.self_attn.q_proj"]
+
+
+def test_an_unprefixed_unet_lora_without_metadata_stays_a_unet_s(tmp_path, unet_lora):
+    unet, deltas = unet_lora
+    B.save_diffusers_lora(unet, tmp_path, style="noprefix", metadata=False)
+    view = open_weights(tmp_path)
+    assert view.format == "diffusers-lora" and set(deltas) <= set(view.modules)

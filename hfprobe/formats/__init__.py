@@ -38,7 +38,7 @@ from .checkpoint import (
     read_textual_inversion,
 )
 from .cloneofsimo import is_cloneofsimo, read_cloneofsimo
-from .diffusers import adapter_metadata, is_diffusers_lora, read_diffusers_lora
+from .diffusers import adapter_metadata, is_diffusers_lora, is_plain_lora, read_diffusers_lora
 from .gguf import read_gguf
 from .ip_adapter import is_ip_adapter, read_ip_adapter
 from .kohya import is_kohya, read_kohya
@@ -196,10 +196,12 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_kohya(keys):
         fmt = "lycoris" if is_lycoris(keys) else "kohya"
         modules, notes = read_kohya(store, metadata, where)
-    elif is_peft(keys, adapter_config) and not metadata.get("lora_adapter_metadata"):
+    elif (is_peft(keys, adapter_config) and not metadata.get("lora_adapter_metadata")) or is_plain_lora(keys, metadata):
         fmt = "peft"
         model_type = (model_config or {}).get("model_type")
         modules, notes = read_peft(store, adapter_config, where, model_type=model_type)
+        if not any(k.startswith("base_model.") for k in keys):
+            notes = ["no `base_model.model.` prefix: PEFT's factor names under the model's own, as saved", *notes]
     elif is_mlx(keys):
         fmt = "mlx"
         modules, notes = read_mlx(store, adapter_config, where, model_type=(model_config or {}).get("model_type"))

@@ -41,6 +41,12 @@ _DIT_ROOTS = (
     "norm_out",
 )
 _CLIP_ROOTS = ("encoder.", "embeddings.", "final_layer_norm.")
+# what only a diffusion model's layers are called (diffusers' attention and feed-forward names, attention
+# processors, kohya's and ComfyUI's prefixes): an unprefixed name without any is a language or vision model's
+_DIFFUSION_NAMES = re.compile(
+    r"(^|\.)(to_(q|k|v|out|qkv|add_out)|add_[qkv]_proj|attn[12]|ff(_context)?|proj_(in|out)|time_emb_proj|"
+    r"processor|diffusion_model|lora_unet_\w*|lora_te\d?_\w*)(\.|$)|_lora\.(down|up)\."
+)
 LORA_MARKERS = (
     ".lora.down.",
     ".lora.up.",
@@ -58,7 +64,12 @@ def is_diffusers_lora(keys: list[str]) -> bool:
 
 
 def component_of(key: str) -> tuple[str, str]:
-    """`'unet.down_blocks.0…'` -> ('unet', 'down_blocks.0…'); unprefixed keys are placed by their root."""
+    """`'unet.down_blocks.0…'` -> ('unet', 'down_blocks.0…'); unprefixed keys are placed by their root, and a
+    name with nothing of a diffusion model in it is no component's: ('', key), kept as written.
+
+    >>> component_of("mid_block.attentions.0.proj_in"), component_of("model.layers.0.self_attn.q_proj")
+    (('unet', 'mid_block.attentions.0.proj_in'), ('', 'model.layers.0.self_attn.q_proj'))
+    """
     for comp in COMPONENTS:
         if key.startswith(comp + "."):
             rest = key[len(comp) + 1 :]
@@ -69,7 +80,19 @@ def component_of(key: str) -> tuple[str, str]:
         return "text_encoder", key
     if key.startswith(_DIT_ROOTS) and not key.startswith(_UNET_ROOTS):
         return "transformer", key
-    return "unet", key
+    if key.startswith(_UNET_ROOTS) or _DIFFUSION_NAMES.search(key):
+        return "unet", key
+    return "", key
+
+
+def is_plain_lora(keys: list[str], metadata: dict[str, str]) -> bool:
+    """PEFT's `lora_A` / `lora_B` factors under a model's own names with no component of a diffusion pipeline and
+    no diffusers header: a language or vision model's LoRA saved without peft's `base_model.model.` prefix
+    (mistral-finetune's `layers.N.attention.wq.lora_A.weight`, a state dict saved by hand). These were read as a
+    UNet's (`unet.model.layers.0.self_attn.q_proj`)."""
+    if metadata.get("lora_adapter_metadata") or not any(".lora_A." in k for k in keys):
+        return False
+    return all(component_of(k)[0] == "" for k in keys)
 
 
 def canonical_text_encoder_path(path: str) -> str:
@@ -147,11 +170,13 @@ def to_peft_keys(raw_keys: list[str]) -> dict[str, str]:
         if comp.startswith("text_encoder"):
             renamed = convert_keys(sub, te_map)
             renamed = {canonical_text_encoder_path(k): v for k, v in renamed.items()}
-        else:
+        elif comp:
             renamed = convert_keys(sub, unet_map)
+        else:  # no diffusion model's: diffusers' tables are not for these names
+            renamed = dict(sub)
         names = _replace_all(list(renamed), _PEFT_ROLES)
         for k, v in zip(names, renamed.values()):
-            out[f"{comp}.{k}"] = v
+            out[f"{comp}.{k}" if comp else k] = v
     return out
 
 

@@ -121,7 +121,8 @@ def kohya_to_peft_keys(raw_keys: list[str], where: str) -> tuple[dict[str, str],
         for k in factors:
             module, _, tail = k.rpartition(".lora_")
             comp, rest = component_of(module)
-            out[f"{comp}.{rest}.{'lora_A' if tail == 'down.weight' else 'lora_B'}.weight"] = weights[k]
+            name = f"{comp}.{rest}" if comp else rest  # a language model's own names have no component
+            out[f"{name}.{'lora_A' if tail == 'down.weight' else 'lora_B'}.weight"] = weights[k]
         for k in dotted:
             weights.pop(k)
     flux = {k for k in weights if k.startswith(("lora_unet_double_blocks_", "lora_unet_single_blocks_"))}
