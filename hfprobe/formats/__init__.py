@@ -6,16 +6,16 @@
     ('kohya', 192, 8, 61712)
 
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
-Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, custom-lora,
-transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion, gguf,
-ip-adapter (see each module's docstring).
+Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, torchtune,
+custom-lora, transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion,
+gguf, ip-adapter (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
 (diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py, loralib.py,
-checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py; LoRA key grouping in lora.py),
-pickles read only through `torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries'
-renaming tables kept as data (tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test
-over names (presence.py).
+torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py; LoRA key grouping in
+lora.py), pickles read only through `torch.load(weights_only=True)` or their index alone (pickle_safe.py), the
+libraries' renaming tables kept as data (tables.py, kohya_names.py, transformers_names.py) and a quick
+literal-presence test over names (presence.py).
 May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).
 """
 
@@ -49,6 +49,7 @@ from .peft import is_peft, read_peft
 from .pick import models_in, pick_weights
 from .pickle_safe import PICKLE_SUFFIXES, load_tensors, read_index
 from .quantized import quantized_bases
+from .torchtune import is_torchtune, read_torchtune
 from .xlabs import is_xlabs, read_xlabs
 
 log = logging.getLogger(__name__)
@@ -208,6 +209,9 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_loralib(keys):
         fmt = "loralib"
         modules, notes = read_loralib(store, where, model_type=(model_config or {}).get("model_type"))
+    elif is_torchtune(keys):
+        fmt = "torchtune"
+        modules, notes = read_torchtune(store, adapter_config, where, model_type=(model_config or {}).get("model_type"))
     elif is_xlabs(keys):
         fmt = "xlabs"
         modules, notes = read_xlabs(store, where)

@@ -175,6 +175,25 @@ def _loralib(rng):
     return {"lora.safetensors": safetensors_bytes(t, None, rng)}
 
 
+def _torchtune(rng):
+    t = {}
+    for i in range(2):  # torchtune's own names and lower-case factors; DoRA's magnitude on one
+        for m, out in (("q_proj", 64), ("output_proj", 64), ("w2", 64)):
+            base = f"layers.{i}.{'mlp' if m == 'w2' else 'attn'}.{m}"
+            t[f"{base}.lora_a.weight"], t[f"{base}.lora_b.weight"] = (F32, [4, 64]), (F32, [out, 4])
+    t["layers.1.attn.q_proj.magnitude"] = (F32, [64])
+    return {"adapter_model.safetensors": safetensors_bytes(t, None, rng)}
+
+
+def _peft_plain(rng):
+    t = {}
+    for i in range(2):  # PEFT's factor names without its prefix (mistral-finetune's Meta names)
+        for m, out in (("wq", 64), ("wk", 16)):
+            base = f"layers.{i}.attention.{m}"
+            t[f"{base}.lora_A.weight"], t[f"{base}.lora_B.weight"] = (F32, [4, 64]), (F32, [out, 4])
+    return {"lora.safetensors": safetensors_bytes(t, None, rng)}
+
+
 def _diffusers(rng):
     p = "unet.down_blocks.0.attentions.0.transformer_blocks.0"
     t = {
@@ -459,6 +478,8 @@ SEEDS = {
     "xlabs": _xlabs,
     "mlx": _mlx,
     "loralib": _loralib,
+    "torchtune": _torchtune,
+    "peft-plain": _peft_plain,
     "diffusers": _diffusers,
     "diffusers-down": _diffusers_down,
     "diffusers-processor": _processor,
