@@ -156,3 +156,36 @@ def test_a_litgpt_finetune_folder_is_read_through_its_lora(tmp_path):
     report = inspect_source(str(final))
     assert report["format"] == "loralib" and report["rank"] == 8 and report["modules"] == 32
     assert report["declared"]["hyperparameters.yaml checkpoint_dir"] == "pythia-2.8b"
+
+
+def _litgpt_run(folder, layers, hidden, mlp, attn_out=None):
+    """A litgpt finetune_lora `final/` folder: LoRA on the fused qkv (query and value) and on the MLP."""
+    sd = {}
+    for i in range(layers):
+        sd[f"transformer.h.{i}.attn.qkv.lora_A"] = torch.zeros(16, hidden)
+        sd[f"transformer.h.{i}.attn.qkv.lora_B"] = torch.zeros(attn_out or 2 * hidden, 8)
+        for name, (out, inp) in mlp.items():
+            sd[f"transformer.h.{i}.mlp.{name}.lora_A"] = torch.zeros(8, inp)
+            sd[f"transformer.h.{i}.mlp.{name}.lora_B"] = torch.zeros(out, 8)
+    folder.mkdir(parents=True)
+    torch.save({"model": sd}, folder / "lit_model.pth.lora")
+    return folder
+
+
+def test_litgpt_names_place_a_lora_in_its_family(tmp_path):
+    """litgpt names every decoder alike (`transformer.h.N.attn.qkv`, `mlp.fc_1` / `fc_2` / `proj` for LLaMA's
+    MLP, `mlp.fc` / `proj` for GPT-NeoX's): such a LoRA had no family at all ("shapes only"); its modules were
+    named `model.transformer.h.0.…` after litgpt's `{"model": …}` wrapper."""
+    llama = {"fc_1": (8192, 2048), "fc_2": (8192, 2048), "proj": (2048, 8192)}  # Llama 3.2 1B
+    report = inspect_source(str(_litgpt_run(tmp_path / "llama", 16, 2048, llama)))
+    assert report["family"] == "llama" and "meta-llama/Llama-3.2-1B" in {c["id"] for c in report["root"]["candidates"]}
+    assert all(not e.startswith("names: no known") for e in report["root"]["evidence"])
+    view = open_weights(tmp_path / "llama")
+    assert "transformer.h.0.mlp.fc_1" in view.modules  # not `model.transformer…`
+
+    neox = {"fc": (3072, 768), "proj": (768, 3072)}  # Pythia-160m, with litgpt's model_config.yaml beside it
+    run = _litgpt_run(tmp_path / "neox", 12, 768, neox)
+    (run / "model_config.yaml").write_text("hf_config:\n  name: pythia-160m\n  org: EleutherAI\nn_embd: 768\n")
+    report = inspect_source(str(run))
+    assert report["family"] == "gpt_neox" and report["root"]["id"] == "EleutherAI/pythia-160m"
+    assert report["base_model"]["id"] == "EleutherAI/pythia-160m" and not report["conflicts"]

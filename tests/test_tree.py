@@ -1476,3 +1476,31 @@ def test_a_qwen3_moe_lora_names_the_30b_a3b_model_by_its_attention():
     assert r.base_model["id"] == "unsloth/Qwen3-30B-A3B-bnb-4bit"
     wrong = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen3-1.7B"})
     assert wrong.base_model["id"] is None and wrong.conflicts
+
+
+def _swin_like(prefix: str, width: int, depths: tuple) -> dict:
+    """A PEFT LoRA on query and value of every block of a Swin's four stages (widths C, 2C, 4C, 8C)."""
+    return {f"base_model.model.{prefix}encoder.layers.{i}.blocks.{j}.attention.self.{m}": (width << i, width << i)
+            for i, n in enumerate(depths) for j in range(n) for m in ("query", "value")}  # fmt: skip
+
+
+def test_a_swin_lora_is_a_swin():
+    """Swin's stages (`encoder.layers.N.blocks.M.attention.self.query`, a width per stage) matched no family:
+    a Swin-T LoRA for image classification got "shapes only" and no root."""
+    tiny = classify(_swin_like("swin.", 96, (2, 2, 6, 2)))
+    assert tiny.family == "swin" and tiny.root == "microsoft/swin-tiny-patch4-window7-224"
+    assert tiny.base_model["id"] is None  # Swin-S has Swin-T's widths; an adapter may skip its last 12 blocks
+    small = classify(_swin_like("swin.", 96, (2, 2, 18, 2)))
+    assert small.base_model["id"] == "microsoft/swin-small-patch4-window7-224"
+    declared = classify(
+        _swin_like("swin.", 128, (2, 2, 18, 2)),
+        config={"base_model_name_or_path": "microsoft/swin-base-patch4-window7-224"},
+    )
+    assert declared.base_model["id"] == "microsoft/swin-base-patch4-window7-224" and not declared.conflicts
+    wrong = classify(
+        _swin_like("swin.", 96, (2, 2, 6, 2)),
+        config={"base_model_name_or_path": "microsoft/swin-base-patch4-window7-224"},
+    )
+    assert wrong.conflicts and wrong.base_model["id"] is None  # Swin-B is 128 wide
+    v2 = classify(_swin_like("swinv2.", 96, (2, 2, 6, 2)))
+    assert v2.family == "swinv2" and v2.root == "microsoft/swinv2-tiny-patch4-window8-256"

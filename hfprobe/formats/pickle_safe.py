@@ -61,8 +61,7 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
         if not data.startswith(b"PK"):
             _check_legacy_sizes(f.name, io.BytesIO(data), len(data))
         obj = _load(f, lambda: torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]  # Lightning / LDM .ckpt
+    obj = unwrap(obj)
     if not isinstance(obj, dict):
         raise UnsupportedFormatError(
             f"{f.name}: the pickle holds a {type(obj).__name__}, not a dict of tensors; save a state_dict instead"
@@ -72,6 +71,25 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
     if not out:
         raise UnsupportedFormatError(f"{f.name}: the pickle holds no tensors; point hfprobe at the weights file")
     return out
+
+
+# where training code keeps the weights inside what it saves: Lightning's and LDM's `.ckpt`, PyTorch's tutorials
+# (`{"model_state_dict": …, "optimizer_state_dict": …}`), litgpt's and Fabric's `{"model": …}`, DeepSpeed's `module`
+WRAPPERS = ("state_dict", "model_state_dict", "model", "module")
+
+
+def unwrap(obj):
+    """The state dict inside a training checkpoint, else `obj`: the first WRAPPERS key holding a dict. The rest
+    (optimizer states, step counts) is not the model's: its tensors were read as modules (`optimizer.state.0.…`).
+
+    >>> unwrap({"model": {"w": 1}, "optimizer": {"state": {}}, "iter_num": 5}), unwrap({"w": 1})
+    ({'w': 1}, {'w': 1})
+    """
+    if isinstance(obj, dict):
+        for key in WRAPPERS:
+            if isinstance(obj.get(key), dict):
+                return obj[key]
+    return obj
 
 
 def _load(f, load):
@@ -417,8 +435,7 @@ def read_index(f) -> dict[str, TensorInfo] | None:
             obj = _IndexUnpickler(io.BytesIO(archive.read(pkls[0]))).load()
     except Exception:  # noqa: BLE001 - anything unexpected: torch.load's own reading decides
         return None
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]  # Lightning / LDM .ckpt
+    obj = unwrap(obj)
     if not isinstance(obj, dict):
         return None
     found: dict[str, _Tensor] = {}

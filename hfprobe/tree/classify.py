@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .decide import base_model_decision, claim_conflicts, unknown_claims
 from .declared import Claim, declared_claims, foreign_model_type
-from .fit import RootFit, fit_roots, name_families, telling
+from .fit import RootFit, fit_roots, name_families, shape_text, side, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
 from .registry import families, family_label, layout
@@ -315,7 +315,7 @@ def _explain(
         root = top.root["id"]
         best = [telling(top, family)] if top.passed else []
         for key, o, i, oexpr, iexpr in best + [p for p in top.passed[:1] if p not in best]:
-            evidence.append(f"shapes: {key} is {o}x{i}, fits {oexpr} x {iexpr} of {root}")
+            evidence.append(f"shapes: {key} is {shape_text(o, i)}, fits {side(oexpr)} x {side(iexpr)} of {root}")
         if top.soft_misses:
             evidence.append(
                 f"shapes: {top.soft_misses[0]}, unlike {root}: a resized vocabulary or a widened input, which keeps "

@@ -328,6 +328,10 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
 
     >>> _config_checkpoints('SAM:\\n  CHECKPOINT: "./sam_vit_b_01ec64.pth"\\n  RANK: 512\\n')
     ([('SAM.CHECKPOINT', 'sam_vit_b_01ec64.pth')], None)
+    >>> _config_checkpoints("checkpointer:\\n  checkpoint_dir: /tmp/Llama-3.2-1B-Instruct/\\n")   # torchtune's
+    ([('checkpointer.checkpoint_dir', 'Llama-3.2-1B-Instruct')], None)
+    >>> _config_checkpoints("hf_config:\\n  name: pythia-160m\\n  org: EleutherAI\\nn_embd: 768\\n")   # litgpt's
+    ([('hf_config', 'EleutherAI/pythia-160m')], None)
     """
     data, problem = load_yaml(text)
     if problem:
@@ -340,10 +344,17 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
         if len(out) >= limit or depth > 6 or budget[0] < 0:
             return
         if isinstance(node, dict):
+            org, name = node.get("org"), node.get("name")
+            if path.rsplit(".", 1)[-1] == "hf_config" and isinstance(org, str) and isinstance(name, str):
+                value = f"{org.strip()}/{name.strip()}"  # litgpt's model_config.yaml: the Hub model it converted
+                if resolve_name(value) != (None, None):
+                    out.append((path, value))
+                return
             for key, value in node.items():
                 walk(value, f"{path}.{key}" if path else str(key), depth + 1)
         elif isinstance(node, str) and _CHECKPOINT_KEY.search(path.rsplit(".", 1)[-1]):
-            value = re.split(r"[\\/]", node.strip())[-1] if _is_local_path(node) else node.strip()
+            text = node.strip()
+            value = re.split(r"[\\/]", text.rstrip("/\\"))[-1] if _is_local_path(text) else text
             if value and resolve_name(value) != (None, None):
                 out.append((path, value))
 

@@ -113,6 +113,21 @@ def _role_values(root: dict, spec: dict) -> list[tuple[set[int] | None, set[int]
     return cached[1]
 
 
+def side(value) -> str:
+    """One side of a shape or role in evidence: `?` where the file does not give it or the role does not check it."""
+    return "?" if value is None else str(value)
+
+
+def shape_text(o, i, oexpr=None, iexpr=None) -> str:
+    """`768x3072` for an observed shape; with the role's expressions, `768x3072 (hidden x ffn)`.
+
+    >>> shape_text(None, 2560, None, "hidden")
+    '?x2560 (? x hidden)'
+    """
+    text = f"{side(o)}x{side(i)}"
+    return text if oexpr is None and iexpr is None else f"{text} ({side(oexpr)} x {side(iexpr)})"
+
+
 def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> RootFit:
     spec = families()["families"][fam]
     dims = root["dims"]
@@ -143,10 +158,10 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
             fit.passed.append((key, o, i, oexpr, iexpr))
         elif soft:
             fit.soft *= 0.3
-            fit.soft_misses.append(f"{key} is {o}x{i} ({oexpr} x {iexpr})")
+            fit.soft_misses.append(f"{key} is {shape_text(o, i, oexpr, iexpr)}")
         else:
-            want = f"{sorted(outs) if outs else '?'}x{sorted(ins) if ins else '?'}"
-            fit.bad.append(f"{key} is {o}x{i}, {root['id']} has {want} ({oexpr} x {iexpr})")
+            want = shape_text(sorted(outs) if outs else None, sorted(ins) if ins else None, oexpr, iexpr)
+            fit.bad.append(f"{key} is {shape_text(o, i)}, {root['id']} has {want}")
     for dim, (v, key) in idx.items():
         limit = dims.get(dim)
         if isinstance(limit, int):
