@@ -544,7 +544,8 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("microsoft/Phi-3-small-8k-instruct", None, "phi3"),
         ("facebook/opt-66b", None, "opt"),
         ("tiiuae/falcon-7b-instruct", "tiiuae/falcon-7b-instruct", "falcon"),
-        ("tiiuae/falcon-rw-1b", None, "falcon"),
+        ("tiiuae/falcon-rw-1b", "tiiuae/falcon-rw-1b", "falcon"),
+        ("tiiuae/falcon-rw-7b", None, "falcon"),
         ("EleutherAI/gpt-neo-2.7B", "EleutherAI/gpt-neo-2.7B", "gpt_neo"),
         ("EleutherAI/gpt-neox-20b", None, "gpt_neox"),
         ("EleutherAI/gpt-j-6b", "EleutherAI/gpt-j-6b", "gptj"),
@@ -1144,6 +1145,17 @@ SMALL_BASES = [
         "albert-base-v2",
         "albert/albert-base-v2",
     ),
+    # stop 33: the small BERTs course projects pick for speed, and the code / Korean / Japanese bases of tutorials
+    (_encoder_like("bert.", 2, 128), "prajjwal1/bert-tiny", "prajjwal1/bert-tiny"),
+    (_encoder_like("bert.", 4, 256), "google/bert_uncased_L-4_H-256_A-4", "prajjwal1/bert-mini"),
+    (_encoder_like("bert.", 4, 312), "huawei-noah/TinyBERT_General_4L_312D", "huawei-noah/TinyBERT_General_4L_312D"),
+    (_encoder_like("bert.", 12, 384), "microsoft/MiniLM-L12-H384-uncased", "microsoft/MiniLM-L12-H384-uncased"),
+    (_dino_like("deit.", 12, 384), "facebook/deit-small-patch16-224", "facebook/deit-small-patch16-224"),
+    (_llama_like(24, 2048, 2048), "deepseek-ai/deepseek-coder-1.3b-instruct", "deepseek-ai/deepseek-coder-1.3b-base"),
+    (_neox_like(28, 4096), "beomi/KoAlpaca-Polyglot-5.8B", "EleutherAI/polyglot-ko-5.8b"),
+    (_neox_like(36, 2816), "rinna/japanese-gpt-neox-3.6b-instruction-sft", "rinna/japanese-gpt-neox-3.6b"),
+    (_neox_like(24, 1536), "cyberagent/open-calm-large", "cyberagent/open-calm-large"),
+    (_bloom_like(24, 2048), "tiiuae/falcon-rw-1b", "tiiuae/falcon-rw-1b"),
 ]
 
 
