@@ -1516,3 +1516,37 @@ def test_a_swin_lora_is_a_swin():
     assert wrong.conflicts and wrong.base_model["id"] is None  # Swin-B is 128 wide
     v2 = classify(_swin_like("swinv2.", 96, (2, 2, 6, 2)))
     assert v2.family == "swinv2" and v2.root == "microsoft/swinv2-tiny-patch4-window8-256"
+
+
+def _blip_like(vision: int, vision_layers: int) -> dict:
+    """A PEFT LoRA on BLIP's text decoder (query / value, self- and cross-attention) and its vision qkv."""
+    lora = {}
+    for i in range(12):
+        for m in ("query", "value"):
+            lora[f"base_model.model.text_decoder.bert.encoder.layer.{i}.attention.self.{m}"] = (768, 768)
+        lora[f"base_model.model.text_decoder.bert.encoder.layer.{i}.crossattention.self.value"] = (768, vision)
+    for i in range(vision_layers):
+        lora[f"base_model.model.vision_model.encoder.layers.{i}.self_attn.qkv"] = (3 * vision, vision)
+    return lora
+
+
+def test_image_captioning_and_vlm_loras_find_their_models():
+    """BLIP's text decoder is a BERT with cross-attention: a captioning LoRA was BERT at 1.0, root
+    bert-base-uncased, its declared base unchecked. BLIP-2's and LLaVA's language models are OPT's and Llama 2's:
+    declared, they are now checked against those and written."""
+    base = classify(_blip_like(768, 12))
+    assert base.family == "blip" and base.root == "Salesforce/blip-image-captioning-base"
+    large = classify(_blip_like(1024, 24), config={"base_model_name_or_path": "Salesforce/blip-image-captioning-large"})
+    assert large.root == "Salesforce/blip-image-captioning-large" and not large.conflicts
+    assert large.base_model["id"] == "Salesforce/blip-image-captioning-large"
+    wrong = classify(_blip_like(768, 12), config={"base_model_name_or_path": "Salesforce/blip-image-captioning-large"})
+    assert wrong.conflicts and wrong.base_model["id"] is None  # its cross-attention reads a 768-wide ViT-B
+    opt = {
+        f"base_model.model.language_model.model.decoder.layers.{i}.self_attn.{m}_proj": (2560, 2560)
+        for i in range(32)
+        for m in "qk"
+    }  # fmt: skip  (PEFT's BLIP-2 captioning example)
+    blip2 = classify(opt, config={"base_model_name_or_path": "ybelkada/blip2-opt-2.7b-fp16-sharded"})
+    assert blip2.root == "facebook/opt-2.7b" and blip2.base_model["id"] == "ybelkada/blip2-opt-2.7b-fp16-sharded"
+    llava = classify(_llama_like(32, 4096, 4096), config={"base_model_name_or_path": "llava-hf/llava-1.5-7b-hf"})
+    assert llava.base_model["id"] == "llava-hf/llava-1.5-7b-hf" and not llava.conflicts
