@@ -146,3 +146,21 @@ def test_an_empty_source_is_a_usage_error(capsys):
         "hfprobe: error: '' is not a source: name a weights file, a folder ('.' for this one), or a Hub repo "
         "(org/name)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "files, says",
+    [
+        (["tf_model.h5", "config.json"], "holds TensorFlow / Keras weights only; .*from_tf=True"),
+        (["flax_model.msgpack"], "holds Flax weights only; .*from_flax=True"),
+        (["model.onnx"], "holds ONNX weights only; .*exported from"),
+        (["README.md"], "no weights file .* among its 1 file;"),
+    ],
+)
+def test_a_repo_of_weights_hfprobe_does_not_read_says_which(tmp_path, files, says, capsys):
+    """A TensorFlow-only BERT repo was "no weights file … among its 2 files", as if it held none."""
+    for name in files:
+        (tmp_path / name).write_bytes(b"\0" * 16)
+    with pytest.raises(NoWeightsError, match=says):
+        pick_weights(resolve(str(tmp_path)))
+    assert main(["inspect", str(tmp_path)]) == 2 and capsys.readouterr().err.count("\n") == 1

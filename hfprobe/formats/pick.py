@@ -70,10 +70,35 @@ def pick_weights(src) -> str:
     if models:  # llama.cpp conversions: the same model at several ggml types
         first = min((group[0] for group in models.values()), key=_whole_first)
         return first if len(models) == 1 else _one_file(src, first, [f for g in models.values() for f in g])
+    foreign = sorted({kind for f in files for suffix, kind in FOREIGN_WEIGHTS.items() if f.lower().endswith(suffix)})
+    if foreign:
+        flag = "from_tf=True" if any(k.startswith("TensorFlow") for k in foreign) else "from_flax=True"
+        fix = (
+            f"convert them with transformers (`from_pretrained(…, {flag})`, then `save_pretrained`)"
+            if any(k.startswith(("TensorFlow", "Flax")) for k in foreign)
+            else "point hfprobe at the PyTorch weights they were exported from"
+        )
+        raise NoWeightsError(
+            f"{src.display}: holds {' and '.join(foreign)} weights only; hfprobe reads PyTorch weights (.safetensors, "
+            f".bin, .pt) and GGUF: {fix}"
+        )
     raise NoWeightsError(
-        f"{src.display}: no weights file (.safetensors, .gguf, .bin, .pt) among its {len(files)} files; "
-        "point hfprobe at a folder or repo that has one, or at the file itself"
+        f"{src.display}: no weights file (.safetensors, .gguf, .bin, .pt) among its {len(files)} "
+        f"file{'s' if len(files) != 1 else ''}; point hfprobe at a folder or repo that has one, or at the file itself"
     )
+
+
+# weights hfprobe does not read, by suffix: named in the error, so a TensorFlow-only repo is not "no weights"
+FOREIGN_WEIGHTS = {
+    ".h5": "TensorFlow / Keras",
+    ".keras": "TensorFlow / Keras",
+    ".tflite": "TensorFlow Lite",
+    ".msgpack": "Flax",
+    ".onnx": "ONNX",
+    ".mlmodel": "Core ML",
+    ".mlpackage": "Core ML",
+    ".nemo": "NeMo",
+}
 
 
 def _model_folder(path: str, files: list[str]) -> str:
