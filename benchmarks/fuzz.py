@@ -45,7 +45,11 @@ def _worker(seed: int, tasks, results, root: str) -> None:
         i = tasks.get()
         if i is None:
             return
-        files, what = mutant(seed, i)
+        try:
+            files, what = mutant(seed, i)
+        except Exception as exc:  # noqa: BLE001 - the mutator's own bug: reported as one, not as a dead worker's timeout
+            results.put((i, "untyped", f"the mutator failed: {exc!r}", 0.0, "mutant", 0.0))
+            continue
         folder = write_case(files, Path(root) / str(i))
         try:
             outcome, detail, seconds = exercise(folder, inspect_source)

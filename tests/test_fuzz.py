@@ -54,3 +54,10 @@ def test_mutants_end_in_a_report_or_a_typed_error(tmp_path, monkeypatch):
     assert grown_mb < 1024, grown_mb
     # the mutants are not all refused at the door: many still parse, and most parse far enough to be refused late
     assert outcomes["ok"] > CASES // 20 and outcomes["typed"] > CASES // 2, outcomes
+
+
+def test_the_mutator_survives_offsets_an_earlier_mutation_made_huge():
+    """Case 47953 of seed 0 sets data_offsets to a 400-digit int, then mutates them again: `float(b)` overflowed
+    in the mutator itself, the worker died and the run reported a 5 s timeout of hfprobe's."""
+    files, what = mutant(0, 47953)
+    assert files and what.count("field-data_offsets") == 2

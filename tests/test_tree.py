@@ -1156,6 +1156,12 @@ SMALL_BASES = [
     (_neox_like(36, 2816), "rinna/japanese-gpt-neox-3.6b-instruction-sft", "rinna/japanese-gpt-neox-3.6b"),
     (_neox_like(24, 1536), "cyberagent/open-calm-large", "cyberagent/open-calm-large"),
     (_bloom_like(24, 2048), "tiiuae/falcon-rw-1b", "tiiuae/falcon-rw-1b"),
+    # Unsloth's own names for the bases of its 2024 notebooks (not re-upload names of the originals)
+    (_llama_like(22, 2048, 256), "unsloth/tinyllama-bnb-4bit", "TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T"),
+    (_llama_like(32, 4096, 1024), "unsloth/mistral-7b-bnb-4bit", "mistralai/Mistral-7B-v0.1"),
+    (_llama_like(32, 4096, 1024), "unsloth/zephyr-sft-bnb-4bit", "mistralai/Mistral-7B-v0.1"),
+    (_llama_like(48, 4096, 1024), "unsloth/solar-10.7b-bnb-4bit", "upstage/SOLAR-10.7B-v1.0"),
+    (_llama_like(32, 4096, 512), "01-ai/Yi-6B-Chat", "01-ai/Yi-6B"),
 ]
 
 

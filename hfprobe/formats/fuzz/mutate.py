@@ -255,7 +255,7 @@ def m_fields(rng, files):
                 [-1, e],
                 [b, 2**64],
                 [b, 2**63 + 8],
-                [float(b), e],
+                [float(max(min(b, 2**64), -(2**64))), e],  # (b may be a 400-digit int an earlier mutation left)
                 None,
                 [str(b), e],
                 [b + len(data), e + len(data)],
