@@ -360,6 +360,13 @@ KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 7
             None,
         ),
         ({}, {"README.md": "Trained on CompVis/stable-diffusion-v1-4."}, "mentioned", "CompVis/stable-diffusion-v1-4"),
+        (  # a checkpoint file's name in prose, as kohya users write it: the root's id is written, not the file's
+            {},
+            {"README.md": "Trained with kohya on `v1-5-pruned-emaonly.safetensors`, 10 epochs."},
+            "mentioned",
+            "stable-diffusion-v1-5/stable-diffusion-v1-5",
+        ),
+        ({}, {"README.md": "Trained on sd_xl_base_1.0.safetensors"}, "ambiguous", None),  # SDXL: the weights say no
         (
             {},
             {"README.md": "Base: sd-legacy/stable-diffusion-v1-5 or CompVis/stable-diffusion-v1-4"},

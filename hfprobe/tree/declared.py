@@ -413,6 +413,21 @@ def _hub_id_pattern() -> re.Pattern | None:
     return re.compile(r"(?<![\w.-])(" + body + r")(?![\w/-]|\.\w)", re.I)
 
 
+@lru_cache(maxsize=1)
+def _name_pattern() -> re.Pattern | None:
+    """The registry's checkpoint and library names (`v1-5-pruned-emaonly`, `sd_xl_base_1.0`, `sam_vit_b_01ec64`,
+    `B_16_imagenet1k`) as whole words, with or without a weights suffix: prose and code name a base by them.
+
+    >>> [m.group(1) for m in _name_pattern().finditer("trained on sd_xl_base_1.0.safetensors; ViT('B_16_imagenet1k')")]
+    ['sd_xl_base_1.0', 'B_16_imagenet1k']
+    """
+    names = sorted({n for r in roots()["roots"] for n in r.get("names", [])}, key=len, reverse=True)
+    if not names:
+        return None
+    body = "|".join(map(re.escape, names))
+    return re.compile(r"(?<![\w.-])(" + body + r")(?:\.(?:safetensors|ckpt|pth|pt|bin))?(?![\w-]|\.\w)", re.I)
+
+
 def hub_id_mentions(body: str) -> list[re.Match]:
     """The registry Hub ids named in `body`, as `_hub_id_pattern().finditer(body)` finds them.
 
@@ -454,6 +469,10 @@ def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) ->
         rid = roots()["_alias"].get(m.group(1).lower())
         if rid:
             first.setdefault(rid, roots()["_hub"].get(m.group(1).lower(), m.group(1)))
+    for m in _name_pattern().finditer(body) if _name_pattern() else ():
+        rid = roots()["_alias"].get(m.group(1).lower())
+        if rid:
+            first.setdefault(rid, m.group(1))
     for rid, value in sorted(first.items()):
         fam = roots()["_by_id"][rid]["family"]
         counts[fam] = counts.get(fam, 0) + 1
