@@ -110,3 +110,17 @@ def test_the_cli_prints_one_line_and_no_warning(tmp_path, capfd):
         assert main(["inspect", str(path)]) == 2
     out, err = capfd.readouterr()
     assert out == "" and err.count("\n") == 1 and "it imports" in err and "Warning" not in err, err
+
+
+def test_a_hypernetwork_and_a_list_of_tensors_say_what_they_are(tmp_path):
+    """An AUTOMATIC1111 hypernetwork keeps its layers in lists keyed by context width: it was "the pickle holds
+    no tensors", as if the file were empty."""
+    from hfprobe.errors import UnsupportedFormatError
+
+    layer = torch.nn.Linear(4, 8).state_dict()
+    torch.save({768: [layer, layer], 320: [layer, layer], "layer_structure": [1, 2, 1], "step": 9}, tmp_path / "h.pt")
+    with pytest.raises(UnsupportedFormatError, match="an AUTOMATIC1111 hypernetwork .* not hypernetworks"):
+        open_weights(tmp_path / "h.pt")
+    torch.save({"layers": [torch.zeros(2, 2)]}, tmp_path / "l.pt")
+    with pytest.raises(UnsupportedFormatError, match="its values are lists, not a state dict"):
+        open_weights(tmp_path / "l.pt")

@@ -69,8 +69,20 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     _flatten(f.name, obj, "", out, 0)
     if not out:
-        raise UnsupportedFormatError(f"{f.name}: the pickle holds no tensors; point hfprobe at the weights file")
+        raise UnsupportedFormatError(f"{f.name}: {_no_tensors(obj)}")
     return out
+
+
+def _no_tensors(obj: dict) -> str:
+    """Why a pickle's dict gave no tensors: what it is, where that can be told, and what to do."""
+    if "layer_structure" in obj and any(isinstance(k, int) for k in obj):
+        return (
+            "an AUTOMATIC1111 hypernetwork (small networks in lists, keyed by the context widths they extend); "
+            "hfprobe reads LoRAs, adapters and checkpoints, not hypernetworks"
+        )
+    if any(isinstance(v, list | tuple) and v for v in obj.values()):
+        return "its values are lists, not a state dict of tensors; save `model.state_dict()` and point hfprobe at it"
+    return "the pickle holds no tensors; point hfprobe at the weights file"
 
 
 # where training code keeps the weights inside what it saves: Lightning's and LDM's `.ckpt`, PyTorch's tutorials
