@@ -1556,3 +1556,23 @@ def test_image_captioning_and_vlm_loras_find_their_models():
     assert blip2.root == "facebook/opt-2.7b" and blip2.base_model["id"] == "ybelkada/blip2-opt-2.7b-fp16-sharded"
     llava = classify(_llama_like(32, 4096, 4096), config={"base_model_name_or_path": "llava-hf/llava-1.5-7b-hf"})
     assert llava.base_model["id"] == "llava-hf/llava-1.5-7b-hf" and not llava.conflicts
+
+
+def test_another_org_s_model_of_a_root_s_name_is_not_that_root_where_its_vocabulary_differs():
+    """`klue/roberta-base` is a Korean RoBERTa of its own (32,000 tokens), not FacebookAI/roberta-base, whose repo
+    name it shares: where its embedding is in the adapter, the name-only guess is dropped (written as declared,
+    with no root, and no false "re-upload" reason); where it is not, the weights cannot tell, and the reason says
+    mirror or namesake. Marked re-uploads keep the stricter reading (see the tests above)."""
+    lora = _encoder_like("roberta.", 12, 768)
+    with_vocab = dict(lora, **{"base_model.model.roberta.embeddings.word_embeddings": (32000, 768)})
+    r = classify(with_vocab, config={"base_model_name_or_path": "klue/roberta-base"})
+    assert r.base_model["id"] == "klue/roberta-base" and r.base_model["root"] is None and not r.conflicts
+    assert "re-upload" not in r.base_model["reason"]
+    assert any("another model of that name" in e for e in r.evidence)
+    bare = classify(lora, config={"base_model_name_or_path": "klue/roberta-base"})
+    assert bare.base_model["id"] == "klue/roberta-base" and "mirror" in bare.base_model["reason"]
+    # the original's own vocabulary keeps the guess
+    same = dict(lora, **{"base_model.model.roberta.embeddings.word_embeddings": (50265, 768)})
+    assert classify(same, config={"base_model_name_or_path": "klue/roberta-base"}).base_model["root"] == (
+        "FacebookAI/roberta-base"
+    )

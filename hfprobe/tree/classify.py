@@ -19,7 +19,7 @@ Everything here is a pure function over shapes and strings, so it works without 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .decide import base_model_decision, claim_conflicts, unknown_claims
 from .declared import Claim, declared_claims, foreign_model_type
@@ -94,6 +94,7 @@ def classify(
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
     fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set)  # 2. shapes test roots
+    claims = _name_guesses_checked(claims, fits, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     cands, pool, family, family_conf = _rank_roots(
         ok, family, by_claim, from_names, claims, evidence, params is not None
@@ -142,6 +143,25 @@ def classify(
             claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
         ),
     )
+
+
+def _name_guesses_checked(claims: list[Claim], fits: list, evidence: list[str]) -> list[Claim]:
+    """Claims whose root is only a guess from the repo name (`Claim.by_name`) keep it unless the weights fit that
+    root's layers but not its vocabulary: then the id is another model of that name, still a claim of its family
+    but with no root (`klue/roberta-base` is not FacebookAI/roberta-base, whose name it shares: its vocabulary is
+    Korean, 32,000 tokens). Layers that do not fit stay a conflict: the name says what the weights are not."""
+    by_id = {f.root["id"]: f for _, f in fits}
+    out = []
+    for c in claims:
+        fit = by_id.get(c.root) if c.by_name else None
+        if fit is not None and fit.consistent and fit.soft_misses:
+            evidence.append(
+                f"{c.source} names {c.value}: by its name {c.root}, but not its sizes ({fit.soft_misses[0]}), so "
+                "another model of that name"
+            )
+            c = replace(c, root=None, by_name=False)
+        out.append(c)
+    return out
 
 
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it

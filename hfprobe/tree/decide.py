@@ -12,7 +12,7 @@ from typing import NamedTuple
 from ..source.hub import REPO_ID
 from .declared import Claim
 from .fit import RootFit, telling
-from .registry import families, family_label, hub_spelling, roots, size_mark, tail_key
+from .registry import families, family_label, hub_spelling, reupload_marked, roots, size_mark, tail_key
 
 __all__ = ["WEIGHTS_ALONE", "UnknownClaims", "base_model_decision", "claim_conflicts", "unknown_claims"]
 
@@ -256,7 +256,11 @@ def base_model_decision(
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
         if c.root and write == value and not known:
             original = roots()["_tail"].get(tail_key(value), (None, c.root))[1]
-            fits = f"by its name a re-upload of {original} (quantized, converted or mirrored); the weights fit it"
+            fits = (
+                f"by its name a re-upload of {original} (quantized, converted or mirrored); the weights fit it"
+                if reupload_marked(value)
+                else f"by its name a mirror of {original}, or another model of that name; the weights fit it"
+            )
         return {
             "id": write,
             "root": c.root,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..formats.mlx import is_mlx_config
-from .registry import bare_id, families, roots, tail_key
+from .registry import bare_id, families, reupload_marked, roots, tail_key
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Claim:
     strength: str = "declared"  # "declared" (a field meant for it) or "text" (prose mentions)
     count: int = 1  # prose: how many times the family is mentioned
     level: str = "model"  # "model" (names one model: a Hub id, a checkpoint file) or "family" (an architecture)
+    by_name: bool = False  # resolved by its repo name alone, under another org: a re-upload, or another model
 
 
 # header fields that name an architecture, not the checkpoint trained on: kohya writes
@@ -138,6 +139,19 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _by_name(value: str, rid: str | None) -> bool:
+    """Whether a Hub id resolved to `rid` only because its repo name, unmarked, is a root's: a mirror
+    (`NousResearch/Meta-Llama-3-8B`), or another model of that name (`klue/roberta-base`, a Korean RoBERTa of its
+    own). `classify` drops the guess where the weights fit the root's layers but not its vocabulary. A name with
+    a re-upload's marks (`unsloth/llama-3-8b-bnb-4bit`) is the root's weights, a contradiction a conflict.
+
+    >>> _by_name("klue/roberta-base", "FacebookAI/roberta-base"), _by_name("roberta-base", "FacebookAI/roberta-base")
+    (True, False)
+    """
+    v = bare_id(value)
+    return rid is not None and "/" in v and v.lower() not in roots()["_alias"] and not reupload_marked(v)
+
+
 def declared_claims(
     metadata: Mapping[str, str] | None = None, config: Mapping | None = None, texts: Mapping[str, str] | None = None
 ) -> tuple[dict, list[Claim]]:
@@ -177,7 +191,7 @@ def declared_claims(
                 claims.append(Claim(src, v, resolve_name(v)[1], None, strength, level="family"))
                 continue
             rid, fam = resolve_name(v)
-            claims.append(Claim(src, v, fam, rid, strength))
+            claims.append(Claim(src, v, fam, rid, strength, by_name=_by_name(v, rid)))
 
     config = dict(config or {})
     metadata = dict(metadata or {})

@@ -124,6 +124,30 @@ def tail_key(name: str) -> str:
     return "-".join(t for t in tokens if t and not _REUPLOAD_MARKS.fullmatch(t))
 
 
+# orgs that publish others' weights re-packed (quantized, converted), under the originals' repo names
+REUPLOADERS = (
+    "unsloth",
+    "thebloke",
+    "mlx-community",
+    "bartowski",
+    "lmstudio-community",
+    "quantfactory",
+    "mradermacher",
+)
+
+
+def reupload_marked(name: str) -> bool:
+    """Whether a repo name carries the marks of a re-upload (quantization, precision, sharding, the uploader).
+
+    >>> reupload_marked("TheBloke/Llama-2-7B-GPTQ"), reupload_marked("unsloth/Qwen3-8B")
+    (True, True)
+    >>> reupload_marked("klue/roberta-base")
+    False
+    """
+    org, _, repo = bare_id(name).lower().rpartition("/")
+    return org in REUPLOADERS or any(_REUPLOAD_MARKS.fullmatch(t) for t in re.split(r"[-_\s]+", repo))
+
+
 def bare_id(name: str) -> str:
     """A model name as the registry keys it: without an `hf://` or huggingface.co URL prefix, or slashes around.
 
