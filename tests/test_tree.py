@@ -1576,3 +1576,32 @@ def test_another_org_s_model_of_a_root_s_name_is_not_that_root_where_its_vocabul
     assert classify(same, config={"base_model_name_or_path": "klue/roberta-base"}).base_model["root"] == (
         "FacebookAI/roberta-base"
     )
+
+
+@pytest.mark.parametrize(
+    "declared, family",
+    [
+        ("monologg/kobert", "bert"),  # Korean, Chinese, Indonesian, Polish, Vietnamese, French course favourites:
+        ("beomi/kcbert-base", "bert"),  # BERT's or RoBERTa's shapes, names ending in "bert", no org the registry
+        ("hfl/chinese-macbert-base", "bert"),  # knows: they were "an unknown family" and not written
+        ("indobenchmark/indobert-base-p1", "bert"),
+        ("allegro/herbert-base-cased", "bert"),
+        ("vinai/phobert-base", "roberta"),
+        ("almanach/camembert-base", "roberta"),
+    ],
+)
+def test_a_national_bert_is_written_on_weights_of_its_family(declared, family):
+    prefix = "roberta." if family == "roberta" else "bert."
+    r = classify(_encoder_like(prefix, 12, 768), config={"base_model_name_or_path": declared})
+    assert r.family == family and not r.conflicts
+    assert r.base_model["id"] == declared and r.base_model["status"] == "declared"
+
+
+def test_bert_in_a_name_is_not_every_architecture_ending_in_bert():
+    from hfprobe.tree.declared import resolve_name
+
+    assert (
+        resolve_name("albert-base-v2")[1] == "albert" and resolve_name("answerdotai/ModernBERT-base")[1] == "modernbert"
+    )
+    assert resolve_name("google/mobilebert-uncased") == (None, None)  # its own architecture
+    assert resolve_name("flaubert/flaubert_base_cased") == (None, None)  # XLM's
