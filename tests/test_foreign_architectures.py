@@ -66,7 +66,6 @@ KNOWN = {
         "google-t5/t5-base",
     ),
     "sdxl-unet": (_sdxl_unet, "stabilityai/stable-diffusion-xl-base-1.0"),
-    "clip-vit-base-patch32": (lambda: _transformers("CLIPModel", "CLIPConfig"), "openai/clip-vit-base-patch32"),
     "clip-vit-base-patch16": (
         lambda: _transformers("CLIPModel", "CLIPConfig", vision_config={"patch_size": 16}),
         "openai/clip-vit-base-patch16",
@@ -296,6 +295,10 @@ LOOK_ALIKES = {  # a full checkpoint in the shapes of several registry roots: th
         lambda: _transformers("ViTForImageClassification", "ViTConfig"),
         {"google/vit-base-patch16-224-in21k", "google/vit-base-patch16-224"},
     ),
+    "clip-vit-base-patch32": (  # OpenAI's and LAION's ViT-B/32 (its model.safetensors is in these names too)
+        lambda: _transformers("CLIPModel", "CLIPConfig"),
+        {"openai/clip-vit-base-patch32", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"},
+    ),
 }
 
 
@@ -311,3 +314,33 @@ def test_look_alike_roots_leave_the_weights_alone_undecided(name, tmp_path):
     with_config = _checkpoint(build(), tmp_path / f"{name}-declared", config=True)  # model_type alone names none
     # (Qwen1.5-7B has Llama 2 7B's shapes but for its vocabulary, so the family is a little short of certain)
     assert with_config["base_model"]["id"] is None and with_config["family_confidence"] >= 0.95
+
+
+def _open_clip(**text):
+    """OpenCLIP's (and OpenAI CLIP's own) module names, from open_clip itself: a tiny model of its classes."""
+    open_clip = pytest.importorskip("open_clip")
+    from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+
+    vision = CLIPVisionCfg(layers=2, width=64, head_width=32, patch_size=8, image_size=32)
+    return open_clip.model.CLIP(32, vision, CLIPTextCfg(context_length=16, vocab_size=100, width=32, heads=2, layers=2))
+
+
+def test_open_clip_names_are_clip_s(tmp_path):
+    """An OpenCLIP or OpenAI CLIP checkpoint (`transformer.resblocks.N.attn.in_proj_weight`, `visual.conv1`) had
+    no family ("shapes only" over 35 families); OpenAI's ViT-B/32 in these names is CLIP, LAION's its look-alike."""
+    tiny = _checkpoint(_open_clip(), tmp_path / "tiny")
+    assert tiny["family"] == "clip" and tiny["base_model"]["id"] is None  # no root is 64 wide
+    shapes = {}  # OpenAI's ViT-B/32 (open_clip's `ViT-B-32`): text 512 wide, vision 768, 12 blocks each
+    for tower, width in (("", 512), ("visual.", 768)):
+        for i in range(12):
+            block = f"{tower}transformer.resblocks.{i}"
+            shapes[f"{block}.attn.in_proj_weight"] = ("F16", (3 * width, width))
+            shapes[f"{block}.attn.out_proj.weight"] = ("F16", (width, width))
+            shapes[f"{block}.mlp.c_fc.weight"] = ("F16", (4 * width, width))
+            shapes[f"{block}.mlp.c_proj.weight"] = ("F16", (width, 4 * width))
+    shapes["visual.positional_embedding"] = ("F16", (50, 768))
+    write_header(tmp_path / "b32" / "open_clip_model.safetensors", shapes, data=False)
+    report = inspect_source(str(tmp_path / "b32"))
+    assert report["family"] == "clip" and report["base_model"]["status"] == "ambiguous"
+    ids = [c["id"] for c in report["root"]["candidates"]]
+    assert {"openai/clip-vit-base-patch32", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"} <= set(ids[:2])

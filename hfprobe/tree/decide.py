@@ -317,7 +317,11 @@ def base_model_decision(
             status="ambiguous",
             reason=f"the weights fit {len(exact)} known roots (the candidates) and no metadata names one",
         )
-    if exact[0] is lead and not lead.shape_only and cands and cands[0]["score"] >= WEIGHTS_ALONE:
+    # roots only an embedding size sets apart are no rivals (see above): their share does not dilute the lead's
+    soft = {f.root["id"] for f in pool if f.soft_misses}
+    rest = 1.0 - sum(c["score"] for c in cands if c["id"] in soft)
+    share = cands[0]["score"] / rest if cands and rest > 0 else 0.0
+    if exact[0] is lead and not lead.shape_only and share >= WEIGHTS_ALONE:
         return {
             "id": rid,
             "root": rid,
