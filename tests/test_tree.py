@@ -1605,3 +1605,31 @@ def test_bert_in_a_name_is_not_every_architecture_ending_in_bert():
     )
     assert resolve_name("google/mobilebert-uncased") == (None, None)  # its own architecture
     assert resolve_name("flaubert/flaubert_base_cased") == (None, None)  # XLM's
+
+
+@pytest.mark.parametrize("names", ["transformers 4", "transformers 5"])
+def test_peft_s_segmentation_guide_lora_is_a_segformer(names):
+    """PEFT's semantic segmentation guide puts LoRA on query / value of SegFormer's nvidia/mit-b0 (widths 32 to 256
+    over four stages): it had no family ("shapes only"). transformers 5 names the same layers
+    `segformer.stages.N.blocks.M.attention.q_proj`."""
+    widths, lora = (32, 64, 160, 256), {}
+    for i, w in enumerate(widths):
+        for j in range(2):
+            for m in ("query", "value"):
+                key = (
+                    f"segformer.encoder.block.{i}.{j}.attention.self.{m}"
+                    if names == "transformers 4"
+                    else f"segformer.stages.{i}.blocks.{j}.attention.{m[0]}_proj"
+                )
+                lora[f"base_model.model.{key}"] = (w, w)
+    r = classify(lora)
+    assert r.family == "segformer" and r.root == "nvidia/mit-b0" and r.base_model["id"] == "nvidia/mit-b0"
+    declared = classify(lora, config={"base_model_name_or_path": "nvidia/mit-b2"})  # 64 to 512 wide
+    assert declared.conflicts and declared.base_model["id"] is None
+
+
+def test_a_swin_lora_under_transformers_5_names_is_a_swin():
+    t5 = {f"base_model.model.swin.encoder.layers.{i}.blocks.{j}.attention.{m}_proj": (96 << i, 96 << i)
+          for i, n in enumerate((2, 2, 6, 2)) for j in range(n) for m in "qv"}  # fmt: skip
+    r = classify(t5)
+    assert r.family == "swin" and r.root == "microsoft/swin-tiny-patch4-window7-224"
