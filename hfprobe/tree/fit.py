@@ -15,7 +15,7 @@ hyperparameters, which rule it out and how sure the match is (`fit_roots`, one `
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .keymatch import KeySet
 from .names import Shape
@@ -197,17 +197,34 @@ def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) ->
     return cand
 
 
+def _renamed(fit: RootFit, root: dict) -> RootFit:
+    """`fit` for another root of the same family and dims: the same checks, its own id in the reasons."""
+    old, new = fit.root["id"], root["id"]
+    return replace(
+        fit,
+        root=root,
+        bad=[b.replace(old, new) for b in fit.bad],
+        short=list(fit.short),
+        soft_misses=list(fit.soft_misses),
+        passed=list(fit.passed),
+    )
+
+
 def fit_roots(cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
     """Every registry root of those families tested against the shapes: (all fits, consistent fits)."""
     all_dims = {d for o, i in norm.values() for d in (o, i) if d}
-    fits, obs = [], {}
+    fits, obs, done = [], {}, {}
+    dims_key = roots()["_dims_key"]
     for root in roots()["roots"]:
         fam = root["family"]
         if fam in cand_fams:
             base = families()["families"][fam]["_base"]  # families with one layout (same_as) observe alike
             if base not in obs:
                 obs[base] = _family_observations(fam, norm, orig, keys)
-            fits.append((fam, _fit(root, fam, *obs[base], all_dims)))
+            twin = done.get((fam, dims_key[root["id"]]))  # a root in another's dims (an instruct tune): its fit
+            fit = _renamed(twin, root) if twin else _fit(root, fam, *obs[base], all_dims)
+            done.setdefault((fam, dims_key[root["id"]]), fit)
+            fits.append((fam, fit))
     ok = [(fam, f) for fam, f in fits if f.consistent]
     if any(not f.shape_only for _, f in ok):  # a root whose named roles fit beats roots that only share sizes
         ok = [(fam, f) for fam, f in ok if not f.shape_only]

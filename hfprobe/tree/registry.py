@@ -84,6 +84,7 @@ def roots() -> dict:
             if mark:
                 sized.setdefault((r["family"], mark), []).append(r["id"])
     data["_sized"] = sized
+    data["_dims_key"] = {r["id"]: repr(sorted(r["dims"].items())) for r in data["roots"]}  # equal dims, equal fits
     return data
 
 
