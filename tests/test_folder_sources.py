@@ -105,6 +105,10 @@ def test_one_model_layouts_still_read_as_one(tmp_path):
     assert _pick(tmp_path / "s", shards) == "model/model.safetensors.index.json"  # all shards, not the first
     own = ["lora/pytorch_lora_weights.safetensors", "lora/checkpoint-100/pytorch_lora_weights.safetensors"]
     assert _pick(tmp_path / "o", own) == "lora/pytorch_lora_weights.safetensors"
+    epochs = ["out/epoch_0/adapter_model.pt", "out/epoch_1/adapter_model.pt", "out/epoch_10/adapter_model.pt"]
+    assert _pick(tmp_path / "e", epochs) == "out/epoch_10/adapter_model.pt"  # torchtune's: was "3 separate models"
+    steps = ["run/global_step500/w.safetensors", "run/global_step1000/w.safetensors"]
+    assert _pick(tmp_path / "g", steps) == "run/global_step1000/w.safetensors"
 
 
 def test_loose_files_of_different_models_ask_for_one_and_one_run_s_saves_read_as_one(tmp_path):

@@ -45,7 +45,9 @@ COMPONENTS = {
     "unet", "transformer", "text_encoder", "text_encoder_2", "text_encoder_3", "vae", "prior", "decoder",
     "controlnet", "image_encoder", "safety_checker", "movq",
 }  # fmt: skip
-_CHECKPOINT = re.compile(r"checkpoint[-_]?(\d+)")  # a training run's snapshot folder (checkpoint-500/)
+# a training run's snapshot folder: checkpoint-500/ (transformers, diffusers), epoch_3/ (torchtune), step_500/,
+# global_step1000/ (DeepSpeed), ckpt-2/
+_CHECKPOINT = re.compile(r"(?:checkpoint|ckpt|epoch|step|global[-_]?step|iter)[-_]?(\d+)", re.I)
 MAX_NAMED = 4  # separate models named in the message that asks for one
 
 
@@ -216,10 +218,10 @@ def _weights_in(folder: str, files: list[str]) -> list[str]:
 
 
 def _step(folder: str) -> int | None:
-    """N of a checkpoint-N folder, else None.
+    """N of a checkpoint-N (epoch_N, step_N, …) folder, else None.
 
-    >>> _step("out/checkpoint-1500"), _step("lora")
-    (1500, None)
+    >>> _step("out/checkpoint-1500"), _step("out/epoch_3"), _step("lora")
+    (1500, 3, None)
     """
     m = _CHECKPOINT.fullmatch(posixpath.basename(folder))
     return int(m[1]) if m else None
