@@ -1162,6 +1162,9 @@ SMALL_BASES = [
     (_llama_like(32, 4096, 1024), "unsloth/zephyr-sft-bnb-4bit", "mistralai/Mistral-7B-v0.1"),
     (_llama_like(48, 4096, 1024), "unsloth/solar-10.7b-bnb-4bit", "upstage/SOLAR-10.7B-v1.0"),
     (_llama_like(32, 4096, 512), "01-ai/Yi-6B-Chat", "01-ai/Yi-6B"),
+    # document AI projects (FUNSD, CORD): their LoRAs were BERT or RoBERTa look-alikes, the declared base unchecked
+    (_encoder_like("layoutlmv3.", 12, 768), "microsoft/layoutlmv3-base", "microsoft/layoutlmv3-base"),
+    (_encoder_like("layoutlm.", 24, 1024), "microsoft/layoutlm-large-uncased", "microsoft/layoutlm-large-uncased"),
 ]
 
 
