@@ -1636,3 +1636,24 @@ def test_a_swin_lora_under_transformers_5_names_is_a_swin():
           for i, n in enumerate((2, 2, 6, 2)) for j in range(n) for m in "qv"}  # fmt: skip
     r = classify(t5)
     assert r.family == "swin" and r.root == "microsoft/swin-tiny-patch4-window7-224"
+
+
+def test_a_llama_3_2_vision_lora_is_its_own_and_a_shallower_adapter_names_no_root_alone():
+    """Llama 3.2 11B Vision's decoder is Llama 3.1 8B's layers with 8 gated cross-attention layers among them
+    (40): its LoRA was Llama with root SOLAR-10.7B (48 layers of the same widths), written as `base_model` from
+    the weights alone. Now the cross-attention names make it its own family; and an adapter on fewer blocks than
+    the only root that fits no longer names that root by its weights alone."""
+    vision, plain = {}, {}
+    for i in range(44):
+        kind = "cross_attn" if i % 5 == 3 else "self_attn"
+        for m, out in (("q", 4096), ("v", 1024)):
+            if i < 40:
+                vision[f"base_model.model.language_model.model.layers.{i}.{kind}.{m}_proj"] = (out, 4096)
+            plain[f"base_model.model.model.layers.{i}.self_attn.{m}_proj"] = (out, 4096)
+    r = classify(vision)
+    assert r.family == "mllama" and r.root.startswith("meta-llama/Llama-3.2-11B-Vision")
+    declared = classify(vision, config={"base_model_name_or_path": "unsloth/Llama-3.2-11B-Vision-Instruct-bnb-4bit"})
+    assert declared.base_model["id"] == "unsloth/Llama-3.2-11B-Vision-Instruct-bnb-4bit" and not declared.conflicts
+    shallow = classify(plain)  # 44 blocks of SOLAR-10.7B's 48 (the others have 32 or 40): no root by weights alone
+    assert shallow.root == "upstage/SOLAR-10.7B-v1.0" and shallow.base_model["id"] is None
+    assert "fewer blocks" in shallow.base_model["reason"]

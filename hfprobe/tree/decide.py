@@ -321,6 +321,13 @@ def base_model_decision(
     soft = {f.root["id"] for f in pool if f.soft_misses}
     rest = 1.0 - sum(c["score"] for c in cands if c["id"] in soft)
     share = cands[0]["score"] / rest if cands and rest > 0 else 0.0
+    if lead.short:  # an adapter on fewer blocks than the root has: most adapters cover every block, so the lead
+        # is likelier a root the registry lacks, of that depth (a Llama 3.2 Vision LoRA's 40 layers "fit" SOLAR's 48)
+        return dict(
+            out,
+            reason=f"the weights fit {rid}'s layers but cover fewer blocks than it has ({lead.short[0]}): perhaps "
+            "a model the registry does not know, of that depth",
+        )
     if exact[0] is lead and not lead.shape_only and share >= WEIGHTS_ALONE:
         return {
             "id": rid,
