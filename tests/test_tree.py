@@ -1657,3 +1657,16 @@ def test_a_llama_3_2_vision_lora_is_its_own_and_a_shallower_adapter_names_no_roo
     shallow = classify(plain)  # 44 blocks of SOLAR-10.7B's 48 (the others have 32 or 40): no root by weights alone
     assert shallow.root == "upstage/SOLAR-10.7B-v1.0" and shallow.base_model["id"] is None
     assert "fewer blocks" in shallow.base_model["reason"]
+
+
+def test_new_roots_with_well_known_look_alikes_name_none_by_weights_alone():
+    """Each root added is a bet that no unknown model shares its shapes: where a popular one does (Sheared-LLaMA
+    1.3B has DeepSeek-Coder 1.3B's, Yi-1.5-6B Yi-6B's), both are roots, so a bare LoRA names neither."""
+    for layers, hidden, kv, ffn in ((24, 2048, 2048, 5504), (32, 4096, 512, 11008)):
+        lora = {}
+        for i in range(layers):
+            lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (hidden, hidden)
+            lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (kv, hidden)
+            lora[f"base_model.model.model.layers.{i}.mlp.up_proj"] = (ffn, hidden)
+        r = classify(lora)
+        assert r.base_model["id"] is None and r.base_model["status"] == "ambiguous", (layers, r.base_model)
