@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +19,21 @@ EXTRAS = {
     "bench": "the benchmark's plot",
     "clip": "the CLIP ViT-L/14 text space",
 }
+
+
+# libraries whose import-time advice is no concern of a CLI user: bitsandbytes, which peft imports where it is
+# installed, warns on every import that an optional CPU kernel package is missing (the CLI shows them with -v)
+QUIET_LIBRARIES = ("bitsandbytes",)
+
+
+def library_levels() -> dict[str, int]:
+    """QUIET_LIBRARIES' log levels in this process, for worker processes to start with (`set_library_levels`)."""
+    return {name: logging.getLogger(name).level for name in QUIET_LIBRARIES}
+
+
+def set_library_levels(levels: dict[str, int]) -> None:
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def cache_dir() -> Path:

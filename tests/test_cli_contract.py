@@ -199,3 +199,24 @@ def test_the_installed_command_prints_no_traceback(tmp_path):
         [sys.executable, "-m", "hfprobe", "inspect", str(path), "--json"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 2 and proc.stdout == "" and proc.stderr.count("\n") == 1, proc.stderr
+
+
+def test_bitsandbytes_import_advice_shows_only_with_v(tmp_path):
+    """peft imports bitsandbytes where it is installed, and bitsandbytes warns on each import that an optional
+    CPU kernel package is missing: `hfprobe demo` printed it twice. The CLI keeps it off stderr unless -v."""
+    script = (
+        "import logging, sys\n"
+        "from hfprobe.cli import main\n"
+        "main(sys.argv[1:])\n"
+        "logging.getLogger('bitsandbytes.backends.cpu.ops').warning('Failed to load CPU gemm_4bit_forward')\n"
+    )
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes(
+        safetensors_bytes({"model.layers.0.self_attn.q_proj.weight": ("F32", [8, 8])}, None, random.Random(0))
+    )
+    for args, shown in (
+        (["inspect", str(weights), "--json"], False),
+        (["-v", "inspect", str(weights), "--json"], True),
+    ):
+        run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
+        assert ("gemm_4bit_forward" in run.stderr) == shown, run.stderr

@@ -14,7 +14,7 @@ import os
 import sys
 
 from .. import __version__
-from ..config import debug
+from ..config import QUIET_LIBRARIES, debug, set_library_levels
 from ..errors import HfprobeError
 from .common import BAD_INPUT, INTERRUPTED, OK, PARTIAL
 
@@ -53,10 +53,12 @@ def build_parser(prog: str = "hfprobe") -> argparse.ArgumentParser:
 
 
 def _logging(verbosity: int) -> None:
-    """The `hfprobe` logger on stderr; other libraries' loggers are left as they are."""
+    """The `hfprobe` logger on stderr; other libraries' loggers are left as they are, but for
+    `config.QUIET_LIBRARIES`' warnings, which show with -v."""
     log = logging.getLogger("hfprobe")
     for old in [h for h in log.handlers if getattr(h, "_hfprobe_cli", False)]:  # one per process, not one per main()
         log.removeHandler(old)
+    set_library_levels({name: logging.WARNING if verbosity else logging.ERROR for name in QUIET_LIBRARIES})
     if not verbosity:
         return
     handler = logging.StreamHandler(sys.stderr)

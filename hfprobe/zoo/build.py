@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..config import cache_dir
+from ..config import cache_dir, library_levels, set_library_levels
 from ..errors import UsageError, ZooError
 from .recipe import (
     GENERATIVE_KINDS,
@@ -241,7 +241,9 @@ def _build_parallel(recipe: dict, path: Path, skip_bad: bool, bar, jobs: int, fi
     ctx = mp.get_context("spawn")
     trees = recipe["trees"]
     order = sorted(range(len(trees)), key=lambda i: -TREE_BUILDERS[trees[i]["kind"]](recipe, trees[i], path).count())
-    with ctx.Manager() as manager, ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+    levels = (library_levels(),)  # the parent's quiet libraries stay quiet in the workers
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=set_library_levels, initargs=levels)
+    with ctx.Manager() as manager, pool:
         ticks = manager.Queue()
         futures = {pool.submit(_build_in_worker, recipe, i, str(path), skip_bad, ticks, device): i for i in order}
         pending = set(futures)
