@@ -142,7 +142,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
         missing = [e for e, v in ((oexpr, outs), (iexpr, ins)) if e is not None and v is None]
         if missing:  # e.g. a second text encoder on a root that has none
             fit.bad.append(f"{key} needs {missing[0]}, which {root['id']} does not have")
-            continue
+            return fit  # ruled out: the first reason is the one said, the rest would go unread
         if outs is None and ins is None:
             continue
         good = (o is None or outs is None or o in outs) and (i is None or ins is None or i in ins)
@@ -162,6 +162,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
         else:
             want = shape_text(sorted(outs) if outs else None, sorted(ins) if ins else None, oexpr, iexpr)
             fit.bad.append(f"{key} is {shape_text(o, i)}, {root['id']} has {want}")
+            return fit
     for dim, (v, key) in idx.items():
         limit = dims.get(dim)
         if isinstance(limit, int):
