@@ -105,6 +105,8 @@ def test_one_model_layouts_still_read_as_one(tmp_path):
     assert _pick(tmp_path / "s", shards) == "model/model.safetensors.index.json"  # all shards, not the first
     own = ["lora/pytorch_lora_weights.safetensors", "lora/checkpoint-100/pytorch_lora_weights.safetensors"]
     assert _pick(tmp_path / "o", own) == "lora/pytorch_lora_weights.safetensors"
+    state = ["ckpt-500/optimizer.bin", "ckpt-500/scheduler.bin", "ckpt-500/random_states_0.pkl", "ckpt-500/lora.bin"]
+    assert _pick(tmp_path / "a", state) == "ckpt-500/lora.bin"  # accelerate's run state beside it: "3 models" before
     epochs = ["out/epoch_0/adapter_model.pt", "out/epoch_1/adapter_model.pt", "out/epoch_10/adapter_model.pt"]
     assert _pick(tmp_path / "e", epochs) == "out/epoch_10/adapter_model.pt"  # torchtune's: was "3 separate models"
     steps = ["run/global_step500/w.safetensors", "run/global_step1000/w.safetensors"]
@@ -159,11 +161,13 @@ def test_an_empty_source_is_a_usage_error(capsys):
         (["flax_model.msgpack"], "holds Flax weights only; .*from_flax=True"),
         (["model.onnx"], "holds ONNX weights only; .*exported from"),
         (["README.md"], "no weights file .* among its 1 file;"),
+        (["checkpoint-9/optimizer.pt", "checkpoint-9/rng_state.pth"], "a training run's state only"),
     ],
 )
 def test_a_repo_of_weights_hfprobe_does_not_read_says_which(tmp_path, files, says, capsys):
     """A TensorFlow-only BERT repo was "no weights file … among its 2 files", as if it held none."""
     for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"\0" * 16)
     with pytest.raises(NoWeightsError, match=says):
         pick_weights(resolve(str(tmp_path)))

@@ -38,6 +38,11 @@ PREFERRED = (
     "learned_embeds.bin",
 )
 WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
+# what a training run saves beside its weights (accelerate's and transformers' Trainer's checkpoint folders):
+# optimizer and scheduler states, random states, the run's arguments; never the model
+TRAINING_STATE = re.compile(
+    r"(optimizer|optim|scheduler|lr_scheduler|scaler|rng_state|random_states|training_args)(_\d+)?\.(bin|pt|pth|pkl)$"
+)
 
 
 # a diffusers pipeline's component folders: their weights are parts of the pipeline in the folder above
@@ -65,13 +70,19 @@ def pick_weights(src) -> str:
         if name in files:
             return name
     for suffixes in ((".safetensors",), PICKLE_SUFFIXES):
-        found = [f for f in files if f.endswith(suffixes)]
+        found = [f for f in files if f.endswith(suffixes) and not TRAINING_STATE.match(posixpath.basename(f))]
         if found:
             return _one_model(src, files, found)
     models = _gguf_conversions(files)
     if models:  # llama.cpp conversions: the same model at several ggml types
         first = min((group[0] for group in models.values()), key=_whole_first)
         return first if len(models) == 1 else _one_file(src, first, [f for g in models.values() for f in g])
+    state = sorted(f for f in files if TRAINING_STATE.match(posixpath.basename(f)))
+    if state:
+        raise NoWeightsError(
+            f"{src.display}: holds a training run's state only ({', '.join(state[:MAX_NAMED])}), not the model's "
+            "weights; point hfprobe at the folder the run saved its model or adapter to"
+        )
     foreign = sorted({kind for f in files for suffix, kind in FOREIGN_WEIGHTS.items() if f.lower().endswith(suffix)})
     if foreign:
         flag = "from_tf=True" if any(k.startswith("TensorFlow") for k in foreign) else "from_flax=True"
@@ -214,7 +225,8 @@ def _models(files: list[str], weights: list[str]) -> list[str]:
 def _weights_in(folder: str, files: list[str]) -> list[str]:
     """The weights files under `folder`, .safetensors if it has any, else pickles."""
     under = [f for f in files if f.startswith(f"{folder}/")]
-    return [f for f in under if f.endswith(".safetensors")] or [f for f in under if f.endswith(PICKLE_SUFFIXES)]
+    pickles = [f for f in under if f.endswith(PICKLE_SUFFIXES) and not TRAINING_STATE.match(posixpath.basename(f))]
+    return [f for f in under if f.endswith(".safetensors")] or pickles
 
 
 def _step(folder: str) -> int | None:
