@@ -1670,3 +1670,16 @@ def test_new_roots_with_well_known_look_alikes_name_none_by_weights_alone():
             lora[f"base_model.model.model.layers.{i}.mlp.up_proj"] = (ffn, hidden)
         r = classify(lora)
         assert r.base_model["id"] is None and r.base_model["status"] == "ambiguous", (layers, r.base_model)
+
+
+def test_a_deberta_v1_lora_is_not_deberta_v3():
+    """DeBERTa v1 (microsoft/deberta-base) fuses query, key and value into `attention.self.in_proj`: its LoRA was
+    DeBERTa-v2/v3 with root deberta-v3-base (a model of another vocabulary and layer names)."""
+    v1 = {f"base_model.model.deberta.encoder.layer.{i}.attention.self.in_proj": (2304, 768) for i in range(12)}
+    r = classify(v1, config={"base_model_name_or_path": "microsoft/deberta-base"})
+    assert r.family == "deberta" and r.root == "microsoft/deberta-base" and not r.conflicts
+    assert r.base_model["id"] == "microsoft/deberta-base"
+    v3 = {f"base_model.model.deberta.encoder.layer.{i}.attention.self.{m}_proj": (768, 768)
+          for i in range(12) for m in ("query", "value")}  # fmt: skip
+    assert classify(v3).family == "deberta_v2"
+    assert classify(v1, config={"base_model_name_or_path": "microsoft/deberta-v3-base"}).conflicts
