@@ -1170,6 +1170,7 @@ SMALL_BASES = [
     (_encoder_like("roberta.", 6, 768), "sentence-transformers/all-distilroberta-v1", "distilbert/distilroberta-base"),
     (_encoder_like("bert.", 12, 768), "dslim/bert-base-NER", "google-bert/bert-base-cased"),
     (_encoder_like("roberta.", 12, 768), "vinai/bertweet-base", "vinai/bertweet-base"),
+    (_s2s_like(1024, 16), "google/pegasus-xsum", "google/pegasus-large"),  # summarization: was Whisper-medium's
 ]
 
 
