@@ -1689,3 +1689,21 @@ def test_a_deberta_v1_lora_is_not_deberta_v3():
           for i in range(12) for m in ("query", "value")}  # fmt: skip
     assert classify(v3).family == "deberta_v2"
     assert classify(v1, config={"base_model_name_or_path": "microsoft/deberta-v3-base"}).conflicts
+
+
+def test_codegen_and_musicgen_loras_are_not_gpt_j_s_and_whisper_s():
+    """CodeGen names its MLP as GPT-J does (`mlp.fc_in`), and CodeGen-6B has GPT-J-6B's widths: a CodeGen LoRA
+    was GPT-J with gpt-j-6b written by its weights alone. MusicGen's decoder has Whisper's layer names at
+    whisper-medium's sizes: its LoRA was given whisper-medium the same way."""
+    codegen = {}
+    for i in range(33):
+        codegen[f"base_model.model.transformer.h.{i}.attn.qkv_proj"] = (3 * 4096, 4096)
+        codegen[f"base_model.model.transformer.h.{i}.mlp.fc_in"] = (4 * 4096, 4096)
+    r = classify(codegen)
+    assert r.family == "codegen" and r.root == "Salesforce/codegen-6B-mono"
+    gptj = {f"base_model.model.transformer.h.{i}.attn.{m}_proj": (4096, 4096) for i in range(28) for m in "qv"}
+    assert classify(gptj).family == "gptj"
+    musicgen = {f"base_model.model.decoder.model.decoder.layers.{i}.self_attn.{m}_proj": (1024, 1024)
+                for i in range(24) for m in "qv"}  # fmt: skip
+    r = classify(musicgen)
+    assert r.family == "musicgen" and r.root == "facebook/musicgen-small"
