@@ -70,7 +70,7 @@ def pick_weights(src) -> str:
         if name in files:
             return name
     for suffixes in ((".safetensors",), PICKLE_SUFFIXES):
-        found = [f for f in files if f.endswith(suffixes) and not TRAINING_STATE.match(posixpath.basename(f))]
+        found = _weights(files, suffixes)
         if found:
             return _one_model(src, files, found)
     models = _gguf_conversions(files)
@@ -225,8 +225,12 @@ def _models(files: list[str], weights: list[str]) -> list[str]:
 def _weights_in(folder: str, files: list[str]) -> list[str]:
     """The weights files under `folder`, .safetensors if it has any, else pickles."""
     under = [f for f in files if f.startswith(f"{folder}/")]
-    pickles = [f for f in under if f.endswith(PICKLE_SUFFIXES) and not TRAINING_STATE.match(posixpath.basename(f))]
-    return [f for f in under if f.endswith(".safetensors")] or pickles
+    return _weights(under, (".safetensors",)) or _weights(under, PICKLE_SUFFIXES)
+
+
+def _weights(files: list[str], suffixes: tuple[str, ...]) -> list[str]:
+    """The files with one of `suffixes` that can hold a model: a training run's state files never do."""
+    return [f for f in files if f.endswith(suffixes) and not TRAINING_STATE.match(posixpath.basename(f))]
 
 
 def _step(folder: str) -> int | None:

@@ -317,10 +317,6 @@ def base_model_decision(
             status="ambiguous",
             reason=f"the weights fit {len(exact)} known roots (the candidates) and no metadata names one",
         )
-    # roots only an embedding size sets apart are no rivals (see above): their share does not dilute the lead's
-    soft = {f.root["id"] for f in pool if f.soft_misses}
-    rest = 1.0 - sum(c["score"] for c in cands if c["id"] in soft)
-    share = cands[0]["score"] / rest if cands and rest > 0 else 0.0
     if lead.short:  # an adapter on fewer blocks than the root has: most adapters cover every block, so the lead
         # is likelier a root the registry lacks, of that depth (a Llama 3.2 Vision LoRA's 40 layers "fit" SOLAR's 48)
         return dict(
@@ -328,6 +324,10 @@ def base_model_decision(
             reason=f"the weights fit {rid}'s layers but cover fewer blocks than it has ({lead.short[0]}): perhaps "
             "a model the registry does not know, of that depth",
         )
+    # roots only an embedding size sets apart are no rivals (see above): their share does not dilute the lead's
+    soft = {f.root["id"] for f in pool if f.soft_misses}
+    rest = 1.0 - sum(c["score"] for c in cands if c["id"] in soft)
+    share = cands[0]["score"] / rest if cands and rest > 0 else 0.0
     if exact[0] is lead and not lead.shape_only and share >= WEIGHTS_ALONE:
         return {
             "id": rid,

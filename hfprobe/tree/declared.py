@@ -442,8 +442,14 @@ def name_mentions(body: str) -> list[re.Match]:
 
 
 @lru_cache(maxsize=1)
+def _registry_names() -> tuple[str, ...]:
+    """The roots' checkpoint and library names, longest first."""
+    return tuple(sorted({n for r in roots()["roots"] for n in r.get("names", [])}, key=len, reverse=True))
+
+
+@lru_cache(maxsize=1)
 def _names_lower() -> tuple[str, ...]:
-    return tuple({n.lower() for r in roots()["roots"] for n in r.get("names", [])})
+    return tuple(n.lower() for n in _registry_names())
 
 
 @lru_cache(maxsize=1)
@@ -454,7 +460,7 @@ def _name_pattern() -> re.Pattern | None:
     >>> [m.group(1) for m in _name_pattern().finditer("trained on sd_xl_base_1.0.safetensors; ViT('B_16_imagenet1k')")]
     ['sd_xl_base_1.0', 'B_16_imagenet1k']
     """
-    names = sorted({n for r in roots()["roots"] for n in r.get("names", [])}, key=len, reverse=True)
+    names = _registry_names()
     if not names:
         return None
     body = "|".join(map(re.escape, names))
