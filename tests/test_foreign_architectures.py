@@ -240,6 +240,9 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     report = _checkpoint(_transformers("GptOssForCausalLM", "GptOssConfig"), tmp_path / "oss", config=True)
     assert report["family"] == "gpt_oss" and report["root"]["candidates"][0]["id"] == "openai/gpt-oss-120b"
     assert report["base_model"]["id"] is None and "of the parameters are in layers" in report["base_model"]["reason"]
+    # its experts are gpt-oss's own layers, unsized: they keep the weights from naming a root, not from the family
+    assert report["family_confidence"] == 1.0
+    assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
 # what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2, Granite's
@@ -344,3 +347,41 @@ def test_open_clip_names_are_clip_s(tmp_path):
     assert report["family"] == "clip" and report["base_model"]["status"] == "ambiguous"
     ids = [c["id"] for c in report["root"]["candidates"]]
     assert {"openai/clip-vit-base-patch32", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"} <= set(ids[:2])
+
+
+# towers and models whose layers are named as a registry family's, though most of each is layers it does not have
+SHARED_NAMES = {
+    # transformers 5 names a CLIP / SigLIP vision tower's blocks `encoder.layers.N.self_attn.q_proj`, as Whisper's
+    # encoder; its MLP is `mlp.fc1`, its stem a patch embedding: 32% of it is in layers Whisper has
+    "clip-vision": lambda: _transformers("CLIPVisionModel", "CLIPVisionConfig"),
+    "siglip-vision": lambda: _transformers("SiglipVisionModel", "SiglipVisionConfig"),
+    "biogpt": lambda: _transformers("BioGptForCausalLM", "BioGptConfig"),  # Qwen2's attention, `fc1` / `fc2`
+    "mixtral-8x7b": FOREIGN["mixtral-8x7b"],  # Mistral-7B's attention; its experts, 97% of it, are not Mistral's
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_NAMES))
+def test_a_model_mostly_of_layers_its_family_lacks_is_no_surer_of_it_than_shapes_make_it(name, tmp_path):
+    """Before: a CLIP or SigLIP vision tower was Whisper at 1.0 (root whisper-small 0.75), BioGPT Qwen2 at 1.0,
+    Mixtral Mistral at 0.82, in every report, card and index row, though each said that most of its parameters
+    were in layers the family does not have."""
+    report = _checkpoint(SHARED_NAMES[name](), tmp_path / name)
+    assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5, report["root"]
+    assert any("of the parameters are in layers" in e for e in report["root"]["evidence"])
+    assert report["base_model"]["id"] is None
+
+
+_MT5_SMALL = dict(  # google/mt5-small's config.json: T5 v1.1's gated layers, a 250k vocabulary
+    vocab_size=250112, d_model=512, d_kv=64, d_ff=1024, num_layers=8, num_heads=6,
+    feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+)  # fmt: skip
+
+
+def test_the_model_types_of_registry_roots_are_their_families(tmp_path):
+    """google/mt5-small's config.json says model_type `mt5`, Qwen2-VL's `qwen2_vl`: they were "architectures the
+    registry has no roots for", so a full mT5 fine-tune with its config got no base_model and a family of 0.5.
+    (Its vocabulary, 250,112 of 512, is most of its parameters: left out of the share its layers must hold.)"""
+    mt5 = _checkpoint(_transformers("MT5ForConditionalGeneration", "MT5Config", **_MT5_SMALL), tmp_path / "m", True)
+    assert mt5["family"] == "t5" and mt5["family_confidence"] == 1.0
+    assert mt5["base_model"]["id"] == "google/mt5-small" and mt5["base_model"]["status"] == "weights"
+    assert not any("model_type" in e for e in mt5["root"]["evidence"])

@@ -104,7 +104,14 @@ def classify(
     coverage = None
     if params and family:  # (every name in params is a shape's or a name's, normalized above)
         normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
-        coverage = _coverage(family, params, normalized, names_set, evidence)  # (said before the ruled-out roots)
+        share, coverage = _coverage(family, params, normalized, names_set, evidence)  # (before the ruled-out roots)
+        if share < FAMILY_COVERAGE and families()["families"][family]["kind"] != "diffusion" and family_conf:
+            # most of the model is layers the family does not have: another architecture that shares its layer
+            # names (a CLIP vision tower's attention is Whisper's encoder's) or one that adds to it (Mixtral's
+            # experts); the family is no surer than shapes alone make it (diffusion roles describe attention only)
+            capped = min(family_conf, SHAPES_ONLY_FAMILY)
+            cands = [dict(c, score=round(c["score"] * capped / family_conf, 3)) for c in cands]
+            family_conf = capped
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
     foreign = foreign_model_type(config)
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
@@ -166,25 +173,41 @@ def _name_guesses_checked(claims: list[Claim], fits: list, evidence: list[str]) 
 
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
 SIZES_AND_DECLARED = 0.8  # ... unless only its roots fit the sizes, and metadata names one that fits them all
+FAMILY_COVERAGE = 0.5  # ... and the most where less than this share of a full checkpoint is in the family's layers
 
 
 def _coverage(
     family: str, params: Mapping[str, int], normalized: Mapping[str, str], names: KeySet, evidence: list[str]
-) -> float:
-    """The share of a checkpoint's parameters in layers the family's roles know (a Mixtral read as Mistral: 3%,
-    its experts being nothing a Mistral root has; a dense Llama: 98%). `normalized` gives each name's normalized
-    form, `names` the KeySet over them that classify built."""
-    known = set().union(*(names.matches(kp) for kp, _, _ in layout(family)[0]))
-    unknown = {k: n for k, n in params.items() if normalized.get(k, k) not in known}
+) -> tuple[float, float]:
+    """(the share of a checkpoint's parameters, its embedding tables left out, in layers the family has; the share
+    in layers whose sizes its roots check). A family has the layers its roles size and those its checkpoints have
+    unsized (gpt-oss's experts: 98% of it, so its weights alone name no root). A Mixtral read as Mistral: 3%, its
+    experts being nothing a Mistral has; a CLIP vision tower read as Whisper: 32%, its MLP being `mlp.fc1`; a dense
+    Llama: 98%. `normalized` gives each name's normalized form, `names` the KeySet over them that classify built."""
+    spec = families()
+    tables = names.matches(spec["_embedding_tables"])
+    params = {k: n for k, n in params.items() if normalized.get(k, k) not in tables}
+    sized = set().union(*(names.matches(kp) for kp, _, _ in layout(family)[0]))
+    unsized = set().union(*(names.matches(kp) for kp in spec["families"][family]["_unsized"])) - sized
     total = sum(params.values()) or 1
+    unknown = {k: n for k, n in params.items() if normalized.get(k, k) not in sized | unsized}
+    unchecked = {k: n for k, n in params.items() if normalized.get(k, k) in unsized}
     share = 1 - sum(unknown.values()) / total
-    if share < 0.5:
+    checked = share - sum(unchecked.values()) / total
+    label = family_label(family)
+    if share < FAMILY_COVERAGE:
         biggest = max(unknown, key=unknown.get, default=None)
         evidence.append(
-            f"names: {share:.0%} of the parameters are in layers {family_label(family)} roots have"
+            f"names: {share:.0%} of the parameters are in layers {label} roots have"
             + (f"; the rest is unlike them (e.g. {biggest})" if biggest else "")
         )
-    return share
+    elif checked < FAMILY_COVERAGE:
+        biggest = max(unchecked, key=unchecked.get)
+        evidence.append(
+            f"names: {share:.0%} of the parameters are in layers {label} roots have, {share - checked:.0%} in "
+            f"layers whose sizes the registry does not check (e.g. {biggest})"
+        )
+    return share, checked
 
 
 def _weight(f: RootFit, claims: list[Claim], full: bool = False) -> float:

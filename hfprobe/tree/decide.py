@@ -167,7 +167,7 @@ def claim_conflicts(
 WEIGHTS_ALONE = 0.8  # a root the weights single out on their own: the only registry root that fits, this sure
 
 
-MIN_COVERAGE = 0.25  # the share of a checkpoint's parameters its family's layers must hold for the weights alone
+MIN_COVERAGE = 0.25  # the share of a checkpoint's parameters in layers whose sizes fit, for the weights alone
 
 
 def base_model_decision(
@@ -189,8 +189,8 @@ def base_model_decision(
     exactly one Hub id the weights allow) or `weights` (nothing names one; exactly one registry root fits every
     shape, embedding sizes included, by named layers, with a score of at least 0.8 (roots in the same shapes,
     a root's own instruct tune among them, are rivals; a root only an embedding size sets apart is not), and, for a full
-    checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters in the family's layers and
-    every stack of blocks as deep as the root's,
+    checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters (embedding tables aside) in
+    layers whose sizes the family's roots check, and every stack of blocks as deep as the root's,
     and not where config.json's model_type is an architecture with no family here (`foreign`);
     not for a `quantized` checkpoint, whose `base_model` is the model that was quantized, most often a fine-tune
     the weights cannot tell from its root, and whose relation `quantized` would then be false). Otherwise `id` is
@@ -299,8 +299,8 @@ def base_model_decision(
     if coverage is not None and coverage < MIN_COVERAGE and not diffusion:
         return dict(
             out,
-            reason=f"only {coverage:.0%} of the parameters are in layers {rid} has (a mixture of experts, or an "
-            "architecture the registry does not know)",
+            reason=f"only {coverage:.0%} of the parameters are in layers whose sizes fit {rid} (a mixture of experts, "
+            "or an architecture the registry does not know)",
         )
     if all(f.soft_misses for f in mine):  # "the only root whose shapes fit" must be true of every shape
         return dict(

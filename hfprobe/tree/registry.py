@@ -29,9 +29,11 @@ def families() -> dict:
         spec["_base"] = base_name  # its roles and indexes: `layout(name)`, compiled when first tested
         spec["_shape_only"] = base.get("shape_only", [])
         spec["_either"] = base.get("either_orientation", False)
+        spec["_unsized"] = [KeyPattern(p) for p in spec.get("unsized", [])]
     data["_rules"] = [(KeyPattern(r["pattern"]), r["families"], r["why"]) for r in data["name_rules"]]
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f in data["name_hints"]]
     data["_text_hints"] = [(KeyPattern(p), f) for p, f in data["text_hints"]]
+    data["_embedding_tables"] = KeyPattern(data["embedding_tables"])
     return data
 
 
