@@ -385,3 +385,58 @@ def test_the_model_types_of_registry_roots_are_their_families(tmp_path):
     assert mt5["family"] == "t5" and mt5["family_confidence"] == 1.0
     assert mt5["base_model"]["id"] == "google/mt5-small" and mt5["base_model"]["status"] == "weights"
     assert not any("model_type" in e for e in mt5["root"]["evidence"])
+
+
+def test_gpt_is_not_gpt2(tmp_path):
+    """openai-community/openai-gpt has GPT-2's blocks and widths under other embedding names (`tokens_embed`,
+    40,478 tokens): a fine-tune of it had openai-community/gpt2 written as its base_model from the weights alone,
+    and its config.json's model_type `openai-gpt` was an architecture without a family."""
+    gpt = _checkpoint(_transformers("OpenAIGPTForSequenceClassification", "OpenAIGPTConfig"), tmp_path / "g", True)
+    assert gpt["family"] == "gpt2" and gpt["family_confidence"] == 1.0
+    assert gpt["base_model"]["id"] == "openai-community/openai-gpt" and gpt["base_model"]["status"] == "weights"
+    gpt2 = _checkpoint(_transformers("GPT2LMHeadModel", "GPT2Config"), tmp_path / "g2")
+    assert gpt2["base_model"]["id"] == "openai-community/gpt2"
+    # an adapter on their blocks is either's: the weights alone name neither
+    tensors = {}
+    for i in range(12):
+        tensors[f"base_model.model.transformer.h.{i}.attn.c_attn.lora_A.weight"] = ("F16", (8, 768))
+        tensors[f"base_model.model.transformer.h.{i}.attn.c_attn.lora_B.weight"] = ("F16", (2304, 8))
+    write_header(tmp_path / "lora" / "adapter_model.safetensors", tensors, data=False)
+    lora = inspect_source(str(tmp_path / "lora"))
+    assert lora["base_model"]["status"] == "ambiguous"
+    assert {"openai-community/gpt2", "openai-community/openai-gpt"} <= {c["id"] for c in lora["root"]["candidates"]}
+
+
+_BART_BASE = dict(d_model=768, encoder_layers=6, decoder_layers=6, encoder_ffn_dim=3072, decoder_ffn_dim=3072,
+                  encoder_attention_heads=12, decoder_attention_heads=12)  # fmt: skip
+
+
+@pytest.mark.parametrize("vocab", [30000, 50005])  # KoBART (gogamza/kobart-base-v2), PLBART (uclanlp/plbart-base)
+def test_a_bart_of_another_vocabulary_is_not_bart_base(vocab, tmp_path):
+    """BART's layers in bart-base's widths with another vocabulary: a Korean BART, a BART for code. Before, BART had
+    no vocabulary role, and a full fine-tune of either had facebook/bart-base written from its weights alone."""
+    other = _checkpoint(
+        _transformers("BartForConditionalGeneration", "BartConfig", vocab_size=vocab, **_BART_BASE), tmp_path / "o"
+    )
+    assert other["family"] == "bart" and other["base_model"]["id"] is None
+    assert f"model.shared is {vocab}x768" in other["base_model"]["reason"]
+    bart = _checkpoint(_transformers("BartForConditionalGeneration", "BartConfig", **_BART_BASE), tmp_path / "b")
+    assert bart["base_model"]["id"] == "facebook/bart-base"
+
+
+def test_an_adapter_mostly_on_layers_its_family_lacks_is_no_surer_of_it_than_shapes_make_it(tmp_path):
+    """A LoRA on every linear layer of a CLIP vision tower (transformers 5's names, no `vision_model.` prefix): its
+    attention is named as Whisper's encoder's, its `mlp.fc1` / `mlp.fc2`, most of its weight updates, are not.
+    Before: Whisper at 1.0, root whisper-small."""
+    tensors = {}
+    for key, value in _transformers("CLIPVisionModel", "CLIPVisionConfig").state_dict().items():
+        if key.endswith(".weight") and value.dim() == 2 and "embedding" not in key:
+            module, (d_out, d_in) = f"base_model.model.{key[: -len('.weight')]}", value.shape
+            tensors[f"{module}.lora_A.weight"], tensors[f"{module}.lora_B.weight"] = (
+                ("F16", (8, d_in)),
+                ("F16", (d_out, 8)),
+            )
+    write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
+    report = inspect_source(str(tmp_path))
+    assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5, report["root"]
+    assert any("of the adapted weights are in layers" in e for e in report["root"]["evidence"])

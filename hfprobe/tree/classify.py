@@ -102,13 +102,19 @@ def classify(
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
     coverage = None
-    if params and family:  # (every name in params is a shape's or a name's, normalized above)
-        normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
-        share, coverage = _coverage(family, params, normalized, names_set, evidence)  # (before the ruled-out roots)
-        if share < FAMILY_COVERAGE and families()["families"][family]["kind"] != "diffusion" and family_conf:
+    # diffusion roles describe attention only, so a diffusion model's share of them says nothing of its family
+    diffusion = family is not None and families()["families"][family]["kind"] == "diffusion"
+    if family and (params or not diffusion):  # a full checkpoint's parameters, or an adapter's d_out x d_in
+        if params:  # (every name in params is a shape's or a name's, normalized above)
+            normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
+            share, coverage = _coverage(family, params, normalized, names_set, evidence)  # (before the ruled-out roots)
+        else:
+            sizes = {k: (o or 1) * (i or 1) for k, (o, i) in norm.items()}
+            share, _ = _coverage(family, sizes, {}, shape_set, evidence, what="adapted weights")  # (fit's matches)
+        if share < FAMILY_COVERAGE and not diffusion and family_conf:
             # most of the model is layers the family does not have: another architecture that shares its layer
             # names (a CLIP vision tower's attention is Whisper's encoder's) or one that adds to it (Mixtral's
-            # experts); the family is no surer than shapes alone make it (diffusion roles describe attention only)
+            # experts): the family is no surer than shapes alone make it
             capped = min(family_conf, SHAPES_ONLY_FAMILY)
             cands = [dict(c, score=round(c["score"] * capped / family_conf, 3)) for c in cands]
             family_conf = capped
@@ -177,7 +183,12 @@ FAMILY_COVERAGE = 0.5  # ... and the most where less than this share of a full c
 
 
 def _coverage(
-    family: str, params: Mapping[str, int], normalized: Mapping[str, str], names: KeySet, evidence: list[str]
+    family: str,
+    params: Mapping[str, int],
+    normalized: Mapping[str, str],
+    names: KeySet,
+    evidence: list[str],
+    what: str = "parameters",
 ) -> tuple[float, float]:
     """(the share of a checkpoint's parameters, its embedding tables left out, in layers the family has; the share
     in layers whose sizes its roots check). A family has the layers its roles size and those its checkpoints have
@@ -198,13 +209,13 @@ def _coverage(
     if share < FAMILY_COVERAGE:
         biggest = max(unknown, key=unknown.get, default=None)
         evidence.append(
-            f"names: {share:.0%} of the parameters are in layers {label} roots have"
+            f"names: {share:.0%} of the {what} are in layers {label} roots have"
             + (f"; the rest is unlike them (e.g. {biggest})" if biggest else "")
         )
     elif checked < FAMILY_COVERAGE:
         biggest = max(unchecked, key=unchecked.get)
         evidence.append(
-            f"names: {share:.0%} of the parameters are in layers {label} roots have, {share - checked:.0%} in "
+            f"names: {share:.0%} of the {what} are in layers {label} roots have, {share - checked:.0%} in "
             f"layers whose sizes the registry does not check (e.g. {biggest})"
         )
     return share, checked

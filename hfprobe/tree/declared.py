@@ -53,11 +53,13 @@ MODEL_TYPES = {
     "gemma3_text": "gemma3",
     "qwen3_moe": "qwen3",  # Qwen3-30B-A3B: its attention is the family's; its experts are no role of it
     "gpt-j": "gptj",
+    "openai-gpt": "gpt2",
     "mt5": "t5",  # google/mt5-*: T5 v1.1's layers, a 250k vocabulary
     "umt5": "t5",
     "qwen2_vl": "qwen2",  # Qwen2-VL, Qwen2.5-VL: a Qwen2 decoder under a vision tower
     "qwen2_5_vl": "qwen2",
     "siglip_vision_model": "siglip",
+    "sam_vision_model": "sam",
     "RefinedWebModel": "falcon",  # Falcon's configs before transformers had it
     "RefinedWeb": "falcon",
 }
