@@ -440,3 +440,31 @@ def test_an_adapter_mostly_on_layers_its_family_lacks_is_no_surer_of_it_than_sha
     report = inspect_source(str(tmp_path))
     assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5, report["root"]
     assert any("of the adapted weights are in layers" in e for e in report["root"]["evidence"])
+
+
+_LONG_T5_BASE = dict(  # google/long-t5-tglobal-base's config.json: T5 v1.1 base's sizes
+    vocab_size=32128, d_model=768, d_kv=64, d_ff=2048, num_layers=12, num_heads=12, feed_forward_proj="gated-gelu"
+)
+
+
+def test_long_t5_is_a_family_of_its_own(tmp_path):
+    """LongT5 (google/long-t5-tglobal-base, the long-document summarizers tuned from it) has T5 v1.1 base's sizes
+    under its own encoder attention names (`TransientGlobalSelfAttention`, `LocalSelfAttention`). Before: family
+    T5 at 1.0, root flan-t5-base."""
+    tglobal = _checkpoint(
+        _transformers("LongT5ForConditionalGeneration", "LongT5Config", encoder_attention_type="transient-global",
+                      **_LONG_T5_BASE), tmp_path / "tglobal", config=True,
+    )  # fmt: skip
+    assert tglobal["family"] == "longt5" and tglobal["family_confidence"] == 1.0
+    assert tglobal["base_model"]["id"] == "google/long-t5-tglobal-base"  # its global position bias is the tglobal's
+    local = _checkpoint(
+        _transformers("LongT5ForConditionalGeneration", "LongT5Config", encoder_attention_type="local",
+                      **_LONG_T5_BASE), tmp_path / "local",
+    )  # fmt: skip
+    assert local["family"] == "longt5" and local["base_model"]["status"] == "ambiguous"  # tglobal's shapes, less one
+    t5 = _checkpoint(_transformers("T5ForConditionalGeneration", "T5Config", **_LONG_T5_BASE), tmp_path / "t5")
+    assert t5["family"] == "t5" and t5["family_confidence"] == 1.0  # T5 v1.1 base is no LongT5
+    assert not {c["id"] for c in t5["root"]["candidates"]} & {
+        "google/long-t5-local-base",
+        "google/long-t5-tglobal-base",
+    }
