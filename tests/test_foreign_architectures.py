@@ -468,3 +468,19 @@ def test_long_t5_is_a_family_of_its_own(tmp_path):
         "google/long-t5-local-base",
         "google/long-t5-tglobal-base",
     }
+
+
+def test_dinov2_with_registers_is_not_dinov2(tmp_path):
+    """DINOv2 retrained with register tokens has DINOv2's shapes and names plus the tokens. Before, a fine-tune of
+    facebook/dinov2-with-registers-base had facebook/dinov2-base written from its weights alone."""
+    prefixed = _checkpoint(
+        _transformers("Dinov2WithRegistersForImageClassification", "Dinov2WithRegistersConfig"), tmp_path / "p"
+    )
+    assert prefixed["family"] == "dinov2_with_registers"
+    assert prefixed["base_model"]["id"] == "facebook/dinov2-with-registers-base"
+    bare = _checkpoint(_transformers("Dinov2WithRegistersModel", "Dinov2WithRegistersConfig"), tmp_path / "b", True)
+    assert bare["base_model"]["id"] == "facebook/dinov2-with-registers-base" and not bare["conflicts"]
+    # a full checkpoint without the tokens is no model that has them: plain DINOv2 keeps its root
+    plain = _checkpoint(_transformers("Dinov2Model", "Dinov2Config"), tmp_path / "plain")
+    assert plain["family"] == "dinov2" and plain["base_model"]["id"] == "facebook/dinov2-base"
+    assert "facebook/dinov2-with-registers-base" not in {c["id"] for c in plain["root"]["candidates"]}

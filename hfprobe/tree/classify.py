@@ -93,7 +93,7 @@ def classify(
 
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
-    fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set)  # 2. shapes test roots
+    fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set, params is not None)  # 2.
     claims = _name_guesses_checked(claims, fits, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     cands, pool, family, family_conf = _rank_roots(

@@ -211,8 +211,11 @@ def _renamed(fit: RootFit, root: dict) -> RootFit:
     )
 
 
-def fit_roots(cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
-    """Every registry root of those families tested against the shapes: (all fits, consistent fits)."""
+def fit_roots(
+    cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet, full: bool = False
+) -> tuple:
+    """Every registry root of those families tested against the shapes: (all fits, consistent fits). A `full`
+    checkpoint holds every layer of its model, so a root whose family `requires` a layer it lacks does not fit."""
     all_dims = {d for o, i in norm.values() for d in (o, i) if d}
     fits, obs, done = [], {}, {}
     dims_key = roots()["_dims_key"]
@@ -226,10 +229,21 @@ def fit_roots(cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str
             fit = _renamed(twin, root) if twin else _fit(root, fam, *obs[base], all_dims)
             done.setdefault((fam, dims_key[root["id"]]), fit)
             fits.append((fam, fit))
+    if full:
+        for fam, fit in fits:
+            _require_layers(fam, fit)
     ok = [(fam, f) for fam, f in fits if f.consistent]
     if any(not f.shape_only for _, f in ok):  # a root whose named roles fit beats roots that only share sizes
         ok = [(fam, f) for fam, f in ok if not f.shape_only]
     return fits, ok
+
+
+def _require_layers(fam: str, fit: RootFit) -> None:
+    """Rule `fit` out where its family `requires` a dim (families.json) that no layer of a full checkpoint had a role
+    for: DINOv2 with registers holds its register tokens, which a plain DINOv2 of its shapes lacks."""
+    for dim in families()["families"][fam].get("requires", []):
+        if fit.consistent and not any(dim in (p[3], p[4]) for p in fit.passed):
+            fit.bad.append(f"a full checkpoint of {fit.root['id']} holds its {dim} layer; this one has none")
 
 
 def telling(fit: RootFit, family: str) -> tuple:
