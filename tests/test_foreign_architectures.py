@@ -484,3 +484,26 @@ def test_dinov2_with_registers_is_not_dinov2(tmp_path):
     plain = _checkpoint(_transformers("Dinov2Model", "Dinov2Config"), tmp_path / "plain")
     assert plain["family"] == "dinov2" and plain["base_model"]["id"] == "facebook/dinov2-base"
     assert "facebook/dinov2-with-registers-base" not in {c["id"] for c in plain["root"]["candidates"]}
+
+
+@pytest.mark.parametrize("kind", ["full", "lora"])
+def test_a_decoder_only_model_is_no_encoder_decoder(kind, tmp_path):
+    """OPT-125m (facebook/opt-125m, in many tutorials) has whisper-small's decoder names and sizes: a fine-tune of it
+    was Whisper at 0.5, root whisper-small tied with opt-125m, because nothing weighed that it has no encoder and no
+    cross-attention, which every Whisper, BART-style and MusicGen model has (`expects` in families.json)."""
+    shapes = {k: ("F16", tuple(v.shape)) for k, v in _transformers("OPTForCausalLM", "OPTConfig").state_dict().items()}
+    if kind == "lora":  # PEFT's default targets for OPT
+        shapes = {
+            f"base_model.model.{k[: -len('.weight')]}.{ab}.weight": (
+                "F16",
+                (8, v[1][1]) if ab == "lora_A" else (v[1][0], 8),
+            )
+            for k, v in shapes.items()
+            if k.endswith(("q_proj.weight", "v_proj.weight"))
+            for ab in ("lora_A", "lora_B")
+        }
+    write_header(tmp_path / ("adapter_model.safetensors" if kind == "lora" else "model.safetensors"), shapes, False)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "opt" and report["family_confidence"] == 1.0
+    assert report["root"]["id"] == "facebook/opt-125m"
+    assert "openai/whisper-small" not in {c["id"] for c in report["root"]["candidates"]}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from .keymatch import KeySet
 from .names import Shape
-from .registry import families, layout, roots
+from .registry import families, family_label, layout, roots
 
 __all__ = ["RootFit", "fit_roots", "name_families", "telling"]
 
@@ -195,6 +195,12 @@ def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) ->
         evidence.append(f"names: {why} ({n} keys, e.g. {example})")
     if not cand:
         evidence.append("names: no known architecture pattern in the keys; shapes only")
+    specs = families()["families"]
+    lacking = {f: what for f in cand for p, what in specs[f]["_expects"] if not keys.matches(p)}
+    if lacking and len(lacking) < len(cand):  # a decoder-only model is no encoder-decoder (OPT is no Whisper)
+        cand = [f for f in cand if f not in lacking]
+        labels = ", ".join(family_label(f) for f in lacking)
+        evidence.append(f"names: no key of {next(iter(lacking.values()))}, which every {labels} model has")
     return cand
 
 
