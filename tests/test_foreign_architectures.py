@@ -507,3 +507,26 @@ def test_a_decoder_only_model_is_no_encoder_decoder(kind, tmp_path):
     assert report["family"] == "opt" and report["family_confidence"] == 1.0
     assert report["root"]["id"] == "facebook/opt-125m"
     assert "openai/whisper-small" not in {c["id"] for c in report["root"]["candidates"]}
+
+
+_BART_LARGE = dict(d_model=1024, encoder_layers=12, decoder_layers=12, encoder_ffn_dim=4096, decoder_ffn_dim=4096,
+                   encoder_attention_heads=16, decoder_attention_heads=16)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "cls, config, vocab, root",
+    [
+        ("M2M100ForConditionalGeneration", "M2M100Config", 128112, "facebook/m2m100_418M"),
+        ("M2M100ForConditionalGeneration", "M2M100Config", 256206, "facebook/nllb-200-distilled-600M"),
+        ("MBartForConditionalGeneration", "MBartConfig", 250027, "facebook/mbart-large-cc25"),
+        ("BartForConditionalGeneration", "BartConfig", 50265, "facebook/bart-large"),
+    ],
+)
+def test_translation_models_in_bart_large_s_shapes_are_told_apart_by_their_vocabularies(
+    cls, config, vocab, root, tmp_path
+):
+    """M2M100 418M, NLLB-200 600M, mBART and BART-large share every layer's shape; their vocabularies differ. Before,
+    none of these families sized its vocabulary, and a full fine-tune of each led with facebook/bart-large."""
+    report = _checkpoint(_transformers(cls, config, vocab_size=vocab, **_BART_LARGE), tmp_path / "m")
+    assert report["root"]["candidates"][0]["id"] == root, report["root"]["candidates"]
+    assert report["base_model"]["id"] in (None, root)
