@@ -61,3 +61,30 @@ def test_the_mutator_survives_offsets_an_earlier_mutation_made_huge():
     in the mutator itself, the worker died and the run reported a 5 s timeout of hfprobe's."""
     files, what = mutant(0, 47953)
     assert files and what.count("field-data_offsets") == 2
+
+
+def test_a_case_is_the_same_file_in_every_process():
+    """`--replay I` must rebuild the very file case I was: the LyCORIS seed once listed its alphas from a set of
+    names, whose order follows Python's per-process string hashing, so a mutant's flipped byte landed elsewhere in
+    each worker (three cases of 50,000 read in one run and were refused in the next)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib; from hfprobe.formats.fuzz.mutate import mutant; from hfprobe.formats.fuzz.seeds import "
+        "SEEDS, seed_files; h = hashlib.sha256()\n"
+        "for n in SEEDS:\n    for k, v in sorted(seed_files(n).items()): h.update(k.encode() + v)\n"
+        "for i in range(200):\n    for k, v in sorted(mutant(0, i)[0].items()): h.update(k.encode() + v)\n"
+        "print(h.hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**__import__("os").environ, "PYTHONHASHSEED": str(hs)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout  # fmt: skip
+        for hs in (1, 2, 3)
+    }
+    assert len(digests) == 1, digests

@@ -179,7 +179,7 @@ def _name_guesses_checked(claims: list[Claim], fits: list, evidence: list[str]) 
 
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
 SIZES_AND_DECLARED = 0.8  # ... unless only its roots fit the sizes, and metadata names one that fits them all
-FAMILY_COVERAGE = 0.5  # ... and the most where less than this share of a full checkpoint is in the family's layers
+FAMILY_COVERAGE = 0.5  # ... and the most where less than this share of a model (`_coverage`) is in the family's layers
 
 
 def _coverage(

@@ -131,7 +131,7 @@ def _lycoris(rng):
         f"{p}attentions_0_proj_out.diff": (F16, [32, 32]),
         f"{p}attentions_0_proj_out.diff_b": (F16, [32]),
     }
-    for name in {k.split(".")[0] for k in t if not k.endswith(".diff")}:
+    for name in dict.fromkeys(k.split(".")[0] for k in t if not k.endswith(".diff")):  # (in order: a set's would vary)
         t[f"{name}.alpha"] = (F32, [])
     return {"lycoris.safetensors": safetensors_bytes(t, {"ss_network_module": "lycoris.kohya"}, rng)}
 
@@ -466,8 +466,18 @@ def _pickle(rng, legacy: bool = False, ti: bool = False):
         obj[f"{p}.to_k_lora.up.weight"] = torch.randn(32, 2, generator=gen)
         name = "pytorch_lora_weights.bin"
     buf = io.BytesIO()
-    torch.save(obj, buf, _use_new_zipfile_serialization=not legacy)
-    return {name: buf.getvalue()}
+    if not legacy:
+        torch.save(obj, buf)
+        return {name: buf.getvalue()}
+    # the legacy format names each storage by its memory address: one storage shared by every tensor (as tied weights
+    # are saved), its name then zeroed, makes the file the same bytes in every process
+    flat = torch.cat([t.flatten() for t in obj.values()])
+    at, shared = 0, {}
+    for key, t in obj.items():
+        shared[key], at = flat[at : at + t.numel()].view(t.shape), at + t.numel()
+    torch.save(shared, buf, _use_new_zipfile_serialization=False)
+    address = str(flat.untyped_storage()._cdata).encode()
+    return {name: buf.getvalue().replace(address, b"0" * len(address))}
 
 
 SEEDS = {

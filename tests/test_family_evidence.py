@@ -1,0 +1,201 @@
+"""What tells a registry family from the architectures that share its names and sizes: the share of a model in the
+family's layers, its vocabulary, a layer every model of the family has (`expects`) or every full checkpoint of it
+holds (`requires`), its encoder's names. Each model is built by transformers on the meta device from its published
+configuration (or its default one) and written as a header-only safetensors file, as in
+`tests/test_foreign_architectures.py`; `benchmarks/bench_architectures.py` runs the same reading over every
+architecture transformers has.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.tree.inspect import inspect_source
+from tests.builders import write_header
+from tests.test_foreign_architectures import FOREIGN, _checkpoint, _transformers
+
+torch.set_num_threads(1)
+
+
+# towers and models whose layers are named as a registry family's, though most of each is layers it does not have
+SHARED_NAMES = {
+    # transformers 5 names a CLIP / SigLIP vision tower's blocks `encoder.layers.N.self_attn.q_proj`, as Whisper's
+    # encoder; its MLP is `mlp.fc1`, its stem a patch embedding: 32% of it is in layers Whisper has
+    "clip-vision": lambda: _transformers("CLIPVisionModel", "CLIPVisionConfig"),
+    "siglip-vision": lambda: _transformers("SiglipVisionModel", "SiglipVisionConfig"),
+    "biogpt": lambda: _transformers("BioGptForCausalLM", "BioGptConfig"),  # Qwen2's attention, `fc1` / `fc2`
+    "mixtral-8x7b": FOREIGN["mixtral-8x7b"],  # Mistral-7B's attention; its experts, 97% of it, are not Mistral's
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_NAMES))
+def test_a_model_mostly_of_layers_its_family_lacks_is_no_surer_of_it_than_shapes_make_it(name, tmp_path):
+    """Before: a CLIP or SigLIP vision tower was Whisper at 1.0 (root whisper-small 0.75), BioGPT Qwen2 at 1.0,
+    Mixtral Mistral at 0.82, in every report, card and index row, though each said that most of its parameters
+    were in layers the family does not have."""
+    report = _checkpoint(SHARED_NAMES[name](), tmp_path / name)
+    assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5, report["root"]
+    assert any("of the parameters are in layers" in e for e in report["root"]["evidence"])
+    assert report["base_model"]["id"] is None
+
+
+_MT5_SMALL = dict(  # google/mt5-small's config.json: T5 v1.1's gated layers, a 250k vocabulary
+    vocab_size=250112, d_model=512, d_kv=64, d_ff=1024, num_layers=8, num_heads=6,
+    feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+)  # fmt: skip
+
+
+def test_the_model_types_of_registry_roots_are_their_families(tmp_path):
+    """google/mt5-small's config.json says model_type `mt5`, Qwen2-VL's `qwen2_vl`: they were "architectures the
+    registry has no roots for", so a full mT5 fine-tune with its config got no base_model and a family of 0.5.
+    (Its vocabulary, 250,112 of 512, is most of its parameters: left out of the share its layers must hold.)"""
+    mt5 = _checkpoint(_transformers("MT5ForConditionalGeneration", "MT5Config", **_MT5_SMALL), tmp_path / "m", True)
+    assert mt5["family"] == "t5" and mt5["family_confidence"] == 1.0
+    assert mt5["base_model"]["id"] == "google/mt5-small" and mt5["base_model"]["status"] == "weights"
+    assert not any("model_type" in e for e in mt5["root"]["evidence"])
+
+
+def test_gpt_is_not_gpt2(tmp_path):
+    """openai-community/openai-gpt has GPT-2's blocks and widths under other embedding names (`tokens_embed`,
+    40,478 tokens): a fine-tune of it had openai-community/gpt2 written as its base_model from the weights alone,
+    and its config.json's model_type `openai-gpt` was an architecture without a family."""
+    gpt = _checkpoint(_transformers("OpenAIGPTForSequenceClassification", "OpenAIGPTConfig"), tmp_path / "g", True)
+    assert gpt["family"] == "gpt2" and gpt["family_confidence"] == 1.0
+    assert gpt["base_model"]["id"] == "openai-community/openai-gpt" and gpt["base_model"]["status"] == "weights"
+    gpt2 = _checkpoint(_transformers("GPT2LMHeadModel", "GPT2Config"), tmp_path / "g2")
+    assert gpt2["base_model"]["id"] == "openai-community/gpt2"
+    # an adapter on their blocks is either's: the weights alone name neither
+    tensors = {}
+    for i in range(12):
+        tensors[f"base_model.model.transformer.h.{i}.attn.c_attn.lora_A.weight"] = ("F16", (8, 768))
+        tensors[f"base_model.model.transformer.h.{i}.attn.c_attn.lora_B.weight"] = ("F16", (2304, 8))
+    write_header(tmp_path / "lora" / "adapter_model.safetensors", tensors, data=False)
+    lora = inspect_source(str(tmp_path / "lora"))
+    assert lora["base_model"]["status"] == "ambiguous"
+    assert {"openai-community/gpt2", "openai-community/openai-gpt"} <= {c["id"] for c in lora["root"]["candidates"]}
+
+
+_BART_BASE = dict(d_model=768, encoder_layers=6, decoder_layers=6, encoder_ffn_dim=3072, decoder_ffn_dim=3072,
+                  encoder_attention_heads=12, decoder_attention_heads=12)  # fmt: skip
+
+
+@pytest.mark.parametrize("vocab", [30000, 50005])  # KoBART (gogamza/kobart-base-v2), PLBART (uclanlp/plbart-base)
+def test_a_bart_of_another_vocabulary_is_not_bart_base(vocab, tmp_path):
+    """BART's layers in bart-base's widths with another vocabulary: a Korean BART, a BART for code. Before, BART had
+    no vocabulary role, and a full fine-tune of either had facebook/bart-base written from its weights alone."""
+    other = _checkpoint(
+        _transformers("BartForConditionalGeneration", "BartConfig", vocab_size=vocab, **_BART_BASE), tmp_path / "o"
+    )
+    assert other["family"] == "bart" and other["base_model"]["id"] is None
+    assert f"model.shared is {vocab}x768" in other["base_model"]["reason"]
+    bart = _checkpoint(_transformers("BartForConditionalGeneration", "BartConfig", **_BART_BASE), tmp_path / "b")
+    assert bart["base_model"]["id"] == "facebook/bart-base"
+
+
+def test_an_adapter_mostly_on_layers_its_family_lacks_is_no_surer_of_it_than_shapes_make_it(tmp_path):
+    """A LoRA on every linear layer of a CLIP vision tower (transformers 5's names, no `vision_model.` prefix): its
+    attention is named as Whisper's encoder's, its `mlp.fc1` / `mlp.fc2`, most of its weight updates, are not.
+    Before: Whisper at 1.0, root whisper-small."""
+    tensors = {}
+    for key, value in _transformers("CLIPVisionModel", "CLIPVisionConfig").state_dict().items():
+        if key.endswith(".weight") and value.dim() == 2 and "embedding" not in key:
+            module, (d_out, d_in) = f"base_model.model.{key[: -len('.weight')]}", value.shape
+            tensors[f"{module}.lora_A.weight"], tensors[f"{module}.lora_B.weight"] = (
+                ("F16", (8, d_in)),
+                ("F16", (d_out, 8)),
+            )
+    write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
+    report = inspect_source(str(tmp_path))
+    assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5, report["root"]
+    assert any("of the adapted weights are in layers" in e for e in report["root"]["evidence"])
+
+
+_LONG_T5_BASE = dict(  # google/long-t5-tglobal-base's config.json: T5 v1.1 base's sizes
+    vocab_size=32128, d_model=768, d_kv=64, d_ff=2048, num_layers=12, num_heads=12, feed_forward_proj="gated-gelu"
+)
+
+
+def test_long_t5_is_a_family_of_its_own(tmp_path):
+    """LongT5 (google/long-t5-tglobal-base, the long-document summarizers tuned from it) has T5 v1.1 base's sizes
+    under its own encoder attention names (`TransientGlobalSelfAttention`, `LocalSelfAttention`). Before: family
+    T5 at 1.0, root flan-t5-base."""
+    tglobal = _checkpoint(
+        _transformers("LongT5ForConditionalGeneration", "LongT5Config", encoder_attention_type="transient-global",
+                      **_LONG_T5_BASE), tmp_path / "tglobal", config=True,
+    )  # fmt: skip
+    assert tglobal["family"] == "longt5" and tglobal["family_confidence"] == 1.0
+    assert tglobal["base_model"]["id"] == "google/long-t5-tglobal-base"  # its global position bias is the tglobal's
+    local = _checkpoint(
+        _transformers("LongT5ForConditionalGeneration", "LongT5Config", encoder_attention_type="local",
+                      **_LONG_T5_BASE), tmp_path / "local",
+    )  # fmt: skip
+    assert local["family"] == "longt5" and local["base_model"]["status"] == "ambiguous"  # tglobal's shapes, less one
+    t5 = _checkpoint(_transformers("T5ForConditionalGeneration", "T5Config", **_LONG_T5_BASE), tmp_path / "t5")
+    assert t5["family"] == "t5" and t5["family_confidence"] == 1.0  # T5 v1.1 base is no LongT5
+    assert not {c["id"] for c in t5["root"]["candidates"]} & {
+        "google/long-t5-local-base",
+        "google/long-t5-tglobal-base",
+    }
+
+
+def test_dinov2_with_registers_is_not_dinov2(tmp_path):
+    """DINOv2 retrained with register tokens has DINOv2's shapes and names plus the tokens. Before, a fine-tune of
+    facebook/dinov2-with-registers-base had facebook/dinov2-base written from its weights alone."""
+    prefixed = _checkpoint(
+        _transformers("Dinov2WithRegistersForImageClassification", "Dinov2WithRegistersConfig"), tmp_path / "p"
+    )
+    assert prefixed["family"] == "dinov2_with_registers"
+    assert prefixed["base_model"]["id"] == "facebook/dinov2-with-registers-base"
+    bare = _checkpoint(_transformers("Dinov2WithRegistersModel", "Dinov2WithRegistersConfig"), tmp_path / "b", True)
+    assert bare["base_model"]["id"] == "facebook/dinov2-with-registers-base" and not bare["conflicts"]
+    # a full checkpoint without the tokens is no model that has them: plain DINOv2 keeps its root
+    plain = _checkpoint(_transformers("Dinov2Model", "Dinov2Config"), tmp_path / "plain")
+    assert plain["family"] == "dinov2" and plain["base_model"]["id"] == "facebook/dinov2-base"
+    assert "facebook/dinov2-with-registers-base" not in {c["id"] for c in plain["root"]["candidates"]}
+
+
+@pytest.mark.parametrize("kind", ["full", "lora"])
+def test_a_decoder_only_model_is_no_encoder_decoder(kind, tmp_path):
+    """OPT-125m (facebook/opt-125m, in many tutorials) has whisper-small's decoder names and sizes: a fine-tune of it
+    was Whisper at 0.5, root whisper-small tied with opt-125m, because nothing weighed that it has no encoder and no
+    cross-attention, which every Whisper, BART-style and MusicGen model has (`expects` in families.json)."""
+    shapes = {k: ("F16", tuple(v.shape)) for k, v in _transformers("OPTForCausalLM", "OPTConfig").state_dict().items()}
+    if kind == "lora":  # PEFT's default targets for OPT
+        shapes = {
+            f"base_model.model.{k[: -len('.weight')]}.{ab}.weight": (
+                "F16",
+                (8, v[1][1]) if ab == "lora_A" else (v[1][0], 8),
+            )
+            for k, v in shapes.items()
+            if k.endswith(("q_proj.weight", "v_proj.weight"))
+            for ab in ("lora_A", "lora_B")
+        }
+    write_header(tmp_path / ("adapter_model.safetensors" if kind == "lora" else "model.safetensors"), shapes, False)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "opt" and report["family_confidence"] == 1.0
+    assert report["root"]["id"] == "facebook/opt-125m"
+    assert "openai/whisper-small" not in {c["id"] for c in report["root"]["candidates"]}
+
+
+_BART_LARGE = dict(d_model=1024, encoder_layers=12, decoder_layers=12, encoder_ffn_dim=4096, decoder_ffn_dim=4096,
+                   encoder_attention_heads=16, decoder_attention_heads=16)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "cls, config, vocab, root",
+    [
+        ("M2M100ForConditionalGeneration", "M2M100Config", 128112, "facebook/m2m100_418M"),
+        ("M2M100ForConditionalGeneration", "M2M100Config", 256206, "facebook/nllb-200-distilled-600M"),
+        ("MBartForConditionalGeneration", "MBartConfig", 250027, "facebook/mbart-large-cc25"),
+        ("BartForConditionalGeneration", "BartConfig", 50265, "facebook/bart-large"),
+    ],
+)
+def test_translation_models_in_bart_large_s_shapes_are_told_apart_by_their_vocabularies(
+    cls, config, vocab, root, tmp_path
+):
+    """M2M100 418M, NLLB-200 600M, mBART and BART-large share every layer's shape; their vocabularies differ. Before,
+    none of these families sized its vocabulary, and a full fine-tune of each led with facebook/bart-large."""
+    report = _checkpoint(_transformers(cls, config, vocab_size=vocab, **_BART_LARGE), tmp_path / "m")
+    assert report["root"]["candidates"][0]["id"] == root, report["root"]["candidates"]
+    assert report["base_model"]["id"] in (None, root)
