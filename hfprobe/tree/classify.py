@@ -109,8 +109,8 @@ def classify(
             normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
             share, coverage = _coverage(family, params, normalized, names_set, evidence)  # (before the ruled-out roots)
         else:
-            sizes = {k: (o or 1) * (i or 1) for k, (o, i) in norm.items()}
-            share, _ = _coverage(family, sizes, {}, shape_set, evidence, what="adapted weights")  # (fit's matches)
+            sizes = {orig[k]: (o or 1) * (i or 1) for k, (o, i) in norm.items()}  # (by the names the file gives)
+            share, _ = _coverage(family, sizes, {orig[k]: k for k in norm}, shape_set, evidence, what="adapted weights")
         if share < FAMILY_COVERAGE and not diffusion and family_conf:
             # most of the model is layers the family does not have: another architecture that shares its layer
             # names (a CLIP vision tower's attention is Whisper's encoder's) or one that adds to it (Mixtral's
