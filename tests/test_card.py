@@ -394,3 +394,12 @@ def test_readme_mentions_are_whole_ids():
     assert [(c.value, c.root) for c in claims if c.root] == [
         ("stabilityai/stable-diffusion-2-1-base", "stabilityai/stable-diffusion-2-1-base")
     ]
+
+
+def test_a_family_short_of_sure_says_how_sure():
+    """A CLIP vision tower's LoRA is Whisper's family at 0.5 by inspect (its attention has Whisper's encoder's names,
+    its MLP does not): the card said "family `whisper`" as if that were certain, beside a root confidence only."""
+    unsure = dict(BERT, family_confidence=0.5)
+    assert "family `bert` at 0.50, format `peft`" in update_card("# x\n", unsure, today=DAY).text
+    sure = dict(BERT, family_confidence=1.0)
+    assert "family `bert`, format `peft`" in update_card("# x\n", sure, today=DAY).text

@@ -214,13 +214,15 @@ def render_section(
     ]
     conf = block["confidence"]
     conf_text = f"{conf:.2f} ({confidence_label(conf)})" if isinstance(conf, float) else conf
+    fam_conf = report.get("family_confidence")  # said where it is short of sure: shared names, shapes alone
+    fam_text = f"family `{family}`" + (
+        f" at {fam_conf:.2f}" if isinstance(fam_conf, (int, float)) and fam_conf < 1 and block.get("family") else ""
+    )
     if block.get("root"):
         rel = block.get("relation") or "descendant"
-        lines.append(
-            f"- **Tree:** `{block['root']}` ({rel}; confidence {conf_text}; family `{family}`, format `{fmt}`)."
-        )
+        lines.append(f"- **Tree:** `{block['root']}` ({rel}; confidence {conf_text}; {fam_text}, format `{fmt}`).")
     else:
-        lines.append(f"- **Tree:** unknown; the weights match no known root (family `{family}`, format `{fmt}`).")
+        lines.append(f"- **Tree:** unknown; the weights match no known root ({fam_text}, format `{fmt}`).")
     if action == "added":
         lines.append(f"- **base_model:** `{written}`, set by hfprobe: {clean_text(decision.get('reason') or '')}.")
     elif action in ("agrees", "kept"):
