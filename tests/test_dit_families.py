@@ -74,14 +74,16 @@ def test_a_wan_lora_gets_its_family_and_its_declared_base(wan14, tmp_path):
     declared = report(tmp_path / "a", wan14, "Wan-AI/Wan2.1-T2V-14B-Diffusers")
     assert declared["family"] == "wan" and declared["family_confidence"] == 1.0 and not declared["conflicts"]
     assert declared["base_model"]["id"] == "Wan-AI/Wan2.1-T2V-14B-Diffusers"
-    # attention alone: `transformer.blocks.N.attn1.to_q` reads, once normalized, as PixArt's, LTX's or CogVideoX's
-    # unprefixed `transformer_blocks.N.attn1.to_q`, so only Wan's sizes (5120, 1536, 3072) place it, half sure; a
-    # declared Wan root that every size fits makes it 0.8 (it stayed 0.5 beside the base_model it had written)
+    # attention alone, as most Wan LoRAs are: `transformer.blocks.N.attn1.to_q` normalizes to what PixArt's, LTX's and
+    # CogVideoX's unprefixed `transformer_blocks.N.attn1.to_q` do, so the rule reads the key as the file spells it
+    # (the family was 0.5 from Wan's sizes alone, 0.8 beside a declared Wan root)
     attention = {k: v for k, v in wan14.items() if ".ffn." not in k}
     alone = report(tmp_path / "d", attention, "Wan-AI/Wan2.1-T2V-14B-Diffusers")
-    assert alone["family"] == "wan" and alone["family_confidence"] == 0.8
+    assert alone["family"] == "wan" and alone["family_confidence"] == 1.0
     assert alone["base_model"]["id"] == "Wan-AI/Wan2.1-T2V-14B-Diffusers"
-    assert report(tmp_path / "e", attention)["family_confidence"] == 0.5
+    undeclared = report(tmp_path / "e", attention)
+    assert undeclared["family"] == "wan" and undeclared["family_confidence"] == 1.0
+    assert "diffusers' names" in undeclared["root"]["evidence"][0]
     bare = report(tmp_path / "b", wan14)  # Wan 2.1 T2V, I2V and 2.2 A14B share every shape a LoRA touches
     assert bare["family"] == "wan" and bare["base_model"]["status"] == "ambiguous"
     assert {"Wan-AI/Wan2.1-T2V-14B", "Wan-AI/Wan2.2-T2V-A14B"} <= {c["id"] for c in bare["root"]["candidates"]}

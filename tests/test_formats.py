@@ -492,7 +492,7 @@ def test_presence_never_misses_a_literal(size):
     present = Presence(names)
     assert (len("\n".join(names)) > LARGE) == (size > 1000)
     reg = families()
-    literals = {lit for kp, _, _ in reg["_rules"] for _, lit in kp.variants if lit}
+    literals = {lit for kp, *_ in reg["_rules"] for _, lit in kp.variants if lit}
     literals |= {lit for f in reg["families"] for kp, _, _ in layout(f)[0] for _, lit in kp.variants if lit}
     for name in rng.sample(names, 40):  # pieces of real names, in every length
         i = rng.randrange(len(name))

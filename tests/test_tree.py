@@ -736,7 +736,7 @@ def test_key_patterns_match_as_re_does():
     from hfprobe.tree.registry import families, layout
 
     reg = families()
-    exist = [kp for kp, _, _ in reg["_rules"]] + [kp for f in reg["families"] for kp, _, _ in layout(f)[0]]
+    exist = [kp for kp, *_ in reg["_rules"]] + [kp for f in reg["families"] for kp, _, _ in layout(f)[0]]
     first = [kp for f in reg["families"] for kp, _ in layout(f)[1]]
     rng = random.Random(0)
     pieces = ["", "a", "unet", "model", "text_model", "vision_model", "encoder", "decoder", "single", "layers", "1"]

@@ -182,8 +182,10 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
 def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) -> list[str]:
     """Families the key names allow: the rule most keys support first, then those that agree with it."""
     fired = []
-    for pattern, fam_list, why in families()["_rules"]:
+    for pattern, fam_list, why, as_written in families()["_rules"]:
         hits = keys.matches(pattern)
+        if as_written and hits:  # the key as the file spells it tells apart layouts normalising merges
+            hits = {k for k in hits if as_written.search(orig[k])}
         if hits:
             fired.append((fam_list, why, len(hits), orig[min(hits)]))
     fired.sort(key=lambda f: (-f[2], len(f[0])))  # a rule contradicting the majority is a stray match

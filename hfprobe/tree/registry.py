@@ -31,7 +31,10 @@ def families() -> dict:
         spec["_either"] = base.get("either_orientation", False)
         spec["_unsized"] = [KeyPattern(p) for p in spec.get("unsized", [])]
         spec["_expects"] = [(KeyPattern(p), what) for p, what in spec.get("expects", [])]
-    data["_rules"] = [(KeyPattern(r["pattern"]), r["families"], r["why"]) for r in data["name_rules"]]
+    data["_rules"] = [
+        (KeyPattern(r["pattern"]), r["families"], r["why"], re.compile(r["as_written"]) if "as_written" in r else None)
+        for r in data["name_rules"]
+    ]
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f in data["name_hints"]]
     data["_text_hints"] = [(KeyPattern(p), f) for p, f in data["text_hints"]]
     data["_embedding_tables"] = KeyPattern(data["embedding_tables"])
