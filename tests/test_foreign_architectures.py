@@ -347,3 +347,52 @@ def test_open_clip_names_are_clip_s(tmp_path):
     assert report["family"] == "clip" and report["base_model"]["status"] == "ambiguous"
     ids = [c["id"] for c in report["root"]["candidates"]]
     assert {"openai/clip-vit-base-patch32", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"} <= set(ids[:2])
+
+
+def _diffusers_checkpoint(cls: str, folder, class_name: str | None = None, card: str | None = None, **config):
+    """inspect's report on a header-only diffusers model checkpoint with its config.json (`_class_name` first, as
+    diffusers writes it), built by diffusers from `config`; `class_name` stands in for the class's own name."""
+    import diffusers
+
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)(**config)
+    tensors = {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    write_header(folder / "diffusion_pytorch_model.safetensors", tensors, data=False)
+    saved = {"_class_name": class_name or cls, "_diffusers_version": diffusers.__version__, **dict(model.config)}
+    (folder / "config.json").write_text(json.dumps(saved, default=str))
+    if card:
+        (folder / "README.md").write_text(f"---\nbase_model: {card}\n---\n")
+    return inspect_source(str(folder))
+
+
+def test_a_diffusers_class_the_registry_lacks_caps_the_family_and_writes_nothing(tmp_path):
+    """A diffusers config.json's `_class_name` is its model_type. AuraFlow's blocks have HunyuanVideo's attention
+    names (`add_q_proj`, single-stream blocks) and width (3072): its checkpoint, config.json and all, was
+    HunyuanVideo at 1.0; Chroma (FLUX.1-schnell pruned and retrained) was FLUX.1 at 1.0."""
+    aura = _diffusers_checkpoint("AuraFlowTransformer2DModel", tmp_path / "aura", num_single_dit_layers=4)
+    assert aura["family_confidence"] <= 0.5 and aura["root"]["confidence"] <= 0.5
+    assert aura["base_model"]["id"] is None
+    assert "_class_name AuraFlowTransformer2DModel, an architecture the registry has no" in aura["base_model"]["reason"]
+    assert aura["declared"]["config.json _class_name"] == "AuraFlowTransformer2DModel"
+    chroma = _diffusers_checkpoint("ChromaTransformer2DModel", tmp_path / "chroma", num_layers=2, num_single_layers=2)
+    assert chroma["family"] == "flux" and chroma["family_confidence"] == 0.5
+    # what its card declares is still checked against the weights and written
+    card = _diffusers_checkpoint(
+        "ChromaTransformer2DModel", tmp_path / "card", card="black-forest-labs/FLUX.1-schnell", num_layers=19
+    )
+    assert card["base_model"]["id"] == "black-forest-labs/FLUX.1-schnell"
+
+
+def test_a_diffusers_class_of_the_registry_keeps_the_family_and_its_root(tmp_path):
+    """One class for one family (Z-Image) claims it; one for several (UNet2DConditionModel: SD 1.x, 2.x and XL)
+    claims none and caps none; a class of another family than the weights' is a conflict."""
+    zimage = _diffusers_checkpoint("ZImageTransformer2DModel", tmp_path / "z")
+    assert zimage["family_confidence"] == 1.0 and zimage["base_model"]["id"] == "Tongyi-MAI/Z-Image-Turbo"
+    assert zimage["declared"]["agrees"] is True
+    unet = _diffusers_checkpoint("UNet2DConditionModel", tmp_path / "unet", **SDXL)
+    assert unet["family"] == "sdxl" and unet["base_model"]["id"] == "stabilityai/stable-diffusion-xl-base-1.0"
+    flux = _diffusers_checkpoint(
+        "FluxTransformer2DModel", tmp_path / "f", class_name="WanTransformer3DModel", num_layers=2, num_single_layers=2
+    )
+    assert flux["family"] == "flux" and flux["base_model"]["status"] == "contradicted"
+    assert any("_class_name says WanTransformer3DModel" in c for c in flux["conflicts"])

@@ -191,7 +191,8 @@ def base_model_decision(
     a root's own instruct tune among them, are rivals; a root only an embedding size sets apart is not), and, for a full
     checkpoint of a non-diffusion family, with at least MIN_COVERAGE of its parameters (embedding tables aside) in
     layers whose sizes the family's roots check, and every stack of blocks as deep as the root's,
-    and not where config.json's model_type is an architecture with no family here (`foreign`);
+    and not where config.json's model_type (or diffusers `_class_name`) is an architecture with no family here
+    (`foreign`);
     not for a `quantized` checkpoint, whose `base_model` is the model that was quantized, most often a fine-tune
     the weights cannot tell from its root, and whose relation `quantized` would then be false). Otherwise `id` is
     None and status is `contradicted` (a structured claim the weights rule out), `unchecked` (a structured claim
@@ -277,7 +278,7 @@ def base_model_decision(
     if foreign:
         return dict(
             out,
-            reason=f"config.json says model_type {foreign}, an architecture the registry has no roots for; its "
+            reason=f"config.json says {foreign}, an architecture the registry has no roots for; its "
             f"weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage",
         )
     # what rules out every root of the family, however many fit: said before "several fit", as it says more

@@ -65,25 +65,64 @@ MODEL_TYPES = {
 }
 
 
+# diffusers' `_class_name` (a diffusers config.json's model_type) -> the families whose models it builds. A class
+# of several (one UNet class builds SD 1.x, 2.x and XL) claims none of them but is no foreign architecture either.
+# A class not here (AuraFlow, Chroma, SkyReels-V2, Stable Video Diffusion) is foreign, however like a family's
+# its layers are: AuraFlow's attention fits HunyuanVideo's names and sizes.
+DIFFUSERS_CLASSES = {
+    "UNet2DConditionModel": ("sd1", "sd2", "sdxl"),
+    "ControlNetModel": ("sd1", "sd2", "sdxl"),
+    "UNetControlNetXSModel": ("sd1", "sdxl"),
+    "UNetMotionModel": ("sd1", "sdxl"),  # AnimateDiff: an SD UNet with motion modules
+    "ControlNetUnionModel": ("sdxl",),
+    "SD3Transformer2DModel": ("sd3",),
+    "SD3ControlNetModel": ("sd3",),
+    "FluxTransformer2DModel": ("flux",),
+    "FluxControlNetModel": ("flux",),
+    "Flux2Transformer2DModel": ("flux2",),
+    "HunyuanVideoTransformer3DModel": ("hunyuan_video",),
+    "HunyuanVideo15Transformer3DModel": ("hunyuan_video",),
+    "HunyuanVideoFramepackTransformer3DModel": ("hunyuan_video",),  # FramePack: HunyuanVideo tuned for next frames
+    "WanTransformer3DModel": ("wan",),
+    "WanVACETransformer3DModel": ("wan",),
+    "WanAnimateTransformer3DModel": ("wan",),
+    "QwenImageTransformer2DModel": ("qwen_image",),
+    "QwenImageControlNetModel": ("qwen_image",),
+    "ZImageTransformer2DModel": ("zimage",),
+    "ZImageControlNetModel": ("zimage",),
+}
+
+
 def foreign_model_type(config: Mapping | None) -> str | None:
-    """config.json's `model_type` when it names an architecture the registry has no family for (`mixtral`,
-    `camembert`, `deit`), else None: such a model's weights may match a known family's names and sizes,
-    but no root of it is its base.
+    """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
+    architecture the registry has no family for (`mixtral`, `camembert`, `deit`, `AuraFlowTransformer2DModel`),
+    else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})
-    ('mixtral', None)
+    ('model_type mixtral', None)
+    >>> [foreign_model_type({"_class_name": c}) for c in ("AuraFlowTransformer2DModel", "UNet2DConditionModel")]
+    ['_class_name AuraFlowTransformer2DModel', None]
     """
-    model_type, family = _model_type(config)
-    return model_type if model_type and family is None else None
+    field, value, fams = _architecture(config)
+    return f"{field} {value}" if field and not fams else None
 
 
-def _model_type(config: Mapping | None) -> tuple[str | None, str | None]:
-    """(config.json's model_type, cut to 200 characters, or None; the family it is, or None)."""
-    model_type = (config or {}).get("model_type")
-    if not isinstance(model_type, str) or not model_type.strip():
-        return None, None
-    family = MODEL_TYPES.get(model_type, model_type)
-    return model_type[:200], family if family in families()["families"] else None
+def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """(the config.json field that names the architecture, `model_type` or diffusers' `_class_name`; its value cut
+    to 200 characters; the registry families it names, none for an architecture the registry lacks), or Nones."""
+    config = config or {}
+    for field in ("model_type", "_class_name"):
+        value = config.get(field)
+        if isinstance(value, str) and value.strip():
+            break
+    else:
+        return None, None, ()
+    if field == "model_type":
+        family = MODEL_TYPES.get(value, value)
+        fams = (family,) if family in families()["families"] else ()
+    else:
+        fams = DIFFUSERS_CLASSES.get(value, ())
+    return field, value[:200], fams
 
 
 # folders training scripts keep downloaded models in: `models/stable-diffusion-v1-5` is a local copy, not a Hub id
@@ -208,11 +247,11 @@ def declared_claims(
         claim("adapter_config.json model", config.get("model"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
-    model_type, family = _model_type(config)
-    if model_type:
-        declared["config.json model_type"] = model_type
-        if family:
-            claims.append(Claim("config.json model_type", model_type, family, None, level="family"))
+    field, value, fams = _architecture(config)
+    if field:
+        declared[f"config.json {field}"] = value
+        if len(fams) == 1:
+            claims.append(Claim(f"config.json {field}", value, fams[0], None, level="family"))
     if metadata.get("lora_adapter_metadata"):
         try:
             meta = json.loads(metadata["lora_adapter_metadata"])
