@@ -256,6 +256,34 @@ def test_sd3_medium_transformer():
     assert r.family == "sd3" and r.root != "stabilityai/stable-diffusion-3.5-large"
 
 
+def test_sd35_medium_is_told_from_sd3_medium_by_its_second_self_attention(tmp_path):
+    """SD 3.5 Medium (MMDiT-X) has SD3 Medium's joint-attention shapes and adds a self-attention (`attn2`; sgm's
+    `x_block.attn2.qkv`) to its first 13 blocks. Before, a LoRA on it, attn2 included, led with SD3 Medium (0.6 to
+    0.3), and so did its full checkpoint; a full SD3 Medium checkpoint, which holds no attn2, fitted both."""
+    from diffusers import SD3Transformer2DModel
+
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    def build(**extra):
+        config = dict(num_layers=24, attention_head_dim=64, num_attention_heads=24, joint_attention_dim=4096,
+                      caption_projection_dim=1536, pooled_projection_dim=2048, out_channels=16)  # fmt: skip
+        with torch.device("meta"):
+            return SD3Transformer2DModel(**config, **extra)
+
+    medium35 = module_shapes(build(dual_attention_layers=tuple(range(13)), qk_norm="rms_norm"))
+    lora = classify(lora_like(medium35, "to_q", "to_k", "to_v", "add_q_proj", prefix="transformer."))
+    assert lora.family == "sd3" and [c["id"] for c in lora.candidates] == ["stabilityai/stable-diffusion-3.5-medium"]
+    assert lora.base_model["id"] == "stabilityai/stable-diffusion-3.5-medium"
+    sgm = {f"lora_unet_joint_blocks_{i}_x_block_attn2_qkv": (3 * 1536, 1536) for i in range(13)}
+    assert classify(sgm).root == "stabilityai/stable-diffusion-3.5-medium"
+    # a full checkpoint holds every layer of its model: one without attn2 is not SD 3.5 Medium
+    tensors = {k: ("BF16", tuple(v.shape)) for k, v in build().state_dict().items()}
+    write_header(tmp_path / "diffusion_pytorch_model.safetensors", tensors, data=False)
+    report = inspect_source(str(tmp_path))
+    assert [c["id"] for c in report["root"]["candidates"]] == ["stabilityai/stable-diffusion-3-medium-diffusers"]
+
+
 # ---------------------------------------------------------------- transformers fixtures (real hyperparameters)
 
 LLM_CONFIGS = {

@@ -247,10 +247,11 @@ def fit_roots(
 
 
 def _require_layers(fam: str, fit: RootFit) -> None:
-    """Rule `fit` out where its family `requires` a dim (families.json) that no layer of a full checkpoint had a role
-    for: DINOv2 with registers holds its register tokens, which a plain DINOv2 of its shapes lacks."""
+    """Rule `fit` out where its family `requires` a dim (families.json) that its root has and no layer of a full
+    checkpoint had a role for: DINOv2 with registers holds its register tokens, which a plain DINOv2 of its shapes
+    lacks; SD 3.5 Medium its second self-attention (`attn2`), which SD3 Medium, in its other shapes, lacks."""
     for dim in families()["families"][fam].get("requires", []):
-        if fit.consistent and not any(dim in (p[3], p[4]) for p in fit.passed):
+        if dim in fit.root["dims"] and fit.consistent and not any(dim in (p[3], p[4]) for p in fit.passed):
             fit.bad.append(f"a full checkpoint of {fit.root['id']} holds its {dim} layer; this one has none")
 
 
