@@ -10,10 +10,17 @@ the whole checkpoint, and a PEFT LoRA (rank 8) on each of its 2-D `.weight`s but
 Truth is the family hfprobe's registry gives the model type (`hfprobe.tree.declared.MODEL_TYPES`, or the type's
 own name where it is a family), else none: an architecture the registry has no roots for. Counted per file:
 
-* right: the family is the truth (none for an unknown architecture counts as right);
+* right: the family is the truth (none for an unknown architecture counts as right); right and sure: a family
+  that is the truth at confidence 0.9 or more;
 * sure and wrong: another family at confidence 0.9 or more, which a card and an index row repeat;
 * base_model on a wrong family: a root written as `base_model` from the weights alone, its family not the truth
   (a few are defensible: SAM-HQ is a fine-tune of SAM; most are not). Listed with -v.
+
+With --diffusers, every model class diffusers exports (a UNet, a DiT, a ControlNet) is built from its default
+configuration instead (for most DiTs that is the published model's) and written as a checkpoint, as the same
+checkpoint with its config.json (`_class_name` only), and as a LoRA on its attention layers under the
+`transformer.` / `unet.` prefix diffusers' `save_lora_weights` writes, the layout most diffusion LoRAs have.
+Truth is `hfprobe.tree.declared.DIFFUSERS_CLASSES` (any of the families a class builds), else none.
 
 Caveats: a default configuration is not a published checkpoint (many share no root's sizes, some share one's by
 chance), AutoModel has no task head and no model prefix (`bert.`, `roberta.`), and a real LoRA targets a few
@@ -26,6 +33,7 @@ import argparse
 import json
 import logging
 import math
+import re
 import signal
 import struct
 import sys
@@ -69,9 +77,6 @@ def measure(model_type: str, truth: str | None) -> dict:
     import torch
     from transformers import CONFIG_MAPPING, AutoModel
 
-    from hfprobe.errors import HfprobeError
-    from hfprobe.tree.inspect import inspect_source
-
     row: dict = {"model_type": model_type, "truth": truth}
     signal.alarm(60)
     try:
@@ -82,47 +87,108 @@ def measure(model_type: str, truth: str | None) -> dict:
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:
         signal.alarm(0)
-    for kind, tensors, name in (("full", shapes, "model"), ("lora", _lora(shapes), "adapter_model")):
-        if not tensors:
-            continue
-        with tempfile.TemporaryDirectory() as d:
-            _write_header(Path(d) / f"{name}.safetensors", tensors)
-            try:
-                report = inspect_source(d)
-            except HfprobeError as e:  # a typed refusal (a name too long, say) is an answer: no family
-                row[kind] = {"family": None, "confidence": 0.0, "root": None, "base_model": None, "error": str(e)}
-                continue
-        row[kind] = {
-            "family": report["family"],
-            "confidence": report["family_confidence"],
-            "root": report["root"]["id"],
-            "base_model": report["base_model"]["id"],
-        }
+    row["full"] = _answer(shapes, "model")
+    lora = _lora(shapes)
+    if lora:
+        row["lora"] = _answer(lora, "adapter_model")
     return row
+
+
+_ATTENTION = re.compile(r"\.(to_[qkv]|to_out\.0|add_[qkv]_proj|to_add_out)\.weight$")
+
+
+def _attention_lora(shapes: dict[str, tuple[int, ...]], prefix: str) -> dict[str, tuple[int, ...]]:
+    out = {}
+    for key, shape in shapes.items():
+        if _ATTENTION.search(key) and len(shape) == 2:
+            module = prefix + key[: -len(".weight")]
+            out[f"{module}.lora_A.weight"], out[f"{module}.lora_B.weight"] = (8, shape[1]), (shape[0], 8)
+    return out
+
+
+def _answer(tensors: dict, name: str, config: dict | None = None) -> dict:
+    from hfprobe.errors import HfprobeError
+    from hfprobe.tree.inspect import inspect_source
+
+    with tempfile.TemporaryDirectory() as d:
+        _write_header(Path(d) / f"{name}.safetensors", tensors)
+        if config is not None:
+            (Path(d) / "config.json").write_text(json.dumps(config))
+        try:
+            report = inspect_source(d)
+        except HfprobeError as e:  # a typed refusal (a name too long, say) is an answer: no family
+            return {"family": None, "confidence": 0.0, "root": None, "base_model": None, "error": str(e)}
+    return {
+        "family": report["family"],
+        "confidence": report["family_confidence"],
+        "root": report["root"]["id"],
+        "base_model": report["base_model"]["id"],
+    }
+
+
+def measure_diffusers(cls: str, truth: list[str]) -> dict:
+    import diffusers
+    import torch
+
+    row: dict = {"class": cls, "truth": truth}
+    signal.alarm(60)
+    try:
+        with torch.device("meta"):
+            model = getattr(diffusers, cls)()
+        shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    except (Exception, _Timeout) as e:  # no default config (a required argument), no meta construction
+        return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
+    finally:
+        signal.alarm(0)
+    row["full"] = _answer(shapes, "diffusion_pytorch_model")
+    row["full+config"] = _answer(shapes, "diffusion_pytorch_model", {"_class_name": cls})
+    lora = _attention_lora(shapes, "unet." if "UNet" in cls or cls.startswith("ControlNet") else "transformer.")
+    if lora:
+        row["lora"] = _answer(lora, "pytorch_lora_weights")
+    return row
+
+
+def _right(family: str | None, truth) -> bool:
+    """A transformers row's truth is one family or None, a diffusers row's the families its class builds."""
+    return family in truth if isinstance(truth, list) and truth else family == (truth or None)
 
 
 def summarize(rows: list[dict]) -> dict:
     out = {"built": sum("error" not in r for r in rows), "not built": sum("error" in r for r in rows)}
-    for kind in ("full", "lora"):
+    for kind in ("full", "full+config", "lora"):
         c = Counter()
         for r in rows:
             x = r.get(kind)
             if not x:
                 continue
             c["files"] += 1
-            if x["family"] == r["truth"]:
+            if _right(x["family"], r["truth"]):
                 c["right"] += 1
+                c["right and sure"] += x["family"] is not None and x["confidence"] >= SURE
                 continue
             c["sure and wrong"] += x["confidence"] >= SURE
             c["base_model on a wrong family"] += x["base_model"] is not None
-        out[kind] = dict(c)
+        if c:
+            out[kind] = dict(c)
     return out
+
+
+def _diffusers_classes() -> list[str]:
+    """Every model class diffusers exports but the wrappers (AutoModel, the Multi*ControlNet lists)."""
+    import diffusers.models
+
+    return sorted(
+        n
+        for n in dir(diffusers.models)
+        if (n.endswith("Model") or "Transformer" in n or "UNet" in n) and n != "AutoModel" and "Multi" not in n
+    )
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, help="write one JSON row per model type here")
-    ap.add_argument("--only", nargs="*", help="these model types only")
+    ap.add_argument("--only", nargs="*", help="these model types (diffusers classes) only")
+    ap.add_argument("--diffusers", action="store_true", help="diffusers' model classes instead of transformers'")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the wrong answers")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -131,24 +197,33 @@ def main(argv=None) -> int:
     import transformers
     from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 
-    from hfprobe.tree.declared import MODEL_TYPES
+    from hfprobe.tree.declared import DIFFUSERS_CLASSES, MODEL_TYPES
     from hfprobe.tree.registry import families
 
     transformers.logging.set_verbosity_error()
     known = families()["families"]
     rows = []
-    for model_type in args.only or sorted(MODEL_MAPPING_NAMES):
-        truth = MODEL_TYPES.get(model_type, model_type)
-        rows.append(measure(model_type, truth if truth in known else None))
+    if args.diffusers:
+        import diffusers
+
+        version = {"diffusers": diffusers.__version__}
+        for cls in args.only or _diffusers_classes():
+            rows.append(measure_diffusers(cls, list(DIFFUSERS_CLASSES.get(cls, ()))))
+    else:
+        version = {"transformers": transformers.__version__}
+        for model_type in args.only or sorted(MODEL_MAPPING_NAMES):
+            truth = MODEL_TYPES.get(model_type, model_type)
+            rows.append(measure(model_type, truth if truth in known else None))
     if args.out:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    print(json.dumps({"transformers": transformers.__version__, **summarize(rows)}, indent=1))
+    print(json.dumps({**version, **summarize(rows)}, indent=1))
     if args.verbose:
         for r in rows:
-            for kind in ("full", "lora"):
+            for kind in ("full", "full+config", "lora"):
                 x = r.get(kind)
-                if x and x["family"] != r["truth"] and (x["confidence"] >= SURE or x["base_model"]):
-                    print(f"{kind:4} {r['model_type']:32} truth {r['truth']}: {x}", file=sys.stderr)
+                if x and not _right(x["family"], r["truth"]) and (x["confidence"] >= SURE or x["base_model"]):
+                    name = r.get("model_type") or r["class"]
+                    print(f"{kind:11} {name:40} truth {r['truth']}: {x}", file=sys.stderr)
     return 0
 
 

@@ -396,3 +396,24 @@ def test_a_diffusers_class_of_the_registry_keeps_the_family_and_its_root(tmp_pat
     )
     assert flux["family"] == "flux" and flux["base_model"]["status"] == "contradicted"
     assert any("_class_name says WanTransformer3DModel" in c for c in flux["conflicts"])
+
+
+def test_the_architectures_benchmark_reads_diffusers_classes(tmp_path, capsys):
+    """benchmarks/bench_architectures.py --diffusers: each class as a checkpoint, with its `_class_name`, and as an
+    attention LoRA, against the families `DIFFUSERS_CLASSES` gives it."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_architectures.py"
+    spec = importlib.util.spec_from_file_location("bench_architectures", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "rows.jsonl"
+    classes = ["AuraFlowTransformer2DModel", "ZImageTransformer2DModel"]
+    assert bench.main(["--diffusers", "--only", *classes, "--out", str(out)]) == 0
+    aura, zimage = (json.loads(line) for line in out.read_text().splitlines())
+    assert aura["truth"] == [] and aura["full+config"]["confidence"] <= 0.5
+    assert zimage["truth"] == ["zimage"] and zimage["lora"]["family"] == "zimage"
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["full"]["files"] == 2 and summary["full+config"]["sure and wrong"] == 0
+    assert summary["lora"]["right and sure"] >= 1

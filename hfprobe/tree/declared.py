@@ -67,7 +67,7 @@ MODEL_TYPES = {
 
 # diffusers' `_class_name` (a diffusers config.json's model_type) -> the families whose models it builds. A class
 # of several (one UNet class builds SD 1.x, 2.x and XL) claims none of them but is no foreign architecture either.
-# A class not here (AuraFlow, Chroma, SkyReels-V2, Stable Video Diffusion) is foreign, however like a family's
+# A class not here (AuraFlow, Chroma, Stable Video Diffusion) is foreign, however like a family's
 # its layers are: AuraFlow's attention fits HunyuanVideo's names and sizes.
 DIFFUSERS_CLASSES = {
     "UNet2DConditionModel": ("sd1", "sd2", "sdxl"),
@@ -86,6 +86,11 @@ DIFFUSERS_CLASSES = {
     "WanTransformer3DModel": ("wan",),
     "WanVACETransformer3DModel": ("wan",),
     "WanAnimateTransformer3DModel": ("wan",),
+    "WanAnimate2Transformer3DModel": ("wan",),
+    "ChronoEditTransformer3DModel": ("wan",),  # diffusers' own source: Wan's blocks (ChronoEdit is tuned from Wan 2.1)
+    "SkyReelsV2Transformer3DModel": ("wan",),  # ... "the Wan-based SkyReels-V2"
+    "AnyFlowTransformer3DModel": ("wan",),  # ... "the Wan2.1 3D DiT backbone" with another timestep embedder
+    "AnyFlowFARTransformer3DModel": ("wan",),
     "QwenImageTransformer2DModel": ("qwen_image",),
     "QwenImageControlNetModel": ("qwen_image",),
     "ZImageTransformer2DModel": ("zimage",),
