@@ -199,3 +199,34 @@ def test_translation_models_in_bart_large_s_shapes_are_told_apart_by_their_vocab
     report = _checkpoint(_transformers(cls, config, vocab_size=vocab, **_BART_LARGE), tmp_path / "m")
     assert report["root"]["candidates"][0]["id"] == root, report["root"]["candidates"]
     assert report["base_model"]["id"] in (None, root)
+
+
+def test_a_text_encoder_that_is_no_clip_is_no_diffusion_pipeline_s(tmp_path):
+    """SeamlessM4T names its text encoder `text_encoder.layers.N` (an NLLB-style encoder): a LoRA on it was Stable
+    Diffusion 2.1 at 1.0, the rule for a pipeline's text encoder reading only the `text_encoder.` in front. A pipeline's
+    text encoder is CLIP's (`text_encoder.text_model.…`, kohya's `lora_te_text_model_…`)."""
+    model = _transformers("SeamlessM4TModel", "SeamlessM4TConfig")
+    shapes = {
+        f"base_model.model.{k[: -len('.weight')]}.{ab}.weight": (
+            "F16",
+            (8, v.shape[1]) if ab == "lora_A" else (v.shape[0], 8),
+        )
+        for k, v in model.state_dict().items()
+        if k.startswith("text_encoder.") and k.endswith(("q_proj.weight", "v_proj.weight"))
+        for ab in ("lora_A", "lora_B")
+    }
+    write_header(tmp_path / "adapter_model.safetensors", shapes, data=False)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] not in {"sd1", "sd2", "sdxl", "sd3", "flux"}, report["root"]["evidence"]
+    assert report["family_confidence"] < 0.9
+    # an SD 2.1 text encoder LoRA in diffusers' and kohya's names is still one
+    for name, (module, down, up) in {
+        "diffusers": ("text_encoder.text_model.encoder.layers.{}.self_attn.q_proj", "lora_A", "lora_B"),
+        "kohya": ("lora_te_text_model_encoder_layers_{}_self_attn_q_proj", "lora_down", "lora_up"),
+    }.items():
+        te = {}
+        for i in range(23):
+            te[f"{module.format(i)}.{down}.weight"] = ("F16", (8, 1024))
+            te[f"{module.format(i)}.{up}.weight"] = ("F16", (1024, 8))
+        write_header(tmp_path / name / "lora.safetensors", te, data=False)
+        assert inspect_source(str(tmp_path / name))["family"] == "sd2"

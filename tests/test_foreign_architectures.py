@@ -402,7 +402,12 @@ def test_the_architectures_benchmark_reads_diffusers_classes(tmp_path, capsys):
     """benchmarks/bench_architectures.py --diffusers: each class as a checkpoint, with its `_class_name`, and as an
     attention LoRA, against the families `DIFFUSERS_CLASSES` gives it."""
     import importlib.util
+    import logging
+    import signal
+    import warnings
     from pathlib import Path
+
+    import transformers
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_architectures.py"
     spec = importlib.util.spec_from_file_location("bench_architectures", path)
@@ -410,7 +415,14 @@ def test_the_architectures_benchmark_reads_diffusers_classes(tmp_path, capsys):
     spec.loader.exec_module(bench)
     out = tmp_path / "rows.jsonl"
     classes = ["AuraFlowTransformer2DModel", "ZImageTransformer2DModel"]
-    assert bench.main(["--diffusers", "--only", *classes, "--out", str(out)]) == 0
+    verbosity = transformers.logging.get_verbosity()
+    with warnings.catch_warnings():  # main() quiets logging, warnings and transformers for its run: undone here
+        try:
+            assert bench.main(["--diffusers", "--only", *classes, "--out", str(out)]) == 0
+        finally:
+            logging.disable(logging.NOTSET)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            transformers.logging.set_verbosity(verbosity)
     aura, zimage = (json.loads(line) for line in out.read_text().splitlines())
     assert aura["truth"] == [] and aura["full+config"]["confidence"] <= 0.5
     assert zimage["truth"] == ["zimage"] and zimage["lora"]["family"] == "zimage"
