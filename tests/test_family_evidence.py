@@ -56,6 +56,25 @@ def test_the_model_types_of_registry_roots_are_their_families(tmp_path):
     assert not any("model_type" in e for e in mt5["root"]["evidence"])
 
 
+_MISTRAL_SMALL_3 = dict(hidden_size=5120, intermediate_size=32768, num_hidden_layers=40, num_attention_heads=32,
+                        num_key_value_heads=8, head_dim=128, vocab_size=131072)  # fmt: skip
+
+
+@pytest.mark.parametrize("model_type", ["mistral3", "siglip2"])
+def test_model_types_of_models_built_on_registry_families(model_type, tmp_path):
+    """Mistral Small 3.1 (`mistral3`: Mistral Small 3's decoder under a Pixtral tower) and SigLIP 2's NaFlex models
+    (`siglip2`): their config.json made them foreign, family 0.5 and no root from the weights."""
+    from transformers import CONFIG_MAPPING, AutoModel
+
+    kw = {"text_config": _MISTRAL_SMALL_3} if model_type == "mistral3" else {}
+    config = CONFIG_MAPPING[model_type](**kw)
+    with torch.device("meta"):
+        model = AutoModel.from_config(config)
+    report = _checkpoint(model, tmp_path / model_type, config=True)
+    assert report["family"] == {"mistral3": "mistral", "siglip2": "siglip"}[model_type]
+    assert report["family_confidence"] == 1.0 and not report["conflicts"]
+
+
 def test_gpt_is_not_gpt2(tmp_path):
     """openai-community/openai-gpt has GPT-2's blocks and widths under other embedding names (`tokens_embed`,
     40,478 tokens): a fine-tune of it had openai-community/gpt2 written as its base_model from the weights alone,

@@ -58,6 +58,10 @@ MODEL_TYPES = {
     "umt5": "t5",
     "qwen2_vl": "qwen2",  # Qwen2-VL, Qwen2.5-VL: a Qwen2 decoder under a vision tower
     "qwen2_5_vl": "qwen2",
+    "qwen2_vl_text": "qwen2",  # their decoders' own configs (a text_config saved alone)
+    "qwen2_5_vl_text": "qwen2",
+    "mistral3": "mistral",  # Mistral Small 3.1 / 3.2: Mistral Small 3's decoder under a Pixtral vision tower
+    "siglip2": "siglip",  # SigLIP 2's NaFlex models (its fixed-resolution ones say `siglip`)
     "siglip_vision_model": "siglip",
     "sam_vision_model": "sam",
     "RefinedWebModel": "falcon",  # Falcon's configs before transformers had it
