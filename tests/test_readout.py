@@ -100,7 +100,23 @@ def test_formats_view_matches_dict(tree):
 def test_no_cross_attention_abstains():
     d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn1.to_k": torch.randn(8, 8)}
     out = ro.readout_predict(d, ["dog", "cat"])
-    assert out["abstained"] and "no cross-attention" in out["reason"] and out["predictions"] == []
+    assert out["abstained"] and "no UNet cross-attention" in out["reason"] and out["predictions"] == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "transformer.blocks.0.attn2.to_k",  # Wan: cross-attention on text states its condition embedder projected
+        "transformer.transformer_blocks.0.attn2.to_k",  # SD 3.5 Medium: a second self-attention; PixArt: projected T5
+    ],
+)
+def test_a_dit_s_attn2_is_no_unet_cross_attention(name):
+    """A DiT's `attn2` does not read the text encoder's states as they are: the readout said "no known text encoder
+    for cross-attention width 1536; pass text_states= from the root's own text encoder", which would not help."""
+    d = {name: torch.randn(1536, 1536), name.replace("to_k", "to_v"): torch.randn(1536, 1536)}
+    assert ro.cross_attention_widths(d) == set()
+    out = ro.readout_predict(d, ["dog", "cat", "violin", "tree", "car"])
+    assert out["abstained"] and "no UNet cross-attention" in out["reason"] and "DiT" in out["reason"]
 
 
 def test_no_encoder_abstains_with_reason(tmp_path, monkeypatch):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -139,9 +140,19 @@ def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
 
 
 # -------------------------------------------------------------------------------------- delta features
+# a UNet's cross-attention (SD 1.x, 2.x, XL; the zoo's UNets) reads the text encoder's token states as they are; a
+# DiT's `attn2` reads them after the model's own projection (Wan, PixArt) or is a second self-attention (SD 3.5
+# Medium), so the readout's text states do not apply there
+_DIT_ATTN2 = re.compile(r"^(transformer\.)?(transformer_)?blocks\.\d+\.attn2\.to_[kv]$")
+
+
 def cross_attention_modules(names) -> list[str]:
-    """Names of cross-attention key/value projections, in a stable order."""
-    return sorted(n for n in names if n.endswith(("attn2.to_k", "attn2.to_v")))
+    """Names of a UNet's cross-attention key/value projections, in a stable order.
+
+    >>> cross_attention_modules(["unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k", "blocks.0.attn2.to_k"])
+    ['unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k']
+    """
+    return sorted(n for n in names if n.endswith(("attn2.to_k", "attn2.to_v")) and not _DIT_ATTN2.match(n))
 
 
 class Factors(dict):
@@ -310,8 +321,9 @@ def readout_predict(
     widths = cross_attention_widths(view)
     if not widths:
         return _abstain(
-            "no cross-attention key/value LoRA deltas (attn2.to_k / attn2.to_v) in this adapter; "
-            "the readout only applies to text-conditioned diffusion UNets",
+            "no UNet cross-attention key/value deltas (`attn2.to_k` / `attn2.to_v` in a UNet's attention blocks) in "
+            "this adapter; the readout applies to text-conditioned UNets (SD 1.x, 2.x, XL), whose cross-attention "
+            "reads the text encoder's states as they are (a DiT's reads them through its own projection)",
             labels,
         )
     if len(widths) != 1:
