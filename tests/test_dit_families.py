@@ -245,3 +245,19 @@ def test_a_hunyuan_video_15_lora_is_not_read_as_hunyuan_video_1(tmp_path):
     assert declared["base_model"]["id"] == "tencent/HunyuanVideo-1.5" and not declared["conflicts"]
     wrong = report(tmp_path / "c", shapes, "hunyuanvideo-community/HunyuanVideo")
     assert wrong["base_model"]["id"] is None and wrong["conflicts"]
+
+
+@pytest.mark.parametrize("name", ["wan-1.3b", "qwen-image", "zimage"])
+def test_a_dit_checkpoint_without_its_config_is_a_diffusers_checkpoint(name, tmp_path):
+    """`diffusion_pytorch_model.safetensors` of a DiT alone (downloaded without its config.json) was labelled a
+    transformers checkpoint, its modules left unprefixed; its top-level modules say what it is, as a UNet's did."""
+    import diffusers
+
+    cls, config = CONFIGS[name]
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)(**config)
+    tensors = {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    write_header(tmp_path / "diffusion_pytorch_model.safetensors", tensors, data=False)
+    view = open_weights(str(tmp_path))
+    assert view.format == "diffusers-checkpoint" and all(n.startswith("transformer.") for n in view.modules)
+    assert inspect_source(str(tmp_path))["family"] == {"wan-1.3b": "wan", "qwen-image": "qwen_image"}.get(name, name)

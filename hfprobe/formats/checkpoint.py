@@ -4,8 +4,8 @@
   Module = every stored weight of 2 or more dims, named by its key without `.weight`, mapped to
   transformers' in-memory names (`transformers_names`). A quantized Linear (GPTQ, AWQ, bitsandbytes, FP8, MLX, …)
   is one module of kind `quantized` at its logical shape (`quantized.py`); its values are not read.
-- diffusers: `diffusion_pytorch_model.safetensors` + `config.json` (`_class_name`): `unet.<key>` for
-  UNets, `transformer.<key>` for DiTs (the same names diffusers LoRA files use).
+- diffusers: `diffusion_pytorch_model.safetensors` + `config.json` (`_class_name`; without it, the top-level
+  modules): `unet.<key>` for UNets, `transformer.<key>` for DiTs (the same names diffusers LoRA files use).
 - textual inversion: diffusers `learned_embeds` (`{"<token>": [n, dim]}`), A1111 (`emb_params`,
   `string_to_param.*`), SDXL (`clip_l`, `clip_g`): one `embedding` module per vector set.
 - custom LoRA (LoRA-ViT / SAM-LoRA): `w_a_000…`, `w_b_000…`. Positional names `lora.<NNN>`; by those
@@ -25,6 +25,15 @@ _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.(weight|bias)\Z", re.ASCII)  # a module's own tensor
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
+# a diffusers DiT's top-level modules (FLUX, SD3, Qwen-Image, HunyuanVideo: `transformer_blocks`; Wan's condition
+# embedder; Z-Image's refiners), which no transformers model has at the top of its state dict
+_DIFFUSERS_DIT_ROOTS = (
+    "transformer_blocks.",
+    "single_transformer_blocks.",
+    "condition_embedder.",
+    "noise_refiner.",
+    "context_refiner.",
+)
 
 
 def is_textual_inversion(store: TensorStore) -> bool:
@@ -92,7 +101,12 @@ def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module],
 
 
 def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
-    """'unet' / 'transformer' for a diffusers model checkpoint, else None."""
+    """'unet' / 'transformer' for a diffusers model checkpoint (by config.json's `_class_name`, else by its top-level
+    modules), else None.
+
+    >>> diffusers_component(None, ["transformer_blocks.0.attn.to_q.weight"]), diffusers_component(None, ["h.0.mlp"])
+    ('transformer', None)
+    """
     cls = (config or {}).get("_class_name") or ""
     if isinstance(cls, str) and cls:
         for marker, component in (
@@ -106,6 +120,8 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
         return cls.lower()
     if any(k.startswith(_DIFFUSERS_UNET_ROOTS) for k in keys):
         return "unet"
+    if any(k.startswith(_DIFFUSERS_DIT_ROOTS) for k in keys):
+        return "transformer"
     return None
 
 
