@@ -71,8 +71,8 @@ MODEL_TYPES = {
 
 # diffusers' `_class_name` (a diffusers config.json's model_type) -> the families whose models it builds. A class
 # of several (one UNet class builds SD 1.x, 2.x and XL) claims none of them but is no foreign architecture either.
-# A class not here (AuraFlow, Chroma, Stable Video Diffusion) is foreign, however like a family's
-# its layers are: AuraFlow's attention fits HunyuanVideo's names and sizes.
+# A class not here (AuraFlow, Chroma, Stable Video Diffusion) is foreign, however like a family's its layers are:
+# AuraFlow's attention fits HunyuanVideo's names and sizes.
 DIFFUSERS_CLASSES = {
     "UNet2DConditionModel": ("sd1", "sd2", "sdxl"),
     "ControlNetModel": ("sd1", "sd2", "sdxl"),
