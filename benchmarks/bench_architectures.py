@@ -1,6 +1,6 @@
-"""Benchmark: what inspect says of every architecture transformers has, from the weights alone (not a timed test)
+"""Benchmark: what inspect says of every architecture transformers (or diffusers) has, from its weights (not a test)
 
-    .venv/bin/python benchmarks/bench_architectures.py [--out result.jsonl] [--only TYPE ...] [-v]
+    .venv/bin/python benchmarks/bench_architectures.py [--diffusers] [--out result.jsonl] [--only NAME ...] [-v]
 
 Each model type in transformers' `MODEL_MAPPING_NAMES` is built by `AutoModel.from_config` from its default
 configuration on the meta device (no weights, no download) and written twice as a header-only safetensors file:
