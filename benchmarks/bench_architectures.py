@@ -56,12 +56,15 @@ def _write_header(path: Path, tensors: dict[str, tuple[int, ...]]) -> None:
     path.write_bytes(struct.pack("<Q", len(blob)) + blob + b" " * (-len(blob) % 8))
 
 
-def _lora(shapes: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+def _lora(shapes: dict[str, tuple[int, ...]], prefix: str = "base_model.model.", only=None) -> dict:
+    """A rank-8 LoRA's factor shapes on each 2-D `.weight` but the embeddings (and, given `only`, a regex, only on
+    the weights it finds), under `prefix`: PEFT's, or a diffusers pipeline component's."""
     out = {}
     for key, shape in shapes.items():
         if key.endswith(".weight") and len(shape) == 2 and "embed" not in key and min(shape) >= 16:
-            module = "base_model.model." + key[: -len(".weight")]
-            out[f"{module}.lora_A.weight"], out[f"{module}.lora_B.weight"] = (8, shape[1]), (shape[0], 8)
+            if only is None or only.search(key):
+                module = prefix + key[: -len(".weight")]
+                out[f"{module}.lora_A.weight"], out[f"{module}.lora_B.weight"] = (8, shape[1]), (shape[0], 8)
     return out
 
 
@@ -95,15 +98,6 @@ def measure(model_type: str, truth: str | None) -> dict:
 
 
 _ATTENTION = re.compile(r"\.(to_[qkv]|to_out\.0|add_[qkv]_proj|to_add_out)\.weight$")
-
-
-def _attention_lora(shapes: dict[str, tuple[int, ...]], prefix: str) -> dict[str, tuple[int, ...]]:
-    out = {}
-    for key, shape in shapes.items():
-        if _ATTENTION.search(key) and len(shape) == 2:
-            module = prefix + key[: -len(".weight")]
-            out[f"{module}.lora_A.weight"], out[f"{module}.lora_B.weight"] = (8, shape[1]), (shape[0], 8)
-    return out
 
 
 def _answer(tensors: dict, name: str, config: dict | None = None) -> dict:
@@ -142,7 +136,8 @@ def measure_diffusers(cls: str, truth: list[str]) -> dict:
         signal.alarm(0)
     row["full"] = _answer(shapes, "diffusion_pytorch_model")
     row["full+config"] = _answer(shapes, "diffusion_pytorch_model", {"_class_name": cls})
-    lora = _attention_lora(shapes, "unet." if "UNet" in cls or cls.startswith("ControlNet") else "transformer.")
+    prefix = "unet." if "UNet" in cls or cls.startswith("ControlNet") else "transformer."
+    lora = _lora(shapes, prefix, only=_ATTENTION)
     if lora:
         row["lora"] = _answer(lora, "pytorch_lora_weights")
     return row
