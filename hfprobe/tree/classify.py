@@ -102,7 +102,7 @@ def classify(
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
     coverage = None
-    # diffusion roles describe attention only, so a diffusion model's share of them says nothing of its family
+    # a diffusion LoRA most often adapts attention alone, whatever else its model has: its share says nothing
     diffusion = family is not None and families()["families"][family]["kind"] == "diffusion"
     if family and (params or not diffusion):  # a full checkpoint's parameters, or an adapter's d_out x d_in
         if params:  # (every name in params is a shape's or a name's, normalized above)
@@ -111,7 +111,7 @@ def classify(
         else:
             sizes = {orig[k]: (o or 1) * (i or 1) for k, (o, i) in norm.items()}  # (by the names the file gives)
             share, _ = _coverage(family, sizes, {orig[k]: k for k in norm}, shape_set, evidence, what="adapted weights")
-        if share < FAMILY_COVERAGE and not diffusion and family_conf:
+        if share < FAMILY_COVERAGE and family_conf:
             # most of the model is layers the family does not have: another architecture that shares its layer
             # names (a CLIP vision tower's attention is Whisper's encoder's) or one that adds to it (Mixtral's
             # experts): the family is no surer than shapes alone make it
@@ -194,7 +194,10 @@ def _coverage(
     in layers whose sizes its roots check). A family has the layers its roles size and those its checkpoints have
     unsized (gpt-oss's experts: 98% of it, so its weights alone name no root). A Mixtral read as Mistral: 3%, its
     experts being nothing a Mistral has; a CLIP vision tower read as Whisper: 32%, its MLP being `mlp.fc1`; a dense
-    Llama: 98%. `normalized` gives each name's normalized form, `names` the KeySet over them that classify built."""
+    Llama: 98%. A diffusion family's roles size its attention and embedders and its other layers are unsized (resnets,
+    feed-forwards, modulations; a single-file checkpoint's VAE and text encoders): an SD 1.5 checkpoint is 100% its
+    family's and 9% checked, by design, which is not said; AuraFlow read as HunyuanVideo: 30%. `normalized` gives
+    each name's normalized form, `names` the KeySet over them that classify built."""
     spec = families()
     tables = names.matches(spec["_embedding_tables"])
     params = {k: n for k, n in params.items() if normalized.get(k, k) not in tables}
@@ -212,7 +215,7 @@ def _coverage(
             f"names: {share:.0%} of the {what} are in layers {label} roots have"
             + (f"; the rest is unlike them (e.g. {biggest})" if biggest else "")
         )
-    elif checked < FAMILY_COVERAGE:
+    elif checked < FAMILY_COVERAGE and spec["families"][family]["kind"] != "diffusion":
         biggest = max(unchecked, key=unchecked.get)
         evidence.append(
             f"names: {share:.0%} of the {what} are in layers {label} roots have, {share - checked:.0%} in "

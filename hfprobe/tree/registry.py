@@ -29,7 +29,8 @@ def families() -> dict:
         spec["_base"] = base_name  # its roles and indexes: `layout(name)`, compiled when first tested
         spec["_shape_only"] = base.get("shape_only", [])
         spec["_either"] = base.get("either_orientation", False)
-        spec["_unsized"] = [KeyPattern(p) for p in spec.get("unsized", [])]
+        own = spec.get("unsized", []) if base is not spec else []  # its own, beside those of the layout it shares
+        spec["_unsized"] = [KeyPattern(p) for p in [*base.get("unsized", []), *own]]
         spec["_expects"] = [(KeyPattern(p), what) for p, what in spec.get("expects", [])]
     data["_rules"] = [
         (KeyPattern(r["pattern"]), r["families"], r["why"], re.compile(r["as_written"]) if "as_written" in r else None)

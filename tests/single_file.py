@@ -1,0 +1,229 @@
+"""Diffusion models in their authors' single-file layouts, as the Hub and A1111/ComfyUI users keep them: a Stable
+Diffusion checkpoint in CompVis/Stability's layout (`model.diffusion_model.input_blocks.…`, its VAE under
+`first_stage_model.`, its text encoder under `cond_stage_model.`) and a FLUX.1 transformer in Black Forest Labs'
+(`double_blocks.N.img_attn.qkv`). Each is the published model's diffusers modules (built on the meta device, so
+nothing is allocated) renamed into that layout; `tests/test_single_file.py` checks that diffusers' own single-file
+converters take each back to exactly the diffusers model's names and shapes.
+
+    shapes = sd_single_file("sd1")        # {key: shape} of an SD 1.5 checkpoint as A1111 saves it
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+import torch
+
+# the published UNet configs (the diffusers repos' unet/config.json), the parts that set names and shapes
+UNETS = {
+    "sd1": dict(cross_attention_dim=768, attention_head_dim=8),
+    "sd2": dict(cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True),
+    "sdxl": dict(
+        block_out_channels=(320, 640, 1280),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+        transformer_layers_per_block=(1, 2, 10),
+        attention_head_dim=(5, 10, 20),
+        cross_attention_dim=2048,
+        use_linear_projection=True,
+        addition_embed_type="text_time",
+        addition_time_embed_dim=256,
+        projection_class_embeddings_input_dim=2816,
+    ),
+}
+VAE = dict(
+    block_out_channels=(128, 256, 512, 512),
+    down_block_types=("DownEncoderBlock2D",) * 4,
+    up_block_types=("UpDecoderBlock2D",) * 4,
+    latent_channels=4,
+    layers_per_block=2,
+)
+FLUX1 = dict(num_layers=19, num_single_layers=38, guidance_embeds=True)  # FLUX.1-dev's (diffusers' defaults else)
+_RESNET = {"norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1"}
+_RESNET |= {"norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "skip_connection"}
+
+
+def diffusers_shapes(cls: str, **config) -> dict[str, tuple[int, ...]]:
+    """{key: shape} of a diffusers model class built on the meta device from this configuration."""
+    return dict(_shapes(cls, tuple(sorted(config.items()))))
+
+
+@cache
+def _shapes(cls: str, config: tuple) -> dict[str, tuple[int, ...]]:
+    import diffusers
+
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)(**dict(config))
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def ldm_unet_name(key: str, levels: int, layers: int = 2) -> str:
+    """A diffusers UNet key under the original (ldm/sgm) names: down block i's layer j is input block
+    i*(layers+1)+j+1, up block i's layer j output block i*(layers+1)+j."""
+
+    def resnet(rest: str) -> str:
+        head, _, tail = rest.partition(".")
+        return f"{_RESNET[head]}.{tail}"
+
+    if m := re.match(r"down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key):
+        i, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
+        block = i * (layers + 1) + j + 1
+        return f"input_blocks.{block}.0.{resnet(rest)}" if kind == "resnets" else f"input_blocks.{block}.1.{rest}"
+    if m := re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", key):
+        return f"input_blocks.{(int(m[1]) + 1) * (layers + 1)}.0.op.{m[2]}"
+    if m := re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", key):
+        i, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
+        block = i * (layers + 1) + j
+        return f"output_blocks.{block}.0.{resnet(rest)}" if kind == "resnets" else f"output_blocks.{block}.1.{rest}"
+    if m := re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.*)", key):
+        return f"output_blocks.{int(m[1]) * (layers + 1) + layers}.{{upsample}}.conv.{m[2]}"
+    if m := re.match(r"mid_block\.resnets\.(\d)\.(.*)", key):
+        return f"middle_block.{2 * int(m[1])}.{resnet(m[2])}"
+    if m := re.match(r"mid_block\.attentions\.0\.(.*)", key):
+        return f"middle_block.1.{m[1]}"
+    for a, b in (
+        ("conv_in.", "input_blocks.0.0."),
+        ("time_embedding.linear_1.", "time_embed.0."),
+        ("time_embedding.linear_2.", "time_embed.2."),
+        ("add_embedding.linear_1.", "label_emb.0.0."),
+        ("add_embedding.linear_2.", "label_emb.0.2."),
+        ("conv_norm_out.", "out.0."),
+        ("conv_out.", "out.2."),
+    ):
+        if key.startswith(a):
+            return b + key[len(a) :]
+    raise KeyError(key)
+
+
+def ldm_unet(family: str) -> dict[str, tuple[int, ...]]:
+    """The UNet of `family` (sd1, sd2, sdxl) under `model.diffusion_model.`, as a single-file checkpoint holds it."""
+    shapes = diffusers_shapes("UNet2DConditionModel", **UNETS[family])
+    levels = len(UNETS[family].get("block_out_channels", (0,) * 4))
+    names = {key: ldm_unet_name(key, levels) for key in shapes}
+    attention = {name.split(".")[1] for name in names.values() if re.match(r"output_blocks\.\d+\.1\.", name)}
+    out = {}
+    for key, name in names.items():  # an up block's upsampler follows its attention where it has one
+        name = name.replace("{upsample}", "2" if name.split(".")[1] in attention else "1")
+        out[f"model.diffusion_model.{name}"] = shapes[key]
+    return out
+
+
+def ldm_vae() -> dict[str, tuple[int, ...]]:
+    """SD's VAE under `first_stage_model.` in the original names (its attention as 1x1 convolutions)."""
+    shapes = diffusers_shapes("AutoencoderKL", **VAE)
+    ups = len(VAE["up_block_types"])
+    out = {}
+    for key, shape in shapes.items():
+        name = key.replace("down_blocks.", "down.").replace(".resnets.", ".block.")
+        name = name.replace("conv_shortcut", "nin_shortcut")
+        name = name.replace("downsamplers.0", "downsample").replace("upsamplers.0", "upsample")
+        name = name.replace("mid_block.attentions.0.", "mid.attn_1.").replace("conv_norm_out", "norm_out")
+        name = re.sub(r"mid_block\.block\.(\d)", lambda m: f"mid.block_{int(m[1]) + 1}", name)
+        name = re.sub(r"up_blocks\.(\d+)", lambda m: f"up.{ups - 1 - int(m[1])}", name)
+        if ".attn_1." in name:
+            for a, b in (("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out")):
+                name = name.replace(f".attn_1.{a}.", f".attn_1.{b}.")
+            shape = (*shape, 1, 1) if len(shape) == 2 else shape
+        out[f"first_stage_model.{name}"] = shape
+    return out
+
+
+def clip_text(prefix: str) -> dict[str, tuple[int, ...]]:
+    """CLIP ViT-L/14's text encoder (SD 1.x's, SDXL's first) under `prefix`, in transformers' names."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    config = CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12)
+    with torch.device("meta"):
+        model = CLIPTextModel(config)
+    return {prefix + k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def sd_single_file(family: str, pipeline: bool = True) -> dict[str, tuple[int, ...]]:
+    """A Stable Diffusion checkpoint as one file: the UNet, and with `pipeline` the VAE and (SD 1.x) the text
+    encoder too, as A1111 and the original repos keep them."""
+    out = ldm_unet(family)
+    if pipeline:
+        out |= ldm_vae()
+        if family == "sd1":
+            out |= clip_text("cond_stage_model.transformer.")
+    return out
+
+
+def bfl_flux(**config) -> dict[str, tuple[int, ...]]:
+    """FLUX.1 in Black Forest Labs' own layout (`flux1-dev.safetensors`): fused qkv, modulation `lin` layers."""
+    cfg = {**FLUX1, **config}
+    d = diffusers_shapes("FluxTransformer2DModel", **cfg)
+    inner, mlp = d["x_embedder.weight"][0], d["transformer_blocks.0.ff.net.0.proj.weight"][0]
+    out = {
+        "img_in.weight": d["x_embedder.weight"],
+        "txt_in.weight": d["context_embedder.weight"],
+        "time_in.in_layer.weight": d["time_text_embed.timestep_embedder.linear_1.weight"],
+        "time_in.out_layer.weight": d["time_text_embed.timestep_embedder.linear_2.weight"],
+        "vector_in.in_layer.weight": d["time_text_embed.text_embedder.linear_1.weight"],
+        "vector_in.out_layer.weight": d["time_text_embed.text_embedder.linear_2.weight"],
+        "final_layer.linear.weight": d["proj_out.weight"],
+        "final_layer.adaLN_modulation.1.weight": d["norm_out.linear.weight"],
+    }
+    if cfg["guidance_embeds"]:
+        out["guidance_in.in_layer.weight"] = d["time_text_embed.guidance_embedder.linear_1.weight"]
+        out["guidance_in.out_layer.weight"] = d["time_text_embed.guidance_embedder.linear_2.weight"]
+    for i in range(cfg["num_layers"]):
+        for s, ctx in (("img", ""), ("txt", "_context")):
+            p = f"double_blocks.{i}.{s}_"
+            out[p + "mod.lin.weight"] = d[f"transformer_blocks.{i}.norm1{ctx}.linear.weight"]
+            out[p + "attn.qkv.weight"] = (3 * inner, inner)
+            out[p + "attn.proj.weight"] = (inner, inner)
+            out[p + "attn.norm.query_norm.scale"] = out[p + "attn.norm.key_norm.scale"] = (inner // 24,)
+            out[p + "mlp.0.weight"], out[p + "mlp.2.weight"] = (mlp, inner), (inner, mlp)
+    for i in range(cfg["num_single_layers"]):
+        p = f"single_blocks.{i}."
+        out[p + "linear1.weight"] = (3 * inner + mlp, inner)
+        out[p + "linear2.weight"] = (inner, inner + mlp)
+        out[p + "modulation.lin.weight"] = d[f"single_transformer_blocks.{i}.norm.linear.weight"]
+        out[p + "norm.query_norm.scale"] = out[p + "norm.key_norm.scale"] = (inner // 24,)
+    biases = {k[: -len("weight")] + "bias": (shape[0],) for k, shape in out.items() if len(shape) == 2}
+    return out | biases  # (every Linear of FLUX.1 has one)
+
+
+WAN_1_3B = dict(num_attention_heads=12, attention_head_dim=128, ffn_dim=8960, num_layers=30, text_dim=4096)
+_WAN_NAMES = [  # diffusers' name -> Wan's own (Wan-AI's original repos, ComfyUI's split files), in this order
+    ("condition_embedder.time_embedder.linear_", "time_embedding.linear_"),
+    ("condition_embedder.text_embedder.linear_", "text_embedding.linear_"),
+    ("condition_embedder.time_proj", "time_projection.1"),
+    ("condition_embedder.image_embedder.norm1", "img_emb.proj.0"),
+    ("condition_embedder.image_embedder.ff.net.0.proj", "img_emb.proj.1"),
+    ("condition_embedder.image_embedder.ff.net.2", "img_emb.proj.3"),
+    ("condition_embedder.image_embedder.norm2", "img_emb.proj.4"),
+    ("linear_1", "0"),
+    ("linear_2", "2"),
+    ("attn1.", "self_attn."),
+    ("attn2.", "cross_attn."),
+    (".to_out.0.", ".o."),
+    (".to_q.", ".q."),
+    (".to_k.", ".k."),
+    (".to_v.", ".v."),
+    (".add_k_proj.", ".k_img."),
+    (".add_v_proj.", ".v_img."),
+    (".norm_added_k.", ".norm_k_img."),
+    ("ffn.net.0.proj", "ffn.0"),
+    ("ffn.net.2", "ffn.2"),
+    ("norm2", "norm__swap"),
+    ("norm3", "norm2"),
+    ("norm__swap", "norm3"),
+    ("proj_out", "head.head"),
+]
+
+
+def wan_original(**config) -> dict[str, tuple[int, ...]]:
+    """A Wan 2.x transformer in Wan's own names (`blocks.N.self_attn.q`, `head.modulation`), as Wan-AI's original
+    repos (`WanModel`) and ComfyUI's split files keep it."""
+    out = {}
+    for key, shape in diffusers_shapes("WanTransformer3DModel", **{**WAN_1_3B, **config}).items():
+        if key == "scale_shift_table":
+            out["head.modulation"] = shape
+            continue
+        for a, b in _WAN_NAMES:
+            key = key.replace(a, b)
+        out[key.replace(".scale_shift_table", ".modulation")] = shape
+    return out

@@ -1,0 +1,130 @@
+"""Diffusion checkpoints as their users keep them: an A1111 / original-repo Stable Diffusion file (UNet, VAE and text
+encoder in one), FLUX.1 in Black Forest Labs' layout, Wan in its own names; and every registry diffusion
+family's full checkpoint in diffusers' layout. `tests/single_file.py` builds each at its published sizes, and the
+first test checks its names against diffusers' own single-file converters.
+
+Before: an SD 1.5, 2.1 or XL single file read as SD 1.x at 0.3 with no root (its VAE's `encoder.conv_in` was taken
+for the UNet's input convolution, whose sizes it does not have); every full diffusion checkpoint's evidence said
+61-91% of it was "unlike" its family (the family's layers were its attention).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hfprobe.tree.inspect import inspect_source
+from tests import single_file as sf
+from tests.builders import write_header
+
+torch.set_num_threads(1)
+
+
+def report(folder, shapes: dict, config: dict | None = None, name: str = "model.safetensors") -> dict:
+    write_header(folder / name, {k: ("BF16", v) for k, v in shapes.items()}, data=False)
+    if config is not None:
+        (folder / "config.json").write_text(json.dumps(config))
+    return inspect_source(str(folder))
+
+
+def _unet_config(family: str) -> dict:
+    from diffusers import UNet2DConditionModel
+
+    with torch.device("meta"):
+        return dict(UNet2DConditionModel(**sf.UNETS[family]).config)
+
+
+@pytest.mark.parametrize("layout", ["sd1", "sd2", "sdxl", "vae", "flux", "wan"])
+def test_the_layouts_are_the_ones_diffusers_converts(layout):
+    """diffusers' single-file converters take each built layout to exactly the diffusers model's names and shapes."""
+    from diffusers.loaders import single_file_utils as convert
+
+    if layout in sf.UNETS:
+        shapes, want = sf.ldm_unet(layout), sf.diffusers_shapes("UNet2DConditionModel", **sf.UNETS[layout])
+        run = lambda ck: convert.convert_ldm_unet_checkpoint(ck, _unet_config(layout))  # noqa: E731
+    elif layout == "vae":
+        from diffusers import AutoencoderKL
+
+        shapes, want = sf.ldm_vae(), sf.diffusers_shapes("AutoencoderKL", **sf.VAE)
+        with torch.device("meta"):
+            config = dict(AutoencoderKL(**sf.VAE).config)
+        run = lambda ck: convert.convert_ldm_vae_checkpoint(ck, config)  # noqa: E731
+    elif layout == "flux":
+        shapes, want = sf.bfl_flux(), sf.diffusers_shapes("FluxTransformer2DModel", **sf.FLUX1)
+        run = convert.convert_flux_transformer_checkpoint_to_diffusers
+    else:
+        shapes, want = sf.wan_original(), sf.diffusers_shapes("WanTransformer3DModel", **sf.WAN_1_3B)
+        run = convert.convert_wan_transformer_to_diffusers
+    checkpoint = {k: torch.empty(v, device="meta") for k, v in shapes.items()}
+    converted = run(checkpoint)
+    assert {k: tuple(v.shape) for k, v in converted.items()} == want
+    # and nothing of the layout was left aside: FLUX's converter takes each key it uses, the others rename each one
+    assert not checkpoint if layout == "flux" else len(shapes) == len(want)
+
+
+ROOTS = {
+    "sd1": "stable-diffusion-v1-5/stable-diffusion-v1-5",
+    "sd2": "stabilityai/stable-diffusion-2-1",
+    "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
+}
+
+
+@pytest.mark.parametrize("family", ["sd1", "sd2", "sdxl"])
+def test_a_single_file_stable_diffusion_checkpoint_is_its_family_and_root(family, tmp_path):
+    """UNet, VAE (and SD 1.x's text encoder) in one file, as `v1-5-pruned-emaonly.safetensors` and
+    `sd_xl_base_1.0.safetensors` are: its family at 1.0, its root first, every layer its family's."""
+    got = report(tmp_path, sf.sd_single_file(family))
+    assert got["format"] == "ldm-checkpoint"
+    assert (got["family"], got["family_confidence"], got["root"]["id"]) == (family, 1.0, ROOTS[family])
+    assert not [e for e in got["root"]["evidence"] if "of the parameters" in e]
+
+
+def test_an_inpainting_single_file_is_told_by_its_input_channels(tmp_path):
+    """The original layout's input convolution (`input_blocks.0.0`) is sized as diffusers' `conv_in` is: 9 channels
+    name SD 1.5 inpainting, 4 rule it out."""
+    inpainting = sf.ldm_unet("sd1")
+    inpainting["model.diffusion_model.input_blocks.0.0.weight"] = (320, 9, 3, 3)
+    got = report(tmp_path / "a", inpainting)
+    assert got["root"]["id"] == "stable-diffusion-v1-5/stable-diffusion-inpainting"
+    plain = report(tmp_path / "b", sf.ldm_unet("sd1"))
+    assert "stable-diffusion-v1-5/stable-diffusion-inpainting" not in {c["id"] for c in plain["root"]["candidates"]}
+
+
+FULL = {  # diffusers' layout at published sizes (tests/test_dit_families.py's configs), and the original layouts
+    "sd1": lambda: sf.diffusers_shapes("UNet2DConditionModel", **sf.UNETS["sd1"]),
+    "sdxl": lambda: sf.diffusers_shapes("UNet2DConditionModel", **sf.UNETS["sdxl"]),
+    "flux": lambda: sf.diffusers_shapes("FluxTransformer2DModel", **sf.FLUX1),
+    "hunyuan_video": lambda: sf.diffusers_shapes(
+        "HunyuanVideoTransformer3DModel",
+        num_attention_heads=24,
+        attention_head_dim=128,
+        num_layers=20,
+        num_single_layers=40,
+        text_embed_dim=4096,
+    ),
+    "wan": lambda: sf.diffusers_shapes("WanTransformer3DModel", **sf.WAN_1_3B),
+    "flux bfl": sf.bfl_flux,
+    "wan original": sf.wan_original,
+}
+
+
+@pytest.mark.parametrize("name", FULL)
+def test_a_full_diffusion_checkpoint_is_all_its_familys(name, tmp_path):
+    """Its resnets, feed-forwards and modulations are its family's layers too (`unsized` in families.json): no share
+    of it is said to be unlike the family, and the family is sure."""
+    got = report(tmp_path, FULL[name](), name="diffusion_pytorch_model.safetensors")
+    assert got["family"] == name.split()[0] and got["family_confidence"] == 1.0
+    assert not [e for e in got["root"]["evidence"] if "of the parameters" in e]
+
+
+def test_a_diffusion_checkpoint_mostly_unlike_its_family_is_no_surer_than_its_shapes(tmp_path):
+    """A file whose FLUX.1 blocks are a fifth of it (the rest layers no FLUX.1 has) is not FLUX.1 at 1.0: the
+    share-of-layers cap that text families had now holds for diffusion checkpoints, whose layers are all listed."""
+    shapes = {k: v for k, v in sf.bfl_flux().items() if k.startswith("double_blocks.")}
+    shapes |= {f"decoder.layers.{i}.fc{j}.weight": (12288, 12288) for i in range(24) for j in (1, 2)}
+    got = report(tmp_path, shapes)
+    assert got["family"] == "flux" and got["family_confidence"] <= 0.5
+    assert got["base_model"]["id"] is None
+    assert any("the rest is unlike them" in e for e in got["root"]["evidence"])
