@@ -1,11 +1,12 @@
 """Diffusion checkpoints as their users keep them: an A1111 / original-repo Stable Diffusion file (UNet, VAE and text
-encoder in one), FLUX.1 in Black Forest Labs' layout, Wan in its own names; and every registry diffusion
+encoder in one), FLUX.1 in Black Forest Labs' layout, Wan in Wan-AI's original repos; and every registry diffusion
 family's full checkpoint in diffusers' layout. `tests/single_file.py` builds each at its published sizes, and the
 first test checks its names against diffusers' own single-file converters.
 
 Before: an SD 1.5, 2.1 or XL single file read as SD 1.x at 0.3 with no root (its VAE's `encoder.conv_in` was taken
 for the UNet's input convolution, whose sizes it does not have); every full diffusion checkpoint's evidence said
-61-91% of it was "unlike" its family (the family's layers were its attention).
+61-91% of it was "unlike" its family (the family's layers were its attention); Wan-AI's own repos (config.json
+`_class_name: WanModel`, `model_type: t2v`) read as an unknown architecture `t2v`, family 0.5, no base_model.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ import json
 import pytest
 import torch
 
+from hfprobe.formats import open_weights
 from hfprobe.tree.inspect import inspect_source
 from tests import single_file as sf
 from tests.builders import write_header
 
 torch.set_num_threads(1)
+
+# Wan-AI/Wan2.1-T2V-1.3B's config.json: Wan's `WanModel`, saved by diffusers' ConfigMixin
+WAN_CONFIG = {"_class_name": "WanModel", "_diffusers_version": "0.30.0", "dim": 1536, "eps": 1e-06, "ffn_dim": 8960}
+WAN_CONFIG |= {"freq_dim": 256, "in_dim": 16, "model_type": "t2v", "num_heads": 12, "num_layers": 30, "out_dim": 16}
 
 
 def report(folder, shapes: dict, config: dict | None = None, name: str = "model.safetensors") -> dict:
@@ -117,6 +123,29 @@ def test_a_full_diffusion_checkpoint_is_all_its_familys(name, tmp_path):
     got = report(tmp_path, FULL[name](), name="diffusion_pytorch_model.safetensors")
     assert got["family"] == name.split()[0] and got["family_confidence"] == 1.0
     assert not [e for e in got["root"]["evidence"] if "of the parameters" in e]
+
+
+@pytest.mark.parametrize("prefix", ["", "model.diffusion_model."])
+def test_flux_in_black_forest_labs_layout_is_an_original_layout_checkpoint(prefix, tmp_path):
+    """`flux1-dev.safetensors` (and ComfyUI's copy under `model.diffusion_model.`) was labelled a transformers
+    checkpoint without the prefix; both are FLUX.1, dev or schnell."""
+    got = report(tmp_path, {prefix + k: v for k, v in sf.bfl_flux().items()}, name="flux1-dev.safetensors")
+    assert got["format"] == "ldm-checkpoint" and got["family"] == "flux"
+    assert {c["id"] for c in got["root"]["candidates"]} == {
+        "black-forest-labs/FLUX.1-dev",
+        "black-forest-labs/FLUX.1-schnell",
+    }
+
+
+@pytest.mark.parametrize("config", [WAN_CONFIG, None], ids=["with its config.json", "alone"])
+def test_wan_ai_s_original_repo_is_wan_and_names_its_root(config, tmp_path):
+    """Wan-AI/Wan2.1-T2V-1.3B as published: Wan's own names, config.json `_class_name: WanModel` with its
+    `model_type: t2v` (an argument of Wan's class, not a transformers architecture)."""
+    got = report(tmp_path, sf.wan_original(), config, name="diffusion_pytorch_model.safetensors")
+    assert got["format"] == "ldm-checkpoint"
+    assert (got["family"], got["family_confidence"]) == ("wan", 1.0)
+    assert got["base_model"]["id"] == "Wan-AI/Wan2.1-T2V-1.3B" and not got["conflicts"]
+    assert not any(n.startswith(("unet.", "wanmodel.")) for n in open_weights(str(tmp_path)).modules)
 
 
 def test_a_diffusion_checkpoint_mostly_unlike_its_family_is_no_surer_than_its_shapes(tmp_path):

@@ -32,6 +32,7 @@ from .base import Module, TensorStore, WeightsView, sample_keys
 from .checkpoint import (
     diffusers_component,
     is_custom_lora,
+    is_original_layout,
     is_textual_inversion,
     read_checkpoint,
     read_custom_lora,
@@ -239,8 +240,8 @@ def _open(src, filename: str | None) -> WeightsView:
                 "checkpoints"
             )
         fmt = "diffusers-checkpoint" if component else "transformers-checkpoint"
-        if component is None and any(k.startswith("model.diffusion_model.") for k in keys):
-            fmt = "ldm-checkpoint"  # a single-file SD checkpoint (A1111 / original LDM layout); names kept as saved
+        if component is None and is_original_layout(keys):
+            fmt = "ldm-checkpoint"  # a single-file diffusion checkpoint in its authors' layout; names kept as saved
         modules, notes, extra = read_checkpoint(store, model_config, component, where)
         extra = {**extra, "component": component} if component else extra
     if not modules:

@@ -35,6 +35,22 @@ _DIFFUSERS_DIT_ROOTS = (
     "context_refiner.",
 )
 
+# a diffusion model's own top-level modules in its authors' single-file layout, without the `model.diffusion_model.`
+# that CompVis/Stability (and ComfyUI) put before them: FLUX.1/2's and HunyuanVideo's double and single blocks (BFL's
+# `flux1-dev.safetensors`), SD3's joint blocks, Wan's output head (diffusers' own single-file loader tells them by
+# these); no transformers model has them
+_ORIGINAL_DIT_ROOTS = ("double_blocks.", "single_blocks.", "joint_blocks.", "head.modulation")
+
+
+def is_original_layout(keys: list[str]) -> bool:
+    """A diffusion checkpoint in its authors' single-file layout (`ldm-checkpoint`): SD's `model.diffusion_model.`
+    with its VAE and text encoders beside it, or a DiT's own top-level modules.
+
+    >>> is_original_layout(["double_blocks.0.img_attn.qkv.weight"]), is_original_layout(["blocks.0.attn.qkv.weight"])
+    (True, False)
+    """
+    return any(k.startswith(("model.diffusion_model.", *_ORIGINAL_DIT_ROOTS)) for k in keys)
+
 
 def is_textual_inversion(store: TensorStore) -> bool:
     keys = list(store.raw)
@@ -104,9 +120,14 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
     """'unet' / 'transformer' for a diffusers model checkpoint (by config.json's `_class_name`, else by its top-level
     modules), else None.
 
+    A model in its authors' own layout is none (`is_original_layout`), whatever config.json's class: Wan-AI's original
+    repos save Wan's `WanModel` with diffusers' ConfigMixin, so its config.json has a `_class_name` too.
+
     >>> diffusers_component(None, ["transformer_blocks.0.attn.to_q.weight"]), diffusers_component(None, ["h.0.mlp"])
     ('transformer', None)
     """
+    if is_original_layout(keys):
+        return None
     cls = (config or {}).get("_class_name") or ""
     if isinstance(cls, str) and cls:
         for marker, component in (

@@ -88,6 +88,7 @@ DIFFUSERS_CLASSES = {
     "HunyuanVideo15Transformer3DModel": ("hunyuan_video",),
     "HunyuanVideoFramepackTransformer3DModel": ("hunyuan_video",),  # FramePack: HunyuanVideo tuned for next frames
     "WanTransformer3DModel": ("wan",),
+    "WanModel": ("wan",),  # Wan's own class: Wan-AI's original repos save it with diffusers' ConfigMixin
     "WanVACETransformer3DModel": ("wan",),
     "WanAnimateTransformer3DModel": ("wan",),
     "WanAnimate2Transformer3DModel": ("wan",),
@@ -120,7 +121,9 @@ def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple
     """(the config.json field that names the architecture, `model_type` or diffusers' `_class_name`; its value cut
     to 200 characters; the registry families it names, none for an architecture the registry lacks), or Nones."""
     config = config or {}
-    for field in ("model_type", "_class_name"):
+    # `_class_name` first: a diffusers config's `model_type`, where it has one, is its class's own argument (Wan's
+    # `WanModel` saves `model_type: t2v`), not transformers' architecture
+    for field in ("_class_name", "model_type"):
         value = config.get(field)
         if isinstance(value, str) and value.strip():
             break
