@@ -1,9 +1,10 @@
-"""Diffusion models in their authors' single-file layouts, as the Hub and A1111/ComfyUI users keep them: a Stable
-Diffusion checkpoint in CompVis/Stability's layout (`model.diffusion_model.input_blocks.…`, its VAE under
-`first_stage_model.`, its text encoder under `cond_stage_model.`) and a FLUX.1 transformer in Black Forest Labs'
-(`double_blocks.N.img_attn.qkv`). Each is the published model's diffusers modules (built on the meta device, so
-nothing is allocated) renamed into that layout; `tests/test_single_file.py` checks that diffusers' own single-file
-converters take each back to exactly the diffusers model's names and shapes.
+"""Diffusion models in their authors' own layouts, as the Hub and A1111/ComfyUI users keep them: a Stable Diffusion
+checkpoint in CompVis/Stability's layout (`model.diffusion_model.input_blocks.…`, its VAE under `first_stage_model.`,
+its text encoder under `cond_stage_model.`), SD3 / SD 3.5 in Stability's (`joint_blocks.N.x_block.attn.qkv`),
+FLUX.1 in Black Forest Labs' (`double_blocks.N.img_attn.qkv`) and Wan in its own (`blocks.N.self_attn.q`). Each is
+the published model's diffusers modules (built on the meta device, so nothing is allocated) renamed into that
+layout; `tests/test_single_file.py` checks that diffusers' own single-file converters take each back to exactly
+the diffusers model's names and shapes.
 
     shapes = sd_single_file("sd1")        # {key: shape} of an SD 1.5 checkpoint as A1111 saves it
 """
@@ -226,4 +227,66 @@ def wan_original(**config) -> dict[str, tuple[int, ...]]:
         for a, b in _WAN_NAMES:
             key = key.replace(a, b)
         out[key.replace(".scale_shift_table", ".modulation")] = shape
+    return out
+
+
+# stabilityai/stable-diffusion-3.5-medium's transformer/config.json, the parts that set names and shapes
+SD35_MEDIUM = dict(
+    num_layers=24,
+    attention_head_dim=64,
+    num_attention_heads=24,
+    caption_projection_dim=1536,
+    pos_embed_max_size=384,
+    qk_norm="rms_norm",
+    dual_attention_layers=tuple(range(13)),
+)
+_SD3_NAMES = [  # diffusers' name -> Stability's (sgm) name, whole name parts, in this order
+    ("pos_embed.pos_embed", "pos_embed"),
+    ("pos_embed.proj", "x_embedder.proj"),
+    ("time_text_embed.timestep_embedder.linear_1", "t_embedder.mlp.0"),
+    ("time_text_embed.timestep_embedder.linear_2", "t_embedder.mlp.2"),
+    ("time_text_embed.text_embedder.linear_1", "y_embedder.mlp.0"),
+    ("time_text_embed.text_embedder.linear_2", "y_embedder.mlp.2"),
+    ("norm_out.linear", "final_layer.adaLN_modulation.1"),
+    ("proj_out", "final_layer.linear"),
+    ("attn.to_out.0", "x_block.attn.proj"),
+    ("attn.to_add_out", "context_block.attn.proj"),
+    ("attn.norm_added_q", "context_block.attn.ln_q"),
+    ("attn.norm_added_k", "context_block.attn.ln_k"),
+    ("attn.norm_q", "x_block.attn.ln_q"),
+    ("attn.norm_k", "x_block.attn.ln_k"),
+    ("attn2.to_out.0", "x_block.attn2.proj"),
+    ("attn2.norm_q", "x_block.attn2.ln_q"),
+    ("attn2.norm_k", "x_block.attn2.ln_k"),
+    ("norm1.linear", "x_block.adaLN_modulation.1"),
+    ("norm1_context.linear", "context_block.adaLN_modulation.1"),
+    ("ff.net.0.proj", "x_block.mlp.fc1"),
+    ("ff.net.2", "x_block.mlp.fc2"),
+    ("ff_context.net.0.proj", "context_block.mlp.fc1"),
+    ("ff_context.net.2", "context_block.mlp.fc2"),
+]
+_SD3_FUSED = {  # diffusers' separate q, k, v -> one sgm qkv
+    "attn.to_": "x_block.attn.qkv",
+    "attn.add_": "context_block.attn.qkv",
+    "attn2.to_": "x_block.attn2.qkv",
+}
+
+
+def sgm_sd3(**config) -> dict[str, tuple[int, ...]]:
+    """An SD3 / SD 3.5 MMDiT in Stability's own layout (`sd3.5_medium.safetensors`: `joint_blocks.N.x_block.attn.qkv`),
+    without the `model.diffusion_model.` and text encoders its all-in-one files add."""
+    out = {}
+    for key, shape in diffusers_shapes("SD3Transformer2DModel", **{**SD35_MEDIUM, **config}).items():
+        block = re.match(r"transformer_blocks\.(\d+)\.(.*)", key)
+        head, rest = (f"joint_blocks.{block[1]}.", block[2]) if block else ("", key)
+        fused = re.match(r"(attn2?\.(?:to_|add_))([qkv])(?:_proj)?\.(weight|bias)$", rest)
+        if fused:
+            if fused[2] == "q":  # one fused tensor for q, k and v
+                out[f"{head}{_SD3_FUSED[fused[1]]}.{fused[3]}"] = (3 * shape[0], *shape[1:])
+            continue
+        for a, b in _SD3_NAMES:
+            if rest == a or rest.startswith(a + "."):
+                rest = b + rest[len(a) :]
+                break
+        out[head + rest] = shape
     return out

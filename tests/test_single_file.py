@@ -42,7 +42,7 @@ def _unet_config(family: str) -> dict:
         return dict(UNet2DConditionModel(**sf.UNETS[family]).config)
 
 
-@pytest.mark.parametrize("layout", ["sd1", "sd2", "sdxl", "vae", "flux", "wan"])
+@pytest.mark.parametrize("layout", ["sd1", "sd2", "sdxl", "vae", "flux", "wan", "sd3"])
 def test_the_layouts_are_the_ones_diffusers_converts(layout):
     """diffusers' single-file converters take each built layout to exactly the diffusers model's names and shapes."""
     from diffusers.loaders import single_file_utils as convert
@@ -60,28 +60,40 @@ def test_the_layouts_are_the_ones_diffusers_converts(layout):
     elif layout == "flux":
         shapes, want = sf.bfl_flux(), sf.diffusers_shapes("FluxTransformer2DModel", **sf.FLUX1)
         run = convert.convert_flux_transformer_checkpoint_to_diffusers
+    elif layout == "sd3":
+        shapes, want = sf.sgm_sd3(), sf.diffusers_shapes("SD3Transformer2DModel", **sf.SD35_MEDIUM)
+        run = convert.convert_sd3_transformer_checkpoint_to_diffusers
     else:
         shapes, want = sf.wan_original(), sf.diffusers_shapes("WanTransformer3DModel", **sf.WAN_1_3B)
         run = convert.convert_wan_transformer_to_diffusers
     checkpoint = {k: torch.empty(v, device="meta") for k, v in shapes.items()}
     converted = run(checkpoint)
     assert {k: tuple(v.shape) for k, v in converted.items()} == want
-    # and nothing of the layout was left aside: FLUX's converter takes each key it uses, the others rename each one
-    assert not checkpoint if layout == "flux" else len(shapes) == len(want)
+    # and nothing of the layout was left aside: FLUX's and SD3's converters take each key they use (and split the
+    # fused qkv), the others rename each one
+    assert not checkpoint if layout in ("flux", "sd3") else len(shapes) == len(want)
 
 
 ROOTS = {
     "sd1": "stable-diffusion-v1-5/stable-diffusion-v1-5",
     "sd2": "stabilityai/stable-diffusion-2-1",
     "sdxl": "stabilityai/stable-diffusion-xl-base-1.0",
+    "sd3": "stabilityai/stable-diffusion-3.5-medium",
 }
 
 
-@pytest.mark.parametrize("family", ["sd1", "sd2", "sdxl"])
+def _sd3_all_in_one() -> dict:
+    """`sd3.5_medium_incl_clips…`-style: the MMDiT under `model.diffusion_model.`, the VAE, the text encoders."""
+    mmdit = {f"model.diffusion_model.{k}": v for k, v in sf.sgm_sd3().items()}
+    return mmdit | sf.ldm_vae() | sf.clip_text("text_encoders.clip_l.transformer.")
+
+
+@pytest.mark.parametrize("family", ["sd1", "sd2", "sdxl", "sd3"])
 def test_a_single_file_stable_diffusion_checkpoint_is_its_family_and_root(family, tmp_path):
-    """UNet, VAE (and SD 1.x's text encoder) in one file, as `v1-5-pruned-emaonly.safetensors` and
-    `sd_xl_base_1.0.safetensors` are: its family at 1.0, its root first, every layer its family's."""
-    got = report(tmp_path, sf.sd_single_file(family))
+    """UNet, VAE (and the text encoders where the file has them) in one file, as `v1-5-pruned-emaonly.safetensors`,
+    `sd_xl_base_1.0.safetensors` and SD 3.5's all-in-one files are: its family at 1.0, its root first, every layer
+    its family's."""
+    got = report(tmp_path, _sd3_all_in_one() if family == "sd3" else sf.sd_single_file(family))
     assert got["format"] == "ldm-checkpoint"
     assert (got["family"], got["family_confidence"], got["root"]["id"]) == (family, 1.0, ROOTS[family])
     assert not [e for e in got["root"]["evidence"] if "of the parameters" in e]
@@ -111,7 +123,9 @@ FULL = {  # diffusers' layout at published sizes (tests/test_dit_families.py's c
         text_embed_dim=4096,
     ),
     "wan": lambda: sf.diffusers_shapes("WanTransformer3DModel", **sf.WAN_1_3B),
+    "sd3": lambda: sf.diffusers_shapes("SD3Transformer2DModel", **sf.SD35_MEDIUM),
     "flux bfl": sf.bfl_flux,
+    "sd3 sgm": sf.sgm_sd3,
     "wan original": sf.wan_original,
 }
 
