@@ -7,7 +7,7 @@ configuration on the meta device (no weights, no download) and written twice as 
 the whole checkpoint, and a PEFT LoRA (rank 8) on each of its 2-D `.weight`s but the embeddings. Each is read by
 `inspect_source` with no config.json and no card, so only names and shapes speak.
 
-Truth is the family hfprobe's registry gives the model type (`hfprobe.tree.declared.MODEL_TYPES`, or the type's
+Truth is the family hfprobe's registry gives the model type (families.json's `model_types`, or the type's
 own name where it is a family), else none: an architecture the registry has no roots for. Counted per file:
 
 * right: the family is the truth (none for an unknown architecture counts as right); right and sure: a family
@@ -20,7 +20,7 @@ With --diffusers, every model class diffusers exports (a UNet, a DiT, a ControlN
 configuration instead (for most DiTs that is the published model's) and written as a checkpoint, as the same
 checkpoint with its config.json (`_class_name` only), and as a LoRA on its attention layers under the
 `transformer.` / `unet.` prefix diffusers' `save_lora_weights` writes, the layout most diffusion LoRAs have.
-Truth is `hfprobe.tree.declared.DIFFUSERS_CLASSES` (any of the families a class builds), else none.
+Truth is families.json's `diffusers_classes` (any of the families a class builds), else none.
 
 Caveats: a default configuration is not a published checkpoint (many share no root's sizes, some share one's by
 chance), AutoModel has no task head and no model prefix (`bert.`, `roberta.`), and a real LoRA targets a few
@@ -192,22 +192,22 @@ def main(argv=None) -> int:
     import transformers
     from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 
-    from hfprobe.tree.declared import DIFFUSERS_CLASSES, MODEL_TYPES
     from hfprobe.tree.registry import families
 
     transformers.logging.set_verbosity_error()
-    known = families()["families"]
+    spec = families()
+    known = spec["families"]
     rows = []
     if args.diffusers:
         import diffusers
 
         version = {"diffusers": diffusers.__version__}
         for cls in args.only or _diffusers_classes():
-            rows.append(measure_diffusers(cls, list(DIFFUSERS_CLASSES.get(cls, ()))))
+            rows.append(measure_diffusers(cls, list(spec["_diffusers_classes"].get(cls, ()))))
     else:
         version = {"transformers": transformers.__version__}
         for model_type in args.only or sorted(MODEL_MAPPING_NAMES):
-            truth = MODEL_TYPES.get(model_type, model_type)
+            truth = spec["_model_types"].get(model_type, model_type)
             rows.append(measure(model_type, truth if truth in known else None))
     if args.out:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))

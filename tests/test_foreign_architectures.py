@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from hfprobe.tree.inspect import inspect_source
+from hfprobe.tree.registry import families
 from tests.builders import write_header
 from tests.test_tree import LLM_CONFIGS, SDXL
 
@@ -398,9 +399,25 @@ def test_a_diffusers_class_of_the_registry_keeps_the_family_and_its_root(tmp_pat
     assert any("_class_name says WanTransformer3DModel" in c for c in flux["conflicts"])
 
 
+def test_the_architecture_tables_name_registry_families_and_real_classes():
+    """families.json's `model_types` and `diffusers_classes` name families the registry has; each model type is
+    one transformers knows (but Falcon's `RefinedWeb*` from before transformers had it, and `gpt-j`, a spelling
+    other tools write for `gptj`), each class one diffusers exports (or Wan's own)."""
+    import diffusers
+    from transformers import CONFIG_MAPPING
+
+    spec = families()
+    known = spec["families"]
+    assert all(f in known for f in spec["_model_types"].values())
+    assert all(fams and set(fams) <= set(known) for fams in spec["_diffusers_classes"].values())
+    assert [t for t in spec["_model_types"] if t not in CONFIG_MAPPING] == ["gpt-j", "RefinedWebModel", "RefinedWeb"]
+    assert [c for c in spec["_diffusers_classes"] if not hasattr(diffusers, c)] == ["WanModel"]
+    assert not set(spec["_model_types"]) & set(known)  # a family's own key needs no row
+
+
 def test_the_architectures_benchmark_reads_diffusers_classes(tmp_path, capsys):
     """benchmarks/bench_architectures.py --diffusers: each class as a checkpoint, with its `_class_name`, and as an
-    attention LoRA, against the families `DIFFUSERS_CLASSES` gives it."""
+    attention LoRA, against the families families.json's `diffusers_classes` gives it."""
     import importlib.util
     import logging
     import signal

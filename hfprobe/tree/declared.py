@@ -44,65 +44,6 @@ _GGUF_BASE = re.compile(r"general\.base_model\.\d{1,3}\.repo_url")  # llama.cpp'
 _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 
-# transformers' model_type -> hfprobe's family, where the two spell it differently
-MODEL_TYPES = {
-    "deberta-v2": "deberta_v2",
-    "xlm-roberta": "roberta",
-    "clip_vision_model": "clip",
-    "clip_text_model": "clip",
-    "gemma3_text": "gemma3",
-    "qwen3_moe": "qwen3",  # Qwen3-30B-A3B: its attention is the family's; its experts are no role of it
-    "gpt-j": "gptj",
-    "openai-gpt": "gpt2",
-    "mt5": "t5",  # google/mt5-*: T5 v1.1's layers, a 250k vocabulary
-    "umt5": "t5",
-    "qwen2_vl": "qwen2",  # Qwen2-VL, Qwen2.5-VL: a Qwen2 decoder under a vision tower
-    "qwen2_5_vl": "qwen2",
-    "qwen2_vl_text": "qwen2",  # their decoders' own configs (a text_config saved alone)
-    "qwen2_5_vl_text": "qwen2",
-    "mistral3": "mistral",  # Mistral Small 3.1 / 3.2: Mistral Small 3's decoder under a Pixtral vision tower
-    "siglip2": "siglip",  # SigLIP 2's NaFlex models (its fixed-resolution ones say `siglip`)
-    "siglip_vision_model": "siglip",
-    "sam_vision_model": "sam",
-    "RefinedWebModel": "falcon",  # Falcon's configs before transformers had it
-    "RefinedWeb": "falcon",
-}
-
-
-# diffusers' `_class_name` (a diffusers config.json's model_type) -> the families whose models it builds. A class
-# of several (one UNet class builds SD 1.x, 2.x and XL) claims none of them but is no foreign architecture either.
-# A class not here (AuraFlow, Chroma, Stable Video Diffusion) is foreign, however like a family's its layers are:
-# AuraFlow's attention fits HunyuanVideo's names and sizes.
-DIFFUSERS_CLASSES = {
-    "UNet2DConditionModel": ("sd1", "sd2", "sdxl"),
-    "ControlNetModel": ("sd1", "sd2", "sdxl"),
-    "UNetControlNetXSModel": ("sd1", "sdxl"),
-    "UNetMotionModel": ("sd1", "sdxl"),  # AnimateDiff: an SD UNet with motion modules
-    "ControlNetUnionModel": ("sdxl",),
-    "SD3Transformer2DModel": ("sd3",),
-    "SD3ControlNetModel": ("sd3",),
-    "FluxTransformer2DModel": ("flux",),
-    "FluxControlNetModel": ("flux",),
-    "Flux2Transformer2DModel": ("flux2",),
-    "HunyuanVideoTransformer3DModel": ("hunyuan_video",),
-    "HunyuanVideo15Transformer3DModel": ("hunyuan_video",),
-    "HunyuanVideoFramepackTransformer3DModel": ("hunyuan_video",),  # FramePack: HunyuanVideo tuned for next frames
-    "WanTransformer3DModel": ("wan",),
-    "WanModel": ("wan",),  # Wan's own class: Wan-AI's original repos save it with diffusers' ConfigMixin
-    "WanVACETransformer3DModel": ("wan",),
-    "WanAnimateTransformer3DModel": ("wan",),
-    "WanAnimate2Transformer3DModel": ("wan",),
-    "ChronoEditTransformer3DModel": ("wan",),  # diffusers' own source: Wan's blocks (ChronoEdit is tuned from Wan 2.1)
-    "SkyReelsV2Transformer3DModel": ("wan",),  # ... "the Wan-based SkyReels-V2"
-    "AnyFlowTransformer3DModel": ("wan",),  # ... "the Wan2.1 3D DiT backbone" with another timestep embedder
-    "AnyFlowFARTransformer3DModel": ("wan",),
-    "QwenImageTransformer2DModel": ("qwen_image",),
-    "QwenImageControlNetModel": ("qwen_image",),
-    "ZImageTransformer2DModel": ("zimage",),
-    "ZImageControlNetModel": ("zimage",),
-}
-
-
 def foreign_model_type(config: Mapping | None) -> str | None:
     """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
     architecture the registry has no family for (`mixtral`, `camembert`, `deit`, `AuraFlowTransformer2DModel`),
@@ -129,11 +70,12 @@ def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple
             break
     else:
         return None, None, ()
+    spec = families()  # (families.json's `model_types` and `diffusers_classes`)
     if field == "model_type":
-        family = MODEL_TYPES.get(value, value)
-        fams = (family,) if family in families()["families"] else ()
+        family = spec["_model_types"].get(value, value)
+        fams = (family,) if family in spec["families"] else ()
     else:
-        fams = DIFFUSERS_CLASSES.get(value, ())
+        fams = spec["_diffusers_classes"].get(value, ())
     return field, value[:200], fams
 
 
