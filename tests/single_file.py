@@ -12,27 +12,12 @@ the diffusers model's names and shapes.
 from __future__ import annotations
 
 import re
-from functools import cache
 
 import torch
 
-# the published UNet configs (the diffusers repos' unet/config.json), the parts that set names and shapes
-UNETS = {
-    "sd1": dict(cross_attention_dim=768, attention_head_dim=8),
-    "sd2": dict(cross_attention_dim=1024, attention_head_dim=(5, 10, 20, 20), use_linear_projection=True),
-    "sdxl": dict(
-        block_out_channels=(320, 640, 1280),
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
-        transformer_layers_per_block=(1, 2, 10),
-        attention_head_dim=(5, 10, 20),
-        cross_attention_dim=2048,
-        use_linear_projection=True,
-        addition_embed_type="text_time",
-        addition_time_embed_dim=256,
-        projection_class_embeddings_input_dim=2816,
-    ),
-}
+from tests.test_tree import SD15, SD21, SDXL
+
+UNETS = {"sd1": SD15, "sd2": SD21, "sdxl": SDXL}  # the published UNet configs (tests/test_tree.py's)
 VAE = dict(
     block_out_channels=(128, 256, 512, 512),
     down_block_types=("DownEncoderBlock2D",) * 4,
@@ -46,17 +31,18 @@ _RESNET |= {"norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "
 
 
 def diffusers_shapes(cls: str, **config) -> dict[str, tuple[int, ...]]:
-    """{key: shape} of a diffusers model class built on the meta device from this configuration."""
-    return dict(_shapes(cls, tuple(sorted(config.items()))))
+    """{key: shape} of a diffusers model class built on the meta device from this configuration (built once)."""
+    key = repr(sorted(config.items()))
+    if (cls, key) not in _BUILT:
+        import diffusers
+
+        with torch.device("meta"):
+            model = getattr(diffusers, cls)(**config)
+        _BUILT[cls, key] = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return dict(_BUILT[cls, key])
 
 
-@cache
-def _shapes(cls: str, config: tuple) -> dict[str, tuple[int, ...]]:
-    import diffusers
-
-    with torch.device("meta"):
-        model = getattr(diffusers, cls)(**dict(config))
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+_BUILT: dict = {}
 
 
 def ldm_unet_name(key: str, levels: int, layers: int = 2) -> str:
