@@ -1,7 +1,8 @@
 """Diffusion models in their authors' own layouts, as the Hub and A1111/ComfyUI users keep them: a Stable Diffusion
 checkpoint in CompVis/Stability's layout (`model.diffusion_model.input_blocks.…`, its VAE under `first_stage_model.`,
 its text encoder under `cond_stage_model.`), SD3 / SD 3.5 in Stability's (`joint_blocks.N.x_block.attn.qkv`),
-FLUX.1 in Black Forest Labs' (`double_blocks.N.img_attn.qkv`) and Wan in its own (`blocks.N.self_attn.q`). Each is
+FLUX.1 and FLUX.2 in Black Forest Labs' (`double_blocks.N.img_attn.qkv`), HunyuanVideo in Tencent's
+(`double_blocks.N.img_attn_qkv`) and Wan in its own (`blocks.N.self_attn.q`). Each is
 the published model's diffusers modules (built on the meta device, so nothing is allocated) renamed into that
 layout; `tests/test_single_file.py` checks that diffusers' own single-file converters take each back to exactly
 the diffusers model's names and shapes.
@@ -275,4 +276,114 @@ def sgm_sd3(**config) -> dict[str, tuple[int, ...]]:
                 rest = b + rest[len(a) :]
                 break
         out[head + rest] = shape
+    return out
+
+
+_FLUX2_NAMES = {  # diffusers' name -> Black Forest Labs' (FLUX.2's own code), outside the blocks
+    "x_embedder": "img_in",
+    "context_embedder": "txt_in",
+    "time_guidance_embed.timestep_embedder.linear_1": "time_in.in_layer",
+    "time_guidance_embed.timestep_embedder.linear_2": "time_in.out_layer",
+    "time_guidance_embed.guidance_embedder.linear_1": "guidance_in.in_layer",
+    "time_guidance_embed.guidance_embedder.linear_2": "guidance_in.out_layer",
+    "double_stream_modulation_img.linear": "double_stream_modulation_img.lin",
+    "double_stream_modulation_txt.linear": "double_stream_modulation_txt.lin",
+    "single_stream_modulation.linear": "single_stream_modulation.lin",
+    "proj_out": "final_layer.linear",
+    "norm_out.linear": "final_layer.adaLN_modulation.1",
+}
+_FLUX2_BLOCKS = {  # ... and inside a double (transformer_blocks) or single block
+    "attn.norm_q.weight": "img_attn.norm.query_norm.scale",
+    "attn.norm_k.weight": "img_attn.norm.key_norm.scale",
+    "attn.to_out.0.weight": "img_attn.proj.weight",
+    "ff.linear_in.weight": "img_mlp.0.weight",
+    "ff.linear_out.weight": "img_mlp.2.weight",
+    "attn.norm_added_q.weight": "txt_attn.norm.query_norm.scale",
+    "attn.norm_added_k.weight": "txt_attn.norm.key_norm.scale",
+    "attn.to_add_out.weight": "txt_attn.proj.weight",
+    "ff_context.linear_in.weight": "txt_mlp.0.weight",
+    "ff_context.linear_out.weight": "txt_mlp.2.weight",
+}
+_FLUX2_SINGLE = {
+    "attn.to_qkv_mlp_proj.weight": "linear1.weight",
+    "attn.to_out.weight": "linear2.weight",
+    "attn.norm_q.weight": "norm.query_norm.scale",
+    "attn.norm_k.weight": "norm.key_norm.scale",
+}
+
+
+def bfl_flux2(**config) -> dict[str, tuple[int, ...]]:
+    """FLUX.2 in Black Forest Labs' own layout (`flux2-dev.safetensors`); diffusers' defaults are FLUX.2-dev's."""
+    out = {}
+    for key, shape in diffusers_shapes("Flux2Transformer2DModel", **config).items():
+        if m := re.match(r"transformer_blocks\.(\d+)\.(attn\.(?:to_[qkv]|add_[qkv]_proj))\.weight$", key):
+            stream = "img" if ".to_" in m[2] else "txt"
+            if m[2].endswith(("to_q", "add_q_proj")):  # one fused qkv per stream
+                out[f"double_blocks.{m[1]}.{stream}_attn.qkv.weight"] = (3 * shape[0], shape[1])
+        elif m := re.match(r"transformer_blocks\.(\d+)\.(.*)", key):
+            out[f"double_blocks.{m[1]}.{_FLUX2_BLOCKS[m[2]]}"] = shape
+        elif m := re.match(r"single_transformer_blocks\.(\d+)\.(.*)", key):
+            out[f"single_blocks.{m[1]}.{_FLUX2_SINGLE[m[2]]}"] = shape
+        else:
+            module, param = key.rsplit(".", 1)
+            out[f"{_FLUX2_NAMES[module]}.{param}"] = shape
+    return out
+
+
+HUNYUAN_VIDEO = dict(num_attention_heads=24, attention_head_dim=128, num_layers=20, num_single_layers=40)
+HUNYUAN_VIDEO |= dict(text_embed_dim=4096)  # hunyuanvideo-community/HunyuanVideo's transformer/config.json
+_REFINER = r"context_embedder\.token_refiner\.refiner_blocks\.(\d+)\."
+_HUNYUAN_NAMES = [  # diffusers' name (a regex) -> Tencent's; names sharing an original are fused along dim 0, in order
+    (r"x_embedder\.proj\.", "img_in.proj."),
+    (r"time_text_embed\.timestep_embedder\.linear_1\.", "time_in.mlp.0."),
+    (r"time_text_embed\.timestep_embedder\.linear_2\.", "time_in.mlp.2."),
+    (r"time_text_embed\.guidance_embedder\.linear_1\.", "guidance_in.mlp.0."),
+    (r"time_text_embed\.guidance_embedder\.linear_2\.", "guidance_in.mlp.2."),
+    (r"time_text_embed\.text_embedder\.linear_1\.", "vector_in.in_layer."),
+    (r"time_text_embed\.text_embedder\.linear_2\.", "vector_in.out_layer."),
+    (r"norm_out\.linear\.", "final_layer.adaLN_modulation.1."),
+    (r"proj_out\.", "final_layer.linear."),
+    (r"context_embedder\.proj_in\.", "txt_in.input_embedder."),
+    (r"context_embedder\.time_text_embed\.timestep_embedder\.linear_1\.", "txt_in.t_embedder.mlp.0."),
+    (r"context_embedder\.time_text_embed\.timestep_embedder\.linear_2\.", "txt_in.t_embedder.mlp.2."),
+    (r"context_embedder\.time_text_embed\.text_embedder\.", "txt_in.c_embedder."),
+    (_REFINER + r"attn\.to_[qkv]\.", r"txt_in.individual_token_refiner.blocks.\1.self_attn_qkv."),
+    (_REFINER + r"attn\.to_out\.0\.", r"txt_in.individual_token_refiner.blocks.\1.self_attn_proj."),
+    (_REFINER + r"ff\.net\.0\.proj\.", r"txt_in.individual_token_refiner.blocks.\1.mlp.fc1."),
+    (_REFINER + r"ff\.net\.2\.", r"txt_in.individual_token_refiner.blocks.\1.mlp.fc2."),
+    (_REFINER + r"norm_out\.linear\.", r"txt_in.individual_token_refiner.blocks.\1.adaLN_modulation.1."),
+    (_REFINER + r"(norm[12])\.", r"txt_in.individual_token_refiner.blocks.\1.\2."),
+    (r"transformer_blocks\.(\d+)\.attn\.to_[qkv]\.", r"double_blocks.\1.img_attn_qkv."),
+    (r"transformer_blocks\.(\d+)\.attn\.add_[qkv]_proj\.", r"double_blocks.\1.txt_attn_qkv."),
+    (r"transformer_blocks\.(\d+)\.attn\.norm_([qk])\.", r"double_blocks.\1.img_attn_\2_norm."),
+    (r"transformer_blocks\.(\d+)\.attn\.norm_added_([qk])\.", r"double_blocks.\1.txt_attn_\2_norm."),
+    (r"transformer_blocks\.(\d+)\.attn\.to_out\.0\.", r"double_blocks.\1.img_attn_proj."),
+    (r"transformer_blocks\.(\d+)\.attn\.to_add_out\.", r"double_blocks.\1.txt_attn_proj."),
+    (r"transformer_blocks\.(\d+)\.norm1\.linear\.", r"double_blocks.\1.img_mod.linear."),
+    (r"transformer_blocks\.(\d+)\.norm1_context\.linear\.", r"double_blocks.\1.txt_mod.linear."),
+    (r"transformer_blocks\.(\d+)\.ff\.net\.0\.proj\.", r"double_blocks.\1.img_mlp.fc1."),
+    (r"transformer_blocks\.(\d+)\.ff\.net\.2\.", r"double_blocks.\1.img_mlp.fc2."),
+    (r"transformer_blocks\.(\d+)\.ff_context\.net\.0\.proj\.", r"double_blocks.\1.txt_mlp.fc1."),
+    (r"transformer_blocks\.(\d+)\.ff_context\.net\.2\.", r"double_blocks.\1.txt_mlp.fc2."),
+    (r"single_transformer_blocks\.(\d+)\.(attn\.to_[qkv]|proj_mlp)\.", r"single_blocks.\1.linear1."),
+    (r"single_transformer_blocks\.(\d+)\.proj_out\.", r"single_blocks.\1.linear2."),
+    (r"single_transformer_blocks\.(\d+)\.attn\.norm_([qk])\.", r"single_blocks.\1.\2_norm."),
+    (r"single_transformer_blocks\.(\d+)\.norm\.linear\.", r"single_blocks.\1.modulation.linear."),
+]
+
+
+def tencent_hunyuan_video(**config) -> dict[str, tuple[int, ...]]:
+    """HunyuanVideo in Tencent's own layout (`mp_rank_00_model_states.pt`, ComfyUI's and Kijai's single files):
+    fused `img_attn_qkv`, `single_blocks.N.linear1` holding q, k, v and the MLP's input."""
+    out: dict[str, tuple[int, ...]] = {}
+    for key, shape in diffusers_shapes("HunyuanVideoTransformer3DModel", **{**HUNYUAN_VIDEO, **config}).items():
+        for pattern, name in _HUNYUAN_NAMES:
+            if m := re.match(pattern, key):
+                name = m.expand(name) + key[m.end() :]
+                break
+        else:
+            raise KeyError(key)
+        if name in out:  # a fused tensor: its parts stacked along dim 0
+            shape = (out[name][0] + shape[0], *shape[1:])
+        out[name] = shape
     return out

@@ -35,43 +35,46 @@ def report(folder, shapes: dict, config: dict | None = None, name: str = "model.
     return inspect_source(str(folder))
 
 
-def _unet_config(family: str) -> dict:
-    from diffusers import UNet2DConditionModel
+# layout: (its shapes, the diffusers class and configuration diffusers' converter takes them to, the converter)
+ORACLES = {
+    **{
+        f: (lambda f=f: sf.ldm_unet(f), "UNet2DConditionModel", sf.UNETS[f], "convert_ldm_unet_checkpoint")
+        for f in sf.UNETS
+    },
+    "vae": (sf.ldm_vae, "AutoencoderKL", sf.VAE, "convert_ldm_vae_checkpoint"),
+    "flux": (sf.bfl_flux, "FluxTransformer2DModel", sf.FLUX1, "convert_flux_transformer_checkpoint_to_diffusers"),
+    "flux2": (sf.bfl_flux2, "Flux2Transformer2DModel", {}, "convert_flux2_transformer_checkpoint_to_diffusers"),
+    "sd3": (sf.sgm_sd3, "SD3Transformer2DModel", sf.SD35_MEDIUM, "convert_sd3_transformer_checkpoint_to_diffusers"),
+    "hunyuan_video": (
+        sf.tencent_hunyuan_video,
+        "HunyuanVideoTransformer3DModel",
+        sf.HUNYUAN_VIDEO,
+        "convert_hunyuan_video_transformer_to_diffusers",
+    ),
+    "wan": (sf.wan_original, "WanTransformer3DModel", sf.WAN_1_3B, "convert_wan_transformer_to_diffusers"),
+}
 
-    with torch.device("meta"):
-        return dict(UNet2DConditionModel(**sf.UNETS[family]).config)
 
-
-@pytest.mark.parametrize("layout", ["sd1", "sd2", "sdxl", "vae", "flux", "wan", "sd3"])
+@pytest.mark.parametrize("layout", ORACLES)
 def test_the_layouts_are_the_ones_diffusers_converts(layout):
     """diffusers' single-file converters take each built layout to exactly the diffusers model's names and shapes."""
+    import diffusers
     from diffusers.loaders import single_file_utils as convert
 
-    if layout in sf.UNETS:
-        shapes, want = sf.ldm_unet(layout), sf.diffusers_shapes("UNet2DConditionModel", **sf.UNETS[layout])
-        run = lambda ck: convert.convert_ldm_unet_checkpoint(ck, _unet_config(layout))  # noqa: E731
-    elif layout == "vae":
-        from diffusers import AutoencoderKL
-
-        shapes, want = sf.ldm_vae(), sf.diffusers_shapes("AutoencoderKL", **sf.VAE)
-        with torch.device("meta"):
-            config = dict(AutoencoderKL(**sf.VAE).config)
-        run = lambda ck: convert.convert_ldm_vae_checkpoint(ck, config)  # noqa: E731
-    elif layout == "flux":
-        shapes, want = sf.bfl_flux(), sf.diffusers_shapes("FluxTransformer2DModel", **sf.FLUX1)
-        run = convert.convert_flux_transformer_checkpoint_to_diffusers
-    elif layout == "sd3":
-        shapes, want = sf.sgm_sd3(), sf.diffusers_shapes("SD3Transformer2DModel", **sf.SD35_MEDIUM)
-        run = convert.convert_sd3_transformer_checkpoint_to_diffusers
-    else:
-        shapes, want = sf.wan_original(), sf.diffusers_shapes("WanTransformer3DModel", **sf.WAN_1_3B)
-        run = convert.convert_wan_transformer_to_diffusers
+    build, cls, config, converter = ORACLES[layout]
+    shapes, want = build(), sf.diffusers_shapes(cls, **config)
     checkpoint = {k: torch.empty(v, device="meta") for k, v in shapes.items()}
-    converted = run(checkpoint)
+    ldm = converter.startswith("convert_ldm")
+    if ldm:  # CompVis-layout converters read the model's whole config
+        with torch.device("meta"):
+            full_config = dict(getattr(diffusers, cls)(**config).config)
+        converted = getattr(convert, converter)(checkpoint, full_config)
+    else:
+        converted = getattr(convert, converter)(checkpoint)
     assert {k: tuple(v.shape) for k, v in converted.items()} == want
-    # and nothing of the layout was left aside: FLUX's and SD3's converters take each key they use (and split the
-    # fused qkv), the others rename each one
-    assert not checkpoint if layout in ("flux", "sd3") else len(shapes) == len(want)
+    # and nothing of the layout was left aside: the CompVis converters copy what they use (so the layout has one
+    # tensor per diffusers tensor); the others take each key they use (splitting fused qkv) or rename in place
+    assert len(shapes) == len(want) if ldm else not checkpoint or converted is checkpoint
 
 
 ROOTS = {
@@ -125,7 +128,9 @@ FULL = {  # diffusers' layout at published sizes (tests/test_dit_families.py's c
     "wan": lambda: sf.diffusers_shapes("WanTransformer3DModel", **sf.WAN_1_3B),
     "sd3": lambda: sf.diffusers_shapes("SD3Transformer2DModel", **sf.SD35_MEDIUM),
     "flux bfl": sf.bfl_flux,
+    "flux2 bfl": sf.bfl_flux2,
     "sd3 sgm": sf.sgm_sd3,
+    "hunyuan_video tencent": sf.tencent_hunyuan_video,
     "wan original": sf.wan_original,
 }
 
@@ -149,6 +154,22 @@ def test_flux_in_black_forest_labs_layout_is_an_original_layout_checkpoint(prefi
         "black-forest-labs/FLUX.1-dev",
         "black-forest-labs/FLUX.1-schnell",
     }
+
+
+@pytest.mark.parametrize(
+    "build, root",
+    [
+        (sf.bfl_flux2, "black-forest-labs/FLUX.2-dev"),
+        (sf.sgm_sd3, "stabilityai/stable-diffusion-3.5-medium"),
+        (sf.tencent_hunyuan_video, "hunyuanvideo-community/HunyuanVideo"),
+    ],
+    ids=["flux2", "sd3", "hunyuan_video"],
+)
+def test_other_dits_in_their_authors_layouts_name_their_root(build, root, tmp_path):
+    """FLUX.2 as BFL ships it, SD 3.5 Medium as Stability does, HunyuanVideo as Tencent's own code saves it."""
+    got = report(tmp_path, build())
+    assert got["format"] == "ldm-checkpoint" and got["family_confidence"] == 1.0
+    assert got["root"]["id"] == root
 
 
 @pytest.mark.parametrize("config", [WAN_CONFIG, None], ids=["with its config.json", "alone"])
