@@ -2,7 +2,8 @@
 checkpoint in CompVis/Stability's layout (`model.diffusion_model.input_blocks.…`, its VAE under `first_stage_model.`,
 its text encoder under `cond_stage_model.`), SD3 / SD 3.5 in Stability's (`joint_blocks.N.x_block.attn.qkv`),
 FLUX.1 and FLUX.2 in Black Forest Labs' (`double_blocks.N.img_attn.qkv`), HunyuanVideo in Tencent's
-(`double_blocks.N.img_attn_qkv`) and Wan in its own (`blocks.N.self_attn.q`). Each is
+(`double_blocks.N.img_attn_qkv`), Wan in its own (`blocks.N.self_attn.q`) and Z-Image in Tongyi's
+(`layers.N.attention.qkv`). Each is
 the published model's diffusers modules (built on the meta device, so nothing is allocated) renamed into that
 layout; `tests/test_single_file.py` checks that diffusers' own single-file converters take each back to exactly
 the diffusers model's names and shapes.
@@ -386,4 +387,25 @@ def tencent_hunyuan_video(**config) -> dict[str, tuple[int, ...]]:
         if name in out:  # a fused tensor: its parts stacked along dim 0
             shape = (out[name][0] + shape[0], *shape[1:])
         out[name] = shape
+    return out
+
+
+def original_z_image(**config) -> dict[str, tuple[int, ...]]:
+    """Z-Image in Tongyi's own names (ComfyUI's `z_image_turbo_bf16.safetensors`): fused `attention.qkv`,
+    `final_layer` and `x_embedder` for diffusers' `all_final_layer.2-1` and `all_x_embedder.2-1`."""
+    out = {}
+    for key, shape in diffusers_shapes("ZImageTransformer2DModel", **config).items():
+        if m := re.match(r"(.*\.attention)\.to_([qkv])\.weight$", key):
+            if m[2] == "q":
+                out[f"{m[1]}.qkv.weight"] = (3 * shape[0], shape[1])
+            continue
+        for a, b in (
+            ("all_final_layer.2-1.", "final_layer."),
+            ("all_x_embedder.2-1.", "x_embedder."),
+            (".attention.to_out.0.", ".attention.out."),
+            (".attention.norm_k.", ".attention.k_norm."),
+            (".attention.norm_q.", ".attention.q_norm."),
+        ):
+            key = key.replace(a, b)
+        out[key] = shape
     return out

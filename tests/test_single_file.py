@@ -52,6 +52,12 @@ ORACLES = {
         "convert_hunyuan_video_transformer_to_diffusers",
     ),
     "wan": (sf.wan_original, "WanTransformer3DModel", sf.WAN_1_3B, "convert_wan_transformer_to_diffusers"),
+    "zimage": (
+        sf.original_z_image,
+        "ZImageTransformer2DModel",
+        {},
+        "convert_z_image_transformer_checkpoint_to_diffusers",
+    ),
 }
 
 
@@ -131,6 +137,7 @@ FULL = {  # diffusers' layout at published sizes (tests/test_dit_families.py's c
     "flux2 bfl": sf.bfl_flux2,
     "sd3 sgm": sf.sgm_sd3,
     "hunyuan_video tencent": sf.tencent_hunyuan_video,
+    "zimage original": sf.original_z_image,
     "wan original": sf.wan_original,
 }
 
@@ -157,18 +164,21 @@ def test_flux_in_black_forest_labs_layout_is_an_original_layout_checkpoint(prefi
 
 
 @pytest.mark.parametrize(
-    "build, root",
+    "build, root, fmt",
     [
-        (sf.bfl_flux2, "black-forest-labs/FLUX.2-dev"),
-        (sf.sgm_sd3, "stabilityai/stable-diffusion-3.5-medium"),
-        (sf.tencent_hunyuan_video, "hunyuanvideo-community/HunyuanVideo"),
+        (sf.bfl_flux2, "black-forest-labs/FLUX.2-dev", "ldm-checkpoint"),
+        (sf.sgm_sd3, "stabilityai/stable-diffusion-3.5-medium", "ldm-checkpoint"),
+        (sf.tencent_hunyuan_video, "hunyuanvideo-community/HunyuanVideo", "ldm-checkpoint"),
+        (sf.original_z_image, "Tongyi-MAI/Z-Image-Turbo", "diffusers-checkpoint"),
     ],
-    ids=["flux2", "sd3", "hunyuan_video"],
+    ids=["flux2", "sd3", "hunyuan_video", "zimage"],
 )
-def test_other_dits_in_their_authors_layouts_name_their_root(build, root, tmp_path):
-    """FLUX.2 as BFL ships it, SD 3.5 Medium as Stability does, HunyuanVideo as Tencent's own code saves it."""
+def test_other_dits_in_their_authors_layouts_name_their_root(build, root, fmt, tmp_path):
+    """FLUX.2 as BFL ships it, SD 3.5 Medium as Stability does, HunyuanVideo as Tencent's own code saves it, and
+    Z-Image as ComfyUI does (its Llama-like `feed_forward.w1` once made it Llama at 0.3, with no root; its refiners
+    are diffusers' top-level names too, so it keeps the diffusers label)."""
     got = report(tmp_path, build())
-    assert got["format"] == "ldm-checkpoint" and got["family_confidence"] == 1.0
+    assert got["format"] == fmt and got["family_confidence"] == 1.0
     assert got["root"]["id"] == root
 
 

@@ -38,18 +38,23 @@ _DIFFUSERS_DIT_ROOTS = (
 # a diffusion model's own top-level modules in its authors' single-file layout, without the `model.diffusion_model.`
 # that CompVis/Stability (and ComfyUI) put before them: FLUX.1/2's and HunyuanVideo's double and single blocks (BFL's
 # `flux1-dev.safetensors`), SD3's joint blocks, Wan's output head (diffusers' own single-file loader tells them by
-# these); no transformers model has them
+# these); no transformers model has them, and a diffusers model that has them has diffusers' own beside them
+# (JoyImage's `double_blocks` beside a `condition_embedder`), but for the Wan-Animate class that kept Wan's names
 _ORIGINAL_DIT_ROOTS = ("double_blocks.", "single_blocks.", "joint_blocks.", "head.modulation")
 
 
 def is_original_layout(keys: list[str]) -> bool:
     """A diffusion checkpoint in its authors' single-file layout (`ldm-checkpoint`): SD's `model.diffusion_model.`
-    with its VAE and text encoders beside it, or a DiT's own top-level modules.
+    with its VAE and text encoders beside it, or a DiT's own top-level modules and none of diffusers'.
 
     >>> is_original_layout(["double_blocks.0.img_attn.qkv.weight"]), is_original_layout(["blocks.0.attn.qkv.weight"])
     (True, False)
     """
-    return any(k.startswith(("model.diffusion_model.", *_ORIGINAL_DIT_ROOTS)) for k in keys)
+    if any(k.startswith("model.diffusion_model.") for k in keys):
+        return True
+    return any(k.startswith(_ORIGINAL_DIT_ROOTS) for k in keys) and not any(
+        k.startswith(_DIFFUSERS_DIT_ROOTS) for k in keys
+    )
 
 
 def is_textual_inversion(store: TensorStore) -> bool:
@@ -120,14 +125,13 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
     """'unet' / 'transformer' for a diffusers model checkpoint (by config.json's `_class_name`, else by its top-level
     modules), else None.
 
-    A model in its authors' own layout is none (`is_original_layout`), whatever config.json's class: Wan-AI's original
-    repos save Wan's `WanModel` with diffusers' ConfigMixin, so its config.json has a `_class_name` too.
+    A model in its authors' own layout is none (`is_original_layout`) unless config.json names a diffusers class:
+    Wan-AI's original repos save Wan's own `WanModel` with diffusers' ConfigMixin, so its config.json has a
+    `_class_name` too.
 
     >>> diffusers_component(None, ["transformer_blocks.0.attn.to_q.weight"]), diffusers_component(None, ["h.0.mlp"])
     ('transformer', None)
     """
-    if is_original_layout(keys):
-        return None
     cls = (config or {}).get("_class_name") or ""
     if isinstance(cls, str) and cls:
         for marker, component in (
@@ -138,7 +142,9 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
         ):
             if marker in cls:
                 return component
-        return cls.lower()
+        return None if is_original_layout(keys) else cls.lower()
+    if is_original_layout(keys):
+        return None
     if any(k.startswith(_DIFFUSERS_UNET_ROOTS) for k in keys):
         return "unet"
     if any(k.startswith(_DIFFUSERS_DIT_ROOTS) for k in keys):
