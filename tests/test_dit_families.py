@@ -235,6 +235,24 @@ def test_a_z_image_lora_in_fused_nextdit_names_is_placed_by_its_sizes(tmp_path):
     assert declared["family_confidence"] == 0.8 and declared["base_model"]["id"] == "Tongyi-MAI/Z-Image-Turbo"
 
 
+def test_a_z_image_lora_on_its_feed_forward_in_comfyui_names_is_z_image(tmp_path):
+    """Z-Image's `feed_forward.w1/w2/w3` are Meta's Llama names: a LoRA on them and on the fused attention, in the
+    names ComfyUI keeps, was Llama at 0.3 with no root; Z-Image is among that name rule's families now, and its
+    sizes pick it."""
+    from tests.single_file import original_z_image
+
+    tensors = {}
+    for key, shape in original_z_image().items():
+        if key.startswith("layers.") and key.endswith((".attention.qkv.weight", ".feed_forward.w1.weight")):
+            (out, inp), module = shape, "diffusion_model." + key.removesuffix(".weight")
+            tensors[f"{module}.lora_A.weight"], tensors[f"{module}.lora_B.weight"] = (
+                ("BF16", (16, inp)),
+                ("BF16", (out, 16)),
+            )
+    got = report(tmp_path, tensors)
+    assert (got["family"], got["root"]["id"]) == ("zimage", "Tongyi-MAI/Z-Image-Turbo")
+
+
 def test_a_hunyuan_video_15_lora_is_not_read_as_hunyuan_video_1(tmp_path):
     """HunyuanVideo 1.5 keeps HunyuanVideo's names (joint attention, token refiner) at 2048 wide with 54
     double-stream blocks: without its root a LoRA had the family and no root, and a declared 1.5 went unchecked."""
