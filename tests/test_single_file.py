@@ -163,6 +163,17 @@ def test_flux_in_black_forest_labs_layout_is_an_original_layout_checkpoint(prefi
     }
 
 
+def test_bfl_s_embedders_are_sized_as_diffusers_names_are(tmp_path):
+    """BFL's `img_in`, `txt_in` and `vector_in` are diffusers' `x_embedder`, `context_embedder` and pooled text
+    embedder, and now checked as they are: FLUX.1 Fill's 384 input channels are a widened input (as in diffusers'
+    layout), a T5 of another width rules FLUX.1 out. Before, only the blocks were sized in BFL's names."""
+    fill = report(tmp_path / "fill", {**sf.bfl_flux(), "img_in.weight": (3072, 384)})
+    assert fill["family"] == "flux" and fill["base_model"]["id"] is None
+    assert any("img_in is 3072x384 (inner x in_channels), unlike" in e for e in fill["root"]["evidence"])
+    other = report(tmp_path / "t5", {**sf.bfl_flux(), "txt_in.weight": (3072, 2048)})
+    assert other["root"]["id"] is None
+
+
 @pytest.mark.parametrize(
     "build, root, fmt",
     [
