@@ -163,7 +163,7 @@ def test_flux_in_black_forest_labs_layout_is_an_original_layout_checkpoint(prefi
     }
 
 
-def test_bfl_s_embedders_are_sized_as_diffusers_names_are(tmp_path):
+def test_original_embedders_are_sized_as_diffusers_names_are(tmp_path):
     """BFL's `img_in`, `txt_in` and `vector_in` are diffusers' `x_embedder`, `context_embedder` and pooled text
     embedder, and now checked as they are: FLUX.1 Fill's 384 input channels are a widened input (as in diffusers'
     layout), a T5 of another width rules FLUX.1 out. Before, only the blocks were sized in BFL's names."""
@@ -172,6 +172,9 @@ def test_bfl_s_embedders_are_sized_as_diffusers_names_are(tmp_path):
     assert any("img_in is 3072x384 (inner x in_channels), unlike" in e for e in fill["root"]["evidence"])
     other = report(tmp_path / "t5", {**sf.bfl_flux(), "txt_in.weight": (3072, 2048)})
     assert other["root"]["id"] is None
+    # and Stability's `y_embedder` is SD3's pooled-text embedder: a pooled width no SD3 has rules them all out
+    sd3 = report(tmp_path / "sd3", {**sf.sgm_sd3(), "y_embedder.mlp.0.weight": (1536, 1280)})
+    assert sd3["family"] == "sd3" and sd3["root"]["id"] is None
 
 
 @pytest.mark.parametrize(
