@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from hfprobe.formats import open_weights
-from hfprobe.tree.inspect import inspect_source
+from hfprobe.tree.inspect import format_report, inspect_source
 from tests import single_file as sf
 from tests.builders import write_header
 
@@ -157,6 +157,7 @@ def test_flux_in_black_forest_labs_layout_is_an_original_layout_checkpoint(prefi
     checkpoint without the prefix; both are FLUX.1, dev or schnell."""
     got = report(tmp_path, {prefix + k: v for k, v in sf.bfl_flux().items()}, name="flux1-dev.safetensors")
     assert got["format"] == "ldm-checkpoint" and got["family"] == "flux"
+    assert "  format   ldm-checkpoint, 314 modules" in format_report(got).splitlines()  # (not "checkpoint checkpoint")
     assert {c["id"] for c in got["root"]["candidates"]} == {
         "black-forest-labs/FLUX.1-dev",
         "black-forest-labs/FLUX.1-schnell",

@@ -245,9 +245,11 @@ def format_report(report: dict) -> str:
     """
     r = report
     root = r["root"]
+    kind = r.get("kind") or ""
+    fmt = r["format"] if r["format"].endswith(kind) else f"{r['format']} {kind}"  # not "ldm-checkpoint checkpoint"
     lines = [
         r["source"] + (f" (commit {r['revision_sha'][:12]})" if r.get("revision_sha") else ""),
-        f"  format   {r['format']} {r.get('kind', '')}, {r['modules']} modules"
+        f"  format   {fmt}, {r['modules']} modules"
         + (f", rank {r['rank']}" if r.get("rank") else "")
         + (f", quantized ({quant_words(r['quantized'])})" if r.get("quantized") else ""),
         f"  family   {r['family'] or 'unknown'} ({family_label(r['family'])}), "
