@@ -20,10 +20,10 @@ torch.set_num_threads(1)
 
 # towers and models whose layers are named as a registry family's, though most of each is layers it does not have
 SHARED_NAMES = {
-    # transformers 5 names a CLIP / SigLIP vision tower's blocks `encoder.layers.N.self_attn.q_proj`, as Whisper's
-    # encoder; its MLP is `mlp.fc1`, its stem a patch embedding: 32% of it is in layers Whisper has
-    "clip-vision": lambda: _transformers("CLIPVisionModel", "CLIPVisionConfig"),
-    "siglip-vision": lambda: _transformers("SiglipVisionModel", "SiglipVisionConfig"),
+    # (CLIP's and SigLIP's vision towers were here: transformers 5 saves one alone without `vision_model.`, and so
+    # named they were Whisper's encoder; tests/test_components.py reads them as their own). MLCD's is ViT-bigG's
+    # blocks with rotary positions, no learned table: no CLIP tower, and not read as one (nor as OpenCLIP bigG)
+    "mlcd-vision": lambda: _transformers("MLCDVisionModel", "MLCDVisionConfig"),
     "biogpt": lambda: _transformers("BioGptForCausalLM", "BioGptConfig"),  # Qwen2's attention, `fc1` / `fc2`
     "mixtral-8x7b": FOREIGN["mixtral-8x7b"],  # Mistral-7B's attention; its experts, 97% of it, are not Mistral's
 }

@@ -206,11 +206,11 @@ ENCODERS = {
         {"albert/albert-base-v2", "albert/albert-base-v1"},
         None,
     ),
-    "siglip-base": (  # CLIP's tower names; its pooling head and logit bias are its own
-        lambda: _transformers("SiglipModel", "SiglipConfig"),
+    "siglip-base": (  # CLIP's tower names; its pooling head and logit bias are its own; its 32k vocabulary is
+        lambda: _transformers("SiglipModel", "SiglipConfig"),  # SigLIP's, not SigLIP 2's 256k
         "siglip",
         {"google/siglip-base-patch16-224", "google/siglip2-base-patch16-224"},
-        None,
+        "google/siglip-base-patch16-224",
     ),
     "modernbert-base": (
         lambda: _transformers("ModernBertForSequenceClassification", "ModernBertConfig"),

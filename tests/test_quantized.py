@@ -49,6 +49,14 @@ def _fp8(o, i, b=8, g=0):
     return {"weight": ("F8_E4M3", (o, i)), "weight_scale": ("F32", ()), "input_scale": ("F32", ())}
 
 
+def _comfy_fp8(o, i, b=8, g=0):  # ComfyUI's `*_fp8_scaled.safetensors`: one scale per tensor
+    return {"weight": ("F8_E4M3", (o, i)), "scale_weight": ("F32", ())}
+
+
+def _fp8_cast(o, i, b=8, g=0):  # a plain cast (`*_fp8_e4m3fn.safetensors`): no scale at all
+    return {"weight": ("F8_E4M3", (o, i))}
+
+
 def _packed(o, i, b=4, g=16):
     return {"weight_packed": ("I32", (o, i * b // 32)), "weight_scale": ("F16", (o, i // g)),
             "weight_shape": ("I64", (2,))}  # fmt: skip
@@ -71,6 +79,8 @@ LAYOUTS = {
     "bnb4": (_bnb4, {"quant_method": "bitsandbytes", "load_in_4bit": True}, "bitsandbytes", False),
     "bnb8": (_bnb8, {"quant_method": "bitsandbytes", "load_in_8bit": True}, "bitsandbytes", True),
     "fp8": (_fp8, {"quant_method": "fp8"}, "fp8", True),
+    "comfy-fp8": (_comfy_fp8, {"quant_method": "fp8"}, "fp8", True),
+    "fp8-cast": (_fp8_cast, {"quant_method": "fp8"}, "fp8", True),
     "compressed": (
         _packed,
         {"quant_method": "compressed-tensors", "config_groups": {"g0": {"weights": {"num_bits": 4}}}},
@@ -168,7 +178,7 @@ def llama2_7b():
     return {k: ("F16", tuple(v.shape)) for k, v in model.state_dict().items()}
 
 
-@pytest.mark.parametrize("layout", ["gptq", "awq", "bnb4", "bnb8", "fp8", "mlx"])
+@pytest.mark.parametrize("layout", ["gptq", "awq", "bnb4", "bnb8", "fp8", "comfy-fp8", "fp8-cast", "mlx"])
 def test_real_size_quantized_llama2_keeps_its_tree_and_declared_base(layout, llama2_7b, tmp_path):
     """Header-only files (the data section left out) at Llama-2-7B's sizes: as quantized repos are on the Hub."""
     folder = tmp_path / layout

@@ -19,12 +19,13 @@ import re
 
 from .base import Module, TensorStore, full_module, lora_module
 from .quantized import read_quantized
-from .transformers_names import canonical_names
+from .transformers_names import canonical_names, tower_names
 
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.(weight|bias)\Z", re.ASCII)  # a module's own tensor
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
+_DIFFUSERS_VAE_ROOTS = ("encoder.down_blocks.", "decoder.up_blocks.")  # AutoencoderKL's (SD's, SDXL's, FLUX.1's VAE)
 # a diffusers DiT's top-level modules (FLUX, SD3, Qwen-Image, HunyuanVideo: `transformer_blocks`; Wan's condition
 # embedder; Z-Image's refiners), which no transformers model has at the top of its state dict
 _DIFFUSERS_DIT_ROOTS = (
@@ -41,16 +42,18 @@ _DIFFUSERS_DIT_ROOTS = (
 # these); no transformers model has them, and a diffusers model that has them has diffusers' own beside them
 # (JoyImage's `double_blocks` beside a `condition_embedder`), but for the Wan-Animate class that kept Wan's names
 _ORIGINAL_DIT_ROOTS = ("double_blocks.", "single_blocks.", "joint_blocks.", "head.modulation")
+_ORIGINAL_VAE_ROOTS = ("encoder.down.", "decoder.up.")  # a VAE alone in the original names (`ae.safetensors`)
 
 
 def is_original_layout(keys: list[str]) -> bool:
     """A diffusion checkpoint in its authors' single-file layout (`ldm-checkpoint`): SD's `model.diffusion_model.`
-    with its VAE and text encoders beside it, or a DiT's own top-level modules and none of diffusers'.
+    with its VAE and text encoders beside it, a VAE alone in those names, or a DiT's own top-level modules and none
+    of diffusers'.
 
     >>> is_original_layout(["double_blocks.0.img_attn.qkv.weight"]), is_original_layout(["blocks.0.attn.qkv.weight"])
     (True, False)
     """
-    if any(k.startswith("model.diffusion_model.") for k in keys):
+    if any(k.startswith(("model.diffusion_model.", *_ORIGINAL_VAE_ROOTS)) for k in keys):
         return True
     return any(k.startswith(_ORIGINAL_DIT_ROOTS) for k in keys) and not any(
         k.startswith(_DIFFUSERS_DIT_ROOTS) for k in keys
@@ -149,6 +152,8 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
         return "unet"
     if any(k.startswith(_DIFFUSERS_DIT_ROOTS) for k in keys):
         return "transformer"
+    if any(k.startswith(_DIFFUSERS_VAE_ROOTS) for k in keys):
+        return "vae"
     return None
 
 
@@ -172,8 +177,10 @@ def read_checkpoint(
     else:
         model_type = (config or {}).get("model_type")
         mapping = canonical_names(names, model_type if isinstance(model_type, str) else None)
-        changed = sum(1 for a, b in mapping.items() if a != b)
-        if changed:
+        if tower := tower_names(names):
+            mapping = tower
+            notes.append("a CLIP or SigLIP tower saved without `text_model.` / `vision_model.`, as transformers 5 does")
+        elif changed := sum(1 for a, b in mapping.items() if a != b):
             notes.append(f"{changed} saved-key names mapped to transformers' in-memory names")
     modules = {}
     for name, key in weights.items():

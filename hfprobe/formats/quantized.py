@@ -12,7 +12,8 @@ would rule out the very model that was quantized. The layouts (b = bits, g = gro
   tree is read from the layers left dense (embeddings, norms, the head).
 - bitsandbytes 8-bit: `weight` int8 [out, in] beside `SCB` [out].
 - FP8 (transformers' fp8 and fbgemm_fp8, compressed-tensors' float formats): `weight` float8 [out, in] beside
-  `weight_scale`, `weight_scale_inv` or `input_scale`.
+  `weight_scale`, `weight_scale_inv` or `input_scale`; ComfyUI's scaled fp8 (`*_fp8_scaled.safetensors`) beside
+  `scale_weight` and `scale_input`; a plain float8 cast (`*_fp8_e4m3fn.safetensors`) with no scale at all.
 - compressed-tensors pack-quantized: `weight_packed` int32 [out, in*b/32] beside `weight_scale` [out, in/g],
   `weight_zero_point`, `weight_shape`.
 - MLX: `weight` uint32 [out, in*b/32] beside `scales` and `biases` [out, in/g].
@@ -51,7 +52,7 @@ PARTS: dict[str, tuple[str, ...]] = {
         "weight.quant_state.bitsandbytes__nf4",
         "weight.quant_state.bitsandbytes__fp4",
     ),
-    "fp8": ("weight", "weight_scale", "weight_scale_inv", "input_scale"),
+    "fp8": ("weight", "weight_scale", "weight_scale_inv", "input_scale", "scale_weight", "scale_input"),
     "compressed-tensors": ("weight_packed", "weight_scale", "weight_zero_point", "weight_shape", "weight_g_idx"),
     "mlx": ("weight", "scales", "biases"),
     "exl2": ("q_weight", "q_invperm", "q_perm", "q_scale", "q_scale_max", "q_groups", "q_group_map"),
@@ -65,7 +66,7 @@ MARKERS: dict[str, str] = {
     ".SCB": "bitsandbytes",
 }
 _FP8 = ("F8_E4M3", "F8_E5M2")
-_FP8_SCALES = (".weight_scale", ".weight_scale_inv", ".input_scale")
+_FP8_SCALES = (".weight_scale", ".weight_scale_inv", ".input_scale", ".scale_weight", ".scale_input")
 
 
 class QuantizedLinear:
@@ -88,7 +89,7 @@ def quantized_bases(raw: dict[str, TensorInfo]) -> dict[str, str]:
         else:
             if key.endswith(".weight"):
                 base = key[:-7]
-                if info.dtype in _FP8 and any(base + s in raw for s in _FP8_SCALES):
+                if info.dtype in _FP8 and (len(info.shape) == 2 or any(base + s in raw for s in _FP8_SCALES)):
                     out[base] = "fp8"
                 elif info.dtype == "U32" and base + ".scales" in raw and base + ".biases" in raw:
                     out[base] = "mlx"

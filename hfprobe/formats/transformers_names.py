@@ -5,7 +5,10 @@ is `vit.layers.0.attention.q_proj` in memory) and converts keys on load with its
 (`transformers.conversion_mapping`). PEFT adapters trained with transformers 5 use the in-memory names,
 full checkpoints and older adapters the saved names. hfprobe's canonical name is the in-memory one, got by
 applying transformers' own renamings (renames only: converters that fuse or split tensors change shapes
-and are left alone, and so are whole-prefix changes such as CLIP's `text_model.`).
+and are left alone, and so are whole-prefix changes; but for one: transformers 5 saves a CLIP or SigLIP text or
+vision tower alone (CLIPTextModel, SiglipVisionModel, …) without the `text_model.` / `vision_model.` that every
+other checkpoint of theirs has, transformers 4's included, and hfprobe names such a tower as the others are
+(`tower_names`)).
 
 The renamings are data (`hfprobe.formats.tables`, made from transformers itself; no transformers import here),
 applied the way transformers' `rename_source_key` applies them; the tests check the result against transformers.
@@ -113,3 +116,26 @@ def canonical_names(names: list[str], model_type: str | None) -> dict[str, str]:
             key = step.rename(key)
         out[name] = key.removesuffix(".weight")
     return out
+
+
+# a CLIP or SigLIP tower saved bare by transformers 5 (`embeddings.token_embedding`, `encoder.layers.N.…`, SigLIP's
+# pooling `head`): its prefix; the projection beside it has none in any CLIP checkpoint
+_BARE_TOWERS = (("embeddings.token_embedding", "text_model."), ("embeddings.patch_embedding", "vision_model."))
+_PROJECTIONS = ("text_projection", "visual_projection")
+
+
+def tower_names(names: list[str]) -> dict[str, str]:
+    """Module names -> prefixed names for a CLIP or SigLIP text or vision tower saved without `text_model.` /
+    `vision_model.`; {} for anything else.
+
+    >>> tower_names(["embeddings.token_embedding", "embeddings.position_embedding", "text_projection"])
+    {'embeddings.token_embedding': 'text_model.embeddings.token_embedding', 'embeddings.position_embedding': \
+'text_model.embeddings.position_embedding', 'text_projection': 'text_projection'}
+    """
+    if not {n.split(".", 1)[0] for n in names} <= {"embeddings", "encoder", "head", *_PROJECTIONS}:
+        return {}
+    found = set(names)
+    if "embeddings.position_embedding" not in found:  # CLIP's and SigLIP's are learned tables (MLCD's is rotary)
+        return {}
+    prefix = next((prefix for mark, prefix in _BARE_TOWERS if mark in found), "")
+    return {n: n if n.startswith(_PROJECTIONS) else prefix + n for n in names} if prefix else {}

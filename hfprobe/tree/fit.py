@@ -46,7 +46,8 @@ def _values(expr, dims: Mapping) -> set[int] | None:
     return {int(mult or 1) * v for v in vals}
 
 
-_SOFT = {"vocab", "positions"}  # resized embeddings are common: a mismatch lowers a root, never rules it out
+# resized embeddings are common (a text encoder's 77 positions made 248): a mismatch lowers a root, never rules it out
+_SOFT = {"vocab", "positions", "te_positions"}
 # input channels a derivative widens (inpainting's 9, a FLUX Control LoRA's 128, which diffusers' loader expands
 # FLUX.1-dev's x_embedder to take): more of them lowers a root, never rules it out; fewer does
 _WIDENED = {"in_channels"}

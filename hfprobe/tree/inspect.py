@@ -123,11 +123,12 @@ def weight_shapes(view) -> dict[str, tuple]:
 
 
 def _params(view) -> dict[str, int]:
-    """Element counts by name: each tensor of 2+ dims, and a quantized module (its packed tensors, a GGUF
-    tensor) under its module name at its logical size."""
+    """Element counts by name: each tensor of 2+ dims (a module's under its module name, which the format may have
+    renamed), and a quantized module (its packed tensors, a GGUF tensor) under its module name at its logical size."""
     out = {name: (m.d_out or 1) * (m.d_in or 1) for name, m in view.modules.items() if m.kind == "quantized"}
     packed = _packed(view)
-    out.update((k, i.numel) for k, i in view.raw.items() if len(i.shape) >= 2 and k not in packed)
+    named = {m.keys["W"]: name for name, m in view.modules.items() if m.kind == "full" and "W" in m.keys}
+    out.update((named.get(k, k), i.numel) for k, i in view.raw.items() if len(i.shape) >= 2 and k not in packed)
     return out
 
 
