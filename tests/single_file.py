@@ -98,6 +98,40 @@ def ldm_unet(family: str) -> dict[str, tuple[int, ...]]:
     return out
 
 
+def controlnet_config(family: str) -> dict:
+    """The ControlNet of `family` (sd1, sd2, sdxl): its UNet's encoder half (diffusers' ControlNetModel arguments)."""
+    drop = ("sample_size", "out_channels", "up_block_types", "upcast_attention")
+    return {k: v for k, v in UNETS[family].items() if k not in drop}
+
+
+def ldm_controlnet(family: str, prefix: str = "control_model.") -> dict[str, tuple[int, ...]]:
+    """A ControlNet in the original layout (lllyasviel's `control_v11p_sd15_canny.pth`, ComfyUI's fp16 copies;
+    thibaud's SD 2.1 ones have no `control_model.`): its UNet half in the UNet's names, its zero convolutions
+    `zero_convs.N.0` and `middle_block_out.0`, its hint encoder `input_hint_block.{0,2,…,14}`."""
+    config = controlnet_config(family)
+    shapes = diffusers_shapes("ControlNetModel", **config)
+    levels = len(config.get("block_out_channels", (0,) * 4))
+    out = {}
+    for key, shape in shapes.items():
+        if m := re.match(r"controlnet_down_blocks\.(\d+)\.(.*)", key):
+            name = f"zero_convs.{m[1]}.0.{m[2]}"
+        elif m := re.match(r"controlnet_cond_embedding\.blocks\.(\d+)\.(.*)", key):
+            name = f"input_hint_block.{2 * int(m[1]) + 2}.{m[2]}"
+        else:
+            for a, b in (
+                ("controlnet_mid_block.", "middle_block_out.0."),
+                ("controlnet_cond_embedding.conv_in.", "input_hint_block.0."),
+                ("controlnet_cond_embedding.conv_out.", "input_hint_block.14."),
+            ):
+                if key.startswith(a):
+                    name = b + key[len(a) :]
+                    break
+            else:
+                name = ldm_unet_name(key, levels)
+        out[prefix + name] = shape
+    return out
+
+
 def ldm_vae() -> dict[str, tuple[int, ...]]:
     """SD's VAE under `first_stage_model.` in the original names (its attention as 1x1 convolutions)."""
     shapes = diffusers_shapes("AutoencoderKL", **VAE)

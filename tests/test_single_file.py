@@ -42,6 +42,15 @@ ORACLES = {
         for f in sf.UNETS
     },
     "vae": (sf.ldm_vae, "AutoencoderKL", sf.VAE, "convert_ldm_vae_checkpoint"),
+    **{
+        f"controlnet {f}": (
+            lambda f=f, prefix=prefix: sf.ldm_controlnet(f, prefix),
+            "ControlNetModel",
+            sf.controlnet_config(f),
+            "convert_controlnet_checkpoint",
+        )
+        for f, prefix in (("sd1", "control_model."), ("sd2", ""))  # (diffusers converts no SDXL one: its label_emb)
+    },
     "flux": (sf.bfl_flux, "FluxTransformer2DModel", sf.FLUX1, "convert_flux_transformer_checkpoint_to_diffusers"),
     "flux2": (sf.bfl_flux2, "Flux2Transformer2DModel", {}, "convert_flux2_transformer_checkpoint_to_diffusers"),
     "sd3": (sf.sgm_sd3, "SD3Transformer2DModel", sf.SD35_MEDIUM, "convert_sd3_transformer_checkpoint_to_diffusers"),
@@ -70,7 +79,7 @@ def test_the_layouts_are_the_ones_diffusers_converts(layout):
     build, cls, config, converter = ORACLES[layout]
     shapes, want = build(), sf.diffusers_shapes(cls, **config)
     checkpoint = {k: torch.empty(v, device="meta") for k, v in shapes.items()}
-    ldm = converter.startswith("convert_ldm")
+    ldm = converter.startswith("convert_ldm") or converter == "convert_controlnet_checkpoint"
     if ldm:  # CompVis-layout converters read the model's whole config
         with torch.device("meta"):
             full_config = dict(getattr(diffusers, cls)(**config).config)
@@ -117,6 +126,32 @@ def test_an_inpainting_single_file_is_told_by_its_input_channels(tmp_path):
     assert got["root"]["id"] == "stable-diffusion-v1-5/stable-diffusion-inpainting"
     plain = report(tmp_path / "b", sf.ldm_unet("sd1"))
     assert "stable-diffusion-v1-5/stable-diffusion-inpainting" not in {c["id"] for c in plain["root"]["candidates"]}
+
+
+@pytest.mark.parametrize("family, prefix", [("sd1", "control_model."), ("sd2", "")])
+def test_an_original_layout_controlnet_is_an_adapter_of_its_family(family, prefix, tmp_path):
+    """lllyasviel's ControlNet 1.1 files (`control_v11p_sd15_canny.pth`, ComfyUI's fp16 safetensors copies) and
+    thibaud's SD 2.1 ones (no `control_model.`): a ControlNet runs beside its base, as diffusers' does, so its card
+    relation is `adapter`; before, each was a transformers checkpoint of kind `checkpoint` (relation `finetune`)."""
+    from hfprobe.cards.card import update_card
+
+    card = "---\nbase_model: runwayml/stable-diffusion-v1-5\n---\n" if family == "sd1" else None
+    if card:
+        (tmp_path / "README.md").write_text(card)
+    got = report(tmp_path, sf.ldm_controlnet(family, prefix), name="control_v11p_sd15_canny_fp16.safetensors")
+    assert (got["format"], got["kind"], got["family"], got["family_confidence"]) == (
+        "ldm-checkpoint",
+        "adapter",
+        family,
+        1.0,
+    )
+    assert got["root"]["id"] == ROOTS[family] and not got["conflicts"]
+    assert not [c for c in got["root"]["candidates"] if "inpainting" in c["id"]]  # its input convolution is sized
+    if card:
+        assert got["base_model"]["id"] == "runwayml/stable-diffusion-v1-5"
+        assert "  relation: adapter" in update_card(card, got, today="2026-12-03").text  # the hfprobe block's
+    whole = report(tmp_path / "v1.0", sf.sd_single_file("sd1") | sf.ldm_controlnet("sd1"))  # `control_sd15_canny.pth`
+    assert (whole["kind"], whole["family"]) == ("checkpoint", "sd1")  # ControlNet 1.0: SD 1.5 and a ControlNet
 
 
 FULL = {  # diffusers' layout at published sizes (tests/test_dit_families.py's configs), and the original layouts

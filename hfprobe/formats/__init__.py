@@ -34,6 +34,7 @@ from .checkpoint import (
     is_custom_lora,
     is_original_layout,
     is_textual_inversion,
+    original_component,
     read_checkpoint,
     read_custom_lora,
     read_textual_inversion,
@@ -240,9 +241,11 @@ def _open(src, filename: str | None) -> WeightsView:
                 "checkpoints"
             )
         fmt = "diffusers-checkpoint" if component else "transformers-checkpoint"
-        if component is None and is_original_layout(keys):
+        original = component is None and is_original_layout(keys)
+        if original:
             fmt = "ldm-checkpoint"  # a single-file diffusion checkpoint in its authors' layout; names kept as saved
         modules, notes, extra = read_checkpoint(store, model_config, component, where)
+        component = component or (original_component(keys) if original else None)
         extra = {**extra, "component": component} if component else extra
     if not modules:
         raise UnsupportedFormatError(

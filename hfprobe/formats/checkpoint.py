@@ -43,21 +43,32 @@ _DIFFUSERS_DIT_ROOTS = (
 # (JoyImage's `double_blocks` beside a `condition_embedder`), but for the Wan-Animate class that kept Wan's names
 _ORIGINAL_DIT_ROOTS = ("double_blocks.", "single_blocks.", "joint_blocks.", "head.modulation")
 _ORIGINAL_VAE_ROOTS = ("encoder.down.", "decoder.up.")  # a VAE alone in the original names (`ae.safetensors`)
+# a ControlNet in the original layout (lllyasviel's `control_v11p_sd15_canny.pth`, thibaud's SD 2.1 ones without the
+# `control_model.` prefix): its zero convolutions and hint encoder beside its UNet half
+_ORIGINAL_CONTROLNET_ROOTS = ("control_model.", "zero_convs.", "input_hint_block.", "middle_block_out.")
 
 
 def is_original_layout(keys: list[str]) -> bool:
     """A diffusion checkpoint in its authors' single-file layout (`ldm-checkpoint`): SD's `model.diffusion_model.`
-    with its VAE and text encoders beside it, a VAE alone in those names, or a DiT's own top-level modules and none
-    of diffusers'.
+    with its VAE and text encoders beside it, a VAE or a ControlNet alone in those names, or a DiT's own top-level
+    modules and none of diffusers'.
 
     >>> is_original_layout(["double_blocks.0.img_attn.qkv.weight"]), is_original_layout(["blocks.0.attn.qkv.weight"])
     (True, False)
     """
-    if any(k.startswith(("model.diffusion_model.", *_ORIGINAL_VAE_ROOTS)) for k in keys):
+    if any(k.startswith(("model.diffusion_model.", *_ORIGINAL_VAE_ROOTS, *_ORIGINAL_CONTROLNET_ROOTS)) for k in keys):
         return True
     return any(k.startswith(_ORIGINAL_DIT_ROOTS) for k in keys) and not any(
         k.startswith(_DIFFUSERS_DIT_ROOTS) for k in keys
     )
+
+
+def original_component(keys: list[str]) -> str | None:
+    """'controlnet' for a ControlNet alone in the original layout (an adapter of its base, as diffusers' is), else
+    None (ControlNet 1.0's `control_sd15_canny.pth` holds SD 1.5's UNet, VAE and text encoder beside it)."""
+    if any(k.startswith("model.diffusion_model.") for k in keys):
+        return None
+    return "controlnet" if any(k.startswith(_ORIGINAL_CONTROLNET_ROOTS) for k in keys) else None
 
 
 def is_textual_inversion(store: TensorStore) -> bool:
