@@ -8,7 +8,9 @@ the whole checkpoint, and a PEFT LoRA (rank 8) on each of its 2-D `.weight`s but
 `inspect_source` with no config.json and no card, so only names and shapes speak.
 
 Truth is the family hfprobe's registry gives the model type (families.json's `model_types`, or the type's
-own name where it is a family), else none: an architecture the registry has no roots for. Counted per file:
+own name where it is a family), else, for a vision or audio tower over a language model (LLaVA, PaliGemma), the
+family of its default `text_config`'s model type (the row says `truth_via`; since stop 37), else none: an
+architecture the registry has no roots for. Counted per file:
 
 * right: the family is the truth (none for an unknown architecture counts as right); right and sure: a family
   that is the truth at confidence 0.9 or more;
@@ -83,8 +85,11 @@ def measure(model_type: str, truth: str | None) -> dict:
     row: dict = {"model_type": model_type, "truth": truth}
     signal.alarm(60)
     try:
+        config = CONFIG_MAPPING[model_type]()
+        if truth is None and (inner := _language_family(config)):  # a tower over a registry language model
+            row |= {"truth": inner, "truth_via": "text_config"}
         with torch.device("meta"):
-            model = AutoModel.from_config(CONFIG_MAPPING[model_type]())
+            model = AutoModel.from_config(config)
         shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     except (Exception, _Timeout) as e:  # no default config, no meta construction: reported, not measured
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
@@ -95,6 +100,15 @@ def measure(model_type: str, truth: str | None) -> dict:
     if lora:
         row["lora"] = _answer(lora, "adapter_model")
     return row
+
+
+def _language_family(config) -> str | None:
+    """The registry family of a composite model's language model (`text_config.model_type`), else None."""
+    from hfprobe.tree.registry import families
+
+    inner = getattr(getattr(config, "text_config", None), "model_type", None)
+    family = families()["_model_types"].get(inner, inner) if isinstance(inner, str) else None
+    return family if family in families()["families"] else None
 
 
 _ATTENTION = re.compile(r"\.(to_[qkv]|to_out\.0|add_[qkv]_proj|to_add_out)\.weight$")

@@ -89,6 +89,14 @@ def classify(
     declared, claims = declared_claims(metadata, config, texts)
     evidence: list[str] = []
     names_set = KeySet(orig)  # each registry pattern runs once over all names, and only where its literal occurs
+    towers = _towers(orig, norm, names_set, evidence)  # 0. a multimodal model is read by its language model
+    if towers:
+        norm = {n: v for n, v in norm.items() if n not in towers}
+        orig = {n: k for n, k in orig.items() if n not in towers}
+        names_set = KeySet(orig)
+        if params:
+            normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
+            params = {k: n for k, n in params.items() if normalized.get(k, k) not in towers}
     shape_set = KeySet(norm, present=names_set.present)
 
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
@@ -156,6 +164,36 @@ def classify(
             claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
         ),
     )
+
+
+_TOWER_KINDS = ("vision", "vision-text", "diffusion")  # families whose models are towers, or have one as their own
+
+
+def _towers(orig: Mapping[str, str], modules: Mapping[str, Shape], names: KeySet, evidence: list[str]) -> set[str]:
+    """The normalized keys of a multimodal model's vision or audio tower and projector (families.json `towers`),
+    where the rest of its keys' names place a language model (no vision family): its tree is that model's, whose
+    roles the tower's layers would otherwise be sized against (Qwen2.5-VL's vision MLP is `gate_proj`, LLaVA's CLIP
+    tower's attention `self_attn.q_proj`, neither at its decoder's sizes). Else an empty set, and always where every
+    module is the tower's."""
+    pattern = families()["_towers"]
+    hits = names.matches(pattern)
+    # a tower alone is itself: CLIP's or SigLIP's saved bare by transformers 5 is named twice, as saved and under
+    # `vision_model.`, and what is left beside it once both are set aside is no language model
+    twins = {pattern.compiled.sub("", n, count=1) for n in hits if n in modules}
+    kept = {n: k for n, k in orig.items() if n not in hits and n not in twins}
+    if not hits or not kept:
+        return set()
+    kinds = families()["families"]
+    for keys, keyset in ((orig, names), (kept, KeySet(kept))):  # the whole and the rest each read as a decoder's:
+        fams = name_families(keys, [], keyset)  # a two-tower model (CLIP, BLIP, Chinese-CLIP) is one of its own
+        if not fams or any(kinds[f]["kind"] in _TOWER_KINDS for f in fams):
+            return set()
+    example = orig[min(hits)]
+    evidence.append(
+        f"names: {len(hits)} keys of a vision or audio tower (e.g. {example}) set aside: the tree is its language "
+        "model's"
+    )
+    return set(hits)
 
 
 def _name_guesses_checked(claims: list[Claim], fits: list, evidence: list[str]) -> list[Claim]:

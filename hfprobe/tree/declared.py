@@ -74,6 +74,11 @@ def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple
     if field == "model_type":
         family = spec["_model_types"].get(value, value)
         fams = (family,) if family in spec["families"] else ()
+        text = config.get("text_config")
+        inner = text.get("model_type") if isinstance(text, Mapping) else None
+        if not fams and isinstance(inner, str):  # a vision or audio tower over a language model: the latter's
+            family = spec["_model_types"].get(inner, inner)
+            fams = (family,) if family in spec["families"] else ()
     else:
         fams = spec["_diffusers_classes"].get(value, ())
     return field, value[:200], fams

@@ -40,6 +40,7 @@ def families() -> dict:
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f in data["name_hints"]]
     data["_text_hints"] = [(KeyPattern(p), f) for p, f in data["text_hints"]]
     data["_embedding_tables"] = KeyPattern(data["embedding_tables"])
+    data["_towers"] = KeyPattern(data["towers"])
     data["_model_types"] = {row[0]: row[1] for row in data["model_types"]}
     data["_diffusers_classes"] = {row[0]: tuple(row[1]) for row in data["diffusers_classes"]}
     return data

@@ -1,0 +1,114 @@
+"""A multimodal model (a vision or audio tower and a projector over a language model) is read by its language model:
+its tree is the decoder's, and the tower's layers are set aside (families.json `towers`), as the registry keeps
+LLaVA-1.5 and Qwen2.5-VL as derivatives of their language models. Each model is built by transformers on the meta
+device from its published (or default) configuration, written as a header-only file in the names transformers 4
+saved (`visual.`, `language_model.model.`) and in transformers 5's (`model.visual.`, `model.language_model.`).
+
+Before: Qwen2.5-VL-7B was LLaMA at 0.3 with no root (its vision blocks' `mlp.gate_proj`, 3420 x 1280, ruled out
+every decoder root), LLaVA-1.5-7B LLaMA at 0.3 with no root (its CLIP tower's `self_attn.q_proj`, 1024 wide), Llama
+3.2 Vision Phi at 0.3 (its vision MLP's `fc1`/`fc2`), and a config.json saying `llava` capped the family at 0.5 as
+an architecture the registry lacks, though its `text_config` names Llama.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hfprobe.tree.inspect import inspect_source
+from tests.builders import write_header
+
+torch.set_num_threads(1)
+
+# Qwen/Qwen2.5-VL-7B-Instruct's config.json (its vision tower and its Qwen2.5-7B decoder)
+QWEN25_VL_7B = dict(
+    text_config=dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                     num_key_value_heads=4, vocab_size=152064),
+    vision_config=dict(depth=32, hidden_size=1280, intermediate_size=3420, out_hidden_size=3584),
+)  # fmt: skip
+
+
+def _shapes(cls: str, config: str, **kw) -> dict[str, tuple[int, ...]]:
+    import transformers as tf
+
+    with torch.device("meta"):
+        model = getattr(tf, cls)(getattr(tf, config)(**kw))
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _transformers4(shapes: dict) -> dict:
+    """transformers 4's saved names for a Qwen2.5-VL or LLaVA (`visual.`, `model.layers.`, `language_model.`)."""
+    out = {}
+    for key, shape in shapes.items():
+        key = key.replace("model.visual.", "visual.").replace("model.language_model.", "model.")
+        out[
+            key.replace("model.vision_tower.", "vision_tower.").replace(
+                "model.multi_modal_projector.", "multi_modal_projector."
+            )
+        ] = shape
+    return out
+
+
+def _inspect(shapes: dict, folder, config: dict | None = None) -> dict:
+    write_header(folder / "model.safetensors", {k: ("BF16", s) for k, s in shapes.items()}, data=False)
+    if config is not None:
+        (folder / "config.json").write_text(json.dumps(config))
+    return inspect_source(str(folder))
+
+
+@pytest.mark.parametrize("names", ["transformers 4", "transformers 5"])
+def test_qwen25_vl_is_its_qwen25_decoder(names, tmp_path):
+    shapes = _shapes("Qwen2_5_VLForConditionalGeneration", "Qwen2_5_VLConfig", **QWEN25_VL_7B)
+    report = _inspect(_transformers4(shapes) if names == "transformers 4" else shapes, tmp_path)
+    assert report["family"] == "qwen2" and report["family_confidence"] >= 0.95, report["root"]["evidence"]
+    assert "Qwen/Qwen2.5-VL-7B-Instruct" in {c["id"] for c in report["root"]["candidates"]}
+    assert any("set aside: the tree is its language model's" in e for e in report["root"]["evidence"])
+    assert report["base_model"]["id"] is None  # Qwen2.5-7B and its VL tune share the decoder's shapes
+    config = {"model_type": "qwen2_5_vl", "_name_or_path": "Qwen/Qwen2.5-VL-7B-Instruct"}
+    declared = _inspect(shapes, tmp_path / "declared", config)
+    assert declared["base_model"]["id"] == "Qwen/Qwen2.5-VL-7B-Instruct" and not declared["conflicts"]
+
+
+def test_llava_is_its_llama_decoder_and_its_config_names_it(tmp_path):
+    """LLaVA-1.5-7B: a CLIP ViT-L/14-336 tower and a projector over a Llama-2-7B-shaped decoder (Vicuna)."""
+    shapes = _transformers4(_shapes("LlavaForConditionalGeneration", "LlavaConfig"))
+    report = _inspect(shapes, tmp_path / "bare")
+    assert report["family"] == "llama" and report["family_confidence"] >= 0.9
+    assert "meta-llama/Llama-2-7b-hf" in {c["id"] for c in report["root"]["candidates"]}
+    config = {"model_type": "llava", "text_config": {"model_type": "llama"}, "vision_config": {"model_type": "clip"}}
+    declared = _inspect(shapes, tmp_path / "config", config)
+    assert declared["family"] == "llama" and declared["family_confidence"] >= 0.9
+    assert not any("has no roots for" in e for e in declared["root"]["evidence"])
+    assert declared["declared"]["config.json model_type"] == "llava"
+
+
+def test_llama_32_vision_is_mllama(tmp_path):
+    """Llama 3.2 Vision (its default configuration): a family of its own by its cross-attention layers; its vision
+    tower's `mlp.fc1` / `fc2` and `self_attn.q_proj` were Phi's names."""
+    report = _inspect(_shapes("MllamaForConditionalGeneration", "MllamaConfig"), tmp_path)
+    assert report["family"] == "mllama", report["root"]["evidence"]
+
+
+def test_gemma_3_is_told_from_gemma_2_by_its_norms(tmp_path):
+    """Gemma 3's default text configuration has Gemma 2 2B's sizes; its query and key norms (Qwen3's and Gemma 3's
+    alone) and its norms around each feed-forward (Gemma 2's and 3's) name it. Before: Gemma 2 2B at 1.0."""
+    report = _inspect(_shapes("Gemma3ForCausalLM", "Gemma3TextConfig"), tmp_path)
+    assert report["family"] == "gemma3" and "google/gemma-2-2b" not in {c["id"] for c in report["root"]["candidates"]}
+
+
+def test_a_lora_on_a_vlm_s_every_linear_layer_is_its_decoder_s(tmp_path):
+    """A PEFT LoRA on every Linear of Qwen2.5-VL-7B, its vision tower's too (`target_modules: all-linear` as some
+    trainers set it): the tower's adapted layers are set aside with the tower."""
+    shapes = _shapes("Qwen2_5_VLForConditionalGeneration", "Qwen2_5_VLConfig", **QWEN25_VL_7B)
+    tensors = {}
+    for key, shape in _transformers4(shapes).items():
+        if key.endswith(".weight") and len(shape) == 2 and "embed" not in key and "lm_head" not in key:
+            base = "base_model.model." + key.removesuffix(".weight")
+            tensors[f"{base}.lora_A.weight"] = ("F32", (8, shape[1]))
+            tensors[f"{base}.lora_B.weight"] = ("F32", (shape[0], 8))
+    write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8, "lora_alpha": 16}))
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "qwen2" and report["family_confidence"] >= 0.9, report["root"]["evidence"]
