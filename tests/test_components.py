@@ -77,6 +77,14 @@ def test_clip_l_text_encoder_is_clip_vit_l(saved_by, tmp_path):
     assert not any("of the parameters are in layers" in e for e in report["root"]["evidence"])
 
 
+def test_a_longer_position_table_keeps_clip_l_s_lineage(tmp_path):
+    """LongCLIP-L (`zer0int/LongCLIP-L`'s text encoder): CLIP ViT-L/14's, its 77 positions stretched to 248. A resized
+    table lowers a root, never rules it out, and is still the position table a full tower must hold."""
+    shapes = _shapes("CLIPTextModel", "CLIPTextConfig", max_position_embeddings=248, **CLIP_L)
+    report = _inspect(_towered(shapes, "text_model."), tmp_path)
+    assert report["family"] == "clip" and report["root"]["id"] == "openai/clip-vit-large-patch14"
+
+
 def test_sdxl_second_text_encoder_is_openclip_bigg(tmp_path):
     """SDXL's `text_encoder_2` (CLIPTextModelWithProjection, 1280 wide, 32 blocks): OpenCLIP ViT-bigG/14's."""
     report = _inspect(
@@ -117,6 +125,18 @@ def test_a_siglip_vision_tower_saved_alone_is_siglip(tmp_path):
     report = _inspect(_shapes("SiglipVisionModel", "SiglipVisionConfig", image_size=384, **so400m), tmp_path)
     assert report["family"] == "siglip" and report["family_confidence"] == 1.0
     assert report["base_model"]["id"] == "google/siglip-so400m-patch14-384"
+
+
+def test_a_rotary_vit_in_clip_s_names_is_no_clip_root(tmp_path):
+    """MLCD's ViT-bigG (DeepGlint's, default configuration) under `vision_model.` as transformers 4 saved it: CLIP's
+    names and OpenCLIP ViT-bigG's every size, but rotary positions, no position table. A full CLIP vision tower holds
+    its position table (`requires` in families.json), so bigG is ruled out; with bigG a root and no such requirement
+    (`8cf7c44`), bigG was written as its base_model."""
+    shapes = _towered(_shapes("MLCDVisionModel", "MLCDVisionConfig"), "vision_model.")
+    report = _inspect(shapes, tmp_path)
+    assert report["family"] == "clip" and report["base_model"]["id"] is None
+    assert "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k" not in {c["id"] for c in report["root"]["candidates"]}
+    assert any("holds its positions layer; this one has none" in e for e in report["root"]["evidence"])
 
 
 def test_t5_xxl_encoder_names_no_fine_tune_as_its_base(tmp_path):

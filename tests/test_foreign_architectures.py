@@ -343,6 +343,8 @@ def test_open_clip_names_are_clip_s(tmp_path):
             shapes[f"{block}.mlp.c_fc.weight"] = ("F16", (4 * width, width))
             shapes[f"{block}.mlp.c_proj.weight"] = ("F16", (width, 4 * width))
     shapes["visual.positional_embedding"] = ("F16", (50, 768))
+    shapes["positional_embedding"] = ("F16", (77, 512))  # the text tower's position and token tables
+    shapes["token_embedding.weight"] = ("F16", (49408, 512))
     write_header(tmp_path / "b32" / "open_clip_model.safetensors", shapes, data=False)
     report = inspect_source(str(tmp_path / "b32"))
     assert report["family"] == "clip" and report["base_model"]["status"] == "ambiguous"

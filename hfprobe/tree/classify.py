@@ -434,5 +434,6 @@ def _explain(
         ]
         if same:
             evidence.append(f"weights cannot separate {root} from {', '.join(same[:4])}: same shapes")
-    for f in [f for fam, f in fits if fam == family and f.bad][:3]:
+    nearest = sorted((f for fam, f in fits if fam == family and f.bad), key=lambda f: -f.ok)  # closest misses first
+    for f in nearest[:3]:
         evidence.append(f"ruled out {f.root['id']}: {f.bad[0]}")

@@ -64,6 +64,7 @@ class RootFit:
     bad: list = field(default_factory=list)
     soft: float = 1.0
     soft_misses: list = field(default_factory=list)  # embedding sizes (vocab, positions) that do not fit
+    resized: set = field(default_factory=set)  # the dims of those layers: present, at another size
     exact_layers: bool = False
     short: list = field(default_factory=list)  # stacks with fewer blocks than the root's: "2 of 32 dec_layers, …"
     shape_only: bool = False
@@ -160,6 +161,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
         elif soft:
             fit.soft *= 0.3
             fit.soft_misses.append(f"{key} is {shape_text(o, i, oexpr, iexpr)}")
+            fit.resized |= {oexpr, iexpr}
         else:
             want = shape_text(sorted(outs) if outs else None, sorted(ins) if ins else None, oexpr, iexpr)
             fit.bad.append(f"{key} is {shape_text(o, i)}, {root['id']} has {want}")
@@ -216,6 +218,7 @@ def _renamed(fit: RootFit, root: dict) -> RootFit:
         bad=[b.replace(old, new) for b in fit.bad],
         short=list(fit.short),
         soft_misses=list(fit.soft_misses),
+        resized=set(fit.resized),
         passed=list(fit.passed),
     )
 
@@ -250,9 +253,15 @@ def fit_roots(
 def _require_layers(fam: str, fit: RootFit) -> None:
     """Rule `fit` out where its family `requires` a dim (families.json) that its root has and no layer of a full
     checkpoint had a role for: DINOv2 with registers holds its register tokens, which a plain DINOv2 of its shapes
-    lacks; SD 3.5 Medium its second self-attention (`attn2`), which SD3 Medium, in its other shapes, lacks."""
-    for dim in families()["families"][fam].get("requires", []):
-        if dim in fit.root["dims"] and fit.consistent and not any(dim in (p[3], p[4]) for p in fit.passed):
+    lacks; SD 3.5 Medium its second self-attention (`attn2`), which SD3 Medium, in its other shapes, lacks. A
+    requirement `[dim, given]` holds only where a layer sized by `given` passed: a CLIP vision tower holds its
+    position table (MLCD's rotary ViT-bigG has OpenCLIP bigG's every other shape), a CLIP text tower alone none."""
+    for need in families()["families"][fam].get("requires", []):
+        dim, given = (need, None) if isinstance(need, str) else need  # [dim, if a layer sized by this dim passed]
+        if given and not any(given in (p[3], p[4]) for p in fit.passed):
+            continue
+        held = dim in fit.resized or any(dim in (p[3], p[4]) for p in fit.passed)  # (a resized table is held)
+        if dim in fit.root["dims"] and fit.consistent and not held:
             fit.bad.append(f"a full checkpoint of {fit.root['id']} holds its {dim} layer; this one has none")
 
 
