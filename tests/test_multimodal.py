@@ -6,8 +6,9 @@ saved (`visual.`, `language_model.model.`) and in transformers 5's (`model.visua
 
 Before: Qwen2.5-VL-7B was LLaMA at 0.3 with no root (its vision blocks' `mlp.gate_proj`, 3420 x 1280, ruled out
 every decoder root), LLaVA-1.5-7B LLaMA at 0.3 with no root (its CLIP tower's `self_attn.q_proj`, 1024 wide), Llama
-3.2 Vision Phi at 0.3 (its vision MLP's `fc1`/`fc2`), and a config.json saying `llava` capped the family at 0.5 as
-an architecture the registry lacks, though its `text_config` names Llama.
+3.2 Vision Phi at 0.3 (its vision MLP's `fc1`/`fc2`), Gemma 3 4B as Google ships it no Gemma 3 root, and a
+config.json saying `llava` or `qwen3_vl` capped the family at 0.5 as an architecture the registry lacks, though its
+`text_config` names Llama or its decoder is Qwen3's.
 """
 
 from __future__ import annotations
@@ -71,6 +72,25 @@ def test_qwen25_vl_is_its_qwen25_decoder(names, tmp_path):
     assert declared["base_model"]["id"] == "Qwen/Qwen2.5-VL-7B-Instruct" and not declared["conflicts"]
 
 
+# Qwen/Qwen3-VL-8B-Instruct's config.json: a Qwen3-8B-shaped decoder under its vision tower
+QWEN3_VL_8B = dict(
+    text_config=dict(hidden_size=4096, intermediate_size=12288, num_hidden_layers=36, num_attention_heads=32,
+                     num_key_value_heads=8, head_dim=128, vocab_size=151936, tie_word_embeddings=False),
+    vision_config=dict(depth=27, hidden_size=1152, intermediate_size=4304, num_heads=16, out_hidden_size=4096),
+)  # fmt: skip
+
+
+def test_qwen3_vl_is_its_qwen3_decoder_with_or_without_its_config(tmp_path):
+    """Qwen3-VL-8B: before, its config.json's `qwen3_vl` was an architecture the registry lacks (family capped at
+    0.5); families.json's `model_types` now reads it as Qwen3's, as `qwen2_vl` is Qwen2's."""
+    shapes = _shapes("Qwen3VLForConditionalGeneration", "Qwen3VLConfig", **QWEN3_VL_8B)
+    config = {"model_type": "qwen3_vl", "text_config": {"model_type": "qwen3_vl_text"}}
+    for folder, cfg in (("bare", None), ("config", config)):
+        report = _inspect(shapes, tmp_path / folder, cfg)
+        assert report["family"] == "qwen3" and report["family_confidence"] >= 0.95, report["root"]["evidence"]
+        assert {"Qwen/Qwen3-8B", "Qwen/Qwen3-8B-Base"} <= {c["id"] for c in report["root"]["candidates"]}
+
+
 def test_llava_is_its_llama_decoder_and_its_config_names_it(tmp_path):
     """LLaVA-1.5-7B: a CLIP ViT-L/14-336 tower and a projector over a Llama-2-7B-shaped decoder (Vicuna)."""
     shapes = _transformers4(_shapes("LlavaForConditionalGeneration", "LlavaConfig"))
@@ -89,6 +109,22 @@ def test_llama_32_vision_is_mllama(tmp_path):
     tower's `mlp.fc1` / `fc2` and `self_attn.q_proj` were Phi's names."""
     report = _inspect(_shapes("MllamaForConditionalGeneration", "MllamaConfig"), tmp_path)
     assert report["family"] == "mllama", report["root"]["evidence"]
+
+
+# google/gemma-3-4b-it's config.json: a SigLIP so400m tower over its Gemma 3 decoder
+GEMMA3_4B = dict(
+    text_config=dict(hidden_size=2560, intermediate_size=10240, num_hidden_layers=34, num_attention_heads=8,
+                     num_key_value_heads=4, head_dim=256, vocab_size=262208),
+    vision_config=dict(hidden_size=1152, intermediate_size=4304, num_hidden_layers=27, num_attention_heads=16,
+                       image_size=896, patch_size=14),
+)  # fmt: skip
+
+
+def test_gemma_3_4b_is_its_gemma_3_decoder(tmp_path):
+    """Gemma 3 4B, the model as Google ships it (its SigLIP tower under `vision_tower.`): Gemma 3 4B's roots."""
+    report = _inspect(_shapes("Gemma3ForConditionalGeneration", "Gemma3Config", **GEMMA3_4B), tmp_path)
+    assert report["family"] == "gemma3" and report["family_confidence"] >= 0.95, report["root"]["evidence"]
+    assert {c["id"] for c in report["root"]["candidates"]} == {"google/gemma-3-4b-pt", "google/gemma-3-4b-it"}
 
 
 def test_gemma_3_is_told_from_gemma_2_by_its_norms(tmp_path):
