@@ -40,6 +40,42 @@ def test_a_model_mostly_of_layers_its_family_lacks_is_no_surer_of_it_than_shapes
     assert report["base_model"]["id"] is None
 
 
+def test_a_lora_whose_diffusion_layers_are_a_text_encoder_s_is_weighed_by_its_share(tmp_path):
+    """A LoRA on every Linear of SAM 3 (its default configuration): its CLIP text tower (`text_encoder.…`, OpenCLIP
+    ViT-H's shapes) is what SD 2.x's pipeline names its text encoder, so it read as SD 2.1 at 1.0: a diffusion LoRA's
+    share of its family's layers was not weighed (a UNet LoRA adapts attention alone). One whose every fitting layer
+    is a text encoder's is weighed as any adapter is, and most of SAM 3 is layers SD 2.x lacks. An SD 1.5 LoRA on its
+    text encoder alone (attention and MLP) is all in the family's layers, the text encoder's MLP now listed among
+    them (`unsized`)."""
+    import transformers as tf
+
+    with torch.device("meta"):
+        sam3 = tf.AutoModel.from_config(tf.CONFIG_MAPPING["sam3"]())
+    lora = {}
+    for key, value in sam3.state_dict().items():
+        if key.endswith(".weight") and value.dim() == 2 and "embed" not in key:
+            base = "base_model.model." + key.removesuffix(".weight")
+            lora[f"{base}.lora_A.weight"] = ("F16", (8, value.shape[1]))
+            lora[f"{base}.lora_B.weight"] = ("F16", (value.shape[0], 8))
+    write_header(tmp_path / "sam3" / "adapter_model.safetensors", lora, data=False)
+    report = inspect_source(str(tmp_path / "sam3"))
+    assert report["family_confidence"] <= 0.5, (report["family"], report["root"]["evidence"])
+    te = {}
+    for i in range(12):  # kohya's names for SD 1.5's text encoder: CLIP ViT-L/14's attention and MLP
+        for name, (o, i_) in {
+            "self_attn_q_proj": (768, 768),
+            "self_attn_v_proj": (768, 768),
+            "mlp_fc1": (3072, 768),
+        }.items():
+            key = f"lora_te_text_model_encoder_layers_{i}_{name}"
+            te |= {f"{key}.lora_down.weight": ("F16", (8, i_)), f"{key}.lora_up.weight": ("F16", (o, 8))}
+            te[f"{key}.alpha"] = ("F16", ())
+    write_header(tmp_path / "te" / "te_only.safetensors", te, data=False)
+    report = inspect_source(str(tmp_path / "te"))
+    assert report["family"] == "sd1", report["root"]["evidence"]  # (SDXL's first text encoder is CLIP-L too)
+    assert not any("of the adapted weights are in layers" in e for e in report["root"]["evidence"])
+
+
 _MT5_SMALL = dict(  # google/mt5-small's config.json: T5 v1.1's gated layers, a 250k vocabulary
     vocab_size=250112, d_model=512, d_kv=64, d_ff=1024, num_layers=8, num_heads=6,
     feed_forward_proj="gated-gelu", tie_word_embeddings=False,

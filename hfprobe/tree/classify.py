@@ -110,8 +110,12 @@ def classify(
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
     coverage = None
-    # a diffusion LoRA most often adapts attention alone, whatever else its model has: its share says nothing
+    # a diffusion LoRA most often adapts attention alone, whatever else its model has: its share says nothing;
+    # but one whose only fitting layers are a text encoder's (SAM 3's CLIP tower beside its own layers) is no
+    # denoiser's LoRA, and its share is weighed as any adapter's
     diffusion = family is not None and families()["families"][family]["kind"] == "diffusion"
+    if diffusion and top is not None and top.passed and all(_TEXT_TOWER & {p[3], p[4]} for p in top.passed):
+        diffusion = False
     if family and (params or not diffusion):  # a full checkpoint's parameters, or an adapter's d_out x d_in
         if params:  # (every name in params is a shape's or a name's, normalized above)
             normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
@@ -166,6 +170,7 @@ def classify(
     )
 
 
+_TEXT_TOWER = {"te_hidden", "te2_hidden"}  # the dims a diffusion family sizes its text encoders' layers by
 _TOWER_KINDS = ("vision", "vision-text", "diffusion")  # families whose models are towers, or have one as their own
 
 
