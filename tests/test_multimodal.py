@@ -20,6 +20,7 @@ import torch
 
 from hfprobe.tree.inspect import inspect_source
 from tests.builders import write_header
+from tests.test_components import _shapes
 
 torch.set_num_threads(1)
 
@@ -31,24 +32,21 @@ QWEN25_VL_7B = dict(
 )  # fmt: skip
 
 
-def _shapes(cls: str, config: str, **kw) -> dict[str, tuple[int, ...]]:
-    import transformers as tf
-
-    with torch.device("meta"):
-        model = getattr(tf, cls)(getattr(tf, config)(**kw))
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+_T4_NAMES = (  # transformers 5's prefixes -> the ones transformers 4 saved a Qwen2.5-VL or a LLaVA under
+    ("model.visual.", "visual."),
+    ("model.language_model.", "model."),
+    ("model.vision_tower.", "vision_tower."),
+    ("model.multi_modal_projector.", "multi_modal_projector."),
+)
 
 
 def _transformers4(shapes: dict) -> dict:
-    """transformers 4's saved names for a Qwen2.5-VL or LLaVA (`visual.`, `model.layers.`, `language_model.`)."""
+    """transformers 4's saved names (`visual.`, `model.layers.`, `vision_tower.`) for transformers 5's."""
     out = {}
     for key, shape in shapes.items():
-        key = key.replace("model.visual.", "visual.").replace("model.language_model.", "model.")
-        out[
-            key.replace("model.vision_tower.", "vision_tower.").replace(
-                "model.multi_modal_projector.", "multi_modal_projector."
-            )
-        ] = shape
+        for new, old in _T4_NAMES:
+            key = key.replace(new, old, 1) if key.startswith(new) else key
+        out[key] = shape
     return out
 
 
