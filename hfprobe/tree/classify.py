@@ -193,7 +193,7 @@ def _towers(orig: Mapping[str, str], modules: Mapping[str, Shape], names: KeySet
         fams = name_families(keys, [], keyset)  # a two-tower model (CLIP, BLIP, Chinese-CLIP) is one of its own
         if not fams or any(kinds[f]["kind"] in _TOWER_KINDS for f in fams):
             return set()
-    example = orig[min(hits)]
+    example = orig[min(hits, key=lambda n: ("projector" in n or "connector" in n, n))]  # a tower's key, if any
     evidence.append(
         f"names: {len(hits)} keys of a vision or audio tower (e.g. {example}) set aside: the tree is its language "
         "model's"
