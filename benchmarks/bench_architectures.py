@@ -104,11 +104,10 @@ def measure(model_type: str, truth: str | None) -> dict:
 
 def _language_family(config) -> str | None:
     """The registry family of a composite model's language model (`text_config.model_type`), else None."""
-    from hfprobe.tree.registry import families
+    from hfprobe.tree.declared import model_type_family
 
     inner = getattr(getattr(config, "text_config", None), "model_type", None)
-    family = families()["_model_types"].get(inner, inner) if isinstance(inner, str) else None
-    return family if family in families()["families"] else None
+    return model_type_family(inner) if isinstance(inner, str) else None
 
 
 _ATTENTION = re.compile(r"\.(to_[qkv]|to_out\.0|add_[qkv]_proj|to_add_out)\.weight$")
@@ -206,11 +205,11 @@ def main(argv=None) -> int:
     import transformers
     from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
 
+    from hfprobe.tree.declared import model_type_family
     from hfprobe.tree.registry import families
 
     transformers.logging.set_verbosity_error()
     spec = families()
-    known = spec["families"]
     rows = []
     if args.diffusers:
         import diffusers
@@ -221,8 +220,7 @@ def main(argv=None) -> int:
     else:
         version = {"transformers": transformers.__version__}
         for model_type in args.only or sorted(MODEL_MAPPING_NAMES):
-            truth = spec["_model_types"].get(model_type, model_type)
-            rows.append(measure(model_type, truth if truth in known else None))
+            rows.append(measure(model_type, model_type_family(model_type)))
     if args.out:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(json.dumps({**version, **summarize(rows)}, indent=1))

@@ -89,14 +89,13 @@ def classify(
     declared, claims = declared_claims(metadata, config, texts)
     evidence: list[str] = []
     names_set = KeySet(orig)  # each registry pattern runs once over all names, and only where its literal occurs
+    normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))} if params else {}
     towers = _towers(orig, norm, names_set, evidence)  # 0. a multimodal model is read by its language model
     if towers:
         norm = {n: v for n, v in norm.items() if n not in towers}
         orig = {n: k for n, k in orig.items() if n not in towers}
         names_set = KeySet(orig)
-        if params:
-            normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
-            params = {k: n for k, n in params.items() if normalized.get(k, k) not in towers}
+        params = {k: n for k, n in params.items() if normalized.get(k, k) not in towers} if params else params
     shape_set = KeySet(norm, present=names_set.present)
 
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
@@ -118,7 +117,6 @@ def classify(
         diffusion = False
     if family and (params or not diffusion):  # a full checkpoint's parameters, or an adapter's d_out x d_in
         if params:  # (every name in params is a shape's or a name's, normalized above)
-            normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))}
             share, coverage = _coverage(family, params, normalized, names_set, evidence)  # (before the ruled-out roots)
         else:
             sizes = {orig[k]: (o or 1) * (i or 1) for k, (o, i) in norm.items()}  # (by the names the file gives)

@@ -70,18 +70,27 @@ def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple
             break
     else:
         return None, None, ()
-    spec = families()  # (families.json's `model_types` and `diffusers_classes`)
     if field == "model_type":
-        family = spec["_model_types"].get(value, value)
-        fams = (family,) if family in spec["families"] else ()
         text = config.get("text_config")
         inner = text.get("model_type") if isinstance(text, Mapping) else None
-        if not fams and isinstance(inner, str):  # a vision or audio tower over a language model: the latter's
-            family = spec["_model_types"].get(inner, inner)
-            fams = (family,) if family in spec["families"] else ()
+        # a vision or audio tower over a language model the registry knows is that model's
+        family = model_type_family(value) or (model_type_family(inner) if isinstance(inner, str) else None)
+        fams = (family,) if family else ()
     else:
-        fams = spec["_diffusers_classes"].get(value, ())
+        fams = families()["_diffusers_classes"].get(value, ())
     return field, value[:200], fams
+
+
+def model_type_family(model_type: str) -> str | None:
+    """The registry family a transformers model_type is (families.json's `model_types`, or the type's own name where
+    it is a family), else None.
+
+    >>> model_type_family("xlm-roberta"), model_type_family("mixtral")
+    ('roberta', None)
+    """
+    spec = families()
+    family = spec["_model_types"].get(model_type, model_type)
+    return family if family in spec["families"] else None
 
 
 # folders training scripts keep downloaded models in: `models/stable-diffusion-v1-5` is a local copy, not a Hub id
