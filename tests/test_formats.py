@@ -605,21 +605,44 @@ def test_xlabs_flux_lora_names_follow_diffusers_conversion(tmp_path):
         assert mod.scale == 1.0
 
 
-def test_samed_lora_with_its_decoder_weights(tmp_path):
-    """SAMed saves its w_a_/w_b_ pairs beside the SAM prompt encoder's and mask decoder's weights: once an
-    'unknown weights layout', now a custom LoRA whose decoder names say Segment Anything."""
+@pytest.mark.parametrize("suffix", ["safetensors", "pth"])
+def test_samed_lora_with_its_decoder_weights(suffix, tmp_path):
+    """SAMed saves its w_a_/w_b_ pairs beside every prompt-encoder and mask-decoder tensor of segment_anything's SAM
+    state dict, buffers too (the prompt encoder's `pe_layer.positional_encoding_gaussian_matrix`): a custom LoRA
+    whose decoder names say Segment Anything, whether saved with torch.save (SAMed's `.pth`) or safetensors."""
     from hfprobe.tree.inspect import inspect_source
 
     t = {f"w_{r}_{i:03d}": torch.zeros(4, 768) if r == "a" else torch.zeros(768, 4) for i in range(24) for r in "ab"}
+    t["prompt_encoder.pe_layer.positional_encoding_gaussian_matrix"] = torch.zeros(2, 128)  # a buffer, no .weight
+    t["prompt_encoder.point_embeddings.0.weight"] = torch.zeros(1, 256)
+    t["prompt_encoder.mask_downscaling.0.weight"] = torch.zeros(4, 1, 2, 2)
+    t["mask_decoder.iou_token.weight"] = torch.zeros(1, 256)
     t["mask_decoder.transformer.layers.0.self_attn.q_proj.weight"] = torch.zeros(256, 256)
     t["mask_decoder.transformer.layers.0.self_attn.q_proj.bias"] = torch.zeros(256)
-    t["prompt_encoder.point_embeddings.0.weight"] = torch.zeros(1, 256)
-    save_file(t, str(tmp_path / "samed.safetensors"))
-    view = open_weights(tmp_path / "samed.safetensors")
+    t["mask_decoder.output_upscaling.0.weight"] = torch.zeros(256, 64, 2, 2)
+    path = tmp_path / f"epoch_159.{suffix}"
+    save_file(t, str(path)) if suffix == "safetensors" else torch.save(t, path)
+    view = open_weights(path)
     assert view.format == "custom-lora" and sum(m.kind == "lora" for m in view.modules.values()) == 24
     assert "mask_decoder.transformer.layers.0.self_attn.q_proj" in view.modules
-    report = inspect_source(str(tmp_path / "samed.safetensors"))
+    report = inspect_source(str(path))
     assert (report["kind"], report["family"], report["root"]["id"]) == ("adapter", "sam", "facebook/sam-vit-base")
+
+
+def test_lora_vit_saved_with_its_classifier_head(tmp_path):
+    """LoRA-ViT's `save_lora_parameters` writes the w_a_/w_b_ pairs and the classifier head it trained, as
+    `fc_<in>in_<out>out`: once an 'unknown weights layout', now a custom LoRA on a ViT whose head is noted."""
+    from hfprobe.tree.inspect import inspect_source
+
+    t = {f"w_{r}_{i:03d}": torch.zeros(4, 768) if r == "a" else torch.zeros(768, 4) for i in range(24) for r in "ab"}
+    t["fc_768in_101out"] = torch.zeros(101, 768)
+    save_file(t, str(tmp_path / "lora.safetensors"))
+    view = open_weights(tmp_path / "lora.safetensors")
+    assert view.format == "custom-lora" and sum(m.kind == "lora" for m in view.modules.values()) == 24
+    assert "fc_768in_101out: the classifier head trained with it, 101 classes on 768 features" in view.notes
+    report = inspect_source(str(tmp_path / "lora.safetensors"))
+    assert (report["kind"], report["family"]) == ("adapter", "vit")
+    assert {c["id"] for c in report["root"]["candidates"]} >= {"google/vit-base-patch16-224"}
 
 
 def test_peft_ia3_and_prompt_tuning_adapters_are_inspected(tmp_path):

@@ -9,7 +9,8 @@
 - textual inversion: diffusers `learned_embeds` (`{"<token>": [n, dim]}`), A1111 (`emb_params`,
   `string_to_param.*`), SDXL (`clip_l`, `clip_g`): one `embedding` module per vector set.
 - custom LoRA (LoRA-ViT / SAM-LoRA): `w_a_000…`, `w_b_000…`. Positional names `lora.<NNN>`; by those
-  projects' convention index 2k is block k's query and 2k+1 its value (see `view.notes`).
+  projects' convention index 2k is block k's query and 2k+1 its value (see `view.notes`). Beside them: LoRA-ViT's
+  classifier head (`fc_768in_10out`), SAMed's SAM prompt encoder and mask decoder.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from .transformers_names import canonical_names, tower_names
 
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
-_DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.(weight|bias)\Z", re.ASCII)  # a module's own tensor
+_DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # a module's tensor or buffer
+_FC_HEAD = re.compile(r"^fc_(?P<inp>\d{1,9})in_(?P<out>\d{1,9})out\Z", re.ASCII)  # LoRA-ViT's classifier head
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
 _DIFFUSERS_VAE_ROOTS = ("encoder.down_blocks.", "decoder.up_blocks.")  # AutoencoderKL's (SD's, SDXL's, FLUX.1's VAE)
 # a diffusers DiT's top-level modules (FLUX, SD3, Qwen-Image, HunyuanVideo: `transformer_blocks`; Wan's condition
@@ -94,9 +96,9 @@ def read_textual_inversion(store: TensorStore) -> tuple[dict[str, Module], dict]
 
 def is_custom_lora(keys: list[str]) -> bool:
     """w_a_NNN / w_b_NNN pairs, alone or beside full tensors under dotted module names (SAMed saves the SAM
-    prompt encoder's and mask decoder's weights in the same file)."""
+    prompt encoder's and mask decoder's weights in the same file) or LoRA-ViT's `fc_<in>in_<out>out` head."""
     custom = sum(1 for k in keys if _CUSTOM.match(k))
-    return custom > 0 and all(_CUSTOM.match(k) or _DOTTED.match(k) for k in keys)
+    return custom > 0 and all(_CUSTOM.match(k) or _DOTTED.match(k) or _FC_HEAD.match(k) for k in keys)
 
 
 def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module], list[str]]:
@@ -123,14 +125,16 @@ def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module],
     ]
     if not any("b" in p for p in pairs.values()):
         notes.append("only A matrices are stored: ΔW cannot be computed")
-    full = [k for k in others if len(store.raw[k].shape) >= 2 and k.endswith(".weight")]
+    full = [k for k in others if len(store.raw[k].shape) >= 2 and (k.endswith(".weight") or _FC_HEAD.match(k))]
     for key in full:
         name = key.removesuffix(".weight")
         modules[name] = full_module(name, store.raw[key])
-    if others:
+        if m := _FC_HEAD.match(key):
+            notes.append(f"{key}: the classifier head trained with it, {m['out']} classes on {m['inp']} features")
+    if stored := [k for k in others if not _FC_HEAD.match(k)]:
         notes.append(
-            f"{len(others)} tensors stored whole beside the LoRA pairs (e.g. a mask decoder), {len(full)} "
-            "of them as modules"
+            f"{len(stored)} tensors stored whole beside the LoRA pairs (e.g. a mask decoder), "
+            f"{sum(k in full for k in stored)} of them as modules"
         )
     return modules, notes
 
