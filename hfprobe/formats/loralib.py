@@ -1,10 +1,13 @@
 """loralib (microsoft/LoRA, the LoRA paper's own code), lit-gpt / litgpt and minLoRA LoRA weights.
 
 Keys are module paths with `.lora_A` [r, in] and `.lora_B` [out, r]: parameters, no `.weight` (PEFT's are
-`.lora_A.weight`). `torch.save(lora.lora_state_dict(model))` keeps only those; a whole `model.state_dict()` keeps
+`.lora_A.weight`); LoRA-Torch (loratorch) and CLIP-LoRA name them `.w_lora_A` / `.w_lora_B`. `torch.save(lora.lora_state_dict(model))` keeps only those; a whole `model.state_dict()` keeps
 the base weights beside them (read as full modules, a LoRA's own name kept for the LoRA). minLoRA (torch's
 parametrizations) puts the pair under `<module>.parametrizations.weight.0`, which is dropped from the name. None
 of them stores alpha: loralib's default `lora_alpha=1` (minLoRA's too; scale 1/r) is assumed and said in a note.
+CLIP-LoRA's `save_lora` nests its pairs as `weights.layer_<i>.<q_proj|k_proj|v_proj|proj>` (the i-th adapted
+attention block, the text encoder's before the vision encoder's) beside a `metadata` dict that is not read; its
+layers scale by alpha / sqrt(r), alpha 1 by default.
 
 A merged projection (loralib's `MergedLinear`, GPT-2's fused `c_attn` with `enable_lora=[True, False, True]`;
 litgpt's fused qkv) adapts g slices of one fused output: A is [g·r, in] and B [out of the adapted slices, r],
@@ -24,11 +27,15 @@ from .peft import canonical_modules
 
 DEFAULT_ALPHA = 1.0  # loralib.layers.LoRALayer: lora_alpha=1 unless the model code sets it
 _PARAMETRIZED = re.compile(r"\.parametrizations\.weight\.\d+$")  # minLoRA's place for the pair
+_ROLES = {"lora_A": "A", "lora_B": "B", "w_lora_A": "A", "w_lora_B": "B"}  # loralib's, LoRA-Torch's
+_CLIP_LORA = re.compile(r"^weights\.layer_\d+\.(q_proj|k_proj|v_proj|proj)$")  # CLIP-LoRA's save_lora
 
 
 def is_loralib(keys: list[str]) -> bool:
-    """A `.lora_A` and a `.lora_B` parameter (no `.weight` after them)."""
-    return any(k.endswith(".lora_A") for k in keys) and any(k.endswith(".lora_B") for k in keys)
+    """A `.lora_A` and a `.lora_B` parameter (no `.weight` after them), or LoRA-Torch's `.w_lora_A` / `.w_lora_B`."""
+    return any(k.endswith((".lora_A", ".w_lora_A")) for k in keys) and any(
+        k.endswith((".lora_B", ".w_lora_B")) for k in keys
+    )
 
 
 def read_loralib(store: TensorStore, where: str, model_type: str | None = None) -> tuple[dict[str, Module], list]:
@@ -37,10 +44,11 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
     rest: dict[str, str] = {}
     for key in store.raw:
         name, _, role = key.rpartition(".")
-        if role in ("lora_A", "lora_B") and name:
-            pairs.setdefault(_PARAMETRIZED.sub("", name), {})[role[-1]] = key
+        if role in _ROLES and name:
+            pairs.setdefault(_PARAMETRIZED.sub("", name), {})[_ROLES[role]] = key
         else:
             rest[key] = key
+    clip_lora = bool(pairs) and all(_CLIP_LORA.match(name) for name in pairs)
     modules: dict[str, Module] = {}
     merged = 0
     for name, p in sorted(pairs.items()):
@@ -57,13 +65,19 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
             mod.merged_groups = groups
         else:
             keys = {"A": p["A"], **({"B": p["B"]} if b is not None else {})}
-            mod = lora_module(name, a, b, alpha=DEFAULT_ALPHA, keys=keys, where=where)
+            mod = lora_module(name, a, b, alpha=DEFAULT_ALPHA, keys=keys, where=where, rslora=clip_lora)
         modules[name] = mod
     add_full_modules(modules, rest, list(rest), store)
     notes = [
         f"loralib / litgpt / minLoRA LoRA: no lora_alpha stored, loralib's default {DEFAULT_ALPHA:g} assumed "
         "(scale 1/r)"
     ]
+    if clip_lora:
+        notes = [
+            "CLIP-LoRA (save_lora): layer_i is the i-th adapted attention block, the text encoder's before the vision "
+            "encoder's; which blocks, r and alpha are in the file's `metadata`, which is not read: alpha "
+            f"{DEFAULT_ALPHA:g} (CLIP-LoRA's default) assumed, scale alpha / sqrt(r) as its layers compute it"
+        ]
     if merged:
         notes.append(
             f"{merged} merged LoRA projections (loralib MergedLinear / litgpt fused qkv): which slices of the fused "

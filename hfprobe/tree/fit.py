@@ -28,7 +28,7 @@ def _values(expr, dims: Mapping) -> set[int] | None:
     """A role side ('hidden', '3*hidden', 768, [..]) -> the set of sizes it allows; None = unchecked."""
     if expr is None:
         return None
-    if isinstance(expr, list):
+    if isinstance(expr, list | tuple):
         out: set[int] = set()
         for e in expr:
             v = _values(e, dims)
@@ -117,6 +117,8 @@ def _role_values(root: dict, spec: dict) -> list[tuple[set[int] | None, set[int]
 
 def side(value) -> str:
     """One side of a shape or role in evidence: `?` where the file does not give it or the role does not check it."""
+    if isinstance(value, tuple):  # a role side of several sizes, any of them
+        return "|".join(map(side, value))
     return "?" if value is None else str(value)
 
 

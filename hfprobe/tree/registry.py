@@ -55,10 +55,14 @@ def layout(family: str) -> tuple[list, list]:
 @cache
 def _layout(base_name: str) -> tuple[list, list]:
     base = families()["families"][base_name]
-    return (
-        [(KeyPattern(p), o, i) for p, o, i in base["roles"]],
+    return (  # a side listing several sizes (any of) is a tuple: role sides are compared and put in sets
+        [(KeyPattern(p), _side(o), _side(i)) for p, o, i in base["roles"]],
         [(KeyPattern(p, groups=True), d) for p, d in base["indexes"]],
     )
+
+
+def _side(expr):
+    return tuple(expr) if isinstance(expr, list) else expr
 
 
 @lru_cache(maxsize=1)
