@@ -184,6 +184,38 @@ def test_cloneofsimo_positional_names(tmp_path):
     assert view.modules[names[0]].rank == 2 and view.modules[names[0]].scale == 1.0
 
 
+@pytest.mark.parametrize("targets", [{"Attention"}, {"Attention", "GEGLU"}])
+def test_cloneofsimo_pickled_list_is_named_by_its_layout(targets, tmp_path):
+    """lora_diffusion's first format, `save_lora_weight`: torch.save of a bare list, up, down, up, down, … in
+    `_find_modules` order (was refused: "the pickle holds a list"). Its pairs get the UNet's names and ΔW = up·down."""
+    unet, ups_downs, names = B.tiny_unet(), [], []
+    for anc_name, anc in unet.named_modules():
+        if type(anc).__name__ in targets:
+            for child_name, child in anc.named_modules():
+                if isinstance(child, torch.nn.Linear):
+                    ups_downs += [torch.randn(child.out_features, 2), torch.randn(2, child.in_features)]
+                    names.append(f"unet.{anc_name}.{child_name}")
+    torch.save(ups_downs, tmp_path / "lora_weight.pt")
+    view = open_weights(tmp_path / "lora_weight.pt")
+    assert view.format == "cloneofsimo" and list(view.modules) == names
+    assert any(n.endswith("ff.net.0.proj") for n in names) == ("GEGLU" in targets)
+    for i in (0, len(names) - 1):
+        torch.testing.assert_close(view.layer(names[i]), ups_downs[2 * i] @ ups_downs[2 * i + 1])
+
+
+def test_cloneofsimo_pickled_list_on_a_text_encoder(tmp_path):
+    """`save_lora_weight(text_encoder, "lora_weight.text_encoder.pt", {"CLIPAttention"})`: CLIP's q/k/v/out."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    te = CLIPTextModel(CLIPTextConfig(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4))
+    pairs = [t for n, m in te.named_modules() if type(m).__name__ == "CLIPAttention"
+             for c in m.children() if isinstance(c, torch.nn.Linear)
+             for t in (torch.randn(c.out_features, 2), torch.randn(2, c.in_features))]  # fmt: skip
+    torch.save(pairs, tmp_path / "lora_weight.text_encoder.pt")
+    view = open_weights(tmp_path / "lora_weight.text_encoder.pt")
+    assert len(view.modules) == 8 and all(n.startswith("text_encoder.text_model.encoder.layers.") for n in view.modules)
+
+
 def test_cloneofsimo_unmatched_layout_stays_positional(tmp_path):
     save_file(
         {"unet:0:down": torch.randn(1, 7), "unet:0:up": torch.randn(5, 1)},

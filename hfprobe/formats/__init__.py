@@ -39,7 +39,7 @@ from .checkpoint import (
     read_custom_lora,
     read_textual_inversion,
 )
-from .cloneofsimo import is_cloneofsimo, read_cloneofsimo
+from .cloneofsimo import is_cloneofsimo, is_cloneofsimo_list, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, is_plain_lora, read_diffusers_lora
 from .gguf import read_gguf
 from .ip_adapter import is_ip_adapter, read_ip_adapter
@@ -193,7 +193,7 @@ def _open(src, filename: str | None) -> WeightsView:
     if store.gguf is not None:
         fmt = "gguf"
         modules, notes, extra, metadata = read_gguf(store.gguf, where)
-    elif is_cloneofsimo(keys):
+    elif is_cloneofsimo(keys) or is_cloneofsimo_list(keys):
         fmt = "cloneofsimo"
         modules, notes, extra = read_cloneofsimo(store, metadata, where)
     elif is_kohya(keys):

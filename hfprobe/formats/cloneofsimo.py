@@ -12,6 +12,10 @@ every module's shape matches the file's A/B shapes. Otherwise it keeps positiona
 `unet.lora_diffusion.N` / `text_encoder.lora_diffusion.N` and says so in `view.notes`.
 Textual-inversion tokens stored in the same file (`<s1>`) become `embedding` modules
 `text_encoder.token_embedding.<s1>`.
+
+Before its safetensors format, lora_diffusion's `save_lora_weight` pickled a bare list (`lora_weight.pt`: up, down,
+up, down, … in the same order, no component, no metadata); the pickle reader keys it "0", "1", …, and its pairs are
+named as a UNet's (lora_diffusion's default targets, with GEGLU or without) or a text encoder's, whichever fits.
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ MAX_TARGETS_JSON = 64 * 1024  # the metadata naming lora_diffusion's target clas
 
 def is_cloneofsimo(keys: list[str]) -> bool:
     return any(":" in k and KEY.match(k) for k in keys)
+
+
+def is_cloneofsimo_list(keys: list[str]) -> bool:
+    """A pickled list of tensors as the pickle reader keys it ("0", "1", …), up and down matrices in pairs."""
+    return len(keys) >= 2 and len(keys) % 2 == 0 and set(keys) == {str(i) for i in range(len(keys))}
 
 
 _LEGACY_BLOCK_ORDER = {"attn1": 0, "ff": 1, "attn2": 2}  # diffusers < 0.12 registered ff before attn2
@@ -143,11 +152,21 @@ def _targets(metadata: dict[str, str], comp: str) -> tuple[set[str], str | None]
     return set(value), None
 
 
+_LIST_GUESSES = (  # what a bare list's pairs may be, in lora_diffusion's defaults over its versions
+    ("unet", {"CrossAttention", "Attention"}),
+    ("unet", {"CrossAttention", "Attention", "GEGLU"}),
+    ("text_encoder", set()),
+)
+
+
 def read_cloneofsimo(store: TensorStore, metadata: dict[str, str], where: str):
     """Modules of a lora_diffusion file; returns (modules, notes, extra)."""
     groups: dict[str, dict[int, dict[str, str]]] = {}
     others = []
-    for key in store.raw:
+    if is_cloneofsimo_list(list(store.raw)):  # `save_lora_weight`'s pickled list: up, down, up, down, …
+        pairs = {i: {"up": str(2 * i), "down": str(2 * i + 1)} for i in range(len(store.raw) // 2)}
+        groups["lora_diffusion"] = pairs
+    for key in store.raw if not groups else ():
         m = KEY.match(key) if ":" in key else None
         if m:
             groups.setdefault(m["comp"], {}).setdefault(int(m["idx"]), {})[m["role"]] = key
@@ -164,6 +183,10 @@ def read_cloneofsimo(store: TensorStore, metadata: dict[str, str], where: str):
             )
         if sorted(entries) != list(range(len(entries))) or any(len(e) != 2 for e in entries.values()):
             names = None
+        elif comp == "lora_diffusion":  # a bare list: no component named, no metadata
+            guesses = (_names_for(c, entries, store, targets) for c, targets in _LIST_GUESSES)
+            names = next((n for n in guesses if n), None)
+            notes.append("lora_diffusion's pickled list (save_lora_weight): components named by the layout that fits")
         else:
             targets, note = _targets(metadata, comp)
             if note:
@@ -172,7 +195,7 @@ def read_cloneofsimo(store: TensorStore, metadata: dict[str, str], where: str):
         if names is None:
             notes.append(f"{comp}: positions could not be matched to module names; kept as {comp}.lora_diffusion.N")
         for i, parts in sorted(entries.items()):
-            name = names[i] if names else f"{comp}.lora_diffusion.{i}"
+            name = names[i] if names else f"{comp}.lora_diffusion.{i}".removeprefix("lora_diffusion.")
             down, up = store.raw[parts["down"]], store.raw.get(parts.get("up", ""))
             modules[name] = lora_module(
                 name, down, up, alpha=None, keys={"A": parts["down"], **({"B": parts["up"]} if up else {})}, where=where

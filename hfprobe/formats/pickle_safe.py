@@ -61,7 +61,7 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
         if not data.startswith(b"PK"):
             _check_legacy_sizes(f.name, io.BytesIO(data), len(data))
         obj = _load(f, lambda: torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
-    obj = unwrap(obj)
+    obj = positional(unwrap(obj), torch.Tensor)
     if not isinstance(obj, dict):
         raise UnsupportedFormatError(
             f"{f.name}: the pickle holds a {type(obj).__name__}, not a dict of tensors; save a state_dict instead"
@@ -101,6 +101,18 @@ def unwrap(obj):
         for key in WRAPPERS:
             if isinstance(obj.get(key), dict):
                 return obj[key]
+    return obj
+
+
+def positional(obj, tensor_type):
+    """A list of tensors (lora_diffusion's `save_lora_weight`: up, down, up, down, …) as {"0": …, "1": …}, so it
+    is read by position; anything else unchanged.
+
+    >>> positional(["up", "down"], str), positional({"w": 1}, str)
+    ({'0': 'up', '1': 'down'}, {'w': 1})
+    """
+    if isinstance(obj, list | tuple) and obj and all(isinstance(t, tensor_type) for t in obj):
+        return {str(i): t for i, t in enumerate(obj)}
     return obj
 
 
@@ -447,7 +459,7 @@ def read_index(f) -> dict[str, TensorInfo] | None:
             obj = _IndexUnpickler(io.BytesIO(archive.read(pkls[0]))).load()
     except Exception:  # noqa: BLE001 - anything unexpected: torch.load's own reading decides
         return None
-    obj = unwrap(obj)
+    obj = positional(unwrap(obj), _Tensor)
     if not isinstance(obj, dict):
         return None
     found: dict[str, _Tensor] = {}
