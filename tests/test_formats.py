@@ -216,6 +216,34 @@ def test_cloneofsimo_pickled_list_on_a_text_encoder(tmp_path):
     assert len(view.modules) == 8 and all(n.startswith("text_encoder.text_model.encoder.layers.") for n in view.modules)
 
 
+@pytest.mark.parametrize("safe", [False, True])
+def test_custom_diffusion_weights_are_an_adapter_under_the_unet_s_names(safe, tmp_path):
+    """diffusers' Custom Diffusion (`train_custom_diffusion.py`: its processors saved by `save_attn_procs`) stores
+    the cross-attention K/V it trained whole, as `attn2.processor.to_k_custom_diffusion`: read as the UNet's own
+    `attn2.to_k`, an adapter loaded onto a base (was a checkpoint of names no root has)."""
+    from diffusers.models.attention_processor import CustomDiffusionAttnProcessor
+
+    from hfprobe.tree.inspect import inspect_source
+
+    unet = B.tiny_unet()
+    widths = unet.config.block_out_channels
+    procs = {}
+    for name in unet.attn_processors:
+        block, index = name.split(".")[0], int(name.split(".")[1]) if name[0] != "m" else -1
+        hidden = widths[-1] if block == "mid_block" else (widths[::-1] if block == "up_blocks" else widths)[index]
+        cross = None if name.endswith("attn1.processor") else unet.config.cross_attention_dim
+        procs[name] = CustomDiffusionAttnProcessor(cross is not None, hidden_size=hidden, cross_attention_dim=cross)
+    unet.set_attn_processor(procs)
+    unet.save_attn_procs(tmp_path, safe_serialization=safe)
+    view = open_weights(tmp_path)
+    name = "down_blocks.0.attentions.0.transformer_blocks.0.attn2"
+    assert view.format == "diffusers-checkpoint" and f"unet.{name}.to_k" in view.modules
+    want = unet.attn_processors[f"{name}.processor"].to_k_custom_diffusion.weight
+    torch.testing.assert_close(view.tensor(view.modules[f"unet.{name}.to_k"].keys["W"]), want.detach())
+    report = inspect_source(str(tmp_path))
+    assert report["kind"] == "adapter" and any("Custom Diffusion" in n for n in report["notes"])
+
+
 def test_cloneofsimo_unmatched_layout_stays_positional(tmp_path):
     save_file(
         {"unet:0:down": torch.randn(1, 7), "unet:0:up": torch.randn(5, 1)},

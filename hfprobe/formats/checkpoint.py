@@ -25,6 +25,8 @@ from .transformers_names import canonical_names, tower_names
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # a module's tensor or buffer
+# diffusers' Custom Diffusion processors (train_custom_diffusion.py): `attn2.processor.to_k_custom_diffusion`
+_CUSTOM_DIFFUSION = re.compile(r"\.processor\.(to_[qkv]|to_out)_custom_diffusion(?=\.|$)")
 _FC_HEAD = re.compile(r"^fc_(?P<inp>\d{1,9})in_(?P<out>\d{1,9})out\Z", re.ASCII)  # LoRA-ViT's classifier head
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
 _DIFFUSERS_VAE_ROOTS = ("encoder.down_blocks.", "decoder.up_blocks.")  # AutoencoderKL's (SD's, SDXL's, FLUX.1's VAE)
@@ -188,7 +190,12 @@ def read_checkpoint(
     notes = []
     names = [*weights, *quant]
     if component:
-        mapping = {n: f"{component}.{n}" for n in names}
+        mapping = {n: f"{component}." + _CUSTOM_DIFFUSION.sub(r".\1", n) for n in names}
+        if custom := sum(1 for n in names if _CUSTOM_DIFFUSION.search(n)):
+            notes.append(
+                f"Custom Diffusion (diffusers' attention processors, loaded onto a base UNet): {custom} attention "
+                "projections stored whole, named as the attention's own"
+            )
     else:
         model_type = (config or {}).get("model_type")
         mapping = canonical_names(names, model_type if isinstance(model_type, str) else None)
@@ -201,11 +208,12 @@ def read_checkpoint(
     for name, key in weights.items():
         canon = mapping[name]
         modules[canon] = full_module(canon, store.raw[key])
+    processors = {"processors": "custom-diffusion"} if any(_CUSTOM_DIFFUSION.search(n) for n in names) else {}
     for name, q in quant.items():
         canon = mapping[name]
         modules[canon] = Module(canon, "quantized", q.d_out, q.d_in, None, None, None, None, q.keys, quant=q.method)
     if info is None:
-        return modules, notes, {}
+        return modules, notes, processors
     bits = f" {info['bits']}-bit" if info["bits"] else ""
     known = sum(1 for q in quant.values() if q.d_out and q.d_in)
     notes.append(f"quantized ({info['method']}{bits}): {known} of {len(quant)} Linear layers read at their shapes")
@@ -219,7 +227,7 @@ def read_checkpoint(
             else "their packing needs the bits a config.json declares"
         )
         notes.append(f"{len(quant) - known} quantized layers without a shape ({why}); the tree is read from the rest")
-    return modules, notes, {"quantized": info}
+    return modules, notes, {"quantized": info, **processors}
 
 
 MAX_QUANT_STATES = 16  # bitsandbytes 4-bit quant states read for shapes: one per layer name, a few dozen bytes each

@@ -1,8 +1,9 @@
 """loralib (microsoft/LoRA, the LoRA paper's own code), lit-gpt / litgpt and minLoRA LoRA weights.
 
 Keys are module paths with `.lora_A` [r, in] and `.lora_B` [out, r]: parameters, no `.weight` (PEFT's are
-`.lora_A.weight`); LoRA-Torch (loratorch) and CLIP-LoRA name them `.w_lora_A` / `.w_lora_B`. `torch.save(lora.lora_state_dict(model))` keeps only those; a whole `model.state_dict()` keeps
-the base weights beside them (read as full modules, a LoRA's own name kept for the LoRA). minLoRA (torch's
+`.lora_A.weight`); LoRA-Torch (loratorch) and CLIP-LoRA name them `.w_lora_A` / `.w_lora_B`.
+`torch.save(lora.lora_state_dict(model))` keeps only those; a whole `model.state_dict()` keeps the base weights
+beside them (read as full modules, a LoRA's own name kept for the LoRA). minLoRA (torch's
 parametrizations) puts the pair under `<module>.parametrizations.weight.0`, which is dropped from the name. None
 of them stores alpha: loralib's default `lora_alpha=1` (minLoRA's too; scale 1/r) is assumed and said in a note.
 CLIP-LoRA's `save_lora` nests its pairs as `weights.layer_<i>.<q_proj|k_proj|v_proj|proj>` (the i-th adapted

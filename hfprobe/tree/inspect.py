@@ -146,8 +146,8 @@ def _kind(view) -> str:
     kinds = {m.kind for m in view.modules.values()}
     if view.format == "textual-inversion":
         return "embedding"
-    if view.extra.get("component") in ADAPTER_COMPONENTS:
-        return "adapter"
+    if view.extra.get("component") in ADAPTER_COMPONENTS or view.extra.get("processors"):
+        return "adapter"  # a ControlNet beside its base; Custom Diffusion's projections loaded onto one
     return (
         "adapter"
         if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3", "tuner"} or view.format in ("peft", "ip-adapter")
