@@ -16,6 +16,7 @@ import json
 import pytest
 import torch
 
+from hfprobe.formats import open_weights
 from hfprobe.tree.inspect import inspect_source
 from hfprobe.tree.registry import families
 from tests.builders import write_header
@@ -92,6 +93,24 @@ def test_an_unknown_architecture_gets_no_base_model_from_its_weights(name, tmp_p
     report = _checkpoint(FOREIGN[name](), tmp_path / name)
     assert report["base_model"]["id"] is None, report["base_model"]
     assert not report["conflicts"]
+
+
+@pytest.mark.parametrize(
+    "cls, config, module",
+    [
+        ("XLNetModel", "XLNetConfig", "layer.0.ff.layer_1"),  # its attention is parameters: `rel_attn.q`, no .weight
+        ("LevitModel", "LevitConfig", "encoder.stages.0.layers.0.module.projection.linear"),  # BatchNorm buffers
+        ("EncodecModel", "EncodecConfig", "encoder.layers.0.conv"),  # weight norm: `parametrizations.weight.original1`
+    ],
+)
+def test_a_checkpoint_of_parameters_buffers_and_weight_norm_is_read(cls, config, module, tmp_path):
+    """Saved without config.json, these were "unknown weights layout": fewer than half their keys end in
+    .weight / .bias. A state dict of module tensors (parameters and buffers under module paths) is a checkpoint,
+    and a weight-normed layer's module is its direction tensor."""
+    report = _checkpoint(_transformers(cls, config), tmp_path)
+    assert report["format"] == "transformers-checkpoint" and report["kind"] == "checkpoint"
+    assert report["base_model"]["id"] is None
+    assert module in open_weights(str(tmp_path)).modules
 
 
 def test_why_is_said():

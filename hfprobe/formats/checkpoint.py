@@ -25,6 +25,9 @@ from .transformers_names import canonical_names, tower_names
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # a module's tensor or buffer
+# a module's weight: plain, or under weight norm (torch's parametrization keeps the direction as `original1`, the
+# older `weight_norm` as `weight_v`; EnCodec's and HiFi-GAN's convolutions)
+_WEIGHT = re.compile(r"\.(weight|parametrizations\.weight\.original1|weight_v)\Z")
 # diffusers' Custom Diffusion processors (train_custom_diffusion.py): `attn2.processor.to_k_custom_diffusion`
 _CUSTOM_DIFFUSION = re.compile(r"\.processor\.(to_[qkv]|to_out)_custom_diffusion(?=\.|$)")
 _FC_HEAD = re.compile(r"^fc_(?P<inp>\d{1,9})in_(?P<out>\d{1,9})out\Z", re.ASCII)  # LoRA-ViT's classifier head
@@ -183,9 +186,9 @@ def read_checkpoint(
     states = _bnb4_shapes(quant, store)
     taken = {k for q in quant.values() for k in q.keys.values()}
     weights = {
-        k[: -len(".weight")]: k
+        _WEIGHT.sub("", k): k
         for k, info_ in store.raw.items()
-        if k.endswith(".weight") and len(info_.shape) >= 2 and k not in taken
+        if _WEIGHT.search(k) and len(info_.shape) >= 2 and k not in taken
     }
     notes = []
     names = [*weights, *quant]
