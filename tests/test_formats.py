@@ -244,6 +244,25 @@ def test_custom_diffusion_weights_are_an_adapter_under_the_unet_s_names(safe, tm
     assert report["kind"] == "adapter" and any("Custom Diffusion" in n for n in report["notes"])
 
 
+def test_a_peft_wrapped_unet_s_own_state_dict_reads_its_lora(tmp_path):
+    """accelerate's `save_state` (diffusers' training scripts, `checkpoint-500/model.safetensors`) saves the UNet
+    peft wrapped: base weights as `to_q.base_layer.weight`, factors with the adapter name, `lora_A.default.weight`.
+    Was "recognised as diffusers-lora but no module could be read"; peft's own ΔW is the oracle."""
+    from peft import LoraConfig
+
+    unet = B.tiny_unet()
+    unet.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights="gaussian", target_modules=["to_q", "to_v"]))
+    state = {k: v.contiguous() for k, v in unet.state_dict().items()}
+    assert any(k.endswith("to_q.lora_A.default.weight") for k in state)
+    save_file(state, str(tmp_path / "model.safetensors"))
+    view = open_weights(tmp_path / "model.safetensors")
+    wrapped = {n for n, m in unet.named_modules() if hasattr(m, "lora_A")}
+    assert view.format == "diffusers-lora" and set(view.modules) == {f"unet.{n}" for n in wrapped}
+    name = "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_v"
+    want = unet.get_submodule(name).get_delta_weight("default")
+    torch.testing.assert_close(view.layer(f"unet.{name}", scaled=True), want.detach())
+
+
 def test_cloneofsimo_unmatched_layout_stays_positional(tmp_path):
     save_file(
         {"unet:0:down": torch.randn(1, 7), "unet:0:up": torch.randn(5, 1)},

@@ -26,7 +26,7 @@ import time
 from ..errors import InvalidWeightsError
 from ..source.safetensors import quote
 from .base import TensorStore
-from .lora import build_lora_modules
+from .lora import build_lora_modules, without_adapter_name
 from .presence import Presence
 from .tables import tables
 
@@ -161,8 +161,8 @@ def to_peft_keys(raw_keys: list[str]) -> dict[str, str]:
     """Rename diffusers-style LoRA keys (any of the three styles) to PEFT style; returns new -> raw key."""
     _, unet_map, te_map = _mappings()
     by_comp: dict[str, dict[str, str]] = {}
-    for raw in raw_keys:
-        comp, rest = component_of(raw)
+    for raw in raw_keys:  # (a PEFT-wrapped model's own state dict keeps the adapter name: `lora_A.default.weight`)
+        comp, rest = component_of(without_adapter_name(raw))
         by_comp.setdefault(comp, {})[rest] = raw
     out: dict[str, str] = {}
     for comp, sub in by_comp.items():

@@ -6,6 +6,7 @@ Every LoRA format is first renamed (keys only, no bytes) to this one layout by i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ..errors import InvalidWeightsError
@@ -25,6 +26,23 @@ ROLE_SUFFIXES = (
     (".lora_B.bias", "bias"),
     (".alpha", "alpha"),
 )
+
+
+# the adapter name PEFT keeps in a wrapped model's own state dict (`lora_A.default.weight`), which an adapter saved
+# with save_pretrained / get_peft_model_state_dict does not have
+_ADAPTER_NAME = re.compile(r"\.(lora_A|lora_B)\.(?!weight$|bias$)[^.]+\.(weight|bias)$")
+_ADAPTER_NAME_EMB = re.compile(r"\.(lora_embedding_A|lora_embedding_B|lora_magnitude_vector)\.(?!weight$)[^.]+$")
+
+
+def without_adapter_name(key: str) -> str:
+    """`x.lora_A.default.weight` -> `x.lora_A.weight`; any other key unchanged.
+
+    >>> without_adapter_name("q_proj.lora_B.default.weight"), without_adapter_name("q_proj.lora_B.weight")
+    ('q_proj.lora_B.weight', 'q_proj.lora_B.weight')
+    """
+    if ".lora_" not in key:
+        return key
+    return _ADAPTER_NAME_EMB.sub(r".\1", _ADAPTER_NAME.sub(r".\1.\2", key))
 
 
 def split_role(key: str) -> tuple[str, str] | None:

@@ -21,7 +21,7 @@ from ..errors import InvalidWeightsError
 from ..source.safetensors import quote
 from .base import Module, TensorStore, full_module
 from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
-from .lora import add_full_modules, build_lora_modules, split_role
+from .lora import add_full_modules, build_lora_modules, split_role, without_adapter_name
 from .lycoris import group as lycoris_group
 from .lycoris import is_lycoris, read_modules
 from .transformers_names import canonical_names
@@ -46,18 +46,13 @@ def is_peft(keys: list[str], config: dict | None) -> bool:
     )
 
 
-_ADAPTER_NAME = re.compile(r"\.(lora_A|lora_B)\.(?!weight$|bias$)[^.]+\.(weight|bias)$")
-_ADAPTER_NAME_EMB = re.compile(r"\.(lora_embedding_A|lora_embedding_B|lora_magnitude_vector)\.(?!weight$)[^.]+$")
-
-
 def _strip(key: str) -> str:
     """PEFT's prefix off; an adapter name left in by saving `model.state_dict()` (`lora_A.default.weight`) too."""
     for prefix in (PEFT_PREFIX, "base_model."):
         if key.startswith(prefix):
             key = key[len(prefix) :]
             break
-    key = _ADAPTER_NAME.sub(r".\1.\2", key)
-    key = _ADAPTER_NAME_EMB.sub(r".\1", key)
+    key = without_adapter_name(key)
     return re.sub(r"\.modules_to_save\.[^.]+\.", ".", key)
 
 
