@@ -83,11 +83,26 @@ def test_a_motion_lora_is_an_adapter_of_the_v2_module(tmp_path):
 
 
 def test_a_unet_saved_with_its_motion_modules_stays_the_unet_s(tmp_path):
+    """UNetMotionModel at SD 1.5's sizes, whole and as a LoRA on all of its attention, spatial and temporal: the
+    UNet's names place it, and its motion modules are not checked as SD's cross-attention."""
     from diffusers import UNetMotionModel
 
     with torch.device("meta"):
-        shapes = {k: tuple(v.shape) for k, v in UNetMotionModel().state_dict().items()}
+        shapes = {k: tuple(v.shape) for k, v in UNetMotionModel(cross_attention_dim=768).state_dict().items()}
     write_header(
-        tmp_path / "diffusion_pytorch_model.safetensors", {k: ("F16", s) for k, s in shapes.items()}, data=False
+        tmp_path / "full" / "diffusion_pytorch_model.safetensors",
+        {k: ("F16", s) for k, s in shapes.items()},
+        data=False,
     )
-    assert inspect_source(str(tmp_path))["family"] == "sd1"
+    full = inspect_source(str(tmp_path / "full"))
+    lora = {}
+    for name, shape in shapes.items():
+        if re.search(r"\.attn[12]\.(to_[qkv]|to_out\.0)\.weight$", name):
+            base = "unet." + name.removesuffix(".weight")
+            lora[f"{base}.lora_A.weight"], lora[f"{base}.lora_B.weight"] = (
+                ("F16", (4, shape[1])),
+                ("F16", (shape[0], 4)),
+            )
+    write_header(tmp_path / "lora" / "pytorch_lora_weights.safetensors", lora, data=False)
+    for report in (full, inspect_source(str(tmp_path / "lora"))):
+        assert report["family"] == "sd1" and report["root"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
