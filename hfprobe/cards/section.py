@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..formats.head import head_words
 
 MD_BEGIN = "<!-- hfprobe:start -->"
 
@@ -264,6 +265,8 @@ def render_section(
         ]
     else:
         lines.append(f"**Most likely trained on:** {NO_PREDICTION}.")
+    if isinstance(report.get("head"), dict) and report["head"].get("module"):  # the classifier stored with it
+        lines += ["", f"**Task head:** {clean_text(head_words(report['head']), 600).replace('|', '/')}."]
     sentences = [clean_text(c) for c in report.get("conflicts") or []]
     lines += [
         "",

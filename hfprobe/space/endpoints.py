@@ -175,6 +175,7 @@ def md_text(value) -> str:
 
 
 def _summary(report: dict, note: str) -> str:
+    from ..formats.head import head_words
     from ..tree.inspect import quant_words
 
     root = report.get("root") or {}
@@ -192,6 +193,8 @@ def _summary(report: dict, note: str) -> str:
             "- **candidates:** " + ", ".join(f"{c(x['id'])} ({float(x.get('score', 0)):.2f})" for x in cands[:5])
         )
     lines += [f"  - evidence: {c(ev)}" for ev in (root.get("evidence") or [])[:8]]
+    if report.get("head"):  # the classifier saved with the weights
+        lines.append(f"- **task head:** {c(head_words(report['head']))}")
     conflicts = report.get("conflicts") or []
     lines.append("- **conflicts:** " + ("; ".join(c(x) for x in conflicts) if conflicts else "none"))
     lines += [f"- **declared** ({c(key)}): {c(value)}" for key, value in (report.get("declared") or {}).items()]

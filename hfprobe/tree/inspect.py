@@ -18,6 +18,7 @@ import posixpath
 
 from ..errors import HfprobeError
 from ..formats import open_weights, pick_weights
+from ..formats.head import head_words, task_head
 from ..source.resolve import Source, resolve
 from .classify import classify
 from .names import shapes_from_raw
@@ -161,7 +162,8 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
     Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
     root {id, confidence, candidates [{id, score}], evidence [str]}, declared {field: value}, conflicts [str],
     base_model, modules, rank, quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
-    notes. Raises the typed errors of hfprobe.errors on bad input.
+    head {module, outputs, task, labels} or None (`formats.head`), notes. Raises the typed errors of
+    hfprobe.errors on bad input.
 
     >>> inspect_source("org/lora@main")["format"]   # doctest: +SKIP
     'kohya'
@@ -219,6 +221,7 @@ def _report(src: Source) -> dict:
         "range_ignored": bool(src.range_ignored),
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
+        "head": task_head(view.modules, view.config),  # {module, outputs, task, labels} of a classifier, else None
         "notes": list(view.notes),
     }
 
@@ -263,6 +266,8 @@ def format_report(report: dict) -> str:
         lines.append(("  evidence " if i == 0 else "           ") + e)
     for key, value in r["declared"].items():
         lines.append(f"  declared {key}: {value}")
+    if r.get("head"):  # the classifier it was trained with: how many labels, and their names where given
+        lines.append(f"  head     {head_words(r['head'])}")
     decision = r.get("base_model") if isinstance(r.get("base_model"), dict) else None
     if decision:  # what `hfprobe annotate` would write as the card's base_model
         lines.append(f"  card     base_model {decision.get('id') or 'none'} ({decision.get('reason')})")

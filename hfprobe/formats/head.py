@@ -1,0 +1,72 @@
+"""The task head a model was trained with, read from its weights: a classifier's output count, and its labels where
+a config names them.
+
+A fine-tune for classification saves its head whole (PEFT's `modules_to_save`, a full checkpoint): transformers'
+`classifier` (`classifier.out_proj` for RoBERTa, BART and their kin), `score` (decoder models), `qa_outputs`
+(extractive question answering: start and end), LoRA-ViT's `fc_<in>in_<out>out`, and a vision model's top-level
+`head` / `fc`. Its output side is the number of labels the model was trained to tell apart: a fact about what it
+was trained on that needs no expert. config.json's `id2label` names them (unless transformers' defaults,
+`LABEL_0`…); an adapter_config.json's `task_type` says which task.
+
+    >>> from hfprobe.formats.base import Module
+    >>> head = task_head({"classifier": Module("classifier", "full", 6, 768)}, {"task_type": "SEQ_CLS"})
+    >>> head["module"], head["outputs"], head["task"]
+    ('classifier', 6, 'SEQ_CLS')
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from .base import Module
+
+# a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head)
+_HEADS = re.compile(r"^(?:classifier\.out_proj|classifier|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out|head(?:\.fc)?|fc)\Z")
+MAX_OUTPUTS = 10_000  # more outputs than that is a vocabulary (a language model's head), not a label set
+MAX_LABELS = 50  # label names reported; a head of more says how many
+MAX_LABEL_CHARS = 60
+_DEFAULT_LABEL = re.compile(r"LABEL_\d+\Z")
+
+
+def task_head(modules: Mapping[str, Module], config: Mapping | None) -> dict | None:
+    """{module, outputs, task, labels} of the head stored whole among `modules`, else None.
+
+    `labels` are config.json's `id2label` names in index order where it names every output (None otherwise);
+    `task` is adapter_config.json's `task_type` (SEQ_CLS, TOKEN_CLS, QUESTION_ANS, …) or None."""
+    found = sorted(
+        (name for name, m in modules.items() if _HEADS.match(name) and m.kind == "full" and 0 < m.d_out <= MAX_OUTPUTS),
+        key=lambda n: (n != "classifier.out_proj", n != "classifier", n),
+    )
+    if not found:
+        return None
+    name = found[0]
+    outputs = modules[name].d_out
+    cfg = config if isinstance(config, Mapping) else {}
+    task = cfg.get("task_type") if isinstance(cfg.get("task_type"), str) else None
+    return {"module": name, "outputs": outputs, "task": task, "labels": _labels(cfg.get("id2label"), outputs)}
+
+
+def _labels(id2label, outputs: int) -> list[str] | None:
+    """The label names in index order, when `id2label` names each of the head's outputs with something of its own."""
+    if not isinstance(id2label, Mapping) or len(id2label) != outputs:
+        return None
+    try:
+        names = [id2label.get(str(i), id2label.get(i)) for i in range(outputs)]
+    except TypeError:
+        return None
+    if not all(isinstance(n, str) and n.strip() for n in names) or all(_DEFAULT_LABEL.match(n) for n in names):
+        return None
+    return [n.strip()[:MAX_LABEL_CHARS] for n in names[:MAX_LABELS]]
+
+
+def head_words(head: Mapping) -> str:
+    """One line for people: `classifier, 6 outputs (SEQ_CLS): sadness, joy, love, anger, fear, surprise`.
+
+    >>> head_words({"module": "qa_outputs", "outputs": 2, "task": None, "labels": None})
+    'qa_outputs, 2 outputs'
+    """
+    text = f"{head['module']}, {head['outputs']} outputs" + (f" ({head['task']})" if head.get("task") else "")
+    labels = head.get("labels") or []
+    more = head["outputs"] - len(labels) if labels else 0
+    return text + (": " + ", ".join(labels) + (f", … ({more} more)" if more > 0 else "") if labels else "")

@@ -1,0 +1,86 @@
+"""The task head a model was trained with (`formats.head`): a classifier's output count, its labels where config.json
+names them and the task where adapter_config.json says it, in inspect's report, its text and the card. Built with
+transformers and peft on tiny configs; a causal LM's vocabulary head is no task head."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformers import (
+    BertConfig,
+    BertForSequenceClassification,
+    GPT2Config,
+    GPT2LMHeadModel,
+    RobertaConfig,
+    RobertaForSequenceClassification,
+)
+
+from hfprobe.tree.inspect import format_report, inspect_source
+
+torch.set_num_threads(1)
+EMOTIONS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37}
+
+
+def _save(model, folder, **config):
+    model.config.update(config)
+    model.save_pretrained(folder)
+    return inspect_source(str(folder))
+
+
+def test_a_classifier_checkpoint_names_its_labels(tmp_path):
+    labels = dict(enumerate(EMOTIONS))
+    model = BertForSequenceClassification(BertConfig(**TINY, num_labels=6))
+    report = _save(model, tmp_path, id2label=labels, label2id={v: k for k, v in labels.items()})
+    assert report["head"] == {"module": "classifier", "outputs": 6, "task": None, "labels": EMOTIONS}
+    assert "  head     classifier, 6 outputs: sadness, joy, love, anger, fear, surprise" in format_report(report)
+
+
+def test_default_label_names_are_no_labels_and_roberta_s_head_is_its_out_proj(tmp_path):
+    model = RobertaForSequenceClassification(RobertaConfig(**TINY, num_labels=3))
+    head = _save(model, tmp_path)["head"]  # transformers' LABEL_0, LABEL_1, LABEL_2
+    assert head == {"module": "classifier.out_proj", "outputs": 3, "task": None, "labels": None}
+
+
+def test_a_peft_classification_adapter_keeps_its_head_and_task(tmp_path):
+    from peft import LoraConfig, get_peft_model
+
+    model = get_peft_model(
+        BertForSequenceClassification(BertConfig(**TINY, num_labels=8)),
+        LoraConfig(r=4, target_modules=["query", "value"], task_type="SEQ_CLS"),
+    )
+    model.save_pretrained(tmp_path)
+    assert json.loads((tmp_path / "adapter_config.json").read_text())["modules_to_save"]  # peft keeps the head
+    report = inspect_source(str(tmp_path))
+    assert report["kind"] == "adapter"
+    assert report["head"] == {"module": "classifier", "outputs": 8, "task": "SEQ_CLS", "labels": None}
+
+
+def test_a_language_model_s_vocabulary_is_no_task_head(tmp_path):
+    model = GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=50257))
+    assert _save(model, tmp_path)["head"] is None
+
+
+@pytest.mark.parametrize("labels", [EMOTIONS, None])
+def test_the_card_says_the_head(labels, tmp_path):
+    from hfprobe.cards.annotate import annotate_one
+
+    model = BertForSequenceClassification(BertConfig(**TINY, num_labels=6))
+    config = {"id2label": dict(enumerate(labels)), "label2id": {v: k for k, v in enumerate(labels)}} if labels else {}
+    _save(model, tmp_path, **config)
+    annotate_one(str(tmp_path))
+    card = (tmp_path / "README.md").read_text()
+    words = ": " + ", ".join(EMOTIONS) if labels else ""
+    assert f"**Task head:** classifier, 6 outputs{words}." in card
+
+
+def test_the_space_shows_the_head_as_code():
+    """Label names are the uploader's text: the Space shows them inside a code span, never as Markdown."""
+    from hfprobe.space.endpoints import _summary
+
+    head = {"module": "classifier", "outputs": 2, "task": None, "labels": ["<img src=x>", "[a](http://e)"]}
+    text = _summary({"source": "org/name", "root": {}, "head": head}, "")
+    line = next(x for x in text.splitlines() if "task head" in x)
+    assert "`classifier, 2 outputs: <img src=x>, [a](http://e)`" in line
