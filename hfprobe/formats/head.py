@@ -9,7 +9,8 @@ was trained on that needs no expert. config.json's `id2label` names them (unless
 `LABEL_0`…); an adapter_config.json's `task_type` says which task.
 
     >>> from hfprobe.formats.base import Module
-    >>> head = task_head({"classifier": Module("classifier", "full", 6, 768)}, {"task_type": "SEQ_CLS"})
+    >>> classifier = Module("classifier", "full", 6, 768, None, None, None, None, {})
+    >>> head = task_head({"classifier": classifier}, {"task_type": "SEQ_CLS"})
     >>> head["module"], head["outputs"], head["task"]
     ('classifier', 6, 'SEQ_CLS')
 """
