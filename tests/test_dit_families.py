@@ -41,6 +41,7 @@ CONFIGS = {
     "flux2": ("Flux2Transformer2DModel", {}),  # diffusers' defaults are FLUX.2-dev's published config
     "zimage": ("ZImageTransformer2DModel", {}),  # ... and Z-Image-Turbo's
     "hunyuan-video-1.5": ("HunyuanVideo15Transformer3DModel", {}),  # ... and HunyuanVideo 1.5's
+    "ltx2": ("LTX2VideoTransformer3DModel", {}),  # ... and LTX-2 19B's
 }
 ATTENTION = ["to_q", "to_k", "to_v", "to_out.0"]
 
@@ -279,3 +280,42 @@ def test_a_dit_checkpoint_without_its_config_is_a_diffusers_checkpoint(name, tmp
     view = open_weights(str(tmp_path))
     assert view.format == "diffusers-checkpoint" and all(n.startswith("transformer.") for n in view.modules)
     assert inspect_source(str(tmp_path))["family"] == {"wan-1.3b": "wan", "qwen-image": "qwen_image"}.get(name, name)
+
+
+def test_an_ltx2_lora_is_ltx2_by_its_audio_stream(tmp_path):
+    """LTX-2 LoRAs (its trainer adapts every attention, the audio stream's too) had no family; a LoRA of its video
+    attention alone has no name of LTX-2's own, so its sizes alone place it, unsure, and write no base_model."""
+    audio = lora_shapes("ltx2", ATTENTION)
+    r = report(tmp_path / "a", audio, "Lightricks/LTX-2")
+    assert (r["family"], r["root"]["id"], r["base_model"]["id"]) == ("ltx2", "Lightricks/LTX-2", "Lightricks/LTX-2")
+    comfy = {k.replace("transformer.", "diffusion_model.", 1): v for k, v in audio.items()}  # ComfyUI's prefix
+    assert report(tmp_path / "b", comfy)["root"]["id"] == "Lightricks/LTX-2"
+    video = lora_shapes("ltx2", [f"attn{i}.{t}" for i in (1, 2) for t in ATTENTION])
+    assert video and not any("audio" in k for k in video)
+    r = report(tmp_path / "c", video)
+    assert (r["family"], r["family_confidence"], r["base_model"]["id"]) == ("ltx2", 0.5, None)
+
+
+def test_ltx2_s_own_single_file_is_ltx2(tmp_path):
+    """The official `ltx-2-19b-dev.safetensors`: `model.diffusion_model.` with its own modulation names (diffusers'
+    converter maps `patchify_proj` to `proj_in`, `adaln_single` to `time_embed`, `q_norm` to `norm_q`) and VAEs."""
+    import diffusers
+
+    with torch.device("meta"):
+        model = diffusers.LTX2VideoTransformer3DModel()
+    renames = [
+        ("audio_proj_in", "audio_patchify_proj"),
+        ("proj_in", "patchify_proj"),
+        ("norm_q", "q_norm"),
+        ("norm_k", "k_norm"),
+        ("audio_time_embed.", "audio_adaln_single."),
+        ("time_embed.", "adaln_single."),
+    ]
+    tensors = {}
+    for key, value in model.state_dict().items():
+        for new, old in renames:
+            key = key.replace(new, old)
+        tensors["model.diffusion_model." + key] = ("BF16", tuple(value.shape))
+    tensors["vae.per_channel_statistics.mean-of-means"] = ("F32", (128,))
+    r = report(tmp_path, tensors, name="ltx-2-19b-dev.safetensors")
+    assert (r["format"], r["family"], r["root"]["id"]) == ("ldm-checkpoint", "ltx2", "Lightricks/LTX-2")
