@@ -42,6 +42,7 @@ CONFIGS = {
     "zimage": ("ZImageTransformer2DModel", {}),  # ... and Z-Image-Turbo's
     "hunyuan-video-1.5": ("HunyuanVideo15Transformer3DModel", {}),  # ... and HunyuanVideo 1.5's
     "ltx2": ("LTX2VideoTransformer3DModel", {}),  # ... and LTX-2 19B's
+    "auraflow": ("AuraFlowTransformer2DModel", {}),  # ... and AuraFlow's (4 joint, 32 single blocks)
 }
 ATTENTION = ["to_q", "to_k", "to_v", "to_out.0"]
 
@@ -319,3 +320,21 @@ def test_ltx2_s_own_single_file_is_ltx2(tmp_path):
     tensors["vae.per_channel_statistics.mean-of-means"] = ("F32", (128,))
     r = report(tmp_path, tensors, name="ltx-2-19b-dev.safetensors")
     assert (r["format"], r["family"], r["root"]["id"]) == ("ldm-checkpoint", "ltx2", "Lightricks/LTX-2")
+
+
+def test_an_auraflow_lora_and_checkpoint_are_auraflow(tmp_path):
+    """AuraFlow (and Pony Diffusion V7, built on it) has FLUX.1's width and block kinds under names of its own
+    (`joint_transformer_blocks`, `ff.out_projection`): its checkpoint without config.json was HunyuanVideo at 1.00,
+    its LoRA FLUX.1 at 0.73."""
+    import diffusers
+
+    lora = lora_shapes("auraflow", [*ATTENTION, "add_q_proj", "add_k_proj", "add_v_proj"])
+    bare = report(tmp_path / "a", lora)
+    assert bare["family"] == "auraflow" and bare["base_model"]["id"] is None  # three releases, one architecture
+    assert {c["id"] for c in bare["root"]["candidates"]} == {"fal/AuraFlow", "fal/AuraFlow-v0.2", "fal/AuraFlow-v0.3"}
+    assert report(tmp_path / "b", lora, "fal/AuraFlow-v0.3")["base_model"]["id"] == "fal/AuraFlow-v0.3"
+    with torch.device("meta"):
+        model = diffusers.AuraFlowTransformer2DModel()
+    tensors = {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    full = report(tmp_path / "c", tensors, name="diffusion_pytorch_model.safetensors")
+    assert (full["format"], full["family"]) == ("diffusers-checkpoint", "auraflow")

@@ -388,14 +388,15 @@ def _diffusers_checkpoint(cls: str, folder, class_name: str | None = None, card:
 
 
 def test_a_diffusers_class_the_registry_lacks_caps_the_family_and_writes_nothing(tmp_path):
-    """A diffusers config.json's `_class_name` is its model_type. AuraFlow's blocks have HunyuanVideo's attention
-    names (`add_q_proj`, single-stream blocks) and width (3072): its checkpoint, config.json and all, was
-    HunyuanVideo at 1.0; Chroma (FLUX.1-schnell pruned and retrained) was FLUX.1 at 1.0."""
-    aura = _diffusers_checkpoint("AuraFlowTransformer2DModel", tmp_path / "aura", num_single_dit_layers=4)
-    assert aura["family_confidence"] <= 0.5 and aura["root"]["confidence"] <= 0.5
-    assert aura["base_model"]["id"] is None
-    assert "_class_name AuraFlowTransformer2DModel, an architecture the registry has no" in aura["base_model"]["reason"]
-    assert aura["declared"]["config.json _class_name"] == "AuraFlowTransformer2DModel"
+    """A diffusers config.json's `_class_name` is its model_type. Motif-Video's blocks have HunyuanVideo's names and
+    width: its checkpoint, config.json and all, would be HunyuanVideo at 1.0 (AuraFlow's was, before it had a family
+    of its own); Chroma (FLUX.1-schnell pruned and retrained) was FLUX.1 at 1.0."""
+    motif = _diffusers_checkpoint("MotifVideoTransformer3DModel", tmp_path / "motif", num_layers=2, num_single_layers=2)
+    assert motif["family_confidence"] <= 0.5 and motif["root"]["confidence"] <= 0.5
+    assert motif["base_model"]["id"] is None
+    reason = "_class_name MotifVideoTransformer3DModel, an architecture the registry has no"
+    assert reason in motif["base_model"]["reason"]
+    assert motif["declared"]["config.json _class_name"] == "MotifVideoTransformer3DModel"
     chroma = _diffusers_checkpoint("ChromaTransformer2DModel", tmp_path / "chroma", num_layers=2, num_single_layers=2)
     assert chroma["family"] == "flux" and chroma["family_confidence"] == 0.5
     # what its card declares is still checked against the weights and written
@@ -452,7 +453,7 @@ def test_the_architectures_benchmark_reads_diffusers_classes(tmp_path, capsys):
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     out = tmp_path / "rows.jsonl"
-    classes = ["AuraFlowTransformer2DModel", "ZImageTransformer2DModel"]
+    classes = ["MotifVideoTransformer3DModel", "ZImageTransformer2DModel"]
     verbosity = transformers.logging.get_verbosity()
     with warnings.catch_warnings():  # main() quiets logging, warnings and transformers for its run: undone here
         try:
@@ -461,8 +462,8 @@ def test_the_architectures_benchmark_reads_diffusers_classes(tmp_path, capsys):
             logging.disable(logging.NOTSET)
             signal.signal(signal.SIGALRM, signal.SIG_DFL)
             transformers.logging.set_verbosity(verbosity)
-    aura, zimage = (json.loads(line) for line in out.read_text().splitlines())
-    assert aura["truth"] == [] and aura["full+config"]["confidence"] <= 0.5
+    motif, zimage = (json.loads(line) for line in out.read_text().splitlines())
+    assert motif["truth"] == [] and motif["full+config"]["confidence"] <= 0.5
     assert zimage["truth"] == ["zimage"] and zimage["lora"]["family"] == "zimage"
     summary = json.loads(capsys.readouterr().out)
     assert summary["full"]["files"] == 2 and summary["full+config"]["sure and wrong"] == 0

@@ -769,7 +769,8 @@ def test_key_patterns_match_as_re_does():
     rng = random.Random(0)
     pieces = ["", "a", "unet", "model", "text_model", "vision_model", "encoder", "decoder", "single", "layers", "1"]
     real = [normalize_key(k) for k in _realzoo_names()]
-    names = sorted(_noisy([_sample(kp.pattern, rng) for kp in exist + first for _ in range(12)], rng, pieces))
+    samples = [_sample(kp.pattern, rng) for kp in exist + first for _ in range(12)]
+    names = sorted(_noisy(samples, rng, pieces) | set(samples))  # the clean samples too: an anchored pattern's hits
     names += real + ["", "_", "\n", "layers_1_", "_layers_1_self_attn_q_proj", "encoder_layers_0_self_attn_q_proj"]
     assert len(names) > 3000
     for kp in dict.fromkeys(exist):

@@ -237,9 +237,9 @@ def _coverage(
     experts being nothing a Mistral has; a CLIP vision tower read as Whisper: 32%, its MLP being `mlp.fc1`; a dense
     Llama: 98%. A diffusion family's roles size its attention and embedders and its other layers are unsized (resnets,
     feed-forwards, modulations; a single-file checkpoint's VAE and text encoders): an SD 1.5 checkpoint is 100% its
-    family's and 9% checked, by design, which is not said; AuraFlow read as HunyuanVideo: 56%, its feed-forwards
-    named otherwise. `normalized` gives each name's normalized form, `names` the KeySet over them that classify
-    built."""
+    family's and 9% checked, by design, which is not said; AuraFlow read as HunyuanVideo (before it had a family of
+    its own): 56%, its feed-forwards named otherwise. `normalized` gives each name's normalized form, `names` the
+    KeySet over them that classify built."""
     spec = families()
     tables = names.matches(spec["_embedding_tables"])
     params = {k: n for k, n in params.items() if normalized.get(k, k) not in tables}

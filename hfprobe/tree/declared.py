@@ -46,13 +46,13 @@ _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
-    architecture the registry has no family for (`mixtral`, `camembert`, `deit`, `AuraFlowTransformer2DModel`),
+    architecture the registry has no family for (`mixtral`, `camembert`, `deit`, `MotifVideoTransformer3DModel`),
     else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})
     ('model_type mixtral', None)
-    >>> [foreign_model_type({"_class_name": c}) for c in ("AuraFlowTransformer2DModel", "UNet2DConditionModel")]
-    ['_class_name AuraFlowTransformer2DModel', None]
+    >>> [foreign_model_type({"_class_name": c}) for c in ("MotifVideoTransformer3DModel", "UNet2DConditionModel")]
+    ['_class_name MotifVideoTransformer3DModel', None]
     """
     field, value, fams = _architecture(config)
     return f"{field} {value}" if field and not fams else None
