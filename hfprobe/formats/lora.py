@@ -34,13 +34,17 @@ _ADAPTER_NAME = re.compile(r"\.(lora_A|lora_B)\.(?!weight$|bias$)[^.]+\.(weight|
 _ADAPTER_NAME_EMB = re.compile(r"\.(lora_embedding_A|lora_embedding_B|lora_magnitude_vector)\.(?!weight$)[^.]+$")
 
 
+_PLAIN = (".lora_A.weight", ".lora_B.weight", ".lora_down.weight", ".lora_up.weight", ".lora_embedding_A",
+          ".lora_embedding_B", ".lora_magnitude_vector")  # fmt: skip
+
+
 def without_adapter_name(key: str) -> str:
     """`x.lora_A.default.weight` -> `x.lora_A.weight`; any other key unchanged.
 
     >>> without_adapter_name("q_proj.lora_B.default.weight"), without_adapter_name("q_proj.lora_B.weight")
     ('q_proj.lora_B.weight', 'q_proj.lora_B.weight')
     """
-    if ".lora_" not in key:
+    if ".lora_" not in key or key.endswith(_PLAIN):  # (most keys: no adapter name, no regex)
         return key
     return _ADAPTER_NAME_EMB.sub(r".\1", _ADAPTER_NAME.sub(r".\1.\2", key))
 
