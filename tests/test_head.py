@@ -58,6 +58,15 @@ def test_a_peft_classification_adapter_keeps_its_head_and_task(tmp_path):
     assert report["head"] == {"module": "classifier", "outputs": 8, "task": "SEQ_CLS", "labels": None}
 
 
+def test_bart_s_head_is_its_classification_head(tmp_path):
+    from transformers import BartConfig, BartForSequenceClassification
+
+    config = BartConfig(d_model=32, encoder_layers=1, decoder_layers=1, encoder_attention_heads=4,
+                        decoder_attention_heads=4, encoder_ffn_dim=37, decoder_ffn_dim=37, num_labels=4)  # fmt: skip
+    head = _save(BartForSequenceClassification(config), tmp_path)["head"]
+    assert (head["module"], head["outputs"]) == ("classification_head.out_proj", 4)
+
+
 def test_a_language_model_s_vocabulary_is_no_task_head(tmp_path):
     model = GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=50257))
     assert _save(model, tmp_path)["head"] is None

@@ -2,11 +2,11 @@
 a config names them.
 
 A fine-tune for classification saves its head whole (PEFT's `modules_to_save`, a full checkpoint): transformers'
-`classifier` (`classifier.out_proj` for RoBERTa, BART and their kin), `score` (decoder models), `qa_outputs`
-(extractive question answering: start and end), LoRA-ViT's `fc_<in>in_<out>out`, and a vision model's top-level
-`head` / `fc`. Its output side is the number of labels the model was trained to tell apart: a fact about what it
-was trained on that needs no expert. config.json's `id2label` names them (unless transformers' defaults,
-`LABEL_0`…); an adapter_config.json's `task_type` says which task.
+`classifier` (`classifier.out_proj` for RoBERTa and ELECTRA, `classification_head.out_proj` for BART and T5),
+`score` (decoder models), `qa_outputs` (extractive question answering: start and end), LoRA-ViT's
+`fc_<in>in_<out>out`, and a vision model's top-level `head` / `fc`. Its output side is the number of labels the
+model was trained to tell apart: a fact about what it was trained on that needs no expert. config.json's `id2label`
+names them (unless transformers' defaults, `LABEL_0`…); an adapter_config.json's `task_type` says which task.
 
     >>> from hfprobe.formats.base import Module
     >>> classifier = Module("classifier", "full", 6, 768, None, None, None, None, {})
@@ -23,7 +23,10 @@ from collections.abc import Mapping
 from .base import Module
 
 # a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head)
-_HEADS = re.compile(r"^(?:classifier\.out_proj|classifier|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out|head(?:\.fc)?|fc)\Z")
+_HEADS = re.compile(
+    r"^(?:classifier\.out_proj|classification_head\.out_proj|classifier|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
+    r"|head(?:\.fc)?|fc)\Z"
+)
 MAX_OUTPUTS = 10_000  # more outputs than that is a vocabulary (a language model's head), not a label set
 MAX_LABELS = 50  # label names reported; a head of more says how many
 MAX_LABEL_CHARS = 60
@@ -36,8 +39,8 @@ def task_head(modules: Mapping[str, Module], config: Mapping | None) -> dict | N
     `labels` are config.json's `id2label` names in index order where it names every output (None otherwise);
     `task` is adapter_config.json's `task_type` (SEQ_CLS, TOKEN_CLS, QUESTION_ANS, …) or None."""
     found = sorted(
-        (name for name, m in modules.items() if _HEADS.match(name) and m.kind == "full" and 0 < m.d_out <= MAX_OUTPUTS),
-        key=lambda n: (n != "classifier.out_proj", n != "classifier", n),
+        (n for n, m in modules.items() if _HEADS.match(n) and m.kind == "full" and 0 < (m.d_out or 0) <= MAX_OUTPUTS),
+        key=lambda n: (not n.endswith(".out_proj"), n != "classifier", n),
     )
     if not found:
         return None
