@@ -8,14 +8,14 @@
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, torchtune,
 custom-lora, transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion,
-gguf, ip-adapter (see each module's docstring).
+gguf, ip-adapter, prompt-learner (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
 (diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py, loralib.py,
-torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py; LoRA key grouping in
-lora.py), pickles read only through `torch.load(weights_only=True)` or their index alone (pickle_safe.py), the
-libraries' renaming tables kept as data (tables.py, kohya_names.py, transformers_names.py) and a quick
-literal-presence test over names (presence.py).
+torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py, prompt_learner.py;
+LoRA key grouping in lora.py; a classifier head in head.py), pickles read only through
+`torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries' renaming tables kept as data
+(tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test over names (presence.py).
 May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).
 """
 
@@ -50,7 +50,8 @@ from .lycoris import is_lycoris
 from .mlx import is_mlx, read_mlx
 from .peft import is_peft, read_peft
 from .pick import models_in, pick_weights
-from .pickle_safe import PICKLE_SUFFIXES, load_tensors, read_index
+from .pickle_safe import PICKLE_SUFFIXES, is_pickle_name, load_tensors, read_index
+from .prompt_learner import is_prompt_learner, read_prompt_learner
 from .quantized import quantized_bases
 from .torchtune import is_torchtune, read_torchtune
 from .xlabs import is_xlabs, read_xlabs
@@ -132,7 +133,7 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
         )
         store.gguf = header
         return store, [filename], {}
-    if filename.endswith(PICKLE_SUFFIXES):
+    if is_pickle_name(filename):
         _add_pickle(store, src, filename)
         return store, [filename], {}
     raise UnsupportedFormatError(
@@ -226,6 +227,9 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_ip_adapter(keys):
         fmt = "ip-adapter"
         modules, notes = read_ip_adapter(store)
+    elif is_prompt_learner(keys):
+        fmt = "prompt-learner"
+        modules, notes, extra = read_prompt_learner(store)
     elif is_custom_lora(keys):
         fmt = "custom-lora"
         modules, notes = read_custom_lora(store, where)

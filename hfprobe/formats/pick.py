@@ -13,7 +13,7 @@ import posixpath
 import re
 
 from ..errors import NoWeightsError, UsageError
-from .pickle_safe import PICKLE_SUFFIXES
+from .pickle_safe import is_pickle_name
 
 # the files a folder or repo is searched for, best first; an index file stands for its shards
 PREFERRED = (
@@ -37,7 +37,13 @@ PREFERRED = (
     "learned_embeds.safetensors",
     "learned_embeds.bin",
 )
-WEIGHT_SUFFIXES = (".safetensors",) + PICKLE_SUFFIXES
+
+
+def is_weights_name(name: str) -> bool:
+    """A .safetensors file or a torch pickle (`pickle_safe.is_pickle_name`)."""
+    return name.endswith(".safetensors") or is_pickle_name(name)
+
+
 # what a training run saves beside its weights (accelerate's and transformers' Trainer's checkpoint folders):
 # optimizer and scheduler states, random states, the run's arguments; never the model
 TRAINING_STATE = re.compile(
@@ -69,8 +75,8 @@ def pick_weights(src) -> str:
     for name in PREFERRED:
         if name in files:
             return name
-    for suffixes in ((".safetensors",), PICKLE_SUFFIXES):
-        found = _weights(files, suffixes)
+    for kind in (_is_safetensors, is_pickle_name):
+        found = _weights(files, kind)
         if found:
             return _one_model(src, files, found)
     models = _gguf_conversions(files)
@@ -126,7 +132,7 @@ def _model_folder(path: str, files: list[str]) -> str:
 def _one_model(src, files: list[str], found: list[str]) -> str:
     models = _models(files, found)
     if len(models) > 1:  # named with the models whose weights are of the other kind too (pickles beside .safetensors)
-        everything = _models(files, [f for f in files if f.endswith(WEIGHT_SUFFIXES) and "/" in f])
+        everything = _models(files, [f for f in files if is_weights_name(f) and "/" in f])
         models = everything if "" not in everything else models
         named = ", ".join(f"{d}/" for d in models[:MAX_NAMED])
         more = f" and {len(models) - MAX_NAMED} more" if len(models) > MAX_NAMED else ""
@@ -153,7 +159,7 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
     folder = posixpath.dirname(chosen)
     if posixpath.basename(chosen) in PREFERRED or chosen in PREFERRED:
         return chosen
-    same = sorted(f for f in found if posixpath.dirname(f) == folder and f.endswith((*WEIGHT_SUFFIXES, ".gguf")))
+    same = sorted(f for f in found if posixpath.dirname(f) == folder and (is_weights_name(f) or f.endswith(".gguf")))
     if len(same) <= 1:
         return chosen
     stems = {f: posixpath.splitext(posixpath.basename(f))[0] for f in same}
@@ -195,9 +201,9 @@ def models_in(src) -> list[str]:
     """The separate models of a folder or repo, each as the path it is read from: a weights file at the top is a
     model of its own (a pile of LoRA files), a model's folder below is one (its shards, components, checkpoints)."""
     files = src.files()
-    top = [f for f in files if "/" not in f and f.endswith(WEIGHT_SUFFIXES) and not f.endswith(".index.json")]
+    top = [f for f in files if "/" not in f and is_weights_name(f) and not f.endswith(".index.json")]
     top += [g[0] for g in _gguf_conversions([f for f in files if "/" not in f]).values()]  # each model once
-    below = _models(files, [f for f in files if "/" in f and f.endswith(WEIGHT_SUFFIXES)])
+    below = _models(files, [f for f in files if "/" in f and is_weights_name(f)])
     if any(name in top for name in PREFERRED):  # the folder is one model (what is below is its parts or checkpoints)
         return [""]
     return sorted(top) + below
@@ -225,12 +231,16 @@ def _models(files: list[str], weights: list[str]) -> list[str]:
 def _weights_in(folder: str, files: list[str]) -> list[str]:
     """The weights files under `folder`, .safetensors if it has any, else pickles."""
     under = [f for f in files if f.startswith(f"{folder}/")]
-    return _weights(under, (".safetensors",)) or _weights(under, PICKLE_SUFFIXES)
+    return _weights(under, _is_safetensors) or _weights(under, is_pickle_name)
 
 
-def _weights(files: list[str], suffixes: tuple[str, ...]) -> list[str]:
-    """The files with one of `suffixes` that can hold a model: a training run's state files never do."""
-    return [f for f in files if f.endswith(suffixes) and not TRAINING_STATE.match(posixpath.basename(f))]
+def _is_safetensors(name: str) -> bool:
+    return name.endswith(".safetensors")
+
+
+def _weights(files: list[str], kind) -> list[str]:
+    """The files of a `kind` (a name test) that can hold a model: a training run's state files never do."""
+    return [f for f in files if kind(f) and not TRAINING_STATE.match(posixpath.basename(f))]
 
 
 def _step(folder: str) -> int | None:

@@ -30,7 +30,19 @@ from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInf
 if TYPE_CHECKING:
     import torch
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pth.lora")  # the last litgpt's LoRA (`lit_model.pth.lora`)
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pth.lora", ".pth.tar")  # litgpt's LoRA, PyTorch's examples'
+_NUMBERED = re.compile(r"\.pth\.tar-\d{1,9}\Z")  # Dassl's (CoOp's) `model.pth.tar-50`: the epoch after the suffix
+
+
+def is_pickle_name(name: str) -> bool:
+    """A file name torch pickles go by: PICKLE_SUFFIXES, or Dassl's numbered `model.pth.tar-50`.
+
+    >>> [is_pickle_name(n) for n in ("a.bin", "model_best.pth.tar", "model.pth.tar-50", "x.tar", "a.safetensors")]
+    [True, True, True, False, False]
+    """
+    return name.endswith(PICKLE_SUFFIXES) or _NUMBERED.search(name) is not None
+
+
 MAX_NESTING = 32  # dicts inside dicts; a real state dict nests two or three deep
 TAIL_BYTES = 64 * 1024  # read_index's first read of a zip's end: its directory too, up to about 600 tensors
 

@@ -151,7 +151,8 @@ def _kind(view) -> str:
         return "adapter"  # a ControlNet beside its base; Custom Diffusion's projections loaded onto one
     return (
         "adapter"
-        if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3", "tuner"} or view.format in ("peft", "ip-adapter")
+        if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3", "tuner"}
+        or view.format in ("peft", "ip-adapter", "prompt-learner")
         else "checkpoint"
     )
 
@@ -221,7 +222,7 @@ def _report(src: Source) -> dict:
         "range_ignored": bool(src.range_ignored),
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
-        "head": task_head(view.modules, view.config),  # {module, outputs, task, labels} of a classifier, else None
+        "head": view.extra.get("head") or task_head(view.modules, view.config),  # a classifier's {module, outputs, …}
         "notes": list(view.notes),
     }
 
