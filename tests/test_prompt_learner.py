@@ -1,7 +1,8 @@
-"""CLIP prompt learners as CoOp and the Dassl-based methods save them (`prompt_learner/model.pth.tar-50`), and
-PyTorch's `.pth.tar` checkpoints. Both were refused: the file name was no torch pickle's ("hfprobe reads .safetensors,
-.gguf and torch pickles"), and the learner's `ctx` / `token_prefix` / `token_suffix` no known layout. The widths are
-open_clip's (ViT-B-16's 512-wide text encoder, 77 positions); the learner is saved as Dassl's `save_checkpoint` does.
+"""Prompt-side adapters: CLIP prompt learners as CoOp and the Dassl-based methods save them
+(`prompt_learner/model.pth.tar-50`), PyTorch's `.pth.tar` checkpoints, and ChatGLM's P-tuning v2 prefix encoders.
+The first two were refused: the file name was no torch pickle's ("hfprobe reads .safetensors, .gguf and torch
+pickles"), and the learner's `ctx` / `token_prefix` / `token_suffix` no known layout. The widths are open_clip's
+(ViT-B-16's 512-wide text encoder, 77 positions); the learner is saved as Dassl's `save_checkpoint` does.
 """
 
 from __future__ import annotations
@@ -66,3 +67,24 @@ def test_a_pth_tar_checkpoint_is_a_torch_pickle(tmp_path):
     torch.save({"state_dict": model.state_dict(), "epoch": 3, "best_acc1": 0.5}, tmp_path / "model_best.pth.tar")
     report = inspect_source(str(tmp_path))
     assert (report["format"], report["family"]) == ("transformers-checkpoint", "bert")
+
+
+@pytest.mark.parametrize(
+    "name, layers_kv, root",
+    [("THUDM/chatglm-6b", 28 * 2 * 4096, "THUDM/chatglm-6b"), ("THUDM/chatglm2-6b", 28 * 2 * 2 * 128, None)],
+)
+def test_a_chatglm_p_tuning_v2_prefix_is_an_adapter_of_its_base(name, layers_kv, root, tmp_path):
+    """ChatGLM's `ptuning/main.py` saves only `transformer.prefix_encoder.embedding.weight` ([pre_seq_len,
+    layers x 2 x key-value width]) beside the model's config.json: it was a checkpoint of no family ("shapes alone
+    fit bert"), its declared `_name_or_path` a conflict. ChatGLM2 and 3 share that width."""
+    torch.save(
+        {"transformer.prefix_encoder.embedding.weight": torch.zeros(128, layers_kv)}, tmp_path / "pytorch_model.bin"
+    )
+    (tmp_path / "config.json").write_text(f'{{"_name_or_path": "{name}", "model_type": "chatglm", "pre_seq_len": 128}}')
+    report = inspect_source(str(tmp_path))
+    assert (report["kind"], report["family"], report["conflicts"]) == ("adapter", "chatglm", [])
+    assert report["base_model"]["id"] == name
+    if root:
+        assert report["root"]["id"] == root and len(report["root"]["candidates"]) == 1
+    else:
+        assert {c["id"] for c in report["root"]["candidates"]} == {"THUDM/chatglm2-6b", "THUDM/chatglm3-6b"}

@@ -30,6 +30,7 @@ _DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # a module'
 _WEIGHT = re.compile(r"\.(weight|parametrizations\.weight\.original1|weight_v)\Z")
 # diffusers' Custom Diffusion processors (train_custom_diffusion.py): `attn2.processor.to_k_custom_diffusion`
 _CUSTOM_DIFFUSION = re.compile(r"\.processor\.(to_[qkv]|to_out)_custom_diffusion(?=\.|$)")
+_PREFIX_ENCODER = re.compile(r"(^|\.)prefix_encoder\.(embedding|trans\.\d+)$")  # P-tuning v2's learned prefix
 _FC_HEAD = re.compile(r"^fc_(?P<inp>\d{1,9})in_(?P<out>\d{1,9})out\Z", re.ASCII)  # LoRA-ViT's classifier head
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
 _DIFFUSERS_VAE_ROOTS = ("encoder.down_blocks.", "decoder.up_blocks.")  # AutoencoderKL's (SD's, SDXL's, FLUX.1's VAE)
@@ -211,12 +212,15 @@ def read_checkpoint(
     for name, key in weights.items():
         canon = mapping[name]
         modules[canon] = full_module(canon, store.raw[key])
-    processors = {"processors": "custom-diffusion"} if any(_CUSTOM_DIFFUSION.search(n) for n in names) else {}
+    onto = {"onto_base": "custom-diffusion"} if any(_CUSTOM_DIFFUSION.search(n) for n in names) else {}
+    if names and all(_PREFIX_ENCODER.search(n) for n in names):  # ChatGLM's P-tuning v2 saves its prefix encoder alone
+        onto = {"onto_base": "p-tuning-v2"}
+        notes.append("P-tuning v2 (ChatGLM's ptuning): a prefix encoder alone, loaded onto its base model")
     for name, q in quant.items():
         canon = mapping[name]
         modules[canon] = Module(canon, "quantized", q.d_out, q.d_in, None, None, None, None, q.keys, quant=q.method)
     if info is None:
-        return modules, notes, processors
+        return modules, notes, onto
     bits = f" {info['bits']}-bit" if info["bits"] else ""
     known = sum(1 for q in quant.values() if q.d_out and q.d_in)
     notes.append(f"quantized ({info['method']}{bits}): {known} of {len(quant)} Linear layers read at their shapes")
@@ -230,7 +234,7 @@ def read_checkpoint(
             else "their packing needs the bits a config.json declares"
         )
         notes.append(f"{len(quant) - known} quantized layers without a shape ({why}); the tree is read from the rest")
-    return modules, notes, {"quantized": info, **processors}
+    return modules, notes, {"quantized": info, **onto}
 
 
 MAX_QUANT_STATES = 16  # bitsandbytes 4-bit quant states read for shapes: one per layer name, a few dozen bytes each

@@ -147,8 +147,8 @@ def _kind(view) -> str:
     kinds = {m.kind for m in view.modules.values()}
     if view.format == "textual-inversion":
         return "embedding"
-    if view.extra.get("component") in ADAPTER_COMPONENTS or view.extra.get("processors"):
-        return "adapter"  # a ControlNet beside its base; Custom Diffusion's projections loaded onto one
+    if view.extra.get("component") in ADAPTER_COMPONENTS or view.extra.get("onto_base"):
+        return "adapter"  # a ControlNet beside its base; Custom Diffusion's projections, a P-tuning prefix, onto one
     return (
         "adapter"
         if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3", "tuner"}
