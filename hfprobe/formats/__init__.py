@@ -8,12 +8,12 @@
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, torchtune,
 custom-lora, transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion,
-gguf, ip-adapter, prompt-learner (see each module's docstring).
+gguf, ip-adapter, prompt-learner, adapterhub (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
 (diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py, loralib.py,
-torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py, prompt_learner.py;
-LoRA key grouping in lora.py; a classifier head in head.py), pickles read only through
+torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py, prompt_learner.py,
+adapterhub.py; LoRA key grouping in lora.py; a classifier head in head.py), pickles read only through
 `torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries' renaming tables kept as data
 (tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test over names (presence.py).
 May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).
@@ -29,6 +29,7 @@ import re
 from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
 from ..source.gguf import read_gguf_header
 from ..source.safetensors import quote, read_header
+from .adapterhub import head_of, is_adapterhub, read_adapterhub
 from .base import Module, TensorStore, WeightsView, sample_keys
 from .checkpoint import (
     diffusers_component,
@@ -230,6 +231,11 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_prompt_learner(keys):
         fmt = "prompt-learner"
         modules, notes, extra = read_prompt_learner(store)
+    elif is_adapterhub(keys):
+        fmt = "adapterhub"
+        modules, notes = read_adapterhub(store, adapter_config)
+        head = head_of(_read_json(src, posixpath.join(folder, "head_config.json")))
+        extra = {"head": head} if head else {}
     elif is_custom_lora(keys):
         fmt = "custom-lora"
         modules, notes = read_custom_lora(store, where)

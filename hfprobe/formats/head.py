@@ -48,10 +48,10 @@ def task_head(modules: Mapping[str, Module], config: Mapping | None) -> dict | N
     outputs = modules[name].d_out
     cfg = config if isinstance(config, Mapping) else {}
     task = cfg.get("task_type") if isinstance(cfg.get("task_type"), str) else None
-    return {"module": name, "outputs": outputs, "task": task, "labels": _labels(cfg.get("id2label"), outputs)}
+    return {"module": name, "outputs": outputs, "task": task, "labels": labels_of(cfg.get("id2label"), outputs)}
 
 
-def _labels(id2label, outputs: int) -> list[str] | None:
+def labels_of(id2label, outputs: int) -> list[str] | None:
     """The label names in index order, when `id2label` names each of the head's outputs with something of its own."""
     if not isinstance(id2label, Mapping) or len(id2label) != outputs:
         return None

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
 from .registry import bare_id, families, reupload_marked, roots, tail_key
 
@@ -213,6 +214,8 @@ def declared_claims(
         claim("adapter_config.json base_model_name_or_path", config.get("base_model_name_or_path"))
     elif is_mlx_config(config):  # mlx-lm's training arguments: `model` is the base it loaded
         claim("adapter_config.json model", config.get("model"))
+    elif is_adapterhub_config(config):  # AdapterHub's: `model_name` is the model it was trained on
+        claim("adapter_config.json model_name", config.get("model_name"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
     field, value, fams = _architecture(config)

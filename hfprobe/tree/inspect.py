@@ -152,7 +152,7 @@ def _kind(view) -> str:
     return (
         "adapter"
         if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3", "tuner"}
-        or view.format in ("peft", "ip-adapter", "prompt-learner")
+        or view.format in ("peft", "ip-adapter", "prompt-learner", "adapterhub")
         else "checkpoint"
     )
 

@@ -1,0 +1,72 @@
+"""AdapterHub's bottleneck adapters (the `adapters` library): `pytorch_adapter.bin` + `adapter_config.json`, and the
+prediction head beside them (`pytorch_model_head.bin` + `head_config.json`). The library pins transformers 4, so
+the files are written here as its `save_adapter` writes them: adapters 1.3's `Adapter` keeps `adapter_down` (a
+Sequential: [LayerNorm,] Linear, activation) and `adapter_up` (a Linear) under `<layer>.adapters.<name>`, and its
+configs hold the settings under `config` beside `model_name`, `model_type` and `name`.
+
+Before: the folder was "2 weights files of different models"; the adapter alone a transformers checkpoint of kind
+checkpoint (relation finetune), BERT at 0.5 ("0% of the parameters in layers BERT roots have"), no base_model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from hfprobe.tree.inspect import inspect_source
+
+HIDDEN, LAYERS, BOTTLENECK = 768, 12, 48  # bert-base with the Pfeiffer configuration's reduction factor 16
+
+
+def _adapter_folder(folder, norm_before: bool = False, labels=("negative", "positive")):
+    state = {}
+    for i in range(LAYERS):
+        base = f"bert.encoder.layer.{i}.output.adapters.sentiment"
+        linear = 1 if norm_before else 0
+        if norm_before:
+            state[f"{base}.adapter_down.0.weight"] = state[f"{base}.adapter_norm_before.weight"] = torch.ones(HIDDEN)
+        state[f"{base}.adapter_down.{linear}.weight"] = torch.zeros(BOTTLENECK, HIDDEN)
+        state[f"{base}.adapter_down.{linear}.bias"] = torch.zeros(BOTTLENECK)
+        state[f"{base}.adapter_up.weight"], state[f"{base}.adapter_up.bias"] = (
+            torch.zeros(HIDDEN, BOTTLENECK),
+            torch.zeros(HIDDEN),
+        )
+    folder.mkdir(parents=True)
+    torch.save(state, folder / "pytorch_adapter.bin")
+    common = {
+        "model_name": "bert-base-uncased",
+        "model_type": "bert",
+        "model_class": "BertAdapterModel",
+        "name": "sentiment",
+    }
+    config = {"architecture": "bottleneck", "reduction_factor": 16, "non_linearity": "relu", "ln_before": norm_before}
+    (folder / "adapter_config.json").write_text(json.dumps({"config": config, "hidden_size": HIDDEN, **common}))
+    head = {"head_type": "classification", "num_labels": len(labels), "label2id": {n: i for i, n in enumerate(labels)}}
+    (folder / "head_config.json").write_text(json.dumps({"config": head, **common}))
+    head_weights = {
+        "heads.sentiment.1.weight": torch.zeros(HIDDEN, HIDDEN),
+        "heads.sentiment.4.weight": torch.zeros(2, HIDDEN),
+    }
+    torch.save(head_weights, folder / "pytorch_model_head.bin")
+    return folder
+
+
+@pytest.mark.parametrize("norm_before", [False, True])
+def test_an_adapterhub_adapter_is_an_adapter_of_its_declared_model(norm_before, tmp_path):
+    report = inspect_source(str(_adapter_folder(tmp_path / "sentiment", norm_before)))
+    assert (report["format"], report["kind"], report["family"]) == ("adapterhub", "adapter", "bert")
+    assert report["modules"] == 2 * LAYERS and report["family_confidence"] >= 0.8
+    assert report["base_model"]["id"] == "bert-base-uncased" and not report["conflicts"]
+    assert report["head"] == {"module": "heads.sentiment", "outputs": 2, "task": "classification",
+                              "labels": ["negative", "positive"]}  # fmt: skip
+    assert any("bottleneck [48]" in n for n in report["notes"])
+
+
+def test_an_adapter_declared_on_another_model_is_a_conflict(tmp_path):
+    folder = _adapter_folder(tmp_path / "a")
+    config = json.loads((folder / "adapter_config.json").read_text())
+    (folder / "adapter_config.json").write_text(json.dumps({**config, "model_name": "bert-large-uncased"}))
+    report = inspect_source(str(folder))
+    assert report["base_model"]["id"] is None and report["conflicts"]
