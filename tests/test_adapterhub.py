@@ -70,3 +70,13 @@ def test_an_adapter_declared_on_another_model_is_a_conflict(tmp_path):
     (folder / "adapter_config.json").write_text(json.dumps({**config, "model_name": "bert-large-uncased"}))
     report = inspect_source(str(folder))
     assert report["base_model"]["id"] is None and report["conflicts"]
+
+
+def test_a_bottleneck_has_no_delta_to_read(tmp_path):
+    from hfprobe.errors import UnsupportedFormatError
+    from hfprobe.formats import open_weights
+
+    view = open_weights(str(_adapter_folder(tmp_path / "a")))
+    name = next(iter(view.modules))
+    with pytest.raises(UnsupportedFormatError, match="AdapterHub bottleneck"):
+        view.layer(name)

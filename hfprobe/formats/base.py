@@ -295,8 +295,8 @@ class WeightsView:
             )
         if mod.kind == "tuner":
             raise UnsupportedFormatError(
-                f"{self._where()}: {quote(name)} is adapted by a PEFT tuner that stores "
-                f"{', '.join(sorted(mod.keys))}, not a weight delta hfprobe reads; it inspects such adapters only"
+                f"{self._where()}: {quote(name)} is a layer an adapter method adds or rescales (a PEFT tuner, an "
+                "AdapterHub bottleneck), not a weight delta hfprobe reads; it inspects such adapters only"
             )
         if mod.kind == "quantized":
             raise UnsupportedFormatError(
