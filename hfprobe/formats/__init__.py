@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import logging
 import posixpath
-import re
 
 from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
 from ..source.gguf import read_gguf_header
@@ -32,6 +31,7 @@ from ..source.safetensors import quote, read_header
 from .adapterhub import head_of, is_adapterhub, read_adapterhub
 from .base import Module, TensorStore, WeightsView, sample_keys
 from .checkpoint import (
+    STATE_KEY,
     diffusers_component,
     is_custom_lora,
     is_original_layout,
@@ -287,13 +287,10 @@ def _truncation_note(store: TensorStore, modules: dict[str, Module]) -> str:
     return view.truncation_note() + extra
 
 
-_STATE_KEY = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # `<module path>.<parameter or buffer>`
-
-
 def _looks_like_checkpoint(raw: dict) -> bool:
     """Without a config.json: it holds `<module>.weight` names and most keys are a module's tensors (weights,
     biases, buffers such as BatchNorm's running means, parameters such as XLNet's `rel_attn.q`), or it is quantized."""
     if quantized_bases(raw):
         return True
     weights = sum(1 for k in raw if k.endswith(".weight") or ".parametrizations.weight." in k)  # (weight norm)
-    return weights > 0 and sum(1 for k in raw if _STATE_KEY.match(k)) >= max(1, len(raw) // 2)
+    return weights > 0 and sum(1 for k in raw if STATE_KEY.match(k)) >= max(1, len(raw) // 2)

@@ -5,7 +5,8 @@ trained with it in `pytorch_model_head.bin` beside `head_config.json`.
 Each adapter is a down projection and an up projection placed after a layer's attention or feed-forward output:
 `bert.encoder.layer.0.output.adapters.<name>.adapter_down.0` [bottleneck, hidden] and `….adapter_up`
 [hidden, bottleneck] (Houlsby and Pfeiffer configurations alike). They are small Linears trained from scratch, not a
-change of the model's own weights: modules of kind `tuner`, whose hidden side the tree checks against its roots.
+change of the model's own weights: modules of kind `tuner`, left out of the share of layers weighed for a family
+(families.json's `embedding_tables`), their sizes still among those the roots are compared with.
 The adapter config's `model_name` is the base it was trained on; the head config's `num_labels` / `label2id`, the
 head's task and labels.
 """

@@ -24,7 +24,7 @@ from .transformers_names import canonical_names, tower_names
 
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
-_DOTTED = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # a module's tensor or buffer
+STATE_KEY = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # `<module path>.<parameter or buffer>`
 # a module's weight: plain, or under weight norm (torch's parametrization keeps the direction as `original1`, the
 # older `weight_norm` as `weight_v`; EnCodec's and HiFi-GAN's convolutions)
 _WEIGHT = re.compile(r"\.(weight|parametrizations\.weight\.original1|weight_v)\Z")
@@ -104,7 +104,7 @@ def is_custom_lora(keys: list[str]) -> bool:
     """w_a_NNN / w_b_NNN pairs, alone or beside full tensors under dotted module names (SAMed saves the SAM
     prompt encoder's and mask decoder's weights in the same file) or LoRA-ViT's `fc_<in>in_<out>out` head."""
     custom = sum(1 for k in keys if _CUSTOM.match(k))
-    return custom > 0 and all(_CUSTOM.match(k) or _DOTTED.match(k) or _FC_HEAD.match(k) for k in keys)
+    return custom > 0 and all(_CUSTOM.match(k) or STATE_KEY.match(k) or _FC_HEAD.match(k) for k in keys)
 
 
 def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module], list[str]]:
@@ -193,9 +193,10 @@ def read_checkpoint(
     }
     notes = []
     names = [*weights, *quant]
+    custom = sum(1 for n in names if _CUSTOM_DIFFUSION.search(n))
     if component:
         mapping = {n: f"{component}." + _CUSTOM_DIFFUSION.sub(r".\1", n) for n in names}
-        if custom := sum(1 for n in names if _CUSTOM_DIFFUSION.search(n)):
+        if custom:
             notes.append(
                 f"Custom Diffusion (diffusers' attention processors, loaded onto a base UNet): {custom} attention "
                 "projections stored whole, named as the attention's own"
@@ -212,7 +213,7 @@ def read_checkpoint(
     for name, key in weights.items():
         canon = mapping[name]
         modules[canon] = full_module(canon, store.raw[key])
-    onto = {"onto_base": "custom-diffusion"} if any(_CUSTOM_DIFFUSION.search(n) for n in names) else {}
+    onto = {"onto_base": "custom-diffusion"} if custom else {}
     if names and all(_PREFIX_ENCODER.search(n) for n in names):  # ChatGLM's P-tuning v2 saves its prefix encoder alone
         onto = {"onto_base": "p-tuning-v2"}
         notes.append("P-tuning v2 (ChatGLM's ptuning): a prefix encoder alone, loaded onto its base model")
