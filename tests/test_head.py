@@ -58,6 +58,20 @@ def test_a_peft_classification_adapter_keeps_its_head_and_task(tmp_path):
     assert report["head"] == {"module": "classifier", "outputs": 8, "task": "SEQ_CLS", "labels": None}
 
 
+def test_an_adapter_saved_beside_its_config_json_takes_the_labels_from_it(tmp_path):
+    """adapter_config.json is the view's config (the task); the labels are in config.json beside it."""
+    from peft import LoraConfig, get_peft_model
+
+    labels = dict(enumerate(EMOTIONS))
+    base = BertForSequenceClassification(BertConfig(**TINY, num_labels=6))
+    base.config.update({"id2label": labels, "label2id": {v: k for k, v in labels.items()}})
+    model = get_peft_model(base, LoraConfig(r=4, target_modules=["query", "value"], task_type="SEQ_CLS"))
+    model.save_pretrained(tmp_path)
+    base.config.save_pretrained(tmp_path)  # as a training script that saves the tokenizer and config beside it does
+    head = inspect_source(str(tmp_path))["head"]
+    assert head == {"module": "classifier", "outputs": 6, "task": "SEQ_CLS", "labels": EMOTIONS}
+
+
 def test_bart_s_head_is_its_classification_head(tmp_path):
     from transformers import BartConfig, BartForSequenceClassification
 

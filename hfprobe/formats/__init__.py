@@ -44,6 +44,7 @@ from .checkpoint import (
 from .cloneofsimo import is_cloneofsimo, is_cloneofsimo_list, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, is_plain_lora, read_diffusers_lora
 from .gguf import read_gguf
+from .head import task_head
 from .ip_adapter import is_ip_adapter, read_ip_adapter
 from .kohya import is_kohya, read_kohya
 from .loralib import is_loralib, read_loralib
@@ -265,6 +266,8 @@ def _open(src, filename: str | None) -> WeightsView:
         )
     if store.truncated:
         notes = [*notes, _truncation_note(store, modules)]
+    if "head" not in extra and (head := task_head(modules, config, model_config)):
+        extra = {**extra, "head": head}  # config.json's labels, also where adapter_config.json is the view's config
     n_read = src.bytes_read
     log.info("%s: format %s, %d tensors in %d modules, %d bytes read", where, fmt, len(keys), len(modules), n_read)
     return WeightsView(

@@ -33,11 +33,14 @@ MAX_LABEL_CHARS = 60
 _DEFAULT_LABEL = re.compile(r"LABEL_\d+\Z")
 
 
-def task_head(modules: Mapping[str, Module], config: Mapping | None) -> dict | None:
+def task_head(
+    modules: Mapping[str, Module], config: Mapping | None, model_config: Mapping | None = None
+) -> dict | None:
     """{module, outputs, task, labels} of the head stored whole among `modules`, else None.
 
-    `labels` are config.json's `id2label` names in index order where it names every output (None otherwise);
-    `task` is adapter_config.json's `task_type` (SEQ_CLS, TOKEN_CLS, QUESTION_ANS, …) or None."""
+    `config` is the view's (adapter_config.json where there is one, else config.json), `model_config` config.json
+    where both are present. `labels` are `id2label`'s names in index order where it names every output (None
+    otherwise), config.json's first; `task` is adapter_config.json's `task_type` (SEQ_CLS, TOKEN_CLS, …) or None."""
     found = sorted(
         (n for n, m in modules.items() if _HEADS.match(n) and m.kind == "full" and 0 < (m.d_out or 0) <= MAX_OUTPUTS),
         key=lambda n: (not n.endswith(".out_proj"), n != "classifier", n),
@@ -48,7 +51,9 @@ def task_head(modules: Mapping[str, Module], config: Mapping | None) -> dict | N
     outputs = modules[name].d_out
     cfg = config if isinstance(config, Mapping) else {}
     task = cfg.get("task_type") if isinstance(cfg.get("task_type"), str) else None
-    return {"module": name, "outputs": outputs, "task": task, "labels": labels_of(cfg.get("id2label"), outputs)}
+    named = model_config.get("id2label") if isinstance(model_config, Mapping) else None
+    labels = labels_of(named, outputs) or labels_of(cfg.get("id2label"), outputs)
+    return {"module": name, "outputs": outputs, "task": task, "labels": labels}
 
 
 def labels_of(id2label, outputs: int) -> list[str] | None:

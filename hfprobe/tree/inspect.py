@@ -18,7 +18,7 @@ import posixpath
 
 from ..errors import HfprobeError
 from ..formats import open_weights, pick_weights
-from ..formats.head import head_words, task_head
+from ..formats.head import head_words
 from ..source.resolve import Source, resolve
 from .classify import classify
 from .names import shapes_from_raw
@@ -222,7 +222,7 @@ def _report(src: Source) -> dict:
         "range_ignored": bool(src.range_ignored),
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
-        "head": view.extra.get("head") or task_head(view.modules, view.config),  # a classifier's {module, outputs, …}
+        "head": view.extra.get("head"),  # a classifier's {module, outputs, …}
         "notes": list(view.notes),
     }
 
