@@ -164,6 +164,24 @@ def test_peft_local_base_path_is_no_claim_unless_named_after_a_root(gpt2_adapter
     assert report["declared"]["agrees"] is True and report["base_model"]["root"] == "openai-community/gpt2"
 
 
+def test_config_json_beside_an_adapter_declares_the_model_it_was_loaded_as(gpt2_adapter, tmp_path):
+    """A training script that saves the base's config.json beside the adapter: its `_name_or_path` is a claim (the
+    adapter's own base path a Colab folder), checked by the weights like any other."""
+    for f in gpt2_adapter.iterdir():
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    cfg = json.loads((tmp_path / "adapter_config.json").read_text())
+    (tmp_path / "adapter_config.json").write_text(json.dumps({**cfg, "base_model_name_or_path": "/content/base"}))
+    (tmp_path / "config.json").write_text(json.dumps({"_name_or_path": "gpt2", "model_type": "gpt2"}))
+    report = inspect_source(str(tmp_path))
+    assert report["format"] == "peft"  # still read as the adapter it is
+    assert report["declared"]["config.json _name_or_path"] == "gpt2" and report["declared"]["agrees"] is True
+    assert report["base_model"]["root"] == "openai-community/gpt2"
+    (tmp_path / "config.json").write_text(json.dumps({"_name_or_path": "gpt2-medium", "model_type": "gpt2"}))
+    report = inspect_source(str(tmp_path))  # 1024 wide where the adapter's layers are 768: the weights rule it out
+    assert report["base_model"]["root"] is None and report["declared"]["agrees"] is False
+    assert any("gpt2-medium" in c for c in report["conflicts"])
+
+
 def test_cli_several_sources_one_json_per_line(sd1_lora, gpt2_adapter, capsys):
     assert main(["inspect", "--json", str(sd1_lora), str(gpt2_adapter)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()

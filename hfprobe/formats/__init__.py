@@ -280,6 +280,7 @@ def _open(src, filename: str | None) -> WeightsView:
         source=src,
         notes=notes,
         extra=extra,
+        model_config=model_config if config is not model_config else None,
     )
 
 

@@ -214,6 +214,7 @@ class WeightsView:
     source: object = None
     notes: list[str] = field(default_factory=list)  # what was assumed while reading (one short line each)
     extra: dict = field(default_factory=dict)  # format-specific facts, e.g. textual-inversion tokens
+    model_config: dict | None = None  # config.json, where it lies beside an adapter_config.json (then `config`)
 
     def close(self) -> None:
         """Close the files behind the view; its layers cannot be read afterwards.

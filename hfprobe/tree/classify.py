@@ -64,6 +64,7 @@ def classify(
     texts: Mapping[str, str] | None = None,
     quantized: Mapping | None = None,
     params: Mapping[str, int] | None = None,
+    model_config: Mapping | None = None,
 ) -> TreeResult:
     """Family, root candidates, declared claims and conflicts for one model.
 
@@ -71,7 +72,8 @@ def classify(
     unknown; `names` are extra raw key names for the name rules; `metadata`, `config`, `texts` as in
     `declared_claims`; `quantized` ({method, bits}) marks a quantized checkpoint, which the weights alone do not
     name a base_model for (see `base_model_decision`); `params` (tensor or module name -> element count, for a
-    full checkpoint) lets the weights alone name a root only where the family's layers hold enough of them.
+    full checkpoint) lets the weights alone name a root only where the family's layers hold enough of them;
+    `model_config` is config.json where `config` is the adapter_config.json beside it.
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
@@ -86,7 +88,7 @@ def classify(
     name_norm = normalize_keys(names)
     for n, k in zip(name_norm, names):
         orig.setdefault(n, k)
-    declared, claims = declared_claims(metadata, config, texts)
+    declared, claims = declared_claims(metadata, config, texts, model_config)
     evidence: list[str] = []
     names_set = KeySet(orig)  # each registry pattern runs once over all names, and only where its literal occurs
     normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))} if params else {}
@@ -129,7 +131,7 @@ def classify(
             cands = [dict(c, score=round(c["score"] * capped / family_conf, 3)) for c in cands]
             family_conf = capped
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
-    foreign = foreign_model_type(config)
+    foreign = foreign_model_type(config) or foreign_model_type(model_config)
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         cands = [dict(c, score=min(c["score"], SHAPES_ONLY_FAMILY)) for c in cands]

@@ -168,11 +168,15 @@ def _by_name(value: str, rid: str | None) -> bool:
 
 
 def declared_claims(
-    metadata: Mapping[str, str] | None = None, config: Mapping | None = None, texts: Mapping[str, str] | None = None
+    metadata: Mapping[str, str] | None = None,
+    config: Mapping | None = None,
+    texts: Mapping[str, str] | None = None,
+    model_config: Mapping | None = None,
 ) -> tuple[dict, list[Claim]]:
     """What the metadata claims about the base model: a `declared` dict for the report and claims.
 
-    `metadata` is the safetensors header metadata, `config` adapter_config.json or config.json,
+    `metadata` is the safetensors header metadata, `config` adapter_config.json or config.json, `model_config`
+    config.json where it lies beside an adapter_config.json (the model the adapter was trained on, as loaded),
     `texts` companion files by name (README.md is read as a model card: YAML `base_model`, then prose).
     Local paths and nulls in `base_model_name_or_path` are common and are not claims.
 
@@ -218,7 +222,10 @@ def declared_claims(
         claim("adapter_config.json model_name", config.get("model_name"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
-    field, value, fams = _architecture(config)
+    model_config = dict(model_config or {})
+    if model_config.get("_name_or_path"):
+        claim("config.json _name_or_path", model_config["_name_or_path"])
+    field, value, fams = _architecture(config) if _architecture(config)[0] else _architecture(model_config)
     if field:
         declared[f"config.json {field}"] = value
         if len(fams) == 1:
