@@ -1204,6 +1204,17 @@ SMALL_BASES = [
 ]
 
 
+@pytest.mark.parametrize("declared", ["bert-base-chinese", "bert-base-german-cased", "bert-base-german-dbmdz-uncased"])
+def test_a_hub_id_from_before_organisations_is_written_as_declared(declared):
+    """transformers' first models kept ids without an org (the Hub still resolves them): one the registry has no
+    root for is a Hub id all the same, its family from its name, and written as declared; a made-up bare name is not."""
+    r = classify(_encoder_like("bert.", 12, 768), config={"base_model_name_or_path": declared})
+    assert r.family == "bert" and r.base_model["id"] == declared and r.base_model["status"] == "declared"
+    assert not r.conflicts
+    mine = classify(_encoder_like("bert.", 12, 768), config={"base_model_name_or_path": "bert-base-mine"})
+    assert mine.base_model["id"] is None  # a name no Hub id has: unchecked, nothing written
+
+
 def test_an_opus_mt_pair_the_registry_lacks_is_a_marian_and_written():
     """Every opus-mt model has whisper-base's shapes: the declared language pair puts it in Marian's family (its
     best root leads the candidates, not whisper-base's, which has the larger prior) and is written as declared."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..source.hub import REPO_ID
 from .declared import Claim
 from .fit import RootFit, telling
-from .registry import families, family_label, hub_spelling, reupload_marked, roots, size_mark, tail_key
+from .registry import families, family_label, hub_spelling, is_hub_id, reupload_marked, roots, size_mark, tail_key
 
 __all__ = ["WEIGHTS_ALONE", "UnknownClaims", "base_model_decision", "claim_conflicts", "unknown_claims"]
 
@@ -90,7 +89,7 @@ def unknown_claims(claims: list[Claim], family: str | None, pool: list[RootFit],
         and c.family not in (None, family)
         and c.family in tested
         and families()["families"][c.family]["kind"] != "diffusion"
-        and REPO_ID.fullmatch(c.value.strip())
+        and is_hub_id(c.value)
         and not any(c is s for s, _ in sized)
     ]
     return UnknownClaims(excused, sized)
@@ -224,7 +223,7 @@ def base_model_decision(
         return dict(
             out, status="contradicted", source=c.source, reason=f"{c.source} says {c.value}; the weights rule it out"
         )
-    unknown_ids = [c for c in structured if c.root is None and REPO_ID.fullmatch(c.value.strip())]
+    unknown_ids = [c for c in structured if c.root is None and c.level == "model" and is_hub_id(c.value)]
     named = [c for c in structured if c.root in pool_ids]
     named += [c for c in unknown_ids if c.family == family]
     if any(c.family != family for c in unknown_ids):
@@ -252,7 +251,7 @@ def base_model_decision(
         c = named[0]
         value = c.value.strip()
         known = hub_spelling(value)  # a Hub id the registry spells, else another org's re-upload or a file name
-        write = known or (value if c.root is None or REPO_ID.fullmatch(value) else c.root)
+        write = known or (value if c.root is None or is_hub_id(value) else c.root)
         how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
         if c.root and write == value and not known:

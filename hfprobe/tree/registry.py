@@ -13,6 +13,7 @@ import re
 from functools import cache, lru_cache
 from importlib import resources
 
+from ..source.hub import REPO_ID
 from .keymatch import KeyPattern
 
 
@@ -88,6 +89,7 @@ def roots() -> dict:
         alias.setdefault(name.lower(), target)
         hub.setdefault(name.lower(), name)
     data["_alias"], data["_same"], data["_hub"] = alias, same, hub
+    data["_legacy"] = {name.lower() for name in data.get("legacy_ids", [])}
     tails: dict[str, dict[str, str]] = {}  # a repo name's tail key -> {root it names: the name}
     named = [(n, r["id"]) for r in data["roots"] for n in [r["id"], *r.get("aliases", [])]]
     for name, rid in [*named, *data.get("derivatives", {}).items()]:
@@ -221,6 +223,17 @@ def hub_spelling(name: str | None) -> str | None:
         return None
     text = bare_id(name)
     return roots()["_hub"].get(text.lower())
+
+
+def is_hub_id(name: str) -> bool:
+    """Whether a declared name is spelled as a Hub model id: ORG/NAME, or one of the ids transformers' first models
+    had before the Hub gave them an organisation (roots.json's `legacy_ids`), which the Hub still resolves.
+
+    >>> is_hub_id("dbmdz/bert-base-turkish-cased"), is_hub_id("bert-base-chinese"), is_hub_id("my-bert")
+    (True, True, False)
+    """
+    text = name.strip()
+    return bool(REPO_ID.fullmatch(text)) or text.lower() in roots()["_legacy"]
 
 
 def family_label(fam: str | None) -> str:
