@@ -1019,6 +1019,32 @@ def test_a_parent_is_a_root_of_the_same_family_and_shapes():
         assert target in by_id and name.lower() not in roots()["_same"], name
 
 
+SD1_LORA = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}
+
+
+@pytest.mark.parametrize(
+    "declared, written",
+    [
+        ("nitrosocke/mo-di-diffusion", "nitrosocke/mo-di-diffusion"),  # a fine-tune the diffusers guides start from
+        ("/content/mo-di-diffusion", "nitrosocke/mo-di-diffusion"),  # its local copy: the fine-tune, not SD 1.5
+        ("dreamlike-photoreal-2.0", "dreamlike-art/dreamlike-photoreal-2.0"),
+        ("/content/stable-diffusion-v1-5", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
+        ("v1-5-pruned-emaonly", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # a checkpoint file: its root
+    ],
+)
+def test_a_fine_tune_named_without_its_org_is_written_as_its_own_hub_id(declared, written):
+    r = classify(SD1_LORA, config={"base_model_name_or_path": declared})
+    assert r.family == "sd1" and r.base_model["id"] == written and not r.conflicts, r.base_model
+
+
+def test_a_declared_sd_turbo_or_playground_lora_is_checked_against_the_architecture_it_shares():
+    sd2 = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 1024)}
+    r = classify(sd2, config={"base_model_name_or_path": "stabilityai/sd-turbo"})
+    assert r.family == "sd2" and r.base_model["id"] == "stabilityai/sd-turbo"
+    r = classify(SD1_LORA, config={"base_model_name_or_path": "playgroundai/playground-v2.5-1024px-aesthetic"})
+    assert r.base_model["id"] is None and r.conflicts  # an SDXL model: SD 1.x weights rule it out
+
+
 def test_a_smollm2_lora_names_its_declared_size_and_no_more():
     """SmolLM2 (Llama's layout at 576, 960 and 2048 wide) had no roots: a LoRA on it got family llama at 0.30 and
     no root. 135M: 30 layers, 9 heads of 64, 3 key/value heads (the published config)."""

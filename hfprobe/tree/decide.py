@@ -251,7 +251,10 @@ def base_model_decision(
         c = named[0]
         value = c.value.strip()
         known = hub_spelling(value)  # a Hub id the registry spells, else another org's re-upload or a file name
-        write = known or (value if c.root is None or is_hub_id(value) else c.root)
+        # a name with no org (a local copy's folder) is written as the Hub id the registry has for that name: a
+        # fine-tune's own (`nitrosocke/mo-di-diffusion`), not the root it is checked against
+        tail_root, tail_name = roots()["_tail"].get(tail_key(value), (None, None))
+        write = known or (value if c.root is None or is_hub_id(value) else tail_name if tail_root == c.root else c.root)
         how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
         if c.root and write == value and not known:
