@@ -56,8 +56,9 @@ def layout(family: str) -> tuple[list, list]:
 @cache
 def _layout(base_name: str) -> tuple[list, list]:
     base = families()["families"][base_name]
+    shared = families()["text_roles"] if base["kind"] == "text" else []  # PEFT's prompt tables, any text model's
     return (  # a side listing several sizes (any of) is a tuple: role sides are compared and put in sets
-        [(KeyPattern(p), _side(o), _side(i)) for p, o, i in base["roles"]],
+        [(KeyPattern(p), _side(o), _side(i)) for p, o, i in [*base["roles"], *shared]],
         [(KeyPattern(p, groups=True), d) for p, d in base["indexes"]],
     )
 
@@ -79,6 +80,10 @@ def roots() -> dict:
     """
     data = json.loads(resources.files("hfprobe.data").joinpath("roots.json").read_text())
     data["_by_id"] = {r["id"]: r for r in data["roots"]}
+    kinds = {name: spec["kind"] for name, spec in families()["families"].items()}
+    for r in data["roots"]:
+        if kinds.get(r["family"]) == "text":
+            r["dims"]["prompt"] = prompt_widths(r["dims"])
     alias, same, hub = {}, {}, {}
     for r in data["roots"]:
         for name in [r["id"], *r.get("aliases", []), *r.get("names", [])]:
@@ -103,6 +108,20 @@ def roots() -> dict:
     data["_sized"] = sized
     data["_dims_key"] = {r["id"]: repr(sorted(r["dims"].items())) for r in data["roots"]}  # equal dims, equal fits
     return data
+
+
+def prompt_widths(dims: dict) -> list[int]:
+    """The widths a PEFT prompt-learning table of a text model has (families.json's `text_roles`): its hidden size
+    (prompt tuning, P-tuning), and for prefix tuning 2 x layers x the key-value width (the hidden size, or the
+    grouped key-value heads' where the model has them, as peft sizes it for such models).
+
+    >>> prompt_widths({"hidden": 768, "layers": 12}), prompt_widths({"hidden": 896, "kv_dim": 128, "layers": 24})
+    ([768, 18432], [896, 6144, 43008])
+    """
+    widths = {dims["hidden"]}
+    if "layers" in dims:
+        widths |= {2 * dims["layers"] * dims.get("kv_dim", dims["hidden"]), 2 * dims["layers"] * dims["hidden"]}
+    return sorted(widths)
 
 
 # a parameter count as model names state it (`-7b`, `_1.5B`, `-135M`); not a mixture's `8x7B`, an active
