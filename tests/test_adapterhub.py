@@ -4,8 +4,12 @@ the files are written here as its `save_adapter` writes them: adapters 1.3's `Ad
 Sequential: [LayerNorm,] Linear, activation) and `adapter_up` (a Linear) under `<layer>.adapters.<name>`, and its
 configs hold the settings under `config` beside `model_name`, `model_type` and `name`.
 
+Its LoRA (`adapter.safetensors`: `<linear>.loras.<name>.lora_A` / `lora_B`) is read under the Linear's name, at
+the config's alpha.
+
 Before: the folder was "2 weights files of different models"; the adapter alone a transformers checkpoint of kind
-checkpoint (relation finetune), BERT at 0.5 ("0% of the parameters in layers BERT roots have"), no base_model.
+checkpoint (relation finetune), BERT at 0.5 ("0% of the parameters in layers BERT roots have"), no base_model; the
+LoRA was loralib's, under names no family has, at alpha 1.
 """
 
 from __future__ import annotations
@@ -80,3 +84,40 @@ def test_a_bottleneck_has_no_delta_to_read(tmp_path):
     name = next(iter(view.modules))
     with pytest.raises(UnsupportedFormatError, match="AdapterHub bottleneck"):
         view.layer(name)
+
+
+def _lora_folder(folder, alpha: int | None = 16, r: int = 8):
+    """adapters 1.3's LoRA (`LoRAConfig`, `use_safetensors`): each pair on the Linear it adapts, as `LoRALinear`
+    (an nn.Linear holding `loras`, a ModuleDict by adapter name) keeps it; `LoRA.scaling` is alpha / r."""
+    torch.manual_seed(0)
+    state = {}
+    for i in range(LAYERS):
+        for m in ("query", "value"):
+            base = f"bert.encoder.layer.{i}.attention.self.{m}.loras.sst-2"
+            state[f"{base}.lora_A"], state[f"{base}.lora_B"] = torch.randn(r, HIDDEN), torch.randn(HIDDEN, r)
+    folder.mkdir(parents=True)
+    from safetensors.torch import save_file
+
+    save_file(state, folder / "adapter.safetensors")
+    config = {"architecture": "lora", "r": r, "selfattn_lora": True, "attn_matrices": ["q", "v"]}
+    config.update({"alpha": alpha} if alpha is not None else {})
+    common = {"model_name": "bert-base-uncased", "model_type": "bert", "name": "sst-2"}
+    (folder / "adapter_config.json").write_text(json.dumps({"config": config, **common}))
+    return folder, state
+
+
+@pytest.mark.parametrize("alpha", [16, None])
+def test_an_adapterhub_lora_is_a_lora_of_the_linears_it_adapts(alpha, tmp_path):
+    """Before: loralib's, its modules `….query.loras.sst-2` (no family role: BERT at 0.5) and alpha 1 assumed."""
+    from hfprobe.formats import open_weights
+
+    folder, state = _lora_folder(tmp_path / "lora", alpha)
+    report = inspect_source(str(folder))
+    assert (report["format"], report["kind"], report["family"], report["rank"]) == ("adapterhub", "adapter", "bert", 8)
+    assert report["family_confidence"] >= 0.8 and report["base_model"]["id"] == "bert-base-uncased"
+    name = "bert.encoder.layer.3.attention.self.value"
+    with open_weights(str(folder)) as view:
+        assert name in view.modules
+        base = f"{name}.loras.sst-2"
+        expected = state[f"{base}.lora_B"] @ state[f"{base}.lora_A"] * (alpha or 8) / 8  # the library's default, 8
+        torch.testing.assert_close(view.layer(name, scaled=True), expected)

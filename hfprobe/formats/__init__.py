@@ -212,6 +212,11 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_mlx(keys):
         fmt = "mlx"
         modules, notes = read_mlx(store, adapter_config, where, model_type=(model_config or {}).get("model_type"))
+    elif is_adapterhub(keys):
+        fmt = "adapterhub"
+        modules, notes = read_adapterhub(store, adapter_config, where)
+        head = head_of(_read_json(src, posixpath.join(folder, "head_config.json")))
+        extra = {"head": head} if head else {}
     elif is_loralib(keys):
         fmt = "loralib"
         modules, notes = read_loralib(store, where, model_type=(model_config or {}).get("model_type"))
@@ -232,11 +237,6 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_prompt_learner(keys):
         fmt = "prompt-learner"
         modules, notes, extra = read_prompt_learner(store)
-    elif is_adapterhub(keys):
-        fmt = "adapterhub"
-        modules, notes = read_adapterhub(store, adapter_config)
-        head = head_of(_read_json(src, posixpath.join(folder, "head_config.json")))
-        extra = {"head": head} if head else {}
     elif is_custom_lora(keys):
         fmt = "custom-lora"
         modules, notes = read_custom_lora(store, where)

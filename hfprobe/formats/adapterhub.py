@@ -7,6 +7,10 @@ Each adapter is a down projection and an up projection placed after a layer's at
 [hidden, bottleneck] (Houlsby and Pfeiffer configurations alike). They are small Linears trained from scratch, not a
 change of the model's own weights: modules of kind `tuner`, left out of the share of layers weighed for a family
 (families.json's `embedding_tables`), their sizes still among those the roots are compared with.
+Its LoRA (`LoRAConfig`, architecture `lora`) keeps each pair on the Linear it adapts, `<module>.loras.<name>.lora_A`
+[r, in] and `.lora_B` [out, r], scaled by the config's `alpha` / r (the library's default alpha, 8, where the config
+does not say): a LoRA module under the Linear's own name, as PEFT's would be (they were read as loralib's, named
+`….query.loras.<name>`, which no family's roles know, and with loralib's alpha).
 The adapter config's `model_name` is the base it was trained on; the head config's `num_labels` / `label2id`, the
 head's task and labels.
 """
@@ -16,14 +20,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .base import Module, TensorStore, full_module
+from .base import Module, TensorStore, full_module, lora_module
 from .head import labels_of
 
 _BOTTLENECK = re.compile(r"\.adapters\.[^.]+\.adapter_(down|up)(\.\d+)?\.weight\Z")
+_LORA = re.compile(r"\.loras\.([^.]+)\.lora_([AB])\Z")  # on the adapted Linear itself
+LORA_ALPHA = 8  # adapters.LoRAConfig's default alpha (and r)
 
 
 def is_adapterhub(keys: list[str]) -> bool:
-    return any(_BOTTLENECK.search(k) for k in keys)
+    return any(_BOTTLENECK.search(k) or _LORA.search(k) for k in keys)
 
 
 def is_adapterhub_config(config: Mapping | None) -> bool:
@@ -31,21 +37,36 @@ def is_adapterhub_config(config: Mapping | None) -> bool:
     return isinstance(config, Mapping) and isinstance(config.get("config"), Mapping) and "model_name" in config
 
 
-def read_adapterhub(store: TensorStore, config: Mapping | None) -> tuple[dict[str, Module], list[str]]:
+def read_adapterhub(store: TensorStore, config: Mapping | None, where: str) -> tuple[dict[str, Module], list[str]]:
     modules = {}
+    pairs: dict[str, dict[str, str]] = {}
     for key, info in store.raw.items():
         if _BOTTLENECK.search(key) and len(info.shape) == 2:
             name = key.removesuffix(".weight")
             modules[name] = full_module(name, info, kind="tuner")
-    names = sorted({k.split(".adapters.")[1].split(".")[0] for k in modules})
-    downs = [m for n, m in modules.items() if ".adapter_down" in n]
-    bottleneck = sorted({m.d_out for m in downs})
+        elif found := _LORA.search(key):
+            pairs.setdefault(key[: found.start()], {})[found[2]] = key
     cfg = (config or {}).get("config") if isinstance(config, Mapping) else None
-    arch = cfg.get("architecture") or "bottleneck" if isinstance(cfg, Mapping) else "bottleneck"
-    notes = [
-        f"AdapterHub {arch} adapter {', '.join(names)}: {len(downs)} adapters of bottleneck {bottleneck} (trained "
-        "layers beside the model's, no weight delta)"
-    ]
+    cfg = cfg if isinstance(cfg, Mapping) else {}
+    arch = cfg.get("architecture") or ("lora" if pairs else "bottleneck")
+    notes = []
+    if pairs:
+        alpha = cfg.get("alpha")
+        alpha = float(alpha) if isinstance(alpha, int | float) and not isinstance(alpha, bool) else None
+        for name, p in sorted(pairs.items()):
+            if "A" in p and "B" in p:
+                a, b = store.raw[p["A"]], store.raw[p["B"]]
+                modules[name] = lora_module(name, a, b, alpha=alpha or LORA_ALPHA, keys=p, where=where)
+        said = f"alpha {alpha:g}" if alpha else f"alpha {LORA_ALPHA} (the library's default) assumed"
+        notes.append(f"AdapterHub {arch} adapter: {len(modules)} LoRA modules, {said}, scale alpha / r")
+    downs = [m for n, m in modules.items() if ".adapter_down" in n]
+    if downs:
+        names = sorted({k.split(".adapters.")[1].split(".")[0] for k in modules if ".adapters." in k})
+        bottleneck = sorted({m.d_out for m in downs})
+        notes.append(
+            f"AdapterHub {arch} adapter {', '.join(names)}: {len(downs)} adapters of bottleneck {bottleneck} "
+            "(trained layers beside the model's, no weight delta)"
+        )
     return modules, notes
 
 

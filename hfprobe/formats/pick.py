@@ -36,6 +36,7 @@ PREFERRED = (
     "diffusion_pytorch_model.safetensors",
     "learned_embeds.safetensors",
     "learned_embeds.bin",
+    "adapter.safetensors",  # AdapterHub's, saved with `use_safetensors` (its head: `model_head.safetensors`)
     "pytorch_adapter.bin",  # AdapterHub's adapter; its head (`pytorch_model_head.bin`) beside it is part of it
 )
 
