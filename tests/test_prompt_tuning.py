@@ -69,3 +69,23 @@ def test_prefix_tuning_on_grouped_key_value_heads_is_sized_by_them(tmp_path):
     assert report["modules"] == 1
     assert report["family"] == "qwen2" and report["base_model"]["id"] == "Qwen/Qwen2.5-0.5B", report["base_model"]
     assert not report["conflicts"]
+
+
+def test_p_tuning_for_classification_keeps_its_head(tmp_path):
+    """PEFT's P-tuning guide: roberta-large for sequence classification. The head it trains is saved whole beside
+    the prompt (`base_model.classifier.…`, no `.model.`): before, every tensor of it was read as a prompt table."""
+    config = tf.RobertaConfig(
+        hidden_size=1024, num_hidden_layers=2, num_attention_heads=16, intermediate_size=64, vocab_size=64, num_labels=3
+    )  # roberta-large's width (P-tuning's table is [tokens, hidden]: the depth does not size it)
+    with torch.device("meta"):
+        model = tf.RobertaForSequenceClassification(config)
+    model = model.to_empty(device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adapter = peft.PromptEncoderConfig(task_type="SEQ_CLS", num_virtual_tokens=20, encoder_hidden_size=128)
+        peft.get_peft_model(model, adapter).save_pretrained(str(tmp_path))
+    config = json.loads((tmp_path / "adapter_config.json").read_text())
+    (tmp_path / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": "roberta-large"}))
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "roberta" and report["base_model"]["id"] == "roberta-large" and not report["conflicts"]
+    assert report["head"] == {"module": "classifier.out_proj", "outputs": 3, "task": "SEQ_CLS", "labels": None}

@@ -72,8 +72,10 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         return canonical_modules(modules, notes, model_type)
     ptype = str(cfg.get("peft_type") or "").upper()
     if ptype in PROMPT_TYPES or (not ptype and list(renamed) == ["prompt_embeddings"]):
-        # learned virtual tokens: [tokens, token_dim] (prefix tuning: [tokens, layers * 2 * hidden])
-        modules = {k: full_module(k, store.raw[r], kind="embedding") for k, r in renamed.items()}
+        # learned virtual tokens: [tokens, token_dim] (prefix tuning: [tokens, layers * 2 * hidden]); beside them
+        # the layers saved whole (`modules_to_save`: a classifier head, saved as `base_model.classifier.…`)
+        modules = {k: full_module(k, store.raw[r], kind="embedding") for k, r in renamed.items() if "." not in k}
+        add_full_modules(modules, renamed, [k for k in renamed if k not in modules], store)
         notes.append(f"peft {quote(ptype or 'prompt', 40)} adapter: learned prompt embeddings, no weight delta")
         return modules, notes
     ia3 = {k: r for k, r in renamed.items() if k.endswith(".ia3_l")}
