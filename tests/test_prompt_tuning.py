@@ -1,8 +1,8 @@
-"""PEFT's prompt-learning adapters (prompt tuning, P-tuning, prefix tuning) hold one table, `prompt_embeddings`,
-[virtual tokens, width]: the width is the model's hidden size, or for prefix tuning 2 x layers x its key-value
-width. No name places the family; the declared base does, and the width can rule it out. Before, each was family
-unknown with no base_model, whatever adapter_config.json declared. Saved by peft itself on models built on the
-meta device at the published sizes (vocabularies cut: the table does not depend on them).
+"""PEFT's prompt-learning adapters (prompt tuning, P-tuning, prefix tuning; LLaMA-Adapter's below) hold one
+table, `prompt_embeddings`, [virtual tokens, width]: the width is the model's hidden size, or for prefix tuning
+2 x layers x its key-value width. No name places the family; the declared base does, and the width can rule it
+out. Before, each was family unknown with no base_model, whatever adapter_config.json declared. Saved by peft itself
+on models built on the meta device at the published sizes (vocabularies cut: the table does not depend on them).
 """
 
 from __future__ import annotations
@@ -89,3 +89,18 @@ def test_p_tuning_for_classification_keeps_its_head(tmp_path):
     report = inspect_source(str(tmp_path))
     assert report["family"] == "roberta" and report["base_model"]["id"] == "roberta-large" and not report["conflicts"]
     assert report["head"] == {"module": "classifier.out_proj", "outputs": 3, "task": "SEQ_CLS", "labels": None}
+
+
+def test_llama_adapter_s_gated_prompts_are_of_the_model_they_declare(tmp_path):
+    """PEFT's ADAPTION_PROMPT (LLaMA-Adapter): [1, adapter length, hidden] in each adapted attention layer, and a
+    gate. Before: "recognised as peft but no module could be read" (exit 2)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        adapter = peft.AdaptionPromptConfig(task_type="CAUSAL_LM", adapter_len=10, adapter_layers=2)
+        peft.get_peft_model(_gpt2(), adapter).save_pretrained(str(tmp_path))
+    config = json.loads((tmp_path / "adapter_config.json").read_text())
+    for declared, fits in (("gpt2", True), ("gpt2-medium", False)):
+        (tmp_path / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": declared}))
+        report = inspect_source(str(tmp_path))
+        assert report["format"] == "peft" and report["modules"] == 2 and report["family"] == "gpt2"
+        assert (report["base_model"]["id"] == declared) is fits and bool(report["conflicts"]) is not fits

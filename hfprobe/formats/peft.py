@@ -78,6 +78,17 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
         add_full_modules(modules, renamed, [k for k in renamed if k not in modules], store)
         notes.append(f"peft {quote(ptype or 'prompt', 40)} adapter: learned prompt embeddings, no weight delta")
         return modules, notes
+    prompts = {k: r for k, r in renamed.items() if k.endswith(".adaption_prompt") and len(store.raw[r].shape) == 3}
+    if prompts:  # LLaMA-Adapter (ADAPTION_PROMPT): per adapted attention [1, adapter_len, hidden], and a gate [1]
+        modules = {}
+        for key, raw in prompts.items():
+            _, length, hidden = store.raw[raw].shape
+            modules[key] = Module(key, "embedding", length, hidden, None, None, None, None, {"W": raw})
+        notes.append(
+            f"peft {quote(cfg.get('peft_type') or 'ADAPTION_PROMPT', 40)} adapter (LLaMA-Adapter): learned prompts "
+            f"in {len(modules)} attention layers, gated; no weight delta"
+        )
+        return canonical_modules(modules, notes, model_type)
     ia3 = {k: r for k, r in renamed.items() if k.endswith(".ia3_l")}
     if ia3:  # a learned scaling vector per module: [out, 1] (attention), [1, in] (feed-forward)
         modules = {}
