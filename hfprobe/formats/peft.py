@@ -17,9 +17,9 @@ import math
 import re
 from collections.abc import Callable
 
-from ..errors import InvalidWeightsError
+from ..errors import InvalidWeightsError, UnsupportedFormatError
 from ..source.safetensors import quote
-from .base import Module, TensorStore, full_module
+from .base import Module, TensorStore, full_module, sample_keys
 from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
 from .lora import add_full_modules, build_lora_modules, split_role, without_adapter_name
 from .lycoris import group as lycoris_group
@@ -27,7 +27,7 @@ from .lycoris import is_lycoris, read_modules
 from .transformers_names import canonical_names
 
 PEFT_PREFIX = "base_model.model."
-PROMPT_TYPES = ("PROMPT_TUNING", "P_TUNING", "PREFIX_TUNING", "MULTITASK_PROMPT_TUNING", "CPT")
+PROMPT_TYPES = ("PROMPT_TUNING", "P_TUNING", "PREFIX_TUNING", "MULTITASK_PROMPT_TUNING", "CPT", "CARTRIDGE")
 _GPT2_CONV1D = re.compile(r"(^|\.)h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.lora_A")
 
 
@@ -105,6 +105,8 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
             "`inspect` (their sizes where the tensors give them); no ΔW"
         )
         return canonical_modules(tuned, notes, model_type)
+    if ptype not in ("", "LORA", "ADALORA") and not any(split_role(k) for k in renamed):
+        return canonical_modules(*_named_modules(renamed, ptype, where), model_type)
     if ptype == "ADALORA" or any(k.endswith(".lora_E") for k in renamed):  # lora_A / lora_B / lora_E, no .weight
         renamed = {(k + ".weight" if k.endswith((".lora_A", ".lora_B")) else k): r for k, r in renamed.items()}
         notes.append("peft AdaLoRA adapter: ΔW = B (A ⊙ E) · lora_alpha / r, r the rank kept")
@@ -131,6 +133,30 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
     return canonical_modules(modules, notes, model_type)
 
 
+def _named_modules(renamed: dict[str, str], ptype: str, where: str) -> tuple[dict[str, Module], list[str]]:
+    """The layers a PEFT method hfprobe has no table for adapts, by name alone: peft keeps each layer's tensors
+    under `<module path>.<method>_…` (`delora_A`, `glora_A.Xd`, `osf_svd_params.S_low`), so the path before the
+    method's prefix is the layer; its sizes are left unknown (the tree reads the names, the declaration the rest)."""
+    mark = "." + ptype.lower() + "_"
+    found: dict[str, dict[str, str]] = {}
+    for key, raw in renamed.items():
+        at = key.find(mark)
+        if at > 0:
+            found.setdefault(key[:at], {})[key[at + 1 :]] = raw
+    if not found:
+        sample = sample_keys(list(renamed.values()), 3)
+        raise UnsupportedFormatError(
+            f"{where}: a peft {quote(ptype, 40)} adapter whose tensors (e.g. {sample}) name no layer of the model "
+            "(parameters shared by every layer it adapts); hfprobe cannot read a model from them"
+        )
+    modules = {n: Module(n, "tuner", 0, 0, None, None, None, None, keys) for n, keys in found.items()}
+    note = (
+        f"peft {quote(ptype, 40)} adapter: {len(modules)} adapted modules, read by name (hfprobe has no table of "
+        "this method's tensor shapes: sizes unknown); no ΔW"
+    )
+    return modules, [note]
+
+
 def _oft_block(n: int) -> int:
     """OFT's block size b from a block's stored entries n = b(b-1)/2 (0 where n is no such count)."""
     b = (1 + math.isqrt(1 + 8 * n)) // 2
@@ -139,7 +165,7 @@ def _oft_block(n: int) -> int:
 
 # PEFT tuners that store no low-rank pair: tensor suffix -> (its dimensions, (d_out, d_in) of the adapted layer
 # from its shape, 0 where it does not say); checked against peft 0.21 on layers with out != in
-TUNERS: dict[str, tuple[int, Callable[[tuple], tuple[int, int]]]] = {
+TUNERS: dict[str, tuple[int | tuple[int, ...], Callable[[tuple], tuple[int, int]]]] = {
     "oft_R.weight": (2, lambda s: (0, s[0] * _oft_block(s[1]))),  # OFT: [in / b, b(b-1)/2]
     "boft_R": (4, lambda s: (0, s[1] * s[2])),  # BOFT: [factors, in / b, b, b]
     "boft_s": (2, lambda s: (s[0], 0)),  # [out, 1]
@@ -153,7 +179,7 @@ TUNERS: dict[str, tuple[int, Callable[[tuple], tuple[int, int]]]] = {
     "fourierft_spectrum": (1, lambda s: (0, 0)),  # FourierFT: [n_frequency]
     "shira_weight": (1, lambda s: (0, 0)),  # SHiRA: sparse values and their indices
     "shira_indices": (2, lambda s: (0, 0)),
-    "ln_tuning_layers.weight": (1, lambda s: (s[0], 0)),  # LN tuning: a copy of the norm's weight [hidden]
+    "ln_tuning_layers.weight": ((1, 2), lambda s: (s[0], s[1] if len(s) > 1 else 0)),  # LN tuning: the layer copied
 }
 
 
@@ -166,7 +192,7 @@ def _tuner_modules(renamed: dict[str, str], store: TensorStore, where: str) -> d
             continue
         ndim, sizes = TUNERS[suffix]
         shape = tuple(store.raw[raw].shape)
-        if len(shape) != ndim:
+        if len(shape) not in (ndim if isinstance(ndim, tuple) else (ndim,)):
             raise InvalidWeightsError(
                 f"{where}: {quote(raw, 120)} has shape {quote(list(shape), 40)}, not the {ndim}-D tensor peft "
                 f"stores as {suffix}; the file is corrupt or mislabelled, re-export it"
