@@ -4,9 +4,11 @@ a config names them.
 A fine-tune for classification saves its head whole (PEFT's `modules_to_save`, a full checkpoint): transformers'
 `classifier` (`classifier.out_proj` for RoBERTa and ELECTRA, `classification_head.out_proj` for BART and T5),
 `score` (decoder models), `qa_outputs` (extractive question answering: start and end), LoRA-ViT's
-`fc_<in>in_<out>out`, and a vision model's top-level `head` / `fc`. Its output side is the number of labels the
-model was trained to tell apart: a fact about what it was trained on that needs no expert. config.json's `id2label`
-names them (unless transformers' defaults, `LABEL_0`…); an adapter_config.json's `task_type` says which task.
+`fc_<in>in_<out>out`, a vision model's top-level `head` / `fc`, and LLMs-from-scratch's GPTModel's `out_head` (its
+classification chapter replaces the vocabulary head with one of two outputs), stored whole or with a LoRA of its own.
+Its output side is the number of labels the model was trained to tell apart: a fact about what it was trained on that
+needs no expert. config.json's `id2label` names them (unless transformers' defaults, `LABEL_0`…); an
+adapter_config.json's `task_type` says which task.
 
     >>> from hfprobe.formats.base import Module
     >>> classifier = Module("classifier", "full", 6, 768, None, None, None, None, {})
@@ -25,8 +27,9 @@ from .base import Module
 # a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head)
 _HEADS = re.compile(
     r"^(?:classifier\.out_proj|classification_head\.out_proj|classifier|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
-    r"|head(?:\.fc)?|fc)\Z"
+    r"|head(?:\.fc)?|fc|out_head)\Z"
 )
+_KINDS = ("full", "lora")  # stored whole, or with a LoRA of its own (LinearWithLoRA wraps every Linear)
 MAX_OUTPUTS = 10_000  # more outputs than that is a vocabulary (a language model's head), not a label set
 MAX_LABELS = 50  # label names reported; a head of more says how many
 MAX_LABEL_CHARS = 60
@@ -42,7 +45,7 @@ def task_head(
     where both are present. `labels` are `id2label`'s names in index order where it names every output (None
     otherwise), config.json's first; `task` is adapter_config.json's `task_type` (SEQ_CLS, TOKEN_CLS, …) or None."""
     found = sorted(
-        (n for n, m in modules.items() if _HEADS.match(n) and m.kind == "full" and 0 < (m.d_out or 0) <= MAX_OUTPUTS),
+        (n for n, m in modules.items() if _HEADS.match(n) and m.kind in _KINDS and 0 < (m.d_out or 0) <= MAX_OUTPUTS),
         key=lambda n: (not n.endswith(".out_proj"), n != "classifier", n),
     )
     if not found:

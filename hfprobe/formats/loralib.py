@@ -1,4 +1,4 @@
-"""loralib (microsoft/LoRA, the LoRA paper's own code), lit-gpt / litgpt and minLoRA LoRA weights.
+"""loralib (microsoft/LoRA, the LoRA paper's own code), lit-gpt / litgpt, minLoRA and LinearWithLoRA weights.
 
 Keys are module paths with `.lora_A` [r, in] and `.lora_B` [out, r]: parameters, no `.weight` (PEFT's are
 `.lora_A.weight`); LoRA-Torch (loratorch) and CLIP-LoRA name them `.w_lora_A` / `.w_lora_B`.
@@ -10,6 +10,9 @@ CLIP-LoRA's `save_lora` nests its pairs as `weights.layer_<i>.<q_proj|k_proj|v_p
 attention block, the text encoder's before the vision encoder's) beside a `metadata` dict that is not read; its
 layers scale by alpha / sqrt(r), alpha 1 by default.
 
+LinearWithLoRA (Raschka's LLMs-from-scratch and "LoRA from scratch" tutorials) wraps a layer as `<layer>.linear`
+beside `<layer>.lora.A` [in, r] and `.lora.B` [r, out] (x @ A @ B, times an alpha it does not store): the layer's
+weights are read under its own name, and each pair transposed, as mlx-lm's are.
 A merged projection (loralib's `MergedLinear`, GPT-2's fused `c_attn` with `enable_lora=[True, False, True]`;
 litgpt's fused qkv) adapts g slices of one fused output: A is [g·r, in] and B [out of the adapted slices, r],
 ΔW of each slice B_j A_j. The file says neither which slices nor (litgpt, grouped-query attention) how wide each
@@ -33,9 +36,10 @@ _CLIP_LORA = re.compile(r"^weights\.layer_\d+\.(q_proj|k_proj|v_proj|proj)$")  #
 
 
 def is_loralib(keys: list[str]) -> bool:
-    """A `.lora_A` and a `.lora_B` parameter (no `.weight` after them), or LoRA-Torch's `.w_lora_A` / `.w_lora_B`."""
-    return any(k.endswith((".lora_A", ".w_lora_A")) for k in keys) and any(
-        k.endswith((".lora_B", ".w_lora_B")) for k in keys
+    """A `.lora_A` and a `.lora_B` parameter (no `.weight` after them), LoRA-Torch's `.w_lora_A` / `.w_lora_B`, or
+    LinearWithLoRA's `.lora.A` / `.lora.B`."""
+    return any(k.endswith((".lora_A", ".w_lora_A", ".lora.A")) for k in keys) and any(
+        k.endswith((".lora_B", ".w_lora_B", ".lora.B")) for k in keys
     )
 
 
@@ -43,12 +47,21 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
     """Modules of a loralib / litgpt LoRA state dict; returns (modules, notes)."""
     pairs: dict[str, dict[str, str]] = {}
     rest: dict[str, str] = {}
+    nested: set[str] = set()  # LinearWithLoRA's: A [in, r] and B [r, out], stored transposed
     for key in store.raw:
         name, _, role = key.rpartition(".")
-        if role in _ROLES and name:
+        if role in ("A", "B") and name.endswith(".lora") and len(name) > 5:
+            name = name[: -len(".lora")]
+            nested.add(name)
+            pairs.setdefault(name, {})[role] = key
+        elif role in _ROLES and name:
             pairs.setdefault(_PARAMETRIZED.sub("", name), {})[_ROLES[role]] = key
         else:
             rest[key] = key
+    for key in [k for k in rest if k.endswith((".linear.weight", ".linear.bias"))]:
+        layer, _, tail = key.rpartition(".linear.")
+        if layer in nested:  # the layer LinearWithLoRA wraps, as `<layer>.linear`: the layer's own weights
+            rest[f"{layer}.{tail}"] = rest.pop(key)
     clip_lora = bool(pairs) and all(_CLIP_LORA.match(name) for name in pairs)
     modules: dict[str, Module] = {}
     merged = 0
@@ -58,6 +71,18 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
                 f"{where}: LoRA {quote(name, 120)} has a lora_B but no lora_A; the file is incomplete, re-export it"
             )
         a, b = store.raw[p["A"]], store.raw.get(p.get("B", ""))
+        if name in nested:  # checked in PEFT's orientation, A [r, in] and B [out, r]; layer() transposes back
+            if len(a.shape) != 2 or b is None or len(b.shape) != 2:
+                raise InvalidWeightsError(
+                    f"{where}: LoRA {quote(name, 120)} has factors {quote(list(a.shape), 40)} and "
+                    f"{quote(list(b.shape) if b is not None else None, 40)}, expected [in, r] and [r, out]; re-export"
+                )
+            keys = {"A": p["A"], "B": p["B"]}
+            mod = lora_module(name, a._replace(shape=a.shape[::-1]), b._replace(shape=b.shape[::-1]), alpha=None,
+                              keys=keys, where=where)  # fmt: skip
+            mod.stored_transposed = True
+            modules[name] = mod
+            continue
         groups = _groups(a.shape, b.shape if b is not None else None)
         if groups > 1:  # A [g·r, in], B [out_g, r]: the module as its input side and rank only
             merged += 1
@@ -73,6 +98,11 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
         f"loralib / litgpt / minLoRA LoRA: no lora_alpha stored, loralib's default {DEFAULT_ALPHA:g} assumed "
         "(scale 1/r)"
     ]
+    if nested:
+        notes = [
+            f"LinearWithLoRA (LLMs-from-scratch, 'LoRA from scratch' tutorials): {len(nested)} layers with A [in, r] "
+            "and B [r, out]; the alpha it multiplies by is not stored: ΔW = (AB)ᵀ unscaled"
+        ]
     if clip_lora:
         notes = [
             "CLIP-LoRA (save_lora): layer_i is the i-th adapted attention block, the text encoder's before the vision "
