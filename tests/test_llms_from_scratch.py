@@ -7,7 +7,9 @@ x @ A @ B times an alpha it does not store. Its Llama 3 and Qwen3 keep the same 
 `fc2` / `fc3`. The names are read from the 1.0.19 wheel (the package pulls TensorFlow and JupyterLab, so it is not
 a test dependency); the files are written as `torch.save(model.state_dict())` of those classes writes them.
 
-Before: family unknown, no base_model, the LoRA pairs not read.
+Hand-written LoRA layers elsewhere name the pair `lora_A` / `lora_B` but keep it the same way round (A [in, r]).
+
+Before: family unknown, no base_model, the LoRA pairs not read (or, named lora_A / lora_B, read the wrong way round).
 """
 
 from __future__ import annotations
@@ -96,3 +98,21 @@ def test_linear_with_lora_s_delta_is_what_its_forward_adds(tmp_path):
         assert (module.kind, module.rank, module.d_out, module.d_in) == ("lora", 4, 40, 24)
         torch.testing.assert_close(x @ view.layer("trf_blocks.0.att.W_query").T, x @ a @ b)  # alpha aside
         assert any("not stored" in n for n in view.notes)
+
+
+def test_a_hand_written_lora_storing_a_as_in_by_r_is_read_the_right_way_round(tmp_path):
+    """`self.lora_A = nn.Parameter(torch.zeros(in_dim, rank))`, `lora_B` [rank, out] (x @ A @ B), the way round
+    most hand-written LoRA layers keep them: before, read as loralib's [r, in], rank 768 on layers of 8 x 8."""
+    torch.manual_seed(0)
+    state = {}
+    for i in range(6):  # distilbert-base's attention, rank 8
+        for m in ("q_lin", "v_lin"):
+            state[f"distilbert.transformer.layer.{i}.attention.{m}.lora_A"] = torch.randn(768, 8)
+            state[f"distilbert.transformer.layer.{i}.attention.{m}.lora_B"] = torch.randn(8, 768)
+    save_file(state, tmp_path / "lora.safetensors")
+    report = inspect_source(str(tmp_path))
+    assert (report["family"], report["rank"]) == ("distilbert", 8) and report["root"]["id"].startswith("distilbert/")
+    x, name = torch.randn(2, 768), "distilbert.transformer.layer.0.attention.q_lin"
+    with open_weights(str(tmp_path / "lora.safetensors")) as view:
+        a, b = state[f"{name}.lora_A"], state[f"{name}.lora_B"]
+        torch.testing.assert_close(x @ view.layer(name).T, x @ a @ b, rtol=1e-4, atol=1e-4)

@@ -12,7 +12,9 @@ layers scale by alpha / sqrt(r), alpha 1 by default.
 
 LinearWithLoRA (Raschka's LLMs-from-scratch and "LoRA from scratch" tutorials) wraps a layer as `<layer>.linear`
 beside `<layer>.lora.A` [in, r] and `.lora.B` [r, out] (x @ A @ B, times an alpha it does not store): the layer's
-weights are read under its own name, and each pair transposed, as mlx-lm's are.
+weights are read under its own name, and each pair transposed, as mlx-lm's are. Hand-written LoRA layers that name
+the pair `lora_A` / `lora_B` but store it the same way round (A [in, r], B [r, out]) are told by their shapes: only
+A's second side and B's first agree, as a rank below both layer sizes (`stored_transposed`).
 A merged projection (loralib's `MergedLinear`, GPT-2's fused `c_attn` with `enable_lora=[True, False, True]`;
 litgpt's fused qkv) adapts g slices of one fused output: A is [g·r, in] and B [out of the adapted slices, r],
 ΔW of each slice B_j A_j. The file says neither which slices nor (litgpt, grouped-query attention) how wide each
@@ -64,21 +66,24 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
             rest[f"{layer}.{tail}"] = rest.pop(key)
     clip_lora = bool(pairs) and all(_CLIP_LORA.match(name) for name in pairs)
     modules: dict[str, Module] = {}
-    merged = 0
+    merged = transposed = 0
     for name, p in sorted(pairs.items()):
         if "A" not in p:
             raise InvalidWeightsError(
                 f"{where}: LoRA {quote(name, 120)} has a lora_B but no lora_A; the file is incomplete, re-export it"
             )
         a, b = store.raw[p["A"]], store.raw.get(p.get("B", ""))
-        if name in nested:  # checked in PEFT's orientation, A [r, in] and B [out, r]; layer() transposes back
+        flipped = name not in nested and b is not None and stored_transposed(a.shape, b.shape)
+        transposed += flipped
+        if name in nested or flipped:  # checked in PEFT's orientation, A [r, in] and B [out, r]; layer() transposes
             if len(a.shape) != 2 or b is None or len(b.shape) != 2:
                 raise InvalidWeightsError(
                     f"{where}: LoRA {quote(name, 120)} has factors {quote(list(a.shape), 40)} and "
                     f"{quote(list(b.shape) if b is not None else None, 40)}, expected [in, r] and [r, out]; re-export"
                 )
             keys = {"A": p["A"], "B": p["B"]}
-            mod = lora_module(name, a._replace(shape=a.shape[::-1]), b._replace(shape=b.shape[::-1]), alpha=None,
+            alpha = None if name in nested else DEFAULT_ALPHA
+            mod = lora_module(name, a._replace(shape=a.shape[::-1]), b._replace(shape=b.shape[::-1]), alpha=alpha,
                               keys=keys, where=where)  # fmt: skip
             mod.stored_transposed = True
             modules[name] = mod
@@ -109,12 +114,30 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
             "encoder's; which blocks, r and alpha are in the file's `metadata`, which is not read: alpha "
             f"{DEFAULT_ALPHA:g} (CLIP-LoRA's default) assumed, scale alpha / sqrt(r) as its layers compute it"
         ]
+    if transposed:
+        notes.append(
+            f"{transposed} LoRA pairs stored as A [in, r] and B [r, out] (x @ A @ B, as hand-written LoRA layers keep "
+            "them): read transposed, the rank the side they share"
+        )
     if merged:
         notes.append(
             f"{merged} merged LoRA projections (loralib MergedLinear / litgpt fused qkv): which slices of the fused "
             "output are adapted is not in the file, so their output size is unknown and their ΔW is not read"
         )
     return canonical_modules(modules, notes, model_type)
+
+
+def stored_transposed(a: tuple, b: tuple) -> bool:
+    """Whether a `lora_A` / `lora_B` pair is stored as A [in, r] and B [r, out] rather than loralib's A [r, in] and
+    B [out, r]: only A's second side and B's first agree, and as a rank (below both layer sizes) only they can.
+
+    >>> stored_transposed((768, 8), (8, 768)), stored_transposed((8, 768), (768, 8)), stored_transposed((4, 4), (4, 4))
+    (True, False, False)
+    """
+    if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
+        return False
+    plain = a[0] == b[1] and a[0] <= min(a[1], b[0])  # loralib's orientation fits, with a rank no larger than the layer
+    return not plain and a[1] < min(a[0], b[1])
 
 
 def _groups(a: tuple, b: tuple | None) -> int:
