@@ -116,3 +116,17 @@ def test_a_hand_written_lora_storing_a_as_in_by_r_is_read_the_right_way_round(tm
     with open_weights(str(tmp_path / "lora.safetensors")) as view:
         a, b = state[f"{name}.lora_A"], state[f"{name}.lora_B"]
         torch.testing.assert_close(x @ view.layer(name).T, x @ a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_lower_case_pairs_stored_loralib_s_way_round_are_read_as_stored(tmp_path):
+    """`lora_a` / `lora_b` are mlx-lm's names (A [in, r], B [r, out]); a hand-written layer that uses them for
+    A [r, in] and B [out, r] is told by its shapes (before: mlx's way round, rank 768)."""
+    torch.manual_seed(0)
+    name = "bert.encoder.layer.0.attention.self.query"
+    state = {f"bert.encoder.layer.{i}.attention.self.{m}.lora_{s}": torch.randn(*shape) for i in range(12)
+             for m in ("query", "value") for s, shape in (("a", (8, 768)), ("b", (768, 8)))}  # fmt: skip
+    save_file(state, tmp_path / "lora.safetensors")
+    report = inspect_source(str(tmp_path))
+    assert (report["family"], report["rank"]) == ("bert", 8) and report["root"]["id"].startswith("google-bert/")
+    with open_weights(str(tmp_path / "lora.safetensors")) as view:
+        torch.testing.assert_close(view.layer(name), state[f"{name}.lora_b"] @ state[f"{name}.lora_a"])

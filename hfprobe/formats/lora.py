@@ -148,3 +148,26 @@ def add_full_modules(modules: dict[str, Module], renamed: dict[str, str], keys: 
         if len(info.shape) < 2 or name in modules:
             continue
         modules[name] = full_module(name, info)
+
+
+def stored_transposed(a: tuple, b: tuple) -> bool:
+    """Whether a `lora_A` / `lora_B` pair is stored as A [in, r] and B [r, out] rather than loralib's A [r, in] and
+    B [out, r]: only A's second side and B's first agree, and as a rank (below both layer sizes) only they can.
+
+    >>> stored_transposed((768, 8), (8, 768)), stored_transposed((8, 768), (768, 8)), stored_transposed((4, 4), (4, 4))
+    (True, False, False)
+    """
+    if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
+        return False
+    plain = a[0] == b[1] and a[0] <= min(a[1], b[0])  # loralib's orientation fits, with a rank no larger than the layer
+    return not plain and a[1] < min(a[0], b[1])
+
+
+def stored_plain(a: tuple, b: tuple) -> bool:
+    """Whether a pair a reader expects as A [in, r] and B [r, out] (mlx-lm's `lora_a` / `lora_b`) is stored as
+    A [r, in] and B [out, r], and only fits that way round: the converse of `stored_transposed`.
+
+    >>> stored_plain((8, 768), (768, 8)), stored_plain((768, 8), (8, 768))
+    (True, False)
+    """
+    return stored_transposed(b, a)

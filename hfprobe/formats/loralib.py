@@ -28,7 +28,7 @@ import re
 from ..errors import InvalidWeightsError
 from ..source.safetensors import quote
 from .base import Module, TensorStore, lora_module
-from .lora import add_full_modules
+from .lora import add_full_modules, stored_transposed
 from .peft import canonical_modules
 
 DEFAULT_ALPHA = 1.0  # loralib.layers.LoRALayer: lora_alpha=1 unless the model code sets it
@@ -125,19 +125,6 @@ def read_loralib(store: TensorStore, where: str, model_type: str | None = None) 
             "output are adapted is not in the file, so their output size is unknown and their ΔW is not read"
         )
     return canonical_modules(modules, notes, model_type)
-
-
-def stored_transposed(a: tuple, b: tuple) -> bool:
-    """Whether a `lora_A` / `lora_B` pair is stored as A [in, r] and B [r, out] rather than loralib's A [r, in] and
-    B [out, r]: only A's second side and B's first agree, and as a rank (below both layer sizes) only they can.
-
-    >>> stored_transposed((768, 8), (8, 768)), stored_transposed((8, 768), (768, 8)), stored_transposed((4, 4), (4, 4))
-    (True, False, False)
-    """
-    if len(a) != 2 or len(b) != 2 or a[1] != b[0]:
-        return False
-    plain = a[0] == b[1] and a[0] <= min(a[1], b[0])  # loralib's orientation fits, with a rank no larger than the layer
-    return not plain and a[1] < min(a[0], b[1])
 
 
 def _groups(a: tuple, b: tuple | None) -> int:

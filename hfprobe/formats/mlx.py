@@ -17,6 +17,7 @@ from numbers import Real
 from ..errors import InvalidWeightsError
 from ..source.safetensors import quote
 from .base import TensorStore, lora_module
+from .lora import stored_plain
 from .peft import canonical_modules
 
 SUFFIXES = (".lora_a", ".lora_b", ".m")
@@ -55,7 +56,7 @@ def read_mlx(store: TensorStore, config: dict | None, where: str, model_type: st
     for key in store.raw:
         name, _, role = key.rpartition(".")
         parts.setdefault(name, {})[role] = key
-    modules, experts = {}, 0
+    modules, experts, plain = {}, 0, {}
     for name, p in sorted(parts.items()):
         a_key, b_key = p.get("lora_a"), p.get("lora_b")
         if a_key is None:
@@ -68,6 +69,10 @@ def read_mlx(store: TensorStore, config: dict | None, where: str, model_type: st
         if len(a.shape) == 3 and (b is None or len(b.shape) == 3):
             experts += 1
             continue
+        if b is not None and len(a.shape) == len(b.shape) == 2 and stored_plain(a.shape, b.shape):
+            # lower-case names, loralib's way round (hand-written LoRA layers): A [r, in], B [out, r]
+            a, b = a._replace(shape=a.shape[::-1]), b._replace(shape=b.shape[::-1])
+            plain[name] = True
         if len(a.shape) != 2 or (b is not None and len(b.shape) != 2):
             raise InvalidWeightsError(
                 f"{where}: mlx LoRA {quote(name, 120)} has factors {quote(list(a.shape), 40)} and "
@@ -85,9 +90,11 @@ def read_mlx(store: TensorStore, config: dict | None, where: str, model_type: st
             dora="m" in p,
             lora_embedding=name.rsplit(".", 1)[-1] in _EMBEDDINGS,
         )
-        module.stored_transposed = True
+        module.stored_transposed = not plain.get(name)
         modules[name] = module
     notes.append(f"mlx-lm {'DoRA' if any(m.dora for m in modules.values()) else 'LoRA'} adapter: scale {scale:g}")
+    if plain:
+        notes.append(f"{len(plain)} LoRA pairs stored as A [r, in] and B [out, r], not mlx-lm's way round: read so")
     if experts:
         notes.append(f"{experts} mixture-of-experts LoRA layers (3-D factors) not read")
     return canonical_modules(modules, notes, model_type)
