@@ -724,6 +724,27 @@ def test_lora_vit_saved_with_its_classifier_head(tmp_path):
     assert {c["id"] for c in report["root"]["candidates"]} >= {"google/vit-base-patch16-224"}
 
 
+def test_the_vit_lora_vit_adapts_is_a_vit_by_its_own_names(tmp_path):
+    """lukemelas' PyTorch-Pretrained-ViT (LoRA-ViT's base, `ViT('B_16_imagenet1k')`) names its layers
+    `transformer.blocks.N.attn.proj_q`, `.proj`, `pwff.fc1` / `fc2`, `patch_embedding`: a fine-tune saved whole was
+    family unknown (no pattern knew them)."""
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    t = {"patch_embedding.weight": ("F32", (768, 3, 16, 16)), "class_token": ("F32", (1, 1, 768)),
+         "positional_embedding.pos_embedding": ("F32", (1, 197, 768)), "fc.weight": ("F32", (101, 768))}  # fmt: skip
+    for i in range(12):
+        block = f"transformer.blocks.{i}"
+        for m in ("attn.proj_q", "attn.proj_k", "attn.proj_v", "proj"):
+            t[f"{block}.{m}.weight"] = ("F32", (768, 768))
+        t[f"{block}.pwff.fc1.weight"], t[f"{block}.pwff.fc2.weight"] = ("F32", (3072, 768)), ("F32", (768, 3072))
+    write_header(tmp_path / "vit_food101.safetensors", t, data=False)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "vit" and report["family_confidence"] >= 0.9
+    assert report["root"]["id"].startswith("google/vit-base-patch16-224")
+    assert report["head"]["outputs"] == 101
+
+
 def test_peft_ia3_and_prompt_tuning_adapters_are_inspected(tmp_path):
     """peft's IA3 (a scaling vector per layer) and prompt-tuning (learned virtual tokens) adapters were refused;
     inspect now reads them, each layer's known side checked against the model peft wrapped (the oracle)."""
