@@ -72,6 +72,22 @@ def test_an_adapter_saved_beside_its_config_json_takes_the_labels_from_it(tmp_pa
     assert head == {"module": "classifier", "outputs": 6, "task": "SEQ_CLS", "labels": EMOTIONS}
 
 
+def test_a_head_under_a_wrapper_s_name_is_found(tmp_path):
+    """`torch.save(self.state_dict())` of a LightningModule holding the model as `self.model`: `model.classifier`.
+    A head at the top still wins over one under a wrapper."""
+    from safetensors.torch import save_file
+
+    from hfprobe.formats.base import Module
+    from hfprobe.formats.head import task_head
+
+    model = BertForSequenceClassification(BertConfig(**TINY, num_labels=4))
+    save_file({f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "model.safetensors")
+    head = inspect_source(str(tmp_path))["head"]
+    assert head == {"module": "model.classifier", "outputs": 4, "task": None, "labels": None}
+    both = {n: Module(n, "full", d, 32, None, None, None, None, {}) for n, d in (("model.fc", 9), ("classifier", 3))}
+    assert task_head(both, None)["module"] == "classifier"
+
+
 def test_bart_s_head_is_its_classification_head(tmp_path):
     from transformers import BartConfig, BartForSequenceClassification
 

@@ -25,10 +25,12 @@ from collections.abc import Mapping
 from .base import Module
 
 # a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head)
-_HEADS = re.compile(
-    r"^(?:classifier\.out_proj|classification_head\.out_proj|classifier|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
-    r"|head(?:\.fc)?|fc|out_head)\Z"
+_HEAD = (
+    r"(?:classifier\.out_proj|classification_head\.out_proj|classifier|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
+    r"|head(?:\.fc)?|fc|out_head)"
 )
+_TOP = re.compile(rf"^{_HEAD}\Z")
+_WRAPPED = re.compile(rf"^[A-Za-z_]\w{{0,40}}\.{_HEAD}\Z")  # under one wrapper: a Lightning module's `model.`, …
 _KINDS = ("full", "lora")  # stored whole, or with a LoRA of its own (LinearWithLoRA wraps every Linear)
 MAX_OUTPUTS = 10_000  # more outputs than that is a vocabulary (a language model's head), not a label set
 MAX_LABELS = 50  # label names reported; a head of more says how many
@@ -45,8 +47,12 @@ def task_head(
     where both are present. `labels` are `id2label`'s names in index order where it names every output (None
     otherwise), config.json's first; `task` is adapter_config.json's `task_type` (SEQ_CLS, TOKEN_CLS, …) or None."""
     found = sorted(
-        (n for n, m in modules.items() if _HEADS.match(n) and m.kind in _KINDS and 0 < (m.d_out or 0) <= MAX_OUTPUTS),
-        key=lambda n: (not n.endswith(".out_proj"), n != "classifier", n),
+        (
+            n
+            for n, m in modules.items()
+            if (_TOP.match(n) or _WRAPPED.match(n)) and m.kind in _KINDS and 0 < (m.d_out or 0) <= MAX_OUTPUTS
+        ),
+        key=lambda n: (not _TOP.match(n), not n.endswith(".out_proj"), n.rsplit(".", 1)[-1] != "classifier", n),
     )
     if not found:
         return None
