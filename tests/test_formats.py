@@ -745,6 +745,25 @@ def test_the_vit_lora_vit_adapts_is_a_vit_by_its_own_names(tmp_path):
     assert report["head"]["outputs"] == 101
 
 
+def test_vit_pytorch_s_fine_tunes_are_vits(tmp_path):
+    """ViT-pytorch (jeonsworld; VPT's backbone) names its layers `transformer.encoder.layer.N.attn.query` / `.out`,
+    `ffn.fc1` / `fc2`: a CIFAR-10 fine-tune with VPT's prompts beside it was family unknown."""
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    t = {"transformer.embeddings.patch_embeddings.weight": ("F32", (768, 3, 16, 16)), "head.weight": ("F32", (10, 768)),
+         "prompt_embeddings": ("F32", (1, 50, 768)), "deep_prompt_embeddings": ("F32", (11, 50, 768))}  # fmt: skip
+    for i in range(12):
+        layer = f"transformer.encoder.layer.{i}"
+        for m in ("query", "key", "value", "out"):
+            t[f"{layer}.attn.{m}.weight"] = ("F32", (768, 768))
+        t[f"{layer}.ffn.fc1.weight"], t[f"{layer}.ffn.fc2.weight"] = ("F32", (3072, 768)), ("F32", (768, 3072))
+    write_header(tmp_path / "cifar10_checkpoint.safetensors", t, data=False)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "vit" and report["family_confidence"] >= 0.9
+    assert report["root"]["id"].startswith("google/vit-base-patch16-224") and report["head"]["outputs"] == 10
+
+
 def test_peft_ia3_and_prompt_tuning_adapters_are_inspected(tmp_path):
     """peft's IA3 (a scaling vector per layer) and prompt-tuning (learned virtual tokens) adapters were refused;
     inspect now reads them, each layer's known side checked against the model peft wrapped (the oracle)."""
