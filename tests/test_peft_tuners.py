@@ -7,6 +7,7 @@ whose v_proj and down_proj are not square, so every size is checked the right wa
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -144,3 +145,23 @@ def test_every_other_peft_method_is_read_by_the_layers_it_names_or_refused_in_on
     assert report["format"] == "peft" and report["kind"] == "adapter" and report["modules"] >= 1
     if not config.is_prompt_learning:  # per-layer tensors: the layers of a Llama, by name
         assert report["family"] == "llama", report
+
+
+def test_a_method_read_by_name_checks_a_declared_base_by_names_and_depth_only(tmp_path):
+    """No sizes to check: a declared Llama-2-7B is written, saying what was checked (names, 32 blocks); TinyLlama's 22
+    blocks rule it out. Before: every root was ruled out ("the weights rule it out"), a false conflict."""
+    from tests.builders import write_header
+
+    tensors = {f"base_model.model.model.layers.{i}.self_attn.{m}.delora_{s}": ("F32", shape) for i in range(32)
+               for m in ("q_proj", "v_proj") for s, shape in (("A", (8, 4096)), ("B", (4096, 8)))}  # fmt: skip
+    write_header(tmp_path / "adapter_model.safetensors", tensors)
+    config = {"peft_type": "DELORA", "r": 8, "target_modules": ["q_proj", "v_proj"]}
+    for declared, fits in (("meta-llama/Llama-2-7b-hf", True), ("TinyLlama/TinyLlama-1.1B-Chat-v1.0", False)):
+        (tmp_path / "adapter_config.json").write_text(json.dumps({**config, "base_model_name_or_path": declared}))
+        report = inspect_source(str(tmp_path))
+        assert report["family"] == "llama" and report["family_confidence"] <= 0.5
+        if fits:
+            assert report["base_model"]["id"] == declared and not report["conflicts"]
+            assert "no sizes" in report["base_model"]["reason"]
+        else:
+            assert report["base_model"]["id"] is None and "block index 31" in report["conflicts"][0]

@@ -296,7 +296,15 @@ def _choose_family(
 ) -> tuple[str | None, bool]:
     """(family, chosen by metadata?) from the families whose roots fit; metadata only breaks ties."""
     ok_fams = list(dict.fromkeys(fam for fam, _ in ok))
-    weak = all(f.shape_only for _, f in ok)
+    weak = all(f.weak for _, f in ok)
+    if ok_fams and from_names and all(f.unsized for _, f in ok):  # names, no sizes: the names' order decides
+        fams = [f for f in cand_fams if f in ok_fams] or ok_fams
+        fam, c = _claim_family(claims, fams)
+        evidence.append(
+            f"the file gives no sizes; family {fam or fams[0]} from "
+            + (f"{c.source}: {c.value}" if fam else "the key names")
+        )
+        return fam or fams[0], bool(fam)
     if len(ok_fams) == 1 and not (weak and not from_names):
         return ok_fams[0], False
     if ok_fams:
@@ -338,7 +346,7 @@ def _rank_roots(
     Where no name rule placed the family, its role patterns (`self_attn_q_proj`, `attention_self_query`) are
     shared by architectures the registry does not know (an OPT adapter fits LLaMA's roles and sizes), so the
     family is at most SHAPES_ONLY_FAMILY sure, and its roots no surer than that."""
-    weak = all(f.shape_only for _, f in ok)
+    weak = all(f.weak for _, f in ok)
     # every root the weights allow, other families too, unless only sizes matched
     pool = [f for fam, f in ok if fam == family or (not weak and family is not None)]
     weights = {f.root["id"]: _weight(f, claims, full) for f in pool}
@@ -376,7 +384,7 @@ def _rank_roots(
     total = sum(weights.values())
     # mass kept back for roots the registry does not know, larger when the match rests on less
     best_ok = max((f.ok for f in pool), default=0)
-    unknown = 0.4 if (not pool or all(f.shape_only for f in pool)) else (0.1 if best_ok >= 2 else 0.25)
+    unknown = 0.4 if (not pool or all(f.weak for f in pool)) else (0.1 if best_ok >= 2 else 0.25)
     cands = (
         sorted(
             ({"id": k, "score": round(v / total * (1 - unknown), 3)} for k, v in weights.items()),

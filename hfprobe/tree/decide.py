@@ -257,6 +257,8 @@ def base_model_decision(
         write = known or (value if c.root is None or is_hub_id(value) else tail_name if tail_root == c.root else c.root)
         how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
+        if c.root and all(f.unsized for f in pool if f.root["id"] == c.root):
+            fits = "its layer names and block count fit it (the file gives no sizes to check)"
         if c.root and write == value and not known:
             original = roots()["_tail"].get(tail_key(value), (None, c.root))[1]
             fits = (
@@ -331,7 +333,7 @@ def base_model_decision(
     soft = {f.root["id"] for f in pool if f.soft_misses}
     rest = 1.0 - sum(c["score"] for c in cands if c["id"] in soft)
     share = cands[0]["score"] / rest if cands and rest > 0 else 0.0
-    if exact[0] is lead and not lead.shape_only and share >= WEIGHTS_ALONE:
+    if exact[0] is lead and not lead.weak and share >= WEIGHTS_ALONE:
         return {
             "id": rid,
             "root": rid,

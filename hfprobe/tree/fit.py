@@ -68,11 +68,17 @@ class RootFit:
     exact_layers: bool = False
     short: list = field(default_factory=list)  # stacks with fewer blocks than the root's: "2 of 32 dec_layers, …"
     shape_only: bool = False
+    unsized: bool = False  # roles matched by name, none of their sizes in the file (a PEFT method read by name)
     passed: list = field(default_factory=list)
 
     @property
     def consistent(self) -> bool:
-        return not self.bad and (self.ok > 0 or self.shape_only)
+        return not self.bad and (self.ok > 0 or self.shape_only or self.unsized)
+
+    @property
+    def weak(self) -> bool:
+        """Only sizes, or only names, matched: no root is told from its look-alikes by both."""
+        return self.shape_only or self.unsized
 
 
 def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
@@ -177,6 +183,8 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
                 fit.exact_layers = True
             else:  # an adapter may touch some blocks only; a full checkpoint holds all of its own
                 fit.short.append(f"{v + 1} of {limit} {dim}, e.g. {key}")
+    if obs and not fit.ok and not fit.bad and all(o is None and i is None for _, o, i, _ in obs):
+        fit.unsized = True  # named layers, no sizes: nothing rules the root out but its block count
     if not obs and not fit.bad:
         needed = [_values(d, dims) for d in spec["_shape_only"]]
         if needed and all(v and v <= all_dims for v in needed):  # every listed size must appear
