@@ -257,7 +257,8 @@ def base_model_decision(
         write = known or (value if c.root is None or is_hub_id(value) else tail_name if tail_root == c.root else c.root)
         how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
-        if c.root and all(f.unsized for f in pool if f.root["id"] == c.root):
+        own = [f for f in pool if f.root["id"] == c.root]
+        if own and all(f.unsized for f in own):
             fits = "its layer names and block count fit it (the file gives no sizes to check)"
         if c.root and write == value and not known:
             original = roots()["_tail"].get(tail_key(value), (None, c.root))[1]

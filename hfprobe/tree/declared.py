@@ -225,7 +225,9 @@ def declared_claims(
     model_config = dict(model_config or {})
     if model_config.get("_name_or_path"):
         claim("config.json _name_or_path", model_config["_name_or_path"])
-    field, value, fams = _architecture(config) if _architecture(config)[0] else _architecture(model_config)
+    field, value, fams = _architecture(config)
+    if not field:  # an adapter_config.json names no architecture: config.json beside it may
+        field, value, fams = _architecture(model_config)
     if field:
         declared[f"config.json {field}"] = value
         if len(fams) == 1:
