@@ -724,44 +724,39 @@ def test_lora_vit_saved_with_its_classifier_head(tmp_path):
     assert {c["id"] for c in report["root"]["candidates"]} >= {"google/vit-base-patch16-224"}
 
 
-def test_the_vit_lora_vit_adapts_is_a_vit_by_its_own_names(tmp_path):
-    """lukemelas' PyTorch-Pretrained-ViT (LoRA-ViT's base, `ViT('B_16_imagenet1k')`) names its layers
-    `transformer.blocks.N.attn.proj_q`, `.proj`, `pwff.fc1` / `fc2`, `patch_embedding`: a fine-tune saved whole was
-    family unknown (no pattern knew them)."""
+# ViTs saved in the layouts of the code bases research projects build on: lukemelas' PyTorch-Pretrained-ViT (LoRA-ViT's
+# base, `ViT('B_16_imagenet1k')`) and ViT-pytorch (jeonsworld's; VPT's backbone, with VPT's prompts beside it). A
+# fine-tune saved whole in either was family unknown: no pattern knew their names.
+VIT_LAYOUTS = {
+    "pytorch-pretrained-vit": (
+        "transformer.blocks.{i}.", ("attn.proj_q", "attn.proj_k", "attn.proj_v", "proj"), "pwff",
+        {"patch_embedding.weight": ("F32", (768, 3, 16, 16)), "class_token": ("F32", (1, 1, 768)),
+         "positional_embedding.pos_embedding": ("F32", (1, 197, 768)), "fc.weight": ("F32", (101, 768))},
+    ),
+    "vit-pytorch": (
+        "transformer.encoder.layer.{i}.", ("attn.query", "attn.key", "attn.value", "attn.out"), "ffn",
+        {"transformer.embeddings.patch_embeddings.weight": ("F32", (768, 3, 16, 16)),
+         "head.weight": ("F32", (101, 768)), "prompt_embeddings": ("F32", (1, 50, 768)),
+         "deep_prompt_embeddings": ("F32", (11, 50, 768))},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", sorted(VIT_LAYOUTS))
+def test_a_vit_fine_tune_in_a_research_code_base_s_names_is_a_vit(layout, tmp_path):
     from hfprobe.tree.inspect import inspect_source
     from tests.builders import write_header
 
-    t = {"patch_embedding.weight": ("F32", (768, 3, 16, 16)), "class_token": ("F32", (1, 1, 768)),
-         "positional_embedding.pos_embedding": ("F32", (1, 197, 768)), "fc.weight": ("F32", (101, 768))}  # fmt: skip
+    block, attention, mlp, t = VIT_LAYOUTS[layout]
     for i in range(12):
-        block = f"transformer.blocks.{i}"
-        for m in ("attn.proj_q", "attn.proj_k", "attn.proj_v", "proj"):
-            t[f"{block}.{m}.weight"] = ("F32", (768, 768))
-        t[f"{block}.pwff.fc1.weight"], t[f"{block}.pwff.fc2.weight"] = ("F32", (3072, 768)), ("F32", (768, 3072))
-    write_header(tmp_path / "vit_food101.safetensors", t, data=False)
+        for m in attention:
+            t[f"{block.format(i=i)}{m}.weight"] = ("F32", (768, 768))
+        t[f"{block.format(i=i)}{mlp}.fc1.weight"] = ("F32", (3072, 768))
+        t[f"{block.format(i=i)}{mlp}.fc2.weight"] = ("F32", (768, 3072))
+    write_header(tmp_path / "finetuned.safetensors", t, data=False)
     report = inspect_source(str(tmp_path))
     assert report["family"] == "vit" and report["family_confidence"] >= 0.9
-    assert report["root"]["id"].startswith("google/vit-base-patch16-224")
-    assert report["head"]["outputs"] == 101
-
-
-def test_vit_pytorch_s_fine_tunes_are_vits(tmp_path):
-    """ViT-pytorch (jeonsworld; VPT's backbone) names its layers `transformer.encoder.layer.N.attn.query` / `.out`,
-    `ffn.fc1` / `fc2`: a CIFAR-10 fine-tune with VPT's prompts beside it was family unknown."""
-    from hfprobe.tree.inspect import inspect_source
-    from tests.builders import write_header
-
-    t = {"transformer.embeddings.patch_embeddings.weight": ("F32", (768, 3, 16, 16)), "head.weight": ("F32", (10, 768)),
-         "prompt_embeddings": ("F32", (1, 50, 768)), "deep_prompt_embeddings": ("F32", (11, 50, 768))}  # fmt: skip
-    for i in range(12):
-        layer = f"transformer.encoder.layer.{i}"
-        for m in ("query", "key", "value", "out"):
-            t[f"{layer}.attn.{m}.weight"] = ("F32", (768, 768))
-        t[f"{layer}.ffn.fc1.weight"], t[f"{layer}.ffn.fc2.weight"] = ("F32", (3072, 768)), ("F32", (768, 3072))
-    write_header(tmp_path / "cifar10_checkpoint.safetensors", t, data=False)
-    report = inspect_source(str(tmp_path))
-    assert report["family"] == "vit" and report["family_confidence"] >= 0.9
-    assert report["root"]["id"].startswith("google/vit-base-patch16-224") and report["head"]["outputs"] == 10
+    assert report["root"]["id"].startswith("google/vit-base-patch16-224") and report["head"]["outputs"] == 101
 
 
 def test_peft_ia3_and_prompt_tuning_adapters_are_inspected(tmp_path):
