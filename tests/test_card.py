@@ -253,6 +253,19 @@ def test_empty_yaml_block_is_filled_not_duplicated():
         assert not update_card(result.text, BERT, today="2027-01-01").changed
 
 
+@pytest.mark.parametrize("empty", ["''", '""', "null", ""])
+def test_a_base_model_line_that_names_nothing_gives_way_to_the_decision(empty):
+    """peft's card template writes `base_model: ''` for a base it had no name for: that is no declaration, and the
+    line gives way to ours (before: read as a declared base_model, so none was written). Reruns are identical."""
+    original = f"---\nbase_model: {empty}\nlibrary_name: peft # kept\n---\n# x\n"
+    result = update_card(original, BERT, today=DAY)
+    card = ModelCard(result.text)
+    assert card.data.base_model == "bert-base-uncased" and result.base_model_action == "added"
+    header = result.text.split("\n---\n")[0]
+    assert "library_name: peft # kept\n" in header and header.count("\nbase_model:") == 1
+    assert not update_card(result.text, BERT, today="2027-01-01").changed
+
+
 def test_unknown_root_and_hostile_strings():
     report = {
         "source": "x",

@@ -12,8 +12,9 @@
   base_model was or was not set, the candidates, the evidence, the categories and the conflicts in
   words. It names no local path: a local folder's card says `hfprobe inspect <this repo>`.
 
-Everything else is kept byte for byte: user keys, their order, YAML comments, quoting, the
-line endings (LF or CRLF) and a UTF-8 BOM. huggingface_hub's card API (`ModelCard`,
+Everything else is kept byte for byte (but for a `base_model` line that names nothing, `base_model: ''` as peft's
+template writes it for a base it had no name for: it gives way to ours, as on a card without one): user keys, their
+order, YAML comments, quoting, the line endings (LF or CRLF) and a UTF-8 BOM. huggingface_hub's card API (`ModelCard`,
 `ModelCardData.to_yaml`, `metadata_update`) re-serialises the whole YAML block, which drops
 comments, re-quotes strings, re-flows long lines and re-indents lists, so it is used here to
 parse, to validate and to read the result back, while the edit itself is a splice of our own
@@ -206,7 +207,7 @@ def _split_region(yaml_text: str) -> tuple[str, str, str]:
 
 
 def _replace_key(yaml_text: str, key: str, value: Any, lb: str) -> str:
-    """Replace one top-level key (and its indented/list continuation lines) in place."""
+    """Replace one top-level key (and its indented/list continuation lines) in place; with value None, drop it."""
     lines = yaml_text.splitlines(keepends=True)
     out, i = [], 0
     while i < len(lines):
@@ -215,7 +216,8 @@ def _replace_key(yaml_text: str, key: str, value: Any, lb: str) -> str:
             i += 1
             while i < len(lines) and lines[i][:1] in (" ", "\t", "-"):
                 i += 1
-            out.append(yaml_dump({key: value}, sort_keys=False, line_break=lb, width=1000))
+            if value is not None:
+                out.append(yaml_dump({key: value}, sort_keys=False, line_break=lb, width=1000))
             continue
         out.append(lines[i])
         i += 1
@@ -330,6 +332,9 @@ def update_card(
     if ours:  # the card API's own normalisation of the fields it knows
         ours = {k: v for k, v in ModelCardData(**ours).to_dict().items() if k in ours}
     written = ours.get("base_model") or (root.get("id") if action == "replaced" else None)
+    if action == "added" and "base_model" in user:  # the author's line names nothing (`base_model: ''`, peft's
+        # template for a base it had no name for): it goes, ours takes its place, as on a card without one
+        before, after = _replace_key(before, "base_model", None, lb), _replace_key(after, "base_model", None, lb)
 
     def render(date: str) -> tuple[str, list[str]]:
         block = build_block(report, predictions, date=date, replaced=replaced, action=action)

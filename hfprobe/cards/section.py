@@ -78,11 +78,13 @@ def clean_text(value: Any, limit: int = 300) -> str:
 
 
 def ids_of(value: Any) -> list[str]:
+    """The model ids a card's `base_model` names; an empty value (`base_model: ''`, as peft's template writes it for
+    a base it had no name for) names none."""
     if value is None:
         return []
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value if v]
-    return [str(value)]
+        return [str(v) for v in value if v and str(v).strip()]
+    return [str(value)] if str(value).strip() else []
 
 
 def same_model(a: str, b: str) -> bool:
