@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..formats.head import head_words
+from ..tree.trained_on import datasets_words
 
 MD_BEGIN = "<!-- hfprobe:start -->"
 
@@ -269,6 +270,9 @@ def render_section(
         lines.append(f"**Most likely trained on:** {NO_PREDICTION}.")
     if isinstance(report.get("head"), dict) and report["head"].get("module"):  # the classifier stored with it
         lines += ["", f"**Task head:** {clean_text(head_words(report['head']), 600).replace('|', '/')}."]
+    if report.get("datasets"):  # what its card and training code name as its data: the author's word, not ours
+        named = clean_text(datasets_words(report["datasets"]), 600).replace("|", "/")
+        lines += ["", f"**Training data, as declared:** {named}."]
     sentences = [clean_text(c) for c in report.get("conflicts") or []]
     lines += [
         "",

@@ -23,6 +23,7 @@ from ..source.resolve import Source, resolve
 from .classify import classify
 from .names import shapes_from_raw
 from .registry import family_label
+from .trained_on import datasets_words, declared_datasets
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ def _report(src: Source) -> dict:
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
         "head": view.extra.get("head"),  # a classifier's {module, outputs, …}
+        "datasets": declared_datasets(texts),  # what its card and training code say it was trained on: [{id, source}]
         "notes": list(view.notes),
     }
 
@@ -270,6 +272,8 @@ def format_report(report: dict) -> str:
         lines.append(f"  declared {key}: {value}")
     if r.get("head"):  # the classifier it was trained with: how many labels, and their names where given
         lines.append(f"  head     {head_words(r['head'])}")
+    if r.get("datasets"):  # declared, as a base model can be: the weights' readout is the check
+        lines.append(f"  data     declared: {datasets_words(r['datasets'])}")
     decision = r.get("base_model") if isinstance(r.get("base_model"), dict) else None
     if decision:  # what `hfprobe annotate` would write as the card's base_model
         lines.append(f"  card     base_model {decision.get('id') or 'none'} ({decision.get('reason')})")

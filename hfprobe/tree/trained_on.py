@@ -1,0 +1,61 @@
+"""What a model's own files say it was trained on: the datasets its card, notes and training code name.
+
+A declaration, as a declared base model is one: the readout and the experts read what it was trained on from the
+weights; this reads what its author wrote. Sources, in order: the card's YAML `datasets`, the sentence diffusers'
+training scripts write into the cards they make ("… fine-tuned on the lambdalabs/naruto-blip-captions dataset"),
+and links to a dataset's Hub page (`https://huggingface.co/datasets/emotion`), then the training code, configs
+and notes `inspect` read (`load_dataset("dair-ai/emotion")`, `--dataset_name=…`, `DATASET_NAME="…"`, links).
+Hub ids only (`org/name`, or a bare name inside `load_dataset` or a link), never a local path or a loader for
+local files (`load_dataset("imagefolder", …)`).
+
+>>> declared_datasets({"README.md": "---\\ndatasets: [imdb]\\n---\\nThese are LoRA adaption weights for x. The "
+...                    "weights were fine-tuned on the lambdalabs/naruto-blip-captions dataset."})
+[{'id': 'imdb', 'source': 'README.md datasets'}, {'id': 'lambdalabs/naruto-blip-captions', 'source': 'README.md'}]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from .declared import _card_metadata
+
+MAX_DATASETS = 5
+_ID = r"[A-Za-z0-9][\w.-]{0,95}"
+_CARD_PROSE = re.compile(rf"fine-tuned\s+on\s+the\s+({_ID}/{_ID})\s+dataset")
+_HUB_URL = re.compile(rf"huggingface\.co/datasets/({_ID}(?:/{_ID})?)(?![\w.-])")  # a link to the dataset's page
+_LOAD = re.compile(rf"""load_dataset\(\s*(?:path\s*=\s*)?["']({_ID}(?:/{_ID})?)["']""")
+_NAMED = re.compile(rf"""(?:--dataset[_-]name|\bdataset_name|\bDATASET_NAME)\b["']?\s*[=:]?\s*["']?({_ID}/{_ID})""")
+# the loaders `datasets` ships for local files: a path follows them, not a dataset
+_LOCAL_LOADERS = {"json", "csv", "parquet", "text", "arrow", "pandas", "sql", "imagefolder", "audiofolder",
+                  "videofolder", "webdataset", "xml", "generator"}  # fmt: skip
+
+
+def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
+    """[{id, source}] the model's texts name as its training data, first mention first, at most MAX_DATASETS."""
+    found: dict[str, str] = {}
+
+    def add(value, source: str) -> None:
+        if isinstance(value, str) and value.strip() and value.strip().lower() not in _LOCAL_LOADERS:
+            found.setdefault(value.strip(), source)
+
+    texts = texts or {}
+    readme = next((t for name, t in texts.items() if name.lower() == "readme.md" and t), None)
+    if readme:
+        card, body, _ = _card_metadata(readme)
+        listed = card.get("datasets")
+        for value in listed if isinstance(listed, list) else [listed]:
+            add(value, "README.md datasets")
+        for match in (*_CARD_PROSE.finditer(body), *_HUB_URL.finditer(body)):
+            add(match[1], "README.md")
+    for name, text in texts.items():
+        if not text or name.lower() == "readme.md":
+            continue
+        for match in (*_LOAD.finditer(text), *_NAMED.finditer(text), *_HUB_URL.finditer(text)):
+            add(match[1], name)
+    return [{"id": i, "source": s} for i, s in list(found.items())[:MAX_DATASETS]]
+
+
+def datasets_words(datasets: list[dict]) -> str:
+    """`dair-ai/emotion (train.py), imdb (README.md datasets)`."""
+    return ", ".join(f"{d['id']} ({d['source']})" for d in datasets)

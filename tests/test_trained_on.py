@@ -1,0 +1,73 @@
+"""What a model's card and training code say it was trained on (`tree.trained_on`): the datasets they name, reported
+as declared (`report["datasets"]`, the text report's `data` line, the card's **Training data, as declared**). Before,
+hfprobe read these files for the base model only, so a LoRA whose card says "fine-tuned on the
+lambdalabs/naruto-blip-captions dataset" said nothing of it."""
+
+from __future__ import annotations
+
+import pytest
+
+from hfprobe.cards.card import update_card
+from hfprobe.tree.inspect import format_report, inspect_source
+from hfprobe.tree.trained_on import declared_datasets
+from tests.builders import write_header
+
+# the card diffusers' train_text_to_image_lora.py writes (its template's sentences, as of diffusers 0.42)
+DIFFUSERS_CARD = """---
+license: creativeml-openrail-m
+base_model: runwayml/stable-diffusion-v1-5
+datasets:
+- lambdalabs/naruto-blip-captions
+tags:
+- stable-diffusion
+- lora
+---
+
+# LoRA text2image fine-tuning - someone/naruto-lora
+These are LoRA adaption weights for runwayml/stable-diffusion-v1-5. The weights were fine-tuned on the
+lambdalabs/naruto-blip-captions dataset. You can find some example images in the following.
+"""
+
+
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        ({"README.md": DIFFUSERS_CARD}, [("lambdalabs/naruto-blip-captions", "README.md datasets")]),
+        ({"README.md": "The weights were fine-tuned on the\nlambdalabs/naruto-blip-captions dataset."},
+         [("lambdalabs/naruto-blip-captions", "README.md")]),
+        ({"README.md": "Trained on [emotion](https://huggingface.co/datasets/emotion) (six emotions)."},
+         [("emotion", "README.md")]),
+        ({"train.py": 'ds = load_dataset("dair-ai/emotion")\nimdb = load_dataset(path="imdb", split="test")'},
+         [("dair-ai/emotion", "train.py"), ("imdb", "train.py")]),
+        ({"script.sh": 'export DATASET_NAME="Rapidata/text-2-image-Rich-Human-Feedback"\n--dataset_name=$DATASET_NAME'},
+         [("Rapidata/text-2-image-Rich-Human-Feedback", "script.sh")]),
+        ({"train.sh": '--dataset_name="lambdalabs/pokemon-blip-captions" --caption_column="text"'},
+         [("lambdalabs/pokemon-blip-captions", "train.sh")]),
+    ],
+)  # fmt: skip
+def test_the_datasets_a_model_s_files_name(texts, expected):
+    assert [(d["id"], d["source"]) for d in declared_datasets(texts)] == expected
+
+
+def test_local_files_and_paths_are_no_datasets():
+    texts = {
+        "train.py": 'load_dataset("imagefolder", data_dir="./images")\nload_dataset("json", data_files="d.json")\n'
+        'load_dataset("./my_data")',
+        "run.sh": '--dataset_name="path_to_training_dataset" --train_data_dir=/content/data',
+        "README.md": "Trained on my own photos.",
+    }
+    assert declared_datasets(texts) == []
+
+
+def test_inspect_and_the_card_say_the_declared_data(tmp_path):
+    tensors = {}
+    for i in range(2):  # an SD 1.x LoRA's cross-attention keys: SD 1.x's 768-wide text
+        key = f"unet.down_blocks.0.attentions.{i}.transformer_blocks.0.attn2.to_k"
+        tensors[f"{key}.lora_A.weight"], tensors[f"{key}.lora_B.weight"] = ("F32", (4, 768)), ("F32", (320, 4))
+    write_header(tmp_path / "pytorch_lora_weights.safetensors", tensors)
+    (tmp_path / "README.md").write_text(DIFFUSERS_CARD)
+    report = inspect_source(str(tmp_path))
+    assert report["datasets"] == [{"id": "lambdalabs/naruto-blip-captions", "source": "README.md datasets"}]
+    assert "  data     declared: lambdalabs/naruto-blip-captions (README.md datasets)" in format_report(report)
+    card = update_card(DIFFUSERS_CARD, report, today="2026-12-03").text
+    assert "**Training data, as declared:** lambdalabs/naruto-blip-captions (README.md datasets)." in card
