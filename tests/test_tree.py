@@ -913,7 +913,7 @@ def test_card_metadata_is_read_as_modelcard_reads_it():
 
     from huggingface_hub import ModelCard
 
-    from hfprobe.tree.declared import _card_metadata
+    from hfprobe.tree.declared import card_metadata
     from tests.conftest import REALZOO
 
     cards = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("cards").glob("*.md"))]
@@ -930,7 +930,7 @@ def test_card_metadata_is_read_as_modelcard_reads_it():
         "---\nno closing fence",
     ]
     for text in cards:
-        data, body, problem = _card_metadata(text)
+        data, body, problem = card_metadata(text)
         try:
             card = ModelCard(text, ignore_metadata_errors=True)
             want = (card.data.to_dict().get("base_model"), card.text)

@@ -263,7 +263,7 @@ def declared_claims(
             continue
         body = text
         if name.lower() == "readme.md":
-            card, body, problem = _card_metadata(text)
+            card, body, problem = card_metadata(text)
             if problem:
                 ignored["README.md metadata"] = problem
             if card.get("base_model") is not None:
@@ -324,14 +324,15 @@ def load_yaml(text: str) -> tuple[object, str | None]:
         return None, "not valid YAML"
 
 
-def _card_metadata(text: str) -> tuple[dict, str, str | None]:
+@lru_cache(maxsize=16)  # inspect reads one card for its base model and its datasets: parsed once; never changed
+def card_metadata(text: str) -> tuple[dict, str, str | None]:
     """The card's YAML metadata, its prose, and why the metadata was not read (None when it was, or when it was
     simply not valid: then the whole card is prose, as huggingface_hub's ModelCard would leave it).
 
     Read as `huggingface_hub.ModelCard` reads a card (its YAML-block pattern, a safe load, a mapping with string
     keys), without importing it: tests/test_tree.py compares the two on real cards.
 
-    >>> _card_metadata("---\\nbase_model: gpt2\\n---\\n# Hi")
+    >>> card_metadata("---\\nbase_model: gpt2\\n---\\n# Hi")
     ({'base_model': 'gpt2'}, '# Hi', None)
     """
     if not text.lstrip().startswith("---"):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from .declared import _card_metadata
+from .declared import card_metadata
 
 MAX_DATASETS = 5
 _ID = r"[A-Za-z0-9][\w.-]{0,95}"
@@ -42,7 +42,7 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
     texts = texts or {}
     readme = next((t for name, t in texts.items() if name.lower() == "readme.md" and t), None)
     if readme:
-        card, body, _ = _card_metadata(readme)
+        card, body, _ = card_metadata(readme)
         listed = card.get("datasets")
         for value in listed if isinstance(listed, list) else [listed]:
             add(value, "README.md datasets")
