@@ -43,10 +43,33 @@ lambdalabs/naruto-blip-captions dataset. You can find some example images in the
          [("Rapidata/text-2-image-Rich-Human-Feedback", "script.sh")]),
         ({"train.sh": '--dataset_name="lambdalabs/pokemon-blip-captions" --caption_column="text"'},
          [("lambdalabs/pokemon-blip-captions", "train.sh")]),
+        # said by hand: quoted after "trained on" (a realzoo README's words), or labelled as the dataset
+        ({"README.md": '## This is lora training(trained on "lambdalabs/naruto-blip-captions") and inference'},
+         [("lambdalabs/naruto-blip-captions", "README.md")]),
+        ({"README.md": "Fine-tuned on the `dair-ai/emotion` dataset."}, [("dair-ai/emotion", "README.md")]),
+        ({"README.md": "Hugging face dataset : 'ppbrown/danbooru-cleaned'"},
+         [("ppbrown/danbooru-cleaned", "README.md")]),
+        ({"README.md": "Dataset: lambdalabs/naruto-blip-captions."},
+         [("lambdalabs/naruto-blip-captions", "README.md")]),
+        ({"config.yaml": 'base_model: "distilgpt2"\ntrain_dataset: "phuongsky/PSD2"\n'},
+         [("phuongsky/PSD2", "config.yaml")]),
     ],
 )  # fmt: skip
 def test_the_datasets_a_model_s_files_name(texts, expected):
     assert [(d["id"], d["source"]) for d in declared_datasets(texts)] == expected
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        'LoRA trained on "runwayml/stable-diffusion-v1-5".',  # a model the registry knows: the base, not the data
+        "Dataset: stabilityai/stable-diffusion-2-1-base",
+        "LoRA trained on someorg/some-model for 10 epochs.",  # unquoted, not called a dataset: perhaps a model
+        "Trained on the IMDB dataset.",  # a name, not a Hub id
+    ],
+)
+def test_models_and_bare_names_are_not_taken_for_datasets(readme):
+    assert declared_datasets({"README.md": readme}) == []
 
 
 def test_local_files_and_paths_are_no_datasets():

@@ -3,10 +3,12 @@
 A declaration, as a declared base model is one: the readout and the experts read what it was trained on from the
 weights; this reads what its author wrote. Sources, in order: the card's YAML `datasets`, the sentence diffusers'
 training scripts write into the cards they make ("… fine-tuned on the lambdalabs/naruto-blip-captions dataset"),
-and links to a dataset's Hub page (`https://huggingface.co/datasets/emotion`), then the training code, configs
-and notes `inspect` read (`load_dataset("dair-ai/emotion")`, `--dataset_name=…`, `DATASET_NAME="…"`, links).
-Hub ids only (`org/name`, or a bare name inside `load_dataset` or a link), never a local path or a loader for
-local files (`load_dataset("imagefolder", …)`).
+the same said by hand (`trained on "org/name"`, quoted, or followed by "dataset"; `Dataset: org/name`) and links
+to a dataset's Hub page (`https://huggingface.co/datasets/emotion`), then the training code, configs and notes
+`inspect` read (`load_dataset("dair-ai/emotion")`, `--dataset_name=…`, `DATASET_NAME="…"`, `train_dataset: …`,
+links). Hub ids only (`org/name`, or a bare name inside `load_dataset` or a link), never a local path, a loader
+for local files (`load_dataset("imagefolder", …)`) or a model the registry knows (`trained on
+"runwayml/stable-diffusion-v1-5"` names the base, not the data).
 
 >>> declared_datasets({"README.md": "---\\ndatasets: [imdb]\\n---\\nThese are LoRA adaption weights for x. The "
 ...                    "weights were fine-tuned on the lambdalabs/naruto-blip-captions dataset."})
@@ -19,10 +21,17 @@ import re
 from collections.abc import Mapping
 
 from .declared import card_metadata
+from .registry import roots
 
 MAX_DATASETS = 5
 _ID = r"[A-Za-z0-9][\w.-]{0,95}"
-_CARD_PROSE = re.compile(rf"fine-tuned\s+on\s+the\s+({_ID}/{_ID})\s+dataset")
+_Q, _EQ = "[`\"'\u201c\u2018]", "[`\"'\u201d\u2019]"  # an opening and a closing quote or backtick
+# "trained on" / "fine-tuned on" an id that is quoted or called a dataset (diffusers' cards: "The weights were
+# fine-tuned on the lambdalabs/naruto-blip-captions dataset"); a bare id there may as well be the base model
+_CARD_PROSE = re.compile(
+    rf"(?:trained|fine-?tuned)\s+on\s+(?:the\s+)?(?:{_Q}({_ID}/{_ID}){_EQ}|{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b)", re.I
+)
+_LABELLED = re.compile(rf"(?:\b|_)datasets?\s*[:=]\s*{_Q}?({_ID}/{_ID})(?![\w/-])", re.I)  # `Dataset: org/name`
 _HUB_URL = re.compile(rf"huggingface\.co/datasets/({_ID}(?:/{_ID})?)(?![\w.-])")  # a link to the dataset's page
 _LOAD = re.compile(rf"""load_dataset\(\s*(?:path\s*=\s*)?["']({_ID}(?:/{_ID})?)["']""")
 _NAMED = re.compile(rf"""(?:--dataset[_-]name|\bdataset_name|\bDATASET_NAME)\b["']?\s*[=:]?\s*["']?({_ID}/{_ID})""")
@@ -34,10 +43,12 @@ _LOCAL_LOADERS = {"json", "csv", "parquet", "text", "arrow", "pandas", "sql", "i
 def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
     """[{id, source}] the model's texts name as its training data, first mention first, at most MAX_DATASETS."""
     found: dict[str, str] = {}
+    models = roots()["_alias"]  # ids of models the registry knows, lower-cased
 
     def add(value, source: str) -> None:
-        if isinstance(value, str) and value.strip() and value.strip().lower() not in _LOCAL_LOADERS:
-            found.setdefault(value.strip(), source)
+        v = value.strip().rstrip(".") if isinstance(value, str) else ""  # (a sentence's full stop is no part of it)
+        if v and v.lower() not in _LOCAL_LOADERS and v.lower() not in models:
+            found.setdefault(v, source)
 
     texts = texts or {}
     readme = next((t for name, t in texts.items() if name.lower() == "readme.md" and t), None)
@@ -46,13 +57,14 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
         listed = card.get("datasets")
         for value in listed if isinstance(listed, list) else [listed]:
             add(value, "README.md datasets")
-        for match in (*_CARD_PROSE.finditer(body), *_HUB_URL.finditer(body)):
-            add(match[1], "README.md")
+        for match in (*_CARD_PROSE.finditer(body), *_LABELLED.finditer(body), *_HUB_URL.finditer(body)):
+            add(match[1] or match[2] if match.re is _CARD_PROSE else match[1], "README.md")
     for name, text in texts.items():
         if not text or name.lower() == "readme.md":
             continue
-        for match in (*_LOAD.finditer(text), *_NAMED.finditer(text), *_HUB_URL.finditer(text)):
-            add(match[1], name)
+        for rx in (_LOAD, _NAMED, _LABELLED, _HUB_URL):
+            for match in rx.finditer(text):
+                add(match[1], name)
     return [{"id": i, "source": s} for i, s in list(found.items())[:MAX_DATASETS]]
 
 
