@@ -11,6 +11,7 @@ from safetensors.torch import save_file
 
 from hfprobe.errors import (
     InvalidWeightsError,
+    LayerNotFoundError,
     NoWeightsError,
     UnsafeFileError,
     UnsupportedFormatError,
@@ -722,6 +723,97 @@ def test_lora_vit_saved_with_its_classifier_head(tmp_path):
     report = inspect_source(str(tmp_path / "lora.safetensors"))
     assert (report["kind"], report["family"]) == ("adapter", "vit")
     assert {c["id"] for c in report["root"]["candidates"]} >= {"google/vit-base-patch16-224"}
+
+
+class _LoRALayer(torch.nn.Module):  # LoRA-ViT's: the Linear it wraps plus w_b(w_a(x)), no scaling
+    def __init__(self, w: torch.nn.Linear, r: int):
+        super().__init__()
+        self.w, self.w_a = w, torch.nn.Linear(w.in_features, r, bias=False)
+        self.w_b = torch.nn.Linear(r, w.out_features, bias=False)
+
+    def forward(self, x):
+        return self.w(x) + self.w_b(self.w_a(x))
+
+
+class _LoRAqkv(torch.nn.Module):  # SAMed's `_LoRA_qkv` (and LoRA-ViT's for timm): LoRA on the q and v slices
+    def __init__(self, dim: int, r: int):
+        super().__init__()
+        self.qkv = torch.nn.Linear(dim, 3 * dim)
+        self.linear_a_q, self.linear_b_q = torch.nn.Linear(dim, r, bias=False), torch.nn.Linear(r, dim, bias=False)
+        self.linear_a_v, self.linear_b_v = torch.nn.Linear(dim, r, bias=False), torch.nn.Linear(r, dim, bias=False)
+
+
+def test_lora_vit_and_samed_layers_saved_inside_the_whole_model(tmp_path):
+    """`torch.save(model.state_dict())` of a LoRA-ViT or SAMed model keeps each LoRA layer under the module it
+    replaced: `<layer>.w` + `.w_a` / `.w_b`, or a fused `<qkv>.qkv` + `linear_a_q` / `linear_b_q` / `_v`. They were
+    read as a transformers checkpoint of full modules, `proj_q.w_a` among them; now a custom LoRA: each
+    `_LoRALayer` a LoRA under its Linear's name whose ΔW is the one its forward adds, each `_LoRA_qkv` a merged
+    LoRA at the fused qkv's size, the wrapped weights under their layers' names."""
+    torch.manual_seed(0)
+    model = torch.nn.Module()
+    model.proj_q = _LoRALayer(torch.nn.Linear(16, 16), r=2)
+    model.proj_k = torch.nn.Linear(16, 16)
+    model.qkv = _LoRAqkv(16, r=2)
+    for lin in (model.proj_q.w_b, model.qkv.linear_b_q):  # (both start at zero in the projects' code)
+        torch.nn.init.normal_(lin.weight)
+    save_file(
+        {f"blocks.0.attn.{k}": v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "m.safetensors")
+    )
+    view = open_weights(tmp_path / "m.safetensors")
+    assert view.format == "custom-lora"
+    lora = view.modules["blocks.0.attn.proj_q"]
+    assert (lora.kind, lora.rank, lora.d_out, lora.d_in, lora.scale) == ("lora", 2, 16, 16, 1.0)
+    x = torch.randn(3, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(x @ view.layer("blocks.0.attn.proj_q").T, model.proj_q(x) - model.proj_q.w(x))
+    assert view.modules["blocks.0.attn.proj_k"].kind == "full"
+    qkv = view.modules["blocks.0.attn.qkv"]
+    assert (qkv.kind, qkv.rank, qkv.d_out, qkv.d_in, qkv.merged_groups) == ("lora", 2, 48, 16, 2)
+    with pytest.raises(LayerNotFoundError, match="merged LoRA"):
+        view.layer("blocks.0.attn.qkv")
+    assert not any(".w_" in n or "linear_" in n or n.endswith((".w", ".qkv.qkv")) for n in view.modules)
+
+
+@pytest.mark.parametrize("layout", ["lora-vit", "samed"])
+def test_whole_lora_vit_and_samed_models_name_their_family(layout, tmp_path):
+    """At a real ViT-B's sizes: LoRA-ViT's whole model (lukemelas' names under `lora_vit.`) is an adapter on a ViT
+    with its classifier head; SAMed's (`sam.image_encoder.blocks.N.attn.qkv.qkv`) a Segment Anything adapter,
+    where its fused qkv names had left the family at 0.5."""
+    from hfprobe.tree.inspect import inspect_source
+
+    t = {}
+    for i in range(12):
+        if layout == "lora-vit":
+            p = f"lora_vit.transformer.blocks.{i}."
+            for q in "qkv":
+                t[p + f"attn.proj_{q}.{'w.' if q != 'k' else ''}weight"] = ("F32", (768, 768))
+            for q in "qv":
+                t[p + f"attn.proj_{q}.w_a.weight"], t[p + f"attn.proj_{q}.w_b.weight"] = (
+                    ("F32", (4, 768)),
+                    ("F32", (768, 4)),
+                )
+            t[p + "pwff.fc1.weight"], t[p + "pwff.fc2.weight"] = ("F32", (3072, 768)), ("F32", (768, 3072))
+        else:
+            p = f"sam.image_encoder.blocks.{i}.attn."
+            t[p + "qkv.qkv.weight"], t[p + "proj.weight"] = ("F32", (2304, 768)), ("F32", (768, 768))
+            for q in "qv":
+                t[p + f"qkv.linear_a_{q}.weight"], t[p + f"qkv.linear_b_{q}.weight"] = (
+                    ("F32", (4, 768)),
+                    ("F32", (768, 4)),
+                )
+            t[f"sam.image_encoder.blocks.{i}.mlp.lin1.weight"] = ("F32", (3072, 768))
+    if layout == "lora-vit":
+        t["lora_vit.fc.weight"] = ("F32", (10, 768))
+    else:
+        t["sam.mask_decoder.iou_prediction_head.layers.0.weight"] = ("F32", (256, 256))
+    B.write_header(tmp_path / "model.safetensors", t, data=False)
+    report = inspect_source(str(tmp_path / "model.safetensors"))
+    assert (report["format"], report["kind"]) == ("custom-lora", "adapter")
+    if layout == "lora-vit":
+        assert (report["family"], report["head"]["module"], report["head"]["outputs"]) == ("vit", "lora_vit.fc", 10)
+    else:
+        assert (report["family"], report["family_confidence"]) == ("sam", 1.0)
+        assert report["root"]["id"] == "facebook/sam-vit-base"
 
 
 # ViTs saved in the layouts of the code bases research projects build on: lukemelas' PyTorch-Pretrained-ViT (LoRA-ViT's

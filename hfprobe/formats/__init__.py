@@ -36,10 +36,12 @@ from .checkpoint import (
     is_custom_lora,
     is_original_layout,
     is_textual_inversion,
+    is_wrapped_lora,
     original_component,
     read_checkpoint,
     read_custom_lora,
     read_textual_inversion,
+    read_wrapped_lora,
 )
 from .cloneofsimo import is_cloneofsimo, is_cloneofsimo_list, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, is_plain_lora, read_diffusers_lora
@@ -50,7 +52,7 @@ from .kohya import is_kohya, read_kohya
 from .loralib import is_loralib, read_loralib
 from .lycoris import is_lycoris
 from .mlx import is_mlx, read_mlx
-from .peft import is_peft, read_peft
+from .peft import canonical_modules, is_peft, read_peft
 from .pick import models_in, pick_weights
 from .pickle_safe import PICKLE_SUFFIXES, is_pickle_name, load_tensors, read_index
 from .prompt_learner import is_prompt_learner, read_prompt_learner
@@ -240,6 +242,10 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_custom_lora(keys):
         fmt = "custom-lora"
         modules, notes = read_custom_lora(store, where)
+    elif is_wrapped_lora(keys):
+        fmt = "custom-lora"
+        modules, notes = read_wrapped_lora(store, where)
+        modules, notes = canonical_modules(modules, notes, (model_config or {}).get("model_type"))
     elif is_textual_inversion(store):
         fmt = "textual-inversion"
         modules, extra = read_textual_inversion(store)

@@ -314,7 +314,8 @@ class WeightsView:
         if mod.merged_groups > 1:
             raise LayerNotFoundError(
                 f"{self._where()}: module {quote(name)} is a merged LoRA ({mod.merged_groups} slices of a fused "
-                "projection): which slices are adapted is not in the file, so ΔW is unknown; pick another layer"
+                "projection), whose ΔW hfprobe does not read (loralib and litgpt do not even store which slices); "
+                "pick another layer"
             )
         if "B" not in mod.keys:
             raise LayerNotFoundError(

@@ -10,7 +10,10 @@
   `string_to_param.*`), SDXL (`clip_l`, `clip_g`): one `embedding` module per vector set.
 - custom LoRA (LoRA-ViT / SAM-LoRA): `w_a_000…`, `w_b_000…`. Positional names `lora.<NNN>`; by those
   projects' convention index 2k is block k's query and 2k+1 its value (see `view.notes`). Beside them: LoRA-ViT's
-  classifier head (`fc_768in_10out`), SAMed's SAM prompt encoder and mask decoder.
+  classifier head (`fc_768in_10out`), SAMed's SAM prompt encoder and mask decoder. The same layers saved inside
+  the whole model (`torch.save(model.state_dict())`) keep their modules' names: LoRA-ViT's `_LoRALayer` wraps a
+  Linear as `<layer>.w` beside `<layer>.w_a` [r, in] / `.w_b` [out, r]; `_LoRA_qkv` (SAMed, LoRA-ViT's timm
+  models) wraps a fused qkv as `<qkv>.qkv` beside `linear_a_q` / `linear_b_q` and `linear_a_v` / `linear_b_v`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import re
 
 from .base import Module, TensorStore, full_module, lora_module
+from .lora import add_full_modules
 from .quantized import read_quantized
 from .transformers_names import canonical_names, tower_names
 
@@ -32,6 +36,9 @@ _WEIGHT = re.compile(r"\.(weight|parametrizations\.weight\.original1|weight_v)\Z
 _CUSTOM_DIFFUSION = re.compile(r"\.processor\.(to_[qkv]|to_out)_custom_diffusion(?=\.|$)")
 _PREFIX_ENCODER = re.compile(r"(^|\.)prefix_encoder\.(embedding|trans\.\d+)$")  # P-tuning v2's learned prefix
 _FC_HEAD = re.compile(r"^fc_(?P<inp>\d{1,9})in_(?P<out>\d{1,9})out\Z", re.ASCII)  # LoRA-ViT's classifier head
+# LoRA-ViT's / SAMed's LoRA layers inside a whole model's state dict: the factors, and the layer each wraps
+_WRAPPED = re.compile(r"^(?P<layer>.+)\.(?P<role>w_[ab]|linear_[ab]_[qv])\.weight\Z")
+_WRAPPED_BASE = {"w_a": "w", "linear_a_q": "qkv"}  # the wrapped layer, by the factor beside it
 _DIFFUSERS_UNET_ROOTS = ("down_blocks.", "up_blocks.", "mid_block.", "conv_in.", "time_embedding.")
 _DIFFUSERS_VAE_ROOTS = ("encoder.down_blocks.", "decoder.up_blocks.")  # AutoencoderKL's (SD's, SDXL's, FLUX.1's VAE)
 # a diffusers DiT's top-level modules (FLUX, SD3, Qwen-Image, HunyuanVideo: `transformer_blocks`; Wan's condition
@@ -141,6 +148,54 @@ def read_custom_lora(store: TensorStore, where: str) -> tuple[dict[str, Module],
         notes.append(
             f"{len(stored)} tensors stored whole beside the LoRA pairs (e.g. a mask decoder), "
             f"{sum(k in full for k in stored)} of them as modules"
+        )
+    return modules, notes
+
+
+def is_wrapped_lora(keys: list[str]) -> bool:
+    """LoRA-ViT's `<layer>.w_a` / `.w_b` or `_LoRA_qkv`'s `<qkv>.linear_a_q` / `.linear_b_q` weights (see the module
+    docstring): the LoRA layers of a whole model saved with them."""
+    roles = {m["role"] for k in keys if k.endswith(".weight") and (m := _WRAPPED.match(k))}
+    return {"w_a", "w_b"} <= roles or {"linear_a_q", "linear_b_q"} <= roles
+
+
+def read_wrapped_lora(store: TensorStore, where: str) -> tuple[dict[str, Module], list[str]]:
+    """Modules of a whole model holding LoRA-ViT / SAMed LoRA layers: each `_LoRALayer` a LoRA under the name of the
+    Linear it wraps (scale 1: its forward adds w_b(w_a(x)) as it is); each `_LoRA_qkv` a merged LoRA on two slices
+    of the fused qkv (q and v), at the qkv's size; the wrapped layers' own weights, and the rest, full modules."""
+    pairs: dict[str, dict[str, str]] = {}
+    rest: dict[str, str] = {}  # name as read -> raw key
+    for key in store.raw:
+        if m := _WRAPPED.match(key):
+            pairs.setdefault(m["layer"], {})[m["role"]] = key
+        else:
+            rest[key] = key
+    for key in list(rest):  # `<layer>.w.weight` / `<qkv>.qkv.weight`: the wrapped layer's, under its own name
+        inner, _, param = key.rpartition(".")
+        layer, _, wrapper = inner.rpartition(".")
+        if layer in pairs and any(r in pairs[layer] and base == wrapper for r, base in _WRAPPED_BASE.items()):
+            rest[f"{layer}.{param}"] = rest.pop(key)
+    modules: dict[str, Module] = {}
+    merged = 0
+    for layer, p in sorted(pairs.items()):
+        if "w_a" in p:
+            b = store.raw.get(p.get("w_b", ""))
+            keys = {"A": p["w_a"], **({"B": p["w_b"]} if b is not None else {})}
+            modules[layer] = lora_module(layer, store.raw[p["w_a"]], b, alpha=None, keys=keys, where=where)
+        elif "linear_a_q" in p:
+            merged += 1
+            mod = lora_module(layer, store.raw[p["linear_a_q"]], None, alpha=None, keys={"A": p["linear_a_q"]},
+                              where=where)  # fmt: skip
+            base = store.raw.get(rest.get(f"{layer}.weight", ""))
+            mod.d_out = base.shape[0] if base is not None and len(base.shape) == 2 else 0
+            mod.merged_groups = 2
+            modules[layer] = mod
+    add_full_modules(modules, rest, list(rest), store)
+    notes = ["LoRA-ViT / SAMed LoRA layers saved inside the whole model: no alpha, scale 1"]
+    if merged:
+        notes.append(
+            f"{merged} fused qkv layers with LoRA on their q and v slices (_LoRA_qkv): read at the qkv's size, "
+            "their ΔW not read"
         )
     return modules, notes
 
