@@ -8,7 +8,7 @@
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, torchtune,
 custom-lora, transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion,
-gguf, ip-adapter, prompt-learner, adapterhub (see each module's docstring).
+gguf, ip-adapter, prompt-learner, adapterhub, lit-adapter (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
 (diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py, loralib.py,
@@ -49,7 +49,7 @@ from .gguf import read_gguf
 from .head import task_head
 from .ip_adapter import is_ip_adapter, read_ip_adapter
 from .kohya import is_kohya, read_kohya
-from .loralib import is_loralib, read_loralib
+from .loralib import is_lit_adapter, is_loralib, read_lit_adapter, read_loralib
 from .lycoris import is_lycoris
 from .mlx import is_mlx, read_mlx
 from .peft import canonical_modules, is_peft, read_peft
@@ -219,6 +219,9 @@ def _open(src, filename: str | None) -> WeightsView:
         modules, notes = read_adapterhub(store, adapter_config, where)
         head = head_of(_read_json(src, posixpath.join(folder, "head_config.json")))
         extra = {"head": head} if head else {}
+    elif is_lit_adapter(keys):
+        fmt = "lit-adapter"
+        modules, notes = read_lit_adapter(store)
     elif is_loralib(keys):
         fmt = "loralib"
         modules, notes = read_loralib(store, where, model_type=(model_config or {}).get("model_type"))

@@ -15,6 +15,10 @@ beside `<layer>.lora.A` [in, r] and `.lora.B` [r, out] (x @ A @ B, times an alph
 weights are read under its own name, and each pair transposed, as mlx-lm's are. Hand-written LoRA layers that name
 the pair `lora_A` / `lora_B` but store it the same way round (A [in, r], B [r, out]) are told by their shapes: only
 A's second side and B's first agree, as a rank below both layer sizes (`stored_transposed`).
+lit-llama's and litgpt's adapters (LLaMA-Adapter; `finetune/adapter.py`, `lit_model.pth.adapter`) store, from
+the adapter's first layer on, `transformer.h.N.attn.adapter_wte.weight` [prompt length, hidden] and its gate
+`gating_factor`; adapter v2 adds `adapter_bias` / `adapter_scale` [out] to each Linear (and the norms' weights):
+learned prompts (kind `embedding`, hidden their width) and vectors of one output size (kind `tuner`), no ΔW.
 A merged projection (loralib's `MergedLinear`, GPT-2's fused `c_attn` with `enable_lora=[True, False, True]`;
 litgpt's fused qkv) adapts g slices of one fused output: A is [g·r, in] and B [out of the adapted slices, r],
 ΔW of each slice B_j A_j. The file says neither which slices nor (litgpt, grouped-query attention) how wide each
@@ -35,6 +39,32 @@ DEFAULT_ALPHA = 1.0  # loralib.layers.LoRALayer: lora_alpha=1 unless the model c
 _PARAMETRIZED = re.compile(r"\.parametrizations\.weight\.\d+$")  # minLoRA's place for the pair
 _ROLES = {"lora_A": "A", "lora_B": "B", "w_lora_A": "A", "w_lora_B": "B"}  # loralib's, LoRA-Torch's
 _CLIP_LORA = re.compile(r"^weights\.layer_\d+\.(q_proj|k_proj|v_proj|proj)$")  # CLIP-LoRA's save_lora
+
+
+def is_lit_adapter(keys: list[str]) -> bool:
+    """lit-llama's / litgpt's LLaMA-Adapter: `.adapter_wte.weight` prompts beside `.gating_factor` gates."""
+    return any(k.endswith(".attn.adapter_wte.weight") for k in keys) and any(k.endswith(".gating_factor") for k in keys)
+
+
+def read_lit_adapter(store: TensorStore) -> tuple[dict[str, Module], list]:
+    """Modules of a lit-llama / litgpt adapter (v1 or v2); returns (modules, notes)."""
+    modules: dict[str, Module] = {}
+    for key, info in store.raw.items():
+        shape = info.shape
+        if key.endswith(".adapter_wte.weight") and len(shape) == 2:  # [prompt length, hidden]
+            name = key.removesuffix(".weight")
+            modules[name] = Module(name, "embedding", shape[0], shape[1], None, None, None, None, {"W": key})
+        elif key.endswith(".adapter_bias") and len(shape) == 1:  # adapter v2: [out] of the Linear it extends
+            name = key.removesuffix(".adapter_bias")
+            modules[name] = Module(name, "tuner", shape[0], 0, None, None, None, None, {"W": key})
+    prompts = sum(m.kind == "embedding" for m in modules.values())
+    v2 = len(modules) - prompts
+    notes = [
+        f"lit-llama / litgpt adapter (LLaMA-Adapter): learned prompts in {prompts} attention layers, gated"
+        + (f"; adapter v2's bias and scale on {v2} Linears" if v2 else "")
+        + "; no weight delta"
+    ]
+    return modules, notes
 
 
 def is_loralib(keys: list[str]) -> bool:

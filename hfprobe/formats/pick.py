@@ -23,6 +23,8 @@ PREFERRED = (
     "pytorch_lora_weights.bin",
     "adapters.safetensors",  # mlx-lm's (its NNNNNNN_adapters.safetensors are earlier snapshots of the run)
     "lit_model.pth.lora",  # litgpt's finetune_lora output (its lit_model.pth beside it is the merged model)
+    "lit_model.pth.adapter_v2",  # litgpt's finetune_adapter_v2 and finetune_adapter outputs, likewise
+    "lit_model.pth.adapter",
     "model.safetensors.index.json",
     "model.safetensors",
     "pytorch_model.bin.index.json",

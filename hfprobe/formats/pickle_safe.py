@@ -30,7 +30,8 @@ from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInf
 if TYPE_CHECKING:
     import torch
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pth.lora", ".pth.tar")  # litgpt's LoRA, PyTorch's examples'
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pth.lora", ".pth.adapter", ".pth.adapter_v2", ".pth.tar")
+# (litgpt's LoRA and adapters, PyTorch's examples')
 _NUMBERED = re.compile(r"\.pth\.tar-\d{1,9}\Z")  # Dassl's (CoOp's) `model.pth.tar-50`: the epoch after the suffix
 
 

@@ -153,7 +153,7 @@ def _kind(view) -> str:
     return (
         "adapter"
         if kinds & {"lora", "loha", "lokr", "locon", "delta", "ia3", "tuner"}
-        or view.format in ("peft", "ip-adapter", "prompt-learner", "adapterhub")
+        or view.format in ("peft", "ip-adapter", "prompt-learner", "adapterhub", "lit-adapter")
         else "checkpoint"
     )
 
