@@ -9,7 +9,7 @@ import pytest
 
 from hfprobe.cards.card import update_card
 from hfprobe.tree.inspect import format_report, inspect_source
-from hfprobe.tree.trained_on import declared_datasets
+from hfprobe.tree.trained_on import declared_datasets, declared_prompts
 from tests.builders import write_header
 
 # the card diffusers' train_text_to_image_lora.py writes (its template's sentences, as of diffusers 0.42)
@@ -94,3 +94,62 @@ def test_inspect_and_the_card_say_the_declared_data(tmp_path):
     assert "  data     declared: lambdalabs/naruto-blip-captions (README.md datasets)" in format_report(report)
     card = update_card(DIFFUSERS_CARD, report, today="2026-12-03").text
     assert "**Training data, as declared:** lambdalabs/naruto-blip-captions (README.md datasets)." in card
+
+
+# the prompts a run trained or sampled with: diffusers' DreamBooth card keeps `instance_prompt` in its YAML, a
+# project's README or script passes `--instance_prompt` / `--validation_prompt`, kohya's header counts caption tags
+KOHYA_DATASETS = (
+    '[{"is_dreambooth": true, "subsets": [{"image_dir": "10_sks woman", "class_tokens": "sks woman"}], '
+    '"tag_frequency": {"10_sks woman": {"sks woman": 20, "smiling": 5, "outdoors": 7}}}]'
+)
+
+
+@pytest.mark.parametrize(
+    "texts, metadata, expected",
+    [
+        ({"README.md": "---\ninstance_prompt: a photo of sks dog\ntags: [lora]\n---\n# LoRA DreamBooth\n"}, None,
+         [("a photo of sks dog", "README.md instance_prompt")]),
+        ({"README.md": '```\naccelerate launch train_text_to_image_lora.py \\\n'
+                       '  --validation_prompt="A lion is walking" \\\n  --seed=1337\n```'},
+         None,  # a realzoo README's (its subject: lions)
+         [("A lion is walking", "README.md --validation_prompt")]),
+        ({"train.sh": "--instance_prompt 'photo of zwx man' --validation_prompt=$VALIDATION_PROMPT"}, None,
+         [("photo of zwx man", "train.sh --instance_prompt")]),
+        ({"config.yaml": "instance_prompt: 'photo of TOK person'  # the trigger\nvalidation_prompt: TOK on a beach\n"},
+         None,
+         [("photo of TOK person", "config.yaml instance_prompt"), ("TOK on a beach", "config.yaml validation_prompt")]),
+        ({"run.sh": 'export INSTANCE_PROMPT="a photo of sks cat"'}, None,
+         [("a photo of sks cat", "run.sh instance_prompt")]),
+        ({}, {"ss_tag_frequency": '{"10_cat": {"cat": 12, "sitting": 3, "grass": 4}}'},
+         [("cat, grass, sitting", "header ss_tag_frequency")]),
+        ({}, {"ss_datasets": KOHYA_DATASETS},
+         [("sks woman", "header ss_datasets class_tokens"),
+          ("sks woman, outdoors, smiling", "header ss_datasets tag_frequency")]),
+    ],
+)  # fmt: skip
+def test_the_prompts_a_model_s_files_name(texts, metadata, expected):
+    assert [(p["text"], p["source"]) for p in declared_prompts(texts, metadata)] == expected
+
+
+def test_code_that_only_handles_prompts_declares_none():
+    code = (
+        'parser.add_argument("--instance_prompt", type=str, default=None, help="the prompt")\n'
+        "pipe(prompt=args.instance_prompt)\nbuild(instance_prompt=instance_prompt)\n"
+        'instance_prompt = f"a photo of {token}"\n'
+    )
+    metadata = {"ss_tag_frequency": "not json", "ss_datasets": '{"not": "a list"}'}
+    assert declared_prompts({"train.py": code, "run.sh": "--instance_prompt=$PROMPT"}, metadata) == []
+
+
+def test_inspect_and_the_card_say_the_declared_prompt(tmp_path):
+    tensors = {}
+    key = "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"
+    tensors[f"{key}.lora_A.weight"], tensors[f"{key}.lora_B.weight"] = ("F32", (4, 768)), ("F32", (320, 4))
+    write_header(tmp_path / "pytorch_lora_weights.safetensors", tensors)
+    readme = "---\nbase_model: runwayml/stable-diffusion-v1-5\ninstance_prompt: a photo of sks dog\n---\n# dog\n"
+    (tmp_path / "README.md").write_text(readme)
+    report = inspect_source(str(tmp_path))
+    assert report["prompts"] == [{"text": "a photo of sks dog", "source": "README.md instance_prompt"}]
+    assert '  prompts  declared: "a photo of sks dog" (README.md instance_prompt)' in format_report(report)
+    card = update_card(readme, report, today="2026-12-03").text
+    assert '**Training prompts, as declared:** "a photo of sks dog" (README.md instance_prompt).' in card

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..formats.head import head_words
-from ..tree.trained_on import datasets_words
+from ..tree.trained_on import datasets_words, prompts_words
 
 MD_BEGIN = "<!-- hfprobe:start -->"
 
@@ -273,6 +273,9 @@ def render_section(
     if report.get("datasets"):  # what its card and training code name as its data: the author's word, not ours
         named = clean_text(datasets_words(report["datasets"]), 600).replace("|", "/")
         lines += ["", f"**Training data, as declared:** {named}."]
+    if report.get("prompts"):  # the instance or validation prompt, kohya's caption tags: the author's word too
+        said = clean_text(prompts_words(report["prompts"]), 600).replace("|", "/")
+        lines += ["", f"**Training prompts, as declared:** {said}."]
     sentences = [clean_text(c) for c in report.get("conflicts") or []]
     lines += [
         "",

@@ -23,7 +23,7 @@ from ..source.resolve import Source, resolve
 from .classify import classify
 from .names import shapes_from_raw
 from .registry import family_label
-from .trained_on import datasets_words, declared_datasets
+from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,8 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
     Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
     root {id, confidence, candidates [{id, score}], evidence [str]}, declared {field: value}, conflicts [str],
     base_model, modules, rank, quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
-    head {module, outputs, task, labels} or None (`formats.head`), notes. Raises the typed errors of
+    head {module, outputs, task, labels} or None (`formats.head`), datasets [{id, source}] and prompts [{text,
+    source}] (what its files say it was trained on: `tree.trained_on`), notes. Raises the typed errors of
     hfprobe.errors on bad input.
 
     >>> inspect_source("org/lora@main")["format"]   # doctest: +SKIP
@@ -226,6 +227,7 @@ def _report(src: Source) -> dict:
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
         "head": view.extra.get("head"),  # a classifier's {module, outputs, …}
         "datasets": declared_datasets(texts),  # what its card and training code say it was trained on: [{id, source}]
+        "prompts": declared_prompts(texts, view.metadata),  # the prompts and caption tags they name: [{text, source}]
         "notes": list(view.notes),
     }
 
@@ -274,6 +276,8 @@ def format_report(report: dict) -> str:
         lines.append(f"  head     {head_words(r['head'])}")
     if r.get("datasets"):  # declared, as a base model can be: the weights' readout is the check
         lines.append(f"  data     declared: {datasets_words(r['datasets'])}")
+    if r.get("prompts"):
+        lines.append(f"  prompts  declared: {prompts_words(r['prompts'])}")
     decision = r.get("base_model") if isinstance(r.get("base_model"), dict) else None
     if decision:  # what `hfprobe annotate` would write as the card's base_model
         lines.append(f"  card     base_model {decision.get('id') or 'none'} ({decision.get('reason')})")

@@ -1,4 +1,5 @@
-"""What a model's own files say it was trained on: the datasets its card, notes and training code name.
+"""What a model's own files say it was trained on: the datasets its card, notes and training code name, and the
+prompts it was trained or sampled with (`declared_prompts`).
 
 A declaration, as a declared base model is one: the readout and the experts read what it was trained on from the
 weights; this reads what its author wrote. Sources, in order: the card's YAML `datasets`, the sentence diffusers'
@@ -17,6 +18,7 @@ for local files (`load_dataset("imagefolder", …)`) or a model the registry kno
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
@@ -71,3 +73,88 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
 def datasets_words(datasets: list[dict]) -> str:
     """`dair-ai/emotion (train.py), imdb (README.md datasets)`."""
     return ", ".join(f"{d['id']} ({d['source']})" for d in datasets)
+
+
+MAX_PROMPTS, MAX_PROMPT_CHARS, MAX_TAGS = 3, 200, 8
+# the prompt a DreamBooth run trains on and the one it samples with, as diffusers' scripts take them
+# (`--instance_prompt="a photo of sks dog"`, `INSTANCE_PROMPT=…`, YAML `instance_prompt: …`); `$VAR` is no prompt
+_PROMPT_KEYS = "instance_prompt|validation_prompt"
+_QUOTED = r"""(?:"([^"\n]{1,400})"|'([^'\n]{1,400})')"""
+_PROMPT_ARGS = (
+    (
+        "--",
+        re.compile(rf"""--({_PROMPT_KEYS})(?:[ \t]*=[ \t]*|[ \t]+)(?:{_QUOTED}|([^\s"'$\\][^\s\\]{{0,399}}))""", re.I),
+    ),
+    ("", re.compile(rf"""(?<![\w.-])({_PROMPT_KEYS})[ \t]*=[ \t]*{_QUOTED}""", re.I)),  # Python or shell, quoted
+    ("", re.compile(rf"""^[ \t]*({_PROMPT_KEYS})[ \t]*:[ \t]*(?:{_QUOTED}|([^\s#"'][^\n#]{{0,399}}))""", re.I | re.M)),
+)
+
+
+def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | None = None) -> list[dict]:
+    """[{text, source}]: the prompts a model's files say it was trained or sampled with, and the caption tags kohya
+    counted (`ss_tag_frequency`, or `tag_frequency` and the subsets' `class_tokens` in `ss_datasets`), most
+    frequent first; at most MAX_PROMPTS, each cut to MAX_PROMPT_CHARS.
+
+    >>> declared_prompts({"train.sh": '--instance_prompt="a photo of sks dog" --validation_prompt=$VAL'})
+    [{'text': 'a photo of sks dog', 'source': 'train.sh --instance_prompt'}]
+    >>> declared_prompts({}, {"ss_tag_frequency": '{"10_cat": {"cat": 12, "sitting": 3, "grass": 4}}'})
+    [{'text': 'cat, grass, sitting', 'source': 'header ss_tag_frequency'}]
+    """
+    found: dict[str, str] = {}
+
+    def add(value, source: str) -> None:
+        text = " ".join(value.split())[:MAX_PROMPT_CHARS] if isinstance(value, str) else ""
+        if text and len(found) < MAX_PROMPTS:
+            found.setdefault(text, source)
+
+    for name, text in (texts or {}).items():
+        if not text:
+            continue
+        if name.lower() == "readme.md":
+            add(card_metadata(text)[0].get("instance_prompt"), "README.md instance_prompt")
+        for dashes, rx in _PROMPT_ARGS:
+            for m in rx.finditer(text):
+                add(next((g for g in m.groups()[1:] if g), None), f"{name} {dashes}{m[1].lower()}")
+    for tokens, tags, source in _kohya_counts(metadata or {}):
+        add(tokens, "header ss_datasets class_tokens")
+        add(", ".join(t for t, _ in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TAGS]), source)
+    return [{"text": t, "source": s} for t, s in found.items()]
+
+
+def _kohya_counts(metadata: Mapping[str, str]) -> list[tuple[str, dict[str, int], str]]:
+    """(class tokens, {tag: count} summed over image folders, source) from a kohya header's training record."""
+    out = []
+    for key in ("ss_datasets", "ss_tag_frequency"):
+        raw = metadata.get(key)
+        if not isinstance(raw, str) or len(raw) > 4_000_000:
+            continue
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        records = value if key == "ss_datasets" and isinstance(value, list) else [{"tag_frequency": value}]
+        for rec in records[:16]:
+            if not isinstance(rec, dict):
+                continue
+            tags: dict[str, int] = {}
+            folders = rec.get("tag_frequency")
+            for counts in folders.values() if isinstance(folders, dict) else []:
+                for tag, n in counts.items() if isinstance(counts, dict) else []:
+                    if isinstance(tag, str) and isinstance(n, int) and tag.strip():
+                        tags[tag.strip()] = tags.get(tag.strip(), 0) + n
+            subsets = rec.get("subsets") if isinstance(rec.get("subsets"), list) else []
+            tokens = ", ".join(
+                dict.fromkeys(
+                    s["class_tokens"]
+                    for s in subsets[:16]
+                    if isinstance(s, dict) and isinstance(s.get("class_tokens"), str) and s["class_tokens"].strip()
+                )
+            )
+            if tags or tokens:
+                out.append((tokens, tags, f"header {key}" + (" tag_frequency" if key == "ss_datasets" else "")))
+    return out
+
+
+def prompts_words(prompts: list[dict]) -> str:
+    """`"a photo of sks dog" (train.sh --instance_prompt)`."""
+    return ", ".join(f'"{p["text"]}" ({p["source"]})' for p in prompts)
