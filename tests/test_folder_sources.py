@@ -129,6 +129,15 @@ def test_loose_files_of_different_models_ask_for_one_and_one_run_s_saves_read_as
         "style-step1500.safetensors"  # no final file: the highest step
     )
     assert _pick(tmp_path / "v", ["lora.fp16.safetensors", "lora.safetensors"]) == "lora.safetensors"
+    # saves named by their step alone, and a run's final save named so (these were "2 or 3 different models")
+    assert _pick(tmp_path / "n", ["step500.safetensors", "step1000.safetensors"]) == "step1000.safetensors"
+    named = ["lora_epoch_5.safetensors", "lora_epoch_10.safetensors", "final_lora.safetensors"]
+    assert _pick(tmp_path / "f", named) == "final_lora.safetensors"
+    assert _pick(tmp_path / "l", ["lora_epoch_3.safetensors", "lora-last.safetensors"]) == "lora-last.safetensors"
+    two = (["anime_final.safetensors", "art_final.safetensors"], ["v1.safetensors", "v2.safetensors"])
+    for i, pair in enumerate(two):
+        with pytest.raises(UsageError, match="2 weights files of different models"):  # two models' finals; versions
+            _pick(tmp_path / f"d{i}", pair)
     files = ["README.md", "anime_lora.safetensors", "art_lora.safetensors"]
     src = Source("hub", "org/name", repo_id="org/name", revision=None, _files=files)
     with pytest.raises(UsageError, match=r"name one, e.g. hf://models/org/name/anime_lora.safetensors$"):

@@ -2,8 +2,8 @@
 (`models_in`, for `hfprobe trees` on a pile).
 
 One model's layouts read as one: a diffusers pipeline's component folders, a sharded checkpoint's index, the
-checkpoint-N/ snapshots of one run (its highest N), one run's saves side by side (`style-000010`, `-step500`: its
-final file), precision variants (`style.fp16`). Weights of several separate models, in folders or side by side,
+checkpoint-N/ snapshots of one run (its highest N), one run's saves side by side (`style-000010`, `-step500`,
+`step500`: its final file, `final_lora`), precision variants (`style.fp16`). Weights of several separate models, in folders or side by side,
 are a UsageError that names them and says how to name one, rather than a silent choice.
 """
 
@@ -148,12 +148,15 @@ def _one_model(src, files: list[str], found: list[str]) -> str:
 
 
 # a training run's intermediate saves beside its final file: `style-000010`, `style-step500`, `style_e3`,
-# `style-epoch-2`; and precision variants of one file: `style.fp16`
+# `style-epoch-2`, a save named by its step alone (`step500`, `epoch_5`); and precision variants of one file:
+# `style.fp16`
 _RUN_STEP = re.compile(
-    r"(?:-\d+-of-\d+|[-_](?:step|steps|epoch|ep|e|iter|it|ckpt|checkpoint)?[-_]?\d+(?:steps?|k)?"
+    r"(?:-\d+-of-\d+|(?:^|[-_])(?:step|steps|epoch|ep|e|iter|it|ckpt|checkpoint)?[-_]?\d+(?:steps?|k)?"
     r"|\.(?:fp16|fp32|bf16))$",
     re.I,
 )
+# the run's last save named so: `final_lora`, `lora-final`, `last`, `latest`, `best`
+_RUN_FINAL = re.compile(r"(?:^|[-_.])(?:final|last|latest|best)(?=[-_.]|$)", re.I)
 
 
 def _one_file(src, chosen: str, found: list[str]) -> str:
@@ -167,9 +170,10 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
     if len(same) <= 1:
         return chosen
     stems = {f: posixpath.splitext(posixpath.basename(f))[0] for f in same}
-    runs = {_RUN_STEP.sub("", stem) for stem in stems.values()}
-    if len(runs) == 1:  # one run: its final file (no step suffix), else its highest step
-        final = [f for f, stem in stems.items() if not _RUN_STEP.search(stem)]
+    runs = {_RUN_STEP.sub("", _RUN_FINAL.sub("", stem)).strip("-_.") for stem in stems.values()}
+    if len(runs) == 1:  # one run: its file named final, else its one file with no step suffix, else its highest step
+        final = [f for f, stem in stems.items() if _RUN_FINAL.search(stem)]
+        final = final or [f for f, stem in stems.items() if not _RUN_STEP.search(stem)]
         return final[0] if len(final) == 1 else max(same, key=lambda f: [int(n) for n in re.findall(r"\d+", f)] or [0])
     shown = ", ".join(posixpath.basename(f) for f in same[:MAX_NAMED])
     more = f" and {len(same) - MAX_NAMED} more" if len(same) > MAX_NAMED else ""
