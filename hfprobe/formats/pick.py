@@ -3,8 +3,9 @@
 
 One model's layouts read as one: a diffusers pipeline's component folders, a sharded checkpoint's index, the
 checkpoint-N/ snapshots of one run (its highest N), one run's saves side by side (`style-000010`, `-step500`,
-`step500`: its final file, `final_lora`), precision variants (`style.fp16`). Weights of several separate models, in folders or side by side,
-are a UsageError that names them and says how to name one, rather than a silent choice.
+`step500`: its final file, `final_lora`), precision variants (`style.fp16`). Weights of several separate models,
+in folders or side by side, are a UsageError that names them and says how to name one, rather than a silent
+choice.
 """
 
 from __future__ import annotations
