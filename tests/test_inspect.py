@@ -156,8 +156,9 @@ def test_peft_local_base_path_is_no_claim_unless_named_after_a_root(gpt2_adapter
     cfg["base_model_name_or_path"] = "/home/me/models/my-gpt"
     (folder / "adapter_config.json").write_text(json.dumps(cfg))
     report = inspect_source(str(folder))
-    assert report["family"] == "gpt2" and "agrees" not in report["declared"]
+    assert report["family"] == "gpt2" and "adapter_config.json base_model_name_or_path" not in report["declared"]
     assert "local path" in report["declared"]["ignored"]["adapter_config.json base_model_name_or_path"]
+    assert report["declared"]["adapter_config.json auto_mapping model_type"] == "gpt2"  # PEFT's record of the class
     cfg["base_model_name_or_path"] = "/home/me/models/gpt2"  # a local copy of the root, by its repo name
     (folder / "adapter_config.json").write_text(json.dumps(cfg))
     report = inspect_source(str(folder))
@@ -467,3 +468,33 @@ def test_a_controlnet_or_t2i_adapter_is_an_adapter_of_its_base_not_a_finetune(cl
     report = inspect_source(str(tmp_path / "m"))
     assert report["format"] == "diffusers-checkpoint" and report["kind"] == "adapter"
     assert relation_of(report) == "adapter"
+
+
+@pytest.mark.parametrize(
+    "model_type, cls, family",
+    [("dinov2", "Dinov2Model", "dinov2"), ("vit", "ViTModel", "vit"), ("mixtral", "MixtralModel", None)],
+)
+def test_peft_s_auto_mapping_names_the_architecture_of_a_local_base(tmp_path, model_type, cls, family):
+    """PEFT records the class it wrapped in adapter_config.json's `auto_mapping` where the model had no task type
+    (an image backbone, a diffusers UNet); with a Colab path as the base, that is all that names the architecture.
+    A LoRA on a DINOv2 backbone's query/value (ViT's names and sizes) was read as ViT; the declared DINOv2 now
+    decides, and an architecture the registry lacks (Mixtral) is said to be one."""
+    from tests.builders import write_header
+
+    tensors = {}
+    for i in range(12):
+        for q in ("query", "value"):
+            key = f"base_model.model.encoder.layer.{i}.attention.attention.{q}"
+            tensors[f"{key}.lora_A.weight"], tensors[f"{key}.lora_B.weight"] = ("F32", (8, 768)), ("F32", (768, 8))
+    write_header(tmp_path / "adapter_model.safetensors", tensors)
+    library = f"transformers.models.{model_type}.modeling_{model_type}"
+    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "base_model_name_or_path": "/content/drive/MyDrive/bb",
+              "auto_mapping": {"base_model_class": cls, "parent_library": library}}  # fmt: skip
+    (tmp_path / "adapter_config.json").write_text(json.dumps(config))
+    report = inspect_source(str(tmp_path))
+    assert report["declared"]["adapter_config.json auto_mapping model_type"] == model_type
+    if family:
+        assert report["family"] == family and not report["conflicts"]
+    else:
+        assert any("adapter_config.json says auto_mapping model_type mixtral, an architecture" in e
+                   for e in report["root"]["evidence"])  # fmt: skip

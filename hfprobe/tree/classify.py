@@ -135,7 +135,7 @@ def classify(
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         cands = [dict(c, score=min(c["score"], SHAPES_ONLY_FAMILY)) for c in cands]
-        evidence.append(f"config.json says {foreign}, an architecture the registry has no roots for")
+        evidence.append(f"{foreign}, an architecture the registry has no roots for")
     unknown = unknown_claims(claims, family, pool, fits)
     other = unknown.excused
     if other:  # metadata names a model of another family the names allow, with shapes the registry lacks

@@ -283,7 +283,7 @@ def base_model_decision(
     if foreign:
         return dict(
             out,
-            reason=f"config.json says {foreign}, an architecture the registry has no roots for; its "
+            reason=f"{foreign}, an architecture the registry has no roots for; its "
             f"weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage",
         )
     # what rules out every root of the family, however many fit: said before "several fit", as it says more

@@ -51,12 +51,13 @@ def foreign_model_type(config: Mapping | None) -> str | None:
     else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})
-    ('model_type mixtral', None)
+    ('config.json says model_type mixtral', None)
     >>> [foreign_model_type({"_class_name": c}) for c in ("MotifVideoTransformer3DModel", "UNet2DConditionModel")]
-    ['_class_name MotifVideoTransformer3DModel', None]
+    ['config.json says _class_name MotifVideoTransformer3DModel', None]
     """
     field, value, fams = _architecture(config)
-    return f"{field} {value}" if field and not fams else None
+    where = "adapter_config.json" if field and field.startswith("auto_mapping") else "config.json"
+    return f"{where} says {field} {value}" if field and not fams else None
 
 
 def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[str, ...]]:
@@ -70,7 +71,7 @@ def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple
         if isinstance(value, str) and value.strip():
             break
     else:
-        return None, None, ()
+        return _auto_mapping(config.get("auto_mapping"))
     if field == "model_type":
         text = config.get("text_config")
         inner = text.get("model_type") if isinstance(text, Mapping) else None
@@ -80,6 +81,31 @@ def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple
     else:
         fams = families()["_diffusers_classes"].get(value, ())
     return field, value[:200], fams
+
+
+_PARENT_LIBRARY = re.compile(r"transformers\.models\.(\w{1,100})\.modeling_\w+\Z")
+
+
+def _auto_mapping(auto) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """The architecture PEFT records in adapter_config.json's `auto_mapping` for a model it has no task type for
+    (`{"base_model_class": "ViTForImageClassification", "parent_library": "transformers.models.vit.modeling_vit"}`;
+    a diffusers UNet's class), as `_architecture` gives it: transformers' module folder is its model_type
+    (`xlm_roberta` for `xlm-roberta`).
+
+    >>> _auto_mapping({"base_model_class": "ViTForImageClassification",
+    ...                "parent_library": "transformers.models.vit.modeling_vit"})
+    ('auto_mapping model_type', 'vit', ('vit',))
+    """
+    if not isinstance(auto, Mapping) or not isinstance(lib := auto.get("parent_library"), str):
+        return None, None, ()
+    cls = auto.get("base_model_class")
+    if m := _PARENT_LIBRARY.match(lib):
+        model_type = m[1] if model_type_family(m[1]) else m[1].replace("_", "-")
+        family = model_type_family(model_type)
+        return "auto_mapping model_type", model_type[:200], (family,) if family else ()
+    if lib.startswith("diffusers.") and isinstance(cls, str) and cls.strip():
+        return "auto_mapping _class_name", cls[:200], families()["_diffusers_classes"].get(cls, ())
+    return None, None, ()
 
 
 def model_type_family(model_type: str) -> str | None:
@@ -229,9 +255,10 @@ def declared_claims(
     if not field:  # an adapter_config.json names no architecture: config.json beside it may
         field, value, fams = _architecture(model_config)
     if field:
-        declared[f"config.json {field}"] = value
+        where = "adapter_config.json" if field.startswith("auto_mapping") else "config.json"
+        declared[f"{where} {field}"] = value
         if len(fams) == 1:
-            claims.append(Claim(f"config.json {field}", value, fams[0], None, level="family"))
+            claims.append(Claim(f"{where} {field}", value, fams[0], None, level="family"))
     if metadata.get("lora_adapter_metadata"):
         try:
             meta = json.loads(metadata["lora_adapter_metadata"])
