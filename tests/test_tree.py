@@ -1778,3 +1778,23 @@ def test_codegen_and_musicgen_loras_are_not_gpt_j_s_and_whisper_s():
                 for i in range(24) for m in "qv"}  # fmt: skip
     r = classify(musicgen)
     assert r.family == "musicgen" and r.root == "facebook/musicgen-small"
+
+
+@pytest.mark.parametrize(
+    "declared, written",
+    [
+        ("hfl/chinese-roberta-wwm-ext", "hfl/chinese-roberta-wwm-ext"),  # a root now (BertModel, 21,128 tokens)
+        ("bert-base-chinese", "bert-base-chinese"),
+        ("uer/roberta-base-finetuned-jd-binary-chinese", "uer/roberta-base-finetuned-jd-binary-chinese"),
+    ],
+)
+def test_chinese_roberta_models_are_bert_s_architecture(declared, written):
+    """hfl's and uer's Chinese "RoBERTa" models are BertModels (`bert.encoder.layer.N`): an adapter declaring one was
+    "contradicted" (its name read as RoBERTa's family, "but the weights are BERT") and got no base_model."""
+    r = classify(_encoder_like("bert.", 12, 768), config={"base_model_name_or_path": declared})
+    assert not r.conflicts and r.family == "bert" and r.base_model["id"] == written, (r.conflicts, r.base_model)
+    assert resolve_name("hfl/chinese-roberta-wwm-ext-large") == ("hfl/chinese-roberta-wwm-ext-large", "bert")
+    assert resolve_name("ai4bharat/indic-bert")[1] == "albert" and resolve_name("csebuetnlp/banglabert")[1] == "electra"
+    # a RoBERTa by name and architecture is still RoBERTa's: its declaration on BERT's weights a conflict
+    r = classify(_encoder_like("bert.", 12, 768), config={"base_model_name_or_path": "FacebookAI/roberta-base"})
+    assert r.conflicts and r.base_model["status"] == "contradicted"

@@ -38,7 +38,7 @@ def families() -> dict:
         (KeyPattern(r["pattern"]), r["families"], r["why"], re.compile(r["as_written"]) if "as_written" in r else None)
         for r in data["name_rules"]
     ]
-    data["_name_hints"] = [(re.compile(p, re.I), f) for p, f in data["name_hints"]]
+    data["_name_hints"] = [(re.compile(p, re.I), f) for p, f, *_why in data["name_hints"]]
     data["_text_hints"] = [(KeyPattern(p), f) for p, f in data["text_hints"]]
     data["_embedding_tables"] = KeyPattern(data["embedding_tables"])
     data["_towers"] = KeyPattern(data["towers"])
