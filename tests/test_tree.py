@@ -1798,3 +1798,28 @@ def test_chinese_roberta_models_are_bert_s_architecture(declared, written):
     # a RoBERTa by name and architecture is still RoBERTa's: its declaration on BERT's weights a conflict
     r = classify(_encoder_like("bert.", 12, 768), config={"base_model_name_or_path": "FacebookAI/roberta-base"})
     assert r.conflicts and r.base_model["status"] == "contradicted"
+
+
+@pytest.mark.parametrize(
+    "prefix, layers, hidden, declared",
+    [
+        ("roberta.", 12, 768, "microsoft/graphcodebert-base"),  # RoBERTa's architecture: its name read as BERT's
+        ("roberta.", 6, 768, "huggingface/CodeBERTa-small-v1"),  # ... and as DeBERTa's ("CodeBERTa")
+        ("roberta.", 24, 1024, "BAAI/bge-m3"),  # embedding models RAG projects fine-tune: registry roots now
+        ("roberta.", 24, 1024, "BAAI/bge-reranker-v2-m3"),
+        ("bert.", 12, 768, "sentence-transformers/LaBSE"),
+        ("bert.", 24, 1024, "mixedbread-ai/mxbai-embed-large-v1"),
+    ],
+)
+def test_code_and_embedding_models_declared_by_their_adapters(prefix, layers, hidden, declared):
+    r = classify(_encoder_like(prefix, layers, hidden), config={"base_model_name_or_path": declared})
+    assert not r.conflicts and r.base_model["id"] == declared, (r.conflicts, r.base_model)
+
+
+def test_bge_m3_s_long_position_table_tells_it_from_xlm_roberta_large():
+    """A full checkpoint: bge-m3's 8,194 positions, where XLM-RoBERTa-large, whose layers it has, has 514."""
+    shapes = {k.removeprefix("base_model.model."): v for k, v in _encoder_like("roberta.", 24, 1024).items()}
+    shapes["roberta.embeddings.word_embeddings"] = (250002, 1024)
+    shapes["roberta.embeddings.position_embeddings"] = (8194, 1024)
+    r = classify(shapes, params={k: a * b for k, (a, b) in shapes.items()})
+    assert r.candidates[0]["id"] == "BAAI/bge-m3", r.candidates[:3]
