@@ -1823,3 +1823,16 @@ def test_bge_m3_s_long_position_table_tells_it_from_xlm_roberta_large():
     shapes["roberta.embeddings.position_embeddings"] = (8194, 1024)
     r = classify(shapes, params={k: a * b for k, (a, b) in shapes.items()})
     assert r.candidates[0]["id"] == "BAAI/bge-m3", r.candidates[:3]
+
+
+def test_names_that_say_another_architecture_than_theirs():
+    """A declared model the registry lacks gets its family from its name: where the name says another architecture
+    than the model's (IDEA-CCNL's Erlangshen-Roberta is a BertModel; BigBird's `bigbird-roberta-base` a BigBird,
+    saved under `bert.`), its adapter was "contradicted" ("says RoBERTa, but the weights are BERT")."""
+    bert = _encoder_like("bert.", 12, 768)
+    r = classify(bert, config={"base_model_name_or_path": "IDEA-CCNL/Erlangshen-Roberta-110M-Sentiment"})
+    assert not r.conflicts and r.base_model["id"] == "IDEA-CCNL/Erlangshen-Roberta-110M-Sentiment"
+    r = classify(bert, config={"base_model_name_or_path": "google/bigbird-roberta-base"})
+    assert not r.conflicts and r.base_model["status"] == "unchecked" and r.base_model["id"] is None
+    families = {n: resolve_name(n)[1] for n in ("vinai/bartpho-syllable", "facebook/galactica-125m", "google/flan-ul2")}
+    assert families == {"vinai/bartpho-syllable": "mbart", "facebook/galactica-125m": "opt", "google/flan-ul2": "t5"}
