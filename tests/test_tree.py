@@ -1809,6 +1809,9 @@ def test_chinese_roberta_models_are_bert_s_architecture(declared, written):
         ("roberta.", 24, 1024, "BAAI/bge-reranker-v2-m3"),
         ("bert.", 12, 768, "sentence-transformers/LaBSE"),
         ("bert.", 24, 1024, "mixedbread-ai/mxbai-embed-large-v1"),
+        ("bert.", 4, 512, "BAAI/bge-small-zh-v1.5"),  # and the Chinese ones
+        ("bert.", 12, 768, "moka-ai/m3e-base"),
+        ("bert.", 12, 768, "shibing624/text2vec-base-chinese"),  # MacBERT's fine-tune
     ],
 )
 def test_code_and_embedding_models_declared_by_their_adapters(prefix, layers, hidden, declared):
