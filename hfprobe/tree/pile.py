@@ -19,14 +19,16 @@ from ..source.resolve import resolve
 from .inspect import inspect_source
 
 MAX_PILE = 10_000  # models one call inspects (each costs milliseconds; the bound keeps a wrong folder cheap)
-SURE = 0.5  # a root at least this sure names the model's tree; below it, the family does
+SURE = 0.5  # a root at least this sure names the model's tree (as does the root its card's base_model is checked
+# against: a declared root the weights allow, however many look-alikes share its shapes); below it, the family does
 
 
 def group_by_root(folder, *, skip_bad: bool = False) -> dict:
     """{models, trees: [{tree, family, root, models: [{source, root_confidence, family_confidence}]}], skipped}.
 
     Trees are sorted by size, largest first; `tree` is the root id, or `<family> (root unsure)` when no model of
-    the group has a root at least SURE, or `unknown` when not even the family is known. `skipped` lists
+    the group has a root at least SURE or that its card's base_model names, or `unknown` when not even the family
+    is known. `skipped` lists
     (source, reason) for unreadable models when `skip_bad`, which otherwise stop the call with their error.
     """
     with resolve(folder) as src:
@@ -50,7 +52,8 @@ def group_by_root(folder, *, skip_bad: bool = False) -> dict:
             skipped.append((rel, str(err)))
             continue
         root, fam = report["root"], report["family"]
-        sure = root["id"] is not None and root["confidence"] >= SURE
+        decided = (report.get("base_model") or {}).get("root")
+        sure = root["id"] is not None and (root["confidence"] >= SURE or decided == root["id"])
         key = root["id"] if sure else (f"{fam} (root unsure)" if fam else "unknown")
         group = groups.setdefault(key, {"tree": key, "family": fam, "root": root["id"] if sure else None, "models": []})
         group["models"].append(
