@@ -50,10 +50,12 @@ def exercise(folder: Path, inspect, layers: int = 3) -> tuple[str, str, float]:
     try:
         attempt("inspect", lambda: inspect(str(folder)))
         opened, view = attempt("open", lambda: open_weights(folder))
-        # (a quantized, IA3 or other PEFT tuner's module, or any GGUF tensor, has no values hfprobe reads: layer()
-        # refuses it by design, in one line)
+        # (a quantized, IA3 or other PEFT tuner's module, a merged LoRA's fused projection, or any GGUF tensor, has
+        # no values hfprobe reads: layer() refuses it by design, in one line)
         values = opened and view.store.gguf is None
-        readable = [n for n, m in view.modules.items() if m.kind not in ("quantized", "ia3", "tuner")] if values else []
+        readable = [
+            n for n, m in view.modules.items() if m.kind not in ("quantized", "ia3", "tuner") and m.merged_groups == 1
+        ] if values else []  # fmt: skip
         for name in readable[:layers]:
             attempt("layer", lambda name=name: view.layer(name, scaled=True))
         if opened:

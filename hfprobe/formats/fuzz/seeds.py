@@ -75,7 +75,13 @@ def _kohya(rng):
     t = {}
     for n, (a, b) in mods.items():
         t[f"{n}.lora_down.weight"], t[f"{n}.lora_up.weight"], t[f"{n}.alpha"] = (F16, a), (F16, b), (F16, [])
-    meta = {"ss_base_model_version": "sd_v1", "ss_network_dim": "4", "ss_network_alpha": "1.0"}
+    meta = {
+        "ss_base_model_version": "sd_v1",
+        "ss_network_dim": "4",
+        "ss_network_alpha": "1.0",
+        "ss_tag_frequency": '{"10_sks dog": {"sks dog": 12, "grass": 3}}',  # the caption tags it counted
+        "ss_datasets": '[{"subsets": [{"class_tokens": "sks dog"}], "tag_frequency": {"a": {"dog": 2}}}]',
+    }
     return {"kohya.safetensors": safetensors_bytes(t, meta, rng)}
 
 
@@ -335,6 +341,32 @@ def _custom(rng):
     }
 
 
+def _wrapped(rng):
+    """LoRA-ViT's `_LoRALayer` (`proj_q.w` + `w_a` / `w_b`) and SAMed's `_LoRA_qkv` inside a whole model."""
+    t = {}
+    for i in range(2):
+        p = f"transformer.blocks.{i}.attn."
+        t[p + "proj_q.w.weight"], t[p + "proj_q.w.bias"] = (F32, [64, 64]), (F32, [64])
+        t[p + "proj_q.w_a.weight"], t[p + "proj_q.w_b.weight"] = (F32, [2, 64]), (F32, [64, 2])
+        q = f"image_encoder.blocks.{i}.attn.qkv."
+        t[q + "qkv.weight"] = (F32, [192, 64])
+        for s in "qv":
+            t[q + f"linear_a_{s}.weight"], t[q + f"linear_b_{s}.weight"] = (F32, [2, 64]), (F32, [64, 2])
+    return {"model.safetensors": safetensors_bytes(t, None, rng)}
+
+
+def _lit_adapter(rng):
+    """lit-llama / litgpt adapter v2: prompts and gates from layer 1, bias and scale on the fused qkv."""
+    t = {}
+    for i in range(3):
+        p = f"transformer.h.{i}."
+        if i:
+            t[p + "attn.adapter_wte.weight"], t[p + "attn.gating_factor"] = (F32, [4, 64]), (F32, [1, 1, 4, 1])
+        t[p + "attn.qkv.adapter_bias"], t[p + "attn.qkv.adapter_scale"] = (F32, [192]), (F32, [192])
+        t[p + "norm_1.weight"] = (F32, [64])
+    return {"lit_model.safetensors": safetensors_bytes(t, None, rng)}
+
+
 def _textual_inversion(rng):
     return {"learned_embeds.safetensors": safetensors_bytes({"<cat-toy>": (F32, [2, 768])}, None, rng)}
 
@@ -500,6 +532,8 @@ SEEDS = {
     "peft-unet": _peft_unet,
     "cloneofsimo": _cloneofsimo,
     "custom": _custom,
+    "wrapped-lora": _wrapped,
+    "lit-adapter": _lit_adapter,
     "textual-inversion": _textual_inversion,
     "checkpoint": _checkpoint,
     "gptq": lambda rng: _quantized(rng, "gptq"),
