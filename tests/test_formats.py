@@ -725,6 +725,22 @@ def test_lora_vit_saved_with_its_classifier_head(tmp_path):
     assert {c["id"] for c in report["root"]["candidates"]} >= {"google/vit-base-patch16-224"}
 
 
+@pytest.mark.parametrize(
+    "call, written",
+    [("ViT('B_16_imagenet1k')", "google/vit-base-patch16-384"), ("ViT('B_16')", "google/vit-base-patch16-224-in21k")],
+)
+def test_lora_vit_s_readme_names_the_pretrained_vit(call, written, tmp_path):
+    """LoRA-ViT's README builds its ViT with lukemelas' names: `B_16_imagenet1k` is ViT-B/16 fine-tuned on
+    ImageNet-1k at 384 px (google/vit-base-patch16-384; it was written as the 224 px fine-tune), `B_16` the
+    ImageNet-21k checkpoint."""
+    from hfprobe.tree.inspect import inspect_source
+
+    t = {f"w_{r}_{i:03d}": torch.zeros(4, 768) if r == "a" else torch.zeros(768, 4) for i in range(24) for r in "ab"}
+    save_file(t, str(tmp_path / "lora.safetensors"))
+    (tmp_path / "README.md").write_text(f"```python\nmodel = {call}\nlora_model = LoRA_ViT(model, r=4)\n```\n")
+    assert inspect_source(str(tmp_path))["base_model"]["id"] == written
+
+
 class _LoRALayer(torch.nn.Module):  # LoRA-ViT's: the Linear it wraps plus w_b(w_a(x)), no scaling
     def __init__(self, w: torch.nn.Linear, r: int):
         super().__init__()
