@@ -95,12 +95,14 @@ def _auto_mapping(auto) -> tuple[str | None, str | None, tuple[str, ...]]:
     >>> _auto_mapping({"base_model_class": "ViTForImageClassification",
     ...                "parent_library": "transformers.models.vit.modeling_vit"})
     ('auto_mapping model_type', 'vit', ('vit',))
+    >>> [_auto_mapping({"parent_library": f"transformers.models.{m}.modeling_{m}"})[1:] for m in ("xlm_roberta", "qwen2_moe")]
+    [('xlm-roberta', ('roberta',)), ('qwen2_moe', ())]
     """
     if not isinstance(auto, Mapping) or not isinstance(lib := auto.get("parent_library"), str):
         return None, None, ()
     cls = auto.get("base_model_class")
     if m := _PARENT_LIBRARY.match(lib):
-        model_type = m[1] if model_type_family(m[1]) else m[1].replace("_", "-")
+        model_type = next((t for t in (m[1], m[1].replace("_", "-")) if model_type_family(t)), m[1])
         family = model_type_family(model_type)
         return "auto_mapping model_type", model_type[:200], (family,) if family else ()
     if lib.startswith("diffusers.") and isinstance(cls, str) and cls.strip():
