@@ -95,7 +95,8 @@ def _auto_mapping(auto) -> tuple[str | None, str | None, tuple[str, ...]]:
     >>> _auto_mapping({"base_model_class": "ViTForImageClassification",
     ...                "parent_library": "transformers.models.vit.modeling_vit"})
     ('auto_mapping model_type', 'vit', ('vit',))
-    >>> [_auto_mapping({"parent_library": f"transformers.models.{m}.modeling_{m}"})[1:] for m in ("xlm_roberta", "qwen2_moe")]
+    >>> lib = "transformers.models.{0}.modeling_{0}"
+    >>> [_auto_mapping({"parent_library": lib.format(m)})[1:] for m in ("xlm_roberta", "qwen2_moe")]
     [('xlm-roberta', ('roberta',)), ('qwen2_moe', ())]
     """
     if not isinstance(auto, Mapping) or not isinstance(lib := auto.get("parent_library"), str):
