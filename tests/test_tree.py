@@ -1839,3 +1839,18 @@ def test_names_that_say_another_architecture_than_theirs():
     assert not r.conflicts and r.base_model["status"] == "unchecked" and r.base_model["id"] is None
     families = {n: resolve_name(n)[1] for n in ("vinai/bartpho-syllable", "facebook/galactica-125m", "google/flan-ul2")}
     assert families == {"vinai/bartpho-syllable": "mbart", "facebook/galactica-125m": "opt", "google/flan-ul2": "t5"}
+
+
+@pytest.mark.parametrize(
+    "declared, shapes",
+    [
+        ("databricks/dolly-v2-3b", lambda: _neox_like(32, 2560)),  # Pythia-2.8B's fine-tune
+        ("togethercomputer/RedPajama-INCITE-Chat-3B-v1", lambda: _neox_like(32, 2560)),
+        ("deepseek-ai/deepseek-llm-7b-chat", lambda: _llama_like(30, 4096, 4096)),
+    ],
+)
+def test_2023_chat_models_declared_by_their_adapters_are_written(declared, shapes):
+    """Models the registry lacks whose names said no family: their adapters' base was "unchecked" (neither the
+    registry nor the weights can check it) and not written; name hints now give their architecture."""
+    r = classify(shapes(), config={"base_model_name_or_path": declared})
+    assert not r.conflicts and r.base_model["id"] == declared, r.base_model
