@@ -1030,6 +1030,8 @@ SD1_LORA = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (
         ("dreamlike-photoreal-2.0", "dreamlike-art/dreamlike-photoreal-2.0"),
         ("/content/stable-diffusion-v1-5", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
         ("v1-5-pruned-emaonly", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # a checkpoint file: its root
+        ("digiplay/majicMIX_realistic_v6", "digiplay/majicMIX_realistic_v6"),  # stop 40: was "unchecked", unwritten
+        ("/content/majicMIX_realistic_v6", "digiplay/majicMIX_realistic_v6"),
     ],
 )
 def test_a_fine_tune_named_without_its_org_is_written_as_its_own_hub_id(declared, written):
