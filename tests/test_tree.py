@@ -1858,7 +1858,7 @@ def test_2023_chat_models_declared_by_their_adapters_are_written(declared, shape
     assert not r.conflicts and r.base_model["id"] == declared, r.base_model
 
 
-def test_gemma_names_say_which_gemma():
+def test_names_say_which_gemma_falcon_or_qwen():
     """`gemma-2b` is Gemma 1's 2B, `gemma-2-2b` Gemma 2's: a fine-tune named `…/gemma-2b-…` was read as Gemma 2's,
     so its Gemma 1 adapter's base was left "unchecked" and unwritten; `paligemma-3b` was read as Gemma 3's."""
     r = classify(_llama_like(18, 2048, 256), config={"base_model_name_or_path": "someone/gemma-2b-sft"})
@@ -1867,5 +1867,8 @@ def test_gemma_names_say_which_gemma():
         "someone/gemma-2b-sft": "gemma", "someone/gemma-2-9b-sft": "gemma2", "someone/gemma3-12b-x": "gemma3",
         "google/paligemma-3b-pt-224": "gemma", "google/paligemma2-3b-pt-224": "gemma2",
         "google/gemma-3n-E4B-it": None, "facebook/w2v-bert-2.0": None, "microsoft/speecht5_tts": None,
+        # and which Falcon or Qwen: Falcon 3 is a LLaMA, Falcon Mamba none here, Qwen1.5 a Qwen2
+        "tiiuae/Falcon3-7B-Instruct": "llama", "tiiuae/falcon-mamba-7b": None, "someone/falcon-7b-sft": "falcon",
+        "someone/Qwen1.5-1.8B-sft": "qwen2",
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
