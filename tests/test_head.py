@@ -123,3 +123,15 @@ def test_the_space_shows_the_head_as_code():
     text = _summary({"source": "org/name", "root": {}, "head": head}, "")
     line = next(x for x in text.splitlines() if "task head" in x)
     assert "`classifier, 2 outputs: <img src=x>, [a](http://e)`" in line
+
+
+def test_the_space_shows_the_declared_data_and_prompts_as_code():
+    """What a model's files say it was trained on is the uploader's text too: shown in code spans, as the CLI's `data`
+    and `prompts` lines and the card's sections say it."""
+    from hfprobe.space.endpoints import _summary
+
+    report = {"source": "org/name", "root": {}, "datasets": [{"id": "org/data", "source": "README.md"}],
+              "prompts": [{"text": "a photo of <b>sks</b> dog", "source": "README.md instance_prompt"}]}  # fmt: skip
+    lines = _summary(report, "").splitlines()
+    assert "- **training data, as declared:** `org/data (README.md)`" in lines
+    assert '- **training prompts, as declared:** `"a photo of <b>sks</b> dog" (README.md instance_prompt)`' in lines

@@ -177,6 +177,7 @@ def md_text(value) -> str:
 def _summary(report: dict, note: str) -> str:
     from ..formats.head import head_words
     from ..tree.inspect import quant_words
+    from ..tree.trained_on import datasets_words, prompts_words
 
     root = report.get("root") or {}
     c = md_code
@@ -195,6 +196,10 @@ def _summary(report: dict, note: str) -> str:
     lines += [f"  - evidence: {c(ev)}" for ev in (root.get("evidence") or [])[:8]]
     if report.get("head"):  # the classifier saved with the weights
         lines.append(f"- **task head:** {c(head_words(report['head']))}")
+    if report.get("datasets"):  # what its own files say it was trained on: the author's word, shown as code
+        lines.append(f"- **training data, as declared:** {c(datasets_words(report['datasets']))}")
+    if report.get("prompts"):
+        lines.append(f"- **training prompts, as declared:** {c(prompts_words(report['prompts']))}")
     conflicts = report.get("conflicts") or []
     lines.append("- **conflicts:** " + ("; ".join(c(x) for x in conflicts) if conflicts else "none"))
     lines += [f"- **declared** ({c(key)}): {c(value)}" for key, value in (report.get("declared") or {}).items()]
