@@ -60,7 +60,7 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
         for value in listed if isinstance(listed, list) else [listed]:
             add(value, "README.md datasets")
         for match in (*_CARD_PROSE.finditer(body), *_LABELLED.finditer(body), *_HUB_URL.finditer(body)):
-            add(match[1] or match[2] if match.re is _CARD_PROSE else match[1], "README.md")
+            add(next(filter(None, match.groups()), None), "README.md")  # (_CARD_PROSE: quoted, or called a dataset)
     for name, text in texts.items():
         if not text or name.lower() == "readme.md":
             continue
