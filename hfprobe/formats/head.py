@@ -87,4 +87,5 @@ def head_words(head: Mapping) -> str:
     text = f"{head['module']}, {head['outputs']} outputs" + (f" ({head['task']})" if head.get("task") else "")
     labels = head.get("labels") or []
     more = head["outputs"] - len(labels) if labels else 0
-    return text + (": " + ", ".join(labels) + (f", … ({more} more)" if more > 0 else "") if labels else "")
+    named = f" (as {head['labels_source']} names them)" if labels and head.get("labels_source") else ""
+    return text + (": " + ", ".join(labels) + (f", … ({more} more)" if more > 0 else "") + named if labels else "")

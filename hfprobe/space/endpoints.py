@@ -176,6 +176,7 @@ def md_text(value) -> str:
 
 def _summary(report: dict, note: str) -> str:
     from ..formats.head import head_words
+    from ..tree.described import described_words
     from ..tree.inspect import quant_words
     from ..tree.trained_on import datasets_words, prompts_words
 
@@ -194,6 +195,8 @@ def _summary(report: dict, note: str) -> str:
             "- **candidates:** " + ", ".join(f"{c(x['id'])} ({float(x.get('score', 0)):.2f})" for x in cands[:5])
         )
     lines += [f"  - evidence: {c(ev)}" for ev in (root.get("evidence") or [])[:8]]
+    if report.get("described"):  # the card's own line about the model: the author's word, shown as code
+        lines.append(f"- **described, in its card:** {c(described_words(report['described']))}")
     if report.get("head"):  # the classifier saved with the weights
         lines.append(f"- **task head:** {c(head_words(report['head']))}")
     if report.get("datasets"):  # what its own files say it was trained on: the author's word, shown as code

@@ -18,9 +18,10 @@ import posixpath
 
 from ..errors import HfprobeError
 from ..formats import open_weights, pick_weights
-from ..formats.head import head_words
+from ..formats.head import MAX_LABELS, head_words
 from ..source.resolve import Source, resolve
 from .classify import classify
+from .described import LABEL_FILES, declared_labels, described, described_words
 from .names import shapes_from_raw
 from .registry import family_label
 from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
@@ -58,7 +59,8 @@ def _notes(src: Source, folder: str) -> list[str]:
 def _text_names(src: Source, weights_file: str) -> list[str]:
     """Every companion `_texts` may read, to download side by side (`Source.prefetch`)."""
     folder = posixpath.dirname(weights_file)
-    return [p for name in TEXT_FILES for p in (posixpath.join(folder, name), name)] + _notes(src, folder)
+    names = TEXT_FILES + LABEL_FILES
+    return [p for name in names for p in (posixpath.join(folder, name), name)] + _notes(src, folder)
 
 
 def _texts(src: Source, weights_file: str) -> dict[str, str]:
@@ -82,6 +84,37 @@ def _texts(src: Source, weights_file: str) -> dict[str, str]:
         if text and path not in out:
             out[path] = text[:MAX_NOTE_CHARS]
     return out
+
+
+def _label_texts(src: Source, weights_file: str) -> dict[str, str]:
+    """The label files (`described.LABEL_FILES`) beside the weights file, else at the source's top, by path."""
+    folder = posixpath.dirname(weights_file)
+    out: dict[str, str] = {}
+    for name in LABEL_FILES:
+        path = next((p for p in dict.fromkeys([posixpath.join(folder, name), name]) if src.exists(p)), None)
+        try:
+            text = src.read_text(path) if path else None
+        except HfprobeError:
+            continue
+        if text:
+            out[path] = text
+    return out
+
+
+def _head(src: Source, view, texts: dict[str, str]) -> tuple[dict | None, list[str]]:
+    """The view's task head, its labels named from the source's texts where its configs did not name them (a list
+    as long as the head has outputs: `described.declared_labels`), and notes on label maps of another size."""
+    head = view.extra.get("head")
+    if not head or head.get("labels"):
+        return head, []
+    more = {**_label_texts(src, view.files[0]), **texts}
+    found, notes = declared_labels(more, head.get("outputs"))
+    if not found:
+        found, later = declared_labels(_training_texts(src, more), head.get("outputs"))
+        notes += later
+    if found:
+        head = {**head, "labels": found["labels"][:MAX_LABELS], "labels_source": found["source"]}
+    return head, notes
 
 
 def _training_texts(src: Source, have: dict[str, str]) -> dict[str, str]:
@@ -206,6 +239,7 @@ def _report(src: Source) -> dict:
         tree.base_model["status"],
     )
     root["evidence"] = root["evidence"][:MAX_EVIDENCE]
+    head, label_notes = _head(src, view, texts)
     return {
         "source": src.display,
         "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
@@ -225,10 +259,11 @@ def _report(src: Source) -> dict:
         "range_ignored": bool(src.range_ignored),
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
-        "head": view.extra.get("head"),  # a classifier's {module, outputs, …}
+        "head": head,  # a classifier's {module, outputs, task, labels[, labels_source]}
+        "described": described(texts),  # the card's own one line: {text, source}, or None
         "datasets": declared_datasets(texts),  # what its card and training code say it was trained on: [{id, source}]
         "prompts": declared_prompts(texts, view.metadata),  # the prompts and caption tags they name: [{text, source}]
-        "notes": list(view.notes),
+        "notes": [*view.notes, *label_notes],
     }
 
 
@@ -272,6 +307,8 @@ def format_report(report: dict) -> str:
         lines.append(("  evidence " if i == 0 else "           ") + e)
     for key, value in r["declared"].items():
         lines.append(f"  declared {key}: {value}")
+    if r.get("described"):  # the card's own words, beside what the weights say
+        lines.append(f"  about    declared: {described_words(r['described'])}")
     if r.get("head"):  # the classifier it was trained with: how many labels, and their names where given
         lines.append(f"  head     {head_words(r['head'])}")
     if r.get("datasets"):  # declared, as a base model can be: the weights' readout is the check
