@@ -195,3 +195,16 @@ def test_hostile_texts_are_read_in_linear_time():
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_a_weights_file_alone_is_described_by_its_header():
+    """A LoRA downloaded from a model site, no card: sd-scripts records a title and a description in the header."""
+    header = {"modelspec.title": "naruto_style", "modelspec.description": "Naruto <b>anime</b> style, 200 frames",
+              "ss_output_name": "ignored"}  # fmt: skip
+    assert described({}, header) == {
+        "text": "naruto_style: Naruto anime style, 200 frames",
+        "source": "header modelspec.title modelspec.description",
+    }
+    assert described({}, {"ss_output_name": "lisa_v2"}) == {"text": "lisa_v2", "source": "header ss_output_name"}
+    assert described({"README.md": "# Mine\n\nMy own card says this."}, header)["source"] == "README.md"
+    assert described({}, {"modelspec.title": "  "}) is None

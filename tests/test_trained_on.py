@@ -125,6 +125,12 @@ KOHYA_DATASETS = (
         ({}, {"ss_datasets": KOHYA_DATASETS},
          [("sks woman", "header ss_datasets class_tokens"),
           ("sks woman, outdoors, smiling", "header ss_datasets tag_frequency")]),
+        # the Hub's inference widget, as ai-toolkit's and diffusers' cards fill it; a widget entry without text is none
+        ({"README.md": "---\nwidget:\n- text: a TOK cat on a sofa\n  output:\n    url: images/0.png\n- output: x\n"
+                       "- text: TOK dog\n---\n# LoRA\n"}, None,
+         [("a TOK cat on a sofa", "README.md widget"), ("TOK dog", "README.md widget")]),
+        ({}, {"modelspec.trigger_phrase": "nrt style", "ss_tag_frequency": '{"5_nrt": {"nrt style": 9}}'},
+         [("nrt style", "header modelspec.trigger_phrase")]),
     ],
 )  # fmt: skip
 def test_the_prompts_a_model_s_files_name(texts, metadata, expected):

@@ -259,15 +259,16 @@ _SKIP = re.compile(r"^(?:[|>]|[-*+] |\d{1,3}[.)] |!\[|\[!\[|<|[\u2500-\u257f]|\W
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002])\s+")
 
 
-def described(texts: Mapping[str, str] | None) -> dict | None:
+def described(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | None = None) -> dict | None:
     """{text, source}: the card's title and the first sentence of the prose under it (a filled-in template's, not
     the template's words), at most MAX_DESCRIPTION_CHARS; None where the card says nothing of its own. Without a
-    README.md, the first markdown note `inspect` read (a project report) stands in for the card. A line that
+    README.md, the first markdown note `inspect` read (a project report) stands in for the card, and without any,
+    the title and description in the weights' header (`metadata`). A line that
     leads into something (ending in ':') ends the search: what follows is an example, not a description."""
     texts = {n: t for n, t in (texts or {}).items() if n.lower().endswith(".md") and isinstance(t, str) and t}
     name = next((n for n in texts if n.lower() == "readme.md"), next(iter(texts), None))  # else a note (raport.md)
     if name is None:
-        return None
+        return _header_description(metadata or {})
     _, body, _ = card_metadata(texts[name])
     body = re.sub(r"<!--.*?-->", "", body[:64_000], flags=re.S)
     body = re.sub(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", "", body, flags=re.S | re.M)  # code blocks
@@ -296,9 +297,28 @@ def described(texts: Mapping[str, str] | None) -> dict | None:
     words = ": ".join(x for x in (title, sentence) if x)
     if not words:
         return None
-    if len(words) > MAX_DESCRIPTION_CHARS:
-        words = words[: MAX_DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "\u2026"
-    return {"text": words, "source": name}
+    return {"text": _cut(words), "source": name}
+
+
+def _header_description(metadata: Mapping[str, str]) -> dict | None:
+    """A weights file alone (a LoRA downloaded from a model site): the title and description an sd-scripts header
+    records (`modelspec.title`, else `ss_output_name`; `modelspec.description`)."""
+    keys = [next((k for k in ("modelspec.title", "ss_output_name") if _text(metadata.get(k))), None)]
+    keys.append("modelspec.description" if _text(metadata.get("modelspec.description")) else None)
+    words = ": ".join(_text(metadata[k]) for k in keys if k)
+    if not words:
+        return None
+    return {"text": _cut(words), "source": "header " + " ".join(k for k in keys if k)}
+
+
+def _text(value) -> str:
+    return " ".join(_plain(value).split()) if isinstance(value, str) else ""
+
+
+def _cut(words: str) -> str:
+    if len(words) <= MAX_DESCRIPTION_CHARS:
+        return words
+    return words[: MAX_DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
 # diffusers' training scripts open their cards with the base ("These are LoRA adaption weights for

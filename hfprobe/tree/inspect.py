@@ -260,7 +260,7 @@ def _report(src: Source) -> dict:
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
         "head": head,  # a classifier's {module, outputs, task, labels[, labels_source]}
-        "described": described(texts),  # the card's own one line: {text, source}, or None
+        "described": described(texts, view.metadata),  # the card's own one line: {text, source}, or None
         "datasets": declared_datasets(texts),  # what its card and training code say it was trained on: [{id, source}]
         "prompts": declared_prompts(texts, view.metadata),  # the prompts and caption tags they name: [{text, source}]
         "notes": [*view.notes, *label_notes],

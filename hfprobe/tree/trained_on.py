@@ -91,9 +91,11 @@ _PROMPT_ARGS = (
 
 
 def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | None = None) -> list[dict]:
-    """[{text, source}]: the prompts a model's files say it was trained or sampled with, and the caption tags kohya
-    counted (`ss_tag_frequency`, or `tag_frequency` and the subsets' `class_tokens` in `ss_datasets`), most
-    frequent first; at most MAX_PROMPTS, each cut to MAX_PROMPT_CHARS.
+    """[{text, source}]: the prompts a model's files say it was trained or sampled with (its card's `instance_prompt`
+    and `widget` prompts, a training command's or config's), the trigger phrase an sd-scripts header records
+    (`modelspec.trigger_phrase`), and the caption tags kohya counted (`ss_tag_frequency`, or `tag_frequency` and
+    the subsets' `class_tokens` in `ss_datasets`), most frequent first; at most MAX_PROMPTS, each cut to
+    MAX_PROMPT_CHARS.
 
     >>> declared_prompts({"train.sh": '--instance_prompt="a photo of sks dog" --validation_prompt=$VAL'})
     [{'text': 'a photo of sks dog', 'source': 'train.sh --instance_prompt'}]
@@ -111,10 +113,15 @@ def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str
         if not text:
             continue
         if name.lower() == "readme.md":
-            add(card_metadata(text)[0].get("instance_prompt"), "README.md instance_prompt")
+            card = card_metadata(text)[0]
+            add(card.get("instance_prompt"), "README.md instance_prompt")
+            widget = card.get("widget")  # the Hub's inference widget: the prompts the card shows images of
+            for entry in widget[:MAX_PROMPTS] if isinstance(widget, list) else []:
+                add(entry.get("text") if isinstance(entry, dict) else None, "README.md widget")
         for dashes, rx in _PROMPT_ARGS:
             for m in rx.finditer(text):
                 add(next((g for g in m.groups()[1:] if g), None), f"{name} {dashes}{m[1].lower()}")
+    add((metadata or {}).get("modelspec.trigger_phrase"), "header modelspec.trigger_phrase")  # sd-scripts' trigger
     for tokens, tags, source in _kohya_counts(metadata or {}):
         add(tokens, "header ss_datasets class_tokens")
         add(", ".join(t for t, _ in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TAGS]), source)
