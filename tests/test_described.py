@@ -206,5 +206,7 @@ def test_a_weights_file_alone_is_described_by_its_header():
         "source": "header modelspec.title modelspec.description",
     }
     assert described({}, {"ss_output_name": "lisa_v2"}) == {"text": "lisa_v2", "source": "header ss_output_name"}
+    comment = {"ss_output_name": "lisa_v2", "ss_training_comment": "trigger: lsa, 40 photos"}
+    assert described({}, comment)["text"] == "lisa_v2: trigger: lsa, 40 photos"
     assert described({"README.md": "# Mine\n\nMy own card says this."}, header)["source"] == "README.md"
     assert described({}, {"modelspec.title": "  "}) is None

@@ -121,7 +121,10 @@ KOHYA_DATASETS = (
         ({"run.sh": 'export INSTANCE_PROMPT="a photo of sks cat"'}, None,
          [("a photo of sks cat", "run.sh instance_prompt")]),
         ({}, {"ss_tag_frequency": '{"10_cat": {"cat": 12, "sitting": 3, "grass": 4}}'},
-         [("cat, grass, sitting", "header ss_tag_frequency")]),
+         [("cat", "header ss_tag_frequency folder names"), ("cat, grass, sitting", "header ss_tag_frequency")]),
+        # kohya's folders are `<repeats>_<token> <class>`; uncaptioned, the folder names are all the header keeps
+        ({}, {"ss_dataset_dirs": '{"10_sks dog": {"n_repeats": 10, "img_count": 12}, "reg": {"n_repeats": 1}}'},
+         [("sks dog", "header ss_dataset_dirs folder names")]),
         ({}, {"ss_datasets": KOHYA_DATASETS},
          [("sks woman", "header ss_datasets class_tokens"),
           ("sks woman, outdoors, smiling", "header ss_datasets tag_frequency")]),
@@ -130,7 +133,7 @@ KOHYA_DATASETS = (
                        "- text: TOK dog\n---\n# LoRA\n"}, None,
          [("a TOK cat on a sofa", "README.md widget"), ("TOK dog", "README.md widget")]),
         ({}, {"modelspec.trigger_phrase": "nrt style", "ss_tag_frequency": '{"5_nrt": {"nrt style": 9}}'},
-         [("nrt style", "header modelspec.trigger_phrase")]),
+         [("nrt style", "header modelspec.trigger_phrase"), ("nrt", "header ss_tag_frequency folder names")]),
     ],
 )  # fmt: skip
 def test_the_prompts_a_model_s_files_name(texts, metadata, expected):

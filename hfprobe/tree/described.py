@@ -302,9 +302,9 @@ def described(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | Non
 
 def _header_description(metadata: Mapping[str, str]) -> dict | None:
     """A weights file alone (a LoRA downloaded from a model site): the title and description an sd-scripts header
-    records (`modelspec.title`, else `ss_output_name`; `modelspec.description`)."""
+    records (`modelspec.title`, else `ss_output_name`; `modelspec.description`, else `ss_training_comment`)."""
     keys = [next((k for k in ("modelspec.title", "ss_output_name") if _text(metadata.get(k))), None)]
-    keys.append("modelspec.description" if _text(metadata.get("modelspec.description")) else None)
+    keys.append(next((k for k in ("modelspec.description", "ss_training_comment") if _text(metadata.get(k))), None))
     words = ": ".join(_text(metadata[k]) for k in keys if k)
     if not words:
         return None

@@ -99,8 +99,8 @@ def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str
 
     >>> declared_prompts({"train.sh": '--instance_prompt="a photo of sks dog" --validation_prompt=$VAL'})
     [{'text': 'a photo of sks dog', 'source': 'train.sh --instance_prompt'}]
-    >>> declared_prompts({}, {"ss_tag_frequency": '{"10_cat": {"cat": 12, "sitting": 3, "grass": 4}}'})
-    [{'text': 'cat, grass, sitting', 'source': 'header ss_tag_frequency'}]
+    >>> declared_prompts({}, {"ss_tag_frequency": '{"10_cat": {"cat": 12, "sitting": 3, "grass": 4}}'})[1]
+    {'text': 'cat, grass, sitting', 'source': 'header ss_tag_frequency'}
     """
     found: dict[str, str] = {}
 
@@ -122,16 +122,22 @@ def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str
             for m in rx.finditer(text):
                 add(next((g for g in m.groups()[1:] if g), None), f"{name} {dashes}{m[1].lower()}")
     add((metadata or {}).get("modelspec.trigger_phrase"), "header modelspec.trigger_phrase")  # sd-scripts' trigger
-    for tokens, tags, source in _kohya_counts(metadata or {}):
-        add(tokens, "header ss_datasets class_tokens")
-        add(", ".join(t for t, _ in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TAGS]), source)
+    for tokens, tags, token_source, tag_source in _kohya_counts(metadata or {}):
+        add(tokens, token_source)
+        add(", ".join(t for t, _ in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TAGS]), tag_source)
     return [{"text": t, "source": s} for t, s in found.items()]
 
 
-def _kohya_counts(metadata: Mapping[str, str]) -> list[tuple[str, dict[str, int], str]]:
-    """(class tokens, {tag: count} summed over image folders, source) from a kohya header's training record."""
+# kohya's image folders are named `<repeats>_<token> <class>` ("10_sks woman"): the DreamBooth subject
+_KOHYA_FOLDER = re.compile(r"\d{1,6}_(\S.{0,199})")
+
+
+def _kohya_counts(metadata: Mapping[str, str]) -> list[tuple[str, dict[str, int], str, str]]:
+    """(class tokens, {tag: count} summed over image folders, tokens' source, tags' source) from a kohya header's
+    training record. The class tokens are its subsets' `class_tokens`, else its image folders' names (the folders
+    `tag_frequency` or `ss_dataset_dirs` counts) less their repeat counts."""
     out = []
-    for key in ("ss_datasets", "ss_tag_frequency"):
+    for key in ("ss_datasets", "ss_tag_frequency", "ss_dataset_dirs"):
         raw = metadata.get(key)
         if not isinstance(raw, str) or len(raw) > 4_000_000:
             continue
@@ -139,7 +145,10 @@ def _kohya_counts(metadata: Mapping[str, str]) -> list[tuple[str, dict[str, int]
             value = json.loads(raw)
         except (ValueError, RecursionError):
             continue
-        records = value if key == "ss_datasets" and isinstance(value, list) else [{"tag_frequency": value}]
+        if key == "ss_datasets" and isinstance(value, list):
+            records = value
+        else:
+            records = [{"tag_frequency": value} if key == "ss_tag_frequency" else {"dirs": value}]
         for rec in records[:16]:
             if not isinstance(rec, dict):
                 continue
@@ -150,15 +159,18 @@ def _kohya_counts(metadata: Mapping[str, str]) -> list[tuple[str, dict[str, int]
                     if isinstance(tag, str) and isinstance(n, int) and tag.strip():
                         tags[tag.strip()] = tags.get(tag.strip(), 0) + n
             subsets = rec.get("subsets") if isinstance(rec.get("subsets"), list) else []
-            tokens = ", ".join(
-                dict.fromkeys(
-                    s["class_tokens"]
-                    for s in subsets[:16]
-                    if isinstance(s, dict) and isinstance(s.get("class_tokens"), str) and s["class_tokens"].strip()
-                )
-            )
+            named = [s.get("class_tokens") for s in subsets[:16] if isinstance(s, dict)]
+            where = f"header {key}" + (" class_tokens" if key == "ss_datasets" else "")
+            if not any(isinstance(t, str) and t.strip() for t in named):
+                dirs = rec.get("dirs") if isinstance(rec.get("dirs"), dict) else folders
+                named = [
+                    m[1] for d in list(dirs or {})[:16] if isinstance(d, str) and (m := _KOHYA_FOLDER.fullmatch(d))
+                ]
+                where = f"header {key} folder names"
+            tokens = ", ".join(dict.fromkeys(t.strip() for t in named if isinstance(t, str) and t.strip()))
             if tags or tokens:
-                out.append((tokens, tags, f"header {key}" + (" tag_frequency" if key == "ss_datasets" else "")))
+                tag_source = f"header {key}" + (" tag_frequency" if key == "ss_datasets" else "")
+                out.append((tokens, tags, where, tag_source))
     return out
 
 
