@@ -210,3 +210,18 @@ def test_a_weights_file_alone_is_described_by_its_header():
     assert described({}, comment)["text"] == "lisa_v2: trigger: lsa, 40 photos"
     assert described({"README.md": "# Mine\n\nMy own card says this."}, header)["source"] == "README.md"
     assert described({}, {"modelspec.title": "  "}) is None
+
+
+def test_a_label_file_of_many_labels_names_the_first_fifty(tmp_path):
+    """Food-101's classes in an `id2label.json` beside the adapter, as a ViT fine-tune's repo keeps them."""
+    _adapter(tmp_path, num_labels=101)
+    (tmp_path / "id2label.json").write_text(json.dumps({str(i): f"food {i}" for i in range(101)}))
+    head = inspect_source(str(tmp_path))["head"]
+    assert head["labels"] == [f"food {i}" for i in range(50)] and head["labels_source"] == "id2label.json"
+    assert "food 49, … (51 more) (as id2label.json names them)" in format_report({**_minimal(), "head": head})
+
+
+def _minimal():
+    root = {"id": None, "confidence": 0.0, "candidates": [], "evidence": []}
+    return {"source": "x", "format": "peft", "family": None, "root": root, "declared": {}, "conflicts": [],
+            "modules": 1, "bytes_read": 1}  # fmt: skip
