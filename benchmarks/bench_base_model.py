@@ -18,6 +18,9 @@ Right: the card's base_model is the ground truth's model under any alias of the 
 `dreamlike-art/dreamlike-photoreal-2.0` is NOT its base). Missing: no base_model. Wrong: any other id.
 Target (issue 19): right on at least 34 of the folders with a known base, wrong on 0.
 
+Also `root.confidence` against the same truth, by how the base_model was decided: the mean confidence of the top
+root beside how often it is the truth (a calibration check on real files).
+
 `--restore-evidence` measures what a repo on the Hub would give: the snapshot keeps only README.md beside the
 weights, while the manifest quotes the lines of the training scripts and configs its authors read. Each quoted
 file the snapshot lacks is written back holding only its quoted lines (nothing else of it is known), and the
@@ -91,6 +94,32 @@ def copy_zoo(realzoo: Path, dest: Path, manifest: list[dict], *, restore_evidenc
     return restored
 
 
+def root_confidence(work: Path, manifest: list[dict]) -> dict:
+    """Does `root.confidence` mean what it says? Over the folders with a known base, by how the base_model was
+    decided (declared, mentioned, ambiguous, …): how many, their top root's mean confidence, and how many of those
+    top roots are the truth."""
+    from hfprobe.tree.inspect import inspect_source
+    from hfprobe.tree.registry import canonical_id
+
+    groups: dict[str, list[tuple[float, bool]]] = {}
+    for entry in manifest:
+        truth = truth_id(entry)
+        if truth is None:
+            continue
+        report = inspect_source(str(work / entry["id"]))
+        root = report["root"]
+        right = bool(root["id"]) and canonical_id(root["id"]) == truth
+        groups.setdefault(report["base_model"]["status"], []).append((root["confidence"], right))
+    return {
+        status: {
+            "folders": len(xs),
+            "mean_confidence": round(sum(c for c, _ in xs) / len(xs), 3),
+            "top_root_right": sum(r for _, r in xs),
+        }  # fmt: skip
+        for status, xs in sorted(groups.items())
+    }
+
+
 def run(realzoo: Path, verbose: bool = False, restore_evidence: bool = False) -> dict:
     from huggingface_hub import ModelCard
 
@@ -100,6 +129,7 @@ def run(realzoo: Path, verbose: bool = False, restore_evidence: bool = False) ->
     manifest = [json.loads(line) for line in (realzoo / "manifest.jsonl").read_text().splitlines() if line.strip()]
     work = _TMP / ("zoo-restored" if restore_evidence else "zoo")
     restored = copy_zoo(realzoo, work, manifest, restore_evidence=restore_evidence)
+    confidence = root_confidence(work, manifest)  # (before annotate writes base_model into the cards)
     results = annotate_batch(
         [str(work / e["id"]) for e in manifest], workers=1, progress=False, echo=lambda s: None, today="2026-01-01"
     )
@@ -145,6 +175,7 @@ def run(realzoo: Path, verbose: bool = False, restore_evidence: bool = False) ->
             "folders": len(hub_rows),
             **{k: sum(r["outcome"] == k for r in hub_rows) for k in ("right", "missing", "wrong")},
         },
+        "root_confidence": confidence,
         "written_where_truth_unknown": unverifiable,
         "failed": failed,
         "target": "right >= 34 of the folders with a known base, wrong == 0",
@@ -180,6 +211,11 @@ def main() -> int:
             f"{res['right']}, missing {res['missing']}, wrong {res['wrong']}; written where the truth is unknown: "
             f"{len(res['written_where_truth_unknown'])}; failed: {len(res['failed'])}"
         )
+        for status, g in res["root_confidence"].items():
+            print(
+                f"  root.confidence where the base_model is {status}: {g['folders']} folders, mean "
+                f"{g['mean_confidence']:.2f}, top root right on {g['top_root_right']}"
+            )
         h = res["hub_id_truth"]
         print(
             f"  of which {h['folders']} whose truth is a Hub id: right {h['right']}, missing {h['missing']}, "

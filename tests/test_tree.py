@@ -603,6 +603,25 @@ def test_llama3_and_mistral_share_shapes_unless_vocab_or_metadata_says(hf_shapes
     assert r.family == "llama" and r.root == "meta-llama/Meta-Llama-3-8B" and not r.conflicts
 
 
+@pytest.mark.parametrize(
+    "family, targets, declared",
+    [
+        ("bert", ("query", "value"), "bert-base-uncased"),  # cased, uncased, multilingual, Chinese share its shapes
+        ("mistral", ("q_proj", "v_proj"), "meta-llama/Meta-Llama-3-8B"),  # Llama 3 and Mistral share them too
+    ],
+)
+def test_a_declared_root_the_weights_allow_is_as_sure_as_declarations_are(hf_shapes, family, targets, declared):
+    """However many look-alikes the registry holds (bert-base-uncased was 0.46 among them), a root a structured
+    field declares and every shape fits is at least DECLARED_ROOT sure; the look-alikes share the rest."""
+    from hfprobe.tree.classify import DECLARED_ROOT
+
+    lora = lora_like(hf_shapes(family), *targets, prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.confidence == DECLARED_ROOT == r.candidates[0]["score"], r.candidates
+    assert sum(c["score"] for c in r.candidates) <= 1.0 and len(r.candidates) > 1
+    assert classify(lora).confidence < DECLARED_ROOT  # undeclared: the weights alone cannot choose
+
+
 def test_declared_root_that_shapes_rule_out_is_a_conflict(hf_shapes):
     lora = lora_like(hf_shapes("mistral"), "q_proj", "v_proj")
     r = classify(lora, config={"base_model_name_or_path": "meta-llama/Llama-2-7b-hf"})
