@@ -53,6 +53,15 @@ lambdalabs/naruto-blip-captions dataset. You can find some example images in the
          [("lambdalabs/naruto-blip-captions", "README.md")]),
         ({"config.yaml": 'base_model: "distilgpt2"\ntrain_dataset: "phuongsky/PSD2"\n'},
          [("phuongsky/PSD2", "config.yaml")]),
+        # well-known datasets named in words (hfprobe/data/datasets.json), where the prose calls them its data
+        ({"README.md": "Trained on the IMDB dataset."}, [("stanfordnlp/imdb", 'README.md "IMDB"')]),
+        ({"README.md": "- **Dataset:** IMDB reviews (subset for faster experimentation)"},
+         [("stanfordnlp/imdb", 'README.md "IMDB reviews"')]),
+        ({"NOTES.md": "We fine-tuned ViT on Food-101 and evaluated it.\nIt was trained on CIFAR-10."},
+         [("ethz/food101", 'NOTES.md "Food-101"'), ("uoft-cs/cifar10", 'NOTES.md "CIFAR-10"')]),
+        # one dataset once: the link's legacy id and the words name the same one (a realzoo README)
+        ({"README.md": "Hugging Face Emotions Dataset: used for training (https://huggingface.co/datasets/emotion)."},
+         [("emotion", "README.md")]),
     ],
 )  # fmt: skip
 def test_the_datasets_a_model_s_files_name(texts, expected):
@@ -65,7 +74,9 @@ def test_the_datasets_a_model_s_files_name(texts, expected):
         'LoRA trained on "runwayml/stable-diffusion-v1-5".',  # a model the registry knows: the base, not the data
         "Dataset: stabilityai/stable-diffusion-2-1-base",
         "LoRA trained on someorg/some-model for 10 epochs.",  # unquoted, not called a dataset: perhaps a model
-        "Trained on the IMDB dataset.",  # a name, not a Hub id
+        "Trained on the Tigrinya news dataset.",  # a name, not a Hub id, and not one datasets.json knows
+        "We fine-tuned it on emotion classification.",  # a known name, but the task, not the data
+        "a model trained on alpaca-style prompts",
     ],
 )
 def test_models_and_bare_names_are_not_taken_for_datasets(readme):

@@ -9,7 +9,8 @@ to a dataset's Hub page (`https://huggingface.co/datasets/emotion`), then the tr
 `inspect` read (`load_dataset("dair-ai/emotion")`, `--dataset_name=…`, `DATASET_NAME="…"`, `train_dataset: …`,
 links). Hub ids only (`org/name`, or a bare name inside `load_dataset` or a link), never a local path, a loader
 for local files (`load_dataset("imagefolder", …)`) or a model the registry knows (`trained on
-"runwayml/stable-diffusion-v1-5"` names the base, not the data).
+"runwayml/stable-diffusion-v1-5"` names the base, not the data); and well-known datasets a card or note names in
+words ("the IMDB dataset": `hfprobe/data/datasets.json`), as their Hub ids.
 
 >>> declared_datasets({"README.md": "---\\ndatasets: [imdb]\\n---\\nThese are LoRA adaption weights for x. The "
 ...                    "weights were fine-tuned on the lambdalabs/naruto-blip-captions dataset."})
@@ -18,14 +19,17 @@ for local files (`load_dataset("imagefolder", …)`) or a model the registry kno
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping
+from importlib import resources
 
 from .declared import card_metadata
 from .registry import roots
 
 MAX_DATASETS = 5
+MAX_PROSE_CHARS = 256 * 1024  # of a card or note searched for well-known datasets' names
 _ID = r"[A-Za-z0-9][\w.-]{0,95}"
 _Q, _EQ = "[`\"'\u201c\u2018]", "[`\"'\u201d\u2019]"  # an opening and a closing quote or backtick
 # "trained on" / "fine-tuned on" an id that is quoted or called a dataset (diffusers' cards: "The weights were
@@ -42,14 +46,45 @@ _LOCAL_LOADERS = {"json", "csv", "parquet", "text", "arrow", "pandas", "sql", "i
                   "videofolder", "webdataset", "xml", "generator"}  # fmt: skip
 
 
+@functools.lru_cache(maxsize=1)
+def _known_names() -> tuple[dict[str, str], tuple[re.Pattern, ...]]:
+    """({normalised name: Hub id}, the patterns that find those names where prose calls them its data) from
+    `hfprobe/data/datasets.json`."""
+    data = json.loads(resources.files("hfprobe.data").joinpath("datasets.json").read_text())
+    ids = {_norm(name): entry[0] for entry in data["datasets"] for name in entry[1:]}
+    names = "|".join(
+        r"[\s_-]*".join(re.escape(part) for part in re.split(r"[\s_-]+", n)) for n in sorted(ids, key=len, reverse=True)
+    )
+    name = rf"(?<![\w-])({names})(?![\w-])"
+    data_word = r"(?:data\s?set|corpus|benchmark)s?\b"
+    return ids, (
+        re.compile(rf"{name}\s+{data_word}", re.I),  # "the IMDB dataset", "Hugging Face Emotions Dataset"
+        re.compile(rf"\bdatasets?\b[*_]*\s*[:=]\s*[*_`]*\s*{name}", re.I),  # "**Dataset:** IMDB reviews"
+        # "fine-tuned on the IMDB reviews for …": a name then a full stop or a joining word, not "emotion detection"
+        re.compile(
+            rf"(?:trained|fine-?tuned)\s+(?:\w+\s+){{0,3}}?on\s+(?:the\s+)?{name}(?=\s*(?:[.,;:)\]]|$)"
+            rf"|\s+(?:and|with|for|using|to|from|by|subset)\b)",
+            re.I | re.M,
+        ),
+    )
+
+
+def _norm(name: str) -> str:
+    return " ".join(re.split(r"[\s_-]+", name.lower().strip()))
+
+
 def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
     """[{id, source}] the model's texts name as its training data, first mention first, at most MAX_DATASETS."""
     found: dict[str, str] = {}
     models = roots()["_alias"]  # ids of models the registry knows, lower-cased
+    ids, known = _known_names()
+    seen: set[str] = set()  # each dataset once: `emotion`, its legacy id, is `dair-ai/emotion`
 
     def add(value, source: str) -> None:
         v = value.strip().rstrip(".") if isinstance(value, str) else ""  # (a sentence's full stop is no part of it)
-        if v and v.lower() not in _LOCAL_LOADERS and v.lower() not in models:
+        key = (v if "/" in v else ids.get(_norm(v), v)).lower()
+        if v and v.lower() not in _LOCAL_LOADERS and v.lower() not in models and key not in seen:
+            seen.add(key)
             found.setdefault(v, source)
 
     texts = texts or {}
@@ -61,6 +96,11 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
             add(value, "README.md datasets")
         for match in (*_CARD_PROSE.finditer(body), *_LABELLED.finditer(body), *_HUB_URL.finditer(body)):
             add(next(filter(None, match.groups()), None), "README.md")  # (_CARD_PROSE: quoted, or called a dataset)
+    for name, text in texts.items():  # a well-known dataset named in words, in the card and notes
+        if text and name.lower().endswith(".md"):
+            for rx in known:
+                for match in rx.finditer(text[:MAX_PROSE_CHARS]):
+                    add(ids.get(_norm(match[1])), f'{name} "{" ".join(match[1].split())}"')
     for name, text in texts.items():
         if not text or name.lower() == "readme.md":
             continue
