@@ -622,6 +622,19 @@ def test_a_declared_root_the_weights_allow_is_as_sure_as_declarations_are(hf_sha
     assert classify(lora).confidence < DECLARED_ROOT  # undeclared: the weights alone cannot choose
 
 
+@pytest.mark.parametrize("declared", ["dbmdz/bert-base-german-cased", "klue/bert-base", "bert-base-german-cased"])
+def test_a_declared_foundation_model_the_registry_lacks_leads_its_look_alikes(hf_shapes, declared):
+    """German, Korean BERTs on BERT-base weights: the family agrees and nothing rules them out, so the declared
+    model is the root (it was once fifth of five, behind bert-base-uncased), its shapes said to be unchecked."""
+    lora = lora_like(hf_shapes("bert"), "query", "value", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.root == declared and r.base_model["id"] == declared, r.candidates
+    assert 0.4 < r.confidence < 0.8  # surer than any look-alike, less than a root whose shapes were checked
+    assert any(declared in e and "shapes unchecked" in e for e in r.evidence)
+    local = classify(lora, config={"base_model_name_or_path": "./my-bert-base"})  # a folder's name: no candidate
+    assert local.root != "./my-bert-base"
+
+
 def test_declared_root_that_shapes_rule_out_is_a_conflict(hf_shapes):
     lora = lora_like(hf_shapes("mistral"), "q_proj", "v_proj")
     r = classify(lora, config={"base_model_name_or_path": "meta-llama/Llama-2-7b-hf"})

@@ -26,7 +26,7 @@ from .declared import Claim, declared_claims, foreign_model_type
 from .fit import RootFit, fit_roots, name_families, shape_text, side, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
-from .registry import families, family_label, layout
+from .registry import families, family_label, layout, roots
 
 __all__ = ["TreeResult", "classify"]
 
@@ -382,10 +382,12 @@ def _rank_roots(
         and c.root is None
         and c.family == family
         and c.family is not None
-        and "/" in c.value
+        and ("/" in c.value or c.value.lower() in roots()["_legacy"])  # a Hub id, not a local folder's name
     ][:1]:
-        weights[c.value] = max(weights.values(), default=1.0)
-        evidence.append(f"{c.source} names {c.value}, not in the registry: a candidate, shapes unchecked")
+        # a foundation model the registry lacks (dbmdz/bert-base-german-cased on BERT-base weights): the family
+        # agrees and nothing rules it out, so it leads its look-alikes as a mention does (60% of the known mass)
+        weights[c.value] = max(max(weights.values(), default=1.0), 1.5 * sum(weights.values()))
+        evidence.append(f"{c.source} names {c.value}, not in the registry: the family agrees, shapes unchecked")
     total = sum(weights.values())
     # mass kept back for roots the registry does not know, larger when the match rests on less
     best_ok = max((f.ok for f in pool), default=0)
