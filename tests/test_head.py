@@ -135,3 +135,24 @@ def test_the_space_shows_the_declared_data_and_prompts_as_code():
     lines = _summary(report, "").splitlines()
     assert "- **training data, as declared:** `org/data (README.md)`" in lines
     assert '- **training prompts, as declared:** `"a photo of <b>sks</b> dog" (README.md instance_prompt)`' in lines
+
+
+def test_predict_says_the_head_where_no_expert_answers(tmp_path):
+    """A classifier adapter with no expert for its tree: predict abstains, but its head, read from the weights, is
+    already part of what it was trained on."""
+    from peft import LoraConfig, get_peft_model
+
+    from hfprobe.cli.predict import format_prediction
+    from hfprobe.experts.predict import predict
+
+    labels = dict(enumerate(EMOTIONS))
+    base = BertForSequenceClassification(BertConfig(**TINY, num_labels=6))
+    base.config.update({"id2label": labels, "label2id": {v: k for k, v in labels.items()}})
+    get_peft_model(base, LoraConfig(r=4, target_modules=["query", "value"], task_type="SEQ_CLS")).save_pretrained(
+        tmp_path / "m"
+    )
+    base.config.save_pretrained(tmp_path / "m")
+    (tmp_path / "experts").mkdir()
+    out = predict(str(tmp_path / "m"), experts_dir=tmp_path / "experts")
+    assert out["method"] == "abstain" and out["head"]["labels"] == EMOTIONS
+    assert "head:    classifier, 6 outputs (SEQ_CLS): sadness, joy, love, anger, fear, surprise" in format_prediction(out)

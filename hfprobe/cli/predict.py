@@ -78,6 +78,10 @@ def format_prediction(out: dict) -> str:
     warning where the expert is near chance on its own test models."""
     tree = out["tree"]
     lines = [f"source:  {out['source']}", f"tree:    family {tree['family'] or '?'}, root {tree['root'] or '?'}"]
+    if out.get("head"):  # what it was trained on, read from its weights without an expert: its classifier
+        from ..formats.head import head_words
+
+        lines.append(f"head:    {head_words(out['head'])}")
     readout = out.get("readout")
     if out["expert"] is None:
         lines.append(f"expert:  none (abstained): {out['routing']['reason']}")

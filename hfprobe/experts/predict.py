@@ -237,6 +237,7 @@ def predict(
             "source": src.display,
             "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
             "tree": {"family": family, "root": declared},
+            "head": info.get("head"),  # a classifier stored with the weights: its label count, names where given
             "expert": None,
             "method": "abstain",
             "predictions": [],
