@@ -155,4 +155,5 @@ def test_predict_says_the_head_where_no_expert_answers(tmp_path):
     (tmp_path / "experts").mkdir()
     out = predict(str(tmp_path / "m"), experts_dir=tmp_path / "experts")
     assert out["method"] == "abstain" and out["head"]["labels"] == EMOTIONS
-    assert "head:    classifier, 6 outputs (SEQ_CLS): sadness, joy, love, anger, fear, surprise" in format_prediction(out)
+    text = format_prediction(out)
+    assert "head:    classifier, 6 outputs (SEQ_CLS): sadness, joy, love, anger, fear, surprise" in text
