@@ -18,6 +18,7 @@ Everything here is a pure function over shapes and strings, so it works without 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -337,6 +338,17 @@ def _choose_family(
     return None, False
 
 
+def _named_root(value: str, pool: list) -> str | None:
+    """The root among `pool`'s fits whose repo name (less a `-hf` suffix) a declared model's name carries, token for
+    token: `Nous-Hermes-llama-2-7b` carries `Llama-2-7b-hf`'s, so it is a fine-tune of that root."""
+    name = value.rsplit("/", 1)[-1].lower()
+    for f in pool:
+        repo = f.root["id"].rsplit("/", 1)[-1].lower().removesuffix("-hf")
+        if len(repo) >= 6 and re.search(rf"(?<![a-z0-9]){re.escape(repo)}(?![a-z0-9])", name):
+            return f.root["id"]
+    return None
+
+
 def _rank_roots(
     ok: list,
     family: str | None,
@@ -379,15 +391,23 @@ def _rank_roots(
         c
         for c in claims
         if c.strength == "declared"
+        and c.level == "model"
         and c.root is None
         and c.family == family
         and c.family is not None
         and ("/" in c.value or c.value.lower() in roots()["_legacy"])  # a Hub id, not a local folder's name
     ][:1]:
-        # a foundation model the registry lacks (dbmdz/bert-base-german-cased on BERT-base weights): the family
-        # agrees and nothing rules it out, so it leads its look-alikes as a mention does (60% of the known mass)
-        weights[c.value] = max(max(weights.values(), default=1.0), 1.5 * sum(weights.values()))
-        evidence.append(f"{c.source} names {c.value}, not in the registry: the family agrees, shapes unchecked")
+        fine_tune_of = _named_root(c.value, pool)
+        if fine_tune_of:  # `NousResearch/Nous-Hermes-llama-2-7b`: a fine-tune of a root that fits; that root leads
+            weights[c.value] = max(weights.values(), default=1.0)
+            evidence.append(
+                f"{c.source} names {c.value}, not in the registry: by its name a fine-tune of {fine_tune_of}"
+            )
+        else:
+            # a foundation model the registry lacks (dbmdz/bert-base-german-cased on BERT-base weights): the family
+            # agrees and nothing rules it out, so it leads its look-alikes as a mention does (60% of the known mass)
+            weights[c.value] = max(max(weights.values(), default=1.0), 1.5 * sum(weights.values()))
+            evidence.append(f"{c.source} names {c.value}, not in the registry: the family agrees, shapes unchecked")
     total = sum(weights.values())
     # mass kept back for roots the registry does not know, larger when the match rests on less
     best_ok = max((f.ok for f in pool), default=0)
