@@ -192,18 +192,20 @@ def _markdown_lists(text: str):
     holds 0, 1, …), or the list after a colon in such a sentence."""
     lines = text[:MAX_MARKDOWN_CHARS].splitlines()
     for i, line in enumerate(lines):
+        if not _LEAD.search(line[:MAX_LINE_CHARS]):  # (cheap first: most lines speak of no labels)
+            continue
         plain = _plain(line)
-        lead = plain.startswith("#") or plain.endswith(":") or line.lstrip().startswith("#")
-        if lead and _LEAD.search(plain):
+        if not _LEAD.search(plain):
+            continue
+        if plain.startswith("#") or plain.endswith(":") or line.lstrip().startswith("#"):
             labels = _list_after(lines, i + 1)
             if labels:
                 yield labels
-        if _LEAD.search(plain):
-            for m in _PROSE.finditer(plain):
-                items = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", m[1].strip())
-                labels = _clean([x.strip() for x in items if x.strip()])
-                if labels and all(len(x.split()) <= 3 for x in labels):
-                    yield labels
+        for m in _PROSE.finditer(plain):
+            items = re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", m[1].strip())
+            labels = _clean([x.strip() for x in items if x.strip()])
+            if labels and all(len(x.split()) <= 3 for x in labels):
+                yield labels
 
 
 def _list_after(lines: list[str], start: int) -> list[str] | None:
