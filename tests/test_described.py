@@ -12,6 +12,7 @@ from transformers import BertConfig, BertForSequenceClassification
 
 from hfprobe.tree.described import declared_labels, described
 from hfprobe.tree.inspect import format_report, inspect_source
+from hfprobe.tree.trained_on import declared_datasets
 
 torch.set_num_threads(1)
 TINY = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 37}
@@ -170,8 +171,8 @@ def test_inspect_reads_a_label_file_and_the_training_code(tmp_path):
 
 
 def test_hostile_texts_are_read_in_linear_time():
-    """Long lines of list-like text (a regex that backtracks would take hours on the first): an alarm fails the
-    test instead of hanging the suite."""
+    """Long lines of list-like text (a regex that backtracks would take hours on the first), for the label, the
+    description and the dataset readers: an alarm fails the test instead of hanging the suite."""
     import signal
 
     def fail(*_):
@@ -192,6 +193,7 @@ def test_hostile_texts_are_read_in_linear_time():
         for text in texts:
             assert declared_labels({"README.md": text, "train.py": text}, 3)[0] is None
             described({"README.md": text})
+            declared_datasets({"README.md": text, "NOTES.md": "trained on " * 30_000 + text})
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
