@@ -46,46 +46,67 @@ _LOCAL_LOADERS = {"json", "csv", "parquet", "text", "arrow", "pandas", "sql", "i
                   "videofolder", "webdataset", "xml", "generator"}  # fmt: skip
 
 
+# where prose makes a well-known dataset's name its data: "the IMDB dataset", "**Dataset:** IMDB reviews",
+# "fine-tuned on the IMDB reviews for …" (then a full stop or a joining word: not "on emotion classification").
+# Each starts with its literal word and the word boundary before it is checked apart: a leading `\b`, or an
+# alternation under re.I, makes re try every position of a card, four times slower
+_CALLED = re.compile(r"data\s?sets?\b", re.I)
+_LABEL = re.compile(r"datasets?\b[*_]*\s*[:=]\s*[*_`]*\s*", re.I)
+_TRAINED = (
+    re.compile(r"trained\s+(?:\w+\s+){0,3}?on\s+(?:the\s+)?", re.I),
+    re.compile(r"fine-?tuned\s+(?:\w+\s+){0,3}?on\s+(?:the\s+)?", re.I),
+)
+_ENDS = re.compile(r"\s*(?:[.,;:)\]]|$)|\s+(?:and|with|for|using|to|from|by|subset)\b", re.M)
+_WORD = re.compile(r"[\w/]+(?:\.[\w/]+)*")  # a name's words ("Food-101": two; "SQuAD v1.1": two)
+_GAP = re.compile(r"[\s_-]+\Z")
+MAX_NAME_WORDS = 4
+
+
 @functools.lru_cache(maxsize=1)
-def _known_names() -> tuple[dict[str, str], re.Pattern, re.Pattern, tuple[re.Pattern, ...]]:
-    """From `hfprobe/data/datasets.json`: {normalised name: Hub id}; a pattern for a name starting at a position, one
-    for a name ending a window of text; and the phrases that make a name the data ("… dataset", "Dataset:",
-    "trained on …"). The phrases are searched first and the names only beside them: an alternation of a hundred
-    names tried at every position of a card cost a fifth of inspect's time."""
+def _known_names() -> dict[str, str]:
+    """{a well-known dataset's name, normalised: its Hub id} from `hfprobe/data/datasets.json`."""
     data = json.loads(resources.files("hfprobe.data").joinpath("datasets.json").read_text())
-    ids = {_norm(name): entry[0] for entry in data["datasets"] for name in entry[1:]}
-    names = "|".join(
-        r"[\s_-]*".join(re.escape(part) for part in re.split(r"[\s_-]+", n)) for n in sorted(ids, key=len, reverse=True)
-    )
-    # "fine-tuned on the IMDB reviews for …": a name then a full stop or a joining word, not "emotion detection"
-    after = r"(?=\s*(?:[.,;:)\]]|$)|\s+(?:and|with|for|using|to|from|by|subset)\b)"
-    return (
-        ids,
-        re.compile(rf"({names})(?![\w-])(?P<after>{after})?", re.I | re.M),
-        re.compile(rf"(?<![\w-])({names})\s+\Z", re.I),
-        (
-            re.compile(r"\b(?:data\s?set|corpus|benchmark)s?\b", re.I),  # "the IMDB dataset"
-            re.compile(r"\bdatasets?\b[*_]*\s*[:=]\s*[*_`]*\s*", re.I),  # "**Dataset:** IMDB reviews"
-            re.compile(r"(?:trained|fine-?tuned)\s+(?:\w+\s+){0,3}?on\s+(?:the\s+)?", re.I),  # "trained on …"
-        ),
-    )
+    return {_norm(name): entry[0] for entry in data["datasets"] for name in entry[1:]}
 
 
-def _prose_datasets(text: str):
-    """The well-known datasets' names `text` calls its data, as (name as written) in order of the phrases."""
-    ids, at, before, (called, labelled, trained) = _known_names()
-    text = text[:MAX_PROSE_CHARS]
+def _prose_datasets(text: str) -> list[str]:
+    """The well-known datasets' names `text` calls its data, as written, in order. The phrases are found first and
+    the words beside them looked up (a regex of a hundred names tried at every position cost a tenth of inspect)."""
+    ids, text = _known_names(), text[:MAX_PROSE_CHARS]
     found = []
-    for m in called.finditer(text):
-        hit = before.search(text[max(0, m.start() - 60) : m.start()])
-        if hit:
-            found.append((m.start(), hit[1]))
-    for rx, need_end in ((labelled, False), (trained, True)):
+    for m in _CALLED.finditer(text):  # the words just before "dataset"
+        if m.start() and text[m.start() - 1].isalnum():
+            continue
+        words = list(_WORD.finditer(text, max(0, m.start() - 80), m.start()))[-MAX_NAME_WORDS:]
+        if words and text[words[-1].end() : m.start()].isspace():
+            for k in range(len(words), 0, -1):
+                name = _joined(text, words[-k:])
+                if name and _norm(name) in ids:
+                    found.append((m.start(), name))
+                    break
+    for rx, must_end in ((_LABEL, False), (_TRAINED[0], True), (_TRAINED[1], True)):  # after "Dataset:", "trained on"
         for m in rx.finditer(text):
-            hit = at.match(text, m.end())
-            if hit and (not need_end or hit["after"] is not None):
-                found.append((m.end(), hit[1]))
+            if m.start() and text[m.start() - 1].isalnum():
+                continue
+            words = []
+            for w in _WORD.finditer(text, m.end()):
+                if (w.start() != m.end() and not words) or len(words) == MAX_NAME_WORDS:
+                    break
+                words.append(w)
+            for k in range(len(words), 0, -1):
+                name = _joined(text, words[:k])
+                if name and _norm(name) in ids and (not must_end or _ENDS.match(text, words[k - 1].end())):
+                    found.append((m.end(), name))
+                    break
     return [name for _, name in sorted(found)]
+
+
+def _joined(text: str, words: list) -> str | None:
+    """The text the words span, where only spaces, '-' or '_' part them."""
+    for a, b in zip(words, words[1:], strict=False):
+        if b.start() - a.end() > 3 or not _GAP.match(text[a.end() : b.start()]):
+            return None
+    return text[words[0].start() : words[-1].end()]
 
 
 def _norm(name: str) -> str:
@@ -96,7 +117,7 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
     """[{id, source}] the model's texts name as its training data, first mention first, at most MAX_DATASETS."""
     found: dict[str, str] = {}
     models = roots()["_alias"]  # ids of models the registry knows, lower-cased
-    ids = _known_names()[0]
+    ids = _known_names()
     seen: set[str] = set()  # each dataset once: `emotion`, its legacy id, is `dair-ai/emotion`
 
     def add(value, source: str) -> None:
