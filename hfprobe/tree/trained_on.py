@@ -34,13 +34,16 @@ _ID = r"[A-Za-z0-9][\w.-]{0,95}"
 _Q, _EQ = "[`\"'\u201c\u2018]", "[`\"'\u201d\u2019]"  # an opening and a closing quote or backtick
 # "trained on" / "fine-tuned on" an id that is quoted or called a dataset (diffusers' cards: "The weights were
 # fine-tuned on the lambdalabs/naruto-blip-captions dataset"); a bare id there may as well be the base model
+# (these patterns start with a literal and what must come before it is checked apart, `_preceded`: a leading
+# alternation, `\b` or lookbehind under re.I makes re try every position of a text, three to ten times slower)
 _CARD_PROSE = re.compile(
-    rf"(?:trained|fine-?tuned)\s+on\s+(?:the\s+)?(?:{_Q}({_ID}/{_ID}){_EQ}|{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b)", re.I
-)
-_LABELLED = re.compile(rf"(?:\b|_)datasets?\s*[:=]\s*{_Q}?({_ID}/{_ID})(?![\w/-])", re.I)  # `Dataset: org/name`
+    rf"ed\s+on\s+(?:the\s+)?(?:{_Q}({_ID}/{_ID}){_EQ}|{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b)", re.I
+)  # after "trained" or "fine-tuned"
+_TRAINED_WORD = re.compile(r"(?:trained|fine-?tuned)\Z", re.I)
+_LABELLED = re.compile(rf"datasets?\s*[:=]\s*{_Q}?({_ID}/{_ID})(?![\w/-])", re.I)  # `Dataset: org/name`
 _HUB_URL = re.compile(rf"huggingface\.co/datasets/({_ID}(?:/{_ID})?)(?![\w.-])")  # a link to the dataset's page
 _LOAD = re.compile(rf"""load_dataset\(\s*(?:path\s*=\s*)?["']({_ID}(?:/{_ID})?)["']""")
-_NAMED = re.compile(rf"""(?:--dataset[_-]name|\bdataset_name|\bDATASET_NAME)\b["']?\s*[=:]?\s*["']?({_ID}/{_ID})""")
+_NAMED = re.compile(rf"""(?:dataset[_-]name|DATASET_NAME)\b["']?\s*[=:]?\s*["']?({_ID}/{_ID})""")
 # the loaders `datasets` ships for local files: a path follows them, not a dataset
 _LOCAL_LOADERS = {"json", "csv", "parquet", "text", "arrow", "pandas", "sql", "imagefolder", "audiofolder",
                   "videofolder", "webdataset", "xml", "generator"}  # fmt: skip
@@ -134,7 +137,11 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
         listed = card.get("datasets")
         for value in listed if isinstance(listed, list) else [listed]:
             add(value, "README.md datasets")
-        for match in (*_CARD_PROSE.finditer(body), *_LABELLED.finditer(body), *_HUB_URL.finditer(body)):
+        prose = (
+            m for m in _CARD_PROSE.finditer(body) if _TRAINED_WORD.search(body, max(0, m.start() - 9), m.start() + 2)
+        )
+        labelled = _preceded(_LABELLED, body, lambda c: not c.isalnum())  # (`train_dataset:` counts)
+        for match in (*prose, *labelled, *_HUB_URL.finditer(body)):
             add(next(filter(None, match.groups()), None), "README.md")  # (_CARD_PROSE: quoted, or called a dataset)
     for name, text in texts.items():  # a well-known dataset named in words, in the card and notes
         if text and name.lower().endswith(".md"):
@@ -143,10 +150,16 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
     for name, text in texts.items():
         if not text or name.lower() == "readme.md":
             continue
-        for rx in (_LOAD, _NAMED, _LABELLED, _HUB_URL):
-            for match in rx.finditer(text):
-                add(match[1], name)
+        labelled = _preceded(_LABELLED, text, lambda c: not c.isalnum())  # (`train_dataset:` counts)
+        for match in (*_LOAD.finditer(text), *_preceded(_NAMED, text), *labelled, *_HUB_URL.finditer(text)):
+            add(match[1], name)
     return [{"id": i, "source": s} for i, s in list(found.items())[:MAX_DATASETS]]
+
+
+def _preceded(rx: re.Pattern, text: str, ok=lambda c: not (c.isalnum() or c == "_")):
+    """`rx`'s matches in `text` whose preceding character passes `ok` (by default: none, or not a word character;
+    the `\b` the pattern leaves out)."""
+    return (m for m in rx.finditer(text) if m.start() == 0 or ok(text[m.start() - 1]))
 
 
 def datasets_words(datasets: list[dict]) -> str:
@@ -164,7 +177,8 @@ _PROMPT_ARGS = (
         "--",
         re.compile(rf"""--({_PROMPT_KEYS})(?:[ \t]*=[ \t]*|[ \t]+)(?:{_QUOTED}|([^\s"'$\\][^\s\\]{{0,399}}))""", re.I),
     ),
-    ("", re.compile(rf"""(?<![\w.-])({_PROMPT_KEYS})[ \t]*=[ \t]*{_QUOTED}""", re.I)),  # Python or shell, quoted
+    # Python or shell, quoted; `_prompt` first, the key's word before it checked apart (`_prompt_args`)
+    ("", re.compile(rf"""(_prompt)[ \t]*=[ \t]*{_QUOTED}""", re.I)),
     ("", re.compile(rf"""^[ \t]*({_PROMPT_KEYS})[ \t]*:[ \t]*(?:{_QUOTED}|([^\s#"'][^\n#]{{0,399}}))""", re.I | re.M)),
 )
 
@@ -197,14 +211,29 @@ def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str
             widget = card.get("widget")  # the Hub's inference widget: the prompts the card shows images of
             for entry in widget[:MAX_PROMPTS] if isinstance(widget, list) else []:
                 add(entry.get("text") if isinstance(entry, dict) else None, "README.md widget")
-        for dashes, rx in _PROMPT_ARGS:
-            for m in rx.finditer(text):
-                add(next((g for g in m.groups()[1:] if g), None), f"{name} {dashes}{m[1].lower()}")
+        for key, value, dashes in _prompt_args(text):
+            add(value, f"{name} {dashes}{key}")
     add((metadata or {}).get("modelspec.trigger_phrase"), "header modelspec.trigger_phrase")  # sd-scripts' trigger
     for tokens, tags, token_source, tag_source in _kohya_counts(metadata or {}):
         add(tokens, token_source)
         add(", ".join(t for t, _ in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_TAGS]), tag_source)
     return [{"text": t, "source": s} for t, s in found.items()]
+
+
+_PROMPT_WORD = re.compile(r"(?<![\w.-])(?:instance|validation)\Z", re.I)
+
+
+def _prompt_args(text: str):
+    """(key, prompt, dashes) for each `_PROMPT_ARGS` match; an assignment's key is the word before `_prompt`."""
+    for dashes, rx in _PROMPT_ARGS:
+        for m in rx.finditer(text):
+            key = m[1].lower()
+            if key == "_prompt":
+                word = _PROMPT_WORD.search(text, max(0, m.start() - 11), m.start())
+                if not word:
+                    continue
+                key = word[0].lower() + key
+            yield key, next((g for g in m.groups()[1:] if g), None), dashes
 
 
 # kohya's image folders are named `<repeats>_<token> <class>` ("10_sks woman"): the DreamBooth subject
