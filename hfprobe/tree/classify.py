@@ -377,7 +377,8 @@ def _rank_roots(
         boost = max(1.5 * rest / mine, 1.5 * best_rest / best_mine, 1.0) if mine and rest else 1.0
         weights = {k: v * boost if fam_of[k] == family else v for k, v in weights.items()}
     # a declared root the weights allow outranks its look-alikes (at least 60% of the known mass)
-    for rid in dict.fromkeys(c.root for c in claims if c.strength == "declared" and c.root in weights):
+    declared = list(dict.fromkeys(c.root for c in claims if c.strength == "declared" and c.root in weights))
+    for rid in declared:
         others = sum(v for k, v in weights.items() if k != rid)
         weights[rid] = max(weights[rid] * 4.0, 1.5 * others)
     # with nothing structured naming a root, prose that names exactly one the weights allow decides `base_model`
@@ -420,7 +421,6 @@ def _rank_roots(
         if total
         else []
     )
-    declared = [c.root for c in claims if c.strength == "declared" and c.root in weights]
     if declared and cands and cands[0]["id"] == declared[0] and cands[0]["score"] < DECLARED_ROOT:
         # how likely a consistent declaration is right does not depend on how many look-alikes the registry holds
         scale = (1 - DECLARED_ROOT) / (1 - cands[0]["score"])

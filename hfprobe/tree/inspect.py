@@ -56,11 +56,15 @@ def _notes(src: Source, folder: str) -> list[str]:
     )[:MAX_NOTES]
 
 
+def _places(folder: str, name: str) -> list[str]:
+    """Where a companion file is looked for: beside the weights file, then at the source's top."""
+    return list(dict.fromkeys([posixpath.join(folder, name), name]))
+
+
 def _text_names(src: Source, weights_file: str) -> list[str]:
-    """Every companion `_texts` may read, to download side by side (`Source.prefetch`)."""
+    """Every companion `_texts` and `_label_texts` may read, to download side by side (`Source.prefetch`)."""
     folder = posixpath.dirname(weights_file)
-    names = TEXT_FILES + LABEL_FILES
-    return [p for name in names for p in (posixpath.join(folder, name), name)] + _notes(src, folder)
+    return [p for name in TEXT_FILES + LABEL_FILES for p in _places(folder, name)] + _notes(src, folder)
 
 
 def _texts(src: Source, weights_file: str) -> dict[str, str]:
@@ -70,7 +74,7 @@ def _texts(src: Source, weights_file: str) -> dict[str, str]:
     folder = posixpath.dirname(weights_file)
     out: dict[str, str] = {}
     for name in TEXT_FILES:
-        for path in dict.fromkeys([posixpath.join(folder, name), name]):
+        for path in _places(folder, name):
             if src.exists(path):
                 text = src.read_text(path)
                 if text:
@@ -91,7 +95,7 @@ def _label_texts(src: Source, weights_file: str) -> dict[str, str]:
     folder = posixpath.dirname(weights_file)
     out: dict[str, str] = {}
     for name in LABEL_FILES:
-        path = next((p for p in dict.fromkeys([posixpath.join(folder, name), name]) if src.exists(p)), None)
+        path = next((p for p in _places(folder, name) if src.exists(p)), None)
         try:
             text = src.read_text(path) if path else None
         except HfprobeError:

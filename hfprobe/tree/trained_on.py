@@ -72,14 +72,22 @@ def _known_names() -> dict[str, str]:
     return {_norm(name): entry[0] for entry in data["datasets"] for name in entry[1:]}
 
 
+def _not_alnum(c: str) -> bool:
+    return not c.isalnum()
+
+
+def _preceded(rx: re.Pattern, text: str, ok=lambda c: not (c.isalnum() or c == "_")):
+    """`rx`'s matches in `text` whose preceding character passes `ok` (by default: none, or not a word character;
+    the `\b` the pattern leaves out)."""
+    return (m for m in rx.finditer(text) if m.start() == 0 or ok(text[m.start() - 1]))
+
+
 def _prose_datasets(text: str) -> list[str]:
     """The well-known datasets' names `text` calls its data, as written, in order. The phrases are found first and
     the words beside them looked up (a regex of a hundred names tried at every position cost a tenth of inspect)."""
     ids, text = _known_names(), text[:MAX_PROSE_CHARS]
     found = []
-    for m in _CALLED.finditer(text):  # the words just before "dataset"
-        if m.start() and text[m.start() - 1].isalnum():
-            continue
+    for m in _preceded(_CALLED, text, _not_alnum):  # the words just before "dataset"
         words = list(_WORD.finditer(text, max(0, m.start() - 80), m.start()))[-MAX_NAME_WORDS:]
         if words and text[words[-1].end() : m.start()].isspace():
             for k in range(len(words), 0, -1):
@@ -88,9 +96,7 @@ def _prose_datasets(text: str) -> list[str]:
                     found.append((m.start(), name))
                     break
     for rx, must_end in ((_LABEL, False), (_TRAINED[0], True), (_TRAINED[1], True)):  # after "Dataset:", "trained on"
-        for m in rx.finditer(text):
-            if m.start() and text[m.start() - 1].isalnum():
-                continue
+        for m in _preceded(rx, text, _not_alnum):
             words = []
             for w in _WORD.finditer(text, m.end()):
                 if (w.start() != m.end() and not words) or len(words) == MAX_NAME_WORDS:
@@ -140,7 +146,7 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
         prose = (
             m for m in _CARD_PROSE.finditer(body) if _TRAINED_WORD.search(body, max(0, m.start() - 9), m.start() + 2)
         )
-        labelled = _preceded(_LABELLED, body, lambda c: not c.isalnum())  # (`train_dataset:` counts)
+        labelled = _preceded(_LABELLED, body, _not_alnum)  # (`train_dataset:` counts)
         for match in (*prose, *labelled, *_HUB_URL.finditer(body)):
             add(next(filter(None, match.groups()), None), "README.md")  # (_CARD_PROSE: quoted, or called a dataset)
     for name, text in texts.items():  # a well-known dataset named in words, in the card and notes
@@ -150,16 +156,10 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
     for name, text in texts.items():
         if not text or name.lower() == "readme.md":
             continue
-        labelled = _preceded(_LABELLED, text, lambda c: not c.isalnum())  # (`train_dataset:` counts)
+        labelled = _preceded(_LABELLED, text, _not_alnum)  # (`train_dataset:` counts)
         for match in (*_LOAD.finditer(text), *_preceded(_NAMED, text), *labelled, *_HUB_URL.finditer(text)):
             add(match[1], name)
     return [{"id": i, "source": s} for i, s in list(found.items())[:MAX_DATASETS]]
-
-
-def _preceded(rx: re.Pattern, text: str, ok=lambda c: not (c.isalnum() or c == "_")):
-    """`rx`'s matches in `text` whose preceding character passes `ok` (by default: none, or not a word character;
-    the `\b` the pattern leaves out)."""
-    return (m for m in rx.finditer(text) if m.start() == 0 or ok(text[m.start() - 1]))
 
 
 def datasets_words(datasets: list[dict]) -> str:
