@@ -938,3 +938,19 @@ def test_an_unprefixed_unet_lora_without_metadata_stays_a_unet_s(tmp_path, unet_
     B.save_diffusers_lora(unet, tmp_path, style="noprefix", metadata=False)
     view = open_weights(tmp_path)
     assert view.format == "diffusers-lora" and set(deltas) <= set(view.modules)
+
+
+def test_split_role_is_the_first_suffix_that_ends_the_key():
+    import random
+
+    from hfprobe.formats.lora import ROLE_SUFFIXES, split_role
+
+    def plain(key):  # the suffixes in order, the longest and most specific first
+        return next(((key[: -len(s)], role) for s, role in ROLE_SUFFIXES if key.endswith(s)), None)
+
+    rng = random.Random(3)
+    pieces = ["x", ".", "_", ".lora_", ".lora_A", ".lora_B", "A", ".weight", ".bias", ".alpha", ".lora_E", "vector"]
+    pieces += [s for s, _ in ROLE_SUFFIXES] + [".lora_magnitude_vector", ".lora_embedding_A", "lora_down"]
+    keys = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 5))) for _ in range(20000)]
+    assert sum(plain(k) is not None for k in keys) > 5000
+    assert [split_role(k) for k in keys] == [plain(k) for k in keys]

@@ -825,6 +825,41 @@ def test_key_patterns_match_as_re_does():
         for kp in dict.fromkeys(first):
             want = {n: int(m.group(1)) for n in group if (m := re.search(kp.pattern, n))}
             assert keys.index_values(kp) == want, kp.pattern
+    # and over small sets, where most of a pattern's literals are absent and its variants are skipped
+    for i in range(0, len(names), 60):
+        group = names[i : i + 60]
+        keys = KeySet(group)
+        for kp in dict.fromkeys(exist):
+            assert keys.matches(kp) == {n for n in group if re.search(kp.pattern, n)}, kp.pattern
+    for kp in dict.fromkeys(exist + first):  # every literal a variant needs is in every name it matches
+        for (v, _), need in zip(kp.variants, kp.needs):
+            assert all(lit in n for n in names if v.search(n) for lit in need), (v.pattern, need)
+
+
+def test_required_literals_are_in_every_match():
+    import random
+    import re
+
+    from hfprobe.tree.keymatch import required_literals
+
+    rng = random.Random(5)
+    cases = {
+        r"a(bc)?d": ["a", "d"],
+        r"x(?=yz)y": ["x", "y"],
+        r"(?P<g>abc)_d": ["abc", "_d"],
+        r"(?:ab|cd)e_(f(g)h)": ["e_", "f", "g", "h"],
+        r"(ab)+c": ["c"],
+        r"(ab){0,2}c(?!zz)": ["c"],
+        r"(?<!q)w(x|y)z\.v": ["z.v", "w"],
+        r"k(l(mn|op)q)*r": ["k", "r"],
+        r"[ab]cd(e[fg]h)": ["cd", "e", "h"],
+    }
+    for pattern, want in cases.items():
+        assert required_literals(pattern) == want, pattern
+        for _ in range(50):
+            text = _sample(pattern, rng)
+            m = re.search(pattern, text)  # (the sampler ignores lookarounds: a sample may not match)
+            assert m is None or all(lit in m.group(0) for lit in want), (pattern, text)
 
 
 def test_normalisation_and_pairing_match_the_plain_regexes():
@@ -912,16 +947,42 @@ def test_prose_scans_find_what_the_plain_regexes_find():
     import random
     import re
 
-    from hfprobe.tree.declared import _hub_id_pattern, _hub_names, hub_id_mentions
+    from hfprobe.tree.declared import (
+        _hub_id_pattern,
+        _hub_names,
+        _name_pattern,
+        _registry_names,
+        hub_id_mentions,
+        name_mentions,
+    )
     from hfprobe.tree.registry import families
     from tests.conftest import REALZOO
 
     hints = [kp for kp, _ in families()["_text_hints"]]
     names = _hub_names()
+    checkpoints = list(_registry_names())
     plain_ids = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, names)) + r")(?![\w/-]|\.\w)", re.I)
     assert _hub_id_pattern().pattern != plain_ids.pattern  # the trie form is what is compared
     rng = random.Random(2)
-    words = ["SD", "SDXL", " ", ".", "1", "5", "-", "x", "/", "é", "\n", "Stable Diffusion", "v1", "FLUX", "T5"]
+    words = [
+        "SD",
+        "SDXL",
+        " ",
+        ".",
+        "1",
+        "5",
+        "-",
+        "x",
+        "/",
+        "é",
+        "\n",
+        "Stable Diffusion",
+        "v1",
+        "FLUX",
+        "T5",
+        ".ckpt",
+    ]
+    words += ["İ", ".safetensors", "_"]  # (İ lower-cases to two characters)
     texts = (
         [p.read_text(errors="replace") for p in sorted((REALZOO / "files").rglob("*.md"))] if REALZOO.is_dir() else []
     )
@@ -930,14 +991,25 @@ def test_prose_scans_find_what_the_plain_regexes_find():
         for _ in range(rng.randint(1, 4)):
             parts.insert(
                 rng.randint(0, len(parts)),
-                rng.choice([_sample(rng.choice(hints).pattern, rng), rng.choice(names).upper(), rng.choice(names)]),
+                rng.choice(
+                    [
+                        _sample(rng.choice(hints).pattern, rng),
+                        rng.choice(names).upper(),
+                        rng.choice(names),
+                        rng.choice(checkpoints),
+                        rng.choice(checkpoints).upper(),
+                    ]
+                ),
             )
         texts.append("".join(parts))
+    texts += ["İ" * 80 + " " + checkpoints[-1] + ".ckpt, " + "İ" * 80 + " " + checkpoints[0]]  # (positions shift)
     for text in texts:
         for kp in hints:
             assert kp.count(text) == len(kp.compiled.findall(text)), (kp.pattern, text[:80])
         found = [(m.span(), m.group(1)) for m in hub_id_mentions(text)]
         assert found == [(m.span(), m.group(1)) for m in plain_ids.finditer(text)], text[:80]
+        found = [(m.span(), m.group(1)) for m in name_mentions(text)]  # (scanned near the names it holds)
+        assert found == [(m.span(), m.group(1)) for m in _name_pattern().finditer(text)], text[:80]
 
 
 def test_card_metadata_is_read_as_modelcard_reads_it():

@@ -50,11 +50,19 @@ def without_adapter_name(key: str) -> str:
 
 
 def split_role(key: str) -> tuple[str, str] | None:
-    """`'x.to_q.lora_A.weight'` -> `('x.to_q', 'A')`; None if the key is not a LoRA part."""
-    for suffix, role in ROLE_SUFFIXES:
-        if key.endswith(suffix):
-            return key[: -len(suffix)], role
-    return None
+    """`'x.to_q.lora_A.weight'` -> `('x.to_q', 'A')`; None if the key is not a LoRA part.
+
+    >>> split_role("x.lora_magnitude_vector.weight"), split_role("x.lora_A.alpha"), split_role("x.lora_A.w")
+    (('x', 'magnitude'), ('x.lora_A', 'alpha'), None)
+    """
+    at = key.rfind(".lora_")  # each suffix but `.alpha` holds `.lora_` once: where it starts, if the key ends so
+    role = _ROLE_OF.get(key[at:]) if at != -1 else None
+    if role is not None:
+        return key[:at], role
+    return (key[:-6], "alpha") if key.endswith(".alpha") else None
+
+
+_ROLE_OF = {suffix: role for suffix, role in ROLE_SUFFIXES if suffix != ".alpha"}
 
 
 def read_scalars(store: TensorStore, keys: list[str], where: str) -> dict[str, float]:

@@ -24,11 +24,13 @@ _DIGIT_RUNS = re.compile(r"[0-9]+")
 class Presence:
     """A sound "may occur in some name" test for literals; see the module docstring."""
 
-    __slots__ = ("_text", "_seen", "_pieces", "_absent", "_present")
+    __slots__ = ("_text", "_seen", "_pieces", "_absent", "_present", "_holds")
 
     def __init__(self, names):
         masked = "\n".join(names).encode("utf-8", "surrogatepass").translate(_MASK)
         self._text = b"\n".join(set(masked.split(b"\n")))
+        # a small text is scanned for each piece at once; a large one through `_piece`, which spares scans
+        self._holds = self._text.__contains__ if len(self._text) < LARGE else self._piece
         self._seen: dict[str, bool] = {}
         self._pieces: dict[bytes, bool] = {}
         self._absent: list[bytes] = []  # pieces known absent / present, where each scan is dear (a large text)
@@ -37,22 +39,19 @@ class Presence:
     def __call__(self, literal: str) -> bool:
         found = self._seen.get(literal)
         if found is None:
-            found = self._seen[literal] = all(self._piece(p) for p in _pieces(literal))
+            found = self._seen[literal] = all(map(self._holds, _pieces(literal)))
         return found
 
     def _piece(self, piece: bytes) -> bool:
         found = self._pieces.get(piece)
-        if found is None:
-            if len(self._text) < LARGE:
+        if found is None:  # names that share no block structure (random ones): spare scans of megabytes
+            if any(a in piece for a in self._absent):  # holds an absent piece: absent too
+                found = False
+            elif any(piece in q for q in self._present):  # inside a present piece: present too
+                found = True
+            else:
                 found = piece in self._text
-            else:  # names that share no block structure (random ones): spare scans of megabytes where logic can
-                if any(a in piece for a in self._absent):  # holds an absent piece: absent too
-                    found = False
-                elif any(piece in q for q in self._present):  # inside a present piece: present too
-                    found = True
-                else:
-                    found = piece in self._text
-                    (self._present if found else self._absent).append(piece)
+                (self._present if found else self._absent).append(piece)
             self._pieces[piece] = found
         return found
 

@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
+from .keymatch import windows
 from .registry import bare_id, families, reupload_marked, roots, tail_key
 
 
@@ -493,9 +494,13 @@ def name_mentions(body: str) -> list[re.Match]:
     ['v1-5-pruned-emaonly']
     """
     low, pattern = body.lower(), _name_pattern()
-    if pattern is None or not any(n in low for n in _names_lower()):
+    named = [n for n in _names_lower() if n in low] if pattern is not None else []
+    if not named:
         return []
-    return list(pattern.finditer(body))
+    if len(low) != len(body):  # (lower case changed the length: positions in one are not the other's)
+        return list(pattern.finditer(body))
+    reach = len(named[0]) + len(".safetensors") + 2  # a match: a name, maybe a weights suffix, then its end check
+    return [m for lo, hi in windows(body, named, reach, within=low) for m in pattern.finditer(body, lo, hi)]
 
 
 @lru_cache(maxsize=1)
@@ -536,21 +541,7 @@ def hub_id_mentions(body: str) -> list[re.Match]:
     pattern = _hub_id_pattern()
     if pattern is None:
         return []
-    reach = len(_hub_names()[0]) + 4
-    out: list[re.Match] = []
-    start = end = -1
-    slash = body.find("/")
-    while slash != -1:
-        lo, hi = max(0, slash - reach), min(len(body), slash + reach)
-        if lo > end:  # a new window: scan the previous one
-            if end > start:
-                out.extend(pattern.finditer(body, start, end))
-            start = lo
-        end = hi
-        slash = body.find("/", slash + 1)
-    if end > start:
-        out.extend(pattern.finditer(body, start, end))
-    return out
+    return [m for lo, hi in windows(body, ("/",), len(_hub_names()[0]) + 4) for m in pattern.finditer(body, lo, hi)]
 
 
 def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) -> None:

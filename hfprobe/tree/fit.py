@@ -241,16 +241,16 @@ def fit_roots(
     all_dims = {d for o, i in norm.values() for d in (o, i) if d}
     fits, obs, done = [], {}, {}
     dims_key = roots()["_dims_key"]
-    for root in roots()["roots"]:
+    by_family = roots()["_by_family"]
+    for _, root in sorted(ir for fam in dict.fromkeys(cand_fams) for ir in by_family.get(fam, [])):  # registry order
         fam = root["family"]
-        if fam in cand_fams:
-            base = families()["families"][fam]["_base"]  # families with one layout (same_as) observe alike
-            if base not in obs:
-                obs[base] = _family_observations(fam, norm, orig, keys)
-            twin = done.get((fam, dims_key[root["id"]]))  # a root in another's dims (an instruct tune): its fit
-            fit = _renamed(twin, root) if twin else _fit(root, fam, *obs[base], all_dims)
-            done.setdefault((fam, dims_key[root["id"]]), fit)
-            fits.append((fam, fit))
+        base = families()["families"][fam]["_base"]  # families with one layout (same_as) observe alike
+        if base not in obs:
+            obs[base] = _family_observations(fam, norm, orig, keys)
+        twin = done.get((fam, dims_key[root["id"]]))  # a root in another's dims (an instruct tune): its fit
+        fit = _renamed(twin, root) if twin else _fit(root, fam, *obs[base], all_dims)
+        done.setdefault((fam, dims_key[root["id"]]), fit)
+        fits.append((fam, fit))
     if full:
         for fam, fit in fits:
             _require_layers(fam, fit)

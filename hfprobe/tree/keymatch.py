@@ -146,6 +146,16 @@ def required_literal(p: str) -> str:
     >>> required_literal(r"ab{2,3}45"), required_literal(r"(x|y)+?z\\.w")
     ('45', 'z.w')
     """
+    return max(required_literals(p), key=len, default="")
+
+
+def required_literals(p: str) -> list[str]:
+    """Every literal run that occurs in every match of `p` (one alternative), longest first: the runs outside
+    groups and inside groups that must match once (no quantifier, no top-level `|`, not a lookaround).
+
+    >>> required_literals(r"(^|_)blocks_\\d+_(ls[12]_gamma)$"), required_literals(r"^(vae_)?(encoder_(a|b))")
+    (['blocks_', '_gamma', 'ls', '_'], ['encoder_'])
+    """
     runs, run, j = [], [], 0
     while j < len(p):
         c = p[j]
@@ -161,14 +171,30 @@ def required_literal(p: str) -> str:
         runs.append("".join(run))
         run = []
         if c == "(":
-            j = _group_end(p, j) + 1
+            end = _group_end(p, j)
+            body = _group_body(p[j + 1 : end])
+            j = end + 1
+            if body is not None and (j >= len(p) or p[j] not in _QUANTIFIERS) and len(split_alternatives(body)) == 1:
+                runs.extend(required_literals(body))  # a group every match passes through once
         elif c == "[":
             j = _skip_class(p, j)
         else:
             j += 2 if c == "\\" else 1
         j = _skip_quantifier(p, j)  # whatever was just skipped may be quantified
     runs.append("".join(run))
-    return max(runs, key=len)
+    return sorted({r for r in runs if r}, key=lambda r: (-len(r), r))
+
+
+def _group_body(inner: str) -> str | None:
+    """The pattern a group matches with (its text after `?:` or `?P<name>`); None for lookarounds and the rest."""
+    if not inner.startswith("?"):
+        return inner
+    if inner.startswith("?:"):
+        return inner[2:]
+    if inner.startswith("?P<"):
+        close = inner.find(">")
+        return inner[close + 1 :] if close > 0 else None
+    return None
 
 
 def _literal_span(body: str, lit: str) -> int:
@@ -222,32 +248,61 @@ def _variants(branch: str, groups: bool) -> list[str]:
     return out
 
 
+def windows(text: str, literals, reach: int, *, within: str | None = None) -> list[tuple[int, int]]:
+    """The spans of `text` within `reach` characters of an occurrence of any of `literals` (in `within`, a copy
+    of `text` as long as it, e.g. its lower case, where given), in order, those that touch merged: a pattern whose
+    every match holds one of the literals and spans at most `reach - 2` characters finds, searched in each span,
+    what it finds in the whole text (each span reaches 2 characters further, so an end check sees the real text).
+
+    >>> windows("ab....ab..........ab", ["ab"], 2)
+    [(0, 10), (16, 20)]
+    """
+    where = text if within is None else within
+    spans = []
+    for lit in literals:
+        at = where.find(lit)
+        while at != -1:
+            spans.append((max(0, at - reach), min(len(text), at + len(lit) + reach)))
+            at = where.find(lit, at + 1)
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
 class KeyPattern:
     """A registry pattern as fast, exact variants; see the module docstring.
 
     `variants` is a list of (compiled variant, literal) where the literal (or None) must occur in any text the
-    variant matches; `literals()` lists them all (None in it: no prefilter is possible).
+    variant matches; `literals()` lists them all (None in it: no prefilter is possible). `needs[i]` holds every
+    literal that must occur in a text variant i matches (the longest first), so a set of names missing any of them
+    is never searched.
     """
 
-    __slots__ = ("pattern", "flags", "_compiled", "variants", "groups", "_width")
+    __slots__ = ("pattern", "flags", "_compiled", "variants", "needs", "groups", "_width")
 
     def __init__(self, pattern: str, flags: int = 0, *, groups: bool = False):
         self.pattern, self.flags, self.groups = pattern, flags, groups
         self._compiled: re.Pattern | None = None  # the whole pattern and its width: built when first needed
         self._width: int | None | bool = False  # (most patterns only ever run as their variants)
-        if flags or _UNSAFE.search(pattern):
-            self.variants = [(self.compiled, None)]
-        else:
+        found = []
+        if not flags and not _UNSAFE.search(pattern):
             try:
-                self.variants = [
-                    (re.compile(v), required_literal(v) or None)
-                    for branch in split_alternatives(pattern)
-                    for v in _variants(branch, groups)
+                found = [
+                    (re.compile(v), tuple(required_literals(v)))
+                    for b in split_alternatives(pattern)
+                    for v in _variants(b, groups)
                 ]
             except (re.error, RecursionError, OverflowError, ValueError):
-                self.variants = [(self.compiled, None)]
-            if groups and any(v.groups != self.compiled.groups for v, _ in self.variants):
-                self.variants = [(self.compiled, None)]
+                found = []
+            if groups and any(v.groups != self.compiled.groups for v, _ in found):
+                found = []
+        found = found or [(self.compiled, ())]  # as written: no literal every match holds is known
+        self.variants = [(v, need[0] if need else None) for v, need in found]
+        self.needs = [need for _, need in found]
 
     @property
     def compiled(self) -> re.Pattern:
@@ -296,23 +351,8 @@ class KeyPattern:
         literals = self.literals()
         if self.width is None or None in literals:
             return len(self.compiled.findall(text))
-        reach = self.width + 2
-        windows = []
-        for lit in set(literals):
-            at = text.find(lit)
-            while at != -1:
-                windows.append((max(0, at - reach), min(len(text), at + len(lit) + reach)))
-                at = text.find(lit, at + 1)
-        n, start, end = 0, -1, -1
-        for lo, hi in sorted(windows):
-            if lo > end:
-                if end > start:
-                    n += len(self.compiled.findall(text, start, end))
-                start = lo
-            end = max(end, hi)
-        if end > start:
-            n += len(self.compiled.findall(text, start, end))
-        return n
+        near = windows(text, set(literals), self.width + 2)
+        return sum(len(self.compiled.findall(text, lo, hi)) for lo, hi in near)
 
     def __repr__(self) -> str:
         return f"KeyPattern({self.pattern!r}, {len(self.variants)} variants)"
@@ -334,17 +374,26 @@ class KeySet:
         self.present = present or Presence(self.keys)
         self._matches: dict[str, set[str]] = {}
         self._values: dict[str, dict[str, int]] = {}
+        self._having: dict[str, list[str]] = {"": self.keys}
+
+    def having(self, literal: str) -> list[str]:
+        """The names that hold `literal` (kept: the registry's variants share a few hundred literals)."""
+        found = self._having.get(literal)
+        if found is None:
+            found = self._having[literal] = [k for k in self.keys if literal in k]
+        return found
 
     def _active(self, pattern: KeyPattern) -> list[tuple[re.Pattern, str]]:
-        return [(v, lit or "") for v, lit in pattern.variants if lit is None or self.present(lit)]
+        present = self.present
+        return [(v, lit or "") for (v, lit), need in zip(pattern.variants, pattern.needs) if all(map(present, need))]
 
     def matches(self, pattern: KeyPattern) -> set[str]:
         """The names `pattern` matches anywhere (as `re.search`)."""
         found = self._matches.get(pattern.pattern)
         if found is None:
             found = self._matches[pattern.pattern] = set()
-            for v, lit in self._active(pattern):  # (`lit in k` first: much cheaper than the search it spares)
-                found.update(k for k in self.keys if lit in k and v.search(k))
+            for v, lit in self._active(pattern):  # (the names holding `lit` only: most do not)
+                found.update(filter(v.search, self.having(lit)))
         return found
 
     def index_values(self, pattern: KeyPattern) -> dict[str, int]:
@@ -353,10 +402,9 @@ class KeySet:
         if values is None:
             best: dict[str, re.Match] = {}
             for v, lit in self._active(pattern):  # in order: on a tie the earlier variant stays
-                for k in self.keys:
-                    if lit in k:
-                        m = v.search(k)
-                        if m is not None and (k not in best or m.start() < best[k].start()):
-                            best[k] = m
+                for k in self.having(lit):
+                    m = v.search(k)
+                    if m is not None and (k not in best or m.start() < best[k].start()):
+                        best[k] = m
             values = self._values[pattern.pattern] = {k: int(m.group(1)) for k, m in best.items()}
         return values

@@ -107,6 +107,10 @@ def roots() -> dict:
                 sized.setdefault((r["family"], mark), []).append(r["id"])
     data["_sized"] = sized
     data["_dims_key"] = {r["id"]: repr(sorted(r["dims"].items())) for r in data["roots"]}  # equal dims, equal fits
+    by_family: dict[str, list[tuple[int, dict]]] = {}  # family -> its roots with their places in `roots`
+    for i, r in enumerate(data["roots"]):
+        by_family.setdefault(r["family"], []).append((i, r))
+    data["_by_family"] = by_family
     return data
 
 
