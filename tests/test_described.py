@@ -112,6 +112,18 @@ def test_described_takes_the_title_and_the_first_sentence():
         # code blocks and tree drawings are no prose
         ("# Tool\n\n```bash\npython train.py --lr 1e-4 and more words\n```\n\n├── train.py  the script\n\nWords "
          "of its own here.", "Tool: Words of its own here."),
+        # a notice opening the card is not the model: the prose after it is
+        ("⚠️ Note on anonymisation\n\nThis repository generates CV portraits with Stable Diffusion. Data removed.",
+         "This repository generates CV portraits with Stable Diffusion."),
+        ("## 🚨 Archived\n\n**⚠ Moved elsewhere, see the new repo**\n\n# Dog LoRA\n\nIt draws dogs.",
+         "Dog LoRA: It draws dogs."),
+        # a heading below a tree drawing or a list names a section, not the model (an unfenced README)
+        ("project/\n├── config.yaml  # config\n└── train.py\n# Training\npython train.py\nRun the UI:\npython ui.py",
+         None),
+        ("- item one\n- item two\n# Usage notes\n\nRun it on a GPU with enough memory.",
+         "Run it on a GPU with enough memory."),
+        # badges above the title are decoration
+        ("[![CI](https://x/b.svg)](https://x)\n<p>logo</p>\n\n# Cat LoRA\n\nIt draws cats.", "Cat LoRA: It draws cats."),
         ("", None),
     ],
 )  # fmt: skip

@@ -258,6 +258,8 @@ _SECTIONS = {
     "training procedure", "usage", "uses",
 }  # fmt: skip
 _SKIP = re.compile(r"^(?:[|>]|[-*+] |\d{1,3}[.)] |!\[|\[!\[|<|[\u2500-\u257f]|\W*$)")  # tables, lists, images, HTML
+_DECOR = re.compile(r"^(?:!\[|\[!\[|<|\W*$)")  # images, badges, HTML, rules: what may stand above a title
+_NOTICE = re.compile(r"^[\W_]*?[\u26a0\u26d4\u2757\U0001f6a8\U0001f6d1]")  # ⚠ ⛔ ❗ 🚨 🛑: a notice, not the model
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002])\s+")
 
 
@@ -275,22 +277,24 @@ def described(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | Non
     body = re.sub(r"<!--.*?-->", "", body[:64_000], flags=re.S)
     body = re.sub(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", "", body, flags=re.S | re.M)  # code blocks
     title = sentence = None
-    headings = 0
+    headings, above = 0, False
     for line in [s.strip() for s in body.splitlines() if s.strip()][:MAX_SCAN_LINES]:
         heading = re.fullmatch(r"#{1,6}\s*(.*)", line) or re.fullmatch(r"\*\*([^*]{3,200})\*\*", line)
         text = re.sub(r"^[^\w\"'(\[]+", "", _plain(heading[1] if heading else line))  # (leading emoji, marks)
         headings += bool(heading)
         if headings > MAX_HEADINGS:
             break
-        if not text or _TEMPLATE.search(text):
+        if not text or _TEMPLATE.search(text) or _NOTICE.match(line):
             continue
-        if heading:
-            if title is None and re.sub(r"\s*\[optional\]$|:$", "", text.lower()) not in _SECTIONS:
+        if heading:  # the title: the first heading, with nothing but images above it, that names no section
+            section = re.sub(r"\s*\[optional\]$|:$", "", text.lower()) in _SECTIONS
+            if title is None and not above and not section:
                 title = text
             continue
         if text.endswith(":"):
             break
         if _SKIP.match(line) or len(text.split()) < 3 and not re.search(r"[\u3000-\u9fff]", text):
+            above = above or not _DECOR.match(line)  # a list, a table, a tree drawing: a heading below is a section
             continue
         sentence = _first_sentence(text)
         break
