@@ -107,18 +107,20 @@ def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[st
     return [(n, o, i, k) for (n, o, i), k in seen.items()], idx
 
 
-_ROLE_VALUES: dict[tuple[int, str], tuple[dict, list]] = {}
+_ROLE_VALUES: dict[tuple[int, str], tuple[dict, list, list]] = {}
 
 
-def _role_values(root: dict, spec: dict) -> list[tuple[set[int] | None, set[int] | None]]:
-    """(outs, ins) each role of the family allows on this root: the registry's, worked out once per process."""
+def _role_values(root: dict, spec: dict) -> tuple[list[tuple[set[int] | None, set[int] | None]], list]:
+    """(outs, ins) each role of the family allows on this root, and the sizes of its `_shape_only` dims: the
+    registry's, worked out once per process."""
     key = (id(root), spec["_base"])
     cached = _ROLE_VALUES.get(key)
     if cached is None or cached[0] is not root:  # (the registry dict itself, not a reused id)
         dims = root["dims"]
         roles = layout(spec["_base"])[0]
-        cached = _ROLE_VALUES[key] = (root, [(_values(o, dims), _values(i, dims)) for _, o, i in roles])
-    return cached[1]
+        values = [(_values(o, dims), _values(i, dims)) for _, o, i in roles]
+        cached = _ROLE_VALUES[key] = (root, values, [_values(d, dims) for d in spec["_shape_only"]])
+    return cached[1], cached[2]
 
 
 def side(value) -> str:
@@ -141,7 +143,7 @@ def shape_text(o, i, oexpr=None, iexpr=None) -> str:
 def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> RootFit:
     spec = families()["families"][fam]
     dims = root["dims"]
-    values = _role_values(root, spec)
+    values, needed = _role_values(root, spec)
     roles = layout(fam)[0]
     fit = RootFit(root)
     for n, o, i, key in obs:
@@ -186,7 +188,6 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
     if obs and not fit.ok and not fit.bad and all(o is None and i is None for _, o, i, _ in obs):
         fit.unsized = True  # named layers, no sizes: nothing rules the root out but its block count
     if not obs and not fit.bad:
-        needed = [_values(d, dims) for d in spec["_shape_only"]]
         if needed and all(v and v <= all_dims for v in needed):  # every listed size must appear
             fit.shape_only = True
     return fit
