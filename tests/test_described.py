@@ -123,7 +123,8 @@ def test_described_takes_the_title_and_the_first_sentence():
         ("- item one\n- item two\n# Usage notes\n\nRun it on a GPU with enough memory.",
          "Run it on a GPU with enough memory."),
         # badges above the title are decoration
-        ("[![CI](https://x/b.svg)](https://x)\n<p>logo</p>\n\n# Cat LoRA\n\nIt draws cats.", "Cat LoRA: It draws cats."),
+        ("[![CI](https://x/b.svg)](https://x)\n<p>logo</p>\n\n# Cat LoRA\n\nIt draws cats.",
+         "Cat LoRA: It draws cats."),
         ("", None),
     ],
 )  # fmt: skip

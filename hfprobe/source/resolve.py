@@ -15,15 +15,18 @@ files are read with ranged GETs (`transport.RemoteFile`). With HF_HUB_OFFLINE=1 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import HfprobeError, NetworkError, SourceAccessError, SourceNotFoundError, UsageError
 from .hub import (
     DOWNLOAD_FIX,
+    REPO_ID,
     cached_listing,
     download,
     fetch_listing,
@@ -292,6 +295,52 @@ class Source:
                 f"{f.name}: {f.size} bytes is too large for a companion text file; remove or shrink it"
             )
         return f.read(0, f.size).decode("utf-8", errors="replace")
+
+    def base_config(self, repo_id: str) -> dict | None:
+        """The config.json of a model the metadata declares (`tree.base_config` checks the declaration by its
+        sizes), or None where it cannot be had: from huggingface_hub's cache (its main branch), and for a Hub source
+        (not offline) from the Hub; a local source reads nothing over the network. It never raises: a declaration
+        it cannot check stays unchecked, as it was."""
+        if not REPO_ID.fullmatch(repo_id):
+            return None
+        if self.kind != "hub" and not (hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))).is_dir():
+            return None  # (a local inspect imports huggingface_hub only where the cache holds the model)
+        from huggingface_hub import constants, try_to_load_from_cache
+
+        what = f"{repo_id}/config.json"
+        try:
+            path = try_to_load_from_cache(repo_id, "config.json")
+            if not isinstance(path, str) and self.kind == "hub" and not constants.is_offline_mode():
+                path = download(
+                    repo_id, "config.json", "main", token=self.token, max_bytes=MAX_TEXT_BYTES, what=what,
+                    progress=False, fix=COMPANION_FIX,
+                )  # fmt: skip
+            if not isinstance(path, str):
+                return None
+            with open(path, "rb") as fh:
+                data = fh.read(MAX_TEXT_BYTES + 1)
+            self._counter.bytes += len(data)
+            config = json.loads(data) if len(data) <= MAX_TEXT_BYTES else None
+        except (HfprobeError, OSError, ValueError, RecursionError) as err:
+            log.info("%s not read (%s): the declaration stays unchecked", what, str(err).splitlines()[0][:200])
+            return None
+        return config if isinstance(config, dict) else None
+
+
+def hub_cache_dir() -> Path:
+    """huggingface_hub's cache folder: its own setting where it is loaded, else as it works it out from the
+    environment (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME), without loading it (tests/test_base_config.py compares)."""
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub import constants
+
+        return Path(constants.HF_HUB_CACHE)
+    env = os.environ
+    if env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE"):
+        return Path(env.get("HF_HUB_CACHE") or env["HUGGINGFACE_HUB_CACHE"]).expanduser()
+    home = env.get("HF_HOME") or os.path.join(
+        env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface"
+    )
+    return Path(home).expanduser() / "hub"
 
 
 def _walk(root: Path, display: str) -> list[str]:

@@ -19,9 +19,10 @@ Everything here is a pure function over shapes and strings, so it works without 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from .base_config import configs_checked
 from .decide import base_model_decision, claim_conflicts, unknown_claims
 from .declared import Claim, declared_claims, foreign_model_type
 from .fit import RootFit, fit_roots, name_families, shape_text, side, telling
@@ -66,6 +67,7 @@ def classify(
     quantized: Mapping | None = None,
     params: Mapping[str, int] | None = None,
     model_config: Mapping | None = None,
+    base_config: Callable[[str], Mapping | None] | None = None,
 ) -> TreeResult:
     """Family, root candidates, declared claims and conflicts for one model.
 
@@ -74,7 +76,8 @@ def classify(
     `declared_claims`; `quantized` ({method, bits}) marks a quantized checkpoint, which the weights alone do not
     name a base_model for (see `base_model_decision`); `params` (tensor or module name -> element count, for a
     full checkpoint) lets the weights alone name a root only where the family's layers hold enough of them;
-    `model_config` is config.json where `config` is the adapter_config.json beside it.
+    `model_config` is config.json where `config` is the adapter_config.json beside it; `base_config(repo_id)` gives
+    the config.json of a declared model the registry lacks, or None (`tree.base_config`: its sizes check it).
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
@@ -104,6 +107,8 @@ def classify(
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
     fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set, params is not None)  # 2.
+    if base_config is not None:  # a declared model the registry lacks, checked by its own config.json
+        claims = configs_checked(claims, base_config, fits, ok, norm, orig, shape_set, evidence)
     claims = _name_guesses_checked(claims, fits, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     cands, pool, family, family_conf = _rank_roots(

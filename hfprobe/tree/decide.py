@@ -260,7 +260,9 @@ def base_model_decision(
         own = [f for f in pool if f.root["id"] == c.root]
         if own and all(f.unsized for f in own):
             fits = "its layer names and block count fit it (the file gives no sizes to check)"
-        if c.root and write == value and not known:
+        if c.via:  # a model the registry lacks, checked by its own config.json
+            fits = c.via
+        elif c.root and write == value and not known:
             original = roots()["_tail"].get(tail_key(value), (None, c.root))[1]
             fits = (
                 f"by its name a re-upload of {original} (quantized, converted or mirrored); the weights fit it"

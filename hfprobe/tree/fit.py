@@ -21,7 +21,7 @@ from .keymatch import KeySet
 from .names import Shape
 from .registry import families, family_label, layout, roots
 
-__all__ = ["RootFit", "fit_roots", "name_families", "telling"]
+__all__ = ["RootFit", "fit_root", "fit_roots", "name_families", "telling"]
 
 
 def _values(expr, dims: Mapping) -> set[int] | None:
@@ -119,7 +119,9 @@ def _role_values(root: dict, spec: dict) -> tuple[list[tuple[set[int] | None, se
         dims = root["dims"]
         roles = layout(spec["_base"])[0]
         values = [(_values(o, dims), _values(i, dims)) for _, o, i in roles]
-        cached = _ROLE_VALUES[key] = (root, values, [_values(d, dims) for d in spec["_shape_only"]])
+        cached = (root, values, [_values(d, dims) for d in spec["_shape_only"]])
+        if not root.get("config"):  # (a root from a declared model's config.json is one run's: not kept)
+            _ROLE_VALUES[key] = cached
     return cached[1], cached[2]
 
 
@@ -259,6 +261,12 @@ def fit_roots(
     if any(not f.shape_only for _, f in ok):  # a root whose named roles fit beats roots that only share sizes
         ok = [(fam, f) for fam, f in ok if not f.shape_only]
     return fits, ok
+
+
+def fit_root(root: dict, norm: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> RootFit:
+    """One root outside the registry (`tree.base_config`) tested against the shapes, as `fit_roots` tests each."""
+    all_dims = {d for o, i in norm.values() for d in (o, i) if d}
+    return _fit(root, root["family"], *_family_observations(root["family"], norm, orig, keys), all_dims)
 
 
 def _require_layers(fam: str, fit: RootFit) -> None:

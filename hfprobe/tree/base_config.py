@@ -1,0 +1,141 @@
+"""A declared base the registry does not know, checked by its own config.json.
+
+An adapter's adapter_config.json, a config.json or a card may name a model the registry lacks
+(`someorg/wizard-chat-7b`). Where that model's config.json can be had (huggingface_hub's cache; for a Hub source, the
+Hub: `Source.base_config`), `config_root` turns its sizes into a root like the registry's (`hfprobe/data/
+config_dims.json` says which fields give which dim, for the text families whose derivation the tests check against
+transformers' own models), which `classify` fits the weights against as it fits any root: the declaration is then
+checked, not taken on trust. Its `_name_or_path`, which transformers writes when it saves a fine-tuned model, names
+the model it was fine-tuned from: where that is a registry root the weights fit, it is the root.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from functools import lru_cache
+from importlib import resources
+
+from ..source.hub import REPO_ID
+from .declared import _architecture
+from .fit import fit_root
+from .registry import prompt_widths, roots
+
+__all__ = ["config_families", "config_parent", "config_root", "configs_checked"]
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict:
+    return json.loads(resources.files("hfprobe.data").joinpath("config_dims.json").read_text())
+
+
+def _first(config: Mapping, keys: list[str]) -> int | None:
+    for k in keys:
+        v = config.get(k)
+        if type(v) is int and v > 0:
+            return v
+    return None
+
+
+def config_dims(config: Mapping) -> dict[str, int]:
+    """The registry's dims that a transformers config.json gives (those it does not give are left out).
+
+    >>> config_dims({"hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8,
+    ...              "intermediate_size": 14336, "num_hidden_layers": 32, "vocab_size": 32000})["kv_dim"]
+    1024
+    """
+    keys = _table()["keys"]
+    got = {dim: _first(config, names) for dim, names in keys.items()}
+    hidden, heads = got.pop("hidden"), got.pop("heads")
+    kv_heads, head_dim = got.pop("kv_heads"), got.pop("head_dim")
+    if hidden and got["ffn"] is None and "n_inner" in config and config["n_inner"] is None:
+        got["ffn"] = 4 * hidden  # GPT-2's default inner width
+    if heads and head_dim is None and hidden and hidden % heads == 0:
+        head_dim = hidden // heads
+    if config.get("multi_query") is True and not config.get("new_decoder_architecture"):
+        kv_heads = 1  # Falcon's multi-query attention, whatever num_kv_heads says
+    kv_heads = kv_heads or heads
+    if heads and head_dim:
+        got.update(q_dim=heads * head_dim, inner=heads * head_dim, kv_dim=kv_heads * head_dim)
+        got["qkv"] = (heads + 2 * kv_heads) * head_dim
+    got["hidden"] = hidden
+    return {dim: v for dim, v in got.items() if v is not None}
+
+
+def config_families(config) -> tuple[str, ...]:
+    """The registry families a config.json's model_type (or diffusers `_class_name`) names; () for none."""
+    return _architecture(config)[2] if isinstance(config, Mapping) else ()
+
+
+def config_root(repo_id: str, config: Mapping | None) -> dict | None:
+    """A root for `repo_id` from its config.json: {id, family, prior, dims, config: True}, where its model_type is
+    a family the derivation is checked for and the config gives every dim the family's registry roots all have;
+    else None (nothing to check it by)."""
+    if not isinstance(config, Mapping):
+        return None
+    fams = config_families(config)
+    family = fams[0] if len(fams) == 1 and fams[0] in _table()["families"] else None
+    if family is None:
+        return None
+    have = [set(r["dims"]) - {"prompt"} for r in roots()["roots"] if r["family"] == family]
+    need = set.intersection(*have) if have else set()
+    every = set.union(*have) if have else set()
+    dims = {d: v for d, v in config_dims(config).items() if d in every}
+    if not need or not need <= set(dims):
+        return None
+    dims["prompt"] = prompt_widths(dims)
+    return {"id": repo_id, "family": family, "prior": 1, "dims": dims, "config": True}
+
+
+def config_parent(config: Mapping | None) -> str | None:
+    """The registry root config.json's `_name_or_path` names (the model it was saved from), or None."""
+    value = config.get("_name_or_path") if isinstance(config, Mapping) else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return roots()["_alias"].get(value.strip().lower())
+
+
+def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys, evidence: list[str]) -> list:
+    """Each declared Hub id the registry lacks whose config.json `lookup` gives, checked by its sizes: ruled out
+    (its root set, not among the fits that pass: a conflict), fitting (a root of its own; or, where transformers
+    saved it from a registry root that fits, that root), or, where its layers are not the weights' family's, of
+    the family its config says (a conflict where that is not the weights'). `fits` and `ok` gain its fit."""
+    out, seen = [], {}
+    for c in claims:
+        value = c.value.strip()
+        if c.strength != "declared" or c.root is not None or c.level != "model" or not REPO_ID.fullmatch(value):
+            out.append(c)
+            continue
+        if value not in seen:
+            seen[value] = lookup(value)
+        config = seen[value]
+        fams = config_families(config)
+        root = config_root(value, config)
+        fit = fit_root(root, norm, orig, keys) if root else None
+        if fit is None or not (fit.bad or fit.consistent):  # nothing to check its sizes by: its family, if said
+            out.append(replace(c, family=fams[0]) if len(fams) == 1 else c)
+            continue
+        fam, parent = root["family"], config_parent(config)
+        fits.append((fam, fit))
+        if fit.bad:
+            evidence.append(f"{value}'s config.json gives its sizes: {fit.bad[0]}")
+            out.append(replace(c, root=value, family=fam, via="its config.json"))
+        elif parent and any(f.root["id"] == parent for _, f in ok):
+            evidence.append(f"{value}'s config.json: its sizes fit, and it was saved from {parent}, its root")
+            out.append(
+                replace(c, root=parent, family=fam, via=f"its config.json's sizes fit the weights (from {parent})")
+            )
+        else:
+            like = [f.root["id"] for _, f in ok if f.root["family"] == fam and _same_dims(f.root, root)]
+            ok.append((fam, fit))
+            also = f", which are {like[0]}'s{f' (and {len(like) - 1} more)' if len(like) > 1 else ''}" if like else ""
+            evidence.append(f"{value}, not in the registry: its config.json's sizes fit the weights{also}")
+            out.append(replace(c, root=value, family=fam, via="its config.json's sizes fit the weights"))
+    return out
+
+
+def _same_dims(a: dict, b: dict) -> bool:
+    """Whether two roots have the same sizes wherever both give one (a fine-tune keeps its root's)."""
+    both = (set(a["dims"]) & set(b["dims"])) - {"prompt"}
+    return bool(both) and all(a["dims"][d] == b["dims"][d] for d in both)

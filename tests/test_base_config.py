@@ -1,0 +1,169 @@
+"""A declared base the registry lacks, checked by its own config.json (hfprobe/tree/base_config.py): the sizes
+it gives are the registry's own for transformers' models, and `inspect` fits the weights to them, from the Hub
+(tests/fakehub.py) for a Hub source and from huggingface_hub's cache alone for a local folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from safetensors.numpy import save
+
+from hfprobe.tree.base_config import _table, config_root
+from hfprobe.tree.inspect import inspect_source
+from hfprobe.tree.registry import roots
+from tests.fakehub import FakeHub
+from tests.test_tree import LLM_CONFIGS
+
+CHECKED = sorted(_table()["families"])
+
+
+@pytest.fixture(autouse=True)
+def own_hub_cache(tmp_path, monkeypatch):
+    """Each test its own huggingface_hub cache: a config one test put there is not another's."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
+
+
+DECLARED = "someorg/wizard-chat-7b"  # a fine-tune the registry does not list
+
+
+@pytest.mark.parametrize("family", CHECKED)
+def test_config_sizes_are_the_registry_s_for_transformers_own_models(family):
+    from transformers import AutoConfig
+
+    model_type, kwargs, root_id = LLM_CONFIGS[family]  # (each family listed has its oracle there)
+    root = config_root("x/y", AutoConfig.for_model(model_type, **kwargs).to_dict())
+    want = roots()["_by_id"][root_id]["dims"]
+    assert root is not None and root["family"] == family
+    assert {d: root["dims"].get(d) for d in want} == want
+
+
+def test_nothing_to_check_by_gives_no_root():
+    assert config_root("x/y", {"model_type": "whisper", "d_model": 768}) is None  # a family not listed
+    assert config_root("x/y", {"model_type": "llama", "hidden_size": 4096}) is None  # sizes missing
+    assert config_root("x/y", {"model_type": "mixtral", "hidden_size": 4096}) is None  # no family here
+    assert config_root("x/y", ["not", "a", "dict"]) is None
+
+
+def _llama_config(**over) -> str:
+    config = {
+        "model_type": "llama",
+        "hidden_size": 4096,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 32,
+        "intermediate_size": 11008,
+        "num_hidden_layers": 32,
+        "vocab_size": 32000,
+    }
+    return json.dumps({**config, **over})
+
+
+def _adapter(declared: str = DECLARED) -> dict:
+    """A PEFT LoRA on the q and v projections of a 32-layer, 4096-wide LLaMA-style model."""
+    import numpy as np
+
+    tensors = {}
+    for layer in range(32):
+        for proj in ("q_proj", "v_proj"):
+            key = f"base_model.model.model.layers.{layer}.self_attn.{proj}"
+            tensors[f"{key}.lora_A.weight"] = np.zeros((4, 4096), np.float16)
+            tensors[f"{key}.lora_B.weight"] = np.zeros((4096, 4), np.float16)
+    config = {"peft_type": "LORA", "base_model_name_or_path": declared, "r": 4, "lora_alpha": 8}
+    return {"adapter_model.safetensors": save(tensors), "adapter_config.json": json.dumps(config)}
+
+
+@pytest.mark.parametrize(
+    "config, root, base_model, conflict",
+    [
+        # saved by transformers from a registry root that fits: that root is the root, the declared model the base
+        (_llama_config(_name_or_path="meta-llama/Llama-2-7b-hf"), "meta-llama/Llama-2-7b-hf", DECLARED, False),
+        # its sizes fit, its lineage unsaid: a root of its own, checked
+        (_llama_config(), DECLARED, DECLARED, False),
+        # its config rules it out: a conflict, and no base_model
+        (_llama_config(hidden_size=2048), "meta-llama/Llama-2-7b-hf", None, True),
+        # its config says another architecture than the weights'
+        (json.dumps({"model_type": "bert", "hidden_size": 768}), "meta-llama/Llama-2-7b-hf", None, True),
+    ],
+)
+def test_a_hub_adapter_s_declared_base_is_checked_by_its_config(tmp_path, config, root, base_model, conflict):
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/adapter", _adapter())
+    hub.add_repo(DECLARED, {"config.json": config})
+    with hub.serving():
+        r = inspect_source("org/adapter")
+    assert r["root"]["id"] == root, r["root"]["evidence"]
+    assert r["base_model"]["id"] == base_model, r["base_model"]
+    assert bool(r["conflicts"]) is conflict, r["conflicts"]
+    assert any(f"{DECLARED}/resolve/main/config.json" in path for _, path, _ in hub.requests)
+    if base_model:
+        assert "config.json" in r["base_model"]["reason"]
+
+
+def test_without_its_config_the_declaration_stays_unchecked(tmp_path):
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/adapter", _adapter())  # the declared repo is not on this Hub: 404
+    with hub.serving():
+        r = inspect_source("org/adapter")
+    assert r["base_model"]["id"] is None and r["base_model"]["status"] == "unchecked"
+    assert not r["conflicts"]
+
+
+def test_a_local_folder_reads_the_cache_and_never_the_network(tmp_path):
+    from huggingface_hub import hf_hub_download
+
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    for name, data in _adapter().items():
+        (folder / name).write_bytes(data if isinstance(data, bytes) else data.encode())
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo(DECLARED, {"config.json": _llama_config(hidden_size=2048)})
+    with hub.serving():
+        before = inspect_source(str(folder))  # not in the cache yet: unchecked, and nothing asked of the Hub
+        assert not hub.requests
+        hf_hub_download(DECLARED, "config.json")  # as loading the base model once would have put it there
+        hub.requests.clear()
+        after = inspect_source(str(folder))
+        assert not hub.requests
+    assert before["base_model"]["status"] == "unchecked" and not before["conflicts"]
+    assert after["base_model"]["status"] == "contradicted"
+    assert f"{DECLARED}'s config.json" in " ".join(after["root"]["evidence"])
+
+
+def test_a_declared_id_is_looked_up_only_as_a_hub_id(tmp_path):
+    from hfprobe.tree.classify import classify
+
+    asked = []
+    shapes = {f"model.layers.{i}.self_attn.q_proj": (4096, 4096) for i in range(32)}
+    for value in ("../../etc/passwd", "someorg/x/../y", "/abs/path", DECLARED):
+        classify(shapes, config={"base_model_name_or_path": value, "peft_type": "LORA"}, base_config=asked.append)
+    assert asked == [DECLARED]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"HF_HOME": "/tmp/x-home"},
+        {"XDG_CACHE_HOME": "/tmp/x-xdg"},
+        {"HF_HOME": "~/h", "XDG_CACHE_HOME": "/tmp/x-xdg"},
+        {"HUGGINGFACE_HUB_CACHE": "/tmp/x-legacy"},
+        {"HF_HUB_CACHE": "/tmp/x-cache", "HF_HOME": "/tmp/x-home"},
+    ],
+)
+def test_the_cache_folder_is_the_one_huggingface_hub_works_out(env):
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("HF_HOME", "HF_HUB_CACHE", "XDG_CACHE_HOME")}
+    clean = {**clean, **env}
+
+    def ask(code):
+        return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+
+    ours = ask("import sys; from hfprobe.source.resolve import hub_cache_dir; p = hub_cache_dir(); "
+               "print(p, 'huggingface_hub' in sys.modules)").stdout.split()  # fmt: skip
+    theirs = ask("from huggingface_hub import constants; print(constants.HF_HUB_CACHE)").stdout.strip()
+    assert ours == [os.path.expanduser(theirs), "False"]
