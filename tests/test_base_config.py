@@ -79,8 +79,10 @@ def _adapter(declared: str = DECLARED) -> dict:
     [
         # saved by transformers from a registry root that fits: that root is the root, the declared model the base
         (_llama_config(_name_or_path="meta-llama/Llama-2-7b-hf"), "meta-llama/Llama-2-7b-hf", DECLARED, False),
-        # its sizes fit, its lineage unsaid: a root of its own, checked
-        (_llama_config(), DECLARED, DECLARED, False),
+        # its sizes fit and are a registry root's (Llama 2 7B's), its lineage unsaid: those roots stay the candidates
+        (_llama_config(), "meta-llama/Llama-2-7b-hf", DECLARED, False),
+        # its sizes fit and are no registry root's: a root of its own, checked
+        (_llama_config(intermediate_size=12000, vocab_size=65000), DECLARED, DECLARED, False),
         # its config rules it out: a conflict, and no base_model
         (_llama_config(hidden_size=2048), "meta-llama/Llama-2-7b-hf", None, True),
         # its config says another architecture than the weights'

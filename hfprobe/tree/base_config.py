@@ -3,10 +3,12 @@
 An adapter's adapter_config.json, a config.json or a card may name a model the registry lacks
 (`someorg/wizard-chat-7b`). Where that model's config.json can be had (huggingface_hub's cache; for a Hub source, the
 Hub: `Source.base_config`), `config_root` turns its sizes into a root like the registry's (`hfprobe/data/
-config_dims.json` says which fields give which dim, for the text families whose derivation the tests check against
+config_dims.json` says which fields give which dim, for the families whose derivation the tests check against
 transformers' own models), which `classify` fits the weights against as it fits any root: the declaration is then
 checked, not taken on trust. Its `_name_or_path`, which transformers writes when it saves a fine-tuned model, names
-the model it was fine-tuned from: where that is a registry root the weights fit, it is the root.
+the model it was fine-tuned from: where that is a registry root the weights fit, it is the root. A model in a
+registry root's sizes is most likely a fine-tune of it (or of a look-alike): the registry's roots stay the
+candidates; one in sizes no registry root has is a root of its own.
 """
 
 from __future__ import annotations
@@ -117,8 +119,9 @@ def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys
             out.append(replace(c, family=fams[0]) if len(fams) == 1 else c)
             continue
         fam, parent = root["family"], config_parent(config)
-        fits.append((fam, fit))
+        like = [f.root["id"] for _, f in ok if f.root["family"] == fam and _same_dims(f.root, root)]
         if fit.bad:
+            fits.append((fam, fit))
             evidence.append(f"{value}'s config.json gives its sizes: {fit.bad[0]}")
             out.append(replace(c, root=value, family=fam, via="its config.json"))
         elif parent and any(f.root["id"] == parent for _, f in ok):
@@ -126,11 +129,20 @@ def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys
             out.append(
                 replace(c, root=parent, family=fam, via=f"its config.json's sizes fit the weights (from {parent})")
             )
-        else:
-            like = [f.root["id"] for _, f in ok if f.root["family"] == fam and _same_dims(f.root, root)]
+        elif like:  # a registry root's sizes: a fine-tune of one of those (or a model built like them), which
+            # ones the weights cannot tell: they rank the roots as without it, and it is the base_model
+            more = f" (and {len(like) - 1} more)" if len(like) > 1 else ""
+            evidence.append(
+                f"{value}, not in the registry: its config.json's sizes fit the weights and are {like[0]}'s{more}: "
+                "a fine-tune of one, perhaps"
+            )
+            out.append(replace(c, family=fam, via=f"its config.json's sizes fit the weights (those of {like[0]})"))
+        else:  # sizes no registry root has: a root of its own
+            fits.append((fam, fit))
             ok.append((fam, fit))
-            also = f", which are {like[0]}'s{f' (and {len(like) - 1} more)' if len(like) > 1 else ''}" if like else ""
-            evidence.append(f"{value}, not in the registry: its config.json's sizes fit the weights{also}")
+            evidence.append(
+                f"{value}, not in the registry: its config.json's sizes fit the weights, as no known root's do"
+            )
             out.append(replace(c, root=value, family=fam, via="its config.json's sizes fit the weights"))
     return out
 

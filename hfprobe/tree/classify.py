@@ -401,6 +401,7 @@ def _rank_roots(
         and c.root is None
         and c.family == family
         and c.family is not None
+        and c.via is None  # (one checked by its config.json in a registry root's sizes: those roots rank)
         and ("/" in c.value or c.value.lower() in roots()["_legacy"])  # a Hub id, not a local folder's name
     ][:1]:
         fine_tune_of = _named_root(c.value, pool)
