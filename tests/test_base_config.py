@@ -169,3 +169,25 @@ def test_the_cache_folder_is_the_one_huggingface_hub_works_out(env):
                "print(p, 'huggingface_hub' in sys.modules)").stdout.split()  # fmt: skip
     theirs = ask("from huggingface_hub import constants; print(constants.HF_HUB_CACHE)").stdout.strip()
     assert ours == [os.path.expanduser(theirs), "False"]
+
+
+def test_a_hub_that_does_not_answer_for_the_config_costs_one_try(tmp_path, monkeypatch):
+    import time
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DOWNLOAD_TIMEOUT", 1)
+    monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 1)
+    monkeypatch.setenv("HFPROBE_HUB_RETRIES", "4")  # what the weights' reads would retry: not this optional one
+    monkeypatch.setenv("HFPROBE_HUB_BACKOFF", "0.05")
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/adapter", _adapter())
+    hub.add_repo(DECLARED, {"config.json": _llama_config()})
+    hub.fault = lambda req, method, path: DECLARED in path and (hub.closing.wait(30) or True)  # never answers
+    with hub.serving():
+        start = time.monotonic()
+        r = inspect_source("org/adapter")
+        took = time.monotonic() - start
+    assert r["base_model"]["status"] == "unchecked"
+    assert took < 3.5, took  # one 1 s try (five would take 5 s and more)
+    assert sum(DECLARED in path for _, path, _ in hub.requests) == 1

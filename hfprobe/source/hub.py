@@ -198,14 +198,23 @@ DOWNLOAD_FIX = (
 
 
 def download(
-    repo_id: str, name: str, sha: str, *, token, max_bytes: int, what: str, progress: bool, fix: str = DOWNLOAD_FIX
+    repo_id: str,
+    name: str,
+    sha: str,
+    *,
+    token,
+    max_bytes: int,
+    what: str,
+    progress: bool,
+    fix: str = DOWNLOAD_FIX,
+    retries: int | None = None,
 ) -> str:
     """A file of the repo at commit `sha`, downloaded into huggingface_hub's cache; its local path.
 
     First one HEAD under hfprobe's timeout and retries (so a server that hangs fails within the bound, and the
     size is checked against `max_bytes` before any byte is downloaded), then `hf_hub_download`, held to the
     time its own retries of a reply of that size may take (`transport.within`: a trickling server cannot hold
-    it longer).
+    it longer). `retries` (default `config.hub_retries()`): 0 for a file the caller can do without.
     """
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
@@ -218,11 +227,12 @@ def download(
             what,
             lambda: get_hf_file_metadata(url, token=token, timeout=head_timeout, retry_on_errors=False),
             timeout=head_timeout,
+            retries=retries,
         )
         if meta.size is not None and meta.size > max_bytes:
             raise too_large(what, meta.size, max_bytes, fix)
         log.debug("download %s/%s@%s (%s bytes) through the Hub cache", repo_id, name, sha[:12], meta.size)
-        tries = hub_retries() + 1
+        tries = (hub_retries() if retries is None else retries) + 1
         seconds = tries * (head_timeout + reply_budget(get_timeout, meta.size or max_bytes))
         seconds += sum(backoff(n, hub_backoff()) for n in range(tries - 1))
         path = within(

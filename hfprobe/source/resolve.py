@@ -312,9 +312,16 @@ class Source:
             path = try_to_load_from_cache(repo_id, "config.json")
             if not isinstance(path, str) and self.kind == "hub" and not constants.is_offline_mode():
                 path = download(
-                    repo_id, "config.json", "main", token=self.token, max_bytes=MAX_TEXT_BYTES, what=what,
-                    progress=False, fix=COMPANION_FIX,
-                )  # fmt: skip
+                    repo_id,
+                    "config.json",
+                    "main",
+                    token=self.token,
+                    max_bytes=MAX_TEXT_BYTES,
+                    what=what,
+                    progress=False,
+                    fix=COMPANION_FIX,
+                    retries=0,  # one try: without it, the declaration is only left unchecked
+                )
             if not isinstance(path, str):
                 return None
             with open(path, "rb") as fh:

@@ -154,11 +154,12 @@ def _give_up(what: str, exc: BaseException, tries: int, timeout: float) -> Netwo
     )
 
 
-def with_retries(what: str, attempt: Callable[[], T], *, timeout: float) -> T:
-    """`attempt()` (one request, read and checked), retried on transient failures; see the module docstring."""
+def with_retries(what: str, attempt: Callable[[], T], *, timeout: float, retries: int | None = None) -> T:
+    """`attempt()` (one request, read and checked), retried on transient failures (`retries` times, default
+    `config.hub_retries()`); see the module docstring."""
     from ..config import hub_backoff, hub_retries
 
-    retries, base = hub_retries(), hub_backoff()
+    retries, base = hub_retries() if retries is None else retries, hub_backoff()
     for n in range(retries + 1):
         try:
             return attempt()
