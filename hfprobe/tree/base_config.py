@@ -119,7 +119,7 @@ def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys
             out.append(replace(c, family=fams[0]) if len(fams) == 1 else c)
             continue
         fam, parent = root["family"], config_parent(config)
-        like = [f.root["id"] for _, f in ok if f.root["family"] == fam and _same_dims(f.root, root)]
+        like = [] if fit.bad else [f.root["id"] for _, f in ok if f.root["family"] == fam and _same_dims(f.root, root)]
         if fit.bad:
             fits.append((fam, fit))
             evidence.append(f"{value}'s config.json gives its sizes: {fit.bad[0]}")
