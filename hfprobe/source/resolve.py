@@ -41,6 +41,9 @@ from .local import ByteCounter, LocalFile
 MAX_TEXT_BYTES = 5 * 1024 * 1024  # companion files (cards, configs) are small; refuse anything larger
 COMPANION_FIX = "companion files are read up to 5 MB"
 PREFETCH_WORKERS = 4  # companion downloads at once (`Source.prefetch`): a card, two configs and a note
+# a declared diffusers pipeline's parts whose configs give the sizes its declaration is checked by (`base_config`)
+PIPELINE_PARTS = ("unet", "transformer", "text_encoder", "text_encoder_2")
+_ABSENT = object()  # a file the repo (or, for a local source, the cache) does not have
 log = logging.getLogger(__name__)
 
 
@@ -297,23 +300,43 @@ class Source:
         return f.read(0, f.size).decode("utf-8", errors="replace")
 
     def base_config(self, repo_id: str) -> dict | None:
-        """The config.json of a model the metadata declares (`tree.base_config` checks the declaration by its
-        sizes), or None where it cannot be had: from huggingface_hub's cache (its main branch), and for a Hub source
-        (not offline) from the Hub; a local source reads nothing over the network. It never raises: a declaration
-        it cannot check stays unchecked, as it was."""
+        """The config of a model the metadata declares (`tree.base_config` checks the declaration by its sizes), or
+        None where it cannot be had: its config.json, or for a diffusers pipeline its model_index.json with the
+        configs of the parts the check reads (`PIPELINE_PARTS`) in place of their [library, class] entries. From
+        huggingface_hub's cache (the main branch), and for a Hub source (not offline) from the Hub; a local source
+        reads nothing over the network. It never raises: a declaration it cannot check stays unchecked, as it was."""
         if not REPO_ID.fullmatch(repo_id):
             return None
         if self.kind != "hub" and not (hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))).is_dir():
             return None  # (a local inspect imports huggingface_hub only where the cache holds the model)
+        config = self._base_json(repo_id, "config.json")
+        if config is not _ABSENT:
+            return config
+        index = self._base_json(repo_id, "model_index.json")  # no config.json: a diffusers pipeline, perhaps
+        if not isinstance(index, dict):
+            return None
+        from concurrent.futures import ThreadPoolExecutor
+
+        parts = [p for p in PIPELINE_PARTS if isinstance(index.get(p), list)]
+        with ThreadPoolExecutor(max(1, len(parts))) as pool:  # (over the network, one round trip for all)
+            got = list(pool.map(lambda part: self._base_json(repo_id, f"{part}/config.json"), parts))
+        return {**index, **{p: c for p, c in zip(parts, got) if isinstance(c, dict)}}
+
+    def _base_json(self, repo_id: str, name: str):
+        """One JSON file of a declared model, as `base_config` reads it: the object, None where it could not be
+        had (a log line says why) or `_ABSENT` where the repo does not have it (or, for a local source, the cache
+        does not)."""
         from huggingface_hub import constants, try_to_load_from_cache
 
-        what = f"{repo_id}/config.json"
+        what = f"{repo_id}/{name}"
         try:
-            path = try_to_load_from_cache(repo_id, "config.json")
-            if not isinstance(path, str) and self.kind == "hub" and not constants.is_offline_mode():
+            path = try_to_load_from_cache(repo_id, name)
+            if not isinstance(path, str):
+                if path is not None or self.kind != "hub" or constants.is_offline_mode():
+                    return _ABSENT  # (not None: the cache knows the repo has no such file)
                 path = download(
                     repo_id,
-                    "config.json",
+                    name,
                     "main",
                     token=self.token,
                     max_bytes=MAX_TEXT_BYTES,
@@ -322,12 +345,12 @@ class Source:
                     fix=COMPANION_FIX,
                     retries=0,  # one try: without it, the declaration is only left unchecked
                 )
-            if not isinstance(path, str):
-                return None
             with open(path, "rb") as fh:
                 data = fh.read(MAX_TEXT_BYTES + 1)
             self._counter.bytes += len(data)
             config = json.loads(data) if len(data) <= MAX_TEXT_BYTES else None
+        except SourceNotFoundError:
+            return _ABSENT
         except (HfprobeError, OSError, ValueError, RecursionError) as err:
             log.info("%s not read (%s): the declaration stays unchecked", what, str(err).splitlines()[0][:200])
             return None

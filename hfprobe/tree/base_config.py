@@ -14,7 +14,7 @@ candidates; one in sizes no registry root has is a root of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
@@ -66,28 +66,87 @@ def config_dims(config: Mapping) -> dict[str, int]:
 
 
 def config_families(config) -> tuple[str, ...]:
-    """The registry families a config.json's model_type (or diffusers `_class_name`) names; () for none."""
-    return _architecture(config)[2] if isinstance(config, Mapping) else ()
+    """The registry families a config.json's model_type (or diffusers `_class_name`; a pipeline's: its denoiser's)
+    names; () for none."""
+    return _architecture(_denoiser(config))[2] if isinstance(config, Mapping) else ()
 
 
-def config_root(repo_id: str, config: Mapping | None) -> dict | None:
-    """A root for `repo_id` from its config.json: {id, family, prior, dims, config: True}, where its model_type is
-    a family the derivation is checked for and the config gives every dim the family's registry roots all have;
-    else None (nothing to check it by)."""
+def _denoiser(config: Mapping) -> Mapping:
+    """A diffusers pipeline's denoiser config (model_index.json with its parts' configs in place, as
+    `Source.base_config` gives it); any other config itself."""
+    for part in _table()["diffusers"]["denoisers"]:
+        if isinstance(config.get(part), Mapping):
+            return config[part]
+    return config
+
+
+def pipeline_dims(config: Mapping) -> dict[str, int | list[int]]:
+    """The registry's dims that a diffusers pipeline's (or one denoiser's) configs give.
+
+    >>> unet = {"_class_name": "UNet2DConditionModel", "block_out_channels": [320, 640, 1280, 1280],
+    ...         "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"], "cross_attention_dim": 768}
+    >>> pipeline_dims({"unet": unet, "text_encoder": {"hidden_size": 768}})
+    {'context': 768, 'widths': [320, 640, 1280], 'attn_widths': [320, 640, 1280], 'depth': 1, 'te_hidden': 768}
+    """
+    table = _table()["diffusers"]
+    net = _denoiser(config)
+    got = {dim: _first(net, names) for dim, names in table["keys"].items()}
+    heads, head_dim = net.get("num_attention_heads"), net.get("attention_head_dim")
+    if "block_out_channels" not in net and type(heads) is int and type(head_dim) is int:  # a transformer's width
+        got["inner"] = heads * head_dim
+        dual = net.get("dual_attention_layers")
+        if isinstance(dual, (list, tuple)) and dual:  # (SD 3.5 Medium's first layers attend twice)
+            got.update(dual_inner=got["inner"], dual_layers=len(dual))
+    blocks, kinds = net.get("block_out_channels"), net.get("down_block_types")
+    if _ints(blocks) and isinstance(kinds, (list, tuple)) and len(kinds) == len(blocks):  # a UNet's blocks
+        got["widths"] = sorted(set(blocks))
+        attn = {w for w, kind in zip(blocks, kinds) if isinstance(kind, str) and "CrossAttn" in kind}
+        if "CrossAttn" in str(net.get("mid_block_type", "UNetMidBlock2DCrossAttn")):  # (diffusers' default)
+            attn.add(blocks[-1])
+        got["attn_widths"] = sorted(attn)
+        depth = net.get("transformer_layers_per_block", 1)  # (1 where the config predates the field)
+        got["depth"] = max(depth) if _ints(depth) else depth if type(depth) is int else None
+    for dim, part in table["text_encoders"].items():
+        if isinstance(config.get(part), Mapping):
+            got[dim] = _first(config[part], _table()["keys"]["hidden"])
+    return {dim: v for dim, v in got.items() if v is not None}
+
+
+def _ints(value) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(type(v) is int and v > 0 for v in value)
+
+
+def config_root(repo_id: str, config: Mapping | None, weights: Collection[str] = ()) -> dict | None:
+    """A root for `repo_id` from its config: {id, family, prior, dims, config: True}, where it names a family the
+    derivation is checked for and gives every dim the family's registry roots all have (a pipeline's text
+    encoders aside); else None (nothing to check it by). A class several families share (a UNet) is the family
+    of a registry root in its sizes, or else the weights' (`weights`, the families they fit)."""
     if not isinstance(config, Mapping):
         return None
-    fams = config_families(config)
-    family = fams[0] if len(fams) == 1 and fams[0] in _table()["families"] else None
-    if family is None:
+    diffusion = _denoiser(config) is not config or "_class_name" in config
+    checked = _table()["diffusers"]["families"] if diffusion else _table()["families"]
+    fams = [f for f in config_families(config) if f in checked]
+    got = pipeline_dims(config) if diffusion else config_dims(config)
+    if len(fams) > 1:  # the family whose registry roots have its sizes; else the weights'
+        fams = [f for f in fams if any(_same_dims(r, {"dims": got}) for _, r in _roots_of(f))] or [
+            f for f in fams if f in weights
+        ]
+    if len(fams) != 1:
         return None
-    have = [set(r["dims"]) - {"prompt"} for r in roots()["roots"] if r["family"] == family]
-    need = set.intersection(*have) if have else set()
+    family = fams[0]
+    have = [set(r["dims"]) - {"prompt"} for _, r in _roots_of(family)]
     every = set.union(*have) if have else set()
-    dims = {d: v for d, v in config_dims(config).items() if d in every}
+    need = set.intersection(*have) - set(_table()["diffusers"]["text_encoders"]) if have else set()
+    dims = {d: v for d, v in got.items() if d in every}
     if not need or not need <= set(dims):
         return None
-    dims["prompt"] = prompt_widths(dims)
+    if "hidden" in dims:
+        dims["prompt"] = prompt_widths(dims)
     return {"id": repo_id, "family": family, "prior": 1, "dims": dims, "config": True}
+
+
+def _roots_of(family: str) -> list[tuple[int, dict]]:
+    return roots()["_by_family"].get(family, [])
 
 
 def config_parent(config: Mapping | None) -> str | None:
@@ -113,7 +172,7 @@ def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys
             seen[value] = lookup(value)
         config = seen[value]
         fams = config_families(config)
-        root = config_root(value, config)
+        root = config_root(value, config, {fam for fam, _ in ok})
         fit = fit_root(root, norm, orig, keys) if root else None
         if fit is None or not (fit.bad or fit.consistent):  # nothing to check its sizes by: its family, if said
             out.append(replace(c, family=fams[0]) if len(fams) == 1 else c)

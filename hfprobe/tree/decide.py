@@ -124,7 +124,8 @@ def claim_conflicts(
                 out.append(
                     (
                         _conflict_code(c.source, "family"),
-                        f"{c.source} says {c.value} ({family_label(c.family)}), but the weights are "
+                        f"{c.source} says {c.value} ({family_label(c.family)}{f', by {c.via}' if c.via else ''}), "
+                        "but the weights are "
                         f"{_why(top, family)}",
                     )
                 )
