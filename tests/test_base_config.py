@@ -191,3 +191,59 @@ def test_a_hub_that_does_not_answer_for_the_config_costs_one_try(tmp_path, monke
     assert r["base_model"]["status"] == "unchecked"
     assert took < 3.5, took  # one 1 s try (five would take 5 s and more)
     assert sum(DECLARED in path for _, path, _ in hub.requests) == 1
+
+
+def _card(base) -> str:
+    return f"---\nbase_model: {json.dumps(base)}\n---\n# a fine-tune\n"
+
+
+@pytest.mark.parametrize(
+    "cards, root, lineage",
+    [
+        # its card names a registry root the weights fit: that is the root (the config's `_name_or_path` is a path)
+        ({DECLARED: _card("meta-llama/Llama-2-7b-chat-hf")}, "meta-llama/Llama-2-7b-chat-hf", True),
+        # through a fine-tune the registry lacks, whose own card names the root (a list of one, as cards write it)
+        (
+            {DECLARED: _card("someorg/mid-tune"), "someorg/mid-tune": _card(["meta-llama/Llama-2-7b-chat-hf"])},
+            "meta-llama/Llama-2-7b-chat-hf",
+            True,
+        ),
+        # a root the weights rule out (13B's sizes): not followed; the roots rank as without it
+        ({DECLARED: _card("meta-llama/Llama-2-13b-hf")}, "meta-llama/Llama-2-7b-hf", False),
+        # a merge's several bases, a loop, a card that names nothing: no lineage
+        (
+            {DECLARED: _card(["meta-llama/Llama-2-7b-chat-hf", "lmsys/vicuna-7b-v1.5"])},
+            "meta-llama/Llama-2-7b-hf",
+            False,
+        ),
+        ({DECLARED: _card("someorg/b"), "someorg/b": _card(DECLARED)}, "meta-llama/Llama-2-7b-hf", False),
+        ({DECLARED: "# no metadata"}, "meta-llama/Llama-2-7b-hf", False),
+        # more cards than are followed before a root
+        (
+            {
+                DECLARED: _card("o/a"),
+                "o/a": _card("o/b"),
+                "o/b": _card("o/c"),
+                "o/c": _card("meta-llama/Llama-2-7b-chat-hf"),
+            },
+            "meta-llama/Llama-2-7b-hf",
+            False,
+        ),
+    ],
+)
+def test_a_declared_fine_tune_s_card_leads_to_its_root(tmp_path, cards, root, lineage):
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/adapter", _adapter())
+    hub.add_repo(DECLARED, {"config.json": _llama_config(_name_or_path="/workspace/out")})
+    for repo, card in cards.items():
+        files = {"README.md": card}
+        if repo == DECLARED:
+            files["config.json"] = _llama_config(_name_or_path="/workspace/out")
+        hub.add_repo(repo, files)
+    with hub.serving():
+        r = inspect_source("org/adapter")
+    assert r["root"]["id"] == root, r["root"]["evidence"]
+    assert r["base_model"]["id"] == DECLARED and not r["conflicts"], r["base_model"]
+    said = " ".join(r["root"]["evidence"])
+    assert ("by the model cards" in said) is lineage, said
+    assert ("card's base_model leads to" in r["base_model"]["reason"]) is lineage, r["base_model"]

@@ -83,6 +83,7 @@ class Source:
     _sizes: dict[str, int | None] | None = field(default=None, repr=False)
     _prefetched: dict = field(default_factory=dict, repr=False)  # name -> Future of its download (`prefetch`)
     _pool: object = field(default=None, repr=False)
+    _declared: dict = field(default_factory=dict, repr=False)  # (repo id, file) -> what `_base_file` gave
 
     @property
     def bytes_read(self) -> int:
@@ -305,27 +306,45 @@ class Source:
         configs of the parts the check reads (`PIPELINE_PARTS`) in place of their [library, class] entries. From
         huggingface_hub's cache (the main branch), and for a Hub source (not offline) from the Hub; a local source
         reads nothing over the network. It never raises: a declaration it cannot check stays unchecked, as it was."""
-        if not REPO_ID.fullmatch(repo_id):
+        if not self._may_look_up(repo_id):
             return None
-        if self.kind != "hub" and not (hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))).is_dir():
-            return None  # (a local inspect imports huggingface_hub only where the cache holds the model)
-        config = self._base_json(repo_id, "config.json")
+        config = self._base_file(repo_id, "config.json", _json_object)
         if config is not _ABSENT:
             return config
-        index = self._base_json(repo_id, "model_index.json")  # no config.json: a diffusers pipeline, perhaps
+        index = self._base_file(repo_id, "model_index.json", _json_object)  # a diffusers pipeline, perhaps
         if not isinstance(index, dict):
             return None
         from concurrent.futures import ThreadPoolExecutor
 
         parts = [p for p in PIPELINE_PARTS if isinstance(index.get(p), list)]
         with ThreadPoolExecutor(max(1, len(parts))) as pool:  # (over the network, one round trip for all)
-            got = list(pool.map(lambda part: self._base_json(repo_id, f"{part}/config.json"), parts))
+            got = list(pool.map(lambda part: self._base_file(repo_id, f"{part}/config.json", _json_object), parts))
         return {**index, **{p: c for p, c in zip(parts, got) if isinstance(c, dict)}}
 
-    def _base_json(self, repo_id: str, name: str):
-        """One JSON file of a declared model, as `base_config` reads it: the object, None where it could not be
-        had (a log line says why) or `_ABSENT` where the repo does not have it (or, for a local source, the cache
-        does not)."""
+    def base_card(self, repo_id: str) -> str | None:
+        """The model card (README.md) of a model the metadata declares, read as `base_config` reads its config, or
+        None: `tree.base_config` follows its `base_model` to the model it was fine-tuned from."""
+        if not self._may_look_up(repo_id):
+            return None
+        card = self._base_file(repo_id, "README.md", lambda data: data.decode("utf-8", errors="replace"))
+        return card if isinstance(card, str) else None
+
+    def _may_look_up(self, repo_id: str) -> bool:
+        """Whether a declared model's files may be looked for: a Hub id, and for a local source one the cache holds
+        (a local inspect imports huggingface_hub only then)."""
+        if not REPO_ID.fullmatch(repo_id):
+            return False
+        return self.kind == "hub" or (hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))).is_dir()
+
+    def _base_file(self, repo_id: str, name: str, parse):
+        """`parse` of one file of a declared model, as `base_config` reads it; None where it could not be had (a
+        log line says why) or `_ABSENT` where the repo does not have it (or, for a local source, the cache does
+        not). Once per source: `inspect` may weigh the metadata twice."""
+        if (repo_id, name) not in self._declared:
+            self._declared[repo_id, name] = self._read_base_file(repo_id, name, parse)
+        return self._declared[repo_id, name]
+
+    def _read_base_file(self, repo_id: str, name: str, parse):
         from huggingface_hub import constants, try_to_load_from_cache
 
         what = f"{repo_id}/{name}"
@@ -348,13 +367,17 @@ class Source:
             with open(path, "rb") as fh:
                 data = fh.read(MAX_TEXT_BYTES + 1)
             self._counter.bytes += len(data)
-            config = json.loads(data) if len(data) <= MAX_TEXT_BYTES else None
+            return parse(data) if len(data) <= MAX_TEXT_BYTES else None
         except SourceNotFoundError:
             return _ABSENT
         except (HfprobeError, OSError, ValueError, RecursionError) as err:
             log.info("%s not read (%s): the declaration stays unchecked", what, str(err).splitlines()[0][:200])
             return None
-        return config if isinstance(config, dict) else None
+
+
+def _json_object(data: bytes) -> dict | None:
+    config = json.loads(data)
+    return config if isinstance(config, dict) else None
 
 
 def hub_cache_dir() -> Path:

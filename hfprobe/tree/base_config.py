@@ -20,7 +20,7 @@ from functools import lru_cache
 from importlib import resources
 
 from ..source.hub import REPO_ID
-from .declared import _architecture
+from .declared import _architecture, card_metadata
 from .fit import fit_root
 from .registry import prompt_widths, roots
 
@@ -157,11 +157,13 @@ def config_parent(config: Mapping | None) -> str | None:
     return roots()["_alias"].get(value.strip().lower())
 
 
-def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys, evidence: list[str]) -> list:
-    """Each declared Hub id the registry lacks whose config.json `lookup` gives, checked by its sizes: ruled out
-    (its root set, not among the fits that pass: a conflict), fitting (a root of its own; or, where transformers
-    saved it from a registry root that fits, that root), or, where its layers are not the weights' family's, of
-    the family its config says (a conflict where that is not the weights'). `fits` and `ok` gain its fit."""
+def configs_checked(claims: list, lookups, fits: list, ok: list, norm, orig, keys, evidence: list[str]) -> list:
+    """Each declared Hub id the registry lacks whose config.json `lookups` (config, card: each repo id -> its
+    config.json or model card, or None) give, checked by its sizes: ruled out (its root set, not among the fits
+    that pass: a conflict), fitting (a root of its own; or, where transformers saved it from a registry root that
+    fits, or its card's `base_model` leads to one, that root), or, where its layers are not the weights' family's,
+    of the family its config says (a conflict where that is not the weights'). `fits` and `ok` gain its fit."""
+    lookup, card = lookups
     out, seen = [], {}
     for c in claims:
         value = c.value.strip()
@@ -188,6 +190,12 @@ def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys
             out.append(
                 replace(c, root=parent, family=fam, via=f"its config.json's sizes fit the weights (from {parent})")
             )
+        elif card and (lineage := card_lineage(value, card)) and lineage[-1] in {f.root["id"] for _, f in ok}:
+            said = lineage[-2] if len(lineage) > 1 else lineage[-1]  # (the card's spelling, or the chain's last)
+            chain = " -> ".join([value, *lineage[:-2], said])
+            evidence.append(f"{value}'s config.json: its sizes fit; by the model cards, {chain}, its root")
+            via = f"its config.json's sizes fit the weights, and its card's base_model leads to {lineage[-1]}"
+            out.append(replace(c, root=lineage[-1], family=fam, via=via))
         elif like:  # a registry root's sizes: a fine-tune of one of those (or a model built like them), which
             # ones the weights cannot tell: they rank the roots as without it, and it is the base_model
             more = f" (and {len(like) - 1} more)" if len(like) > 1 else ""
@@ -204,6 +212,37 @@ def configs_checked(claims: list, lookup, fits: list, ok: list, norm, orig, keys
             )
             out.append(replace(c, root=value, family=fam, via="its config.json's sizes fit the weights"))
     return out
+
+
+MAX_CARDS = 3  # model cards followed from a declared model to a registry root (each one small download at most)
+
+
+def card_lineage(repo_id: str, card) -> list[str]:
+    """The `base_model` chain the model cards give from `repo_id` (`card(repo_id)`: its README.md, or None) to a
+    registry root: [the Hub ids the cards name, in turn, ..., that root], or [] where they name no Hub id, one
+    model each, that leads to one within MAX_CARDS cards (a merge's several bases lead nowhere).
+
+    >>> cards = {"a/ft-2": "---\\nbase_model: a/ft-1\\n---\\n", "a/ft-1": "---\\nbase_model: [gpt2]\\n---\\n"}
+    >>> card_lineage("a/ft-2", cards.get), card_lineage("a/ft-1", {}.get)
+    (['a/ft-1', 'gpt2', 'openai-community/gpt2'], [])
+    """
+    chain, current = [], repo_id
+    for _ in range(MAX_CARDS):
+        text = card(current)
+        meta = card_metadata(text)[0] if isinstance(text, str) else {}
+        base = meta.get("base_model") if isinstance(meta, Mapping) else None
+        if isinstance(base, list) and len(base) == 1:
+            base = base[0]
+        if not isinstance(base, str) or base.strip() in (repo_id, *chain):
+            return []
+        chain.append(base.strip())
+        root = roots()["_alias"].get(chain[-1].lower())
+        if root:
+            return [*chain, root]
+        if not REPO_ID.fullmatch(chain[-1]):
+            return []
+        current = chain[-1]
+    return []
 
 
 def _same_dims(a: dict, b: dict) -> bool:

@@ -68,6 +68,7 @@ def classify(
     params: Mapping[str, int] | None = None,
     model_config: Mapping | None = None,
     base_config: Callable[[str], Mapping | None] | None = None,
+    base_card: Callable[[str], str | None] | None = None,
 ) -> TreeResult:
     """Family, root candidates, declared claims and conflicts for one model.
 
@@ -77,7 +78,8 @@ def classify(
     name a base_model for (see `base_model_decision`); `params` (tensor or module name -> element count, for a
     full checkpoint) lets the weights alone name a root only where the family's layers hold enough of them;
     `model_config` is config.json where `config` is the adapter_config.json beside it; `base_config(repo_id)` gives
-    the config.json of a declared model the registry lacks, or None (`tree.base_config`: its sizes check it).
+    the config.json of a declared model the registry lacks, or None (`tree.base_config`: its sizes check it), and
+    `base_card(repo_id)` its model card, or None (its `base_model` says what it was fine-tuned from).
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
@@ -108,7 +110,7 @@ def classify(
     from_names = bool(cand_fams)
     fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set, params is not None)  # 2.
     if base_config is not None:  # a declared model the registry lacks, checked by its own config.json
-        claims = configs_checked(claims, base_config, fits, ok, norm, orig, shape_set, evidence)
+        claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
     claims = _name_guesses_checked(claims, fits, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     cands, pool, family, family_conf = _rank_roots(
