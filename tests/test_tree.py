@@ -947,7 +947,7 @@ def test_prose_scans_find_what_the_plain_regexes_find():
     import random
     import re
 
-    from hfprobe.tree.declared import (
+    from hfprobe.tree.mentions import (
         _hub_id_pattern,
         _hub_names,
         _name_pattern,
@@ -1017,7 +1017,7 @@ def test_card_metadata_is_read_as_modelcard_reads_it():
 
     from huggingface_hub import ModelCard
 
-    from hfprobe.tree.declared import card_metadata
+    from hfprobe.tree.card_yaml import card_metadata
     from tests.conftest import REALZOO
 
     cards = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("cards").glob("*.md"))]
@@ -1045,7 +1045,7 @@ def test_card_metadata_is_read_as_modelcard_reads_it():
 
 
 def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer():
-    from hfprobe.tree.declared import MAX_YAML_BYTES, load_yaml
+    from hfprobe.tree.card_yaml import MAX_YAML_BYTES, load_yaml
 
     bad = {
         "big": "x: " + "y" * (MAX_YAML_BYTES + 1),

@@ -2,7 +2,9 @@
 read from tensor names and shapes (registries in hfprobe/data/families.json and roots.json), weighed
 against what its metadata declares, and reported with confidence, evidence and conflicts.
 
-Owns: the registries (registry.py), declared metadata (declared.py), the classifier over shapes and
+Owns: the registries (registry.py), declared metadata (declared.py; a card's YAML in card_yaml.py, registry
+models named in prose in mentions.py; a declared model the registry lacks, by its own configs, in
+base_config.py), the classifier over shapes and
 strings (classify.py: family choice and root ranking), how registry roots fit the shapes (fit.py), conflicts
 and the card's base_model decision (decide.py), the tensor-name rules they read (names.py), fast exact matching
 of the registry's patterns (keymatch.py), the `inspect` report (inspect.py) and a pile of models grouped by

@@ -20,7 +20,8 @@ from functools import lru_cache
 from importlib import resources
 
 from ..source.hub import REPO_ID
-from .declared import _architecture, card_metadata
+from .card_yaml import card_metadata
+from .declared import architecture
 from .fit import fit_root
 from .registry import prompt_widths, roots
 
@@ -68,7 +69,7 @@ def config_dims(config: Mapping) -> dict[str, int]:
 def config_families(config) -> tuple[str, ...]:
     """The registry families a config.json's model_type (or diffusers `_class_name`; a pipeline's: its denoiser's)
     names; () for none."""
-    return _architecture(_denoiser(config))[2] if isinstance(config, Mapping) else ()
+    return architecture(_denoiser(config))[2] if isinstance(config, Mapping) else ()
 
 
 def _denoiser(config: Mapping) -> Mapping:

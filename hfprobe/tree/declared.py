@@ -15,11 +15,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
-from .keymatch import windows
+from .card_yaml import card_metadata, load_yaml
+from .mentions import hub_id_mentions, name_mentions
 from .registry import bare_id, families, reupload_marked, roots, tail_key
 
 
@@ -57,12 +57,12 @@ def foreign_model_type(config: Mapping | None) -> str | None:
     >>> [foreign_model_type({"_class_name": c}) for c in ("MotifVideoTransformer3DModel", "UNet2DConditionModel")]
     ['config.json says _class_name MotifVideoTransformer3DModel', None]
     """
-    field, value, fams = _architecture(config)
+    field, value, fams = architecture(config)
     where = "adapter_config.json" if field and field.startswith("auto_mapping") else "config.json"
     return f"{where} says {field} {value}" if field and not fams else None
 
 
-def _architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[str, ...]]:
+def architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[str, ...]]:
     """(the config.json field that names the architecture, `model_type` or diffusers' `_class_name`; its value cut
     to 200 characters; the registry families it names, none for an architecture the registry lacks), or Nones."""
     config = config or {}
@@ -91,7 +91,7 @@ _PARENT_LIBRARY = re.compile(r"transformers\.models\.(\w{1,100})\.modeling_\w+\Z
 def _auto_mapping(auto) -> tuple[str | None, str | None, tuple[str, ...]]:
     """The architecture PEFT records in adapter_config.json's `auto_mapping` for a model it has no task type for
     (`{"base_model_class": "ViTForImageClassification", "parent_library": "transformers.models.vit.modeling_vit"}`;
-    a diffusers UNet's class), as `_architecture` gives it: transformers' module folder is its model_type
+    a diffusers UNet's class), as `architecture` gives it: transformers' module folder is its model_type
     (`xlm_roberta` for `xlm-roberta`).
 
     >>> _auto_mapping({"base_model_class": "ViTForImageClassification",
@@ -256,9 +256,9 @@ def declared_claims(
     model_config = dict(model_config or {})
     if model_config.get("_name_or_path"):
         claim("config.json _name_or_path", model_config["_name_or_path"])
-    field, value, fams = _architecture(config)
+    field, value, fams = architecture(config)
     if not field:  # an adapter_config.json names no architecture: config.json beside it may
-        field, value, fams = _architecture(model_config)
+        field, value, fams = architecture(model_config)
     if field:
         where = "adapter_config.json" if field.startswith("auto_mapping") else "config.json"
         declared[f"{where} {field}"] = value
@@ -312,81 +312,6 @@ def declared_claims(
     return declared, claims
 
 
-MAX_YAML_BYTES = 128 * 1024  # a card's metadata block or a training config (real ones are a few kB), with libyaml
-MAX_YAML_BYTES_PURE = 16 * 1024  # the same, where PyYAML has no libyaml: its pure-Python parser takes ~35 µs a byte
-MAX_YAML_DEPTH = 32  # nested mappings and sequences (real ones nest three or four deep)
-MAX_YAML_ALIASES = 20  # `*alias` references (real ones use none; merge keys over nested aliases multiply)
-_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")  # as ModelCard
-
-
-def load_yaml(text: str) -> tuple[object, str | None]:
-    """(data, None), or (None, why) when `text` is over the bounds above or not YAML: never slow, never an error.
-
-    PyYAML's C loader (libyaml) where installed, else its pure-Python one (with a smaller size bound). The events
-    are checked for depth and aliases before anything is built, so nesting cannot exhaust the stack and merge keys
-    cannot multiply a small file into a huge one.
-
-    >>> load_yaml("a: [1, {b: c}]")
-    ({'a': [1, {'b': 'c'}]}, None)
-    >>> load_yaml("[" * 100 + "]" * 100)[1]
-    'nested over 32 deep'
-    """
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", None)
-    limit = MAX_YAML_BYTES if loader else MAX_YAML_BYTES_PURE
-    if len(text) > limit:
-        return None, f"{len(text)} characters, over the {limit // 1024} kB limit"
-    loader = loader or yaml.SafeLoader
-    depth = aliases = 0
-    try:
-        for event in yaml.parse(text, Loader=loader):
-            if isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > MAX_YAML_DEPTH:
-                    return None, f"nested over {MAX_YAML_DEPTH} deep"
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-            elif isinstance(event, yaml.AliasEvent):
-                aliases += 1
-                if aliases > MAX_YAML_ALIASES:
-                    return None, f"over {MAX_YAML_ALIASES} YAML aliases"
-        return yaml.load(text, Loader=loader), None  # noqa: S506 - a safe loader (CSafeLoader or SafeLoader)
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError):
-        return None, "not valid YAML"
-
-
-@lru_cache(maxsize=16)  # inspect reads one card for its base model and its datasets: parsed once; never changed
-def card_metadata(text: str) -> tuple[dict, str, str | None]:
-    """The card's YAML metadata, its prose, and why the metadata was not read (None when it was, or when it was
-    simply not valid: then the whole card is prose, as huggingface_hub's ModelCard would leave it).
-
-    Read as `huggingface_hub.ModelCard` reads a card (its YAML-block pattern, a safe load, a mapping with string
-    keys), without importing it: tests/test_tree.py compares the two on real cards.
-
-    >>> card_metadata("---\\nbase_model: gpt2\\n---\\n# Hi")
-    ({'base_model': 'gpt2'}, '# Hi', None)
-    """
-    if not text.lstrip().startswith("---"):
-        return {}, text, None  # no YAML block: all prose
-    match = _YAML_BLOCK.search(text)
-    if not match:
-        return {}, text, None
-    data, problem = load_yaml(match.group(2))
-    if problem:  # a malformed card is prose, not an error: the weights still answer
-        return {}, text, None if problem == "not valid YAML" else f"YAML block not read: {problem}"
-    data = {} if data is None else data
-    tags = data.get("tags") if isinstance(data, dict) else None
-    if (
-        not isinstance(data, dict)
-        or not all(isinstance(k, str) for k in data)
-        or "ignore_metadata_errors" in data  # what ModelCardData refuses: the card is prose
-        or (tags is not None and not isinstance(tags, str | list | dict | tuple | set))
-    ):
-        return {}, text, None
-    return data, text[match.end() :], None
-
-
 # keys of a training config (config.yaml) whose value names the base checkpoint
 _CHECKPOINT_KEY = re.compile(r"checkpoint|ckpt|pretrained|base_model|model_name|model_path|model_id", re.I)
 
@@ -433,116 +358,6 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
 
     walk(data, "", 0)
     return out, None
-
-
-@lru_cache(maxsize=1)
-def _hub_names() -> list[str]:
-    """Every registry Hub id with an org (ids, aliases, derivatives), longest first."""
-    return sorted((n for n in roots()["_hub"].values() if "/" in n), key=len, reverse=True)
-
-
-def _trie(names: list[str]) -> str:
-    """One regex alternative per name, as a trie: at any position at most one branch can go on, and a longer name
-    is tried before a shorter one it extends, so the match is the one `longest|…|shortest` gives, found without
-    trying every name at every character.
-
-    >>> _trie(["ab/c", "ab/cd", "x/y"])
-    '(?:ab/c(?:d)?|x/y)'
-    """
-    root: dict = {}
-    for name in names:
-        node = root
-        for ch in name.lower():
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        alts = []
-        for ch, child in node.items():
-            if ch:
-                text = re.escape(ch)
-                while len(child) == 1 and "" not in child:  # a chain of single children: one literal
-                    ((nxt, child),) = child.items()
-                    text += re.escape(nxt)
-                alts.append(text + build(child))
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(root)
-
-
-@lru_cache(maxsize=1)
-def _hub_id_pattern() -> re.Pattern | None:
-    """Every registry Hub id with an org as whole words, a longer id before one it extends
-    (so `stabilityai/stable-diffusion-2-1-base` is not read as `stabilityai/stable-diffusion-2-1`)."""
-    names = _hub_names()
-    if not names:
-        return None
-    # ASCII names: case-insensitive branches cannot overlap, so the trie is exact (tests/test_tree.py compares it
-    # with the plain `|`-joined alternation); anything else keeps the plain alternation
-    body = _trie(names) if all(n.isascii() for n in names) else "|".join(map(re.escape, names))
-    return re.compile(r"(?<![\w.-])(" + body + r")(?![\w/-]|\.\w)", re.I)
-
-
-def name_mentions(body: str) -> list[re.Match]:
-    """The registry's checkpoint names in `body` (`_name_pattern`), scanned only when one occurs literally: the
-    substring tests are what most READMEs cost (a regex of 24 alternatives at every character cost a tenth of a
-    warm `inspect`).
-
-    >>> [m.group(1) for m in name_mentions("Trained on v1-5-pruned-emaonly.ckpt.")]
-    ['v1-5-pruned-emaonly']
-    """
-    low, pattern = body.lower(), _name_pattern()
-    named = [n for n in _names_lower() if n in low] if pattern is not None else []
-    if not named:
-        return []
-    if len(low) != len(body):  # (lower case changed the length: positions in one are not the other's)
-        return list(pattern.finditer(body))
-    reach = len(named[0]) + len(".safetensors") + 2  # a match: a name, maybe a weights suffix, then its end check
-    return [m for lo, hi in windows(body, named, reach, within=low) for m in pattern.finditer(body, lo, hi)]
-
-
-@lru_cache(maxsize=1)
-def _registry_names() -> tuple[str, ...]:
-    """The roots' checkpoint and library names, longest first."""
-    return tuple(sorted({n for r in roots()["roots"] for n in r.get("names", [])}, key=len, reverse=True))
-
-
-@lru_cache(maxsize=1)
-def _names_lower() -> tuple[str, ...]:
-    return tuple(n.lower() for n in _registry_names())
-
-
-@lru_cache(maxsize=1)
-def _name_pattern() -> re.Pattern | None:
-    """The registry's checkpoint and library names (`v1-5-pruned-emaonly`, `sd_xl_base_1.0`, `sam_vit_b_01ec64`,
-    `B_16_imagenet1k`) as whole words, with or without a weights suffix: prose and code name a base by them.
-
-    >>> [m.group(1) for m in _name_pattern().finditer("trained on sd_xl_base_1.0.safetensors; ViT('B_16_imagenet1k')")]
-    ['sd_xl_base_1.0', 'B_16_imagenet1k']
-    """
-    names = _registry_names()
-    if not names:
-        return None
-    body = "|".join(map(re.escape, names))
-    return re.compile(r"(?<![\w.-])(" + body + r")(?:\.(?:safetensors|ckpt|pth|pt|bin))?(?![\w-]|\.\w)", re.I)
-
-
-def hub_id_mentions(body: str) -> list[re.Match]:
-    """The registry Hub ids named in `body`, as `_hub_id_pattern().finditer(body)` finds them.
-
-    Every id holds a `/`, so only the text around each `/` (the longest id plus the 2 characters its end checks,
-    either side) is scanned; windows that touch are merged, so no match is cut or found twice.
-
-    >>> [m.group(1) for m in hub_id_mentions("LoRA for runwayml/stable-diffusion-v1-5, see a/b.")]
-    ['runwayml/stable-diffusion-v1-5']
-    """
-    pattern = _hub_id_pattern()
-    if pattern is None:
-        return []
-    return [m for lo, hi in windows(body, ("/",), len(_hub_names()[0]) + 4) for m in pattern.finditer(body, lo, hi)]
 
 
 def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) -> None:

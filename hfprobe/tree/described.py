@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from .declared import card_metadata, load_yaml
+from .card_yaml import card_metadata, load_yaml
 
 # label files, read beside the weights file, then at the source's top
 LABEL_FILES = (

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping
 from importlib import resources
 
-from .declared import card_metadata
+from .card_yaml import card_metadata
 from .registry import roots
 
 MAX_DATASETS = 5
