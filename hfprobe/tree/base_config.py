@@ -1,14 +1,16 @@
-"""A declared base the registry does not know, checked by its own config.json.
+"""A declared base the registry does not know, checked by its own config and traced through its card.
 
 An adapter's adapter_config.json, a config.json or a card may name a model the registry lacks
-(`someorg/wizard-chat-7b`). Where that model's config.json can be had (huggingface_hub's cache; for a Hub source, the
-Hub: `Source.base_config`), `config_root` turns its sizes into a root like the registry's (`hfprobe/data/
-config_dims.json` says which fields give which dim, for the families whose derivation the tests check against
-transformers' own models), which `classify` fits the weights against as it fits any root: the declaration is then
-checked, not taken on trust. Its `_name_or_path`, which transformers writes when it saves a fine-tuned model, names
-the model it was fine-tuned from: where that is a registry root the weights fit, it is the root. A model in a
-registry root's sizes is most likely a fine-tune of it (or of a look-alike): the registry's roots stay the
-candidates; one in sizes no registry root has is a root of its own.
+(`someorg/wizard-chat-7b`). Where that model's config can be had (huggingface_hub's cache; for a Hub source, the
+Hub: `Source.base_config`: a config.json, or a diffusers pipeline's model_index.json with its parts' configs),
+`config_root` turns its sizes into a root like the registry's (`hfprobe/data/config_dims.json` says which fields
+give which dim, for the families whose derivation the tests check against transformers' and diffusers' own
+models), which `classify` fits the weights against as it fits any root: the declaration is then checked, not taken
+on trust. Its `_name_or_path`, which transformers writes when it saves a fine-tuned model, names the model it was
+fine-tuned from: where that is a registry root the weights fit, it is the root; else its model card's `base_model`
+(`Source.base_card`), followed as the Hub's model tree follows it, may lead to one. A model in a registry root's
+sizes is most likely a fine-tune of it (or of a look-alike): the registry's roots stay the candidates; one in sizes
+no registry root has is a root of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .declared import architecture
 from .fit import fit_root
 from .registry import prompt_widths, roots
 
-__all__ = ["config_families", "config_parent", "config_root", "configs_checked"]
+__all__ = ["card_lineage", "config_families", "config_parent", "config_root", "configs_checked", "pipeline_dims"]
 
 
 @lru_cache(maxsize=1)
