@@ -13,7 +13,8 @@ import torch
 
 from hfprobe.tree.inspect import inspect_source
 from tests.builders import write_header
-from tests.test_foreign_architectures import FOREIGN, _checkpoint, _transformers
+from tests.test_foreign_architectures import _OPUS_MT, FOREIGN, _checkpoint, _transformers
+from tests.test_tree import LLM_CONFIGS
 
 torch.set_num_threads(1)
 
@@ -285,3 +286,16 @@ def test_a_text_encoder_that_is_no_clip_is_no_diffusion_pipeline_s(tmp_path):
             te[f"{module.format(i)}.{up}.weight"] = ("F16", (1024, 8))
         write_header(tmp_path / name / "lora.safetensors", te, data=False)
         assert inspect_source(str(tmp_path / name))["family"] == "sd2"
+
+
+def test_a_full_translation_model_without_whisper_s_audio_layers_is_no_whisper(tmp_path):
+    """A full opus-mt checkpoint has Whisper-base's every layer name and size but no convolution over mel bins, which
+    every full Whisper checkpoint holds (`requires`). It was Whisper at 0.64 (root openai/whisper-base), the opus-mt
+    roots behind at 0.06; a full Whisper checkpoint stays Whisper's."""
+    report = _checkpoint(_transformers("MarianMTModel", "MarianConfig", **_OPUS_MT), tmp_path / "opus")
+    assert report["family"] == "marian", report["root"]["evidence"]
+    assert report["root"]["candidates"][0]["id"].startswith("Helsinki-NLP/opus-mt-"), report["root"]["candidates"]
+    whisper = _checkpoint(
+        _transformers("WhisperForConditionalGeneration", "WhisperConfig", **LLM_CONFIGS["whisper"][1]), tmp_path / "w"
+    )
+    assert whisper["family"] == "whisper" and whisper["root"]["id"] == LLM_CONFIGS["whisper"][2], whisper["root"]
