@@ -286,6 +286,10 @@ def test_sd35_medium_is_told_from_sd3_medium_by_its_second_self_attention(tmp_pa
 
 # ---------------------------------------------------------------- transformers fixtures (real hyperparameters)
 
+_SEQ2SEQ = dict(  # BART-large's layers, which M2M100 418M, mBART and Pegasus-large share
+    d_model=1024, encoder_layers=12, decoder_layers=12, encoder_ffn_dim=4096, decoder_ffn_dim=4096,
+    encoder_attention_heads=16, decoder_attention_heads=16, max_position_embeddings=1024,
+)  # fmt: skip
 LLM_CONFIGS = {
     "gpt2": ("gpt2", {}, "openai-community/gpt2"),
     "bert": ("bert", {}, "google-bert/bert-base-uncased"),
@@ -468,7 +472,29 @@ LLM_CONFIGS = {
         ),
         "sentence-transformers/all-mpnet-base-v2",
     ),
-}
+    # each one's published config.json (the fields that set its sizes)
+    "bart": ("bart", dict(_SEQ2SEQ, d_model=768, encoder_layers=6, decoder_layers=6, encoder_ffn_dim=3072,
+                          decoder_ffn_dim=3072, encoder_attention_heads=12, decoder_attention_heads=12,
+                          vocab_size=50265), "facebook/bart-base"),
+    "m2m_100": ("m2m_100", dict(_SEQ2SEQ, vocab_size=128112), "facebook/m2m100_418M"),
+    "mbart": ("mbart", dict(_SEQ2SEQ, vocab_size=250027), "facebook/mbart-large-cc25"),
+    "pegasus": ("pegasus", dict(_SEQ2SEQ, encoder_layers=16, decoder_layers=16, vocab_size=96103),
+                "google/pegasus-large"),
+    "albert": ("albert", dict(hidden_size=768, embedding_size=128, num_hidden_layers=12, num_attention_heads=12,
+                              intermediate_size=3072, vocab_size=30000), "albert/albert-base-v2"),
+    "modernbert": ("modernbert", dict(hidden_size=768, num_hidden_layers=22, num_attention_heads=12,
+                                      intermediate_size=1152, vocab_size=50368), "answerdotai/ModernBERT-base"),
+    "gemma2": ("gemma2", dict(hidden_size=2304, num_attention_heads=8, num_key_value_heads=4, head_dim=256,
+                              intermediate_size=9216, num_hidden_layers=26, vocab_size=256000), "google/gemma-2-2b"),
+    "smollm3": ("smollm3", dict(hidden_size=2048, num_attention_heads=16, num_key_value_heads=4,
+                                intermediate_size=11008, num_hidden_layers=36, vocab_size=128256),
+                "HuggingFaceTB/SmolLM3-3B-Base"),
+    "gpt_oss": ("gpt_oss", dict(hidden_size=2880, num_attention_heads=64, num_key_value_heads=8, head_dim=64,
+                                intermediate_size=2880, num_hidden_layers=24, num_local_experts=32,
+                                vocab_size=201088), "openai/gpt-oss-20b"),
+    "codegen": ("codegen", dict(n_embd=1024, n_layer=20, n_head=16, rotary_dim=32, vocab_size=51200),
+                "Salesforce/codegen-350M-mono"),
+}  # fmt: skip
 
 
 @pytest.fixture(scope="session")
