@@ -299,3 +299,14 @@ def test_a_full_translation_model_without_whisper_s_audio_layers_is_no_whisper(t
         _transformers("WhisperForConditionalGeneration", "WhisperConfig", **LLM_CONFIGS["whisper"][1]), tmp_path / "w"
     )
     assert whisper["family"] == "whisper" and whisper["root"]["id"] == LLM_CONFIGS["whisper"][2], whisper["root"]
+
+
+@pytest.mark.parametrize("cls, config", [("MBartModel", "MBartConfig"), ("PegasusModel", "PegasusConfig")])
+def test_a_final_encoder_layer_norm_is_no_bart_s(cls, config, tmp_path):
+    """mBART's and Pegasus's default configs have every tensor shape of BART-large, its vocabulary included; their
+    encoder and decoder each end in a layer norm, which BART's do not. With Whisper's roots ruled out (no mel
+    convolution) they were BART with `facebook/bart-large` written from the weights; BART itself keeps it."""
+    report = _checkpoint(_transformers(cls, config), tmp_path / "m")
+    assert report["family"] != "bart" and report["base_model"]["id"] is None, report["root"]
+    bart = _checkpoint(_transformers("BartModel", "BartConfig"), tmp_path / "b")
+    assert bart["family"] == "bart" and bart["base_model"]["id"] == "facebook/bart-large", bart["root"]

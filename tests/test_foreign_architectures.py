@@ -204,13 +204,13 @@ ENCODERS = {
     "m2m100-418m": (
         lambda: _transformers("M2M100ForConditionalGeneration", "M2M100Config"),
         "m2m_100",
-        {"facebook/m2m100_418M", "facebook/nllb-200-distilled-600M", "facebook/bart-large"},
+        {"facebook/m2m100_418M", "facebook/nllb-200-distilled-600M"},  # (BART's layers end in no layer norm)
         None,
     ),
     "mbart-large": (
         lambda: _transformers("MBartForConditionalGeneration", "MBartConfig", vocab_size=250054),
         "mbart",
-        {"facebook/mbart-large-50", "facebook/bart-large"},
+        {"facebook/mbart-large-50"},
         None,
     ),
     "albert-base": (  # one layer shared by all 12 and a 128-wide embedding: it had no family
