@@ -36,6 +36,17 @@ CONFIG_ONLY = {
                    "microsoft/layoutlmv3-base"),
     "esm": ("esm", dict(hidden_size=320, num_hidden_layers=6, num_attention_heads=20, intermediate_size=1280,
                         vocab_size=33, position_embedding_type="rotary", pad_token_id=1), "facebook/esm2_t6_8M_UR50D"),
+    "dinov2": ("dinov2", dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=6, mlp_ratio=4),
+               "facebook/dinov2-small"),
+    "dinov2_with_registers": ("dinov2_with_registers", dict(hidden_size=384, num_hidden_layers=12,
+                              num_attention_heads=6, mlp_ratio=4, num_register_tokens=4),
+                              "facebook/dinov2-with-registers-small"),
+    "wav2vec2": ("wav2vec2", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                                  intermediate_size=3072, conv_dim=[512] * 7), "facebook/wav2vec2-base"),
+    "hubert": ("hubert", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                              intermediate_size=3072, conv_dim=[512] * 7), "facebook/hubert-base-ls960"),
+    "wavlm": ("wavlm", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+                            conv_dim=[512] * 7), "microsoft/wavlm-base-plus"),
 }  # fmt: skip
 
 
