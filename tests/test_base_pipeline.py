@@ -206,9 +206,9 @@ def test_a_hub_lora_s_declared_pipeline_is_checked_by_its_configs(
     assert r["base_model"]["id"] == base_model, r["base_model"]
     assert bool(r["conflicts"]) is conflict, r["conflicts"]
     if conflict:
-        assert any(f"{DECLARED} (" in c and "by its config.json" in c for c in r["conflicts"]), r["conflicts"]
+        assert any(f"{DECLARED} (" in c and "by its model_index.json" in c for c in r["conflicts"]), r["conflicts"]
     else:
-        assert "config.json" in r["base_model"]["reason"], r["base_model"]
+        assert "its model_index.json's sizes fit" in r["base_model"]["reason"], r["base_model"]
     assert r["root"]["id"] != DECLARED  # a registry root's sizes: never a root of its own
 
 

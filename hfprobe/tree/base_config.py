@@ -189,37 +189,33 @@ def configs_checked(claims: list, lookups, fits: list, ok: list, norm, orig, key
             out.append(replace(c, family=fams[0]) if len(fams) == 1 else c)
             continue
         fam, parent = root["family"], config_parent(config)
+        what = "model_index.json" if _denoiser(config) is not config else "config.json"  # (a pipeline's: its index)
         like = [] if fit.bad else [f.root["id"] for _, f in ok if f.root["family"] == fam and _same_dims(f.root, root)]
         if fit.bad:
             fits.append((fam, fit))
-            evidence.append(f"{value}'s config.json gives its sizes: {fit.bad[0]}")
-            out.append(replace(c, root=value, family=fam, via="its config.json"))
+            evidence.append(f"{value}'s {what} gives its sizes: {fit.bad[0]}")
+            out.append(replace(c, root=value, family=fam, via=f"its {what}"))
         elif parent and any(f.root["id"] == parent for _, f in ok):
-            evidence.append(f"{value}'s config.json: its sizes fit, and it was saved from {parent}, its root")
-            out.append(
-                replace(c, root=parent, family=fam, via=f"its config.json's sizes fit the weights (from {parent})")
-            )
+            evidence.append(f"{value}'s {what}: its sizes fit, and it was saved from {parent}, its root")
+            out.append(replace(c, root=parent, family=fam, via=f"its {what}'s sizes fit the weights (from {parent})"))
         elif card and (lineage := card_lineage(value, card)) and lineage[-1] in {f.root["id"] for _, f in ok}:
-            said = lineage[-2] if len(lineage) > 1 else lineage[-1]  # (the card's spelling, or the chain's last)
-            chain = " -> ".join([value, *lineage[:-2], said])
-            evidence.append(f"{value}'s config.json: its sizes fit; by the model cards, {chain}, its root")
-            via = f"its config.json's sizes fit the weights, and its card's base_model leads to {lineage[-1]}"
+            chain = " -> ".join([value, *lineage[:-1]])  # (as the cards spell them; the last is the root)
+            evidence.append(f"{value}'s {what}: its sizes fit; by the model cards, {chain}, its root")
+            via = f"its {what}'s sizes fit the weights, and its card's base_model leads to {lineage[-1]}"
             out.append(replace(c, root=lineage[-1], family=fam, via=via))
         elif like:  # a registry root's sizes: a fine-tune of one of those (or a model built like them), which
             # ones the weights cannot tell: they rank the roots as without it, and it is the base_model
             more = f" (and {len(like) - 1} more)" if len(like) > 1 else ""
             evidence.append(
-                f"{value}, not in the registry: its config.json's sizes fit the weights and are {like[0]}'s{more}: "
+                f"{value}, not in the registry: its {what}'s sizes fit the weights and are {like[0]}'s{more}: "
                 "a fine-tune of one, perhaps"
             )
-            out.append(replace(c, family=fam, via=f"its config.json's sizes fit the weights (those of {like[0]})"))
+            out.append(replace(c, family=fam, via=f"its {what}'s sizes fit the weights (those of {like[0]})"))
         else:  # sizes no registry root has: a root of its own
             fits.append((fam, fit))
             ok.append((fam, fit))
-            evidence.append(
-                f"{value}, not in the registry: its config.json's sizes fit the weights, as no known root's do"
-            )
-            out.append(replace(c, root=value, family=fam, via="its config.json's sizes fit the weights"))
+            evidence.append(f"{value}, not in the registry: its {what}'s sizes fit the weights, as no known root's do")
+            out.append(replace(c, root=value, family=fam, via=f"its {what}'s sizes fit the weights"))
     return out
 
 
