@@ -242,6 +242,8 @@ def _card(base) -> str:
         ),
         # a root the weights rule out (13B's sizes): not followed; the roots rank as without it
         ({DECLARED: _card("meta-llama/Llama-2-13b-hf")}, "meta-llama/Llama-2-7b-hf", False),
+        # a root the weights fit, of another family than its config's (Qwen1.5-7B has LLaMA-7B's q and v): not followed
+        ({DECLARED: _card("Qwen/Qwen1.5-7B")}, "meta-llama/Llama-2-7b-hf", False),
         # a merge's several bases, a loop, a card that names nothing: no lineage
         (
             {DECLARED: _card(["meta-llama/Llama-2-7b-chat-hf", "lmsys/vicuna-7b-v1.5"])},

@@ -190,15 +190,16 @@ def configs_checked(claims: list, lookups, fits: list, ok: list, norm, orig, key
             continue
         fam, parent = root["family"], config_parent(config)
         what = "model_index.json" if _denoiser(config) is not config else "config.json"  # (a pipeline's: its index)
+        mine = {f.root["id"] for _, f in ok if f.root["family"] == fam}  # registry roots of its family that fit
         like = [] if fit.bad else [f.root["id"] for _, f in ok if f.root["family"] == fam and _same_dims(f.root, root)]
         if fit.bad:
             fits.append((fam, fit))
             evidence.append(f"{value}'s {what} gives its sizes: {fit.bad[0]}")
             out.append(replace(c, root=value, family=fam, via=f"its {what}"))
-        elif parent and any(f.root["id"] == parent for _, f in ok):
+        elif parent in mine:
             evidence.append(f"{value}'s {what}: its sizes fit, and it was saved from {parent}, its root")
             out.append(replace(c, root=parent, family=fam, via=f"its {what}'s sizes fit the weights (from {parent})"))
-        elif card and (lineage := card_lineage(value, card)) and lineage[-1] in {f.root["id"] for _, f in ok}:
+        elif card and (lineage := card_lineage(value, card)) and lineage[-1] in mine:
             chain = " -> ".join([value, *lineage[:-1]])  # (as the cards spell them; the last is the root)
             evidence.append(f"{value}'s {what}: its sizes fit; by the model cards, {chain}, its root")
             via = f"its {what}'s sizes fit the weights, and its card's base_model leads to {lineage[-1]}"
