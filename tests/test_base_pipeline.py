@@ -259,3 +259,31 @@ def test_a_local_folder_reads_a_loaded_pipeline_s_configs_from_the_cache(tmp_pat
         assert not hub.requests
     assert before["base_model"]["status"] == "unchecked" and not before["conflicts"]
     assert after["base_model"]["id"] is None and after["conflicts"], after["base_model"]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {
+            "_class_name": "DiffusionPipeline",
+            "unet": {"_class_name": "UNet2DConditionModel", "block_out_channels": "x"},
+        },
+        {"unet": {"_class_name": "UNet2DConditionModel", "block_out_channels": [320, -1], "down_block_types": [1, 2]}},
+        {"unet": {"_class_name": "UNet2DConditionModel", "transformer_layers_per_block": [[1, 2]], "in_channels": 4}},
+        {
+            "transformer": {
+                "_class_name": "FluxTransformer2DModel",
+                "num_attention_heads": True,
+                "attention_head_dim": 2,
+            }
+        },
+        {"transformer": {"_class_name": "SD3Transformer2DModel", "dual_attention_layers": "all"}, "text_encoder": []},
+        {"model_type": "wav2vec2", "hidden_size": 768, "conv_dim": [512, -3], "mlp_ratio": "4"},
+        {"model_type": "dinov2", "hidden_size": 384, "mlp_ratio": 2.5e308},
+    ],
+)
+def test_a_malformed_config_is_nothing_to_check_by(config):
+    """A declared model's config is a remote user's file: odd values give no root (or sizes no root has), never an
+    exception."""
+    root = config_root("x/y", config)
+    assert root is None or all(isinstance(v, int) and v > 0 or isinstance(v, list) for v in root["dims"].values()), root

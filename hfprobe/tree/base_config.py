@@ -60,7 +60,7 @@ def config_dims(config: Mapping) -> dict[str, int]:
     if hidden and got["ffn"] is None and type(ratio) in (int, float) and ratio > 0 and (hidden * ratio) % 1 == 0:
         got["ffn"] = int(hidden * ratio)  # DINOv2's MLP width, a multiple of its hidden size
     conv = config.get("conv_dim")
-    if got.get("conv_dim") is None and isinstance(conv, list) and conv and all(type(c) is int for c in conv):
+    if got.get("conv_dim") is None and isinstance(conv, list) and conv and all(type(c) is int and c > 0 for c in conv):
         got["conv_dim"] = conv[-1]  # wav2vec 2.0's feature encoder: its last convolution feeds the projection
     if heads and head_dim is None and hidden and hidden % heads == 0:
         head_dim = hidden // heads
