@@ -45,6 +45,10 @@ CONFIG_ONLY = {
                                   intermediate_size=3072, conv_dim=[512] * 7), "facebook/wav2vec2-base"),
     "hubert": ("hubert", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                               intermediate_size=3072, conv_dim=[512] * 7), "facebook/hubert-base-ls960"),
+    "siglip": ("siglip", dict(text_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                                               vocab_size=32000, max_position_embeddings=64),
+                              vision_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                                                 image_size=224, patch_size=16)), "google/siglip-base-patch16-224"),
     "wavlm": ("wavlm", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                             conv_dim=[512] * 7), "microsoft/wavlm-base-plus"),
 }  # fmt: skip
@@ -281,3 +285,34 @@ def test_a_declared_fine_tune_s_card_leads_to_its_root(tmp_path, cards, root, li
     said = " ".join(r["root"]["evidence"])
     assert ("by the model cards" in said) is lineage, said
     assert ("card's base_model leads to" in r["base_model"]["reason"]) is lineage, r["base_model"]
+
+
+@pytest.mark.parametrize(
+    "vision, fits", [(dict(hidden_size=768, patch_size=32), True), (dict(hidden_size=1024), False)]
+)
+def test_a_clip_s_declared_base_is_checked_by_its_towers_configs(tmp_path, vision, fits):
+    """A CLIP's sizes are in its `text_config` and `vision_config` (`towers` in config_dims.json)."""
+    import numpy as np
+    from transformers import AutoConfig
+
+    tensors = {}
+    for tower, width in (("text_model", 512), ("vision_model", 768)):  # a LoRA on CLIP ViT-B/32's q and v
+        for layer in range(12):
+            for proj in ("q_proj", "v_proj"):
+                key = f"base_model.model.{tower}.encoder.layers.{layer}.self_attn.{proj}"
+                tensors[f"{key}.lora_A.weight"] = np.zeros((4, width), np.float16)
+                tensors[f"{key}.lora_B.weight"] = np.zeros((width, 4), np.float16)
+    adapter = {"peft_type": "LORA", "base_model_name_or_path": DECLARED, "r": 4, "lora_alpha": 8}
+    vision = dict(vision, intermediate_size=4 * vision["hidden_size"], num_attention_heads=vision["hidden_size"] // 64)
+    text = dict(hidden_size=512, intermediate_size=2048, num_attention_heads=8)
+    config = AutoConfig.for_model("clip", text_config=text, vision_config=vision).to_dict()
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo(
+        "org/adapter", {"adapter_model.safetensors": save(tensors), "adapter_config.json": json.dumps(adapter)}
+    )
+    hub.add_repo(DECLARED, {"config.json": json.dumps(config)})
+    with hub.serving():
+        r = inspect_source("org/adapter")
+    assert r["family"] == "clip", r["root"]["evidence"]
+    assert r["base_model"]["id"] == (DECLARED if fits else None), r["base_model"]
+    assert bool(r["conflicts"]) is not bool(fits) and (fits or "[1024]x[1024]" in r["conflicts"][0]), r["conflicts"]

@@ -27,7 +27,15 @@ from .declared import architecture
 from .fit import fit_root
 from .registry import prompt_widths, roots
 
-__all__ = ["card_lineage", "config_families", "config_parent", "config_root", "configs_checked", "pipeline_dims"]
+__all__ = [
+    "card_lineage",
+    "config_families",
+    "config_parent",
+    "config_root",
+    "configs_checked",
+    "pipeline_dims",
+    "tower_dims",
+]
 
 
 @lru_cache(maxsize=1)
@@ -121,6 +129,28 @@ def pipeline_dims(config: Mapping) -> dict[str, int | list[int]]:
     return {dim: v for dim, v in got.items() if v is not None}
 
 
+def tower_dims(config: Mapping, spec: Mapping) -> dict[str, int]:
+    """The registry's dims that a two-tower model's config (CLIP's, SigLIP's) gives, as `spec` (config_dims.json's
+    `towers`) reads them from its `text_config` and `vision_config`.
+
+    >>> spec = _table()["towers"]["clip"]
+    >>> tower_dims({"vision_config": {"hidden_size": 768, "image_size": 224, "patch_size": 32}}, spec)
+    {'vision_hidden': 768, 'positions': 50}
+    """
+    got: dict[str, int] = {}
+    for part in ("text_config", "vision_config"):
+        tower = config.get(part)
+        if isinstance(tower, Mapping):
+            got.update({dim: v for dim, key in spec[part].items() if (v := _first(tower, [key])) is not None})
+    vision = config.get("vision_config")
+    image, patch = (
+        (_first(vision, [k]) for k in ("image_size", "patch_size")) if isinstance(vision, Mapping) else (0, 0)
+    )
+    if image and patch and image % patch == 0:
+        got["positions"] = (image // patch) ** 2 + spec["class_token"]
+    return got
+
+
 def _ints(value) -> bool:
     return isinstance(value, (list, tuple)) and bool(value) and all(type(v) is int and v > 0 for v in value)
 
@@ -143,6 +173,8 @@ def config_root(repo_id: str, config: Mapping | None, weights: Collection[str] =
     if len(fams) != 1:
         return None
     family = fams[0]
+    if family in _table()["towers"]:  # (a model of two towers: its sizes are in its towers' configs)
+        got = tower_dims(config, _table()["towers"][family])
     have = [set(r["dims"]) - {"prompt"} for _, r in _roots_of(family)]
     every = set.union(*have) if have else set()
     need = set.intersection(*have) - set(_table()["diffusers"]["text_encoders"]) if have else set()
