@@ -277,6 +277,8 @@ def test_a_local_folder_reads_a_loaded_pipeline_s_configs_from_the_cache(tmp_pat
                 "attention_head_dim": 2,
             }
         },
+        {"transformer": {**FLUX, "_class_name": "FluxTransformer2DModel", "num_attention_heads": -24}},
+        {"unet": {**SD15, "_class_name": "UNet2DConditionModel", "transformer_layers_per_block": -1}},
         {"transformer": {"_class_name": "SD3Transformer2DModel", "dual_attention_layers": "all"}, "text_encoder": []},
         {"model_type": "wav2vec2", "hidden_size": 768, "conv_dim": [512, -3], "mlp_ratio": "4"},
         {"model_type": "dinov2", "hidden_size": 384, "mlp_ratio": 2.5e308},

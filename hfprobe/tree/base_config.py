@@ -108,8 +108,8 @@ def pipeline_dims(config: Mapping) -> dict[str, int | list[int]]:
     table = _table()["diffusers"]
     net = _denoiser(config)
     got = {dim: _first(net, names) for dim, names in table["keys"].items()}
-    heads, head_dim = net.get("num_attention_heads"), net.get("attention_head_dim")
-    if "block_out_channels" not in net and type(heads) is int and type(head_dim) is int:  # a transformer's width
+    heads, head_dim = _first(net, ["num_attention_heads"]), _first(net, ["attention_head_dim"])
+    if "block_out_channels" not in net and heads and head_dim:  # a transformer's width
         got["inner"] = heads * head_dim
         dual = net.get("dual_attention_layers")
         if isinstance(dual, (list, tuple)) and dual:  # (SD 3.5 Medium's first layers attend twice)
@@ -122,7 +122,7 @@ def pipeline_dims(config: Mapping) -> dict[str, int | list[int]]:
             attn.add(blocks[-1])
         got["attn_widths"] = sorted(attn)
         depth = net.get("transformer_layers_per_block", 1)  # (1 where the config predates the field)
-        got["depth"] = max(depth) if _ints(depth) else depth if type(depth) is int else None
+        got["depth"] = max(depth) if _ints(depth) else _first({"depth": depth}, ["depth"])
     for dim, part in table["text_encoders"].items():
         if isinstance(config.get(part), Mapping):
             got[dim] = _first(config[part], _table()["keys"]["hidden"])
