@@ -224,19 +224,34 @@ def test_a_pipeline_in_sizes_no_registry_root_has_is_a_root_of_its_own(tmp_path)
     assert not r["conflicts"]
 
 
-def test_a_repo_with_neither_config_reads_two_files_and_stays_unchecked(tmp_path):
-    _, model = _pipeline("stable-diffusion-v1-5/stable-diffusion-v1-5")
+@pytest.mark.parametrize(
+    "card, root, base_model",
+    [
+        ("a single-file checkpoint", None, None),  # a card that names nothing: unchecked
+        # its card names SD 1.5, which the weights fit: that root, the declared model the base_model
+        ("---\nbase_model: runwayml/stable-diffusion-v1-5\n---\n", SD15_ID, DECLARED),
+        # its card names SDXL, which the weights rule out: not followed
+        ("---\nbase_model: stabilityai/stable-diffusion-xl-base-1.0\n---\n", None, None),
+    ],
+)
+def test_a_single_file_checkpoint_s_repo_is_traced_by_its_card_alone(tmp_path, card, root, base_model):
+    """A repo with neither config.json nor model_index.json (a single-file checkpoint, as community fine-tunes are
+    often published): config.json, model_index.json and its card are asked for, and nothing else."""
+    _, model = _pipeline(SD15_ID)
     hub = FakeHub(tmp_path / "hub")
     hub.add_repo("org/lora", _lora_files(model, "unet", CARD))
-    hub.add_repo(DECLARED, {"README.md": "a single-file checkpoint", "model.safetensors": b"\0" * 16})
+    hub.add_repo(DECLARED, {"README.md": card, "model.safetensors": b"\0" * 16})
     with hub.serving():
         r = inspect_source("org/lora")
     asked = {
         path.split("/resolve/main/")[-1] for _, path, _ in hub.requests if DECLARED in path and "/resolve/" in path
     }
-    assert asked == {"config.json", "model_index.json"}
-    assert r["base_model"]["id"] is None and r["base_model"]["status"] == "unchecked"
-    assert not r["conflicts"]
+    assert asked == {"config.json", "model_index.json", "README.md"}
+    assert r["base_model"]["id"] == base_model and not r["conflicts"], r["base_model"]
+    if root:
+        assert r["root"]["id"] == root and "its own sizes unread" in r["base_model"]["reason"], r["base_model"]
+    else:
+        assert r["base_model"]["status"] == "unchecked"
 
 
 def test_a_local_folder_reads_a_loaded_pipeline_s_configs_from_the_cache(tmp_path):

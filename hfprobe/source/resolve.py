@@ -84,6 +84,7 @@ class Source:
     _prefetched: dict = field(default_factory=dict, repr=False)  # name -> Future of its download (`prefetch`)
     _pool: object = field(default=None, repr=False)
     _declared: dict = field(default_factory=dict, repr=False)  # (repo id, file) -> what `_base_file` gave
+    _declared_down: bool = field(default=False, repr=False)  # a declared model's read met a network fault: no more
 
     @property
     def bytes_read(self) -> int:
@@ -332,8 +333,8 @@ class Source:
     def _may_look_up(self, repo_id: str) -> bool:
         """Whether a declared model's files may be looked for: a Hub id, and for a local source one the cache holds
         (a local inspect imports huggingface_hub only then)."""
-        if not REPO_ID.fullmatch(repo_id):
-            return False
+        if self._declared_down or not REPO_ID.fullmatch(repo_id):
+            return False  # (after one network fault, no more: each would cost its own timeout)
         return self.kind == "hub" or (hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))).is_dir()
 
     def _base_file(self, repo_id: str, name: str, parse):
@@ -371,6 +372,7 @@ class Source:
         except SourceNotFoundError:
             return _ABSENT
         except (HfprobeError, OSError, ValueError, RecursionError) as err:
+            self._declared_down = self._declared_down or isinstance(err, NetworkError)
             log.info("%s not read (%s): the declaration stays unchecked", what, str(err).splitlines()[0][:200])
             return None
 

@@ -217,8 +217,8 @@ def configs_checked(claims: list, lookups, fits: list, ok: list, norm, orig, key
         fams = config_families(config)
         root = config_root(value, config, {fam for fam, _ in ok})
         fit = fit_root(root, norm, orig, keys) if root else None
-        if fit is None or not (fit.bad or fit.consistent):  # nothing to check its sizes by: its family, if said
-            out.append(replace(c, family=fams[0]) if len(fams) == 1 else c)
+        if fit is None or not (fit.bad or fit.consistent):  # nothing to check its sizes by: its card, its family
+            out.append(_by_card_alone(c, value, card, fams, ok, evidence))
             continue
         fam, parent = root["family"], config_parent(config)
         what = "model_index.json" if _denoiser(config) is not config else "config.json"  # (a pipeline's: its index)
@@ -250,6 +250,21 @@ def configs_checked(claims: list, lookups, fits: list, ok: list, norm, orig, key
             evidence.append(f"{value}, not in the registry: its {what}'s sizes fit the weights, as no known root's do")
             out.append(replace(c, root=value, family=fam, via=f"its {what}'s sizes fit the weights"))
     return out
+
+
+def _by_card_alone(c, value: str, card, fams: tuple[str, ...], ok: list, evidence: list[str]):
+    """The claim for a declared model whose sizes cannot be checked (no config to be had: a single-file checkpoint's
+    repo, a gated one; or a family whose config is not read): where its card's `base_model` leads to a registry root
+    the weights fit (of the family its config says, if any), that root, its own sizes said to be unread; else the
+    claim with the family its config says."""
+    lineage = card_lineage(value, card) if card else []
+    family = {f.root["id"]: fam for fam, f in ok}.get(lineage[-1]) if lineage else None
+    if family is None or (len(fams) == 1 and fams[0] != family):
+        return replace(c, family=fams[0]) if len(fams) == 1 else c
+    chain = " -> ".join([value, *lineage[:-1]])
+    evidence.append(f"{value}, not in the registry, its sizes unread: by the model cards, {chain}, its root")
+    via = f"its card's base_model leads to {lineage[-1]}, which the weights fit (its own sizes unread)"
+    return replace(c, root=lineage[-1], family=family, via=via)
 
 
 MAX_CARDS = 3  # model cards followed from a declared model to a registry root (each one small download at most)
