@@ -161,12 +161,17 @@ class Source:
         ]
         if not todo:
             return
+        for name in todo:
+            self._prefetched[name] = self._executor().submit(self._download_companion, name)
+
+    def _executor(self):
+        """The source's pool for downloads side by side (companions, a declared pipeline's parts), made on first
+        use; `close` shuts it down."""
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefix="hfprobe-prefetch")
-        for name in todo:
-            self._prefetched[name] = self._pool.submit(self._download_companion, name)
+        return self._pool
 
     def _download_companion(self, name: str) -> None:
         if self._hub_cached(name) is None:
@@ -315,11 +320,8 @@ class Source:
         index = self._base_file(repo_id, "model_index.json", _json_object)  # a diffusers pipeline, perhaps
         if not isinstance(index, dict):
             return None
-        from concurrent.futures import ThreadPoolExecutor
-
-        parts = [p for p in PIPELINE_PARTS if isinstance(index.get(p), list)]
-        with ThreadPoolExecutor(max(1, len(parts))) as pool:  # (over the network, one round trip for all)
-            got = list(pool.map(lambda part: self._base_file(repo_id, f"{part}/config.json", _json_object), parts))
+        parts = [p for p in PIPELINE_PARTS if isinstance(index.get(p), list)]  # (at once: one round trip for all)
+        got = self._executor().map(lambda part: self._base_file(repo_id, f"{part}/config.json", _json_object), parts)
         return {**index, **{p: c for p, c in zip(parts, got) if isinstance(c, dict)}}
 
     def base_card(self, repo_id: str) -> str | None:

@@ -232,10 +232,8 @@ def configs_checked(claims: list, lookups, fits: list, ok: list, norm, orig, key
             evidence.append(f"{value}'s {what}: its sizes fit, and it was saved from {parent}, its root")
             out.append(replace(c, root=parent, family=fam, via=f"its {what}'s sizes fit the weights (from {parent})"))
         elif card and (lineage := card_lineage(value, card)) and lineage[-1] in mine:
-            chain = " -> ".join([value, *lineage[:-1]])  # (as the cards spell them; the last is the root)
-            evidence.append(f"{value}'s {what}: its sizes fit; by the model cards, {chain}, its root")
-            via = f"its {what}'s sizes fit the weights, and its card's base_model leads to {lineage[-1]}"
-            out.append(replace(c, root=lineage[-1], family=fam, via=via))
+            said = (f"{value}'s {what}: its sizes fit;", f"its {what}'s sizes fit the weights, and its card's")
+            out.append(_traced(c, value, lineage, fam, said, evidence))
         elif like:  # a registry root's sizes: a fine-tune of one of those (or a model built like them), which
             # ones the weights cannot tell: they rank the roots as without it, and it is the base_model
             more = f" (and {len(like) - 1} more)" if len(like) > 1 else ""
@@ -261,10 +259,17 @@ def _by_card_alone(c, value: str, card, fams: tuple[str, ...], ok: list, evidenc
     family = {f.root["id"]: fam for fam, f in ok}.get(lineage[-1]) if lineage else None
     if family is None or (len(fams) == 1 and fams[0] != family):
         return replace(c, family=fams[0]) if len(fams) == 1 else c
-    chain = " -> ".join([value, *lineage[:-1]])
-    evidence.append(f"{value}, not in the registry, its sizes unread: by the model cards, {chain}, its root")
-    via = f"its card's base_model leads to {lineage[-1]}, which the weights fit (its own sizes unread)"
-    return replace(c, root=lineage[-1], family=family, via=via)
+    said = (f"{value}, not in the registry, its sizes unread:", "its card's")
+    claim = _traced(c, value, lineage, family, said, evidence)
+    return replace(claim, via=f"{claim.via}, which the weights fit (its own sizes unread)")
+
+
+def _traced(c, value: str, lineage: list[str], family: str, said: tuple[str, str], evidence: list[str]):
+    """The claim for `value` traced by its cards to the registry root `lineage` ends in: its evidence line and its
+    reason, each led by what `said` holds (what its config said, if it was read)."""
+    chain = " -> ".join([value, *lineage[:-1]])  # (as the cards spell them; the last is the root)
+    evidence.append(f"{said[0]} by the model cards, {chain}, its root")
+    return replace(c, root=lineage[-1], family=family, via=f"{said[1]} base_model leads to {lineage[-1]}")
 
 
 MAX_CARDS = 3  # model cards followed from a declared model to a registry root (each one small download at most)

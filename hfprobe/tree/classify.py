@@ -109,7 +109,7 @@ def classify(
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
     fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set, params is not None)  # 2.
-    if base_config is not None:  # a declared model the registry lacks, checked by its own config.json
+    if base_config is not None:  # a declared model the registry lacks: checked by its configs, traced by its card
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
     claims = _name_guesses_checked(claims, fits, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second

@@ -261,7 +261,7 @@ def base_model_decision(
         own = [f for f in pool if f.root["id"] == c.root]
         if own and all(f.unsized for f in own):
             fits = "its layer names and block count fit it (the file gives no sizes to check)"
-        if c.via:  # a model the registry lacks, checked by its own config.json
+        if c.via:  # a model the registry lacks, checked by its own configs or traced by its card
             fits = c.via
         elif c.root and write == value and not known:
             original = roots()["_tail"].get(tail_key(value), (None, c.root))[1]

@@ -35,7 +35,7 @@ class Claim:
     count: int = 1  # prose: how many times the family is mentioned
     level: str = "model"  # "model" (names one model: a Hub id, a checkpoint file) or "family" (an architecture)
     by_name: bool = False  # resolved by its repo name alone, under another org: a re-upload, or another model
-    via: str | None = None  # how a model the registry lacks was checked (`tree.base_config`): its config.json
+    via: str | None = None  # how a model the registry lacks was checked (`tree.base_config`): configs, card
 
 
 # header fields that name an architecture, not the checkpoint trained on: kohya writes
