@@ -175,7 +175,7 @@ def read_text_lines(path: str | os.PathLike, what: str, fix: str) -> list[str]:
         raise UsageError(f"{path}: cannot read {what} ({err.strerror or type(err).__name__}); {fix}") from None
 
 
-# ---- Hub reads (hfprobe/source/transport.py; see docs/source.md) ------------------------------------------------
+# ---- Hub reads (hfprobe/source/transport.py, ranged.py; see docs/source.md) ------------------------------------
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "kib": 2**10, "mib": 2**20, "gib": 2**30}
 
 

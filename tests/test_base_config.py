@@ -201,7 +201,7 @@ def test_the_cache_folder_is_the_one_huggingface_hub_works_out(env):
     def ask(code):
         return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
 
-    ours = ask("import sys; from hfprobe.source.resolve import hub_cache_dir; p = hub_cache_dir(); "
+    ours = ask("import sys; from hfprobe.source.hub import hub_cache_dir; p = hub_cache_dir(); "
                "print(p, 'huggingface_hub' in sys.modules)").stdout.split()  # fmt: skip
     theirs = ask("from huggingface_hub import constants; print(constants.HF_HUB_CACHE)").stdout.strip()
     assert ours == [os.path.expanduser(theirs), "False"]

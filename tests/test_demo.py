@@ -100,7 +100,7 @@ def test_demo_end_to_end_then_cached(tmp_path):
     assert json.loads((tmp_path / "demo" / "demo.json").read_text())["query"]["text"] == "shoes"
 
     # the Space shows the same model's categories as a bar chart once experts exist (an uploaded weights file)
-    from hfprobe.source.resolve import Source
+    from hfprobe.source import Source
     from hfprobe.space import endpoints
 
     folder = Path(held["spec"])

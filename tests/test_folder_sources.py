@@ -15,7 +15,7 @@ import pytest
 from hfprobe.cli import main
 from hfprobe.errors import NoWeightsError, UsageError
 from hfprobe.formats import open_weights, pick_weights
-from hfprobe.source.resolve import Source, resolve
+from hfprobe.source import Source, resolve
 
 
 def _tree(root, names):
@@ -146,7 +146,7 @@ def test_loose_files_of_different_models_ask_for_one_and_one_run_s_saves_read_as
 
 def test_the_walk_is_bounded(tmp_path, monkeypatch):
     _tree(tmp_path, [f"d{i}/f{j}.txt" for i in range(5) for j in range(5)])
-    monkeypatch.setattr(importlib.import_module("hfprobe.source.resolve"), "MAX_FOLDER_ENTRIES", 20)
+    monkeypatch.setattr(importlib.import_module("hfprobe.source.source"), "MAX_FOLDER_ENTRIES", 20)
     with pytest.raises(UsageError, match=r"over 20 files and folders below it; point hfprobe at the model's own"):
         resolve(str(tmp_path)).files()
 

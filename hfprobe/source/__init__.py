@@ -11,9 +11,10 @@ One spec syntax, parsed in `resolve` and nowhere else:
 
 A Hub source reads one commit: `Source.revision_sha`, named by its first (listing) request.
 
-Owns: `resolve`/`Source` (resolve.py), local files (local.py), the Hub: listing, downloads, offline caches
-and the mapping of huggingface_hub errors to ours (hub.py), HTTP with timeouts, retries and bounded replies,
-and ranged reads (transport.py), the safetensors header and tensor reader (safetensors.py).
+Owns: `resolve` (resolve.py), `Source` (source.py), local files (local.py), the Hub: listing, downloads, offline
+caches and the mapping of huggingface_hub errors to ours (hub.py), HTTP with timeouts, retries and bounded
+replies (transport.py), ranged reads of a remote file and their offline cache (ranged.py), the safetensors header
+and tensor reader (safetensors.py), GGUF headers (gguf.py).
 May import: hfprobe.errors, hfprobe.config and third-party libraries only. See docs/source.md.
 
     >>> from hfprobe.source import resolve
@@ -22,6 +23,7 @@ May import: hfprobe.errors, hfprobe.config and third-party libraries only. See d
     ('hub', 'org/name', 'v1')
 """
 
-from .resolve import Source, resolve
+from .resolve import resolve
+from .source import Source
 
 __all__ = ["Source", "resolve"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import re
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
@@ -179,6 +181,22 @@ def head_cache(repo_id: str, sha: str, name: str) -> Path:
 
 
 # ---- whole files through huggingface_hub's cache -------------------------------------------------------------
+def hub_cache_dir() -> Path:
+    """huggingface_hub's cache folder: its own setting where it is loaded, else as it works it out from the
+    environment (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME), without loading it (tests/test_base_config.py compares)."""
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub import constants
+
+        return Path(constants.HF_HUB_CACHE)
+    env = os.environ
+    if env.get("HF_HUB_CACHE") or env.get("HUGGINGFACE_HUB_CACHE"):
+        return Path(env.get("HF_HUB_CACHE") or env["HUGGINGFACE_HUB_CACHE"]).expanduser()
+    home = env.get("HF_HOME") or os.path.join(
+        env.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface"
+    )
+    return Path(home).expanduser() / "hub"
+
+
 def _bar(quiet: bool):
     from huggingface_hub.utils import tqdm
 

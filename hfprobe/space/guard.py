@@ -99,7 +99,7 @@ def visitor_token(oauth_token) -> str | bool:
 
 def hub_source(repo_id: str, revision: str | None, token):
     """A Source that reads `repo_id` from the Hub only (resolve() would prefer a local folder of that name)."""
-    from ..source.resolve import Source
+    from ..source import Source
 
     return Source(
         "hub", repo_id + (f"@{revision}" if revision else ""), repo_id=repo_id, revision=revision, token=token
@@ -108,7 +108,7 @@ def hub_source(repo_id: str, revision: str | None, token):
 
 def upload_source(path):
     """A Source for a file gradio received, after checking where it is, its name, size and first bytes."""
-    from ..source.resolve import Source
+    from ..source import Source
 
     if not path or not isinstance(path, str):
         raise gr.Error("nothing uploaded; upload a .safetensors weights file", print_exception=False)

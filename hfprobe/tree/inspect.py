@@ -19,7 +19,7 @@ import posixpath
 from ..errors import HfprobeError
 from ..formats import open_weights, pick_weights
 from ..formats.head import MAX_LABELS, head_words
-from ..source.resolve import Source, resolve
+from ..source import Source, resolve
 from .classify import classify
 from .described import LABEL_FILES, declared_labels, described, described_words
 from .names import shapes_from_raw

@@ -282,7 +282,7 @@ def _rows(arr: np.ndarray, rows: list[int]) -> torch.Tensor:
 def _fork(spec):
     """A Source of its own for one worker thread (closing one model's files must not close another's)."""
     from ..source.local import ByteCounter
-    from ..source.resolve import Source
+    from ..source import Source
 
     if isinstance(spec, Source):
         return dataclasses.replace(spec, _open={}, _counter=ByteCounter())

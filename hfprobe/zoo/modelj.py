@@ -122,7 +122,7 @@ def _hub_source(repo_id: str, *, token, revision):
     from huggingface_hub import HfApi
 
     from ..source.hub import hub_errors
-    from ..source.resolve import Source
+    from ..source import Source
 
     with hub_errors(repo_id):
         info = HfApi().model_info(repo_id, revision=revision, token=token)
