@@ -226,7 +226,7 @@ def test_a_hub_that_does_not_answer_for_the_config_costs_one_try(tmp_path, monke
         took = time.monotonic() - start
     assert r["base_model"]["status"] == "unchecked"
     assert took < 3.5, took  # one 1 s try (five would take 5 s and more)
-    assert sum(DECLARED in path for _, path, _ in hub.requests) == 1
+    assert sum(path.endswith("config.json") for _, path, _ in hub.requests if DECLARED in path) == 1
 
 
 def _card(base) -> str:
@@ -285,6 +285,31 @@ def test_a_declared_fine_tune_s_card_leads_to_its_root(tmp_path, cards, root, li
     said = " ".join(r["root"]["evidence"])
     assert ("by the model cards" in said) is lineage, said
     assert ("card's base_model leads to" in r["base_model"]["reason"]) is lineage, r["base_model"]
+
+
+def test_a_declared_fine_tune_s_card_downloads_while_its_config_does(tmp_path):
+    """Two round trips, not four: the card the lineage reads next is asked for before the config has come."""
+    import threading
+
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/adapter", _adapter())
+    card = _card("meta-llama/Llama-2-7b-chat-hf")
+    hub.add_repo(DECLARED, {"config.json": _llama_config(_name_or_path="/workspace/out"), "README.md": card})
+    card_asked, overlapped = threading.Event(), []
+
+    def fault(req, method, path):
+        if path.endswith(f"{DECLARED}/resolve/main/README.md"):
+            card_asked.set()
+        elif path.endswith(f"{DECLARED}/resolve/main/config.json") and not overlapped:
+            overlapped.append(card_asked.wait(3))  # the config's first reply waits for the card's request
+        return False
+
+    hub.fault = fault
+    with hub.serving():
+        r = inspect_source("org/adapter")
+    assert overlapped == [True]
+    assert r["root"]["id"] == "meta-llama/Llama-2-7b-chat-hf" and r["base_model"]["id"] == DECLARED, r["base_model"]
+    assert sum(path.endswith(f"{DECLARED}/resolve/main/README.md") and m == "GET" for m, path, _ in hub.requests) == 1
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,7 @@ class Source:
     _prefetched: dict = field(default_factory=dict, repr=False)  # name -> Future of its download (`prefetch`)
     _pool: object = field(default=None, repr=False)
     _declared: dict = field(default_factory=dict, repr=False)  # (repo id, file) -> what `_base_file` gave
+    _declared_begun: dict = field(default_factory=dict, repr=False)  # (repo id, file) -> its read under way
     _declared_down: bool = field(default=False, repr=False)  # a declared model's read met a network fault: no more
 
     @property
@@ -131,7 +132,7 @@ class Source:
         files, self._open = list(self._open.values()), {}
         for f in files:
             f.close()
-        pool, self._pool, self._prefetched = self._pool, None, {}
+        pool, self._pool, self._prefetched, self._declared_begun = self._pool, None, {}, {}
         if pool is not None:  # downloads under way run out within their time bound; queued ones never start
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -307,6 +308,8 @@ class Source:
         reads nothing over the network. It never raises: a declaration it cannot check stays unchecked, as it was."""
         if not self._may_look_up(repo_id):
             return None
+        if self.kind == "hub":  # its card is read next wherever the sizes fit or are unread: it downloads meanwhile
+            self._start_base_file(repo_id, "README.md", _text)
         config = self._base_file(repo_id, "config.json", _json_object)
         if config is not _ABSENT:
             return config
@@ -322,7 +325,7 @@ class Source:
         None: `tree.base_config` follows its `base_model` to the model it was fine-tuned from."""
         if not self._may_look_up(repo_id):
             return None
-        card = self._base_file(repo_id, "README.md", lambda data: data.decode("utf-8", errors="replace"))
+        card = self._base_file(repo_id, "README.md", _text)
         return card if isinstance(card, str) else None
 
     def _may_look_up(self, repo_id: str) -> bool:
@@ -337,8 +340,18 @@ class Source:
         log line says why) or `_ABSENT` where the repo does not have it (or, for a local source, the cache does
         not). Once per source: `inspect` may weigh the metadata twice."""
         if (repo_id, name) not in self._declared:
-            self._declared[repo_id, name] = self._read_base_file(repo_id, name, parse)
+            begun = self._declared_begun.pop((repo_id, name), None)
+            got = begun.result() if begun is not None else self._read_base_file(repo_id, name, parse)
+            self._declared[repo_id, name] = got
         return self._declared[repo_id, name]
+
+    def _start_base_file(self, repo_id: str, name: str, parse) -> None:
+        """`_base_file`'s read begun on the source's pool, for a file that is likely asked for next."""
+        from huggingface_hub import constants
+
+        key = (repo_id, name)
+        if key not in self._declared and key not in self._declared_begun and not constants.is_offline_mode():
+            self._declared_begun[key] = self._executor().submit(self._read_base_file, repo_id, name, parse)
 
     def _read_base_file(self, repo_id: str, name: str, parse):
         from huggingface_hub import constants, try_to_load_from_cache
@@ -375,6 +388,10 @@ class Source:
 def _json_object(data: bytes) -> dict | None:
     config = json.loads(data)
     return config if isinstance(config, dict) else None
+
+
+def _text(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
 
 
 def _walk(root: Path, display: str) -> list[str]:
