@@ -559,6 +559,50 @@ def test_companions_download_side_by_side_with_the_weights(hub):
     assert report["family"] == "gpt2" and report["declared"]["README.md base_model"] == "openai-community/gpt2"
 
 
+def test_weights_the_hub_redirects_to_its_storage_are_read_there_in_ranges_without_the_token(tmp_path):
+    """The Hub answers a weights GET with a redirect to its storage, another host (a signed URL): the ranged reads
+    follow it with their Range, and the token of a private repo is never sent there."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hub = FakeHub(tmp_path / "hub")
+    files, tensors = adapter_files()
+    hub.add_repo(REPO, files)
+    hub.private.add(REPO)
+    hub.tokens["hf_secret_token_42"] = "read"
+    data, seen = files[WEIGHTS], []
+
+    class Storage(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append({k.lower(): v for k, v in self.headers.items()})
+            first, last = asked_range(self)
+            last = min(last, len(data) - 1)
+            headers = {"Content-Range": f"bytes {first}-{last}/{len(data)}", "Content-Length": last - first + 1}
+            send(self, 206, headers, data[first : last + 1])
+
+    storage = ThreadingHTTPServer(("127.0.0.1", 0), Storage)
+    threading.Thread(target=storage.serve_forever, daemon=True).start()
+    signed = f"http://127.0.0.1:{storage.server_port}/xet/{WEIGHTS}?X-Signature=abc"
+    hub.fault = lambda req, method, path: is_weights_get(method, path) and send(
+        req, 302, {"Location": signed, "Content-Length": 0}
+    )
+    try:
+        with hub.serving():
+            src = resolve(REPO, token="hf_secret_token_42")
+            assert torch.equal(_layer(src), tensors[LAYER3])
+            assert src.bytes_read < len(data) // 2
+    finally:
+        storage.shutdown()
+        storage.server_close()
+    assert len(seen) >= 2 and all("range" in h for h in seen)  # the header, then the layer
+    assert not any("authorization" in h for h in seen)
+
+
 def test_speculative_first_read_covers_prefix_and_header(hub):
     src = resolve(REPO)
     f = src.open(WEIGHTS)
