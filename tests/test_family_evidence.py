@@ -310,3 +310,22 @@ def test_a_final_encoder_layer_norm_is_no_bart_s(cls, config, tmp_path):
     assert report["family"] != "bart" and report["base_model"]["id"] is None, report["root"]
     bart = _checkpoint(_transformers("BartModel", "BartConfig"), tmp_path / "b")
     assert bart["family"] == "bart" and bart["base_model"]["id"] == "facebook/bart-large", bart["root"]
+
+
+@pytest.mark.parametrize("dim, roots", [(768, True), (1024, False)])
+def test_a_lora_on_distilbert_s_classification_head_alone_is_distilbert_s(dim, roots, tmp_path):
+    """PEFT on DistilBertForSequenceClassification with `classifier` targeted keeps `pre_classifier` whole: with
+    no metadata such a file had no family ("no known architecture pattern"); its `pre_classifier` is DistilBERT's,
+    and its width says which roots fit (cased, uncased and multilingual share 768, so none is the base_model)."""
+    from transformers import DistilBertConfig, DistilBertForSequenceClassification
+
+    with torch.device("meta"):
+        model = DistilBertForSequenceClassification(DistilBertConfig(dim=dim, hidden_dim=4 * dim, n_heads=dim // 64, num_labels=6))
+    tensors = {f"base_model.model.{n}": ("F32", tuple(p.shape)) for n, p in model.named_parameters() if "pre_" in n}
+    tensors["base_model.model.classifier.lora_A.weight"] = ("F32", (8, dim))
+    tensors["base_model.model.classifier.lora_B.weight"] = ("F32", (6, 8))
+    report = inspect_source(str(write_header(tmp_path / "adapter_model.safetensors", tensors)))
+    assert report["family"] == "distilbert", report["root"]["evidence"]
+    assert any("pre_classifier" in e for e in report["root"]["evidence"] if e.startswith("names:"))
+    assert (report["root"]["id"] or "").startswith("distilbert/") is roots, report["root"]
+    assert report["base_model"]["id"] is None
