@@ -320,7 +320,9 @@ def test_a_lora_on_distilbert_s_classification_head_alone_is_distilbert_s(dim, r
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
     with torch.device("meta"):
-        model = DistilBertForSequenceClassification(DistilBertConfig(dim=dim, hidden_dim=4 * dim, n_heads=dim // 64, num_labels=6))
+        model = DistilBertForSequenceClassification(
+            DistilBertConfig(dim=dim, hidden_dim=4 * dim, n_heads=dim // 64, num_labels=6)
+        )
     tensors = {f"base_model.model.{n}": ("F32", tuple(p.shape)) for n, p in model.named_parameters() if "pre_" in n}
     tensors["base_model.model.classifier.lora_A.weight"] = ("F32", (8, dim))
     tensors["base_model.model.classifier.lora_B.weight"] = ("F32", (6, 8))

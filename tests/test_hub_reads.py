@@ -588,8 +588,8 @@ def test_weights_the_hub_redirects_to_its_storage_are_read_there_in_ranges_witho
     storage = ThreadingHTTPServer(("127.0.0.1", 0), Storage)
     threading.Thread(target=storage.serve_forever, daemon=True).start()
     signed = f"http://127.0.0.1:{storage.server_port}/xet/{WEIGHTS}?X-Signature=abc"
-    hub.fault = lambda req, method, path: is_weights_get(method, path) and send(
-        req, 302, {"Location": signed, "Content-Length": 0}
+    hub.fault = lambda req, method, path: (
+        is_weights_get(method, path) and send(req, 302, {"Location": signed, "Content-Length": 0})
     )
     try:
         with hub.serving():

@@ -281,8 +281,8 @@ def _rows(arr: np.ndarray, rows: list[int]) -> torch.Tensor:
 
 def _fork(spec):
     """A Source of its own for one worker thread (closing one model's files must not close another's)."""
-    from ..source.local import ByteCounter
     from ..source import Source
+    from ..source.local import ByteCounter
 
     if isinstance(spec, Source):
         return dataclasses.replace(spec, _open={}, _counter=ByteCounter())

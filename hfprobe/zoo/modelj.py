@@ -121,8 +121,8 @@ def _hub_source(repo_id: str, *, token, revision):
     """The repo as one Source pinned to its commit (every model read at the same revision), and that commit."""
     from huggingface_hub import HfApi
 
-    from ..source.hub import hub_errors
     from ..source import Source
+    from ..source.hub import hub_errors
 
     with hub_errors(repo_id):
         info = HfApi().model_info(repo_id, revision=revision, token=token)
