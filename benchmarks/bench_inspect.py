@@ -4,7 +4,10 @@
 
 1. Cold CLI: `hfprobe inspect FILE --json` as a fresh process on a realzoo SD 1.5 LoRA and a PEFT adapter, each run
    side by side with a bare header read in a fresh Python process (struct + json only) on the same file; the
-   median wall time of each and their ratio. Target: under 1.0 s each on 2 cores.
+   median wall time of each and their ratio. Target: under 1.0 s each on 2 cores. Beside them, `hfprobe predict FILE
+   --json` with no experts installed and HF_HUB_OFFLINE=1: the PEFT adapter's abstention needs no torch (no expert, no
+   cross-attention for the readout); the SD LoRA's readout is asked, so torch loads, and abstains (no text encoder
+   cached).
 2. Warm throughput: `inspect_source` in-process over every realzoo folder (the first pass includes the imports; the
    best of `--warm-passes` later passes, default 3, is "warm"), in wall time and in the process's CPU time (which the
    load of a shared machine distorts less). Target: at least 200 files/s warm.
@@ -64,24 +67,29 @@ BARE = (  # the least any tool must do: start Python, read the length prefix and
 # ---------------------------------------------------------------- 1. cold CLI vs a bare header read
 def cold_cli(realzoo: Path, runs: int) -> dict:
     hfprobe = Path(sys.executable).with_name("hfprobe")
+    predict_env = dict(os.environ, HFPROBE_EXPERTS=str(_TMP / "no-experts"), HF_HUB_OFFLINE="1")
     out = {}
     for name, (rid, _) in CASES.items():
         weights = next((realzoo / "files" / rid).glob("*.safetensors"))
-        cli, bare = [], []
-        for _ in range(runs):  # interleaved, so both see the same machine load
-            for times, cmd in (
-                (cli, [str(hfprobe), "inspect", str(weights), "--json"]),
-                (bare, [sys.executable, "-c", BARE, str(weights)]),
+        cli, bare, pred = [], [], []
+        for _ in range(runs):  # interleaved, so all see the same machine load
+            for times, cmd, env in (
+                (cli, [str(hfprobe), "inspect", str(weights), "--json"], None),
+                (bare, [sys.executable, "-c", BARE, str(weights)], None),
+                (pred, [str(hfprobe), "predict", str(weights), "--json"], predict_env),
             ):
                 t = time.perf_counter()
-                subprocess.run(cmd, check=True, capture_output=True)
+                done = subprocess.run(cmd, check=True, capture_output=True, env=env)
                 times.append(time.perf_counter() - t)
+        answer = json.loads(done.stdout)
         out[name] = {
             "file": f"{rid}/{weights.name}",
             "inspect_cli_s": round(statistics.median(cli), 3),
             "inspect_cli_min_s": round(min(cli), 3),
             "bare_header_read_s": round(statistics.median(bare), 3),
             "ratio": round(statistics.median(cli) / statistics.median(bare), 1),
+            "predict_cli_s": round(statistics.median(pred), 3),
+            "predict_answer": f"{answer['method']}; readout: {(answer.get('readout') or {}).get('reason', '')[:60]}",
         }
     return out
 
@@ -358,7 +366,8 @@ def main() -> int:
         for name, r in result["cold"].items():
             print(
                 f"cold `hfprobe inspect FILE --json` on {name} ({r['file']}): {r['inspect_cli_s']} s median "
-                f"(min {r['inspect_cli_min_s']}); bare header read {r['bare_header_read_s']} s; ratio {r['ratio']}x"
+                f"(min {r['inspect_cli_min_s']}); bare header read {r['bare_header_read_s']} s; ratio {r['ratio']}x; "
+                f"`hfprobe predict` with no experts {r['predict_cli_s']} s ({r['predict_answer']})"
             )
     if "warm" not in args.skip:
         loc = result["warm"] = throughput(realzoo, max(1, args.warm_passes))

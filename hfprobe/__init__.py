@@ -44,12 +44,21 @@ _PUBLIC = {
 __all__ = ["__version__", *_PUBLIC]
 
 
-def __getattr__(name: str):
-    if name in _PUBLIC:
-        value = getattr(importlib.import_module(_PUBLIC[name]), name)
-        globals()[name] = value
+def lazy_exports(package: str, names: dict[str, str]):
+    """A package's `__getattr__` that imports each public name (name -> defining module) on first use and keeps it,
+    so importing the package imports none of its heavy modules (PEP 562)."""
+
+    def __getattr__(name: str):
+        if name not in names:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(names[name]), name)
+        setattr(importlib.import_module(package), name, value)
         return value
-    raise AttributeError(f"module 'hfprobe' has no attribute {name!r}")
+
+    return __getattr__
+
+
+__getattr__ = lazy_exports(__name__, _PUBLIC)
 
 
 def __dir__() -> list[str]:

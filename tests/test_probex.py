@@ -9,7 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from hfprobe.errors import ExpertError, TextEncoderError
-from hfprobe.experts.expert import Expert
+from hfprobe.experts.expert import Expert, fingerprint
 from hfprobe.experts.fit import sweep_layers, train_expert
 from hfprobe.experts.probes import HEAD_DEFAULTS, ProbeX, TrainConfig, n_params
 from hfprobe.experts.publish import push_expert
@@ -172,6 +172,28 @@ def test_bad_expert_folders(ml_expert, tmp_path):
         Expert.load(folder)
     with pytest.raises(ExpertError, match="expects"):
         ml_expert.check_layer(torch.zeros(24, 17))
+
+
+def test_an_expert_s_tensors_load_on_first_use(ml_expert, tmp_path):
+    """`Expert.load` checks the config and the weights' header (the fingerprint, and that the tensors cover the
+    file); the tensors are built into the probe when the expert is first used, so a router passing over experts of
+    other families reads their JSON and headers only. A tensor that does not fit the probe is then one typed error."""
+    from safetensors.torch import save_file
+
+    folder = ml_expert.save(tmp_path / "exp")
+    weights = folder / "expert.safetensors"
+    header_len = 8 + int.from_bytes(weights.read_bytes()[:8], "little")
+    whole = weights.read_bytes()
+    weights.write_bytes(whole[: header_len + 16])  # the header intact, the tensors cut short
+    with pytest.raises(ExpertError, match="expert.safetensors: cannot read"):
+        Expert.load(folder)
+    weights.write_bytes(whole)
+    meta = {"format": "hfprobe-expert/1", "fingerprint": fingerprint(Expert.load(folder).config)}
+    save_file({"model.mean": torch.zeros(3, 3)}, str(weights), metadata=meta)  # the right label, other tensors
+    lazy = Expert.load(folder)
+    assert lazy.config["labels"] == ml_expert.config["labels"] and lazy._model is None
+    with pytest.raises(ExpertError, match="tensors do not match the architecture"):
+        _ = lazy.model
 
 
 @pytest.fixture(scope="session")

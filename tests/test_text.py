@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from hfprobe.errors import TextEncoderError
-from hfprobe.text.encoders import check_labels, get_text_encoder, list_text_encoders
+from hfprobe.text.encoders import get_text_encoder, list_text_encoders
+from hfprobe.text.vocab import check_labels
 
 torch.set_num_threads(1)
 

@@ -286,7 +286,8 @@ def readout_rows(zoo, tree: str, *, expert_scores: dict | None = None) -> dict |
     With `expert_scores` ({model id: {label: cosine}}), also `combined_*`: the argmax of the sum of the
     expert's and the readout's scores, each z-scored over the candidates (does using both help?).
     """
-    from ..experts.readout import MIN_LABELS, cross_attention_widths, readout_predict
+    from ..experts.crossattn import MIN_LABELS, cross_attention_widths
+    from ..experts.readout import readout_predict
     from ..formats import open_weights
     from ..text.states import provider_for
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from ..errors import UsageError
@@ -181,14 +182,19 @@ def progress(args) -> bool:
     return not getattr(args, "quiet", False)
 
 
-def use_threads(args) -> None:
-    """Apply `--threads` (the CLI owns its process; library functions never change torch's thread count)."""
+def use_threads(args, *, deferred: bool = False) -> None:
+    """Apply `--threads` (the CLI owns its process; library functions never change torch's thread count).
+
+    `deferred`: for a command whose answer may need no torch (`predict`): where torch is not imported yet, the count
+    goes to OMP_NUM_THREADS, which torch reads if and when it loads, instead of importing it here."""
     n = getattr(args, "threads", None)
     if n is None:
         return
     if n < 0:
         raise UsageError(f"--threads {n}: give a positive number, or 0 for torch's default")
-    if n:
+    if n and deferred and "torch" not in sys.modules:
+        os.environ["OMP_NUM_THREADS"] = str(n)
+    elif n:
         import torch
 
         torch.set_num_threads(n)

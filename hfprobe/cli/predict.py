@@ -42,12 +42,17 @@ def run(args) -> int:
     from ..config import debug
     from ..errors import HfprobeError
     from ..experts.predict import predict
-    from ..text import get_text_encoder
 
-    use_threads(args)
-    dev = pick_device(args)
+    use_threads(args, deferred=True)
+    dev = args.device or "auto"  # auto and cpu are resolved when an expert first scores: an abstention needs no torch
+    if dev not in ("auto", "cpu"):
+        dev = pick_device(args)  # an accelerator named outright is checked once, before the batch
     labels = read_labels(args)
-    enc = get_text_encoder(args.text_encoder) if args.text_encoder else None
+    enc = None
+    if args.text_encoder:
+        from ..text.encoders import get_text_encoder
+
+        enc = get_text_encoder(args.text_encoder)
     failed = 0
     for i, spec in enumerate(args.sources):
         try:

@@ -8,13 +8,21 @@ May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.text, hfprobe
 hfprobe.device (where training runs); `fit` and `data` take a zoo object (hfprobe.zoo) as an argument and never
 import the zoo builders, only `hfprobe.zoo.layercache.LazyLayers` (one layer in memory at a time).
 
-    >>> from hfprobe.experts import predict
-    >>> out = predict("./my-lora", top_k=3)      # doctest: +SKIP
+Its names load on first use, so a prediction that abstains before any tensor math (no expert for the model's
+family, and no cross-attention for the readout) imports no torch. `predict` is `hfprobe.predict` (here it would
+shadow the module of that name):
+
+    >>> from hfprobe.experts import Expert, fit_tree      # doctest: +SKIP
+    >>> out = hfprobe.predict("./my-lora", top_k=3)       # doctest: +SKIP
 """
 
-from .expert import Expert, load_experts
-from .fit import fit_tree
-from .predict import predict
-from .probes import TrainConfig
+from .. import lazy_exports
 
-__all__ = ["Expert", "TrainConfig", "fit_tree", "load_experts", "predict"]
+_PUBLIC = {
+    "Expert": "hfprobe.experts.expert",
+    "load_experts": "hfprobe.experts.expert",
+    "fit_tree": "hfprobe.experts.fit",
+    "TrainConfig": "hfprobe.experts.probes",
+}
+__all__ = list(_PUBLIC)
+__getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -19,9 +19,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import (
@@ -29,7 +27,9 @@ from ..errors import (
     SourceNotFoundError,
     TextEncoderError,
 )
-from .probes import TrainConfig, build_model
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "hfprobe-expert/1"
 
@@ -55,11 +55,31 @@ class Expert:
     metrics ({val, test, ...}), routing ({threshold, spread, ...}), zoo_hash.
     """
 
-    def __init__(self, model: torch.nn.Module, config: dict, label_text_emb: torch.Tensor | None = None):
-        self.model = model.eval()
+    def __init__(
+        self,
+        model: torch.nn.Module | None,
+        config: dict,
+        label_text_emb: torch.Tensor | None = None,
+        *,
+        folder: Path | None = None,
+    ):
+        self._model = model.eval() if model is not None else None
         self.config = config
         # Text head: the embeddings of the training classes, so predicting over them needs no encoder.
-        self.label_text_emb = label_text_emb
+        self._label_text_emb = label_text_emb
+        self._folder = folder  # `load` checks the files and defers their tensors (and torch) to first use
+
+    @property
+    def model(self) -> torch.nn.Module:
+        if self._model is None:
+            self._load_weights()
+        return self._model
+
+    @property
+    def label_text_emb(self) -> torch.Tensor | None:
+        if self._model is None:
+            self._load_weights()
+        return self._label_text_emb
 
     # -- identity ------------------------------------------------------------------------------------
     @property
@@ -115,6 +135,8 @@ class Expert:
                 f"{folder}: exists and is not an expert folder; save the expert to a new or empty folder, "
                 "or to an expert's own folder to replace it"
             )
+        from safetensors.torch import save_file
+
         folder.parent.mkdir(parents=True, exist_ok=True)
         cfg = dict(self.config, format=FORMAT, version=__version__)
         tensors = {f"model.{k}": v.detach().contiguous().clone() for k, v in self.model.state_dict().items()}
@@ -134,7 +156,10 @@ class Expert:
 
     @classmethod
     def load(cls, path_or_repo: str | os.PathLike, *, revision: str | None = None, token: str | None = None) -> Expert:
-        """Load from a local folder, or from a Hub repo (downloads only expert.json and expert.safetensors)."""
+        """Load from a local folder, or from a Hub repo (downloads only expert.json and expert.safetensors).
+
+        The config and the weights' header are read and checked here; the tensors (and torch) on first use of
+        `model`, so experts of other trees cost a router nothing but their JSON."""
         folder = Path(path_or_repo)
         if not folder.exists():
             folder = download_experts(str(path_or_repo), revision=revision, token=token)
@@ -155,12 +180,11 @@ class Expert:
                 f"{folder / CONFIG}: format is {cfg.get('format') if isinstance(cfg, dict) else None!r}, expected "
                 f"{FORMAT!r}; not an hfprobe expert"
             )
-        try:
+        try:  # the header alone: no tensor is read, and torch is not imported, until the expert is used
             from safetensors import safe_open
 
-            with safe_open(str(folder / WEIGHTS), framework="pt") as f:
+            with safe_open(str(folder / WEIGHTS), framework="numpy") as f:
                 meta = f.metadata() or {}
-            tensors = load_file(str(folder / WEIGHTS))
         except Exception as err:
             raise ExpertError(f"{folder / WEIGHTS}: cannot read ({err}); re-download or retrain the expert") from err
         if meta.get("fingerprint") != fingerprint(cfg):
@@ -168,11 +192,23 @@ class Expert:
                 f"{folder}: {WEIGHTS} and {CONFIG} do not belong together (fingerprint mismatch); keep the two files "
                 "of one expert together"
             )
+        return cls(None, cfg, folder=folder)
+
+    def _load_weights(self) -> None:
+        """Build the probe from the config and load its tensors (the first time an expert from `load` is used)."""
+        from safetensors.torch import load_file
+
+        from .probes import TrainConfig, build_model
+
+        path, cfg = self._folder / WEIGHTS, self.config
+        try:
+            tensors = load_file(str(path))
+        except Exception as err:
+            raise ExpertError(f"{path}: cannot read ({err}); re-download or retrain the expert") from err
         state = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
-        tcfg = TrainConfig.from_dict(cfg["train"])
         text = cfg.get("text_encoder") or {}
         model = build_model(
-            tcfg,
+            TrainConfig.from_dict(cfg["train"]),
             *cfg["shape"],
             n_classes=len(cfg["labels"]) if cfg["head"] == "multilabel" else None,
             text_dim=text.get("dim"),
@@ -181,9 +217,9 @@ class Expert:
             model.load_state_dict(state, strict=True)
         except RuntimeError as err:
             raise ExpertError(
-                f"{folder / WEIGHTS}: tensors do not match the architecture in {CONFIG} ({str(err).splitlines()[0]})"
+                f"{path}: tensors do not match the architecture in {CONFIG} ({str(err).splitlines()[0]})"
             ) from err
-        return cls(model, cfg, tensors.get("label_text_emb"))
+        self._model, self._label_text_emb = model.eval(), tensors.get("label_text_emb")
 
 
 def download_experts(repo_id: str, *, revision=None, token=None, patterns=(CONFIG, WEIGHTS)) -> Path:

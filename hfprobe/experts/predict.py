@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..errors import ExpertError, UsageError
 from .expert import default_experts_dir
 from .publish import load_experts_from
+
+if TYPE_CHECKING:  # torch loads once an expert scores or the readout reads; an abstention before that needs none
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ def score(
     `device`: where the expert's forward runs (hfprobe.device.resolve_device; None: the CPU); it goes back to
     the CPU afterwards. Scoring is in fp32 everywhere: one model is too small a batch for mixed precision to pay.
     """
+    import torch
+
     from ..device import resolve_device
     from .calibrate import probabilities
 
@@ -71,7 +75,8 @@ def score(
     with torch.no_grad(), _on(expert, dev):
         X = X.to(dev)
         if labels is not None:
-            from ..text.encoders import check_labels, get_text_encoder
+            from ..text.encoders import get_text_encoder
+            from ..text.vocab import check_labels
 
             labels = check_labels(labels)
             te = expert.config.get("text_encoder") or {}
@@ -177,6 +182,9 @@ def predict(
     `experts`: Expert objects, folders or Hub repo ids; default: every expert under `experts_dir`
     (default $HFPROBE_EXPERTS or <hfprobe cache>/experts). `labels`: zero-shot over these names.
     `device`: where the expert's forward runs (None: the CPU; see `score`); routing and the readout stay on the CPU.
+
+    Torch is imported only once an expert scores or the readout reads: a model that no expert's family covers and
+    the readout cannot read (no cross-attention) gets its abstention from headers and expert.json files alone.
     """
     from ..formats import open_weights
     from ..source.resolve import resolve
@@ -184,15 +192,16 @@ def predict(
 
     if top_k < 1:
         raise UsageError(f"--top-k {top_k}: must be at least 1")
-    from ..device import resolve_device
+    if device not in (None, "auto", "cpu"):  # a device torch does not see fails here, before anything is read
+        from ..device import resolve_device
 
-    device = resolve_device(device)  # a device torch does not see fails here, before anything is read
+        device = resolve_device(device)
     if labels is not None:
-        from ..text.encoders import check_labels
+        from ..text.vocab import check_labels
 
         labels = check_labels(labels)
         if len(labels) < 2:  # a softmax over one label is 1.0 and the readout has no margin: nothing to rank
-            from .readout import MIN_LABELS
+            from .crossattn import MIN_LABELS
 
             raise UsageError(
                 f"candidate labels: got 1 ({labels[0]!r}); ranking needs at least 2 (--labels a,b or --vocab FILE; "
@@ -400,10 +409,17 @@ def _readout_for_unseen(expert, view, labels, *, top_k: int, token) -> dict | No
 
 def _readout_fallback(out: dict, view, *, labels, top_k: int, token) -> None:
     """No expert for this model: read its cross-attention deltas instead (hfprobe.experts.readout), or say why not."""
-    from ..text.vocab import default_vocabulary
-    from .readout import readout_predict
+    from ..text.vocab import check_labels, default_vocabulary
+    from .crossattn import abstention, why_unreadable
 
-    result = _without_probability(readout_predict(view, labels or default_vocabulary(), top_k=top_k, token=token))
+    labels = check_labels(labels or default_vocabulary())
+    why = why_unreadable(view, len(labels))  # no expert and nothing the readout can read: no torch needed to say so
+    if why:
+        result = abstention(why, labels)
+    else:
+        from .readout import readout_predict
+
+        result = _without_probability(readout_predict(view, labels, top_k=top_k, token=token))
     out["readout"] = result
     if not result["abstained"]:
         out.update(method="readout", predictions=result["predictions"])

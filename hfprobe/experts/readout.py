@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -36,13 +35,15 @@ import torch
 from ..errors import TextEncoderError
 from ..text.encoders import TEMPLATE
 from ..text.states import TextStates, provider_for
-
-METHOD = "readout"
-# The fewest candidates the readout ranks. Its margin is in standard deviations over the candidates: over two, the
-# z-scores are always +-1/sqrt(2) and the margin sqrt(2), whatever the adapter; over one there is no margin. Three is
-# also the smallest list its "probability right" was fitted on (benchmarks/calibrate_readout.py: random lists of 3,
-# 10 and 30, every category of a tree, its held-out ones; the shipped fit's `candidate_lists` in readout.json).
-MIN_LABELS = 3
+from .crossattn import (
+    METHOD,
+    MIN_LABELS,
+    abstention,
+    cross_attention_modules,
+    cross_attention_widths,
+    delta_modules,
+    why_unreadable,
+)
 
 
 # --------------------------------------------------------------------------------------------- settings
@@ -140,21 +141,6 @@ def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
 
 
 # -------------------------------------------------------------------------------------- delta features
-# a UNet's cross-attention (SD 1.x, 2.x, XL; the zoo's UNets) reads the text encoder's token states as they are; a
-# DiT's `attn2` reads them after the model's own projection (Wan, PixArt) or is a second self-attention (SD 3.5
-# Medium), so the readout's text states do not apply there
-_DIT_ATTN2 = re.compile(r"^(transformer\.)?(transformer_)?blocks\.\d+\.attn2\.to_[kv]$")
-
-
-def cross_attention_modules(names) -> list[str]:
-    """Names of a UNet's cross-attention key/value projections, in a stable order.
-
-    >>> cross_attention_modules(["unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k", "blocks.0.attn2.to_k"])
-    ['unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k']
-    """
-    return sorted(n for n in names if n.endswith(("attn2.to_k", "attn2.to_v")) and not _DIT_ATTN2.match(n))
-
-
 class Factors(dict):
     """{module name: C} from `delta_factors`; a dict type of its own so pools can hold either kind."""
 
@@ -214,26 +200,15 @@ def margin_of(scores: torch.Tensor) -> float:
 
 
 # --------------------------------------------------------------------------------------------- scoring
-DELTA_KINDS = ("lora", "loha", "lokr", "locon", "delta")  # modules whose layer() is a weight change
-
-
 def deltas_of(view) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
     """Cross-attention k/v deltas (scaled by alpha/r) of a formats view, or of a plain {name: dW} dict."""
     if isinstance(view, dict):
         names = cross_attention_modules(view)
         return {n: view[n].float() for n in names}, {}
-    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") in DELTA_KINDS)
+    names = delta_modules(view)
     # a LoRA's rank bounds its ΔW's; a LoHa's (r squared) or LoKr's does not: their factors come from an SVD
     ranks = {n: int(m.rank) for n in names if (m := view.modules[n]).kind == "lora" and m.rank}
     return {n: view.layer(n, scaled=True) for n in names}, ranks
-
-
-def cross_attention_widths(view) -> set[int]:
-    """Input widths of the cross-attention k/v deltas, from shapes only (no tensor bytes read)."""
-    if isinstance(view, dict):
-        return {int(view[n].shape[1]) for n in cross_attention_modules(view)}
-    names = cross_attention_modules(n for n, m in view.modules.items() if getattr(m, "kind", "lora") in DELTA_KINDS)
-    return {int(view.modules[n].d_in) for n in names}
 
 
 def score_labels(
@@ -274,20 +249,6 @@ def pool_stats(pool_deltas: list[dict[str, torch.Tensor]], ts: TextStates, cfg: 
     return scores.mean(0), scores.std(0).clamp_min(1e-12)
 
 
-def _abstain(reason: str, labels, method_extra: dict | None = None) -> dict:
-    out = {
-        "method": METHOD,
-        "predictions": [],
-        "margin": None,
-        "probability_right": None,
-        "abstained": True,
-        "reason": reason,
-        "labels": len(labels) if labels is not None else 0,
-    }
-    out.update(method_extra or {})
-    return out
-
-
 def readout_predict(
     view,
     labels: list[str],
@@ -303,8 +264,9 @@ def readout_predict(
 
     `view`: an `hfprobe.formats.open_weights` view (or {canonical name: dW}). `text_states`: a TextStates for
     exactly `labels`, a provider (MiniLMStates(), CLIPStates(root)), or None to pick the base text encoder from
-    the cross-attention width (hfprobe/data/readout_encoders.json). Never raises for a missing encoder or a
-    non-diffusion adapter, or fewer than MIN_LABELS candidates: it returns abstained=True with a one-line reason.
+    the cross-attention width (`cross_attention` in hfprobe/data/text_encoders.json). Never raises for a missing
+    encoder, a non-diffusion adapter, or fewer than MIN_LABELS candidates: it returns abstained=True with a one-line
+    reason (crossattn.why_unreadable: the checks that need neither bytes nor an encoder).
 
     Returns {"method": "readout", "encoder", "labels": n, "predictions": [{label, score, method}], "margin",
     "threshold", "threshold_source", "abstained", "reason", "modules": n}. Scores are z-scores over the
@@ -312,40 +274,22 @@ def readout_predict(
 
         >>> readout_predict(view, ["dog", "cat", "violin"], text_states=MiniLMStates())  # doctest: +SKIP
     """
-    from ..text.encoders import check_labels
+    from ..text.vocab import check_labels
 
     labels = check_labels(labels)
     if hasattr(view, "check_complete"):  # a truncated file: refused, not half-read
         view.check_complete("the readout")
     cfg = config or default_config()
-    widths = cross_attention_widths(view)
-    if not widths:
-        return _abstain(
-            "no UNet cross-attention key/value deltas (`attn2.to_k` / `attn2.to_v` in a UNet's attention blocks) in "
-            "this adapter; the readout applies to text-conditioned UNets (SD 1.x, 2.x, XL), whose cross-attention "
-            "reads the text encoder's states as they are (a DiT's reads them through its own projection)",
-            labels,
-        )
-    if len(widths) != 1:
-        return _abstain(
-            f"cross-attention input widths differ across modules {sorted(widths)}; cannot pair them with one text "
-            "encoder",
-            labels,
-        )
-    if len(labels) < MIN_LABELS:  # before any encoder is loaded: no z-score, margin or probability means anything
-        return _abstain(
-            f"the readout needs at least {MIN_LABELS} candidate labels to rank; got {len(labels)} (its margin is in "
-            "standard deviations over the candidates, and its probability was fitted on lists of "
-            f"{MIN_LABELS} or more)",
-            labels,
-        )
-    width = widths.pop()
+    why = why_unreadable(view, len(labels))  # before any encoder is loaded or byte read
+    if why:
+        return abstention(why, labels)
+    width = cross_attention_widths(view).pop()
     try:
         if text_states is None:
             text_states = provider_for(width, token=token)
         ts = text_states if isinstance(text_states, TextStates) else text_states.states(labels, template)
     except TextEncoderError as err:
-        return _abstain(f"no base text encoder: {str(err).removeprefix('readout: ')}", labels)
+        return abstention(f"no base text encoder: {str(err).removeprefix('readout: ')}", labels)
     deltas, ranks = deltas_of(view)  # read the delta bytes only once an encoder is at hand
     if ts.labels != labels:
         raise TextEncoderError(
@@ -353,7 +297,7 @@ def readout_predict(
             "compute them for exactly the candidate list"
         )
     if ts.dim != width:
-        return _abstain(
+        return abstention(
             f"text encoder {ts.encoder} gives {ts.dim}-d token states but the cross-attention reads "
             f"{width}-d ones; this adapter belongs to another tree",
             labels,

@@ -16,12 +16,15 @@ layers of any size.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import LayerNotFoundError
 from ..tree.registry import tree_root
+
+if TYPE_CHECKING:  # the router narrows by family before any layer is read; the distances are tensor math on them
+    import torch
 
 SPREAD_QUANTILE = 0.95  # the 95th-percentile distance of the tree's training/validation models ...
 
@@ -126,6 +129,8 @@ class Router:
 
 
 def _as_matrix(layers, max_dim: int = 4096, seed: int = 0) -> np.ndarray:
+    import torch
+
     X = torch.stack([torch.as_tensor(x).float().flatten() for x in layers]).numpy().astype(np.float64)
     if X.shape[1] > max_dim:  # a Gaussian random projection keeps pairwise distances (Johnson-Lindenstrauss)
         rng = np.random.default_rng(seed)

@@ -10,6 +10,15 @@ May import: hfprobe.errors, hfprobe.config and third-party libraries only.
     384
 """
 
-from .encoders import DEFAULT_TEXT_ENCODER, TextEncoder, check_labels, get_text_encoder, list_text_encoders
+from .. import lazy_exports
 
-__all__ = ["DEFAULT_TEXT_ENCODER", "TextEncoder", "check_labels", "get_text_encoder", "list_text_encoders"]
+# loaded on first use: label lists (vocab.py) need no torch, encoders do
+_PUBLIC = {
+    "DEFAULT_TEXT_ENCODER": "hfprobe.text.encoders",
+    "TextEncoder": "hfprobe.text.encoders",
+    "get_text_encoder": "hfprobe.text.encoders",
+    "list_text_encoders": "hfprobe.text.encoders",
+    "check_labels": "hfprobe.text.vocab",
+}
+__all__ = list(_PUBLIC)
+__getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -23,6 +23,7 @@ from importlib import resources
 import torch
 
 from ..errors import TextEncoderError
+from .vocab import check_labels
 
 DEFAULT_TEXT_ENCODER = "minilm"
 _LOCK = threading.Lock()
@@ -41,30 +42,6 @@ TEMPLATE = registry()["template"]  # "a photo of a {}": expert labels, readout p
 def list_text_encoders() -> list[str]:
     """Ids a user may pass to `get_text_encoder` (e.g. `["clip-vit-l-14", "minilm"]`)."""
     return sorted(registry()["encoders"])
-
-
-def check_labels(labels, *, what: str = "labels", unique: bool = True) -> list[str]:
-    """Validate a list of category names before embedding; returns them stripped.
-
-    Raises TextEncoderError on an empty list, a non-string, a blank name or a duplicate,
-    because each of those silently breaks a softmax over classes.
-
-    >>> check_labels([" dog", "cat "])
-    ['dog', 'cat']
-    """
-    if labels is None or isinstance(labels, str) or len(labels) == 0:
-        raise TextEncoderError(
-            f"{what}: the label list is empty; pass at least one category name (e.g. --labels 'dog,cat')"
-        )
-    out = []
-    for lab in labels:
-        if not isinstance(lab, str) or not lab.strip():
-            raise TextEncoderError(f"{what}: label {lab!r} is not a non-empty string; remove it or give it a name")
-        out.append(lab.strip())
-    dupes = sorted({x for x in out if out.count(x) > 1}) if unique else []
-    if dupes:
-        raise TextEncoderError(f"{what}: duplicate labels {dupes}; each category must appear once")
-    return out
 
 
 class TextEncoder:

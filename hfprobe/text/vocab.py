@@ -1,11 +1,37 @@
-"""Candidate label vocabularies: the ImageNet-1k names open_clip ships plus styles, and a user's file."""
+"""Candidate label lists: their one check, the ImageNet-1k names open_clip ships plus styles, and a user's file.
+No torch: a prediction checks its labels before it knows whether anything will embed them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from importlib import resources
 
 from ..config import read_text_lines
 from ..errors import TextEncoderError, UsageError
+
+
+def check_labels(labels, *, what: str = "labels", unique: bool = True) -> list[str]:
+    """Validate a list of category names before embedding; returns them stripped.
+
+    Raises TextEncoderError on an empty list, a non-string, a blank name or a duplicate,
+    because each of those silently breaks a softmax over classes.
+
+    >>> check_labels([" dog", "cat "])
+    ['dog', 'cat']
+    """
+    if labels is None or isinstance(labels, str) or len(labels) == 0:
+        raise TextEncoderError(
+            f"{what}: the label list is empty; pass at least one category name (e.g. --labels 'dog,cat')"
+        )
+    out = []
+    for lab in labels:
+        if not isinstance(lab, str) or not lab.strip():
+            raise TextEncoderError(f"{what}: label {lab!r} is not a non-empty string; remove it or give it a name")
+        out.append(lab.strip())
+    dupes = sorted(x for x, n in Counter(out).items() if n > 1) if unique else []
+    if dupes:
+        raise TextEncoderError(f"{what}: duplicate labels {dupes}; each category must appear once")
+    return out
 
 
 def default_vocabulary(which: str = "imagenet+styles") -> list[str]:

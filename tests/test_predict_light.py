@@ -1,0 +1,112 @@
+"""`predict` says "abstained" without importing torch where nothing could answer: no expert covers the model's
+family (or none is installed) and the readout has no cross-attention to read. Its answer then comes from the
+headers and the experts' expert.json files, in a fraction of a second instead of the seconds torch takes to import.
+Where something could answer, torch is imported as before (the guard sees it there, so it can see it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests import builders as B
+
+HEAVY = ("torch", "diffusers", "peft", "transformers")
+
+# runs `hfprobe predict SOURCE --json [flags]` for each source in one fresh interpreter; prints, per source, its exit
+# code, its answer and the heavy modules loaded so far (so the first source that pulls one in is named)
+RUNNER = f"""
+import contextlib, io, json, sys
+from hfprobe.cli import main
+flags, out = json.loads(sys.argv[1]), []
+for source in sys.argv[2:]:
+    with contextlib.redirect_stdout(io.StringIO()) as buf:
+        rc = main(["predict", source, "--json", *flags])
+    out.append([rc, json.loads(buf.getvalue() or "null"), [m for m in {HEAVY!r} if m in sys.modules]])
+print(json.dumps(out))
+"""
+
+
+def _predict(sources, *flags, experts_dir) -> list:
+    env = dict(os.environ, HFPROBE_EXPERTS=str(experts_dir), HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, json.dumps(flags), *map(str, sources)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def adapters(tmp_path_factory):
+    d = tmp_path_factory.mktemp("adapters")
+    return {
+        "gpt2": B.peft_adapter("gpt2", d / "gpt2")[1],
+        "bert": B.peft_adapter("bert", d / "bert")[1],
+        "unet": B.save_diffusers_lora(B.add_unet_lora(B.tiny_unet()), d / "unet"),
+    }
+
+
+def _abstained_without_torch(result, *, reason: str):
+    rc, out, heavy = result
+    assert rc == 0 and out["method"] == "abstain" and out["expert"] is None, out
+    assert reason in out["routing"]["reason"], out["routing"]
+    assert out["readout"]["abstained"] and "no UNet cross-attention" in out["readout"]["reason"], out["readout"]
+    assert heavy == [], f"{out['source']} imported {heavy}"
+
+
+def test_no_expert_and_no_cross_attention_abstains_without_torch(adapters, tmp_path):
+    empty = tmp_path / "experts"
+    empty.mkdir()
+    gpt2, bert, unet = _predict([adapters["gpt2"], adapters["bert"], adapters["unet"]], experts_dir=empty)
+    _abstained_without_torch(gpt2, reason="no trained experts under")
+    _abstained_without_torch(bert, reason="no trained experts under")
+    assert [gpt2[1]["tree"]["family"], bert[1]["tree"]["family"]] == ["gpt2", "bert"]  # inspect's findings are there
+    # a UNet LoRA has cross-attention: the readout is asked (and abstains here: no text encoder for the tiny UNet's
+    # width), which takes torch
+    rc, out, heavy = unet
+    assert rc == 0 and out["readout"]["abstained"] and "torch" in heavy, out
+
+
+def test_experts_of_other_families_cost_only_their_json(adapters, tmp_path):
+    from tests.test_expert_publish import make_expert
+
+    make_expert("vit-a", "google/vit-base-patch16-224").save(tmp_path / "experts" / "vit-a")
+    [gpt2] = _predict([adapters["gpt2"]], experts_dir=tmp_path / "experts")
+    _abstained_without_torch(gpt2, reason="no expert for family 'gpt2' (experts cover: vit)")
+    # zero-shot labels are checked (and counted) without torch too
+    [labelled] = _predict([adapters["gpt2"]], "--labels", "dog,cat,bird", experts_dir=tmp_path / "experts")
+    _abstained_without_torch(labelled, reason="no expert for family 'gpt2'")
+    assert labelled[1]["readout"]["labels"] == 3
+    # an expert of the model's family is loaded and asked: torch, and the layer it reads
+    [vit] = _predict([B.peft_adapter("vit", tmp_path / "vit")[1]], experts_dir=tmp_path / "experts")
+    assert vit[0] == 0 and "torch" in vit[2] and vit[1]["routing"]["candidates"] == [], vit[1]["routing"]
+
+
+def test_realzoo_models_no_expert_covers_abstain_without_torch(realzoo, tmp_path):
+    rows = [json.loads(line) for line in (realzoo / "manifest.jsonl").read_text().splitlines() if line.strip()]
+    # every one that is not a text-to-image LoRA (those have cross-attention for the readout to read)
+    folders = [(realzoo / r["local_path"]).parent for r in rows if r["ground_truth"]["family"] not in ("sd1", "sd2")]
+    results = _predict(folders, experts_dir=tmp_path / "none")
+    assert len(results) == len(folders) > 10
+    for folder, (rc, out, heavy) in zip(folders, results):
+        assert rc == 0 and out["method"] == "abstain" and heavy == [], (folder.name, out and out.get("reason"), heavy)
+
+
+def test_deferred_threads_reach_torch_when_it_loads():
+    """`--threads N` on a command that may not need torch: set for torch to read when it loads, not by loading it."""
+    code = (
+        "import argparse, sys; from hfprobe.cli.common import use_threads; "
+        "use_threads(argparse.Namespace(threads=1), deferred=True); loaded = 'torch' in sys.modules; "
+        "import torch; print(loaded, torch.get_num_threads())"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env)
+    assert proc.stdout.split() == ["False", "1"], proc.stdout + proc.stderr
