@@ -8,7 +8,10 @@ to the others, the trigger-word LoRA and random deltas.
 from __future__ import annotations
 
 import json
+import os
 import string
+import subprocess
+import sys
 import time
 
 import pytest
@@ -139,16 +142,17 @@ def test_width_mismatch_abstains(tree):
     assert out["abstained"] and "384-d" in out["reason"]
 
 
-def test_clip_states_from_local_root(tmp_path):
-    """The SD path: CLIPTextModel + tokenizer from a pipeline folder, prompts padded to 77 tokens."""
+def _tiny_sd_root(folder):
+    """A pipeline folder with a tiny CLIP text model and tokenizer where SD keeps them (text_encoder/, tokenizer/)."""
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     chars = list(string.ascii_lowercase)
     vocab = ["<|startoftext|>", "<|endoftext|>"] + chars + [c + "</w>" for c in chars]
-    (tmp_path / "v.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
-    (tmp_path / "m.txt").write_text("#version: 0.2\n")
-    CLIPTokenizer(str(tmp_path / "v.json"), str(tmp_path / "m.txt"), model_max_length=77).save_pretrained(
-        tmp_path / "sd" / "tokenizer"
+    folder.mkdir(parents=True)
+    (folder / "v.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (folder / "m.txt").write_text("#version: 0.2\n")
+    CLIPTokenizer(str(folder / "v.json"), str(folder / "m.txt"), model_max_length=77).save_pretrained(
+        folder / "tokenizer"
     )
     torch.manual_seed(0)
     CLIPTextModel(
@@ -163,12 +167,43 @@ def test_clip_states_from_local_root(tmp_path):
             eos_token_id=1,
             pad_token_id=1,
         )
-    ).save_pretrained(tmp_path / "sd" / "text_encoder")
-    ts = st.CLIPStates(str(tmp_path / "sd")).states(["dog", "cat", "cow"])
+    ).save_pretrained(folder / "text_encoder")
+    return folder
+
+
+def test_clip_states_from_local_root(tmp_path):
+    """The SD path: CLIPTextModel + tokenizer from a pipeline folder, prompts padded to 77 tokens."""
+    ts = st.CLIPStates(str(_tiny_sd_root(tmp_path / "sd"))).states(["dog", "cat", "cow"])
     assert ts.states[0].shape == (77, 32) and ts.label_mask[0].nonzero().flatten().tolist() == [10, 11, 12]
     d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(16, 2) @ torch.randn(2, 32)}
     out = ro.readout_predict(d, ["dog", "cat", "cow"], text_states=ts)
     assert out["encoder"].startswith("clip:") and len(out["predictions"]) == 3
+
+
+def test_cached_clip_states_need_no_text_model(tmp_path):
+    """Token states computed once are read back from the disk cache in a fresh process without loading the text
+    model or importing transformers: its width and padding come from the pipeline's two JSON configs, which the
+    library's own loading of the tokenizer and model (the oracle) must agree with."""
+    root = _tiny_sd_root(tmp_path / "sd")
+    code = (
+        "import json, sys; from hfprobe.text import states as st; r = st.CLIPStates(sys.argv[1]); "
+        "ts = r.states(['dog', 'cat', 'cow']); enc = r.encoder; "
+        "print(json.dumps([enc.dim, r.pad_to, [h.tolist() for h in ts.states], 'transformers' in sys.modules]))"
+    )
+    env = {**os.environ, "HFPROBE_CACHE": str(tmp_path / "cache")}
+    runs = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", code, str(root)], capture_output=True, text=True, check=True, env=env
+            ).stdout
+        )
+        for _ in range(2)
+    ]
+    (dim, pad, first, computed), (dim2, pad2, again, from_cache) = runs
+    assert computed and not from_cache  # the second run read the cache alone
+    assert (dim, pad) == (dim2, pad2) == (32, 77) and again == first
+    enc = st.CLIPStates(str(root)).encoder  # the oracle: what transformers loads
+    assert (enc._model.config.hidden_size, enc._tok.model_max_length) == (dim, pad)
 
 
 def test_scoring_1000_labels_is_fast():

@@ -19,6 +19,7 @@ import os
 import threading
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import torch
 
@@ -94,9 +95,30 @@ class TextEncoder:
 
 
 class _TransformersEncoder(TextEncoder):
-    """A transformers tokenizer + model: token states for any, mean-pooled embeddings where `pooling` is set."""
+    """A transformers tokenizer + model: token states for any, mean-pooled embeddings where `pooling` is set.
 
-    _tok = _model = None
+    Both load on first use (`_load`): the readout's token states come from a disk cache once computed
+    (hfprobe.text.states), and a cache hit then needs neither transformers nor the model's weights."""
+
+    _parts: tuple | None = None
+
+    def _load(self) -> tuple:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _loaded(self) -> tuple:
+        if self._parts is None:
+            with _LOCK:
+                if self._parts is None:
+                    self._parts = self._load()
+        return self._parts
+
+    @property
+    def _tok(self):
+        return self._loaded()[0]
+
+    @property
+    def _model(self):
+        return self._loaded()[1]
 
     def token_states(self, prompts, pad_to):
         batch = self._tok(
@@ -181,9 +203,8 @@ class _quiet_transformers:
 class _SentencePackageEncoder(_TransformersEncoder):
     """A sentence-transformers model folder shipped inside a pip package (mean pooling, then normalise)."""
 
-    def __init__(self, enc_id, cfg):
-        super().__init__(enc_id, cfg)
-        self._tok, self._model = load_sentence_package(cfg["package"])
+    def _load(self):
+        return load_sentence_package(self.cfg["package"])
 
 
 class _DiffusersTextEncoder(_TransformersEncoder):
@@ -206,20 +227,49 @@ class _DiffusersTextEncoder(_TransformersEncoder):
                 )
         except Exception as err:
             raise TextEncoderError(_root_unavailable(root, err)) from err
+        self.path = path
+        # its width and padding from the two configs, so that cached token states need no model (`_load` checks them)
+        width = _json_file(path, "text_encoder/config.json").get("hidden_size")
+        pad = _json_file(path, "tokenizer/tokenizer_config.json").get("model_max_length")
+        super().__init__(f"clip:{root}", {"dim": width if isinstance(width, int) and width > 0 else 0})
+        if not self.dim:  # a config that leaves it to the library's default: ask the library
+            self.dim = int(self._model.config.hidden_size)
+        # SD pads prompts to 77 tokens and attends to all of them (a tokenizer without a length: the same)
+        self.default_pad = int(pad) if isinstance(pad, (int, float)) and 0 < pad <= 512 else 77
+
+    def _load(self):
         try:
             from transformers import AutoTokenizer, CLIPTextModel
 
-            self._tok = AutoTokenizer.from_pretrained(path, subfolder="tokenizer", use_fast=True)
+            tok = AutoTokenizer.from_pretrained(self.path, subfolder="tokenizer", use_fast=True)
             with _quiet_transformers():
-                self._model = CLIPTextModel.from_pretrained(path, subfolder="text_encoder").eval()
+                model = CLIPTextModel.from_pretrained(self.path, subfolder="text_encoder").eval()
         except Exception as err:
+            raise TextEncoderError(_unloadable(self.path, err)) from err
+        if self.dim and model.config.hidden_size != self.dim:
             raise TextEncoderError(
-                f"readout: cannot load CLIPTextModel/tokenizer from {path} ({type(err).__name__}: {err}); "
-                "the folder needs text_encoder/ and tokenizer/ as a diffusers pipeline saves them"
-            ) from err
-        super().__init__(f"clip:{root}", {"dim": self._model.config.hidden_size})
-        pad = int(getattr(self._tok, "model_max_length", 77) or 77)
-        self.default_pad = pad if pad <= 512 else 77  # SD pads prompts to 77 tokens and attends to all of them
+                f"readout: {self.path}/text_encoder has hidden_size {model.config.hidden_size} but its config.json "
+                f"says {self.dim}; re-download the root's text_encoder/"
+            )
+        return tok, model
+
+
+def _unloadable(path, err: Exception) -> str:
+    return (
+        f"readout: cannot load CLIPTextModel/tokenizer from {path} ({type(err).__name__}: {err}); "
+        "the folder needs text_encoder/ and tokenizer/ as a diffusers pipeline saves them"
+    )
+
+
+def _json_file(path: str, name: str) -> dict:
+    """One of a pipeline folder's JSON configs, or TextEncoderError saying what the folder lacks."""
+    try:
+        value = json.loads((Path(path) / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise TextEncoderError(_unloadable(path, err)) from err
+    if not isinstance(value, dict):
+        raise TextEncoderError(_unloadable(path, ValueError(f"{name} is not a JSON object")))
+    return value
 
 
 def _root_unavailable(root: str, err: Exception) -> str:

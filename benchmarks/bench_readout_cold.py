@@ -1,0 +1,124 @@
+"""Benchmark (not a test): cold `hfprobe predict` on a real SD 1.5 LoRA through the readout, as a user meets it from
+the second LoRA on, when the token states of the default vocabulary are in hfprobe's cache.
+
+    .venv/bin/python benchmarks/bench_readout_cold.py [--realzoo ../shared/realzoo] [--runs 5] [--out result.json]
+
+SD 1.5's CLIP text encoder cannot be downloaded here, so a stand-in takes its place in a Hugging Face cache made for
+the run (HF_HUB_OFFLINE=1): a CLIPTextModel of its exact sizes (123M parameters, random weights) and CLIP's own
+byte-pair vocabulary (the one open_clip ships, turned into vocab.json and merges.txt as OpenAI's tokenizer builds
+it). Timings are then those of the real model; the answers mean nothing and are not reported. The first run computes
+the 1,052 labels' token states once (reported); the cold runs after it are the figure: a fresh process each, no
+experts installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = "stable-diffusion-v1-5/stable-diffusion-v1-5"  # the root hfprobe's registry reads 768-wide cross-attention with
+LORA = "sd-commonpike-skope"
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte -> printable character map, which CLIP's tokenizer uses too."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), 256))
+    chars, extra = list(keep), 0
+    for b in range(256):
+        if b not in keep:
+            keep.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return dict(zip(keep, map(chr, chars)))
+
+
+def stand_in_root(hf_home: Path) -> None:
+    """SD 1.5's text_encoder/ and tokenizer/ (sizes and vocabulary real, weights random) as a cached Hub snapshot."""
+    import open_clip
+    import torch
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    bpe = Path(open_clip.__file__).with_name("bpe_simple_vocab_16e6.txt.gz")
+    merges = gzip.open(bpe, "rt", encoding="utf-8").read().split("\n")[1 : 49152 - 256 - 2 + 1]
+    chars = list(_bytes_to_unicode().values())
+    vocab = chars + [c + "</w>" for c in chars] + ["".join(m.split()) for m in merges]
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    repo = hf_home / "hub" / f"models--{ROOT.replace('/', '--')}"
+    snap = repo / "snapshots" / ("0" * 40)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    tmp = Path(tempfile.mkdtemp())
+    (tmp / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    (tmp / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    CLIPTokenizer(str(tmp / "vocab.json"), str(tmp / "merges.txt"), model_max_length=77).save_pretrained(
+        snap / "tokenizer"
+    )
+    torch.manual_seed(0)
+    config = CLIPTextConfig(  # SD 1.5's text_encoder/config.json
+        vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+        max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768, bos_token_id=0, eos_token_id=2,
+        pad_token_id=1,
+    )  # fmt: skip
+    CLIPTextModel(config).save_pretrained(snap / "text_encoder")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--realzoo", default=os.environ.get("HFPROBE_REALZOO", "../shared/realzoo"))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    lora = Path(args.realzoo) / "files" / LORA
+    if not lora.is_dir():
+        print(f"realzoo not found at {args.realzoo}; pass --realzoo or set HFPROBE_REALZOO", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="hfprobe-bench-readout-"))
+    stand_in_root(work / "hf_home")
+    env = dict(
+        os.environ,
+        HF_HOME=str(work / "hf_home"),
+        HF_HUB_OFFLINE="1",
+        HFPROBE_CACHE=str(work / "cache"),
+        HFPROBE_EXPERTS=str(work / "no-experts"),
+    )
+    cmd = [sys.executable, "-m", "hfprobe", "predict", str(lora), "--json"]
+
+    def run() -> tuple[float, dict]:
+        t = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+        return time.perf_counter() - t, json.loads(done.stdout)
+
+    first, answer = run()
+    if answer["method"] != "readout" and not (answer.get("readout") or {}).get("encoder"):
+        print(f"the readout did not read the LoRA: {answer.get('reason')}", file=sys.stderr)
+        return 1
+    cold = [run()[0] for _ in range(args.runs)]
+    result = {
+        "lora": LORA,
+        "labels": answer["readout"]["labels"],
+        "first_run_s": round(first, 2),
+        "cold_s": round(statistics.median(cold), 3),
+        "cold_min_s": round(min(cold), 3),
+        "runs": args.runs,
+        "load_average": os.getloadavg(),
+    }
+    print(
+        f"`hfprobe predict` on {LORA} through the readout ({result['labels']} labels): first run "
+        f"{result['first_run_s']} s (token states computed); then {result['cold_s']} s median of {args.runs} fresh "
+        f"processes (min {result['cold_min_s']}); load average {result['load_average']}"
+    )
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
