@@ -206,6 +206,17 @@ def test_cached_clip_states_need_no_text_model(tmp_path):
     assert (enc._model.config.hidden_size, enc._tok.model_max_length) == (dim, pad)
 
 
+def test_computing_states_shows_progress_and_leaves_one_file(tmp_path, monkeypatch, capsys):
+    """The first readout of a root computes its token states (minutes for SD 1.5 and the default vocabulary): a bar
+    (huggingface_hub's tqdm, so HF_HUB_DISABLE_PROGRESS_BARS applies) once it has taken PROGRESS_AFTER_S; the cache
+    gets the one finished file, no temporary left beside it."""
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(st, "PROGRESS_AFTER_S", 0.0)
+    st.CLIPStates(str(_tiny_sd_root(tmp_path / "sd"))).states(["dog", "cat", "cow"])
+    assert "token states (clip:" in capsys.readouterr().err
+    assert [p.suffix for p in (tmp_path / "cache" / "readout").iterdir()] == [".pt"]
+
+
 def test_scoring_1000_labels_is_fast():
     """Cost with cached states: 1,000 labels x 8 modules of the tiny tree, and SD 1.x-sized deltas."""
     g = torch.Generator().manual_seed(0)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 
 import torch
 
 from ..errors import TextEncoderError
 from .encoders import TEMPLATE, TextEncoder, get_text_encoder, registry, root_text_encoder
+
+PROGRESS_AFTER_S = 2.0  # computing token states shows a progress bar once it has taken this long
 
 
 @dataclass
@@ -60,21 +63,34 @@ class StateReader:
         if path.is_file():
             blob = torch.load(path, weights_only=True)
             return TextStates(self.id, template, labels, [h.float() for h in blob["states"]], blob["label_mask"])
+        from huggingface_hub.utils import tqdm
+
         states, masks = [], []
         start = template.index("{}")
-        for i in range(0, len(labels), 64):
-            chunk = labels[i : i + 64]
-            hidden, mask, offsets = self.encoder.token_states([template.format(lab) for lab in chunk], self.pad_to)
-            for j, lab in enumerate(chunk):
-                keep = mask[j]
-                states.append(hidden[j][keep].half().float())  # what the disk cache holds: same scores either way
-                off = [o for o, k in zip(offsets[j], keep.tolist()) if k]
-                masks.append(_label_token_mask(off, start, start + len(lab)))
+        # SD 1.5's text model takes about 100 s for the default vocabulary on 2 cores, once: a bar where it is slow
+        bar = tqdm(
+            total=len(labels), desc=f"token states ({self.id})", unit="label", delay=PROGRESS_AFTER_S, name="hfprobe"
+        )
+        with bar:
+            for i in range(0, len(labels), 64):
+                chunk = labels[i : i + 64]
+                hidden, mask, offsets = self.encoder.token_states([template.format(lab) for lab in chunk], self.pad_to)
+                for j, lab in enumerate(chunk):
+                    keep = mask[j]
+                    states.append(hidden[j][keep].half().float())  # what the disk cache holds: same scores either way
+                    off = [o for o, k in zip(offsets[j], keep.tolist()) if k]
+                    masks.append(_label_token_mask(off, start, start + len(lab)))
+                bar.update(len(chunk))
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        # float16 on disk: 1,000 SD prompts x 77 tokens x 768 are 118 MB instead of 236 MB; scores move < 1e-3
-        torch.save({"states": [h.half() for h in states], "label_mask": masks}, tmp)
-        os.replace(tmp, path)  # never leave a half-written cache file
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".states-", suffix=".tmp")  # one per writer
+        try:
+            with os.fdopen(fd, "wb") as f:
+                # float16 on disk: 1,000 SD prompts x 77 tokens x 768 are 118 MB instead of 236 MB; scores move < 1e-3
+                torch.save({"states": [h.half() for h in states], "label_mask": masks}, f)
+            os.replace(tmp, path)  # never leave a half-written cache file
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         return TextStates(self.id, template, labels, states, masks)
 
 
