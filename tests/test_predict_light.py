@@ -30,8 +30,8 @@ print(json.dumps(out))
 """
 
 
-def _predict(sources, *flags, experts_dir) -> list:
-    env = dict(os.environ, HFPROBE_EXPERTS=str(experts_dir), HF_HUB_OFFLINE="1")
+def _predict(sources, *flags, experts_dir, env: dict | None = None) -> list:
+    env = dict(os.environ, HFPROBE_EXPERTS=str(experts_dir), **(env or {"HF_HUB_OFFLINE": "1"}))
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, json.dumps(flags), *map(str, sources)],
         capture_output=True,
@@ -88,6 +88,19 @@ def test_experts_of_other_families_cost_only_their_json(adapters, tmp_path):
     # an expert of the model's family is loaded and asked: torch, and the layer it reads
     [vit] = _predict([B.peft_adapter("vit", tmp_path / "vit")[1]], experts_dir=tmp_path / "experts")
     assert vit[0] == 0 and "torch" in vit[2] and vit[1]["routing"]["candidates"] == [], vit[1]["routing"]
+
+
+def test_a_hub_repo_no_expert_covers_abstains_without_torch(adapters, tmp_path):
+    """The same from the Hub (a server on 127.0.0.1): its header and companion files over HTTP, no torch."""
+    from tests.fakehub import FakeHub
+
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("tester/gpt2-lora", {p.name: p for p in adapters["gpt2"].iterdir() if p.is_file()})
+    env = {"HF_HOME": str(tmp_path / "hf"), "HFPROBE_CACHE": str(tmp_path / "cache"), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    with hub.serving():
+        [gpt2] = _predict(["tester/gpt2-lora"], experts_dir=tmp_path / "none", env={"HF_ENDPOINT": hub.endpoint, **env})
+    _abstained_without_torch(gpt2, reason="no trained experts under")
+    assert gpt2[1]["revision_sha"] == hub.sha("tester/gpt2-lora")
 
 
 def test_realzoo_models_no_expert_covers_abstain_without_torch(realzoo, tmp_path):

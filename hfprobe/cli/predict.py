@@ -23,7 +23,7 @@ def register(sub) -> None:
         "--experts", help="folder of expert folders, one expert folder, or a Hub repo id (default: the hfprobe cache)"
     )
     p.add_argument("--text-encoder", help="text encoder id (must match the expert's; default: the expert's own)")
-    add_flags(p, threads=True, token=True, hub=True, device=True)
+    add_flags(p, threads=True, threads_default=0, token=True, hub=True, device=True)
     p.set_defaults(run=run)
 
 
