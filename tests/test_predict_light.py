@@ -103,6 +103,27 @@ def test_a_hub_repo_no_expert_covers_abstains_without_torch(adapters, tmp_path):
     assert gpt2[1]["revision_sha"] == hub.sha("tester/gpt2-lora")
 
 
+def test_indexing_a_model_nothing_scores_needs_no_torch(adapters, tmp_path):
+    """`hfprobe index add`: a model no expert or readout answers for is a row by its tree, written without torch
+    (the text encoder that places categories loads only for a model that has some)."""
+    pytest.importorskip("lancedb")
+    code = (
+        "import sys; from hfprobe.cli import main; "
+        "rc = main(['index', 'add', sys.argv[1], '--index', sys.argv[2], '-q']); "
+        "print(rc, [m for m in ('torch', 'transformers') if m in sys.modules])"
+    )
+    env = dict(os.environ, HFPROBE_EXPERTS=str(tmp_path / "none"), HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(adapters["gpt2"]), str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        check=False,
+    )
+    assert proc.stdout.split("\n")[-2] == "0 []", proc.stdout + proc.stderr[-2000:]
+
+
 def test_realzoo_models_no_expert_covers_abstain_without_torch(realzoo, tmp_path):
     rows = [json.loads(line) for line in (realzoo / "manifest.jsonl").read_text().splitlines() if line.strip()]
     # every one that is not a text-to-image LoRA (those have cross-attention for the readout to read)

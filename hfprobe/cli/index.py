@@ -66,7 +66,7 @@ def run_add(args) -> int:
 
     # before any work: an index folder that cannot be written fails now, not after the models are read
     check_output_path(args.index or default_index_dir(), "--index" if args.index else "the index folder", folder=True)
-    use_threads(args)
+    use_threads(args, deferred=True)  # a model no expert or readout answers for is indexed without torch
     specs = list(args.sources)
     if args.from_file:
         specs += read_spec_file(args.from_file)

@@ -81,7 +81,6 @@ def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, to
     from ..experts.expert import fingerprint
     from ..experts.predict import predict
     from ..source.resolve import resolve
-    from ..text.encoders import DEFAULT_TEXT_ENCODER, get_text_encoder
     from ..tree.inspect import inspect_source
 
     with resolve(spec, token=token) as src:
@@ -117,6 +116,8 @@ def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, to
         if not cats:
             row.reason = _no_score_reason(pred, pool, row.family)
             return row
+        from ..text.encoders import DEFAULT_TEXT_ENCODER, get_text_encoder  # categories to place: torch from here
+
         te = (expert.config.get("text_encoder") or {}) if expert else {}
         try:
             encoder = text_encoder or get_text_encoder(te.get("id") or DEFAULT_TEXT_ENCODER)
