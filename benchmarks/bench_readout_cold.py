@@ -55,7 +55,8 @@ def stand_in_root(hf_home: Path) -> None:
     snap = repo / "snapshots" / ("0" * 40)
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text("0" * 40)
-    tmp = Path(tempfile.mkdtemp())
+    tmp = hf_home.parent / "bpe"
+    tmp.mkdir()
     (tmp / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (tmp / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
     CLIPTokenizer(str(tmp / "vocab.json"), str(tmp / "merges.txt"), model_max_length=77).save_pretrained(
