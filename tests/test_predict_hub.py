@@ -81,7 +81,9 @@ def test_no_text_encoder_offline_says_how_to_get_it(monkeypatch):
     d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(64, 4) @ torch.randn(4, 768)}
     reason = ro.readout_predict(d, ["dog", "cat", "violin"])["reason"]
     assert reason.startswith(f"no base text encoder: the text encoder of {SD_ROOT} is not in the Hugging Face cache")
-    assert "(HF_HUB_OFFLINE is set)" in reason and f"`hf download {SD_ROOT} --include 'text_encoder/*'" in reason
+    assert "(HF_HUB_OFFLINE is set)" in reason
+    fetch = f"`hf download {SD_ROOT} --include 'text_encoder/config.json' --include 'text_encoder/model.safetensors' "
+    assert fetch + "--include 'tokenizer/*'`" in reason
     assert "local folder" not in reason and "\n" not in reason
 
 
@@ -99,3 +101,42 @@ def test_verbose_logs_the_steps_and_every_request_never_the_token(hub, capsys):
     assert f"GET {REPO}/pytorch_lora_weights.safetensors bytes=0-" in err and ": expert none (" in err
     assert "hf_secret_value" not in err
     assert main(["inspect", REPO]) == 0 and capsys.readouterr().err == ""  # quiet again without -v
+
+
+def _served_root(tmp_path, hub, repo: str, *, safetensors: bool):
+    """A tiny SD root on the test Hub, its text_encoder/ holding the weights in the formats SD 1.5's does."""
+    from transformers import CLIPTextModel
+
+    from tests.test_readout import _tiny_sd_root
+
+    root = _tiny_sd_root(tmp_path / repo.replace("/", "--"))
+    te = root / "text_encoder"
+    torch.save(CLIPTextModel.from_pretrained(te).state_dict(), te / "pytorch_model.bin")
+    for decoy in ("model.fp16.safetensors", "pytorch_model.fp16.bin", "flax_model.msgpack"):
+        (te / decoy).write_bytes(b"\0" * 4096)  # what the readout must not fetch: never read, so never a problem
+    if not safetensors:
+        (te / "model.safetensors").unlink()
+    hub.add_repo(repo, {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.parent != root})
+
+
+def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_path):
+    """SD 1.5's text_encoder/ holds one model four or five times (fp32 and fp16, safetensors and pickles; Flax in some
+    copies): 1.5-2 GB where the readout needs config.json and model.safetensors (0.5 GB). Those and the tokenizer are
+    all it fetches; a root without safetensors weights gets its pickle instead (torch.load(weights_only=True))."""
+    from hfprobe.text import states as st
+
+    hub = FakeHub(tmp_path / "hub")
+    _served_root(tmp_path, hub, "org/sd-root", safetensors=True)
+    _served_root(tmp_path, hub, "org/old-root", safetensors=False)
+    with hub.serving():
+        states = {repo: st.CLIPStates(repo).states(["dog", "cat", "cow"]) for repo in ("org/sd-root", "org/old-root")}
+    fetched = {repo: set() for repo in states}
+    for method, path, _ in hub.requests:
+        repo, _, rest = path.lstrip("/").partition("/resolve/")
+        if method == "GET" and repo in fetched:
+            fetched[repo].add(rest.split("/", 1)[1])
+    tokenizer = {f"tokenizer/{p.name}" for p in (tmp_path / "org--sd-root" / "tokenizer").iterdir()}
+    assert fetched["org/sd-root"] == {"text_encoder/config.json", "text_encoder/model.safetensors", *tokenizer}
+    assert fetched["org/old-root"] == {"text_encoder/config.json", "text_encoder/pytorch_model.bin", *tokenizer}
+    a, b = (states[r].states[0] for r in states)  # the same weights, in either format
+    assert a.shape == (77, 32) and torch.allclose(a, b)

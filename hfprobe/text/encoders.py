@@ -217,14 +217,7 @@ class _DiffusersTextEncoder(_TransformersEncoder):
 
     def __init__(self, root: str, *, revision: str | None = None, token=None):
         try:
-            if os.path.isdir(root):
-                path = root
-            else:
-                from huggingface_hub import snapshot_download
-
-                path = snapshot_download(
-                    root, revision=revision, token=token, allow_patterns=["text_encoder/*", "tokenizer/*"]
-                )
+            path = root if os.path.isdir(root) else _root_snapshot(root, revision, token)
         except Exception as err:
             raise TextEncoderError(_root_unavailable(root, err)) from err
         self.path = path
@@ -254,6 +247,24 @@ class _DiffusersTextEncoder(_TransformersEncoder):
         return tok, model
 
 
+# what the readout needs of a diffusers root: the text model's config and its safetensors weights, and the tokenizer.
+# Not "text_encoder/*": SD 1.5's holds the same weights four or five times (fp32 and fp16, safetensors and pickles;
+# Flax in some copies), 1.5-2 GB where these are 0.5 GB. A repo without safetensors weights gets its pickle
+# (`torch.load(weights_only=True)`).
+ROOT_TEXT_FILES = ("text_encoder/config.json", "text_encoder/model.safetensors", "tokenizer/*")
+ROOT_TEXT_FALLBACK = "text_encoder/pytorch_model.bin"
+
+
+def _root_snapshot(root: str, revision: str | None, token) -> str:
+    """A root repo's text encoder and tokenizer files (ROOT_TEXT_FILES) through the Hugging Face cache; the folder."""
+    from huggingface_hub import snapshot_download
+
+    path = snapshot_download(root, revision=revision, token=token, allow_patterns=list(ROOT_TEXT_FILES))
+    if not os.path.isfile(os.path.join(path, "text_encoder", "model.safetensors")):
+        path = snapshot_download(root, revision=revision, token=token, allow_patterns=[ROOT_TEXT_FALLBACK])
+    return path
+
+
 def _unloadable(path, err: Exception) -> str:
     return (
         f"readout: cannot load CLIPTextModel/tokenizer from {path} ({type(err).__name__}: {err}); "
@@ -278,7 +289,8 @@ def _root_unavailable(root: str, err: Exception) -> str:
     from huggingface_hub import constants
     from huggingface_hub import errors as hf
 
-    fetch = f"`hf download {root} --include 'text_encoder/*' --include 'tokenizer/*'`"
+    includes = " ".join(f"--include '{pattern}'" for pattern in ROOT_TEXT_FILES)
+    fetch = f"`hf download {root} {includes}`"
     status = getattr(getattr(err, "response", None), "status_code", None)
     http = f"HTTP {status}" if status else type(err).__name__
     if isinstance(err, hf.GatedRepoError):
