@@ -206,6 +206,49 @@ def test_cached_clip_states_need_no_text_model(tmp_path):
     assert (enc._model.config.hidden_size, enc._tok.model_max_length) == (dim, pad)
 
 
+def test_a_root_whose_config_leaves_its_width_to_the_library_asks_the_library(tmp_path):
+    """No hidden_size in text_encoder/config.json: the width is the loaded model's (transformers' default, 512, which
+    these 32-wide weights do not fit: one typed error), asked while the encoder is being created, without a deadlock."""
+    import threading
+
+    root = _tiny_sd_root(tmp_path / "sd")
+    config = json.loads((root / "text_encoder" / "config.json").read_text())
+    del config["hidden_size"]
+    (root / "text_encoder" / "config.json").write_text(json.dumps(config))
+    errors = []
+    worker = threading.Thread(target=lambda: _catch(errors, lambda: st.CLIPStates(str(root))), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "deadlocked"
+    assert (
+        len(errors) == 1 and isinstance(errors[0], TextEncoderError) and "cannot load CLIPTextModel" in str(errors[0])
+    )
+
+
+def _catch(errors: list, fn) -> None:
+    try:
+        fn()
+    except Exception as err:
+        errors.append(err)
+
+
+def test_one_set_of_states_is_computed_once_however_many_threads_ask(tmp_path, monkeypatch):
+    """A Space's workers and its warm-up thread asking for the same states: one computes, the others wait and read."""
+    import threading
+
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
+    reader = st.CLIPStates(str(_tiny_sd_root(tmp_path / "sd")))
+    calls, real = [], reader.encoder.token_states
+    monkeypatch.setattr(reader.encoder, "token_states", lambda *a: calls.append(1) or time.sleep(0.2) or real(*a))
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(reader.states(["dog", "cat", "cow"]))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(calls) == 1 and len(got) == 3 and all(torch.equal(g.states[0], got[0].states[0]) for g in got)
+
+
 def test_computing_states_shows_progress_and_leaves_one_file(tmp_path, monkeypatch, capsys):
     """The first readout of a root computes its token states (minutes for SD 1.5 and the default vocabulary): a bar
     (huggingface_hub's tqdm, so HF_HUB_DISABLE_PROGRESS_BARS applies) once it has taken PROGRESS_AFTER_S; the cache

@@ -28,6 +28,7 @@ from .vocab import check_labels
 
 DEFAULT_TEXT_ENCODER = "minilm"
 _LOCK = threading.Lock()
+_LOADING = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -107,7 +108,7 @@ class _TransformersEncoder(TextEncoder):
 
     def _loaded(self) -> tuple:
         if self._parts is None:
-            with _LOCK:
+            with _LOADING:  # not _LOCK, which `root_text_encoder` holds while a config without a width loads the model
                 if self._parts is None:
                     self._parts = self._load()
         return self._parts

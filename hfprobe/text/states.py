@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 import torch
@@ -60,14 +61,18 @@ class StateReader:
         labels = list(labels)
         digest = hashlib.sha256(json.dumps([self.id, template, self.pad_to, labels]).encode()).hexdigest()[:16]
         path = cache_dir() / "readout" / f"states-{digest}.pt"
-        if path.is_file():
-            blob = torch.load(path, weights_only=True)
-            return TextStates(self.id, template, labels, [h.float() for h in blob["states"]], blob["label_mask"])
+        with _computing(digest):  # a second thread asking for the same states waits for the first, then reads them
+            if path.is_file():
+                blob = torch.load(path, weights_only=True)
+                return TextStates(self.id, template, labels, [h.float() for h in blob["states"]], blob["label_mask"])
+            return self._compute(labels, template, path)
+
+    def _compute(self, labels: list[str], template: str, path) -> TextStates:
         from huggingface_hub.utils import tqdm
 
         states, masks = [], []
         start = template.index("{}")
-        # SD 1.5's text model takes about 100 s for the default vocabulary on 2 cores, once: a bar where it is slow
+        # SD 1.5's text model takes about a minute for the default vocabulary on 2 cores, once: a bar where it is slow
         bar = tqdm(
             total=len(labels), desc=f"token states ({self.id})", unit="label", delay=PROGRESS_AFTER_S, name="hfprobe"
         )
@@ -92,6 +97,16 @@ class StateReader:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return TextStates(self.id, template, labels, states, masks)
+
+
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _computing(digest: str) -> threading.Lock:
+    """The lock of one set of token states in this process (a Space's workers, its warm-up thread)."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(digest, threading.Lock())
 
 
 def MiniLMStates(pad_to: int | None = 12) -> StateReader:
