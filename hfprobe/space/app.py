@@ -25,7 +25,9 @@ answers are in guard.py, the work behind each endpoint in endpoints.py. May impo
 """
 
 import json
+import logging
 import os
+import threading
 from pathlib import Path
 
 from ..config import require
@@ -45,8 +47,16 @@ from .guard import REPO_SPEC, SUFFIX, WORKERS, answer, max_upload_bytes
 
 gr = require("gradio", "space")
 
+log = logging.getLogger(__name__)
+
 SETTINGS_FILE = "hfprobe-space.json"  # written by `hfprobe space push`; a Space variable of the same name wins
-SETTINGS_KEYS = ("HFPROBE_EXPERTS", "HFPROBE_INDEX", "HFPROBE_SPACE_TIME_LIMIT", "HFPROBE_SPACE_MAX_UPLOAD")
+SETTINGS_KEYS = (
+    "HFPROBE_EXPERTS",
+    "HFPROBE_INDEX",
+    "HFPROBE_SPACE_TIME_LIMIT",
+    "HFPROBE_SPACE_MAX_UPLOAD",
+    "HFPROBE_SPACE_WARMUP",
+)
 
 
 def on_space() -> bool:
@@ -236,10 +246,34 @@ def _open_pr_with_token(source: str, token: str):
     return open_pr.__wrapped__(source, token)
 
 
+def start_warmup() -> threading.Thread | None:
+    """In the background, fetch the text encoders the readout reads SD LoRAs through and compute their token states
+    for the default vocabulary: on 2 CPUs that is minutes (SD 1.5's: a 0.5 GB download and about a minute), which
+    would otherwise fall on the first visitor's SD LoRA and run past the time limit. Public repos, read without a
+    token. HFPROBE_SPACE_WARMUP=0: not at all."""
+    if os.environ.get("HFPROBE_SPACE_WARMUP", "1").strip() == "0":
+        return None
+
+    def run():
+        from ..text.states import warm_root_states
+
+        try:
+            for root, status in warm_root_states(token=False).items():
+                (log.info if status == "ready" else log.warning)("readout warm-up: %s: %s", root, status)
+        except Exception as err:  # a bug of ours: logged, and the page serves on (each request computes its own)
+            log.error("readout warm-up failed", exc_info=err)
+
+    thread = threading.Thread(target=run, name="hfprobe-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
 def main(folder=None, **launch) -> None:
-    """Run the app: settings from `folder` (the Space's files), the index beside it if there is one."""
+    """Run the app: settings from `folder` (the Space's files), the index beside it if there is one; the readout's
+    text encoders warm up in the background (`start_warmup`)."""
     folder = Path(folder) if folder else Path.cwd()
     apply_settings(folder)
+    start_warmup()
     index_dir = os.environ.get("HFPROBE_INDEX") or (str(folder / "index") if (folder / "index").is_dir() else None)
     demo = create_app(index_dir)
     demo.queue(default_concurrency_limit=WORKERS).launch(max_file_size=max_upload_bytes(), show_error=False, **launch)

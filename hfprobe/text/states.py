@@ -139,3 +139,25 @@ def provider_for(cross_dim: int, *, token=None) -> StateReader:
     raise TextEncoderError(
         f"readout: {entry.get('why', 'text encoder not supported')} (cross-attention width {cross_dim})"
     )
+
+
+def warm_root_states(labels: list[str] | None = None, *, token=None) -> dict[str, str]:
+    """Fetch the text encoder of every root the readout reads through (`cross_attention` entries with a `root`) and
+    compute its token states for `labels` (default: the default vocabulary, what `predict` ranks when given none) into
+    the cache, so that the first readout through it answers in seconds. A Space does this at start, in the background.
+
+    Returns {root: "ready"} or {root: the one-line reason it could not be had}; it never raises for a root.
+    """
+    from .vocab import check_labels, default_vocabulary
+
+    labels = check_labels(labels or default_vocabulary())
+    out = {}
+    for width, entry in registry()["cross_attention"].items():
+        if not entry.get("root"):
+            continue
+        try:
+            provider_for(int(width), token=token).states(labels, TEMPLATE)
+            out[entry["root"]] = "ready"
+        except TextEncoderError as err:
+            out[entry["root"]] = str(err).removeprefix("readout: ")
+    return out

@@ -1,0 +1,51 @@
+"""A Space warms the readout up at start: in a background thread it fetches the text encoder of each root the readout
+reads SD LoRAs through and computes the default vocabulary's token states, so that the first visitor's SD LoRA is
+answered from the cache instead of running past the time limit. A root that cannot be had is logged, not raised."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.test_readout import _tiny_sd_root
+
+pytest.importorskip("gradio")
+
+
+@pytest.fixture()
+def one_root(tmp_path, monkeypatch):
+    """The registry's readout roots replaced by a tiny local one (32-wide) and one that does not exist."""
+    from hfprobe.text import states as st
+    from hfprobe.text.encoders import registry
+
+    root = str(_tiny_sd_root(tmp_path / "sd"))
+    entries = {"32": {"root": root}, "48": {"root": str(tmp_path / "missing")}, "384": {"encoder": "minilm"}}
+    monkeypatch.setattr(st, "registry", lambda: {**registry(), "cross_attention": entries})
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
+    return root
+
+
+def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, monkeypatch, caplog):
+    from hfprobe.space.app import start_warmup
+    from hfprobe.text import states as st
+    from hfprobe.text.vocab import default_vocabulary
+
+    monkeypatch.delenv("HFPROBE_SPACE_WARMUP", raising=False)
+    with caplog.at_level(logging.INFO, logger="hfprobe.space.app"):
+        thread = start_warmup()
+        thread.join(300)
+    assert not thread.is_alive()
+    said = {r.getMessage() for r in caplog.records}
+    assert f"readout warm-up: {one_root}: ready" in said
+    assert any("missing: cannot fetch the text encoder" in m for m in said)  # one that cannot be had: one line
+    reader = st.CLIPStates(one_root)
+    monkeypatch.setattr(reader.encoder, "token_states", lambda *a: pytest.fail("computed again"))
+    assert len(reader.states(default_vocabulary()).states) == len(default_vocabulary())  # what predict will ask
+
+
+def test_warmup_can_be_turned_off(monkeypatch):
+    from hfprobe.space.app import start_warmup
+
+    monkeypatch.setenv("HFPROBE_SPACE_WARMUP", "0")
+    assert start_warmup() is None
