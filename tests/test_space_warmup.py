@@ -31,7 +31,7 @@ def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, m
     from hfprobe.text import states as st
     from hfprobe.text.vocab import default_vocabulary
 
-    monkeypatch.delenv("HFPROBE_SPACE_WARMUP", raising=False)
+    monkeypatch.setenv("HFPROBE_SPACE_WARMUP", "1")  # (on a Space it is the default)
     with caplog.at_level(logging.INFO, logger="hfprobe.space.app"):
         thread = start_warmup()
         thread.join(300)
@@ -44,8 +44,25 @@ def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, m
     assert len(reader.states(default_vocabulary()).states) == len(default_vocabulary())  # what predict will ask
 
 
-def test_warmup_can_be_turned_off(monkeypatch):
-    from hfprobe.space.app import start_warmup
+def test_warmup_is_on_on_a_space_unless_turned_off_and_off_locally_unless_asked(monkeypatch):
+    import types
 
+    from hfprobe.space import app
+
+    started = []
+
+    class Thread:  # records the start instead of fetching 2 GB
+        def __init__(self, **kw):
+            self.name = kw["name"]
+
+        def start(self):
+            started.append(self.name)
+
+    monkeypatch.setattr(app, "threading", types.SimpleNamespace(Thread=Thread))
+    monkeypatch.delenv("HFPROBE_SPACE_WARMUP", raising=False)
+    assert app.start_warmup() is None  # `hfprobe space run` on a laptop: no download unasked
+    monkeypatch.setattr(app, "on_space", lambda: True)
     monkeypatch.setenv("HFPROBE_SPACE_WARMUP", "0")
-    assert start_warmup() is None
+    assert app.start_warmup() is None and started == []
+    monkeypatch.delenv("HFPROBE_SPACE_WARMUP")
+    assert app.start_warmup() is not None and started == ["hfprobe-warmup"]  # on a Space, by default

@@ -250,8 +250,9 @@ def start_warmup() -> threading.Thread | None:
     """In the background, fetch the text encoders the readout reads SD LoRAs through and compute their token states
     for the default vocabulary: on 2 CPUs that is minutes (SD 1.5's: a 0.5 GB download and about a minute), which
     would otherwise fall on the first visitor's SD LoRA and run past the time limit. Public repos, read without a
-    token. HFPROBE_SPACE_WARMUP=0: not at all."""
-    if os.environ.get("HFPROBE_SPACE_WARMUP", "1").strip() == "0":
+    token. On a Space by default; HFPROBE_SPACE_WARMUP=1 also locally (`hfprobe space run`), 0 nowhere."""
+    setting = os.environ.get("HFPROBE_SPACE_WARMUP", "").strip()
+    if setting == "0" or (setting != "1" and not on_space()):
         return None
 
     def run():
