@@ -113,6 +113,10 @@ class _TransformersEncoder(TextEncoder):
                     self._parts = self._load()
         return self._parts
 
+    def release(self) -> None:
+        """Drop the tokenizer and model (they load again on next use): a warm-up that cached the states needs neither."""
+        self._parts = None
+
     @property
     def _tok(self):
         return self._loaded()[0]
