@@ -114,7 +114,7 @@ class _TransformersEncoder(TextEncoder):
         return self._parts
 
     def release(self) -> None:
-        """Drop the tokenizer and model (they load again on next use): a warm-up that cached the states needs neither."""
+        """Drop the tokenizer and model (they load again on next use): cached states need neither."""
         self._parts = None
 
     @property
