@@ -65,9 +65,9 @@ def why_unreadable(view, n_labels: int) -> str | None:
     return None
 
 
-def abstention(reason: str, labels, extra: dict | None = None) -> dict:
+def abstention(reason: str, labels) -> dict:
     """The readout's answer when it abstains (readout.readout_predict documents the keys)."""
-    out = {
+    return {
         "method": METHOD,
         "predictions": [],
         "margin": None,
@@ -76,5 +76,3 @@ def abstention(reason: str, labels, extra: dict | None = None) -> dict:
         "reason": reason,
         "labels": len(labels) if labels is not None else 0,
     }
-    out.update(extra or {})
-    return out
