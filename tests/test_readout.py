@@ -180,6 +180,42 @@ def test_clip_states_from_local_root(tmp_path):
     assert out["encoder"].startswith("clip:") and len(out["predictions"]) == 3
 
 
+def test_clip_states_are_what_the_sd_pipeline_feeds_its_unet(tmp_path, monkeypatch):
+    """The oracle: diffusers' StableDiffusionPipeline.encode_prompt, which calls SD's CLIP text model without an
+    attention mask, so the padding positions (63 of 77 here) attend to one another. Read with the tokenizer's mask
+    they differed by up to 3.6 (norm 5.7) from what the UNet was trained on."""
+    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline
+    from transformers import AutoTokenizer, CLIPTextModel
+
+    from tests import builders as B
+
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
+    root = _tiny_sd_root(tmp_path / "sd")
+    vae = AutoencoderKL(
+        block_out_channels=(8,),
+        norm_num_groups=4,
+        latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",),
+        up_block_types=("UpDecoderBlock2D",),
+    )
+    pipe = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=CLIPTextModel.from_pretrained(root / "text_encoder").eval(),
+        tokenizer=AutoTokenizer.from_pretrained(root / "tokenizer"),
+        unet=B.tiny_unet(),
+        scheduler=DDPMScheduler(),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    labels = ["dog", "cat", "red fox"]
+    with torch.no_grad():
+        want, _ = pipe.encode_prompt([st.TEMPLATE.format(c) for c in labels], "cpu", 1, False)
+    got = st.CLIPStates(str(root)).states(labels).states
+    gaps = [float((g - w).abs().max()) for g, w in zip(got, want)]
+    assert max(gaps) < 2e-3, gaps  # (the cache keeps float16)
+
+
 def test_cached_clip_states_need_no_text_model(tmp_path):
     """Token states computed once are read back from the disk cache in a fresh process without loading the text
     model or importing transformers: its width and padding come from the pipeline's two JSON configs, which the

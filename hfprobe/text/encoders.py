@@ -102,6 +102,9 @@ class _TransformersEncoder(TextEncoder):
     (hfprobe.text.states), and a cache hit then needs neither transformers nor the model's weights."""
 
     _parts: tuple | None = None
+    # token states as the model that reads them was trained on them: the zoo's UNets read MiniLM's with the padding
+    # masked out; SD's pipelines call CLIP with no mask (diffusers: unless its config sets `use_attention_mask`)
+    masks_padding = True
 
     def _load(self) -> tuple:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -136,9 +139,8 @@ class _TransformersEncoder(TextEncoder):
         )
         offsets = batch.pop("offset_mapping").tolist()
         with torch.no_grad():
-            hidden = self._model(
-                input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")
-            ).last_hidden_state
+            attention = batch.get("attention_mask") if self.masks_padding else None
+            hidden = self._model(input_ids=batch["input_ids"], attention_mask=attention).last_hidden_state
         # a padded encoder (SD's 77 tokens, the zoo's 12) is read at every position, padding included
         mask = batch["attention_mask"] if not pad_to else torch.ones_like(batch["input_ids"])
         return hidden.float(), mask.bool(), offsets
@@ -227,7 +229,9 @@ class _DiffusersTextEncoder(_TransformersEncoder):
             raise TextEncoderError(_root_unavailable(root, err)) from err
         self.path = path
         # its width and padding from the two configs, so that cached token states need no model (`_load` checks them)
-        width = _json_file(path, "text_encoder/config.json").get("hidden_size")
+        config = _json_file(path, "text_encoder/config.json")
+        width = config.get("hidden_size")
+        self.masks_padding = bool(config.get("use_attention_mask", False))  # as diffusers' SD pipelines call it
         pad = _json_file(path, "tokenizer/tokenizer_config.json").get("model_max_length")
         super().__init__(f"clip:{root}", {"dim": width if isinstance(width, int) and width > 0 else 0})
         if not self.dim:  # a config that leaves it to the library's default: ask the library
