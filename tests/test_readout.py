@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import string
 import subprocess
 import sys
@@ -184,22 +185,15 @@ def test_clip_states_are_what_the_sd_pipeline_feeds_its_unet(tmp_path, monkeypat
     """The oracle: diffusers' StableDiffusionPipeline.encode_prompt, which calls SD's CLIP text model without an
     attention mask, so the padding positions (63 of 77 here) attend to one another. Read with the tokenizer's mask
     they differed by up to 3.6 (norm 5.7) from what the UNet was trained on."""
-    from diffusers import AutoencoderKL, DDPMScheduler, StableDiffusionPipeline
+    from diffusers import DDPMScheduler, StableDiffusionPipeline
     from transformers import AutoTokenizer, CLIPTextModel
 
     from tests import builders as B
 
     monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
     root = _tiny_sd_root(tmp_path / "sd")
-    vae = AutoencoderKL(
-        block_out_channels=(8,),
-        norm_num_groups=4,
-        latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",),
-        up_block_types=("UpDecoderBlock2D",),
-    )
     pipe = StableDiffusionPipeline(
-        vae=vae,
+        vae=_tiny_vae(),
         text_encoder=CLIPTextModel.from_pretrained(root / "text_encoder").eval(),
         tokenizer=AutoTokenizer.from_pretrained(root / "tokenizer"),
         unet=B.tiny_unet(),
@@ -214,6 +208,74 @@ def test_clip_states_are_what_the_sd_pipeline_feeds_its_unet(tmp_path, monkeypat
     got = st.CLIPStates(str(root)).states(labels).states
     gaps = [float((g - w).abs().max()) for g, w in zip(got, want)]
     assert max(gaps) < 2e-3, gaps  # (the cache keeps float16)
+
+
+def _tiny_vae():
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        block_out_channels=(8,),
+        norm_num_groups=4,
+        latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",),
+        up_block_types=("UpDecoderBlock2D",),
+    )
+
+
+def test_sdxl_states_are_what_the_sdxl_pipeline_feeds_its_unet(tmp_path, monkeypatch):
+    """SDXL's UNet reads two text models' penultimate hidden states, concatenated (768 + 1280 = 2048). The registry
+    says so for SDXL's root (`encoders`, `hidden_state`), and the states match diffusers' own
+    StableDiffusionXLPipeline.encode_prompt on a tiny pipeline (32 + 48 = 80 wide), through `provider_for` as the
+    readout asks for them. The readout then reads a LoRA of that width."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
+    from transformers import AutoTokenizer, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    from hfprobe.text import encoders, roots
+    from tests import builders as B
+
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
+    root = _tiny_sd_root(tmp_path / "sdxl")
+    shutil.copytree(root / "tokenizer", root / "tokenizer_2")
+    torch.manual_seed(1)
+    CLIPTextModelWithProjection(
+        CLIPTextConfig(
+            vocab_size=54,
+            hidden_size=48,
+            intermediate_size=64,
+            num_hidden_layers=3,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+            projection_dim=16,
+        )
+    ).save_pretrained(root / "text_encoder_2")
+    entry = {"root": str(root), "encoders": ["text_encoder", "text_encoder_2"], "hidden_state": -2}
+    reg = {**encoders.registry(), "cross_attention": {"80": entry}}
+    monkeypatch.setattr(roots, "registry", lambda: reg)
+    monkeypatch.setattr(st, "registry", lambda: reg)
+    pipe = StableDiffusionXLPipeline(
+        vae=_tiny_vae(),
+        text_encoder=CLIPTextModel.from_pretrained(root / "text_encoder").eval(),
+        text_encoder_2=CLIPTextModelWithProjection.from_pretrained(root / "text_encoder_2").eval(),
+        tokenizer=AutoTokenizer.from_pretrained(root / "tokenizer"),
+        tokenizer_2=AutoTokenizer.from_pretrained(root / "tokenizer_2"),
+        unet=B.tiny_unet(),
+        scheduler=EulerDiscreteScheduler(),
+    )
+    labels = ["dog", "cat", "red fox"]
+    with torch.no_grad():
+        want = pipe.encode_prompt(
+            [st.TEMPLATE.format(c) for c in labels], device="cpu", do_classifier_free_guidance=False
+        )[0]
+    ts = st.provider_for(80).states(labels)
+    gaps = [float((g - w).abs().max()) for g, w in zip(ts.states, want)]
+    assert ts.dim == 80 and max(gaps) < 2e-3, gaps  # (the cache keeps float16)
+    assert ts.label_mask[2].nonzero().flatten().tolist() == [10, 11, 12, 13, 14, 15]  # "red fox", letter by letter
+    d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(16, 2) @ torch.randn(2, 80)}
+    out = ro.readout_predict(d, labels, top_k=3)
+    assert out["encoder"] == f"clip:{root}" and len(out["predictions"]) == 3
 
 
 def test_cached_clip_states_need_no_text_model(tmp_path):
@@ -239,7 +301,7 @@ def test_cached_clip_states_need_no_text_model(tmp_path):
     assert computed and not from_cache  # the second run read the cache alone
     assert (dim, pad) == (dim2, pad2) == (32, 77) and again == first
     enc = st.CLIPStates(str(root)).encoder  # the oracle: what transformers loads
-    assert (enc._model.config.hidden_size, enc._tok.model_max_length) == (dim, pad)
+    assert (enc._model[0].config.hidden_size, enc._tok[0].model_max_length) == (dim, pad)
 
 
 def test_a_root_whose_config_leaves_its_width_to_the_library_asks_the_library(tmp_path):

@@ -19,7 +19,6 @@ import os
 import threading
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import torch
 
@@ -102,9 +101,6 @@ class _TransformersEncoder(TextEncoder):
     (hfprobe.text.states), and a cache hit then needs neither transformers nor the model's weights."""
 
     _parts: tuple | None = None
-    # token states as the model that reads them was trained on them: the zoo's UNets read MiniLM's with the padding
-    # masked out; SD's pipelines call CLIP with no mask (diffusers: unless its config sets `use_attention_mask`)
-    masks_padding = True
 
     def _load(self) -> tuple:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -139,8 +135,10 @@ class _TransformersEncoder(TextEncoder):
         )
         offsets = batch.pop("offset_mapping").tolist()
         with torch.no_grad():
-            attention = batch.get("attention_mask") if self.masks_padding else None
-            hidden = self._model(input_ids=batch["input_ids"], attention_mask=attention).last_hidden_state
+            # with the padding masked out, as the zoo's UNets were trained on them (a pipeline's: text/roots.py)
+            hidden = self._model(
+                input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")
+            ).last_hidden_state
         # a padded encoder (SD's 77 tokens, the zoo's 12) is read at every position, padding included
         mask = batch["attention_mask"] if not pad_to else torch.ones_like(batch["input_ids"])
         return hidden.float(), mask.bool(), offsets
@@ -214,110 +212,6 @@ class _SentencePackageEncoder(_TransformersEncoder):
         return load_sentence_package(self.cfg["package"])
 
 
-class _DiffusersTextEncoder(_TransformersEncoder):
-    """The CLIP text model a Stable Diffusion root ships in `text_encoder/` + `tokenizer/` (token states only).
-
-    `root` is a local folder (a diffusers pipeline layout) or a Hub repo id; a repo is fetched through
-    huggingface_hub (the cache first; HF_HUB_OFFLINE and HF_ENDPOINT apply). Raises TextEncoderError with
-    one line when it cannot be had, which the readout turns into an abstention.
-    """
-
-    def __init__(self, root: str, *, revision: str | None = None, token=None):
-        try:
-            path = root if os.path.isdir(root) else _root_snapshot(root, revision, token)
-        except Exception as err:
-            raise TextEncoderError(_root_unavailable(root, err)) from err
-        self.path = path
-        # its width and padding from the two configs, so that cached token states need no model (`_load` checks them)
-        config = _json_file(path, "text_encoder/config.json")
-        width = config.get("hidden_size")
-        self.masks_padding = bool(config.get("use_attention_mask", False))  # as diffusers' SD pipelines call it
-        pad = _json_file(path, "tokenizer/tokenizer_config.json").get("model_max_length")
-        super().__init__(f"clip:{root}", {"dim": width if isinstance(width, int) and width > 0 else 0})
-        if not self.dim:  # a config that leaves it to the library's default: ask the library
-            self.dim = int(self._model.config.hidden_size)
-        # SD pads prompts to 77 tokens and attends to all of them (a tokenizer without a length: the same)
-        self.default_pad = int(pad) if isinstance(pad, (int, float)) and 0 < pad <= 512 else 77
-
-    def _load(self):
-        try:
-            from transformers import AutoTokenizer, CLIPTextModel
-
-            tok = AutoTokenizer.from_pretrained(self.path, subfolder="tokenizer", use_fast=True)
-            with _quiet_transformers():
-                model = CLIPTextModel.from_pretrained(self.path, subfolder="text_encoder").eval()
-        except Exception as err:
-            raise TextEncoderError(_unloadable(self.path, err)) from err
-        if self.dim and model.config.hidden_size != self.dim:
-            raise TextEncoderError(
-                f"readout: {self.path}/text_encoder has hidden_size {model.config.hidden_size} but its config.json "
-                f"says {self.dim}; re-download the root's text_encoder/"
-            )
-        return tok, model
-
-
-# what the readout needs of a diffusers root: the text model's config and its safetensors weights, and the tokenizer.
-# Not "text_encoder/*": SD 1.5's holds the same weights four or five times (fp32 and fp16, safetensors and pickles;
-# Flax in some copies), 1.5-2 GB where these are 0.5 GB. A repo without safetensors weights gets its pickle
-# (`torch.load(weights_only=True)`).
-ROOT_TEXT_FILES = ("text_encoder/config.json", "text_encoder/model.safetensors", "tokenizer/*")
-ROOT_TEXT_FALLBACK = "text_encoder/pytorch_model.bin"
-
-
-def _root_snapshot(root: str, revision: str | None, token) -> str:
-    """A root repo's text encoder and tokenizer files (ROOT_TEXT_FILES) through the Hugging Face cache; the folder."""
-    from huggingface_hub import snapshot_download
-
-    path = snapshot_download(root, revision=revision, token=token, allow_patterns=list(ROOT_TEXT_FILES))
-    if not os.path.isfile(os.path.join(path, "text_encoder", "model.safetensors")):
-        path = snapshot_download(root, revision=revision, token=token, allow_patterns=[ROOT_TEXT_FALLBACK])
-    return path
-
-
-def _unloadable(path, err: Exception) -> str:
-    return (
-        f"readout: cannot load CLIPTextModel/tokenizer from {path} ({type(err).__name__}: {err}); "
-        "the folder needs text_encoder/ and tokenizer/ as a diffusers pipeline saves them"
-    )
-
-
-def _json_file(path: str, name: str) -> dict:
-    """One of a pipeline folder's JSON configs, or TextEncoderError saying what the folder lacks."""
-    try:
-        value = json.loads((Path(path) / name).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise TextEncoderError(_unloadable(path, err)) from err
-    if not isinstance(value, dict):
-        raise TextEncoderError(_unloadable(path, ValueError(f"{name} is not a JSON object")))
-    return value
-
-
-def _root_unavailable(root: str, err: Exception) -> str:
-    """Why a root's text encoder could not be fetched, in one line a CLI user can act on: the Hub said no such repo
-    (or not for this token), or it could not be asked (offline, or unreachable) and the cache does not have it."""
-    from huggingface_hub import constants
-    from huggingface_hub import errors as hf
-
-    includes = " ".join(f"--include '{pattern}'" for pattern in ROOT_TEXT_FILES)
-    fetch = f"`hf download {root} {includes}`"
-    status = getattr(getattr(err, "response", None), "status_code", None)
-    http = f"HTTP {status}" if status else type(err).__name__
-    if isinstance(err, hf.GatedRepoError):
-        return f"readout: {root} is gated on the Hub; accept its terms there, then pass a token (--token or HF_TOKEN)"
-    if isinstance(err, hf.RepositoryNotFoundError):
-        return (
-            f"readout: the Hub has no repo {root} to take the text encoder from, or it is private ({http}); "
-            "pass a token that can read it (--token or HF_TOKEN)"
-        )
-    if isinstance(err, (hf.LocalEntryNotFoundError, ConnectionError, TimeoutError)):  # incl. OfflineModeIsEnabled
-        why = "HF_HUB_OFFLINE is set" if constants.is_offline_mode() else f"{constants.ENDPOINT} unreachable"
-        return (
-            f"readout: the text encoder of {root} is not in the Hugging Face cache and the Hub cannot be asked "
-            f"({why}); download it once while online ({fetch}); later runs read it from the cache, offline too"
-        )
-    return f"readout: cannot fetch the text encoder of {root} ({http}); try again later, or download it once ({fetch})"
-
-
 class _OpenClipEncoder(TextEncoder):
     """CLIP's text tower through open_clip; weights come from the Hugging Face cache or the Hub.
 
@@ -383,12 +277,3 @@ def get_text_encoder(enc_id: str | None = None) -> TextEncoder:
             cfg = reg[enc_id]
             _LOADED[enc_id] = _KINDS[cfg["kind"]](enc_id, cfg)
         return _LOADED[enc_id]
-
-
-def root_text_encoder(root: str, *, revision: str | None = None, token=None) -> TextEncoder:
-    """The text encoder a diffusion root ships (a local pipeline folder or a Hub repo), loaded once per process."""
-    key = f"clip:{root}@{revision or ''}"
-    with _LOCK:
-        if key not in _LOADED:
-            _LOADED[key] = _DiffusersTextEncoder(root, revision=revision, token=token)
-        return _LOADED[key]

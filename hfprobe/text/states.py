@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import TextEncoderError
-from .encoders import TEMPLATE, TextEncoder, get_text_encoder, registry, root_text_encoder
+from .encoders import TEMPLATE, TextEncoder, get_text_encoder, registry
+from .roots import root_text_encoder
 
 PROGRESS_AFTER_S = 2.0  # computing token states shows a progress bar once it has taken this long
 
