@@ -40,7 +40,7 @@ def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, m
     assert f"readout warm-up: {one_root}: ready" in said
     assert any("missing: cannot fetch the text encoder" in m for m in said)  # one that cannot be had: one line
     reader = st.CLIPStates(one_root)
-    assert reader.encoder._parts is None  # the text model it loaded is let go once the states are cached
+    assert reader.encoder._components is None  # the text model it loaded is let go once the states are cached
     monkeypatch.setattr(reader.encoder, "token_states", lambda *a: pytest.fail("computed again"))
     assert len(reader.states(default_vocabulary()).states) == len(default_vocabulary())  # what predict will ask
 

@@ -100,21 +100,21 @@ class _TransformersEncoder(TextEncoder):
     Both load on first use (`_load`): the readout's token states come from a disk cache once computed
     (hfprobe.text.states), and a cache hit then needs neither transformers nor the model's weights."""
 
-    _parts: tuple | None = None
+    _components: tuple | None = None
 
     def _load(self) -> tuple:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def _loaded(self) -> tuple:
-        if self._parts is None:
+        if self._components is None:
             with _LOADING:  # not _LOCK, which `root_text_encoder` holds while a config without a width loads the model
-                if self._parts is None:
-                    self._parts = self._load()
-        return self._parts
+                if self._components is None:
+                    self._components = self._load()
+        return self._components
 
     def release(self) -> None:
         """Drop the tokenizer and model (they load again on next use): cached states need neither."""
-        self._parts = None
+        self._components = None
 
     @property
     def _tok(self):
