@@ -163,8 +163,7 @@ def delta_factors(deltas: dict[str, torch.Tensor], ranks: dict[str, int] | None 
             q, _ = torch.linalg.qr(dw @ omega)
             c = q.T @ dw
             if (dw - q @ c).norm() <= 1e-4 * dw.norm().clamp_min(1e-30):
-                out[name] = c
-                continue
+                dw = c  # r + 8 rows spanning a rank-r row space: the SVD below keeps r of them (half the scoring)
         _, s, vh = torch.linalg.svd(dw, full_matrices=False)
         keep = s > s[0] * 1e-6 if s.numel() else s.bool()  # numerical rank: zero directions add cost, not signal
         out[name] = s[keep, None] * vh[keep]
@@ -185,7 +184,7 @@ def module_scores(factors: dict[str, torch.Tensor], prepared: dict) -> torch.Ten
 
 def combine(per_mod: torch.Tensor, names: list[str], cfg: ReadoutConfig) -> torch.Tensor:
     """Weighted sum over modules -> one score per label."""
-    w = torch.tensor([float(cfg.key_weight) if n.endswith("to_k") else float(cfg.value_weight) for n in names])
+    w = torch.tensor([weight(n, cfg) for n in names])
     if cfg.per_module == "equal":
         per_mod = per_mod / per_mod.mean(0, keepdim=True).clamp_min(1e-30)
     return per_mod @ w
@@ -229,11 +228,24 @@ def score_labels(
     return score_factors(delta_factors(deltas, ranks), ts, cfg, pool=pool)
 
 
+def weight(name: str, cfg: ReadoutConfig) -> float:
+    """A module's weight in the score: keys' and values' from the config."""
+    return float(cfg.key_weight) if name.endswith("to_k") else float(cfg.value_weight)
+
+
+def weighted(factors: dict, cfg: ReadoutConfig) -> dict:
+    """The modules whose weight is not zero (the others add exactly nothing to any score): the shipped config weighs
+    values only, so keys need no scoring."""
+    kept = {n: c for n, c in factors.items() if weight(n, cfg)}
+    return (Factors(kept) if isinstance(factors, Factors) else kept) if kept else factors
+
+
 def score_factors(
     factors: dict[str, torch.Tensor], ts: TextStates, cfg: ReadoutConfig | None = None, *, pool=None
 ) -> torch.Tensor:
     """`score_labels` on precomputed `delta_factors` (for scoring one adapter many times)."""
     cfg = cfg or default_config()
+    factors = weighted(factors, cfg)
     s = combine(module_scores(factors, prepare_labels(ts, cfg)), list(factors), cfg)
     if pool is not None:
         s = (s - pool[0]) / pool[1]
@@ -358,10 +370,13 @@ def null_margins(
     g = torch.Generator().manual_seed(seed)
     # ||dW P x|| == ||C P x||: shuffle the small factors' columns instead of the deltas (no SVD per draw)
     factors = delta_factors(deltas, ranks)
-    prepared, names = prepare_labels(ts, cfg), list(factors)
+    scored = weighted(factors, cfg)
+    prepared, names = prepare_labels(ts, cfg), list(scored)
     out = []
     for _ in range(n):
-        shuffled = {name: c[:, torch.randperm(c.shape[1], generator=g)] for name, c in factors.items()}
+        # one permutation per module, scored or not, so the draws stay those every module was calibrated with
+        perms = {name: torch.randperm(c.shape[1], generator=g) for name, c in factors.items()}
+        shuffled = {name: c[:, perms[name]] for name, c in scored.items()}
         s = combine(module_scores(shuffled, prepared), names, cfg)
         out.append(margin_of((s - s.mean()) / s.std().clamp_min(1e-12)))
     return out
