@@ -143,9 +143,25 @@ def test_width_mismatch_abstains(tree):
     assert out["abstained"] and "384-d" in out["reason"]
 
 
+def _clip_config(vocab_size: int, **sizes):
+    """A tiny CLIP text config with SD's 77 positions and the test vocabulary's special tokens."""
+    from transformers import CLIPTextConfig
+
+    return CLIPTextConfig(
+        vocab_size=vocab_size,
+        intermediate_size=64,
+        num_attention_heads=2,
+        max_position_embeddings=77,
+        bos_token_id=0,
+        eos_token_id=1,
+        pad_token_id=1,
+        **sizes,
+    )
+
+
 def _tiny_sd_root(folder):
     """A pipeline folder with a tiny CLIP text model and tokenizer where SD keeps them (text_encoder/, tokenizer/)."""
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextModel, CLIPTokenizer
 
     chars = list(string.ascii_lowercase)
     vocab = ["<|startoftext|>", "<|endoftext|>"] + chars + [c + "</w>" for c in chars]
@@ -156,19 +172,9 @@ def _tiny_sd_root(folder):
         folder / "tokenizer"
     )
     torch.manual_seed(0)
-    CLIPTextModel(
-        CLIPTextConfig(
-            vocab_size=len(vocab),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-        )
-    ).save_pretrained(folder / "text_encoder")
+    CLIPTextModel(_clip_config(len(vocab), hidden_size=32, num_hidden_layers=2)).save_pretrained(
+        folder / "text_encoder"
+    )
     return folder
 
 
@@ -228,7 +234,7 @@ def test_sdxl_states_are_what_the_sdxl_pipeline_feeds_its_unet(tmp_path, monkeyp
     StableDiffusionXLPipeline.encode_prompt on a tiny pipeline (32 + 48 = 80 wide), through `provider_for` as the
     readout asks for them. The readout then reads a LoRA of that width."""
     from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
-    from transformers import AutoTokenizer, CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+    from transformers import AutoTokenizer, CLIPTextModel, CLIPTextModelWithProjection
 
     from hfprobe.text import encoders, roots
     from tests import builders as B
@@ -238,18 +244,7 @@ def test_sdxl_states_are_what_the_sdxl_pipeline_feeds_its_unet(tmp_path, monkeyp
     shutil.copytree(root / "tokenizer", root / "tokenizer_2")
     torch.manual_seed(1)
     CLIPTextModelWithProjection(
-        CLIPTextConfig(
-            vocab_size=54,
-            hidden_size=48,
-            intermediate_size=64,
-            num_hidden_layers=3,
-            num_attention_heads=2,
-            max_position_embeddings=77,
-            bos_token_id=0,
-            eos_token_id=1,
-            pad_token_id=1,
-            projection_dim=16,
-        )
+        _clip_config(54, hidden_size=48, num_hidden_layers=3, projection_dim=16)
     ).save_pretrained(root / "text_encoder_2")
     entry = {"root": str(root), "encoders": ["text_encoder", "text_encoder_2"], "hidden_state": -2}
     reg = {**encoders.registry(), "cross_attention": {"80": entry}}
