@@ -350,7 +350,8 @@ def test_computing_states_shows_progress_and_leaves_one_file(tmp_path, monkeypat
     monkeypatch.setattr(st, "PROGRESS_AFTER_S", 0.0)
     st.CLIPStates(str(_tiny_sd_root(tmp_path / "sd"))).states(["dog", "cat", "cow"])
     assert "token states (clip:" in capsys.readouterr().err
-    assert [p.suffix for p in (tmp_path / "cache" / "readout").iterdir()] == [".pt"]
+    [cached] = (tmp_path / "cache" / "readout").iterdir()
+    assert cached.suffix == ".pt" and cached.stat().st_mode & 0o777 == 0o644
 
 
 def test_scoring_1000_labels_is_fast():

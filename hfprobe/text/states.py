@@ -96,6 +96,7 @@ class StateReader:
             with os.fdopen(fd, "wb") as f:
                 # float16 on disk: 1,000 SD prompts x 77 tokens x 768 are 118 MB instead of 236 MB; scores move < 1e-3
                 torch.save({"states": [h.half() for h in states], "label_mask": masks}, f)
+            os.chmod(tmp, 0o644)  # as a plain write would leave it (mkstemp's is 0600)
             os.replace(tmp, path)  # never leave a half-written cache file
         finally:
             if os.path.exists(tmp):
