@@ -271,6 +271,9 @@ def test_sdxl_states_are_what_the_sdxl_pipeline_feeds_its_unet(tmp_path, monkeyp
     d = {"unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k": torch.randn(16, 2) @ torch.randn(2, 80)}
     out = ro.readout_predict(d, labels, top_k=3)
     assert out["encoder"] == f"clip:{root}" and len(out["predictions"]) == 3
+    # the same folder read as SD 1.x reads its text: other states, under another cache key (never the 80-wide ones)
+    sd = st.StateReader(roots.root_text_encoder(str(root), parts=("text_encoder",))).states(labels)
+    assert sd.dim == 32 and len(list((tmp_path / "cache" / "readout").glob("states-*.pt"))) == 2
 
 
 def test_cached_clip_states_need_no_text_model(tmp_path):

@@ -83,6 +83,15 @@ class PipelineTextEncoder(_TransformersEncoder):
         # SD pads prompts to 77 tokens and attends to all of them (a tokenizer without a length: the same)
         self.default_pad = int(pad) if isinstance(pad, (int, float)) and 0 < pad <= 512 else 77
 
+    @property
+    def cache_key(self) -> list:
+        """What, beyond the root's id, makes its token states these (hfprobe.text.states keys its cache with it): a
+        reading other than SD 1.x's, and the unmasked padding (states cached with a mask before are not these)."""
+        key = [] if self.masks_padding else ["padding attended"]
+        if (self.parts, self.hidden_state) != (SD_PARTS, None):
+            key.append([list(self.parts), self.hidden_state])
+        return key
+
     def _load(self):
         """([tokenizer per encoder], [model per encoder]), each model of the class its config names."""
         try:

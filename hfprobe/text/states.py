@@ -60,9 +60,7 @@ class StateReader:
         from ..config import cache_dir
 
         labels = list(labels)
-        key = [self.id, template, self.pad_to, labels]
-        if not getattr(self.encoder, "masks_padding", True):  # (states of SD's CLIP cached with a mask: not these)
-            key.append("padding attended")
+        key = [self.id, template, self.pad_to, labels, *getattr(self.encoder, "cache_key", [])]
         digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
         path = cache_dir() / "readout" / f"states-{digest}.pt"
         with _computing(digest):  # a second thread asking for the same states waits for the first, then reads them
