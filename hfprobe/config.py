@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import logging
 import os
 import tempfile
@@ -54,12 +55,15 @@ def debug() -> bool:
     return os.environ.get("HFPROBE_DEBUG", "") not in ("", "0", "false", "False")
 
 
-def require(module: str, extra: str):
+def require(module: str, extra: str, *, load: bool = True):
     """Import `module`, which the optional extra `extra` installs; if it is absent, a UsageError (exit 2) that
-    names the extra in one line. Call it where the optional library is first needed.
+    names the extra in one line. Call it where the optional library is first needed. `load=False` only checks
+    that it is installed (no import, None), for a command that has cheaper checks to make before the import.
 
     >>> require("json", "search").__name__
     'json'
+    >>> require("json", "search", load=False) is None
+    True
     >>> require("no_such_module_xyz", "search")
     Traceback (most recent call last):
     ...
@@ -67,6 +71,10 @@ def require(module: str, extra: str):
 search index); install it with: pip install 'hfprobe[search]'
     """
     try:
+        if not load:
+            if importlib.util.find_spec(module) is None:
+                raise ModuleNotFoundError(f"No module named {module!r}", name=module)
+            return None
         return importlib.import_module(module)
     except ImportError as err:
         missing = (err.name or "").split(".")[0]

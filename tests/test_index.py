@@ -494,3 +494,17 @@ def test_a_tree_filter_takes_in_the_roots_fine_tuned_from_it(tmp_path):
     for tree in (*trees, "TheBloke/Llama-2-7B-Chat-GPTQ"):  # (a re-upload, known by its name)
         assert [h["id"] for h in idx.query("x", tree=tree, unscored=True)] == ["org/chat-lora"], tree
     assert [h["id"] for h in idx.query("x", tree="decapoda-research/llama-7b-hf", unscored=True)] == ["org/v1-lora"]
+
+
+def test_a_query_with_no_index_says_so_before_loading_the_database(tmp_path):
+    """`hfprobe query` where no index was built: the one line comes before lancedb's import (0.6 s)."""
+    code = (
+        "import sys\n"
+        "from hfprobe.cli import main\n"
+        f"rc = main(['query', 'dogs', '--index', {str(tmp_path / 'nope')!r}])\n"
+        "assert rc == 2, rc\n"
+        "assert 'lancedb' not in sys.modules, 'lancedb imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().endswith("(or pass --index DIR)") and done.stderr.count("\n") == 1

@@ -66,16 +66,17 @@ class ModelIndex:
     def __init__(self, path: str | os.PathLike | None = None, *, encoders: dict | None = None, create: bool = True):
         from ..config import require
 
-        require("lancedb", "search")  # before touching the folder: a missing extra is one line, exit 2
+        require("lancedb", "search", load=False)  # before touching the folder: a missing extra is one line, exit 2
         self.path = Path(path) if path is not None else default_index_dir()
         self._encoders = dict(encoders or {})
         meta_file = self.path / "hfprobe_index.json"
-        if not self.path.exists() and not create:
+        if self.path.exists() and not self.path.is_dir():
+            raise SearchIndexError(f"{self.path}: is a file, not an index folder; pass a folder with --index")
+        if not create and not meta_file.exists():  # said before lancedb's import (0.6 s)
             raise SearchIndexError(
                 f"{self.path}: no index here; build one with `hfprobe index add SOURCE...` (or pass --index DIR)"
             )
-        if self.path.exists() and not self.path.is_dir():
-            raise SearchIndexError(f"{self.path}: is a file, not an index folder; pass a folder with --index")
+        require("lancedb", "search")  # its import, checked above to be installed, once the cheap checks passed
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -91,10 +92,6 @@ class ModelIndex:
             raise SearchIndexError(
                 f"{self.path}: cannot open the index ({err}); delete the folder and rebuild it"
             ) from err
-        if not create and not meta_file.exists():
-            raise SearchIndexError(
-                f"{self.path}: no index here; build one with `hfprobe index add SOURCE...` (or pass --index DIR)"
-            )
         self.meta = self._load_meta()
 
     # -- bookkeeping -----------------------------------------------------------------------------
