@@ -215,6 +215,30 @@ def fail(message: str, item: str | None = None) -> None:
         emit({"source": item, "status": "failed", "error": message})
 
 
+def each_source(args, answer, text) -> int:
+    """Answer each of `args.sources` (`answer(spec)` -> a dict) and print it (`text(answer)`, or a JSON line under
+    --json). A bad source of a batch prints its one-line error and the others still run; a lone source's error
+    propagates (exit 2, its one line). Returns the batch's exit status."""
+    from ..config import debug
+    from ..errors import HfprobeError
+
+    failed = 0
+    for i, spec in enumerate(args.sources):
+        try:
+            out = answer(spec)
+        except HfprobeError as err:
+            if debug() or len(args.sources) == 1:
+                raise
+            fail(str(err), spec if args.json else None)
+            failed += 1
+            continue
+        if args.json:
+            emit(out)
+        else:
+            print(("\n" if i else "") + text(out), flush=True)
+    return batch_status(len(args.sources), failed)
+
+
 def batch_status(n_items: int, n_failed: int) -> int:
     """0 when all went well; 2 when the only item failed; 1 when some items of a batch failed."""
     if not n_failed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, batch_status, emit, fail, hub_command
+from .common import add_flags, each_source, hub_command
 
 
 def register(sub) -> None:
@@ -26,22 +26,6 @@ def register(sub) -> None:
 @hub_command
 def run(args) -> int:
     """Inspect each source; a bad one prints its one-line error and the others still run."""
-    from ..config import debug
-    from ..errors import HfprobeError
     from ..tree.inspect import format_report, inspect_source
 
-    failed = 0
-    for i, spec in enumerate(args.sources):
-        try:
-            report = inspect_source(spec, token=args.token)
-        except HfprobeError as err:
-            if debug() or len(args.sources) == 1:
-                raise
-            fail(str(err), spec if args.json else None)
-            failed += 1
-            continue
-        if args.json:
-            emit(report)
-        else:
-            print(("\n" if i else "") + format_report(report), flush=True)
-    return batch_status(len(args.sources), failed)
+    return each_source(args, lambda spec: inspect_source(spec, token=args.token), format_report)

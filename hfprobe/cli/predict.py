@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, batch_status, emit, fail, hub_command, pick_device, use_threads
+from .common import add_flags, each_source, hub_command, pick_device, use_threads
 
 
 def register(sub) -> None:
@@ -39,8 +39,6 @@ def read_labels(args) -> list[str] | None:
 
 @hub_command
 def run(args) -> int:
-    from ..config import debug
-    from ..errors import HfprobeError
     from ..experts.predict import predict
 
     use_threads(args, deferred=True)
@@ -53,29 +51,13 @@ def run(args) -> int:
         from ..text.encoders import get_text_encoder
 
         enc = get_text_encoder(args.text_encoder)
-    failed = 0
-    for i, spec in enumerate(args.sources):
-        try:
-            out = predict(
-                spec,
-                labels=labels,
-                top_k=args.top_k,
-                experts=args.experts,
-                text_encoder=enc,
-                token=args.token,
-                device=dev,
-            )
-        except HfprobeError as err:
-            if debug() or len(args.sources) == 1:
-                raise
-            fail(str(err), spec if args.json else None)
-            failed += 1
-            continue
-        if args.json:
-            emit(out)
-        else:
-            print(("\n" if i else "") + format_prediction(out), flush=True)
-    return batch_status(len(args.sources), failed)
+
+    def answer(spec: str) -> dict:
+        return predict(
+            spec, labels=labels, top_k=args.top_k, experts=args.experts, text_encoder=enc, token=args.token, device=dev
+        )
+
+    return each_source(args, answer, format_prediction)
 
 
 def format_prediction(out: dict) -> str:
