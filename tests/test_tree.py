@@ -1092,6 +1092,10 @@ def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer
     assert "over the 128 kB limit" in r.declared["ignored"]["README.md metadata"]
     assert "nested over 32 deep" in r.declared["ignored"]["config.yaml"]
     assert not any("README.md base_model" in c for c in r.conflicts)  # gpt2 in an unread block is no claim
+    from hfprobe.tree.described import described
+
+    aliased = "---\n" + bad["aliases"] + "---\nA LoRA of lions.\n"
+    assert described({"README.md": aliased}, {})["text"] == "A LoRA of lions."  # not the unread block's first line
 
 
 def test_an_alias_is_never_a_fine_tune_or_another_model():

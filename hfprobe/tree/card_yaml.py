@@ -56,7 +56,8 @@ def load_yaml(text: str) -> tuple[object, str | None]:
 @lru_cache(maxsize=16)  # inspect reads one card for its base model and its datasets: parsed once; never changed
 def card_metadata(text: str) -> tuple[dict, str, str | None]:
     """The card's YAML metadata, its prose, and why the metadata was not read (None when it was, or when it was
-    simply not valid: then the whole card is prose, as huggingface_hub's ModelCard would leave it).
+    simply not valid: then the whole card is prose, as huggingface_hub's ModelCard would leave it; a block over the
+    bounds of `load_yaml` is neither read nor prose).
 
     Read as `huggingface_hub.ModelCard` reads a card (its YAML-block pattern, a safe load, a mapping with string
     keys), without importing it: tests/test_tree.py compares the two on real cards.
@@ -70,8 +71,10 @@ def card_metadata(text: str) -> tuple[dict, str, str | None]:
     if not match:
         return {}, text, None
     data, problem = load_yaml(match.group(2))
-    if problem:  # a malformed card is prose, not an error: the weights still answer
-        return {}, text, None if problem == "not valid YAML" else f"YAML block not read: {problem}"
+    if problem == "not valid YAML":  # a malformed card is prose, not an error: the weights still answer
+        return {}, text, None
+    if problem:  # a block over the bounds is metadata left unread, not prose: its lines are no description or mention
+        return {}, text[match.end() :], f"YAML block not read: {problem}"
     data = {} if data is None else data
     tags = data.get("tags") if isinstance(data, dict) else None
     if (
