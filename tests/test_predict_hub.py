@@ -82,8 +82,8 @@ def test_no_text_encoder_offline_says_how_to_get_it(monkeypatch):
     reason = ro.readout_predict(d, ["dog", "cat", "violin"])["reason"]
     assert reason.startswith(f"no base text encoder: the text encoder of {SD_ROOT} is not in the Hugging Face cache")
     assert "(HF_HUB_OFFLINE is set)" in reason
-    fetch = f"`hf download {SD_ROOT} --include 'text_encoder/config.json' --include 'text_encoder/model.safetensors' "
-    assert fetch + "--include 'tokenizer/*'`" in reason
+    files = ("text_encoder/config.json", "text_encoder/model.fp16.safetensors", "tokenizer/*")
+    assert f"`hf download {SD_ROOT} " + " ".join(f"--include '{f}'" for f in files) + "`" in reason
     assert "local folder" not in reason and "\n" not in reason
 
 
@@ -103,40 +103,64 @@ def test_verbose_logs_the_steps_and_every_request_never_the_token(hub, capsys):
     assert main(["inspect", REPO]) == 0 and capsys.readouterr().err == ""  # quiet again without -v
 
 
-def _served_root(tmp_path, hub, repo: str, *, safetensors: bool):
-    """A tiny SD root on the test Hub, its text_encoder/ holding the weights in the formats SD 1.5's does."""
+def _served_root(tmp_path, hub, repo: str, *, copies=("model.fp16.safetensors", "model.safetensors")):
+    """A tiny SD root on the test Hub, its text_encoder/ holding the weights in the formats SD 1.5's does: the fp32
+    pickle always, the fp16 and fp32 safetensors as `copies` says, and decoys never to be fetched."""
     from transformers import CLIPTextModel
 
     from tests.test_readout import _tiny_sd_root
 
     root = _tiny_sd_root(tmp_path / repo.replace("/", "--"))
     te = root / "text_encoder"
-    torch.save(CLIPTextModel.from_pretrained(te).state_dict(), te / "pytorch_model.bin")
-    for decoy in ("model.fp16.safetensors", "pytorch_model.fp16.bin", "flax_model.msgpack"):
+    model = CLIPTextModel.from_pretrained(te)
+    torch.save(model.state_dict(), te / "pytorch_model.bin")
+    if "model.fp16.safetensors" in copies:
+        model.half().save_pretrained(te, variant="fp16")
+    for decoy in ("pytorch_model.fp16.bin", "flax_model.msgpack"):
         (te / decoy).write_bytes(b"\0" * 4096)  # what the readout must not fetch: never read, so never a problem
-    if not safetensors:
+    if "model.safetensors" not in copies:
         (te / "model.safetensors").unlink()
     hub.add_repo(repo, {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.parent != root})
 
 
-def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_path):
+def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_path, monkeypatch):
     """SD 1.5's text_encoder/ holds one model four or five times (fp32 and fp16, safetensors and pickles; Flax in some
-    copies): 1.5-2 GB where the readout needs config.json and model.safetensors (0.5 GB). Those and the tokenizer are
-    all it fetches; a root without safetensors weights gets its pickle instead (torch.load(weights_only=True))."""
+    copies): 1.5-2 GB. The readout fetches config.json, the tokenizer and one copy: the fp16 safetensors (246 MB for
+    SD 1.5), else the fp32 ones, else the pickle (torch.load(weights_only=True)). The states of the copies agree
+    within the float16 the cache keeps them in, and states from fp16 weights are cached apart."""
     from hfprobe.text import states as st
 
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
     hub = FakeHub(tmp_path / "hub")
-    _served_root(tmp_path, hub, "org/sd-root", safetensors=True)
-    _served_root(tmp_path, hub, "org/old-root", safetensors=False)
+    repos = {"org/sd-root": ("model.fp16.safetensors", "model.safetensors"), "org/fp32-root": ("model.safetensors",)}
+    repos["org/old-root"] = ()
+    for repo, copies in repos.items():
+        _served_root(tmp_path, hub, repo, copies=copies)
     with hub.serving():
-        states = {repo: st.CLIPStates(repo).states(["dog", "cat", "cow"]) for repo in ("org/sd-root", "org/old-root")}
+        readers = {repo: st.CLIPStates(repo) for repo in repos}
+        states = {repo: reader.states(["dog", "cat", "cow"]) for repo, reader in readers.items()}
     fetched = {repo: set() for repo in states}
     for method, path, _ in hub.requests:
         repo, _, rest = path.lstrip("/").partition("/resolve/")
         if method == "GET" and repo in fetched:
             fetched[repo].add(rest.split("/", 1)[1])
     tokenizer = {f"tokenizer/{p.name}" for p in (tmp_path / "org--sd-root" / "tokenizer").iterdir()}
-    assert fetched["org/sd-root"] == {"text_encoder/config.json", "text_encoder/model.safetensors", *tokenizer}
+    assert fetched["org/sd-root"] == {"text_encoder/config.json", "text_encoder/model.fp16.safetensors", *tokenizer}
+    assert fetched["org/fp32-root"] == {"text_encoder/config.json", "text_encoder/model.safetensors", *tokenizer}
     assert fetched["org/old-root"] == {"text_encoder/config.json", "text_encoder/pytorch_model.bin", *tokenizer}
-    a, b = (states[r].states[0] for r in states)  # the same weights, in either format
-    assert a.shape == (77, 32) and torch.allclose(a, b)
+    half, full, old = (states[r].states[0] for r in repos)
+    assert half.shape == (77, 32) and torch.equal(full, old)  # the same fp32 weights, in either format
+    top_step = torch.finfo(torch.float16).eps * full.abs().max()  # the cache's float16 step at the largest states
+    assert (half - full).abs().max() <= 2 * top_step and not torch.equal(half, full)
+    keys = {repo: s.encoder.cache_key for repo, s in readers.items()}
+    assert keys["org/sd-root"] == ["padding attended", "fp16 weights"] and keys["org/old-root"] == ["padding attended"]
+    import huggingface_hub.constants as hc
+
+    from hfprobe.text.roots import PipelineTextEncoder
+
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)  # offline, each root is read from the copy its cache holds
+    assert [PipelineTextEncoder(repo).weights for repo in repos] == [
+        ["model.fp16.safetensors"],
+        ["model.safetensors"],
+        ["pytorch_model.bin"],
+    ]

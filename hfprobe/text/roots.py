@@ -9,10 +9,14 @@ Every one is called without an attention mask (unless its config sets `use_atten
 call them: the padding positions, most of the 77, attend to one another and the UNet reads them all.
 `tests/test_readout.py` checks the states against diffusers' own `encode_prompt` for both kinds of pipeline.
 
-Only what is read is fetched: each encoder's `config.json` and `model.safetensors` (its `pytorch_model.bin` where a
-repo has no safetensors, loaded with `torch.load(weights_only=True)` by transformers) and the tokenizers. Not
+Only what is read is fetched: each encoder's `config.json`, one copy of its weights and the tokenizers. Not
 `text_encoder/*`: SD 1.5's holds the same weights four or five times (fp32 and fp16, safetensors and pickles; Flax in
-some copies), 1.5-2 GB where the readout needs 0.5 GB.
+some copies), 1.5-2 GB. The copy is the first a repo has of `WEIGHTS`: the fp16 safetensors (SD 1.5's 246 MB, SDXL's
+two 1.7 GB), else the fp32 ones, else the pickle (loaded by transformers with `torch.load(weights_only=True)`). The
+models run in float32 either way; fp16 weights move the states by about the float16 step the cache rounds them to
+anyway (tests/test_predict_hub.py), and diffusers' LoRA scripts hold the frozen text encoder in fp16 under mixed
+precision, so many UNets trained on states of rounded weights. States from fp16 weights are cached apart
+(`cache_key`).
 
     >>> enc = root_text_encoder("stable-diffusion-v1-5/stable-diffusion-v1-5")   # doctest: +SKIP
     >>> enc.dim, enc.default_pad                                                 # doctest: +SKIP
@@ -31,6 +35,7 @@ from ..errors import TextEncoderError
 from .encoders import _LOADED, _LOCK, _quiet_transformers, _TransformersEncoder, registry
 
 SD_PARTS = ("text_encoder",)  # a root the registry does not describe (a local pipeline folder): read as SD 1.x's
+WEIGHTS = ("model.fp16.safetensors", "model.safetensors", "pytorch_model.bin")  # a text encoder's copies, first taken
 
 
 def tokenizer_of(part: str) -> str:
@@ -39,12 +44,18 @@ def tokenizer_of(part: str) -> str:
 
 
 def text_files(parts=SD_PARTS) -> list[str]:
-    """The files of a root the readout fetches (patterns for `snapshot_download` and `hf download --include`).
+    """The files of a root the readout fetches where the repo has the fp16 copy (patterns for `snapshot_download` and
+    `hf download --include`).
 
     >>> text_files(["text_encoder", "text_encoder_2"])[3:]
-    ['text_encoder_2/config.json', 'text_encoder_2/model.safetensors', 'tokenizer_2/*']
+    ['text_encoder_2/config.json', 'text_encoder_2/model.fp16.safetensors', 'tokenizer_2/*']
     """
-    return [f for p in parts for f in (f"{p}/config.json", f"{p}/model.safetensors", f"{tokenizer_of(p)}/*")]
+    return [f for p in parts for f in (f"{p}/config.json", f"{p}/{WEIGHTS[0]}", f"{tokenizer_of(p)}/*")]
+
+
+def weights_file(folder: str, part: str) -> str | None:
+    """The copy of a text encoder's weights the readout reads from a pipeline folder: the first of WEIGHTS it has."""
+    return next((w for w in WEIGHTS if os.path.isfile(os.path.join(folder, part, w))), None)
 
 
 def reading(root: str) -> dict:
@@ -72,6 +83,7 @@ class PipelineTextEncoder(_TransformersEncoder):
         except Exception as err:
             raise TextEncoderError(_unavailable(root, err, self.parts)) from err
         self.path = path
+        self.weights = [weights_file(path, p) for p in self.parts]
         configs = [_json_file(path, f"{p}/config.json") for p in self.parts]
         widths = [c.get("hidden_size") for c in configs]
         self.masks_padding = bool(configs[0].get("use_attention_mask", False))  # as diffusers' SD pipelines call it
@@ -86,10 +98,13 @@ class PipelineTextEncoder(_TransformersEncoder):
     @property
     def cache_key(self) -> list:
         """What, beyond the root's id, makes its token states these (hfprobe.text.states keys its cache with it): a
-        reading other than SD 1.x's, and the unmasked padding (states cached with a mask before are not these)."""
+        reading other than SD 1.x's, the unmasked padding (states cached with a mask before are not these), and fp16
+        weights."""
         key = [] if self.masks_padding else ["padding attended"]
         if (self.parts, self.hidden_state) != (SD_PARTS, None):
             key.append([list(self.parts), self.hidden_state])
+        if WEIGHTS[0] in self.weights:
+            key.append("fp16 weights")
         return key
 
     def _load(self):
@@ -99,12 +114,14 @@ class PipelineTextEncoder(_TransformersEncoder):
             from transformers import AutoTokenizer
 
             toks, models = [], []
-            for part in self.parts:
+            for part, weights in zip(self.parts, self.weights):
                 arch = (_json_file(self.path, f"{part}/config.json").get("architectures") or ["CLIPTextModel"])[0]
                 cls = getattr(transformers, arch if arch.startswith("CLIPTextModel") else "CLIPTextModel")
                 toks.append(AutoTokenizer.from_pretrained(self.path, subfolder=tokenizer_of(part), use_fast=True))
-                with _quiet_transformers():
-                    models.append(cls.from_pretrained(self.path, subfolder=part).eval())
+                variant = "fp16" if weights == WEIGHTS[0] else None
+                with _quiet_transformers():  # float32 whatever the copy holds; `.float()`, as dtype=float32 at load
+                    # computed SD 1.5's states slower (63-72 s against 55-62 s, docs/benchmarks.md)
+                    models.append(cls.from_pretrained(self.path, subfolder=part, variant=variant).float().eval())
         except Exception as err:
             raise TextEncoderError(_unloadable(self.path, err)) from err
         width = sum(int(m.config.hidden_size) for m in models)
@@ -154,15 +171,18 @@ def root_text_encoder(root: str, *, revision: str | None = None, token=None, par
 
 
 def _snapshot(root: str, revision: str | None, token, parts) -> str:
-    """A root repo's text files (`text_files`) through the Hugging Face cache; the folder."""
+    """A root repo's text files (`text_files`) through the Hugging Face cache, one copy of each encoder's weights
+    (the first of WEIGHTS the repo has; offline, the first the cache has); the folder."""
     from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
     path = snapshot_download(root, revision=revision, token=token, allow_patterns=text_files(parts))
-    pickles = [
-        f"{p}/pytorch_model.bin" for p in parts if not os.path.isfile(os.path.join(path, p, "model.safetensors"))
-    ]
-    if pickles:  # an older repo: torch weights only
-        path = snapshot_download(root, revision=revision, token=token, allow_patterns=pickles)
+    for weights in WEIGHTS[1:]:  # a repo without the copies before: an older one has fp32 only, or pickles only
+        missing = [f"{p}/{weights}" for p in parts if weights_file(path, p) is None]
+        if missing:
+            path = snapshot_download(root, revision=revision, token=token, allow_patterns=missing)
+    if any(weights_file(path, p) is None for p in parts):  # offline, with only the configs in the cache
+        raise LocalEntryNotFoundError(f"{root}: no text encoder weights in the cache")
     return path
 
 
@@ -191,7 +211,7 @@ def _unavailable(root: str, err: Exception, parts=SD_PARTS) -> str:
     from huggingface_hub import errors as hf
 
     includes = " ".join(f"--include '{pattern}'" for pattern in text_files(parts))
-    fetch = f"`hf download {root} {includes}`"
+    fetch = f"`hf download {root} {includes}`; where it has no {WEIGHTS[0]}, {WEIGHTS[1]}"
     status = getattr(getattr(err, "response", None), "status_code", None)
     http = f"HTTP {status}" if status else type(err).__name__
     if isinstance(err, hf.GatedRepoError):
