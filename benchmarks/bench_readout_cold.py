@@ -5,13 +5,13 @@ the second LoRA on, when the token states of the default vocabulary are in hfpro
     .venv/bin/python benchmarks/bench_readout_cold.py --sdxl      # SDXL: its two text models, a synthetic LoRA
 
 SD 1.5's CLIP text encoder cannot be downloaded here, so a stand-in takes its place in a Hugging Face cache made for
-the run (HF_HUB_OFFLINE=1): a CLIPTextModel of its exact sizes (123M parameters, random weights, in the fp16 copy
-the readout fetches) and CLIP's own byte-pair vocabulary (the one open_clip ships, turned into vocab.json and
-merges.txt as OpenAI's tokenizer builds it). Timings are then those of the real model; the answers mean nothing
-and are not reported. The first run computes the 1,052 labels' token states once (reported); the cold runs after it
-are the figure: a fresh process each, no experts installed. `--sdxl`: the same for SDXL, whose UNet reads two text
-models (CLIP ViT-L/14 and OpenCLIP ViT-bigG/14, 123M + 695M parameters, stand-ins of their sizes as above), on a
-synthetic rank-8 LoRA over all 140 of SDXL's cross-attention keys and values (the realzoo has no SDXL LoRA).
+the run (HF_HUB_OFFLINE=1): a CLIPTextModel of its exact sizes (123M parameters, random weights) and CLIP's own
+byte-pair vocabulary (the one open_clip ships, turned into vocab.json and merges.txt as OpenAI's tokenizer builds
+it). Timings are then those of the real model; the answers mean nothing and are not reported. The first run computes
+the 1,052 labels' token states once (reported); the cold runs after it are the figure: a fresh process each, no
+experts installed. `--sdxl`: the same for SDXL, whose UNet reads two text models (CLIP ViT-L/14 and OpenCLIP
+ViT-bigG/14, 123M + 695M parameters, stand-ins of their sizes as above, their configs saying float16 as SDXL's do),
+on a synthetic rank-8 LoRA over all 140 of SDXL's cross-attention keys and values (the realzoo has no SDXL LoRA).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def stand_in_root(hf_home: Path, sdxl: bool = False) -> None:
         hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12, hidden_act="quick_gelu",
         projection_dim=768, **clip_l,
     )  # fmt: skip
-    CLIPTextModel(config).half().save_pretrained(snap / "text_encoder", variant="fp16")  # the copy the readout takes
+    CLIPTextModel(config).save_pretrained(snap / "text_encoder")
     if sdxl:  # OpenCLIP ViT-bigG/14's text tower, as SDXL ships it in text_encoder_2/ (its tokenizer pads with "!")
         CLIPTokenizer(
             str(tmp / "vocab.json"), str(tmp / "merges.txt"), model_max_length=77, pad_token="!"
@@ -84,7 +84,12 @@ def stand_in_root(hf_home: Path, sdxl: bool = False) -> None:
             hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=20, hidden_act="gelu",
             projection_dim=1280, **clip_l,
         )  # fmt: skip
-        CLIPTextModelWithProjection(big).half().save_pretrained(snap / "text_encoder_2", variant="fp16")
+        CLIPTextModelWithProjection(big).save_pretrained(snap / "text_encoder_2")
+        for part in ("text_encoder", "text_encoder_2"):  # SDXL's configs name float16 (transformers would load it so)
+            config_file = snap / part / "config.json"
+            saved = json.loads(config_file.read_text())
+            saved.pop("dtype", None)
+            config_file.write_text(json.dumps({**saved, "torch_dtype": "float16"}, indent=2))
 
 
 def sdxl_lora(folder: Path, rank: int = 8) -> Path:

@@ -82,7 +82,7 @@ def test_no_text_encoder_offline_says_how_to_get_it(monkeypatch):
     reason = ro.readout_predict(d, ["dog", "cat", "violin"])["reason"]
     assert reason.startswith(f"no base text encoder: the text encoder of {SD_ROOT} is not in the Hugging Face cache")
     assert "(HF_HUB_OFFLINE is set)" in reason
-    files = ("text_encoder/config.json", "text_encoder/model.fp16.safetensors", "tokenizer/*")
+    files = ("text_encoder/config.json", "text_encoder/model.safetensors", "tokenizer/*")
     assert f"`hf download {SD_ROOT} " + " ".join(f"--include '{f}'" for f in files) + "`" in reason
     assert "local folder" not in reason and "\n" not in reason
 
@@ -125,15 +125,22 @@ def _served_root(tmp_path, hub, repo: str, *, copies=("model.fp16.safetensors", 
 
 def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_path, monkeypatch):
     """SD 1.5's text_encoder/ holds one model four or five times (fp32 and fp16, safetensors and pickles; Flax in some
-    copies): 1.5-2 GB. The readout fetches config.json, the tokenizer and one copy: the fp16 safetensors (246 MB for
-    SD 1.5), else the fp32 ones, else the pickle (torch.load(weights_only=True)). The states of the copies agree
-    within the float16 the cache keeps them in, and states from fp16 weights are cached apart."""
+    copies): 1.5-2 GB. The readout fetches config.json, the tokenizer and one copy: the fp32 safetensors (0.5 GB for
+    SD 1.5), else the fp16 ones (a repo saved with variant="fp16" only), else the pickle (loaded with
+    torch.load(weights_only=True)). The states of the copies agree within the float16 the cache keeps them in; those of fp16 weights are cached apart;
+    offline, each root is read from the copy its cache holds."""
+    import huggingface_hub.constants as hc
+
     from hfprobe.text import states as st
+    from hfprobe.text.roots import PipelineTextEncoder
 
     monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
     hub = FakeHub(tmp_path / "hub")
-    repos = {"org/sd-root": ("model.fp16.safetensors", "model.safetensors"), "org/fp32-root": ("model.safetensors",)}
-    repos["org/old-root"] = ()
+    repos = {
+        "org/sd-root": ("model.fp16.safetensors", "model.safetensors"),
+        "org/fp16-root": ("model.fp16.safetensors",),
+        "org/old-root": (),
+    }
     for repo, copies in repos.items():
         _served_root(tmp_path, hub, repo, copies=copies)
     with hub.serving():
@@ -145,22 +152,25 @@ def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_p
         if method == "GET" and repo in fetched:
             fetched[repo].add(rest.split("/", 1)[1])
     tokenizer = {f"tokenizer/{p.name}" for p in (tmp_path / "org--sd-root" / "tokenizer").iterdir()}
-    assert fetched["org/sd-root"] == {"text_encoder/config.json", "text_encoder/model.fp16.safetensors", *tokenizer}
-    assert fetched["org/fp32-root"] == {"text_encoder/config.json", "text_encoder/model.safetensors", *tokenizer}
-    assert fetched["org/old-root"] == {"text_encoder/config.json", "text_encoder/pytorch_model.bin", *tokenizer}
-    half, full, old = (states[r].states[0] for r in repos)
-    assert half.shape == (77, 32) and torch.equal(full, old)  # the same fp32 weights, in either format
+    copy = {
+        repo: {f.removeprefix("text_encoder/") for f in got if f.startswith("text_encoder/")}
+        for repo, got in fetched.items()
+    }
+    assert copy == {
+        "org/sd-root": {"config.json", "model.safetensors"},
+        "org/fp16-root": {"config.json", "model.fp16.safetensors"},
+        "org/old-root": {"config.json", "pytorch_model.bin"},
+    }
+    assert all(files - {f"text_encoder/{f}" for f in copy[repo]} == tokenizer for repo, files in fetched.items())
+    full, half, old = (states[r].states[0] for r in repos)
+    assert full.shape == (77, 32) and torch.equal(full, old)  # the same fp32 weights, in either format
     top_step = torch.finfo(torch.float16).eps * full.abs().max()  # the cache's float16 step at the largest states
     assert (half - full).abs().max() <= 2 * top_step and not torch.equal(half, full)
     keys = {repo: s.encoder.cache_key for repo, s in readers.items()}
-    assert keys["org/sd-root"] == ["padding attended", "fp16 weights"] and keys["org/old-root"] == ["padding attended"]
-    import huggingface_hub.constants as hc
-
-    from hfprobe.text.roots import PipelineTextEncoder
-
-    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)  # offline, each root is read from the copy its cache holds
+    assert keys["org/fp16-root"] == ["padding attended", "fp16 weights"] and keys["org/sd-root"] == ["padding attended"]
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)
     assert [PipelineTextEncoder(repo).weights for repo in repos] == [
-        ["model.fp16.safetensors"],
         ["model.safetensors"],
+        ["model.fp16.safetensors"],
         ["pytorch_model.bin"],
     ]

@@ -187,6 +187,24 @@ def test_clip_states_from_local_root(tmp_path):
     assert out["encoder"].startswith("clip:") and len(out["predictions"]) == 3
 
 
+def test_a_root_whose_config_says_float16_runs_in_float32(tmp_path):
+    """SD 2.x's and SDXL's text_encoder/config.json say `"torch_dtype": "float16"`, and transformers 5 loads a model in
+    the dtype its config names: their states were computed in half precision on the CPU. The readout loads every copy
+    in float32, so the states are those of the exact weights, whatever the config says."""
+    from hfprobe.text.roots import PipelineTextEncoder
+
+    root = _tiny_sd_root(tmp_path / "sd")
+    prompts = ["a photo of a dog", "a photo of a red fox"]
+    reference = PipelineTextEncoder(str(root)).token_states(prompts, 77)[0]
+    config = json.loads((root / "text_encoder" / "config.json").read_text())
+    config.pop("dtype", None)
+    config["torch_dtype"] = "float16"  # as SDXL's two text encoders' configs and SD 2.x's say
+    (root / "text_encoder" / "config.json").write_text(json.dumps(config))
+    encoder = PipelineTextEncoder(str(root))
+    states = encoder.token_states(prompts, 77)[0]
+    assert [m.dtype for m in encoder._model] == [torch.float32] and torch.equal(states, reference)
+
+
 def test_clip_states_are_what_the_sd_pipeline_feeds_its_unet(tmp_path, monkeypatch):
     """The oracle: diffusers' StableDiffusionPipeline.encode_prompt, which calls SD's CLIP text model without an
     attention mask, so the padding positions (63 of 77 here) attend to one another. Read with the tokenizer's mask

@@ -11,12 +11,12 @@ call them: the padding positions, most of the 77, attend to one another and the 
 
 Only what is read is fetched: each encoder's `config.json`, one copy of its weights and the tokenizers. Not
 `text_encoder/*`: SD 1.5's holds the same weights four or five times (fp32 and fp16, safetensors and pickles; Flax in
-some copies), 1.5-2 GB. The copy is the first a repo has of `WEIGHTS`: the fp16 safetensors (SD 1.5's 246 MB, SDXL's
-two 1.7 GB), else the fp32 ones, else the pickle (loaded by transformers with `torch.load(weights_only=True)`). The
-models run in float32 either way; fp16 weights move the states by about the float16 step the cache rounds them to
-anyway (tests/test_predict_hub.py), and diffusers' LoRA scripts hold the frozen text encoder in fp16 under mixed
-precision, so many UNets trained on states of rounded weights. States from fp16 weights are cached apart
-(`cache_key`).
+some copies), 1.5-2 GB. The copy is the first a repo has of `WEIGHTS`: the fp32 safetensors (SD 1.5's 492 MB, SDXL's
+two 3.3 GB), else the fp16 ones (a repo or pipeline folder saved with variant="fp16" only), else the pickle (loaded by
+transformers with `torch.load(weights_only=True)`). The fp16 copy would halve the download, but its states differ by
+about the float16 step the cache rounds them to (tests/test_predict_hub.py); the exact weights were kept. Every copy
+runs in float32, whatever its config says: SD 2.x's and SDXL's say float16, which transformers 5 would load them in,
+computing on the CPU in half precision. States from fp16 weights are cached apart (`cache_key`).
 
     >>> enc = root_text_encoder("stable-diffusion-v1-5/stable-diffusion-v1-5")   # doctest: +SKIP
     >>> enc.dim, enc.default_pad                                                 # doctest: +SKIP
@@ -35,7 +35,8 @@ from ..errors import TextEncoderError
 from .encoders import _LOADED, _LOCK, _quiet_transformers, _TransformersEncoder, registry
 
 SD_PARTS = ("text_encoder",)  # a root the registry does not describe (a local pipeline folder): read as SD 1.x's
-WEIGHTS = ("model.fp16.safetensors", "model.safetensors", "pytorch_model.bin")  # a text encoder's copies, first taken
+WEIGHTS = ("model.safetensors", "model.fp16.safetensors", "pytorch_model.bin")  # a text encoder's copies, first taken
+FP16 = WEIGHTS[1]
 
 
 def tokenizer_of(part: str) -> str:
@@ -44,11 +45,11 @@ def tokenizer_of(part: str) -> str:
 
 
 def text_files(parts=SD_PARTS) -> list[str]:
-    """The files of a root the readout fetches where the repo has the fp16 copy (patterns for `snapshot_download` and
-    `hf download --include`).
+    """The files of a root the readout fetches where the repo has the fp32 safetensors (patterns for
+    `snapshot_download` and `hf download --include`).
 
     >>> text_files(["text_encoder", "text_encoder_2"])[3:]
-    ['text_encoder_2/config.json', 'text_encoder_2/model.fp16.safetensors', 'tokenizer_2/*']
+    ['text_encoder_2/config.json', 'text_encoder_2/model.safetensors', 'tokenizer_2/*']
     """
     return [f for p in parts for f in (f"{p}/config.json", f"{p}/{WEIGHTS[0]}", f"{tokenizer_of(p)}/*")]
 
@@ -103,7 +104,7 @@ class PipelineTextEncoder(_TransformersEncoder):
         key = [] if self.masks_padding else ["padding attended"]
         if (self.parts, self.hidden_state) != (SD_PARTS, None):
             key.append([list(self.parts), self.hidden_state])
-        if WEIGHTS[0] in self.weights:
+        if FP16 in self.weights:
             key.append("fp16 weights")
         return key
 
@@ -118,10 +119,10 @@ class PipelineTextEncoder(_TransformersEncoder):
                 arch = (_json_file(self.path, f"{part}/config.json").get("architectures") or ["CLIPTextModel"])[0]
                 cls = getattr(transformers, arch if arch.startswith("CLIPTextModel") else "CLIPTextModel")
                 toks.append(AutoTokenizer.from_pretrained(self.path, subfolder=tokenizer_of(part), use_fast=True))
-                variant = "fp16" if weights == WEIGHTS[0] else None
-                with _quiet_transformers():  # float32 whatever the copy holds; `.float()`, as dtype=float32 at load
-                    # computed SD 1.5's states slower (63-72 s against 55-62 s, docs/benchmarks.md)
-                    models.append(cls.from_pretrained(self.path, subfolder=part, variant=variant).float().eval())
+                variant = "fp16" if weights == FP16 else None
+                with _quiet_transformers():  # float32, whatever the copy holds or its config's torch_dtype says
+                    model = cls.from_pretrained(self.path, subfolder=part, variant=variant, dtype=torch.float32)
+                    models.append(model.eval())
         except Exception as err:
             raise TextEncoderError(_unloadable(self.path, err)) from err
         width = sum(int(m.config.hidden_size) for m in models)
@@ -177,7 +178,7 @@ def _snapshot(root: str, revision: str | None, token, parts) -> str:
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     path = snapshot_download(root, revision=revision, token=token, allow_patterns=text_files(parts))
-    for weights in WEIGHTS[1:]:  # a repo without the copies before: an older one has fp32 only, or pickles only
+    for weights in WEIGHTS[1:]:  # a repo without the copies before: fp16 only, or (an older one) pickles only
         missing = [f"{p}/{weights}" for p in parts if weights_file(path, p) is None]
         if missing:
             path = snapshot_download(root, revision=revision, token=token, allow_patterns=missing)
@@ -211,7 +212,7 @@ def _unavailable(root: str, err: Exception, parts=SD_PARTS) -> str:
     from huggingface_hub import errors as hf
 
     includes = " ".join(f"--include '{pattern}'" for pattern in text_files(parts))
-    fetch = f"`hf download {root} {includes}`; where it has no {WEIGHTS[0]}, {WEIGHTS[1]}"
+    fetch = f"`hf download {root} {includes}`"
     status = getattr(getattr(err, "response", None), "status_code", None)
     http = f"HTTP {status}" if status else type(err).__name__
     if isinstance(err, hf.GatedRepoError):
