@@ -248,7 +248,7 @@ def _open_pr_with_token(source: str, token: str):
 
 def start_warmup() -> threading.Thread | None:
     """In the background, fetch the text encoders the readout reads SD LoRAs through and compute their token states
-    for the default vocabulary: on 2 CPUs that is minutes (SD 1.5's: a 0.25 GB download and about a minute), which
+    for the default vocabulary: on 2 CPUs that is minutes (SD 1.5's: a 0.5 GB download and about a minute), which
     would otherwise fall on the first visitor's SD LoRA and run past the time limit. Public repos, read without a
     token. On a Space by default; HFPROBE_SPACE_WARMUP=1 also locally (`hfprobe space run`), 0 nowhere."""
     setting = os.environ.get("HFPROBE_SPACE_WARMUP", "").strip()

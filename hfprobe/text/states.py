@@ -161,7 +161,7 @@ def warm_root_states(labels: list[str] | None = None, *, token=None) -> dict[str
         try:
             reader = provider_for(int(width), token=token)
             reader.states(labels, TEMPLATE)
-            reader.encoder.release()  # the states are cached: its 0.5-3.3 GB in memory (float32) can go
+            reader.encoder.release()  # the states are cached: its 0.5-3.3 GB can go
             out[entry["root"]] = "ready"
         except TextEncoderError as err:
             out[entry["root"]] = str(err).removeprefix("readout: ")
