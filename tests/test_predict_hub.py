@@ -127,8 +127,8 @@ def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_p
     """SD 1.5's text_encoder/ holds one model four or five times (fp32 and fp16, safetensors and pickles; Flax in some
     copies): 1.5-2 GB. The readout fetches config.json, the tokenizer and one copy: the fp32 safetensors (0.5 GB for
     SD 1.5), else the fp16 ones (a repo saved with variant="fp16" only), else the pickle (loaded with
-    torch.load(weights_only=True)). The states of the copies agree within the float16 the cache keeps them in; those of fp16 weights are cached apart;
-    offline, each root is read from the copy its cache holds."""
+    torch.load(weights_only=True)). The states of the copies agree within the float16 the cache keeps them in; those
+    of fp16 weights are cached apart; offline, each root is read from the copy its cache holds."""
     import huggingface_hub.constants as hc
 
     from hfprobe.text import states as st
