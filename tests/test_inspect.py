@@ -114,6 +114,21 @@ def test_diffusers_lora_report(sd1_lora):
     assert "sd1" in format_report(report)
 
 
+def test_the_text_report_says_declared_counts_and_ignored_fields_in_words(sd1_lora, tmp_path):
+    folder = lora_copy(sd1_lora, tmp_path)
+    (folder / "README.md").write_text(
+        "LoRA weights for runwayml/stable-diffusion-v1-5, tried on CompVis/stable-diffusion-v1-4"
+    )
+    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": None}))
+    report = inspect_source(str(folder))
+    counts = report["declared"]["README.md mentions"]
+    assert set(counts) == {"sd1"}  # the JSON keeps its structure: family -> count
+    text = format_report(report)
+    assert f"declared README.md mentions: sd1 x{counts['sd1']}" in text
+    assert "declared ignored: adapter_config.json base_model_name_or_path: null (no claim)" in text
+    assert "{" not in text
+
+
 def test_card_claiming_sdxl_on_sd1_weights_is_a_conflict(sd1_lora, tmp_path):
     folder = lora_copy(sd1_lora, tmp_path)
     (folder / "README.md").write_text("---\nbase_model: stabilityai/stable-diffusion-xl-base-1.0\n---\n# my lora\n")

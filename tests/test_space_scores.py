@@ -206,3 +206,17 @@ def test_a_quantized_model_says_so_in_the_summary():
         "bytes_read": 10,
     }
     assert "quantized: gguf Q4_K" in _shown(endpoints._summary(report, "")).replace("*", "")
+
+
+def test_declared_counts_and_ignored_fields_read_as_words_not_python():
+    report = {
+        "source": "org/x",
+        "format": "peft",
+        "family": "bert",
+        "root": {"id": "google-bert/bert-base-uncased", "confidence": 0.8, "candidates": [], "evidence": []},
+        "declared": {"README.md mentions": {"bert": 2, "roberta": 1}, "ignored": {"adapter_config.json r": "null"}},
+        "bytes_read": 10,
+    }
+    shown = _shown(endpoints._summary(report, "")).replace("*", "")
+    assert "README.md mentions): bert x2, roberta x1" in shown
+    assert "adapter_config.json r: null" in shown and "{" not in shown

@@ -176,6 +176,7 @@ def md_text(value) -> str:
 
 def _summary(report: dict, note: str) -> str:
     from ..formats.head import head_words
+    from ..tree.declared import declared_words
     from ..tree.described import described_words
     from ..tree.inspect import quant_words
     from ..tree.trained_on import datasets_words, prompts_words
@@ -205,7 +206,10 @@ def _summary(report: dict, note: str) -> str:
         lines.append(f"- **training prompts, as declared:** {c(prompts_words(report['prompts']))}")
     conflicts = report.get("conflicts") or []
     lines.append("- **conflicts:** " + ("; ".join(c(x) for x in conflicts) if conflicts else "none"))
-    lines += [f"- **declared** ({c(key)}): {c(value)}" for key, value in (report.get("declared") or {}).items()]
+    lines += [
+        f"- **declared** ({c(key)}): {c(declared_words(value))}"
+        for key, value in (report.get("declared") or {}).items()
+    ]
     lines.append(f"- read {int(report.get('bytes_read') or 0):,} bytes")
     lines += [f"- {line}" for line in note.splitlines() if line]  # escaped by _predict
     return public_message_block("\n".join(lines))

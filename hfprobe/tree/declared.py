@@ -384,3 +384,18 @@ def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) ->
         claims.append(Claim(f"{name} mentions", f"{fam} x{n}", fam, None, "text", n))
     if counts:
         declared[f"{name} mentions"] = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def declared_words(value) -> str:
+    """One `declared` entry as words for a reader: a family count as "bert x2", a map as "key: value; …".
+
+    >>> declared_words({"sd1": 7, "clip": 4}), declared_words({"adapter_config.json r": "not a number"})
+    ('sd1 x7, clip x4', 'adapter_config.json r: not a number')
+    >>> declared_words("runwayml/stable-diffusion-v1-5"), declared_words(True)
+    ('runwayml/stable-diffusion-v1-5', 'True')
+    """
+    if isinstance(value, Mapping) and value and all(isinstance(v, int) for v in value.values()):
+        return ", ".join(f"{k} x{v}" for k, v in value.items())
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {declared_words(v)}" for k, v in value.items())
+    return str(value)

@@ -21,6 +21,7 @@ from ..formats import open_weights, pick_weights
 from ..formats.head import MAX_LABELS, head_words
 from ..source import Source, resolve
 from .classify import classify
+from .declared import declared_words
 from .described import LABEL_FILES, declared_labels, described, described_words
 from .names import shapes_from_raw
 from .registry import family_label
@@ -312,7 +313,7 @@ def format_report(report: dict) -> str:
     for i, e in enumerate(root["evidence"]):
         lines.append(("  evidence " if i == 0 else "           ") + e)
     for key, value in r["declared"].items():
-        lines.append(f"  declared {key}: {value}")
+        lines.append(f"  declared {key}: {declared_words(value)}")
     if r.get("described"):  # the card's own words, beside what the weights say
         lines.append(f"  about    declared: {described_words(r['described'])}")
     if r.get("head"):  # the classifier it was trained with: how many labels, and their names where given
