@@ -17,8 +17,9 @@
    reads; the whole file for a pickle).
 4. Maximal headers: ~100 MB headers at hfprobe's bounds (MAX_TENSORS tensors with MAX_KEY_CHARS-long names, padded
    with metadata) in several formats: the time to `open_weights` and to `inspect` each (target: under 2 s).
-5. Latency: `inspect` of the three files over that server with `--latency-ms` (default 100) added to every request,
-   as from a machine far from the Hub: wall time, requests, and how many round trips it waited for.
+5. Latency: `inspect` of the three files, and of a Llama-shaped checkpoint in `--shards` files (default 32), over that
+   server with `--latency-ms` (default 100) added to every request, as from a machine far from the Hub: wall time,
+   requests, and how many round trips it waited for.
 
 The machine is shared, so wall times are upper bounds; the load average is recorded with the figures.
 """
@@ -261,15 +262,50 @@ def http_bytes(realzoo: Path) -> dict:
 
 
 # ---------------------------------------------------------------- 5. latency: each request a round trip away
-def latency(realzoo: Path, seconds: float) -> dict:
+def sharded_checkpoint(shards: int, layers_per_shard: int = 2, hidden: int = 64) -> dict[str, bytes]:
+    """A Llama-shaped checkpoint saved in `shards` safetensors files with its index and config, as large models are
+    published (Llama 3 70B: 30 shards; DeepSeek-V3: 163), at a small width: what inspect reads is one header a
+    shard, whatever the width."""
+    import numpy as np
+    from safetensors.numpy import save
+
+    layers = shards * layers_per_shard
+    config = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": hidden,
+              "intermediate_size": 2 * hidden, "num_hidden_layers": layers, "num_attention_heads": 4,
+              "num_key_value_heads": 4, "vocab_size": 128}  # fmt: skip
+    files, weight_map = {"config.json": json.dumps(config).encode()}, {}
+    for k in range(shards):
+        tensors = {}
+        if k == 0:
+            tensors["model.embed_tokens.weight"] = np.zeros((128, hidden), np.float16)
+        for i in range(k * layers_per_shard, (k + 1) * layers_per_shard):
+            pre = f"model.layers.{i}."
+            for proj in ("q_proj", "k_proj", "v_proj", "o_proj"):
+                tensors[f"{pre}self_attn.{proj}.weight"] = np.zeros((hidden, hidden), np.float16)
+            for proj, shape in (("gate_proj", (2 * hidden, hidden)), ("up_proj", (2 * hidden, hidden))):
+                tensors[f"{pre}mlp.{proj}.weight"] = np.zeros(shape, np.float16)
+            tensors[f"{pre}mlp.down_proj.weight"] = np.zeros((hidden, 2 * hidden), np.float16)
+        name = f"model-{k + 1:05d}-of-{shards:05d}.safetensors"
+        files[name] = save(tensors)
+        weight_map.update(dict.fromkeys(tensors, name))
+    files["model.safetensors.index.json"] = json.dumps({"metadata": {}, "weight_map": weight_map}).encode()
+    return files
+
+
+def latency(realzoo: Path, seconds: float, shards: int = 32) -> dict:
     """`inspect` on a fresh repo (an empty cache) when every request takes `seconds` to answer: wall time and
-    requests, the listing included. Requests that overlap (companions beside the weights) cost one wait."""
+    requests, the listing included. Requests that overlap (companions beside the weights, a sharded checkpoint's
+    headers) cost one wait."""
     from hfprobe.tree.inspect import inspect_source
 
     out = {}
-    for name, (rid, _) in HTTP_CASES.items():
-        folder = realzoo / "files" / rid
-        files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    cases = {name: realzoo / "files" / rid for name, (rid, _) in HTTP_CASES.items()}
+    cases[f"llama-{shards}-shards"] = None
+    for name, folder in cases.items():
+        if folder is None:
+            files = sharded_checkpoint(shards)
+        else:
+            files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
         hub = MiniHub({f"bench/{name}-warmup": files, f"bench/{name}-latency": files}, latency=seconds)
         with hub.serving():
             inspect_source(f"bench/{name}-warmup")  # imports and connections, not timed
@@ -354,6 +390,7 @@ def main() -> int:
         "--skip", action="append", default=[], help="leave out a section: cold, warm, http, maximal, latency"
     )
     parser.add_argument("--latency-ms", type=float, default=100.0, help="per-request delay of section 5 (default 100)")
+    parser.add_argument("--shards", type=int, default=32, help="shards of section 5's sharded checkpoint (default 32)")
     parser.add_argument("--out", help="also write the figures here as JSON")
     args = parser.parse_args()
     realzoo = Path(args.realzoo)
@@ -385,7 +422,7 @@ def main() -> int:
                 f"range_ignored={r['range_ignored']}; {r['family']}"
             )
     if "latency" not in args.skip:
-        result["latency"] = latency(realzoo, args.latency_ms / 1000)
+        result["latency"] = latency(realzoo, args.latency_ms / 1000, args.shards)
         for name, r in result["latency"].items():
             print(
                 f"{name:38s} inspect {r['inspect_s']} s with {args.latency_ms:.0f} ms a request: {r['requests']} "

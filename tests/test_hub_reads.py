@@ -6,6 +6,7 @@ hang up, fail, rate-limit, or send too little or too much. Timeouts are 1 s and 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import struct
 import subprocess
@@ -535,6 +536,54 @@ def test_a_sharded_pickle_checkpoint_on_the_hub_is_read_by_its_indexes(hub, tmp_
     assert len(view.files) == 2 and len(view.modules) == 16 and view.format == "transformers-checkpoint"
     reads = [(p.rsplit("/", 1)[-1], h.get("Range")) for m, p, h in hub.requests[seen:] if p.endswith(".bin")]
     assert len(reads) == 4 and all(r for _, r in reads), reads  # two ranged GETs a shard
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "pickle"])
+def test_a_sharded_checkpoint_s_shards_are_read_side_by_side(hub, tmp_path, kind):
+    """A large model comes in tens of shards (Llama 3 70B: 30; DeepSeek-V3: 163), each header a round trip away:
+    they are read at once (`Source.read_each`), and the view is the one the local folder gives."""
+    import threading
+
+    from hfprobe.formats import open_weights
+    from tests.builders import save_checkpoint, save_pickle_shards
+
+    if kind == "safetensors":
+        _, folder = save_checkpoint("llama", tmp_path / "ckpt", max_shard_size="8KB")
+    else:
+        _, folder = save_pickle_shards("llama", tmp_path / "ckpt", shards=4)
+    shards = sorted(p.name for p in folder.iterdir() if p.name.startswith(("model-", "pytorch_model-")))
+    assert len(shards) >= 4
+    hub.add_repo("org/sharded", {p.name: p.read_bytes() for p in folder.iterdir()})
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def fault(req, method, path):  # each shard read takes a while, as from far away; count those under way
+        if path.rsplit("/", 1)[-1] in shards:
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.2)
+            with lock:
+                in_flight[0] -= 1
+        return False
+
+    hub.fault = fault
+    with resolve("org/sharded") as src:
+        view = open_weights(src)
+        local = open_weights(str(folder))
+        assert view.files == local.files and view.format == local.format
+        assert view.modules == local.modules and len(view.modules) > 8
+    assert most[0] >= 2, "the shards were read one after another"
+
+
+def test_a_missing_shard_is_named_in_the_index_s_order(hub, tmp_path):
+    from hfprobe.formats import open_weights
+    from tests.builders import save_checkpoint
+
+    _, folder = save_checkpoint("llama", tmp_path / "ckpt", max_shard_size="8KB")
+    shards = sorted(p.name for p in folder.glob("model-*.safetensors"))
+    hub.add_repo("org/gappy", {p.name: p.read_bytes() for p in folder.iterdir() if p.name not in shards[1:3]})
+    with pytest.raises(SourceNotFoundError, match=re.escape(shards[1]) + ": file not found in the repo"):
+        open_weights("org/gappy")
 
 
 def test_companions_download_side_by_side_with_the_weights(hub):

@@ -67,7 +67,7 @@ def load_tensors(f) -> dict[str, torch.Tensor]:
                 _check_legacy_sizes(f.name, fh, f.size)
         counter = getattr(f, "_counter", None)
         if counter is not None:  # mapped or read by torch, not through `f`: counted as read, as a whole read was
-            counter.bytes += f.size - 4
+            counter.add(f.size - 4)
         obj = _load(f, lambda: torch.load(path, map_location="cpu", weights_only=True, mmap=zipped))
     else:
         data = f.read(0, f.size)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from ..errors import SourceAccessError, SourceNotFoundError
 
 
 class ByteCounter:
-    """Bytes read so far by one source (every file it opened, companions included)."""
+    """Bytes read so far by one source (every file it opened, companions included); files read side by side
+    (`Source.read_each`) add to it from several threads."""
 
     def __init__(self) -> None:
         self.bytes = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.bytes += n
 
 
 class LocalFile:
@@ -34,7 +41,7 @@ class LocalFile:
     def read(self, offset: int, length: int) -> bytes:
         self._fh.seek(offset)
         data = self._fh.read(length)
-        self._counter.bytes += len(data)
+        self._counter.add(len(data))
         return data
 
     def close(self) -> None:

@@ -225,7 +225,7 @@ class RemoteFile:
                 self._spool.write(new)
                 self._spooled += len(new)
             pos += len(take)
-            self._counter.bytes += len(take)
+            self._counter.add(len(take))
             self._unranged += len(take)
             if pos >= target:
                 ended = False
@@ -329,7 +329,7 @@ class CachedFile:
             return b""
         for first, data in self._segments.items():
             if first <= offset and end <= first + len(data):
-                self._counter.bytes += end - offset
+                self._counter.add(end - offset)
                 return data[offset - first : end - first]
         cached = sum(map(len, self._segments.values()))
         raise NetworkError(

@@ -190,7 +190,7 @@ def read_at_most(
         take = chunk[: limit - len(out)]
         out += take
         if counter is not None:
-            counter.bytes += len(take)
+            counter.add(len(take))
         if len(out) >= limit:
             break
         if time.monotonic() - started > budget:
