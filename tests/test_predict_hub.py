@@ -9,6 +9,7 @@ import pytest
 import torch
 from safetensors.torch import save
 
+from hfprobe.errors import TextEncoderError
 from hfprobe.experts import readout as ro
 from tests.fakehub import FakeHub
 
@@ -121,6 +122,23 @@ def _served_root(tmp_path, hub, repo: str, *, copies=("model.fp16.safetensors", 
     if "model.safetensors" not in copies:
         (te / "model.safetensors").unlink()
     hub.add_repo(repo, {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.parent != root})
+
+
+def test_a_root_repo_without_text_encoder_weights_says_so_not_unreachable(tmp_path, monkeypatch):
+    """The Hub answers, and the root's text_encoder/ has its config but no weights in any format the readout reads:
+    the reason names what is missing, not "not in the cache" or "unreachable"."""
+    from hfprobe.text import states as st
+
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
+    hub = FakeHub(tmp_path / "hub")
+    _served_root(tmp_path, hub, "org/bare-root", copies=())
+    (hub.repo_dir("org/bare-root") / "text_encoder" / "pytorch_model.bin").unlink()
+    with hub.serving(), pytest.raises(TextEncoderError) as err:
+        st.CLIPStates("org/bare-root")
+    message = str(err.value)
+    assert message.startswith("readout: org/bare-root has no text encoder weights in text_encoder/ (none of ")
+    assert "model.safetensors, model.fp16.safetensors, pytorch_model.bin" in message
+    assert "cache" not in message and "unreachable" not in message
 
 
 def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_path, monkeypatch):

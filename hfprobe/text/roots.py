@@ -174,7 +174,7 @@ def root_text_encoder(root: str, *, revision: str | None = None, token=None, par
 def _snapshot(root: str, revision: str | None, token, parts) -> str:
     """A root repo's text files (`text_files`) through the Hugging Face cache, one copy of each encoder's weights
     (the first of WEIGHTS the repo has; offline, the first the cache has); the folder."""
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     path = snapshot_download(root, revision=revision, token=token, allow_patterns=text_files(parts))
@@ -182,9 +182,16 @@ def _snapshot(root: str, revision: str | None, token, parts) -> str:
         missing = [f"{p}/{weights}" for p in parts if weights_file(path, p) is None]
         if missing:
             path = snapshot_download(root, revision=revision, token=token, allow_patterns=missing)
-    if any(weights_file(path, p) is None for p in parts):  # offline, with only the configs in the cache
+    lacking = [p for p in parts if weights_file(path, p) is None]
+    if lacking and constants.is_offline_mode():  # only the configs in the cache
         raise LocalEntryNotFoundError(f"{root}: no text encoder weights in the cache")
+    if lacking:  # the Hub's copy has none (or the cached one, where the Hub could not be reached)
+        raise _NoWeights(lacking)
     return path
+
+
+class _NoWeights(LookupError):
+    """A root repo whose text encoder folders hold none of WEIGHTS."""
 
 
 def _unloadable(path, err: Exception) -> str:
@@ -215,6 +222,11 @@ def _unavailable(root: str, err: Exception, parts=SD_PARTS) -> str:
     fetch = f"`hf download {root} {includes}`"
     status = getattr(getattr(err, "response", None), "status_code", None)
     http = f"HTTP {status}" if status else type(err).__name__
+    if isinstance(err, _NoWeights):
+        return (
+            f"readout: {root} has no text encoder weights in {', '.join(f'{p}/' for p in err.args[0])} (none of "
+            f"{', '.join(WEIGHTS)}); the readout reads the text encoder a diffusers pipeline saves there"
+        )
     if isinstance(err, hf.GatedRepoError):
         return f"readout: {root} is gated on the Hub; accept its terms there, then pass a token (--token or HF_TOKEN)"
     if isinstance(err, hf.RepositoryNotFoundError):
