@@ -19,7 +19,8 @@
    with metadata) in several formats: the time to `open_weights` and to `inspect` each (target: under 2 s).
 5. Latency: `inspect` of the three files, and of a Llama-shaped checkpoint in `--shards` files (default 32), over that
    server with `--latency-ms` (default 100) added to every request, as from a machine far from the Hub: wall time,
-   requests, and how many round trips it waited for.
+   requests, and how many round trips it waited for; and `hfprobe inspect` of ten repos in one command, answered
+   four at a time and one after another.
 
 The machine is shared, so wall times are upper bounds; the load average is recorded with the figures.
 """
@@ -322,6 +323,41 @@ def latency(realzoo: Path, seconds: float, shards: int = 32) -> dict:
     return out
 
 
+def latency_batch(realzoo: Path, seconds: float, repos: int = 10) -> dict:
+    """`hfprobe inspect` (the CLI, in process) of `repos` fresh repos in one command, each request `seconds` away:
+    the batch answered BATCH_WORKERS at a time, and one repo after another."""
+    import io
+
+    import hfprobe.cli.inspect as cli_inspect
+    from hfprobe.cli import main
+
+    rid = HTTP_CASES["peft-adapter"][0]
+    files = {p.name: p.read_bytes() for p in (realzoo / "files" / rid).iterdir() if p.is_file()}
+    out, saved = {}, cli_inspect.BATCH_WORKERS
+    for workers in (saved, 1):
+        names = [f"bench/batch{workers}-{i}" for i in range(repos)]
+        hub = MiniHub({"bench/batch-warmup": files, **dict.fromkeys(names, files)}, latency=seconds)
+        with hub.serving(), contextlib.redirect_stdout(io.StringIO()) as printed:
+            main(["inspect", "bench/batch-warmup", "--json"])
+            hub.requests.clear()
+            cli_inspect.BATCH_WORKERS = workers
+            try:
+                t0 = time.perf_counter()
+                status = main(["inspect", *names, "--json"])
+                wall = time.perf_counter() - t0
+            finally:
+                cli_inspect.BATCH_WORKERS = saved
+        answers = [json.loads(line) for line in printed.getvalue().splitlines()[1:]]
+        assert status == 0 and [a["source"] for a in answers] == names, "the batch's answers, in order"
+        out[f"{repos} repos, {workers} at a time"] = {
+            "per_request_s": seconds,
+            "inspect_s": round(wall, 3),
+            "requests": len(hub.requests),
+            "round_trips_waited": round(wall / seconds, 1) if seconds else None,
+        }
+    return out
+
+
 # ---------------------------------------------------------------- 4. maximal (hostile) headers
 def _maximal(kind: str) -> bytes:
     from hfprobe.source.safetensors import MAX_HEADER_BYTES, MAX_KEY_CHARS, MAX_TENSORS
@@ -423,6 +459,7 @@ def main() -> int:
             )
     if "latency" not in args.skip:
         result["latency"] = latency(realzoo, args.latency_ms / 1000, args.shards)
+        result["latency"].update(latency_batch(realzoo, args.latency_ms / 1000))
         for name, r in result["latency"].items():
             print(
                 f"{name:38s} inspect {r['inspect_s']} s with {args.latency_ms:.0f} ms a request: {r['requests']} "

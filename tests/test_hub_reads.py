@@ -575,6 +575,41 @@ def test_a_sharded_checkpoint_s_shards_are_read_side_by_side(hub, tmp_path, kind
     assert most[0] >= 2, "the shards were read one after another"
 
 
+def test_a_batch_of_repos_is_inspected_side_by_side_and_printed_in_order(hub, capsys):
+    """`hfprobe inspect` of several repos answers them at once (a repo's answer is mostly round trips) and prints
+    them in the order given, a bad one as its line in its place."""
+    import threading
+
+    from hfprobe.cli import main
+
+    files = {n: (hub.repo_dir(REPO) / n).read_bytes() for n in hub.files(REPO)}
+    names = [f"org/batch-{i}" for i in range(4)]
+    for name in names:
+        hub.add_repo(name, files)
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def fault(req, method, path):  # each repo's listing takes a while; count those under way
+        if path.startswith("/api/models/org/batch-"):
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(0.2)
+            with lock:
+                in_flight[0] -= 1
+        return False
+
+    hub.fault = fault
+    specs = [names[0], "org/no-such-repo", *names[1:]]
+    assert main(["inspect", *specs, "--json"]) == 1  # one of the batch failed
+    out = capsys.readouterr()
+    answers = [json.loads(line) for line in out.out.splitlines()]
+    assert [a["source"] for a in answers] == specs
+    assert [a.get("status") for a in answers] == [None, "failed", None, None, None]
+    assert all(a["family"] == "gpt2" for a in answers if "family" in a)
+    assert out.err.count("hfprobe: error: ") == 1 and "org/no-such-repo" in out.err
+    assert most[0] >= 2, "the repos were inspected one after another"
+
+
 def test_a_missing_shard_is_named_in_the_index_s_order(hub, tmp_path):
     from hfprobe.formats import open_weights
     from tests.builders import save_checkpoint

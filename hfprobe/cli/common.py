@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -215,28 +216,42 @@ def fail(message: str, item: str | None = None) -> None:
         emit({"source": item, "status": "failed", "error": message})
 
 
-def each_source(args, answer, text) -> int:
+def each_source(args, answer, text, workers: int = 1) -> int:
     """Answer each of `args.sources` (`answer(spec)` -> a dict) and print it (`text(answer)`, or a JSON line under
-    --json). A bad source of a batch prints its one-line error and the others still run; a lone source's error
-    propagates (exit 2, its one line). Returns the batch's exit status."""
+    --json), in the order given. With `workers` > 1 a batch is answered that many at a time (inspect: a Hub repo's
+    answer is mostly waiting for round trips). A bad source of a batch prints its one-line error and the others
+    still run; a lone source's error propagates (exit 2, its one line). Returns the batch's exit status."""
     from ..config import debug
     from ..errors import HfprobeError
 
+    specs = list(args.sources)
+    if workers > 1 and len(specs) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(specs)), thread_name_prefix="hfprobe-batch")
+        futures = [pool.submit(answer, spec) for spec in specs]
+        results = (f.result for f in futures)
+    else:
+        pool, results = None, (functools.partial(answer, spec) for spec in specs)
     failed = 0
-    for i, spec in enumerate(args.sources):
-        try:
-            out = answer(spec)
-        except HfprobeError as err:
-            if debug() or len(args.sources) == 1:
-                raise
-            fail(str(err), spec if args.json else None)
-            failed += 1
-            continue
-        if args.json:
-            emit(out)
-        else:
-            print(("\n" if i else "") + text(out), flush=True)
-    return batch_status(len(args.sources), failed)
+    try:
+        for i, (spec, result) in enumerate(zip(specs, results)):
+            try:
+                out = result()
+            except HfprobeError as err:
+                if debug() or len(specs) == 1:
+                    raise
+                fail(str(err), spec if args.json else None)
+                failed += 1
+                continue
+            if args.json:
+                emit(out)
+            else:
+                print(("\n" if i else "") + text(out), flush=True)
+    finally:
+        if pool is not None:  # an untyped error or ^C: answers not yet begun are not begun
+            pool.shutdown(wait=True, cancel_futures=True)
+    return batch_status(len(specs), failed)
 
 
 def batch_status(n_items: int, n_failed: int) -> int:

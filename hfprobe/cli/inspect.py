@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from .common import add_flags, each_source, hub_command
 
+# repos of a batch answered at once: a Hub repo's answer is mostly round trips (a listing, then the headers and
+# the companions side by side), so ten repos take about as long as three
+BATCH_WORKERS = 4
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -25,7 +29,8 @@ def register(sub) -> None:
 
 @hub_command
 def run(args) -> int:
-    """Inspect each source; a bad one prints its one-line error and the others still run."""
+    """Inspect each source, BATCH_WORKERS at a time, printed in order; a bad one prints its one-line error and the
+    others still run."""
     from ..tree.inspect import format_report, inspect_source
 
-    return each_source(args, lambda spec: inspect_source(spec, token=args.token), format_report)
+    return each_source(args, lambda spec: inspect_source(spec, token=args.token), format_report, BATCH_WORKERS)

@@ -129,18 +129,32 @@ def _assets(repo_id: str, *parts: str) -> Path:
     return Path(constants.HF_ASSETS_CACHE) / "hfprobe" / folder / Path(*parts)
 
 
+def write_cache_file(path: Path, data: bytes) -> None:
+    """Write one of hfprobe's cache files whole or not at all: through a temporary file of this writer's own (two
+    inspects of one repo, in threads of a batch or in two processes, each write a whole file), then renamed."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def remember_listing(repo_id: str, revision: str | None, sha: str, files: dict[str, int | None]) -> None:
     """Keep the listing (by commit) and which commit `revision` named, in huggingface_hub's assets cache."""
     try:
         listing = _assets(repo_id, sha, "files.json")
         if not listing.is_file():
-            listing.parent.mkdir(parents=True, exist_ok=True)
-            tmp = listing.with_name("files.json.tmp")
             siblings = [
                 {"rfilename": name, **({"size": size} if size is not None else {})} for name, size in files.items()
             ]
-            tmp.write_text(json.dumps({"sha": sha, "siblings": siblings}))  # the listing's own shape
-            tmp.replace(listing)
+            write_cache_file(listing, json.dumps({"sha": sha, "siblings": siblings}).encode())  # the listing's shape
         ref = _assets(repo_id, "refs", quote(revision or "main", safe=""))
         ref.parent.mkdir(parents=True, exist_ok=True)
         ref.write_text(sha)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import NetworkError
+from .hub import write_cache_file
 from .local import ByteCounter
 from .transport import ShortReply, Stalled, raise_for_status, read_at_most, reply_budget, timeouts, with_retries
 
@@ -277,10 +278,7 @@ class RemoteFile:
                 return
             data = bytes(self._head[:end])
         try:
-            self._head_cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self._head_cache.with_name(self._head_cache.name + ".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(self._head_cache)
+            write_cache_file(self._head_cache, data)
         except OSError as err:  # a read-only cache costs the offline rerun, never this run
             log.debug("could not cache the first bytes of %s: %s", self.name, err)
 
