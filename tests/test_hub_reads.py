@@ -610,6 +610,25 @@ def test_a_batch_of_repos_is_inspected_side_by_side_and_printed_in_order(hub, ca
     assert most[0] >= 2, "the repos were inspected one after another"
 
 
+def test_a_batch_of_local_files_is_answered_in_the_main_thread(tmp_path, monkeypatch, capsys):
+    """Threads help only where answers wait for a server: local files are answered one after another."""
+    import threading
+
+    import hfprobe.tree.inspect as ti
+    from hfprobe.cli import main
+
+    threads = []
+    monkeypatch.setattr(
+        ti, "inspect_source", lambda spec, token=None: threads.append(threading.current_thread()) or {"source": spec}
+    )
+    specs = [str(tmp_path / f"w{i}.safetensors") for i in range(3)]
+    for spec in specs:
+        open(spec, "wb").close()
+    assert main(["inspect", *specs, "--json"]) == 0
+    assert [json.loads(line)["source"] for line in capsys.readouterr().out.splitlines()] == specs
+    assert threads == [threading.main_thread()] * 3
+
+
 def test_a_missing_shard_is_named_in_the_index_s_order(hub, tmp_path):
     from hfprobe.formats import open_weights
     from tests.builders import save_checkpoint
