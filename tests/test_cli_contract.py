@@ -220,3 +220,28 @@ def test_bitsandbytes_import_advice_shows_only_with_v(tmp_path):
     ):
         run = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
         assert ("gemm_4bit_forward" in run.stderr) == shown, run.stderr
+
+
+@pytest.mark.parametrize("flag", [[], ["--json"]])
+def test_a_card_in_any_script_prints_on_a_stdout_that_cannot_encode_it(tmp_path, flag):
+    """A Windows console redirected to a file, PYTHONIOENCODING=ascii, a Latin-1 terminal: the card's own words
+    (here Chinese and an emoji) are escaped, not an internal error; the JSON stays exact."""
+    import os
+
+    folder = tmp_path / "lora"
+    folder.mkdir()
+    (folder / "pytorch_lora_weights.safetensors").write_bytes(
+        lora({f"{DIFF}.lora_A.weight": ("F32", [4, 768]), f"{DIFF}.lora_B.weight": ("F32", [320, 4])})
+    )
+    (folder / "README.md").write_text("# 動漫風格 LoRA 🎨\n\n此次作業是動漫風格的 LoRA 模型。\n", encoding="utf-8")
+    runs = {}
+    for encoding in ("ascii", "utf-8"):
+        env = {**os.environ, "PYTHONIOENCODING": encoding}
+        cmd = [sys.executable, "-m", "hfprobe", "inspect", str(folder), *flag]
+        runs[encoding] = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+        assert runs[encoding].returncode == 0 and runs[encoding].stderr == b"", runs[encoding].stderr
+    ascii_out, utf8_out = runs["ascii"].stdout.decode("ascii"), runs["utf-8"].stdout.decode("utf-8")
+    if flag:
+        assert json.loads(ascii_out) == json.loads(utf8_out) and "動漫" in json.loads(ascii_out)["described"]["text"]
+    else:
+        assert "\\u52d5\\u6f2b" in ascii_out and "動漫" in utf8_out

@@ -16,7 +16,7 @@ import sys
 from .. import __version__
 from ..config import QUIET_LIBRARIES, debug, set_library_levels
 from ..errors import HfprobeError
-from .common import BAD_INPUT, INTERRUPTED, OK, PARTIAL
+from .common import BAD_INPUT, INTERRUPTED, OK, PARTIAL, tolerant_output
 
 # Order is the order `hfprobe --help` lists them.
 COMMANDS = [
@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None, prog: str = "hfprobe") -> int:
         parser.print_help()
         return BAD_INPUT
     _logging(args.verbose)
+    tolerant_output()
     try:
         return int(args.run(args) or OK)
     except HfprobeError as err:

@@ -174,8 +174,33 @@ def check_listen(host: str, port: int, command: str) -> None:
 
 
 def emit(obj) -> None:
-    """One JSON object on one line of stdout."""
-    print(json.dumps(obj, ensure_ascii=False, default=str), flush=True)
+    """One JSON object on one line of stdout: UTF-8 where stdout takes it, else every non-ASCII character escaped
+    (`\\u4e2d`), so the JSON stays exact on any console."""
+    print(json.dumps(obj, ensure_ascii=not utf8(sys.stdout), default=str), flush=True)
+
+
+def utf8(stream) -> bool:
+    """Whether a text stream encodes UTF-8 (a Windows console redirected to a file, PYTHONIOENCODING=ascii or a
+    Latin-1 terminal do not).
+
+    >>> import io
+    >>> utf8(io.TextIOWrapper(io.BytesIO(), encoding="utf-8")), utf8(io.TextIOWrapper(io.BytesIO(), encoding="cp1252"))
+    (True, False)
+    """
+    import codecs
+
+    try:
+        return codecs.lookup(getattr(stream, "encoding", None) or "utf-8").name.startswith("utf")
+    except LookupError:
+        return False
+
+
+def tolerant_output() -> None:
+    """Text a model's card brings (a CJK description, an emoji) may not encode on this stdout: such characters are
+    written as `\\u4e2d` escapes instead of failing the command (stderr does this already)."""
+    stream = sys.stdout
+    if not utf8(stream) and callable(getattr(stream, "reconfigure", None)):
+        stream.reconfigure(errors="backslashreplace")
 
 
 def progress(args) -> bool:
