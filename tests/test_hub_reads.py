@@ -538,12 +538,30 @@ def test_a_sharded_pickle_checkpoint_on_the_hub_is_read_by_its_indexes(hub, tmp_
     assert len(reads) == 4 and all(r for _, r in reads), reads  # two ranged GETs a shard
 
 
+def slow_requests(hub, which, seconds: float = 0.2) -> list[int]:
+    """Requests whose path `which` picks take `seconds` each, as from far away; returns [the most under way at once]."""
+    import threading
+
+    lock, in_flight, most = threading.Lock(), [0], [0]
+
+    def fault(req, method, path):
+        if which(path):
+            with lock:
+                in_flight[0] += 1
+                most[0] = max(most[0], in_flight[0])
+            time.sleep(seconds)
+            with lock:
+                in_flight[0] -= 1
+        return False
+
+    hub.fault = fault
+    return most
+
+
 @pytest.mark.parametrize("kind", ["safetensors", "pickle"])
 def test_a_sharded_checkpoint_s_shards_are_read_side_by_side(hub, tmp_path, kind):
     """A large model comes in tens of shards (Llama 3 70B: 30; DeepSeek-V3: 163), each header a round trip away:
     they are read at once (`Source.read_each`), and the view is the one the local folder gives."""
-    import threading
-
     from hfprobe.formats import open_weights
     from tests.builders import save_checkpoint, save_pickle_shards
 
@@ -554,19 +572,7 @@ def test_a_sharded_checkpoint_s_shards_are_read_side_by_side(hub, tmp_path, kind
     shards = sorted(p.name for p in folder.iterdir() if p.name.startswith(("model-", "pytorch_model-")))
     assert len(shards) >= 4
     hub.add_repo("org/sharded", {p.name: p.read_bytes() for p in folder.iterdir()})
-    lock, in_flight, most = threading.Lock(), [0], [0]
-
-    def fault(req, method, path):  # each shard read takes a while, as from far away; count those under way
-        if path.rsplit("/", 1)[-1] in shards:
-            with lock:
-                in_flight[0] += 1
-                most[0] = max(most[0], in_flight[0])
-            time.sleep(0.2)
-            with lock:
-                in_flight[0] -= 1
-        return False
-
-    hub.fault = fault
+    most = slow_requests(hub, lambda path: path.rsplit("/", 1)[-1] in shards)
     with resolve("org/sharded") as src:
         view = open_weights(src)
         local = open_weights(str(folder))
@@ -578,27 +584,13 @@ def test_a_sharded_checkpoint_s_shards_are_read_side_by_side(hub, tmp_path, kind
 def test_a_batch_of_repos_is_inspected_side_by_side_and_printed_in_order(hub, capsys):
     """`hfprobe inspect` of several repos answers them at once (a repo's answer is mostly round trips) and prints
     them in the order given, a bad one as its line in its place."""
-    import threading
-
     from hfprobe.cli import main
 
     files = {n: (hub.repo_dir(REPO) / n).read_bytes() for n in hub.files(REPO)}
     names = [f"org/batch-{i}" for i in range(4)]
     for name in names:
         hub.add_repo(name, files)
-    lock, in_flight, most = threading.Lock(), [0], [0]
-
-    def fault(req, method, path):  # each repo's listing takes a while; count those under way
-        if path.startswith("/api/models/org/batch-"):
-            with lock:
-                in_flight[0] += 1
-                most[0] = max(most[0], in_flight[0])
-            time.sleep(0.2)
-            with lock:
-                in_flight[0] -= 1
-        return False
-
-    hub.fault = fault
+    most = slow_requests(hub, lambda path: path.startswith("/api/models/org/batch-"))  # each repo's listing
     specs = [names[0], "org/no-such-repo", *names[1:]]
     assert main(["inspect", *specs, "--json"]) == 1  # one of the batch failed
     out = capsys.readouterr()
