@@ -239,3 +239,14 @@ def test_offline_mode_reads_the_cache_and_never_the_network(hub, lora_file, monk
     assert len(hub.requests) == seen  # not one request
     with pytest.raises(NetworkError, match="HF_HUB_OFFLINE"):
         resolve("org/other").files()
+
+
+def test_read_each_reads_each_distinct_file_once_in_the_order_asked(tmp_path):
+    from hfprobe.source import resolve
+
+    for name in ("a.bin", "b.bin"):
+        (tmp_path / name).write_bytes(name.encode())
+    reads = []
+    with resolve(str(tmp_path)) as src:
+        got = src.read_each(["b.bin", "a.bin", "b.bin"], lambda f: reads.append(f.name) or f.read(0, 1))
+    assert got == [b"b", b"a", b"b"] and len(reads) == 2

@@ -200,18 +200,20 @@ class Source:
 
     def read_each(self, names, read: Callable[[Any], T]) -> list[T]:
         """`read(self.open(name))` for each name, in order: side by side for a Hub source, where each read is a
-        round trip away (a sharded checkpoint's headers), one after another for local files. Where reads fail, the
-        first name's error is raised, and reads not yet begun are not made."""
-        names = list(dict.fromkeys(names))
-        if self.kind != "hub" or len(names) < 2:
-            return [read(self.open(name)) for name in names]
+        round trip away (a sharded checkpoint's headers), one after another for local files; a name given twice is
+        read once. Where reads fail, the first name's error is raised, and reads not yet begun are not made."""
+        names = list(names)
+        distinct = list(dict.fromkeys(names))
+        if self.kind != "hub" or len(distinct) < 2:
+            got = {name: read(self.open(name)) for name in distinct}
+            return [got[name] for name in names]
         self._pin()  # once, before the threads: every read is of the commit it names
         from concurrent.futures import ThreadPoolExecutor
 
-        pool = ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(names)), thread_name_prefix="hfprobe-read")
+        pool = ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(distinct)), thread_name_prefix="hfprobe-read")
         try:
-            futures = [pool.submit(lambda n=name: read(self.open(n))) for name in names]
-            return [f.result() for f in futures]
+            futures = {name: pool.submit(lambda n=name: read(self.open(n))) for name in distinct}
+            return [futures[name].result() for name in names]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)  # reads under way end within their timeouts
 
