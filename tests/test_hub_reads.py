@@ -739,6 +739,36 @@ def test_the_endpoints_own_urls_are_accepted(hub):
     assert WEIGHTS in src.files()
 
 
+def test_a_folder_of_a_hub_repo_is_read_as_the_model_in_it(hub, capsys):
+    """A repo holding several runs' folders: the URL of one folder (what the Hub's file browser shows), its hf://
+    form and its predict all read the model in that folder; a folder of two models still asks for one."""
+    from hfprobe.cli import main
+
+    files = {n: (hub.repo_dir(REPO) / n).read_bytes() for n in hub.files(REPO)}
+    other, _ = adapter_files(seed=1)
+    hub.add_repo("org/runs", {f"final/{n}": v for n, v in files.items()} | {f"draft/{n}": v for n, v in other.items()})
+    hub.add_repo(
+        "org/runs", {f"both/a/{n}": v for n, v in files.items()} | {f"both/b/{n}": v for n, v in other.items()}
+    )
+    for spec in (f"{hub.endpoint}/org/runs/tree/main/final", "hf://org/runs/final/", "hf://org/runs@main/final"):
+        assert main(["inspect", spec, "--json"]) == 0, capsys.readouterr().err
+        report = json.loads(capsys.readouterr().out)
+        assert report["files"] == ["final/adapter_model.safetensors"] and report["family"] == "gpt2"
+        assert report["declared"]["README.md base_model"] == "openai-community/gpt2"  # final/README.md, its own card
+    assert main(["predict", "hf://org/runs/final", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["tree"]["family"] == "gpt2"
+    assert main(["inspect", "hf://org/runs/both"]) == 2
+    assert "org/runs: holds 2 separate models (both/a/, both/b/); name one" in capsys.readouterr().err
+    assert main(["inspect", "hf://org/runs/nowhere"]) == 2
+    assert "nowhere: file not found in the repo" in capsys.readouterr().err
+
+
+def test_a_hub_path_without_its_scheme_is_told_how_to_write_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # org/runs/final is a local path first: none here
+    with pytest.raises(SourceNotFoundError, match=r"no such file or folder here; .* write hf://org/runs/final "):
+        resolve("org/runs/final")
+
+
 @pytest.mark.parametrize(
     "spec, message",
     [

@@ -184,7 +184,7 @@ def open_weights(source_or_spec, filename: str | None = None, *, token=None) -> 
 
 
 def _open(src, filename: str | None) -> WeightsView:
-    filename = filename or src.default_file or pick_weights(src)
+    filename = filename or pick_weights(src)
     log.info("%s: reading %s (%s source)", src.display, filename, src.kind)
     folder = posixpath.dirname(filename)
     configs = [posixpath.join(folder, "adapter_config.json"), posixpath.join(folder, "config.json")]

@@ -74,9 +74,16 @@ def pick_weights(src) -> str:
     (`PREFERRED` inside its folder, else its shallowest .safetensors, else pickle). The checkpoint-N/ folders of
     one run count as one model, read at its highest N. Weights in several separate models' folders (not one
     pipeline's components), or several models' files side by side, are a UsageError that names them, rather than
-    a silent choice.
+    a silent choice. A Hub source that names a folder of its repo (`hf://org/name/final`, a `…/tree/main/final`
+    URL) is read like a repo of that folder's files; one that names a file is read through it.
     """
     files = src.files()
+    hint = (src.default_file or "").rstrip("/")
+    if hint:
+        below = [f for f in files if f.startswith(hint + "/")]
+        if hint in files or not below:  # a file (one the repo lacks is said so when it is opened)
+            return src.default_file
+        files = below
     for name in PREFERRED:
         if name in files:
             return name

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import HfprobeError, UsageError
+from ..formats.pick import pick_weights
 from .index import ModelIndex
 from .rows import IndexRow, embed_categories, model_id_for
 
@@ -95,8 +96,9 @@ def describe_model(spec: str, *, experts=None, text_encoder=None, token=None, to
         expert = next((e for e in pool if e.name == name), None)
         cats = [{"label": p["label"], "score": float(p.get("probability", p["score"]))} for p in pred["predictions"]]
         tree = pred.get("tree") or {}
-        files = src.files() if src.kind != "hub" or not src.default_file else [src.default_file]
-        fname = src.default_file or next((f for f in files if f.endswith(".safetensors")), files[0] if files else "")
+        files = src.files()
+        fname = pick_weights(src) if src.default_file else next((f for f in files if f.endswith(".safetensors")), "")
+        fname = fname or (files[0] if files else "")
         row = IndexRow(
             id=model_id_for(spec),
             source=src.display,

@@ -6,8 +6,8 @@ One spec syntax, parsed in `resolve` and nowhere else:
     ./adapter_model.safetensors        a local file (its folder's companions, e.g. adapter_config.json, are readable)
     ./my-lora/                         a local folder
     org/name  |  org/name@revision     a Hub model repo
-    hf://org/name[@revision]/path      one file in a Hub repo
-    https://huggingface.co/org/name[/tree/revision]   a Hub URL (also HF_ENDPOINT's own)
+    hf://org/name[@revision]/path      one file or folder in a Hub repo
+    https://huggingface.co/org/name[/tree/revision[/folder]]   a Hub URL (also HF_ENDPOINT's own)
 
 A Hub source reads one commit: `Source.revision_sha`, named by its first (listing) request.
 

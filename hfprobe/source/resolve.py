@@ -16,6 +16,7 @@ from .hub import safe_name
 from .source import Source, shorten
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[^\s]+)?$")
+_REPO_PATH = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+/[^\s]+$")  # org/name/path, as a Hub path is often pasted
 _URL = re.compile(r"^(hf://|https?://)", re.IGNORECASE)
 _HOST = re.compile(r"^(huggingface\.co|hf\.co)/", re.IGNORECASE)  # a web URL without its scheme
 
@@ -55,6 +56,11 @@ def resolve(
         return _hub_source(text, token=token, revision=revision)
     if kind == "other":  # a socket, fifo, ...
         raise SourceNotFoundError(f"{shorten(text)}: not a regular file or folder")
+    if _REPO_PATH.match(text):  # org/name/sub/w.safetensors: most likely a file or folder of a Hub repo
+        raise SourceNotFoundError(
+            f"{shorten(text)}: no such file or folder here; for a file or folder inside a Hub repo, write "
+            f"hf://{shorten(text)} (or its https://huggingface.co/… address)"
+        )
     raise SourceNotFoundError(
         f"{shorten(text)}: no such file or folder, and not a Hub repo (expected org/name[@revision], "
         "hf://org/name/file or https://huggingface.co/org/name)"

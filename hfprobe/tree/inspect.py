@@ -216,7 +216,7 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
 
 
 def _report(src: Source) -> dict:
-    weights_file = src.default_file or pick_weights(src)
+    weights_file = pick_weights(src)
     src.prefetch(_text_names(src, weights_file))  # a Hub repo's card and notes download while its weights are read
     view = open_weights(src, weights_file)
     texts = _texts(src, view.files[0])
