@@ -240,6 +240,21 @@ def test_hub_repo_needs_push_or_out_and_dry_run_writes_nothing(hub, capsys):
     assert hub.commits == [] and "org/lora" not in hub.discussions
 
 
+def test_annotate_reads_a_repo_in_every_form_the_other_commands_do(hub, tmp_path, capsys):
+    """One grammar: hf://, a Hub URL (the endpoint's own here) and org/name@rev annotate the repo; a file or folder
+    inside it is refused (a card is its repo's); a URL that names no model repo is its own line."""
+    out = tmp_path / "cards"
+    for spec in ("hf://org/lora", f"{hub.endpoint}/org/lora", f"{hub.endpoint}/org/lora/tree/main", "org/lora@main"):
+        assert main(["annotate", spec, "--out", str(out), "--json"]) == 0, capsys.readouterr().err
+        result = json.loads(capsys.readouterr().out)
+        assert result["target"] == "org/lora" and result["written"] == str(out / "org/lora/README.md")
+    assert main(["annotate", "hf://org/lora/sub/w.safetensors", "--dry-run"]) == 2
+    assert "name the repo (org/lora), not a file or folder in it" in capsys.readouterr().err
+    assert main(["annotate", "https://huggingface.co/datasets/org/data", "--dry-run"]) == 2
+    assert "reads model repos, not datasets" in capsys.readouterr().err
+    assert hub.commits == []
+
+
 def test_unreachable_hub_is_a_network_error_not_an_empty_card(hub, monkeypatch, tmp_path):
     """hf_hub_download raises LocalEntryNotFoundError when the Hub cannot be reached: that is not 'no README'."""
     from huggingface_hub import HfApi

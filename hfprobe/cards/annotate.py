@@ -38,7 +38,7 @@ from ..errors import (
     SourceNotFoundError,
     UsageError,
 )
-from ..source.hub import REPO_ID, hub_errors, scrub
+from ..source.hub import hub_errors, scrub
 from .card import CardUpdate, same_findings, update_card, validate_card
 from .pull_request import (
     PR_INTERVAL_S,
@@ -404,24 +404,44 @@ def read_summary(summary: str | os.PathLike | None) -> dict[str, dict]:
 
 
 def annotate_one(target: str, **kw) -> Result:
-    """A folder or a repo id; every failure becomes a `failed` Result (the batch goes on)."""
+    """A folder, or a Hub repo in any form `hfprobe.source.resolve` reads (org/name[@rev], hf://, a Hub URL); every
+    failure becomes a `failed` Result (the batch goes on)."""
     token = kw.get("token")
     try:
-        repo, _, revision = target.partition("@")
-        if revision and REPO_ID.fullmatch(repo) and not Path(target).exists():
-            return annotate_repo(repo, revision=revision, **kw)
-        if Path(target).exists() or not REPO_ID.fullmatch(target):
-            if kw.get("push") or kw.get("out"):
-                raise UsageError(f"{target}: --push and --out are for Hub repos; a local folder is annotated in place")
-            local = {
-                k: v for k, v in kw.items() if k in ("dry_run", "fix_base_model", "inspect_fn", "predict_fn", "today")
-            }
-            return annotate_folder(target, **local)
-        return annotate_repo(target, **kw)
+        repo = _hub_repo(target)
+        if repo is not None:
+            return annotate_repo(repo.repo_id, revision=repo.revision, **kw)
+        if kw.get("push") or kw.get("out"):
+            raise UsageError(f"{target}: --push and --out are for Hub repos; a local folder is annotated in place")
+        local = {k: v for k, v in kw.items() if k in ("dry_run", "fix_base_model", "inspect_fn", "predict_fn", "today")}
+        return annotate_folder(target, **local)
     except HfprobeError as err:
         return Result(target, "failed", _drop_prefix(scrub(str(err), token), target))
     except Exception as err:  # noqa: BLE001 - one bad repo must not stop a batch
         return Result(target, "failed", scrub(f"{type(err).__name__}: {' '.join(str(err).split())[:200]}", token))
+
+
+def _hub_repo(target: str):
+    """The Hub source `target` names (a local path of that spelling wins), or None for a local one. A card is its
+    repo's: a file or folder inside a repo is refused."""
+    from ..source.resolve import resolve
+
+    if Path(target).exists():
+        return None
+    try:
+        src = resolve(target)
+    except SourceNotFoundError:
+        if "://" in target:  # a URL that names no model repo: its own line
+            raise
+        return None  # a local path that is not there: annotate_folder says so
+    if src.kind != "hub":
+        return None
+    if src.default_file:
+        raise UsageError(
+            f"{target}: annotate writes a repo's card (its README.md); name the repo ({src.repo_id}), not a file "
+            "or folder in it"
+        )
+    return src
 
 
 def _drop_prefix(message: str, target: str) -> str:
