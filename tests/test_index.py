@@ -212,6 +212,24 @@ def test_model_id_for():
     assert model_id_for(__file__) == str(Path(__file__).resolve())
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "org/name",
+        "org/name@v2",
+        "hf://org/name",
+        "hf://models/org/name@v2",
+        "https://huggingface.co/org/name",
+        "https://huggingface.co/org/name/tree/main",
+        "huggingface.co/org/name",
+    ],
+)
+def test_one_repo_is_one_row_whichever_way_it_is_written(spec):
+    """A URL and the repo id are one model: one key, so `index add` replaces its row (and a resumed batch skips it)
+    rather than indexing it twice."""
+    assert model_id_for(spec) == "org/name"
+
+
 def test_cli_index_query_roundtrip(tmp_path, capsys):
     """The CLI against an index in the real default text space (MiniLM): "puppy" finds the dog model."""
     from hfprobe.cli import main

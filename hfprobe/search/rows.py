@@ -89,20 +89,23 @@ def sql_str(value: str) -> str:
 def model_id_for(spec: str) -> str:
     """The index key for a source spec, computed without reading it (so a resumed batch can skip it).
 
-    Local paths become absolute paths; Hub specs drop `hf://` and the `@revision` (a new revision of
-    a repo replaces the old row).
+    Local paths become absolute paths; a Hub spec, in whichever form `hfprobe.source.resolve` reads, becomes
+    org/name[/path], without its revision (a new revision of a repo replaces the old row).
 
-    >>> model_id_for("hf://org/name@v2/lora.safetensors")
-    'org/name/lora.safetensors'
+    >>> model_id_for("hf://org/name@v2/lora.safetensors"), model_id_for("https://huggingface.co/org/name/tree/v2")
+    ('org/name/lora.safetensors', 'org/name')
     """
+    from ..errors import HfprobeError
+    from ..source import resolve
+
     text = str(spec).strip()
     if os.path.exists(text):
         return str(Path(text).resolve())
-    text = text[5:] if text.startswith("hf://") else text
-    parts = text.split("/")
-    if len(parts) >= 2 and "@" in parts[1]:
-        parts[1] = parts[1].split("@", 1)[0]
-    return "/".join(parts)
+    try:
+        src = resolve(text)
+    except HfprobeError:  # neither a path here nor a Hub spec: adding it fails with its own line
+        return text
+    return src.repo_id + (f"/{src.default_file}" if src.default_file else "")
 
 
 def embed_categories(categories: list[dict], encoder, template: str | None = None) -> list[float]:
