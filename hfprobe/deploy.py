@@ -31,8 +31,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from .errors import UsageError
-from .source.hub import REPO_ID
+from .errors import SourceNotFoundError, UsageError
 
 GRADIO_VERSION = "6.31.0"  # the Space's sdk_version; constraints.txt pins the same gradio (tests check both)
 PYTHON_VERSION = "3.11"
@@ -114,6 +113,19 @@ def requirements(extras=EXTRAS) -> str:
             version = None
         lines.append(f"{req.name}{extra}=={version}" if version else f"{req.name}{extra}{req.specifier}")
     return "\n".join(lines) + "\n"
+
+
+def _expert_repo(spec: str) -> str:
+    """An `--experts` repo as org/name[@revision], from any form that names a Hub repo (hf://…, its URL too)."""
+    from .source.resolve import repo_spec
+
+    try:
+        repo_id, revision = repo_spec(spec)
+    except SourceNotFoundError:
+        raise UsageError(
+            f"--experts {spec!r}: not a Hub repo id; publish experts with `hfprobe experts push`"
+        ) from None
+    return repo_id + (f"@{revision}" if revision else "")
 
 
 def _expert_text_encoders(repos: list[str], token) -> set[str]:
@@ -217,10 +229,7 @@ def space_files(
 ) -> dict[str, bytes | Path]:
     """Everything one push writes: {path in the Space: bytes or a local file}. `keep_index`: the Space already
     holds an index/ that this push leaves in place."""
-    experts = list(experts or [])
-    for spec in experts:
-        if not REPO_ID.fullmatch(spec.partition("@")[0]):
-            raise UsageError(f"--experts {spec!r}: not a Hub repo id; publish experts with `hfprobe experts push`")
+    experts = [_expert_repo(spec) for spec in experts or []]
     files: dict[str, bytes | Path] = dict(package_files())
     settings = {}
     if experts:

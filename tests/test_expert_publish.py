@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from hfprobe.cli import main
+from hfprobe.errors import ExpertError
 from hfprobe.experts.expert import Expert
 from hfprobe.experts.probes import TrainConfig, build_model
 from hfprobe.experts.publish import expert_card, load_experts_from, push_expert, push_experts
@@ -149,6 +150,10 @@ def test_push_a_folder_of_experts_and_load_them_back_through_the_cache(hub, expe
     experts = load_experts_from("tester/zoo-experts")
     assert [e.name for e in experts] == ["vit-a", "vit-b"]
     assert experts[1].config["labels"] == ["boat", "car"]
+    for spec in ("hf://tester/zoo-experts", f"{hub.endpoint}/tester/zoo-experts/tree/main"):  # the one grammar
+        assert [e.name for e in load_experts_from(spec)] == ["vit-a", "vit-b"]
+    with pytest.raises(ExpertError, match="names a file or folder inside tester/zoo-experts; name the expert repo"):
+        load_experts_from("hf://tester/zoo-experts/vit-a")
     # a second push without vit-b removes its files in the same single commit
     n = len(hub.commits)
     push_experts(experts_dir, "tester/zoo-experts", trees=["vit-a"], token=WRITE)

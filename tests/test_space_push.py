@@ -84,7 +84,8 @@ def test_push_creates_the_space_in_one_commit(hub, index_dir, capsys):
 def test_the_space_card_yaml(hub):
     from huggingface_hub import SpaceCard
 
-    deploy.push_space(SPACE, experts=["tester/zoo-experts", "tester/clip-experts"], token=WRITE)
+    clip_url = f"{hub.endpoint}/tester/clip-experts"  # any form that names a repo; written as org/name
+    deploy.push_space(SPACE, experts=["hf://tester/zoo-experts", clip_url], token=WRITE)
     card = SpaceCard.load(hub.space_root / SPACE / "README.md")
     data = card.data
     assert data.sdk == "gradio" and data.sdk_version == deploy.GRADIO_VERSION and data.app_file == "app.py"

@@ -18,8 +18,8 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ExpertError
-from ..source.hub import REPO_ID
+from ..errors import ExpertError, SourceNotFoundError
+from ..source.resolve import parse_hub_spec
 from .expert import CONFIG, WEIGHTS, Expert, download_experts, load_experts
 
 LIBRARY = "hfprobe"
@@ -210,9 +210,13 @@ def push_expert(
 def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
     """The experts of a Hub repo (`org/name[@revision]`), through the Hugging Face cache: one expert at the top,
     or one per sub-folder (sorted by name)."""
-    repo_id, _, revision = str(spec).partition("@")
-    if not REPO_ID.fullmatch(repo_id):
-        raise ExpertError(f"{spec}: no such expert folder, and not a Hub repo id (org/name)")
+    try:
+        uri = parse_hub_spec(str(spec))  # org/name[@revision], hf://…, a Hub URL
+    except SourceNotFoundError:
+        raise ExpertError(f"{spec}: no such expert folder, and not a Hub repo (org/name[@revision])") from None
+    if uri.path_in_repo.strip("/"):
+        raise ExpertError(f"{spec}: names a file or folder inside {uri.id}; name the expert repo itself")
+    repo_id, revision = uri.id, uri.revision
     snap = download_experts(repo_id, revision=revision or None, token=token, patterns=PATTERNS)
     if (snap / CONFIG).is_file():
         return [Expert.load(snap)]
@@ -225,8 +229,15 @@ def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
 
 
 def looks_like_repo(item) -> bool:
-    """A string that is not an existing path and reads as org/name[@revision] (then it is loaded from the Hub)."""
-    return isinstance(item, str) and not Path(item).exists() and bool(REPO_ID.fullmatch(item.partition("@")[0]))
+    """A string that is not an existing path and names a Hub repo (org/name[@revision], hf://…, its URL): then it
+    is loaded from the Hub."""
+    if not isinstance(item, str) or Path(item).exists():
+        return False
+    try:
+        parse_hub_spec(item)
+    except SourceNotFoundError:
+        return False
+    return True
 
 
 def load_experts_from(where) -> list:

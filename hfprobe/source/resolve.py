@@ -91,6 +91,20 @@ def parse_hub_spec(text: str):
     return uri
 
 
+def repo_spec(text: str) -> tuple[str, str | None]:
+    """(repo id, revision) of a spec that names a whole Hub model repo, in any form `resolve` reads for one (an expert
+    repo, a repo to deploy with); SourceNotFoundError for anything else, a file or folder inside a repo included.
+
+    >>> repo_spec("https://huggingface.co/org/experts/tree/v1"), repo_spec("org/experts")
+    (('org/experts', 'v1'), ('org/experts', None))
+    """
+    uri = parse_hub_spec(text)
+    path = uri.path_in_repo.strip("/")
+    if path:
+        raise SourceNotFoundError(f"{shorten(text)}: names {shorten(path)!r} inside {uri.id}; name the repo itself")
+    return uri.id, uri.revision
+
+
 def _hub_source(text: str, *, token, revision) -> Source:
     uri = parse_hub_spec(text)
     if revision and uri.revision and revision != uri.revision:
