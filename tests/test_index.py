@@ -151,6 +151,14 @@ def test_batch_add_resumes_and_reports_failures(tmp_path):
     assert second["added"] == 2 and second["skipped"] == 2 and len(idx) == 4
 
 
+def test_a_batch_with_nothing_left_to_index_draws_no_bar(tmp_path, capsys):
+    """`hfprobe demo` reruns printed `indexing: 0model [00:00, ?model/s]` twice over a complete index."""
+    idx = ModelIndex(tmp_path / "idx", encoders={"fake-words": WordEncoder()})
+    add_sources(idx, ["org/dog-lora"], describe=fake_describe, progress=False)
+    again = add_sources(idx, ["org/dog-lora"], describe=fake_describe, progress=True)
+    assert again["skipped"] == 1 and "indexing" not in capsys.readouterr().err
+
+
 _WRITER = """
 import sys
 from hfprobe.search.index import ModelIndex

@@ -230,7 +230,7 @@ def add_sources(
     for spec in specs:
         if spec not in todo:
             report(spec, "skipped", None)
-    bar = tqdm(total=len(todo), desc="indexing", unit="model", disable=not progress, name="hfprobe")
+    bar = tqdm(total=len(todo), desc="indexing", unit="model", disable=not (progress and todo), name="hfprobe")
 
     def _take(result):
         status, spec, payload = result
