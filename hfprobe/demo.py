@@ -444,9 +444,12 @@ def _other_answers(zoo, experts_dir: Path, answers: dict, settings: dict, out: C
         if a["pred"].get("near_chance"):
             out(f"     note: {a['pred'].get('near_chance_reason')}")
         by = {k: sum(x["method"] == k for x in zs) for k in sorted({x["method"] for x in zs})}
+        unsure = sum(bool((x["pred"].get("readout") or {}).get("abstained")) for x in zs)
         out(
             f"     all {len(zs)} such LoRAs: {sum(x['answer'] == x['truth'] for x in zs)} named right "
-            f"(answered by {', '.join(f'{k} {v}' for k, v in by.items())})"
+            f"(answered by {', '.join(f'{k} {v}' for k, v in by.items())}"
+            + (f"; {unsure} of them below the readout's threshold, ranked as a guess" if unsure else "")
+            + ")"
         )
         shown["zero_shot"] = {"id": a["id"], "truth": [a["truth"]], "prediction": a["pred"]}
     if answers.get("readout"):

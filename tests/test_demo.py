@@ -149,3 +149,24 @@ def test_demo_end_to_end_then_cached(tmp_path):
     again = run_demo(preset="test", workdir=tmp_path / "demo", progress=False, out=lambda _: None)
     assert not again["experts"]["trained_now"] and again["index"]["added"] == 0
     assert again["seconds"]["total"] < s["seconds"]["total"]
+
+
+def test_zero_shot_summary_says_how_many_readout_answers_were_below_its_threshold():
+    """A readout that abstains still ranks the labels; the demo's count of LoRAs named right says how many of
+    those rankings were guesses, rather than counting them all as answers."""
+    from hfprobe.demo import _other_answers
+
+    def answer(i, abstained):
+        pred = {
+            "method": "readout",
+            "predictions": [{"label": "palm tree", "score": 2.0}],
+            "readout": {"abstained": abstained},
+        }
+        return {"id": f"m{i}", "truth": "palm tree", "answer": "palm tree", "method": "readout", "pred": pred}
+
+    lines: list[str] = []
+    _other_answers(None, None, {"zero_shot": [answer(0, True), answer(1, False), answer(2, True)]}, {}, lines.append)
+    assert lines[-1] == (
+        "     all 3 such LoRAs: 3 named right (answered by readout 3; 2 of them below the readout's threshold, "
+        "ranked as a guess)"
+    )
