@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ExpertError, SourceNotFoundError
-from ..source.resolve import parse_hub_spec
+from ..source.resolve import is_hub_spec, parse_hub_spec
 from .expert import CONFIG, WEIGHTS, Expert, download_experts, load_experts
 
 LIBRARY = "hfprobe"
@@ -210,10 +210,12 @@ def push_expert(
 def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
     """The experts of a Hub repo (`org/name[@revision]`), through the Hugging Face cache: one expert at the top,
     or one per sub-folder (sorted by name)."""
+    if not is_hub_spec(str(spec)):  # org/name[@revision], hf://…, a Hub URL
+        raise ExpertError(f"{spec}: no such expert folder, and not a Hub repo (org/name[@revision])")
     try:
-        uri = parse_hub_spec(str(spec))  # org/name[@revision], hf://…, a Hub URL
-    except SourceNotFoundError:
-        raise ExpertError(f"{spec}: no such expert folder, and not a Hub repo (org/name[@revision])") from None
+        uri = parse_hub_spec(str(spec))
+    except SourceNotFoundError as err:
+        raise ExpertError(str(err)) from None
     if uri.path_in_repo.strip("/"):
         raise ExpertError(f"{spec}: names a file or folder inside {uri.id}; name the expert repo itself")
     repo_id, revision = uri.id, uri.revision
@@ -231,13 +233,7 @@ def pull_experts(spec: str, *, token: str | None = None) -> list[Expert]:
 def looks_like_repo(item) -> bool:
     """A string that is not an existing path and names a Hub repo (org/name[@revision], hf://…, its URL): then it
     is loaded from the Hub."""
-    if not isinstance(item, str) or Path(item).exists():
-        return False
-    try:
-        parse_hub_spec(item)
-    except SourceNotFoundError:
-        return False
-    return True
+    return isinstance(item, str) and not Path(item).exists() and is_hub_spec(item)
 
 
 def load_experts_from(where) -> list:

@@ -52,7 +52,7 @@ def resolve(
         return Source("file", text, root=path.parent, default_file=path.name)
     if kind == "folder":
         return Source("folder", text, root=path)
-    if (_REPO_ID.match(text) and not text.startswith((".", "/", "~"))) or _HOST.match(text):
+    if is_hub_spec(text):
         return _hub_source(text, token=token, revision=revision)
     if kind == "other":  # a socket, fifo, ...
         raise SourceNotFoundError(f"{shorten(text)}: not a regular file or folder")
@@ -64,6 +64,18 @@ def resolve(
     raise SourceNotFoundError(
         f"{shorten(text)}: no such file or folder, and not a Hub repo (expected org/name[@revision], "
         "hf://org/name/file or https://huggingface.co/org/name)"
+    )
+
+
+def is_hub_spec(text: str) -> bool:
+    """Whether `text` is written as a Hub spec (org/name[@revision], hf://…, a Hub URL) rather than as a path; where
+    a path of that spelling exists, `resolve` still reads the path.
+
+    >>> is_hub_spec("org/name@v1"), is_hub_spec("hf://org/name/sub"), is_hub_spec("/abs/org/name"), is_hub_spec("a/b/c")
+    (True, True, False, False)
+    """
+    return bool(
+        _URL.match(text) or _HOST.match(text) or (_REPO_ID.match(text) and not text.startswith((".", "/", "~")))
     )
 
 
@@ -98,6 +110,8 @@ def repo_spec(text: str) -> tuple[str, str | None]:
     >>> repo_spec("https://huggingface.co/org/experts/tree/v1"), repo_spec("org/experts")
     (('org/experts', 'v1'), ('org/experts', None))
     """
+    if not is_hub_spec(text):
+        raise SourceNotFoundError(f"{shorten(text)}: not a Hub repo (org/name[@revision], hf://org/name or its URL)")
     uri = parse_hub_spec(text)
     path = uri.path_in_repo.strip("/")
     if path:
