@@ -117,8 +117,6 @@ def add_flags(
 def hub_command(run):
     """Wrap a command's `run(args)` with the Hub flags of `add_flags(hub=True)`: `--revision` folded into the
     positional sources (`args.sources` or `args.targets`), the size limits set in the environment for the run."""
-    import functools
-    import os
 
     @functools.wraps(run)
     def wrapped(args):
