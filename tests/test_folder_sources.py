@@ -80,14 +80,15 @@ def test_a_folder_of_separate_models_asks_for_one(tmp_path, capsys):
         pick_weights(resolve(str(many)))
 
 
-def test_a_hub_repo_of_separate_models_names_a_file_to_read(tmp_path):
+def test_a_hub_repo_of_separate_models_names_a_folder_to_read(tmp_path):
     files = ["README.md", "v1/lora.safetensors", "v2/lora.safetensors"]
     src = Source("hub", "org/name@dev", repo_id="org/name", revision="dev", _files=files)
     with pytest.raises(
-        UsageError,
-        match=r"holds 2 separate models \(v1/, v2/\); name one, e.g. hf://models/org/name@dev/v1/lora.safetensors$",
+        UsageError, match=r"holds 2 separate models \(v1/, v2/\); name one, e.g. hf://models/org/name@dev/v1$"
     ):
         pick_weights(src)
+    named = Source("hub", "org/name@dev", repo_id="org/name", revision="dev", default_file="v1", _files=files)
+    assert pick_weights(named) == "v1/lora.safetensors"  # the name the message suggests reads that model
 
 
 def test_one_model_layouts_still_read_as_one(tmp_path):

@@ -150,7 +150,7 @@ def _one_model(src, files: list[str], found: list[str]) -> str:
         more = f" and {len(models) - MAX_NAMED} more" if len(models) > MAX_NAMED else ""
         raise UsageError(
             f"{src.display}: holds {len(models)} separate models ({named}{more}); name one, e.g. "
-            f"{_spec_of(src, models[0], _in_folder(models[0], files, _weights_in(models[0], files)))}"
+            f"{_spec_of(src, models[0] or _in_folder(models[0], files, _weights_in(models[0], files)))}"
         )
     return _one_file(src, _in_folder(models[0], files, found), found)
 
@@ -188,7 +188,7 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
     where = f"{src.display.rstrip('/')}{'/' + folder if folder else ''}"
     raise UsageError(
         f"{where}: holds {len(same)} weights files of different models ({shown}{more}); name one, e.g. "
-        f"{_spec_of(src, folder, same[0]) if src.kind == 'hub' else posixpath.join(src.display.rstrip('/'), same[0])}"
+        f"{_spec_of(src, same[0])}"
     )
 
 
@@ -279,10 +279,11 @@ def _in_folder(folder: str, files: list[str], found: list[str]) -> str:
     return min((f for f in found if f.startswith(prefix)), key=lambda f: (f.count("/"), f))
 
 
-def _spec_of(src, folder: str, file: str) -> str:
-    """How a user names one model of a folder or repo: its folder below a local one, its file in a Hub repo."""
+def _spec_of(src, path: str) -> str:
+    """How a user names one model of a folder or repo by its folder or file `path` inside it: below a local folder,
+    or as hf://… of the Hub repo (a folder of a repo is read as the model in it)."""
     if src.kind != "hub":
-        return f"{src.display.rstrip('/')}/{folder}"
+        return f"{src.display.rstrip('/')}/{path}"
     from huggingface_hub import HfUri
 
-    return HfUri(type="model", id=src.repo_id, revision=src.revision, path_in_repo=file).to_uri()
+    return HfUri(type="model", id=src.repo_id, revision=src.revision, path_in_repo=path).to_uri()
