@@ -166,6 +166,26 @@ def writing(path: str | os.PathLike, what: str = "--out"):
         ) from err
 
 
+def write_atomic(path: str | os.PathLike, data: str | bytes, *, durable: bool = True) -> None:
+    """Write `path` whole or not at all: into a temporary file of this writer's own in the same folder (fsync'd when
+    `durable`), then renamed over it. An interruption leaves the old file; two writers of one path (threads of a
+    batch, two processes) each write a whole file. A replaced file keeps its mode, a new one is 0644."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".hfprobe-tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def read_text_lines(path: str | os.PathLike, what: str, fix: str) -> list[str]:
     """The lines of a user's UTF-8 text file (a list of targets, labels, a JSONL summary); a file that is
     missing, a folder, unreadable or not UTF-8 is a UsageError (exit 2) naming `what` and saying `fix`.

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ..config import read_text_lines, writing
+from ..config import read_text_lines, write_atomic, writing
 from ..errors import (
     CardError,
     ExpertError,
@@ -150,25 +150,6 @@ def _read_card(path: Path) -> str | None:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise CardError(f"{path}: not UTF-8 text; save it as UTF-8 and rerun") from None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write aside in the same folder, fsync, then rename over `path`; an interruption leaves the old file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".hfprobe-tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager

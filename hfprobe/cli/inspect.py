@@ -39,10 +39,8 @@ def run(args) -> int:
 
 
 def _remote(spec: str) -> bool:
-    from ..errors import HfprobeError
-    from ..source import resolve
+    import os
 
-    try:
-        return resolve(spec).kind == "hub"
-    except HfprobeError:  # said in its place in the batch
-        return False
+    from ..source.resolve import is_hub_spec
+
+    return is_hub_spec(spec) and not os.path.exists(spec)  # a local path of that spelling wins, as in `resolve`

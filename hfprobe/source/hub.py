@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from ..config import write_atomic
 from ..errors import (
     CardError,
     HfprobeError,
@@ -129,23 +130,6 @@ def _assets(repo_id: str, *parts: str) -> Path:
     return Path(constants.HF_ASSETS_CACHE) / "hfprobe" / folder / Path(*parts)
 
 
-def write_cache_file(path: Path, data: bytes) -> None:
-    """Write one of hfprobe's cache files whole or not at all: through a temporary file of this writer's own (two
-    inspects of one repo, in threads of a batch or in two processes, each write a whole file), then renamed."""
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def remember_listing(repo_id: str, revision: str | None, sha: str, files: dict[str, int | None]) -> None:
     """Keep the listing (by commit) and which commit `revision` named, in huggingface_hub's assets cache."""
     try:
@@ -154,7 +138,8 @@ def remember_listing(repo_id: str, revision: str | None, sha: str, files: dict[s
             siblings = [
                 {"rfilename": name, **({"size": size} if size is not None else {})} for name, size in files.items()
             ]
-            write_cache_file(listing, json.dumps({"sha": sha, "siblings": siblings}).encode())  # the listing's shape
+            listing.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(listing, json.dumps({"sha": sha, "siblings": siblings}), durable=False)  # the listing's shape
         ref = _assets(repo_id, "refs", quote(revision or "main", safe=""))
         ref.parent.mkdir(parents=True, exist_ok=True)
         ref.write_text(sha)

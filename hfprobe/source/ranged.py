@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..config import write_atomic
 from ..errors import NetworkError
-from .hub import write_cache_file
 from .local import ByteCounter
 from .transport import ShortReply, Stalled, raise_for_status, read_at_most, reply_budget, timeouts, with_retries
 
@@ -278,7 +278,8 @@ class RemoteFile:
                 return
             data = bytes(self._head[:end])
         try:
-            write_cache_file(self._head_cache, data)
+            self._head_cache.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(self._head_cache, data, durable=False)
         except OSError as err:  # a read-only cache costs the offline rerun, never this run
             log.debug("could not cache the first bytes of %s: %s", self.name, err)
 
