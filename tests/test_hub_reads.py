@@ -765,8 +765,10 @@ def test_a_folder_of_a_hub_repo_is_read_as_the_model_in_it(hub, capsys):
 
 def test_a_hub_path_without_its_scheme_is_told_how_to_write_it(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # org/runs/final is a local path first: none here
-    with pytest.raises(SourceNotFoundError, match=r"no such file or folder here; .* write hf://org/runs/final "):
+    with pytest.raises(SourceNotFoundError, match=r"no such file or folder here; .* write hf://org/runs/final$"):
         resolve("org/runs/final")
+    with pytest.raises(SourceNotFoundError, match=r"write https://huggingface.co/org/runs/blob/main/w.safetensors$"):
+        resolve("org/runs/blob/main/w.safetensors")  # a web address pasted without its host
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from .source import Source, shorten
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[^\s]+)?$")
 _REPO_PATH = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+/[^\s]+$")  # org/name/path, as a Hub path is often pasted
+_WEB_ROUTES = ("blob/", "resolve/", "tree/")  # org/name/blob/main/w.safetensors: a Hub web address without its host
 _URL = re.compile(r"^(hf://|https?://)", re.IGNORECASE)
 _HOST = re.compile(r"^(huggingface\.co|hf\.co)/", re.IGNORECASE)  # a web URL without its scheme
 
@@ -57,9 +58,11 @@ def resolve(
     if kind == "other":  # a socket, fifo, ...
         raise SourceNotFoundError(f"{shorten(text)}: not a regular file or folder")
     if _REPO_PATH.match(text):  # org/name/sub/w.safetensors: most likely a file or folder of a Hub repo
+        web = text.split("/", 2)[2].startswith(_WEB_ROUTES)
+        hub = f"https://huggingface.co/{text}" if web else f"hf://{text}"
         raise SourceNotFoundError(
             f"{shorten(text)}: no such file or folder here; for a file or folder inside a Hub repo, write "
-            f"hf://{shorten(text)} (or its https://huggingface.co/… address)"
+            f"{shorten(hub)}"
         )
     raise SourceNotFoundError(
         f"{shorten(text)}: no such file or folder, and not a Hub repo (expected org/name[@revision], "
