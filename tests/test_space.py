@@ -32,7 +32,8 @@ API = {
     "/search": ["query", "tree", "top_k"],
     "/open_pr": ["source"],
 }
-# text that is not a Hub repo id: existing, missing, a directory, traversal, absolute, URL-encoded, URLs, other
+# text that is not a Hub model repo: existing, missing, a directory, traversal (in a repo path too), absolute,
+# URL-encoded, other hosts' URLs, a dataset, other
 NOT_REPO_IDS = [
     "/etc/passwd",
     "/nonexistent/x",
@@ -42,8 +43,12 @@ NOT_REPO_IDS = [
     "..%2F..%2Fetc%2Fpasswd",
     "%2Fetc%2Fpasswd",
     "file:///etc/passwd",
-    "https://huggingface.co/org/name",
-    "hf://org/name",
+    "https://evil.example/org/name",
+    "https://huggingface.co/datasets/org/name",
+    "https://huggingface.co/org/name/blob/main/../../etc/passwd",
+    "hf://org/name/sub/..%2F..%2Fetc",
+    "hf://org/name@../../etc/passwd",
+    "https://huggingface.co/org/name/tree/main/sub%2F..%2F..%2Fx",
     "~/.bashrc",
     ".",
     "hfprobe",
@@ -56,6 +61,18 @@ NOT_REPO_IDS = [
     "x" * 400 + "/y",
     "",
 ]
+
+
+# a Hub model repo as the CLI takes one -> (repo_id, revision, path in the repo)
+HUB_FORMS = {
+    "org/name@refs/pr/1": ("org/name", "refs/pr/1", None),
+    "https://huggingface.co/org/name": ("org/name", None, None),
+    "huggingface.co/org/name/tree/v1": ("org/name", "v1", None),
+    "https://huggingface.co/org/name/tree/refs%2Fpr%2F2": ("org/name", "refs/pr/2", None),
+    "https://huggingface.co/org/name/blob/main/sub/w.safetensors": ("org/name", "main", "sub/w.safetensors"),
+    "hf://org/name": ("org/name", None, None),
+    "hf://models/org/name@v2/sub": ("org/name", "v2", "sub"),
+}
 
 
 def _free_port() -> int:
@@ -267,7 +284,8 @@ def test_the_refusal_is_decided_before_any_filesystem_call(monkeypatch):
         with pytest.raises(Error) as info:
             parse_repo_spec(text)
         assert info.value.message == REFUSED
-    assert parse_repo_spec("org/name@refs/pr/1") == ("org/name", "refs/pr/1")
+    for text, want in HUB_FORMS.items():
+        assert parse_repo_spec(text) == want, text
 
 
 def test_a_repo_id_is_read_from_the_hub_never_from_a_local_folder(client, hub, monkeypatch):
@@ -331,8 +349,9 @@ def test_predict_on_an_uploaded_file(client, sample, monkeypatch):
         shutil.copy(sample, uploads / sample.name)
         note2, _, pred2 = endpoints.predict_page("  ", str(uploads / sample.name), "", None)
         assert note2 == note and pred2 == pred
-        with pytest.raises(Error, match="not a Hub repo id|repo id"):
+        with pytest.raises(Error) as info:
             endpoints.predict_page("", None, "", None)
+        assert info.value.message == guard.REFUSED
         with pytest.raises(Error) as info:  # a path gradio did not receive is never opened
             endpoints.predict_page("", "/etc/passwd.safetensors", "", None)
         assert info.value.message == guard.UPLOAD_REFUSED
@@ -384,6 +403,35 @@ def test_inspect_upload_through_gradio_client(client, sample):
     assert "+<!-- hfprobe:start -->" in diff and "bert-base-uncased" in diff
     assert raw["report"]["family"] == "bert"
     _clean(str(raw).replace("\n", " "))
+
+
+def test_a_repo_is_read_in_every_form_the_cli_reads_it(client, hub):
+    """A repo's web address (as pasted from a browser), its hf:// form and a folder inside it are read from the
+    test Hub; /open_pr takes the whole repo only, whatever the form."""
+    from tests.test_hub_reads import adapter_files
+
+    files, _ = adapter_files()
+    hub.add_repo("org/runs", {f"final/{n}": v for n, v in files.items()})
+    hub.add_repo("org/lora", files)
+    with hub.serving() as endpoint:
+        for text in (f"{endpoint}/org/lora", "https://huggingface.co/org/lora/tree/main", "hf://org/lora"):
+            summary, _, _, raw = client.predict(text, api_name="/inspect")
+            assert summary.startswith("### `org/lora"), summary
+            assert raw["report"]["family"] == "gpt2" and raw["report"]["files"] == ["adapter_model.safetensors"]
+        for text in ("https://huggingface.co/org/runs/tree/main/final", "hf://org/runs/final"):
+            _, _, _, raw = client.predict(text, api_name="/inspect")
+            assert raw["report"]["files"] == ["final/adapter_model.safetensors"], text
+        _, _, pred = client.predict("https://huggingface.co/org/runs/tree/main/final", "", api_name="/predict")
+        assert pred["tree"]["family"] == "gpt2"
+        msg = _refusal(client, "https://huggingface.co/org/runs/tree/main/final", api_name="/open_pr")
+    assert msg == guard_message("WHOLE_REPO"), msg
+    assert not hub.discussions.get("org/runs")
+
+
+def guard_message(name: str) -> str:
+    from hfprobe.space import guard
+
+    return getattr(guard, name)
 
 
 def test_inspect_predict_and_open_pr_with_the_visitors_token(client, app, realzoo, hub, monkeypatch):

@@ -3,9 +3,10 @@
 A thin face on the library (`inspect_source`, `predict`, `update_card` / `annotate_repo`, `ModelIndex.query`),
 and a public service, so it never reads a path a visitor names:
 
-- the text box takes a Hub repo id (`org/name[@revision]`) and nothing else; any other text gets the same
-  refusal, decided on the string alone before any filesystem call, so the answer says nothing about the
-  server's disk. A valid id is read from the Hub only (a local folder of the same spelling is never looked at);
+- the text box takes a Hub model repo as the CLI writes one (`org/name[@revision]`, `hf://…`, its huggingface.co
+  address, a file or folder in it) and nothing else; any other text gets the same refusal, decided on the string
+  alone before any filesystem call, so the answer says nothing about the server's disk. A repo is read from the
+  Hub only (a local folder of the same spelling is never looked at);
 - an upload is checked for where gradio put it, its name, its size and its first bytes before it is read;
 - every answer comes within a time limit; every failure is a `gr.Error` of one line with no server path,
   temp path, token or traceback in it;
@@ -166,7 +167,11 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
             )
         with gr.Tab("Inspect"):
             with gr.Row():
-                repo = gr.Textbox(label="Hub repo id", placeholder="org/name or org/name@revision", elem_id="repo")
+                repo = gr.Textbox(
+                    label="Hub repo",
+                    placeholder="org/name, org/name@revision or its huggingface.co address",
+                    elem_id="repo",
+                )
                 upload = gr.File(
                     label="or upload a .safetensors file", file_types=[SUFFIX], type="filepath", elem_id="upload"
                 )
@@ -183,8 +188,8 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
             upload.upload(inspect_file, [upload], outputs, api_name="inspect_file")
             with gr.Row():
                 labels = gr.Textbox(
-                    label="zero-shot labels, comma-separated (empty: the expert's own); Predict reads the repo id, "
-                    "or the uploaded file when the id is empty",
+                    label="zero-shot labels, comma-separated (empty: the expert's own); Predict reads the Hub repo, "
+                    "or the uploaded file when that box is empty",
                     elem_id="labels",
                     scale=3,
                 )

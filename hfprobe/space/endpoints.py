@@ -233,9 +233,9 @@ def _inspect_outputs(src, card_name: str, token) -> tuple:
 @answer(pool="hub")
 def inspect(source: str, oauth_token: gr.OAuthToken | None):
     """Inspect a Hub repo: (summary, predicted categories, card diff, raw report)."""
-    repo_id, revision = parse_repo_spec(source)
+    repo_id, revision, path = parse_repo_spec(source)
     token = visitor_token(oauth_token)
-    return _inspect_outputs(hub_source(repo_id, revision, token), repo_id, token)
+    return _inspect_outputs(hub_source(repo_id, revision, token, path), repo_id, token)
 
 
 @answer(pool="upload")
@@ -248,10 +248,10 @@ def inspect_file(file: str):
 @answer(pool="hub")
 def predict(source: str, labels: str, oauth_token: gr.OAuthToken | None):
     """What a Hub repo was trained on: the tree expert's categories, or zero-shot over `labels` (comma-separated)."""
-    repo_id, revision = parse_repo_spec(source)
+    repo_id, revision, path = parse_repo_spec(source)
     wanted = parse_labels(labels)
     token = visitor_token(oauth_token)
-    out, note = _predict(hub_source(repo_id, revision, token), wanted, token)
+    out, note = _predict(hub_source(repo_id, revision, token, path), wanted, token)
     return _predict_outputs(repo_id, out, note)
 
 
@@ -351,7 +351,7 @@ def open_pr(source: str, oauth_token: gr.OAuthToken | None):
     from ..cards.annotate import annotate_repo
     from ..tree.inspect import inspect_source
 
-    repo_id, revision = parse_repo_spec(source)
+    repo_id, revision, _ = parse_repo_spec(source, inside=False)
     if revision:
         raise gr.Error("a pull request goes against the main branch; enter the repo id without @revision")
     token = visitor_token(oauth_token)

@@ -1,13 +1,14 @@
 """The Space's guard: what a visitor may send, and what a visitor gets back.
 
 Owns the checks on every input, decided before any work (`parse_repo_spec` on the string alone, before any
-filesystem call; `upload_source` on where gradio put the file, its name, size and first bytes), the request
-limits (`max_upload_bytes`, `time_limit`), and `answer`, the wrapper that gives every endpoint a time limit and
-turns every failure into one clean `gr.Error` line (no token, no server path, no traceback). May import
-hfprobe.source, hfprobe.errors and hfprobe.config; the endpoints that use it are in endpoints.py.
+filesystem call: a Hub repo in any form the CLI reads one, a file or folder in it included; `upload_source` on
+where gradio put the file, its name, size and first bytes), the request limits (`max_upload_bytes`,
+`time_limit`), and `answer`, the wrapper that gives every endpoint a time limit and turns every failure into one
+clean `gr.Error` line (no token, no server path, no traceback). May import hfprobe.source, hfprobe.errors and
+hfprobe.config; the endpoints that use it are in endpoints.py.
 
     >>> parse_repo_spec("org/name")
-    ('org/name', None)
+    ('org/name', None, None)
 """
 
 import concurrent.futures
@@ -20,6 +21,8 @@ from pathlib import Path
 
 from ..config import require
 from ..errors import HfprobeError
+from ..source.hub import safe_name
+from ..source.resolve import parse_hub_spec
 
 gr = require("gradio", "space")
 
@@ -31,15 +34,17 @@ SUFFIX = ".safetensors"
 WORKERS = 4
 
 REFUSED = (
-    "enter a Hub model repo id such as org/name or org/name@revision; local paths, URLs and other text are not "
-    "accepted here (upload a .safetensors file instead)"
+    "enter a Hub model repo: org/name, org/name@revision, or its https://huggingface.co/ or hf:// address (a file "
+    "or folder in it too); local paths and other text are not accepted here (upload a .safetensors file instead)"
 )
+WHOLE_REPO = "a pull request is for a whole repo: enter org/name, not a file or folder in it"
 UPLOAD_REFUSED = "the upload could not be used; upload one .safetensors weights file"
 
 # org/name[@revision], as the Hub spells them: letters, digits, '.', '_', '-'; no '..' or '--'; a revision is a
 # branch, tag or commit (slashes allowed, as in refs/pr/1)
 _NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?"
 REPO_SPEC = re.compile(rf"({_NAME})/({_NAME})(?:@([A-Za-z0-9][A-Za-z0-9._/-]{{0,199}}))?")
+_ADDRESS = re.compile(r"(?:hf://|https?://|(?:huggingface|hf)\.co/)", re.IGNORECASE)  # read as a Hub URL
 # what may be an absolute path (or ~/...) in a message; `_server_path` decides whether it is one of this server's.
 # A "~" escaped for Markdown (\~) still counts as home.
 _ABS_PATH = re.compile(r"(?<![\w.:/~\\-])(?:\\?~)?/[^\s'\"`(),;]*")
@@ -58,24 +63,40 @@ def time_limit() -> float:
 
 
 # ---- input checks: strings first, no filesystem --------------------------------------------------------------
-def parse_repo_spec(text) -> tuple[str, str | None]:
-    """(repo_id, revision) from the visitor's text, or gr.Error(REFUSED) for anything else.
+def parse_repo_spec(text, *, inside: bool = True) -> tuple[str, str | None, str | None]:
+    """(repo_id, revision, path in the repo or None) from the visitor's text, or gr.Error(REFUSED) for anything else.
 
-    Decided on the string alone: the answer is the same whatever exists on the server.
+    Takes what the CLI takes for a Hub model: org/name[@revision], hf://[models/]org/name[@revision][/path] and the
+    Hub's web address (https://huggingface.co/org/name[/tree|blob|resolve/REV[/path]]). `inside=False`: a whole repo
+    only. Decided on the string alone: the answer is the same whatever exists on the server, and whatever host a URL
+    names, the repo is read from this server's Hub endpoint.
 
-    >>> parse_repo_spec(" org/name@v1 ")
-    ('org/name', 'v1')
-    >>> parse_repo_spec("/etc/passwd")
+    >>> parse_repo_spec(" org/name@v1 "), parse_repo_spec("https://huggingface.co/org/name/tree/main/v1")
+    (('org/name', 'v1', None), ('org/name', 'main', 'v1'))
+    >>> parse_repo_spec("/etc/passwd")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    gradio.exceptions.Error: 'enter a Hub model repo id such as org/name or org/name@revision; local paths, URLs and \
-other text are not accepted here (upload a .safetensors file instead)'
+    gradio.exceptions.Error: 'enter a Hub model repo: org/name, ...'
     """
     text = text.strip() if isinstance(text, str) else ""
-    match = REPO_SPEC.fullmatch(text) if len(text) <= MAX_TEXT else None
+    if len(text) > MAX_TEXT:
+        raise gr.Error(REFUSED, print_exception=False)
+    path = None
+    if _ADDRESS.match(text):  # a URL of the Hub: parsed as huggingface_hub parses one (no I/O)
+        try:
+            uri = parse_hub_spec(text)
+        except HfprobeError:
+            raise gr.Error(REFUSED, print_exception=False) from None
+        path = uri.path_in_repo.strip("/") or None
+        text = uri.id + (f"@{uri.revision}" if uri.revision else "")
+    match = REPO_SPEC.fullmatch(text)
     if not match or ".." in text or "--" in text or "//" in text or text.endswith("/"):
         raise gr.Error(REFUSED, print_exception=False)
-    return f"{match.group(1)}/{match.group(2)}", match.group(3)
+    if path is not None and not (safe_name(path) and "--" not in path and "%" not in path):  # %2F..: refused too
+        raise gr.Error(REFUSED, print_exception=False)
+    if path is not None and not inside:
+        raise gr.Error(WHOLE_REPO, print_exception=False)
+    return f"{match.group(1)}/{match.group(2)}", match.group(3), path
 
 
 def parse_labels(text) -> list[str] | None:
@@ -97,13 +118,13 @@ def visitor_token(oauth_token) -> str | bool:
     return value.strip() if isinstance(value, str) and value.strip() else False
 
 
-def hub_source(repo_id: str, revision: str | None, token):
-    """A Source that reads `repo_id` from the Hub only (resolve() would prefer a local folder of that name)."""
+def hub_source(repo_id: str, revision: str | None, token, path: str | None = None):
+    """A Source that reads `repo_id` (its file or folder `path`, where given) from the Hub only (resolve() would
+    prefer a local folder of that name)."""
     from ..source import Source
 
-    return Source(
-        "hub", repo_id + (f"@{revision}" if revision else ""), repo_id=repo_id, revision=revision, token=token
-    )
+    display = repo_id + (f"@{revision}" if revision else "")  # as resolve() names it; the file is the report's own
+    return Source("hub", display, repo_id=repo_id, revision=revision, default_file=path, token=token)
 
 
 def upload_source(path):
