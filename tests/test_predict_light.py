@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests import builders as B
@@ -69,10 +70,41 @@ def test_no_expert_and_no_cross_attention_abstains_without_torch(adapters, tmp_p
     _abstained_without_torch(gpt2, reason="no trained experts under")
     _abstained_without_torch(bert, reason="no trained experts under")
     assert [gpt2[1]["tree"]["family"], bert[1]["tree"]["family"]] == ["gpt2", "bert"]  # inspect's findings are there
-    # a UNet LoRA has cross-attention: the readout is asked (and abstains here: no text encoder for the tiny UNet's
-    # width), which takes torch
+    # a UNet LoRA has cross-attention: the readout is asked, and abstains here with no text encoder for the tiny
+    # UNet's width, which it knows before torch is imported
     rc, out, heavy = unet
-    assert rc == 0 and out["readout"]["abstained"] and "torch" in heavy, out
+    assert rc == 0 and out["readout"]["abstained"] and heavy == [], out
+    assert out["readout"]["reason"].startswith("no base text encoder: no known text encoder for cross-attention width")
+
+
+def test_an_sd_lora_whose_text_encoder_cannot_be_had_abstains_without_torch(tmp_path):
+    """An SD 1.x LoRA's cross-attention (768 wide) is read with SD 1.5's own text encoder. Offline with an empty
+    Hugging Face cache the readout cannot have it, and says so before torch is imported; a text encoder that can be
+    had (MiniLM, the zoo's 384 wide) is loaded, and torch with it."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(0)
+    folders = {}
+    for width in (768, 384):
+        tensors = {}
+        for block in ("down_blocks.1", "up_blocks.1"):
+            for kv in "kv":
+                base = f"unet.{block}.attentions.0.transformer_blocks.0.attn2.to_{kv}"
+                tensors[f"{base}.lora_A.weight"] = rng.standard_normal((4, width), dtype=np.float32)
+                tensors[f"{base}.lora_B.weight"] = rng.standard_normal((640, 4), dtype=np.float32)
+        folders[width] = tmp_path / f"lora-{width}"
+        folders[width].mkdir()
+        save_file(tensors, str(folders[width] / "pytorch_lora_weights.safetensors"))
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HFPROBE_CACHE": str(tmp_path / "cache")}
+    sd, zoo = _predict([folders[768], folders[384]], experts_dir=tmp_path / "none", env=env)
+    rc, out, heavy = sd
+    assert rc == 0 and out["method"] == "abstain" and heavy == [], (out, heavy)
+    assert out["readout"]["reason"].startswith(
+        "no base text encoder: the text encoder of stable-diffusion-v1-5/stable-diffusion-v1-5 is not in the Hugging "
+        "Face cache and the Hub cannot be asked (HF_HUB_OFFLINE is set)"
+    ), out["readout"]
+    rc, out, heavy = zoo
+    assert rc == 0 and out["readout"]["encoder"] == "minilm-pad12" and "torch" in heavy, (out, heavy)
 
 
 def test_experts_of_other_families_cost_only_their_json(adapters, tmp_path):

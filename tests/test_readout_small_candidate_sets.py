@@ -58,7 +58,7 @@ def test_fewer_than_three_candidates_abstain_with_nothing_to_report(labels, monk
     def no_encoder(*a, **k):
         raise AssertionError("no text encoder is needed to refuse a short candidate list")
 
-    monkeypatch.setattr(ro, "provider_for", no_encoder)
+    monkeypatch.setattr(ro, "text_reader", no_encoder)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch's std() warning over one value was one symptom
         out = ro.readout_predict(deltas(), labels, text_states=text_states(labels))

@@ -1,7 +1,8 @@
 """What the readout reads, found from a view's module names and shapes alone (no tensor bytes, no torch): a UNet's
-cross-attention key/value projections, their input width, and whether the readout can answer at all. `predict`
-asks this before it imports torch, so a model the readout cannot read (and no expert covers) gets its answer at
-once; readout.py asks it first too, so the two say the same.
+cross-attention key/value projections, their input width, whether the readout can answer at all, and the text
+encoder it reads them with (`text_reader`: fetched, not loaded). `predict` asks these before it imports torch, so a
+model the readout cannot read, or whose root's text encoder cannot be had (and no expert covers), gets its answer
+at once; readout.py asks them first too, so the two say the same.
 
     >>> cross_attention_modules(["unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k", "blocks.0.attn2.to_k"])
     ['unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k']
@@ -63,6 +64,25 @@ def why_unreadable(view, n_labels: int) -> str | None:
             f"standard deviations over the candidates, and its probability was fitted on lists of {MIN_LABELS} or more)"
         )
     return None
+
+
+def text_reader(view, *, token=None):
+    """(the token-state reader of the text encoder this adapter's cross-attention reads, None), or (None, why it
+    cannot be had) (`why_unreadable` first). A root's encoder is fetched into the Hugging Face cache (or found there)
+    and its configs read; nothing is loaded and torch is not imported."""
+    from ..errors import TextEncoderError
+    from ..text.states import provider_for
+
+    [width] = cross_attention_widths(view)
+    try:
+        return provider_for(width, token=token), None
+    except TextEncoderError as err:
+        return None, no_encoder(err)
+
+
+def no_encoder(err: Exception) -> str:
+    """The readout's abstention reason where its text encoder cannot be had or loaded."""
+    return f"no base text encoder: {str(err).removeprefix('readout: ')}"
 
 
 def abstention(reason: str, labels) -> dict:

@@ -410,16 +410,18 @@ def _readout_for_unseen(expert, view, labels, *, top_k: int, token) -> dict | No
 def _readout_fallback(out: dict, view, *, labels, top_k: int, token) -> None:
     """No expert for this model: read its cross-attention deltas instead (hfprobe.experts.readout), or say why not."""
     from ..text.vocab import check_labels, default_vocabulary
-    from .crossattn import abstention, why_unreadable
+    from .crossattn import abstention, text_reader, why_unreadable
 
     labels = check_labels(labels or default_vocabulary())
-    why = why_unreadable(view, len(labels))  # no expert and nothing the readout can read: no torch needed to say so
+    # no expert, and nothing the readout can read or no text encoder to read it with: no torch needed to say so
+    why = why_unreadable(view, len(labels))
+    reader, why = text_reader(view, token=token) if why is None else (None, why)
     if why:
         result = abstention(why, labels)
     else:
         from .readout import readout_predict
 
-        result = _without_probability(readout_predict(view, labels, top_k=top_k, token=token))
+        result = _without_probability(readout_predict(view, labels, text_states=reader, top_k=top_k, token=token))
     out["readout"] = result
     if not result["abstained"]:
         out.update(method="readout", predictions=result["predictions"])

@@ -34,7 +34,7 @@ import torch
 
 from ..errors import TextEncoderError
 from ..text.encoders import TEMPLATE
-from ..text.states import TextStates, provider_for
+from ..text.states import TextStates
 from .crossattn import (
     METHOD,
     MIN_LABELS,
@@ -42,6 +42,8 @@ from .crossattn import (
     cross_attention_modules,
     cross_attention_widths,
     delta_modules,
+    no_encoder,
+    text_reader,
     why_unreadable,
 )
 
@@ -296,12 +298,14 @@ def readout_predict(
     if why:
         return abstention(why, labels)
     width = cross_attention_widths(view).pop()
+    if text_states is None:
+        text_states, why = text_reader(view, token=token)
+        if why:
+            return abstention(why, labels)
     try:
-        if text_states is None:
-            text_states = provider_for(width, token=token)
         ts = text_states if isinstance(text_states, TextStates) else text_states.states(labels, template)
     except TextEncoderError as err:
-        return abstention(f"no base text encoder: {str(err).removeprefix('readout: ')}", labels)
+        return abstention(no_encoder(err), labels)
     deltas, ranks = deltas_of(view)  # read the delta bytes only once an encoder is at hand
     if ts.labels != labels:
         raise TextEncoderError(

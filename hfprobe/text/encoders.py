@@ -19,11 +19,13 @@ import os
 import threading
 from functools import lru_cache
 from importlib import resources
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..errors import TextEncoderError
 from .vocab import check_labels
+
+if TYPE_CHECKING:  # torch loads where an encoder computes: building one (the registry, a root's configs) needs none
+    import torch
 
 DEFAULT_TEXT_ENCODER = "minilm"
 _LOCK = threading.Lock()
@@ -63,6 +65,8 @@ class TextEncoder:
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """Embed raw strings (no prompt added). Repeated strings are served from a per-process cache."""
+        import torch
+
         texts = check_labels(texts, what=f"text encoder {self.id}", unique=False)
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
@@ -125,6 +129,8 @@ class _TransformersEncoder(TextEncoder):
         return self._loaded()[1]
 
     def token_states(self, prompts, pad_to):
+        import torch
+
         batch = self._tok(
             prompts,
             padding="max_length" if pad_to else True,

@@ -29,8 +29,6 @@ import json
 import os
 from pathlib import Path
 
-import torch
-
 from ..errors import TextEncoderError
 from .encoders import _LOADED, _LOCK, _quiet_transformers, _TransformersEncoder, registry
 
@@ -111,6 +109,7 @@ class PipelineTextEncoder(_TransformersEncoder):
     def _load(self):
         """([tokenizer per encoder], [model per encoder]), each model of the class its config names."""
         try:
+            import torch
             import transformers
             from transformers import AutoTokenizer
 
@@ -136,6 +135,8 @@ class PipelineTextEncoder(_TransformersEncoder):
     def token_states(self, prompts, pad_to):
         """(hidden [n, T, dim], all-true mask [n, T], character offsets per token): each encoder's states at every
         padded position, concatenated along the width, as the pipeline passes them to its UNet."""
+        import torch
+
         pad_to = pad_to or self.default_pad
         hidden, offsets = [], None
         with torch.no_grad():

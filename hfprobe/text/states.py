@@ -17,12 +17,14 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass, field
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..errors import TextEncoderError
 from .encoders import TEMPLATE, TextEncoder, get_text_encoder, registry
 from .roots import root_text_encoder
+
+if TYPE_CHECKING:  # torch loads with the states themselves: choosing and fetching an encoder needs none
+    import torch
 
 PROGRESS_AFTER_S = 2.0  # computing token states shows a progress bar once it has taken this long
 
@@ -44,6 +46,8 @@ class TextStates:
 
 
 def _label_token_mask(offsets: list[tuple[int, int]], start: int, end: int) -> torch.Tensor:
+    import torch
+
     return torch.tensor([b > a and a < end and b > start for a, b in offsets], dtype=torch.bool)
 
 
@@ -57,6 +61,8 @@ class StateReader:
 
     def states(self, labels: list[str], template: str = TEMPLATE) -> TextStates:
         """Token states for `template.format(label)` of every label; cached on disk per (encoder, labels)."""
+        import torch
+
         from ..config import cache_dir
 
         labels = list(labels)
@@ -70,6 +76,7 @@ class StateReader:
             return self._compute(labels, template, path)
 
     def _compute(self, labels: list[str], template: str, path) -> TextStates:
+        import torch
         from huggingface_hub.utils import tqdm
 
         states, masks = [], []
