@@ -6,7 +6,7 @@
    side by side with a bare header read in a fresh Python process (struct + json only) on the same file; the
    median wall time of each and their ratio. Target: under 1.0 s each on 2 cores. Beside them, `hfprobe predict FILE
    --json` with no experts installed and HF_HUB_OFFLINE=1: the PEFT adapter's abstention needs no torch (no expert, no
-   cross-attention for the readout); the SD LoRA's readout is asked, so torch loads, and abstains (no text encoder
+   cross-attention for the readout); the SD LoRA's readout is asked, and abstains before torch loads (no text encoder
    cached).
 2. Warm throughput: `inspect_source` in-process over every realzoo folder (the first pass includes the imports; the
    best of `--warm-passes` later passes, default 3, is "warm"), in wall time and in the process's CPU time (which the
@@ -19,8 +19,8 @@
    with metadata) in several formats: the time to `open_weights` and to `inspect` each (target: under 2 s).
 5. Latency: `inspect` of the three files, and of a Llama-shaped checkpoint in `--shards` files (default 32), over that
    server with `--latency-ms` (default 100) added to every request, as from a machine far from the Hub: wall time,
-   requests, and how many round trips it waited for; and `hfprobe inspect` of ten repos in one command, answered
-   four at a time and one after another.
+   requests, and how many round trips it waited for; and `hfprobe inspect`, `predict` and `index add` of ten repos
+   in one command, answered four at a time and one after another.
 
 The machine is shared, so wall times are upper bounds; the load average is recorded with the figures.
 """
@@ -314,9 +314,9 @@ def latency(realzoo: Path, seconds: float, shards: int = 32) -> dict:
             t0 = time.perf_counter()
             inspect_source(f"bench/{name}-latency")
             wall = time.perf_counter() - t0
-        out[name] = {
+        out[f"inspect: {name}"] = {
             "per_request_s": seconds,
-            "inspect_s": round(wall, 3),
+            "wall_s": round(wall, 3),
             "requests": len(hub.requests),
             "round_trips_waited": round(wall / seconds, 1) if seconds else None,
         }
@@ -324,37 +324,47 @@ def latency(realzoo: Path, seconds: float, shards: int = 32) -> dict:
 
 
 def latency_batch(realzoo: Path, seconds: float, repos: int = 10) -> dict:
-    """`hfprobe inspect` (the CLI, in process) of `repos` fresh repos in one command, each request `seconds` away:
-    the batch answered BATCH_WORKERS at a time, and one repo after another."""
+    """`hfprobe inspect`, `predict` and `index add` (the CLI, in process; no expert installed) of `repos` fresh repos in
+    one command, each request `seconds` away: the batch answered `config.BATCH_WORKERS` at a time, and one repo after
+    another."""
     import io
+    import tempfile
 
-    import hfprobe.cli.inspect as cli_inspect
+    from hfprobe import config
     from hfprobe.cli import main
 
     rid = HTTP_CASES["peft-adapter"][0]
     files = {p.name: p.read_bytes() for p in (realzoo / "files" / rid).iterdir() if p.is_file()}
-    out, saved = {}, cli_inspect.BATCH_WORKERS
-    for workers in (saved, 1):
-        names = [f"bench/batch{workers}-{i}" for i in range(repos)]
-        hub = MiniHub({"bench/batch-warmup": files, **dict.fromkeys(names, files)}, latency=seconds)
-        with hub.serving(), contextlib.redirect_stdout(io.StringIO()) as printed:
-            main(["inspect", "bench/batch-warmup", "--json"])
-            hub.requests.clear()
-            cli_inspect.BATCH_WORKERS = workers
-            try:
-                t0 = time.perf_counter()
-                status = main(["inspect", *names, "--json"])
-                wall = time.perf_counter() - t0
-            finally:
-                cli_inspect.BATCH_WORKERS = saved
-        answers = [json.loads(line) for line in printed.getvalue().splitlines()[1:]]
-        assert status == 0 and [a["source"] for a in answers] == names, "the batch's answers, in order"
-        out[f"{repos} repos, {workers} at a time"] = {
-            "per_request_s": seconds,
-            "inspect_s": round(wall, 3),
-            "requests": len(hub.requests),
-            "round_trips_waited": round(wall / seconds, 1) if seconds else None,
-        }
+    out = {}
+    saved = config.BATCH_WORKERS
+    for command in ("inspect", "predict", "index add"):
+        for workers in (saved, 1):
+            tag = f"{command.replace(' ', '-')}{workers}"
+            names = [f"bench/{tag}-{i}" for i in range(repos)]
+            hub = MiniHub({f"bench/{tag}-warmup": files, **dict.fromkeys(names, files)}, latency=seconds)
+            with tempfile.TemporaryDirectory() as tmp:
+                index = ["--index", tmp, "-q"] if command == "index add" else []
+                argv = [*command.split(), "--json", *index]
+                os.environ["HFPROBE_EXPERTS"] = str(Path(tmp) / "no-experts")  # a fresh install: no expert
+                with hub.serving(), contextlib.redirect_stdout(io.StringIO()) as printed:
+                    main([*argv, f"bench/{tag}-warmup"])  # imports and connections, not timed
+                    hub.requests.clear()
+                    config.BATCH_WORKERS = workers
+                    try:
+                        t0 = time.perf_counter()
+                        status = main([*argv, *names])
+                        wall = time.perf_counter() - t0
+                    finally:
+                        config.BATCH_WORKERS = saved
+                        del os.environ["HFPROBE_EXPERTS"]
+            answers = [json.loads(line) for line in printed.getvalue().splitlines()[1:]]
+            assert status == 0 and [a["source"] for a in answers] == names, "the batch's answers, in order"
+            out[f"{command}: {repos} repos, {workers} at a time"] = {
+                "per_request_s": seconds,
+                "wall_s": round(wall, 3),
+                "requests": len(hub.requests),
+                "round_trips_waited": round(wall / seconds, 1) if seconds else None,
+            }
     return out
 
 
@@ -462,7 +472,7 @@ def main() -> int:
         result["latency"].update(latency_batch(realzoo, args.latency_ms / 1000))
         for name, r in result["latency"].items():
             print(
-                f"{name:38s} inspect {r['inspect_s']} s with {args.latency_ms:.0f} ms a request: {r['requests']} "
+                f"{name:38s} {r['wall_s']} s with {args.latency_ms:.0f} ms a request: {r['requests']} "
                 f"requests, {r['round_trips_waited']} round trips waited"
             )
     if "maximal" not in args.skip:

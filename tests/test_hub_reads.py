@@ -581,10 +581,13 @@ def test_a_sharded_checkpoint_s_shards_are_read_side_by_side(hub, tmp_path, kind
     assert most[0] >= 2, "the shards were read one after another"
 
 
-def test_a_batch_of_repos_is_inspected_side_by_side_and_printed_in_order(hub, capsys):
-    """`hfprobe inspect` of several repos answers them at once (a repo's answer is mostly round trips) and prints
-    them in the order given, a bad one as its line in its place."""
+@pytest.mark.parametrize("command", ["inspect", "predict"])
+def test_a_batch_of_repos_is_answered_side_by_side_and_printed_in_order(hub, capsys, command, tmp_path, monkeypatch):
+    """`hfprobe inspect` (or `predict`) of several repos answers them at once (a repo's answer is mostly round trips)
+    and prints them in the order given, a bad one as its line in its place."""
     from hfprobe.cli import main
+
+    monkeypatch.setenv("HFPROBE_EXPERTS", str(tmp_path / "no-experts"))
 
     files = {n: (hub.repo_dir(REPO) / n).read_bytes() for n in hub.files(REPO)}
     names = [f"org/batch-{i}" for i in range(4)]
@@ -592,12 +595,13 @@ def test_a_batch_of_repos_is_inspected_side_by_side_and_printed_in_order(hub, ca
         hub.add_repo(name, files)
     most = slow_requests(hub, lambda path: path.startswith("/api/models/org/batch-"))  # each repo's listing
     specs = [names[0], "org/no-such-repo", *names[1:]]
-    assert main(["inspect", *specs, "--json"]) == 1  # one of the batch failed
+    assert main([command, *specs, "--json"]) == 1  # one of the batch failed
     out = capsys.readouterr()
     answers = [json.loads(line) for line in out.out.splitlines()]
     assert [a["source"] for a in answers] == specs
     assert [a.get("status") for a in answers] == [None, "failed", None, None, None]
-    assert all(a["family"] == "gpt2" for a in answers if "family" in a)
+    families = [a.get("family") or a["tree"]["family"] for a in answers if a.get("status") != "failed"]
+    assert families == ["gpt2"] * 4
     assert out.err.count("hfprobe: error: ") == 1 and "org/no-such-repo" in out.err
     assert most[0] >= 2, "the repos were inspected one after another"
 

@@ -450,6 +450,29 @@ def test_expert_less_tree_is_indexed_by_tree_root_format_and_commit(realzoo, tmp
     assert no_experts == []  # the missing default location was looked at, never loaded from
 
 
+def test_a_batch_of_hub_repos_is_indexed_side_by_side_and_reported_in_order(tmp_path, no_experts, capsys):
+    """Each repo's row is mostly round trips: `index add` describes a batch of Hub repos at once, and reports and
+    writes them in the order given, a bad one as its line in its place."""
+    from hfprobe.cli import main
+    from tests.fakehub import FakeHub
+    from tests.test_hub_reads import adapter_files, slow_requests
+
+    hub = FakeHub(tmp_path / "hub")
+    names = [f"org/batch-{i}" for i in range(4)]
+    for i, name in enumerate(names):
+        hub.add_repo(name, adapter_files(seed=i)[0])
+    most = slow_requests(hub, lambda path: path.startswith("/api/models/org/batch-"))  # each repo's listing
+    specs = [names[0], "org/no-such-repo", *names[1:]]
+    idx_dir = str(tmp_path / "idx")
+    with hub.serving():
+        assert main(["index", "add", *specs, "--index", idx_dir, "-q", "--json"]) == 1  # one of the batch failed
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["source"], x["status"]) for x in lines] == [(s, "failed" if "no-such" in s else "added") for s in specs]
+    assert sorted(r["id"] for r in ModelIndex(idx_dir).rows()) == names
+    assert {r["family"] for r in ModelIndex(idx_dir).rows()} == {"gpt2"}
+    assert most[0] >= 2, "the repos were described one after another"
+
+
 def test_scored_and_unscored_rows_share_one_index(tmp_path):
     idx = make_index(tmp_path / "idx")
     bare = IndexRow(

@@ -239,25 +239,19 @@ def fail(message: str, item: str | None = None) -> None:
         emit({"source": item, "status": "failed", "error": message})
 
 
-def each_source(args, answer, text, workers: int = 1) -> int:
+def each_source(args, answer, text) -> int:
     """Answer each of `args.sources` (`answer(spec)` -> a dict) and print it (`text(answer)`, or a JSON line under
-    --json), in the order given. With `workers` > 1 a batch is answered that many at a time (inspect: a Hub repo's
-    answer is mostly waiting for round trips). A bad source of a batch prints its one-line error and the others
-    still run; a lone source's error propagates (exit 2, its one line). Returns the batch's exit status."""
-    from ..config import debug
+    --json), in the order given. A batch that holds a Hub repo is answered `config.BATCH_WORKERS` at a time (a Hub
+    repo's answer is mostly waiting for round trips; `resolve.batch_workers`). A bad source of a batch prints its
+    one-line error and the others still run; a lone source's error propagates (exit 2, its one line). Returns the
+    batch's exit status."""
+    from ..config import debug, side_by_side
     from ..errors import HfprobeError
+    from ..source.resolve import batch_workers
 
     specs = list(args.sources)
-    if workers > 1 and len(specs) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=min(workers, len(specs)), thread_name_prefix="hfprobe-batch")
-        futures = [pool.submit(answer, spec) for spec in specs]
-        results = (f.result for f in futures)
-    else:
-        pool, results = None, (functools.partial(answer, spec) for spec in specs)
     failed = 0
-    try:
+    with side_by_side(answer, specs, batch_workers(specs), "hfprobe-batch") as results:
         for i, (spec, result) in enumerate(zip(specs, results)):
             try:
                 out = result()
@@ -271,9 +265,6 @@ def each_source(args, answer, text, workers: int = 1) -> int:
                 emit(out)
             else:
                 print(("\n" if i else "") + text(out), flush=True)
-    finally:
-        if pool is not None:  # an untyped error or ^C: answers not yet begun are not begun
-            pool.shutdown(wait=True, cancel_futures=True)
     return batch_status(len(specs), failed)
 
 

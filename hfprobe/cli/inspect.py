@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from .common import add_flags, each_source, hub_command
 
-# sources of a batch answered at once where it holds Hub repos: a Hub repo's answer is mostly round trips (a
-# listing, then the headers and the companions side by side); local files are answered one after another (threads
-# made 42 realzoo folders 15% slower: the work is Python's, under one lock)
-BATCH_WORKERS = 4
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -30,17 +25,7 @@ def register(sub) -> None:
 
 @hub_command
 def run(args) -> int:
-    """Inspect each source (BATCH_WORKERS at a time where the batch holds a Hub repo), printed in order; a bad one
-    prints its one-line error and the others still run."""
+    """Inspect each source, printed in order; a bad one prints its one-line error and the others still run."""
     from ..tree.inspect import format_report, inspect_source
 
-    workers = BATCH_WORKERS if len(args.sources) > 1 and any(map(_remote, args.sources)) else 1
-    return each_source(args, lambda spec: inspect_source(spec, token=args.token), format_report, workers)
-
-
-def _remote(spec: str) -> bool:
-    import os
-
-    from ..source.resolve import is_hub_spec
-
-    return is_hub_spec(spec) and not os.path.exists(spec)  # a local path of that spelling wins, as in `resolve`
+    return each_source(args, lambda spec: inspect_source(spec, token=args.token), format_report)

@@ -219,7 +219,8 @@ class Expert:
             raise ExpertError(
                 f"{path}: tensors do not match the architecture in {CONFIG} ({str(err).splitlines()[0]})"
             ) from err
-        self._model, self._label_text_emb = model.eval(), tensors.get("label_text_emb")
+        self._label_text_emb = tensors.get("label_text_emb")
+        self._model = model.eval()  # last: another thread that sees the model sees its label embeddings too
 
 
 def download_experts(repo_id: str, *, revision=None, token=None, patterns=(CONFIG, WEIGHTS)) -> Path:

@@ -11,6 +11,7 @@ keeps what it finished and a rerun skips what is already indexed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Callable
@@ -219,6 +220,9 @@ def add_sources(
     """
     from huggingface_hub.utils import tqdm
 
+    from ..config import side_by_side
+    from ..source.resolve import batch_workers
+
     kwargs = dict(describe_kwargs or {})
     specs = list(dict.fromkeys(specs))
     if describe is describe_model:  # the experts location, checked once for the batch: a bad one fails here
@@ -243,9 +247,11 @@ def add_sources(
             report(spec, "failed", payload)
         bar.update(1)
 
-    if engine == "local":
-        for spec in todo:
-            _take(_describe_safely(describe, spec, kwargs))
+    if engine == "local":  # a batch with a Hub repo, whose row is mostly waiting for round trips: a few at a time
+        describe_one = functools.partial(_describe_safely, describe, kwargs=kwargs)
+        with side_by_side(describe_one, todo, batch_workers(todo), "hfprobe-index") as results:
+            for result in results:  # rows are written here, in the order given
+                _take(result())
     elif engine == "ray":
         for result in _ray_map(describe, todo, kwargs):
             _take(result)

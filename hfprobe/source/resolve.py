@@ -82,6 +82,20 @@ def is_hub_spec(text: str) -> bool:
     )
 
 
+def reads_hub(spec: str) -> bool:
+    """Whether `resolve(spec)` reads the Hub: a Hub spec with no local path of that spelling (no Hub I/O)."""
+    return is_hub_spec(spec) and not os.path.exists(spec)
+
+
+def batch_workers(specs) -> int:
+    """How many of a batch's sources to answer at once: `config.BATCH_WORKERS` where it holds more than one and a
+    Hub repo among them, else 1 (each here, one after another)."""
+    from ..config import BATCH_WORKERS
+
+    specs = list(specs)
+    return BATCH_WORKERS if len(specs) > 1 and any(map(reads_hub, specs)) else 1
+
+
 def parse_hub_spec(text: str):
     """A Hub spec (org/name[@rev], hf://…, or a web URL of the Hub or of HF_ENDPOINT) as huggingface_hub's `HfUri`.
 

@@ -202,20 +202,16 @@ class Source:
         """`read(self.open(name))` for each name, in order: side by side for a Hub source, where each read is a
         round trip away (a sharded checkpoint's headers), one after another for local files; a name given twice is
         read once. Where reads fail, the first name's error is raised, and reads not yet begun are not made."""
+        from ..config import side_by_side
+
         names = list(names)
         distinct = list(dict.fromkeys(names))
-        if self.kind != "hub" or len(distinct) < 2:
-            got = {name: read(self.open(name)) for name in distinct}
-            return [got[name] for name in names]
-        self._pin()  # once, before the threads: every read is of the commit it names
-        from concurrent.futures import ThreadPoolExecutor
-
-        pool = ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(distinct)), thread_name_prefix="hfprobe-read")
-        try:
-            futures = {name: pool.submit(lambda n=name: read(self.open(n))) for name in distinct}
-            return [futures[name].result() for name in names]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # reads under way end within their timeouts
+        workers = READ_WORKERS if self.kind == "hub" else 1
+        if workers > 1 and len(distinct) > 1:
+            self._pin()  # once, before the threads: every read is of the commit it names
+        with side_by_side(lambda name: read(self.open(name)), distinct, workers, "hfprobe-read") as results:
+            got = {name: result() for name, result in zip(distinct, results)}
+        return [got[name] for name in names]
 
     def _label(self, name: str) -> str:
         return f"{self.display}/{name}" if self.kind != "file" else self.display
