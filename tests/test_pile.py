@@ -70,6 +70,20 @@ def test_the_cli_groups_a_pile_and_refuses_zoo_flags(pile, capsys):
     assert "declare no labels" in err and "--layer" in err and "\n" not in err
 
 
+def test_a_pile_is_grouped_without_torch(pile):
+    """Grouping a pile reads headers alone, as `inspect` does: a fresh process never imports torch for it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, contextlib, io; from hfprobe.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()): rc = main(['trees', sys.argv[1], '--json'])\n"
+        "print(rc, [m for m in ('torch', 'transformers', 'diffusers') if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(pile)], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr[-2000:]
+
+
 def test_an_unreadable_model_stops_the_pile_unless_skipped(pile):
     (pile / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
     with pytest.raises(Exception, match="broken.safetensors"):

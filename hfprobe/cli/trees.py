@@ -23,12 +23,12 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..experts.route import cluster_zoo
-    from ..zoo import open_zoo
     from ..zoo.read import declares_labels
 
-    if not declares_labels(args.dir):
+    if not declares_labels(args.dir):  # grouped by inspect's roots: headers only, no torch
         return _pile(args)
+    from ..experts.route import cluster_zoo
+    from ..zoo import open_zoo
     zoo = open_zoo(args.dir, skip_bad=args.skip_bad)
     res = cluster_zoo(zoo, layer=args.layer, n_trees=args.n_trees, split=args.split)
     if args.json:

@@ -14,25 +14,25 @@ May import: hfprobe.source, hfprobe.formats, hfprobe.text, hfprobe.errors, hfpro
     ...     item.id, item.split, item.labels, item.matrix.shape
 """
 
-from .build import build_zoo, default_zoo_dir
-from .modelj import is_modelj_spec, modelj_kind, open_modelj, open_zoo_spec, paper_protocol
-from .read import Zoo, ZooItem, ZooModel, open_zoo, zoo_info
-from .recipe import list_presets, load_recipe, recipe_hash
+from .. import lazy_exports
 
-__all__ = [
-    "Zoo",
-    "ZooItem",
-    "ZooModel",
-    "build_zoo",
-    "default_zoo_dir",
-    "list_presets",
-    "load_recipe",
-    "is_modelj_spec",
-    "modelj_kind",
-    "open_modelj",
-    "open_zoo",
-    "open_zoo_spec",
-    "paper_protocol",
-    "recipe_hash",
-    "zoo_info",
-]
+# loaded on first use: a folder's label check (read.declares_labels) needs no torch, building and reading tensors do
+_PUBLIC = {
+    "Zoo": "hfprobe.zoo.read",
+    "ZooItem": "hfprobe.zoo.read",
+    "ZooModel": "hfprobe.zoo.read",
+    "build_zoo": "hfprobe.zoo.build",
+    "default_zoo_dir": "hfprobe.zoo.build",
+    "list_presets": "hfprobe.zoo.recipe",
+    "load_recipe": "hfprobe.zoo.recipe",
+    "is_modelj_spec": "hfprobe.zoo.modelj",
+    "modelj_kind": "hfprobe.zoo.modelj",
+    "open_modelj": "hfprobe.zoo.modelj",
+    "open_zoo": "hfprobe.zoo.read",
+    "open_zoo_spec": "hfprobe.zoo.modelj",
+    "paper_protocol": "hfprobe.zoo.modelj",
+    "recipe_hash": "hfprobe.zoo.recipe",
+    "zoo_info": "hfprobe.zoo.read",
+}
+__all__ = list(_PUBLIC)
+__getattr__ = lazy_exports(__name__, _PUBLIC)

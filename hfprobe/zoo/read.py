@@ -20,10 +20,12 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from ..errors import HfprobeError, UsageError, ZooError
+
+if TYPE_CHECKING:  # tensors come with a model's layer; finding a zoo's models and labels needs no torch
+    import torch
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
 
@@ -151,6 +153,8 @@ class Zoo:
 
     def stack(self, layer: str, **kw) -> tuple[list[ZooItem], torch.Tensor]:
         """All selected models' `layer` stacked into one tensor [n, d_out, d_in] (items keep ids/labels)."""
+        import torch
+
         items = list(self.read(layer, **kw))
         if not items:
             raise ZooError(f"{self.path}: no model with layer {layer!r} in this selection")
