@@ -29,6 +29,7 @@ def run(args) -> int:
         return _pile(args)
     from ..experts.route import cluster_zoo
     from ..zoo import open_zoo
+
     zoo = open_zoo(args.dir, skip_bad=args.skip_bad)
     res = cluster_zoo(zoo, layer=args.layer, n_trees=args.n_trees, split=args.split)
     if args.json:
