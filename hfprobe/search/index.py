@@ -59,7 +59,8 @@ def default_index_dir() -> Path:
 class ModelIndex:
     """The index folder: LanceDB tables plus `hfprobe_index.json` (format, versions, text spaces).
 
-    `encoders` maps a text-encoder id to an object with `.id`, `.dim`, `.embed(list[str])`; ids not in
+    `encoders` maps a text-encoder id to an object with `.id`, `.dim`, `.embed_array(list[str])` (a numpy array
+    [n, dim], rows L2-normalised; `.prompt` words category labels, default "{}"); ids not in
     it are loaded with `hfprobe.text.get_text_encoder` when a query needs them.
     """
 

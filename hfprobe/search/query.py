@@ -3,7 +3,8 @@
 Owns the search tuning (`NPROBES`, `REFINE`), the vector search of one table (`search_space`: ids and distances
 first, then the hits' columns by row id), the `why` of a hit, and the listing of models without categories
 (`unscored_hits`). `ModelIndex.query` (index.py) picks the tables, the encoders and the tree filter and merges
-what these return. May import hfprobe.search.rows (and torch through the encoder it is given).
+what these return. May import hfprobe.search.rows; a query needs no torch where its encoder does not (MiniLM's
+embeddings are numpy's: hfprobe.text.bert_numpy).
 
     >>> search_space(table, get_text_encoder("minilm"), "a photo of a dog", top_k=3)  # doctest: +SKIP
 """
@@ -39,7 +40,7 @@ def search_space(
     Each hit has the row's columns but the embedding, `score` (cosine) and `why` (its top categories, prefixed
     with the one nearest the text when `explain`); `where` (SQL on root/family) filters before the vector search.
     """
-    qvec = encoder.embed([text.strip()])[0].float()
+    qvec = encoder.embed_array([text.strip()])[0]
     search = table.search(qvec.tolist(), vector_column_name="embedding").metric("cosine").limit(top_k)
     search = search.nprobes(nprobes).refine_factor(refine)
     if where:
@@ -95,7 +96,7 @@ def _explain(hits: list[dict], encoder, qvec) -> None:
     labels = list(dict.fromkeys(c["label"] for h in hits for c in h["categories"]))
     if not labels:
         return
-    sims = dict(zip(labels, (encoder.embed(labels).float() @ qvec).tolist()))
+    sims = dict(zip(labels, (encoder.embed_array(labels) @ qvec).tolist()))
     for h in hits:
         if h["categories"]:
             best = max(h["categories"], key=lambda c: sims[c["label"]])

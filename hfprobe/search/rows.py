@@ -116,17 +116,17 @@ def embed_categories(categories: list[dict], encoder, template: str | None = Non
 
     >>> embed_categories([{"label": "dog", "score": 0.9}], get_text_encoder("minilm"))[:2]  # doctest: +SKIP
     """
-    import torch
+    import numpy as np
 
     if not categories:
         raise SearchIndexError(
             "no predicted categories to embed; the model needs an expert for its tree (hfprobe train)"
         )
     labels = [str(c["label"]) for c in categories]
-    weights = torch.tensor([max(float(c["score"]), 0.0) for c in categories], dtype=torch.float32)
-    if not torch.isfinite(weights).all() or float(weights.sum()) <= 0:
-        weights = torch.ones(len(labels))
-    vecs = encoder.embed_labels(labels, template) if hasattr(encoder, "embed_labels") else encoder.embed(labels)
-    vec = (weights[:, None] / weights.sum() * vecs.float()).sum(0)
-    vec = torch.nn.functional.normalize(vec, dim=0)
-    return vec.tolist()
+    weights = np.array([max(float(c["score"]), 0.0) for c in categories], dtype=np.float32)
+    if not np.isfinite(weights).all() or float(weights.sum()) <= 0:
+        weights = np.ones(len(labels), np.float32)
+    prompt = template if template is not None else getattr(encoder, "prompt", "{}")  # as embed_labels words them
+    vecs = encoder.embed_array([prompt.format(label) for label in labels])
+    vec = (weights[:, None] / weights.sum() * vecs).sum(0)
+    return (vec / max(float(np.linalg.norm(vec)), 1e-12)).astype(np.float32).tolist()

