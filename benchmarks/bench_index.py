@@ -9,6 +9,7 @@ search alone (the query vector is given) and end to end with the real MiniLM tex
     python benchmarks/bench_index.py --rows 10000 --rows 1000000 --out bench_index.json
     python benchmarks/bench_index.py --build-from ZOO_DIR --experts EXPERTS_DIR   # models/s, real per-model work
     python benchmarks/bench_index.py --realzoo ../shared/realzoo    # every real model indexed, no expert installed
+    python benchmarks/bench_index.py --cold-query 7                  # `hfprobe query` as a fresh process
 
 Target: p95 under 50 ms at 1M rows on 2 cores.
 """
@@ -209,6 +210,46 @@ def end_to_end_ms(idx: ModelIndex, n: int = 30) -> dict:
     }
 
 
+def cold_query(work: Path, runs: int, rows: int = 1000) -> dict:
+    """`hfprobe query` as a fresh process (imports included, as a user runs it) on an index of `rows` MiniLM rows:
+    the median wall time of `runs`, and the modules it loaded."""
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(1)
+    emb, trees, _, _ = synth(rows, rng, _unit(rng.standard_normal((N_CATS, DIM))).astype(np.float32))
+    path = work / "cold-query"
+    shutil.rmtree(path, ignore_errors=True)
+    ModelIndex(path).add(
+        [
+            IndexRow(
+                id=f"org/model-{i}",
+                source=f"org/model-{i}",
+                embedding=emb[i].tolist(),
+                text_encoder="minilm",
+                family=f"tree{trees[i]}",
+                root=f"tree{trees[i]}",
+                categories=[{"label": "dog", "score": 0.9}],
+            ).to_record()
+            for i in range(rows)
+        ]
+    )
+    hfprobe = str(Path(sys.executable).with_name("hfprobe"))
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([hfprobe, "query", "a photo of a dog", "--index", str(path), "--json"], check=True,
+                       capture_output=True)  # fmt: skip
+        times.append(time.perf_counter() - t0)
+    code = (
+        "import sys; from hfprobe.search.index import ModelIndex; "
+        f"ModelIndex({str(path)!r}, create=False).query('a photo of a dog'); "
+        "print([m for m in ('torch', 'transformers') if m in sys.modules])"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    return {"rows": rows, "runs": runs, "median_s": round(float(np.median(times)), 3), "heavy_modules": loaded}
+
+
 def build_rate(zoo: str, experts: str | None = None, files: list[str] | None = None) -> dict:
     """Models per second through the real per-model work (inspect + predict + embed) on local files."""
     from hfprobe.search.ingest import add_sources
@@ -259,6 +300,7 @@ def main() -> None:
         default="minilm",
         help="'minilm' adds end-to-end latency with the real encoder; 'none' skips it",
     )
+    ap.add_argument("--cold-query", type=int, metavar="RUNS", help="also time `hfprobe query` as a fresh process")
     ap.add_argument("--workdir", default=None, help="where to build the synthetic indexes (default: a temp dir)")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args()
@@ -270,7 +312,8 @@ def main() -> None:
     report = {"dim": DIM, "cpu_count": os.cpu_count(), "results": []}
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench-index-"))
     try:
-        for n in [] if (args.build_from or args.realzoo) and not args.rows else args.rows or [10_000, 1_000_000]:
+        only = args.build_from or args.realzoo or args.cold_query
+        for n in [] if only and not args.rows else args.rows or [10_000, 1_000_000]:
             path = work / f"idx{n}"
             shutil.rmtree(path, ignore_errors=True)
             print(f"building {n:,} rows in {path} ...", flush=True)
@@ -297,6 +340,9 @@ def main() -> None:
         if args.realzoo:
             report["realzoo"] = realzoo_rows(args.realzoo)
             print(json.dumps(report["realzoo"]), flush=True)
+        if args.cold_query:
+            report["cold_query"] = cold_query(work, args.cold_query)
+            print(json.dumps(report["cold_query"]), flush=True)
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)
