@@ -16,7 +16,10 @@ def register(sub) -> None:
         "updates) one pull request; --out DIR writes the card locally instead.",
     )
     p.add_argument(
-        "targets", nargs="*", metavar="TARGET", help="local model folder / weights file, or org/name on the Hub"
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="local model folder or weights file, or a Hub repo (org/name[@rev], hf://org/name or a Hub URL)",
     )
     p.add_argument("--push", action="store_true", help="Hub repos: open or update a pull request (needs a write token)")
     p.add_argument("--out", metavar="DIR", help="Hub repos without --push: write DIR/<org>/<name>/README.md")

@@ -22,6 +22,8 @@ import sys
 from ..errors import UsageError
 
 OK, PARTIAL, BAD_INPUT, INTERRUPTED = 0, 1, 2, 130
+# what a SOURCE argument takes, in every command's help (resolve() reads each form)
+SOURCE_HELP = "local file or folder, Hub repo (org/name[@rev]), hf://org/name[/file-or-folder] or a Hub URL"
 
 
 def _number(text: str, kind, low, high, closed_high: bool, what: str):

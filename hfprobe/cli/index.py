@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import UsageError
-from .common import add_flags, batch_status, emit, fail, hub_command, positive_int, progress, use_threads
+from .common import SOURCE_HELP, add_flags, batch_status, emit, fail, hub_command, positive_int, progress, use_threads
 
 
 def register(sub) -> None:
@@ -16,9 +16,7 @@ def register(sub) -> None:
         "add",
         help="inspect, predict and index models (resumable); a model no expert scores is indexed by its tree",
     )
-    add.add_argument(
-        "sources", nargs="*", metavar="SOURCE", help="local file/folder, org/name[@rev] or hf://org/name/file"
-    )
+    add.add_argument("sources", nargs="*", metavar="SOURCE", help=SOURCE_HELP)
     add.add_argument("--from-file", metavar="FILE", help="a text file with one source a line")
     add.add_argument("--filter", metavar="FILTER", help="Hub list_models filter, e.g. base_model:adapter:org/root")
     add.add_argument(

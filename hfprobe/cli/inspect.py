@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, each_source, hub_command
+from .common import SOURCE_HELP, add_flags, each_source, hub_command
 
 
 def register(sub) -> None:
@@ -17,7 +17,7 @@ def register(sub) -> None:
         "sources",
         nargs="+",
         metavar="SOURCE",
-        help="local file or folder, Hub repo (org/name, org/name@rev), hf://org/name/file or a Hub URL",
+        help=SOURCE_HELP,
     )
     add_flags(p, token=True, hub=True)
     p.set_defaults(run=run)

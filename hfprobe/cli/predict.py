@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_flags, each_source, hub_command, pick_device, use_threads
+from .common import SOURCE_HELP, add_flags, each_source, hub_command, pick_device, use_threads
 
 
 def register(sub) -> None:
@@ -12,9 +12,7 @@ def register(sub) -> None:
         description="Route a model (file, folder or Hub repo) to its tree's expert, read the one layer "
         "it needs, and print the top-k categories; zero-shot over --labels / --vocab.",
     )
-    p.add_argument(
-        "sources", nargs="+", metavar="SOURCE", help="local file/folder, Hub repo (org/name[@rev]) or Hub URL"
-    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help=SOURCE_HELP)
     lab = p.add_mutually_exclusive_group()
     lab.add_argument("--labels", help="comma-separated candidate categories (zero-shot)")
     lab.add_argument("--vocab", help="file with one candidate category per line (zero-shot)")
