@@ -89,8 +89,10 @@ class NumpyBert:
 
     def _attention(self, x: np.ndarray, prefix: str, blocked: np.ndarray) -> np.ndarray:
         n, t, d = x.shape
-        split = lambda y: y.reshape(n, t, self.heads, d // self.heads).transpose(0, 2, 1, 3)  # noqa: E731
-        q, k, v = (split(self._dense(x, prefix + part)) for part in ("query", "key", "value"))
+        q, k, v = (
+            self._dense(x, prefix + part).reshape(n, t, self.heads, d // self.heads).transpose(0, 2, 1, 3)
+            for part in ("query", "key", "value")
+        )  # [n, heads, t, d / heads] each
         scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(d // self.heads)) + blocked
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         return ((scores / scores.sum(-1, keepdims=True)) @ v).transpose(0, 2, 1, 3).reshape(n, t, d)
