@@ -1,9 +1,9 @@
 """Stage 4, text: text spaces, the sentence encoders whose embeddings a text-aligned expert is trained in, the token
 states a text-to-image UNet's cross-attention reads (for the readout), and the label vocabularies.
 
-Owns: one registry of encoders (hfprobe/data/text_encoders.json), pooled embeddings (encoders.py), a diffusion
-root's own text models read as its pipeline reads them (roots.py), token states (states.py), candidate vocabularies
-(vocab.py).
+Owns: one registry of encoders (hfprobe/data/text_encoders.json), pooled embeddings (encoders.py; MiniLM's in numpy,
+bert_numpy.py), a diffusion root's own text models read as its pipeline reads them (roots.py), token states
+(states.py), candidate vocabularies (vocab.py).
 May import: hfprobe.errors, hfprobe.config and third-party libraries only.
 
     >>> from hfprobe.text import get_text_encoder
