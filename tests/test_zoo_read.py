@@ -142,3 +142,15 @@ def test_cli_info_skip_bad(zoo, tmp_path, capsys):
     assert main(["zoo", "info", str(base), "--skip-bad"]) == 0
     out = capsys.readouterr().out
     assert "skipped 1" in out and "vit-fmnist-a: root" in out
+
+
+@pytest.mark.parametrize("form", ["{name}", "./{name}", "{name}/"])
+def test_a_zoo_named_by_a_relative_path_opens(zoo, monkeypatch, capsys, form):
+    """`hfprobe bench --zoo myzoo` from the zoo's parent folder: the manifest found in the folder is read
+    from there, not from myzoo/myzoo/ (every command that takes --zoo opens it this way)."""
+    monkeypatch.chdir(zoo.parent)
+    rel = form.format(name=zoo.name)
+    z = open_zoo(rel)
+    assert z.kind == "zoo" and len(z) == len(manifest_rows(zoo)) and not z.skipped
+    assert main(["zoo", "info", rel]) == 0
+    assert "vit-fmnist-a: root" in capsys.readouterr().out

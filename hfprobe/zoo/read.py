@@ -278,7 +278,7 @@ def open_zoo(path: str | Path, *, skip_bad: bool = False, manifest: str | Path |
     if manifest is None:
         for name in ("manifest.jsonl", "manifest.csv"):
             if (base / name).is_file():
-                manifest = base / name
+                manifest = name  # relative to the zoo folder, like a manifest the caller names
                 break
     if manifest is not None:
         mpath = Path(manifest) if Path(manifest).is_absolute() else base / manifest
