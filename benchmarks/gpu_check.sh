@@ -8,13 +8,16 @@
 # With ZOO=<a built zoo folder> (and TREES=<comma list>, default all) it also runs `hfprobe bench` end to end
 # on that zoo twice, --device cuda and --device cpu with every core:
 #   bench_cuda.json, bench_cpu.json   the bench's JSON (seconds_total, the figures; no plot)
+# and trains the first of TREES's experts with `hfprobe train --device cuda`, then predicts one of its test
+# models with it on each device:
+#   predict_cuda.json, predict_cpu.json   `hfprobe predict --json` (the same labels; probabilities to bf16)
 set -uo pipefail
 OUT=${OUT:-gpu_check}
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 export HFPROBE_CACHE=${HFPROBE_CACHE:-$(mktemp -d)}
 PY=${PYTHON:-python3}
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia_smi.txt"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 $PY -c "import torch, huggingface_hub; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'hub', huggingface_hub.__version__, 'cpus', torch.get_num_threads())"
 $PY benchmarks/bench_device.py --device cuda --models 512 --epochs 20 --out "$OUT/device_cuda.json"
 $PY benchmarks/bench_device.py --device cpu --threads "$(nproc)" --models 128 --epochs 2 --out "$OUT/device_cpu16.json"
@@ -26,4 +29,18 @@ if [ -n "${ZOO:-}" ]; then
         $PY -m hfprobe bench --zoo "$ZOO" "${trees[@]}" --device "$dev" --threads "$(nproc)" -q --no-plot \
             --out "$OUT/bench_$dev.json" 2>&1 | tail -n 12
     done
+    tree=${TREES:-}; tree=${tree%%,*}
+    if [ -n "$tree" ]; then
+        experts=$(mktemp -d)
+        $PY -m hfprobe train --zoo "$ZOO" --tree "$tree" --device cuda -q --out "$experts/$tree"
+        model=$($PY -c 'import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1] + "/manifest.jsonl")]
+print(sys.argv[1] + "/" + next(r["path"] for r in rows if r["tree"] == sys.argv[2] and r["split"] == "test"))' "$ZOO" "$tree")
+        for dev in cuda cpu; do
+            $PY -m hfprobe predict "$model" --experts "$experts" --device "$dev" --json > "$OUT/predict_$dev.json"
+            $PY -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print(sys.argv[2], r["method"], [(p["label"], p.get("probability")) for p in r["predictions"]])' "$OUT/predict_$dev.json" "$dev"
+        done
+    fi
 fi
