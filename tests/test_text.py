@@ -65,10 +65,29 @@ def test_a_minilm_embedding_needs_no_torch():
     code = (
         "import sys; from hfprobe.text.encoders import get_text_encoder\n"
         "v = get_text_encoder('minilm').embed_array(['a photo of a dog', 'shoes'])\n"
-        "print(v.shape, [m for m in ('torch', 'transformers') if m in sys.modules])"
+        "print(v.shape, [m for m in ('torch', 'transformers', 'scipy') if m in sys.modules])"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "(2, 384) []", proc.stdout + proc.stderr[-2000:]
+
+
+def test_bert_numpy_s_error_function_is_scipy_s():
+    """The GELU's error function is a six-constant approximation (scipy.special costs a cold query 0.4 s of
+    import); scipy is the oracle, over the range float32 activations take and at the extremes."""
+    import numpy as np
+    from scipy.special import erf
+
+    from hfprobe.text.bert_numpy import _erf, _gelu
+
+    x = np.concatenate([np.linspace(-12, 12, 400_001), [0.0, -0.0, 1e-30, -1e-30, 40.0, -40.0, 3e38, -3e38]])
+    x = x.astype(np.float32)
+    want = erf(x.astype(np.float64))
+    got = _erf(x)
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+    assert np.abs(got - want).max() < 7e-7
+    gelu = 0.5 * x.astype(np.float64) * (1 + erf(x.astype(np.float64) / np.sqrt(2)))
+    small = np.abs(x) < 1e3  # past that, the GELU is x itself and float32's own step is far larger than any error
+    assert np.abs(_gelu(x)[small] - gelu[small]).max() < 1e-6
 
 
 @pytest.mark.parametrize("bad", [[], None, ["dog", ""], ["dog", 3], ["dog", "dog"]])
