@@ -2,6 +2,7 @@
 
     python benchmarks/bench_device.py --device cpu --threads 2 --out device_cpu.json
     python benchmarks/bench_device.py --device cuda --out device_cuda.json
+    python benchmarks/bench_device.py --device cuda --cases sd-probex --profile   # where the time goes
 
 Synthetic layers (nothing is read from disk or the Hub) through the real trainer (`train_probe`, so on CUDA
 the layers and probe are moved once and the forward runs under bf16 autocast): each case trains for a few
@@ -75,10 +76,9 @@ def run_case(name: str, dev, n: int, epochs: int, profile: bool = False) -> dict
             torch.cuda.synchronize()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     if prof is not None:  # where the time goes (the figures below then include the profiler's overhead)
-        for key in ("self_cpu_time_total", "self_device_time_total" if dev.type == "cuda" else None):
-            if key:
-                print(f"-- {name}, by {key}", flush=True)
-                print(prof.key_averages().table(sort_by=key, row_limit=15), flush=True)
+        for key in ["self_cpu_time_total"] + (["self_device_time_total"] if dev.type == "cuda" else []):
+            print(f"-- {name}, by {key}", flush=True)
+            print(prof.key_averages().table(sort_by=key, row_limit=15), flush=True)
     out = {
         "case": name,
         "shape": [d_H, d_W],
