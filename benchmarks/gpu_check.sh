@@ -10,7 +10,7 @@
 #   bench_cuda.json, bench_cpu.json   the bench's JSON (seconds_total, the figures; no plot)
 # and trains the first of TREES's experts with `hfprobe train --device cuda`, then predicts one of its test
 # models with it on each device:
-#   predict_cuda.json, predict_cpu.json   `hfprobe predict --json` (the same labels; probabilities to bf16)
+#   predict_cuda.json, predict_cpu.json   `hfprobe predict --json` (scoring is fp32: the same answer on both)
 set -uo pipefail
 OUT=${OUT:-gpu_check}
 mkdir -p "$OUT"
