@@ -67,6 +67,20 @@ def synth(n: int, rng, cats):
     return emb.astype(np.float32), rng.integers(0, N_TREES, size=n), idx, w
 
 
+def _record(i: int, emb, tree: int, encoder: str, categories: list[dict], **more) -> dict:
+    """The index record of synthetic model `i` of tree `tree` (`more`: the other IndexRow fields)."""
+    return IndexRow(
+        id=f"org/model-{i}",
+        source=f"org/model-{i}",
+        embedding=emb.tolist(),
+        text_encoder=encoder,
+        family=f"tree{tree}",
+        root=f"tree{tree}",
+        categories=categories,
+        **more,
+    ).to_record()
+
+
 def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
     import pyarrow as pa
 
@@ -83,23 +97,21 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
             m = min(m, 2000)
             emb, trees, cidx, w = emb[:m], trees[:m], cidx[:m], w[:m]
             rows = [
-                IndexRow(
-                    id=f"org/model-{start + i}",
-                    source=f"org/model-{start + i}",
-                    embedding=emb[i].tolist(),
-                    text_encoder="bench",
+                _record(
+                    start + i,
+                    emb[i],
+                    trees[i],
+                    "bench",
+                    [{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0],
                     repo=f"org/model-{start + i}",
                     revision="main",
                     file="adapter_model.safetensors",
                     file_sha="0" * 64,
-                    family=f"tree{trees[i]}",
-                    root=f"tree{trees[i]}",
-                    categories=[{"label": f"category {c}", "score": float(s)} for c, s in zip(cidx[i], w[i]) if s > 0],
                     expert=f"tree{trees[i]}",
                     expert_version="1",
                     url=f"https://huggingface.co/org/model-{start + i}",
                     indexed_at=1.0,
-                ).to_record()
+                )
                 for i in range(m)
             ]
             idx.add(rows)
@@ -130,7 +142,10 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
             "url": [f"https://huggingface.co/{i}" for i in ids],
             "indexed_at": [1.0] * m,
         }
-        idx._db.open_table(table_name("bench")).add(pa.Table.from_pydict(data, schema=table_schema(DIM)))
+        schema = table_schema(DIM)
+        blank = _record(0, emb[0], trees[0], "bench", [])  # the fields these rows leave at IndexRow's defaults
+        data.update({f: [blank[f]] * m for f in schema.names if f not in data})
+        idx._db.open_table(table_name("bench")).add(pa.Table.from_pydict(data, schema=schema))
         all_emb[start : start + m] = emb
         start += m
     t_write = time.perf_counter() - t0
@@ -221,18 +236,7 @@ def cold_query(work: Path, runs: int, rows: int = 1000) -> dict:
     path = work / "cold-query"
     shutil.rmtree(path, ignore_errors=True)
     ModelIndex(path).add(
-        [
-            IndexRow(
-                id=f"org/model-{i}",
-                source=f"org/model-{i}",
-                embedding=emb[i].tolist(),
-                text_encoder="minilm",
-                family=f"tree{trees[i]}",
-                root=f"tree{trees[i]}",
-                categories=[{"label": "dog", "score": 0.9}],
-            ).to_record()
-            for i in range(rows)
-        ]
+        [_record(i, emb[i], trees[i], "minilm", [{"label": "dog", "score": 0.9}]) for i in range(rows)]
     )
     hfprobe = str(Path(sys.executable).with_name("hfprobe"))
     times = []
