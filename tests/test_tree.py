@@ -831,32 +831,38 @@ def test_key_patterns_match_as_re_does():
     names = sorted(_noisy(samples, rng, pieces) | set(samples))  # the clean samples too: an anchored pattern's hits
     names += real + ["", "_", "\n", "layers_1_", "_layers_1_self_attn_q_proj", "encoder_layers_0_self_attn_q_proj"]
     assert len(names) > 3000
+    # the oracle: `re` over every name, once per pattern (the checks below reuse it: it is most of the cost)
+    hit, lead = {}, {}
     for kp in dict.fromkeys(exist):
-        plain = re.compile(kp.pattern)
-        hits = [n for n in names if plain.search(n)]
-        assert [n for n in names if kp.search(n)] == hits, kp.pattern
-        assert hits, f"the corpus never matches {kp.pattern}"
+        rx = re.compile(kp.pattern)
+        hit[kp.pattern] = {n for n in names if rx.search(n)}
     for kp in dict.fromkeys(first):
-        plain = re.compile(kp.pattern)
+        rx = re.compile(kp.pattern)
+        lead[kp.pattern] = {n: m for n in names if (m := rx.search(n))}
+    for kp in dict.fromkeys(exist):
+        assert {n for n in names if kp.search(n)} == hit[kp.pattern], kp.pattern
+        assert hit[kp.pattern], f"the corpus never matches {kp.pattern}"
+    for kp in dict.fromkeys(first):
+        want = lead[kp.pattern]
         for n in names:
-            a, b = kp.first(n), plain.search(n)
+            a, b = kp.first(n), want.get(n)
             assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), (kp.pattern, n)
     # and over a whole set of names at once (joined by newlines, or one by one where a name holds a newline)
     from hfprobe.tree.keymatch import KeySet
 
     for group in ([n for n in names if "\n" not in n], names):
-        keys = KeySet(group)
+        keys, members = KeySet(group), set(group)
         for kp in dict.fromkeys(exist):
-            assert keys.matches(kp) == {n for n in group if re.search(kp.pattern, n)}, kp.pattern
+            assert keys.matches(kp) == hit[kp.pattern] & members, kp.pattern
         for kp in dict.fromkeys(first):
-            want = {n: int(m.group(1)) for n in group if (m := re.search(kp.pattern, n))}
+            want = {n: int(m.group(1)) for n, m in lead[kp.pattern].items() if n in members}
             assert keys.index_values(kp) == want, kp.pattern
     # and over small sets, where most of a pattern's literals are absent and its variants are skipped
     for i in range(0, len(names), 60):
         group = names[i : i + 60]
-        keys = KeySet(group)
+        keys, members = KeySet(group), set(group)
         for kp in dict.fromkeys(exist):
-            assert keys.matches(kp) == {n for n in group if re.search(kp.pattern, n)}, kp.pattern
+            assert keys.matches(kp) == hit[kp.pattern] & members, kp.pattern
     for kp in dict.fromkeys(exist + first):  # every literal a variant needs is in every name it matches
         for (v, _), need in zip(kp.variants, kp.needs):
             assert all(lit in n for n in names if v.search(n) for lit in need), (v.pattern, need)
