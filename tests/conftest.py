@@ -49,3 +49,44 @@ def zoo() -> Path:
 def manifest_rows(zoo: Path) -> list[dict]:
     """A built zoo's manifest.jsonl, one dict per model."""
     return [json.loads(line) for line in (zoo / "manifest.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def unet():
+    """build(**config) -> {module: (d_out, d_in)} of diffusers' UNet2DConditionModel with that config (on meta)."""
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    from tests.model_shapes import module_shapes
+
+    cache = {}
+
+    def build(**config):
+        key = repr(sorted(config.items()))
+        if key not in cache:
+            with torch.device("meta"):
+                cache[key] = module_shapes(UNet2DConditionModel(**config))
+        return cache[key]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def hf_shapes():
+    """build(family) -> {module: (d_out, d_in)} of the transformers model LLM_CONFIGS names for it (on meta)."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from tests.model_shapes import LLM_CONFIGS, module_shapes
+
+    cache = {}
+
+    def build(family: str) -> dict:
+        if family not in cache:
+            model_type, kwargs, _ = LLM_CONFIGS[family]
+            config = AutoConfig.for_model(model_type, **kwargs)
+            with torch.device("meta"):
+                cache[family] = module_shapes(AutoModel.from_config(config))
+        return cache[family]
+
+    return build

@@ -17,9 +17,9 @@ import re
 
 import torch
 
-from tests.test_tree import SD15, SD21, SDXL
+from tests.model_shapes import SD15, SD21, SDXL
 
-UNETS = {"sd1": SD15, "sd2": SD21, "sdxl": SDXL}  # the published UNet configs (tests/test_tree.py's)
+UNETS = {"sd1": SD15, "sd2": SD21, "sdxl": SDXL}  # the published UNet configs (tests/model_shapes.py's)
 VAE = dict(
     block_out_channels=(128, 256, 512, 512),
     down_block_types=("DownEncoderBlock2D",) * 4,

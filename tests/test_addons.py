@@ -15,7 +15,7 @@ from hfprobe.formats import open_weights
 from hfprobe.formats.ip_adapter import processor_names
 from hfprobe.tree.inspect import inspect_source
 from tests.builders import write_header
-from tests.test_tree import SD15, SD21, SDXL
+from tests.model_shapes import SD15, SD21, SDXL
 
 torch.set_num_threads(1)
 

@@ -13,10 +13,10 @@ from hfprobe.tree.base_config import _table, config_root
 from hfprobe.tree.inspect import inspect_source
 from hfprobe.tree.registry import roots
 from tests.fakehub import FakeHub
-from tests.test_tree import LLM_CONFIGS
+from tests.model_shapes import LLM_CONFIGS
 
 CHECKED = sorted(_table()["families"])
-# families whose config is checked, but whose bare transformers model (no `electra.` prefix) test_tree.py's
+# families whose config is checked, but whose bare transformers model (no `electra.` prefix) test_tree_transformers.py's
 # weights test cannot place: their published config.json, the fields that set their sizes
 CONFIG_ONLY = {
     "marian": (

@@ -13,8 +13,8 @@ import torch
 
 from hfprobe.tree.inspect import inspect_source
 from tests.builders import write_header
+from tests.model_shapes import LLM_CONFIGS
 from tests.test_foreign_architectures import _OPUS_MT, FOREIGN, _checkpoint, _transformers
-from tests.test_tree import LLM_CONFIGS
 
 torch.set_num_threads(1)
 

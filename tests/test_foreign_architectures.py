@@ -20,7 +20,7 @@ from hfprobe.formats import open_weights
 from hfprobe.tree.inspect import inspect_source
 from hfprobe.tree.registry import families
 from tests.builders import write_header
-from tests.test_tree import LLM_CONFIGS, SDXL
+from tests.model_shapes import LLM_CONFIGS, SDXL
 
 torch.set_num_threads(1)
 

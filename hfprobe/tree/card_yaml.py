@@ -1,6 +1,6 @@
 """A model card's YAML metadata and a training config's YAML, read within bounds: never slow, never an error.
 
-`card_metadata` reads a card as huggingface_hub's `ModelCard` does, without importing it (tests/test_tree.py
+`card_metadata` reads a card as huggingface_hub's `ModelCard` does, without importing it (tests/test_tree_declared.py
 compares the two on real cards); `load_yaml` is the bounded safe load both it and the training-config reader use.
 """
 
@@ -60,7 +60,7 @@ def card_metadata(text: str) -> tuple[dict, str, str | None]:
     bounds of `load_yaml` is neither read nor prose).
 
     Read as `huggingface_hub.ModelCard` reads a card (its YAML-block pattern, a safe load, a mapping with string
-    keys), without importing it: tests/test_tree.py compares the two on real cards.
+    keys), without importing it: tests/test_tree_declared.py compares the two on real cards.
 
     >>> card_metadata("---\\nbase_model: gpt2\\n---\\n# Hi")
     ({'base_model': 'gpt2'}, '# Hi', None)

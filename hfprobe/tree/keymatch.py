@@ -18,7 +18,7 @@ the shapes it knows (anything else is used as written):
 `search` answers "does the pattern match anywhere" (capturing groups may be expanded away);
 `first` gives the leftmost match with the pattern's own groups (only non-capturing groups are expanded, and
 among variants the one starting first wins, ties in the original pattern's order: the original's choice).
-tests/test_tree.py checks every registry pattern against `re` on real and adversarial names.
+tests/test_keymatch.py checks every registry pattern against `re` on real and adversarial names.
 
 >>> p = KeyPattern(r"(^|_)(down_blocks|up_blocks)_\\d+_attentions")
 >>> p.search("unet_down_blocks_0_attentions_1"), p.search("unetdown_blocks_0_attentions")

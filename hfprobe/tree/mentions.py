@@ -57,7 +57,7 @@ def _hub_id_pattern() -> re.Pattern | None:
     names = _hub_names()
     if not names:
         return None
-    # ASCII names: case-insensitive branches cannot overlap, so the trie is exact (tests/test_tree.py compares it
+    # ASCII names: case-insensitive branches cannot overlap, so the trie is exact (tests/test_keymatch.py compares it
     # with the plain `|`-joined alternation); anything else keeps the plain alternation
     body = _trie(names) if all(n.isascii() for n in names) else "|".join(map(re.escape, names))
     return re.compile(r"(?<![\w.-])(" + body + r")(?![\w/-]|\.\w)", re.I)

@@ -3,7 +3,7 @@ module from raw shapes, LoRA factors paired (`shapes_from_raw`).
 
 Both are defined by regular expressions (kept below as the definition and for the rare names holding a newline);
 the common path gets the same answers by looking at a name's last `TAIL` characters only, so a name's length costs
-nothing (tests/test_tree.py compares the two on real, random and hostile names).
+nothing (tests/test_keymatch.py compares the two on real, random and hostile names).
 
 >>> normalize_key("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight")
 'transformer_h_0_attn_c_attn'
@@ -25,7 +25,7 @@ _WEIGHT_TAIL = re.compile(r"\.(weight|bias|alpha)$")
 _LORA_TAIL = re.compile(r"_lora$")
 _DOT_WEIGHT = re.compile(r"\.weight$")
 # Every pattern above, and _LORA_SUFFIX below, matches only at the end, within the last TAIL characters of a name
-# (tests/test_tree.py checks their widths), so they are applied to that tail: a key's length costs nothing.
+# (tests/test_keymatch.py checks their widths), so they are applied to that tail: a key's length costs nothing.
 TAIL = 40
 
 
@@ -45,7 +45,7 @@ def _ends(*groups) -> dict[str, tuple[str, ...]]:
 
 
 # _WEIGHT_TAIL and _SUFFIX spelled out: a name without a newline is matched against these with `endswith`, the
-# longest first, which is where the patterns' leftmost match starts (tests/test_tree.py compares the two)
+# longest first, which is where the patterns' leftmost match starts (tests/test_keymatch.py compares the two)
 _WEIGHT_ENDS = _ends((".weight", ".bias", ".alpha"))
 _SUFFIX_ENDS = _ends(
     (".", "_"),

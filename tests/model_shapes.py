@@ -1,0 +1,320 @@
+"""What the libraries build, as (d_out, d_in) by module name: the published configs of known roots (diffusers
+UNets, transformers models) the tests instantiate on the meta device, and the adapters such models carry.
+"""
+
+from __future__ import annotations
+
+
+def module_shapes(model) -> dict[str, tuple]:
+    """(d_out, d_in) of every Linear / Conv / Embedding / GPT-2 Conv1D in a model built on meta."""
+    out = {}
+    for name, m in model.named_modules():
+        w = getattr(m, "weight", None)
+        if w is None or w.dim() < 2:
+            continue
+        kind = type(m).__name__
+        if kind == "Conv1D":  # GPT-2 stores [in, out]
+            out[name] = (w.shape[1], w.shape[0])
+        elif kind == "Embedding":
+            out[name] = (w.shape[0], w.shape[1])
+        else:
+            out[name] = (w.shape[0], w.shape[1])
+    return out
+
+
+def lora_like(shapes: dict, *suffixes: str, prefix: str = "") -> dict:
+    """What a LoRA on those modules exposes: the same (d_out, d_in), under the same names."""
+    return {prefix + k: v for k, v in shapes.items() if k.endswith(suffixes)}
+
+
+# ---------------------------------------------------------------- diffusion fixtures (diffusers configs)
+
+SD15 = dict(
+    sample_size=64,
+    in_channels=4,
+    out_channels=4,
+    cross_attention_dim=768,
+    attention_head_dim=8,
+    block_out_channels=(320, 640, 1280, 1280),
+    layers_per_block=2,
+)
+SD21 = dict(SD15, cross_attention_dim=1024, attention_head_dim=[5, 10, 20, 20], use_linear_projection=True)
+SDXL = dict(
+    sample_size=128,
+    in_channels=4,
+    out_channels=4,
+    block_out_channels=(320, 640, 1280),
+    down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+    up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+    transformer_layers_per_block=[1, 2, 10],
+    attention_head_dim=[5, 10, 20],
+    cross_attention_dim=2048,
+    use_linear_projection=True,
+    addition_embed_type="text_time",
+    addition_time_embed_dim=256,
+    projection_class_embeddings_input_dim=2816,
+)
+
+
+# ---------------------------------------------------------------- transformers fixtures (real hyperparameters)
+
+_SEQ2SEQ = dict(  # BART-large's layers, which M2M100 418M, mBART and Pegasus-large share
+    d_model=1024, encoder_layers=12, decoder_layers=12, encoder_ffn_dim=4096, decoder_ffn_dim=4096,
+    encoder_attention_heads=16, decoder_attention_heads=16, max_position_embeddings=1024,
+)  # fmt: skip
+LLM_CONFIGS = {
+    "gpt2": ("gpt2", {}, "openai-community/gpt2"),
+    "bert": ("bert", {}, "google-bert/bert-base-uncased"),
+    "distilbert": ("distilbert", {}, "distilbert/distilbert-base-uncased"),
+    "roberta": ("roberta", dict(vocab_size=50265, max_position_embeddings=514), "FacebookAI/roberta-base"),
+    "t5": (
+        "t5",
+        dict(d_model=512, d_kv=64, num_heads=6, d_ff=1024, num_layers=8, feed_forward_proj="gated-gelu"),
+        "google/flan-t5-small",
+    ),
+    "qwen2": (
+        "qwen2",
+        dict(
+            hidden_size=896,
+            intermediate_size=4864,
+            num_hidden_layers=24,
+            num_attention_heads=14,
+            num_key_value_heads=2,
+            vocab_size=151936,
+        ),
+        "Qwen/Qwen2.5-0.5B-Instruct",
+    ),
+    "qwen3": (
+        "qwen3",
+        dict(
+            hidden_size=1024,
+            intermediate_size=3072,
+            num_hidden_layers=28,
+            num_attention_heads=16,
+            num_key_value_heads=8,
+            head_dim=128,
+            vocab_size=151936,
+        ),
+        "Qwen/Qwen3-0.6B",
+    ),
+    "llama": (
+        "llama",
+        dict(
+            hidden_size=2048,
+            intermediate_size=8192,
+            num_hidden_layers=16,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            vocab_size=128256,
+        ),
+        "meta-llama/Llama-3.2-1B",
+    ),
+    "mistral": (
+        "mistral",
+        dict(
+            hidden_size=4096,
+            intermediate_size=14336,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=8,
+            vocab_size=32000,
+        ),
+        "mistralai/Mistral-7B-v0.1",
+    ),
+    "gemma": (
+        "gemma",
+        dict(
+            hidden_size=2048,
+            intermediate_size=16384,
+            num_hidden_layers=18,
+            num_attention_heads=8,
+            num_key_value_heads=1,
+            head_dim=256,
+            vocab_size=256000,
+        ),
+        "google/gemma-2b",
+    ),
+    "gemma3": (
+        "gemma3_text",
+        dict(
+            hidden_size=1152,
+            intermediate_size=6912,
+            num_hidden_layers=26,
+            num_attention_heads=4,
+            num_key_value_heads=1,
+            head_dim=256,
+            vocab_size=262144,
+        ),
+        "google/gemma-3-1b-pt",
+    ),
+    "bloom": ("bloom", dict(hidden_size=1024, n_layer=24, n_head=16, vocab_size=250880), "bigscience/bloom-560m"),
+    "gpt_neox": (
+        "gpt_neox",
+        dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096, vocab_size=50304),
+        "EleutherAI/pythia-410m",
+    ),
+    "whisper": (
+        "whisper",
+        dict(
+            d_model=768,
+            encoder_layers=12,
+            decoder_layers=12,
+            encoder_attention_heads=12,
+            decoder_attention_heads=12,
+            encoder_ffn_dim=3072,
+            decoder_ffn_dim=3072,
+        ),
+        "openai/whisper-small",
+    ),
+    "vit": ("vit", {}, "google/vit-base-patch16-224"),
+    "clip": (
+        "clip",
+        dict(
+            text_config=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12),
+            vision_config=dict(
+                hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16, patch_size=14
+            ),
+        ),
+        "openai/clip-vit-large-patch14",
+    ),
+    "sam": ("sam", {}, "facebook/sam-vit-base"),
+    # PEFT's common bases beyond the first families (published configs; the sizes the registry holds)
+    "opt": (
+        "opt",
+        dict(hidden_size=2048, ffn_dim=8192, num_hidden_layers=24, num_attention_heads=32, vocab_size=50272),
+        "facebook/opt-1.3b",
+    ),
+    "phi": (
+        "phi",
+        dict(hidden_size=2560, intermediate_size=10240, num_hidden_layers=32, num_attention_heads=32, vocab_size=51200),
+        "microsoft/phi-2",
+    ),
+    "phi3": (
+        "phi3",
+        dict(
+            hidden_size=3072,
+            intermediate_size=8192,
+            num_hidden_layers=32,
+            num_attention_heads=32,
+            num_key_value_heads=32,
+            vocab_size=32064,
+            pad_token_id=0,
+        ),
+        "microsoft/Phi-3-mini-4k-instruct",
+    ),
+    "falcon": (
+        "falcon",
+        dict(hidden_size=4544, num_hidden_layers=32, num_attention_heads=71, multi_query=True, vocab_size=65024),
+        "tiiuae/falcon-7b",
+    ),
+    "gpt_neo": (
+        "gpt_neo",
+        dict(
+            hidden_size=768, num_layers=12, num_heads=12, vocab_size=50257, attention_types=[[["global", "local"], 6]]
+        ),
+        "EleutherAI/gpt-neo-125m",
+    ),
+    "gptj": ("gptj", dict(n_embd=4096, n_layer=28, n_head=16, rotary_dim=64, vocab_size=50400), "EleutherAI/gpt-j-6b"),
+    "deberta_v2": (
+        "deberta-v2",
+        dict(
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            vocab_size=128100,
+            relative_attention=True,
+            position_buckets=256,
+            max_relative_positions=-1,
+            position_biased_input=False,
+            pos_att_type=["p2c", "c2p"],
+            norm_rel_ebd="layer_norm",
+        ),
+        "microsoft/deberta-v3-base",
+    ),
+    "mpnet": (  # all-mpnet-base-v2, the most fine-tuned sentence encoder, is an MPNet (once read as BERT)
+        "mpnet",
+        dict(
+            hidden_size=768,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            intermediate_size=3072,
+            vocab_size=30527,
+            max_position_embeddings=514,
+        ),
+        "sentence-transformers/all-mpnet-base-v2",
+    ),
+    # each one's published config.json (the fields that set its sizes)
+    "bart": ("bart", dict(_SEQ2SEQ, d_model=768, encoder_layers=6, decoder_layers=6, encoder_ffn_dim=3072,
+                          decoder_ffn_dim=3072, encoder_attention_heads=12, decoder_attention_heads=12,
+                          vocab_size=50265), "facebook/bart-base"),
+    "m2m_100": ("m2m_100", dict(_SEQ2SEQ, vocab_size=128112), "facebook/m2m100_418M"),
+    "mbart": ("mbart", dict(_SEQ2SEQ, vocab_size=250027), "facebook/mbart-large-cc25"),
+    "pegasus": ("pegasus", dict(_SEQ2SEQ, encoder_layers=16, decoder_layers=16, vocab_size=96103),
+                "google/pegasus-large"),
+    "albert": ("albert", dict(hidden_size=768, embedding_size=128, num_hidden_layers=12, num_attention_heads=12,
+                              intermediate_size=3072, vocab_size=30000), "albert/albert-base-v2"),
+    "modernbert": ("modernbert", dict(hidden_size=768, num_hidden_layers=22, num_attention_heads=12,
+                                      intermediate_size=1152, vocab_size=50368), "answerdotai/ModernBERT-base"),
+    "gemma2": ("gemma2", dict(hidden_size=2304, num_attention_heads=8, num_key_value_heads=4, head_dim=256,
+                              intermediate_size=9216, num_hidden_layers=26, vocab_size=256000), "google/gemma-2-2b"),
+    "smollm3": ("smollm3", dict(hidden_size=2048, num_attention_heads=16, num_key_value_heads=4,
+                                intermediate_size=11008, num_hidden_layers=36, vocab_size=128256),
+                "HuggingFaceTB/SmolLM3-3B-Base"),
+    "gpt_oss": ("gpt_oss", dict(hidden_size=2880, num_attention_heads=64, num_key_value_heads=8, head_dim=64,
+                                intermediate_size=2880, num_hidden_layers=24, num_local_experts=32,
+                                vocab_size=201088), "openai/gpt-oss-20b"),
+    "codegen": ("codegen", dict(n_embd=1024, n_layer=20, n_head=16, rotary_dim=32, vocab_size=51200),
+                "Salesforce/codegen-350M-mono"),
+}  # fmt: skip
+
+
+def llama_like(layers: int, hidden: int, kv: int, q_dim: int | None = None) -> dict:
+    """A PEFT LoRA's (d_out, d_in) on q_proj and v_proj of a LLaMA-style decoder."""
+    lora = {}
+    for i in range(layers):
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (q_dim or hidden, hidden)
+        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (kv, hidden)
+    return lora
+
+
+def encoder_like(prefix: str, layers: int, hidden: int) -> dict:
+    """A PEFT LoRA's (d_out, d_in) on query and value of a BERT-style encoder."""
+    return {f"base_model.model.{prefix}encoder.layer.{i}.attention.self.{m}": (hidden, hidden)
+            for i in range(layers) for m in ("query", "value")}  # fmt: skip
+
+
+def bloom_like(layers: int, hidden: int) -> dict:
+    return {f"base_model.model.transformer.h.{i}.self_attention.query_key_value": (3 * hidden, hidden)
+            for i in range(layers)}  # fmt: skip
+
+
+def t5_like(layers: int, hidden: int, inner: int) -> dict:
+    return {f"base_model.model.encoder.block.{i}.layer.0.SelfAttention.{m}": (inner, hidden)
+            for i in range(layers) for m in "qv"}  # fmt: skip
+
+
+def s2s_like(hidden: int, layers: int) -> dict:
+    """A PEFT LoRA on q / v of an encoder-decoder in BART's names (Whisper, BART, Marian, M2M100, mBART)."""
+    out = {}
+    for i in range(layers):
+        for m in "qv":
+            out[f"base_model.model.model.encoder.layers.{i}.self_attn.{m}_proj"] = (hidden, hidden)
+            out[f"base_model.model.model.decoder.layers.{i}.encoder_attn.{m}_proj"] = (hidden, hidden)
+    return out
+
+
+def speech_like(prefix: str, layers: int, hidden: int) -> dict:
+    return {f"base_model.model.{prefix}encoder.layers.{i}.attention.{m}_proj": (hidden, hidden)
+            for i in range(layers) for m in "qv"}  # fmt: skip
+
+
+def dino_like(prefix: str, layers: int, hidden: int) -> dict:
+    return {f"base_model.model.{prefix}encoder.layer.{i}.attention.attention.{m}": (hidden, hidden)
+            for i in range(layers) for m in ("query", "value")}  # fmt: skip
+
+
+def neox_like(layers: int, hidden: int) -> dict:
+    return {
+        f"base_model.model.gpt_neox.layers.{i}.attention.query_key_value": (3 * hidden, hidden) for i in range(layers)
+    }

@@ -1,0 +1,213 @@
+"""What a declaration is worth: card metadata read as ModelCard reads it, aliases, fine-tunes and re-uploads
+of a root checked against the root's shapes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from hfprobe.tree.classify import classify
+from hfprobe.tree.registry import roots
+from tests.model_shapes import (
+    llama_like,
+    lora_like,
+)
+
+
+def test_card_metadata_is_read_as_modelcard_reads_it():
+    from pathlib import Path
+
+    from huggingface_hub import ModelCard
+
+    from hfprobe.tree.card_yaml import card_metadata
+    from tests.conftest import REALZOO
+
+    cards = [p.read_text() for p in sorted(Path(__file__).parent.joinpath("cards").glob("*.md"))]
+    cards += [p.read_text() for p in sorted((REALZOO / "files").rglob("README.md"))] if REALZOO.is_dir() else []
+    cards += [
+        "---\nbase_model: gpt2\n---\nprose",
+        "---\r\nbase_model: [a/b, c/d]\r\n---\r\nprose",
+        "  ---\nbase_model: x/y\n---",
+        "---\n- a list\n---\nprose",
+        "---\n1: numeric key\n---\nprose",
+        "---\ntags: 5\nbase_model: x/y\n---\nprose",
+        "---\nbase_model: [unclosed\n---\nprose",
+        "---\n---\nempty block",
+        "---\nno closing fence",
+    ]
+    for text in cards:
+        data, body, problem = card_metadata(text)
+        try:
+            card = ModelCard(text, ignore_metadata_errors=True)
+            want = (card.data.to_dict().get("base_model"), card.text)
+        except Exception:  # what our reader also treats as prose
+            want = (None, text)
+        assert (data.get("base_model"), body) == want, text[:80]
+        assert problem is None
+
+
+def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer():
+    from hfprobe.tree.card_yaml import MAX_YAML_BYTES, load_yaml
+
+    bad = {
+        "big": "x: " + "y" * (MAX_YAML_BYTES + 1),
+        "deep": "a: " + "[" * 40 + "]" * 40,
+        "deep block": "".join("  " * i + f"k{i}:\n" for i in range(40)) + "  " * 40 + "v",
+        "aliases": "a: &x 1\n" + "".join(f"b{i}: *x\n" for i in range(30)),
+        "not yaml": "a: [1, 2\nb: {",
+    }
+    for what, text in bad.items():
+        data, problem = load_yaml(text)
+        assert data is None and problem, what
+    lora = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}
+    readme = (
+        "---\nbase_model: gpt2\n" + "k: v\n" * (MAX_YAML_BYTES // 4) + "---\nweights for runwayml/stable-diffusion-v1-5"
+    )
+    r = classify(lora, texts={"README.md": readme, "config.yaml": bad["deep"]})
+    assert r.family == "sd1" and r.base_model["status"] == "mentioned"  # the prose still speaks; the YAML does not
+    assert "over the 128 kB limit" in r.declared["ignored"]["README.md metadata"]
+    assert "nested over 32 deep" in r.declared["ignored"]["config.yaml"]
+    assert not any("README.md base_model" in c for c in r.conflicts)  # gpt2 in an unread block is no claim
+    from hfprobe.tree.described import described
+
+    aliased = "---\n" + bad["aliases"] + "---\nA LoRA of lions.\n"
+    assert described({"README.md": aliased}, {})["text"] == "A LoRA of lions."  # not the unread block's first line
+
+
+def test_an_alias_is_never_a_fine_tune_or_another_model():
+    """Aliases are one model's weights under another Hub id (a renamed or mirrored repo). The registry once listed
+    Llama-2-7b-chat-hf, Qwen2-0.5B, the pythia `-deduped` runs and ViT's ImageNet-21k parent as aliases, so the
+    weights alone wrote one root for fine-tunes of any of them, and a card saying one got the other's id."""
+    marks = re.compile(r"instruct|chat|-it$|deduped|turbo|in21k|bloomz|128k|qwen2-|llama-3-|patch16|-v0\.[23]")
+    for root in roots()["roots"]:
+        for alias in root.get("aliases", []):
+            assert set(marks.findall(alias.lower())) <= set(marks.findall(root["id"].lower())), (root["id"], alias)
+
+
+@pytest.mark.parametrize(
+    "family, declared, base_model",
+    [
+        ("qwen3", "Qwen/Qwen3-0.6B", "Qwen/Qwen3-0.6B"),  # a family of its own now: was "unchecked", nothing written
+        ("qwen3", "unsloth/Qwen3-0.6B-unsloth-bnb-4bit", "unsloth/Qwen3-0.6B-unsloth-bnb-4bit"),
+        ("qwen3", None, None),  # Qwen3-0.6B and its -Base share every shape
+        ("qwen2", "Qwen/Qwen2-0.5B-Instruct", "Qwen/Qwen2-0.5B-Instruct"),  # a derivative of Qwen2-0.5B
+        ("llama", "/home/me/models/Llama-3.2-1B-Instruct", "meta-llama/Llama-3.2-1B-Instruct"),  # a local copy
+    ],
+)
+def test_a_lora_gets_the_base_it_declares_and_none_from_look_alike_shapes(hf_shapes, family, declared, base_model):
+    lora = lora_like(hf_shapes(family), "q_proj", "v_proj", prefix="base_model.model.")
+    config = {"base_model_name_or_path": declared} if declared else None
+    r = classify(lora, config=config)
+    assert r.family == family and not r.conflicts, r.evidence
+    assert r.base_model["id"] == base_model, r.base_model
+    if declared is None:
+        assert r.base_model["status"] == "ambiguous"
+
+
+def test_a_qwen25_7b_lora_is_not_named_after_the_instruct_tune():
+    """Qwen2.5-7B's only root was once its Instruct tune (the base an alias of it), so a LoRA declaring nothing got
+    `base_model: Qwen/Qwen2.5-7B-Instruct` from its weights, whichever of Qwen2.5-7B, its tunes or Qwen2-7B it
+    was trained on."""
+    lora = {}
+    for i in range(28):
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (3584, 3584)
+        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (512, 3584)
+    r = classify(lora)
+    assert r.family == "qwen2" and r.base_model["id"] is None and r.base_model["status"] == "ambiguous"
+    assert {"Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2-7B"} <= {c["id"] for c in r.candidates}
+    declared = classify(lora, config={"base_model_name_or_path": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"})
+    assert declared.base_model["id"] == "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B" and not declared.conflicts
+
+
+def test_a_parent_is_a_root_of_the_same_family_and_shapes():
+    by_id = roots()["_by_id"]
+    for root in roots()["roots"]:
+        if "parent" in root:
+            parent = by_id[root["parent"]]
+            assert parent["family"] == root["family"] and parent["dims"] == root["dims"], root["id"]
+    for name, target in roots()["derivatives"].items():
+        assert target in by_id and name.lower() not in roots()["_same"], name
+
+
+SD1_LORA = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}
+
+
+@pytest.mark.parametrize(
+    "declared, written",
+    [
+        ("nitrosocke/mo-di-diffusion", "nitrosocke/mo-di-diffusion"),  # a fine-tune the diffusers guides start from
+        ("/content/mo-di-diffusion", "nitrosocke/mo-di-diffusion"),  # its local copy: the fine-tune, not SD 1.5
+        ("dreamlike-photoreal-2.0", "dreamlike-art/dreamlike-photoreal-2.0"),
+        ("/content/stable-diffusion-v1-5", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
+        ("v1-5-pruned-emaonly", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # a checkpoint file: its root
+        ("digiplay/majicMIX_realistic_v6", "digiplay/majicMIX_realistic_v6"),  # stop 40: was "unchecked", unwritten
+        ("/content/majicMIX_realistic_v6", "digiplay/majicMIX_realistic_v6"),
+    ],
+)
+def test_a_fine_tune_named_without_its_org_is_written_as_its_own_hub_id(declared, written):
+    r = classify(SD1_LORA, config={"base_model_name_or_path": declared})
+    assert r.family == "sd1" and r.base_model["id"] == written and not r.conflicts, r.base_model
+
+
+def test_a_declared_sd_turbo_or_playground_lora_is_checked_against_the_architecture_it_shares():
+    sd2 = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 1024)}
+    r = classify(sd2, config={"base_model_name_or_path": "stabilityai/sd-turbo"})
+    assert r.family == "sd2" and r.base_model["id"] == "stabilityai/sd-turbo"
+    r = classify(SD1_LORA, config={"base_model_name_or_path": "playgroundai/playground-v2.5-1024px-aesthetic"})
+    assert r.base_model["id"] is None and r.conflicts  # an SDXL model: SD 1.x weights rule it out
+
+
+def test_a_smollm2_lora_names_its_declared_size_and_no_more():
+    """SmolLM2 (Llama's layout at 576, 960 and 2048 wide) had no roots: a LoRA on it got family llama at 0.30 and
+    no root. 135M: 30 layers, 9 heads of 64, 3 key/value heads (the published config)."""
+    lora = {}
+    for i in range(30):
+        lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (576, 576)
+        lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (192, 576)
+    r = classify(lora, config={"base_model_name_or_path": "HuggingFaceTB/SmolLM2-135M-Instruct"})
+    assert r.family == "llama" and r.root == "HuggingFaceTB/SmolLM2-135M-Instruct" and not r.conflicts
+    assert r.base_model["id"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    bare = classify(lora)
+    assert bare.base_model["status"] == "ambiguous" and bare.root.startswith("HuggingFaceTB/SmolLM2-135M")
+
+
+@pytest.mark.parametrize(
+    "declared, root",
+    [
+        ("unsloth/llama-3-8b-bnb-4bit", "meta-llama/Meta-Llama-3-8B"),
+        ("unsloth/llama-3-8b-Instruct-bnb-4bit", "meta-llama/Meta-Llama-3-8B-Instruct"),
+        ("unsloth/Meta-Llama-3.1-8B-Instruct-bnb-4bit", "meta-llama/Llama-3.1-8B-Instruct"),
+        ("unsloth/mistral-7b-v0.3-bnb-4bit", "mistralai/Mistral-7B-v0.3"),
+        ("NousResearch/Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-8B"),
+        ("unsloth/DeepSeek-R1-Distill-Llama-8B", "meta-llama/Llama-3.1-8B"),  # a re-upload of a derivative
+    ],
+)
+def test_a_reupload_of_a_root_is_checked_against_that_root_and_written_as_declared(declared, root):
+    """Adapters trained with unsloth declare its quantized re-uploads (`unsloth/llama-3-8b-bnb-4bit`), which the
+    registry did not know: the card got `base_model: <the re-upload>` unchecked, even on weights of another size,
+    and the root was whichever look-alike sorted first. By its name (less the marks of a re-upload) it is the
+    root's weights: shapes are checked against the root, and the declared Hub id is what the card writes."""
+    r = classify(llama_like(32, 4096, 1024), config={"base_model_name_or_path": declared})
+    assert r.root == root and not r.conflicts, r.evidence
+    assert r.base_model["id"] == declared and r.base_model["root"] == root
+    assert declared in r.base_model["reason"] and "re-upload" in r.base_model["reason"], r.base_model
+
+
+@pytest.mark.parametrize(
+    "lora, declared",
+    [
+        (llama_like(32, 4096, 4096), "unsloth/llama-3-8b-bnb-4bit"),  # Llama-2-7B shapes
+        (llama_like(32, 4096, 1024), "TheBloke/Llama-2-7B-GPTQ"),  # Llama-3-8B shapes
+        (llama_like(28, 3584, 512), "unsloth/Qwen2.5-1.5B-Instruct-bnb-4bit"),  # Qwen2.5-7B shapes
+    ],
+)
+def test_a_reupload_the_weights_rule_out_is_not_written(lora, declared):
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.base_model["id"] is None and r.base_model["status"] == "contradicted"
+    assert any(declared in c and "do not fit" in c for c in r.conflicts), r.conflicts
+
+
+def test_a_local_copy_of_a_reupload_names_its_root():
+    r = classify(llama_like(32, 4096, 1024), config={"base_model_name_or_path": "/content/llama-3-8b-bnb-4bit"})
+    assert r.root == "meta-llama/Meta-Llama-3-8B" and r.base_model["id"] == "meta-llama/Meta-Llama-3-8B"

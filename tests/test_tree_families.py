@@ -1,0 +1,462 @@
+"""The newer and multimodal families (Gemma 3, FLUX Fill, Qwen2.5-VL, Qwen3-MoE, Swin, BLIP, Llama 3.2
+Vision, DeBERTa, CodeGen, MusicGen...): an adapter names its own model, and names that say another
+architecture are not taken at their word."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.tree.classify import classify
+from hfprobe.tree.declared import resolve_name
+from tests.model_shapes import (
+    encoder_like,
+    llama_like,
+    lora_like,
+    module_shapes,
+    neox_like,
+)
+
+torch.set_num_threads(1)
+
+
+# published text_config of each Gemma 3 size: hidden, intermediate, layers, heads, key/value heads, head_dim
+GEMMA3 = {
+    "4b": (2560, 10240, 34, 8, 4, 256),
+    "12b": (3840, 15360, 48, 16, 8, 256),
+    "27b": (5376, 21504, 62, 32, 16, 128),
+}
+
+
+@pytest.mark.parametrize("size", list(GEMMA3))
+def test_a_gemma3_lora_names_its_size_from_the_multimodal_models_text_tower(size):
+    """Gemma 3 4B / 12B / 27B (Gemma3ForConditionalGeneration, the most fine-tuned Gemma of 2025) had no roots: a
+    LoRA declaring one was written unchecked, one declaring another size too. Built by transformers on meta."""
+    import transformers as tf
+
+    hidden, ffn, layers, heads, kv, head_dim = GEMMA3[size]
+    text = dict(hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers, num_attention_heads=heads,
+                num_key_value_heads=kv, head_dim=head_dim, vocab_size=262208)  # fmt: skip
+    with torch.device("meta"):
+        model = tf.Gemma3ForConditionalGeneration(
+            tf.Gemma3Config(text_config=text, vision_config={"num_hidden_layers": 1})
+        )
+    shapes = {k: v for k, v in module_shapes(model).items() if ".language_model." in k}
+    lora = lora_like(shapes, "q_proj", "v_proj", "down_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": f"unsloth/gemma-3-{size}-it-bnb-4bit"})
+    assert r.family == "gemma3" and r.root == f"google/gemma-3-{size}-it" and not r.conflicts
+    assert r.base_model["id"] == f"unsloth/gemma-3-{size}-it-bnb-4bit"
+    other = "google/gemma-3-12b-it" if size != "12b" else "google/gemma-3-27b-it"
+    wrong = classify(lora, config={"base_model_name_or_path": other})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+    bare = classify(lora)
+    assert bare.base_model["status"] == "ambiguous" and bare.root.startswith(f"google/gemma-3-{size}")
+
+
+def test_a_flux_fill_lora_is_checked_against_flux1_dev():
+    """FLUX.1 Fill / Canny / Depth [dev] widen x_embedder (384, 128 inputs), which lowers FLUX.1-dev without ruling
+    it out: as derivatives they are checked against its shapes and written as declared. Before, the `flux` name hint
+    alone let them be written unchecked, even on an x_embedder narrower than any FLUX.1's."""
+    lora = {f"transformer.single_transformer_blocks.{i}.attn.to_q": (3072, 3072) for i in range(38)}
+    lora["transformer.x_embedder"] = (3072, 384)
+    r = classify(lora, config={"base_model_name_or_path": "black-forest-labs/FLUX.1-Fill-dev"})
+    assert r.family == "flux" and r.base_model["id"] == "black-forest-labs/FLUX.1-Fill-dev" and not r.conflicts
+    assert r.root == "black-forest-labs/FLUX.1-dev"
+    narrow = dict(lora, **{"transformer.x_embedder": (3072, 32)})
+    r = classify(narrow, config={"base_model_name_or_path": "black-forest-labs/FLUX.1-Fill-dev"})
+    assert r.base_model["id"] is None and r.conflicts
+
+
+@pytest.mark.parametrize(
+    "shapes, declared, root",
+    [  # published configs: layers, hidden, heads x head_dim, key/value heads x head_dim
+        ((40, 5120, 4096, 1024), "unsloth/Mistral-Nemo-Instruct-2407-bnb-4bit", "mistralai/Mistral-Nemo-Instruct-2407"),
+        (
+            (40, 5120, 4096, 1024),
+            "mistralai/Mistral-Small-24B-Instruct-2501",
+            "mistralai/Mistral-Small-24B-Instruct-2501",
+        ),
+        ((64, 5120, 5120, 1024), "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "Qwen/Qwen2.5-32B"),
+        ((64, 5120, 8192, 1024), "Qwen/Qwen3-32B", "Qwen/Qwen3-32B"),
+        ((80, 8192, 8192, 1024), "unsloth/Llama-3.3-70B-Instruct-bnb-4bit", "meta-llama/Llama-3.3-70B-Instruct"),
+        ((80, 8192, 8192, 1024), "Qwen/Qwen2.5-72B-Instruct", "Qwen/Qwen2.5-72B-Instruct"),
+    ],
+)
+def test_the_larger_llm_bases_adapters_declare_are_roots(shapes, declared, root):
+    """Mistral Nemo and Small, Qwen2.5 32B / 72B, Qwen3 32B and Llama 3.x 70B had no roots: an adapter declaring
+    one (or a re-upload of one) was written with its shapes unchecked, and one declaring another size too."""
+    layers, hidden, q_dim, kv_dim = shapes
+    lora = llama_like(layers, hidden, kv_dim, q_dim)
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
+    assert "not in the registry" not in r.base_model["reason"]  # checked against the root's shapes
+    wrong = classify(lora, config={"base_model_name_or_path": "meta-llama/Llama-3.1-8B"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+
+
+def test_phi4_is_a_root_of_phi3s_layout():
+    lora = {f"base_model.model.model.layers.{i}.self_attn.qkv_proj": (7680, 5120) for i in range(40)}
+    r = classify(lora, config={"base_model_name_or_path": "unsloth/phi-4-bnb-4bit"})
+    assert r.family == "phi3" and r.root == "microsoft/phi-4" and r.base_model["id"] == "unsloth/phi-4-bnb-4bit"
+
+
+def test_whisper_large_v3_turbo_is_its_own_root_and_a_full_checkpoint_of_it_ranks_it_first():
+    """large-v3-turbo (large-v3's encoder, 4 decoder layers) had no root: its adapters were written unchecked, and a
+    full checkpoint of it ranked large-v3 first, whose 32 decoder layers such a checkpoint would all hold."""
+    import transformers as tf
+
+    config = tf.WhisperConfig(
+        d_model=1280, encoder_layers=32, decoder_layers=4, encoder_attention_heads=20, decoder_attention_heads=20,
+        encoder_ffn_dim=5120, decoder_ffn_dim=5120, num_mel_bins=128, vocab_size=51866,
+    )  # fmt: skip
+    with torch.device("meta"):
+        shapes = module_shapes(tf.WhisperForConditionalGeneration(config))
+    params = {k: o * i for k, (o, i) in shapes.items()}
+    full = classify(shapes, params=params)
+    assert full.root == "openai/whisper-large-v3-turbo"
+    lora = lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": "openai/whisper-large-v3-turbo"})
+    assert r.base_model["id"] == "openai/whisper-large-v3-turbo" and "not in the registry" not in r.base_model["reason"]
+
+
+def test_a_qwen25_vl_adapter_names_the_vl_model_it_declares():
+    """Qwen2.5-VL's language tower has Qwen2.5's shapes: an adapter declaring the VL model (or unsloth's re-upload of
+    it) was written unchecked, and one declaring the 3B VL model on 7B weights too. Built by transformers on meta."""
+    import transformers as tf
+
+    text = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
+                num_key_value_heads=4, vocab_size=152064)  # fmt: skip
+    config = tf.Qwen2_5_VLConfig(text_config=text, vision_config=dict(depth=1, out_hidden_size=3584))
+    with torch.device("meta"):
+        shapes = module_shapes(tf.Qwen2_5_VLForConditionalGeneration(config))
+    lora = lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": "unsloth/Qwen2.5-VL-7B-Instruct-bnb-4bit"})
+    assert r.root == "Qwen/Qwen2.5-VL-7B-Instruct" and r.base_model["id"] == "unsloth/Qwen2.5-VL-7B-Instruct-bnb-4bit"
+    wrong = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen2.5-VL-3B-Instruct"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+
+
+def test_a_qwen3_moe_lora_names_the_30b_a3b_model_by_its_attention():
+    """Qwen3-30B-A3B (a mixture of experts: 32 heads of 128 at 2048 wide) had no root: an adapter declaring it, or
+    unsloth's re-upload, was written unchecked. Its experts are no role of the family; its attention places it."""
+    import transformers as tf
+
+    config = tf.Qwen3MoeConfig(
+        hidden_size=2048,
+        num_hidden_layers=48,
+        num_attention_heads=32,
+        num_key_value_heads=4,
+        head_dim=128,
+        moe_intermediate_size=768,
+        num_experts=4,
+        num_experts_per_tok=2,
+        vocab_size=151936,
+    )  # fmt: skip  (4 experts, not 128: their shapes are the same)
+    with torch.device("meta"):
+        shapes = module_shapes(tf.Qwen3MoeForCausalLM(config))
+    lora = lora_like(shapes, "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": "unsloth/Qwen3-30B-A3B-bnb-4bit"})
+    assert r.family == "qwen3" and r.root == "Qwen/Qwen3-30B-A3B" and not r.conflicts
+    assert r.base_model["id"] == "unsloth/Qwen3-30B-A3B-bnb-4bit"
+    wrong = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen3-1.7B"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+
+
+def _swin_like(prefix: str, width: int, depths: tuple) -> dict:
+    """A PEFT LoRA on query and value of every block of a Swin's four stages (widths C, 2C, 4C, 8C)."""
+    return {f"base_model.model.{prefix}encoder.layers.{i}.blocks.{j}.attention.self.{m}": (width << i, width << i)
+            for i, n in enumerate(depths) for j in range(n) for m in ("query", "value")}  # fmt: skip
+
+
+def test_a_swin_lora_is_a_swin():
+    """Swin's stages (`encoder.layers.N.blocks.M.attention.self.query`, a width per stage) matched no family:
+    a Swin-T LoRA for image classification got "shapes only" and no root."""
+    tiny = classify(_swin_like("swin.", 96, (2, 2, 6, 2)))
+    assert tiny.family == "swin" and tiny.root == "microsoft/swin-tiny-patch4-window7-224"
+    assert tiny.base_model["id"] is None  # Swin-S has Swin-T's widths; an adapter may skip its last 12 blocks
+    small = classify(_swin_like("swin.", 96, (2, 2, 18, 2)))
+    assert small.base_model["id"] == "microsoft/swin-small-patch4-window7-224"
+    declared = classify(
+        _swin_like("swin.", 128, (2, 2, 18, 2)),
+        config={"base_model_name_or_path": "microsoft/swin-base-patch4-window7-224"},
+    )
+    assert declared.base_model["id"] == "microsoft/swin-base-patch4-window7-224" and not declared.conflicts
+    wrong = classify(
+        _swin_like("swin.", 96, (2, 2, 6, 2)),
+        config={"base_model_name_or_path": "microsoft/swin-base-patch4-window7-224"},
+    )
+    assert wrong.conflicts and wrong.base_model["id"] is None  # Swin-B is 128 wide
+    v2 = classify(_swin_like("swinv2.", 96, (2, 2, 6, 2)))
+    assert v2.family == "swinv2" and v2.root == "microsoft/swinv2-tiny-patch4-window8-256"
+
+
+def _blip_like(vision: int, vision_layers: int) -> dict:
+    """A PEFT LoRA on BLIP's text decoder (query / value, self- and cross-attention) and its vision qkv."""
+    lora = {}
+    for i in range(12):
+        for m in ("query", "value"):
+            lora[f"base_model.model.text_decoder.bert.encoder.layer.{i}.attention.self.{m}"] = (768, 768)
+        lora[f"base_model.model.text_decoder.bert.encoder.layer.{i}.crossattention.self.value"] = (768, vision)
+    for i in range(vision_layers):
+        lora[f"base_model.model.vision_model.encoder.layers.{i}.self_attn.qkv"] = (3 * vision, vision)
+    return lora
+
+
+def test_image_captioning_and_vlm_loras_find_their_models():
+    """BLIP's text decoder is a BERT with cross-attention: a captioning LoRA was BERT at 1.0, root
+    bert-base-uncased, its declared base unchecked. BLIP-2's and LLaVA's language models are OPT's and Llama 2's:
+    declared, they are now checked against those and written."""
+    base = classify(_blip_like(768, 12))
+    assert base.family == "blip" and base.root == "Salesforce/blip-image-captioning-base"
+    large = classify(_blip_like(1024, 24), config={"base_model_name_or_path": "Salesforce/blip-image-captioning-large"})
+    assert large.root == "Salesforce/blip-image-captioning-large" and not large.conflicts
+    assert large.base_model["id"] == "Salesforce/blip-image-captioning-large"
+    wrong = classify(_blip_like(768, 12), config={"base_model_name_or_path": "Salesforce/blip-image-captioning-large"})
+    assert wrong.conflicts and wrong.base_model["id"] is None  # its cross-attention reads a 768-wide ViT-B
+    opt = {
+        f"base_model.model.language_model.model.decoder.layers.{i}.self_attn.{m}_proj": (2560, 2560)
+        for i in range(32)
+        for m in "qk"
+    }  # fmt: skip  (PEFT's BLIP-2 captioning example)
+    blip2 = classify(opt, config={"base_model_name_or_path": "ybelkada/blip2-opt-2.7b-fp16-sharded"})
+    assert blip2.root == "facebook/opt-2.7b" and blip2.base_model["id"] == "ybelkada/blip2-opt-2.7b-fp16-sharded"
+    llava = classify(llama_like(32, 4096, 4096), config={"base_model_name_or_path": "llava-hf/llava-1.5-7b-hf"})
+    assert llava.base_model["id"] == "llava-hf/llava-1.5-7b-hf" and not llava.conflicts
+
+
+def test_another_org_s_model_of_a_root_s_name_is_not_that_root_where_its_vocabulary_differs():
+    """`klue/roberta-base` is a Korean RoBERTa of its own (32,000 tokens), not FacebookAI/roberta-base, whose repo
+    name it shares: where its embedding is in the adapter, the name-only guess is dropped (written as declared,
+    with no root, and no false "re-upload" reason); where it is not, the weights cannot tell, and the reason says
+    mirror or namesake. Marked re-uploads keep the stricter reading (see the tests above)."""
+    lora = encoder_like("roberta.", 12, 768)
+    with_vocab = dict(lora, **{"base_model.model.roberta.embeddings.word_embeddings": (32000, 768)})
+    r = classify(with_vocab, config={"base_model_name_or_path": "klue/roberta-base"})
+    assert r.base_model["id"] == "klue/roberta-base" and r.base_model["root"] is None and not r.conflicts
+    assert "re-upload" not in r.base_model["reason"]
+    assert any("another model of that name" in e for e in r.evidence)
+    bare = classify(lora, config={"base_model_name_or_path": "klue/roberta-base"})
+    assert bare.base_model["id"] == "klue/roberta-base" and "mirror" in bare.base_model["reason"]
+    # the original's own vocabulary keeps the guess
+    same = dict(lora, **{"base_model.model.roberta.embeddings.word_embeddings": (50265, 768)})
+    assert classify(same, config={"base_model_name_or_path": "klue/roberta-base"}).base_model["root"] == (
+        "FacebookAI/roberta-base"
+    )
+
+
+@pytest.mark.parametrize(
+    "declared, family",
+    [
+        ("monologg/kobert", "bert"),  # Korean, Chinese, Indonesian, Polish, Vietnamese, French course favourites:
+        ("beomi/kcbert-base", "bert"),  # BERT's or RoBERTa's shapes, names ending in "bert", no org the registry
+        ("hfl/chinese-macbert-base", "bert"),  # knows: they were "an unknown family" and not written
+        ("indobenchmark/indobert-base-p1", "bert"),
+        ("allegro/herbert-base-cased", "bert"),
+        ("vinai/phobert-base", "roberta"),
+        ("almanach/camembert-base", "roberta"),
+    ],
+)
+def test_a_national_bert_is_written_on_weights_of_its_family(declared, family):
+    prefix = "roberta." if family == "roberta" else "bert."
+    r = classify(encoder_like(prefix, 12, 768), config={"base_model_name_or_path": declared})
+    assert r.family == family and not r.conflicts
+    assert r.base_model["id"] == declared and r.base_model["status"] == "declared"
+
+
+def test_bert_in_a_name_is_not_every_architecture_ending_in_bert():
+    from hfprobe.tree.declared import resolve_name
+
+    assert (
+        resolve_name("albert-base-v2")[1] == "albert" and resolve_name("answerdotai/ModernBERT-base")[1] == "modernbert"
+    )
+    assert resolve_name("google/mobilebert-uncased") == (None, None)  # its own architecture
+    assert resolve_name("flaubert/flaubert_base_cased") == (None, None)  # XLM's
+    # ConvBERT (`YituTech/conv-bert-base`) and the hyphenated spellings of MobileBERT / SqueezeBERT are their own
+    assert resolve_name("YituTech/conv-bert-base") == (None, None)
+    assert resolve_name("someone/mobile-bert-finetuned") == (None, None)
+    assert resolve_name("dslim/bert-base-NER")[1] == "bert" and resolve_name("my-bert-model")[1] == "bert"
+
+
+@pytest.mark.parametrize("names", ["transformers 4", "transformers 5"])
+def test_peft_s_segmentation_guide_lora_is_a_segformer(names):
+    """PEFT's semantic segmentation guide puts LoRA on query / value of SegFormer's nvidia/mit-b0 (widths 32 to 256
+    over four stages): it had no family ("shapes only"). transformers 5 names the same layers
+    `segformer.stages.N.blocks.M.attention.q_proj`."""
+    widths, lora = (32, 64, 160, 256), {}
+    for i, w in enumerate(widths):
+        for j in range(2):
+            for m in ("query", "value"):
+                key = (
+                    f"segformer.encoder.block.{i}.{j}.attention.self.{m}"
+                    if names == "transformers 4"
+                    else f"segformer.stages.{i}.blocks.{j}.attention.{m[0]}_proj"
+                )
+                lora[f"base_model.model.{key}"] = (w, w)
+    r = classify(lora)
+    assert r.family == "segformer" and r.root == "nvidia/mit-b0" and r.base_model["id"] == "nvidia/mit-b0"
+    declared = classify(lora, config={"base_model_name_or_path": "nvidia/mit-b2"})  # 64 to 512 wide
+    assert declared.conflicts and declared.base_model["id"] is None
+
+
+def test_a_swin_lora_under_transformers_5_names_is_a_swin():
+    t5 = {f"base_model.model.swin.encoder.layers.{i}.blocks.{j}.attention.{m}_proj": (96 << i, 96 << i)
+          for i, n in enumerate((2, 2, 6, 2)) for j in range(n) for m in "qv"}  # fmt: skip
+    r = classify(t5)
+    assert r.family == "swin" and r.root == "microsoft/swin-tiny-patch4-window7-224"
+
+
+def test_a_llama_3_2_vision_lora_is_its_own_and_a_shallower_adapter_names_no_root_alone():
+    """Llama 3.2 11B Vision's decoder is Llama 3.1 8B's layers with 8 gated cross-attention layers among them
+    (40): its LoRA was Llama with root SOLAR-10.7B (48 layers of the same widths), written as `base_model` from
+    the weights alone. Now the cross-attention names make it its own family; and an adapter on fewer blocks than
+    the only root that fits no longer names that root by its weights alone."""
+    vision, plain = {}, {}
+    for i in range(44):
+        kind = "cross_attn" if i % 5 == 3 else "self_attn"
+        for m, out in (("q", 4096), ("v", 1024)):
+            if i < 40:
+                vision[f"base_model.model.language_model.model.layers.{i}.{kind}.{m}_proj"] = (out, 4096)
+            plain[f"base_model.model.model.layers.{i}.self_attn.{m}_proj"] = (out, 4096)
+    r = classify(vision)
+    assert r.family == "mllama" and r.root.startswith("meta-llama/Llama-3.2-11B-Vision")
+    declared = classify(vision, config={"base_model_name_or_path": "unsloth/Llama-3.2-11B-Vision-Instruct-bnb-4bit"})
+    assert declared.base_model["id"] == "unsloth/Llama-3.2-11B-Vision-Instruct-bnb-4bit" and not declared.conflicts
+    shallow = classify(plain)  # 44 blocks of SOLAR-10.7B's 48 (the others have 32 or 40): no root by weights alone
+    assert shallow.root == "upstage/SOLAR-10.7B-v1.0" and shallow.base_model["id"] is None
+    assert "fewer blocks" in shallow.base_model["reason"]
+
+
+def test_new_roots_with_well_known_look_alikes_name_none_by_weights_alone():
+    """Each root added is a bet that no unknown model shares its shapes: where a popular one does (Sheared-LLaMA
+    1.3B has DeepSeek-Coder 1.3B's, Yi-1.5-6B Yi-6B's), both are roots, so a bare LoRA names neither."""
+    for layers, hidden, kv, ffn in ((24, 2048, 2048, 5504), (32, 4096, 512, 11008)):
+        lora = {}
+        for i in range(layers):
+            lora[f"base_model.model.model.layers.{i}.self_attn.q_proj"] = (hidden, hidden)
+            lora[f"base_model.model.model.layers.{i}.self_attn.v_proj"] = (kv, hidden)
+            lora[f"base_model.model.model.layers.{i}.mlp.up_proj"] = (ffn, hidden)
+        r = classify(lora)
+        assert r.base_model["id"] is None and r.base_model["status"] == "ambiguous", (layers, r.base_model)
+
+
+def test_a_deberta_v1_lora_is_not_deberta_v3():
+    """DeBERTa v1 (microsoft/deberta-base) fuses query, key and value into `attention.self.in_proj`: its LoRA was
+    DeBERTa-v2/v3 with root deberta-v3-base (a model of another vocabulary and layer names)."""
+    v1 = {f"base_model.model.deberta.encoder.layer.{i}.attention.self.in_proj": (2304, 768) for i in range(12)}
+    r = classify(v1, config={"base_model_name_or_path": "microsoft/deberta-base"})
+    assert r.family == "deberta" and r.root == "microsoft/deberta-base" and not r.conflicts
+    assert r.base_model["id"] == "microsoft/deberta-base"
+    v3 = {f"base_model.model.deberta.encoder.layer.{i}.attention.self.{m}_proj": (768, 768)
+          for i in range(12) for m in ("query", "value")}  # fmt: skip
+    assert classify(v3).family == "deberta_v2"
+    assert classify(v1, config={"base_model_name_or_path": "microsoft/deberta-v3-base"}).conflicts
+
+
+def test_codegen_and_musicgen_loras_are_not_gpt_j_s_and_whisper_s():
+    """CodeGen names its MLP as GPT-J does (`mlp.fc_in`), and CodeGen-6B has GPT-J-6B's widths: a CodeGen LoRA
+    was GPT-J with gpt-j-6b written by its weights alone. MusicGen's decoder has Whisper's layer names at
+    whisper-medium's sizes: its LoRA was given whisper-medium the same way."""
+    codegen = {}
+    for i in range(33):
+        codegen[f"base_model.model.transformer.h.{i}.attn.qkv_proj"] = (3 * 4096, 4096)
+        codegen[f"base_model.model.transformer.h.{i}.mlp.fc_in"] = (4 * 4096, 4096)
+    r = classify(codegen)
+    assert r.family == "codegen" and r.root == "Salesforce/codegen-6B-mono"
+    gptj = {f"base_model.model.transformer.h.{i}.attn.{m}_proj": (4096, 4096) for i in range(28) for m in "qv"}
+    assert classify(gptj).family == "gptj"
+    musicgen = {f"base_model.model.decoder.model.decoder.layers.{i}.self_attn.{m}_proj": (1024, 1024)
+                for i in range(24) for m in "qv"}  # fmt: skip
+    r = classify(musicgen)
+    assert r.family == "musicgen" and r.root == "facebook/musicgen-small"
+
+
+@pytest.mark.parametrize(
+    "declared, written",
+    [
+        ("hfl/chinese-roberta-wwm-ext", "hfl/chinese-roberta-wwm-ext"),  # a root now (BertModel, 21,128 tokens)
+        ("bert-base-chinese", "bert-base-chinese"),
+        ("uer/roberta-base-finetuned-jd-binary-chinese", "uer/roberta-base-finetuned-jd-binary-chinese"),
+    ],
+)
+def test_chinese_roberta_models_are_bert_s_architecture(declared, written):
+    """hfl's and uer's Chinese "RoBERTa" models are BertModels (`bert.encoder.layer.N`): an adapter declaring one was
+    "contradicted" (its name read as RoBERTa's family, "but the weights are BERT") and got no base_model."""
+    r = classify(encoder_like("bert.", 12, 768), config={"base_model_name_or_path": declared})
+    assert not r.conflicts and r.family == "bert" and r.base_model["id"] == written, (r.conflicts, r.base_model)
+    assert resolve_name("hfl/chinese-roberta-wwm-ext-large") == ("hfl/chinese-roberta-wwm-ext-large", "bert")
+    assert resolve_name("ai4bharat/indic-bert")[1] == "albert" and resolve_name("csebuetnlp/banglabert")[1] == "electra"
+    # a RoBERTa by name and architecture is still RoBERTa's: its declaration on BERT's weights a conflict
+    r = classify(encoder_like("bert.", 12, 768), config={"base_model_name_or_path": "FacebookAI/roberta-base"})
+    assert r.conflicts and r.base_model["status"] == "contradicted"
+
+
+@pytest.mark.parametrize(
+    "prefix, layers, hidden, declared",
+    [
+        ("roberta.", 12, 768, "microsoft/graphcodebert-base"),  # RoBERTa's architecture: its name read as BERT's
+        ("roberta.", 6, 768, "huggingface/CodeBERTa-small-v1"),  # ... and as DeBERTa's ("CodeBERTa")
+        ("roberta.", 24, 1024, "BAAI/bge-m3"),  # embedding models RAG projects fine-tune: registry roots now
+        ("roberta.", 24, 1024, "BAAI/bge-reranker-v2-m3"),
+        ("bert.", 12, 768, "sentence-transformers/LaBSE"),
+        ("bert.", 24, 1024, "mixedbread-ai/mxbai-embed-large-v1"),
+        ("bert.", 4, 512, "BAAI/bge-small-zh-v1.5"),  # and the Chinese ones
+        ("bert.", 12, 768, "moka-ai/m3e-base"),
+        ("bert.", 12, 768, "shibing624/text2vec-base-chinese"),  # MacBERT's fine-tune
+    ],
+)
+def test_code_and_embedding_models_declared_by_their_adapters(prefix, layers, hidden, declared):
+    r = classify(encoder_like(prefix, layers, hidden), config={"base_model_name_or_path": declared})
+    assert not r.conflicts and r.base_model["id"] == declared, (r.conflicts, r.base_model)
+
+
+def test_bge_m3_s_long_position_table_tells_it_from_xlm_roberta_large():
+    """A full checkpoint: bge-m3's 8,194 positions, where XLM-RoBERTa-large, whose layers it has, has 514."""
+    shapes = {k.removeprefix("base_model.model."): v for k, v in encoder_like("roberta.", 24, 1024).items()}
+    shapes["roberta.embeddings.word_embeddings"] = (250002, 1024)
+    shapes["roberta.embeddings.position_embeddings"] = (8194, 1024)
+    r = classify(shapes, params={k: a * b for k, (a, b) in shapes.items()})
+    assert r.candidates[0]["id"] == "BAAI/bge-m3", r.candidates[:3]
+
+
+def test_names_that_say_another_architecture_than_theirs():
+    """A declared model the registry lacks gets its family from its name: where the name says another architecture
+    than the model's (IDEA-CCNL's Erlangshen-Roberta is a BertModel; BigBird's `bigbird-roberta-base` a BigBird,
+    saved under `bert.`), its adapter was "contradicted" ("says RoBERTa, but the weights are BERT")."""
+    bert = encoder_like("bert.", 12, 768)
+    r = classify(bert, config={"base_model_name_or_path": "IDEA-CCNL/Erlangshen-Roberta-110M-Sentiment"})
+    assert not r.conflicts and r.base_model["id"] == "IDEA-CCNL/Erlangshen-Roberta-110M-Sentiment"
+    r = classify(bert, config={"base_model_name_or_path": "google/bigbird-roberta-base"})
+    assert not r.conflicts and r.base_model["status"] == "unchecked" and r.base_model["id"] is None
+    families = {n: resolve_name(n)[1] for n in ("vinai/bartpho-syllable", "facebook/galactica-125m", "google/flan-ul2")}
+    assert families == {"vinai/bartpho-syllable": "mbart", "facebook/galactica-125m": "opt", "google/flan-ul2": "t5"}
+
+
+@pytest.mark.parametrize(
+    "declared, shapes",
+    [
+        ("databricks/dolly-v2-3b", lambda: neox_like(32, 2560)),  # Pythia-2.8B's fine-tune
+        ("togethercomputer/RedPajama-INCITE-Chat-3B-v1", lambda: neox_like(32, 2560)),
+        ("deepseek-ai/deepseek-llm-7b-chat", lambda: llama_like(30, 4096, 4096)),
+    ],
+)
+def test_2023_chat_models_declared_by_their_adapters_are_written(declared, shapes):
+    """Models the registry lacks whose names said no family: their adapters' base was "unchecked" (neither the
+    registry nor the weights can check it) and not written; name hints now give their architecture."""
+    r = classify(shapes(), config={"base_model_name_or_path": declared})
+    assert not r.conflicts and r.base_model["id"] == declared, r.base_model
+
+
+def test_names_say_which_gemma_falcon_or_qwen():
+    """`gemma-2b` is Gemma 1's 2B, `gemma-2-2b` Gemma 2's: a fine-tune named `…/gemma-2b-…` was read as Gemma 2's,
+    so its Gemma 1 adapter's base was left "unchecked" and unwritten; `paligemma-3b` was read as Gemma 3's."""
+    r = classify(llama_like(18, 2048, 256), config={"base_model_name_or_path": "someone/gemma-2b-sft"})
+    assert r.family == "gemma" and r.base_model["id"] == "someone/gemma-2b-sft" and not r.conflicts
+    expected = {
+        "someone/gemma-2b-sft": "gemma", "someone/gemma-2-9b-sft": "gemma2", "someone/gemma3-12b-x": "gemma3",
+        "google/paligemma-3b-pt-224": "gemma", "google/paligemma2-3b-pt-224": "gemma2",
+        "google/gemma-3n-E4B-it": None, "facebook/w2v-bert-2.0": None, "microsoft/speecht5_tts": None,
+        # and which Falcon or Qwen: Falcon 3 is a LLaMA, Falcon Mamba none here, Qwen1.5 a Qwen2
+        "tiiuae/Falcon3-7B-Instruct": "llama", "tiiuae/falcon-mamba-7b": None, "someone/falcon-7b-sft": "falcon",
+        "someone/Qwen1.5-1.8B-sft": "qwen2",
+    }  # fmt: skip
+    assert {n: resolve_name(n)[1] for n in expected} == expected
