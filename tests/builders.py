@@ -435,3 +435,15 @@ def write_header(path: Path, tensors: dict[str, tuple], data: bool = True) -> Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(struct.pack("<Q", len(blob)) + blob + (bytes(offset) if data else b""))
     return path
+
+
+def check_deltas(view, deltas: dict, scale: float) -> None:
+    """Assert that `view` reads each reference delta (from `unet_lora_deltas`) as its module's scaled layer."""
+    import pytest
+
+    assert deltas, "no reference deltas: the builder adapted nothing, so there is nothing to compare"
+    assert set(deltas) <= set(view.modules), sorted(set(deltas) - set(view.modules))[:3]
+    for name, delta in deltas.items():
+        mod = view.modules[name]
+        assert mod.scale == pytest.approx(scale)
+        assert torch.allclose(view.layer(name, scaled=True), delta.reshape(delta.shape[0], -1), atol=1e-5), name

@@ -90,3 +90,12 @@ def hf_shapes():
         return cache[family]
 
     return build
+
+
+@pytest.fixture(scope="session")
+def unet_lora():
+    """(a tiny diffusers UNet with a rank-4, alpha-8 PEFT LoRA, {module: its reference ΔW})."""
+    from tests import builders as B
+
+    unet = B.add_unet_lora(B.tiny_unet(), r=4, alpha=8)
+    return unet, B.unet_lora_deltas(unet)

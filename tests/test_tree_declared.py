@@ -9,10 +9,7 @@ import pytest
 
 from hfprobe.tree.classify import classify
 from hfprobe.tree.registry import roots
-from tests.model_shapes import (
-    llama_like,
-    lora_like,
-)
+from tests.model_shapes import llama_like, lora_like
 
 
 def test_card_metadata_is_read_as_modelcard_reads_it():

@@ -7,13 +7,7 @@ import pytest
 import torch
 
 from hfprobe.tree.classify import classify
-from tests.model_shapes import (
-    SD15,
-    SD21,
-    SDXL,
-    lora_like,
-    module_shapes,
-)
+from tests.model_shapes import SD15, SD21, SDXL, lora_like, module_shapes
 
 torch.set_num_threads(1)
 

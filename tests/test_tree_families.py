@@ -9,13 +9,7 @@ import torch
 
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import resolve_name
-from tests.model_shapes import (
-    encoder_like,
-    llama_like,
-    lora_like,
-    module_shapes,
-    neox_like,
-)
+from tests.model_shapes import encoder_like, llama_like, lora_like, module_shapes, neox_like
 
 torch.set_num_threads(1)
 

@@ -9,11 +9,7 @@ import pytest
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims, resolve_name
 from hfprobe.tree.names import normalize_key, shapes_from_raw
-from tests.model_shapes import (
-    LLM_CONFIGS,
-    SD15,
-    lora_like,
-)
+from tests.model_shapes import LLM_CONFIGS, SD15, lora_like
 
 
 @pytest.mark.parametrize("family", sorted(LLM_CONFIGS))
