@@ -2,15 +2,16 @@
 (probes.py, with their configs), the training loop (train.py), a zoo tree as tensors (data.py), layer
 sweep and wrapping (fit.py), calibration of the scores (calibrate.py), expert folders (expert.py) and their
 publication on the Hub (publish.py), routing to a tree and clustering trees
-(route.py), prediction (predict.py), and the expert-free readout of text-to-image LoRAs (readout.py).
+(route.py), prediction (predict.py; on the CPU its probe runs in numpy, infer.py), and the expert-free readout
+of text-to-image LoRAs (readout.py).
 
 May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.text, hfprobe.errors, hfprobe.config,
 hfprobe.device (where training runs); `fit` and `data` take a zoo object (hfprobe.zoo) as an argument and never
 import the zoo builders, only `hfprobe.zoo.layercache.LazyLayers` (one layer in memory at a time).
 
-Its names load on first use, so a prediction that abstains before any tensor math (no expert for the model's
-family, and no cross-attention for the readout) imports no torch. `predict` is `hfprobe.predict` (here it would
-shadow the module of that name):
+Its names load on first use, so a prediction that abstains before any tensor math (no expert for the model's family,
+and no cross-attention for the readout), or an expert's answer on the CPU, imports no torch. `predict` is
+`hfprobe.predict` (here it would shadow the module of that name):
 
     >>> from hfprobe.experts import Expert, fit_tree      # doctest: +SKIP
     >>> out = hfprobe.predict("./my-lora", top_k=3)       # doctest: +SKIP

@@ -68,6 +68,7 @@ class Expert:
         # Text head: the embeddings of the training classes, so predicting over them needs no encoder.
         self._label_text_emb = label_text_emb
         self._folder = folder  # `load` checks the files and defers their tensors (and torch) to first use
+        self._arrays: dict | None = None  # the same tensors as numpy arrays (`arrays`), read on first use
 
     @property
     def model(self) -> torch.nn.Module:
@@ -80,6 +81,26 @@ class Expert:
         if self._model is None:
             self._load_weights()
         return self._label_text_emb
+
+    @property
+    def arrays(self) -> dict:
+        """The weights file's tensors as numpy arrays (`model.<name>` for the probe's, `label_text_emb`), read
+        without torch: what `hfprobe.experts.infer` predicts with."""
+        if self._arrays is None:
+            if self._folder is None:  # built in memory (trained here): its module's tensors
+                state = {f"model.{k}": v.detach().float().numpy() for k, v in self.model.state_dict().items()}
+                if self._label_text_emb is not None:
+                    state["label_text_emb"] = self._label_text_emb.float().numpy()
+                self._arrays = state
+            else:
+                from safetensors.numpy import load_file
+
+                path = self._folder / WEIGHTS
+                try:
+                    self._arrays = {k: v.astype("float32") for k, v in load_file(str(path)).items()}
+                except Exception as err:
+                    raise ExpertError(f"{path}: cannot read ({err}); re-download or retrain the expert") from err
+        return self._arrays
 
     # -- identity ------------------------------------------------------------------------------------
     @property
@@ -98,17 +119,18 @@ class Expert:
     def centroid(self) -> torch.Tensor:
         return self.model.mean
 
-    def check_layer(self, X: torch.Tensor, where: str = "input") -> torch.Tensor:
-        """Return X as [B, d_H, d_W]; ExpertError if the layer's shape is not the expert's."""
-        if X.dim() == 2:
-            X = X.unsqueeze(0)
+    def check_layer(self, X, where: str = "input"):
+        """Return X (a torch tensor or a numpy array) as float32 [B, d_H, d_W]; ExpertError if the layer's shape is
+        not the expert's."""
+        if X.ndim == 2:
+            X = X[None]
         if tuple(X.shape[1:]) != self.shape:
             raise ExpertError(
                 f"{where}: layer {self.layer} has shape {list(X.shape[1:])} but expert {self.name} expects "
                 f"{list(self.shape)}; "
                 f"use an expert trained on this architecture"
             )
-        return X.float()
+        return X.float() if hasattr(X, "float") else X.astype("float32", copy=False)
 
     def check_text_space(self, encoder) -> None:
         """Refuse a text encoder other than the one the expert was trained in."""

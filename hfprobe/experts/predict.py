@@ -32,14 +32,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import ExpertError, UsageError
 from .expert import default_experts_dir
 from .publish import load_experts_from
-
-if TYPE_CHECKING:  # torch loads once an expert scores or the readout reads; an abstention before that needs none
-    import torch
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +51,7 @@ def _inspect(src) -> dict:
 
 
 def score(
-    expert, X: torch.Tensor, *, labels: list[str] | None = None, text_encoder=None, top_k: int = 5, device=None
+    expert, X, *, labels: list[str] | None = None, text_encoder=None, top_k: int = 5, device=None
 ) -> tuple[str, list]:
     """Rank labels for layers X of one model with one expert; returns (method, predictions), best first.
 
@@ -61,46 +59,40 @@ def score(
     (probability at or above the expert's validation threshold). `score` is the method's raw scale (sigmoid of
     the raw logit, cosine, the bilinear response); `probability` the calibrated one (hfprobe.experts.calibrate).
 
-    `device`: where the expert's forward runs (hfprobe.device.resolve_device; None: the CPU); it goes back to
-    the CPU afterwards. Scoring is in fp32 everywhere: one model is too small a batch for mixed precision to pay.
+    X: a numpy array or a torch tensor. On the CPU the probe runs in numpy (hfprobe.experts.infer: no torch);
+    `device` (hfprobe.device.resolve_device) runs the expert's torch module there instead, and it goes back to
+    the CPU afterwards. Scoring is in fp32 or better everywhere: one model is too small a batch for mixed precision.
     """
-    import torch
+    from . import infer
 
-    from ..device import resolve_device
-    from .calibrate import probabilities
-
-    dev = resolve_device(device)
     X = expert.check_layer(X)
     head = expert.config["head"]
-    with torch.no_grad(), _on(expert, dev):
-        X = X.to(dev)
-        if labels is not None:
-            from ..text.encoders import get_text_encoder
-            from ..text.vocab import check_labels
+    if labels is not None:
+        from ..text.vocab import check_labels
 
-            labels = check_labels(labels)
-            te = expert.config.get("text_encoder") or {}
-            enc = text_encoder or (get_text_encoder(te["id"]) if te else None)
-            if enc is None:
-                raise ExpertError(
-                    f"expert {expert.name} has a classification head; zero-shot labels need an expert with a text head"
-                )
-            expert.check_text_space(enc)
-            emb = enc.embed_labels(labels, te.get("prompt")).to(dev)
-            scores, names, method = expert.model(X, emb)[0], labels, "zero-shot"
+        labels = check_labels(labels)
+    if infer.runs_here(expert, device):
+        X = X if isinstance(X, np.ndarray) else X.numpy()
+        emb = None
+        if labels is not None:
+            emb = infer.label_embeddings(expert, labels, text_encoder)
         elif head == "text":
-            kind = expert.config["train"].get("kind", "probex")
-            scores, names = expert.model(X, expert.label_text_emb.to(dev))[0], expert.config["labels"]
-            method = f"{kind}-text"
-        else:
-            scores, names, method = expert.model(X)[0], expert.config["labels"], "probex"
-        scores = scores.cpu()
+            emb = expert.arrays["label_text_emb"]
+        scores = infer.logits(expert, X, emb)[0]
+    else:
+        scores = _torch_logits(expert, X, labels, text_encoder, device)
+    if labels is not None:
+        names, method = labels, "zero-shot"
+    elif head == "text":
+        names, method = expert.config["labels"], f"{expert.config['train'].get('kind', 'probex')}-text"
+    else:
+        names, method = expert.config["labels"], "probex"
     zero_shot = labels is not None and not set(labels) <= set(expert.config["labels"])
-    probs = probabilities(scores[None], expert.config.get("calibration"), head, zero_shot=zero_shot)[0]
-    raw = torch.sigmoid(scores) if head == "multilabel" else scores
+    probs = infer.probabilities(scores[None], expert.config.get("calibration"), head, zero_shot=zero_shot)[0]
+    raw = infer.sigmoid(scores) if head == "multilabel" else scores
     how = calibration_note(expert, zero_shot=zero_shot)["method"]
     preds = []
-    for i in torch.argsort(probs, descending=True)[: max(1, top_k)].tolist():
+    for i in np.argsort(-probs, kind="stable")[: max(1, top_k)].tolist():
         p = {
             "label": names[i],
             "score": round(float(raw[i]), 6),
@@ -112,6 +104,34 @@ def score(
             p["decided"] = bool(probs[i] >= threshold_of(expert))
         preds.append(p)
     return method, preds
+
+
+def _torch_logits(expert, X, labels, text_encoder, device) -> np.ndarray:
+    """The expert's torch module on `device` (the CPU by default): its raw logits for one model, as float64."""
+    import torch
+
+    from ..device import resolve_device
+
+    dev = resolve_device(device)
+    X = torch.from_numpy(X) if isinstance(X, np.ndarray) else X
+    with torch.no_grad(), _on(expert, dev):
+        X = X.to(dev)
+        if labels is not None:
+            from ..text.encoders import get_text_encoder
+
+            te = expert.config.get("text_encoder") or {}
+            enc = text_encoder or (get_text_encoder(te["id"]) if te else None)
+            if enc is None:
+                raise ExpertError(
+                    f"expert {expert.name} has a classification head; zero-shot labels need an expert with a text head"
+                )
+            expert.check_text_space(enc)
+            scores = expert.model(X, enc.embed_labels(labels, te.get("prompt")).to(dev))[0]
+        elif expert.config["head"] == "text":
+            scores = expert.model(X, expert.label_text_emb.to(dev))[0]
+        else:
+            scores = expert.model(X)[0]
+    return scores.double().cpu().numpy()
 
 
 def threshold_of(expert) -> float:
@@ -181,10 +201,13 @@ def predict(
 
     `experts`: Expert objects, folders or Hub repo ids; default: every expert under `experts_dir`
     (default $HFPROBE_EXPERTS or <hfprobe cache>/experts). `labels`: zero-shot over these names.
-    `device`: where the expert's forward runs (None: the CPU; see `score`); routing and the readout stay on the CPU.
+    `device`: where the expert's forward runs (None, "cpu" or "auto": the CPU, in numpy; see `score`); routing and
+    the readout stay on the CPU.
 
-    Torch is imported only once an expert scores or the readout reads: a model that no expert's family covers and
-    the readout cannot read (no cross-attention) gets its abstention from headers and expert.json files alone.
+    On the CPU an expert's answer needs no torch: the layer is read and the probe run in numpy
+    (hfprobe.experts.infer), 0.3 s for a cold `hfprobe predict` where importing torch alone takes 2. Torch loads
+    where the readout reads (its text encoders), for LyCORIS and pickled layers, and on a GPU; a model that no
+    expert's family covers and the readout cannot read gets its abstention from headers and expert.json files.
     """
     from ..formats import open_weights
     from ..source.resolve import resolve
@@ -224,9 +247,9 @@ def predict(
         view.check_complete("predict")  # a truncated file: one line, before any work
         cache: dict = {}
 
-        def get_layer(name):
+        def get_layer(name):  # a numpy array: the expert's forward runs in numpy on the CPU (hfprobe.experts.infer)
             if name not in cache:
-                cache[name] = view.layer(name)
+                cache[name] = view.layer(name, numpy=True)
             return cache[name]
 
         if pool:

@@ -44,6 +44,13 @@ def rms_distance(X: torch.Tensor, centroid: torch.Tensor) -> torch.Tensor:
     return (X.float() - centroid).flatten(1).pow(2).mean(1).sqrt()
 
 
+def _distance(X, expert) -> float:
+    """rms_distance of one layer to an expert's centroid; in numpy (float64, no torch) for a numpy layer."""
+    if isinstance(X, np.ndarray):
+        return float(np.sqrt(np.mean(np.square(X.astype(np.float64) - expert.arrays["model.mean"]))))
+    return float(rms_distance(X, expert.centroid)[0])
+
+
 def spread_stats(
     X: torch.Tensor, centroid: torch.Tensor, *, quantile: float = SPREAD_QUANTILE, slack: float = SPREAD_SLACK
 ) -> dict:
@@ -90,7 +97,7 @@ class Router:
             if X is None or tuple(X.shape[-2:]) != exp.shape:
                 skipped.append(exp.name)
                 continue
-            d = float(rms_distance(X, exp.centroid)[0])
+            d = _distance(X, exp)
             out["candidates"].append(
                 {
                     "expert": exp.name,

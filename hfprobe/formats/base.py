@@ -32,7 +32,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, LayerNotFoundError, UnsupportedFormatError
-from ..source.safetensors import _TORCH_NAMES, Header, TensorInfo, quote, read_scalar, read_tensor
+from ..source.safetensors import (
+    _TORCH_NAMES,
+    Header,
+    TensorInfo,
+    numpy_readable,
+    quote,
+    read_array,
+    read_scalar,
+    read_tensor,
+)
 from .factors import delta as lycoris_delta
 
 if TYPE_CHECKING:  # torch is imported only where tensor bytes are decoded (layer, tensor, pickles)
@@ -200,6 +209,14 @@ class TensorStore:
         f, header = self._where[key]
         return read_tensor(f, header, key)
 
+    def get_array(self, key: str):
+        """`get(key)` as a float32 numpy array; no torch for a safetensors tensor numpy can hold (FP8 and pickled
+        tensors go through `get`, and torch)."""
+        where = self._where.get(key)
+        if where is not None and numpy_readable(where[1].tensors[key].dtype):
+            return read_array(where[0], where[1], key)
+        return self.get(key).float().numpy()
+
 
 @dataclass
 class WeightsView:
@@ -281,8 +298,11 @@ class WeightsView:
             raise LayerNotFoundError(f"{self._where()}: no tensor {quote(key)}; see view.raw for the keys")
         return self.store.get(key)
 
-    def layer(self, name: str, scaled: bool = False) -> torch.Tensor:
-        """ΔW (LoRA: B@A, times scale if `scaled`) or W (full) as float32 [d_out, d_in*kh*kw]."""
+    def layer(self, name: str, scaled: bool = False, *, numpy: bool = False) -> torch.Tensor:
+        """ΔW (LoRA: B@A, times scale if `scaled`) or W (full) as float32 [d_out, d_in*kh*kw].
+
+        `numpy`: a numpy array instead, computed without torch for a LoRA or a full layer in safetensors (what
+        `predict` reads on its way to an answer; LyCORIS factors, FP8 and pickles still go through torch)."""
         mod = self.modules.get(name) if isinstance(name, str) else None
         if mod is None:
             raise LayerNotFoundError(
@@ -307,10 +327,12 @@ class WeightsView:
         if mod.kind in LYCORIS_KINDS:
             self._check_size(name, mod.d_out * mod.d_in)
             w = lycoris_delta(mod, self.store.get)
-            return w * mod.scale if scaled and mod.scale is not None else w
+            w = w * mod.scale if scaled and mod.scale is not None else w
+            return w.numpy() if numpy else w
+        get = self.store.get_array if numpy else (lambda key: self.store.get(key).float())
         if mod.kind != "lora":
-            w = self.store.get(mod.keys["W"]).float()
-            return w.reshape(w.shape[0], math.prod(w.shape[1:])) if w.dim() > 1 else w.reshape(1, -1)
+            w = get(mod.keys["W"])
+            return w.reshape(w.shape[0], math.prod(w.shape[1:])) if w.ndim > 1 else w.reshape(1, -1)
         if mod.merged_groups > 1:
             raise LayerNotFoundError(
                 f"{self._where()}: module {quote(name)} is a merged LoRA ({mod.merged_groups} slices of a fused "
@@ -325,12 +347,11 @@ class WeightsView:
         if mod.stored_transposed:
             a_info, b_info = (info._replace(shape=info.shape[::-1]) for info in (a_info, b_info))
         self._check_size(name, b_info.shape[0] * math.prod(a_info.shape[1:]))  # lora_module checked both shapes
-        a = self.store.get(mod.keys["A"]).float()
-        b = self.store.get(mod.keys["B"]).float()
+        a, b = get(mod.keys["A"]), get(mod.keys["B"])
         if mod.stored_transposed:
             a, b = a.T, b.T
         if "E" in mod.keys:  # AdaLoRA: ΔW = B (A ⊙ E), E one singular value per rank
-            e = self.store.get(mod.keys["E"]).float().reshape(-1, 1)
+            e = get(mod.keys["E"]).reshape(-1, 1)
             if e.shape[0] != a.shape[0]:
                 raise InvalidWeightsError(
                     f"{self._where()}: AdaLoRA E of {quote(name)} has {e.shape[0]} values for rank {a.shape[0]}; "
@@ -341,7 +362,7 @@ class WeightsView:
         b = b.reshape(b.shape[0], math.prod(b.shape[1:]))
         delta = b @ a
         if mod.lora_embedding or mod.transposed:
-            delta = delta.T.contiguous()
+            delta = delta.T.copy() if numpy else delta.T.contiguous()
         if scaled and mod.scale is not None:
             delta = delta * mod.scale
         return delta

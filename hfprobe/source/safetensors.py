@@ -364,3 +364,43 @@ def decode(name: str, info: TensorInfo, raw: bytes, *, check_finite: bool = True
             "the weights are corrupt; retrain or re-export",
         )
     return tensor
+
+
+# numpy's spelling of the dtypes it holds as they are; BF16 is widened to float32 below, the FP8 ones it lacks
+_NUMPY_NAMES = {n: t for n, t in _TORCH_NAMES.items() if n not in ("BF16", "F8_E4M3", "F8_E5M2")}
+
+
+def numpy_readable(dtype: str) -> bool:
+    """Whether `decode_array` reads this dtype (FP8 needs torch's decoding: `decode`)."""
+    return dtype in _NUMPY_NAMES or dtype == "BF16"
+
+
+def read_array(f: RandomAccessFile, header: Header, key: str, *, check_finite: bool = True):
+    """`read_tensor` as a float32 numpy array, without torch (for dtypes `numpy_readable` accepts)."""
+    check_present(f.name, header, key)
+    info = header.tensors[key]
+    raw = f.read(header.data_offset + info.begin, info.end - info.begin)
+    return decode_array(f.name, info, raw, check_finite=check_finite)
+
+
+def decode_array(name: str, info: TensorInfo, raw: bytes, *, check_finite: bool = True):
+    """A tensor's raw little-endian bytes as a float32 numpy array (what `decode(...).float()` gives); BF16 is the
+    upper half of a float32, so it widens exactly."""
+    import numpy as np
+
+    if len(raw) != info.end - info.begin:
+        raise _bad(
+            name, f"tensor {quote(info.name)}: got {len(raw)} bytes, expected {info.end - info.begin} (truncated?)"
+        )
+    if info.dtype == "BF16":
+        array = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+    else:
+        array = np.frombuffer(raw, dtype=np.dtype(_NUMPY_NAMES[info.dtype]).newbyteorder("<")).astype(np.float32)
+    array = array.reshape(info.shape)
+    if check_finite and info.dtype[0] in "FB" and not np.isfinite(array).all():
+        raise _bad(
+            name,
+            f"tensor {quote(info.name)} contains NaN or Inf values",
+            "the weights are corrupt; retrain or re-export",
+        )
+    return array
