@@ -181,13 +181,9 @@ print(json.dumps([rc, json.loads(buf.getvalue()), "torch" in sys.modules]))
 """
 
 
-@pytest.mark.parametrize("head", ["multilabel", "text"])
-def test_a_prediction_is_the_torch_path_s_and_needs_no_torch(tmp_path, monkeypatch, head):
-    """A GPT-2 adapter routed to a GPT-2 expert: the CLI answers in a fresh interpreter with torch never imported,
-    and its answer is the torch path's (in-process, with the numpy path switched off), the same labels, scores and
-    probabilities; with zero-shot labels through the numpy MiniLM for the text head."""
-    from hfprobe.experts.predict import predict
-
+def _gpt2_expert(tmp_path, head: str):
+    """A GPT-2 adapter and, in its own folder of experts, an expert of its tree reading its first c_attn (random
+    weights, centred on scaled copies of that layer, temperature-calibrated): (adapter folder, experts folder)."""
     _, folder = B.peft_adapter("gpt2", tmp_path / "gpt2")
     with open_weights(folder) as view:
         name = next(n for n, m in view.modules.items() if m.kind == "lora" and "c_attn" in n)
@@ -213,6 +209,17 @@ def test_a_prediction_is_the_torch_path_s_and_needs_no_torch(tmp_path, monkeypat
         emb = get_text_encoder("minilm").embed_labels(list(labels), "a photo of a {}")
     experts = tmp_path / "experts"
     Expert(model, config, emb).save(experts / "gpt2-tree")
+    return folder, experts
+
+
+@pytest.mark.parametrize("head", ["multilabel", "text"])
+def test_a_prediction_is_the_torch_path_s_and_needs_no_torch(tmp_path, monkeypatch, head):
+    """A GPT-2 adapter routed to a GPT-2 expert: the CLI answers in a fresh interpreter with torch never imported,
+    and its answer is the torch path's (in-process, with the numpy path switched off), the same labels, scores and
+    probabilities; with zero-shot labels through the numpy MiniLM for the text head."""
+    from hfprobe.experts.predict import predict
+
+    folder, experts = _gpt2_expert(tmp_path, head)
     flags = ["--labels", "cat,dog,fish"] if head == "text" else []
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, str(folder), "--experts", str(experts), *flags],
@@ -233,3 +240,25 @@ def test_a_prediction_is_the_torch_path_s_and_needs_no_torch(tmp_path, monkeypat
     )
     assert out["decision"] == want["decision"] and out["calibration"] == want["calibration"]
     assert out["routing"]["distance"] == pytest.approx(want["routing"]["distance"], rel=1e-5)
+
+
+def test_indexing_a_model_its_expert_scores_needs_no_torch(tmp_path):
+    """`hfprobe index add` with an expert: the row gets the expert's categories, and torch is never imported (the
+    categories' text embeddings are MiniLM's in numpy, the prediction the expert's in numpy)."""
+    pytest.importorskip("lancedb")
+    folder, experts = _gpt2_expert(tmp_path, "multilabel")
+    code = (
+        "import contextlib, io, json, sys; from hfprobe.cli import main\n"
+        "rc = main(['index', 'add', sys.argv[1], '--index', sys.argv[2], '--experts', sys.argv[3], '-q'])\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as buf:\n"
+        "    main(['query', 'dog', '--index', sys.argv[2], '--json'])\n"
+        "print(json.dumps([rc, 'torch' in sys.modules, [json.loads(l) for l in buf.getvalue().splitlines()]]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(tmp_path / "index"), str(experts)],
+        capture_output=True, text=True, timeout=180, check=False, env=dict(os.environ, HF_HUB_OFFLINE="1"),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rc, torch_loaded, hits = json.loads(proc.stdout.splitlines()[-1])
+    assert rc == 0 and not torch_loaded, (rc, torch_loaded)
+    assert hits and hits[0]["expert"] == "gpt2-tree" and hits[0]["categories"], hits

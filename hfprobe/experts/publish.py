@@ -241,7 +241,7 @@ def load_experts_from(where) -> list:
     items = where if isinstance(where, (list, tuple)) else [where]
     out = []
     for item in items:
-        if hasattr(item, "model"):
+        if isinstance(item, Expert):  # (not hasattr(item, "model"): that property loads its weights, and torch)
             out.append(item)
         elif Path(item).is_dir() and not any((Path(item) / f).exists() for f in (CONFIG, WEIGHTS)):
             out += load_experts(item)
