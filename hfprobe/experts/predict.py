@@ -111,22 +111,15 @@ def _torch_logits(expert, X, labels, text_encoder, device) -> np.ndarray:
     import torch
 
     from ..device import resolve_device
+    from . import infer
 
     dev = resolve_device(device)
     X = torch.from_numpy(X) if isinstance(X, np.ndarray) else X
     with torch.no_grad(), _on(expert, dev):
         X = X.to(dev)
         if labels is not None:
-            from ..text.encoders import get_text_encoder
-
-            te = expert.config.get("text_encoder") or {}
-            enc = text_encoder or (get_text_encoder(te["id"]) if te else None)
-            if enc is None:
-                raise ExpertError(
-                    f"expert {expert.name} has a classification head; zero-shot labels need an expert with a text head"
-                )
-            expert.check_text_space(enc)
-            scores = expert.model(X, enc.embed_labels(labels, te.get("prompt")).to(dev))[0]
+            emb = torch.from_numpy(infer.label_embeddings(expert, labels, text_encoder)).float()
+            scores = expert.model(X, emb.to(dev))[0]
         elif expert.config["head"] == "text":
             scores = expert.model(X, expert.label_text_emb.to(dev))[0]
         else:
