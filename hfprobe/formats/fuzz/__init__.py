@@ -27,8 +27,9 @@ def write_case(files: dict[str, bytes], folder: Path) -> Path:
 
 def exercise(folder: Path, inspect, layers: int = 3) -> tuple[str, str, float]:
     """Run one case folder through `inspect` (e.g. hfprobe.tree.inspect.inspect_source), `open_weights` and
-    `view.layer()` on its first modules that hold values. Returns (outcome, detail, seconds): outcome "ok", "typed" (an
-    hfprobe error with a one-line message of bounded length) or "untyped" (anything else: a bug)."""
+    `view.layer()` on its first modules that hold values, read by torch and in numpy alike (the two must agree).
+    Returns (outcome, detail, seconds): outcome "ok", "typed" (an hfprobe error with a one-line message of bounded
+    length) or "untyped" (anything else: a bug)."""
     from ...errors import HfprobeError
     from .. import open_weights
 
@@ -57,7 +58,10 @@ def exercise(folder: Path, inspect, layers: int = 3) -> tuple[str, str, float]:
             n for n, m in view.modules.items() if m.kind not in ("quantized", "ia3", "tuner") and m.merged_groups == 1
         ] if values else []  # fmt: skip
         for name in readable[:layers]:
-            attempt("layer", lambda name=name: view.layer(name, scaled=True))
+            ok, w = attempt("layer", lambda name=name: view.layer(name, scaled=True))
+            ok_np, w_np = attempt("layer numpy", lambda name=name: view.layer(name, scaled=True, numpy=True))
+            if ok != ok_np or (ok and not _same(w, w_np)):  # predict's numpy read must answer as torch's does
+                raise _Untyped(f"layer numpy: {name!r} read {'differently' if ok == ok_np else 'once of two ways'}")
         if opened:
             view.close()
     except _Untyped as bug:
@@ -68,3 +72,9 @@ def exercise(folder: Path, inspect, layers: int = 3) -> tuple[str, str, float]:
 
 class _Untyped(Exception):
     pass
+
+
+def _same(tensor, array) -> bool:
+    import numpy as np
+
+    return tensor.shape == array.shape and np.allclose(tensor.numpy(), array, rtol=1e-5, atol=1e-6, equal_nan=True)
