@@ -262,3 +262,22 @@ def test_indexing_a_model_its_expert_scores_needs_no_torch(tmp_path):
     rc, torch_loaded, hits = json.loads(proc.stdout.splitlines()[-1])
     assert rc == 0 and not torch_loaded, (rc, torch_loaded)
     assert hits and hits[0]["expert"] == "gpt2-tree" and hits[0]["categories"], hits
+
+
+def test_an_overflowing_layer_is_inf_silently_as_in_torch(tmp_path):
+    """A LoRA whose product overflows float32 (a corrupt or hostile file): inf in numpy as in torch, with no
+    RuntimeWarning on the user's stderr; the router then calls it no known tree."""
+    import warnings
+
+    from safetensors.torch import save_file
+
+    f = tmp_path / "big.safetensors"
+    key = "base_model.model.encoder.layer.0.attention.self.query"
+    save_file(
+        {f"{key}.lora_A.weight": torch.full((4, 8), 1e30), f"{key}.lora_B.weight": torch.full((8, 4), 1e30)}, str(f)
+    )
+    with open_weights(f) as view, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        [name] = view.modules
+        got, want = view.layer(name, scaled=True, numpy=True), view.layer(name, scaled=True).numpy()
+    assert np.isinf(got).all() and np.array_equal(got, want)

@@ -357,14 +357,14 @@ class WeightsView:
                     f"{self._where()}: AdaLoRA E of {quote(name)} has {e.shape[0]} values for rank {a.shape[0]}; "
                     "the file is corrupt, re-export it"
                 )
-            a = a * e
+            a = _quietly(numpy, lambda: a * e)
         a = a.reshape(a.shape[0], math.prod(a.shape[1:]))
         b = b.reshape(b.shape[0], math.prod(b.shape[1:]))
-        delta = b @ a
+        delta = _quietly(numpy, lambda: b @ a)
         if mod.lora_embedding or mod.transposed:
             delta = delta.T.copy() if numpy else delta.T.contiguous()
         if scaled and mod.scale is not None:
-            delta = delta * mod.scale
+            delta = _quietly(numpy, lambda: delta * mod.scale)
         return delta
 
     def _check_size(self, name: str, size: int) -> None:
@@ -376,6 +376,16 @@ class WeightsView:
 
     def _where(self) -> str:
         return getattr(self.source, "display", None) or (self.files[0] if self.files else "weights")
+
+
+def _quietly(numpy: bool, op):
+    """`op()`; on numpy arrays an overflow gives inf silently, as torch's does (not a RuntimeWarning on stderr)."""
+    if not numpy:
+        return op()
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        return op()
 
 
 def sample_keys(keys, n: int = 4) -> str:
