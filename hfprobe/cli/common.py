@@ -5,7 +5,8 @@
 - `-q/--quiet`: no progress bars (bars are huggingface_hub's tqdm, so HF_HUB_DISABLE_PROGRESS_BARS=1 works too).
 - `--threads N`: torch threads wherever torch runs (default 1: fair on shared machines; 0: torch's default).
 - `--device auto|cpu|cuda|mps`: where torch trains and predicts (default auto: the accelerator torch sees, else
-  the CPU); checked by `hfprobe.device.resolve_device`, so a device torch does not see is one line and exit 2.
+  the CPU; `predict` runs an expert in numpy on the CPU unless it names a GPU); checked by
+  `hfprobe.device.resolve_device`, so a device torch does not see is one line and exit 2.
 - Hub commands (`add_flags(hub=True)` + `@hub_command`): `--revision REV`, `--max-download SIZE`,
   `--max-unranged SIZE` (see docs/source.md).
 - Exit codes: 0 ok; 1 some items of a batch failed (or an internal error); 2 bad input or usage; 130 interrupted.
@@ -112,7 +113,8 @@ def add_flags(
             "--device",
             default="auto",
             metavar="{auto,cpu,cuda,mps}",
-            help="where torch runs (default auto: the accelerator torch sees, else the CPU; cuda:N picks a GPU)",
+            help="where torch runs (default auto: the accelerator torch sees, else the CPU; cuda:N picks a GPU); "
+            "predict runs an expert in numpy on the CPU unless this names a GPU",
         )
 
 
