@@ -281,3 +281,12 @@ def test_an_overflowing_layer_is_inf_silently_as_in_torch(tmp_path):
         [name] = view.modules
         got, want = view.layer(name, scaled=True, numpy=True), view.layer(name, scaled=True).numpy()
     assert np.isinf(got).all() and np.array_equal(got, want)
+
+
+def test_an_expert_built_in_memory_predicts_from_its_module_s_tensors(tmp_path):
+    """An Expert trained in this process (no folder yet) hands infer its module's tensors: the same logits."""
+    saved, model, emb = _expert(tmp_path, "probex", "text", ("gram",), "tree")
+    fresh = Expert(model, saved.config, emb)
+    X = (torch.randn(2, 12, 10) * 0.3 + model.mean).numpy()
+    assert set(fresh.arrays) == set(saved.arrays)
+    assert np.allclose(infer.logits(fresh, X, emb.numpy()), infer.logits(saved, X, emb.numpy()), atol=1e-6)
