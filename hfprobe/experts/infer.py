@@ -104,9 +104,7 @@ def label_embeddings(expert, labels: list[str], text_encoder=None) -> np.ndarray
             f"expert {expert.name} has a classification head; zero-shot labels need an expert with a text head"
         )
     expert.check_text_space(enc)
-    template = te.get("prompt")
-    template = enc.prompt if template is None else template
-    return enc.embed_array([template.format(label) for label in labels]).astype(np.float64)
+    return enc.embed_labels_array(labels, te.get("prompt")).astype(np.float64)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:

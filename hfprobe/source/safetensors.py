@@ -339,10 +339,33 @@ def read_scalar(f: RandomAccessFile, header: Header, key: str) -> float:
 
 def read_tensor(f: RandomAccessFile, header: Header, key: str, *, check_finite: bool = True) -> torch.Tensor:
     """Read exactly one tensor's bytes and decode them; NaN or Inf in a float tensor is an error."""
+    info, raw = _tensor_bytes(f, header, key)
+    return decode(f.name, info, raw, check_finite=check_finite)
+
+
+def read_array(f: RandomAccessFile, header: Header, key: str, *, check_finite: bool = True):
+    """`read_tensor` as a float32 numpy array, without torch (for dtypes `numpy_readable` accepts)."""
+    info, raw = _tensor_bytes(f, header, key)
+    return decode_array(f.name, info, raw, check_finite=check_finite)
+
+
+def _tensor_bytes(f: RandomAccessFile, header: Header, key: str) -> tuple[TensorInfo, bytes]:
     check_present(f.name, header, key)
     info = header.tensors[key]
-    raw = f.read(header.data_offset + info.begin, info.end - info.begin)
-    return decode(f.name, info, raw, check_finite=check_finite)
+    return info, f.read(header.data_offset + info.begin, info.end - info.begin)
+
+
+def _check_length(name: str, info: TensorInfo, raw: bytes) -> None:
+    if len(raw) != info.end - info.begin:
+        raise _bad(
+            name, f"tensor {quote(info.name)}: got {len(raw)} bytes, expected {info.end - info.begin} (truncated?)"
+        )
+
+
+def _not_finite(name: str, info: TensorInfo) -> InvalidWeightsError:
+    return _bad(
+        name, f"tensor {quote(info.name)} contains NaN or Inf values", "the weights are corrupt; retrain or re-export"
+    )
 
 
 def decode(name: str, info: TensorInfo, raw: bytes, *, check_finite: bool = True) -> torch.Tensor:
@@ -350,19 +373,12 @@ def decode(name: str, info: TensorInfo, raw: bytes, *, check_finite: bool = True
     import torch
 
     dtype = torch_dtype(info.dtype)
-    if len(raw) != info.end - info.begin:
-        raise _bad(
-            name, f"tensor {quote(info.name)}: got {len(raw)} bytes, expected {info.end - info.begin} (truncated?)"
-        )
+    _check_length(name, info, raw)
     if info.numel == 0:
         return torch.empty(info.shape, dtype=dtype)
     tensor = torch.frombuffer(bytearray(raw), dtype=dtype).reshape(info.shape)
     if check_finite and tensor.is_floating_point() and not bool(torch.isfinite(tensor.float()).all()):
-        raise _bad(
-            name,
-            f"tensor {quote(info.name)} contains NaN or Inf values",
-            "the weights are corrupt; retrain or re-export",
-        )
+        raise _not_finite(name, info)
     return tensor
 
 
@@ -375,32 +391,17 @@ def numpy_readable(dtype: str) -> bool:
     return dtype in _NUMPY_NAMES or dtype == "BF16"
 
 
-def read_array(f: RandomAccessFile, header: Header, key: str, *, check_finite: bool = True):
-    """`read_tensor` as a float32 numpy array, without torch (for dtypes `numpy_readable` accepts)."""
-    check_present(f.name, header, key)
-    info = header.tensors[key]
-    raw = f.read(header.data_offset + info.begin, info.end - info.begin)
-    return decode_array(f.name, info, raw, check_finite=check_finite)
-
-
 def decode_array(name: str, info: TensorInfo, raw: bytes, *, check_finite: bool = True):
     """A tensor's raw little-endian bytes as a float32 numpy array (what `decode(...).float()` gives); BF16 is the
     upper half of a float32, so it widens exactly."""
     import numpy as np
 
-    if len(raw) != info.end - info.begin:
-        raise _bad(
-            name, f"tensor {quote(info.name)}: got {len(raw)} bytes, expected {info.end - info.begin} (truncated?)"
-        )
+    _check_length(name, info, raw)
     if info.dtype == "BF16":
         array = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
     else:
         array = np.frombuffer(raw, dtype=np.dtype(_NUMPY_NAMES[info.dtype]).newbyteorder("<")).astype(np.float32)
     array = array.reshape(info.shape)
     if check_finite and info.dtype[0] in "FB" and not np.isfinite(array).all():
-        raise _bad(
-            name,
-            f"tensor {quote(info.name)} contains NaN or Inf values",
-            "the weights are corrupt; retrain or re-export",
-        )
+        raise _not_finite(name, info)
     return array

@@ -91,9 +91,15 @@ class TextEncoder:
 
     def embed_labels(self, labels: list[str], template: str | None = None) -> torch.Tensor:
         """Embed category names through the prompt template, e.g. "a photo of a {}"."""
+        import torch
+
+        return torch.from_numpy(self.embed_labels_array(labels, template))
+
+    def embed_labels_array(self, labels: list[str], template: str | None = None) -> np.ndarray:
+        """`embed_labels` as a numpy array (no torch where the encoder needs none: MiniLM)."""
         labels = check_labels(labels)
         tpl = self.prompt if template is None else template
-        return self.embed([tpl.format(lab) for lab in labels])
+        return self.embed_array([tpl.format(lab) for lab in labels])
 
     def _encode(self, texts: list[str]) -> np.ndarray:  # pragma: no cover - overridden
         """[n, dim] pooled embeddings, not yet normalised."""
