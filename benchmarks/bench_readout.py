@@ -76,13 +76,13 @@ def evaluate(recs, cands, ts, cfg, pool_stats):
     for r in recs:
         s = ro.score_factors(r["factors"], ts, cfg, pool=pool_stats)
         if pool_stats is None:
-            s = (s - s.mean()) / s.std().clamp_min(1e-12)
+            s = ro.zscore(s)
         out.append((cands[int(s.argmax())] == r["label"], ro.margin_of(s)))
     return out
 
 
 def margin_z(s):
-    return ro.margin_of((s - s.mean()) / s.std().clamp_min(1e-12))
+    return ro.margin_of(ro.zscore(s))
 
 
 def top1(rows):

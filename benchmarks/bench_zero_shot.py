@@ -33,7 +33,7 @@ from hfprobe.zoo import open_zoo
 def readout_per_module(zoo, tree: str, held: list[str]) -> dict:
     """Zero-shot top-1 of the training-free readout (hfprobe.experts.readout) from ONE cross-attention module at a
     time, on the same test_holdout LoRAs and candidates: where in the UNet the caption can be read."""
-    from hfprobe.experts.readout import deltas_of, score_labels
+    from hfprobe.experts.readout import deltas_of, dense, score_labels
     from hfprobe.formats import open_weights
     from hfprobe.text.states import provider_for
 
@@ -44,7 +44,7 @@ def readout_per_module(zoo, tree: str, held: list[str]) -> dict:
         with open_weights(m.spec, filename=m.filename) as view:
             deltas, ranks = deltas_of(view)
         if states is None:
-            states = provider_for(next(iter(deltas.values())).shape[1]).states(held)
+            states = provider_for(dense(next(iter(deltas.values()))).shape[1]).states(held)
         for name, dw in deltas.items():
             top = held[int(score_labels({name: dw}, states, ranks=ranks).argmax())]
             hits.setdefault(name, []).append(top == m.labels[0])

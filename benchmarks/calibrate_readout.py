@@ -33,6 +33,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from hfprobe.experts import readout as ro
@@ -88,7 +89,7 @@ def collect(zoo_path: str, *, splits=SPLITS, sizes=SIZES, seed: int = 0, nulls: 
             # trigger-word LoRA), whose top label is right by chance; its probability must say so
             adapters = [(m.id, deltas, False)]
             if nulls:
-                rank = int(torch.linalg.matrix_rank(next(iter(deltas.values()))))
+                rank = int(np.linalg.matrix_rank(ro.dense(next(iter(deltas.values())))))
                 adapters.append((m.id, ro.random_deltas(deltas, rank, seed=len(rows)), True))
             for mid, d, null in adapters:
                 for kind, labels in lists:

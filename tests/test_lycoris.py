@@ -143,7 +143,8 @@ def test_the_readout_reads_a_loha_s_cross_attention_deltas(tmp_path):
     assert len(deltas) == 6 and all(n.endswith(("attn2.to_k", "attn2.to_v")) for n in deltas) and ranks == {}
     x = torch.randn(768, 5)
     for name, c in delta_factors(deltas, ranks).items():
-        torch.testing.assert_close((c @ x).norm(dim=0), (deltas[name] @ x).norm(dim=0), rtol=1e-3, atol=1e-5)
+        got, want = (torch.from_numpy(a) @ x for a in (c, deltas[name]))
+        torch.testing.assert_close(got.norm(dim=0), want.norm(dim=0), rtol=1e-3, atol=1e-5)
         assert c.shape[0] > 8  # more than the LoHa's r: the Hadamard product's rank
 
 

@@ -180,7 +180,7 @@ def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_p
         "org/old-root": {"config.json", "pytorch_model.bin"},
     }
     assert all(files - {f"text_encoder/{f}" for f in copy[repo]} == tokenizer for repo, files in fetched.items())
-    full, half, old = (states[r].states[0] for r in repos)
+    full, half, old = (torch.from_numpy(states[r].states[0]) for r in repos)
     assert full.shape == (77, 32) and torch.equal(full, old)  # the same fp32 weights, in either format
     top_step = torch.finfo(torch.float16).eps * full.abs().max()  # the cache's float16 step at the largest states
     assert (half - full).abs().max() <= 2 * top_step and not torch.equal(half, full)

@@ -27,6 +27,7 @@ def one_root(tmp_path, monkeypatch):
 
 
 def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, monkeypatch, caplog):
+    from hfprobe.experts import readout as ro
     from hfprobe.space.app import start_warmup
     from hfprobe.text import states as st
     from hfprobe.text.vocab import default_vocabulary
@@ -42,7 +43,10 @@ def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, m
     reader = st.CLIPStates(one_root)
     assert reader.encoder._components is None  # the text model it loaded is let go once the states are cached
     monkeypatch.setattr(reader.encoder, "token_states", lambda *a: pytest.fail("computed again"))
-    assert len(reader.states(default_vocabulary()).states) == len(default_vocabulary())  # what predict will ask
+    cached = reader.states(default_vocabulary())
+    monkeypatch.setattr(ro, "_compress", lambda *a: pytest.fail("label features computed again"))
+    assert ro.prepare_labels(cached, ro.default_config())["norms"].shape == (len(default_vocabulary()),)
+    assert len(cached.states) == len(default_vocabulary())  # what predict will ask
 
 
 def test_warmup_is_on_on_a_space_unless_turned_off_and_off_locally_unless_asked(monkeypatch):

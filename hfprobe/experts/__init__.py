@@ -10,7 +10,8 @@ hfprobe.device (where training runs); `fit` and `data` take a zoo object (hfprob
 import the zoo builders, only `hfprobe.zoo.layercache.LazyLayers` (one layer in memory at a time).
 
 Its names load on first use, so a prediction that abstains before any tensor math (no expert for the model's family,
-and no cross-attention for the readout), or an expert's answer on the CPU, imports no torch. `predict` is
+and no cross-attention for the readout), an expert's answer on the CPU, or the readout's through cached token states
+imports no torch. `predict` is
 `hfprobe.predict` (here it would shadow the module of that name):
 
     >>> from hfprobe.experts import Expert, fit_tree      # doctest: +SKIP

@@ -18,8 +18,9 @@ threshold chosen on validation models), the readout abstains and says why.
     ('dog', 2.7, False)
 
 Cost: the label side is compressed once per (encoder, template, labels) into a few vectors per label
-(exact: an SVD of each label's centred states), the delta side into r rows per module (exact for rank-r
-deltas), so scoring is one matmul; 1,000 labels take milliseconds once the states are cached.
+(exact: an SVD of each label's centred states) and kept in the cache beside the states, the delta side into
+r rows per module (exact for rank-r deltas), so scoring is one matmul. All of it is numpy: a readout through
+cached states imports no torch (the torch formula is the oracle in tests/test_readout.py).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-import torch
+import numpy as np
 
 from ..errors import TextEncoderError
 from ..text.encoders import TEMPLATE
@@ -115,31 +116,44 @@ def probability_right(margin: float | None, threshold: float, n_labels: int, cal
 def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
     """Compress every label's centred token states to <= max_vectors rows F_l with ||dW F_l^T|| == ||dW Hc_l^T||.
 
-    Cached on the TextStates object per (center, tokens, max_vectors).
+    Kept with the states per (center, tokens, max_vectors): in memory, and on disk beside cached states, so a cold
+    readout reads these (SD 1.5, 1,052 labels: 52 MB) instead of the states (124 MB) and their eigenproblems (2 s).
     """
-    key = cfg.key()
-    if key in ts._prepared:
-        return ts._prepared[key]
+    n = len(ts.labels)
+
+    def fits(arrays: dict) -> bool:
+        feats, norms = arrays.get("feats"), arrays.get("norms")
+        return (
+            feats is not None
+            and norms is not None
+            and feats.ndim == 2
+            and feats.shape[0] % n == 0
+            and (feats.shape[1] == ts.dim and norms.shape == (n,))
+        )
+
+    arrays = ts.derived(f"readout-{cfg.key()}", lambda t: _compress(t, cfg), fits)
+    return {"feats": arrays["feats"], "norms": arrays["norms"], "k": arrays["feats"].shape[0] // n}
+
+
+def _compress(ts: TextStates, cfg: ReadoutConfig) -> dict[str, np.ndarray]:
     sel = [h[m] if cfg.tokens == "label" and bool(m.any()) else h for h, m in zip(ts.states, ts.label_mask)]
-    mu = torch.cat(sel).mean(0) if cfg.center == "mean" else torch.zeros(ts.dim)
+    mu = np.concatenate(sel).mean(0) if cfg.center == "mean" else np.zeros(ts.dim, np.float32)
     k = min(cfg.max_vectors, max(h.shape[0] for h in sel))
-    feats = torch.zeros(len(sel), k, ts.dim)
-    norms = torch.zeros(len(sel))
+    feats = np.zeros((len(sel), k, ts.dim), np.float32)
+    norms = np.zeros(len(sel), np.float32)
     by_len: dict[int, list[int]] = {}
     for i, h in enumerate(sel):
         by_len.setdefault(h.shape[0], []).append(i)
     for t, idx in by_len.items():  # one batched eigh per prompt length (all of them, for padded encoders)
-        hc = torch.stack([sel[i] for i in idx]) - mu  # [n, T, d]
-        norms[idx] = hc.flatten(1).norm(dim=1).clamp_min(1e-12)
+        hc = np.stack([sel[i] for i in idx]) - mu  # [n, T, d]
+        norms[idx] = np.maximum(np.linalg.norm(hc.reshape(len(idx), -1), axis=1), 1e-12)
         # F = U_k^T Hc with U from eigh(Hc Hc^T): rows s_i v_i^T, the top-k of Hc's row space, so
         # ||dW F^T|| == ||dW Hc^T|| exactly when T <= k (a T x T eigenproblem, far cheaper than an SVD of T x d)
-        evals, evecs = torch.linalg.eigh(hc @ hc.transpose(1, 2))  # ascending
+        _, evecs = np.linalg.eigh(hc @ hc.transpose(0, 2, 1))  # ascending
         n = min(k, t)
-        top = evecs[:, :, -n:].flip(-1)  # [n_labels, T, n]
-        feats[idx, :n] = top.transpose(1, 2) @ hc
-    out = {"feats": feats.reshape(-1, ts.dim), "k": k, "norms": norms}
-    ts._prepared[key] = out
-    return out
+        top = evecs[:, :, ::-1][:, :, :n]  # [n_labels, T, n], the largest first
+        feats[idx, :n] = top.transpose(0, 2, 1) @ hc
+    return {"feats": feats.reshape(-1, ts.dim), "norms": norms}
 
 
 # -------------------------------------------------------------------------------------- delta features
@@ -147,79 +161,111 @@ class Factors(dict):
     """{module name: C} from `delta_factors`; a dict type of its own so pools can hold either kind."""
 
 
-def delta_factors(deltas: dict[str, torch.Tensor], ranks: dict[str, int] | None = None) -> dict[str, torch.Tensor]:
-    """For each dW [d_out, d_in] a small C [r', d_in] with ||dW x|| == ||C x|| for every x.
+def _array(x) -> np.ndarray:
+    """A float32 numpy array of a delta (a torch tensor, from the zoo's trainers and the tests, is converted)."""
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().float().numpy()
+    return np.asarray(x, dtype=np.float32)
 
-    LoRA deltas have rank r, so a randomised range finder with a little oversampling is exact
-    (checked; falls back to a full SVD when it is not), and far cheaper than an SVD of a 1280x768 matrix.
+
+def dense(delta) -> np.ndarray:
+    """A delta as one matrix: as it is, or B @ A for the (B, A) factors of a LoRA (`deltas_of`)."""
+    return _array(delta[0]) @ _array(delta[1]) if isinstance(delta, tuple) else _array(delta)
+
+
+def delta_factors(deltas: dict, ranks: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+    """For each dW [d_out, d_in], or a LoRA's factors (B, A) with dW = B @ A, a small C [r', d_in] with
+    ||dW x|| == ||C x|| for every x.
+
+    Factors: C = R A, with B = Q R (Q's orthonormal columns keep every norm), exact and never composing dW. A dense
+    dW of known rank r: a randomised range finder with a little oversampling is exact (checked; falls back to a full
+    SVD when it is not), and far cheaper than an SVD of a 1280x768 matrix.
     """
     if isinstance(deltas, Factors):
         return deltas
     out = Factors()
-    gen = torch.Generator().manual_seed(0)
+    rng = np.random.default_rng(0)
     for name, dw in deltas.items():
-        dw = dw.float()
+        if isinstance(dw, tuple):
+            b, a = (_array(f) for f in dw)
+            dw = np.linalg.qr(b, mode="r") @ a if b.shape[0] > b.shape[1] else b @ a
+        else:
+            dw = _array(dw)
         r = (ranks or {}).get(name)
         if r and r + 8 < min(dw.shape):
-            omega = torch.randn(dw.shape[1], r + 8, generator=gen)
-            q, _ = torch.linalg.qr(dw @ omega)
+            omega = rng.standard_normal((dw.shape[1], r + 8), dtype=np.float32)
+            q, _ = np.linalg.qr(dw @ omega)
             c = q.T @ dw
-            if (dw - q @ c).norm() <= 1e-4 * dw.norm().clamp_min(1e-30):
+            if np.linalg.norm(dw - q @ c) <= 1e-4 * max(float(np.linalg.norm(dw)), 1e-30):
                 dw = c  # r + 8 rows spanning a rank-r row space: the SVD below keeps r of them (half the scoring)
-        _, s, vh = torch.linalg.svd(dw, full_matrices=False)
-        keep = s > s[0] * 1e-6 if s.numel() else s.bool()  # numerical rank: zero directions add cost, not signal
+        _, s, vh = np.linalg.svd(dw, full_matrices=False)
+        keep = s > s[0] * 1e-6 if s.size else s.astype(bool)  # numerical rank: zero directions add cost, not signal
         out[name] = s[keep, None] * vh[keep]
     return out
 
 
-def module_scores(factors: dict[str, torch.Tensor], prepared: dict) -> torch.Tensor:
+def module_scores(factors: dict[str, np.ndarray], prepared: dict) -> np.ndarray:
     """[n_labels, n_modules]: ||dW_m Hc_l^T||_F / ||Hc_l||_F for every label l and module m (one matmul)."""
     names = list(factors)
-    c = torch.cat([factors[n] for n in names])  # [R, d]
-    z = (prepared["feats"] @ c.T).square()  # [L*k, R]
-    n_labels = prepared["norms"].numel()
+    c = np.concatenate([factors[n] for n in names])  # [R, d]
+    z = np.square(prepared["feats"] @ c.T)  # [L*k, R]
+    n_labels = prepared["norms"].size
     z = z.reshape(n_labels, prepared["k"], -1).sum(1)  # [L, R]
-    sizes = [factors[n].shape[0] for n in names]
-    per_mod = torch.stack([part.sum(1) for part in z.split(sizes, dim=1)], dim=1).sqrt()
+    ends = np.cumsum([factors[n].shape[0] for n in names])
+    per_mod = np.sqrt(np.stack([z[:, b - factors[n].shape[0] : b].sum(1) for n, b in zip(names, ends)], axis=1))
     return per_mod / prepared["norms"][:, None]
 
 
-def combine(per_mod: torch.Tensor, names: list[str], cfg: ReadoutConfig) -> torch.Tensor:
+def combine(per_mod: np.ndarray, names: list[str], cfg: ReadoutConfig) -> np.ndarray:
     """Weighted sum over modules -> one score per label."""
-    w = torch.tensor([weight(n, cfg) for n in names])
+    w = np.array([weight(n, cfg) for n in names], np.float32)
     if cfg.per_module == "equal":
-        per_mod = per_mod / per_mod.mean(0, keepdim=True).clamp_min(1e-30)
+        per_mod = per_mod / np.maximum(per_mod.mean(0, keepdims=True), 1e-30)
     return per_mod @ w
 
 
-def margin_of(scores: torch.Tensor) -> float:
+def _std(x: np.ndarray, axis=None) -> np.ndarray:
+    """The sample standard deviation (n - 1), floored away from zero: what every threshold was calibrated with."""
+    return np.maximum(np.std(x, axis=axis, ddof=1), 1e-12)
+
+
+def zscore(scores: np.ndarray) -> np.ndarray:
+    """Scores in standard deviations over the candidates (zeros for a single one)."""
+    return (scores - scores.mean()) / _std(scores) if scores.size > 1 else scores * 0
+
+
+def margin_of(scores: np.ndarray) -> float:
     """Top-1 minus top-2, in units of the scores' standard deviation over the candidates."""
-    if scores.numel() < 2:
+    scores = np.asarray(scores)
+    if scores.size < 2:
         return 0.0
-    top = scores.topk(2).values
-    return float((top[0] - top[1]) / scores.std().clamp_min(1e-12))
+    second, first = np.partition(scores, scores.size - 2)[-2:]
+    return float((first - second) / _std(scores))
 
 
 # --------------------------------------------------------------------------------------------- scoring
-def deltas_of(view) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
-    """Cross-attention k/v deltas (scaled by alpha/r) of a formats view, or of a plain {name: dW} dict."""
+def deltas_of(view) -> tuple[dict, dict[str, int]]:
+    """Cross-attention k/v deltas (scaled by alpha/r) of a formats view, or of a plain {name: dW} dict, and the ranks
+    known of dense ones. A LoRA module's delta is its factors (B, A): its ΔW is never composed (SDXL's 70 value
+    projections were 2.7 s of a 4.9 s readout). A LoHa's or LoKr's ΔW is read whole (its rank is not its r)."""
     if isinstance(view, dict):
         names = cross_attention_modules(view)
-        return {n: view[n].float() for n in names}, {}
-    names = delta_modules(view)
-    # a LoRA's rank bounds its ΔW's; a LoHa's (r squared) or LoKr's does not: their factors come from an SVD
-    ranks = {n: int(m.rank) for n in names if (m := view.modules[n]).kind == "lora" and m.rank}
-    return {n: view.layer(n, scaled=True) for n in names}, ranks
+        return {n: _array(view[n]) for n in names}, {}
+    deltas = {}
+    for n in delta_modules(view):
+        factors = view.factors(n, scaled=True, numpy=True)
+        deltas[n] = factors if factors is not None else view.layer(n, scaled=True, numpy=True)
+    return deltas, {}
 
 
 def score_labels(
-    deltas: dict[str, torch.Tensor],
+    deltas: dict[str, np.ndarray],
     ts: TextStates,
     cfg: ReadoutConfig | None = None,
     *,
     ranks: dict[str, int] | None = None,
-    pool: tuple[torch.Tensor, torch.Tensor] | None = None,
-) -> torch.Tensor:
+    pool: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """One score per label of `ts` (higher = more likely what the adapter was trained on).
 
     `pool` = (mean, std) per label from `pool_stats` turns scores into z-scores against other adapters,
@@ -243,8 +289,8 @@ def weighted(factors: dict, cfg: ReadoutConfig) -> dict:
 
 
 def score_factors(
-    factors: dict[str, torch.Tensor], ts: TextStates, cfg: ReadoutConfig | None = None, *, pool=None
-) -> torch.Tensor:
+    factors: dict[str, np.ndarray], ts: TextStates, cfg: ReadoutConfig | None = None, *, pool=None
+) -> np.ndarray:
     """`score_labels` on precomputed `delta_factors` (for scoring one adapter many times)."""
     cfg = cfg or default_config()
     factors = weighted(factors, cfg)
@@ -254,13 +300,13 @@ def score_factors(
     return s
 
 
-def pool_stats(pool_deltas: list[dict[str, torch.Tensor]], ts: TextStates, cfg: ReadoutConfig | None = None):
+def pool_stats(pool_deltas: list[dict[str, np.ndarray]], ts: TextStates, cfg: ReadoutConfig | None = None):
     """(mean, std) of every label's score over a pool of adapters of the same tree (not the ones under test)."""
     cfg = cfg or default_config()
-    scores = torch.stack(
+    scores = np.stack(
         [score_factors(d, ts, cfg) if isinstance(d, Factors) else score_labels(d, ts, cfg) for d in pool_deltas]
     )
-    return scores.mean(0), scores.std(0).clamp_min(1e-12)
+    return scores.mean(0), _std(scores, axis=0)
 
 
 def readout_predict(
@@ -321,9 +367,9 @@ def readout_predict(
     factors = delta_factors(deltas, ranks)
     s = score_factors(factors, ts, cfg, pool=pool)
     if pool is None:
-        s = (s - s.mean()) / s.std().clamp_min(1e-12) if s.numel() > 1 else s * 0
+        s = zscore(s)
     margin = margin_of(s)
-    order = s.argsort(descending=True)[: max(1, top_k)]
+    order = np.argsort(-s, kind="stable")[: max(1, top_k)]
     threshold, source = cfg.threshold, cfg.threshold_source
     if cfg.calibrated_labels and len(labels) != cfg.calibrated_labels and pool is None and cfg.null_draws:
         # margins are in std units over the candidates, so their null grows with the candidate count: recalibrate
@@ -359,7 +405,7 @@ def readout_predict(
 
 
 def null_margins(
-    deltas: dict[str, torch.Tensor],
+    deltas: dict[str, np.ndarray],
     ts: TextStates,
     cfg: ReadoutConfig | None = None,
     *,
@@ -371,7 +417,7 @@ def null_margins(
     space. Their upper quantile over validation models is a threshold that a no-information adapter passes
     rarely (see `calibrate_threshold`)."""
     cfg = cfg or default_config()
-    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
     # ||dW P x|| == ||C P x||: shuffle the small factors' columns instead of the deltas (no SVD per draw)
     factors = delta_factors(deltas, ranks)
     scored = weighted(factors, cfg)
@@ -379,10 +425,9 @@ def null_margins(
     out = []
     for _ in range(n):
         # one permutation per module, scored or not, so the draws stay those every module was calibrated with
-        perms = {name: torch.randperm(c.shape[1], generator=g) for name, c in factors.items()}
+        perms = {name: rng.permutation(c.shape[1]) for name, c in factors.items()}
         shuffled = {name: c[:, perms[name]] for name, c in scored.items()}
-        s = combine(module_scores(shuffled, prepared), names, cfg)
-        out.append(margin_of((s - s.mean()) / s.std().clamp_min(1e-12)))
+        out.append(margin_of(zscore(combine(module_scores(shuffled, prepared), names, cfg))))
     return out
 
 
@@ -390,15 +435,18 @@ def calibrate_threshold(null: list[float], quantile: float = 0.95) -> float:
     """The `quantile` of null margins pooled over validation models (a false-answer rate of 1 - quantile)."""
     if not null:
         return 0.0
-    return float(torch.tensor(null).quantile(quantile))
+    return float(np.quantile(np.asarray(null, np.float64), quantile))
 
 
-def random_deltas(deltas: dict[str, torch.Tensor], rank: int, seed: int) -> dict[str, torch.Tensor]:
+def random_deltas(deltas: dict[str, np.ndarray], rank: int, seed: int) -> dict[str, np.ndarray]:
     """Rank-matched random deltas with the same Frobenius norm per module: adapters with nothing to read,
     which the readout should abstain on (a null model for tests and benchmarks)."""
-    g = torch.Generator().manual_seed(seed)
+    rng = np.random.default_rng(seed)
     out = {}
     for n, d in deltas.items():
-        r = torch.randn(d.shape[0], rank, generator=g) @ torch.randn(rank, d.shape[1], generator=g)
-        out[n] = r * (d.norm() / r.norm())
+        d = dense(d)
+        r = rng.standard_normal((d.shape[0], rank), dtype=np.float32) @ rng.standard_normal(
+            (rank, d.shape[1]), dtype=np.float32
+        )
+        out[n] = r * np.float32(np.linalg.norm(d) / np.linalg.norm(r))
     return out

@@ -303,12 +303,7 @@ class WeightsView:
 
         `numpy`: a numpy array instead, computed without torch for a LoRA or a full layer in safetensors (what
         `predict` reads on its way to an answer; LyCORIS factors, FP8 and pickles still go through torch)."""
-        mod = self.modules.get(name) if isinstance(name, str) else None
-        if mod is None:
-            raise LayerNotFoundError(
-                f"{self._where()}: no module {quote(name)} (has {len(self.modules)}, e.g. "
-                f"{sample_keys(self.modules, 3)}); list them with view.modules"
-            )
+        mod = self._module(name)
         if mod.kind == "ia3":
             raise UnsupportedFormatError(
                 f"{self._where()}: {quote(name)} is an IA3 scaling vector, which scales activations rather than "
@@ -329,10 +324,24 @@ class WeightsView:
             w = lycoris_delta(mod, self.store.get)
             w = w * mod.scale if scaled and mod.scale is not None else w
             return w.numpy() if numpy else w
-        get = self.store.get_array if numpy else (lambda key: self.store.get(key).float())
         if mod.kind != "lora":
-            w = get(mod.keys["W"])
+            w = self.store.get_array(mod.keys["W"]) if numpy else self.store.get(mod.keys["W"]).float()
             return w.reshape(w.shape[0], math.prod(w.shape[1:])) if w.ndim > 1 else w.reshape(1, -1)
+        if "B" in mod.keys and mod.merged_groups <= 1:  # (otherwise `factors` says why there is no ΔW)
+            a_info, b_info = self.store.raw[mod.keys["A"]], self.store.raw[mod.keys["B"]]
+            if mod.stored_transposed:
+                a_info, b_info = (info._replace(shape=info.shape[::-1]) for info in (a_info, b_info))
+            self._check_size(name, b_info.shape[0] * math.prod(a_info.shape[1:]))  # lora_module checked both shapes
+        b, a = self.factors(name, scaled, numpy=numpy)
+        return _quietly(numpy, lambda: b @ a)
+
+    def factors(self, name: str, scaled: bool = False, *, numpy: bool = False):
+        """(B [d_out, r], A [r, d_in]) with `layer(name, scaled) == B @ A`, for a LoRA module: its stored factors with
+        AdaLoRA's E folded into A, a transposed layout turned, the scale (if `scaled`) in B; None for any other kind.
+        What needs only ||ΔW x|| (the readout) reads a rank-r module from these instead of composing it."""
+        mod = self._module(name)
+        if mod.kind != "lora":
+            return None
         if mod.merged_groups > 1:
             raise LayerNotFoundError(
                 f"{self._where()}: module {quote(name)} is a merged LoRA ({mod.merged_groups} slices of a fused "
@@ -343,10 +352,7 @@ class WeightsView:
             raise LayerNotFoundError(
                 f"{self._where()}: module {quote(name)} has only its A matrix stored, so ΔW is unknown"
             )
-        a_info, b_info = self.store.raw[mod.keys["A"]], self.store.raw[mod.keys["B"]]
-        if mod.stored_transposed:
-            a_info, b_info = (info._replace(shape=info.shape[::-1]) for info in (a_info, b_info))
-        self._check_size(name, b_info.shape[0] * math.prod(a_info.shape[1:]))  # lora_module checked both shapes
+        get = self.store.get_array if numpy else (lambda key: self.store.get(key).float())
         a, b = get(mod.keys["A"]), get(mod.keys["B"])
         if mod.stored_transposed:
             a, b = a.T, b.T
@@ -360,12 +366,20 @@ class WeightsView:
             a = _quietly(numpy, lambda: a * e)
         a = a.reshape(a.shape[0], math.prod(a.shape[1:]))
         b = b.reshape(b.shape[0], math.prod(b.shape[1:]))
-        delta = _quietly(numpy, lambda: b @ a)
-        if mod.lora_embedding or mod.transposed:
-            delta = delta.T.copy() if numpy else delta.T.contiguous()
+        if mod.lora_embedding or mod.transposed:  # ΔW is (B @ A)^T = A^T @ B^T
+            a, b = b.T, a.T
         if scaled and mod.scale is not None:
-            delta = _quietly(numpy, lambda: delta * mod.scale)
-        return delta
+            b = _quietly(numpy, lambda: b * mod.scale)
+        return b, a
+
+    def _module(self, name: str):
+        mod = self.modules.get(name) if isinstance(name, str) else None
+        if mod is None:
+            raise LayerNotFoundError(
+                f"{self._where()}: no module {quote(name)} (has {len(self.modules)}, e.g. "
+                f"{sample_keys(self.modules, 3)}); list them with view.modules"
+            )
+        return mod
 
     def _check_size(self, name: str, size: int) -> None:
         if size > MAX_LAYER_ELEMENTS:

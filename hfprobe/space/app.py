@@ -253,18 +253,23 @@ def _open_pr_with_token(source: str, token: str):
 
 def start_warmup() -> threading.Thread | None:
     """In the background, fetch the text encoders the readout reads SD LoRAs through and compute their token states
-    for the default vocabulary: on 2 CPUs that is minutes (SD 1.5's: a 0.5 GB download and about a minute), which
-    would otherwise fall on the first visitor's SD LoRA and run past the time limit. Public repos, read without a
-    token. On a Space by default; HFPROBE_SPACE_WARMUP=1 also locally (`hfprobe space run`), 0 nowhere."""
+    for the default vocabulary and the label features the readout reads from them: on 2 CPUs that is minutes (SD
+    1.5's: a 0.5 GB download and about a minute), which would otherwise fall on the first visitor's SD LoRA and run
+    past the time limit. Public repos, read without a token. On a Space by default; HFPROBE_SPACE_WARMUP=1 also
+    locally (`hfprobe space run`), 0 nowhere."""
     setting = os.environ.get("HFPROBE_SPACE_WARMUP", "").strip()
     if setting == "0" or (setting != "1" and not on_space()):
         return None
 
     def run():
+        from ..experts.readout import default_config, prepare_labels
         from ..text.states import warm_root_states
 
+        def features(states):  # what a readout reads: computed once here, read from the cache by every request
+            prepare_labels(states, default_config())
+
         try:
-            for root, status in warm_root_states(token=False).items():
+            for root, status in warm_root_states(token=False, then=features).items():
                 (log.info if status == "ready" else log.warning)("readout warm-up: %s: %s", root, status)
         except Exception as err:  # a bug of ours: logged, and the page serves on (each request computes its own)
             log.error("readout warm-up failed", exc_info=err)

@@ -16,39 +16,80 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import TextEncoderError
 from .encoders import TEMPLATE, TextEncoder, get_text_encoder, registry
 from .roots import root_text_encoder
 
-if TYPE_CHECKING:  # torch loads with the states themselves: choosing and fetching an encoder needs none
-    import torch
-
 PROGRESS_AFTER_S = 2.0  # computing token states shows a progress bar once it has taken this long
 
 
-@dataclass
 class TextStates:
-    """Token states of one prompt per label from one text encoder (what the UNet's cross-attention reads)."""
+    """Token states of one prompt per label from one text encoder (what the UNet's cross-attention reads).
 
-    encoder: str  # e.g. "minilm-pad12" or "clip:stable-diffusion-v1-5/stable-diffusion-v1-5"
-    template: str
-    labels: list[str]
-    states: list[torch.Tensor]  # per label [T_l, d], float32
-    label_mask: list[torch.Tensor]  # per label [T_l] bool: tokens that spell the label itself
-    _prepared: dict = field(default_factory=dict, repr=False)
+    numpy arrays (torch tensors given are converted). A set from the disk cache (`path`) reads its arrays on first
+    use, and `derived` keeps what is computed from them beside them (the readout's compressed label features): a
+    readout through cached states reads only those, and imports no torch.
+    """
+
+    def __init__(self, encoder: str, template: str, labels: list[str], states=None, label_mask=None, *, path=None):
+        self.encoder = encoder  # e.g. "minilm-pad12" or "clip:stable-diffusion-v1-5/stable-diffusion-v1-5"
+        self.template = template
+        self.labels = list(labels)
+        self.path = path  # the cache file these states are read from, or None (made in memory)
+        self._arrays = None
+        if states is not None:  # per label [T_l, d] float32, and [T_l] bool: the tokens that spell the label itself
+            self._arrays = (
+                [_numpy(h).astype(np.float32, copy=False) for h in states],
+                [_numpy(m).astype(bool, copy=False) for m in label_mask],
+            )
+        self._derived: dict[str, dict] = {}
+
+    @property
+    def states(self) -> list[np.ndarray]:
+        return self._loaded()[0]
+
+    @property
+    def label_mask(self) -> list[np.ndarray]:
+        return self._loaded()[1]
 
     @property
     def dim(self) -> int:
-        return int(self.states[0].shape[-1])
+        shapes = _cache_shapes(self.path, len(self.labels)) if self._arrays is None else None
+        return shapes[1] if shapes else int(self.states[0].shape[-1])
+
+    def _loaded(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        if self._arrays is None:
+            arrays = _read_cache(self.path, len(self.labels))
+            if arrays is None:
+                raise TextEncoderError(f"token states cache {self.path} cannot be read: delete it and run again")
+            self._arrays = arrays
+        return self._arrays
+
+    def derived(self, name: str, compute, valid) -> dict[str, np.ndarray]:
+        """The arrays `compute(self)` makes from these states: kept in memory and, for cached states, in a file beside
+        them (`valid(arrays)` says whether one read back still fits; if not, they are computed again)."""
+        if name in self._derived:
+            return self._derived[name]
+        side = self.path.with_name(f"{self.path.stem}.{name}.safetensors") if self.path else None
+        arrays = _load_arrays(side) if side else None
+        if arrays is None or not valid(arrays):
+            arrays = compute(self)
+            if side:
+                _save_arrays(side, arrays)
+        self._derived[name] = arrays
+        return arrays
 
 
-def _label_token_mask(offsets: list[tuple[int, int]], start: int, end: int) -> torch.Tensor:
-    import torch
+def _numpy(x) -> np.ndarray:
+    """A numpy view of an array or a CPU torch tensor (what a transformers encoder returns), without importing torch."""
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
-    return torch.tensor([b > a and a < end and b > start for a, b in offsets], dtype=torch.bool)
+
+def _label_token_mask(offsets: list[tuple[int, int]], start: int, end: int) -> np.ndarray:
+    return np.array([b > a and a < end and b > start for a, b in offsets], dtype=bool)
 
 
 class StateReader:
@@ -61,22 +102,18 @@ class StateReader:
 
     def states(self, labels: list[str], template: str = TEMPLATE) -> TextStates:
         """Token states for `template.format(label)` of every label; cached on disk per (encoder, labels)."""
-        import torch
-
         from ..config import cache_dir
 
         labels = list(labels)
         key = [self.id, template, self.pad_to, labels, *getattr(self.encoder, "cache_key", [])]
         digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
-        path = cache_dir() / "readout" / f"states-{digest}.pt"
+        path = cache_dir() / "readout" / f"states-{digest}.safetensors"
         with _computing(digest):  # a second thread asking for the same states waits for the first, then reads them
-            if path.is_file():
-                blob = torch.load(path, weights_only=True)
-                return TextStates(self.id, template, labels, [h.float() for h in blob["states"]], blob["label_mask"])
+            if _cache_shapes(path, len(labels)) is not None:  # read when used (often only what is derived from them)
+                return TextStates(self.id, template, labels, path=path)
             return self._compute(labels, template, path)
 
     def _compute(self, labels: list[str], template: str, path) -> TextStates:
-        import torch
         from huggingface_hub.utils import tqdm
 
         states, masks = [], []
@@ -89,24 +126,86 @@ class StateReader:
             for i in range(0, len(labels), 64):
                 chunk = labels[i : i + 64]
                 hidden, mask, offsets = self.encoder.token_states([template.format(lab) for lab in chunk], self.pad_to)
+                hidden, mask = _numpy(hidden), _numpy(mask).astype(bool)
                 for j, lab in enumerate(chunk):
                     keep = mask[j]
-                    states.append(hidden[j][keep].half().float())  # what the disk cache holds: same scores either way
+                    # float16, as the disk cache holds them: the same scores from a first run and a cached one
+                    states.append(hidden[j][keep].astype(np.float16).astype(np.float32))
                     off = [o for o, k in zip(offsets[j], keep.tolist()) if k]
                     masks.append(_label_token_mask(off, start, start + len(lab)))
                 bar.update(len(chunk))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".states-", suffix=".tmp")  # one per writer
-        try:
-            with os.fdopen(fd, "wb") as f:
-                # float16 on disk: 1,000 SD prompts x 77 tokens x 768 are 118 MB instead of 236 MB; scores move < 1e-3
-                torch.save({"states": [h.half() for h in states], "label_mask": masks}, f)
-            os.chmod(tmp, 0o644)  # as a plain write would leave it (mkstemp's is 0600)
-            os.replace(tmp, path)  # never leave a half-written cache file
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return TextStates(self.id, template, labels, states, masks)
+        _write_cache(path, states, masks)
+        return TextStates(self.id, template, labels, states, masks, path=path)
+
+
+def _write_cache(path, states: list[np.ndarray], masks: list[np.ndarray]) -> None:
+    """One safetensors file: every label's states end to end (float16: 1,000 SD prompts x 77 tokens x 768 are 118 MB
+    instead of 236 MB; scores move < 1e-3), their token counts, and the label-token mask. What was derived from an
+    earlier file of that name goes with it."""
+    _save_arrays(
+        path,
+        {
+            "states": np.concatenate(states).astype(np.float16),
+            "lengths": np.array([len(h) for h in states], dtype=np.int64),
+            "label_mask": np.concatenate(masks).astype(bool),
+        },
+    )
+    for side in path.parent.glob(f"{path.stem}.*.safetensors"):
+        side.unlink(missing_ok=True)
+
+
+def _cache_shapes(path, n_labels: int) -> tuple[int, int] | None:
+    """(tokens, width) of a states cache file for `n_labels` labels, from its header and token counts; None where
+    there is none or it does not fit (then it is computed again, and the file replaced)."""
+    from safetensors import SafetensorError, safe_open
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        with safe_open(path, framework="numpy") as f:
+            shape = f.get_slice("states").get_shape()
+            mask = f.get_slice("label_mask").get_shape()
+            lengths = f.get_tensor("lengths")
+    except (SafetensorError, KeyError, OSError):
+        return None
+    if len(shape) != 2 or lengths.shape != (n_labels,) or not int(lengths.sum()) == shape[0] == mask[0]:
+        return None
+    return shape[0], shape[1]
+
+
+def _read_cache(path, n_labels: int) -> tuple[list[np.ndarray], list[np.ndarray]] | None:
+    """(states, label masks) from a cache file, or None where it cannot be read whole."""
+    arrays = _load_arrays(path) if _cache_shapes(path, n_labels) else None
+    if arrays is None:
+        return None
+    bounds = np.cumsum(arrays["lengths"])[:-1]
+    return np.split(arrays["states"].astype(np.float32), bounds), np.split(arrays["label_mask"], bounds)
+
+
+def _load_arrays(path) -> dict[str, np.ndarray] | None:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    try:
+        return load_file(path) if path.is_file() else None
+    except (SafetensorError, OSError):
+        return None
+
+
+def _save_arrays(path, arrays: dict[str, np.ndarray]) -> None:
+    """A safetensors file written whole or not at all (a temporary file beside it, then renamed)."""
+    from safetensors.numpy import save_file
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")  # one per writer
+    os.close(fd)
+    try:
+        save_file(arrays, tmp)
+        os.chmod(tmp, 0o644)  # as a plain write would leave it (mkstemp's is 0600)
+        os.replace(tmp, path)  # never leave a half-written cache file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 _LOCKS: dict[str, threading.Lock] = {}
@@ -151,10 +250,11 @@ def provider_for(cross_dim: int, *, token=None) -> StateReader:
     )
 
 
-def warm_root_states(labels: list[str] | None = None, *, token=None) -> dict[str, str]:
+def warm_root_states(labels: list[str] | None = None, *, token=None, then=None) -> dict[str, str]:
     """Fetch the text encoder of every root the readout reads through (`cross_attention` entries with a `root`) and
     compute its token states for `labels` (default: the default vocabulary, what `predict` ranks when given none) into
     the cache, so that the first readout through it answers in seconds. A Space does this at start, in the background.
+    `then(states)`: what to derive from each set as well (the Space: the readout's label features).
 
     Returns {root: "ready"} or {root: the one-line reason it could not be had}; it never raises for a root.
     """
@@ -167,7 +267,9 @@ def warm_root_states(labels: list[str] | None = None, *, token=None) -> dict[str
             continue
         try:
             reader = provider_for(int(width), token=token)
-            reader.states(labels, TEMPLATE)
+            states = reader.states(labels, TEMPLATE)
+            if then is not None:
+                then(states)
             reader.encoder.release()  # the states are cached: its 0.5-3.3 GB can go
             out[entry["root"]] = "ready"
         except TextEncoderError as err:
