@@ -13,7 +13,7 @@ Write side: `tests/fakehub_write.py` registers more routes through `FakeHub.rout
     hub.requests                                 # every request seen: (method, path, headers)
     hub.honour_range = False                     # behave like servers that answer 200 to Range
 
-Faults (tests/test_hub_reads.py): `hub.fault = fn(req, method, path) -> bool` sees each request first and, when
+Faults (tests/hub/faults.py): `hub.fault = fn(req, method, path) -> bool` sees each request first and, when
 it returns True, has answered it itself (or hung up, or stalled until `hub.closing` is set at shutdown).
 `hub.push(repo_id, files)` commits new files and keeps the previous commit readable by its sha, as the Hub does.
 

@@ -455,7 +455,7 @@ def test_a_batch_of_hub_repos_is_indexed_side_by_side_and_reported_in_order(tmp_
     writes them in the order given, a bad one as its line in its place."""
     from hfprobe.cli import main
     from tests.fakehub import FakeHub
-    from tests.test_hub_reads import adapter_files, slow_requests
+    from tests.hub.faults import adapter_files, slow_requests
 
     hub = FakeHub(tmp_path / "hub")
     names = [f"org/batch-{i}" for i in range(4)]

@@ -408,7 +408,7 @@ def test_inspect_upload_through_gradio_client(client, sample):
 def test_a_repo_is_read_in_every_form_the_cli_reads_it(client, hub):
     """A repo's web address (as pasted from a browser), its hf:// form and a folder inside it are read from the
     test Hub; /open_pr takes the whole repo only, whatever the form."""
-    from tests.test_hub_reads import adapter_files
+    from tests.hub.faults import adapter_files
 
     files, _ = adapter_files()
     hub.add_repo("org/runs", {f"final/{n}": v for n, v in files.items()})
