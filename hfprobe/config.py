@@ -8,6 +8,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -194,6 +195,31 @@ def write_atomic(path: str | os.PathLike, data: str | bytes, *, durable: bool = 
 # sources of a batch answered at once where it holds a Hub repo (`inspect`, `predict`, `index add`): a Hub repo's
 # answer is mostly round trips (a listing, then headers and companions side by side); a batch of local files is
 # answered one after another (threads made 42 realzoo folders 15% slower: the work is Python's, under one lock)
+PROGRESS_LOG_EVERY_S = 30.0  # a bar written into a log, not a terminal, updates at most this often
+
+
+def progress_bar(*args, **kwargs):
+    """A progress bar: huggingface_hub's tqdm under hfprobe's name, so `-q`, HF_HUB_DISABLE_PROGRESS_BARS and
+    `disable_progress_bars("hfprobe")` apply (`bar_settings`)."""
+    from huggingface_hub.utils import tqdm
+
+    return tqdm(*args, **bar_settings(kwargs))
+
+
+def bar_settings(kwargs: dict) -> dict:
+    """Every bar's settings: hfprobe's name, and into a log rather than a terminal (CI, a Space's logs) an update every
+    PROGRESS_LOG_EVERY_S seconds at most instead of ten a second: a line now and then, not thousands of carriage
+    returns (the demo's bars were 100 kB of a CI log)."""
+    stream = kwargs.get("file") or sys.stderr
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # a closed or stand-in stream
+        terminal = False
+    if not terminal:
+        kwargs.setdefault("mininterval", PROGRESS_LOG_EVERY_S)
+    return {**kwargs, "name": "hfprobe"}
+
+
 BATCH_WORKERS = 4
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from ..config import read_text_lines, write_atomic, writing
+from ..config import progress_bar, read_text_lines, write_atomic, writing
 from ..errors import (
     CardError,
     ExpertError,
@@ -459,7 +459,7 @@ def annotate_batch(
     ]
     write_lock = threading.Lock()
     echo = echo or (lambda s: tqdm.write(s, file=sys.stdout))
-    bar = tqdm(total=len(todo), desc="annotate", unit="repo", disable=not progress, file=sys.stderr, name="hfprobe")
+    bar = progress_bar(total=len(todo), desc="annotate", unit="repo", disable=not progress, file=sys.stderr)
     pool = ThreadPoolExecutor(max_workers=max(1, workers))
     try:
         futures = {pool.submit(annotate_one, t, **kw): t for t in todo}

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from huggingface_hub.utils import tqdm
 
+from ..config import progress_bar
 from .train import ZeroShotVal
 
 # the q/k/v projection names of transformers, diffusers and PEFT layouts (the paper's best layers are among them)
@@ -154,7 +154,7 @@ def _read_models(zoo, tree: str, models, layers: list[str], progress: bool):
     X: dict = {name: {} for name in layers}
     raw_labels: dict = {}
     ids: dict = {}
-    for m in tqdm(models, desc=f"read {tree}", disable=not progress, leave=False, name="hfprobe"):
+    for m in progress_bar(models, desc=f"read {tree}", disable=not progress, leave=False):
         try:
             with open_weights(m.spec, filename=m.filename) as view:
                 labels = zoo.labels_for(m, view)

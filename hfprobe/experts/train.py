@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-from huggingface_hub.utils import tqdm
 from torch.nn import functional as F
 
+from ..config import progress_bar
 from .probes import TrainConfig, build_model, n_params
 
 LOSS_MIN_DELTA = 0.01  # relative drop in validation loss that counts as progress for early stopping
@@ -130,7 +130,7 @@ def train_probe(
     best_state, best_epoch, history = None, -1, []
     min_loss, min_loss_epoch = float("inf"), -1
     t0 = time.perf_counter()
-    bar = tqdm(range(cfg.max_epochs), desc=desc, disable=not progress, leave=False, dynamic_ncols=True, name="hfprobe")
+    bar = progress_bar(range(cfg.max_epochs), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     epoch = -1
     for epoch in bar:
         model.train()

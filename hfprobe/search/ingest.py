@@ -218,9 +218,8 @@ def add_sources(
     is started; results are identical to the local engine because the same function builds every row.
     `on_result(source, status, error)` hears of every source as it is done: added, skipped or failed.
     """
-    from huggingface_hub.utils import tqdm
 
-    from ..config import side_by_side
+    from ..config import progress_bar, side_by_side
     from ..source.resolve import batch_workers
 
     kwargs = dict(describe_kwargs or {})
@@ -234,7 +233,7 @@ def add_sources(
     for spec in specs:
         if spec not in todo:
             report(spec, "skipped", None)
-    bar = tqdm(total=len(todo), desc="indexing", unit="model", disable=not (progress and todo), name="hfprobe")
+    bar = progress_bar(total=len(todo), desc="indexing", unit="model", disable=not (progress and todo))
 
     def _take(result):
         status, spec, payload = result

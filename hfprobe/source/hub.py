@@ -199,12 +199,13 @@ def hub_cache_dir() -> Path:
 def _bar(quiet: bool):
     from huggingface_hub.utils import tqdm
 
-    class Bar(tqdm):
+    from ..config import bar_settings
+
+    class Bar(tqdm):  # huggingface_hub's download bar, with hfprobe's settings (name, updates into a log)
         def __init__(self, *args, **kwargs):
-            kwargs["name"] = "hfprobe"  # HF_HUB_DISABLE_PROGRESS_BARS and disable_progress_bars("hfprobe") apply
             if quiet:
                 kwargs["disable"] = True
-            super().__init__(*args, **kwargs)
+            super().__init__(*args, **bar_settings(kwargs))
 
     return Bar
 

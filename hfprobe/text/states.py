@@ -114,14 +114,12 @@ class StateReader:
             return self._compute(labels, template, path)
 
     def _compute(self, labels: list[str], template: str, path) -> TextStates:
-        from huggingface_hub.utils import tqdm
+        from ..config import progress_bar
 
         states, masks = [], []
         start = template.index("{}")
         # SD 1.5's text model takes about a minute for the default vocabulary on 2 cores, once: a bar where it is slow
-        bar = tqdm(
-            total=len(labels), desc=f"token states ({self.id})", unit="label", delay=PROGRESS_AFTER_S, name="hfprobe"
-        )
+        bar = progress_bar(total=len(labels), desc=f"token states ({self.id})", unit="label", delay=PROGRESS_AFTER_S)
         with bar:
             for i in range(0, len(labels), 64):
                 chunk = labels[i : i + 64]

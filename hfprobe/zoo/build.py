@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..config import cache_dir, library_levels, set_library_levels
+from ..config import cache_dir, library_levels, progress_bar, set_library_levels
 from ..errors import UsageError, ZooError
 from .recipe import (
     GENERATIVE_KINDS,
@@ -158,12 +158,11 @@ def build_zoo(
     )
     log_path = path / "build.json"
     log = json.loads(log_path.read_text()) if log_path.is_file() else {"seconds": {}, "skipped": []}
-    from huggingface_hub.utils import tqdm
 
     from .trees import TREE_BUILDERS
 
     total = sum(TREE_BUILDERS[t["kind"]](recipe, t, path).count() for t in recipe["trees"])
-    bar = tqdm(total=total, desc=f"zoo {preset}", unit="model", disable=not progress, name="hfprobe")
+    bar = progress_bar(total=total, desc=f"zoo {preset}", unit="model", disable=not progress)
     done: dict[int, tuple] = {}
 
     def finished(i: int, result: tuple) -> None:

@@ -138,14 +138,15 @@ class LayerCache:
         raised as they are and not recorded: rerun to resume.
         """
         from filelock import FileLock
-        from huggingface_hub.utils import tqdm
+
+        from ..config import progress_bar
 
         with FileLock(str(self.folder / ".lock")):
             self.index = self._load_index()  # another process may have filled rows meanwhile
             todo = self._todo(layers)
             if not todo:
                 return
-            bar = tqdm(total=len(todo), desc=f"read {self.tree}", unit="model", disable=not progress, name="hfprobe")
+            bar = progress_bar(total=len(todo), desc=f"read {self.tree}", unit="model", disable=not progress)
             arrays: dict = {}
             try:
                 with ThreadPoolExecutor(max_workers=self.workers) as pool:
