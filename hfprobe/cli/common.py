@@ -2,7 +2,8 @@
 
 - `--json`: JSON Lines on stdout, one object per result (per source, target, tree or hit).
 - `--out PATH`: where a command writes files; stdout carries only what the user reads.
-- `-q/--quiet`: no progress bars (bars are huggingface_hub's tqdm, so HF_HUB_DISABLE_PROGRESS_BARS=1 works too).
+- `-q/--quiet`: no progress bars (bars are huggingface_hub's tqdm, so HF_HUB_DISABLE_PROGRESS_BARS=1 works too;
+  into a log rather than a terminal they update every 30 s at most: `hfprobe.config.progress_bar`).
 - `--threads N`: torch threads wherever torch runs (default 1: fair on shared machines; 0: torch's default).
 - `--device auto|cpu|cuda|mps`: where torch trains and predicts (default auto: the accelerator torch sees, else
   the CPU; `predict` runs an expert in numpy on the CPU unless it names a GPU); checked by
