@@ -38,6 +38,28 @@ def realzoo() -> Path:
     return REALZOO
 
 
+@pytest.fixture()
+def realzoo_views(realzoo):
+    """A view of each realzoo model whose weights are complete safetensors files (what the numpy reads cover); they
+    close after the test."""
+    from hfprobe.errors import HfprobeError
+    from hfprobe.formats import open_weights
+
+    views = []
+    for folder in sorted((realzoo / "files").iterdir()):
+        try:
+            view = open_weights(folder)
+        except HfprobeError:
+            continue
+        if view.truncated or not all(f.endswith(".safetensors") for f in view.files):
+            view.close()
+            continue
+        views.append(view)
+    yield views
+    for view in views:
+        view.close()
+
+
 @pytest.fixture(scope="session")
 def zoo() -> Path:
     """The `test` zoo preset, built once per session (it is cached by recipe hash in the session's cache)."""

@@ -121,15 +121,11 @@ def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
     """
     n = len(ts.labels)
 
-    def fits(arrays: dict) -> bool:
+    def fits(arrays: dict) -> bool:  # a file read back: this list's labels, this encoder's width
         feats, norms = arrays.get("feats"), arrays.get("norms")
-        return (
-            feats is not None
-            and norms is not None
-            and feats.ndim == 2
-            and feats.shape[0] % n == 0
-            and (feats.shape[1] == ts.dim and norms.shape == (n,))
-        )
+        if feats is None or norms is None or feats.ndim != 2:
+            return False
+        return feats.shape[0] % n == 0 and feats.shape[1] == ts.dim and norms.shape == (n,)
 
     arrays = ts.derived(f"readout-{cfg.key()}", lambda t: _compress(t, cfg), fits)
     return {"feats": arrays["feats"], "norms": arrays["norms"], "k": arrays["feats"].shape[0] // n}

@@ -139,7 +139,7 @@ class StateReader:
 def _write_cache(path, states: list[np.ndarray], masks: list[np.ndarray]) -> None:
     """One safetensors file: every label's states end to end (float16: 1,000 SD prompts x 77 tokens x 768 are 118 MB
     instead of 236 MB; scores move < 1e-3), their token counts, and the label-token mask. What was derived from an
-    earlier file of that name goes with it."""
+    earlier file of that name goes with it, and so does one of the format before this one."""
     _save_arrays(
         path,
         {
@@ -150,6 +150,7 @@ def _write_cache(path, states: list[np.ndarray], masks: list[np.ndarray]) -> Non
     )
     for side in path.parent.glob(f"{path.stem}.*.safetensors"):
         side.unlink(missing_ok=True)
+    path.with_suffix(".pt").unlink(missing_ok=True)  # the same states as hfprobe wrote them before (a torch pickle)
 
 
 def _cache_shapes(path, n_labels: int) -> tuple[int, int] | None:
