@@ -215,8 +215,9 @@ def bar_settings(kwargs: dict) -> dict:
         terminal = stream.isatty()
     except (AttributeError, ValueError):  # a closed or stand-in stream
         terminal = False
-    if not terminal:
+    if not terminal:  # (tqdm's monitor thread redraws a bar after `maxinterval`, 10 s by default)
         kwargs.setdefault("mininterval", PROGRESS_LOG_EVERY_S)
+        kwargs.setdefault("maxinterval", PROGRESS_LOG_EVERY_S)
     return {**kwargs, "name": "hfprobe"}
 
 

@@ -42,3 +42,18 @@ def test_every_bar_is_named_hfprobe_so_one_switch_silences_them(monkeypatch):
     finally:
         enable_progress_bars("hfprobe")
     assert config.bar_settings({"file": Terminal()})["name"] == "hfprobe"
+
+
+def test_training_into_a_log_draws_its_bar_at_that_pace_not_each_epoch(capsys):
+    """Each epoch's figures are set on the bar without drawing it (they were drawn every epoch, whatever the pace)."""
+    import torch
+
+    from hfprobe.experts.probes import TrainConfig
+    from hfprobe.experts.train import train_probe
+
+    g = torch.Generator().manual_seed(0)
+    X, Y = torch.randn(16, 8, 6, generator=g), (torch.rand(16, 3, generator=g) > 0.5).float()
+    cfg = TrainConfig(r_U=4, r_V=4, r_T=4, batch_size=8, max_epochs=40, patience=100)
+    result = train_probe(X[:12], Y[:12], X[12:], Y[12:], cfg, progress=True)
+    assert len(result.history) == 40
+    assert capsys.readouterr().err.count("\r") <= 4  # drawn at its start and end (and at most one 30 s mark)

@@ -158,7 +158,7 @@ def train_probe(
         if (score, -val_loss) > (best[0], -best[1]):
             best, best_epoch = (score, val_loss), epoch
             best_state = copy.deepcopy(model.state_dict())
-        bar.set_postfix(val=f"{score:.3f}", best=f"{best[0]:.3f}")
+        bar.set_postfix(val=f"{score:.3f}", best=f"{best[0]:.3f}", refresh=False)  # drawn at the bar's pace
         if val_loss < (1 - LOSS_MIN_DELTA) * min_loss:  # losses are >= 0; min_loss starts at inf
             min_loss, min_loss_epoch = val_loss, epoch
         # stop only when neither the figure nor the validation loss has improved for `patience` epochs: a

@@ -221,7 +221,7 @@ class _QueueBar:
     def update(self, n: int = 1) -> None:
         self.queue.put(n)
 
-    def set_postfix_str(self, text: str) -> None:
+    def set_postfix_str(self, text: str, refresh: bool = True) -> None:
         pass
 
 

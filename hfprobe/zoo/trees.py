@@ -119,12 +119,12 @@ class TreeBuilder:
         return self.info
 
     def build(self, bar, skip_bad: bool, log: dict) -> list[dict]:
-        bar.set_postfix_str(f"{self.name} root")
+        bar.set_postfix_str(f"{self.name} root", refresh=False)
         self.ensure_root()
         bar.update(1)
         plans = plan_tree(self.recipe, self.tree, self.info["categories"])
         fmt, relation, library = FORMATS[self.kind]
-        bar.set_postfix_str(self.name)
+        bar.set_postfix_str(self.name, refresh=False)
         self.rows = []
         for p in plans:
             final = self.models_dir / p["id"]
