@@ -174,3 +174,22 @@ def test_a_lora_s_factors_read_as_its_composed_delta_does(tmp_path):
 def test_a_lora_s_factors_read_as_its_composed_delta_does_on_every_realzoo_file(realzoo_views):
     counted = sum(_norms_agree(view) for view in realzoo_views)
     assert len(realzoo_views) >= 30 and counted > 1000, (len(realzoo_views), counted)
+
+
+def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_answer(cache, monkeypatch, caplog):
+    """A full disk or a read-only cache: the readout answers from what it computed, and says the cache was not kept."""
+    import errno
+    import logging
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(st.os, "replace", full)
+    reader = st.MiniLMStates()
+    with caplog.at_level(logging.WARNING, logger="hfprobe.text.states"):
+        ts = reader.states(LABELS)
+        features = ro.prepare_labels(ts, ro.ReadoutConfig())
+    assert len(ts.states) == 5 and features["norms"].shape == (5,) and ts.dim == 384
+    assert not list(cache.glob("*.safetensors")) and not list(cache.glob(".*"))  # nothing half-written left
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and all("not written (" in m and "No space left" in m for m in said)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -22,6 +23,8 @@ import numpy as np
 from ..errors import TextEncoderError
 from .encoders import TEMPLATE, TextEncoder, get_text_encoder, registry
 from .roots import root_text_encoder
+
+log = logging.getLogger(__name__)
 
 PROGRESS_AFTER_S = 2.0  # computing token states shows a progress bar once it has taken this long
 
@@ -140,6 +143,9 @@ def _write_cache(path, states: list[np.ndarray], masks: list[np.ndarray]) -> Non
     """One safetensors file: every label's states end to end (float16: 1,000 SD prompts x 77 tokens x 768 are 118 MB
     instead of 236 MB; scores move < 1e-3), their token counts, and the label-token mask. What was derived from an
     earlier file of that name goes with it, and so does one of the format before this one."""
+    for side in path.parent.glob(f"{path.stem}.*.safetensors"):
+        side.unlink(missing_ok=True)
+    path.with_suffix(".pt").unlink(missing_ok=True)  # the same states as hfprobe wrote them before (a torch pickle)
     _save_arrays(
         path,
         {
@@ -148,9 +154,6 @@ def _write_cache(path, states: list[np.ndarray], masks: list[np.ndarray]) -> Non
             "label_mask": np.concatenate(masks).astype(bool),
         },
     )
-    for side in path.parent.glob(f"{path.stem}.*.safetensors"):
-        side.unlink(missing_ok=True)
-    path.with_suffix(".pt").unlink(missing_ok=True)  # the same states as hfprobe wrote them before (a torch pickle)
 
 
 def _cache_shapes(path, n_labels: int) -> tuple[int, int] | None:
@@ -192,18 +195,23 @@ def _load_arrays(path) -> dict[str, np.ndarray] | None:
 
 
 def _save_arrays(path, arrays: dict[str, np.ndarray]) -> None:
-    """A safetensors file written whole or not at all (a temporary file beside it, then renamed)."""
+    """A safetensors cache file written whole or not at all (a temporary file beside it, then renamed). One that
+    cannot be written (a full disk, a read-only cache) costs the next run the computation again, not this one its
+    answer: a warning, and the arrays stay in memory."""
     from safetensors.numpy import save_file
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")  # one per writer
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")  # one per writer
+        os.close(fd)
         save_file(arrays, tmp)
         os.chmod(tmp, 0o644)  # as a plain write would leave it (mkstemp's is 0600)
         os.replace(tmp, path)  # never leave a half-written cache file
+    except OSError as err:
+        log.warning("readout cache %s not written (%s); it is computed again next time", path, err)
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 
