@@ -100,6 +100,8 @@ def test_formats_view_matches_dict(tree):
     b = ro.readout_predict(tree["loras"]["dog"], CATS, text_states=tree["ts"], top_k=8, config=tree["cfg"])
     assert [p["label"] for p in a["predictions"]] == [p["label"] for p in b["predictions"]]
     assert a["margin"] == pytest.approx(b["margin"], abs=1e-3)
+    c = ro.readout_predict(deltas, CATS, text_states=tree["ts"], top_k=8, config=tree["cfg"])  # the factors as a dict
+    assert c["predictions"] == a["predictions"] and c["margin"] == a["margin"]
 
 
 def test_no_cross_attention_abstains():

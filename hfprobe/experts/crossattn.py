@@ -38,9 +38,12 @@ def delta_modules(view) -> list[str]:
 
 
 def cross_attention_widths(view) -> set[int]:
-    """Input widths of the cross-attention k/v deltas of a view (or of a {name: dW} dict), from shapes only."""
+    """Input widths of the cross-attention k/v deltas of a view (or of a {name: dW or its LoRA factors (B, A)} dict),
+    from shapes only."""
     if isinstance(view, dict):
-        return {int(view[n].shape[1]) for n in cross_attention_modules(view)}
+        return {
+            int((view[n][1] if isinstance(view[n], tuple) else view[n]).shape[1]) for n in cross_attention_modules(view)
+        }
     return {int(view.modules[n].d_in) for n in delta_modules(view)}
 
 

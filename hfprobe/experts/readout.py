@@ -241,12 +241,13 @@ def margin_of(scores: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------------------------- scoring
 def deltas_of(view) -> tuple[dict, dict[str, int]]:
-    """Cross-attention k/v deltas (scaled by alpha/r) of a formats view, or of a plain {name: dW} dict, and the ranks
-    known of dense ones. A LoRA module's delta is its factors (B, A): its ΔW is never composed (SDXL's 70 value
-    projections were 2.7 s of a 4.9 s readout). A LoHa's or LoKr's ΔW is read whole (its rank is not its r)."""
+    """Cross-attention k/v deltas (scaled by alpha/r) of a formats view, or of a plain {name: dW or (B, A)} dict, and
+    the ranks known of dense ones. A LoRA module's delta is its factors (B, A): its ΔW is never composed (SDXL's 70
+    value projections were 2.7 s of a 4.9 s readout). A LoHa's or LoKr's ΔW is read whole (its rank is not its r)."""
     if isinstance(view, dict):
-        names = cross_attention_modules(view)
-        return {n: _array(view[n]) for n in names}, {}
+        return {
+            n: view[n] if isinstance(view[n], tuple) else _array(view[n]) for n in cross_attention_modules(view)
+        }, {}
     deltas = {}
     for n in delta_modules(view):
         factors = view.factors(n, scaled=True, numpy=True)
