@@ -1,4 +1,5 @@
-"""Every test session gets its own HF_HOME and hfprobe cache, no token, and never reaches the network.
+"""Every test session gets its own HF_HOME and hfprobe cache, no token, and never reaches the network; a worker of a
+parallel run gets one thread.
 
 huggingface_hub reads HF_HOME and friends when it is first imported, so they are set here, at import
 time, before any test module imports it.
@@ -24,6 +25,10 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ["HFPROBE_CACHE"] = str(_TMP / "hfprobe_cache")
 for _var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HFPROBE_DEBUG", "HF_ENDPOINT", "HF_HUB_OFFLINE"):
     os.environ.pop(_var, None)
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # the workers share the cores (`-n auto`: one a core): one thread each for torch and numpy's BLAS, which both read
+    # this when they load. Two BLAS threads a worker waited on each other: a 17 ms scoring took 0.2-3.4 s.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -215,7 +215,8 @@ def use_threads(args, *, deferred: bool = False) -> None:
     """Apply `--threads` (the CLI owns its process; library functions never change torch's thread count).
 
     `deferred`: for a command whose answer may need no torch (`predict`): where torch is not imported yet, the count
-    goes to OMP_NUM_THREADS, which torch reads if and when it loads, instead of importing it here."""
+    goes to OMP_NUM_THREADS, which torch reads if and when it loads, instead of importing it here, and numpy's BLAS
+    (OpenBLAS) when it loads: the threads of `predict`'s numpy paths (the expert's probe, the readout's scoring)."""
     n = getattr(args, "threads", None)
     if n is None:
         return
