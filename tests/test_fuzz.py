@@ -57,7 +57,7 @@ def test_mutants_end_in_a_report_or_a_typed_error(tmp_path, monkeypatch):
 
 
 def test_the_mutator_survives_offsets_an_earlier_mutation_made_huge():
-    """Case 47953 of seed 0 (with the seeds of stop 39) set data_offsets to a 400-digit int, then mutated them
+    """Case 47953 of seed 0 (with the seed files of that time) set data_offsets to a 400-digit int, then mutated them
     again: `float(b)` overflowed in the mutator itself, the worker died and the run reported a 5 s timeout of
     hfprobe's. The field mutation is run here on such offsets until it has taken each of its branches."""
     import json

@@ -69,7 +69,7 @@ SMALL_BASES = [
         "albert-base-v2",
         "albert/albert-base-v2",
     ),
-    # stop 33: the small BERTs course projects pick for speed, and the code / Korean / Japanese bases of tutorials
+    # the small BERTs course projects pick for speed, and the code / Korean / Japanese bases of tutorials
     (encoder_like("bert.", 2, 128), "prajjwal1/bert-tiny", "prajjwal1/bert-tiny"),
     (encoder_like("bert.", 4, 256), "google/bert_uncased_L-4_H-256_A-4", "prajjwal1/bert-mini"),
     (encoder_like("bert.", 4, 312), "huawei-noah/TinyBERT_General_4L_312D", "huawei-noah/TinyBERT_General_4L_312D"),

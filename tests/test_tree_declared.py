@@ -138,7 +138,7 @@ SD1_LORA = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (
         ("dreamlike-photoreal-2.0", "dreamlike-art/dreamlike-photoreal-2.0"),
         ("/content/stable-diffusion-v1-5", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
         ("v1-5-pruned-emaonly", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # a checkpoint file: its root
-        ("digiplay/majicMIX_realistic_v6", "digiplay/majicMIX_realistic_v6"),  # stop 40: was "unchecked", unwritten
+        ("digiplay/majicMIX_realistic_v6", "digiplay/majicMIX_realistic_v6"),  # once "unchecked", and unwritten
         ("/content/majicMIX_realistic_v6", "digiplay/majicMIX_realistic_v6"),
     ],
 )

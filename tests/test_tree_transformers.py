@@ -66,7 +66,7 @@ def test_a_family_no_key_name_places_is_half_sure_at_most():
 
 def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
     """An OPT-6.7B LoRA was once LLaMA-2-7B (0.90, and written as base_model); an OPT-350M one Whisper-medium, and
-    until stop 34 tied with it: Whisper-medium's decoder has OPT-350M's sizes, but an adapter on Whisper touches its
+    later tied with it: Whisper-medium's decoder has OPT-350M's sizes, but an adapter on Whisper touches its
     encoder or its cross-attention (PEFT's `q_proj` / `v_proj` targets match both), and this one has neither."""
 
     def opt_lora(layers: int, hidden: int) -> dict:

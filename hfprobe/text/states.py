@@ -49,6 +49,7 @@ class TextStates:
                 [_numpy(m).astype(bool, copy=False) for m in label_mask],
             )
         self._derived: dict[str, dict] = {}
+        self._dim: int | None = None
 
     @property
     def states(self) -> list[np.ndarray]:
@@ -60,8 +61,10 @@ class TextStates:
 
     @property
     def dim(self) -> int:
-        shapes = _cache_shapes(self.path, len(self.labels)) if self._arrays is None else None
-        return shapes[1] if shapes else int(self.states[0].shape[-1])
+        if self._dim is None:  # from the cache file's header where the states are not read (yet)
+            shapes = _cache_shapes(self.path, len(self.labels)) if self._arrays is None else None
+            self._dim = shapes[1] if shapes else int(self.states[0].shape[-1])
+        return self._dim
 
     def _loaded(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         if self._arrays is None:
