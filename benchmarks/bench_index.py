@@ -10,6 +10,7 @@ search alone (the query vector is given) and end to end with the real MiniLM tex
     python benchmarks/bench_index.py --build-from ZOO_DIR --experts EXPERTS_DIR   # models/s, real per-model work
     python benchmarks/bench_index.py --realzoo ../shared/realzoo    # every real model indexed, no expert installed
     python benchmarks/bench_index.py --cold-query 7                  # `hfprobe query` as a fresh process
+    python benchmarks/bench_index.py --rows 10000 --no-flat          # small indexes queried through LanceDB alone
 
 Target: p95 under 50 ms at 1M rows on 2 cores.
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hfprobe.search.flat import FLAT_FILE, FlatIndex
 from hfprobe.search.index import ANN_MIN_ROWS, ModelIndex
 from hfprobe.search.rows import IndexRow
 
@@ -155,13 +157,15 @@ def build(path: Path, n: int, rng, cats, chunk: int = 100_000) -> dict:
     from datetime import timedelta
 
     idx._db.open_table(table_name("bench")).optimize(cleanup_older_than=timedelta(0))  # size of the live version only
-    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    flat = path / FLAT_FILE
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f != flat)
     return {
         "idx": idx,
         "emb": all_emb,
         "write_s": round(t_write, 1),
         "optimize_and_ann_s": round(t_opt, 1),
         "bytes_per_model": round(size / n),
+        "flat_copy_bytes_per_model": round(flat.stat().st_size / n) if flat.exists() else 0,
         "ann_index": n >= ANN_MIN_ROWS,
     }
 
@@ -227,7 +231,8 @@ def end_to_end_ms(idx: ModelIndex, n: int = 30) -> dict:
 
 def cold_query(work: Path, runs: int, rows: int = 1000) -> dict:
     """`hfprobe query` as a fresh process (imports included, as a user runs it) on an index of `rows` MiniLM rows:
-    the median wall time of `runs`, and the modules it loaded."""
+    the median wall time of `runs` reading the flat copy (hfprobe/search/flat.py) and of `runs` reading the
+    tables (the copy removed before each; each run writes it again), alternating, and the modules it loaded."""
     import subprocess
     import sys
 
@@ -235,23 +240,32 @@ def cold_query(work: Path, runs: int, rows: int = 1000) -> dict:
     emb, trees, _, _ = synth(rows, rng, _unit(rng.standard_normal((N_CATS, DIM))).astype(np.float32))
     path = work / "cold-query"
     shutil.rmtree(path, ignore_errors=True)
-    ModelIndex(path).add(
-        [_record(i, emb[i], trees[i], "minilm", [{"label": "dog", "score": 0.9}]) for i in range(rows)]
-    )
+    idx = ModelIndex(path)
+    idx.add([_record(i, emb[i], trees[i], "minilm", [{"label": "dog", "score": 0.9}]) for i in range(rows)])
+    idx.optimize()  # as `hfprobe index add` ends a batch: the flat copy is written
     hfprobe = str(Path(sys.executable).with_name("hfprobe"))
-    times = []
+    times = {"flat": [], "tables": []}
     for _ in range(runs):
-        t0 = time.perf_counter()
-        subprocess.run([hfprobe, "query", "a photo of a dog", "--index", str(path), "--json"], check=True,
-                       capture_output=True)  # fmt: skip
-        times.append(time.perf_counter() - t0)
+        for how in times:
+            if how == "tables":
+                (path / FLAT_FILE).unlink()
+            t0 = time.perf_counter()
+            subprocess.run([hfprobe, "query", "a photo of a dog", "--index", str(path), "--json"], check=True,
+                           capture_output=True)  # fmt: skip
+            times[how].append(time.perf_counter() - t0)
     code = (
         "import sys; from hfprobe.search.index import ModelIndex; "
         f"ModelIndex({str(path)!r}, create=False).query('a photo of a dog'); "
-        "print([m for m in ('torch', 'transformers') if m in sys.modules])"
+        "print([m for m in ('torch', 'transformers', 'lancedb') if m in sys.modules])"
     )
     loaded = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
-    return {"rows": rows, "runs": runs, "median_s": round(float(np.median(times)), 3), "heavy_modules": loaded}
+    return {
+        "rows": rows,
+        "runs": runs,
+        "median_s": round(float(np.median(times["flat"])), 3),
+        "median_s_tables": round(float(np.median(times["tables"])), 3),
+        "heavy_modules": loaded,
+    }
 
 
 def build_rate(zoo: str, experts: str | None = None, files: list[str] | None = None) -> dict:
@@ -305,9 +319,15 @@ def main() -> None:
         help="'minilm' adds end-to-end latency with the real encoder; 'none' skips it",
     )
     ap.add_argument("--cold-query", type=int, metavar="RUNS", help="also time `hfprobe query` as a fresh process")
+    ap.add_argument(
+        "--no-flat", action="store_true", help="queries read the LanceDB tables, not the flat copy of a small index"
+    )
     ap.add_argument("--workdir", default=None, help="where to build the synthetic indexes (default: a temp dir)")
     ap.add_argument("--out", help="write the figures as JSON here")
     args = ap.parse_args()
+    if args.no_flat:
+        FlatIndex.load = classmethod(lambda cls, *a: None)
+        ModelIndex._refresh_flat = lambda self: None
     import torch
 
     torch.set_num_threads(1)

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from hfprobe.errors import SearchIndexError, SourceNotFoundError, UsageError
+from hfprobe.search.flat import FlatIndex
 from hfprobe.search.index import ModelIndex
 from hfprobe.search.ingest import add_sources
 from hfprobe.search.rows import IndexRow, embed_categories, model_id_for
@@ -161,6 +162,7 @@ def test_a_batch_with_nothing_left_to_index_draws_no_bar(tmp_path, capsys):
 
 _WRITER = """
 import sys
+from hfprobe.search.flat import FlatIndex
 from hfprobe.search.index import ModelIndex
 from hfprobe.search.rows import IndexRow
 idx = ModelIndex(sys.argv[1])
@@ -387,6 +389,7 @@ def test_hits_fall_back_to_one_step_when_row_ids_moved(tmp_path, monkeypatch):
     """The query takes hit columns by row id; a writer compacting in between must not mix up rows."""
     import lancedb.table
 
+    monkeypatch.setattr(FlatIndex, "load", classmethod(lambda cls, *a: None))  # the tables, not their flat copy
     idx = make_index(tmp_path / "idx")
     expected = idx.query("dog", top_k=4)
     real_take = lancedb.table.LanceTable.take_row_ids

@@ -1,6 +1,7 @@
 """Stage 7, search: models found by what their weights say. An embedded vector index on disk
-(index.py, LanceDB; the row and its schema in rows.py, the search of one text space in query.py) and the work
-that describes and adds models to it (ingest.py).
+(index.py, LanceDB; the row and its schema in rows.py, the search of one text space in query.py, a small index's
+copy that a query scans without the database in flat.py) and the work that describes and adds models to it
+(ingest.py).
 
 May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.text, hfprobe.experts, hfprobe.errors,
 hfprobe.config.

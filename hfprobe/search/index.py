@@ -18,9 +18,13 @@ without vectors (`models_unscored`): they are found by tree and root, never rank
 have no score. A tree filter matches a root under any of its registry aliases
 (`runwayml/stable-diffusion-v1-5` finds rows stored as `stable-diffusion-v1-5/stable-diffusion-v1-5`).
 
+Below `ANN_MIN_ROWS` the index also keeps a flat copy of its rows (flat.py) that a query scans with numpy, without
+importing lancedb (1 s); a write removes it first, and the end of a batch or the next query writes it again.
+
 This module owns the index folder (`ModelIndex`: its metadata, write lock, tables, writes, compaction and the
 query that merges the text spaces); the row and its schema are in rows.py, the search of one text space in
-query.py. May import hfprobe.config, hfprobe.errors, hfprobe.tree (the registry's aliases) and hfprobe.text.
+query.py, the flat copy in flat.py. May import hfprobe.config, hfprobe.errors, hfprobe.tree (the registry's aliases)
+and hfprobe.text.
 
     >>> idx = ModelIndex("/tmp/idx")                                 # doctest: +SKIP
     >>> idx.add([describe_model("org/some-lora")])   # hfprobe.search.ingest   # doctest: +SKIP
@@ -39,6 +43,7 @@ from pathlib import Path
 
 from ..config import cache_dir
 from ..errors import SearchIndexError, UsageError
+from .flat import FlatIndex, remove_flat, write_flat
 from .query import NPROBES, REFINE, search_space, unscored_hits
 from .rows import UNSCORED_TABLE, IndexRow, sql_str, table_name, table_schema
 
@@ -77,7 +82,6 @@ class ModelIndex:
             raise SearchIndexError(
                 f"{self.path}: no index here; build one with `hfprobe index add SOURCE...` (or pass --index DIR)"
             )
-        require("lancedb", "search")  # its import, checked above to be installed, once the cheap checks passed
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -85,15 +89,24 @@ class ModelIndex:
                 f"{self.path}: cannot create the index folder ({err.strerror}); pass a writable folder with --index "
                 "(or HFPROBE_INDEX)"
             ) from None
-        try:
-            import lancedb
-
-            self._db = lancedb.connect(str(self.path))
-        except Exception as err:  # lance raises its own types; one message for all
-            raise SearchIndexError(
-                f"{self.path}: cannot open the index ({err}); delete the folder and rebuild it"
-            ) from err
+        self._conn = None  # the database, opened when first used: a query that reads the flat index never does
         self.meta = self._load_meta()
+
+    @property
+    def _db(self):
+        if self._conn is None:
+            from ..config import require
+
+            require("lancedb", "search")  # its import (1 s), checked in __init__ to be installed
+            try:
+                import lancedb
+
+                self._conn = lancedb.connect(str(self.path))
+            except Exception as err:  # lance raises its own types; one message for all
+                raise SearchIndexError(
+                    f"{self.path}: cannot open the index ({err}); delete the folder and rebuild it"
+                ) from err
+        return self._conn
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def _load_meta(self) -> dict:
@@ -147,9 +160,42 @@ class ModelIndex:
             ) from None
         try:
             self.meta = self._load_meta()
+            try:
+                remove_flat(self.path)  # before any table changes: a copy that exists matches the tables
+            except OSError as err:
+                raise SearchIndexError(
+                    f"{self.path}: cannot write the index ({err.strerror}); fix its permissions or pass another "
+                    "folder with --index"
+                ) from None
             yield
         finally:
             lock.release()
+
+    def _write_flat(self) -> None:
+        """Under the write lock: the flat copy a query reads without the database (flat.py), where the index is
+        small enough to be scanned (below `ANN_MIN_ROWS`, no vector index). A copy that cannot be written is
+        skipped: queries read the tables, as before."""
+        tables = [(enc_id, t) for enc_id, t in self._all_tables()]
+        spaces = self.meta.get("spaces", {}).values()
+        if any(info.get("ann_rows") for info in spaces) or sum(t.count_rows() for _, t in tables) >= ANN_MIN_ROWS:
+            return
+        try:
+            write_flat(self.path, self.meta, [(enc_id, t.to_arrow()) for enc_id, t in tables])
+        except OSError:
+            pass
+
+    def _refresh_flat(self) -> None:
+        """After a query read the tables: write the flat copy if no writer holds the lock (a read-only index, or a
+        writer at work, and it is left for later)."""
+        from filelock import FileLock, Timeout
+
+        try:
+            with FileLock(str(self.path / ".write.lock"), timeout=0):
+                self.meta = self._load_meta()
+                remove_flat(self.path)
+                self._write_flat()
+        except (Timeout, OSError, SearchIndexError):
+            pass
 
     def _tables(self):
         """(text-encoder id, table) for every text space: the tables with vectors."""
@@ -313,18 +359,15 @@ class ModelIndex:
                     table.create_scalar_index(column, index_type="BITMAP", replace=True)
                 self.meta["spaces"][enc_id]["ann_rows"] = n
         self._save_meta()
+        self._write_flat()
 
     # -- reading -------------------------------------------------------------------------------------
     def tree_names(self, tree: str) -> list[str]:
         """The stored root and family names a tree filter matches: the same name in any case, or any root of the
         same tree in the registry, under any alias (`runwayml/stable-diffusion-v1-5` matches
         `stable-diffusion-v1-5/...`; `meta-llama/Llama-2-7b-hf` matches its chat tune, a root of its own)."""
-        from ..tree.registry import tree_root
-
         self.meta = self._load_meta()
-        want = tree.strip()
-        top = (tree_root(want) or want).lower()
-        return [n for n in self.meta.get("tree_names", []) if n.lower() == want.lower() or tree_root(n).lower() == top]
+        return _tree_names(self.meta, tree)
 
     def query(
         self,
@@ -353,23 +396,43 @@ class ModelIndex:
             raise UsageError('query text is empty; pass a description such as "a photo of a dog"')
         if top_k < 1:
             raise UsageError(f"--top-k must be at least 1, got {top_k}")
-        where = None
-        if tree:  # resolved to the stored spellings so the bitmap indexes apply
-            wanted = self.tree_names(tree)
-            if not wanted:
-                return []
-            names = ", ".join(sql_str(n) for n in wanted)
-            where = f"root IN ({names}) OR family IN ({names})"
+        flat = FlatIndex.load(self.path, INDEX_FORMAT)
+        meta = flat.meta if flat is not None else self._load_meta()
+        names = _tree_names(meta, tree) if tree else None
+        if names == []:
+            return []
+        where = f"root IN ({_sql_list(names)}) OR family IN ({_sql_list(names)})" if names else None
         hits = []
-        for enc_id, table in self._tables():
-            enc = self._encoder(enc_id)
-            hits.extend(
-                search_space(
-                    table, enc, text, top_k=top_k, nprobes=nprobes, refine=refine, where=where, explain=explain
+        if flat is not None:  # a small index: an exact scan of its copy, without the database (flat.py)
+            for enc_id in sorted(meta.get("spaces", {})):
+                hits.extend(flat.search(enc_id, self._encoder(enc_id), text, top_k=top_k, names=names, explain=explain))
+        else:
+            for enc_id, table in self._tables():
+                enc = self._encoder(enc_id)
+                hits.extend(
+                    search_space(
+                        table, enc, text, top_k=top_k, nprobes=nprobes, refine=refine, where=where, explain=explain
+                    )
                 )
-            )
         hits.sort(key=lambda h: -h["score"])
         hits = hits[:top_k]
-        if where and unscored and len(hits) < top_k and self.meta.get("unscored"):
-            hits.extend(unscored_hits(self._open(self.meta["unscored"]["table"]), where, top_k - len(hits)))
+        if names and unscored and len(hits) < top_k and meta.get("unscored"):
+            if flat is not None:
+                hits.extend(flat.unscored(names, top_k - len(hits)))
+            else:
+                hits.extend(unscored_hits(self._open(meta["unscored"]["table"]), where, top_k - len(hits)))
+        if flat is None:
+            self._refresh_flat()
         return hits
+
+
+def _tree_names(meta: dict, tree: str) -> list[str]:
+    from ..tree.registry import tree_root
+
+    want = tree.strip()
+    top = (tree_root(want) or want).lower()
+    return [n for n in meta.get("tree_names", []) if n.lower() == want.lower() or tree_root(n).lower() == top]
+
+
+def _sql_list(names: list[str]) -> str:
+    return ", ".join(sql_str(n) for n in names)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from .rows import IndexRow
+from .rows import IndexRow, sql_str
 
 NPROBES = 32  # IVF partitions searched per query (of ~rows/4096); more: better recall, slower
 
@@ -21,7 +21,10 @@ NPROBES = 32  # IVF partitions searched per query (of ~rows/4096); more: better 
 REFINE = 10  # re-rank top_k x REFINE PQ candidates with the exact vectors
 
 
-_HIT_COLUMNS = [f.name for f in fields(IndexRow) if f.name != "embedding"] + ["_distance"]
+ROW_COLUMNS = [f.name for f in fields(IndexRow) if f.name != "embedding"]  # what a hit shows of its row
+
+
+HIT_COLUMNS = [*ROW_COLUMNS, "_distance"]
 
 
 def search_space(
@@ -45,7 +48,11 @@ def search_space(
     search = search.nprobes(nprobes).refine_factor(refine)
     if where:
         search = search.where(where, prefilter=True)
-    found = _search_then_take(table, search)
+    return finish_hits(_search_then_take(table, search), encoder, qvec, explain)
+
+
+def finish_hits(found: list[dict], encoder, qvec, explain: bool) -> list[dict]:
+    """Hits as a query gives them, from rows found nearest first with their cosine `_distance`: `score`, `why`."""
     for rec in found:
         rec.pop("embedding", None)
         rec["score"] = round(1.0 - float(rec.pop("_distance")), 6)
@@ -56,15 +63,17 @@ def search_space(
 
 
 def unscored_hits(table, where: str, limit: int) -> list[dict]:
-    """Up to `limit` rows of the table of models without categories that `where` keeps, by id: `score` None and
-    `why` saying why there is none."""
-    rest = table.search().where(where).select(_HIT_COLUMNS[:-1]).limit(limit).to_list()
-    out = []
-    for rec in sorted(rest, key=lambda r: r["id"]):
-        rec["score"] = None
-        rec["why"] = f"no score: {rec.get('reason') or 'no categories'}"
-        out.append(rec)
-    return out
+    """The first `limit` rows by id of the table of models without categories that `where` keeps: `score` None
+    and `why` saying why there is none. (The ids of all that match are read first, then those rows.)"""
+    ids = sorted(table.search().where(where).select(["id"]).limit(None).to_arrow()["id"].to_pylist())[:limit]
+    if not ids:
+        return []
+    rest = table.search().where(f"id IN ({','.join(sql_str(i) for i in ids)})").select(ROW_COLUMNS)
+    return [unscored_hit(rec) for rec in sorted(rest.limit(None).to_list(), key=lambda r: r["id"])]
+
+
+def unscored_hit(rec: dict) -> dict:
+    return dict(rec, score=None, why=f"no score: {rec.get('reason') or 'no categories'}")
 
 
 def _search_then_take(table, search) -> list[dict]:
@@ -78,14 +87,14 @@ def _search_then_take(table, search) -> list[dict]:
     if first.num_rows == 0:
         return []
     row_ids = first["_rowid"].to_pylist()
-    rest = table.take_row_ids(row_ids).select([c for c in _HIT_COLUMNS if c != "_distance"]).with_row_id().to_arrow()
+    rest = table.take_row_ids(row_ids).select(ROW_COLUMNS).with_row_id().to_arrow()
     by_row = {r["_rowid"]: r for r in rest.to_pylist()}
     ids, dists = first["id"].to_pylist(), first["_distance"].to_pylist()
     out = []
     for row_id, model_id, dist in zip(row_ids, ids, dists):
         rec = by_row.get(row_id)
         if rec is None or rec["id"] != model_id:
-            return [{k: v for k, v in r.items() if k != "_rowid"} for r in search.select(_HIT_COLUMNS).to_list()]
+            return [{k: v for k, v in r.items() if k != "_rowid"} for r in search.select(HIT_COLUMNS).to_list()]
         rec.pop("_rowid", None)
         out.append(dict(rec, _distance=dist))
     return out
