@@ -487,3 +487,49 @@ def test_probability_right_is_a_calibrated_fit_of_the_margin(tree):
         assert out["predictions"][0]["calibration"] == "readout-margin"
         assert all("probability" not in p for p in out["predictions"][1:])  # the rest stay z-scores
         assert set(shipped["splits"]) <= {"val", "val_holdout"}  # never fitted on test LoRAs
+
+
+def _null_draws(n_labels: int, draws: int) -> tuple[dict, st.TextStates, np.ndarray]:
+    """A synthetic rank-4 LoRA on 4 cross-attention modules, random token states for `n_labels` labels, and
+    `draws` of its shuffled-column null margins."""
+    rng = np.random.default_rng(3)
+    deltas = {
+        f"unet.b{i}.attn2.to_{kv}": rng.standard_normal((16, 4)) @ rng.standard_normal((4, 32))
+        for i in range(2)
+        for kv in "kv"
+    }
+    labels = [f"label {i}" for i in range(n_labels)]
+    ts = st.TextStates(
+        "synthetic",
+        st.TEMPLATE,
+        labels,
+        [rng.standard_normal((6, 32)).astype(np.float32) for _ in labels],
+        [np.zeros(6, bool) for _ in labels],
+    )
+    return deltas, ts, np.array(ro.null_margins(deltas, ts, ro.ReadoutConfig(), n=draws, seed=11))
+
+
+def test_an_adapter_s_own_threshold_passes_its_null_about_one_time_in_twenty(monkeypatch):
+    """Above SMALL_LIST candidates the threshold is c x the mean of 8 null margins: over groups of 8 of 480 null
+    draws of one adapter, the other draws pass it about 5% of the time (the exponential-tail rule); the empirical
+    q95 of the same 8, the rule before, let through more than twice that."""
+    deltas, ts, null = _null_draws(ro.SMALL_LIST + 50, 480)
+    c = 8 * (ro.FALSE_ANSWER_RATE ** (-1 / 8) - 1)
+
+    def passed(rule) -> float:
+        rates = [np.mean(np.delete(null, range(i, i + 8)) > rule(null[i : i + 8])) for i in range(0, len(null), 8)]
+        return float(np.mean(rates))
+
+    assert 0.025 <= passed(lambda g: c * g.mean()) <= 0.065
+    assert passed(lambda g: np.quantile(g, 0.95)) > 0.09
+    # what readout_predict uses: the same rule on this adapter's first 8 draws (seed 0), and its source says so
+    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, ranks=None: list(null[:n]))
+    threshold, source = ro.adapter_threshold(deltas, ts, ro.ReadoutConfig())
+    assert threshold == pytest.approx(c * null[:8].mean()) and "3.63 x the mean of 8" in source
+
+
+def test_a_short_list_s_threshold_is_the_largest_of_19_null_margins(monkeypatch):
+    deltas, ts, null = _null_draws(12, 19)
+    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, ranks=None: list(null[:n]))
+    threshold, source = ro.adapter_threshold(deltas, ts, ro.ReadoutConfig())
+    assert threshold == null.max() and "largest of 19" in source and "1 time in 20" in source
