@@ -252,7 +252,8 @@ def predict(
                 "abstain": True,
                 "expert": None,
                 "candidates": [],
-                "reason": f"no trained experts under {where}; train one with `hfprobe train`",
+                "reason": f"no trained experts under {where}; pass --experts a folder or Hub repo of experts "
+                "(`hfprobe experts push` makes one), or train one with `hfprobe train`",
             }
         log.info("%s: expert %s (%s)", src.display, decision["expert"] or "none", decision["reason"])
         if experts is not None and len(pool) == 1 and not decision["candidates"]:
