@@ -459,8 +459,8 @@ def adapter_threshold(deltas, ts: TextStates, cfg: ReadoutConfig, ranks=None) ->
     null = null_margins(deltas, ts, cfg, n=n, ranks=ranks)
     c = n * (FALSE_ANSWER_RATE ** (-1 / n) - 1)
     return c * float(np.mean(null)), (
-        f"{c:.2f} x the mean of {n} shuffled-column null margins of this adapter ({n_labels} candidates; their "
-        f"exponential tail passed {FALSE_ANSWER_RATE:.0%} of the time)"
+        f"{c:.2f} x the mean of {n} shuffled-column null margins of this adapter ({n_labels} candidates; an adapter "
+        f"with nothing to read passes it {FALSE_ANSWER_RATE:.0%} of the time, the top gap being close to exponential)"
     )
 
 
