@@ -421,8 +421,8 @@ class ModelIndex:
                 hits.extend(flat.unscored(names, top_k - len(hits)))
             else:
                 hits.extend(unscored_hits(self._open(meta["unscored"]["table"]), where, top_k - len(hits)))
-        if flat is None:
-            self._refresh_flat()
+        if flat is None and not any(info.get("ann_rows") for info in meta.get("spaces", {}).values()):
+            self._refresh_flat()  # (an index with a vector index is queried through it: no copy to write)
         return hits
 
 
