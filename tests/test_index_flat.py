@@ -116,7 +116,7 @@ def test_the_flat_copy_answers_every_query_as_the_tables_do(two_spaces, monkeypa
     assert sum(len(w) for w in expected) > 1500 and any(w and w[-1]["score"] is None for w in expected)
 
 
-def test_the_copy_never_outlives_a_write(tmp_path):
+def test_the_copy_never_outlives_a_write(tmp_path, capsys):
     idx = make_index(tmp_path / "idx")
     flat = tmp_path / "idx" / FLAT_FILE
     assert not flat.exists()  # add() writes tables only; a batch's optimize() or a query writes the copy
@@ -131,6 +131,10 @@ def test_the_copy_never_outlives_a_write(tmp_path):
     assert flat.exists() and "org/dog-lora" not in [h["id"] for h in idx.query("dog", top_k=4)]  # from the copy
     idx.optimize()
     assert flat.exists()
+    from hfprobe.cli import main
+
+    assert main(["index", "info", "--index", str(tmp_path / "idx"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["flat_copy"] is True
 
 
 def test_a_damaged_copy_is_read_past_and_replaced(tmp_path):

@@ -36,6 +36,7 @@ def register(sub) -> None:
 
 
 def run_info(args) -> int:
+    from ..search.flat import FLAT_FILE
     from ..search.index import ModelIndex
 
     idx = ModelIndex(args.index, create=False)
@@ -45,6 +46,7 @@ def run_info(args) -> int:
         "without_categories": idx.count_unscored(),
         "spaces": idx.meta.get("spaces", {}),
         "format": idx.meta.get("format"),
+        "flat_copy": (idx.path / FLAT_FILE).exists(),  # a query scans it without the database (docs/search.md)
     }
     if args.json:
         emit(out)
@@ -52,6 +54,7 @@ def run_info(args) -> int:
         print(
             f"{out['path']}: {out['models']} models ({out['without_categories']} without categories); "
             f"text spaces: {', '.join(out['spaces']) or 'none'}"
+            + (f"; queries scan its flat copy ({FLAT_FILE})" if out["flat_copy"] else "")
         )
     return 0
 
