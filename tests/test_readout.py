@@ -523,13 +523,25 @@ def test_an_adapter_s_own_threshold_passes_its_null_about_one_time_in_twenty(mon
     assert 0.025 <= passed(lambda g: c * g.mean()) <= 0.065
     assert passed(lambda g: np.quantile(g, 0.95)) > 0.09
     # what readout_predict uses: the same rule on this adapter's first 8 draws (seed 0), and its source says so
-    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, ranks=None: list(null[:n]))
+    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, **kw: list(null[:n]))
     threshold, source = ro.adapter_threshold(deltas, ts, ro.ReadoutConfig())
     assert threshold == pytest.approx(c * null[:8].mean()) and "3.63 x the mean of 8" in source
 
 
 def test_a_short_list_s_threshold_is_the_largest_of_19_null_margins(monkeypatch):
     deltas, ts, null = _null_draws(12, 19)
-    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, ranks=None: list(null[:n]))
+    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, **kw: list(null[:n]))
     threshold, source = ro.adapter_threshold(deltas, ts, ro.ReadoutConfig())
     assert threshold == null.max() and "largest of 19" in source and "1 time in 20" in source
+
+
+def test_each_adapter_draws_its_own_null(tree):
+    """The null's shuffles are seeded from the adapter's own weights: the same deltas draw the same ones (the same
+    threshold on every run), two adapters different ones (one seed for all made their thresholds' errors one)."""
+    dog, violin = tree["loras"]["dog"], tree["loras"]["violin"]
+    assert ro.seed_of(dog) == ro.seed_of(dict(dog)) != ro.seed_of(violin)
+    out = ro.readout_predict(dog, CATS, text_states=tree["ts"])
+    deltas, _ = ro.deltas_of(dog)  # what readout_predict reads
+    null = ro.null_margins(ro.delta_factors(deltas), tree["ts"], ro.default_config(), n=19, seed=ro.seed_of(deltas))
+    assert out["threshold"] == round(max(null), 4) and "largest of 19" in out["threshold_source"]
+    assert out == ro.readout_predict(dog, CATS, text_states=tree["ts"])
