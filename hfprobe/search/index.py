@@ -175,7 +175,7 @@ class ModelIndex:
         """Under the write lock: the flat copy a query reads without the database (flat.py), where the index is
         small enough to be scanned (below `ANN_MIN_ROWS`, no vector index). A copy that cannot be written is
         skipped: queries read the tables, as before."""
-        tables = [(enc_id, t) for enc_id, t in self._all_tables()]
+        tables = self._all_tables()
         spaces = self.meta.get("spaces", {}).values()
         if any(info.get("ann_rows") for info in spaces) or sum(t.count_rows() for _, t in tables) >= ANN_MIN_ROWS:
             return
@@ -185,8 +185,8 @@ class ModelIndex:
             pass
 
     def _refresh_flat(self) -> None:
-        """After a query read the tables: write the flat copy if no writer holds the lock (a read-only index, or a
-        writer at work, and it is left for later)."""
+        """After a query read the tables: write the flat copy, unless the write lock cannot be taken at once (a writer
+        at work, a read-only index); a later query or batch writes it then."""
         from filelock import FileLock, Timeout
 
         try:
@@ -398,7 +398,7 @@ class ModelIndex:
             raise UsageError(f"--top-k must be at least 1, got {top_k}")
         flat = FlatIndex.load(self.path, INDEX_FORMAT)
         meta = flat.meta if flat is not None else self._load_meta()
-        names = _tree_names(meta, tree) if tree else None
+        names = _tree_names(meta, tree) if tree else None  # the stored spellings: the bitmap indexes apply
         if names == []:
             return []
         where = f"root IN ({_sql_list(names)}) OR family IN ({_sql_list(names)})" if names else None
