@@ -208,8 +208,9 @@ def progress_bar(*args, **kwargs):
 
 def bar_settings(kwargs: dict) -> dict:
     """Every bar's settings: hfprobe's name, and into a log rather than a terminal (CI, a Space's logs) an update every
-    PROGRESS_LOG_EVERY_S seconds at most instead of ten a second: a line now and then, not thousands of carriage
-    returns (the demo's bars were 100 kB of a CI log)."""
+    PROGRESS_LOG_EVERY_S seconds at most instead of ten a second, and a bar meant to vanish (`leave=False`) not at all
+    for a task done within that time: a line now and then, not thousands of carriage returns (the demo's bars were
+    100 kB of a CI log), nor a training bar that shows 0% and is gone."""
     stream = kwargs.get("file") or sys.stderr
     try:
         terminal = stream.isatty()
@@ -218,6 +219,8 @@ def bar_settings(kwargs: dict) -> dict:
     if not terminal:  # (tqdm's monitor thread redraws a bar after `maxinterval`, 10 s by default)
         kwargs.setdefault("mininterval", PROGRESS_LOG_EVERY_S)
         kwargs.setdefault("maxinterval", PROGRESS_LOG_EVERY_S)
+        if kwargs.get("leave") is False:  # a bar meant to vanish: none at all for a task done sooner (not one at 0%)
+            kwargs.setdefault("delay", PROGRESS_LOG_EVERY_S)
     return {**kwargs, "name": "hfprobe"}
 
 

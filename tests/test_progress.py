@@ -28,6 +28,16 @@ def test_a_bar_into_a_log_is_drawn_at_its_start_and_end_only_when_short():
     assert written.count("\r") <= 3 and "60/60" in written  # its start and its end, not an update a step
 
 
+def test_a_bar_meant_to_vanish_leaves_nothing_in_a_log_when_short():
+    """A training epoch's or a tree's read bar (`leave=False`) into a log: drawn at its start it stayed at 0% there,
+    its end erased; now a task done within PROGRESS_LOG_EVERY_S leaves no line, while on a terminal it is drawn."""
+    for stream, drawn in ((io.StringIO(), False), (Terminal(), True)):
+        with config.progress_bar(total=5, desc="epochs", file=stream, leave=False) as bar:
+            for _ in range(5):
+                bar.update(1)
+        assert ("epochs" in stream.getvalue()) is drawn
+
+
 def test_a_bar_on_a_terminal_keeps_tqdm_s_pace():
     written = _run(Terminal())
     assert written.count("\r") >= 4 and "60/60" in written
