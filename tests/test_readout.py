@@ -522,7 +522,7 @@ def test_an_adapter_s_own_threshold_passes_its_null_about_one_time_in_twenty(mon
 
     assert 0.025 <= passed(lambda g: c * g.mean()) <= 0.065
     assert passed(lambda g: np.quantile(g, 0.95)) > 0.09
-    # what readout_predict uses: the same rule on this adapter's first 8 draws (seed 0), and its source says so
+    # what readout_predict uses: the same rule on the adapter's first 8 draws, and its source says so
     monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, **kw: list(null[:n]))
     threshold, source = ro.adapter_threshold(deltas, ts, ro.ReadoutConfig())
     assert threshold == pytest.approx(c * null[:8].mean()) and "3.63 x the mean of 8" in source
