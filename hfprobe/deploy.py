@@ -31,7 +31,7 @@ import os
 from importlib import metadata
 from pathlib import Path
 
-from .errors import SourceNotFoundError, UsageError
+from .errors import HfprobeError, SourceNotFoundError, UsageError
 
 GRADIO_VERSION = "6.31.0"  # the Space's sdk_version; constraints.txt pins the same gradio (tests check both)
 PYTHON_VERSION = "3.11"
@@ -238,8 +238,9 @@ def space_files(
         index = Path(index)
         if not (index / "hfprobe_index.json").is_file():
             raise UsageError(f"--index {index}: not a search index folder; build one with `hfprobe index add`")
+        _with_flat_copy(index)
         for p in sorted(index.rglob("*")):
-            if p.is_file():
+            if p.is_file() and not p.name.startswith("."):  # not the write lock, nor a copy half-written
                 files[f"index/{p.relative_to(index).as_posix()}"] = p
     if index is not None or keep_index:
         settings["HFPROBE_INDEX"] = "index"
@@ -291,3 +292,14 @@ def push_space(
             repo_id, ops, repo_type="space", commit_message=commit_message or f"hfprobe {__version__} Space"
         )
     return str(getattr(info, "commit_url", info))
+
+
+def _with_flat_copy(index: Path) -> None:
+    """Write the index's flat copy if it has none (hfprobe/search/flat.py), so the Space's queries scan it without
+    importing lancedb from their first; an index it cannot be written for is pushed as it is."""
+    from .search.index import ModelIndex
+
+    try:
+        ModelIndex(index, create=False)._refresh_flat()
+    except HfprobeError:
+        pass

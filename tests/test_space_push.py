@@ -75,6 +75,7 @@ def test_push_creates_the_space_in_one_commit(hub, index_dir, capsys):
         "hfprobe/data/expert_card.md",
     } <= files
     assert "index/hfprobe_index.json" in files and not [f for f in files if "__pycache__" in f or f.endswith(".pyc")]
+    assert "index/flat-index.arrow" in files and "index/.write.lock" not in files  # the Space's queries skip lancedb
     local = deploy.package_files()
     assert {f for f in files if f.startswith("hfprobe/")} == set(local)
     assert all(written[f] == p.read_bytes() for f, p in local.items())  # exactly the hfprobe that runs here
