@@ -327,7 +327,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.no_flat:
         FlatIndex.load = classmethod(lambda cls, *a: None)
-        ModelIndex._refresh_flat = lambda self: None
+        ModelIndex.refresh_flat = lambda self: None
     import torch
 
     torch.set_num_threads(1)

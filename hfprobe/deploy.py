@@ -295,11 +295,13 @@ def push_space(
 
 
 def _with_flat_copy(index: Path) -> None:
-    """Write the index's flat copy if it has none (hfprobe/search/flat.py), so the Space's queries scan it without
-    importing lancedb from their first; an index it cannot be written for is pushed as it is."""
-    from .search.index import ModelIndex
+    """Write the index's flat copy if it has none that reads (hfprobe/search/flat.py), so the Space's queries scan it
+    without importing lancedb from their first; an index it cannot be written for is pushed as it is."""
+    from .search.flat import FlatIndex
+    from .search.index import INDEX_FORMAT, ModelIndex
 
     try:
-        ModelIndex(index, create=False)._refresh_flat()
+        if FlatIndex.load(index, INDEX_FORMAT) is None:
+            ModelIndex(index, create=False).refresh_flat()
     except HfprobeError:
         pass

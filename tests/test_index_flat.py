@@ -79,7 +79,7 @@ def two_spaces(tmp_path_factory):
 
 def _tables_only(monkeypatch):
     monkeypatch.setattr(FlatIndex, "load", classmethod(lambda cls, *a: None))
-    monkeypatch.setattr(ModelIndex, "_refresh_flat", lambda self: None)
+    monkeypatch.setattr(ModelIndex, "refresh_flat", lambda self: None)
 
 
 def assert_same_hits(got: list[dict], want: list[dict]) -> None:

@@ -184,9 +184,10 @@ class ModelIndex:
         except OSError:
             pass
 
-    def _refresh_flat(self) -> None:
-        """After a query read the tables: write the flat copy, unless the write lock cannot be taken at once (a writer
-        at work, a read-only index); a later query or batch writes it then."""
+    def refresh_flat(self) -> None:
+        """Write the flat copy afresh (a query does after it read the tables; `space push` before it sends the
+        index), unless the write lock cannot be taken at once (a writer at work, a read-only index): a later query
+        or batch writes it then."""
         from filelock import FileLock, Timeout
 
         try:
@@ -422,7 +423,7 @@ class ModelIndex:
             else:
                 hits.extend(unscored_hits(self._open(meta["unscored"]["table"]), where, top_k - len(hits)))
         if flat is None and not any(info.get("ann_rows") for info in meta.get("spaces", {}).values()):
-            self._refresh_flat()  # (an index with a vector index is queried through it: no copy to write)
+            self.refresh_flat()  # (an index with a vector index is queried through it: no copy to write)
         return hits
 
 
