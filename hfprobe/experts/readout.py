@@ -464,15 +464,14 @@ def adapter_threshold(deltas, ts: TextStates, cfg: ReadoutConfig, ranks=None, se
     size measured; this rule lets 4.5% through at 1,053 candidates (benchmarks/bench_readout_null.py).
     """
     n_labels = len(ts.labels)
-    if n_labels <= SMALL_LIST:
-        n = math.ceil(1 / FALSE_ANSWER_RATE) - 1
-        null = null_margins(deltas, ts, cfg, n=n, seed=seed, ranks=ranks)
+    short = n_labels <= SMALL_LIST
+    n = math.ceil(1 / FALSE_ANSWER_RATE) - 1 if short else cfg.null_draws
+    null = null_margins(deltas, ts, cfg, n=n, seed=seed, ranks=ranks)
+    if short:
         return max(null), (
             f"the largest of {n} shuffled-column null margins of this adapter ({n_labels} candidates; an adapter "
             f"with nothing to read passes it 1 time in {n + 1})"
         )
-    n = cfg.null_draws
-    null = null_margins(deltas, ts, cfg, n=n, seed=seed, ranks=ranks)
     c = n * (FALSE_ANSWER_RATE ** (-1 / n) - 1)
     return c * float(np.mean(null)), (
         f"{c:.2f} x the mean of {n} shuffled-column null margins of this adapter ({n_labels} candidates; an adapter "

@@ -192,8 +192,7 @@ class ModelIndex:
 
         try:
             with FileLock(str(self.path / ".write.lock"), timeout=0):
-                self.meta = self._load_meta()
-                remove_flat(self.path)
+                remove_flat(self.path)  # (_write_flat reads the metadata afresh)
                 self._write_flat()
         except (Timeout, OSError, SearchIndexError):
             pass

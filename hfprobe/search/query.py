@@ -2,7 +2,8 @@
 
 Owns the search tuning (`NPROBES`, `REFINE`), the vector search of one table (`search_space`: ids and distances
 first, then the hits' columns by row id), the `why` of a hit, and the listing of models without categories
-(`unscored_hits`). `ModelIndex.query` (index.py) picks the tables, the encoders and the tree filter and merges
+(`unscored_hits`); how a found row becomes a hit (`finish_hits`, `unscored_hit`) is shared with the flat copy's
+scan (flat.py). `ModelIndex.query` (index.py) picks the tables, the encoders and the tree filter and merges
 what these return. May import hfprobe.search.rows; a query needs no torch where its encoder does not (MiniLM's
 embeddings are numpy's: hfprobe.text.bert_numpy).
 
