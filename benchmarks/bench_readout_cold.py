@@ -3,6 +3,7 @@ the second LoRA on, when the token states of the default vocabulary are in hfpro
 
     .venv/bin/python benchmarks/bench_readout_cold.py [--realzoo ../shared/realzoo] [--runs 5] [--out result.json]
     .venv/bin/python benchmarks/bench_readout_cold.py --sdxl      # SDXL: its two text models, a synthetic LoRA
+    .venv/bin/python benchmarks/bench_readout_cold.py --sdxl --rank 32 --work /tmp/sdxl   # again, reusing the states
 
 SD 1.5's CLIP text encoder cannot be downloaded here, so a stand-in takes its place in a Hugging Face cache made for
 the run (HF_HUB_OFFLINE=1): a CLIPTextModel of its exact sizes (123M parameters, random weights) and CLIP's own
@@ -11,7 +12,10 @@ it). Timings are then those of the real model; the answers mean nothing and are 
 the 1,052 labels' token states once (reported); the cold runs after it are the figure: a fresh process each, no
 experts installed. `--sdxl`: the same for SDXL, whose UNet reads two text models (CLIP ViT-L/14 and OpenCLIP
 ViT-bigG/14, 123M + 695M parameters, stand-ins of their sizes as above, their configs saying float16 as SDXL's do),
-on a synthetic rank-8 LoRA over all 140 of SDXL's cross-attention keys and values (the realzoo has no SDXL LoRA).
+on a synthetic LoRA (rank 8, or `--rank`) over all 140 of SDXL's cross-attention keys and values (the realzoo has no
+SDXL LoRA). `--work DIR` keeps the run's caches there, and a later run given the same folder reuses them (the token
+states take minutes to compute). The answer's abstention, margin and threshold source are reported: an adapter that
+abstains may stop its null draws early (docs/experts.md), so the figure depends on the answer.
 """
 
 from __future__ import annotations
@@ -116,14 +120,23 @@ def main() -> int:
     parser.add_argument("--realzoo", default=os.environ.get("HFPROBE_REALZOO", "../shared/realzoo"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sdxl", action="store_true", help="SDXL's two text models and a synthetic SDXL LoRA")
+    parser.add_argument("--rank", type=int, default=8, help="with --sdxl: the synthetic LoRA's rank")
+    parser.add_argument("--work", help="a folder for the run's caches; one an earlier run left is reused")
     parser.add_argument("--out")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="hfprobe-bench-readout-"))
-    lora = sdxl_lora(work / "sdxl-lora") if args.sdxl else Path(args.realzoo) / "files" / LORA
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="hfprobe-bench-readout-"))
+    if args.sdxl:
+        lora = work / f"sdxl-lora-r{args.rank}"
+        if not lora.is_dir():
+            sdxl_lora(lora, rank=args.rank)
+    else:
+        lora = Path(args.realzoo) / "files" / LORA
     if not lora.is_dir():
         print(f"realzoo not found at {args.realzoo}; pass --realzoo or set HFPROBE_REALZOO", file=sys.stderr)
         return 2
-    stand_in_root(work / "hf_home", sdxl=args.sdxl)
+    reused = (work / "hf_home").is_dir()
+    if not reused:
+        stand_in_root(work / "hf_home", sdxl=args.sdxl)
     env = dict(
         os.environ,
         HF_HOME=str(work / "hf_home"),
@@ -143,19 +156,27 @@ def main() -> int:
         print(f"the readout did not read the LoRA: {answer.get('reason')}", file=sys.stderr)
         return 1
     cold = [run()[0] for _ in range(args.runs)]
+    readout = answer["readout"]
     result = {
         "lora": lora.name,
-        "labels": answer["readout"]["labels"],
+        "labels": readout["labels"],
+        "abstained": readout["abstained"],
+        "margin": readout["margin"],
+        "threshold": readout["threshold"],
+        "threshold_source": readout["threshold_source"],
         "first_run_s": round(first, 2),
         "cold_s": round(statistics.median(cold), 3),
         "cold_min_s": round(min(cold), 3),
         "runs": args.runs,
         "load_average": os.getloadavg(),
     }
+    first_run = "the caches of --work reused" if reused else "token states computed"
     print(
         f"`hfprobe predict` on {lora.name} through the readout ({result['labels']} labels): first run "
-        f"{result['first_run_s']} s (token states computed); then {result['cold_s']} s median of {args.runs} fresh "
-        f"processes (min {result['cold_min_s']}); load average {result['load_average']}"
+        f"{result['first_run_s']} s ({first_run}); then {result['cold_s']} s median of {args.runs} fresh "
+        f"processes (min {result['cold_min_s']}); load average {result['load_average']}\n"
+        f"answer: {'abstained' if result['abstained'] else 'answered'}, margin {result['margin']}, threshold "
+        f"{result['threshold']} ({result['threshold_source']})"
     )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -112,15 +113,18 @@ def main() -> None:
                         out = ro.readout_predict(view, labels, text_states=ts)
                         old = float(np.quantile(ro.null_margins(deltas, ts, cfg, n=8, ranks=ranks), 0.95))
                         right = out["predictions"][0]["label"] == m.labels[0]
-                        answers.append((right, not out["abstained"], out["margin"] >= old, out["margin"]))
+                        stopped = re.search(r"(\d+) of the \d+ draws already", out["threshold_source"])
+                        taken = int(stopped[1]) if stopped else cfg.null_draws  # drawing stops once it abstains
+                        answers.append((right, not out["abstained"], out["margin"] >= old, out["margin"], taken))
             margins = [a[3] for a in answers] or None
             row = {"candidates": len(labels), "adapters": len(models), **rule_figures(np.array(null), margins)}
             if answers:
-                right, new, old, _ = (np.array(x) for x in zip(*answers))
+                right, new, old, _, taken = (np.array(x) for x in zip(*answers))
                 row["real_loras"] = {
                     "top1": round(float(right.mean()), 3),
                     "answered_now": f"{int(new.sum())}/{len(new)}, {int((right & new).sum())} right",
                     "answered_by_q95_of_8": f"{int(old.sum())}/{len(old)}, {int((right & old).sum())} right",
+                    "null_draws_taken_when_abstaining": round(float(taken[~new].mean()), 2) if (~new).any() else None,
                 }
             rows[str(len(labels))] = row
             print(json.dumps({"tree": tree, **row}), flush=True)

@@ -7,6 +7,7 @@ to the others, the trigger-word LoRA and random deltas.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -523,16 +524,67 @@ def test_an_adapter_s_own_threshold_passes_its_null_about_one_time_in_twenty(mon
     assert 0.025 <= passed(lambda g: c * g.mean()) <= 0.065
     assert passed(lambda g: np.quantile(g, 0.95)) > 0.09
     # what readout_predict uses: the same rule on the adapter's first 8 draws, and its source says so
-    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, **kw: list(null[:n]))
+    monkeypatch.setattr(ro, "null_draws", lambda d, t, cfg, **kw: iter(null))
     threshold, source = ro.adapter_threshold(deltas, ts, ro.ReadoutConfig())
     assert threshold == pytest.approx(c * null[:8].mean()) and "3.63 x the mean of 8" in source
 
 
 def test_a_short_list_s_threshold_is_the_largest_of_19_null_margins(monkeypatch):
     deltas, ts, null = _null_draws(12, 19)
-    monkeypatch.setattr(ro, "null_margins", lambda d, t, cfg, n, **kw: list(null[:n]))
+    monkeypatch.setattr(ro, "null_draws", lambda d, t, cfg, **kw: iter(null))
     threshold, source = ro.adapter_threshold(deltas, ts, ro.ReadoutConfig())
     assert threshold == null.max() and "largest of 19" in source and "1 time in 20" in source
+
+
+def _readable(deltas: dict, ts: st.TextStates, label: int, strength: float) -> dict:
+    """`deltas` plus a rank-1 value delta that reads label `label`'s top token direction (strength 0: unchanged)."""
+    h = ts.states[label]
+    u = np.linalg.svd(h - h.mean(0), full_matrices=False)[2][0]
+    out = dict(deltas)
+    name = next(n for n in deltas if n.endswith("to_v"))
+    out[name] = deltas[name] + strength * np.outer(np.ones(deltas[name].shape[0]), u)
+    return out
+
+
+@pytest.mark.parametrize("n_labels", [12, ro.SMALL_LIST + 50])
+def test_drawing_stops_once_the_answer_is_an_abstention(monkeypatch, n_labels):
+    """An adapter whose margin is below what its first null draws set is told so without the rest (each draw is a
+    scoring of every candidate: 0.2 s to 0.7 s on an SDXL LoRA): the same answer as with every draw, for adapters
+    that abstain and adapters that answer, a threshold that still exceeds the margin, and fewer draws taken."""
+    deltas, ts, _ = _null_draws(n_labels, 0)
+    calls = {"n": 0}
+    scores = ro.module_scores
+
+    def counted(*a, **kw):
+        calls["n"] += 1
+        return scores(*a, **kw)
+
+    monkeypatch.setattr(ro, "module_scores", counted)
+    labels, full_draws = ts.labels, (19 if n_labels <= ro.SMALL_LIST else 8)
+    stopped = answered = 0
+    for i, strength in enumerate([0.0] * 6 + [3.0, 30.0]):
+        adapter = _readable(ro.random_deltas(deltas, rank=4, seed=i), ts, label=i, strength=strength)
+        calls["n"] = 0
+        early = ro.readout_predict(adapter, labels, text_states=ts)
+        took = calls["n"] - 1  # the answer's own scoring
+        calls["n"] = 0
+        cfg = dataclasses.replace(ro.default_config(), stop_early=False)
+        full = ro.readout_predict(adapter, labels, text_states=ts, config=cfg)
+        assert calls["n"] - 1 == full_draws
+        assert (early["abstained"], early["predictions"], early["margin"]) == (
+            full["abstained"], full["predictions"], full["margin"])  # fmt: skip
+        if early["abstained"]:
+            assert early["margin"] < early["threshold"] <= full["threshold"]
+        else:
+            assert early["threshold"] == full["threshold"] and early["threshold_source"] == full["threshold_source"]
+            answered += 1
+        if took < full_draws:
+            stopped += 1
+            assert early["abstained"] and f"{took} of the {full_draws} draws already set it" in early[
+                "threshold_source"]  # fmt: skip
+        else:
+            assert "already set it" not in early["threshold_source"]
+    assert stopped >= 3 and answered >= 1  # the cases above exercise both
 
 
 def test_each_adapter_draws_its_own_null(tree):

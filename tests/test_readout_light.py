@@ -176,6 +176,25 @@ def test_a_lora_s_factors_read_as_its_composed_delta_does_on_every_realzoo_file(
     assert len(realzoo_views) >= 30 and counted > 1000, (len(realzoo_views), counted)
 
 
+def test_a_lora_s_factors_are_its_delta_s_singular_rows():
+    """The rows the readout keeps of a LoRA (from the r x r Gram matrix of R A) are those of its ΔW's SVD, s_i v_i^T up
+    to sign, and as many as its numerical rank: a B with a zero column or an A with a repeated row drops one."""
+    rng = np.random.default_rng(5)
+    b, a = rng.standard_normal((1280, 8)), rng.standard_normal((8, 2048))
+    b_zero, a_twice = b.copy(), a.copy()
+    b_zero[:, 3] = 0
+    a_twice[5] = a_twice[2]
+    b_twice = b.copy()
+    b_twice[:, 2] = 0  # with A's rows 2 and 5 equal, B's column 2 folded into 5 keeps the ΔW rank 7
+    b_twice[:, 5] += b[:, 2]
+    for bb, aa, rank in [(b, a, 8), (b_zero, a, 7), (b_twice, a_twice, 7), (b[:, :1] * 0, a[:1], 0)]:
+        [c] = ro.delta_factors({"unet.m.attn2.to_v": (bb.astype(np.float32), aa.astype(np.float32))}).values()
+        _, sv, vh = np.linalg.svd(bb @ aa, full_matrices=False)
+        want = sv[:rank, None] * vh[:rank]
+        assert c.shape == (rank, 2048) and c.dtype == np.float32
+        assert np.allclose(np.abs(c @ want.T), np.diag(sv[:rank] ** 2), rtol=1e-4, atol=1e-5 * sv[0] ** 2)
+
+
 def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_answer(cache, monkeypatch, caplog):
     """A full disk or a read-only cache: the readout answers from what it computed, and says the cache was not kept."""
     import errno

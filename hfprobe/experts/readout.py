@@ -26,8 +26,10 @@ cached states imports no torch (the torch formula is the oracle in tests/test_re
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -67,6 +69,9 @@ class ReadoutConfig:
     # with a different candidate count the threshold comes from this adapter's shuffled null (`adapter_threshold`):
     # this many draws above SMALL_LIST candidates (each draw costs one scoring), 19 up to it
     null_draws: int = 8
+    # stop drawing once the margin is below what the draws so far set (the answer is then known to be an abstention;
+    # the threshold reported is what those draws set); False draws them all (benchmarks that study the threshold)
+    stop_early: bool = True
 
     def key(self) -> str:
         return f"{self.center}-{self.tokens}-{self.max_vectors}"
@@ -171,24 +176,32 @@ def dense(delta) -> np.ndarray:
     return _array(delta[0]) @ _array(delta[1]) if isinstance(delta, tuple) else _array(delta)
 
 
-def delta_factors(deltas: dict, ranks: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+def delta_factors(
+    deltas: dict, ranks: dict[str, int] | None = None, only: set[str] | None = None
+) -> dict[str, np.ndarray]:
     """For each dW [d_out, d_in], or a LoRA's factors (B, A) with dW = B @ A, a small C [r', d_in] with
-    ||dW x|| == ||C x|| for every x.
+    ||dW x|| == ||C x|| for every x, its rows orthogonal and sorted by norm (s_i v_i^T of dW's SVD).
 
-    Factors: C = R A, with B = Q R (Q's orthonormal columns keep every norm), exact and never composing dW. A dense
-    dW of known rank r: a randomised range finder with a little oversampling is exact (checked; falls back to a full
-    SVD when it is not), and far cheaper than an SVD of a 1280x768 matrix.
+    Factors: C = R A, with B = Q R (Q's orthonormal columns keep every norm), exact and never composing dW, then
+    rotated by the eigenvectors of its small Gram matrix. A dense dW of known rank r: a randomised range finder with
+    a little oversampling is exact (checked; falls back to a full SVD when it is not), and far cheaper than an SVD of
+    a 1280x768 matrix. Modules outside `only` get a C with no rows and their input width: they add nothing to any
+    score, and a null draw still shuffles their columns (so the draws do not depend on which modules are scored).
     """
     if isinstance(deltas, Factors):
         return deltas
     out = Factors()
     rng = np.random.default_rng(0)
     for name, dw in deltas.items():
+        if only is not None and name not in only:
+            out[name] = np.zeros((0, (dw[1] if isinstance(dw, tuple) else dw).shape[1]), np.float32)
+            continue
         if isinstance(dw, tuple):
             b, a = (_array(f) for f in dw)
-            dw = np.linalg.qr(b, mode="r") @ a if b.shape[0] > b.shape[1] else b @ a
-        else:
-            dw = _array(dw)
+            c = np.linalg.qr(b, mode="r") @ a if b.shape[0] > b.shape[1] else b @ a
+            out[name] = _sorted_rows(c)
+            continue
+        dw = _array(dw)
         r = (ranks or {}).get(name)
         if r and r + 8 < min(dw.shape):
             omega = rng.standard_normal((dw.shape[1], r + 8), dtype=np.float32)
@@ -200,6 +213,17 @@ def delta_factors(deltas: dict, ranks: dict[str, int] | None = None) -> dict[str
         keep = s > s[0] * 1e-6 if s.size else s.astype(bool)  # numerical rank: zero directions add cost, not signal
         out[name] = s[keep, None] * vh[keep]
     return out
+
+
+def _sorted_rows(c: np.ndarray) -> np.ndarray:
+    """The rows s_i v_i^T of a short, wide C's SVD (the same norms of C x for every x), from the eigenvectors of the
+    r x r Gram matrix C C^T in float64: 70 SVDs of SDXL's rank-32 value factors (32 x 2048) took 0.27 s, this
+    a tenth of it. Directions below 1e-6 of the largest are dropped, as the SVD's numerical rank drops them."""
+    c64 = c.astype(np.float64)
+    evals, evecs = np.linalg.eigh(c64 @ c64.T)  # ascending; evals = s^2
+    order = np.argsort(evals)[::-1]
+    keep = order[evals[order] > max(float(evals[order[0]]), 0.0) * 1e-12] if evals.size else order
+    return (evecs[:, keep].T @ c64).astype(np.float32)
 
 
 def module_scores(factors: dict[str, np.ndarray], prepared: dict) -> np.ndarray:
@@ -363,7 +387,8 @@ def readout_predict(
             f"{width}-d ones; this adapter belongs to another tree",
             labels,
         )
-    factors = delta_factors(deltas, ranks)
+    # the modules `weighted` scores (values only, as shipped; all of them where none has a weight) get their factors
+    factors = delta_factors(deltas, ranks, only={n for n in deltas if weight(n, cfg)} or None)
     s = score_factors(factors, ts, cfg, pool=pool)
     if pool is None:
         s = zscore(s)
@@ -373,7 +398,9 @@ def readout_predict(
     if cfg.calibrated_labels and len(labels) != cfg.calibrated_labels and pool is None and cfg.null_draws:
         # margins are in std units over the candidates, so their null grows with the candidate count: recalibrate
         # on this adapter's own shuffled-column null (same spectra, no alignment with the text space)
-        threshold, source = adapter_threshold(factors, ts, cfg, seed=seed_of(deltas))
+        threshold, source = adapter_threshold(
+            factors, ts, cfg, seed=seed_of(deltas), margin=margin if cfg.stop_early else None
+        )
     abstained = margin < threshold
     reason = None
     if abstained:
@@ -402,6 +429,29 @@ def readout_predict(
     }
 
 
+def null_draws(
+    deltas: dict[str, np.ndarray],
+    ts: TextStates,
+    cfg: ReadoutConfig | None = None,
+    *,
+    seed: int = 0,
+    ranks: dict[str, int] | None = None,
+) -> Iterator[float]:
+    """Margins of the same deltas with their input columns shuffled, one draw at a time and without end: same
+    spectra, no alignment with the text space. Each costs one scoring of every candidate (`null_margins` takes n)."""
+    cfg = cfg or default_config()
+    rng = np.random.default_rng(seed)
+    # ||dW P x|| == ||C P x||: shuffle the small factors' columns instead of the deltas (no SVD per draw)
+    factors = delta_factors(deltas, ranks)
+    scored = weighted(factors, cfg)
+    prepared, names = prepare_labels(ts, cfg), list(scored)
+    while True:
+        # one permutation per module, scored or not, so the draws stay those every module was calibrated with
+        perms = {name: rng.permutation(c.shape[1]) for name, c in factors.items()}
+        shuffled = {name: c[:, perms[name]] for name, c in scored.items()}
+        yield margin_of(zscore(combine(module_scores(shuffled, prepared), names, cfg)))
+
+
 def null_margins(
     deltas: dict[str, np.ndarray],
     ts: TextStates,
@@ -411,22 +461,9 @@ def null_margins(
     seed: int = 0,
     ranks: dict[str, int] | None = None,
 ) -> list[float]:
-    """Margins of the same deltas with their input columns shuffled: same spectra, no alignment with the text
-    space. Their upper quantile over validation models is a threshold that a no-information adapter passes
-    rarely (see `calibrate_threshold`)."""
-    cfg = cfg or default_config()
-    rng = np.random.default_rng(seed)
-    # ||dW P x|| == ||C P x||: shuffle the small factors' columns instead of the deltas (no SVD per draw)
-    factors = delta_factors(deltas, ranks)
-    scored = weighted(factors, cfg)
-    prepared, names = prepare_labels(ts, cfg), list(scored)
-    out = []
-    for _ in range(n):
-        # one permutation per module, scored or not, so the draws stay those every module was calibrated with
-        perms = {name: rng.permutation(c.shape[1]) for name, c in factors.items()}
-        shuffled = {name: c[:, perms[name]] for name, c in scored.items()}
-        out.append(margin_of(zscore(combine(module_scores(shuffled, prepared), names, cfg))))
-    return out
+    """The first `n` of `null_draws`. Their upper quantile over validation models is a threshold that a
+    no-information adapter passes rarely (see `calibrate_threshold`)."""
+    return list(itertools.islice(null_draws(deltas, ts, cfg, seed=seed, ranks=ranks), n))
 
 
 FALSE_ANSWER_RATE = 0.05  # how often an adapter with nothing to read may pass its own threshold
@@ -451,7 +488,9 @@ def seed_of(deltas: dict) -> int:
     return int.from_bytes(h.digest(), "little")
 
 
-def adapter_threshold(deltas, ts: TextStates, cfg: ReadoutConfig, ranks=None, seed: int = 0) -> tuple[float, str]:
+def adapter_threshold(
+    deltas, ts: TextStates, cfg: ReadoutConfig, ranks=None, seed: int = 0, margin: float | None = None
+) -> tuple[float, str]:
     """The margin this adapter's own shuffled-column null passes with probability FALSE_ANSWER_RATE, and how it
     was set (for a candidate list the shipped threshold was not calibrated at).
 
@@ -462,21 +501,36 @@ def adapter_threshold(deltas, ts: TextStates, cfg: ReadoutConfig, ranks=None, se
     new exponential draw exceeds c times the mean of n others with probability (1 + c/n)^-n = rate exactly.
     The q95 of 8 draws used before sat near their largest and let 13% of null margins through at every list
     size measured; this rule lets 4.5% through at 1,053 candidates (benchmarks/bench_readout_null.py).
+
+    With the adapter's `margin`, drawing stops once the draws so far set a threshold above it: margins are never
+    negative, so more draws could only raise either rule's figure, and the answer (abstain) is the one all the draws
+    would give. The threshold returned is then what the draws taken set, and the source says so.
     """
     n_labels = len(ts.labels)
     short = n_labels <= SMALL_LIST
     n = math.ceil(1 / FALSE_ANSWER_RATE) - 1 if short else cfg.null_draws
-    null = null_margins(deltas, ts, cfg, n=n, seed=seed, ranks=ranks)
+    c = 1.0 if short else n * (FALSE_ANSWER_RATE ** (-1 / n) - 1)
+    taken: list[float] = []
+    for draw in null_draws(deltas, ts, cfg, seed=seed, ranks=ranks):
+        taken.append(draw)
+        # the threshold so far: the largest draw, or c times the sum over n (the mean once all n are in)
+        threshold = max(taken) if short else c * math.fsum(taken) / n
+        if len(taken) == n or (margin is not None and threshold > margin):
+            break
     if short:
-        return max(null), (
+        source = (
             f"the largest of {n} shuffled-column null margins of this adapter ({n_labels} candidates; an adapter "
             f"with nothing to read passes it 1 time in {n + 1})"
         )
-    c = n * (FALSE_ANSWER_RATE ** (-1 / n) - 1)
-    return c * float(np.mean(null)), (
-        f"{c:.2f} x the mean of {n} shuffled-column null margins of this adapter ({n_labels} candidates; an adapter "
-        f"with nothing to read passes it {FALSE_ANSWER_RATE:.0%} of the time, the top gap being close to exponential)"
-    )
+    else:
+        source = (
+            f"{c:.2f} x the mean of {n} shuffled-column null margins of this adapter ({n_labels} candidates; an "
+            f"adapter with nothing to read passes it {FALSE_ANSWER_RATE:.0%} of the time, the top gap being close "
+            "to exponential)"
+        )
+    if len(taken) < n:
+        source += f"; {len(taken)} of the {n} draws already set it above the margin, and more could only raise it"
+    return threshold, source
 
 
 def calibrate_threshold(null: list[float], quantile: float = 0.95) -> float:
