@@ -241,6 +241,30 @@ def test_offline_mode_reads_the_cache_and_never_the_network(hub, lora_file, monk
         resolve("org/other").files()
 
 
+def test_a_hub_error_for_a_misspelt_local_path_says_so(hub, tmp_path, monkeypatch):
+    """`models/lora-v2` where ./models exists but holds no lora-v2 is read as a Hub repo (a local path of that spelling
+    would win), and the Hub's error adds that a local folder was near; a repo id with no such folder gets none."""
+    from huggingface_hub import constants
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loras").mkdir()
+    with pytest.raises(SourceNotFoundError, match="repo not found") as err:
+        resolve("loras/lora-v2").files()
+    assert "loras/ is a local folder without loras/lora-v2 in it; if you meant a path" in str(err.value)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(NetworkError, match="HF_HUB_OFFLINE.*loras/ is a local folder without loras/lora-v2"):
+        resolve("loras/lora-v2@main").files()
+    (tmp_path / "models").mkdir()  # `models/…` is no Hub repo id (hf://models/… names the repo type)
+    with pytest.raises(SourceNotFoundError, match="not a Hub model .*models/ is a local folder without models/x"):
+        resolve("models/x")
+    with pytest.raises(NetworkError) as err:
+        resolve("org/missing").files()
+    assert "local folder" not in str(err.value)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    (tmp_path / "org").mkdir()
+    assert "w.safetensors" in resolve("org/lora").files()  # a repo that exists is read, the local folder aside
+
+
 def test_read_each_reads_each_distinct_file_once_in_the_order_asked(tmp_path):
     from hfprobe.source import resolve
 

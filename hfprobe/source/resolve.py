@@ -54,7 +54,15 @@ def resolve(
     if kind == "folder":
         return Source("folder", text, root=path)
     if is_hub_spec(text):
-        return _hub_source(text, token=token, revision=revision)
+        hint = _mistyped_path(text)
+        try:
+            src = _hub_source(text, token=token, revision=revision)
+        except SourceNotFoundError as err:
+            if hint is None:
+                raise
+            raise SourceNotFoundError(f"{err}; {hint}") from err
+        src.local_hint = hint  # for the Hub's own errors, on first use
+        return src
     if kind == "other":  # a socket, fifo, ...
         raise SourceNotFoundError(f"{shorten(text)}: not a regular file or folder")
     if _REPO_PATH.match(text):  # org/name/sub/w.safetensors: most likely a file or folder of a Hub repo
@@ -68,6 +76,14 @@ def resolve(
         f"{shorten(text)}: no such file or folder, and not a Hub repo (expected org/name[@revision], "
         "hf://org/name/file or https://huggingface.co/org/name)"
     )
+
+
+def _mistyped_path(text: str) -> str | None:
+    """What to add to a Hub error for `org/name` where a local folder `org` exists: most likely a path misspelt."""
+    head = text.split("/", 1)[0]
+    if _URL.match(text) or _HOST.match(text) or not os.path.isdir(head):
+        return None
+    return f"{shorten(head)}/ is a local folder without {shorten(text)} in it; if you meant a path, check its name"
 
 
 def is_hub_spec(text: str) -> bool:

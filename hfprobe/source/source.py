@@ -85,6 +85,7 @@ class Source:
     _declared: dict = field(default_factory=dict, repr=False)  # (repo id, file) -> what `_base_file` gave
     _declared_begun: dict = field(default_factory=dict, repr=False)  # (repo id, file) -> its read under way
     _declared_down: bool = field(default=False, repr=False)  # a declared model's read met a network fault: no more
+    local_hint: str | None = field(default=None, repr=False)  # added to a Hub error: a local path it may have meant
 
     @property
     def bytes_read(self) -> int:
@@ -103,11 +104,16 @@ class Source:
             return
         from huggingface_hub import constants
 
-        if constants.is_offline_mode():  # never touch the network: what an earlier run or a download left
-            self._sha, self._sizes = cached_listing(self.repo_id, self.revision, self.display)
-        else:
-            self._sha, self._sizes = fetch_listing(self.repo_id, self.revision, self.token, self.display)
-            remember_listing(self.repo_id, self.revision, self._sha, self._sizes)
+        try:
+            if constants.is_offline_mode():  # never touch the network: what an earlier run or a download left
+                self._sha, self._sizes = cached_listing(self.repo_id, self.revision, self.display)
+            else:
+                self._sha, self._sizes = fetch_listing(self.repo_id, self.revision, self.token, self.display)
+                remember_listing(self.repo_id, self.revision, self._sha, self._sizes)
+        except HfprobeError as err:
+            if self.local_hint is None:
+                raise
+            raise type(err)(f"{err}; {self.local_hint}") from err
 
     def files(self) -> list[str]:
         """Relative file names (posix). For a single local file: just that file."""
