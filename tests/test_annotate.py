@@ -72,15 +72,18 @@ def test_cli_annotates_folder_without_readme(tmp_path, fixed_report, capsys):
     assert (folder / "README.md").read_text().startswith("---\n# >>> hfprobe")
 
 
-def test_broken_yaml_fails_cleanly_and_keeps_card(tmp_path, fixed_report, capsys):
+@pytest.mark.parametrize(
+    "card, needle",
+    [(_read("broken_yaml.input.md").encode(), "not valid YAML"), (b"---\nlicense: mit\n---\n# Caf\xe9\n", "not UTF-8")],
+)
+def test_a_broken_card_fails_cleanly_names_the_file_and_is_kept(tmp_path, fixed_report, capsys, card, needle):
     folder = tmp_path / "broken"
     folder.mkdir()
-    (folder / "README.md").write_bytes(_read("broken_yaml.input.md").encode())
-    before = (folder / "README.md").read_bytes()
+    (folder / "README.md").write_bytes(card)
     assert main(["annotate", str(folder)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("hfprobe: error:") and "not valid YAML" in err and len(err.splitlines()) == 1
-    assert (folder / "README.md").read_bytes() == before
+    assert err.startswith(f"hfprobe: error: {folder}: README.md") and needle in err and len(err.splitlines()) == 1
+    assert (folder / "README.md").read_bytes() == card
 
 
 def test_missing_folder_is_one_line_exit_2(tmp_path, fixed_report, capsys):
@@ -140,8 +143,8 @@ def test_batch_goes_on_after_a_failure_and_resumes(tmp_path, model, fixed_report
     status = {r.target: r.status for r in results}
     assert status == {str(bad): "failed", str(model): "annotated"}
     assert (
-        f"{bad}: failed: the YAML metadata block is not valid YAML at line 4 (expected ',' or ']', but got ':'); fix "
-        "it and rerun" in lines
+        f"{bad}: failed: README.md: the YAML metadata block is not valid YAML at line 4 (expected ',' or ']', but "
+        "got ':'); fix it and rerun" in lines
     )
     # Resume: the annotated one is not redone; the failed one is retried.
     fixed_report.clear()

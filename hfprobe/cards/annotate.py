@@ -426,11 +426,12 @@ def _hub_repo(target: str):
 
 
 def _drop_prefix(message: str, target: str) -> str:
-    """'org/x: repo not found' -> 'repo not found' (the result line already starts with the target)."""
-    for prefix in (f"{target}: ", f"{target}/README.md: ", f"{Path(target) / 'README.md'}: "):
+    """'org/x: repo not found' -> 'repo not found' (the result line already starts with the target); of a path to the
+    card, its name stays ('x/README.md: not UTF-8 text' -> 'README.md: not UTF-8 text'), saying which file."""
+    for prefix in (f"{target}/README.md: ", f"{Path(target) / 'README.md'}: "):
         if message.startswith(prefix):
-            return message[len(prefix) :]
-    return message
+            return "README.md: " + message[len(prefix) :]
+    return message[len(target) + 2 :] if message.startswith(f"{target}: ") else message
 
 
 def annotate_batch(
