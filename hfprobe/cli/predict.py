@@ -16,7 +16,7 @@ def register(sub) -> None:
     lab = p.add_mutually_exclusive_group()
     lab.add_argument("--labels", help="comma-separated candidate categories (zero-shot)")
     lab.add_argument("--vocab", help="file with one candidate category per line (zero-shot)")
-    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--top-k", type=int, default=5, help="how many categories (default 5)")
     p.add_argument(
         "--experts", help="folder of expert folders, one expert folder, or a Hub repo id (default: the hfprobe cache)"
     )

@@ -32,7 +32,7 @@ def add_probe_flags(p) -> None:
         help="Adam's weight decay (default: 1e-5 on multi-label trees, 1e-2 on text-aligned ones)",
     )
     p.add_argument("--epochs", type=positive_int, default=None, help="maximum epochs (early stopping on validation)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the training run (default 0)")
     p.add_argument(
         "--text-encoder", default="minilm", help="text space for text-aligned trees (minilm | clip-vit-l-14)"
     )
