@@ -508,7 +508,7 @@ def adapter_threshold(
     """
     n_labels = len(ts.labels)
     short = n_labels <= SMALL_LIST
-    n = math.ceil(1 / FALSE_ANSWER_RATE) - 1 if short else cfg.null_draws
+    n = math.ceil(1 / FALSE_ANSWER_RATE) - 1 if short else max(1, cfg.null_draws)
     c = 1.0 if short else n * (FALSE_ANSWER_RATE ** (-1 / n) - 1)
     taken: list[float] = []
     for draw in null_draws(deltas, ts, cfg, seed=seed, ranks=ranks):
