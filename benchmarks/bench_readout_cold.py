@@ -68,7 +68,7 @@ def stand_in_root(hf_home: Path, sdxl: bool = False) -> None:
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text("0" * 40)
     tmp = hf_home.parent / "bpe"
-    tmp.mkdir()
+    tmp.mkdir(exist_ok=True)  # a --work folder may hold the other root's stand-in
     (tmp / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
     (tmp / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
     torch.manual_seed(0)
@@ -134,7 +134,8 @@ def main() -> int:
     if not lora.is_dir():
         print(f"realzoo not found at {args.realzoo}; pass --realzoo or set HFPROBE_REALZOO", file=sys.stderr)
         return 2
-    reused = (work / "hf_home").is_dir()
+    root = SDXL_ROOT if args.sdxl else ROOT
+    reused = (work / "hf_home" / "hub" / f"models--{root.replace('/', '--')}").is_dir()  # that root's stand-in
     if not reused:
         stand_in_root(work / "hf_home", sdxl=args.sdxl)
     env = dict(
