@@ -324,6 +324,16 @@ def test_filter_lists_models_from_the_hub_api(tmp_path):
             list_hub_models("x")
 
 
+def test_a_query_of_an_empty_index_says_to_add_models(tmp_path, capsys):
+    from hfprobe.cli import main
+
+    idx = ModelIndex(tmp_path / "idx")
+    idx.add([IndexRow(id="org/x", source="org/x", embedding=[], text_encoder="", family="sd1", reason="no expert")])
+    idx.remove(["org/x"])  # an index whose last model was removed
+    assert main(["query", "a puppy", "--index", str(tmp_path / "idx")]) == 0
+    assert capsys.readouterr().out.strip() == f"{tmp_path / 'idx'} holds no models; add some with `hfprobe index add`"
+
+
 def test_cli_from_file_reports_each_bad_source(tmp_path, capsys):
     """--from-file skips comments and blanks; a source that does not exist is one failure line on stderr,
     exit 1 (items of a batch failed), and nothing is written for it (the real per-model work fails before any
@@ -446,7 +456,10 @@ def test_expert_less_tree_is_indexed_by_tree_root_format_and_commit(realzoo, tmp
     assert main(["query", "sentiment", "--index", idx_dir, "--tree", "bert"]) == 0  # the family matches too
     assert "org/bert-lora" in capsys.readouterr().out
     assert main(["query", "sentiment", "--index", idx_dir]) == 0  # a text query alone ranks scored models only
-    assert "org/bert-lora" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "org/bert-lora" not in out and "none of the 1 models" in out and "--tree ROOT" in out
+    assert main(["query", "sentiment", "--index", idx_dir, "--tree", "gpt2"]) == 0
+    assert capsys.readouterr().out.startswith("no model of tree gpt2 among the 1 in")
     assert main(["index", "info", "--index", idx_dir, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["models"] == 1 and info["without_categories"] == 1

@@ -23,15 +23,14 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..search.index import ModelIndex
 
-    hits = ModelIndex(args.index, create=False).query(args.text, tree=args.tree, top_k=args.top_k, unscored=True)
+    index = ModelIndex(args.index, create=False)
+    hits = index.query(args.text, tree=args.tree, top_k=args.top_k, unscored=True)
     if args.json:
         for rank, h in enumerate(hits, 1):
             emit({"rank": rank, **h})
         return 0
     if not hits:
-        print(
-            "no models match" + (f" in tree {args.tree}" if args.tree else "") + "; add some with `hfprobe index add`"
-        )
+        print(no_hits(index, args.tree))
         return 0
     for rank, h in enumerate(hits, 1):
         where = h["url"] or h["source"]
@@ -40,3 +39,17 @@ def run(args) -> int:
         if where != h["id"]:
             print(f"       {where}")
     return 0
+
+
+def no_hits(index, tree: str | None) -> str:
+    """Why a query found nothing: an empty index, no model of the tree, or (a text query ranks every model with
+    categories) only models without: their trees have no expert and the readout gave no answer."""
+    total = len(index)
+    if not total:
+        return f"{index.path} holds no models; add some with `hfprobe index add`"
+    if tree:
+        return f"no model of tree {tree} among the {total} in {index.path}"
+    return (
+        f"none of the {total} models in {index.path} has categories to rank (no expert for their trees, and no readout "
+        "answer); list a tree's models with --tree ROOT"
+    )
