@@ -27,6 +27,7 @@ The bench measures the same on TEST LoRAs (`hfprobe bench`, `trees.<tree>.readou
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import time
@@ -91,9 +92,13 @@ def collect(zoo_path: str, *, splits=SPLITS, sizes=SIZES, seed: int = 0, nulls: 
             if nulls:
                 rank = int(np.linalg.matrix_rank(ro.dense(next(iter(deltas.values())))))
                 adapters.append((m.id, ro.random_deltas(deltas, rank, seed=len(rows)), True))
+            # every null draw taken, so that an abstaining row's threshold is the full one ("excess" features)
+            every_draw = dataclasses.replace(ro.default_config(), stop_early=False)
             for mid, d, null in adapters:
                 for kind, labels in lists:
-                    out = ro.readout_predict(d, labels, text_states=subset_states(ts_all, labels), top_k=len(labels))
+                    out = ro.readout_predict(
+                        d, labels, text_states=subset_states(ts_all, labels), top_k=len(labels), config=every_draw
+                    )
                     z = torch.tensor([p["score"] for p in out["predictions"]], dtype=torch.float64)
                     rows.append(
                         {
