@@ -353,7 +353,9 @@ def readout_predict(
 
     Returns {"method": "readout", "encoder", "labels": n, "predictions": [{label, score, method}], "margin",
     "threshold", "threshold_source", "abstained", "reason", "modules": n}. Scores are z-scores over the
-    candidates (or against the pool when one is given); margin is top-1 minus top-2 in those units.
+    candidates (or against the pool when one is given); margin is top-1 minus top-2 in those units. Where the
+    threshold comes from the adapter's own null and it abstains, the threshold may be what the first draws set
+    (`adapter_threshold`: drawing stops once the answer is known; `threshold_source` says so).
 
         >>> readout_predict(view, ["dog", "cat", "violin"], text_states=MiniLMStates())  # doctest: +SKIP
     """
