@@ -231,6 +231,23 @@ def test_push_with_real_inspect_end_to_end(tmp_path, realzoo, monkeypatch):
         assert again.status == "unchanged" and len(h.discussions["lockheed/vit-food101"]) == 1
 
 
+def test_a_repo_is_read_from_the_hub_whatever_the_local_disk_holds(hub, tmp_path, monkeypatch):
+    """A webhook names the repo: the weights are read from the Hub at the card's commit even where a local folder
+    has that spelling (`org/lora@<sha>`, which resolve() would read first), so a server never reads a named path."""
+    from hfprobe.source.resolve import resolve
+
+    seen = []
+    monkeypatch.setattr(ann, "_default_inspect", lambda spec, token: seen.append(spec) or dict(BERT))
+    monkeypatch.chdir(tmp_path)
+    sha = hub.sha("org/lora")
+    (tmp_path / "org" / f"lora@{sha}").mkdir(parents=True)
+    (tmp_path / "org" / f"lora@{sha}" / "adapter_model.safetensors").write_bytes(b"local bytes")
+    res = annotate_repo("org/lora", dry_run=True)
+    assert res.status == "would-change" and len(seen) == 1
+    src = resolve(seen[0])
+    assert (src.kind, src.repo_id, src.revision) == ("hub", "org/lora", sha)
+
+
 def test_hub_repo_needs_push_or_out_and_dry_run_writes_nothing(hub, capsys):
     assert main(["annotate", "org/lora"]) == 2
     assert "needs --push" in capsys.readouterr().err
@@ -405,7 +422,7 @@ def test_annotate_a_revision_reads_that_commit_and_reports_it(hub, tmp_path, cap
     code = main(["annotate", "org/lora", "--revision", old_sha, "--out", str(out), "--json"])
     row = json.loads(capsys.readouterr().out)
     assert code == 0 and row["status"] == "annotated" and row["revision_sha"] == old_sha
-    assert seen == [f"org/lora@{old_sha}"]  # the weights were read at the card's commit
+    assert seen == [f"hf://models/org/lora@{old_sha}"]  # the weights were read from the Hub at the card's commit
     written = (out / "org/lora/README.md").read_text()
     assert "a newer card" not in written and written.count("<!-- hfprobe:start -->") == 1
     assert main(["annotate", "org/lora@main", "--push", "--token", WRITE]) == 2

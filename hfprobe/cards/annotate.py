@@ -251,7 +251,7 @@ def annotate_repo(
     date alone), never beside another author's open pull request that sets `base_model`, and never again
     after a maintainer closed ours. `limiter` spaces the writes of a batch.
     """
-    from huggingface_hub import HfApi, get_token
+    from huggingface_hub import HfApi, HfUri, get_token
 
     if not push and out is None and not dry_run:
         raise UsageError(f"{repo_id}: a Hub repo needs --push (open a pull request) or --out DIR (write locally)")
@@ -267,7 +267,9 @@ def annotate_repo(
         sha = api.model_info(repo_id, revision=revision).sha  # not found / gated / private fail here, before any work
         old = hub_readme(api, repo_id, sha or revision or "main")
         validate_card(old, f"{repo_id}/README.md")
-        pinned = f"{repo_id}@{sha or revision}" if (sha or revision) else repo_id  # weights read at the card's commit
+        # the weights read at the card's commit, and from the Hub whatever the local disk holds (a webhook names the
+        # repo: a server never reads a path a remote user names, even one spelt org/name@sha)
+        pinned = HfUri(type="model", id=repo_id, revision=sha or revision, path_in_repo="").to_uri()
         report, predictions = findings(pinned, token=token, inspect_fn=inspect_fn, predict_fn=predict_fn)
         upd = update_card(
             old,
