@@ -457,7 +457,7 @@ def test_expert_less_tree_is_indexed_by_tree_root_format_and_commit(realzoo, tmp
     assert "org/bert-lora" in capsys.readouterr().out
     assert main(["query", "sentiment", "--index", idx_dir]) == 0  # a text query alone ranks scored models only
     out = capsys.readouterr().out
-    assert "org/bert-lora" not in out and "none of the 1 models" in out and "--tree ROOT" in out
+    assert "org/bert-lora" not in out and "none of the 1 models" in out and "add --tree ROOT to this query" in out
     assert main(["query", "sentiment", "--index", idx_dir, "--tree", "gpt2"]) == 0
     assert capsys.readouterr().out.startswith("no model of tree gpt2 among the 1 in")
     assert main(["index", "info", "--index", idx_dir, "--json"]) == 0

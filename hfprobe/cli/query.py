@@ -51,5 +51,5 @@ def no_hits(index, tree: str | None) -> str:
         return f"no model of tree {tree} among the {total} in {index.path}"
     return (
         f"none of the {total} models in {index.path} has categories to rank (no expert for their trees, and no readout "
-        "answer); list a tree's models with --tree ROOT"
+        "answer); add --tree ROOT to this query to list that tree's models"
     )
