@@ -14,7 +14,8 @@ Write side: `tests/fakehub_write.py` registers more routes through `FakeHub.rout
     hub.honour_range = False                     # behave like servers that answer 200 to Range
 
 Faults (tests/hub/faults.py): `hub.fault = fn(req, method, path) -> bool` sees each request first and, when
-it returns True, has answered it itself (or hung up, or stalled until `hub.closing` is set at shutdown).
+it returns True, has answered it itself (or hung up, or stalled until `hub.closing` is set at shutdown). At
+shutdown the faults stop, and the server waits for hfprobe's downloads a test left under way before it goes.
 `hub.push(repo_id, files)` commits new files and keeps the previous commit readable by its sha, as the Hub does.
 
 Tokens: `hub.tokens = {"tok": "write"}`; roles "read", "write", "expired". A repo listed in
@@ -26,11 +27,46 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
+import sys
 import threading
+import time
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
+
+# the threads of hfprobe's side-by-side downloads (Source.prefetch's pool, transport.within)
+DOWNLOAD_THREADS = ("hfprobe-prefetch", "hfprobe-download")
+
+
+def _downloading(thread: threading.Thread) -> bool:
+    """Whether one of hfprobe's download threads is at work: a plain one while it lives, a pool's worker while it
+    runs an item (not while it waits for one, as the pool of a source still open does)."""
+    if not thread.name.startswith(DOWNLOAD_THREADS) or thread is threading.current_thread():
+        return False
+    frame = sys._current_frames().get(thread.ident)
+    pooled = False
+    while frame is not None:
+        if frame.f_code.co_filename.endswith(os.path.join("concurrent", "futures", "thread.py")):
+            if frame.f_code.co_name == "run":
+                return True
+            pooled = True
+        frame = frame.f_back
+    return not pooled and thread.is_alive()
+
+
+def _drain_downloads(seconds: float = 5.0) -> None:
+    """Wait (at most `seconds`) for hfprobe's downloads a test left under way: an error can end a read while a
+    companion's prefetch runs, and that thread, outliving this server and the endpoint it set, would ask the real
+    endpoint, whose connect error makes huggingface_hub close the client every thread shares, under the next test."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_downloading(t) for t in threading.enumerate()):
+        time.sleep(0.02)
+    left = [t.name for t in threading.enumerate() if _downloading(t)]
+    if left:
+        warnings.warn(f"hfprobe downloads under way {seconds:g} s after the test: {', '.join(left)}", stacklevel=2)
 
 
 class FakeHub:
@@ -136,7 +172,7 @@ class FakeHub:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.body = self.rfile.read(length) if length else b""
                 self.query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-                if hub.fault is not None and hub.fault(self, method, parsed.path):
+                if hub.fault is not None and not hub.closing.is_set() and hub.fault(self, method, parsed.path):
                     return
                 for m, pat, handler in hub.routes:
                     match = pat.match(parsed.path)
@@ -197,8 +233,9 @@ class FakeHub:
         try:
             yield self.endpoint
         finally:
+            self.closing.set()  # stalled fault handlers answer now, so the downloads waiting on them end
+            _drain_downloads()
             constants.ENDPOINT, constants.HUGGINGFACE_CO_URL_TEMPLATE = saved
-            self.closing.set()
             self._server.shutdown()
             self._server.server_close()
 

@@ -230,9 +230,11 @@ def download(
     """A file of the repo at commit `sha`, downloaded into huggingface_hub's cache; its local path.
 
     First one HEAD under hfprobe's timeout and retries (so a server that hangs fails within the bound, and the
-    size is checked against `max_bytes` before any byte is downloaded), then `hf_hub_download`, held to the
-    time its own retries of a reply of that size may take (`transport.within`: a trickling server cannot hold
-    it longer). `retries` (default `config.hub_retries()`): 0 for a file the caller can do without.
+    size is checked against `max_bytes` before any byte is downloaded), then `hf_hub_download`, retried as the
+    HEAD is (it retries a reply cut short itself, but not a connection reset before one: what every thread's
+    request meets when huggingface_hub closes the client they share after one thread's connect error), and held
+    to the time those retries of a reply of that size may take (`transport.within`: a trickling server cannot
+    hold it longer). `retries` (default `config.hub_retries()`): 0 for a file the caller can do without.
     """
     from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
 
@@ -253,13 +255,12 @@ def download(
         tries = (hub_retries() if retries is None else retries) + 1
         seconds = tries * (head_timeout + reply_budget(get_timeout, meta.size or max_bytes))
         seconds += sum(backoff(n, hub_backoff()) for n in range(tries - 1))
-        path = within(
-            what,
-            seconds,
-            lambda: hf_hub_download(
-                repo_id, name, revision=sha, token=token, etag_timeout=head_timeout, tqdm_class=_bar(not progress)
-            ),
-        )
+
+        def fetch() -> str:
+            bar = _bar(not progress)
+            return hf_hub_download(repo_id, name, revision=sha, token=token, etag_timeout=head_timeout, tqdm_class=bar)
+
+        path = within(what, seconds, lambda: with_retries(what, fetch, timeout=get_timeout, retries=retries))
     if Path(path).stat().st_size > max_bytes:  # the HEAD did not say, or said less than came
         raise too_large(what, Path(path).stat().st_size, max_bytes, fix)
     return path

@@ -9,6 +9,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -20,6 +21,7 @@ from hfprobe.source.resolve import resolve
 from .faults import (
     LAYER3,
     REPO,
+    WEIGHTS,
     adapter_files,
     asked_range,
     hang_up,
@@ -184,3 +186,61 @@ def test_a_companion_download_that_trickles_is_bounded_too(hub):
     with pytest.raises(NetworkError, match="did not finish within"):
         src.read_text("README.md")
     assert time.perf_counter() - t0 < 3 * (1 + 1.01) + 0.15 + 3
+
+
+@pytest.mark.parametrize("name", ["README.md", WEIGHTS])
+def test_a_read_outlives_the_shared_client_being_closed(hub, name):
+    """A connect error in any thread makes huggingface_hub close the client every thread shares, and the requests
+    in flight on it end in a ReadError, which hf_hub_download does not retry (it retries a reply cut short). Here
+    the server closes it while a GET waits for its reply: hfprobe retries, a companion's download as its ranged
+    reads of the weights, and the answer is right."""
+    from huggingface_hub import close_session
+
+    files, tensors = adapter_files()
+    files["README.md"] = "---\nbase_model: openai-community/gpt2\n---\na card only this test reads\n"
+    hub.add_repo("org/dropped-card", files)
+    closed = []
+
+    def close_under_the_first_get(req, method, path):
+        if method == "GET" and path.endswith("/" + name) and not closed:
+            closed.append(path)
+            close_session()
+            time.sleep(0.3)  # then answer, to a client that is gone
+        return False
+
+    src = resolve("org/dropped-card")
+    src.files()
+    hub.fault = close_under_the_first_get
+    if name == WEIGHTS:
+        assert torch.equal(read_layer(src), tensors[LAYER3])
+    else:
+        assert src.read_text(name) == files[name]
+    assert len(closed) == 1
+
+
+def test_a_download_left_under_way_ends_at_the_test_server(tmp_path):
+    """The harness itself (tests/fakehub.py): a source closed while a companion's prefetch waits on its HEAD leaves
+    that download running; the server it asked serves it to the end, so it never asks the real endpoint (whose
+    connect error would close the client the next test shares)."""
+    from tests.fakehub import FakeHub, _downloading
+
+    other = FakeHub(tmp_path / "other")
+    files, _ = adapter_files()
+    files["README.md"] = "a card only the left-over download reads"
+    other.add_repo(REPO, files)
+    asked = threading.Event()
+
+    def slow_head(req, method, path):
+        if method == "HEAD" and path.endswith("/README.md"):
+            asked.set()
+            time.sleep(0.3)
+        return False
+
+    other.fault = slow_head
+    with other.serving():
+        src = resolve(REPO)
+        src.prefetch(["README.md"])
+        assert asked.wait(5)
+        src.close()  # the prefetch is under way: it runs on
+    assert [m for m, p, _ in other.requests if p.endswith("/README.md")] == ["HEAD", "HEAD", "GET"]
+    assert not [t.name for t in threading.enumerate() if _downloading(t)]
