@@ -517,6 +517,41 @@ def test_scored_and_unscored_rows_share_one_index(tmp_path):
         idx.add([IndexRow(id="x", source="x", embedding=[], text_encoder="")])
 
 
+def test_a_query_without_text_lists_a_tree_by_id(tmp_path, capsys):
+    """No text, a tree: its models by id, those with categories first (their top categories), then those without
+    (why they have none); every score None. No text and no tree is a usage error."""
+    from hfprobe.cli import main
+
+    idx = make_index(tmp_path / "idx", specs=["org/dog-vit"])  # of another tree
+    sd = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    bare = [
+        IndexRow(id=i, source=i, embedding=[], text_encoder="", family="sd1", root=sd, reason="no expert (tree sd1)")
+        for i in ("org/b-bare", "org/a-bare")
+    ]
+    idx.add(bare + [_with_root(fake_describe("org/dog-lora"), sd), _with_root(fake_describe("org/cat-lora"), sd)])
+    hits = idx.query(None, tree="runwayml/stable-diffusion-v1-5", top_k=10)  # an alias of the root
+    assert [h["id"] for h in hits] == ["org/cat-lora", "org/dog-lora", "org/a-bare", "org/b-bare"]
+    assert all(h["score"] is None for h in hits)
+    assert hits[0]["why"].startswith("top categories: ") and hits[-1]["why"] == "no score: no expert (tree sd1)"
+    assert [h["id"] for h in idx.query("  ", tree="sd1", top_k=3)] == ["org/cat-lora", "org/dog-lora", "org/a-bare"]
+    assert idx.query(None, tree="no-such-tree") == []
+    with pytest.raises(UsageError, match="or a tree to list"):
+        idx.query(None)
+
+    assert main(["query", "--tree", "sd1", "--index", str(tmp_path / "idx"), "--top-k", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["1.", "-", "org/cat-lora"] and "top categories:" in lines[0]
+    assert [line.split()[2] for line in lines if line[:4].strip().endswith(".")] == [h["id"] for h in hits[:3]]
+    assert main(["query", "--index", str(tmp_path / "idx")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "or --tree ROOT to list its models" in err
+
+
+def _with_root(row: IndexRow, root: str) -> IndexRow:
+    row.root, row.family = root, "sd1"
+    return row
+
+
 def test_a_bad_experts_location_fails_the_batch_once(tmp_path, no_experts, capsys):
     from hfprobe.cli import main
 

@@ -98,7 +98,7 @@ TREES = [None, "runwayml/stable-diffusion-v1-5", "bert-base-uncased", "root-a", 
 
 
 def test_the_flat_copy_answers_every_query_as_the_tables_do(two_spaces, monkeypatch):
-    asks = [(q, tree, k) for q in QUERIES for tree in TREES for k in (1, 7, 300)]
+    asks = [(q, tree, k) for q in [*QUERIES, None] for tree in TREES for k in (1, 7, 300) if q or tree]
     with monkeypatch.context() as m:
         _tables_only(m)
         assert not (two_spaces.path / FLAT_FILE).exists()
@@ -111,9 +111,12 @@ def test_the_flat_copy_answers_every_query_as_the_tables_do(two_spaces, monkeypa
 
     monkeypatch.setattr("hfprobe.search.index.search_space", tables_read)
     monkeypatch.setattr("hfprobe.search.index.unscored_hits", tables_read)
+    monkeypatch.setattr("hfprobe.search.index.rows_by_id", tables_read)
     for (q, tree, k), want in zip(asks, expected):
         assert_same_hits(two_spaces.query(q, tree=tree, top_k=k, unscored=True), want)
     assert sum(len(w) for w in expected) > 1500 and any(w and w[-1]["score"] is None for w in expected)
+    listed = [[(not h["categories"], h["id"]) for h in w] for (q, _, k), w in zip(asks, expected) if q is None]
+    assert sum(map(len, listed)) > 200 and all(w == sorted(w) for w in listed)  # by id, those with categories first
 
 
 def test_the_copy_never_outlives_a_write(tmp_path, capsys):

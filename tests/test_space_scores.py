@@ -189,6 +189,20 @@ def test_search_by_tree_lists_models_without_scores(tree_index):
     assert table["model"].tolist() == ["`org/plain-lora`"] and "no score" in table["why"][0]
 
 
+def test_search_without_text_lists_the_chosen_tree(tree_index):
+    search = endpoints.search_fn(tree_index)
+    status, table = search("  ", "google/vit-base-patch16-224", 10)
+    assert status == "1 model of google/vit-base-patch16-224, by name (1 without categories)"
+    assert table["model"].tolist() == ["`org/plain-lora`"] and table["score"].isna().all()
+    status, table = search("", "runwayml/stable-diffusion-v1-5", 10)
+    assert (
+        status == "1 model of runwayml/stable-diffusion-v1-5, by name" and table["why"][0] == "top categories: dog 0.90"
+    )
+    with pytest.raises(Exception, match="or pick a tree to list its models") as err:
+        search("", "all trees", 10)
+    assert type(err.value).__name__ == "Error"  # gradio's, shown on the page
+
+
 def test_search_shows_no_local_path(tree_index):
     status, table = endpoints.search_fn(tree_index)("a dog", "all trees", 10)
     assert status == "1 model" and table["model"].tolist() == ["`dog.safetensors`"]

@@ -1,4 +1,5 @@
-"""`hfprobe query "TEXT"`: models whose weights say they match the text, best first."""
+"""`hfprobe query "TEXT"`: models whose weights say they match the text, best first; `hfprobe query --tree ROOT`
+without a text lists that tree's models."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from .common import add_flags, emit
 
 def register(sub) -> None:
     p = sub.add_parser("query", help='search the index with free text (e.g. "a photo of a dog")')
-    p.add_argument("text", help="what to look for")
+    p.add_argument("text", nargs="?", help="what to look for (leave it out with --tree to list that tree's models)")
     p.add_argument(
         "--tree",
         metavar="ROOT",
@@ -21,7 +22,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..errors import UsageError
     from ..search.index import ModelIndex
+
+    if not (args.text or "").strip() and not args.tree:
+        raise UsageError('no text to look for; give one, e.g. "a photo of a dog", or --tree ROOT to list its models')
 
     index = ModelIndex(args.index, create=False)
     hits = index.query(args.text, tree=args.tree, top_k=args.top_k, unscored=True)

@@ -116,10 +116,15 @@ class FlatIndex:
 
     def unscored(self, names, limit: int) -> list[dict]:
         """What query.unscored_hits gives: up to `limit` models without categories whose tree is in `names`, by id."""
-        start, stop = self._ranges.get("", (0, 0))
+        return [unscored_hit(rec) for rec in self.rows_by_id("", names, limit)]
+
+    def rows_by_id(self, enc_id: str, names, limit: int) -> list[dict]:
+        """What query.rows_by_id gives for that space's table ("": the one without categories): up to `limit`
+        rows whose tree is in `names`, by id."""
+        start, stop = self._ranges.get(enc_id, (0, 0))
         rows = self.table.slice(start, stop - start)
         kept = rows.select(ROW_COLUMNS).take(_indices(np.flatnonzero(self._kept(rows, names)))).to_pylist()
-        return [unscored_hit(rec) for rec in sorted(kept, key=lambda r: r["id"])[:limit]]
+        return sorted(kept, key=lambda r: r["id"])[:limit]
 
     @staticmethod
     def _kept(rows, names) -> np.ndarray:

@@ -44,7 +44,7 @@ from pathlib import Path
 from ..config import cache_dir
 from ..errors import SearchIndexError, UsageError
 from .flat import FlatIndex, remove_flat, write_flat
-from .query import NPROBES, REFINE, search_space, unscored_hits
+from .query import NPROBES, REFINE, listed_hit, rows_by_id, search_space, unscored_hits
 from .rows import UNSCORED_TABLE, IndexRow, sql_str, table_name, table_schema
 
 INDEX_FORMAT = 2  # 2: revision_sha and reason columns, and the table of models without categories
@@ -371,7 +371,7 @@ class ModelIndex:
 
     def query(
         self,
-        text: str,
+        text: str | None,
         *,
         tree: str | None = None,
         top_k: int = 10,
@@ -390,10 +390,14 @@ class ModelIndex:
         the places the ranked ones leave, after them: `score` None and `why` saying why there is none (off by
         default so callers that format every score as a number keep working).
 
+        Without `text` (None or blank), a `tree` is listed: its models by id, those with categories first (`why`
+        their top categories), then those without; `score` None throughout.
+
         >>> ModelIndex().query("a photo of a dog", tree="sd-1.5", top_k=3)   # doctest: +SKIP
         """
-        if not isinstance(text, str) or not text.strip():
-            raise UsageError('query text is empty; pass a description such as "a photo of a dog"')
+        text = text.strip() if isinstance(text, str) else ""
+        if not text and not tree:
+            raise UsageError('query text is empty; pass a description such as "a photo of a dog", or a tree to list')
         if top_k < 1:
             raise UsageError(f"--top-k must be at least 1, got {top_k}")
         flat = FlatIndex.load(self.path, INDEX_FORMAT)
@@ -402,11 +406,19 @@ class ModelIndex:
         if names == []:
             return []
         where = f"root IN ({_sql_list(names)}) OR family IN ({_sql_list(names)})" if names else None
-        hits = []
-        if flat is not None:  # a small index: an exact scan of its copy, without the database (flat.py)
-            for enc_id in sorted(meta.get("spaces", {})):
+        spaces = sorted(meta.get("spaces", {}))
+        if not text:
+            if flat is not None:
+                found = [rec for enc_id in spaces for rec in flat.rows_by_id(enc_id, names, top_k)]
+            else:
+                found = [rec for _, table in self._tables() for rec in rows_by_id(table, where, top_k)]
+            hits = [listed_hit(rec) for rec in sorted(found, key=lambda r: r["id"])[:top_k]]
+        elif flat is not None:  # a small index: an exact scan of its copy, without the database (flat.py)
+            hits = []
+            for enc_id in spaces:
                 hits.extend(flat.search(enc_id, self._encoder(enc_id), text, top_k=top_k, names=names, explain=explain))
         else:
+            hits = []
             for enc_id, table in self._tables():
                 enc = self._encoder(enc_id)
                 hits.extend(
@@ -414,9 +426,10 @@ class ModelIndex:
                         table, enc, text, top_k=top_k, nprobes=nprobes, refine=refine, where=where, explain=explain
                     )
                 )
-        hits.sort(key=lambda h: -h["score"])
-        hits = hits[:top_k]
-        if names and unscored and len(hits) < top_k and meta.get("unscored"):
+        if text:
+            hits.sort(key=lambda h: -h["score"])
+            hits = hits[:top_k]
+        if names and (unscored or not text) and len(hits) < top_k and meta.get("unscored"):
             if flat is not None:
                 hits.extend(flat.unscored(names, top_k - len(hits)))
             else:

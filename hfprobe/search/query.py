@@ -1,11 +1,12 @@
 """The query side of the index: one text space searched for a query's embedding, and each hit explained.
 
 Owns the search tuning (`NPROBES`, `REFINE`), the vector search of one table (`search_space`: ids and distances
-first, then the hits' columns by row id), the `why` of a hit, and the listing of models without categories
-(`unscored_hits`); how a found row becomes a hit (`finish_hits`, `unscored_hit`) is shared with the flat copy's
-scan (flat.py). `ModelIndex.query` (index.py) picks the tables, the encoders and the tree filter and merges
-what these return. May import hfprobe.search.rows; a query needs no torch where its encoder does not (MiniLM's
-embeddings are numpy's: hfprobe.text.bert_numpy).
+first, then the hits' columns by row id), the `why` of a hit, and the rows of a tree by id (`rows_by_id`: the
+models without categories a tree query lists after its ranked ones, `unscored_hits`, and a query without text);
+how a found row becomes a hit (`finish_hits`, `unscored_hit`, `listed_hit`) is shared with the flat copy's scan
+(flat.py). `ModelIndex.query` (index.py) picks the tables, the encoders and the tree filter and merges what these
+return. May import hfprobe.search.rows; a query needs no torch where its encoder does not (MiniLM's embeddings are
+numpy's: hfprobe.text.bert_numpy).
 
     >>> search_space(table, get_text_encoder("minilm"), "a photo of a dog", top_k=3)  # doctest: +SKIP
 """
@@ -57,24 +58,39 @@ def finish_hits(found: list[dict], encoder, qvec, explain: bool) -> list[dict]:
     for rec in found:
         rec.pop("embedding", None)
         rec["score"] = round(1.0 - float(rec.pop("_distance")), 6)
-        rec["why"] = "top categories: " + ", ".join(f"{c['label']} {c['score']:.2f}" for c in rec["categories"][:3])
+        rec["why"] = _top_categories(rec)
     if explain and found:
         _explain(found, encoder, qvec)
     return found
 
 
-def unscored_hits(table, where: str, limit: int) -> list[dict]:
-    """The first `limit` rows by id of the table of models without categories that `where` keeps: `score` None
-    and `why` saying why there is none. (The ids of all that match are read first, then those rows.)"""
+def rows_by_id(table, where: str, limit: int) -> list[dict]:
+    """The first `limit` rows by id that `where` keeps, with the columns a hit shows. (The ids of all that match
+    are read first, then those rows.)"""
     ids = sorted(table.search().where(where).select(["id"]).limit(None).to_arrow()["id"].to_pylist())[:limit]
     if not ids:
         return []
     rest = table.search().where(f"id IN ({','.join(sql_str(i) for i in ids)})").select(ROW_COLUMNS)
-    return [unscored_hit(rec) for rec in sorted(rest.limit(None).to_list(), key=lambda r: r["id"])]
+    return sorted(rest.limit(None).to_list(), key=lambda r: r["id"])
+
+
+def unscored_hits(table, where: str, limit: int) -> list[dict]:
+    """The first `limit` models by id of the table of models without categories that `where` keeps."""
+    return [unscored_hit(rec) for rec in rows_by_id(table, where, limit)]
 
 
 def unscored_hit(rec: dict) -> dict:
+    """A model without categories as a hit: `score` None, `why` saying why it has none."""
     return dict(rec, score=None, why=f"no score: {rec.get('reason') or 'no categories'}")
+
+
+def listed_hit(rec: dict) -> dict:
+    """A model with categories listed without a text to score it against: `score` None, `why` its top categories."""
+    return dict(rec, score=None, why=_top_categories(rec))
+
+
+def _top_categories(rec: dict) -> str:
+    return "top categories: " + ", ".join(f"{c['label']} {c['score']:.2f}" for c in rec["categories"][:3])
 
 
 def _search_then_take(table, search) -> list[dict]:

@@ -213,7 +213,10 @@ def create_app(index_dir: str | None = None, *, oauth: bool | None = None) -> "g
                 gr.api(_api_open_pr, api_name="open_pr")
         with gr.Tab("Search"):
             text = gr.Textbox(
-                label="describe what the model was trained on", placeholder="a photo of a dog", elem_id="query"
+                label="describe what the model was trained on",
+                info="or leave it empty and pick a tree to list that tree's models",
+                placeholder="a photo of a dog",
+                elem_id="query",
             )
             with gr.Row():
                 tree = gr.Dropdown(choices=[ALL_TREES, *trees], value=ALL_TREES, label="tree")

@@ -302,12 +302,17 @@ def search_fn(index_dir):
     """The /search endpoint bound to an index folder."""
 
     def search(query: str, tree: str, top_k: float):
-        """Models whose weights say they match the text, best first: (status, table)."""
+        """Models whose weights say they match the text, best first; without a text, the chosen tree's models by
+        name: (status, table)."""
         import pandas as pd
 
         text = query.strip() if isinstance(query, str) else ""
-        if not text:
-            raise gr.Error('the query is empty; describe what the model was trained on, e.g. "a photo of a dog"')
+        chosen = None if tree in (None, "", ALL_TREES) else str(tree)
+        if not text and chosen is None:
+            raise gr.Error(
+                'the query is empty; describe what the model was trained on, e.g. "a photo of a dog", '
+                "or pick a tree to list its models"
+            )
         if len(text) > MAX_TEXT:
             raise gr.Error(f"the query is over {MAX_TEXT} characters; shorten it")
         try:
@@ -322,10 +327,9 @@ def search_fn(index_dir):
             raise gr.Error(
                 "this page has no search index yet (its owner adds one with `hfprobe space push --index DIR`)"
             ) from None
-        chosen = None if tree in (None, "", ALL_TREES) else str(tree)
         if chosen is not None and chosen not in index.trees():
             raise gr.Error(f"unknown tree; pick one from the list or {ALL_TREES!r}")
-        hits = index.query(text, tree=chosen, top_k=k, unscored=True)  # a tree's models without scores, as the CLI
+        hits = index.query(text or None, tree=chosen, top_k=k, unscored=True)  # as the CLI: unscored ones too
         rows = [
             [
                 i,
@@ -337,9 +341,13 @@ def search_fn(index_dir):
             for i, h in enumerate(hits, 1)
         ]
         status = f"{len(hits)} model{'' if len(hits) == 1 else 's'}"
-        unscored = sum(h["score"] is None for h in hits)
-        status += f" ({unscored} without a score)" if unscored else ""
-        status += "" if hits else " match; try another tree or a broader text"
+        if not text:  # a listing: nothing has a score; say how many have no categories
+            bare = sum(not h["categories"] for h in hits)
+            status += f" of {chosen}, by name" + (f" ({bare} without categories)" if bare else "")
+        else:
+            unscored = sum(h["score"] is None for h in hits)
+            status += f" ({unscored} without a score)" if unscored else ""
+            status += "" if hits else " match; try another tree or a broader text"
         return status, pd.DataFrame(rows, columns=["rank", "score", "model", "tree", "why"])
 
     return answer(search, pool="index")
