@@ -331,7 +331,8 @@ def test_a_query_of_an_empty_index_says_to_add_models(tmp_path, capsys):
     idx.add([IndexRow(id="org/x", source="org/x", embedding=[], text_encoder="", family="sd1", reason="no expert")])
     idx.remove(["org/x"])  # an index whose last model was removed
     assert main(["query", "a puppy", "--index", str(tmp_path / "idx")]) == 0
-    assert capsys.readouterr().out.strip() == f"{tmp_path / 'idx'} holds no models; add some with `hfprobe index add`"
+    want = f"{tmp_path / 'idx'}: the index holds no models; add some with `hfprobe index add`"
+    assert capsys.readouterr().out.strip() == want
 
 
 def test_cli_from_file_reports_each_bad_source(tmp_path, capsys):
@@ -459,7 +460,7 @@ def test_expert_less_tree_is_indexed_by_tree_root_format_and_commit(realzoo, tmp
     out = capsys.readouterr().out
     assert "org/bert-lora" not in out and "none of the 1 models" in out and "add --tree ROOT to this query" in out
     assert main(["query", "sentiment", "--index", idx_dir, "--tree", "gpt2"]) == 0
-    assert capsys.readouterr().out.startswith("no model of tree gpt2 among the 1 in")
+    assert capsys.readouterr().out.strip() == f"{idx_dir}: no model of tree gpt2 among the 1 indexed"
     assert main(["index", "info", "--index", idx_dir, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["models"] == 1 and info["without_categories"] == 1

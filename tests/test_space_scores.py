@@ -203,6 +203,19 @@ def test_search_without_text_lists_the_chosen_tree(tree_index):
     assert type(err.value).__name__ == "Error"  # gradio's, shown on the page
 
 
+def test_a_search_that_finds_nothing_says_why(tmp_path):
+    """A text query ranks every model with categories, so finding none is never the text's fault: the page says
+    why in the index's terms (the CLI's cases, ModelIndex.no_hits) and what the visitor can do instead."""
+    from hfprobe.search.index import ModelIndex
+    from hfprobe.search.rows import IndexRow
+
+    bare = IndexRow(id="org/bare", source="org/bare", embedding=[], text_encoder="", family="bert", reason="none")
+    ModelIndex(tmp_path / "index").add([bare])
+    status, table = endpoints.search_fn(str(tmp_path / "index"))("a dog", "all trees", 10)
+    assert status.startswith("0 models: none of the 1 models indexed has categories to rank")
+    assert status.endswith("; pick a tree to list its models") and table.empty
+
+
 def test_search_shows_no_local_path(tree_index):
     status, table = endpoints.search_fn(tree_index)("a dog", "all trees", 10)
     assert status == "1 model" and table["model"].tolist() == ["`dog.safetensors`"]

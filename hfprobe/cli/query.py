@@ -46,15 +46,13 @@ def run(args) -> int:
     return 0
 
 
+NO_HITS_ADVICE = {  # what a user of the command line can do, by the case ModelIndex.no_hits names
+    "empty": "add some with `hfprobe index add`",
+    "unscored": "add --tree ROOT to this query to list that tree's models",
+}
+
+
 def no_hits(index, tree: str | None) -> str:
-    """Why a query found nothing: an empty index, no model of the tree, or (a text query ranks every model with
-    categories) only models without: their trees have no expert and the readout gave no answer."""
-    total = len(index)
-    if not total:
-        return f"{index.path} holds no models; add some with `hfprobe index add`"
-    if tree:
-        return f"no model of tree {tree} among the {total} in {index.path}"
-    return (
-        f"none of the {total} models in {index.path} has categories to rank (no expert for their trees, and no readout "
-        "answer); add --tree ROOT to this query to list that tree's models"
-    )
+    """Why a query found nothing, with the index's place and what to do."""
+    case, why = index.no_hits(tree)
+    return f"{index.path}: {why}" + (f"; {NO_HITS_ADVICE[case]}" if case in NO_HITS_ADVICE else "")

@@ -230,6 +230,20 @@ class ModelIndex:
     def __len__(self) -> int:
         return sum(t.count_rows() for _, t in self._all_tables())
 
+    def no_hits(self, tree: str | None) -> tuple[str, str]:
+        """Why a query of this index found nothing, as (case, sentence): "empty" (no models), "tree" (none of that
+        tree), or "unscored" (a text query ranks the models with categories, and none has any). The sentence names
+        neither the index's place nor a command: the CLI and the Space each add their own advice."""
+        total = len(self)
+        if not total:
+            return "empty", "the index holds no models"
+        if tree:
+            return "tree", f"no model of tree {tree} among the {total} indexed"
+        return "unscored", (
+            f"none of the {total} models indexed has categories to rank (no expert for their trees, and no readout "
+            "answer)"
+        )
+
     def count_unscored(self) -> int:
         """How many models are indexed without categories (found by tree only)."""
         self.meta = self._load_meta()

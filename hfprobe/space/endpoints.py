@@ -347,7 +347,9 @@ def search_fn(index_dir):
         else:
             unscored = sum(h["score"] is None for h in hits)
             status += f" ({unscored} without a score)" if unscored else ""
-            status += "" if hits else " match; try another tree or a broader text"
+        if not hits:  # a text query ranks every model with categories: nothing found is never the text's fault
+            case, why = index.no_hits(chosen)
+            status = f"0 models: {why}" + ("; pick a tree to list its models" if case == "unscored" else "")
         return status, pd.DataFrame(rows, columns=["rank", "score", "model", "tree", "why"])
 
     return answer(search, pool="index")
