@@ -167,6 +167,33 @@ def test_network_failure_mid_way_changes_nothing_and_rerun_works(hub):
     assert annotate_repo("org/lora", push=True, token=WRITE, today=DAY).status == "annotated"
 
 
+@pytest.mark.parametrize("read", ["/api/whoami-v2", "/api/models/org/once", "/org/once/resolve/", "discussions"])
+def test_a_read_outlives_the_shared_client_being_closed(hub, read):
+    """A connect error in any thread makes huggingface_hub close the client all threads share, under every request
+    in flight (a batch --push, the webhook's workers, the Space's visitors). annotate's Hub reads (the token's
+    owner, the commit the card is read at, the card, the pull requests) are retried as hfprobe's own reads are, and
+    the pull request is opened once. Its writes are not retried: one cut short may have been made."""
+    import time
+
+    from huggingface_hub import close_session
+
+    card = f"# a card no other test has cached ({read})\n"
+    hub.add_repo("org/once", {"README.md": card, "adapter_model.safetensors": WEIGHTS})
+    closed = []
+
+    def close_under_the_first(req, method, path):
+        hit = path == read if read.startswith("/api/models/") else read in path
+        if method == "GET" and hit and not closed:
+            closed.append(path)
+            close_session()
+            time.sleep(0.3)  # then answer, to a client that is gone
+        return False
+
+    hub.fault = close_under_the_first
+    res = annotate_repo("org/once", push=True, token=WRITE, today=DAY)
+    assert closed and res.status == "annotated" and len(hub.discussions["org/once"]) == 1
+
+
 def test_without_push_writes_to_out(hub, tmp_path):
     out = tmp_path / "cards"
     res = annotate_repo("org/lora", out=out, today=DAY)

@@ -45,6 +45,7 @@ from .pull_request import (
     PR_TITLE,
     RateLimiter,
     check_write_token,
+    hub_read,
     hub_readme,
     others_setting_base_model,
     our_prs,
@@ -264,7 +265,8 @@ def annotate_repo(
     api = HfApi(token=token)
     with hub_errors(repo_id, token=token, write=push):
         user = check_write_token(api, repo_id, token) if push and not dry_run else None
-        sha = api.model_info(repo_id, revision=revision).sha  # not found / gated / private fail here, before any work
+        # not found / gated / private fail here, before any work
+        sha = hub_read(repo_id, lambda: api.model_info(repo_id, revision=revision).sha)
         old = hub_readme(api, repo_id, sha or revision or "main")
         validate_card(old, f"{repo_id}/README.md")
         # the weights read at the card's commit, and from the Hub whatever the local disk holds (a webhook names the
@@ -312,7 +314,7 @@ def _push(
         current = hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
         if same_findings(current, upd.text):  # the open PR already says this: nothing to add
             return _result(repo_id, upd, "unchanged", open_pr.url, sha=sha)
-        pr_sha = api.model_info(repo_id, revision=f"refs/pr/{open_pr.num}").sha
+        pr_sha = hub_read(repo_id, lambda: api.model_info(repo_id, revision=f"refs/pr/{open_pr.num}").sha)
         (limiter or RateLimiter()).wait()
         api.create_commit(
             repo_id,

@@ -6,9 +6,12 @@ checking a write token (read-only, fine-grained scopes) before any work, and spa
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from .. import __version__
 from ..errors import (
@@ -16,7 +19,18 @@ from ..errors import (
 )
 from .card import CardUpdate
 
+T = TypeVar("T")
+
 PR_TITLE = "hfprobe: model tree and weight-derived metadata for the model card"
+
+
+def hub_read(what: str, read: Callable[[], T]) -> T:
+    """`read()`, one read of the Hub API, retried on transient failures as hfprobe's own reads are: huggingface_hub
+    closes the client all threads share after a connect error in any one of them, under every request in flight
+    (a batch --push, the webhook's workers). Never a write: one cut short may have been made."""
+    from ..source.transport import timeouts, with_retries
+
+    return with_retries(what, read, timeout=timeouts()[0])
 
 
 def hub_readme(api, repo_id: str, revision: str = "main") -> str | None:
@@ -25,7 +39,7 @@ def hub_readme(api, repo_id: str, revision: str = "main") -> str | None:
     from huggingface_hub.errors import RemoteEntryNotFoundError
 
     try:
-        path = api.hf_hub_download(repo_id, "README.md", revision=revision)
+        path = hub_read(f"{repo_id}/README.md", lambda: api.hf_hub_download(repo_id, "README.md", revision=revision))
     except RemoteEntryNotFoundError:
         return None
     return Path(path).read_bytes().decode("utf-8", errors="strict")
@@ -79,7 +93,10 @@ def pr_body(repo_id: str, upd: CardUpdate, report: dict) -> str:
 def our_prs(api, repo_id: str, user: str) -> tuple[object | None, object | None]:
     """(our open PR, our closed PR) found by author and title."""
     open_pr = closed = None
-    for disc in api.get_repo_discussions(repo_id, author=user, discussion_type="pull_request"):
+    discussions = hub_read(
+        repo_id, lambda: list(api.get_repo_discussions(repo_id, author=user, discussion_type="pull_request"))
+    )
+    for disc in discussions:
         if disc.title != PR_TITLE:
             continue
         if disc.status == "open" and open_pr is None:
@@ -111,8 +128,12 @@ def others_setting_base_model(
     [(number, author, their base_model ids)], so hfprobe never competes with a person's proposal."""
     mine = _base_model_of(main_text)
     found = []
-    prs = api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open")
-    for disc in list(prs)[:MAX_OTHER_PRS]:
+
+    def newest():  # the listing pages lazily: each try starts it afresh
+        prs = api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open")
+        return list(itertools.islice(prs, MAX_OTHER_PRS))
+
+    for disc in hub_read(repo_id, newest):
         if disc.author == user and disc.title == PR_TITLE:
             continue
         theirs = _base_model_of(hub_readme(api, repo_id, f"refs/pr/{disc.num}"))
@@ -146,7 +167,7 @@ def check_write_token(api, repo_id: str, token: str | None) -> str:
         raise HubWriteError(
             f"{repo_id}: --push needs a Hugging Face token with write access; set HF_TOKEN or run `hf auth login`"
         )
-    me = api.whoami()
+    me = hub_read(repo_id, api.whoami)
     access = (me.get("auth") or {}).get("accessToken") or {}
     if access.get("role") == "read":
         raise HubWriteError(f"{repo_id}: the token is read-only; --push needs a write token")
