@@ -543,6 +543,9 @@ def test_a_query_without_text_lists_a_tree_by_id(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:3] == ["1.", "-", "org/cat-lora"] and "top categories:" in lines[0]
     assert [line.split()[2] for line in lines if line[:4].strip().endswith(".")] == [h["id"] for h in hits[:3]]
+    assert lines[-1] == "(the first 3 of tree sd1 by id; raise --top-k to list more)"
+    assert main(["query", "--tree", "sd1", "--index", str(tmp_path / "idx"), "--top-k", "4"]) == 0
+    assert "raise --top-k" not in capsys.readouterr().out  # all four listed
     assert main(["query", "--index", str(tmp_path / "idx")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "or --tree ROOT to list its models" in err

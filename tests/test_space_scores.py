@@ -198,6 +198,17 @@ def test_search_without_text_lists_the_chosen_tree(tree_index):
     assert (
         status == "1 model of runwayml/stable-diffusion-v1-5, by name" and table["why"][0] == "top categories: dog 0.90"
     )
+    from hfprobe.search.index import ModelIndex
+    from hfprobe.search.rows import IndexRow
+
+    vit = "google/vit-base-patch16-224"
+    more = IndexRow(id="org/more", source="org/more", repo="org/more", embedding=[], text_encoder="", root=vit)
+    more.reason = "no expert"
+    ModelIndex(tree_index).add([more])
+    status, table = search("", vit, 1)
+    assert status == f"the first 1 model of {vit}, by name (1 without categories); raise results for more"
+    assert table["model"].tolist() == ["`org/more`"]
+    assert search("", vit, 2)[0] == f"2 models of {vit}, by name (2 without categories)"
     with pytest.raises(Exception, match="or pick a tree to list its models") as err:
         search("", "all trees", 10)
     assert type(err.value).__name__ == "Error"  # gradio's, shown on the page

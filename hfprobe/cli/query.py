@@ -29,7 +29,9 @@ def run(args) -> int:
         raise UsageError('no text to look for; give one, e.g. "a photo of a dog", or --tree ROOT to list its models')
 
     index = ModelIndex(args.index, create=False)
-    hits = index.query(args.text, tree=args.tree, top_k=args.top_k, unscored=True)
+    listing = not (args.text or "").strip()  # a tree's models by id: one more asked, to tell whether there are more
+    hits = index.query(args.text, tree=args.tree, top_k=args.top_k + listing, unscored=True)
+    more, hits = len(hits) > args.top_k, hits[: args.top_k]
     if args.json:
         for rank, h in enumerate(hits, 1):
             emit({"rank": rank, **h})
@@ -43,6 +45,8 @@ def run(args) -> int:
         print(f"{rank:>3}. {score}  {h['id']}  [{h['root'] or h['family'] or '?'}]  {h['why']}")
         if where != h["id"]:
             print(f"       {where}")
+    if more:
+        print(f"(the first {args.top_k} of tree {args.tree} by id; raise --top-k to list more)")
     return 0
 
 

@@ -329,7 +329,9 @@ def search_fn(index_dir):
             ) from None
         if chosen is not None and chosen not in index.trees():
             raise gr.Error(f"unknown tree; pick one from the list or {ALL_TREES!r}")
-        hits = index.query(text or None, tree=chosen, top_k=k, unscored=True)  # as the CLI: unscored ones too
+        # as the CLI: unscored ones too; a listing asks one more, to tell whether there are more
+        hits = index.query(text or None, tree=chosen, top_k=k + (not text), unscored=True)
+        more, hits = len(hits) > k, hits[:k]
         rows = [
             [
                 i,
@@ -343,7 +345,8 @@ def search_fn(index_dir):
         status = f"{len(hits)} model{'' if len(hits) == 1 else 's'}"
         if not text:  # a listing: nothing has a score; say how many have no categories
             bare = sum(not h["categories"] for h in hits)
-            status += f" of {chosen}, by name" + (f" ({bare} without categories)" if bare else "")
+            status = ("the first " if more else "") + status + f" of {chosen}, by name"
+            status += (f" ({bare} without categories)" if bare else "") + ("; raise results for more" if more else "")
         else:
             unscored = sum(h["score"] is None for h in hits)
             status += f" ({unscored} without a score)" if unscored else ""
