@@ -157,7 +157,8 @@ class FakeHub:
         self.routes.insert(0, (method, re.compile(pattern + r"$"), handler))
 
     @contextlib.contextmanager
-    def serving(self):
+    def serving(self, port: int = 0):
+        """Serve on 127.0.0.1 (`port`: 0 for any free one) and point huggingface_hub at it for the block."""
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -220,7 +221,7 @@ class FakeHub:
                     super().handle_error(request, client_address)
 
         self.closing.clear()
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server(("127.0.0.1", port), Handler)
         self.endpoint = f"http://127.0.0.1:{self._server.server_address[1]}"
         server = self._server  # polled every 50 ms: shutdown() returns at once, not after half a second
         thread = threading.Thread(target=lambda: server.serve_forever(poll_interval=0.05), daemon=True)
@@ -238,6 +239,11 @@ class FakeHub:
             constants.ENDPOINT, constants.HUGGINGFACE_CO_URL_TEMPLATE = saved
             self._server.shutdown()
             self._server.server_close()
+            # the connections huggingface_hub's client keeps alive to this server go too: their handler threads
+            # end, and a later server that gets this port number is never sent a request meant for this one
+            from huggingface_hub import close_session
+
+            close_session()
 
     # ---- auth ------------------------------------------------------------------------------------
     def token_role(self, req) -> str | None:

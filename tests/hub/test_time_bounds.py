@@ -9,7 +9,6 @@ import json
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -216,31 +215,3 @@ def test_a_read_outlives_the_shared_client_being_closed(hub, name):
     else:
         assert src.read_text(name) == files[name]
     assert len(closed) == 1
-
-
-def test_a_download_left_under_way_ends_at_the_test_server(tmp_path):
-    """The harness itself (tests/fakehub.py): a source closed while a companion's prefetch waits on its HEAD leaves
-    that download running; the server it asked serves it to the end, so it never asks the real endpoint (whose
-    connect error would close the client the next test shares)."""
-    from tests.fakehub import FakeHub, _downloading
-
-    other = FakeHub(tmp_path / "other")
-    files, _ = adapter_files()
-    files["README.md"] = "a card only the left-over download reads"
-    other.add_repo(REPO, files)
-    asked = threading.Event()
-
-    def slow_head(req, method, path):
-        if method == "HEAD" and path.endswith("/README.md"):
-            asked.set()
-            time.sleep(0.3)
-        return False
-
-    other.fault = slow_head
-    with other.serving():
-        src = resolve(REPO)
-        src.prefetch(["README.md"])
-        assert asked.wait(5)
-        src.close()  # the prefetch is under way: it runs on
-    assert [m for m, p, _ in other.requests if p.endswith("/README.md")] == ["HEAD", "HEAD", "GET"]
-    assert not [t.name for t in threading.enumerate() if _downloading(t)]
