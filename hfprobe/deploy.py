@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -133,14 +134,22 @@ def _expert_text_encoders(repos: list[str], token) -> set[str]:
     from huggingface_hub import snapshot_download
 
     from .source.hub import hub_errors
+    from .source.transport import hub_read
 
     found = set()
     for spec in repos:
         repo_id, _, revision = spec.partition("@")
         with hub_errors(f"expert repo {spec}", token=token):
             snap = Path(
-                snapshot_download(
-                    repo_id, revision=revision or None, token=token, allow_patterns=["expert.json", "*/expert.json"]
+                hub_read(
+                    spec,
+                    partial(
+                        snapshot_download,
+                        repo_id,
+                        revision=revision or None,
+                        token=token,
+                        allow_patterns=["expert.json", "*/expert.json"],
+                    ),
                 )
             )
         configs = list(snap.rglob("expert.json"))
@@ -266,17 +275,21 @@ def push_space(
 
     from . import __version__
     from .source.hub import check_repo_id, hub_errors
+    from .source.transport import hub_read
 
     check_repo_id(repo_id)
     api = HfApi(token=token)
 
     def read(name: str) -> str:
-        path = hf_hub_download(repo_id, name, repo_type="space", token=token)
+        path = hub_read(f"{repo_id}/{name}", lambda: hf_hub_download(repo_id, name, repo_type="space", token=token))
         return Path(path).read_text(encoding="utf-8", errors="replace")
 
     with hub_errors(f"Space {repo_id}", token=token, write=True):
-        api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True)
-        existing = set(api.list_repo_files(repo_id, repo_type="space"))
+        hub_read(
+            repo_id,
+            lambda: api.create_repo(repo_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True),
+        )
+        existing = set(hub_read(repo_id, lambda: api.list_repo_files(repo_id, repo_type="space")))
         old = read("README.md") if "README.md" in existing else None
         before = json.loads(read(SETTINGS_FILE)) if SETTINGS_FILE in existing else {}
     if experts is None:  # not given: the experts of the previous push stay

@@ -25,6 +25,7 @@ from hfprobe.errors import (
 )
 from tests.fakehub import FakeHub
 from tests.fakehub_write import install_write
+from tests.hub.faults import close_client_under
 from tests.test_card import BERT, PREDICTIONS, _read
 
 WRITE, READ, EXPIRED = "hf_WriteTokenAbcdef123456", "hf_ReadTokenAbcdef1234567", "hf_ExpiredTokenAbcdef12345"
@@ -173,23 +174,11 @@ def test_a_read_outlives_the_shared_client_being_closed(hub, read):
     in flight (a batch --push, the webhook's workers, the Space's visitors). annotate's Hub reads (the token's
     owner, the commit the card is read at, the card, the pull requests) are retried as hfprobe's own reads are, and
     the pull request is opened once. Its writes are not retried: one cut short may have been made."""
-    import time
-
-    from huggingface_hub import close_session
-
     card = f"# a card no other test has cached ({read})\n"
     hub.add_repo("org/once", {"README.md": card, "adapter_model.safetensors": WEIGHTS})
-    closed = []
-
-    def close_under_the_first(req, method, path):
-        hit = path == read if read.startswith("/api/models/") else read in path
-        if method == "GET" and hit and not closed:
-            closed.append(path)
-            close_session()
-            time.sleep(0.3)  # then answer, to a client that is gone
-        return False
-
-    hub.fault = close_under_the_first
+    closed = close_client_under(
+        hub, "GET", lambda path: path == read if read.startswith("/api/models/") else read in path
+    )
     res = annotate_repo("org/once", push=True, token=WRITE, today=DAY)
     assert closed and res.status == "annotated" and len(hub.discussions["org/once"]) == 1
 

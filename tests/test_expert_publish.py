@@ -180,6 +180,31 @@ def test_loaded_back_from_the_cache_with_the_hub_gone(tmp_path, experts_dir, mon
     assert first == again == ["vit-a", "vit-b"]
 
 
+@pytest.mark.parametrize(
+    "method, read",
+    [
+        ("GET", "/revision/"),  # load: the commit the snapshot is taken at
+        ("GET", "/tree/"),  # load: the listing; push: the files already there
+        ("GET", "/expert.safetensors"),  # load: a file
+        ("GET", "/README.md"),  # push: whether the card there is ours
+        ("POST", "/api/repos/create"),  # push: the repo, made or found (asked again, it is found)
+    ],
+)
+def test_push_and_load_outlive_the_shared_client_being_closed(hub, experts_dir, method, read):
+    """A connect error in any thread makes huggingface_hub close the client every thread shares, under every
+    request in flight: a Space loading its experts beside its visitors' reads, a batch. The reads of `experts push`
+    and of loading experts from the Hub are retried as hfprobe's own reads are; the commit is made once."""
+    from tests.hub.faults import close_client_under
+
+    repo = f"tester/shared-{method}-{read.strip('/').replace('/', '-')}"  # its own: none of it in the cache
+    push_experts(experts_dir, repo, trees=["vit-a"], token=WRITE)
+    commits = len(hub.commits)
+    closed = close_client_under(hub, method, lambda path: read in path)
+    push_experts(experts_dir, repo, token=WRITE)  # adds vit-b: the card and the listing are read
+    assert [e.name for e in load_experts_from(repo)] == ["vit-a", "vit-b"]
+    assert closed and len(hub.commits) == commits + 1
+
+
 def test_push_refusals(hub, tmp_path, experts_dir, capsys):
     assert main(["experts", "push", str(tmp_path / "nothing"), "tester/x", "--token", WRITE]) == 2
     assert "no expert here" in capsys.readouterr().err

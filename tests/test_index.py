@@ -307,6 +307,7 @@ def test_filter_lists_models_from_the_hub_api(tmp_path):
     from hfprobe.errors import NetworkError
     from hfprobe.search.ingest import list_hub_models
     from tests.fakehub import FakeHub
+    from tests.hub.faults import close_client_under
 
     hub, seen = FakeHub(tmp_path / "hub"), {}
 
@@ -317,6 +318,10 @@ def test_filter_lists_models_from_the_hub_api(tmp_path):
     hub.route("GET", r"/api/models", models)
     with hub.serving():
         assert list_hub_models("base_model:adapter:org/root", limit=5) == ["org/a", "org/b"]
+        # huggingface_hub closes the client all threads share after a connect error in any one: retried
+        closed = close_client_under(hub, "GET", lambda path: path == "/api/models")
+        assert list_hub_models("base_model:adapter:org/root", limit=5) == ["org/a", "org/b"] and closed
+        hub.fault = None
     assert seen["filter"] == "base_model:adapter:org/root" and seen["limit"] == "5"
     with hub.serving():
         hub.route("GET", r"/api/models", lambda req: (401, {}, {"error": "Invalid credentials"}))

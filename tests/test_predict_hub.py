@@ -192,3 +192,20 @@ def test_a_root_s_text_encoder_is_fetched_without_its_other_weight_formats(tmp_p
         ["model.fp16.safetensors"],
         ["pytorch_model.bin"],
     ]
+
+
+@pytest.mark.parametrize("read", ["/revision/", "/text_encoder/model.safetensors"])
+def test_a_root_s_text_encoder_is_fetched_though_the_shared_client_is_closed(tmp_path, monkeypatch, read):
+    """huggingface_hub closes the client every thread shares after a connect error in any one of them (a Space
+    answering several visitors): the fetch of a root's text encoder is retried as hfprobe's reads are."""
+    from hfprobe.text import states as st
+    from tests.hub.faults import close_client_under
+
+    monkeypatch.setenv("HFPROBE_CACHE", str(tmp_path / "cache"))
+    hub = FakeHub(tmp_path / "hub")
+    repo = f"org/root-{read.strip('/').replace('/', '-')}"  # its own: none of it in the Hugging Face cache
+    _served_root(tmp_path, hub, repo, copies=("model.safetensors",))
+    closed = close_client_under(hub, "GET", lambda path: read in path)
+    with hub.serving():
+        states = st.CLIPStates(repo).states(["dog", "cat", "cow"])
+    assert closed and states.states[0].shape == (77, 32)

@@ -175,6 +175,31 @@ def test_an_update_keeps_what_it_does_not_own(hub, index_dir):
     assert "## My notes\nKept across pushes." in new.text and new.text.count(deploy.SECTION_START) == 1
 
 
+@pytest.mark.parametrize(
+    "method, read",
+    [
+        ("POST", "/api/repos/create"),  # the Space, made or found (asked again, it is found)
+        ("GET", "/tree/"),  # the files already there
+        ("GET", "/README.md"),  # its card, kept around our section
+        ("GET", "/hfprobe-space.json"),  # the settings of the push before
+        ("GET", "/expert.json"),  # which text space each expert repo needs
+    ],
+)
+def test_a_push_outlives_the_shared_client_being_closed(hub, method, read):
+    """huggingface_hub closes the client every thread shares after a connect error in any one of them; the reads of
+    `space push` are retried as hfprobe's own reads are, and the push is still one commit."""
+    from tests.hub.faults import close_client_under
+
+    space = f"tester/space-{method}-{read.strip('/').replace('/', '-')}"  # its own: nothing of it in the cache
+    experts = f"tester/experts-{method}-{read.strip('/').replace('/', '-')}"
+    cfg = {"format": "hfprobe-expert/1", "root": "google/vit-base-patch16-224", "text_encoder": None}
+    hub.add_repo(experts, {"vit-a/expert.json": json.dumps(cfg), "vit-a/expert.safetensors": b"x"})
+    closed = close_client_under(hub, method, lambda path: read in path)
+    deploy.push_space(space, experts=[experts], token=WRITE)  # made; the experts' configs read
+    deploy.push_space(space, experts=[experts], token=WRITE)  # updated; its card and settings read
+    assert closed and len(_commit(hub, space)) == 2
+
+
 def test_bad_pushes_are_one_line_and_write_nothing(hub, tmp_path, capsys):
     assert main(["space", "push", "not a repo", "--token", WRITE]) == 2
     assert "not a Hub repo id" in capsys.readouterr().err

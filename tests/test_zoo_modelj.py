@@ -90,6 +90,25 @@ def test_discriminative_rows_from_the_dataset_repo(modelj_hub_):
     assert z.kind == "modelj" and list(z.trees()) == ["SupViT"] and len(z) == len(truth["SupViT"])
 
 
+@pytest.mark.parametrize("read", ["/api/datasets/", "/api/models/ProbeX/Model-J__SD_200"])
+def test_zoo_reads_outlive_the_shared_client_being_closed(modelj_hub_, read):
+    """huggingface_hub closes the client every thread shares after a connect error in any one of them: the zoo's
+    listings (the dataset's rows, a model repo's files) are retried as hfprobe's reads are."""
+    from tests.hub.faults import close_client_under
+
+    hub, truth = modelj_hub_
+    closed = close_client_under(hub, "GET", lambda path: path.startswith(read))
+    try:
+        with hub.serving():
+            if "datasets" in read:
+                assert len(modelj_rows("SupViT")) == len(truth["SupViT"])
+            else:
+                assert len(open_modelj("ProbeX/Model-J__SD_200").models) == len(truth["SD_200"])
+    finally:
+        hub.fault = None  # the server is shared by this file's tests
+    assert closed
+
+
 def test_dataset_card_configs_name_the_files():
     files = ["README.md", "data/supvit-tr.csv", "data/supvit-va.csv", "SupViT/train-0.parquet", "DINO/train.csv"]
     card = {

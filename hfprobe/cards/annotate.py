@@ -39,13 +39,13 @@ from ..errors import (
     UsageError,
 )
 from ..source.hub import hub_errors, scrub
+from ..source.transport import hub_read
 from .card import CardUpdate, same_findings, update_card, validate_card
 from .pull_request import (
     PR_INTERVAL_S,
     PR_TITLE,
     RateLimiter,
     check_write_token,
-    hub_read,
     hub_readme,
     others_setting_base_model,
     our_prs,

@@ -9,28 +9,16 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 from .. import __version__
 from ..errors import (
     HubWriteError,
 )
+from ..source.transport import hub_read
 from .card import CardUpdate
 
-T = TypeVar("T")
-
 PR_TITLE = "hfprobe: model tree and weight-derived metadata for the model card"
-
-
-def hub_read(what: str, read: Callable[[], T]) -> T:
-    """`read()`, one read of the Hub API, retried on transient failures as hfprobe's own reads are: huggingface_hub
-    closes the client all threads share after a connect error in any one of them, under every request in flight
-    (a batch --push, the webhook's workers). Never a write: one cut short may have been made."""
-    from ..source.transport import timeouts, with_retries
-
-    return with_retries(what, read, timeout=timeouts()[0])
 
 
 def hub_readme(api, repo_id: str, revision: str = "main") -> str | None:

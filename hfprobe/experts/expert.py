@@ -250,11 +250,13 @@ def download_experts(repo_id: str, *, revision=None, token=None, patterns=(CONFI
     from huggingface_hub import snapshot_download
 
     from ..source.hub import hub_errors
+    from ..source.transport import hub_read
 
     if repo_id.count("/") != 1 or repo_id.startswith((".", "/")):
         raise SourceNotFoundError(f"{repo_id}: no such expert folder, and not a Hub repo id (org/name)")
     with hub_errors(f"expert {repo_id}", token=token):
-        return Path(snapshot_download(repo_id, revision=revision, token=token, allow_patterns=list(patterns)))
+        fetch = lambda: snapshot_download(repo_id, revision=revision, token=token, allow_patterns=list(patterns))  # noqa: E731
+        return Path(hub_read(f"expert {repo_id}", fetch))
 
 
 def load_experts(folder: str | os.PathLike) -> list[Expert]:

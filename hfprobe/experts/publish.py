@@ -160,6 +160,7 @@ def push_experts(
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
     from ..source.hub import check_repo_id, hub_errors
+    from ..source.transport import hub_read
 
     check_repo_id(repo_id)
     folders = expert_folders(folder, trees)
@@ -169,8 +170,8 @@ def push_experts(
     card = expert_card(configs, repo_id)
     api = HfApi(token=token)
     with hub_errors(f"expert repo {repo_id}", token=token, write=True):
-        api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True)
-        existing = set(api.list_repo_files(repo_id))
+        hub_read(repo_id, lambda: api.create_repo(repo_id, repo_type="model", private=private, exist_ok=True))
+        existing = set(hub_read(repo_id, lambda: api.list_repo_files(repo_id)))
         ops = []
         for path, where in folders.items():
             for name in (CONFIG, WEIGHTS):
@@ -192,7 +193,9 @@ def push_experts(
 def _read_remote(api, repo_id: str, name: str) -> str:
     from huggingface_hub import hf_hub_download
 
-    path = hf_hub_download(repo_id, name, token=api.token)
+    from ..source.transport import hub_read
+
+    path = hub_read(f"{repo_id}/{name}", lambda: hf_hub_download(repo_id, name, token=api.token))
     return Path(path).read_text(encoding="utf-8", errors="replace")
 
 

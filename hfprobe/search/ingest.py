@@ -187,11 +187,16 @@ def list_hub_models(filter: str, *, limit: int = 100, token=None) -> list[str]:
     """Repo ids from the Hub (or HF_ENDPOINT) matching a `list_models` filter, e.g. `base_model:adapter:org/root`."""
     from huggingface_hub import HfApi
 
-    try:
-        return [m.id for m in HfApi().list_models(filter=filter, limit=limit, token=token)]
-    except Exception as err:
-        from ..errors import NetworkError
+    from ..errors import NetworkError
+    from ..source.transport import hub_read
 
+    try:
+        return hub_read(
+            "list_models", lambda: [m.id for m in HfApi().list_models(filter=filter, limit=limit, token=token)]
+        )
+    except NetworkError:
+        raise
+    except Exception as err:
         raise NetworkError(
             f"list_models(filter={filter!r}) failed ({type(err).__name__}); check the network, HF_ENDPOINT or the "
             "filter"

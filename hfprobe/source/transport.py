@@ -165,6 +165,16 @@ def with_retries(what: str, attempt: Callable[[], T], *, timeout: float, retries
     raise AssertionError("unreachable")
 
 
+def hub_read(what: str, read: Callable[[], T]) -> T:
+    """`read()`, one read through huggingface_hub (`model_info`, a listing, `hf_hub_download`, `snapshot_download`),
+    retried on transient failures as hfprobe's own requests are. Needed because huggingface_hub closes the client
+    every thread shares after a connect error in any one of them, under every request in flight (a batch, the
+    webhook's workers, a Space's visitors), and `hf_hub_download` does not retry a connection lost before its reply.
+    Never a write, where one cut short may have been made (`create_repo(exist_ok=True)` is a read here: asked again,
+    it finds the repo made)."""
+    return with_retries(what, read, timeout=timeouts()[0])
+
+
 def raise_for_status(resp) -> None:
     """huggingface_hub's own error for a failed reply (so `hub_errors` maps it), reading at most 64 KiB of its body."""
     if resp.status_code < 400:

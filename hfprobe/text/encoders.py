@@ -257,7 +257,9 @@ class _OpenClipEncoder(TextEncoder):
                 try:  # the cache first: no network round-trips (and no retries) when it is there
                     weights = hf_hub_download(cfg["hub_repo"], cfg["hub_file"], local_files_only=True)
                 except Exception:
-                    weights = hf_hub_download(cfg["hub_repo"], cfg["hub_file"])
+                    from ..source.transport import hub_read
+
+                    weights = hub_read(cfg["hub_repo"], lambda: hf_hub_download(cfg["hub_repo"], cfg["hub_file"]))
         except Exception as err:
             raise TextEncoderError(
                 f"text encoder {enc_id}: weights {cfg['hub_repo']}/{cfg['hub_file']} are not in the Hugging Face cache "

@@ -178,11 +178,16 @@ def _snapshot(root: str, revision: str | None, token, parts) -> str:
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    path = snapshot_download(root, revision=revision, token=token, allow_patterns=text_files(parts))
+    from ..source.transport import hub_read
+
+    def fetch(patterns: list[str]) -> str:
+        return hub_read(root, lambda: snapshot_download(root, revision=revision, token=token, allow_patterns=patterns))
+
+    path = fetch(text_files(parts))
     for weights in WEIGHTS[1:]:  # a repo without the copies before: fp16 only, or (an older one) pickles only
         missing = [f"{p}/{weights}" for p in parts if weights_file(path, p) is None]
         if missing:
-            path = snapshot_download(root, revision=revision, token=token, allow_patterns=missing)
+            path = fetch(missing)
     lacking = [p for p in parts if weights_file(path, p) is None]
     if lacking and constants.is_offline_mode():  # only the configs in the cache
         raise LocalEntryNotFoundError(f"{root}: no text encoder weights in the cache")

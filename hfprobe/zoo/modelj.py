@@ -30,7 +30,7 @@ import hashlib
 import json
 import posixpath
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from pathlib import Path
 
@@ -123,9 +123,10 @@ def _hub_source(repo_id: str, *, token, revision):
 
     from ..source import Source
     from ..source.hub import hub_errors
+    from ..source.transport import hub_read
 
     with hub_errors(repo_id):
-        info = HfApi().model_info(repo_id, revision=revision, token=token)
+        info = hub_read(repo_id, lambda: HfApi().model_info(repo_id, revision=revision, token=token))
     files = sorted(s.rfilename for s in info.siblings or [])
     return Source("hub", repo_id, repo_id=repo_id, revision=info.sha, token=token, _files=files), info.sha
 
@@ -283,10 +284,11 @@ def modelj_rows(subset: str, *, token=None, revision: str | None = None) -> list
     from huggingface_hub import HfApi, hf_hub_download
 
     from ..source.hub import hub_errors
+    from ..source.transport import hub_read
 
     repo = modelj_data()["dataset"]
     with hub_errors(repo):
-        info = HfApi().dataset_info(repo, revision=revision, token=token)
+        info = hub_read(repo, lambda: HfApi().dataset_info(repo, revision=revision, token=token))
     files = sorted(s.rfilename for s in info.siblings or [])
     per_split = _row_files(files, subset, getattr(info, "card_data", None))
     if not per_split:
@@ -298,7 +300,10 @@ def modelj_rows(subset: str, *, token=None, revision: str | None = None) -> list
     for split in modelj_data()["discriminative_splits"]:
         for name in per_split.get(split, []):
             with hub_errors(f"{repo}/{name}"):
-                path = hf_hub_download(repo, name, repo_type="dataset", revision=info.sha, token=token)
+                path = hub_read(
+                    f"{repo}/{name}",
+                    partial(hf_hub_download, repo, name, repo_type="dataset", revision=info.sha, token=token),
+                )
             for row in _read_rows(Path(path)):
                 rows.append({**row, "split": split, "_cache_key": f"{repo.replace('/', '__')}@{info.sha[:12]}"})
     return rows

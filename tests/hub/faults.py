@@ -130,3 +130,22 @@ def slow_requests(hub, which, seconds: float = 0.2) -> list[int]:
 
     hub.fault = fault
     return most
+
+
+def close_client_under(hub, method: str, which) -> list[str]:
+    """The first `method` request whose path `which` picks finds huggingface_hub's shared client closed under it, as a
+    connect error in another thread closes it (`close_session()`), and its reply comes to a client that is gone (a
+    ReadError in the caller). Returns [that request's path] once it has happened."""
+    from huggingface_hub import close_session
+
+    closed: list[str] = []
+
+    def fault(req, m, path):
+        if m == method and which(path) and not closed:
+            closed.append(path)
+            close_session()
+            time.sleep(0.3)
+        return False
+
+    hub.fault = fault
+    return closed

@@ -23,6 +23,7 @@ from .faults import (
     WEIGHTS,
     adapter_files,
     asked_range,
+    close_client_under,
     hang_up,
     is_weights_get,
     read_layer,
@@ -193,23 +194,12 @@ def test_a_read_outlives_the_shared_client_being_closed(hub, name):
     in flight on it end in a ReadError, which hf_hub_download does not retry (it retries a reply cut short). Here
     the server closes it while a GET waits for its reply: hfprobe retries, a companion's download as its ranged
     reads of the weights, and the answer is right."""
-    from huggingface_hub import close_session
-
     files, tensors = adapter_files()
     files["README.md"] = "---\nbase_model: openai-community/gpt2\n---\na card only this test reads\n"
     hub.add_repo("org/dropped-card", files)
-    closed = []
-
-    def close_under_the_first_get(req, method, path):
-        if method == "GET" and path.endswith("/" + name) and not closed:
-            closed.append(path)
-            close_session()
-            time.sleep(0.3)  # then answer, to a client that is gone
-        return False
-
     src = resolve("org/dropped-card")
     src.files()
-    hub.fault = close_under_the_first_get
+    closed = close_client_under(hub, "GET", lambda path: path.endswith("/" + name))
     if name == WEIGHTS:
         assert torch.equal(read_layer(src), tensors[LAYER3])
     else:
