@@ -352,8 +352,10 @@ def test_no_pr_when_nothing_the_hub_reads_would_change(hub, tmp_path):
     assert len(hub.discussions["org/lora"]) == 1
 
 
-def test_another_authors_open_pr_setting_base_model_is_respected(hub):
-    num = _other_pr(hub, "org/bare", "alice", "---\nbase_model: google-bert/bert-base-cased\n---\n# mine\n")
+@pytest.mark.parametrize("bom", ["", "\ufeff"])  # an editor's byte-order mark before the metadata hides nothing
+def test_another_authors_open_pr_setting_base_model_is_respected(hub, bom):
+    card = bom + "---\nbase_model: google-bert/bert-base-cased\n---\n# mine\n"
+    num = _other_pr(hub, "org/bare", "alice", card)
     res = annotate_repo("org/bare", push=True, token=WRITE, today=DAY)
     assert res.status == "skipped" and f"#{num} by alice" in res.reason and "google-bert/bert-base-cased" in res.reason
     assert hub.commits == [] and len(hub.discussions["org/bare"]) == 1

@@ -203,12 +203,21 @@ def test_broken_yaml_raises_one_line_card_error():
         update_card("---\n- a\n- b\n---\nx\n", BERT, today=DAY)
 
 
-def test_crlf_and_bom_are_kept():
+def test_crlf_is_kept_and_a_byte_order_mark_removed():
+    """Behind a UTF-8 byte-order mark huggingface_hub's ModelCard (like most front-matter readers) sees no metadata
+    and says nothing: the base_model written there would be read by no one. The mark goes, and the notes say so."""
+    from huggingface_hub import ModelCard
+
     original = "\ufeff---\r\nlicense: mit # keep\r\n---\r\n# Title\r\n"
+    assert ModelCard(original).data.to_dict() == {}  # the premise
     result = update_card(original, BERT, today=DAY)
-    assert result.text.startswith("\ufeff---\r\nlicense: mit # keep\r\n")
+    assert result.text.startswith("---\r\nlicense: mit # keep\r\n")
     assert result.text.count("\r\n") == result.text.count("\n")
-    assert not update_card(result.text, BERT, today="2027-01-01").changed
+    meta = ModelCard(result.text).data.to_dict()
+    assert meta["license"] == "mit" and meta["base_model"] == BERT["base_model"]["id"] and "hfprobe" in meta
+    assert any("byte-order mark" in note for note in result.notes)
+    again = update_card(result.text, BERT, today="2027-01-01")
+    assert not again.changed and not again.notes
 
 
 def test_flow_style_block_falls_back_to_card_api_and_says_so():

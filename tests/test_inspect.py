@@ -129,9 +129,11 @@ def test_the_text_report_says_declared_counts_and_ignored_fields_in_words(sd1_lo
     assert "{" not in text
 
 
-def test_card_claiming_sdxl_on_sd1_weights_is_a_conflict(sd1_lora, tmp_path):
+@pytest.mark.parametrize("bom", ["", "\ufeff"])  # an editor's byte-order mark before the metadata hides nothing
+def test_card_claiming_sdxl_on_sd1_weights_is_a_conflict(sd1_lora, tmp_path, bom):
     folder = lora_copy(sd1_lora, tmp_path)
-    (folder / "README.md").write_text("---\nbase_model: stabilityai/stable-diffusion-xl-base-1.0\n---\n# my lora\n")
+    card = bom + "---\nbase_model: stabilityai/stable-diffusion-xl-base-1.0\n---\n# my lora\n"
+    (folder / "README.md").write_text(card, encoding="utf-8")
     report = inspect_source(str(folder))
     assert report["family"] == "sd1"
     assert report["declared"]["README.md base_model"] == "stabilityai/stable-diffusion-xl-base-1.0"

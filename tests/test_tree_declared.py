@@ -42,6 +42,8 @@ def test_card_metadata_is_read_as_modelcard_reads_it():
             want = (None, text)
         assert (data.get("base_model"), body) == want, text[:80]
         assert problem is None
+        # behind a UTF-8 byte-order mark ModelCard sees no metadata; the author meant it, and it is read
+        assert card_metadata("\ufeff" + text) == (data, body, problem), text[:80]
 
 
 def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer():

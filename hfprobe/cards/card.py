@@ -14,7 +14,9 @@
 
 Everything else is kept byte for byte (but for a `base_model` line that names nothing, `base_model: ''` as peft's
 template writes it for a base it had no name for: it gives way to ours, as on a card without one): user keys, their
-order, YAML comments, quoting, the line endings (LF or CRLF) and a UTF-8 BOM. huggingface_hub's card API (`ModelCard`,
+order, YAML comments, quoting and the line endings (LF or CRLF). A UTF-8 byte-order mark before the metadata is
+removed, and `CardUpdate.notes` says so: huggingface_hub's `ModelCard`, like most front-matter readers, sees no
+metadata behind one, so the `base_model` written there would be read by no one. huggingface_hub's card API (`ModelCard`,
 `ModelCardData.to_yaml`, `metadata_update`) re-serialises the whole YAML block, which drops
 comments, re-quotes strings, re-flows long lines and re-indents lists, so it is used here to
 parse, to validate and to read the result back, while the edit itself is a splice of our own
@@ -366,7 +368,12 @@ def update_card(
             written=written,
             lb=lb,
         )
-        return bom + head + new_yaml + tail + _splice_section(md_body, section, lb), notes
+        if bom:
+            notes.append(
+                f"{name}: the UTF-8 byte-order mark before the metadata was removed; huggingface_hub's card parser, "
+                "like most front-matter readers, sees no metadata behind one"
+            )
+        return head + new_yaml + tail + _splice_section(md_body, section, lb), notes
 
     new_text, notes = render(str(old_block.get("date") or today or _dt.date.today().isoformat()))
     if new_text != original and old_block.get("date"):
@@ -376,8 +383,10 @@ def update_card(
         conflicts.insert(
             0, f"declared base_model {replaced or declared} contradicted by the weights (root {root.get('id')})"
         )
-    try:
-        ModelCard(new_text)  # the card API must read back what we wrote
+    try:  # the card API must read back what we wrote, our block included
+        back = ModelCard(new_text).data.to_dict()
+        if not isinstance(back.get("hfprobe"), dict):
+            raise ValueError("no hfprobe metadata read back")
     except Exception as err:  # noqa: BLE001 - any failure here means we must not write
         raise CardError(
             f"{name}: the updated card does not read back with huggingface_hub ({clean_text(err, 80)}); "

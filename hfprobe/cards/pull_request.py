@@ -104,7 +104,8 @@ def _base_model_of(text: str | None) -> list[str]:
     from .section import ids_of
 
     try:
-        return ids_of(ModelCard(text or "", ignore_metadata_errors=True).data.base_model)
+        card = ModelCard((text or "").removeprefix("\ufeff"), ignore_metadata_errors=True)  # a BOM hides nothing
+        return ids_of(card.data.base_model)
     except Exception:  # noqa: BLE001 - a card we cannot read sets nothing we can see
         return []
 

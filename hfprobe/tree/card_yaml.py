@@ -62,9 +62,13 @@ def card_metadata(text: str) -> tuple[dict, str, str | None]:
     Read as `huggingface_hub.ModelCard` reads a card (its YAML-block pattern, a safe load, a mapping with string
     keys), without importing it: tests/test_tree_declared.py compares the two on real cards.
 
+    One difference: a UTF-8 byte-order mark before the block is read past (ModelCard sees no metadata behind one,
+    but the card's author meant it as metadata, and `hfprobe annotate` removes the mark).
+
     >>> card_metadata("---\\nbase_model: gpt2\\n---\\n# Hi")
     ({'base_model': 'gpt2'}, '# Hi', None)
     """
+    text = text.removeprefix("\ufeff")
     if not text.lstrip().startswith("---"):
         return {}, text, None  # no YAML block: all prose
     match = _YAML_BLOCK.search(text)
