@@ -164,6 +164,26 @@ def test_peft_adapter_report(gpt2_adapter):
     assert report["conflicts"] == []
 
 
+def test_companion_files_saved_with_a_byte_order_mark_are_read(gpt2_adapter, tmp_path):
+    """An editor's UTF-8 byte-order mark (Notepad, PowerShell's redirection) before a JSON config: json.loads refuses
+    the text, and the declaration and the alpha were lost. It means nothing in a companion file and is left out."""
+    from hfprobe.formats import open_weights
+    from hfprobe.source import resolve
+
+    folder = tmp_path / "bom"
+    folder.mkdir()
+    for f in gpt2_adapter.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    cfg = json.loads((gpt2_adapter / "adapter_config.json").read_text())
+    (folder / "adapter_config.json").write_bytes(b"\xef\xbb\xbf" + json.dumps({**cfg, "lora_alpha": 32}).encode())
+    report = inspect_source(str(folder))
+    assert report["declared"]["adapter_config.json base_model_name_or_path"] == "gpt2"
+    assert report["root"]["id"] == "openai-community/gpt2" and report["conflicts"] == []
+    view = open_weights(resolve(str(folder)))
+    module = next(iter(view.modules.values()))
+    assert module.alpha == 32  # read from the config, not the default
+
+
 def test_peft_local_base_path_is_no_claim_unless_named_after_a_root(gpt2_adapter, tmp_path):
     folder = tmp_path / "a"
     folder.mkdir()

@@ -309,7 +309,9 @@ class Source:
     def read_text(self, name: str) -> str | None:
         """A small companion file (README.md, adapter_config.json, config.json) as text, or None if absent.
 
-        From the Hub it goes through huggingface_hub's cache, so an offline rerun finds it there."""
+        From the Hub it goes through huggingface_hub's cache, so an offline rerun finds it there. A UTF-8 byte-order
+        mark, which some editors save, is left out: it means nothing in any of these files, and JSON and front-matter
+        parsers refuse what follows one."""
         if not self.exists(name):
             return None
         started = self._prefetched.pop(name, None)
@@ -325,7 +327,7 @@ class Source:
             raise SourceAccessError(
                 f"{f.name}: {f.size} bytes is too large for a companion text file; remove or shrink it"
             )
-        return f.read(0, f.size).decode("utf-8", errors="replace")
+        return _text(f.read(0, f.size))
 
     def base_config(self, repo_id: str) -> dict | None:
         """The config of a model the metadata declares (`tree.base_config` checks the declaration by its sizes), or
@@ -418,7 +420,7 @@ def _json_object(data: bytes) -> dict | None:
 
 
 def _text(data: bytes) -> str:
-    return data.decode("utf-8", errors="replace")
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
 def _walk(root: Path, display: str) -> list[str]:
