@@ -149,6 +149,34 @@ def test_a_fine_tune_named_without_its_org_is_written_as_its_own_hub_id(declared
     assert r.family == "sd1" and r.base_model["id"] == written and not r.conflicts, r.base_model
 
 
+@pytest.mark.parametrize(
+    "declared, written",
+    [
+        # a snapshot in huggingface_hub's cache, as `from_pretrained` on it records it (Kaggle, Colab, offline runs)
+        (
+            "/root/.cache/huggingface/hub/models--runwayml--stable-diffusion-v1-5/snapshots/451f4fe16113bff5a5d2269ed5ad43b0592e9a14",
+            "runwayml/stable-diffusion-v1-5",
+        ),
+        (
+            "C:\\Users\\me\\.cache\\huggingface\\hub\\models--nitrosocke--mo-di-diffusion\\snapshots\\0b9a",
+            "nitrosocke/mo-di-diffusion",
+        ),
+        ("/kaggle/working/models--someone--sd15-finetune", "someone/sd15-finetune"),  # unknown: written, unchecked
+        # the Hub's addresses of a repo, a file or a branch in it
+        ("https://huggingface.co/runwayml/stable-diffusion-v1-5", "runwayml/stable-diffusion-v1-5"),
+        ("https://huggingface.co/nitrosocke/mo-di-diffusion/tree/main", "nitrosocke/mo-di-diffusion"),
+        ("hf://someone/sd15-finetune", "someone/sd15-finetune"),
+    ],
+)
+def test_a_hub_id_spelled_as_a_cache_path_or_an_address_is_that_id(declared, written):
+    """A local path is no claim, but one through huggingface_hub's cache names its repo exactly (the folder is
+    `models--org--name`, and a repo id never holds `--`); so does a Hub address. Both used to be read as local paths:
+    the cache path was ignored, the address named by its last folder (the repo, or `main`)."""
+    r = classify(SD1_LORA, config={"base_model_name_or_path": declared})
+    assert r.family == "sd1" and r.base_model["id"] == written and not r.conflicts, r.base_model
+    assert r.declared["adapter_config.json base_model_name_or_path"] == declared
+
+
 def test_a_declared_sd_turbo_or_playground_lora_is_checked_against_the_architecture_it_shares():
     sd2 = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 1024)}
     r = classify(sd2, config={"base_model_name_or_path": "stabilityai/sd-turbo"})

@@ -151,6 +151,34 @@ def _is_local_path(value: str) -> bool:
     )
 
 
+_REPO_ROUTES = ("resolve", "blob", "tree", "raw", "commit", "commits", "discussions")
+
+
+def _named_hub_id(value: str) -> str | None:
+    """The Hub id a spelling other than `org/name` names, else None: a Hub address (`hf://…`, `https://huggingface.co/…`,
+    a file or branch in it included), or a path through huggingface_hub's cache, whose folders are named
+    `models--org--name` (`from_pretrained` on a snapshot path records that path, as Kaggle and Colab runs often do;
+    a repo id never holds `--`, so the folder name is the id exactly).
+
+    >>> _named_hub_id("/root/.cache/huggingface/hub/models--google-bert--bert-base-uncased/snapshots/86b5e09")
+    'google-bert/bert-base-uncased'
+    >>> _named_hub_id("https://huggingface.co/gpt2/tree/main"), _named_hub_id("hf://org/name"), _named_hub_id("org/x")
+    ('gpt2', 'org/name', None)
+    """
+    v = value.strip()
+    url = re.match(r"^(?:hf://|https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)(?:models/)?([^?#]*)", v)
+    if url:
+        parts = [p for p in url[1].split("/") if p]
+        parts = parts[:1] if len(parts) > 1 and parts[1] in _REPO_ROUTES else parts[:2]
+        return "/".join(parts) or None
+    for part in re.split(r"[\\/]", v):
+        if part.startswith("models--"):
+            names = part.removeprefix("models--").split("--")
+            if 1 <= len(names) <= 2 and all(re.fullmatch(r"[\w.-]+", n) for n in names):
+                return "/".join(names)
+    return None
+
+
 def _local_copy(value: str) -> str | None:
     """The folder name of a local path when it is the repo name of exactly one registry root (a local copy of
     `stable-diffusion-v1-5/stable-diffusion-v1-5` kept as `/content/stable-diffusion-v1-5`), else None.
@@ -228,6 +256,7 @@ def declared_claims(
         for v in values:
             if not isinstance(v, str):
                 continue
+            v = _named_hub_id(v) or v
             if _is_local_path(v):
                 copy = _local_copy(v)
                 if copy is not None:  # named after the root it is a copy of: that name is the claim
@@ -352,6 +381,7 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
                 walk(value, f"{path}.{key}" if path else str(key), depth + 1)
         elif isinstance(node, str) and _CHECKPOINT_KEY.search(path.rsplit(".", 1)[-1]):
             text = node.strip()
+            text = _named_hub_id(text) or text
             value = re.split(r"[\\/]", text.rstrip("/\\"))[-1] if _is_local_path(text) else text
             if value and resolve_name(value) != (None, None):
                 out.append((path, value))
