@@ -373,6 +373,12 @@ KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 7
             "declared",
             "stable-diffusion-v1-5/stable-diffusion-v1-5",
         ),
+        (  # a diffusers model kohya loaded from a snapshot in the Hub's cache: the folder names the repo
+            {"ss_sd_model_name": "/root/.cache/huggingface/hub/models--runwayml--stable-diffusion-v1-5/snapshots/45"},
+            {},
+            "declared",
+            "runwayml/stable-diffusion-v1-5",
+        ),
         ({"ss_sd_model_name": "sd_xl_base_1.0.safetensors"}, {}, "contradicted", None),  # SDXL: the weights say no
         ({"ss_sd_model_name": "dreamshaper_8.safetensors", "ss_base_model_version": "sd_v1"}, {}, "unchecked", None),
         (  # the header names the checkpoint trained on, a fine-tune hfprobe does not know: prose cannot overrule it

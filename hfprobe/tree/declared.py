@@ -310,8 +310,9 @@ def declared_claims(
             value = metadata[key]
             if key == "modelspec.architecture":  # `<architecture>/<adapter kind>`, e.g. flux-1-dev/lora: not a Hub id
                 value = value.split("/", 1)[0]
-            if key == "ss_sd_model_name" and _is_local_path(value):  # the trainer's local file: its name is the claim
-                value = re.split(r"[\\/]", value)[-1]  # (a Hub id, as kohya stores one for diffusers models, stays)
+            if key == "ss_sd_model_name" and not _named_hub_id(value) and _is_local_path(value):
+                value = re.split(r"[\\/]", value)[-1]  # the trainer's local file: its name is the claim (a Hub id, as
+                # kohya stores one for diffusers models, stays; so does a snapshot in the Hub's cache, which names one)
             claim(f"header {key}", value)
 
     for key in sorted(k for k in metadata if _GGUF_BASE.fullmatch(k)):  # what a GGUF was converted from
