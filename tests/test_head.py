@@ -41,7 +41,31 @@ def test_a_classifier_checkpoint_names_its_labels(tmp_path):
 def test_default_label_names_are_no_labels_and_roberta_s_head_is_its_out_proj(tmp_path):
     model = RobertaForSequenceClassification(RobertaConfig(**TINY, num_labels=3))
     head = _save(model, tmp_path)["head"]  # transformers' LABEL_0, LABEL_1, LABEL_2
-    assert head == {"module": "classifier.out_proj", "outputs": 3, "task": None, "labels": None}
+    sets = [
+        {"name": "SNLI", "id": "stanfordnlp/snli"},
+        {"name": "MultiNLI", "id": "nyu-mll/multi_nli"},
+        {"name": "financial_phrasebank (sentiment)", "id": "takala/financial_phrasebank"},
+    ]  # no label names: the well-known text label sets of three classes, as a hint
+    assert head == {"module": "classifier.out_proj", "outputs": 3, "task": None, "labels": None, "label_sets": sets}
+
+
+def test_a_head_s_size_names_the_well_known_label_sets_of_its_modality_and_task():
+    """The output count of a head nothing names: as many as the classes of which well-known sets, of the family's
+    kind (a ViT's 101 outputs are Food-101's or Caltech-101's, never a text set's) and the adapter's task (a
+    token-classification head of 9 is CoNLL-2003's). Two-way heads name none: too many sets have two classes."""
+    from hfprobe.formats.head import head_words, label_sets
+
+    assert [s["id"] for s in label_sets(101, "vision")] == ["ethz/food101", None]
+    assert label_sets(101, "text") == [] and label_sets(2, "vision") == [] and label_sets(6, None) == []
+    assert [s["name"] for s in label_sets(9, "text", "TOKEN_CLS")] == ["CoNLL-2003 (named entities)"]
+    assert label_sets(9, "text", "SEQ_CLS") == []
+    assert [s["name"] for s in label_sets(3, "vision-text")][:2] == ["beans (leaf diseases)", "SNLI"]
+    head = {"module": "classifier", "outputs": 6, "task": "SEQ_CLS", "labels": None}
+    words = head_words({**head, "label_sets": label_sets(6, "text", "SEQ_CLS")})
+    assert (
+        words
+        == "classifier, 6 outputs (SEQ_CLS), as many as the classes of dair-ai emotion, TREC (coarse question types)"
+    )
 
 
 def test_a_peft_classification_adapter_keeps_its_head_and_task(tmp_path):
@@ -83,7 +107,8 @@ def test_a_head_under_a_wrapper_s_name_is_found(tmp_path):
     model = BertForSequenceClassification(BertConfig(**TINY, num_labels=4))
     save_file({f"model.{k}": v.contiguous() for k, v in model.state_dict().items()}, tmp_path / "model.safetensors")
     head = inspect_source(str(tmp_path))["head"]
-    assert head == {"module": "model.classifier", "outputs": 4, "task": None, "labels": None}
+    ag_news = [{"name": "AG News", "id": "fancyzhx/ag_news"}]  # the text label set of four classes, as a hint
+    assert head == {"module": "model.classifier", "outputs": 4, "task": None, "labels": None, "label_sets": ag_news}
     both = {n: Module(n, "full", d, 32, None, None, None, None, {}) for n, d in (("model.fc", 9), ("classifier", 3))}
     assert task_head(both, None)["module"] == "classifier"
 
@@ -111,8 +136,8 @@ def test_the_card_says_the_head(labels, tmp_path):
     _save(model, tmp_path, **config)
     annotate_one(str(tmp_path))
     card = (tmp_path / "README.md").read_text()
-    words = ": " + ", ".join(EMOTIONS) if labels else ""
-    assert f"**Task head:** classifier, 6 outputs{words}." in card
+    words = ": " + ", ".join(EMOTIONS) if labels else ", as many as the classes of dair-ai emotion, TREC"
+    assert f"**Task head:** classifier, 6 outputs{words}" in card
 
 
 def test_the_space_shows_the_head_as_code():

@@ -8,7 +8,8 @@ A fine-tune for classification saves its head whole (PEFT's `modules_to_save`, a
 classification chapter replaces the vocabulary head with one of two outputs), stored whole or with a LoRA of its own.
 Its output side is the number of labels the model was trained to tell apart: a fact about what it was trained on that
 needs no expert. config.json's `id2label` names them (unless transformers' defaults, `LABEL_0`…); an
-adapter_config.json's `task_type` says which task.
+adapter_config.json's `task_type` says which task. Where nothing names them, `label_sets` gives the well-known label
+sets with as many classes (`hfprobe/data/label_sets.json`): a hint, worded as one ("as many as the classes of …").
 
     >>> from hfprobe.formats.base import Module
     >>> classifier = Module("classifier", "full", 6, 768, None, None, None, None, {})
@@ -19,8 +20,11 @@ adapter_config.json's `task_type` says which task.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
 
 from .base import Module
 
@@ -35,6 +39,7 @@ _KINDS = ("full", "lora")  # stored whole, or with a LoRA of its own (LinearWith
 MAX_OUTPUTS = 10_000  # more outputs than that is a vocabulary (a language model's head), not a label set
 MAX_LABELS = 50  # label names reported; a head of more says how many
 MAX_LABEL_CHARS = 60
+MAX_LABEL_SETS = 4  # well-known sets named for one output count
 _DEFAULT_LABEL = re.compile(r"LABEL_\d+\Z")
 
 
@@ -78,14 +83,45 @@ def labels_of(id2label, outputs: int) -> list[str] | None:
     return [n.strip()[:MAX_LABEL_CHARS] for n in names[:MAX_LABELS]]
 
 
+@lru_cache(maxsize=1)
+def _label_set_table() -> tuple[dict, ...]:
+    data = json.loads(resources.files("hfprobe.data").joinpath("label_sets.json").read_text(encoding="utf-8"))
+    return tuple(data["sets"])
+
+
+def label_sets(outputs: int, kind: str | None, task: str | None = None) -> list[dict]:
+    """[{name, id}] of the well-known label sets with `outputs` classes, for a head of a family of `kind`
+    (families.json: vision, text, speech; a vision-text family's heads fit either) and, where an adapter says it, of
+    that `task`.
+    None for two-way heads (too many sets have two classes) or a family of no listed kind.
+
+    >>> [s["name"] for s in label_sets(101, "vision")], label_sets(2, "text")
+    (['Food-101', 'Caltech-101'], [])
+    """
+    if outputs < 3 or not kind:
+        return []
+    kinds = ("vision", "text") if kind == "vision-text" else (kind,)
+    found = [
+        {"name": s["name"], "id": s.get("id")}
+        for s in _label_set_table()
+        if s["classes"] == outputs and s["kind"] in kinds and (task is None or s.get("task") in (None, task))
+    ]
+    return found[:MAX_LABEL_SETS]
+
+
 def head_words(head: Mapping) -> str:
     """One line for people: `classifier, 6 outputs (SEQ_CLS): sadness, joy, love, anger, fear, surprise`.
 
     >>> head_words({"module": "qa_outputs", "outputs": 2, "task": None, "labels": None})
     'qa_outputs, 2 outputs'
+    >>> head_words({"module": "classifier", "outputs": 101, "task": None, "labels": None,
+    ...             "label_sets": [{"name": "Food-101", "id": "ethz/food101"}, {"name": "Caltech-101", "id": None}]})
+    'classifier, 101 outputs, as many as the classes of Food-101, Caltech-101'
     """
     text = f"{head['module']}, {head['outputs']} outputs" + (f" ({head['task']})" if head.get("task") else "")
     labels = head.get("labels") or []
+    if not labels and head.get("label_sets"):
+        return text + f", as many as the classes of {', '.join(s['name'] for s in head['label_sets'])}"
     more = head["outputs"] - len(labels) if labels else 0
     named = f" (as {head['labels_source']} names them)" if labels and head.get("labels_source") else ""
     return text + (": " + ", ".join(labels) + (f", … ({more} more)" if more > 0 else "") + named if labels else "")

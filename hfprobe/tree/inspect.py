@@ -18,13 +18,13 @@ import posixpath
 
 from ..errors import HfprobeError
 from ..formats import open_weights, pick_weights
-from ..formats.head import MAX_LABELS, head_words
+from ..formats.head import MAX_LABELS, head_words, label_sets
 from ..source import Source, resolve
 from .classify import classify
 from .declared import declared_words
 from .described import LABEL_FILES, declared_labels, described, described_words
 from .names import shapes_from_raw
-from .registry import family_label
+from .registry import families, family_label
 from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
 
 log = logging.getLogger(__name__)
@@ -106,9 +106,10 @@ def _label_texts(src: Source, weights_file: str) -> dict[str, str]:
     return out
 
 
-def _head(src: Source, view, texts: dict[str, str]) -> tuple[dict | None, list[str]]:
+def _head(src: Source, view, texts: dict[str, str], family: str | None) -> tuple[dict | None, list[str]]:
     """The view's task head, its labels named from the source's texts where its configs did not name them (a list
-    as long as the head has outputs: `described.declared_labels`), and notes on label maps of another size."""
+    as long as the head has outputs: `described.declared_labels`), else the well-known label sets of its size for
+    the family's kind (`head.label_sets`), and notes on label maps of another size."""
     head = view.extra.get("head")
     if not head or head.get("labels"):
         return head, []
@@ -119,6 +120,10 @@ def _head(src: Source, view, texts: dict[str, str]) -> tuple[dict | None, list[s
         notes += later
     if found:
         head = {**head, "labels": found["labels"][:MAX_LABELS], "labels_source": found["source"]}
+    elif head.get("module") != "qa_outputs" and (
+        sets := label_sets(head["outputs"], families()["families"].get(family or "", {}).get("kind"), head.get("task"))
+    ):
+        head = {**head, "label_sets": sets}
     return head, notes
 
 
@@ -246,7 +251,7 @@ def _report(src: Source) -> dict:
         tree.base_model["status"],
     )
     root["evidence"] = root["evidence"][:MAX_EVIDENCE]
-    head, label_notes = _head(src, view, texts)
+    head, label_notes = _head(src, view, texts, tree.family)
     return {
         "source": src.display,
         "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
@@ -266,7 +271,7 @@ def _report(src: Source) -> dict:
         "range_ignored": bool(src.range_ignored),
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
         "truncated": view.truncated,  # header intact, tensor data cut short: answered from the header (see notes)
-        "head": head,  # a classifier's {module, outputs, task, labels[, labels_source]}
+        "head": head,  # a classifier's {module, outputs, task, labels[, labels_source] or label_sets}
         "described": described(texts, view.metadata),  # the card's own one line: {text, source}, or None
         "datasets": declared_datasets(texts),  # what its card and training code say it was trained on: [{id, source}]
         "prompts": declared_prompts(texts, view.metadata),  # the prompts and caption tags they name: [{text, source}]
