@@ -357,6 +357,10 @@ def test_same_findings_ignores_version_and_date_only():
     assert not same_findings(first, update_card(None, BERT, PREDICTIONS, today=DAY).text)
 
 
+SHA256 = {  # the published checkpoints' SHA-256, as kohya's ss_new_sd_model_hash records them
+    "sd-v1-4.ckpt": "fe4efff1e174c627256e44ec2991ba279b3816e364b49f9be2abc0b3ff3f8556",
+    "sd_xl_base_1.0.safetensors": "31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b",
+}
 KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 768-wide text context
     "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": (4, 768),
     "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_up.weight": (320, 4),
@@ -379,6 +383,14 @@ KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 7
             "declared",
             "runwayml/stable-diffusion-v1-5",
         ),
+        (  # a root's published file kept under another name: kohya's SHA-256 of it names the root
+            {"ss_sd_model_name": "model.ckpt", "ss_new_sd_model_hash": SHA256["sd-v1-4.ckpt"]},
+            {},
+            "declared",
+            "CompVis/stable-diffusion-v1-4",
+        ),
+        ({"ss_new_sd_model_hash": SHA256["sd_xl_base_1.0.safetensors"]}, {}, "contradicted", None),  # SDXL's file
+        ({"ss_new_sd_model_hash": "ab" * 32}, {}, "ambiguous", None),  # a file hfprobe does not know: no claim
         ({"ss_sd_model_name": "sd_xl_base_1.0.safetensors"}, {}, "contradicted", None),  # SDXL: the weights say no
         ({"ss_sd_model_name": "dreamshaper_8.safetensors", "ss_base_model_version": "sd_v1"}, {}, "unchecked", None),
         (  # the header names the checkpoint trained on, a fine-tune hfprobe does not know: prose cannot overrule it

@@ -315,6 +315,15 @@ def declared_claims(
                 # kohya stores one for diffusers models, stays; so does a snapshot in the Hub's cache, which names one)
             claim(f"header {key}", value)
 
+    new_hash = str(metadata.get("ss_new_sd_model_hash") or "").strip().lower()
+    if re.fullmatch(r"[0-9a-f]{64}", new_hash):  # kohya's SHA-256 of the checkpoint file it trained on
+        rid = roots()["_hash"].get(new_hash)
+        if rid:  # a root's published file, under whatever name it was kept: the claim is the root
+            declared["header ss_new_sd_model_hash"] = metadata["ss_new_sd_model_hash"]
+            claims.append(Claim("header ss_new_sd_model_hash", rid, roots()["_by_id"][rid]["family"], rid))
+        else:  # another file (a fine-tune, a conversion): the hash names nothing hfprobe can check
+            ignored["header ss_new_sd_model_hash"] = f"{new_hash[:10]}… (not the hash of a checkpoint hfprobe knows)"
+
     for key in sorted(k for k in metadata if _GGUF_BASE.fullmatch(k)):  # what a GGUF was converted from
         url = _HUB_URL.match(metadata[key].strip())
         if url:

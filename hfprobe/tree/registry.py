@@ -76,7 +76,8 @@ def roots() -> dict:
     `_hub`: id, alias or derivative -> its spelling as a Hub id (what a card may write as `base_model`);
     `_tail`: a repo name's `tail_key` (`stable-diffusion-v1-5`, `llama-3-8b`) -> (root, the registry name with
     it), where only one root has it: a name without its org, a local folder, another org's re-upload
-    (`unsloth/llama-3-8b-bnb-4bit`).
+    (`unsloth/llama-3-8b-bnb-4bit`);
+    `_hash`: the SHA-256 of a root's published checkpoint file -> root id.
     """
     data = json.loads(resources.files("hfprobe.data").joinpath("roots.json").read_text())
     data["_by_id"] = {r["id"]: r for r in data["roots"]}
@@ -94,6 +95,7 @@ def roots() -> dict:
         alias.setdefault(name.lower(), target)
         hub.setdefault(name.lower(), name)
     data["_alias"], data["_same"], data["_hub"] = alias, same, hub
+    data["_hash"] = {h.lower(): r["id"] for r in data["roots"] for h in r.get("hashes", [])}
     data["_legacy"] = {name.lower() for name in data.get("legacy_ids", [])}
     tails: dict[str, dict[str, str]] = {}  # a repo name's tail key -> {root it names: the name}
     named = [(n, r["id"]) for r in data["roots"] for n in [r["id"], *r.get("aliases", [])]]
