@@ -166,7 +166,8 @@ def test_peft_adapter_report(gpt2_adapter):
 
 def test_companion_files_saved_with_a_byte_order_mark_are_read(gpt2_adapter, tmp_path):
     """An editor's UTF-8 byte-order mark (Notepad, PowerShell's redirection) before a JSON config: json.loads refuses
-    the text, and the declaration and the alpha were lost. It means nothing in a companion file and is left out."""
+    the text, and the declaration and the alpha were lost. It means nothing in a companion file and is left out. A
+    UTF-16 mark (PowerShell 5's `>`, older Notepad's "Unicode") says how to read the file."""
     from hfprobe.formats import open_weights
     from hfprobe.source import resolve
 
@@ -175,10 +176,14 @@ def test_companion_files_saved_with_a_byte_order_mark_are_read(gpt2_adapter, tmp
     for f in gpt2_adapter.iterdir():
         (folder / f.name).write_bytes(f.read_bytes())
     cfg = json.loads((gpt2_adapter / "adapter_config.json").read_text())
-    (folder / "adapter_config.json").write_bytes(b"\xef\xbb\xbf" + json.dumps({**cfg, "lora_alpha": 32}).encode())
+    text = json.dumps({**cfg, "lora_alpha": 32})
+    (folder / "adapter_config.json").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    config = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}
+    (folder / "config.json").write_bytes(json.dumps(config).encode("utf-16"))
     report = inspect_source(str(folder))
     assert report["declared"]["adapter_config.json base_model_name_or_path"] == "gpt2"
     assert report["root"]["id"] == "openai-community/gpt2" and report["conflicts"] == []
+    assert json.loads(resolve(str(folder)).read_text("config.json")) == config  # UTF-16, as its mark says
     view = open_weights(resolve(str(folder)))
     module = next(iter(view.modules.values()))
     assert module.alpha == 32  # read from the config, not the default

@@ -311,7 +311,7 @@ class Source:
 
         From the Hub it goes through huggingface_hub's cache, so an offline rerun finds it there. A UTF-8 byte-order
         mark, which some editors save, is left out: it means nothing in any of these files, and JSON and front-matter
-        parsers refuse what follows one."""
+        parsers refuse what follows one; a UTF-16 one is read as such (`_text`)."""
         if not self.exists(name):
             return None
         started = self._prefetched.pop(name, None)
@@ -420,6 +420,10 @@ def _json_object(data: bytes) -> dict | None:
 
 
 def _text(data: bytes) -> str:
+    """A companion file's text: UTF-8 (its byte-order mark left out), or UTF-16 where a byte-order mark says so
+    (what Windows PowerShell 5's `>` and older Notepad's "Unicode" write)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", errors="replace")
     return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
 
 
