@@ -220,6 +220,29 @@ def test_crlf_is_kept_and_a_byte_order_mark_removed():
     assert not again.changed and not again.notes
 
 
+@pytest.mark.parametrize(
+    "declared, said",
+    [
+        ("https://huggingface.co/google-bert/bert-base-uncased", "google-bert/bert-base-uncased"),
+        (
+            "/root/.cache/huggingface/hub/models--google-bert--bert-base-uncased/snapshots/86b5e09",
+            "google-bert/bert-base-uncased",
+        ),
+        ("google-bert/bert-base-uncased", None),  # an id: nothing to say
+    ],
+)
+def test_a_base_model_written_as_an_address_or_a_cache_path_is_told_its_id(declared, said):
+    """The card's own base_model names the right model but not as a model id, which is what the Hub's model tree
+    and filters read: the author's line is kept, and the section says which id it names."""
+    from huggingface_hub import ModelCard
+
+    card = f"---\nbase_model: {declared}\n---\n# mine\n"
+    result = update_card(card, BERT, today=DAY)
+    assert ModelCard(result.text).data.base_model == declared and result.base_model_action == "agrees"
+    hint = "the Hub's model tree reads a model id"
+    assert (f"{hint}: `{said}`." in result.text) if said else (hint not in result.text)
+
+
 def test_flow_style_block_falls_back_to_card_api_and_says_so():
     result = update_card("---\n{license: mit, tags: [a]}\n---\nbody\n", BERT, today=DAY)
     data = ModelCard(result.text).data.to_dict()

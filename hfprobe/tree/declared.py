@@ -154,15 +154,15 @@ def _is_local_path(value: str) -> bool:
 _REPO_ROUTES = ("resolve", "blob", "tree", "raw", "commit", "commits", "discussions")
 
 
-def _named_hub_id(value: str) -> str | None:
+def named_hub_id(value: str) -> str | None:
     """The Hub id a spelling other than `org/name` names, else None: a Hub address (`hf://…`, `https://huggingface.co/…`,
     a file or branch in it included), or a path through huggingface_hub's cache, whose folders are named
     `models--org--name` (`from_pretrained` on a snapshot path records that path, as Kaggle and Colab runs often do;
     a repo id never holds `--`, so the folder name is the id exactly).
 
-    >>> _named_hub_id("/root/.cache/huggingface/hub/models--google-bert--bert-base-uncased/snapshots/86b5e09")
+    >>> named_hub_id("/root/.cache/huggingface/hub/models--google-bert--bert-base-uncased/snapshots/86b5e09")
     'google-bert/bert-base-uncased'
-    >>> _named_hub_id("https://huggingface.co/gpt2/tree/main"), _named_hub_id("hf://org/name"), _named_hub_id("org/x")
+    >>> named_hub_id("https://huggingface.co/gpt2/tree/main"), named_hub_id("hf://org/name"), named_hub_id("org/x")
     ('gpt2', 'org/name', None)
     """
     v = value.strip()
@@ -256,7 +256,7 @@ def declared_claims(
         for v in values:
             if not isinstance(v, str):
                 continue
-            v = _named_hub_id(v) or v
+            v = named_hub_id(v) or v
             if _is_local_path(v):
                 copy = _local_copy(v)
                 if copy is not None:  # named after the root it is a copy of: that name is the claim
@@ -310,7 +310,7 @@ def declared_claims(
             value = metadata[key]
             if key == "modelspec.architecture":  # `<architecture>/<adapter kind>`, e.g. flux-1-dev/lora: not a Hub id
                 value = value.split("/", 1)[0]
-            if key == "ss_sd_model_name" and not _named_hub_id(value) and _is_local_path(value):
+            if key == "ss_sd_model_name" and not named_hub_id(value) and _is_local_path(value):
                 value = re.split(r"[\\/]", value)[-1]  # the trainer's local file: its name is the claim (a Hub id, as
                 # kohya stores one for diffusers models, stays; so does a snapshot in the Hub's cache, which names one)
             claim(f"header {key}", value)
@@ -391,7 +391,7 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
                 walk(value, f"{path}.{key}" if path else str(key), depth + 1)
         elif isinstance(node, str) and _CHECKPOINT_KEY.search(path.rsplit(".", 1)[-1]):
             text = node.strip()
-            text = _named_hub_id(text) or text
+            text = named_hub_id(text) or text
             value = re.split(r"[\\/]", text.rstrip("/\\"))[-1] if _is_local_path(text) else text
             if value and resolve_name(value) != (None, None):
                 out.append((path, value))
