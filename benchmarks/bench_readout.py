@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 
 from hfprobe.experts import readout as ro
+from hfprobe.experts import readout_features as rf
 from hfprobe.text import states as st
 
 VAL_SPLITS, TEST_SPLITS = ("val", "val_holdout"), ("test", "test_holdout")
@@ -108,7 +109,7 @@ def main(argv=None) -> int:
     source = f"zoo {where}"
     build_s = time.time() - t0
     for r in recs:  # factor each adapter once; every variant reuses it
-        r["factors"] = ro.delta_factors(r["deltas"])
+        r["factors"] = rf.delta_factors(r["deltas"])
     prov = st.MiniLMStates()
     all_cats = train + held
     ts_all, ts_held = prov.states(all_cats), prov.states(held)
@@ -262,7 +263,7 @@ def cost(dim: int) -> dict:
         }
         ranks = {n: rank for n in deltas}
         t = time.perf_counter()
-        ro.prepare_labels(ts, ro.default_config())
+        rf.prepare_labels(ts, ro.default_config())
         prep = time.perf_counter() - t
         times = []
         for _ in range(5):

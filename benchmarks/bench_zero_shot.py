@@ -33,7 +33,8 @@ from hfprobe.zoo import open_zoo
 def readout_per_module(zoo, tree: str, held: list[str]) -> dict:
     """Zero-shot top-1 of the training-free readout (hfprobe.experts.readout) from ONE cross-attention module at a
     time, on the same test_holdout LoRAs and candidates: where in the UNet the caption can be read."""
-    from hfprobe.experts.readout import deltas_of, dense, score_labels
+    from hfprobe.experts.readout import deltas_of, score_labels
+    from hfprobe.experts.readout_features import dense
     from hfprobe.formats import open_weights
     from hfprobe.text.states import provider_for
 

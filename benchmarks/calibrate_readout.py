@@ -38,6 +38,7 @@ import numpy as np
 import torch
 
 from hfprobe.experts import readout as ro
+from hfprobe.experts import readout_features as rf
 from hfprobe.experts.calibrate import ece
 from hfprobe.text.states import TextStates, provider_for
 
@@ -90,7 +91,7 @@ def collect(zoo_path: str, *, splits=SPLITS, sizes=SIZES, seed: int = 0, nulls: 
             # trigger-word LoRA), whose top label is right by chance; its probability must say so
             adapters = [(m.id, deltas, False)]
             if nulls:
-                rank = int(np.linalg.matrix_rank(ro.dense(next(iter(deltas.values())))))
+                rank = int(np.linalg.matrix_rank(rf.dense(next(iter(deltas.values())))))
                 adapters.append((m.id, ro.random_deltas(deltas, rank, seed=len(rows)), True))
             # every null draw taken, so that an abstaining row's threshold is the full one ("excess" features)
             every_draw = dataclasses.replace(ro.default_config(), stop_early=False)

@@ -136,7 +136,8 @@ def test_a_loha_at_sd15_sizes_is_inspected_as_sd1(tmp_path):
 
 def test_the_readout_reads_a_loha_s_cross_attention_deltas(tmp_path):
     """The expert-free readout scores ||ΔW x|| of attn2.to_k/to_v: a LoHa's ΔW (rank up to r²) is used whole."""
-    from hfprobe.experts.readout import delta_factors, deltas_of
+    from hfprobe.experts.readout import deltas_of
+    from hfprobe.experts.readout_features import delta_factors
 
     view = open_weights(_sd15_loha(tmp_path / "style_loha.safetensors"))
     deltas, ranks = deltas_of(view)

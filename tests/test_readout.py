@@ -22,6 +22,7 @@ import torch
 
 from hfprobe.errors import TextEncoderError
 from hfprobe.experts import readout as ro
+from hfprobe.experts import readout_features as rf
 from hfprobe.formats import open_weights
 from hfprobe.text import states as st
 from hfprobe.text import vocab
@@ -395,7 +396,7 @@ def test_scoring_1000_labels_is_fast():
         for i in range(4)
         for kv in "kv"
     }
-    ro.prepare_labels(ts, ro.ReadoutConfig())  # part of "text states cached"
+    rf.prepare_labels(ts, ro.ReadoutConfig())  # part of "text states cached"
     t = time.perf_counter()
     out = ro.readout_predict(deltas, labels, text_states=ts, config=ro.ReadoutConfig())
     elapsed = time.perf_counter() - t
@@ -553,7 +554,7 @@ def test_drawing_stops_once_the_answer_is_an_abstention(monkeypatch, n_labels):
     that abstain and adapters that answer, a threshold that still exceeds the margin, and fewer draws taken."""
     deltas, ts, _ = _null_draws(n_labels, 0)
     calls = {"n": 0}
-    scores = ro.module_scores
+    scores = rf.module_scores
 
     def counted(*a, **kw):
         calls["n"] += 1
@@ -594,6 +595,6 @@ def test_each_adapter_draws_its_own_null(tree):
     assert ro.seed_of(dog) == ro.seed_of(dict(dog)) != ro.seed_of(violin)
     out = ro.readout_predict(dog, CATS, text_states=tree["ts"])
     deltas, _ = ro.deltas_of(dog)  # what readout_predict reads
-    null = ro.null_margins(ro.delta_factors(deltas), tree["ts"], ro.default_config(), n=19, seed=ro.seed_of(deltas))
+    null = ro.null_margins(rf.delta_factors(deltas), tree["ts"], ro.default_config(), n=19, seed=ro.seed_of(deltas))
     assert out["threshold"] == round(max(null), 4) and "largest of 19" in out["threshold_source"]
     assert out == ro.readout_predict(dog, CATS, text_states=tree["ts"])

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from hfprobe.experts import readout as ro
+from hfprobe.experts import readout_features as rf
 from hfprobe.formats import open_weights
 from hfprobe.text import states as st
 
@@ -60,11 +61,11 @@ def test_a_readout_through_cached_token_states_imports_no_torch(tmp_path, cache)
 def test_label_features_are_kept_beside_the_states_and_read_without_them(cache):
     cfg = ro.ReadoutConfig()
     reader = st.MiniLMStates()
-    computed = ro.prepare_labels(reader.states(LABELS), cfg)
+    computed = rf.prepare_labels(reader.states(LABELS), cfg)
     files = sorted(p.name for p in cache.iterdir())
     assert len(files) == 2 and files[0].endswith(f".readout-{cfg.key()}.safetensors")
     cached = reader.states(LABELS)
-    read = ro.prepare_labels(cached, cfg)
+    read = rf.prepare_labels(cached, cfg)
     assert cached._arrays is None  # the states themselves were never read
     assert read["k"] == computed["k"] and np.array_equal(read["feats"], computed["feats"])
     assert np.array_equal(read["norms"], computed["norms"])
@@ -76,28 +77,28 @@ def test_damaged_cache_files_are_computed_again(cache):
     cfg = ro.ReadoutConfig()
     reader = st.MiniLMStates()
     want = reader.states(LABELS)
-    features = ro.prepare_labels(want, cfg)["feats"]
+    features = rf.prepare_labels(want, cfg)["feats"]
     for path in cache.iterdir():
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     got = reader.states(LABELS)
     assert all(np.array_equal(a, b) for a, b in zip(got.states, want.states))
-    assert np.array_equal(ro.prepare_labels(reader.states(LABELS), cfg)["feats"], features)
+    assert np.array_equal(rf.prepare_labels(reader.states(LABELS), cfg)["feats"], features)
     for path in cache.iterdir():
         path.write_bytes(b"not a safetensors file")
-    assert np.array_equal(ro.prepare_labels(reader.states(LABELS), cfg)["feats"], features)
+    assert np.array_equal(rf.prepare_labels(reader.states(LABELS), cfg)["feats"], features)
 
 
 def test_features_go_with_the_states_they_were_computed_from(cache):
     """States computed again (their file was damaged) take the features derived from the old file with them."""
     cfg = ro.ReadoutConfig()
     reader = st.MiniLMStates()
-    want = ro.prepare_labels(reader.states(LABELS), cfg)
+    want = rf.prepare_labels(reader.states(LABELS), cfg)
     side = next(cache.glob("*.readout-*.safetensors"))
     stale = {"feats": np.zeros_like(want["feats"]), "norms": np.ones_like(want["norms"])}
     st._save_arrays(side, stale)  # fits the list, but is not what these states give
     [states_file] = set(cache.iterdir()) - {side}
     states_file.write_bytes(b"damaged")
-    got = ro.prepare_labels(reader.states(LABELS), cfg)
+    got = rf.prepare_labels(reader.states(LABELS), cfg)
     assert np.array_equal(got["feats"], want["feats"]) and np.array_equal(got["norms"], want["norms"])
 
 
@@ -148,7 +149,7 @@ def _norms_agree(view) -> int:
         if mod.kind != "lora" or "B" not in mod.keys or mod.merged_groups > 1:
             continue
         delta = view.layer(name, scaled=True, numpy=True)
-        [c] = ro.delta_factors({name: view.factors(name, scaled=True, numpy=True)}).values()
+        [c] = rf.delta_factors({name: view.factors(name, scaled=True, numpy=True)}).values()
         x = rng.standard_normal((delta.shape[1], 3)).astype(np.float32)
         want, got = np.linalg.norm(delta @ x, axis=0), np.linalg.norm(c @ x, axis=0)
         assert np.allclose(got, want, rtol=1e-3, atol=1e-6 * float(want.max())), name
@@ -188,7 +189,7 @@ def test_a_lora_s_factors_are_its_delta_s_singular_rows():
     b_twice[:, 2] = 0  # with A's rows 2 and 5 equal, B's column 2 folded into 5 keeps the ΔW rank 7
     b_twice[:, 5] += b[:, 2]
     for bb, aa, rank in [(b, a, 8), (b_zero, a, 7), (b_twice, a_twice, 7), (b[:, :1] * 0, a[:1], 0)]:
-        [c] = ro.delta_factors({"unet.m.attn2.to_v": (bb.astype(np.float32), aa.astype(np.float32))}).values()
+        [c] = rf.delta_factors({"unet.m.attn2.to_v": (bb.astype(np.float32), aa.astype(np.float32))}).values()
         _, sv, vh = np.linalg.svd(bb @ aa, full_matrices=False)
         want = sv[:rank, None] * vh[:rank]
         assert c.shape == (rank, 2048) and c.dtype == np.float32
@@ -207,7 +208,7 @@ def test_a_cache_that_cannot_be_written_costs_a_warning_not_the_answer(cache, mo
     reader = st.MiniLMStates()
     with caplog.at_level(logging.WARNING, logger="hfprobe.text.states"):
         ts = reader.states(LABELS)
-        features = ro.prepare_labels(ts, ro.ReadoutConfig())
+        features = rf.prepare_labels(ts, ro.ReadoutConfig())
     assert len(ts.states) == 5 and features["norms"].shape == (5,) and ts.dim == 384
     assert not list(cache.glob("*.safetensors")) and not list(cache.glob(".*"))  # nothing half-written left
     said = [r.getMessage() for r in caplog.records]

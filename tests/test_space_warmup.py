@@ -28,6 +28,7 @@ def one_root(tmp_path, monkeypatch):
 
 def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, monkeypatch, caplog):
     from hfprobe.experts import readout as ro
+    from hfprobe.experts import readout_features as rf
     from hfprobe.space.app import start_warmup
     from hfprobe.text import states as st
     from hfprobe.text.vocab import default_vocabulary
@@ -44,8 +45,8 @@ def test_the_space_computes_the_default_vocabulary_s_states_at_start(one_root, m
     assert reader.encoder._components is None  # the text model it loaded is let go once the states are cached
     monkeypatch.setattr(reader.encoder, "token_states", lambda *a: pytest.fail("computed again"))
     cached = reader.states(default_vocabulary())
-    monkeypatch.setattr(ro, "_compress", lambda *a: pytest.fail("label features computed again"))
-    assert ro.prepare_labels(cached, ro.default_config())["norms"].shape == (len(default_vocabulary()),)
+    monkeypatch.setattr(rf, "_compress", lambda *a: pytest.fail("label features computed again"))
+    assert rf.prepare_labels(cached, ro.default_config())["norms"].shape == (len(default_vocabulary()),)
     assert len(cached.states) == len(default_vocabulary())  # what predict will ask
 
 

@@ -18,9 +18,9 @@ an adapter with nothing to read passes it 5% of the time), the readout abstains 
     >>> out["predictions"][0]["label"], out["margin"], out["abstained"]  # doctest: +SKIP
     ('dog', 2.7, False)
 
-Cost: the label side is compressed once per (encoder, template, labels) into a few vectors per label
-(exact: an SVD of each label's centred states) and kept in the cache beside the states, the delta side into
-r rows per module (exact for rank-r deltas), so scoring is one matmul. All of it is numpy: a readout through
+Cost (`readout_features.py`): the label side is compressed once per (encoder, template, labels) into a few vectors
+per label (exact: an SVD of each label's centred states) and kept in the cache beside the states, the delta side
+into r rows per module (exact for rank-r deltas), so scoring is one matmul. All of it is numpy: a readout through
 cached states imports no torch (the torch formula is the oracle in tests/test_readout.py).
 """
 
@@ -50,6 +50,7 @@ from .crossattn import (
     text_reader,
     why_unreadable,
 )
+from .readout_features import Factors, as_array, delta_factors, dense, module_scores, prepare_labels
 
 
 # --------------------------------------------------------------------------------------------- settings
@@ -119,125 +120,6 @@ def probability_right(margin: float | None, threshold: float, n_labels: int, cal
     return round(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))), 4)
 
 
-# ------------------------------------------------------------------------------------- label features
-def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
-    """Compress every label's centred token states to <= max_vectors rows F_l with ||dW F_l^T|| == ||dW Hc_l^T||.
-
-    Kept with the states per (center, tokens, max_vectors): in memory, and on disk beside cached states, so a cold
-    readout reads these (SD 1.5, 1,052 labels: 52 MB) instead of the states (124 MB) and their eigenproblems (2 s).
-    """
-    n = len(ts.labels)
-
-    def fits(arrays: dict) -> bool:  # a file read back: this list's labels, this encoder's width
-        feats, norms = arrays.get("feats"), arrays.get("norms")
-        if feats is None or norms is None or feats.ndim != 2:
-            return False
-        return feats.shape[0] % n == 0 and feats.shape[1] == ts.dim and norms.shape == (n,)
-
-    arrays = ts.derived(f"readout-{cfg.key()}", lambda t: _compress(t, cfg), fits)
-    return {"feats": arrays["feats"], "norms": arrays["norms"], "k": arrays["feats"].shape[0] // n}
-
-
-def _compress(ts: TextStates, cfg: ReadoutConfig) -> dict[str, np.ndarray]:
-    sel = [h[m] if cfg.tokens == "label" and bool(m.any()) else h for h, m in zip(ts.states, ts.label_mask)]
-    mu = np.concatenate(sel).mean(0) if cfg.center == "mean" else np.zeros(ts.dim, np.float32)
-    k = min(cfg.max_vectors, max(h.shape[0] for h in sel))
-    feats = np.zeros((len(sel), k, ts.dim), np.float32)
-    norms = np.zeros(len(sel), np.float32)
-    by_len: dict[int, list[int]] = {}
-    for i, h in enumerate(sel):
-        by_len.setdefault(h.shape[0], []).append(i)
-    for t, idx in by_len.items():  # one batched eigh per prompt length (all of them, for padded encoders)
-        hc = np.stack([sel[i] for i in idx]) - mu  # [n, T, d]
-        norms[idx] = np.maximum(np.linalg.norm(hc.reshape(len(idx), -1), axis=1), 1e-12)
-        # F = U_k^T Hc with U from eigh(Hc Hc^T): rows s_i v_i^T, the top-k of Hc's row space, so
-        # ||dW F^T|| == ||dW Hc^T|| exactly when T <= k (a T x T eigenproblem, far cheaper than an SVD of T x d)
-        _, evecs = np.linalg.eigh(hc @ hc.transpose(0, 2, 1))  # ascending
-        n = min(k, t)
-        top = evecs[:, :, ::-1][:, :, :n]  # [n_labels, T, n], the largest first
-        feats[idx, :n] = top.transpose(0, 2, 1) @ hc
-    return {"feats": feats.reshape(-1, ts.dim), "norms": norms}
-
-
-# -------------------------------------------------------------------------------------- delta features
-class Factors(dict):
-    """{module name: C} from `delta_factors`; a dict type of its own so pools can hold either kind."""
-
-
-def _array(x) -> np.ndarray:
-    """A float32 numpy array of a delta (a torch tensor, from the zoo's trainers and the tests, is converted)."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().float().numpy()
-    return np.asarray(x, dtype=np.float32)
-
-
-def dense(delta) -> np.ndarray:
-    """A delta as one matrix: as it is, or B @ A for the (B, A) factors of a LoRA (`deltas_of`)."""
-    return _array(delta[0]) @ _array(delta[1]) if isinstance(delta, tuple) else _array(delta)
-
-
-def delta_factors(
-    deltas: dict, ranks: dict[str, int] | None = None, only: set[str] | None = None
-) -> dict[str, np.ndarray]:
-    """For each dW [d_out, d_in], or a LoRA's factors (B, A) with dW = B @ A, a small C [r', d_in] with
-    ||dW x|| == ||C x|| for every x, its rows orthogonal and sorted by norm (s_i v_i^T of dW's SVD).
-
-    Factors: C = R A, with B = Q R (Q's orthonormal columns keep every norm), exact and never composing dW, then
-    rotated by the eigenvectors of its small Gram matrix. A dense dW of known rank r: a randomised range finder with
-    a little oversampling is exact (checked; falls back to a full SVD when it is not), and far cheaper than an SVD of
-    a 1280x768 matrix. Modules outside `only` get a C with no rows and their input width: they add nothing to any
-    score, and a null draw still shuffles their columns (so the draws do not depend on which modules are scored).
-    """
-    if isinstance(deltas, Factors):
-        return deltas
-    out = Factors()
-    rng = np.random.default_rng(0)
-    for name, dw in deltas.items():
-        if only is not None and name not in only:
-            out[name] = np.zeros((0, (dw[1] if isinstance(dw, tuple) else dw).shape[1]), np.float32)
-            continue
-        if isinstance(dw, tuple):
-            b, a = (_array(f) for f in dw)
-            c = np.linalg.qr(b, mode="r") @ a if b.shape[0] > b.shape[1] else b @ a
-            out[name] = _sorted_rows(c)
-            continue
-        dw = _array(dw)
-        r = (ranks or {}).get(name)
-        if r and r + 8 < min(dw.shape):
-            omega = rng.standard_normal((dw.shape[1], r + 8), dtype=np.float32)
-            q, _ = np.linalg.qr(dw @ omega)
-            c = q.T @ dw
-            if np.linalg.norm(dw - q @ c) <= 1e-4 * max(float(np.linalg.norm(dw)), 1e-30):
-                dw = c  # r + 8 rows spanning a rank-r row space: the SVD below keeps r of them (half the scoring)
-        _, s, vh = np.linalg.svd(dw, full_matrices=False)
-        keep = s > s[0] * 1e-6 if s.size else s.astype(bool)  # numerical rank: zero directions add cost, not signal
-        out[name] = s[keep, None] * vh[keep]
-    return out
-
-
-def _sorted_rows(c: np.ndarray) -> np.ndarray:
-    """The rows s_i v_i^T of a short, wide C's SVD (the same norms of C x for every x), from the eigenvectors of the
-    r x r Gram matrix C C^T in float64: 70 SVDs of SDXL's rank-32 value factors (32 x 2048) took 0.27 s, this
-    a tenth of it. Directions below 1e-6 of the largest are dropped, as the SVD's numerical rank drops them."""
-    c64 = c.astype(np.float64)
-    evals, evecs = np.linalg.eigh(c64 @ c64.T)  # ascending; evals = s^2
-    order = np.argsort(evals)[::-1]
-    keep = order[evals[order] > max(float(evals[order[0]]), 0.0) * 1e-12] if evals.size else order
-    return (evecs[:, keep].T @ c64).astype(np.float32)
-
-
-def module_scores(factors: dict[str, np.ndarray], prepared: dict) -> np.ndarray:
-    """[n_labels, n_modules]: ||dW_m Hc_l^T||_F / ||Hc_l||_F for every label l and module m (one matmul)."""
-    names = list(factors)
-    c = np.concatenate([factors[n] for n in names])  # [R, d]
-    z = np.square(prepared["feats"] @ c.T)  # [L*k, R]
-    n_labels = prepared["norms"].size
-    z = z.reshape(n_labels, prepared["k"], -1).sum(1)  # [L, R]
-    ends = np.cumsum([factors[n].shape[0] for n in names])
-    per_mod = np.sqrt(np.stack([z[:, b - factors[n].shape[0] : b].sum(1) for n, b in zip(names, ends)], axis=1))
-    return per_mod / prepared["norms"][:, None]
-
-
 def combine(per_mod: np.ndarray, names: list[str], cfg: ReadoutConfig) -> np.ndarray:
     """Weighted sum over modules -> one score per label."""
     w = np.array([weight(n, cfg) for n in names], np.float32)
@@ -272,7 +154,7 @@ def deltas_of(view) -> tuple[dict, dict[str, int]]:
     value projections were 2.7 s of a 4.9 s readout). A LoHa's or LoKr's ΔW is read whole (its rank is not its r)."""
     if isinstance(view, dict):
         return {
-            n: view[n] if isinstance(view[n], tuple) else _array(view[n]) for n in cross_attention_modules(view)
+            n: view[n] if isinstance(view[n], tuple) else as_array(view[n]) for n in cross_attention_modules(view)
         }, {}
     deltas = {}
     for n in delta_modules(view):
@@ -485,7 +367,7 @@ def seed_of(deltas: dict) -> int:
     for name in sorted(deltas):
         h.update(name.encode())
         for part in deltas[name] if isinstance(deltas[name], tuple) else (deltas[name],):
-            arr = _array(part)
+            arr = as_array(part)
             h.update(str(arr.shape).encode() + np.ascontiguousarray(arr).reshape(-1)[:1024].tobytes())
     return int.from_bytes(h.digest(), "little")
 

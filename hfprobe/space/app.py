@@ -265,7 +265,8 @@ def start_warmup() -> threading.Thread | None:
         return None
 
     def run():
-        from ..experts.readout import default_config, prepare_labels
+        from ..experts.readout import default_config
+        from ..experts.readout_features import prepare_labels
         from ..text.states import warm_root_states
 
         def features(states):  # what a readout reads: computed once here, read from the cache by every request
