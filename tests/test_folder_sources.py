@@ -182,3 +182,36 @@ def test_a_repo_of_weights_hfprobe_does_not_read_says_which(tmp_path, files, say
     with pytest.raises(NoWeightsError, match=says):
         pick_weights(resolve(str(tmp_path)))
     assert main(["inspect", str(tmp_path)]) == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys):
+    """A folder of one run's saves (and checkpoint-N/ snapshots) is read at its final file; the report names the
+    others, so a reader knows which file the answer is for. A named file, or a folder of one, has none."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    from hfprobe.tree.inspect import inspect_source
+
+    key = "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k"
+    lora = {
+        f"{key}.lora_A.weight": np.zeros((4, 768), np.float32),
+        f"{key}.lora_B.weight": np.zeros((320, 4), np.float32),
+    }
+    run = [
+        "style.safetensors",
+        "style-000005.safetensors",
+        "style-000010.safetensors",
+        "checkpoint-500/style.safetensors",
+    ]
+    for name in run:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        save_file(lora, str(tmp_path / name))
+    (tmp_path / "checkpoint-500" / "optimizer.bin").write_bytes(b"")  # a run's state: no model's weights
+    report = inspect_source(str(tmp_path))
+    assert report["files"] == ["style.safetensors"]
+    assert report["passed_over"] == {"count": 3, "files": sorted(run[1:])}
+    assert main(["inspect", str(tmp_path)]) == 0
+    line = f"  file     style.safetensors; 3 other weights files here not read: {', '.join(sorted(run[1:]))}"
+    assert line in capsys.readouterr().out.splitlines()
+    assert inspect_source(str(tmp_path / "style-000005.safetensors"))["passed_over"] is None  # named: no others
+    assert inspect_source(str(tmp_path / "checkpoint-500"))["passed_over"] is None  # its one model file

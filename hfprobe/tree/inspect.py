@@ -19,6 +19,7 @@ import posixpath
 from ..errors import HfprobeError
 from ..formats import open_weights, pick_weights
 from ..formats.head import MAX_LABELS, head_words, label_sets
+from ..formats.pick import TRAINING_STATE, is_weights_name
 from ..source import Source, resolve
 from .classify import classify
 from .declared import declared_words
@@ -220,6 +221,38 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
         return _report(src)
 
 
+MAX_PASSED_OVER = 10  # other weights files named in a report (their count is always given)
+
+
+def passed_over(src: Source, read: list[str]) -> dict | None:
+    """{count, files} of the weights files the source holds beside those read (a run's earlier saves, another
+    precision, a pipeline's other components), so a report says which of several it answers for; None where the
+    source named its file, or holds no other.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for n in ("lora.safetensors", "lora-000005.safetensors", "optimizer.bin"): _ = (d / n).write_bytes(b"")
+    >>> from hfprobe.source import resolve
+    >>> passed_over(resolve(str(d)), ["lora.safetensors"])
+    {'count': 1, 'files': ['lora-000005.safetensors']}
+    """
+    hint = (src.default_file or "").rstrip("/")
+    files = src.files()
+    if src.kind == "file" or (hint and hint in files):
+        return None
+    if hint:
+        files = [f for f in files if f.startswith(hint + "/")]
+    done = set(read)
+    others = sorted(
+        f
+        for f in files
+        if (is_weights_name(f) or f.endswith(".gguf"))
+        and f not in done
+        and not TRAINING_STATE.match(posixpath.basename(f))
+    )
+    return {"count": len(others), "files": others[:MAX_PASSED_OVER]} if others else None
+
+
 def _report(src: Source) -> dict:
     weights_file = pick_weights(src)
     src.prefetch(_text_names(src, weights_file))  # a Hub repo's card and notes download while its weights are read
@@ -256,6 +289,7 @@ def _report(src: Source) -> dict:
         "source": src.display,
         "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
         "files": list(view.files),
+        "passed_over": passed_over(src, list(view.files)),  # the source's other weights files, not read
         "format": view.format,
         "kind": kind,
         "family": tree.family,
@@ -304,8 +338,12 @@ def format_report(report: dict) -> str:
     root = r["root"]
     kind = r.get("kind") or ""
     fmt = r["format"] if r["format"].endswith(kind) else f"{r['format']} {kind}"  # not "ldm-checkpoint checkpoint"
-    lines = [
-        r["source"] + (f" (commit {r['revision_sha'][:12]})" if r.get("revision_sha") else ""),
+    lines = [r["source"] + (f" (commit {r['revision_sha'][:12]})" if r.get("revision_sha") else "")]
+    if r.get("passed_over"):  # several weights files here: which one answers
+        skipped = r["passed_over"]
+        names = ", ".join(skipped["files"]) + (", …" if skipped["count"] > len(skipped["files"]) else "")
+        lines.append(f"  file     {r['files'][0]}; {skipped['count']} other weights files here not read: {names}")
+    lines += [
         f"  format   {fmt}, {r['modules']} modules"
         + (f", rank {r['rank']}" if r.get("rank") else "")
         + (f", quantized ({quant_words(r['quantized'])})" if r.get("quantized") else ""),
