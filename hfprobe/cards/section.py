@@ -229,6 +229,11 @@ def render_section(
         lines.append(f"- **Tree:** `{block['root']}` ({rel}; confidence {conf_text}; {fam_text}, format `{fmt}`).")
     else:
         lines.append(f"- **Tree:** unknown; the weights match no known root ({fam_text}, format `{fmt}`).")
+    skipped = report.get("passed_over") if isinstance(report.get("passed_over"), dict) else None
+    files = report.get("files") or []
+    if skipped and files:  # several weights files in the repo: which one these findings are for
+        n, name = skipped.get("count", 0), clean_text(str(files[0]), 200)
+        lines.append(f"- **Read from:** `{name}` ({n} other weights file{'s' * (n != 1)} here not read).")
     if action == "added":
         lines.append(f"- **base_model:** `{written}`, set by hfprobe: {clean_text(decision.get('reason') or '')}.")
     elif action in ("agrees", "kept"):
