@@ -209,3 +209,15 @@ def test_a_root_s_text_encoder_is_fetched_though_the_shared_client_is_closed(tmp
     with hub.serving():
         states = st.CLIPStates(repo).states(["dog", "cat", "cow"])
     assert closed and states.states[0].shape == (77, 32)
+
+
+def test_a_hub_that_cannot_be_reached_after_the_retries_is_unreachable_not_a_mystery():
+    """hfprobe's retries end in a NetworkError (a connection lost before its reply, every try): the reason is "cannot
+    be asked", with the `hf download` line, as for an unreachable Hub, not "cannot fetch (NetworkError); try again"."""
+    from hfprobe.errors import NetworkError
+    from hfprobe.text.roots import _unavailable
+
+    err = NetworkError("org/root: cannot reach https://huggingface.co (ReadError, 3 tries); check the network")
+    message = _unavailable("org/root", err)
+    assert "org/root is not in the Hugging Face cache and the Hub cannot be asked" in message
+    assert "`hf download org/root " in message and "\n" not in message
