@@ -92,8 +92,7 @@ def _label_set_table() -> tuple[dict, ...]:
 def label_sets(outputs: int, kind: str | None, task: str | None = None) -> list[dict]:
     """[{name, id}] of the well-known label sets with `outputs` classes, for a head of a family of `kind`
     (families.json: vision, text, speech; a vision-text family's heads fit either) and, where an adapter says it, of
-    that `task`.
-    None for two-way heads (too many sets have two classes) or a family of no listed kind.
+    that `task`. None for two-way heads (too many sets have two classes) or a family of no listed kind.
 
     >>> [s["name"] for s in label_sets(101, "vision")], label_sets(2, "text")
     (['Food-101', 'Caltech-101'], [])

@@ -151,7 +151,7 @@ def _is_local_path(value: str) -> bool:
     )
 
 
-_REPO_ROUTES = ("resolve", "blob", "tree", "raw", "commit", "commits", "discussions")
+_HUB_ADDRESS = re.compile(r"^(?:hf://|https?://|(?:huggingface\.co|hf\.co)/)", re.IGNORECASE)
 
 
 def named_hub_id(value: str) -> str | None:
@@ -162,15 +162,18 @@ def named_hub_id(value: str) -> str | None:
 
     >>> named_hub_id("/root/.cache/huggingface/hub/models--google-bert--bert-base-uncased/snapshots/86b5e09")
     'google-bert/bert-base-uncased'
-    >>> named_hub_id("https://huggingface.co/gpt2/tree/main"), named_hub_id("hf://org/name"), named_hub_id("org/x")
-    ('gpt2', 'org/name', None)
+    >>> named_hub_id("https://huggingface.co/org/name/tree/main"), named_hub_id("hf://org/name"), named_hub_id("org/x")
+    ('org/name', 'org/name', None)
     """
     v = value.strip()
-    url = re.match(r"^(?:hf://|https?://(?:www\.)?(?:huggingface\.co|hf\.co)/)(?:models/)?([^?#]*)", v)
-    if url:
-        parts = [p for p in url[1].split("/") if p]
-        parts = parts[:1] if len(parts) > 1 and parts[1] in _REPO_ROUTES else parts[:2]
-        return "/".join(parts) or None
+    if _HUB_ADDRESS.match(v):  # read as `resolve` reads one (huggingface_hub's parser); a dataset's or a Space's: none
+        from ..errors import HfprobeError
+        from ..source.resolve import parse_hub_spec
+
+        try:
+            return parse_hub_spec(v).id
+        except HfprobeError:
+            return None
     for part in re.split(r"[\\/]", v):
         if part.startswith("models--"):
             names = part.removeprefix("models--").split("--")
