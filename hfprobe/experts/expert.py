@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -255,7 +256,7 @@ def download_experts(repo_id: str, *, revision=None, token=None, patterns=(CONFI
     if repo_id.count("/") != 1 or repo_id.startswith((".", "/")):
         raise SourceNotFoundError(f"{repo_id}: no such expert folder, and not a Hub repo id (org/name)")
     with hub_errors(f"expert {repo_id}", token=token):
-        fetch = lambda: snapshot_download(repo_id, revision=revision, token=token, allow_patterns=list(patterns))  # noqa: E731
+        fetch = partial(snapshot_download, repo_id, revision=revision, token=token, allow_patterns=list(patterns))
         return Path(hub_read(f"expert {repo_id}", fetch))
 
 
