@@ -219,5 +219,8 @@ def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys):
     assert "- **Read from:** `style.safetensors` (3 other weights files here not read)." in (
         (tmp_path / "README.md").read_text()
     )
+    from hfprobe.space.endpoints import _summary
+
+    assert "- **read from:** `style.safetensors` (3 other weights files not read)" in _summary(report, "")  # the Space
     assert inspect_source(str(tmp_path / "style-000005.safetensors"))["passed_over"] is None  # named: no others
     assert inspect_source(str(tmp_path / "checkpoint-500"))["passed_over"] is None  # its one model file

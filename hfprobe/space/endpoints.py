@@ -190,6 +190,9 @@ def _summary(report: dict, note: str) -> str:
         + (f"   **quantized:** {c(quant_words(report['quantized']))}" if report.get("quantized") else ""),
         f"- **root:** {c(root.get('id') or 'unknown')} (confidence: {c(root.get('confidence', '?'))})",
     ]
+    skipped, files = report.get("passed_over"), report.get("files") or []
+    if isinstance(skipped, dict) and files:  # several weights files in the repo: which one answers
+        lines.append(f"- **read from:** {c(files[0])} ({int(skipped.get('count') or 0)} other weights files not read)")
     cands = root.get("candidates") or []
     if cands:
         lines.append(
