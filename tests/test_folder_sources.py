@@ -184,7 +184,7 @@ def test_a_repo_of_weights_hfprobe_does_not_read_says_which(tmp_path, files, say
     assert main(["inspect", str(tmp_path)]) == 2 and capsys.readouterr().err.count("\n") == 1
 
 
-def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys):
+def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys, monkeypatch):
     """A folder of one run's saves (and checkpoint-N/ snapshots) is read at its final file; the report names the
     others, so a reader knows which file the answer is for. A named file, or a folder of one, has none."""
     import numpy as np
@@ -219,6 +219,11 @@ def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys):
     assert "- **Read from:** `style.safetensors` (3 other weights files here not read)." in (
         (tmp_path / "README.md").read_text()
     )
+    import huggingface_hub.constants as hc
+
+    monkeypatch.setattr(hc, "HF_HUB_OFFLINE", True)  # the readout's text encoder is not asked for
+    assert main(["predict", str(tmp_path), "--labels", "dog,cat,violin"]) == 0  # predict says so too
+    assert "file:    style.safetensors (3 other weights files here not read)" in capsys.readouterr().out.splitlines()
     from hfprobe.space.endpoints import _summary
 
     assert "- **read from:** `style.safetensors` (3 other weights files not read)" in _summary(report, "")  # the Space

@@ -63,6 +63,8 @@ def format_prediction(out: dict) -> str:
     warning where the expert is near chance on its own test models."""
     tree = out["tree"]
     lines = [f"source:  {out['source']}", f"tree:    family {tree['family'] or '?'}, root {tree['root'] or '?'}"]
+    if out.get("passed_over") and out.get("files"):  # several weights files here: which one answers
+        lines.insert(1, f"file:    {out['files'][0]} ({out['passed_over']['count']} other weights files here not read)")
     if out.get("head"):  # what it was trained on, read from its weights without an expert: its classifier
         from ..formats.head import head_words
 

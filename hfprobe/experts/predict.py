@@ -263,6 +263,8 @@ def predict(
             "source": src.display,
             "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
             "tree": {"family": family, "root": declared},
+            "files": info.get("files"),  # the weights file(s) read, and the source's others where it holds several
+            "passed_over": info.get("passed_over"),
             "head": info.get("head"),  # a classifier stored with the weights: its label count, names where given
             "expert": None,
             "method": "abstain",
