@@ -84,6 +84,18 @@ def test_an_alias_is_never_a_fine_tune_or_another_model():
             assert set(marks.findall(alias.lower())) <= set(marks.findall(root["id"].lower())), (root["id"], alias)
 
 
+def test_a_checkpoint_hash_names_one_root_of_a_family_with_single_file_checkpoints():
+    """roots.json's `hashes`: SHA-256 digests (64 lower-case hex), each of one root, of a family whose checkpoints
+    are published as single files (what kohya hashes), so `ss_new_sd_model_hash` can name it; one per published file."""
+    seen = {}
+    for root in roots()["roots"]:
+        for digest in root.get("hashes", []):
+            assert re.fullmatch(r"[0-9a-f]{64}", digest) and digest not in seen, (root["id"], digest)
+            seen[digest] = root["id"]
+            assert root["family"] in ("sd1", "sd2", "sdxl", "sd3", "flux"), root["id"]
+    assert roots()["_hash"] == seen and len(seen) >= 12
+
+
 @pytest.mark.parametrize(
     "family, declared, base_model",
     [
