@@ -96,6 +96,25 @@ def test_a_checkpoint_hash_names_one_root_of_a_family_with_single_file_checkpoin
     assert roots()["_hash"] == seen and len(seen) >= 12
 
 
+def test_a_flux_lora_s_checkpoint_hash_tells_schnell_from_dev():
+    """FLUX.1 dev and schnell share every shape, and kohya's `ss_sd_model_name` is often a download's Civitai id: the
+    weights leave both, and the hash of the file it trained on names one."""
+    from hfprobe.tree.names import shapes_from_raw
+
+    lora = {}
+    for i in range(2):
+        for module, d_out in ((f"double_blocks_{i}_img_attn_qkv", 9216), (f"single_blocks_{i}_linear1", 21504)):
+            lora[f"lora_unet_{module}.lora_down.weight"] = (4, 3072)
+            lora[f"lora_unet_{module}.lora_up.weight"] = (d_out, 4)
+    alone = classify(shapes_from_raw(lora), names=lora)
+    assert alone.family == "flux" and alone.base_model["status"] == "ambiguous" and alone.base_model["id"] is None
+    schnell = "9403429e0052277ac2a87ad800adece5481eecefd9ed334e1f348723621d2a0a"  # flux1-schnell.safetensors
+    metadata = {"ss_sd_model_name": "691639.safetensors", "ss_new_sd_model_hash": schnell}
+    told = classify(shapes_from_raw(lora), names=lora, metadata=metadata)
+    assert (told.base_model["status"], told.base_model["id"]) == ("declared", "black-forest-labs/FLUX.1-schnell")
+    assert told.root == "black-forest-labs/FLUX.1-schnell" and not told.conflicts
+
+
 @pytest.mark.parametrize(
     "family, declared, base_model",
     [
