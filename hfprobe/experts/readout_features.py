@@ -13,18 +13,25 @@ tests/test_readout.py.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from ..text.states import TextStates
 
-if TYPE_CHECKING:
-    from .readout import ReadoutConfig
+
+class LabelSettings(Protocol):
+    """What the label side reads of the readout's settings (`readout.ReadoutConfig` is one)."""
+
+    center: str
+    tokens: str
+    max_vectors: int
+
+    def key(self) -> str: ...
 
 
 # ------------------------------------------------------------------------------------- label features
-def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
+def prepare_labels(ts: TextStates, cfg: LabelSettings) -> dict:
     """Compress every label's centred token states to <= max_vectors rows F_l with ||dW F_l^T|| == ||dW Hc_l^T||.
 
     Kept with the states per (center, tokens, max_vectors): in memory, and on disk beside cached states, so a cold
@@ -42,7 +49,7 @@ def prepare_labels(ts: TextStates, cfg: ReadoutConfig) -> dict:
     return {"feats": arrays["feats"], "norms": arrays["norms"], "k": arrays["feats"].shape[0] // n}
 
 
-def _compress(ts: TextStates, cfg: ReadoutConfig) -> dict[str, np.ndarray]:
+def _compress(ts: TextStates, cfg: LabelSettings) -> dict[str, np.ndarray]:
     sel = [h[m] if cfg.tokens == "label" and bool(m.any()) else h for h, m in zip(ts.states, ts.label_mask)]
     mu = np.concatenate(sel).mean(0) if cfg.center == "mean" else np.zeros(ts.dim, np.float32)
     k = min(cfg.max_vectors, max(h.shape[0] for h in sel))
