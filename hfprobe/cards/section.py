@@ -239,9 +239,9 @@ def render_section(
     elif action in ("agrees", "kept"):
         word = "agrees with the weights" if action == "agrees" else "kept as declared"
         lines.append(f"- **base_model:** `{', '.join(declared)}` (declared by the card; {word}).")
-        respelled = {d: named_hub_id(d) for d in declared if not is_hub_id(d) and named_hub_id(d)}
+        respelled = [named for d in declared if not is_hub_id(d) and (named := named_hub_id(d))]
         if respelled:  # an address or a cache path: the Hub's model tree and filters read a model id
-            ids = ", ".join(f"`{i}`" for i in respelled.values())
+            ids = ", ".join(f"`{i}`" for i in respelled)
             lines.append(f"  It is written as a path or an address; the Hub's model tree reads a model id: {ids}.")
     elif action == "replaced":
         lines.append(f"- **base_model:** `{written}` (replaced; see Conflicts).")
