@@ -33,6 +33,7 @@ CLIP_G = dict(
     hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=20, projection_dim=1280
 )
 T5_XXL = dict(d_model=4096, d_ff=10240, num_layers=24, num_heads=64, d_kv=64, feed_forward_proj="gated-gelu")
+T5_SMALL = dict(d_model=512, d_ff=1024, num_layers=8, num_heads=6, feed_forward_proj="gated-gelu")
 
 
 def _shapes(cls: str, config: str, **kw) -> dict[str, tuple[int, ...]]:
@@ -148,11 +149,12 @@ def test_t5_xxl_encoder_names_no_fine_tune_as_its_base(tmp_path):
     assert report["base_model"]["id"] is None and report["base_model"]["status"] == "ambiguous"
 
 
-def test_umt5_xxl_encoder_is_umt5_by_its_vocabulary(tmp_path):
+@pytest.mark.parametrize("size, dims", [("xxl", T5_XXL), ("small", T5_SMALL)])
+def test_umt5_encoder_is_umt5_by_its_vocabulary(size, dims, tmp_path):
     """Wan's text encoder, UMT5-XXL's encoder: T5 v1.1 XXL's layers over a 256,384-token vocabulary that only UMT5
-    has (mT5's is 250,112)."""
-    report = _inspect(_shapes("UMT5EncoderModel", "UMT5Config", vocab_size=256384, **T5_XXL), tmp_path)
-    assert report["family"] == "t5" and report["base_model"]["id"] == "google/umt5-xxl"
+    has (mT5's is 250,112). UMT5-small was entered twice in the registry, so it "fit 2 known roots" and got none."""
+    report = _inspect(_shapes("UMT5EncoderModel", "UMT5Config", vocab_size=256384, **dims), tmp_path)
+    assert report["family"] == "t5" and report["base_model"]["id"] == f"google/umt5-{size}"
 
 
 def test_comfyui_s_fp8_text_encoder_is_quantized(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,3 +24,15 @@ def _ruff() -> str:
 def test_ruff(args):
     proc = subprocess.run([_ruff(), *args, *PATHS], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "hfprobe" / "data").glob("*.json")), ids=lambda p: p.name)
+def test_package_data_repeats_no_key(path):
+    """The registries are hand-edited JSON, where a key written twice silently keeps the last value."""
+
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        assert len(keys) == len(set(keys)), f"{path.name} repeats {sorted({k for k in keys if keys.count(k) > 1})}"
+        return dict(pairs)
+
+    json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique)
