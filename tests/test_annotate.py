@@ -14,7 +14,7 @@ import pytest
 
 import hfprobe.cards.annotate as ann
 from hfprobe.cards.annotate import annotate_batch, annotate_folder, write_atomic
-from hfprobe.cards.card import MD_BEGIN
+from hfprobe.cards.card import MD_BEGIN, update_card
 from hfprobe.cli import main
 from hfprobe.errors import CardError
 from tests.test_card import BERT, _read
@@ -74,7 +74,11 @@ def test_cli_annotates_folder_without_readme(tmp_path, fixed_report, capsys):
 
 @pytest.mark.parametrize(
     "card, needle",
-    [(_read("broken_yaml.input.md").encode(), "not valid YAML"), (b"---\nlicense: mit\n---\n# Caf\xe9\n", "not UTF-8")],
+    [
+        (_read("broken_yaml.input.md").encode(), "not valid YAML"),
+        (b"---\nlicense: mit\n---\n# Caf\xe9\n", "not UTF-8"),
+        (b"\xff\xfe-\x00-\x00-\x00\n", "not UTF-8"),  # a UTF-16 mark before bytes UTF-16 cannot read
+    ],
 )
 def test_a_broken_card_fails_cleanly_names_the_file_and_is_kept(tmp_path, fixed_report, capsys, card, needle):
     folder = tmp_path / "broken"
@@ -84,6 +88,25 @@ def test_a_broken_card_fails_cleanly_names_the_file_and_is_kept(tmp_path, fixed_
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"hfprobe: error: {folder}: README.md") and needle in err and len(err.splitlines()) == 1
     assert (folder / "README.md").read_bytes() == card
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_card_saved_as_utf16_is_written_back_as_utf8(tmp_path, fixed_report, encoding):
+    """Windows PowerShell 5's `>` and older Notepad's "Unicode" save UTF-16 with a byte-order mark; the Hub and
+    huggingface_hub read cards as UTF-8 only. Before, annotate refused the card ("not UTF-8 text")."""
+    from huggingface_hub import ModelCard
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    written = _read("user_content.input.md").replace("movie", "Café movie")
+    data = written.encode(encoding)
+    (folder / "README.md").write_bytes(data if encoding == "utf-16" else b"\xfe\xff" + data)
+    res = annotate_folder(folder, today=DAY)
+    assert res.status == "annotated" and "saved as UTF-8 (it was UTF-16)" in res.line()
+    text = (folder / "README.md").read_bytes().decode("utf-8")
+    assert text == update_card(written, dict(BERT, source=str(folder)), today=DAY).text  # the author's words kept
+    assert ModelCard(text).data.to_dict()["base_model"] == BERT["base_model"]["id"]
+    assert annotate_folder(folder, today="2027-01-01").status == "unchanged"
 
 
 def test_missing_folder_is_one_line_exit_2(tmp_path, fixed_report, capsys):

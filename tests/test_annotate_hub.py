@@ -157,6 +157,9 @@ def test_missing_gated_private_and_broken(hub):
         annotate_repo("org/secret", out="unused", token=None, today=DAY)
     with pytest.raises(CardError, match="not valid YAML"):
         annotate_repo("org/broken", push=True, token=WRITE, today=DAY)
+    hub.add_repo("org/latin1", {"README.md": "# Café\n".encode("latin-1"), "adapter_model.safetensors": WEIGHTS})
+    with pytest.raises(CardError, match="org/latin1/README.md: not UTF-8 text"):  # was a UnicodeDecodeError
+        annotate_repo("org/latin1", push=True, token=WRITE, today=DAY)
     assert hub.commits == []
 
 
@@ -350,6 +353,20 @@ def test_no_pr_when_nothing_the_hub_reads_would_change(hub, tmp_path):
     ann._default_predict = lambda spec, token: PREDICTIONS
     assert annotate_repo("org/lora", push=True, token=WRITE, today="2027-03-03").status == "annotated"
     assert len(hub.discussions["org/lora"]) == 1
+
+
+def test_a_card_saved_as_utf16_is_proposed_as_utf8(hub):
+    """A README.md the Hub shows as garbage (UTF-16 with its byte-order mark): the pull request holds it as UTF-8,
+    the author's words kept; before, a UnicodeDecodeError escaped."""
+    hub.add_repo("org/lora", {"README.md": _read("user_content.input.md").encode("utf-16")})
+    res = annotate_repo("org/lora", push=True, token=WRITE, today=DAY)
+    assert res.status == "annotated" and "it was UTF-16" in res.reason
+    assert (
+        _pr_readme(hub, "org/lora")
+        == update_card(
+            _read("user_content.input.md"), dict(BERT, source="org/lora"), today=DAY, repo_id="org/lora"
+        ).text
+    )
 
 
 @pytest.mark.parametrize("bom", ["", "\ufeff"])  # an editor's byte-order mark before the metadata hides nothing

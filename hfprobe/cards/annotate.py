@@ -40,7 +40,7 @@ from ..errors import (
 )
 from ..source.hub import hub_errors, scrub
 from ..source.transport import hub_read
-from .card import CardUpdate, same_findings, update_card, validate_card
+from .card import CardUpdate, decode_card, same_findings, update_card, validate_card
 from .pull_request import (
     PR_INTERVAL_S,
     PR_TITLE,
@@ -144,13 +144,9 @@ def diff_text(old: str, new: str, name: str) -> str:
     )
 
 
-def _read_card(path: Path) -> str | None:
-    if not path.is_file():
-        return None
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise CardError(f"{path}: not UTF-8 text; save it as UTF-8 and rerun") from None
+def _read_card(path: Path) -> tuple[str | None, str]:
+    """The card's text (None: no card) and the encoding it was saved in (`decode_card`)."""
+    return decode_card(path.read_bytes(), str(path)) if path.is_file() else (None, "UTF-8")
 
 
 @contextlib.contextmanager
@@ -206,11 +202,17 @@ def annotate_folder(
     readme = folder / "README.md"
     target = display or str(path)
     with card_lock(readme):
-        old = _read_card(readme)
+        old, encoding = _read_card(readme)
         validate_card(old, str(readme))  # a broken card fails before the (slower) weights are read
         report, predictions = findings(str(path), inspect_fn=inspect_fn, predict_fn=predict_fn)
         upd = update_card(
-            old, dict(report, source=target), predictions, fix_base_model=fix_base_model, today=today, name=str(readme)
+            old,
+            dict(report, source=target),
+            predictions,
+            fix_base_model=fix_base_model,
+            today=today,
+            name=str(readme),
+            encoding=encoding,
         )
         if not upd.changed:
             return _result(target, upd, "unchanged")
@@ -267,7 +269,7 @@ def annotate_repo(
         user = check_write_token(api, repo_id, token) if push and not dry_run else None
         # not found / gated / private fail here, before any work
         sha = hub_read(repo_id, lambda: api.model_info(repo_id, revision=revision).sha)
-        old = hub_readme(api, repo_id, sha or revision or "main")
+        old, encoding = hub_readme(api, repo_id, sha or revision or "main")
         validate_card(old, f"{repo_id}/README.md")
         # the weights read at the card's commit, and from the Hub whatever the local disk holds (a webhook names the
         # repo: a server never reads a path a remote user names, even one spelt org/name@sha)
@@ -281,6 +283,7 @@ def annotate_repo(
             today=today,
             name=f"{repo_id}/README.md",
             repo_id=repo_id,
+            encoding=encoding,
         )
         if dry_run:
             status = "would-change" if upd.changed else "unchanged"
@@ -311,7 +314,7 @@ def _push(
 
     open_pr, closed = our_prs(api, repo_id, user)
     if open_pr is not None:
-        current = hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
+        current, _ = hub_readme(api, repo_id, f"refs/pr/{open_pr.num}")
         if same_findings(current, upd.text):  # the open PR already says this: nothing to add
             return _result(repo_id, upd, "unchanged", open_pr.url, sha=sha)
         pr_sha = hub_read(repo_id, lambda: api.model_info(repo_id, revision=f"refs/pr/{open_pr.num}").sha)

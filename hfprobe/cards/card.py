@@ -16,7 +16,9 @@ Everything else is kept byte for byte (but for a `base_model` line that names no
 template writes it for a base it had no name for: it gives way to ours, as on a card without one): user keys, their
 order, YAML comments, quoting and the line endings (LF or CRLF). A UTF-8 byte-order mark before the metadata is
 removed, and `CardUpdate.notes` says so: huggingface_hub's `ModelCard`, like most front-matter readers, sees no
-metadata behind one, so the `base_model` written there would be read by no one. huggingface_hub's card API (`ModelCard`,
+metadata behind one, so the `base_model` written there would be read by no one. A card saved as UTF-16 (Windows
+PowerShell 5's `>`, older Notepad's "Unicode"; `decode_card` reads it) is written back as UTF-8, the only encoding
+the Hub and huggingface_hub read cards in, and the notes say that too. huggingface_hub's card API (`ModelCard`,
 `ModelCardData.to_yaml`, `metadata_update`) re-serialises the whole YAML block, which drops
 comments, re-quotes strings, re-flows long lines and re-indents lists, so it is used here to
 parse, to validate and to read the result back, while the edit itself is a splice of our own
@@ -115,6 +117,23 @@ def strip_generated(text: str) -> str:
     if start != -1 and end > start:
         text = text[:start] + text[end + len(MD_END) :]
     return text
+
+
+def decode_card(data: bytes, name: str = "README.md") -> tuple[str, str]:
+    """A card's bytes as text, and the encoding they were in: UTF-8, or UTF-16 where a byte-order mark says so.
+
+    Raises CardError (one line) for anything else; nothing is written."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            pass
+    else:
+        try:
+            return data.decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            pass
+    raise CardError(f"{name}: not UTF-8 text; save it as UTF-8 and rerun")
 
 
 def validate_card(text: str | None, name: str = "README.md") -> None:
@@ -303,8 +322,11 @@ def update_card(
     today: str | None = None,
     name: str = "README.md",
     repo_id: str | None = None,
+    encoding: str = "UTF-8",
 ) -> CardUpdate:
     """Merge the report (and predictions) into card `text` (None: no card yet). See the module doc.
+
+    `encoding`: what the card's bytes were in (`decode_card`); a card that was not UTF-8 changes, to UTF-8.
 
     `repo_id`: the Hub repo the card belongs to, named in the section's "Reproduce" line; None (a local
     folder) says `<this repo>`, so no local path ever lands in a card.
@@ -373,6 +395,10 @@ def update_card(
                 f"{name}: the UTF-8 byte-order mark before the metadata was removed; huggingface_hub's card parser, "
                 "like most front-matter readers, sees no metadata behind one"
             )
+        if encoding != "UTF-8":
+            notes.append(
+                f"{name}: saved as UTF-8 (it was {encoding}); the Hub and huggingface_hub read cards as UTF-8 only"
+            )
         return head + new_yaml + tail + _splice_section(md_body, section, lb), notes
 
     new_text, notes = render(str(old_block.get("date") or today or _dt.date.today().isoformat()))
@@ -393,4 +419,4 @@ def update_card(
             "nothing was written; please report this"
         ) from None
     final = written or (declared[0] if declared else None)
-    return CardUpdate(new_text, new_text != original, action, conflicts, notes, final)
+    return CardUpdate(new_text, new_text != original or encoding != "UTF-8", action, conflicts, notes, final)

@@ -16,21 +16,21 @@ from ..errors import (
     HubWriteError,
 )
 from ..source.transport import hub_read
-from .card import CardUpdate
+from .card import CardUpdate, decode_card
 
 PR_TITLE = "hfprobe: model tree and weight-derived metadata for the model card"
 
 
-def hub_readme(api, repo_id: str, revision: str = "main") -> str | None:
-    """The card's text, None if the repo has no README.md. Only a *remote* 'entry not found' means
-    that: LocalEntryNotFoundError (same base class) is a network failure and must not become 'no card'."""
+def hub_readme(api, repo_id: str, revision: str = "main") -> tuple[str | None, str]:
+    """The card's text (None if the repo has no README.md) and its encoding (`decode_card`). Only a *remote*
+    'entry not found' means no card: LocalEntryNotFoundError (same base class) is a network failure."""
     from huggingface_hub.errors import RemoteEntryNotFoundError
 
     try:
         path = hub_read(f"{repo_id}/README.md", lambda: api.hf_hub_download(repo_id, "README.md", revision=revision))
     except RemoteEntryNotFoundError:
-        return None
-    return Path(path).read_bytes().decode("utf-8", errors="strict")
+        return None, "UTF-8"
+    return decode_card(Path(path).read_bytes(), f"{repo_id}/README.md")
 
 
 def pr_body(repo_id: str, upd: CardUpdate, report: dict) -> str:
@@ -125,7 +125,7 @@ def others_setting_base_model(
     for disc in hub_read(repo_id, newest):
         if disc.author == user and disc.title == PR_TITLE:
             continue
-        theirs = _base_model_of(hub_readme(api, repo_id, f"refs/pr/{disc.num}"))
+        theirs = _base_model_of(hub_readme(api, repo_id, f"refs/pr/{disc.num}")[0])
         if theirs and theirs != mine:
             found.append((disc.num, disc.author, theirs))
     return found
