@@ -13,11 +13,11 @@ from hfprobe.cli import main
 from hfprobe.tree.pile import group_by_root
 
 
-def _sd15_lora(path, seed: int = 0) -> None:
+def _sd15_lora(path, seed: int = 0, context: int = 768) -> None:
     t = {}
     for block, width in ((0, 320), (1, 640)):
         name = f"lora_unet_down_blocks_{block}_attentions_0_transformer_blocks_0_attn2_to_k"
-        t[f"{name}.lora_down.weight"] = torch.zeros(4, 768, dtype=torch.float16)
+        t[f"{name}.lora_down.weight"] = torch.zeros(4, context, dtype=torch.float16)
         t[f"{name}.lora_up.weight"] = torch.full((width, 4), float(seed), dtype=torch.float16)
     save_file(t, str(path))
 
@@ -113,3 +113,17 @@ def test_a_declared_root_names_its_tree_however_many_look_alikes(pile, monkeypat
         "sd1 (root unsure)": ["style_a.safetensors", "style_b.safetensors"],
         "google-bert/bert-base-uncased": ["bert-sentiment"],
     }
+
+
+def test_look_alike_roots_of_one_tree_are_that_tree(tmp_path, capsys):
+    """SD 2.1 and 2.1-base share every shape, so an SD 2.x LoRA's root is a third sure; both were tuned from SD 2-base
+    (as were SD 2 and its inpainting model), so its tree is sure. The pile had said "sd2 (root unsure)"."""
+    (tmp_path / "pile").mkdir()
+    for name in ("a", "b"):
+        _sd15_lora(tmp_path / "pile" / f"{name}.safetensors", context=1024)
+    (tree,) = group_by_root(tmp_path / "pile")["trees"]
+    assert tree["tree"] == tree["root"] == "stabilityai/stable-diffusion-2-base" and tree["family"] == "sd2"
+    for m in tree["models"]:
+        assert m["root_confidence"] < 0.5 <= m["tree_confidence"] and m["root"] == "stabilityai/stable-diffusion-2-1"
+    assert main(["trees", str(tmp_path / "pile")]) == 0
+    assert "(root stabilityai/stable-diffusion-2-1 0.33, its tree 0.90)" in capsys.readouterr().out

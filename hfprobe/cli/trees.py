@@ -65,13 +65,14 @@ def _pile(args) -> int:
         emit(res)
         return 0
     print(
-        f"{res['models']} models in {len(res['trees'])} trees (no labels declared: grouped by the most likely root "
+        f"{res['models']} models in {len(res['trees'])} trees (no labels declared: grouped by the tree of the roots "
         f"inspect names, or by family below {SURE:.2f})"
     )
     for tree in res["trees"]:
         print(f"  {tree['tree']}: {len(tree['models'])} model{'' if len(tree['models']) == 1 else 's'}")
         for m in tree["models"]:
-            print(f"    {m['source']}  (root {m['root'] or 'unknown'} {m['root_confidence']:.2f})")
+            also = f", its tree {m['tree_confidence']:.2f}" if m["tree_confidence"] > m["root_confidence"] else ""
+            print(f"    {m['source']}  (root {m['root'] or 'unknown'} {m['root_confidence']:.2f}{also})")
     for source, why in res["skipped"]:
         print(f"  skipped {source}: {why}")
     return 0
