@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -300,7 +301,11 @@ def push_space(
     owned = ("hfprobe/",) if keep_index else ("hfprobe/", "index/")
     stale = sorted(p for p in existing if p.startswith(owned) and p not in files)
     ops += [CommitOperationDelete(p) for p in stale]
-    with hub_errors(f"Space {repo_id}", token=token, write=True):
+    with hub_errors(f"Space {repo_id}", token=token, write=True), warnings.catch_warnings():
+        # the index's flat copy is an .arrow file, which huggingface_hub asks about ("about to commit a data file")
+        warnings.filterwarnings(
+            "ignore", message="It seems that you are about to commit a data file", category=UserWarning
+        )
         info = api.create_commit(
             repo_id, ops, repo_type="space", commit_message=commit_message or f"hfprobe {__version__} Space"
         )

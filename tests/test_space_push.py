@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -59,7 +60,9 @@ def _commit(hub, repo=SPACE):
 
 def test_push_creates_the_space_in_one_commit(hub, index_dir, capsys):
     args = ["space", "push", SPACE, "--experts", "tester/zoo-experts", "--index", str(index_dir), "--private"]
-    assert main([*args, "--token", WRITE, "--json"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # huggingface_hub asked "about to commit a data file (…arrow)" of the index
+        assert main([*args, "--token", WRITE, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["space"] == SPACE and "/spaces/tester/hfprobe-space/commit/" in out["commit"]
     [created] = [c for c in hub.created if c.get("type") == "space"]
