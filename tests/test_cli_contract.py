@@ -245,3 +245,12 @@ def test_a_card_in_any_script_prints_on_a_stdout_that_cannot_encode_it(tmp_path,
         assert json.loads(ascii_out) == json.loads(utf8_out) and "動漫" in json.loads(ascii_out)["described"]["text"]
     else:
         assert "\\u52d5\\u6f2b" in ascii_out and "動漫" in utf8_out
+
+
+def test_predict_s_text_says_unknown_as_inspect_does():
+    """One word for what the weights leave open: `inspect` says "root unknown"; `predict` said "root ?"."""
+    from hfprobe.cli.predict import format_prediction
+
+    out = {"source": "x", "tree": {"family": None, "root": None}, "expert": None, "routing": {"reason": "no expert"}}
+    text = format_prediction(out)
+    assert "tree:    family unknown, root unknown" in text.splitlines()

@@ -62,7 +62,10 @@ def format_prediction(out: dict) -> str:
     """The human-readable answer of `predict`: probabilities where they are calibrated, the decision, and a
     warning where the expert is near chance on its own test models."""
     tree = out["tree"]
-    lines = [f"source:  {out['source']}", f"tree:    family {tree['family'] or '?'}, root {tree['root'] or '?'}"]
+    lines = [
+        f"source:  {out['source']}",
+        f"tree:    family {tree['family'] or 'unknown'}, root {tree['root'] or 'unknown'}",
+    ]
     if out.get("passed_over") and out.get("files"):  # several weights files here: which one answers
         lines.insert(1, f"file:    {out['files'][0]} ({out['passed_over']['count']} other weights files here not read)")
     if out.get("head"):  # what it was trained on, read from its weights without an expert: its classifier

@@ -185,7 +185,7 @@ def _summary(report: dict, note: str) -> str:
     c = md_code
     lines = [
         f"### {c(report.get('source', ''))}",
-        f"- **format:** {c(report.get('format') or '?')}   **family:** {c(report.get('family') or '?')}"
+        f"- **format:** {c(report.get('format') or '?')}   **family:** {c(report.get('family') or 'unknown')}"
         + (f"   **kind:** {c(report['kind'])}" if report.get("kind") else "")
         + (f"   **quantized:** {c(quant_words(report['quantized']))}" if report.get("quantized") else ""),
         f"- **root:** {c(root.get('id') or 'unknown')} (confidence: {c(root.get('confidence', '?'))})",
