@@ -105,3 +105,7 @@ def test_pyproject_is_lean():
     pins = [ln for ln in (REPO / "constraints.txt").read_text().splitlines() if ln and not ln.startswith("#")]
     assert {p.split("==")[0] for p in pins} >= {"torch", "torchvision"}
     assert '-e ".[dev]" -c constraints.txt' in (REPO / "install.sh").read_text()
+    # the license as an SPDX expression (PEP 639): setuptools stops building a `license = { text = … }` table after
+    # 2027-02-18, and takes the expression from setuptools 77
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert isinstance(project["license"], str) and pyproject["build-system"]["requires"] == ["setuptools>=77"]
