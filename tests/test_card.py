@@ -184,6 +184,7 @@ def test_no_decision_adds_no_base_model_and_lists_candidates():
     result = update_card("# x\n", report, today=DAY)
     assert result.base_model_action == "none" and ModelCard(result.text).data.base_model is None
     assert "**base_model:** not set: the weights fit several roots." in result.text
+    assert "If you know which it was trained from, add it as `base_model` to this card's metadata" in result.text
     assert "`CompVis/stable-diffusion-v1-4` 1.00" in result.text.split(MD_BEGIN)[1]  # candidates in the body
     assert "CompVis" not in result.text.split(MD_BEGIN)[0]  # not in the metadata
 

@@ -249,6 +249,11 @@ def render_section(
         lines.append(f"- **base_model:** `{', '.join(declared)}` (declared by the card; the weights contradict it).")
     elif action == "none":
         lines.append(f"- **base_model:** not set: {clean_text(decision.get('reason') or 'not enough evidence')}.")
+        if decision.get("status") == "ambiguous":  # only the author can say which: how to
+            lines.append(
+                "  If you know which it was trained from, add it as `base_model` to this card's metadata; "
+                "`hfprobe annotate` checks it against the weights."
+            )
     cands = [c for c in root.get("candidates") or [] if isinstance(c, dict) and c.get("id")][:5]
     if len(cands) > 1 or (cands and not block.get("root")):
         lines.append(
