@@ -540,3 +540,31 @@ def test_peft_s_auto_mapping_names_the_architecture_of_a_local_base(tmp_path, mo
     else:
         assert any("adapter_config.json says auto_mapping model_type mixtral, an architecture" in e
                    for e in report["root"]["evidence"])  # fmt: skip
+
+
+def test_a_root_tuned_from_another_names_its_tree_and_how_sure(tmp_path):
+    """SD 2.1 and 2.1-base share every shape, so an SD 2.x LoRA's root is a third sure; both descend from SD 2-base
+    (roots.json's `parent`), so the report names that tree, 0.90 sure, in its JSON, its text, the card and the Space.
+    A root that is its own tree's says nothing more."""
+    from hfprobe.cards.card import update_card
+    from hfprobe.space.endpoints import _summary
+    from tests.builders import write_header
+
+    attn2 = "unet.down_blocks.{}.attentions.0.transformer_blocks.0.attn2.to_k.lora_{}.weight"
+    for context, name in ((1024, "sd2"), (768, "sd1")):
+        tensors = {attn2.format(b, "A"): ("F16", (4, context)) for b in (0, 1)}
+        tensors |= {attn2.format(b, "B"): ("F16", (w, 4)) for b, w in ((0, 320), (1, 640))}
+        write_header(tmp_path / name / "pytorch_lora_weights.safetensors", tensors)
+    report = inspect_source(str(tmp_path / "sd2"))
+    assert report["root"]["confidence"] < 0.5
+    assert report["tree"] == {"id": "stabilityai/stable-diffusion-2-base", "confidence": 0.9}
+    text = "stabilityai/stable-diffusion-2-base, confidence 0.90 (the root was tuned from it)"
+    assert f"  tree     {text}" in format_report(report).splitlines()
+    card = update_card(None, report, today="2026-01-01").text
+    assert (
+        "It was tuned from `stabilityai/stable-diffusion-2-base`, whose tree this model is in (confidence 0.90)" in card
+    )
+    assert "- **tree:** `stabilityai/stable-diffusion-2-base` (confidence: `0.9`)" in _summary(report, "")
+    sd1 = inspect_source(str(tmp_path / "sd1"))
+    assert sd1["tree"]["id"] == sd1["root"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert "  tree  " not in format_report(sd1) and "It was tuned from" not in update_card(None, sd1).text

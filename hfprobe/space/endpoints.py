@@ -190,6 +190,9 @@ def _summary(report: dict, note: str) -> str:
         + (f"   **quantized:** {c(quant_words(report['quantized']))}" if report.get("quantized") else ""),
         f"- **root:** {c(root.get('id') or 'unknown')} (confidence: {c(root.get('confidence', '?'))})",
     ]
+    lineage = report.get("tree") if isinstance(report.get("tree"), dict) else {}
+    if lineage.get("id") and lineage["id"] != root.get("id"):  # the root was tuned from another: its tree
+        lines.append(f"- **tree:** {c(lineage['id'])} (confidence: {c(lineage.get('confidence', '?'))})")
     skipped, files = report.get("passed_over"), report.get("files") or []
     if isinstance(skipped, dict) and files:  # several weights files in the repo: which one answers
         lines.append(f"- **read from:** {c(files[0])} ({int(skipped.get('count') or 0)} other weights files not read)")

@@ -25,7 +25,7 @@ from .classify import classify
 from .declared import declared_words
 from .described import LABEL_FILES, declared_labels, described, described_words
 from .names import shapes_from_raw
-from .registry import families, family_label
+from .registry import families, family_label, tree_root
 from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,8 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
     """The inspect report for one source (a path, `org/name[@rev]`, `hf://org/name/file`, or a Source).
 
     Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
-    root {id, confidence, candidates [{id, score}], evidence [str]}, declared {field: value}, conflicts [str],
+    root {id, confidence, candidates [{id, score}], evidence [str]}, tree {id, confidence} or None (`tree_of`),
+    declared {field: value}, conflicts [str],
     base_model, modules, rank, quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
     head {module, outputs, task, labels} or None (`formats.head`), datasets [{id, source}] and prompts [{text,
     source}] (what its files say it was trained on: `tree.trained_on`), notes. Raises the typed errors of
@@ -222,6 +223,23 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
 
 
 MAX_PASSED_OVER = 10  # other weights files named in a report (their count is always given)
+
+
+def tree_of(root: dict) -> dict | None:
+    """{id, confidence} of the tree a report's root is in: the root up roots.json's `parent` links
+    (`registry.tree_root`), as sure as its candidates in that tree together; None without a root. SD 2.1 and
+    2.1-base share every shape and tie at 0.33; both were tuned from SD 2-base, whose tree is 0.90 sure.
+
+    >>> tree_of({"id": "stabilityai/stable-diffusion-2-1", "confidence": 0.33, "candidates": [
+    ...     {"id": "stabilityai/stable-diffusion-2-1", "score": 0.33},
+    ...     {"id": "stabilityai/stable-diffusion-2-1-base", "score": 0.33}]})
+    {'id': 'stabilityai/stable-diffusion-2-base', 'confidence': 0.66}
+    """
+    top = tree_root(root.get("id"))
+    if not top:
+        return None
+    inside = sum(c["score"] for c in root.get("candidates") or [] if tree_root(c["id"]) == top)
+    return {"id": top, "confidence": round(max(inside, root.get("confidence") or 0.0), 3)}
 
 
 def passed_over(src: Source, read: list[str]) -> dict | None:
@@ -295,6 +313,7 @@ def _report(src: Source) -> dict:
         "family": tree.family,
         "family_confidence": tree.family_confidence,
         "root": root,
+        "tree": tree_of(root),  # the root's tree (it and the roots tuned from it), as sure as its candidates in it
         "declared": tree.declared,
         "conflicts": tree.conflicts,
         "conflict_codes": tree.conflict_codes,
@@ -353,6 +372,9 @@ def format_report(report: dict) -> str:
     ]
     if root["candidates"]:
         lines.append("           candidates: " + ", ".join(f"{c['id']} {c['score']:.2f}" for c in root["candidates"]))
+    lineage = r.get("tree")
+    if lineage and lineage["id"] != root["id"]:  # the root was tuned from another: the tree it grows in
+        lines.append(f"  tree     {lineage['id']}, confidence {lineage['confidence']:.2f} (the root was tuned from it)")
     for i, e in enumerate(root["evidence"]):
         lines.append(("  evidence " if i == 0 else "           ") + e)
     for key, value in r["declared"].items():

@@ -55,10 +55,8 @@ def group_by_root(folder, *, skip_bad: bool = False) -> dict:
                 raise
             skipped.append((rel, str(err)))
             continue
-        root, fam = report["root"], report["family"]
-        tree = tree_root(root["id"])
-        in_tree = sum(c["score"] for c in root.get("candidates") or [] if tree_root(c["id"]) == tree)
-        tree_confidence = round(max(in_tree, root["confidence"]), 3) if tree else 0.0
+        root, fam, lineage = report["root"], report["family"], report["tree"] or {}
+        tree, tree_confidence = lineage.get("id"), lineage.get("confidence", 0.0)
         decided = (report.get("base_model") or {}).get("root")
         sure = tree is not None and (tree_confidence >= SURE or tree_root(decided) == tree)
         key = tree if sure else (f"{fam} (root unsure)" if fam else "unknown")
