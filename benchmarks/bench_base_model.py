@@ -19,7 +19,8 @@ Right: the card's base_model is the ground truth's model under any alias of the 
 Target (issue 19): right on at least 34 of the folders with a known base, wrong on 0.
 
 Also `root.confidence` against the same truth, by how the base_model was decided: the mean confidence of the top
-root beside how often it is the truth (a calibration check on real files).
+root beside how often it is the truth (a calibration check on real files); and the same of `tree.confidence`
+against the truth's tree (`registry.tree_root`: SD 2.1-base is in SD 2-base's tree).
 
 `--restore-evidence` measures what a repo on the Hub would give: the snapshot keeps only README.md beside the
 weights, while the manifest quotes the lines of the training scripts and configs its authors read. Each quoted
@@ -99,23 +100,28 @@ def root_confidence(work: Path, manifest: list[dict]) -> dict:
     decided (declared, mentioned, ambiguous, …): how many, their top root's mean confidence, and how many of those
     top roots are the truth."""
     from hfprobe.tree.inspect import inspect_source
-    from hfprobe.tree.registry import canonical_id
+    from hfprobe.tree.registry import canonical_id, tree_root
 
-    groups: dict[str, list[tuple[float, bool]]] = {}
+    groups: dict[str, list[tuple[float, bool, float, bool]]] = {}
     for entry in manifest:
         truth = truth_id(entry)
         if truth is None:
             continue
         report = inspect_source(str(work / entry["id"]))
-        root = report["root"]
+        root, tree = report["root"], report["tree"] or {"id": None, "confidence": 0.0}
         right = bool(root["id"]) and canonical_id(root["id"]) == truth
-        groups.setdefault(report["base_model"]["status"], []).append((root["confidence"], right))
+        tree_right = bool(tree["id"]) and tree["id"] == tree_root(truth)
+        groups.setdefault(report["base_model"]["status"], []).append(
+            (root["confidence"], right, tree["confidence"], tree_right)
+        )
     return {
         status: {
             "folders": len(xs),
-            "mean_confidence": round(sum(c for c, _ in xs) / len(xs), 3),
-            "top_root_right": sum(r for _, r in xs),
-        }  # fmt: skip
+            "mean_confidence": round(sum(x[0] for x in xs) / len(xs), 3),
+            "top_root_right": sum(x[1] for x in xs),
+            "mean_tree_confidence": round(sum(x[2] for x in xs) / len(xs), 3),
+            "tree_right": sum(x[3] for x in xs),
+        }
         for status, xs in sorted(groups.items())
     }
 
@@ -214,7 +220,8 @@ def main() -> int:
         for status, g in res["root_confidence"].items():
             print(
                 f"  root.confidence where the base_model is {status}: {g['folders']} folders, mean "
-                f"{g['mean_confidence']:.2f}, top root right on {g['top_root_right']}"
+                f"{g['mean_confidence']:.2f}, top root right on {g['top_root_right']}; tree.confidence mean "
+                f"{g['mean_tree_confidence']:.2f}, tree right on {g['tree_right']}"
             )
         h = res["hub_id_truth"]
         print(
