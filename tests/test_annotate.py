@@ -229,3 +229,25 @@ def test_revision_and_unknown_targets_fail_with_a_reason():
     assert "drop the revision to --push" in ann.annotate_one("org/name@dev", push=True).reason
     assert "needs --push (open a pull request) or --out DIR" in ann.annotate_one("org/name@dev").reason
     assert "no such folder" in ann.annotate_one("./not/here").reason
+
+
+@pytest.mark.parametrize("kind", ["link", "pipe"])
+def test_a_card_that_is_a_link_or_a_pipe_is_refused_untouched(tmp_path, fixed_report, capsys, kind):
+    """A huggingface_hub cache snapshot's README.md is a link into blobs that other revisions share: written in
+    place, the link became a file and the snapshot no longer its revision (a pipe became a file too). One line, exit
+    2, nothing written; --dry-run still shows the diff."""
+    folder = tmp_path / "snapshot"
+    folder.mkdir()
+    (folder / "adapter_model.safetensors").write_bytes(b"x")
+    blob = tmp_path / "blob"
+    blob.write_text("---\nlicense: mit\n---\n# card\n")
+    if kind == "link":
+        (folder / "README.md").symlink_to(blob)
+    else:
+        os.mkfifo(folder / "README.md")
+    assert main(["annotate", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "README.md: " in err and "annotate the copy" in err and "\n" not in err
+    assert (folder / "README.md").is_symlink() == (kind == "link") and blob.read_text().startswith("---\nlicense")
+    if kind == "link":
+        assert main(["annotate", str(folder), "--dry-run"]) == 0 and "+base_model:" in capsys.readouterr().out

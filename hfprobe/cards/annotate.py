@@ -201,6 +201,14 @@ def annotate_folder(
         raise SourceNotFoundError(f"{path}: no such folder; give a model folder or weights file")
     readme = folder / "README.md"
     target = display or str(path)
+    if not dry_run and (readme.is_symlink() or (readme.exists() and not readme.is_file())):
+        # a link (a huggingface_hub cache snapshot's files all are, into blobs other revisions share) or a pipe:
+        # written in place, the link would become a file and the snapshot no longer its revision
+        what = f"a link to {os.readlink(readme)}" if readme.is_symlink() else "not a regular file"
+        raise CardError(
+            f"{readme}: {what}; annotate writes the card in place: copy the model folder (links resolved, "
+            "`cp -rL`) and annotate the copy, or use --dry-run"
+        )
     with card_lock(readme):
         old, encoding = _read_card(readme)
         validate_card(old, str(readme))  # a broken card fails before the (slower) weights are read
