@@ -169,6 +169,8 @@ def test_the_tunes_of_a_root_are_in_its_tree():
     # sentence pairs dataset", and the same of microsoft/MiniLM-L12-H384-uncased for all-MiniLM-L12-v2
     assert tree_root("sentence-transformers/all-mpnet-base-v2") == "microsoft/mpnet-base"
     assert tree_root("sentence-transformers/all-MiniLM-L12-v2") == "microsoft/MiniLM-L12-H384-uncased"
+    # 01.AI: "Yi-1.5 is an upgraded version of Yi. It is continuously pre-trained on Yi"
+    assert tree_root("01-ai/Yi-1.5-6B") == "01-ai/Yi-6B"
 
 
 def test_a_parent_is_a_root_of_the_same_family_and_shapes():
