@@ -296,3 +296,18 @@ def test_a_reupload_the_weights_rule_out_is_not_written(lora, declared):
 def test_a_local_copy_of_a_reupload_names_its_root():
     r = classify(llama_like(32, 4096, 1024), config={"base_model_name_or_path": "/content/llama-3-8b-bnb-4bit"})
     assert r.root == "meta-llama/Meta-Llama-3-8B" and r.base_model["id"] == "meta-llama/Meta-Llama-3-8B"
+
+
+def test_the_one_root_a_readme_names_is_at_least_0_7_sure():
+    """Where nothing structured names a root and the README names exactly one the weights allow, the card gets it
+    as its base_model, and the root is at least `MENTIONED_ROOT` sure however many look-alikes share its shapes: SD
+    1.5's inpainting model was 0.54, below SD 1.5's 0.745 for the same mention. Two mentions decide nothing."""
+    from hfprobe.tree.classify import MENTIONED_ROOT
+
+    for named in ("runwayml/stable-diffusion-inpainting", "runwayml/stable-diffusion-v1-5"):
+        r = classify(SD1_LORA, texts={"README.md": f"LoRA adaption weights for {named}."})
+        assert r.base_model["status"] == "mentioned" and r.base_model["id"] == named
+        assert r.confidence >= MENTIONED_ROOT and r.candidates[0]["score"] == r.confidence
+        assert sum(c["score"] for c in r.candidates) <= 1.0 and len(r.candidates) > 1  # look-alikes share the rest
+    both = classify(SD1_LORA, texts={"README.md": "runwayml/stable-diffusion-v1-5 or CompVis/stable-diffusion-v1-4"})
+    assert both.base_model["status"] == "ambiguous" and both.confidence < MENTIONED_ROOT
