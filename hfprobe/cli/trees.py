@@ -1,4 +1,4 @@
-"""`hfprobe trees DIR`: group a zoo's models into trees by their weights, or a folder of models by their roots."""
+"""`hfprobe trees DIR`: group a zoo's models into trees by their weights, or other models by their roots' trees."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from .common import add_flags, emit, positive_int
 def register(sub) -> None:
     p = sub.add_parser(
         "trees",
-        help="group models into trees: a zoo by its weights (Ward linkage), other folders by their roots",
+        help="group models into trees: a zoo by its weights (Ward linkage), other folders by the trees of their roots",
         description="Cluster the models of a zoo into trees from one layer's weights and report agreement "
         "(adjusted Rand) with the trees it declares; a folder whose models declare no labels is grouped by the "
-        "root `inspect` names for each model.",
+        "tree of the root `inspect` names for each model.",
     )
     p.add_argument("dir", help="zoo folder, or folder of model folders")
     p.add_argument("--layer", help="layer to compare (default: the layer most trees share, attention q/k/v first)")
@@ -48,7 +48,7 @@ def run(args) -> int:
 
 
 def _pile(args) -> int:
-    """A folder whose models declare no labels: grouped by the root inspect names for each."""
+    """A folder whose models declare no labels: grouped by the tree of the root inspect names for each."""
     from ..errors import UsageError
     from ..tree.pile import SURE, group_by_root
 
@@ -57,7 +57,7 @@ def _pile(args) -> int:
     ]
     if given:
         raise UsageError(
-            f"{args.dir}: its models declare no labels, so they are grouped by the root inspect names and "
+            f"{args.dir}: its models declare no labels, so they are grouped by their roots' trees and "
             f"{', '.join(given)} do not apply; drop {'it' if len(given) == 1 else 'them'}"
         )
     res = group_by_root(args.dir, skip_bad=args.skip_bad)
