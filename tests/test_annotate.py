@@ -251,3 +251,17 @@ def test_a_card_that_is_a_link_or_a_pipe_is_refused_untouched(tmp_path, fixed_re
     assert (folder / "README.md").is_symlink() == (kind == "link") and blob.read_text().startswith("---\nlicense")
     if kind == "link":
         assert main(["annotate", str(folder), "--dry-run"]) == 0 and "+base_model:" in capsys.readouterr().out
+
+
+def test_a_huggingface_hub_cache_snapshot_is_not_written_into(tmp_path, fixed_report, capsys):
+    """A snapshot folder of huggingface_hub's cache is a revision's files as they are: a card written there (a new
+    README.md beside the linked weights, where the repo had none) would make it that revision no longer. The line
+    names the repo and the command that annotates it."""
+    snapshot = tmp_path / "hub" / "models--org--my-lora" / "snapshots" / ("ab" * 20)
+    snapshot.mkdir(parents=True)
+    (snapshot / "adapter_model.safetensors").write_bytes(b"x")
+    assert main(["annotate", str(snapshot)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "cache snapshot of org/my-lora" in err and "`hfprobe annotate org/my-lora --out DIR`" in err
+    assert "\n" not in err and sorted(p.name for p in snapshot.iterdir()) == ["adapter_model.safetensors"]
+    assert main(["annotate", str(snapshot), "--dry-run"]) == 0  # the diff is still shown

@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -53,6 +54,7 @@ from .pull_request import (
 )
 
 LOCK_TIMEOUT_S = 600.0
+CACHE_SNAPSHOT = re.compile(r"(^|/)models--[^/]+/snapshots/[^/]+(/|$)")  # a repo's revision in huggingface_hub's cache
 
 
 @dataclasses.dataclass
@@ -201,6 +203,15 @@ def annotate_folder(
         raise SourceNotFoundError(f"{path}: no such folder; give a model folder or weights file")
     readme = folder / "README.md"
     target = display or str(path)
+    if not dry_run and CACHE_SNAPSHOT.search(folder.resolve().as_posix()):
+        # the cache holds a revision's files as they are: a card written there would be that revision's no longer
+        from ..tree.declared import named_hub_id
+
+        repo = named_hub_id(folder.resolve().as_posix()) or "ORG/NAME"
+        raise CardError(
+            f"{folder}: a huggingface_hub cache snapshot of {repo}, which annotate does not write into: run "
+            f"`hfprobe annotate {repo} --out DIR` (or --push), or annotate a copy (`cp -rL`)"
+        )
     if not dry_run and (readme.is_symlink() or (readme.exists() and not readme.is_file())):
         # a link (a huggingface_hub cache snapshot's files all are, into blobs other revisions share) or a pipe:
         # written in place, the link would become a file and the snapshot no longer its revision
