@@ -19,7 +19,7 @@ Right: the card's base_model is the ground truth's model under any alias of the 
 Target (issue 19): right on at least 34 of the folders with a known base, wrong on 0.
 
 Also `root.confidence` against the same truth, by how the base_model was decided: the mean confidence of the top
-root beside how often it is the truth (a calibration check on real files); and the same of `tree.confidence`
+root beside how often it is the truth (a calibration check on real files); and the same of `root.tree.confidence`
 against the truth's tree (`registry.tree_root`: SD 2.1-base is in SD 2-base's tree).
 
 `--restore-evidence` measures what a repo on the Hub would give: the snapshot keeps only README.md beside the
@@ -108,7 +108,8 @@ def root_confidence(work: Path, manifest: list[dict]) -> dict:
         if truth is None:
             continue
         report = inspect_source(str(work / entry["id"]))
-        root, tree = report["root"], report["tree"] or {"id": None, "confidence": 0.0}
+        root = report["root"]
+        tree = root.get("tree") or {"id": None, "confidence": 0.0}
         right = bool(root["id"]) and canonical_id(root["id"]) == truth
         tree_right = bool(tree["id"]) and tree["id"] == tree_root(truth)
         groups.setdefault(report["base_model"]["status"], []).append(
@@ -220,7 +221,7 @@ def main() -> int:
         for status, g in res["root_confidence"].items():
             print(
                 f"  root.confidence where the base_model is {status}: {g['folders']} folders, mean "
-                f"{g['mean_confidence']:.2f}, top root right on {g['top_root_right']}; tree.confidence mean "
+                f"{g['mean_confidence']:.2f}, top root right on {g['top_root_right']}; root.tree.confidence mean "
                 f"{g['mean_tree_confidence']:.2f}, tree right on {g['tree_right']}"
             )
         h = res["hub_id_truth"]

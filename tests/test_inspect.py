@@ -557,7 +557,7 @@ def test_a_root_tuned_from_another_names_its_tree_and_how_sure(tmp_path):
         write_header(tmp_path / name / "pytorch_lora_weights.safetensors", tensors)
     report = inspect_source(str(tmp_path / "sd2"))
     assert report["root"]["confidence"] < 0.5
-    assert report["tree"] == {"id": "stabilityai/stable-diffusion-2-base", "confidence": 0.9}
+    assert report["root"]["tree"] == {"id": "stabilityai/stable-diffusion-2-base", "confidence": 0.9}
     text = "stabilityai/stable-diffusion-2-base, confidence 0.90 (the root was tuned from it)"
     assert f"  tree     {text}" in format_report(report).splitlines()
     card = update_card(None, report, today="2026-01-01").text
@@ -566,5 +566,5 @@ def test_a_root_tuned_from_another_names_its_tree_and_how_sure(tmp_path):
     )
     assert "- **tree:** `stabilityai/stable-diffusion-2-base` (confidence: `0.9`)" in _summary(report, "")
     sd1 = inspect_source(str(tmp_path / "sd1"))
-    assert sd1["tree"]["id"] == sd1["root"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
+    assert sd1["root"]["tree"]["id"] == sd1["root"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
     assert "  tree  " not in format_report(sd1) and "It was tuned from" not in update_card(None, sd1).text

@@ -227,7 +227,7 @@ def render_section(
     if block.get("root"):
         rel = block.get("relation") or "descendant"
         lines.append(f"- **Tree:** `{block['root']}` ({rel}; confidence {conf_text}; {fam_text}, format `{fmt}`).")
-        lineage = report.get("tree") if isinstance(report.get("tree"), dict) else {}
+        lineage = root.get("tree") if isinstance(root.get("tree"), dict) else {}
         if lineage.get("id") and lineage["id"] != block["root"]:  # the root was tuned from another
             conf = float(lineage.get("confidence") or 0.0)
             lines.append(f"  It was tuned from `{lineage['id']}`, whose tree this model is in (confidence {conf:.2f}).")

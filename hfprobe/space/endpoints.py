@@ -190,7 +190,7 @@ def _summary(report: dict, note: str) -> str:
         + (f"   **quantized:** {c(quant_words(report['quantized']))}" if report.get("quantized") else ""),
         f"- **root:** {c(root.get('id') or 'unknown')} (confidence: {c(root.get('confidence', '?'))})",
     ]
-    lineage = report.get("tree") if isinstance(report.get("tree"), dict) else {}
+    lineage = root.get("tree") if isinstance(root.get("tree"), dict) else {}
     if lineage.get("id") and lineage["id"] != root.get("id"):  # the root was tuned from another: its tree
         lines.append(f"- **tree:** {c(lineage['id'])} (confidence: {c(lineage.get('confidence', '?'))})")
     skipped, files = report.get("passed_over"), report.get("files") or []

@@ -206,7 +206,7 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
     """The inspect report for one source (a path, `org/name[@rev]`, `hf://org/name/file`, or a Source).
 
     Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
-    root {id, confidence, candidates [{id, score}], evidence [str]}, tree {id, confidence} or None (`tree_of`),
+    root {id, confidence, candidates [{id, score}], evidence [str], tree {id, confidence} or None (`tree_of`)},
     declared {field: value}, conflicts [str],
     base_model, modules, rank, quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
     head {module, outputs, task, labels} or None (`formats.head`), datasets [{id, source}] and prompts [{text,
@@ -302,6 +302,7 @@ def _report(src: Source) -> dict:
         tree.base_model["status"],
     )
     root["evidence"] = root["evidence"][:MAX_EVIDENCE]
+    root["tree"] = tree_of(root)  # the root's tree (it and the roots tuned from it), as sure as its candidates in it
     head, label_notes = _head(src, view, texts, tree.family)
     return {
         "source": src.display,
@@ -313,7 +314,6 @@ def _report(src: Source) -> dict:
         "family": tree.family,
         "family_confidence": tree.family_confidence,
         "root": root,
-        "tree": tree_of(root),  # the root's tree (it and the roots tuned from it), as sure as its candidates in it
         "declared": tree.declared,
         "conflicts": tree.conflicts,
         "conflict_codes": tree.conflict_codes,
@@ -372,7 +372,7 @@ def format_report(report: dict) -> str:
     ]
     if root["candidates"]:
         lines.append("           candidates: " + ", ".join(f"{c['id']} {c['score']:.2f}" for c in root["candidates"]))
-    lineage = r.get("tree")
+    lineage = root.get("tree")
     if lineage and lineage["id"] != root["id"]:  # the root was tuned from another: the tree it grows in
         lines.append(f"  tree     {lineage['id']}, confidence {lineage['confidence']:.2f} (the root was tuned from it)")
     for i, e in enumerate(root["evidence"]):

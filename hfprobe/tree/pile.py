@@ -55,7 +55,7 @@ def group_by_root(folder, *, skip_bad: bool = False) -> dict:
                 raise
             skipped.append((rel, str(err)))
             continue
-        root, fam, lineage = report["root"], report["family"], report["tree"] or {}
+        root, fam, lineage = report["root"], report["family"], report["root"].get("tree") or {}
         tree, tree_confidence = lineage.get("id"), lineage.get("confidence", 0.0)
         decided = (report.get("base_model") or {}).get("root")
         sure = tree is not None and (tree_confidence >= SURE or tree_root(decided) == tree)
