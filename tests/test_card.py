@@ -384,6 +384,7 @@ def test_same_findings_ignores_version_and_date_only():
 SHA256 = {  # the published checkpoints' SHA-256, as kohya's ss_new_sd_model_hash records them
     "sd-v1-4.ckpt": "fe4efff1e174c627256e44ec2991ba279b3816e364b49f9be2abc0b3ff3f8556",
     "sd_xl_base_1.0.safetensors": "31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b",
+    "sd-v1-5-inpainting.ckpt": "c6bbc15e3224e6973459ba78de4998b80b50112b0ae5b5c67113d56b4e366b19",
 }
 KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 768-wide text context
     "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.lora_down.weight": (4, 768),
@@ -412,6 +413,12 @@ KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 7
             {},
             "declared",
             "CompVis/stable-diffusion-v1-4",
+        ),
+        (  # SD 1.5's inpainting checkpoint, renamed: its hash names it (the LoRA has no conv_in to tell it by)
+            {"ss_sd_model_name": "inpaint.ckpt", "ss_new_sd_model_hash": SHA256["sd-v1-5-inpainting.ckpt"]},
+            {},
+            "declared",
+            "stable-diffusion-v1-5/stable-diffusion-inpainting",
         ),
         ({"ss_new_sd_model_hash": SHA256["sd_xl_base_1.0.safetensors"]}, {}, "contradicted", None),  # SDXL's file
         ({"ss_new_sd_model_hash": "ab" * 32}, {}, "ambiguous", None),  # a file hfprobe does not know: no claim
