@@ -207,3 +207,30 @@ def test_sd35_medium_is_told_from_sd3_medium_by_its_second_self_attention(tmp_pa
     write_header(tmp_path / "diffusion_pytorch_model.safetensors", tensors, data=False)
     report = inspect_source(str(tmp_path))
     assert [c["id"] for c in report["root"]["candidates"]] == ["stabilityai/stable-diffusion-3-medium-diffusers"]
+
+
+def test_a_sd3_medium_lora_s_checkpoint_hash_tells_sd3_from_sd35_medium():
+    """SD3 Medium and SD 3.5 Medium share the joint attention's shapes, which is all a LoRA on it adapts; kohya's
+    `ss_new_sd_model_hash` (the SHA-256 of the checkpoint it trained on) names which (roots.json's `hashes`)."""
+    from diffusers import SD3Transformer2DModel
+
+    with torch.device("meta"):
+        model = SD3Transformer2DModel(
+            sample_size=128,
+            num_layers=24,
+            attention_head_dim=64,
+            num_attention_heads=24,
+            joint_attention_dim=4096,
+            caption_projection_dim=1536,
+            pooled_projection_dim=2048,
+        )
+    lora = lora_like(module_shapes(model), "to_q", "to_k", "to_v", "add_q_proj", prefix="transformer.")
+    for digest, root in (
+        (
+            "cc236278d28c8c3eccb8e21ee0a67ebed7dd6e9ce40aa9de914fa34e8282f191",
+            "stabilityai/stable-diffusion-3-medium-diffusers",
+        ),
+        ("11fe06e22364b823dfeedc275912336b932b32a293a0b2f35ffac071990cc4de", "stabilityai/stable-diffusion-3.5-medium"),
+    ):
+        r = classify(lora, metadata={"ss_sd_model_name": "model.safetensors", "ss_new_sd_model_hash": digest})
+        assert r.family == "sd3" and r.root == root and r.base_model["status"] == "declared", digest
