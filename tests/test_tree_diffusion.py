@@ -161,7 +161,8 @@ def test_flux_transformer():
     assert {c["id"] for c in r.candidates} >= {"black-forest-labs/FLUX.1-dev", "black-forest-labs/FLUX.1-schnell"}
 
 
-def test_sd3_medium_transformer():
+def _sd3_medium_lora() -> dict:
+    """A LoRA on SD3 Medium's joint attention, at its published sizes (diffusers' SD3Transformer2DModel, meta)."""
     from diffusers import SD3Transformer2DModel
 
     with torch.device("meta"):
@@ -177,7 +178,11 @@ def test_sd3_medium_transformer():
             pooled_projection_dim=2048,
             out_channels=16,
         )
-    r = classify(lora_like(module_shapes(model), "to_q", "to_k", "to_v", "add_q_proj", prefix="transformer."))
+    return lora_like(module_shapes(model), "to_q", "to_k", "to_v", "add_q_proj", prefix="transformer.")
+
+
+def test_sd3_medium_transformer():
+    r = classify(_sd3_medium_lora())
     assert r.family == "sd3" and r.root != "stabilityai/stable-diffusion-3.5-large"
 
 
@@ -212,19 +217,7 @@ def test_sd35_medium_is_told_from_sd3_medium_by_its_second_self_attention(tmp_pa
 def test_a_sd3_medium_lora_s_checkpoint_hash_tells_sd3_from_sd35_medium():
     """SD3 Medium and SD 3.5 Medium share the joint attention's shapes, which is all a LoRA on it adapts; kohya's
     `ss_new_sd_model_hash` (the SHA-256 of the checkpoint it trained on) names which (roots.json's `hashes`)."""
-    from diffusers import SD3Transformer2DModel
-
-    with torch.device("meta"):
-        model = SD3Transformer2DModel(
-            sample_size=128,
-            num_layers=24,
-            attention_head_dim=64,
-            num_attention_heads=24,
-            joint_attention_dim=4096,
-            caption_projection_dim=1536,
-            pooled_projection_dim=2048,
-        )
-    lora = lora_like(module_shapes(model), "to_q", "to_k", "to_v", "add_q_proj", prefix="transformer.")
+    lora = _sd3_medium_lora()
     for digest, root in (
         (
             "cc236278d28c8c3eccb8e21ee0a67ebed7dd6e9ce40aa9de914fa34e8282f191",
