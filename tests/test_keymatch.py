@@ -240,7 +240,7 @@ def test_prose_scans_find_what_the_plain_regexes_find():
     from hfprobe.tree.registry import families
     from tests.conftest import REALZOO
 
-    hints = [kp for kp, _ in families()["_text_hints"]]
+    hints = [(kp, any_case) for kp, _, any_case in families()["_text_hints"]]
     names = _hub_names()
     checkpoints = list(_registry_names())
     plain_ids = re.compile(r"(?<![\w.-])(" + "|".join(map(re.escape, names)) + r")(?![\w/-]|\.\w)", re.I)
@@ -275,7 +275,7 @@ def test_prose_scans_find_what_the_plain_regexes_find():
                 rng.randint(0, len(parts)),
                 rng.choice(
                     [
-                        _sample(rng.choice(hints).pattern, rng),
+                        _sample(rng.choice(hints)[0].pattern, rng),
                         rng.choice(names).upper(),
                         rng.choice(names),
                         rng.choice(checkpoints),
@@ -286,8 +286,9 @@ def test_prose_scans_find_what_the_plain_regexes_find():
         texts.append("".join(parts))
     texts += ["İ" * 80 + " " + checkpoints[-1] + ".ckpt, " + "İ" * 80 + " " + checkpoints[0]]  # (positions shift)
     for text in texts:
-        for kp in hints:
-            assert kp.count(text) == len(kp.compiled.findall(text)), (kp.pattern, text[:80])
+        for kp, any_case in hints:
+            seen = text.lower() if any_case else text
+            assert kp.count(seen) == len(kp.compiled.findall(seen)), (kp.pattern, text[:80])
         found = [(m.span(), m.group(1)) for m in hub_id_mentions(text)]
         assert found == [(m.span(), m.group(1)) for m in plain_ids.finditer(text)], text[:80]
         found = [(m.span(), m.group(1)) for m in name_mentions(text)]  # (scanned near the names it holds)

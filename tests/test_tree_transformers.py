@@ -190,6 +190,26 @@ def test_readme_mentioning_sdxl_on_sd1_weights_is_a_conflict(unet):
     assert r.declared["README.md base_model"] == "runwayml/stable-diffusion-v1-5"
 
 
+def test_names_prose_capitalises_are_mentions_in_any_case(unet):
+    """ "Stable Diffusion 1.5" names SD 1.x as "stable-diffusion-v1" does: a README weighing "Stable Diffusion 1.5 or
+    SDXL" on SD 1.x weights mentions both, so there is no conflict (it was read as naming SDXL alone)."""
+    lora = lora_like(unet(**SD15), "attn2.to_k", prefix="unet.")
+    r = classify(lora, texts={"README.md": "We start from a model such as Stable Diffusion 1.5 or SDXL.\n"})
+    assert r.declared["README.md mentions"] == {"sd1": 1, "sdxl": 1} and not r.conflicts
+    for prose, fam in [
+        ("STABLE DIFFUSION XL", "sdxl"),
+        ("a Stable-Diffusion v2 LoRA", "sd2"),
+        ("Segment Anything's encoder", "sam"),
+        ("a Vision Transformer", "vit"),
+        ("DistilBERT, fine-tuned", "distilbert"),
+        ("Wav2Vec2 for Urdu", "wav2vec2"),
+        ("Whisper small", "whisper"),
+    ]:
+        assert declared_claims(texts={"README.md": prose})[0]["README.md mentions"] == {fam: 1}, prose
+    # acronyms keep their case: "sam" and "vit" are words (and names) too
+    assert "README.md mentions" not in declared_claims(texts={"README.md": "sam and vit went to the sea"})[0]
+
+
 def test_local_paths_and_nulls_are_no_claim():
     d, claims = declared_claims(config={"base_model_name_or_path": None})
     assert claims == [] and "null" in d["ignored"]["adapter_config.json base_model_name_or_path"]

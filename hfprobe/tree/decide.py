@@ -112,7 +112,7 @@ def claim_conflicts(
     text_fams = {c.family for c in claims if c.strength == "text" and c.family}
     # prose mentions count against the weights only when prose could have named the weights' family
     # (a text hint exists for it) and the mention is of the same kind (diffusion vs text vs vision)
-    hintable = {f for _, f in families()["_text_hints"]}
+    hintable = {f for _, f, _ in families()["_text_hints"]}
     kind = families()["families"][family]["kind"]
     text_fams = {f for f in text_fams if families()["families"].get(f, {}).get("kind") == kind}
     if family not in hintable:

@@ -406,8 +406,10 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
 def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) -> None:
     """Family words (text hints) and registry Hub ids in prose; an id's claim keeps the spelling the text used."""
     counts: dict[str, int] = {}
-    for hint, fam in families()["_text_hints"]:
-        n = hint.count(body)  # (only around the hint's literals: prose without them is not scanned)
+    low = body.lower()
+    for hint, fam, any_case in families()["_text_hints"]:
+        # (only around the hint's literals: prose without them is not scanned)
+        n = hint.count(low if any_case else body)
         if n:
             counts[fam] = counts.get(fam, 0) + n
     first: dict[str, str] = {}  # root id -> the first spelling that named it
