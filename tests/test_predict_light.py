@@ -108,6 +108,32 @@ def test_an_sd_lora_whose_text_encoder_cannot_be_had_abstains_without_torch(tmp_
     assert rc == 0 and out["readout"]["encoder"] == "minilm-pad12" and "torch" in heavy, (out, heavy)
 
 
+def test_predict_says_how_sure_its_tree_is(tmp_path):
+    """SD 2.1 and 2.1-base share every shape, so `inspect` is a third sure of an SD 2.x LoRA's root; `predict` names
+    that root as sure as `inspect` is (it named it bare), in its JSON and its text."""
+    from hfprobe.cli.predict import format_prediction
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    attn2 = "unet.down_blocks.{}.attentions.0.transformer_blocks.0.attn2.to_k.lora_{}.weight"
+    tensors = {attn2.format(b, "A"): ("F16", (4, 1024)) for b in (0, 1)}
+    tensors |= {attn2.format(b, "B"): ("F16", (w, 4)) for b, w in ((0, 320), (1, 640))}
+    write_header(tmp_path / "sd2" / "pytorch_lora_weights.safetensors", tensors)
+    env = {"HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HFPROBE_CACHE": str(tmp_path / "cache")}
+    ((rc, out, heavy),) = _predict([tmp_path / "sd2"], experts_dir=tmp_path / "none", env=env)
+    report = inspect_source(str(tmp_path / "sd2"))
+    assert rc == 0 and heavy == [] and out["method"] == "abstain", out
+    assert out["tree"] == {
+        "family": "sd2",
+        "family_confidence": report["family_confidence"],
+        "root": report["root"]["id"],
+        "confidence": report["root"]["confidence"],
+    }
+    assert out["tree"]["confidence"] < 0.5
+    line = f"tree:    family sd2 (confidence 1.00), root {report['root']['id']} (confidence 0.33)"
+    assert line in format_prediction(out).splitlines()
+
+
 def test_experts_of_other_families_cost_only_their_json(adapters, tmp_path):
     from tests.test_expert_publish import make_expert
 

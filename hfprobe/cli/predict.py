@@ -58,14 +58,29 @@ def run(args) -> int:
     return each_source(args, answer, format_prediction)
 
 
+def _tree_words(tree: dict) -> str:
+    """The family and root, each with how sure `inspect` is of it where it says.
+
+    >>> _tree_words({"family": "sd2", "family_confidence": 1.0, "root": "org/a", "confidence": 0.33})
+    'family sd2 (confidence 1.00), root org/a (confidence 0.33)'
+    >>> _tree_words({"family": None, "root": None})
+    'family unknown, root unknown'
+    """
+
+    def sure(value) -> str:
+        return f" (confidence {value:.2f})" if isinstance(value, (int, float)) else ""
+
+    family, root = tree.get("family"), tree.get("root")
+    return (
+        f"family {family or 'unknown'}{sure(tree.get('family_confidence')) if family else ''}, "
+        f"root {root or 'unknown'}{sure(tree.get('confidence')) if root else ''}"
+    )
+
+
 def format_prediction(out: dict) -> str:
     """The human-readable answer of `predict`: probabilities where they are calibrated, the decision, and a
     warning where the expert is near chance on its own test models."""
-    tree = out["tree"]
-    lines = [
-        f"source:  {out['source']}",
-        f"tree:    family {tree['family'] or 'unknown'}, root {tree['root'] or 'unknown'}",
-    ]
+    lines = [f"source:  {out['source']}", f"tree:    {_tree_words(out['tree'])}"]
     if out.get("passed_over") and out.get("files"):  # several weights files here: which one answers
         lines.insert(1, f"file:    {out['files'][0]} ({out['passed_over']['count']} other weights files here not read)")
     if out.get("head"):  # what it was trained on, read from its weights without an expert: its classifier

@@ -7,7 +7,9 @@
 Returned dict (the `--json` output of `hfprobe predict`):
     source        what was read ("path" or "org/name@rev")
     revision_sha  a Hub source: the commit every read was pinned to; null for local sources
-    tree          {family, root}: the family and root from `inspect` (root: the routed expert's root when routed)
+    tree          {family, family_confidence, root, confidence}: the family and root from `inspect` (root: the routed
+                  expert's root when routed), each as sure as `inspect` says (the root's: its share among the roots
+                  the weights fit; null for an expert's root the weights do not single out as a candidate)
     expert        {name, root, layer, head, kind, version, zoo_hash, metrics} or null when the router abstained
     method        "probex" (classification head), "probex-text" / "bilinear-text" (text head over the expert's
                   own labels),
@@ -48,6 +50,18 @@ def _inspect(src) -> dict:
     except ImportError:  # the tree layer is optional for routing by weights alone
         return {}
     return inspect_source(src)
+
+
+def _root_confidence(info: dict, root: str | None) -> float | None:
+    """How sure `inspect` is of `root`: its share among the candidates the weights fit (None where it is none of them).
+
+    >>> _root_confidence({"root": {"id": "a", "confidence": 0.33, "candidates": [{"id": "b", "score": 0.33}]}}, "b")
+    0.33
+    """
+    found = info.get("root") or {}
+    if root is not None and root == found.get("id"):
+        return found.get("confidence")
+    return next((c.get("score") for c in found.get("candidates") or [] if c.get("id") == root), None)
 
 
 def score(
@@ -262,7 +276,12 @@ def predict(
         out = {
             "source": src.display,
             "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
-            "tree": {"family": family, "root": declared},
+            "tree": {
+                "family": family,
+                "family_confidence": info.get("family_confidence"),
+                "root": declared,
+                "confidence": _root_confidence(info, declared),
+            },
             "files": info.get("files"),  # the weights file(s) read, and the source's others where it holds several
             "passed_over": info.get("passed_over"),
             "head": info.get("head"),  # a classifier stored with the weights: its label count, names where given
@@ -312,7 +331,7 @@ def predict(
                     },
                 },
             )
-            out["tree"]["root"] = expert.config["root"]
+            out["tree"].update(root=expert.config["root"], confidence=_root_confidence(info, expert.config["root"]))
             if method != "readout":
                 _explain(out, expert, method, labels, get_layer(expert.layer), device)
                 kind = getattr(view.modules.get(expert.layer), "kind", "lora")
