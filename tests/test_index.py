@@ -603,6 +603,11 @@ def test_a_tree_filter_takes_in_the_roots_fine_tuned_from_it(tmp_path):
     for tree in (*trees, "TheBloke/Llama-2-7B-Chat-GPTQ"):  # (a re-upload, known by its name)
         assert [h["id"] for h in idx.query("x", tree=tree, unscored=True)] == ["org/chat-lora"], tree
     assert [h["id"] for h in idx.query("x", tree="decapoda-research/llama-7b-hf", unscored=True)] == ["org/v1-lora"]
+    # the trees an index lists are trees (one per tree, whichever roots of it its rows hold), and each hit names its own
+    assert idx.trees() == ["huggyllama/llama-7b", "meta-llama/Llama-2-7b-hf", "sd-1.5", "vit-b16"]
+    (hit,) = idx.query("x", tree="meta-llama/Llama-2-7b-hf", unscored=True)
+    assert hit["root"] == "meta-llama/Llama-2-7b-chat-hf" and hit["tree"] == "meta-llama/Llama-2-7b-hf"
+    assert {h["tree"] for h in idx.query("dog", top_k=10)} == {"sd-1.5", "vit-b16"}
 
 
 def test_a_query_with_no_index_says_so_before_loading_the_database(tmp_path):

@@ -258,9 +258,11 @@ class ModelIndex:
         return out
 
     def trees(self) -> list[str]:
-        """The distinct roots (or families, where no root is known) in the index, sorted."""
+        """The distinct trees in the index, sorted: each stored root's (`hit_tree`), a family where no root is known.
+        SD 2.1's and 2.1-base's LoRAs are one tree, as a tree filter finds them."""
         self.meta = self._load_meta()
-        return list(self.meta.get("roots", []))
+        fams = _family_names()  # ("roots" holds a row's family where it has no root)
+        return sorted({n if n in fams else hit_tree(n, None) for n in self.meta.get("roots", [])})
 
     def rows(self) -> list[dict]:
         """Every row as a dict (embeddings included; [] for rows without categories); for tests and export."""
@@ -450,7 +452,27 @@ class ModelIndex:
                 hits.extend(unscored_hits(self._open(meta["unscored"]["table"]), where, top_k - len(hits)))
         if flat is None and not any(info.get("ann_rows") for info in meta.get("spaces", {}).values()):
             self.refresh_flat()  # (an index with a vector index is queried through it: no copy to write)
+        for h in hits:
+            h["tree"] = hit_tree(h.get("root"), h.get("family"))
         return hits
+
+
+def hit_tree(root: str | None, family: str | None) -> str:
+    """The tree a row is in: its root's (up the registry's parent links: an SD 2.1 LoRA's is SD 2-base's), else its
+    family, else "".
+
+    >>> hit_tree("stabilityai/stable-diffusion-2-1", "sd2"), hit_tree("org/unknown-root", None), hit_tree("", "sd1")
+    ('stabilityai/stable-diffusion-2-base', 'org/unknown-root', 'sd1')
+    """
+    from ..tree.registry import tree_root
+
+    return (tree_root(root) if root else family) or ""
+
+
+def _family_names() -> set[str]:
+    from ..tree.registry import families
+
+    return set(families()["families"])
 
 
 def _tree_names(meta: dict, tree: str) -> list[str]:

@@ -140,7 +140,7 @@ def _index_facts(index_dir) -> tuple[list[str], list[str], list[str], tuple[str,
             label, score = str(c["label"]), float(c["score"])
             counts[label] = counts.get(label, 0.0) + score
             if score > best.get(label, (-1.0, None))[0]:
-                best[label] = (score, h.get("root") or h.get("family"))
+                best[label] = (score, h.get("tree") or None)
     labels = sorted(counts, key=lambda lab: -counts[lab])[:3]
     repos = list(dict.fromkeys(h["repo"] for h in hits if h.get("repo") and REPO_SPEC.fullmatch(str(h["repo"]))))[:3]
     about = (f"a photo of a {labels[0]}", best[labels[0]][1]) if labels else None
