@@ -143,6 +143,13 @@ KOHYA_DATASETS = (
         ({"README.md": "---\nwidget:\n- text: a TOK cat on a sofa\n  output:\n    url: images/0.png\n- output: x\n"
                        "- text: TOK dog\n---\n# LoRA\n"}, None,
          [("a TOK cat on a sofa", "README.md widget"), ("TOK dog", "README.md widget")]),
+        # the Hub's LoRA card template says the trigger in prose (a card of a run without one says "None")
+        ({"README.md": "# vintage ads\n\n## Trigger words\n\nYou should use `a vintage ad of` to trigger the image "
+                       "generation.\n"}, None,
+         [("a vintage ad of", "README.md trigger words")]),
+        ({"README.md": "## Trigger words\n\nYou should use sks dog to trigger the image generation.\n"
+                       "You should use None to trigger the image generation.\n"}, None,
+         [("sks dog", "README.md trigger words")]),
         ({}, {"modelspec.trigger_phrase": "nrt style", "ss_tag_frequency": '{"5_nrt": {"nrt style": 9}}'},
          [("nrt style", "header modelspec.trigger_phrase"), ("nrt", "header ss_tag_frequency folder names")]),
     ],

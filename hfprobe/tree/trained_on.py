@@ -182,13 +182,17 @@ _PROMPT_ARGS = (
     ("", re.compile(rf"""^[ \t]*({_PROMPT_KEYS})[ \t]*:[ \t]*(?:{_QUOTED}|([^\s#"'][^\n#]{{0,399}}))""", re.I | re.M)),
 )
 
+# the "Trigger words" sentence the Hub's LoRA card template writes (diffusers' DreamBooth scripts, ai-toolkit and
+# trainers built on them): "You should use `TOK style` to trigger the image generation." (no prompt set: "None")
+_TRIGGER = re.compile(r"You should use[ \t]+(`?)([^`\n]{1,200}?)\1[ \t]+to trigger the image generation", re.I)
+
 
 def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | None = None) -> list[dict]:
     """[{text, source}]: the prompts a model's files say it was trained or sampled with (its card's `instance_prompt`
-    and `widget` prompts, a training command's or config's), the trigger phrase an sd-scripts header records
-    (`modelspec.trigger_phrase`), and the caption tags kohya counted (`ss_tag_frequency`, or `tag_frequency` and
-    the subsets' `class_tokens` in `ss_datasets`), most frequent first; at most MAX_PROMPTS, each cut to
-    MAX_PROMPT_CHARS.
+    and `widget` prompts, its "Trigger words" sentence, a training command's or config's), the trigger phrase an
+    sd-scripts header records (`modelspec.trigger_phrase`), and the caption tags kohya counted (`ss_tag_frequency`,
+    or `tag_frequency` and the subsets' `class_tokens` in `ss_datasets`), most frequent first; at most MAX_PROMPTS,
+    each cut to MAX_PROMPT_CHARS.
 
     >>> declared_prompts({"train.sh": '--instance_prompt="a photo of sks dog" --validation_prompt=$VAL'})
     [{'text': 'a photo of sks dog', 'source': 'train.sh --instance_prompt'}]
@@ -213,6 +217,9 @@ def declared_prompts(texts: Mapping[str, str] | None, metadata: Mapping[str, str
                 add(entry.get("text") if isinstance(entry, dict) else None, "README.md widget")
         for key, value, dashes in _prompt_args(text):
             add(value, f"{name} {dashes}{key}")
+        if name.lower().endswith(".md"):
+            for m in _TRIGGER.finditer(text):
+                add(None if m[2].strip() == "None" else m[2], f"{name} trigger words")
     add((metadata or {}).get("modelspec.trigger_phrase"), "header modelspec.trigger_phrase")  # sd-scripts' trigger
     for tokens, tags, token_source, tag_source in _kohya_counts(metadata or {}):
         add(tokens, token_source)
