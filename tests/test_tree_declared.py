@@ -311,3 +311,23 @@ def test_the_one_root_a_readme_names_is_at_least_0_7_sure():
         assert sum(c["score"] for c in r.candidates) <= 1.0 and len(r.candidates) > 1  # look-alikes share the rest
     both = classify(SD1_LORA, texts={"README.md": "runwayml/stable-diffusion-v1-5 or CompVis/stable-diffusion-v1-4"})
     assert both.base_model["status"] == "ambiguous" and both.confidence < MENTIONED_ROOT
+
+
+def test_a_trainer_card_s_link_to_an_org_less_model_names_it(hf_shapes):
+    """transformers' Trainer card names what it fine-tuned as a link, legacy ids without an org included: "a fine-tuned
+    version of [bert-base-uncased](https://huggingface.co/bert-base-uncased)". That is the one root the README
+    names (it was none: the words alone name a family, and BERT's 17 look-alike roots left the base unwritten); the
+    same words outside a link stay a family's, and a link to the docs or a dataset names no model."""
+    lora = lora_like(hf_shapes("bert"), "query", "value", prefix="base_model.model.")
+    card = (
+        "---\ntags:\n- generated_from_trainer\n---\n# my-model\n\nThis model is a fine-tuned version of "
+        "[bert-base-uncased](https://huggingface.co/bert-base-uncased) on the imdb dataset.\n"
+    )
+    r = classify(lora, texts={"README.md": card})
+    assert r.base_model["status"] == "mentioned" and r.base_model["id"] == "bert-base-uncased", r.base_model
+    assert r.root == "google-bert/bert-base-uncased" and not r.conflicts
+    for prose in (
+        "This model is a fine-tuned version of bert-base-uncased on the imdb dataset.",
+        "See https://huggingface.co/docs/peft and https://huggingface.co/datasets/bert-base-uncased.",
+    ):
+        assert classify(lora, texts={"README.md": prose}).base_model["status"] == "ambiguous", prose

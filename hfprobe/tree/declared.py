@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
 from .card_yaml import card_metadata, load_yaml
-from .mentions import hub_id_mentions, name_mentions
+from .mentions import hub_id_mentions, hub_link_mentions, name_mentions
 from .registry import bare_id, families, reupload_marked, roots, tail_key
 
 
@@ -413,7 +413,7 @@ def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) ->
         if n:
             counts[fam] = counts.get(fam, 0) + n
     first: dict[str, str] = {}  # root id -> the first spelling that named it
-    for m in hub_id_mentions(body):
+    for m in [*hub_id_mentions(body), *hub_link_mentions(body)]:
         rid = roots()["_alias"].get(m.group(1).lower())
         if rid:
             first.setdefault(rid, roots()["_hub"].get(m.group(1).lower(), m.group(1)))

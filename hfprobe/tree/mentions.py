@@ -120,3 +120,30 @@ def hub_id_mentions(body: str) -> list[re.Match]:
     if pattern is None:
         return []
     return [m for lo, hi in windows(body, ("/",), len(_hub_names()[0]) + 4) for m in pattern.finditer(body, lo, hi)]
+
+
+# a link to a model page: huggingface.co/<id>[/…], the way transformers' Trainer card names what it fine-tuned
+# ("a fine-tuned version of [bert-base-uncased](https://huggingface.co/bert-base-uncased)")
+_HUB_LINK = re.compile(r"(?<![\w.-])huggingface\.co/([\w.-]{1,96})(?![\w.-])")
+
+
+@lru_cache(maxsize=1)
+def _legacy_ids() -> frozenset[str]:
+    """The registry's Hub ids without an org (`gpt2`, `bert-base-uncased`), lower case: named by a link only, as the
+    words alone name a family rather than a model."""
+    return frozenset(n.lower() for n in roots()["_hub"].values() if "/" not in n)
+
+
+def hub_link_mentions(body: str) -> list[re.Match]:
+    """The registry's org-less Hub ids in links to their model pages (an id with an org is one `hub_id_mentions`
+    finds, link or not).
+
+    >>> [m.group(1) for m in hub_link_mentions("fine-tuned version of [gpt2](https://huggingface.co/gpt2) on x")]
+    ['gpt2']
+    >>> hub_link_mentions("https://huggingface.co/docs/peft and https://huggingface.co/datasets/imdb")
+    []
+    """
+    if "huggingface.co/" not in body:
+        return []
+    legacy = _legacy_ids()
+    return [m for m in _HUB_LINK.finditer(body) if m.group(1).lower() in legacy]
