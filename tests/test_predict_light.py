@@ -127,9 +127,9 @@ def test_predict_says_how_sure_its_tree_is(tmp_path):
         "family": "sd2",
         "family_confidence": report["family_confidence"],
         "root": report["root"]["id"],
-        "confidence": report["root"]["confidence"],
+        "root_confidence": report["root"]["confidence"],
     }
-    assert out["tree"]["confidence"] < 0.5
+    assert out["tree"]["root_confidence"] < 0.5
     line = f"tree:    family sd2 (confidence 1.00), root {report['root']['id']} (confidence 0.33)"
     assert line in format_prediction(out).splitlines()
 

@@ -61,7 +61,7 @@ def run(args) -> int:
 def _tree_words(tree: dict) -> str:
     """The family and root, each with how sure `inspect` is of it where it says.
 
-    >>> _tree_words({"family": "sd2", "family_confidence": 1.0, "root": "org/a", "confidence": 0.33})
+    >>> _tree_words({"family": "sd2", "family_confidence": 1.0, "root": "org/a", "root_confidence": 0.33})
     'family sd2 (confidence 1.00), root org/a (confidence 0.33)'
     >>> _tree_words({"family": None, "root": None})
     'family unknown, root unknown'
@@ -73,7 +73,7 @@ def _tree_words(tree: dict) -> str:
     family, root = tree.get("family"), tree.get("root")
     return (
         f"family {family or 'unknown'}{sure(tree.get('family_confidence')) if family else ''}, "
-        f"root {root or 'unknown'}{sure(tree.get('confidence')) if root else ''}"
+        f"root {root or 'unknown'}{sure(tree.get('root_confidence')) if root else ''}"
     )
 
 

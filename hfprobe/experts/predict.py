@@ -7,9 +7,9 @@
 Returned dict (the `--json` output of `hfprobe predict`):
     source        what was read ("path" or "org/name@rev")
     revision_sha  a Hub source: the commit every read was pinned to; null for local sources
-    tree          {family, family_confidence, root, confidence}: the family and root from `inspect` (root: the routed
-                  expert's root when routed), each as sure as `inspect` says (the root's: its share among the roots
-                  the weights fit; null for an expert's root the weights do not single out as a candidate)
+    tree          {family, family_confidence, root, root_confidence}: the family and root from `inspect` (root:
+                  the routed expert's root when routed), each as sure as `inspect` says (the root's: its share among
+                  the roots the weights fit; null for an expert's root the weights do not single out as a candidate)
     expert        {name, root, layer, head, kind, version, zoo_hash, metrics} or null when the router abstained
     method        "probex" (classification head), "probex-text" / "bilinear-text" (text head over the expert's
                   own labels),
@@ -280,7 +280,7 @@ def predict(
                 "family": family,
                 "family_confidence": info.get("family_confidence"),
                 "root": declared,
-                "confidence": _root_confidence(info, declared),
+                "root_confidence": _root_confidence(info, declared),
             },
             "files": info.get("files"),  # the weights file(s) read, and the source's others where it holds several
             "passed_over": info.get("passed_over"),
@@ -331,7 +331,9 @@ def predict(
                     },
                 },
             )
-            out["tree"].update(root=expert.config["root"], confidence=_root_confidence(info, expert.config["root"]))
+            out["tree"].update(
+                root=expert.config["root"], root_confidence=_root_confidence(info, expert.config["root"])
+            )
             if method != "readout":
                 _explain(out, expert, method, labels, get_layer(expert.layer), device)
                 kind = getattr(view.modules.get(expert.layer), "kind", "lora")
