@@ -12,8 +12,9 @@ def register(sub) -> None:
     p.add_argument(
         "--tree",
         metavar="ROOT",
-        help="only models whose root (under any alias) or family is ROOT; models of it without categories are "
-        "listed after the ranked ones, with the reason they have no score",
+        help="only models in ROOT's tree (its root or any root tuned from the same one, under any alias) or of "
+        "family ROOT; models of it without categories are listed after the ranked ones, with the reason they have "
+        "no score",
     )
     p.add_argument("--top-k", type=int, default=10, help="how many hits (default 10)")
     p.add_argument("--index", metavar="DIR", help="index folder (default: $HFPROBE_INDEX or <cache>/index)")
