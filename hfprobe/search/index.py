@@ -261,7 +261,9 @@ class ModelIndex:
         """The distinct trees in the index, sorted: each stored root's (`hit_tree`), a family where no root is known.
         SD 2.1's and 2.1-base's LoRAs are one tree, as a tree filter finds them."""
         self.meta = self._load_meta()
-        fams = _family_names()  # ("roots" holds a row's family where it has no root)
+        from ..tree.registry import families
+
+        fams = families()["families"]  # ("roots" holds a row's family where it has no root)
         return sorted({n if n in fams else hit_tree(n, None) for n in self.meta.get("roots", [])})
 
     def rows(self) -> list[dict]:
@@ -467,12 +469,6 @@ def hit_tree(root: str | None, family: str | None) -> str:
     from ..tree.registry import tree_root
 
     return (tree_root(root) if root else family) or ""
-
-
-def _family_names() -> set[str]:
-    from ..tree.registry import families
-
-    return set(families()["families"])
 
 
 def _tree_names(meta: dict, tree: str) -> list[str]:

@@ -333,10 +333,7 @@ def search_fn(index_dir):
             raise gr.Error(
                 "this page has no search index yet (its owner adds one with `hfprobe space push --index DIR`)"
             ) from None
-        from ..search.index import hit_tree
-
-        known = index.trees()  # (a root or alias of a listed tree is that tree, as the filter finds it)
-        if chosen is not None and chosen not in known and hit_tree(chosen, None) not in known:
+        if chosen is not None and not index.tree_names(chosen):  # (any root or alias of a listed tree is that tree)
             raise gr.Error(f"unknown tree; pick one from the list or {ALL_TREES!r}")
         # as the CLI: unscored ones too; a listing asks one more, to tell whether there are more
         hits = index.query(text or None, tree=chosen, top_k=k + (not text), unscored=True)
