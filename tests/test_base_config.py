@@ -51,6 +51,9 @@ CONFIG_ONLY = {
                                                  image_size=224, patch_size=16)), "google/siglip-base-patch16-224"),
     "wavlm": ("wavlm", dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
                             conv_dim=[512] * 7), "microsoft/wavlm-base-plus"),
+    "mixtral": ("mixtral", dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                                num_key_value_heads=8, num_local_experts=8, vocab_size=32000),
+                "mistralai/Mixtral-8x7B-v0.1"),
 }  # fmt: skip
 
 
@@ -79,7 +82,7 @@ def test_config_sizes_are_the_registry_s_for_transformers_own_models(family):
 def test_nothing_to_check_by_gives_no_root():
     assert config_root("x/y", {"model_type": "whisper", "d_model": 768}) is None  # a family not listed
     assert config_root("x/y", {"model_type": "llama", "hidden_size": 4096}) is None  # sizes missing
-    assert config_root("x/y", {"model_type": "mixtral", "hidden_size": 4096}) is None  # no family here
+    assert config_root("x/y", {"model_type": "phimoe", "hidden_size": 4096}) is None  # no family here
     assert config_root("x/y", ["not", "a", "dict"]) is None
 
 

@@ -5,8 +5,9 @@ on the meta device from its published configuration and written as a header-only
 Before: wav2vec2 and HuBERT were read as ViT (their `encoder.layers.N.attention.q_proj` matched ViT's
 transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" mismatch; XLM-R now has roots of its
 own, and CamemBERT, RoBERTa's layers with a 32k vocabulary, stands in for it), Mixtral as Mistral-7B (its
-experts, 97% of the parameters, matched no role), each with that root written as `base_model`; DeiT, BEiT and
-ViT-MAE as google/vit-base-patch16-224 and Granite as Llama-2-7B, whose config.json's model_type said otherwise.
+experts, 97% of the parameters, matched no role; Mixtral has a family now, and Phi-3.5-MoE stands in), each with
+that root written as `base_model`; DeiT, BEiT and ViT-MAE as google/vit-base-patch16-224 and Granite as
+Llama-2-7B, whose config.json's model_type said otherwise.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ FOREIGN = {
         max_position_embeddings=514,
         type_vocab_size=1,
     ),
-    "mixtral-8x7b": lambda: _transformers("MixtralForCausalLM", "MixtralConfig"),
+    # Phi-3.5-MoE as transformers 5 holds it, its experts fused (`mlp.experts.gate_up_proj`): Mistral-7B's
+    # attention, and experts that are 97% of it and no family's
+    "phi-3.5-moe": lambda: _transformers("PhimoeForCausalLM", "PhimoeConfig"),
 }
 KNOWN = {
     "xlm-roberta-base": (
@@ -118,10 +121,10 @@ def test_why_is_said():
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as d:
-        mixtral = _checkpoint(FOREIGN["mixtral-8x7b"](), Path(d) / "m")
+        moe = _checkpoint(FOREIGN["phi-3.5-moe"](), Path(d) / "m")
         camembert = _checkpoint(FOREIGN["camembert-base"](), Path(d) / "c")
-    assert "of the parameters are in layers" in mixtral["base_model"]["reason"]
-    assert any("experts" in e for e in mixtral["root"]["evidence"])
+    assert "of the parameters are in layers" in moe["base_model"]["reason"]
+    assert any("experts" in e for e in moe["root"]["evidence"])
     assert "but not all its sizes" in camembert["base_model"]["reason"] and "32005" in camembert["base_model"]["reason"]
 
 

@@ -1,4 +1,4 @@
-"""The newer and multimodal families (Gemma 3, FLUX Fill, Qwen2.5-VL, Qwen3-MoE, Swin, BLIP, Llama 3.2
+"""The newer and multimodal families (Gemma 3, FLUX Fill, Qwen2.5-VL, Qwen3-MoE, Mixtral, Swin, BLIP, Llama 3.2
 Vision, DeBERTa, CodeGen, MusicGen...): an adapter names its own model, and names that say another
 architecture are not taken at their word."""
 
@@ -154,6 +154,69 @@ def test_a_qwen3_moe_lora_names_the_30b_a3b_model_by_its_attention():
     assert r.base_model["id"] == "unsloth/Qwen3-30B-A3B-bnb-4bit"
     wrong = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen3-1.7B"})
     assert wrong.base_model["id"] is None and wrong.conflicts
+
+
+def _mixtral_lora(hidden: int, q: int, kv: int, ffn: int, layers: int, experts: int = 8, moe: bool = True) -> dict:
+    """A PEFT LoRA on a mixture's attention and, with `moe`, every expert's w1 / w2 / w3, under the names
+    transformers saves a Mixtral with (`block_sparse_moe.experts.N.w1`: tests below check them)."""
+    out = {}
+    for i in range(layers):
+        p = f"base_model.model.model.layers.{i}."
+        out |= {p + "self_attn.q_proj": (q, hidden), p + "self_attn.o_proj": (hidden, q)}
+        out |= {p + "self_attn.k_proj": (kv, hidden), p + "self_attn.v_proj": (kv, hidden)}
+        for e in range(experts if moe else 0):
+            w = p + f"block_sparse_moe.experts.{e}."
+            out |= {w + "w1": (ffn, hidden), w + "w3": (ffn, hidden), w + "w2": (hidden, ffn)}
+    return out
+
+
+def test_a_saved_mixtral_is_read_as_mixtral(tmp_path):
+    """Mixtral had no family: its sparse mixture (`block_sparse_moe.experts.N.w1`, as transformers writes a
+    Mixtral to disk) matched no name, so it was read as a LLaMA or Mistral by its attention, 3% of it."""
+    import transformers as tf
+
+    from hfprobe.tree.inspect import inspect_source
+
+    config = tf.MixtralConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                              num_key_value_heads=2, num_local_experts=4, vocab_size=100)  # fmt: skip
+    tf.MixtralForCausalLM(config).save_pretrained(tmp_path)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "mixtral" and not report["conflicts"], report["root"]["evidence"]
+    assert report["base_model"]["id"] is None  # (its sizes are no published Mixtral's)
+
+
+def test_a_mixtral_lora_is_checked_by_its_experts_sizes():
+    """A LoRA on Mixtral 8x7B's attention and experts declaring it was written unchecked under the family
+    "mistral" ("its shapes are not in the registry"), and one declaring Mistral 7B went unquestioned. Now the
+    experts' sizes (8 of 14336) place it in Mixtral 8x7B's tree, and a Mistral 7B's dense MLP rules Mixtral out. A
+    conflict shows the shape only the family's roots have (`fit.telling`), not an attention shape Mistral 7B shares."""
+    lora = _mixtral_lora(4096, 4096, 1024, 14336, 32)
+    r = classify(lora)
+    assert r.family == "mixtral" and r.family_confidence == 1.0
+    assert {c["id"] for c in r.candidates} == {"mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1"}
+    assert r.base_model["id"] is None  # the base and its instruct tune share every shape
+    declared = classify(lora, config={"base_model_name_or_path": "unsloth/mixtral-8x7b-instruct-v0.1-bnb-4bit"})
+    assert declared.root == "mistralai/Mixtral-8x7B-Instruct-v0.1" and not declared.conflicts
+    assert declared.base_model["id"] == "unsloth/mixtral-8x7b-instruct-v0.1-bnb-4bit"
+    wrong = classify(lora, config={"base_model_name_or_path": "mistralai/Mistral-7B-v0.1"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+    assert "block_sparse_moe.experts.0.w1 is 14336x4096" in wrong.conflicts[0]  # the shape no Mistral has, not k_proj's
+    dense = _mixtral_lora(4096, 4096, 1024, 14336, 32, moe=False)  # Mistral 7B's attention and dense MLP:
+    dense |= {f"base_model.model.model.layers.{i}.mlp.gate_proj": (14336, 4096) for i in range(32)}
+    assert classify(dense, config={"base_model_name_or_path": "mistralai/Mixtral-8x7B-v0.1"}).conflicts
+
+
+def test_a_mixtral_8x22b_lora_is_placed_by_its_attention_alone():
+    """8x22B's attention (48 heads and 8 key/value heads of 128 at 6144 wide) is no other registry model's."""
+    r = classify(_mixtral_lora(6144, 6144, 1024, 16384, 56, moe=False))
+    assert r.family == "mixtral"
+    assert {c["id"] for c in r.candidates} == {"mistralai/Mixtral-8x22B-v0.1", "mistralai/Mixtral-8x22B-Instruct-v0.1"}
+
+
+def test_another_mixture_under_mixtral_s_names_fits_no_mixtral():
+    """Phi-3.5-MoE saves its 16 experts of 6400 under Mixtral's names, on Mistral 7B's attention."""
+    r = classify(_mixtral_lora(4096, 4096, 1024, 6400, 32, experts=16))
+    assert r.root is None and r.base_model["id"] is None
 
 
 def _swin_like(prefix: str, width: int, depths: tuple) -> dict:

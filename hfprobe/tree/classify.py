@@ -133,7 +133,7 @@ def classify(
             share, _ = _coverage(family, sizes, {orig[k]: k for k in norm}, shape_set, evidence, what="adapted weights")
         if share < FAMILY_COVERAGE and family_conf:
             # most of the model is layers the family does not have: another architecture that shares its layer
-            # names (a CLIP vision tower's attention is Whisper's encoder's) or one that adds to it (Mixtral's
+            # names (a CLIP vision tower's attention is Whisper's encoder's) or one that adds to it (a mixture's
             # experts): the family is no surer than shapes alone make it
             capped = min(family_conf, SHAPES_ONLY_FAMILY)
             cands = [dict(c, score=round(c["score"] * capped / family_conf, 3)) for c in cands]
@@ -253,7 +253,7 @@ def _coverage(
 ) -> tuple[float, float]:
     """(the share of a checkpoint's parameters, its embedding tables left out, in layers the family has; the share
     in layers whose sizes its roots check). A family has the layers its roles size and those its checkpoints have
-    unsized (gpt-oss's experts: 98% of it, so its weights alone name no root). A Mixtral read as Mistral: 3%, its
+    unsized (gpt-oss's experts: 98% of it, so its weights alone name no root). Phi-3.5-MoE read as Mistral: 3%, its
     experts being nothing a Mistral has; a CLIP vision tower read as Whisper: 32%, its MLP being `mlp.fc1`; a dense
     Llama: 98%. A diffusion family's roles size its attention and embedders and its other layers are unsized (resnets,
     feed-forwards, modulations; a single-file checkpoint's VAE and text encoders): an SD 1.5 checkpoint is 100% its

@@ -49,11 +49,11 @@ _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
-    architecture the registry has no family for (`mixtral`, `camembert`, `deit`, `MotifVideoTransformer3DModel`),
+    architecture the registry has no family for (`phimoe`, `camembert`, `deit`, `MotifVideoTransformer3DModel`),
     else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
-    >>> foreign_model_type({"model_type": "mixtral"}), foreign_model_type({"model_type": "mistral"})
-    ('config.json says model_type mixtral', None)
+    >>> foreign_model_type({"model_type": "phimoe"}), foreign_model_type({"model_type": "mistral"})
+    ('config.json says model_type phimoe', None)
     >>> [foreign_model_type({"_class_name": c}) for c in ("MotifVideoTransformer3DModel", "UNet2DConditionModel")]
     ['config.json says _class_name MotifVideoTransformer3DModel', None]
     """
@@ -117,7 +117,7 @@ def model_type_family(model_type: str) -> str | None:
     """The registry family a transformers model_type is (families.json's `model_types`, or the type's own name where
     it is a family), else None.
 
-    >>> model_type_family("xlm-roberta"), model_type_family("mixtral")
+    >>> model_type_family("xlm-roberta"), model_type_family("phimoe")
     ('roberta', None)
     """
     spec = families()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 from .keymatch import KeySet
 from .names import Shape
@@ -285,12 +286,25 @@ def _require_layers(fam: str, fit: RootFit) -> None:
 
 
 def telling(fit: RootFit, family: str) -> tuple:
-    """The passed check that says most about the family: the one using its distinguishing dims."""
+    """The passed check that says most about the family: one using a dim only its roots have (Mixtral's experts'
+    width, which its attention, Mistral 7B's, does not say), else its distinguishing dims."""
     key_dims = families()["families"][family]["_shape_only"]
+    own = _own_dims(family)
 
     def score(p):
         _, _, _, oexpr, iexpr = p
-        s = sum(str(e).split("*")[-1] in key_dims for e in (oexpr, iexpr))
-        return s + 2 * any(str(e).split("*")[-1] == key_dims[-1] for e in (oexpr, iexpr)) if key_dims else 0
+        dims = [str(e).split("*")[-1] for e in (oexpr, iexpr)]
+        s = sum(d in key_dims for d in dims)
+        s += 2 * any(d == key_dims[-1] for d in dims) if key_dims else 0
+        return (any(d in own for d in dims), s)
 
     return max(fit.passed, key=score)
+
+
+@cache
+def _own_dims(family: str) -> frozenset[str]:
+    """The dims only this family's roots have."""
+    mine, others = set(), set()
+    for r in roots()["roots"]:
+        (mine if r["family"] == family else others).update(r["dims"])
+    return frozenset(mine - others)
