@@ -333,3 +333,20 @@ def test_a_trainer_card_s_link_to_an_org_less_model_names_it(hf_shapes):
         "See https://huggingface.co/docs/peft and https://huggingface.co/datasets/bert-base-uncased.",
     ):
         assert classify(lora, texts={"README.md": prose}).base_model["status"] == "ambiguous", prose
+
+
+def test_a_license_s_name_mentions_no_model():
+    """A Qwen2.5 adapter trained on text a Llama wrote must say so in its card ("Llama 3.1 Community License"), and an
+    SD 1.5 LoRA's card was under a "LLaMA-style Community License": each counted as a mention of LLaMA, and the
+    first, with no other family named, printed `CONFLICT README.md mentions LLaMA, but the weights are Qwen2`. The
+    same family word outside a license's name is still a mention, and a Hub id before "License" keeps its id."""
+    lora = llama_like(28, 3584, 512)  # Qwen2.5-7B's attention
+    licensed = "A text-to-SQL LoRA.\n\n## License\n\nBuilt with Llama. Under the Llama 3.1 Community License.\n"
+    r = classify(lora, texts={"README.md": licensed})
+    assert r.family == "qwen2" and not r.conflicts and "README.md mentions" not in r.declared
+    sd = classify(SD1_LORA, texts={"README.md": "An SD 1.5 LoRA.\n\nLicensed under the LLaMA-style Community License:"})
+    assert sd.declared["README.md mentions"] == {"sd1": 1}
+    distilled = classify(lora, texts={"README.md": "Distilled from Llama 3.1 outputs. Apache License 2.0."})
+    assert distilled.declared["README.md mentions"] == {"llama": 1} and distilled.conflicts  # a mention, and wrong
+    named = classify(lora, texts={"README.md": "Tuned from Qwen/Qwen2.5-7B License: Apache 2.0"})
+    assert named.base_model["id"] == "Qwen/Qwen2.5-7B", named.base_model

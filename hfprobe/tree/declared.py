@@ -403,9 +403,27 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
     return out, None
 
 
+# a license's name: up to three capitalised words before "License" (the Llama 3.1 Community License, a LLaMA-style
+# one, the SDXL 0.9 Research License), which says what a model may be used for, not what it was tuned from; never
+# part of a Hub id (`meta-llama/Llama-3.1-8B License` keeps its id)
+_LICENSE_NAME = re.compile(r"(?<![\w/.-])(?:[A-Z0-9][\w.]{0,40}\w(?:-style)?[ -]){1,3}(?:License|LICENSE|Licence)\b")
+
+
+def without_license_names(body: str) -> str:
+    """Prose with the names of licenses blanked, so a family word in one is no mention of the family.
+
+    >>> without_license_names("A Qwen2.5 LoRA. Licensed under the Llama 3.1 Community License.")
+    'A Qwen2.5 LoRA. Licensed under the .'
+    >>> without_license_names("Tuned from meta-llama/Llama-3.1-8B under its license (a LLaMA-style Community License).")
+    'Tuned from meta-llama/Llama-3.1-8B under its license (a ).'
+    """
+    return _LICENSE_NAME.sub("", body) if "Licen" in body or "LICEN" in body else body
+
+
 def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) -> None:
     """Family words (text hints) and registry Hub ids in prose; an id's claim keeps the spelling the text used."""
     counts: dict[str, int] = {}
+    body = without_license_names(body)
     low = body.lower()
     for hint, fam, any_case in families()["_text_hints"]:
         # (only around the hint's literals: prose without them is not scanned)
