@@ -15,8 +15,9 @@
    here on 127.0.0.1 (model info, tree, `resolve` with HEAD and Range), with Range honoured and then ignored: bytes
    for `inspect` (header or zip index + companion files) and for that plus one layer's tensors (what `predict`
    reads; the whole file for a pickle).
-4. Maximal headers: ~100 MB headers at hfprobe's bounds (MAX_TENSORS tensors with MAX_KEY_CHARS-long names, padded
-   with metadata) in several formats: the time to `open_weights` and to `inspect` each (target: under 2 s).
+4. Maximal headers: ~100 MB headers at hfprobe's bounds (MAX_KEY_CHARS-long names, as many as MAX_NAME_CHARS
+   allows, padded with metadata) in several formats: the time to `open_weights` and to `inspect` each (target:
+   under 2 s).
 5. Latency: `inspect` of the three files, and of a Llama-shaped checkpoint in `--shards` files (default 32), over that
    server with `--latency-ms` (default 100) added to every request, as from a machine far from the Hub: wall time,
    requests, and how many round trips it waited for; and `hfprobe inspect`, `predict` and `index add` of ten repos
@@ -370,11 +371,12 @@ def latency_batch(realzoo: Path, seconds: float, repos: int = 10) -> dict:
 
 # ---------------------------------------------------------------- 4. maximal (hostile) headers
 def _maximal(kind: str) -> bytes:
-    from hfprobe.source.safetensors import MAX_HEADER_BYTES, MAX_KEY_CHARS, MAX_TENSORS
+    from hfprobe.source.safetensors import MAX_HEADER_BYTES, MAX_KEY_CHARS, MAX_NAME_CHARS, MAX_TENSORS
 
     header: dict = {}
     pad = "a_" * ((MAX_KEY_CHARS - 80) // 2)
-    for i in range(MAX_TENSORS // 2):
+    pairs = min(MAX_TENSORS, MAX_NAME_CHARS // MAX_KEY_CHARS) // 2  # as many names this long as the bounds allow
+    for i in range(pairs):
         if kind == "kohya":
             k = f"lora_unet_down_blocks_{i}_{pad}attn2_to_k"
             names = (f"{k}.lora_down.weight", f"{k}.lora_up.weight")

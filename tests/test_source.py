@@ -140,6 +140,44 @@ def test_bad_headers_raise_one_line_typed_errors(tmp_path, make, message):
     assert "\n" not in str(err.value) and "bad.safetensors" in str(err.value)
 
 
+def test_a_mixture_s_lora_on_every_expert_is_read_and_a_header_past_the_bounds_says_to_shard(tmp_path):
+    """A PEFT LoRA on every Linear of Qwen3-30B-A3B (48 blocks of 128 experts) holds 37,248 tensors: it was refused
+    as over a 20,000-tensor limit, with "re-download or re-export the file" for a fix; it is read now (and the
+    check of its family's share of it, which built a set per key, no longer takes seconds). Past the bounds on
+    tensors or on their names' characters, the line says to save it in shards."""
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    lora = {}
+    for i in range(48):
+        layer = f"base_model.model.model.layers.{i}."
+        sizes = {"self_attn.q_proj": (4096, 2048), "self_attn.k_proj": (512, 2048), "self_attn.v_proj": (512, 2048)}
+        sizes["self_attn.o_proj"] = (2048, 4096)
+        sizes |= {f"mlp.experts.{e}.{m}": (768, 2048) for e in range(128) for m in ("gate_proj", "up_proj")}
+        sizes |= {f"mlp.experts.{e}.down_proj": (2048, 768) for e in range(128)}
+        for module, (d_out, d_in) in sizes.items():
+            lora[f"{layer}{module}.lora_A.weight"] = ("BF16", (16, d_in))
+            lora[f"{layer}{module}.lora_B.weight"] = ("BF16", (d_out, 16))
+    write_header(tmp_path / "moe" / "adapter_model.safetensors", lora, data=False)
+    report = inspect_source(str(tmp_path / "moe"))
+    assert len(lora) == 37_248 and report["family"] == "qwen3"
+    assert report["root"]["id"] in {"Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-30B-A3B-Base"}  # (the same shapes)
+
+    from hfprobe.source.safetensors import MAX_NAME_CHARS, MAX_TENSORS
+
+    entry = {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}
+    long = 500
+    for count, name, message in (
+        (MAX_TENSORS + 1, "{:07d}", "tensors, over hfprobe's limit"),
+        (MAX_NAME_CHARS // long + 1, "{:07d}" + "a" * (long - 7), "characters"),
+    ):
+        path = _raw(tmp_path / f"{count}.safetensors", {name.format(i): entry for i in range(count)})
+        src = resolve(str(path))
+        with pytest.raises(InvalidWeightsError, match=message) as err:
+            read_header(src.open(src.default_file))
+        assert "max_shard_size" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_nan_weights_are_refused(tmp_path):
     path = _write(tmp_path / "nan.safetensors", {"w": torch.tensor([1.0, float("nan")])})
     src = resolve(str(path))

@@ -37,7 +37,11 @@ if TYPE_CHECKING:
     import torch
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the format's own limit; a larger header is not a safetensors file
-MAX_TENSORS = 20_000  # tensors in one header (real single files hold at most a few thousand)
+# tensors in one header: a LoRA on every expert of a mixture holds tens of thousands (Qwen3-30B-A3B's on every
+# Linear: 37,248; Qwen3-Next's: 147,840), other single files a few thousand; and their names' characters together,
+# which bound the work on a hostile header (regexes run over names): those LoRAs' come to 3 MB and 12 MB
+MAX_TENSORS = 200_000
+MAX_NAME_CHARS = 16 * 1024 * 1024
 MAX_KEY_CHARS = 512  # characters in a tensor name or metadata key (real names are under 300)
 MAX_DIMS = 16  # dimensions of one tensor (real weights have at most 5)
 MAX_METADATA_ENTRIES = 100_000  # entries in __metadata__
@@ -143,6 +147,9 @@ class Header:
         return max(0, self.data_offset + self.data_end - self.file_size)
 
 
+_SHARD = "save it in shards (`save_pretrained(…, max_shard_size=…)`), which hfprobe reads as one model"
+
+
 def _bad(name: str, problem: str, fix: str = "re-download or re-export the file") -> InvalidWeightsError:
     return InvalidWeightsError(f"{name}: {problem}; {fix}")
 
@@ -199,7 +206,13 @@ def read_header(f: RandomAccessFile, *, allow_truncated: bool = False) -> Header
     meta = obj.pop("__metadata__", None) or {}
     _check_metadata(name, meta)
     if len(obj) > MAX_TENSORS:
-        raise _bad(name, f"the header lists {len(obj)} tensors, over hfprobe's limit of {MAX_TENSORS}")
+        raise _bad(name, f"the header lists {len(obj)} tensors, over hfprobe's limit of {MAX_TENSORS}", _SHARD)
+    if sum(map(len, obj)) > MAX_NAME_CHARS:
+        raise _bad(
+            name,
+            f"the header's {len(obj)} tensor names run over hfprobe's limit of {MAX_NAME_CHARS} characters",
+            _SHARD,
+        )
     if b"\\u" in raw:  # JSON escapes can spell lone surrogates, which are not text (safetensors refuses them too)
         _check_text(name, list(obj) + list(meta) + list(meta.values()))
     data_size = size - 8 - n
