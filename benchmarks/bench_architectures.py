@@ -3,13 +3,14 @@
     .venv/bin/python benchmarks/bench_architectures.py [--diffusers] [--out result.jsonl] [--only NAME ...] [-v]
 
 Each model type in transformers' `MODEL_MAPPING_NAMES` is built by `AutoModel.from_config` from its default
-configuration on the meta device (no weights, no download) and written twice as a header-only safetensors file:
+configuration on the meta device (no weights, no download) and written twice as a header-only safetensors file,
+under the names `save_pretrained` writes (which for a mixture's experts are not those transformers 5 holds):
 the whole checkpoint, and a PEFT LoRA (rank 8) on each of its 2-D `.weight`s but the embeddings. Each is read by
 `inspect_source` with no config.json and no card, so only names and shapes speak.
 
 Truth is the family hfprobe's registry gives the model type (families.json's `model_types`, or the type's
 own name where it is a family), else, for a vision or audio tower over a language model (LLaVA, PaliGemma), the
-family of its default `text_config`'s model type (the row says `truth_via`; since stop 37), else none: an
+family of its default `text_config`'s model type (the row says `truth_via`), else none: an
 architecture the registry has no roots for. Counted per file:
 
 * right: the family is the truth (none for an unknown architecture counts as right); right and sure: a family
@@ -78,6 +79,17 @@ def _alarm(*_):
     raise _Timeout
 
 
+def _as_saved(model, state: dict) -> dict:
+    """The state dict as `save_pretrained` writes it: transformers 5 holds some models' weights under other names
+    than their files have (Mixtral's experts fused as `mlp.experts.gate_up_proj`, saved per expert as
+    `block_sparse_moe.experts.N.w1`) and reverts them on saving; the Hub's files have the saved names."""
+    try:
+        from transformers.core_model_loading import revert_weight_conversion
+    except ImportError:  # transformers 4 holds what it saves
+        return state
+    return revert_weight_conversion(model, state)
+
+
 def measure(model_type: str, truth: str | None) -> dict:
     import torch
     from transformers import CONFIG_MAPPING, AutoModel
@@ -90,7 +102,11 @@ def measure(model_type: str, truth: str | None) -> dict:
             row |= {"truth": inner, "truth_via": "text_config"}
         with torch.device("meta"):
             model = AutoModel.from_config(config)
-        shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        state = model.state_dict()
+        saved = _as_saved(model, state)
+        if list(saved) != list(state):
+            row["saved_names"] = True  # transformers writes other names than it holds (a mixture's experts)
+        shapes = {k: tuple(v.shape) for k, v in saved.items()}
     except (Exception, _Timeout) as e:  # no default config, no meta construction: reported, not measured
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:

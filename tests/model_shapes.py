@@ -22,6 +22,14 @@ def module_shapes(model) -> dict[str, tuple]:
     return out
 
 
+def saved_shapes(model) -> dict[str, tuple]:
+    """Each tensor's shape under the name `save_pretrained` writes it: transformers 5 holds some models' weights
+    under other names than their files have (a mixture's experts fused, GTE's attention) and reverts them on saving."""
+    from transformers.core_model_loading import revert_weight_conversion
+
+    return {k: tuple(v.shape) for k, v in revert_weight_conversion(model, model.state_dict()).items()}
+
+
 def lora_like(shapes: dict, *suffixes: str, prefix: str = "") -> dict:
     """What a LoRA on those modules exposes: the same (d_out, d_in), under the same names."""
     return {prefix + k: v for k, v in shapes.items() if k.endswith(suffixes)}

@@ -9,7 +9,7 @@ import torch
 
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import resolve_name
-from tests.model_shapes import encoder_like, llama_like, lora_like, module_shapes, neox_like
+from tests.model_shapes import encoder_like, llama_like, lora_like, module_shapes, neox_like, saved_shapes
 
 torch.set_num_threads(1)
 
@@ -217,6 +217,28 @@ def test_another_mixture_under_mixtral_s_names_fits_no_mixtral():
     """Phi-3.5-MoE saves its 16 experts of 6400 under Mixtral's names, on Mistral 7B's attention."""
     r = classify(_mixtral_lora(4096, 4096, 1024, 6400, 32, experts=16))
     assert r.root is None and r.base_model["id"] is None
+
+
+def test_gte_multilingual_is_not_written_as_its_english_sibling(tmp_path):
+    """transformers' GTE port (model_type `gte`) is gte-multilingual-base, Alibaba's NewModel with XLM-R's 250k
+    vocabulary: its LoRAs fit gte-base-en-v1.5 in every layer, and that, the one such root the registry had, was
+    written as their base_model from the weights alone. A full checkpoint's vocabulary tells them apart."""
+    import transformers as tf
+
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    with torch.device("meta"):
+        shapes = saved_shapes(tf.GteModel(tf.GteConfig()))  # (its defaults are gte-multilingual-base's)
+    write_header(tmp_path / "full" / "model.safetensors", {k: ("F16", v) for k, v in shapes.items()}, data=False)
+    full = inspect_source(str(tmp_path / "full"))
+    assert full["family"] == "new" and full["base_model"]["id"] == "Alibaba-NLP/gte-multilingual-base"
+    weights = {k.removesuffix(".weight"): v for k, v in shapes.items() if len(v) == 2 and "embed" not in k}
+    r = classify(lora_like(weights, "", prefix="base_model.model."))
+    assert r.family == "new" and r.base_model["id"] is None, r.base_model
+    assert {c["id"] for c in r.candidates} == {"Alibaba-NLP/gte-base-en-v1.5", "Alibaba-NLP/gte-multilingual-base"}
+    declared = classify(lora_like(weights, "", prefix="base_model.model."), config={"model_type": "gte"})
+    assert declared.family_confidence == 1.0 and not declared.conflicts  # (an unknown model_type caps it at 0.5)
 
 
 def _swin_like(prefix: str, width: int, depths: tuple) -> dict:
