@@ -114,6 +114,72 @@ def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):
     assert bare["root"]["id"] == "meta-llama/Llama-2-7b-hf" and bare["base_model"]["id"] is None
 
 
+def _mixture(hidden: int, q: int, kv: int, ffn: int, experts: int, layers: int, vocab: int, moe: str) -> dict:
+    """A mixture of experts' 2-D and stacked 3-D weights at published sizes, under the transformers names gguf-py's
+    converter maps (its experts merged, [experts, out, in]: `block_sparse_moe.experts.w1`, `mlp.experts.gate_proj`)."""
+    names = {"w1": "gate_proj", "w3": "up_proj", "w2": "down_proj"}
+    router = "mlp.router" if moe == "mlp-router" else "mlp.gate" if moe == "mlp" else "block_sparse_moe.gate"
+    out = {"model.embed_tokens": (vocab, hidden), "lm_head": (vocab, hidden)}
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        out |= {p + "self_attn.q_proj": (q, hidden), p + "self_attn.k_proj": (kv, hidden)}
+        out |= {p + "self_attn.v_proj": (kv, hidden), p + "self_attn.o_proj": (hidden, q)}
+        out[p + router] = (experts, hidden)
+        for w, (d_out, d_in) in {"w1": (ffn, hidden), "w3": (ffn, hidden), "w2": (hidden, ffn)}.items():
+            expert = f"mlp.experts.{names[w]}" if moe.startswith("mlp") else f"block_sparse_moe.experts.{w}"
+            out[p + expert] = (experts, d_out, d_in)
+    return out
+
+
+@pytest.mark.parametrize(
+    "arch, sizes, moe, family, roots",
+    [
+        ("llama", (4096, 4096, 1024, 14336, 8, 32, 32000), "mixtral", "mixtral",
+         {"mistralai/Mixtral-8x7B-v0.1", "mistralai/Mixtral-8x7B-Instruct-v0.1"}),
+        ("qwen3moe", (2048, 4096, 512, 768, 128, 48, 151936), "mlp", "qwen3",
+         {"Qwen/Qwen3-30B-A3B-Base", "Qwen/Qwen3-30B-A3B"}),
+        ("gpt-oss", (2880, 4096, 512, 2880, 32, 24, 201088), "mlp-router", "gpt_oss", {"openai/gpt-oss-20b"}),
+    ],
+)  # fmt: skip
+def test_a_mixture_s_conversion_names_its_tree(arch, sizes, moe, family, roots, tmp_path):
+    """The GGUFs of Mixtral (converted as `llama`), Qwen3-30B-A3B and gpt-oss-20b, among the most downloaded, kept
+    llama.cpp's names for their routers and stacked experts (`blk.N.ffn_gate_exps`): Mixtral read as Mistral 7B at
+    0.5 (its experts "unlike" it), the other two as nothing. Their names map back (gguf-py's own map is the oracle,
+    a stack read at one expert's shape), and each names its tree."""
+    tensors = _mixture(*sizes, moe=moe)
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper().replace("-", "_")], sizes[5])
+    writer = gguf.GGUFWriter(str(tmp_path / f"{arch}.Q4_K_M.gguf"), arch)
+    for name, shape in tensors.items():
+        writer.add_tensor_info(tmap.get_name(name + ".weight", try_suffixes=(".weight",)), shape, np.dtype(np.float16),
+                               2 * int(np.prod(shape)))  # fmt: skip
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()  # (a header: no tensor data)
+    writer.close()
+    with open_weights(str(tmp_path)) as view:
+        assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == {k: v[-2:] for k, v in tensors.items()}
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == family and report["family_confidence"] == 1.0 and not report["conflicts"]
+    assert report["root"]["id"] in roots  # (a base and its instruct tune share every shape)
+
+
+def test_mixtral_s_early_conversions_name_each_expert(tmp_path):
+    """llama.cpp's Mixtral files before April 2024 (TheBloke's among them) hold one tensor per expert."""
+    writer = gguf.GGUFWriter(str(tmp_path / "mixtral-8x7b-v0.1.Q4_K_M.gguf"), "llama")
+    shapes = {"blk.0.attn_q.weight": (4096, 4096), "blk.0.attn_k.weight": (1024, 4096)}
+    shapes |= {f"blk.0.ffn_{w}.{e}.weight": (14336, 4096) for w in ("gate", "up") for e in range(8)}
+    shapes |= {f"blk.0.ffn_down.{e}.weight": (4096, 14336) for e in range(8)}
+    for name, shape in shapes.items():
+        writer.add_tensor_info(name, shape, np.dtype(np.float16), 2 * int(np.prod(shape)))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+    with open_weights(str(tmp_path)) as view:
+        assert view.modules["model.layers.0.block_sparse_moe.experts.7.w2"].d_in == 14336
+    assert inspect_source(str(tmp_path))["family"] == "mixtral"
+
+
 def test_a_repo_of_conversions_is_one_model(tmp_path):
     model = hf_model("Qwen2ForCausalLM", "Qwen2Config", **SMALL)
     folder = tmp_path / "repo"

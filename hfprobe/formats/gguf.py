@@ -35,11 +35,31 @@ _DECODER = {
     "blk.{i}.ffn_up": "model.layers.{i}.mlp.up_proj",
     "blk.{i}.ffn_down": "model.layers.{i}.mlp.down_proj",
 }
-# general.architecture -> its names (Mistral 7B is converted as `llama`; Phi-3 fuses qkv and gate/up)
+# a mixture's router and experts, stacked in one 3-D tensor each (read at an expert's shape) or, in llama.cpp's
+# files before April 2024, one tensor per expert: Mixtral is converted as `llama`, under transformers' names for it
+_MIXTRAL = {
+    "blk.{i}.ffn_gate_inp": "model.layers.{i}.block_sparse_moe.gate",
+    "blk.{i}.ffn_gate_exps": "model.layers.{i}.block_sparse_moe.experts.w1",
+    "blk.{i}.ffn_down_exps": "model.layers.{i}.block_sparse_moe.experts.w2",
+    "blk.{i}.ffn_up_exps": "model.layers.{i}.block_sparse_moe.experts.w3",
+    "blk.{i}.ffn_gate.{e}": "model.layers.{i}.block_sparse_moe.experts.{e}.w1",
+    "blk.{i}.ffn_down.{e}": "model.layers.{i}.block_sparse_moe.experts.{e}.w2",
+    "blk.{i}.ffn_up.{e}": "model.layers.{i}.block_sparse_moe.experts.{e}.w3",
+}
+_QWEN_MOE = {
+    "blk.{i}.ffn_gate_inp": "model.layers.{i}.mlp.gate",
+    "blk.{i}.ffn_gate_exps": "model.layers.{i}.mlp.experts.gate_proj",
+    "blk.{i}.ffn_down_exps": "model.layers.{i}.mlp.experts.down_proj",
+    "blk.{i}.ffn_up_exps": "model.layers.{i}.mlp.experts.up_proj",
+}
+_GPT_OSS = {**_QWEN_MOE, "blk.{i}.ffn_gate_inp": "model.layers.{i}.mlp.router"}  # (its gate and up apart, as Qwen's)
+# general.architecture -> its names (Mistral 7B and Mixtral are converted as `llama`; Phi-3 fuses qkv and gate/up)
 NAMES: dict[str, dict[str, str]] = {
-    "llama": _DECODER,
+    "llama": {**_DECODER, **_MIXTRAL},
     "qwen2": _DECODER,
     "qwen3": _DECODER,
+    "qwen3moe": {**_DECODER, **_QWEN_MOE},
+    "gpt-oss": {**_DECODER, **_GPT_OSS},
     "gemma": _DECODER,
     "gemma2": _DECODER,
     "gemma3": _DECODER,
@@ -55,7 +75,10 @@ _COMPILED: dict[str, list[tuple[re.Pattern, str]]] = {}
 def _patterns(arch: str) -> list[tuple[re.Pattern, str]]:
     if arch not in _COMPILED:
         _COMPILED[arch] = [
-            (re.compile(re.escape(g).replace(r"\{i\}", r"(\d+)") + r"\Z"), h.replace("{i}", r"\1"))
+            (
+                re.compile(re.escape(g).replace(r"\{i\}", r"(\d+)").replace(r"\{e\}", r"(\d+)") + r"\Z"),
+                h.replace("{i}", r"\1").replace("{e}", r"\2"),
+            )
             for g, h in NAMES.get(arch, {}).items()
         ]
     return _COMPILED[arch]
@@ -66,6 +89,8 @@ def canonical_name(name: str, arch: str) -> str:
 
     >>> canonical_name("blk.3.attn_q", "llama"), canonical_name("blk.3.attn_q", "rwkv6")
     ('model.layers.3.self_attn.q_proj', 'blk.3.attn_q')
+    >>> canonical_name("blk.3.ffn_gate.7", "llama"), canonical_name("blk.3.ffn_gate_exps", "qwen3moe")
+    ('model.layers.3.block_sparse_moe.experts.7.w1', 'model.layers.3.mlp.experts.gate_proj')
     """
     for pattern, repl in _patterns(arch):
         if pattern.match(name):
