@@ -580,7 +580,7 @@ def test_a_batch_where_every_source_fails_leaves_no_index(tmp_path, capsys):
     assert "no index written" in capsys.readouterr().out and not (tmp_path / "idx").exists()
 
 
-def test_a_tree_filter_takes_in_the_roots_fine_tuned_from_it(tmp_path):
+def test_a_tree_filter_takes_in_the_roots_fine_tuned_from_it(tmp_path, capsys):
     """Llama-2-7b-chat-hf is a root of its own (people fine-tune from it; the weights cannot tell it from its
     parent), still in Llama 2's tree: `--tree meta-llama/Llama-2-7b-hf` finds models stored under it, and the
     other way round, but not LLaMA 1's, a tree of its own in the same shapes."""
@@ -608,6 +608,10 @@ def test_a_tree_filter_takes_in_the_roots_fine_tuned_from_it(tmp_path):
     (hit,) = idx.query("x", tree="meta-llama/Llama-2-7b-hf", unscored=True)
     assert hit["root"] == "meta-llama/Llama-2-7b-chat-hf" and hit["tree"] == "meta-llama/Llama-2-7b-hf"
     assert {h["tree"] for h in idx.query("dog", top_k=10)} == {"sd-1.5", "vit-b16"}
+    from hfprobe.cli import main  # the line `query` prints names the tree the filter took, beside the root
+
+    assert main(["query", "--tree", "meta-llama/Llama-2-7b-hf", "--index", str(tmp_path / "idx")]) == 0
+    assert "org/chat-lora  [meta-llama/Llama-2-7b-chat-hf, tree meta-llama/Llama-2-7b-hf]" in capsys.readouterr().out
 
 
 def test_a_query_with_no_index_says_so_before_loading_the_database(tmp_path):

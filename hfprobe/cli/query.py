@@ -43,7 +43,7 @@ def run(args) -> int:
     for rank, h in enumerate(hits, 1):
         where = h["url"] or h["source"]
         score = "  -  " if h["score"] is None else f"{h['score']:.3f}"
-        print(f"{rank:>3}. {score}  {h['id']}  [{h['root'] or h['family'] or '?'}]  {h['why']}")
+        print(f"{rank:>3}. {score}  {h['id']}  [{_lineage(h)}]  {h['why']}")
         if where != h["id"]:
             print(f"       {where}")
     if more:
@@ -55,6 +55,17 @@ NO_HITS_ADVICE = {  # what a user of the command line can do, by the case ModelI
     "empty": "add some with `hfprobe index add`",
     "unscored": "add --tree ROOT to this query to list that tree's models",
 }
+
+
+def _lineage(hit: dict) -> str:
+    """A hit's root, and its tree where that is another root (a chat tune's tree is its base's), as `--tree` takes it.
+
+    >>> _lineage({"root": "org/chat", "tree": "org/base", "family": "llama"}), _lineage({"root": None, "family": "sd1"})
+    ('org/chat, tree org/base', 'sd1')
+    """
+    root = hit.get("root") or hit.get("family") or "?"
+    tree = hit.get("tree")
+    return f"{root}, tree {tree}" if tree and hit.get("root") and tree != hit["root"] else root
 
 
 def no_hits(index, tree: str | None) -> str:
