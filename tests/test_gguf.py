@@ -34,6 +34,7 @@ MODELS = {
     "gemma2": ("Gemma2ForCausalLM", "Gemma2Config", {"head_dim": 16}),
     "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig", {"head_dim": 16}),
     "phi3": ("Phi3ForCausalLM", "Phi3Config", {"pad_token_id": 0}),
+    "bert": ("BertModel", "BertConfig", {}),
 }
 
 
@@ -114,6 +115,21 @@ def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):
     assert bare["root"]["id"] == "meta-llama/Llama-2-7b-hf" and bare["base_model"]["id"] is None
 
 
+def _gguf_header(path: Path, arch: str, tensors: dict[str, tuple], base_url: str | None = None) -> None:
+    """A GGUF's header only (F16 tensor infos, no data) for tensors under llama.cpp's names: published sizes cost
+    nothing to write."""
+    writer = gguf.GGUFWriter(str(path), arch)
+    if base_url:
+        writer.add_base_model_count(1)
+        writer.add_base_model_repo_url(0, base_url)
+    for name, shape in tensors.items():
+        writer.add_tensor_info(name, shape, np.dtype(np.float16), 2 * int(np.prod(shape)))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    writer.close()
+
+
 def _mixture(hidden: int, q: int, kv: int, ffn: int, experts: int, layers: int, vocab: int, moe: str) -> dict:
     """A mixture of experts' 2-D and stacked 3-D weights at published sizes, under the transformers names gguf-py's
     converter maps (its experts merged, [experts, out, in]: `block_sparse_moe.experts.w1`, `mlp.experts.gate_proj`)."""
@@ -148,14 +164,8 @@ def test_a_mixture_s_conversion_names_its_tree(arch, sizes, moe, family, roots, 
     a stack read at one expert's shape), and each names its tree."""
     tensors = _mixture(*sizes, moe=moe)
     tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper().replace("-", "_")], sizes[5])
-    writer = gguf.GGUFWriter(str(tmp_path / f"{arch}.Q4_K_M.gguf"), arch)
-    for name, shape in tensors.items():
-        writer.add_tensor_info(tmap.get_name(name + ".weight", try_suffixes=(".weight",)), shape, np.dtype(np.float16),
-                               2 * int(np.prod(shape)))  # fmt: skip
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_ti_data_to_file()  # (a header: no tensor data)
-    writer.close()
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    _gguf_header(tmp_path / f"{arch}.Q4_K_M.gguf", arch, named)
     with open_weights(str(tmp_path)) as view:
         assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == {k: v[-2:] for k, v in tensors.items()}
     report = inspect_source(str(tmp_path))
@@ -165,19 +175,30 @@ def test_a_mixture_s_conversion_names_its_tree(arch, sizes, moe, family, roots, 
 
 def test_mixtral_s_early_conversions_name_each_expert(tmp_path):
     """llama.cpp's Mixtral files before April 2024 (TheBloke's among them) hold one tensor per expert."""
-    writer = gguf.GGUFWriter(str(tmp_path / "mixtral-8x7b-v0.1.Q4_K_M.gguf"), "llama")
     shapes = {"blk.0.attn_q.weight": (4096, 4096), "blk.0.attn_k.weight": (1024, 4096)}
     shapes |= {f"blk.0.ffn_{w}.{e}.weight": (14336, 4096) for w in ("gate", "up") for e in range(8)}
     shapes |= {f"blk.0.ffn_down.{e}.weight": (4096, 14336) for e in range(8)}
-    for name, shape in shapes.items():
-        writer.add_tensor_info(name, shape, np.dtype(np.float16), 2 * int(np.prod(shape)))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_ti_data_to_file()
-    writer.close()
+    _gguf_header(tmp_path / "mixtral-8x7b-v0.1.Q4_K_M.gguf", "llama", shapes)
     with open_weights(str(tmp_path)) as view:
         assert view.modules["model.layers.0.block_sparse_moe.experts.7.w2"].d_in == 14336
     assert inspect_source(str(tmp_path))["family"] == "mixtral"
+
+
+def test_an_embedding_model_s_conversion_is_checked_against_its_base(tmp_path):
+    """BERT GGUFs (embedding models as llama.cpp serves them) kept llama.cpp's names: bge-small-en-v1.5's was BERT
+    at 0.5 from its recorded base alone, its shapes unchecked; now its layers are BertModel's and fit that base."""
+    small = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=12, intermediate_size=1536)
+    model = hf_model("BertModel", "BertConfig", vocab=30522, **small)  # bge-small-en-v1.5's config
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.BERT, 12)
+    named = {tmap.get_name(k, try_suffixes=(".weight", ".bias")): tuple(v.shape) for k, v in model.state_dict().items()}
+    folder = tmp_path / "bge-small-en-v1.5-gguf"
+    folder.mkdir()
+    _gguf_header(folder / "bge-small-en-v1.5-f16.gguf", "bert", {k: v for k, v in named.items() if k},
+                 base_url="https://huggingface.co/BAAI/bge-small-en-v1.5")  # fmt: skip
+    report = inspect_source(str(folder))
+    assert report["family"] == "bert" and report["family_confidence"] == 1.0 and not report["conflicts"]
+    assert report["root"]["id"] == report["base_model"]["id"] == "BAAI/bge-small-en-v1.5"
+    assert report["base_model"]["reason"].endswith("the weights fit it"), report["base_model"]
 
 
 def test_a_repo_of_conversions_is_one_model(tmp_path):

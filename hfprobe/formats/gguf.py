@@ -53,6 +53,18 @@ _QWEN_MOE = {
     "blk.{i}.ffn_up_exps": "model.layers.{i}.mlp.experts.up_proj",
 }
 _GPT_OSS = {**_QWEN_MOE, "blk.{i}.ffn_gate_inp": "model.layers.{i}.mlp.router"}  # (its gate and up apart, as Qwen's)
+# BERT (embedding models: BGE, MiniLM, E5 as llama.cpp serves them), under BertModel's names
+_BERT = {
+    "token_embd": "embeddings.word_embeddings",
+    "token_types": "embeddings.token_type_embeddings",
+    "position_embd": "embeddings.position_embeddings",
+    "blk.{i}.attn_q": "encoder.layer.{i}.attention.self.query",
+    "blk.{i}.attn_k": "encoder.layer.{i}.attention.self.key",
+    "blk.{i}.attn_v": "encoder.layer.{i}.attention.self.value",
+    "blk.{i}.attn_output": "encoder.layer.{i}.attention.output.dense",
+    "blk.{i}.ffn_up": "encoder.layer.{i}.intermediate.dense",
+    "blk.{i}.ffn_down": "encoder.layer.{i}.output.dense",
+}
 # general.architecture -> its names (Mistral 7B and Mixtral are converted as `llama`; Phi-3 fuses qkv and gate/up)
 NAMES: dict[str, dict[str, str]] = {
     "llama": {**_DECODER, **_MIXTRAL},
@@ -60,6 +72,7 @@ NAMES: dict[str, dict[str, str]] = {
     "qwen3": _DECODER,
     "qwen3moe": {**_DECODER, **_QWEN_MOE},
     "gpt-oss": {**_DECODER, **_GPT_OSS},
+    "bert": _BERT,
     "gemma": _DECODER,
     "gemma2": _DECODER,
     "gemma3": _DECODER,
