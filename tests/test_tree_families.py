@@ -497,6 +497,30 @@ def test_bge_m3_s_long_position_table_tells_it_from_xlm_roberta_large():
     assert r.candidates[0]["id"] == "BAAI/bge-m3", r.candidates[:3]
 
 
+def test_xlm_roberta_xl_is_a_root_and_esm2_3b_s_look_alike_is_not_written_for_it(tmp_path):
+    """XLM-R XL's layers have every size of ESM-2 3B's (2560 wide, 10240 MLP, 36 layers): a LoRA on them was
+    written `facebook/esm2_t36_3B_UR50D` from its weights alone, the one such root the registry had, and a full
+    XLM-R XL checkpoint had no root. Its vocabulary tells them apart; its layers alone do not."""
+    import transformers as tf
+
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    with torch.device("meta"):
+        shapes = saved_shapes(tf.XLMRobertaXLModel(tf.XLMRobertaXLConfig()))  # (its defaults are XLM-R XL's)
+    write_header(tmp_path / "model.safetensors", {k: ("F16", v) for k, v in shapes.items()}, data=False)
+    (tmp_path / "config.json").write_text('{"model_type": "xlm-roberta-xl"}')
+    full = inspect_source(str(tmp_path))
+    assert full["family"] == "roberta" and full["root"]["id"] == "facebook/xlm-roberta-xl", full["root"]
+    lora = classify(encoder_like("", 36, 2560))  # query and value alone, under no model prefix
+    assert {c["id"] for c in lora.candidates} >= {"facebook/xlm-roberta-xl", "facebook/esm2_t36_3B_UR50D"}
+    assert lora.base_model["id"] is None
+    declared = classify(
+        encoder_like("roberta.", 48, 4096), config={"base_model_name_or_path": "facebook/xlm-roberta-xxl"}
+    )
+    assert declared.base_model["id"] == "facebook/xlm-roberta-xxl" and not declared.conflicts
+
+
 def test_names_that_say_another_architecture_than_theirs():
     """A declared model the registry lacks gets its family from its name: where the name says another architecture
     than the model's (IDEA-CCNL's Erlangshen-Roberta is a BertModel; BigBird's `bigbird-roberta-base` a BigBird,
