@@ -206,11 +206,26 @@ def test_a_mixtral_lora_is_checked_by_its_experts_sizes():
     assert classify(dense, config={"base_model_name_or_path": "mistralai/Mixtral-8x7B-v0.1"}).conflicts
 
 
-def test_a_mixtral_8x22b_lora_is_placed_by_its_attention_alone():
-    """8x22B's attention (48 heads and 8 key/value heads of 128 at 6144 wide) is no other registry model's."""
-    r = classify(_mixtral_lora(6144, 6144, 1024, 16384, 56, moe=False))
-    assert r.family == "mixtral"
-    assert {c["id"] for c in r.candidates} == {"mistralai/Mixtral-8x22B-v0.1", "mistralai/Mixtral-8x22B-Instruct-v0.1"}
+def test_mixtral_8x22b_and_codestral_22b_share_an_attention_and_their_mlps_tell_them_apart():
+    """8x22B's attention (48 heads and 8 key/value heads of 128 at 6144 wide) is Codestral 22B's too, which the
+    registry lacked: a Codestral LoRA on its attention was placed in Mixtral 8x22B's tree alone. Its attention alone
+    leaves both; its dense MLP or the mixture's experts decide."""
+    attention = classify(_mixtral_lora(6144, 6144, 1024, 16384, 56, moe=False))
+    assert {c["id"] for c in attention.candidates} == {
+        "mistralai/Mixtral-8x22B-v0.1",
+        "mistralai/Mixtral-8x22B-Instruct-v0.1",
+        "mistralai/Codestral-22B-v0.1",
+    }
+    assert attention.base_model["id"] is None and attention.family_confidence < 0.9
+    experts = classify(_mixtral_lora(6144, 6144, 1024, 16384, 56))
+    assert experts.family == "mixtral" and "mistralai/Codestral-22B-v0.1" not in {c["id"] for c in experts.candidates}
+    dense = _mixtral_lora(6144, 6144, 1024, 16384, 56, moe=False)
+    dense |= {f"base_model.model.model.layers.{i}.mlp.gate_proj": (16384, 6144) for i in range(56)}
+    r = classify(dense)
+    assert r.family == "mistral" and r.root == "mistralai/Codestral-22B-v0.1"
+    declared = classify(dense, config={"base_model_name_or_path": "mistralai/Codestral-22B-v0.1"})
+    assert declared.base_model["id"] == "mistralai/Codestral-22B-v0.1" and not declared.conflicts
+    assert classify(dense, config={"base_model_name_or_path": "mistralai/Mixtral-8x22B-v0.1"}).conflicts
 
 
 def test_another_mixture_under_mixtral_s_names_fits_no_mixtral():
