@@ -42,6 +42,11 @@ CONFIGS = {
     "zimage": ("ZImageTransformer2DModel", {}),  # ... and Z-Image-Turbo's
     "hunyuan-video-1.5": ("HunyuanVideo15Transformer3DModel", {}),  # ... and HunyuanVideo 1.5's
     "ltx2": ("LTX2VideoTransformer3DModel", {}),  # ... and LTX-2 19B's
+    "ltxv-2b": ("LTXVideoTransformer3DModel", {}),  # ... and LTX-Video 2B's
+    "ltxv-13b": (
+        "LTXVideoTransformer3DModel",
+        dict(num_attention_heads=32, attention_head_dim=128, cross_attention_dim=4096, num_layers=48),
+    ),
     "auraflow": ("AuraFlowTransformer2DModel", {}),  # ... and AuraFlow's (4 joint, 32 single blocks)
 }
 ATTENTION = ["to_q", "to_k", "to_v", "to_out.0"]
@@ -168,15 +173,14 @@ def test_a_chroma_lora_is_a_flux_schnell_derivative(tmp_path):
     assert r["family"] == "flux" and r["base_model"]["id"] == "lodestones/Chroma" and not r["conflicts"]
 
 
-@pytest.mark.parametrize("cls", ["PixArtTransformer2DModel", "LTXVideoTransformer3DModel"])
-def test_other_dits_attention_loras_stay_unknown(cls, tmp_path):
-    """No family here has their shapes: PEFT-saved (`transformer_blocks.N.attn1.to_q`, unprefixed) they are left
-    unknown, not read as Wan, whose diffusers names normalize the same."""
+def test_another_dit_s_attention_lora_stays_unknown(tmp_path):
+    """No family here has PixArt's shapes: PEFT-saved (`transformer_blocks.N.attn1.to_q`, unprefixed) its LoRA is left
+    unknown, not read as Wan, whose diffusers names normalize the same (LTX-Video's was, before it was a family)."""
     import diffusers
     import peft
 
     with torch.device("meta"):
-        model = getattr(diffusers, cls)()
+        model = diffusers.PixArtTransformer2DModel()
     lora = peft.get_peft_model(model, peft.LoraConfig(r=8, target_modules=["to_q", "to_k", "to_v"]))
     tensors = {k: ("BF16", tuple(v.shape)) for k, v in peft.get_peft_model_state_dict(lora).items()}
     write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
@@ -295,6 +299,74 @@ def test_an_ltx2_lora_is_ltx2_by_its_audio_stream(tmp_path):
     assert video and not any("audio" in k for k in video)
     r = report(tmp_path / "c", video)
     assert (r["family"], r["family_confidence"], r["base_model"]["id"]) == ("ltx2", 0.5, None)
+
+
+def test_an_ltx_video_lora_is_ltx_video(tmp_path):
+    """LTX-Video 0.9 LoRAs had no family, and a declared `Lightricks/LTX-Video` went unwritten. Its 2B releases share
+    every shape, so the weights leave them open; a declared one is written, a 13B declared on 2B layers is not. Its
+    13B has every size of LTX-2's video stream: attention alone leaves both families open."""
+    small = lora_shapes("ltxv-2b", ATTENTION)
+    r = report(tmp_path / "a", small)
+    assert r["family"] == "ltxv" and r["base_model"]["id"] is None
+    assert {c["id"] for c in r["root"]["candidates"]} == {
+        "Lightricks/LTX-Video",
+        "Lightricks/LTX-Video-0.9.1",
+        "Lightricks/LTX-Video-0.9.5",
+    }
+    declared = report(tmp_path / "b", small, "Lightricks/LTX-Video-0.9.5")
+    assert declared["family"] == "ltxv" and declared["base_model"]["id"] == "Lightricks/LTX-Video-0.9.5"
+    wrong = report(tmp_path / "c", small, "Lightricks/LTX-Video-0.9.7-dev")
+    assert wrong["base_model"]["id"] is None and wrong["conflict_codes"] == ["card-base-model-shapes"]
+    large = lora_shapes("ltxv-13b", ATTENTION)
+    r = report(tmp_path / "d", large)
+    assert {"Lightricks/LTX-Video-0.9.7-dev", "Lightricks/LTX-2"} <= {c["id"] for c in r["root"]["candidates"]}
+    assert r["family_confidence"] < 0.9 and r["base_model"]["id"] is None
+    declared = report(tmp_path / "e", large, "Lightricks/LTX-Video-0.9.7-dev")
+    assert (declared["family"], declared["base_model"]["id"]) == ("ltxv", "Lightricks/LTX-Video-0.9.7-dev")
+    later = report(tmp_path / "f", large, "Lightricks/LTX-Video-0.9.8-dev")  # a release the registry lacks
+    assert later["family"] == "ltxv" and not later["conflicts"]
+
+
+def test_ltx_video_s_own_single_file_is_ltx_video_not_ltx2(tmp_path):
+    """`ltxv-13b-0.9.7-dev.safetensors` in LTX-Video's own names: its T5 text projection (4096 wide) is no LTX-2's."""
+    import diffusers
+
+    cls, config = CONFIGS["ltxv-13b"]
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)(**config)
+    renames = [
+        ("proj_in", "patchify_proj"),
+        ("norm_q", "q_norm"),
+        ("norm_k", "k_norm"),
+        ("time_embed.", "adaln_single."),
+    ]
+    tensors = {}
+    for key, value in model.state_dict().items():
+        for new, old in renames:
+            key = key.replace(new, old)
+        tensors["model.diffusion_model." + key] = ("BF16", tuple(value.shape))
+    r = report(tmp_path, tensors, name="ltxv-13b-0.9.7-dev.safetensors")
+    assert (r["family"], r["family_confidence"]) == ("ltxv", 1.0)
+    assert r["root"]["id"] == "Lightricks/LTX-Video-0.9.7-dev"  # (its distilled tune shares every shape)
+
+
+def test_a_config_s_class_and_the_sizes_agreeing_make_a_family_surer(tmp_path):
+    """LTX-Video's diffusers checkpoint has no name of its own: its sizes alone place it, at 0.5. Its config.json's
+    `_class_name` (the class diffusers builds) names the same family, and only that family's roots fit: two sources
+    agree, as a declared root does (0.8)."""
+    import diffusers
+
+    with torch.device("meta"):
+        model = diffusers.LTXVideoTransformer3DModel()
+    tensors = {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    bare = report(tmp_path / "a", tensors, name="diffusion_pytorch_model.safetensors")
+    assert (bare["family"], bare["family_confidence"]) == ("ltxv", 0.5)
+    write_header(tmp_path / "b" / "diffusion_pytorch_model.safetensors", tensors, data=False)
+    (tmp_path / "b" / "config.json").write_text('{"_class_name": "LTXVideoTransformer3DModel"}')
+    r = inspect_source(str(tmp_path / "b"))
+    assert (r["family"], r["family_confidence"]) == ("ltxv", 0.8)
+    (tmp_path / "b" / "config.json").write_text('{"_class_name": "PixArtTransformer2DModel"}')
+    assert inspect_source(str(tmp_path / "b"))["family_confidence"] == 0.5  # (a class the registry lacks)
 
 
 def test_ltx2_s_own_single_file_is_ltx2(tmp_path):

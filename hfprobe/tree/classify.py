@@ -460,7 +460,12 @@ def _rank_roots(
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         fits = {f.root["id"] for f in pool if f.root["family"] == family and not f.soft_misses}
         sizes_pick = all(fam == family for fam, _ in ok)  # no known root of another family fits these sizes
-        if sizes_pick and any(c.strength == "declared" and c.root in fits for c in claims):  # two sources agree
+        # two sources agree: the metadata names one of its roots that fits, or its config names the architecture
+        # (`_class_name`, `model_type`: the class the library builds) and only that architecture's roots fit
+        if sizes_pick and any(
+            c.strength == "declared" and (c.root in fits or (c.level == "family" and c.family == family))
+            for c in claims
+        ):
             family_conf = SIZES_AND_DECLARED
     if (weak or not from_names) and family_conf < 1:  # a root can be no surer than the family it was picked from
         cands = [dict(c, score=round(c["score"] * family_conf, 3)) for c in cands]
