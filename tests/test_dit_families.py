@@ -161,6 +161,15 @@ def test_a_qwen_image_lora_is_not_read_as_flux(tmp_path):
     assert edit["base_model"]["id"] == "Qwen/Qwen-Image-Edit" and edit["family"] == "qwen_image"
 
 
+@pytest.mark.parametrize("declared", ["Qwen/Qwen-Image-Edit-2511", "Qwen/Qwen-Image-2512"])
+def test_qwen_image_s_later_releases_are_roots(declared, tmp_path):
+    """Qwen-Image's December 2025 releases were written as their cards declare but unchecked, the LoRA's root left at
+    Qwen-Image and its family at 0.5; they are roots of Qwen-Image's tree now, checked by every shape."""
+    r = report(tmp_path, lora_shapes("qwen-image", ATTENTION), declared)
+    assert (r["root"]["id"], r["base_model"]["id"], r["family_confidence"]) == (declared, declared, 0.8)
+    assert r["root"]["tree"]["id"] == "Qwen/Qwen-Image" and not r["conflicts"]
+
+
 def test_a_hunyuan_video_lora_is_not_read_as_flux(tmp_path):
     shapes = lora_shapes("hunyuan-video", ATTENTION)
     r = report(tmp_path, shapes, "hunyuanvideo-community/HunyuanVideo")
