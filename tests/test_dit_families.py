@@ -39,6 +39,18 @@ CONFIGS = {
     ),
     "chroma": ("ChromaTransformer2DModel", {}),
     "flux2": ("Flux2Transformer2DModel", {}),  # diffusers' defaults are FLUX.2-dev's published config
+    "flux2-klein-4b": (
+        "Flux2Transformer2DModel",
+        dict(
+            num_layers=5, num_single_layers=20, num_attention_heads=24, joint_attention_dim=7680, guidance_embeds=False
+        ),
+    ),
+    "flux2-klein-9b": (
+        "Flux2Transformer2DModel",
+        dict(
+            num_layers=8, num_single_layers=24, num_attention_heads=32, joint_attention_dim=12288, guidance_embeds=False
+        ),
+    ),
     "zimage": ("ZImageTransformer2DModel", {}),  # ... and Z-Image-Turbo's
     "hunyuan-video-1.5": ("HunyuanVideo15Transformer3DModel", {}),  # ... and HunyuanVideo 1.5's
     "ltx2": ("LTX2VideoTransformer3DModel", {}),  # ... and LTX-2 19B's
@@ -222,6 +234,25 @@ def test_a_flux2_lora_is_flux2_not_flux1(tmp_path):
     assert declared["family"] == "flux2" and declared["base_model"]["id"] == "black-forest-labs/FLUX.2-dev"
     flux1 = report(tmp_path / "c", lora_shapes("chroma", ATTENTION), "black-forest-labs/FLUX.2-dev")
     assert flux1["family"] == "flux" and flux1["base_model"]["id"] is None and flux1["conflicts"]
+
+
+@pytest.mark.parametrize("size", ["4B", "9B"])
+def test_a_flux2_klein_lora_is_placed_among_its_size_s_releases(size, tmp_path):
+    """FLUX.2 [klein] (January 2026) had no root: its LoRAs were FLUX.2 with none, and a declared klein model went
+    unchecked. Its undistilled base and step-distilled release share every shape; a declared one is written, a klein
+    declared on FLUX.2-dev's layers is not."""
+    targets = [*ATTENTION, "add_q_proj", "add_k_proj", "add_v_proj", "to_qkv_mlp_proj"]
+    shapes = lora_shapes(f"flux2-klein-{size.lower()}", targets)
+    bare = report(tmp_path / "a", shapes)
+    releases = {f"black-forest-labs/FLUX.2-klein-{size}", f"black-forest-labs/FLUX.2-klein-base-{size}"}
+    assert bare["family"] == "flux2" and {c["id"] for c in bare["root"]["candidates"]} == releases
+    assert (
+        bare["base_model"]["id"] is None and bare["root"]["tree"]["id"] == f"black-forest-labs/FLUX.2-klein-base-{size}"
+    )
+    declared = report(tmp_path / "b", shapes, f"black-forest-labs/FLUX.2-klein-base-{size}")
+    assert declared["base_model"]["id"] == f"black-forest-labs/FLUX.2-klein-base-{size}" and not declared["conflicts"]
+    dev = report(tmp_path / "c", lora_shapes("flux2", ATTENTION), f"black-forest-labs/FLUX.2-klein-{size}")
+    assert dev["base_model"]["id"] is None and dev["conflict_codes"] == ["card-base-model-shapes"]
 
 
 def test_a_z_image_lora_gets_its_family_and_its_declared_base(tmp_path):
