@@ -55,6 +55,25 @@ CONFIGS = {
     "hunyuan-video-1.5": ("HunyuanVideo15Transformer3DModel", {}),  # ... and HunyuanVideo 1.5's
     "ltx2": ("LTX2VideoTransformer3DModel", {}),  # ... and LTX-2 19B's
     "ltxv-2b": ("LTXVideoTransformer3DModel", {}),  # ... and LTX-Video 2B's
+    "hidream": (  # diffusers' conversion script's configuration of HiDream-I1
+        "HiDreamImageTransformer2DModel",
+        dict(
+            patch_size=2,
+            in_channels=16,
+            out_channels=16,
+            num_layers=16,
+            num_single_layers=32,
+            attention_head_dim=128,
+            num_attention_heads=20,
+            caption_channels=[4096, 4096],
+            text_emb_dim=2048,
+            num_routed_experts=4,
+            num_activated_experts=2,
+            axes_dims_rope=(64, 32, 32),
+            max_resolution=(128, 128),
+            llama_layers=list(range(32)) + [31] * 16,
+        ),
+    ),
     "ltxv-13b": (
         "LTXVideoTransformer3DModel",
         dict(num_attention_heads=32, attention_head_dim=128, cross_attention_dim=4096, num_layers=48),
@@ -388,6 +407,24 @@ def test_ltx_video_s_own_single_file_is_ltx_video_not_ltx2(tmp_path):
     r = report(tmp_path, tensors, name="ltxv-13b-0.9.7-dev.safetensors")
     assert (r["family"], r["family_confidence"]) == ("ltxv", 1.0)
     assert r["root"]["id"] == "Lightricks/LTX-Video-0.9.7-dev"  # (its distilled tune shares every shape)
+
+
+def test_a_hidream_lora_is_hidream(tmp_path):
+    """HiDream-I1 (`double_stream_blocks.N.block.attn1.to_q`, a mixture of experts in every MLP) had no family: its
+    LoRAs were unknown, a declared HiDream-I1 unwritten. Its Dev and Fast are distilled from Full: every shape is
+    theirs too."""
+    shapes = lora_shapes("hidream", [*ATTENTION[:3], "to_out", "to_q_t", "to_k_t", "to_v_t", "to_out_t", "w1", "w2"])
+    bare = report(tmp_path / "a", shapes)
+    assert (bare["family"], bare["family_confidence"], bare["base_model"]["id"]) == ("hidream", 1.0, None)
+    assert {c["id"] for c in bare["root"]["candidates"]} == {
+        f"HiDream-ai/HiDream-I1-{v}" for v in ("Full", "Dev", "Fast")
+    }
+    declared = report(tmp_path / "b", shapes, "HiDream-ai/HiDream-I1-Dev")
+    assert declared["base_model"]["id"] == "HiDream-ai/HiDream-I1-Dev" and not declared["conflicts"]
+    comfy = {k.replace("transformer.", "diffusion_model.", 1): v for k, v in shapes.items()}  # ComfyUI's prefix
+    assert report(tmp_path / "c", comfy)["family"] == "hidream"
+    wrong = report(tmp_path / "d", shapes, "black-forest-labs/FLUX.1-dev")
+    assert wrong["family"] == "hidream" and wrong["base_model"]["id"] is None and wrong["conflicts"]
 
 
 def test_a_config_s_class_and_the_sizes_agreeing_make_a_family_surer(tmp_path):
