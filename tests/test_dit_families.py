@@ -360,6 +360,24 @@ def test_an_ltx2_lora_is_ltx2_by_its_audio_stream(tmp_path):
     assert (r["family"], r["family_confidence"], r["base_model"]["id"]) == ("ltx2", 0.5, None)
 
 
+def ltx_own_names(model) -> dict[str, tuple]:
+    """{key: (dtype, shape)} of an LTX transformer as Lightricks' own checkpoints name it: `model.diffusion_model.`,
+    and the names diffusers' converter maps to its own (`patchify_proj` to `proj_in`, `adaln_single` to `time_embed`,
+    `q_norm` to `norm_q`)."""
+    renames = [
+        ("proj_in", "patchify_proj"),
+        ("norm_q", "q_norm"),
+        ("norm_k", "k_norm"),
+        ("time_embed.", "adaln_single."),
+    ]
+    tensors = {}
+    for key, value in model.state_dict().items():
+        for new, old in renames:
+            key = key.replace(new, old)
+        tensors["model.diffusion_model." + key] = ("BF16", tuple(value.shape))
+    return tensors
+
+
 def test_an_ltx_video_lora_is_ltx_video(tmp_path):
     """LTX-Video 0.9 LoRAs had no family, and a declared `Lightricks/LTX-Video` went unwritten. Its 2B releases share
     every shape, so the weights leave them open; a declared one is written, a 13B declared on 2B layers is not. Its
@@ -393,18 +411,7 @@ def test_ltx_video_s_own_single_file_is_ltx_video_not_ltx2(tmp_path):
     cls, config = CONFIGS["ltxv-13b"]
     with torch.device("meta"):
         model = getattr(diffusers, cls)(**config)
-    renames = [
-        ("proj_in", "patchify_proj"),
-        ("norm_q", "q_norm"),
-        ("norm_k", "k_norm"),
-        ("time_embed.", "adaln_single."),
-    ]
-    tensors = {}
-    for key, value in model.state_dict().items():
-        for new, old in renames:
-            key = key.replace(new, old)
-        tensors["model.diffusion_model." + key] = ("BF16", tuple(value.shape))
-    r = report(tmp_path, tensors, name="ltxv-13b-0.9.7-dev.safetensors")
+    r = report(tmp_path, ltx_own_names(model), name="ltxv-13b-0.9.7-dev.safetensors")
     assert (r["family"], r["family_confidence"]) == ("ltxv", 1.0)
     assert r["root"]["id"] == "Lightricks/LTX-Video-0.9.7-dev"  # (its distilled tune shares every shape)
 
@@ -453,19 +460,7 @@ def test_ltx2_s_own_single_file_is_ltx2(tmp_path):
 
     with torch.device("meta"):
         model = diffusers.LTX2VideoTransformer3DModel()
-    renames = [
-        ("audio_proj_in", "audio_patchify_proj"),
-        ("proj_in", "patchify_proj"),
-        ("norm_q", "q_norm"),
-        ("norm_k", "k_norm"),
-        ("audio_time_embed.", "audio_adaln_single."),
-        ("time_embed.", "adaln_single."),
-    ]
-    tensors = {}
-    for key, value in model.state_dict().items():
-        for new, old in renames:
-            key = key.replace(new, old)
-        tensors["model.diffusion_model." + key] = ("BF16", tuple(value.shape))
+    tensors = ltx_own_names(model)  # (`audio_patchify_proj`, `audio_adaln_single` too)
     tensors["vae.per_channel_statistics.mean-of-means"] = ("F32", (128,))
     r = report(tmp_path, tensors, name="ltx-2-19b-dev.safetensors")
     assert (r["format"], r["family"], r["root"]["id"]) == ("ldm-checkpoint", "ltx2", "Lightricks/LTX-2")
