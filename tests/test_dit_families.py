@@ -274,6 +274,22 @@ def test_a_flux2_klein_lora_is_placed_among_its_size_s_releases(size, tmp_path):
     assert dev["base_model"]["id"] is None and dev["conflict_codes"] == ["card-base-model-shapes"]
 
 
+def test_a_flux1_lora_on_a_few_blocks_is_no_flux2_klein(tmp_path):
+    """FLUX.2 [klein] 4B has FLUX.1's width (24 heads of 128) in fewer blocks: a FLUX.1 LoRA on its first blocks fits
+    its sizes, but FLUX.1's unfused single-block attention (`single_transformer_blocks.N.attn.to_q`) is no FLUX.2's
+    (`excludes`), which fuses it into `attn.to_qkv_mlp_proj`."""
+    import diffusers
+    import peft
+
+    with torch.device("meta"):  # FLUX.1-dev's widths, two blocks of each kind
+        model = diffusers.FluxTransformer2DModel(num_layers=2, num_single_layers=2, guidance_embeds=True)
+    lora = peft.get_peft_model(model, peft.LoraConfig(r=16, target_modules=ATTENTION))
+    tensors = {"transformer." + k.removeprefix("base_model.model."): ("BF16", tuple(v.shape))
+               for k, v in peft.get_peft_model_state_dict(lora).items()}  # fmt: skip
+    r = report(tmp_path, tensors)
+    assert r["family"] == "flux" and not any("klein" in c["id"] for c in r["root"]["candidates"])
+
+
 def test_a_z_image_lora_gets_its_family_and_its_declared_base(tmp_path):
     """Z-Image (single-stream blocks `layers.N.attention.to_q`, noise and context refiners) had no family: its
     LoRAs, the most trained of late 2025, were unknown and their declared base went unwritten."""

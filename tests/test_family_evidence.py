@@ -212,6 +212,34 @@ def test_dinov2_with_registers_is_not_dinov2(tmp_path):
     assert "facebook/dinov2-with-registers-base" not in {c["id"] for c in plain["root"]["candidates"]}
 
 
+def test_a_dinov2_lora_on_its_mlp_is_dinov2_and_vitdet_is_not(tmp_path):
+    """A DINOv2 LoRA as PEFT saved it under transformers 4 (`encoder.layer.N.attention.attention.query`, ViT's names
+    and sizes) was ViT at 0.79: its MLP, `encoder.layer.N.mlp.fc1`, is DINOv2's (ViT's is `intermediate.dense`). ViTDet
+    and V-JEPA 2 have that MLP too, beside attention DINOv2 never has (`excludes`): their checkpoints stay unplaced."""
+    import transformers as tf
+
+    from hfprobe.tree.classify import classify
+    from tests.model_shapes import saved_shapes
+
+    with torch.device("meta"):
+        shapes = saved_shapes(tf.Dinov2Model(tf.Dinov2Config()))
+    modules = {f"base_model.model.{k.removesuffix('.weight')}": v for k, v in shapes.items() if k.endswith(".weight")}
+    lora = {k: v for k, v in modules.items() if k.endswith(("query", "value", "fc1", "fc2"))}
+    r = classify(lora)
+    assert r.family == "dinov2" and r.candidates[0]["id"] in {
+        "facebook/dinov2-base",
+        "facebook/dinov2-with-registers-base",
+    }
+    assert classify({k: v for k, v in lora.items() if "mlp" not in k}).family_confidence < 0.9  # ViT's, or DINOv2's
+    for cls, config in (("VitDetModel", "VitDetConfig"), ("VJEPA2Model", "VJEPA2Config")):
+        with torch.device("meta"):
+            model = getattr(tf, cls)(getattr(tf, config)())
+        tensors = {k: ("F16", v) for k, v in saved_shapes(model).items()}
+        write_header(tmp_path / cls / "model.safetensors", tensors, data=False)
+        report = inspect_source(str(tmp_path / cls))
+        assert report["family"] != "dinov2" and report["base_model"]["id"] is None, (cls, report["root"]["evidence"])
+
+
 @pytest.mark.parametrize("kind", ["full", "lora"])
 def test_a_decoder_only_model_is_no_encoder_decoder(kind, tmp_path):
     """OPT-125m (facebook/opt-125m, in many tutorials) has whisper-small's decoder names and sizes: a fine-tune of it

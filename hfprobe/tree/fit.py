@@ -220,6 +220,12 @@ def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) ->
         cand = [f for f in cand if f not in lacking]
         labels = ", ".join(family_label(f) for f in lacking)
         evidence.append(f"names: no key of {next(iter(lacking.values()))}, which every {labels} model has")
+    excluded = {f: (what, hits) for f in cand for p, what in specs[f]["_excludes"] if (hits := keys.matches(p))}
+    if excluded:  # a layout no model of the family has (ViTDet's fused qkv beside DINOv2's MLP names)
+        cand = [f for f in cand if f not in excluded]
+        what, hits = next(iter(excluded.values()))
+        labels = ", ".join(family_label(f) for f in excluded)
+        evidence.append(f"names: {what} (e.g. {orig[min(hits)]}), which no {labels} model has")
     return cand
 
 

@@ -34,6 +34,8 @@ def families() -> dict:
         own = spec.get("unsized", []) if base is not spec else []  # its own, beside those of the layout it shares
         spec["_unsized"] = [KeyPattern(p) for p in [*base.get("unsized", []), *own]]
         spec["_expects"] = [(KeyPattern(p), what) for p, what in spec.get("expects", [])]
+        excludes = [*base.get("excludes", []), *(spec.get("excludes", []) if base is not spec else [])]
+        spec["_excludes"] = [(KeyPattern(p), what) for p, what in excludes]
     data["_rules"] = [
         (KeyPattern(r["pattern"]), r["families"], r["why"], re.compile(r["as_written"]) if "as_written" in r else None)
         for r in data["name_rules"]
