@@ -437,6 +437,28 @@ def write_header(path: Path, tensors: dict[str, tuple], data: bool = True) -> Pa
     return path
 
 
+def diffusers_lora_header(cls: str, config: dict, targets, r: int = 16, prefix: str = "transformer.") -> dict:
+    """{key: (dtype, shape)} of a rank-r PEFT LoRA on diffusers' `cls` built on the meta device from `config` (a
+    published model's sizes cost nothing there), keys as `save_lora_weights` writes them; for `write_header`."""
+    import diffusers
+    import peft
+
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)(**config)
+    lora = peft.get_peft_model(model, peft.LoraConfig(r=r, lora_alpha=r, target_modules=list(targets)))
+    state = peft.get_peft_model_state_dict(lora)
+    return {prefix + k.removeprefix("base_model.model."): ("BF16", tuple(v.shape)) for k, v in state.items()}
+
+
+def diffusers_header(cls: str, config: dict, prefix: str = "") -> dict:
+    """{key: (dtype, shape)} of diffusers' `cls` itself (a full checkpoint), built on the meta device."""
+    import diffusers
+
+    with torch.device("meta"):
+        model = getattr(diffusers, cls)(**config)
+    return {prefix + k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+
+
 def check_deltas(view, deltas: dict, scale: float) -> None:
     """Assert that `view` reads each reference delta (from `unet_lora_deltas`) as its module's scaled layer."""
     import pytest

@@ -15,7 +15,7 @@ import torch
 
 from hfprobe.formats import open_weights
 from hfprobe.tree.inspect import inspect_source
-from tests.builders import write_header
+from tests.builders import diffusers_header, diffusers_lora_header, write_header
 
 torch.set_num_threads(1)
 
@@ -85,15 +85,7 @@ ATTENTION = ["to_q", "to_k", "to_v", "to_out.0"]
 
 def lora_shapes(name: str, targets: list[str]) -> dict[str, tuple]:
     """{key: (dtype, shape)} of a rank-16 PEFT LoRA on the transformer, keys as diffusers saves them."""
-    import diffusers
-    import peft
-
-    cls, config = CONFIGS[name]
-    with torch.device("meta"):
-        model = getattr(diffusers, cls)(**config)
-    lora = peft.get_peft_model(model, peft.LoraConfig(r=16, lora_alpha=16, target_modules=targets))
-    state = peft.get_peft_model_state_dict(lora)
-    return {"transformer." + k.removeprefix("base_model.model."): ("BF16", tuple(v.shape)) for k, v in state.items()}
+    return diffusers_lora_header(*CONFIGS[name], targets)
 
 
 def report(tmp_path, tensors: dict, card: str | None = None, name: str = "lora.safetensors") -> dict:
@@ -211,21 +203,6 @@ def test_a_hunyuan_video_lora_is_not_read_as_flux(tmp_path):
 def test_a_chroma_lora_is_a_flux_schnell_derivative(tmp_path):
     r = report(tmp_path, lora_shapes("chroma", ATTENTION), "lodestones/Chroma")
     assert r["family"] == "flux" and r["base_model"]["id"] == "lodestones/Chroma" and not r["conflicts"]
-
-
-def test_another_dit_s_attention_lora_stays_unknown(tmp_path):
-    """No family here has PixArt's shapes: PEFT-saved (`transformer_blocks.N.attn1.to_q`, unprefixed) its LoRA is left
-    unknown, not read as Wan, whose diffusers names normalize the same (LTX-Video's was, before it was a family)."""
-    import diffusers
-    import peft
-
-    with torch.device("meta"):
-        model = diffusers.PixArtTransformer2DModel()
-    lora = peft.get_peft_model(model, peft.LoraConfig(r=8, target_modules=["to_q", "to_k", "to_v"]))
-    tensors = {k: ("BF16", tuple(v.shape)) for k, v in peft.get_peft_model_state_dict(lora).items()}
-    write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
-    (tmp_path / "adapter_config.json").write_text('{"peft_type": "LORA", "r": 8, "lora_alpha": 8}')
-    assert inspect_source(str(tmp_path))["family"] is None
 
 
 def test_musubi_kohya_names_of_a_qwen_image_lora(tmp_path):
@@ -350,12 +327,7 @@ def test_a_hunyuan_video_15_lora_is_not_read_as_hunyuan_video_1(tmp_path):
 def test_a_dit_checkpoint_without_its_config_is_a_diffusers_checkpoint(name, tmp_path):
     """`diffusion_pytorch_model.safetensors` of a DiT alone (downloaded without its config.json) was labelled a
     transformers checkpoint, its modules left unprefixed; its top-level modules say what it is, as a UNet's did."""
-    import diffusers
-
-    cls, config = CONFIGS[name]
-    with torch.device("meta"):
-        model = getattr(diffusers, cls)(**config)
-    tensors = {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    tensors = diffusers_header(*CONFIGS[name])
     write_header(tmp_path / "diffusion_pytorch_model.safetensors", tensors, data=False)
     view = open_weights(str(tmp_path))
     assert view.format == "diffusers-checkpoint" and all(n.startswith("transformer.") for n in view.modules)
@@ -454,18 +426,14 @@ def test_a_config_s_class_and_the_sizes_agreeing_make_a_family_surer(tmp_path):
     """LTX-Video's diffusers checkpoint has no name of its own: its sizes alone place it, at 0.5. Its config.json's
     `_class_name` (the class diffusers builds) names the same family, and only that family's roots fit: two sources
     agree, as a declared root does (0.8)."""
-    import diffusers
-
-    with torch.device("meta"):
-        model = diffusers.LTXVideoTransformer3DModel()
-    tensors = {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    tensors = diffusers_header("LTXVideoTransformer3DModel", {})
     bare = report(tmp_path / "a", tensors, name="diffusion_pytorch_model.safetensors")
     assert (bare["family"], bare["family_confidence"]) == ("ltxv", 0.5)
     write_header(tmp_path / "b" / "diffusion_pytorch_model.safetensors", tensors, data=False)
     (tmp_path / "b" / "config.json").write_text('{"_class_name": "LTXVideoTransformer3DModel"}')
     r = inspect_source(str(tmp_path / "b"))
     assert (r["family"], r["family_confidence"]) == ("ltxv", 0.8)
-    (tmp_path / "b" / "config.json").write_text('{"_class_name": "PixArtTransformer2DModel"}')
+    (tmp_path / "b" / "config.json").write_text('{"_class_name": "AllegroTransformer3DModel"}')
     assert inspect_source(str(tmp_path / "b"))["family_confidence"] == 0.5  # (a class the registry lacks)
 
 
@@ -486,15 +454,12 @@ def test_an_auraflow_lora_and_checkpoint_are_auraflow(tmp_path):
     """AuraFlow (and Pony Diffusion V7, built on it) has FLUX.1's width and block kinds under names of its own
     (`joint_transformer_blocks`, `ff.out_projection`): its checkpoint without config.json was HunyuanVideo at 1.00,
     its LoRA FLUX.1 at 0.73."""
-    import diffusers
 
     lora = lora_shapes("auraflow", [*ATTENTION, "add_q_proj", "add_k_proj", "add_v_proj"])
     bare = report(tmp_path / "a", lora)
     assert bare["family"] == "auraflow" and bare["base_model"]["id"] is None  # three releases, one architecture
     assert {c["id"] for c in bare["root"]["candidates"]} == {"fal/AuraFlow", "fal/AuraFlow-v0.2", "fal/AuraFlow-v0.3"}
     assert report(tmp_path / "b", lora, "fal/AuraFlow-v0.3")["base_model"]["id"] == "fal/AuraFlow-v0.3"
-    with torch.device("meta"):
-        model = diffusers.AuraFlowTransformer2DModel()
-    tensors = {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    tensors = diffusers_header("AuraFlowTransformer2DModel", {})
     full = report(tmp_path / "c", tensors, name="diffusion_pytorch_model.safetensors")
     assert (full["format"], full["family"]) == ("diffusers-checkpoint", "auraflow")

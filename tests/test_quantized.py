@@ -184,8 +184,13 @@ def test_real_size_quantized_llama2_keeps_its_tree_and_declared_base(layout, lla
     folder = tmp_path / layout
     write_header(folder / "model.safetensors", quantize_header(llama2_7b, layout), data=False)
     bare = inspect_source(str(folder))  # no config.json: the weights alone
-    assert bare["quantized"]["method"] == LAYOUTS[layout][2] and bare["family"] == "llama"
-    assert bare["root"]["id"] == "meta-llama/Llama-2-7b-hf" and not bare["conflicts"]
+    assert bare["quantized"]["method"] == LAYOUTS[layout][2] and not bare["conflicts"]
+    if layout == "bnb4":  # packed 4-bit layers give no sizes: Llama 2 7B's embeddings and depth are Mistral 7B's too,
+        # so the two tie, each family under 0.5 sure (a config.json's model_type decides, below)
+        top = [c for c in bare["root"]["candidates"] if c["score"] == bare["root"]["candidates"][0]["score"]]
+        assert "meta-llama/Llama-2-7b-hf" in [c["id"] for c in top] and bare["family_confidence"] < 0.5
+    else:
+        assert bare["family"] == "llama" and bare["root"]["id"] == "meta-llama/Llama-2-7b-hf"
     # the root is named, but not as base_model: which model was quantized (base or chat) is not in the weights
     assert bare["base_model"]["id"] is None
     if layout != "bnb4":

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from .base_config import configs_checked
 from .decide import base_model_decision, claim_conflicts, unknown_claims
 from .declared import Claim, declared_claims, foreign_model_type
-from .fit import RootFit, fit_roots, name_families, shape_text, side, telling
+from .fit import RootFit, fit_roots, name_families, shape_text, side, size_families, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
 from .registry import families, family_label, layout, roots
@@ -108,7 +108,7 @@ def classify(
 
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
-    fits, ok = fit_roots(cand_fams or list(families()["families"]), norm, orig, shape_set, params is not None)  # 2.
+    fits, ok = fit_roots(cand_fams or size_families(names_set), norm, orig, shape_set, params is not None)  # 2.
     if base_config is not None:  # a declared model the registry lacks: checked by its configs, traced by its card
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
     claims = _name_guesses_checked(claims, fits, evidence)
@@ -427,10 +427,10 @@ def _rank_roots(
     # mass kept back for roots the registry does not know, larger when the match rests on less
     best_ok = max((f.ok for f in pool), default=0)
     unknown = 0.4 if (not pool or all(f.weak for f in pool)) else (0.1 if best_ok >= 2 else 0.25)
-    cands = (
+    cands = (  # (look-alike roots of two families tie: the family the weights chose leads)
         sorted(
             ({"id": k, "score": round(v / total * (1 - unknown), 3)} for k, v in weights.items()),
-            key=lambda c: -c["score"],
+            key=lambda c: (-c["score"], fam_of.get(c["id"], family) != family),
         )[:5]
         if total
         else []

@@ -22,7 +22,7 @@ from .keymatch import KeySet
 from .names import Shape
 from .registry import families, family_label, layout, roots
 
-__all__ = ["RootFit", "fit_root", "fit_roots", "name_families", "telling"]
+__all__ = ["RootFit", "fit_root", "fit_roots", "name_families", "size_families", "telling"]
 
 
 def _values(expr, dims: Mapping) -> set[int] | None:
@@ -220,13 +220,26 @@ def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) ->
         cand = [f for f in cand if f not in lacking]
         labels = ", ".join(family_label(f) for f in lacking)
         evidence.append(f"names: no key of {next(iter(lacking.values()))}, which every {labels} model has")
-    excluded = {f: (what, hits) for f in cand for p, what in specs[f]["_excludes"] if (hits := keys.matches(p))}
+    excluded = _excluded(cand, keys)
     if excluded:  # a layout no model of the family has (ViTDet's fused qkv beside DINOv2's MLP names)
         cand = [f for f in cand if f not in excluded]
         what, hits = next(iter(excluded.values()))
         labels = ", ".join(family_label(f) for f in excluded)
         evidence.append(f"names: {what} (e.g. {orig[min(hits)]}), which no {labels} model has")
     return cand
+
+
+def _excluded(fams, keys: KeySet) -> dict:
+    """{family: (what, keys)} of those among `fams` a key rules out: a layer no model of the family has."""
+    specs = families()["families"]
+    return {f: (what, hits) for f in fams for p, what in specs[f]["_excludes"] if (hits := keys.matches(p))}
+
+
+def size_families(keys: KeySet) -> list[str]:
+    """The families sizes alone are tried against where no name rule placed one: all but those a key rules out (a
+    diffusion transformer's `attn2` is no CogVideoX's, whatever its sizes)."""
+    excluded = _excluded(families()["families"], keys)
+    return [f for f in families()["families"] if f not in excluded]
 
 
 def _renamed(fit: RootFit, root: dict) -> RootFit:
