@@ -450,13 +450,13 @@ def diffusers_lora_header(cls: str, config: dict, targets, r: int = 16, prefix: 
     return {prefix + k.removeprefix("base_model.model."): ("BF16", tuple(v.shape)) for k, v in state.items()}
 
 
-def diffusers_header(cls: str, config: dict, prefix: str = "") -> dict:
+def diffusers_header(cls: str, config: dict) -> dict:
     """{key: (dtype, shape)} of diffusers' `cls` itself (a full checkpoint), built on the meta device."""
     import diffusers
 
     with torch.device("meta"):
         model = getattr(diffusers, cls)(**config)
-    return {prefix + k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    return {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items()}
 
 
 def check_deltas(view, deltas: dict, scale: float) -> None:
