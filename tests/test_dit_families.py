@@ -422,6 +422,25 @@ def test_a_hidream_lora_is_hidream(tmp_path):
     assert wrong["family"] == "hidream" and wrong["base_model"]["id"] is None and wrong["conflicts"]
 
 
+@pytest.mark.parametrize(
+    "name, declared, root",
+    [
+        ("hidream", "HiDream-ai/HiDream-E1-Full", "HiDream-ai/HiDream-I1-Full"),  # editing models built on I1-Full
+        ("hidream", "HiDream-ai/HiDream-E1-1", "HiDream-ai/HiDream-I1-Full"),
+        ("ltxv-13b", "Lightricks/LTX-Video-0.9.8-13B-distilled", "Lightricks/LTX-Video-0.9.8-13B-distilled"),
+    ],
+)
+def test_later_releases_a_lora_declares_are_checked_by_their_shapes(name, declared, root, tmp_path):
+    """HiDream-E1 (I1-Full's transformer, loaded strictly) and LTX-Video 0.9.8 13B were names the registry lacked:
+    written as declared with shapes unchecked, so a 2B LTX LoRA declaring the 13B release got it as its base."""
+    shapes = lora_shapes(name, [*ATTENTION[:3], "to_out", "w1", "w2"] if name == "hidream" else ATTENTION)
+    r = report(tmp_path / "a", shapes, declared)
+    assert (r["base_model"]["id"], r["root"]["id"]) == (declared, root) and not r["conflicts"]
+    if name == "ltxv-13b":
+        small = report(tmp_path / "b", lora_shapes("ltxv-2b", ATTENTION), declared)
+        assert small["base_model"]["id"] is None and small["conflicts"]
+
+
 def test_a_config_s_class_and_the_sizes_agreeing_make_a_family_surer(tmp_path):
     """LTX-Video's diffusers checkpoint has no name of its own: its sizes alone place it, at 0.5. Its config.json's
     `_class_name` (the class diffusers builds) names the same family, and only that family's roots fit: two sources
