@@ -124,13 +124,21 @@ def test_predict_says_how_sure_its_tree_is(tmp_path):
     report = inspect_source(str(tmp_path / "sd2"))
     assert rc == 0 and heavy == [] and out["method"] == "abstain", out
     assert out["tree"] == {
+        "id": report["root"]["tree"]["id"],
+        "confidence": report["root"]["tree"]["confidence"],
         "family": "sd2",
         "family_confidence": report["family_confidence"],
         "root": report["root"]["id"],
         "root_confidence": report["root"]["confidence"],
     }
-    assert out["tree"]["root_confidence"] < 0.5
-    line = f"tree:    family sd2 (confidence 1.00), root {report['root']['id']} (confidence 0.33)"
+    # SD 2.1 and 2.1-base share every shape (a root at 0.33), and both were tuned from SD 2-base: its tree is surer
+    assert out["tree"]["root_confidence"] < 0.5 <= out["tree"]["confidence"]
+    assert out["tree"]["id"] == "stabilityai/stable-diffusion-2-base"
+    line = (
+        f"tree:    family sd2 (confidence 1.00), root {report['root']['id']} (confidence 0.33); "
+        f"tree stabilityai/stable-diffusion-2-base (confidence {out['tree']['confidence']:.2f}; "
+        "the root was tuned from it)"
+    )
     assert line in format_prediction(out).splitlines()
 
 

@@ -61,10 +61,12 @@ def test_routes_every_test_model_to_its_expert(zoo, experts_dir):
         exp = Expert.load(experts_dir / m.tree)
         # the tree is the routed expert's root; how sure `inspect` is of it where the weights fit it, none where not
         assert out["tree"]["root"] == exp.config["root"] and set(out["tree"]) == {
-            "family", "family_confidence", "root", "root_confidence"
+            "id", "confidence", "family", "family_confidence", "root", "root_confidence"
         }  # fmt: skip
         conf = out["tree"]["root_confidence"]
         assert conf is None or 0 < conf <= 1
+        # the zoo's roots are no registry model's: each is its own tree, as sure as the root
+        assert out["tree"]["id"] == exp.config["root"] and out["tree"]["confidence"] == conf
         assert out["near_chance"] == exp.config["metrics"]["near_chance"]
         assert out["expert"]["metrics"]["chance"] == exp.config["metrics"]["chance"]
         if exp.config["head"] == "multilabel":

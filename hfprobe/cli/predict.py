@@ -59,22 +59,30 @@ def run(args) -> int:
 
 
 def _tree_words(tree: dict) -> str:
-    """The family and root, each with how sure `inspect` is of it where it says.
+    """The family and root, each with how sure `inspect` is of it where it says, and the tree the root is in where
+    the root was tuned from another (as `inspect`'s `tree` line).
 
     >>> _tree_words({"family": "sd2", "family_confidence": 1.0, "root": "org/a", "root_confidence": 0.33})
     'family sd2 (confidence 1.00), root org/a (confidence 0.33)'
+    >>> _tree_words({"id": "org/base", "confidence": 0.66, "family": "sd2", "root": "org/a", "root_confidence": 0.33})
+    'family sd2, root org/a (confidence 0.33); tree org/base (confidence 0.66; the root was tuned from it)'
     >>> _tree_words({"family": None, "root": None})
     'family unknown, root unknown'
     """
 
-    def sure(value) -> str:
-        return f" (confidence {value:.2f})" if isinstance(value, (int, float)) else ""
+    def sure(value, why: str = "") -> str:
+        if isinstance(value, (int, float)):
+            return f" (confidence {value:.2f}{why})"
+        return f" ({why.removeprefix('; ')})" if why else ""
 
-    family, root = tree.get("family"), tree.get("root")
-    return (
+    family, root, top = tree.get("family"), tree.get("root"), tree.get("id")
+    words = (
         f"family {family or 'unknown'}{sure(tree.get('family_confidence')) if family else ''}, "
         f"root {root or 'unknown'}{sure(tree.get('root_confidence')) if root else ''}"
     )
+    if top and root and top != root:
+        words += f"; tree {top}{sure(tree.get('confidence'), '; the root was tuned from it')}"
+    return words
 
 
 def format_prediction(out: dict) -> str:

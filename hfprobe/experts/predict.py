@@ -7,9 +7,11 @@
 Returned dict (the `--json` output of `hfprobe predict`):
     source        what was read ("path" or "org/name@rev")
     revision_sha  a Hub source: the commit every read was pinned to; null for local sources
-    tree          {family, family_confidence, root, root_confidence}: the family and root from `inspect` (root:
-                  the routed expert's root when routed), each as sure as `inspect` says (the root's: its share among
-                  the roots the weights fit; null for an expert's root the weights do not single out as a candidate)
+    tree          {id, confidence, family, family_confidence, root, root_confidence}: the family and root from
+                  `inspect` (root: the routed expert's root when routed), each as sure as `inspect` says (the root's:
+                  its share among the roots the weights fit; null for an expert's root the weights do not single out
+                  as a candidate); id and confidence: the tree that root is in, as `inspect`'s `root.tree` and the
+                  index's `tree` give it (the root up the registry's parent links; SD 2.1 -> SD 2-base)
     expert        {name, root, layer, head, kind, version, zoo_hash, metrics} or null when the router abstained
     method        "probex" (classification head), "probex-text" / "bilinear-text" (text head over the expert's
                   own labels),
@@ -62,6 +64,32 @@ def _root_confidence(info: dict, root: str | None) -> float | None:
     if root is not None and root == found.get("id"):
         return found.get("confidence")
     return next((c.get("score") for c in found.get("candidates") or [] if c.get("id") == root), None)
+
+
+def _tree(info: dict, family: str | None, root: str | None) -> dict:
+    """predict's `tree`: the tree `root` is in (`tree.inspect.tree_of`, as sure as the roots the weights fit in it),
+    its family and the root, each as sure as `inspect` is of it.
+
+    >>> found = {"id": "a", "confidence": 0.5, "candidates": [{"id": "a", "score": 0.5}]}
+    >>> _tree({"family_confidence": 1.0, "root": found}, "llama", "a")
+    {'id': 'a', 'confidence': 0.5, 'family': 'llama', 'family_confidence': 1.0, 'root': 'a', 'root_confidence': 0.5}
+    """
+    sure = _root_confidence(info, root)
+    lineage = None
+    if root is not None and info:  # (info is empty where the tree layer is not installed)
+        from ..tree.inspect import tree_of
+
+        candidates = (info.get("root") or {}).get("candidates") or []
+        lineage = tree_of({"id": root, "confidence": sure or 0.0, "candidates": candidates})
+    return {
+        "id": lineage["id"] if lineage else root,
+        # an expert's root the weights do not fit, in a tree none of their candidates is in: unknown, not 0
+        "confidence": lineage["confidence"] if lineage and (sure is not None or lineage["confidence"]) else None,
+        "family": family,
+        "family_confidence": info.get("family_confidence"),
+        "root": root,
+        "root_confidence": sure,
+    }
 
 
 def score(
@@ -276,12 +304,7 @@ def predict(
         out = {
             "source": src.display,
             "revision_sha": src.revision_sha,  # the commit every Hub read was pinned to; None for local sources
-            "tree": {
-                "family": family,
-                "family_confidence": info.get("family_confidence"),
-                "root": declared,
-                "root_confidence": _root_confidence(info, declared),
-            },
+            "tree": _tree(info, family, declared),
             "files": info.get("files"),  # the weights file(s) read, and the source's others where it holds several
             "passed_over": info.get("passed_over"),
             "head": info.get("head"),  # a classifier stored with the weights: its label count, names where given
@@ -331,9 +354,7 @@ def predict(
                     },
                 },
             )
-            out["tree"].update(
-                root=expert.config["root"], root_confidence=_root_confidence(info, expert.config["root"])
-            )
+            out["tree"] = _tree(info, family, expert.config["root"])
             if method != "readout":
                 _explain(out, expert, method, labels, get_layer(expert.layer), device)
                 kind = getattr(view.modules.get(expert.layer), "kind", "lora")
