@@ -371,6 +371,21 @@ def test_bert_in_a_name_is_not_every_architecture_ending_in_bert():
     assert resolve_name("dslim/bert-base-NER")[1] == "bert" and resolve_name("my-bert-model")[1] == "bert"
 
 
+def test_a_word_in_a_name_of_another_modality_is_no_conflict_where_the_name_also_says_the_weights_family():
+    """huBERT (`SZTAKI-HLT/hubert-base-cc`, Hungarian) is a BERT; "hubert" reads as the speech model HuBERT. On a
+    BERT's layers its adapters were told they contradict their own base; the id now stays a claim the registry
+    cannot check (nothing written, no conflict). A name with no word of the weights' family, or of the same
+    modality, or a registry root of another family, still contradicts them."""
+    weights = encoder_like("bert.", 12, 768)
+    for declared in ("SZTAKI-HLT/hubert-base-cc", "NYTK/sentiment-hts5-hubert-hungarian"):
+        r = classify(weights, config={"base_model_name_or_path": declared})
+        assert r.family == "bert" and not r.conflicts and r.base_model["status"] == "unchecked", r.conflicts
+        assert r.base_model["id"] is None and any("by a word in its name" in e for e in r.evidence)
+    for declared in ("org/whisper-tiny-ft", "ai4bharat/indic-bert", "facebook/hubert-base-ls960"):
+        r = classify(weights, config={"base_model_name_or_path": declared})
+        assert r.conflicts and r.base_model["status"] == "contradicted", declared
+
+
 @pytest.mark.parametrize("names", ["transformers 4", "transformers 5"])
 def test_peft_s_segmentation_guide_lora_is_a_segformer(names):
     """PEFT's semantic segmentation guide puts LoRA on query / value of SegFormer's nvidia/mit-b0 (widths 32 to 256

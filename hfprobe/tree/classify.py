@@ -112,6 +112,7 @@ def classify(
     if base_config is not None:  # a declared model the registry lacks: checked by its configs, traced by its card
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
     claims = _name_guesses_checked(claims, fits, evidence)
+    claims = _name_words_checked(claims, cand_fams, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     cands, pool, family, family_conf = _rank_roots(
         ok, family, by_claim, from_names, claims, evidence, params is not None
@@ -224,6 +225,37 @@ def _name_guesses_checked(claims: list[Claim], fits: list, evidence: list[str]) 
                 "another model of that name"
             )
             c = replace(c, root=None, by_name=False)
+        out.append(c)
+    return out
+
+
+# what a family's models read or make (`_name_words_checked`)
+_MODALITIES = {"text": {"text"}, "vision-text": {"image", "text"}, "vision": {"image"}, "speech": {"audio"}}
+
+
+def _name_words_checked(claims: list[Claim], placed: list[str], evidence: list[str]) -> list[Claim]:
+    """A Hub id the registry lacks, read as a family by a word in its name (a name hint), that also holds the name
+    of the family the layer names place the weights in, a family of a disjoint modality, is read by the weights:
+    `SZTAKI-HLT/hubert-base-cc` on a BERT's layers holds "hubert", the speech model, and "bert", and is the
+    Hungarian BERT. The claim keeps no family: an id the registry cannot check (no `base_model` is written), not
+    a conflict. An id that holds no such word (`org/whisper-tiny-ft` on a BERT's layers) stays a conflict."""
+    specs = families()["families"]
+
+    def modality(fam: str) -> set[str]:
+        kind = specs[fam]["kind"]
+        return _MODALITIES.get(kind, {kind})
+
+    out = []
+    for c in claims:
+        if c.strength == "declared" and c.level == "model" and c.root is None and c.via is None and c.family:
+            named = [f for f in placed if f.split("_")[0] in c.value.lower()]
+            if named and c.family not in placed and not modality(c.family) & modality(named[0]):
+                evidence.append(
+                    f"{c.source} names {c.value}: a {family_label(c.family)} ({specs[c.family]['kind']}) by a word "
+                    f"in its name, which also names {family_label(named[0])} ({specs[named[0]]['kind']}), as the "
+                    "layer names do: read by the weights"
+                )
+                c = replace(c, family=None)
         out.append(c)
     return out
 
