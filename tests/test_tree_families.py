@@ -593,3 +593,34 @@ def test_names_say_which_gemma_falcon_or_qwen():
         "someone/Qwen1.5-1.8B-sft": "qwen2",
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
+
+
+def test_models_built_on_gemma_3_and_sdxl_fine_tunes_are_read_by_their_names():
+    """MedGemma and EmbeddingGemma are Gemma 3's; "gemma" alone read them as Gemma 1's, so a MedGemma LoRA was Gemma
+    3 at 0.5 ("a Gemma model whose shapes the registry lacks") and its base unwritten. An SDXL fine-tune the
+    registry lacks said no family (`RunDiffusion/Juggernaut-XL-v8`, `SG161222/RealVisXL_V3.0`): its LoRAs' base went
+    unwritten. "XL" is read after every other family's names."""
+    gemma3_4b = llama_like(34, 2560, 1024, q_dim=2048)
+    for declared in ("google/medgemma-4b-it", "google/embeddinggemma-300m"):
+        r = classify(gemma3_4b, config={"base_model_name_or_path": declared})
+        assert r.family == "gemma3" and not r.conflicts and r.base_model["id"] == declared, (declared, r.conflicts)
+    blocks = ((1, 640, 2), (2, 1280, 10))
+    sdxl = {
+        f"unet.down_blocks.{b}.attentions.{a}.transformer_blocks.{t}.attn2.to_{m}": (w, 2048)
+        for b, w, depth in blocks
+        for a in (0, 1)
+        for t in range(depth)
+        for m in "kv"
+    }
+    for declared in ("RunDiffusion/Juggernaut-XL-v8", "SG161222/RealVisXL_V3.0"):
+        r = classify(sdxl, config={"base_model_name_or_path": declared})
+        assert r.family == "sdxl" and not r.conflicts and r.base_model["id"] == declared, r.base_model
+    expected = {
+        "google/shieldgemma-2b": "gemma2", "google/shieldgemma-2-4b-it": "gemma3", "google/txgemma-9b-chat": "gemma2",
+        "google/t5gemma-2b-2b-ul2": None, "transfo-xl/transfo-xl-wt103": None, "someone/flan-t5-xl-sft": "t5",
+        "microsoft/Phi-3.5-MoE-instruct": None, "microsoft/Phi-3-small-8k-instruct": None,
+        "microsoft/layoutxlm-base": None, "syscv-community/sam-hq-vit-base": "sam", "facebook/opt-iml-1.3b": "opt",
+        "intfloat/e5-large-v2": "bert", "allenai/specter2_base": "bert", "intfloat/e5-mistral-7b-instruct": "mistral",
+        "sentence-transformers/paraphrase-xlm-r-multilingual-v1": "roberta",
+    }  # fmt: skip
+    assert {n: resolve_name(n)[1] for n in expected} == expected
