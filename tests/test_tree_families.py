@@ -624,3 +624,19 @@ def test_models_built_on_gemma_3_and_sdxl_fine_tunes_are_read_by_their_names():
         "sentence-transformers/paraphrase-xlm-r-multilingual-v1": "roberta",
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
+
+
+def test_a_version_in_a_text_model_s_name_is_not_a_stable_diffusion_release():
+    """SD's checkpoints spell their versions `v1-5`, `v2-1`; a hint on those bare versions came before every text
+    family's, so `…/mistral-7b-sft-v1-5` was SD 1.x: its Mistral LoRA was told its base contradicts it. The bare
+    versions are read last now; Waifu Diffusion 1.4 (`…-v1-4`, an SD 2.1 fine-tune) is SD 2's."""
+    mistral = llama_like(32, 4096, 1024)
+    r = classify(mistral, config={"base_model_name_or_path": "someone/mistral-7b-sft-v1-5"})
+    assert r.family == "mistral" and not r.conflicts and r.base_model["id"] == "someone/mistral-7b-sft-v1-5"
+    expected = {
+        "someone/qwen2-chat-v2-1": "qwen2", "someone/whisper-small-v2-1": "whisper", "someone/my-lora-v1-5": "sd1",
+        "sd-v1-5-inpainting.ckpt": "sd1", "hakurei/waifu-diffusion-v1-4": "sd2", "hakurei/waifu-diffusion": "sd1",
+        "SG161222/Realistic_Vision_V4.0_noVAE": "sd1", "Lykon/dreamshaper-6": "sd1",
+        "Lykon/dreamshaper-xl-v2-turbo": "sdxl", "01-ai/Yi-1.5-9B-Chat": "llama", "lmsys/vicuna-7b-v1.5-16k": "llama",
+    }  # fmt: skip
+    assert {n: resolve_name(n)[1] for n in expected} == expected
