@@ -640,3 +640,20 @@ def test_a_version_in_a_text_model_s_name_is_not_a_stable_diffusion_release():
         "Lykon/dreamshaper-xl-v2-turbo": "sdxl", "01-ai/Yi-1.5-9B-Chat": "llama", "lmsys/vicuna-7b-v1.5-16k": "llama",
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
+
+
+def test_a_family_word_inside_another_word_or_an_uploader_s_name_is_not_that_family():
+    """ "t5" in `…-checkpoint5` or `…-ft5`, "bart" in bartowski (who re-uploads other models as GGUF), "gpt-j" in
+    `gpt-japanese`, "wan2" in `taiwan-2`: each read a decoder's name as another architecture, and its LoRA's
+    declared base as a contradiction of its weights. T5's own names and CodeGen2.5 (a LLaMA) still resolve."""
+    mistral = llama_like(32, 4096, 1024)
+    r = classify(mistral, config={"base_model_name_or_path": "someone/mistral-7b-checkpoint5"})
+    assert r.family == "mistral" and not r.conflicts and r.base_model["id"] == "someone/mistral-7b-checkpoint5"
+    expected = {
+        "someone/llama-3-8b-ft5": "llama", "bartowski/granite-3.1-8b-instruct-GGUF": None,
+        "someone/gpt-japanese-1b": None, "someone/taiwan-2-llm": None, "Salesforce/codegen25-7b-multi": "llama",
+        "google/flan-t5-xl-x": "t5", "Rostlab/prot_t5_xl_uniref50": "t5", "Salesforce/codet5p-220m": "t5",
+        "VietAI/vit5-base": "t5", "someone/gpt-j-6b-lora": "gptj", "facebook/bart-large-cnn-x": "bart",
+        "someone/wan2.1-lora": "wan",
+    }  # fmt: skip
+    assert {n: resolve_name(n)[1] for n in expected} == expected
