@@ -350,3 +350,15 @@ def test_a_license_s_name_mentions_no_model():
     assert distilled.declared["README.md mentions"] == {"llama": 1} and distilled.conflicts  # a mention, and wrong
     named = classify(lora, texts={"README.md": "Tuned from Qwen/Qwen2.5-7B License: Apache 2.0"})
     assert named.base_model["id"] == "Qwen/Qwen2.5-7B", named.base_model
+
+
+def test_llama_factory_is_a_framework_not_a_mention_of_llama():
+    """LLaMA-Factory fine-tunes any model (its web UI is LLaMA Board): "Trained with LLaMA-Factory" in a Qwen2.5
+    adapter's card printed `CONFLICT README.md mentions LLaMA, but the weights are Qwen2`. LLaMA named as a model
+    is still a mention."""
+    lora = llama_like(28, 3584, 512)  # Qwen2.5-7B's attention
+    for prose in ("Trained with LLaMA-Factory on our data.", "Fine-tuned in LLaMA Board (LLaMA Factory's web UI)."):
+        r = classify(lora, texts={"README.md": prose})
+        assert r.family == "qwen2" and not r.conflicts and "README.md mentions" not in r.declared, prose
+    r = classify(lora, texts={"README.md": "Fine-tuned from LLaMA-2 7B with LLaMA-Factory."})
+    assert r.declared["README.md mentions"] == {"llama": 1} and r.conflicts

@@ -43,7 +43,9 @@ def families() -> dict:
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f, *_why in data["name_hints"]]
     # (KeyPattern, family, any case?): a hint written "(?i)…" is matched, as written after the flag (lower case),
     # on the text's lower case, so the literal prefilter that keeps a README cheap still applies
-    data["_text_hints"] = [(KeyPattern(p.removeprefix("(?i)")), f, p.startswith("(?i)")) for p, f in data["text_hints"]]
+    data["_text_hints"] = [
+        (KeyPattern(p.removeprefix("(?i)")), f, p.startswith("(?i)")) for p, f, *_why in data["text_hints"]
+    ]
     data["_embedding_tables"] = KeyPattern(data["embedding_tables"])
     data["_towers"] = KeyPattern(data["towers"])
     data["_model_types"] = {row[0]: row[1] for row in data["model_types"]}
