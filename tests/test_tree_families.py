@@ -622,6 +622,10 @@ def test_models_built_on_gemma_3_and_sdxl_fine_tunes_are_read_by_their_names():
         "microsoft/layoutxlm-base": None, "syscv-community/sam-hq-vit-base": "sam", "facebook/opt-iml-1.3b": "opt",
         "intfloat/e5-large-v2": "bert", "allenai/specter2_base": "bert", "intfloat/e5-mistral-7b-instruct": "mistral",
         "sentence-transformers/paraphrase-xlm-r-multilingual-v1": "roberta",
+        # SDXL fine-tunes as kohya's `ss_sd_model_name` records their files; an EXL2 quantization is no XL
+        "ponyDiffusionV6XL_v6StartWithThisOne.safetensors": "sdxl", "realvisxlV40_v40Bakedvae.safetensors": "sdxl",
+        "animagineXLV3_v30.safetensors": "sdxl", "someone/illustrious-mix-v2": "sdxl",
+        "purplesmartai/pony-v7-base": None, "someone/model-4.0bpw-exl2": None,
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
 
