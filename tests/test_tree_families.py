@@ -642,6 +642,8 @@ def test_a_version_in_a_text_model_s_name_is_not_a_stable_diffusion_release():
         "sd-v1-5-inpainting.ckpt": "sd1", "hakurei/waifu-diffusion-v1-4": "sd2", "hakurei/waifu-diffusion": "sd1",
         "SG161222/Realistic_Vision_V4.0_noVAE": "sd1", "Lykon/dreamshaper-6": "sd1",
         "Lykon/dreamshaper-xl-v2-turbo": "sdxl", "01-ai/Yi-1.5-9B-Chat": "llama", "lmsys/vicuna-7b-v1.5-16k": "llama",
+        "allenai/tulu-2-7b": "llama", "someone/tulu-mistral": "mistral", "deepseek-ai/deepseek-math-7b-rl": "llama",
+        "nlpai-lab/kullm-polyglot-12.8b-v2": "gpt_neox",
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
 
