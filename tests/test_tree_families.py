@@ -663,3 +663,23 @@ def test_a_family_word_inside_another_word_or_an_uploader_s_name_is_not_that_fam
         "someone/wan2.1-lora": "wan",
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
+
+
+def test_names_of_models_that_share_a_word_with_another_architecture():
+    """A second sweep over names people declare: DataGemma (Gemma 2) was Gemma 1's, GottBERT, RobBERT and UmBERTo
+    (RoBERTas) BERT's, `resnet50` a T5 (by its "t5"), DiT-XL and DeepFloyd IF SDXL's (by "XL"), MMS's TTS wav2vec
+    2.0's; each put its LoRA's declared base in conflict with weights of its own architecture."""
+    expected = {
+        "google/datagemma-rig-27b-it": "gemma2", "google/vaultgemma-1b": None,
+        "uklfr/gottbert-base": "roberta", "pdelobelle/robbert-v2-dutch-base": "roberta",
+        "Musixmatch/umberto-commoncrawl-cased-v1": "roberta", "chandar-lab/NeoBERT": None,
+        "timm/resnet50.a1_in1k": None, "someone/sst5-classifier": None, "bigscience/T0pp": "t5",
+        "facebook/DiT-XL-2-256": None, "DeepFloyd/IF-I-XL-v1.0": None, "facebook/mms-tts-eng": None,
+        "microsoft/Phi-4-reasoning-plus": "phi3", "microsoft/Phi-4-multimodal-instruct": None,
+        "HuggingFaceH4/zephyr-7b-alpha": "mistral", "stabilityai/stablelm-zephyr-3b": None,
+        "BAAI/bge-large-zh": "bert", "thenlper/gte-small": "bert", "intfloat/multilingual-e5-large-instruct": "roberta",
+        "lllyasviel/sd-controlnet-canny": "sd1", "google/pegasus-x-base": None, "Qwen/Qwen-VL-Chat": "qwen",
+    }  # fmt: skip
+    assert {n: resolve_name(n)[1] for n in expected} == expected
+    r = classify(encoder_like("roberta.", 12, 768), config={"base_model_name_or_path": "uklfr/gottbert-base"})
+    assert r.family == "roberta" and not r.conflicts and r.base_model["id"] == "uklfr/gottbert-base"
