@@ -625,7 +625,7 @@ def test_models_built_on_gemma_3_and_sdxl_fine_tunes_are_read_by_their_names():
         # SDXL fine-tunes as kohya's `ss_sd_model_name` records their files; an EXL2 quantization is no XL
         "ponyDiffusionV6XL_v6StartWithThisOne.safetensors": "sdxl", "realvisxlV40_v40Bakedvae.safetensors": "sdxl",
         "animagineXLV3_v30.safetensors": "sdxl", "someone/illustrious-mix-v2": "sdxl",
-        "purplesmartai/pony-v7-base": None, "someone/model-4.0bpw-exl2": None,
+        "purplesmartai/pony-v7-base": "auraflow", "someone/model-4.0bpw-exl2": None,
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
 
@@ -683,3 +683,15 @@ def test_names_of_models_that_share_a_word_with_another_architecture():
     assert {n: resolve_name(n)[1] for n in expected} == expected
     r = classify(encoder_like("roberta.", 12, 768), config={"base_model_name_or_path": "uklfr/gottbert-base"})
     assert r.family == "roberta" and not r.conflicts and r.base_model["id"] == "uklfr/gottbert-base"
+
+
+def test_the_architectures_trainers_write_in_a_header_name_their_family():
+    """kohya's and musubi-tuner's `modelspec.architecture` / `ss_base_model_version` spellings: SD 2's 768-v
+    (`stable-diffusion-v2-768-v/lora`), `hunyuan_video`, `z_image` and AuraFlow (Pony V7's base) named no family."""
+    expected = {
+        "stable-diffusion-v2-768-v/lora": "sd2", "stable-diffusion-v2-512/lora": "sd2",
+        "hunyuan_video": "hunyuan_video", "z_image": "zimage", "auraflow/lora": "auraflow",
+        "stable-diffusion-xl-v1-base/lora": "sdxl", "flux-1-dev/lora": "flux", "sd_v1": "sd1",
+        "wan2.1-t2v-14b/lora": "wan",
+    }  # fmt: skip
+    assert {n: resolve_name(n)[1] for n in expected} == expected
