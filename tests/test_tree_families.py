@@ -595,103 +595,126 @@ def test_names_say_which_gemma_falcon_or_qwen():
     assert {n: resolve_name(n)[1] for n in expected} == expected
 
 
-def test_models_built_on_gemma_3_and_sdxl_fine_tunes_are_read_by_their_names():
-    """MedGemma and EmbeddingGemma are Gemma 3's; "gemma" alone read them as Gemma 1's, so a MedGemma LoRA was Gemma
-    3 at 0.5 ("a Gemma model whose shapes the registry lacks") and its base unwritten. An SDXL fine-tune the
-    registry lacks said no family (`RunDiffusion/Juggernaut-XL-v8`, `SG161222/RealVisXL_V3.0`): its LoRAs' base went
-    unwritten. "XL" is read after every other family's names."""
-    gemma3_4b = llama_like(34, 2560, 1024, q_dim=2048)
-    for declared in ("google/medgemma-4b-it", "google/embeddinggemma-300m"):
-        r = classify(gemma3_4b, config={"base_model_name_or_path": declared})
-        assert r.family == "gemma3" and not r.conflicts and r.base_model["id"] == declared, (declared, r.conflicts)
-    blocks = ((1, 640, 2), (2, 1280, 10))
-    sdxl = {
-        f"unet.down_blocks.{b}.attentions.{a}.transformer_blocks.{t}.attn2.to_{m}": (w, 2048)
-        for b, w, depth in blocks
-        for a in (0, 1)
-        for t in range(depth)
-        for m in "kv"
-    }
-    for declared in ("RunDiffusion/Juggernaut-XL-v8", "SG161222/RealVisXL_V3.0"):
-        r = classify(sdxl, config={"base_model_name_or_path": declared})
-        assert r.family == "sdxl" and not r.conflicts and r.base_model["id"] == declared, r.base_model
-    expected = {
-        "google/shieldgemma-2b": "gemma2", "google/shieldgemma-2-4b-it": "gemma3", "google/txgemma-9b-chat": "gemma2",
-        "google/t5gemma-2b-2b-ul2": None, "transfo-xl/transfo-xl-wt103": None, "someone/flan-t5-xl-sft": "t5",
-        "microsoft/Phi-3.5-MoE-instruct": None, "microsoft/Phi-3-small-8k-instruct": None,
-        "microsoft/layoutxlm-base": None, "syscv-community/sam-hq-vit-base": "sam", "facebook/opt-iml-1.3b": "opt",
-        "intfloat/e5-large-v2": "bert", "allenai/specter2_base": "bert", "intfloat/e5-mistral-7b-instruct": "mistral",
-        "sentence-transformers/paraphrase-xlm-r-multilingual-v1": "roberta",
-        # SDXL fine-tunes as kohya's `ss_sd_model_name` records their files; an EXL2 quantization is no XL
-        "ponyDiffusionV6XL_v6StartWithThisOne.safetensors": "sdxl", "realvisxlV40_v40Bakedvae.safetensors": "sdxl",
-        "animagineXLV3_v30.safetensors": "sdxl", "someone/illustrious-mix-v2": "sdxl",
-        "purplesmartai/pony-v7-base": "auraflow", "someone/model-4.0bpw-exl2": None,
-    }  # fmt: skip
-    assert {n: resolve_name(n)[1] for n in expected} == expected
+# Names people declare as a base (adapter_config.json, a card, a trainer's header) that the registry lacks, and the
+# family each is read as (families.json `name_hints`; None: an architecture the registry lacks). Each line was read
+# wrong: as another family (its LoRA's declared base printed as a conflict) or as none (its base left unwritten).
+DECLARED_NAMES = {
+    # a family's later models: MedGemma, EmbeddingGemma... are Gemma 3's, TxGemma, DataGemma Gemma 2's (were Gemma 1's)
+    "google/medgemma-4b-it": "gemma3",
+    "google/embeddinggemma-300m": "gemma3",
+    "google/shieldgemma-2-4b-it": "gemma3",
+    "google/shieldgemma-2b": "gemma2",
+    "google/txgemma-9b-chat": "gemma2",
+    "google/datagemma-rig-27b-it": "gemma2",
+    "google/t5gemma-2b-2b-ul2": None,
+    "google/vaultgemma-1b": None,
+    "microsoft/Phi-4-reasoning-plus": "phi3",
+    "microsoft/Phi-3.5-MoE-instruct": None,
+    "microsoft/Phi-3-small-8k-instruct": None,
+    "microsoft/Phi-4-multimodal-instruct": None,
+    "microsoft/layoutxlm-base": None,
+    "chandar-lab/NeoBERT": None,
+    "google/pegasus-x-base": None,
+    "facebook/mms-tts-eng": None,
+    "syscv-community/sam-hq-vit-base": "sam",
+    # SDXL fine-tunes by "XL" as a word of its own, read after every other family's names (and as kohya records files)
+    "RunDiffusion/Juggernaut-XL-v8": "sdxl",
+    "SG161222/RealVisXL_V3.0": "sdxl",
+    "ponyDiffusionV6XL_v6StartWithThisOne.safetensors": "sdxl",
+    "realvisxlV40_v40Bakedvae.safetensors": "sdxl",
+    "animagineXLV3_v30.safetensors": "sdxl",
+    "someone/illustrious-mix-v2": "sdxl",
+    "Lykon/dreamshaper-xl-v2-turbo": "sdxl",
+    "someone/flan-t5-xl-sft": "t5",
+    "transfo-xl/transfo-xl-wt103": None,
+    "someone/model-4.0bpw-exl2": None,
+    "facebook/DiT-XL-2-256": None,
+    "DeepFloyd/IF-I-XL-v1.0": None,
+    "purplesmartai/pony-v7-base": "auraflow",
+    # SD's bare versions are read after every family's name (a text model's `…-v1-5` was SD 1.x)
+    "someone/qwen2-chat-v2-1": "qwen2",
+    "someone/whisper-small-v2-1": "whisper",
+    "someone/my-lora-v1-5": "sd1",
+    "sd-v1-5-inpainting.ckpt": "sd1",
+    "hakurei/waifu-diffusion-v1-4": "sd2",
+    "hakurei/waifu-diffusion": "sd1",
+    "SG161222/Realistic_Vision_V4.0_noVAE": "sd1",
+    "Lykon/dreamshaper-6": "sd1",
+    "lllyasviel/sd-controlnet-canny": "sd1",
+    # family words inside other words: t5 in `…-ft5` or resnet50, bart in bartowski, gpt-j in gpt-japanese, …
+    "someone/llama-3-8b-ft5": "llama",
+    "timm/resnet50.a1_in1k": None,
+    "someone/sst5-classifier": None,
+    "bartowski/granite-3.1-8b-instruct-GGUF": None,
+    "someone/gpt-japanese-1b": None,
+    "someone/taiwan-2-llm": None,
+    "google/flan-t5-xl-x": "t5",
+    "Rostlab/prot_t5_xl_uniref50": "t5",
+    "Salesforce/codet5p-220m": "t5",
+    "VietAI/vit5-base": "t5",
+    "bigscience/T0pp": "t5",
+    "someone/gpt-j-6b-lora": "gptj",
+    "facebook/bart-large-cnn-x": "bart",
+    "someone/wan2.1-lora": "wan",
+    # names that said no family, or another: LLaMA's, Mistral's, Qwen's, GPT-NeoX's, BERT's and RoBERTa's models
+    "01-ai/Yi-1.5-9B-Chat": "llama",
+    "lmsys/vicuna-7b-v1.5-16k": "llama",
+    "allenai/tulu-2-7b": "llama",
+    "someone/tulu-mistral": "mistral",
+    "deepseek-ai/deepseek-math-7b-rl": "llama",
+    "Salesforce/codegen25-7b-multi": "llama",
+    "HuggingFaceH4/zephyr-7b-alpha": "mistral",
+    "stabilityai/stablelm-zephyr-3b": None,
+    "Qwen/Qwen-VL-Chat": "qwen",
+    "facebook/opt-iml-1.3b": "opt",
+    "nlpai-lab/kullm-polyglot-12.8b-v2": "gpt_neox",
+    "intfloat/e5-large-v2": "bert",
+    "allenai/specter2_base": "bert",
+    "intfloat/e5-mistral-7b-instruct": "mistral",
+    "BAAI/bge-large-zh": "bert",
+    "thenlper/gte-small": "bert",
+    "uklfr/gottbert-base": "roberta",
+    "pdelobelle/robbert-v2-dutch-base": "roberta",
+    "Musixmatch/umberto-commoncrawl-cased-v1": "roberta",
+    "intfloat/multilingual-e5-large-instruct": "roberta",
+    "sentence-transformers/paraphrase-xlm-r-multilingual-v1": "roberta",
+    # trainers' header spellings (kohya's modelspec.architecture, musubi-tuner's)
+    "stable-diffusion-v2-768-v/lora": "sd2",
+    "stable-diffusion-v2-512/lora": "sd2",
+    "hunyuan_video": "hunyuan_video",
+    "z_image": "zimage",
+    "auraflow/lora": "auraflow",
+    "stable-diffusion-xl-v1-base/lora": "sdxl",
+    "sd_v1": "sd1",
+}
 
 
-def test_a_version_in_a_text_model_s_name_is_not_a_stable_diffusion_release():
-    """SD's checkpoints spell their versions `v1-5`, `v2-1`; a hint on those bare versions came before every text
-    family's, so `…/mistral-7b-sft-v1-5` was SD 1.x: its Mistral LoRA was told its base contradicts it. The bare
-    versions are read last now; Waifu Diffusion 1.4 (`…-v1-4`, an SD 2.1 fine-tune) is SD 2's."""
-    mistral = llama_like(32, 4096, 1024)
-    r = classify(mistral, config={"base_model_name_or_path": "someone/mistral-7b-sft-v1-5"})
-    assert r.family == "mistral" and not r.conflicts and r.base_model["id"] == "someone/mistral-7b-sft-v1-5"
-    expected = {
-        "someone/qwen2-chat-v2-1": "qwen2", "someone/whisper-small-v2-1": "whisper", "someone/my-lora-v1-5": "sd1",
-        "sd-v1-5-inpainting.ckpt": "sd1", "hakurei/waifu-diffusion-v1-4": "sd2", "hakurei/waifu-diffusion": "sd1",
-        "SG161222/Realistic_Vision_V4.0_noVAE": "sd1", "Lykon/dreamshaper-6": "sd1",
-        "Lykon/dreamshaper-xl-v2-turbo": "sdxl", "01-ai/Yi-1.5-9B-Chat": "llama", "lmsys/vicuna-7b-v1.5-16k": "llama",
-        "allenai/tulu-2-7b": "llama", "someone/tulu-mistral": "mistral", "deepseek-ai/deepseek-math-7b-rl": "llama",
-        "nlpai-lab/kullm-polyglot-12.8b-v2": "gpt_neox",
-    }  # fmt: skip
-    assert {n: resolve_name(n)[1] for n in expected} == expected
+@pytest.mark.parametrize("name", sorted(DECLARED_NAMES))
+def test_a_declared_name_the_registry_lacks_reads_as_its_architecture(name):
+    assert resolve_name(name)[1] == DECLARED_NAMES[name]
 
 
-def test_a_family_word_inside_another_word_or_an_uploader_s_name_is_not_that_family():
-    """ "t5" in `…-checkpoint5` or `…-ft5`, "bart" in bartowski (who re-uploads other models as GGUF), "gpt-j" in
-    `gpt-japanese`, "wan2" in `taiwan-2`: each read a decoder's name as another architecture, and its LoRA's
-    declared base as a contradiction of its weights. T5's own names and CodeGen2.5 (a LLaMA) still resolve."""
-    mistral = llama_like(32, 4096, 1024)
-    r = classify(mistral, config={"base_model_name_or_path": "someone/mistral-7b-checkpoint5"})
-    assert r.family == "mistral" and not r.conflicts and r.base_model["id"] == "someone/mistral-7b-checkpoint5"
-    expected = {
-        "someone/llama-3-8b-ft5": "llama", "bartowski/granite-3.1-8b-instruct-GGUF": None,
-        "someone/gpt-japanese-1b": None, "someone/taiwan-2-llm": None, "Salesforce/codegen25-7b-multi": "llama",
-        "google/flan-t5-xl-x": "t5", "Rostlab/prot_t5_xl_uniref50": "t5", "Salesforce/codet5p-220m": "t5",
-        "VietAI/vit5-base": "t5", "someone/gpt-j-6b-lora": "gptj", "facebook/bart-large-cnn-x": "bart",
-        "someone/wan2.1-lora": "wan",
-    }  # fmt: skip
-    assert {n: resolve_name(n)[1] for n in expected} == expected
+_SDXL_ATTENTION = {
+    f"unet.down_blocks.{b}.attentions.{a}.transformer_blocks.{t}.attn2.to_{m}": (w, 2048)
+    for b, w, depth in ((1, 640, 2), (2, 1280, 10))
+    for a in (0, 1)
+    for t in range(depth)
+    for m in "kv"
+}
 
 
-def test_names_of_models_that_share_a_word_with_another_architecture():
-    """A second sweep over names people declare: DataGemma (Gemma 2) was Gemma 1's, GottBERT, RobBERT and UmBERTo
-    (RoBERTas) BERT's, `resnet50` a T5 (by its "t5"), DiT-XL and DeepFloyd IF SDXL's (by "XL"), MMS's TTS wav2vec
-    2.0's; each put its LoRA's declared base in conflict with weights of its own architecture."""
-    expected = {
-        "google/datagemma-rig-27b-it": "gemma2", "google/vaultgemma-1b": None,
-        "uklfr/gottbert-base": "roberta", "pdelobelle/robbert-v2-dutch-base": "roberta",
-        "Musixmatch/umberto-commoncrawl-cased-v1": "roberta", "chandar-lab/NeoBERT": None,
-        "timm/resnet50.a1_in1k": None, "someone/sst5-classifier": None, "bigscience/T0pp": "t5",
-        "facebook/DiT-XL-2-256": None, "DeepFloyd/IF-I-XL-v1.0": None, "facebook/mms-tts-eng": None,
-        "microsoft/Phi-4-reasoning-plus": "phi3", "microsoft/Phi-4-multimodal-instruct": None,
-        "HuggingFaceH4/zephyr-7b-alpha": "mistral", "stabilityai/stablelm-zephyr-3b": None,
-        "BAAI/bge-large-zh": "bert", "thenlper/gte-small": "bert", "intfloat/multilingual-e5-large-instruct": "roberta",
-        "lllyasviel/sd-controlnet-canny": "sd1", "google/pegasus-x-base": None, "Qwen/Qwen-VL-Chat": "qwen",
-    }  # fmt: skip
-    assert {n: resolve_name(n)[1] for n in expected} == expected
-    r = classify(encoder_like("roberta.", 12, 768), config={"base_model_name_or_path": "uklfr/gottbert-base"})
-    assert r.family == "roberta" and not r.conflicts and r.base_model["id"] == "uklfr/gottbert-base"
-
-
-def test_the_architectures_trainers_write_in_a_header_name_their_family():
-    """kohya's and musubi-tuner's `modelspec.architecture` / `ss_base_model_version` spellings: SD 2's 768-v
-    (`stable-diffusion-v2-768-v/lora`), `hunyuan_video`, `z_image` and AuraFlow (Pony V7's base) named no family."""
-    expected = {
-        "stable-diffusion-v2-768-v/lora": "sd2", "stable-diffusion-v2-512/lora": "sd2",
-        "hunyuan_video": "hunyuan_video", "z_image": "zimage", "auraflow/lora": "auraflow",
-        "stable-diffusion-xl-v1-base/lora": "sdxl", "flux-1-dev/lora": "flux", "sd_v1": "sd1",
-        "wan2.1-t2v-14b/lora": "wan",
-    }  # fmt: skip
-    assert {n: resolve_name(n)[1] for n in expected} == expected
+@pytest.mark.parametrize(
+    "declared, weights, family",
+    [
+        ("someone/mistral-7b-sft-v1-5", lambda: llama_like(32, 4096, 1024), "mistral"),  # was SD 1.x: a conflict
+        ("someone/mistral-7b-checkpoint5", lambda: llama_like(32, 4096, 1024), "mistral"),  # was T5: a conflict
+        ("uklfr/gottbert-base", lambda: encoder_like("roberta.", 12, 768), "roberta"),  # was BERT: a conflict
+        ("google/medgemma-4b-it", lambda: llama_like(34, 2560, 1024, q_dim=2048), "gemma3"),  # Gemma 1: 0.5, unwritten
+        ("google/embeddinggemma-300m", lambda: llama_like(34, 2560, 1024, q_dim=2048), "gemma3"),
+        ("RunDiffusion/Juggernaut-XL-v8", lambda: _SDXL_ATTENTION, "sdxl"),  # no family: unwritten
+        ("SG161222/RealVisXL_V3.0", lambda: _SDXL_ATTENTION, "sdxl"),
+    ],
+)
+def test_a_lora_declaring_such_a_name_gets_it_as_its_base(declared, weights, family):
+    r = classify(weights(), config={"base_model_name_or_path": declared})
+    assert r.family == family and not r.conflicts and r.base_model["id"] == declared, (r.conflicts, r.base_model)
