@@ -126,6 +126,14 @@ def test_described_takes_the_title_and_the_first_sentence():
         ("[![CI](https://x/b.svg)](https://x)\n<p>logo</p>\n\n# Cat LoRA\n\nIt draws cats.",
          "Cat LoRA: It draws cats."),
         ("", None),
+        # trainers' cards, whatever the model: Unsloth's, AutoTrain's, ai-toolkit's (its trigger line is a prompt)
+        ("# Uploaded  model\n\n- **Developed by:** me\n- **Finetuned from model :** unsloth/qwen2.5-7b-bnb-4bit\n\n"
+         "This qwen2 model was trained 2x faster with [Unsloth](https://u) and Huggingface's TRL library.\n\n"
+         "[<img src=\"https://u/made.png\" width=\"200\"/>](https://u)", None),
+        ("# Model Trained Using AutoTrain\n\nThis model was trained using AutoTrain. For more information, visit it.",
+         None),
+        ("# my_flux_lora\n\nModel trained with [AI Toolkit by Ostris](https://a)\n\n<Gallery />\n\n## Trigger words"
+         "\n\nYou should use `TOK` to trigger the image generation.", "my_flux_lora"),
     ],
 )  # fmt: skip
 def test_described_leaves_out_what_is_not_the_author_s_description(card, text):

@@ -243,10 +243,13 @@ def _list_after(lines: list[str], start: int) -> list[str] | None:
 
 
 MAX_DESCRIPTION_CHARS, MAX_SCAN_LINES, MAX_HEADINGS = 200, 60, 3  # a description comes early or not at all
-# what a card template says when nobody filled it in
+# what a card template says when nobody filled it in: the Hub's, and the cards trainers write whatever the model
+# (Unsloth's "Uploaded model ... trained 2x faster with Unsloth", AutoTrain's, ai-toolkit's and diffusers' trigger line)
 _TEMPLATE = re.compile(
     r"model card for|more information needed|provide a (?:quick|longer) summary|this is the model card of"
-    r"|automatically generated|use the code below to get started",
+    r"|automatically generated|use the code below to get started"
+    r"|^uploaded +model$|trained 2x faster with unsloth|(?:trained|generated) (?:using|by|with) autotrain"
+    r"|^model trained with ai[ -]toolkit|^you should use .{1,80} to trigger the image generation",
     re.I,
 )
 # section headings, not titles: the sentence under one may still describe the model
