@@ -134,6 +134,13 @@ def test_described_takes_the_title_and_the_first_sentence():
          None),
         ("# my_flux_lora\n\nModel trained with [AI Toolkit by Ostris](https://a)\n\n<Gallery />\n\n## Trigger words"
          "\n\nYou should use `TOK` to trigger the image generation.", "my_flux_lora"),
+        # axolotl's card: its config, collapsed, is no description ("axolotl version: 0.4.1" was); the Trainer's
+        # sentence for a dataset it did not know says "on the None dataset"
+        ("[<img src=\"https://a/badge.png\" alt=\"Built with Axolotl\"/>](https://a)\n<details><summary>See axolotl "
+         "config</summary>\n\naxolotl version: `0.4.1`\n```yaml\nbase_model: m/x\n```\n\n</details><br>\n\n# my-model"
+         "\n\nThis model is a fine-tuned version of [m/x](https://h/m/x) on the None dataset.\nIt achieves the "
+         "following results on the evaluation set:\n- Loss: 1.1",
+         "my-model: This model is a fine-tuned version of m/x."),
     ],
 )  # fmt: skip
 def test_described_leaves_out_what_is_not_the_author_s_description(card, text):

@@ -62,6 +62,14 @@ lambdalabs/naruto-blip-captions dataset. You can find some example images in the
         # one dataset once: the link's legacy id and the words name the same one (a realzoo README)
         ({"README.md": "Hugging Face Emotions Dataset: used for training (https://huggingface.co/datasets/emotion)."},
          [("emotion", "README.md")]),
+        # axolotl's config, which its cards carry (collapsed) and its runs keep: the Hub ids under `datasets:`, not a
+        # file's path, nor a `path:` of another key
+        ({"README.md": "<details><summary>See axolotl config</summary>\n\n```yaml\nbase_model: m/Llama-3-8B"
+                       "\ndatasets:\n  - path: mhenrichsen/alpaca_2k_test\n    type: alpaca\n  - path: data/extra.jsonl"
+                       "\n    type: alpaca\noutput_dir: ./outputs/lora-out\n```\n</details>"},
+         [("mhenrichsen/alpaca_2k_test", "README.md datasets: path")]),
+        ({"config.yml": "datasets:\n- path: teknium/OpenHermes-2.5\n  type: sharegpt\nlora_model_dir:\n"
+                        "wandb:\n  path: someone/project\n"}, [("teknium/OpenHermes-2.5", "config.yml")]),
     ],
 )  # fmt: skip
 def test_the_datasets_a_model_s_files_name(texts, expected):

@@ -279,6 +279,7 @@ def described(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | Non
     _, body, _ = card_metadata(texts[name])
     body = re.sub(r"<!--.*?-->", "", body[:64_000], flags=re.S)
     body = re.sub(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", "", body, flags=re.S | re.M)  # code blocks
+    body = _without_collapsed(body)
     title = sentence = None
     headings, above = 0, False
     for line in [s.strip() for s in body.splitlines() if s.strip()][:MAX_SCAN_LINES]:
@@ -299,7 +300,7 @@ def described(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | Non
         if _SKIP.match(line) or len(text.split()) < 3 and not re.search(r"[\u3000-\u9fff]", text):
             above = above or not _DECOR.match(line)  # a list, a table, a tree drawing: a heading below is a section
             continue
-        sentence = _first_sentence(text)
+        sentence = _first_sentence(text).replace(" on the None dataset", "")  # (the Trainer's card: data unknown)
         break
     if sentence and title and sentence.lower().startswith(title.lower()):
         title = None
@@ -307,6 +308,20 @@ def described(texts: Mapping[str, str] | None, metadata: Mapping[str, str] | Non
     if not words:
         return None
     return {"text": _cut(words), "source": name}
+
+
+def _without_collapsed(body: str) -> str:
+    """The card without its collapsed sections (`<details>…</details>`: axolotl's "See axolotl config", a training
+    log), which are attachments, not the description; in one pass (an unclosed one is left as it is).
+
+    >>> _without_collapsed("<details><summary>See config</summary>base_model: x</details>\\n# My LoRA")
+    '\\n# My LoRA'
+    """
+    low, out, at = body.lower(), [], 0
+    while (start := low.find("<details", at)) != -1 and (end := low.find("</details>", start)) != -1:
+        out.append(body[at:start])
+        at = end + len("</details>")
+    return "".join(out) + body[at:]
 
 
 def _header_description(metadata: Mapping[str, str]) -> dict | None:

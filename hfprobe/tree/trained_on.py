@@ -7,10 +7,11 @@ training scripts write into the cards they make ("… fine-tuned on the lambdala
 the same said by hand (`trained on "org/name"`, quoted, or followed by "dataset"; `Dataset: org/name`) and links
 to a dataset's Hub page (`https://huggingface.co/datasets/emotion`), then the training code, configs and notes
 `inspect` read (`load_dataset("dair-ai/emotion")`, `--dataset_name=…`, `DATASET_NAME="…"`, `train_dataset: …`,
-links). Hub ids only (`org/name`, or a bare name inside `load_dataset` or a link), never a local path, a loader
-for local files (`load_dataset("imagefolder", …)`) or a model the registry knows (`trained on
-"runwayml/stable-diffusion-v1-5"` names the base, not the data); and well-known datasets a card or note names in
-words ("the IMDB dataset": `hfprobe/data/datasets.json`), as their Hub ids.
+links, and the entries of an axolotl config's `datasets:` list, in a card too). Hub ids only (`org/name`, or a
+bare name inside `load_dataset` or a link), never a local path, a loader for local files
+(`load_dataset("imagefolder", …)`) or a model the registry knows (`trained on "runwayml/stable-diffusion-v1-5"`
+names the base, not the data); and well-known datasets a card or note names in words ("the IMDB dataset":
+`hfprobe/data/datasets.json`), as their Hub ids.
 
 >>> declared_datasets({"README.md": "---\\ndatasets: [imdb]\\n---\\nThese are LoRA adaption weights for x. The "
 ...                    "weights were fine-tuned on the lambdalabs/naruto-blip-captions dataset."})
@@ -44,6 +45,11 @@ _LABELLED = re.compile(rf"datasets?\s*[:=]\s*{_Q}?({_ID}/{_ID})(?![\w/-])", re.I
 _HUB_URL = re.compile(rf"huggingface\.co/datasets/({_ID}(?:/{_ID})?)(?![\w.-])")  # a link to the dataset's page
 _LOAD = re.compile(rf"""load_dataset\(\s*(?:path\s*=\s*)?["']({_ID}(?:/{_ID})?)["']""")
 _NAMED = re.compile(rf"""(?:dataset[_-]name|DATASET_NAME)\b["']?\s*[=:]?\s*["']?({_ID}/{_ID})""")
+# a YAML training config's dataset list (axolotl's, whose cards carry it: `datasets:` then `- path: org/name`), each
+# entry a Hub id unless it names a file; `_dataset_paths` reads the entries under a `datasets:` key only
+_DATASETS_KEY = re.compile(r"^([ \t]*)(?:test_)?datasets[ \t]*:[ \t]*$", re.M)
+_PATH_ENTRY = re.compile(rf"""^[ \t]*-?[ \t]*path[ \t]*:[ \t]*["']?({_ID}/{_ID})["']?[ \t]*$""")
+_FILE_SUFFIX = re.compile(r"\.(jsonl?|csv|parquet|txt|arrow|tsv)$", re.I)
 # the loaders `datasets` ships for local files: a path follows them, not a dataset
 _LOCAL_LOADERS = {"json", "csv", "parquet", "text", "arrow", "pandas", "sql", "imagefolder", "audiofolder",
                   "videofolder", "webdataset", "xml", "generator"}  # fmt: skip
@@ -149,6 +155,8 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
         labelled = _preceded(_LABELLED, body, _not_alnum)  # (`train_dataset:` counts)
         for match in (*prose, *labelled, *_HUB_URL.finditer(body)):
             add(next(filter(None, match.groups()), None), "README.md")  # (_CARD_PROSE: quoted, or called a dataset)
+        for path in _dataset_paths(body):  # the training config a card carries (axolotl's)
+            add(path, "README.md datasets: path")
     for name, text in texts.items():  # a well-known dataset named in words, in the card and notes
         if text and name.lower().endswith(".md"):
             for words in _prose_datasets(text):
@@ -159,7 +167,37 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
         labelled = _preceded(_LABELLED, text, _not_alnum)  # (`train_dataset:` counts)
         for match in (*_LOAD.finditer(text), *_preceded(_NAMED, text), *labelled, *_HUB_URL.finditer(text)):
             add(match[1], name)
+        for path in _dataset_paths(text):
+            add(path, name)
     return [{"id": i, "source": s} for i, s in list(found.items())[:MAX_DATASETS]]
+
+
+def _dataset_paths(text: str) -> list[str]:
+    """The `path:` of each entry under a YAML `datasets:` key (axolotl's config), Hub ids only; each line is read
+    once (a key inside a list already read starts no list of its own).
+
+    >>> _dataset_paths("base_model: x\\ndatasets:\\n  - path: mhenrichsen/alpaca_2k_test\\n    type: alpaca\\n"
+    ...                "  - path: data/train.jsonl\\nval_set_size: 0.05\\n")
+    ['mhenrichsen/alpaca_2k_test']
+    """
+    if "datasets" not in text:
+        return []
+    lines, found, i = text.splitlines(), [], 0
+    while i < len(lines):
+        key = _DATASETS_KEY.match(lines[i])
+        i += 1
+        if not key:
+            continue
+        indent = len(key[1].expandtabs())
+        while i < len(lines):
+            line = lines[i]
+            if line.strip() and len(line) - len(line.lstrip()) <= indent and not line.lstrip().startswith("-"):
+                break  # the next key at the list's own level: the list is over
+            m = _PATH_ENTRY.match(line)
+            if m and not _FILE_SUFFIX.search(m[1]):
+                found.append(m[1])
+            i += 1
+    return found
 
 
 def datasets_words(datasets: list[dict]) -> str:
