@@ -300,6 +300,19 @@ def test_a_local_copy_of_a_reupload_names_its_root():
     assert r.root == "meta-llama/Meta-Llama-3-8B" and r.base_model["id"] == "meta-llama/Meta-Llama-3-8B"
 
 
+def test_a_kaggle_models_mount_names_the_model_it_holds():
+    """A notebook on Kaggle loads its base from the Kaggle Models mount, and PEFT records that path: it was "a local
+    path, not a claim". Its model and variation name the model (`/kaggle/input/gemma/transformers/2b-it/2` is
+    gemma-2b-it); the weights check it as any claim, and a variation the registry lacks still claims nothing."""
+    gemma_2b = llama_like(18, 2048, 256)
+    r = classify(gemma_2b, config={"base_model_name_or_path": "/kaggle/input/gemma/transformers/2b-it/2"})
+    assert r.base_model["id"] == "google/gemma-2b-it" and r.base_model["status"] == "declared" and not r.conflicts
+    r = classify(gemma_2b, config={"base_model_name_or_path": "/kaggle/input/qwen2.5/transformers/0.5b-instruct/1"})
+    assert r.base_model["status"] == "contradicted" and "Qwen/Qwen2.5-0.5B-Instruct" in r.conflicts[0]
+    r = classify(gemma_2b, config={"base_model_name_or_path": "/kaggle/input/llama-3/transformers/8b-chat-hf/1"})
+    assert r.base_model["id"] is None and not r.conflicts and "ignored" in r.declared
+
+
 def test_the_one_root_a_readme_names_is_at_least_0_7_sure():
     """Where nothing structured names a root and the README names exactly one the weights allow, the card gets it
     as its base_model, and the root is at least `MENTIONED_ROOT` sure however many look-alikes share its shapes: SD

@@ -182,15 +182,27 @@ def named_hub_id(value: str) -> str | None:
     return None
 
 
+# Kaggle Models mounts a model at /kaggle/input/<model>/<framework>/<variation>/<version>
+_KAGGLE_MODEL = re.compile(r"^/kaggle/input/([\w.-]+)/[\w.-]+/([\w.-]+)/\d+/?$")
+
+
 def _local_copy(value: str) -> str | None:
     """The folder name of a local path when it is the repo name of exactly one registry root (a local copy of
-    `stable-diffusion-v1-5/stable-diffusion-v1-5` kept as `/content/stable-diffusion-v1-5`), else None.
+    `stable-diffusion-v1-5/stable-diffusion-v1-5` kept as `/content/stable-diffusion-v1-5`), else None. A Kaggle
+    Models mount is named by its model and variation (`/kaggle/input/gemma/transformers/2b-it/2`: `gemma-2b-it`).
 
     >>> _local_copy("/content/drive/stable-diffusion-v1-5/"), _local_copy("/content/my-finetune")
     ('stable-diffusion-v1-5', None)
+    >>> _local_copy("/kaggle/input/gemma/transformers/2b-it/2"), _local_copy("/kaggle/input/x/transformers/y/1")
+    ('gemma-2b-it', None)
     """
-    name = re.split(r"[\\/]", value.strip().rstrip("/\\"))[-1]
-    return name if name and tail_key(name) in roots()["_tail"] else None
+    kaggle = _KAGGLE_MODEL.match(value.strip())
+    if kaggle:  # the variation alone where it repeats the model's name (`gemma-2/transformers/gemma-2-2b-it`)
+        model, variation = kaggle.groups()
+        names = [variation] if variation.lower().startswith(model.lower()) else [f"{model}-{variation}"]
+    else:
+        names = [re.split(r"[\\/]", value.strip().rstrip("/\\"))[-1]]
+    return next((n for n in names if n and tail_key(n) in roots()["_tail"]), None)
 
 
 def resolve_name(value: str) -> tuple[str | None, str | None]:
