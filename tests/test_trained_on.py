@@ -62,6 +62,12 @@ lambdalabs/naruto-blip-captions dataset. You can find some example images in the
         # one dataset once: the link's legacy id and the words name the same one (a realzoo README)
         ({"README.md": "Hugging Face Emotions Dataset: used for training (https://huggingface.co/datasets/emotion)."},
          [("emotion", "README.md")]),
+        # the Trainer's card: "… a fine-tuned version of X on the Y dataset", Y a Hub id or a well-known name
+        ({"README.md": "This model is a fine-tuned version of [openai/whisper-small](https://h/whisper-small) on "
+                       "the mozilla-foundation/common_voice_11_0 dataset.\nIt achieves the following results:"},
+         [("mozilla-foundation/common_voice_11_0", "README.md")]),
+        ({"README.md": "This model is a fine-tuned version of openai/whisper-small on the Common Voice 11.0 dataset."},
+         [("mozilla-foundation/common_voice_11_0", 'README.md "Common Voice 11.0"')]),
         # axolotl's config, which its cards carry (collapsed) and its runs keep: the Hub ids under `datasets:`, not a
         # file's path, nor a `path:` of another key
         ({"README.md": "<details><summary>See axolotl config</summary>\n\n```yaml\nbase_model: m/Llama-3-8B"

@@ -41,6 +41,8 @@ _CARD_PROSE = re.compile(
     rf"ed\s+on\s+(?:the\s+)?(?:{_Q}({_ID}/{_ID}){_EQ}|{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b)", re.I
 )  # after "trained" or "fine-tuned"
 _TRAINED_WORD = re.compile(r"(?:trained|fine-?tuned)\Z", re.I)
+# the Trainer's card: "This model is a fine-tuned version of X on the org/name dataset." (an id called a dataset)
+_ON_THE = re.compile(rf"on\s+the\s+{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b", re.I)
 _LABELLED = re.compile(rf"datasets?\s*[:=]\s*{_Q}?({_ID}/{_ID})(?![\w/-])", re.I)  # `Dataset: org/name`
 _HUB_URL = re.compile(rf"huggingface\.co/datasets/({_ID}(?:/{_ID})?)(?![\w.-])")  # a link to the dataset's page
 _LOAD = re.compile(rf"""load_dataset\(\s*(?:path\s*=\s*)?["']({_ID}(?:/{_ID})?)["']""")
@@ -153,7 +155,7 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
             m for m in _CARD_PROSE.finditer(body) if _TRAINED_WORD.search(body, max(0, m.start() - 9), m.start() + 2)
         )
         labelled = _preceded(_LABELLED, body, _not_alnum)  # (`train_dataset:` counts)
-        for match in (*prose, *labelled, *_HUB_URL.finditer(body)):
+        for match in (*prose, *_preceded(_ON_THE, body), *labelled, *_HUB_URL.finditer(body)):
             add(next(filter(None, match.groups()), None), "README.md")  # (_CARD_PROSE: quoted, or called a dataset)
         for path in _dataset_paths(body):  # the training config a card carries (axolotl's)
             add(path, "README.md datasets: path")
