@@ -37,12 +37,11 @@ _Q, _EQ = "[`\"'\u201c\u2018]", "[`\"'\u201d\u2019]"  # an opening and a closing
 # fine-tuned on the lambdalabs/naruto-blip-captions dataset"); a bare id there may as well be the base model
 # (these patterns start with a literal and what must come before it is checked apart, `_preceded`: a leading
 # alternation, `\b` or lookbehind under re.I makes re try every position of a text, three to ten times slower)
-_CARD_PROSE = re.compile(
-    rf"ed\s+on\s+(?:the\s+)?(?:{_Q}({_ID}/{_ID}){_EQ}|{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b)", re.I
-)  # after "trained" or "fine-tuned"
+_CARD_PROSE = re.compile(rf"ed\s+on\s+(?:the\s+)?{_Q}({_ID}/{_ID}){_EQ}", re.I)  # after "trained" or "fine-tuned"
 _TRAINED_WORD = re.compile(r"(?:trained|fine-?tuned)\Z", re.I)
-# the Trainer's card: "This model is a fine-tuned version of X on the org/name dataset." (an id called a dataset)
-_ON_THE = re.compile(rf"on\s+the\s+{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b", re.I)
+# an id called a dataset after "on", whatever came before: diffusers' "fine-tuned on the X dataset", the Trainer's
+# "This model is a fine-tuned version of M on the org/name dataset."
+_ON_DATASET = re.compile(rf"on\s+(?:the\s+)?{_Q}?({_ID}/{_ID}){_EQ}?\s+dataset\b", re.I)
 _LABELLED = re.compile(rf"datasets?\s*[:=]\s*{_Q}?({_ID}/{_ID})(?![\w/-])", re.I)  # `Dataset: org/name`
 _HUB_URL = re.compile(rf"huggingface\.co/datasets/({_ID}(?:/{_ID})?)(?![\w.-])")  # a link to the dataset's page
 _LOAD = re.compile(rf"""load_dataset\(\s*(?:path\s*=\s*)?["']({_ID}(?:/{_ID})?)["']""")
@@ -155,8 +154,8 @@ def declared_datasets(texts: Mapping[str, str] | None) -> list[dict]:
             m for m in _CARD_PROSE.finditer(body) if _TRAINED_WORD.search(body, max(0, m.start() - 9), m.start() + 2)
         )
         labelled = _preceded(_LABELLED, body, _not_alnum)  # (`train_dataset:` counts)
-        for match in (*prose, *_preceded(_ON_THE, body), *labelled, *_HUB_URL.finditer(body)):
-            add(next(filter(None, match.groups()), None), "README.md")  # (_CARD_PROSE: quoted, or called a dataset)
+        for match in (*prose, *_preceded(_ON_DATASET, body), *labelled, *_HUB_URL.finditer(body)):
+            add(match[1], "README.md")
         for path in _dataset_paths(body):  # the training config a card carries (axolotl's)
             add(path, "README.md datasets: path")
     for name, text in texts.items():  # a well-known dataset named in words, in the card and notes
