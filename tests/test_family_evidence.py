@@ -240,6 +240,28 @@ def test_a_dinov2_lora_on_its_mlp_is_dinov2_and_vitdet_is_not(tmp_path):
         assert report["family"] != "dinov2" and report["base_model"]["id"] is None, (cls, report["root"]["evidence"])
 
 
+def test_a_speech_encoder_is_no_vit_and_no_deberta(tmp_path):
+    """Speech models built of layers other families have too. OmniASR's encoder is wav2vec 2.0's under another
+    prefix (`audio_tower.layers.N.attention.q_proj`, `feed_forward.intermediate_dense`): its q/k/v names are
+    transformers 5's ViT's, so it was ViT-large at 1.0. SEW-D is DeBERTa-v2's layers over a wav2vec 2.0
+    convolutional feature encoder: it was DeBERTa-v3-base at 1.0."""
+    omni = _checkpoint(_transformers("OmniASRForCTC", "OmniASRCTCConfig"), tmp_path / "omniasr")
+    assert omni["family"] in {"wav2vec2", "hubert", "wavlm"}, omni["root"]["evidence"]
+    assert omni["base_model"]["id"] is None  # (wav2vec2-large's, HuBERT-large's and WavLM-large's shapes)
+    sewd = _checkpoint(_transformers("SEWDForCTC", "SEWDConfig"), tmp_path / "sew-d")
+    assert sewd["family"] != "deberta_v2" and sewd["family_confidence"] <= 0.5, sewd["root"]["evidence"]
+    assert sewd["base_model"]["id"] is None
+    assert any("convolutional feature encoder" in e for e in sewd["root"]["evidence"])
+    # the speech rule leaves a ViT under the names transformers 5 holds (`layers.N.attention.q_proj` to `o_proj`: a
+    # PEFT adapter made on it has them) a ViT, whole or adapted on q_proj and v_proj alone, names both rules match
+    from hfprobe.tree.classify import classify
+
+    held = {k: tuple(v.shape) for k, v in _transformers("ViTModel", "ViTConfig").state_dict().items()}
+    whole = {k.removesuffix(".weight"): v for k, v in held.items() if k.endswith(".weight") and len(v) == 2}
+    assert classify(whole).family == "vit"
+    assert classify({k: v for k, v in whole.items() if k.endswith(("q_proj", "v_proj"))}).family == "vit"
+
+
 @pytest.mark.parametrize("kind", ["full", "lora"])
 def test_a_decoder_only_model_is_no_encoder_decoder(kind, tmp_path):
     """OPT-125m (facebook/opt-125m, in many tutorials) has whisper-small's decoder names and sizes: a fine-tune of it

@@ -240,6 +240,20 @@ ENCODERS = {
         {"answerdotai/ModernBERT-base"},
         "answerdotai/ModernBERT-base",
     ),
+    # LayoutLM saved by AutoModel, without its `layoutlm.` prefix: BERT-base's every name and size but its 2-D
+    # layout position tables (`embeddings.x_position_embeddings`), which no BERT has
+    "layoutlm-base": (
+        lambda: _transformers("LayoutLMModel", "LayoutLMConfig"),
+        "layoutlm",
+        {"microsoft/layoutlm-base-uncased"},
+        None,
+    ),
+    "layoutlmv3-base": (
+        lambda: _transformers("LayoutLMv3Model", "LayoutLMv3Config"),
+        "layoutlmv3",
+        {"microsoft/layoutlmv3-base"},
+        None,
+    ),
 }
 
 
@@ -247,7 +261,8 @@ ENCODERS = {
 def test_architectures_that_looked_like_others_are_their_own_families(name, tmp_path):
     """Before: wav2vec2 and HuBERT had no family (a LoRA on them read as ViT at 0.5), DINOv2 was a ViT (its LoRA
     named google/vit-base-patch16-224-in21k), ESM-2 a BERT of no known root, an opus-mt model Whisper (root
-    whisper-base), M2M100 / NLLB and mBART BART-large, ModernBERT nothing."""
+    whisper-base), M2M100 / NLLB and mBART BART-large, ModernBERT nothing, a bare LayoutLM BERT at 0.99 (root
+    bert-base-uncased), a bare LayoutLMv3 BERT at 0.86."""
     build, family, fits, alone = ENCODERS[name]
     report = _checkpoint(build(), tmp_path / name)
     assert fits <= {c["id"] for c in report["root"]["candidates"]}, report["root"]
