@@ -86,6 +86,12 @@ SMALL_BASES = [
     (llama_like(32, 4096, 1024), "unsloth/zephyr-sft-bnb-4bit", "mistralai/Mistral-7B-v0.1"),
     (llama_like(48, 4096, 1024), "unsloth/solar-10.7b-bnb-4bit", "upstage/SOLAR-10.7B-v1.0"),
     (llama_like(32, 4096, 512), "01-ai/Yi-6B-Chat", "01-ai/Yi-6B"),
+    # quantized re-uploads named as Red Hat (Neural Magic) names them, an adapter trained on one the original's
+    (
+        llama_like(32, 4096, 1024),
+        "RedHatAI/Meta-Llama-3.1-8B-Instruct-quantized.w4a16",
+        "meta-llama/Llama-3.1-8B-Instruct",
+    ),
     # document AI projects (FUNSD, CORD): their LoRAs were BERT or RoBERTa look-alikes, the declared base unchecked
     (encoder_like("layoutlmv3.", 12, 768), "microsoft/layoutlmv3-base", "microsoft/layoutlmv3-base"),
     (encoder_like("layoutlm.", 24, 1024), "microsoft/layoutlm-large-uncased", "microsoft/layoutlm-large-uncased"),
