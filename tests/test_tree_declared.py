@@ -113,6 +113,35 @@ def test_a_flux_lora_s_checkpoint_hash_tells_schnell_from_dev():
     told = classify(shapes_from_raw(lora), names=lora, metadata=metadata)
     assert (told.base_model["status"], told.base_model["id"]) == ("declared", "black-forest-labs/FLUX.1-schnell")
     assert told.root == "black-forest-labs/FLUX.1-schnell" and not told.conflicts
+    # the file it trained on, under the name its repo publishes it by or re-packed (ComfyUI's fp8 copy), names one
+    for name, root in (
+        ("flux1-dev.safetensors", "black-forest-labs/FLUX.1-dev"),
+        ("flux1-dev-fp8.safetensors", "black-forest-labs/FLUX.1-dev"),
+        ("D:\\ComfyUI\\models\\unet\\flux1-schnell.safetensors", "black-forest-labs/FLUX.1-schnell"),
+    ):
+        named = classify(shapes_from_raw(lora), names=lora, metadata={"ss_sd_model_name": name})
+        assert (named.base_model["status"], named.base_model["id"]) == ("declared", root), (name, named.base_model)
+        assert not named.conflicts
+
+
+@pytest.mark.parametrize(
+    "file, root",
+    [
+        ("sd3.5_large.safetensors", "stabilityai/stable-diffusion-3.5-large"),
+        ("sd3_medium_incl_clips_t5xxlfp8.safetensors", "stabilityai/stable-diffusion-3-medium-diffusers"),
+        ("wan2.1_t2v_14B_bf16.safetensors", "Wan-AI/Wan2.1-T2V-14B"),  # ComfyUI's re-packed files
+        ("qwen_image_fp8_e4m3fn.safetensors", "Qwen/Qwen-Image"),
+        ("z_image_turbo_bf16.safetensors", "Tongyi-MAI/Z-Image-Turbo"),
+        ("flux1-kontext-dev.safetensors", None),  # a derivative, by no file name the registry has: its family only
+        ("dreamshaper_8.safetensors", None),
+    ],
+)
+def test_a_checkpoint_file_s_name_names_its_root(file, root):
+    """Trainers record the checkpoint file they loaded (kohya's `ss_sd_model_name`): a root's published file names
+    (`flux1-dev`, `sd3.5_large`) and the re-packed copies ComfyUI users load (`_bf16`, `_fp8_e4m3fn`) were no root."""
+    from hfprobe.tree.declared import resolve_name
+
+    assert resolve_name(file)[0] == root
 
 
 @pytest.mark.parametrize(

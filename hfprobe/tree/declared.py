@@ -20,7 +20,7 @@ from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
 from .card_yaml import card_metadata, load_yaml
 from .mentions import hub_id_mentions, hub_link_mentions, name_mentions
-from .registry import bare_id, families, reupload_marked, roots, tail_key
+from .registry import bare_id, families, file_stem, reupload_marked, roots, tail_key
 
 
 @dataclass
@@ -215,11 +215,13 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
     """
     reg = roots()
     v = bare_id(value)
-    for cand in (v, re.sub(r"\.(safetensors|ckpt|pt|pth|bin)$", "", v.rsplit("/", 1)[-1])):
+    file = file_stem(v)
+    for cand in (v, file):
         rid = reg["_alias"].get(cand.lower())
         if rid:
             return rid, reg["_by_id"][rid]["family"]
     rid, _ = reg["_tail"].get(tail_key(v), (None, None))  # a name without its org, or a re-upload (by its name)
+    rid = rid or reg["_file_tail"].get(tail_key(file))  # a root's file re-packed (`flux1-dev-fp8.safetensors`)
     if rid:
         return rid, reg["_by_id"][rid]["family"]
     for pattern, fam in families()["_name_hints"]:

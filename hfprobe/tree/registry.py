@@ -83,6 +83,8 @@ def roots() -> dict:
     `_tail`: a repo name's `tail_key` (`stable-diffusion-v1-5`, `llama-3-8b`) -> (root, the registry name with
     it), where only one root has it: a name without its org, a local folder, another org's re-upload
     (`unsloth/llama-3-8b-bnb-4bit`);
+    `_file_tail`: the `tail_key` of a root's id, alias or file name -> the root, where only one root has it: a
+    checkpoint file re-packed under its root's name (`flux1-dev-fp8`, `wan2.1_t2v_14B_bf16`);
     `_hash`: the SHA-256 of a root's published checkpoint file -> root id.
     """
     data = json.loads(resources.files("hfprobe.data").joinpath("roots.json").read_text())
@@ -108,6 +110,11 @@ def roots() -> dict:
     for name, rid in [*named, *data.get("derivatives", {}).items()]:
         tails.setdefault(tail_key(name), {}).setdefault(rid, name)
     data["_tail"] = {t: next(iter(ids.items())) for t, ids in tails.items() if len(ids) == 1}
+    files: dict[str, set[str]] = {}  # the same, over a root's own names and its files' (no derivatives)
+    for r in data["roots"]:
+        for name in [r["id"], *r.get("aliases", []), *r.get("names", [])]:
+            files.setdefault(tail_key(file_stem(name)), set()).add(r["id"])
+    data["_file_tail"] = {t: ids.pop() for t, ids in files.items() if len(ids) == 1}
     sized: dict[tuple[str, str], list[str]] = {}  # (family, size mark) -> roots whose names state that size
     for r in data["roots"]:
         for mark in dict.fromkeys(size_mark(n) for n in [r["id"], *r.get("aliases", [])]):
@@ -156,7 +163,7 @@ def size_mark(name: str) -> str | None:
 # What a re-upload adds to the name of the model it re-uploads: quantization, precision, sharding, the uploader.
 _REUPLOAD_MARKS = re.compile(
     r"(meta|hf|unsloth|bnb|gptq|awq|gguf|exl2|mlx|fp8|fp16|bf16|nf4|dynamic|sharded|shards|\d+bits?|int\d+|w\d+a\d+"
-    r"|quantized(\.w\d+a\d+)?)",  # RedHatAI's (Neural Magic's) `-quantized.w4a16`
+    r"|quantized(\.w\d+a\d+)?|e4m3fn|e5m2|scaled)",  # RedHatAI's `-quantized.w4a16`, ComfyUI's `_fp8_e4m3fn`
     re.I,
 )
 
@@ -196,6 +203,15 @@ def reupload_marked(name: str) -> bool:
     """
     org, _, repo = bare_id(name).lower().rpartition("/")
     return org in REUPLOADERS or any(_REUPLOAD_MARKS.fullmatch(t) for t in re.split(r"[-_\s]+", repo))
+
+
+def file_stem(name: str) -> str:
+    """A name's last part without a checkpoint file's extension.
+
+    >>> file_stem("D:/models/flux1-dev-fp8.safetensors"), file_stem("org/name")
+    ('flux1-dev-fp8', 'name')
+    """
+    return re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf)$", "", re.split(r"[\\/]", name)[-1], flags=re.I)
 
 
 def bare_id(name: str) -> str:
