@@ -686,6 +686,9 @@ DECLARED_NAMES = {
     "auraflow/lora": "auraflow",
     "stable-diffusion-xl-v1-base/lora": "sdxl",
     "sd_v1": "sd1",
+    # ComfyUI's file names for the models it loads (`lumina_2.safetensors`, `mochi_preview_bf16.safetensors`)
+    "lumina_2_model_bf16.safetensors": "lumina2",
+    "mochi_preview_bf16.safetensors": "mochi",
 }
 
 
