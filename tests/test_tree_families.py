@@ -685,8 +685,8 @@ DECLARED_NAMES = {
     "z_image": "zimage",
     "auraflow/lora": "auraflow",
     "stable-diffusion-xl-v1-base/lora": "sdxl",
-    "stable-diffusion-v3-medium/lora": "sd3",  # sd-scripts' SD3 and SD 3.5 spellings
-    "stable-diffusion-v3-5-large/lora": "sd3",
+    "stable-diffusion-3-5-large/lora": "sd3",  # sd-scripts' SD 3.5 Large; the v1, v2 spelling of it too
+    "stable-diffusion-v3-medium/lora": "sd3",
     "sd_v1": "sd1",
     # ComfyUI's file names for the models it loads (`lumina_2.safetensors`, `mochi_preview_bf16.safetensors`)
     "lumina_2_model_bf16.safetensors": "lumina2",
