@@ -691,6 +691,12 @@ DECLARED_NAMES = {
     # ComfyUI's file names for the models it loads (`lumina_2.safetensors`, `mochi_preview_bf16.safetensors`)
     "lumina_2_model_bf16.safetensors": "lumina2",
     "mochi_preview_bf16.safetensors": "mochi",
+    # musubi-tuner's `ss_base_model_version` (its architectures' full names); FramePack is HunyuanVideo tuned
+    "wan": "wan",
+    "qwen_image_edit_plus": "qwen_image",
+    "framepack": "hunyuan_video",
+    "lllyasviel/FramePackI2V_HY": "hunyuan_video",
+    "someone/taiwan": None,
 }
 
 
