@@ -3,6 +3,7 @@ of a root checked against the root's shapes."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -122,6 +123,32 @@ def test_a_flux_lora_s_checkpoint_hash_tells_schnell_from_dev():
         named = classify(shapes_from_raw(lora), names=lora, metadata={"ss_sd_model_name": name})
         assert (named.base_model["status"], named.base_model["id"]) == ("declared", root), (name, named.base_model)
         assert not named.conflicts
+
+
+@pytest.mark.parametrize(
+    "base, written",
+    [
+        ("black-forest-labs/FLUX.1-schnell", "black-forest-labs/FLUX.1-schnell"),
+        ("C:\\OneTrainer\\models\\flux1-dev.safetensors", "black-forest-labs/FLUX.1-dev"),  # the file it loaded
+        ("not json", None),
+    ],
+)
+def test_onetrainer_s_saved_settings_name_the_base(base, written):
+    """OneTrainer saves its training settings in the header (`ot_config`, when asked to) and with them the model
+    it trained on (`base_model_name`, a Hub id or a local file): FLUX.1 dev and schnell, which no weights tell apart,
+    were left unwritten."""
+    from hfprobe.tree.names import shapes_from_raw
+
+    lora = {}
+    for module, d_out in (("double_blocks_0_img_attn_qkv", 9216), ("single_blocks_0_linear1", 21504)):
+        lora[f"lora_unet_{module}.lora_down.weight"] = (4, 3072)
+        lora[f"lora_unet_{module}.lora_up.weight"] = (d_out, 4)
+    settings = base if base == "not json" else json.dumps({"base_model_name": base, "model_type": "FLUX_DEV_1"})
+    metadata = {"ot_config": settings, "ot_branch": "master", "modelspec.architecture": "flux-1-dev/lora"}
+    r = classify(shapes_from_raw(lora), names=lora, metadata=metadata)
+    assert r.family == "flux" and r.base_model["id"] == written and not r.conflicts, r.base_model
+    if written:
+        assert r.base_model["source"] == "header ot_config base_model_name"
 
 
 @pytest.mark.parametrize(

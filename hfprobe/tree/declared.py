@@ -1,5 +1,5 @@
 """What a model's metadata claims about its base: adapter_config.json, config.json, safetensors header
-fields (kohya, modelspec, diffusers' lora_adapter_metadata), a GGUF's `general.base_model.N.repo_url` and the
+fields (kohya, modelspec, diffusers' lora_adapter_metadata, OneTrainer's ot_config), a GGUF's `general.base_model.N.repo_url` and the
 model card (YAML `base_model`, then
 prose mentions). Each claim is resolved through the roots registry; `hfprobe.tree.classify` weighs the claims
 against what the weights allow.
@@ -317,6 +317,15 @@ def declared_claims(
             meta = {}
         if isinstance(meta, dict) and "base_model_name_or_path" in meta:
             claim("header lora_adapter_metadata base_model_name_or_path", meta.get("base_model_name_or_path"))
+    if metadata.get("ot_config"):  # OneTrainer's training settings, where it was told to save them
+        try:
+            settings = json.loads(metadata["ot_config"])
+        except (ValueError, RecursionError):
+            settings = {}
+        name = settings.get("base_model_name") if isinstance(settings, dict) else None
+        if isinstance(name, str) and name.strip():  # a Hub id, or the local file or folder it loaded: its name
+            local = not named_hub_id(name) and _is_local_path(name)
+            claim("header ot_config base_model_name", re.split(r"[\\/]", name.rstrip("/\\"))[-1] if local else name)
     for key in ("ss_base_model_version", "ss_sd_model_name", "modelspec.architecture", "ss_v2"):
         if metadata.get(key):
             if key == "ss_v2":
