@@ -697,6 +697,11 @@ DECLARED_NAMES = {
     "framepack": "hunyuan_video",
     "lllyasviel/FramePackI2V_HY": "hunyuan_video",
     "someone/taiwan": None,
+    # ai-toolkit's `ss_base_model_version`
+    "wan_2.2_14b": "wan",
+    "wan_2.1_1.3b": "wan",
+    "sana": "sana",
+    "someone/sanandreas-lora": None,
 }
 
 
