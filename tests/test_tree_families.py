@@ -697,6 +697,10 @@ DECLARED_NAMES = {
     "framepack": "hunyuan_video",
     "lllyasviel/FramePackI2V_HY": "hunyuan_video",
     "someone/taiwan": None,
+    # timm's CLIP and SigLIP image towers, in timm's ViT layout (an adapter on one was a conflict: "CLIP, but ViT")
+    "timm/vit_base_patch16_clip_224.openai": "vit",
+    "timm/vit_so400m_patch14_siglip_384.webli": "vit",
+    "timm/ViT-B-16-SigLIP": "siglip",  # open_clip's, hosted by timm: SigLIP's two towers
     # ai-toolkit's `ss_base_model_version`
     "wan_2.2_14b": "wan",
     "wan_2.1_1.3b": "wan",
@@ -719,6 +723,11 @@ _SDXL_ATTENTION = {
 }
 
 
+_TIMM_VIT_B = {
+    f"base_model.model.blocks.{i}.attn.{m}": (d, 768) for i in range(12) for m, d in (("qkv", 2304), ("proj", 768))
+}
+
+
 @pytest.mark.parametrize(
     "declared, weights, family",
     [
@@ -729,6 +738,8 @@ _SDXL_ATTENTION = {
         ("google/embeddinggemma-300m", lambda: llama_like(34, 2560, 1024, q_dim=2048), "gemma3"),
         ("RunDiffusion/Juggernaut-XL-v8", lambda: _SDXL_ATTENTION, "sdxl"),  # no family: unwritten
         ("SG161222/RealVisXL_V3.0", lambda: _SDXL_ATTENTION, "sdxl"),
+        ("timm/vit_base_patch16_clip_224.openai", lambda: _TIMM_VIT_B, "vit"),  # was "CLIP, but ViT": a conflict
+        ("timm/vit_base_patch16_siglip_224.webli", lambda: _TIMM_VIT_B, "vit"),
     ],
 )
 def test_a_lora_declaring_such_a_name_gets_it_as_its_base(declared, weights, family):
