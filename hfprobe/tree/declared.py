@@ -1,8 +1,7 @@
 """What a model's metadata claims about its base: adapter_config.json, config.json, safetensors header
-fields (kohya, modelspec, diffusers' lora_adapter_metadata, OneTrainer's ot_config), a GGUF's `general.base_model.N.repo_url` and the
-model card (YAML `base_model`, then
-prose mentions). Each claim is resolved through the roots registry; `hfprobe.tree.classify` weighs the claims
-against what the weights allow.
+fields (kohya, modelspec, diffusers' lora_adapter_metadata, OneTrainer's ot_config), a GGUF's
+`general.base_model.N.repo_url` and the model card (YAML `base_model`, then prose mentions). Each claim is
+resolved through the roots registry; `hfprobe.tree.classify` weighs the claims against what the weights allow.
 
 >>> declared, claims = declared_claims(config={"base_model_name_or_path": "runwayml/stable-diffusion-v1-5"})
 >>> claims[0].root, claims[0].family
