@@ -423,9 +423,15 @@ KOHYA_SD1 = {  # one kohya LoRA module of an SD 1.x UNet: cross-attention key, 7
         ({"ss_new_sd_model_hash": SHA256["sd_xl_base_1.0.safetensors"]}, {}, "contradicted", None),  # SDXL's file
         ({"ss_new_sd_model_hash": "ab" * 32}, {}, "ambiguous", None),  # a file hfprobe does not know: no claim
         ({"ss_sd_model_name": "sd_xl_base_1.0.safetensors"}, {}, "contradicted", None),  # SDXL: the weights say no
-        ({"ss_sd_model_name": "dreamshaper_8.safetensors", "ss_base_model_version": "sd_v1"}, {}, "unchecked", None),
+        (  # a fine-tune's file, under the name its Hub repo has (Lykon/dreamshaper-8): that repo is the base
+            {"ss_sd_model_name": "dreamshaper_8.safetensors", "ss_base_model_version": "sd_v1"},
+            {},
+            "declared",
+            "Lykon/dreamshaper-8",
+        ),
+        ({"ss_sd_model_name": "chilloutmix_NiPrunedFp32Fix.safetensors"}, {}, "unchecked", None),
         (  # the header names the checkpoint trained on, a fine-tune hfprobe does not know: prose cannot overrule it
-            {"ss_sd_model_name": "dreamshaper_8.safetensors"},
+            {"ss_sd_model_name": "chilloutmix_NiPrunedFp32Fix.safetensors"},
             {"README.md": "A LoRA for runwayml/stable-diffusion-v1-5."},
             "unchecked",
             None,

@@ -11,7 +11,17 @@ from typing import NamedTuple
 
 from .declared import Claim
 from .fit import RootFit, telling
-from .registry import families, family_label, hub_spelling, is_hub_id, reupload_marked, roots, size_mark, tail_key
+from .registry import (
+    families,
+    family_label,
+    file_stem,
+    hub_spelling,
+    is_hub_id,
+    reupload_marked,
+    roots,
+    size_mark,
+    tail_key,
+)
 
 __all__ = ["WEIGHTS_ALONE", "UnknownClaims", "base_model_decision", "claim_conflicts", "unknown_claims"]
 
@@ -254,7 +264,7 @@ def base_model_decision(
         known = hub_spelling(value)  # a Hub id the registry spells, else another org's re-upload or a file name
         # a name with no org (a local copy's folder) is written as the Hub id the registry has for that name: a
         # fine-tune's own (`nitrosocke/mo-di-diffusion`), not the root it is checked against
-        tail_root, tail_name = roots()["_tail"].get(tail_key(value), (None, None))
+        tail_root, tail_name = roots()["_tail"].get(tail_key(file_stem(value)), (None, None))
         write = known or (value if c.root is None or is_hub_id(value) else tail_name if tail_root == c.root else c.root)
         how = "" if c.source.endswith(("names", "mentions")) else ("names " if status == "declared" else "mentions ")
         fits = "the weights fit it" if c.root else "the weights fit its family; its shapes are not in the registry"
@@ -264,7 +274,7 @@ def base_model_decision(
         if c.via:  # a model the registry lacks, checked by its own configs or traced by its card
             fits = c.via
         elif c.root and write == value and not known:
-            original = roots()["_tail"].get(tail_key(value), (None, c.root))[1]
+            original = roots()["_tail"].get(tail_key(file_stem(value)), (None, c.root))[1]
             fits = (
                 f"by its name a re-upload of {original} (quantized, converted or mirrored); the weights fit it"
                 if reupload_marked(value)

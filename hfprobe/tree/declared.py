@@ -221,6 +221,7 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
             return rid, reg["_by_id"][rid]["family"]
     rid, _ = reg["_tail"].get(tail_key(v), (None, None))  # a name without its org, or a re-upload (by its name)
     rid = rid or reg["_file_tail"].get(tail_key(file))  # a root's file re-packed (`flux1-dev-fp8.safetensors`)
+    rid = rid or reg["_tail"].get(tail_key(file), (None,))[0]  # a fine-tune's file (`dreamshaper_8.safetensors`)
     if rid:
         return rid, reg["_by_id"][rid]["family"]
     for pattern, fam in families()["_name_hints"]:
