@@ -159,6 +159,10 @@ def test_onetrainer_s_saved_settings_name_the_base(base, written):
         ("wan2.1_t2v_14B_bf16.safetensors", "Wan-AI/Wan2.1-T2V-14B"),  # ComfyUI's re-packed files
         ("qwen_image_fp8_e4m3fn.safetensors", "Qwen/Qwen-Image"),
         ("z_image_turbo_bf16.safetensors", "Tongyi-MAI/Z-Image-Turbo"),
+        ("flux2_dev_fp8mixed.safetensors", "black-forest-labs/FLUX.2-dev"),
+        ("hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors", "hunyuanvideo-community/HunyuanVideo"),
+        ("lumina_2_model_bf16.safetensors", "Alpha-VLLM/Lumina-Image-2.0"),
+        ("mochi_preview_fp8_scaled.safetensors", "genmo/mochi-1-preview"),
         ("flux1-kontext-dev.safetensors", None),  # FLUX.1-Kontext-dev's, spelt `flux1`: its family only
         ("dreamshaper_8.safetensors", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # Lykon/dreamshaper-8's file
         ("chilloutmix_NiPrunedFp32Fix.safetensors", None),  # a fine-tune the registry does not know

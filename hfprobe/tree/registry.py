@@ -162,7 +162,7 @@ def size_mark(name: str) -> str | None:
 
 # What a re-upload adds to the name of the model it re-uploads: quantization, precision, sharding, the uploader.
 _REUPLOAD_MARKS = re.compile(
-    r"(meta|hf|unsloth|bnb|gptq|awq|gguf|exl2|mlx|fp8|fp16|bf16|nf4|dynamic|sharded|shards|\d+bits?|int\d+|w\d+a\d+"
+    r"(meta|hf|unsloth|bnb|gptq|awq|gguf|exl2|mlx|fp8(?:mixed)?|fp16|bf16|nf4|dynamic|sharded|shards|\d+bits?|int\d+|w\d+a\d+"
     r"|quantized(\.w\d+a\d+)?|e4m3fn|e5m2|scaled)",  # RedHatAI's `-quantized.w4a16`, ComfyUI's `_fp8_e4m3fn`
     re.I,
 )
