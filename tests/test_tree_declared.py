@@ -184,6 +184,14 @@ def test_a_checkpoint_file_s_name_names_its_root(file, root):
         ("qwen3", None, None),  # Qwen3-0.6B and its -Base share every shape
         ("qwen2", "Qwen/Qwen2-0.5B-Instruct", "Qwen/Qwen2-0.5B-Instruct"),  # a derivative of Qwen2-0.5B
         ("llama", "/home/me/models/Llama-3.2-1B-Instruct", "meta-llama/Llama-3.2-1B-Instruct"),  # a local copy
+        # ModelScope's downloads (AutoDL, PAI-DSW), a '.' written `___`, under ModelScope's own orgs
+        ("qwen2", "/root/autodl-tmp/Qwen/Qwen2___5-0___5B-Instruct", "Qwen/Qwen2.5-0.5B-Instruct"),
+        (
+            "llama",
+            "/mnt/workspace/.cache/modelscope/LLM-Research/Llama-3___2-1B-Instruct",
+            "meta-llama/Llama-3.2-1B-Instruct",
+        ),
+        ("llama", "LLM-Research/Llama-3___2-1B-Instruct", "meta-llama/Llama-3.2-1B-Instruct"),  # its id: no Hub id
     ],
 )
 def test_a_lora_gets_the_base_it_declares_and_none_from_look_alike_shapes(hf_shapes, family, declared, base_model):

@@ -181,6 +181,10 @@ def named_hub_id(value: str) -> str | None:
     return None
 
 
+# ModelScope's orgs for the copies it keeps of others' models (`LLM-Research/Meta-Llama-3-8B-Instruct`): no Hub
+# ids, read as a local copy is, by the model's name
+MODELSCOPE_MIRRORS = ("llm-research", "ai-modelscope")
+
 # Kaggle Models mounts a model at /kaggle/input/<model>/<framework>/<variation>/<version>
 _KAGGLE_MODEL = re.compile(r"^/kaggle/input/([\w.-]+)/[\w.-]+/([\w.-]+)/\d+/?$")
 
@@ -188,12 +192,15 @@ _KAGGLE_MODEL = re.compile(r"^/kaggle/input/([\w.-]+)/[\w.-]+/([\w.-]+)/\d+/?$")
 def _local_copy(value: str) -> str | None:
     """The folder name of a local path when it is the repo name of exactly one registry root (a local copy of
     `stable-diffusion-v1-5/stable-diffusion-v1-5` kept as `/content/stable-diffusion-v1-5`), else None. A Kaggle
-    Models mount is named by its model and variation (`/kaggle/input/gemma/transformers/2b-it/2`: `gemma-2b-it`).
+    Models mount is named by its model and variation (`/kaggle/input/gemma/transformers/2b-it/2`: `gemma-2b-it`), a
+    ModelScope download by its name with '.' for the `___` ModelScope writes in its place.
 
     >>> _local_copy("/content/drive/stable-diffusion-v1-5/"), _local_copy("/content/my-finetune")
     ('stable-diffusion-v1-5', None)
     >>> _local_copy("/kaggle/input/gemma/transformers/2b-it/2"), _local_copy("/kaggle/input/x/transformers/y/1")
     ('gemma-2b-it', None)
+    >>> _local_copy("/root/.cache/modelscope/hub/models/Qwen/Qwen2___5-7B-Instruct")
+    'Qwen2.5-7B-Instruct'
     """
     kaggle = _KAGGLE_MODEL.match(value.strip())
     if kaggle:  # the variation alone where it repeats the model's name (`gemma-2/transformers/gemma-2-2b-it`)
@@ -201,6 +208,7 @@ def _local_copy(value: str) -> str | None:
         names = [variation] if variation.lower().startswith(model.lower()) else [f"{model}-{variation}"]
     else:
         names = [re.split(r"[\\/]", value.strip().rstrip("/\\"))[-1]]
+    names = [n.replace("___", ".") for n in names]  # ModelScope's downloads spell a '.' so (`Qwen2___5-7B-Instruct`)
     return next((n for n in names if n and tail_key(n) in roots()["_tail"]), None)
 
 
@@ -274,13 +282,14 @@ def declared_claims(
             if not isinstance(v, str):
                 continue
             v = named_hub_id(v) or v
-            if _is_local_path(v):
+            if _is_local_path(v) or v.split("/", 1)[0].lower() in MODELSCOPE_MIRRORS:
                 copy = _local_copy(v)
                 if copy is not None:  # named after the root it is a copy of: that name is the claim
                     rid, fam = resolve_name(copy)
                     claims.append(Claim(src, copy, fam, rid, strength))
                     continue
-                ignored[src] = f"{v} (a local path, not a claim)"
+                what = "a local path" if _is_local_path(v) else "a ModelScope mirror's id"
+                ignored[src] = f"{v} ({what}, not a claim)"
                 declared.pop(src, None)
                 continue
             if src in FAMILY_FIELDS:
