@@ -152,6 +152,9 @@ def test_a_chatglm_lora_is_chatglm_not_a_pythia(lora, declared, root):
     assert r.base_model["id"] == declared
     wrong = classify(_glm_like(28, 12288, True), config={"base_model_name_or_path": "THUDM/chatglm2-6b"})
     assert wrong.base_model["status"] == "contradicted" and wrong.conflicts
+    # ModelScope's id for it (ZhipuAI/chatglm3-6b) is no Hub id: the Hub's is written
+    scope = classify(_glm_like(28, 4608, False), config={"base_model_name_or_path": "ZhipuAI/chatglm3-6b"})
+    assert scope.base_model["id"] == "THUDM/chatglm3-6b" and not scope.conflicts, scope.base_model
 
 
 _QWEN1 = {f"base_model.model.transformer.h.{i}.attn.c_attn": (12288, 4096) for i in range(32)}

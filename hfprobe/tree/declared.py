@@ -181,9 +181,10 @@ def named_hub_id(value: str) -> str | None:
     return None
 
 
-# ModelScope's orgs for the copies it keeps of others' models (`LLM-Research/Meta-Llama-3-8B-Instruct`): no Hub
+# ModelScope's orgs for the copies it keeps of others' models (`LLM-Research/Meta-Llama-3-8B-Instruct`) and its
+# spellings of others' orgs (`ZhipuAI/chatglm3-6b`, `01ai/Yi-6B`, `Shanghai_AI_Laboratory/internlm2-chat-7b`): no Hub
 # ids, read as a local copy is, by the model's name
-MODELSCOPE_MIRRORS = ("llm-research", "ai-modelscope")
+MODELSCOPE_MIRRORS = ("llm-research", "ai-modelscope", "zhipuai", "01ai", "shanghai_ai_laboratory")
 
 # Kaggle Models mounts a model at /kaggle/input/<model>/<framework>/<variation>/<version>
 _KAGGLE_MODEL = re.compile(r"^/kaggle/input/([\w.-]+)/[\w.-]+/([\w.-]+)/\d+/?$")
