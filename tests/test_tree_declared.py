@@ -444,3 +444,13 @@ def test_llama_factory_is_a_framework_not_a_mention_of_llama():
         assert r.family == "qwen2" and not r.conflicts and "README.md mentions" not in r.declared, prose
     r = classify(lora, texts={"README.md": "Fine-tuned from LLaMA-2 7B with LLaMA-Factory."})
     assert r.declared["README.md mentions"] == {"llama": 1} and r.conflicts
+
+
+def test_a_llama_factory_config_names_its_modelscope_download():
+    """LLaMA-Factory's training YAML beside an adapter records the folder the base was loaded from; on AutoDL and
+    PAI that is a ModelScope download, whose folder writes a '.' as `___`: it named no model."""
+    from hfprobe.tree.declared import declared_claims
+
+    config = "model_name_or_path: /root/autodl-tmp/qwen/Qwen2___5-7B-Instruct\nstage: sft\ndataset: alpaca_en_demo\n"
+    _, claims = declared_claims(texts={"train_lora.yaml": config})
+    assert [(c.source, c.root) for c in claims] == [("train_lora.yaml model_name_or_path", "Qwen/Qwen2.5-7B-Instruct")]

@@ -209,7 +209,7 @@ def _local_copy(value: str) -> str | None:
         names = [variation] if variation.lower().startswith(model.lower()) else [f"{model}-{variation}"]
     else:
         names = [re.split(r"[\\/]", value.strip().rstrip("/\\"))[-1]]
-    names = [n.replace("___", ".") for n in names]  # ModelScope's downloads spell a '.' so (`Qwen2___5-7B-Instruct`)
+    names = [n.replace("___", ".") for n in names]  # ModelScope's downloads write a '.' so
     return next((n for n in names if n and tail_key(n) in roots()["_tail"]), None)
 
 
@@ -222,7 +222,7 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
     (None, 'sdxl')
     """
     reg = roots()
-    v = bare_id(value)
+    v = bare_id(value).replace("___", ".")  # (ModelScope's downloads write a '.' so: `Qwen2___5-7B-Instruct`)
     file = file_stem(v)
     for cand in (v, file):
         rid = reg["_alias"].get(cand.lower())
