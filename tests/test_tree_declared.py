@@ -163,6 +163,8 @@ def test_onetrainer_s_saved_settings_name_the_base(base, written):
         ("hunyuan_video_720_cfgdistill_fp8_e4m3fn.safetensors", "hunyuanvideo-community/HunyuanVideo"),
         ("lumina_2_model_bf16.safetensors", "Alpha-VLLM/Lumina-Image-2.0"),
         ("mochi_preview_fp8_scaled.safetensors", "genmo/mochi-1-preview"),
+        ("mistral-7b-instruct-v0.2.Q4_K_M.gguf", "mistralai/Mistral-7B-Instruct-v0.2"),  # llama.cpp's quantised files
+        ("/models/Llama-3.2-1B-Instruct-IQ4_XS.gguf", "meta-llama/Llama-3.2-1B-Instruct"),
         ("flux1-kontext-dev.safetensors", None),  # FLUX.1-Kontext-dev's, spelt `flux1`: its family only
         ("dreamshaper_8.safetensors", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # Lykon/dreamshaper-8's file
         ("chilloutmix_NiPrunedFp32Fix.safetensors", None),  # a fine-tune the registry does not know

@@ -168,6 +168,10 @@ _REUPLOAD_MARKS = re.compile(
 )
 
 
+# the quantisation type llama.cpp's files end in (`-Q4_K_M`, `.Q8_0`, `-IQ4_XS`, `-f16`), split by `_` as tokens are
+_GGUF_TYPE = re.compile(r"[-_.](?:i?q\d(?:_[a-z0-9]{1,2}){0,2}|f16|f32)$")
+
+
 def tail_key(name: str) -> str:
     """A repo's name without its org and without the marks of a re-upload, lower case: the names under which
     the same weights are re-published (quantized, converted or mirrored) share it with the original.
@@ -176,8 +180,11 @@ def tail_key(name: str) -> str:
     ('llama-3-8b-instruct', 'llama-3-8b-instruct')
     >>> tail_key("TheBloke/Llama-2-7B-Chat-GPTQ"), tail_key("meta-llama/Llama-2-7b-chat-hf")
     ('llama-2-7b-chat', 'llama-2-7b-chat')
+    >>> tail_key("mistral-7b-instruct-v0.2.Q4_K_M"), tail_key("Llama-3.2-1B-Instruct-IQ4_XS")   # llama.cpp's files
+    ('mistral-7b-instruct-v0.2', 'llama-3.2-1b-instruct')
     """
-    tokens = re.split(r"[-_\s]+", bare_id(name).rsplit("/", 1)[-1].lower())
+    repo = _GGUF_TYPE.sub("", bare_id(name).rsplit("/", 1)[-1].lower())
+    tokens = re.split(r"[-_\s]+", repo)
     return "-".join(t for t in tokens if t and not _REUPLOAD_MARKS.fullmatch(t))
 
 
