@@ -315,3 +315,22 @@ def test_flux2_is_not_flux1s_family_by_its_name():
     assert resolve_name("black-forest-labs/FLUX.1-dev")[1] == resolve_name("my/flux-lora")[1] == "flux"
     r = classify(lora, config={"base_model_name_or_path": "black-forest-labs/FLUX.2-dev"})
     assert r.family == "flux" and r.base_model["id"] is None and r.base_model["status"] == "contradicted"
+
+
+def test_an_adapter_on_every_block_is_likelier_than_one_that_skips_some():
+    """An adapter touches every block of its model far more often than some (all 37 realzoo adapters that count
+    blocks do). A Llama-3.2-1B LoRA (16 blocks) also fits SmolLM3-3B's widths, with 36: that fit took a third of the
+    family (Llama at 0.667); and a LLaMA-style LoRA whose widths fit only a root with more blocks than it touches was
+    that root's family at 1.0, though an architecture the registry lacks, in those widths and depth, is likelier."""
+    llama = classify(llama_like(16, 2048, 512))
+    assert llama.family == "llama" and llama.family_confidence >= 0.85, llama.family_confidence
+    short = classify(llama_like(28, 2048, 512))  # SmolLM3-3B's widths, 28 of its 36 blocks
+    assert short.family == "smollm3" and short.family_confidence <= 0.5 and short.confidence <= 0.5
+    assert any("more blocks than the adapter touches" in e for e in short.evidence)
+    assert short.base_model["id"] is None
+    # metadata naming the root vouches for an adapter on some blocks
+    declared = classify(llama_like(28, 2048, 512), config={"base_model_name_or_path": "HuggingFaceTB/SmolLM3-3B"})
+    assert declared.family_confidence >= 0.8 and declared.base_model["id"] == "HuggingFaceTB/SmolLM3-3B"
+    # and names that place one family alone keep it: ModernBERT's fused `attn.Wqkv` on 20 of ModernBERT-base's 22
+    modern = {f"base_model.model.model.layers.{i}.attn.Wqkv": (2304, 768) for i in range(20)}
+    assert classify(modern).family == "modernbert" and classify(modern).family_confidence >= 0.8

@@ -115,7 +115,7 @@ def classify(
     claims = _name_words_checked(claims, cand_fams, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     cands, pool, family, family_conf = _rank_roots(
-        ok, family, by_claim, from_names, claims, evidence, params is not None
+        ok, family, by_claim, from_names, claims, evidence, params is not None, shared=len(set(cand_fams)) != 1
     )
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
@@ -319,10 +319,18 @@ def _coverage(
     return share, checked
 
 
+# an adapter adapts every block of its model far more often than some (peft's default targets every layer): each
+# of the realzoo's 37 adapters whose keys count blocks touches all of its true base's (at most 8% touch fewer, by the
+# rule of three), so a root whose block count the adapter's matches is at least ten times likelier than one with
+# more blocks. A full checkpoint holds every block of its own: a root with more counts less (`_weight`)
+EXACT_BLOCKS_ADAPTER, EXACT_BLOCKS_FULL = 10.0, 3.0
+
+
 def _weight(f: RootFit, claims: list[Claim], full: bool = False) -> float:
     """Weights-side likelihood of a root: prior x embedding-size fit x exact layer count (x2 if prose names it);
     for a full checkpoint, which holds every block of its own, a root with more blocks than it counts less."""
-    w = f.root.get("prior", 1.0) * f.soft * (3.0 if f.exact_layers else 1.0) * (0.3 if full and f.short else 1.0)
+    exact = (EXACT_BLOCKS_FULL if full else EXACT_BLOCKS_ADAPTER) if f.exact_layers else 1.0
+    w = f.root.get("prior", 1.0) * f.soft * exact * (0.3 if full and f.short else 1.0)
     return w * (2.0 if any(c.root == f.root["id"] and c.strength == "text" for c in claims) else 1.0)
 
 
@@ -402,8 +410,10 @@ def _rank_roots(
     claims: list[Claim],
     evidence: list[str],
     full: bool = False,
+    shared: bool = True,
 ) -> tuple[list[dict], list[RootFit], str | None, float]:
-    """Scored candidates (summing to at most 1), the fits behind them, the family, its confidence.
+    """Scored candidates (summing to at most 1), the fits behind them, the family, its confidence. `shared`: the
+    names allowed several families (or none), so sizes chose this one.
 
     Where no name rule placed the family, its role patterns (`self_attn_q_proj`, `attention_self_query`) are
     shared by architectures the registry does not know (an OPT adapter fits LLaMA's roles and sizes), so the
@@ -479,7 +489,7 @@ def _rank_roots(
         family = fam_of[cands[0]["id"]]
     fam_weight: dict[str, float] = {}
     for fam, f in ok:
-        fam_weight[fam] = fam_weight.get(fam, 0.0) + _weight(f, claims)
+        fam_weight[fam] = fam_weight.get(fam, 0.0) + _weight(f, claims, full)
     family_conf = round(fam_weight.get(family, 0.0) / (sum(fam_weight.values()) or 1.0), 3) if family else 0.0
     if family and (not ok or (weak and len(fam_weight) > 1)):
         family_conf = 0.5 if family in {c.family for c in claims if c.strength == "declared"} else 0.3
@@ -501,6 +511,24 @@ def _rank_roots(
             family_conf = SIZES_AND_DECLARED
     if (weak or not from_names) and family_conf < 1:  # a root can be no surer than the family it was picked from
         cands = [dict(c, score=round(c["score"] * family_conf, 3)) for c in cands]
+    mine = [f for fam, f in ok if fam == family]
+    vouched = any(  # metadata naming one of its roots, or its architecture, vouches for an adapter on some blocks
+        c.strength == "declared" and (c.root in {f.root["id"] for f in mine} or c.family == family) for c in claims
+    )
+    if (
+        not full
+        and shared  # (a family its names alone place keeps its confidence: ModernBERT's `attn.Wqkv`)
+        and not vouched
+        and mine
+        and all(f.short and not f.exact_layers for f in mine)
+        and families()["families"][family]["kind"] != "diffusion"  # (a diffusion LoRA often adapts some blocks)
+        and family_conf > SHAPES_ONLY_FAMILY
+    ):
+        # every root of the family that fits has more blocks than the adapter touches: a model the registry lacks,
+        # in these widths and this depth, is likelier than an adapter that skipped blocks (EXACT_BLOCKS_ADAPTER)
+        cands = [dict(c, score=round(c["score"] * SHAPES_ONLY_FAMILY / family_conf, 3)) for c in cands]
+        family_conf = SHAPES_ONLY_FAMILY
+        evidence.append(f"shapes: fit only roots with more blocks than the adapter touches ({mine[0].short[0]})")
     return cands, pool, family, family_conf
 
 
