@@ -190,6 +190,22 @@ MODELSCOPE_MIRRORS = ("llm-research", "ai-modelscope", "zhipuai", "01ai", "shang
 _KAGGLE_MODEL = re.compile(r"^/kaggle/input/([\w.-]+)/[\w.-]+/([\w.-]+)/\d+/?$")
 
 
+def _path_name(path: str) -> str:
+    """A path's last part (a folder's, with or without a separator after it)."""
+    return re.split(r"[\\/]", path.strip().rstrip("/\\"))[-1]
+
+
+def _loaded_name(value: str) -> str:
+    """What a trainer recorded as the model it loaded, as a claim: a Hub id (or the one a path through the Hub's
+    cache names) as it is, a local file or folder by its name (`/content/v1-5-pruned-emaonly.safetensors`).
+
+    >>> _loaded_name("C:\\\\sd\\\\flux1-dev.safetensors"), _loaded_name("org/name"), _loaded_name("/content/models/x/")
+    ('flux1-dev.safetensors', 'org/name', 'x')
+    """
+    value = named_hub_id(value) or value.strip()
+    return _path_name(value) if _is_local_path(value) else value
+
+
 def _local_copy(value: str) -> str | None:
     """The folder name of a local path when it is the repo name of exactly one registry root (a local copy of
     `stable-diffusion-v1-5/stable-diffusion-v1-5` kept as `/content/stable-diffusion-v1-5`), else None. A Kaggle
@@ -208,7 +224,7 @@ def _local_copy(value: str) -> str | None:
         model, variation = kaggle.groups()
         names = [variation] if variation.lower().startswith(model.lower()) else [f"{model}-{variation}"]
     else:
-        names = [re.split(r"[\\/]", value.strip().rstrip("/\\"))[-1]]
+        names = [_path_name(value)]
     names = [n.replace("___", ".") for n in names]  # ModelScope's downloads write a '.' so
     return next((n for n in names if n and tail_key(n) in roots()["_tail"]), None)
 
@@ -333,9 +349,8 @@ def declared_claims(
         except (ValueError, RecursionError):
             settings = {}
         name = settings.get("base_model_name") if isinstance(settings, dict) else None
-        if isinstance(name, str) and name.strip():  # a Hub id, or the local file or folder it loaded: its name
-            local = not named_hub_id(name) and _is_local_path(name)
-            claim("header ot_config base_model_name", re.split(r"[\\/]", name.rstrip("/\\"))[-1] if local else name)
+        if isinstance(name, str) and name.strip():
+            claim("header ot_config base_model_name", _loaded_name(name))
     for key in ("ss_base_model_version", "ss_sd_model_name", "modelspec.architecture", "ss_v2"):
         if metadata.get(key):
             if key == "ss_v2":
@@ -346,9 +361,8 @@ def declared_claims(
             value = metadata[key]
             if key == "modelspec.architecture":  # `<architecture>/<adapter kind>`, e.g. flux-1-dev/lora: not a Hub id
                 value = value.split("/", 1)[0]
-            if key == "ss_sd_model_name" and not named_hub_id(value) and _is_local_path(value):
-                value = re.split(r"[\\/]", value)[-1]  # the trainer's local file: its name is the claim (a Hub id, as
-                # kohya stores one for diffusers models, stays; so does a snapshot in the Hub's cache, which names one)
+            if key == "ss_sd_model_name":  # (a Hub id, as kohya stores one for diffusers models, stays)
+                value = _loaded_name(value)
             claim(f"header {key}", value)
 
     new_hash = str(metadata.get("ss_new_sd_model_hash") or "").strip().lower()
@@ -426,9 +440,7 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
             for key, value in node.items():
                 walk(value, f"{path}.{key}" if path else str(key), depth + 1)
         elif isinstance(node, str) and _CHECKPOINT_KEY.search(path.rsplit(".", 1)[-1]):
-            text = node.strip()
-            text = named_hub_id(text) or text
-            value = re.split(r"[\\/]", text.rstrip("/\\"))[-1] if _is_local_path(text) else text
+            value = _loaded_name(node)
             if value and resolve_name(value) != (None, None):
                 out.append((path, value))
 
