@@ -52,6 +52,12 @@ FOREIGN = {
     # Phi-3.5-MoE as transformers 5 holds it, its experts fused (`mlp.experts.gate_up_proj`): Mistral-7B's
     # attention, and experts that are 97% of it and no family's
     "phi-3.5-moe": lambda: _transformers("PhimoeForCausalLM", "PhimoeConfig"),
+    # InternViT-300M as transformers' InternVL holds it: DINOv2's transformers-5 attention and MLP names beside its
+    # own `attention.projection_layer` and `lambda_1` (was facebook/dinov2-large at 1.0)
+    "internvit-300m": lambda: _transformers("InternVLVisionModel", "InternVLVisionConfig"),
+    # an Ettin decoder: ModernBERT's layers with attention unfused (was answerdotai/ModernBERT-base at 1.0; its tied
+    # head, which safetensors saves once, is left out)
+    "ettin-decoder-150m": lambda: _transformers("ModernBertDecoderModel", "ModernBertDecoderConfig"),
 }
 KNOWN = {
     "xlm-roberta-base": (
