@@ -165,9 +165,15 @@ def test_onetrainer_s_saved_settings_name_the_base(base, written):
         ("mochi_preview_fp8_scaled.safetensors", "genmo/mochi-1-preview"),
         ("mistral-7b-instruct-v0.2.Q4_K_M.gguf", "mistralai/Mistral-7B-Instruct-v0.2"),  # llama.cpp's quantised files
         ("/models/Llama-3.2-1B-Instruct-IQ4_XS.gguf", "meta-llama/Llama-3.2-1B-Instruct"),
-        ("flux1-kontext-dev.safetensors", None),  # FLUX.1-Kontext-dev's, spelt `flux1`: its family only
+        ("flux1-kontext-dev.safetensors", "black-forest-labs/FLUX.1-dev"),  # FLUX.1-Kontext-dev's own file
         ("dreamshaper_8.safetensors", "stable-diffusion-v1-5/stable-diffusion-v1-5"),  # Lykon/dreamshaper-8's file
         ("chilloutmix_NiPrunedFp32Fix.safetensors", None),  # a fine-tune the registry does not know
+        # derivatives' files that do not carry their repos' names (roots.json `derivative_files`), and a precision
+        # variant as diffusers names it (`.fp16`): each was no root
+        ("sd_xl_turbo_1.0_fp16.safetensors", "stabilityai/stable-diffusion-xl-base-1.0"),
+        ("illustriousXL_v01.safetensors", "stabilityai/stable-diffusion-xl-base-1.0"),
+        ("playground-v2.5-1024px-aesthetic.fp16.safetensors", "stabilityai/stable-diffusion-xl-base-1.0"),
+        ("realisticVisionV51_v51VAE.safetensors", "stable-diffusion-v1-5/stable-diffusion-v1-5"),
     ],
 )
 def test_a_checkpoint_file_s_name_names_its_root(file, root):
@@ -278,6 +284,37 @@ SD1_LORA = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (
 def test_a_fine_tune_named_without_its_org_is_written_as_its_own_hub_id(declared, written):
     r = classify(SD1_LORA, config={"base_model_name_or_path": declared})
     assert r.family == "sd1" and r.base_model["id"] == written and not r.conflicts, r.base_model
+
+
+SDXL_LORA = {"unet.down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k": (640, 2048)}
+
+
+@pytest.mark.parametrize(
+    "lora, file, written",
+    [
+        (SDXL_LORA, "sd_xl_turbo_1.0_fp16.safetensors", "stabilityai/sdxl-turbo"),
+        (SDXL_LORA, "noobaiXLNAIXL_vPred10Version.safetensors", "Laxhar/noobai-XL-Vpred-1.0"),  # Civitai's download
+        (SDXL_LORA, "Illustrious-XL-v2.0.safetensors", "OnomaAIResearch/Illustrious-XL-v2.0"),
+        (SD1_LORA, "realisticVisionV51_v51VAE.safetensors", "SG161222/Realistic_Vision_V5.1_noVAE"),
+        (SD1_LORA, "AOM3A1B_orangemixs.safetensors", "WarriorMama777/OrangeMixs"),
+        (SD1_LORA, "majicmixRealistic_v7.safetensors", None),  # a version the Hub has no repo of: its family only
+    ],
+)
+def test_the_file_a_trainer_loaded_names_the_derivative_it_is(lora, file, written):
+    """kohya records the checkpoint file it loaded (`ss_sd_model_name`): a derivative's published file names that
+    derivative, which the card writes (was "unchecked", nothing written)."""
+    r = classify(lora, metadata={"ss_sd_model_name": file})
+    assert r.base_model["id"] == written and not r.conflicts, r.base_model
+
+
+@pytest.mark.parametrize(
+    "file", ["chilloutmix_NiPrunedFp32Fix.safetensors", "AnythingV5Ink_ink.safetensors", "majicmixRealistic_v7"]
+)
+def test_an_sd1_fine_tune_s_file_under_an_sdxl_lora_is_a_conflict(file):
+    """The SD 1.x fine-tunes LoRAs are most trained on name their family by their files' names: an SDXL LoRA that
+    says it was trained on one is flagged (it claimed no family, so nothing was checked)."""
+    r = classify(SDXL_LORA, metadata={"ss_sd_model_name": file})
+    assert r.family == "sdxl" and r.conflicts and r.base_model["id"] is None, (r.conflicts, r.base_model)
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def roots() -> dict:
     `_hub`: id, alias or derivative -> its spelling as a Hub id (what a card may write as `base_model`);
     `_tail`: a repo name's `tail_key` (`stable-diffusion-v1-5`, `llama-3-8b`) -> (root, the registry name with
     it), where only one root has it: a name without its org, a local folder, another org's re-upload
-    (`unsloth/llama-3-8b-bnb-4bit`);
+    (`unsloth/llama-3-8b-bnb-4bit`), a derivative's published file (`sd_xl_turbo_1.0_fp16` -> stabilityai/sdxl-turbo);
     `_file_tail`: the `tail_key` of a root's id, alias or file name -> the root, where only one root has it: a
     checkpoint file re-packed under its root's name (`flux1-dev-fp8`, `wan2.1_t2v_14B_bf16`);
     `_hash`: the SHA-256 of a root's published checkpoint file -> root id.
@@ -109,6 +109,9 @@ def roots() -> dict:
     named = [(n, r["id"]) for r in data["roots"] for n in [r["id"], *r.get("aliases", [])]]
     for name, rid in [*named, *data.get("derivatives", {}).items()]:
         tails.setdefault(tail_key(name), {}).setdefault(rid, name)
+    for name, files in data.get("derivative_files", {}).items():  # (a file the derivative's name is not in)
+        for file in files:
+            tails.setdefault(tail_key(file_stem(file)), {}).setdefault(data["derivatives"][name], name)
     data["_tail"] = {t: next(iter(ids.items())) for t, ids in tails.items() if len(ids) == 1}
     files: dict[str, set[str]] = {}  # the same, over a root's own names and its files' (no derivatives)
     for r in data["roots"]:
@@ -213,12 +216,15 @@ def reupload_marked(name: str) -> bool:
 
 
 def file_stem(name: str) -> str:
-    """A name's last part without a checkpoint file's extension.
+    """A name's last part without a checkpoint file's extension, or a precision variant's (`.fp16.safetensors`).
 
     >>> file_stem("D:/models/flux1-dev-fp8.safetensors"), file_stem("org/name")
     ('flux1-dev-fp8', 'name')
+    >>> file_stem("playground-v2.5-1024px-aesthetic.fp16.safetensors")
+    'playground-v2.5-1024px-aesthetic'
     """
-    return re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf)$", "", re.split(r"[\\/]", name)[-1], flags=re.I)
+    stem = re.sub(r"\.(safetensors|ckpt|pt|pth|bin|gguf)$", "", re.split(r"[\\/]", name)[-1], flags=re.I)
+    return re.sub(r"\.(fp16|bf16|fp32)$", "", stem, flags=re.I)  # a precision variant, as diffusers names them
 
 
 def bare_id(name: str) -> str:
