@@ -157,6 +157,11 @@ def test_onetrainer_s_saved_settings_name_the_base(base, written):
         ("sd3.5_large.safetensors", "stabilityai/stable-diffusion-3.5-large"),
         ("sd3_medium_incl_clips_t5xxlfp8.safetensors", "stabilityai/stable-diffusion-3-medium-diffusers"),
         ("wan2.1_t2v_14B_bf16.safetensors", "Wan-AI/Wan2.1-T2V-14B"),  # ComfyUI's re-packed files
+        ("wan2.1_i2v_480p_14B_fp16.safetensors", "Wan-AI/Wan2.1-I2V-14B-480P"),  # (their words in another order)
+        ("wan2.2_t2v_high_noise_14B_fp8_scaled.safetensors", "Wan-AI/Wan2.2-T2V-A14B"),  # one of its two experts
+        ("Wan2_1-T2V-1_3B_bf16.safetensors", "Wan-AI/Wan2.1-T2V-1.3B"),  # Kijai's, a '.' written '_'
+        ("hunyuan_video_image_to_video_720p_bf16.safetensors", "tencent/HunyuanVideo-I2V"),
+        ("aura_flow_0.3.safetensors", "fal/AuraFlow-v0.3"),
         ("qwen_image_fp8_e4m3fn.safetensors", "Qwen/Qwen-Image"),
         ("z_image_turbo_bf16.safetensors", "Tongyi-MAI/Z-Image-Turbo"),
         ("flux2_dev_fp8mixed.safetensors", "black-forest-labs/FLUX.2-dev"),
