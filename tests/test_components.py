@@ -130,14 +130,16 @@ def test_a_siglip_vision_tower_saved_alone_is_siglip(tmp_path):
 
 def test_a_rotary_vit_in_clip_s_names_is_no_clip_root(tmp_path):
     """MLCD's ViT-bigG (DeepGlint's, default configuration) under `vision_model.` as transformers 4 saved it: CLIP's
-    names and OpenCLIP ViT-bigG's every size, but rotary positions, no position table. A full CLIP vision tower holds
-    its position table (`requires` in families.json), so bigG is ruled out; with bigG a root and no such requirement
-    (`8cf7c44`), bigG was written as its base_model."""
+    names and OpenCLIP ViT-bigG's every size, but rotary positions (`class_pos_emb`), no position table. With bigG a
+    root and nothing telling them apart (`8cf7c44`), bigG was written as its base_model; then a full CLIP vision
+    tower's position table (`requires` in families.json) ruled bigG out, the family still CLIP. Its rotary
+    embedding, which no CLIP or SigLIP has (`excludes`), now rules the family out, in either layout
+    (tests/test_family_evidence.py)."""
     shapes = _towered(_shapes("MLCDVisionModel", "MLCDVisionConfig"), "vision_model.")
     report = _inspect(shapes, tmp_path)
-    assert report["family"] == "clip" and report["base_model"]["id"] is None
+    assert report["family"] not in {"clip", "siglip"} and report["base_model"]["id"] is None
     assert "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k" not in {c["id"] for c in report["root"]["candidates"]}
-    assert any("holds its positions layer; this one has none" in e for e in report["root"]["evidence"])
+    assert any("class_pos_emb" in e for e in report["root"]["evidence"])
 
 
 def test_t5_xxl_encoder_names_no_fine_tune_as_its_base(tmp_path):

@@ -22,9 +22,7 @@ torch.set_num_threads(1)
 # towers and models whose layers are named as a registry family's, though most of each is layers it does not have
 SHARED_NAMES = {
     # (CLIP's and SigLIP's vision towers were here: transformers 5 saves one alone without `vision_model.`, and so
-    # named they were Whisper's encoder; tests/test_components.py reads them as their own). MLCD's is ViT-bigG's
-    # blocks with rotary positions, no learned table: no CLIP tower, and not read as one (nor as OpenCLIP bigG)
-    "mlcd-vision": lambda: _transformers("MLCDVisionModel", "MLCDVisionConfig"),
+    # named they were Whisper's encoder; tests/test_components.py reads them as their own; MLCD's, below)
     "biogpt": lambda: _transformers("BioGptForCausalLM", "BioGptConfig"),  # Qwen2's attention, `fc1` / `fc2`
     "phi-3.5-moe": FOREIGN["phi-3.5-moe"],  # Mistral-7B's attention; its experts, 97% of it, are not Mistral's
 }
@@ -150,22 +148,47 @@ def test_a_bart_of_another_vocabulary_is_not_bart_base(vocab, tmp_path):
     assert bart["base_model"]["id"] == "facebook/bart-base"
 
 
-def test_an_adapter_mostly_on_layers_its_family_lacks_is_no_surer_of_it_than_shapes_make_it(tmp_path):
-    """A LoRA on every linear layer of a CLIP vision tower (transformers 5's names, no `vision_model.` prefix): its
-    attention is named as Whisper's encoder's, its `mlp.fc1` / `mlp.fc2`, most of its weight updates, are not.
-    Before: Whisper at 1.0, root whisper-small."""
+def test_mlcd_s_rotary_positions_rule_out_clip_and_siglip(tmp_path):
+    """MLCD's vision tower is OpenCLIP ViT-bigG's blocks, saved alone as transformers 5 saves a CLIP tower, with
+    rotary positions (`class_pos_emb`) where every CLIP and SigLIP learns a table: no CLIP, nor read as one."""
+    report = _checkpoint(_transformers("MLCDVisionModel", "MLCDVisionConfig"), tmp_path)
+    assert report["family"] not in {"clip", "siglip"} and report["family_confidence"] <= 0.5, report["root"]
+    assert report["base_model"]["id"] is None
+    assert any("class_pos_emb" in e for e in report["root"]["evidence"])
+
+
+def _tower_lora(cls: str, config: str, folder, only: str = "") -> dict:
+    """inspect's report on a PEFT LoRA over every linear layer of a tower transformers 5 saves alone (no
+    `vision_model.` / `text_model.` prefix), or on those whose names hold `only`."""
     tensors = {}
-    for key, value in _transformers("CLIPVisionModel", "CLIPVisionConfig").state_dict().items():
-        if key.endswith(".weight") and value.dim() == 2 and "embedding" not in key:
+    for key, value in _transformers(cls, config).state_dict().items():
+        if key.endswith(".weight") and value.dim() == 2 and "embedding" not in key and only in key:
             module, (d_out, d_in) = f"base_model.model.{key[: -len('.weight')]}", value.shape
             tensors[f"{module}.lora_A.weight"], tensors[f"{module}.lora_B.weight"] = (
                 ("F16", (8, d_in)),
                 ("F16", (d_out, 8)),
             )
-    write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
-    report = inspect_source(str(tmp_path))
-    assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5, report["root"]
-    assert any("of the adapted weights are in layers" in e for e in report["root"]["evidence"])
+    write_header(folder / "adapter_model.safetensors", tensors, data=False)
+    return inspect_source(str(folder))
+
+
+def test_a_lora_on_a_clip_or_siglip_tower_saved_alone_is_theirs(tmp_path):
+    """A LoRA on a CLIP or SigLIP tower as transformers 5 names one alone (`encoder.layers.N.self_attn.q_proj`,
+    `mlp.fc1`): its attention is named as Whisper's encoder's, which read it as Whisper (at 0.5, root whisper-small,
+    most of it being layers Whisper lacks). The tower, text or vision, is unknown: its sizes are checked against
+    either tower of each root, and its block count against either stack."""
+    vision = _tower_lora("CLIPVisionModel", "CLIPVisionConfig", tmp_path / "clip-vision")  # ViT-B/32's
+    ids = [c["id"] for c in vision["root"]["candidates"]]
+    assert vision["family"] == "clip" and "openai/clip-vit-base-patch32" in ids, vision["root"]["evidence"]
+    assert vision["root"]["confidence"] <= 0.5 and vision["base_model"]["id"] is None  # (L/14's text tower: 768 wide)
+    text = _tower_lora("CLIPTextModel", "CLIPTextConfig", tmp_path / "clip-text")  # 512 wide: only ViT-B's text tower
+    b_text = {"openai/clip-vit-base-patch32", "openai/clip-vit-base-patch16", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"}
+    assert text["family"] == "clip" and text["root"]["id"] in b_text, text["root"]
+    siglip = _tower_lora("SiglipVisionModel", "SiglipVisionConfig", tmp_path / "siglip")  # its pooling head's MLP too
+    assert siglip["family"] == "siglip" and siglip["root"]["id"].startswith("google/siglip"), siglip["root"]
+    # an encoder-decoder's LoRA on its encoder's and decoder's attention stays Whisper's
+    whisper = _tower_lora("WhisperModel", "WhisperConfig", tmp_path / "whisper", only="_proj")
+    assert whisper["family"] == "whisper", whisper["root"]["evidence"]
 
 
 _LONG_T5_BASE = dict(  # google/long-t5-tglobal-base's config.json: T5 v1.1 base's sizes

@@ -180,14 +180,14 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
             fit.bad.append(f"{key} is {shape_text(o, i)}, {root['id']} has {want}")
             return fit
     for dim, (v, key) in idx.items():
-        limit = dims.get(dim)
-        if isinstance(limit, int):
-            if v >= limit:
-                fit.bad.append(f"{key} has block index {v}, {root['id']} has only {limit} ({dim})")
-            elif v + 1 == limit:
+        limits = [n for d in dim.split("|") if isinstance(n := dims.get(d), int)]  # `a|b`: a stack of either
+        if limits:
+            if v >= max(limits):
+                fit.bad.append(f"{key} has block index {v}, {root['id']} has only {max(limits)} ({dim})")
+            elif v + 1 in limits:
                 fit.exact_layers = True
             else:  # an adapter may touch some blocks only; a full checkpoint holds all of its own
-                fit.short.append(f"{v + 1} of {limit} {dim}, e.g. {key}")
+                fit.short.append(f"{v + 1} of {min(n for n in limits if n > v)} {dim}, e.g. {key}")
     if obs and not fit.ok and not fit.bad and all(o is None and i is None for _, o, i, _ in obs):
         fit.unsized = True  # named layers, no sizes: nothing rules the root out but its block count
     if not obs and not fit.bad:
