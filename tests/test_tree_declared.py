@@ -253,6 +253,10 @@ def test_the_tunes_of_a_root_are_in_its_tree():
     assert tree_root("sentence-transformers/all-MiniLM-L12-v2") == "microsoft/MiniLM-L12-H384-uncased"
     # 01.AI: "Yi-1.5 is an upgraded version of Yi. It is continuously pre-trained on Yi"
     assert tree_root("01-ai/Yi-1.5-6B") == "01-ai/Yi-6B"
+    # Flan-T5 was instruction-tuned from T5 v1.1 (its LM-adapted checkpoints, "initialized from T5 Version 1.1"):
+    # a Flan-T5 LoRA's tree is T5 v1.1's (was flan-t5's own)
+    for size in ("small", "base", "large", "xl", "xxl"):
+        assert tree_root(f"google/flan-t5-{size}") == f"google/t5-v1_1-{size}"
 
 
 def test_a_parent_is_a_root_of_the_same_family_and_shapes():
