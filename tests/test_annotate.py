@@ -178,14 +178,23 @@ def test_batch_goes_on_after_a_failure_and_resumes(tmp_path, model, fixed_report
 
 
 def test_unwritable_folder(model, fixed_report):
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
+    """A folder or card marked read-only is left as it is, by root too, whose writes the mode does not stop
+    (os.access says yes to root): as root, annotate replaced a read-only README.md in a read-only folder."""
+    before = (model / "README.md").read_bytes()
     model.chmod(0o555)
     try:
         with pytest.raises(CardError, match="not writable"):
             annotate_folder(model, today=DAY)
     finally:
         model.chmod(0o755)
+    (model / "README.md").chmod(0o444)
+    try:
+        with pytest.raises(CardError, match=r"README.md: read-only \(mode 444\).*chmod u\+w"):
+            annotate_folder(model, today=DAY)
+    finally:
+        (model / "README.md").chmod(0o644)
+    assert (model / "README.md").read_bytes() == before
+    assert annotate_folder(model, today=DAY).status == "annotated"  # writable again: written
 
 
 def test_ctrl_c_mid_batch_exits_130_and_leaves_cards_whole(tmp_path, monkeypatch, capsys):

@@ -237,8 +237,13 @@ def annotate_folder(
             return _result(target, upd, "unchanged")
         if dry_run:
             return _result(target, upd, "would-change", diff=diff_text(old or "", upd.text, "README.md"))
-        if not os.access(folder, os.W_OK):
+        if not os.access(folder, os.W_OK) or _read_only(folder):
             raise CardError(f"{readme}: folder is not writable; copy the model folder or use --dry-run")
+        if readme.exists() and (not os.access(readme, os.W_OK) or _read_only(readme)):
+            raise CardError(
+                f"{readme}: read-only (mode {readme.stat().st_mode & 0o777:o}); annotate leaves it as it is: make it "
+                "writable (`chmod u+w`) or annotate a copy, or use --dry-run"
+            )
         try:
             write_atomic(readme, upd.text)
         except OSError as err:  # root passes os.access; an immutable folder or a full disk does not
@@ -246,6 +251,12 @@ def annotate_folder(
                 f"{readme}: cannot write ({err.strerror}); copy the model folder somewhere writable or use --dry-run"
             ) from None
         return _result(target, upd, "annotated", str(readme))
+
+
+def _read_only(path: Path) -> bool:
+    """Whether a file or folder is marked read-only for everyone by its mode, which root's writes would pass over
+    (`os.access` says yes to root): a card or model folder someone protected is left as it is."""
+    return not path.stat().st_mode & 0o222
 
 
 def annotate_repo(
