@@ -38,6 +38,21 @@ def test_sharded_checkpoint(tmp_path):
         assert torch.equal(view.layer(name), model.state_dict()[name + ".weight"])
 
 
+def test_a_missing_shard_is_named_with_what_to_do(tmp_path):
+    """A folder holding the index and some of its shards (a download by pattern, an upload that stopped) was refused
+    with the first absent shard's path and "no such file"; the line now counts and names the missing ones, and the
+    fix. One shard alone is still read."""
+    from hfprobe.errors import SourceNotFoundError
+
+    _, folder = B.save_checkpoint("llama", tmp_path, max_shard_size="20KB")
+    shards = sorted(folder.glob("model-*.safetensors"))
+    shards[-1].unlink()
+    with pytest.raises(SourceNotFoundError, match=rf"1 of the {len(shards)} shard files it names are not here "
+                       rf"\({shards[-1].name}\); fetch every shard"):  # fmt: skip
+        open_weights(folder)
+    assert open_weights(shards[0]).modules
+
+
 def test_sharded_pickle_checkpoint_reads_every_shard_and_loads_one_when_asked(tmp_path):
     """`pytorch_model.bin.index.json` and its .bin shards (transformers 4's format before safetensors): read by
     their indexes alone, every shard; a layer's values load its own shard only. Before, the index was not

@@ -25,7 +25,7 @@ import json
 import logging
 import posixpath
 
-from ..errors import InvalidWeightsError, NoWeightsError, UnsupportedFormatError
+from ..errors import InvalidWeightsError, NoWeightsError, SourceNotFoundError, UnsupportedFormatError
 from ..source.gguf import read_gguf_header
 from ..source.safetensors import quote, read_header
 from .adapterhub import head_of, is_adapterhub, read_adapterhub
@@ -107,6 +107,13 @@ def _shards(src, filename: str, index: dict | None) -> list[str]:
                 f"{where}: weight_map names {quote(shard, 80)}, outside the checkpoint's folder; re-export it"
             )
         shards.append(path)
+    missing = sorted(s for s in set(shards) if not src.exists(s))
+    if missing:  # (a download of some shards, an upload that stopped): which, and what to do, not the first one's path
+        shown = ", ".join(posixpath.basename(s) for s in missing[:3]) + (" …" if len(missing) > 3 else "")
+        raise SourceNotFoundError(
+            f"{where}: {len(missing)} of the {len(set(shards))} shard files it names are not here ({shown}); "
+            "fetch every shard the index names, or point hfprobe at one shard file"
+        )
     return sorted(shards)
 
 
