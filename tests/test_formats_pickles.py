@@ -47,7 +47,7 @@ def test_a_missing_shard_is_named_with_what_to_do(tmp_path):
     _, folder = B.save_checkpoint("llama", tmp_path, max_shard_size="20KB")
     shards = sorted(folder.glob("model-*.safetensors"))
     shards[-1].unlink()
-    with pytest.raises(SourceNotFoundError, match=rf"1 of the {len(shards)} shard files it names are not here "
+    with pytest.raises(SourceNotFoundError, match=rf"1 of its {len(shards)} shard files is not here "
                        rf"\({shards[-1].name}\); fetch every shard"):  # fmt: skip
         open_weights(folder)
     assert open_weights(shards[0]).modules

@@ -107,12 +107,12 @@ def _shards(src, filename: str, index: dict | None) -> list[str]:
                 f"{where}: weight_map names {quote(shard, 80)}, outside the checkpoint's folder; re-export it"
             )
         shards.append(path)
-    missing = sorted(s for s in set(shards) if not src.exists(s))
+    missing = sorted(s for s in shards if not src.exists(s))
     if missing:  # (a download of some shards, an upload that stopped): which, and what to do, not the first one's path
         shown = ", ".join(posixpath.basename(s) for s in missing[:3]) + (" …" if len(missing) > 3 else "")
         raise SourceNotFoundError(
-            f"{where}: {len(missing)} of the {len(set(shards))} shard files it names are not here ({shown}); "
-            "fetch every shard the index names, or point hfprobe at one shard file"
+            f"{where}: {len(missing)} of its {len(shards)} shard files {'is' if len(missing) == 1 else 'are'} not "
+            f"here ({shown}); fetch every shard the index names, or point hfprobe at one shard file"
         )
     return sorted(shards)
 

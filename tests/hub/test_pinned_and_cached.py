@@ -200,7 +200,7 @@ def test_a_missing_shard_is_named_in_the_index_s_order(hub, tmp_path):
     _, folder = save_checkpoint("llama", tmp_path / "ckpt", max_shard_size="8KB")
     shards = sorted(p.name for p in folder.glob("model-*.safetensors"))
     hub.add_repo("org/gappy", {p.name: p.read_bytes() for p in folder.iterdir() if p.name not in shards[1:3]})
-    missing = f"2 of the {len(shards)} shard files it names are not here ({shards[1]}, {shards[2]}); fetch every shard"
+    missing = f"2 of its {len(shards)} shard files are not here ({shards[1]}, {shards[2]}); fetch every shard"
     with pytest.raises(SourceNotFoundError, match=re.escape(missing)):
         open_weights("org/gappy")
 
