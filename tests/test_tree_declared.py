@@ -326,6 +326,13 @@ def test_an_sd1_fine_tune_s_file_under_an_sdxl_lora_is_a_conflict(file):
     assert r.family == "sdxl" and r.conflicts and r.base_model["id"] is None, (r.conflicts, r.base_model)
 
 
+@pytest.mark.parametrize("file", ["epicrealismXL_v8Kiss.safetensors", "counterfeitxl_v25.safetensors"])
+def test_those_fine_tunes_xl_versions_are_no_conflict(file):
+    """Their XL versions are SDXL's: the SD 1.x hint leaves a name with XL after it alone."""
+    r = classify(SDXL_LORA, metadata={"ss_sd_model_name": file})
+    assert r.family == "sdxl" and not r.conflicts, r.conflicts
+
+
 @pytest.mark.parametrize(
     "declared, written",
     [
