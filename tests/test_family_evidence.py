@@ -219,18 +219,24 @@ def test_long_t5_is_a_family_of_its_own(tmp_path):
     }
 
 
+_DINOV2 = dict(patch_size=14, image_size=518)  # as DINOv2's published configs say (transformers' defaults differ)
+
+
 def test_dinov2_with_registers_is_not_dinov2(tmp_path):
     """DINOv2 retrained with register tokens has DINOv2's shapes and names plus the tokens. Before, a fine-tune of
     facebook/dinov2-with-registers-base had facebook/dinov2-base written from its weights alone."""
     prefixed = _checkpoint(
-        _transformers("Dinov2WithRegistersForImageClassification", "Dinov2WithRegistersConfig"), tmp_path / "p"
+        _transformers("Dinov2WithRegistersForImageClassification", "Dinov2WithRegistersConfig", **_DINOV2),
+        tmp_path / "p",
     )
     assert prefixed["family"] == "dinov2_with_registers"
     assert prefixed["base_model"]["id"] == "facebook/dinov2-with-registers-base"
-    bare = _checkpoint(_transformers("Dinov2WithRegistersModel", "Dinov2WithRegistersConfig"), tmp_path / "b", True)
+    bare = _checkpoint(
+        _transformers("Dinov2WithRegistersModel", "Dinov2WithRegistersConfig", **_DINOV2), tmp_path / "b", True
+    )
     assert bare["base_model"]["id"] == "facebook/dinov2-with-registers-base" and not bare["conflicts"]
     # a full checkpoint without the tokens is no model that has them: plain DINOv2 keeps its root
-    plain = _checkpoint(_transformers("Dinov2Model", "Dinov2Config"), tmp_path / "plain")
+    plain = _checkpoint(_transformers("Dinov2Model", "Dinov2Config", **_DINOV2), tmp_path / "plain")
     assert plain["family"] == "dinov2" and plain["base_model"]["id"] == "facebook/dinov2-base"
     assert "facebook/dinov2-with-registers-base" not in {c["id"] for c in plain["root"]["candidates"]}
 
@@ -404,4 +410,13 @@ def test_a_lora_on_distilbert_s_classification_head_alone_is_distilbert_s(dim, r
     assert report["family"] == "distilbert", report["root"]["evidence"]
     assert any("pre_classifier" in e for e in report["root"]["evidence"] if e.startswith("names:"))
     assert (report["root"]["id"] or "").startswith("distilbert/") is roots, report["root"]
+    assert report["base_model"]["id"] is None
+
+
+def test_a_vision_tower_in_a_speech_encoder_s_attention_names_is_no_speech_encoder(tmp_path):
+    """InternVL's vision tower (`encoder.layer.N.attention.q_proj`, wav2vec 2.0's names) at 14 pixels a patch and
+    1,025 positions fits no ViT root but softly: an image's patch embedding rules the speech encoders out, whose
+    roots had taken the lead (wav2vec 2.0 at 0.44) once the ViT roots' patch size was read."""
+    report = _checkpoint(_transformers("InternVLVisionModel", "InternVLVisionConfig"), tmp_path)
+    assert report["family"] not in {"wav2vec2", "hubert", "wavlm"}, report["root"]["evidence"]
     assert report["base_model"]["id"] is None

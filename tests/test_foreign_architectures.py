@@ -182,7 +182,7 @@ ENCODERS = {
         None,  # HubertModel / WavLMModel name no prefix: hubert-large and wavlm-large share every shape
     ),
     "dinov2-small": (
-        lambda: _transformers("Dinov2Model", "Dinov2Config", hidden_size=384, num_attention_heads=6),
+        lambda: _transformers("Dinov2Model", "Dinov2Config", hidden_size=384, num_attention_heads=6, image_size=518),
         "dinov2",
         {"facebook/dinov2-small"},
         "facebook/dinov2-small",

@@ -183,6 +183,7 @@ VIT_LAYOUTS = {
     "vit-pytorch": (
         "transformer.encoder.layer.{i}.", ("attn.query", "attn.key", "attn.value", "attn.out"), "ffn",
         {"transformer.embeddings.patch_embeddings.weight": ("F32", (768, 3, 16, 16)),
+         "transformer.embeddings.position_embeddings": ("F32", (1, 197, 768)),
          "head.weight": ("F32", (101, 768)), "prompt_embeddings": ("F32", (1, 50, 768)),
          "deep_prompt_embeddings": ("F32", (11, 50, 768))},
     ),

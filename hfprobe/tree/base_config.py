@@ -70,6 +70,9 @@ def config_dims(config: Mapping) -> dict[str, int]:
     conv = config.get("conv_dim")
     if got.get("conv_dim") is None and isinstance(conv, list) and conv and all(type(c) is int and c > 0 for c in conv):
         got["conv_dim"] = conv[-1]  # wav2vec 2.0's feature encoder: its last convolution feeds the projection
+    image, patch = _first(config, ["image_size"]), got.get("patch")
+    if got["positions"] is None and image and patch and image % patch == 0:
+        got["positions"] = (image // patch) ** 2 + 1  # a ViT's patches and its class token
     if heads and head_dim is None and hidden and hidden % heads == 0:
         head_dim = hidden // heads
     if config.get("multi_query") is True and not config.get("new_decoder_architecture"):

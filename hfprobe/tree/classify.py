@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from .base_config import configs_checked
 from .decide import base_model_decision, claim_conflicts, unknown_claims
 from .declared import Claim, declared_claims, foreign_model_type
-from .fit import RootFit, fit_roots, name_families, shape_text, side, size_families, telling
+from .fit import RootFit, fit_roots, name_families, resized_words, shape_text, side, size_families, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
 from .registry import families, family_label, layout, roots
@@ -261,6 +261,7 @@ def _name_words_checked(claims: list[Claim], placed: list[str], evidence: list[s
 
 
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
+_LINEAGE = {"patch"}  # soft sizes (fit._SOFT) no tune changes: where every fitting root misses one, so does the family
 SIZES_AND_DECLARED = 0.8  # ... unless only its roots fit the sizes, and metadata names one that fits them all
 # a root a model's own config declares (adapter_config.json, a card's base_model, a training config) and the weights
 # allow: at least this sure. On the realzoo, 19 of 19 such declarations are the true base (Wilson's 95% lower bound
@@ -509,6 +510,15 @@ def _rank_roots(
             for c in claims
         ):
             family_conf = SIZES_AND_DECLARED
+    lineage = [f for _, f in ok if _LINEAGE & f.resized]
+    if family and ok and len(lineage) == len(ok) and family_conf > SHAPES_ONLY_FAMILY:
+        # no known root of any family has this patch size, which no tune changes: a model the registry lacks, that
+        # the rest of its names and sizes only resemble (DINOv3's 16-pixel patches and registers are no DINOv2's)
+        cands = [dict(c, score=round(c["score"] * SHAPES_ONLY_FAMILY / family_conf, 3)) for c in cands]
+        family_conf = SHAPES_ONLY_FAMILY
+        misses = lineage[0].soft_misses
+        miss = next((m for m in misses if any(f"({d} x" in m or f"x {d})" in m for d in _LINEAGE)), misses[0])
+        evidence.append(f"shapes: no known root has its patch size ({miss})")
     if (weak or not from_names) and family_conf < 1:  # a root can be no surer than the family it was picked from
         cands = [dict(c, score=round(c["score"] * family_conf, 3)) for c in cands]
     mine = [f for fam, f in ok if fam == family]
@@ -541,10 +551,8 @@ def _explain(
         for key, o, i, oexpr, iexpr in best + [p for p in top.passed[:1] if p not in best]:
             evidence.append(f"shapes: {key} is {shape_text(o, i)}, fits {side(oexpr)} x {side(iexpr)} of {root}")
         if top.soft_misses:
-            evidence.append(
-                f"shapes: {top.soft_misses[0]}, unlike {root}: a resized vocabulary or a widened input, which keeps "
-                "the lineage"
-            )
+            keeps = "" if _LINEAGE & top.resized else ", which keeps the lineage"
+            evidence.append(f"shapes: {top.soft_misses[0]}, unlike {root}: {resized_words(top)}{keeps}")
         if top.shape_only:
             sizes = sorted({d for o, i in norm.values() for d in (o, i) if d})
             evidence.append(

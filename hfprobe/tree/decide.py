@@ -10,7 +10,7 @@ import re
 from typing import NamedTuple
 
 from .declared import Claim
-from .fit import RootFit, telling
+from .fit import RootFit, resized_words, telling
 from .registry import (
     families,
     family_label,
@@ -291,14 +291,11 @@ def base_model_decision(
         names = ", ".join(dict.fromkeys(c.value for c in named))
         return dict(out, status="ambiguous", reason=f"the metadata names several roots the weights allow: {names}")
     mine = [f for f in pool if f.root["family"] == family]
+    if foreign:  # (said whether or not its shapes resemble a root's: BEiT's relative positions fit no ViT's)
+        resemble = f"; its weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage"
+        return dict(out, reason=f"{foreign}, an architecture the registry has no roots for{resemble if mine else ''}")
     if not mine:
         return dict(out, status="unknown", reason="the weights alone are not enough to name the base model")
-    if foreign:
-        return dict(
-            out,
-            reason=f"{foreign}, an architecture the registry has no roots for; its "
-            f"weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage",
-        )
     # what rules out every root of the family, however many fit: said before "several fit", as it says more
     lead = next((f for f in mine if cands and f.root["id"] == cands[0]["id"]), mine[0])
     rid = lead.root["id"]
@@ -324,8 +321,8 @@ def base_model_decision(
     if all(f.soft_misses for f in mine):  # "the only root whose shapes fit" must be true of every shape
         return dict(
             out,
-            reason=f"the weights fit {rid}'s layers but not all its sizes ({lead.soft_misses[0]}): a resized "
-            "vocabulary or widened input, or a model the registry does not know",
+            reason=f"the weights fit {rid}'s layers but not all its sizes ({lead.soft_misses[0]}): "
+            f"{resized_words(lead)}, or a model the registry does not know",
         )
     exact = [f for f in mine if not f.soft_misses]  # roots that every shape fits, embedding sizes included
     if coverage is not None:  # a full checkpoint holds all its blocks: a root with more is a look-alike no more

@@ -22,7 +22,7 @@ from .keymatch import KeySet
 from .names import Shape
 from .registry import families, family_label, layout, roots
 
-__all__ = ["RootFit", "fit_root", "fit_roots", "name_families", "size_families", "telling"]
+__all__ = ["RootFit", "fit_root", "fit_roots", "name_families", "resized_words", "size_families", "telling"]
 
 
 def _values(expr, dims: Mapping) -> set[int] | None:
@@ -47,8 +47,17 @@ def _values(expr, dims: Mapping) -> set[int] | None:
     return {int(mult or 1) * v for v in vals}
 
 
-# resized embeddings are common (a text encoder's 77 positions made 248): a mismatch lowers a root, never rules it out
-_SOFT = {"vocab", "positions", "te_positions"}
+# resized embeddings are common (a text encoder's 77 positions made 248): a mismatch lowers a root, never rules it out;
+# so does a ViT's patch size (its patch embedding's kernel, which FlexiViT resizes), where a family's roots have
+# fewer patch sizes than its models (a ViT-L/14 is no ViT-L/16 the registry lists, nor a DINOv2 for that)
+_SOFT = {"vocab", "positions", "te_positions", "patch"}
+_RESIZED = {  # what a soft size that does not fit may be, in words (`resized_words`)
+    "vocab": "a resized vocabulary",
+    "positions": "a resized position table",
+    "te_positions": "a resized position table",
+    "in_channels": "a widened input",
+    "patch": "another patch size",
+}
 # input channels a derivative widens (inpainting's 9, a FLUX Control LoRA's 128, which diffusers' loader expands
 # FLUX.1-dev's x_embedder to take): more of them lowers a root, never rules it out; fewer does
 _WIDENED = {"in_channels"}
@@ -124,6 +133,12 @@ def _role_values(root: dict, spec: dict) -> tuple[list[tuple[set[int] | None, se
         if not root.get("config"):  # (a root from a declared model's config.json is one run's: not kept)
             _ROLE_VALUES[key] = cached
     return cached[1], cached[2]
+
+
+def resized_words(fit: RootFit) -> str:
+    """What the sizes a root misses softly may be: `a resized vocabulary`, `a widened input`, `another patch size`."""
+    words = list(dict.fromkeys(w for d, w in _RESIZED.items() if d in fit.resized))
+    return " or ".join(words) or "a resized embedding"
 
 
 def side(value) -> str:

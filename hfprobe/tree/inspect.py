@@ -155,7 +155,9 @@ def _training_texts(src: Source, have: dict[str, str]) -> dict[str, str]:
 def weight_shapes(view) -> dict[str, tuple]:
     """(d_out, in-channels) per module, under canonical names and raw key names, for `tree.classify`.
 
-    A convolution's `Module.d_in` counts kh*kw; the tree registry speaks in channels, so it is undone here.
+    A convolution's `Module.d_in` counts kh*kw; the tree registry speaks in channels, so it is undone here. The
+    kernel of a square convolution on the input (an image's 3 channels, or 1 to 4: a ViT's patch embedding) is
+    given too, as `<module>.kernel`: (kh, kw), which the registry's `patch` size checks (ViT-B/16 is no DINOv2).
     """
     packed = _packed(view)  # their shapes are not (out, in): the quantized modules say those
     shapes = shapes_from_raw({k: info.shape for k, info in view.raw.items() if k not in packed})
@@ -165,6 +167,8 @@ def weight_shapes(view) -> dict[str, tuple]:
             d_in = d_in // max(1, math.prod(m.kernel))
         d_out, d_in = m.d_out or None, d_in or None  # 0: a side the file does not give (a LoRA's lone A, IA3)
         shapes[name] = (d_out, d_in) if not m.transposed else (d_in, d_out)
+        if m.kind == "full" and m.kernel and len(m.kernel) == 2 and m.kernel[0] == m.kernel[1] > 1 and (d_in or 9) <= 4:
+            shapes[f"{name}.kernel"] = tuple(m.kernel)
     return shapes
 
 

@@ -1,0 +1,99 @@
+"""timm's vision transformers, under its names (`blocks.N.attn.qkv`, `patch_embed.proj`, `pos_embed`, `reg_token`),
+which DINOv2's torch.hub checkpoints share. Each is built by timm from its default configuration on the meta
+device and read from a header-only copy, as `benchmarks/bench_architectures.py --timm` reads all 1,371.
+
+Before, base_model was written from the weights alone for 35 full checkpoints and 14 LoRAs of them, all wrong but
+DINOv2's own: DeiT III, RADIO, NaFlexViT, TIPSv2 and InternViT-300M as DINOv2 (their LayerScale, read as DINOv2's),
+XCiT, ConViT, PE and AugReg's ViT-Ti as DeiT-tiny (the one root of that width). A ViT's patch size (the kernel of
+its patch embedding) and its position table are now sizes a root is checked by, timm's register tokens too, and
+AugReg's ViT-Ti and ViT-S are roots beside DeiT's tiny and small, whose shapes they share.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.tree.inspect import inspect_source
+from tests.builders import write_header
+
+timm = pytest.importorskip("timm")
+
+SURE = 0.9
+
+# timm model: (base_model written, families it may be placed in at SURE or more)
+FULL = {
+    # Meta's DINOv2 in timm's names (its torch.hub checkpoints'): neighbours, written before and after
+    "vit_small_patch14_dinov2": ("facebook/dinov2-small", {"dinov2"}),
+    "vit_base_patch14_dinov2": ("facebook/dinov2-base", {"dinov2"}),
+    # DINOv2 with registers, whose timm copy keeps 1,369 positions (the class token's apart): the family, no root
+    "vit_base_patch14_reg4_dinov2": (None, {"dinov2_with_registers"}),
+    # a ViT with LayerScale, at 16 pixels a patch: was facebook/dinov2-base at 1.0
+    "deit3_base_patch16_224": (None, {"vit"}),
+    "vit_base_patch16_radio_v3": (None, set()),  # distilled from DINOv2 and others, 7 registers: was dinov2-base
+    "vit_base_patch14_reg1_tipsv2": (None, set()),  # 1 register: was dinov2-base
+    "vit_intern300m_patch14_448": (None, set()),  # dinov2-large's every width, 1,025 positions: was dinov2-large
+    "naflexvit_base_patch16_gap": (None, set()),  # patches through a linear layer, `embeds.*`: was dinov2-base
+    "vit_base_patch16_dinov3": (None, set()),  # 4 registers at 16 pixels a patch, rotary positions: DINOv3
+    "xcit_tiny_12_p16_224": (None, set()),  # cross-covariance attention: was facebook/deit-tiny-patch16-224
+    "convit_tiny": (None, set()),  # gated positional attention: was deit-tiny
+    "vit_pe_core_tiny_patch16_384": (None, {"vit"}),  # Perception Encoder: was deit-tiny
+    "vit_tiny_patch16_224": (None, {"vit"}),  # AugReg's ViT-Ti: DeiT-tiny's shapes, trained apart (was deit-tiny)
+    "deit_tiny_patch16_224": (None, {"vit"}),  # and DeiT-tiny itself, which the weights cannot tell from it
+    "deit_small_patch16_224": (None, {"vit"}),  # and DeiT-small, AugReg's ViT-S's look-alike
+    "focalnet_large_fl3": (None, set()),  # Swin-L's stages with focal modulation: no Swin
+}
+
+LORA = {  # a PEFT LoRA on every linear layer: attention and MLP sizes only
+    "vit_tiny_patch16_224": (None, {"vit"}),  # was deit-tiny
+    "xcit_tiny_12_p16_224": (None, {"vit"}),  # was deit-tiny
+    "convit_tiny": (None, set()),  # its `attn.qk` is no ViT's: was deit-tiny
+    "vit_base_patch14_dinov2": (None, set()),  # ViT-B/16's every name and size: DINOv2 or ViT
+}
+
+
+def _shapes(name: str) -> dict[str, tuple]:
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False)
+    return {k: tuple(v.shape) or (1,) for k, v in model.state_dict().items()}
+
+
+def _lora(shapes: dict[str, tuple]) -> dict[str, tuple]:
+    out = {}
+    for key, shape in shapes.items():
+        if key.endswith(".weight") and len(shape) == 2 and min(shape) >= 16:
+            module = "base_model.model." + key.removesuffix(".weight")
+            out[f"{module}.lora_A.weight"], out[f"{module}.lora_B.weight"] = (8, shape[1]), (shape[0], 8)
+    return out
+
+
+def _report(tensors: dict[str, tuple], folder, file: str) -> dict:
+    write_header(folder / file, {k: ("F16", s) for k, s in tensors.items()}, data=False)
+    return inspect_source(str(folder))
+
+
+def _check(report: dict, base_model: str | None, sure_in: set[str]) -> None:
+    assert report["base_model"]["id"] == base_model, (report["family"], report["base_model"])
+    if report["family_confidence"] >= SURE:
+        assert report["family"] in sure_in, (report["family"], report["family_confidence"])
+
+
+@pytest.mark.parametrize("name", sorted(FULL))
+def test_a_timm_vit_checkpoint_gets_a_root_only_where_its_patches_and_positions_are_the_root_s(name, tmp_path):
+    _check(_report(_shapes(name), tmp_path, "model.safetensors"), *FULL[name])
+
+
+@pytest.mark.parametrize("name", sorted(LORA))
+def test_a_lora_on_a_timm_vit_leaves_look_alike_roots_unwritten(name, tmp_path):
+    _check(_report(_lora(_shapes(name)), tmp_path, "adapter_model.safetensors"), *LORA[name])
+
+
+def test_the_patch_size_is_said_where_no_root_has_it(tmp_path):
+    """A ViT-B/16 with 4 registers (timm's `vit_base_patch16_reg4_gap_256`): its registers fit DINOv2 with registers'
+    roots, its 16-pixel patches none of them. The evidence says so, and the family is no surer than sizes alone
+    make it (was ViT at 0.88, registers and patches unread)."""
+    report = _report(_shapes("vit_base_patch16_reg4_gap_256"), tmp_path, "model.safetensors")
+    assert report["family_confidence"] <= 0.5
+    evidence = " ".join(report["root"]["evidence"])
+    assert "no known root has its patch size (patch_embed.proj.kernel is 16x16 (patch x patch))" in evidence
+    assert "another patch size" in report["base_model"]["reason"]
