@@ -1,6 +1,6 @@
-"""Benchmark: what inspect says of every architecture transformers (or diffusers) has, from its weights (not a test)
+"""Benchmark: what inspect says of every architecture transformers (diffusers, timm) has, from its weights (no test)
 
-    .venv/bin/python benchmarks/bench_architectures.py [--diffusers] [--out result.jsonl] [--only NAME ...] [-v]
+    .venv/bin/python benchmarks/bench_architectures.py [--diffusers | --timm] [--out FILE] [--only NAME ...] [-v]
 
 Each model type in transformers' `MODEL_MAPPING_NAMES` is built by `AutoModel.from_config` from its default
 configuration on the meta device (no weights, no download) and written twice as a header-only safetensors file,
@@ -17,13 +17,20 @@ architecture the registry has no roots for. Counted per file:
   that is the truth at confidence 0.9 or more;
 * sure and wrong: another family at confidence 0.9 or more, which a card and an index row repeat;
 * base_model on a wrong family: a root written as `base_model` from the weights alone, its family not the truth
-  (a few are defensible: SAM-HQ is a fine-tune of SAM; most are not). Listed with -v.
+  (a few are defensible: SAM-HQ is a fine-tune of SAM; most are not). Listed with -v;
+* base_model written: a root written from the weights alone, whatever its family.
 
 With --diffusers, every model class diffusers exports (a UNet, a DiT, a ControlNet) is built from its default
 configuration instead (for most DiTs that is the published model's) and written as a checkpoint, as the same
 checkpoint with its config.json (`_class_name` only), and as a LoRA on its attention layers under the
 `transformer.` / `unet.` prefix diffusers' `save_lora_weights` writes, the layout most diffusion LoRAs have.
 Truth is families.json's `diffusers_classes` (any of the families a class builds), else none.
+
+With --timm, every architecture timm lists (1,371 in timm 1.0) is built by `timm.create_model` from its default
+configuration and written as a checkpoint and as a PEFT LoRA under timm's names (`blocks.N.attn.qkv`, `pos_embed`),
+which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT and
+DINOv2 roots, the rest none; "base_model written" counts every root written, a look-alike's too (timm's ViT-Ti
+is AugReg's, not DeiT-tiny, in the same shapes).
 
 Caveats: a default configuration is not a published checkpoint (many share no root's sizes, some share one's by
 chance), AutoModel has no task head and no model prefix (`bert.`, `roberta.`), and a real LoRA targets a few
@@ -172,6 +179,36 @@ def measure_diffusers(cls: str, truth: list[str]) -> dict:
     return row
 
 
+# timm architectures of the registry's roots (what their weights may be; the pretrained tag says which), else none
+TIMM_TRUTH = [
+    (r"^vit_(small|base|large)_patch14_reg4_dinov2$", "dinov2_with_registers"),
+    (r"^vit_(small|base|large)_patch14_dinov2$", "dinov2"),
+    (r"^(vit|deit)_(tiny|small|base|large)_patch16_(224|384)$", "vit"),
+]
+
+
+def measure_timm(name: str) -> dict:
+    import timm
+    import torch
+
+    truth = next((fam for pattern, fam in TIMM_TRUTH if re.match(pattern, name)), None)
+    row: dict = {"timm": name, "truth": truth}
+    signal.alarm(60)
+    try:
+        with torch.device("meta"):
+            model = timm.create_model(name, pretrained=False)
+        shapes = {k: tuple(v.shape) or (1,) for k, v in model.state_dict().items()}
+    except (Exception, _Timeout) as e:
+        return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
+    finally:
+        signal.alarm(0)
+    row["full"] = _answer(shapes, "model")
+    lora = _lora(shapes)
+    if lora:
+        row["lora"] = _answer(lora, "adapter_model")
+    return row
+
+
 def _right(family: str | None, truth) -> bool:
     """A transformers row's truth is one family or None, a diffusers row's the families its class builds."""
     return family in truth if isinstance(truth, list) and truth else family == (truth or None)
@@ -186,6 +223,7 @@ def summarize(rows: list[dict]) -> dict:
             if not x:
                 continue
             c["files"] += 1
+            c["base_model written"] += x["base_model"] is not None
             if _right(x["family"], r["truth"]):
                 c["right"] += 1
                 c["right and sure"] += x["family"] is not None and x["confidence"] >= SURE
@@ -212,7 +250,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, help="write one JSON row per model type here")
     ap.add_argument("--only", nargs="*", help="these model types (diffusers classes) only")
-    ap.add_argument("--diffusers", action="store_true", help="diffusers' model classes instead of transformers'")
+    kinds = ap.add_mutually_exclusive_group()
+    kinds.add_argument("--diffusers", action="store_true", help="diffusers' model classes instead of transformers'")
+    kinds.add_argument("--timm", action="store_true", help="timm's architectures instead of transformers'")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the wrong answers")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -227,7 +267,12 @@ def main(argv=None) -> int:
     transformers.logging.set_verbosity_error()
     spec = families()
     rows = []
-    if args.diffusers:
+    if args.timm:
+        import timm
+
+        version = {"timm": timm.__version__}
+        rows = [measure_timm(name) for name in args.only or timm.list_models()]
+    elif args.diffusers:
         import diffusers
 
         version = {"diffusers": diffusers.__version__}
@@ -244,8 +289,9 @@ def main(argv=None) -> int:
         for r in rows:
             for kind in ("full", "full+config", "lora"):
                 x = r.get(kind)
-                if x and not _right(x["family"], r["truth"]) and (x["confidence"] >= SURE or x["base_model"]):
-                    name = r.get("model_type") or r["class"]
+                wrong = not _right(x["family"], r["truth"]) if x else False
+                if x and ((wrong and x["confidence"] >= SURE) or (x["base_model"] and (wrong or args.timm))):
+                    name = r.get("model_type") or r.get("timm") or r["class"]
                     print(f"{kind:11} {name:40} truth {r['truth']}: {x}", file=sys.stderr)
     return 0
 
