@@ -7,9 +7,14 @@ DINOv2's own: DeiT III, RADIO, NaFlexViT, TIPSv2 and InternViT-300M as DINOv2 (t
 XCiT, ConViT, PE and AugReg's ViT-Ti as DeiT-tiny (the one root of that width). A ViT's patch size (the kernel of
 its patch embedding) and its position table are now sizes a root is checked by, timm's register tokens too, and
 AugReg's ViT-Ti and ViT-S are roots beside DeiT's tiny and small, whose shapes they share.
+
+A timm config.json names the pretrained model a fine-tune was built from (its architecture and the pretrained
+weights' tag): that is the declared base, which was not read.
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import torch
@@ -97,3 +102,35 @@ def test_the_patch_size_is_said_where_no_root_has_it(tmp_path):
     evidence = " ".join(report["root"]["evidence"])
     assert "no known root has its patch size (patch_embed.proj.kernel is 16x16 (patch x patch))" in evidence
     assert "another patch size" in report["base_model"]["reason"]
+
+
+def _timm_folder(tmp_path, name: str, tag: str, **cfg) -> str:
+    """A fine-tune as timm's `push_to_hf_hub` saves it: model.safetensors and a config.json that keeps the
+    architecture and the pretrained weights' config, their tag too."""
+    write_header(tmp_path / "model.safetensors", {k: ("F16", s) for k, s in _shapes(name).items()}, data=False)
+    pretrained = {"tag": tag, "custom_load": False, "input_size": [3, 224, 224], "num_classes": 10}
+    config = {"architecture": name, "num_classes": 10, "pretrained_cfg": pretrained, **cfg}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    return str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "name, tag, family",
+    [
+        ("vit_base_patch16_224", "augreg2_in21k_ft_in1k", "vit"),  # three registry roots share its shapes
+        ("vit_base_patch14_reg4_dinov2", "lvd142m", "dinov2_with_registers"),  # no DINOv2 (was a conflict)
+        ("vit_tiny_patch16_224", "augreg_in21k", "vit"),  # a registry root itself
+    ],
+)
+def test_a_timm_config_names_the_pretrained_model_it_was_built_from(tmp_path, name, tag, family):
+    report = inspect_source(_timm_folder(tmp_path, name, tag))
+    assert report["family"] == family and not report["conflicts"], report["conflicts"]
+    assert report["base_model"]["id"] == f"timm/{name}.{tag}", report["base_model"]
+    assert report["base_model"]["source"] == "config.json pretrained_cfg"
+
+
+def test_a_timm_config_of_an_architecture_the_registry_lacks_writes_nothing(tmp_path):
+    """A ResNet: the weights place no family, so the timm model its config names stays a claim only."""
+    report = inspect_source(_timm_folder(tmp_path, "resnet18", "a1_in1k"))
+    assert report["declared"]["config.json pretrained_cfg"] == "timm/resnet18.a1_in1k"
+    assert report["base_model"]["id"] is None

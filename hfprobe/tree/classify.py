@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 
 from .base_config import configs_checked
 from .decide import base_model_decision, claim_conflicts, unknown_claims
-from .declared import Claim, declared_claims, foreign_model_type
+from .declared import Claim, declared_claims, foreign_model_type, names_itself
 from .fit import RootFit, fit_roots, name_families, resized_words, shape_text, side, size_families, telling
 from .keymatch import KeySet
 from .names import Shape, normalize_keys
@@ -69,6 +69,7 @@ def classify(
     model_config: Mapping | None = None,
     base_config: Callable[[str], Mapping | None] | None = None,
     base_card: Callable[[str], str | None] | None = None,
+    own: str | None = None,
 ) -> TreeResult:
     """Family, root candidates, declared claims and conflicts for one model.
 
@@ -79,7 +80,8 @@ def classify(
     full checkpoint) lets the weights alone name a root only where the family's layers hold enough of them;
     `model_config` is config.json where `config` is the adapter_config.json beside it; `base_config(repo_id)` gives
     the config.json of a declared model the registry lacks, or None (`tree.base_config`: its sizes check it), and
-    `base_card(repo_id)` its model card, or None (its `base_model` says what it was fine-tuned from).
+    `base_card(repo_id)` its model card, or None (its `base_model` says what it was fine-tuned from); `own` is the
+    Hub repo read, which is never its own base (a registry root's repo, a config saved from the repo itself).
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
@@ -94,7 +96,7 @@ def classify(
     name_norm = normalize_keys(names)
     for n, k in zip(name_norm, names):
         orig.setdefault(n, k)
-    declared, claims = declared_claims(metadata, config, texts, model_config)
+    declared, claims = declared_claims(metadata, config, texts, model_config, own=own)
     evidence: list[str] = []
     names_set = KeySet(orig)  # each registry pattern runs once over all names, and only where its literal occurs
     normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))} if params else {}
@@ -173,9 +175,32 @@ def classify(
         declared,
         conflicts,
         [code for code, _ in coded],
-        base_model_decision(
-            claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
+        _not_itself(
+            base_model_decision(
+                claims,
+                cands,
+                pool,
+                family,
+                quantized=bool(quantized),
+                coverage=coverage,
+                foreign=foreign,
+                unknown=unknown,
+            ),
+            own,
         ),
+    )
+
+
+def _not_itself(decision: dict, own: str | None) -> dict:
+    """The decision, unless it names the repo read: a registry root's own repo, which its weights fit alone."""
+    if not decision["id"] or not names_itself(decision["id"], own):
+        return decision
+    return dict(
+        decision,
+        id=None,
+        status="unknown",
+        reason=f"{decision['id']} is this repo itself (a root's own repo, or a copy saved from it): no model is its "
+        "own base",
     )
 
 

@@ -19,7 +19,7 @@ from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
 from .card_yaml import card_metadata, load_yaml
 from .mentions import hub_id_mentions, hub_link_mentions, name_mentions
-from .registry import bare_id, families, file_stem, reupload_marked, roots, tail_key
+from .registry import bare_id, canonical_id, families, file_stem, reupload_marked, roots, tail_key
 
 
 @dataclass
@@ -268,18 +268,53 @@ def _by_name(value: str, rid: str | None) -> bool:
     return rid is not None and "/" in v and v.lower() not in roots()["_alias"] and not reupload_marked(v)
 
 
+def timm_source(config: Mapping) -> str | None:
+    """The pretrained timm model a timm config.json names: timm's `push_to_hf_hub` saves the architecture and the
+    pretrained weights' config, their tag too, which a fine-tune keeps from the weights it started from
+    (`timm/<architecture>.<tag>`, the Hub id timm loads them by), or their `hf_hub_id`, where an older timm kept it.
+
+    >>> timm_source({"architecture": "vit_base_patch16_224", "pretrained_cfg": {"tag": "augreg2_in21k_ft_in1k"}})
+    'timm/vit_base_patch16_224.augreg2_in21k_ft_in1k'
+    """
+    arch, pretrained = config.get("architecture"), config.get("pretrained_cfg")
+    if not isinstance(arch, str) or not isinstance(pretrained, Mapping) or not _TIMM_NAME.fullmatch(arch):
+        return None
+    hub = pretrained.get("hf_hub_id")
+    if isinstance(hub, str) and re.fullmatch(r"[\w.-]{1,96}/[\w.-]{1,96}", hub):
+        return hub
+    tag = pretrained.get("tag")
+    return f"timm/{arch}.{tag}" if isinstance(tag, str) and _TIMM_NAME.fullmatch(tag) else None
+
+
+_TIMM_NAME = re.compile(r"[A-Za-z0-9][\w-]{0,95}")
+
+
+def names_itself(value: str, own: str | None) -> bool:
+    """Whether `value` names `own`, the Hub repo being read (under an alias of the same weights too).
+
+    >>> names_itself("https://huggingface.co/Org/Model", "org/model"), names_itself("org/model-v2", "org/model")
+    (True, False)
+    """
+    if not own or not isinstance(value, str):
+        return False
+    a, b = (named_hub_id(value) or value).strip(), own.strip()
+    return a.lower() == b.lower() or str(canonical_id(a)).lower() == str(canonical_id(b)).lower()
+
+
 def declared_claims(
     metadata: Mapping[str, str] | None = None,
     config: Mapping | None = None,
     texts: Mapping[str, str] | None = None,
     model_config: Mapping | None = None,
+    own: str | None = None,
 ) -> tuple[dict, list[Claim]]:
     """What the metadata claims about the base model: a `declared` dict for the report and claims.
 
     `metadata` is the safetensors header metadata, `config` adapter_config.json or config.json, `model_config`
     config.json where it lies beside an adapter_config.json (the model the adapter was trained on, as loaded),
     `texts` companion files by name (README.md is read as a model card: YAML `base_model`, then prose).
-    Local paths and nulls in `base_model_name_or_path` are common and are not claims.
+    Local paths and nulls in `base_model_name_or_path` are common and are not claims; nor is the repo being read
+    (`own`, a Hub id), which a config saved from it, or its card's usage code, names: a model is not its own base.
 
     >>> d, c = declared_claims(config={"base_model_name_or_path": "/content/sd15"})
     >>> d["ignored"], c
@@ -325,6 +360,8 @@ def declared_claims(
         claim("adapter_config.json model_name", config.get("model_name"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
+    elif timm_source(config):  # timm's: the pretrained model it was built from, by its architecture and tag
+        claim("config.json pretrained_cfg", timm_source(config))
     model_config = dict(model_config or {})
     if model_config.get("_name_or_path"):
         claim("config.json _name_or_path", model_config["_name_or_path"])
@@ -396,6 +433,13 @@ def declared_claims(
             for key, value in found:
                 claim(f"{name} {key}", value)
         _text_mentions(name, body, declared, claims)
+    if own:  # the repo itself, as a config saved from it or its card names it: no claim about its base
+        itself = [c for c in claims if names_itself(c.value, own)]
+        claims = [c for c in claims if not names_itself(c.value, own)]
+        for c in itself:
+            ignored[c.source] = f"{c.value} (this repo itself, not a claim)"
+            if all(o.source != c.source for o in claims):
+                declared.pop(c.source, None)
     if ignored:
         declared["ignored"] = ignored
     return declared, claims

@@ -287,6 +287,7 @@ def _report(src: Source) -> dict:
     weighed["model_config"] = view.model_config  # config.json beside adapter_config.json: what the base was loaded as
     weighed["base_config"] = src.base_config  # a declared model the registry lacks: its own config.json, if to be had
     weighed["base_card"] = src.base_card  # and its card, whose base_model says what it was fine-tuned from
+    weighed["own"] = src.repo_id  # a Hub repo is never its own base
     tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, **weighed)
     if tree.base_model["status"] in ("ambiguous", "unknown"):  # the training code may name it (or the family)
         more = _training_texts(src, texts)
