@@ -1,6 +1,6 @@
-"""Benchmark: what inspect says of every architecture transformers (diffusers, timm) has, from its weights (no test)
+"""Benchmark: what inspect says of every architecture transformers (diffusers, timm, open_clip) has (not a test)
 
-    .venv/bin/python benchmarks/bench_architectures.py [--diffusers | --timm] [--out FILE] [--only NAME ...] [-v]
+    .venv/bin/python benchmarks/bench_architectures.py [--diffusers | --timm | --open-clip] [--out FILE] [--only …] [-v]
 
 Each model type in transformers' `MODEL_MAPPING_NAMES` is built by `AutoModel.from_config` from its default
 configuration on the meta device (no weights, no download) and written twice as a header-only safetensors file,
@@ -30,7 +30,8 @@ With --timm, every architecture timm lists (1,371 in timm 1.0) is built by `timm
 configuration and written as a checkpoint and as a PEFT LoRA under timm's names (`blocks.N.attn.qkv`, `pos_embed`),
 which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT and
 DINOv2 roots, the rest none; "base_model written" counts every root written, a look-alike's too (timm's ViT-Ti
-is AugReg's, not DeiT-tiny, in the same shapes).
+is AugReg's, not DeiT-tiny, in the same shapes). With --open-clip, every model config open_clip lists likewise,
+under OpenCLIP's names (`transformer.resblocks.N.attn.in_proj_weight`, `visual.conv1`); truth `OPEN_CLIP_TRUTH`.
 
 Caveats: a default configuration is not a published checkpoint (many share no root's sizes, some share one's by
 chance), AutoModel has no task head and no model prefix (`bert.`, `roberta.`), and a real LoRA targets a few
@@ -187,18 +188,36 @@ TIMM_TRUTH = [
 ]
 
 
+# open_clip architectures of the registry's CLIP roots (OpenAI's, LAION's, DFN's, MetaCLIP's), the rest none
+OPEN_CLIP_TRUTH = [(r"^ViT-(B-32|B-16|L-14|L-14-336|H-14|bigG-14)(-quickgelu)?$", "clip")]
+
+
 def measure_timm(name: str) -> dict:
     import timm
+
+    return _measure_library("timm", name, TIMM_TRUTH, lambda: timm.create_model(name, pretrained=False))
+
+
+def measure_open_clip(name: str) -> dict:
+    import open_clip
+
+    return _measure_library(
+        "open_clip", name, OPEN_CLIP_TRUTH, lambda: open_clip.create_model(name, pretrained=None, device="meta")
+    )
+
+
+def _measure_library(library: str, name: str, truth_table: list, build) -> dict:
+    """A model another library builds (on the meta device), as a checkpoint and a PEFT LoRA under its names."""
     import torch
 
-    truth = next((fam for pattern, fam in TIMM_TRUTH if re.match(pattern, name)), None)
-    row: dict = {"timm": name, "truth": truth}
+    truth = next((fam for pattern, fam in truth_table if re.match(pattern, name)), None)
+    row: dict = {library: name, "truth": truth}
     signal.alarm(60)
     try:
         with torch.device("meta"):
-            model = timm.create_model(name, pretrained=False)
+            model = build()
         shapes = {k: tuple(v.shape) or (1,) for k, v in model.state_dict().items()}
-    except (Exception, _Timeout) as e:
+    except (Exception, _Timeout) as e:  # (open_clip's multilingual towers download a tokenizer config: no Hub here)
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:
         signal.alarm(0)
@@ -253,6 +272,7 @@ def main(argv=None) -> int:
     kinds = ap.add_mutually_exclusive_group()
     kinds.add_argument("--diffusers", action="store_true", help="diffusers' model classes instead of transformers'")
     kinds.add_argument("--timm", action="store_true", help="timm's architectures instead of transformers'")
+    kinds.add_argument("--open-clip", action="store_true", help="open_clip's model configs instead of transformers'")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the wrong answers")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -267,7 +287,12 @@ def main(argv=None) -> int:
     transformers.logging.set_verbosity_error()
     spec = families()
     rows = []
-    if args.timm:
+    if args.open_clip:
+        import open_clip
+
+        version = {"open_clip": open_clip.__version__}
+        rows = [measure_open_clip(name) for name in args.only or open_clip.list_models()]
+    elif args.timm:
         import timm
 
         version = {"timm": timm.__version__}
@@ -286,12 +311,13 @@ def main(argv=None) -> int:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(json.dumps({**version, **summarize(rows)}, indent=1))
     if args.verbose:
+        every_write = args.timm or args.open_clip  # (a look-alike's root, written, on the right family)
         for r in rows:
             for kind in ("full", "full+config", "lora"):
                 x = r.get(kind)
                 wrong = not _right(x["family"], r["truth"]) if x else False
-                if x and ((wrong and x["confidence"] >= SURE) or (x["base_model"] and (wrong or args.timm))):
-                    name = r.get("model_type") or r.get("timm") or r["class"]
+                if x and ((wrong and x["confidence"] >= SURE) or (x["base_model"] and (wrong or every_write))):
+                    name = r.get("model_type") or r.get("timm") or r.get("open_clip") or r["class"]
                     print(f"{kind:11} {name:40} truth {r['truth']}: {x}", file=sys.stderr)
     return 0
 

@@ -77,9 +77,23 @@ KNOWN = {
         "google-t5/t5-base",
     ),
     "sdxl-unet": (_sdxl_unet, "stabilityai/stable-diffusion-xl-base-1.0"),
-    "clip-vit-base-patch16": (
-        lambda: _transformers("CLIPModel", "CLIPConfig", vision_config={"patch_size": 16}),
-        "openai/clip-vit-base-patch16",
+    # (ViT-B/16's shapes are LAION's too since it is a root: its 336-pixel ViT-L/14 is OpenAI's alone)
+    "clip-vit-large-patch14-336": (
+        lambda: _transformers(
+            "CLIPModel",
+            "CLIPConfig",
+            projection_dim=768,
+            text_config={"hidden_size": 768, "intermediate_size": 3072, "num_attention_heads": 12},
+            vision_config={
+                "hidden_size": 1024,
+                "intermediate_size": 4096,
+                "num_hidden_layers": 24,
+                "num_attention_heads": 16,
+                "patch_size": 14,
+                "image_size": 336,
+            },
+        ),
+        "openai/clip-vit-large-patch14-336",
     ),
     "whisper-small": (
         lambda: _transformers("WhisperForConditionalGeneration", "WhisperConfig", **LLM_CONFIGS["whisper"][1]),
@@ -308,7 +322,7 @@ def test_a_model_type_the_registry_lacks_caps_the_family_and_writes_nothing(name
     assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5
 
 
-@pytest.mark.parametrize("name", ["xlm-roberta-base", "clip-vit-base-patch16", "whisper-small"])
+@pytest.mark.parametrize("name", ["xlm-roberta-base", "clip-vit-large-patch14-336", "whisper-small"])
 def test_a_known_model_type_keeps_its_root(name, tmp_path):
     build, root = KNOWN[name]
     report = _checkpoint(build(), tmp_path / name, config=True)
