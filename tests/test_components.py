@@ -126,6 +126,18 @@ def test_clip_image_encoders_are_clip_vision_towers(saved_by, tmp_path):
     assert CLIP_L_ROOTS <= {c["id"] for c in report["root"]["candidates"][:3]}
 
 
+def test_a_clip_vit_b16_is_openai_s_or_laion_s(tmp_path):
+    """A whole CLIP ViT-B/16 (`CLIPModel`): OpenAI's and LAION-2B's share every shape, so its weights name neither
+    (OpenAI's was written before LAION's was a root); a card that names one decides."""
+    shapes = _shapes("CLIPModel", "CLIPConfig", vision_config={"patch_size": 16})
+    report = _inspect(shapes, tmp_path / "alone")
+    assert report["family"] == "clip" and report["base_model"]["status"] == "ambiguous"
+    both = {"openai/clip-vit-base-patch16", "laion/CLIP-ViT-B-16-laion2B-s34B-b88K"}
+    assert both <= {c["id"] for c in report["root"]["candidates"][:2]}
+    card = "---\nbase_model: laion/CLIP-ViT-B-16-laion2B-s34B-b88K\n---\n"
+    assert _inspect(shapes, tmp_path / "card", card=card)["base_model"]["id"] == "laion/CLIP-ViT-B-16-laion2B-s34B-b88K"
+
+
 def test_a_siglip_vision_tower_saved_alone_is_siglip(tmp_path):
     """FLUX.1 Redux's image encoder, SigLIP so400m's vision tower, as transformers 5 saves it (no `vision_model.`):
     before, Whisper's encoder at 0.3 with no root."""
