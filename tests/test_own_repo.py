@@ -59,3 +59,14 @@ def test_a_fine_tune_still_gets_the_base_its_config_names(hub, tmp_path):
     files = _checkpoint(tmp_path, "GPT2LMHeadModel", "GPT2Config", "openai-community/gpt2")
     hub.add_repo("org/gpt2-poems", files)
     assert inspect_source("org/gpt2-poems")["base_model"]["id"] == "openai-community/gpt2"
+
+
+def test_a_snapshot_in_the_hugging_face_cache_is_its_repo(tmp_path):
+    """The same repo read from huggingface_hub's cache folder (`models--org--name/snapshots/<sha>`): its config
+    saved from the repo itself names no base."""
+    folder = tmp_path / "hub" / "models--org--bert-ft" / "snapshots" / "0123abc"
+    for name, data in _checkpoint(tmp_path, "BertForSequenceClassification", "BertConfig", "org/bert-ft").items():
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data.encode() if isinstance(data, str) else data)
+    report = inspect_source(str(folder))
+    assert report["base_model"]["id"] != "org/bert-ft" and "config.json _name_or_path" not in report["declared"]

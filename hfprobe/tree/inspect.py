@@ -22,7 +22,7 @@ from ..formats.head import MAX_LABELS, head_words, label_sets
 from ..formats.pick import TRAINING_STATE, is_weights_name
 from ..source import Source, resolve
 from .classify import classify
-from .declared import declared_words
+from .declared import declared_words, named_hub_id
 from .described import LABEL_FILES, declared_labels, described, described_words
 from .names import shapes_from_raw
 from .registry import families, family_label, tree_root
@@ -287,7 +287,8 @@ def _report(src: Source) -> dict:
     weighed["model_config"] = view.model_config  # config.json beside adapter_config.json: what the base was loaded as
     weighed["base_config"] = src.base_config  # a declared model the registry lacks: its own config.json, if to be had
     weighed["base_card"] = src.base_card  # and its card, whose base_model says what it was fine-tuned from
-    weighed["own"] = src.repo_id  # a Hub repo is never its own base
+    # a Hub repo is never its own base, nor a snapshot of one in huggingface_hub's cache (`models--org--name`)
+    weighed["own"] = src.repo_id or (named_hub_id(str(src.root)) if src.root is not None else None)
     tree = classify(shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, **weighed)
     if tree.base_model["status"] in ("ambiguous", "unknown"):  # the training code may name it (or the family)
         more = _training_texts(src, texts)
