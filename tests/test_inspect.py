@@ -568,3 +568,21 @@ def test_a_root_tuned_from_another_names_its_tree_and_how_sure(tmp_path):
     sd1 = inspect_source(str(tmp_path / "sd1"))
     assert sd1["root"]["tree"]["id"] == sd1["root"]["id"] == "stable-diffusion-v1-5/stable-diffusion-v1-5"
     assert "  tree  " not in format_report(sd1) and "It was tuned from" not in update_card(None, sd1).text
+
+
+def test_an_adapter_of_several_ranks_says_each(tmp_path):
+    """PEFT's `rank_pattern` (here rank 16 on the value projections, 8 elsewhere): the report gave the most common
+    rank alone; `ranks` lists each, the most common first, and the text says them."""
+    from tests.builders import write_header
+
+    tensors = {}
+    for i in range(12):
+        for proj, r in (("q_proj", 8), ("k_proj", 8), ("v_proj", 16)):
+            key = f"base_model.model.model.layers.{i}.self_attn.{proj}"
+            tensors[f"{key}.lora_A.weight"], tensors[f"{key}.lora_B.weight"] = ("F16", (r, 896)), ("F16", (896, r))
+    write_header(tmp_path / "adapter_model.safetensors", tensors)
+    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "rank_pattern": {"v_proj": 16}}
+    (tmp_path / "adapter_config.json").write_text(json.dumps(config))
+    report = inspect_source(str(tmp_path))
+    assert report["rank"] == 8 and report["ranks"] == [[8, 24], [16, 12]]
+    assert "36 modules, ranks 8 on 24, 16 on 12" in format_report(report)

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -289,8 +290,14 @@ class WeightsView:
     @property
     def rank(self) -> int | None:
         """The most common LoRA rank (None for full checkpoints)."""
-        ranks = [m.rank for m in self.modules.values() if m.kind in ("lora", *LYCORIS_KINDS) and m.rank]
-        return max(set(ranks), key=ranks.count) if ranks else None
+        return next(iter(self.ranks), None)
+
+    @property
+    def ranks(self) -> dict[int, int]:
+        """{rank: modules} of the LoRA modules, the most common first (a LoCon's convolutions, PEFT's `rank_pattern`
+        and AdaLoRA give several); {} for full checkpoints."""
+        ranks = Counter(m.rank for m in self.modules.values() if m.kind in ("lora", *LYCORIS_KINDS) and m.rank)
+        return dict(sorted(ranks.items(), key=lambda kv: (-kv[1], -kv[0])))
 
     def tensor(self, key: str) -> torch.Tensor:
         """One raw tensor by its key in the file (reads only its bytes)."""

@@ -211,8 +211,8 @@ def inspect_source(spec_or_source, *, token=None) -> dict:
 
     Keys: source, revision_sha (Hub: the commit read), files, format, kind, family, family_confidence,
     root {id, confidence, candidates [{id, score}], evidence [str], tree {id, confidence} or None (`tree_of`)},
-    declared {field: value}, conflicts [str],
-    base_model, modules, rank, quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
+    declared {field: value}, conflicts [str], base_model, modules, rank, ranks [[rank, modules]],
+    quantized {method, bits, modules} or None, bytes_read, range_ignored, truncated,
     head {module, outputs, task, labels} or None (`formats.head`), datasets [{id, source}] and prompts [{text,
     source}] (what its files say it was trained on: `tree.trained_on`), notes. Raises the typed errors of
     hfprobe.errors on bad input.
@@ -326,6 +326,7 @@ def _report(src: Source) -> dict:
         "base_model": tree.base_model,
         "modules": len(view.modules),
         "rank": view.rank,
+        "ranks": [[r, n] for r, n in view.ranks.items()],  # [rank, modules], the most common first
         "bytes_read": src.bytes_read,
         "range_ignored": bool(src.range_ignored),
         "quantized": weighed["quantized"],  # {method, bits, modules} of a quantized checkpoint, else None
@@ -370,7 +371,8 @@ def format_report(report: dict) -> str:
         lines.append(f"  file     {r['files'][0]}; {skipped['count']} other weights files here not read: {names}")
     lines += [
         f"  format   {fmt}, {r['modules']} modules"
-        + (f", rank {r['rank']}" if r.get("rank") else "")
+        + (f", rank {r['rank']}" if r.get("rank") and len(r.get("ranks") or ()) < 2 else "")
+        + (f", ranks {', '.join(f'{k} on {n}' for k, n in r['ranks'])}" if len(r.get("ranks") or ()) > 1 else "")
         + (f", quantized ({quant_words(r['quantized'])})" if r.get("quantized") else ""),
         f"  family   {r['family'] or 'unknown'} ({family_label(r['family'])}), "
         f"confidence {r.get('family_confidence', 0):.2f}",
