@@ -119,6 +119,11 @@ def measure(model_type: str, truth: str | None) -> dict:
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:
         signal.alarm(0)
+    return _read_both(row, shapes)
+
+
+def _read_both(row: dict, shapes: dict) -> dict:
+    """The row with inspect's answers on the whole checkpoint and on a PEFT LoRA of it."""
     row["full"] = _answer(shapes, "model")
     lora = _lora(shapes)
     if lora:
@@ -221,11 +226,7 @@ def _measure_library(library: str, name: str, truth_table: list, build) -> dict:
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:
         signal.alarm(0)
-    row["full"] = _answer(shapes, "model")
-    lora = _lora(shapes)
-    if lora:
-        row["lora"] = _answer(lora, "adapter_model")
-    return row
+    return _read_both(row, shapes)
 
 
 def _right(family: str | None, truth) -> bool:
