@@ -360,8 +360,8 @@ def declared_claims(
         claim("adapter_config.json model_name", config.get("model_name"))
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
-    elif timm_source(config):  # timm's: the pretrained model it was built from, by its architecture and tag
-        claim("config.json pretrained_cfg", timm_source(config))
+    elif timm := timm_source(config):  # timm's: the pretrained model it was built from, by its architecture and tag
+        claim("config.json pretrained_cfg", timm)
     model_config = dict(model_config or {})
     if model_config.get("_name_or_path"):
         claim("config.json _name_or_path", model_config["_name_or_path"])
@@ -435,7 +435,7 @@ def declared_claims(
         _text_mentions(name, body, declared, claims)
     if own:  # the repo itself, as a config saved from it or its card names it: no claim about its base
         itself = [c for c in claims if names_itself(c.value, own)]
-        claims = [c for c in claims if not names_itself(c.value, own)]
+        claims = [c for c in claims if all(c is not i for i in itself)]
         for c in itself:
             ignored[c.source] = f"{c.value} (this repo itself, not a claim)"
             if all(o.source != c.source for o in claims):

@@ -167,7 +167,8 @@ def weight_shapes(view) -> dict[str, tuple]:
             d_in = d_in // max(1, math.prod(m.kernel))
         d_out, d_in = m.d_out or None, d_in or None  # 0: a side the file does not give (a LoRA's lone A, IA3)
         shapes[name] = (d_out, d_in) if not m.transposed else (d_in, d_out)
-        if m.kind == "full" and m.kernel and len(m.kernel) == 2 and m.kernel[0] == m.kernel[1] > 1 and (d_in or 9) <= 4:
+        square = bool(m.kernel) and len(m.kernel) == 2 and m.kernel[0] == m.kernel[1] > 1
+        if m.kind == "full" and square and d_in and d_in <= 4:  # a convolution on the input image
             shapes[f"{name}.kernel"] = tuple(m.kernel)
     return shapes
 
