@@ -293,7 +293,8 @@ def _plan_base_model(user: dict, old_block: dict, report: dict, fix: bool) -> tu
     relation = relation_of(report)
     relation_key = {"base_model_relation": relation} if relation and "base_model_relation" not in user else {}
     if not declared:
-        chosen = decision_of(report).get("id")
+        decision = decision_of(report)
+        chosen = decision.get("merged") or decision.get("id")  # a merge's card names every model it merged
         return ("added", {"base_model": chosen, **relation_key}, None, False) if chosen else ("none", {}, None, False)
     verdict = _verdict(declared, report)
     if verdict == "contradicted":
@@ -418,5 +419,5 @@ def update_card(
             f"{name}: the updated card does not read back with huggingface_hub ({clean_text(err, 80)}); "
             "nothing was written; please report this"
         ) from None
-    final = written or (declared[0] if declared else None)
+    final = (", ".join(written) if isinstance(written, list) else written) or (declared[0] if declared else None)
     return CardUpdate(new_text, new_text != original or encoding != "UTF-8", action, conflicts, notes, final)

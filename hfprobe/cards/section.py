@@ -200,7 +200,7 @@ def render_section(
     action: str,
     predictions: dict | None = None,
     repo_id: str | None = None,
-    written: str | None = None,
+    written: str | list[str] | None = None,
     lb: str = "\n",
 ) -> str:
     """The markdown a person reads in ten seconds, between the stable markers. Nothing local: a folder's
@@ -238,8 +238,9 @@ def render_section(
     if skipped and files:  # several weights files in the repo: which one these findings are for
         n, name = skipped.get("count", 0), clean_text(str(files[0]), 200)
         lines.append(f"- **Read from:** `{name}` ({n} other weights file{'s' * (n != 1)} here not read).")
-    if action == "added":
-        lines.append(f"- **base_model:** `{written}`, set by hfprobe: {clean_text(decision.get('reason') or '')}.")
+    if action == "added":  # (a merge's: every model it merged)
+        ids = ", ".join(f"`{w}`" for w in (written if isinstance(written, list) else [written]))
+        lines.append(f"- **base_model:** {ids}, set by hfprobe: {clean_text(decision.get('reason') or '')}.")
     elif action in ("agrees", "kept"):
         word = "agrees with the weights" if action == "agrees" else "kept as declared"
         lines.append(f"- **base_model:** `{', '.join(declared)}` (declared by the card; {word}).")

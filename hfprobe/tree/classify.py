@@ -23,10 +23,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from .base_config import configs_checked
-from .decide import base_model_decision, claim_conflicts, unknown_claims
+from .decide import base_model_decision, claim_conflicts, conflict_code, unknown_claims
 from .declared import Claim, declared_claims, foreign_model_type, names_itself
 from .fit import RootFit, fit_roots, name_families, resized_words, shape_text, side, size_families, telling
 from .keymatch import KeySet
+from .merge import merge_recipe, merged_decision
 from .names import Shape, normalize_keys
 from .registry import families, family_label, layout, roots
 
@@ -47,6 +48,7 @@ class TreeResult:
     conflicts: list[str]
     conflict_codes: list[str] = field(default_factory=list)  # one short code per conflict, same order
     base_model: dict = field(default_factory=dict)  # what a card may declare: see `base_model_decision`
+    merge: dict | None = None  # the merge recipe among the texts (`tree.merge.merge_recipe`), if any
 
     def root_dict(self) -> dict:
         return {
@@ -116,8 +118,12 @@ def classify(
     claims = _name_guesses_checked(claims, fits, evidence)
     claims = _name_words_checked(claims, cand_fams, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
+    recipe = merge_recipe(texts or {})
+    # a merged model the registry lacks is most often a fine-tune, never the foundation its tree grows from
+    merged = set(recipe["models"]) if recipe else set()
+    ranked = [c for c in claims if c.root is not None or c.value.strip() not in merged]
     cands, pool, family, family_conf = _rank_roots(
-        ok, family, by_claim, from_names, claims, evidence, params is not None, shared=len(set(cand_fams)) != 1
+        ok, family, by_claim, from_names, ranked, evidence, params is not None, shared=len(set(cand_fams)) != 1
     )
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
@@ -156,12 +162,20 @@ def classify(
             f"{other[0].source} names {other[0].value}, a {family_label(other[0].family)} model whose shapes the "
             f"registry lacks: these sizes fit {family_label(family)} roots, which does not rule it out"
         )
+    decision = base_model_decision(
+        claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
+    )
     coded = claim_conflicts(claims, family, pool, fits, top, unknown)
+    if recipe and not quantized:  # a merge's card names the models it merged (a quantization's, the merge)
+        decision = merged_decision(decision, recipe, {f.root["id"] for f in pool})
+    merged_out = bool(recipe) and decision["status"] == "contradicted" and decision["source"] == recipe["source"]
+    if merged_out:  # the recipe merges a model the weights rule out
+        coded.append((conflict_code(recipe["source"], "shapes"), decision["reason"]))
     conflicts = [sentence for _, sentence in coded]
     structured = [c for c in claims if c.strength == "declared"]
-    if structured and family:  # one word for readers (cards): does what the metadata declares fit?
+    if (structured or merged_out) and family:  # one word for readers (cards): does what the metadata declares fit?
         ids = {c["id"] for c in cands}
-        if any(c.source in x for c in structured for x in conflicts):
+        if merged_out or any(c.source in x for c in structured for x in conflicts):
             declared["agrees"] = False
         elif any(c.root in ids or (c.root is None and c.family == family) for c in structured):
             declared["agrees"] = True
@@ -175,19 +189,8 @@ def classify(
         declared,
         conflicts,
         [code for code, _ in coded],
-        _not_itself(
-            base_model_decision(
-                claims,
-                cands,
-                pool,
-                family,
-                quantized=bool(quantized),
-                coverage=coverage,
-                foreign=foreign,
-                unknown=unknown,
-            ),
-            own,
-        ),
+        _not_itself(decision, own),
+        recipe,
     )
 
 

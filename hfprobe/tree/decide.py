@@ -34,12 +34,12 @@ def _why(top: RootFit | None, family: str | None) -> str:
     return f"{family_label(family)} ({key} is {o}x{i}: {oexpr} x {iexpr})"
 
 
-def _conflict_code(source: str, kind: str) -> str:
+def conflict_code(source: str, kind: str) -> str:
     """A short, stable code for a conflict: where the claim came from, then what disagrees (family | shapes).
 
-    >>> _conflict_code("README.md mentions", "family")
+    >>> conflict_code("README.md mentions", "family")
     'readme-text-family'
-    >>> _conflict_code("adapter_config.json base_model_name_or_path", "shapes")
+    >>> conflict_code("adapter_config.json base_model_name_or_path", "shapes")
     'adapter-config-shapes'
     """
     s = source.strip().lower()
@@ -133,7 +133,7 @@ def claim_conflicts(
             if c.family and c.family != family:
                 out.append(
                     (
-                        _conflict_code(c.source, "family"),
+                        conflict_code(c.source, "family"),
                         f"{c.source} says {c.value} ({family_label(c.family)}{f', by {c.via}' if c.via else ''}), "
                         "but the weights are "
                         f"{_why(top, family)}",
@@ -144,7 +144,7 @@ def claim_conflicts(
                 reason = bad.bad[0] if bad and bad.bad else "its shapes do not fit"
                 out.append(
                     (
-                        _conflict_code(c.source, "shapes"),
+                        conflict_code(c.source, "shapes"),
                         f"{c.source} says {c.value}, but the weights do not fit it: {reason}",
                     )
                 )
@@ -153,7 +153,7 @@ def claim_conflicts(
                 reason = bad.bad[0] if bad and bad.bad else "its shapes do not fit"
                 out.append(
                     (
-                        _conflict_code(c.source, "shapes"),
+                        conflict_code(c.source, "shapes"),
                         f"{c.source} says {c.value}, but the weights fit no {family_label(c.family)} model of "
                         f"its size ({size_mark(c.value).upper()}): {reason}",
                     )
@@ -166,7 +166,7 @@ def claim_conflicts(
                 seen.add(c.family)
                 out.append(
                     (
-                        _conflict_code(c.source, "family"),
+                        conflict_code(c.source, "family"),
                         f"{c.source.split()[0]} mentions {family_label(c.family)}, but the weights are "
                         f"{_why(top, family)}",
                     )

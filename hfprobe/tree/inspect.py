@@ -24,6 +24,7 @@ from ..source import Source, resolve
 from .classify import classify
 from .declared import declared_words, named_hub_id
 from .described import LABEL_FILES, declared_labels, described, described_words
+from .merge import MERGE_FILES
 from .names import shapes_from_raw
 from .registry import families, family_label, tree_root
 from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
@@ -31,7 +32,7 @@ from .trained_on import datasets_words, declared_datasets, declared_prompts, pro
 log = logging.getLogger(__name__)
 
 # companion files read as metadata, beside the weights file first, then at the top of the source
-TEXT_FILES = ("README.md", "config.yaml")
+TEXT_FILES = ("README.md", "config.yaml", *MERGE_FILES)
 # other markdown files there (notes, reports: `raport.md`, `NOTES.md`) are read as prose, a few and bounded
 MAX_NOTES = 3
 MAX_NOTE_CHARS = 256 * 1024
@@ -298,6 +299,8 @@ def _report(src: Source) -> dict:
             tree = classify(
                 shapes, names=view.raw.keys(), metadata=view.metadata, config=view.config, texts=texts, **weighed
             )
+    if tree.merge and kind == "checkpoint" and not weighed["quantized"]:
+        kind = "merge"  # a checkpoint its recipe says was merged from several models (a quantization's stays one)
     root = tree.root_dict()
     log.info(
         "%s: family %s, root %s (%.2f), base_model %s (%s)",
@@ -325,6 +328,7 @@ def _report(src: Source) -> dict:
         "conflicts": tree.conflicts,
         "conflict_codes": tree.conflict_codes,
         "base_model": tree.base_model,
+        "merge": tree.merge,  # {tool, method, base_model, models, local, source} of a merge's recipe, else None
         "modules": len(view.modules),
         "rank": view.rank,
         "ranks": [[r, n] for r, n in view.ranks.items()],  # [rank, modules], the most common first
@@ -396,9 +400,14 @@ def format_report(report: dict) -> str:
         lines.append(f"  data     declared: {datasets_words(r['datasets'])}")
     if r.get("prompts"):
         lines.append(f"  prompts  declared: {prompts_words(r['prompts'])}")
+    if r.get("merge"):  # what its recipe says it merged
+        m = r["merge"]
+        local = f", and {m['local']} by a local path" if m.get("local") else ""
+        lines.append(f"  merge    {m['method']} of {', '.join(m['models']) or 'no Hub model'}{local} ({m['source']})")
     decision = r.get("base_model") if isinstance(r.get("base_model"), dict) else None
     if decision:  # what `hfprobe annotate` would write as the card's base_model
-        lines.append(f"  card     base_model {decision.get('id') or 'none'} ({decision.get('reason')})")
+        written = ", ".join(decision["merged"]) if decision.get("merged") else decision.get("id") or "none"
+        lines.append(f"  card     base_model {written} ({decision.get('reason')})")
     for c in r["conflicts"]:
         lines.append(f"  CONFLICT {c}")
     if r.get("truncated"):

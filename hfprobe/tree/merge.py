@@ -1,0 +1,138 @@
+"""A merge of several models, as its recipe says: mergekit's `mergekit_config.yml`, or the copy of it mergekit's
+card carries.
+
+A merge's weights are shaped as each model it merged is, so they check the lineage but cannot name the models; the
+recipe names them. `merge_recipe` reads it (`merge_method`, `base_model`, and the models of `models:` and
+`slices:`, each `org/name[@revision][+lora]`); `merged_decision` makes what a card may declare for a merge: the Hub
+ids it merged, written as mergekit writes them (`base_model` a list, `base_model_relation: merge`), where none is a
+registry model the weights rule out and at least one of them, or the decision the weights and metadata made, places
+the tree. A model the registry lacks cannot be checked by its shapes; it is the recipe's word, as a card's is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from ..source.hub import REPO_ID
+from .card_yaml import card_metadata, load_yaml
+from .registry import roots, tail_key
+
+__all__ = ["MERGE_FILES", "merge_recipe", "merged_decision"]
+
+MERGE_FILES = ("mergekit_config.yml",)  # the recipe mergekit writes beside the merged weights
+MAX_MODELS = 16  # Hub ids a recipe names that a report lists (real merges name two to a dozen)
+_CARD_RECIPE = re.compile(r"```ya?ml[ \t]*\r?\n([\s\S]*?)\r?\n```")  # mergekit's card: the recipe as a YAML block
+
+
+def _ref(value) -> str | None:
+    """The model a mergekit reference names: `org/name[@rev][+lora]`, or {model: …} / {path: …} as a mapping."""
+    if isinstance(value, Mapping):
+        value = value.get("model", value.get("path"))
+        return _ref(value)
+    if not isinstance(value, str):
+        return None
+    return value.split("+", 1)[0].split("@", 1)[0].strip() or None
+
+
+def _recipe_of(data) -> dict | None:
+    if not isinstance(data, Mapping) or not isinstance(data.get("merge_method"), str):
+        return None
+    refs = [data.get("base_model")]
+    for entry in data.get("models") or []:
+        refs.append(entry.get("model") if isinstance(entry, Mapping) else None)
+    for piece in data.get("slices") or []:
+        for entry in (piece.get("sources") or []) if isinstance(piece, Mapping) else []:
+            refs.append(entry.get("model") if isinstance(entry, Mapping) else None)
+    named = [r for r in dict.fromkeys(_ref(v) for v in refs) if r]
+    hub = [r for r in named if REPO_ID.fullmatch(r)]
+    return {
+        "tool": "mergekit",
+        "method": data["merge_method"].strip()[:40],
+        "base_model": _ref(data.get("base_model")),
+        "models": hub[:MAX_MODELS],
+        "local": len(named) - len(hub),  # models named by a local path: no Hub id to write
+    }
+
+
+def merge_recipe(texts: Mapping[str, str]) -> dict | None:
+    """{tool, method, base_model, models [Hub ids, the base first], local, source} of the merge recipe among a
+    model's companion texts, or None: `mergekit_config.yml`, else the YAML block of a card tagged `mergekit`.
+
+    >>> r = merge_recipe({"mergekit_config.yml": "models:\\n  - model: a/x\\n  - model: b/y+c/lora\\n"
+    ...                   "merge_method: ties\\nbase_model: m/base@main\\n"})
+    >>> r["method"], r["models"], r["source"]
+    ('ties', ['m/base', 'a/x', 'b/y'], 'mergekit_config.yml')
+    """
+    for name in MERGE_FILES:
+        text = texts.get(name)
+        if text:
+            recipe = _recipe_of(load_yaml(text)[0])
+            if recipe:
+                return {**recipe, "source": name}
+    card = texts.get("README.md")
+    if not card:
+        return None
+    meta, body, _ = card_metadata(card)
+    tags = meta.get("tags") if isinstance(meta, Mapping) else None
+    if not isinstance(tags, list) or "mergekit" not in tags:
+        return None
+    for block in _CARD_RECIPE.findall(body)[:4]:
+        recipe = _recipe_of(load_yaml(block)[0])
+        if recipe:
+            return {**recipe, "source": "README.md recipe"}
+    return None
+
+
+def _registry_root(name: str) -> str | None:
+    """The registry root a Hub id is (an alias, a derivative, a re-upload), or None for a model it does not know."""
+    return roots()["_alias"].get(name.lower()) or roots()["_tail"].get(tail_key(name), (None,))[0]
+
+
+def merged_decision(decision: dict, recipe: dict | None, allowed: set[str]) -> dict:
+    """The base_model decision for a merge: `decision` (what the weights and metadata decided, as for any model)
+    with `merged`, the Hub ids to write, where the recipe names some, none is a registry model outside `allowed`
+    (the roots the weights fit), and the tree is placed (a merged model the registry knows, or the decision's id);
+    a recipe model the weights rule out makes the decision `contradicted`.
+
+    >>> d = {"id": "mistralai/Mistral-7B-v0.1", "root": "mistralai/Mistral-7B-v0.1", "status": "declared",
+    ...      "source": "x", "reason": "r"}
+    >>> recipe = {"method": "ties", "models": ["mistralai/Mistral-7B-v0.1", "a/hermes"], "source": "m.yml"}
+    >>> merged_decision(d, recipe, {"mistralai/Mistral-7B-v0.1"})["merged"]
+    ['mistralai/Mistral-7B-v0.1', 'a/hermes']
+    >>> merged_decision(d, recipe, {"meta-llama/Llama-2-7b-hf"})["status"]
+    'contradicted'
+    """
+    if not recipe or not recipe.get("models") or decision.get("status") == "contradicted":
+        return decision
+    models = recipe["models"]
+    known = {m: _registry_root(m) for m in models}
+    out = next((m for m, r in known.items() if r and r not in allowed), None)
+    if out:
+        return dict(
+            decision,
+            id=None,
+            status="contradicted",
+            source=recipe["source"],
+            reason=f"{recipe['source']} merges {out}; the weights rule it out",
+        )
+    placed = [m for m, r in known.items() if r]
+    if not placed and not decision.get("id"):
+        return dict(
+            decision,
+            reason=f"{decision['reason']}; the merge recipe names models the registry lacks, which the weights "
+            "cannot check",
+        )
+    trees = ", ".join(dict.fromkeys(str(known[m]) for m in placed))
+    which = (
+        f"{len(placed)} of them of {trees}'s tree, which the weights fit"
+        if placed
+        else f"{decision['id']} places its tree ({decision['source']})"
+    )
+    unknown = len(models) - len(placed)
+    rest = f"; {unknown} the registry lacks, on the recipe's word" if unknown else ""
+    return dict(
+        decision,
+        merged=list(models),
+        reason=f"{recipe['source']} ({recipe['method']}) merges {', '.join(models)}: {which}{rest}",
+    )

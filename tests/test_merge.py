@@ -1,0 +1,129 @@
+"""A merge (mergekit): its recipe read, its card's base_model the models it merged, its relation `merge`.
+
+The weights are Qwen2.5-0.5B's shapes, built by transformers on the meta device and written as a safetensors header
+whose data is a sparse run of zeros (annotate refuses a file cut short). Before: a merge was a fine-tune (its card got
+`base_model_relation: finetune` and one root), and a merged model the registry lacks led the candidates as if it were
+a foundation model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+from huggingface_hub import ModelCard
+
+from hfprobe.cards.annotate import annotate_folder
+from hfprobe.tree.inspect import format_report, inspect_source
+from hfprobe.tree.merge import merge_recipe
+from tests.builders import write_header
+from tests.model_shapes import LLM_CONFIGS
+
+BASE, INSTRUCT = "Qwen/Qwen2.5-0.5B", "Qwen/Qwen2.5-0.5B-Instruct"
+TUNE = "someone/qwen2.5-0.5b-math-sft"  # a fine-tune the registry does not know
+
+RECIPE = f"""models:
+  - model: {INSTRUCT}
+    parameters: {{density: 0.5, weight: 0.5}}
+  - model: {TUNE}+someone/math-lora
+    parameters: {{density: 0.5, weight: 0.5}}
+  - model: ./local/checkpoint-300
+merge_method: ties
+base_model: {BASE}@main
+dtype: bfloat16
+"""
+
+
+@pytest.fixture(scope="module")
+def header() -> dict:
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    model_type, kwargs, _ = LLM_CONFIGS["qwen2"]
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **kwargs))
+    return {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items() if k != "lm_head.weight"}  # (tied)
+
+
+def merge_folder(path, header, recipe: str | None = RECIPE, card: str | None = "# my merge\n\nA TIES merge.\n"):
+    path.mkdir(parents=True)
+    weights = write_header(path / "model.safetensors", header, data=False)
+    with open(weights, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        end = max(v["data_offsets"][1] for k, v in json.loads(f.read(n)).items() if k != "__metadata__")
+    os.truncate(weights, 8 + n + end)  # the tensor data: zeros, sparse on disk
+    (path / "config.json").write_text(json.dumps({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}))
+    if recipe is not None:
+        (path / "mergekit_config.yml").write_text(recipe)
+    if card is not None:
+        (path / "README.md").write_text(card)
+    return path
+
+
+def test_a_recipe_names_the_hub_models_it_merged():
+    r = merge_recipe({"mergekit_config.yml": RECIPE})
+    assert (r["method"], r["base_model"], r["source"]) == ("ties", BASE, "mergekit_config.yml")
+    assert r["models"] == [BASE, INSTRUCT, TUNE] and r["local"] == 1  # revision and LoRA dropped; a path counted
+    slices = "slices:\n  - sources:\n      - model: a/x\n        layer_range: [0, 24]\n      - model: {model: b/y}\n"
+    r = merge_recipe({"mergekit_config.yml": slices + "merge_method: slerp\nbase_model: a/x\n"})
+    assert (r["method"], r["models"]) == ("slerp", ["a/x", "b/y"])
+    assert merge_recipe({"mergekit_config.yml": "models: [a/x]\n"}) is None  # no merge_method: no recipe
+    assert merge_recipe({"mergekit_config.yml": "merge_method: [\n"}) is None  # not YAML
+
+
+def test_mergekit_s_card_carries_its_recipe_where_the_file_is_gone():
+    card = f"---\nbase_model: [{BASE}]\ntags: [mergekit, merge]\n---\n# m\n\n```yaml\n{RECIPE}```\n"
+    assert merge_recipe({"README.md": card})["source"] == "README.md recipe"
+    untagged = card.replace("tags: [mergekit, merge]", "tags: [text-generation]")
+    assert merge_recipe({"README.md": untagged}) is None  # a YAML block in any card is no recipe
+
+
+def test_a_merge_s_card_names_every_model_it_merged(tmp_path, header):
+    folder = merge_folder(tmp_path / "m", header)
+    report = inspect_source(str(folder))
+    assert report["kind"] == "merge" and report["merge"]["models"] == [BASE, INSTRUCT, TUNE]
+    assert report["root"]["id"] in (BASE, INSTRUCT) and report["base_model"]["merged"] == [BASE, INSTRUCT, TUNE]
+    assert "ties of" in format_report(report)
+    assert annotate_folder(folder, today="2026-12-05").status == "annotated"
+    data = ModelCard.load(folder / "README.md").data
+    assert (data.base_model, data.base_model_relation) == ([BASE, INSTRUCT, TUNE], "merge")
+    assert data.to_dict()["hfprobe"]["relation"] == "merge"
+    assert "A TIES merge." in (folder / "README.md").read_text()  # the author's words kept
+    assert annotate_folder(folder, today="2026-12-06").status == "unchanged"
+
+
+def test_a_recipe_naming_a_model_the_weights_rule_out_writes_nothing(tmp_path, header):
+    recipe = RECIPE.replace(INSTRUCT, "meta-llama/Llama-3.2-1B")  # 2048 wide, 16 layers: not these weights
+    folder = merge_folder(tmp_path / "m", header, recipe)
+    report = inspect_source(str(folder))
+    decision = report["base_model"]
+    assert decision["status"] == "contradicted" and "Llama-3.2-1B" in decision["reason"]
+    assert report["conflict_codes"] == ["mergekit-config-yml-shapes"] and report["declared"]["agrees"] is False
+    assert not decision.get("merged") and not decision["id"]
+    annotate_folder(folder, today="2026-12-05")
+    assert ModelCard.load(folder / "README.md").data.base_model is None
+
+
+def test_a_merge_of_models_nothing_places_gets_no_base_model(tmp_path, header):
+    recipe = "models:\n  - model: a/first-tune\n  - model: b/second-tune\nmerge_method: slerp\n"
+    report = inspect_source(str(merge_folder(tmp_path / "m", header, recipe)))
+    assert report["kind"] == "merge" and not report["base_model"].get("merged")
+    assert "the registry lacks" in report["base_model"]["reason"]
+    assert report["root"]["id"] in (BASE, INSTRUCT)  # the weights' root leads, not a merged fine-tune's name
+
+
+def test_a_merged_fine_tune_the_card_lists_is_no_root_of_its_own(tmp_path, header):
+    card = f"---\nbase_model:\n- {INSTRUCT}\n- {TUNE}\ntags: [mergekit, merge]\n---\n# m\n"
+    folder = merge_folder(tmp_path / "m", header, RECIPE.replace(f"base_model: {BASE}@main\n", ""), card)
+    report = inspect_source(str(folder))
+    assert report["root"]["id"] in (BASE, INSTRUCT) and TUNE not in [c["id"] for c in report["root"]["candidates"]]
+    annotate_folder(folder, today="2026-12-05")
+    data = ModelCard.load(folder / "README.md").data
+    assert data.base_model == [INSTRUCT, TUNE] and "base_model_relation" not in data.to_dict()  # the author's, kept
+    assert f"base_model:\n- {INSTRUCT}\n- {TUNE}\n" in (folder / "README.md").read_text()  # its lines untouched
+
+
+def test_a_model_without_a_recipe_is_no_merge(tmp_path, header):
+    report = inspect_source(str(merge_folder(tmp_path / "m", header, recipe=None)))
+    assert report["kind"] == "checkpoint" and report["merge"] is None and "merged" not in report["base_model"]
