@@ -127,3 +127,16 @@ def test_a_merged_fine_tune_the_card_lists_is_no_root_of_its_own(tmp_path, heade
 def test_a_model_without_a_recipe_is_no_merge(tmp_path, header):
     report = inspect_source(str(merge_folder(tmp_path / "m", header, recipe=None)))
     assert report["kind"] == "checkpoint" and report["merge"] is None and "merged" not in report["base_model"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "merge_method: ties\nmodels: 5\nslices: [{sources: 7}, 3, {sources: [x, {model: [1]}]}]\nbase_model: {}\n",
+        "merge_method: [slerp]\nbase_model: a/b\n",
+        "merge_method: ties\nmodels: [{model: {model: {path: [1]}}}, {model: a/b+c/d@e}]\n",
+    ],
+)
+def test_a_hostile_recipe_is_read_within_bounds_or_not_at_all(text):
+    r = merge_recipe({"mergekit_config.yml": text})
+    assert r is None or all(isinstance(m, str) for m in r["models"])

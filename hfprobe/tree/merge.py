@@ -35,15 +35,17 @@ def _ref(value) -> str | None:
     return value.split("+", 1)[0].split("@", 1)[0].strip() or None
 
 
+def _listed(value) -> list:
+    return value if isinstance(value, list) else []
+
+
 def _recipe_of(data) -> dict | None:
     if not isinstance(data, Mapping) or not isinstance(data.get("merge_method"), str):
         return None
     refs = [data.get("base_model")]
-    for entry in data.get("models") or []:
+    pieces = [p.get("sources") for p in _listed(data.get("slices")) if isinstance(p, Mapping)]
+    for entry in [*_listed(data.get("models")), *(e for p in pieces for e in _listed(p))]:
         refs.append(entry.get("model") if isinstance(entry, Mapping) else None)
-    for piece in data.get("slices") or []:
-        for entry in (piece.get("sources") or []) if isinstance(piece, Mapping) else []:
-            refs.append(entry.get("model") if isinstance(entry, Mapping) else None)
     named = [r for r in dict.fromkeys(_ref(v) for v in refs) if r]
     hub = [r for r in named if REPO_ID.fullmatch(r)]
     return {

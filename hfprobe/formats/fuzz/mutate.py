@@ -110,6 +110,12 @@ COMPANION_VALUES = [
     b'{"lora_alpha": 1e400, "alpha_pattern": {"' + b"a" * 300 + b'": 1}}',
     b"---\nbase_model: [1, {a: b}]\n---\n",
     b"---\nbase_model: " + b"x" * 100000 + b"\n---\n",
+    b"merge_method: ties\nmodels: 5\nslices: [{sources: 7}, 3, {sources: [x, {model: [1]}]}]\n"
+    b"base_model: {model: {}}\n",
+    b"merge_method: [slerp]\nbase_model: a/b\n",
+    b"---\ntags: [mergekit]\n---\n```yaml\nmerge_method: ties\nmodels: [{model: a/b+c/d@e}, {model: "
+    + b"x" * 5000
+    + b"}]\n```\n",
 ]
 
 
@@ -325,9 +331,10 @@ def m_keys(rng, files):
 
 
 def m_companion(rng, files):
-    """Damaged or hostile companion files: adapter_config.json, config.json, an index, README.md, config.yaml."""
-    targets = [n for n in files if n.endswith((".json", ".md", ".yaml"))] or ["adapter_config.json"]
-    name = rng.choice(targets + ["README.md", "config.json"])
+    """Damaged or hostile companion files: adapter_config.json, config.json, an index, README.md, config.yaml, a
+    merge recipe."""
+    targets = [n for n in files if n.endswith((".json", ".md", ".yaml", ".yml"))] or ["adapter_config.json"]
+    name = rng.choice(targets + ["README.md", "config.json", "mergekit_config.yml"])
     files[name] = rng.choice(COMPANION_VALUES) if rng.random() < 0.85 else b"x" * (5 * 2**20 + 1)
     return f"companion:{name}"
 
