@@ -36,14 +36,18 @@ dtype: bfloat16
 """
 
 
-@pytest.fixture(scope="module")
-def header() -> dict:
+def qwen_header(**changes) -> dict:
     from transformers import AutoConfig, AutoModelForCausalLM
 
     model_type, kwargs, _ = LLM_CONFIGS["qwen2"]
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **kwargs))
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **{**kwargs, **changes}))
     return {k: ("BF16", tuple(v.shape)) for k, v in model.state_dict().items() if k != "lm_head.weight"}  # (tied)
+
+
+@pytest.fixture(scope="module")
+def header() -> dict:
+    return qwen_header()
 
 
 def merge_folder(path, header, recipe: str | None = RECIPE, card: str | None = "# my merge\n\nA TIES merge.\n"):
@@ -140,3 +144,15 @@ def test_a_model_without_a_recipe_is_no_merge(tmp_path, header):
 def test_a_hostile_recipe_is_read_within_bounds_or_not_at_all(text):
     r = merge_recipe({"mergekit_config.yml": text})
     assert r is None or all(isinstance(m, str) for m in r["models"])
+
+
+def test_a_passthrough_merge_is_deeper_than_its_models_by_design(tmp_path):
+    recipe = (
+        f"slices:\n  - sources:\n    - model: {INSTRUCT}\n      layer_range: [0, 18]\n"
+        f"  - sources:\n    - model: {TUNE}\n      layer_range: [6, 24]\nmerge_method: passthrough\n"
+    )
+    report = inspect_source(str(merge_folder(tmp_path / "m", qwen_header(num_hidden_layers=36), recipe)))
+    assert report["root"]["id"] in (BASE, INSTRUCT) and report["conflicts"] == []  # 36 blocks rule out no Qwen2.5
+    assert report["base_model"]["merged"] == [INSTRUCT, TUNE]
+    plain = inspect_source(str(merge_folder(tmp_path / "p", qwen_header(num_hidden_layers=36), recipe=None)))
+    assert plain["root"]["id"] not in (BASE, INSTRUCT)  # a 36-block checkpoint with no recipe: no 24-block root

@@ -112,13 +112,17 @@ def classify(
 
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
-    fits, ok = fit_roots(cand_fams or size_families(names_set), norm, orig, shape_set, params is not None)  # 2.
+    recipe = merge_recipe(texts or {})
+    stacked = bool(recipe) and recipe["method"] == "passthrough"  # its models' blocks, restacked: depth says nothing
+    if stacked:
+        evidence.append(f"{recipe['source']}: a passthrough merge stacks its models' blocks; depth checks no root")
+    fams = cand_fams or size_families(names_set)
+    fits, ok = fit_roots(fams, norm, orig, shape_set, params is not None, depth=not stacked)  # 2.
     if base_config is not None:  # a declared model the registry lacks: checked by its configs, traced by its card
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
     claims = _name_guesses_checked(claims, fits, evidence)
     claims = _name_words_checked(claims, cand_fams, evidence)
     family, by_claim = _choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
-    recipe = merge_recipe(texts or {})
     # a merged model the registry lacks is most often a fine-tune, never the foundation its tree grows from
     merged = set(recipe["models"]) if recipe else set()
     ranked = [c for c in claims if c.root is not None or c.value.strip() not in merged]

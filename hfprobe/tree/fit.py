@@ -158,7 +158,7 @@ def shape_text(o, i, oexpr=None, iexpr=None) -> str:
     return text if oexpr is None and iexpr is None else f"{text} ({side(oexpr)} x {side(iexpr)})"
 
 
-def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> RootFit:
+def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: bool = True) -> RootFit:
     spec = families()["families"][fam]
     dims = root["dims"]
     values, needed = _role_values(root, spec)
@@ -198,7 +198,8 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int]) -> Root
         limits = [n for d in dim.split("|") if isinstance(n := dims.get(d), int)]  # `a|b`: a stack of either
         if limits:
             if v >= max(limits):
-                fit.bad.append(f"{key} has block index {v}, {root['id']} has only {max(limits)} ({dim})")
+                if depth:  # (a passthrough merge stacks its models' blocks: deeper than any of them, by design)
+                    fit.bad.append(f"{key} has block index {v}, {root['id']} has only {max(limits)} ({dim})")
             elif v + 1 in limits:
                 fit.exact_layers = True
             else:  # an adapter may touch some blocks only; a full checkpoint holds all of its own
@@ -272,10 +273,16 @@ def _renamed(fit: RootFit, root: dict) -> RootFit:
 
 
 def fit_roots(
-    cand_fams: list[str], norm: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet, full: bool = False
+    cand_fams: list[str],
+    norm: Mapping[str, Shape],
+    orig: Mapping[str, str],
+    keys: KeySet,
+    full: bool = False,
+    depth: bool = True,
 ) -> tuple:
     """Every registry root of those families tested against the shapes: (all fits, consistent fits). A `full`
-    checkpoint holds every layer of its model, so a root whose family `requires` a layer it lacks does not fit."""
+    checkpoint holds every layer of its model, so a root whose family `requires` a layer it lacks does not fit.
+    `depth=False` (a passthrough merge's blocks, stacked from its models') lets a stack deeper than a root's fit."""
     all_dims = {d for o, i in norm.values() for d in (o, i) if d}
     fits, obs, done = [], {}, {}
     dims_key = roots()["_dims_key"]
@@ -286,7 +293,7 @@ def fit_roots(
         if base not in obs:
             obs[base] = _family_observations(fam, norm, orig, keys)
         twin = done.get((fam, dims_key[root["id"]]))  # a root in another's dims (an instruct tune): its fit
-        fit = _renamed(twin, root) if twin else _fit(root, fam, *obs[base], all_dims)
+        fit = _renamed(twin, root) if twin else _fit(root, fam, *obs[base], all_dims, depth)
         done.setdefault((fam, dims_key[root["id"]]), fit)
         fits.append((fam, fit))
     if full:
