@@ -68,7 +68,7 @@ def merge_folder(path, header, recipe: str | None = RECIPE, card: str | None = "
 def test_a_recipe_names_the_hub_models_it_merged():
     r = merge_recipe({"mergekit_config.yml": RECIPE})
     assert (r["method"], r["base_model"], r["source"]) == ("ties", BASE, "mergekit_config.yml")
-    assert r["models"] == [BASE, INSTRUCT, TUNE] and r["local"] == 1  # revision and LoRA dropped; a path counted
+    assert r["models"] == [BASE, INSTRUCT, TUNE] and r["unnamed"] == 1  # revision and LoRA dropped; a path counted
     slices = "slices:\n  - sources:\n      - model: a/x\n        layer_range: [0, 24]\n      - model: {model: b/y}\n"
     r = merge_recipe({"mergekit_config.yml": slices + "merge_method: slerp\nbase_model: a/x\n"})
     assert (r["method"], r["models"]) == ("slerp", ["a/x", "b/y"])
@@ -156,3 +156,81 @@ def test_a_passthrough_merge_is_deeper_than_its_models_by_design(tmp_path):
     assert report["base_model"]["merged"] == [INSTRUCT, TUNE]
     plain = inspect_source(str(merge_folder(tmp_path / "p", qwen_header(num_hidden_layers=36), recipe=None)))
     assert plain["root"]["id"] not in (BASE, INSTRUCT)  # a 36-block checkpoint with no recipe: no 24-block root
+
+
+# ---------------------------------------------------------------- a checkpoint merger's record in the header
+
+SD15_FILE = "6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa"  # v1-5-pruned-emaonly.safetensors
+
+
+def header_merge(path, shapes: dict, metadata: dict):
+    """A single-file checkpoint (or LoRA) whose header holds `metadata`, its data a sparse run of zeros."""
+    import struct
+
+    path.mkdir(parents=True)
+    head, offset = {"__metadata__": {"format": "pt", **metadata}}, 0
+    for key, shape in shapes.items():
+        n = 2 * int(torch.tensor(shape).prod()) if shape else 2
+        head[key] = {"dtype": "F16", "shape": list(shape), "data_offsets": [offset, offset + n]}
+        offset += n
+    blob = json.dumps(head).encode()
+    blob += b" " * (-len(blob) % 8)
+    weights = path / "merged.safetensors"
+    weights.write_bytes(struct.pack("<Q", len(blob)) + blob)
+    os.truncate(weights, 8 + len(blob) + offset)
+    return path
+
+
+def webui_record(*models: tuple[str, str]) -> dict:
+    """What AUTOMATIC1111's checkpoint merger writes: how, and each model merged by its file's SHA-256."""
+    recipe = {"type": "webui", "interp_method": "Weighted sum", "multiplier": 0.3, "primary_model_hash": models[0][0]}
+    merged = {sha: {"name": name, "legacy_hash": sha[:8], "sd_merge_recipe": None} for sha, name in models}
+    return {"sd_merge_recipe": json.dumps(recipe), "sd_merge_models": json.dumps(merged)}
+
+
+def test_a_checkpoint_merger_s_record_names_the_models_merged(tmp_path):
+    from tests.single_file import sd_single_file
+
+    record = webui_record((SD15_FILE, "v1-5-pruned-emaonly.safetensors"), ("ab" * 32, "dreamshaper_8.safetensors"),
+                          ("cd" * 32, "myPrivateMix_v3.safetensors [0123456789]"))  # fmt: skip
+    folder = header_merge(tmp_path / "m", sd_single_file("sd1"), record)
+    report = inspect_source(str(folder))
+    assert report["kind"] == "merge" and report["merge"]["method"] == "Weighted sum"
+    merged = ["stable-diffusion-v1-5/stable-diffusion-v1-5", "Lykon/dreamshaper-8"]  # by its hash; by its file's name
+    assert report["merge"]["models"] == merged and report["merge"]["unnamed"] == 1
+    assert report["base_model"]["merged"] == merged
+    annotate_folder(folder, today="2026-12-05")
+    data = ModelCard.load(folder / "README.md").data
+    assert (data.base_model, data.base_model_relation) == (merged, "merge")
+
+
+def test_a_merge_record_naming_another_architecture_is_a_conflict(tmp_path):
+    from tests.single_file import sd_single_file
+
+    record = {"modelspec.merged_from": "sd_xl_base_1.0.safetensors, someMix_v2.safetensors"}  # sd-scripts' record
+    report = inspect_source(str(header_merge(tmp_path / "m", sd_single_file("sd1"), record)))
+    assert report["family"] == "sd1" and report["base_model"]["status"] == "contradicted"
+    assert "stabilityai/stable-diffusion-xl-base-1.0" in report["conflicts"][-1]
+
+
+def test_a_lora_merged_from_loras_keeps_its_base(tmp_path):
+    lora = {f"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_k.{m}": s
+            for m, s in (("lora_down.weight", (8, 768)), ("lora_up.weight", (320, 8)))}  # fmt: skip
+    record = {"modelspec.merged_from": "v1-5-pruned-emaonly.safetensors, dreamshaper_8.safetensors"}
+    report = inspect_source(str(header_merge(tmp_path / "m", lora, record)))
+    assert report["kind"] == "adapter" and report["merge"]["source"] == "header modelspec.merged_from"
+    assert "merged" not in report["base_model"]  # an adapter's base is what it adapts, not what it was merged from
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"sd_merge_models": "[" * 20000 + "]" * 20000},  # deeper than json's parser goes: RecursionError
+        {"sd_merge_models": '{"a": {"name": "v1-5-pruned-emaonly"}}', "sd_merge_recipe": "[" * 20000 + "]" * 20000},
+        {"sd_merge_models": '{"a": 5, "b": {"name": 7}}'},
+        {"modelspec.merged_from": ", ".join(["a.safetensors"] * 5000)},
+    ],
+)
+def test_a_hostile_merge_record_is_read_within_bounds_or_not_at_all(metadata):
+    r = merge_recipe({}, metadata)
+    assert r is None or (len(r["models"]) <= 16 and r["unnamed"] <= 64)

@@ -112,7 +112,7 @@ def classify(
 
     cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
     from_names = bool(cand_fams)
-    recipe = merge_recipe(texts or {})
+    recipe = merge_recipe(texts or {}, metadata)
     stacked = bool(recipe) and recipe["method"] == "passthrough"  # its models' blocks, restacked: depth says nothing
     if stacked:
         evidence.append(f"{recipe['source']}: a passthrough merge stacks its models' blocks; depth checks no root")
@@ -170,7 +170,7 @@ def classify(
         claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
     )
     coded = claim_conflicts(claims, family, pool, fits, top, unknown)
-    if recipe and not quantized:  # a merge's card names the models it merged (a quantization's, the merge)
+    if recipe and params is not None and not quantized:  # a merged checkpoint's card names the models it merged
         decision = merged_decision(decision, recipe, {f.root["id"] for f in pool})
     merged_out = bool(recipe) and decision["status"] == "contradicted" and decision["source"] == recipe["source"]
     if merged_out:  # the recipe merges a model the weights rule out

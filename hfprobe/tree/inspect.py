@@ -328,7 +328,7 @@ def _report(src: Source) -> dict:
         "conflicts": tree.conflicts,
         "conflict_codes": tree.conflict_codes,
         "base_model": tree.base_model,
-        "merge": tree.merge,  # {tool, method, base_model, models, local, source} of a merge's recipe, else None
+        "merge": tree.merge,  # {tool, method, base_model, models, unnamed, source} of a merge's recipe, else None
         "modules": len(view.modules),
         "rank": view.rank,
         "ranks": [[r, n] for r, n in view.ranks.items()],  # [rank, modules], the most common first
@@ -402,8 +402,8 @@ def format_report(report: dict) -> str:
         lines.append(f"  prompts  declared: {prompts_words(r['prompts'])}")
     if r.get("merge"):  # what its recipe says it merged
         m = r["merge"]
-        local = f", and {m['local']} by a local path" if m.get("local") else ""
-        lines.append(f"  merge    {m['method']} of {', '.join(m['models']) or 'no Hub model'}{local} ({m['source']})")
+        more = f", and {m['unnamed']} with no Hub id" if m.get("unnamed") else ""
+        lines.append(f"  merge    {m['method']} of {', '.join(m['models']) or 'no Hub model'}{more} ({m['source']})")
     decision = r.get("base_model") if isinstance(r.get("base_model"), dict) else None
     if decision:  # what `hfprobe annotate` would write as the card's base_model
         written = ", ".join(decision["merged"]) if decision.get("merged") else decision.get("id") or "none"

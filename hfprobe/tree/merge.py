@@ -1,9 +1,12 @@
-"""A merge of several models, as its recipe says: mergekit's `mergekit_config.yml`, or the copy of it mergekit's
-card carries.
+"""A merge of several models, as its recipe says: mergekit's `mergekit_config.yml` (or the copy of it mergekit's
+card carries), or what a Stable Diffusion checkpoint merger wrote in the merged file's header.
 
 A merge's weights are shaped as each model it merged is, so they check the lineage but cannot name the models; the
-recipe names them. `merge_recipe` reads it (`merge_method`, `base_model`, and the models of `models:` and
-`slices:`, each `org/name[@revision][+lora]`); `merged_decision` makes what a card may declare for a merge: the Hub
+recipe names them. `merge_recipe` reads it: mergekit's `merge_method`, `base_model`, and the models of `models:`
+and `slices:`, each `org/name[@revision][+lora]`; or the header's `sd_merge_models` ({sha256: {name, …}}, as
+AUTOMATIC1111's checkpoint merger, supermerger and their kin write it, `sd_merge_recipe` saying how) or
+`modelspec.merged_from` (sd-scripts' merge tools), whose files are named through the registry, by their SHA-256
+where a root's published file has it. `merged_decision` makes what a card may declare for a merge: the Hub
 ids it merged, written as mergekit writes them (`base_model` a list, `base_model_relation: merge`), where none is a
 registry model the weights rule out and at least one of them, or the decision the weights and metadata made, places
 the tree. A model the registry lacks cannot be checked by its shapes; it is the recipe's word, as a card's is.
@@ -11,12 +14,14 @@ the tree. A model the registry lacks cannot be checked by its shapes; it is the 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 
 from ..source.hub import REPO_ID
 from .card_yaml import card_metadata, load_yaml
-from .registry import roots, tail_key
+from .declared import resolve_name
+from .registry import file_stem, hub_spelling, roots, tail_key
 
 __all__ = ["MERGE_FILES", "merge_recipe", "merged_decision"]
 
@@ -53,13 +58,67 @@ def _recipe_of(data) -> dict | None:
         "method": data["merge_method"].strip()[:40],
         "base_model": _ref(data.get("base_model")),
         "models": hub[:MAX_MODELS],
-        "local": len(named) - len(hub),  # models named by a local path: no Hub id to write
+        "unnamed": len(named) - len(hub),  # models named by a local path: no Hub id to write
     }
 
 
-def merge_recipe(texts: Mapping[str, str]) -> dict | None:
-    """{tool, method, base_model, models [Hub ids, the base first], local, source} of the merge recipe among a
-    model's companion texts, or None: `mergekit_config.yml`, else the YAML block of a card tagged `mergekit`.
+MAX_HEADER_JSON = 256 * 1024  # a header's merge record (real ones are a few kB, nested records of earlier merges)
+_TITLE_HASH = re.compile(r"\s*\[[0-9a-fA-F]{8,12}\]\Z")  # A1111's checkpoint title: `name.safetensors [6ce0161689]`
+
+
+def _hub_model(name: str, sha256: str | None) -> str | None:
+    """The Hub id of a merged checkpoint file: a registry root's by its SHA-256, else the registry's name for it (a
+    derivative's Hub id by its file's name, `dreamshaper_8` -> `Lykon/dreamshaper-8`; a root's file, its root)."""
+    rid = roots()["_hash"].get(sha256.lower()) if isinstance(sha256, str) else None
+    if rid:
+        return rid
+    stem = file_stem(_TITLE_HASH.sub("", name.strip()))
+    root, _ = resolve_name(stem) if stem else (None, None)
+    if not root:
+        return None
+    tail_root, tail_name = roots()["_tail"].get(tail_key(stem), (None, None))
+    return hub_spelling(stem) or (tail_name if tail_root == root and tail_name else root)
+
+
+def _json(value) -> object:
+    """A header value's JSON, or None (not a string, over MAX_HEADER_JSON, not JSON, nested past the parser)."""
+    if not isinstance(value, str) or len(value) > MAX_HEADER_JSON:
+        return None
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _header_recipe(metadata: Mapping) -> dict | None:
+    """The merge record a checkpoint merger left in the header: `sd_merge_models`, else `modelspec.merged_from`."""
+    record, method = _json(metadata.get("sd_merge_models")), "merge"
+    if isinstance(record, Mapping):
+        source = "header sd_merge_models"
+        models = [(e.get("name"), sha) for sha, e in record.items() if isinstance(e, Mapping)]
+        how = _json(metadata.get("sd_merge_recipe"))
+        if isinstance(how, Mapping):
+            words = [how.get(k) for k in ("interp_method", "mode", "calcmode", "type")]
+            method = next((w.strip()[:40] for w in words if isinstance(w, str) and w.strip()), method)
+    elif isinstance(metadata.get("modelspec.merged_from"), str):
+        source = "header modelspec.merged_from"
+        models = [(n, None) for n in metadata["modelspec.merged_from"].split(",")[: 4 * MAX_MODELS]]
+    else:
+        return None
+    named = [(n, sha) for n, sha in models if isinstance(n, str) and n.strip()]
+    if not named:
+        return None
+    found = [h for n, sha in named if (h := _hub_model(n, sha))]
+    models = list(dict.fromkeys(found))[:MAX_MODELS]
+    return {"tool": "checkpoint merger", "method": method, "base_model": None, "models": models,
+            "unnamed": len(named) - len(found), "source": source}  # fmt: skip
+
+
+def merge_recipe(texts: Mapping[str, str], metadata: Mapping | None = None) -> dict | None:
+    """{tool, method, base_model, models [Hub ids, the base first], unnamed, source} of the merge recipe among a
+    model's companion texts or in its header, or None: `mergekit_config.yml`, else the YAML block of a card tagged
+    `mergekit`, else a checkpoint merger's record in the header (`metadata`). `unnamed`: the models it names by no
+    Hub id (a local path; a file the registry does not know).
 
     >>> r = merge_recipe({"mergekit_config.yml": "models:\\n  - model: a/x\\n  - model: b/y+c/lora\\n"
     ...                   "merge_method: ties\\nbase_model: m/base@main\\n"})
@@ -73,17 +132,14 @@ def merge_recipe(texts: Mapping[str, str]) -> dict | None:
             if recipe:
                 return {**recipe, "source": name}
     card = texts.get("README.md")
-    if not card:
-        return None
-    meta, body, _ = card_metadata(card)
+    meta, body, _ = card_metadata(card) if card else ({}, "", None)
     tags = meta.get("tags") if isinstance(meta, Mapping) else None
-    if not isinstance(tags, list) or "mergekit" not in tags:
-        return None
-    for block in _CARD_RECIPE.findall(body)[:4]:
-        recipe = _recipe_of(load_yaml(block)[0])
-        if recipe:
-            return {**recipe, "source": "README.md recipe"}
-    return None
+    if isinstance(tags, list) and "mergekit" in tags:
+        for block in _CARD_RECIPE.findall(body)[:4]:
+            recipe = _recipe_of(load_yaml(block)[0])
+            if recipe:
+                return {**recipe, "source": "README.md recipe"}
+    return _header_recipe(metadata) if isinstance(metadata, Mapping) else None
 
 
 def _registry_root(name: str) -> str | None:

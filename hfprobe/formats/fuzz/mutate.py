@@ -95,6 +95,9 @@ METADATA_VALUES = {
     "unet": ["5", "[[1]]", '[{"a": 1}]', "[" * 5000, '"Attention"', "null", '["GEGLU"]'],
     "ss_base_model_version": ["sdxl_base_v1-0", "x" * 10000, "\u0000", "sd_v2"],
     "unet:0:rank": ["x", "-1", BIG_DIGITS],
+    "sd_merge_models": ["[" * 20000 + "]" * 20000, '{"a": 5, "b": {"name": 7}}', '{"a": {"name": "x [1]"}}', "[1]"],
+    "sd_merge_recipe": ["[" * 20000 + "]" * 20000, '{"interp_method": 5}', "{"],
+    "modelspec.merged_from": [",,,", "x" * 10000, ", ".join(["a.safetensors"] * 5000)],
 }
 COMPANION_VALUES = [
     b"{not json",
