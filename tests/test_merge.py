@@ -234,3 +234,31 @@ def test_a_lora_merged_from_loras_keeps_its_base(tmp_path):
 def test_a_hostile_merge_record_is_read_within_bounds_or_not_at_all(metadata):
     r = merge_recipe({}, metadata)
     assert r is None or (len(r["models"]) <= 16 and r["unnamed"] <= 64)
+
+
+# ---------------------------------------------------------------- from the Hub (a server on 127.0.0.1)
+
+
+def test_a_hub_merge_s_recipe_is_read_and_cached(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from tests.fakehub import FakeHub
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
+    recipe = "models:\n  - model: org/gpt2-poems\nmerge_method: task_arithmetic\nbase_model: openai-community/gpt2\n"
+    import transformers as tf
+
+    with torch.device("meta"):
+        model = tf.GPT2LMHeadModel(tf.GPT2Config())
+    shapes = {k: ("F16", tuple(v.shape)) for k, v in model.state_dict().items()}
+    weights = write_header(tmp_path / "w.safetensors", shapes, data=False)
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/gpt2-merge", {"model.safetensors": weights.read_bytes(), "mergekit_config.yml": recipe})
+    with hub.serving():
+        online = inspect_source("org/gpt2-merge")
+        assert online["kind"] == "merge"
+        assert online["base_model"]["merged"] == ["openai-community/gpt2", "org/gpt2-poems"]
+        seen = len(hub.requests)
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the recipe, like the card, from the cache
+        offline = inspect_source("org/gpt2-merge")
+        assert len(hub.requests) == seen and offline["merge"] == online["merge"]
