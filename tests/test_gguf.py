@@ -45,9 +45,13 @@ def hf_model(cls: str, config: str, vocab: int = 256, **kw):
         return getattr(tf, cls)(getattr(tf, config)(vocab_size=vocab, **kw))
 
 
-def write_gguf(path: Path, arch: str, model, base_url: str | None = None, q4: bool = False) -> dict[str, tuple]:
+def write_gguf(
+    path: Path, arch: str, model, base_url: str | None = None, q4: bool = False, source_url: str | None = None
+) -> dict[str, tuple]:
     """A GGUF of `model`'s weights named as llama.cpp's converter names them: F32 zeros, or (`q4`) only the header
-    of a Q4_K conversion (no tensor data). Returns {transformers name of each 2-D weight: shape}."""
+    of a Q4_K conversion (no tensor data); `base_url` as the converter records the converted model's card's
+    `base_model` (its parent), `source_url` the model converted. Returns {transformers name of each 2-D weight:
+    shape}."""
     tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], model.config.num_hidden_layers)
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_name("test model")
@@ -55,6 +59,8 @@ def write_gguf(path: Path, arch: str, model, base_url: str | None = None, q4: bo
     if base_url:
         writer.add_base_model_count(1)
         writer.add_base_model_repo_url(0, base_url)
+    if source_url:
+        writer.add_source_repo_url(source_url)
     dense = {}
     for key, value in model.state_dict().items():
         name = tmap.get_name(key, try_suffixes=(".weight", ".bias"))
@@ -96,21 +102,31 @@ def test_llama_cpp_names_map_back_to_transformers(arch, tmp_path):
 
 
 def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):
+    """llama.cpp's converter copies the converted model's card `base_model` into `general.base_model.N`: a GGUF of
+    Llama 2 7B Chat records Llama 2 7B there, its parent. That names the tree; written as the GGUF's `base_model`
+    (relation quantized) it said the file quantizes Llama 2 7B, as it did before. `general.source.repo_url` names
+    the model converted: that is written."""
     model = hf_model("LlamaForCausalLM", "LlamaConfig", **{k: v for k, v in LLAMA2_7B.items() if k != "vocab_size"},
                      vocab=32000)  # fmt: skip
-    folder = tmp_path / "TheBloke-Llama-2-7B-GGUF"
+    folder = tmp_path / "Llama-2-7B-Chat-GGUF"
     folder.mkdir()
     url = "https://huggingface.co/meta-llama/Llama-2-7b-hf"
-    write_gguf(folder / "llama-2-7b.Q4_K_M.gguf", "llama", model, base_url=url, q4=True)
+    write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, base_url=url, q4=True)
     report = inspect_source(str(folder))
     assert report["format"] == "gguf" and report["quantized"]["type"] == "Q4_K"
     assert report["family"] == "llama" and report["root"]["id"] == "meta-llama/Llama-2-7b-hf"
-    assert report["base_model"]["id"] == "meta-llama/Llama-2-7b-hf" and not report["conflicts"]
     assert report["declared"]["header general.base_model.0.repo_url"] == "meta-llama/Llama-2-7b-hf"
-    card = update_card(None, report, today="2026-12-02").text
-    assert "base_model_relation: quantized" in card
-    # the same weights with no record of what was converted: the root is named, not written as base_model
-    write_gguf(folder / "llama-2-7b.Q4_K_M.gguf", "llama", model, q4=True)
+    assert report["base_model"]["id"] is None and not report["conflicts"]
+    assert "the base of the model this file quantizes" in report["base_model"]["reason"]
+    assert "\nbase_model:" not in update_card(None, report, today="2026-12-02").text  # (in the YAML)
+    chat = "https://huggingface.co/meta-llama/Llama-2-7b-chat-hf"
+    write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, base_url=url, q4=True, source_url=chat)
+    converted = inspect_source(str(folder))
+    assert converted["base_model"]["id"] == "meta-llama/Llama-2-7b-chat-hf"
+    card = update_card(None, converted, today="2026-12-02").text
+    assert "base_model: meta-llama/Llama-2-7b-chat-hf" in card and "base_model_relation: quantized" in card
+    # the same weights with no record at all: the root is named, not written as base_model
+    write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, q4=True)
     bare = inspect_source(str(folder))
     assert bare["root"]["id"] == "meta-llama/Llama-2-7b-hf" and bare["base_model"]["id"] is None
 
@@ -185,8 +201,9 @@ def test_mixtral_s_early_conversions_name_each_expert(tmp_path):
 
 
 def test_an_embedding_model_s_conversion_is_checked_against_its_base(tmp_path):
-    """BERT GGUFs (embedding models as llama.cpp serves them) kept llama.cpp's names: bge-small-en-v1.5's was BERT
-    at 0.5 from its recorded base alone, its shapes unchecked; now its layers are BertModel's and fit that base."""
+    """BERT GGUFs (embedding models as llama.cpp serves them) kept llama.cpp's names: a bge-small-en-v1.5 fine-tune's
+    was BERT at 0.5 from its recorded base alone, its shapes unchecked; now its layers are BertModel's and fit that
+    base, the root; the model converted is the fine-tune, which the header does not name: no base_model."""
     small = dict(hidden_size=384, num_hidden_layers=12, num_attention_heads=12, intermediate_size=1536)
     model = hf_model("BertModel", "BertConfig", vocab=30522, **small)  # bge-small-en-v1.5's config
     tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.BERT, 12)
@@ -197,8 +214,7 @@ def test_an_embedding_model_s_conversion_is_checked_against_its_base(tmp_path):
                  base_url="https://huggingface.co/BAAI/bge-small-en-v1.5")  # fmt: skip
     report = inspect_source(str(folder))
     assert report["family"] == "bert" and report["family_confidence"] == 1.0 and not report["conflicts"]
-    assert report["root"]["id"] == report["base_model"]["id"] == "BAAI/bge-small-en-v1.5"
-    assert report["base_model"]["reason"].endswith("the weights fit it"), report["base_model"]
+    assert report["root"]["id"] == "BAAI/bge-small-en-v1.5" and report["base_model"]["id"] is None
 
 
 def test_a_repo_of_conversions_is_one_model(tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from .declared import Claim
+from .declared import GGUF_PARENT, Claim
 from .fit import RootFit, resized_words, telling
 from .registry import (
     families,
@@ -234,6 +234,9 @@ def base_model_decision(
         return dict(
             out, status="contradicted", source=c.source, reason=f"{c.source} says {c.value}; the weights rule it out"
         )
+    # a quantization's base is the model it quantizes; a GGUF's `general.base_model` names that model's own base
+    parents = [c for c in structured if quantized and c.source.startswith(GGUF_PARENT)]
+    structured = [c for c in structured if all(c is not p for p in parents)]
     unknown_ids = [c for c in structured if c.root is None and c.level == "model" and is_hub_id(c.value)]
     named = [c for c in structured if c.root in pool_ids]
     named += [c for c in unknown_ids if c.family == family]
@@ -257,6 +260,14 @@ def base_model_decision(
         )
     if not named:
         named, status = [c for c in claims if c.strength == "text" and c.root in pool_ids], "mentioned"
+    if not named and parents:
+        c = parents[0]
+        return dict(
+            out,
+            source=c.source,
+            reason=f"{c.source} names {c.value}, the base of the model this file quantizes (llama.cpp records the "
+            "converted model's own base_model there), not that model",
+        )
     distinct = list(dict.fromkeys(c.root or c.value.strip().lower() for c in named))
     if len(distinct) == 1:
         c = named[0]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
+from ..source.hub import REPO_ID
 from .card_yaml import card_metadata, load_yaml
 from .mentions import hub_id_mentions, hub_link_mentions, name_mentions
 from .registry import bare_id, canonical_id, families, file_stem, reupload_marked, roots, tail_key
@@ -42,7 +43,11 @@ class Claim:
 FAMILY_FIELDS = ("header ss_base_model_version", "header modelspec.architecture", "header ss_v2")
 
 
-_GGUF_BASE = re.compile(r"general\.base_model\.\d{1,3}\.repo_url")  # llama.cpp's record of the model converted
+# llama.cpp's converter copies the converted model's own card `base_model` into `general.base_model.N.*`: a GGUF of a
+# fine-tune names the fine-tune's base there (its parent, not itself); `general.source.*` names the model converted
+_GGUF_BASE = re.compile(r"general\.base_model\.\d{1,3}\.repo_url")
+_GGUF_SOURCE = ("general.source.repo_url", "general.source.huggingface.repository")
+GGUF_PARENT = "header general.base_model."  # the source of those claims: the model converted descends from it
 _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 
@@ -411,10 +416,15 @@ def declared_claims(
         else:  # another file (a fine-tune, a conversion): the hash names nothing hfprobe can check
             ignored["header ss_new_sd_model_hash"] = f"{new_hash[:10]}… (not the hash of a checkpoint hfprobe knows)"
 
-    for key in sorted(k for k in metadata if _GGUF_BASE.fullmatch(k)):  # what a GGUF was converted from
+    for key in sorted(k for k in metadata if _GGUF_BASE.fullmatch(k)):  # what the model converted was tuned from
         url = _HUB_URL.match(metadata[key].strip())
         if url:
             claim(f"header {key}", url[1].strip("/"))
+    for key in _GGUF_SOURCE:  # the model a GGUF was converted from, where the converter recorded it
+        value = str(metadata.get(key) or "").strip()
+        url = _HUB_URL.match(value)
+        if url or REPO_ID.fullmatch(value):
+            claim(f"header {key}", url[1].strip("/") if url else value)
 
     for name, text in (texts or {}).items():
         if not text:
