@@ -239,21 +239,30 @@ def test_a_hostile_merge_record_is_read_within_bounds_or_not_at_all(metadata):
 # ---------------------------------------------------------------- from the Hub (a server on 127.0.0.1)
 
 
-def test_a_hub_merge_s_recipe_is_read_and_cached(tmp_path, monkeypatch):
-    from huggingface_hub import constants
-
-    from tests.fakehub import FakeHub
-
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
-    recipe = "models:\n  - model: org/gpt2-poems\nmerge_method: task_arithmetic\nbase_model: openai-community/gpt2\n"
+def gpt2_weights(tmp_path) -> bytes:
     import transformers as tf
 
     with torch.device("meta"):
         model = tf.GPT2LMHeadModel(tf.GPT2Config())
     shapes = {k: ("F16", tuple(v.shape)) for k, v in model.state_dict().items()}
-    weights = write_header(tmp_path / "w.safetensors", shapes, data=False)
-    hub = FakeHub(tmp_path / "hub")
-    hub.add_repo("org/gpt2-merge", {"model.safetensors": weights.read_bytes(), "mergekit_config.yml": recipe})
+    return write_header(tmp_path / "w.safetensors", shapes, data=False).read_bytes()
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from tests.fakehub import FakeHub
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
+    return FakeHub(tmp_path / "hub")
+
+
+def test_a_hub_merge_s_recipe_is_read_and_cached(tmp_path, monkeypatch, hub):
+    from huggingface_hub import constants
+
+    recipe = "models:\n  - model: org/gpt2-poems\nmerge_method: task_arithmetic\nbase_model: openai-community/gpt2\n"
+    hub.add_repo("org/gpt2-merge", {"model.safetensors": gpt2_weights(tmp_path), "mergekit_config.yml": recipe})
     with hub.serving():
         online = inspect_source("org/gpt2-merge")
         assert online["kind"] == "merge"
@@ -262,3 +271,20 @@ def test_a_hub_merge_s_recipe_is_read_and_cached(tmp_path, monkeypatch):
         monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the recipe, like the card, from the cache
         offline = inspect_source("org/gpt2-merge")
         assert len(hub.requests) == seen and offline["merge"] == online["merge"]
+
+
+def test_a_merge_of_models_the_registry_lacks_is_placed_by_their_cards(tmp_path, hub):
+    """A slerp of two fine-tunes nothing in the registry names: their cards on the Hub say what they were tuned
+    from, as the Hub's model tree follows them; where that is a root the weights rule out, nothing is written."""
+    recipe = "slices:\n  - sources:\n    - model: a/poems\n    - model: b/jokes\nmerge_method: slerp\n"
+    hub.add_repo("a/poems", {"README.md": "---\nbase_model: openai-community/gpt2\n---\n# poems\n"})
+    hub.add_repo("b/jokes", {"README.md": "---\nbase_model: a/poems\n---\n# jokes, tuned further\n"})
+    hub.add_repo("c/merge", {"model.safetensors": gpt2_weights(tmp_path), "mergekit_config.yml": recipe})
+    hub.add_repo("c/wrong", {"model.safetensors": gpt2_weights(tmp_path),
+                             "mergekit_config.yml": recipe.replace("b/jokes", "d/big")})  # fmt: skip
+    hub.add_repo("d/big", {"README.md": "---\nbase_model: openai-community/gpt2-large\n---\n"})
+    with hub.serving():
+        placed = inspect_source("c/merge")["base_model"]
+        wrong = inspect_source("c/wrong")["base_model"]
+    assert placed["merged"] == ["a/poems", "b/jokes"] and "by their model cards" in placed["reason"]
+    assert wrong["status"] == "contradicted" and "gpt2-large" in wrong["reason"]  # 1280 wide: not these weights

@@ -171,7 +171,7 @@ def classify(
     )
     coded = claim_conflicts(claims, family, pool, fits, top, unknown)
     if recipe and params is not None and not quantized:  # a merged checkpoint's card names the models it merged
-        decision = merged_decision(decision, recipe, {f.root["id"] for f in pool})
+        decision = merged_decision(decision, recipe, {f.root["id"] for f in pool}, base_card)
     merged_out = bool(recipe) and decision["status"] == "contradicted" and decision["source"] == recipe["source"]
     if merged_out:  # the recipe merges a model the weights rule out
         coded.append((conflict_code(recipe["source"], "shapes"), decision["reason"]))

@@ -19,6 +19,7 @@ import re
 from collections.abc import Mapping
 
 from ..source.hub import REPO_ID
+from .base_config import card_lineage
 from .card_yaml import card_metadata, load_yaml
 from .declared import resolve_name
 from .registry import file_stem, hub_spelling, roots, tail_key
@@ -147,11 +148,16 @@ def _registry_root(name: str) -> str | None:
     return roots()["_alias"].get(name.lower()) or roots()["_tail"].get(tail_key(name), (None,))[0]
 
 
-def merged_decision(decision: dict, recipe: dict | None, allowed: set[str]) -> dict:
+MAX_TRACED = 4  # merged models the registry lacks whose cards are followed (each a small download, 3 at most)
+
+
+def merged_decision(decision: dict, recipe: dict | None, allowed: set[str], card=None) -> dict:
     """The base_model decision for a merge: `decision` (what the weights and metadata decided, as for any model)
     with `merged`, the Hub ids to write, where the recipe names some, none is a registry model outside `allowed`
-    (the roots the weights fit), and the tree is placed (a merged model the registry knows, or the decision's id);
-    a recipe model the weights rule out makes the decision `contradicted`.
+    (the roots the weights fit), and the tree is placed (a merged model the registry knows, or the decision's id).
+    Where `card(repo_id)` gives model cards, a merged model the registry lacks is placed by its cards' `base_model`
+    chain where that leads to a registry root (`base_config.card_lineage`, as the Hub's model tree follows it). A
+    recipe model the weights rule out makes the decision `contradicted`.
 
     >>> d = {"id": "mistralai/Mistral-7B-v0.1", "root": "mistralai/Mistral-7B-v0.1", "status": "declared",
     ...      "source": "x", "reason": "r"}
@@ -165,6 +171,12 @@ def merged_decision(decision: dict, recipe: dict | None, allowed: set[str]) -> d
         return decision
     models = recipe["models"]
     known = {m: _registry_root(m) for m in models}
+    traced = {}
+    if card is not None:  # a merged model the registry lacks: its cards may say what it was tuned from
+        for m in [m for m in models if not known[m]][:MAX_TRACED]:
+            lineage = card_lineage(m, card)
+            if lineage:
+                known[m], traced[m] = lineage[-1], lineage
     out = next((m for m, r in known.items() if r and r not in allowed), None)
     if out:
         return dict(
@@ -172,7 +184,9 @@ def merged_decision(decision: dict, recipe: dict | None, allowed: set[str]) -> d
             id=None,
             status="contradicted",
             source=recipe["source"],
-            reason=f"{recipe['source']} merges {out}; the weights rule it out",
+            reason=f"{recipe['source']} merges {out}"
+            + (f" (by its model cards a fine-tune of {known[out]})" if out in traced else "")
+            + "; the weights rule it out",
         )
     placed = [m for m, r in known.items() if r]
     if not placed and not decision.get("id"):
@@ -183,7 +197,7 @@ def merged_decision(decision: dict, recipe: dict | None, allowed: set[str]) -> d
         )
     trees = ", ".join(dict.fromkeys(str(known[m]) for m in placed))
     which = (
-        f"{len(placed)} of them of {trees}'s tree, which the weights fit"
+        f"{len(placed)} of them of {trees}'s tree{' by their model cards' if traced else ''}, which the weights fit"
         if placed
         else f"{decision['id']} places its tree ({decision['source']})"
     )
