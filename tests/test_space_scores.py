@@ -258,3 +258,23 @@ def test_declared_counts_and_ignored_fields_read_as_words_not_python():
     shown = _shown(endpoints._summary(report, "")).replace("*", "")
     assert "README.md mentions): bert x2, roberta x1" in shown
     assert "adapter_config.json r: null" in shown and "{" not in shown
+
+
+def test_the_summary_says_what_the_card_s_base_model_would_be_and_what_a_merge_merged():
+    report = {
+        "source": "org/merge",
+        "format": "transformers-checkpoint",
+        "kind": "merge",
+        "family": "mistral",
+        "root": {"id": "mistralai/Mistral-7B-v0.1", "confidence": 0.8, "candidates": [], "evidence": []},
+        "merge": {"tool": "mergekit", "method": "ties", "models": ["mistralai/Mistral-7B-v0.1", "a/hermes"],
+                  "unnamed": 0, "source": "mergekit_config.yml", "base_model": "mistralai/Mistral-7B-v0.1"},
+        "base_model": {"id": "mistralai/Mistral-7B-v0.1", "status": "declared", "reason": "the weights fit it",
+                       "merged": ["mistralai/Mistral-7B-v0.1", "a/hermes"]},
+        "bytes_read": 10,
+    }  # fmt: skip
+    shown = _shown(endpoints._summary(report, "")).replace("*", "")
+    assert "merged (ties, from mergekit_config.yml): mistralai/Mistral-7B-v0.1, a/hermes" in shown
+    assert "base_model for the card: mistralai/Mistral-7B-v0.1, a/hermes (the weights fit it)" in shown
+    none = dict(report, merge=None, base_model={"id": None, "status": "ambiguous", "reason": "several fit"})
+    assert "base_model for the card: none (several fit)" in _shown(endpoints._summary(none, "")).replace("*", "")

@@ -210,6 +210,15 @@ def _summary(report: dict, note: str) -> str:
         lines.append(f"- **training data, as declared:** {c(datasets_words(report['datasets']))}")
     if report.get("prompts"):
         lines.append(f"- **training prompts, as declared:** {c(prompts_words(report['prompts']))}")
+    merge = report.get("merge") if isinstance(report.get("merge"), dict) else None
+    if merge:  # what its recipe says it merged
+        models = ", ".join(c(m) for m in merge.get("models") or []) or "no Hub model"
+        lines.append(f"- **merged** ({c(merge.get('method'))}, from {c(merge.get('source'))}): {models}")
+    decision = report.get("base_model") if isinstance(report.get("base_model"), dict) else None
+    if decision:  # what a pull request from this page would write as the card's base_model, and why
+        written = decision.get("merged") or ([decision["id"]] if decision.get("id") else [])
+        ids = ", ".join(c(w) for w in written) or "none"
+        lines.append(f"- **base_model for the card:** {ids} ({c(decision.get('reason') or '')})")
     conflicts = report.get("conflicts") or []
     lines.append("- **conflicts:** " + ("; ".join(c(x) for x in conflicts) if conflicts else "none"))
     lines += [
