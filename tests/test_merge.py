@@ -23,6 +23,7 @@ from tests.model_shapes import LLM_CONFIGS
 
 BASE, INSTRUCT = "Qwen/Qwen2.5-0.5B", "Qwen/Qwen2.5-0.5B-Instruct"
 TUNE = "someone/qwen2.5-0.5b-math-sft"  # a fine-tune the registry does not know
+MERGED = [BASE, INSTRUCT, TUNE, "someone/math-lora"]  # the LoRA applied to TUNE before merging too, as mergekit's card
 
 RECIPE = f"""models:
   - model: {INSTRUCT}
@@ -68,7 +69,7 @@ def merge_folder(path, header, recipe: str | None = RECIPE, card: str | None = "
 def test_a_recipe_names_the_hub_models_it_merged():
     r = merge_recipe({"mergekit_config.yml": RECIPE})
     assert (r["method"], r["base_model"], r["source"]) == ("ties", BASE, "mergekit_config.yml")
-    assert r["models"] == [BASE, INSTRUCT, TUNE] and r["unnamed"] == 1  # revision and LoRA dropped; a path counted
+    assert r["models"] == MERGED and r["unnamed"] == 1  # revisions dropped, the LoRA listed; a path counted
     slices = "slices:\n  - sources:\n      - model: a/x\n        layer_range: [0, 24]\n      - model: {model: b/y}\n"
     r = merge_recipe({"mergekit_config.yml": slices + "merge_method: slerp\nbase_model: a/x\n"})
     assert (r["method"], r["models"]) == ("slerp", ["a/x", "b/y"])
@@ -86,12 +87,12 @@ def test_mergekit_s_card_carries_its_recipe_where_the_file_is_gone():
 def test_a_merge_s_card_names_every_model_it_merged(tmp_path, header):
     folder = merge_folder(tmp_path / "m", header)
     report = inspect_source(str(folder))
-    assert report["kind"] == "merge" and report["merge"]["models"] == [BASE, INSTRUCT, TUNE]
-    assert report["root"]["id"] in (BASE, INSTRUCT) and report["base_model"]["merged"] == [BASE, INSTRUCT, TUNE]
+    assert report["kind"] == "merge" and report["merge"]["models"] == MERGED
+    assert report["root"]["id"] in (BASE, INSTRUCT) and report["base_model"]["merged"] == MERGED
     assert "ties of" in format_report(report)
     assert annotate_folder(folder, today="2026-12-05").status == "annotated"
     data = ModelCard.load(folder / "README.md").data
-    assert (data.base_model, data.base_model_relation) == ([BASE, INSTRUCT, TUNE], "merge")
+    assert (data.base_model, data.base_model_relation) == (MERGED, "merge")  # as mergekit's own card lists them
     assert data.to_dict()["hfprobe"]["relation"] == "merge"
     assert "A TIES merge." in (folder / "README.md").read_text()  # the author's words kept
     assert annotate_folder(folder, today="2026-12-06").status == "unchanged"

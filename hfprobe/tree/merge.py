@@ -31,14 +31,14 @@ MAX_MODELS = 16  # Hub ids a recipe names that a report lists (real merges name 
 _CARD_RECIPE = re.compile(r"```ya?ml[ \t]*\r?\n([\s\S]*?)\r?\n```")  # mergekit's card: the recipe as a YAML block
 
 
-def _ref(value) -> str | None:
-    """The model a mergekit reference names: `org/name[@rev][+lora]`, or {model: …} / {path: …} as a mapping."""
+def _refs(value) -> list[str]:
+    """The models a mergekit reference names: `org/name[@rev][+org/lora[@rev]]` (a model, and the LoRA applied to it
+    before merging), or {model: …, lora: …} / {path: …} as mappings; as mergekit's card lists them."""
     if isinstance(value, Mapping):
-        value = value.get("model", value.get("path"))
-        return _ref(value)
+        return [r for key in ("model", "path", "lora") for r in _refs(value.get(key))]
     if not isinstance(value, str):
-        return None
-    return value.split("+", 1)[0].split("@", 1)[0].strip() or None
+        return []
+    return [name for part in value.split("+", 1) if (name := part.split("@", 1)[0].strip())]
 
 
 def _listed(value) -> list:
@@ -52,12 +52,12 @@ def _recipe_of(data) -> dict | None:
     pieces = [p.get("sources") for p in _listed(data.get("slices")) if isinstance(p, Mapping)]
     for entry in [*_listed(data.get("models")), *(e for p in pieces for e in _listed(p))]:
         refs.append(entry.get("model") if isinstance(entry, Mapping) else None)
-    named = [r for r in dict.fromkeys(_ref(v) for v in refs) if r]
+    named = list(dict.fromkeys(r for v in refs for r in _refs(v)))
     hub = [r for r in named if REPO_ID.fullmatch(r)]
     return {
         "tool": "mergekit",
         "method": data["merge_method"].strip()[:40],
-        "base_model": _ref(data.get("base_model")),
+        "base_model": next(iter(_refs(data.get("base_model"))), None),
         "models": hub[:MAX_MODELS],
         "unnamed": len(named) - len(hub),  # models named by a local path: no Hub id to write
     }
@@ -124,7 +124,7 @@ def merge_recipe(texts: Mapping[str, str], metadata: Mapping | None = None) -> d
     >>> r = merge_recipe({"mergekit_config.yml": "models:\\n  - model: a/x\\n  - model: b/y+c/lora\\n"
     ...                   "merge_method: ties\\nbase_model: m/base@main\\n"})
     >>> r["method"], r["models"], r["source"]
-    ('ties', ['m/base', 'a/x', 'b/y'], 'mergekit_config.yml')
+    ('ties', ['m/base', 'a/x', 'b/y', 'c/lora'], 'mergekit_config.yml')
     """
     for name in MERGE_FILES:
         text = texts.get(name)
