@@ -230,6 +230,8 @@ def test_a_lora_merged_from_loras_keeps_its_base(tmp_path):
         {"sd_merge_models": '{"a": {"name": "v1-5-pruned-emaonly"}}', "sd_merge_recipe": "[" * 20000 + "]" * 20000},
         {"sd_merge_models": '{"a": 5, "b": {"name": 7}}'},
         {"modelspec.merged_from": ", ".join(["a.safetensors"] * 5000)},
+        {"prompt": '{"1": {"class_type": "ModelMergeSimple", "inputs": []}, "2": [1], "3": {"class_type": 7}}'},
+        {"prompt": json.dumps({str(i): {"class_type": "ModelMergeAdd", "inputs": {}} for i in range(3000)})},
     ],
 )
 def test_a_hostile_merge_record_is_read_within_bounds_or_not_at_all(metadata):
@@ -289,3 +291,31 @@ def test_a_merge_of_models_the_registry_lacks_is_placed_by_their_cards(tmp_path,
         wrong = inspect_source("c/wrong")["base_model"]
     assert placed["merged"] == ["a/poems", "b/jokes"] and "by their model cards" in placed["reason"]
     assert wrong["status"] == "contradicted" and "gpt2-large" in wrong["reason"]  # 1280 wide: not these weights
+
+
+def comfy_prompt(*nodes: tuple[str, dict]) -> dict:
+    """The header ComfyUI's CheckpointSave writes: the graph that made the model (its API `prompt`), node by node."""
+    return {"prompt": json.dumps({str(i): {"class_type": k, "inputs": v} for i, (k, v) in enumerate(nodes, 1)})}
+
+
+def test_a_comfyui_merge_says_what_it_merged_and_a_comfyui_save_what_it_loaded(tmp_path):
+    from tests.single_file import sd_single_file
+
+    merged = comfy_prompt(
+        ("CheckpointLoaderSimple", {"ckpt_name": "SD15/v1-5-pruned-emaonly.safetensors"}),
+        ("CheckpointLoaderSimple", {"ckpt_name": "dreamshaper_8.safetensors"}),
+        ("ModelMergeSimple", {"model1": ["1", 0], "model2": ["2", 0], "ratio": 0.6}),
+        ("CheckpointSave", {"model": ["3", 0], "clip": ["1", 1], "vae": ["1", 2], "filename_prefix": "mix"}),
+    )
+    report = inspect_source(str(header_merge(tmp_path / "m", sd_single_file("sd1"), merged)))
+    assert report["kind"] == "merge" and report["merge"]["source"] == "header prompt (ComfyUI)"
+    assert report["merge"]["method"] == "ModelMergeSimple"
+    assert report["base_model"]["merged"] == ["stable-diffusion-v1-5/stable-diffusion-v1-5", "Lykon/dreamshaper-8"]
+    baked = comfy_prompt(
+        ("CheckpointLoaderSimple", {"ckpt_name": "dreamshaper_8.safetensors"}),
+        ("LoraLoader", {"model": ["1", 0], "clip": ["1", 1], "lora_name": "style.safetensors", "strength_model": 1}),
+        ("CheckpointSave", {"model": ["2", 0], "clip": ["2", 1], "vae": ["1", 2], "filename_prefix": "baked"}),
+    )
+    report = inspect_source(str(header_merge(tmp_path / "b", sd_single_file("sd1"), baked)))
+    assert report["kind"] == "checkpoint" and report["merge"] is None  # a LoRA baked into one checkpoint: no merge
+    assert report["base_model"]["id"] == "Lykon/dreamshaper-8" and report["base_model"]["status"] == "declared"

@@ -306,6 +306,45 @@ def names_itself(value: str, own: str | None) -> bool:
     return a.lower() == b.lower() or str(canonical_id(a)).lower() == str(canonical_id(b)).lower()
 
 
+MAX_HEADER_JSON = 256 * 1024  # a header value read as JSON (real merge records and ComfyUI graphs are a few kB)
+
+
+def header_json(value) -> object:
+    """A header value's JSON, or None (not a string, over MAX_HEADER_JSON, not JSON, nested past the parser)."""
+    if not isinstance(value, str) or len(value) > MAX_HEADER_JSON:
+        return None
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+
+
+# ComfyUI's nodes that load a checkpoint (by its file's name) and that merge two models' weights
+COMFY_LOADERS = {"CheckpointLoaderSimple": "ckpt_name", "CheckpointLoader": "ckpt_name", "UNETLoader": "unet_name",
+                 "unCLIPCheckpointLoader": "ckpt_name", "ImageOnlyCheckpointLoader": "ckpt_name"}  # fmt: skip
+_COMFY_MERGE = re.compile(r"(Model|CLIP)Merge\w*")
+MAX_NODES = 2000  # a ComfyUI graph's nodes read (real ones have tens)
+
+
+def comfy_graph(metadata: Mapping) -> tuple[list[str], list[str]]:
+    """([merge node types], [checkpoint file names loaded]) of the ComfyUI graph a checkpoint was saved by (its
+    `CheckpointSave` writes the graph, the API's `prompt`, into the header), or ([], [])."""
+    graph = header_json(metadata.get("prompt"))
+    if not isinstance(graph, Mapping):
+        return [], []
+    merges, loaded = [], []
+    for node in list(graph.values())[:MAX_NODES]:
+        kind = node.get("class_type") if isinstance(node, Mapping) else None
+        inputs = node.get("inputs") if isinstance(node, Mapping) else None
+        if not isinstance(kind, str) or not isinstance(inputs, Mapping):
+            continue
+        if _COMFY_MERGE.fullmatch(kind):
+            merges.append(kind)
+        elif isinstance(inputs.get(COMFY_LOADERS.get(kind, "")), str):
+            loaded.append(inputs[COMFY_LOADERS[kind]])
+    return list(dict.fromkeys(merges)), list(dict.fromkeys(loaded))
+
+
 def declared_claims(
     metadata: Mapping[str, str] | None = None,
     config: Mapping | None = None,
@@ -379,17 +418,14 @@ def declared_claims(
         if len(fams) == 1:
             claims.append(Claim(f"{where} {field}", value, fams[0], None, level="family"))
     if metadata.get("lora_adapter_metadata"):
-        try:
-            meta = json.loads(metadata["lora_adapter_metadata"])
-        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes: no claim
-            meta = {}
+        meta = header_json(metadata["lora_adapter_metadata"])  # (not JSON, or nested past the parser: no claim)
         if isinstance(meta, dict) and "base_model_name_or_path" in meta:
             claim("header lora_adapter_metadata base_model_name_or_path", meta.get("base_model_name_or_path"))
+    merges, loaded = comfy_graph(metadata) if "prompt" in metadata else ([], [])
+    if not merges and len(loaded) == 1:  # ComfyUI saved it from the one checkpoint it loaded (a LoRA baked in, perhaps)
+        claim("header prompt (ComfyUI) checkpoint loaded", _loaded_name(loaded[0]))
     if metadata.get("ot_config"):  # OneTrainer's training settings, where it was told to save them
-        try:
-            settings = json.loads(metadata["ot_config"])
-        except (ValueError, RecursionError):
-            settings = {}
+        settings = header_json(metadata["ot_config"])
         name = settings.get("base_model_name") if isinstance(settings, dict) else None
         if isinstance(name, str) and name.strip():
             claim("header ot_config base_model_name", _loaded_name(name))

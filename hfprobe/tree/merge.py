@@ -14,14 +14,13 @@ the tree. A model the registry lacks cannot be checked by its shapes; it is the 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
 from ..source.hub import REPO_ID
 from .base_config import card_lineage
 from .card_yaml import card_metadata, load_yaml
-from .declared import resolve_name
+from .declared import comfy_graph, header_json, resolve_name
 from .registry import file_stem, hub_spelling, roots, tail_key
 
 __all__ = ["MERGE_FILES", "merge_recipe", "merged_decision"]
@@ -63,7 +62,6 @@ def _recipe_of(data) -> dict | None:
     }
 
 
-MAX_HEADER_JSON = 256 * 1024  # a header's merge record (real ones are a few kB, nested records of earlier merges)
 _TITLE_HASH = re.compile(r"\s*\[[0-9a-fA-F]{8,12}\]\Z")  # A1111's checkpoint title: `name.safetensors [6ce0161689]`
 
 
@@ -81,29 +79,24 @@ def _hub_model(name: str, sha256: str | None) -> str | None:
     return hub_spelling(stem) or (tail_name if tail_root == root and tail_name else root)
 
 
-def _json(value) -> object:
-    """A header value's JSON, or None (not a string, over MAX_HEADER_JSON, not JSON, nested past the parser)."""
-    if not isinstance(value, str) or len(value) > MAX_HEADER_JSON:
-        return None
-    try:
-        return json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-
-
 def _header_recipe(metadata: Mapping) -> dict | None:
-    """The merge record a checkpoint merger left in the header: `sd_merge_models`, else `modelspec.merged_from`."""
-    record, method = _json(metadata.get("sd_merge_models")), "merge"
+    """The merge record a checkpoint merger left in the header: `sd_merge_models`, else `modelspec.merged_from`,
+    else the ComfyUI graph that saved it, where that merged the checkpoints it loaded."""
+    record, method = header_json(metadata.get("sd_merge_models")), "merge"
+    merges, loaded = comfy_graph(metadata) if "prompt" in metadata else ([], [])
     if isinstance(record, Mapping):
         source = "header sd_merge_models"
         models = [(e.get("name"), sha) for sha, e in record.items() if isinstance(e, Mapping)]
-        how = _json(metadata.get("sd_merge_recipe"))
+        how = header_json(metadata.get("sd_merge_recipe"))
         if isinstance(how, Mapping):
             words = [how.get(k) for k in ("interp_method", "mode", "calcmode", "type")]
             method = next((w.strip()[:40] for w in words if isinstance(w, str) and w.strip()), method)
     elif isinstance(metadata.get("modelspec.merged_from"), str):
         source = "header modelspec.merged_from"
         models = [(n, None) for n in metadata["modelspec.merged_from"].split(",")[: 4 * MAX_MODELS]]
+    elif merges and loaded:
+        source, method = "header prompt (ComfyUI)", ", ".join(merges)[:40]
+        models = [(n, None) for n in loaded[: 4 * MAX_MODELS]]
     else:
         return None
     named = [(n, sha) for n, sha in models if isinstance(n, str) and n.strip()]

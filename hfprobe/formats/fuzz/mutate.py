@@ -98,6 +98,14 @@ METADATA_VALUES = {
     "sd_merge_models": ["[" * 20000 + "]" * 20000, '{"a": 5, "b": {"name": 7}}', '{"a": {"name": "x [1]"}}', "[1]"],
     "sd_merge_recipe": ["[" * 20000 + "]" * 20000, '{"interp_method": 5}', "{"],
     "modelspec.merged_from": [",,,", "x" * 10000, ", ".join(["a.safetensors"] * 5000)],
+    "prompt": [
+        "[" * 20000 + "]" * 20000,
+        '{"1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": 5}}, "2": [1]}',
+        '{"1": {"class_type": "ModelMergeSimple", "inputs": []}, "2": {"class_type": 7, "inputs": {}}}',
+        json.dumps(
+            {str(i): {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": f"m{i}"}} for i in range(2500)}
+        ),
+    ],
 }
 COMPANION_VALUES = [
     b"{not json",
