@@ -129,6 +129,16 @@ def test_a_merged_fine_tune_the_card_lists_is_no_root_of_its_own(tmp_path, heade
     assert f"base_model:\n- {INSTRUCT}\n- {TUNE}\n" in (folder / "README.md").read_text()  # its lines untouched
 
 
+def test_a_merge_whose_card_names_one_model_gets_the_relation_the_hub_cannot_infer(tmp_path, header):
+    card = f"---\nbase_model: {BASE}\nlicense: apache-2.0\n---\n# a merge\n"  # one base: a fine-tune, to the Hub
+    folder = merge_folder(tmp_path / "m", header, card=card)
+    annotate_folder(folder, today="2026-12-05")
+    text = (folder / "README.md").read_text()
+    data = ModelCard(text).data
+    assert (data.base_model, data.base_model_relation) == (BASE, "merge")
+    assert text.startswith(f"---\nbase_model: {BASE}\nlicense: apache-2.0\n")  # the author's lines as they were
+
+
 def test_a_model_without_a_recipe_is_no_merge(tmp_path, header):
     report = inspect_source(str(merge_folder(tmp_path / "m", header, recipe=None)))
     assert report["kind"] == "checkpoint" and report["merge"] is None and "merged" not in report["base_model"]

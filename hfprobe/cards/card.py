@@ -302,7 +302,13 @@ def _plan_base_model(user: dict, old_block: dict, report: dict, fix: bool) -> tu
         return ("replaced", relation_key, declared, True) if fix and sure else ("conflict", {}, None, False)
     if old_block.get("replaced_base_model") and any(same_model(d, str(root.get("id"))) for d in declared):
         return "replaced", relation_key, old_block["replaced_base_model"], False  # kept from a --fix-base-model run
-    return ("agrees" if verdict == "agrees" else "kept"), {}, None, False
+    # the author's base_model stands; a relation the Hub does not infer from it and the files is added where the
+    # card gives none, so the model tree files it rightly: a merge's where the card names one model (several, the
+    # Hub reads as a merge), a quantization's but a GGUF's (GGUF files, the Hub reads as one)
+    told = {}
+    if (relation == "merge" and len(declared) == 1) or (relation == "quantized" and report.get("format") != "gguf"):
+        told = relation_key
+    return ("agrees" if verdict == "agrees" else "kept"), told, None, False
 
 
 def _splice_section(md_body: str, section: str, lb: str) -> str:
