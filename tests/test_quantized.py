@@ -204,8 +204,12 @@ def test_real_size_quantized_llama2_keeps_its_tree_and_declared_base(layout, lla
     assert "base_model: meta-llama/Llama-2-7b-hf" in card and "base_model_relation: quantized" in card
     # a card that names it already (as quantizers' do) but not the relation: the Hub would file it as a fine-tune
     declared = "---\nbase_model: meta-llama/Llama-2-7b-hf\n---\n# Llama 2 7B, 4-bit\n"
-    card = update_card(declared, report, today="2026-12-02").text
-    assert card.startswith("---\nbase_model: meta-llama/Llama-2-7b-hf\n") and "base_model_relation: quantized" in card
+    upd = update_card(declared, report, today="2026-12-02")
+    assert upd.text.startswith("---\nbase_model: meta-llama/Llama-2-7b-hf\n") and upd.relation_added == "quantized"
+    assert "base_model_relation: quantized" in upd.text
+    from hfprobe.cards.pull_request import pr_body
+
+    assert "`base_model_relation: quantized` was added" in pr_body("org/llama-2-7b-4bit", upd, report)
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,7 @@ class CardUpdate:
     conflicts: list[str]
     notes: list[str]
     base_model: str | None = None  # the card's base_model afterwards (ours or the author's)
+    relation_added: str | None = None  # the base_model_relation hfprobe added beside the author's base_model
 
 
 def strip_generated(text: str) -> str:
@@ -426,4 +427,5 @@ def update_card(
             "nothing was written; please report this"
         ) from None
     final = (", ".join(written) if isinstance(written, list) else written) or (declared[0] if declared else None)
-    return CardUpdate(new_text, new_text != original or encoding != "UTF-8", action, conflicts, notes, final)
+    added = ours.get("base_model_relation") if action in ("agrees", "kept") else None
+    return CardUpdate(new_text, new_text != original or encoding != "UTF-8", action, conflicts, notes, final, added)

@@ -56,6 +56,8 @@ def pr_body(repo_id: str, upd: CardUpdate, report: dict) -> str:
         "none": "no `base_model` was set: the weights do not single one out and no metadata names one "
         "(the candidates are listed in the card)",
     }[upd.base_model_action]
+    if upd.relation_added:  # beside the author's base_model: how the model descends, which the Hub would not infer
+        action += f"; `base_model_relation: {upd.relation_added}` was added, which the Hub does not infer here"
     lines.append(f"- Metadata: {action}.")
     lines += [f"- Conflict: {c}" for c in upd.conflicts]
     lines += [
