@@ -139,6 +139,15 @@ def test_a_merge_whose_card_names_one_model_gets_the_relation_the_hub_cannot_inf
     assert text.startswith(f"---\nbase_model: {BASE}\nlicense: apache-2.0\n")  # the author's lines as they were
 
 
+def test_a_card_tagged_merge_that_names_several_bases_is_a_merge_without_its_recipe(tmp_path, header):
+    card = f"---\nbase_model:\n- {INSTRUCT}\n- {TUNE}\ntags: [merge]\n---\n# m\n"  # mergekit's card, its recipe gone
+    report = inspect_source(str(merge_folder(tmp_path / "m", header, recipe=None, card=card)))
+    assert report["kind"] == "merge" and report["merge"]["source"] == "README.md base_model"
+    assert report["root"]["id"] in (BASE, INSTRUCT)  # the merged fine-tune the registry lacks is no foundation model
+    untagged = card.replace("tags: [merge]", "tags: [text-generation]")
+    assert inspect_source(str(merge_folder(tmp_path / "u", header, recipe=None, card=untagged)))["merge"] is None
+
+
 def test_a_model_without_a_recipe_is_no_merge(tmp_path, header):
     report = inspect_source(str(merge_folder(tmp_path / "m", header, recipe=None)))
     assert report["kind"] == "checkpoint" and report["merge"] is None and "merged" not in report["base_model"]

@@ -111,8 +111,9 @@ def _header_recipe(metadata: Mapping) -> dict | None:
 def merge_recipe(texts: Mapping[str, str], metadata: Mapping | None = None) -> dict | None:
     """{tool, method, base_model, models [Hub ids, the base first], unnamed, source} of the merge recipe among a
     model's companion texts or in its header, or None: `mergekit_config.yml`, else the YAML block of a card tagged
-    `mergekit`, else a checkpoint merger's record in the header (`metadata`). `unnamed`: the models it names by no
-    Hub id (a local path; a file the registry does not know).
+    `mergekit`, else a checkpoint merger's record in the header (`metadata`), else a card tagged `merge` that names
+    several base models (mergekit's card, its recipe gone). `unnamed`: the models it names by no Hub id (a local
+    path; a file the registry does not know).
 
     >>> r = merge_recipe({"mergekit_config.yml": "models:\\n  - model: a/x\\n  - model: b/y+c/lora\\n"
     ...                   "merge_method: ties\\nbase_model: m/base@main\\n"})
@@ -128,12 +129,20 @@ def merge_recipe(texts: Mapping[str, str], metadata: Mapping | None = None) -> d
     card = texts.get("README.md")
     meta, body, _ = card_metadata(card) if card else ({}, "", None)
     tags = meta.get("tags") if isinstance(meta, Mapping) else None
-    if isinstance(tags, list) and "mergekit" in tags:
+    tags = [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+    if "mergekit" in tags:
         for block in _CARD_RECIPE.findall(body)[:4]:
             recipe = _recipe_of(load_yaml(block)[0])
             if recipe:
                 return {**recipe, "source": "README.md recipe"}
-    return _header_recipe(metadata) if isinstance(metadata, Mapping) else None
+    recipe = _header_recipe(metadata) if isinstance(metadata, Mapping) else None
+    bases = meta.get("base_model") if isinstance(meta, Mapping) else None
+    if recipe is None and {"merge", "mergekit"} & set(tags) and isinstance(bases, list):  # a merge by its card alone
+        hub = list(dict.fromkeys(b.strip() for b in bases if isinstance(b, str) and REPO_ID.fullmatch(b.strip())))
+        if len(hub) > 1:
+            recipe = {"tool": "card", "method": "merge", "base_model": None, "models": hub[:MAX_MODELS],
+                      "unnamed": 0, "source": "README.md base_model"}  # fmt: skip
+    return recipe
 
 
 def _registry_root(name: str) -> str | None:
@@ -195,7 +204,7 @@ def merged_decision(decision: dict, recipe: dict | None, allowed: set[str], card
         else f"{decision['id']} places its tree ({decision['source']})"
     )
     unknown = len(models) - len(placed)
-    rest = f"; {unknown} the registry lacks, on the recipe's word" if unknown else ""
+    rest = f"; {unknown} the registry lacks, as declared" if unknown else ""
     return dict(
         decision,
         merged=list(models),
