@@ -89,6 +89,7 @@ def test_a_merge_s_card_names_every_model_it_merged(tmp_path, header):
     report = inspect_source(str(folder))
     assert report["kind"] == "merge" and report["merge"]["models"] == MERGED
     assert report["root"]["id"] in (BASE, INSTRUCT) and report["base_model"]["merged"] == MERGED
+    assert report["base_model"]["status"] == "declared"  # the recipe's `base_model: …@main` is that model
     assert "ties of" in format_report(report)
     assert annotate_folder(folder, today="2026-12-05").status == "annotated"
     data = ModelCard.load(folder / "README.md").data

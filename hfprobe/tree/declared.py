@@ -204,11 +204,21 @@ def _loaded_name(value: str) -> str:
     """What a trainer recorded as the model it loaded, as a claim: a Hub id (or the one a path through the Hub's
     cache names) as it is, a local file or folder by its name (`/content/v1-5-pruned-emaonly.safetensors`).
 
+    A Hub id with a revision or a LoRA applied (`org/name@main`, mergekit's `org/name+org/lora`) is the model's id.
+
     >>> _loaded_name("C:\\\\sd\\\\flux1-dev.safetensors"), _loaded_name("org/name"), _loaded_name("/content/models/x/")
     ('flux1-dev.safetensors', 'org/name', 'x')
+    >>> _loaded_name("Qwen/Qwen2.5-0.5B@main"), _loaded_name("org/base+org/lora")
+    ('Qwen/Qwen2.5-0.5B', 'org/base')
     """
     value = named_hub_id(value) or value.strip()
+    ref = _HUB_REF.fullmatch(value)
+    if ref:
+        return ref[1]
     return _path_name(value) if _is_local_path(value) else value
+
+
+_HUB_REF = re.compile(r"([\w.-]+/[\w.-]+)(?:@[\w./-]+|\+[\w.-]+/[\w.-]+(?:@[\w./-]+)?)+")  # `org/name@rev`, `+lora`
 
 
 def _local_copy(value: str) -> str | None:
