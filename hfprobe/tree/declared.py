@@ -10,7 +10,6 @@ resolved through the roots registry; `hfprobe.tree.classify` weighs the claims a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
 from ..source.hub import REPO_ID
 from .card_yaml import card_metadata, load_yaml
+from .header import comfy_graph, header_json
 from .mentions import hub_id_mentions, hub_link_mentions, name_mentions
 from .registry import bare_id, canonical_id, families, file_stem, reupload_marked, roots, tail_key
 
@@ -314,45 +314,6 @@ def names_itself(value: str, own: str | None) -> bool:
         return False
     a, b = (named_hub_id(value) or value).strip(), own.strip()
     return a.lower() == b.lower() or str(canonical_id(a)).lower() == str(canonical_id(b)).lower()
-
-
-MAX_HEADER_JSON = 256 * 1024  # a header value read as JSON (real merge records and ComfyUI graphs are a few kB)
-
-
-def header_json(value) -> object:
-    """A header value's JSON, or None (not a string, over MAX_HEADER_JSON, not JSON, nested past the parser)."""
-    if not isinstance(value, str) or len(value) > MAX_HEADER_JSON:
-        return None
-    try:
-        return json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-
-
-# ComfyUI's nodes that load a checkpoint (by its file's name) and that merge two models' weights
-COMFY_LOADERS = {"CheckpointLoaderSimple": "ckpt_name", "CheckpointLoader": "ckpt_name", "UNETLoader": "unet_name",
-                 "unCLIPCheckpointLoader": "ckpt_name", "ImageOnlyCheckpointLoader": "ckpt_name"}  # fmt: skip
-_COMFY_MERGE = re.compile(r"(Model|CLIP)Merge\w*")
-MAX_NODES = 2000  # a ComfyUI graph's nodes read (real ones have tens)
-
-
-def comfy_graph(metadata: Mapping) -> tuple[list[str], list[str]]:
-    """([merge node types], [checkpoint file names loaded]) of the ComfyUI graph a checkpoint was saved by (its
-    `CheckpointSave` writes the graph, the API's `prompt`, into the header), or ([], [])."""
-    graph = header_json(metadata.get("prompt"))
-    if not isinstance(graph, Mapping):
-        return [], []
-    merges, loaded = [], []
-    for node in list(graph.values())[:MAX_NODES]:
-        kind = node.get("class_type") if isinstance(node, Mapping) else None
-        inputs = node.get("inputs") if isinstance(node, Mapping) else None
-        if not isinstance(kind, str) or not isinstance(inputs, Mapping):
-            continue
-        if _COMFY_MERGE.fullmatch(kind):
-            merges.append(kind)
-        elif isinstance(inputs.get(COMFY_LOADERS.get(kind, "")), str):
-            loaded.append(inputs[COMFY_LOADERS[kind]])
-    return list(dict.fromkeys(merges)), list(dict.fromkeys(loaded))
 
 
 def declared_claims(

@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from ..source.hub import REPO_ID
 from .base_config import card_lineage
 from .card_yaml import card_metadata, load_yaml
-from .declared import comfy_graph, header_json, resolve_name
+from .declared import resolve_name
+from .header import comfy_graph, header_json
 from .registry import file_stem, hub_spelling, roots, tail_key
 
 __all__ = ["MERGE_FILES", "merge_recipe", "merged_decision"]
