@@ -207,6 +207,7 @@ def test_real_size_quantized_llama2_keeps_its_tree_and_declared_base(layout, lla
     upd = update_card(declared, report, today="2026-12-02")
     assert upd.text.startswith("---\nbase_model: meta-llama/Llama-2-7b-hf\n") and upd.relation_added == "quantized"
     assert "base_model_relation: quantized" in upd.text
+    assert "`base_model_relation: quantized` added" in upd.text  # said in the section too
     from hfprobe.cards.pull_request import pr_body
 
     assert "`base_model_relation: quantized` was added" in pr_body("org/llama-2-7b-4bit", upd, report)

@@ -364,6 +364,7 @@ def update_card(
     if ours:  # the card API's own normalisation of the fields it knows
         ours = {k: v for k, v in ModelCardData(**ours).to_dict().items() if k in ours}
     written = ours.get("base_model") or (root.get("id") if action == "replaced" else None)
+    relation_added = ours.get("base_model_relation") if action in ("agrees", "kept") else None  # beside theirs
     if action == "added" and "base_model" in user:  # the author's line names nothing (`base_model: ''`, peft's
         # template for a base it had no name for): it goes, ours takes its place, as on a card without one
         before, after = _replace_key(before, "base_model", None, lb), _replace_key(after, "base_model", None, lb)
@@ -396,6 +397,7 @@ def update_card(
             predictions=predictions,
             repo_id=repo_id,
             written=written,
+            relation_added=relation_added,
             lb=lb,
         )
         if bom:
@@ -427,5 +429,6 @@ def update_card(
             "nothing was written; please report this"
         ) from None
     final = (", ".join(written) if isinstance(written, list) else written) or (declared[0] if declared else None)
-    added = ours.get("base_model_relation") if action in ("agrees", "kept") else None
-    return CardUpdate(new_text, new_text != original or encoding != "UTF-8", action, conflicts, notes, final, added)
+    return CardUpdate(
+        new_text, new_text != original or encoding != "UTF-8", action, conflicts, notes, final, relation_added
+    )

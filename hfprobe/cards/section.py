@@ -201,6 +201,7 @@ def render_section(
     predictions: dict | None = None,
     repo_id: str | None = None,
     written: str | list[str] | None = None,
+    relation_added: str | None = None,
     lb: str = "\n",
 ) -> str:
     """The markdown a person reads in ten seconds, between the stable markers. Nothing local: a folder's
@@ -243,6 +244,8 @@ def render_section(
         lines.append(f"- **base_model:** {ids}, set by hfprobe: {clean_text(decision.get('reason') or '')}.")
     elif action in ("agrees", "kept"):
         word = "agrees with the weights" if action == "agrees" else "kept as declared"
+        if relation_added:  # beside the author's: how it descends, which the Hub would not infer
+            word += f"; `base_model_relation: {relation_added}` added, which the Hub does not infer here"
         lines.append(f"- **base_model:** `{', '.join(declared)}` (declared by the card; {word}).")
         respelled = [named for d in declared if not is_hub_id(d) and (named := named_hub_id(d))]
         if respelled:  # an address or a cache path: the Hub's model tree and filters read a model id
