@@ -294,6 +294,15 @@ def sharded_checkpoint(shards: int, layers_per_shard: int = 2, hidden: int = 64)
     return files
 
 
+def merge_repos(repo: str) -> dict[str, dict[str, bytes]]:
+    """A mergekit merge of two models the registry lacks, and their cards (one names the other, which names
+    Llama 2 7B), each its own: the cards `inspect` traces are read by the run that names them, not from the cache."""
+    files = sharded_checkpoint(1)
+    files["mergekit_config.yml"] = f"models: [{{model: {repo}-a}}, {{model: {repo}-b}}]\nmerge_method: ties\n".encode()
+    return {repo: files, f"{repo}-a": {"README.md": f"---\nbase_model: {repo}-b\n---\n".encode()},
+            f"{repo}-b": {"README.md": b"---\nbase_model: meta-llama/Llama-2-7b-hf\n---\n"}}  # fmt: skip
+
+
 def latency(realzoo: Path, seconds: float, shards: int = 32) -> dict:
     """`inspect` on a fresh repo (an empty cache) when every request takes `seconds` to answer: wall time and
     requests, the listing included. Requests that overlap (companions beside the weights, a sharded checkpoint's
@@ -303,12 +312,18 @@ def latency(realzoo: Path, seconds: float, shards: int = 32) -> dict:
     out = {}
     cases = {name: realzoo / "files" / rid for name, (rid, _) in HTTP_CASES.items()}
     cases[f"llama-{shards}-shards"] = None
+    cases["merge-of-2-unknown-models"] = None  # a mergekit merge: its models' cards are traced to a root
     for name, folder in cases.items():
-        if folder is None:
-            files = sharded_checkpoint(shards)
+        if name.startswith("merge"):
+            repos = {**merge_repos(f"bench/{name}-warmup"), **merge_repos(f"bench/{name}-latency")}
         else:
-            files = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
-        hub = MiniHub({f"bench/{name}-warmup": files, f"bench/{name}-latency": files}, latency=seconds)
+            files = (
+                sharded_checkpoint(shards)
+                if folder is None
+                else {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+            )
+            repos = {f"bench/{name}-warmup": files, f"bench/{name}-latency": files}
+        hub = MiniHub(repos, latency=seconds)
         with hub.serving():
             inspect_source(f"bench/{name}-warmup")  # imports and connections, not timed
             hub.requests.clear()

@@ -349,6 +349,14 @@ class Source:
         got = self._executor().map(lambda part: self._base_file(repo_id, f"{part}/config.json", _json_object), parts)
         return {**index, **{p: c for p, c in zip(parts, got) if isinstance(c, dict)}}
 
+    def prefetch_cards(self, repo_ids) -> None:
+        """Start reading the model cards of models the metadata names (a merge's, which `base_card` is asked for
+        next), side by side on the source's pool: a Hub source only, and never offline."""
+        if self.kind == "hub":
+            for repo_id in repo_ids:
+                if self._may_look_up(repo_id):
+                    self._start_base_file(repo_id, "README.md", _text)
+
     def base_card(self, repo_id: str) -> str | None:
         """The model card (README.md) of a model the metadata declares, read as `base_config` reads its config, or
         None: `tree.base_config` follows its `base_model` to the model it was fine-tuned from."""

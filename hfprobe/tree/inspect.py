@@ -24,7 +24,7 @@ from ..source import Source, resolve
 from .classify import classify
 from .declared import declared_words, named_hub_id
 from .described import LABEL_FILES, declared_labels, described, described_words
-from .merge import MERGE_FILES
+from .merge import MERGE_FILES, merge_recipe, untraced
 from .names import shapes_from_raw
 from .registry import families, family_label, tree_root
 from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
@@ -282,6 +282,7 @@ def _report(src: Source) -> dict:
     src.prefetch(_text_names(src, weights_file))  # a Hub repo's card and notes download while its weights are read
     view = open_weights(src, weights_file)
     texts = _texts(src, view.files[0])
+    src.prefetch_cards(untraced(merge_recipe(texts, view.metadata)))  # a merge's models' cards: read side by side
     shapes = weight_shapes(view)
     kind = _kind(view)
     # what the tree stage weighs besides names and shapes: a quantized checkpoint, a full checkpoint's sizes

@@ -24,7 +24,7 @@ from .declared import resolve_name
 from .header import comfy_graph, header_json
 from .registry import file_stem, hub_spelling, roots, tail_key
 
-__all__ = ["MERGE_FILES", "merge_recipe", "merged_decision"]
+__all__ = ["MERGE_FILES", "merge_recipe", "merged_decision", "untraced"]
 
 MERGE_FILES = ("mergekit_config.yml",)  # the recipe mergekit writes beside the merged weights
 MAX_MODELS = 16  # Hub ids a recipe names that a report lists (real merges name two to a dozen)
@@ -154,6 +154,12 @@ def _registry_root(name: str) -> str | None:
 MAX_TRACED = 4  # merged models the registry lacks whose cards are followed (each a small download, 3 at most)
 
 
+def untraced(recipe: dict | None) -> list[str]:
+    """The merged models whose model cards `merged_decision` follows: those the registry lacks, MAX_TRACED at most
+    (`inspect` starts reading their cards side by side before the tree is weighed)."""
+    return [m for m in (recipe or {}).get("models") or [] if not _registry_root(m)][:MAX_TRACED]
+
+
 def merged_decision(decision: dict, recipe: dict | None, allowed: set[str], card=None) -> dict:
     """The base_model decision for a merge: `decision` (what the weights and metadata decided, as for any model)
     with `merged`, the Hub ids to write, where the recipe names some, none is a registry model outside `allowed`
@@ -176,7 +182,7 @@ def merged_decision(decision: dict, recipe: dict | None, allowed: set[str], card
     known = {m: _registry_root(m) for m in models}
     traced = {}
     if card is not None:  # a merged model the registry lacks: its cards may say what it was tuned from
-        for m in [m for m in models if not known[m]][:MAX_TRACED]:
+        for m in untraced(recipe):
             lineage = card_lineage(m, card)
             if lineage:
                 known[m], traced[m] = lineage[-1], lineage
