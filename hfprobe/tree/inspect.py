@@ -282,11 +282,12 @@ def _report(src: Source) -> dict:
     src.prefetch(_text_names(src, weights_file))  # a Hub repo's card and notes download while its weights are read
     view = open_weights(src, weights_file)
     texts = _texts(src, view.files[0])
-    src.prefetch_cards(untraced(merge_recipe(texts, view.metadata)))  # a merge's models' cards: read side by side
     shapes = weight_shapes(view)
     kind = _kind(view)
     # what the tree stage weighs besides names and shapes: a quantized checkpoint, a full checkpoint's sizes
     weighed = {"quantized": view.extra.get("quantized"), "params": _params(view) if kind == "checkpoint" else None}
+    if kind == "checkpoint" and not weighed["quantized"]:  # a merge's models' cards, traced next: side by side
+        src.prefetch_cards(untraced(merge_recipe(texts, view.metadata)))
     weighed["model_config"] = view.model_config  # config.json beside adapter_config.json: what the base was loaded as
     weighed["base_config"] = src.base_config  # a declared model the registry lacks: its own config.json, if to be had
     weighed["base_card"] = src.base_card  # and its card, whose base_model says what it was fine-tuned from
