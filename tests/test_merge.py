@@ -339,3 +339,11 @@ def test_a_comfyui_merge_says_what_it_merged_and_a_comfyui_save_what_it_loaded(t
     report = inspect_source(str(header_merge(tmp_path / "b", sd_single_file("sd1"), baked)))
     assert report["kind"] == "checkpoint" and report["merge"] is None  # a LoRA baked into one checkpoint: no merge
     assert report["base_model"]["id"] == "Lykon/dreamshaper-8" and report["base_model"]["status"] == "declared"
+
+
+def test_a_merge_of_a_repo_s_own_revisions_does_not_name_itself(tmp_path, hub):
+    recipe = "models: [{model: c/self@v1}, {model: c/self@v2}, {model: openai-community/gpt2}]\nmerge_method: ties\n"
+    hub.add_repo("c/self", {"model.safetensors": gpt2_weights(tmp_path), "mergekit_config.yml": recipe})
+    with hub.serving():
+        decision = inspect_source("c/self")["base_model"]
+    assert decision["merged"] == ["openai-community/gpt2"]  # was c/self too: the Hub's tree would loop on itself

@@ -199,7 +199,12 @@ def classify(
 
 
 def _not_itself(decision: dict, own: str | None) -> dict:
-    """The decision, unless it names the repo read: a registry root's own repo, which its weights fit alone."""
+    """The decision, unless it names the repo read: a registry root's own repo, which its weights fit alone; a
+    merge's list without the repo itself (a merge of two of its own revisions)."""
+    merged = decision.get("merged")
+    if merged and own and any(names_itself(m, own) for m in merged):
+        rest = [m for m in merged if not names_itself(m, own)]
+        decision = {k: v for k, v in decision.items() if k != "merged"} | ({"merged": rest} if rest else {})
     if not decision["id"] or not names_itself(decision["id"], own):
         return decision
     return dict(
