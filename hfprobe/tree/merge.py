@@ -22,7 +22,7 @@ from .base_config import card_lineage
 from .card_yaml import card_metadata, load_yaml
 from .declared import resolve_name
 from .header import comfy_graph, header_json
-from .registry import file_stem, hub_spelling, roots, tail_key
+from .registry import file_stem, hub_spelling, registry_root, roots, tail_key
 
 __all__ = ["MERGE_FILES", "merge_recipe", "merged_decision", "untraced"]
 
@@ -84,7 +84,6 @@ def _header_recipe(metadata: Mapping) -> dict | None:
     """The merge record a checkpoint merger left in the header: `sd_merge_models`, else `modelspec.merged_from`,
     else the ComfyUI graph that saved it, where that merged the checkpoints it loaded."""
     record, method = header_json(metadata.get("sd_merge_models")), "merge"
-    merges, loaded = comfy_graph(metadata) if "prompt" in metadata else ([], [])
     if isinstance(record, Mapping):
         source = "header sd_merge_models"
         models = [(e.get("name"), sha) for sha, e in record.items() if isinstance(e, Mapping)]
@@ -95,9 +94,9 @@ def _header_recipe(metadata: Mapping) -> dict | None:
     elif isinstance(metadata.get("modelspec.merged_from"), str):
         source = "header modelspec.merged_from"
         models = [(n, None) for n in metadata["modelspec.merged_from"].split(",")[: 4 * MAX_MODELS]]
-    elif merges and loaded:
-        source, method = "header prompt (ComfyUI)", ", ".join(merges)[:40]
-        models = [(n, None) for n in loaded[: 4 * MAX_MODELS]]
+    elif "prompt" in metadata and all(graph := comfy_graph(metadata)):  # (it merged, and loaded what it merged)
+        source, method = "header prompt (ComfyUI)", ", ".join(graph[0])[:40]
+        models = [(n, None) for n in graph[1][: 4 * MAX_MODELS]]
     else:
         return None
     named = [(n, sha) for n, sha in models if isinstance(n, str) and n.strip()]
@@ -146,18 +145,13 @@ def merge_recipe(texts: Mapping[str, str], metadata: Mapping | None = None) -> d
     return recipe
 
 
-def _registry_root(name: str) -> str | None:
-    """The registry root a Hub id is (an alias, a derivative, a re-upload), or None for a model it does not know."""
-    return roots()["_alias"].get(name.lower()) or roots()["_tail"].get(tail_key(name), (None,))[0]
-
-
 MAX_TRACED = 4  # merged models the registry lacks whose cards are followed (each a small download, 3 at most)
 
 
 def untraced(recipe: dict | None) -> list[str]:
     """The merged models whose model cards `merged_decision` follows: those the registry lacks, MAX_TRACED at most
     (`inspect` starts reading their cards side by side before the tree is weighed)."""
-    return [m for m in (recipe or {}).get("models") or [] if not _registry_root(m)][:MAX_TRACED]
+    return [m for m in (recipe or {}).get("models") or [] if not registry_root(m)][:MAX_TRACED]
 
 
 def merged_decision(decision: dict, recipe: dict | None, allowed: set[str], card=None) -> dict:
@@ -179,7 +173,7 @@ def merged_decision(decision: dict, recipe: dict | None, allowed: set[str], card
     if not recipe or not recipe.get("models") or decision.get("status") == "contradicted":
         return decision
     models = recipe["models"]
-    known = {m: _registry_root(m) for m in models}
+    known = {m: registry_root(m) for m in models}
     traced = {}
     if card is not None:  # a merged model the registry lacks: its cards may say what it was tuned from
         for m in untraced(recipe):

@@ -251,6 +251,16 @@ def canonical_id(name: str | None) -> str | None:
     return roots()["_same"].get(text.lower(), text)
 
 
+def registry_root(name: str) -> str | None:
+    """The registry root a name is (an alias, a derivative, a re-upload by its name), or None for one it does not know.
+
+    >>> registry_root("HuggingFaceH4/zephyr-7b-beta"), registry_root("someone/unknown-model")
+    ('mistralai/Mistral-7B-v0.1', None)
+    """
+    text = bare_id(name)
+    return roots()["_alias"].get(text.lower()) or roots()["_tail"].get(tail_key(text), (None,))[0]
+
+
 def tree_root(name: str | None) -> str | None:
     """The foundation model a name's tree grows from: its root (through an alias, name, derivative or a
     re-upload's name), then up the roots' `parent` links. Names the registry does not know come back as given.
@@ -263,7 +273,7 @@ def tree_root(name: str | None) -> str | None:
     if not name:
         return name
     text = bare_id(name)
-    rid = roots()["_alias"].get(text.lower()) or roots()["_tail"].get(tail_key(text), (None,))[0]
+    rid = registry_root(text)
     if rid is None:
         return text
     by_id, seen = roots()["_by_id"], {rid}
