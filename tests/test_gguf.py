@@ -189,6 +189,19 @@ def test_a_mixture_s_conversion_names_its_tree(arch, sizes, moe, family, roots, 
     assert report["root"]["id"] in roots  # (a base and its instruct tune share every shape)
 
 
+def test_a_frankenmoe_s_conversion_is_read_as_the_dense_model_its_experts_came_from(tmp_path):
+    """A "4x7B" of Mistral 7B fine-tunes (mergekit-moe's, converted as `llama`, its experts stacked): no published
+    Mixtral has 4 experts; it was "mixtral" with no root. Its router's 4 outputs count the experts."""
+    tensors = _mixture(4096, 4096, 1024, 14336, 4, 32, 32000, moe="mixtral")
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.LLAMA, 32)
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    _gguf_header(tmp_path / "beyonder-4x7b.Q4_K_M.gguf", "llama", named)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "mistral" and not report["conflicts"], report["root"]["evidence"]
+    assert report["root"]["evidence"][0].startswith("a mixture of 4 experts per layer")
+    assert report["root"]["id"].startswith("mistralai/Mistral-7B") and report["base_model"]["id"] is None
+
+
 def test_mixtral_s_early_conversions_name_each_expert(tmp_path):
     """llama.cpp's Mixtral files before April 2024 (TheBloke's among them) hold one tensor per expert."""
     shapes = {"blk.0.attn_q.weight": (4096, 4096), "blk.0.attn_k.weight": (1024, 4096)}

@@ -28,6 +28,7 @@ from .declared import Claim, declared_claims, foreign_model_type, names_itself
 from .fit import RootFit, fit_roots, name_families, resized_words, shape_text, side, size_families, telling
 from .keymatch import KeySet
 from .merge import merge_recipe, merged_decision
+from .mixture import dense_view
 from .names import Shape, normalize_keys
 from .registry import families, family_label, layout, roots
 
@@ -89,6 +90,62 @@ def classify(
     >>> r.family, [c["id"] for c in r.candidates][:2]
     ('qwen2', ['Qwen/Qwen2.5-0.5B-Instruct', 'Qwen/Qwen2.5-0.5B'])
     """
+    names = list(names)
+    result = _classify(shapes, names=names, metadata=metadata, config=config, texts=texts, quantized=quantized,
+                       params=params, model_config=model_config, base_config=base_config, base_card=base_card,
+                       own=own)  # fmt: skip
+    view = dense_view([*shapes, *names], shapes)
+    built = bool(result.merge) and result.merge["tool"] == "mergekit-moe"  # (from dense models, its recipe says)
+    if view is None or (result.root is not None and not built):
+        return result
+    dense = _classify(
+        {view.names[k]: v for k, v in shapes.items() if k in view.names},
+        names=[view.names[n] for n in names if n in view.names],
+        metadata=metadata,
+        config=config,
+        texts=texts,
+        quantized=quantized,
+        params={view.names[k]: n for k, n in params.items() if k in view.names} if params is not None else None,
+        model_config=model_config,
+        base_config=base_config,
+        base_card=base_card,
+        own=own,
+        mixture=(result.family, view.from_experts),
+    )
+    if dense is None:  # no dense root fits its experts
+        return result
+    if built:
+        why = f"{result.merge['source']} builds it from dense models"
+    else:
+        why = f"no {family_label(result.family) + ' ' if result.family else ''}root fits it"
+    dense.evidence.insert(
+        0,
+        f"a mixture of {view.experts or 'several'} experts per layer (e.g. {view.example}), each shaped as one dense "
+        f"MLP; {why}: read by its first expert as the dense model it was built from",
+    )
+    return dense
+
+
+def _classify(
+    shapes: Mapping[str, Shape],
+    *,
+    names: Iterable[str] = (),
+    metadata: Mapping | None = None,
+    config: Mapping | None = None,
+    texts: Mapping[str, str] | None = None,
+    quantized: Mapping | None = None,
+    params: Mapping[str, int] | None = None,
+    model_config: Mapping | None = None,
+    base_config: Callable[[str], Mapping | None] | None = None,
+    base_card: Callable[[str], str | None] | None = None,
+    own: str | None = None,
+    mixture: tuple[str | None, frozenset[str]] | None = None,
+) -> TreeResult | None:
+    """`classify`; or a mixture's dense view (`tree.mixture`) where `mixture` is (the mixture's family, the names read
+    from its experts): the metadata's word for that family (config.json `model_type: mixtral`) agrees with it, the
+    weights alone name no base model (which of the tree's models it was built from, its shapes do not say), and
+    where the leading root's checks pass no layer read from an expert, None (the experts fit no dense model: an
+    attention alone places no mixture)."""
     norm: dict[str, Shape] = {}
     orig: dict[str, str] = {}
     shape_norm = normalize_keys(list(shapes))
@@ -99,6 +156,8 @@ def classify(
     for n, k in zip(name_norm, names):
         orig.setdefault(n, k)
     declared, claims = declared_claims(metadata, config, texts, model_config, own=own)
+    if mixture:  # the mixture's architecture (config.json model_type: mixtral), which its dense view agrees with
+        claims = [c for c in claims if not (c.root is None and c.family == mixture[0])]
     evidence: list[str] = []
     names_set = KeySet(orig)  # each registry pattern runs once over all names, and only where its literal occurs
     normalized = {**dict(zip(shapes, shape_norm)), **dict(zip(names, name_norm))} if params else {}
@@ -131,6 +190,8 @@ def classify(
     )
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)
+    if mixture and (top is None or not any(p[0] in mixture[1] for p in top.passed)):
+        return None
     coverage = None
     # a diffusion LoRA most often adapts attention alone, whatever else its model has: its share says nothing;
     # but one whose only fitting layers are a text encoder's (SAM 3's CLIP tower beside its own layers) is no
@@ -152,7 +213,8 @@ def classify(
             cands = [dict(c, score=round(c["score"] * capped / family_conf, 3)) for c in cands]
             family_conf = capped
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
-    foreign = foreign_model_type(config) or foreign_model_type(model_config)
+    # (a mixture's model_type is its mixture's architecture, which its dense view is not: `qwen2_moe`)
+    foreign = None if mixture else foreign_model_type(config) or foreign_model_type(model_config)
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         cands = [dict(c, score=min(c["score"], SHAPES_ONLY_FAMILY)) for c in cands]
@@ -169,6 +231,14 @@ def classify(
     decision = base_model_decision(
         claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
     )
+    if mixture and decision["status"] == "weights":
+        decision = dict(
+            decision,
+            id=None,
+            status="unknown",
+            reason=f"a mixture of experts built from models of {decision['root']}'s tree: which ones, the weights "
+            "do not say",
+        )
     coded = claim_conflicts(claims, family, pool, fits, top, unknown)
     if recipe and params is not None and not quantized:  # a merged checkpoint's card names the models it merged
         decision = merged_decision(decision, recipe, {f.root["id"] for f in pool}, base_card)

@@ -1,5 +1,6 @@
 """A merge of several models, as its recipe says: mergekit's `mergekit_config.yml` (or the copy of it mergekit's
-card carries), or what a Stable Diffusion checkpoint merger wrote in the merged file's header.
+card carries) or mergekit-moe's `mergekit_moe_config.yml` (a mixture of experts, each the MLP of a model it names:
+`tree.mixture`), or what a Stable Diffusion checkpoint merger wrote in the merged file's header.
 
 A merge's weights are shaped as each model it merged is, so they check the lineage but cannot name the models; the
 recipe names them. `merge_recipe` reads it: mergekit's `merge_method`, `base_model`, and the models of `models:`
@@ -26,7 +27,7 @@ from .registry import file_stem, hub_spelling, registry_root, roots, tail_key
 
 __all__ = ["MERGE_FILES", "merge_recipe", "merged_decision", "untraced"]
 
-MERGE_FILES = ("mergekit_config.yml",)  # the recipe mergekit writes beside the merged weights
+MERGE_FILES = ("mergekit_config.yml", "mergekit_moe_config.yml")  # the recipes mergekit writes beside its output
 MAX_MODELS = 16  # Hub ids a recipe names that a report lists (real merges name two to a dozen)
 _CARD_RECIPE = re.compile(r"```ya?ml[ \t]*\r?\n([\s\S]*?)\r?\n```")  # mergekit's card: the recipe as a YAML block
 
@@ -46,17 +47,27 @@ def _listed(value) -> list:
 
 
 def _recipe_of(data) -> dict | None:
-    if not isinstance(data, Mapping) or not isinstance(data.get("merge_method"), str):
+    """mergekit's recipe (`merge_method`, `models:`/`slices:`), or mergekit-moe's (`experts:`, each a
+    `source_model`, its MLP one expert of the mixture; the `base_model` gives the attention)."""
+    if not isinstance(data, Mapping):
         return None
     refs = [data.get("base_model")]
-    pieces = [p.get("sources") for p in _listed(data.get("slices")) if isinstance(p, Mapping)]
-    for entry in [*_listed(data.get("models")), *(e for p in pieces for e in _listed(p))]:
-        refs.append(entry.get("model") if isinstance(entry, Mapping) else None)
+    if isinstance(data.get("merge_method"), str):
+        tool, method = "mergekit", data["merge_method"].strip()[:40]
+        pieces = [p.get("sources") for p in _listed(data.get("slices")) if isinstance(p, Mapping)]
+        entries, key = [*_listed(data.get("models")), *(e for p in pieces for e in _listed(p))], "model"
+    elif _listed(data.get("experts")):
+        tool, method, key = "mergekit-moe", "moe", "source_model"
+        entries = [*_listed(data.get("experts")), *_listed(data.get("shared_experts"))]
+    else:
+        return None
+    for entry in entries:
+        refs.append(entry.get(key) if isinstance(entry, Mapping) else None)
     named = list(dict.fromkeys(r for v in refs for r in _refs(v)))
     hub = [r for r in named if REPO_ID.fullmatch(r)]
     return {
-        "tool": "mergekit",
-        "method": data["merge_method"].strip()[:40],
+        "tool": tool,
+        "method": method,
         "base_model": next(iter(_refs(data.get("base_model"))), None),
         "models": hub[:MAX_MODELS],
         "unnamed": len(named) - len(hub),  # models named by a local path: no Hub id to write
@@ -110,7 +121,8 @@ def _header_recipe(metadata: Mapping) -> dict | None:
 
 def merge_recipe(texts: Mapping[str, str], metadata: Mapping | None = None) -> dict | None:
     """{tool, method, base_model, models [Hub ids, the base first], unnamed, source} of the merge recipe among a
-    model's companion texts or in its header, or None: `mergekit_config.yml`, else the YAML block of a card tagged
+    model's companion texts or in its header, or None: `mergekit_config.yml` or `mergekit_moe_config.yml` (method
+    `moe`), else the YAML block of a card tagged
     `mergekit`, else a checkpoint merger's record in the header (`metadata`), else a card tagged `merge` that names
     several base models (mergekit's card, its recipe gone). `unnamed`: the models it names by no Hub id (a local
     path; a file the registry does not know).

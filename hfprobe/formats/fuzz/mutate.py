@@ -127,6 +127,8 @@ COMPANION_VALUES = [
     b"---\ntags: [mergekit]\n---\n```yaml\nmerge_method: ties\nmodels: [{model: a/b+c/d@e}, {model: "
     + b"x" * 5000
     + b"}]\n```\n",
+    b"base_model: 5\nexperts: [3, {source_model: [a/b]}, {source_model: {model: c/d}}]\nshared_experts: x\n",
+    b"experts:\n  - source_model: a/b+c/d@main\n    positive_prompts: 9\n",
 ]
 
 
@@ -345,7 +347,7 @@ def m_companion(rng, files):
     """Damaged or hostile companion files: adapter_config.json, config.json, an index, README.md, config.yaml, a
     merge recipe."""
     targets = [n for n in files if n.endswith((".json", ".md", ".yaml", ".yml"))] or ["adapter_config.json"]
-    name = rng.choice(targets + ["README.md", "config.json", "mergekit_config.yml"])
+    name = rng.choice(targets + ["README.md", "config.json", "mergekit_config.yml", "mergekit_moe_config.yml"])
     files[name] = rng.choice(COMPANION_VALUES) if rng.random() < 0.85 else b"x" * (5 * 2**20 + 1)
     return f"companion:{name}"
 

@@ -1,0 +1,128 @@
+"""A mixture of experts built from dense models (mergekit-moe's "frankenMoEs"), read as the dense model it was built
+from; and a published mixture (Mixtral 8x7B) read as itself.
+
+The weights are the published sizes (Mistral 7B's attention, each expert its MLP), built by transformers on the meta
+device and saved under the names `save_pretrained` writes, as a safetensors header over a sparse run of zeros.
+Before: a 4x7B of Mistral 7B fine-tunes fit no root ("no known root fits these shapes; family mixtral"), and its
+recipe's base model, Mistral 7B, was a conflict ("… says mistralai/Mistral-7B-Instruct-v0.2, but the weights are
+Mixtral"); a full Mixtral 8x7B had "3% of its parameters" in Mixtral's layers, its experts uncounted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+from huggingface_hub import ModelCard
+
+from hfprobe.cards.annotate import annotate_folder
+from hfprobe.tree.inspect import inspect_source
+from hfprobe.tree.merge import merge_recipe
+from hfprobe.tree.mixture import dense_view
+from tests.builders import write_header
+from tests.model_shapes import LLM_CONFIGS
+
+BASE = "mistralai/Mistral-7B-Instruct-v0.2"
+TUNES = ["teknium/OpenHermes-2.5-Mistral-7B", "meta-math/MetaMath-Mistral-7B"]  # fine-tunes the registry lacks
+RECIPE = f"""base_model: {BASE}
+gate_mode: hidden
+dtype: bfloat16
+experts:
+  - source_model: {TUNES[0]}
+    positive_prompts: ["chat", "assistant"]
+  - source_model: {TUNES[1]}
+    positive_prompts: ["math", "solve"]
+  - source_model: {BASE}
+    positive_prompts: ["instruct"]
+"""
+
+
+def mixtral_header(experts: int) -> dict:
+    """A Mixtral of Mistral 7B's sizes with this many experts, under the names its files have."""
+    from transformers import AutoModelForCausalLM, MixtralConfig
+    from transformers.core_model_loading import revert_weight_conversion
+
+    _, kwargs, _ = LLM_CONFIGS["mistral"]
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(MixtralConfig(**kwargs, num_local_experts=experts))
+    return {k: ("BF16", tuple(v.shape)) for k, v in revert_weight_conversion(model, model.state_dict()).items()}
+
+
+@pytest.fixture(scope="module")
+def four() -> dict:
+    return mixtral_header(4)
+
+
+def mixture_folder(path, header: dict, recipe: str | None = RECIPE, card: str | None = "# my 3x7B\n"):
+    path.mkdir(parents=True)
+    weights = write_header(path / "model.safetensors", header, data=False)
+    with open(weights, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        end = max(v["data_offsets"][1] for k, v in json.loads(f.read(n)).items() if k != "__metadata__")
+    os.truncate(weights, 8 + n + end)  # the tensor data: zeros, sparse on disk
+    (path / "config.json").write_text(json.dumps({"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]}))
+    if recipe is not None:
+        (path / "mergekit_moe_config.yml").write_text(recipe)
+    if card is not None:
+        (path / "README.md").write_text(card)
+    return path
+
+
+def test_a_mixture_is_read_by_its_first_expert_under_the_dense_names():
+    moe = "model.layers.0.block_sparse_moe."
+    view = dense_view([moe + f"experts.{e}.w{w}.weight" for e in (1, 2) for w in (1, 2, 3)] + [moe + "gate.weight"])
+    assert view.experts == 2 and view.example == moe + "experts.1.w1.weight"
+    assert sorted(view.names.values()) == [f"model.layers.0.mlp.{p}_proj.weight" for p in ("down", "gate", "up")]
+    mistral = dense_view([f"layers.3.feed_forward.experts.{e}.w2" for e in (0, 1)] + ["layers.3.feed_forward.gate"])
+    assert list(mistral.names.values()) == ["layers.3.feed_forward.w2"]  # Mistral's own names for its dense MLP
+    qwen = [f"model.layers.0.mlp.experts.{e}.up_proj" for e in (0, 1)] + ["model.layers.0.mlp.gate"]
+    qwen += ["model.layers.0.mlp.shared_expert.up_proj", "model.layers.0.mlp.shared_expert_gate"]
+    assert list(dense_view(qwen).names.values()) == ["model.layers.0.mlp.up_proj"]  # routers, shared expert left out
+    assert dense_view([moe + "experts.0.w1", "model.layers.0.mlp.gate_proj"]) is None  # one expert: no mixture
+    assert dense_view(["model.layers.0.mlp.experts.gate_up_proj"]) is None  # fused: no expert to read alone
+
+
+def test_mergekit_moe_s_recipe_names_the_experts_models():
+    r = merge_recipe({"mergekit_moe_config.yml": RECIPE})
+    assert (r["tool"], r["method"], r["base_model"]) == ("mergekit-moe", "moe", BASE)
+    assert r["models"] == [BASE, *TUNES] and r["source"] == "mergekit_moe_config.yml"
+    shared = RECIPE + "shared_experts:\n  - source_model: someone/shared\n"
+    assert merge_recipe({"mergekit_moe_config.yml": shared})["models"] == [BASE, *TUNES, "someone/shared"]
+    card = f"---\ntags: [moe, frankenmoe, merge, mergekit]\n---\n# x\n\n```yaml\n{RECIPE}```\n"
+    assert merge_recipe({"README.md": card})["tool"] == "mergekit-moe"  # LazyMergekit's card: the recipe as a block
+    assert merge_recipe({"mergekit_moe_config.yml": "experts: []\nbase_model: a/b\n"}) is None
+
+
+def test_a_frankenmoe_is_placed_in_its_dense_model_s_tree_and_carded_as_a_merge(tmp_path, four):
+    folder = mixture_folder(tmp_path / "moe", four)
+    report = inspect_source(str(folder))
+    assert report["kind"] == "merge" and report["family"] == "mistral" and not report["conflicts"]
+    assert report["root"]["id"] == BASE and report["declared"]["agrees"] is True
+    assert report["root"]["evidence"][0].startswith("a mixture of 4 experts per layer")
+    assert report["base_model"]["merged"] == [BASE, *TUNES]
+    assert annotate_folder(folder, today="2026-12-05").status == "annotated"
+    data = ModelCard.load(folder / "README.md").data
+    assert (data.base_model, data.base_model_relation) == ([BASE, *TUNES], "merge")
+
+
+def test_a_frankenmoe_of_a_model_the_weights_rule_out_writes_nothing(tmp_path, four):
+    recipe = RECIPE + "  - source_model: codellama/CodeLlama-7b-hf\n"  # LLaMA 2's sizes: no expert of these
+    report = inspect_source(str(mixture_folder(tmp_path / "moe", four, recipe)))
+    assert report["base_model"]["status"] == "contradicted" and "CodeLlama-7b-hf" in report["base_model"]["reason"]
+    assert report["conflict_codes"] == ["mergekit-moe-config-yml-shapes"]
+
+
+def test_a_mixture_no_published_mixtral_fits_is_its_dense_model_s_and_names_no_base_model(tmp_path, four):
+    report = inspect_source(str(mixture_folder(tmp_path / "moe", four, recipe=None, card=None)))
+    assert report["family"] == "mistral" and "no Mixtral root fits it" in report["root"]["evidence"][0]
+    assert not report["conflicts"]  # its config.json's model_type, mixtral, is the mixture's architecture
+    assert report["root"]["id"].startswith("mistralai/Mistral-7B") and report["base_model"]["id"] is None
+
+
+def test_mixtral_8x7b_is_itself_and_its_experts_count_as_its_layers(tmp_path):
+    report = inspect_source(str(mixture_folder(tmp_path / "moe", mixtral_header(8), recipe=None, card=None)))
+    assert report["family"] == "mixtral" and report["family_confidence"] == 1.0
+    assert report["root"]["tree"]["id"] == "mistralai/Mixtral-8x7B-v0.1"
+    assert not any("of the parameters are in layers" in e for e in report["root"]["evidence"])
