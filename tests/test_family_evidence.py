@@ -92,6 +92,20 @@ def test_the_model_types_of_registry_roots_are_their_families(tmp_path):
     assert not any("model_type" in e for e in mt5["root"]["evidence"])
 
 
+@pytest.mark.parametrize("folder", ["output_dir", "checkpoint-1500"])
+def test_a_bare_folder_name_in_name_or_path_is_no_claim(folder, tmp_path):
+    """from_pretrained records what it was given: a bare name nothing knows is the folder it loaded (`output_dir`),
+    no Hub id (those have an org, but for the canonical ones the registry knows). It was "a model hfprobe does not
+    know", which kept the weights alone from naming mT5-small."""
+    model = _transformers("MT5ForConditionalGeneration", "MT5Config", **_MT5_SMALL)
+    model.config._name_or_path = folder
+    report = _checkpoint(model, tmp_path / "m", True)
+    assert report["base_model"]["id"] == "google/mt5-small" and report["base_model"]["status"] == "weights"
+    assert report["declared"]["ignored"] == {
+        "config.json _name_or_path": f"{folder} (a local folder's name, not a claim)"
+    }
+
+
 _MISTRAL_SMALL_3 = dict(hidden_size=5120, intermediate_size=32768, num_hidden_layers=40, num_attention_heads=32,
                         num_key_value_heads=8, head_dim=128, vocab_size=131072)  # fmt: skip
 

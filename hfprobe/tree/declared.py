@@ -328,7 +328,8 @@ def declared_claims(
     `metadata` is the safetensors header metadata, `config` adapter_config.json or config.json, `model_config`
     config.json where it lies beside an adapter_config.json (the model the adapter was trained on, as loaded),
     `texts` companion files by name (README.md is read as a model card: YAML `base_model`, then prose).
-    Local paths and nulls in `base_model_name_or_path` are common and are not claims; nor is the repo being read
+    Local paths and nulls in `base_model_name_or_path` are common and are not claims (nor, in a `_name_or_path`, a
+    bare name that neither the registry nor a name hint knows: `output_dir`); nor is the repo being read
     (`own`, a Hub id), which a config saved from it, or its card's usage code, names: a model is not its own base.
 
     >>> d, c = declared_claims(config={"base_model_name_or_path": "/content/sd15"})
@@ -363,6 +364,12 @@ def declared_claims(
                 claims.append(Claim(src, v, resolve_name(v)[1], None, strength, level="family"))
                 continue
             rid, fam = resolve_name(v)
+            if src.endswith("_name_or_path") and "/" not in v and rid is fam is None:
+                # what from_pretrained was given: a Hub id has its org since the canonical ones (gpt2, t5-small,
+                # which the registry knows); a bare name nothing knows is the folder it was loaded from (`output_dir`)
+                ignored[src] = f"{v} (a local folder's name, not a claim)"
+                declared.pop(src, None)
+                continue
             claims.append(Claim(src, v, fam, rid, strength, by_name=_by_name(v, rid)))
 
     config = dict(config or {})
