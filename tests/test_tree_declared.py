@@ -444,7 +444,7 @@ def test_the_one_root_a_readme_names_is_at_least_0_7_sure():
     """Where nothing structured names a root and the README names exactly one the weights allow, the card gets it
     as its base_model, and the root is at least `MENTIONED_ROOT` sure however many look-alikes share its shapes: SD
     1.5's inpainting model was 0.54, below SD 1.5's 0.745 for the same mention. Two mentions decide nothing."""
-    from hfprobe.tree.classify import MENTIONED_ROOT
+    from hfprobe.tree.rank import MENTIONED_ROOT
 
     for named in ("runwayml/stable-diffusion-inpainting", "runwayml/stable-diffusion-v1-5"):
         r = classify(SD1_LORA, texts={"README.md": f"LoRA adaption weights for {named}."})

@@ -137,7 +137,7 @@ def test_llama3_and_mistral_share_shapes_unless_vocab_or_metadata_says(hf_shapes
 def test_a_declared_root_the_weights_allow_is_as_sure_as_declarations_are(hf_shapes, family, targets, declared):
     """However many look-alikes the registry holds (bert-base-uncased was 0.46 among them), a root a structured
     field declares and every shape fits is at least DECLARED_ROOT sure; the look-alikes share the rest."""
-    from hfprobe.tree.classify import DECLARED_ROOT
+    from hfprobe.tree.rank import DECLARED_ROOT
 
     lora = lora_like(hf_shapes(family), *targets, prefix="base_model.model.")
     r = classify(lora, config={"base_model_name_or_path": declared})

@@ -1,7 +1,7 @@
 """How registry roots fit a model's tensor names and shapes: the families its key names allow
 (`name_families`) and, for every known root of those families, which observed shapes fit the root's published
 hyperparameters, which rule it out and how sure the match is (`fit_roots`, one `RootFit` per root).
-`hfprobe.tree.classify` chooses the family and ranks the roots from these fits.
+`hfprobe.tree.rank` chooses the family and ranks the roots from these fits.
 
 >>> from hfprobe.tree.keymatch import KeySet
 >>> from hfprobe.tree.names import normalize_key
