@@ -1,9 +1,9 @@
 """The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, XLabs
 FLUX, diffusers in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual
-inversion, transformers (dense, GPTQ and bitsandbytes 4-bit), sharded, diffusers and LDM checkpoints, GGUF, and
-torch pickles in both zip and legacy form), each a valid file that reads cleanly, with its companions
-(adapter_config.json, config.json, an index, README.md, config.yaml). It also owns the byte-level writers the
-mutator and the tests build on: `safetensors_bytes`, `gguf_bytes`, `pack` and `unpack`.
+inversion, transformers (dense, a mixture of experts, GPTQ and bitsandbytes 4-bit), sharded, diffusers and LDM
+checkpoints, GGUF, and torch pickles in both zip and legacy form), each a valid file that reads cleanly, with its
+companions (adapter_config.json, config.json, an index, README.md, config.yaml, a merge recipe). It also owns the
+byte-level writers the mutator and the tests build on: `safetensors_bytes`, `gguf_bytes`, `pack` and `unpack`.
 
     >>> sorted(seed_files("peft-gpt2"))
     ['adapter_config.json', 'adapter_model.safetensors']
@@ -384,6 +384,24 @@ def _checkpoint(rng):
     }
 
 
+def _mixture(rng):
+    """A tiny Mixtral (2 layers, 3 experts) as mergekit-moe writes one, its recipe beside it."""
+    t = {"model.embed_tokens.weight": (F16, [32, 16]), "lm_head.weight": (F16, [32, 16])}
+    for i in range(2):
+        p = f"model.layers.{i}."
+        t |= {p + f"self_attn.{w}_proj.weight": (F16, [16 if w in "qo" else 8, 16]) for w in "qkvo"}
+        t[p + "block_sparse_moe.gate.weight"] = (F16, [3, 16])
+        for e in range(3):
+            for w, shape in (("w1", [24, 16]), ("w3", [24, 16]), ("w2", [16, 24])):
+                t[p + f"block_sparse_moe.experts.{e}.{w}.weight"] = (F16, shape)
+    recipe = "base_model: someone/tiny\nexperts:\n  - source_model: someone/a\n  - source_model: someone/b\n"
+    return {
+        "model.safetensors": safetensors_bytes(t, {"format": "pt"}, rng),
+        "config.json": json.dumps({"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]}).encode(),
+        "mergekit_moe_config.yml": recipe.encode(),
+    }
+
+
 def _quantized(rng, method: str):
     """A tiny Llama whose decoder Linears are GPTQ 4-bit (group 8) or bitsandbytes 4-bit, the rest dense."""
     t = {"model.embed_tokens.weight": (F16, [32, 16]), "model.norm.weight": (F16, [16])}
@@ -536,6 +554,7 @@ SEEDS = {
     "lit-adapter": _lit_adapter,
     "textual-inversion": _textual_inversion,
     "checkpoint": _checkpoint,
+    "mixture": _mixture,
     "gptq": lambda rng: _quantized(rng, "gptq"),
     "bnb4": lambda rng: _quantized(rng, "bnb4"),
     "gguf": _gguf,
