@@ -75,6 +75,18 @@ def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer
     assert described({"README.md": aliased}, {})["text"] == "A LoRA of lions."  # not the unread block's first line
 
 
+def test_a_value_no_name_is_that_long_is_no_claim():
+    """A card's 100 kB `base_model` (a fuzz case) met every name hint in turn (0.2 s each time the metadata was
+    weighed: `benchmarks/fuzz.py --replay 12705`), and stood in the report whole."""
+    from hfprobe.tree.declared import MAX_NAME, resolve_name
+
+    lora = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}
+    r = classify(lora, texts={"README.md": "---\nbase_model: " + "sd15" * 25_000 + "\n---\n"})
+    assert r.family == "sd1" and resolve_name("sd15" * 25_000) == (None, None)  # (no pattern runs over it)
+    assert r.declared["ignored"]["README.md base_model"].startswith(f"a value of over {MAX_NAME} characters")
+    assert "README.md base_model" not in r.declared
+
+
 def test_an_alias_is_never_a_fine_tune_or_another_model():
     """Aliases are one model's weights under another Hub id (a renamed or mirrored repo). The registry once listed
     Llama-2-7b-chat-hf, Qwen2-0.5B, the pythia `-deduped` runs and ViT's ImageNet-21k parent as aliases, so the

@@ -244,6 +244,9 @@ def _local_copy(value: str) -> str | None:
     return next((n for n in names if n and tail_key(n) in roots()["_tail"]), None)
 
 
+MAX_NAME = 512  # characters: a Hub id has at most 96, a checkpoint's path or file name far fewer than this
+
+
 def resolve_name(value: str) -> tuple[str | None, str | None]:
     """A declared base name -> (root id, family) through the registry, else family from name hints.
 
@@ -252,6 +255,8 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
     >>> resolve_name("sdxl_base_v1-0")
     (None, 'sdxl')
     """
+    if len(value) > MAX_NAME:  # no model's name: a hostile card's 100 kB `base_model` met every name hint in turn
+        return None, None
     reg = roots()
     v = bare_id(value).replace("___", ".")  # (ModelScope's downloads write a '.' so: `Qwen2___5-7B-Instruct`)
     file = file_stem(v)
@@ -345,6 +350,9 @@ def declared_claims(
             ignored[src] = "null (no claim)"
             return
         values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and len(v) > MAX_NAME for v in values):
+            ignored[src] = f"a value of over {MAX_NAME} characters, no model's name (not a claim)"
+            return
         declared[src] = value
         for v in values:
             if not isinstance(v, str):
