@@ -175,8 +175,11 @@ def test_a_passthrough_merge_is_deeper_than_its_models_by_design(tmp_path):
     report = inspect_source(str(merge_folder(tmp_path / "m", qwen_header(num_hidden_layers=36), recipe)))
     assert report["root"]["id"] in (BASE, INSTRUCT) and report["conflicts"] == []  # 36 blocks rule out no Qwen2.5
     assert report["base_model"]["merged"] == [INSTRUCT, TUNE]
+    # with no recipe, its config.json's architecture (qwen2) places it, a stack deeper than its roots (see
+    # tests/test_deeper_stacks.py), which the weights alone do not name, and no merge
     plain = inspect_source(str(merge_folder(tmp_path / "p", qwen_header(num_hidden_layers=36), recipe=None)))
-    assert plain["root"]["id"] not in (BASE, INSTRUCT)  # a 36-block checkpoint with no recipe: no 24-block root
+    assert plain["root"]["id"] in (BASE, INSTRUCT) and plain["conflicts"] == [] and plain["kind"] == "checkpoint"
+    assert plain["base_model"]["id"] is None and "merged" not in plain["base_model"]
 
 
 # ---------------------------------------------------------------- a checkpoint merger's record in the header

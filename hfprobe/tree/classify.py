@@ -181,6 +181,8 @@ def _classify(
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
     claims = _name_guesses_checked(claims, fits, evidence)
     claims = _name_words_checked(claims, cand_fams, evidence)
+    if not stacked:  # a model deeper than the roots of the family its metadata names
+        fits, ok = _deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
     family, by_claim = choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     # a merged model the registry lacks is most often a fine-tune, never the foundation its tree grows from
     merged = set(recipe["models"]) if recipe else set()
@@ -241,6 +243,16 @@ def _classify(
             reason=f"a mixture of experts built from models of {decision['root']}'s tree: which ones, the weights "
             "do not say",
         )
+    elif top is not None and top.deeper and not stacked and decision["status"] == "weights":
+        decision = dict(
+            decision,
+            id=None,
+            status="unknown",
+            reason=f"a stack of more blocks than {decision['root']} has (a passthrough merge or depth upscaling of "
+            "its tree, perhaps): which models it stacks, the weights do not say",
+        )
+    elif top is not None and top.deeper and not stacked and decision.get("root") == top.root["id"]:
+        decision = dict(decision, reason=f"{decision['reason']}, as a stack of more blocks than it has")
     coded = claim_conflicts(claims, family, pool, fits, top, unknown)
     if recipe and params is not None and not quantized:  # a merged checkpoint's card names the models it merged
         decision = merged_decision(decision, recipe, {f.root["id"] for f in pool}, base_card)
@@ -268,6 +280,39 @@ def _classify(
         _not_itself(decision, own),
         recipe,
     )
+
+
+def _deeper_stacks(
+    claims: list[Claim], fits: list, ok: list, observed: tuple, full: bool, evidence: list[str]
+) -> tuple:
+    """(fits, ok) with the roots of the architecture the metadata names (config.json `model_type: mistral`, a
+    family-level claim) fitted without their block counts, where no root of it fits and some are ruled out by their
+    depth alone: a checkpoint deeper than its family's roots is a stack of their blocks (a passthrough merge without
+    its recipe, depth upscaling), which `RootFit.deeper` marks. A 40-block frankenmerge of Mistral 7B was Llama 3.2
+    Vision's or SOLAR's, a conflict with its own config. A named model is checked as before (an unknown
+    `someorg/mistral-7b-x` on 36 blocks is still no 7B), and an adapter's blocks are its base's: where its metadata
+    names a model, its depth says which, so only the architecture alone relaxes it."""
+    ok_fams = {fam for fam, _ in ok}
+    rooted = {c.family for c in claims if c.strength == "declared" and c.level == "model"}
+    for c in claims:
+        fam = c.family
+        if c.strength != "declared" or c.level != "family" or not fam or fam in ok_fams or (not full and fam in rooted):
+            continue
+        mine = [f for f_fam, f in fits if f_fam == fam]
+        deep = [f for f in mine if f.deeper and len(f.bad) == 1]
+        if not deep:
+            continue
+        more, more_ok = fit_roots([fam], *observed, full=full, depth=False)
+        if not more_ok:
+            continue
+        fits = [(f_fam, f) for f_fam, f in fits if f_fam != fam] + more
+        ok = ok + more_ok
+        ok_fams.add(fam)
+        evidence.append(
+            f"{c.source} says {c.value}: {family_label(fam)} roots fit but for their depth ({deep[0].bad[0]}); read "
+            "as a stack of their blocks (a passthrough merge or depth upscaling), their block counts unchecked"
+        )
+    return fits, ok
 
 
 def _not_itself(decision: dict, own: str | None) -> dict:

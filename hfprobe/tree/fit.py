@@ -77,6 +77,7 @@ class RootFit:
     resized: set = field(default_factory=set)  # the dims of those layers: present, at another size
     exact_layers: bool = False
     short: list = field(default_factory=list)  # stacks with fewer blocks than the root's: "2 of 32 dec_layers, …"
+    deeper: bool = False  # a stack with more blocks than the root's (ruled out, unless `depth=False`)
     shape_only: bool = False
     unsized: bool = False  # roles matched by name, none of their sizes in the file (a PEFT method read by name)
     passed: list = field(default_factory=list)
@@ -198,6 +199,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
         limits = [n for d in dim.split("|") if isinstance(n := dims.get(d), int)]  # `a|b`: a stack of either
         if limits:
             if v >= max(limits):
+                fit.deeper = True
                 if depth:  # (a passthrough merge stacks its models' blocks: deeper than any of them, by design)
                     fit.bad.append(f"{key} has block index {v}, {root['id']} has only {max(limits)} ({dim})")
             elif v + 1 in limits:
