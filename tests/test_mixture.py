@@ -121,8 +121,29 @@ def test_a_mixture_no_published_mixtral_fits_is_its_dense_model_s_and_names_no_b
     assert report["root"]["id"].startswith("mistralai/Mistral-7B") and report["base_model"]["id"] is None
 
 
-def test_mixtral_8x7b_is_itself_and_its_experts_count_as_its_layers(tmp_path):
-    report = inspect_source(str(mixture_folder(tmp_path / "moe", mixtral_header(8), recipe=None, card=None)))
+@pytest.fixture(scope="module")
+def eight() -> dict:
+    return mixtral_header(8)
+
+
+def test_mixtral_8x7b_is_itself_and_its_experts_count_as_its_layers(tmp_path, eight):
+    report = inspect_source(str(mixture_folder(tmp_path / "moe", eight, recipe=None, card=None)))
     assert report["family"] == "mixtral" and report["family_confidence"] == 1.0
     assert report["root"]["tree"]["id"] == "mistralai/Mixtral-8x7B-v0.1"
     assert not any("of the parameters are in layers" in e for e in report["root"]["evidence"])
+    tuned = mixture_folder(
+        tmp_path / "tune", eight, recipe=None, card="---\nbase_model: mistralai/Mixtral-8x7B-v0.1\n---\n"
+    )
+    report = inspect_source(str(tuned))  # (a fine-tune of Mixtral: its dense reading has nothing to say)
+    assert report["family"] == "mixtral" and report["base_model"]["id"] == "mistralai/Mixtral-8x7B-v0.1"
+
+
+@pytest.mark.parametrize("tags", ["[moe, frankenmoe, merge]", "[merge]"])
+def test_an_8x7b_frankenmoe_s_card_says_what_its_shapes_cannot(tags, tmp_path, eight):
+    """Eight experts of Mistral 7B's MLP are Mixtral 8x7B's every shape. Its card, recipe gone, lists the dense
+    models it was built from (LazyMergekit tags it `moe`): each was a conflict ("the weights are Mixtral") and nothing
+    was written. Read as its dense model, they fit; without the tag, so that the metadata has fewer conflicts."""
+    card = f"---\ntags: {tags}\nbase_model:\n- {TUNES[0]}\n- {TUNES[1]}\n- {BASE}\n---\n# 8x7B\n"
+    report = inspect_source(str(mixture_folder(tmp_path / "moe", eight, recipe=None, card=card)))
+    assert report["family"] == "mistral" and not report["conflicts"], report["conflicts"]
+    assert report["base_model"]["merged"] == [*TUNES, BASE]

@@ -86,6 +86,10 @@ def classify(
     `base_card(repo_id)` its model card, or None (its `base_model` says what it was fine-tuned from); `own` is the
     Hub repo read, which is never its own base (a registry root's repo, a config saved from the repo itself).
 
+    A full checkpoint of a mixture of experts is read a second time as the dense model its experts were taken from
+    (`tree.mixture`), and that reading is the answer where its recipe says so (mergekit-moe), where no root fits
+    the mixture, or where it leaves fewer conflicts with the metadata.
+
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
     ('qwen2', ['Qwen/Qwen2.5-0.5B-Instruct', 'Qwen/Qwen2.5-0.5B'])
@@ -94,9 +98,10 @@ def classify(
     result = _classify(shapes, names=names, metadata=metadata, config=config, texts=texts, quantized=quantized,
                        params=params, model_config=model_config, base_config=base_config, base_card=base_card,
                        own=own)  # fmt: skip
-    view = dense_view([*shapes, *names], shapes)
-    built = bool(result.merge) and result.merge["tool"] == "mergekit-moe"  # (from dense models, its recipe says)
-    if view is None or (result.root is not None and not built):
+    # (an adapter of a mixture plugs into its experts: its base is a mixture, whatever the mixture was built from)
+    view = dense_view([*shapes, *names], shapes) if params is not None else None
+    built = bool(result.merge) and result.merge["method"] == "moe"  # (from dense models, its recipe says)
+    if view is None or (result.root is not None and not built and not result.conflicts):
         return result
     dense = _classify(
         {view.names[k]: v for k, v in shapes.items() if k in view.names},
@@ -105,7 +110,7 @@ def classify(
         config=config,
         texts=texts,
         quantized=quantized,
-        params={view.names[k]: n for k, n in params.items() if k in view.names} if params is not None else None,
+        params={view.names[k]: n for k, n in params.items() if k in view.names},
         model_config=model_config,
         base_config=base_config,
         base_card=base_card,
@@ -116,8 +121,12 @@ def classify(
         return result
     if built:
         why = f"{result.merge['source']} builds it from dense models"
-    else:
+    elif result.root is None:
         why = f"no {family_label(result.family) + ' ' if result.family else ''}root fits it"
+    elif len(dense.conflicts) < len(result.conflicts):  # a published mixture's shapes, the metadata's dense models
+        why = f"its metadata names dense models, which read so fit it ({len(result.conflicts)} conflicts otherwise)"
+    else:
+        return result
     dense.evidence.insert(
         0,
         f"a mixture of {view.experts or 'several'} experts per layer (e.g. {view.example}), each shaped as one dense "

@@ -152,7 +152,8 @@ def merge_recipe(texts: Mapping[str, str], metadata: Mapping | None = None) -> d
     if recipe is None and {"merge", "mergekit"} & set(tags) and isinstance(bases, list):  # a merge by its card alone
         hub = list(dict.fromkeys(b.strip() for b in bases if isinstance(b, str) and REPO_ID.fullmatch(b.strip())))
         if len(hub) > 1:
-            recipe = {"tool": "card", "method": "merge", "base_model": None, "models": hub[:MAX_MODELS],
+            method = "moe" if {"moe", "frankenmoe"} & set(tags) else "merge"  # (LazyMergekit's tags for mergekit-moe)
+            recipe = {"tool": "card", "method": method, "base_model": None, "models": hub[:MAX_MODELS],
                       "unnamed": 0, "source": "README.md base_model"}  # fmt: skip
     return recipe
 
