@@ -74,3 +74,12 @@ def test_a_full_checkpoint_shallower_than_every_root_it_fits_is_no_surer_than_it
     r = full(mistral_stack(40))
     assert r.family_confidence == 0.5 and r.base_model["id"] is None, r.evidence
     assert any("fit only roots with more blocks than the checkpoint holds" in e for e in r.evidence)
+
+
+@pytest.mark.parametrize("blocks", [40, 48])
+def test_a_deeper_stack_of_llama_3_is_llama_3_s_not_solar_s(blocks):
+    """Llama 3 8B's blocks, stacked deeper: SOLAR (48 blocks of those widths, Mistral's 32,000 tokens) fitted, its
+    vocabulary resized, so the stack's own family (llama) had a root and Llama 3 8B was no candidate."""
+    r = full(mistral_stack(blocks, vocab=128256), config={"model_type": "llama"})
+    assert r.root in ("meta-llama/Llama-3.1-8B", "meta-llama/Meta-Llama-3-8B") and not r.conflicts, r.candidates
+    assert r.base_model["id"] is None

@@ -147,3 +147,19 @@ def test_an_8x7b_frankenmoe_s_card_says_what_its_shapes_cannot(tags, tmp_path, e
     report = inspect_source(str(mixture_folder(tmp_path / "moe", eight, recipe=None, card=card)))
     assert report["family"] == "mistral" and not report["conflicts"], report["conflicts"]
     assert report["base_model"]["merged"] == [*TUNES, BASE]
+
+
+def test_eight_experts_of_llama_3_8b_are_llama_3_s_not_mixtral_s(tmp_path):
+    """Llama 3 8B's MLP eight times over is Mixtral 8x7B's every shape but its 128,256-token vocabulary: the mixture
+    was Mixtral's (its vocabulary "resized"); read by an expert, every size fits Llama 3 8B."""
+    from transformers import AutoModelForCausalLM, MixtralConfig
+    from transformers.core_model_loading import revert_weight_conversion
+
+    _, kwargs, _ = LLM_CONFIGS["mistral"]
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(MixtralConfig(**{**kwargs, "vocab_size": 128256}, num_local_experts=8))
+    header = {k: ("BF16", tuple(v.shape)) for k, v in revert_weight_conversion(model, model.state_dict()).items()}
+    report = inspect_source(str(mixture_folder(tmp_path / "moe", header, recipe=None, card=None)))
+    assert report["family"] == "llama" and report["root"]["id"].startswith("meta-llama/"), report["root"]
+    assert "fits but for a resized embedding or its depth" in report["root"]["evidence"][0]
+    assert not report["conflicts"] and report["base_model"]["id"] is None

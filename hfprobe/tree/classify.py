@@ -50,6 +50,7 @@ class TreeResult:
     conflict_codes: list[str] = field(default_factory=list)  # one short code per conflict, same order
     base_model: dict = field(default_factory=dict)  # what a card may declare: see `base_model_decision`
     merge: dict | None = None  # the merge recipe among the texts (`tree.merge.merge_recipe`), if any
+    loose: bool = False  # the leading root fits but for an embedding's size (a resized vocabulary) or its depth
 
     def root_dict(self) -> dict:
         return {
@@ -88,7 +89,8 @@ def classify(
 
     A full checkpoint of a mixture of experts is read a second time as the dense model its experts were taken from
     (`tree.mixture`), and that reading is the answer where its recipe says so (mergekit-moe), where no root fits
-    the mixture, or where it leaves fewer conflicts with the metadata.
+    the mixture, where it leaves fewer conflicts with the metadata, or where it fits every size and the mixture's
+    root only with a resized embedding or more blocks than it has.
 
     >>> r = classify({"model.layers.0.self_attn.q_proj": (896, 896), "model.layers.0.self_attn.v_proj": (128, 896)})
     >>> r.family, [c["id"] for c in r.candidates][:2]
@@ -101,7 +103,7 @@ def classify(
     # (an adapter of a mixture plugs into its experts: its base is a mixture, whatever the mixture was built from)
     view = dense_view([*shapes, *names], shapes) if params is not None else None
     built = bool(result.merge) and result.merge["method"] == "moe"  # (from dense models, its recipe says)
-    if view is None or (result.root is not None and not built and not result.conflicts):
+    if view is None or (result.root is not None and not built and not result.conflicts and not result.loose):
         return result
     dense = _classify(
         {view.names[k]: v for k, v in shapes.items() if k in view.names},
@@ -125,6 +127,8 @@ def classify(
         why = f"no {family_label(result.family) + ' ' if result.family else ''}root fits it"
     elif len(dense.conflicts) < len(result.conflicts):  # a published mixture's shapes, the metadata's dense models
         why = f"its metadata names dense models, which read so fit it ({len(result.conflicts)} conflicts otherwise)"
+    elif result.loose and not dense.loose and not dense.conflicts:  # (Llama 3 8B's experts: Mixtral's but 128k)
+        why = f"read so, its every size fits, where {result.root} fits but for a resized embedding or its depth"
     else:
         return result
     dense.evidence.insert(
@@ -288,6 +292,7 @@ def _classify(
         [code for code, _ in coded],
         _not_itself(decision, own),
         recipe,
+        bool(top is not None and (top.soft_misses or (top.deeper and not stacked))),
     )
 
 
@@ -295,28 +300,33 @@ def _deeper_stacks(
     claims: list[Claim], fits: list, ok: list, observed: tuple, full: bool, evidence: list[str]
 ) -> tuple:
     """(fits, ok) with the roots of the architecture the metadata names (config.json `model_type: mistral`, a
-    family-level claim) fitted without their block counts, where no root of it fits and some are ruled out by their
-    depth alone: a checkpoint deeper than its family's roots is a stack of their blocks (a passthrough merge without
-    its recipe, depth upscaling), which `RootFit.deeper` marks. A 40-block frankenmerge of Mistral 7B was Llama 3.2
-    Vision's or SOLAR's, a conflict with its own config. A named model is checked as before (an unknown
-    `someorg/mistral-7b-x` on 36 blocks is still no 7B), and an adapter's blocks are its base's: where its metadata
-    names a model, its depth says which, so only the architecture alone relaxes it."""
-    ok_fams = {fam for fam, _ in ok}
+    family-level claim) fitted without their block counts, where no root of it fits cleanly (every size, embeddings
+    included, and at least its depth) and some are ruled out by their depth alone: a checkpoint deeper than its
+    family's roots is a stack of their blocks (a passthrough merge without its recipe, depth upscaling), which
+    `RootFit.deeper` marks. A 40-block frankenmerge of Mistral 7B was Llama 3.2 Vision's or SOLAR's, a conflict with
+    its own config; one of Llama 3 8B's blocks SOLAR's (its vocabulary resized). A named model is checked as before
+    (an unknown `someorg/mistral-7b-x` on 36 blocks is still no 7B), and an adapter's blocks are its base's: where
+    its metadata names a model, its depth says which, so only the architecture alone relaxes it."""
+    clean = {fam for fam, f in ok if not f.soft_misses and not f.short}  # (SOLAR's 48 blocks, Llama 3's vocabulary)
     rooted = {c.family for c in claims if c.strength == "declared" and c.level == "model"}
     for c in claims:
         fam = c.family
-        if c.strength != "declared" or c.level != "family" or not fam or fam in ok_fams or (not full and fam in rooted):
+        if c.strength != "declared" or c.level != "family" or not fam or fam in clean or (not full and fam in rooted):
             continue
         mine = [f for f_fam, f in fits if f_fam == fam]
         deep = [f for f in mine if f.deeper and len(f.bad) == 1]
         if not deep:
             continue
         more, more_ok = fit_roots([fam], *observed, full=full, depth=False)
+        more_ok = [(f_fam, f) for f_fam, f in more_ok if f.deeper]  # (the roots that fitted already stay as they were)
         if not more_ok:
             continue
-        fits = [(f_fam, f) for f_fam, f in fits if f_fam != fam] + more
+        relaxed = {id(f) for _, f in more_ok}
+        fits = [(f_fam, f) for f_fam, f in fits if not (f_fam == fam and f.deeper)] + [
+            (f_fam, f) for f_fam, f in more if id(f) in relaxed
+        ]
         ok = ok + more_ok
-        ok_fams.add(fam)
+        clean.add(fam)
         evidence.append(
             f"{c.source} says {c.value}: {family_label(fam)} roots fit but for their depth ({deep[0].bad[0]}); read "
             "as a stack of their blocks (a passthrough merge or depth upscaling), their block counts unchecked"
