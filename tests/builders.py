@@ -421,6 +421,21 @@ LLAMA2_7B = dict(  # meta-llama/Llama-2-7b-hf's published config, for transforme
 SIZES = {"F16": 2, "BF16": 2, "F32": 4, "I32": 4, "U32": 4, "U8": 1, "I8": 1, "I16": 2, "I64": 8, "F8_E4M3": 1}
 
 
+def sparse_folder(path: Path, tensors: dict[str, tuple], files: dict[str, str | None]) -> Path:
+    """A folder holding `model.safetensors` of these tensors (the data a sparse run of zeros on disk: a published
+    size's checkpoint costs its header) and these companion files (None: left out)."""
+    path.mkdir(parents=True)
+    weights = write_header(path / "model.safetensors", tensors, data=False)
+    with open(weights, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        end = max(v["data_offsets"][1] for k, v in json.loads(f.read(n)).items() if k != "__metadata__")
+    os.truncate(weights, 8 + n + end)
+    for name, text in files.items():
+        if text is not None:
+            (path / name).write_text(text)
+    return path
+
+
 def write_header(path: Path, tensors: dict[str, tuple], data: bool = True) -> Path:
     """A safetensors file with these tensors (zeros), or only its header (`data=False`: a truncated file)."""
     header, offset = {"__metadata__": {"format": "pt"}}, 0

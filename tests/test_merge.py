@@ -18,7 +18,7 @@ from huggingface_hub import ModelCard
 from hfprobe.cards.annotate import annotate_folder
 from hfprobe.tree.inspect import format_report, inspect_source
 from hfprobe.tree.merge import merge_recipe
-from tests.builders import write_header
+from tests.builders import sparse_folder, write_header
 from tests.model_shapes import LLM_CONFIGS
 
 BASE, INSTRUCT = "Qwen/Qwen2.5-0.5B", "Qwen/Qwen2.5-0.5B-Instruct"
@@ -52,18 +52,8 @@ def header() -> dict:
 
 
 def merge_folder(path, header, recipe: str | None = RECIPE, card: str | None = "# my merge\n\nA TIES merge.\n"):
-    path.mkdir(parents=True)
-    weights = write_header(path / "model.safetensors", header, data=False)
-    with open(weights, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        end = max(v["data_offsets"][1] for k, v in json.loads(f.read(n)).items() if k != "__metadata__")
-    os.truncate(weights, 8 + n + end)  # the tensor data: zeros, sparse on disk
-    (path / "config.json").write_text(json.dumps({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}))
-    if recipe is not None:
-        (path / "mergekit_config.yml").write_text(recipe)
-    if card is not None:
-        (path / "README.md").write_text(card)
-    return path
+    config = json.dumps({"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]})
+    return sparse_folder(path, header, {"config.json": config, "mergekit_config.yml": recipe, "README.md": card})
 
 
 def test_a_recipe_names_the_hub_models_it_merged():

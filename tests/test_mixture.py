@@ -11,7 +11,6 @@ Mixtral"); a full Mixtral 8x7B had "3% of its parameters" in Mixtral's layers, i
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 import torch
@@ -21,7 +20,7 @@ from hfprobe.cards.annotate import annotate_folder
 from hfprobe.tree.inspect import inspect_source
 from hfprobe.tree.merge import merge_recipe
 from hfprobe.tree.mixture import dense_view
-from tests.builders import write_header
+from tests.builders import sparse_folder
 from tests.model_shapes import LLM_CONFIGS
 
 BASE = "mistralai/Mistral-7B-Instruct-v0.2"
@@ -56,18 +55,8 @@ def four() -> dict:
 
 
 def mixture_folder(path, header: dict, recipe: str | None = RECIPE, card: str | None = "# my 3x7B\n"):
-    path.mkdir(parents=True)
-    weights = write_header(path / "model.safetensors", header, data=False)
-    with open(weights, "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        end = max(v["data_offsets"][1] for k, v in json.loads(f.read(n)).items() if k != "__metadata__")
-    os.truncate(weights, 8 + n + end)  # the tensor data: zeros, sparse on disk
-    (path / "config.json").write_text(json.dumps({"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]}))
-    if recipe is not None:
-        (path / "mergekit_moe_config.yml").write_text(recipe)
-    if card is not None:
-        (path / "README.md").write_text(card)
-    return path
+    config = json.dumps({"model_type": "mixtral", "architectures": ["MixtralForCausalLM"]})
+    return sparse_folder(path, header, {"config.json": config, "mergekit_moe_config.yml": recipe, "README.md": card})
 
 
 def test_a_mixture_is_read_by_its_first_expert_under_the_dense_names():

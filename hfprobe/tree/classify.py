@@ -97,9 +97,9 @@ def classify(
     ('qwen2', ['Qwen/Qwen2.5-0.5B-Instruct', 'Qwen/Qwen2.5-0.5B'])
     """
     names = list(names)
-    result = _classify(shapes, names=names, metadata=metadata, config=config, texts=texts, quantized=quantized,
-                       params=params, model_config=model_config, base_config=base_config, base_card=base_card,
-                       own=own)  # fmt: skip
+    given = dict(metadata=metadata, config=config, texts=texts, quantized=quantized, model_config=model_config,
+                 base_config=base_config, base_card=base_card, own=own)  # fmt: skip
+    result = _classify(shapes, names=names, params=params, **given)
     # (an adapter of a mixture plugs into its experts: its base is a mixture, whatever the mixture was built from)
     view = dense_view([*shapes, *names], shapes) if params is not None else None
     built = bool(result.merge) and result.merge["method"] == "moe"  # (from dense models, its recipe says)
@@ -108,16 +108,9 @@ def classify(
     dense = _classify(
         {view.names[k]: v for k, v in shapes.items() if k in view.names},
         names=[view.names[n] for n in names if n in view.names],
-        metadata=metadata,
-        config=config,
-        texts=texts,
-        quantized=quantized,
         params={view.names[k]: n for k, n in params.items() if k in view.names},
-        model_config=model_config,
-        base_config=base_config,
-        base_card=base_card,
-        own=own,
         mixture=(result.family, view.from_experts),
+        **given,
     )
     if dense is None:  # no dense root fits its experts
         return result
@@ -140,25 +133,25 @@ def classify(
 
 
 def _classify(
-    shapes: Mapping[str, Shape],
+    shapes,
     *,
-    names: Iterable[str] = (),
-    metadata: Mapping | None = None,
-    config: Mapping | None = None,
-    texts: Mapping[str, str] | None = None,
-    quantized: Mapping | None = None,
-    params: Mapping[str, int] | None = None,
-    model_config: Mapping | None = None,
-    base_config: Callable[[str], Mapping | None] | None = None,
-    base_card: Callable[[str], str | None] | None = None,
-    own: str | None = None,
-    mixture: tuple[str | None, frozenset[str]] | None = None,
+    names,
+    metadata,
+    config,
+    texts,
+    quantized,
+    params,
+    model_config,
+    base_config,
+    base_card,
+    own,
+    mixture=None,
 ) -> TreeResult | None:
-    """`classify`; or a mixture's dense view (`tree.mixture`) where `mixture` is (the mixture's family, the names read
-    from its experts): the metadata's word for that family (config.json `model_type: mixtral`) agrees with it, the
-    weights alone name no base model (which of the tree's models it was built from, its shapes do not say), and
-    where the leading root's checks pass no layer read from an expert, None (the experts fit no dense model: an
-    attention alone places no mixture)."""
+    """`classify` (its arguments, `names` a list); or a mixture's dense view (`tree.mixture`) where `mixture` is
+    (the mixture's family, the names read from its experts): the metadata's word for that family (config.json
+    `model_type: mixtral`) agrees with it, the weights alone name no base model (which of the tree's models it was
+    built from, its shapes do not say), and where the leading root's checks pass no layer read from an expert, None
+    (the experts fit no dense model: an attention alone places no mixture)."""
     norm: dict[str, Shape] = {}
     orig: dict[str, str] = {}
     shape_norm = normalize_keys(list(shapes))
