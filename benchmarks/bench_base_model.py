@@ -51,7 +51,7 @@ _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 def truth_id(entry: dict) -> str | None:
     """The ground truth as one model id (canonical), or None when the manifest does not know the base."""
-    from hfprobe.tree.declared import resolve_name
+    from hfprobe.tree.naming import resolve_name
     from hfprobe.tree.registry import canonical_id
 
     gt = entry["ground_truth"]

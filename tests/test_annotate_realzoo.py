@@ -97,7 +97,7 @@ def test_manifest_readme_conflicts_are_reported(zoo_copy):
 def test_base_model_is_right_or_absent(zoo_copy):
     """Every base_model the cards carry names the true base (under an alias of the same weights), never another;
     a card without one lists the candidates. The figure itself: benchmarks/bench_base_model.py."""
-    from hfprobe.tree.declared import resolve_name
+    from hfprobe.tree.naming import resolve_name
     from hfprobe.tree.registry import canonical_id
 
     root, manifest, originals, results = zoo_copy

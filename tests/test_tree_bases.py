@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hfprobe.tree.classify import classify
-from hfprobe.tree.declared import resolve_name
+from hfprobe.tree.naming import resolve_name
 from hfprobe.tree.registry import roots
 from tests.model_shapes import (
     bloom_like,

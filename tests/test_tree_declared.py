@@ -78,7 +78,7 @@ def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer
 def test_a_value_no_name_is_that_long_is_no_claim():
     """A card's 100 kB `base_model` (a fuzz case) met every name hint in turn (0.2 s each time the metadata was
     weighed: `benchmarks/fuzz.py --replay 12705`), and stood in the report whole."""
-    from hfprobe.tree.declared import MAX_NAME, resolve_name
+    from hfprobe.tree.naming import MAX_NAME, resolve_name
 
     lora = {"unet.down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k": (320, 768)}
     r = classify(lora, texts={"README.md": "---\nbase_model: " + "sd15" * 25_000 + "\n---\n"})
@@ -196,7 +196,7 @@ def test_onetrainer_s_saved_settings_name_the_base(base, written):
 def test_a_checkpoint_file_s_name_names_its_root(file, root):
     """Trainers record the checkpoint file they loaded (kohya's `ss_sd_model_name`): a root's published file names
     (`flux1-dev`, `sd3.5_large`) and the re-packed copies ComfyUI users load (`_bf16`, `_fp8_e4m3fn`) were no root."""
-    from hfprobe.tree.declared import resolve_name
+    from hfprobe.tree.naming import resolve_name
 
     assert resolve_name(file)[0] == root
 

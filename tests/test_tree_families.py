@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from hfprobe.tree.classify import classify
-from hfprobe.tree.declared import resolve_name
+from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import encoder_like, llama_like, lora_like, module_shapes, neox_like, saved_shapes
 
 torch.set_num_threads(1)
@@ -358,7 +358,7 @@ def test_a_national_bert_is_written_on_weights_of_its_family(declared, family):
 
 
 def test_bert_in_a_name_is_not_every_architecture_ending_in_bert():
-    from hfprobe.tree.declared import resolve_name
+    from hfprobe.tree.naming import resolve_name
 
     assert (
         resolve_name("albert-base-v2")[1] == "albert" and resolve_name("answerdotai/ModernBERT-base")[1] == "modernbert"

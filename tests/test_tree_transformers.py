@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from hfprobe.tree.classify import classify
-from hfprobe.tree.declared import declared_claims, resolve_name
+from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.names import normalize_key, shapes_from_raw
+from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import LLM_CONFIGS, SD15, lora_like
 
 

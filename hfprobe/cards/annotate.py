@@ -205,7 +205,7 @@ def annotate_folder(
     target = display or str(path)
     if not dry_run and CACHE_SNAPSHOT.search(folder.resolve().as_posix()):
         # the cache holds a revision's files as they are: a card written there would be that revision's no longer
-        from ..tree.declared import named_hub_id
+        from ..tree.naming import named_hub_id
 
         repo = named_hub_id(folder.resolve().as_posix()) or "ORG/NAME"
         raise CardError(

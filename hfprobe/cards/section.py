@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import __version__
 from ..formats.head import head_words
-from ..tree.declared import named_hub_id
+from ..tree.naming import named_hub_id
 from ..tree.registry import is_hub_id
 from ..tree.trained_on import datasets_words, prompts_words
 

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field, replace
 
 from .base_config import configs_checked
 from .decide import base_model_decision, claim_conflicts, conflict_code, unknown_claims
-from .declared import Claim, declared_claims, foreign_model_type, names_itself
+from .declared import Claim, declared_claims, foreign_model_type
 from .fit import RootFit, fit_roots, name_families, resized_words, shape_text, side, size_families, telling
 from .keymatch import KeySet
 from .merge import merge_recipe, merged_decision
 from .mixture import dense_view
 from .names import Shape, normalize_keys
+from .naming import names_itself
 from .rank import FAMILY_COVERAGE, LINEAGE_SIZES, SHAPES_ONLY_FAMILY, choose_family, family_share, rank_roots
 from .registry import families, family_label
 

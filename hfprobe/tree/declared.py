@@ -1,7 +1,8 @@
 """What a model's metadata claims about its base: adapter_config.json, config.json, safetensors header
 fields (kohya, modelspec, diffusers' lora_adapter_metadata, OneTrainer's ot_config), a GGUF's
 `general.base_model.N.repo_url` and the model card (YAML `base_model`, then prose mentions). Each claim is
-resolved through the roots registry; `hfprobe.tree.classify` weighs the claims against what the weights allow.
+resolved through the roots registry (`tree.naming`); `hfprobe.tree.classify` weighs the claims against what the
+weights allow.
 
 >>> declared, claims = declared_claims(config={"base_model_name_or_path": "runwayml/stable-diffusion-v1-5"})
 >>> claims[0].root, claims[0].family
@@ -20,7 +21,19 @@ from ..source.hub import REPO_ID
 from .card_yaml import card_metadata, load_yaml
 from .header import comfy_graph, header_json
 from .mentions import hub_id_mentions, hub_link_mentions, name_mentions
-from .registry import bare_id, canonical_id, families, file_stem, reupload_marked, roots, tail_key
+from .naming import (
+    MAX_NAME,
+    MODELSCOPE_MIRRORS,
+    by_repo_name,
+    is_local_path,
+    loaded_name,
+    local_copy,
+    named_hub_id,
+    names_itself,
+    resolve_name,
+    timm_source,
+)
+from .registry import families, roots
 
 
 @dataclass
@@ -129,198 +142,6 @@ def model_type_family(model_type: str) -> str | None:
     return family if family in spec["families"] else None
 
 
-# folders training scripts keep downloaded models in: `models/stable-diffusion-v1-5` is a local copy, not a Hub id
-_LOCAL_FOLDERS = (
-    "models",
-    "model",
-    "pretrained",
-    "pretrained_models",
-    "checkpoints",
-    "ckpts",
-    "weights",
-    "base_models",
-)
-
-
-def _is_local_path(value: str) -> bool:
-    v = value.strip()
-    return (
-        not v
-        or v.startswith(("/", ".", "~", "\\"))
-        or re.match(r"^[A-Za-z]:[\\/]", v) is not None
-        or v.count("/") > 1
-        or "\\" in v
-        or v.split("/", 1)[0].lower() in _LOCAL_FOLDERS
-        and "/" in v
-    )
-
-
-_HUB_ADDRESS = re.compile(r"^(?:hf://|https?://|(?:huggingface\.co|hf\.co)/)", re.IGNORECASE)
-
-
-def named_hub_id(value: str) -> str | None:
-    """The Hub id a spelling other than `org/name` names, else None: a Hub address (`hf://…`, `https://huggingface.co/…`,
-    a file or branch in it included), or a path through huggingface_hub's cache, whose folders are named
-    `models--org--name` (`from_pretrained` on a snapshot path records that path, as Kaggle and Colab runs often do;
-    a repo id never holds `--`, so the folder name is the id exactly).
-
-    >>> named_hub_id("/root/.cache/huggingface/hub/models--google-bert--bert-base-uncased/snapshots/86b5e09")
-    'google-bert/bert-base-uncased'
-    >>> named_hub_id("https://huggingface.co/org/name/tree/main"), named_hub_id("hf://org/name"), named_hub_id("org/x")
-    ('org/name', 'org/name', None)
-    """
-    v = value.strip()
-    if _HUB_ADDRESS.match(v):  # read as `resolve` reads one (huggingface_hub's parser); a dataset's or a Space's: none
-        from ..errors import HfprobeError
-        from ..source.resolve import parse_hub_spec
-
-        try:
-            return parse_hub_spec(v).id
-        except HfprobeError:
-            return None
-    for part in re.split(r"[\\/]", v):
-        if part.startswith("models--"):
-            names = part.removeprefix("models--").split("--")
-            if 1 <= len(names) <= 2 and all(re.fullmatch(r"[\w.-]+", n) for n in names):
-                return "/".join(names)
-    return None
-
-
-# ModelScope's orgs for the copies it keeps of others' models (`LLM-Research/Meta-Llama-3-8B-Instruct`) and its
-# spellings of others' orgs (`ZhipuAI/chatglm3-6b`, `01ai/Yi-6B`, `Shanghai_AI_Laboratory/internlm2-chat-7b`): no Hub
-# ids, read as a local copy is, by the model's name
-MODELSCOPE_MIRRORS = ("llm-research", "ai-modelscope", "zhipuai", "01ai", "shanghai_ai_laboratory")
-
-# Kaggle Models mounts a model at /kaggle/input/<model>/<framework>/<variation>/<version>
-_KAGGLE_MODEL = re.compile(r"^/kaggle/input/([\w.-]+)/[\w.-]+/([\w.-]+)/\d+/?$")
-
-
-def _path_name(path: str) -> str:
-    """A path's last part (a folder's, with or without a separator after it)."""
-    return re.split(r"[\\/]", path.strip().rstrip("/\\"))[-1]
-
-
-def _loaded_name(value: str) -> str:
-    """What a trainer recorded as the model it loaded, as a claim: a Hub id (or the one a path through the Hub's
-    cache names) as it is, a local file or folder by its name (`/content/v1-5-pruned-emaonly.safetensors`).
-
-    A Hub id with a revision or a LoRA applied (`org/name@main`, mergekit's `org/name+org/lora`) is the model's id.
-
-    >>> _loaded_name("C:\\\\sd\\\\flux1-dev.safetensors"), _loaded_name("org/name"), _loaded_name("/content/models/x/")
-    ('flux1-dev.safetensors', 'org/name', 'x')
-    >>> _loaded_name("Qwen/Qwen2.5-0.5B@main"), _loaded_name("org/base+org/lora")
-    ('Qwen/Qwen2.5-0.5B', 'org/base')
-    """
-    value = named_hub_id(value) or value.strip()
-    ref = _HUB_REF.fullmatch(value)
-    if ref:
-        return ref[1]
-    return _path_name(value) if _is_local_path(value) else value
-
-
-_HUB_REF = re.compile(r"([\w.-]+/[\w.-]+)(?:@[\w./-]+|\+[\w.-]+/[\w.-]+(?:@[\w./-]+)?)+")  # `org/name@rev`, `+lora`
-
-
-def _local_copy(value: str) -> str | None:
-    """The folder name of a local path when it is the repo name of exactly one registry root (a local copy of
-    `stable-diffusion-v1-5/stable-diffusion-v1-5` kept as `/content/stable-diffusion-v1-5`), else None. A Kaggle
-    Models mount is named by its model and variation (`/kaggle/input/gemma/transformers/2b-it/2`: `gemma-2b-it`), a
-    ModelScope download by its name with '.' for the `___` ModelScope writes in its place.
-
-    >>> _local_copy("/content/drive/stable-diffusion-v1-5/"), _local_copy("/content/my-finetune")
-    ('stable-diffusion-v1-5', None)
-    >>> _local_copy("/kaggle/input/gemma/transformers/2b-it/2"), _local_copy("/kaggle/input/x/transformers/y/1")
-    ('gemma-2b-it', None)
-    >>> _local_copy("/root/.cache/modelscope/hub/models/Qwen/Qwen2___5-7B-Instruct")
-    'Qwen2.5-7B-Instruct'
-    """
-    kaggle = _KAGGLE_MODEL.match(value.strip())
-    if kaggle:  # the variation alone where it repeats the model's name (`gemma-2/transformers/gemma-2-2b-it`)
-        model, variation = kaggle.groups()
-        names = [variation] if variation.lower().startswith(model.lower()) else [f"{model}-{variation}"]
-    else:
-        names = [_path_name(value)]
-    names = [n.replace("___", ".") for n in names]  # ModelScope's downloads write a '.' so
-    return next((n for n in names if n and tail_key(n) in roots()["_tail"]), None)
-
-
-MAX_NAME = 512  # characters: a Hub id has at most 96, a checkpoint's path or file name far fewer than this
-
-
-def resolve_name(value: str) -> tuple[str | None, str | None]:
-    """A declared base name -> (root id, family) through the registry, else family from name hints.
-
-    >>> resolve_name("runwayml/stable-diffusion-v1-5")
-    ('stable-diffusion-v1-5/stable-diffusion-v1-5', 'sd1')
-    >>> resolve_name("sdxl_base_v1-0")
-    (None, 'sdxl')
-    """
-    if len(value) > MAX_NAME:  # no model's name: a hostile card's 100 kB `base_model` met every name hint in turn
-        return None, None
-    reg = roots()
-    v = bare_id(value).replace("___", ".")  # (ModelScope's downloads write a '.' so: `Qwen2___5-7B-Instruct`)
-    file = file_stem(v)
-    for cand in (v, file):
-        rid = reg["_alias"].get(cand.lower())
-        if rid:
-            return rid, reg["_by_id"][rid]["family"]
-    rid, _ = reg["_tail"].get(tail_key(v), (None, None))  # a name without its org, or a re-upload (by its name)
-    rid = rid or reg["_file_tail"].get(tail_key(file))  # a root's file re-packed (`flux1-dev-fp8.safetensors`)
-    rid = rid or reg["_tail"].get(tail_key(file), (None,))[0]  # a fine-tune's file (`dreamshaper_8.safetensors`)
-    if rid:
-        return rid, reg["_by_id"][rid]["family"]
-    for pattern, fam in families()["_name_hints"]:
-        if pattern.search(v):
-            return None, fam
-    return None, None
-
-
-def _by_name(value: str, rid: str | None) -> bool:
-    """Whether a Hub id resolved to `rid` only because its repo name, unmarked, is a root's: a mirror
-    (`NousResearch/Meta-Llama-3-8B`), or another model of that name (`klue/roberta-base`, a Korean RoBERTa of its
-    own). `classify` drops the guess where the weights fit the root's layers but not its vocabulary. A name with
-    a re-upload's marks (`unsloth/llama-3-8b-bnb-4bit`) is the root's weights, a contradiction a conflict.
-
-    >>> _by_name("klue/roberta-base", "FacebookAI/roberta-base"), _by_name("roberta-base", "FacebookAI/roberta-base")
-    (True, False)
-    """
-    v = bare_id(value)
-    return rid is not None and "/" in v and v.lower() not in roots()["_alias"] and not reupload_marked(v)
-
-
-def timm_source(config: Mapping) -> str | None:
-    """The pretrained timm model a timm config.json names: timm's `push_to_hf_hub` saves the architecture and the
-    pretrained weights' config, their tag too, which a fine-tune keeps from the weights it started from
-    (`timm/<architecture>.<tag>`, the Hub id timm loads them by), or their `hf_hub_id`, where an older timm kept it.
-
-    >>> timm_source({"architecture": "vit_base_patch16_224", "pretrained_cfg": {"tag": "augreg2_in21k_ft_in1k"}})
-    'timm/vit_base_patch16_224.augreg2_in21k_ft_in1k'
-    """
-    arch, pretrained = config.get("architecture"), config.get("pretrained_cfg")
-    if not isinstance(arch, str) or not isinstance(pretrained, Mapping) or not _TIMM_NAME.fullmatch(arch):
-        return None
-    hub = pretrained.get("hf_hub_id")
-    if isinstance(hub, str) and re.fullmatch(r"[\w.-]{1,96}/[\w.-]{1,96}", hub):
-        return hub
-    tag = pretrained.get("tag")
-    return f"timm/{arch}.{tag}" if isinstance(tag, str) and _TIMM_NAME.fullmatch(tag) else None
-
-
-_TIMM_NAME = re.compile(r"[A-Za-z0-9][\w-]{0,95}")
-
-
-def names_itself(value: str, own: str | None) -> bool:
-    """Whether `value` names `own`, the Hub repo being read (under an alias of the same weights too).
-
-    >>> names_itself("https://huggingface.co/Org/Model", "org/model"), names_itself("org/model-v2", "org/model")
-    (True, False)
-    """
-    if not own or not isinstance(value, str):
-        return False
-    a, b = (named_hub_id(value) or value).strip(), own.strip()
-    return a.lower() == b.lower() or str(canonical_id(a)).lower() == str(canonical_id(b)).lower()
-
-
 def declared_claims(
     metadata: Mapping[str, str] | None = None,
     config: Mapping | None = None,
@@ -358,13 +179,13 @@ def declared_claims(
             if not isinstance(v, str):
                 continue
             v = named_hub_id(v) or v
-            if _is_local_path(v) or v.split("/", 1)[0].lower() in MODELSCOPE_MIRRORS:
-                copy = _local_copy(v)
+            if is_local_path(v) or v.split("/", 1)[0].lower() in MODELSCOPE_MIRRORS:
+                copy = local_copy(v)
                 if copy is not None:  # named after the root it is a copy of: that name is the claim
                     rid, fam = resolve_name(copy)
                     claims.append(Claim(src, copy, fam, rid, strength))
                     continue
-                what = "a local path" if _is_local_path(v) else "a ModelScope mirror's id"
+                what = "a local path" if is_local_path(v) else "a ModelScope mirror's id"
                 ignored[src] = f"{v} ({what}, not a claim)"
                 declared.pop(src, None)
                 continue
@@ -378,7 +199,7 @@ def declared_claims(
                 ignored[src] = f"{v} (a local folder's name, not a claim)"
                 declared.pop(src, None)
                 continue
-            claims.append(Claim(src, v, fam, rid, strength, by_name=_by_name(v, rid)))
+            claims.append(Claim(src, v, fam, rid, strength, by_name=by_repo_name(v, rid)))
 
     config = dict(config or {})
     metadata = dict(metadata or {})
@@ -409,12 +230,12 @@ def declared_claims(
             claim("header lora_adapter_metadata base_model_name_or_path", meta.get("base_model_name_or_path"))
     merges, loaded = comfy_graph(metadata) if "prompt" in metadata else ([], [])
     if not merges and len(loaded) == 1:  # ComfyUI saved it from the one checkpoint it loaded (a LoRA baked in, perhaps)
-        claim("header prompt (ComfyUI) checkpoint loaded", _loaded_name(loaded[0]))
+        claim("header prompt (ComfyUI) checkpoint loaded", loaded_name(loaded[0]))
     if metadata.get("ot_config"):  # OneTrainer's training settings, where it was told to save them
         settings = header_json(metadata["ot_config"])
         name = settings.get("base_model_name") if isinstance(settings, dict) else None
         if isinstance(name, str) and name.strip():
-            claim("header ot_config base_model_name", _loaded_name(name))
+            claim("header ot_config base_model_name", loaded_name(name))
     for key in ("ss_base_model_version", "ss_sd_model_name", "modelspec.architecture", "ss_v2"):
         if metadata.get(key):
             if key == "ss_v2":
@@ -426,7 +247,7 @@ def declared_claims(
             if key == "modelspec.architecture":  # `<architecture>/<adapter kind>`, e.g. flux-1-dev/lora: not a Hub id
                 value = value.split("/", 1)[0]
             if key == "ss_sd_model_name":  # (a Hub id, as kohya stores one for diffusers models, stays)
-                value = _loaded_name(value)
+                value = loaded_name(value)
             claim(f"header {key}", value)
 
     new_hash = str(metadata.get("ss_new_sd_model_hash") or "").strip().lower()
@@ -516,7 +337,7 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
             for key, value in node.items():
                 walk(value, f"{path}.{key}" if path else str(key), depth + 1)
         elif isinstance(node, str) and _CHECKPOINT_KEY.search(path.rsplit(".", 1)[-1]):
-            value = _loaded_name(node)
+            value = loaded_name(node)
             if value and resolve_name(value) != (None, None):
                 out.append((path, value))
 

@@ -22,10 +22,11 @@ from ..formats.head import MAX_LABELS, head_words, label_sets
 from ..formats.pick import TRAINING_STATE, is_weights_name
 from ..source import Source, resolve
 from .classify import classify
-from .declared import declared_words, named_hub_id
+from .declared import declared_words
 from .described import LABEL_FILES, declared_labels, described, described_words
 from .merge import MERGE_FILES, merge_recipe, untraced
 from .names import shapes_from_raw
+from .naming import named_hub_id
 from .registry import families, family_label, tree_root
 from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
 

@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from ..source.hub import REPO_ID
 from .base_config import card_lineage
 from .card_yaml import card_metadata, load_yaml
-from .declared import resolve_name
 from .header import comfy_graph, header_json
+from .naming import resolve_name
 from .registry import file_stem, hub_spelling, registry_root, roots, tail_key
 
 __all__ = ["MERGE_FILES", "merge_recipe", "merged_decision", "untraced"]
