@@ -8,6 +8,8 @@ roots.json entry gives), the shapes of what mergekit builds from it, as a full c
   for a Qwen root Qwen2-MoE's names and a shared expert), its config.json's `model_type` the mixture's, and its
   `mergekit_moe_config.yml` naming the root as the base and an expert;
 - `moe-E-bare`: the same without the recipe;
+- `moe-E-lora`: a LoRA on that mixture's attention and every expert (module sizes, no embeddings or router), its
+  adapter_config.json naming the mixture by a Hub id the registry lacks (`someone/<root's name>-Ex-MoE`);
 - `deeper-D`: the root's blocks stacked D deeper (D = 8, 16: a passthrough merge whose recipe is gone), its
   config.json's `model_type` the root's.
 Each is classified as `inspect` does (names, shapes, parameter counts, config.json, the recipe).
@@ -17,7 +19,9 @@ the candidates (a look-alike in every shape leads as often as not: SmolLM and Sm
 instruct tune, which the registry files under two trees), a conflict (each case is consistent with its own
 metadata: any conflict is wrong), a base_model from the weights alone (not right: which models were mixed or
 stacked, the weights do not say; an 8-expert mixture of Codestral 22B's MLP is Mixtral 8x22B Instruct's every
-shape, vocabulary included), and for `recipe` rows the root among the models the card would list. For the figures
+shape, vocabulary included), for `recipe` rows the root among the models the card would list, and for `lora` rows
+a published mixture's tree named where it is not that mixture (a root leads whose tree is not the root's: the
+adapter's base is the mixture, which no registry root is unless its shapes are a published one's). For the figures
 before a change, run the same script with the earlier package first on `sys.path`.
 """
 
@@ -80,6 +84,9 @@ def cases(root: dict):
         config = {"model_type": mixture_type}
         yield f"moe-{experts}-recipe", shapes, config, {"mergekit_moe_config.yml": recipe}
         yield f"moe-{experts}-bare", shapes, config, {}
+        lora = {k: s for k, s in shapes.items() if k.endswith(("_proj", ".w1", ".w2", ".w3"))}
+        named = {"base_model_name_or_path": f"someone/{rid.split('/')[-1]}-{experts}x-MoE"}
+        yield f"moe-{experts}-lora", lora, named, {}
     for more in (8, 16):
         yield f"deeper-{more}", stack(dims, dims["layers"] + more), {"model_type": fam}, {}
 
@@ -94,7 +101,9 @@ def main() -> None:
     for root in dense_roots():
         truth = tree_root(root["id"])
         for kind, shapes, config, texts in cases(root):
-            r = classify(shapes, params={k: o * i for k, (o, i) in shapes.items()}, config=config, texts=texts)
+            full = not kind.endswith("lora")
+            params = {k: o * i for k, (o, i) in shapes.items()} if full else None
+            r = classify(shapes, params=params, config=config, texts=texts)
             merged = r.base_model.get("merged") or []
             row = {
                 "root": root["id"],
@@ -116,6 +125,8 @@ def main() -> None:
             c["base_model from the weights alone"] += row["by_weights"]
             if kind.endswith("recipe"):
                 c["card lists the root"] += row["merged_has_root"]
+            if kind.endswith("lora"):
+                c["a tree not its own leads"] += r.root is not None and not row["tree_right"]
             if args.verbose and (not row["tree_right"] or r.conflicts):
                 print(f"{root['id']} {kind}: {r.family} {r.root} {r.conflicts[:1]}")
     if args.out:

@@ -152,3 +152,49 @@ def test_eight_experts_of_llama_3_8b_are_llama_3_s_not_mixtral_s(tmp_path):
     assert report["family"] == "llama" and report["root"]["id"].startswith("meta-llama/"), report["root"]
     assert "fits but for a resized embedding or its depth" in report["root"]["evidence"][0]
     assert not report["conflicts"] and report["base_model"]["id"] is None
+
+
+def lora_of(header: dict, r: int = 8) -> dict:
+    """A rank-r PEFT LoRA on every 2-D projection of a model's blocks (attention, each expert), PEFT's names."""
+    out = {}
+    for key, (dtype, shape) in header.items():
+        if ".layers." in key and key.endswith("proj.weight") or ".experts." in key and len(shape) == 2:
+            stem = "base_model.model." + key.removesuffix(".weight")
+            out[stem + ".lora_A.weight"] = (dtype, (r, shape[1]))
+            out[stem + ".lora_B.weight"] = (dtype, (shape[0], r))
+    return out
+
+
+@pytest.mark.parametrize(
+    "base, conflict",
+    [("someorg/Mistral-4x7B-MoE", False), ("someorg/Beyonder-llama-2x7b", False), ("someorg/mistral-7b-ft", True)],
+)
+def test_an_adapter_declaring_a_mixture_by_a_dense_model_s_name_is_no_conflict(base, conflict, tmp_path, four):
+    """A LoRA on a frankenMoE's experts declares the mixture, which the registry lacks, by its Hub id: the id's
+    words name Mistral (or LLaMA), its "4x7B" / "MoE" a mixture, which the weights' Mixtral experts are. It was a
+    CONFLICT ("says someorg/Mistral-4x7B-MoE (Mistral), but the weights are Mixtral"); a dense model's name on a
+    mixture's experts still is one."""
+    assert any(".experts.3." in k for k in lora_of(four))
+    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16, "base_model_name_or_path": base}
+    folder = sparse_folder(tmp_path / "lora", lora_of(four), {"adapter_config.json": json.dumps(config)})
+    report = inspect_source(str(folder))
+    assert report["kind"] == "adapter" and report["family"] == "mixtral"
+    assert bool(report["conflicts"]) is conflict, report["conflicts"]
+    assert report["base_model"]["id"] is None
+    if not conflict:
+        assert report["base_model"]["status"] == "unchecked" and report["declared"].get("agrees") is not False
+
+
+def test_a_mixture_of_another_expert_count_is_no_published_mixtral(tmp_path, four):
+    """Mixtral's experts are counted: a mixture holds all of its own, and an adapter's target module names every
+    expert of a layer alike. A LoRA on a 4x7B's experts was Mixtral 8x7B's (0.54, its tree 0.90). A full mixture of
+    16 (its dense model's, as before) and a LoRA on all 8 of Mixtral's (Mixtral's) are the neighbours."""
+    folder = sparse_folder(tmp_path / "lora", lora_of(four), {"adapter_config.json": json.dumps({"peft_type": "LORA"})})
+    report = inspect_source(str(folder))
+    assert report["family"] == "mixtral" and report["root"]["id"] is None, report["root"]
+    assert any("4 experts per layer, mistralai/Mixtral-8x7B-v0.1 has 8" in e for e in report["root"]["evidence"])
+    report = inspect_source(str(mixture_folder(tmp_path / "sixteen", mixtral_header(16), recipe=None, card=None)))
+    assert report["family"] == "mistral" and "a mixture of 16 experts" in report["root"]["evidence"][0]
+    assert report["root"]["id"].startswith("mistralai/Mistral-7B") and not report["conflicts"]
+    eight = sparse_folder(tmp_path / "eight", lora_of(mixtral_header(8)), {"adapter_config.json": "{}"})
+    assert inspect_source(str(eight))["root"]["tree"]["id"] == "mistralai/Mixtral-8x7B-v0.1"  # all 8: itself

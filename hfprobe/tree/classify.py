@@ -29,9 +29,9 @@ from .keymatch import KeySet
 from .merge import merge_recipe, merged_decision
 from .mixture import dense_view
 from .names import Shape, normalize_keys
-from .naming import names_itself
+from .naming import names_itself, names_mixture
 from .rank import FAMILY_COVERAGE, LINEAGE_SIZES, SHAPES_ONLY_FAMILY, choose_family, family_share, rank_roots
-from .registry import families, family_label
+from .registry import families, family_label, roots
 
 __all__ = ["TreeResult", "classify"]
 
@@ -191,6 +191,7 @@ def _classify(
     if not stacked:  # a model deeper than the roots of the family its metadata names
         fits, ok = _deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
     family, by_claim = choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
+    claims = _mixture_names_checked(claims, family, evidence)
     # a merged model the registry lacks is most often a fine-tune, never the foundation its tree grows from
     merged = set(recipe["models"]) if recipe else set()
     ranked = [c for c in claims if c.root is not None or c.value.strip() not in merged]
@@ -423,6 +424,35 @@ def _name_words_checked(claims: list[Claim], placed: list[str], evidence: list[s
                     "layer names do: read by the weights"
                 )
                 c = replace(c, family=None)
+        out.append(c)
+    return out
+
+
+def _mixture_names_checked(claims: list[Claim], family: str | None, evidence: list[str]) -> list[Claim]:
+    """A Hub id the registry lacks whose name says it is a mixture of experts (`someorg/Mistral-4x7B-MoE`) and whose
+    words name a dense family of the layout the weights' mixture has (Mistral, where an adapter's layers are
+    Mixtral's experts) names a mixture built from that family's models, a Mixtral by architecture (mergekit-moe
+    builds one of Llama or Mistral models): an id the registry cannot check, not a conflict. A dense model's name on
+    a mixture's experts (`org/mistral-7b-ft`) stays one."""
+    if family is None or not any("experts" in r["dims"] for _, r in roots()["_by_family"].get(family, ())):
+        return claims
+    specs = families()["families"]
+    out = []
+    for c in claims:
+        if (
+            c.strength == "declared"
+            and c.level == "model"
+            and c.root is None
+            and c.via is None
+            and c.family not in (None, family)
+            and specs[c.family]["_base"] == specs[family]["_base"]
+            and names_mixture(c.value)
+        ):
+            evidence.append(
+                f"{c.source} names {c.value}: by its name a mixture of experts built from {family_label(c.family)} "
+                f"models, which a {family_label(family)} is: read by the weights"
+            )
+            c = replace(c, family=None)
         out.append(c)
     return out
 

@@ -61,6 +61,8 @@ _RESIZED = {  # what a soft size that does not fit may be, in words (`resized_wo
 # input channels a derivative widens (inpainting's 9, a FLUX Control LoRA's 128, which diffusers' loader expands
 # FLUX.1-dev's x_embedder to take): more of them lowers a root, never rules it out; fewer does
 _WIDENED = {"in_channels"}
+# a mixture's expert index (families.json `indexes`): the count must be the root's, above or below
+EXPERTS = "experts"
 
 
 @dataclass
@@ -197,7 +199,11 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
             return fit
     for dim, (v, key) in idx.items():
         limits = [n for d in dim.split("|") if isinstance(n := dims.get(d), int)]  # `a|b`: a stack of either
-        if limits:
+        if limits and dim == EXPERTS:  # a mixture holds its every expert, which an adapter's targets match alike
+            if v + 1 != max(limits):
+                fit.bad.append(f"{key}: {v + 1} experts per layer, {root['id']} has {max(limits)} ({dim})")
+                return fit
+        elif limits:
             if v >= max(limits):
                 fit.deeper = True
                 if depth:  # (a passthrough merge stacks its models' blocks: deeper than any of them, by design)

@@ -201,6 +201,23 @@ def timm_source(config: Mapping) -> str | None:
 _TIMM_NAME = re.compile(r"[A-Za-z0-9][\w-]{0,95}")
 
 
+# a mixture of experts named as one: mergekit-moe's "frankenMoEs" by their experts' count and size (`Beyonder-4x7B`,
+# `Mixtral_11Bx2_MoE_19B`, `TinyLlama-4x1.1B-MoE`), or a mixture's own marks
+_MIXTURE_MARK = re.compile(
+    r"(?<![a-z])(?:\d{1,3}x\d{1,4}(?:\.\d{1,2})?[bm]|\d{1,4}(?:\.\d{1,2})?bx\d{1,3}|moe|frankenmoe)(?![a-z])", re.I
+)
+
+
+def names_mixture(value: str) -> bool:
+    """Whether a model's name says it is a mixture of experts (`someorg/Mistral-4x7B-MoE`: Mistral 7B's MLPs as its
+    experts, a Mixtral by architecture, whatever model its name's words name).
+
+    >>> names_mixture("mlabonne/Beyonder-4x7B-v2"), names_mixture("Qwen/Qwen1.5-MoE-A2.7B"), names_mixture("org/mox-7b")
+    (True, True, False)
+    """
+    return len(value) <= MAX_NAME and _MIXTURE_MARK.search(value) is not None
+
+
 def names_itself(value: str, own: str | None) -> bool:
     """Whether `value` names `own`, the Hub repo being read (under an alias of the same weights too).
 
