@@ -130,7 +130,7 @@ def root_confidence(work: Path, manifest: list[dict]) -> dict:
 def run(realzoo: Path, verbose: bool = False, restore_evidence: bool = False) -> dict:
     from huggingface_hub import ModelCard
 
-    from hfprobe.cards.annotate import annotate_batch
+    from hfprobe.cards.batch import annotate_batch
     from hfprobe.tree.registry import canonical_id
 
     manifest = [json.loads(line) for line in (realzoo / "manifest.jsonl").read_text().splitlines() if line.strip()]

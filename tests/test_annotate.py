@@ -13,7 +13,8 @@ import time
 import pytest
 
 import hfprobe.cards.annotate as ann
-from hfprobe.cards.annotate import annotate_batch, annotate_folder, write_atomic
+from hfprobe.cards.annotate import annotate_folder, write_atomic
+from hfprobe.cards.batch import annotate_batch, annotate_one
 from hfprobe.cards.card import MD_BEGIN, update_card
 from hfprobe.cli import main
 from hfprobe.errors import CardError
@@ -235,9 +236,9 @@ def test_json_lines(model, fixed_report, capsys):
 
 
 def test_revision_and_unknown_targets_fail_with_a_reason():
-    assert "drop the revision to --push" in ann.annotate_one("org/name@dev", push=True).reason
-    assert "needs --push (open a pull request) or --out DIR" in ann.annotate_one("org/name@dev").reason
-    assert "no such folder" in ann.annotate_one("./not/here").reason
+    assert "drop the revision to --push" in annotate_one("org/name@dev", push=True).reason
+    assert "needs --push (open a pull request) or --out DIR" in annotate_one("org/name@dev").reason
+    assert "no such folder" in annotate_one("./not/here").reason
 
 
 @pytest.mark.parametrize("kind", ["link", "pipe"])

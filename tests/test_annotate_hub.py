@@ -420,7 +420,7 @@ def test_a_push_in_between_is_refused_not_overwritten(hub):
 def test_batch_push_is_rate_limited(hub, tmp_path):
     import time
 
-    from hfprobe.cards.annotate import annotate_batch
+    from hfprobe.cards.batch import annotate_batch
     from hfprobe.cards.pull_request import RateLimiter
 
     for i in range(3):

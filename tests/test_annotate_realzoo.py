@@ -18,7 +18,7 @@ import yaml
 from huggingface_hub import ModelCard
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
 
-from hfprobe.cards.annotate import annotate_batch
+from hfprobe.cards.batch import annotate_batch
 from hfprobe.cards.card import MD_BEGIN, strip_generated
 
 DAY = "2026-01-01"

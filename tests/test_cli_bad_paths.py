@@ -185,6 +185,7 @@ def test_a_local_write_error_in_annotate_repo_is_not_a_network_error(tmp_path, a
     """annotate_repo writes --out outside its Hub error mapping: the disk's error is named as such."""
     import hfprobe.cards.annotate as ann
     from hfprobe.cards.annotate import annotate_repo
+    from hfprobe.cards.batch import annotate_one
     from hfprobe.errors import OutputPathError
     from tests.fakehub import FakeHub
     from tests.test_card import BERT, _read
@@ -196,7 +197,7 @@ def test_a_local_write_error_in_annotate_repo_is_not_a_network_error(tmp_path, a
     with hub.serving():
         with pytest.raises(OutputPathError, match=r"--out .*afile: cannot write .*README\.md \(Not a directory\)"):
             annotate_repo("org/lora", out=afile, today="2026-01-01")
-        res = ann.annotate_one("org/lora", out=str(afile / "cards"), today="2026-01-01")
+        res = annotate_one("org/lora", out=str(afile / "cards"), today="2026-01-01")
     assert res.status == "failed" and "cannot write" in res.reason and "network" not in res.reason
 
 
@@ -287,7 +288,7 @@ def test_a_summary_that_is_not_one_is_refused(content, needle, tmp_path, capsys)
 
 
 def test_a_summary_with_a_half_written_last_line_still_resumes(tmp_path):
-    from hfprobe.cards.annotate import read_summary
+    from hfprobe.cards.batch import read_summary
 
     summary = tmp_path / "s.jsonl"
     summary.write_text('{"target": "a", "status": "annotated"}\n{"target": "b", "sta')
@@ -296,7 +297,7 @@ def test_a_summary_with_a_half_written_last_line_still_resumes(tmp_path):
 
 def test_a_summary_in_a_folder_not_yet_made_is_written(tmp_path):
     """The check passes a path whose folders do not exist yet, so the writer makes them."""
-    from hfprobe.cards.annotate import annotate_batch
+    from hfprobe.cards.batch import annotate_batch
     from tests.test_card import BERT
 
     (tmp_path / "m").mkdir()

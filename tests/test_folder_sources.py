@@ -213,7 +213,7 @@ def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys, 
     assert main(["inspect", str(tmp_path)]) == 0
     line = f"  file     style.safetensors; 3 other weights files here not read: {', '.join(sorted(run[1:]))}"
     assert line in capsys.readouterr().out.splitlines()
-    from hfprobe.cards.annotate import annotate_one
+    from hfprobe.cards.batch import annotate_one
 
     annotate_one(str(tmp_path))  # the card says which file its findings are for
     assert "- **Read from:** `style.safetensors` (3 other weights files here not read)." in (

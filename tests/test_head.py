@@ -129,7 +129,7 @@ def test_a_language_model_s_vocabulary_is_no_task_head(tmp_path):
 
 @pytest.mark.parametrize("labels", [EMOTIONS, None])
 def test_the_card_says_the_head(labels, tmp_path):
-    from hfprobe.cards.annotate import annotate_one
+    from hfprobe.cards.batch import annotate_one
 
     model = BertForSequenceClassification(BertConfig(**TINY, num_labels=6))
     config = {"id2label": dict(enumerate(labels)), "label2id": {v: k for k, v in enumerate(labels)}} if labels else {}

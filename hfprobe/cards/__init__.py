@@ -10,7 +10,8 @@ May import: hfprobe.source, hfprobe.formats, hfprobe.tree, hfprobe.experts, hfpr
     'would-change'
 """
 
-from .annotate import annotate_batch, annotate_folder, annotate_repo
+from .annotate import annotate_folder, annotate_repo
+from .batch import annotate_batch
 from .card import update_card
 
 __all__ = ["annotate_batch", "annotate_folder", "annotate_repo", "update_card"]

@@ -51,7 +51,7 @@ def register(sub) -> None:
 
 @hub_command
 def run(args) -> int:
-    from ..cards.annotate import annotate_batch, read_summary, read_targets, repos_matching
+    from ..cards.batch import annotate_batch, read_summary, read_targets, repos_matching
     from ..config import check_output_path
 
     if args.push and args.out:
