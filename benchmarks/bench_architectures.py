@@ -6,7 +6,9 @@ Each model type in transformers' `MODEL_MAPPING_NAMES` is built by `AutoModel.fr
 configuration on the meta device (no weights, no download) and written twice as a header-only safetensors file,
 under the names `save_pretrained` writes (which for a mixture's experts are not those transformers 5 holds):
 the whole checkpoint, and a PEFT LoRA (rank 8) on each of its 2-D `.weight`s but the embeddings. Each is read by
-`inspect_source` with no config.json and no card, so only names and shapes speak.
+`inspect_source` with no config.json and no card, so only names and shapes speak; and the checkpoint once more
+beside its own config.json (`full+config`, the default config as `save_pretrained` writes it), where any conflict
+is wrong: the metadata is the model's own.
 
 Truth is the family hfprobe's registry gives the model type (families.json's `model_types`, or the type's
 own name where it is a family), else, for a vision or audio tower over a language model (LLaVA, PaliGemma), the
@@ -115,16 +117,19 @@ def measure(model_type: str, truth: str | None) -> dict:
         if list(saved) != list(state):
             row["saved_names"] = True  # transformers writes other names than it holds (a mixture's experts)
         shapes = {k: tuple(v.shape) for k, v in saved.items()}
+        saved_config = json.loads(config.to_json_string(use_diff=False))
     except (Exception, _Timeout) as e:  # no default config, no meta construction: reported, not measured
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:
         signal.alarm(0)
-    return _read_both(row, shapes)
+    return _read_both(row, shapes, saved_config)
 
 
-def _read_both(row: dict, shapes: dict) -> dict:
-    """The row with inspect's answers on the whole checkpoint and on a PEFT LoRA of it."""
+def _read_both(row: dict, shapes: dict, config: dict | None = None) -> dict:
+    """The row with inspect's answers on the whole checkpoint (beside its config.json too) and a PEFT LoRA of it."""
     row["full"] = _answer(shapes, "model")
+    if config is not None:
+        row["full+config"] = _answer(shapes, "model", config)
     lora = _lora(shapes)
     if lora:
         row["lora"] = _answer(lora, "adapter_model")
@@ -159,6 +164,7 @@ def _answer(tensors: dict, name: str, config: dict | None = None) -> dict:
         "confidence": report["family_confidence"],
         "root": report["root"]["id"],
         "base_model": report["base_model"]["id"],
+        "conflicts": report["conflicts"],
     }
 
 
@@ -244,6 +250,8 @@ def summarize(rows: list[dict]) -> dict:
                 continue
             c["files"] += 1
             c["base_model written"] += x["base_model"] is not None
+            if kind == "full+config":  # the model's own metadata: any conflict with it is wrong
+                c["with a conflict"] += bool(x.get("conflicts"))
             if _right(x["family"], r["truth"]):
                 c["right"] += 1
                 c["right and sure"] += x["family"] is not None and x["confidence"] >= SURE
@@ -317,7 +325,9 @@ def main(argv=None) -> int:
             for kind in ("full", "full+config", "lora"):
                 x = r.get(kind)
                 wrong = not _right(x["family"], r["truth"]) if x else False
-                if x and ((wrong and x["confidence"] >= SURE) or (x["base_model"] and (wrong or every_write))):
+                written = x and x["base_model"] and (wrong or every_write)
+                conflict = kind == "full+config" and x and x.get("conflicts")
+                if x and ((wrong and x["confidence"] >= SURE) or written or conflict):
                     name = r.get("model_type") or r.get("timm") or r.get("open_clip") or r["class"]
                     print(f"{kind:11} {name:40} truth {r['truth']}: {x}", file=sys.stderr)
     return 0

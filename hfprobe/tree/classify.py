@@ -18,6 +18,7 @@ Everything here is a pure function over shapes and strings, so it works without 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -190,8 +191,14 @@ def _classify(
     claims = _name_words_checked(claims, cand_fams, evidence)
     if not stacked:  # a model deeper than the roots of the family its metadata names
         fits, ok = _deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
+    ok = _architecture_declared(claims, ok, cand_fams, params is not None, evidence)
     family, by_claim = choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
     claims = _mixture_names_checked(claims, family, evidence)
+    # a composite the registry lacks (Grounding DINO: a Swin backbone beside BERT) names its text model's family by
+    # its `text_config`; where the weights read as another (its backbone, which has most of the keys), the config
+    # names an architecture the registry lacks: no claim, and no conflict with it
+    composite = next((c for c in claims if c.composite and family and c.family != family), None)
+    claims = [c for c in claims if c is not composite]
     # a merged model the registry lacks is most often a fine-tune, never the foundation its tree grows from
     merged = set(recipe["models"]) if recipe else set()
     ranked = [c for c in claims if c.root is not None or c.value.strip() not in merged]
@@ -227,6 +234,7 @@ def _classify(
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
     # (a mixture's model_type is its mixture's architecture, which its dense view is not: `qwen2_moe`)
     foreign = None if mixture else foreign_model_type(config) or foreign_model_type(model_config)
+    foreign = foreign or (composite and f"{composite.source.split()[0]} says model_type {composite.value}")
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)
         cands = [dict(c, score=min(c["score"], SHAPES_ONLY_FAMILY)) for c in cands]
@@ -329,6 +337,38 @@ def _deeper_stacks(
     return fits, ok
 
 
+def _architecture_declared(claims: list[Claim], ok: list, placed: list[str], full: bool, evidence: list[str]) -> list:
+    """`ok` without other families' roots where a full checkpoint's own config names its architecture (config.json
+    `model_type: marian`, a family-level claim) among those its key names allow, no root of it fits, and no other
+    family's root fits cleanly (every size, embeddings included, and its depth): those roots share a few widths only,
+    and the model is one of the named architecture the registry lacks. Opus-MT's "tc-big" models (Marian at 1024
+    wide, 6 blocks a side) were MusicGen's at 0.48, a conflict with their own config; the weights of a model its
+    config re-hosts (a "llamafied" Qwen, every size Qwen2.5's) still name their lineage."""
+    if not full or not ok:
+        return ok
+    named = next((c for c in claims if c.strength == "declared" and c.level == "family" and c.family in placed), None)
+    if named is None or any(fam == named.family for fam, _ in ok):
+        return ok
+    if any(f.ok and not (f.soft_misses or f.short or f.deeper or f.weak) for _, f in ok):
+        return ok
+    others = list(dict.fromkeys(fam for fam, _ in ok))
+    evidence.append(
+        f"{named.source} says {named.value}, which the key names allow; no {family_label(named.family)} root fits, and "
+        f"{', '.join(family_label(f) for f in others)} roots only in part (e.g. {_partly(ok[0][1])}): a "
+        f"{family_label(named.family)} model the registry lacks"
+    )
+    return []
+
+
+def _partly(fit: RootFit) -> str:
+    """Why a root fits only in part, in a few words."""
+    if fit.short:
+        return f"{fit.root['id']}: {fit.short[0]}"
+    if fit.soft_misses:
+        return f"{fit.root['id']}: {fit.soft_misses[0]}"
+    return f"{fit.root['id']}: sizes alone"
+
+
 def _not_itself(decision: dict, own: str | None) -> dict:
     """The decision, unless it names the repo read: a registry root's own repo, which its weights fit alone; a
     merge's list without the repo itself (a merge of two of its own revisions)."""
@@ -349,6 +389,7 @@ def _not_itself(decision: dict, own: str | None) -> dict:
 
 _TEXT_TOWER = {"te_hidden", "te2_hidden"}  # the dims a diffusion family sizes its text encoders' layers by
 _TOWER_KINDS = ("vision", "vision-text", "diffusion")  # families whose models are towers, or have one as their own
+_LANGUAGE_MODEL = re.compile(r"(model_)?language_model_")  # a generative multimodal model's decoder, by its name
 
 
 def _towers(orig: Mapping[str, str], modules: Mapping[str, Shape], names: KeySet, evidence: list[str]) -> set[str]:
@@ -366,8 +407,11 @@ def _towers(orig: Mapping[str, str], modules: Mapping[str, Shape], names: KeySet
     if not hits or not kept:
         return set()
     kinds = families()["families"]
-    for keys, keyset in ((orig, names), (kept, KeySet(kept))):  # the whole and the rest each read as a decoder's:
-        fams = name_families(keys, [], keyset)  # a two-tower model (CLIP, BLIP, Chinese-CLIP) is one of its own
+    # the whole and the rest each read as a decoder's: a two-tower model (CLIP, BLIP, Chinese-CLIP) is one of its
+    # own; where the rest is a `language_model` (BLIP-2's OPT beside its EVA tower and Q-Former), the rest decides
+    readings = [(kept, KeySet(kept))] if any(_LANGUAGE_MODEL.match(n) for n in kept) else [(orig, names), (kept, None)]
+    for keys, keyset in readings:
+        fams = name_families(keys, [], keyset or KeySet(keys))
         if not fams or any(kinds[f]["kind"] in _TOWER_KINDS for f in fams):
             return set()
     example = orig[min(hits, key=lambda n: ("projector" in n or "connector" in n, n))]  # a tower's key, if any

@@ -49,6 +49,7 @@ class Claim:
     level: str = "model"  # "model" (names one model: a Hub id, a checkpoint file) or "family" (an architecture)
     by_name: bool = False  # resolved by its repo name alone, under another org: a re-upload, or another model
     via: str | None = None  # how a model the registry lacks was checked (`tree.base_config`): configs, card
+    composite: bool = False  # a composite model's architecture, by its `text_config`'s model_type (a tower over one)
 
 
 # header fields that name an architecture, not the checkpoint trained on: kohya writes
@@ -223,7 +224,8 @@ def declared_claims(
         where = "adapter_config.json" if field.startswith("auto_mapping") else "config.json"
         declared[f"{where} {field}"] = value
         if len(fams) == 1:
-            claims.append(Claim(f"{where} {field}", value, fams[0], None, level="family"))
+            composite = field == "model_type" and model_type_family(value) is None  # (its text_config's family)
+            claims.append(Claim(f"{where} {field}", value, fams[0], None, level="family", composite=composite))
     if metadata.get("lora_adapter_metadata"):
         meta = header_json(metadata["lora_adapter_metadata"])  # (not JSON, or nested past the parser: no claim)
         if isinstance(meta, dict) and "base_model_name_or_path" in meta:

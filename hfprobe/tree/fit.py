@@ -26,7 +26,8 @@ __all__ = ["RootFit", "fit_root", "fit_roots", "name_families", "resized_words",
 
 
 def _values(expr, dims: Mapping) -> set[int] | None:
-    """A role side ('hidden', '3*hidden', 768, [..]) -> the set of sizes it allows; None = unchecked."""
+    """A role side ('hidden', '3*hidden', 768, 'hidden|embedding', [..]) -> the set of sizes it allows; None =
+    unchecked (a dim the root lacks; of `a|b`, where it has neither)."""
     if expr is None:
         return None
     if isinstance(expr, list | tuple):
@@ -39,6 +40,9 @@ def _values(expr, dims: Mapping) -> set[int] | None:
         return out
     if isinstance(expr, int):
         return {expr}
+    if "|" in expr:  # `a|b`: the sizes of whichever the root has (ELECTRA-small's embeddings are narrower than it)
+        vals = [v for e in expr.split("|") if (v := _values(e, dims)) is not None]
+        return set().union(*vals) if vals else None
     mult, _, name = expr.rpartition("*")
     val = dims.get(name)
     if val is None:
