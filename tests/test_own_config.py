@@ -83,6 +83,19 @@ def test_electra_small_s_narrower_embeddings_fit_it(tmp_path):
     assert not report["conflicts"] and report["declared"].get("agrees") is not False
 
 
+def test_a_bare_electra_small_is_electra_by_its_embedding_projection(tmp_path):
+    """ElectraModel saved bare (no `electra.` prefix, as sentence-transformers saves its encoder) has BERT's names
+    and `embeddings_project`, which no BERT has: it was "BERT, no known root fits" and a CONFLICT with its config."""
+    from transformers import ElectraConfig, ElectraModel
+
+    config = ElectraConfig()
+    with torch.device("meta"):
+        model = ElectraModel(config)
+    report = inspect_source(checkpoint(tmp_path, model, config))
+    assert report["family"] == "electra" and report["root"]["id"] == "google/electra-small-discriminator"
+    assert not report["conflicts"]
+
+
 def test_a_composite_whose_weights_are_not_its_text_model_names_an_architecture_the_registry_lacks(tmp_path):
     """Grounding DINO's config has a `text_config` (BERT's), which names the family of a composite the registry
     lacks, as LLaVA's names its decoder's. Its weights are most of all its Swin backbone's: that claim was a CONFLICT

@@ -246,8 +246,13 @@ def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) ->
     lacking = {f: what for f in cand for p, what in specs[f]["_expects"] if not keys.matches(p)}
     if lacking and len(lacking) < len(cand):  # a decoder-only model is no encoder-decoder (OPT is no Whisper)
         cand = [f for f in cand if f not in lacking]
-        labels = ", ".join(family_label(f) for f in lacking)
-        evidence.append(f"names: no key of {next(iter(lacking.values()))}, which every {labels} model has")
+        by_what: dict[str, list[str]] = {}
+        for f, what in lacking.items():
+            by_what.setdefault(what, []).append(family_label(f))
+        said = "; ".join(
+            f"no key of {what}, which every {', '.join(labels)} model has" for what, labels in by_what.items()
+        )
+        evidence.append(f"names: {said}")
     excluded = _excluded(cand, keys)
     if excluded:  # a layout no model of the family has (ViTDet's fused qkv beside DINOv2's MLP names)
         cand = [f for f in cand if f not in excluded]
