@@ -20,19 +20,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from .base_config import configs_checked
+from .claim_checks import (
+    architecture_declared,
+    deeper_stacks,
+    mixture_names_checked,
+    name_guesses_checked,
+    name_words_checked,
+)
 from .decide import base_model_decision, claim_conflicts, conflict_code, unknown_claims
-from .declared import Claim, declared_claims, foreign_model_type
+from .declared import declared_claims, foreign_model_type
 from .fit import RootFit, fit_roots, name_families, resized_words, shape_text, side, size_families, telling
 from .keymatch import KeySet
 from .merge import merge_recipe, merged_decision
 from .mixture import dense_view
 from .names import Shape, normalize_keys
-from .naming import names_itself, names_mixture
+from .naming import names_itself
 from .rank import FAMILY_COVERAGE, LINEAGE_SIZES, SHAPES_ONLY_FAMILY, choose_family, family_share, rank_roots
-from .registry import families, family_label, roots
+from .registry import families, family_label
 
 __all__ = ["TreeResult", "classify"]
 
@@ -187,13 +194,13 @@ def _classify(
     fits, ok = fit_roots(fams, norm, orig, shape_set, params is not None, depth=not stacked)  # 2.
     if base_config is not None:  # a declared model the registry lacks: checked by its configs, traced by its card
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
-    claims = _name_guesses_checked(claims, fits, evidence)
-    claims = _name_words_checked(claims, cand_fams, evidence)
+    claims = name_guesses_checked(claims, fits, evidence)
+    claims = name_words_checked(claims, cand_fams, evidence)
     if not stacked:  # a model deeper than the roots of the family its metadata names
-        fits, ok = _deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
-    ok = _architecture_declared(claims, ok, cand_fams, params is not None, evidence)
+        fits, ok = deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
+    ok = architecture_declared(claims, ok, cand_fams, params is not None, evidence)
     family, by_claim = choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
-    claims = _mixture_names_checked(claims, family, evidence)
+    claims = mixture_names_checked(claims, family, evidence)
     # a composite the registry lacks (Grounding DINO: a Swin backbone beside BERT) names its text model's family by
     # its `text_config`; where the weights read as another (its backbone, which has most of the keys), the config
     # names an architecture the registry lacks: no claim, and no conflict with it
@@ -299,76 +306,6 @@ def _classify(
     )
 
 
-def _deeper_stacks(
-    claims: list[Claim], fits: list, ok: list, observed: tuple, full: bool, evidence: list[str]
-) -> tuple:
-    """(fits, ok) with the roots of the architecture the metadata names (config.json `model_type: mistral`, a
-    family-level claim) fitted without their block counts, where no root of it fits cleanly (every size, embeddings
-    included, and at least its depth) and some are ruled out by their depth alone: a checkpoint deeper than its
-    family's roots is a stack of their blocks (a passthrough merge without its recipe, depth upscaling), which
-    `RootFit.deeper` marks. A 40-block frankenmerge of Mistral 7B was Llama 3.2 Vision's or SOLAR's, a conflict with
-    its own config; one of Llama 3 8B's blocks SOLAR's (its vocabulary resized). A named model is checked as before
-    (an unknown `someorg/mistral-7b-x` on 36 blocks is still no 7B), and an adapter's blocks are its base's: where
-    its metadata names a model, its depth says which, so only the architecture alone relaxes it."""
-    clean = {fam for fam, f in ok if not f.soft_misses and not f.short}  # (SOLAR's 48 blocks, Llama 3's vocabulary)
-    rooted = {c.family for c in claims if c.strength == "declared" and c.level == "model"}
-    for c in claims:
-        fam = c.family
-        if c.strength != "declared" or c.level != "family" or not fam or fam in clean or (not full and fam in rooted):
-            continue
-        mine = [f for f_fam, f in fits if f_fam == fam]
-        deep = [f for f in mine if f.deeper and len(f.bad) == 1]
-        if not deep:
-            continue
-        more, more_ok = fit_roots([fam], *observed, full=full, depth=False)
-        more_ok = [(f_fam, f) for f_fam, f in more_ok if f.deeper]  # (the roots that fitted already stay as they were)
-        if not more_ok:
-            continue
-        relaxed = {id(f) for _, f in more_ok}
-        fits = [(f_fam, f) for f_fam, f in fits if not (f_fam == fam and f.deeper)] + [
-            (f_fam, f) for f_fam, f in more if id(f) in relaxed
-        ]
-        ok = ok + more_ok
-        clean.add(fam)
-        evidence.append(
-            f"{c.source} says {c.value}: {family_label(fam)} roots fit but for their depth ({deep[0].bad[0]}); read "
-            "as a stack of their blocks (a passthrough merge or depth upscaling), their block counts unchecked"
-        )
-    return fits, ok
-
-
-def _architecture_declared(claims: list[Claim], ok: list, placed: list[str], full: bool, evidence: list[str]) -> list:
-    """`ok` without other families' roots where a full checkpoint's own config names its architecture (config.json
-    `model_type: marian`, a family-level claim) among those its key names allow, no root of it fits, and no other
-    family's root fits cleanly (every size, embeddings included, and its depth): those roots share a few widths only,
-    and the model is one of the named architecture the registry lacks. Opus-MT's "tc-big" models (Marian at 1024
-    wide, 6 blocks a side) were MusicGen's at 0.48, a conflict with their own config; the weights of a model its
-    config re-hosts (a "llamafied" Qwen, every size Qwen2.5's) still name their lineage."""
-    if not full or not ok:
-        return ok
-    named = next((c for c in claims if c.strength == "declared" and c.level == "family" and c.family in placed), None)
-    if named is None or any(fam == named.family for fam, _ in ok):
-        return ok
-    if any(f.ok and not (f.soft_misses or f.short or f.deeper or f.weak) for _, f in ok):
-        return ok
-    others = list(dict.fromkeys(fam for fam, _ in ok))
-    evidence.append(
-        f"{named.source} says {named.value}, which the key names allow; no {family_label(named.family)} root fits, and "
-        f"{', '.join(family_label(f) for f in others)} roots only in part (e.g. {_partly(ok[0][1])}): a "
-        f"{family_label(named.family)} model the registry lacks"
-    )
-    return []
-
-
-def _partly(fit: RootFit) -> str:
-    """Why a root fits only in part, in a few words."""
-    if fit.short:
-        return f"{fit.root['id']}: {fit.short[0]}"
-    if fit.soft_misses:
-        return f"{fit.root['id']}: {fit.soft_misses[0]}"
-    return f"{fit.root['id']}: sizes alone"
-
-
 def _not_itself(decision: dict, own: str | None) -> dict:
     """The decision, unless it names the repo read: a registry root's own repo, which its weights fit alone; a
     merge's list without the repo itself (a merge of two of its own revisions)."""
@@ -420,85 +357,6 @@ def _towers(orig: Mapping[str, str], modules: Mapping[str, Shape], names: KeySet
         "model's"
     )
     return set(hits)
-
-
-def _name_guesses_checked(claims: list[Claim], fits: list, evidence: list[str]) -> list[Claim]:
-    """Claims whose root is only a guess from the repo name (`Claim.by_name`) keep it unless the weights fit that
-    root's layers but not its vocabulary: then the id is another model of that name, still a claim of its family
-    but with no root (`klue/roberta-base` is not FacebookAI/roberta-base, whose name it shares: its vocabulary is
-    Korean, 32,000 tokens). Layers that do not fit stay a conflict: the name says what the weights are not."""
-    by_id = {f.root["id"]: f for _, f in fits}
-    out = []
-    for c in claims:
-        fit = by_id.get(c.root) if c.by_name else None
-        if fit is not None and fit.consistent and fit.soft_misses:
-            evidence.append(
-                f"{c.source} names {c.value}: by its name {c.root}, but not its sizes ({fit.soft_misses[0]}), so "
-                "another model of that name"
-            )
-            c = replace(c, root=None, by_name=False)
-        out.append(c)
-    return out
-
-
-# what a family's models read or make (`_name_words_checked`)
-_MODALITIES = {"text": {"text"}, "vision-text": {"image", "text"}, "vision": {"image"}, "speech": {"audio"}}
-
-
-def _name_words_checked(claims: list[Claim], placed: list[str], evidence: list[str]) -> list[Claim]:
-    """A Hub id the registry lacks, read as a family by a word in its name (a name hint), that also holds the name
-    of the family the layer names place the weights in, a family of a disjoint modality, is read by the weights:
-    `SZTAKI-HLT/hubert-base-cc` on a BERT's layers holds "hubert", the speech model, and "bert", and is the
-    Hungarian BERT. The claim keeps no family: an id the registry cannot check (no `base_model` is written), not
-    a conflict. An id that holds no such word (`org/whisper-tiny-ft` on a BERT's layers) stays a conflict."""
-    specs = families()["families"]
-
-    def modality(fam: str) -> set[str]:
-        kind = specs[fam]["kind"]
-        return _MODALITIES.get(kind, {kind})
-
-    out = []
-    for c in claims:
-        if c.strength == "declared" and c.level == "model" and c.root is None and c.via is None and c.family:
-            named = [f for f in placed if f.split("_")[0] in c.value.lower()]
-            if named and c.family not in placed and not modality(c.family) & modality(named[0]):
-                evidence.append(
-                    f"{c.source} names {c.value}: a {family_label(c.family)} ({specs[c.family]['kind']}) by a word "
-                    f"in its name, which also names {family_label(named[0])} ({specs[named[0]]['kind']}), as the "
-                    "layer names do: read by the weights"
-                )
-                c = replace(c, family=None)
-        out.append(c)
-    return out
-
-
-def _mixture_names_checked(claims: list[Claim], family: str | None, evidence: list[str]) -> list[Claim]:
-    """A Hub id the registry lacks whose name says it is a mixture of experts (`someorg/Mistral-4x7B-MoE`) and whose
-    words name a dense family of the layout the weights' mixture has (Mistral, where an adapter's layers are
-    Mixtral's experts) names a mixture built from that family's models, a Mixtral by architecture (mergekit-moe
-    builds one of Llama or Mistral models): an id the registry cannot check, not a conflict. A dense model's name on
-    a mixture's experts (`org/mistral-7b-ft`) stays one."""
-    if family is None or not any("experts" in r["dims"] for _, r in roots()["_by_family"].get(family, ())):
-        return claims
-    specs = families()["families"]
-    out = []
-    for c in claims:
-        if (
-            c.strength == "declared"
-            and c.level == "model"
-            and c.root is None
-            and c.via is None
-            and c.family not in (None, family)
-            and specs[c.family]["_base"] == specs[family]["_base"]
-            and names_mixture(c.value)
-        ):
-            evidence.append(
-                f"{c.source} names {c.value}: by its name a mixture of experts built from {family_label(c.family)} "
-                f"models, which a {family_label(family)} is: read by the weights"
-            )
-            c = replace(c, family=None)
-        out.append(c)
-    return out
 
 
 def _explain(
