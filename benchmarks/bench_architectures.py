@@ -29,7 +29,8 @@ checkpoint with its config.json (`_class_name` only), and as a LoRA on its atten
 Truth is families.json's `diffusers_classes` (any of the families a class builds), else none.
 
 With --timm, every architecture timm lists (1,371 in timm 1.0) is built by `timm.create_model` from its default
-configuration and written as a checkpoint and as a PEFT LoRA under timm's names (`blocks.N.attn.qkv`, `pos_embed`),
+configuration and written as a checkpoint (also beside the config.json timm's `push_to_hf_hub` writes: its
+architecture and pretrained config) and as a PEFT LoRA under timm's names (`blocks.N.attn.qkv`, `pos_embed`),
 which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT and
 DINOv2 roots, the rest none; "base_model written" counts every root written, a look-alike's too (timm's ViT-Ti
 is AugReg's, not DeiT-tiny, in the same shapes). With --open-clip, every model config open_clip lists likewise,
@@ -206,7 +207,14 @@ OPEN_CLIP_TRUTH = [(r"^ViT-(B-32|B-16|L-14|L-14-336|H-14|bigG-14)(-quickgelu)?$"
 def measure_timm(name: str) -> dict:
     import timm
 
-    return _measure_library("timm", name, TIMM_TRUTH, lambda: timm.create_model(name, pretrained=False))
+    return _measure_library("timm", name, TIMM_TRUTH, lambda: timm.create_model(name, pretrained=False), _timm_config)
+
+
+def _timm_config(model) -> dict:
+    """config.json as timm's `push_to_hf_hub` writes it: the architecture, the head and the pretrained config."""
+    pretrained = json.loads(json.dumps(dict(getattr(model, "pretrained_cfg", {}) or {}), default=str))
+    return {"architecture": pretrained.get("architecture"), "num_classes": getattr(model, "num_classes", None),
+            "num_features": getattr(model, "num_features", None), "pretrained_cfg": pretrained}  # fmt: skip
 
 
 def measure_open_clip(name: str) -> dict:
@@ -217,8 +225,9 @@ def measure_open_clip(name: str) -> dict:
     )
 
 
-def _measure_library(library: str, name: str, truth_table: list, build) -> dict:
-    """A model another library builds (on the meta device), as a checkpoint and a PEFT LoRA under its names."""
+def _measure_library(library: str, name: str, truth_table: list, build, config_of=None) -> dict:
+    """A model another library builds (on the meta device), as a checkpoint (beside the config.json `config_of` the
+    model gives, where it has one) and a PEFT LoRA under its names."""
     import torch
 
     truth = next((fam for pattern, fam in truth_table if re.match(pattern, name)), None)
@@ -228,11 +237,12 @@ def _measure_library(library: str, name: str, truth_table: list, build) -> dict:
         with torch.device("meta"):
             model = build()
         shapes = {k: tuple(v.shape) or (1,) for k, v in model.state_dict().items()}
+        config = config_of(model) if config_of else None
     except (Exception, _Timeout) as e:  # (open_clip's multilingual towers download a tokenizer config: no Hub here)
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:
         signal.alarm(0)
-    return _read_both(row, shapes)
+    return _read_both(row, shapes, config)
 
 
 def _right(family: str | None, truth) -> bool:
