@@ -7,6 +7,8 @@ names `save_pretrained` writes (a safetensors header over a sparse run of zeros)
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from hfprobe.tree.inspect import inspect_source
@@ -110,3 +112,31 @@ def test_a_composite_whose_weights_are_not_its_text_model_names_an_architecture_
     assert not report["conflicts"] and report["family"] != "bert" and report["family_confidence"] <= 0.5
     assert report["base_model"]["id"] is None and "grounding-dino" in report["base_model"]["reason"]
     assert any("grounding-dino, an architecture the registry has no roots for" in e for e in report["root"]["evidence"])
+
+
+def timm_checkpoint(tmp_path, name: str, tag: str):
+    """A timm model's checkpoint and the config.json timm's `push_to_hf_hub` writes (architecture, pretrained tag)."""
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False)
+    header = {k: ("F16", tuple(v.shape) or (1,)) for k, v in model.state_dict().items()}
+    config = {"architecture": name, "num_classes": model.num_classes, "pretrained_cfg": {"tag": tag}}
+    return str(sparse_folder(tmp_path / name, header, {"config.json": json.dumps(config)}))
+
+
+def test_a_timm_model_s_name_guesses_no_family_its_weights_are_not(tmp_path):
+    """timm's config names the pretrained weights a model was built from (`timm/<architecture>.<tag>`), whose words
+    are timm's: a ConvNeXt pretrained on LAION with CLIP was "CLIP" and EVA-02's CLIP tower too, each a CONFLICT with
+    its own config (56 of timm's 1,371 architectures). Such a word guesses at a family and chooses none; where it is
+    not the family the weights are read as, the id is one the registry cannot check. A DeiT III fine-tune's
+    `timm/deit3_base_patch16_224.fb_in1k`, on ViT layers, is written as declared (the neighbour)."""
+    for name, tag in (
+        ("convnext_large_mlp", "clip_laion2b_soup_ft_in12k_in1k_320"),
+        ("eva02_base_patch16_clip_224", "merged2b"),
+    ):
+        report = inspect_source(timm_checkpoint(tmp_path, name, tag))
+        assert not report["conflicts"], (name, report["conflicts"])
+        assert report["family"] != "clip" and report["base_model"]["id"] is None
+    report = inspect_source(timm_checkpoint(tmp_path, "deit3_base_patch16_224", "fb_in1k"))
+    assert report["base_model"]["id"] == "timm/deit3_base_patch16_224.fb_in1k" and not report["conflicts"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .declared import Claim
+from .declared import TIMM_SOURCE, Claim
 from .fit import RootFit, fit_roots
 from .naming import names_mixture
 from .registry import families, family_label, roots
@@ -156,6 +156,31 @@ def mixture_names_checked(claims: list[Claim], family: str | None, evidence: lis
             evidence.append(
                 f"{c.source} names {c.value}: by its name a mixture of experts built from {family_label(c.family)} "
                 f"models, which a {family_label(family)} is: read by the weights"
+            )
+            c = replace(c, family=None)
+        out.append(c)
+    return out
+
+
+def timm_guess(c: Claim) -> bool:
+    """Whether a claim is a timm model id the registry lacks, read as a family by a word of its name: timm names its
+    architectures its own way and its tags the data they were pretrained on (`convnext_large_mlp.clip_laion2b…`,
+    `swin_base_patch4_window7_224.ms_in22k`), so the word guesses at a family, and never chooses one."""
+    return c.source == TIMM_SOURCE and c.root is None and c.family is not None
+
+
+def timm_names_checked(claims: list[Claim], family: str | None, evidence: list[str]) -> list[Claim]:
+    """A timm model id whose guessed family is not the one the weights are read as keeps no family: an id the
+    registry cannot check (nothing written), not a conflict. One that agrees stays (a DeiT III fine-tune's
+    `timm/deit3_base_patch16_224.fb_in1k` on ViT layers is written as declared). ConvNeXt's and EVA-02's CLIP-
+    pretrained tags were "CLIP", timm's Swin "Swin Transformer" (whose names the registry reads as transformers
+    writes them): 56 conflicts of 1,371 timm architectures beside their own config.json."""
+    out = []
+    for c in claims:
+        if timm_guess(c) and c.family != family:
+            evidence.append(
+                f"{c.source} names {c.value}: a timm model, whose name's words ({family_label(c.family)}) say "
+                "nothing of the family the weights are read as"
             )
             c = replace(c, family=None)
         out.append(c)

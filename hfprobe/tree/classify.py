@@ -29,6 +29,8 @@ from .claim_checks import (
     mixture_names_checked,
     name_guesses_checked,
     name_words_checked,
+    timm_guess,
+    timm_names_checked,
 )
 from .decide import base_model_decision, claim_conflicts, conflict_code, unknown_claims
 from .declared import declared_claims, foreign_model_type
@@ -199,8 +201,9 @@ def _classify(
     if not stacked:  # a model deeper than the roots of the family its metadata names
         fits, ok = deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
     ok = architecture_declared(claims, ok, cand_fams, params is not None, evidence)
-    family, by_claim = choose_family(ok, cand_fams, from_names, claims, evidence)  # 3. metadata second
-    claims = mixture_names_checked(claims, family, evidence)
+    chooses = [c for c in claims if not timm_guess(c)]
+    family, by_claim = choose_family(ok, cand_fams, from_names, chooses, evidence)  # 3. metadata second
+    claims = timm_names_checked(mixture_names_checked(claims, family, evidence), family, evidence)
     # a composite the registry lacks (Grounding DINO: a Swin backbone beside BERT) names its text model's family by
     # its `text_config`; where the weights read as another (its backbone, which has most of the keys), the config
     # names an architecture the registry lacks: no claim, and no conflict with it

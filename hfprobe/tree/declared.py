@@ -52,6 +52,8 @@ class Claim:
     composite: bool = False  # a composite model's architecture, by its `text_config`'s model_type (a tower over one)
 
 
+TIMM_SOURCE = "config.json pretrained_cfg"  # timm's: the pretrained weights a model was built from (`timm_source`)
+
 # header fields that name an architecture, not the checkpoint trained on: kohya writes
 # `stable-diffusion-xl-v1-base/lora` and `sdxl_base_v1-0` for a LoRA trained on any SDXL fine-tune
 FAMILY_FIELDS = ("header ss_base_model_version", "header modelspec.architecture", "header ss_v2")
@@ -213,7 +215,7 @@ def declared_claims(
     elif config.get("_name_or_path"):
         claim("config.json _name_or_path", config["_name_or_path"])
     elif timm := timm_source(config):  # timm's: the pretrained model it was built from, by its architecture and tag
-        claim("config.json pretrained_cfg", timm)
+        claim(TIMM_SOURCE, timm)
     model_config = dict(model_config or {})
     if model_config.get("_name_or_path"):
         claim("config.json _name_or_path", model_config["_name_or_path"])
