@@ -128,8 +128,8 @@ def timm_checkpoint(tmp_path, name: str, tag: str):
 def test_a_timm_model_s_name_guesses_no_family_its_weights_are_not(tmp_path):
     """timm's config names the pretrained weights a model was built from (`timm/<architecture>.<tag>`), whose words
     are timm's: a ConvNeXt pretrained on LAION with CLIP was "CLIP" and EVA-02's CLIP tower too, each a CONFLICT with
-    its own config (56 of timm's 1,371 architectures). Such a word guesses at a family and chooses none; where it is
-    not the family the weights are read as, the id is one the registry cannot check. A DeiT III fine-tune's
+    its own config (56 of timm's 1,371 architectures). Such a word picks only among the families the weights allow;
+    where it is not the family they are read as, the id is one the registry cannot check. A DeiT III fine-tune's
     `timm/deit3_base_patch16_224.fb_in1k`, on ViT layers, is written as declared (the neighbour)."""
     for name, tag in (
         ("convnext_large_mlp", "clip_laion2b_soup_ft_in12k_in1k_320"),

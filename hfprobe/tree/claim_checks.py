@@ -165,8 +165,8 @@ def mixture_names_checked(claims: list[Claim], family: str | None, evidence: lis
 def timm_guess(c: Claim) -> bool:
     """Whether a claim is a timm model id the registry lacks, read as a family by a word of its name: timm names its
     architectures its own way and its tags the data they were pretrained on (`convnext_large_mlp.clip_laion2b…`,
-    `swin_base_patch4_window7_224.ms_in22k`), so the word only picks among families whose roots fit (DINOv2 or ViT
-    for a ViT-g/14 in timm's names), never one no root of which fits."""
+    `swin_base_patch4_window7_224.ms_in22k`), so the word only picks among families the weights allow, by their
+    names or their roots (DINOv2 or ViT for a ViT-g/14 in timm's names), never another."""
     return c.source == TIMM_SOURCE and c.root is None and c.family is not None
 
 

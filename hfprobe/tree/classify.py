@@ -201,8 +201,8 @@ def _classify(
     if not stacked:  # a model deeper than the roots of the family its metadata names
         fits, ok = deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
     ok = architecture_declared(claims, ok, cand_fams, params is not None, evidence)
-    fitting = {fam for fam, _ in ok}  # (a timm id's word picks only among families whose roots fit)
-    chooses = [c for c in claims if not (timm_guess(c) and c.family not in fitting)]
+    allowed = {fam for fam, _ in ok} | set(cand_fams)  # (a timm id's word picks among those the weights allow)
+    chooses = [c for c in claims if not (timm_guess(c) and c.family not in allowed)]
     family, by_claim = choose_family(ok, cand_fams, from_names, chooses, evidence)  # 3. metadata second
     claims = timm_names_checked(mixture_names_checked(claims, family, evidence), family, evidence)
     # a composite the registry lacks (Grounding DINO: a Swin backbone beside BERT) names its text model's family by
