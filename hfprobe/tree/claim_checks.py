@@ -118,19 +118,19 @@ def name_words_checked(claims: list[Claim], placed: list[str], evidence: list[st
         kind = specs[fam]["kind"]
         return _MODALITIES.get(kind, {kind})
 
-    out = []
-    for c in claims:
-        if c.strength == "declared" and c.level == "model" and c.root is None and c.via is None and c.family:
-            named = [f for f in placed if f.split("_")[0] in c.value.lower()]
-            if named and c.family not in placed and not modality(c.family) & modality(named[0]):
-                evidence.append(
-                    f"{c.source} names {c.value}: a {family_label(c.family)} ({specs[c.family]['kind']}) by a word "
-                    f"in its name, which also names {family_label(named[0])} ({specs[named[0]]['kind']}), as the "
-                    "layer names do: read by the weights"
-                )
-                c = replace(c, family=None)
-        out.append(c)
-    return out
+    def why(c: Claim) -> str | None:
+        if not (c.strength == "declared" and c.level == "model" and c.root is None and c.via is None and c.family):
+            return None
+        named = [f for f in placed if f.split("_")[0] in c.value.lower()]
+        if not named or c.family in placed or modality(c.family) & modality(named[0]):
+            return None
+        return (
+            f"{c.source} names {c.value}: a {family_label(c.family)} ({specs[c.family]['kind']}) by a word in its "
+            f"name, which also names {family_label(named[0])} ({specs[named[0]]['kind']}), as the layer names do: "
+            "read by the weights"
+        )
+
+    return _family_dropped(claims, why, evidence)
 
 
 def mixture_names_checked(claims: list[Claim], family: str | None, evidence: list[str]) -> list[Claim]:
@@ -142,9 +142,9 @@ def mixture_names_checked(claims: list[Claim], family: str | None, evidence: lis
     if family is None or not any("experts" in r["dims"] for _, r in roots()["_by_family"].get(family, ())):
         return claims
     specs = families()["families"]
-    out = []
-    for c in claims:
-        if (
+
+    def why(c: Claim) -> str | None:
+        if not (
             c.strength == "declared"
             and c.level == "model"
             and c.root is None
@@ -153,13 +153,13 @@ def mixture_names_checked(claims: list[Claim], family: str | None, evidence: lis
             and specs[c.family]["_base"] == specs[family]["_base"]
             and names_mixture(c.value)
         ):
-            evidence.append(
-                f"{c.source} names {c.value}: by its name a mixture of experts built from {family_label(c.family)} "
-                f"models, which a {family_label(family)} is: read by the weights"
-            )
-            c = replace(c, family=None)
-        out.append(c)
-    return out
+            return None
+        return (
+            f"{c.source} names {c.value}: by its name a mixture of experts built from {family_label(c.family)} "
+            f"models, which a {family_label(family)} is: read by the weights"
+        )
+
+    return _family_dropped(claims, why, evidence)
 
 
 def timm_guess(c: Claim) -> bool:
@@ -176,13 +176,26 @@ def timm_names_checked(claims: list[Claim], family: str | None, evidence: list[s
     `timm/deit3_base_patch16_224.fb_in1k` on ViT layers is written as declared). ConvNeXt's and EVA-02's CLIP-
     pretrained tags were "CLIP", timm's Swin "Swin Transformer" (whose names the registry reads as transformers
     writes them): 56 conflicts of 1,371 timm architectures beside their own config.json."""
+
+    def why(c: Claim) -> str | None:
+        if not timm_guess(c) or c.family == family:
+            return None
+        return (
+            f"{c.source} names {c.value}: a timm model, whose name's words ({family_label(c.family)}) say nothing of "
+            "the family the weights are read as"
+        )
+
+    return _family_dropped(claims, why, evidence)
+
+
+def _family_dropped(claims: list[Claim], why, evidence: list[str]) -> list[Claim]:
+    """The claims, each one `why(claim)` gives a reason for without its family (an id the registry cannot check,
+    no conflict), the reason in `evidence`."""
     out = []
     for c in claims:
-        if timm_guess(c) and c.family != family:
-            evidence.append(
-                f"{c.source} names {c.value}: a timm model, whose name's words ({family_label(c.family)}) say "
-                "nothing of the family the weights are read as"
-            )
+        reason = why(c)
+        if reason:
+            evidence.append(reason)
             c = replace(c, family=None)
         out.append(c)
     return out
