@@ -98,6 +98,42 @@ def test_a_bare_electra_small_is_electra_by_its_embedding_projection(tmp_path):
     assert not report["conflicts"]
 
 
+def test_a_bare_electra_base_beside_its_config_is_electra(tmp_path):
+    """A bare electra-base `ElectraModel` (sentence-transformers saves one) has BERT-base's every name and size: no
+    `electra.` prefix and no embedding projection. Its config's `model_type: electra` was a CONFLICT ("the weights
+    are BERT"), as ELECTRA was dropped for lacking the prefix its task models are saved with. A saving convention
+    the model's own metadata overrides; with no config it reads as BERT (the neighbour: nothing says otherwise)."""
+    from transformers import ElectraConfig, ElectraModel
+
+    config = ElectraConfig(embedding_size=768, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                           intermediate_size=3072)  # fmt: skip
+    with torch.device("meta"):
+        model = ElectraModel(config)
+    report = inspect_source(checkpoint(tmp_path, model, config))
+    assert report["family"] == "electra" and not report["conflicts"], report["conflicts"]
+    assert report["root"]["id"] == "google/electra-base-discriminator"
+    assert any("its metadata says ELECTRA, which keeps it" in e for e in report["root"]["evidence"])
+    report = inspect_source(checkpoint(tmp_path, model, None, "bare"))
+    evidence = report["root"]["evidence"]
+    assert report["family"] == "bert" and any("ELECTRA checkpoints are saved with" in e for e in evidence)
+
+
+def test_blip_s_automodel_class_is_blip(tmp_path):
+    """`BlipModel` (AutoModel's class for BLIP) names its text model `text_model.`, where the captioner and the VQA
+    model say `text_decoder.bert.` and `text_encoder.`: its vision tower's CLIP-style names (72 keys) outnumbered the
+    fused qkv that only BLIP has, so it read as CLIP at 0.5, a CONFLICT with its own `model_type: blip`. Its text
+    model's cross-attention, under `text_model.` too, is BLIP's."""
+    from transformers import BlipConfig, BlipModel
+
+    config = BlipConfig()  # blip-image-captioning-base's sizes
+    with torch.device("meta"):
+        model = BlipModel(config)
+    for name, cfg in (("bare", None), ("with-config", config)):
+        report = inspect_source(checkpoint(tmp_path, model, cfg, name))
+        assert report["family"] == "blip" and not report["conflicts"], (name, report["family"], report["conflicts"])
+        assert report["root"]["id"] in ("Salesforce/blip-image-captioning-base", "Salesforce/blip-vqa-base")
+
+
 def test_a_composite_whose_weights_are_not_its_text_model_names_an_architecture_the_registry_lacks(tmp_path):
     """Grounding DINO's config has a `text_config` (BERT's), which names the family of a composite the registry
     lacks, as LLaVA's names its decoder's. Its weights are most of all its Swin backbone's: that claim was a CONFLICT

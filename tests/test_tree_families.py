@@ -645,6 +645,8 @@ DECLARED_NAMES = {
     "someone/llama-3-8b-ft5": "llama",
     "timm/resnet50.a1_in1k": None,
     "someone/sst5-classifier": None,
+    "timm/cpubone_b2pt5_dwnorm.untrained": None,  # a version's point (2.5), was T5
+    "someone/gpt5-style-chat": None,
     "bartowski/granite-3.1-8b-instruct-GGUF": None,
     "someone/gpt-japanese-1b": None,
     "someone/taiwan-2-llm": None,

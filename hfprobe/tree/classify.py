@@ -186,7 +186,8 @@ def _classify(
         params = {k: n for k, n in params.items() if normalized.get(k, k) not in towers} if params else params
     shape_set = KeySet(norm, present=names_set.present)
 
-    cand_fams = name_families(orig, evidence, names_set)  # 1. names narrow the family
+    own_fams = {c.family for c in claims if c.strength == "declared" and c.family}
+    cand_fams = name_families(orig, evidence, names_set, own_fams)  # 1. names narrow the family
     from_names = bool(cand_fams)
     recipe = merge_recipe(texts or {}, metadata)
     stacked = bool(recipe) and recipe["method"] == "passthrough"  # its models' blocks, restacked: depth says nothing

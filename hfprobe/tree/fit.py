@@ -14,7 +14,7 @@ hyperparameters, which rule it out and how sure the match is (`fit_roots`, one `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -224,8 +224,12 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
     return fit
 
 
-def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) -> list[str]:
-    """Families the key names allow: the rule most keys support first, then those that agree with it."""
+def name_families(
+    orig: Mapping[str, str], evidence: list[str], keys: KeySet, declared: Collection[str] = ()
+) -> list[str]:
+    """Families the key names allow: the rule most keys support first, then those that agree with it. A family
+    lacking a key it `expects` is dropped, if others remain, but for one of `declared` (the families the model's own
+    metadata names) whose missing key is a saving convention, not a layer: a bare ElectraModel has no `electra.`."""
     fired = []
     for pattern, fam_list, why, as_written in families()["_rules"]:
         hits = keys.matches(pattern)
@@ -243,14 +247,22 @@ def name_families(orig: Mapping[str, str], evidence: list[str], keys: KeySet) ->
     if not cand:
         evidence.append("names: no known architecture pattern in the keys; shapes only")
     specs = families()["families"]
-    lacking = {f: what for f in cand for p, what in specs[f]["_expects"] if not keys.matches(p)}
+    lacking = {f: (what, conv) for f in cand for p, what, conv in specs[f]["_expects"] if not keys.matches(p)}
+    kept = {f: what for f, (what, conv) in lacking.items() if conv and f in declared}
+    lacking = {f: v for f, v in lacking.items() if f not in kept}
+    if kept:
+        labels = ", ".join(family_label(f) for f in kept)
+        evidence.append(f"names: no key of {next(iter(kept.values()))}; its metadata says {labels}, which keeps it")
     if lacking and len(lacking) < len(cand):  # a decoder-only model is no encoder-decoder (OPT is no Whisper)
         cand = [f for f in cand if f not in lacking]
-        by_what: dict[str, list[str]] = {}
-        for f, what in lacking.items():
-            by_what.setdefault(what, []).append(family_label(f))
+        by_what: dict[tuple, list[str]] = {}
+        for f, what_conv in lacking.items():
+            by_what.setdefault(what_conv, []).append(family_label(f))
         said = "; ".join(
-            f"no key of {what}, which every {', '.join(labels)} model has" for what, labels in by_what.items()
+            f"no key of {what}, which {', '.join(labels)} checkpoints are saved with"
+            if conv
+            else f"no key of {what}, which every {', '.join(labels)} model has"
+            for (what, conv), labels in by_what.items()
         )
         evidence.append(f"names: {said}")
     excluded = _excluded(cand, keys)

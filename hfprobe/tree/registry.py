@@ -33,7 +33,8 @@ def families() -> dict:
         spec["_either"] = base.get("either_orientation", False)
         own = spec.get("unsized", []) if base is not spec else []  # its own, beside those of the layout it shares
         spec["_unsized"] = [KeyPattern(p) for p in [*base.get("unsized", []), *own]]
-        spec["_expects"] = [(KeyPattern(p), what) for p, what in spec.get("expects", [])]
+        # [pattern, what] or [pattern, what, "convention"]: a saving convention, which the family's metadata overrides
+        spec["_expects"] = [(KeyPattern(e[0]), e[1], e[2:] == ["convention"]) for e in spec.get("expects", [])]
         excludes = [*base.get("excludes", []), *(spec.get("excludes", []) if base is not spec else [])]
         spec["_excludes"] = [(KeyPattern(p), what) for p, what in excludes]
     data["_rules"] = [
