@@ -146,3 +146,40 @@ def test_a_lora_on_a_vlm_s_every_linear_layer_is_its_decoder_s(tmp_path):
     (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8, "lora_alpha": 16}))
     report = inspect_source(str(tmp_path))
     assert report["family"] == "qwen2" and report["family_confidence"] >= 0.9, report["root"]["evidence"]
+
+
+def _peft_lora(shapes: dict, folder, base: str | None = None) -> dict:
+    """A rank-8 PEFT LoRA on every 2-D weight of `shapes` but the embeddings and the output head."""
+    tensors = {}
+    for key, shape in shapes.items():
+        if key.endswith(".weight") and len(shape) == 2 and "embed" not in key and "lm_head" not in key:
+            module = "base_model.model." + key.removesuffix(".weight")
+            tensors[f"{module}.lora_A.weight"] = ("F32", (8, shape[1]))
+            tensors[f"{module}.lora_B.weight"] = ("F32", (shape[0], 8))
+    folder.mkdir()
+    write_header(folder / "adapter_model.safetensors", tensors, data=False)
+    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16} | ({"base_model_name_or_path": base} if base else {})
+    (folder / "adapter_config.json").write_text(json.dumps(config))
+    return inspect_source(str(folder))
+
+
+def test_a_lora_on_blip_2_is_opt_s_tree_but_not_opt_s_adapter(tmp_path):
+    """A LoRA on every Linear of Salesforce/blip2-opt-2.7b (its EVA tower, Q-Former and OPT-2.7b) is OPT-2.7b's tree,
+    the only root of its decoder's shapes, and `base_model: facebook/opt-2.7b` was written from the weights: wrong,
+    as the adapter plugs into BLIP-2, which the registry does not hold. The weights alone name the tree, not the base;
+    a LoRA on its language model's attention alone has none either, and one whose adapter_config names BLIP-2 has
+    that written (the neighbour)."""
+    from transformers import Blip2Config, Blip2ForConditionalGeneration, OPTConfig
+
+    text = OPTConfig(hidden_size=2560, num_hidden_layers=32, ffn_dim=10240, num_attention_heads=32)
+    with torch.device("meta"):
+        model = Blip2ForConditionalGeneration(Blip2Config(text_config=text.to_dict()))
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    decoder = {k: s for k, s in shapes.items() if k.startswith("language_model.") and "self_attn" in k}
+    for name, part in (("every-linear", shapes), ("decoder-attention", decoder)):
+        report = _peft_lora(part, tmp_path / name)
+        assert report["family"] == "opt" and report["root"]["id"] == "facebook/opt-2.7b", (name, report["root"])
+        assert report["base_model"]["id"] is None, name
+    assert "multimodal" in _peft_lora(shapes, tmp_path / "again")["base_model"]["reason"]
+    report = _peft_lora(shapes, tmp_path / "declared", base="Salesforce/blip2-opt-2.7b")
+    assert report["base_model"]["id"] == "Salesforce/blip2-opt-2.7b" and not report["conflicts"]

@@ -279,6 +279,17 @@ def _classify(
             reason=f"a stack of more blocks than {decision['root']} has (a passthrough merge or depth upscaling of "
             "its tree, perhaps): which models it stacks, the weights do not say",
         )
+    elif decision["status"] == "weights" and (towers or any(_LANGUAGE_MODEL.match(n) for n in norm)):
+        # BLIP-2 is OPT-2.7b's tree, but a LoRA on it, or a fine-tune, was tuned from BLIP-2 (which the registry
+        # does not hold), not from OPT-2.7b: its keys hold the Q-Former and the tower too
+        decision = dict(
+            decision,
+            id=None,
+            status="unknown",
+            reason=f"the language model of a multimodal model (a vision or audio tower beside it, or the decoder under "
+            f"`language_model.`) is {decision['root']}'s; the model it was tuned from holds more than that, and the "
+            "weights alone do not name it",
+        )
     elif top is not None and top.deeper and not stacked and decision.get("root") == top.root["id"]:
         decision = dict(decision, reason=f"{decision['reason']}, as a stack of more blocks than it has")
     coded = claim_conflicts(claims, family, pool, fits, top, unknown)
