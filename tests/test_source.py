@@ -129,6 +129,15 @@ def test_unknown_local_path_is_a_clear_error(tmp_path):
             "overlap",
         ),
         (lambda p: _raw(p, {"__metadata__": {"k": 1}}), "strings"),
+        # what stands in for the weights most often: a clone without Git LFS, a Hub page saved by a `/blob/` link
+        (
+            lambda p: p.write_bytes(b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 3228744\n"),
+            "a Git LFS pointer, not the weights; run `git lfs pull`",
+        ),
+        (
+            lambda p: p.write_bytes(b"\n<!DOCTYPE html>\n<html class=''><head><title>bad.safetensors</title>"),
+            "a web page, not the weights .* with `/resolve/` in the URL",
+        ),
     ],
 )
 def test_bad_headers_raise_one_line_typed_errors(tmp_path, make, message):

@@ -25,7 +25,7 @@ import zipfile
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, UnsafeFileError, UnsupportedFormatError
-from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, quote
+from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, not_weights, quote
 
 if TYPE_CHECKING:
     import torch
@@ -283,10 +283,8 @@ def _diagnose(f, err: Exception) -> Exception:
         scan = _scan(data[:MAX_SCAN_BYTES], 1, whole=len(data) <= MAX_SCAN_BYTES)
     else:
         data = f.read(0, min(f.size, MAX_SCAN_BYTES))
-        if data.startswith(b"version https://git-lfs"):
-            return InvalidWeightsError(
-                f"{name}: a Git LFS pointer, not the weights; run `git lfs pull` in the clone, or download the file"
-            )
+        if instead := not_weights(data):
+            return InvalidWeightsError(f"{name}: {instead}")
         if len(data) > 9 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") < len(data):
             return InvalidWeightsError(f"{name}: a safetensors file under a pickle's name; rename it to .safetensors")
         # a pre-1.6 file is five pickles: magic number, protocol, sys info, the object, its storage keys

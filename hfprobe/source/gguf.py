@@ -25,7 +25,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InvalidWeightsError
-from .safetensors import TensorInfo, quote
+from .safetensors import TensorInfo, not_weights, quote
 
 MAGIC = b"GGUF"
 MAX_HEADER_BYTES = 256 * 1024 * 1024  # the largest vocabularies (256k tokens with scores) take ~20 MB
@@ -128,6 +128,8 @@ def read_gguf_header(f) -> GgufHeader:
     """Parse and check a GGUF header (metadata and tensor infos); reads the header's bytes and nothing more."""
     c = _Cursor(f)
     if f.size < 24 or c.take(4) != MAGIC:
+        if instead := not_weights(f.read(0, min(f.size, 512))):
+            raise InvalidWeightsError(f"{f.name}: {instead}")
         raise InvalidWeightsError(f"{f.name}: not a GGUF file (no GGUF magic at its start); point hfprobe at a .gguf")
     version = c.unpack("I")
     if version not in (2, 3):

@@ -150,6 +150,24 @@ class Header:
 _SHARD = "save it in shards (`save_pretrained(…, max_shard_size=…)`), which hfprobe reads as one model"
 
 
+def not_weights(head: bytes) -> str | None:
+    """What a file named as weights holds instead, from its first bytes, where it is one of the usual stand-ins, and
+    how to get the weights; None otherwise. A clone made without Git LFS holds pointers, and a Hub `/blob/` link
+    saves the web page that shows the file.
+
+    >>> not_weights(b"version https://git-lfs.github.com/spec/v1\\noid sha256:4d7a")[:22]
+    'a Git LFS pointer, not'
+    """
+    if head.startswith(b"version https://git-lfs"):
+        return "a Git LFS pointer, not the weights; run `git lfs pull` in the clone, or download the file"
+    if head[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
+        return (
+            "a web page, not the weights (a Hub `/blob/` link saves the page that shows the file); download it "
+            "with `/resolve/` in the URL, or with `hf download`"
+        )
+    return None
+
+
 def _bad(name: str, problem: str, fix: str = "re-download or re-export the file") -> InvalidWeightsError:
     return InvalidWeightsError(f"{name}: {problem}; {fix}")
 
@@ -185,7 +203,11 @@ def read_header(f: RandomAccessFile, *, allow_truncated: bool = False) -> Header
         raise _bad(name, "the file is empty")
     if size < 8:
         raise _bad(name, f"the file is {size} bytes, too short for a safetensors header (truncated?)")
-    (n,) = struct.unpack("<Q", _read_exact(f, 0, 8))
+    first = _read_exact(f, 0, 8)
+    (n,) = struct.unpack("<Q", first)
+    text = first.startswith(b"version ") or first.lstrip()[:1] in (b"<", b"")  # (a pointer's or a page's start)
+    if (n > MAX_HEADER_BYTES or 8 + n > size) and text and (instead := not_weights(f.read(0, min(size, 512)))):
+        raise InvalidWeightsError(f"{name}: {instead}")
     if n > MAX_HEADER_BYTES:
         raise _bad(name, f"header length {n} exceeds the 100 MB limit, so this is not a safetensors file")
     if 8 + n > size:
