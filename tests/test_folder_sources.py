@@ -172,6 +172,10 @@ def test_an_empty_source_is_a_usage_error(capsys):
         (["model.onnx"], "holds ONNX weights only; .*exported from"),
         (["README.md"], "no weights file .* among its 1 file;"),
         (["checkpoint-9/optimizer.pt", "checkpoint-9/rng_state.pth"], "a training run's state only"),
+        (
+            ["README.md", "lora_weights.zip"],
+            r"no weights file among its 2 files, but a zip archive \(lora_weights.zip\)",
+        ),
     ],
 )
 def test_a_repo_of_weights_hfprobe_does_not_read_says_which(tmp_path, files, says, capsys):
@@ -229,3 +233,23 @@ def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys, 
     assert "- **read from:** `style.safetensors` (3 other weights files not read)" in _summary(report, "")  # the Space
     assert inspect_source(str(tmp_path / "style-000005.safetensors"))["passed_over"] is None  # named: no others
     assert inspect_source(str(tmp_path / "checkpoint-500"))["passed_over"] is None  # its one model file
+
+
+def test_a_zip_archive_says_what_it_holds(tmp_path):
+    """Weights shipped as a release asset (`lora.zip`) were "hfprobe reads .safetensors, .gguf and torch pickles;
+    convert the file"; the archive's directory is read (nothing is unpacked) and the line says what to unzip."""
+    import zipfile
+
+    from hfprobe.errors import UnsupportedFormatError
+    from hfprobe.formats import open_weights
+
+    with zipfile.ZipFile(tmp_path / "lora.zip", "w") as archive:
+        archive.writestr("lora/README.md", "hi")
+        archive.writestr("lora/adapter_model.safetensors", b"\0" * 64)
+    with pytest.raises(
+        UnsupportedFormatError, match=r"a zip archive \(holding 'lora/adapter_model.safetensors'\); unzip"
+    ):
+        open_weights(str(tmp_path / "lora.zip"))
+    (tmp_path / "not.zip").write_bytes(b"garbage")
+    with pytest.raises(UnsupportedFormatError, match="hfprobe reads .safetensors, .gguf and torch pickles"):
+        open_weights(str(tmp_path / "not.zip"))

@@ -54,7 +54,7 @@ from .lycoris import is_lycoris
 from .mlx import is_mlx, read_mlx
 from .peft import canonical_modules, is_peft, read_peft
 from .pick import models_in, pick_weights
-from .pickle_safe import PICKLE_SUFFIXES, is_pickle_name, load_tensors, read_index
+from .pickle_safe import PICKLE_SUFFIXES, archived_weights, is_pickle_name, load_tensors, read_index
 from .prompt_learner import is_prompt_learner, read_prompt_learner
 from .quantized import quantized_bases
 from .torchtune import is_torchtune, read_torchtune
@@ -148,6 +148,12 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
     if is_pickle_name(filename):
         _add_pickle(store, src, filename)
         return store, [filename], {}
+    if filename.endswith(".zip") and (inside := archived_weights(f)) is not None:  # a release asset, often
+        held = f"holding {', '.join(quote(n, 80) for n in inside[:3])}{', …' if len(inside) > 3 else ''}"
+        raise UnsupportedFormatError(
+            f"{f.name}: a zip archive ({held if inside else 'holding no weights file hfprobe reads'}); unzip it and "
+            "point hfprobe at the weights file or its folder"
+        )
     raise UnsupportedFormatError(
         f"{f.name}: hfprobe reads .safetensors, .gguf and torch pickles ({', '.join(PICKLE_SUFFIXES)}); "
         "convert the file"

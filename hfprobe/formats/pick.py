@@ -113,6 +113,13 @@ def pick_weights(src) -> str:
             f"{src.display}: holds {' and '.join(foreign)} weights only; hfprobe reads PyTorch weights (.safetensors, "
             f".bin, .pt) and GGUF: {fix}"
         )
+    archives = sorted(f for f in files if f.lower().endswith(".zip"))
+    if archives:  # weights shipped as a release asset
+        raise NoWeightsError(
+            f"{src.display}: no weights file among its {len(files)} file{'s' if len(files) != 1 else ''}, but a zip "
+            f"archive ({', '.join(archives[:MAX_NAMED])}); unzip it, or point hfprobe at the archive to see what it "
+            "holds"
+        )
     raise NoWeightsError(
         f"{src.display}: no weights file (.safetensors, .gguf, .bin, .pt) among its {len(files)} "
         f"file{'s' if len(files) != 1 else ''}; point hfprobe at a folder or repo that has one, or at the file itself"

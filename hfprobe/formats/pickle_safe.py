@@ -250,6 +250,17 @@ def _sentence(err: Exception, limit: int = 120) -> str:
     return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + "…"
 
 
+def archived_weights(f) -> list[str] | None:
+    """The weights files (by name) a zip archive holds, or None where `f` is no readable zip archive (its directory
+    alone is read: a few ranged reads of a Hub file)."""
+    try:
+        with zipfile.ZipFile(io.BufferedReader(_FileView(f))) as archive:
+            names = archive.namelist()
+    except Exception:  # noqa: BLE001 - not a zip archive, or a damaged one: the caller's line says what it reads
+        return None
+    return [n for n in names if n.endswith((".safetensors", ".gguf")) or is_pickle_name(n)]
+
+
 def _data_pkl(f) -> bytes | None:
     """The data.pkl of a zip-format torch file, or None where the archive cannot be read."""
     try:
