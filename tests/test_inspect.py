@@ -189,6 +189,25 @@ def test_companion_files_saved_with_a_byte_order_mark_are_read(gpt2_adapter, tmp
     assert module.alpha == 32  # read from the config, not the default
 
 
+def test_a_config_that_is_no_json_is_said_not_ignored(gpt2_adapter, tmp_path, capsys):
+    """A hand-edited adapter_config.json with a trailing comma is no JSON: it was read without a word, so the base
+    model it names and its alpha went missing and the report looked as if there were none. It still is read without
+    (PEFT cannot load it either), and the report says so: `unreadable`, and an UNREAD line in the text output."""
+    folder = tmp_path / "comma"
+    folder.mkdir()
+    for f in gpt2_adapter.iterdir():
+        (folder / f.name).write_bytes(f.read_bytes())
+    text = (gpt2_adapter / "adapter_config.json").read_text().rstrip().removesuffix("}") + ",\n}"
+    (folder / "adapter_config.json").write_text(text)
+    report = inspect_source(str(folder))
+    assert "adapter_config.json base_model_name_or_path" not in report["declared"]
+    (said,) = report["unreadable"]
+    assert said.startswith("adapter_config.json is not valid JSON (") and "line " in said, said
+    assert main(["inspect", str(folder)]) == 0
+    assert "  UNREAD   adapter_config.json is not valid JSON" in capsys.readouterr().out
+    assert inspect_source(str(gpt2_adapter))["unreadable"] == []
+
+
 def test_peft_local_base_path_is_no_claim_unless_named_after_a_root(gpt2_adapter, tmp_path):
     folder = tmp_path / "a"
     folder.mkdir()

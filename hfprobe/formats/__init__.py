@@ -65,14 +65,22 @@ log = logging.getLogger(__name__)
 __all__ = ["open_weights", "pick_weights", "models_in", "WeightsView", "Module"]
 
 
-def _read_json(src, name: str) -> dict | None:
+def _read_json(src, name: str, broken: list[str] | None = None) -> dict | None:
+    """A JSON object file of the source, or None. One that cannot be read as one is no claim (the weights still
+    speak); given `broken`, a note that says so is added to it (a hand-edited config with a trailing comma was
+    ignored without a word, its base model and alpha with it)."""
     text = src.read_text(name)
     if text is None:
         return None
     try:
         obj = json.loads(text)
-    except (ValueError, RecursionError):
-        return None  # a broken companion file is no claim; the weights still speak
+    except (ValueError, RecursionError) as err:
+        why = f"{err.msg} at line {err.lineno} column {err.colno}" if isinstance(err, json.JSONDecodeError) else None
+        if broken is not None:
+            broken.append(f"{name} is not valid JSON ({why or 'nested too deeply'}): read without it; fix it")
+        return None
+    if not isinstance(obj, dict) and broken is not None:
+        broken.append(f"{name} is a JSON {type(obj).__name__}, not an object: read without it")
     return obj if isinstance(obj, dict) else None
 
 
@@ -203,7 +211,8 @@ def _open(src, filename: str | None) -> WeightsView:
     configs = [posixpath.join(folder, "adapter_config.json"), posixpath.join(folder, "config.json")]
     src.prefetch(([filename] if filename.endswith(".index.json") else []) + configs)  # a Hub repo's, side by side
     store, files, metadata = _load_store(src, filename)
-    adapter_config, model_config = (_read_json(src, name) for name in configs)
+    broken: list[str] = []  # notes on companion configs that cannot be read
+    adapter_config, model_config = (_read_json(src, name, broken) for name in configs)
     where = f"{src.display}/{filename}" if src.kind != "file" else src.display
     keys = list(store.raw)
     if not keys:
@@ -289,6 +298,8 @@ def _open(src, filename: str | None) -> WeightsView:
             f"{where}: recognised as {fmt} but no module could be read (keys e.g. {sample_keys(keys)}); "
             "the file may be incomplete"
         )
+    if broken:  # said apart from the notes: what it costs is the metadata's word on the base model, the alpha
+        extra = {**extra, "unreadable": broken}
     if store.truncated:
         notes = [*notes, _truncation_note(store, modules)]
     if "head" not in extra and (head := task_head(modules, config, model_config)):

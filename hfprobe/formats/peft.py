@@ -113,7 +113,7 @@ def read_peft(store: TensorStore, config: dict | None, where: str, model_type: s
     elif ptype not in ("", "LORA"):
         notes.append(f"peft_type {quote(cfg.get('peft_type'), 40)}: only LoRA factors are read")
     if not config:
-        notes.append("no adapter_config.json: alpha unknown, scale 1 assumed")
+        notes.append("no adapter_config.json read: alpha unknown, scale 1 assumed")
     fan_in_fan_out = bool(cfg.get("fan_in_fan_out"))
     base = str(cfg.get("base_model_name_or_path") or "").lower()
     if not fan_in_fan_out and "gpt2" in base and any(_GPT2_CONV1D.search(k) for k in renamed):

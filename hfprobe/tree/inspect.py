@@ -346,6 +346,7 @@ def _report(src: Source) -> dict:
         "datasets": declared_datasets(texts),  # what its card and training code say it was trained on: [{id, source}]
         "prompts": declared_prompts(texts, view.metadata),  # the prompts and caption tags they name: [{text, source}]
         "notes": [*view.notes, *label_notes],
+        "unreadable": view.extra.get("unreadable", []),  # companion files read without (a config that is no JSON)
     }
 
 
@@ -415,6 +416,8 @@ def format_report(report: dict) -> str:
         lines.append(f"  card     base_model {written} ({decision.get('reason')})")
     for c in r["conflicts"]:
         lines.append(f"  CONFLICT {c}")
+    for problem in r.get("unreadable") or ():
+        lines.append(f"  UNREAD   {problem}")
     if r.get("truncated"):
         note = next((n for n in r.get("notes", []) if n.startswith("truncated")), "data missing")
         lines.append("  TRUNCATED " + note)
