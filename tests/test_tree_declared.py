@@ -16,6 +16,7 @@ from tests.model_shapes import llama_like, lora_like
 def test_card_metadata_is_read_as_modelcard_reads_it():
     from pathlib import Path
 
+    import yaml
     from huggingface_hub import ModelCard
 
     from hfprobe.tree.card_yaml import card_metadata
@@ -39,12 +40,32 @@ def test_card_metadata_is_read_as_modelcard_reads_it():
         try:
             card = ModelCard(text, ignore_metadata_errors=True)
             want = (card.data.to_dict().get("base_model"), card.text)
+        except yaml.YAMLError:  # not YAML: metadata left unread, and said (the next test), not prose
+            assert data == {} and problem.startswith("YAML block not read: not valid YAML at line "), text[:80]
+            continue
         except Exception:  # what our reader also treats as prose
             want = (None, text)
         assert (data.get("base_model"), body) == want, text[:80]
         assert problem is None
         # behind a UTF-8 byte-order mark ModelCard sees no metadata; the author meant it, and it is read
         assert card_metadata("\ufeff" + text) == (data, body, problem), text[:80]
+
+
+def test_a_card_block_that_is_not_yaml_is_said_and_is_no_prose():
+    """A card whose YAML block is not YAML (ModelCard raises on it) was all prose: no word that its metadata went
+    unread, and its first YAML line was "what the card says it is". The block is metadata left unread now, and the
+    reason says at which line of the card, as `hfprobe annotate`'s refusal does."""
+    from hfprobe.tree.card_yaml import card_metadata
+    from hfprobe.tree.described import described
+
+    card = "---\nlicense: mit\ntags: [a, b\nbase_model: bert-base-uncased\n---\nA LoRA of lions.\n"
+    data, body, problem = card_metadata(card)
+    assert (data, body) == ({}, "A LoRA of lions.\n")
+    assert problem == "YAML block not read: not valid YAML at line 4 (did not find expected ',' or ']')", problem
+    assert described({"README.md": card}, {})["text"] == "A LoRA of lions."
+    lora = {"bert.encoder.layer.0.attention.self.query": (768, 768)}
+    r = classify(lora, texts={"README.md": card})
+    assert r.declared["ignored"]["README.md metadata"] == problem and "README.md base_model" not in r.declared
 
 
 def test_oversized_or_pathological_yaml_is_no_claim_and_the_weights_still_answer():

@@ -13,11 +13,13 @@ MAX_YAML_BYTES = 128 * 1024  # a card's metadata block or a training config (rea
 MAX_YAML_BYTES_PURE = 16 * 1024  # the same, where PyYAML has no libyaml: its pure-Python parser takes ~35 µs a byte
 MAX_YAML_DEPTH = 32  # nested mappings and sequences (real ones nest three or four deep)
 MAX_YAML_ALIASES = 20  # `*alias` references (real ones use none; merge keys over nested aliases multiply)
+NOT_YAML = "not valid YAML"  # how `load_yaml`'s reason for a text that is not YAML begins
 _YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")  # as ModelCard
 
 
-def load_yaml(text: str) -> tuple[object, str | None]:
+def load_yaml(text: str, first_line: int = 1) -> tuple[object, str | None]:
     """(data, None), or (None, why) when `text` is over the bounds above or not YAML: never slow, never an error.
+    Not YAML: "not valid YAML at line N (what)", N counted from `first_line`, the line of its file `text` starts at.
 
     PyYAML's C loader (libyaml) where installed, else its pure-Python one (with a smaller size bound). The events
     are checked for depth and aliases before anything is built, so nesting cannot exhaust the stack and merge keys
@@ -49,21 +51,26 @@ def load_yaml(text: str) -> tuple[object, str | None]:
                 if aliases > MAX_YAML_ALIASES:
                     return None, f"over {MAX_YAML_ALIASES} YAML aliases"
         return yaml.load(text, Loader=loader), None  # noqa: S506 - a safe loader (CSafeLoader or SafeLoader)
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError):
-        return None, "not valid YAML"
+    except yaml.YAMLError as err:
+        mark, what = getattr(err, "problem_mark", None), " ".join(str(getattr(err, "problem", "") or "").split())
+        where = f" at line {first_line + mark.line}" if mark is not None else ""
+        return None, f"{NOT_YAML}{where}" + (f" ({what[:80]})" if what else "")
+    except (RecursionError, ValueError, TypeError, OverflowError):
+        return None, NOT_YAML
 
 
 @lru_cache(maxsize=16)  # inspect reads one card for its base model and its datasets: parsed once; never changed
 def card_metadata(text: str) -> tuple[dict, str, str | None]:
-    """The card's YAML metadata, its prose, and why the metadata was not read (None when it was, or when it was
-    simply not valid: then the whole card is prose, as huggingface_hub's ModelCard would leave it; a block over the
-    bounds of `load_yaml` is neither read nor prose).
+    """The card's YAML metadata, its prose, and why the metadata was not read (None when it was, or when it is no
+    mapping of string keys: then the whole card is prose, as huggingface_hub's ModelCard would leave it; a block
+    over the bounds of `load_yaml`, or one that is not YAML, is neither read nor prose, and the reason says where).
 
     Read as `huggingface_hub.ModelCard` reads a card (its YAML-block pattern, a safe load, a mapping with string
     keys), without importing it: tests/test_tree_declared.py compares the two on real cards.
 
-    One difference: a UTF-8 byte-order mark before the block is read past (ModelCard sees no metadata behind one,
-    but the card's author meant it as metadata, and `hfprobe annotate` removes the mark).
+    Two differences: a UTF-8 byte-order mark before the block is read past (ModelCard sees no metadata behind one,
+    but the card's author meant it as metadata, and `hfprobe annotate` removes the mark); and a block that is not
+    YAML, which ModelCard raises on, is metadata left unread, not the first lines of the card's prose.
 
     >>> card_metadata("---\\nbase_model: gpt2\\n---\\n# Hi")
     ({'base_model': 'gpt2'}, '# Hi', None)
@@ -74,10 +81,10 @@ def card_metadata(text: str) -> tuple[dict, str, str | None]:
     match = _YAML_BLOCK.search(text)
     if not match:
         return {}, text, None
-    data, problem = load_yaml(match.group(2))
-    if problem == "not valid YAML":  # a malformed card is prose, not an error: the weights still answer
-        return {}, text, None
-    if problem:  # a block over the bounds is metadata left unread, not prose: its lines are no description or mention
+    data, problem = load_yaml(match.group(2), first_line=text.count("\n", 0, match.start(2)) + 1)
+    if problem:  # a block over the bounds or not YAML is metadata left unread, not prose: its lines are no description
+        # or mention (a card whose block is not YAML was all prose, as huggingface_hub's ModelCard falls back to, and
+        # its YAML's first line was "what the card says it is"); the Hub shows it as a metadata error, and so do we
         return {}, text[match.end() :], f"YAML block not read: {problem}"
     data = {} if data is None else data
     tags = data.get("tags") if isinstance(data, dict) else None

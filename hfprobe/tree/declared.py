@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
 from ..source.hub import REPO_ID
-from .card_yaml import card_metadata, load_yaml
+from .card_yaml import NOT_YAML, card_metadata, load_yaml
 from .header import comfy_graph, header_json
 from .mentions import hub_id_mentions, hub_link_mentions, name_mentions
 from .naming import (
@@ -323,7 +323,7 @@ def _config_checkpoints(text: str, limit: int = 3) -> tuple[list[tuple[str, str]
     """
     data, problem = load_yaml(text)
     if problem:
-        return [], None if problem == "not valid YAML" else f"not read: {problem}"
+        return [], None if problem.startswith(NOT_YAML) else f"not read: {problem}"
     out: list[tuple[str, str]] = []
     budget = [10_000]  # nodes visited at most: YAML aliases can make a small file a very wide tree
 
