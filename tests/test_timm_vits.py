@@ -94,14 +94,19 @@ def test_a_lora_on_a_timm_vit_leaves_look_alike_roots_unwritten(name, tmp_path):
 
 
 def test_the_patch_size_is_said_where_no_root_has_it(tmp_path):
-    """A ViT-B/16 with 4 registers (timm's `vit_base_patch16_reg4_gap_256`): its registers fit DINOv2 with registers'
-    roots, its 16-pixel patches none of them. The evidence says so, and the family is no surer than sizes alone
-    make it (was ViT at 0.88, registers and patches unread)."""
-    report = _report(_shapes("vit_base_patch16_reg4_gap_256"), tmp_path, "model.safetensors")
+    """DINOv2-B with registers but 16-pixel patches: every other size fits DINOv2 with registers' roots, its patches
+    none of them. The evidence says so, and the family is no surer than sizes alone make it. A ViT-B/16 with 4
+    registers and no LayerScale (timm's `vit_base_patch16_reg4_gap_256`), which once said the same (it was ViT at
+    0.88 before that, registers and patches unread), is no DINOv2 at all now: every full DINOv2 has LayerScale."""
+    shapes = _shapes("vit_base_patch14_reg4_dinov2") | {"patch_embed.proj.weight": (768, 3, 16, 16)}
+    report = _report(shapes, tmp_path / "patch16", "model.safetensors")
     assert report["family_confidence"] <= 0.5
     evidence = " ".join(report["root"]["evidence"])
     assert "no known root has its patch size (patch_embed.proj.kernel is 16x16 (patch x patch))" in evidence
     assert "another patch size" in report["base_model"]["reason"]
+    report = _report(_shapes("vit_base_patch16_reg4_gap_256"), tmp_path / "gap", "model.safetensors")
+    assert report["family"] == "vit" and report["family_confidence"] <= 0.5 and report["root"]["id"] is None
+    assert any("no key of DINOv2's LayerScale" in e for e in report["root"]["evidence"])
 
 
 def _timm_folder(tmp_path, name: str, tag: str, **cfg) -> str:
@@ -134,3 +139,31 @@ def test_a_timm_config_of_an_architecture_the_registry_lacks_writes_nothing(tmp_
     report = inspect_source(_timm_folder(tmp_path, "resnet18", "a1_in1k"))
     assert report["declared"]["config.json pretrained_cfg"] == "timm/resnet18.a1_in1k"
     assert report["base_model"]["id"] is None
+
+
+def test_a_full_checkpoint_without_layerscale_is_no_dinov2(tmp_path):
+    """Every full DINOv2 has LayerScale (`ls1.gamma`; transformers' `layer_scale1.lambda1`). CLIP's ViT-L/14 in
+    timm's names (`vit_large_patch14_clip_224`), Perception Encoder's, EVA's and a plain ViT-L/14 have DINOv2-large's
+    every width and patch, and none: they were DINOv2 at 0.83. They are ViTs of a patch size no ViT root has now (at
+    most 0.5 sure). DINOv2 itself, in timm's names and in transformers', stays DINOv2, and a LoRA on its attention,
+    which touches no LayerScale, keeps its roots among the candidates (ViT-L/16's attention has its sizes too)."""
+    from transformers import Dinov2Config, Dinov2Model
+
+    from tests.model_shapes import saved_shapes
+
+    for name in ("vit_large_patch14_clip_224", "vit_pe_core_large_patch14_336", "eva_large_patch14_336"):
+        report = _report(_shapes(name), tmp_path / name, "model.safetensors")
+        assert report["family"] == "vit" and report["family_confidence"] <= 0.5, (name, report["family"])
+    report = _report(_shapes("vit_large_patch14_dinov2"), tmp_path / "dinov2", "model.safetensors")
+    assert report["family"] == "dinov2" and report["root"]["id"] == "facebook/dinov2-large"
+    with torch.device("meta"):
+        model = Dinov2Model(Dinov2Config(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16))
+    report = _report(saved_shapes(model), tmp_path / "hf", "model.safetensors")
+    assert report["family"] == "dinov2" and report["root"]["id"] == "facebook/dinov2-large"
+    lora = {}
+    for key, shape in _shapes("vit_large_patch14_dinov2").items():
+        if key.endswith("attn.qkv.weight"):
+            module = key.removesuffix(".weight")
+            lora |= {f"{module}.lora_A.weight": (8, shape[1]), f"{module}.lora_B.weight": (shape[0], 8)}
+    report = _report(lora, tmp_path / "lora", "adapter_model.safetensors")
+    assert "facebook/dinov2-large" in {c["id"] for c in report["root"]["candidates"]}, report["root"]["evidence"]

@@ -187,7 +187,7 @@ def _classify(
     shape_set = KeySet(norm, present=names_set.present)
 
     own_fams = {c.family for c in claims if c.strength == "declared" and c.family}
-    cand_fams = name_families(orig, evidence, names_set, own_fams)  # 1. names narrow the family
+    cand_fams = name_families(orig, evidence, names_set, own_fams, full=params is not None)  # 1. names narrow it
     from_names = bool(cand_fams)
     recipe = merge_recipe(texts or {}, metadata)
     stacked = bool(recipe) and recipe["method"] == "passthrough"  # its models' blocks, restacked: depth says nothing

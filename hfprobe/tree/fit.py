@@ -225,11 +225,13 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
 
 
 def name_families(
-    orig: Mapping[str, str], evidence: list[str], keys: KeySet, declared: Collection[str] = ()
+    orig: Mapping[str, str], evidence: list[str], keys: KeySet, declared: Collection[str] = (), full: bool = False
 ) -> list[str]:
     """Families the key names allow: the rule most keys support first, then those that agree with it. A family
     lacking a key it `expects` is dropped, if others remain, but for one of `declared` (the families the model's own
-    metadata names) whose missing key is a saving convention, not a layer: a bare ElectraModel has no `electra.`."""
+    metadata names) whose missing key is a saving convention, not a layer (a bare ElectraModel has no `electra.`);
+    a key every full checkpoint of the family has (DINOv2's LayerScale), which an adapter need not touch, only
+    where the model is one (`full`)."""
     fired = []
     for pattern, fam_list, why, as_written in families()["_rules"]:
         hits = keys.matches(pattern)
@@ -247,8 +249,13 @@ def name_families(
     if not cand:
         evidence.append("names: no known architecture pattern in the keys; shapes only")
     specs = families()["families"]
-    lacking = {f: (what, conv) for f in cand for p, what, conv in specs[f]["_expects"] if not keys.matches(p)}
-    kept = {f: what for f, (what, conv) in lacking.items() if conv and f in declared}
+    lacking = {
+        f: (what, kind)
+        for f in cand
+        for p, what, kind in specs[f]["_expects"]
+        if (full or kind != "full") and not keys.matches(p)
+    }
+    kept = {f: what for f, (what, kind) in lacking.items() if kind == "convention" and f in declared}
     lacking = {f: v for f, v in lacking.items() if f not in kept}
     if kept:
         labels = ", ".join(family_label(f) for f in kept)
@@ -256,13 +263,12 @@ def name_families(
     if lacking and len(lacking) < len(cand):  # a decoder-only model is no encoder-decoder (OPT is no Whisper)
         cand = [f for f in cand if f not in lacking]
         by_what: dict[tuple, list[str]] = {}
-        for f, what_conv in lacking.items():
-            by_what.setdefault(what_conv, []).append(family_label(f))
+        for f, what_kind in lacking.items():
+            by_what.setdefault(what_kind, []).append(family_label(f))
+        which = {"convention": "which {} checkpoints are saved with", "full": "which every full {} checkpoint has"}
         said = "; ".join(
-            f"no key of {what}, which {', '.join(labels)} checkpoints are saved with"
-            if conv
-            else f"no key of {what}, which every {', '.join(labels)} model has"
-            for (what, conv), labels in by_what.items()
+            f"no key of {what}, " + which.get(kind, "which every {} model has").format(", ".join(labels))
+            for (what, kind), labels in by_what.items()
         )
         evidence.append(f"names: {said}")
     excluded = _excluded(cand, keys)

@@ -33,8 +33,10 @@ def families() -> dict:
         spec["_either"] = base.get("either_orientation", False)
         own = spec.get("unsized", []) if base is not spec else []  # its own, beside those of the layout it shares
         spec["_unsized"] = [KeyPattern(p) for p in [*base.get("unsized", []), *own]]
-        # [pattern, what] or [pattern, what, "convention"]: a saving convention, which the family's metadata overrides
-        spec["_expects"] = [(KeyPattern(e[0]), e[1], e[2:] == ["convention"]) for e in spec.get("expects", [])]
+        # [pattern, what] or [pattern, what, kind]: "convention" (a way of saving, which the family's metadata
+        # overrides) or "full" (a key of every full checkpoint, which an adapter need not have)
+        expects = [*base.get("expects", []), *(spec.get("expects", []) if base is not spec else [])]
+        spec["_expects"] = [(KeyPattern(e[0]), e[1], e[2] if len(e) > 2 else "") for e in expects]
         excludes = [*base.get("excludes", []), *(spec.get("excludes", []) if base is not spec else [])]
         spec["_excludes"] = [(KeyPattern(p), what) for p, what in excludes]
     data["_rules"] = [
