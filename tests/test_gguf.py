@@ -270,7 +270,9 @@ def _header(*parts: bytes) -> bytes:
 @pytest.mark.parametrize(
     "blob, message",
     [
-        (b"PK\x03\x04" + bytes(60), "not a GGUF file"),
+        (b"\x13\xa7D\x0f" + bytes(60), "not a GGUF file"),
+        (b"PK\x03\x04" + bytes(60), r"a torch file \(a zip archive\) under a .gguf name; rename it to .pt"),
+        (b'\x10\x00\x00\x00\x00\x00\x00\x00{"a": 1}' + bytes(40), "a safetensors file under a .gguf name"),
         (b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a\nsize 4368439584\n", "a Git LFS pointer"),
         (b"GGUF" + struct.pack("<I", 1) + bytes(40), "version 1"),
         (_header(struct.pack("<QQ", 0, 1), struct.pack("<Q", 2**40)), "metadata key of 1099511627776 bytes"),

@@ -85,6 +85,7 @@ def test_damaged_files_say_what_they_are(tmp_path):
         "lfs.bin": (b"version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n", "a Git LFS pointer"),
         "page.bin": (b"<!DOCTYPE html>\n<html>", "a web page, not the weights (a Hub `/blob/` link saves the page"),
         "data.bin": (b"\x13\xa7D\x0f" + bytes(64), "nor a pickle (it starts with bytes 13 a7 44 0f"),
+        "gguf.bin": (b"GGUF\x03\x00\x00\x00" + bytes(64), "a GGUF file under a pickle's name; rename it to .gguf"),
         "cut.bin": (pickle.dumps({"w": [1, 2, 3]}, protocol=2)[:9], "a damaged pickle ("),
         "plain.bin": (pickle.dumps({"w": [1.0, 2.0]}, protocol=4), "a plain pickle, not a file torch.save wrote"),
     }

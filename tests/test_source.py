@@ -111,6 +111,7 @@ def test_unknown_local_path_is_a_clear_error(tmp_path):
         (lambda p: p.write_bytes(b""), "empty"),
         (lambda p: p.write_bytes(b"\x01\x02"), "too short"),
         (lambda p: _raw(p, {}, length=10_000), "runs past the end"),
+        (lambda p: _raw(p, {}, length=640), "runs past the end"),  # 80 02 00 …: a pickle's PROTO 2, but no pickle
         (lambda p: _raw(p, {}, length=200 * 1024 * 1024), "100 MB"),
         (lambda p: _raw(p, b"{not json"), "not valid JSON"),
         (lambda p: _raw(p, [1, 2]), "not an object"),
@@ -138,6 +139,16 @@ def test_unknown_local_path_is_a_clear_error(tmp_path):
             lambda p: p.write_bytes(b"\n<!DOCTYPE html>\n<html class=''><head><title>bad.safetensors</title>"),
             "a web page, not the weights .* with `/resolve/` in the URL",
         ),
+        # another format under a .safetensors name: said, with the name to give it
+        (
+            lambda p: p.write_bytes(b"PK\x03\x04" + bytes(60)),
+            r"a torch file \(a zip archive\) under .*rename it to .pt",
+        ),
+        (
+            lambda p: p.write_bytes(b"\x80\x02\x8a\x0a" + bytes(60)),
+            "a torch pickle under a .safetensors name; rename it to .bin",
+        ),
+        (lambda p: p.write_bytes(b"GGUF\x03\x00\x00\x00" + bytes(60)), "a GGUF file under a .safetensors name"),
     ],
 )
 def test_bad_headers_raise_one_line_typed_errors(tmp_path, make, message):

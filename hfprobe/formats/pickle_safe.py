@@ -25,7 +25,7 @@ import zipfile
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, UnsafeFileError, UnsupportedFormatError
-from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, not_weights, quote
+from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, not_weights, quote, renamed
 
 if TYPE_CHECKING:
     import torch
@@ -296,8 +296,8 @@ def _diagnose(f, err: Exception) -> Exception:
         data = f.read(0, min(f.size, MAX_SCAN_BYTES))
         if instead := not_weights(data):
             return InvalidWeightsError(f"{name}: {instead}")
-        if len(data) > 9 and data[8:9] == b"{" and int.from_bytes(data[:8], "little") < len(data):
-            return InvalidWeightsError(f"{name}: a safetensors file under a pickle's name; rename it to .safetensors")
+        if (other := renamed(data[:16])) and other[1] in (".safetensors", ".gguf"):
+            return InvalidWeightsError(f"{name}: {other[0]} under a pickle's name; rename it to {other[1]}")
         # a pre-1.6 file is five pickles: magic number, protocol, sys info, the object, its storage keys
         scan = _scan(data, 5, whole=f.size <= MAX_SCAN_BYTES)
     foreign = [g for g in scan.globals if g == "?" or (_foreign(g) and _NAME.fullmatch(g))]

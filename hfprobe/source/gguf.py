@@ -25,7 +25,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InvalidWeightsError
-from .safetensors import TensorInfo, not_weights, quote
+from .safetensors import TensorInfo, not_weights, quote, renamed
 
 MAGIC = b"GGUF"
 MAX_HEADER_BYTES = 256 * 1024 * 1024  # the largest vocabularies (256k tokens with scores) take ~20 MB
@@ -128,8 +128,11 @@ def read_gguf_header(f) -> GgufHeader:
     """Parse and check a GGUF header (metadata and tensor infos); reads the header's bytes and nothing more."""
     c = _Cursor(f)
     if f.size < 24 or c.take(4) != MAGIC:
-        if instead := not_weights(f.read(0, min(f.size, 512))):
+        head = f.read(0, min(f.size, 512))
+        if instead := not_weights(head):
             raise InvalidWeightsError(f"{f.name}: {instead}")
+        if (other := renamed(head[:16])) and other[1] != ".gguf":
+            raise InvalidWeightsError(f"{f.name}: {other[0]} under a .gguf name; rename it to {other[1]}")
         raise InvalidWeightsError(f"{f.name}: not a GGUF file (no GGUF magic at its start); point hfprobe at a .gguf")
     version = c.unpack("I")
     if version not in (2, 3):

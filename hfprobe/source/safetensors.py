@@ -168,6 +168,26 @@ def not_weights(head: bytes) -> str | None:
     return None
 
 
+def renamed(head: bytes) -> tuple[str, str] | None:
+    """(what, suffix) of a weights file recognised by its first bytes (16 are enough), where the name says another
+    format: a torch file or pickle, a GGUF or a safetensors file, and the suffix hfprobe reads it by; else None.
+
+    >>> renamed(b"PK\\x03\\x04" + bytes(12)), renamed(b"GGUF\\x03" + bytes(11))
+    (('a torch file (a zip archive)', '.pt'), ('a GGUF file', '.gguf'))
+    """
+    if head.startswith(b"PK\x03\x04"):
+        return "a torch file (a zip archive)", ".pt"
+    # a pickle: PROTO, then torch's magic number (LONG1), a frame or a dict (a safetensors header 640 bytes long
+    # begins 80 02 00: no pickle opcode follows PROTO as 00)
+    if head[:1] == b"\x80" and head[1:2] in b"\x02\x03\x04\x05" and head[2:3] in (b"\x8a", b"\x95", b"}", b"c"):
+        return "a torch pickle", ".bin"
+    if head.startswith(b"GGUF"):
+        return "a GGUF file", ".gguf"
+    if len(head) > 9 and head[8:10] == b'{"' and int.from_bytes(head[:8], "little") < 100 * 1024 * 1024:
+        return "a safetensors file", ".safetensors"
+    return None
+
+
 def _bad(name: str, problem: str, fix: str = "re-download or re-export the file") -> InvalidWeightsError:
     return InvalidWeightsError(f"{name}: {problem}; {fix}")
 
@@ -208,6 +228,8 @@ def read_header(f: RandomAccessFile, *, allow_truncated: bool = False) -> Header
     text = first.startswith(b"version ") or first.lstrip()[:1] in (b"<", b"")  # (a pointer's or a page's start)
     if (n > MAX_HEADER_BYTES or 8 + n > size) and text and (instead := not_weights(f.read(0, min(size, 512)))):
         raise InvalidWeightsError(f"{name}: {instead}")
+    if (n > MAX_HEADER_BYTES or 8 + n > size) and (other := renamed(first)) and other[1] != ".safetensors":
+        raise InvalidWeightsError(f"{name}: {other[0]} under a .safetensors name; rename it to {other[1]}")
     if n > MAX_HEADER_BYTES:
         raise _bad(name, f"header length {n} exceeds the 100 MB limit, so this is not a safetensors file")
     if 8 + n > size:
