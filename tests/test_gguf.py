@@ -46,7 +46,13 @@ def hf_model(cls: str, config: str, vocab: int = 256, **kw):
 
 
 def write_gguf(
-    path: Path, arch: str, model, base_url: str | None = None, q4: bool = False, source_url: str | None = None
+    path: Path,
+    arch: str,
+    model,
+    base_url: str | None = None,
+    q4: bool = False,
+    source_url: str | None = None,
+    name: str = "test model",
 ) -> dict[str, tuple]:
     """A GGUF of `model`'s weights named as llama.cpp's converter names them: F32 zeros, or (`q4`) only the header
     of a Q4_K conversion (no tensor data); `base_url` as the converter records the converted model's card's
@@ -54,7 +60,7 @@ def write_gguf(
     shape}."""
     tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], model.config.num_hidden_layers)
     writer = gguf.GGUFWriter(str(path), arch)
-    writer.add_name("test model")
+    writer.add_name(name)
     writer.add_token_list([f"t{i}" for i in range(model.config.vocab_size)])  # the header's bulk in real files
     if base_url:
         writer.add_base_model_count(1)
@@ -129,6 +135,14 @@ def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):
     write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, q4=True)
     bare = inspect_source(str(folder))
     assert bare["root"]["id"] == "meta-llama/Llama-2-7b-hf" and bare["base_model"]["id"] is None
+    # ... and with only the converter's name for the model it converted (`general.name`, from its config or folder):
+    # a registry model's name is that model, as `general.source` would say; a name it does not know says nothing
+    write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, q4=True, name="Llama 2 7b Chat Hf")
+    named = inspect_source(str(folder))
+    assert named["declared"]["header general.name"] == "Llama 2 7b Chat Hf" and not named["conflicts"]
+    assert named["base_model"]["id"] == "meta-llama/Llama-2-7b-chat-hf", named["base_model"]
+    write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, q4=True, name="SuperChat 7B")
+    assert inspect_source(str(folder))["base_model"]["id"] is None
 
 
 def _gguf_header(path: Path, arch: str, tensors: dict[str, tuple], base_url: str | None = None) -> None:
@@ -345,13 +359,17 @@ def test_diffusion_transformer_ggufs_keep_their_names_and_find_their_family(tmp_
         assert report["root"]["id"] == root and report["base_model"]["id"] is None  # quantized: declared only
 
 
-def write_gguf_lora(path: Path, peft_folder: Path, arch: str, layers: int, alpha: float) -> None:
+def write_gguf_lora(
+    path: Path, peft_folder: Path, arch: str, layers: int, alpha: float, name: str | None = None
+) -> None:
     """A PEFT adapter as llama.cpp's convert_lora_to_gguf writes it: gguf-py's names (`TensorNameMap`) with
     `.lora_a` / `.lora_b` after the weight's name, the factors as PEFT stores them, `general.type` adapter."""
     from safetensors.torch import load_file
 
     tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], layers)
     writer = gguf.GGUFWriter(str(path), arch)
+    if name:
+        writer.add_name(name)
     writer.add_string(gguf.Keys.General.TYPE, gguf.GGUFType.ADAPTER)
     writer.add_string(gguf.Keys.Adapter.TYPE, "lora")
     writer.add_float32(gguf.Keys.Adapter.LORA_ALPHA, alpha)
@@ -371,7 +389,8 @@ def test_a_gguf_lora_adapter_reads_as_the_peft_adapter_it_was_converted_from(tmp
     from tests.builders import peft_adapter
 
     peft_model, folder = peft_adapter("llama", tmp_path / "peft", r=4, alpha=8, target_modules=["q_proj", "v_proj"])
-    write_gguf_lora(tmp_path / "lora.gguf", folder, "llama", peft_model.config.num_hidden_layers, alpha=8.0)
+    layers = peft_model.config.num_hidden_layers
+    write_gguf_lora(tmp_path / "lora.gguf", folder, "llama", layers, alpha=8.0, name="Llama 2 7b Chat Hf")
     peft_view, view = open_weights(folder), open_weights(tmp_path / "lora.gguf")
     assert view.format == "gguf" and set(view.modules) == set(peft_view.modules)
     for name, m in peft_view.modules.items():
@@ -379,5 +398,6 @@ def test_a_gguf_lora_adapter_reads_as_the_peft_adapter_it_was_converted_from(tmp
         assert (g.kind, g.d_out, g.d_in, g.rank, g.alpha, g.scale) == ("lora", m.d_out, m.d_in, 4, 8.0, 2.0), name
     report = inspect_source(str(tmp_path / "lora.gguf"))
     assert report["kind"] == "adapter" and report["quantized"] is None and report["family"] == "llama"
+    assert "header general.name" not in report["declared"]  # an adapter's name is its own, not its base's
     with pytest.raises(UnsupportedFormatError, match="GGUF"):
         view.layer(next(iter(view.modules)))

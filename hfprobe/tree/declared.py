@@ -267,11 +267,18 @@ def declared_claims(
         url = _HUB_URL.match(metadata[key].strip())
         if url:
             claim(f"header {key}", url[1].strip("/"))
+    sourced = False
     for key in _GGUF_SOURCE:  # the model a GGUF was converted from, where the converter recorded it
         value = str(metadata.get(key) or "").strip()
         url = _HUB_URL.match(value)
         if url or REPO_ID.fullmatch(value):
             claim(f"header {key}", url[1].strip("/") if url else value)
+            sourced = True
+    name = str(metadata.get("general.name") or "").strip()
+    if not sourced and name and metadata.get("general.type") != "adapter" and resolve_name(name)[0]:
+        # else the converter's name for the model it converted (`Meta Llama 3.1 8B Instruct`, from its config or
+        # folder): where it is a registry model's, that model (an adapter's name is its own, not its base's)
+        claim("header general.name", name)
 
     for name, text in (texts or {}).items():
         if not text:
