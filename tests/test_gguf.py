@@ -143,6 +143,9 @@ def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):
     assert named["base_model"]["id"] == "meta-llama/Llama-2-7b-chat-hf", named["base_model"]
     write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, q4=True, name="SuperChat 7B")
     assert inspect_source(str(folder))["base_model"]["id"] is None
+    # a fine-tune the registry knows by name is that fine-tune, not the root its words name (Vicuna is no Llama 2)
+    write_gguf(folder / "llama-2-7b-chat.Q4_K_M.gguf", "llama", model, q4=True, name="Vicuna 7B v1.5")
+    assert inspect_source(str(folder))["base_model"]["id"] == "lmsys/vicuna-7b-v1.5"
 
 
 def _gguf_header(path: Path, arch: str, tensors: dict[str, tuple], base_url: str | None = None) -> None:

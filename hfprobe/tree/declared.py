@@ -33,7 +33,7 @@ from .naming import (
     resolve_name,
     timm_source,
 )
-from .registry import families, roots
+from .registry import families, roots, tail_key
 
 
 @dataclass
@@ -274,11 +274,14 @@ def declared_claims(
         if url or REPO_ID.fullmatch(value):
             claim(f"header {key}", url[1].strip("/") if url else value)
             sourced = True
-    name = str(metadata.get("general.name") or "").strip()
-    if not sourced and name and metadata.get("general.type") != "adapter" and resolve_name(name)[0]:
+    named = str(metadata.get("general.name") or "").strip()
+    known = roots()["_tail"].get(tail_key(named)) if named and not sourced else None
+    if known and metadata.get("general.type") != "adapter":
         # else the converter's name for the model it converted (`Meta Llama 3.1 8B Instruct`, from its config or
-        # folder): where it is a registry model's, that model (an adapter's name is its own, not its base's)
-        claim("header general.name", name)
+        # folder): the model of that repo name where the registry knows one, a root or a fine-tune, by its Hub id
+        # (not the lineage its words suggest: `Hermes 3 Llama 3.1 8B` is no Llama 3.1); an adapter's name is its own
+        claim("header general.name", known[1])
+        declared["header general.name"] = named  # (as the header says it)
 
     for name, text in (texts or {}).items():
         if not text:
