@@ -136,11 +136,13 @@ def test_card_text_in_the_summary_is_shown_not_rendered(evil):
         "root": {"id": evil, "confidence": "low", "candidates": [{"id": evil, "score": 0.5}], "evidence": [evil]},
         "conflicts": [evil],
         "declared": {"base_model": evil, evil: "x"},
+        "unreadable": [f"adapter_config.json is not valid JSON ({evil})"],
         "bytes_read": 10,
     }
     rendered = _html(endpoints._summary(report, ""))
     assert not re.search(r"<(img|a|script)\b", rendered), rendered
     assert evil.strip("`") in _shown(endpoints._summary(report, ""))  # shown, as text
+    assert "not read:" in rendered  # a companion file read without is said on the page too
 
 
 def test_a_note_with_card_text_is_escaped(monkeypatch):

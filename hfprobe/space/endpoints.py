@@ -221,6 +221,7 @@ def _summary(report: dict, note: str) -> str:
         lines.append(f"- **base_model for the card:** {ids} ({c(decision.get('reason') or '')})")
     conflicts = report.get("conflicts") or []
     lines.append("- **conflicts:** " + ("; ".join(c(x) for x in conflicts) if conflicts else "none"))
+    lines += [f"- **not read:** {c(problem)}" for problem in report.get("unreadable") or []]  # a config that is no JSON
     lines += [
         f"- **declared** ({c(key)}): {c(declared_words(value))}"
         for key, value in (report.get("declared") or {}).items()
