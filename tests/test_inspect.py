@@ -206,6 +206,10 @@ def test_a_config_that_is_no_json_is_said_not_ignored(gpt2_adapter, tmp_path, ca
     assert main(["inspect", str(folder)]) == 0
     assert "  UNREAD   adapter_config.json is not valid JSON" in capsys.readouterr().out
     assert inspect_source(str(gpt2_adapter))["unreadable"] == []
+    from hfprobe.cards.card import update_card
+
+    text = update_card(None, report, today="2026-12-05").text  # the card says what its maintainer can fix
+    assert "**Not read:** adapter_config.json is not valid JSON (" in text
 
 
 def test_peft_local_base_path_is_no_claim_unless_named_after_a_root(gpt2_adapter, tmp_path):

@@ -323,6 +323,9 @@ def render_section(
             f"the weights contradict it, so it was replaced by `{written}` (`--fix-base-model`)."
         )
     lines += [f"- {c}" for c in sentences]
+    unread = [clean_text(u, 300) for u in report.get("unreadable") or []]  # what the maintainer can fix
+    if unread:
+        lines += ["", "**Not read:** " + "; ".join(unread) + "."]
     lines += [
         "",
         f"**Reproduce:** `hfprobe inspect {src}` (tree, evidence, conflicts) and `hfprobe predict {src}` (categories).",
