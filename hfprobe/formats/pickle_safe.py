@@ -25,7 +25,8 @@ import zipfile
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidWeightsError, UnsafeFileError, UnsupportedFormatError
-from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, not_weights, quote, renamed
+from ..source.safetensors import MAX_DIMS, MAX_KEY_CHARS, MAX_TENSORS, TensorInfo, quote
+from ..source.sniff import not_weights, renamed, starts_with
 
 if TYPE_CHECKING:
     import torch
@@ -228,18 +229,6 @@ def _torch_says(err: Exception) -> str | None:
     return None
 
 
-def _starts(data: bytes) -> str:
-    """The first bytes of a file: as text where at least four are printable (up to 24), else in hex.
-
-    >>> _starts(b"<!DOCTYPE html><html>\\n<head>"), _starts(bytes([0x13, 0xA7, 0x44, 0x0F]))
-    ('"<!DOCTYPE html><html>"', 'bytes 13 a7 44 0f')
-    """
-    text = re.match(rb"[\x20-\x7e]{0,24}", data)[0]
-    if len(text) >= 4:
-        return '"' + text.decode("ascii") + '"'
-    return "bytes " + " ".join(f"{b:02x}" for b in data[:8])
-
-
 def _sentence(err: Exception, limit: int = 120) -> str:
     """The first sentence of a library's message, on one line, cut at a word (nothing that suggests an unsafe
     load: then just the exception's type)."""
@@ -309,8 +298,8 @@ def _diagnose(f, err: Exception) -> Exception:
         if data[:1] == b"\x80":  # PROTO: it began as a pickle
             return InvalidWeightsError(f"{name}: a damaged pickle ({scan.broken}); re-download or re-export it")
         return InvalidWeightsError(
-            f"{name}: not a torch weights file: neither a zip archive nor a pickle (it starts with {_starts(data)}); "
-            "re-download it, or point hfprobe at the weights file itself"
+            f"{name}: not a torch weights file: neither a zip archive nor a pickle (it starts with "
+            f"{starts_with(data)}); re-download it, or point hfprobe at the weights file itself"
         )
     if not zipped and not scan.torch_magic:
         return InvalidWeightsError(

@@ -25,7 +25,8 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import InvalidWeightsError
-from .safetensors import TensorInfo, not_weights, quote, renamed
+from .safetensors import TensorInfo, quote
+from .sniff import not_weights, renamed
 
 MAGIC = b"GGUF"
 MAX_HEADER_BYTES = 256 * 1024 * 1024  # the largest vocabularies (256k tokens with scores) take ~20 MB

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ..errors import InvalidWeightsError, TruncatedWeightsError
+from .sniff import not_weights, renamed
 
 if TYPE_CHECKING:
     import torch
@@ -148,44 +149,6 @@ class Header:
 
 
 _SHARD = "save it in shards (`save_pretrained(…, max_shard_size=…)`), which hfprobe reads as one model"
-
-
-def not_weights(head: bytes) -> str | None:
-    """What a file named as weights holds instead, from its first bytes, where it is one of the usual stand-ins, and
-    how to get the weights; None otherwise. A clone made without Git LFS holds pointers, and a Hub `/blob/` link
-    saves the web page that shows the file.
-
-    >>> not_weights(b"version https://git-lfs.github.com/spec/v1\\noid sha256:4d7a")[:22]
-    'a Git LFS pointer, not'
-    """
-    if head.startswith(b"version https://git-lfs"):
-        return "a Git LFS pointer, not the weights; run `git lfs pull` in the clone, or download the file"
-    if head[:512].lstrip().lower().startswith((b"<!doctype html", b"<html")):
-        return (
-            "a web page, not the weights (a Hub `/blob/` link saves the page that shows the file); download it "
-            "with `/resolve/` in the URL, or with `hf download`"
-        )
-    return None
-
-
-def renamed(head: bytes) -> tuple[str, str] | None:
-    """(what, suffix) of a weights file recognised by its first bytes (16 are enough), where the name says another
-    format: a torch file or pickle, a GGUF or a safetensors file, and the suffix hfprobe reads it by; else None.
-
-    >>> renamed(b"PK\\x03\\x04" + bytes(12)), renamed(b"GGUF\\x03" + bytes(11))
-    (('a torch file (a zip archive)', '.pt'), ('a GGUF file', '.gguf'))
-    """
-    if head.startswith(b"PK\x03\x04"):
-        return "a torch file (a zip archive)", ".pt"
-    # a pickle: PROTO, then torch's magic number (LONG1), a frame or a dict (a safetensors header 640 bytes long
-    # begins 80 02 00: no pickle opcode follows PROTO as 00)
-    if head[:1] == b"\x80" and head[1:2] in b"\x02\x03\x04\x05" and head[2:3] in (b"\x8a", b"\x95", b"}", b"c"):
-        return "a torch pickle", ".bin"
-    if head.startswith(b"GGUF"):
-        return "a GGUF file", ".gguf"
-    if len(head) > 9 and head[8:10] == b'{"' and int.from_bytes(head[:8], "little") < 100 * 1024 * 1024:
-        return "a safetensors file", ".safetensors"
-    return None
 
 
 def _bad(name: str, problem: str, fix: str = "re-download or re-export the file") -> InvalidWeightsError:
