@@ -188,11 +188,12 @@ def read_header(f: RandomAccessFile, *, allow_truncated: bool = False) -> Header
         raise _bad(name, f"the file is {size} bytes, too short for a safetensors header (truncated?)")
     first = _read_exact(f, 0, 8)
     (n,) = struct.unpack("<Q", first)
-    text = first.startswith(b"version ") or first.lstrip()[:1] in (b"<", b"")  # (a pointer's or a page's start)
-    if (n > MAX_HEADER_BYTES or 8 + n > size) and text and (instead := not_weights(f.read(0, min(size, 512)))):
-        raise InvalidWeightsError(f"{name}: {instead}")
-    if (n > MAX_HEADER_BYTES or 8 + n > size) and (other := renamed(first)) and other[1] != ".safetensors":
-        raise InvalidWeightsError(f"{name}: {other[0]} under a .safetensors name; rename it to {other[1]}")
+    if n > MAX_HEADER_BYTES or 8 + n > size:  # no safetensors file: what it is, where it says so at its start
+        text = first.startswith(b"version ") or first.lstrip()[:1] in (b"<", b"")  # (a pointer's or a page's start)
+        if text and (instead := not_weights(f.read(0, min(size, 512)))):
+            raise InvalidWeightsError(f"{name}: {instead}")
+        if (other := renamed(first)) and other[1] != ".safetensors":
+            raise InvalidWeightsError(f"{name}: {other[0]} under a .safetensors name; rename it to {other[1]}")
     if n > MAX_HEADER_BYTES:
         raise _bad(name, f"header length {n} exceeds the 100 MB limit, so this is not a safetensors file")
     if 8 + n > size:
