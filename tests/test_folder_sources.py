@@ -169,7 +169,7 @@ def test_an_empty_source_is_a_usage_error(capsys):
     [
         (["tf_model.h5", "config.json"], "holds TensorFlow / Keras weights only; .*from_tf=True"),
         (["flax_model.msgpack"], "holds Flax weights only; .*from_flax=True"),
-        (["model.onnx"], "holds ONNX weights only; .*exported from"),
+        (["model.mlmodel"], "holds Core ML weights only; .*exported from"),
         (["README.md"], "no weights file .* among its 1 file;"),
         (["checkpoint-9/optimizer.pt", "checkpoint-9/rng_state.pth"], "a training run's state only"),
         (
@@ -251,5 +251,5 @@ def test_a_zip_archive_says_what_it_holds(tmp_path):
     ):
         open_weights(str(tmp_path / "lora.zip"))
     (tmp_path / "not.zip").write_bytes(b"garbage")
-    with pytest.raises(UnsupportedFormatError, match="hfprobe reads .safetensors, .gguf and torch pickles"):
+    with pytest.raises(UnsupportedFormatError, match="hfprobe reads .safetensors, .gguf, .onnx and torch pickles"):
         open_weights(str(tmp_path / "not.zip"))

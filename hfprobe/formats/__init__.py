@@ -8,11 +8,11 @@
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, torchtune,
 custom-lora, transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion,
-gguf, ip-adapter, prompt-learner, adapterhub, lit-adapter (see each module's docstring).
+gguf, onnx, ip-adapter, prompt-learner, adapterhub, lit-adapter (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
 (diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py, loralib.py,
-torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, ip_adapter.py, prompt_learner.py,
+torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, onnx.py, ip_adapter.py, prompt_learner.py,
 adapterhub.py; LoRA key grouping in lora.py; a classifier head in head.py), pickles read only through
 `torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries' renaming tables kept as data
 (tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test over names (presence.py).
@@ -27,6 +27,7 @@ import posixpath
 
 from ..errors import InvalidWeightsError, NoWeightsError, SourceNotFoundError, UnsupportedFormatError
 from ..source.gguf import read_gguf_header
+from ..source.onnx import read_onnx
 from ..source.safetensors import quote, read_header
 from .adapterhub import head_of, is_adapterhub, read_adapterhub
 from .base import Module, TensorStore, WeightsView, sample_keys
@@ -52,8 +53,9 @@ from .kohya import is_kohya, read_kohya
 from .loralib import is_lit_adapter, is_loralib, read_lit_adapter, read_loralib
 from .lycoris import is_lycoris
 from .mlx import is_mlx, read_mlx
+from .onnx import quantized_of, torch_tensors
 from .peft import canonical_modules, is_peft, read_peft
-from .pick import models_in, pick_weights
+from .pick import models_in, onnx_parts, pick_weights
 from .pickle_safe import PICKLE_SUFFIXES, archived_weights, is_pickle_name, load_tensors, read_index
 from .prompt_learner import is_prompt_learner, read_prompt_learner
 from .quantized import quantized_bases
@@ -153,6 +155,15 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
         )
         store.gguf = header
         return store, [filename], {}
+    if filename.lower().endswith(".onnx"):  # an export: its weights' shapes under torch's names; values not read
+        parts = onnx_parts(src.files())
+        parts = parts if filename in parts else [filename]  # a file named on purpose is read alone
+        tensors, notes = torch_tensors([read_onnx(g) for g in [f, *(src.open(p) for p in parts if p != filename)]])
+        store.add_unreadable(
+            tensors, f"{f.name}: an ONNX model's tensor values are not read by hfprobe; point it at the safetensors"
+        )
+        store.onnx = notes
+        return store, [filename, *(p for p in parts if p != filename)], {}
     if is_pickle_name(filename):
         _add_pickle(store, src, filename)
         return store, [filename], {}
@@ -163,7 +174,7 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
             "point hfprobe at the weights file or its folder"
         )
     raise UnsupportedFormatError(
-        f"{f.name}: hfprobe reads .safetensors, .gguf and torch pickles ({', '.join(PICKLE_SUFFIXES)}); "
+        f"{f.name}: hfprobe reads .safetensors, .gguf, .onnx and torch pickles ({', '.join(PICKLE_SUFFIXES)}); "
         "convert the file"
     )
 
@@ -208,6 +219,8 @@ def _open(src, filename: str | None) -> WeightsView:
     filename = filename or pick_weights(src)
     log.info("%s: reading %s (%s source)", src.display, filename, src.kind)
     folder = posixpath.dirname(filename)
+    if filename.lower().endswith(".onnx") and posixpath.basename(folder).lower().startswith("onnx"):
+        folder = posixpath.dirname(folder)  # Transformers.js keeps its config.json above its onnx/ folder
     configs = [posixpath.join(folder, "adapter_config.json"), posixpath.join(folder, "config.json")]
     src.prefetch(([filename] if filename.endswith(".index.json") else []) + configs)  # a Hub repo's, side by side
     store, files, metadata = _load_store(src, filename)
@@ -224,6 +237,10 @@ def _open(src, filename: str | None) -> WeightsView:
     if store.gguf is not None:
         fmt = "gguf"
         modules, notes, extra, metadata = read_gguf(store.gguf, where)
+    elif store.onnx is not None:
+        fmt = "onnx"
+        modules, notes, extra = read_checkpoint(store, model_config, None, where)
+        notes, extra = [*store.onnx, *notes], {**extra, "quantized": quantized_of(store.raw, len(modules))}
     elif is_cloneofsimo(keys) or is_cloneofsimo_list(keys):
         fmt = "cloneofsimo"
         modules, notes, extra = read_cloneofsimo(store, metadata, where)

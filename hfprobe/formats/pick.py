@@ -95,6 +95,9 @@ def pick_weights(src) -> str:
     if models:  # llama.cpp conversions: the same model at several ggml types
         first = min((group[0] for group in models.values()), key=_whole_first)
         return first if len(models) == 1 else _one_file(src, first, [f for g in models.values() for f in g])
+    parts = onnx_parts(files)
+    if parts:  # an ONNX export (Transformers.js' onnx/ folder, optimum's): read through its first part
+        return parts[0]
     state = sorted(f for f in files if TRAINING_STATE.match(posixpath.basename(f)))
     if state:
         raise NoWeightsError(
@@ -132,7 +135,6 @@ FOREIGN_WEIGHTS = {
     ".keras": "TensorFlow / Keras",
     ".tflite": "TensorFlow Lite",
     ".msgpack": "Flax",
-    ".onnx": "ONNX",
     ".mlmodel": "Core ML",
     ".mlpackage": "Core ML",
     ".nemo": "NeMo",
@@ -203,6 +205,45 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
 _GGUF_VARIANT = re.compile(
     r"(?:[-_.](?:i?q\d(?:_[a-z0-9]+)*|f16|f32|bf16|fp16|mxfp4|tq\d_\d))?(?:-\d{5}-of-\d{5})?$", re.I
 )
+
+
+# an ONNX export's precision variants (Transformers.js names them so), best first: one model's weights in each
+ONNX_VARIANTS = ("", "fp32", "opt", "optimized", "fp16", "quantized", "int8", "uint8", "q8", "q4", "q4f16", "bnb4")
+_ONNX_VARIANT = re.compile(rf"^(.+?)[-_]({'|'.join(v for v in ONNX_VARIANTS if v)})$", re.I)
+# a seq2seq export's decoder, saved up to three ways: the one read, best first
+_DECODERS = ("decoder_model_merged", "decoder_model", "decoder_with_past_model")
+
+
+def onnx_parts(files: list[str]) -> list[str]:
+    """The .onnx files of the export a folder or repo holds, its main part first (`model`, else the encoder), one
+    decoder of the several a seq2seq export saves, each part at its best precision; [] where there is none. Of
+    several exports in separate folders, the shallowest folder's (`onnx/`, or the top).
+
+    >>> onnx_parts(["onnx/model.onnx", "onnx/model_quantized.onnx", "onnx/model_fp16.onnx", "config.json"])
+    ['onnx/model.onnx']
+    >>> onnx_parts(["onnx/encoder_model_q4.onnx", "onnx/decoder_model.onnx", "onnx/decoder_with_past_model.onnx"])
+    ['onnx/encoder_model_q4.onnx', 'onnx/decoder_model.onnx']
+    >>> onnx_parts(["onnx_models/model_int8.onnx", "onnx_models/model-opt.onnx", "README.md"])
+    ['onnx_models/model-opt.onnx']
+    """
+    found = [f for f in files if f.lower().endswith(".onnx")]
+    if not found:
+        return []
+    folder = min({posixpath.dirname(f) for f in found}, key=lambda d: (d.count("/") + bool(d), d))
+    best: dict[str, tuple[int, str]] = {}
+    for f in found:
+        if posixpath.dirname(f) != folder:
+            continue
+        stem = posixpath.basename(f)[: -len(".onnx")]
+        m = _ONNX_VARIANT.match(stem)
+        base, variant = (m.group(1), m.group(2).lower()) if m else (stem, "")
+        rank = ONNX_VARIANTS.index(variant)
+        if base not in best or rank < best[base][0]:
+            best[base] = (rank, f)
+    decoders = [d for d in _DECODERS if d in best]
+    bases = [b for b in best if b not in decoders[1:]]
+    main = next((b for b in ("model", "encoder_model") if b in bases), None)
+    return [best[b][1] for b in sorted(bases, key=lambda b: (b != main, b))]
 
 
 def _whole_first(f: str) -> tuple:

@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 # (every realzoo header is under 40 kB), capped at an eighth of the file so small files are not read whole.
 SPECULATIVE_BYTES = 64 * 1024
 HEAD_MAX = 16 * 1024 * 1024  # a file's first bytes kept in memory (its header cached for offline reruns) up to this
-# Zip pickles and GGUF files keep their index in several places (a zip's directory is at its end): every ranged
-# read of one, up to this much in all, is cached for offline reruns (never tensor data: hfprobe reads neither
-# format's values in ranges; a pickle's tensors come whole through the Hub cache, a GGUF's not at all)
+# Zip pickles, GGUF and ONNX files keep their index in several places (a zip's directory is at its end, an ONNX
+# tensor's fields before its data): every ranged read of one, up to this much in all, is cached for offline reruns
+# (never tensor data by intent: hfprobe reads no value of these formats in ranges; a pickle's tensors come whole
+# through the Hub cache, a GGUF's or an ONNX model's not at all)
 SEGMENTS_MAX = 16 * 1024 * 1024
 SEGMENTS_MAGIC = b"hfprobe-segments\x01"  # a cache file of several byte ranges; otherwise it is a file's first bytes
 SPOOL_IN_MEMORY = 8 * 1024 * 1024  # a Range-ignoring server's body past this goes to a temporary file
@@ -262,8 +263,8 @@ class RemoteFile:
 
     # ---- the header cache -----------------------------------------------------------------------------------
     def _indexed(self) -> bool:
-        """A zip (torch pickle) or GGUF file: its index is every byte hfprobe reads of it in ranges."""
-        return self._head[:4] in (b"PK\x03\x04", b"GGUF")
+        """A zip (torch pickle), GGUF or ONNX file: its index is every byte hfprobe reads of it in ranges."""
+        return self._head[:4] in (b"PK\x03\x04", b"GGUF") or self.name.lower().endswith(".onnx")
 
     def _save_head(self) -> None:
         """Cache what an offline rerun needs to read the file's index, and no tensor data: a safetensors header

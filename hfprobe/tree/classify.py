@@ -261,7 +261,14 @@ def _classify(
             f"registry lacks: these sizes fit {family_label(family)} roots, which does not rule it out"
         )
     decision = base_model_decision(
-        claims, cands, pool, family, quantized=bool(quantized), coverage=coverage, foreign=foreign, unknown=unknown
+        claims,
+        cands,
+        pool,
+        family,
+        quantized=_converted(quantized),
+        coverage=coverage,
+        foreign=foreign,
+        unknown=unknown,
     )
     if mixture and decision["status"] == "weights":
         decision = dict(
@@ -406,3 +413,11 @@ def _explain(
     nearest = sorted((f for fam, f in fits if fam == family and f.bad), key=lambda f: -f.ok)  # closest misses first
     for f in nearest[:3]:
         evidence.append(f"ruled out {f.root['id']}: {f.bad[0]}")
+
+
+def _converted(quantized: dict | None) -> str:
+    """How a checkpoint was converted, in the words a decision's reason uses: "" (not), "exported" (an ONNX export
+    at full or half precision), else "quantized"."""
+    if not quantized:
+        return ""
+    return "exported" if quantized.get("method") == "onnx" and not quantized.get("bits") else "quantized"

@@ -356,6 +356,13 @@ def quant_words(q: dict) -> str:
     return f"{q.get('method')}{bits}" + (f" {q['type']}" if q.get("type") else "")
 
 
+def _quant_phrase(q: dict) -> str:
+    """'quantized (gptq 4-bit)'; an ONNX export at full or half precision is no quantization: 'F32 weights'."""
+    if q.get("method") == "onnx" and not q.get("bits"):
+        return f"{q.get('type')} weights"
+    return f"quantized ({quant_words(q)})"
+
+
 def format_report(report: dict) -> str:
     """A short human-readable report.
 
@@ -384,7 +391,7 @@ def format_report(report: dict) -> str:
         f"  format   {fmt}, {r['modules']} modules"
         + (f", rank {r['rank']}" if r.get("rank") and len(r.get("ranks") or ()) < 2 else "")
         + (f", ranks {', '.join(f'{k} on {n}' for k, n in r['ranks'])}" if len(r.get("ranks") or ()) > 1 else "")
-        + (f", quantized ({quant_words(r['quantized'])})" if r.get("quantized") else ""),
+        + (f", {_quant_phrase(r['quantized'])}" if r.get("quantized") else ""),
         f"  family   {r['family'] or 'unknown'} ({family_label(r['family'])}), "
         f"confidence {r.get('family_confidence', 0):.2f}",
         f"  root     {root['id'] or 'unknown'}, confidence {root['confidence']:.2f}",

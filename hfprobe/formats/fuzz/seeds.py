@@ -1,9 +1,10 @@
 """The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, XLabs
 FLUX, diffusers in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual
 inversion, transformers (dense, a mixture of experts, GPTQ and bitsandbytes 4-bit), sharded, diffusers and LDM
-checkpoints, GGUF, and torch pickles in both zip and legacy form), each a valid file that reads cleanly, with its
-companions (adapter_config.json, config.json, an index, README.md, config.yaml, a merge recipe). It also owns the
-byte-level writers the mutator and the tests build on: `safetensors_bytes`, `gguf_bytes`, `pack` and `unpack`.
+checkpoints, GGUF, an ONNX export, torch pickles in both zip and legacy form), each a valid file that reads
+cleanly, with its companions (adapter_config.json, config.json, an index, README.md, config.yaml, a merge
+recipe). It also owns the byte-level writers the mutator and the tests build on: `safetensors_bytes`,
+`gguf_bytes`, `pack` and `unpack` (an ONNX model's, `onnx_bytes`, is protobuf.py's).
 
     >>> sorted(seed_files("peft-gpt2"))
     ['adapter_config.json', 'adapter_model.safetensors']
@@ -20,6 +21,7 @@ import random
 import struct
 
 from ..tables import tables
+from .protobuf import onnx_bytes
 
 F16, F32 = "F16", "F32"
 
@@ -466,6 +468,26 @@ def _gguf_lora(rng):
     return {"lora-f32.gguf": gguf_bytes(meta, t, rng)}
 
 
+def _onnx(rng):
+    """A BERT exported by torch.onnx, as Transformers.js lays it out: its Linears' weights named by their MatMul
+    nodes and stored [in, out], its config.json above the onnx/ folder."""
+    tensors = {"embeddings.word_embeddings.weight": (1, [100, 32]), "embeddings.LayerNorm.weight": (1, [32])}
+    nodes = []
+    for i in range(2):
+        for n, (module, dims) in enumerate(
+            [("attention/self/query", [32, 32]), ("attention/self/value", [32, 32]), ("intermediate/dense", [32, 64])]
+        ):
+            weight = f"onnx::MatMul_{100 + 10 * i + n}"
+            tensors[weight] = (1, dims)
+            tensors[f"encoder.layer.{i}.{module.replace('/', '.')}.bias"] = (1, dims[1:])
+            nodes.append(("MatMul", f"/encoder/layer.{i}/{module}/MatMul", [f"h{i}", weight], {}))
+    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 100}
+    return {
+        "onnx/model.onnx": onnx_bytes(tensors, nodes, producer="pytorch"),
+        "config.json": json.dumps(config).encode(),
+    }
+
+
 def _sharded(rng):
     a = {"model.layers.0.self_attn.q_proj.weight": (F32, [16, 16]), "model.embed_tokens.weight": (F32, [32, 16])}
     b = {"model.layers.0.mlp.down_proj.weight": (F32, [16, 24]), "lm_head.weight": (F32, [32, 16])}
@@ -559,6 +581,7 @@ SEEDS = {
     "bnb4": lambda rng: _quantized(rng, "bnb4"),
     "gguf": _gguf,
     "gguf-lora": _gguf_lora,
+    "onnx": _onnx,
     "sharded": _sharded,
     "diffusers-checkpoint": _unet_checkpoint,
     "ldm": _ldm,

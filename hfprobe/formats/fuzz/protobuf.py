@@ -1,0 +1,48 @@
+"""A few lines of protobuf writing: enough to build small ONNX models (`onnx_bytes`) for the fuzz seeds and the
+tests without the `onnx` package, which the tests keep as the oracle of what these bytes mean.
+
+    >>> varint(300), field(8, "w")
+    (b'\\xac\\x02', b'B\\x01w')
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def varint(n: int) -> bytes:
+    n &= 2**64 - 1  # int64 as protobuf writes a negative one: ten bytes
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def field(number: int, value: int | str | bytes) -> bytes:
+    """One field: a varint for an int, length-delimited for text and bytes (a nested message's bytes)."""
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    raw = value.encode() if isinstance(value, str) else value
+    return varint(number << 3 | 2) + varint(len(raw)) + raw
+
+
+def onnx_bytes(
+    initializers: dict[str, tuple[int, list[int]]], nodes: list[tuple], *, producer="hfprobe-seed", external=False
+) -> bytes:
+    """An ONNX ModelProto: `initializers` {name: (ONNX data type, dims)} with zero-valued raw data (1 = float,
+    3 = int8, 2 = uint8), or `external`ly in `model.onnx_data` (not written), as exports over 2 GB keep them;
+    `nodes` [(op_type, name, inputs, {int attribute: value})]."""
+    size = {1: 4, 2: 1, 3: 1, 10: 2}
+    graph = b"".join(
+        field(1, b"".join(field(1, i) for i in inputs) + field(2, f"{name}_out") + field(3, name) + field(4, op)
+              + b"".join(field(5, field(1, k) + field(3, v) + field(20, 2)) for k, v in attrs.items()))
+        for op, name, inputs, attrs in nodes
+    ) + field(2, "graph")  # fmt: skip
+    for name, (dtype, dims) in initializers.items():
+        packed = b"".join(varint(d) for d in dims)
+        data = bytes(size.get(dtype, 4) * math.prod(dims))
+        where = field(13, field(1, "location") + field(2, "model.onnx_data")) + field(14, 1) if external else b""
+        graph += field(5, field(1, packed) + field(2, dtype) + field(8, name) + (where or field(9, data)))
+    return field(1, 8) + field(2, producer) + field(3, "1.0") + field(7, graph) + field(8, field(2, 17))
