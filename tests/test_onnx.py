@@ -101,11 +101,11 @@ def test_an_export_reads_as_its_model_under_torch_names(exported):
 def _bert_base(external=True, quantized=False) -> bytes:
     """BERT-base's weights as an exporter writes them, data outside (as over 2 GB) or int8 as onnxruntime's."""
     h, inner = 768, 3072
-    tensors = {
-        "embeddings.word_embeddings.weight": (1, [30522, h]),
-        "embeddings.position_embeddings.weight": (1, [512, h]),
-    }
-    nodes = []
+    table = "embeddings.word_embeddings.weight" + ("_quantized" if quantized else "")  # uint8, as onnxruntime's
+    tensors = {table: (2 if quantized else 1, [30522, h]), "embeddings.position_embeddings.weight": (1, [512, h])}
+    if quantized:
+        tensors[table + "_scale"], tensors[table + "_zero_point"] = (1, []), (2, [])
+    nodes = [("Gather", "/embeddings/word_embeddings/Gather", [table, "input_ids"], {})]
     for i in range(12):
         for n, (module, dims) in enumerate([
             ("attention/self/query", [h, h]), ("attention/self/key", [h, h]), ("attention/self/value", [h, h]),
@@ -146,8 +146,9 @@ def test_a_declared_base_model_the_shapes_fit_is_written_as_a_conversion(tmp_pat
 def test_onnxruntime_int8_weights_are_named_by_their_node_and_read_at_torch_shapes(tmp_path):
     (tmp_path / "model_quantized.onnx").write_bytes(_bert_base(quantized=True))
     checked = onnx.load(str(tmp_path / "model_quantized.onnx"), load_external_data=False)
-    assert {n.op_type for n in checked.graph.node} == {"MatMulInteger"}
+    assert {n.op_type for n in checked.graph.node} == {"Gather", "MatMulInteger"}
     view = open_weights(str(tmp_path))
+    assert view.store.raw["embeddings.word_embeddings.weight"].shape == (30522, 768)  # a Gather's table, as it is
     out = view.modules["encoder.layer.3.intermediate.dense"]
     assert (out.d_out, out.d_in) == (3072, 768)
     assert not any("scale" in k or "zero_point" in k or k.startswith("onnx::") for k in view.store.raw)
