@@ -16,7 +16,7 @@ import torch
 from hfprobe.cards.card import update_card
 from hfprobe.errors import InvalidWeightsError, UnsupportedFormatError
 from hfprobe.formats import open_weights
-from hfprobe.formats.fuzz.protobuf import onnx_bytes
+from hfprobe.formats.fuzz.protobuf import graph_bytes, onnx_bytes
 from hfprobe.source.local import ByteCounter, LocalFile
 from hfprobe.source.onnx import read_onnx
 from hfprobe.tree.inspect import inspect_source
@@ -186,6 +186,24 @@ def test_a_seq2seq_export_reads_its_encoder_and_one_decoder_with_shared_tables_o
     assert view.files == ["encoder_model.onnx", "decoder_model.onnx"]
     assert set(view.store.raw) == {"shared.weight", "encoder.block.0.q.weight", "decoder.block.0.q.weight"}
     assert view.store.raw["decoder.block.0.q.weight"].shape == (48, 32)
+
+
+def test_a_merged_decoder_s_weights_are_named_by_the_matmuls_in_its_branches(tmp_path):
+    """optimum's `decoder_model_merged.onnx` keeps its weights at the top and its MatMuls in an If's two branches
+    (with and without the past): before, its every Linear went unnamed and was left out."""
+    branch = graph_bytes({}, [("MatMul", "/model/decoder/layers.0/fc1/MatMul", ["h", "onnx::MatMul_9"], {})])
+    blob = onnx_bytes(
+        {"onnx::MatMul_9": (1, [32, 64]), "model.decoder.embed_tokens.weight": (1, [100, 32])},
+        [("If", "optimum::if", ["use_cache_branch"], {"then_branch": branch, "else_branch": branch})],
+    )
+    (tmp_path / "decoder_model_merged.onnx").write_bytes(blob)
+    checked = onnx.load(str(tmp_path / "decoder_model_merged.onnx"))
+    assert checked.graph.node[0].attribute[0].g.node[0].input[1] == "onnx::MatMul_9"
+    view = open_weights(str(tmp_path))
+    assert (view.modules["model.decoder.layers.0.fc1"].d_out, view.modules["model.decoder.layers.0.fc1"].d_in) == (
+        64,
+        32,
+    )
 
 
 @pytest.mark.parametrize(

@@ -161,10 +161,12 @@ def _tensor(r: _Reader, span: tuple[int, int]) -> tuple[str, TensorInfo, bool]:
     return name, TensorInfo(name, DTYPES.get(dtype, f"onnx type {dtype}"), shape, 0, 0), external
 
 
-def _node(r: _Reader, span: tuple[int, int]) -> tuple[str, str, list[str], dict]:
+def _node(r: _Reader, span: tuple[int, int]) -> tuple[str, str, list[str], dict, list[tuple[int, int]]]:
+    """(name, op type, inputs, int attributes, the spans of its subgraphs: an If's branches, a Loop's body)."""
     inputs: list[str] = []
     name = op = ""
     attrs: dict = {}
+    graphs: list[tuple[int, int]] = []
     for number, wire, value, _ in r.fields(span[0], span[0] + span[1]):
         if wire != 2:
             continue
@@ -174,16 +176,49 @@ def _node(r: _Reader, span: tuple[int, int]) -> tuple[str, str, list[str], dict]
             name = r.string(value)
         elif number == 4:
             op = r.string(value)
-        elif number == 5 and value[1] <= 4096:  # an int attribute (transB, K, N); a graph or tensor one is skipped
+        elif number == 5:  # an attribute: its name and int (transB, K, N) or graphs; a tensor one is skipped
             key, ival = "", None
             for n2, w2, v2, _ in r.fields(value[0], value[0] + value[1]):
                 if n2 == 1 and w2 == 2:
                     key = r.string(v2)
                 elif n2 == 3 and w2 == 0:
                     ival = v2 if v2 < 2**63 else v2 - 2**64
+                elif n2 in (6, 11) and w2 == 2:  # g, graphs
+                    graphs.append(v2)
             if key and ival is not None:
                 attrs[key] = ival
-    return name, op, inputs, attrs
+    return name, op, inputs, attrs, graphs
+
+
+class _Graph:
+    """What the graph and its subgraphs hold, gathered as they are parsed (an exporter's merged decoder keeps its
+    weights at the top and its MatMuls in an If's two branches)."""
+
+    def __init__(self, r: _Reader):
+        self.r, self.tensors, self.uses, self.external, self.nodes = r, {}, {}, False, 0
+
+    def parse(self, span: tuple[int, int], depth: int = 0) -> None:
+        if depth > MAX_DEPTH:
+            raise _bad(self.r.name, f"subgraphs nested over {MAX_DEPTH} deep")
+        for number, wire, value, _ in self.r.fields(span[0], span[0] + span[1]):
+            if wire != 2:
+                continue
+            if number == 1:
+                self.nodes += 1
+                if self.nodes > MAX_NODES:
+                    raise _bad(self.r.name, f"over {MAX_NODES} nodes, hfprobe's limit")
+                name, op, inputs, attrs, graphs = _node(self.r, value)
+                for i, used in enumerate(inputs):
+                    if used:
+                        self.uses.setdefault(used, []).append(Use(op, name, i, attrs))
+                for graph in graphs:
+                    self.parse(graph, depth + 1)
+            elif number == 5:
+                name, info, outside = _tensor(self.r, value)
+                if len(self.tensors) >= MAX_TENSORS:
+                    raise _bad(self.r.name, f"over {MAX_TENSORS} tensors, hfprobe's limit")
+                self.tensors.setdefault(name, info)
+                self.external |= outside
 
 
 def read_onnx(f) -> OnnxModel:
@@ -204,30 +239,7 @@ def read_onnx(f) -> OnnxModel:
             graph = value
     if graph is None:
         raise _bad(f.name, "it holds no graph")
-    tensors: dict[str, TensorInfo] = {}
-    uses: dict[str, list[Use]] = {}
-    external, n_nodes = False, 0
-    for number, wire, value, _ in r.fields(graph[0], graph[0] + graph[1]):
-        if wire != 2:
-            continue
-        if number == 1:
-            n_nodes += 1
-            if n_nodes > MAX_NODES:
-                raise _bad(f.name, f"over {MAX_NODES} nodes, hfprobe's limit")
-            name, op, inputs, attrs = _node(r, value)
-            for i, used in enumerate(inputs):
-                if used:
-                    uses.setdefault(used, []).append(Use(op, name, i, attrs))
-        elif number == 5:
-            name, info, outside = _tensor(r, value)
-            if len(tensors) >= MAX_TENSORS:
-                raise _bad(f.name, f"over {MAX_TENSORS} tensors, hfprobe's limit")
-            tensors.setdefault(name, info)
-            external |= outside
-    return OnnxModel(
-        " ".join(p for p in producer if p),
-        tensors,
-        {k: v for k, v in uses.items() if k in tensors},
-        external,
-        r.read_bytes,
-    )
+    g = _Graph(r)
+    g.parse(graph)
+    uses = {k: v for k, v in g.uses.items() if k in g.tensors}
+    return OnnxModel(" ".join(p for p in producer if p), g.tensors, uses, g.external, r.read_bytes)

@@ -33,11 +33,23 @@ def onnx_bytes(
 ) -> bytes:
     """An ONNX ModelProto: `initializers` {name: (ONNX data type, dims)} with zero-valued raw data (1 = float,
     3 = int8, 2 = uint8), or `external`ly in `model.onnx_data` (not written), as exports over 2 GB keep them;
-    `nodes` [(op_type, name, inputs, {int attribute: value})]."""
+    `nodes` [(op_type, name, inputs, {attribute: an int, or a subgraph's `graph_bytes`})]."""
+    graph = graph_bytes(initializers, nodes, external=external)
+    return field(1, 8) + field(2, producer) + field(3, "1.0") + field(7, graph) + field(8, field(2, 17))
+
+
+def graph_bytes(initializers: dict[str, tuple[int, list[int]]], nodes: list[tuple], *, external=False) -> bytes:
+    """A GraphProto's bytes (see `onnx_bytes`): a model's graph, or an If node's branch."""
     size = {1: 4, 2: 1, 3: 1, 10: 2}
+
+    def attribute(key: str, value: int | bytes) -> bytes:  # type 2 INT in field 3, type 5 GRAPH in field 6
+        return field(1, key) + (
+            field(6, value) + field(20, 5) if isinstance(value, bytes) else field(3, value) + field(20, 2)
+        )
+
     graph = b"".join(
         field(1, b"".join(field(1, i) for i in inputs) + field(2, f"{name}_out") + field(3, name) + field(4, op)
-              + b"".join(field(5, field(1, k) + field(3, v) + field(20, 2)) for k, v in attrs.items()))
+              + b"".join(field(5, attribute(k, v)) for k, v in attrs.items()))
         for op, name, inputs, attrs in nodes
     ) + field(2, "graph")  # fmt: skip
     for name, (dtype, dims) in initializers.items():
@@ -45,4 +57,4 @@ def onnx_bytes(
         data = bytes(size.get(dtype, 4) * math.prod(dims))
         where = field(13, field(1, "location") + field(2, "model.onnx_data")) + field(14, 1) if external else b""
         graph += field(5, field(1, packed) + field(2, dtype) + field(8, name) + (where or field(9, data)))
-    return field(1, 8) + field(2, producer) + field(3, "1.0") + field(7, graph) + field(8, field(2, 17))
+    return graph
