@@ -206,6 +206,47 @@ def test_a_merged_decoder_s_weights_are_named_by_the_matmuls_in_its_branches(tmp
     )
 
 
+def _export_part(shapes: dict[str, list[int]]) -> bytes:
+    """A part of an export as torch.onnx writes it (Linear weights named by their MatMul, [in, out]), data outside."""
+    tensors, nodes = {}, []
+    for n, (key, shape) in enumerate(shapes.items()):
+        if key.endswith(".weight") and len(shape) == 2 and "embed" not in key and "proj_out" not in key:
+            tensors[f"onnx::MatMul_{n}"] = (1, shape[::-1])
+            node = "/" + key.removesuffix(".weight").replace(".", "/").replace("/layers/", "/layers.") + "/MatMul"
+            nodes.append(("MatMul", node, ["x", f"onnx::MatMul_{n}"], {}))
+        else:
+            tensors[key] = (1, shape)
+    return onnx_bytes(tensors, nodes, producer="pytorch", external=True)
+
+
+def test_a_seq2seq_encoder_exported_as_its_own_module_is_put_back_under_the_model(tmp_path):
+    """optimum exports Whisper's encoder as the module it is (`layers.0.self_attn.q_proj`, `conv1`) and its decoder
+    within the model (`model.decoder.…`): read apart, the encoder's names were LLaMA's (0.30, a CONFLICT with
+    model_type whisper); put back under `model.encoder.`, the export is whisper-tiny's."""
+    from transformers import WhisperConfig, WhisperForConditionalGeneration
+
+    config = WhisperConfig(
+        d_model=384, encoder_layers=4, decoder_layers=4, encoder_attention_heads=6, decoder_attention_heads=6,
+        encoder_ffn_dim=1536, decoder_ffn_dim=1536, num_mel_bins=80, vocab_size=51865,
+    )  # fmt: skip
+    with torch.device("meta"):
+        shapes = {k: list(v.shape) for k, v in WhisperForConditionalGeneration(config).state_dict().items()}
+    (tmp_path / "onnx").mkdir()
+    encoder = {k.removeprefix("model.encoder."): s for k, s in shapes.items() if k.startswith("model.encoder.")}
+    decoder = {k: s for k, s in shapes.items() if not k.startswith("model.encoder.")}
+    (tmp_path / "onnx" / "encoder_model.onnx").write_bytes(_export_part(encoder))
+    (tmp_path / "onnx" / "decoder_model_merged.onnx").write_bytes(_export_part(decoder))
+    config.save_pretrained(tmp_path)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "whisper" and report["root"]["id"] == "openai/whisper-tiny" and not report["conflicts"]
+    view = open_weights(str(tmp_path))
+    assert {(k, i.shape) for k, i in view.store.raw.items()} >= {
+        ("model.encoder.conv1.weight", (384, 80, 3)),
+        ("model.encoder.layers.3.self_attn.q_proj.weight", (384, 384)),
+        ("model.decoder.layers.0.encoder_attn.k_proj.weight", (384, 384)),
+    }
+
+
 @pytest.mark.parametrize(
     "blob, says",
     [

@@ -158,12 +158,13 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
     if filename.lower().endswith(".onnx"):  # an export: its weights' shapes under torch's names; values not read
         parts = onnx_parts(src.files())
         parts = parts if filename in parts else [filename]  # a file named on purpose is read alone
-        tensors, notes = torch_tensors([read_onnx(g) for g in [f, *(src.open(p) for p in parts if p != filename)]])
+        others = [p for p in parts if p != filename]
+        tensors, notes = torch_tensors({filename: read_onnx(f), **{p: read_onnx(src.open(p)) for p in others}})
         store.add_unreadable(
             tensors, f"{f.name}: an ONNX model's tensor values are not read by hfprobe; point it at the safetensors"
         )
         store.onnx = notes
-        return store, [filename, *(p for p in parts if p != filename)], {}
+        return store, [filename, *others], {}
     if is_pickle_name(filename):
         _add_pickle(store, src, filename)
         return store, [filename], {}

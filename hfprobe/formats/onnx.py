@@ -16,6 +16,7 @@ encoder and a decoder) read as one model; a tensor both hold (shared embeddings)
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections import Counter
 
@@ -60,41 +61,71 @@ def _as_weight(info: TensorInfo, use) -> tuple[int, ...] | None:
     return shape[::-1]
 
 
-def torch_tensors(models: list[OnnxModel]) -> tuple[dict[str, TensorInfo], list[str]]:
-    """({torch name: info in torch's layout}, notes) of one export's ONNX files."""
+def torch_tensors(parts: dict[str, OnnxModel]) -> tuple[dict[str, TensorInfo], list[str]]:
+    """({torch name: info in torch's layout}, notes) of one export's ONNX files, by file name."""
     out: dict[str, TensorInfo] = {}
     dropped = 0
-    for model in models:
-        for key, info in model.tensors.items():
-            uses = model.uses.get(key, [])
-            weight = next((u for u in uses if _WEIGHT_INPUT.get(u.op) == u.index), None)
-            conv = next((u for u in uses if _CONV_INPUT.get(u.op) == u.index), None)
-            name, shape = _named(key), info.shape
-            if weight is not None:
-                shape = _as_weight(info, weight)
-                module = name.removesuffix(".weight") if name else module_of(weight.node)
-                name = f"{module}.weight" if module and shape else None
-            elif conv is not None and name is None and (module := module_of(conv.node)):
-                name = f"{module}.weight"
-            if name is None or shape is None:
+    named = {file: _names(model) for file, model in parts.items()}
+    prefix = _encoder_prefix(named)
+    for file, names in named.items():
+        for key, info in names.items():
+            if info is None:
                 dropped += 1
                 continue
-            dtype = (
-                f"U{weight.attrs.get('bits', 4)}" if weight is not None and weight.op == "MatMulNBits" else info.dtype
-            )
+            name = prefix + key if prefix and _is_encoder(file) else key
             if name not in out:  # an encoder's and a decoder's shared table once; the first of a clash
-                out[name] = TensorInfo(name, dtype, tuple(shape), 0, 0)
-    producers = sorted({m.producer for m in models if m.producer})
+                out[name] = info._replace(name=name)
+    producers = sorted({m.producer for m in parts.values() if m.producer})
     types = Counter(out[k].dtype for k in out if len(out[k].shape) >= 2)
     notes = [
         f"ONNX export ({', '.join(producers) or 'producer not named'}): {len(out)} tensors under torch's names, mostly "
         f"{types.most_common(1)[0][0] if types else 'none'}; read at their shapes"
     ]
+    if prefix:
+        notes.append(f"its encoder's tensors put under `{prefix}`, where its decoder says the model keeps them")
     if dropped:
         notes.append(f"{dropped} tensors left out (a quantization's scales, constants no weight-taking node names)")
-    if any(m.external for m in models):
+    if any(m.external for m in parts.values()):
         notes.append("its tensor data lives in another file (external data), which is not read")
     return out, notes
+
+
+def _names(model: OnnxModel) -> dict[str, TensorInfo | None]:
+    """{torch name (the ONNX name for a tensor left out): info in torch's layout, or None where it is left out}."""
+    out: dict[str, TensorInfo | None] = {}
+    for key, info in model.tensors.items():
+        uses = model.uses.get(key, [])
+        weight = next((u for u in uses if _WEIGHT_INPUT.get(u.op) == u.index), None)
+        conv = next((u for u in uses if _CONV_INPUT.get(u.op) == u.index), None)
+        name, shape = _named(key), info.shape
+        if weight is not None:
+            shape = _as_weight(info, weight)
+            module = name.removesuffix(".weight") if name else module_of(weight.node)
+            name = f"{module}.weight" if module and shape else None
+        elif conv is not None and name is None and (module := module_of(conv.node)):
+            name = f"{module}.weight"
+        if name is None or shape is None:
+            out[key] = None
+            continue
+        nbits = weight is not None and weight.op == "MatMulNBits"
+        out.setdefault(name, TensorInfo(name, f"U{weight.attrs.get('bits', 4)}" if nbits else info.dtype, shape, 0, 0))
+    return out
+
+
+def _is_encoder(file: str) -> bool:
+    return posixpath.basename(file).lower().startswith("encoder_model")
+
+
+def _encoder_prefix(named: dict[str, dict]) -> str:
+    """The prefix an export's encoder part lacks: optimum exports a seq2seq model's encoder as the module it is
+    (`layers.0.self_attn.q_proj`) and its decoder within the whole model (`model.decoder.layers.0…`), so the encoder
+    is put back where the decoder says the model keeps it (`model.encoder.`); "" where nothing is missing."""
+    decoder = [n for f, names in named.items() if not _is_encoder(f) for n, i in names.items() if i is not None]
+    encoder = [n for f, names in named.items() if _is_encoder(f) for n, i in names.items() if i is not None]
+    head = next((n[: n.index("decoder.")] for n in decoder if n.startswith("decoder.") or ".decoder." in n), None)
+    if head is None or not encoder or any(n.startswith((f"{head}encoder.", "encoder.")) for n in encoder):
+        return ""
+    return f"{head}encoder."
 
 
 def quantized_of(tensors: dict[str, TensorInfo], modules: int) -> dict:
