@@ -215,11 +215,12 @@ _DECODERS = ("decoder_model_merged", "decoder_model", "decoder_with_past_model")
 
 
 def onnx_parts(files: list[str]) -> list[str]:
-    """The .onnx files of the export a folder or repo holds, its main part first (`model`, else the encoder), one
-    decoder of the several a seq2seq export saves, each part at its best precision; [] where there is none. Of
-    several exports in separate folders, the shallowest folder's (`onnx/`, or the top).
+    """The .onnx files of the export a folder or repo holds, each at its best precision: the whole model
+    (`model.onnx`) where there is one, else its parts, the encoder first and one decoder of the several a seq2seq
+    export saves; [] where there is none. Of several exports in separate folders, the shallowest folder's (`onnx/`,
+    or the top).
 
-    >>> onnx_parts(["onnx/model.onnx", "onnx/model_quantized.onnx", "onnx/model_fp16.onnx", "config.json"])
+    >>> onnx_parts(["onnx/model.onnx", "onnx/model_quantized.onnx", "onnx/text_model_fp16.onnx", "config.json"])
     ['onnx/model.onnx']
     >>> onnx_parts(["onnx/encoder_model_q4.onnx", "onnx/decoder_model.onnx", "onnx/decoder_with_past_model.onnx"])
     ['onnx/encoder_model_q4.onnx', 'onnx/decoder_model.onnx']
@@ -240,10 +241,11 @@ def onnx_parts(files: list[str]) -> list[str]:
         rank = ONNX_VARIANTS.index(variant)
         if base not in best or rank < best[base][0]:
             best[base] = (rank, f)
+    if "model" in best:  # the whole model; `text_model.onnx`, `vision_model.onnx` beside it are parts of it again
+        return [best["model"][1]]
     decoders = [d for d in _DECODERS if d in best]
     bases = [b for b in best if b not in decoders[1:]]
-    main = next((b for b in ("model", "encoder_model") if b in bases), None)
-    return [best[b][1] for b in sorted(bases, key=lambda b: (b != main, b))]
+    return [best[b][1] for b in sorted(bases, key=lambda b: (b != "encoder_model", b))]
 
 
 def _whole_first(f: str) -> tuple:
