@@ -280,3 +280,16 @@ def test_a_hub_export_is_read_by_its_fields_and_an_offline_rerun_answers(tmp_pat
     assert {k: offline[k] for k in ("format", "family", "modules")} == {
         k: report[k] for k in ("format", "family", "modules")
     }
+
+
+def test_separate_onnx_models_side_by_side_ask_which_and_a_named_one_is_read_alone(tmp_path):
+    """Two models' exports in one folder were read as parts of one model, their tensors merged."""
+    from hfprobe.errors import UsageError
+    from hfprobe.formats.fuzz.seeds import seed_files
+
+    blob = seed_files("onnx")["onnx/model.onnx"]
+    for name in ("yolov8n.onnx", "resnet50.onnx", "resnet50_int8.onnx"):
+        (tmp_path / name).write_bytes(blob)
+    with pytest.raises(UsageError, match=r"holds 2 weights files of different models \(resnet50.onnx, yolov8n.onnx\)"):
+        open_weights(str(tmp_path))
+    assert open_weights(str(tmp_path / "yolov8n.onnx")).files == ["yolov8n.onnx"]

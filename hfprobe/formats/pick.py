@@ -98,6 +98,8 @@ def pick_weights(src) -> str:
     parts = onnx_parts(files)
     if parts:  # an ONNX export (Transformers.js' onnx/ folder, optimum's): read through its first part
         return parts[0]
+    if models := onnx_models(files):  # separate ONNX models: asks which
+        return _one_file(src, min(models.values()), list(models.values()))
     state = sorted(f for f in files if TRAINING_STATE.match(posixpath.basename(f)))
     if state:
         raise NoWeightsError(
@@ -183,7 +185,9 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
     folder = posixpath.dirname(chosen)
     if posixpath.basename(chosen) in PREFERRED or chosen in PREFERRED:
         return chosen
-    same = sorted(f for f in found if posixpath.dirname(f) == folder and (is_weights_name(f) or f.endswith(".gguf")))
+    same = sorted(
+        f for f in found if posixpath.dirname(f) == folder and (is_weights_name(f) or f.endswith((".gguf", ".onnx")))
+    )
     if len(same) <= 1:
         return chosen
     stems = {f: posixpath.splitext(posixpath.basename(f))[0] for f in same}
@@ -212,24 +216,23 @@ ONNX_VARIANTS = ("", "fp32", "opt", "optimized", "fp16", "quantized", "int8", "u
 _ONNX_VARIANT = re.compile(rf"^(.+?)[-_]({'|'.join(v for v in ONNX_VARIANTS if v)})$", re.I)
 # a seq2seq export's decoder, saved up to three ways: the one read, best first
 _DECODERS = ("decoder_model_merged", "decoder_model", "decoder_with_past_model")
+# the parts optimum and Transformers.js split one model into: read together as that model
+ONNX_PARTS = {
+    *_DECODERS, "encoder_model", "vision_encoder", "embed_tokens", "audio_encoder", "text_encoder", "image_encoder",
+    "prompt_encoder_mask_decoder", "text_model", "vision_model",
+}  # fmt: skip
 
 
-def onnx_parts(files: list[str]) -> list[str]:
-    """The .onnx files of the export a folder or repo holds, each at its best precision: the whole model
-    (`model.onnx`) where there is one, else its parts, the encoder first and one decoder of the several a seq2seq
-    export saves; [] where there is none. Of several exports in separate folders, the shallowest folder's (`onnx/`,
-    or the top).
+def onnx_models(files: list[str]) -> dict[str, str]:
+    """{model or part: its file at the best precision there} of the .onnx files in the shallowest folder that has
+    any (`onnx/`, or the top).
 
-    >>> onnx_parts(["onnx/model.onnx", "onnx/model_quantized.onnx", "onnx/text_model_fp16.onnx", "config.json"])
-    ['onnx/model.onnx']
-    >>> onnx_parts(["onnx/encoder_model_q4.onnx", "onnx/decoder_model.onnx", "onnx/decoder_with_past_model.onnx"])
-    ['onnx/encoder_model_q4.onnx', 'onnx/decoder_model.onnx']
-    >>> onnx_parts(["onnx_models/model_int8.onnx", "onnx_models/model-opt.onnx", "README.md"])
-    ['onnx_models/model-opt.onnx']
+    >>> onnx_models(["onnx/model.onnx", "onnx/model_quantized.onnx", "onnx_models/model-opt.onnx", "x/model_q4.onnx"])
+    {'model': 'onnx/model.onnx'}
     """
     found = [f for f in files if f.lower().endswith(".onnx")]
     if not found:
-        return []
+        return {}
     folder = min({posixpath.dirname(f) for f in found}, key=lambda d: (d.count("/") + bool(d), d))
     best: dict[str, tuple[int, str]] = {}
     for f in found:
@@ -241,11 +244,33 @@ def onnx_parts(files: list[str]) -> list[str]:
         rank = ONNX_VARIANTS.index(variant)
         if base not in best or rank < best[base][0]:
             best[base] = (rank, f)
+    return {base: f for base, (_, f) in best.items()}
+
+
+def onnx_parts(files: list[str]) -> list[str]:
+    """The .onnx files of the one export a folder or repo holds (`onnx_models`): the whole model (`model.onnx`)
+    where there is one, else the parts an exporter splits a model into, the encoder first and one decoder of the
+    several a seq2seq export saves; [] where there is none, or where the files are separate models.
+
+    >>> onnx_parts(["onnx/model.onnx", "onnx/model_quantized.onnx", "onnx/text_model_fp16.onnx", "config.json"])
+    ['onnx/model.onnx']
+    >>> onnx_parts(["onnx/encoder_model_q4.onnx", "onnx/decoder_model.onnx", "onnx/decoder_with_past_model.onnx"])
+    ['onnx/encoder_model_q4.onnx', 'onnx/decoder_model.onnx']
+    >>> onnx_parts(["onnx_models/model_int8.onnx", "onnx_models/model-opt.onnx", "README.md"])
+    ['onnx_models/model-opt.onnx']
+    >>> onnx_parts(["yolov8n.onnx", "resnet50.onnx"]), onnx_parts(["resnet50_int8.onnx", "resnet50.onnx"])
+    ([], ['resnet50.onnx'])
+    """
+    best = onnx_models(files)
     if "model" in best:  # the whole model; `text_model.onnx`, `vision_model.onnx` beside it are parts of it again
-        return [best["model"][1]]
+        return [best["model"]]
+    if len(best) == 1:
+        return list(best.values())
+    if not set(best) <= ONNX_PARTS:  # files of separate models: one is named
+        return []
     decoders = [d for d in _DECODERS if d in best]
     bases = [b for b in best if b not in decoders[1:]]
-    return [best[b][1] for b in sorted(bases, key=lambda b: (b != "encoder_model", b))]
+    return [best[b] for b in sorted(bases, key=lambda b: (b != "encoder_model", b))]
 
 
 def _whole_first(f: str) -> tuple:
