@@ -206,6 +206,23 @@ def test_a_merged_decoder_s_weights_are_named_by_the_matmuls_in_its_branches(tmp
     )
 
 
+def test_the_dynamo_exporter_s_weights_are_named_by_the_module_scope_it_records(tmp_path):
+    """torch.onnx's default exporter (torch 2.9 on) names a Linear's transposed weight `val_37` and its MatMul
+    `node_MatMul_36`; the module is in the node's metadata (`pkg.torch.onnx.name_scopes`). Before, such weights
+    were left out: a BERT export was 4 embedding and pooler modules, BERT-mini at 0.38."""
+    scopes = "['', 'bert', 'bert.encoder', 'bert.encoder.layer.0', 'bert.encoder.layer.0.intermediate', "
+    scopes += "'bert.encoder.layer.0.intermediate.dense', 'linear']"
+    blob = onnx_bytes(
+        {"val_37": (1, [32, 64]), "bert.embeddings.word_embeddings.weight": (1, [100, 32])},
+        [("MatMul", "node_MatMul_36", ["layer_norm", "val_37"], {}, {"pkg.torch.onnx.name_scopes": scopes})],
+    )
+    (tmp_path / "model.onnx").write_bytes(blob)
+    assert onnx.load(str(tmp_path / "model.onnx")).graph.node[0].metadata_props[0].value == scopes
+    view = open_weights(str(tmp_path))
+    dense = view.modules["bert.encoder.layer.0.intermediate.dense"]
+    assert (dense.d_out, dense.d_in) == (64, 32)
+
+
 def _export_part(shapes: dict[str, list[int]]) -> bytes:
     """A part of an export as torch.onnx writes it (Linear weights named by their MatMul, [in, out]), data outside."""
     tensors, nodes = {}, []

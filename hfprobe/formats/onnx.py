@@ -100,9 +100,9 @@ def _names(model: OnnxModel) -> dict[str, TensorInfo | None]:
         name, shape = _named(key), info.shape
         if weight is not None:
             shape = _as_weight(info, weight)
-            module = name.removesuffix(".weight") if name else module_of(weight.node)
+            module = name.removesuffix(".weight") if name else (weight.scope or module_of(weight.node))
             name = f"{module}.weight" if module and shape else None
-        elif conv is not None and name is None and (module := module_of(conv.node)):
+        elif conv is not None and name is None and (module := conv.scope or module_of(conv.node)):
             name = f"{module}.weight"
         if name is None or shape is None:
             out[key] = None

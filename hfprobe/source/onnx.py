@@ -21,6 +21,7 @@ weight is [in, out]); formats/onnx.py gives them torch's names and layout.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..errors import InvalidWeightsError
@@ -51,6 +52,7 @@ class Use:
     node: str
     index: int
     attrs: dict = field(default_factory=dict)
+    scope: str = ""  # the module torch.onnx's dynamo exporter says the node is in (its last name scope but the op's)
 
 
 @dataclass
@@ -161,10 +163,11 @@ def _tensor(r: _Reader, span: tuple[int, int]) -> tuple[str, TensorInfo, bool]:
     return name, TensorInfo(name, DTYPES.get(dtype, f"onnx type {dtype}"), shape, 0, 0), external
 
 
-def _node(r: _Reader, span: tuple[int, int]) -> tuple[str, str, list[str], dict, list[tuple[int, int]]]:
-    """(name, op type, inputs, int attributes, the spans of its subgraphs: an If's branches, a Loop's body)."""
+def _node(r: _Reader, span: tuple[int, int]) -> tuple[str, str, list[str], dict, list[tuple[int, int]], str]:
+    """(name, op type, inputs, int attributes, the spans of its subgraphs: an If's branches, a Loop's body, module
+    scope)."""
     inputs: list[str] = []
-    name = op = ""
+    name = op = scope = ""
     attrs: dict = {}
     graphs: list[tuple[int, int]] = []
     for number, wire, value, _ in r.fields(span[0], span[0] + span[1]):
@@ -187,7 +190,16 @@ def _node(r: _Reader, span: tuple[int, int]) -> tuple[str, str, list[str], dict,
                     graphs.append(v2)
             if key and ival is not None:
                 attrs[key] = ival
-    return name, op, inputs, attrs, graphs
+        elif number == 9:  # metadata_props: the dynamo exporter's module path, where the node's name has none
+            entry = dict((n2, v2) for n2, w2, v2, _ in r.fields(value[0], value[0] + value[1]) if w2 == 2)
+            if 1 in entry and 2 in entry and entry[1][1] < 64 and r.string(entry[1]) == _SCOPES:
+                scopes = _SCOPE.findall(r.bytes(*entry[2]).decode("utf-8", "replace")) if entry[2][1] <= 65_536 else []
+                scope = scopes[-2] if len(scopes) >= 2 else ""
+    return name, op, inputs, attrs, graphs, scope
+
+
+_SCOPES = "pkg.torch.onnx.name_scopes"  # "['', 'bert', …, 'bert.encoder.layer.0.attention.self.query', 'linear']"
+_SCOPE = re.compile(r"'([^']*)'")
 
 
 class _Graph:
@@ -207,10 +219,10 @@ class _Graph:
                 self.nodes += 1
                 if self.nodes > MAX_NODES:
                     raise _bad(self.r.name, f"over {MAX_NODES} nodes, hfprobe's limit")
-                name, op, inputs, attrs, graphs = _node(self.r, value)
+                name, op, inputs, attrs, graphs, scope = _node(self.r, value)
                 for i, used in enumerate(inputs):
                     if used:
-                        self.uses.setdefault(used, []).append(Use(op, name, i, attrs))
+                        self.uses.setdefault(used, []).append(Use(op, name, i, attrs, scope))
                 for graph in graphs:
                     self.parse(graph, depth + 1)
             elif number == 5:

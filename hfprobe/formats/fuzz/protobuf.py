@@ -33,7 +33,7 @@ def onnx_bytes(
 ) -> bytes:
     """An ONNX ModelProto: `initializers` {name: (ONNX data type, dims)} with zero-valued raw data (1 = float,
     3 = int8, 2 = uint8), or `external`ly in `model.onnx_data` (not written), as exports over 2 GB keep them;
-    `nodes` [(op_type, name, inputs, {attribute: an int, or a subgraph's `graph_bytes`})]."""
+    `nodes` [(op_type, name, inputs, {attribute: an int, or a subgraph's `graph_bytes`}[, {metadata_props}])]."""
     graph = graph_bytes(initializers, nodes, external=external)
     return field(1, 8) + field(2, producer) + field(3, "1.0") + field(7, graph) + field(8, field(2, 17))
 
@@ -47,11 +47,14 @@ def graph_bytes(initializers: dict[str, tuple[int, list[int]]], nodes: list[tupl
             field(6, value) + field(20, 5) if isinstance(value, bytes) else field(3, value) + field(20, 2)
         )
 
-    graph = b"".join(
-        field(1, b"".join(field(1, i) for i in inputs) + field(2, f"{name}_out") + field(3, name) + field(4, op)
-              + b"".join(field(5, attribute(k, v)) for k, v in attrs.items()))
-        for op, name, inputs, attrs in nodes
-    ) + field(2, "graph")  # fmt: skip
+    def node(op: str, name: str, inputs: list[str], attrs: dict, metadata: dict | None = None) -> bytes:
+        return (
+            b"".join(field(1, i) for i in inputs) + field(2, f"{name}_out") + field(3, name) + field(4, op)
+            + b"".join(field(5, attribute(k, v)) for k, v in attrs.items())
+            + b"".join(field(9, field(1, k) + field(2, v)) for k, v in (metadata or {}).items())
+        )  # fmt: skip
+
+    graph = b"".join(field(1, node(*n)) for n in nodes) + field(2, "graph")
     for name, (dtype, dims) in initializers.items():
         packed = b"".join(varint(d) for d in dims)
         data = bytes(size.get(dtype, 4) * math.prod(dims))

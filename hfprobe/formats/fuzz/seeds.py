@@ -470,7 +470,7 @@ def _gguf_lora(rng):
 
 def _onnx(rng):
     """A BERT exported by torch.onnx, as Transformers.js lays it out: its Linears' weights named by their MatMul
-    nodes and stored [in, out], its config.json above the onnx/ folder."""
+    nodes (or the module scope a node records) and stored [in, out], its config.json above the onnx/ folder."""
     tensors = {"embeddings.word_embeddings.weight": (1, [100, 32]), "embeddings.LayerNorm.weight": (1, [32])}
     nodes = []
     for i in range(2):
@@ -481,6 +481,10 @@ def _onnx(rng):
             tensors[weight] = (1, dims)
             tensors[f"encoder.layer.{i}.{module.replace('/', '.')}.bias"] = (1, dims[1:])
             nodes.append(("MatMul", f"/encoder/layer.{i}/{module}/MatMul", [f"h{i}", weight], {}))
+    # the dynamo exporter's way: a weight `val_N` of a node named `node_MatMul_N`, its module in the node's metadata
+    tensors["val_7"] = (1, [64, 32])
+    scopes = "['', 'encoder', 'encoder.layer.1', 'encoder.layer.1.output', 'encoder.layer.1.output.dense', 'linear']"
+    nodes.append(("MatMul", "node_MatMul_6", ["h2", "val_7"], {}, {"pkg.torch.onnx.name_scopes": scopes}))
     config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 100}
     return {
         "onnx/model.onnx": onnx_bytes(tensors, nodes, producer="pytorch"),
