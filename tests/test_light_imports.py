@@ -86,10 +86,11 @@ def files(tmp_path_factory):
     ldm = d / "ldm.safetensors"
     save_file({"model.diffusion_model.input_blocks.1.1.proj_in.weight": torch.randn(4, 4, 1, 1)}, str(ldm))
     out.update({"custom-lora": custom, "ldm-checkpoint": ldm})
-    for seed in ("gptq", "gguf"):  # a quantized checkpoint and a llama.cpp file, as the fuzzing seeds them
+    for seed in ("gptq", "gguf", "onnx"):  # a quantized checkpoint, a llama.cpp file, an export, as the fuzz seeds
         folder = d / seed
         folder.mkdir()
         for name, blob in seed_files(seed).items():
+            (folder / name).parent.mkdir(exist_ok=True)
             (folder / name).write_bytes(blob)
         out[seed] = folder
     ip = {"image_proj.proj.weight": ("F16", (16, 8)), "ip_adapter.1.to_k_ip.weight": ("F16", (320, 768))}
@@ -115,6 +116,7 @@ def test_inspect_on_every_safetensors_format_imports_nothing_heavy(files):
         "ldm-checkpoint",
         "textual-inversion",
         "gguf",
+        "onnx",
         "ip-adapter",
     }, formats
 
