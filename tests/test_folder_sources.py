@@ -13,7 +13,7 @@ import importlib
 import pytest
 
 from hfprobe.cli import main
-from hfprobe.errors import NoWeightsError, UsageError
+from hfprobe.errors import NoWeightsError, UnsupportedFormatError, UsageError
 from hfprobe.formats import open_weights, pick_weights
 from hfprobe.source import Source, resolve
 
@@ -170,6 +170,8 @@ def test_an_empty_source_is_a_usage_error(capsys):
         (["tf_model.h5", "config.json"], "holds TensorFlow / Keras weights only; .*from_tf=True"),
         (["flax_model.msgpack"], "holds Flax weights only; .*from_flax=True"),
         (["model.mlmodel"], "holds Core ML weights only; .*exported from"),
+        # its .bin was read as a torch pickle: "not a torch weights file …; re-download it"
+        (["openvino_model.xml", "openvino_model.bin", "config.json"], "holds OpenVINO IR weights only; .*exported"),
         (["README.md"], "no weights file .* among its 1 file;"),
         (["checkpoint-9/optimizer.pt", "checkpoint-9/rng_state.pth"], "a training run's state only"),
         (
@@ -186,6 +188,13 @@ def test_a_repo_of_weights_hfprobe_does_not_read_says_which(tmp_path, files, say
     with pytest.raises(NoWeightsError, match=says):
         pick_weights(resolve(str(tmp_path)))
     assert main(["inspect", str(tmp_path)]) == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_an_openvino_ir_s_weights_named_alone_are_not_read_as_a_pickle(tmp_path):
+    (tmp_path / "openvino_model.xml").write_text('<?xml version="1.0"?>\n<net name="Model0" version="11"/>\n')
+    (tmp_path / "openvino_model.bin").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(UnsupportedFormatError, match=r"an OpenVINO IR's weights \(openvino_model.xml beside it\)"):
+        open_weights(str(tmp_path / "openvino_model.bin"))
 
 
 def test_a_report_says_which_of_several_weights_files_it_read(tmp_path, capsys, monkeypatch):
@@ -240,7 +249,6 @@ def test_a_zip_archive_says_what_it_holds(tmp_path):
     convert the file"; the archive's directory is read (nothing is unpacked) and the line says what to unzip."""
     import zipfile
 
-    from hfprobe.errors import UnsupportedFormatError
     from hfprobe.formats import open_weights
 
     with zipfile.ZipFile(tmp_path / "lora.zip", "w") as archive:

@@ -165,6 +165,11 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
         )
         store.onnx = notes
         return store, [filename, *others], {}
+    if filename.lower().endswith(".bin") and src.exists(filename[: -len(".bin")] + ".xml"):
+        raise UnsupportedFormatError(
+            f"{f.name}: an OpenVINO IR's weights ({posixpath.basename(filename)[: -len('.bin')]}.xml beside it), "
+            "which hfprobe does not read; point it at the PyTorch weights the IR was converted from"
+        )
     if is_pickle_name(filename):
         _add_pickle(store, src, filename)
         return store, [filename], {}

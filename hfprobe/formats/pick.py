@@ -106,7 +106,8 @@ def pick_weights(src) -> str:
             f"{src.display}: holds a training run's state only ({', '.join(state[:MAX_NAMED])}), not the model's "
             "weights; point hfprobe at the folder the run saved its model or adapter to"
         )
-    foreign = sorted({kind for f in files for suffix, kind in FOREIGN_WEIGHTS.items() if f.lower().endswith(suffix)})
+    foreign = {kind for f in files for suffix, kind in FOREIGN_WEIGHTS.items() if f.lower().endswith(suffix)}
+    foreign = sorted(foreign | ({"OpenVINO IR"} if openvino_bins(files) else set()))
     if foreign:
         flag = "from_tf=True" if any(k.startswith("TensorFlow") for k in foreign) else "from_flax=True"
         fix = (
@@ -116,7 +117,7 @@ def pick_weights(src) -> str:
         )
         raise NoWeightsError(
             f"{src.display}: holds {' and '.join(foreign)} weights only; hfprobe reads PyTorch weights (.safetensors, "
-            f".bin, .pt) and GGUF: {fix}"
+            f".bin, .pt), GGUF and ONNX: {fix}"
         )
     archives = sorted(f for f in files if f.lower().endswith(".zip"))
     if archives:  # weights shipped as a release asset
@@ -330,8 +331,20 @@ def _is_safetensors(name: str) -> bool:
 
 
 def _weights(files: list[str], kind) -> list[str]:
-    """The files of a `kind` (a name test) that can hold a model: a training run's state files never do."""
-    return [f for f in files if kind(f) and not TRAINING_STATE.match(posixpath.basename(f))]
+    """The files of a `kind` (a name test) that can hold a model: a training run's state files never do, nor do an
+    OpenVINO IR's weights, which are no pickle."""
+    ir = openvino_bins(files)
+    return [f for f in files if kind(f) and not TRAINING_STATE.match(posixpath.basename(f)) and f not in ir]
+
+
+def openvino_bins(files: list[str]) -> set[str]:
+    """The `.bin` files that hold an OpenVINO IR's weights (its `.xml` graph beside them), not torch pickles.
+
+    >>> sorted(openvino_bins(["openvino_model.xml", "openvino_model.bin", "pytorch_model.bin"]))
+    ['openvino_model.bin']
+    """
+    graphs = {f[: -len(".xml")] for f in files if f.lower().endswith(".xml")}
+    return {f for f in files if f.lower().endswith(".bin") and f[: -len(".bin")] in graphs}
 
 
 def _step(folder: str) -> int | None:
