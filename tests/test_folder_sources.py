@@ -170,8 +170,6 @@ def test_an_empty_source_is_a_usage_error(capsys):
         (["tf_model.h5", "config.json"], "holds TensorFlow / Keras weights only; .*from_tf=True"),
         (["flax_model.msgpack"], "holds Flax weights only; .*from_flax=True"),
         (["model.mlmodel"], "holds Core ML weights only; .*exported from"),
-        # its .bin was read as a torch pickle: "not a torch weights file …; re-download it"
-        (["openvino_model.xml", "openvino_model.bin", "config.json"], "holds OpenVINO IR weights only; .*exported"),
         (["README.md"], "no weights file .* among its 1 file;"),
         (["checkpoint-9/optimizer.pt", "checkpoint-9/rng_state.pth"], "a training run's state only"),
         (
@@ -190,10 +188,13 @@ def test_a_repo_of_weights_hfprobe_does_not_read_says_which(tmp_path, files, say
     assert main(["inspect", str(tmp_path)]) == 2 and capsys.readouterr().err.count("\n") == 1
 
 
-def test_an_openvino_ir_s_weights_named_alone_are_not_read_as_a_pickle(tmp_path):
+def test_an_openvino_ir_s_values_named_alone_are_not_read_as_a_pickle(tmp_path):
+    """Its .bin was read as a torch pickle: "not a torch weights file …; re-download it"."""
     (tmp_path / "openvino_model.xml").write_text('<?xml version="1.0"?>\n<net name="Model0" version="11"/>\n')
     (tmp_path / "openvino_model.bin").write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(UnsupportedFormatError, match=r"an OpenVINO IR's weights \(openvino_model.xml beside it\)"):
+    with pytest.raises(
+        UnsupportedFormatError, match=r"an OpenVINO IR's values, .*; point hfprobe at openvino_model.xml"
+    ):
         open_weights(str(tmp_path / "openvino_model.bin"))
 
 
@@ -259,5 +260,7 @@ def test_a_zip_archive_says_what_it_holds(tmp_path):
     ):
         open_weights(str(tmp_path / "lora.zip"))
     (tmp_path / "not.zip").write_bytes(b"garbage")
-    with pytest.raises(UnsupportedFormatError, match="hfprobe reads .safetensors, .gguf, .onnx and torch pickles"):
+    with pytest.raises(
+        UnsupportedFormatError, match="hfprobe reads .safetensors, .gguf, .onnx, OpenVINO .xml and torch pickles"
+    ):
         open_weights(str(tmp_path / "not.zip"))

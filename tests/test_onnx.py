@@ -16,7 +16,7 @@ import torch
 from hfprobe.cards.card import update_card
 from hfprobe.errors import InvalidWeightsError, UnsupportedFormatError
 from hfprobe.formats import open_weights
-from hfprobe.formats.fuzz.protobuf import graph_bytes, onnx_bytes
+from hfprobe.formats.fuzz.exports import graph_bytes, onnx_bytes
 from hfprobe.source.local import ByteCounter, LocalFile
 from hfprobe.source.onnx import read_onnx
 from hfprobe.tree.inspect import inspect_source

@@ -8,13 +8,14 @@
 Only headers are read to build `view.modules`; `view.layer(name)` reads that module's tensors.
 Formats: diffusers-lora, diffusers-lora-processor, kohya, lycoris, xlabs, cloneofsimo, peft, mlx, loralib, torchtune,
 custom-lora, transformers-checkpoint (quantized ones too), diffusers-checkpoint, ldm-checkpoint, textual-inversion,
-gguf, onnx, ip-adapter, prompt-learner, adapterhub, lit-adapter (see each module's docstring).
+gguf, onnx, openvino, ip-adapter, prompt-learner, adapterhub, lit-adapter (see each module's docstring).
 
 Owns: the canonical view (base.py), which file of a folder or repo is read (pick.py), one reader per format
 (diffusers.py, kohya.py, lycoris.py with its ΔW in factors.py, xlabs.py, cloneofsimo.py, peft.py, mlx.py, loralib.py,
-torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, onnx.py, ip_adapter.py, prompt_learner.py,
-adapterhub.py; LoRA key grouping in lora.py; a classifier head in head.py), pickles read only through
-`torch.load(weights_only=True)` or their index alone (pickle_safe.py), the libraries' renaming tables kept as data
+torchtune.py, checkpoint.py with quantized Linears in quantized.py, gguf.py, ONNX and OpenVINO exports in
+exports.py with ONNX's names in onnx.py, ip_adapter.py, prompt_learner.py, adapterhub.py; LoRA key grouping in
+lora.py; a classifier head in head.py), pickles read only through `torch.load(weights_only=True)` or their index
+alone (pickle_safe.py), the libraries' renaming tables kept as data
 (tables.py, kohya_names.py, transformers_names.py) and a quick literal-presence test over names (presence.py).
 May import: hfprobe.source and hfprobe.errors (the tables are built from the libraries, by hand, into data).
 """
@@ -28,6 +29,7 @@ import posixpath
 from ..errors import InvalidWeightsError, NoWeightsError, SourceNotFoundError, UnsupportedFormatError
 from ..source.gguf import read_gguf_header
 from ..source.onnx import read_onnx
+from ..source.openvino import read_openvino
 from ..source.safetensors import quote, read_header
 from .adapterhub import head_of, is_adapterhub, read_adapterhub
 from .base import Module, TensorStore, WeightsView, sample_keys
@@ -46,6 +48,7 @@ from .checkpoint import (
 )
 from .cloneofsimo import is_cloneofsimo, is_cloneofsimo_list, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, is_plain_lora, read_diffusers_lora
+from .exports import merge_parts, openvino_names, quantized_of
 from .gguf import read_gguf
 from .head import task_head
 from .ip_adapter import is_ip_adapter, read_ip_adapter
@@ -53,9 +56,9 @@ from .kohya import is_kohya, read_kohya
 from .loralib import is_lit_adapter, is_loralib, read_lit_adapter, read_loralib
 from .lycoris import is_lycoris
 from .mlx import is_mlx, read_mlx
-from .onnx import quantized_of, torch_tensors
+from .onnx import onnx_names
 from .peft import canonical_modules, is_peft, read_peft
-from .pick import models_in, onnx_parts, pick_weights
+from .pick import models_in, onnx_parts, openvino_parts, pick_weights
 from .pickle_safe import PICKLE_SUFFIXES, archived_weights, is_pickle_name, load_tensors, read_index
 from .prompt_learner import is_prompt_learner, read_prompt_learner
 from .quantized import quantized_bases
@@ -155,20 +158,12 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
         )
         store.gguf = header
         return store, [filename], {}
-    if filename.lower().endswith(".onnx"):  # an export: its weights' shapes under torch's names; values not read
-        parts = onnx_parts(src.files())
-        parts = parts if filename in parts else [filename]  # a file named on purpose is read alone
-        others = [p for p in parts if p != filename]
-        tensors, notes = torch_tensors({filename: read_onnx(f), **{p: read_onnx(src.open(p)) for p in others}})
-        store.add_unreadable(
-            tensors, f"{f.name}: an ONNX model's tensor values are not read by hfprobe; point it at the safetensors"
-        )
-        store.onnx = notes
-        return store, [filename, *others], {}
+    if filename.lower().endswith((".onnx", ".xml")):  # an export: its weights' shapes under torch's names
+        return _load_export(src, filename, f)
     if filename.lower().endswith(".bin") and src.exists(filename[: -len(".bin")] + ".xml"):
         raise UnsupportedFormatError(
-            f"{f.name}: an OpenVINO IR's weights ({posixpath.basename(filename)[: -len('.bin')]}.xml beside it), "
-            "which hfprobe does not read; point it at the PyTorch weights the IR was converted from"
+            f"{f.name}: an OpenVINO IR's values, whose names and shapes are in its graph beside it; point hfprobe at "
+            f"{posixpath.basename(filename)[: -len('.bin')]}.xml"
         )
     if is_pickle_name(filename):
         _add_pickle(store, src, filename)
@@ -180,9 +175,34 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
             "point hfprobe at the weights file or its folder"
         )
     raise UnsupportedFormatError(
-        f"{f.name}: hfprobe reads .safetensors, .gguf, .onnx and torch pickles ({', '.join(PICKLE_SUFFIXES)}); "
-        "convert the file"
+        f"{f.name}: hfprobe reads .safetensors, .gguf, .onnx, OpenVINO .xml and torch pickles "
+        f"({', '.join(PICKLE_SUFFIXES)}); convert the file"
     )
+
+
+def _load_export(src, filename: str, f) -> tuple[TensorStore, list[str], dict[str, str]]:
+    """An ONNX export or OpenVINO IR, all its parts (an encoder, a decoder) as one model; values never read."""
+    onnx = filename.lower().endswith(".onnx")
+    parts = (onnx_parts if onnx else openvino_parts)(src.files())
+    parts = [filename, *(p for p in parts if p != filename)] if filename in parts else [filename]
+    files = {p: f if p == filename else src.open(p) for p in parts}
+    if onnx:
+        models = {p: read_onnx(g) for p, g in files.items()}
+        producers = sorted({m.producer for m in models.values() if m.producer}) or ["producer not named"]
+        named = {p: onnx_names(m) for p, m in models.items()}
+        what, external = f"ONNX export ({', '.join(producers)})", any(m.external for m in models.values())
+    else:
+        read = {p: read_openvino(g) for p, g in files.items()}
+        named = {p: openvino_names(tensors) for p, (tensors, _) in read.items()}
+        what, external = f"OpenVINO IR ({sorted({r for _, r in read.values()})[0]})", False
+    tensors, notes = merge_parts(named, what, external=external)
+    kind = "ONNX model" if onnx else "OpenVINO IR"
+    store = TensorStore()
+    store.add_unreadable(
+        tensors, f"{f.name}: an {kind}'s tensor values are not read by hfprobe; point it at the safetensors"
+    )
+    store.export = ("onnx" if onnx else "openvino", notes)
+    return store, parts, {}
 
 
 def _add_pickle(store: TensorStore, src, name: str, f=None, index=None) -> None:
@@ -225,7 +245,9 @@ def _open(src, filename: str | None) -> WeightsView:
     filename = filename or pick_weights(src)
     log.info("%s: reading %s (%s source)", src.display, filename, src.kind)
     folder = posixpath.dirname(filename)
-    if filename.lower().endswith(".onnx") and posixpath.basename(folder).lower().startswith("onnx"):
+    if filename.lower().endswith((".onnx", ".xml")) and posixpath.basename(folder).lower().startswith(
+        ("onnx", "openvino")
+    ):
         folder = posixpath.dirname(folder)  # Transformers.js keeps its config.json above its onnx/ folder
     configs = [posixpath.join(folder, "adapter_config.json"), posixpath.join(folder, "config.json")]
     src.prefetch(([filename] if filename.endswith(".index.json") else []) + configs)  # a Hub repo's, side by side
@@ -243,10 +265,10 @@ def _open(src, filename: str | None) -> WeightsView:
     if store.gguf is not None:
         fmt = "gguf"
         modules, notes, extra, metadata = read_gguf(store.gguf, where)
-    elif store.onnx is not None:
-        fmt = "onnx"
+    elif store.export is not None:
+        fmt, export_notes = store.export
         modules, notes, extra = read_checkpoint(store, model_config, None, where)
-        notes, extra = [*store.onnx, *notes], {**extra, "quantized": quantized_of(store.raw, len(modules))}
+        notes, extra = [*export_notes, *notes], {**extra, "quantized": quantized_of(store.raw, len(modules), fmt)}
     elif is_cloneofsimo(keys) or is_cloneofsimo_list(keys):
         fmt = "cloneofsimo"
         modules, notes, extra = read_cloneofsimo(store, metadata, where)

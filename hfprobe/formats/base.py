@@ -103,7 +103,7 @@ class TensorStore:
         self._pending: dict[str, tuple[str, object]] = {}  # key -> (pickle, how to read it): known by its index only
         self._unreadable = ""  # why the values of tensors without a location cannot be read (add_unreadable)
         self.gguf = None  # a GGUF file's header (source.gguf.GgufHeader), where the store is one
-        self.onnx: list[str] | None = None  # an ONNX export's notes, where the store is one (formats/onnx.py)
+        self.export: tuple[str, list[str]] | None = None  # (onnx | openvino, notes) of an export (exports.py)
 
     def _check_shard(self, name: str, keys) -> None:
         """One more shard's tensors fit the store's bound and name no tensor another shard holds."""

@@ -8,7 +8,7 @@ after its node, whose name is the module's path (`/encoder/layer.0/attention/sel
 `encoder.layer.0.attention.self.query`), and put back in torch's [out, in] (a Gemm's with `transB` is so
 already; a 4-bit MatMulNBits weight is [N, K] from its node's attributes). A quantization's scales and zero
 points, and unnamed constants no weight-taking node explains, are left out. Several ONNX files of one export (an
-encoder and a decoder) read as one model; a tensor both hold (shared embeddings) counts once.
+encoder and a decoder) read as one model (exports.py).
 
     >>> module_of("/encoder/layer.0/attention/self/query/MatMul"), module_of("MatMul_12")
     ('encoder.layer.0.attention.self.query', None)
@@ -16,9 +16,7 @@ encoder and a decoder) read as one model; a tensor both hold (shared embeddings)
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections import Counter
 
 from ..source.onnx import OnnxModel
 from ..source.safetensors import TensorInfo
@@ -61,36 +59,7 @@ def _as_weight(info: TensorInfo, use) -> tuple[int, ...] | None:
     return shape[::-1]
 
 
-def torch_tensors(parts: dict[str, OnnxModel]) -> tuple[dict[str, TensorInfo], list[str]]:
-    """({torch name: info in torch's layout}, notes) of one export's ONNX files, by file name."""
-    out: dict[str, TensorInfo] = {}
-    dropped = 0
-    named = {file: _names(model) for file, model in parts.items()}
-    prefix = _encoder_prefix(named)
-    for file, names in named.items():
-        for key, info in names.items():
-            if info is None:
-                dropped += 1
-                continue
-            name = prefix + key if prefix and _is_encoder(file) else key
-            if name not in out:  # an encoder's and a decoder's shared table once; the first of a clash
-                out[name] = info._replace(name=name)
-    producers = sorted({m.producer for m in parts.values() if m.producer})
-    types = Counter(out[k].dtype for k in out if len(out[k].shape) >= 2)
-    notes = [
-        f"ONNX export ({', '.join(producers) or 'producer not named'}): {len(out)} tensors under torch's names, mostly "
-        f"{types.most_common(1)[0][0] if types else 'none'}; read at their shapes"
-    ]
-    if prefix:
-        notes.append(f"its encoder's tensors put under `{prefix}`, where its decoder says the model keeps them")
-    if dropped:
-        notes.append(f"{dropped} tensors left out (a quantization's scales, constants no weight-taking node names)")
-    if any(m.external for m in parts.values()):
-        notes.append("its tensor data lives in another file (external data), which is not read")
-    return out, notes
-
-
-def _names(model: OnnxModel) -> dict[str, TensorInfo | None]:
+def onnx_names(model: OnnxModel) -> dict[str, TensorInfo | None]:
     """{torch name (the ONNX name for a tensor left out): info in torch's layout, or None where it is left out}."""
     out: dict[str, TensorInfo | None] = {}
     for key, info in model.tensors.items():
@@ -110,27 +79,3 @@ def _names(model: OnnxModel) -> dict[str, TensorInfo | None]:
         nbits = weight is not None and weight.op == "MatMulNBits"
         out.setdefault(name, TensorInfo(name, f"U{weight.attrs.get('bits', 4)}" if nbits else info.dtype, shape, 0, 0))
     return out
-
-
-def _is_encoder(file: str) -> bool:
-    return posixpath.basename(file).lower().startswith("encoder_model")
-
-
-def _encoder_prefix(named: dict[str, dict]) -> str:
-    """The prefix an export's encoder part lacks: optimum exports a seq2seq model's encoder as the module it is
-    (`layers.0.self_attn.q_proj`) and its decoder within the whole model (`model.decoder.layers.0…`), so the encoder
-    is put back where the decoder says the model keeps it (`model.encoder.`); "" where nothing is missing."""
-    decoder = [n for f, names in named.items() if not _is_encoder(f) for n, i in names.items() if i is not None]
-    encoder = [n for f, names in named.items() if _is_encoder(f) for n, i in names.items() if i is not None]
-    head = next((n[: n.index("decoder.")] for n in decoder if n.startswith("decoder.") or ".decoder." in n), None)
-    if head is None or not encoder or any(n.startswith((f"{head}encoder.", "encoder.")) for n in encoder):
-        return ""
-    return f"{head}encoder."
-
-
-def quantized_of(tensors: dict[str, TensorInfo], modules: int) -> dict:
-    """The report's `quantized` of an export: ONNX, at its weights' main type (a conversion, as a GGUF is)."""
-    types = Counter(info.dtype for info in tensors.values() if len(info.shape) >= 2)
-    main = types.most_common(1)[0][0] if types else None
-    bits = {"I8": 8, "U8": 8, "I4": 4, "U4": 4}.get(main or "")
-    return {"method": "onnx", "bits": bits, "type": main, "modules": modules}

@@ -100,14 +100,15 @@ def pick_weights(src) -> str:
         return parts[0]
     if models := onnx_models(files):  # separate ONNX models: asks which
         return _one_file(src, min(models.values()), list(models.values()))
+    if parts := openvino_parts(files):  # an OpenVINO IR (optimum-intel's export): read through its first part
+        return parts[0]
     state = sorted(f for f in files if TRAINING_STATE.match(posixpath.basename(f)))
     if state:
         raise NoWeightsError(
             f"{src.display}: holds a training run's state only ({', '.join(state[:MAX_NAMED])}), not the model's "
             "weights; point hfprobe at the folder the run saved its model or adapter to"
         )
-    foreign = {kind for f in files for suffix, kind in FOREIGN_WEIGHTS.items() if f.lower().endswith(suffix)}
-    foreign = sorted(foreign | ({"OpenVINO IR"} if openvino_bins(files) else set()))
+    foreign = sorted({kind for f in files for suffix, kind in FOREIGN_WEIGHTS.items() if f.lower().endswith(suffix)})
     if foreign:
         flag = "from_tf=True" if any(k.startswith("TensorFlow") for k in foreign) else "from_flax=True"
         fix = (
@@ -335,6 +336,39 @@ def _weights(files: list[str], kind) -> list[str]:
     OpenVINO IR's weights, which are no pickle."""
     ir = openvino_bins(files)
     return [f for f in files if kind(f) and not TRAINING_STATE.match(posixpath.basename(f)) and f not in ir]
+
+
+def openvino_parts(files: list[str]) -> list[str]:
+    """The `.xml` graphs of the OpenVINO IR a folder or repo holds (each with its `.bin` beside it), as optimum-intel
+    names them: `openvino_model.xml` alone where it is there, else the parts of one model (`openvino_encoder_model`,
+    one decoder), else a diffusion pipeline's denoiser (`unet/`, `transformer/`); one IR of another name is read,
+    several ask which.
+
+    >>> openvino_parts(["openvino_model.xml", "openvino_model.bin", "openvino_tokenizer.xml", "openvino_tokenizer.bin"])
+    ['openvino_model.xml']
+    >>> ir = [f"openvino_{p}_model.{x}" for p in ("encoder", "decoder", "decoder_with_past") for x in ("xml", "bin")]
+    >>> openvino_parts(ir)
+    ['openvino_encoder_model.xml', 'openvino_decoder_model.xml']
+    """
+    graphs = openvino_graphs(files)
+    if not graphs:
+        return []
+    for main in ("openvino_model.xml", "unet/openvino_model.xml", "transformer/openvino_model.xml"):
+        if main in graphs:
+            return [main]
+    top = [g for g in graphs if "/" not in g]
+    parts = {posixpath.basename(g)[: -len(".xml")].removeprefix("openvino_"): g for g in top}
+    if parts and set(parts) <= ONNX_PARTS and any(p in parts for p in ("encoder_model", *_DECODERS)):
+        decoders = [d for d in _DECODERS if d in parts]
+        kept = [p for p in parts if p not in decoders[1:]]
+        return [parts[p] for p in sorted(kept, key=lambda p: (p != "encoder_model", p))]
+    return graphs[:1] if len(graphs) == 1 else []
+
+
+def openvino_graphs(files: list[str]) -> list[str]:
+    """The `.xml` graphs of the OpenVINO IR models among `files`; openvino_tokenizers' IRs are no model."""
+    graphs = (f[: -len(".bin")] + ".xml" for f in openvino_bins(files))
+    return sorted(g for g in graphs if not re.search(r"(?:^|/)openvino_(?:de)?tokenizer\.xml$", g))
 
 
 def openvino_bins(files: list[str]) -> set[str]:

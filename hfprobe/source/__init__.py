@@ -14,7 +14,8 @@ A Hub source reads one commit: `Source.revision_sha`, named by its first (listin
 Owns: `resolve` (resolve.py), `Source` (source.py), local files (local.py), the Hub: listing, downloads, offline
 caches and the mapping of huggingface_hub errors to ours (hub.py), HTTP with timeouts, retries and bounded
 replies (transport.py), ranged reads of a remote file and their offline cache (ranged.py), the safetensors header
-and tensor reader (safetensors.py), GGUF headers (gguf.py), ONNX models' tensors and nodes (onnx.py).
+and tensor reader (safetensors.py), GGUF headers (gguf.py), ONNX models' tensors and nodes (onnx.py), OpenVINO
+IR graphs (openvino.py).
 May import: hfprobe.errors, hfprobe.config and third-party libraries only. See docs/source.md.
 
     >>> from hfprobe.source import resolve

@@ -416,8 +416,9 @@ def _explain(
 
 
 def _converted(quantized: dict | None) -> str:
-    """How a checkpoint was converted, in the words a decision's reason uses: "" (not), "exported" (an ONNX export
-    at full or half precision), else "quantized"."""
+    """How a checkpoint was converted, in the words a decision's reason uses: "" (not), "ONNX" or "OpenVINO" (an
+    export at full or half precision), else "quantized"."""
     if not quantized:
         return ""
-    return "exported" if quantized.get("method") == "onnx" and not quantized.get("bits") else "quantized"
+    exported = {"onnx": "ONNX", "openvino": "OpenVINO"}.get(quantized.get("method"))
+    return exported if exported and not quantized.get("bits") else "quantized"

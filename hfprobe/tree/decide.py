@@ -186,7 +186,7 @@ def base_model_decision(
     pool: list[RootFit],
     family: str | None,
     *,
-    quantized: str = "",
+    quantized: str = "",  # how the checkpoint was converted: "quantized", "ONNX", "OpenVINO" (an export), or ""
     coverage: float | None = None,
     foreign: str | None = None,
     unknown: UnknownClaims = NO_UNKNOWN_CLAIMS,
@@ -313,9 +313,9 @@ def base_model_decision(
     if quantized:
         return dict(
             out,
-            reason=f"{'an ONNX export' if quantized == 'exported' else 'a quantized checkpoint'} of "
-            f"{family_label(family)} ({rid} or a model like it): the weights cannot tell which model was {quantized}; "
-            "declare base_model in its config.json or card",
+            reason=f"{'a quantized checkpoint' if quantized == 'quantized' else f'an {quantized} export'} of "
+            f"{family_label(family)} ({rid} or a model like it): the weights cannot tell which model was "
+            f"{'quantized' if quantized == 'quantized' else 'exported'}; declare base_model in its config.json or card",
         )
     if coverage is not None and all(f.short for f in mine):  # a full checkpoint: fewer blocks is distilled or pruned
         return dict(

@@ -19,7 +19,7 @@ import posixpath
 from ..errors import HfprobeError
 from ..formats import open_weights, pick_weights
 from ..formats.head import MAX_LABELS, head_words, label_sets
-from ..formats.pick import TRAINING_STATE, is_weights_name
+from ..formats.pick import TRAINING_STATE, is_weights_name, openvino_bins, openvino_graphs
 from ..source import Source, resolve
 from .classify import classify
 from .declared import declared_words
@@ -268,11 +268,13 @@ def passed_over(src: Source, read: list[str]) -> dict | None:
     if hint:
         files = [f for f in files if f.startswith(hint + "/")]
     done = set(read)
+    ir, graphs = openvino_bins(files), set(openvino_graphs(files))  # an IR's graph is its weights file, not its .bin
     others = sorted(
         f
         for f in files
-        if (is_weights_name(f) or f.endswith(".gguf"))
+        if (is_weights_name(f) or f.endswith((".gguf", ".onnx")) or f in graphs)
         and f not in done
+        and f not in ir
         and not TRAINING_STATE.match(posixpath.basename(f))
     )
     return {"count": len(others), "files": others[:MAX_PASSED_OVER]} if others else None
@@ -357,8 +359,8 @@ def quant_words(q: dict) -> str:
 
 
 def _quant_phrase(q: dict) -> str:
-    """'quantized (gptq 4-bit)'; an ONNX export at full or half precision is no quantization: 'F32 weights'."""
-    if q.get("method") == "onnx" and not q.get("bits"):
+    """'quantized (gptq 4-bit)'; an export at full or half precision is no quantization: 'F32 weights'."""
+    if q.get("method") in ("onnx", "openvino") and not q.get("bits"):
         return f"{q.get('type')} weights"
     return f"quantized ({quant_words(q)})"
 

@@ -52,8 +52,8 @@ def exercise(folder: Path, inspect, layers: int = 3) -> tuple[str, str, float]:
         attempt("inspect", lambda: inspect(str(folder)))
         opened, view = attempt("open", lambda: open_weights(folder))
         # (a quantized, IA3 or other PEFT tuner's module, a merged LoRA's fused projection, or any GGUF tensor, has
-        # no values hfprobe reads: layer() refuses it by design, in one line; an ONNX model's, likewise)
-        values = opened and view.store.gguf is None and view.store.onnx is None
+        # no values hfprobe reads: layer() refuses it by design, in one line; an ONNX or OpenVINO model's, likewise)
+        values = opened and view.store.gguf is None and view.store.export is None
         readable = [
             n for n, m in view.modules.items() if m.kind not in ("quantized", "ia3", "tuner") and m.merged_groups == 1
         ] if values else []  # fmt: skip

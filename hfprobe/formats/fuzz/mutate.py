@@ -133,7 +133,7 @@ COMPANION_VALUES = [
 
 
 def _weights_name(files: dict[str, bytes], rng: random.Random) -> str:
-    names = [n for n in files if n.endswith((".safetensors", ".bin", ".pt", ".gguf", ".onnx"))]
+    names = [n for n in files if n.endswith((".safetensors", ".bin", ".pt", ".gguf", ".onnx", ".xml"))]
     return rng.choice(names) if names else rng.choice(list(files))
 
 
@@ -411,7 +411,7 @@ def mutant(seed: int, i: int, *, pickles: bool = True) -> tuple[dict[str, bytes]
     files = seed_files(seed_name)
     if seed_name in PICKLE_SEEDS:
         kinds = ["pickle", "pickle", "truncate", "companion"]
-    elif seed_name == "onnx":  # a protobuf: its bytes flipped or cut, its config.json mangled
+    elif seed_name in ("onnx", "openvino"):  # a protobuf or an XML graph: its bytes flipped or cut, its config mangled
         kinds = ["flip", "flip", "truncate", "companion"]
     elif seed_name == "gguf":
         kinds = ["gguf", "gguf", "flip", "truncate", "companion"]

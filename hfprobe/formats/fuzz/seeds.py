@@ -1,7 +1,7 @@
 """The seeds of the fuzzing: one small synthetic folder per weights format (kohya SD/SDXL/FLUX, LyCORIS, XLabs
 FLUX, diffusers in three key styles, PEFT over BERT, GPT-2 and a UNet, cloneofsimo, a custom LoRA, textual
 inversion, transformers (dense, a mixture of experts, GPTQ and bitsandbytes 4-bit), sharded, diffusers and LDM
-checkpoints, GGUF, an ONNX export, torch pickles in both zip and legacy form), each a valid file that reads
+checkpoints, GGUF, ONNX and OpenVINO exports, torch pickles in both zip and legacy form), each a valid file that reads
 cleanly, with its companions (adapter_config.json, config.json, an index, README.md, config.yaml, a merge
 recipe). It also owns the byte-level writers the mutator and the tests build on: `safetensors_bytes`,
 `gguf_bytes`, `pack` and `unpack` (an ONNX model's, `onnx_bytes`, is protobuf.py's).
@@ -21,7 +21,7 @@ import random
 import struct
 
 from ..tables import tables
-from .protobuf import onnx_bytes
+from .exports import onnx_bytes, openvino_xml
 
 F16, F32 = "F16", "F32"
 
@@ -492,6 +492,20 @@ def _onnx(rng):
     }
 
 
+def _openvino(rng):
+    """A BERT's OpenVINO IR as optimum-intel saves it: its XML graph (Const layers), its .bin (not read)."""
+    layers = {"self.bert.embeddings.word_embeddings.weight_compressed": ("f16", (100, 32)), "Constant_5": ("i64", (1,))}
+    for i in range(2):
+        layers[f"self.bert.encoder.layer.{i}.attention.self.query.weight_compressed"] = ("f16", (32, 32))
+        layers[f"self.bert.encoder.layer.{i}.intermediate.dense.weight"] = ("u4", (64, 1, 32))
+    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 100}
+    return {
+        "openvino_model.xml": openvino_xml(layers).encode(),
+        "openvino_model.bin": b"",
+        "config.json": json.dumps(config).encode(),
+    }
+
+
 def _sharded(rng):
     a = {"model.layers.0.self_attn.q_proj.weight": (F32, [16, 16]), "model.embed_tokens.weight": (F32, [32, 16])}
     b = {"model.layers.0.mlp.down_proj.weight": (F32, [16, 24]), "lm_head.weight": (F32, [32, 16])}
@@ -586,6 +600,7 @@ SEEDS = {
     "gguf": _gguf,
     "gguf-lora": _gguf_lora,
     "onnx": _onnx,
+    "openvino": _openvino,
     "sharded": _sharded,
     "diffusers-checkpoint": _unet_checkpoint,
     "ldm": _ldm,

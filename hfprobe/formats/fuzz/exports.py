@@ -1,5 +1,7 @@
-"""A few lines of protobuf writing: enough to build small ONNX models (`onnx_bytes`) for the fuzz seeds and the
-tests without the `onnx` package, which the tests keep as the oracle of what these bytes mean.
+"""Writers of exported models for the fuzz seeds and the tests: a few lines of protobuf, enough to build small ONNX
+models (`onnx_bytes`) without the `onnx` package, which the tests keep as the oracle of what these bytes mean; and
+an OpenVINO IR's XML graph (`openvino_xml`) laid out as openvino 2026.4's `save_model` writes one (its Const layers
+and their output ports; docs/formats.md).
 
     >>> varint(300), field(8, "w")
     (b'\\xac\\x02', b'B\\x01w')
@@ -61,3 +63,26 @@ def graph_bytes(initializers: dict[str, tuple[int, list[int]]], nodes: list[tupl
         where = field(13, field(1, "location") + field(2, "model.onnx_data")) + field(14, 1) if external else b""
         graph += field(5, field(1, packed) + field(2, dtype) + field(8, name) + (where or field(9, data)))
     return graph
+
+
+_PRECISION = {"f16": "FP16", "f32": "FP32", "bf16": "BF16"}
+
+
+def openvino_xml(consts: dict[str, tuple[str, tuple[int, ...]]], runtime: str = "2026.4.1-22982-e213a147257") -> str:
+    """An IR's XML graph holding `consts` {layer name: (element type, shape)} as Const layers (no edges: hfprobe
+    reads the parameters, not the graph)."""
+    layers = []
+    for i, (name, (kind, shape)) in enumerate(consts.items()):
+        dims = "".join(f"\n\t\t\t\t\t<dim>{d}</dim>" for d in shape)
+        port = name.removesuffix("_compressed")
+        named = f' names="{port}"' if "." in port else ""  # a graph constant's port has no name
+        layers.append(
+            f'\t\t<layer id="{i}" name="{name}" type="Const" version="opset1">\n'
+            f'\t\t\t<data element_type="{kind}" shape="{", ".join(map(str, shape))}" offset="0" size="0" />\n'
+            f'\t\t\t<output>\n\t\t\t\t<port id="0" precision="{_PRECISION.get(kind, kind.upper())}"{named}>{dims}\n'
+            "\t\t\t\t</port>\n\t\t\t</output>\n\t\t</layer>\n"
+        )
+    return (
+        '<?xml version="1.0"?>\n<net name="Model0" version="11">\n\t<layers>\n' + "".join(layers) + "\t</layers>\n"
+        f'\t<edges />\n\t<rt_info>\n\t\t<Runtime_version value="{runtime}" />\n\t</rt_info>\n</net>\n'
+    )
