@@ -94,3 +94,27 @@ def test_a_bad_ir_graph_is_one_typed_line(tmp_path, text, says):
     with pytest.raises(InvalidWeightsError, match=says) as err:
         inspect_source(str(tmp_path))
     assert "\n" not in str(err.value) and "openvino_model.xml" in str(err.value)
+
+
+def test_a_hub_ir_is_read_by_its_graph_through_the_hub_cache_and_an_offline_rerun_answers(tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    from tests.fakehub import FakeHub
+
+    hub = FakeHub(tmp_path / "hub")
+    xml = openvino_xml(_bert_base())
+    files = {
+        "openvino_model.xml": xml,
+        "openvino_model.bin": bytes(1024 * 1024),
+        "config.json": '{"model_type": "bert"}',
+    }
+    hub.add_repo("OpenVINO/bert-base-uncased-fp16-ov", files)
+    with hub.serving():
+        report = inspect_source("OpenVINO/bert-base-uncased-fp16-ov")
+    assert report["format"] == "openvino" and report["family"] == "bert" and report["revision_sha"]
+    assert report["bytes_read"] < len(xml) + 64 * 1024  # the graph (and the config), never the 1 MB of values
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the server is gone too
+    offline = inspect_source("OpenVINO/bert-base-uncased-fp16-ov")
+    assert {k: offline[k] for k in ("format", "family", "modules")} == {
+        k: report[k] for k in ("format", "family", "modules")
+    }

@@ -29,7 +29,7 @@ import posixpath
 from ..errors import InvalidWeightsError, NoWeightsError, SourceNotFoundError, UnsupportedFormatError
 from ..source.gguf import read_gguf_header
 from ..source.onnx import read_onnx
-from ..source.openvino import read_openvino
+from ..source.openvino import MAX_XML_BYTES, read_openvino
 from ..source.safetensors import quote, read_header
 from .adapterhub import head_of, is_adapterhub, read_adapterhub
 from .base import Module, TensorStore, WeightsView, sample_keys
@@ -185,7 +185,10 @@ def _load_export(src, filename: str, f) -> tuple[TensorStore, list[str], dict[st
     onnx = filename.lower().endswith(".onnx")
     parts = (onnx_parts if onnx else openvino_parts)(src.files())
     parts = [filename, *(p for p in parts if p != filename)] if filename in parts else [filename]
-    files = {p: f if p == filename else src.open(p) for p in parts}
+    if onnx:  # ranged reads of its tensors' fields
+        files = {p: f if p == filename else src.open(p) for p in parts}
+    else:  # a text graph read whole: through the Hub cache, for an offline rerun
+        files = {p: src.fetch(p, max_bytes=MAX_XML_BYTES, progress=False) for p in parts}
     if onnx:
         models = {p: read_onnx(g) for p, g in files.items()}
         producers = sorted({m.producer for m in models.values() if m.producer}) or ["producer not named"]
