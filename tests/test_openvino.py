@@ -118,3 +118,22 @@ def test_a_hub_ir_is_read_by_its_graph_through_the_hub_cache_and_an_offline_reru
     assert {k: offline[k] for k in ("format", "family", "modules")} == {
         k: report[k] for k in ("format", "family", "modules")
     }
+
+
+def test_a_folder_of_exported_models_names_them_and_trees_reads_each(tmp_path):
+    """A folder of two models' folders, an ONNX export and an IR: inspect read the ONNX one silently and `trees`
+    saw only the IR (its .bin taken for a pickle)."""
+    from hfprobe.errors import UsageError
+    from hfprobe.formats import models_in
+    from hfprobe.formats.fuzz.seeds import seed_files
+    from hfprobe.source import resolve
+
+    for name, blob in seed_files("onnx").items():
+        (tmp_path / "a" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "a" / name).write_bytes(blob)
+    (tmp_path / "b").mkdir()
+    _ir(tmp_path / "b", _bert_base())
+    with pytest.raises(UsageError, match=r"holds 2 separate models \(a/, b/\); name one, e.g. .*/a$"):
+        open_weights(str(tmp_path))
+    assert models_in(resolve(str(tmp_path))) == ["a", "b"]
+    assert open_weights(str(tmp_path / "a")).files == ["onnx/model.onnx"]

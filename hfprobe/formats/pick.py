@@ -95,13 +95,14 @@ def pick_weights(src) -> str:
     if models:  # llama.cpp conversions: the same model at several ggml types
         first = min((group[0] for group in models.values()), key=_whole_first)
         return first if len(models) == 1 else _one_file(src, first, [f for g in models.values() for f in g])
-    parts = onnx_parts(files)
-    if parts:  # an ONNX export (Transformers.js' onnx/ folder, optimum's): read through its first part
-        return parts[0]
-    if models := onnx_models(files):  # separate ONNX models: asks which
-        return _one_file(src, min(models.values()), list(models.values()))
-    if parts := openvino_parts(files):  # an OpenVINO IR (optimum-intel's export): read through its first part
-        return parts[0]
+    exports = _exports(files)  # ONNX exports (Transformers.js' onnx/ folder, optimum's) and OpenVINO IRs
+    if len(exports) > 1:
+        raise _several(src, list(exports), next(iter(exports)))
+    for folder, entry in exports.items():
+        if entry:  # read through its first part
+            return entry
+        models = [posixpath.join(folder, m) for m in onnx_models(_below(folder, files)).values()]
+        return _one_file(src, min(models), models)  # separate ONNX models side by side: asks which
     state = sorted(f for f in files if TRAINING_STATE.match(posixpath.basename(f)))
     if state:
         raise NoWeightsError(
@@ -159,13 +160,47 @@ def _one_model(src, files: list[str], found: list[str]) -> str:
     if len(models) > 1:  # named with the models whose weights are of the other kind too (pickles beside .safetensors)
         everything = _models(files, [f for f in files if is_weights_name(f) and "/" in f])
         models = everything if "" not in everything else models
-        named = ", ".join(f"{d}/" for d in models[:MAX_NAMED])
-        more = f" and {len(models) - MAX_NAMED} more" if len(models) > MAX_NAMED else ""
-        raise UsageError(
-            f"{src.display}: holds {len(models)} separate models ({named}{more}); name one, e.g. "
-            f"{_spec_of(src, models[0] or _in_folder(models[0], files, _weights_in(models[0], files)))}"
-        )
+        raise _several(src, models, models[0] or _in_folder(models[0], files, _weights_in(models[0], files)))
     return _one_file(src, _in_folder(models[0], files, found), found)
+
+
+def _several(src, models: list[str], example: str) -> UsageError:
+    """The error that names the separate models' folders of a folder or repo and how to name one."""
+    named = ", ".join(f"{d}/" for d in models[:MAX_NAMED])
+    more = f" and {len(models) - MAX_NAMED} more" if len(models) > MAX_NAMED else ""
+    return UsageError(
+        f"{src.display}: holds {len(models)} separate models ({named}{more}); name one, e.g. {_spec_of(src, example)}"
+    )
+
+
+def _below(folder: str, files: list[str]) -> list[str]:
+    """The paths of `files` under `folder`, relative to it."""
+    return [f[len(folder) + 1 :] for f in files if f.startswith(folder + "/")] if folder else list(files)
+
+
+def _exports(files: list[str]) -> dict[str, str | None]:
+    """{the folder of each exported model (ONNX, OpenVINO IR): the file it is read through, or None for a folder
+    of separate ONNX models}; a model's own `onnx/` folder and a pipeline's component folders are part of it.
+
+    >>> _exports(["a/onnx/model.onnx", "a/config.json", "b/openvino_model.xml", "b/openvino_model.bin"])
+    {'a': 'a/onnx/model.onnx', 'b': 'b/openvino_model.xml'}
+    """
+    folders = set()
+    for f in [f for f in files if f.lower().endswith(".onnx")] + openvino_graphs(files):
+        folder = posixpath.dirname(f)
+        if (
+            posixpath.basename(folder).lower().startswith(("onnx", "openvino"))
+            or posixpath.basename(folder) in COMPONENTS
+        ):
+            folder = posixpath.dirname(folder)
+        folders.add(folder)
+    tops = sorted(d for d in folders if not any(o != d and (o == "" or d.startswith(o + "/")) for o in folders))
+    out: dict[str, str | None] = {}
+    for d in tops:
+        under = _below(d, files)
+        entry = (onnx_parts(under) or openvino_parts(under) or [None])[0]
+        out[d] = posixpath.join(d, entry) if entry else None
+    return out
 
 
 # a training run's intermediate saves beside its final file: `style-000010`, `style-step500`, `style_e3`,
@@ -294,12 +329,14 @@ def models_in(src) -> list[str]:
     """The separate models of a folder or repo, each as the path it is read from: a weights file at the top is a
     model of its own (a pile of LoRA files), a model's folder below is one (its shards, components, checkpoints)."""
     files = src.files()
-    top = [f for f in files if "/" not in f and is_weights_name(f) and not f.endswith(".index.json")]
+    ir = openvino_bins(files)  # an IR's values: its model is its folder's export
+    top = [f for f in files if "/" not in f and is_weights_name(f) and not f.endswith(".index.json") and f not in ir]
     top += [g[0] for g in _gguf_conversions([f for f in files if "/" not in f]).values()]  # each model once
-    below = _models(files, [f for f in files if "/" in f and is_weights_name(f)])
-    if any(name in top for name in PREFERRED):  # the folder is one model (what is below is its parts or checkpoints)
-        return [""]
-    return sorted(top) + below
+    below = _models(files, [f for f in files if "/" in f and is_weights_name(f) and f not in ir])
+    exports = _exports(files)
+    if any(name in top for name in PREFERRED) or ("" in exports and not top and not below):
+        return [""]  # the folder is one model (what is below is its parts or checkpoints)
+    return sorted(top) + sorted(set(below) | {d for d in exports if d})
 
 
 def _models(files: list[str], weights: list[str]) -> list[str]:
