@@ -262,15 +262,21 @@ ONNX_PARTS = {
 
 def onnx_models(files: list[str]) -> dict[str, str]:
     """{model or part: its file at the best precision there} of the .onnx files in the shallowest folder that has
-    any (`onnx/`, or the top).
+    any (`onnx/`, or the top; of a diffusion pipeline's components, `unet/` or `transformer/`).
 
     >>> onnx_models(["onnx/model.onnx", "onnx/model_quantized.onnx", "onnx_models/model-opt.onnx", "x/model_q4.onnx"])
     {'model': 'onnx/model.onnx'}
+    >>> onnx_models(["text_encoder/model.onnx", "unet/model.onnx", "vae_decoder/model.onnx"])
+    {'model': 'unet/model.onnx'}
     """
     found = [f for f in files if f.lower().endswith(".onnx")]
     if not found:
         return {}
-    folder = min({posixpath.dirname(f) for f in found}, key=lambda d: (d.count("/") + bool(d), d))
+    # the shallowest folder; of a diffusion pipeline's component folders, its denoiser's
+    folder = min(
+        {posixpath.dirname(f) for f in found},
+        key=lambda d: (d.count("/") + bool(d), d not in ("unet", "transformer"), d),
+    )
     best: dict[str, tuple[int, str]] = {}
     for f in found:
         if posixpath.dirname(f) != folder:
