@@ -186,16 +186,12 @@ def _load_export(src, filename: str, f) -> tuple[TensorStore, list[str], dict[st
     parts = (onnx_parts if onnx else openvino_parts)(src.files())
     parts = [filename, *(p for p in parts if p != filename)] if filename in parts else [filename]
     if onnx:  # ranged reads of its tensors' fields
-        files = {p: f if p == filename else src.open(p) for p in parts}
-    else:  # a text graph read whole: through the Hub cache, for an offline rerun
-        files = {p: src.fetch(p, max_bytes=MAX_XML_BYTES, progress=False) for p in parts}
-    if onnx:
-        models = {p: read_onnx(g) for p, g in files.items()}
+        models = {p: read_onnx(f if p == filename else src.open(p)) for p in parts}
         producers = sorted({m.producer for m in models.values() if m.producer}) or ["producer not named"]
         named = {p: onnx_names(m) for p, m in models.items()}
         what, external = f"ONNX export ({', '.join(producers)})", any(m.external for m in models.values())
-    else:
-        read = {p: read_openvino(g) for p, g in files.items()}
+    else:  # a text graph read whole, through the Hub cache (for an offline rerun)
+        read = {p: read_openvino(src.fetch(p, max_bytes=MAX_XML_BYTES, progress=False)) for p in parts}
         named = {p: openvino_names(tensors) for p, (tensors, _) in read.items()}
         what, external = f"OpenVINO IR ({sorted({r for _, r in read.values()})[0]})", False
     tensors, notes = merge_parts(named, what, external=external)

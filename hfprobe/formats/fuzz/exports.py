@@ -1,7 +1,7 @@
 """Writers of exported models for the fuzz seeds and the tests: a few lines of protobuf, enough to build small ONNX
 models (`onnx_bytes`) without the `onnx` package, which the tests keep as the oracle of what these bytes mean; and
 an OpenVINO IR's XML graph (`openvino_xml`) laid out as openvino 2026.4's `save_model` writes one (its Const layers
-and their output ports; docs/formats.md).
+and their output ports; docs/formats.md); and the fuzz seeds of both formats (`onnx_seed`, `openvino_seed`).
 
     >>> varint(300), field(8, "w")
     (b'\\xac\\x02', b'B\\x01w')
@@ -9,6 +9,7 @@ and their output ports; docs/formats.md).
 
 from __future__ import annotations
 
+import json
 import math
 
 
@@ -86,3 +87,42 @@ def openvino_xml(consts: dict[str, tuple[str, tuple[int, ...]]], runtime: str = 
         '<?xml version="1.0"?>\n<net name="Model0" version="11">\n\t<layers>\n' + "".join(layers) + "\t</layers>\n"
         f'\t<edges />\n\t<rt_info>\n\t\t<Runtime_version value="{runtime}" />\n\t</rt_info>\n</net>\n'
     )
+
+
+# ---------------------------------------------------------------- the fuzz seeds (seeds.py)
+def onnx_seed(rng):
+    """A BERT exported by torch.onnx, as Transformers.js lays it out: its Linears' weights named by their MatMul
+    nodes (or the module scope a node records) and stored [in, out], its config.json above the onnx/ folder."""
+    tensors = {"embeddings.word_embeddings.weight": (1, [100, 32]), "embeddings.LayerNorm.weight": (1, [32])}
+    nodes = []
+    for i in range(2):
+        for n, (module, dims) in enumerate(
+            [("attention/self/query", [32, 32]), ("attention/self/value", [32, 32]), ("intermediate/dense", [32, 64])]
+        ):
+            weight = f"onnx::MatMul_{100 + 10 * i + n}"
+            tensors[weight] = (1, dims)
+            tensors[f"encoder.layer.{i}.{module.replace('/', '.')}.bias"] = (1, dims[1:])
+            nodes.append(("MatMul", f"/encoder/layer.{i}/{module}/MatMul", [f"h{i}", weight], {}))
+    # the dynamo exporter's way: a weight `val_N` of a node named `node_MatMul_N`, its module in the node's metadata
+    tensors["val_7"] = (1, [64, 32])
+    scopes = "['', 'encoder', 'encoder.layer.1', 'encoder.layer.1.output', 'encoder.layer.1.output.dense', 'linear']"
+    nodes.append(("MatMul", "node_MatMul_6", ["h2", "val_7"], {}, {"pkg.torch.onnx.name_scopes": scopes}))
+    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 100}
+    return {
+        "onnx/model.onnx": onnx_bytes(tensors, nodes, producer="pytorch"),
+        "config.json": json.dumps(config).encode(),
+    }
+
+
+def openvino_seed(rng):
+    """A BERT's OpenVINO IR as optimum-intel saves it: its XML graph (Const layers), its .bin (not read)."""
+    layers = {"self.bert.embeddings.word_embeddings.weight_compressed": ("f16", (100, 32)), "Constant_5": ("i64", (1,))}
+    for i in range(2):
+        layers[f"self.bert.encoder.layer.{i}.attention.self.query.weight_compressed"] = ("f16", (32, 32))
+        layers[f"self.bert.encoder.layer.{i}.intermediate.dense.weight"] = ("u4", (64, 1, 32))
+    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 100}
+    return {
+        "openvino_model.xml": openvino_xml(layers).encode(),
+        "openvino_model.bin": b"",
+        "config.json": json.dumps(config).encode(),
+    }

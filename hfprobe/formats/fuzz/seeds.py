@@ -4,7 +4,7 @@ inversion, transformers (dense, a mixture of experts, GPTQ and bitsandbytes 4-bi
 checkpoints, GGUF, ONNX and OpenVINO exports, torch pickles in both zip and legacy form), each a valid file that reads
 cleanly, with its companions (adapter_config.json, config.json, an index, README.md, config.yaml, a merge
 recipe). It also owns the byte-level writers the mutator and the tests build on: `safetensors_bytes`,
-`gguf_bytes`, `pack` and `unpack` (an ONNX model's, `onnx_bytes`, is protobuf.py's).
+`gguf_bytes`, `pack` and `unpack` (the ONNX and OpenVINO writers and seeds are exports.py's).
 
     >>> sorted(seed_files("peft-gpt2"))
     ['adapter_config.json', 'adapter_model.safetensors']
@@ -21,7 +21,7 @@ import random
 import struct
 
 from ..tables import tables
-from .exports import onnx_bytes, openvino_xml
+from .exports import onnx_seed, openvino_seed
 
 F16, F32 = "F16", "F32"
 
@@ -468,44 +468,6 @@ def _gguf_lora(rng):
     return {"lora-f32.gguf": gguf_bytes(meta, t, rng)}
 
 
-def _onnx(rng):
-    """A BERT exported by torch.onnx, as Transformers.js lays it out: its Linears' weights named by their MatMul
-    nodes (or the module scope a node records) and stored [in, out], its config.json above the onnx/ folder."""
-    tensors = {"embeddings.word_embeddings.weight": (1, [100, 32]), "embeddings.LayerNorm.weight": (1, [32])}
-    nodes = []
-    for i in range(2):
-        for n, (module, dims) in enumerate(
-            [("attention/self/query", [32, 32]), ("attention/self/value", [32, 32]), ("intermediate/dense", [32, 64])]
-        ):
-            weight = f"onnx::MatMul_{100 + 10 * i + n}"
-            tensors[weight] = (1, dims)
-            tensors[f"encoder.layer.{i}.{module.replace('/', '.')}.bias"] = (1, dims[1:])
-            nodes.append(("MatMul", f"/encoder/layer.{i}/{module}/MatMul", [f"h{i}", weight], {}))
-    # the dynamo exporter's way: a weight `val_N` of a node named `node_MatMul_N`, its module in the node's metadata
-    tensors["val_7"] = (1, [64, 32])
-    scopes = "['', 'encoder', 'encoder.layer.1', 'encoder.layer.1.output', 'encoder.layer.1.output.dense', 'linear']"
-    nodes.append(("MatMul", "node_MatMul_6", ["h2", "val_7"], {}, {"pkg.torch.onnx.name_scopes": scopes}))
-    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 100}
-    return {
-        "onnx/model.onnx": onnx_bytes(tensors, nodes, producer="pytorch"),
-        "config.json": json.dumps(config).encode(),
-    }
-
-
-def _openvino(rng):
-    """A BERT's OpenVINO IR as optimum-intel saves it: its XML graph (Const layers), its .bin (not read)."""
-    layers = {"self.bert.embeddings.word_embeddings.weight_compressed": ("f16", (100, 32)), "Constant_5": ("i64", (1,))}
-    for i in range(2):
-        layers[f"self.bert.encoder.layer.{i}.attention.self.query.weight_compressed"] = ("f16", (32, 32))
-        layers[f"self.bert.encoder.layer.{i}.intermediate.dense.weight"] = ("u4", (64, 1, 32))
-    config = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 2, "vocab_size": 100}
-    return {
-        "openvino_model.xml": openvino_xml(layers).encode(),
-        "openvino_model.bin": b"",
-        "config.json": json.dumps(config).encode(),
-    }
-
-
 def _sharded(rng):
     a = {"model.layers.0.self_attn.q_proj.weight": (F32, [16, 16]), "model.embed_tokens.weight": (F32, [32, 16])}
     b = {"model.layers.0.mlp.down_proj.weight": (F32, [16, 24]), "lm_head.weight": (F32, [32, 16])}
@@ -599,8 +561,8 @@ SEEDS = {
     "bnb4": lambda rng: _quantized(rng, "bnb4"),
     "gguf": _gguf,
     "gguf-lora": _gguf_lora,
-    "onnx": _onnx,
-    "openvino": _openvino,
+    "onnx": onnx_seed,
+    "openvino": openvino_seed,
     "sharded": _sharded,
     "diffusers-checkpoint": _unet_checkpoint,
     "ldm": _ldm,
