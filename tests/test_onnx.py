@@ -186,6 +186,13 @@ def test_a_seq2seq_export_reads_its_encoder_and_one_decoder_with_shared_tables_o
     assert view.files == ["encoder_model.onnx", "decoder_model.onnx"]
     assert set(view.store.raw) == {"shared.weight", "encoder.block.0.q.weight", "decoder.block.0.q.weight"}
     assert view.store.raw["decoder.block.0.q.weight"].shape == (48, 32)
+    hub = FakeHub(tmp_path / "hub")  # a Hub export's parts are read side by side, of one commit
+    hub.add_repo("org/t5-ONNX", {f"onnx/{p.name}": p.read_bytes() for p in tmp_path.glob("*.onnx")})
+    with hub.serving():
+        remote = open_weights("org/t5-ONNX")
+        assert remote.files == ["onnx/encoder_model.onnx", "onnx/decoder_model.onnx"]
+        assert {k: i.shape for k, i in remote.store.raw.items()} == {k: i.shape for k, i in view.store.raw.items()}
+        remote.close()
 
 
 def test_a_merged_decoder_s_weights_are_named_by_the_matmuls_in_its_branches(tmp_path):

@@ -185,8 +185,8 @@ def _load_export(src, filename: str, f) -> tuple[TensorStore, list[str], dict[st
     onnx = filename.lower().endswith(".onnx")
     parts = (onnx_parts if onnx else openvino_parts)(src.files())
     parts = [filename, *(p for p in parts if p != filename)] if filename in parts else [filename]
-    if onnx:  # ranged reads of its tensors' fields
-        models = {p: read_onnx(f if p == filename else src.open(p)) for p in parts}
+    if onnx:  # ranged reads of its tensors' fields, the parts of a Hub export side by side
+        models = dict(zip(parts, src.read_each(parts, read_onnx)))
         producers = sorted({m.producer for m in models.values() if m.producer}) or ["producer not named"]
         named = {p: onnx_names(m) for p, m in models.items()}
         what, external = f"ONNX export ({', '.join(producers)})", any(m.external for m in models.values())
