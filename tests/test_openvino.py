@@ -19,7 +19,8 @@ from hfprobe.tree.inspect import inspect_source
 
 def _bert_base(kind: str = "f16") -> dict[str, tuple[str, tuple[int, ...]]]:
     """BERT-base's Const layers as the PyTorch frontend names them (`self.` + the parameter's path, `_compressed`
-    for f16), 4-bit weights in NNCF's groups of 128, beside graph constants that are no parameters."""
+    for f16), 4-bit weights in NNCF's groups of 128 (as nncf 3.4's `compress_weights` writes them, checked once),
+    beside graph constants that are no parameters."""
     h, inner = 768, 3072
     layers = {
         "self.bert.embeddings.word_embeddings.weight_compressed": ("f16", (30522, h)),
@@ -31,10 +32,13 @@ def _bert_base(kind: str = "f16") -> dict[str, tuple[str, tuple[int, ...]]]:
             "attention.self.query": (h, h), "attention.self.key": (h, h), "attention.self.value": (h, h),
             "attention.output.dense": (h, h), "intermediate.dense": (inner, h), "output.dense": (h, inner),
         }.items():  # fmt: skip
-            name = f"self.bert.encoder.layer.{i}.{module}.weight"
-            layers[name + ("_compressed" if kind == "f16" else "")] = (
-                (kind, (out, inp)) if kind != "u4" else ("u4", (out, inp // 128, 128))
-            )
+            name = f"self.bert.encoder.layer.{i}.{module}.weight_compressed"
+            layers[name] = (kind, (out, inp)) if kind != "u4" else ("u4", (out, inp // 128, 128))
+            if kind == "u4":  # NNCF's INT4_ASYM: a zero point and a scale per group, named below the weight
+                layers[name + "/zero_point"], layers[name + "/scale"] = (
+                    ("u4", (out, inp // 128, 1)),
+                    ("f16", (out, inp // 128, 1)),
+                )
     return layers
 
 
@@ -76,6 +80,7 @@ def test_nncf_4_bit_weights_in_groups_are_read_at_the_linear_s_shape(tmp_path):
     view = open_weights(str(tmp_path))
     dense = view.modules["bert.encoder.layer.0.intermediate.dense"]
     assert (dense.d_out, dense.d_in) == (3072, 768)
+    assert not any("zero_point" in k or "scale" in k for k in view.store.raw)
     report = inspect_source(str(tmp_path))
     assert report["quantized"]["bits"] == 4 and report["quantized"]["type"] == "U4" and report["family"] == "bert"
 
