@@ -747,3 +747,26 @@ _TIMM_VIT_B = {
 def test_a_lora_declaring_such_a_name_gets_it_as_its_base(declared, weights, family):
     r = classify(weights(), config={"base_model_name_or_path": declared})
     assert r.family == family and not r.conflicts and r.base_model["id"] == declared, (r.conflicts, r.base_model)
+
+
+def test_an_encoder_saved_without_its_model_prefix_is_no_llama(tmp_path):
+    """Whisper's encoder saved alone (`conv1`, `layers.N.self_attn.q_proj`, `fc1`, `self_attn_layer_norm`, as audio
+    models reuse it) matched the LLaMA-style `layers.N.self_attn.q_proj` rule: LLaMA at 0.30 and a CONFLICT with its
+    own `model_type: whisper`. BART-style layer names exclude the LLaMA-style families; a LoRA of the encoder is
+    Whisper's (the sweep's Qwen2-Audio, Voxtral and Audio Flamingo 3 encoders, whisper-large-v3's)."""
+    import json
+
+    from transformers import WhisperConfig
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    config = WhisperConfig(d_model=384, encoder_layers=4, encoder_attention_heads=6, encoder_ffn_dim=1536)
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in WhisperEncoder(config).state_dict().items()}
+    write_header(tmp_path / "model.safetensors", {k: ("F16", s) for k, s in shapes.items()}, data=False)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "whisper"}))
+    report = inspect_source(str(tmp_path))
+    assert report["family"] != "llama" and not report["conflicts"], (report["family"], report["conflicts"])
+    assert any("BART and Whisper-style layer names" in line for line in report["root"]["evidence"])
