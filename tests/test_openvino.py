@@ -156,3 +156,15 @@ def test_a_hostile_graph_is_scanned_in_linear_time(tmp_path):
     (tmp_path / "openvino_model.bin").write_bytes(b"")
     with pytest.raises(HfprobeError, match="holds no tensors"):
         inspect_source(str(tmp_path))
+
+
+def test_separate_irs_side_by_side_ask_which(tmp_path):
+    """Two IRs of other names than optimum-intel's in one folder crashed (`min()` of no ONNX files)."""
+    from hfprobe.errors import UsageError
+
+    for stem in ("a_model", "b_model"):
+        (tmp_path / f"{stem}.xml").write_text(openvino_xml(_bert_base()))
+        (tmp_path / f"{stem}.bin").write_bytes(b"")
+    with pytest.raises(UsageError, match=r"holds 2 weights files of different models \(a_model.xml, b_model.xml\)"):
+        open_weights(str(tmp_path))
+    assert open_weights(str(tmp_path / "b_model.xml")).format == "openvino"

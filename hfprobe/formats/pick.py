@@ -101,8 +101,9 @@ def pick_weights(src) -> str:
     for folder, entry in exports.items():
         if entry:  # read through its first part
             return entry
-        models = [posixpath.join(folder, m) for m in onnx_models(_below(folder, files)).values()]
-        return _one_file(src, min(models), models)  # separate ONNX models side by side: asks which
+        below = _below(folder, files)  # separate models side by side: asks which
+        models = [posixpath.join(folder, m) for m in [*onnx_models(below).values()] or openvino_graphs(below)]
+        return _one_file(src, min(models), models)
     state = sorted(f for f in files if TRAINING_STATE.match(posixpath.basename(f)))
     if state:
         raise NoWeightsError(
@@ -223,7 +224,9 @@ def _one_file(src, chosen: str, found: list[str]) -> str:
     if posixpath.basename(chosen) in PREFERRED or chosen in PREFERRED:
         return chosen
     same = sorted(
-        f for f in found if posixpath.dirname(f) == folder and (is_weights_name(f) or f.endswith((".gguf", ".onnx")))
+        f
+        for f in found
+        if posixpath.dirname(f) == folder and (is_weights_name(f) or f.endswith((".gguf", ".onnx", ".xml")))
     )
     if len(same) <= 1:
         return chosen
@@ -253,11 +256,20 @@ ONNX_VARIANTS = ("", "fp32", "opt", "optimized", "fp16", "quantized", "int8", "u
 _ONNX_VARIANT = re.compile(rf"^(.+?)[-_]({'|'.join(v for v in ONNX_VARIANTS if v)})$", re.I)
 # a seq2seq export's decoder, saved up to three ways: the one read, best first
 _DECODERS = ("decoder_model_merged", "decoder_model", "decoder_with_past_model")
-# the parts optimum and Transformers.js split one model into: read together as that model
-ONNX_PARTS = {
+# the parts optimum, optimum-intel and Transformers.js split one model into: read together as that model
+EXPORT_PARTS = {
     *_DECODERS, "encoder_model", "vision_encoder", "embed_tokens", "audio_encoder", "text_encoder", "image_encoder",
-    "prompt_encoder_mask_decoder", "text_model", "vision_model",
+    "prompt_encoder_mask_decoder", "text_model", "vision_model", "language_model", "text_embeddings_model",
+    "vision_embeddings_model", "vision_embeddings_merger_model",
 }  # fmt: skip
+
+
+def _one_decoder(parts: dict[str, str]) -> list[str]:
+    """The files of an export's parts {part: file}, the encoder first, one decoder of the several a seq2seq export
+    saves."""
+    decoders = [d for d in _DECODERS if d in parts]
+    kept = [p for p in parts if p not in decoders[1:]]
+    return [parts[p] for p in sorted(kept, key=lambda p: (p != "encoder_model", p))]
 
 
 def onnx_models(files: list[str]) -> dict[str, str]:
@@ -309,11 +321,7 @@ def onnx_parts(files: list[str]) -> list[str]:
         return [best["model"]]
     if len(best) == 1:
         return list(best.values())
-    if not set(best) <= ONNX_PARTS:  # files of separate models: one is named
-        return []
-    decoders = [d for d in _DECODERS if d in best]
-    bases = [b for b in best if b not in decoders[1:]]
-    return [best[b] for b in sorted(bases, key=lambda b: (b != "encoder_model", b))]
+    return _one_decoder(best) if set(best) <= EXPORT_PARTS else []  # else files of separate models: one is named
 
 
 def _whole_first(f: str) -> tuple:
@@ -384,14 +392,17 @@ def _weights(files: list[str], kind) -> list[str]:
 def openvino_parts(files: list[str]) -> list[str]:
     """The `.xml` graphs of the OpenVINO IR a folder or repo holds (each with its `.bin` beside it), as optimum-intel
     names them: `openvino_model.xml` alone where it is there, else the parts of one model (`openvino_encoder_model`,
-    one decoder), else a diffusion pipeline's denoiser (`unet/`, `transformer/`); one IR of another name is read,
-    several ask which.
+    one decoder; a VLM's language model and vision embeddings), else a diffusion pipeline's denoiser (`unet/`,
+    `transformer/`); one IR of another name is read, several ask which.
 
     >>> openvino_parts(["openvino_model.xml", "openvino_model.bin", "openvino_tokenizer.xml", "openvino_tokenizer.bin"])
     ['openvino_model.xml']
     >>> ir = [f"openvino_{p}_model.{x}" for p in ("encoder", "decoder", "decoder_with_past") for x in ("xml", "bin")]
     >>> openvino_parts(ir)
     ['openvino_encoder_model.xml', 'openvino_decoder_model.xml']
+    >>> vlm = [f"openvino_{p}.{x}" for p in ("language_model", "vision_embeddings_model") for x in ("xml", "bin")]
+    >>> openvino_parts(vlm)
+    ['openvino_language_model.xml', 'openvino_vision_embeddings_model.xml']
     """
     graphs = openvino_graphs(files)
     if not graphs:
@@ -399,12 +410,9 @@ def openvino_parts(files: list[str]) -> list[str]:
     for main in ("openvino_model.xml", "unet/openvino_model.xml", "transformer/openvino_model.xml"):
         if main in graphs:
             return [main]
-    top = [g for g in graphs if "/" not in g]
-    parts = {posixpath.basename(g)[: -len(".xml")].removeprefix("openvino_"): g for g in top}
-    if parts and set(parts) <= ONNX_PARTS and any(p in parts for p in ("encoder_model", *_DECODERS)):
-        decoders = [d for d in _DECODERS if d in parts]
-        kept = [p for p in parts if p not in decoders[1:]]
-        return [parts[p] for p in sorted(kept, key=lambda p: (p != "encoder_model", p))]
+    parts = {posixpath.basename(g)[: -len(".xml")].removeprefix("openvino_"): g for g in graphs if "/" not in g}
+    if parts and set(parts) <= EXPORT_PARTS:
+        return _one_decoder(parts)
     return graphs[:1] if len(graphs) == 1 else []
 
 
