@@ -6,9 +6,10 @@ weight) and names a Linear's weight after the MatMul that takes it, transposed t
 (`onnx::MatMul_1459`, or `..._quantized` as onnxruntime's int8 MatMulInteger's). Such a weight is named here
 after its node, whose name is the module's path (`/encoder/layer.0/attention/self/query/MatMul` is
 `encoder.layer.0.attention.self.query`), and put back in torch's [out, in] (a Gemm's with `transB` is so
-already; a 4-bit MatMulNBits weight is [N, K] from its node's attributes). A quantization's scales and zero
-points, and unnamed constants no weight-taking node explains, are left out. Several ONNX files of one export (an
-encoder and a decoder) read as one model (exports.py).
+already; a 4-bit MatMulNBits weight is [N, K] from its node's attributes). torch.onnx's dynamo exporter names the
+weight `val_37` and its node `node_MatMul_36`: the module scope the node records names it then. A quantization's
+scales and zero points, and unnamed constants no weight-taking node explains, are left out. Several ONNX files of
+one export (an encoder and a decoder) read as one model (exports.py).
 
     >>> module_of("/encoder/layer.0/attention/self/query/MatMul"), module_of("MatMul_12")
     ('encoder.layer.0.attention.self.query', None)
