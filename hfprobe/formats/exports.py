@@ -37,10 +37,8 @@ def merge_parts(
             name = prefix + key if prefix and _is_encoder(file) else key
             if name not in out:  # an encoder's and a decoder's shared table once; the first of a clash
                 out[name] = info._replace(name=name)
-    types = Counter(info.dtype for info in out.values() if len(info.shape) >= 2)
     notes = [
-        f"{what}: {len(out)} tensors under torch's names, mostly "
-        f"{types.most_common(1)[0][0] if types else 'none'}; read at their shapes"
+        f"{what}: {len(out)} tensors under torch's names, mostly {_main_type(out) or 'none'}; read at their shapes"
     ]
     if prefix:
         notes.append(f"its encoder's tensors put under `{prefix}`, where its decoder says the model keeps them")
@@ -79,6 +77,11 @@ def openvino_names(tensors: dict[str, TensorInfo]) -> dict[str, TensorInfo | Non
 def quantized_of(tensors: dict[str, TensorInfo], modules: int, method: str) -> dict:
     """The report's `quantized` of an export (`method` onnx or openvino) at its weights' main type: a conversion, as
     a GGUF is; `bits` only for 8- and 4-bit weights."""
-    types = Counter(info.dtype for info in tensors.values() if len(info.shape) >= 2)
-    main = types.most_common(1)[0][0] if types else None
+    main = _main_type(tensors)
     return {"method": method, "bits": _BITS.get(main or ""), "type": main, "modules": modules}
+
+
+def _main_type(tensors: dict[str, TensorInfo]) -> str | None:
+    """The most common type of the weights (tensors of 2 or more dimensions), or None."""
+    types = Counter(info.dtype for info in tensors.values() if len(info.shape) >= 2)
+    return types.most_common(1)[0][0] if types else None

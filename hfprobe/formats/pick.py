@@ -429,6 +429,8 @@ def openvino_bins(files: list[str]) -> set[str]:
     ['openvino_model.bin']
     """
     graphs = {f[: -len(".xml")] for f in files if f.lower().endswith(".xml")}
+    if not graphs:  # most folders and repos: one pass over the names
+        return set()
     return {f for f in files if f.lower().endswith(".bin") and f[: -len(".bin")] in graphs}
 
 
