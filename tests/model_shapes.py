@@ -274,6 +274,17 @@ LLM_CONFIGS = {
                                 vocab_size=201088), "openai/gpt-oss-20b"),
     "codegen": ("codegen", dict(n_embd=1024, n_layer=20, n_head=16, rotary_dim=32, vocab_size=51200),
                 "Salesforce/codegen-350M-mono"),
+    "granite": ("granite", dict(hidden_size=2048, num_attention_heads=32, num_key_value_heads=8,
+                                intermediate_size=8192, num_hidden_layers=40, vocab_size=49159,
+                                tie_word_embeddings=True), "ibm-granite/granite-3.3-2b-instruct"),
+    "olmo": ("olmo", dict(hidden_size=2048, num_attention_heads=16, num_key_value_heads=16, intermediate_size=8192,
+                          num_hidden_layers=16, vocab_size=50304), "allenai/OLMo-1B-hf"),
+    "olmo2": ("olmo2", dict(hidden_size=2048, num_attention_heads=16, num_key_value_heads=16,
+                            intermediate_size=8192, num_hidden_layers=16, vocab_size=100352),
+              "allenai/OLMo-2-0425-1B"),
+    "starcoder2": ("starcoder2", dict(hidden_size=3072, num_attention_heads=24, num_key_value_heads=2,
+                                      intermediate_size=12288, num_hidden_layers=30, vocab_size=49152),
+                   "bigcode/starcoder2-3b"),
 }  # fmt: skip
 
 

@@ -303,15 +303,15 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2, Granite's
-# default config Llama-2-7B exactly; their config.json's model_type says what they are
+# what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2, OLMo 3's
+# default config OLMo 2's names at OLMo 1 7B's sizes; their config.json's model_type says what they are
 WITH_CONFIG = {
     "deit-base": lambda: _transformers("DeiTForImageClassification", "DeiTConfig"),
     "beit-base": lambda: _transformers("BeitForImageClassification", "BeitConfig"),
     "vit-mae-base": lambda: _transformers("ViTMAEModel", "ViTMAEConfig"),
     "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),
     "stablelm": lambda: _transformers("StableLmForCausalLM", "StableLmConfig"),
-    "granite": lambda: _transformers("GraniteForCausalLM", "GraniteConfig"),
+    "olmo3": lambda: _transformers("Olmo3ForCausalLM", "Olmo3Config"),
 }
 
 

@@ -34,6 +34,10 @@ MODELS = {
     "gemma2": ("Gemma2ForCausalLM", "Gemma2Config", {"head_dim": 16}),
     "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig", {"head_dim": 16}),
     "phi3": ("Phi3ForCausalLM", "Phi3Config", {"pad_token_id": 0}),
+    "granite": ("GraniteForCausalLM", "GraniteConfig", {}),
+    "olmo": ("OlmoForCausalLM", "OlmoConfig", {}),
+    "olmo2": ("Olmo2ForCausalLM", "Olmo2Config", {}),
+    "starcoder2": ("Starcoder2ForCausalLM", "Starcoder2Config", {}),
     "bert": ("BertModel", "BertConfig", {}),
 }
 

@@ -647,7 +647,7 @@ DECLARED_NAMES = {
     "someone/sst5-classifier": None,
     "timm/cpubone_b2pt5_dwnorm.untrained": None,  # a version's point (2.5), was T5
     "someone/gpt5-style-chat": None,
-    "bartowski/granite-3.1-8b-instruct-GGUF": None,
+    "bartowski/granite-3.1-8b-instruct-GGUF": "granite",
     "someone/gpt-japanese-1b": None,
     "someone/taiwan-2-llm": None,
     "google/flan-t5-xl-x": "t5",

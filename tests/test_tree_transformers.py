@@ -45,11 +45,22 @@ def test_full_model_family_and_root(hf_shapes, family):
         ("gptj", ("q_proj", "v_proj")),
         ("deberta_v2", ("query_proj", "value_proj")),
         ("mpnet", ("attn.q", "attn.v")),
+        ("starcoder2", ("q_proj", "v_proj", "c_fc")),
+        ("granite", ("q_proj", "v_proj")),
     ],
 )
 def test_peft_style_lora_family(hf_shapes, family, targets):
     r = classify(lora_like(hf_shapes(family), *targets, prefix="base_model.model."))
     assert r.family == family, r.evidence
+
+
+def test_attention_shapes_two_families_share_leave_both_candidates(hf_shapes):
+    # OLMo 1 and OLMo 2 1B have the same attention: an adapter on it alone cannot tell them apart, and says so
+    for family in ("olmo", "olmo2"):
+        r = classify(lora_like(hf_shapes(family), "q_proj", "v_proj", prefix="base_model.model."))
+        ids = [c["id"] for c in r.candidates]
+        assert {"allenai/OLMo-1B-hf", "allenai/OLMo-2-0425-1B"} <= set(ids[:2]), r.evidence
+        assert r.confidence < 0.5
 
 
 def test_a_family_no_key_name_places_is_half_sure_at_most():
@@ -108,6 +119,21 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("sentence-transformers/all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2", "mpnet"),
         ("my-org/mpnet-finetuned-nli", None, "mpnet"),
         ("my-org/adopt-2-model", None, None),
+        ("ibm-granite/granite-3.3-8b-instruct", "ibm-granite/granite-3.3-8b-instruct", "granite"),
+        ("ibm-granite/granite-3.2-8b-instruct", None, "granite"),
+        ("ibm-granite/granite-4.0-h-small", None, None),  # a Mamba hybrid
+        ("ibm-granite/granite-embedding-125m-english", None, None),  # a RoBERTa
+        ("ibm-granite/granite-3b-code-base-2k", None, None),  # LLaMA's layout, not Granite 3's
+        ("allenai/OLMo-2-1124-7B-Instruct", "allenai/OLMo-2-1124-7B-Instruct", "olmo2"),
+        ("allenai/OLMo-7B-0724-hf", None, "olmo"),
+        ("allenai/OLMoE-1B-7B-0924", None, None),
+        ("allenai/Olmo-3-1025-7B", None, None),
+        ("bigcode/starcoder2-15b-instruct-v0.1", None, "starcoder2"),
+        ("THUDM/glm-4-9b-chat-hf", "THUDM/glm-4-9b-chat", "chatglm"),  # the same weights in transformers' layout
+        ("someone/glm-4-9b-chat-lora", None, "chatglm"),
+        ("THUDM/GLM-4-9B-0414", "THUDM/GLM-4-9B-0414", "chatglm"),  # pretrained apart in GLM-4-9B's shapes
+        ("THUDM/GLM-Z1-32B-0414", None, "chatglm"),
+        ("zai-org/GLM-4.5-Air", None, None),
     ],
 )
 def test_names_of_the_newer_families_resolve(name, root, family):
@@ -160,6 +186,24 @@ def test_a_declared_foundation_model_the_registry_lacks_leads_its_look_alikes(hf
     assert local.root != "./my-bert-base"
 
 
+def test_granite_olmo_starcoder2_declared_bases_are_checked(hf_shapes):
+    """Granite 3, OLMo and StarCoder2 (once LLaMA at 0.3 with no root, or a shapes-only guess): a declared root the
+    weights fit is the base_model; one they rule out (Granite 3.3 8B's widths on its 2B's) a conflict."""
+    granite = hf_shapes("granite")  # granite-3.3-2b's sizes, its embedding included
+    r = classify(granite, config={"_name_or_path": "ibm-granite/granite-3.3-2b-instruct"})
+    assert r.family == "granite" and r.base_model["id"] == "ibm-granite/granite-3.3-2b-instruct" and not r.conflicts
+    r = classify(granite, config={"_name_or_path": "ibm-granite/granite-3.3-8b-instruct"})
+    assert r.base_model["id"] is None and any("granite-3.3-8b-instruct" in c for c in r.conflicts), r.conflicts
+    lora = lora_like(hf_shapes("starcoder2"), "q_proj", "v_proj", "c_fc", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": "bigcode/starcoder2-3b"})
+    assert r.family == "starcoder2" and r.base_model["id"] == "bigcode/starcoder2-3b" and not r.conflicts
+    r = classify(lora, config={"base_model_name_or_path": "bigcode/starcoder2-7b"})  # 4608 wide, not 3072
+    assert r.base_model["id"] is None and r.conflicts
+    olmo2 = lora_like(hf_shapes("olmo2"), "q_proj", "v_proj", prefix="base_model.model.")
+    r = classify(olmo2, config={"base_model_name_or_path": "allenai/OLMo-2-0425-1B"})
+    assert r.family == "olmo2" and r.base_model["id"] == "allenai/OLMo-2-0425-1B" and not r.conflicts
+
+
 def test_declared_root_that_shapes_rule_out_is_a_conflict(hf_shapes):
     lora = lora_like(hf_shapes("mistral"), "q_proj", "v_proj")
     r = classify(lora, config={"base_model_name_or_path": "meta-llama/Llama-2-7b-hf"})
@@ -205,6 +249,8 @@ def test_names_prose_capitalises_are_mentions_in_any_case(unet):
         ("DistilBERT, fine-tuned", "distilbert"),
         ("Wav2Vec2 for Urdu", "wav2vec2"),
         ("Whisper small", "whisper"),
+        ("fine-tuned from OLMo 2", "olmo2"),
+        ("a StarCoder2 LoRA", "starcoder2"),
     ]:
         assert declared_claims(texts={"README.md": prose})[0]["README.md mentions"] == {fam: 1}, prose
     # acronyms keep their case: "sam" and "vit" are words (and names) too

@@ -76,6 +76,14 @@ NAMES: dict[str, dict[str, str]] = {
     "gemma": _DECODER,
     "gemma2": _DECODER,
     "gemma3": _DECODER,
+    "granite": _DECODER,
+    "olmo": _DECODER,
+    "olmo2": _DECODER,
+    "starcoder2": {  # no gate: its MLP is `c_fc` / `c_proj`
+        **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("ffn_gate", "ffn_up", "ffn_down")},
+        "blk.{i}.ffn_up": "model.layers.{i}.mlp.c_fc",
+        "blk.{i}.ffn_down": "model.layers.{i}.mlp.c_proj",
+    },
     "phi3": {
         **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("attn_q", "attn_k", "attn_v", "ffn_gate")},
         "blk.{i}.attn_qkv": "model.layers.{i}.self_attn.qkv_proj",
