@@ -31,10 +31,11 @@ Truth is families.json's `diffusers_classes` (any of the families a class builds
 With --timm, every architecture timm lists (1,371 in timm 1.0) is built by `timm.create_model` from its default
 configuration and written as a checkpoint (also beside the config.json timm's `push_to_hf_hub` writes: its
 architecture and pretrained config) and as a PEFT LoRA under timm's names (`blocks.N.attn.qkv`, `pos_embed`),
-which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT and
-DINOv2 roots, the rest none; "base_model written" counts every root written, a look-alike's too (timm's ViT-Ti
-is AugReg's, not DeiT-tiny, in the same shapes). With --open-clip, every model config open_clip lists likewise,
-under OpenCLIP's names (`transformer.resblocks.N.attn.in_proj_weight`, `visual.conv1`); truth `OPEN_CLIP_TRUTH`.
+which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT,
+ResNet, ConvNeXt and DINOv2 roots, the rest none; "base_model written" counts every root written, a look-alike's
+too (timm's ViT-Ti is AugReg's, not DeiT-tiny, in the same shapes). With --open-clip, every model config open_clip
+lists likewise, under OpenCLIP's names (`transformer.resblocks.N.attn.in_proj_weight`, `visual.conv1`); truth
+`OPEN_CLIP_TRUTH`.
 
 Caveats: a default configuration is not a published checkpoint (many share no root's sizes, some share one's by
 chance), AutoModel has no task head and no model prefix (`bert.`, `roberta.`), and a real LoRA targets a few
@@ -197,6 +198,8 @@ TIMM_TRUTH = [
     (r"^vit_(small|base|large)_patch14_reg4_dinov2$", "dinov2_with_registers"),
     (r"^vit_(small|base|large)_patch14_dinov2$", "dinov2"),
     (r"^(vit|deit)_(tiny|small|base|large)_patch16_(224|384)$", "vit"),
+    (r"^resnet(18|26|34|50|101|152)$", "resnet"),
+    (r"^convnext_(tiny|small|base|large|xlarge)$", "convnext"),
 ]
 
 

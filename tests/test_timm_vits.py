@@ -125,6 +125,7 @@ def _timm_folder(tmp_path, name: str, tag: str, **cfg) -> str:
         ("vit_base_patch16_224", "augreg2_in21k_ft_in1k", "vit"),  # three registry roots share its shapes
         ("vit_base_patch14_reg4_dinov2", "lvd142m", "dinov2_with_registers"),  # no DINOv2 (was a conflict)
         ("vit_tiny_patch16_224", "augreg_in21k", "vit"),  # a registry root itself
+        ("resnet18", "a1_in1k", "resnet"),  # torchvision's names (was no family: its claim went unchecked)
     ],
 )
 def test_a_timm_config_names_the_pretrained_model_it_was_built_from(tmp_path, name, tag, family):
@@ -135,9 +136,9 @@ def test_a_timm_config_names_the_pretrained_model_it_was_built_from(tmp_path, na
 
 
 def test_a_timm_config_of_an_architecture_the_registry_lacks_writes_nothing(tmp_path):
-    """A ResNet: the weights place no family, so the timm model its config names stays a claim only."""
-    report = inspect_source(_timm_folder(tmp_path, "resnet18", "a1_in1k"))
-    assert report["declared"]["config.json pretrained_cfg"] == "timm/resnet18.a1_in1k"
+    """An EfficientNet: the weights place no family, so the timm model its config names stays a claim only."""
+    report = inspect_source(_timm_folder(tmp_path, "efficientnet_b0", "ra_in1k"))
+    assert report["declared"]["config.json pretrained_cfg"] == "timm/efficientnet_b0.ra_in1k"
     assert report["base_model"]["id"] is None
 
 

@@ -643,7 +643,7 @@ DECLARED_NAMES = {
     "lllyasviel/sd-controlnet-canny": "sd1",
     # family words inside other words: t5 in `…-ft5` or resnet50, bart in bartowski, gpt-j in gpt-japanese, …
     "someone/llama-3-8b-ft5": "llama",
-    "timm/resnet50.a1_in1k": None,
+    "timm/resnet50.a1_in1k": "resnet",  # a root now; the "t5" inside its name never made it T5
     "someone/sst5-classifier": None,
     "timm/cpubone_b2pt5_dwnorm.untrained": None,  # a version's point (2.5), was T5
     "someone/gpt5-style-chat": None,

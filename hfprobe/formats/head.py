@@ -28,9 +28,10 @@ from importlib import resources
 
 from .base import Module
 
-# a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head)
+# a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head;
+# transformers' ResNet and RegNet flatten first: `classifier.1`)
 _HEAD = (
-    r"(?:classifier\.out_proj|classification_head\.out_proj|classifier|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
+    r"(?:classifier\.out_proj|classification_head\.out_proj|classifier(?:\.1)?|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
     r"|head(?:\.fc)?|fc|out_head)"
 )
 _TOP = re.compile(rf"^{_HEAD}\Z")

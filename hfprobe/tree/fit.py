@@ -216,6 +216,8 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
                 fit.exact_layers = True
             else:  # an adapter may touch some blocks only; a full checkpoint holds all of its own
                 fit.short.append(f"{v + 1} of {min(n for n in limits if n > v)} {dim}, e.g. {key}")
+    if fit.short:  # every stack's count must match (ResNet-50's 6 blocks in its third stage are no ResNet-101's 23)
+        fit.exact_layers = False
     if obs and not fit.ok and not fit.bad and all(o is None and i is None for _, o, i, _ in obs):
         fit.unsized = True  # named layers, no sizes: nothing rules the root out but its block count
     if not obs and not fit.bad:
