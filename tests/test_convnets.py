@@ -73,6 +73,23 @@ def test_a_resnet_variant_of_other_widths_gets_no_root(name):
     assert r.base_model["id"] is None
 
 
+@pytest.mark.parametrize("name", ["seresnet50", "resnet50d", "resnetrs50", "legacy_seresnet50"])
+def test_a_resnet_variant_trained_apart_at_its_sizes_is_no_resnet(name):
+    """SE-ResNet-50 and ResNet-50-D have ResNet-50's every convolution in its stages (they were ResNet at 1.0, root
+    microsoft/resnet-50): their squeeze-excitation and deep stem say they are other models."""
+    raw = _raw(_timm(name))
+    assert classify(shapes_from_raw(raw), names=list(raw)).family != "resnet"
+
+
+def test_a_detection_transformer_over_a_resnet_is_no_resnet():
+    """DETR's backbone is a ResNet-50, most of its weights: the model, a detector, was ResNet at 1.0."""
+    from transformers import DetrConfig, DetrForObjectDetection
+
+    with torch.device("meta"):
+        raw = _raw(DetrForObjectDetection(DetrConfig(use_timm_backbone=False)))
+    assert classify(shapes_from_raw(raw), names=list(raw)).family != "resnet"
+
+
 def test_a_resnet_fine_tune_writes_its_declared_base_and_reads_its_head(tmp_path):
     """A classifier fine-tuned from microsoft/resnet-50 as transformers saves it: config.json names the base
     (`_name_or_path`) and the labels; base_model is written, the head read; a declaration the stages rule out (a
