@@ -122,6 +122,20 @@ def test_bart_s_head_is_its_classification_head(tmp_path):
     assert (head["module"], head["outputs"]) == ("classification_head.out_proj", 4)
 
 
+def test_a_cnn_s_flattened_head_is_its_classifier_1_unless_a_later_layer_follows():
+    """transformers' ResNet and RegNet flatten before their head (`classifier.1`); torchvision's AlexNet has hidden
+    layers there too (`classifier.1` of 4096 outputs, `classifier.4`, `classifier.6` the head, none found)."""
+    from hfprobe.formats.base import Module
+    from hfprobe.formats.head import task_head
+
+    def modules(*named):
+        return {n: Module(n, "full", d, 32, None, None, None, None, {}) for n, d in named}
+
+    assert task_head(modules(("classifier.1", 10)), None)["outputs"] == 10
+    alexnet = modules(("classifier.1", 4096), ("classifier.4", 4096), ("classifier.6", 1000))
+    assert task_head(alexnet, None) is None
+
+
 def test_a_language_model_s_vocabulary_is_no_task_head(tmp_path):
     model = GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=2, n_head=4, vocab_size=50257))
     assert _save(model, tmp_path)["head"] is None

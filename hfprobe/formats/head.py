@@ -29,7 +29,7 @@ from importlib import resources
 from .base import Module
 
 # a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head;
-# transformers' ResNet and RegNet flatten first: `classifier.1`)
+# transformers' ResNet and RegNet flatten first: `classifier.1`, the last of their `classifier`, unlike AlexNet's)
 _HEAD = (
     r"(?:classifier\.out_proj|classification_head\.out_proj|classifier(?:\.1)?|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
     r"|head(?:\.fc)?|fc|out_head)"
@@ -56,7 +56,10 @@ def task_head(
         (
             n
             for n, m in modules.items()
-            if (_TOP.match(n) or _WRAPPED.match(n)) and m.kind in _KINDS and 0 < (m.d_out or 0) <= MAX_OUTPUTS
+            if (_TOP.match(n) or _WRAPPED.match(n))
+            and m.kind in _KINDS
+            and 0 < (m.d_out or 0) <= MAX_OUTPUTS
+            and not (n.endswith(".1") and _later_layer(n, modules))
         ),
         key=lambda n: (not _TOP.match(n), not n.endswith(".out_proj"), n.rsplit(".", 1)[-1] != "classifier", n),
     )
@@ -69,6 +72,12 @@ def task_head(
     named = model_config.get("id2label") if isinstance(model_config, Mapping) else None
     labels = labels_of(named, outputs) or labels_of(cfg.get("id2label"), outputs)
     return {"module": name, "outputs": outputs, "task": task, "labels": labels}
+
+
+def _later_layer(name: str, modules: Mapping[str, Module]) -> bool:
+    """Whether `classifier.1` has a later layer beside it (AlexNet's `classifier.4`, `classifier.6`): not the head."""
+    stem = name[:-1]
+    return any(k.startswith(stem) and k[len(stem) :].isdigit() and int(k[len(stem) :]) > 1 for k in modules)
 
 
 def labels_of(id2label, outputs: int) -> list[str] | None:
