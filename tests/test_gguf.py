@@ -38,6 +38,7 @@ MODELS = {
     "olmo": ("OlmoForCausalLM", "OlmoConfig", {}),
     "olmo2": ("Olmo2ForCausalLM", "Olmo2Config", {}),
     "starcoder2": ("Starcoder2ForCausalLM", "Starcoder2Config", {}),
+    "glm4": ("Glm4ForCausalLM", "Glm4Config", {"head_dim": 16, "pad_token_id": 0}),
     "bert": ("BertModel", "BertConfig", {}),
 }
 

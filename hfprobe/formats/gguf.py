@@ -79,6 +79,10 @@ NAMES: dict[str, dict[str, str]] = {
     "granite": _DECODER,
     "olmo": _DECODER,
     "olmo2": _DECODER,
+    "glm4": {  # GLM-4 in transformers' layout (GLM-4-9B-0414, GLM-Z1): its gate and up fused in `ffn_up`
+        **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("ffn_gate", "ffn_up")},
+        "blk.{i}.ffn_up": "model.layers.{i}.mlp.gate_up_proj",
+    },
     "starcoder2": {  # no gate: its MLP is `c_fc` / `c_proj`
         **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("ffn_gate", "ffn_up", "ffn_down")},
         "blk.{i}.ffn_up": "model.layers.{i}.mlp.c_fc",
