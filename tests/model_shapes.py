@@ -285,6 +285,11 @@ LLM_CONFIGS = {
     "starcoder2": ("starcoder2", dict(hidden_size=3072, num_attention_heads=24, num_key_value_heads=2,
                                       intermediate_size=12288, num_hidden_layers=30, vocab_size=49152),
                    "bigcode/starcoder2-3b"),
+    "deepseek_v3": ("deepseek_v2", dict(hidden_size=2048, intermediate_size=10944, moe_intermediate_size=1408,
+                                        num_hidden_layers=27, num_attention_heads=16, num_key_value_heads=16,
+                                        n_routed_experts=64, n_shared_experts=2, first_k_dense_replace=1,
+                                        q_lora_rank=None, kv_lora_rank=512, vocab_size=102400),
+                    "deepseek-ai/DeepSeek-V2-Lite"),
 }  # fmt: skip
 
 

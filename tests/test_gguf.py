@@ -24,7 +24,23 @@ gguf = pytest.importorskip("gguf", reason="gguf-py (the dev extra) writes the GG
 torch.set_num_threads(1)
 
 SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
-# llama.cpp architecture -> a transformers model of it (Mistral is converted as `llama`)
+# DeepSeek's latent attention and shared experts, small: layer 0 dense, layer 1 a mixture
+_MLA = dict(
+    q_lora_rank=16,
+    kv_lora_rank=16,
+    qk_nope_head_dim=8,
+    qk_rope_head_dim=8,
+    v_head_dim=8,
+    n_routed_experts=4,
+    n_shared_experts=1,
+    moe_intermediate_size=32,
+    num_experts_per_tok=2,
+    first_k_dense_replace=1,
+    n_group=1,
+    topk_group=1,
+)
+# llama.cpp architecture -> a transformers model of it (Mistral is converted as `llama`, DeepSeek-V2 and V3 as
+# `deepseek2`)
 MODELS = {
     "llama": ("LlamaForCausalLM", "LlamaConfig", {}),
     "mistral-as-llama": ("MistralForCausalLM", "MistralConfig", {}),
@@ -39,6 +55,8 @@ MODELS = {
     "olmo2": ("Olmo2ForCausalLM", "Olmo2Config", {}),
     "starcoder2": ("Starcoder2ForCausalLM", "Starcoder2Config", {}),
     "glm4": ("Glm4ForCausalLM", "Glm4Config", {"head_dim": 16, "pad_token_id": 0}),
+    "deepseek-v3-as-deepseek2": ("DeepseekV3ForCausalLM", "DeepseekV3Config", _MLA),
+    "deepseek-v2-lite-as-deepseek2": ("DeepseekV2ForCausalLM", "DeepseekV2Config", {**_MLA, "q_lora_rank": None}),
     "bert": ("BertModel", "BertConfig", {}),
 }
 
@@ -103,7 +121,7 @@ def write_gguf(
 def test_llama_cpp_names_map_back_to_transformers(arch, tmp_path):
     cls, config, extra = MODELS[arch]
     model = hf_model(cls, config, **SMALL, **extra)
-    gguf_arch = "llama" if arch == "mistral-as-llama" else arch
+    gguf_arch = arch.split("-as-")[-1]
     assert gguf_arch in NAMES
     dense = write_gguf(tmp_path / "m.gguf", gguf_arch, model)
     with open_weights(str(tmp_path / "m.gguf")) as view:
@@ -209,6 +227,51 @@ def test_a_mixture_s_conversion_names_its_tree(arch, sizes, moe, family, roots, 
     report = inspect_source(str(tmp_path))
     assert report["family"] == family and report["family_confidence"] == 1.0 and not report["conflicts"]
     assert report["root"]["id"] in roots  # (a base and its instruct tune share every shape)
+
+
+def _mla(hidden: int, heads: int, experts: int, dense: int, layers: int, vocab: int) -> dict:
+    """DeepSeek-V3's layout at published sizes (Kimi K2's at its own heads and experts), as gguf-py's converter
+    takes it: a 1536-wide query latent, a 512 + 64 key-value one, 2048-wide experts stacked, one shared."""
+    q, kv_b, o_in = heads * 192, heads * 256, heads * 128
+    out = {"model.embed_tokens": (vocab, hidden), "lm_head": (vocab, hidden)}
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        out |= {p + "self_attn.q_a_proj": (1536, hidden), p + "self_attn.q_b_proj": (q, 1536)}
+        out |= {p + "self_attn.kv_a_proj_with_mqa": (576, hidden), p + "self_attn.kv_b_proj": (kv_b, 512)}
+        out[p + "self_attn.o_proj"] = (hidden, o_in)
+        if i < dense:
+            out |= {p + "mlp.gate_proj": (18432, hidden), p + "mlp.up_proj": (18432, hidden)}
+            out[p + "mlp.down_proj"] = (hidden, 18432)
+            continue
+        out[p + "mlp.gate"] = (experts, hidden)
+        out |= {p + f"mlp.experts.{w}_proj": (experts, 2048, hidden) for w in ("gate", "up")}
+        out[p + "mlp.experts.down_proj"] = (experts, hidden, 2048)
+        out |= {p + f"mlp.shared_experts.{w}_proj": (2048, hidden) for w in ("gate", "up")}
+        out[p + "mlp.shared_experts.down_proj"] = (hidden, 2048)
+    return out
+
+
+def test_deepseek_v3_s_and_kimi_k2_s_conversions_name_their_trees(tmp_path):
+    """DeepSeek-R1's and -V3's GGUFs (llama.cpp's `deepseek2`) are among the most downloaded: their latent attention
+    kept llama.cpp's names (`blk.N.attn_kv_a_mqa`), and the file read as no family. They map back; R1's header names
+    its tree's root, and Kimi K2's, in V3's every width but its 64 heads, rules a declared V3 out."""
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.DEEPSEEK2, 61)
+
+    def convert(tensors: dict, folder: str, base_url: str) -> dict:
+        named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+        (tmp_path / folder).mkdir()
+        _gguf_header(tmp_path / folder / "model-Q2_K-00001-of-00005.gguf", "deepseek2", named, base_url=base_url)
+        return inspect_source(str(tmp_path / folder))
+
+    v3 = _mla(7168, 128, 256, 3, 61, 129280)
+    report = convert(v3, "r1", "https://huggingface.co/deepseek-ai/DeepSeek-R1")
+    assert report["family"] == "deepseek_v3" and report["family_confidence"] == 1.0 and not report["conflicts"]
+    assert report["root"]["id"] == "deepseek-ai/DeepSeek-R1", report["root"]
+    k2 = _mla(7168, 64, 384, 1, 61, 163840)
+    report = convert(k2, "k2", "https://huggingface.co/deepseek-ai/DeepSeek-V3")
+    assert report["family"] == "deepseek_v3"
+    assert report["root"]["id"] in {"moonshotai/Kimi-K2-Base", "moonshotai/Kimi-K2-Instruct"}
+    assert any("DeepSeek-V3" in c for c in report["conflicts"]), report["conflicts"]
 
 
 def test_a_frankenmoe_s_conversion_is_read_as_the_dense_model_its_experts_came_from(tmp_path):

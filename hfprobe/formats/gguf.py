@@ -53,6 +53,22 @@ _QWEN_MOE = {
     "blk.{i}.ffn_up_exps": "model.layers.{i}.mlp.experts.up_proj",
 }
 _GPT_OSS = {**_QWEN_MOE, "blk.{i}.ffn_gate_inp": "model.layers.{i}.mlp.router"}  # (its gate and up apart, as Qwen's)
+# DeepSeek-V2 and V3 (and Kimi K2, Moonlight), llama.cpp's `deepseek2`: multi-head latent attention (a low-rank query,
+# or V2-Lite's one `attn_q`; the key-value latent and its up-projection, which newer conversions also split per head
+# into 3-D `attn_k_b` / `attn_v_b`), Qwen's routed experts and the shared ones
+_DEEPSEEK2 = {
+    **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("attn_k", "attn_v")},
+    **_QWEN_MOE,
+    "blk.{i}.attn_q_a": "model.layers.{i}.self_attn.q_a_proj",
+    "blk.{i}.attn_q_b": "model.layers.{i}.self_attn.q_b_proj",
+    "blk.{i}.attn_kv_a_mqa": "model.layers.{i}.self_attn.kv_a_proj_with_mqa",
+    "blk.{i}.attn_kv_b": "model.layers.{i}.self_attn.kv_b_proj",
+    "blk.{i}.attn_k_b": "model.layers.{i}.self_attn.k_b_proj",
+    "blk.{i}.attn_v_b": "model.layers.{i}.self_attn.v_b_proj",
+    "blk.{i}.ffn_gate_shexp": "model.layers.{i}.mlp.shared_experts.gate_proj",
+    "blk.{i}.ffn_up_shexp": "model.layers.{i}.mlp.shared_experts.up_proj",
+    "blk.{i}.ffn_down_shexp": "model.layers.{i}.mlp.shared_experts.down_proj",
+}
 # BERT (embedding models: BGE, MiniLM, E5 as llama.cpp serves them), under BertModel's names
 _BERT = {
     "token_embd": "embeddings.word_embeddings",
@@ -72,6 +88,7 @@ NAMES: dict[str, dict[str, str]] = {
     "qwen3": _DECODER,
     "qwen3moe": {**_DECODER, **_QWEN_MOE},
     "gpt-oss": {**_DECODER, **_GPT_OSS},
+    "deepseek2": _DEEPSEEK2,
     "bert": _BERT,
     "gemma": _DECODER,
     "gemma2": _DECODER,

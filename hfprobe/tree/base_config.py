@@ -81,8 +81,37 @@ def config_dims(config: Mapping) -> dict[str, int]:
     if heads and head_dim:
         got.update(q_dim=heads * head_dim, inner=heads * head_dim, kv_dim=kv_heads * head_dim)
         got["qkv"] = (heads + 2 * kv_heads) * head_dim
+    if heads:
+        got.update(_latent_attention(config, heads, got.get("layers")))
     got["hidden"] = hidden
     return {dim: v for dim, v in got.items() if v is not None}
+
+
+def _latent_attention(config: Mapping, heads: int, layers: int | None) -> dict[str, int]:
+    """The sizes of DeepSeek-V2's and V3's multi-head latent attention and experts, where the config has them: the
+    query (through a `q_lora_rank` latent, or not) and the key-value latent's up-projection give each head 128 + 64
+    rotary for keys and 128 for values, whatever `head_dim` says.
+
+    >>> _latent_attention({"kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128,
+    ...                    "moe_intermediate_size": 1408, "n_routed_experts": 64, "n_shared_experts": 2}, 16, 27)
+    {'q_dim': 3072, 'kv_lora': 512, 'kv_a': 576, 'kv_b': 4096, 'o_in': 2048, 'expert_ffn': 1408, 'experts': 64, \
+'shared_ffn': 2816}
+    """
+    widths = ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
+    rank, nope, rope, v = (_first(config, [k]) for k in widths)
+    if not (rank and nope and rope and v):
+        return {}
+    out = dict(q_dim=heads * (nope + rope), kv_lora=rank, kv_a=rank + rope, kv_b=heads * (nope + v), o_in=heads * v)
+    fields = {"q_lora": "q_lora_rank", "expert_ffn": "moe_intermediate_size", "experts": "n_routed_experts"}
+    extra = {d: _first(config, [k]) for d, k in {**fields, "shared": "n_shared_experts"}.items()}
+    shared = extra.pop("shared")
+    out |= {d: n for d, n in extra.items() if n}
+    if shared and extra["expert_ffn"]:
+        out["shared_ffn"] = shared * extra["expert_ffn"]
+    nextn = _first(config, ["num_nextn_predict_layers"])  # V3's checkpoint's extra block (multi-token prediction)
+    if nextn and layers:
+        out["layers_mtp"] = layers + nextn
+    return out
 
 
 def config_families(config) -> tuple[str, ...]:

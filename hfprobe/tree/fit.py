@@ -381,8 +381,14 @@ def telling(fit: RootFit, family: str) -> tuple:
 
 @cache
 def _own_dims(family: str) -> frozenset[str]:
-    """The dims only this family's roots have."""
+    """The dims only this family's roots have among the families of its layout (Mixtral's experts' width, which
+    Mistral's and LLaMA's roots lack; a family of a layout of its own has its every dim)."""
+    specs = families()["families"]
+    base = specs[family]["_base"]
     mine, others = set(), set()
     for r in roots()["roots"]:
-        (mine if r["family"] == family else others).update(r["dims"])
+        if r["family"] == family:
+            mine.update(r["dims"])
+        elif specs[r["family"]]["_base"] == base:
+            others.update(r["dims"])
     return frozenset(mine - others)
