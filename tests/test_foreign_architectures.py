@@ -461,8 +461,9 @@ def test_a_diffusers_class_of_the_registry_keeps_the_family_and_its_root(tmp_pat
 
 def test_the_architecture_tables_name_registry_families_and_real_classes():
     """families.json's `model_types` and `diffusers_classes` name families the registry has; each model type is
-    one transformers knows (but Falcon's `RefinedWeb*` from before transformers had it, and `gpt-j`, a spelling
-    other tools write for `gptj`), each class one diffusers exports (or Wan's own)."""
+    one transformers knows (but Falcon's `RefinedWeb*` from before transformers had it, `gpt-j`, a spelling
+    other tools write for `gptj`, and Kimi K2's `kimi_k2`, its own code's), each class one diffusers exports (or
+    Wan's own)."""
     import diffusers
     from transformers import CONFIG_MAPPING
 
@@ -470,7 +471,8 @@ def test_the_architecture_tables_name_registry_families_and_real_classes():
     known = spec["families"]
     assert all(f in known for f in spec["_model_types"].values())
     assert all(fams and set(fams) <= set(known) for fams in spec["_diffusers_classes"].values())
-    assert [t for t in spec["_model_types"] if t not in CONFIG_MAPPING] == ["gpt-j", "RefinedWebModel", "RefinedWeb"]
+    foreign = [t for t in spec["_model_types"] if t not in CONFIG_MAPPING]
+    assert foreign == ["kimi_k2", "gpt-j", "RefinedWebModel", "RefinedWeb"]
     assert [c for c in spec["_diffusers_classes"] if not hasattr(diffusers, c)] == ["WanModel"]
     assert not set(spec["_model_types"]) & set(known)  # a family's own key needs no row
 
