@@ -115,6 +115,30 @@ def test_the_70b_class_bases_of_2023_and_2024_are_roots(shapes, declared, root, 
     assert wrong.base_model["id"] is None and wrong.conflicts
 
 
+@pytest.mark.parametrize(
+    "shapes, declared, root",
+    [  # each model's card names the model it was tuned from
+        ((40, 5120, 4096, 1024), "mistralai/Devstral-Small-2505", "mistralai/Mistral-Small-24B-Base-2501"),
+        ((40, 5120, 4096, 1024), "mistralai/Mistral-Small-3.2-24B-Instruct-2506",
+         "mistralai/Mistral-Small-24B-Base-2501"),
+        ((80, 8192, 8192, 1024), "Qwen/Qwen2.5-VL-72B-Instruct", "Qwen/Qwen2.5-72B"),
+        ((32, 4096, 4096, 1024), "meta-llama/Llama-Guard-3-8B", "meta-llama/Llama-3.1-8B"),
+        ((32, 4096, 4096, 1024), "intfloat/e5-mistral-7b-instruct", "mistralai/Mistral-7B-v0.1"),
+        ((40, 5120, 5120, 5120), "codellama/CodeLlama-13b-Instruct-hf", "meta-llama/Llama-2-13b-hf"),
+    ],
+)  # fmt: skip
+def test_a_declared_fine_tune_of_a_root_is_checked_against_it(shapes, declared, root):
+    """Devstral, Mistral Small 3.1 and 3.2, Qwen2.5-VL 72B, Llama Guard 3, E5-Mistral and Code Llama 13B, which
+    their adapters name as their base, were names the registry lacked: their shapes went unchecked and their cards
+    got no base_model. Each is checked against the root it was tuned from and written as declared; on another
+    size's weights it is a conflict."""
+    layers, hidden, q_dim, kv_dim = shapes
+    r = classify(llama_like(layers, hidden, kv_dim, q_dim), config={"base_model_name_or_path": declared})
+    assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
+    wrong = classify(llama_like(26, 2304, 1024, 2048), config={"base_model_name_or_path": declared})  # Gemma 2 2B's
+    assert wrong.base_model["id"] is None and wrong.conflicts
+
+
 def test_phi4_is_a_root_of_phi3s_layout():
     lora = {f"base_model.model.model.layers.{i}.self_attn.qkv_proj": (7680, 5120) for i in range(40)}
     r = classify(lora, config={"base_model_name_or_path": "unsloth/phi-4-bnb-4bit"})
