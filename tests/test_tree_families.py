@@ -125,13 +125,14 @@ def test_the_70b_class_bases_of_2023_and_2024_are_roots(shapes, declared, root, 
         ((32, 4096, 4096, 1024), "meta-llama/Llama-Guard-3-8B", "meta-llama/Llama-3.1-8B"),
         ((32, 4096, 4096, 1024), "intfloat/e5-mistral-7b-instruct", "mistralai/Mistral-7B-v0.1"),
         ((40, 5120, 5120, 5120), "codellama/CodeLlama-13b-Instruct-hf", "meta-llama/Llama-2-13b-hf"),
+        ((60, 7168, 7168, 1024), "01-ai/Yi-1.5-34B-Chat", "01-ai/Yi-1.5-34B"),
     ],
 )  # fmt: skip
 def test_a_declared_fine_tune_of_a_root_is_checked_against_it(shapes, declared, root):
-    """Devstral, Mistral Small 3.1 and 3.2, Qwen2.5-VL 72B, Llama Guard 3, E5-Mistral and Code Llama 13B, which
-    their adapters name as their base, were names the registry lacked: their shapes went unchecked and their cards
-    got no base_model. Each is checked against the root it was tuned from and written as declared; on another
-    size's weights it is a conflict."""
+    """Devstral, Mistral Small 3.1 and 3.2, Qwen2.5-VL 72B, Llama Guard 3, E5-Mistral, Code Llama 13B and Yi-1.5
+    34B's chat model, which their adapters name as their base, were names the registry lacked (and Yi 34B a size it
+    lacked): their shapes went unchecked and their cards got no base_model. Each is checked against the root it was
+    tuned from and written as declared; on another size's weights it is a conflict."""
     layers, hidden, q_dim, kv_dim = shapes
     r = classify(llama_like(layers, hidden, kv_dim, q_dim), config={"base_model_name_or_path": declared})
     assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
