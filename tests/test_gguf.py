@@ -39,6 +39,8 @@ _MLA = dict(
     n_group=1,
     topk_group=1,
 )
+# T5 v1.1's gated feed-forward (and relative position buckets) at a small width
+_T5 = dict(d_ff=128, d_kv=16, feed_forward_proj="gated-gelu", relative_attention_num_buckets=8)
 # llama.cpp architecture -> a transformers model of it (Mistral is converted as `llama`, DeepSeek-V2 and V3 as
 # `deepseek2`)
 MODELS = {
@@ -58,6 +60,13 @@ MODELS = {
     "deepseek-v3-as-deepseek2": ("DeepseekV3ForCausalLM", "DeepseekV3Config", _MLA),
     "deepseek-v2-lite-as-deepseek2": ("DeepseekV2ForCausalLM", "DeepseekV2Config", {**_MLA, "q_lora_rank": None}),
     "bert": ("BertModel", "BertConfig", {}),
+    "qwen2-as-qwen2vl": ("Qwen2ForCausalLM", "Qwen2Config", {}),  # (Qwen2-VL's and Qwen2.5-VL's language model)
+    "qwen3-as-qwen3vl": ("Qwen3ForCausalLM", "Qwen3Config", {"head_dim": 16}),
+    "smollm3": ("SmolLM3ForCausalLM", "SmolLM3Config", {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}),
+    "t5": ("T5ForConditionalGeneration", "T5Config", _T5),
+    "t5-v1.0-as-t5": ("T5ForConditionalGeneration", "T5Config", {**_T5, "feed_forward_proj": "relu"}),
+    "t5encoder": ("T5EncoderModel", "T5Config", _T5),
+    "umt5-as-t5encoder": ("UMT5EncoderModel", "UMT5Config", _T5),
 }
 
 
@@ -272,6 +281,32 @@ def test_deepseek_v3_s_and_kimi_k2_s_conversions_name_their_trees(tmp_path):
     assert report["family"] == "deepseek_v3"
     assert report["root"]["id"] in {"moonshotai/Kimi-K2-Base", "moonshotai/Kimi-K2-Instruct"}
     assert any("DeepSeek-V3" in c for c in report["conflicts"]), report["conflicts"]
+
+
+@pytest.mark.parametrize(
+    "vocab, every_block, root",
+    [(32128, False, "google/t5-v1_1-xxl"), (256384, True, "google/umt5-xxl")],  # (UMT5: position buckets per block)
+)
+def test_a_t5_xxl_encoder_s_conversion_names_its_tree(vocab, every_block, root, tmp_path):
+    """The T5 v1.1 XXL and UMT5 XXL encoders FLUX, SD 3 and Wan take are among the most downloaded GGUFs
+    (`t5encoder`, as ComfyUI users load them): their names (`enc.blk.N.attn_q`) were kept, and the file read as
+    no family. They map back, and the vocabulary tells the two apart."""
+    tensors = {"shared": (vocab, 4096)}
+    for i in range(24):
+        p = f"encoder.block.{i}.layer."
+        tensors |= {p + f"0.SelfAttention.{m}": (4096, 4096) for m in "qkvo"}
+        tensors |= {p + "1.DenseReluDense.wi_0": (10240, 4096), p + "1.DenseReluDense.wi_1": (10240, 4096)}
+        tensors[p + "1.DenseReluDense.wo"] = (4096, 10240)
+        if i == 0 or every_block:
+            tensors[p + "0.SelfAttention.relative_attention_bias"] = (32, 64)
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.T5ENCODER, 24)
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    _gguf_header(tmp_path / "t5-xxl-encoder-Q8_0.gguf", "t5encoder", named)
+    with open_weights(str(tmp_path)) as view:
+        assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == tensors
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "t5" and report["family_confidence"] == 1.0 and not report["conflicts"]
+    assert report["root"]["id"] == root, report["root"]
 
 
 def test_a_frankenmoe_s_conversion_is_read_as_the_dense_model_its_experts_came_from(tmp_path):

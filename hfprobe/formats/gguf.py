@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import replace
 
 from ..source.gguf import GgufHeader
 from ..source.safetensors import quote
@@ -81,12 +82,40 @@ _BERT = {
     "blk.{i}.ffn_up": "encoder.layer.{i}.intermediate.dense",
     "blk.{i}.ffn_down": "encoder.layer.{i}.output.dense",
 }
-# general.architecture -> its names (Mistral 7B and Mixtral are converted as `llama`; Phi-3 fuses qkv and gate/up)
+# T5 (`t5`) and its encoder alone (`t5encoder`: the text encoders FLUX, SD 3 and Wan take, T5 v1.1 XXL's and UMT5
+# XXL's, as ComfyUI users load them), under T5ForConditionalGeneration's names; a gated feed-forward's gate and up
+# (`wi_0`, `wi_1`: T5 v1.1, Flan-T5, mT5, UMT5), T5 1.0's one `wi` where a file has no gate (`_ungated`)
+_T5_ENCODER = {
+    "token_embd": "shared",
+    **{f"enc.blk.{{i}}.attn_{m}": f"encoder.block.{{i}}.layer.0.SelfAttention.{m}" for m in "qkvo"},
+    "enc.blk.{i}.attn_rel_b": "encoder.block.{i}.layer.0.SelfAttention.relative_attention_bias",
+    "enc.blk.{i}.ffn_gate": "encoder.block.{i}.layer.1.DenseReluDense.wi_0",
+    "enc.blk.{i}.ffn_up": "encoder.block.{i}.layer.1.DenseReluDense.wi_1",
+    "enc.blk.{i}.ffn_down": "encoder.block.{i}.layer.1.DenseReluDense.wo",
+}
+_T5 = {
+    **_T5_ENCODER,
+    "output": "lm_head",
+    **{f"dec.blk.{{i}}.attn_{m}": f"decoder.block.{{i}}.layer.0.SelfAttention.{m}" for m in "qkvo"},
+    "dec.blk.{i}.attn_rel_b": "decoder.block.{i}.layer.0.SelfAttention.relative_attention_bias",
+    **{f"dec.blk.{{i}}.cross_attn_{m}": f"decoder.block.{{i}}.layer.1.EncDecAttention.{m}" for m in "qkvo"},
+    "dec.blk.{i}.ffn_gate": "decoder.block.{i}.layer.2.DenseReluDense.wi_0",
+    "dec.blk.{i}.ffn_up": "decoder.block.{i}.layer.2.DenseReluDense.wi_1",
+    "dec.blk.{i}.ffn_down": "decoder.block.{i}.layer.2.DenseReluDense.wo",
+}
+# general.architecture -> its names (Mistral 7B and Mixtral are converted as `llama`; Phi-3 fuses qkv and gate/up;
+# Qwen2-VL's and Qwen2.5-VL's language models are `qwen2vl`, Qwen3-VL's `qwen3vl` and `qwen3vlmoe`)
 NAMES: dict[str, dict[str, str]] = {
     "llama": {**_DECODER, **_MIXTRAL},
     "qwen2": _DECODER,
     "qwen3": _DECODER,
     "qwen3moe": {**_DECODER, **_QWEN_MOE},
+    "qwen2vl": _DECODER,
+    "qwen3vl": _DECODER,
+    "qwen3vlmoe": {**_DECODER, **_QWEN_MOE},
+    "smollm3": _DECODER,
+    "t5": _T5,
+    "t5encoder": _T5_ENCODER,
     "gpt-oss": {**_DECODER, **_GPT_OSS},
     "deepseek2": _DEEPSEEK2,
     "bert": _BERT,
@@ -124,6 +153,23 @@ def _patterns(arch: str) -> list[tuple[re.Pattern, str]]:
             for g, h in NAMES.get(arch, {}).items()
         ]
     return _COMPILED[arch]
+
+
+_UNGATED = {"t5", "t5encoder"}
+
+
+def _ungated(modules: dict[str, Module]) -> dict[str, Module]:
+    """A T5 1.0 feed-forward's one input projection (`wi`, which llama.cpp writes as `ffn_up` with no `ffn_gate`)
+    under its own name, not a gated one's `wi_1`."""
+    if any(name.endswith("DenseReluDense.wi_0") for name in modules):
+        return modules
+    renamed = {}
+    for name, module in modules.items():
+        if name.endswith("DenseReluDense.wi_1"):
+            name = name[: -len("_1")]
+            module = replace(module, name=name)
+        renamed[name] = module
+    return renamed
 
 
 def canonical_name(name: str, arch: str) -> str:
@@ -188,7 +234,7 @@ def read_gguf(
         ]
         if arch and arch not in NAMES:
             notes.append(f"llama.cpp's tensor names for {arch} are kept (hfprobe maps {', '.join(sorted(NAMES))})")
-        return modules, notes, {}, metadata
+        return (_ungated(modules) if arch in _UNGATED else modules), notes, {}, metadata
     modules: dict[str, Module] = {}
     for key, info in header.tensors.items():
         if len(info.shape) < 2 or not key.endswith(".weight"):
@@ -196,6 +242,7 @@ def read_gguf(
         name = canonical_name(key[: -len(".weight")], arch)
         d_out, d_in = info.shape[-2], info.shape[-1]  # (experts, out, in) for a mixture of experts' stacked weights
         modules[name] = Module(name, "quantized", d_out, d_in, None, None, None, None, {"weight": key}, quant="GGUF")
+    modules = _ungated(modules) if arch in _UNGATED else modules
     types = Counter(header.tensors[m.keys["weight"]].dtype for m in modules.values())
     main = types.most_common(1)[0][0] if types else None
     notes = [f"GGUF {header.version} ({arch or 'no architecture'}): tensors mostly {main}; read at their shapes"]
