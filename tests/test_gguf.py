@@ -62,6 +62,10 @@ MODELS = {
     "bert": ("BertModel", "BertConfig", {}),
     "qwen2-as-qwen2vl": ("Qwen2ForCausalLM", "Qwen2Config", {}),  # (Qwen2-VL's and Qwen2.5-VL's language model)
     "qwen3-as-qwen3vl": ("Qwen3ForCausalLM", "Qwen3Config", {"head_dim": 16}),
+    "phi2": ("PhiForCausalLM", "PhiConfig", {}),
+    "gpt2": ("GPT2LMHeadModel", "GPT2Config", {"n_embd": 64, "n_layer": 2, "n_head": 4}),
+    "falcon": ("FalconForCausalLM", "FalconConfig", {}),
+    "bloom": ("BloomForCausalLM", "BloomConfig", {"n_head": 4}),
     "smollm3": ("SmolLM3ForCausalLM", "SmolLM3Config", {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}),
     "t5": ("T5ForConditionalGeneration", "T5Config", _T5),
     "t5-v1.0-as-t5": ("T5ForConditionalGeneration", "T5Config", {**_T5, "feed_forward_proj": "relu"}),
@@ -137,6 +141,31 @@ def test_llama_cpp_names_map_back_to_transformers(arch, tmp_path):
         assert view.format == "gguf"
         got = {n: (m.d_out, m.d_in) for n, m in view.modules.items()}
     assert got == dense  # every 2-D weight, under transformers' name, at transformers' shape
+
+
+@pytest.mark.parametrize(
+    "arch, cls, config, sizes, roots",
+    [
+        ("phi2", "PhiForCausalLM", "PhiConfig", dict(hidden_size=2560, intermediate_size=10240, num_hidden_layers=32,
+                                                     num_attention_heads=32, vocab=51200), {"microsoft/phi-2"}),
+        ("gpt2", "GPT2LMHeadModel", "GPT2Config", dict(vocab=50257), {"openai-community/gpt2"}),
+        ("falcon", "FalconForCausalLM", "FalconConfig", dict(hidden_size=4544, num_hidden_layers=32,
+                                                             num_attention_heads=71, vocab=65024),
+         {"tiiuae/falcon-7b", "tiiuae/falcon-7b-instruct"}),
+        ("bloom", "BloomForCausalLM", "BloomConfig", dict(hidden_size=1024, n_layer=24, n_head=16, vocab=250880),
+         {"bigscience/bloom-560m", "bigscience/bloomz-560m"}),
+    ],
+)  # fmt: skip
+def test_the_older_decoders_conversions_name_their_tree(arch, cls, config, sizes, roots, tmp_path):
+    """Phi-2's, GPT-2's, Falcon-7B's and BLOOM-560M's GGUFs kept llama.cpp's names (`blk.N.attn_qkv`) and read as no
+    family; under transformers' names each is its published model's tree."""
+    model = hf_model(cls, config, **sizes)
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], model.config.num_hidden_layers)
+    named = {tmap.get_name(k, try_suffixes=(".weight",)): tuple(v.shape) for k, v in model.state_dict().items()}
+    _gguf_header(tmp_path / f"{arch}.Q8_0.gguf", arch, {k: v for k, v in named.items() if k and len(v) == 2})
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == arch.replace("phi2", "phi") and report["family_confidence"] >= 0.9, report["family"]
+    assert report["root"]["id"] in roots and not report["conflicts"], report["root"]
 
 
 def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):

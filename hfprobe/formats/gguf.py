@@ -82,6 +82,32 @@ _BERT = {
     "blk.{i}.ffn_up": "encoder.layer.{i}.intermediate.dense",
     "blk.{i}.ffn_down": "encoder.layer.{i}.output.dense",
 }
+# the older decoders' fused attention, under their transformers names: GPT-2's Conv1D (`c_attn`, read either way
+# round), Falcon's and BLOOM's `query_key_value`; Phi-2's separate q / k / v (a conversion of Microsoft's own
+# checkpoint fuses them, `attn_qkv`, which transformers has no name for: kept)
+_GPT2 = {
+    "token_embd": "transformer.wte",
+    "position_embd": "transformer.wpe",
+    "output": "lm_head",
+    "blk.{i}.attn_qkv": "transformer.h.{i}.attn.c_attn",
+    "blk.{i}.attn_output": "transformer.h.{i}.attn.c_proj",
+    "blk.{i}.ffn_up": "transformer.h.{i}.mlp.c_fc",
+    "blk.{i}.ffn_down": "transformer.h.{i}.mlp.c_proj",
+}
+_FALCON = {
+    "token_embd": "transformer.word_embeddings",
+    "output": "lm_head",
+    "blk.{i}.attn_qkv": "transformer.h.{i}.self_attention.query_key_value",
+    "blk.{i}.attn_output": "transformer.h.{i}.self_attention.dense",
+    "blk.{i}.ffn_up": "transformer.h.{i}.mlp.dense_h_to_4h",
+    "blk.{i}.ffn_down": "transformer.h.{i}.mlp.dense_4h_to_h",
+}
+_PHI2 = {
+    **{k: v for k, v in _DECODER.items() if k.split(".")[-1] in ("token_embd", "output", "attn_q", "attn_k", "attn_v")},
+    "blk.{i}.attn_output": "model.layers.{i}.self_attn.dense",
+    "blk.{i}.ffn_up": "model.layers.{i}.mlp.fc1",
+    "blk.{i}.ffn_down": "model.layers.{i}.mlp.fc2",
+}
 # T5 (`t5`) and its encoder alone (`t5encoder`: the text encoders FLUX, SD 3 and Wan take, T5 v1.1 XXL's and UMT5
 # XXL's, as ComfyUI users load them), under T5ForConditionalGeneration's names; a gated feed-forward's gate and up
 # (`wi_0`, `wi_1`: T5 v1.1, Flan-T5, mT5, UMT5), T5 1.0's one `wi` where a file has no gate (`_ungated`)
@@ -114,6 +140,10 @@ NAMES: dict[str, dict[str, str]] = {
     "qwen3vl": _DECODER,
     "qwen3vlmoe": {**_DECODER, **_QWEN_MOE},
     "smollm3": _DECODER,
+    "phi2": _PHI2,
+    "gpt2": _GPT2,
+    "falcon": _FALCON,
+    "bloom": _FALCON,
     "t5": _T5,
     "t5encoder": _T5_ENCODER,
     "gpt-oss": {**_DECODER, **_GPT_OSS},
