@@ -143,6 +143,38 @@ def test_a_hub_adapter_s_declared_base_is_checked_by_its_config(tmp_path, config
         assert "config.json" in r["base_model"]["reason"]
 
 
+@pytest.mark.parametrize("family", ["granite", "olmo", "olmo2", "starcoder2"])
+@pytest.mark.parametrize("wider", [False, True])
+def test_a_declared_base_of_last_stop_s_families_is_checked_by_its_config(tmp_path, family, wider):
+    """Granite 3, OLMo, OLMo 2 and StarCoder2 had roots but no config derivation: an adapter declaring a fine-tune
+    of one the registry lacks was written on its family's word alone ("declared"), its config's sizes unread, so one
+    twice as wide as the weights was written too. Its config's sizes are checked now: twice as wide, a conflict."""
+    import numpy as np
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from tests.model_shapes import lora_like, module_shapes
+
+    declared_id = "someorg/wizard-chat"  # (a name stating no size, which a registry root of it would check too)
+    model_type, kwargs, _ = LLM_CONFIGS[family]
+    with torch.device("meta"):
+        shapes = module_shapes(AutoModel.from_config(AutoConfig.for_model(model_type, **kwargs)))
+    tensors = {}
+    for key, (d_out, d_in) in lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.model.").items():
+        tensors[f"{key}.lora_A.weight"] = np.zeros((4, d_in), np.float16)
+        tensors[f"{key}.lora_B.weight"] = np.zeros((d_out, 4), np.float16)
+    config = {"peft_type": "LORA", "base_model_name_or_path": declared_id, "r": 4, "lora_alpha": 8}
+    width = kwargs["hidden_size"] * (2 if wider else 1)
+    declared = AutoConfig.for_model(model_type, **{**kwargs, "hidden_size": width})
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/adapter", {"adapter_model.safetensors": save(tensors), "adapter_config.json": json.dumps(config)})
+    hub.add_repo(declared_id, {"config.json": declared.to_json_string()})
+    with hub.serving():
+        r = inspect_source("org/adapter")
+    assert r["family"] == family and r["base_model"]["id"] == (None if wider else declared_id), r["base_model"]
+    assert bool(r["conflicts"]) is wider, r["conflicts"]
+
+
 def test_without_its_config_the_declaration_stays_unchecked(tmp_path):
     hub = FakeHub(tmp_path / "hub")
     hub.add_repo("org/adapter", _adapter())  # the declared repo is not on this Hub: 404
