@@ -79,6 +79,24 @@ def test_full_models_and_their_adapters_name_their_tree(name):
         assert {c["id"] for c in r.candidates} == roots, r.evidence  # (a base and its chat tune share every shape)
 
 
+def test_a_lora_on_every_expert_as_peft_saves_it_for_transformers_4():
+    """Under transformers 4 (and DeepSeek's own code) each routed expert is a module of its own, and a LoRA on
+    `gate_proj` adapts all 64 of V2-Lite's in every mixture layer (`mlp.experts.N.gate_proj`): sized by the experts'
+    width (1408), their count the root's; the shared experts' (2816) and the dense layer's (10944) apart."""
+    lora = lora_like(built("v2-lite"), *ATTENTION, prefix="base_model.model.")
+    for i in range(1, 27):
+        p = f"base_model.model.layers.{i}.mlp."
+        lora |= {p + f"experts.{e}.{w}_proj": (1408, 2048) for e in range(64) for w in ("gate", "up")}
+        lora |= {p + f"experts.{e}.down_proj": (2048, 1408) for e in range(64)}
+        lora |= {p + f"shared_experts.{w}_proj": (2816, 2048) for w in ("gate", "up")}
+    r = classify(lora)
+    assert r.family == "deepseek_v3" and r.family_confidence == 1.0, r.evidence
+    assert {c["id"] for c in r.candidates} == MODELS["v2-lite"][2] | MODELS["moonlight"][2], r.evidence
+    routed = ("gate_proj", "up_proj")  # V2's experts' width (1536) on V2-Lite's layers: no root of them
+    wide = {k: (1536, 2048) if ".mlp.experts." in k and k.endswith(routed) else v for k, v in lora.items()}
+    assert not {c["id"] for c in classify(wide).candidates} & MODELS["v2-lite"][2]
+
+
 def test_attention_alone_cannot_tell_v2_lite_from_moonlight():
     """Moonlight was pretrained apart in DeepSeek-V2-Lite's attention: an adapter on it leaves both, unsure; its
     dense layer's MLP (10944 wide, Moonlight's 11264) tells them apart."""
