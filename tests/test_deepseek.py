@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from hfprobe.tree.classify import classify
+from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import lora_like, module_shapes
 
@@ -223,3 +224,18 @@ def test_a_declared_base_the_registry_lacks_is_checked_by_its_config(tmp_path, m
     if base_model:
         assert "config.json" in r["base_model"]["reason"]
         assert {c["id"] for c in r["root"]["candidates"]} >= MODELS["v2-lite"][2], r["root"]
+
+
+@pytest.mark.parametrize(
+    "prose, families",
+    [
+        ("A LoRA for DeepSeek-V3, trained with ms-swift.", {"deepseek_v3": 1}),
+        ("Fine-tuned DeepSeek R1 on legal Q&A", {"deepseek_v3": 1}),
+        ("Kimi K2 adapter", {"deepseek_v3": 1}),
+        ("Distilled: DeepSeek-R1-Distill-Qwen-7B with a LoRA", {"qwen2": 1}),  # the distillation's own words
+        ("DeepSeek-R1-Distill-Llama-8B, 4-bit", {"llama": 1}),
+    ],
+)
+def test_a_readme_s_prose_names_the_family(prose, families):
+    mentions = declared_claims(texts={"README.md": prose})[0].get("README.md mentions")
+    assert mentions == families, mentions
