@@ -316,3 +316,34 @@ def test_kohya_model_name_is_read_from_its_file_name(unet):
     assert [c for c in r.conflicts if "modelspec.architecture" in c] and not [
         c for c in r.conflicts if "ss_sd_model_name" in c
     ]
+
+
+LLAMA4 = {"meta-llama/Llama-4-Scout-17B-16E", "meta-llama/Llama-4-Scout-17B-16E-Instruct",
+          "meta-llama/Llama-4-Maverick-17B-128E", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"}  # fmt: skip
+
+
+def test_llama4_is_its_mixture_and_its_attention_is_qwen2_5_14b_s():
+    """Llama 4 Scout's attention is Qwen2.5-14B's in every size (40 heads and 8 key/value heads of 128, 48 layers): a
+    Scout LoRA on attention was Qwen2.5-14B at 0.99, and one declaring Scout got no base_model. Its mixture's names
+    (`feed_forward.shared_expert`, `feed_forward.router`) place a full checkpoint; an attention adapter leaves both
+    lines, its declaration deciding."""
+    import torch
+    from transformers import Llama4ForCausalLM, Llama4TextConfig
+
+    from tests.model_shapes import llama_like, module_shapes
+
+    with torch.device("meta"):
+        full = module_shapes(Llama4ForCausalLM(Llama4TextConfig()))  # (transformers' defaults: Scout's sizes)
+    r = classify(full)
+    assert r.family == "llama4" and r.family_confidence == 1.0 and {c["id"] for c in r.candidates} <= LLAMA4
+    lora = llama_like(48, 5120, 1024, 5120)
+    alone = classify(lora)
+    ids = {c["id"] for c in alone.candidates}
+    assert {"Qwen/Qwen2.5-14B", "meta-llama/Llama-4-Scout-17B-16E"} <= ids and alone.family_confidence < 0.9, ids
+    unsloth = "unsloth/Llama-4-Scout-17B-16E-Instruct-unsloth-bnb-4bit"  # (the re-upload most Scout LoRAs name)
+    scout = classify(lora, config={"base_model_name_or_path": unsloth})
+    assert scout.family == "llama4" and scout.root == "meta-llama/Llama-4-Scout-17B-16E-Instruct"
+    assert scout.base_model["id"] == unsloth and not scout.conflicts
+    qwen = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen2.5-14B-Instruct"})
+    assert qwen.family == "qwen2" and qwen.base_model["id"] == "Qwen/Qwen2.5-14B-Instruct" and not qwen.conflicts
+    assert resolve_name("meta-llama/Llama-3.1-8B")[1] == "llama"  # (Llama 4's name hint takes no Llama 3)
