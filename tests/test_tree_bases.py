@@ -292,6 +292,22 @@ def test_an_unknown_model_of_a_family_the_names_allow_is_not_ruled_out_by_anothe
     assert not r.conflicts and r.base_model["id"] == "openlm-research/open_llama_3b"
 
 
+@pytest.mark.parametrize(
+    "lora, declared, written",
+    [
+        (llama_like(40, 5120, 5120), "Qwen/Qwen1.5-14B-Chat", None),  # Llama 2 13B's shapes; Qwen2.5-14B's are GQA
+        (llama_like(28, 3072, 1024), "tiiuae/Falcon3-7B-Instruct", "tiiuae/Falcon3-7B-Instruct"),  # LLaMA's layout
+    ],
+)
+def test_a_size_is_its_own_model_line_s(lora, declared, written):
+    """A name's size was checked against the registry's models of its family and size whatever their line: a
+    Qwen1.5-14B adapter was "no Qwen2 model of its size" (Qwen2.5-14B has grouped key-value heads, Qwen1.5-14B none)
+    and "the weights are LLaMA"; a Falcon3-7B one (LLaMA's layout, 3072 wide) "no LLaMA model of its size" (Llama 2
+    7B). Each is a model the registry lacks, which its sizes do not rule out: no conflict."""
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert not r.conflicts and r.base_model["id"] == written, (r.conflicts, r.base_model)
+
+
 def test_the_registry_holds_each_root_once_and_each_name_of_one_root():
     """roots.json is data a contributor edits by hand: a root entered twice (UMT5-small and -base once were) made
     its own weights "fit 2 known roots", so no base_model was written for either."""

@@ -17,6 +17,7 @@ from .registry import (
     file_stem,
     hub_spelling,
     is_hub_id,
+    model_line,
     reupload_marked,
     roots,
     size_mark,
@@ -54,16 +55,28 @@ def conflict_code(source: str, kind: str) -> str:
 
 def _wrong_size(c: Claim, pool: list[RootFit], fits: list) -> list[str]:
     """For a model the registry does not know, named with its size (`someorg/Qwen2.5-1.5B-finetune`): the
-    registry's models of its family and size, when none of them fits the weights and every root that does fit
+    registry's models of its family, line and size, when none of them fits the weights and every root that does fit
     states another size (Qwen2.5-7B). Empty where the name says no size, the registry has none of that size, or
-    nothing known fits (an `open_llama_3b` is no Llama 3.2 3B, but neither is it ruled out by one)."""
+    nothing known fits (an `open_llama_3b` is no Llama 3.2 3B, but neither is it ruled out by one). A size is its
+    own line's: Qwen1.5-14B is no Qwen2.5-14B, Falcon3-7B (LLaMA's layout) no Llama 2 7B, whatever their family."""
     mark = size_mark(c.value) if c.root is None and c.family else None
-    same = roots()["_sized"].get((c.family, mark), []) if mark else []
+    line = model_line(c.value)
+    same = [
+        r
+        for r in (roots()["_sized"].get((c.family, mark), []) if mark else [])
+        if any(line in model_line(n) or model_line(n) in line for n in _names(r))
+    ]
     tested = {f.root["id"] for _, f in fits}
     pool_marks = {size_mark(f.root["id"]) for f in pool}
     if not any(r in tested for r in same) or any(f.root["id"] in same for f in pool):
         return []
     return same if pool and None not in pool_marks and mark not in pool_marks else []
+
+
+def _names(root_id: str) -> list[str]:
+    """A root's Hub id and aliases."""
+    root = roots()["_by_id"][root_id]
+    return [root["id"], *root.get("aliases", [])]
 
 
 class UnknownClaims(NamedTuple):

@@ -166,6 +166,18 @@ def size_mark(name: str) -> str | None:
     return marks.pop() if len(marks) == 1 else None
 
 
+def model_line(name: str) -> str:
+    """What a repo name says before its size: the model line (`qwen25` of Qwen2.5-14B, `qwen15` of Qwen1.5-14B-Chat,
+    `falcon3` of Falcon3-7B), letters and digits only; the whole name where it states no size.
+
+    >>> model_line("Qwen/Qwen1.5-14B-Chat"), model_line("tiiuae/Falcon3-7B-Instruct"), model_line("org/mistral-7b-x")
+    ('qwen15', 'falcon3', 'mistral')
+    """
+    tail = bare_id(name).rsplit("/", 1)[-1].lower()
+    found = _SIZE_MARK.search(tail)
+    return re.sub(r"[^a-z0-9]", "", tail[: found.start()] if found else tail)
+
+
 # What a re-upload adds to the name of the model it re-uploads: quantization, precision, sharding, the uploader.
 _REUPLOAD_MARKS = re.compile(
     r"(meta|hf|unsloth|bnb|gptq|awq|gguf|exl2|mlx|fp8(?:mixed)?|fp16|bf16|nf4|dynamic|sharded|shards|\d+bits?|int\d+|w\d+a\d+"
