@@ -88,9 +88,10 @@ def config_dims(config: Mapping) -> dict[str, int]:
 
 
 def _latent_attention(config: Mapping, heads: int, layers: int | None) -> dict[str, int]:
-    """The sizes of DeepSeek-V2's and V3's multi-head latent attention and experts, where the config has them: the
-    query (through a `q_lora_rank` latent, or not) and the key-value latent's up-projection give each head 128 + 64
-    rotary for keys and 128 for values, whatever `head_dim` says.
+    """The sizes of DeepSeek-V2's and V3's multi-head latent attention and experts, where the config has them: each
+    head's key is `qk_nope_head_dim` + `qk_rope_head_dim` wide (DeepSeek's 128 + 64) and its value `v_head_dim`, the
+    query comes through a `q_lora_rank` latent (or not), the keys and values through a `kv_lora_rank` one; the
+    config's `head_dim` says none of these.
 
     >>> _latent_attention({"kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128,
     ...                    "moe_intermediate_size": 1408, "n_routed_experts": 64, "n_shared_experts": 2}, 16, 27)
