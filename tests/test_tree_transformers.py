@@ -346,4 +346,7 @@ def test_llama4_is_its_mixture_and_its_attention_is_qwen2_5_14b_s():
     assert scout.base_model["id"] == unsloth and not scout.conflicts
     qwen = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen2.5-14B-Instruct"})
     assert qwen.family == "qwen2" and qwen.base_model["id"] == "Qwen/Qwen2.5-14B-Instruct" and not qwen.conflicts
-    assert resolve_name("meta-llama/Llama-3.1-8B")[1] == "llama"  # (Llama 4's name hint takes no Llama 3)
+    assert resolve_name("meta-llama/Llama-3.1-8B")[1] == "llama"  # (Llama 4's name hint takes no Llama 3 ...)
+    assert resolve_name("someorg/my-llama-4bit-lora")[1] == "llama"  # (... nor a 4-bit quantization)
+    mentions = declared_claims(texts={"README.md": "Llama 2, quantized to Llama 4-bit"})[0]["README.md mentions"]
+    assert mentions == {"llama": 1}, mentions
