@@ -35,6 +35,18 @@ def lora_like(shapes: dict, *suffixes: str, prefix: str = "") -> dict:
     return {prefix + k: v for k, v in shapes.items() if k.endswith(suffixes)}
 
 
+def lora_factors(lora: dict, r: int = 4) -> dict:
+    """A PEFT adapter file's tensors (zeros) for `lora_like`'s {module: (d_out, d_in)}: `lora_A` [r, in], `lora_B`
+    [out, r]."""
+    import numpy as np
+
+    out = {}
+    for key, (d_out, d_in) in lora.items():
+        out[f"{key}.lora_A.weight"] = np.zeros((r, d_in), np.float16)
+        out[f"{key}.lora_B.weight"] = np.zeros((d_out, r), np.float16)
+    return out
+
+
 # ---------------------------------------------------------------- diffusion fixtures (diffusers configs)
 
 SD15 = dict(

@@ -149,20 +149,16 @@ def test_a_declared_base_of_last_stop_s_families_is_checked_by_its_config(tmp_pa
     """Granite 3, OLMo, OLMo 2 and StarCoder2 had roots but no config derivation: an adapter declaring a fine-tune
     of one the registry lacks was written on its family's word alone ("declared"), its config's sizes unread, so one
     twice as wide as the weights was written too. Its config's sizes are checked now: twice as wide, a conflict."""
-    import numpy as np
     import torch
     from transformers import AutoConfig, AutoModel
 
-    from tests.model_shapes import lora_like, module_shapes
+    from tests.model_shapes import lora_factors, lora_like, module_shapes
 
     declared_id = "someorg/wizard-chat"  # (a name stating no size, which a registry root of it would check too)
     model_type, kwargs, _ = LLM_CONFIGS[family]
     with torch.device("meta"):
         shapes = module_shapes(AutoModel.from_config(AutoConfig.for_model(model_type, **kwargs)))
-    tensors = {}
-    for key, (d_out, d_in) in lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.model.").items():
-        tensors[f"{key}.lora_A.weight"] = np.zeros((4, d_in), np.float16)
-        tensors[f"{key}.lora_B.weight"] = np.zeros((d_out, 4), np.float16)
+    tensors = lora_factors(lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.model."))
     config = {"peft_type": "LORA", "base_model_name_or_path": declared_id, "r": 4, "lora_alpha": 8}
     width = kwargs["hidden_size"] * (2 if wider else 1)
     declared = AutoConfig.for_model(model_type, **{**kwargs, "hidden_size": width})

@@ -10,7 +10,7 @@ import pytest
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import lora_like, module_shapes
+from tests.model_shapes import lora_factors, lora_like, module_shapes
 
 _LITE = dict(
     hidden_size=2048,
@@ -196,7 +196,6 @@ def test_a_declared_base_the_registry_lacks_is_checked_by_its_config(tmp_path, m
     `v_head_dim` a value's, `kv_lora_rank` the latent), whatever its `head_dim` says."""
     import json
 
-    import numpy as np
     from huggingface_hub import constants
     from safetensors.numpy import save
     from transformers import AutoConfig
@@ -206,10 +205,7 @@ def test_a_declared_base_the_registry_lacks_is_checked_by_its_config(tmp_path, m
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
     declared = "someorg/deepseek-v2-lite-sft"
-    tensors = {}
-    for key, (d_out, d_in) in lora_like(built("v2-lite"), *ATTENTION, prefix="base_model.model.").items():
-        tensors[f"{key}.lora_A.weight"] = np.zeros((4, d_in), np.float16)
-        tensors[f"{key}.lora_B.weight"] = np.zeros((d_out, 4), np.float16)
+    tensors = lora_factors(lora_like(built("v2-lite"), *ATTENTION, prefix="base_model.model."))
     adapter_config = {"peft_type": "LORA", "base_model_name_or_path": declared, "r": 4, "lora_alpha": 8}
     model_type, kwargs, _ = MODELS["v2-lite"]
     config = AutoConfig.for_model(model_type, **{**kwargs, **config_over}).to_dict()
