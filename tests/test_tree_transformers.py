@@ -328,7 +328,7 @@ def test_llama4_is_its_mixture_and_its_attention_is_qwen2_5_14b_s():
     (`feed_forward.shared_expert`, `feed_forward.router`) place a full checkpoint; an attention adapter leaves both
     lines, its declaration deciding."""
     import torch
-    from transformers import Llama4ForCausalLM, Llama4TextConfig
+    from transformers import AutoConfig, AutoModel, Llama4ForCausalLM, Llama4TextConfig
 
     from tests.model_shapes import llama_like, module_shapes
 
@@ -346,6 +346,9 @@ def test_llama4_is_its_mixture_and_its_attention_is_qwen2_5_14b_s():
     assert scout.base_model["id"] == unsloth and not scout.conflicts
     qwen = classify(lora, config={"base_model_name_or_path": "Qwen/Qwen2.5-14B-Instruct"})
     assert qwen.family == "qwen2" and qwen.base_model["id"] == "Qwen/Qwen2.5-14B-Instruct" and not qwen.conflicts
+    with torch.device("meta"):  # Jamba's mixture has a `feed_forward.router` too, beside its Mamba layers
+        jamba = module_shapes(AutoModel.from_config(AutoConfig.for_model("jamba")))
+    assert classify(jamba).family != "llama4"
     assert resolve_name("meta-llama/Llama-3.1-8B")[1] == "llama"  # (Llama 4's name hint takes no Llama 3 ...)
     assert resolve_name("someorg/my-llama-4bit-lora")[1] == "llama"  # (... nor a 4-bit quantization)
     mentions = declared_claims(texts={"README.md": "Llama 2, quantized to Llama 4-bit"})[0]["README.md mentions"]
