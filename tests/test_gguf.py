@@ -338,6 +338,33 @@ def test_a_t5_xxl_encoder_s_conversion_names_its_tree(vocab, every_block, root, 
     assert report["root"]["id"] == root, report["root"]
 
 
+@pytest.mark.parametrize(
+    "layers, vocab, roots",
+    [
+        (40, 151552, {"THUDM/glm-4-9b", "THUDM/glm-4-9b-chat"}),  # (GLM-4-9B-0414 has transformers' layout)
+        (28, 65024, {"THUDM/chatglm2-6b", "THUDM/chatglm3-6b"}),
+    ],
+)
+def test_a_chatglm_conversion_names_its_tree(layers, vocab, roots, tmp_path):
+    """GLM-4-9B-chat's and ChatGLM3-6B's GGUFs (`chatglm`) kept llama.cpp's names and read as no family. Under their
+    checkpoints' names (llama.cpp's converter strips `transformer.`, which gguf-py's map is then the oracle for) each
+    is its tree: 2 key-value groups of 128 beside 32 heads in one `query_key_value`, gate and up in `dense_h_to_4h`."""
+    tensors = {"transformer.embedding.word_embeddings": (vocab, 4096), "transformer.output_layer": (vocab, 4096)}
+    for i in range(layers):
+        p = f"transformer.encoder.layers.{i}."
+        tensors |= {p + "self_attention.query_key_value": (4608, 4096), p + "self_attention.dense": (4096, 4096)}
+        tensors |= {p + "mlp.dense_h_to_4h": (27392, 4096), p + "mlp.dense_4h_to_h": (4096, 13696)}
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.CHATGLM, layers)
+    named = {tmap.get_name(n.removeprefix("transformer.") + ".weight", try_suffixes=(".weight",)): v
+             for n, v in tensors.items()}  # fmt: skip
+    _gguf_header(tmp_path / "chatglm-Q4_K_M.gguf", "chatglm", named)
+    with open_weights(str(tmp_path)) as view:
+        assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == tensors
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "chatglm" and report["family_confidence"] == 1.0 and not report["conflicts"]
+    assert {c["id"] for c in report["root"]["candidates"][:2]} == roots, report["root"]  # (its shapes' two first)
+
+
 def test_a_frankenmoe_s_conversion_is_read_as_the_dense_model_its_experts_came_from(tmp_path):
     """A "4x7B" of Mistral 7B fine-tunes (mergekit-moe's, converted as `llama`, its experts stacked): no published
     Mixtral has 4 experts; it was "mixtral" with no root. Its router's 4 outputs count the experts."""

@@ -108,6 +108,16 @@ _PHI2 = {
     "blk.{i}.ffn_up": "model.layers.{i}.mlp.fc1",
     "blk.{i}.ffn_down": "model.layers.{i}.mlp.fc2",
 }
+# ChatGLM 2 and 3 and GLM-4-9B in ChatGLM's own layout (`chatglm`; GLM-4-0414's transformers layout is `glm4`):
+# the fused `query_key_value`, and `dense_h_to_4h` holding gate and up, under `transformer.encoder.layers.N`
+_CHATGLM = {
+    "token_embd": "transformer.embedding.word_embeddings",
+    "output": "transformer.output_layer",
+    "blk.{i}.attn_qkv": "transformer.encoder.layers.{i}.self_attention.query_key_value",
+    "blk.{i}.attn_output": "transformer.encoder.layers.{i}.self_attention.dense",
+    "blk.{i}.ffn_up": "transformer.encoder.layers.{i}.mlp.dense_h_to_4h",
+    "blk.{i}.ffn_down": "transformer.encoder.layers.{i}.mlp.dense_4h_to_h",
+}
 # T5 (`t5`) and its encoder alone (`t5encoder`: the text encoders FLUX, SD 3 and Wan take, T5 v1.1 XXL's and UMT5
 # XXL's, as ComfyUI users load them), under T5ForConditionalGeneration's names; a gated feed-forward's gate and up
 # (`wi_0`, `wi_1`: T5 v1.1, Flan-T5, mT5, UMT5), T5 1.0's one `wi` where a file has no gate (`_ungated`)
@@ -148,6 +158,7 @@ NAMES: dict[str, dict[str, str]] = {
     "t5encoder": _T5_ENCODER,
     "gpt-oss": {**_DECODER, **_GPT_OSS},
     "deepseek2": _DEEPSEEK2,
+    "chatglm": _CHATGLM,
     "bert": _BERT,
     "gemma": _DECODER,
     "gemma2": _DECODER,
