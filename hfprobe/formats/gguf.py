@@ -36,6 +36,13 @@ _DECODER = {
     "blk.{i}.ffn_up": "model.layers.{i}.mlp.up_proj",
     "blk.{i}.ffn_down": "model.layers.{i}.mlp.down_proj",
 }
+
+
+def _decoder_without(*tensors: str) -> dict[str, str]:
+    """`_DECODER` less the tensors (`ffn_gate`, `attn_k`, …) an architecture has none of, or names otherwise."""
+    return {k: v for k, v in _DECODER.items() if k.split(".")[-1] not in tensors}
+
+
 # a mixture's router and experts, stacked in one 3-D tensor each (read at an expert's shape) or, in llama.cpp's
 # files before April 2024, one tensor per expert: Mixtral is converted as `llama`, under transformers' names for it
 _MIXTRAL = {
@@ -58,7 +65,7 @@ _GPT_OSS = {**_QWEN_MOE, "blk.{i}.ffn_gate_inp": "model.layers.{i}.mlp.router"} 
 # or V2-Lite's one `attn_q`; the key-value latent and its up-projection, which newer conversions also split per head
 # into 3-D `attn_k_b` / `attn_v_b`), Qwen's routed experts and the shared ones
 _DEEPSEEK2 = {
-    **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("attn_k", "attn_v")},
+    **_decoder_without("attn_k", "attn_v"),
     **_QWEN_MOE,
     "blk.{i}.attn_q_a": "model.layers.{i}.self_attn.q_a_proj",
     "blk.{i}.attn_q_b": "model.layers.{i}.self_attn.q_b_proj",
@@ -103,7 +110,7 @@ _FALCON = {
     "blk.{i}.ffn_down": "transformer.h.{i}.mlp.dense_4h_to_h",
 }
 _PHI2 = {
-    **{k: v for k, v in _DECODER.items() if k.split(".")[-1] in ("token_embd", "output", "attn_q", "attn_k", "attn_v")},
+    **_decoder_without("ffn_gate"),
     "blk.{i}.attn_output": "model.layers.{i}.self_attn.dense",
     "blk.{i}.ffn_up": "model.layers.{i}.mlp.fc1",
     "blk.{i}.ffn_down": "model.layers.{i}.mlp.fc2",
@@ -167,16 +174,16 @@ NAMES: dict[str, dict[str, str]] = {
     "olmo": _DECODER,
     "olmo2": _DECODER,
     "glm4": {  # GLM-4 in transformers' layout (GLM-4-9B-0414, GLM-Z1): its gate and up fused in `ffn_up`
-        **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("ffn_gate", "ffn_up")},
+        **_decoder_without("ffn_gate", "ffn_up"),
         "blk.{i}.ffn_up": "model.layers.{i}.mlp.gate_up_proj",
     },
     "starcoder2": {  # no gate: its MLP is `c_fc` / `c_proj`
-        **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("ffn_gate", "ffn_up", "ffn_down")},
+        **_decoder_without("ffn_gate", "ffn_up", "ffn_down"),
         "blk.{i}.ffn_up": "model.layers.{i}.mlp.c_fc",
         "blk.{i}.ffn_down": "model.layers.{i}.mlp.c_proj",
     },
     "phi3": {
-        **{k: v for k, v in _DECODER.items() if k.split(".")[-1] not in ("attn_q", "attn_k", "attn_v", "ffn_gate")},
+        **_decoder_without("attn_q", "attn_k", "attn_v", "ffn_gate"),
         "blk.{i}.attn_qkv": "model.layers.{i}.self_attn.qkv_proj",
         "blk.{i}.ffn_up": "model.layers.{i}.mlp.gate_up_proj",
     },

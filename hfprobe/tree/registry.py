@@ -172,8 +172,10 @@ def model_line(name: str) -> str:
 
     >>> model_line("Qwen/Qwen1.5-14B-Chat"), model_line("tiiuae/Falcon3-7B-Instruct"), model_line("org/mistral-7b-x")
     ('qwen15', 'falcon3', 'mistral')
+    >>> model_line("meta-llama/Meta-Llama-3-8B"), model_line("someorg/llama-3-8b-bnb-4bit")
+    ('llama3', 'llama3')
     """
-    tail = bare_id(name).rsplit("/", 1)[-1].lower()
+    tail = tail_key(name)  # (without a re-upload's marks: `unsloth/llama-3-8b-bnb-4bit` and Meta-Llama-3-8B alike)
     found = _SIZE_MARK.search(tail)
     return re.sub(r"[^a-z0-9]", "", tail[: found.start()] if found else tail)
 
