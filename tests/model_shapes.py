@@ -302,6 +302,11 @@ LLM_CONFIGS = {
                                         n_routed_experts=64, n_shared_experts=2, first_k_dense_replace=1,
                                         q_lora_rank=None, kv_lora_rank=512, vocab_size=102400),
                     "deepseek-ai/DeepSeek-V2-Lite"),
+    "glm4_moe": ("glm4_moe", dict(hidden_size=4096, head_dim=128, intermediate_size=10944, moe_intermediate_size=1408,
+                                  num_hidden_layers=46, num_attention_heads=96, num_key_value_heads=8,
+                                  n_routed_experts=128, n_shared_experts=1, first_k_dense_replace=1,
+                                  num_nextn_predict_layers=1, vocab_size=151552),
+                 "zai-org/GLM-4.5-Air-Base"),
 }  # fmt: skip
 
 

@@ -59,6 +59,19 @@ MODELS = {
     "glm4": ("Glm4ForCausalLM", "Glm4Config", {"head_dim": 16, "pad_token_id": 0}),
     "deepseek-v3-as-deepseek2": ("DeepseekV3ForCausalLM", "DeepseekV3Config", _MLA),
     "deepseek-v2-lite-as-deepseek2": ("DeepseekV2ForCausalLM", "DeepseekV2Config", {**_MLA, "q_lora_rank": None}),
+    "glm4moe": (
+        "Glm4MoeForCausalLM",
+        "Glm4MoeConfig",
+        {
+            "head_dim": 16,
+            "n_routed_experts": 4,
+            "n_shared_experts": 1,
+            "moe_intermediate_size": 32,
+            "num_experts_per_tok": 2,
+            "first_k_dense_replace": 1,
+            "use_qk_norm": True,
+        },
+    ),
     "bert": ("BertModel", "BertConfig", {}),
     "qwen2-as-qwen2vl": ("Qwen2ForCausalLM", "Qwen2Config", {}),  # (Qwen2-VL's and Qwen2.5-VL's language model)
     "qwen3-as-qwen3vl": ("Qwen3ForCausalLM", "Qwen3Config", {"head_dim": 16}),
@@ -72,6 +85,11 @@ MODELS = {
     "t5encoder": ("T5EncoderModel", "T5Config", _T5),
     "umt5-as-t5encoder": ("UMT5EncoderModel", "UMT5Config", _T5),
 }
+
+
+def _arch(name: str):
+    """gguf-py's MODEL_ARCH member for llama.cpp's architecture name (`glm4moe` is GLM4_MOE)."""
+    return next(arch for arch, spelled in gguf.MODEL_ARCH_NAMES.items() if spelled == name)
 
 
 def hf_model(cls: str, config: str, vocab: int = 256, **kw):
@@ -94,7 +112,7 @@ def write_gguf(
     of a Q4_K conversion (no tensor data); `base_url` as the converter records the converted model's card's
     `base_model` (its parent), `source_url` the model converted. Returns {transformers name of each 2-D weight:
     shape}."""
-    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], model.config.num_hidden_layers)
+    tmap = gguf.TensorNameMap(_arch(arch), model.config.num_hidden_layers)
     writer = gguf.GGUFWriter(str(path), arch)
     writer.add_name(name)
     writer.add_token_list([f"t{i}" for i in range(model.config.vocab_size)])  # the header's bulk in real files
@@ -160,7 +178,7 @@ def test_the_older_decoders_conversions_name_their_tree(arch, cls, config, sizes
     """Phi-2's, GPT-2's, Falcon-7B's and BLOOM-560M's GGUFs kept llama.cpp's names (`blk.N.attn_qkv`) and read as no
     family; under transformers' names each is its published model's tree."""
     model = hf_model(cls, config, **sizes)
-    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], model.config.num_hidden_layers)
+    tmap = gguf.TensorNameMap(_arch(arch), model.config.num_hidden_layers)
     named = {tmap.get_name(k, try_suffixes=(".weight",)): tuple(v.shape) for k, v in model.state_dict().items()}
     _gguf_header(tmp_path / f"{arch}.Q8_0.gguf", arch, {k: v for k, v in named.items() if k and len(v) == 2})
     report = inspect_source(str(tmp_path))
@@ -209,13 +227,17 @@ def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):
     assert inspect_source(str(folder))["base_model"]["id"] == "lmsys/vicuna-7b-v1.5"
 
 
-def _gguf_header(path: Path, arch: str, tensors: dict[str, tuple], base_url: str | None = None) -> None:
+def _gguf_header(
+    path: Path, arch: str, tensors: dict[str, tuple], base_url: str | None = None, source_url: str | None = None
+) -> None:
     """A GGUF's header only (F16 tensor infos, no data) for tensors under llama.cpp's names: published sizes cost
-    nothing to write."""
+    nothing to write. `base_url` and `source_url` as `write_gguf` takes them."""
     writer = gguf.GGUFWriter(str(path), arch)
     if base_url:
         writer.add_base_model_count(1)
         writer.add_base_model_repo_url(0, base_url)
+    if source_url:
+        writer.add_source_repo_url(source_url)
     for name, shape in tensors.items():
         writer.add_tensor_info(name, shape, np.dtype(np.float16), 2 * int(np.prod(shape)))
     writer.write_header_to_file()
@@ -257,7 +279,7 @@ def test_a_mixture_s_conversion_names_its_tree(arch, sizes, moe, family, roots, 
     0.5 (its experts "unlike" it), the other two as nothing. Their names map back (gguf-py's own map is the oracle,
     a stack read at one expert's shape), and each names its tree."""
     tensors = _mixture(*sizes, moe=moe)
-    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper().replace("-", "_")], sizes[5])
+    tmap = gguf.TensorNameMap(_arch(arch), sizes[5])
     named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
     _gguf_header(tmp_path / f"{arch}.Q4_K_M.gguf", arch, named)
     with open_weights(str(tmp_path)) as view:
@@ -310,6 +332,57 @@ def test_deepseek_v3_s_and_kimi_k2_s_conversions_name_their_trees(tmp_path):
     assert report["family"] == "deepseek_v3"
     assert report["root"]["id"] in {"moonshotai/Kimi-K2-Base", "moonshotai/Kimi-K2-Instruct"}
     assert any("DeepSeek-V3" in c for c in report["conflicts"]), report["conflicts"]
+
+
+def _glm4_moe(hidden: int, experts: int, dense: int, layers: int, ffn: int, expert_ffn: int) -> dict:
+    """GLM-4.5's layout at published sizes as gguf-py's converter takes it: 96 query heads and 8 key-value heads of
+    128, experts stacked, one shared, and the checkpoint's multi-token prediction block after the last layer."""
+    out = {"model.embed_tokens": (151552, hidden), "lm_head": (151552, hidden)}
+    for i in range(layers + 1):
+        p = f"model.layers.{i}."
+        out |= {p + "self_attn.q_proj": (12288, hidden), p + "self_attn.o_proj": (hidden, 12288)}
+        out |= {p + f"self_attn.{w}_proj": (1024, hidden) for w in "kv"}
+        if i == layers:
+            out[p + "eh_proj"] = (hidden, 2 * hidden)
+        if i < dense:
+            out |= {p + f"mlp.{w}_proj": (ffn, hidden) for w in ("gate", "up")}
+            out[p + "mlp.down_proj"] = (hidden, ffn)
+            continue
+        out[p + "mlp.gate"] = (experts, hidden)
+        out |= {p + f"mlp.experts.{w}_proj": (experts, expert_ffn, hidden) for w in ("gate", "up")}
+        out[p + "mlp.experts.down_proj"] = (experts, hidden, expert_ffn)
+        out |= {p + f"mlp.shared_experts.{w}_proj": (expert_ffn, hidden) for w in ("gate", "up")}
+        out[p + "mlp.shared_experts.down_proj"] = (hidden, expert_ffn)
+    return out
+
+
+@pytest.mark.parametrize(
+    "sizes, source, root, base_model",
+    [
+        ((4096, 128, 1, 46, 10944, 1408), "zai-org/GLM-4.5-Air", "zai-org/GLM-4.5-Air", "zai-org/GLM-4.5-Air"),
+        ((5120, 160, 3, 92, 12288, 1536), "zai-org/GLM-4.6", "zai-org/GLM-4.5", "zai-org/GLM-4.6"),
+        ((4096, 128, 1, 46, 10944, 1408), "zai-org/GLM-4.6", "zai-org/GLM-4.5-Air", None),  # Air's widths
+    ],
+)
+def test_glm_4_5_s_conversions_name_their_trees(sizes, source, root, base_model, tmp_path):
+    """GLM-4.5-Air's and GLM-4.6's GGUFs (llama.cpp's `glm4moe`) read as no family; they map back (gguf-py's map the
+    oracle), the multi-token prediction block (`blk.46.nextn.eh_proj`) within the root's depth, and the model the
+    header says was converted is checked by the weights: GLM-4.6 on Air's is a conflict."""
+    tensors = _glm4_moe(*sizes)
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.GLM4_MOE, sizes[3] + 1)
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    assert None not in named
+    url = f"https://huggingface.co/{source}"
+    _gguf_header(tmp_path / "GLM-Q4_K_M-00001-of-00002.gguf", "glm4moe", named, source_url=url)
+    with open_weights(str(tmp_path)) as view:
+        assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == {k: v[-2:] for k, v in tensors.items()}
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "glm4_moe" and report["family_confidence"] == 1.0, report["family"]
+    assert report["root"]["id"] == root and report["base_model"]["id"] == base_model, (
+        report["root"],
+        report["base_model"],
+    )
+    assert bool(report["conflicts"]) is (base_model is None), report["conflicts"]
 
 
 @pytest.mark.parametrize(
@@ -528,7 +601,7 @@ def write_gguf_lora(
     `.lora_a` / `.lora_b` after the weight's name, the factors as PEFT stores them, `general.type` adapter."""
     from safetensors.torch import load_file
 
-    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH[arch.upper()], layers)
+    tmap = gguf.TensorNameMap(_arch(arch), layers)
     writer = gguf.GGUFWriter(str(path), arch)
     if name:
         writer.add_name(name)

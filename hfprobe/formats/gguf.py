@@ -77,6 +77,14 @@ _DEEPSEEK2 = {
     "blk.{i}.ffn_up_shexp": "model.layers.{i}.mlp.shared_experts.up_proj",
     "blk.{i}.ffn_down_shexp": "model.layers.{i}.mlp.shared_experts.down_proj",
 }
+# GLM-4.5 and 4.6 (`glm4moe`): grouped-query attention over DeepSeek-V3's experts, its multi-token prediction block
+# (`blk.N.nextn.*`, N its last) under transformers' names for it
+_GLM4_MOE = {
+    **_DECODER,
+    **{k: v for k, v in _DEEPSEEK2.items() if k.endswith(("_exps", "_shexp", "_gate_inp"))},
+    "blk.{i}.nextn.eh_proj": "model.layers.{i}.eh_proj",
+    "blk.{i}.nextn.shared_head_head": "model.layers.{i}.shared_head.head",
+}
 # BERT (embedding models: BGE, MiniLM, E5 as llama.cpp serves them), under BertModel's names
 _BERT = {
     "token_embd": "embeddings.word_embeddings",
@@ -165,6 +173,7 @@ NAMES: dict[str, dict[str, str]] = {
     "t5encoder": _T5_ENCODER,
     "gpt-oss": {**_DECODER, **_GPT_OSS},
     "deepseek2": _DEEPSEEK2,
+    "glm4moe": _GLM4_MOE,
     "chatglm": _CHATGLM,
     "bert": _BERT,
     "gemma": _DECODER,

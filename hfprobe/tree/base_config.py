@@ -82,36 +82,48 @@ def config_dims(config: Mapping) -> dict[str, int]:
         got.update(q_dim=heads * head_dim, inner=heads * head_dim, kv_dim=kv_heads * head_dim)
         got["qkv"] = (heads + 2 * kv_heads) * head_dim
     if heads:
-        got.update(_latent_attention(config, heads, got.get("layers")))
+        got.update(_latent_attention(config, heads))
+    got.update(_routed_experts(config, got.get("layers")))
     got["hidden"] = hidden
     return {dim: v for dim, v in got.items() if v is not None}
 
 
-def _latent_attention(config: Mapping, heads: int, layers: int | None) -> dict[str, int]:
-    """The sizes of DeepSeek-V2's and V3's multi-head latent attention and experts, where the config has them: each
-    head's key is `qk_nope_head_dim` + `qk_rope_head_dim` wide (DeepSeek's 128 + 64) and its value `v_head_dim`, the
-    query comes through a `q_lora_rank` latent (or not), the keys and values through a `kv_lora_rank` one; the
-    config's `head_dim` says none of these.
+def _latent_attention(config: Mapping, heads: int) -> dict[str, int]:
+    """The sizes of DeepSeek-V2's and V3's multi-head latent attention, where the config has them: each head's key
+    is `qk_nope_head_dim` + `qk_rope_head_dim` wide (DeepSeek's 128 + 64) and its value `v_head_dim`, the query
+    comes through a `q_lora_rank` latent (or not), the keys and values through a `kv_lora_rank` one; the config's
+    `head_dim` says none of these.
 
-    >>> _latent_attention({"kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128,
-    ...                    "moe_intermediate_size": 1408, "n_routed_experts": 64, "n_shared_experts": 2}, 16, 27)
-    {'q_dim': 3072, 'kv_lora': 512, 'kv_a': 576, 'kv_b': 4096, 'o_in': 2048, 'expert_ffn': 1408, 'experts': 64, \
-'shared_ffn': 2816}
+    >>> _latent_attention({"kv_lora_rank": 512, "qk_nope_head_dim": 128, "qk_rope_head_dim": 64, "v_head_dim": 128}, 16)
+    {'q_dim': 3072, 'kv_lora': 512, 'kv_a': 576, 'kv_b': 4096, 'o_in': 2048}
     """
     widths = ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim")
     rank, nope, rope, v = (_first(config, [k]) for k in widths)
     if not (rank and nope and rope and v):
         return {}
     out = dict(q_dim=heads * (nope + rope), kv_lora=rank, kv_a=rank + rope, kv_b=heads * (nope + v), o_in=heads * v)
-    fields = {"q_lora": "q_lora_rank", "expert_ffn": "moe_intermediate_size", "experts": "n_routed_experts"}
-    extra = {d: _first(config, [k]) for d, k in {**fields, "shared": "n_shared_experts"}.items()}
-    shared = extra.pop("shared")
-    out |= {d: n for d, n in extra.items() if n}
-    if shared and extra["expert_ffn"]:
-        out["shared_ffn"] = shared * extra["expert_ffn"]
-    nextn = _first(config, ["num_nextn_predict_layers"])  # V3's checkpoint's extra block (multi-token prediction)
-    if nextn and layers:
-        out["layers_mtp"] = layers + nextn
+    if q_lora := _first(config, ["q_lora_rank"]):
+        out["q_lora"] = q_lora
+    return out
+
+
+def _routed_experts(config: Mapping, layers: int | None) -> dict[str, int]:
+    """The sizes of a mixture in DeepSeek-V3's terms (DeepSeek's, GLM-4.5's), where the config has them: routed
+    experts `moe_intermediate_size` wide (not `intermediate_size`, the dense layers'), the shared ones together
+    `n_shared_experts` times that, and the blocks its checkpoint holds beyond the config's layers (multi-token
+    prediction).
+
+    >>> _routed_experts({"moe_intermediate_size": 1408, "n_routed_experts": 64, "n_shared_experts": 2}, 27)
+    {'expert_ffn': 1408, 'experts': 64, 'shared_ffn': 2816}
+    """
+    width, experts = _first(config, ["moe_intermediate_size"]), _first(config, ["n_routed_experts"])
+    if not experts:
+        return {}
+    out = {"experts": experts} if not width else {"expert_ffn": width, "experts": experts}
+    if (shared := _first(config, ["n_shared_experts"])) and width:
+        out["shared_ffn"] = shared * width
+    if (nextn := _first(config, ["num_nextn_predict_layers"])) and layers:
+        out["layers_mtp"] = layers + nextn  # V3's and GLM-4.5's checkpoints' extra block
     return out
 
 
