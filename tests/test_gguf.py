@@ -385,6 +385,58 @@ def test_glm_4_5_s_conversions_name_their_trees(sizes, source, root, base_model,
     assert bool(report["conflicts"]) is (base_model is None), report["conflicts"]
 
 
+def _llama4(experts: int, dense_every: int) -> dict:
+    """Llama 4's layout at Scout's and Maverick's published sizes, as gguf-py's converter takes it: 40 heads and 8
+    key-value heads of 128 on 5120, 48 layers; a router, a shared expert and stacked routed ones of 8192 (every layer
+    of Scout's, every other of Maverick's, the rest dense MLPs of 16384)."""
+    out = {"model.embed_tokens": (202048, 5120), "lm_head": (202048, 5120)}
+    for i in range(48):
+        p = f"model.layers.{i}."
+        out |= {p + "self_attn.q_proj": (5120, 5120), p + "self_attn.o_proj": (5120, 5120)}
+        out |= {p + f"self_attn.{w}_proj": (1024, 5120) for w in "kv"}
+        ffn = p + "feed_forward."
+        if dense_every and i % dense_every == 0:
+            out |= {ffn + f"{w}_proj": (16384, 5120) for w in ("gate", "up")} | {ffn + "down_proj": (5120, 16384)}
+            continue
+        out[ffn + "router"] = (experts, 5120)
+        out |= {ffn + f"experts.{w}_proj": (experts, 8192, 5120) for w in ("gate", "up")}
+        out |= {ffn + "experts.down_proj": (experts, 5120, 8192)}
+        out |= {ffn + f"shared_expert.{w}_proj": (8192, 5120) for w in ("gate", "up")}
+        out[ffn + "shared_expert.down_proj"] = (5120, 8192)
+    return out
+
+
+@pytest.mark.parametrize(
+    "experts, dense_every, source, written",
+    [
+        (16, 0, "meta-llama/Llama-4-Scout-17B-16E-Instruct", "meta-llama/Llama-4-Scout-17B-16E-Instruct"),
+        (128, 2, "meta-llama/Llama-4-Maverick-17B-128E-Instruct", "meta-llama/Llama-4-Maverick-17B-128E-Instruct"),
+        (16, 0, None, None),  # nothing declared: the family, both lines (their attention is one)
+        (16, 0, "Qwen/Qwen2.5-14B-Instruct", None),  # Qwen2.5-14B's attention to the block, but Llama 4's mixture
+    ],
+)
+def test_llama_4_s_conversions_name_their_tree(experts, dense_every, source, written, tmp_path):
+    """Llama 4 Scout's and Maverick's GGUFs (llama.cpp's `llama4`) kept llama.cpp's names and read as no family.
+    They map back (gguf-py's map the oracle, the stacked experts read at one expert's shape); the mixture's names
+    (`feed_forward.router`, `feed_forward.shared_expert`) place the family, and a declared Qwen2.5-14B, whose
+    attention Scout's is to the block, is a conflict."""
+    tensors = _llama4(experts, dense_every)
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.LLAMA4, 48)
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    assert None not in named
+    url = source and f"https://huggingface.co/{source}"
+    _gguf_header(tmp_path / "Llama-4-Q4_K_M-00001-of-00002.gguf", "llama4", named, source_url=url)
+    with open_weights(str(tmp_path)) as view:
+        assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == {k: v[-2:] for k, v in tensors.items()}
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "llama4" and report["family_confidence"] == 1.0, report["family"]
+    assert report["base_model"]["id"] == written, report["base_model"]
+    assert bool(report["conflicts"]) is (source is not None and written is None), report["conflicts"]
+    if source is None:
+        ids = {c["id"] for c in report["root"]["candidates"]}
+        assert {"meta-llama/Llama-4-Scout-17B-16E", "meta-llama/Llama-4-Maverick-17B-128E"} <= ids, ids
+
+
 @pytest.mark.parametrize(
     "vocab, every_block, root",
     [(32128, False, "google/t5-v1_1-xxl"), (256384, True, "google/umt5-xxl")],  # (UMT5: position buckets per block)

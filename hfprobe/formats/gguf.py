@@ -85,6 +85,17 @@ _GLM4_MOE = {
     "blk.{i}.nextn.eh_proj": "model.layers.{i}.eh_proj",
     "blk.{i}.nextn.shared_head_head": "model.layers.{i}.shared_head.head",
 }
+# Llama 4 (`llama4`): LLaMA's attention, and its MLP under `feed_forward` (Maverick's dense layers), beside a router,
+# one shared expert and stacked routed ones (transformers' fused `experts.gate_up_proj`, split by the converter)
+_LLAMA4 = {
+    **_decoder_without("ffn_gate", "ffn_up", "ffn_down"),
+    "blk.{i}.ffn_gate_inp": "model.layers.{i}.feed_forward.router",
+    **{
+        f"blk.{{i}}.ffn_{w}{tail}": f"model.layers.{{i}}.feed_forward.{part}{w}_proj"
+        for w in ("gate", "up", "down")
+        for tail, part in (("", ""), ("_exps", "experts."), ("_shexp", "shared_expert."))
+    },
+}
 # BERT (embedding models: BGE, MiniLM, E5 as llama.cpp serves them), under BertModel's names
 _BERT = {
     "token_embd": "embeddings.word_embeddings",
@@ -158,6 +169,7 @@ _T5 = {
 # Qwen2-VL's and Qwen2.5-VL's language models are `qwen2vl`, Qwen3-VL's `qwen3vl` and `qwen3vlmoe`)
 NAMES: dict[str, dict[str, str]] = {
     "llama": {**_DECODER, **_MIXTRAL},
+    "llama4": _LLAMA4,
     "qwen2": _DECODER,
     "qwen3": _DECODER,
     "qwen3moe": {**_DECODER, **_QWEN_MOE},
