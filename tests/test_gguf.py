@@ -51,6 +51,17 @@ MODELS = {
     "gemma": ("GemmaForCausalLM", "GemmaConfig", {"head_dim": 16}),
     "gemma2": ("Gemma2ForCausalLM", "Gemma2Config", {"head_dim": 16}),
     "gemma3": ("Gemma3ForCausalLM", "Gemma3TextConfig", {"head_dim": 16}),
+    "gemma3n": (
+        "Gemma3nForCausalLM",
+        "Gemma3nTextConfig",
+        {
+            "head_dim": 16,
+            "vocab_size_per_layer_input": 256,
+            "hidden_size_per_layer_input": 8,
+            "num_kv_shared_layers": 0,
+            "layer_types": ["sliding_attention", "full_attention"],
+        },
+    ),
     "phi3": ("Phi3ForCausalLM", "Phi3Config", {"pad_token_id": 0}),
     "granite": ("GraniteForCausalLM", "GraniteConfig", {}),
     "olmo": ("OlmoForCausalLM", "OlmoConfig", {}),
@@ -184,6 +195,32 @@ def test_the_older_decoders_conversions_name_their_tree(arch, cls, config, sizes
     report = inspect_source(str(tmp_path))
     assert report["family"] == arch.replace("phi2", "phi") and report["family_confidence"] >= 0.9, report["family"]
     assert report["root"]["id"] in roots and not report["conflicts"], report["root"]
+
+
+@pytest.mark.parametrize(
+    "layers, ffn, source, written",
+    [
+        (35, 16384, "google/gemma-3n-E4B-it", "google/gemma-3n-E4B-it"),
+        (30, 8192, "google/gemma-3n-E2B-it", "google/gemma-3n-E2B-it"),
+        (30, 8192, "google/gemma-3n-E4B-it", None),  # E2B's depth and width
+        (35, 16384, None, None),
+    ],
+)
+def test_a_gemma_3n_conversion_names_its_tree(layers, ffn, source, written, tmp_path):
+    """Gemma 3n's GGUFs (`gemma3n`) kept llama.cpp's names and read as no family. Under transformers' names (gguf-py's
+    map the oracle) its LAuReL, AltUp and per-layer embedding layers place the family, its depth and width the model,
+    and a declared E4B on E2B's weights is a conflict."""
+    model = hf_model("Gemma3nForCausalLM", "Gemma3nTextConfig", vocab=262400, hidden_size=2048, intermediate_size=ffn,
+                     num_hidden_layers=layers, num_attention_heads=8, num_key_value_heads=2, head_dim=256)  # fmt: skip
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.GEMMA3N, layers)
+    named = {tmap.get_name(k, try_suffixes=(".weight",)): tuple(v.shape) for k, v in model.state_dict().items()}
+    url = source and f"https://huggingface.co/{source}"
+    _gguf_header(tmp_path / "gemma-3n-Q4_K_M.gguf", "gemma3n", {k: v for k, v in named.items() if k}, source_url=url)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "gemma3n" and report["family_confidence"] == 1.0, report["family"]
+    assert report["base_model"]["id"] == written, report["base_model"]
+    assert bool(report["conflicts"]) is (source is not None and written is None), report["conflicts"]
+    assert report["root"]["id"].startswith(f"google/gemma-3n-E{2 if layers == 30 else 4}B"), report["root"]
 
 
 def test_a_real_size_conversion_names_its_tree_and_declared_base(tmp_path):

@@ -96,6 +96,22 @@ _LLAMA4 = {
         for tail, part in (("", ""), ("_exps", "experts."), ("_shexp", "shared_expert."))
     },
 }
+# Gemma 3n (`gemma3n`): Gemma's decoder beside each block's LAuReL and AltUp layers and its per-layer embeddings' gate
+# and projection; the AltUp projections stacked (`altup_proj`, [3, width, width])
+_GEMMA3N = {
+    **_DECODER,
+    "blk.{i}.laurel_l": "model.layers.{i}.laurel.linear_left",
+    "blk.{i}.laurel_r": "model.layers.{i}.laurel.linear_right",
+    "blk.{i}.altup_router": "model.layers.{i}.altup.modality_router",
+    "blk.{i}.altup_predict_coef": "model.layers.{i}.altup.prediction_coefs",
+    "blk.{i}.altup_correct_coef": "model.layers.{i}.altup.correction_coefs",
+    "blk.{i}.inp_gate": "model.layers.{i}.per_layer_input_gate",
+    "blk.{i}.proj": "model.layers.{i}.per_layer_projection",
+    "per_layer_token_embd": "model.embed_tokens_per_layer",
+    "per_layer_model_proj": "model.per_layer_model_projection",
+    "altup_proj": "model.altup_projections",
+    "altup_unembd_proj": "model.altup_unembed_projections",
+}
 # BERT (embedding models: BGE, MiniLM, E5 as llama.cpp serves them), under BertModel's names
 _BERT = {
     "token_embd": "embeddings.word_embeddings",
@@ -191,6 +207,7 @@ NAMES: dict[str, dict[str, str]] = {
     "gemma": _DECODER,
     "gemma2": _DECODER,
     "gemma3": _DECODER,
+    "gemma3n": _GEMMA3N,
     "granite": _DECODER,
     "olmo": _DECODER,
     "olmo2": _DECODER,
