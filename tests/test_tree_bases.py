@@ -359,12 +359,13 @@ def test_flux2_is_not_flux1s_family_by_its_name():
 
 def test_an_adapter_on_every_block_is_likelier_than_one_that_skips_some():
     """An adapter touches every block of its model far more often than some (all 37 realzoo adapters that count
-    blocks do). A Llama-3.2-1B LoRA (16 blocks) also fits SmolLM3-3B's widths, with 36 (and Granite 3's 2B, with 40):
-    that fit took a third of the family (Llama at 0.667); and a LLaMA-style LoRA whose widths fit only a root with more
-    blocks than it touches was that root's family at 1.0, though an architecture the registry lacks, in those widths
-    and depth, is likelier."""
+    blocks do). A Llama-3.2-1B LoRA (16 blocks) also fits SmolLM3-3B's widths, with 36 (and Granite 3's 2B, with 40,
+    and Gemma 3n E2B's, with 30): that fit took a third of the family (Llama at 0.667, with three look-alikes of
+    more blocks; 0.74 with four); and a LLaMA-style LoRA whose widths fit only a root with more blocks than it touches
+    was that root's family at 1.0, though an architecture the registry lacks, in those widths and depth, is likelier."""
     llama = classify(llama_like(16, 2048, 512))
-    assert llama.family == "llama" and llama.family_confidence >= 0.8, llama.family_confidence
+    assert llama.family == "llama" and llama.family_confidence >= 0.7, llama.family_confidence
+    assert all(c["score"] < llama.candidates[0]["score"] / 4 for c in llama.candidates if "Llama-3.2" not in c["id"])
     short = classify(llama_like(28, 2048, 512))  # SmolLM3-3B's widths, 28 of its 36 blocks
     assert short.family == "smollm3" and short.family_confidence <= 0.5 and short.confidence <= 0.5
     assert any("more blocks than the adapter touches" in e for e in short.evidence)

@@ -297,14 +297,15 @@ def rank_roots(
         and mine
         and all(f.short and not f.exact_layers for f in mine)
         and families()["families"][family]["kind"] != "diffusion"  # (a diffusion LoRA often adapts some blocks)
-        and family_conf > SHAPES_ONLY_FAMILY
     ):
         # every root of the family that fits has more blocks than the adapter touches: a model the registry lacks,
         # in these widths and this depth, is likelier than an adapter that skipped blocks (EXACT_BLOCKS_ADAPTER);
         # a full checkpoint holds all of its blocks, and one of a depth no root has is as likely a model the
-        # registry lacks as one pruned or distilled from a deeper root (Ministral 3's 40 blocks "fit" SOLAR's 48)
-        cands = [dict(c, score=round(c["score"] * SHAPES_ONLY_FAMILY / family_conf, 3)) for c in cands]
-        family_conf = SHAPES_ONLY_FAMILY
+        # registry lacks as one pruned or distilled from a deeper root (Ministral 3's 40 blocks "fit" SOLAR's 48).
+        # Said where look-alikes of other families had already brought the family below that share too.
+        if family_conf > SHAPES_ONLY_FAMILY:
+            cands = [dict(c, score=round(c["score"] * SHAPES_ONLY_FAMILY / family_conf, 3)) for c in cands]
+            family_conf = SHAPES_ONLY_FAMILY
         what = "the checkpoint holds" if full else "the adapter touches"
         evidence.append(f"shapes: fit only roots with more blocks than {what} ({mine[0].short[0]})")
     return cands, pool, family, family_conf
