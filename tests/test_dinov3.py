@@ -1,0 +1,114 @@
+"""DINOv3's ViTs (S/16, B/16, L/16): DINOv2's LayerScale and register tokens, rotary positions, 16-pixel patches,
+blocks under `layer.N`. Built by transformers on the meta device at each root's published sizes (the checkpoint's
+names, `layer.N`, and transformers 5's, `model.layer.N`). Before the family existed a DINOv3 fine-tune read as ViT at
+0.5 with Google's ViT-B/16 (or DeiT-small) as its root."""
+
+from __future__ import annotations
+
+import pytest
+
+from hfprobe.tree.classify import classify
+from hfprobe.tree.declared import declared_claims
+from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import lora_like, module_shapes
+
+MODELS = {
+    "facebook/dinov3-vits16-pretrain-lvd1689m": {},
+    "facebook/dinov3-vitb16-pretrain-lvd1689m": dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12),
+    "facebook/dinov3-vitl16-pretrain-lvd1689m": dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16,
+                                                     num_hidden_layers=24),
+}  # fmt: skip
+_BUILT: dict[str, dict] = {}
+
+
+def built(root: str, hub_names: bool = True) -> dict:
+    """{module: (d_out, d_in)}, the patch embedding's kernel too, under the Hub checkpoint's names (`layer.N`) or
+    transformers 5's (`model.layer.N`)."""
+    if root not in _BUILT:
+        import torch
+        from transformers import AutoConfig, AutoModel
+
+        config = AutoConfig.for_model("dinov3_vit", num_register_tokens=4, **MODELS[root])
+        with torch.device("meta"):
+            model = AutoModel.from_config(config)
+        shapes = module_shapes(model) | {"embeddings.register_tokens": (1, 4)}
+        _BUILT[root] = shapes | {"embeddings.patch_embeddings_kernel": (16, 16)}
+    shapes = _BUILT[root]
+    return {k.removeprefix("model."): v for k, v in shapes.items()} if hub_names else shapes
+
+
+@pytest.mark.parametrize("root", sorted(MODELS))
+@pytest.mark.parametrize("hub_names", [True, False])
+def test_checkpoints_and_adapters_name_their_root(root, hub_names):
+    full = built(root, hub_names)
+    for shapes in (full, lora_like(full, "q_proj", "v_proj", prefix="base_model.model."), lora_like(full, "proj")):
+        r = classify(shapes)
+        assert r.family == "dinov3" and r.family_confidence >= 0.9, r.evidence
+        assert [c["id"] for c in r.candidates] == [root], r.candidates
+
+
+def test_dinov2_with_registers_is_not_dinov3():
+    """DINOv2-small with registers has DINOv3-S/16's every width and depth and its 4 registers; its blocks are under
+    `encoder.layer.N` and its position table stays, which DINOv3 has none of."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    config = AutoConfig.for_model("dinov2_with_registers", hidden_size=384, num_attention_heads=6, num_hidden_layers=12)
+    with torch.device("meta"):
+        shapes = module_shapes(AutoModel.from_config(config))
+    for s in (shapes, lora_like(shapes, "query", "value", "q_proj", "v_proj")):
+        r = classify(s)
+        assert r.family in ("dinov2", "dinov2_with_registers"), r.evidence
+        assert not any("dinov3" in c["id"] for c in r.candidates), r.candidates
+
+
+@pytest.mark.parametrize(
+    "declared, written",
+    [
+        ("facebook/dinov3-vitb16-pretrain-lvd1689m", "facebook/dinov3-vitb16-pretrain-lvd1689m"),
+        ("facebook/dinov3-vitl16-pretrain-lvd1689m", None),  # 1024 wide, 24 blocks
+        ("google/vit-base-patch16-224-in21k", None),  # ViT-B/16's widths, DINOv3's names
+    ],
+)
+def test_a_declared_base_is_checked_against_the_weights(declared, written):
+    lora = lora_like(built("facebook/dinov3-vitb16-pretrain-lvd1689m"), "q_proj", "v_proj", prefix="base_model.model.")
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.family == "dinov3" and r.base_model["id"] == written, (r.base_model, r.conflicts)
+    assert bool(r.conflicts) == (written is None), r.conflicts
+
+
+@pytest.mark.parametrize(
+    "name, root, family",
+    [
+        ("facebook/dinov3-vits16-pretrain-lvd1689m", "facebook/dinov3-vits16-pretrain-lvd1689m", "dinov3"),
+        ("facebook/dinov3-vith16plus-pretrain-lvd1689m", None, "dinov3"),
+        ("facebook/dinov3-convnext-tiny-pretrain-lvd1689m", None, None),
+        ("facebook/dinov2-base", "facebook/dinov2-base", "dinov2"),
+    ],
+)
+def test_names_resolve(name, root, family):
+    assert resolve_name(name) == (root, family)
+
+
+@pytest.mark.parametrize(
+    "prose, conflicts",
+    [
+        ("Fine-tuned DINOv3 ViT-B/16 on plant leaves", 0),  # "ViT" too, which DINOv3's own word outweighs
+        ("Fine-tuned DINOv2 ViT-B/14 on plant leaves", 2),  # DINOv2 (and ViT) said of DINOv3's weights
+    ],
+)
+def test_a_readme_s_prose_names_the_family(prose, conflicts, tmp_path):
+    import json
+
+    from safetensors.numpy import save_file
+
+    from hfprobe.tree.inspect import inspect_source
+    from tests.model_shapes import lora_factors
+
+    lora = lora_like(built("facebook/dinov3-vitb16-pretrain-lvd1689m"), "q_proj", "v_proj", prefix="base_model.model.")
+    save_file(lora_factors(lora), str(tmp_path / "adapter_model.safetensors"))
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4, "lora_alpha": 8}))
+    (tmp_path / "README.md").write_text(prose)
+    assert "dinov" in str(declared_claims(texts={"README.md": prose})[0].get("README.md mentions"))
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "dinov3" and len(report["conflicts"]) == conflicts, report["conflicts"]
