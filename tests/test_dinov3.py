@@ -112,3 +112,15 @@ def test_a_readme_s_prose_names_the_family(prose, conflicts, tmp_path):
     assert "dinov" in str(declared_claims(texts={"README.md": prose})[0].get("README.md mentions"))
     report = inspect_source(str(tmp_path))
     assert report["family"] == "dinov3" and len(report["conflicts"]) == conflicts, report["conflicts"]
+
+
+def test_its_own_config_says_dinov3():
+    """A checkpoint beside its config.json (`model_type: dinov3_vit`) is the family's, with no conflict; the model type
+    read as one the registry lacks had held the family at 0.5, its root unnamed."""
+    from transformers import AutoConfig
+
+    root = "facebook/dinov3-vitb16-pretrain-lvd1689m"
+    config = AutoConfig.for_model("dinov3_vit", num_register_tokens=4, **MODELS[root]).to_dict()
+    r = classify(built(root), config=config)
+    assert r.family == "dinov3" and r.family_confidence == 1.0 and not r.conflicts, (r.evidence, r.conflicts)
+    assert r.candidates[0]["id"] == root and r.base_model["id"] == root, r.base_model
