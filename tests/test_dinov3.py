@@ -124,3 +124,22 @@ def test_its_own_config_says_dinov3():
     r = classify(built(root), config=config)
     assert r.family == "dinov3" and r.family_confidence == 1.0 and not r.conflicts, (r.evidence, r.conflicts)
     assert r.candidates[0]["id"] == root and r.base_model["id"] == root, r.base_model
+
+
+@pytest.mark.parametrize("small", [True, False])
+def test_the_gated_plus_models_are_not_the_plain_ones(small):
+    """ViT-S+/16 and L+/16 have S/16's and L/16's every width (their gated MLPs' 1536 and 4096, after SwiGLU's
+    two-thirds) but a `mlp.gate_proj` the plain models lack: neither is written as S/16 or L/16."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    sizes = (
+        {} if small else dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=24)
+    )
+    config = AutoConfig.for_model("dinov3_vit", num_register_tokens=4, use_gated_mlp=True, **sizes)
+    with torch.device("meta"):
+        shapes = module_shapes(AutoModel.from_config(config))
+    assert any(k.endswith("mlp.gate_proj") for k in shapes)
+    for s in (shapes, lora_like(shapes, "proj", prefix="base_model.model.")):
+        r = classify(s)
+        assert r.family == "dinov3" and not r.candidates and r.base_model["id"] is None, r.candidates
