@@ -12,6 +12,12 @@ from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import lora_like, module_shapes
 
+# timm's EUPE pretraining has DINOv3-S/16's and B/16's every shape, SAT-493M's ViT-L/16 LVD-1689M's: look-alikes
+TWINS = {
+    "facebook/dinov3-vits16-pretrain-lvd1689m": "timm/vit_small_patch16_dinov3_qkvb.eupe_lvd1689m",
+    "facebook/dinov3-vitb16-pretrain-lvd1689m": "timm/vit_base_patch16_dinov3_qkvb.eupe_lvd1689m",
+    "facebook/dinov3-vitl16-pretrain-lvd1689m": "facebook/dinov3-vitl16-pretrain-sat493m",
+}
 MODELS = {
     "facebook/dinov3-vits16-pretrain-lvd1689m": {},
     "facebook/dinov3-vitb16-pretrain-lvd1689m": dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12),
@@ -44,7 +50,8 @@ def test_checkpoints_and_adapters_name_their_root(root, hub_names):
     for shapes in (full, lora_like(full, "q_proj", "v_proj", prefix="base_model.model."), lora_like(full, "proj")):
         r = classify(shapes)
         assert r.family == "dinov3" and r.family_confidence >= 0.9, r.evidence
-        assert [c["id"] for c in r.candidates] == [root], r.candidates
+        assert [c["id"] for c in r.candidates] == [root, TWINS[root]], r.candidates  # (by their priors)
+        assert r.base_model["id"] is None, r.base_model
 
 
 def test_dinov2_with_registers_is_not_dinov3():
@@ -116,14 +123,14 @@ def test_a_readme_s_prose_names_the_family(prose, conflicts, tmp_path):
 
 def test_its_own_config_says_dinov3():
     """A checkpoint beside its config.json (`model_type: dinov3_vit`) is the family's, with no conflict; the model type
-    read as one the registry lacks had held the family at 0.5, its root unnamed."""
+    read as one the registry lacks had held the family at 0.5. Its config names no model: none is written."""
     from transformers import AutoConfig
 
     root = "facebook/dinov3-vitb16-pretrain-lvd1689m"
     config = AutoConfig.for_model("dinov3_vit", num_register_tokens=4, **MODELS[root]).to_dict()
     r = classify(built(root), config=config)
     assert r.family == "dinov3" and r.family_confidence == 1.0 and not r.conflicts, (r.evidence, r.conflicts)
-    assert r.candidates[0]["id"] == root and r.base_model["id"] == root, r.base_model
+    assert r.candidates[0]["id"] == root and r.base_model["id"] is None, r.base_model
 
 
 @pytest.mark.parametrize("small", [True, False])

@@ -39,7 +39,11 @@ FULL = {
     "vit_base_patch14_reg1_tipsv2": (None, set()),  # 1 register: was dinov2-base
     "vit_intern300m_patch14_448": (None, set()),  # dinov2-large's every width, 1,025 positions: was dinov2-large
     "naflexvit_base_patch16_gap": (None, set()),  # patches through a linear layer, `embeds.*`: was dinov2-base
-    "vit_base_patch16_dinov3": (None, set()),  # 4 registers at 16 pixels a patch, rotary positions: DINOv3
+    # DINOv3: 4 registers at 16 pixels a patch, rotary positions (was a model the registry lacks); Meta's S/16 and B/16
+    # share every shape with timm's EUPE pretraining, its L/16 with the satellite one: the family, no root written
+    "vit_small_patch16_dinov3": (None, {"dinov3"}),
+    "vit_base_patch16_dinov3": (None, {"dinov3"}),
+    "vit_large_patch16_dinov3": (None, {"dinov3"}),
     "xcit_tiny_12_p16_224": (None, set()),  # cross-covariance attention: was facebook/deit-tiny-patch16-224
     "convit_tiny": (None, set()),  # gated positional attention: was deit-tiny
     "vit_pe_core_tiny_patch16_384": (None, {"vit"}),  # Perception Encoder: was deit-tiny
@@ -126,6 +130,7 @@ def _timm_folder(tmp_path, name: str, tag: str, **cfg) -> str:
         ("vit_base_patch14_reg4_dinov2", "lvd142m", "dinov2_with_registers"),  # no DINOv2 (was a conflict)
         ("vit_tiny_patch16_224", "augreg_in21k", "vit"),  # a registry root itself
         ("resnet18", "a1_in1k", "resnet"),  # torchvision's names (was no family: its claim went unchecked)
+        ("vit_base_patch16_dinov3", "lvd1689m", "dinov3"),  # was ViT at 0.3, the config's DINOv3 against its names
     ],
 )
 def test_a_timm_config_names_the_pretrained_model_it_was_built_from(tmp_path, name, tag, family):
