@@ -40,7 +40,8 @@ FULL = {
     "vit_intern300m_patch14_448": (None, set()),  # dinov2-large's every width, 1,025 positions: was dinov2-large
     "naflexvit_base_patch16_gap": (None, set()),  # patches through a linear layer, `embeds.*`: was dinov2-base
     # DINOv3: 4 registers at 16 pixels a patch, rotary positions (was a model the registry lacks); Meta's S/16 and B/16
-    # share every shape with timm's EUPE pretraining, its L/16 with the satellite one: the family, no root written
+    # share every shape with timm's EUPE pretraining, all three with LingBot-Vision's, L/16 with DINOv3's satellite
+    # one: the family, no root written
     "vit_small_patch16_dinov3": (None, {"dinov3"}),
     "vit_base_patch16_dinov3": (None, {"dinov3"}),
     "vit_large_patch16_dinov3": (None, {"dinov3"}),
@@ -57,6 +58,8 @@ LORA = {  # a PEFT LoRA on every linear layer: attention and MLP sizes only
     "vit_tiny_patch16_224": (None, {"vit"}),  # was deit-tiny
     "xcit_tiny_12_p16_224": (None, {"vit"}),  # was deit-tiny
     "convit_tiny": (None, set()),  # its `attn.qk` is no ViT's: was deit-tiny
+    "convit_base": (None, set()),  # nor DINOv3-B/16's (whose sizes it has): XCiT's and ConViT's names exclude DINOv3 too
+    "xcit_small_12_p16_224": (None, set()),
     "vit_base_patch14_dinov2": (None, set()),  # ViT-B/16's every name and size: DINOv2 or ViT
 }
 
@@ -131,6 +134,7 @@ def _timm_folder(tmp_path, name: str, tag: str, **cfg) -> str:
         ("vit_tiny_patch16_224", "augreg_in21k", "vit"),  # a registry root itself
         ("resnet18", "a1_in1k", "resnet"),  # torchvision's names (was no family: its claim went unchecked)
         ("vit_base_patch16_dinov3", "lvd1689m", "dinov3"),  # was ViT at 0.3, the config's DINOv3 against its names
+        ("vit_large_patch16_lingbot", "robbyant", "dinov3"),  # LingBot-Vision: DINOv3's shapes, its own pretraining
     ],
 )
 def test_a_timm_config_names_the_pretrained_model_it_was_built_from(tmp_path, name, tag, family):
