@@ -58,7 +58,7 @@ LORA = {  # a PEFT LoRA on every linear layer: attention and MLP sizes only
     "vit_tiny_patch16_224": (None, {"vit"}),  # was deit-tiny
     "xcit_tiny_12_p16_224": (None, {"vit"}),  # was deit-tiny
     "convit_tiny": (None, set()),  # its `attn.qk` is no ViT's: was deit-tiny
-    "convit_base": (None, set()),  # nor DINOv3-B/16's (whose sizes it has): XCiT's and ConViT's names exclude DINOv3 too
+    "convit_base": (None, set()),  # nor DINOv3-B/16's (its sizes): XCiT's and ConViT's names exclude DINOv3 too
     "xcit_small_12_p16_224": (None, set()),
     "vit_base_patch14_dinov2": (None, set()),  # ViT-B/16's every name and size: DINOv2 or ViT
 }
