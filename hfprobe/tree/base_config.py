@@ -114,14 +114,16 @@ def _routed_experts(config: Mapping, layers: int | None) -> dict[str, int]:
     prediction).
 
     >>> _routed_experts({"moe_intermediate_size": 1408, "n_routed_experts": 64, "n_shared_experts": 2}, 27)
-    {'expert_ffn': 1408, 'experts': 64, 'shared_ffn': 2816}
+    {'experts': 64, 'expert_ffn': 1408, 'shared_ffn': 2816}
     """
     width, experts = _first(config, ["moe_intermediate_size"]), _first(config, ["n_routed_experts"])
     if not experts:
         return {}
-    out = {"experts": experts} if not width else {"expert_ffn": width, "experts": experts}
-    if (shared := _first(config, ["n_shared_experts"])) and width:
-        out["shared_ffn"] = shared * width
+    out = {"experts": experts}
+    if width:
+        out["expert_ffn"] = width
+        if shared := _first(config, ["n_shared_experts"]):
+            out["shared_ffn"] = shared * width
     if (nextn := _first(config, ["num_nextn_predict_layers"])) and layers:
         out["layers_mtp"] = layers + nextn  # V3's and GLM-4.5's checkpoints' extra block
     return out
