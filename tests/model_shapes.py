@@ -30,9 +30,37 @@ def saved_shapes(model) -> dict[str, tuple]:
     return {k: tuple(v.shape) for k, v in revert_weight_conversion(model, model.state_dict()).items()}
 
 
+_BUILT: dict[str, dict] = {}
+
+
+def built_shapes(model_type: str, **config) -> dict:
+    """`module_shapes` of transformers' AutoModel for `model_type` at `config`, built on the meta device once per
+    configuration (callers share the dict: they copy it to change it)."""
+    key = model_type + repr(sorted(config.items()))
+    if key not in _BUILT:
+        import torch
+        from transformers import AutoConfig, AutoModel
+
+        with torch.device("meta"):
+            _BUILT[key] = module_shapes(AutoModel.from_config(AutoConfig.for_model(model_type, **config)))
+    return _BUILT[key]
+
+
 def lora_like(shapes: dict, *suffixes: str, prefix: str = "") -> dict:
     """What a LoRA on those modules exposes: the same (d_out, d_in), under the same names."""
     return {prefix + k: v for k, v in shapes.items() if k.endswith(suffixes)}
+
+
+def expert_lora(layers: range, experts: int, hidden: int, expert_ffn: int, shared_ffn: int) -> dict:
+    """A PEFT LoRA's modules on every routed expert's and the shared experts' gate, up and down projections of each
+    mixture layer, named as transformers 4 (and DeepSeek's and GLM's own code) hold them: `mlp.experts.N.gate_proj`."""
+    out = {}
+    for i in layers:
+        p = f"base_model.model.layers.{i}.mlp."
+        out |= {p + f"experts.{e}.{w}_proj": (expert_ffn, hidden) for e in range(experts) for w in ("gate", "up")}
+        out |= {p + f"experts.{e}.down_proj": (hidden, expert_ffn) for e in range(experts)}
+        out |= {p + f"shared_experts.{w}_proj": (shared_ffn, hidden) for w in ("gate", "up")}
+    return out
 
 
 def lora_factors(lora: dict, r: int = 4) -> dict:
@@ -45,6 +73,25 @@ def lora_factors(lora: dict, r: int = 4) -> dict:
         out[f"{key}.lora_A.weight"] = np.zeros((r, d_in), np.float16)
         out[f"{key}.lora_B.weight"] = np.zeros((d_out, r), np.float16)
     return out
+
+
+def inspect_declaring(tmp_path, lora: dict, declared: str, config: dict) -> dict:
+    """`inspect_source` of a PEFT LoRA (`lora_like`'s {module: (d_out, d_in)}) served by a local fake Hub, its
+    adapter_config.json declaring `declared`, a repo there that holds only `config` as its config.json."""
+    import json
+
+    from safetensors.numpy import save
+
+    from hfprobe.tree.inspect import inspect_source
+    from tests.fakehub import FakeHub
+
+    adapter_config = {"peft_type": "LORA", "base_model_name_or_path": declared, "r": 4, "lora_alpha": 8}
+    hub = FakeHub(tmp_path / "hub")
+    hub.add_repo("org/adapter", {"adapter_model.safetensors": save(lora_factors(lora)),
+                                 "adapter_config.json": json.dumps(adapter_config)})  # fmt: skip
+    hub.add_repo(declared, {"config.json": json.dumps(config)})
+    with hub.serving():
+        return inspect_source("org/adapter")
 
 
 # ---------------------------------------------------------------- diffusion fixtures (diffusers configs)

@@ -152,21 +152,16 @@ def test_a_declared_base_of_last_stop_s_families_is_checked_by_its_config(tmp_pa
     import torch
     from transformers import AutoConfig, AutoModel
 
-    from tests.model_shapes import lora_factors, lora_like, module_shapes
+    from tests.model_shapes import inspect_declaring, lora_like, module_shapes
 
     declared_id = "someorg/wizard-chat"  # (a name stating no size, which a registry root of it would check too)
     model_type, kwargs, _ = LLM_CONFIGS[family]
     with torch.device("meta"):
         shapes = module_shapes(AutoModel.from_config(AutoConfig.for_model(model_type, **kwargs)))
-    tensors = lora_factors(lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.model."))
-    config = {"peft_type": "LORA", "base_model_name_or_path": declared_id, "r": 4, "lora_alpha": 8}
+    lora = lora_like(shapes, "q_proj", "v_proj", prefix="base_model.model.model.")
     width = kwargs["hidden_size"] * (2 if wider else 1)
-    declared = AutoConfig.for_model(model_type, **{**kwargs, "hidden_size": width})
-    hub = FakeHub(tmp_path / "hub")
-    hub.add_repo("org/adapter", {"adapter_model.safetensors": save(tensors), "adapter_config.json": json.dumps(config)})
-    hub.add_repo(declared_id, {"config.json": declared.to_json_string()})
-    with hub.serving():
-        r = inspect_source("org/adapter")
+    declared = AutoConfig.for_model(model_type, **{**kwargs, "hidden_size": width}).to_dict()
+    r = inspect_declaring(tmp_path, lora, declared_id, declared)
     assert r["family"] == family and r["base_model"]["id"] == (None if wider else declared_id), r["base_model"]
     assert bool(r["conflicts"]) is wider, r["conflicts"]
 

@@ -10,7 +10,7 @@ import pytest
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import lora_factors, lora_like, module_shapes
+from tests.model_shapes import built_shapes, expert_lora, inspect_declaring, lora_like
 
 _LITE = dict(
     hidden_size=2048,
@@ -54,21 +54,13 @@ MODELS = {
 }  # fmt: skip
 ATTENTION = ("q_proj", "q_a_proj", "q_b_proj", "kv_a_proj_with_mqa", "kv_b_proj", "o_proj")
 ALL_LINEAR = (*ATTENTION, "gate_proj", "up_proj", "down_proj")  # (the dense layers' MLP and the shared experts')
-_BUILT: dict[str, dict] = {}
 
 
 def built(name: str, **over) -> dict:
-    """{module: (d_out, d_in)} of the model MODELS names (its per-expert weights are transformers 5's stacked 3-D
-    parameters, no module of it)."""
-    key = name + repr(sorted(over.items()))
-    if key not in _BUILT:
-        import torch
-        from transformers import AutoConfig, AutoModel
-
-        model_type, kwargs, _ = MODELS.get(name, (name, {}, None))
-        with torch.device("meta"):
-            _BUILT[key] = module_shapes(AutoModel.from_config(AutoConfig.for_model(model_type, **kwargs, **over)))
-    return _BUILT[key]
+    """{module: (d_out, d_in)} of the model MODELS names, or of a model type's default configuration (its
+    per-expert weights are transformers 5's stacked 3-D parameters, no module of it)."""
+    model_type, kwargs, _ = MODELS.get(name, (name, {}, None))
+    return built_shapes(model_type, **kwargs, **over)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -85,11 +77,7 @@ def test_a_lora_on_every_expert_as_peft_saves_it_for_transformers_4():
     `gate_proj` adapts all 64 of V2-Lite's in every mixture layer (`mlp.experts.N.gate_proj`): sized by the experts'
     width (1408), their count the root's; the shared experts' (2816) and the dense layer's (10944) apart."""
     lora = lora_like(built("v2-lite"), *ATTENTION, prefix="base_model.model.")
-    for i in range(1, 27):
-        p = f"base_model.model.layers.{i}.mlp."
-        lora |= {p + f"experts.{e}.{w}_proj": (1408, 2048) for e in range(64) for w in ("gate", "up")}
-        lora |= {p + f"experts.{e}.down_proj": (2048, 1408) for e in range(64)}
-        lora |= {p + f"shared_experts.{w}_proj": (2816, 2048) for w in ("gate", "up")}
+    lora |= expert_lora(range(1, 27), 64, 2048, 1408, 2816)
     r = classify(lora)
     assert r.family == "deepseek_v3" and r.family_confidence == 1.0, r.evidence
     assert {c["id"] for c in r.candidates} == MODELS["v2-lite"][2] | MODELS["moonlight"][2], r.evidence
@@ -194,27 +182,14 @@ def test_names_resolve(name, root, family):
 def test_a_declared_base_the_registry_lacks_is_checked_by_its_config(tmp_path, monkeypatch, config_over, base_model):
     """Its config.json's latent widths give its projections' sizes (`qk_nope_head_dim` + `qk_rope_head_dim` a key's,
     `v_head_dim` a value's, `kv_lora_rank` the latent), whatever its `head_dim` says."""
-    import json
-
     from huggingface_hub import constants
-    from safetensors.numpy import save
     from transformers import AutoConfig
 
-    from hfprobe.tree.inspect import inspect_source
-    from tests.fakehub import FakeHub
-
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
-    declared = "someorg/deepseek-v2-lite-sft"
-    tensors = lora_factors(lora_like(built("v2-lite"), *ATTENTION, prefix="base_model.model."))
-    adapter_config = {"peft_type": "LORA", "base_model_name_or_path": declared, "r": 4, "lora_alpha": 8}
+    lora = lora_like(built("v2-lite"), *ATTENTION, prefix="base_model.model.")
     model_type, kwargs, _ = MODELS["v2-lite"]
     config = AutoConfig.for_model(model_type, **{**kwargs, **config_over}).to_dict()
-    hub = FakeHub(tmp_path / "hub")
-    files = {"adapter_model.safetensors": save(tensors), "adapter_config.json": json.dumps(adapter_config)}
-    hub.add_repo("org/adapter", files)
-    hub.add_repo(declared, {"config.json": json.dumps(config)})
-    with hub.serving():
-        r = inspect_source("org/adapter")
+    r = inspect_declaring(tmp_path, lora, "someorg/deepseek-v2-lite-sft", config)
     assert r["family"] == "deepseek_v3" and r["base_model"]["id"] == base_model, r["base_model"]
     assert bool(r["conflicts"]) is (base_model is None), r["conflicts"]
     if base_model:

@@ -10,7 +10,7 @@ import pytest
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import lora_like, module_shapes
+from tests.model_shapes import built_shapes, lora_like
 
 # models pretrained apart in DINOv3's every shape: timm's EUPE (S/16, B/16), LingBot-Vision's (S, B, L), and DINOv3's
 # own ViT-L/16 on satellite imagery (SAT-493M)
@@ -28,22 +28,13 @@ MODELS = {
     "facebook/dinov3-vitl16-pretrain-lvd1689m": dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16,
                                                      num_hidden_layers=24),
 }  # fmt: skip
-_BUILT: dict[str, dict] = {}
 
 
 def built(root: str, hub_names: bool = True) -> dict:
     """{module: (d_out, d_in)}, the patch embedding's kernel too, under the Hub checkpoint's names (`layer.N`) or
     transformers 5's (`model.layer.N`)."""
-    if root not in _BUILT:
-        import torch
-        from transformers import AutoConfig, AutoModel
-
-        config = AutoConfig.for_model("dinov3_vit", num_register_tokens=4, **MODELS[root])
-        with torch.device("meta"):
-            model = AutoModel.from_config(config)
-        shapes = module_shapes(model) | {"embeddings.register_tokens": (1, 4)}
-        _BUILT[root] = shapes | {"embeddings.patch_embeddings_kernel": (16, 16)}
-    shapes = _BUILT[root]
+    shapes = built_shapes("dinov3_vit", num_register_tokens=4, **MODELS[root])
+    shapes = shapes | {"embeddings.register_tokens": (1, 4), "embeddings.patch_embeddings_kernel": (16, 16)}
     return {k.removeprefix("model."): v for k, v in shapes.items()} if hub_names else shapes
 
 
@@ -61,12 +52,7 @@ def test_checkpoints_and_adapters_name_their_root(root, hub_names):
 def test_dinov2_with_registers_is_not_dinov3():
     """DINOv2-small with registers has DINOv3-S/16's every width and depth and its 4 registers; its blocks are under
     `encoder.layer.N` and its position table stays, which DINOv3 has none of."""
-    import torch
-    from transformers import AutoConfig, AutoModel
-
-    config = AutoConfig.for_model("dinov2_with_registers", hidden_size=384, num_attention_heads=6, num_hidden_layers=12)
-    with torch.device("meta"):
-        shapes = module_shapes(AutoModel.from_config(config))
+    shapes = built_shapes("dinov2_with_registers", hidden_size=384, num_attention_heads=6, num_hidden_layers=12)
     for s in (shapes, lora_like(shapes, "query", "value", "q_proj", "v_proj")):
         r = classify(s)
         assert r.family in ("dinov2", "dinov2_with_registers"), r.evidence
@@ -141,15 +127,10 @@ def test_its_own_config_says_dinov3():
 def test_the_gated_plus_models_are_not_the_plain_ones(small):
     """ViT-S+/16 and L+/16 have S/16's and L/16's every width (their gated MLPs' 1536 and 4096, after SwiGLU's
     two-thirds) but a `mlp.gate_proj` the plain models lack: neither is written as S/16 or L/16."""
-    import torch
-    from transformers import AutoConfig, AutoModel
-
     sizes = (
         {} if small else dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16, num_hidden_layers=24)
     )
-    config = AutoConfig.for_model("dinov3_vit", num_register_tokens=4, use_gated_mlp=True, **sizes)
-    with torch.device("meta"):
-        shapes = module_shapes(AutoModel.from_config(config))
+    shapes = built_shapes("dinov3_vit", num_register_tokens=4, use_gated_mlp=True, **sizes)
     assert any(k.endswith("mlp.gate_proj") for k in shapes)
     for s in (shapes, lora_like(shapes, "proj", prefix="base_model.model.")):
         r = classify(s)

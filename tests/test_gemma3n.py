@@ -11,7 +11,7 @@ import pytest
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import lora_like, module_shapes
+from tests.model_shapes import built_shapes, lora_like
 
 # each model's published text config (the fields that set its sizes), and its roots (a base and its instruct tune)
 MODELS = {
@@ -21,19 +21,11 @@ MODELS = {
 }  # fmt: skip
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 ALL_LINEAR = (*ATTENTION, "gate_proj", "up_proj", "down_proj")
-_BUILT: dict[str, dict] = {}
 
 
 def built(name: str) -> dict:
     """{module: (d_out, d_in)} of the whole model, towers too, named as its checkpoint (`model.language_model.`)."""
-    if name not in _BUILT:
-        import torch
-        from transformers import AutoConfig, AutoModel
-
-        with torch.device("meta"):
-            model = AutoModel.from_config(AutoConfig.for_model("gemma3n", text_config=MODELS[name][0]))
-        _BUILT[name] = {f"model.{k}": v for k, v in module_shapes(model).items()}
-    return _BUILT[name]
+    return {f"model.{k}": v for k, v in built_shapes("gemma3n", text_config=MODELS[name][0]).items()}
 
 
 def _text(shapes: dict) -> dict:

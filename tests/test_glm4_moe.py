@@ -11,7 +11,7 @@ import pytest
 from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import LLM_CONFIGS, lora_factors, lora_like, module_shapes
+from tests.model_shapes import LLM_CONFIGS, built_shapes, expert_lora, inspect_declaring, lora_like
 
 _AIR = LLM_CONFIGS["glm4_moe"][1]
 # each model's published config.json (the fields that set its sizes), and the roots its weights cannot tell apart
@@ -23,21 +23,12 @@ MODELS = {
 }  # fmt: skip
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 ALL_LINEAR = (*ATTENTION, "gate_proj", "up_proj", "down_proj")  # (the dense layers' MLP and the shared experts')
-_BUILT: dict[str, dict] = {}
 
 
 def built(name: str, **over) -> dict:
     """{module: (d_out, d_in)} of the model MODELS names (its per-expert weights are transformers 5's stacked 3-D
     parameters, no module of it)."""
-    key = name + repr(sorted(over.items()))
-    if key not in _BUILT:
-        import torch
-        from transformers import AutoConfig, AutoModel
-
-        with torch.device("meta"):
-            config = AutoConfig.for_model("glm4_moe", **{**MODELS[name][0], **over})
-            _BUILT[key] = module_shapes(AutoModel.from_config(config))
-    return _BUILT[key]
+    return built_shapes("glm4_moe", **{**MODELS[name][0], **over})
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -55,11 +46,7 @@ def test_a_lora_on_every_expert_as_peft_saves_it_for_transformers_4():
     Air's in every mixture layer: sized by the experts' width (1408), their count the root's; a width of GLM-4.5's
     (1536) on Air's layers is no root's."""
     lora = lora_like(built("air"), *ATTENTION, prefix="base_model.model.")
-    for i in range(1, 46):
-        p = f"base_model.model.layers.{i}.mlp."
-        lora |= {p + f"experts.{e}.{w}_proj": (1408, 4096) for e in range(128) for w in ("gate", "up")}
-        lora |= {p + f"experts.{e}.down_proj": (4096, 1408) for e in range(128)}
-        lora |= {p + f"shared_experts.{w}_proj": (1408, 4096) for w in ("gate", "up")}
+    lora |= expert_lora(range(1, 46), 128, 4096, 1408, 1408)
     r = classify(lora)
     assert r.family == "glm4_moe" and {c["id"] for c in r.candidates} == MODELS["air"][1], r.evidence
     wide = {
@@ -148,26 +135,13 @@ def test_a_readme_s_prose_names_the_family(prose, families):
 def test_a_declared_base_the_registry_lacks_is_checked_by_its_config(tmp_path, monkeypatch, config_over, base_model):
     """Its config.json gives the experts' widths in DeepSeek's terms (`moe_intermediate_size` the routed and, times
     `n_shared_experts`, the shared ones'), not `intermediate_size` (the dense layers')."""
-    import json
-
     from huggingface_hub import constants
-    from safetensors.numpy import save
     from transformers import AutoConfig
 
-    from hfprobe.tree.inspect import inspect_source
-    from tests.fakehub import FakeHub
-
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf_cache"))
-    declared = "someorg/glm-4.5-air-sft"
-    tensors = lora_factors(lora_like(built("air"), *ALL_LINEAR, prefix="base_model.model."))
-    adapter_config = {"peft_type": "LORA", "base_model_name_or_path": declared, "r": 4, "lora_alpha": 8}
+    lora = lora_like(built("air"), *ALL_LINEAR, prefix="base_model.model.")
     config = AutoConfig.for_model("glm4_moe", **{**_AIR, **config_over}).to_dict()
-    hub = FakeHub(tmp_path / "hub")
-    files = {"adapter_model.safetensors": save(tensors), "adapter_config.json": json.dumps(adapter_config)}
-    hub.add_repo("org/adapter", files)
-    hub.add_repo(declared, {"config.json": json.dumps(config)})
-    with hub.serving():
-        r = inspect_source("org/adapter")
+    r = inspect_declaring(tmp_path, lora, "someorg/glm-4.5-air-sft", config)
     assert r["family"] == "glm4_moe" and r["base_model"]["id"] == base_model, r["base_model"]
     assert bool(r["conflicts"]) is (base_model is None), r["conflicts"]
     if base_model:
