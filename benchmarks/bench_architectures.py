@@ -197,7 +197,7 @@ def measure_diffusers(cls: str, truth: list[str]) -> dict:
 TIMM_TRUTH = [
     (r"^vit_(small|base|large)_patch14_reg4_dinov2$", "dinov2_with_registers"),
     (r"^vit_(small|base|large)_patch14_dinov2$", "dinov2"),
-    (r"^vit_(small|base|large)_patch16_dinov3(_qkvb)?$", "dinov3"),
+    (r"^vit_(small|base|large)_patch16_(dinov3(_qkvb)?|lingbot)$", "dinov3"),
     (r"^(vit|deit)_(tiny|small|base|large)_patch16_(224|384)$", "vit"),
     (r"^resnet(18|26|34|50|101|152)$", "resnet"),
     (r"^convnext_(tiny|small|base|large|xlarge)$", "convnext"),
