@@ -101,8 +101,8 @@ def test_a_declared_base_is_checked_against_the_weights(model, declared, written
         ("zai-org/GLM-4.5-Air-Base", "zai-org/GLM-4.5-Air-Base", "glm4_moe"),
         ("zai-org/GLM-4.6", "zai-org/GLM-4.5", "glm4_moe"),
         ("someone/GLM-4.5-Air-abliterated", None, "glm4_moe"),
-        ("zai-org/GLM-4.5V", None, None),  # vision models the registry lacks
-        ("zai-org/GLM-4.6V-Flash", None, None),
+        ("zai-org/GLM-4.5V", None, "glm4_moe"),  # GLM-4.5-Air's decoder under a vision tower (`glm4v_moe`)
+        ("zai-org/GLM-4.6V-Flash", None, None),  # GLM-4-9B-0414's (`glm4v`), as the registry lacks it
         ("zai-org/GLM-4.7", None, None),
         ("THUDM/glm-4-9b-chat", "THUDM/glm-4-9b-chat", "chatglm"),  # GLM-4 (9B) stays ChatGLM's
     ],
@@ -116,7 +116,8 @@ def test_names_resolve(name, root, family):
     [
         ("A LoRA for GLM-4.5-Air, trained with ms-swift.", {"glm4_moe": 1}),
         ("QLoRA of GLM 4.6 on legal Q&A", {"glm4_moe": 1}),
-        ("Fine-tuned GLM-4.5V on charts", None),  # a vision model the registry lacks
+        ("Fine-tuned GLM-4.5V on charts", {"glm4_moe": 1}),  # Air's decoder
+        ("A GLM-4.6V-Flash adapter", None),  # a vision model the registry lacks
     ],
 )
 def test_a_readme_s_prose_names_the_family(prose, families):
