@@ -354,6 +354,11 @@ LLM_CONFIGS = {
                                   n_routed_experts=128, n_shared_experts=1, first_k_dense_replace=1,
                                   num_nextn_predict_layers=1, vocab_size=151552),
                  "zai-org/GLM-4.5-Air-Base"),
+    "qwen3_5": ("qwen3_5_text", dict(hidden_size=4096, intermediate_size=12288, num_hidden_layers=32, head_dim=256,
+                                     num_attention_heads=16, num_key_value_heads=4, linear_num_key_heads=16,
+                                     linear_key_head_dim=128, linear_num_value_heads=32, linear_value_head_dim=128,
+                                     vocab_size=248320),
+                "Qwen/Qwen3.5-9B-Base"),
 }  # fmt: skip
 
 

@@ -59,6 +59,9 @@ def config_dims(config: Mapping) -> dict[str, int]:
     1024
     """
     keys = _table()["keys"]
+    text = config.get("text_config")
+    if isinstance(text, Mapping) and _first(config, keys["hidden"]) is None:
+        config = text  # a multimodal model's (Qwen3.5's, Gemma 3's): its sizes are its language model's
     got = {dim: _first(config, names) for dim, names in keys.items()}
     hidden, heads = got.pop("hidden"), got.pop("heads")
     kv_heads, head_dim = got.pop("kv_heads"), got.pop("head_dim")
@@ -84,6 +87,7 @@ def config_dims(config: Mapping) -> dict[str, int]:
     if heads:
         got.update(_latent_attention(config, heads))
     got.update(_routed_experts(config, got.get("layers")))
+    got.update(_gated_delta_net(config, got.get("q_dim")))
     got["hidden"] = hidden
     return {dim: v for dim, v in got.items() if v is not None}
 
@@ -126,6 +130,33 @@ def _routed_experts(config: Mapping, layers: int | None) -> dict[str, int]:
             out["shared_ffn"] = shared * width
     if (nextn := _first(config, ["num_nextn_predict_layers"])) and layers:
         out["layers_mtp"] = layers + nextn  # V3's and GLM-4.5's checkpoints' extra block
+    return out
+
+
+def _gated_delta_net(config: Mapping, q_dim: int | None) -> dict[str, int]:
+    """The sizes of a Gated DeltaNet hybrid (Qwen3.5's), where the config has them: its linear attention's fused
+    queries, keys and values (`linear_num_key_heads` of `linear_key_head_dim` each for the queries and the keys,
+    `linear_num_value_heads` of `linear_value_head_dim` for the values), its values' gate (as wide as the values) and
+    one decay and one update gate per value head; its full attention's `q_proj` twice the queries (each head's output
+    gate beside them); a mixture's experts in Qwen's terms (`num_experts`, `moe_intermediate_size`,
+    `shared_expert_intermediate_size`).
+
+    >>> _gated_delta_net({"linear_num_key_heads": 16, "linear_key_head_dim": 128, "linear_num_value_heads": 32,
+    ...                   "linear_value_head_dim": 128}, 4096)
+    {'lin_qkv': 8192, 'lin_v': 4096, 'lin_heads': 32, 'q_gated': 8192}
+    """
+    widths = ("linear_num_key_heads", "linear_key_head_dim", "linear_num_value_heads", "linear_value_head_dim")
+    k_heads, k_dim, v_heads, v_dim = (_first(config, [k]) for k in widths)
+    if not (k_heads and k_dim and v_heads and v_dim):
+        return {}
+    out = dict(lin_qkv=2 * k_heads * k_dim + v_heads * v_dim, lin_v=v_heads * v_dim, lin_heads=v_heads)
+    if q_dim:
+        out["q_gated"] = 2 * q_dim
+    experts, width = _first(config, ["num_experts"]), _first(config, ["moe_intermediate_size"])
+    if experts and width:
+        out.update(experts=experts, expert_ffn=width)
+        if shared := _first(config, ["shared_expert_intermediate_size"]):
+            out["shared_ffn"] = shared
     return out
 
 

@@ -116,6 +116,9 @@ _LORA_PART = re.compile(
 # _LORA_PART without its lazy head: searched from the tail, the first match starts where _LORA_PART's base ends
 _LORA_SUFFIX = re.compile(_LORA_PART.pattern.replace("^(?P<base>.*?)", ""), re.I)
 _W_AB = re.compile(r"^w_(a|b)_(\d+)$")
+# a mixture's routed experts stacked in one 3-D parameter each, [experts, out, in], as transformers 5 saves them
+# (Qwen3.5's and GLM-4.5's checkpoints: `mlp.experts.gate_up_proj`, `mlp.experts.down_proj`)
+_STACKED_EXPERTS = re.compile(r"[._]experts[._]((gate_up|gate|up|down)_proj|w[123])(\.weight)?$")
 
 
 def _lora_part(key: str) -> tuple[str, str] | None:
@@ -130,7 +133,8 @@ def shapes_from_raw(raw: Mapping[str, Iterable[int]]) -> dict[str, Shape]:
     """(d_out, d_in) per module from raw tensor shapes, pairing LoRA down/A with up/B.
 
     A LoRA down/A matrix is [r, in, ...] and an up/B matrix [out, r, ...]; a full weight is
-    [out, in, ...]; an embedding [num, dim]. A file holding only A matrices gives (None, in).
+    [out, in, ...]; an embedding [num, dim]; a mixture's stacked experts [experts, out, in] (one expert's shape).
+    A file holding only A matrices gives (None, in).
 
     >>> shapes_from_raw({"x.lora_A.weight": (4, 768), "x.lora_B.weight": (2304, 4)})
     {'x': (2304, 768)}
@@ -147,8 +151,9 @@ def shapes_from_raw(raw: Mapping[str, Iterable[int]]) -> dict[str, Shape]:
             split = _lora_part(key) if ("lora" in key.lower() or ":" in key) else None
             if split:
                 base, part = split[0], split[1].lower()
-            else:
-                out[_sub_tail(_DOT_WEIGHT, key)] = [shape[0], shape[1]]
+            else:  # (stacked experts: one expert's [out, in])
+                stacked = len(shape) == 3 and _STACKED_EXPERTS.search(key, max(0, len(key) - TAIL))
+                out[_sub_tail(_DOT_WEIGHT, key)] = list(shape[1:] if stacked else shape[:2])
                 continue
         slot = out.setdefault(base, [None, None])
         if part in ("lora_a", "lora.down", "lora_down", "down"):
