@@ -422,6 +422,60 @@ def test_glm_4_5_s_conversions_name_their_trees(sizes, source, root, base_model,
     assert bool(report["conflicts"]) is (base_model is None), report["conflicts"]
 
 
+def _qwen35(hidden: int, layers: int, heads: int, kv: int, v_heads: int, ffn: int = 0, experts: int = 0, moe: int = 0):
+    """Qwen3.5's decoder at published sizes as gguf-py's converter takes it: gated full attention every fourth layer
+    (`q_proj` twice the queries), Gated DeltaNet in the others (its depthwise convolution squeezed to [channels,
+    kernel]); a dense MLP, or stacked routed experts beside one shared expert and its gate."""
+    out = {"model.embed_tokens": (248320, hidden), "lm_head": (248320, hidden)}
+    lin_qkv, lin_v = 4096 + 128 * v_heads, 128 * v_heads
+    for i in range(layers):
+        p = f"model.layers.{i}."
+        if i % 4 == 3:
+            out |= {p + "self_attn.q_proj": (512 * heads, hidden), p + "self_attn.o_proj": (hidden, 256 * heads)}
+            out |= {p + f"self_attn.{w}_proj": (256 * kv, hidden) for w in "kv"}
+        else:
+            la = p + "linear_attn."
+            out |= {la + "in_proj_qkv": (lin_qkv, hidden), la + "in_proj_z": (lin_v, hidden)}
+            out |= {la + f"in_proj_{w}": (v_heads, hidden) for w in "ab"}
+            out |= {la + "out_proj": (hidden, lin_v), la + "conv1d": (lin_qkv, 4)}
+        if not experts:
+            out |= {p + f"mlp.{w}_proj": (ffn, hidden) for w in ("gate", "up")} | {p + "mlp.down_proj": (hidden, ffn)}
+            continue
+        out[p + "mlp.gate"] = (experts, hidden)
+        out |= {p + f"mlp.experts.{w}_proj": (experts, moe, hidden) for w in ("gate", "up")}
+        out[p + "mlp.experts.down_proj"] = (experts, hidden, moe)
+        out |= {p + f"mlp.shared_expert.{w}_proj": (moe, hidden) for w in ("gate", "up")}
+        out |= {p + "mlp.shared_expert.down_proj": (hidden, moe), p + "mlp.shared_expert_gate": (1, hidden)}
+    return out
+
+
+@pytest.mark.parametrize(
+    "arch, sizes, source, written",
+    [
+        ("qwen35", dict(hidden=4096, layers=32, heads=16, kv=4, v_heads=32, ffn=12288), "Qwen/Qwen3.5-9B",
+         "Qwen/Qwen3.5-9B"),
+        ("qwen35moe", dict(hidden=2048, layers=40, heads=16, kv=2, v_heads=32, experts=256, moe=512),
+         "Qwen/Qwen3.6-35B-A3B", "Qwen/Qwen3.6-35B-A3B"),
+        ("qwen35", dict(hidden=4096, layers=32, heads=16, kv=4, v_heads=32, ffn=12288), "Qwen/Qwen3.5-4B", None),
+    ],
+)  # fmt: skip
+def test_qwen3_5_s_conversions_name_their_tree(arch, sizes, source, written, tmp_path):
+    """Qwen3.5's and 3.6's GGUFs (llama.cpp's `qwen35`, `qwen35moe`) kept llama.cpp's names (`blk.N.attn_qkv`,
+    `ssm_out`) and read as no family; they map back (gguf-py's map the oracle), and the model the header says was
+    converted is checked by the weights: Qwen3.5-4B's name on 9B's is a conflict."""
+    tensors = _qwen35(**sizes)
+    tmap = gguf.TensorNameMap(_arch(arch), sizes["layers"])
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    assert None not in named and "blk.0.ssm_beta.weight" in named and "blk.3.attn_q.weight" in named
+    _gguf_header(tmp_path / "Qwen3.5-Q4_K_M.gguf", arch, named, source_url=f"https://huggingface.co/{source}")
+    with open_weights(str(tmp_path)) as view:
+        assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == {k: v[-2:] for k, v in tensors.items()}
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "qwen3_5" and report["family_confidence"] == 1.0, report["family"]
+    assert report["base_model"]["id"] == written, report["base_model"]
+    assert bool(report["conflicts"]) is (written is None), report["conflicts"]
+
+
 def _llama4(experts: int, dense_every: int) -> dict:
     """Llama 4's layout at Scout's and Maverick's published sizes, as gguf-py's converter takes it: 40 heads and 8
     key-value heads of 128 on 5120, 48 layers; a router, a shared expert and stacked routed ones of 8192 (every layer

@@ -85,6 +85,25 @@ _GLM4_MOE = {
     "blk.{i}.nextn.eh_proj": "model.layers.{i}.eh_proj",
     "blk.{i}.nextn.shared_head_head": "model.layers.{i}.shared_head.head",
 }
+# Qwen3.5 and 3.6 (`qwen35`, `qwen35moe`): LLaMA's names on the full-attention layers (`attn_q` holds each head's
+# queries and their output gate), the Gated DeltaNet's on the others; a mixture's routed experts Qwen's, stacked (or
+# their gate and up fused, `ffn_gate_up_exps`), beside one shared expert and its gate
+_QWEN35 = {
+    **_DECODER,
+    "blk.{i}.attn_qkv": "model.layers.{i}.linear_attn.in_proj_qkv",
+    "blk.{i}.attn_gate": "model.layers.{i}.linear_attn.in_proj_z",
+    "blk.{i}.ssm_alpha": "model.layers.{i}.linear_attn.in_proj_a",
+    "blk.{i}.ssm_beta": "model.layers.{i}.linear_attn.in_proj_b",
+    "blk.{i}.ssm_out": "model.layers.{i}.linear_attn.out_proj",
+    "blk.{i}.ssm_conv1d": "model.layers.{i}.linear_attn.conv1d",
+}
+_QWEN35_MOE = {
+    **{k: v for k, v in _QWEN35.items() if not k.startswith(("blk.{i}.ffn_",))},
+    **_QWEN_MOE,
+    "blk.{i}.ffn_gate_up_exps": "model.layers.{i}.mlp.experts.gate_up_proj",
+    **{f"blk.{{i}}.ffn_{w}_shexp": f"model.layers.{{i}}.mlp.shared_expert.{w}_proj" for w in ("gate", "up", "down")},
+    "blk.{i}.ffn_gate_inp_shexp": "model.layers.{i}.mlp.shared_expert_gate",
+}
 # Llama 4 (`llama4`): LLaMA's attention, and its MLP under `feed_forward` (Maverick's dense layers), beside a router,
 # one shared expert and stacked routed ones (transformers' fused `experts.gate_up_proj`, split by the converter)
 _LLAMA4 = {
@@ -182,7 +201,8 @@ _T5 = {
     "dec.blk.{i}.ffn_down": "decoder.block.{i}.layer.2.DenseReluDense.wo",
 }
 # general.architecture -> its names (Mistral 7B and Mixtral are converted as `llama`; Phi-3 fuses qkv and gate/up;
-# Qwen2-VL's and Qwen2.5-VL's language models are `qwen2vl`, Qwen3-VL's `qwen3vl` and `qwen3vlmoe`)
+# Qwen2-VL's and Qwen2.5-VL's language models are `qwen2vl`, Qwen3-VL's `qwen3vl` and `qwen3vlmoe`, Qwen3.5's
+# `qwen35` and `qwen35moe`)
 NAMES: dict[str, dict[str, str]] = {
     "llama": {**_DECODER, **_MIXTRAL},
     "llama4": _LLAMA4,
@@ -192,6 +212,8 @@ NAMES: dict[str, dict[str, str]] = {
     "qwen2vl": _DECODER,
     "qwen3vl": _DECODER,
     "qwen3vlmoe": {**_DECODER, **_QWEN_MOE},
+    "qwen35": _QWEN35,
+    "qwen35moe": _QWEN35_MOE,
     "smollm3": _DECODER,
     "phi2": _PHI2,
     "gpt2": _GPT2,
