@@ -73,6 +73,16 @@ def test_a_query_projection_without_its_gate_is_no_qwen3_5_root_s():
     assert not {c["id"] for c in classify(heads48).candidates} & MODELS["9b"][2]
 
 
+@pytest.mark.parametrize("targets", [None, (*ATTENTION, "in_proj_qkvz", "out_proj")])
+def test_qwen3_next_s_fused_linear_attention_is_no_qwen3_5(targets):
+    """Qwen3-Next (80B-A3B), Qwen3.5's forerunner, fuses its linear attention's projections (`in_proj_qkvz`,
+    `in_proj_ba`): a layout the registry lacks, no family (it was Qwen3's or LLaMA's at 0.3, and with the Gated
+    DeltaNet's shared names Qwen3.5's)."""
+    shapes = built_shapes("qwen3_next", num_hidden_layers=8)
+    r = classify(shapes if targets is None else lora_like(shapes, *targets, prefix="base_model.model."))
+    assert r.family is None, r.evidence
+
+
 def test_the_hub_checkpoint_s_vision_tower_and_prediction_layer():
     """The Hub's checkpoint is the whole multimodal model: its language model under `model.language_model.`, a vision
     tower under `model.visual.` (set aside: the tree is the decoder's) and a multi-token prediction layer under
