@@ -19,6 +19,7 @@ from hfprobe.formats.gguf import NAMES
 from hfprobe.tree.inspect import inspect_source
 from tests.builders import LLAMA2_7B
 from tests.fakehub import FakeHub
+from tests.model_shapes import built_shapes
 
 gguf = pytest.importorskip("gguf", reason="gguf-py (the dev extra) writes the GGUF test files")
 torch.set_num_threads(1)
@@ -472,6 +473,43 @@ def test_qwen3_5_s_conversions_name_their_tree(arch, sizes, source, written, tmp
         assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == {k: v[-2:] for k, v in tensors.items()}
     report = inspect_source(str(tmp_path))
     assert report["family"] == "qwen3_5" and report["family_confidence"] == 1.0, report["family"]
+    assert report["base_model"]["id"] == written, report["base_model"]
+    assert bool(report["conflicts"]) is (written is None), report["conflicts"]
+
+
+@pytest.mark.parametrize(
+    "config, experts, source, written",
+    [
+        (dict(hidden_size=2560, intermediate_size=10240, num_hidden_layers=42, num_attention_heads=8,
+              num_key_value_heads=2, num_kv_shared_layers=18, hidden_size_per_layer_input=256),
+         0, "google/gemma-4-E4B-it", "google/gemma-4-E4B-it"),
+        (dict(hidden_size=2816, intermediate_size=2112, num_hidden_layers=30, num_attention_heads=16,
+              num_key_value_heads=8, num_global_key_value_heads=2, attention_k_eq_v=True,
+              hidden_size_per_layer_input=0),
+         128, "google/gemma-4-26B-A4B-it", "google/gemma-4-26B-A4B-it"),
+        (dict(hidden_size=2560, intermediate_size=10240, num_hidden_layers=42, num_attention_heads=8,
+              num_key_value_heads=2, num_kv_shared_layers=18, hidden_size_per_layer_input=256),
+         0, "google/gemma-3-4b-it", None),  # Gemma 3 4B's name on E4B's weights
+    ],
+)  # fmt: skip
+def test_gemma_4_s_conversions_name_their_tree(config, experts, source, written, tmp_path):
+    """Gemma 4's GGUFs (llama.cpp's `gemma4`) kept llama.cpp's names for the per-layer embeddings and the mixture
+    (`blk.N.inp_gate`, `per_layer_token_embd`, `ffn_gate_inp`, `ffn_gate_up_exps`) and read as Gemma 3n or Gemma 3 at
+    0.3, no root; they map back (gguf-py's map the oracle), and the model the header says was converted is checked
+    by the weights."""
+    tensors = {f"model.{k}": v for k, v in built_shapes("gemma4_text", **config).items()}
+    for i in range(config["num_hidden_layers"] if experts else 0):  # (transformers' stacked experts: no module)
+        tensors[f"model.layers.{i}.router.proj"] = (experts, 2816)
+        tensors[f"model.layers.{i}.experts.gate_up_proj"] = (experts, 1408, 2816)
+        tensors[f"model.layers.{i}.experts.down_proj"] = (experts, 2816, 704)
+    tmap = gguf.TensorNameMap(_arch("gemma4"), config["num_hidden_layers"])
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    assert None not in named and (experts == 0) is ("per_layer_token_embd.weight" in named)
+    _gguf_header(tmp_path / "gemma-4-Q4_K_M.gguf", "gemma4", named, source_url=f"https://huggingface.co/{source}")
+    with open_weights(str(tmp_path)) as view:
+        assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == {k: v[-2:] for k, v in tensors.items()}
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "gemma4" and report["family_confidence"] == 1.0, report["family"]
     assert report["base_model"]["id"] == written, report["base_model"]
     assert bool(report["conflicts"]) is (written is None), report["conflicts"]
 

@@ -131,6 +131,15 @@ _GEMMA3N = {
     "altup_proj": "model.altup_projections",
     "altup_unembd_proj": "model.altup_unembed_projections",
 }
+# Gemma 4 (`gemma4`): Gemma's decoder, E2B's and E4B's per-layer embeddings under Gemma 3n's names, 26B-A4B's router
+# and its experts' gate and up fused and stacked (`ffn_gate_up_exps`) beside each layer's dense MLP
+_GEMMA4 = {
+    **_DECODER,
+    **{k: _GEMMA3N[k] for k in ("blk.{i}.inp_gate", "blk.{i}.proj", "per_layer_token_embd", "per_layer_model_proj")},
+    "blk.{i}.ffn_gate_inp": "model.layers.{i}.router.proj",
+    "blk.{i}.ffn_gate_up_exps": "model.layers.{i}.experts.gate_up_proj",
+    "blk.{i}.ffn_down_exps": "model.layers.{i}.experts.down_proj",
+}
 # BERT (embedding models: BGE, MiniLM, E5 as llama.cpp serves them), under BertModel's names
 _BERT = {
     "token_embd": "embeddings.word_embeddings",
@@ -230,6 +239,7 @@ NAMES: dict[str, dict[str, str]] = {
     "gemma2": _DECODER,
     "gemma3": _DECODER,
     "gemma3n": _GEMMA3N,
+    "gemma4": _GEMMA4,
     "granite": _DECODER,
     "olmo": _DECODER,
     "olmo2": _DECODER,
