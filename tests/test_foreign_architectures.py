@@ -303,15 +303,14 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2, OLMo 3's
-# default config OLMo 2's names at OLMo 1 7B's sizes; their config.json's model_type says what they are
+# what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2; their
+# config.json's model_type says what they are (OLMo 3's, once here, is OLMo 2's family now)
 WITH_CONFIG = {
     "deit-base": lambda: _transformers("DeiTForImageClassification", "DeiTConfig"),
     "beit-base": lambda: _transformers("BeitForImageClassification", "BeitConfig"),
     "vit-mae-base": lambda: _transformers("ViTMAEModel", "ViTMAEConfig"),
     "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),
     "stablelm": lambda: _transformers("StableLmForCausalLM", "StableLmConfig"),
-    "olmo3": lambda: _transformers("Olmo3ForCausalLM", "Olmo3Config"),
 }
 
 
@@ -373,8 +372,9 @@ def test_look_alike_roots_leave_the_weights_alone_undecided(name, tmp_path):
     assert report["base_model"]["id"] is None and report["base_model"]["status"] == "ambiguous"
     assert rivals <= {c["id"] for c in report["root"]["candidates"]}
     with_config = _checkpoint(build(), tmp_path / f"{name}-declared", config=True)  # model_type alone names none
-    # (Qwen1.5-7B has Llama 2 7B's shapes but for its vocabulary, so the family is a little short of certain)
-    assert with_config["base_model"]["id"] is None and with_config["family_confidence"] >= 0.95
+    # (Qwen1.5-7B and OLMo 3 7B have Llama 2 7B's shapes but for their vocabularies, so the family is a little short
+    # of certain: 0.949 since OLMo 3 joined, 0.95 and more before)
+    assert with_config["base_model"]["id"] is None and with_config["family_confidence"] >= 0.9
 
 
 def _open_clip(**text):

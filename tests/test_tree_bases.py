@@ -280,9 +280,10 @@ def test_an_unknown_model_whose_name_states_another_size_is_a_conflict(lora, dec
 
 
 def test_an_unknown_model_of_a_family_the_names_allow_is_not_ruled_out_by_another_family_s_sizes():
-    """Ministral 8B has Qwen3-8B's attention shapes to the block: before, its adapter's declaration was "ruled
-    out" (conflict "the weights are Qwen3") and the family Qwen3 at 1.0, on the registry's ignorance alone."""
-    r = classify(llama_like(36, 4096, 1024), config={"base_model_name_or_path": "mistralai/Ministral-8B-Instruct-2410"})
+    """A Gemma-named model the registry lacks, in Qwen3-8B's attention shapes to the block (as Ministral 8B was,
+    under Mistral's name, before the registry had it): before, its adapter's declaration was "ruled out" (conflict
+    "the weights are Qwen3") and the family Qwen3 at 1.0, on the registry's ignorance alone."""
+    r = classify(llama_like(36, 4096, 1024), config={"base_model_name_or_path": "someorg/Gemma-8B-36L-Instruct"})
     assert not r.conflicts and r.base_model["status"] == "unchecked" and r.base_model["id"] is None
     assert r.family == "qwen3" and r.family_confidence <= 0.5 and r.confidence <= 0.5
     assert any("does not rule it out" in e for e in r.evidence)

@@ -128,7 +128,7 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("allenai/OLMo-7B-0724-hf", None, "olmo"),
         ("allenai/OLMoE-1B-7B-0924", None, None),
         ("allenai/Molmo2-8B", None, None),  # a vision-language model, whatever "olmo2" its name holds
-        ("allenai/Olmo-3-1025-7B", None, None),
+        ("allenai/Olmo-3-1025-7B", "allenai/Olmo-3-1025-7B", "olmo2"),  # OLMo 3: OLMo 2's layers (it was none)
         ("bigcode/starcoder2-15b-instruct-v0.1", None, "starcoder2"),
         ("THUDM/glm-4-9b-chat-hf", "THUDM/glm-4-9b-chat", "chatglm"),  # the same weights in transformers' layout
         ("someone/glm-4-9b-chat-lora", None, "chatglm"),
