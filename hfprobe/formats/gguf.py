@@ -98,7 +98,7 @@ _QWEN35 = {
     "blk.{i}.ssm_conv1d": "model.layers.{i}.linear_attn.conv1d",
 }
 _QWEN35_MOE = {
-    **{k: v for k, v in _QWEN35.items() if not k.startswith(("blk.{i}.ffn_",))},
+    **{k: v for k, v in _QWEN35.items() if not k.startswith("blk.{i}.ffn_")},
     **_QWEN_MOE,
     "blk.{i}.ffn_gate_up_exps": "model.layers.{i}.mlp.experts.gate_up_proj",
     **{f"blk.{{i}}.ffn_{w}_shexp": f"model.layers.{{i}}.mlp.shared_expert.{w}_proj" for w in ("gate", "up", "down")},
