@@ -514,6 +514,53 @@ def test_gemma_4_s_conversions_name_their_tree(config, experts, source, written,
     assert bool(report["conflicts"]) is (written is None), report["conflicts"]
 
 
+def test_lfm2_s_conversion_names_its_tree(tmp_path):
+    """LFM2-1.2B's GGUF (llama.cpp's `lfm2`) kept llama.cpp's names (`blk.0.shortconv.in_proj`, `attn_output`,
+    `ffn_gate`) and read as no family; they map back (gguf-py's map the oracle; its convolution squeezed to [width,
+    kernel]), and the model its header says was converted is checked by the weights."""
+    config = dict(hidden_size=2048, intermediate_size=12288, num_hidden_layers=16, num_attention_heads=32,
+                  num_key_value_heads=8, full_attn_idxs=[2, 5, 8, 10, 12, 14])  # fmt: skip
+    tensors = {f"model.{k}": v for k, v in built_shapes("lfm2", **config).items()}
+    tensors = {k: (v[0], 3) if k.endswith("conv.conv") else v for k, v in tensors.items()}
+    tmap = gguf.TensorNameMap(gguf.MODEL_ARCH.LFM2, 16)
+    named = {tmap.get_name(name + ".weight", try_suffixes=(".weight",)): shape for name, shape in tensors.items()}
+    assert None not in named and "blk.0.shortconv.in_proj.weight" in named
+    for source, written in (("LiquidAI/LFM2-1.2B", "LiquidAI/LFM2-1.2B"), ("LiquidAI/LFM2-2.6B", None)):
+        _gguf_header(tmp_path / "LFM2-Q4_K_M.gguf", "lfm2", named, source_url=f"https://huggingface.co/{source}")
+        with open_weights(str(tmp_path)) as view:
+            assert {n: (m.d_out, m.d_in) for n, m in view.modules.items()} == tensors
+        report = inspect_source(str(tmp_path))
+        assert report["family"] == "lfm2" and report["base_model"]["id"] == written, report["base_model"]
+        assert bool(report["conflicts"]) is (written is None), report["conflicts"]
+
+
+def test_lfm2_8b_a1b_s_conversion_names_its_tree(tmp_path):
+    """LFM2-8B-A1B's GGUF (`lfm2moe`, gguf-py's tensor list the oracle of the names): its router and stacked experts
+    (`ffn_gate_inp`, `ffn_gate_exps`, `ffn_up_exps`, `ffn_down_exps`) map to Mixtral's names, the experts read at
+    one expert's shape."""
+    names = {gguf.TENSOR_NAMES[t] for t in gguf.MODEL_TENSORS[_arch("lfm2moe")]}
+    assert {"blk.{bid}.ffn_gate_inp", "blk.{bid}.ffn_gate_exps", "blk.{bid}.shortconv.in_proj"} <= names
+    tensors = {"token_embd.weight": (65536, 2048)}
+    for i in range(24):
+        b = f"blk.{i}."
+        tensors |= {b + "ffn_gate.weight": (7168, 2048), b + "ffn_up.weight": (7168, 2048)} if i < 2 else {}
+        tensors |= {b + "ffn_down.weight": (2048, 7168)} if i < 2 else {}
+        if i in (2, 6, 10, 14, 18, 21):
+            tensors |= {b + "attn_q.weight": (2048, 2048), b + "attn_output.weight": (2048, 2048)}
+            tensors |= {b + "attn_k.weight": (512, 2048), b + "attn_v.weight": (512, 2048)}
+        else:
+            tensors |= {b + "shortconv.in_proj.weight": (6144, 2048), b + "shortconv.out_proj.weight": (2048, 2048)}
+            tensors |= {b + "shortconv.conv.weight": (2048, 3)}
+        if i >= 2:
+            tensors |= {b + "ffn_gate_inp.weight": (32, 2048), b + "ffn_down_exps.weight": (32, 2048, 1792)}
+            tensors |= {b + f"ffn_{w}_exps.weight": (32, 1792, 2048) for w in ("gate", "up")}
+    assert all(k.removesuffix(".weight").replace(k.split(".")[1], "{bid}", 1) in names for k in tensors if "blk" in k)
+    _gguf_header(tmp_path / "LFM2-8B-A1B-Q4_K_M.gguf", "lfm2moe", tensors)
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "lfm2" and report["family_confidence"] == 1.0, report["family"]
+    assert {c["id"] for c in report["root"]["candidates"]} == {"LiquidAI/LFM2-8B-A1B", "LiquidAI/LFM2.5-8B-A1B"}
+
+
 def _llama4(experts: int, dense_every: int) -> dict:
     """Llama 4's layout at Scout's and Maverick's published sizes, as gguf-py's converter takes it: 40 heads and 8
     key-value heads of 128 on 5120, 48 layers; a router, a shared expert and stacked routed ones of 8192 (every layer

@@ -85,6 +85,20 @@ _GLM4_MOE = {
     "blk.{i}.nextn.eh_proj": "model.layers.{i}.eh_proj",
     "blk.{i}.nextn.shared_head_head": "model.layers.{i}.shared_head.head",
 }
+# LFM2 (`lfm2`, `lfm2moe`): its short convolutions (`shortconv.*` as `conv.*`), attention with an `out_proj` and Meta's
+# feed-forward names (`feed_forward.w1`); LFM2-8B-A1B's router and stacked experts under Mixtral's names
+_FFN_W = (("gate", "w1"), ("up", "w3"), ("down", "w2"))
+_LFM2 = {
+    **_decoder_without("attn_output", "ffn_gate", "ffn_up", "ffn_down"),
+    "blk.{i}.attn_output": "model.layers.{i}.self_attn.out_proj",
+    **{f"blk.{{i}}.shortconv.{p}": f"model.layers.{{i}}.conv.{p}" for p in ("in_proj", "conv", "out_proj")},
+    **{f"blk.{{i}}.ffn_{g}": f"model.layers.{{i}}.feed_forward.{w}" for g, w in _FFN_W},
+}
+_LFM2_MOE = {
+    **_LFM2,
+    "blk.{i}.ffn_gate_inp": "model.layers.{i}.feed_forward.gate",
+    **{f"blk.{{i}}.ffn_{g}_exps": f"model.layers.{{i}}.feed_forward.experts.{w}" for g, w in _FFN_W},
+}
 # Qwen3.5 and 3.6 (`qwen35`, `qwen35moe`): LLaMA's names on the full-attention layers (`attn_q` holds each head's
 # queries and their output gate), the Gated DeltaNet's on the others; a mixture's routed experts Qwen's, stacked (or
 # their gate and up fused, `ffn_gate_up_exps`), beside one shared expert and its gate
@@ -221,6 +235,8 @@ NAMES: dict[str, dict[str, str]] = {
     "qwen2vl": _DECODER,
     "qwen3vl": _DECODER,
     "qwen3vlmoe": {**_DECODER, **_QWEN_MOE},
+    "lfm2": _LFM2,
+    "lfm2moe": _LFM2_MOE,
     "qwen35": _QWEN35,
     "qwen35moe": _QWEN35_MOE,
     "smollm3": _DECODER,
