@@ -72,6 +72,19 @@ def test_attention_on_a_convolution_layer_is_no_lfm2_s():
     assert r.family == "llama" and not any(c["id"].startswith("LiquidAI/") for c in r.candidates), r.candidates
 
 
+def test_another_model_s_convolution_is_no_lfm2_s(tmp_path):
+    """VibeVoice's audio tokenizers wrap their convolutions as `conv_layers.N.conv.conv`: no LFM2 convolution (its
+    `conv.in_proj` and `conv.out_proj` are). The first name rule had VibeVoice's checkpoint (transformers' default
+    config, a Qwen2.5 decoder beside them) LFM2 at 0.3."""
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    shapes = built_shapes("vibevoice")
+    assert any(".conv_layers.0.conv.conv" in k for k in shapes)
+    write_header(tmp_path / "model.safetensors", {f"{k}.weight": ("BF16", v) for k, v in shapes.items()}, data=False)
+    assert inspect_source(str(tmp_path))["family"] != "lfm2"
+
+
 def test_the_hub_checkpoint_s_names_and_per_expert_weights(tmp_path):
     """The Hub's LFM2-8B-A1B: each expert saved apart under Mixtral's names (`feed_forward.experts.7.w1`) beside a
     router (`feed_forward.gate`) and its bias; the convolution a [width, 1, kernel] tensor; no `lm_head` (tied)."""
