@@ -73,6 +73,19 @@ def test_a_query_projection_without_its_gate_is_no_qwen3_5_root_s():
     assert not {c["id"] for c in classify(heads48).candidates} & MODELS["9b"][2]
 
 
+def test_full_attention_on_every_layer_is_no_qwen3_5_s():
+    """Qwen3.5's full attention is on layers 3, 7, 11, ... (the others are linear attention): its 9B's attention
+    widths on every one of 32 layers, or Llama 3 8B's keys and values (1024 on 4096, 32 layers, as 9B's), fit no
+    Qwen3.5 root; the multi-token prediction layer's attention (`mtp.layers.0`) is its own."""
+    lora = lora_like(built("9b"), *ATTENTION, prefix=PREFIX)
+    every = {
+        k.replace(".layers.3.", f".layers.{i}."): v for k, v in lora.items() if ".layers.3." in k for i in range(32)
+    }
+    assert not {c["id"] for c in classify(every).candidates} & MODELS["9b"][2]
+    mtp = lora | {k.replace(PREFIX + "layers.3.", "base_model.model.mtp.layers.0."): v for k, v in lora.items()}
+    assert {c["id"] for c in classify(mtp).candidates} >= MODELS["9b"][2]
+
+
 @pytest.mark.parametrize("targets", [None, (*ATTENTION, "in_proj_qkvz", "out_proj")])
 def test_qwen3_next_s_fused_linear_attention_is_no_qwen3_5(targets):
     """Qwen3-Next (80B-A3B), Qwen3.5's forerunner, fuses its linear attention's projections (`in_proj_qkvz`,
