@@ -56,10 +56,12 @@ def test_full_models_and_their_adapters_name_their_tree(name, targets):
 
 def test_an_adapter_on_queries_and_values_alone_leaves_smollm3_beside_it():
     """LFM2-1.2B's queries and values (2048 and 512 on 2048) are SmolLM3-3B's too, and nothing else in such an
-    adapter says convolution: both stay candidates, neither sure."""
+    adapter says convolution: both stay candidates, neither sure. Its blocks, 2, 5, 8, 10, 12 and 14, are every
+    attention block LFM2-1.2B has, and scattered ones of SmolLM3-3B's 36: LFM2 leads (under half sure before that
+    was weighed)."""
     r = classify(lora_like(built("1.2b"), "q_proj", "v_proj", prefix=PREFIX))
     assert {"LiquidAI/LFM2-1.2B", "HuggingFaceTB/SmolLM3-3B"} <= {c["id"] for c in r.candidates}, r.candidates
-    assert r.family_confidence < 0.5
+    assert r.family == "lfm2" and 0.5 < r.family_confidence < 0.9
 
 
 def test_attention_on_a_convolution_layer_is_no_lfm2_s():

@@ -789,7 +789,7 @@ _TIMM_VIT_B = {
         ("someone/mistral-7b-checkpoint5", lambda: llama_like(32, 4096, 1024), "mistral"),  # was T5: a conflict
         ("uklfr/gottbert-base", lambda: encoder_like("roberta.", 12, 768), "roberta"),  # was BERT: a conflict
         ("google/medgemma-4b-it", lambda: llama_like(34, 2560, 1024, q_dim=2048), "gemma3"),  # Gemma 1: 0.5, unwritten
-        ("google/embeddinggemma-300m", lambda: llama_like(34, 2560, 1024, q_dim=2048), "gemma3"),
+        ("google/translategemma-4b-it", lambda: llama_like(34, 2560, 1024, q_dim=2048), "gemma3"),
         ("RunDiffusion/Juggernaut-XL-v8", lambda: _SDXL_ATTENTION, "sdxl"),  # no family: unwritten
         ("SG161222/RealVisXL_V3.0", lambda: _SDXL_ATTENTION, "sdxl"),
         ("timm/vit_base_patch16_clip_224.openai", lambda: _TIMM_VIT_B, "vit"),  # was "CLIP, but ViT": a conflict

@@ -46,7 +46,6 @@ def test_full_model_family_and_root(hf_shapes, family):
         ("deberta_v2", ("query_proj", "value_proj")),
         ("mpnet", ("attn.q", "attn.v")),
         ("starcoder2", ("q_proj", "v_proj", "c_fc")),
-        ("granite", ("q_proj", "v_proj")),
     ],
 )
 def test_peft_style_lora_family(hf_shapes, family, targets):
@@ -121,7 +120,7 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("my-org/adopt-2-model", None, None),
         ("ibm-granite/granite-3.3-8b-instruct", "ibm-granite/granite-3.3-8b-instruct", "granite"),
         ("ibm-granite/granite-3.2-8b-instruct", None, "granite"),
-        ("ibm-granite/granite-4.0-h-small", None, None),  # a Mamba hybrid
+        ("ibm-granite/granite-4.0-h-small", "ibm-granite/granite-4.0-h-small", "granite4"),  # tests/test_granite4.py
         ("ibm-granite/granite-embedding-125m-english", None, None),  # a RoBERTa
         ("ibm-granite/granite-3b-code-base-2k", None, None),  # LLaMA's layout, not Granite 3's
         ("allenai/OLMo-2-1124-7B-Instruct", "allenai/OLMo-2-1124-7B-Instruct", "olmo2"),

@@ -88,8 +88,21 @@ def config_dims(config: Mapping) -> dict[str, int]:
         got.update(_latent_attention(config, heads))
     got.update(_routed_experts(config, got.get("layers")))
     got.update(_gated_delta_net(config, got.get("q_dim")))
+    got["attention_layers"] = _attention_layers(config)
     got["hidden"] = hidden
     return {dim: v for dim, v in got.items() if v is not None}
+
+
+def _attention_layers(config: Mapping) -> list[int] | None:
+    """A hybrid's attention layers (`tree.fit.ATTENTION`), from its `layer_types` where some are no attention
+    (Qwen3.5's `linear_attention`, Granite 4.0's `mamba`, LFM2's `conv`) or LFM2's `full_attn_idxs`; None for a
+    model whose every layer attends (Gemma 3's sliding and full attention alike)."""
+    kinds = config.get("layer_types")
+    if isinstance(kinds, list) and kinds and all(isinstance(k, str) for k in kinds):
+        attends = [i for i, k in enumerate(kinds) if "attention" in k and "linear" not in k]
+        return attends if len(attends) < len(kinds) else None
+    idxs = config.get("full_attn_idxs")
+    return list(idxs) if isinstance(idxs, list) and all(type(i) is int for i in idxs) else None
 
 
 def _latent_attention(config: Mapping, heads: int) -> dict[str, int]:
@@ -255,7 +268,8 @@ def config_root(repo_id: str, config: Mapping | None, weights: Collection[str] =
         got = tower_dims(config, _table()["towers"][family])
     have = [set(r["dims"]) - {"prompt"} for _, r in _roots_of(family)]
     every = set.union(*have) if have else set()
-    need = set.intersection(*have) - set(_table()["diffusers"]["text_encoders"]) if have else set()
+    optional = {*_table()["diffusers"]["text_encoders"], "attention_layers"}  # (a config without layer types)
+    need = set.intersection(*have) - optional if have else set()
     dims = {d: v for d, v in got.items() if d in every}
     if not need or not need <= set(dims):
         return None

@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 
-from .keymatch import KeySet
+from .keymatch import KeyPattern, KeySet
 from .names import Shape
 from .registry import families, family_label, layout, roots
 
@@ -99,14 +99,16 @@ class RootFit:
 
 
 def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[str, str], keys: KeySet) -> tuple:
-    """Role matches (role, out, in, example key as written) deduplicated, and max block index per dim.
+    """Role matches (role, out, in, example key as written) deduplicated, and per dim the max block index (with a
+    key that has it) and every index seen; under ATTENTION, the blocks whose attention the file holds, where the
+    family says which names are attention (`attention_index`: a hybrid's attention is in some blocks only).
 
     `keys` holds the names of `shapes`: each pattern runs once per classify call, whichever families use it."""
     fam_roles, fam_indexes = layout(fam)
     roles = [(n, found) for n, (kp, _, _) in enumerate(fam_roles) if (found := keys.matches(kp))]
     indexes = [(values, dim) for kp, dim in fam_indexes if (values := keys.index_values(kp))]
     seen: dict = {}
-    idx: dict[str, tuple[int, str]] = {}
+    idx: dict[str, tuple[int, str, set[int]]] = {}
     if not roles and not indexes:
         return [], idx
     matched = set().union(*(found for _, found in roles), *(values for values, _ in indexes))
@@ -119,9 +121,31 @@ def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[st
                 break
         for values, dim in indexes:
             v = values.get(key)
-            if v is not None and v > idx.get(dim, (-1, ""))[0]:
-                idx[dim] = (v, orig.get(key, key))
+            if v is not None:
+                top, example, all_seen = idx.get(dim, (-1, "", set()))
+                all_seen.add(v)
+                idx[dim] = (v, orig.get(key, key), all_seen) if v > top else (top, example, all_seen)
+    attention = attention_index(fam)
+    if attention is not None and (blocks := keys.index_values(attention)):
+        idx[ATTENTION] = (max(blocks.values()), "", set(blocks.values()))
     return [(n, o, i, k) for (n, o, i), k in seen.items()], idx
+
+
+# a hybrid's attention blocks: a root's `attention_layers` (dims) lists them, its family's `attention_index` (a
+# pattern whose group is the block index) says which names are attention
+ATTENTION = "attention_layers"
+
+
+@cache
+def attention_index(fam: str) -> KeyPattern | None:
+    pattern = families()["families"][fam].get("attention_index")
+    return KeyPattern(pattern, groups=True) if pattern else None
+
+
+def _contiguous(blocks: set[int]) -> bool:
+    """Whether the blocks an adapter touches are one run (every block, or the first or last few, as PEFT's
+    `layers_to_transform` takes them), not scattered ones (a hybrid's attention blocks, 5, 15, 25 and 35)."""
+    return len(blocks) == max(blocks) - min(blocks) + 1
 
 
 _ROLE_VALUES: dict[tuple[int, str], tuple[dict, list, list]] = {}
@@ -171,6 +195,12 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
     values, needed = _role_values(root, spec)
     roles = layout(fam)[0]
     fit = RootFit(root)
+    attention = idx.get(ATTENTION)
+    hybrid = dims.get(ATTENTION)
+    if attention and hybrid and not attention[2] <= set(hybrid):  # attention where this root has none
+        block = min(attention[2] - set(hybrid))
+        fit.bad.append(f"attention in block {block}, where {root['id']} has none (its attention: {sorted(hybrid)})")
+        return fit
     for n, o, i, key in obs:
         if o is None and i is None:  # a module whose shape the file does not give (bitsandbytes 4-bit) checks nothing
             continue
@@ -201,7 +231,12 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
             want = shape_text(sorted(outs) if outs else None, sorted(ins) if ins else None, oexpr, iexpr)
             fit.bad.append(f"{key} is {shape_text(o, i)}, {root['id']} has {want}")
             return fit
-    for dim, (v, key) in idx.items():
+    for dim, (v, key, blocks) in idx.items():
+        if dim == ATTENTION:
+            continue
+        if hybrid and dim == "layers" and attention and blocks == attention[2] == set(hybrid):
+            fit.exact_layers = True  # an adapter on this hybrid's every attention block and nothing else
+            continue
         limits = [n for d in dim.split("|") if isinstance(n := dims.get(d), int)]  # `a|b`: a stack of either
         if limits and dim == EXPERTS:  # a mixture holds its every expert, which an adapter's targets match alike
             if v + 1 != max(limits):
@@ -213,7 +248,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
                 if depth:  # (a passthrough merge stacks its models' blocks: deeper than any of them, by design)
                     fit.bad.append(f"{key} has block index {v}, {root['id']} has only {max(limits)} ({dim})")
             elif v + 1 in limits:
-                fit.exact_layers = True
+                fit.exact_layers = fit.exact_layers or _contiguous(blocks)  # (scattered blocks: not every block)
             else:  # an adapter may touch some blocks only; a full checkpoint holds all of its own
                 fit.short.append(f"{v + 1} of {min(n for n in limits if n > v)} {dim}, e.g. {key}")
     if fit.short:  # every stack's count must match (ResNet-50's 6 blocks in its third stage are no ResNet-101's 23)

@@ -117,8 +117,11 @@ _LORA_PART = re.compile(
 _LORA_SUFFIX = re.compile(_LORA_PART.pattern.replace("^(?P<base>.*?)", ""), re.I)
 _W_AB = re.compile(r"^w_(a|b)_(\d+)$")
 # a mixture's routed experts stacked in one 3-D parameter each, [experts, out, in], as transformers 5 saves them
-# (Qwen3.5's and GLM-4.5's checkpoints: `mlp.experts.gate_up_proj`, `mlp.experts.down_proj`)
-_STACKED_EXPERTS = re.compile(r"[._]experts[._]((gate_up|gate|up|down)_proj|w[123])(\.weight)?$")
+# (Qwen3.5's and GLM-4.5's checkpoints: `mlp.experts.gate_up_proj`, `mlp.experts.down_proj`) and IBM's GraniteMoE
+# always has (`block_sparse_moe.input_linear`, `output_linear`: Granite 3.0's mixtures, Granite 4.0 H Tiny and Small)
+_STACKED_EXPERTS = re.compile(
+    r"[._]experts[._]((gate_up|gate|up|down)_proj|w[123])(\.weight)?$|[._]block_sparse_moe[._](input|output)_linear(\.weight)?$"
+)
 
 
 def _lora_part(key: str) -> tuple[str, str] | None:
