@@ -88,6 +88,9 @@ def config_dims(config: Mapping) -> dict[str, int]:
         got.update(_latent_attention(config, heads))
     got.update(_routed_experts(config, got.get("layers")))
     got.update(_gated_delta_net(config, got.get("q_dim")))
+    kinds, pattern = config.get("layer_types"), config.get("hybrid_override_pattern")
+    if not (isinstance(kinds, list) and "mamba" not in kinds) and not (isinstance(pattern, str) and "M" not in pattern):
+        got.update(_mamba2(config))  # (Granite 4.0's dense models keep Mamba settings they do not use)
     got["attention_layers"] = _attention_layers(config)
     got["hidden"] = hidden
     return {dim: v for dim, v in got.items() if v is not None}
@@ -95,12 +98,19 @@ def config_dims(config: Mapping) -> dict[str, int]:
 
 def _attention_layers(config: Mapping) -> list[int] | None:
     """A hybrid's attention layers (`tree.fit.ATTENTION`), from its `layer_types` where some are no attention
-    (Qwen3.5's `linear_attention`, Granite 4.0's `mamba`, LFM2's `conv`) or LFM2's `full_attn_idxs`; None for a
-    model whose every layer attends (Gemma 3's sliding and full attention alike)."""
+    (Qwen3.5's `linear_attention`, Granite 4.0's `mamba`, LFM2's `conv`), LFM2's `full_attn_idxs` or Nemotron-H's
+    `hybrid_override_pattern`; None for a model whose every layer attends (Gemma 3's sliding and full attention).
+
+    >>> _attention_layers({"hybrid_override_pattern": "M-M*-M"}), _attention_layers({"layer_types": ["M", "attention"]})
+    ([3], [1])
+    """
+    pattern = config.get("hybrid_override_pattern")  # Nemotron-H's: M Mamba-2, * attention, - MLP, E a mixture
+    if isinstance(pattern, str) and pattern:
+        return [i for i, kind in enumerate(pattern) if kind == "*"]
     kinds = config.get("layer_types")
     if isinstance(kinds, list) and kinds and all(isinstance(k, str) for k in kinds):
         attends = [i for i, k in enumerate(kinds) if "attention" in k and "linear" not in k]
-        return attends if len(attends) < len(kinds) else None
+        return attends if 0 < len(attends) < len(kinds) else None  # (no attention named: kinds it cannot read)
     idxs = config.get("full_attn_idxs")
     return list(idxs) if isinstance(idxs, list) and all(type(i) is int for i in idxs) else None
 
@@ -127,8 +137,8 @@ def _latent_attention(config: Mapping, heads: int) -> dict[str, int]:
 def _routed_experts(config: Mapping, layers: int | None) -> dict[str, int]:
     """The sizes of a mixture in DeepSeek-V3's terms (DeepSeek's, GLM-4.5's), where the config has them: routed
     experts `moe_intermediate_size` wide (not `intermediate_size`, the dense layers'), the shared ones together
-    `n_shared_experts` times that, and the blocks its checkpoint holds beyond the config's layers (multi-token
-    prediction).
+    `n_shared_experts` times that (or `moe_shared_expert_intermediate_size`, Nemotron 3's), and the blocks its
+    checkpoint holds beyond the config's layers (multi-token prediction).
 
     >>> _routed_experts({"moe_intermediate_size": 1408, "n_routed_experts": 64, "n_shared_experts": 2}, 27)
     {'experts': 64, 'expert_ffn': 1408, 'shared_ffn': 2816}
@@ -139,7 +149,9 @@ def _routed_experts(config: Mapping, layers: int | None) -> dict[str, int]:
     out = {"experts": experts}
     if width:
         out["expert_ffn"] = width
-        if shared := _first(config, ["n_shared_experts"]):
+        if explicit := _first(config, ["moe_shared_expert_intermediate_size"]):  # Nemotron 3's, set apart
+            out["shared_ffn"] = explicit
+        elif shared := _first(config, ["n_shared_experts"]):
             out["shared_ffn"] = shared * width
     if (nextn := _first(config, ["num_nextn_predict_layers"])) and layers:
         out["layers_mtp"] = layers + nextn  # V3's and GLM-4.5's checkpoints' extra block
@@ -171,6 +183,24 @@ def _gated_delta_net(config: Mapping, q_dim: int | None) -> dict[str, int]:
         if shared := _first(config, ["shared_expert_intermediate_size"]):
             out["shared_ffn"] = shared
     return out
+
+
+def _mamba2(config: Mapping) -> dict[str, int]:
+    """A Mamba-2 layer's widths (Granite 4.0's and Nemotron-H's names for its heads, their width, its groups and
+    state): `in_proj` gives the gate and the input (each its heads x their width, `d_inner`), B and C (each groups x
+    state) and one step size per head; the convolution runs over the input, B and C (`conv_dim`).
+
+    >>> _mamba2({"mamba_num_heads": 128, "mamba_head_dim": 64, "n_groups": 8, "ssm_state_size": 128})
+    {'d_inner': 8192, 'mamba_in': 18560, 'conv_dim': 10240}
+    """
+    heads = _first(config, ["mamba_num_heads", "mamba_n_heads"])
+    width = _first(config, ["mamba_head_dim", "mamba_d_head"])
+    groups = _first(config, ["n_groups", "mamba_n_groups"])
+    state = _first(config, ["ssm_state_size", "mamba_d_state"])
+    if not (heads and width and groups and state):
+        return {}
+    inner, bc = heads * width, 2 * groups * state
+    return {"d_inner": inner, "mamba_in": 2 * inner + bc + heads, "conv_dim": inner + bc}
 
 
 def config_families(config) -> tuple[str, ...]:
