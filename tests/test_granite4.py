@@ -119,12 +119,13 @@ def test_granite_3_s_attention_is_granite_4_0_1b_s_too():
     assert {"ibm-granite/granite-3.3-2b-instruct", root("1b")} <= ids and r.family_confidence < 0.9, r.candidates
 
 
-def test_llama_s_mlp_and_mamba_1_are_no_granite_4_0():
-    """LLaMA's `mlp.gate_proj` beside Granite 4.0 1B's attention widths (Gemma 3n E2B's) and Mamba 1's projections
-    (Jamba's `mamba.x_proj`) are no Granite 4.0's."""
+def test_llama_s_mlp_and_mamba_1_are_no_granite_4_0_s():
+    """LLaMA's MLP names are Granite 4.0's once a GGUF conversion (its gate and up split) is mapped back, so sizes
+    decide: Gemma 3n E2B's language model (Granite 4.0 1B's attention widths, 30 blocks, an MLP of 8192) is no
+    Granite 4.0. Mamba 1's projections (Jamba's `mamba.x_proj`) are none either."""
     attention_and_mlp = (("self_attn.q_proj", (2048, 2048)), ("self_attn.k_proj", (512, 2048)),
-                         ("mlp.gate_proj", (4096, 2048)))  # fmt: skip
-    gemma3n_like = {f"{PREFIX}layers.{i}.{m}": s for i in range(40) for m, s in attention_and_mlp}
+                         ("mlp.gate_proj", (8192, 2048)))  # fmt: skip
+    gemma3n_like = {f"{PREFIX}layers.{i}.{m}": s for i in range(30) for m, s in attention_and_mlp}
     assert classify(gemma3n_like).family != "granite4"
     mamba_1 = (("in_proj", (8192, 4096)), ("x_proj", (288, 4096)))
     jamba_like = {f"{PREFIX}layers.{i}.mamba.{m}": s for i in range(8) for m, s in mamba_1}

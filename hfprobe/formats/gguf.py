@@ -118,6 +118,36 @@ _QWEN35_MOE = {
     **{f"blk.{{i}}.ffn_{w}_shexp": f"model.layers.{{i}}.mlp.shared_expert.{w}_proj" for w in ("gate", "up", "down")},
     "blk.{i}.ffn_gate_inp_shexp": "model.layers.{i}.mlp.shared_expert_gate",
 }
+# Granite 4.0's hybrids (`granitehybrid`; its dense models are converted as `granite`): LLaMA's names on attention and
+# on the MLP, whose stacked gate and up llama.cpp splits (`ffn_gate`, `ffn_up`; `ffn_*_shexp` beside a mixture),
+# Mamba-2's under transformers' (`ssm_in` is `mamba.in_proj`), the mixture's router and split experts
+_MAMBA2 = {"in": "in_proj", "conv1d": "conv1d", "out": "out_proj", "a": "A_log", "d": "D", "norm": "norm"}
+_GRANITE_HYBRID = {
+    **_DECODER,
+    **{f"blk.{{i}}.ssm_{g}": f"model.layers.{{i}}.mamba.{t}" for g, t in _MAMBA2.items()},
+    "blk.{i}.ffn_gate_inp": "model.layers.{i}.block_sparse_moe.router",
+    **{
+        f"blk.{{i}}.ffn_{w}_exps": f"model.layers.{{i}}.block_sparse_moe.experts.{w}_proj"
+        for w in ("gate", "up", "down")
+    },
+    **{f"blk.{{i}}.ffn_{w}_shexp": f"model.layers.{{i}}.shared_mlp.{w}_proj" for w in ("gate", "up", "down")},
+}
+# Nemotron-H (`nemotron_h`, `nemotron_h_moe`): one mixer per block under transformers' names
+# (`backbone.layers.N.mixer`): Mamba-2, attention, a squared-ReLU MLP (no gate) or a mixture with a shared expert
+_NEMOTRON_H = {
+    "token_embd": "backbone.embeddings",
+    "output": "lm_head",
+    **{f"blk.{{i}}.attn_{p}": f"backbone.layers.{{i}}.mixer.{p}_proj" for p in "qkv"},
+    "blk.{i}.attn_output": "backbone.layers.{i}.mixer.o_proj",
+    **{f"blk.{{i}}.ffn_{w}": f"backbone.layers.{{i}}.mixer.{w}_proj" for w in ("up", "down")},
+    **{f"blk.{{i}}.ssm_{g}": f"backbone.layers.{{i}}.mixer.{t}" for g, t in _MAMBA2.items()},
+}
+_NEMOTRON_H_MOE = {
+    **_NEMOTRON_H,
+    "blk.{i}.ffn_gate_inp": "backbone.layers.{i}.mixer.gate",
+    **{f"blk.{{i}}.ffn_{w}_exps": f"backbone.layers.{{i}}.mixer.experts.{w}_proj" for w in ("up", "down")},
+    **{f"blk.{{i}}.ffn_{w}_shexp": f"backbone.layers.{{i}}.mixer.shared_experts.{w}_proj" for w in ("up", "down")},
+}
 # Llama 4 (`llama4`): LLaMA's attention, and its MLP under `feed_forward` (Maverick's dense layers), beside a router,
 # one shared expert and stacked routed ones (transformers' fused `experts.gate_up_proj`, split by the converter)
 _LLAMA4 = {
@@ -257,6 +287,9 @@ NAMES: dict[str, dict[str, str]] = {
     "gemma3n": _GEMMA3N,
     "gemma4": _GEMMA4,
     "granite": _DECODER,
+    "granitehybrid": _GRANITE_HYBRID,
+    "nemotron_h": _NEMOTRON_H,
+    "nemotron_h_moe": _NEMOTRON_H_MOE,
     "olmo": _DECODER,
     "olmo2": _DECODER,
     "glm4": {  # GLM-4 in transformers' layout (GLM-4-9B-0414, GLM-Z1): its gate and up fused in `ffn_up`
