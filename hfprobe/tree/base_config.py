@@ -88,9 +88,8 @@ def config_dims(config: Mapping) -> dict[str, int]:
         got.update(_latent_attention(config, heads))
     got.update(_routed_experts(config, got.get("layers")))
     got.update(_gated_delta_net(config, got.get("q_dim")))
-    kinds, pattern = config.get("layer_types"), config.get("hybrid_override_pattern")
-    if not (isinstance(kinds, list) and "mamba" not in kinds) and not (isinstance(pattern, str) and "M" not in pattern):
-        got.update(_mamba2(config))  # (Granite 4.0's dense models keep Mamba settings they do not use)
+    if _may_have_mamba(config):  # (Granite 4.0's dense models keep Mamba settings they do not use)
+        got.update(_mamba2(config))
     got["attention_layers"] = _attention_layers(config)
     got["hidden"] = hidden
     return {dim: v for dim, v in got.items() if v is not None}
@@ -183,6 +182,15 @@ def _gated_delta_net(config: Mapping, q_dim: int | None) -> dict[str, int]:
         if shared := _first(config, ["shared_expert_intermediate_size"]):
             out["shared_ffn"] = shared
     return out
+
+
+def _may_have_mamba(config: Mapping) -> bool:
+    """False where the config's layer kinds say no layer is Mamba's (`layer_types` without `mamba`, a
+    `hybrid_override_pattern` without `M`)."""
+    kinds, pattern = config.get("layer_types"), config.get("hybrid_override_pattern")
+    if isinstance(pattern, str):
+        return "M" in pattern
+    return "mamba" in kinds if isinstance(kinds, list) else True
 
 
 def _mamba2(config: Mapping) -> dict[str, int]:
