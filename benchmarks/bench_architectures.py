@@ -37,9 +37,14 @@ too (timm's ViT-Ti is AugReg's, not DeiT-tiny, in the same shapes). With --open-
 lists likewise, under OpenCLIP's names (`transformer.resblocks.N.attn.in_proj_weight`, `visual.conv1`); truth
 `OPEN_CLIP_TRUTH`.
 
+With --heads, each transformers model type is built with the task head its fine-tunes most often have instead
+(`HEADS`: the first auto class that maps the type: image, audio or sequence classification, then a seq2seq or
+causal language model), so its keys hold the base model's prefix (`beit.encoder.layer.0…`) as a fine-tune's do; the
+row names the class (`head`).
+
 Caveats: a default configuration is not a published checkpoint (many share no root's sizes, some share one's by
-chance), AutoModel has no task head and no model prefix (`bert.`, `roberta.`), and a real LoRA targets a few
-modules. The figures compare code with code on the same set, not with the Hub.
+chance), AutoModel has no task head and no model prefix (`bert.`, `roberta.`; --heads has both), and a real LoRA
+targets a few modules. The figures compare code with code on the same set, not with the Hub.
 """
 
 from __future__ import annotations
@@ -102,7 +107,28 @@ def _as_saved(model, state: dict) -> dict:
     return revert_weight_conversion(model, state)
 
 
-def measure(model_type: str, truth: str | None) -> dict:
+# the auto classes --heads tries, in order: the heads fine-tunes of each kind of model most often have
+HEADS = (
+    "AutoModelForImageClassification",
+    "AutoModelForAudioClassification",
+    "AutoModelForSequenceClassification",
+    "AutoModelForSeq2SeqLM",
+    "AutoModelForCausalLM",
+)
+
+
+def _head_class(config):
+    """The first auto class in HEADS that maps the config's type, else AutoModel (no head)."""
+    import transformers
+
+    for name in HEADS:
+        auto = getattr(transformers, name)
+        if type(config) in auto._model_mapping:
+            return auto
+    return transformers.AutoModel
+
+
+def measure(model_type: str, truth: str | None, heads: bool = False) -> dict:
     import torch
     from transformers import CONFIG_MAPPING, AutoModel
 
@@ -113,7 +139,9 @@ def measure(model_type: str, truth: str | None) -> dict:
         if truth is None and (inner := _language_family(config)):  # a tower over a registry language model
             row |= {"truth": inner, "truth_via": "text_config"}
         with torch.device("meta"):
-            model = AutoModel.from_config(config)
+            model = (_head_class(config) if heads else AutoModel).from_config(config)
+        if heads:
+            row["head"] = type(model).__name__
         state = model.state_dict()
         saved = _as_saved(model, state)
         if list(saved) != list(state):
@@ -296,6 +324,7 @@ def main(argv=None) -> int:
     kinds.add_argument("--diffusers", action="store_true", help="diffusers' model classes instead of transformers'")
     kinds.add_argument("--timm", action="store_true", help="timm's architectures instead of transformers'")
     kinds.add_argument("--open-clip", action="store_true", help="open_clip's model configs instead of transformers'")
+    ap.add_argument("--heads", action="store_true", help="transformers' models with a task head (HEADS), not bare")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the wrong answers")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -327,9 +356,9 @@ def main(argv=None) -> int:
         for cls in args.only or _diffusers_classes():
             rows.append(measure_diffusers(cls, list(spec["_diffusers_classes"].get(cls, ()))))
     else:
-        version = {"transformers": transformers.__version__}
+        version = {"transformers": transformers.__version__, "heads": args.heads}
         for model_type in args.only or sorted(MODEL_MAPPING_NAMES):
-            rows.append(measure(model_type, model_type_family(model_type)))
+            rows.append(measure(model_type, model_type_family(model_type), heads=args.heads))
     if args.out:
         args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
     print(json.dumps({**version, **summarize(rows)}, indent=1))

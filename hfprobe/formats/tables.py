@@ -8,8 +8,10 @@ neither diffusers, peft nor transformers (each costs seconds to import).
 - `unet_order`: every `Attention` and `GEGLU` module of diffusers' default `UNet2DConditionModel` (SD 1.x's layout)
   in `named_modules()` order, with its `nn.Linear` children and their shapes (lora_diffusion's index order);
 - `clip_attention`: the `nn.Linear` children of transformers' `CLIPAttention` in `named_modules()` order;
-- `transformers`: transformers' model types, and per type the key renamings its loader applies (what
-  `get_model_conversion_mapping` returns for a model built from the type's default config; renames only).
+- `transformers`: transformers' model types, per type the key renamings its loader applies (what
+  `get_model_conversion_mapping` returns for a model built from the type's default config; renames only), and
+  per type its base model's `base_model_prefix` (`beit` for BEiT: the attribute a task head holds it under, so the
+  first word of a fine-tune's keys, `beit.encoder.layer.0…`).
 
 Regenerate after upgrading those libraries (the tests compare the data with the installed libraries):
 
@@ -127,8 +129,23 @@ def renaming_spec(c) -> dict:
     return entry
 
 
+def base_model_prefix(model_type: str) -> str | None:
+    """The `base_model_prefix` of the type's base model class (what `AutoModel` builds), None where it has none."""
+    import transformers
+    from transformers.models.auto.modeling_auto import MODEL_MAPPING_NAMES
+
+    name = MODEL_MAPPING_NAMES.get(model_type)
+    name = name[0] if isinstance(name, (list, tuple)) else name
+    try:
+        prefix = getattr(transformers, name).base_model_prefix if name else None
+    except Exception:  # noqa: BLE001 - a class that cannot be imported here (a missing optional dependency)
+        return None
+    return prefix if isinstance(prefix, str) and prefix else None
+
+
 def transformers_tables(model_types: list[str] | None = None) -> dict:
-    """{"model_types": [...], "renamings": {type: [renaming, ...]}} (types without renamings are left out)."""
+    """{"model_types": [...], "renamings": {type: [renaming, ...]}, "prefixes": {type: base_model_prefix}} (types
+    without renamings, or without a prefix, are left out)."""
     from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
 
     types = list(CONFIG_MAPPING_NAMES)
@@ -137,7 +154,8 @@ def transformers_tables(model_types: list[str] | None = None) -> dict:
         found = model_renamings(model_type)
         if found:
             renamings[model_type] = found
-    return {"model_types": types, "renamings": renamings}
+    prefixes = {t: p for t in model_types or types if (p := base_model_prefix(t))}
+    return {"model_types": types, "renamings": renamings, "prefixes": prefixes}
 
 
 def generate() -> dict:

@@ -33,7 +33,7 @@ from .claim_checks import (
     timm_names_checked,
 )
 from .decide import base_model_decision, claim_conflicts, conflict_code, unknown_claims
-from .declared import declared_claims, foreign_model_type
+from .declared import declared_claims, foreign_model_type, foreign_prefix
 from .fit import RootFit, fit_roots, name_families, resized_words, shape_text, side, size_families, telling
 from .keymatch import KeySet
 from .merge import merge_recipe, merged_decision
@@ -173,6 +173,7 @@ def _classify(
     for n, k in zip(name_norm, names):
         orig.setdefault(n, k)
     declared, claims = declared_claims(metadata, config, texts, model_config, own=own)
+    prefix = foreign_prefix(orig.values())  # (the names as the file spells them, a multimodal model's towers too)
     if mixture:  # the mixture's architecture (config.json model_type: mixtral), which its dense view agrees with
         claims = [c for c in claims if not (c.root is None and c.family == mixture[0])]
     evidence: list[str] = []
@@ -245,7 +246,7 @@ def _classify(
             family_conf = capped
     _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
     # (a mixture's model_type is its mixture's architecture, which its dense view is not: `qwen2_moe`)
-    foreign = None if mixture else foreign_model_type(config) or foreign_model_type(model_config)
+    foreign = None if mixture else foreign_model_type(config) or foreign_model_type(model_config) or prefix
     foreign = foreign or (composite and f"{composite.source.split()[0]} says model_type {composite.value}")
     if foreign and family:  # the names and sizes fit a known family, but the model says it is another
         family_conf = min(family_conf, SHAPES_ONLY_FAMILY)

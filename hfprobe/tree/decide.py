@@ -232,8 +232,8 @@ def base_model_decision(
     'ambiguous'
     """
     out = {"id": None, "root": None, "status": "unknown", "source": None, "reason": "the weights match no known root"}
-    if family is None:
-        return out
+    if family is None:  # (a model that says what it is says why: `config.json says model_type beit`)
+        return dict(out, reason=f"{foreign}, an architecture the registry has no roots for") if foreign else out
     pool_ids = {f.root["id"] for f in pool}
     structured = [c for c in claims if c.strength == "declared"]
     wrong = [

@@ -11,12 +11,15 @@ weights allow.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..formats.adapterhub import is_adapterhub_config
 from ..formats.mlx import is_mlx_config
+from ..formats.tables import tables
 from ..source.hub import REPO_ID
 from .card_yaml import NOT_YAML, card_metadata, load_yaml
 from .header import comfy_graph, header_json
@@ -80,6 +83,46 @@ def foreign_model_type(config: Mapping | None) -> str | None:
     field, value, fams = architecture(config)
     where = "adapter_config.json" if field and field.startswith("auto_mapping") else "config.json"
     return f"{where} says {field} {value}" if field and not fams else None
+
+
+def foreign_prefix(keys: Iterable[str]) -> str | None:
+    """What the first word of most keys says the model is, where that word is the `base_model_prefix` transformers
+    gives one architecture the registry has no family for, and names it (`beit.encoder.layer.0…`, a BEiT under a
+    task head, or a PEFT adapter's `base_model.model.beit.…`), else None. Words a known architecture uses too
+    (`vit`, which YOLOS shares; `roberta`, CamemBERT's) and words that name no architecture (`encoder`,
+    `backbone`, `model`) say nothing.
+
+    >>> foreign_prefix(["base_model.model.beit.encoder.layer.0.attention.attention.query.lora_A.weight"])
+    "its keys' prefix `beit.` is transformers' model type beit"
+    >>> foreign_prefix(["vit.encoder.layer.0.attention.attention.query.weight", "classifier.weight"])
+    """
+    words: Counter = Counter()
+    for key in keys:
+        words[key.removeprefix("base_model.model.").partition(".")[0]] += 1
+    if not words:
+        return None
+    word, count = words.most_common(1)[0]
+    model_type = _foreign_prefixes().get(word)
+    if model_type is None or 2 * count < words.total():
+        return None
+    return f"its keys' prefix `{word}.` is transformers' model type {model_type}"
+
+
+@functools.lru_cache(maxsize=1)
+def _foreign_prefixes() -> dict[str, str]:
+    """{prefix: model type} for `foreign_prefix`: each `base_model_prefix` in transformers' stored table that is one
+    of its types' own name (`audio_spectrogram_transformer`, `convnextv2`) and that no type of a registry family
+    uses."""
+    spell = lambda name: re.sub(r"[^a-z0-9]", "", name.lower())  # noqa: E731 - `mobilenet_v2`, `mobilenet-v2`
+    by_prefix: dict[str, list[str]] = {}
+    for model_type, prefix in tables()["transformers"].get("prefixes", {}).items():
+        by_prefix.setdefault(prefix, []).append(model_type)
+    out = {}
+    for prefix, types in by_prefix.items():
+        named = [t for t in types if spell(t) == spell(prefix)]
+        if named and not any(model_type_family(t) for t in types):
+            out[prefix] = named[0]
+    return out
 
 
 def architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[str, ...]]:

@@ -1,0 +1,126 @@
+"""A fine-tune's keys begin with its architecture's name: transformers holds a task head's base model under the
+class's `base_model_prefix` (`beit.encoder.layer.0…`, `audio_spectrogram_transformer.…`, `convnextv2.…`), and a
+PEFT adapter keeps it (`base_model.model.beit.…`). Where that name is an architecture the registry has no family
+for, layers whose names and sizes resemble a known family's (BEiT's and AST's are ViT's, ConvNeXt V2's ConvNeXt's)
+say nothing of its lineage: no root is sure, and none is written as `base_model`.
+
+Before: a LoRA on BEiT read as ViT at 1.0 (google/vit-base-patch16-224-in21k first), one on ConvNeXt V2 as
+ConvNeXt at 1.0 (facebook/convnext-tiny-224 first), a Longformer fine-tune as RoBERTa at 0.61. Their full
+checkpoints were mostly unsure already, but did not say why. (The Audio Spectrogram Transformer, read so too, has
+a family now: tests/test_ast.py.)
+
+Each model is built by transformers on the meta device (default configurations: BEiT-base's, DeiT-base's,
+ConvNeXt V2 tiny's) and written as a header-only safetensors file.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hfprobe.formats import tables
+from hfprobe.tree.declared import foreign_prefix
+from hfprobe.tree.inspect import inspect_source
+from hfprobe.tree.rank import SHAPES_ONLY_FAMILY
+from tests.builders import write_header
+from tests.model_shapes import saved_shapes
+
+torch.set_num_threads(1)
+
+
+def _model(cls: str, config: str, **kw):
+    import transformers as tf
+
+    with torch.device("meta"):
+        return getattr(tf, cls)(getattr(tf, config)(**kw))
+
+
+def _read(model, folder, lora: str | None = None):
+    """inspect's report on a header-only copy of `model` under the names `save_pretrained` writes, or of a rank-8
+    PEFT LoRA on its 2-D weights whose names end in one of `lora`'s words."""
+    state = saved_shapes(model)
+    if lora is None:
+        write_header(folder / "model.safetensors", {k: ("F16", s) for k, s in state.items()}, data=False)
+    else:
+        tensors = {}
+        for key, shape in state.items():
+            module = key.removesuffix(".weight")
+            if key.endswith(".weight") and len(shape) == 2 and module.rsplit(".", 1)[-1] in lora.split():
+                tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, shape[1]))
+                tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (shape[0], 8))
+        assert tensors, "no module of the model is named so"
+        write_header(folder / "adapter_model.safetensors", tensors, data=False)
+    return inspect_source(str(folder))
+
+
+# (task-head class, config class, config, the modules a LoRA adapts, the prefix)
+FOREIGN = {
+    "beit": ("BeitForImageClassification", "BeitConfig", {}, "query value", "beit"),
+    # DeiT distilled (`deit.`, its distillation token): trained apart from the DeiT the registry has as ViTs
+    "deit": ("DeiTForImageClassification", "DeiTConfig", {}, "query key value dense", "deit"),
+    "convnextv2": ("ConvNextV2ForImageClassification", "ConvNextV2Config", {}, "pwconv1 pwconv2", "convnextv2"),
+    "longformer": (  # allenai/longformer-base-4096's sizes: RoBERTa-base's layers
+        "LongformerForSequenceClassification",
+        "LongformerConfig",
+        dict(vocab_size=50265, max_position_embeddings=4098, type_vocab_size=1, attention_window=512),
+        "query value",
+        "longformer",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["checkpoint", "lora"])
+@pytest.mark.parametrize("name", sorted(FOREIGN))
+def test_a_task_head_of_an_unknown_architecture_names_no_root(name, kind, tmp_path):
+    cls, config, kw, modules, prefix = FOREIGN[name]
+    report = _read(_model(cls, config, **kw), tmp_path, lora=modules if kind == "lora" else None)
+    assert report["base_model"]["id"] is None, report["base_model"]
+    assert report["family_confidence"] <= SHAPES_ONLY_FAMILY
+    assert all(c["score"] <= SHAPES_ONLY_FAMILY for c in report["root"]["candidates"])
+    assert f"prefix `{prefix}.`" in report["base_model"]["reason"]
+    assert not report["conflicts"]
+
+
+# the registry's architectures under their task heads keep their roots (`vit.`, `roberta.`; YOLOS's `vit.` too)
+KNOWN = {
+    "vit": ("ViTForImageClassification", "ViTConfig", {}, "query value", "vit", "google/vit-base-patch16-224"),
+    "yolos": ("YolosForObjectDetection", "YolosConfig", {}, "query value", "vit", "google/vit-base-patch16-224"),
+    "roberta": (
+        "RobertaForSequenceClassification",
+        "RobertaConfig",
+        dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1),
+        "query value",
+        "roberta",
+        "FacebookAI/roberta-base",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_a_task_head_of_a_known_architecture_keeps_its_root(name, tmp_path):
+    cls, config, kw, modules, family, root = KNOWN[name]
+    model = _model(cls, config, **kw)
+    for report in (_read(model, tmp_path / "full"), _read(model, tmp_path / "lora", lora=modules)):
+        assert report["family"] == family and report["family_confidence"] >= 0.9
+        assert root in [c["id"] for c in report["root"]["candidates"]]
+        assert not any("no roots for" in e for e in report["root"]["evidence"])
+
+
+def test_only_a_prefix_that_names_an_unknown_architecture_says_so():
+    peft = "base_model.model.convnextv2.encoder.stages.0.layers.0.pwconv1.lora_A.weight"
+    assert foreign_prefix([peft]) == "its keys' prefix `convnextv2.` is transformers' model type convnextv2"
+    # words a known architecture uses (YOLOS's `vit`), or that name no architecture (Mamba's `backbone`)
+    known = ("vit.encoder.layer.0.output.dense.weight", "backbone.layers.0.mixer.in_proj.weight")
+    generic = ("encoder.block.0.layer.0.SelfAttention.q.weight", "model.layers.0.self_attn.q_proj.weight")
+    for key in known + generic:
+        assert foreign_prefix([key]) is None, key
+    # a word most keys do not begin with (a head beside another model) says nothing
+    assert foreign_prefix(["beit.pooler.weight", "vit.a.weight", "vit.b.weight"]) is None
+    assert foreign_prefix([]) is None
+
+
+def test_stored_prefixes_are_the_installed_transformers_own():
+    stored = tables.tables()["transformers"]["prefixes"]
+    for model_type in ("beit", "audio-spectrogram-transformer", "convnextv2", "vit", "yolos", "llama", "mamba"):
+        assert stored.get(model_type) == tables.base_model_prefix(model_type), model_type
+    assert set(stored) <= set(tables.tables()["transformers"]["model_types"])
