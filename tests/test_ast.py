@@ -85,6 +85,15 @@ def test_its_own_config_and_names_say_ast(tmp_path):
     model = _ast()
     report = _write(model, tmp_path, config=model.config.to_dict())
     assert report["family"] == "ast" and not report["conflicts"]
+    # saved bare (ASTModel: no prefix, a ViT's names), its one-channel patch embedding rules out every ViT; with its
+    # config.json `model_type: audio-spectrogram-transformer` that was a conflict ("but the weights are ViT")
+    import transformers as tf
+
+    with torch.device("meta"):
+        bare = tf.ASTModel(tf.ASTConfig())
+    for folder, config in (("bare", None), ("bare+config", bare.config.to_dict())):
+        report = _write(bare, tmp_path / folder, config=config)
+        assert report["family"] == "ast" and report["root"]["id"] == AUDIOSET and not report["conflicts"]
     assert resolve_name("someone/ast-finetuned-audioset-10-10-0.4593-finetuned-gtzan") == (None, "ast")
 
 

@@ -4,10 +4,10 @@ on the meta device from its published configuration and written as a header-only
 
 Before: wav2vec2 and HuBERT were read as ViT (their `encoder.layers.N.attention.q_proj` matched ViT's
 transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" mismatch; XLM-R now has roots of its
-own, and CamemBERT, RoBERTa's layers with a 32k vocabulary, stands in for it), Mixtral as Mistral-7B (its
-experts, 97% of the parameters, matched no role; Mixtral has a family now, and Phi-3.5-MoE stands in), each with
-that root written as `base_model`; DeiT, BEiT and ViT-MAE as google/vit-base-patch16-224 and Granite as
-Llama-2-7B, whose config.json's model_type said otherwise.
+own, and GottBERT, RoBERTa's layers with a 52k vocabulary, stands in; CamemBERT did until it got roots),
+Mixtral as Mistral-7B (its experts, 97% of the parameters, matched no role; Mixtral has a family now, and
+Phi-3.5-MoE stands in), each with that root written as `base_model`; DeiT, BEiT and ViT-MAE as
+google/vit-base-patch16-224 and Granite as Llama-2-7B, whose config.json's model_type said otherwise.
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ def _sdxl_unet():
 
 FOREIGN = {
     "data2vec-audio-base": lambda: _transformers("Data2VecAudioModel", "Data2VecAudioConfig"),  # wav2vec2's names
-    "camembert-base": lambda: _transformers(
-        "CamembertForSequenceClassification",
-        "CamembertConfig",
-        vocab_size=32005,
+    # GottBERT: RoBERTa's layers under a 52k vocabulary no root has (CamemBERT stood in until it got roots)
+    "gottbert-base": lambda: _transformers(
+        "RobertaForSequenceClassification",
+        "RobertaConfig",
+        vocab_size=52009,
         max_position_embeddings=514,
         type_vocab_size=1,
     ),
@@ -142,10 +143,10 @@ def test_why_is_said():
 
     with tempfile.TemporaryDirectory() as d:
         moe = _checkpoint(FOREIGN["phi-3.5-moe"](), Path(d) / "m")
-        camembert = _checkpoint(FOREIGN["camembert-base"](), Path(d) / "c")
+        gottbert = _checkpoint(FOREIGN["gottbert-base"](), Path(d) / "c")
     assert "of the parameters are in layers" in moe["base_model"]["reason"]
     assert any("experts" in e for e in moe["root"]["evidence"])
-    assert "but not all its sizes" in camembert["base_model"]["reason"] and "32005" in camembert["base_model"]["reason"]
+    assert "but not all its sizes" in gottbert["base_model"]["reason"] and "52009" in gottbert["base_model"]["reason"]
 
 
 @pytest.mark.parametrize("name", sorted(KNOWN))
@@ -228,7 +229,7 @@ ENCODERS = {
         lambda: _transformers("M2M100ForConditionalGeneration", "M2M100Config"),
         "m2m_100",
         {"facebook/m2m100_418M", "facebook/nllb-200-distilled-600M"},  # (BART's layers end in no layer norm)
-        None,
+        "facebook/m2m100_418M",  # M2M100Config's defaults are its sizes, and no other root has its 128,112 tokens
     ),
     "mbart-large": (
         lambda: _transformers("MBartForConditionalGeneration", "MBartConfig", vocab_size=250054),

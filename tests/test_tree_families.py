@@ -395,7 +395,8 @@ def test_another_org_s_model_of_a_root_s_name_is_not_that_root_where_its_vocabul
     [
         ("monologg/kobert", "bert"),  # Korean, Chinese, Indonesian, Polish, Vietnamese, French course favourites:
         ("beomi/kcbert-base", "bert"),  # BERT's or RoBERTa's shapes, names ending in "bert", no org the registry
-        ("hfl/chinese-macbert-base", "bert"),  # knows: they were "an unknown family" and not written
+        ("hfl/chinese-macbert-base", "bert"),  # knew: they were "an unknown family" and not written (IndoBERT,
+        # PhoBERT and CamemBERT are roots now; declared, they are written as declared all the same)
         ("indobenchmark/indobert-base-p1", "bert"),
         ("allegro/herbert-base-cased", "bert"),
         ("vinai/phobert-base", "roberta"),

@@ -173,7 +173,7 @@ def test_a_declared_root_the_weights_allow_is_as_sure_as_declarations_are(hf_sha
     assert classify(lora).confidence < DECLARED_ROOT  # undeclared: the weights alone cannot choose
 
 
-@pytest.mark.parametrize("declared", ["dbmdz/bert-base-german-cased", "klue/bert-base", "bert-base-german-cased"])
+@pytest.mark.parametrize("declared", ["deepset/gbert-base", "klue/bert-base", "bert-base-german-dbmdz-cased"])
 def test_a_declared_foundation_model_the_registry_lacks_leads_its_look_alikes(hf_shapes, declared):
     """German, Korean BERTs on BERT-base weights: the family agrees and nothing rules them out, so the declared
     model is the root (it was once fifth of five, behind bert-base-uncased), its shapes said to be unchecked."""

@@ -40,7 +40,7 @@ from .merge import merge_recipe, merged_decision
 from .mixture import dense_view
 from .names import Shape, normalize_keys
 from .naming import names_itself
-from .rank import FAMILY_COVERAGE, LINEAGE_SIZES, SHAPES_ONLY_FAMILY, choose_family, family_share, rank_roots
+from .rank import FAMILY_COVERAGE, LINEAGE_SIZES, SHAPES_ONLY_FAMILY, SHOWN, choose_family, family_share, rank_roots
 from .registry import families, family_label
 
 __all__ = ["TreeResult", "classify"]
@@ -271,6 +271,7 @@ def _classify(
         foreign=foreign,
         unknown=unknown,
     )
+    cands = cands[:SHOWN]
     if mixture and decision["status"] == "weights":
         decision = dict(
             decision,

@@ -365,10 +365,14 @@ def base_model_decision(
             reason=f"the weights fit {rid}'s layers but cover fewer blocks than it has ({lead.short[0]}): perhaps "
             "a model the registry does not know, of that depth",
         )
-    # roots only an embedding size sets apart are no rivals (see above): their share does not dilute the lead's
-    soft = {f.root["id"] for f in pool if f.soft_misses}
-    rest = 1.0 - sum(c["score"] for c in cands if c["id"] in soft)
-    share = cands[0]["score"] / rest if cands and rest > 0 else 0.0
+    # roots only an embedding size sets apart are no rivals (see above), nor, for a full checkpoint, roots with more
+    # blocks than it holds: their share does not dilute the lead's, which is its share of the rest times the mass
+    # the registry's roots hold (what is kept back for roots it lacks stays kept back). `cands` is every candidate:
+    # with many look-alikes (BERT-base's 30 roots), the soft ones past the first five diluted it once
+    soft = {f.root["id"] for f in pool if f.soft_misses or (coverage is not None and f.short)}
+    known = sum(c["score"] for c in cands)
+    rest = known - sum(c["score"] for c in cands if c["id"] in soft)
+    share = cands[0]["score"] * known / rest if cands and rest > 0 else 0.0
     if exact[0] is lead and not lead.weak and share >= WEIGHTS_ALONE:
         return {
             "id": rid,

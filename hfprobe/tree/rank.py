@@ -25,6 +25,7 @@ __all__ = [
     "rank_roots",
 ]
 
+SHOWN = 5  # the candidates a report lists (the base_model decision weighs them all)
 SHAPES_ONLY_FAMILY = 0.5  # the most a family may be trusted when no key name placed it
 # soft sizes (fit._SOFT) no tune changes: where every fitting root misses one, so does the family
 LINEAGE_SIZES = {"patch"}
@@ -179,7 +180,8 @@ def rank_roots(
     full: bool = False,
     shared: bool = True,
 ) -> tuple[list[dict], list[RootFit], str | None, float]:
-    """Scored candidates (summing to at most 1), the fits behind them, the family, its confidence. `shared`: the
+    """Scored candidates, every root the weights allow, best first (summing to at most 1; a report shows the first
+    SHOWN), the fits behind them, the family, its confidence. `shared`: the
     names allowed several families (or none), so sizes chose this one.
 
     Where no name rule placed the family, its role patterns (`self_attn_q_proj`, `attention_self_query`) are
@@ -240,7 +242,7 @@ def rank_roots(
         sorted(
             ({"id": k, "score": round(v / total * (1 - unknown), 3)} for k, v in weights.items()),
             key=lambda c: (-c["score"], fam_of.get(c["id"], family) != family),
-        )[:5]
+        )
         if total
         else []
     )
