@@ -105,3 +105,21 @@ def test_a_vit_is_no_ast(tmp_path):
         vit = tf.ViTForImageClassification(tf.ViTConfig())
     report = _write(vit, tmp_path)
     assert report["family"] == "vit" and not any(c["id"].startswith("MIT/") for c in report["root"]["candidates"])
+
+
+@pytest.mark.parametrize("name", ["convit_base", "xcit_small_12_p16_224"])
+def test_timm_s_vits_of_other_attention_are_no_ast(name, tmp_path):
+    """ConViT's and XCiT's LoRAs (timm's `blocks.N.mlp.fc1`, which ViT's rules exclude for their attention) fell to
+    AST by sizes alone when its MLP roles took any `mlp.fc1`: AST's are `layers.N.mlp.fc1`."""
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False)
+    tensors = {}
+    for key, v in model.state_dict().items():
+        if key.endswith(".weight") and v.dim() == 2 and min(v.shape) >= 16 and "embed" not in key:
+            module = key.removesuffix(".weight")
+            tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, v.shape[1]))
+            tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (v.shape[0], 8))
+    write_header(tmp_path / "adapter_model.safetensors", tensors, data=False)
+    assert inspect_source(str(tmp_path))["family"] != "ast"

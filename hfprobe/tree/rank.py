@@ -20,6 +20,7 @@ __all__ = [
     "LINEAGE_SIZES",
     "MENTIONED_ROOT",
     "SHAPES_ONLY_FAMILY",
+    "SHOWN",
     "choose_family",
     "family_share",
     "rank_roots",
