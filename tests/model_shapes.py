@@ -30,6 +30,33 @@ def saved_shapes(model) -> dict[str, tuple]:
     return {k: tuple(v.shape) for k, v in revert_weight_conversion(model, model.state_dict()).items()}
 
 
+def inspect_built(model, folder, lora=(), saved: bool = True, config: dict | None = None) -> dict:
+    """inspect's report on a header-only copy of `model` (built on meta) under the names `save_pretrained` writes,
+    or as transformers 5 holds them (`saved=False`: a PEFT adapter trained under it keeps those), or, given `lora`
+    (the last words of module names), on a rank-8 PEFT LoRA of those 2-D weights, a classification head's left out;
+    `config` is written beside it as adapter_config.json (a LoRA) or config.json."""
+    import json
+
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    state = saved_shapes(model) if saved else {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    if not lora:
+        write_header(folder / "model.safetensors", {k: ("F16", s) for k, s in state.items()}, data=False)
+    else:
+        tensors = {}
+        for key, (d_out, d_in) in ((k, s) for k, s in state.items() if k.endswith(".weight") and len(s) == 2):
+            module = key.removesuffix(".weight")
+            if module.rsplit(".", 1)[-1] in lora and "classifier" not in module:
+                tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, d_in))
+                tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (d_out, 8))
+        assert tensors, f"no module of the model ends in {lora}"
+        write_header(folder / "adapter_model.safetensors", tensors, data=False)
+    if config is not None:
+        (folder / ("adapter_config.json" if lora else "config.json")).write_text(json.dumps(config, default=str))
+    return inspect_source(str(folder))
+
+
 _BUILT: dict[str, dict] = {}
 
 

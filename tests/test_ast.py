@@ -10,15 +10,13 @@ Before: a LoRA on it read as ViT at 0.79, google/vit-base-patch16-224-in21k firs
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
 from hfprobe.tree.inspect import inspect_source
 from hfprobe.tree.naming import resolve_name
 from tests.builders import write_header
-from tests.model_shapes import saved_shapes
+from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
 
@@ -34,30 +32,8 @@ def _ast(**config):
         return tf.ASTForAudioClassification(tf.ASTConfig(**config))
 
 
-def _write(model, folder, lora: tuple[str, ...] | None = None, saved: bool = True, config: dict | None = None):
-    """A header-only copy of `model` (names as `save_pretrained` writes them, or as transformers 5 holds them, which
-    a PEFT adapter trained under it keeps), or of a rank-8 PEFT LoRA on the modules named `lora`; inspect's
-    report, with `config` as the folder's adapter_config.json or config.json."""
-    state = saved_shapes(model) if saved else {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    if lora is None:
-        write_header(folder / "model.safetensors", {k: ("F16", s) for k, s in state.items()}, data=False)
-    else:
-        tensors = {}
-        for key, (d_out, d_in) in ((k, s) for k, s in state.items() if k.endswith(".weight") and len(s) == 2):
-            module = key.removesuffix(".weight")
-            if module.rsplit(".", 1)[-1] in lora and "classifier" not in module:
-                tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, d_in))
-                tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (d_out, 8))
-        assert len(tensors) == 2 * 12 * len(lora)
-        write_header(folder / "adapter_model.safetensors", tensors, data=False)
-    if config is not None:
-        name = "adapter_config.json" if lora else "config.json"
-        (folder / name).write_text(json.dumps(config))
-    return inspect_source(str(folder))
-
-
 def test_an_audioset_fine_tune_reads_as_ast_with_mit_s_model_first(tmp_path):
-    report = _write(_ast(num_labels=10), tmp_path)
+    report = inspect_built(_ast(num_labels=10), tmp_path)
     assert report["family"] == "ast" and report["family_confidence"] >= 0.9
     ids = [c["id"] for c in report["root"]["candidates"]]
     assert ids[0] == AUDIOSET and set(ids[:4]) == ENSEMBLE  # the ensemble's members share every shape
@@ -66,24 +42,24 @@ def test_an_audioset_fine_tune_reads_as_ast_with_mit_s_model_first(tmp_path):
 
 
 def test_the_position_table_tells_the_speech_commands_model(tmp_path):
-    report = _write(_ast(max_length=128, num_labels=35), tmp_path)
+    report = inspect_built(_ast(max_length=128, num_labels=35), tmp_path)
     assert report["family"] == "ast" and report["root"]["id"] == SPEECH
 
 
 @pytest.mark.parametrize("saved, modules", [(True, ("query", "value")), (False, ("q_proj", "v_proj"))])
 def test_an_adapter_is_ast_s_and_takes_its_declared_base(saved, modules, tmp_path):
     model = _ast()
-    bare = _write(model, tmp_path / "bare", lora=modules, saved=saved)
+    bare = inspect_built(model, tmp_path / "bare", lora=modules, saved=saved)
     assert bare["family"] == "ast" and bare["family_confidence"] >= 0.9
     assert bare["root"]["id"] == AUDIOSET and bare["base_model"]["id"] is None  # (every AST root fits q and v)
     config = {"peft_type": "LORA", "base_model_name_or_path": SPEECH, "r": 8, "lora_alpha": 16}
-    declared = _write(model, tmp_path / "declared", lora=modules, saved=saved, config=config)
+    declared = inspect_built(model, tmp_path / "declared", lora=modules, saved=saved, config=config)
     assert declared["base_model"]["id"] == SPEECH and not declared["conflicts"]
 
 
 def test_its_own_config_and_names_say_ast(tmp_path):
     model = _ast()
-    report = _write(model, tmp_path, config=model.config.to_dict())
+    report = inspect_built(model, tmp_path, config=model.config.to_dict())
     assert report["family"] == "ast" and not report["conflicts"]
     # saved bare (ASTModel: no prefix, a ViT's names), its one-channel patch embedding rules out every ViT; with its
     # config.json `model_type: audio-spectrogram-transformer` that was a conflict ("but the weights are ViT")
@@ -92,7 +68,7 @@ def test_its_own_config_and_names_say_ast(tmp_path):
     with torch.device("meta"):
         bare = tf.ASTModel(tf.ASTConfig())
     for folder, config in (("bare", None), ("bare+config", bare.config.to_dict())):
-        report = _write(bare, tmp_path / folder, config=config)
+        report = inspect_built(bare, tmp_path / folder, config=config)
         assert report["family"] == "ast" and report["root"]["id"] == AUDIOSET and not report["conflicts"]
     assert resolve_name("someone/ast-finetuned-audioset-10-10-0.4593-finetuned-gtzan") == (None, "ast")
 
@@ -103,7 +79,7 @@ def test_a_vit_is_no_ast(tmp_path):
 
     with torch.device("meta"):
         vit = tf.ViTForImageClassification(tf.ViTConfig())
-    report = _write(vit, tmp_path)
+    report = inspect_built(vit, tmp_path)
     assert report["family"] == "vit" and not any(c["id"].startswith("MIT/") for c in report["root"]["candidates"])
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from tests.test_foreign_prefix import _read
+from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
 
@@ -28,7 +28,7 @@ def _hubert(cls: str, layers: int):
 
 
 def test_a_distilhubert_fine_tune_names_it(tmp_path):
-    report = _read(_hubert("HubertForSequenceClassification", 2), tmp_path)
+    report = inspect_built(_hubert("HubertForSequenceClassification", 2), tmp_path)
     assert report["family"] == "hubert" and report["root"]["id"] == DISTIL
     assert report["base_model"]["id"] == DISTIL and report["base_model"]["status"] == "weights"
 
@@ -36,19 +36,19 @@ def test_a_distilhubert_fine_tune_names_it(tmp_path):
 def test_saved_bare_it_is_named_though_its_family_is_unsure(tmp_path):
     """A bare HubertModel (as the base repo itself is saved) has wav2vec 2.0's and WavLM's names: no `hubert.`; but
     no other root of the three has 2 layers (their 12 and 24 are more blocks than a full checkpoint holds)."""
-    report = _read(_hubert("HubertModel", 2), tmp_path)
+    report = inspect_built(_hubert("HubertModel", 2), tmp_path)
     assert report["root"]["id"] == DISTIL and report["family_confidence"] < 0.9
     assert report["base_model"]["id"] == DISTIL
 
 
 def test_an_adapter_on_its_two_layers_leads_with_it(tmp_path):
-    report = _read(_hubert("HubertForSequenceClassification", 2), tmp_path, lora="q_proj v_proj")
+    report = inspect_built(_hubert("HubertForSequenceClassification", 2), tmp_path, lora=("q_proj", "v_proj"))
     assert report["family"] == "hubert" and report["root"]["id"] == DISTIL
 
 
 def test_the_feature_encoder_s_convolutions_are_no_blocks(tmp_path):
     """HuBERT Base keeps its root; a 6-layer cut of it is read as cut (6 of 12 layers), not as 7 blocks."""
-    base = _read(_hubert("HubertForSequenceClassification", 12), tmp_path / "base")
+    base = inspect_built(_hubert("HubertForSequenceClassification", 12), tmp_path / "base")
     assert base["base_model"]["id"] == "facebook/hubert-base-ls960"
-    cut = _read(_hubert("HubertForSequenceClassification", 6), tmp_path / "cut")
+    cut = inspect_built(_hubert("HubertForSequenceClassification", 6), tmp_path / "cut")
     assert cut["base_model"]["id"] is None and "6 of 12" in cut["base_model"]["reason"]

@@ -20,10 +20,8 @@ import torch
 
 from hfprobe.formats import tables
 from hfprobe.tree.declared import foreign_prefix
-from hfprobe.tree.inspect import inspect_source
 from hfprobe.tree.rank import SHAPES_ONLY_FAMILY
-from tests.builders import write_header
-from tests.model_shapes import saved_shapes
+from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
 
@@ -33,24 +31,6 @@ def _model(cls: str, config: str, **kw):
 
     with torch.device("meta"):
         return getattr(tf, cls)(getattr(tf, config)(**kw))
-
-
-def _read(model, folder, lora: str | None = None):
-    """inspect's report on a header-only copy of `model` under the names `save_pretrained` writes, or of a rank-8
-    PEFT LoRA on its 2-D weights whose names end in one of `lora`'s words."""
-    state = saved_shapes(model)
-    if lora is None:
-        write_header(folder / "model.safetensors", {k: ("F16", s) for k, s in state.items()}, data=False)
-    else:
-        tensors = {}
-        for key, shape in state.items():
-            module = key.removesuffix(".weight")
-            if key.endswith(".weight") and len(shape) == 2 and module.rsplit(".", 1)[-1] in lora.split():
-                tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, shape[1]))
-                tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (shape[0], 8))
-        assert tensors, "no module of the model is named so"
-        write_header(folder / "adapter_model.safetensors", tensors, data=False)
-    return inspect_source(str(folder))
 
 
 # (task-head class, config class, config, the modules a LoRA adapts, the prefix)
@@ -73,7 +53,7 @@ FOREIGN = {
 @pytest.mark.parametrize("name", sorted(FOREIGN))
 def test_a_task_head_of_an_unknown_architecture_names_no_root(name, kind, tmp_path):
     cls, config, kw, modules, prefix = FOREIGN[name]
-    report = _read(_model(cls, config, **kw), tmp_path, lora=modules if kind == "lora" else None)
+    report = inspect_built(_model(cls, config, **kw), tmp_path, lora=modules.split() if kind == "lora" else ())
     assert report["base_model"]["id"] is None, report["base_model"]
     assert report["family_confidence"] <= SHAPES_ONLY_FAMILY
     assert all(c["score"] <= SHAPES_ONLY_FAMILY for c in report["root"]["candidates"])
@@ -100,7 +80,7 @@ KNOWN = {
 def test_a_task_head_of_a_known_architecture_keeps_its_root(name, tmp_path):
     cls, config, kw, modules, family, root = KNOWN[name]
     model = _model(cls, config, **kw)
-    for report in (_read(model, tmp_path / "full"), _read(model, tmp_path / "lora", lora=modules)):
+    for report in (inspect_built(model, tmp_path / "full"), inspect_built(model, tmp_path / "lora", modules.split())):
         assert report["family"] == family and report["family_confidence"] >= 0.9
         assert root in [c["id"] for c in report["root"]["candidates"]]
         assert not any("no roots for" in e for e in report["root"]["evidence"])

@@ -10,14 +10,10 @@ all its sizes"), and a CamemBERT one beside its config.json as "an architecture 
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
-from hfprobe.tree.inspect import inspect_source
-from tests.builders import write_header
-from tests.model_shapes import saved_shapes
+from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
 
@@ -73,10 +69,7 @@ def _fine_tune(arch: str, config: dict, folder, with_config: bool):
 
     with torch.device("meta"):
         model = getattr(tf, f"{arch}ForSequenceClassification")(getattr(tf, f"{arch}Config")(num_labels=3, **config))
-    write_header(folder / "model.safetensors", {k: ("F16", s) for k, s in saved_shapes(model).items()}, data=False)
-    if with_config:
-        (folder / "config.json").write_text(json.dumps(model.config.to_dict(), default=str))
-    return inspect_source(str(folder))
+    return inspect_built(model, folder, config=model.config.to_dict() if with_config else None)
 
 
 @pytest.mark.parametrize("with_config", [False, True])
