@@ -72,7 +72,7 @@ _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
-    architecture the registry has no family for (`phimoe`, `camembert`, `deit`, `MotifVideoTransformer3DModel`),
+    architecture the registry has no family for (`phimoe`, `longformer`, `deit`, `MotifVideoTransformer3DModel`),
     else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "phimoe"}), foreign_model_type({"model_type": "mistral"})
@@ -89,7 +89,7 @@ def foreign_prefix(keys: Iterable[str]) -> str | None:
     """What the first word of most keys says the model is, where that word is the `base_model_prefix` transformers
     gives one architecture the registry has no family for, and names it (`beit.encoder.layer.0…`, a BEiT under a
     task head, or a PEFT adapter's `base_model.model.beit.…`), else None. Words a known architecture uses too
-    (`vit`, which YOLOS shares; `roberta`, CamemBERT's) and words that name no architecture (`encoder`,
+    (`vit`, which YOLOS shares; `roberta`, X-MOD's) and words that name no architecture (`encoder`,
     `backbone`, `model`) say nothing.
 
     >>> foreign_prefix(["base_model.model.beit.encoder.layer.0.attention.attention.query.lora_A.weight"])
