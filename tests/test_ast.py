@@ -81,6 +81,11 @@ def test_a_vit_is_no_ast(tmp_path):
         vit = tf.ViTForImageClassification(tf.ViTConfig())
     report = inspect_built(vit, tmp_path)
     assert report["family"] == "vit" and not any(c["id"].startswith("MIT/") for c in report["root"]["candidates"])
+    # nor is a LoRA on a bare ViT (no prefix): it has neither AST's prefix nor its distillation token, which a bare
+    # AST checkpoint holds (a LoRA on a ViT-B was 0.66 sure, not 0.79, while AST's roots fitted it too)
+    lora = inspect_built(vit.vit, tmp_path / "lora", lora=("query", "value"))
+    fitted = next(e for e in lora["root"]["evidence"] if e.startswith("weights fit roots of"))
+    assert lora["family"] == "vit" and "ast" not in fitted
 
 
 @pytest.mark.parametrize("name", ["convit_base", "xcit_small_12_p16_224"])

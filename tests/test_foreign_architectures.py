@@ -7,7 +7,8 @@ transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" misma
 own, and GottBERT, RoBERTa's layers with a 52k vocabulary, stands in; CamemBERT did until it got roots),
 Mixtral as Mistral-7B (its experts, 97% of the parameters, matched no role; Mixtral has a family now, and
 Phi-3.5-MoE stands in), each with that root written as `base_model`; DeiT, BEiT and ViT-MAE as
-google/vit-base-patch16-224 and Granite as Llama-2-7B, whose config.json's model_type said otherwise.
+google/vit-base-patch16-224 (BEiT has roots now; data2vec-vision, its layers, stands in) and Granite as
+Llama-2-7B, whose config.json's model_type said otherwise.
 """
 
 from __future__ import annotations
@@ -304,11 +305,11 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: DeiT/BEiT/ViT-MAE a ViT-B/16, Qwen2-MoE Phi-1.5, StableLM Phi-2; their
-# config.json's model_type says what they are (OLMo 3's, once here, is OLMo 2's family now)
+# what their names and sizes resemble: DeiT/ViT-MAE a ViT-B/16, data2vec-vision BEiT-B, Qwen2-MoE Phi-1.5, StableLM
+# Phi-2; their config.json's model_type says what they are (OLMo 3's, once here, is OLMo 2's family now)
 WITH_CONFIG = {
     "deit-base": lambda: _transformers("DeiTForImageClassification", "DeiTConfig"),
-    "beit-base": lambda: _transformers("BeitForImageClassification", "BeitConfig"),
+    "data2vec-vision-base": lambda: _transformers("Data2VecVisionForImageClassification", "Data2VecVisionConfig"),
     "vit-mae-base": lambda: _transformers("ViTMAEModel", "ViTMAEConfig"),
     "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),
     "stablelm": lambda: _transformers("StableLmForCausalLM", "StableLmConfig"),

@@ -1,16 +1,16 @@
 """A fine-tune's keys begin with its architecture's name: transformers holds a task head's base model under the
-class's `base_model_prefix` (`beit.encoder.layer.0…`, `audio_spectrogram_transformer.…`, `convnextv2.…`), and a
-PEFT adapter keeps it (`base_model.model.beit.…`). Where that name is an architecture the registry has no family
-for, layers whose names and sizes resemble a known family's (BEiT's and AST's are ViT's, ConvNeXt V2's ConvNeXt's)
-say nothing of its lineage: no root is sure, and none is written as `base_model`.
+class's `base_model_prefix` (`deit.encoder.layer.0…`, `data2vec_vision.…`, `convnextv2.…`), and a PEFT adapter
+keeps it (`base_model.model.deit.…`). Where that name is an architecture the registry has no family for, layers
+whose names and sizes resemble a known family's (DeiT's are ViT's, data2vec-vision's BEiT's, ConvNeXt V2's
+ConvNeXt's) say nothing of its lineage: no root is sure, and none is written as `base_model`.
 
 Before: a LoRA on BEiT read as ViT at 1.0 (google/vit-base-patch16-224-in21k first), one on ConvNeXt V2 as
 ConvNeXt at 1.0 (facebook/convnext-tiny-224 first), a Longformer fine-tune as RoBERTa at 0.61. Their full
-checkpoints were mostly unsure already, but did not say why. (The Audio Spectrogram Transformer, read so too, has
-a family now: tests/test_ast.py.)
+checkpoints were mostly unsure already, but did not say why. (The Audio Spectrogram Transformer and BEiT, read so
+too, have families now: tests/test_ast.py, tests/test_beit.py.)
 
-Each model is built by transformers on the meta device (default configurations: BEiT-base's, DeiT-base's,
-ConvNeXt V2 tiny's) and written as a header-only safetensors file.
+Each model is built by transformers on the meta device (default configurations: DeiT-base's, data2vec-vision
+base's, ConvNeXt V2 tiny's) and written as a header-only safetensors file.
 """
 
 from __future__ import annotations
@@ -35,7 +35,14 @@ def _model(cls: str, config: str, **kw):
 
 # (task-head class, config class, config, the modules a LoRA adapts, the prefix)
 FOREIGN = {
-    "beit": ("BeitForImageClassification", "BeitConfig", {}, "query value", "beit"),
+    # data2vec-vision (`data2vec_vision.`): BEiT's layers, trained apart from every BEiT
+    "data2vec-vision": (
+        "Data2VecVisionForImageClassification",
+        "Data2VecVisionConfig",
+        dict(use_relative_position_bias=True),
+        "query value",
+        "data2vec_vision",
+    ),
     # DeiT distilled (`deit.`, its distillation token): trained apart from the DeiT the registry has as ViTs
     "deit": ("DeiTForImageClassification", "DeiTConfig", {}, "query key value dense", "deit"),
     "convnextv2": ("ConvNextV2ForImageClassification", "ConvNextV2Config", {}, "pwconv1 pwconv2", "convnextv2"),
@@ -63,6 +70,14 @@ def test_a_task_head_of_an_unknown_architecture_names_no_root(name, kind, tmp_pa
 
 # the registry's architectures under their task heads keep their roots (`vit.`, `roberta.`; YOLOS's `vit.` too)
 KNOWN = {
+    "beit": (
+        "BeitForImageClassification",
+        "BeitConfig",
+        dict(use_relative_position_bias=True),
+        "query value",
+        "beit",
+        "microsoft/beit-base-patch16-224-pt22k-ft22k",
+    ),
     "vit": ("ViTForImageClassification", "ViTConfig", {}, "query value", "vit", "google/vit-base-patch16-224"),
     "yolos": ("YolosForObjectDetection", "YolosConfig", {}, "query value", "vit", "google/vit-base-patch16-224"),
     "roberta": (

@@ -232,7 +232,7 @@ def base_model_decision(
     'ambiguous'
     """
     out = {"id": None, "root": None, "status": "unknown", "source": None, "reason": "the weights match no known root"}
-    if family is None:  # (a model that says what it is says why: `config.json says model_type beit`)
+    if family is None:  # (a model that says what it is says why: `config.json says model_type deit`)
         return dict(out, reason=f"{foreign}, an architecture the registry has no roots for") if foreign else out
     pool_ids = {f.root["id"] for f in pool}
     structured = [c for c in claims if c.strength == "declared"]

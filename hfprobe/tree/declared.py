@@ -87,13 +87,13 @@ def foreign_model_type(config: Mapping | None) -> str | None:
 
 def foreign_prefix(keys: Iterable[str]) -> str | None:
     """What the first word of most keys says the model is, where that word is the `base_model_prefix` transformers
-    gives one architecture the registry has no family for, and names it (`beit.encoder.layer.0…`, a BEiT under a
-    task head, or a PEFT adapter's `base_model.model.beit.…`), else None. Words a known architecture uses too
+    gives one architecture the registry has no family for, and names it (`deit.encoder.layer.0…`, a distilled DeiT
+    under a task head, or a PEFT adapter's `base_model.model.deit.…`), else None. Words a known architecture uses too
     (`vit`, which YOLOS shares; `roberta`, X-MOD's) and words that name no architecture (`encoder`,
     `backbone`, `model`) say nothing.
 
-    >>> foreign_prefix(["base_model.model.beit.encoder.layer.0.attention.attention.query.lora_A.weight"])
-    "its keys' prefix `beit.` is transformers' model type beit"
+    >>> foreign_prefix(["base_model.model.deit.encoder.layer.0.attention.attention.query.lora_A.weight"])
+    "its keys' prefix `deit.` is transformers' model type deit"
     >>> foreign_prefix(["vit.encoder.layer.0.attention.attention.query.weight", "classifier.weight"])
     """
     words: Counter = Counter()
