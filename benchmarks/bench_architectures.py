@@ -32,7 +32,7 @@ With --timm, every architecture timm lists (1,371 in timm 1.0) is built by `timm
 configuration and written as a checkpoint (also beside the config.json timm's `push_to_hf_hub` writes: its
 architecture and pretrained config) and as a PEFT LoRA under timm's names (`blocks.N.attn.qkv`, `pos_embed`),
 which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT,
-ResNet, ConvNeXt, DINOv2 and DINOv3 roots, the rest none; "base_model written" counts every root written, a look-alike's
+ResNet, ConvNeXt, BEiT, DINOv2 and DINOv3 roots, the rest none; "base_model written" counts every root written, a look-alike's
 too (timm's ViT-Ti is AugReg's, not DeiT-tiny, in the same shapes). With --open-clip, every model config open_clip
 lists likewise, under OpenCLIP's names (`transformer.resblocks.N.attn.in_proj_weight`, `visual.conv1`); truth
 `OPEN_CLIP_TRUTH`.
@@ -229,6 +229,7 @@ TIMM_TRUTH = [
     (r"^(vit|deit)_(tiny|small|base|large)_patch16_(224|384)$", "vit"),
     (r"^resnet(18|26|34|50|101|152)$", "resnet"),
     (r"^convnext_(tiny|small|base|large|xlarge)$", "convnext"),
+    (r"^beit(v2)?_(base|large)_patch16_(224|384|512)$", "beit"),
 ]
 
 
