@@ -4,7 +4,8 @@ a config names them.
 A fine-tune for classification saves its head whole (PEFT's `modules_to_save`, a full checkpoint): transformers'
 `classifier` (`classifier.out_proj` for RoBERTa and ELECTRA, `classification_head.out_proj` for BART and T5),
 `score` (decoder models), `qa_outputs` (extractive question answering: start and end), LoRA-ViT's
-`fc_<in>in_<out>out`, a vision model's top-level `head` / `fc`, and LLMs-from-scratch's GPTModel's `out_head` (its
+`fc_<in>in_<out>out`, a vision model's top-level `head` / `fc`, a detection transformer's `class_labels_classifier`
+(DETR's has a last "no object" class beyond its labels), and LLMs-from-scratch's GPTModel's `out_head` (its
 classification chapter replaces the vocabulary head with one of two outputs), stored whole or with a LoRA of its own.
 Its output side is the number of labels the model was trained to tell apart: a fact about what it was trained on that
 needs no expert. config.json's `id2label` names them (unless transformers' defaults, `LABEL_0`…); an
@@ -32,7 +33,7 @@ from .base import Module
 # transformers' ResNet and RegNet flatten first: `classifier.1`, the last of their `classifier`, unlike AlexNet's)
 _HEAD = (
     r"(?:classifier\.out_proj|classification_head\.out_proj|classifier(?:\.1)?|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
-    r"|head(?:\.fc)?|fc|out_head)"
+    r"|head(?:\.fc)?|fc|out_head|class_labels_classifier)"
 )
 _TOP = re.compile(rf"^{_HEAD}\Z")
 _WRAPPED = re.compile(rf"^[A-Za-z_]\w{{0,40}}\.{_HEAD}\Z")  # under one wrapper: a Lightning module's `model.`, …
@@ -42,6 +43,7 @@ MAX_LABELS = 50  # label names reported; a head of more says how many
 MAX_LABEL_CHARS = 60
 MAX_LABEL_SETS = 4  # well-known sets named for one output count
 _DEFAULT_LABEL = re.compile(r"LABEL_\d+\Z")
+NO_OBJECT = "(no object)"  # the class DETR's head has beyond its labels, which its config does not name
 
 
 def task_head(
@@ -71,6 +73,9 @@ def task_head(
     task = cfg.get("task_type") if isinstance(cfg.get("task_type"), str) else None
     named = model_config.get("id2label") if isinstance(model_config, Mapping) else None
     labels = labels_of(named, outputs) or labels_of(cfg.get("id2label"), outputs)
+    if labels is None and name.endswith("class_labels_classifier") and outputs > 1:  # DETR's: its labels, then ∅
+        found_labels = labels_of(named, outputs - 1) or labels_of(cfg.get("id2label"), outputs - 1)
+        labels = found_labels and [*found_labels, NO_OBJECT][:MAX_LABELS]
     return {"module": name, "outputs": outputs, "task": task, "labels": labels}
 
 

@@ -54,14 +54,16 @@ def _values(expr, dims: Mapping) -> set[int] | None:
 # resized embeddings are common (a text encoder's 77 positions made 248): a mismatch lowers a root, never rules it out;
 # so does a ViT's patch size (its patch embedding's kernel, which FlexiViT resizes), where a family's roots have
 # fewer patch sizes than its models (a ViT-L/14 is no ViT-L/16 the registry lists, nor a DINOv2 for that); and a
-# relative position bias, which a fine-tune at another resolution interpolates as a position table (BEiT's)
-_SOFT = {"vocab", "positions", "te_positions", "patch", "rel_positions", "shared_positions"}
+# relative position bias, which a fine-tune at another resolution interpolates as a position table (BEiT's); and a
+# detection transformer's count of object queries, which a fine-tune may set
+_SOFT = {"vocab", "positions", "te_positions", "patch", "rel_positions", "shared_positions", "queries"}
 _RESIZED = {  # what a soft size that does not fit may be, in words (`resized_words`)
     "vocab": "a resized vocabulary",
     "positions": "a resized position table",
     "te_positions": "a resized position table",
     "rel_positions": "a resized relative position bias",
     "shared_positions": "a resized relative position bias",
+    "queries": "another number of object queries",
     "in_channels": "a widened input",
     "patch": "another patch size",
 }
