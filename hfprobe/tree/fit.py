@@ -51,25 +51,28 @@ def _values(expr, dims: Mapping) -> set[int] | None:
     return {int(mult or 1) * v for v in vals}
 
 
-# resized embeddings are common (a text encoder's 77 positions made 248): a mismatch lowers a root, never rules it out;
-# so does a ViT's patch size (its patch embedding's kernel, which FlexiViT resizes), where a family's roots have
-# fewer patch sizes than its models (a ViT-L/14 is no ViT-L/16 the registry lists, nor a DINOv2 for that); and a
-# relative position bias, which a fine-tune at another resolution interpolates as a position table (BEiT's); and a
-# detection transformer's count of object queries, which a fine-tune may set
-_SOFT = {"vocab", "positions", "te_positions", "patch", "rel_positions", "shared_positions", "queries"}
-_RESIZED = {  # what a soft size that does not fit may be, in words (`resized_words`)
+# resized embeddings are common (a text encoder's 77 positions made 248; a speech model's text pre-net for another
+# script): a mismatch lowers a root, never rules it out; so does a ViT's patch size (its patch embedding's kernel,
+# which FlexiViT resizes), where a family's roots have fewer patch sizes than its models (a ViT-L/14 is no ViT-L/16 the
+# registry lists, nor a DINOv2 for that); a relative position bias, which a fine-tune at another resolution
+# interpolates as a position table (BEiT's); and a detection transformer's count of object queries, which a fine-tune
+# may set. Each, and what a miss may be, in words (`resized_words`):
+_RESIZED = {
     "vocab": "a resized vocabulary",
+    "enc_vocab": "a resized vocabulary",
+    "dec_vocab": "a resized vocabulary",
     "positions": "a resized position table",
     "te_positions": "a resized position table",
     "rel_positions": "a resized relative position bias",
     "shared_positions": "a resized relative position bias",
     "queries": "another number of object queries",
-    "in_channels": "a widened input",
     "patch": "another patch size",
+    "in_channels": "a widened input",
 }
 # input channels a derivative widens (inpainting's 9, a FLUX Control LoRA's 128, which diffusers' loader expands
 # FLUX.1-dev's x_embedder to take): more of them lowers a root, never rules it out; fewer does
 _WIDENED = {"in_channels"}
+_SOFT = set(_RESIZED) - _WIDENED
 # a mixture's expert index (families.json `indexes`): the count must be the root's, above or below
 EXPERTS = "experts"
 
