@@ -128,3 +128,25 @@ def test_its_class_head_names_the_objects_it_detects(tmp_path):
         "task": None,
         "labels": None,
     }
+
+
+def test_a_declared_deeper_backbone_is_written_as_declared_and_said_not_to_fit_its_depth(tmp_path):
+    """R50 weights whose config.json names detr-resnet-101: a full checkpoint holds every block of its own, so 6
+    of R101's 23 blocks in the third stage is a pruned or distilled model, or a wrong claim. It was "the weights
+    fit it"."""
+    model = _detr(num_labels=5)
+    config = dict(model.config.to_dict(), _name_or_path="facebook/detr-resnet-101")
+    decision = inspect_built(model, tmp_path, config=config)["base_model"]
+    assert decision["id"] == "facebook/detr-resnet-101" and decision["status"] == "declared"
+    assert "not its depth (6 of 23 d2" in decision["reason"] and not decision["reason"].endswith("the weights fit it")
+
+
+@pytest.mark.parametrize("name", ["seresnet50", "resnet50d", "resnet18d"])
+def test_timm_s_resnet_variants_are_no_detr(name, tmp_path):
+    """timm's SE-ResNet and deep-stemmed ResNets, excluded from ResNet, have a DETR backbone's every size but none
+    of its encoder, decoder or heads (`requires`: a full DETR holds its d_model layers): they were DETR at 0.5."""
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model(name, pretrained=False)
+    assert inspect_built(model, tmp_path, saved=False)["family"] is None

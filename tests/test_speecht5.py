@@ -71,3 +71,12 @@ def test_wav2vec2_is_no_speecht5(tmp_path):
 def test_names_say_speecht5():
     assert resolve_name("someone/speecht5_finetuned_voxpopuli_nl") == (None, "speecht5")
     assert resolve_name("microsoft/speecht5_tts") == (TTS, "speecht5")
+
+
+def test_fastspeech2_is_no_speecht5(tmp_path):
+    """FastSpeech 2 (Conformer) has a module of SpeechT5's name, `speech_decoder_postnet`, and nothing else of it."""
+    import transformers as tf
+
+    with torch.device("meta"):
+        model = tf.FastSpeech2ConformerModel(tf.FastSpeech2ConformerConfig())
+    assert inspect_built(model, tmp_path)["family"] != "speecht5"

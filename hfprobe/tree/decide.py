@@ -295,6 +295,8 @@ def base_model_decision(
         own = [f for f in pool if f.root["id"] == c.root]
         if own and all(f.unsized for f in own):
             fits = "its layer names and block count fit it (the file gives no sizes to check)"
+        elif own and coverage is not None and all(f.short for f in own):  # a full checkpoint holds all its blocks
+            fits = f"the weights fit its layers, not its depth ({own[0].short[0]}): distilled or pruned, or not it"
         if c.via:  # a model the registry lacks, checked by its own configs or traced by its card
             fits = c.via
         elif c.root and write == value and not known:
@@ -315,7 +317,7 @@ def base_model_decision(
         names = ", ".join(dict.fromkeys(c.value for c in named))
         return dict(out, status="ambiguous", reason=f"the metadata names several roots the weights allow: {names}")
     mine = [f for f in pool if f.root["family"] == family]
-    if foreign:  # (said whether or not its shapes resemble a root's: BEiT's relative positions fit no ViT's)
+    if foreign:  # (said whether or not its shapes resemble a root's: DeiT's, distilled, fit a ViT's)
         resemble = f"; its weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage"
         return dict(out, reason=f"{foreign}, an architecture the registry has no roots for{resemble if mine else ''}")
     if not mine:
