@@ -64,11 +64,15 @@ def layout(family: str) -> tuple[list, list]:
 
 @cache
 def _layout(base_name: str) -> tuple[list, list]:
-    base = families()["families"][base_name]
+    fams = families()["families"]
+    base = fams[base_name]
     shared = families()["text_roles"] if base["kind"] == "text" else []  # PEFT's prompt tables, any text model's
+    # a family whose model holds another's as its backbone (DETR's ResNet) checks it by that family's layout too
+    held = [fams[b] for b in base.get("backbone", [])]
+    roles = [*base["roles"], *(r for b in held for r in b["roles"]), *shared]
     return (  # a side listing several sizes (any of) is a tuple: role sides are compared and put in sets
-        [(KeyPattern(p), _side(o), _side(i)) for p, o, i in [*base["roles"], *shared]],
-        [(KeyPattern(p, groups=True), d) for p, d in base["indexes"]],
+        [(KeyPattern(p), _side(o), _side(i)) for p, o, i in roles],
+        [(KeyPattern(p, groups=True), d) for p, d in [*base["indexes"], *(x for b in held for x in b["indexes"])]],
     )
 
 
