@@ -4,7 +4,7 @@ speech in and text out (speecht5_asr), speech in and out (speecht5_vc). Which of
 model it was fine-tuned from. Models are built by transformers on the meta device at the published sizes
 (SpeechT5Config's defaults are Microsoft's) and written as header-only safetensors files.
 
-Before: a fine-tune of any of them read as wav2vec 2.0 at 0.6 (facebook/wav2vec2-base-960h first), and its name
+Before: a fine-tune of any of them read as wav2vec 2.0 at 0.5 (facebook/wav2vec2-base-960h first), and its name
 (`…/speecht5_finetuned_voxpopuli_nl`) named no family.
 """
 
