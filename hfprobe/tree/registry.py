@@ -70,9 +70,10 @@ def _layout(base_name: str) -> tuple[list, list]:
     # a family whose model holds another's as its backbone (DETR's ResNet) checks it by that family's layout too
     held = [fams[b] for b in base.get("backbone", [])]
     roles = [*base["roles"], *(r for b in held for r in b["roles"]), *shared]
+    indexes = [*base["indexes"], *(x for b in held for x in b["indexes"])]
     return (  # a side listing several sizes (any of) is a tuple: role sides are compared and put in sets
         [(KeyPattern(p), _side(o), _side(i)) for p, o, i in roles],
-        [(KeyPattern(p, groups=True), d) for p, d in [*base["indexes"], *(x for b in held for x in b["indexes"])]],
+        [(KeyPattern(p, groups=True), d) for p, d in indexes],
     )
 
 
