@@ -31,11 +31,11 @@ Truth is families.json's `diffusers_classes` (any of the families a class builds
 With --timm, every architecture timm lists (1,371 in timm 1.0) is built by `timm.create_model` from its default
 configuration and written as a checkpoint (also beside the config.json timm's `push_to_hf_hub` writes: its
 architecture and pretrained config) and as a PEFT LoRA under timm's names (`blocks.N.attn.qkv`, `pos_embed`),
-which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT,
-ResNet, ConvNeXt, BEiT, DINOv2 and DINOv3 roots, the rest none; "base_model written" counts every root written, a
-look-alike's too (timm's ViT-Ti is AugReg's, not DeiT-tiny, in the same shapes). With --open-clip, every model
-config open_clip lists likewise, under OpenCLIP's names (`transformer.resblocks.N.attn.in_proj_weight`,
-`visual.conv1`); truth `OPEN_CLIP_TRUTH`.
+which DINOv2's torch.hub checkpoints share. Truth is `TIMM_TRUTH`: the architectures of the registry's ViT, DeiT
+(distilled or not), ResNet, ConvNeXt (V1 and V2), BEiT, DINOv2 and DINOv3 roots, the rest none; "base_model
+written" counts every root written, a look-alike's too (timm's ViT-Ti is AugReg's, not DeiT-tiny, in the same
+shapes). With --open-clip, every model config open_clip lists likewise, under OpenCLIP's names
+(`transformer.resblocks.N.attn.in_proj_weight`, `visual.conv1`); truth `OPEN_CLIP_TRUTH`.
 
 With --heads, each transformers model type is built with the task head its fine-tunes most often have instead
 (`HEADS`: the first auto class that maps the type: image, audio or sequence classification, then a seq2seq or
@@ -228,7 +228,9 @@ TIMM_TRUTH = [
     (r"^vit_(small|base|large)_patch16_(dinov3(_qkvb)?|lingbot)$", "dinov3"),
     (r"^(vit|deit)_(tiny|small|base|large)_patch16_(224|384)$", "vit"),
     (r"^resnet(18|26|34|50|101|152)$", "resnet"),
+    (r"^deit_(tiny|small|base)_distilled_patch16_(224|384)$", "deit"),
     (r"^convnext_(tiny|small|base|large|xlarge)$", "convnext"),
+    (r"^convnextv2_(atto|femto|pico|nano|tiny|base|large|huge)$", "convnextv2"),
     (r"^beit(v2)?_(base|large)_patch16_(224|384|512)$", "beit"),
 ]
 

@@ -305,10 +305,10 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: DeiT/ViT-MAE a ViT-B/16, data2vec-vision BEiT-B, Qwen2-MoE Phi-1.5, StableLM
-# Phi-2; their config.json's model_type says what they are (OLMo 3's, once here, is OLMo 2's family now)
+# what their names and sizes resemble: I-JEPA/ViT-MAE a ViT-B/16, data2vec-vision BEiT-B, Qwen2-MoE Phi-1.5, StableLM
+# Phi-2; their config.json's model_type says what they are (OLMo 3's and DeiT's, once here, have families now)
 WITH_CONFIG = {
-    "deit-base": lambda: _transformers("DeiTForImageClassification", "DeiTConfig"),
+    "ijepa-base": lambda: _transformers("IJepaForImageClassification", "IJepaConfig"),
     "data2vec-vision-base": lambda: _transformers("Data2VecVisionForImageClassification", "Data2VecVisionConfig"),
     "vit-mae-base": lambda: _transformers("ViTMAEModel", "ViTMAEConfig"),
     "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),

@@ -1,16 +1,17 @@
 """A fine-tune's keys begin with its architecture's name: transformers holds a task head's base model under the
-class's `base_model_prefix` (`deit.encoder.layer.0…`, `data2vec_vision.…`, `convnextv2.…`), and a PEFT adapter
-keeps it (`base_model.model.deit.…`). Where that name is an architecture the registry has no family for, layers
-whose names and sizes resemble a known family's (DeiT's are ViT's, data2vec-vision's BEiT's, ConvNeXt V2's
-ConvNeXt's) say nothing of its lineage: no root is sure, and none is written as `base_model`.
+class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `data2vec_vision.…`, `longformer.…`), and a PEFT adapter
+keeps it (`base_model.model.ijepa.…`). Where that name is an architecture the registry has no family for, layers
+whose names and sizes resemble a known family's (I-JEPA's are ViT's, data2vec-vision's BEiT's, Longformer's
+RoBERTa's) say nothing of its lineage: no root is sure, and none is written as `base_model`.
 
 Before: a LoRA on BEiT read as ViT at 1.0 (google/vit-base-patch16-224-in21k first), one on ConvNeXt V2 as
 ConvNeXt at 1.0 (facebook/convnext-tiny-224 first), a Longformer fine-tune as RoBERTa at 0.61. Their full
 checkpoints were mostly unsure already, but did not say why. (The Audio Spectrogram Transformer and BEiT, read so
-too, have families now: tests/test_ast.py, tests/test_beit.py.)
+too, have families now, as have DeiT distilled and ConvNeXt V2: tests/test_ast.py, tests/test_beit.py,
+tests/test_deit_convnextv2.py.)
 
-Each model is built by transformers on the meta device (default configurations: DeiT-base's, data2vec-vision
-base's, ConvNeXt V2 tiny's) and written as a header-only safetensors file.
+Each model is built by transformers on the meta device (default configurations: I-JEPA's ViT-B/16, data2vec-vision
+base's; Longformer-base's sizes) and written as a header-only safetensors file.
 """
 
 from __future__ import annotations
@@ -43,9 +44,8 @@ FOREIGN = {
         "query value",
         "data2vec_vision",
     ),
-    # DeiT distilled (`deit.`, its distillation token): trained apart from the DeiT the registry has as ViTs
-    "deit": ("DeiTForImageClassification", "DeiTConfig", {}, "query key value dense", "deit"),
-    "convnextv2": ("ConvNextV2ForImageClassification", "ConvNextV2Config", {}, "pwconv1 pwconv2", "convnextv2"),
+    # I-JEPA (`ijepa.`): a ViT with no class token, trained apart from every ViT root
+    "ijepa": ("IJepaForImageClassification", "IJepaConfig", {}, "query key value dense", "ijepa"),
     "longformer": (  # allenai/longformer-base-4096's sizes: RoBERTa-base's layers
         "LongformerForSequenceClassification",
         "LongformerConfig",
@@ -79,6 +79,22 @@ KNOWN = {
         "microsoft/beit-base-patch16-224-pt22k-ft22k",
     ),
     "vit": ("ViTForImageClassification", "ViTConfig", {}, "query value", "vit", "google/vit-base-patch16-224"),
+    "deit": (
+        "DeiTForImageClassificationWithTeacher",
+        "DeiTConfig",
+        {},
+        "query value",
+        "deit",
+        "facebook/deit-base-distilled-patch16-224",
+    ),
+    "convnextv2": (
+        "ConvNextV2ForImageClassification",
+        "ConvNextV2Config",
+        {},
+        "pwconv1 pwconv2",
+        "convnextv2",
+        "facebook/convnextv2-tiny-1k-224",
+    ),
     "yolos": ("YolosForObjectDetection", "YolosConfig", {}, "query value", "vit", "google/vit-base-patch16-224"),
     "roberta": (
         "RobertaForSequenceClassification",
@@ -102,8 +118,10 @@ def test_a_task_head_of_a_known_architecture_keeps_its_root(name, tmp_path):
 
 
 def test_only_a_prefix_that_names_an_unknown_architecture_says_so():
-    peft = "base_model.model.convnextv2.encoder.stages.0.layers.0.pwconv1.lora_A.weight"
-    assert foreign_prefix([peft]) == "its keys' prefix `convnextv2.` is transformers' model type convnextv2"
+    peft = "base_model.model.ijepa.encoder.layer.0.attention.attention.query.lora_A.weight"
+    assert foreign_prefix([peft]) == "its keys' prefix `ijepa.` is transformers' model type ijepa"
+    # a prefix whose architecture has a family now (ConvNeXt V2's, DeiT's) is no foreign one
+    assert foreign_prefix([peft.replace("ijepa", "deit")]) is None
     # words a known architecture uses (YOLOS's `vit`), or that name no architecture (Mamba's `backbone`)
     known = ("vit.encoder.layer.0.output.dense.weight", "backbone.layers.0.mixer.in_proj.weight")
     generic = ("encoder.block.0.layer.0.SelfAttention.q.weight", "model.layers.0.self_attn.q_proj.weight")
@@ -116,6 +134,15 @@ def test_only_a_prefix_that_names_an_unknown_architecture_says_so():
 
 def test_stored_prefixes_are_the_installed_transformers_own():
     stored = tables.tables()["transformers"]["prefixes"]
-    for model_type in ("beit", "audio-spectrogram-transformer", "convnextv2", "vit", "yolos", "llama", "mamba"):
+    for model_type in (
+        "beit",
+        "audio-spectrogram-transformer",
+        "convnextv2",
+        "ijepa",
+        "vit",
+        "yolos",
+        "llama",
+        "mamba",
+    ):
         assert stored.get(model_type) == tables.base_model_prefix(model_type), model_type
     assert set(stored) <= set(tables.tables()["transformers"]["model_types"])

@@ -74,7 +74,8 @@ SMALL_BASES = [
     (encoder_like("bert.", 4, 256), "google/bert_uncased_L-4_H-256_A-4", "prajjwal1/bert-mini"),
     (encoder_like("bert.", 4, 312), "huawei-noah/TinyBERT_General_4L_312D", "huawei-noah/TinyBERT_General_4L_312D"),
     (encoder_like("bert.", 12, 384), "microsoft/MiniLM-L12-H384-uncased", "microsoft/MiniLM-L12-H384-uncased"),
-    (dino_like("deit.", 12, 384), "facebook/deit-small-patch16-224", "facebook/deit-small-patch16-224"),
+    # (DeiT without distillation is saved as a ViT, `vit.`; `deit.` is a distilled DeiT's: test_deit_convnextv2.py)
+    (dino_like("vit.", 12, 384), "facebook/deit-small-patch16-224", "facebook/deit-small-patch16-224"),
     (llama_like(24, 2048, 2048), "deepseek-ai/deepseek-coder-1.3b-instruct", "deepseek-ai/deepseek-coder-1.3b-base"),
     (neox_like(28, 4096), "beomi/KoAlpaca-Polyglot-5.8B", "EleutherAI/polyglot-ko-5.8b"),
     (neox_like(36, 2816), "rinna/japanese-gpt-neox-3.6b-instruction-sft", "rinna/japanese-gpt-neox-3.6b"),

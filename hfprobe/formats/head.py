@@ -30,10 +30,11 @@ from importlib import resources
 from .base import Module
 
 # a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head;
-# transformers' ResNet and RegNet flatten first: `classifier.1`, the last of their `classifier`, unlike AlexNet's)
+# transformers' ResNet and RegNet flatten first: `classifier.1`, the last of their `classifier`, unlike AlexNet's;
+# a distilled DeiT's `cls_classifier` has a twin, `distillation_classifier`, of as many outputs)
 _HEAD = (
     r"(?:classifier\.out_proj|classification_head\.out_proj|classifier(?:\.1)?|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
-    r"|head(?:\.fc)?|fc|out_head|class_labels_classifier)"
+    r"|head(?:\.fc)?|fc|out_head|class_labels_classifier|cls_classifier)"
 )
 _TOP = re.compile(rf"^{_HEAD}\Z")
 _WRAPPED = re.compile(rf"^[A-Za-z_]\w{{0,40}}\.{_HEAD}\Z")  # under one wrapper: a Lightning module's `model.`, …

@@ -232,7 +232,7 @@ def base_model_decision(
     'ambiguous'
     """
     out = {"id": None, "root": None, "status": "unknown", "source": None, "reason": "the weights match no known root"}
-    if family is None:  # (a model that says what it is says why: `config.json says model_type deit`)
+    if family is None:  # (a model that says what it is says why: `config.json says model_type ijepa`)
         return dict(out, reason=f"{foreign}, an architecture the registry has no roots for") if foreign else out
     pool_ids = {f.root["id"] for f in pool}
     structured = [c for c in claims if c.strength == "declared"]
@@ -317,7 +317,7 @@ def base_model_decision(
         names = ", ".join(dict.fromkeys(c.value for c in named))
         return dict(out, status="ambiguous", reason=f"the metadata names several roots the weights allow: {names}")
     mine = [f for f in pool if f.root["family"] == family]
-    if foreign:  # (said whether or not its shapes resemble a root's: DeiT's, distilled, fit a ViT's)
+    if foreign:  # (said whether or not its shapes resemble a root's: I-JEPA's fit a ViT's)
         resemble = f"; its weights resemble {family_label(family)}'s roots in shape, which says nothing of its lineage"
         return dict(out, reason=f"{foreign}, an architecture the registry has no roots for{resemble if mine else ''}")
     if not mine:

@@ -72,7 +72,7 @@ _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
-    architecture the registry has no family for (`phimoe`, `longformer`, `deit`, `MotifVideoTransformer3DModel`),
+    architecture the registry has no family for (`phimoe`, `longformer`, `ijepa`, `MotifVideoTransformer3DModel`),
     else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "phimoe"}), foreign_model_type({"model_type": "mistral"})
@@ -87,13 +87,13 @@ def foreign_model_type(config: Mapping | None) -> str | None:
 
 def foreign_prefix(keys: Iterable[str]) -> str | None:
     """What the first word of most keys says the model is, where that word is the `base_model_prefix` transformers
-    gives one architecture the registry has no family for, and names it (`deit.encoder.layer.0…`, a distilled DeiT
-    under a task head, or a PEFT adapter's `base_model.model.deit.…`), else None. Words a known architecture uses too
+    gives one architecture the registry has no family for, and names it (`ijepa.encoder.layer.0…`, an I-JEPA under a
+    task head, or a PEFT adapter's `base_model.model.ijepa.…`), else None. Words a known architecture uses too
     (`vit`, which YOLOS shares; `roberta`, X-MOD's) and words that name no architecture (`encoder`,
     `backbone`, `model`) say nothing.
 
-    >>> foreign_prefix(["base_model.model.deit.encoder.layer.0.attention.attention.query.lora_A.weight"])
-    "its keys' prefix `deit.` is transformers' model type deit"
+    >>> foreign_prefix(["base_model.model.ijepa.encoder.layer.0.attention.attention.query.lora_A.weight"])
+    "its keys' prefix `ijepa.` is transformers' model type ijepa"
     >>> foreign_prefix(["vit.encoder.layer.0.attention.attention.query.weight", "classifier.weight"])
     """
     words: Counter = Counter()
@@ -111,7 +111,7 @@ def foreign_prefix(keys: Iterable[str]) -> str | None:
 @functools.lru_cache(maxsize=1)
 def _foreign_prefixes() -> dict[str, str]:
     """{prefix: model type} for `foreign_prefix`: each `base_model_prefix` in transformers' stored table that is one
-    of its types' own name (`audio_spectrogram_transformer`, `convnextv2`) and that no type of a registry family
+    of its types' own name (`audio_spectrogram_transformer`, `ijepa`) and that no type of a registry family
     uses."""
     spell = lambda name: re.sub(r"[^a-z0-9]", "", name.lower())  # noqa: E731 - `mobilenet_v2`, `mobilenet-v2`
     by_prefix: dict[str, list[str]] = {}
