@@ -82,6 +82,9 @@ def test_a_lora_on_deit_base_names_its_resolution_only_where_declared(tmp_path):
     bare = inspect_built(_deit(), tmp_path / "bare", lora=["query", "value"])
     assert bare["family"] == "deit" and set(_ids(bare)) == {DEIT_224, DEIT_384}
     assert bare["base_model"]["id"] is None  # (a LoRA has no position table)
+    # trained under transformers 5, a PEFT adapter keeps its in-memory names (`deit.layers.N.attention.q_proj`)
+    v5 = inspect_built(_deit(), tmp_path / "v5", lora=["q_proj", "v_proj"], saved=False)
+    assert v5["family"] == "deit" and set(_ids(v5)) == {DEIT_224, DEIT_384}
     declared = inspect_built(
         _deit(), tmp_path / "declared", ["query", "value"], config={"base_model_name_or_path": DEIT_384}
     )
