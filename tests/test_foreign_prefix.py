@@ -1,17 +1,17 @@
 """A fine-tune's keys begin with its architecture's name: transformers holds a task head's base model under the
-class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `data2vec_vision.…`, `longformer.…`), and a PEFT adapter
-keeps it (`base_model.model.ijepa.…`). Where that name is an architecture the registry has no family for, layers
-whose names and sizes resemble a known family's (I-JEPA's are ViT's, data2vec-vision's BEiT's, Longformer's
+class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `data2vec_vision.…`, `data2vec_text.…`), and a PEFT
+adapter keeps it (`base_model.model.ijepa.…`). Where that name is an architecture the registry has no family for,
+layers whose names and sizes resemble a known family's (I-JEPA's are ViT's, data2vec-vision's BEiT's, data2vec-text's
 RoBERTa's) say nothing of its lineage: no root is sure, and none is written as `base_model`.
 
 Before: a LoRA on BEiT read as ViT at 1.0 (google/vit-base-patch16-224-in21k first), one on ConvNeXt V2 as
 ConvNeXt at 1.0 (facebook/convnext-tiny-224 first), a Longformer fine-tune as RoBERTa at 0.61. Their full
 checkpoints were mostly unsure already, but did not say why. (The Audio Spectrogram Transformer and BEiT, read so
-too, have families now, as have DeiT distilled and ConvNeXt V2: tests/test_ast.py, tests/test_beit.py,
-tests/test_deit_convnextv2.py.)
+too, have families now, as have DeiT distilled, ConvNeXt V2 and Longformer: tests/test_ast.py,
+tests/test_beit.py, tests/test_deit_convnextv2.py, tests/test_longformer.py.)
 
 Each model is built by transformers on the meta device (default configurations: I-JEPA's ViT-B/16, data2vec-vision
-base's; Longformer-base's sizes) and written as a header-only safetensors file.
+base's; data2vec-text base's sizes) and written as a header-only safetensors file.
 """
 
 from __future__ import annotations
@@ -46,12 +46,12 @@ FOREIGN = {
     ),
     # I-JEPA (`ijepa.`): a ViT with no class token, trained apart from every ViT root
     "ijepa": ("IJepaForImageClassification", "IJepaConfig", {}, "query key value dense", "ijepa"),
-    "longformer": (  # allenai/longformer-base-4096's sizes: RoBERTa-base's layers
-        "LongformerForSequenceClassification",
-        "LongformerConfig",
-        dict(vocab_size=50265, max_position_embeddings=4098, type_vocab_size=1, attention_window=512),
+    "data2vec-text": (  # facebook/data2vec-text-base's sizes: RoBERTa-base's every shape, trained apart
+        "Data2VecTextForSequenceClassification",
+        "Data2VecTextConfig",
+        dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1),
         "query value",
-        "longformer",
+        "data2vec_text",
     ),
 }
 
@@ -94,6 +94,14 @@ KNOWN = {
         "pwconv1 pwconv2",
         "convnextv2",
         "facebook/convnextv2-tiny-1k-224",
+    ),
+    "longformer": (
+        "LongformerForSequenceClassification",
+        "LongformerConfig",
+        dict(vocab_size=50265, max_position_embeddings=4098, type_vocab_size=1, attention_window=512),
+        "query value",
+        "longformer",
+        "allenai/longformer-base-4096",
     ),
     "yolos": ("YolosForObjectDetection", "YolosConfig", {}, "query value", "vit", "google/vit-base-patch16-224"),
     "roberta": (

@@ -97,7 +97,7 @@ SMALL_BASES = [
     (encoder_like("layoutlmv3.", 12, 768), "microsoft/layoutlmv3-base", "microsoft/layoutlmv3-base"),
     (encoder_like("layoutlm.", 24, 1024), "microsoft/layoutlm-large-uncased", "microsoft/layoutlm-large-uncased"),
     # the fine-tunes NLP courses start from (NER, emotions, long documents, tweets)
-    (encoder_like("longformer.", 12, 768), "allenai/longformer-base-4096", "FacebookAI/roberta-base"),
+    (encoder_like("longformer.", 12, 768), "allenai/longformer-base-4096", "allenai/longformer-base-4096"),
     (encoder_like("roberta.", 6, 768), "sentence-transformers/all-distilroberta-v1", "distilbert/distilroberta-base"),
     (encoder_like("bert.", 12, 768), "dslim/bert-base-NER", "google-bert/bert-base-cased"),
     (encoder_like("roberta.", 12, 768), "vinai/bertweet-base", "vinai/bertweet-base"),
