@@ -70,6 +70,15 @@ def test_a_distilled_deit_fine_tune_is_named_from_its_position_table(image_size,
     assert report["head"]["module"] == "cls_classifier" and report["head"]["outputs"] == 10
 
 
+def test_a_bare_deit_with_its_config_is_deit(tmp_path):
+    """config.json's `model_type: deit` maps the saved names to those transformers 5 holds (`layers.N.attention.q_proj`,
+    ViT's, AST's and BEiT's too): with the distillation token beside them, DeiT, not AST (as the architecture sweep
+    found it before this was mended, with a false conflict)."""
+    model = _tf("DeiTModel", "DeiTConfig")
+    report = inspect_built(model, tmp_path, config=model.config.to_dict())
+    assert report["family"] == "deit" and report["base_model"]["id"] == DEIT_224 and not report["conflicts"]
+
+
 @pytest.mark.parametrize("size", sorted(DEIT_SIZES))
 def test_a_lora_under_deit_s_prefix_is_named_from_its_width(size, tmp_path):
     hidden, heads, ffn = DEIT_SIZES[size]
