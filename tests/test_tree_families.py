@@ -640,8 +640,9 @@ def test_names_say_which_gemma_falcon_or_qwen():
     expected = {
         "someone/gemma-2b-sft": "gemma", "someone/gemma-2-9b-sft": "gemma2", "someone/gemma3-12b-x": "gemma3",
         "google/paligemma-3b-pt-224": "gemma", "google/paligemma2-3b-pt-224": "gemma2",
-        "google/gemma-3n-E4B-it": "gemma3n", "facebook/w2v-bert-2.0": None,
+        "google/gemma-3n-E4B-it": "gemma3n",
         "microsoft/speecht5_tts": "speecht5",  # (a root now; once an architecture the registry lacked)
+        "facebook/w2v-bert-2.0": "wav2vec2_bert",  # (likewise, since stop 75)
         # and which Falcon or Qwen: Falcon 3 is a LLaMA, Falcon Mamba none here, Qwen1.5 a Qwen2
         "tiiuae/Falcon3-7B-Instruct": "llama", "tiiuae/falcon-mamba-7b": None, "someone/falcon-7b-sft": "falcon",
         "someone/Qwen1.5-1.8B-sft": "qwen2",
