@@ -5,7 +5,8 @@ A fine-tune for classification saves its head whole (PEFT's `modules_to_save`, a
 `classifier` (`classifier.out_proj` for RoBERTa and ELECTRA, `classification_head.out_proj` for BART and T5),
 `score` (decoder models), `qa_outputs` (extractive question answering: start and end), LoRA-ViT's
 `fc_<in>in_<out>out`, a vision model's top-level `head` / `fc`, a detection transformer's `class_labels_classifier`
-(DETR's has a last "no object" class beyond its labels), and LLMs-from-scratch's GPTModel's `out_head` (its
+(YOLOS's the last layer of an MLP, `class_labels_classifier.layers.2`; each has a last "no object" class beyond its
+labels), a distilled DeiT's `cls_classifier`, and LLMs-from-scratch's GPTModel's `out_head` (its
 classification chapter replaces the vocabulary head with one of two outputs), stored whole or with a LoRA of its own.
 Its output side is the number of labels the model was trained to tell apart: a fact about what it was trained on that
 needs no expert. config.json's `id2label` names them (unless transformers' defaults, `LABEL_0`…); an
@@ -31,12 +32,14 @@ from .base import Module
 
 # a head's module name, in order of preference (RoBERTa's `classifier.dense` is the layer before its head;
 # transformers' ResNet and RegNet flatten first: `classifier.1`, the last of their `classifier`, unlike AlexNet's;
-# a distilled DeiT's `cls_classifier` has a twin, `distillation_classifier`, of as many outputs)
+# a distilled DeiT's `cls_classifier` has a twin, `distillation_classifier`, of as many outputs; YOLOS's class head is
+# an MLP of three, its last `class_labels_classifier.layers.2`)
 _HEAD = (
     r"(?:classifier\.out_proj|classification_head\.out_proj|classifier(?:\.1)?|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
-    r"|head(?:\.fc)?|fc|out_head|class_labels_classifier|cls_classifier)"
+    r"|head(?:\.fc)?|fc|out_head|class_labels_classifier(?:\.layers\.2)?|cls_classifier)"
 )
 _TOP = re.compile(rf"^{_HEAD}\Z")
+_DETECTOR = re.compile(r"class_labels_classifier(\.layers\.2)?\Z")
 _WRAPPED = re.compile(rf"^[A-Za-z_]\w{{0,40}}\.{_HEAD}\Z")  # under one wrapper: a Lightning module's `model.`, …
 _KINDS = ("full", "lora")  # stored whole, or with a LoRA of its own (LinearWithLoRA wraps every Linear)
 MAX_OUTPUTS = 10_000  # more outputs than that is a vocabulary (a language model's head), not a label set
@@ -74,7 +77,7 @@ def task_head(
     task = cfg.get("task_type") if isinstance(cfg.get("task_type"), str) else None
     named = model_config.get("id2label") if isinstance(model_config, Mapping) else None
     labels = labels_of(named, outputs) or labels_of(cfg.get("id2label"), outputs)
-    if labels is None and name.endswith("class_labels_classifier") and outputs > 1:  # DETR's: its labels, then ∅
+    if labels is None and _DETECTOR.search(name) and outputs > 1:  # DETR's and YOLOS's: its labels, then ∅
         found_labels = labels_of(named, outputs - 1) or labels_of(cfg.get("id2label"), outputs - 1)
         labels = found_labels and [*found_labels, NO_OBJECT][:MAX_LABELS]
     return {"module": name, "outputs": outputs, "task": task, "labels": labels}
