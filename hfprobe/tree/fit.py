@@ -278,15 +278,17 @@ def name_families(
     a key every full checkpoint of the family has (DINOv2's LayerScale), which an adapter need not touch, only
     where the model is one (`full`)."""
     fired = []
-    for pattern, fam_list, why, as_written in families()["_rules"]:
+    for pattern, fam_list, why, as_written, precedence in families()["_rules"]:
         hits = keys.matches(pattern)
         if as_written and hits:  # the key as the file spells it tells apart layouts normalising merges
             hits = {k for k in hits if as_written.search(orig[k])}
         if hits:
-            fired.append((fam_list, why, len(hits), orig[min(hits)]))
-    fired.sort(key=lambda f: (-f[2], len(f[0])))  # a rule contradicting the majority is a stray match
+            fired.append((fam_list, why, len(hits), orig[min(hits)], precedence))
+    # a rule contradicting the majority is a stray match; of two matching as many keys, the one of higher
+    # `precedence`, then the narrower, is read first
+    fired.sort(key=lambda f: (-f[2], -f[4], len(f[0])))
     cand: list[str] = []
-    for fam_list, why, n, example in fired:
+    for fam_list, why, n, example, _ in fired:
         if cand and not set(cand) & set(fam_list):
             continue
         cand = [f for f in cand if f in fam_list] if cand else list(fam_list)

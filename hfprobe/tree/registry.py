@@ -40,7 +40,13 @@ def families() -> dict:
         excludes = [*base.get("excludes", []), *(spec.get("excludes", []) if base is not spec else [])]
         spec["_excludes"] = [(KeyPattern(p), what) for p, what in excludes]
     data["_rules"] = [
-        (KeyPattern(r["pattern"]), r["families"], r["why"], re.compile(r["as_written"]) if "as_written" in r else None)
+        (
+            KeyPattern(r["pattern"]),
+            r["families"],
+            r["why"],
+            re.compile(r["as_written"]) if "as_written" in r else None,
+            r.get("precedence", 0),
+        )
         for r in data["name_rules"]
     ]
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f, *_why in data["name_hints"]]
