@@ -174,3 +174,22 @@ def test_convnext_v1_is_no_v2_in_either_s_names(tmp_path):
     atto = inspect_built(_timm("convnext_atto"), tmp_path / "atto", saved=False)
     assert atto["family"] == "convnext" and atto["base_model"]["id"] is None
     assert not any("convnextv2" in i for i in _ids(atto))
+
+
+@pytest.mark.parametrize("name", ["efficientformer_l1", "swiftformer_l1", "pit_s_distilled_224"])
+def test_a_distillation_head_alone_is_no_deit(name, tmp_path):
+    """timm's EfficientFormer, SwiftFormer and PiT have a distillation head (`head_dist`) and no distillation token:
+    not DeiT's (the timm sweep had them DeiT at 0.3 to 0.5 once the head was in DeiT's rule)."""
+    report = inspect_built(_timm(name), tmp_path, saved=False)
+    assert report["family"] != "deit", report["root"]["evidence"]
+
+
+@pytest.mark.parametrize("name, lora", [("convnext_base", ["fc1", "fc2"]), ("fastvit_s12", ()), ("rdnet_tiny", ())])
+def test_sizes_alone_name_no_convnext_v2_without_its_marks(name, lora, tmp_path):
+    """Where no name rule places a family, sizes alone are not tried against a family whose models are saved with a
+    mark the file lacks (ConvNeXt V2's `grn` or prefix): a timm ConvNeXt LoRA on `mlp.fc1` stays ConvNeXt (V2's three
+    runs of each size had outweighed its two), and FastViT's and RDNet's widths, pico's, name no V2."""
+    report = inspect_built(_timm(name), tmp_path, lora=lora, saved=False)
+    assert report["family"] != "convnextv2" and not any("convnextv2" in i for i in _ids(report))
+    if lora:
+        assert report["family"] == "convnext" and _ids(report)[0] == "facebook/convnext-base-224"

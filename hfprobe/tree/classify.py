@@ -194,7 +194,7 @@ def _classify(
     stacked = bool(recipe) and recipe["method"] == "passthrough"  # its models' blocks, restacked: depth says nothing
     if stacked:
         evidence.append(f"{recipe['source']}: a passthrough merge stacks its models' blocks; depth checks no root")
-    fams = cand_fams or size_families(names_set)
+    fams = cand_fams or size_families(names_set, own_fams)
     fits, ok = fit_roots(fams, norm, orig, shape_set, params is not None, depth=not stacked)  # 2.
     if base_config is not None:  # a declared model the registry lacks: checked by its configs, traced by its card
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)

@@ -333,11 +333,20 @@ def _excluded(fams, keys: KeySet) -> dict:
     return {f: (what, hits) for f in fams for p, what in specs[f]["_excludes"] if (hits := keys.matches(p))}
 
 
-def size_families(keys: KeySet) -> list[str]:
+def size_families(keys: KeySet, declared: Collection[str] = ()) -> list[str]:
     """The families sizes alone are tried against where no name rule placed one: all but those a key rules out (a
-    diffusion transformer's `attn2` is no CogVideoX's, whatever its sizes)."""
-    excluded = _excluded(families()["families"], keys)
-    return [f for f in families()["families"] if f not in excluded]
+    diffusion transformer's `attn2` is no CogVideoX's, whatever its sizes) and those lacking a mark their models are
+    saved with (`expects` of kind `convention`: ConvNeXt V2's `grn` or prefix), unless the model's own metadata names
+    them: in a layout another family shares, sizes alone cannot tell them from it (a timm ConvNeXt LoRA on `mlp.fc1`
+    read as ConvNeXt V2, whose three runs of each size outweighed ConvNeXt's two)."""
+    specs = families()["families"]
+    excluded = _excluded(specs, keys)
+    unmarked = {
+        f
+        for f, spec in specs.items()
+        if f not in declared and any(kind == "convention" and not keys.matches(p) for p, _, kind in spec["_expects"])
+    }
+    return [f for f in specs if f not in excluded and f not in unmarked]
 
 
 def _renamed(fit: RootFit, root: dict) -> RootFit:
