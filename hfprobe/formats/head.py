@@ -34,12 +34,13 @@ from .base import Module
 # transformers' ResNet and RegNet flatten first: `classifier.1`, the last of their `classifier`, unlike AlexNet's;
 # a distilled DeiT's `cls_classifier` has a twin, `distillation_classifier`, of as many outputs; YOLOS's class head is
 # an MLP of three, its last `class_labels_classifier.layers.2`)
+_DETECTOR_HEAD = r"class_labels_classifier(?:\.layers\.2)?"  # DETR's and YOLOS's: a last row for "no object"
 _HEAD = (
     r"(?:classifier\.out_proj|classification_head\.out_proj|classifier(?:\.1)?|score|qa_outputs|fc_\d{1,9}in_\d{1,9}out"
-    r"|head(?:\.fc)?|fc|out_head|class_labels_classifier(?:\.layers\.2)?|cls_classifier)"
+    rf"|head(?:\.fc)?|fc|out_head|{_DETECTOR_HEAD}|cls_classifier)"
 )
 _TOP = re.compile(rf"^{_HEAD}\Z")
-_DETECTOR = re.compile(r"class_labels_classifier(\.layers\.2)?\Z")
+_DETECTOR = re.compile(rf"{_DETECTOR_HEAD}\Z")
 _WRAPPED = re.compile(rf"^[A-Za-z_]\w{{0,40}}\.{_HEAD}\Z")  # under one wrapper: a Lightning module's `model.`, …
 _KINDS = ("full", "lora")  # stored whole, or with a LoRA of its own (LinearWithLoRA wraps every Linear)
 MAX_OUTPUTS = 10_000  # more outputs than that is a vocabulary (a language model's head), not a label set
