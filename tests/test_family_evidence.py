@@ -296,7 +296,7 @@ def test_a_speech_encoder_is_no_vit_and_no_deberta(tmp_path):
     assert omni["family"] in {"wav2vec2", "hubert", "wavlm"}, omni["root"]["evidence"]
     assert omni["base_model"]["id"] is None  # (wav2vec2-large's, HuBERT-large's and WavLM-large's shapes)
     # its audio model saved bare (`layers.N.attention.q_proj`, no prefix): its out_proj and feed-forwards make the
-    # speech rule the larger, where ViT's rule has precedence only in a tie (stop 75's first sweep had it ViT at 1.0)
+    # speech rule the larger; it yields to ViT's only in a tie (a sweep in stop 75 had it ViT at 1.0)
     bare = _checkpoint(_transformers("OmniASRAudioModel", "OmniASRAudioConfig"), tmp_path / "omniasr-audio")
     assert bare["family"] in {"wav2vec2", "hubert", "wavlm"}, bare["root"]["evidence"]
     sewd = _checkpoint(_transformers("SEWDForCTC", "SEWDConfig"), tmp_path / "sew-d")
