@@ -67,6 +67,7 @@ _RESIZED = {
     "shared_positions": "a resized relative position bias",
     "queries": "another number of object queries",
     "patch": "another patch size",
+    "frames": "another number of frames",
     "in_channels": "a widened input",
 }
 # input channels a derivative widens (inpainting's 9, a FLUX Control LoRA's 128, which diffusers' loader expands
