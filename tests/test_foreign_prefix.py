@@ -1,17 +1,18 @@
 """A fine-tune's keys begin with its architecture's name: transformers holds a task head's base model under the
-class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `data2vec_vision.…`, `data2vec_text.…`), and a PEFT
-adapter keeps it (`base_model.model.ijepa.…`). Where that name is an architecture the registry has no family for,
-layers whose names and sizes resemble a known family's (I-JEPA's are ViT's, data2vec-vision's BEiT's, data2vec-text's
-RoBERTa's) say nothing of its lineage: no root is sure, and none is written as `base_model`.
+class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `dpt.…`, `ernie.…`), and a PEFT adapter keeps it
+(`base_model.model.ijepa.…`). Where that name is an architecture the registry has no family for, layers whose names
+and sizes resemble a known family's (I-JEPA's and DPT's are ViT's, ERNIE's BERT's) say nothing of its lineage: no
+root is sure, and none is written as `base_model`.
 
 Before: a LoRA on BEiT read as ViT at 1.0 (google/vit-base-patch16-224-in21k first), one on ConvNeXt V2 as
 ConvNeXt at 1.0 (facebook/convnext-tiny-224 first), a Longformer fine-tune as RoBERTa at 0.61. Their full
 checkpoints were mostly unsure already, but did not say why. (The Audio Spectrogram Transformer and BEiT, read so
-too, have families now, as have DeiT distilled, ConvNeXt V2 and Longformer: tests/test_ast.py,
-tests/test_beit.py, tests/test_deit_convnextv2.py, tests/test_longformer.py.)
+too, have families now, as have DeiT distilled, ConvNeXt V2, Longformer and data2vec (vision and text, once the
+examples here): tests/test_ast.py, tests/test_beit.py, tests/test_deit_convnextv2.py, tests/test_longformer.py,
+tests/test_data2vec.py.)
 
-Each model is built by transformers on the meta device (default configurations: I-JEPA's ViT-B/16, data2vec-vision
-base's; data2vec-text base's sizes) and written as a header-only safetensors file.
+Each model is built by transformers on the meta device (default configurations: I-JEPA's ViT-B/16, DPT's ViT-B/16 at
+384 px, ERNIE's BERT-base sizes) and written as a header-only safetensors file.
 """
 
 from __future__ import annotations
@@ -36,23 +37,12 @@ def _model(cls: str, config: str, **kw):
 
 # (task-head class, config class, config, the modules a LoRA adapts, the prefix)
 FOREIGN = {
-    # data2vec-vision (`data2vec_vision.`): BEiT's layers, trained apart from every BEiT
-    "data2vec-vision": (
-        "Data2VecVisionForImageClassification",
-        "Data2VecVisionConfig",
-        dict(use_relative_position_bias=True),
-        "query value",
-        "data2vec_vision",
-    ),
+    # DPT (`dpt.`): a ViT-B/16 at 384 px under a depth head (its backbone started from a ViT, trained on depth since)
+    "dpt": ("DPTForDepthEstimation", "DPTConfig", {}, "query value", "dpt"),
     # I-JEPA (`ijepa.`): a ViT with no class token, trained apart from every ViT root
     "ijepa": ("IJepaForImageClassification", "IJepaConfig", {}, "query key value dense", "ijepa"),
-    "data2vec-text": (  # facebook/data2vec-text-base's sizes: RoBERTa-base's every shape, trained apart
-        "Data2VecTextForSequenceClassification",
-        "Data2VecTextConfig",
-        dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1),
-        "query value",
-        "data2vec_text",
-    ),
+    # ERNIE (`ernie.`): BERT-base's layers and sizes, trained apart (Baidu's ERNIE 1.0 to 3.0)
+    "ernie": ("ErnieForSequenceClassification", "ErnieConfig", {}, "query value", "ernie"),
 }
 
 
@@ -104,6 +94,22 @@ KNOWN = {
         "longformer",
         "allenai/longformer-base-4096",
     ),
+    "data2vec-vision": (
+        "Data2VecVisionForImageClassification",
+        "Data2VecVisionConfig",
+        dict(use_relative_position_bias=True),
+        "query value",
+        "data2vec_vision",
+        "facebook/data2vec-vision-base-ft1k",
+    ),
+    "data2vec-text": (
+        "Data2VecTextForSequenceClassification",
+        "Data2VecTextConfig",
+        dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1),
+        "query value",
+        "data2vec_text",
+        "facebook/data2vec-text-base",
+    ),
     "roberta": (
         "RobertaForSequenceClassification",
         "RobertaConfig",
@@ -128,8 +134,9 @@ def test_a_task_head_of_a_known_architecture_keeps_its_root(name, tmp_path):
 def test_only_a_prefix_that_names_an_unknown_architecture_says_so():
     peft = "base_model.model.ijepa.encoder.layer.0.attention.attention.query.lora_A.weight"
     assert foreign_prefix([peft]) == "its keys' prefix `ijepa.` is transformers' model type ijepa"
-    # a prefix whose architecture has a family now (ConvNeXt V2's, DeiT's) is no foreign one
+    # a prefix whose architecture has a family now (ConvNeXt V2's, DeiT's, data2vec's) is no foreign one
     assert foreign_prefix([peft.replace("ijepa", "deit")]) is None
+    assert foreign_prefix([peft.replace("ijepa", "data2vec_vision")]) is None
     # words a known architecture uses (YOLOS's `vit`), or that name no architecture (Mamba's `backbone`)
     known = ("vit.encoder.layer.0.output.dense.weight", "backbone.layers.0.mixer.in_proj.weight")
     generic = ("encoder.block.0.layer.0.SelfAttention.q.weight", "model.layers.0.self_attn.q_proj.weight")

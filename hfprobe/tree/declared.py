@@ -72,7 +72,7 @@ _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
-    architecture the registry has no family for (`phimoe`, `data2vec-text`, `ijepa`, `MotifVideoTransformer3DModel`),
+    architecture the registry has no family for (`phimoe`, `ernie`, `ijepa`, `MotifVideoTransformer3DModel`),
     else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
     >>> foreign_model_type({"model_type": "phimoe"}), foreign_model_type({"model_type": "mistral"})
