@@ -122,20 +122,22 @@ def test_an_unknown_architecture_gets_no_base_model_from_its_weights(name, tmp_p
 
 
 @pytest.mark.parametrize(
-    "cls, config, module",
+    "cls, config, module, root",
     [
-        ("XLNetModel", "XLNetConfig", "layer.0.ff.layer_1"),  # its attention is parameters: `rel_attn.q`, no .weight
-        ("LevitModel", "LevitConfig", "encoder.stages.0.layers.0.module.projection.linear"),  # BatchNorm buffers
-        ("EncodecModel", "EncodecConfig", "encoder.layers.0.conv"),  # weight norm: `parametrizations.weight.original1`
+        # its attention is parameters (`rel_attn.q`, no .weight); XLNet has a family now, the default config large's
+        ("XLNetModel", "XLNetConfig", "layer.0.ff.layer_1", "xlnet/xlnet-large-cased"),
+        ("LevitModel", "LevitConfig", "encoder.stages.0.layers.0.module.projection.linear", None),  # BatchNorm buffers
+        # weight norm: `parametrizations.weight.original1`
+        ("EncodecModel", "EncodecConfig", "encoder.layers.0.conv", None),
     ],
 )
-def test_a_checkpoint_of_parameters_buffers_and_weight_norm_is_read(cls, config, module, tmp_path):
+def test_a_checkpoint_of_parameters_buffers_and_weight_norm_is_read(cls, config, module, root, tmp_path):
     """Saved without config.json, these were "unknown weights layout": fewer than half their keys end in
     .weight / .bias. A state dict of module tensors (parameters and buffers under module paths) is a checkpoint,
     and a weight-normed layer's module is its direction tensor."""
     report = _checkpoint(_transformers(cls, config), tmp_path)
     assert report["format"] == "transformers-checkpoint" and report["kind"] == "checkpoint"
-    assert report["base_model"]["id"] is None
+    assert report["base_model"]["id"] == root
     assert module in open_weights(str(tmp_path)).modules
 
 
