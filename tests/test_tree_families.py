@@ -607,12 +607,15 @@ def test_xlm_roberta_xl_is_a_root_and_esm2_3b_s_look_alike_is_not_written_for_it
 def test_names_that_say_another_architecture_than_theirs():
     """A declared model the registry lacks gets its family from its name: where the name says another architecture
     than the model's (IDEA-CCNL's Erlangshen-Roberta is a BertModel; BigBird's `bigbird-roberta-base` a BigBird,
-    saved under `bert.`), its adapter was "contradicted" ("says RoBERTa, but the weights are BERT")."""
+    saved under `bert.`), its adapter was "contradicted" ("says RoBERTa, but the weights are BERT"). BigBird is a
+    family now (`tests/test_bigbird.py`): a LoRA on BERT-base's widths that declares its root is written."""
     bert = encoder_like("bert.", 12, 768)
     r = classify(bert, config={"base_model_name_or_path": "IDEA-CCNL/Erlangshen-Roberta-110M-Sentiment"})
     assert not r.conflicts and r.base_model["id"] == "IDEA-CCNL/Erlangshen-Roberta-110M-Sentiment"
     r = classify(bert, config={"base_model_name_or_path": "google/bigbird-roberta-base"})
-    assert not r.conflicts and r.base_model["status"] == "unchecked" and r.base_model["id"] is None
+    assert (
+        not r.conflicts and r.base_model["status"] == "declared" and r.base_model["id"] == "google/bigbird-roberta-base"
+    )
     families = {n: resolve_name(n)[1] for n in ("vinai/bartpho-syllable", "facebook/galactica-125m", "google/flan-ul2")}
     assert families == {"vinai/bartpho-syllable": "mbart", "facebook/galactica-125m": "opt", "google/flan-ul2": "t5"}
 
