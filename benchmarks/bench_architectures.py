@@ -227,6 +227,7 @@ TIMM_TRUTH = [
     (r"^vit_(small|base|large)_patch14_dinov2$", "dinov2"),
     (r"^vit_(small|base|large)_patch16_(dinov3(_qkvb)?|lingbot)$", "dinov3"),
     (r"^(vit|deit)_(tiny|small|base|large)_patch16_(224|384)$", "vit"),
+    (r"^vit_huge_patch14_224$", "vit"),  # google/vit-huge-patch14-224-in21k's architecture
     (r"^resnet(18|26|34|50|101|152)$", "resnet"),
     (r"^deit_(tiny|small|base)_distilled_patch16_(224|384)$", "deit"),
     (r"^convnext_(tiny|small|base|large|xlarge)$", "convnext"),
