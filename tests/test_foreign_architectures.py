@@ -308,14 +308,14 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: I-JEPA a ViT-B/16, DPT a ViT-B/16 at 384 px, Qwen2-MoE Phi-1.5, StableLM Phi-2;
-# their config.json's model_type says what they are (OLMo 3's, DeiT's and data2vec-vision's, once here, have families
-# now; ViT-MAE's is ViT's, its pretrained models ViT roots: tests/test_vit_mae.py)
+# what their names and sizes resemble: I-JEPA a ViT-B/16, DPT a ViT-B/16 at 384 px, Qwen2-MoE Phi-1.5, Persimmon Phi
+# (its `self_attn.dense`); their config.json's model_type says what they are (OLMo 3's, DeiT's, data2vec-vision's and
+# StableLM's, once here, have families now; ViT-MAE's is ViT's, its pretrained models ViT roots: tests/test_vit_mae.py)
 WITH_CONFIG = {
     "ijepa-base": lambda: _transformers("IJepaForImageClassification", "IJepaConfig"),
     "dpt": lambda: _transformers("DPTForDepthEstimation", "DPTConfig"),
     "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),
-    "stablelm": lambda: _transformers("StableLmForCausalLM", "StableLmConfig"),
+    "persimmon": lambda: _transformers("PersimmonForCausalLM", "PersimmonConfig"),
 }
 
 
@@ -467,8 +467,8 @@ def test_a_diffusers_class_of_the_registry_keeps_the_family_and_its_root(tmp_pat
 def test_the_architecture_tables_name_registry_families_and_real_classes():
     """families.json's `model_types` and `diffusers_classes` name families the registry has; each model type is
     one transformers knows (but Falcon's `RefinedWeb*` from before transformers had it, `gpt-j`, a spelling
-    other tools write for `gptj`, and Kimi K2's `kimi_k2`, its own code's), each class one diffusers exports (or
-    Wan's own)."""
+    other tools write for `gptj`, Kimi K2's `kimi_k2`, its own code's, and StableLM's first `stablelm_epoch`), each
+    class one diffusers exports (or Wan's own)."""
     import diffusers
     from transformers import CONFIG_MAPPING
 
@@ -477,7 +477,7 @@ def test_the_architecture_tables_name_registry_families_and_real_classes():
     assert all(f in known for f in spec["_model_types"].values())
     assert all(fams and set(fams) <= set(known) for fams in spec["_diffusers_classes"].values())
     foreign = [t for t in spec["_model_types"] if t not in CONFIG_MAPPING]
-    assert foreign == ["kimi_k2", "gpt-j", "RefinedWebModel", "RefinedWeb"]
+    assert foreign == ["kimi_k2", "gpt-j", "stablelm_epoch", "RefinedWebModel", "RefinedWeb"]
     assert [c for c in spec["_diffusers_classes"] if not hasattr(diffusers, c)] == ["WanModel"]
     assert not set(spec["_model_types"]) & set(known)  # a family's own key needs no row
 

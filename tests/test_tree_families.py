@@ -646,8 +646,8 @@ def test_names_say_which_gemma_falcon_or_qwen():
         "google/gemma-3n-E4B-it": "gemma3n",
         "microsoft/speecht5_tts": "speecht5",  # (a root now; once an architecture the registry lacked)
         "facebook/w2v-bert-2.0": "wav2vec2_bert",  # (likewise, since stop 75)
-        # and which Falcon or Qwen: Falcon 3 is a LLaMA, Falcon Mamba none here, Qwen1.5 a Qwen2
-        "tiiuae/Falcon3-7B-Instruct": "llama", "tiiuae/falcon-mamba-7b": None, "someone/falcon-7b-sft": "falcon",
+        # and which Falcon or Qwen: Falcon 3 is a LLaMA, Falcon Mamba a Mamba, Qwen1.5 a Qwen2
+        "tiiuae/Falcon3-7B-Instruct": "llama", "tiiuae/falcon-mamba-7b": "mamba", "someone/falcon-7b-sft": "falcon",
         "someone/Qwen1.5-1.8B-sft": "qwen2",
     }  # fmt: skip
     assert {n: resolve_name(n)[1] for n in expected} == expected
@@ -724,7 +724,7 @@ DECLARED_NAMES = {
     "deepseek-ai/deepseek-math-7b-rl": "llama",
     "Salesforce/codegen25-7b-multi": "llama",
     "HuggingFaceH4/zephyr-7b-alpha": "mistral",
-    "stabilityai/stablelm-zephyr-3b": None,
+    "stabilityai/stablelm-zephyr-3b": "stablelm",  # (no family until StableLM had its roots)
     "Qwen/Qwen-VL-Chat": "qwen",
     "facebook/opt-iml-1.3b": "opt",
     "nlpai-lab/kullm-polyglot-12.8b-v2": "gpt_neox",

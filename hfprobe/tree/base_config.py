@@ -67,9 +67,9 @@ def config_dims(config: Mapping) -> dict[str, int]:
     kv_heads, head_dim = got.pop("kv_heads"), got.pop("head_dim")
     if hidden and got["ffn"] is None and "n_inner" in config and config["n_inner"] is None:
         got["ffn"] = 4 * hidden  # GPT-2's default inner width
-    ratio = config.get("mlp_ratio")
+    ratio = config.get("mlp_ratio", config.get("expansion_ratio"))
     if hidden and got["ffn"] is None and type(ratio) in (int, float) and ratio > 0 and (hidden * ratio) % 1 == 0:
-        got["ffn"] = int(hidden * ratio)  # DINOv2's MLP width, a multiple of its hidden size
+        got["ffn"] = int(hidden * ratio)  # DINOv2's (MPT's) MLP width, a multiple of its hidden size
     conv = config.get("conv_dim")
     if got.get("conv_dim") is None and isinstance(conv, list) and conv and all(type(c) is int and c > 0 for c in conv):
         got["conv_dim"] = conv[-1]  # wav2vec 2.0's feature encoder: its last convolution feeds the projection
