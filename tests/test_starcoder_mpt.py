@@ -81,11 +81,17 @@ def test_a_declared_starcoder_is_written_and_a_wizardcoder_leads_to_it(tmp_path)
     assert report["root"]["id"] == "bigcode/starcoder" and not report["conflicts"]
 
 
-def test_a_starcoder_declared_on_starcoderbase_1b_s_weights_is_a_conflict(tmp_path):
-    """The 15.5B's c_attn is 6400 x 6144: a LoRA of 1B's sizes rules it out."""
-    config = {"peft_type": "LORA", "base_model_name_or_path": "bigcode/starcoder"}
-    report = inspect_built(_bigcode("bigcode/starcoderbase-1b"), tmp_path, lora=["c_attn"], config=config)
-    assert report["conflicts"] and report["base_model"]["id"] != "bigcode/starcoder"
+@pytest.mark.parametrize(
+    "built, lora, declared",
+    [
+        (lambda: _bigcode("bigcode/starcoderbase-1b"), "c_attn", "bigcode/starcoder"),  # its c_attn: 6400 x 6144
+        (lambda: _mpt("mosaicml/mpt-7b"), "Wqkv", "mosaicml/mpt-30b"),
+    ],
+)
+def test_a_size_the_weights_rule_out_is_a_conflict_not_a_base_model(built, lora, declared, tmp_path):
+    config = {"peft_type": "LORA", "base_model_name_or_path": declared}
+    report = inspect_built(built(), tmp_path, lora=[lora], config=config)
+    assert report["conflicts"] and report["base_model"]["id"] != declared
 
 
 @pytest.mark.parametrize(
@@ -120,12 +126,6 @@ def test_a_declared_mpt_instruct_is_written(tmp_path):
     report = inspect_built(_mpt("mosaicml/mpt-7b"), tmp_path, lora=["Wqkv"], config=config)
     assert report["base_model"]["id"] == "mosaicml/mpt-7b-instruct" and not report["conflicts"]
     assert report["root"]["tree"]["id"] == "mosaicml/mpt-7b"
-
-
-def test_a_7b_mpt_declared_as_the_30b_is_a_conflict(tmp_path):
-    config = {"peft_type": "LORA", "base_model_name_or_path": "mosaicml/mpt-30b"}
-    report = inspect_built(_mpt("mosaicml/mpt-7b"), tmp_path, lora=["Wqkv"], config=config)
-    assert report["conflicts"] and report["base_model"]["id"] != "mosaicml/mpt-30b"
 
 
 @pytest.mark.parametrize(
