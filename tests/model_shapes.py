@@ -57,6 +57,11 @@ def inspect_built(model, folder, lora=(), saved: bool = True, config: dict | Non
     return inspect_source(str(folder))
 
 
+def candidate_ids(report: dict) -> list[str]:
+    """The ids of an inspect report's root candidates, best first."""
+    return [c["id"] for c in report["root"]["candidates"]]
+
+
 _BUILT: dict[str, dict] = {}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -37,10 +38,6 @@ def _depth_anything(size: str):
     )
     with torch.device("meta"):
         return tf.DepthAnythingForDepthEstimation(config)
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -32,10 +33,6 @@ def _mamba(root: str, cls: str = "MambaForCausalLM", config: str = "MambaConfig"
     kw = dict(hidden_size=hidden, num_hidden_layers=layers, vocab_size=vocab, intermediate_size=2 * hidden)
     with torch.device("meta"):
         return getattr(tf, cls)(getattr(tf, config)(state_size=16, time_step_rank=dt_rank, **kw))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", sorted(MAMBA))

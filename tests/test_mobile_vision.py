@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -55,10 +56,6 @@ def _built(root: str, task: str = "ForImageClassification"):
         cls = "EfficientNet"
     with torch.device("meta"):
         return getattr(tf, cls + task)(config)
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 FAMILY = {**dict.fromkeys(MOBILENET, "mobilenet_v2"), **dict.fromkeys(MOBILEVIT, "mobilevit")}

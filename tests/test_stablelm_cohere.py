@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -70,10 +71,6 @@ def _cohere(root: str, cls: str = "CohereForCausalLM", config_class: str = "Cohe
     )  # fmt: skip
     with torch.device("meta"):
         return getattr(tf, cls)(config)
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", sorted(STABLELM) + sorted(COHERE))

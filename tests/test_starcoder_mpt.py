@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -47,10 +48,6 @@ def _mpt(root: str, cls: str = "MptForCausalLM"):
     d, layers, heads = MPT[root]
     with torch.device("meta"):
         return getattr(tf, cls)(tf.MptConfig(d_model=d, n_layers=layers, n_heads=heads, vocab_size=50432))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", sorted(STARCODER))
