@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -30,10 +31,6 @@ def _beit(cls: str = "BeitForImageClassification", **config):
 
     with torch.device("meta"):
         return getattr(tf, cls)(tf.BeitConfig(**config))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 def test_a_fine_tune_with_a_bias_per_block_reads_as_beit_and_names_none_of_its_look_alikes(tmp_path):

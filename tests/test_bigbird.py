@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -45,10 +46,6 @@ def _bigbird_pegasus(cls: str = "BigBirdPegasusForConditionalGeneration"):
 
     with torch.device("meta"):  # BigBirdPegasusConfig's defaults are the arXiv summarizer's sizes
         return getattr(tf, cls)(tf.BigBirdPegasusConfig())
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", [BASE, LARGE])

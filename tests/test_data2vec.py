@@ -18,6 +18,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -39,10 +40,6 @@ def _vision(**kw):
 
 def _audio(cls: str = "Data2VecAudioForCTC", **kw):
     return _model(cls, "Data2VecAudioConfig", **kw)
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 def _inspect(model, folder, **kw):

@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -54,10 +55,6 @@ def _deit(**kw):
 
 def _v2(cls: str = "ConvNextV2ForImageClassification", **kw):
     return _tf(cls, "ConvNextV2Config", **kw)
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("image_size, root", [(224, DEIT_224), (384, DEIT_384)])

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -28,10 +29,6 @@ def _detr(cls: str = "DetrForObjectDetection", **config):
     config_cls = getattr(tf, cls.replace("ForObjectDetection", "Config"))
     with torch.device("meta"):
         return getattr(tf, cls)(config_cls(use_pretrained_backbone=False, **config))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 def test_a_coco_fine_tune_reads_as_detr_with_the_r50_models_first(tmp_path):

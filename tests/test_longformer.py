@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -40,10 +41,6 @@ def _model(cls: str, config: str = "LongformerConfig", root: str = BASE, **kw):
 
     with torch.device("meta"):
         return getattr(tf, cls)(getattr(tf, config)(**(SIZES[root] | kw)))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", [BASE, LARGE])

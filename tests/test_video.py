@@ -21,6 +21,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -50,10 +51,6 @@ def _videomae(head: str = "VideoMAEForVideoClassification", **kw):
 
 def _timesformer(**kw):
     return _model("TimesformerForVideoClassification", "TimesformerConfig", num_labels=7, **kw)
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 def _inspect(model, tmp_path, readme: str | None = None, **kw):

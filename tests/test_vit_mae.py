@@ -22,6 +22,7 @@ import pytest
 import torch
 
 from tests.builders import write_header
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built, saved_shapes
 
 torch.set_num_threads(1)
@@ -42,10 +43,6 @@ def _model(cls: str, config: str, **kw):
 
     with torch.device("meta"):
         return getattr(tf, cls)(getattr(tf, config)(**kw))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", sorted(SIZES))

@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -30,10 +31,6 @@ def _model(cls: str, config: str = "Wav2Vec2BertConfig", **kw):
 
     with torch.device("meta"):
         return getattr(tf, cls)(getattr(tf, config)(**kw))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("cls, kw", [("Wav2Vec2BertModel", {}), ("Wav2Vec2BertForCTC", CTC)], ids=["base", "ctc"])

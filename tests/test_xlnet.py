@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -27,10 +28,6 @@ def _xlnet(cls: str = "XLNetForSequenceClassification", **kw):
 
     with torch.device("meta"):
         return getattr(tf, cls)(tf.XLNetConfig(**kw))
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", sorted(SIZES))

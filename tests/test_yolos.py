@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
+from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
 
 torch.set_num_threads(1)
@@ -35,10 +36,6 @@ def _yolos(root: str, **kw):
     config = tf.YolosConfig(**sizes, image_size=image, use_mid_position_embeddings=mid, **kw)
     with torch.device("meta"):
         return tf.YolosForObjectDetection(config)
-
-
-def _ids(report) -> list[str]:
-    return [c["id"] for c in report["root"]["candidates"]]
 
 
 @pytest.mark.parametrize("root", ["hustvl/yolos-tiny", "hustvl/yolos-small-dwr", "hustvl/yolos-base"])
