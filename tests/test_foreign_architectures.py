@@ -7,7 +7,7 @@ transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" misma
 own, and GottBERT, RoBERTa's layers with a 52k vocabulary, stands in; CamemBERT did until it got roots),
 Mixtral as Mistral-7B (its experts, 97% of the parameters, matched no role; Mixtral has a family now, and
 Phi-3.5-MoE stands in), each with that root written as `base_model`; DeiT, BEiT and ViT-MAE (a ViT root now) as
-google/vit-base-patch16-224 (BEiT and data2vec-vision have roots now; DPT, ViT's layers at 384 px, stands in) and
+google/vit-base-patch16-224 (BEiT, data2vec-vision and DPT have roots now; I-JEPA, ViT's layers, stands in) and
 Granite as Llama-2-7B, whose config.json's model_type said otherwise.
 """
 
@@ -308,12 +308,13 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: I-JEPA a ViT-B/16, DPT a ViT-B/16 at 384 px, Qwen2-MoE Phi-1.5, Persimmon Phi
-# (its `self_attn.dense`); their config.json's model_type says what they are (OLMo 3's, DeiT's, data2vec-vision's and
-# StableLM's, once here, have families now; ViT-MAE's is ViT's, its pretrained models ViT roots: tests/test_vit_mae.py)
+# what their names and sizes resemble: I-JEPA a ViT-B/16, OWL-ViT CLIP ViT-B/32, Qwen2-MoE Phi-1.5, Persimmon Phi
+# (its `self_attn.dense`); their config.json's model_type says what they are (OLMo 3's, DeiT's, data2vec-vision's,
+# StableLM's and DPT's, once here, have families now; ViT-MAE's is ViT's, its pretrained models ViT roots:
+# tests/test_vit_mae.py)
 WITH_CONFIG = {
     "ijepa-base": lambda: _transformers("IJepaForImageClassification", "IJepaConfig"),
-    "dpt": lambda: _transformers("DPTForDepthEstimation", "DPTConfig"),
+    "owlvit": lambda: _transformers("OwlViTForObjectDetection", "OwlViTConfig"),
     "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),
     "persimmon": lambda: _transformers("PersimmonForCausalLM", "PersimmonConfig"),
 }

@@ -296,7 +296,8 @@ def test_a_parent_is_a_root_of_the_same_family_and_shapes():
     """The same shapes, but for the input channels a tune may widen (InstructPix2Pix's 8 from SD 1.5's 4, SD 2's
     inpainting model's 9 from SD 2-base's 4), as a fit allows them (`fit._WIDENED`), and the tokens a chat tune
     may add (Mixtral 8x22B Instruct's 32768 from its base's 32000), and the positions of a ViT tuned at another
-    resolution (google/vit-base-patch16-384's 577 from its parent's 197). A classifier fine-tuned from a masked
+    resolution (google/vit-base-patch16-384's 577 from its parent's 197), and a sequence-to-sequence task's tokens
+    and output length (Donut's fine-tunes: `dec_vocab`, `dec_positions`). A classifier fine-tuned from a masked
     autoencoder drops its decoder (`mae_*` dims: MCG-NJU/videomae-base-finetuned-kinetics from videomae-base)."""
     by_id = roots()["_by_id"]
     for root in roots()["roots"]:
@@ -307,6 +308,9 @@ def test_a_parent_is_a_root_of_the_same_family_and_shapes():
                 theirs = {d: v for d, v in theirs.items() if not d.startswith("mae_")}
             assert mine.pop("in_channels", 0) >= theirs.pop("in_channels", 0), root["id"]
             assert mine.pop("vocab", 0) >= theirs.pop("vocab", 0), root["id"]
+            assert mine.pop("dec_vocab", 0) >= theirs.pop("dec_vocab", 0), root["id"]
+            if "dec_positions" in mine:  # the task's longest output
+                mine.pop("dec_positions"), theirs.pop("dec_positions", 0)
             if "patch" in mine:  # a ViT tuned at another resolution has as many more positions
                 mine.pop("positions", 0), theirs.pop("positions", 0)
             assert parent["family"] == root["family"] and mine == theirs, root["id"]

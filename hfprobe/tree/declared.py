@@ -142,10 +142,29 @@ def architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[
         inner = text.get("model_type") if isinstance(text, Mapping) else None
         # a vision or audio tower over a language model the registry knows is that model's
         family = model_type_family(value) or (model_type_family(inner) if isinstance(inner, str) else None)
+        family = family or _composite_family(config)
         fams = (family,) if family else ()
     else:
         fams = families()["_diffusers_classes"].get(value, ())
     return field, value[:200], fams
+
+
+def _composite_family(config: Mapping) -> str | None:
+    """The family a vision-encoder-decoder's encoder or decoder names for the whole model (families.json
+    `composite_parts`: TrOCR's decoder `trocr`, Donut's encoder `donut-swin`), else None.
+
+    >>> _composite_family({"model_type": "vision-encoder-decoder", "encoder": {"model_type": "vit"},
+    ...                    "decoder": {"model_type": "trocr"}})
+    'trocr'
+    >>> _composite_family({"encoder": {"model_type": "vit"}, "decoder": {"model_type": "gpt2"}})
+    """
+    parts = families()["composite_parts"]
+    for side in ("decoder", "encoder"):
+        sub = config.get(side)
+        part = sub.get("model_type") if isinstance(sub, Mapping) else None
+        if isinstance(part, str) and part in parts:
+            return parts[part]
+    return None
 
 
 _PARENT_LIBRARY = re.compile(r"transformers\.models\.(\w{1,100})\.modeling_\w+\Z")

@@ -63,6 +63,7 @@ _RESIZED = {
     "dec_vocab": "a resized vocabulary",
     "positions": "a resized position table",
     "te_positions": "a resized position table",
+    "dec_positions": "a resized position table",
     "rel_positions": "a resized relative position bias",
     "shared_positions": "a resized relative position bias",
     "queries": "another number of object queries",
