@@ -98,3 +98,15 @@ def test_names_claim_their_architecture():
 
     assert resolve_name("someone/rtdetr_v2_r50vd-finetuned-cppe5")[1] == "rt_detr_v2"
     assert resolve_name("someone/rt-detr-r18-aquarium")[1] == "rt_detr"
+
+
+@pytest.mark.parametrize("model_type", ["d_fine", "pp_doclayout_v3"])
+def test_rt_detr_s_kin_are_no_rt_detr(model_type, tmp_path):
+    # D-FINE (an HGNetV2 backbone, a fine-grained box decoder) and PP-DocLayout (mask and reading-order heads) keep
+    # RT-DETR's hybrid encoder and decoder names: PP-DocLayout V3 was RT-DETR at 1.0 before RT-DETR excluded them
+    from transformers import AutoConfig, AutoModel
+
+    with torch.device("meta"):
+        model = AutoModel.from_config(AutoConfig.for_model(model_type))
+    report = inspect_built(model, tmp_path)
+    assert report["family"] not in ("rt_detr", "rt_detr_v2") and report["base_model"]["id"] is None

@@ -170,3 +170,24 @@ def test_names_claim_their_architecture():
     assert resolve_name("someone/trocr-base-handwritten-finetuned-iam")[1] == "trocr"
     assert resolve_name("someone/donut-base-sroie")[1] == "donut"
     assert resolve_name("someone/donut_receipts")[1] == "donut"
+
+
+@pytest.mark.parametrize("model_type", ["fsmt", "grounding-dino", "mask2former"])
+def test_other_encoder_decoders_are_no_trocr_nor_donut(model_type, tmp_path):
+    # FSMT's BART-style decoder, Grounding DINO's and Mask2Former's Swin beside decoder layers: the first drafts of
+    # these families read them as TrOCR's or Donut's at 0.3, as the decoder rules listed them beside Swin's
+    from transformers import AutoConfig, AutoModel
+
+    with torch.device("meta"):
+        model = AutoModel.from_config(AutoConfig.for_model(model_type))
+    assert inspect_built(model, tmp_path)["family"] not in ("trocr", "donut")
+
+
+def test_a_timm_vit_look_alike_is_no_trocr(tmp_path):
+    # ConViT is excluded from ViT; tried by sizes alone, TrOCR's encoder (ViT's layout) fitted it at 0.5 until TrOCR's
+    # decoder became a saving convention (`expects`), which sizes alone are not tried without
+    import timm
+
+    with torch.device("meta"):
+        model = timm.create_model("convit_base", pretrained=False)
+    assert inspect_built(model, tmp_path)["family"] != "trocr"
