@@ -18,13 +18,15 @@ from .registry import families, family_label, roots
 def deeper_stacks(claims: list[Claim], fits: list, ok: list, observed: tuple, full: bool, evidence: list[str]) -> tuple:
     """(fits, ok) with the roots of the architecture the metadata names (config.json `model_type: mistral`, a
     family-level claim) fitted without their block counts, where no root of it fits cleanly (every size, embeddings
-    included, and at least its depth) and some are ruled out by their depth alone: a checkpoint deeper than its
-    family's roots is a stack of their blocks (a passthrough merge without its recipe, depth upscaling), which
-    `RootFit.deeper` marks. A 40-block frankenmerge of Mistral 7B was Llama 3.2 Vision's or SOLAR's, a conflict with
-    its own config; one of Llama 3 8B's blocks SOLAR's (its vocabulary resized). A named model is checked as before
-    (an unknown `someorg/mistral-7b-x` on 36 blocks is still no 7B), and an adapter's blocks are its base's: where
-    its metadata names a model, its depth says which, so only the architecture alone relaxes it."""
-    clean = {fam for fam, f in ok if not f.soft_misses and not f.short}  # (SOLAR's 48 blocks, Llama 3's vocabulary)
+    included, but those a fine-tune sets for its task, `RootFit.task_sized`; and at least its depth) and some are
+    ruled out by their depth alone: a checkpoint deeper than its family's roots is a stack of their blocks (a
+    passthrough merge without its recipe, depth upscaling), which `RootFit.deeper` marks. A 40-block frankenmerge
+    of Mistral 7B was Llama 3.2 Vision's or SOLAR's, a conflict with its own config; one of Llama 3 8B's blocks
+    SOLAR's (its vocabulary resized). A named model is checked as before (an unknown `someorg/mistral-7b-x` on 36
+    blocks is still no 7B), and an adapter's blocks are its base's: where its metadata names a model, its depth says
+    which, so only the architecture alone relaxes it."""
+    # (SOLAR's 48 blocks, Llama 3's vocabulary; a segmentation fine-tune's own labels are clean)
+    clean = {fam for fam, f in ok if (not f.soft_misses or f.task_sized) and not f.short}
     rooted = {c.family for c in claims if c.strength == "declared" and c.level == "model"}
     for c in claims:
         fam = c.family

@@ -55,8 +55,9 @@ def _values(expr, dims: Mapping) -> set[int] | None:
 # script): a mismatch lowers a root, never rules it out; so does a ViT's patch size (its patch embedding's kernel,
 # which FlexiViT resizes), where a family's roots have fewer patch sizes than its models (a ViT-L/14 is no ViT-L/16 the
 # registry lists, nor a DINOv2 for that); a relative position bias, which a fine-tune at another resolution
-# interpolates as a position table (BEiT's); and a detection transformer's count of object queries, which a fine-tune
-# may set. Each, and what a miss may be, in words (`resized_words`):
+# interpolates as a position table (BEiT's); a detection transformer's count of object queries, which a fine-tune
+# may set; and a segmentation model's class head (MaskFormer's), which a fine-tune sets to its own labels. Each, and
+# what a miss may be, in words (`resized_words`):
 _RESIZED = {
     "vocab": "a resized vocabulary",
     "enc_vocab": "a resized vocabulary",
@@ -67,6 +68,7 @@ _RESIZED = {
     "rel_positions": "a resized relative position bias",
     "shared_positions": "a resized relative position bias",
     "queries": "another number of object queries",
+    "classes": "another label set",
     "patch": "another patch size",
     "frames": "another number of frames",
     "in_channels": "a widened input",
@@ -75,6 +77,8 @@ _RESIZED = {
 # FLUX.1-dev's x_embedder to take): more of them lowers a root, never rules it out; fewer does
 _WIDENED = {"in_channels"}
 _SOFT = set(_RESIZED) - _WIDENED
+# of those, the sizes a fine-tune sets for its own task, not an embedding it resizes
+_TASK = {"queries", "classes"}
 # a mixture's expert index (families.json `indexes`): the count must be the root's, above or below
 EXPERTS = "experts"
 
@@ -101,6 +105,11 @@ class RootFit:
     @property
     def consistent(self) -> bool:
         return not self.bad and (self.ok > 0 or self.shape_only or self.unsized)
+
+    @property
+    def task_sized(self) -> bool:
+        """Every size it misses softly is one a fine-tune sets for its task (object queries, a class head)."""
+        return bool(self.soft_misses) and {d for d in self.resized if d in _RESIZED} <= _TASK
 
     @property
     def weak(self) -> bool:
