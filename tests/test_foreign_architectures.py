@@ -308,14 +308,14 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: I-JEPA a ViT-B/16, OWL-ViT CLIP ViT-B/32, Qwen2-MoE Phi-1.5, Persimmon Phi
+# what their names and sizes resemble: I-JEPA a ViT-B/16, OWL-ViT CLIP ViT-B/32, Phi-3.5-MoE Mixtral, Persimmon Phi
 # (its `self_attn.dense`); their config.json's model_type says what they are (OLMo 3's, DeiT's, data2vec-vision's,
-# StableLM's and DPT's, once here, have families now; ViT-MAE's is ViT's, its pretrained models ViT roots:
-# tests/test_vit_mae.py)
+# StableLM's, DPT's and Qwen2-MoE's, once here, have families now; ViT-MAE's is ViT's, its pretrained models ViT
+# roots: tests/test_vit_mae.py)
 WITH_CONFIG = {
     "ijepa-base": lambda: _transformers("IJepaForImageClassification", "IJepaConfig"),
     "owlvit": lambda: _transformers("OwlViTForObjectDetection", "OwlViTConfig"),
-    "qwen2-moe": lambda: _transformers("Qwen2MoeForCausalLM", "Qwen2MoeConfig"),
+    "phimoe": lambda: _transformers("PhimoeForCausalLM", "PhimoeConfig"),
     "persimmon": lambda: _transformers("PersimmonForCausalLM", "PersimmonConfig"),
 }
 

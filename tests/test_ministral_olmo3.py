@@ -106,7 +106,7 @@ def test_a_declared_base_is_checked_against_the_weights(model, declared, written
         ("someone/Ministral-3-14B-abliterated", None, "mistral"),
         ("allenai/Olmo-3-32B-Think", "allenai/Olmo-3-1125-32B", "olmo2"),  # a derivative: its tune
         ("allenai/Olmo-3.1-32B-Think", "allenai/Olmo-3-1125-32B", "olmo2"),
-        ("allenai/OLMoE-1B-7B-0924", None, None),
+        ("allenai/OLMoE-1B-7B-0924", "allenai/OLMoE-1B-7B-0924", "olmoe"),  # tests/test_moe_decoders.py
     ],
 )
 def test_names_resolve(name, root, family):

@@ -14,10 +14,10 @@ import torch
 
 from tests.model_shapes import candidate_ids as _ids
 from tests.model_shapes import inspect_built
+from tests.test_maskformer import STAGES, _m2f, _swin
 
 torch.set_num_threads(1)
 
-STAGES = ["stage1", "stage2", "stage3", "stage4"]
 ROOTS = {  # root: (backbone, queries, labels)
     "shi-labs/oneformer_ade20k_swin_tiny": ("swin_tiny", 150, 150),
     "shi-labs/oneformer_ade20k_swin_large": ("swin_large", 250, 150),
@@ -31,12 +31,8 @@ ROOTS = {  # root: (backbone, queries, labels)
 def _backbone(name: str, monkeypatch):
     import transformers as tf
 
-    if name == "swin_tiny":
-        return tf.SwinConfig(embed_dim=96, depths=[2, 2, 6, 2], num_heads=[3, 6, 12, 24], out_features=STAGES)
-    if name == "swin_large":
-        return tf.SwinConfig(
-            embed_dim=192, depths=[2, 2, 18, 2], num_heads=[6, 12, 24, 48], window_size=12, out_features=STAGES
-        )
+    if name.startswith("swin_"):  # Mask2Former's Swin-T and Swin-L
+        return _swin(name.removeprefix("swin_"))
     import transformers.models.dinat.modeling_dinat as dinat
 
     monkeypatch.setattr(dinat, "requires_backends", lambda *args, **kwargs: None)
@@ -100,8 +96,6 @@ def test_a_declared_oneformer_is_written(tmp_path, monkeypatch):
 
 
 def test_mask2former_is_no_oneformer(tmp_path):
-    from tests.test_maskformer import _m2f
-
     assert inspect_built(_m2f("tiny", 100, 150), tmp_path / "full")["family"] == "mask2former"
     (tmp_path / "lora").mkdir()
     assert inspect_built(_m2f("tiny"), tmp_path / "lora", lora=("q_proj", "v_proj"))["family"] == "mask2former"

@@ -125,7 +125,7 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("ibm-granite/granite-3b-code-base-2k", None, None),  # LLaMA's layout, not Granite 3's
         ("allenai/OLMo-2-1124-7B-Instruct", "allenai/OLMo-2-1124-7B-Instruct", "olmo2"),
         ("allenai/OLMo-7B-0724-hf", None, "olmo"),
-        ("allenai/OLMoE-1B-7B-0924", None, None),
+        ("allenai/OLMoE-1B-7B-0924", "allenai/OLMoE-1B-7B-0924", "olmoe"),  # tests/test_moe_decoders.py
         ("allenai/Molmo2-8B", None, None),  # a vision-language model, whatever "olmo2" its name holds
         ("allenai/Olmo-3-1025-7B", "allenai/Olmo-3-1025-7B", "olmo2"),  # OLMo 3: OLMo 2's layers (it was none)
         ("bigcode/starcoder2-15b-instruct-v0.1", None, "starcoder2"),
