@@ -5,6 +5,7 @@ layer of every format torch's layer, and a whole prediction the answer the torch
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
@@ -115,10 +116,16 @@ def test_text_probabilities_are_calibrate_s(zero_shot):
         assert np.allclose(infer.probabilities(z.numpy(), cal, "text", zero_shot=zero_shot), want, atol=1e-6), cal
 
 
-def _layers_agree(view) -> int:
-    n = 0
+def _layers_agree(view, per_layout: int | None = None) -> int:
+    """Each module read both ways agrees; with `per_layout`, only that many of each layout (kind, roles, sizes,
+    kernel, rank, alpha and scale alike: read by one code path) are read."""
+    n, seen = 0, collections.Counter()
     for name, mod in view.modules.items():
         if mod.kind not in ("lora", "full", "embedding") or (mod.kind == "lora" and "B" not in mod.keys):
+            continue
+        layout = (mod.kind, tuple(sorted(mod.keys)), mod.d_out, mod.d_in, mod.kernel, mod.rank, mod.alpha, mod.scale)
+        seen[layout] += 1
+        if per_layout is not None and seen[layout] > per_layout:
             continue
         for scaled in (False, True):
             got, want = view.layer(name, scaled, numpy=True), view.layer(name, scaled).numpy()
@@ -156,8 +163,8 @@ def test_numpy_layers_are_torch_s_on_the_synthetic_formats(tmp_path):
 
 
 def test_numpy_layers_are_torch_s_on_every_realzoo_file(realzoo_views):
-    counted = sum(_layers_agree(view) for view in realzoo_views)
-    assert len(realzoo_views) >= 30 and counted > 1000, (len(realzoo_views), counted)
+    counted = sum(_layers_agree(view, per_layout=2) for view in realzoo_views)
+    assert len(realzoo_views) >= 30 and counted > 250, (len(realzoo_views), counted)
 
 
 RUNNER = """

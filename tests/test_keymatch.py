@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from hfprobe.tree.names import normalize_key, shapes_from_raw
 
 
@@ -69,20 +71,40 @@ def _realzoo_names(limit: int = 4000) -> list[str]:
     return names[:limit]
 
 
-def test_key_patterns_match_as_re_does():
-    import random
+_CHUNKS = 8  # the patterns in this many slices, each with a corpus of its own (the cost grows with the registry)
 
+
+@pytest.fixture(scope="module")
+def _key_corpus():
+    """Every distinct pattern of the registry's rules and layouts, the realzoo's names, and a sampling seed."""
     from hfprobe.tree.registry import families, layout
 
     reg = families()
     exist = [kp for kp, *_ in reg["_rules"]] + [kp for f in reg["families"] for kp, _, _ in layout(f)[0]]
     first = [kp for f in reg["families"] for kp, _ in layout(f)[1]]
-    rng = random.Random(0)
-    pieces = ["", "a", "unet", "model", "text_model", "vision_model", "encoder", "decoder", "single", "layers", "1"]
     real = [normalize_key(k) for k in _realzoo_names()]
-    patterns = dict.fromkeys(kp.pattern for kp in exist + first)  # (one pattern in many layouts: sampled once)
-    samples = [_sample(p, rng) for p in patterns for _ in range(12)]
-    names = sorted(_noisy(samples, rng, pieces) | set(samples))  # the clean samples too: an anchored pattern's hits
+    return list(dict.fromkeys(exist)), list(dict.fromkeys(first)), real
+
+
+@pytest.mark.parametrize("chunk", range(_CHUNKS))
+def test_key_patterns_match_as_re_does(chunk, _key_corpus):
+    """One slice of the patterns (in registry order: a family's patterns side by side), each against its own
+    samples and their near misses, its slice's, 3,000 of the other slices' and the real names."""
+    import random
+
+    from hfprobe.tree.keymatch import KeySet
+
+    exist_all, first_all, real = _key_corpus
+    order = list(dict.fromkeys(kp.pattern for kp in exist_all + first_all))
+    lo, hi = chunk * len(order) // _CHUNKS, (chunk + 1) * len(order) // _CHUNKS
+    mine = set(order[lo:hi])
+    exist = [kp for kp in exist_all if kp.pattern in mine]
+    first = [kp for kp in first_all if kp.pattern in mine]
+    rng = random.Random(chunk)
+    pieces = ["", "a", "unet", "model", "text_model", "vision_model", "encoder", "decoder", "single", "layers", "1"]
+    samples = [_sample(p, rng) for p in order[lo:hi] for _ in range(12)]
+    others = [_sample(p, rng) for p in rng.sample(order[:lo] + order[hi:], min(1000, len(order) - hi + lo))]
+    names = sorted(_noisy(samples + others, rng, pieces) | set(samples) | set(others))  # clean ones: anchored hits
     names += real + ["", "_", "\n", "layers_1_", "_layers_1_self_attn_q_proj", "encoder_layers_0_self_attn_q_proj"]
     assert len(names) > 3000
     # the oracle: `re` over every name, once per pattern (the checks below reuse it: it is most of the cost)
@@ -92,31 +114,29 @@ def test_key_patterns_match_as_re_does():
     for p in dict.fromkeys(kp.pattern for kp in first):
         rx = re.compile(p)
         lead[p] = {n: m for n in names if (m := rx.search(n))}
-    for kp in dict.fromkeys(exist):
+    for kp in exist:
         assert set(filter(kp.search, names)) == hit[kp.pattern], kp.pattern
         assert hit[kp.pattern], f"the corpus never matches {kp.pattern}"
-    for kp in dict.fromkeys(first):
+    for kp in first:
         want = lead[kp.pattern]
         for n in names:
             a, b = kp.first(n), want.get(n)
             assert (a and (a.span(), a.groups())) == (b and (b.span(), b.groups())), (kp.pattern, n)
     # and over a whole set of names at once (joined by newlines, or one by one where a name holds a newline)
-    from hfprobe.tree.keymatch import KeySet
-
     for group in ([n for n in names if "\n" not in n], names):
         keys, members = KeySet(group), set(group)
-        for kp in dict.fromkeys(exist):
+        for kp in exist:
             assert keys.matches(kp) == hit[kp.pattern] & members, kp.pattern
-        for kp in dict.fromkeys(first):
+        for kp in first:
             want = {n: int(m.group(1)) for n, m in lead[kp.pattern].items() if n in members}
             assert keys.index_values(kp) == want, kp.pattern
     # and over small sets, where most of a pattern's literals are absent and its variants are skipped
     for i in range(0, len(names), 60):
         group = names[i : i + 60]
         keys, members = KeySet(group), set(group)
-        for kp in dict.fromkeys(exist):
+        for kp in exist:
             assert keys.matches(kp) == hit[kp.pattern] & members, kp.pattern
-    for kp in dict.fromkeys(exist + first):  # every literal a variant needs is in every name it matches
+    for kp in exist + first:  # every literal a variant needs is in every name it matches
         for (v, _), need in zip(kp.variants, kp.needs):
             assert all(lit in n for n in filter(v.search, names) for lit in need), (v.pattern, need)
 
