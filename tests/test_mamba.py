@@ -85,7 +85,7 @@ def test_a_mamba_2_is_no_mamba(tmp_path):
         ("someorg/mamba-2.8b-slimpj-ft", "mamba"),
         ("mistralai/Mamba-Codestral-7B-v0.1", None),
         ("someorg/mamba2-1.3b-ft", None),
-        ("tiiuae/Falcon-H1-7B-Instruct", None),
+        ("tiiuae/Falcon-H1-7B-Instruct", "falcon_h1"),
     ],
 )
 def test_names_claim_their_architecture(name, family):

@@ -365,8 +365,9 @@ def test_an_adapter_on_every_block_is_likelier_than_one_that_skips_some():
     and Gemma 3n E2B's, with 30): that fit took a third of the family (Llama at 0.667, with three look-alikes of
     more blocks; 0.74 with four); and a LLaMA-style LoRA whose widths fit only a root with more blocks than it touches
     was that root's family at 1.0, though an architecture the registry lacks, in those widths and depth, is likelier."""
-    llama = classify(llama_like(16, 2048, 512))  # (0.65: Granite 4.0 1B and its base, 40 blocks, look alike too)
-    assert llama.family == "llama" and llama.family_confidence >= 0.65, llama.family_confidence
+    # (0.64: Granite 4.0 1B and its base, 40 blocks, and Hunyuan-1.8B and its base, 32, look alike too)
+    llama = classify(llama_like(16, 2048, 512))
+    assert llama.family == "llama" and llama.family_confidence >= 0.6, llama.family_confidence
     assert all(c["score"] < llama.candidates[0]["score"] / 4 for c in llama.candidates if "Llama-3.2" not in c["id"])
     short = classify(llama_like(28, 2048, 512))  # SmolLM3-3B's widths, 28 of its 36 blocks
     assert short.family == "smollm3" and short.family_confidence <= 0.5 and short.confidence <= 0.5

@@ -180,8 +180,8 @@ def _auto_mapping(auto) -> tuple[str | None, str | None, tuple[str, ...]]:
     ...                "parent_library": "transformers.models.vit.modeling_vit"})
     ('auto_mapping model_type', 'vit', ('vit',))
     >>> lib = "transformers.models.{0}.modeling_{0}"
-    >>> [_auto_mapping({"parent_library": lib.format(m)})[1:] for m in ("xlm_roberta", "jamba")]
-    [('xlm-roberta', ('roberta',)), ('jamba', ())]
+    >>> [_auto_mapping({"parent_library": lib.format(m)})[1:] for m in ("xlm_roberta", "phimoe")]
+    [('xlm-roberta', ('roberta',)), ('phimoe', ())]
     """
     if not isinstance(auto, Mapping) or not isinstance(lib := auto.get("parent_library"), str):
         return None, None, ()
