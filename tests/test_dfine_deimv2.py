@@ -69,12 +69,13 @@ def _deimv2(size: str):
 
     common = dict(num_labels=80, decoder_activation_function="silu")
     if size == "atto":
-        stem, outs = [3, 16, 16], [64, 256, 256]
+        outs = [64, 256, 256]
         backbone = tf.HGNetV2Config(
-            stem_channels=stem, stage_in_channels=[16, 64, 256], stage_mid_channels=[16, 32, 64], stage_out_channels=outs,
-            hidden_sizes=outs, stage_num_blocks=[1, 1, 1], stage_numb_of_layers=[3] * 3, depths=[3] * 3,
-            stage_downsample=[False, True, True], stage_light_block=[False, False, True], stage_kernel_size=[3, 3, 3],
-            out_indices=[3], use_learnable_affine_block=True, stage_names=["stem", "stage1", "stage2", "stage3"],
+            stem_channels=[3, 16, 16], stage_in_channels=[16, 64, 256], stage_mid_channels=[16, 32, 64],
+            stage_out_channels=outs, hidden_sizes=outs, stage_num_blocks=[1, 1, 1], stage_numb_of_layers=[3] * 3,
+            depths=[3] * 3, stage_downsample=[False, True, True], stage_light_block=[False, False, True],
+            stage_kernel_size=[3, 3, 3], out_indices=[3], use_learnable_affine_block=True,
+            stage_names=["stem", "stage1", "stage2", "stage3"],
         )  # fmt: skip
         config = tf.Deimv2Config(
             backbone_config=backbone, encoder_type="lite", encoder_layers=0, encoder_hidden_dim=64,

@@ -111,7 +111,10 @@ def test_a_lora_on_bamba_names_bamba_first(targets, tmp_path):
 def test_a_jamba_checkpoint_is_jamba_mini_s(tmp_path):
     report = inspect_built(_jamba(), tmp_path)
     assert report["family"] == "jamba" and report["family_confidence"] == 1.0, report["root"]["evidence"]
-    assert set(_ids(report)) == {"ai21labs/Jamba-v0.1", *(f"ai21labs/AI21-Jamba-{v}" for v in ("1.5-Mini", "Mini-1.6", "Mini-1.7"))}
+    assert set(_ids(report)) == {
+        "ai21labs/Jamba-v0.1",
+        *(f"ai21labs/AI21-Jamba-{v}" for v in ("1.5-Mini", "Mini-1.6", "Mini-1.7")),
+    }
 
 
 def test_a_lora_on_jamba_s_mamba_is_jamba_s(tmp_path):

@@ -297,7 +297,8 @@ def test_a_parent_is_a_root_of_the_same_family_and_shapes():
     inpainting model's 9 from SD 2-base's 4), as a fit allows them (`fit._WIDENED`), and the tokens a chat tune
     may add (Mixtral 8x22B Instruct's 32768 from its base's 32000), and the positions of a ViT tuned at another
     resolution (google/vit-base-patch16-384's 577 from its parent's 197), and a sequence-to-sequence task's tokens
-    and output length (Donut's fine-tunes: `dec_vocab`, `dec_positions`). A classifier fine-tuned from a masked
+    and output length (Donut's fine-tunes: `dec_vocab`, `dec_positions`), and a detector's labels and queries (D-FINE's
+    COCO models fine-tuned from its Objects365 ones: 80 labels from 366). A classifier fine-tuned from a masked
     autoencoder drops its decoder (`mae_*` dims: MCG-NJU/videomae-base-finetuned-kinetics from videomae-base)."""
     by_id = roots()["_by_id"]
     for root in roots()["roots"]:
@@ -313,6 +314,8 @@ def test_a_parent_is_a_root_of_the_same_family_and_shapes():
                 mine.pop("dec_positions"), theirs.pop("dec_positions", 0)
             if "patch" in mine:  # a ViT tuned at another resolution has as many more positions
                 mine.pop("positions", 0), theirs.pop("positions", 0)
+            for task in ("classes", "queries"):  # a detector's labels and queries are its task's (`fit._TASK`)
+                mine.pop(task, 0), theirs.pop(task, 0)
             assert parent["family"] == root["family"] and mine == theirs, root["id"]
     for name, target in roots()["derivatives"].items():
         assert target in by_id and name.lower() not in roots()["_same"], name
