@@ -62,6 +62,24 @@ def candidate_ids(report: dict) -> list[str]:
     return [c["id"] for c in report["root"]["candidates"]]
 
 
+def meta_model(model_type: str, **config):
+    """transformers' AutoModel for `model_type` at `config` (its defaults otherwise), built on the meta device."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    with torch.device("meta"):
+        return AutoModel.from_config(AutoConfig.for_model(model_type, **config))
+
+
+def meta_causal_lm(config):
+    """transformers' AutoModelForCausalLM for a config object, built on the meta device."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config)
+
+
 _BUILT: dict[str, dict] = {}
 
 
@@ -70,11 +88,7 @@ def built_shapes(model_type: str, **config) -> dict:
     configuration (callers share the dict: they copy it to change it)."""
     key = model_type + repr(sorted(config.items()))
     if key not in _BUILT:
-        import torch
-        from transformers import AutoConfig, AutoModel
-
-        with torch.device("meta"):
-            _BUILT[key] = module_shapes(AutoModel.from_config(AutoConfig.for_model(model_type, **config)))
+        _BUILT[key] = module_shapes(meta_model(model_type, **config))
     return _BUILT[key]
 
 

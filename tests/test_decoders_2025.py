@@ -15,7 +15,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built
+from tests.model_shapes import inspect_built, meta_causal_lm, meta_model
 
 torch.set_num_threads(1)
 
@@ -27,17 +27,10 @@ HUNYUAN = {  # hidden, layers, heads, kv heads, MLP, vocabulary (heads of 128, e
 }
 
 
-def _build(config):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return tf.AutoModelForCausalLM.from_config(config)
-
-
 def _seed_oss():
     import transformers as tf
 
-    return _build(
+    return meta_causal_lm(
         tf.SeedOssConfig(
             hidden_size=5120, num_hidden_layers=64, num_attention_heads=80, num_key_value_heads=8, head_dim=128,
             intermediate_size=27648, vocab_size=155136, tie_word_embeddings=False,
@@ -48,7 +41,7 @@ def _seed_oss():
 def _afm():
     import transformers as tf
 
-    return _build(
+    return meta_causal_lm(
         tf.ArceeConfig(
             hidden_size=2560, num_hidden_layers=36, num_attention_heads=20, num_key_value_heads=4, head_dim=128,
             intermediate_size=18432, vocab_size=128004, tie_word_embeddings=False, bos_token_id=None,
@@ -60,7 +53,7 @@ def _afm():
 def _trinity_mini():
     import transformers as tf
 
-    return _build(
+    return meta_causal_lm(
         tf.AfmoeConfig(
             hidden_size=2048, num_hidden_layers=32, num_dense_layers=2, num_attention_heads=32, num_key_value_heads=4,
             head_dim=128, intermediate_size=6144, moe_intermediate_size=1024, num_experts=128, num_experts_per_tok=8,
@@ -72,7 +65,7 @@ def _trinity_mini():
 def _apertus_8b():
     import transformers as tf
 
-    return _build(
+    return meta_causal_lm(
         tf.ApertusConfig(
             hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
             intermediate_size=21504, vocab_size=131072, max_position_embeddings=65536, tie_word_embeddings=False,
@@ -84,14 +77,14 @@ def _hunyuan(size: str):
     import transformers as tf
 
     if size == "A13B":
-        return _build(
+        return meta_causal_lm(
             tf.HunYuanMoEV1Config(
                 hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
                 intermediate_size=3072, num_experts=64, moe_topk=8, vocab_size=128167, tie_word_embeddings=True,
             )
         )  # fmt: skip
     hidden, layers, heads, kv, ffn, vocab = HUNYUAN[size]
-    return _build(
+    return meta_causal_lm(
         tf.HunYuanDenseV1Config(
             hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv,
             head_dim=128, intermediate_size=ffn, vocab_size=vocab, tie_word_embeddings=True,
@@ -180,10 +173,7 @@ def test_names_claim_their_architecture(name, family):
 
 def test_glm_4_stays_chatglm_s(tmp_path):
     # GLM-4's `post_mlp_layernorm` is Trinity's name too: Trinity's rule leaves it out (GLM-4 read Trinity at 0.3)
-    from transformers import AutoConfig, AutoModel
-
-    with torch.device("meta"):
-        model = AutoModel.from_config(AutoConfig.for_model("glm4"))
+    model = meta_model("glm4")
     assert inspect_built(model, tmp_path)["family"] == "chatglm"
 
 
@@ -191,9 +181,6 @@ def test_glm_4_stays_chatglm_s(tmp_path):
 def test_voxtral_s_language_model_is_voxtral_s_not_hunyuan_s(lora, tmp_path):
     # Hunyuan-4B's every width in 30 layers, not 36: a full checkpoint holds no `query_layernorm` (it read Hunyuan
     # at 0.5 in a first draft, and a LoRA did until Voxtral Mini's language model was a root)
-    from transformers import AutoConfig, AutoModel
-
-    with torch.device("meta"):
-        model = AutoModel.from_config(AutoConfig.for_model("voxtral"))
+    model = meta_model("voxtral")
     report = inspect_built(model, tmp_path, lora=lora)
     assert report["family"] == "llama" and _ids(report)[0] == "mistralai/Voxtral-Mini-3B-2507", _ids(report)

@@ -14,7 +14,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built
+from tests.model_shapes import inspect_built, meta_model
 
 torch.set_num_threads(1)
 
@@ -174,8 +174,5 @@ def test_names_claim_their_architecture():
 def test_detr_s_backbone_and_rt_detr_s_kin_are_neither(model_type, tmp_path):
     # DAB-DETR's backbone is DETR's `backbone.conv_encoder` (DEIMv2's wrapper is `model.conv_encoder`); OmDet-Turbo
     # keeps RT-DETR's encoder names beside projections of its own: each read D-FINE or DEIMv2 at 0.3 in a first draft
-    from transformers import AutoConfig, AutoModel
-
-    with torch.device("meta"):
-        model = AutoModel.from_config(AutoConfig.for_model(model_type))
+    model = meta_model(model_type)
     assert inspect_built(model, tmp_path)["family"] not in ("d_fine", "deimv2")

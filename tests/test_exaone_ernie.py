@@ -15,7 +15,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built
+from tests.model_shapes import inspect_built, meta_causal_lm
 
 torch.set_num_threads(1)
 
@@ -29,18 +29,11 @@ EXAONE4 = {  # hidden, layers, heads, kv heads, head width, MLP, tied, sliding w
 }
 
 
-def _build(config):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return tf.AutoModelForCausalLM.from_config(config)
-
-
 def _exaone3(size: str):
     import transformers as tf
 
     hidden, layers, heads, kv, ffn, tied = EXAONE3[size]
-    return _build(
+    return meta_causal_lm(
         tf.ExaoneConfig(
             hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv,
             intermediate_size=ffn, vocab_size=102400, tie_word_embeddings=tied,
@@ -53,7 +46,7 @@ def _exaone4(root: str):
 
     hidden, layers, heads, kv, head, ffn, tied, window = EXAONE4[root]
     hybrid = dict(sliding_window=window, sliding_window_pattern=4) if window else {}
-    return _build(
+    return meta_causal_lm(
         tf.Exaone4Config(
             hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv,
             head_dim=head, intermediate_size=ffn, vocab_size=102400, tie_word_embeddings=tied, **hybrid,
@@ -66,7 +59,7 @@ def _ernie(kind: str):
 
     common = dict(vocab_size=103424, head_dim=128)
     if kind == "0.3B":
-        return _build(
+        return meta_causal_lm(
             tf.Ernie4_5Config(
                 hidden_size=1024, num_hidden_layers=18, num_attention_heads=16, num_key_value_heads=2,
                 intermediate_size=3072, tie_word_embeddings=True, **common,
@@ -80,7 +73,7 @@ def _ernie(kind: str):
         sizes = dict(hidden_size=8192, num_hidden_layers=54, num_attention_heads=64, num_key_value_heads=8,
                      intermediate_size=28672, moe_intermediate_size=3584, moe_num_shared_experts=0,
                      moe_layer_start_index=3, moe_k=8)  # fmt: skip
-    return _build(tf.Ernie4_5_MoeConfig(moe_num_experts=64, **sizes, **common))
+    return meta_causal_lm(tf.Ernie4_5_MoeConfig(moe_num_experts=64, **sizes, **common))
 
 
 def test_an_exaone_3_checkpoint_is_exaone_s(tmp_path):

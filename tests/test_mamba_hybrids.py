@@ -14,7 +14,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built
+from tests.model_shapes import inspect_built, meta_causal_lm, meta_model
 
 torch.set_num_threads(1)
 
@@ -25,18 +25,11 @@ FALCON_H1 = {  # hidden, layers, heads, kv heads, head width, MLP, vocabulary, M
 }
 
 
-def _build(config):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return tf.AutoModelForCausalLM.from_config(config)
-
-
 def _falcon_h1(size: str):
     import transformers as tf
 
     hidden, layers, heads, kv, head, ffn, vocab, m_heads, m_head, state, norm = FALCON_H1[size]
-    return _build(
+    return meta_causal_lm(
         tf.FalconH1Config(
             hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv,
             head_dim=head, intermediate_size=ffn, vocab_size=vocab, mamba_d_ssm=m_heads * m_head,
@@ -48,7 +41,7 @@ def _falcon_h1(size: str):
 def _bamba():
     import transformers as tf
 
-    return _build(
+    return meta_causal_lm(
         tf.BambaConfig(
             hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
             intermediate_size=14336, vocab_size=128256, attn_layer_indices=[9, 18, 27], mamba_n_heads=128,
@@ -60,7 +53,7 @@ def _bamba():
 def _jamba():
     import transformers as tf
 
-    return _build(
+    return meta_causal_lm(
         tf.JambaConfig(
             hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
             intermediate_size=14336, vocab_size=65536, num_experts=16, mamba_dt_rank=256, tie_word_embeddings=False,
@@ -142,8 +135,5 @@ def test_names_claim_their_architecture(name, family):
 def test_zamba_is_none_of_them(model_type, tmp_path):
     # Zamba's Mamba layers have their names; its shared transformer block (`shared_transf`) and Mamba decoder layers
     # are its own: it read Bamba at 0.3 in a first draft
-    from transformers import AutoConfig, AutoModel
-
-    with torch.device("meta"):
-        model = AutoModel.from_config(AutoConfig.for_model(model_type))
+    model = meta_model(model_type)
     assert inspect_built(model, tmp_path)["family"] not in ("bamba", "falcon_h1", "jamba", "granite4")

@@ -15,22 +15,15 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built
+from tests.model_shapes import inspect_built, meta_causal_lm
 
 torch.set_num_threads(1)
-
-
-def _build(config):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return tf.AutoModelForCausalLM.from_config(config)
 
 
 def _olmoe():
     import transformers as tf
 
-    return _build(
+    return meta_causal_lm(
         tf.OlmoeConfig(
             hidden_size=2048, num_hidden_layers=16, num_attention_heads=16, num_key_value_heads=16,
             intermediate_size=1024, num_experts=64, num_experts_per_tok=8, vocab_size=50304,
@@ -42,7 +35,7 @@ def _granitemoe(size: str, vocab: int):
     import transformers as tf
 
     hidden, layers, heads, experts = {"1b": (1024, 24, 16, 32), "3b": (1536, 32, 24, 40)}[size]
-    return _build(
+    return meta_causal_lm(
         tf.GraniteMoeConfig(
             hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=8,
             intermediate_size=512, num_local_experts=experts, num_experts_per_tok=8, vocab_size=vocab,
@@ -60,7 +53,7 @@ def _qwen2_moe(size: str):
         "57B": dict(hidden_size=3584, num_hidden_layers=28, num_attention_heads=28, num_key_value_heads=4,
                     moe_intermediate_size=2560, shared_expert_intermediate_size=20480, num_experts=64),
     }[size]  # fmt: skip
-    return _build(tf.Qwen2MoeConfig(vocab_size=151936, **sizes))
+    return meta_causal_lm(tf.Qwen2MoeConfig(vocab_size=151936, **sizes))
 
 
 def test_an_olmoe_checkpoint_is_olmoe_s(tmp_path):
@@ -98,7 +91,7 @@ def test_granite_3_s_dense_model_stays_granite(tmp_path):
         hidden_size=2048, num_hidden_layers=40, num_attention_heads=32, num_key_value_heads=8,
         intermediate_size=8192, vocab_size=49155, tie_word_embeddings=True,
     )  # fmt: skip
-    assert inspect_built(_build(config), tmp_path)["family"] == "granite"
+    assert inspect_built(meta_causal_lm(config), tmp_path)["family"] == "granite"
 
 
 @pytest.mark.parametrize("size", ["A2.7B", "57B"])
