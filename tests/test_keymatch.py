@@ -313,3 +313,45 @@ def test_prose_scans_find_what_the_plain_regexes_find():
         assert found == [(m.span(), m.group(1)) for m in plain_ids.finditer(text)], text[:80]
         found = [(m.span(), m.group(1)) for m in name_mentions(text)]  # (scanned near the names it holds)
         assert found == [(m.span(), m.group(1)) for m in _name_pattern().finditer(text)], text[:80]
+
+
+def test_a_hint_s_lookahead_is_read_past_the_match():
+    """`count` scans windows around a hint's literals; a negative lookahead reads past the match it allows, so a
+    window as wide as the match alone counted `Qwen3-Coder-Next` as Qwen3 (`(?![- ]?(Coder[- ])?Next)` unseen). Each
+    hint with a lookahead, sampled and followed by a sample of what its lookahead refuses, counts as `re` does."""
+    import random
+
+    from hfprobe.tree.registry import families
+
+    rng, checked = random.Random(3), 0
+    for kp, _, any_case in families()["_text_hints"]:
+        pattern = kp.pattern.removeprefix("(?i)")
+        for _ in range(8):
+            text = "x " * 40 + _sample(pattern, rng) + _sample_lookahead(pattern, rng) + " y" * 40
+            text = text.lower() if any_case else text
+            assert kp.count(text) == len(kp.compiled.findall(text)), (kp.pattern, text[78:140])
+            checked += "(?!" in pattern
+    assert checked >= 40  # (the hints with a lookahead: Qwen3's, Gemma's, DeepSeek's, ...)
+
+
+def _sample_lookahead(pattern: str, rng) -> str:
+    """A sample of one of the pattern's negative lookaheads' bodies (what it refuses after a match), or ""."""
+    bodies = [pattern[m.end() : _close(pattern, m.end())] for m in re.finditer(r"(?<!\\)\(\?!", pattern)]
+    return _sample(rng.choice(bodies), rng) if bodies else ""
+
+
+def _close(p: str, i: int) -> int:
+    """The index of the `)` that closes the group whose body starts at `i`."""
+    depth = 0
+    while i < len(p):
+        if p[i] == "\\":
+            i += 2
+            continue
+        if p[i] == "[":
+            i = p.index("]", i + 2) + 1
+            continue
+        depth += {"(": 1, ")": -1}.get(p[i], 0)
+        if depth < 0:
+            return i
+        i += 1
+    return i

@@ -51,6 +51,15 @@ def _max_width(pattern: str, flags: int) -> int | None:
     return width if width < _parser.MAXREPEAT else None
 
 
+_LOOKAROUND = re.compile(r"(?<!\\)\(\?<?[=!]")
+
+
+def _max_reach(pattern: str, flags: int) -> int | None:
+    """The most characters one match and its lookarounds can read, or None if unbounded (or unknown): its width with
+    each lookaround counted as text it matches (`(?!-Coder-Next)` reads 11 characters past the match it allows)."""
+    return _max_width(_LOOKAROUND.sub("(?:", pattern), flags)
+
+
 def _skip_class(p: str, i: int) -> int:
     """Index just past the character class that starts at p[i] == '['."""
     j = i + 1
@@ -282,12 +291,13 @@ class KeyPattern:
     is never searched.
     """
 
-    __slots__ = ("pattern", "flags", "_compiled", "variants", "needs", "groups", "_width")
+    __slots__ = ("pattern", "flags", "_compiled", "variants", "needs", "groups", "_width", "_reach")
 
     def __init__(self, pattern: str, flags: int = 0, *, groups: bool = False):
         self.pattern, self.flags, self.groups = pattern, flags, groups
         self._compiled: re.Pattern | None = None  # the whole pattern and its width: built when first needed
         self._width: int | None | bool = False  # (most patterns only ever run as their variants)
+        self._reach: int | None | bool = False
         found = []
         if not flags and not _UNSAFE.search(pattern):
             try:
@@ -340,18 +350,22 @@ class KeyPattern:
     def count(self, text: str) -> int:
         """`len(re.findall(pattern, text))`, scanning only around the occurrences of the variants' literals.
 
-        Every match holds one of the literals and is at most `width` characters long, so it lies within `width`
-        characters of a literal's occurrence; windows that touch are merged (a match never spans two), and each
-        reaches 2 characters further, so an end check (`\\b`) sees the real text. Without literals or a bounded
-        width, the whole text is scanned.
+        Every match holds one of the literals, and it and its lookarounds read at most `reach` characters, so they
+        lie within `reach` characters of a literal's occurrence; windows that touch are merged (a match never spans
+        two), and each reaches 2 characters further, so an end check (`\\b`) sees the real text. Without literals
+        or a bounded reach, the whole text is scanned.
 
         >>> KeyPattern(r"\\bSD ?1(\\.[0-9x])?\\b|stable-diffusion-v1").count("SD 1.5, SDXL and stable-diffusion-v1-5")
         2
+        >>> KeyPattern(r"\\bQwen ?3(?![- ]?(Coder[- ])?Next)").count("Qwen3-Coder-Next, not Qwen3")
+        1
         """
         literals = self.literals()
-        if self.width is None or None in literals:
+        if self._reach is False:
+            self._reach = _max_reach(self.pattern, self.flags)
+        if self._reach is None or None in literals:
             return len(self.compiled.findall(text))
-        near = windows(text, set(literals), self.width + 2)
+        near = windows(text, set(literals), self._reach + 2)
         return sum(len(self.compiled.findall(text, lo, hi)) for lo, hi in near)
 
     def __repr__(self) -> str:
