@@ -468,8 +468,8 @@ def test_a_diffusers_class_of_the_registry_keeps_the_family_and_its_root(tmp_pat
 def test_the_architecture_tables_name_registry_families_and_real_classes():
     """families.json's `model_types` and `diffusers_classes` name families the registry has; each model type is
     one transformers knows (but Falcon's `RefinedWeb*` from before transformers had it, `gpt-j`, a spelling
-    other tools write for `gptj`, Kimi K2's `kimi_k2`, its own code's, and StableLM's first `stablelm_epoch`), each
-    class one diffusers exports (or Wan's own)."""
+    other tools write for `gptj`, Kimi K2's `kimi_k2` and MiniMax-Text-01's and -M1's, their own code's, and
+    StableLM's first `stablelm_epoch`), each class one diffusers exports (or Wan's own)."""
     import diffusers
     from transformers import CONFIG_MAPPING
 
@@ -478,7 +478,15 @@ def test_the_architecture_tables_name_registry_families_and_real_classes():
     assert all(f in known for f in spec["_model_types"].values())
     assert all(fams and set(fams) <= set(known) for fams in spec["_diffusers_classes"].values())
     foreign = [t for t in spec["_model_types"] if t not in CONFIG_MAPPING]
-    assert foreign == ["kimi_k2", "gpt-j", "stablelm_epoch", "RefinedWebModel", "RefinedWeb"]
+    assert foreign == [
+        "minimax_text_01",
+        "minimax_m1",
+        "kimi_k2",
+        "gpt-j",
+        "stablelm_epoch",
+        "RefinedWebModel",
+        "RefinedWeb",
+    ]
     assert [c for c in spec["_diffusers_classes"] if not hasattr(diffusers, c)] == ["WanModel"]
     assert not set(spec["_model_types"]) & set(known)  # a family's own key needs no row
 

@@ -78,7 +78,7 @@ def test_a_declared_base_is_checked_against_the_weights(model, declared, written
         ("unsloth/gemma-3n-E2B-it-unsloth-bnb-4bit", "google/gemma-3n-E2B-it", "gemma3n"),  # a re-upload's name
         ("someone/gemma-3n-medical-sft", None, "gemma3n"),
         ("google/gemma-3-4b-it", "google/gemma-3-4b-it", "gemma3"),  # Gemma 3 stays Gemma 3's
-        ("google/recurrentgemma-2b", None, None),
+        ("google/recurrentgemma-2b", "google/recurrentgemma-2b", "recurrent_gemma"),  # Griffin: its own family
     ],
 )
 def test_names_resolve(name, root, family):

@@ -71,6 +71,10 @@ def _exl2(o, i, b=4, g=16):
             "q_scale_max": ("F16", (i // g,)), "q_groups": ("I16", (2 * (i // g),))}  # fmt: skip
 
 
+def _bitnet(o, i, b=2, g=0):  # BitNet b1.58: four ternary weights a byte along the rows, one scale
+    return {"weight": ("U8", (o // 4, i)), "weight_scale": ("BF16", (1,))}
+
+
 # layout -> (tensors of one Linear, what config.json says, the method inspect reports, whether the header alone
 # gives the full shape)
 LAYOUTS = {
@@ -89,6 +93,7 @@ LAYOUTS = {
     ),
     "mlx": (_mlx, {"bits": 4, "group_size": 16}, "mlx", False),
     "exl2": (_exl2, {"quant_method": "exl2", "bits": 4.0}, "exl2", True),
+    "bitnet": (_bitnet, {"quant_method": "bitnet", "linear_class": "autobitlinear"}, "bitnet", True),
 }
 
 
@@ -144,7 +149,8 @@ def test_each_layout_reads_at_the_dense_shapes(layout, tiny_dense, tmp_path):
     _config(folder, quantization, None, **cfg)
     with open_weights(str(folder)) as view:  # with config.json: the bits it declares complete packed shapes
         got = {n: (m.d_out or None, m.d_in or None) for n, m in view.modules.items()}
-        assert view.extra["quantized"]["bits"] == (None if layout == "exl2" else 8 if "8" in layout else 4)
+        bits = {"exl2": None, "bitnet": 2}.get(layout, 8 if "8" in layout else 4)
+        assert view.extra["quantized"]["bits"] == bits
     if layout != "bnb4":
         assert got == dense
     assert any("quantized (" in n for n in view.notes)

@@ -89,11 +89,11 @@ def test_full_attention_on_every_layer_is_no_qwen3_5_s():
 @pytest.mark.parametrize("targets", [None, (*ATTENTION, "in_proj_qkvz", "out_proj")])
 def test_qwen3_next_s_fused_linear_attention_is_no_qwen3_5(targets):
     """Qwen3-Next (80B-A3B), Qwen3.5's forerunner, fuses its linear attention's projections (`in_proj_qkvz`,
-    `in_proj_ba`): a layout the registry lacks, no family (it was Qwen3's or LLaMA's at 0.3, and with the Gated
-    DeltaNet's shared names Qwen3.5's)."""
+    `in_proj_ba`): a family of its own (it was Qwen3's or LLaMA's at 0.3, and with the Gated DeltaNet's shared names
+    Qwen3.5's; then no family while the registry lacked it)."""
     shapes = built_shapes("qwen3_next", num_hidden_layers=8)
     r = classify(shapes if targets is None else lora_like(shapes, *targets, prefix="base_model.model."))
-    assert r.family is None, r.evidence
+    assert r.family == "qwen3_next", r.evidence
 
 
 def test_the_hub_checkpoint_s_vision_tower_and_prediction_layer():
@@ -140,14 +140,14 @@ def test_a_mixture_s_stacked_experts_are_read_at_one_expert_s_shape(tmp_path):
         ("35b-a3b", "Qwen/Qwen3.6-35B-A3B", "Qwen/Qwen3.6-35B-A3B"),
         ("9b", "Qwen/Qwen3.5-4B", None),  # 2560 wide, the weights 4096
         ("9b", "Qwen/Qwen3-8B", None),  # Qwen3: no linear attention, a query projection without its gate
-        ("35b-a3b", "Qwen/Qwen3-Next-80B-A3B-Instruct", None),  # linear attention in a layout the registry lacks
+        ("35b-a3b", "Qwen/Qwen3-Next-80B-A3B-Instruct", None),  # Qwen3-Next's linear attention is fused
     ],
 )
 def test_a_declared_base_is_checked_against_the_weights(model, declared, written):
     lora = lora_like(built(model), *ALL_LINEAR, prefix=PREFIX)
     r = classify(lora, config={"base_model_name_or_path": declared})
     assert r.family == "qwen3_5" and r.base_model["id"] == written, (r.base_model, r.conflicts)
-    if written is None and declared != "Qwen/Qwen3-Next-80B-A3B-Instruct":
+    if written is None:
         assert r.conflicts, r.conflicts
 
 
@@ -159,7 +159,7 @@ def test_a_declared_base_is_checked_against_the_weights(model, declared, written
         ("Qwen/Qwen3.6-35B-A3B", "Qwen/Qwen3.6-35B-A3B", "qwen3_5"),
         ("Qwen/Qwen3.6-27B", None, "qwen3_5"),
         ("unsloth/Qwen3.5-4B-GGUF", "Qwen/Qwen3.5-4B", "qwen3_5"),  # a re-upload, by its name
-        ("Qwen/Qwen3-Next-80B-A3B-Instruct", None, None),  # an architecture the registry lacks, not Qwen3's
+        ("Qwen/Qwen3-Next-80B-A3B-Instruct", "Qwen/Qwen3-Next-80B-A3B-Instruct", "qwen3_next"),  # not Qwen3's
         ("Qwen/Qwen3-8B", "Qwen/Qwen3-8B", "qwen3"),
     ],
 )
@@ -173,7 +173,8 @@ def test_names_resolve(name, root, family):
         ("A LoRA for Qwen3.5-9B, trained with Unsloth.", {"qwen3_5": 1}),
         ("QLoRA of Qwen 3.6 on legal Q&A", {"qwen3_5": 1}),
         ("Fine-tuned Qwen3-8B on charts", {"qwen3": 1}),
-        ("A Qwen3-Next adapter", None),  # an architecture the registry lacks
+        ("A Qwen3-Next adapter", {"qwen3_next": 1}),  # not Qwen3's
+        ("Qwen3-Coder-Next, fine-tuned", {"qwen3_next": 1}),
     ],
 )
 def test_a_readme_s_prose_names_the_family(prose, families):

@@ -133,7 +133,7 @@ def test_opt_adapters_are_opt_not_llama_or_whisper(hf_shapes):
         ("someone/glm-4-9b-chat-lora", None, "chatglm"),
         ("THUDM/GLM-4-9B-0414", "THUDM/GLM-4-9B-0414", "chatglm"),  # pretrained apart in GLM-4-9B's shapes
         ("THUDM/GLM-Z1-32B-0414", None, "chatglm"),
-        ("zai-org/GLM-4.7-Flash", None, None),  # DeepSeek's latent attention at its own sizes (`glm4_moe_lite`)
+        ("zai-org/GLM-4.7-Flash", "zai-org/GLM-4.7-Flash", "glm4_moe_lite"),  # DeepSeek's latent attention, its sizes
     ],
 )
 def test_names_of_the_newer_families_resolve(name, root, family):

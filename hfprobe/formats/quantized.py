@@ -18,6 +18,8 @@ would rule out the very model that was quantized. The layouts (b = bits, g = gro
   `weight_zero_point`, `weight_shape`.
 - MLX: `weight` uint32 [out, in*b/32] beside `scales` and `biases` [out, in/g].
 - EXL2: `q_weight` int32 [~in*b/32, out] beside `q_invperm` [in], `q_scale`, `q_groups` and the rest.
+- BitNet b1.58 (transformers' `bitnet`, `microsoft/bitnet-b1.58-2B-4T`): `weight` uint8 [out/4, in], four ternary
+  weights a byte along the rows, beside one `weight_scale`.
 
 Where the packing hides b, it comes from config.json (`quantization_config`, or MLX's `quantization`); without
 it the in-features stay unknown. Values are never dequantized: `WeightsView.layer()` refuses a quantized module.
@@ -56,6 +58,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "compressed-tensors": ("weight_packed", "weight_scale", "weight_zero_point", "weight_shape", "weight_g_idx"),
     "mlx": ("weight", "scales", "biases"),
     "exl2": ("q_weight", "q_invperm", "q_perm", "q_scale", "q_scale_max", "q_groups", "q_group_map"),
+    "bitnet": ("weight", "weight_scale"),
 }
 # the suffix of the tensor that marks a quantized Linear -> its method (GPTQ or AWQ is settled by shapes)
 MARKERS: dict[str, str] = {
@@ -93,6 +96,8 @@ def quantized_bases(raw: dict[str, TensorInfo]) -> dict[str, str]:
                     out[base] = "fp8"
                 elif info.dtype == "U32" and base + ".scales" in raw and base + ".biases" in raw:
                     out[base] = "mlx"
+                elif info.dtype == "U8" and len(info.shape) == 2 and base + ".weight_scale" in raw:
+                    out[base] = "bitnet"
     return out
 
 
@@ -152,6 +157,9 @@ def _shape(method: str, parts: dict[str, TensorInfo], bits: int | None) -> tuple
     if method == "mlx":
         w = s["weight"]
         return method, bits, w[0], _div(w[1] * 32, bits)
+    if method == "bitnet":
+        w = s["weight"]
+        return method, 2, w[0] * 4, w[1]
     qw, perm = s.get("q_weight"), s["q_invperm"]  # exl2: bits vary by layer
     return method, None, (qw[1] if qw and len(qw) == 2 else 0), perm[0]
 
@@ -163,6 +171,7 @@ _MARK = {
     "exl2": "q_invperm",
     "fp8": "weight",
     "mlx": "weight",
+    "bitnet": "weight",
 }
 
 

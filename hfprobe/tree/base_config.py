@@ -76,6 +76,8 @@ def config_dims(config: Mapping) -> dict[str, int]:
     image, patch = _first(config, ["image_size"]), got.get("patch")
     if got["positions"] is None and image and patch and image % patch == 0:
         got["positions"] = (image // patch) ** 2 + 1  # a ViT's patches and its class token
+    if got["ffn"] and got.get("lru"):
+        got["ffn"] //= 2  # RecurrentGemma's MLP: each projection half its `intermediate_size`
     if heads and head_dim is None and hidden and hidden % heads == 0:
         head_dim = hidden // heads
     if config.get("multi_query") is True and not config.get("new_decoder_architecture"):
@@ -97,11 +99,14 @@ def config_dims(config: Mapping) -> dict[str, int]:
 
 def _attention_layers(config: Mapping) -> list[int] | None:
     """A hybrid's attention layers (`tree.fit.ATTENTION`), from its `layer_types` where some are no attention
-    (Qwen3.5's `linear_attention`, Granite 4.0's `mamba`, LFM2's `conv`), LFM2's `full_attn_idxs` or Nemotron-H's
-    `hybrid_override_pattern`; None for a model whose every layer attends (Gemma 3's sliding and full attention).
+    (Qwen3.5's `linear_attention`, Granite 4.0's `mamba`, LFM2's `conv`), LFM2's `full_attn_idxs`, Nemotron-H's
+    `hybrid_override_pattern` or RecurrentGemma's `block_types` (a cycle over its layers); None for a model whose
+    every layer attends (Gemma 3's sliding and full attention).
 
     >>> _attention_layers({"hybrid_override_pattern": "M-M*-M"}), _attention_layers({"layer_types": ["M", "attention"]})
     ([3], [1])
+    >>> _attention_layers({"block_types": ["recurrent", "recurrent", "attention"], "num_hidden_layers": 7})
+    [2, 5]
     """
     pattern = config.get("hybrid_override_pattern")  # Nemotron-H's: M Mamba-2, * attention, - MLP, E a mixture
     if isinstance(pattern, str) and pattern:
@@ -111,7 +116,12 @@ def _attention_layers(config: Mapping) -> list[int] | None:
         attends = [i for i, k in enumerate(kinds) if "attention" in k and "linear" not in k]
         return attends if 0 < len(attends) < len(kinds) else None  # (no attention named: kinds it cannot read)
     idxs = config.get("full_attn_idxs")
-    return list(idxs) if isinstance(idxs, list) and all(type(i) is int for i in idxs) else None
+    if isinstance(idxs, list) and all(type(i) is int for i in idxs):
+        return list(idxs)
+    cycle, layers = config.get("block_types"), _first(config, ["num_hidden_layers"])
+    if isinstance(cycle, list) and cycle and layers and "attention" in cycle and len(set(cycle)) > 1:
+        return [i for i in range(layers) if cycle[i % len(cycle)] == "attention"]  # RecurrentGemma's, repeated
+    return None
 
 
 def _latent_attention(config: Mapping, heads: int) -> dict[str, int]:
@@ -167,13 +177,14 @@ def _gated_delta_net(config: Mapping, q_dim: int | None) -> dict[str, int]:
 
     >>> _gated_delta_net({"linear_num_key_heads": 16, "linear_key_head_dim": 128, "linear_num_value_heads": 32,
     ...                   "linear_value_head_dim": 128}, 4096)
-    {'lin_qkv': 8192, 'lin_v': 4096, 'lin_heads': 32, 'q_gated': 8192}
+    {'lin_qkv': 8192, 'lin_v': 4096, 'lin_heads': 32, 'lin_qkvz': 12288, 'lin_ba': 64, 'q_gated': 8192}
     """
     widths = ("linear_num_key_heads", "linear_key_head_dim", "linear_num_value_heads", "linear_value_head_dim")
     k_heads, k_dim, v_heads, v_dim = (_first(config, [k]) for k in widths)
     if not (k_heads and k_dim and v_heads and v_dim):
         return {}
     out = dict(lin_qkv=2 * k_heads * k_dim + v_heads * v_dim, lin_v=v_heads * v_dim, lin_heads=v_heads)
+    out.update(lin_qkvz=out["lin_qkv"] + out["lin_v"], lin_ba=2 * v_heads)  # Qwen3-Next's, the four fused in two
     if q_dim:
         out["q_gated"] = 2 * q_dim
     experts, width = _first(config, ["num_experts"]), _first(config, ["moe_intermediate_size"])
@@ -194,16 +205,16 @@ def _may_have_mamba(config: Mapping) -> bool:
 
 
 def _mamba2(config: Mapping) -> dict[str, int]:
-    """A Mamba-2 layer's widths (Granite 4.0's and Nemotron-H's names for its heads, their width, its groups and
-    state): `in_proj` gives the gate and the input (each its heads x their width, `d_inner`), B and C (each groups x
-    state) and one step size per head; the convolution runs over the input, B and C (`conv_dim`).
+    """A Mamba-2 layer's widths (Granite 4.0's, Nemotron-H's and Zamba2's names for its heads, their width, its
+    groups and state): `in_proj` gives the gate and the input (each its heads x their width, `d_inner`), B and C
+    (each groups x state) and one step size per head; the convolution runs over the input, B and C (`conv_dim`).
 
     >>> _mamba2({"mamba_num_heads": 128, "mamba_head_dim": 64, "n_groups": 8, "ssm_state_size": 128})
     {'d_inner': 8192, 'mamba_in': 18560, 'conv_dim': 10240}
     """
-    heads = _first(config, ["mamba_num_heads", "mamba_n_heads"])
-    width = _first(config, ["mamba_head_dim", "mamba_d_head"])
-    groups = _first(config, ["n_groups", "mamba_n_groups"])
+    heads = _first(config, ["mamba_num_heads", "mamba_n_heads", "n_mamba_heads"])
+    width = _first(config, ["mamba_head_dim", "mamba_d_head", "mamba_headdim"])
+    groups = _first(config, ["n_groups", "mamba_n_groups", "mamba_ngroups"])
     state = _first(config, ["ssm_state_size", "mamba_d_state"])
     if not (heads and width and groups and state):
         return {}
