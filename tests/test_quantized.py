@@ -75,6 +75,16 @@ def _bitnet(o, i, b=2, g=0):  # BitNet b1.58: four ternary weights a byte along 
     return {"weight": ("U8", (o // 4, i)), "weight_scale": ("BF16", (1,))}
 
 
+def _nvfp4(o, i, b=4, g=16):  # NVIDIA ModelOpt: two 4-bit values a byte, an fp8 scale a block of 16, a global one
+    return {"weight": ("U8", (o, i // 2)), "weight_scale": ("F8_E4M3", (o, i // g)), "weight_scale_2": ("F32", ()),
+            "input_scale": ("F32", ())}  # fmt: skip
+
+
+def _packed_nvfp4(o, i, b=4, g=16):  # compressed-tensors' NVFP4: its packed weights in bytes, not int32 words
+    return {"weight_packed": ("U8", (o, i // 2)), "weight_scale": ("F8_E4M3", (o, i // g)),
+            "weight_global_scale": ("F32", (1,))}  # fmt: skip
+
+
 # layout -> (tensors of one Linear, what config.json says, the method inspect reports, whether the header alone
 # gives the full shape)
 LAYOUTS = {
@@ -94,6 +104,13 @@ LAYOUTS = {
     "mlx": (_mlx, {"bits": 4, "group_size": 16}, "mlx", False),
     "exl2": (_exl2, {"quant_method": "exl2", "bits": 4.0}, "exl2", True),
     "bitnet": (_bitnet, {"quant_method": "bitnet", "linear_class": "autobitlinear"}, "bitnet", True),
+    "nvfp4": (_nvfp4, {"quant_method": "modelopt", "quant_algo": "NVFP4"}, "nvfp4", True),
+    "compressed-nvfp4": (
+        _packed_nvfp4,
+        {"quant_method": "compressed-tensors", "config_groups": {"g0": {"weights": {"num_bits": 4, "type": "float"}}}},
+        "compressed-tensors",
+        False,
+    ),
 }
 
 
@@ -310,3 +327,17 @@ def test_bitsandbytes_own_quant_states_give_the_dense_model_s_shapes(tmp_path):
     assert read and all(".layers.0." in n for n in read)
     for name, shape in read.items():
         assert shape == tuple(dense.get_submodule(name).weight.shape), name
+
+
+def test_a_uint8_weight_with_a_scale_per_block_is_no_bitnet(tmp_path):
+    # NVFP4 (ModelOpt) also stores a uint8 `weight` beside a `weight_scale`, one per 16 inputs: packed along the
+    # inputs, not BitNet's four rows a byte
+    header = {"model.layers.0.mlp.down_proj.weight": ("U8", (64, 128)),
+              "model.layers.0.mlp.down_proj.weight_scale": ("F8_E4M3", (64, 16)),
+              "model.layers.1.mlp.down_proj.weight": ("U8", (16, 256)),
+              "model.layers.1.mlp.down_proj.weight_scale": ("BF16", (1,))}  # fmt: skip
+    write_header(tmp_path / "model.safetensors", header)
+    with open_weights(str(tmp_path)) as view:
+        bitnet, nvfp4 = view.modules["model.layers.1.mlp.down_proj"], view.modules["model.layers.0.mlp.down_proj"]
+        assert bitnet.kind == "quantized" and (bitnet.d_out, bitnet.d_in) == (64, 256)
+        assert nvfp4.kind != "quantized", nvfp4

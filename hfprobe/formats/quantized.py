@@ -15,11 +15,13 @@ would rule out the very model that was quantized. The layouts (b = bits, g = gro
   `weight_scale`, `weight_scale_inv` or `input_scale`; ComfyUI's scaled fp8 (`*_fp8_scaled.safetensors`) beside
   `scale_weight` and `scale_input`; a plain float8 cast (`*_fp8_e4m3fn.safetensors`) with no scale at all.
 - compressed-tensors pack-quantized: `weight_packed` int32 [out, in*b/32] beside `weight_scale` [out, in/g],
-  `weight_zero_point`, `weight_shape`.
+  `weight_zero_point`, `weight_shape`; its NVFP4 packs into uint8 [out, in*b/8] beside `weight_global_scale`.
+- NVFP4 (NVIDIA ModelOpt): `weight` uint8 [out, in/2], two 4-bit values a byte, beside `weight_scale` float8
+  [out, in/16] and `weight_scale_2`.
 - MLX: `weight` uint32 [out, in*b/32] beside `scales` and `biases` [out, in/g].
 - EXL2: `q_weight` int32 [~in*b/32, out] beside `q_invperm` [in], `q_scale`, `q_groups` and the rest.
 - BitNet b1.58 (transformers' `bitnet`, `microsoft/bitnet-b1.58-2B-4T`): `weight` uint8 [out/4, in], four ternary
-  weights a byte along the rows, beside one `weight_scale`.
+  weights a byte along the rows, beside one `weight_scale` (a single value: NVFP4's uint8 weights have one a block).
 
 Where the packing hides b, it comes from config.json (`quantization_config`, or MLX's `quantization`); without
 it the in-features stay unknown. Values are never dequantized: `WeightsView.layer()` refuses a quantized module.
@@ -55,7 +57,16 @@ PARTS: dict[str, tuple[str, ...]] = {
         "weight.quant_state.bitsandbytes__fp4",
     ),
     "fp8": ("weight", "weight_scale", "weight_scale_inv", "input_scale", "scale_weight", "scale_input"),
-    "compressed-tensors": ("weight_packed", "weight_scale", "weight_zero_point", "weight_shape", "weight_g_idx"),
+    "compressed-tensors": (
+        "weight_packed",
+        "weight_scale",
+        "weight_zero_point",
+        "weight_shape",
+        "weight_g_idx",
+        "weight_global_scale",
+        "input_global_scale",
+    ),
+    "nvfp4": ("weight", "weight_scale", "weight_scale_2", "input_scale"),
     "mlx": ("weight", "scales", "biases"),
     "exl2": ("q_weight", "q_invperm", "q_perm", "q_scale", "q_scale_max", "q_groups", "q_group_map"),
     "bitnet": ("weight", "weight_scale"),
@@ -96,9 +107,16 @@ def quantized_bases(raw: dict[str, TensorInfo]) -> dict[str, str]:
                     out[base] = "fp8"
                 elif info.dtype == "U32" and base + ".scales" in raw and base + ".biases" in raw:
                     out[base] = "mlx"
-                elif info.dtype == "U8" and len(info.shape) == 2 and base + ".weight_scale" in raw:
-                    out[base] = "bitnet"
+                elif info.dtype == "U8" and len(info.shape) == 2 and _one(raw.get(base + ".weight_scale")):
+                    out[base] = "bitnet"  # (NVFP4's uint8 `weight` has a scale per block, `weight_scale` 2-D)
+                elif info.dtype == "U8" and len(info.shape) == 2 and base + ".weight_scale_2" in raw:
+                    out[base] = "nvfp4"
     return out
+
+
+def _one(info: TensorInfo | None) -> bool:
+    """Whether a tensor holds one value (BitNet's `weight_scale`, shape [1] or [])."""
+    return info is not None and all(d == 1 for d in info.shape)
 
 
 def _config_bits(config: dict | None) -> tuple[str | None, int | None]:
@@ -152,8 +170,11 @@ def _shape(method: str, parts: dict[str, TensorInfo], bits: int | None) -> tuple
     if method == "fp8":
         return method, 8, s["weight"][0], s["weight"][1]
     if method == "compressed-tensors":
-        wp = s["weight_packed"]
-        return method, bits, wp[0], _div(wp[1] * 32, bits)
+        wp, word = s["weight_packed"], 8 if parts["weight_packed"].dtype in ("U8", "I8") else 32
+        return method, bits, wp[0], _div(wp[1] * word, bits)
+    if method == "nvfp4":
+        w = s["weight"]
+        return method, 4, w[0], w[1] * 2
     if method == "mlx":
         w = s["weight"]
         return method, bits, w[0], _div(w[1] * 32, bits)
@@ -172,6 +193,7 @@ _MARK = {
     "fp8": "weight",
     "mlx": "weight",
     "bitnet": "weight",
+    "nvfp4": "weight",
 }
 
 
