@@ -259,9 +259,29 @@ def test_bitnet_s_packed_weights_read_at_their_size(tmp_path):
     assert _ids(report) == ["microsoft/bitnet-b1.58-2B-4T"]  # (its `-bf16` repo the same weights unpacked)
 
 
+def _cwm():
+    import transformers as tf
+
+    return meta_causal_lm(
+        tf.CwmConfig(
+            hidden_size=6144, num_hidden_layers=64, num_attention_heads=48, num_key_value_heads=8, head_dim=128,
+            intermediate_size=21504, vocab_size=128256, tie_word_embeddings=False,
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("lora", [(), ("q_proj", "v_proj")], ids=["checkpoint", "lora"])
+def test_cwm_is_cwm_s(lora, tmp_path):
+    # Meta's Code World Model: LLaMA's names; Codestral 22B's and Mixtral 8x22B's attention widths in 64 layers, not 56
+    report = inspect_built(_cwm(), tmp_path, lora=lora)
+    assert report["family"] == "cwm" and report["family_confidence"] == 1.0, report["root"]["evidence"]
+    assert set(_ids(report)) == {"facebook/cwm", "facebook/cwm-sft", "facebook/cwm-pretrain"}
+
+
 @pytest.mark.parametrize(
     "name, family",
     [
+        ("facebook/cwm", "cwm"),
         ("zai-org/GLM-4.7-Flash", "glm4_moe_lite"),
         ("someone/GLM-4.7-Flash-abliterated", "glm4_moe_lite"),
         ("openbmb/MiniCPM3-4B", "minicpm3"),
@@ -291,6 +311,9 @@ def test_names_claim_their_architecture(name, family):
         ("A Nemotron-Mini-4B QLoRA", "nemotron"),
         ("RecurrentGemma 2B on poems", "recurrent_gemma"),
         ("Zamba2 instruct, tuned", "zamba2"),
+        ("Code World Model, SFT on traces", "cwm"),
+        ("A FlexOlmo adapter", "flex_olmo"),
+        ("dots.llm1 inst, tuned", "dots1"),
         ("Pruned like Llama-3.1-Minitron-4B", None),  # LLaMA 3.1's, no Nemotron's
     ],
 )

@@ -6,6 +6,10 @@ on the meta device at the published sizes and written as header-only files.
 
 Before: OLMoE read OLMo 2 at 0.5 (and its name claimed no family), Granite's mixtures LLaMA at 0.5 with Granite 3's
 names claiming the dense family, and a Qwen2-MoE config.json named an architecture the registry lacks.
+
+Stop 81 adds FlexOlmo (AI2: OLMo 2 7B's attention and norms, experts each an OLMo 2 7B MLP; before: OLMo 2 at 0.5, its
+2x7B pairs OLMo 2 7B's) and dots.llm1 (Qwen3's attention over DeepSeek-V3's mixture; its default config builds nothing
+in transformers, so the sweep never read it).
 """
 
 from __future__ import annotations
@@ -116,3 +120,74 @@ def test_names_claim_their_architecture():
     assert resolve_name("someone/granite-3.1-3b-a800m-instruct-sft")[1] == "granitemoe"
     assert resolve_name("someone/granite-3.1-8b-instruct-sft")[1] == "granite"
     assert resolve_name("someone/Qwen1.5-MoE-A2.7B-sft")[1] == "qwen2"
+
+
+def _flex_olmo(experts: int):
+    import transformers as tf
+
+    return meta_causal_lm(
+        tf.FlexOlmoConfig(
+            hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=32,
+            intermediate_size=11008, num_experts=experts, num_experts_per_tok=experts, vocab_size=100352,
+            pad_token_id=1, eos_token_id=100257,
+        )
+    )  # fmt: skip
+
+
+def _dots1():
+    import transformers as tf
+
+    return meta_causal_lm(
+        tf.Dots1Config(
+            hidden_size=4096, num_hidden_layers=62, num_attention_heads=32, num_key_value_heads=32, head_dim=128,
+            intermediate_size=10944, moe_intermediate_size=1408, n_routed_experts=128, n_shared_experts=2,
+            num_experts_per_tok=6, first_k_dense_replace=1, vocab_size=152064, tie_word_embeddings=False,
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("experts, ids", [(7, {"allenai/FlexOlmo-7x7B-1T", "allenai/FlexOlmo-7x7B-1T-RT"}), (2, None)])
+def test_a_flexolmo_checkpoint_is_flexolmo_s_by_its_experts(experts, ids, tmp_path):
+    # OLMo 2 7B's every other name and size: its router and experts make it FlexOlmo's, their count its model
+    report = inspect_built(_flex_olmo(experts), tmp_path)
+    assert report["family"] == "flex_olmo" and report["family_confidence"] == 1.0, report["root"]["evidence"]
+    pairs = {f"allenai/Flex-{d}-2x7B-1T" for d in ("math", "news", "pes2o", "code", "creative", "reddit")}
+    got = set(_ids(report))
+    assert got == ids if ids else (got <= pairs and len(got) == 5), got  # (five candidates are listed)
+
+
+def test_a_lora_on_flexolmo_s_attention_alone_names_no_base(tmp_path):
+    # its attention is OLMo 2 7B's and Llama 2 7B's every size (and FlexOlmo's priors are low): nothing written
+    report = inspect_built(_flex_olmo(7), tmp_path, lora=("q_proj", "v_proj"))
+    assert report["base_model"]["id"] is None and report["family_confidence"] < 0.9, _ids(report)
+
+
+@pytest.mark.parametrize(
+    "lora", [(), ("q_proj", "v_proj", "gate_proj", "up_proj", "down_proj")], ids=["checkpoint", "lora"]
+)
+def test_dots_llm1_is_dots_s(lora, tmp_path):
+    # Qwen3's names over DeepSeek-V3's mixture (GLM-4.5's layout): its widths and 62 layers are its own
+    report = inspect_built(_dots1(), tmp_path, lora=lora)
+    assert report["family"] == "dots1" and report["family_confidence"] == 1.0, report["root"]["evidence"]
+    assert set(_ids(report)[:2]) == {"rednote-hilab/dots.llm1.base", "rednote-hilab/dots.llm1.inst"}
+
+
+@pytest.mark.parametrize(
+    "name, family",
+    [
+        ("allenai/FlexOlmo-7x7B-1T-RT", "flex_olmo"),
+        ("allenai/Flex-reddit-2x7B-1T", "flex_olmo"),
+        ("allenai/Flex-public-7B-1T", None),  # (OLMo 2's, its type says; its name claims no family)
+        ("rednote-hilab/dots.llm1.inst", "dots1"),
+    ],
+)
+def test_stop_81_names_claim_their_architecture(name, family):
+    assert resolve_name(name)[1] == family
+
+
+def test_a_lora_on_llama_2_7b_s_mlp_is_no_flexolmo(tmp_path):
+    # FlexOlmo's attention is Llama 2 7B's every size, but its MLPs are experts: a dense `mlp.gate_proj` rules it out
+    from tests.model_shapes import meta_model
+
+    report = inspect_built(meta_model("llama"), tmp_path, lora=("q_proj", "v_proj", "gate_proj", "up_proj"))
+    assert report["family"] == "llama" and not any("FlexOlmo" in i for i in _ids(report)), _ids(report)

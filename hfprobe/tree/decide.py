@@ -55,10 +55,12 @@ def conflict_code(source: str, kind: str) -> str:
 
 def _wrong_size(c: Claim, pool: list[RootFit], fits: list) -> list[str]:
     """For a model the registry does not know, named with its size (`someorg/Qwen2.5-1.5B-finetune`): the
-    registry's models of its family, line and size, when none of them fits the weights and every root that does fit
-    states another size (Qwen2.5-7B). Empty where the name says no size, the registry has none of that size, or
-    nothing known fits (an `open_llama_3b` is no Llama 3.2 3B, but neither is it ruled out by one). A size is its
-    own line's: Qwen1.5-14B is no Qwen2.5-14B, Falcon3-7B (LLaMA's layout) no Llama 2 7B, whatever their family."""
+    registry's models of its family, line and size, when none of them fits the weights and every root of its family
+    that does fit (every root that fits, where none of its family does) states another size (Qwen2.5-7B; another
+    family's FlexOlmo-7x7B, whose name states no size, does not excuse a `llama-2-13b` on Llama 2 7B's attention).
+    Empty where the name says no size, the registry has none of that size, or nothing known fits (an
+    `open_llama_3b` is no Llama 3.2 3B, but neither is it ruled out by one). A size is its own line's: Qwen1.5-14B is
+    no Qwen2.5-14B, Falcon3-7B (LLaMA's layout) no Llama 2 7B, whatever their family."""
     mark = size_mark(c.value) if c.root is None and c.family else None
     line = model_line(c.value)
     same = [
@@ -67,10 +69,11 @@ def _wrong_size(c: Claim, pool: list[RootFit], fits: list) -> list[str]:
         if any(line in model_line(n) or model_line(n) in line for n in _names(r))
     ]
     tested = {f.root["id"] for _, f in fits}
-    pool_marks = {size_mark(f.root["id"]) for f in pool}
+    own = [f for f in pool if f.root["family"] == c.family] or pool
+    pool_marks = {size_mark(f.root["id"]) for f in own}
     if not any(r in tested for r in same) or any(f.root["id"] in same for f in pool):
         return []
-    return same if pool and None not in pool_marks and mark not in pool_marks else []
+    return same if own and None not in pool_marks and mark not in pool_marks else []
 
 
 def _names(root_id: str) -> list[str]:
