@@ -19,7 +19,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built, meta_causal_lm
+from tests.model_shapes import inspect_built, meta_causal_lm, meta_model, saved_shapes
 
 torch.set_num_threads(1)
 
@@ -139,8 +139,6 @@ def test_minicpm3_is_minicpm3_s(lora, tmp_path):
 
 def test_a_deepseek_v2_lite_checkpoint_stays_deepseek_s(tmp_path):
     # GLM-4.7-Flash and MiniCPM3 share DeepSeek's names (`same_as`): DeepSeek-V2-Lite's sizes are its own still
-    from tests.model_shapes import meta_model
-
     model = meta_model(
         "deepseek_v2", hidden_size=2048, num_hidden_layers=27, num_attention_heads=16, num_key_value_heads=16,
         q_lora_rank=None, kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128,
@@ -188,8 +186,6 @@ def test_a_lora_on_minimax_m2_s_attention_is_minimax_m2_s(tmp_path):
 
 def test_a_mixtral_checkpoint_is_no_minimax_m2(tmp_path):
     # Mixtral's names without the router bias: a full MiniMax-M2 checkpoint has it
-    from tests.model_shapes import meta_model
-
     report = inspect_built(meta_model("mixtral", num_hidden_layers=2, num_local_experts=4), tmp_path)
     assert report["family"] != "minimax_m2" and _ruled_out("MiniMax-M2", report), report["root"]["evidence"]
 
@@ -204,8 +200,6 @@ def test_minimax_01_is_minimax_s(lora, tmp_path):
 def test_minimax_01_in_few_layers_is_minimax_s(tmp_path):
     # transformers' default alternates softmax and lightning layers: as many LLaMA-named keys as lightning ones, so
     # the decoder rule must list MiniMax-01 too (it read LFM2 at 0.3 when the rule left it out)
-    from tests.model_shapes import meta_model
-
     report = inspect_built(meta_model("minimax", num_hidden_layers=4, num_local_experts=4), tmp_path)
     assert report["family"] == "minimax", report["root"]["evidence"]
 
@@ -230,8 +224,6 @@ def test_llama_named_decoders_are_their_own(kind, family, root, lora, tmp_path):
 
 def test_a_llama_checkpoint_is_no_bitnet_nor_nemotron(tmp_path):
     # BitNet's every full checkpoint holds its sub-norms; Nemotron's MLP has no gate
-    from tests.model_shapes import meta_model
-
     model = meta_model("llama", hidden_size=2560, intermediate_size=6912, num_hidden_layers=2,
                        num_attention_heads=20, num_key_value_heads=5, vocab_size=128256)  # fmt: skip
     report = inspect_built(model, tmp_path)
@@ -243,7 +235,6 @@ def test_bitnet_s_packed_weights_read_at_their_size(tmp_path):
     # the main repo's ternary weights, four to a byte along the rows (uint8 [out/4, in]) beside `weight_scale`
     from hfprobe.tree.inspect import inspect_source
     from tests.builders import write_header
-    from tests.model_shapes import saved_shapes
 
     tensors = {}
     for key, shape in saved_shapes(_llama_like("bitnet")).items():

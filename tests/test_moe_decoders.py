@@ -19,7 +19,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built, meta_causal_lm
+from tests.model_shapes import inspect_built, meta_causal_lm, meta_model
 
 torch.set_num_threads(1)
 
@@ -187,7 +187,5 @@ def test_stop_81_names_claim_their_architecture(name, family):
 
 def test_a_lora_on_llama_2_7b_s_mlp_is_no_flexolmo(tmp_path):
     # FlexOlmo's attention is Llama 2 7B's every size, but its MLPs are experts: a dense `mlp.gate_proj` rules it out
-    from tests.model_shapes import meta_model
-
     report = inspect_built(meta_model("llama"), tmp_path, lora=("q_proj", "v_proj", "gate_proj", "up_proj"))
     assert report["family"] == "llama" and not any("FlexOlmo" in i for i in _ids(report)), _ids(report)
