@@ -14,7 +14,7 @@ from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.names import shapes_from_raw
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import built_shapes, lora_like
+from tests.model_shapes import built_shapes, candidate_ids, lora_like
 
 H = [5, 15, 25, 35]  # the H models' attention layers (of 40)
 MODELS = {  # hidden, layers, heads, kv heads, expert ffn, shared ffn, experts, top-k, Mamba heads, Mamba head size
@@ -76,17 +76,36 @@ def test_checkpoints_and_adapters_name_their_root(name, targets):
 def test_the_mixture_s_experts_are_read_as_saved_on_the_hub():
     """IBM's checkpoints hold the experts as GraniteMoE saves them, `block_sparse_moe.input_linear` [experts, 2 x
     width, hidden] and `output_linear`, the router `router.layer`: one expert's shape is read from each."""
-    hub = {}
-    for key, shape in raw("h-tiny").items():
-        key = key.replace("block_sparse_moe.experts.gate_up_proj", "block_sparse_moe.input_linear.weight")
-        key = key.replace("block_sparse_moe.experts.down_proj", "block_sparse_moe.output_linear.weight")
-        hub[key.replace("block_sparse_moe.router.weight", "block_sparse_moe.router.layer.weight")] = shape
+    hub = _hub_names(raw("h-tiny"))
     assert hub != raw("h-tiny")
     shapes = shapes_from_raw(hub)
     assert shapes["layers.0.block_sparse_moe.input_linear"] == (1024, 1536)
     r = classify(shapes, params={k: o * (i or 1) for k, (o, i) in shapes.items()})
     assert r.family == "granite4" and r.root == root("h-tiny"), r.evidence
     assert any("router" in e or "experts" in e for e in r.evidence if "ruled out" in e), r.evidence
+
+
+def _hub_names(shapes: dict) -> dict:
+    hub = {}
+    for key, shape in shapes.items():
+        key = key.replace("block_sparse_moe.experts.gate_up_proj", "block_sparse_moe.input_linear.weight")
+        key = key.replace("block_sparse_moe.experts.down_proj", "block_sparse_moe.output_linear.weight")
+        hub[key.replace("block_sparse_moe.router.weight", "block_sparse_moe.router.layer.weight")] = shape
+    return hub
+
+
+def test_a_hub_checkpoint_file_names_its_root(tmp_path):
+    """The same read from a file: the weights reader takes a 3-D `.weight` for a convolution's (experts out, a
+    kernel of `hidden`), whose shape had been given as [64, 1024] and ruled every H Tiny root out."""
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    write_header(
+        tmp_path / "model.safetensors", {k: ("BF16", s) for k, s in _hub_names(raw("h-tiny")).items()}, data=False
+    )
+    report = inspect_source(str(tmp_path))
+    assert report["family"] == "granite4", report["root"]["evidence"]
+    assert set(candidate_ids(report)) == {root("h-tiny"), root("h-tiny") + "-base"}, report["root"]["evidence"]
 
 
 @pytest.mark.parametrize("name, look_alike", [("h-small", "Qwen/Qwen3-8B"), ("h-micro", "HuggingFaceTB/SmolLM3-3B")])

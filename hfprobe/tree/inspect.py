@@ -25,7 +25,7 @@ from .classify import classify
 from .declared import declared_words
 from .described import LABEL_FILES, declared_labels, described, described_words
 from .merge import MERGE_FILES, merge_recipe, untraced
-from .names import shapes_from_raw
+from .names import shapes_from_raw, stacked_expert
 from .naming import named_hub_id
 from .registry import families, family_label, tree_root
 from .trained_on import datasets_words, declared_datasets, declared_prompts, prompts_words
@@ -164,6 +164,9 @@ def weight_shapes(view) -> dict[str, tuple]:
     packed = _packed(view)  # their shapes are not (out, in): the quantized modules say those
     shapes = shapes_from_raw({k: info.shape for k, info in view.raw.items() if k not in packed})
     for name, m in view.modules.items():
+        if m.kind == "full" and (w := m.keys.get("W")) and (one := stacked_expert(w, view.raw[w].shape)):
+            shapes[name] = one  # a mixture's experts stacked [experts, out, in]: one expert's shape
+            continue
         d_in = m.d_in
         if m.kernel and d_in:
             d_in = d_in // max(1, math.prod(m.kernel))

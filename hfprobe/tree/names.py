@@ -118,10 +118,19 @@ _LORA_SUFFIX = re.compile(_LORA_PART.pattern.replace("^(?P<base>.*?)", ""), re.I
 _W_AB = re.compile(r"^w_(a|b)_(\d+)$")
 # a mixture's routed experts stacked in one 3-D parameter each, [experts, out, in], as transformers 5 saves them
 # (Qwen3.5's and GLM-4.5's checkpoints: `mlp.experts.gate_up_proj`, `mlp.experts.down_proj`) and IBM's GraniteMoE
-# always has (`block_sparse_moe.input_linear`, `output_linear`: Granite 3.0's mixtures, Granite 4.0 H Tiny and Small)
+# always has (`block_sparse_moe.input_linear`, `output_linear`: Granite 3.0's mixtures, Granite 4.0 H Tiny and Small),
+# as JetMoE has for its attention's experts and its MLP's (`self_attention.experts.input_linear`, `mlp.input_linear`)
 _STACKED_EXPERTS = re.compile(
-    r"[._]experts[._]((gate_up|gate|up|down)_proj|w[123])(\.weight)?$|[._]block_sparse_moe[._](input|output)_linear(\.weight)?$"
+    r"[._]experts[._]((gate_up|gate|up|down)_proj|w[123]|input_linear|output_linear)(\.weight)?$"
+    r"|[._](block_sparse_moe|mlp)[._](input|output)_linear(\.weight)?$"
 )
+
+
+def stacked_expert(key: str, shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """One expert's (out, in) where `key` holds a mixture's experts stacked [experts, out, in]; else None."""
+    if len(shape) == 3 and _STACKED_EXPERTS.search(key, max(0, len(key) - TAIL)):
+        return shape[1], shape[2]
+    return None
 
 
 def _lora_part(key: str) -> tuple[str, str] | None:
@@ -154,9 +163,8 @@ def shapes_from_raw(raw: Mapping[str, Iterable[int]]) -> dict[str, Shape]:
             split = _lora_part(key) if ("lora" in key.lower() or ":" in key) else None
             if split:
                 base, part = split[0], split[1].lower()
-            else:  # (stacked experts: one expert's [out, in])
-                stacked = len(shape) == 3 and _STACKED_EXPERTS.search(key, max(0, len(key) - TAIL))
-                out[_sub_tail(_DOT_WEIGHT, key)] = list(shape[1:] if stacked else shape[:2])
+            else:
+                out[_sub_tail(_DOT_WEIGHT, key)] = list(stacked_expert(key, shape) or shape[:2])
                 continue
         slot = out.setdefault(base, [None, None])
         if part in ("lora_a", "lora.down", "lora_down", "down"):
