@@ -73,7 +73,7 @@ def test_a_mamba_2_is_no_mamba(tmp_path):
     with torch.device("meta"):
         model = tf.Mamba2ForCausalLM(tf.Mamba2Config(hidden_size=768, num_hidden_layers=24, num_heads=24, head_dim=64))
     report = inspect_built(model, tmp_path)
-    assert report["family"] != "mamba" and not any(i.startswith("state-spaces/mamba") for i in _ids(report))
+    assert report["family"] == "mamba2" and not any(i.startswith("state-spaces/mamba-") for i in _ids(report))
 
 
 @pytest.mark.parametrize(
@@ -83,8 +83,8 @@ def test_a_mamba_2_is_no_mamba(tmp_path):
         ("someorg/falcon-mamba-7b-sft", "mamba"),
         ("havenhq/mamba-chat", "mamba"),
         ("someorg/mamba-2.8b-slimpj-ft", "mamba"),
-        ("mistralai/Mamba-Codestral-7B-v0.1", None),
-        ("someorg/mamba2-1.3b-ft", None),
+        ("mistralai/Mamba-Codestral-7B-v0.1", "mamba2"),
+        ("someorg/mamba2-1.3b-ft", "mamba2"),
         ("tiiuae/Falcon-H1-7B-Instruct", "falcon_h1"),
     ],
 )

@@ -123,7 +123,7 @@ def test_a_lora_on_jamba_s_mamba_is_jamba_s(tmp_path):
         ("someone/Falcon-H1R-7B-sft", "falcon_h1"),
         ("ibm-ai-platform/Bamba-9B-v2", "bamba"),
         ("ai21labs/AI21-Jamba-Mini-1.7", "jamba"),
-        ("someone/mamba2-1.3b-ft", None),
+        ("someone/mamba2-1.3b-ft", "mamba2"),
         ("ibm-granite/granite-4.0-h-tiny", "granite4"),
     ],
 )
