@@ -664,7 +664,7 @@ DECLARED_NAMES = {
     "google/txgemma-9b-chat": "gemma2",
     "google/datagemma-rig-27b-it": "gemma2",
     "google/t5gemma-2b-2b-ul2": None,
-    "google/vaultgemma-1b": None,
+    "someone/vaultgemma-1b-sft": "vaultgemma",  # (google/vaultgemma-1b a root since stop 82)
     "microsoft/Phi-4-reasoning-plus": "phi3",
     "microsoft/Phi-3.5-MoE-instruct": None,
     "microsoft/Phi-3-small-8k-instruct": None,
