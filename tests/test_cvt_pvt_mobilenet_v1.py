@@ -107,3 +107,13 @@ def test_a_mobilenet_v2_stays_mobilenet_v2_s(tmp_path):
 )
 def test_names_claim_their_architecture(name, family):
     assert resolve_name(name)[1] == family
+
+
+@pytest.mark.parametrize("model_type, not_family", [("swin2sr", "cvt"), ("mobilevitv2", "mobilenet_v1")])
+def test_look_alikes_are_not_theirs(model_type, not_family, tmp_path):
+    # Swin2SR's layers are `encoder.stages.N.layers.M` with BERT's dense names (a first draft's CvT rule took those);
+    # MobileViTV2's stem is `conv_stem.convolution`, MobileNetV1's 32 wide: its inverted residual blocks rule it out
+    from tests.model_shapes import meta_model
+
+    report = inspect_built(meta_model(model_type), tmp_path)
+    assert report["family"] != not_family, report["root"]["evidence"]
