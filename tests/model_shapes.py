@@ -62,6 +62,16 @@ def candidate_ids(report: dict) -> list[str]:
     return [c["id"] for c in report["root"]["candidates"]]
 
 
+def inspect_shapes(folder, shapes: dict) -> dict:
+    """inspect's report on a header-only `model.safetensors` of these tensor shapes (a checkpoint as a Hub file names
+    them, where that differs from what `save_pretrained` writes)."""
+    from hfprobe.tree.inspect import inspect_source
+    from tests.builders import write_header
+
+    write_header(folder / "model.safetensors", {k: ("BF16", s) for k, s in shapes.items()}, data=False)
+    return inspect_source(str(folder))
+
+
 def meta_model(model_type: str, **config):
     """transformers' AutoModel for `model_type` at `config` (its defaults otherwise), built on the meta device."""
     import torch

@@ -14,7 +14,7 @@ from hfprobe.tree.classify import classify
 from hfprobe.tree.declared import declared_claims
 from hfprobe.tree.names import shapes_from_raw
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import built_shapes, candidate_ids, lora_like
+from tests.model_shapes import built_shapes, candidate_ids, inspect_shapes, lora_like
 
 H = [5, 15, 25, 35]  # the H models' attention layers (of 40)
 MODELS = {  # hidden, layers, heads, kv heads, expert ffn, shared ffn, experts, top-k, Mamba heads, Mamba head size
@@ -97,13 +97,7 @@ def _hub_names(shapes: dict) -> dict:
 def test_a_hub_checkpoint_file_names_its_root(tmp_path):
     """The same read from a file: the weights reader takes a 3-D `.weight` for a convolution's (experts out, a
     kernel of `hidden`), whose shape had been given as [64, 1024] and ruled every H Tiny root out."""
-    from hfprobe.tree.inspect import inspect_source
-    from tests.builders import write_header
-
-    write_header(
-        tmp_path / "model.safetensors", {k: ("BF16", s) for k, s in _hub_names(raw("h-tiny")).items()}, data=False
-    )
-    report = inspect_source(str(tmp_path))
+    report = inspect_shapes(tmp_path, _hub_names(raw("h-tiny")))
     assert report["family"] == "granite4", report["root"]["evidence"]
     assert set(candidate_ids(report)) == {root("h-tiny"), root("h-tiny") + "-base"}, report["root"]["evidence"]
 

@@ -13,7 +13,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built, meta_causal_lm, meta_model, saved_shapes
+from tests.model_shapes import inspect_built, inspect_shapes, meta_causal_lm, meta_model, saved_shapes
 
 torch.set_num_threads(1)
 
@@ -60,14 +60,6 @@ def _biogpt(large: bool = False):
     )  # fmt: skip
 
 
-def _write(folder, shapes: dict) -> dict:
-    from hfprobe.tree.inspect import inspect_source
-    from tests.builders import write_header
-
-    write_header(folder / "model.safetensors", {k: ("BF16", s) for k, s in shapes.items()}, data=False)
-    return inspect_source(str(folder))
-
-
 @pytest.mark.parametrize("size", sorted(MAMBA2))
 @pytest.mark.parametrize("lora", [(), ("in_proj",)], ids=["checkpoint", "lora"])
 def test_mamba2_names_its_size(size, lora, tmp_path):
@@ -84,7 +76,7 @@ def test_mamba2_as_mamba_ssm_saves_it(tmp_path):
         k.replace("backbone.embeddings.", "backbone.embedding."): s for k, s in saved_shapes(_mamba2("130m")).items()
     }
     assert "backbone.embedding.weight" in shapes
-    report = _write(tmp_path, shapes)
+    report = inspect_shapes(tmp_path, shapes)
     assert report["family"] == "mamba2" and _ids(report) == ["state-spaces/mamba2-130m"], report["root"]["evidence"]
 
 
@@ -93,7 +85,7 @@ def test_codestral_mamba_in_its_own_files(tmp_path):
     shapes = {"model." + k.replace("backbone.embeddings.", "backbone.embedding."): s
               for k, s in saved_shapes(_mamba2("codestral")).items()}  # fmt: skip
     assert "model.lm_head.weight" in shapes
-    report = _write(tmp_path, shapes)
+    report = inspect_shapes(tmp_path, shapes)
     assert report["family"] == "mamba2", report["root"]["evidence"]
     assert _ids(report) == ["mistralai/Mamba-Codestral-7B-v0.1"], report["root"]["evidence"]
 

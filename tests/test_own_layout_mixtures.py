@@ -17,7 +17,7 @@ import torch
 
 from hfprobe.tree.naming import resolve_name
 from tests.model_shapes import candidate_ids as _ids
-from tests.model_shapes import inspect_built, meta_causal_lm, meta_model, saved_shapes
+from tests.model_shapes import inspect_built, inspect_shapes, meta_causal_lm, meta_model, saved_shapes
 
 torch.set_num_threads(1)
 
@@ -66,14 +66,6 @@ def _longcat():
     )  # fmt: skip
 
 
-def _write(folder, shapes: dict) -> dict:
-    from hfprobe.tree.inspect import inspect_source
-    from tests.builders import write_header
-
-    write_header(folder / "model.safetensors", {k: ("BF16", s) for k, s in shapes.items()}, data=False)
-    return inspect_source(str(folder))
-
-
 @pytest.mark.parametrize(
     "lora",
     [(), ("q_proj", "v_proj"), ("f_a_proj", "f_b_proj", "g_a_proj", "g_b_proj", "b_proj")],
@@ -90,7 +82,7 @@ def test_kimi_linear_as_the_hub_stores_it(tmp_path):
     # transformers 5.25 saves layer 0's dense MLP under `block_sparse_moe.` (its rename reversed); the Hub's is `mlp.`
     shapes = {k.replace("layers.0.block_sparse_moe.", "layers.0.mlp."): s for k, s in saved_shapes(_kimi()).items()}
     assert "model.layers.0.mlp.gate_proj.weight" in shapes
-    report = _write(tmp_path, shapes)
+    report = inspect_shapes(tmp_path, shapes)
     assert report["family"] == "kimi_linear" and set(_ids(report)) == KIMI, report["root"]["evidence"]
 
 
@@ -121,7 +113,7 @@ def test_jetmoe_s_stacked_experts_are_read_one_expert_at_a_time(tmp_path):
     # read as a convolution's weight ([8, 11264, kernel 2048]) the MLP's experts had ruled every JetMoE root out
     shapes = saved_shapes(_jetmoe())
     shapes["model.layers.0.mlp.input_linear.weight"] = (8, 11264, 4096)  # one expert twice as wide as any root's
-    report = _write(tmp_path, shapes)
+    report = inspect_shapes(tmp_path, shapes)
     assert report["family"] == "jetmoe" and not _ids(report), report["root"]["evidence"]
     assert any("mlp.input_linear is 11264x4096" in e for e in report["root"]["evidence"]), report["root"]["evidence"]
 
@@ -145,7 +137,7 @@ def test_longcat_flash_with_its_multi_token_prediction_layer(tmp_path):
         f"{mtp}self_attn.o_proj.weight": (6144, 8192), f"{mtp}transformer_layer.mlp.gate_proj.weight": (12288, 6144),
         f"{mtp}enorm.m.weight": (6144,), "model.mtp.norm.weight": (6144,),
     }  # fmt: skip
-    report = _write(tmp_path, shapes)
+    report = inspect_shapes(tmp_path, shapes)
     assert report["family"] == "longcat_flash" and set(_ids(report)) == LONGCAT, report["root"]["evidence"]
 
 
