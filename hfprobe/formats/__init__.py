@@ -49,7 +49,7 @@ from .checkpoint import (
 from .cloneofsimo import is_cloneofsimo, is_cloneofsimo_list, read_cloneofsimo
 from .diffusers import adapter_metadata, is_diffusers_lora, is_plain_lora, read_diffusers_lora
 from .exports import merge_parts, openvino_names, quantized_of
-from .gguf import read_gguf
+from .gguf import read_gguf, transformers_names
 from .head import task_head
 from .ip_adapter import is_ip_adapter, read_ip_adapter
 from .kohya import is_kohya, read_kohya
@@ -152,7 +152,7 @@ def _load_store(src, filename: str) -> tuple[TensorStore, list[str], dict[str, s
     if filename.endswith(".gguf"):  # llama.cpp: the header's shapes and metadata; its values are not read
         header = read_gguf_header(f)
         store.add_unreadable(
-            header.tensors,
+            transformers_names(header),
             f"{f.name}: a GGUF file's tensor values are not read by hfprobe (only its header); point it at the "
             "model's safetensors",
         )
@@ -263,7 +263,7 @@ def _open(src, filename: str | None) -> WeightsView:
     config = adapter_config or model_config
     if store.gguf is not None:
         fmt = "gguf"
-        modules, notes, extra, metadata = read_gguf(store.gguf, where)
+        modules, notes, extra, metadata = read_gguf(store.gguf, where, store.raw)
     elif store.export is not None:
         fmt, export_notes = store.export
         modules, notes, extra = read_checkpoint(store, model_config, None, where)

@@ -1,0 +1,231 @@
+"""Every GGUF architecture hfprobe maps: each tensor llama.cpp writes (weights, biases, norms, a mixture's stacked
+experts) is found under the name a checkpoint of the model has, gguf-py's `TensorNameMap` the oracle of what llama.cpp
+writes and transformers' `save_pretrained` of what the checkpoint has; and a conversion at a published size names
+the root its checkpoint names. Before, norms and biases kept llama.cpp's names (`blk.0.ffn_norm`), so no family could
+tell itself by a norm in a GGUF, and the architectures below kept every name and read as no family.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from hfprobe.formats import open_weights
+from hfprobe.formats.gguf import NAMES
+from hfprobe.tree.inspect import inspect_source
+from tests.model_shapes import inspect_shapes, saved_shapes
+from tests.test_gguf import _arch, _gguf_header
+
+gguf = pytest.importorskip("gguf", reason="gguf-py (the dev extra) writes the GGUF test files")
+torch.set_num_threads(1)
+
+SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
+_MOE = dict(moe_intermediate_size=32, num_experts_per_tok=2)
+# llama.cpp architecture -> (transformers model_type, its configuration beside SMALL)
+MODELS = {
+    "llama": ("llama", {}),
+    "mistral3": ("ministral3", {}),
+    "qwen2": ("qwen2", {}),
+    "qwen3": ("qwen3", {"head_dim": 16}),
+    "qwen2moe": ("qwen2_moe", {**_MOE, "num_experts": 4, "shared_expert_intermediate_size": 64}),
+    "qwen3moe": ("qwen3_moe", {**_MOE, "num_experts": 4, "head_dim": 16}),
+    "qwen3next": ("qwen3_next", {**_MOE, "num_experts": 4, "head_dim": 16, "shared_expert_intermediate_size": 64,
+                                 "layer_types": ["linear_attention", "full_attention"]}),
+    "gemma": ("gemma", {"head_dim": 16}),
+    "gemma2": ("gemma2", {"head_dim": 16}),
+    "gemma3": ("gemma3_text", {"head_dim": 16}),
+    "olmo2": ("olmo2", {}),
+    "olmoe": ("olmoe", {"num_experts": 4, "num_experts_per_tok": 2}),
+    "granite": ("granite", {}),
+    "granitemoe": ("granitemoe", {"num_local_experts": 4, "num_experts_per_tok": 2}),
+    "phi3": ("phi3", {"pad_token_id": 0}),
+    "phi2": ("phi", {}),
+    "starcoder2": ("starcoder2", {}),
+    "glm4": ("glm4", {"head_dim": 16, "pad_token_id": 0}),
+    "gpt2": ("gpt2", {"n_embd": 64, "n_layer": 2, "n_head": 4}),
+    "starcoder": ("gpt_bigcode", {"n_embd": 64, "n_layer": 2, "n_head": 4}),
+    "gptj": ("gptj", {"n_embd": 64, "n_layer": 2, "n_head": 4, "rotary_dim": 8}),
+    "gptneox": ("gpt_neox", {}),
+    "mpt": ("mpt", {"d_model": 64, "n_layers": 2, "n_heads": 4}),
+    "falcon": ("falcon", {}),
+    "bloom": ("bloom", {"n_head": 4, "n_layer": 2}),
+    "command-r": ("cohere", {}),
+    "cohere2": ("cohere2", {"head_dim": 16}),
+    "ernie4_5": ("ernie4_5", {"head_dim": 16}),
+    "exaone": ("exaone", {}),
+    "ernie4_5-moe": ("ernie4_5_moe", {**_MOE, "moe_num_experts": 4, "moe_num_shared_experts": 1, "head_dim": 16}),
+    "exaone4": ("exaone4", {"head_dim": 16}),
+    "seed_oss": ("seed_oss", {"head_dim": 16}),
+    "stablelm": ("stablelm", {}),
+    "nemotron": ("nemotron", {"head_dim": 16}),
+    "arcee": ("arcee", {}),
+    "apertus": ("apertus", {}),
+    "bitnet": ("bitnet", {}),
+    "afmoe": ("afmoe", {**_MOE, "num_experts": 4, "head_dim": 16, "num_dense_layers": 1}),
+    "minimax-m2": ("minimax_m2", {"num_local_experts": 4, "num_experts_per_tok": 2, "head_dim": 16}),
+    "minicpm3": ("minicpm3", {"q_lora_rank": 32, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8,
+                              "v_head_dim": 8}),
+    "mamba": ("mamba", {"state_size": 8}),
+    "mamba2": ("mamba2", {"num_heads": 8, "head_dim": 16, "n_groups": 1, "state_size": 8}),
+    "jamba": ("jamba", {"num_experts": 4, "num_experts_per_tok": 2, "attn_layer_period": 2, "attn_layer_offset": 1,
+                        "expert_layer_period": 2, "expert_layer_offset": 1, "mamba_d_state": 8}),
+    "falcon-h1": ("falcon_h1", {"mamba_d_ssm": 128, "mamba_n_heads": 8, "mamba_d_head": 16, "mamba_d_state": 8}),
+    "olmo": ("olmo", {}),
+    "smollm3": ("smollm3", {"pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2}),
+    "bert": ("bert", {}),
+    "gpt-oss": ("gpt_oss", {"num_local_experts": 4, "num_experts_per_tok": 2, "head_dim": 16}),
+    "deepseek2": ("deepseek_v3", {**_MOE, "n_routed_experts": 4, "n_shared_experts": 1, "first_k_dense_replace": 1,
+                                  "q_lora_rank": 16, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8,
+                                  "v_head_dim": 8, "n_group": 1, "topk_group": 1}),
+    "glm4moe": ("glm4_moe", {**_MOE, "n_routed_experts": 4, "n_shared_experts": 1, "first_k_dense_replace": 1,
+                             "head_dim": 16, "use_qk_norm": True}),
+    "dots1": ("dots1", {**_MOE, "n_routed_experts": 4, "n_shared_experts": 1, "first_k_dense_replace": 1,
+                        "head_dim": 16, "n_group": 1, "topk_group": 1}),
+    "llama4": ("llama4_text", {"num_local_experts": 4, "intermediate_size_mlp": 128, "head_dim": 16,
+                               "interleave_moe_layer_step": 2}),
+    "lfm2": ("lfm2", {"layer_types": ["conv", "full_attention"]}),
+    "lfm2moe": ("lfm2_moe", {**_MOE, "num_experts": 4, "num_dense_layers": 1,
+                             "layer_types": ["conv", "full_attention"]}),
+    "qwen35": ("qwen3_5_text", {"head_dim": 16, "layer_types": ["linear_attention", "full_attention"]}),
+    "qwen35moe": ("qwen3_5_moe_text", {**_MOE, "num_experts": 4, "head_dim": 16, "shared_expert_intermediate_size": 64,
+                                       "layer_types": ["linear_attention", "full_attention"]}),
+    "granitehybrid": ("granitemoehybrid", {"num_local_experts": 4, "num_experts_per_tok": 2, "shared_intermediate_size":
+                                           64, "layer_types": ["mamba", "attention"], "mamba_n_heads": 8,
+                                           "mamba_d_head": 16, "mamba_d_state": 8}),
+    "nemotron_h": ("nemotron_h", {"hybrid_override_pattern": "M*-", "num_hidden_layers": 3, "mamba_num_heads": 8,
+                                  "mamba_head_dim": 16, "ssm_state_size": 8, "n_groups": 1}),
+    "gemma3n": ("gemma3n_text", {"head_dim": 16, "vocab_size_per_layer_input": 256, "hidden_size_per_layer_input": 8,
+                                 "num_kv_shared_layers": 0, "layer_types": ["sliding_attention", "full_attention"]}),
+    "t5": ("t5", {"d_model": 64, "d_ff": 128, "d_kv": 16, "num_layers": 2, "num_heads": 4,
+                  "feed_forward_proj": "gated-gelu"}),
+}  # fmt: skip
+
+
+def _checkpoint(arch: str, model_type: str | None = None, **published) -> tuple[dict, dict, dict]:
+    """(the checkpoint's tensors {name: shape} as `save_pretrained` writes them, a mixture's experts stacked as
+    llama.cpp stacks them [experts, out, in] under the per-expert name without its index; {name: llama.cpp's name};
+    {llama.cpp's name: shape} as its converter writes them): MODELS' small model, or `model_type` at its `published`
+    configuration."""
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    if model_type is None:
+        model_type, extra = MODELS[arch]
+        published = {"vocab_size": 256, **SMALL, **extra}
+    config = AutoConfig.for_model(model_type, **published)
+    auto = {"t5": AutoModelForSeq2SeqLM, "bert": AutoModel}.get(model_type, AutoModelForCausalLM)
+    with torch.device("meta"):
+        model = auto.from_config(config)
+    layers = config.num_layers if model_type == "t5" else config.num_hidden_layers
+    stacked: dict[str, list] = {}
+    checkpoint, written = {}, {}
+    for key, shape in saved_shapes(model).items():
+        one = re.sub(r"\.experts\.\d+\.", ".experts.", key)
+        if one != key:
+            stacked.setdefault(one, []).append(shape)
+        else:
+            checkpoint[key] = shape
+    checkpoint |= {k: (len(v), *v[0]) for k, v in stacked.items()}
+    tmap = gguf.TensorNameMap(_arch(arch), layers)
+    named = {}
+    mamba2 = not any(k.endswith("x_proj.weight") for k in checkpoint)  # (Mamba 1's A is 2-D, its D one per channel)
+    for key, shape in list(checkpoint.items()):
+        if key.endswith("input_linear.weight"):  # (Granite's gate and up, stacked: the converter splits them)
+            del checkpoint[key]
+            for w in ("gate", "up"):
+                split = key.replace("input_linear", f"experts.{w}_proj" if len(shape) == 3 else f"{w}_proj")
+                checkpoint[split] = written[split] = (*shape[:-2], shape[-2] // 2, shape[-1])
+                named[split] = tmap.get_name(split, try_suffixes=(".weight",))
+            continue
+        # as the converter renames them: a routing bias and a Mamba-2 mixer's `dt_bias` become biases, BitNet's
+        # sub-norms take Microsoft's first names (which gguf-py knows)
+        asked = re.sub(r"(e_score_correction)_bias$", r"\1.bias", re.sub(r"\.dt_bias$", ".dt_proj.bias", key))
+        asked = asked.replace(".attn_sub_norm.", ".inner_attn_ln.").replace(".ffn_sub_norm.", ".ffn_layernorm.")
+        if len(shape) == 3 and shape[1] == 1 and key.endswith("conv1d.weight"):  # squeezed to [channels, kernel]
+            written[key] = (shape[0], shape[2])
+        if len(shape) == 1 and key.endswith((".A_log", ".D")) and mamba2:  # Mamba-2's per-head A and D: [heads, 1]
+            written[key] = (shape[0], 1)
+        name = tmap.get_name(asked, try_suffixes=(".weight", ".bias"))
+        suffix = next((s for s in (".weight", ".bias") if asked.endswith(s)), "")
+        named[key] = name if name is None or name.endswith(suffix) else name + suffix  # (as llama.cpp loads it)
+    named = {k: n for k, n in named.items() if n is not None}
+    return checkpoint, named, {n: written.get(k, checkpoint[k]) for k, n in named.items()}
+
+
+@pytest.mark.parametrize("arch", sorted(MODELS))
+def test_every_tensor_llama_cpp_writes_is_found_under_its_checkpoint_name(arch, tmp_path):
+    assert arch in NAMES
+    checkpoint, named, written = _checkpoint(arch)
+    assert len(named) >= 0.7 * len(checkpoint), sorted(set(checkpoint) - set(named))  # (gguf-py knows the model)
+    _gguf_header(tmp_path / "m.gguf", arch, written)
+    with open_weights(str(tmp_path / "m.gguf")) as view:
+        got = set(view.raw)
+    want = set(named)
+    assert got == want, {"not mapped back": sorted(got - want)[:8], "missing": sorted(want - got)[:8]}
+
+
+# llama.cpp architecture -> transformers model_type, a published model's configuration (its defaults where those are
+# one) and the root its checkpoint names (or the roots of its shapes, which the weights alone do not tell apart)
+PUBLISHED = {
+    "command-r": ("cohere", {}, "CohereLabs/c4ai-command-r-v01"),
+    "ernie4_5": ("ernie4_5", {}, "baidu/ERNIE-4.5-0.3B-PT"),
+    "ernie4_5-moe": ("ernie4_5_moe", {}, "baidu/ERNIE-4.5-21B-A3B-PT"),
+    "exaone": ("exaone", {}, "LGAI-EXAONE/EXAONE-3.5-7.8B-Instruct"),
+    "gptj": ("gptj", {}, "EleutherAI/gpt-j-6b"),
+    "jamba": ("jamba", {}, "ai21labs/AI21-Jamba-1.5-Mini"),
+    "mamba2": ("mamba2", {}, "mistralai/Mamba-Codestral-7B-v0.1"),
+    "minicpm3": ("minicpm3", {}, "openbmb/MiniCPM3-4B"),
+    "mistral3": ("ministral3", {}, "mistralai/Ministral-3-8B-Instruct-2512"),
+    "olmoe": ("olmoe", {}, "allenai/OLMoE-1B-7B-0924"),
+    "stablelm": ("stablelm", {}, "stabilityai/stablelm-3b-4e1t"),
+    "bitnet": ("bitnet", {}, "microsoft/bitnet-b1.58-2B-4T"),
+    "olmo2": ("olmo2", {}, "allenai/OLMo-2-1124-7B"),
+    "gptneox": ("gpt_neox", dict(hidden_size=2048, num_hidden_layers=16, num_attention_heads=8,
+                                 intermediate_size=8192, vocab_size=50304), "EleutherAI/pythia-1b"),
+    "mpt": ("mpt", dict(d_model=4096, n_layers=32, n_heads=32, vocab_size=50432), "mosaicml/mpt-7b"),
+    "cohere2": ("cohere2", dict(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
+                                intermediate_size=14336, vocab_size=256000),
+                {"CohereLabs/c4ai-command-r7b-12-2024", "CohereLabs/aya-23-8B", "CohereLabs/aya-expanse-8b"}),
+    "exaone4": ("exaone4", dict(hidden_size=2048, num_hidden_layers=30, num_attention_heads=32, num_key_value_heads=8,
+                                head_dim=64, intermediate_size=4096, vocab_size=102400), "LGAI-EXAONE/EXAONE-4.0-1.2B"),
+    "apertus": ("apertus", dict(hidden_size=4096, num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
+                                intermediate_size=21504, vocab_size=131072),
+                {"swiss-ai/Apertus-8B-2509", "swiss-ai/Apertus-8B-Instruct-2509"}),
+    "nemotron": ("nemotron", dict(hidden_size=3072, num_hidden_layers=32, num_attention_heads=24, num_key_value_heads=8,
+                                  head_dim=128, intermediate_size=9216, vocab_size=256000), "nvidia/Minitron-4B-Base"),
+    "mamba": ("mamba", dict(hidden_size=768, num_hidden_layers=24, vocab_size=50280), "state-spaces/mamba-130m-hf"),
+    "granitemoe": ("granitemoe", dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
+                                      num_key_value_heads=8, intermediate_size=512, num_local_experts=32,
+                                      num_experts_per_tok=8, vocab_size=49152),
+                   "ibm-granite/granite-3.0-1b-a400m-base"),
+    "gemma3": ("gemma3_text", dict(hidden_size=1152, num_hidden_layers=26, num_attention_heads=4, num_key_value_heads=1,
+                                   head_dim=256, intermediate_size=6912, vocab_size=262144), "google/gemma-3-1b-pt"),
+    "glm4": ("glm4", dict(hidden_size=4096, num_hidden_layers=40, num_attention_heads=32, num_key_value_heads=2,
+                          head_dim=128, intermediate_size=13696, vocab_size=151552),
+             {"THUDM/GLM-4-9B-0414", "THUDM/glm-4-9b", "THUDM/glm-4-9b-chat"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("arch", sorted(PUBLISHED))
+def test_a_conversion_names_the_root_its_checkpoint_names(arch, tmp_path):
+    model_type, config, roots = PUBLISHED[arch]
+    checkpoint, _, written = _checkpoint(arch, model_type, **config)
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "gguf").mkdir()
+    _gguf_header(tmp_path / "gguf" / "model-Q4_K_M.gguf", arch, written)
+    gguf_report = inspect_source(str(tmp_path / "gguf"))
+    hf_report = inspect_shapes(tmp_path / "hf", checkpoint)
+    root = hf_report["root"]["id"]
+    assert root in ({roots} if isinstance(roots, str) else roots), hf_report["root"]["candidates"]
+    assert (gguf_report["family"], gguf_report["root"]["id"]) == (hf_report["family"], root), gguf_report["root"]
+
+
+def test_a_name_two_tensors_would_share_or_a_template_s_spelling_is_kept_as_written(tmp_path):
+    """No tensor is lost to a renaming (one spelled as another's transformers name keeps both apart), and a name that
+    spells a table's template (`blk.{i}.attn_k`) is no tensor of it: every case one key, none an untyped error."""
+    written = {"blk.0.attn_q.weight": (8, 8), "model.layers.0.self_attn.q_proj.weight": (8, 8)}
+    written |= {"blk.{i}.attn_k.weight": (4, 8), "blk.0.ffn_norm.weight": (8,)}
+    _gguf_header(tmp_path / "m.gguf", "llama", written)
+    with open_weights(str(tmp_path / "m.gguf")) as view:
+        assert set(view.raw) == {*list(written)[:3], "model.layers.0.post_attention_layernorm.weight"}
