@@ -23,6 +23,7 @@ torch.set_num_threads(1)
 
 SMALL = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2)
 _MOE = dict(moe_intermediate_size=32, num_experts_per_tok=2)
+_ROPE = {"rope_type": "default", "rope_theta": 10000.0}  # (Hunyuan's default configuration builds no rotary embedding)
 # llama.cpp architecture -> (transformers model_type, its configuration beside SMALL)
 MODELS = {
     "llama": ("llama", {}),
@@ -98,6 +99,11 @@ MODELS = {
                                   "mamba_head_dim": 16, "ssm_state_size": 8, "n_groups": 1}),
     "gemma3n": ("gemma3n_text", {"head_dim": 16, "vocab_size_per_layer_input": 256, "hidden_size_per_layer_input": 8,
                                  "num_kv_shared_layers": 0, "layer_types": ["sliding_attention", "full_attention"]}),
+    "hunyuan-dense": ("hunyuan_v1_dense", {"head_dim": 16, "rope_parameters": _ROPE}),
+    "hunyuan-moe": ("hunyuan_v1_moe", {"head_dim": 16, "num_experts": 4, "rope_parameters": _ROPE}),
+    "modern-bert": ("modernbert", {"pad_token_id": 0}),
+    "gemma-embedding": ("gemma3_text", {"head_dim": 16}),
+    "phimoe": ("phimoe", {"num_local_experts": 4, "num_experts_per_tok": 2}),
     "t5": ("t5", {"d_model": 64, "d_ff": 128, "d_kv": 16, "num_layers": 2, "num_heads": 4,
                   "feed_forward_proj": "gated-gelu"}),
 }  # fmt: skip
@@ -114,7 +120,8 @@ def _checkpoint(arch: str, model_type: str | None = None, **published) -> tuple[
         model_type, extra = MODELS[arch]
         published = {"vocab_size": 256, **SMALL, **extra}
     config = AutoConfig.for_model(model_type, **published)
-    auto = {"t5": AutoModelForSeq2SeqLM, "bert": AutoModel}.get(model_type, AutoModelForCausalLM)
+    bare = model_type in ("bert", "modernbert") or arch == "gemma-embedding"  # (embedding models: no head)
+    auto = AutoModelForSeq2SeqLM if model_type == "t5" else AutoModel if bare else AutoModelForCausalLM
     with torch.device("meta"):
         model = auto.from_config(config)
     layers = config.num_layers if model_type == "t5" else config.num_hidden_layers
@@ -204,6 +211,14 @@ PUBLISHED = {
     "glm4": ("glm4", dict(hidden_size=4096, num_hidden_layers=40, num_attention_heads=32, num_key_value_heads=2,
                           head_dim=128, intermediate_size=13696, vocab_size=151552),
              {"THUDM/GLM-4-9B-0414", "THUDM/glm-4-9b", "THUDM/glm-4-9b-chat"}),
+    "hunyuan-dense": ("hunyuan_v1_dense", dict(hidden_size=2048, num_hidden_layers=32, num_attention_heads=16,
+                                               num_key_value_heads=4, head_dim=128, intermediate_size=6144,
+                                               vocab_size=120818, rope_parameters=_ROPE),
+                      {"tencent/Hunyuan-1.8B-Pretrain", "tencent/Hunyuan-1.8B-Instruct"}),
+    "modern-bert": ("modernbert", {}, "answerdotai/ModernBERT-base"),
+    "gemma-embedding": ("gemma3_text", dict(hidden_size=768, num_hidden_layers=24, num_attention_heads=3,
+                                            num_key_value_heads=1, head_dim=256, intermediate_size=1152,
+                                            vocab_size=262144), "google/embeddinggemma-300m"),
 }  # fmt: skip
 
 

@@ -392,6 +392,49 @@ _T5 = {
     "dec.blk.{i}.ffn_norm": "decoder.block.{i}.layer.2.layer_norm",
     "dec.output_norm": "decoder.final_layer_norm",
 }
+# Hunyuan's dense models and mixtures (`hunyuan-dense`, `hunyuan-moe`): LLaMA's names, its query and key norms
+# `query_layernorm`, `key_layernorm`, the router `mlp.gate.wg` and the shared expert `mlp.shared_mlp`
+_HUNYUAN = {
+    **_DECODER,
+    "blk.{i}.attn_q_norm": "model.layers.{i}.self_attn.query_layernorm",
+    "blk.{i}.attn_k_norm": "model.layers.{i}.self_attn.key_layernorm",
+}
+_HUNYUAN_MOE = {
+    **_HUNYUAN,
+    **_QWEN_MOE,
+    "blk.{i}.ffn_gate_inp": "model.layers.{i}.mlp.gate.wg",
+    **{f"blk.{{i}}.ffn_{w}_shexp": f"model.layers.{{i}}.mlp.shared_mlp.{w}_proj" for w in ("gate", "up", "down")},
+}
+# ModernBERT (`modern-bert`: the embedding models built on it), under ModernBertModel's names; `ffn_up` holds the
+# gate and up of its GeGLU (`mlp.Wi`)
+_MODERN_BERT = {
+    "token_embd": "embeddings.tok_embeddings",
+    "token_embd_norm": "embeddings.norm",
+    "blk.{i}.attn_norm": "layers.{i}.attn_norm",
+    "blk.{i}.attn_qkv": "layers.{i}.attn.Wqkv",
+    "blk.{i}.attn_output": "layers.{i}.attn.Wo",
+    "blk.{i}.ffn_norm": "layers.{i}.mlp_norm",
+    "blk.{i}.ffn_up": "layers.{i}.mlp.Wi",
+    "blk.{i}.ffn_down": "layers.{i}.mlp.Wo",
+    "output_norm": "final_norm",
+}
+# EmbeddingGemma (`gemma-embedding`): Gemma 3's decoder saved as its bare model (`layers.N`, no `model.`); its
+# sentence-transformers projections (`dense_2`, `dense_3`) live in other files and keep their names
+_GEMMA_EMBEDDING = {k: v.removeprefix("model.") for k, v in {**_DECODER, **_GEMMA_NORMS}.items() if k != "output"}
+# EXAONE 3 and 3.5 (`exaone`): LLaMA's decoder under its own code's names (GPT-Neo's `transformer.h.N.attn.attention`,
+# the gate and up `mlp.c_fc_0`, `c_fc_1`), which its checkpoints keep and transformers writes back on saving
+_EXAONE = {
+    "token_embd": "transformer.wte",
+    "output": "lm_head",
+    "output_norm": "transformer.ln_f",
+    "blk.{i}.attn_norm": "transformer.h.{i}.ln_1",
+    **{f"blk.{{i}}.attn_{p}": f"transformer.h.{{i}}.attn.attention.{p}_proj" for p in "qkv"},
+    "blk.{i}.attn_output": "transformer.h.{i}.attn.attention.out_proj",
+    "blk.{i}.ffn_norm": "transformer.h.{i}.ln_2",
+    "blk.{i}.ffn_gate": "transformer.h.{i}.mlp.c_fc_0",
+    "blk.{i}.ffn_up": "transformer.h.{i}.mlp.c_fc_1",
+    "blk.{i}.ffn_down": "transformer.h.{i}.mlp.c_proj",
+}
 # general.architecture -> its names (Mistral 7B and Mixtral are converted as `llama`; Phi-3 fuses qkv and gate/up;
 # Qwen2-VL's and Qwen2.5-VL's language models are `qwen2vl`, Qwen3-VL's `qwen3vl` and `qwen3vlmoe`, Qwen3.5's
 # `qwen35` and `qwen35moe`, Ministral 3's `mistral3`; Command R's `command-r`, Command R7B's and Command A's `cohere2`)
@@ -469,7 +512,7 @@ NAMES: dict[str, dict[str, str]] = {
     "olmoe": {**_DECODER, **_QWEN_MOE},
     "command-r": _DECODER,
     "cohere2": _DECODER,
-    "exaone": _DECODER,  # (EXAONE 3 and 3.5 under transformers' names for them, LLaMA's)
+    "exaone": _EXAONE,
     "exaone4": _DECODER,
     "seed_oss": _DECODER,
     "stablelm": _DECODER,
@@ -499,6 +542,11 @@ NAMES: dict[str, dict[str, str]] = {
         **{k: v for k, v in _MIXTRAL.items() if "{e}" not in k},
         "blk.{i}.exp_probs_b.bias": "model.layers.{i}.block_sparse_moe.e_score_correction_bias",
     },
+    "hunyuan-dense": _HUNYUAN,
+    "hunyuan-moe": _HUNYUAN_MOE,
+    "modern-bert": _MODERN_BERT,
+    "gemma-embedding": _GEMMA_EMBEDDING,
+    "phimoe": {**_DECODER, **_MIXTRAL},  # (Phi-3.5-MoE: LLaMA's attention and norms, Mixtral's experts)
     "glm4": {  # GLM-4 in transformers' layout (GLM-4-9B-0414, GLM-Z1): its gate and up fused in `ffn_up`, four norms
         **_decoder_without("ffn_gate", "ffn_up"),
         "blk.{i}.ffn_up": "model.layers.{i}.mlp.gate_up_proj",
