@@ -55,6 +55,9 @@ CONFIG_ONLY = {
     "mixtral": ("mixtral", dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
                                 num_key_value_heads=8, num_local_experts=8, vocab_size=32000),
                 "mistralai/Mixtral-8x7B-v0.1"),
+    "phimoe": ("phimoe", dict(hidden_size=4096, intermediate_size=6400, num_hidden_layers=32, num_attention_heads=32,
+                              num_key_value_heads=8, num_local_experts=16, vocab_size=32064),
+               "microsoft/Phi-3.5-MoE-instruct"),
     # stop 81's: a halved MLP, fused linear attention, Zamba2's Mamba-2 names, latent attention, layer kinds
     "recurrent_gemma": ("recurrent_gemma", dict(hidden_size=2560, num_hidden_layers=26, num_attention_heads=10,
                         num_key_value_heads=1, head_dim=256, lru_width=2560, intermediate_size=15360,
@@ -108,7 +111,7 @@ def test_config_sizes_are_the_registry_s_for_transformers_own_models(family):
 def test_nothing_to_check_by_gives_no_root():
     assert config_root("x/y", {"model_type": "whisper", "d_model": 768}) is None  # a family not listed
     assert config_root("x/y", {"model_type": "llama", "hidden_size": 4096}) is None  # sizes missing
-    assert config_root("x/y", {"model_type": "phimoe", "hidden_size": 4096}) is None  # no family here
+    assert config_root("x/y", {"model_type": "exaone_moe", "hidden_size": 4096}) is None  # no family here
     assert config_root("x/y", ["not", "a", "dict"]) is None
 
 

@@ -24,16 +24,16 @@ SHARED_NAMES = {
     # (CLIP's and SigLIP's vision towers were here: transformers 5 saves one alone without `vision_model.`, and so
     # named they were Whisper's encoder; tests/test_components.py reads them as their own; MLCD's, below)
     # (BioGPT was here, OPT's names and OPT-350m's sizes: a family of its own since, tests/test_mamba2_dbrx_biogpt.py)
-    "phi-3.5-moe": FOREIGN["phi-3.5-moe"],  # Mistral-7B's attention; its experts, 97% of it, are not Mistral's
+    "cohere2-moe": FOREIGN["cohere2-moe"],  # Command R's attention; its experts, 94% of it, are not Command R's
 }
 
 
 @pytest.mark.parametrize("name", sorted(SHARED_NAMES))
 def test_a_model_mostly_of_layers_its_family_lacks_is_no_surer_of_it_than_shapes_make_it(name, tmp_path):
     """Before: a CLIP or SigLIP vision tower was Whisper at 1.0 (root whisper-small 0.75), BioGPT Qwen2 at 1.0 (a family
-    of its own now), Mixtral Mistral at 0.82 (a mixture with fused experts, Phi-3.5-MoE's, stands in for it now that
-    Mixtral's own names are a family's), in every report, card and index row, though each said that most of its
-    parameters were in layers the family does not have."""
+    of its own now), Mixtral Mistral at 0.82 (a mixture with fused experts, Cohere2-MoE's, stands in for it now that
+    Mixtral's and Phi-3.5-MoE's own names are families'), in every report, card and index row, though each said
+    that most of its parameters were in layers the family does not have."""
     report = _checkpoint(SHARED_NAMES[name](), tmp_path / name)
     assert report["family_confidence"] <= 0.5 and report["root"]["confidence"] <= 0.5, report["root"]
     said = ("of the parameters are in layers", "weights fit roots of")  # a names' family's share, or shapes alone

@@ -5,10 +5,10 @@ on the meta device from its published configuration and written as a header-only
 Before: wav2vec2 and HuBERT were read as ViT (their `encoder.layers.N.attention.q_proj` matched ViT's
 transformers-5 names), XLM-R as roberta-base (its 250k vocabulary a "soft" mismatch; XLM-R now has roots of its
 own, and GottBERT, RoBERTa's layers with a 52k vocabulary, stands in; CamemBERT did until it got roots),
-Mixtral as Mistral-7B (its experts, 97% of the parameters, matched no role; Mixtral has a family now, and
-Phi-3.5-MoE stands in), each with that root written as `base_model`; DeiT, BEiT and ViT-MAE (a ViT root now) as
-google/vit-base-patch16-224 (BEiT, data2vec-vision and DPT have roots now; I-JEPA, ViT's layers, stands in) and
-Granite as Llama-2-7B, whose config.json's model_type said otherwise.
+Mixtral as Mistral-7B (its experts, 97% of the parameters, matched no role; Mixtral has a family now, and so has
+Phi-3.5-MoE, which stood in next; Cohere2-MoE stands in), each with that root written as `base_model`; DeiT, BEiT
+and ViT-MAE (a ViT root now) as google/vit-base-patch16-224 (BEiT, data2vec-vision and DPT have roots now; I-JEPA,
+ViT's layers, stands in) and Granite as Llama-2-7B, whose config.json's model_type said otherwise.
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ FOREIGN = {
         max_position_embeddings=514,
         type_vocab_size=1,
     ),
-    # Phi-3.5-MoE as transformers 5 holds it, its experts fused (`mlp.experts.gate_up_proj`): Mistral-7B's
-    # attention, and experts that are 97% of it and no family's
-    "phi-3.5-moe": lambda: _transformers("PhimoeForCausalLM", "PhimoeConfig"),
+    # transformers' Cohere2-MoE, its experts fused (`mlp.experts.gate_up_proj`): Command R's attention, and experts
+    # that are 94% of it and no family's (Phi-3.5-MoE stood in until it got a family, tests/test_phimoe.py)
+    "cohere2-moe": lambda: _transformers("Cohere2MoeForCausalLM", "Cohere2MoeConfig"),
     # InternViT-300M as transformers' InternVL holds it: DINOv2's transformers-5 attention and MLP names beside its
     # own `attention.projection_layer` and `lambda_1` (was facebook/dinov2-large at 1.0)
     "internvit-300m": lambda: _transformers("InternVLVisionModel", "InternVLVisionConfig"),
@@ -146,7 +146,7 @@ def test_why_is_said():
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as d:
-        moe = _checkpoint(FOREIGN["phi-3.5-moe"](), Path(d) / "m")
+        moe = _checkpoint(FOREIGN["cohere2-moe"](), Path(d) / "m")
         gottbert = _checkpoint(FOREIGN["gottbert-base"](), Path(d) / "c")
     assert "of the parameters are in layers" in moe["base_model"]["reason"]
     assert any("experts" in e for e in moe["root"]["evidence"])
@@ -308,14 +308,14 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: I-JEPA a ViT-B/16, OWL-ViT CLIP ViT-B/32, Phi-3.5-MoE Mixtral, Persimmon Phi
+# what their names and sizes resemble: I-JEPA a ViT-B/16, OWL-ViT CLIP ViT-B/32, EXAONE-MoE GLM-4.5, Persimmon Phi
 # (its `self_attn.dense`); their config.json's model_type says what they are (OLMo 3's, DeiT's, data2vec-vision's,
 # StableLM's, DPT's and Qwen2-MoE's, once here, have families now; ViT-MAE's is ViT's, its pretrained models ViT
 # roots: tests/test_vit_mae.py)
 WITH_CONFIG = {
     "ijepa-base": lambda: _transformers("IJepaForImageClassification", "IJepaConfig"),
     "owlvit": lambda: _transformers("OwlViTForObjectDetection", "OwlViTConfig"),
-    "phimoe": lambda: _transformers("PhimoeForCausalLM", "PhimoeConfig"),
+    "exaone_moe": lambda: _transformers("ExaoneMoeForCausalLM", "ExaoneMoeConfig"),
     "persimmon": lambda: _transformers("PersimmonForCausalLM", "PersimmonConfig"),
 }
 
@@ -468,8 +468,8 @@ def test_a_diffusers_class_of_the_registry_keeps_the_family_and_its_root(tmp_pat
 def test_the_architecture_tables_name_registry_families_and_real_classes():
     """families.json's `model_types` and `diffusers_classes` name families the registry has; each model type is
     one transformers knows (but Falcon's `RefinedWeb*` from before transformers had it, `gpt-j`, a spelling
-    other tools write for `gptj`, Kimi K2's `kimi_k2` and MiniMax-Text-01's and -M1's, their own code's, and
-    StableLM's first `stablelm_epoch`), each class one diffusers exports (or Wan's own)."""
+    other tools write for `gptj`, Kimi K2's `kimi_k2`, MiniMax-Text-01's and -M1's and GRIN-MoE's `grinmoe`, their own
+    code's, and StableLM's first `stablelm_epoch`), each class one diffusers exports (or Wan's own)."""
     import diffusers
     from transformers import CONFIG_MAPPING
 
@@ -479,6 +479,7 @@ def test_the_architecture_tables_name_registry_families_and_real_classes():
     assert all(fams and set(fams) <= set(known) for fams in spec["_diffusers_classes"].values())
     foreign = [t for t in spec["_model_types"] if t not in CONFIG_MAPPING]
     assert foreign == [
+        "grinmoe",
         "minimax_text_01",
         "minimax_m1",
         "kimi_k2",

@@ -219,6 +219,9 @@ PUBLISHED = {
     "gemma-embedding": ("gemma3_text", dict(hidden_size=768, num_hidden_layers=24, num_attention_heads=3,
                                             num_key_value_heads=1, head_dim=256, intermediate_size=1152,
                                             vocab_size=262144), "google/embeddinggemma-300m"),
+    "phimoe": ("phimoe", dict(hidden_size=4096, intermediate_size=6400, num_hidden_layers=32, num_attention_heads=32,
+                              num_key_value_heads=8, num_local_experts=16, vocab_size=32064),
+               "microsoft/Phi-3.5-MoE-instruct"),
 }  # fmt: skip
 
 

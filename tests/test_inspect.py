@@ -537,13 +537,13 @@ def test_a_controlnet_or_t2i_adapter_is_an_adapter_of_its_base_not_a_finetune(cl
 
 @pytest.mark.parametrize(
     "model_type, cls, family",
-    [("dinov2", "Dinov2Model", "dinov2"), ("vit", "ViTModel", "vit"), ("phimoe", "PhimoeModel", None)],
+    [("dinov2", "Dinov2Model", "dinov2"), ("vit", "ViTModel", "vit"), ("exaone_moe", "ExaoneMoeModel", None)],
 )
 def test_peft_s_auto_mapping_names_the_architecture_of_a_local_base(tmp_path, model_type, cls, family):
     """PEFT records the class it wrapped in adapter_config.json's `auto_mapping` where the model had no task type
     (an image backbone, a diffusers UNet); with a Colab path as the base, that is all that names the architecture.
     A LoRA on a DINOv2 backbone's query/value (ViT's names and sizes) was read as ViT; the declared DINOv2 now
-    decides, and an architecture the registry lacks (Phi-3.5-MoE) is said to be one."""
+    decides, and an architecture the registry lacks (EXAONE-MoE) is said to be one."""
     from tests.builders import write_header
 
     tensors = {}
@@ -561,7 +561,7 @@ def test_peft_s_auto_mapping_names_the_architecture_of_a_local_base(tmp_path, mo
     if family:
         assert report["family"] == family and not report["conflicts"]
     else:
-        assert any("adapter_config.json says auto_mapping model_type phimoe, an architecture" in e
+        assert any("adapter_config.json says auto_mapping model_type exaone_moe, an architecture" in e
                    for e in report["root"]["evidence"])  # fmt: skip
 
 

@@ -280,9 +280,12 @@ def test_mixtral_8x22b_and_codestral_22b_share_an_attention_and_their_mlps_tell_
 
 
 def test_another_mixture_under_mixtral_s_names_fits_no_mixtral():
-    """Phi-3.5-MoE saves its 16 experts of 6400 under Mixtral's names, on Mistral 7B's attention."""
+    """Phi-3.5-MoE saves its 16 experts of 6400 under Mixtral's names, on Mistral 7B's attention: no Mixtral's, but
+    Phi-3.5-MoE's (a family since stop 83; its twin GRIN-MoE shares every size, so no base model is written)."""
     r = classify(_mixtral_lora(4096, 4096, 1024, 6400, 32, experts=16))
-    assert r.root is None and r.base_model["id"] is None
+    assert r.family == "phimoe" and r.root == "microsoft/Phi-3.5-MoE-instruct", r.candidates
+    assert {c["id"] for c in r.candidates} == {"microsoft/Phi-3.5-MoE-instruct", "microsoft/GRIN-MoE"}
+    assert r.base_model["id"] is None
 
 
 def test_gte_multilingual_is_not_written_as_its_english_sibling(tmp_path):
@@ -666,7 +669,7 @@ DECLARED_NAMES = {
     "google/t5gemma-2b-2b-ul2": None,
     "someone/vaultgemma-1b-sft": "vaultgemma",  # (google/vaultgemma-1b a root since stop 82)
     "microsoft/Phi-4-reasoning-plus": "phi3",
-    "microsoft/Phi-3.5-MoE-instruct": None,
+    "microsoft/Phi-3.5-MoE-instruct": "phimoe",
     "microsoft/Phi-3-small-8k-instruct": None,
     "microsoft/Phi-4-multimodal-instruct": None,
     "microsoft/layoutxlm-base": None,

@@ -72,11 +72,11 @@ _HUB_URL = re.compile(r"https?://huggingface\.co/([\w.-]+/[\w.-]+)/?\Z")
 
 def foreign_model_type(config: Mapping | None) -> str | None:
     """What config.json says the model is (`model_type X`, or a diffusers config's `_class_name X`) when that is an
-    architecture the registry has no family for (`phimoe`, `ernie`, `ijepa`, `MotifVideoTransformer3DModel`),
+    architecture the registry has no family for (`exaone_moe`, `ernie`, `ijepa`, `MotifVideoTransformer3DModel`),
     else None: such a model's weights may match a known family's names and sizes, but no root of it is its base.
 
-    >>> foreign_model_type({"model_type": "phimoe"}), foreign_model_type({"model_type": "mistral"})
-    ('config.json says model_type phimoe', None)
+    >>> foreign_model_type({"model_type": "exaone_moe"}), foreign_model_type({"model_type": "mistral"})
+    ('config.json says model_type exaone_moe', None)
     >>> [foreign_model_type({"_class_name": c}) for c in ("MotifVideoTransformer3DModel", "UNet2DConditionModel")]
     ['config.json says _class_name MotifVideoTransformer3DModel', None]
     """
@@ -180,8 +180,8 @@ def _auto_mapping(auto) -> tuple[str | None, str | None, tuple[str, ...]]:
     ...                "parent_library": "transformers.models.vit.modeling_vit"})
     ('auto_mapping model_type', 'vit', ('vit',))
     >>> lib = "transformers.models.{0}.modeling_{0}"
-    >>> [_auto_mapping({"parent_library": lib.format(m)})[1:] for m in ("xlm_roberta", "phimoe")]
-    [('xlm-roberta', ('roberta',)), ('phimoe', ())]
+    >>> [_auto_mapping({"parent_library": lib.format(m)})[1:] for m in ("xlm_roberta", "exaone_moe")]
+    [('xlm-roberta', ('roberta',)), ('exaone_moe', ())]
     """
     if not isinstance(auto, Mapping) or not isinstance(lib := auto.get("parent_library"), str):
         return None, None, ()
@@ -199,7 +199,7 @@ def model_type_family(model_type: str) -> str | None:
     """The registry family a transformers model_type is (families.json's `model_types`, or the type's own name where
     it is a family), else None.
 
-    >>> model_type_family("xlm-roberta"), model_type_family("phimoe")
+    >>> model_type_family("xlm-roberta"), model_type_family("exaone_moe")
     ('roberta', None)
     """
     spec = families()

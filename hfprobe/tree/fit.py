@@ -446,14 +446,16 @@ def telling(fit: RootFit, family: str) -> tuple:
 
 @cache
 def _own_dims(family: str) -> frozenset[str]:
-    """The dims only this family's roots have among the families of its layout (Mixtral's experts' width, which
-    Mistral's and LLaMA's roots lack; a family of a layout of its own has its every dim)."""
+    """The dims this family's roots have and few roots of other families of its layout have (at most one in ten:
+    Mixtral's experts' width, which Mistral's and LLaMA's roots lack and Phi-3.5-MoE's few have; a family of a
+    layout of its own has its every dim)."""
     specs = families()["families"]
     base = specs[family]["_base"]
-    mine, others = set(), set()
+    mine: set[str] = set()
+    others: list[dict] = []
     for r in roots()["roots"]:
         if r["family"] == family:
             mine.update(r["dims"])
         elif specs[r["family"]]["_base"] == base:
-            others.update(r["dims"])
-    return frozenset(mine - others)
+            others.append(r["dims"])
+    return frozenset(d for d in mine if sum(d in o for o in others) <= len(others) / 10)

@@ -54,8 +54,8 @@ def family_share(
 ) -> tuple[float, float]:
     """(the share of a checkpoint's parameters, its embedding tables left out, in layers the family has; the share
     in layers whose sizes its roots check). A family has the layers its roles size and those its checkpoints have
-    unsized (gpt-oss's experts: 98% of it, so its weights alone name no root). Phi-3.5-MoE read as Mistral: 3%, its
-    experts being nothing a Mistral has; a CLIP vision tower read as Whisper: 32%, its MLP being `mlp.fc1`; a dense
+    unsized (gpt-oss's experts: 98% of it, so its weights alone name no root). Cohere2-MoE read as Command R: 6%, its
+    experts being nothing a Command R has; a CLIP vision tower read as Whisper: 32%, its MLP being `mlp.fc1`; a dense
     Llama: 98%. A diffusion family's roles size its attention and embedders and its other layers are unsized (resnets,
     feed-forwards, modulations; a single-file checkpoint's VAE and text encoders): an SD 1.5 checkpoint is 100% its
     family's and 9% checked, by design, which is not said; AuraFlow read as HunyuanVideo (before it had a family of
