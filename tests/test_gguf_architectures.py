@@ -104,6 +104,11 @@ MODELS = {
     "modern-bert": ("modernbert", {"pad_token_id": 0}),
     "gemma-embedding": ("gemma3_text", {"head_dim": 16}),
     "phimoe": ("phimoe", {"num_local_experts": 4, "num_experts_per_tok": 2}),
+    "glm-dsa": ("glm_moe_dsa", {**_MOE, "n_routed_experts": 4, "n_shared_experts": 1, "first_k_dense_replace": 1,
+                                "q_lora_rank": 16, "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8,
+                                "v_head_dim": 8, "index_n_heads": 2, "index_head_dim": 8}),
+    "mistral4": ("mistral4", {**_MOE, "n_routed_experts": 4, "n_shared_experts": 1, "q_lora_rank": 16,
+                              "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8, "v_head_dim": 8}),
     "t5": ("t5", {"d_model": 64, "d_ff": 128, "d_kv": 16, "num_layers": 2, "num_heads": 4,
                   "feed_forward_proj": "gated-gelu"}),
 }  # fmt: skip
@@ -114,6 +119,7 @@ def _checkpoint(arch: str, model_type: str | None = None, **published) -> tuple[
     llama.cpp stacks them [experts, out, in] under the per-expert name without its index; {name: llama.cpp's name};
     {llama.cpp's name: shape} as its converter writes them): MODELS' small model, or `model_type` at its `published`
     configuration."""
+    import transformers as tf
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     if model_type is None:
@@ -122,8 +128,8 @@ def _checkpoint(arch: str, model_type: str | None = None, **published) -> tuple[
     config = AutoConfig.for_model(model_type, **published)
     bare = model_type in ("bert", "modernbert") or arch == "gemma-embedding"  # (embedding models: no head)
     auto = AutoModelForSeq2SeqLM if model_type == "t5" else AutoModel if bare else AutoModelForCausalLM
-    with torch.device("meta"):
-        model = auto.from_config(config)
+    with torch.device("meta"):  # (Mistral Small 4's text model has no causal-LM auto class: its own)
+        model = tf.Mistral4ForCausalLM(config) if model_type == "mistral4" else auto.from_config(config)
     layers = config.num_layers if model_type == "t5" else config.num_hidden_layers
     stacked: dict[str, list] = {}
     checkpoint, written = {}, {}

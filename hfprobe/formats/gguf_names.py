@@ -93,6 +93,15 @@ _DEEPSEEK2 = {
     **_DEEPSEEK_SHARED,
     "blk.{i}.exp_probs_b.bias": "model.layers.{i}.mlp.gate.e_score_correction_bias",
 }
+# GLM-5 (`glm-dsa`): DeepSeek-V3.2's layout, its sparse attention's indexer beside latent attention, GLM-4.5's
+# prediction block (the last, `blk.N.nextn.*`)
+_GLM_DSA = {
+    **_DEEPSEEK2,
+    **{
+        f"blk.{{i}}.indexer.{g}": f"model.layers.{{i}}.self_attn.indexer.{t}"
+        for g, t in (("attn_q_b", "wq_b"), ("attn_k", "wk"), ("k_norm", "k_norm"), ("proj", "weights_proj"))
+    },
+}
 # GLM-4.5 and 4.6 (`glm4moe`): grouped-query attention over DeepSeek-V3's experts, its multi-token prediction block
 # (`blk.N.nextn.*`, N its last) under transformers' names for it
 _GLM4_MOE = {
@@ -474,6 +483,8 @@ NAMES: dict[str, dict[str, str]] = {
     "deepseek2": _DEEPSEEK2,
     "minicpm3": {**_decoder_without("attn_q", "attn_k", "attn_v"), **_MLA},
     "glm4moe": _GLM4_MOE,
+    "glm-dsa": {**_GLM_DSA, **{k: v for k, v in _GLM4_MOE.items() if ".nextn." in k}},
+    "mistral4": {**_DEEPSEEK2, "blk.{i}.ffn_gate_up_exps": "model.layers.{i}.mlp.experts.gate_up_proj"},
     "dots1": {
         **_DECODER,
         **_QWEN_MOE,

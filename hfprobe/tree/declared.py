@@ -140,8 +140,9 @@ def architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[
     if field == "model_type":
         text = config.get("text_config")
         inner = text.get("model_type") if isinstance(text, Mapping) else None
-        # a vision or audio tower over a language model the registry knows is that model's
-        family = model_type_family(value) or (model_type_family(inner) if isinstance(inner, str) else None)
+        # a vision or audio tower over a language model the registry knows is that model's, whatever the wrapper's
+        # own type names (`mistral3` wraps Mistral Small 3's decoder and Small 4's mixture)
+        family = (model_type_family(inner) if isinstance(inner, str) else None) or model_type_family(value)
         family = family or _composite_family(config)
         fams = (family,) if family else ()
     else:
