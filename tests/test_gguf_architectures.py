@@ -253,3 +253,32 @@ def test_a_name_two_tensors_would_share_or_a_template_s_spelling_is_kept_as_writ
     _gguf_header(tmp_path / "m.gguf", "llama", written)
     with open_weights(str(tmp_path / "m.gguf")) as view:
         assert set(view.raw) == {*list(written)[:3], "model.layers.0.post_attention_layernorm.weight"}
+
+
+# tests/model_shapes.py's published models (each the root its checkpoint names there) -> llama.cpp's architecture
+CONVERTED = {
+    "gpt2": "gpt2", "bert": "bert", "t5": "t5", "qwen2": "qwen2", "qwen3": "qwen3", "llama": "llama",
+    "mistral": "llama", "gemma": "gemma", "gemma2": "gemma2", "gemma3": "gemma3", "bloom": "bloom",
+    "gpt_neox": "gptneox", "phi": "phi2", "phi3": "phi3", "falcon": "falcon", "gptj": "gptj",
+    "modernbert": "modern-bert", "smollm3": "smollm3", "gpt_oss": "gpt-oss", "granite": "granite", "olmo": "olmo",
+    "olmo2": "olmo2", "gpt_bigcode": "starcoder", "mpt": "mpt", "stablelm": "stablelm", "cohere": "command-r",
+    "starcoder2": "starcoder2", "deepseek_v3": "deepseek2", "glm4_moe": "glm4moe", "qwen3_5": "qwen35",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(CONVERTED))
+def test_a_conversion_reads_as_the_checkpoint_it_was_converted_from(name, tmp_path):
+    """The published models the other tests build: llama.cpp's conversion of each, norms and biases too, names the
+    family and root (or none, alike) its checkpoint names."""
+    from tests.model_shapes import LLM_CONFIGS
+
+    model_type, config, _ = LLM_CONFIGS[name]
+    arch = CONVERTED[name]
+    checkpoint, named, written = _checkpoint(arch, model_type, **config)
+    assert len(named) >= 0.7 * len(checkpoint)
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "gguf").mkdir()
+    _gguf_header(tmp_path / "gguf" / "model-Q8_0.gguf", arch, written)
+    gguf_report, hf_report = inspect_source(str(tmp_path / "gguf")), inspect_shapes(tmp_path / "hf", checkpoint)
+    got = (gguf_report["family"], gguf_report["root"]["id"], gguf_report["family_confidence"])
+    assert got == (hf_report["family"], hf_report["root"]["id"], hf_report["family_confidence"]), gguf_report["root"]
