@@ -107,3 +107,21 @@ def test_an_adapter_trained_under_transformers_names_it_by_its_own_projections(f
     assert report["family"] == "deepseek_v4" and "deepseek-ai/DeepSeek-V4-Flash" in candidate_ids(report), report[
         "root"
     ]
+
+
+def test_a_checkpoint_transformers_saved_is_read_with_its_config(tmp_path):
+    """transformers saves V4 under names of both kinds (`model.layers.N.attn.wq_a`, `ffn.experts.E.w1`); beside its
+    config.json, the reader maps them toward transformers' own (`mlp.experts.E.w1`): both are V4's roles, so the
+    experts count among its layers (they were "unlike" it, the family 0.5)."""
+    import json
+
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from tests.model_shapes import saved_shapes
+
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(AutoConfig.for_model("deepseek_v4"))
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "deepseek_v4"}))
+    report = inspect_shapes(tmp_path, saved_shapes(model))
+    assert report["family"] == "deepseek_v4" and report["family_confidence"] == 1.0, report["root"]["evidence"]
+    assert "deepseek-ai/DeepSeek-V4-Flash" in candidate_ids(report)

@@ -88,3 +88,18 @@ def test_mistral_small_4_under_its_vision_tower_is_read_by_its_text_config(tmp_p
     report = inspect_shapes(tmp_path, shapes)
     assert report["family"] == "mistral4" and candidate_ids(report) == ["mistralai/Mistral-Small-4-119B-2603"]
     assert not report["conflicts"], report["conflicts"]
+
+
+@pytest.mark.parametrize(
+    "config, family",
+    [
+        ({"model_type": "mistral3", "text_config": {"model_type": "mistral4"}}, "mistral4"),
+        ({"model_type": "mistral3", "text_config": {"model_type": "mistral"}}, "mistral"),  # (Mistral Small 3.1)
+        ({"model_type": "sam3", "text_config": {"model_type": "clip_text_model"}}, "sam3"),  # (a model of its own)
+        ({"model_type": "llava", "text_config": {"model_type": "llama"}}, "llama"),  # (a wrapper the registry lacks)
+    ],
+)
+def test_the_text_config_names_a_language_model_s_wrapper_not_a_model_of_its_own(config, family):
+    from hfprobe.tree.declared import architecture
+
+    assert architecture(config)[2] == (family,)

@@ -140,9 +140,13 @@ def architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[
     if field == "model_type":
         text = config.get("text_config")
         inner = text.get("model_type") if isinstance(text, Mapping) else None
-        # a vision or audio tower over a language model the registry knows is that model's, whatever the wrapper's
-        # own type names (`mistral3` wraps Mistral Small 3's decoder and Small 4's mixture)
-        family = (model_type_family(inner) if isinstance(inner, str) else None) or model_type_family(value)
+        # a vision or audio tower over a language model the registry knows is that model's; where the wrapper's own
+        # type names a language model too, the text_config's says which (`mistral3` wraps Mistral Small 3's decoder
+        # and Small 4's mixture), but a model of its own (SAM 3's, with a CLIP text tower) stays its own
+        outer, text_family = model_type_family(value), model_type_family(inner) if isinstance(inner, str) else None
+        kinds = families()["families"]
+        wraps = outer and text_family and kinds[outer]["kind"] == kinds[text_family]["kind"] == "text"
+        family = (text_family if wraps else outer) or text_family
         family = family or _composite_family(config)
         fams = (family,) if family else ()
     else:
