@@ -282,3 +282,28 @@ def test_a_conversion_reads_as_the_checkpoint_it_was_converted_from(name, tmp_pa
     gguf_report, hf_report = inspect_source(str(tmp_path / "gguf")), inspect_shapes(tmp_path / "hf", checkpoint)
     got = (gguf_report["family"], gguf_report["root"]["id"], gguf_report["family_confidence"])
     assert got == (hf_report["family"], hf_report["root"]["id"], hf_report["family_confidence"]), gguf_report["root"]
+
+
+def test_a_qwen_1_conversion_reads_as_its_checkpoint(tmp_path):
+    """Qwen (1), which transformers cannot build: its checkpoint's names written out (Qwen-1.8B's sizes: GPT-2's
+    fused attention, a gated MLP of two halves of its config's width), llama.cpp's by gguf-py's map."""
+    hidden, ffn, vocab = 2048, 5504, 151936
+    checkpoint = {"transformer.wte.weight": (vocab, hidden), "lm_head.weight": (vocab, hidden)}
+    checkpoint["transformer.ln_f.weight"] = (hidden,)
+    for i in range(24):
+        h = f"transformer.h.{i}."
+        checkpoint |= {h + "ln_1.weight": (hidden,), h + "ln_2.weight": (hidden,)}
+        checkpoint |= {h + "attn.c_attn.weight": (3 * hidden, hidden), h + "attn.c_attn.bias": (3 * hidden,)}
+        checkpoint |= {h + "attn.c_proj.weight": (hidden, hidden), h + "mlp.c_proj.weight": (hidden, ffn)}
+        checkpoint |= {h + "mlp.w1.weight": (ffn, hidden), h + "mlp.w2.weight": (ffn, hidden)}
+    tmap = gguf.TensorNameMap(_arch("qwen"), 24)
+    named = {k: tmap.get_name(k, try_suffixes=(".weight", ".bias")) for k in checkpoint}
+    assert None not in named.values() and named["transformer.h.0.mlp.w2.weight"] == "blk.0.ffn_gate.weight"
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "gguf").mkdir()
+    _gguf_header(tmp_path / "gguf" / "qwen-1_8b.Q4_K_M.gguf", "qwen", {n: checkpoint[k] for k, n in named.items()})
+    with open_weights(str(tmp_path / "gguf")) as view:
+        assert set(view.raw) == set(checkpoint)
+    gguf_report, hf_report = inspect_source(str(tmp_path / "gguf")), inspect_shapes(tmp_path / "hf", checkpoint)
+    assert gguf_report["family"] == hf_report["family"] == "qwen"
+    assert gguf_report["root"]["id"] == hf_report["root"]["id"] == "Qwen/Qwen-1_8B", gguf_report["root"]

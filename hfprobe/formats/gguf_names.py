@@ -315,6 +315,13 @@ _GPTJ = {
     "blk.{i}.ffn_up": "transformer.h.{i}.mlp.fc_in",
     "blk.{i}.ffn_down": "transformer.h.{i}.mlp.fc_out",
 }
+_QWEN = {  # Qwen (1), `qwen`: GPT-2's fused attention names, its gated MLP's `w1` (up) and `w2` (gate)
+    **{k: v for k, v in _GPT2.items() if not k.startswith(("position_embd", "blk.{i}.ffn_"))},
+    "blk.{i}.ffn_norm": "transformer.h.{i}.ln_2",
+    "blk.{i}.ffn_up": "transformer.h.{i}.mlp.w1",
+    "blk.{i}.ffn_gate": "transformer.h.{i}.mlp.w2",
+    "blk.{i}.ffn_down": "transformer.h.{i}.mlp.c_proj",
+}
 _FALCON = {
     "token_embd": "transformer.word_embeddings",
     "output": "lm_head",
@@ -471,6 +478,7 @@ NAMES: dict[str, dict[str, str]] = {
         "blk.{i}.ffn_up": "model.layers.{i}.mlp.gate_up_proj",
     },
     "gpt2": _GPT2,
+    "qwen": _QWEN,
     "starcoder": _GPT2,
     "gptj": _GPTJ,
     "gptneox": _GPT_NEOX,
