@@ -307,3 +307,11 @@ def test_a_qwen_1_conversion_reads_as_its_checkpoint(tmp_path):
     gguf_report, hf_report = inspect_source(str(tmp_path / "gguf")), inspect_shapes(tmp_path / "hf", checkpoint)
     assert gguf_report["family"] == hf_report["family"] == "qwen"
     assert gguf_report["root"]["id"] == hf_report["root"]["id"] == "Qwen/Qwen-1_8B", gguf_report["root"]
+
+
+def test_an_architecture_hfprobe_does_not_map_keeps_its_names_and_says_so_in_one_short_line(tmp_path):
+    _gguf_header(tmp_path / "m.gguf", "rwkv6", {"blk.0.time_mix_key.weight": (64, 64)})
+    with open_weights(str(tmp_path / "m.gguf")) as view:
+        assert set(view.raw) == {"blk.0.time_mix_key.weight"}
+        note = next(n for n in view.notes if "are kept" in n)
+    assert "'rwkv6'" in note and f"maps {len(NAMES)} of its architectures" in note and len(note) < 160

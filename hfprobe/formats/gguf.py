@@ -55,12 +55,10 @@ def canonical_name(name: str, arch: str) -> str:
     table = NAMES.get(arch)
     if not table:
         return name
-    stem, suffix = name, ""
-    found = _lookup(table, name)
+    found, suffix = _lookup(table, name), ""
     if found is None and name.endswith((".weight", ".bias")):
         stem, _, last = name.rpartition(".")
-        suffix = "." + last
-        found = _lookup(table, stem)
+        found, suffix = _lookup(table, stem), "." + last
     return name if found is None else found + suffix
 
 
@@ -87,6 +85,13 @@ def transformers_names(header: GgufHeader) -> dict[str, TensorInfo]:
         renamed = {k: n.replace("DenseReluDense.wi_1.", "DenseReluDense.wi.") for k, n in renamed.items()}
     shared = {n for n, c in Counter(renamed.values()).items() if c > 1}
     return {(k if renamed[k] in shared else renamed[k]): info for k, info in header.tensors.items()}
+
+
+def _unmapped(arch: str) -> str:
+    return (
+        f"llama.cpp's tensor names for {quote(arch, 40)} are kept: hfprobe maps {len(NAMES)} of its architectures "
+        "(docs/formats.md), not this one"
+    )
 
 
 def _is_adapter(header: GgufHeader) -> bool:
@@ -141,7 +146,7 @@ def read_gguf(
             f"alpha {_alpha(header.metadata.get('adapter.lora.alpha')) or 'not stored (scale 1)'}; values not read"
         ]
         if arch and arch not in NAMES:
-            notes.append(f"llama.cpp's tensor names for {arch} are kept (hfprobe maps {', '.join(sorted(NAMES))})")
+            notes.append(_unmapped(arch))
         return (_ungated(modules) if arch in _UNGATED else modules), notes, {}, metadata
     tensors = transformers_names(header) if tensors is None else tensors
     modules: dict[str, Module] = {}
@@ -158,7 +163,7 @@ def read_gguf(
     main = types.most_common(1)[0][0] if types else None
     notes = [f"GGUF {header.version} ({arch or 'no architecture'}): tensors mostly {main}; read at their shapes"]
     if arch and arch not in NAMES:
-        notes.append(f"llama.cpp's tensor names for {arch} are kept (hfprobe maps {', '.join(sorted(NAMES))})")
+        notes.append(_unmapped(arch))
     if isinstance(header.metadata.get("split.count"), int) and header.metadata["split.count"] > 1:
         notes.append(f"one part of a split GGUF ({header.metadata['split.count']} parts): its tensors only")
     extra = {"quantized": {"method": "gguf", "bits": None, "type": main, "modules": len(modules)}}
