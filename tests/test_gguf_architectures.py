@@ -166,6 +166,15 @@ def _checkpoint(arch: str, model_type: str | None = None, **published) -> tuple[
     return checkpoint, named, {n: written.get(k, checkpoint[k]) for k, n in named.items()}
 
 
+def _read_both(arch: str, checkpoint: dict, written: dict, folder) -> tuple[dict, dict]:
+    """inspect's reports on a GGUF conversion (header only, llama.cpp's names and shapes as `written`) and on the
+    checkpoint it came from (a safetensors header)."""
+    (folder / "hf").mkdir()
+    (folder / "gguf").mkdir()
+    _gguf_header(folder / "gguf" / "model-Q4_K_M.gguf", arch, written)
+    return inspect_source(str(folder / "gguf")), inspect_shapes(folder / "hf", checkpoint)
+
+
 @pytest.mark.parametrize("arch", sorted(MODELS))
 def test_every_tensor_llama_cpp_writes_is_found_under_its_checkpoint_name(arch, tmp_path):
     assert arch in NAMES
@@ -235,11 +244,7 @@ PUBLISHED = {
 def test_a_conversion_names_the_root_its_checkpoint_names(arch, tmp_path):
     model_type, config, roots = PUBLISHED[arch]
     checkpoint, _, written = _checkpoint(arch, model_type, **config)
-    (tmp_path / "hf").mkdir()
-    (tmp_path / "gguf").mkdir()
-    _gguf_header(tmp_path / "gguf" / "model-Q4_K_M.gguf", arch, written)
-    gguf_report = inspect_source(str(tmp_path / "gguf"))
-    hf_report = inspect_shapes(tmp_path / "hf", checkpoint)
+    gguf_report, hf_report = _read_both(arch, checkpoint, written, tmp_path)
     root = hf_report["root"]["id"]
     assert root in ({roots} if isinstance(roots, str) else roots), hf_report["root"]["candidates"]
     assert (gguf_report["family"], gguf_report["root"]["id"]) == (hf_report["family"], root), gguf_report["root"]
@@ -276,10 +281,7 @@ def test_a_conversion_reads_as_the_checkpoint_it_was_converted_from(name, tmp_pa
     arch = CONVERTED[name]
     checkpoint, named, written = _checkpoint(arch, model_type, **config)
     assert len(named) >= 0.7 * len(checkpoint)
-    (tmp_path / "hf").mkdir()
-    (tmp_path / "gguf").mkdir()
-    _gguf_header(tmp_path / "gguf" / "model-Q8_0.gguf", arch, written)
-    gguf_report, hf_report = inspect_source(str(tmp_path / "gguf")), inspect_shapes(tmp_path / "hf", checkpoint)
+    gguf_report, hf_report = _read_both(arch, checkpoint, written, tmp_path)
     got = (gguf_report["family"], gguf_report["root"]["id"], gguf_report["family_confidence"])
     assert got == (hf_report["family"], hf_report["root"]["id"], hf_report["family_confidence"]), gguf_report["root"]
 
@@ -299,12 +301,9 @@ def test_a_qwen_1_conversion_reads_as_its_checkpoint(tmp_path):
     tmap = gguf.TensorNameMap(_arch("qwen"), 24)
     named = {k: tmap.get_name(k, try_suffixes=(".weight", ".bias")) for k in checkpoint}
     assert None not in named.values() and named["transformer.h.0.mlp.w2.weight"] == "blk.0.ffn_gate.weight"
-    (tmp_path / "hf").mkdir()
-    (tmp_path / "gguf").mkdir()
-    _gguf_header(tmp_path / "gguf" / "qwen-1_8b.Q4_K_M.gguf", "qwen", {n: checkpoint[k] for k, n in named.items()})
+    gguf_report, hf_report = _read_both("qwen", checkpoint, {n: checkpoint[k] for k, n in named.items()}, tmp_path)
     with open_weights(str(tmp_path / "gguf")) as view:
         assert set(view.raw) == set(checkpoint)
-    gguf_report, hf_report = inspect_source(str(tmp_path / "gguf")), inspect_shapes(tmp_path / "hf", checkpoint)
     assert gguf_report["family"] == hf_report["family"] == "qwen"
     assert gguf_report["root"]["id"] == hf_report["root"]["id"] == "Qwen/Qwen-1_8B", gguf_report["root"]
 
