@@ -156,15 +156,11 @@ _QWEN35_MOE = {
     **_QWEN_SHARED,
 }
 # Qwen3-Next (`qwen3next`): Qwen3.5's layout before it, its DeltaNet's projections fused (`in_proj_qkvz`, `in_proj_ba`)
+_QWEN35_SPLIT = {"blk.{i}.attn_qkv", "blk.{i}.attn_gate", "blk.{i}.ssm_alpha", "blk.{i}.ssm_beta"}
 _QWEN3_NEXT = {
-    **{
-        k: v
-        for k, v in _QWEN35_MOE.items()
-        if not k.startswith(("blk.{i}.attn_qkv", "blk.{i}.attn_gate", "blk.{i}.ssm_a"))
-    },
+    **{k: v for k, v in _QWEN35_MOE.items() if k not in _QWEN35_SPLIT},
     "blk.{i}.ssm_in": "model.layers.{i}.linear_attn.in_proj_qkvz",
     "blk.{i}.ssm_ba": "model.layers.{i}.linear_attn.in_proj_ba",
-    "blk.{i}.ssm_a": "model.layers.{i}.linear_attn.A_log",
 }
 # Mamba's mixer (llama.cpp's `ssm_*`) under transformers' names for it
 _SSM = {
