@@ -109,6 +109,10 @@ MODELS = {
                                 "v_head_dim": 8, "index_n_heads": 2, "index_head_dim": 8}),
     "mistral4": ("mistral4", {**_MOE, "n_routed_experts": 4, "n_shared_experts": 1, "q_lora_rank": 16,
                               "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8, "v_head_dim": 8}),
+    "kimi-linear": ("kimi_linear", {"moe_intermediate_size": 32, "num_experts": 4, "num_experts_per_token": 2,
+                                    "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8, "v_head_dim": 8,
+                                    "linear_head_dim": 16, "linear_num_heads": 4, "pad_token_id": 0, "bos_token_id": 1,
+                                    "eos_token_id": 2, "layer_types": ["linear_attention", "full_attention"]}),
     "t5": ("t5", {"d_model": 64, "d_ff": 128, "d_kv": 16, "num_layers": 2, "num_heads": 4,
                   "feed_forward_proj": "gated-gelu"}),
 }  # fmt: skip
@@ -134,6 +138,8 @@ def _checkpoint(arch: str, model_type: str | None = None, **published) -> tuple[
     stacked: dict[str, list] = {}
     checkpoint, written = {}, {}
     for key, shape in saved_shapes(model).items():
+        # (Kimi-Linear's dense first layer: `save_pretrained` writes it under the mixture's name, the Hub has `mlp.`)
+        key = re.sub(r"\.block_sparse_moe\.(?=(gate|up|down)_proj\.)", ".mlp.", key)
         one = re.sub(r"\.experts\.\d+\.", ".experts.", key)
         if one != key:
             stacked.setdefault(one, []).append(shape)
@@ -234,6 +240,9 @@ PUBLISHED = {
     "gemma-embedding": ("gemma3_text", dict(hidden_size=768, num_hidden_layers=24, num_attention_heads=3,
                                             num_key_value_heads=1, head_dim=256, intermediate_size=1152,
                                             vocab_size=262144), "google/embeddinggemma-300m"),
+    "kimi-linear": ("kimi_linear", {"layer_types": ["full_attention" if i in (3, 7, 11, 15, 19, 23, 26) else
+                                                    "linear_attention" for i in range(27)]},
+                    {"moonshotai/Kimi-Linear-48B-A3B-Base", "moonshotai/Kimi-Linear-48B-A3B-Instruct"}),
     "phimoe": ("phimoe", dict(hidden_size=4096, intermediate_size=6400, num_hidden_layers=32, num_attention_heads=32,
                               num_key_value_heads=8, num_local_experts=16, vocab_size=32064),
                "microsoft/Phi-3.5-MoE-instruct"),
@@ -314,3 +323,61 @@ def test_an_architecture_hfprobe_does_not_map_keeps_its_names_and_says_so_in_one
         assert set(view.raw) == {"blk.0.time_mix_key.weight"}
         note = next(n for n in view.notes if "are kept" in n)
     assert "'rwkv6'" in note and f"maps {len(NAMES)} of its architectures" in note and len(note) < 160
+
+
+# InternLM2-Chat-1.8B's and Baichuan2-7B's checkpoints (custom code: transformers cannot build them), written out
+_FUSED = {
+    "internlm2": (dict(hidden=2048, heads=16, kv=8, ffn=8192, vocab=92544, layers=24), "internlm/internlm2-chat-1_8b"),
+    "baichuan": (dict(hidden=4096, heads=32, kv=32, ffn=11008, vocab=125696, layers=32),
+                 {"baichuan-inc/Baichuan2-7B-Base", "baichuan-inc/Baichuan2-7B-Chat"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("arch", sorted(_FUSED))
+def test_a_fused_attention_llama_cpp_split_is_read_whole_as_its_checkpoint_has_it(arch, tmp_path):
+    """InternLM2's `attention.wqkv` and Baichuan's `self_attn.W_pack`, which llama.cpp's converter splits by rows into
+    `attn_q`, `attn_k`, `attn_v` (the key and value of a grouped query attention narrower): the three are the
+    checkpoint's one tensor again, so the conversion names the family and root its checkpoint names (before, neither
+    architecture was mapped: no family)."""
+    dims, roots = _FUSED[arch]
+    hidden, ffn, head = dims["hidden"], dims["ffn"], dims["hidden"] // dims["heads"]
+    rows = {"q": dims["heads"] * head, "k": dims["kv"] * head, "v": dims["kv"] * head}
+    internlm = arch == "internlm2"
+    top = "model.tok_embeddings" if internlm else "model.embed_tokens"
+    checkpoint = {f"{top}.weight": (dims["vocab"], hidden), "model.norm.weight": (hidden,)}
+    checkpoint["output.weight" if internlm else "lm_head.weight"] = (dims["vocab"], hidden)
+    fused = {}
+    for i in range(dims["layers"]):
+        b = f"model.layers.{i}."
+        if internlm:
+            names = ("attention.wqkv", "attention.wo", "feed_forward.w1", "feed_forward.w3", "feed_forward.w2")
+            checkpoint |= {b + "attention_norm.weight": (hidden,), b + "ffn_norm.weight": (hidden,)}
+        else:
+            names = ("self_attn.W_pack", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj")
+            checkpoint |= {b + "input_layernorm.weight": (hidden,), b + "post_attention_layernorm.weight": (hidden,)}
+        qkv, out, gate, up, down = (f"{b}{n}.weight" for n in names)
+        checkpoint |= {qkv: (sum(rows.values()), hidden), out: (hidden, hidden), down: (hidden, ffn)}
+        checkpoint |= {gate: (ffn, hidden), up: (ffn, hidden)}
+        fused[qkv] = {f"blk.{i}.attn_{p}.weight": (n, hidden) for p, n in rows.items()}  # (as the converter splits)
+    tmap = gguf.TensorNameMap(_arch(arch), dims["layers"])
+    written = {tmap.get_name(k, try_suffixes=(".weight",)): s for k, s in checkpoint.items() if k not in fused}
+    assert None not in written
+    written |= {name: shape for parts in fused.values() for name, shape in parts.items()}
+    gguf_report, hf_report = _read_both(arch, checkpoint, written, tmp_path)
+    with open_weights(str(tmp_path / "gguf")) as view:
+        assert {k: tuple(v.shape) for k, v in view.raw.items()} == checkpoint
+    root = hf_report["root"]["id"]
+    assert hf_report["family"] == arch and root in ({roots} if isinstance(roots, str) else roots)
+    assert (gguf_report["family"], gguf_report["root"]["id"]) == (arch, root), gguf_report["root"]
+
+
+def test_a_lora_on_a_split_attention_keeps_each_part_apart(tmp_path):
+    """A GGUF LoRA of InternLM2 on `attn_q` and `attn_v`, which share a checkpoint name: both modules kept, under
+    llama.cpp's names (before a fix, the second overwrote the first); its output projection under InternLM2's name."""
+    written = {}
+    for part, out in (("attn_q", 64), ("attn_v", 32), ("attn_output", 64)):
+        written |= {f"blk.0.{part}.weight.lora_a": (4, 64), f"blk.0.{part}.weight.lora_b": (out, 4)}
+    _gguf_header(tmp_path / "lora.gguf", "internlm2", written)
+    with open_weights(str(tmp_path / "lora.gguf")) as view:
+        got = {name: (m.d_out, m.d_in, m.rank) for name, m in view.modules.items()}
+    assert got == {"blk.0.attn_q": (64, 64, 4), "blk.0.attn_v": (32, 64, 4), "model.layers.0.attention.wo": (64, 64, 4)}

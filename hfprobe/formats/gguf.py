@@ -21,7 +21,7 @@ from dataclasses import replace
 from ..source.gguf import GgufHeader
 from ..source.safetensors import TensorInfo, quote
 from .base import Module, lora_module
-from .gguf_names import NAMES
+from .gguf_names import NAMES, ROWS
 
 __all__ = ["NAMES", "read_gguf", "transformers_names"]
 
@@ -76,7 +76,9 @@ def _lookup(table: dict[str, str], name: str) -> str | None:
 def transformers_names(header: GgufHeader) -> dict[str, TensorInfo]:
     """A model file's tensors under transformers' names, where its architecture's are known (`NAMES`): weights,
     biases and norms, so the registry's rules see what a checkpoint of the model has; a T5 1.0 file's one input
-    projection is `wi`. A name two tensors would share, or an adapter's (read by `read_gguf`), is kept as written."""
+    projection is `wi`; the rows a converter split a tensor into (InternLM2's `wqkv` into `attn_q`, `attn_k`, `attn_v`)
+    are that tensor again. A name two other tensors would share, or an adapter's (read by `read_gguf`), is kept as
+    written."""
     arch = header.metadata.get("general.architecture")
     if not isinstance(arch, str) or arch not in NAMES or _is_adapter(header):
         return dict(header.tensors)
@@ -84,7 +86,16 @@ def transformers_names(header: GgufHeader) -> dict[str, TensorInfo]:
     if arch in _UNGATED and not any(n.endswith("DenseReluDense.wi_0.weight") for n in renamed.values()):
         renamed = {k: n.replace("DenseReluDense.wi_1.", "DenseReluDense.wi.") for k, n in renamed.items()}
     shared = {n for n, c in Counter(renamed.values()).items() if c > 1}
-    return {(k if renamed[k] in shared else renamed[k]): info for k, info in header.tensors.items()}
+    out = {(k if renamed[k] in shared else renamed[k]): info for k, info in header.tensors.items()}
+    if arch in ROWS:  # a tensor the converter split by rows (a fused query-key-value) is whole again
+        for name in shared:
+            parts = [info for k, info in header.tensors.items() if renamed[k] == name]
+            if len({p.shape[1:] for p in parts}) == 1 and all(p.shape for p in parts):
+                for p in parts:
+                    del out[p.name]
+                shape = (sum(p.shape[0] for p in parts), *parts[0].shape[1:])
+                out[name] = parts[0]._replace(shape=shape)
+    return out
 
 
 def _unmapped(arch: str) -> str:
@@ -110,13 +121,14 @@ def _lora_modules(header: GgufHeader, arch: str, where: str) -> dict[str, Module
     """A LoRA adapter's modules (llama.cpp's convert_lora_to_gguf): `<tensor>.weight.lora_a` [r, in] and
     `.lora_b` [out, r], as PEFT stores them; the token embedding's pair is flipped ([vocab, r], [dim, r])."""
     alpha = _alpha(header.metadata.get("adapter.lora.alpha"))
+    bases = [key[: -len(".lora_a")] for key in header.tensors if key.endswith(".lora_a")]
+    names = {base: canonical_name(base.removesuffix(".weight"), arch) for base in bases}
+    shared = {n for n, c in Counter(names.values()).items() if c > 1}  # (a split query-key-value's: kept as written)
     modules: dict[str, Module] = {}
-    for key, a in header.tensors.items():
-        if not key.endswith(".lora_a"):
-            continue
-        base = key[: -len(".lora_a")]
+    for base in bases:
+        key, a = base + ".lora_a", header.tensors[base + ".lora_a"]
         b = header.tensors.get(base + ".lora_b")
-        name = canonical_name(base.removesuffix(".weight"), arch)
+        name = base.removesuffix(".weight") if names[base] in shared else names[base]
         embedding = base.startswith("token_embd.")
         keys = {"A": key, **({"B": base + ".lora_b"} if b is not None else {})}
         a = a._replace(shape=a.shape[::-1]) if embedding else a

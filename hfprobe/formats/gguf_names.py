@@ -10,7 +10,7 @@ shape. gguf-py's `TensorNameMap` is the oracle of every entry (tests/test_gguf*.
 
 from __future__ import annotations
 
-__all__ = ["NAMES"]
+__all__ = ["NAMES", "ROWS"]
 
 # LLaMA's decoder: its 2-D weights, then its norms (`ffn_norm` is the norm before the MLP, which LLaMA calls
 # `post_attention_layernorm`; llama.cpp's `post_attention_norm` is that name's too where a model has no other)
@@ -450,6 +450,42 @@ _EXAONE = {
 # general.architecture -> its names (Mistral 7B and Mixtral are converted as `llama`; Phi-3 fuses qkv and gate/up;
 # Qwen2-VL's and Qwen2.5-VL's language models are `qwen2vl`, Qwen3-VL's `qwen3vl` and `qwen3vlmoe`, Qwen3.5's
 # `qwen35` and `qwen35moe`, Ministral 3's `mistral3`; Command R's `command-r`, Command R7B's and Command A's `cohere2`)
+# InternLM2 and Baichuan (`internlm2`, `baichuan`): LLaMA's layout, the query, key and value one tensor in the
+# checkpoint (`attention.wqkv`, `self_attn.W_pack`), which llama.cpp's converter splits by rows into `attn_q`, `attn_k`
+# and `attn_v`: the three take its name and are read as its rows (`ROWS`)
+_INTERNLM2 = {
+    "token_embd": "model.tok_embeddings",
+    "output": "output",
+    "output_norm": "model.norm",
+    "blk.{i}.attn_norm": "model.layers.{i}.attention_norm",
+    **{f"blk.{{i}}.attn_{p}": "model.layers.{i}.attention.wqkv" for p in "qkv"},
+    "blk.{i}.attn_output": "model.layers.{i}.attention.wo",
+    "blk.{i}.ffn_norm": "model.layers.{i}.ffn_norm",
+    **{f"blk.{{i}}.ffn_{g}": f"model.layers.{{i}}.feed_forward.{w}" for g, w in _FFN_W},
+}
+_BAICHUAN = {
+    **_decoder_without("attn_q", "attn_k", "attn_v"),
+    **{f"blk.{{i}}.attn_{p}": "model.layers.{i}.self_attn.W_pack" for p in "qkv"},
+}
+ROWS = frozenset({"internlm2", "baichuan"})
+# Kimi-Linear (`kimi-linear`): Kimi Delta Attention (a short convolution on each of the queries, keys and values,
+# low-rank forget and output gates: llama.cpp's `ssm_*`) in most layers, latent attention in the rest, a mixture of
+# Mixtral's names with DeepSeek's shared experts, all under `block_sparse_moe`
+_KIMI_LINEAR = {
+    **_decoder_without("ffn_gate", "ffn_up", "ffn_down"),
+    **{k: v for k, v in _MLA.items() if "attn_q_" not in k},
+    **{f"blk.{{i}}.ssm_conv1d_{p}": f"model.layers.{{i}}.self_attn.{p}_conv1d" for p in "qkv"},
+    **{f"blk.{{i}}.ssm_{g}_{ab}": f"model.layers.{{i}}.self_attn.{g}_{ab}_proj" for g in "fg" for ab in "ab"},
+    "blk.{i}.ssm_beta": "model.layers.{i}.self_attn.b_proj",
+    "blk.{i}.ssm_a": "model.layers.{i}.self_attn.A_log",
+    "blk.{i}.ssm_dt.bias": "model.layers.{i}.self_attn.dt_bias",
+    "blk.{i}.ssm_norm": "model.layers.{i}.self_attn.o_norm",
+    **{k: v for k, v in _MIXTRAL.items() if "{e}" not in k},
+    "blk.{i}.exp_probs_b.bias": "model.layers.{i}.block_sparse_moe.gate.e_score_correction_bias",
+    **{k: v.replace(".mlp.", ".block_sparse_moe.") for k, v in _DEEPSEEK_SHARED.items()},
+    **{f"blk.{{i}}.ffn_{w}": f"model.layers.{{i}}.mlp.{w}_proj" for w in ("gate", "up", "down")},
+}
+
 NAMES: dict[str, dict[str, str]] = {
     "llama": {**_DECODER, **_MIXTRAL},
     "llama4": _LLAMA4,
@@ -561,6 +597,9 @@ NAMES: dict[str, dict[str, str]] = {
     "hunyuan-moe": _HUNYUAN_MOE,
     "modern-bert": _MODERN_BERT,
     "gemma-embedding": _GEMMA_EMBEDDING,
+    "internlm2": _INTERNLM2,
+    "baichuan": _BAICHUAN,
+    "kimi-linear": _KIMI_LINEAR,
     "phimoe": {**_DECODER, **_MIXTRAL},  # (Phi-3.5-MoE: LLaMA's attention and norms, Mixtral's experts)
     "glm4": {  # GLM-4 in transformers' layout (GLM-4-9B-0414, GLM-Z1): its gate and up fused in `ffn_up`, four norms
         **_decoder_without("ffn_gate", "ffn_up"),
