@@ -308,13 +308,13 @@ def test_gpt_oss_is_a_family_whose_experts_keep_the_weights_from_naming_a_root(t
     assert any("whose sizes the registry does not check (e.g. " in e for e in report["root"]["evidence"])
 
 
-# what their names and sizes resemble: I-JEPA a ViT-B/16, OWL-ViT CLIP ViT-B/32, EXAONE-MoE GLM-4.5, Persimmon Phi
+# what their names and sizes resemble: I-JEPA a ViT-B/16, GIT CLIP ViT-B/16, EXAONE-MoE GLM-4.5, Persimmon Phi
 # (its `self_attn.dense`); their config.json's model_type says what they are (OLMo 3's, DeiT's, data2vec-vision's,
-# StableLM's, DPT's and Qwen2-MoE's, once here, have families now; ViT-MAE's is ViT's, its pretrained models ViT
-# roots: tests/test_vit_mae.py)
+# StableLM's, DPT's, Qwen2-MoE's and OWL-ViT's, once here, have families now; ViT-MAE's is ViT's, its pretrained
+# models ViT roots: tests/test_vit_mae.py)
 WITH_CONFIG = {
     "ijepa-base": lambda: _transformers("IJepaForImageClassification", "IJepaConfig"),
-    "owlvit": lambda: _transformers("OwlViTForObjectDetection", "OwlViTConfig"),
+    "git": lambda: _transformers("GitForCausalLM", "GitConfig"),
     "exaone_moe": lambda: _transformers("ExaoneMoeForCausalLM", "ExaoneMoeConfig"),
     "persimmon": lambda: _transformers("PersimmonForCausalLM", "PersimmonConfig"),
 }

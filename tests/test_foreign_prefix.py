@@ -1,7 +1,7 @@
 """A fine-tune's keys begin with its architecture's name: transformers holds a task head's base model under the
-class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `owlvit.…`, `ernie.…`), and a PEFT adapter keeps it
+class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `git.…`, `ernie.…`), and a PEFT adapter keeps it
 (`base_model.model.ijepa.…`). Where that name is an architecture the registry has no family for, layers whose names
-and sizes resemble a known family's (I-JEPA's are ViT's, OWL-ViT's CLIP's, ERNIE's BERT's) say nothing of its
+and sizes resemble a known family's (I-JEPA's are ViT's, GIT's CLIP's, ERNIE's BERT's) say nothing of its
 lineage: no root is sure, and none is written as `base_model`.
 
 Before: a LoRA on BEiT read as ViT at 1.0 (google/vit-base-patch16-224-in21k first), one on ConvNeXt V2 as
@@ -9,10 +9,10 @@ ConvNeXt at 1.0 (facebook/convnext-tiny-224 first), a Longformer fine-tune as Ro
 checkpoints were mostly unsure already, but did not say why. (The Audio Spectrogram Transformer and BEiT, read so
 too, have families now, as have DeiT distilled, ConvNeXt V2, Longformer and data2vec (vision and text, once the
 examples here): tests/test_ast.py, tests/test_beit.py, tests/test_deit_convnextv2.py, tests/test_longformer.py,
-tests/test_data2vec.py; DPT, once an example here: tests/test_dpt.py.)
+tests/test_data2vec.py; DPT and OWL-ViT, once examples here: tests/test_dpt.py, tests/test_owl.py.)
 
-Each model is built by transformers on the meta device (default configurations: I-JEPA's ViT-B/16, OWL-ViT's CLIP
-ViT-B/32, ERNIE's BERT-base sizes) and written as a header-only safetensors file.
+Each model is built by transformers on the meta device (default configurations: I-JEPA's ViT-B/16, GIT's CLIP
+ViT-B/16 and a 6-layer BERT-base, ERNIE's BERT-base sizes) and written as a header-only safetensors file.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def _model(cls: str, config: str, **kw):
 
 # (task-head class, config class, config, the modules a LoRA adapts, the prefix)
 FOREIGN = {
-    # OWL-ViT (`owlvit.`): CLIP ViT-B/32's towers under detection heads (started from CLIP, trained on detection since)
-    "owlvit": ("OwlViTForObjectDetection", "OwlViTConfig", {}, "q_proj v_proj", "owlvit"),
+    # GIT (`git.`): a CLIP ViT-B/16 image encoder under a BERT-style text decoder (Microsoft's captioning models)
+    "git": ("GitForCausalLM", "GitConfig", {}, "q_proj v_proj", "git"),
     # I-JEPA (`ijepa.`): a ViT with no class token, trained apart from every ViT root
     "ijepa": ("IJepaForImageClassification", "IJepaConfig", {}, "query key value dense", "ijepa"),
     # ERNIE (`ernie.`): BERT-base's layers and sizes, trained apart (Baidu's ERNIE 1.0 to 3.0)
