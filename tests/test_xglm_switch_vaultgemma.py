@@ -135,7 +135,7 @@ def test_a_gemma_3_1b_checkpoint_stays_gemma_3_s(tmp_path):
         ("google/switch-base-128", "switch_transformers"),
         ("someone/switch-base-8-finetuned-samsum", "switch_transformers"),
         ("google/vaultgemma-1b", "vaultgemma"),
-        ("google/t5gemma-2b-2b-ul2", None),
+        ("google/t5gemma-2b-2b-ul2", "t5gemma"),
     ],
 )
 def test_names_claim_their_architecture(name, family):
