@@ -38,6 +38,7 @@ from .checkpoint import (
     diffusers_component,
     is_custom_lora,
     is_original_layout,
+    is_task_adapted,
     is_textual_inversion,
     is_wrapped_lora,
     original_component,
@@ -291,7 +292,7 @@ def _open(src, filename: str | None) -> WeightsView:
     elif is_lit_adapter(keys):
         fmt = "lit-adapter"
         modules, notes = read_lit_adapter(store)
-    elif is_loralib(keys):
+    elif is_loralib(keys) and not is_task_adapted(keys):  # (a model's own task adapters: read as the model)
         fmt = "loralib"
         modules, notes = read_loralib(store, where, model_type=(model_config or {}).get("model_type"))
     elif is_torchtune(keys):

@@ -31,7 +31,10 @@ _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
 STATE_KEY = re.compile(r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*\Z", re.ASCII)  # `<module path>.<parameter or buffer>`
 # a module's weight: plain, or under weight norm (torch's parametrization keeps the direction as `original1`, the
 # older `weight_norm` as `weight_v`; EnCodec's and HiFi-GAN's convolutions)
-_WEIGHT = re.compile(r"\.(weight|parametrizations\.weight\.original1|weight_v)\Z")
+_WEIGHT = re.compile(r"\.(weight|parametrizations\.weight\.original1?|weight_v)\Z")
+# a parametrized weight's adapters stacked per task (Jina's XLMRobertaLoRA: `….parametrizations.weight.0.lora_A`
+# [tasks, r, in] beside the weight itself, `….parametrizations.weight.original`), part of the model, not an adapter
+_TASK_LORA = re.compile(r"\.parametrizations\.weight\.\d+\.lora_[AB]\Z")
 # diffusers' Custom Diffusion processors (train_custom_diffusion.py): `attn2.processor.to_k_custom_diffusion`
 _CUSTOM_DIFFUSION = re.compile(r"\.processor\.(to_[qkv]|to_out)_custom_diffusion(?=\.|$)")
 _PREFIX_ENCODER = re.compile(r"(^|\.)prefix_encoder\.(embedding|trans\.\d+)$")  # P-tuning v2's learned prefix
@@ -233,6 +236,26 @@ def diffusers_component(config: dict | None, keys: list[str]) -> str | None:
     return None
 
 
+def is_task_adapted(keys: list[str]) -> bool:
+    """A whole model whose weights carry torch-parametrized adapters, one per task, stacked in 3-D factors
+    (`….parametrizations.weight.original` beside `….parametrizations.weight.0.lora_A`: jina-embeddings-v3's five)."""
+    return any(k.endswith(".parametrizations.weight.original") for k in keys) and any(
+        _TASK_LORA.search(k) for k in keys
+    )
+
+
+def _task_adapters_note(store: TensorStore) -> str | None:
+    stacks = [info.shape for k, info in store.raw.items() if k.endswith(".lora_A") and _TASK_LORA.search(k)]
+    if not stacks or any(len(shape) != 3 for shape in stacks):
+        return None
+    tasks = {shape[0] for shape in stacks}
+    count = f"{next(iter(tasks))} task adapters" if len(tasks) == 1 else "task adapters"
+    return (
+        f"{count} built into {len(stacks)} layers (torch parametrizations, as jina-embeddings-v3 holds its "
+        "retrieval, matching and classification LoRAs): the base weights are read, the adapters beside them not"
+    )
+
+
 def read_checkpoint(
     store: TensorStore, config: dict | None, component: str | None, where: str = "checkpoint"
 ) -> tuple[dict[str, Module], list[str], dict]:
@@ -246,7 +269,7 @@ def read_checkpoint(
         for k, info_ in store.raw.items()
         if _WEIGHT.search(k) and len(info_.shape) >= 2 and k not in taken
     }
-    notes = []
+    notes = [note] if (note := _task_adapters_note(store)) else []
     names = [*weights, *quant]
     custom = sum(1 for n in names if _CUSTOM_DIFFUSION.search(n))
     if component:
