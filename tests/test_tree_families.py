@@ -666,7 +666,7 @@ DECLARED_NAMES = {
     "google/shieldgemma-2b": "gemma2",
     "google/txgemma-9b-chat": "gemma2",
     "google/datagemma-rig-27b-it": "gemma2",
-    "google/t5gemma-2b-2b-ul2": None,
+    "google/t5gemma-2b-2b-ul2": "t5gemma",  # (a family since stop 84; its name said none before)
     "someone/vaultgemma-1b-sft": "vaultgemma",  # (google/vaultgemma-1b a root since stop 82)
     "microsoft/Phi-4-reasoning-plus": "phi3",
     "microsoft/Phi-3.5-MoE-instruct": "phimoe",
@@ -675,7 +675,7 @@ DECLARED_NAMES = {
     "microsoft/layoutxlm-base": None,
     "chandar-lab/NeoBERT": None,
     "google/pegasus-x-base": None,
-    "facebook/mms-tts-eng": None,
+    "facebook/mms-tts-eng": "vits",  # (a family since stop 84; hinted as none before)
     "syscv-community/sam-hq-vit-base": "sam",
     # SDXL fine-tunes by "XL" as a word of its own, read after every other family's names (and as kohya records files)
     "RunDiffusion/Juggernaut-XL-v8": "sdxl",
