@@ -371,6 +371,15 @@ def test_a_fused_attention_llama_cpp_split_is_read_whole_as_its_checkpoint_has_i
     assert (gguf_report["family"], gguf_report["root"]["id"]) == (arch, root), gguf_report["root"]
 
 
+def test_a_part_spelled_as_the_whole_is_no_row_of_it(tmp_path):
+    """A file holding `attention.wqkv` under InternLM2's own name beside llama.cpp's `attn_q`: the two are not rows of
+    one tensor (kept as written, as any name two tensors would share), nothing summed."""
+    written = {"blk.0.attn_q.weight": (64, 64), "model.layers.0.attention.wqkv.weight": (128, 64)}
+    _gguf_header(tmp_path / "m.gguf", "internlm2", written)
+    with open_weights(str(tmp_path / "m.gguf")) as view:
+        assert {k: tuple(v.shape) for k, v in view.raw.items()} == written
+
+
 def test_a_lora_on_a_split_attention_keeps_each_part_apart(tmp_path):
     """A GGUF LoRA of InternLM2 on `attn_q` and `attn_v`, which share a checkpoint name: both modules kept, under
     llama.cpp's names (before a fix, the second overwrote the first); its output projection under InternLM2's name."""

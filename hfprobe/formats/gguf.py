@@ -90,7 +90,8 @@ def transformers_names(header: GgufHeader) -> dict[str, TensorInfo]:
     if arch in ROWS:  # a tensor the converter split by rows (a fused query-key-value) is whole again
         for name in shared:
             parts = [info for k, info in header.tensors.items() if renamed[k] == name]
-            if len({p.shape[1:] for p in parts}) == 1 and all(p.shape for p in parts):
+            whole = all(p.name != name for p in parts)  # (all llama.cpp's parts: none spelled as the whole)
+            if whole and len({p.shape[1:] for p in parts}) == 1 and all(p.shape for p in parts):
                 for p in parts:
                     del out[p.name]
                 shape = (sum(p.shape[0] for p in parts), *parts[0].shape[1:])
