@@ -126,9 +126,21 @@ def _foreign_prefixes() -> dict[str, str]:
 
 
 def architecture(config: Mapping | None) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """(the config.json field that names the architecture, `model_type` or diffusers' `_class_name`; its value cut
-    to 200 characters; the registry families it names, none for an architecture the registry lacks), or Nones."""
+    """(the config.json field that names the architecture, `model_type` or diffusers' `_class_name`, or
+    `architectures` where it names remote code families.json's `remote_code` lists (jina-embeddings-v3's
+    `XLMRobertaLoRA` says `model_type: xlm-roberta`); its value cut to 200 characters; the registry families it names,
+    none for an architecture the registry lacks), or Nones.
+
+    >>> architecture({"model_type": "xlm-roberta", "architectures": ["XLMRobertaLoRA"]})
+    ('architectures', 'XLMRobertaLoRA', ('jina_embeddings_v3',))
+    >>> architecture({"model_type": "xlm-roberta", "architectures": ["XLMRobertaForMaskedLM"]})
+    ('model_type', 'xlm-roberta', ('roberta',))
+    """
     config = config or {}
+    named = config.get("architectures")
+    named = named[0] if isinstance(named, list) and named and isinstance(named[0], str) else None
+    if named in families()["_remote_code"]:  # a remote-code class whose model_type is another architecture's
+        return "architectures", named[:200], (families()["_remote_code"][named],)
     # `_class_name` first: a diffusers config's `model_type`, where it has one, is its class's own argument (Wan's
     # `WanModel` saves `model_type: t2v`), not transformers' architecture
     for field in ("_class_name", "model_type"):

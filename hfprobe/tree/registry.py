@@ -22,7 +22,8 @@ def families() -> dict:
     """families.json with `same_as` resolved (`_base`) and patterns compiled: name rules as `KeyPattern`s (fast and
     exact on long names, see `hfprobe.tree.keymatch`), text hints as `KeyPattern`s too (their literals prefilter
     prose), name hints as plain regexes; a family's roles and indexes are `layout(family)`; `_model_types`
-    (config.json model_type -> family) and `_diffusers_classes` (`_class_name` -> families) as lookups."""
+    (config.json model_type -> family), `_remote_code` (a remote-code class in `architectures` -> family) and
+    `_diffusers_classes` (`_class_name` -> families) as lookups."""
     data = json.loads(resources.files("hfprobe.data").joinpath("families.json").read_text())
     fams = data["families"]
     for name, spec in fams.items():
@@ -58,6 +59,7 @@ def families() -> dict:
     data["_embedding_tables"] = KeyPattern(data["embedding_tables"])
     data["_towers"] = KeyPattern(data["towers"])
     data["_model_types"] = {row[0]: row[1] for row in data["model_types"]}
+    data["_remote_code"] = {row[0]: row[1] for row in data["remote_code"]}
     data["_diffusers_classes"] = {row[0]: tuple(row[1]) for row in data["diffusers_classes"]}
     return data
 
