@@ -109,6 +109,8 @@ MODELS = {
                                 "v_head_dim": 8, "index_n_heads": 2, "index_head_dim": 8}),
     "mistral4": ("mistral4", {**_MOE, "n_routed_experts": 4, "n_shared_experts": 1, "q_lora_rank": 16,
                               "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8, "v_head_dim": 8}),
+    "nomic-bert": ("nomic_bert", {}),
+    "jina-bert-v3": ("jina_embeddings_v3", {}),
     "kimi-linear": ("kimi_linear", {"moe_intermediate_size": 32, "num_experts": 4, "num_experts_per_token": 2,
                                     "kv_lora_rank": 16, "qk_nope_head_dim": 8, "qk_rope_head_dim": 8, "v_head_dim": 8,
                                     "linear_head_dim": 16, "linear_num_heads": 4, "pad_token_id": 0, "bos_token_id": 1,
@@ -130,7 +132,7 @@ def _checkpoint(arch: str, model_type: str | None = None, **published) -> tuple[
         model_type, extra = MODELS[arch]
         published = {"vocab_size": 256, **SMALL, **extra}
     config = AutoConfig.for_model(model_type, **published)
-    bare = model_type in ("bert", "modernbert") or arch == "gemma-embedding"  # (embedding models: no head)
+    bare = model_type in ("bert", "modernbert", "nomic_bert", "jina_embeddings_v3") or arch == "gemma-embedding"
     auto = AutoModelForSeq2SeqLM if model_type == "t5" else AutoModel if bare else AutoModelForCausalLM
     with torch.device("meta"):  # (Mistral Small 4's text model has no causal-LM auto class: its own)
         model = tf.Mistral4ForCausalLM(config) if model_type == "mistral4" else auto.from_config(config)
@@ -240,6 +242,10 @@ PUBLISHED = {
     "gemma-embedding": ("gemma3_text", dict(hidden_size=768, num_hidden_layers=24, num_attention_heads=3,
                                             num_key_value_heads=1, head_dim=256, intermediate_size=1152,
                                             vocab_size=262144), "google/embeddinggemma-300m"),
+    "nomic-bert": ("nomic_bert", {}, {"nomic-ai/nomic-embed-text-v1.5", "nomic-ai/nomic-embed-text-v1",
+                                      "nomic-ai/nomic-embed-text-v1-unsupervised", "nomic-ai/nomic-bert-2048",
+                                      "Snowflake/snowflake-arctic-embed-m-long", "nomic-ai/CodeRankEmbed"}),
+    "jina-bert-v3": ("jina_embeddings_v3", {}, "jinaai/jina-embeddings-v3"),
     "kimi-linear": ("kimi_linear", {"layer_types": ["full_attention" if i in (3, 7, 11, 15, 19, 23, 26) else
                                                     "linear_attention" for i in range(27)]},
                     {"moonshotai/Kimi-Linear-48B-A3B-Base", "moonshotai/Kimi-Linear-48B-A3B-Instruct"}),
@@ -390,3 +396,98 @@ def test_a_lora_on_a_split_attention_keeps_each_part_apart(tmp_path):
     with open_weights(str(tmp_path / "lora.gguf")) as view:
         got = {name: (m.d_out, m.d_in, m.rank) for name, m in view.modules.items()}
     assert got == {"blk.0.attn_q": (64, 64, 4), "blk.0.attn_v": (32, 64, 4), "model.layers.0.attention.wo": (64, 64, 4)}
+
+
+def _nomic_v2_moe() -> dict:
+    """nomic-embed-text-v2-moe's checkpoint (Nomic's code: transformers cannot build it): GELU MLPs in even layers,
+    8 experts of 3,072 in odd ones, each projection's experts one 2-D tensor [8 x 3,072, 768]."""
+    hidden, ffn = 768, 3072
+    out = {"embeddings.word_embeddings.weight": (250048, hidden), "emb_ln.weight": (hidden,)}
+    out["embeddings.token_type_embeddings.weight"] = (1, hidden)
+    for i in range(12):
+        b = f"encoder.layers.{i}."
+        out |= {b + "attn.Wqkv.weight": (3 * hidden, hidden), b + "attn.out_proj.weight": (hidden, hidden)}
+        out |= {b + "norm1.weight": (hidden,), b + "norm2.weight": (hidden,)}
+        if i % 2:
+            out |= {b + "mlp.router.layer.weight": (8, hidden)}
+            out |= {b + "mlp.experts.mlp.w1": (8 * ffn, hidden), b + "mlp.experts.mlp.w2": (8 * ffn, hidden)}
+        else:
+            out |= {b + "mlp.fc1.weight": (ffn, hidden), b + "mlp.fc2.weight": (hidden, ffn)}
+    return out
+
+
+def _dbrx() -> dict:
+    """DBRX's checkpoint at databricks/dbrx-base's sizes: 16 experts of 10,752 in one 2-D tensor a projection."""
+    hidden, ffn, experts = 6144, 10752, 16
+    out = {"transformer.wte.weight": (100352, hidden), "lm_head.weight": (100352, hidden)}
+    out["transformer.norm_f.weight"] = (hidden,)
+    for i in range(40):
+        b = f"transformer.blocks.{i}."
+        out |= {b + "norm_attn_norm.attn.Wqkv.weight": (8192, hidden)}
+        out |= {b + "norm_attn_norm.attn.out_proj.weight": (hidden, hidden)}
+        out |= {b + "norm_attn_norm.norm_1.weight": (hidden,), b + "norm_attn_norm.norm_2.weight": (hidden,)}
+        out |= {b + "ffn.router.layer.weight": (experts, hidden)}
+        out |= {b + f"ffn.experts.mlp.{w}": (experts * ffn, hidden) for w in ("w1", "v1", "w2")}
+    return out
+
+
+def _jina_v2_base() -> dict:
+    """jina-embeddings-v2-base-en's checkpoint (Jina's code): BERT's attention, the GEGLU MLP `mlp.gated_layers`."""
+    hidden, ffn = 768, 3072
+    out = {"embeddings.word_embeddings.weight": (30528, hidden), "embeddings.LayerNorm.weight": (hidden,)}
+    for i in range(12):
+        b = f"encoder.layer.{i}."
+        out |= {b + f"attention.self.{n}.weight": (hidden, hidden) for n in ("query", "key", "value")}
+        out |= {
+            b + "attention.output.dense.weight": (hidden, hidden),
+            b + "attention.output.LayerNorm.weight": (hidden,),
+        }
+        out |= {b + "mlp.gated_layers.weight": (2 * ffn, hidden), b + "mlp.wo.weight": (hidden, ffn)}
+        out |= {b + "mlp.layernorm.weight": (hidden,)}
+    return out
+
+
+def _as_converted(arch: str, checkpoint: dict, layers: int) -> dict:
+    """llama.cpp's names and shapes for a checkpoint, as its converter writes them: gguf-py's names; a projection's
+    experts in one 2-D tensor as [experts, rows, in] (a down projection's as [experts, in, rows]); JinaBERT's
+    `gated_layers` split into its halves (`gated_layers_v`, `gated_layers_w`: up and gate)."""
+    tmap = gguf.TensorNameMap(_arch(arch), layers)
+    written = {}
+    for key, shape in checkpoint.items():
+        if key.endswith("mlp.gated_layers.weight"):
+            for half in ("v", "w"):
+                written[tmap.get_name(key.replace("gated_layers", f"gated_layers_{half}"), (".weight",))] = (
+                    shape[0] // 2,
+                    shape[1],
+                )
+            continue
+        name = tmap.get_name(key, try_suffixes=(".weight", ".bias"))
+        assert name is not None, key
+        if name.endswith("_exps"):  # (the 2-D stack of 8 or 16 experts)
+            experts = 16 if arch == "dbrx" else 8
+            rows = shape[0] // experts
+            shape = (experts, shape[1], rows) if "_down_" in name else (experts, rows, shape[1])
+        written[name if name.endswith((".weight", ".bias")) else name + ".weight"] = shape  # (as llama.cpp loads it)
+    return written
+
+
+@pytest.mark.parametrize(
+    "arch, build, layers, root",
+    [
+        ("nomic-bert-moe", _nomic_v2_moe, 12, "nomic-ai/nomic-embed-text-v2-moe"),
+        ("dbrx", _dbrx, 40, {"databricks/dbrx-base", "databricks/dbrx-instruct"}),
+        ("jina-bert-v2", _jina_v2_base, 12, "jinaai/jina-embeddings-v2-base-en"),
+    ],
+)
+def test_a_conversion_whose_checkpoint_llama_cpp_reshapes_reads_as_it(arch, build, layers, root, tmp_path):
+    """Nomic's and DBRX's experts (one 2-D tensor a projection, which llama.cpp makes [experts, rows, in]) and
+    JinaBERT's fused GEGLU (which it splits into up and gate) are the checkpoint's tensors again; before, none of these
+    three architectures was mapped (no family)."""
+    checkpoint = build()
+    written = _as_converted(arch, checkpoint, layers)
+    gguf_report, hf_report = _read_both(arch, checkpoint, written, tmp_path)
+    with open_weights(str(tmp_path / "gguf")) as view:
+        assert {k: tuple(v.shape) for k, v in view.raw.items()} == checkpoint
+    roots = {root} if isinstance(root, str) else root
+    assert hf_report["root"]["id"] in roots, hf_report["root"]
+    assert (gguf_report["family"], gguf_report["root"]["id"]) == (hf_report["family"], hf_report["root"]["id"])

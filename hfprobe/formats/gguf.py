@@ -21,7 +21,7 @@ from dataclasses import replace
 from ..source.gguf import GgufHeader
 from ..source.safetensors import TensorInfo, quote
 from .base import Module, lora_module
-from .gguf_names import NAMES, ROWS
+from .gguf_names import EXPERTS_2D, NAMES, ROWS
 
 __all__ = ["NAMES", "read_gguf", "transformers_names"]
 
@@ -96,6 +96,11 @@ def transformers_names(header: GgufHeader) -> dict[str, TensorInfo]:
                     del out[p.name]
                 shape = (sum(p.shape[0] for p in parts), *parts[0].shape[1:])
                 out[name] = parts[0]._replace(shape=shape)
+    if arch in EXPERTS_2D:  # [experts, rows, in] (a down projection's [experts, in, rows]) -> [experts x rows, in]
+        for key, info in header.tensors.items():
+            if "_exps." in key and len(info.shape) == 3 and renamed[key] in out:
+                e, a, b = info.shape
+                out[renamed[key]] = info._replace(shape=(e * b, a) if "_down_" in key else (e * a, b))
     return out
 
 

@@ -10,7 +10,7 @@ shape. gguf-py's `TensorNameMap` is the oracle of every entry (tests/test_gguf*.
 
 from __future__ import annotations
 
-__all__ = ["NAMES", "ROWS"]
+__all__ = ["EXPERTS_2D", "NAMES", "ROWS"]
 
 # LLaMA's decoder: its 2-D weights, then its norms (`ffn_norm` is the norm before the MLP, which LLaMA calls
 # `post_attention_layernorm`; llama.cpp's `post_attention_norm` is that name's too where a model has no other)
@@ -467,7 +467,59 @@ _BAICHUAN = {
     **_decoder_without("attn_q", "attn_k", "attn_v"),
     **{f"blk.{{i}}.attn_{p}": "model.layers.{i}.self_attn.W_pack" for p in "qkv"},
 }
-ROWS = frozenset({"internlm2", "baichuan"})
+# Nomic BERT (`nomic-bert`; Ollama's nomic-embed-text) and its mixture (`nomic-bert-moe`): FlashAttention's BERT
+# names, the gated MLP's `fc11` (up) and `fc12` (gate); the mixture's experts one 2-D tensor a projection (`EXPERTS_2D`)
+_NOMIC_BERT = {
+    "token_embd": "embeddings.word_embeddings",
+    "token_types": "embeddings.token_type_embeddings",
+    "token_embd_norm": "emb_ln",
+    "blk.{i}.attn_qkv": "encoder.layers.{i}.attn.Wqkv",
+    "blk.{i}.attn_output": "encoder.layers.{i}.attn.out_proj",
+    "blk.{i}.attn_output_norm": "encoder.layers.{i}.norm1",
+    "blk.{i}.ffn_up": "encoder.layers.{i}.mlp.fc11",
+    "blk.{i}.ffn_gate": "encoder.layers.{i}.mlp.fc12",
+    "blk.{i}.ffn_down": "encoder.layers.{i}.mlp.fc2",
+    "blk.{i}.layer_output_norm": "encoder.layers.{i}.norm2",
+}
+_NOMIC_BERT_MOE = {
+    **{k: v for k, v in _NOMIC_BERT.items() if "ffn_" not in k},
+    "blk.{i}.ffn_up": "encoder.layers.{i}.mlp.fc1",
+    "blk.{i}.ffn_down": "encoder.layers.{i}.mlp.fc2",
+    "blk.{i}.ffn_gate_inp": "encoder.layers.{i}.mlp.router.layer",
+    "blk.{i}.ffn_up_exps.weight": "encoder.layers.{i}.mlp.experts.mlp.w1",  # (parameters: no `.weight`)
+    "blk.{i}.ffn_down_exps.weight": "encoder.layers.{i}.mlp.experts.mlp.w2",
+}
+# JinaBERT v2 (`jina-bert-v2`): BERT's attention names, its GEGLU MLP `mlp.gated_layers`, which the converter splits
+# into `ffn_up` and `ffn_gate` (`ROWS`); the code model's query and key norms; jina-embeddings-v3 (`jina-bert-v3`) in
+# the names transformers saves it under (`encoder.layers.N.mixer.Wqkv`, its task adapters not converted)
+_JINA_BERT_V2 = {
+    "token_embd": "embeddings.word_embeddings",
+    "token_types": "embeddings.token_type_embeddings",
+    "token_embd_norm": "embeddings.LayerNorm",
+    **{
+        f"blk.{{i}}.attn_{p}": f"encoder.layer.{{i}}.attention.self.{n}"
+        for p, n in zip("qkv", ("query", "key", "value"))
+    },
+    **{f"blk.{{i}}.attn_{p}_norm": f"encoder.layer.{{i}}.attention.self.layer_norm_{p}" for p in "qk"},
+    "blk.{i}.attn_output": "encoder.layer.{i}.attention.output.dense",
+    "blk.{i}.attn_output_norm": "encoder.layer.{i}.attention.output.LayerNorm",
+    "blk.{i}.attn_norm_2": "encoder.layer.{i}.layer_norm_1",
+    **{f"blk.{{i}}.ffn_{w}": "encoder.layer.{i}.mlp.gated_layers" for w in ("up", "gate")},
+    "blk.{i}.ffn_down": "encoder.layer.{i}.mlp.wo",
+    "blk.{i}.layer_output_norm": "encoder.layer.{i}.mlp.layernorm",
+}
+_JINA_BERT_V3 = {
+    **{k: v for k, v in _NOMIC_BERT.items() if "ffn_" not in k and "attn_" not in k},
+    "blk.{i}.attn_qkv": "encoder.layers.{i}.mixer.Wqkv",
+    "blk.{i}.attn_output": "encoder.layers.{i}.mixer.out_proj",
+    "blk.{i}.attn_output_norm": "encoder.layers.{i}.norm1",
+    "blk.{i}.ffn_up": "encoder.layers.{i}.mlp.fc1",
+    "blk.{i}.ffn_down": "encoder.layers.{i}.mlp.fc2",
+}
+ROWS = frozenset({"internlm2", "baichuan", "jina-bert-v2"})
+# where a checkpoint stacks a projection's experts in one 2-D tensor ([experts x rows, in]: DBRX's, Nomic's mixture),
+# llama.cpp's [experts, rows, in] is read as that tensor again (its down projection's [experts, in, rows] transposed)
+EXPERTS_2D = frozenset({"nomic-bert-moe", "dbrx"})
 # Kimi-Linear (`kimi-linear`): Kimi Delta Attention (a short convolution on each of the queries, keys and values,
 # low-rank forget and output gates: llama.cpp's `ssm_*`) in most layers, latent attention in the rest, a mixture of
 # Mixtral's names with DeepSeek's shared experts, all under `block_sparse_moe`
@@ -597,6 +649,23 @@ NAMES: dict[str, dict[str, str]] = {
     "hunyuan-moe": _HUNYUAN_MOE,
     "modern-bert": _MODERN_BERT,
     "gemma-embedding": _GEMMA_EMBEDDING,
+    "nomic-bert": _NOMIC_BERT,
+    "nomic-bert-moe": _NOMIC_BERT_MOE,
+    "jina-bert-v2": _JINA_BERT_V2,
+    "jina-bert-v3": _JINA_BERT_V3,
+    "dbrx": {
+        "token_embd": "transformer.wte",
+        "output": "lm_head",
+        "output_norm": "transformer.norm_f",
+        "blk.{i}.attn_norm": "transformer.blocks.{i}.norm_attn_norm.norm_1",
+        "blk.{i}.attn_qkv": "transformer.blocks.{i}.norm_attn_norm.attn.Wqkv",
+        "blk.{i}.attn_output": "transformer.blocks.{i}.norm_attn_norm.attn.out_proj",
+        "blk.{i}.attn_output_norm": "transformer.blocks.{i}.norm_attn_norm.norm_2",
+        "blk.{i}.ffn_gate_inp": "transformer.blocks.{i}.ffn.router.layer",
+        "blk.{i}.ffn_gate_exps.weight": "transformer.blocks.{i}.ffn.experts.mlp.w1",  # (parameters: no `.weight`)
+        "blk.{i}.ffn_up_exps.weight": "transformer.blocks.{i}.ffn.experts.mlp.v1",
+        "blk.{i}.ffn_down_exps.weight": "transformer.blocks.{i}.ffn.experts.mlp.w2",
+    },
     "internlm2": _INTERNLM2,
     "baichuan": _BAICHUAN,
     "kimi-linear": _KIMI_LINEAR,
