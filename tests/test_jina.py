@@ -79,6 +79,15 @@ def test_transformers_conversion_reads_alike(tmp_path):
     assert report["family"] == "jina_embeddings_v3" and report["root"]["id"] == "jinaai/jina-embeddings-v3"
 
 
+def test_transformers_conversion_beside_its_config_json_reads_alike(tmp_path):
+    """Its config.json (`jina_embeddings_v3`) would rename its saved names to LLaMA's in-memory ones (`o_proj`):
+    the saved names are read (a first draft read Phi at 0.3, with a conflict)."""
+    model = meta_model("jina_embeddings_v3", hidden_size=H, num_hidden_layers=24, num_attention_heads=16,
+                       intermediate_size=FFN, vocab_size=VOCAB)  # fmt: skip
+    report = inspect_built(model, tmp_path, config=json.loads(model.config.to_json_string(use_diff=False)))
+    assert report["family"] == "jina_embeddings_v3" and not report["conflicts"], report["conflicts"]
+
+
 def test_xlm_roberta_large_stays_roberta(tmp_path):
     large = dict(hidden_size=H, num_hidden_layers=24, num_attention_heads=16, intermediate_size=FFN, vocab_size=VOCAB)
     report = inspect_built(meta_model("xlm-roberta", **large, max_position_embeddings=514), tmp_path)

@@ -77,3 +77,14 @@ def test_modernbert_and_bert_do_not_read_as_nomic_bert(tmp_path):
     (tmp_path / "b").mkdir()
     report = inspect_built(meta_model("bert"), tmp_path / "b")
     assert report["family"] == "bert"
+
+
+def test_beside_its_config_json_its_saved_names_are_read(tmp_path):
+    """transformers 5 renames Nomic's saved names to LLaMA's in memory (`attn.out_proj` is `self_attn.o_proj`,
+    `mlp.fc11` `mlp.up_proj`): read so beside its config.json (`model_type: nomic_bert`), the file was LLaMA at 0.3
+    with a conflict on a first draft; its files are read under their saved names (`formats.SAVED_NAMES`)."""
+    import json
+
+    model = meta_model("nomic_bert", **V15)
+    report = inspect_built(model, tmp_path, config=json.loads(model.config.to_json_string(use_diff=False)))
+    assert report["family"] == "nomic_bert" and report["family_confidence"] == 1.0 and not report["conflicts"]

@@ -68,3 +68,19 @@ def test_clip_stays_clip(tmp_path):
 
     report = inspect_built(meta_model("clip"), tmp_path)
     assert report["family"] == "clip" and report["root"]["id"] == "openai/clip-vit-base-patch32"
+
+
+@pytest.mark.parametrize("with_config", [False, True])
+def test_a_bare_owlvit_model_is_owl_vit(with_config, tmp_path):
+    """OwlViTModel (no detector, so no `owlvit.` prefix and no heads), as transformers saves it: its vision tower's
+    `pre_layernorm` (CLIP's is `pre_layrnorm`) and 577 position rows make it OWL-ViT B/32, beside its config.json too
+    (a first draft read CLIP ViT-B/32 at 1.0, and beside `model_type: owlvit` a conflict)."""
+    import json
+
+    from tests.model_shapes import meta_model
+
+    model = meta_model("owlvit")
+    config = json.loads(model.config.to_json_string(use_diff=False)) if with_config else None
+    report = inspect_built(model, tmp_path, config=config)
+    assert report["family"] == "owlvit" and report["root"]["id"] == "google/owlvit-base-patch32", report["root"]
+    assert not report["conflicts"]

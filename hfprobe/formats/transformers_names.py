@@ -85,6 +85,14 @@ class _Renaming:
         return prefix + renamed if prefix is not None else renamed
 
 
+# architectures whose files are read under the names they are saved with, not transformers 5's in-memory ones (the
+# callers check it, so the tests' oracle of `canonical_names` stands in for it alone): Nomic BERT's and
+# jina-embeddings-v3's in-memory names are LLaMA's (`self_attn.o_proj`, `mlp.gate_proj`), which say nothing of them,
+# where their files' own (`attn.Wqkv`, `mlp.fc11`, `mixer.Wqkv`) name them; T5Gemma 2's put its encoder's layers under
+# `text_model.`, where its files (and its rules) have them under the encoder
+SAVED_NAMES = frozenset({"nomic_bert", "jina_embeddings_v3", "t5gemma2"})
+
+
 @functools.lru_cache(maxsize=1)
 def _model_types() -> frozenset[str]:
     return frozenset(tables()["transformers"]["model_types"])
