@@ -15,6 +15,8 @@ from types import SimpleNamespace
 
 import torch
 
+from hfprobe.formats.transformers_names import SAVED_NAMES
+
 
 def to_peft_keys(raw_keys: list[str]) -> dict[str, str]:
     """hfprobe.formats.diffusers.to_peft_keys, with diffusers' converters."""
@@ -93,6 +95,8 @@ def canonical_names(names: list[str], model_type: str | None) -> dict[str, str]:
     heads = {n.split(".", 1)[0] for n in names}
     found = sorted(h for h in heads if h in CONFIG_MAPPING_NAMES)
     model_type = (found[0] if len(found) == 1 else None) or model_type
+    if model_type in SAVED_NAMES:  # (read as saved, as hfprobe reads them: not a renaming of transformers')
+        return {n: n for n in names}
     renamings = [copy.deepcopy(r) for r in _renamings(model_type)] if model_type else []
     if not renamings:
         return {n: n for n in names}

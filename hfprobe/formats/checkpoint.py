@@ -24,7 +24,7 @@ import re
 from .base import Module, TensorStore, full_module, lora_module
 from .lora import add_full_modules
 from .quantized import read_quantized
-from .transformers_names import SAVED_NAMES, canonical_names, guess_model_type, tower_names
+from .transformers_names import canonical_names, tower_names
 
 _TI_KEYS = {"emb_params", "clip_l", "clip_g"}
 _CUSTOM = re.compile(r"^w_(?P<role>[ab])_(?P<idx>\d{1,9})\Z", re.ASCII)
@@ -281,8 +281,7 @@ def read_checkpoint(
             )
     else:
         model_type = (config or {}).get("model_type")
-        model_type = guess_model_type(names) or (model_type if isinstance(model_type, str) else None)
-        mapping = {n: n for n in names} if model_type in SAVED_NAMES else canonical_names(names, model_type)
+        mapping = canonical_names(names, model_type if isinstance(model_type, str) else None)
         if tower := tower_names(names):
             mapping = tower
             notes.append("a CLIP or SigLIP tower saved without `text_model.` / `vision_model.`, as transformers 5 does")

@@ -88,14 +88,16 @@ def transformers_names(header: GgufHeader) -> dict[str, TensorInfo]:
     shared = {n for n, c in Counter(renamed.values()).items() if c > 1}
     out = {(k if renamed[k] in shared else renamed[k]): info for k, info in header.tensors.items()}
     if arch in ROWS:  # a tensor the converter split by rows (a fused query-key-value) is whole again
-        for name in shared:
-            parts = [info for k, info in header.tensors.items() if renamed[k] == name]
+        groups: dict[str, list[TensorInfo]] = {}
+        for key, info in header.tensors.items():
+            if renamed[key] in shared:
+                groups.setdefault(renamed[key], []).append(info)
+        for name, parts in groups.items():
             whole = all(p.name != name for p in parts)  # (all llama.cpp's parts: none spelled as the whole)
             if whole and len({p.shape[1:] for p in parts}) == 1 and all(p.shape for p in parts):
                 for p in parts:
                     del out[p.name]
-                shape = (sum(p.shape[0] for p in parts), *parts[0].shape[1:])
-                out[name] = parts[0]._replace(shape=shape)
+                out[name] = parts[0]._replace(shape=(sum(p.shape[0] for p in parts), *parts[0].shape[1:]))
     if arch in EXPERTS_2D:  # [experts, rows, in] (a down projection's [experts, in, rows]) -> [experts x rows, in]
         for key, info in header.tensors.items():
             if "_exps." in key and len(info.shape) == 3 and renamed[key] in out:

@@ -24,7 +24,7 @@ from .diffusers import _DIT_ROOTS, _UNET_ROOTS, alpha_lookup
 from .lora import add_full_modules, build_lora_modules, split_role, without_adapter_name
 from .lycoris import group as lycoris_group
 from .lycoris import is_lycoris, read_modules
-from .transformers_names import SAVED_NAMES, canonical_names, guess_model_type
+from .transformers_names import canonical_names
 
 PEFT_PREFIX = "base_model.model."
 PROMPT_TYPES = ("PROMPT_TUNING", "P_TUNING", "PREFIX_TUNING", "MULTITASK_PROMPT_TUNING", "CPT", "CARTRIDGE")
@@ -214,8 +214,7 @@ def canonical_modules(modules: dict, notes: list[str], model_type) -> tuple[dict
     elif roots and roots <= set(_DIT_ROOTS) | {"time_text_embed", "pos_embed"}:
         mapping = {n: "transformer." + n for n in names}
     else:
-        model_type = guess_model_type(names) or (model_type if isinstance(model_type, str) else None)
-        mapping = {n: n for n in names} if model_type in SAVED_NAMES else canonical_names(names, model_type)
+        mapping = canonical_names(names, model_type if isinstance(model_type, str) else None)
         changed = sum(1 for a, b in mapping.items() if a != b)
         if changed:
             notes.append(f"{changed} saved-key names mapped to transformers' in-memory names")

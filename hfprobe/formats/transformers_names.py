@@ -86,7 +86,7 @@ class _Renaming:
 
 
 # architectures whose files are read under the names they are saved with, not transformers 5's in-memory ones (the
-# callers check it, so the tests' oracle of `canonical_names` stands in for it alone): Nomic BERT's and
+# tests' oracle of `canonical_names` keeps them as saved too): Nomic BERT's and
 # jina-embeddings-v3's in-memory names are LLaMA's (`self_attn.o_proj`, `mlp.gate_proj`), which say nothing of them,
 # where their files' own (`attn.Wqkv`, `mlp.fc11`, `mixer.Wqkv`) name them; T5Gemma 2's put its encoder's layers under
 # `text_model.`, where its files (and its rules) have them under the encoder
@@ -111,10 +111,11 @@ def renamings(model_type: str) -> list[_Renaming]:
 
 
 def canonical_names(names: list[str], model_type: str | None) -> dict[str, str]:
-    """Module names (no `.weight`) -> in-memory names for `model_type` (identity where nothing applies)."""
+    """Module names (no `.weight`) -> in-memory names for `model_type` (identity where nothing applies, or where the
+    model type's files are read as saved: `SAVED_NAMES`)."""
     # the keys' own head (`vit.`, `bert.`) wins over a config.json, which may sit beside other weights
     model_type = guess_model_type(names) or model_type
-    steps = renamings(model_type) if isinstance(model_type, str) else []
+    steps = renamings(model_type) if isinstance(model_type, str) and model_type not in SAVED_NAMES else []
     if not steps:
         return {n: n for n in names}
     out = {}
