@@ -58,6 +58,16 @@ def test_a_parakeet_lora_is_parakeet_and_keeps_its_size_s_models(tmp_path):
     assert "nvidia/parakeet-tdt-0.6b-v3" in ids and not {i for i in ids if "1.1b" in i}, ids
 
 
+def test_its_encoder_saved_bare_is_parakeet(tmp_path):
+    """`layers.N.feed_forward1.linear1` and `subsampling.linear` at the top (no `encoder.`): transformers' default
+    encoder, the 0.6B models' on 80 mel bins, whichever head they had."""
+    import transformers as tf
+
+    report = inspect_built(_meta(lambda: tf.ParakeetEncoder(tf.ParakeetEncoderConfig())), tmp_path)
+    assert report["family"] == "parakeet" and report["family_confidence"] == 1.0, report["root"]["evidence"]
+    assert {"nvidia/parakeet-ctc-0.6b", "nvidia/parakeet-rnnt-0.6b"} <= set(candidate_ids(report)), report["root"]
+
+
 def _moonshine(hidden, ffn, layers):
     import transformers as tf
 
