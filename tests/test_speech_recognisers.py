@@ -79,6 +79,15 @@ def test_conformers_of_other_lineages_are_no_parakeet(model_type, cls, tmp_path)
     assert report["family"] != "parakeet", report["root"]["evidence"]
 
 
+def test_a_decoder_s_attention_alone_is_no_parakeet_s(tmp_path):
+    """A bare XGLM (`layers.N.self_attn.q_proj` at the top, 1,024 wide): Parakeet's sizes, none of its blocks' names.
+    Parakeet expects them (a convention), so its roots are no candidates (they were, and made XGLM less sure)."""
+    import transformers as tf
+
+    report = inspect_built(_meta(lambda: tf.XGLMModel(tf.XGLMConfig())), tmp_path)
+    assert report["family"] == "xglm" and not any(i.startswith("nvidia/") for i in candidate_ids(report))
+
+
 def _moonshine(hidden, ffn, layers):
     import transformers as tf
 
