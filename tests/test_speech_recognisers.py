@@ -68,10 +68,14 @@ def test_its_encoder_saved_bare_is_parakeet(tmp_path):
     assert {"nvidia/parakeet-ctc-0.6b", "nvidia/parakeet-rnnt-0.6b"} <= set(candidate_ids(report)), report["root"]
 
 
-@pytest.mark.parametrize("model_type, cls", [("lasr_ctc", "LasrForCTC"), ("gemma4_audio", "Gemma4AudioModel")])
+@pytest.mark.parametrize(
+    "model_type, cls",
+    [("lasr_ctc", "LasrForCTC"), ("gemma4_audio", "Gemma4AudioModel"), ("granite_speech5_ctc", "GraniteSpeech5ForCTC")],
+)
 def test_conformers_of_other_lineages_are_no_parakeet(model_type, cls, tmp_path):
     """Google's MedASR (LASR) keeps Parakeet's block names (`feed_forward1.linear1`, `conv.pointwise_conv1`) beside
-    an `encoder.out_norm` and a `subsampler`; Gemma 4's audio tower its `relative_k_proj` and `norm_out`."""
+    an `encoder.out_norm` and a `subsampler`; Gemma 4's audio tower its `relative_k_proj` and `norm_out`; IBM's
+    Granite Speech 5 its feed-forwards and attention (`conv.pointwise_lin1` and a learned `rel_pos_emb` beside them)."""
     import transformers as tf
 
     model = _meta(lambda: getattr(tf, cls)(tf.AutoConfig.for_model(model_type)))
