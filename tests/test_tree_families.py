@@ -418,10 +418,11 @@ def test_bert_in_a_name_is_not_every_architecture_ending_in_bert():
     assert (
         resolve_name("albert-base-v2")[1] == "albert" and resolve_name("answerdotai/ModernBERT-base")[1] == "modernbert"
     )
-    assert resolve_name("google/mobilebert-uncased") == (None, None)  # its own architecture
+    assert resolve_name("google/mobilebert-uncased")[1] == "mobilebert"  # its own architecture, a family now
     assert resolve_name("flaubert/flaubert_base_cased") == (None, None)  # XLM's
-    # ConvBERT (`YituTech/conv-bert-base`) and the hyphenated spellings of MobileBERT / SqueezeBERT are their own
-    assert resolve_name("YituTech/conv-bert-base") == (None, None)
+    # ConvBERT (`YituTech/conv-bert-base`, a family now) and the hyphenated spellings of MobileBERT / SqueezeBERT are
+    # their own
+    assert resolve_name("YituTech/conv-bert-base")[1] == "convbert"
     assert resolve_name("someone/mobile-bert-finetuned") == (None, None)
     assert resolve_name("dslim/bert-base-NER")[1] == "bert" and resolve_name("my-bert-model")[1] == "bert"
 
