@@ -62,6 +62,13 @@ def test_moshi_is_moshi_and_its_two_voices_tie(lora, tmp_path):
     assert report["base_model"]["id"] is None
 
 
+def test_moshi_s_temporal_transformer_alone_is_moshi_and_no_stt(tmp_path):
+    """MoshiForCausalLM saves the temporal transformer under `model.`, as Kyutai STT does: its 4,096 width tells."""
+    report = inspect_built(_built("MoshiForCausalLM", "MoshiConfig", audio_vocab_size=2048), tmp_path)
+    assert report["family"] == "moshi" and report["family_confidence"] == 1.0, report["root"]["evidence"]
+    assert set(candidate_ids(report)) == {"kmhf/hf-moshiko", "kmhf/hf-moshika"}
+
+
 @pytest.mark.parametrize("kw, root", [({}, "kyutai/stt-2.6b-en-trfs"), (STT_1B, "kyutai/stt-1b-en_fr-trfs")])
 def test_kyutai_stt_names_its_size_s_root(kw, root, tmp_path):
     """Its Mimi codec (`codec_model.`, a transformer of 512 with `mlp.fc1`) is no part of its sizes."""
