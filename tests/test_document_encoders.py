@@ -134,3 +134,15 @@ def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path)
 )
 def test_their_names_claim_their_architecture(name, family):
     assert resolve_name(name)[1] == family
+
+
+def test_words_that_are_names_in_prose_claim_none_of_these_families():
+    """A character LoRA's card (Master Splinter, Luke, a canine companion, "Moshi moshi") names no encoder family;
+    the model names themselves, as papers spell them, do."""
+    from hfprobe.tree.declared import declared_claims
+
+    prose = "Master Splinter and LUKE, a CANINE companion. Moshi moshi! Trained on SDXL."
+    mentions = declared_claims(texts={"README.md": prose})[0].get("README.md mentions") or {}
+    assert not set(mentions) & {"splinter", "luke", "canine", "moshi"}, mentions
+    named = declared_claims(texts={"README.md": "A MarkupLM and an mLUKE, beside FNet and SqueezeBERT."})[0]
+    assert {"markuplm", "luke", "fnet", "squeezebert"} <= set(named.get("README.md mentions") or {}), named
