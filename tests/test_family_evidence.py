@@ -290,7 +290,8 @@ def test_a_speech_encoder_is_no_vit_and_no_deberta(tmp_path):
     """Speech models built of layers other families have too. OmniASR's encoder is wav2vec 2.0's under another
     prefix (`audio_tower.layers.N.attention.q_proj`, `feed_forward.intermediate_dense`): its q/k/v names are
     transformers 5's ViT's, so it was ViT-large at 1.0. SEW-D is DeBERTa-v2's layers over a wav2vec 2.0
-    convolutional feature encoder: it was DeBERTa-v3-base at 1.0."""
+    convolutional feature encoder: it was DeBERTa-v3-base at 1.0, then unsure, and is SEW-D's own family now
+    (tests/test_speech_encoders.py)."""
     omni = _checkpoint(_transformers("OmniASRForCTC", "OmniASRCTCConfig"), tmp_path / "omniasr")
     assert omni["family"] in {"wav2vec2", "hubert", "wavlm"}, omni["root"]["evidence"]
     assert omni["base_model"]["id"] is None  # (wav2vec2-large's, HuBERT-large's and WavLM-large's shapes)
@@ -299,9 +300,9 @@ def test_a_speech_encoder_is_no_vit_and_no_deberta(tmp_path):
     bare = _checkpoint(_transformers("OmniASRAudioModel", "OmniASRAudioConfig"), tmp_path / "omniasr-audio")
     assert bare["family"] in {"wav2vec2", "hubert", "wavlm"}, bare["root"]["evidence"]
     sewd = _checkpoint(_transformers("SEWDForCTC", "SEWDConfig"), tmp_path / "sew-d")
-    assert sewd["family"] != "deberta_v2" and sewd["family_confidence"] <= 0.5, sewd["root"]["evidence"]
-    assert sewd["base_model"]["id"] is None
-    assert any("convolutional feature encoder" in e for e in sewd["root"]["evidence"])
+    assert sewd["family"] == "sew_d" and sewd["base_model"]["id"] is None, sewd["root"][
+        "evidence"
+    ]  # (no release's size)
     # the speech rule leaves a ViT under the names transformers 5 holds (`layers.N.attention.q_proj` to `o_proj`: a
     # PEFT adapter made on it has them) a ViT, whole or adapted on q_proj and v_proj alone, names both rules match
     from hfprobe.tree.classify import classify

@@ -42,8 +42,9 @@ def _sdxl_unet():
 
 
 FOREIGN = {
-    # UniSpeech: wav2vec 2.0's names and sizes, trained apart (data2vec-audio, once here, has a family now)
-    "unispeech-base": lambda: _transformers("UniSpeechModel", "UniSpeechConfig"),
+    # Omnilingual ASR's CTC model: wav2vec 2.0's layers under `audio_tower.`, trained apart (data2vec-audio and
+    # UniSpeech, once here, have families now)
+    "omniasr-ctc": lambda: _transformers("OmniASRForCTC", "OmniASRCTCConfig"),
     # GottBERT: RoBERTa's layers under a 52k vocabulary no root has (CamemBERT stood in until it got roots)
     "gottbert-base": lambda: _transformers(
         "RobertaForSequenceClassification",

@@ -48,13 +48,14 @@ def test_a_lora_on_its_attention_is_w2v_bert(tmp_path):
 
 def test_a_wav2vec2_conformer_is_no_w2v_bert(tmp_path):
     """Wav2Vec2-Conformer has the same Conformer layer names, at XLS-R large's sizes, over wav2vec 2.0's
-    convolutional feature encoder: not Wav2Vec2-BERT, and no root of it written."""
+    convolutional feature encoder: not Wav2Vec2-BERT, no root of it listed; its own family's root, written (a family
+    now: tests/test_speech_encoders.py)."""
     conformer = _model("Wav2Vec2ConformerForCTC", "Wav2Vec2ConformerConfig", vocab_size=32, hidden_size=1024,
                        num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
                        position_embeddings_type="relative")  # fmt: skip
     report = inspect_built(conformer, tmp_path)
-    assert report["family"] != "wav2vec2_bert" and report["base_model"]["id"] is None
-    assert ROOT not in _ids(report)
+    assert report["family"] == "wav2vec2_conformer" and ROOT not in _ids(report)
+    assert report["base_model"]["id"] == "facebook/wav2vec2-conformer-rel-pos-large"
 
 
 def test_wav2vec2_is_no_w2v_bert(tmp_path):
