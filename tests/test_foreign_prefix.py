@@ -1,7 +1,7 @@
 """A fine-tune's keys begin with its architecture's name: transformers holds a task head's base model under the
-class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `git.…`, `tapas.…`), and a PEFT adapter keeps it
+class's `base_model_prefix` (`ijepa.encoder.layer.0…`, `git.…`, `lxmert.…`), and a PEFT adapter keeps it
 (`base_model.model.ijepa.…`). Where that name is an architecture the registry has no family for, layers whose names
-and sizes resemble a known family's (I-JEPA's are ViT's, GIT's CLIP's, TAPAS's BERT's) say nothing of its
+and sizes resemble a known family's (I-JEPA's are ViT's, GIT's CLIP's, LXMERT's BERT's) say nothing of its
 lineage: no root is sure, and none is written as `base_model`.
 
 Before: a LoRA on BEiT read as ViT at 1.0 (google/vit-base-patch16-224-in21k first), one on ConvNeXt V2 as
@@ -10,10 +10,12 @@ checkpoints were mostly unsure already, but did not say why. (The Audio Spectrog
 too, have families now, as have DeiT distilled, ConvNeXt V2, Longformer and data2vec (vision and text, once the
 examples here): tests/test_ast.py, tests/test_beit.py, tests/test_deit_convnextv2.py, tests/test_longformer.py,
 tests/test_data2vec.py; DPT, OWL-ViT, ERNIE, RoCBert and MarkupLM, once examples here: tests/test_dpt.py,
-tests/test_owl.py, tests/test_ernie.py, tests/test_bert_likes.py; YOSO too: tests/test_efficient_encoders.py.)
+tests/test_owl.py, tests/test_ernie.py, tests/test_bert_likes.py; YOSO and TAPAS too: tests/test_efficient_encoders.py,
+tests/test_bert_variants.py.)
 
 Each model is built by transformers on the meta device (default configurations: I-JEPA's ViT-B/16, GIT's CLIP
-ViT-B/16 and a 6-layer BERT-base, TAPAS's BERT-base sizes) and written as a header-only safetensors file.
+ViT-B/16 and a 6-layer BERT-base, LXMERT's BERT-base sizes in three stacks) and written as a header-only safetensors
+file.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ FOREIGN = {
     "git": ("GitForCausalLM", "GitConfig", {}, "q_proj v_proj", "git"),
     # I-JEPA (`ijepa.`): a ViT with no class token, trained apart from every ViT root
     "ijepa": ("IJepaForImageClassification", "IJepaConfig", {}, "query key value dense", "ijepa"),
-    # TAPAS (`tapas.`): BERT's layer names and BERT-base's sizes, with 7 token-type tables for a table's cells
-    "tapas": ("TapasForSequenceClassification", "TapasConfig", {}, "query value", "tapas"),
+    # LXMERT (`lxmert.`): BERT's layer names and BERT-base's sizes in a language, a vision and a cross stack
+    "lxmert": ("LxmertForQuestionAnswering", "LxmertConfig", {}, "query value", "lxmert"),
 }
 
 
