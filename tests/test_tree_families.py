@@ -675,7 +675,7 @@ DECLARED_NAMES = {
     "microsoft/Phi-4-multimodal-instruct": None,
     "microsoft/layoutxlm-base": None,
     "chandar-lab/NeoBERT": None,
-    "google/pegasus-x-base": None,
+    "google/pegasus-x-base": "pegasus_x",  # (a family since stop 87; hinted as none before)
     "facebook/mms-tts-eng": "vits",  # (a family since stop 84; hinted as none before)
     "syscv-community/sam-hq-vit-base": "sam",
     # SDXL fine-tunes by "XL" as a word of its own, read after every other family's names (and as kohya records files)
