@@ -169,3 +169,15 @@ def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path)
 )
 def test_their_names_claim_their_architecture(name, family):
     assert resolve_name(name)[1] == family
+
+
+def test_prose_names_them_as_their_papers_spell_them():
+    """TAPAS in capitals (not the dish), VisualBERT, X-MOD and MegatronBERT claim their families; Megatron alone
+    (NVIDIA's GPT trainer) claims none of them."""
+    from hfprobe.tree.declared import declared_claims
+
+    named = declared_claims(texts={"README.md": "A TAPAS, a VisualBERT, an X-MOD and a Megatron-BERT."})[0]
+    assert {"tapas", "visual_bert", "xmod", "megatron_bert"} <= set(named.get("README.md mentions") or {}), named
+    prose = "Trained with Megatron on a dataset of tapas recipes; a visual bert-like encoder."
+    mentions = declared_claims(texts={"README.md": prose})[0].get("README.md mentions") or {}
+    assert not set(mentions) & {"tapas", "visual_bert", "xmod", "megatron_bert"}, mentions

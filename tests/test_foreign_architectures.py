@@ -470,7 +470,8 @@ def test_the_architecture_tables_name_registry_families_and_real_classes():
     """families.json's `model_types` and `diffusers_classes` name families the registry has; each model type is
     one transformers knows (but Falcon's `RefinedWeb*` from before transformers had it, `gpt-j`, a spelling
     other tools write for `gptj`, Kimi K2's `kimi_k2`, MiniMax-Text-01's and -M1's and GRIN-MoE's `grinmoe`, their own
-    code's, and StableLM's first `stablelm_epoch`), each class one diffusers exports (or Wan's own)."""
+    code's, StableLM's first `stablelm_epoch`, and `xlm-prophetnet`, which transformers 5 dropped and XLM-ProphetNet's
+    Hub configs still say), each class one diffusers exports (or Wan's own)."""
     import diffusers
     from transformers import CONFIG_MAPPING
 
@@ -480,6 +481,7 @@ def test_the_architecture_tables_name_registry_families_and_real_classes():
     assert all(fams and set(fams) <= set(known) for fams in spec["_diffusers_classes"].values())
     foreign = [t for t in spec["_model_types"] if t not in CONFIG_MAPPING]
     assert foreign == [
+        "xlm-prophetnet",
         "grinmoe",
         "minimax_text_01",
         "minimax_m1",
