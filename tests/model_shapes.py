@@ -81,6 +81,16 @@ def meta_model(model_type: str, **config):
         return AutoModel.from_config(AutoConfig.for_model(model_type, **config))
 
 
+def meta_class(cls: str, config: str, **kw):
+    """transformers' class `cls` (`TapasForQuestionAnswering`) with its config class `config` at `kw` (its defaults
+    otherwise), built on the meta device."""
+    import torch
+    import transformers
+
+    with torch.device("meta"):
+        return getattr(transformers, cls)(getattr(transformers, config)(**kw))
+
+
 def meta_causal_lm(config):
     """transformers' AutoModelForCausalLM for a config object, built on the meta device."""
     import torch

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import candidate_ids, inspect_built
+from tests.model_shapes import candidate_ids, inspect_built, meta_class
 
 torch.set_num_threads(1)
 
@@ -29,13 +29,6 @@ PRELN = dict(vocab_size=50265, max_position_embeddings=514, type_vocab_size=1, h
 PRELN |= dict(num_attention_heads=16, intermediate_size=4096)
 
 
-def _built(cls: str, config: str, **kw):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return getattr(tf, cls)(getattr(tf, config)(**kw))
-
-
 @pytest.mark.parametrize(
     "cls, config, kw, root",
     [
@@ -50,7 +43,7 @@ def _built(cls: str, config: str, **kw):
 def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
     """TAPAS's sizes are BERT's miniatures' and BERT-base's, told by its token-type tables; X-MOD large's layers are
     XLM-R large's, told by its adapters; MegatronBERT's bert-large's, told by its norms."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == config.removesuffix("Config").lower().replace("megatronbert", "megatron_bert")
     assert report["family_confidence"] == 1.0, report["root"]["evidence"]
     assert report["root"]["id"] == root and report["base_model"]["id"] == root, candidate_ids(report)
@@ -86,7 +79,7 @@ def test_their_family_is_sure_and_its_look_alikes_listed(cls, config, kw, ids, t
     """VisualBERT's region features tell its task (2,048 for VQA, 1,024 for NLVR2), not which pretraining stage; X-MOD
     base's releases differ in their languages only, RoBERTa-PreLayerNorm's in their masking rate: listed, none
     written. A TAPAS classifier of small's sizes: small's, ahead of medium (deeper)."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family_confidence"] == 1.0, report["root"]["evidence"]
     assert candidate_ids(report)[: len(ids)] == list(ids) or set(candidate_ids(report)[:2]) == set(ids[:2])
     assert not any(i.startswith(("google-bert/", "FacebookAI/", "prajjwal1/")) for i in candidate_ids(report))
@@ -105,7 +98,7 @@ def test_their_family_is_sure_and_its_look_alikes_listed(cls, config, kw, ids, t
 def test_a_lora_on_a_task_model_keeps_its_family(cls, config, kw, family, tmp_path):
     """PEFT keeps the task model's prefix (`base_model.model.tapas.…`): a LoRA on query and value is its family's, with
     no BERT or RoBERTa root listed."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path, lora=("query", "value"))
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path, lora=("query", "value"))
     assert report["family"] == family and report["family_confidence"] == 1.0, report["root"]["evidence"]
     assert not any(i.startswith(("google-bert/", "FacebookAI/", "prajjwal1/")) for i in candidate_ids(report))
 
@@ -125,7 +118,7 @@ def test_a_lora_on_a_task_model_keeps_its_family(cls, config, kw, family, tmp_pa
 def test_a_lora_on_query_and_value_alone_is_their_prefix_s_family(cls, config, kw, family, tmp_path):
     """X-MOD's and MegatronBERT's adapters on query and value hold RoBERTa's and BERT's every name and size: their
     reading, as before (documented, not mended: docs/tree.md); their adapter_config.json names the base."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path, lora=("query", "value"))
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path, lora=("query", "value"))
     assert report["family"] == family and report["base_model"]["id"] is None, report["base_model"]
 
 
@@ -150,7 +143,7 @@ def test_a_lora_on_query_and_value_alone_is_their_prefix_s_family(cls, config, k
 )
 def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path):
     kw = {k: v for k, v in kw.items() if k != "languages"}
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == family, report["root"]["evidence"]
     new = ("google/tapas", "uclanlp/", "facebook/xmod", "nvidia/megatron", "andreasmadsen/")
     assert not any(i.startswith(new) for i in candidate_ids(report)), candidate_ids(report)

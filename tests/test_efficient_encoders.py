@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import candidate_ids, inspect_built
+from tests.model_shapes import candidate_ids, inspect_built, meta_class
 
 torch.set_num_threads(1)
 
@@ -23,13 +23,6 @@ ROBERTA_LARGE = ROBERTA_BASE | dict(
 )
 NYSTROMFORMER = dict(vocab_size=30000, num_landmarks=64, segment_means_seq_len=64, conv_kernel_size=65)
 LONG = dict(vocab_size=50265, max_position_embeddings=4096, type_vocab_size=1)
-
-
-def _built(cls: str, config: str, **kw):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return getattr(tf, cls)(getattr(tf, config)(**kw))
 
 
 @pytest.mark.parametrize(
@@ -69,7 +62,7 @@ def _built(cls: str, config: str, **kw):
 def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
     """I-BERT's RoBERTa sizes, YOSO's and MRA-4096's shared sizes and MRA-512's RoBERTa-base sizes are told by their
     names (I-BERT's integer weights, the prefix); Nyströmformer's four releases by their position tables."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == config.removesuffix("Config").lower(), report["root"]["evidence"]
     assert report["family_confidence"] == 1.0
     assert report["root"]["id"] == root and report["base_model"]["id"] == root, candidate_ids(report)
@@ -87,7 +80,7 @@ def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
 def test_a_lora_on_a_classifier_keeps_its_family_and_no_bert(cls, config, kw, prefix, tmp_path):
     """PEFT keeps the task model's prefix (`base_model.model.yoso.…`): a LoRA on query and value is its family's,
     sure, with only its roots listed, none written (an adapter holds no position table)."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path, lora=("query", "value"))
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path, lora=("query", "value"))
     assert report["family"] == config.removesuffix("Config").lower() and report["family_confidence"] == 1.0
     ids = candidate_ids(report)
     assert ids and all(i.startswith(prefix) for i in ids), ids
@@ -102,7 +95,7 @@ def test_bare_yoso_and_mra_are_read_by_sizes_and_their_config_names_them(cls, co
     """Saved bare, YOSO and MRA hold BERT's every name and RoBERTa's sizes and nothing of their own: RoBERTa's reading,
     as before (documented, not mended: docs/tree.md); beside their config.json, its model type names the family and
     the root."""
-    model = _built(cls, config, **kw)
+    model = meta_class(cls, config, **kw)
     bare = inspect_built(model, tmp_path / "bare")
     assert bare["family"] == "roberta", bare["root"]["evidence"]
     declared = json.loads(model.config.to_json_string(use_diff=False))
@@ -126,7 +119,7 @@ def test_bare_yoso_and_mra_are_read_by_sizes_and_their_config_names_them(cls, co
     ],
 )
 def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path):
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == family, report["root"]["evidence"]
     assert not any(i.startswith(("kssteven/", "uw-madison/")) for i in candidate_ids(report)), candidate_ids(report)
     if family == "roberta":  # RoBERTa base's every size, MRA-512's too: still written

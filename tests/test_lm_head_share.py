@@ -10,21 +10,14 @@ from __future__ import annotations
 
 import torch
 
-from tests.model_shapes import candidate_ids, inspect_built
+from tests.model_shapes import candidate_ids, inspect_built, meta_class
 
 torch.set_num_threads(1)
 
 
-def _built(cls: str, config: str, **kw):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return getattr(tf, cls)(getattr(tf, config)(**kw))
-
-
 def test_xlm_r_base_s_own_masked_lm_checkpoint_names_it(tmp_path):
-    model = _built("XLMRobertaForMaskedLM", "XLMRobertaConfig", vocab_size=250002, max_position_embeddings=514,
-                   type_vocab_size=1)  # fmt: skip
+    xlmr_base = dict(vocab_size=250002, max_position_embeddings=514, type_vocab_size=1)
+    model = meta_class("XLMRobertaForMaskedLM", "XLMRobertaConfig", **xlmr_base)
     report = inspect_built(model, tmp_path)
     assert report["family"] == "roberta" and report["family_confidence"] == 1.0, report["root"]["evidence"]
     assert report["base_model"]["id"] == "FacebookAI/xlm-roberta-base"
@@ -33,13 +26,13 @@ def test_xlm_r_base_s_own_masked_lm_checkpoint_names_it(tmp_path):
 
 def test_multilingual_bert_s_pretraining_checkpoint_is_bert_sure(tmp_path):
     """Its every size is DeepPavlov's RuBERT's too (started from it): both listed, none written."""
-    report = inspect_built(_built("BertForPreTraining", "BertConfig", vocab_size=119547), tmp_path)
+    report = inspect_built(meta_class("BertForPreTraining", "BertConfig", vocab_size=119547), tmp_path)
     assert report["family"] == "bert" and report["family_confidence"] == 1.0, report["root"]["evidence"]
     assert candidate_ids(report)[0] == "google-bert/bert-base-multilingual-cased"
 
 
 def test_a_layer_no_family_has_still_counts(tmp_path):
     """Only output heads are left out: a mixture's experts, which no Command R has, still outweigh its attention."""
-    report = inspect_built(_built("Cohere2MoeForCausalLM", "Cohere2MoeConfig"), tmp_path)
+    report = inspect_built(meta_class("Cohere2MoeForCausalLM", "Cohere2MoeConfig"), tmp_path)
     assert report["base_model"]["id"] is None
     assert any("of the parameters are in layers" in e for e in report["root"]["evidence"]), report["root"]["evidence"]

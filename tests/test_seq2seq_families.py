@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import candidate_ids, inspect_built
+from tests.model_shapes import candidate_ids, inspect_built, meta_class
 
 torch.set_num_threads(1)
 
@@ -27,13 +27,6 @@ PEGASUS_X_BASE = dict(d_model=768, encoder_layers=12, decoder_layers=12, encoder
 PEGASUS_X_BASE |= dict(decoder_attention_heads=12, encoder_ffn_dim=3072, decoder_ffn_dim=3072, num_global_tokens=128)
 BART_BASE = dict(vocab_size=50265, d_model=768, encoder_layers=6, decoder_layers=6, encoder_ffn_dim=3072)
 BART_BASE |= dict(decoder_ffn_dim=3072, encoder_attention_heads=12, decoder_attention_heads=12)
-
-
-def _built(cls: str, config: str, **kw):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return getattr(tf, cls)(getattr(tf, config)(**kw))
 
 
 @pytest.mark.parametrize(
@@ -57,14 +50,14 @@ def _built(cls: str, config: str, **kw):
 def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
     """PLBART is told from BART by its vocabulary alone, so less sure; FSMT's English-Russian pair by which side holds
     which vocabulary; PEGASUS-X large, pegasus-large's every layer size, by its global tokens."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     family = config.removesuffix("Config").lower().replace("pegasusx", "pegasus_x")
     assert report["family"] == family and report["family_confidence"] >= 0.49, report["root"]["evidence"]
     assert report["root"]["id"] == root and report["base_model"]["id"] == root, candidate_ids(report)
 
 
 def test_fsmt_s_english_german_pair_is_listed_and_none_written(tmp_path):
-    report = inspect_built(_built("FSMTForConditionalGeneration", "FSMTConfig", **EN_DE), tmp_path)
+    report = inspect_built(meta_class("FSMTForConditionalGeneration", "FSMTConfig", **EN_DE), tmp_path)
     assert report["family"] == "fsmt" and report["family_confidence"] == 1.0
     assert set(candidate_ids(report)[:2]) == {"facebook/wmt19-en-de", "facebook/wmt19-de-en"}
     assert report["base_model"]["id"] is None
@@ -78,7 +71,7 @@ def test_fsmt_s_english_german_pair_is_listed_and_none_written(tmp_path):
     ],
 )
 def test_a_lora_is_its_family_s(cls, config, kw, modules, family, tmp_path):
-    report = inspect_built(_built(cls, config, **kw), tmp_path, lora=modules)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path, lora=modules)
     assert report["family"] == family, report["root"]["evidence"]
     assert report["base_model"]["id"] is None
 
@@ -89,7 +82,7 @@ def test_bart_base_keeps_its_reading_with_plbart_beside_it(kind, tmp_path):
     written; a LoRA on its attention holds no vocabulary and lists both, BART first (PLBART's fine-tunes are far
     fewer: its roots' prior), none written."""
     lora = ("q_proj", "v_proj") if kind == "lora" else ()
-    report = inspect_built(_built("BartForConditionalGeneration", "BartConfig", **BART_BASE), tmp_path, lora=lora)
+    report = inspect_built(meta_class("BartForConditionalGeneration", "BartConfig", **BART_BASE), tmp_path, lora=lora)
     assert report["family"] == "bart" and candidate_ids(report)[0] == "facebook/bart-base", candidate_ids(report)
     if kind == "checkpoint":
         assert report["base_model"]["id"] == "facebook/bart-base" and report["family_confidence"] > 0.9
@@ -111,7 +104,7 @@ def test_bart_base_keeps_its_reading_with_plbart_beside_it(kind, tmp_path):
     ],
 )
 def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path):
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == family, report["root"]["evidence"]
     new = ("uclanlp/plbart", "facebook/wmt19", "microsoft/prophetnet", "microsoft/xprophetnet", "google/pegasus-x")
     assert not any(i.startswith(new) for i in candidate_ids(report)), candidate_ids(report)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import candidate_ids, inspect_built
+from tests.model_shapes import candidate_ids, inspect_built, meta_class
 
 torch.set_num_threads(1)
 
@@ -30,13 +30,6 @@ SEWD_TINY = dict(CONV13, hidden_size=384, num_hidden_layers=12, num_attention_he
 SEWD_BASE = dict(CONV13, hidden_size=768, num_hidden_layers=24, num_attention_heads=12, intermediate_size=3072)
 SEWD_BASE_PLUS = dict(SEWD_BASE, conv_dim=[96, 192, 192, 192, 192, 384, 384, 384, 384, 768, 768, 768, 768])
 CONFORMER = dict(LARGE, hidden_act="swish", conv_bias=True, vocab_size=32)
-
-
-def _built(cls: str, config: str, **kw):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return getattr(tf, cls)(getattr(tf, config)(**kw))
 
 
 @pytest.mark.parametrize(
@@ -64,7 +57,7 @@ def _built(cls: str, config: str, **kw):
 def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
     """SEW-D base and base-plus are told by their feature encoder's first width (64, 96 channels); the Conformer's
     relative positions by `self_attn.linear_pos`, which a rotary checkpoint lacks (`requires`)."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     family = config.removesuffix("Config").lower().replace("sewd", "sew_d").replace("unispeechsat", "unispeech_sat")
     assert report["family"] == family.replace("wav2vec2conformer", "wav2vec2_conformer"), report["root"]["evidence"]
     assert report["family_confidence"] == 1.0
@@ -90,7 +83,7 @@ def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
     ],
 )
 def test_releases_of_one_size_are_listed_and_none_written(cls, config, kw, ids, tmp_path):
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family_confidence"] == 1.0 and set(candidate_ids(report)[:2]) == set(ids), candidate_ids(report)
     assert not any(
         i.startswith(("facebook/wav2vec2-", "facebook/hubert", "microsoft/wavlm")) for i in candidate_ids(report)
@@ -117,7 +110,7 @@ def test_releases_of_one_size_are_listed_and_none_written(cls, config, kw, ids, 
 def test_a_lora_on_a_fine_tune_keeps_its_family(cls, config, kw, modules, family, tmp_path):
     """PEFT keeps the task model's prefix (`base_model.model.sew_d.encoder.encoder.layer.0…`): a LoRA on attention is
     its family's, sure, with no wav2vec 2.0, DeBERTa or Wav2Vec2-BERT root listed, and none written."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path, lora=modules)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path, lora=modules)
     assert report["family"] == family and report["family_confidence"] == 1.0, report["root"]["evidence"]
     others = (
         "facebook/wav2vec2-base",
@@ -141,7 +134,7 @@ def test_a_lora_on_a_fine_tune_keeps_its_family(cls, config, kw, modules, family
     ],
 )
 def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path):
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == family, report["root"]["evidence"]
     assert not any(
         i.startswith(("microsoft/unispeech", "asapp/", "facebook/wav2vec2-conformer")) for i in candidate_ids(report)
@@ -151,7 +144,7 @@ def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path)
 def test_a_bare_unispeech_is_wav2vec2_s_every_name_and_size(tmp_path):
     """Saved bare (no `unispeech.`, no pretraining head), UniSpeech-SAT base holds nothing of its own: wav2vec 2.0
     base's reading, as before (documented, not mended: docs/tree.md)."""
-    report = inspect_built(_built("UniSpeechSatModel", "UniSpeechSatConfig"), tmp_path)
+    report = inspect_built(meta_class("UniSpeechSatModel", "UniSpeechSatConfig"), tmp_path)
     assert report["family"] in ("wav2vec2", "hubert", "wavlm", "data2vec_audio"), report["root"]["evidence"]
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from hfprobe.tree.naming import resolve_name
-from tests.model_shapes import candidate_ids, inspect_built
+from tests.model_shapes import candidate_ids, inspect_built, meta_class
 
 torch.set_num_threads(1)
 
@@ -39,13 +39,6 @@ FLAUBERT = {
 }
 
 
-def _built(cls: str, config: str, **kw):
-    import transformers as tf
-
-    with torch.device("meta"):
-        return getattr(tf, cls)(getattr(tf, config)(**kw))
-
-
 @pytest.mark.parametrize(
     "cls, config, kw, root",
     [
@@ -60,7 +53,7 @@ def _built(cls: str, config: str, **kw):
 def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
     """Funnel's sizes are told by its blocks' depths (medium's later blocks hold 3 layers, each run twice) and its
     decoder, which a `-base` release lacks; FlauBERT base cased and uncased by their vocabularies alone."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == config.removesuffix("Config").lower().replace("flaubert", "xlm")
     assert report["family_confidence"] == 1.0, report["root"]["evidence"]
     assert report["root"]["id"] == root and report["base_model"]["id"] == root, candidate_ids(report)
@@ -103,13 +96,13 @@ def test_each_names_its_root_and_base(cls, config, kw, root, tmp_path):
     ],
 )
 def test_releases_of_one_model_s_every_size_are_listed_and_none_written(cls, config, kw, ids, tmp_path):
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family_confidence"] == 1.0 and set(candidate_ids(report)[:2]) == set(ids), candidate_ids(report)
     assert report["base_model"]["id"] is None
 
 
 def test_a_decoder_rules_out_the_releases_without_one(tmp_path):
-    report = inspect_built(_built("FunnelForMaskedLM", "FunnelConfig", **FUNNEL["intermediate"]), tmp_path)
+    report = inspect_built(meta_class("FunnelForMaskedLM", "FunnelConfig", **FUNNEL["intermediate"]), tmp_path)
     assert report["base_model"]["id"] == "funnel-transformer/intermediate"
     assert not any(i.endswith("-base") for i in candidate_ids(report)), candidate_ids(report)
 
@@ -138,7 +131,7 @@ def test_a_decoder_rules_out_the_releases_without_one(tmp_path):
 def test_a_lora_is_its_family_s_sure_with_no_bert(cls, config, kw, modules, first, tmp_path):
     """PEFT's target names are the architecture's own (`q_head`, `q_lin`); an adapter holds no table, so the roots of
     its width are listed and none is written."""
-    report = inspect_built(_built(cls, config, **kw), tmp_path, lora=modules)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path, lora=modules)
     assert report["family"] in ("funnel", "xlm") and report["family_confidence"] == 1.0, report["root"]["evidence"]
     ids = candidate_ids(report)
     assert ids[0].startswith(first) and not any(i.startswith(("google-bert/", "FacebookAI/roberta")) for i in ids), ids
@@ -147,7 +140,7 @@ def test_a_lora_is_its_family_s_sure_with_no_bert(cls, config, kw, modules, firs
 
 def test_flaubert_s_config_is_xlm_s_architecture(tmp_path):
     """transformers' `flaubert` model type is read as XLM's family, the claim the weights agree with."""
-    model = _built("FlaubertForSequenceClassification", "FlaubertConfig", **FLAUBERT["flaubert_base_uncased"])
+    model = meta_class("FlaubertForSequenceClassification", "FlaubertConfig", **FLAUBERT["flaubert_base_uncased"])
     config = json.loads(model.config.to_json_string(use_diff=False))
     report = inspect_built(model, tmp_path, config=config)
     assert report["family"] == "xlm" and not report["conflicts"], report["conflicts"]
@@ -164,7 +157,7 @@ def test_flaubert_s_config_is_xlm_s_architecture(tmp_path):
     ],
 )
 def test_their_neighbours_keep_their_readings(cls, config, kw, family, tmp_path):
-    report = inspect_built(_built(cls, config, **kw), tmp_path)
+    report = inspect_built(meta_class(cls, config, **kw), tmp_path)
     assert report["family"] == family, report["root"]["evidence"]
     assert not any(
         i.startswith(("funnel-transformer/", "flaubert/", "FacebookAI/xlm-m")) for i in candidate_ids(report)
