@@ -67,3 +67,15 @@ def test_wav2vec2_is_no_w2v_bert(tmp_path):
 def test_w2v_bert_names_claim_the_family():
     assert resolve_name(ROOT) == (ROOT, "wav2vec2_bert")
     assert resolve_name("someone/w2v-bert-2.0-mongolian-colab-CV16.0")[1] == "wav2vec2_bert"
+
+
+@pytest.mark.parametrize("model_type", ["xcodec2", "neucodec"])
+def test_a_codec_holding_w2v_bert_is_no_w2v_bert(model_type, tmp_path):
+    """XCodec2 and NeuCodec hold w2v-BERT 2.0's encoder as their semantic encoder (`semantic_encoder.encoder.layers`)
+    beside a codec's acoustic encoder and decoder, which no Wav2Vec2-BERT has (`excludes`): no fine-tune of it. Before,
+    their defaults read Wav2Vec2-BERT at 1.0 (0.5 while the Conformer rule's other family was wav2vec 2.0)."""
+    from tests.model_shapes import meta_model
+
+    report = inspect_built(meta_model(model_type), tmp_path)
+    assert report["family"] != "wav2vec2_bert" and report["family_confidence"] <= 0.5, report["root"]["evidence"]
+    assert report["base_model"]["id"] is None and ROOT not in _ids(report)
