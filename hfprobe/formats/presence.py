@@ -10,6 +10,13 @@ that cannot find anything, then test each name exactly.
 >>> present = Presence(["unet.down_blocks.0.attn1", "unet.down_blocks.1.attn1"])
 >>> present("down_blocks.7"), present("up_blocks"), present("attn2")
 (True, False, True)
+
+Most of the registry's patterns can match none of a file's names. `gate(literals)` keeps the longest piece of each
+literal; where the masked names are small enough to scan for each (`small`, else None), names holding none of a
+gate's pieces hold none of its literals, and a pattern needing one of them is passed over at once.
+
+>>> [any(p in present.small for p in gate(lits)) for lits in (["up_blocks", "mid_block"], ["up_blocks", "attn1"])]
+[False, True]
 """
 
 from __future__ import annotations
@@ -24,13 +31,14 @@ _DIGIT_RUNS = re.compile(r"[0-9]+")
 class Presence:
     """A sound "may occur in some name" test for literals; see the module docstring."""
 
-    __slots__ = ("_text", "_seen", "_pieces", "_absent", "_present", "_holds")
+    __slots__ = ("_text", "_seen", "_pieces", "_absent", "_present", "_holds", "small")
 
     def __init__(self, names):
         masked = "\n".join(names).encode("utf-8", "surrogatepass").translate(_MASK)
         self._text = b"\n".join(set(masked.split(b"\n")))
         # a small text is scanned for each piece at once; a large one through `_piece`, which spares scans
         self._holds = self._text.__contains__ if len(self._text) < LARGE else self._piece
+        self.small = self._text if len(self._text) < LARGE else None  # (scanned for a `gate`'s pieces at once)
         self._seen: dict[str, bool] = {}
         self._pieces: dict[bytes, bool] = {}
         self._absent: list[bytes] = []  # pieces known absent / present, where each scan is dear (a large text)
@@ -63,3 +71,14 @@ LARGE = 256 * 1024  # bytes of masked names above which known pieces are used to
 def _pieces(literal: str) -> tuple[bytes, ...]:
     """The digit-free pieces of a literal, as UTF-8 (literals are the registry's: a few hundred)."""
     return tuple(p.encode("utf-8", "surrogatepass") for p in _DIGIT_RUNS.split(literal) if p)
+
+
+def gate(literals) -> tuple[bytes, ...]:
+    """The longest digit-free piece of each literal (a literal without one: no gate can be made, `()`)."""
+    found = []
+    for literal in literals:
+        pieces = _pieces(literal)
+        if not pieces:
+            return ()
+        found.append(max(pieces, key=len))
+    return tuple(dict.fromkeys(found))

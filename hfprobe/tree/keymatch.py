@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from ..formats.presence import Presence
+from ..formats.presence import Presence, gate
 
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/ ")
 _QUANTIFIERS = frozenset("?*+{")
@@ -291,7 +291,7 @@ class KeyPattern:
     is never searched.
     """
 
-    __slots__ = ("pattern", "flags", "_compiled", "variants", "needs", "groups", "_width", "_reach")
+    __slots__ = ("pattern", "flags", "_compiled", "variants", "needs", "groups", "_width", "_reach", "gate")
 
     def __init__(self, pattern: str, flags: int = 0, *, groups: bool = False):
         self.pattern, self.flags, self.groups = pattern, flags, groups
@@ -313,6 +313,9 @@ class KeyPattern:
         found = found or [(self.compiled, ())]  # as written: no literal every match holds is known
         self.variants = [(v, need[0] if need else None) for v, need in found]
         self.needs = [need for _, need in found]
+        # a piece of each variant's first literal (`presence.gate`): names holding none match no variant; None
+        # where a variant needs no literal
+        self.gate = (gate(need[0] for need in self.needs) or None) if all(self.needs) else None
 
     @property
     def compiled(self) -> re.Pattern:
@@ -365,6 +368,8 @@ class KeyPattern:
             self._reach = _max_reach(self.pattern, self.flags)
         if self._reach is None or None in literals:
             return len(self.compiled.findall(text))
+        if not any(map(text.__contains__, literals)):  # (most prose names none of most patterns' literals)
+            return 0
         near = windows(text, set(literals), self._reach + 2)
         return sum(len(self.compiled.findall(text, lo, hi)) for lo, hi in near)
 
@@ -386,6 +391,7 @@ class KeySet:
     def __init__(self, keys, present=None):
         self.keys = list(keys)
         self.present = present or Presence(self.keys)
+        self._small = self.present.small if isinstance(self.present, Presence) else None  # (the masked names)
         self._matches: dict[str, set[str]] = {}
         self._values: dict[str, dict[str, int]] = {}
         self._having: dict[str, list[str]] = {"": self.keys}
@@ -398,7 +404,9 @@ class KeySet:
         return found
 
     def _active(self, pattern: KeyPattern) -> list[tuple[re.Pattern, str]]:
-        present = self.present
+        present, gate, small = self.present, pattern.gate, self._small
+        if gate is not None and small is not None and not any(map(small.__contains__, gate)):
+            return []  # (most patterns, for most files: no variant's first literal can occur)
         return [(v, lit or "") for (v, lit), need in zip(pattern.variants, pattern.needs) if all(map(present, need))]
 
     def matches(self, pattern: KeyPattern) -> set[str]:
