@@ -128,8 +128,8 @@ def test_an_unknown_architecture_gets_no_base_model_from_its_weights(name, tmp_p
         # its attention is parameters (`rel_attn.q`, no .weight); XLNet has a family now, the default config large's
         ("XLNetModel", "XLNetConfig", "layer.0.ff.layer_1", "xlnet/xlnet-large-cased"),
         ("LevitModel", "LevitConfig", "encoder.stages.0.layers.0.module.projection.linear", None),  # BatchNorm buffers
-        # weight norm: `parametrizations.weight.original1`
-        ("EncodecModel", "EncodecConfig", "encoder.layers.0.conv", None),
+        # weight norm: `parametrizations.weight.original1`; EnCodec has a family now, the default config 24 kHz's
+        ("EncodecModel", "EncodecConfig", "encoder.layers.0.conv", "facebook/encodec_24khz"),
     ],
 )
 def test_a_checkpoint_of_parameters_buffers_and_weight_norm_is_read(cls, config, module, root, tmp_path):

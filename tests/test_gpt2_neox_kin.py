@@ -42,6 +42,18 @@ def test_a_lora_on_gpt_sw3_126m_lists_it_beside_gpt2_and_writes_none(tmp_path):
     assert report["base_model"]["id"] is None
 
 
+def test_a_lora_on_gpt_sw3_6_7b_s_attention_lists_qwen_7b_beside_it():
+    """Qwen 1 keeps GPT-2's names in Linear layers: a LoRA on `c_attn` alone, 12,288 x 4,096 in 32 blocks, is either;
+    GPT-SW3's prior (0.3: its fine-tunes are far fewer) leaves Qwen's reading first, and none is written."""
+    from hfprobe.tree.classify import classify
+
+    # (PEFT's factors on GPT-2's Conv1D are [r, in] and [out, r], as on a Linear layer)
+    report = classify({f"base_model.model.transformer.h.{i}.attn.c_attn": (12288, 4096) for i in range(32)})
+    ids = {c["id"] for c in report.candidates}
+    assert report.family == "qwen" and report.base_model["id"] is None, report.candidates
+    assert {"Qwen/Qwen-7B", "AI-Sweden-Models/gpt-sw3-6.7b", "AI-Sweden-Models/gpt-sw3-6.7b-v2"} <= ids, ids
+
+
 def test_a_lora_declaring_a_gpt_sw3_instruct_model_is_its_tree_s(tmp_path):
     model = meta_class("GPT2LMHeadModel", "GPT2Config", **SW3_SIZES["1.3b"])
     config = {"peft_type": "LORA", "base_model_name_or_path": "AI-Sweden-Models/gpt-sw3-1.3b-instruct"}
