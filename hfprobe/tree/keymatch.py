@@ -404,8 +404,8 @@ class KeySet:
         return found
 
     def _active(self, pattern: KeyPattern) -> list[tuple[re.Pattern, str]]:
-        present, gate, small = self.present, pattern.gate, self._small
-        if gate is not None and small is not None and not any(map(small.__contains__, gate)):
+        present, pieces, small = self.present, pattern.gate, self._small
+        if pieces is not None and small is not None and not any(map(small.__contains__, pieces)):
             return []  # (most patterns, for most files: no variant's first literal can occur)
         return [(v, lit or "") for (v, lit), need in zip(pattern.variants, pattern.needs) if all(map(present, need))]
 
