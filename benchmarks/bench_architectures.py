@@ -76,16 +76,25 @@ def _write_header(path: Path, tensors: dict[str, tuple[int, ...]]) -> None:
     path.write_bytes(struct.pack("<Q", len(blob)) + blob + b" " * (-len(blob) % 8))
 
 
-def _lora(shapes: dict[str, tuple[int, ...]], prefix: str = "base_model.model.", only=None) -> dict:
+def _lora(shapes: dict[str, tuple[int, ...]], prefix: str = "base_model.model.", only=None, conv1d=()) -> dict:
     """A rank-8 LoRA's factor shapes on each 2-D `.weight` but the embeddings (and, given `only`, a regex, only on
-    the weights it finds), under `prefix`: PEFT's, or a diffusers pipeline component's."""
+    the weights it finds), under `prefix`: PEFT's, or a diffusers pipeline component's. `conv1d` names the weights
+    of GPT-2's Conv1D layers, stored [in, out]: PEFT's factors on them are [r, in] and [out, r], as on a Linear's."""
     out = {}
     for key, shape in shapes.items():
         if key.endswith(".weight") and len(shape) == 2 and "embed" not in key and min(shape) >= 16:
             if only is None or only.search(key):
                 module = prefix + key[: -len(".weight")]
-                out[f"{module}.lora_A.weight"], out[f"{module}.lora_B.weight"] = (8, shape[1]), (shape[0], 8)
+                d_out, d_in = shape[::-1] if key in conv1d else shape
+                out[f"{module}.lora_A.weight"], out[f"{module}.lora_B.weight"] = (8, d_in), (d_out, 8)
     return out
+
+
+def _conv1d_weights(model) -> set[str]:
+    """The `.weight` names of a transformers model's Conv1D layers (GPT-2's, stored [in, out])."""
+    from transformers.pytorch_utils import Conv1D
+
+    return {f"{name}.weight" for name, m in model.named_modules() if isinstance(m, Conv1D)}
 
 
 class _Timeout(Exception):
@@ -148,19 +157,20 @@ def measure(model_type: str, truth: str | None, heads: bool = False) -> dict:
             row["saved_names"] = True  # transformers writes other names than it holds (a mixture's experts)
         shapes = {k: tuple(v.shape) for k, v in saved.items()}
         saved_config = json.loads(config.to_json_string(use_diff=False))
+        conv1d = _conv1d_weights(model)
     except (Exception, _Timeout) as e:  # no default config, no meta construction: reported, not measured
         return dict(row, error=f"{type(e).__name__}: {str(e)[:120]}")
     finally:
         signal.alarm(0)
-    return _read_both(row, shapes, saved_config)
+    return _read_both(row, shapes, saved_config, conv1d)
 
 
-def _read_both(row: dict, shapes: dict, config: dict | None = None) -> dict:
+def _read_both(row: dict, shapes: dict, config: dict | None = None, conv1d=()) -> dict:
     """The row with inspect's answers on the whole checkpoint (beside its config.json too) and a PEFT LoRA of it."""
     row["full"] = _answer(shapes, "model")
     if config is not None:
         row["full+config"] = _answer(shapes, "model", config)
-    lora = _lora(shapes)
+    lora = _lora(shapes, conv1d=conv1d)
     if lora:
         row["lora"] = _answer(lora, "adapter_model")
     return row

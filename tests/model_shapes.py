@@ -33,7 +33,8 @@ def saved_shapes(model) -> dict[str, tuple]:
 def inspect_built(model, folder, lora=(), saved: bool = True, config: dict | None = None) -> dict:
     """inspect's report on a header-only copy of `model` (built on meta) under the names `save_pretrained` writes,
     or as transformers 5 holds them (`saved=False`: a PEFT adapter trained under it keeps those), or, given `lora`
-    (the last words of module names), on a rank-8 PEFT LoRA of those 2-D weights, a classification head's left out;
+    (the last words of module names), on a rank-8 PEFT LoRA of those 2-D weights (a classification head's left out,
+    GPT-2's Conv1D factors as PEFT makes them);
     `config` is written beside it as adapter_config.json (a LoRA) or config.json."""
     import json
 
@@ -44,9 +45,14 @@ def inspect_built(model, folder, lora=(), saved: bool = True, config: dict | Non
     if not lora:
         write_header(folder / "model.safetensors", {k: ("F16", s) for k, s in state.items()}, data=False)
     else:
+        from transformers.pytorch_utils import Conv1D
+
+        conv1d = {name for name, m in model.named_modules() if isinstance(m, Conv1D)}  # GPT-2's, stored [in, out]
         tensors = {}
         for key, (d_out, d_in) in ((k, s) for k, s in state.items() if k.endswith(".weight") and len(s) == 2):
             module = key.removesuffix(".weight")
+            if module in conv1d:  # PEFT's factors on a Conv1D are [r, in] and [out, r], as on a Linear's
+                d_out, d_in = d_in, d_out
             if module.rsplit(".", 1)[-1] in lora and "classifier" not in module:
                 tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, d_in))
                 tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (d_out, 8))
