@@ -355,3 +355,68 @@ def _close(p: str, i: int) -> int:
             return i
         i += 1
     return i
+
+
+def test_gate_indexes_pass_over_only_patterns_that_match_nothing():
+    """`GateIndex.possible` (the name rules' index, each layout's roles') leaves out only patterns that match no name
+    of a set: `re` is the oracle, on small sets of names sampled from a few patterns each, with near misses, and on
+    each realzoo file's names."""
+    import random
+
+    from hfprobe.tree.keymatch import KeySet
+    from hfprobe.tree.registry import families, layout, role_index
+
+    reg = families()
+    bases = {spec["_base"]: f for f, spec in reg["families"].items()}
+    indexes = [(reg["_rule_index"], [kp for kp, *_ in reg["_rules"]])]
+    indexes += [(role_index(f), [kp for kp, _, _ in layout(f)[0]]) for f in bases.values()]
+    patterns = list({kp.pattern: kp for _, kps in indexes for kp in kps}.values())
+    rng = random.Random(0)
+    pieces = ["", "a", "unet", "model", "base_model_model", "encoder", "layers", "1"]
+    sets = [
+        sorted(_noisy([_sample(kp.pattern, rng) for kp in rng.sample(patterns, 6)], rng, pieces)) for _ in range(60)
+    ]
+    sets += [[normalize_key(k) for k in names] for names in _realzoo_files_names()]
+    kept = passed_over = 0
+    for names in sets:
+        keys = KeySet(names)
+        for index, kps in indexes:
+            possible = set(index.possible(keys))
+            for n, kp in enumerate(kps):
+                if n in possible:
+                    kept += any(map(kp.compiled.search, names))
+                else:
+                    passed_over += 1
+                    assert not any(map(kp.compiled.search, names)), (kp.pattern, names)
+    assert kept > 100 and passed_over > 10 * kept  # (patterns that match were asked about; most were passed over)
+
+
+def _realzoo_files_names() -> list[list[str]]:
+    from hfprobe.source.resolve import resolve
+    from hfprobe.source.safetensors import read_header
+    from tests.conftest import REALZOO
+
+    out = []
+    for path in sorted((REALZOO / "files").rglob("*.safetensors")) if REALZOO.is_dir() else []:
+        with resolve(str(path)) as src:
+            out.append(list(read_header(src.open(src.default_file), allow_truncated=True).tensors))
+    return out
+
+
+def test_a_root_whose_family_has_no_layer_in_the_file_fits_as_the_full_check_finds():
+    """`fit._unobserved`, fit_roots' shortcut where none of a family's layers are in the file (most roots, for names no
+    rule knows), gives what `_fit` gives with no observations: every registry root, against no sizes, its own
+    sizes, and its own sizes but one."""
+    from dataclasses import asdict
+
+    from hfprobe.tree.fit import _fit, _unobserved
+    from hfprobe.tree.registry import roots
+
+    shape_only = 0
+    for root in roots()["roots"]:
+        own = {v for v in root["dims"].values() if isinstance(v, int)}
+        for dims in (set(), own, own - {max(own, default=0)}):
+            fast, full = _unobserved(root, root["family"], dims), _fit(root, root["family"], [], {}, dims)
+            assert asdict(fast) == asdict(full), root["id"]
+            shape_only += fast.shape_only
+    assert shape_only > 100  # (sizes alone fit many of them)

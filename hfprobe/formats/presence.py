@@ -17,6 +17,13 @@ gate's pieces hold none of its literals, and a pattern needing one of them is pa
 
 >>> [any(p in present.small for p in gate(lits)) for lits in (["up_blocks", "mid_block"], ["up_blocks", "attn1"])]
 [False, True]
+
+Scanning for each piece still costs a scan per pattern. `grams` holds every run of `GRAM` bytes of the small text, made
+once: a piece occurs only where its first `GRAM` bytes are one of them, so `grams.isdisjoint(gate_keys(pieces))` passes
+over most patterns with one set operation and no scan.
+
+>>> present.grams.isdisjoint(gate_keys(gate(["up_blocks", "mid_block"]))), gate_keys((b"attn",)) is None
+(True, False)
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ _DIGIT_RUNS = re.compile(r"[0-9]+")
 class Presence:
     """A sound "may occur in some name" test for literals; see the module docstring."""
 
-    __slots__ = ("_text", "_seen", "_pieces", "_absent", "_present", "_holds", "small")
+    __slots__ = ("_text", "_seen", "_pieces", "_absent", "_present", "_holds", "small", "_grams")
 
     def __init__(self, names):
         masked = "\n".join(names).encode("utf-8", "surrogatepass").translate(_MASK)
@@ -43,6 +50,15 @@ class Presence:
         self._pieces: dict[bytes, bool] = {}
         self._absent: list[bytes] = []  # pieces known absent / present, where each scan is dear (a large text)
         self._present: list[bytes] = []
+        self._grams: frozenset[bytes] | None = None
+
+    @property
+    def grams(self) -> frozenset[bytes] | None:
+        """Every run of `GRAM` bytes of the small masked text (made at the first call), or None where it is large."""
+        if self._grams is None and self.small is not None:
+            text = self.small
+            self._grams = frozenset(runs(text))
+        return self._grams
 
     def __call__(self, literal: str) -> bool:
         found = self._seen.get(literal)
@@ -65,6 +81,7 @@ class Presence:
 
 
 LARGE = 256 * 1024  # bytes of masked names above which known pieces are used to skip scans
+GRAM = 4  # bytes of a piece looked up among `Presence.grams` (few of the registry's pieces are shorter)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -82,3 +99,13 @@ def gate(literals) -> tuple[bytes, ...]:
             return ()
         found.append(max(pieces, key=len))
     return tuple(dict.fromkeys(found))
+
+
+def gate_keys(pieces) -> frozenset[bytes] | None:
+    """The first `GRAM` bytes of each of a gate's pieces, or None where one is shorter (it is then scanned for)."""
+    return frozenset(p[:GRAM] for p in pieces) if pieces and all(len(p) >= GRAM for p in pieces) else None
+
+
+def runs(text: bytes) -> list[bytes]:
+    """Every run of `GRAM` bytes of `text`, in order (none where it is shorter)."""
+    return [text[i : i + GRAM] for i in range(len(text) - GRAM + 1)]

@@ -20,7 +20,7 @@ from functools import cache
 
 from .keymatch import KeyPattern, KeySet
 from .names import Shape
-from .registry import families, family_label, layout, roots
+from .registry import families, family_label, layout, role_index, roots
 
 __all__ = ["RootFit", "fit_root", "fit_roots", "name_families", "resized_words", "size_families", "telling"]
 
@@ -124,7 +124,8 @@ def _family_observations(fam: str, shapes: Mapping[str, Shape], orig: Mapping[st
 
     `keys` holds the names of `shapes`: each pattern runs once per classify call, whichever families use it."""
     fam_roles, fam_indexes = layout(fam)
-    roles = [(n, found) for n, (kp, _, _) in enumerate(fam_roles) if (found := keys.matches(kp))]
+    possible = role_index(fam).possible(keys)  # (most roles' literals occur in no name)
+    roles = [(n, found) for n in possible if (found := keys.matches(fam_roles[n][0]))]
     indexes = [(values, dim) for kp, dim in fam_indexes if (values := keys.index_values(kp))]
     seen: dict = {}
     idx: dict[str, tuple[int, str, set[int]]] = {}
@@ -208,6 +209,13 @@ def shape_text(o, i, oexpr=None, iexpr=None) -> str:
     return text if oexpr is None and iexpr is None else f"{text} ({side(oexpr)} x {side(iexpr)})"
 
 
+def _unobserved(root: dict, fam: str, all_dims: set[int]) -> RootFit:
+    """`_fit` where the file holds no layer of the family: it fits by sizes alone where every size of its family's
+    `shape_only` dims is among the file's (`shape_only`), and is otherwise neither ruled out nor supported."""
+    _, needed = _role_values(root, families()["families"][fam])
+    return RootFit(root, shape_only=bool(needed) and all(v and v <= all_dims for v in needed))
+
+
 def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: bool = True) -> RootFit:
     spec = families()["families"][fam]
     dims = root["dims"]
@@ -289,7 +297,9 @@ def name_families(
     a key every full checkpoint of the family has (DINOv2's LayerScale), which an adapter need not touch, only
     where the model is one (`full`)."""
     fired = []
-    for pattern, fam_list, why, as_written, precedence in families()["_rules"]:
+    rules = families()["_rules"]
+    for n in families()["_rule_index"].possible(keys):  # (the few whose literals can occur in the names)
+        pattern, fam_list, why, as_written, precedence = rules[n]
         hits = keys.matches(pattern)
         if as_written and hits:  # the key as the file spells it tells apart layouts normalising merges
             hits = {k for k in hits if as_written.search(orig[k])}
@@ -394,8 +404,12 @@ def fit_roots(
         base = families()["families"][fam]["_base"]  # families with one layout (same_as) observe alike
         if base not in obs:
             obs[base] = _family_observations(fam, norm, orig, keys)
+        seen, idx = obs[base]
+        if not seen and not idx:  # none of the family's layers: as `_fit` finds, sizes alone may fit (most roots, for
+            fits.append((fam, _unobserved(root, fam, all_dims)))  # a file whose names no rule knows)
+            continue
         twin = done.get((fam, dims_key[root["id"]]))  # a root in another's dims (an instruct tune): its fit
-        fit = _renamed(twin, root) if twin else _fit(root, fam, *obs[base], all_dims, depth)
+        fit = _renamed(twin, root) if twin else _fit(root, fam, seen, idx, all_dims, depth)
         done.setdefault((fam, dims_key[root["id"]]), fit)
         fits.append((fam, fit))
     if full:

@@ -32,8 +32,9 @@ tests/test_keymatch.py checks every registry pattern against `re` on real and ad
 from __future__ import annotations
 
 import re
+from collections import Counter
 
-from ..formats.presence import Presence, gate
+from ..formats.presence import Presence, gate, gate_keys, runs
 
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/ ")
 _QUANTIFIERS = frozenset("?*+{")
@@ -286,12 +287,24 @@ class KeyPattern:
     """A registry pattern as fast, exact variants; see the module docstring.
 
     `variants` is a list of (compiled variant, literal) where the literal (or None) must occur in any text the
-    variant matches; `literals()` lists them all (None in it: no prefilter is possible). `needs[i]` holds every
+    variant matches; `literals` lists them all (None in it: no prefilter is possible). `needs[i]` holds every
     literal that must occur in a text variant i matches (the longest first), so a set of names missing any of them
     is never searched.
     """
 
-    __slots__ = ("pattern", "flags", "_compiled", "variants", "needs", "groups", "_width", "_reach", "gate")
+    __slots__ = (
+        "pattern",
+        "flags",
+        "_compiled",
+        "variants",
+        "needs",
+        "groups",
+        "_width",
+        "_reach",
+        "gate",
+        "gate_keys",
+        "literals",
+    )
 
     def __init__(self, pattern: str, flags: int = 0, *, groups: bool = False):
         self.pattern, self.flags, self.groups = pattern, flags, groups
@@ -312,10 +325,12 @@ class KeyPattern:
                 found = []
         found = found or [(self.compiled, ())]  # as written: no literal every match holds is known
         self.variants = [(v, need[0] if need else None) for v, need in found]
+        self.literals = tuple(lit for _, lit in self.variants)  # each variant's first literal (None: it needs none)
         self.needs = [need for _, need in found]
         # a piece of each variant's first literal (`presence.gate`): names holding none match no variant; None
         # where a variant needs no literal
         self.gate = (gate(need[0] for need in self.needs) or None) if all(self.needs) else None
+        self.gate_keys = gate_keys(self.gate)  # (their first bytes: `Presence.grams` answers most with one lookup)
 
     @property
     def compiled(self) -> re.Pattern:
@@ -329,9 +344,6 @@ class KeyPattern:
         if self._width is False:
             self._width = _max_width(self.pattern, self.flags)
         return self._width
-
-    def literals(self) -> list[str | None]:
-        return [lit for _, lit in self.variants]
 
     def search(self, text: str) -> bool:
         """Whether the pattern matches anywhere in `text` (as `bool(re.search(pattern, text))`)."""
@@ -363,7 +375,7 @@ class KeyPattern:
         >>> KeyPattern(r"\\bQwen ?3(?![- ]?(Coder[- ])?Next)").count("Qwen3-Coder-Next, not Qwen3")
         1
         """
-        literals = self.literals()
+        literals = self.literals
         if self._reach is False:
             self._reach = _max_reach(self.pattern, self.flags)
         if self._reach is None or None in literals:
@@ -403,10 +415,19 @@ class KeySet:
             found = self._having[literal] = [k for k in self.keys if literal in k]
         return found
 
+    @property
+    def grams(self) -> frozenset[bytes] | None:
+        """`Presence.grams` of the names (None where they are many, or `present` is not a `Presence`)."""
+        return self.present.grams if self._small is not None else None
+
     def _active(self, pattern: KeyPattern) -> list[tuple[re.Pattern, str]]:
         present, pieces, small = self.present, pattern.gate, self._small
-        if pieces is not None and small is not None and not any(map(small.__contains__, pieces)):
-            return []  # (most patterns, for most files: no variant's first literal can occur)
+        if pieces is not None and small is not None:  # (most patterns, for most files: no variant's literal can occur)
+            starts = pattern.gate_keys
+            if starts is not None and present.grams.isdisjoint(starts):
+                return []
+            if not any(map(small.__contains__, pieces)):
+                return []
         return [(v, lit or "") for (v, lit), need in zip(pattern.variants, pattern.needs) if all(map(present, need))]
 
     def matches(self, pattern: KeyPattern) -> set[str]:
@@ -430,3 +451,37 @@ class KeySet:
                         best[k] = m
             values = self._values[pattern.pattern] = {k: int(m.group(1)) for k, m in best.items()}
         return values
+
+
+class GateIndex:
+    """Which of many patterns may match a set of names, found at once rather than pattern by pattern: each piece of a
+    pattern's gate (`KeyPattern.gate`) is filed under one of its runs of `GRAM` bytes, the one fewest of the index's
+    pieces hold (`attn` is in many, `_emb` in few), and names whose masked text holds none of a pattern's runs
+    (`KeySet.grams`) hold none of its pieces, and match nothing it matches. Patterns with a piece shorter than a run,
+    or no gate, are always possible; where the names are many, every pattern is.
+
+    >>> patterns = [KeyPattern(p) for p in (r"(^|_)mid_block_", r"\\.q_proj$", r"_attn1$", r"^fc_")]
+    >>> GateIndex(patterns).possible(KeySet(["unet_mid_block_attentions_0_attn1"]))  # (`fc_`: too short to file)
+    [0, 2, 3]
+    """
+
+    def __init__(self, patterns):
+        gates = [p.gate if p.gate_keys is not None else None for p in patterns]  # (pieces of GRAM bytes or more)
+        held = Counter(run for pieces in gates for piece in pieces or () for run in set(runs(piece)))
+        self.count = len(gates)
+        self._always = [n for n, pieces in enumerate(gates) if pieces is None]
+        self._filed: dict[bytes, list[int]] = {}
+        for n, pieces in enumerate(gates):
+            for piece in pieces or ():
+                self._filed.setdefault(min(runs(piece), key=held.__getitem__), []).append(n)
+        self._keys = frozenset(self._filed)  # (two sets: their intersection walks the smaller)
+
+    def possible(self, keys: KeySet) -> list[int]:
+        """The indexes (in order) of the patterns that may match some of `keys`; the others match none."""
+        grams = keys.grams
+        if grams is None:
+            return list(range(self.count))
+        found = set(self._always)
+        for key in grams & self._keys:
+            found.update(self._filed[key])
+        return sorted(found)

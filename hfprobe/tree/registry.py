@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from importlib import resources
 
 from ..source.hub import REPO_ID
-from .keymatch import KeyPattern
+from .keymatch import GateIndex, KeyPattern
 
 
 @lru_cache(maxsize=1)
@@ -50,6 +50,7 @@ def families() -> dict:
         )
         for r in data["name_rules"]
     ]
+    data["_rule_index"] = GateIndex(rule[0] for rule in data["_rules"])  # the rules a file's names may fire
     data["_name_hints"] = [(re.compile(p, re.I), f) for p, f, *_why in data["name_hints"]]
     # (KeyPattern, family, any case?): a hint written "(?i)…" is matched, as written after the flag (lower case),
     # on the text's lower case, so the literal prefilter that keeps a README cheap still applies
@@ -83,6 +84,16 @@ def _layout(base_name: str) -> tuple[list, list]:
         [(KeyPattern(p), _side(o), _side(i)) for p, o, i in roles],
         [(KeyPattern(p, groups=True), d) for p, d in indexes],
     )
+
+
+def role_index(family: str) -> GateIndex:
+    """Which of a family's roles (`layout`) a file's names may match, found at once (`keymatch.GateIndex`)."""
+    return _role_index(families()["families"][family]["_base"])
+
+
+@cache
+def _role_index(base_name: str) -> GateIndex:
+    return GateIndex(kp for kp, _, _ in _layout(base_name)[0])
 
 
 def _side(expr):
