@@ -169,18 +169,24 @@ def _contiguous(blocks: set[int]) -> bool:
 
 
 _ROLE_VALUES: dict[tuple[int, str], tuple[dict, list, list]] = {}
+Sizes = tuple[int, ...] | None  # the sizes a role side allows (sorted), None where it is not checked
 
 
-def _role_values(root: dict, spec: dict) -> tuple[list[tuple[set[int] | None, set[int] | None]], list]:
+def _sizes(values: set[int] | None) -> Sizes:
+    return None if values is None else tuple(sorted(values))
+
+
+def _role_values(root: dict, spec: dict) -> tuple[list[tuple[Sizes, Sizes]], list[Sizes]]:
     """(outs, ins) each role of the family allows on this root, and the sizes of its `_shape_only` dims: the
-    registry's, worked out once per process."""
+    registry's, worked out once per process. Kept as tuples of ints, which Python's garbage collector stops
+    tracking: tens of thousands of sets would be walked at each full collection of a warm process."""
     key = (id(root), spec["_base"])
     cached = _ROLE_VALUES.get(key)
     if cached is None or cached[0] is not root:  # (the registry dict itself, not a reused id)
         dims = root["dims"]
         roles = layout(spec["_base"])[0]
-        values = [(_values(o, dims), _values(i, dims)) for _, o, i in roles]
-        cached = (root, values, [_values(d, dims) for d in spec["_shape_only"]])
+        values = [(_sizes(_values(o, dims)), _sizes(_values(i, dims))) for _, o, i in roles]
+        cached = (root, values, [_sizes(_values(d, dims)) for d in spec["_shape_only"]])
         if not root.get("config"):  # (a root from a declared model's config.json is one run's: not kept)
             _ROLE_VALUES[key] = cached
     return cached[1], cached[2]
@@ -212,8 +218,17 @@ def shape_text(o, i, oexpr=None, iexpr=None) -> str:
 def _unobserved(root: dict, fam: str, all_dims: set[int]) -> RootFit:
     """`_fit` where the file holds no layer of the family: it fits by sizes alone where every size of its family's
     `shape_only` dims is among the file's (`shape_only`), and is otherwise neither ruled out nor supported."""
-    _, needed = _role_values(root, families()["families"][fam])
-    return RootFit(root, shape_only=bool(needed) and all(v and v <= all_dims for v in needed))
+    needed = _sizes_alone(fam).get(root["id"]) if not root.get("config") else None
+    if needed is None:  # (a root from a declared model's config.json)
+        needed = _role_values(root, families()["families"][fam])[1]
+    return RootFit(root, shape_only=bool(needed) and all(v and all_dims.issuperset(v) for v in needed))
+
+
+@cache
+def _sizes_alone(fam: str) -> dict[str, list]:
+    """{root id: the sizes of its family's `shape_only` dims} for the registry's roots of a family."""
+    spec = families()["families"][fam]
+    return {root["id"]: _role_values(root, spec)[1] for _, root in roots()["_by_family"].get(fam, [])}
 
 
 def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: bool = True) -> RootFit:
@@ -283,7 +298,7 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
     if obs and not fit.ok and not fit.bad and all(o is None and i is None for _, o, i, _ in obs):
         fit.unsized = True  # named layers, no sizes: nothing rules the root out but its block count
     if not obs and not fit.bad:
-        if needed and all(v and v <= all_dims for v in needed):  # every listed size must appear
+        if needed and all(v and all_dims.issuperset(v) for v in needed):  # every listed size must appear
             fit.shape_only = True
     return fit
 
