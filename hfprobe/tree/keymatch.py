@@ -296,7 +296,8 @@ class KeyPattern:
         "pattern",
         "flags",
         "_compiled",
-        "variants",
+        "_variants",
+        "_sources",
         "needs",
         "groups",
         "_width",
@@ -315,17 +316,20 @@ class KeyPattern:
         if not flags and not _UNSAFE.search(pattern):
             try:
                 found = [
-                    (re.compile(v), tuple(required_literals(v)))
-                    for b in split_alternatives(pattern)
-                    for v in _variants(b, groups)
+                    (v, tuple(required_literals(v))) for b in split_alternatives(pattern) for v in _variants(b, groups)
                 ]
+                if groups:  # (a variant must keep the pattern's groups: compiled now to check)
+                    found = [(re.compile(v), need) for v, need in found]
+                    if any(v.groups != self.compiled.groups for v, _ in found):
+                        found = []
             except (re.error, RecursionError, OverflowError, ValueError):
                 found = []
-            if groups and any(v.groups != self.compiled.groups for v, _ in found):
-                found = []
-        found = found or [(self.compiled, ())]  # as written: no literal every match holds is known
-        self.variants = [(v, need[0] if need else None) for v, need in found]
-        self.literals = tuple(lit for _, lit in self.variants)  # each variant's first literal (None: it needs none)
+        firsts = [(v, need[0] if need else None) for v, need in found]
+        # the variants are compiled when first run (`variants`): most patterns never run on most processes' files
+        self._variants, self._sources = (firsts, []) if groups else (None, firsts)
+        if not found:  # as written: no literal every match holds is known
+            self._variants, self._sources, found = [(self.compiled, None)], [], [(self.pattern, ())]
+        self.literals = tuple(need[0] if need else None for _, need in found)  # (None: the variant needs none)
         self.needs = [need for _, need in found]
         # a piece of each variant's first literal (`presence.gate`): names holding none match no variant; None
         # where a variant needs no literal
@@ -337,6 +341,15 @@ class KeyPattern:
         if self._compiled is None:
             self._compiled = re.compile(self.pattern, self.flags)
         return self._compiled
+
+    @property
+    def variants(self) -> list[tuple[re.Pattern, str | None]]:
+        if self._variants is None:
+            try:
+                self._variants = [(re.compile(v), lit) for v, lit in self._sources]
+            except re.error as e:  # (a rewrite of a pattern that compiles: a bug here, never a file's doing)
+                raise RuntimeError(f"{self.pattern!r}: a variant does not compile ({e})") from e
+        return self._variants
 
     @property
     def width(self) -> int | None:
