@@ -61,6 +61,16 @@ def _glm_41v() -> dict:
     return _built("Glm4vForConditionalGeneration", text_config=text, vision_config=dict(depth=2))
 
 
+def _qwen25_omni_7b() -> dict:
+    """Qwen2.5-Omni-7B (transformers' defaults are its sizes): the thinker (Qwen2.5-7B beside its audio and vision
+    towers), the talker and token2wav, saved as `thinker.model.`, `talker.model.`, `token2wav.`."""
+    from transformers import Qwen2_5OmniConfig
+
+    config = Qwen2_5OmniConfig()
+    config.thinker_config.audio_config.encoder_layers = config.thinker_config.vision_config.depth = 2
+    return _built("Qwen2_5OmniForConditionalGeneration", **config.to_dict())
+
+
 # (the VLM's shapes at its published sizes, its id, the root its language model's shapes are, a VLM of other sizes)
 CASES = {
     "Qwen3-VL-2B": (lambda: _qwen3_vl(_qwen3(2048, 6144, 28, 16, True), 1024, 4096),
@@ -91,6 +101,7 @@ CASES = {
                     "mistral-community/pixtral-12b", "mistralai/Mistral-Nemo-Base-2407",
                     "llava-hf/llava-v1.6-mistral-7b-hf"),
     "GLM-4.1V-9B": (_glm_41v, "zai-org/GLM-4.1V-9B-Thinking", "THUDM/GLM-4-9B-0414", "Qwen/Qwen3-VL-8B-Instruct"),
+    "Qwen2.5-Omni-7B": (_qwen25_omni_7b, "Qwen/Qwen2.5-Omni-7B", "Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-Omni-3B"),
     "MiniCPM-V-4.5": (_minicpm_v_45, "openbmb/MiniCPM-V-4_5", "Qwen/Qwen3-8B-Base", "openbmb/MiniCPM-V-2_6"),
 }  # fmt: skip
 
