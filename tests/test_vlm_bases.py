@@ -71,6 +71,17 @@ def _qwen25_omni_7b() -> dict:
     return _built("Qwen2_5OmniForConditionalGeneration", **config.to_dict())
 
 
+def _phi35_vision() -> dict:
+    """Phi-3.5-vision (remote code): Phi-3.5-mini beside a CLIP ViT-L/14-336 under `model.vision_embed_tokens.`."""
+    text = dict(
+        hidden_size=3072, intermediate_size=8192, num_hidden_layers=32, num_attention_heads=32, vocab_size=32064
+    )
+    lm = saved_shapes(meta_class("Phi3ForCausalLM", "Phi3Config", **text))
+    vision = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=2, num_attention_heads=16, image_size=336)
+    clip = saved_shapes(meta_class("CLIPVisionModel", "CLIPVisionConfig", patch_size=14, **vision))
+    return lm | {"model.vision_embed_tokens.img_processor." + k: s for k, s in clip.items()}
+
+
 # (the VLM's shapes at its published sizes, its id, the root its language model's shapes are, a VLM of other sizes)
 CASES = {
     "Qwen3-VL-2B": (lambda: _qwen3_vl(_qwen3(2048, 6144, 28, 16, True), 1024, 4096),
@@ -102,22 +113,20 @@ CASES = {
                     "llava-hf/llava-v1.6-mistral-7b-hf"),
     "GLM-4.1V-9B": (_glm_41v, "zai-org/GLM-4.1V-9B-Thinking", "THUDM/GLM-4-9B-0414", "Qwen/Qwen3-VL-8B-Instruct"),
     "Qwen2.5-Omni-7B": (_qwen25_omni_7b, "Qwen/Qwen2.5-Omni-7B", "Qwen/Qwen2.5-7B", "Qwen/Qwen2.5-Omni-3B"),
+    "Phi-3.5-vision": (_phi35_vision, "microsoft/Phi-3.5-vision-instruct", "microsoft/Phi-3.5-mini-instruct",
+                       "microsoft/Phi-4-mini-instruct"),
     "MiniCPM-V-4.5": (_minicpm_v_45, "openbmb/MiniCPM-V-4_5", "Qwen/Qwen3-8B-Base", "openbmb/MiniCPM-V-2_6"),
 }  # fmt: skip
 
 
-_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
+_ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj")
 
 
 def _lora(shapes: dict, folder, base: str | None) -> dict:
     tensors = {}
     for key, shape in shapes.items():
         module = key.removesuffix(".weight")
-        if (
-            key.endswith(".weight")
-            and len(shape) == 2
-            and module.rsplit(".", 1)[-1] in ("q_proj", "k_proj", "v_proj", "o_proj")
-        ):
+        if key.endswith(".weight") and len(shape) == 2 and module.rsplit(".", 1)[-1] in _ATTENTION:
             tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, shape[1]))
             tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (shape[0], 8))
     folder.mkdir()
