@@ -101,7 +101,8 @@ def test_a_declared_base_is_checked_against_the_weights(model, declared, written
         ("zai-org/GLM-4.5-Air-Base", "zai-org/GLM-4.5-Air-Base", "glm4_moe"),
         ("zai-org/GLM-4.6", "zai-org/GLM-4.5", "glm4_moe"),
         ("someone/GLM-4.5-Air-abliterated", None, "glm4_moe"),
-        ("zai-org/GLM-4.5V", None, "glm4_moe"),  # GLM-4.5-Air's decoder under a vision tower (`glm4v_moe`)
+        # GLM-4.5-Air's decoder under a vision tower (`glm4v_moe`): a derivative of its base (tests/test_vlm_bases.py)
+        ("zai-org/GLM-4.5V", "zai-org/GLM-4.5-Air-Base", "glm4_moe"),
         ("zai-org/GLM-4.6V-Flash", None, None),  # GLM-4-9B-0414's (`glm4v`), as the registry lacks it
         ("zai-org/GLM-4.7", None, None),
         ("THUDM/glm-4-9b-chat", "THUDM/glm-4-9b-chat", "chatglm"),  # GLM-4 (9B) stays ChatGLM's
