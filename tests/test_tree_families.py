@@ -208,6 +208,35 @@ def test_a_qwen3_moe_lora_names_the_30b_a3b_model_by_its_attention():
     assert wrong.base_model["id"] is None and wrong.conflicts
 
 
+def test_qwen3_235b_a22b_is_a_root_named_by_its_attention():
+    """Qwen3-235B-A22B (64 heads and 4 key/value heads of 128 at 4096 wide, 94 layers) had no root: an adapter
+    declaring it, its 2507 releases or Qwen3-VL-235B-A22B was written unchecked, and one declaring Qwen3-235B-A22B on
+    another model's weights too."""
+    import transformers as tf
+
+    config = tf.Qwen3MoeConfig(
+        hidden_size=4096,
+        num_hidden_layers=94,
+        num_attention_heads=64,
+        num_key_value_heads=4,
+        head_dim=128,
+        moe_intermediate_size=1536,
+        num_experts=4,
+        num_experts_per_tok=2,
+        vocab_size=151936,
+    )  # fmt: skip  (4 experts, not 128: their shapes are the same)
+    with torch.device("meta"):
+        shapes = module_shapes(tf.Qwen3MoeForCausalLM(config))
+    lora = lora_like(shapes, "q_proj", "k_proj", "v_proj", "o_proj", prefix="base_model.model.")
+    for declared in ("Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-VL-235B-A22B-Thinking", "Qwen/Qwen3-235B-A22B"):
+        r = classify(lora, config={"base_model_name_or_path": declared})
+        assert r.family == "qwen3" and r.root == "Qwen/Qwen3-235B-A22B" and not r.conflicts, (declared, r.conflicts)
+        assert r.base_model["id"] == declared
+    assert classify(lora).root == "Qwen/Qwen3-235B-A22B"  # (no other root has 94 layers of these sizes)
+    wrong = classify(llama_like(48, 2048, 512, q_dim=4096), config={"base_model_name_or_path": "Qwen/Qwen3-235B-A22B"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+
+
 def _mixtral_lora(hidden: int, q: int, kv: int, ffn: int, layers: int, experts: int = 8, moe: bool = True) -> dict:
     """A PEFT LoRA on a mixture's attention and, with `moe`, every expert's w1 / w2 / w3, under the names
     transformers saves a Mixtral with (`block_sparse_moe.experts.N.w1`: tests below check them)."""
