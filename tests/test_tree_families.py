@@ -182,24 +182,22 @@ def test_a_qwen25_vl_adapter_names_the_vl_model_it_declares():
     assert wrong.base_model["id"] is None and wrong.conflicts
 
 
+def _qwen3_moe(hidden: int, layers: int, heads: int, expert_ffn: int) -> dict:
+    """Module shapes of a Qwen3 mixture (4 key/value heads of 128) built by transformers on meta, with 4 experts, not
+    128: their shapes are the same."""
+    import transformers as tf
+
+    config = tf.Qwen3MoeConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                               num_key_value_heads=4, head_dim=128, moe_intermediate_size=expert_ffn, num_experts=4,
+                               num_experts_per_tok=2, vocab_size=151936)  # fmt: skip
+    with torch.device("meta"):
+        return module_shapes(tf.Qwen3MoeForCausalLM(config))
+
+
 def test_a_qwen3_moe_lora_names_the_30b_a3b_model_by_its_attention():
     """Qwen3-30B-A3B (a mixture of experts: 32 heads of 128 at 2048 wide) had no root: an adapter declaring it, or
     unsloth's re-upload, was written unchecked. Its experts are no role of the family; its attention places it."""
-    import transformers as tf
-
-    config = tf.Qwen3MoeConfig(
-        hidden_size=2048,
-        num_hidden_layers=48,
-        num_attention_heads=32,
-        num_key_value_heads=4,
-        head_dim=128,
-        moe_intermediate_size=768,
-        num_experts=4,
-        num_experts_per_tok=2,
-        vocab_size=151936,
-    )  # fmt: skip  (4 experts, not 128: their shapes are the same)
-    with torch.device("meta"):
-        shapes = module_shapes(tf.Qwen3MoeForCausalLM(config))
+    shapes = _qwen3_moe(hidden=2048, layers=48, heads=32, expert_ffn=768)
     lora = lora_like(shapes, "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", prefix="base_model.model.")
     r = classify(lora, config={"base_model_name_or_path": "unsloth/Qwen3-30B-A3B-bnb-4bit"})
     assert r.family == "qwen3" and r.root == "Qwen/Qwen3-30B-A3B" and not r.conflicts
@@ -212,21 +210,7 @@ def test_qwen3_235b_a22b_is_a_root_named_by_its_attention():
     """Qwen3-235B-A22B (64 heads and 4 key/value heads of 128 at 4096 wide, 94 layers) had no root: an adapter
     declaring it, its 2507 releases or Qwen3-VL-235B-A22B was written unchecked, and one declaring Qwen3-235B-A22B on
     another model's weights too."""
-    import transformers as tf
-
-    config = tf.Qwen3MoeConfig(
-        hidden_size=4096,
-        num_hidden_layers=94,
-        num_attention_heads=64,
-        num_key_value_heads=4,
-        head_dim=128,
-        moe_intermediate_size=1536,
-        num_experts=4,
-        num_experts_per_tok=2,
-        vocab_size=151936,
-    )  # fmt: skip  (4 experts, not 128: their shapes are the same)
-    with torch.device("meta"):
-        shapes = module_shapes(tf.Qwen3MoeForCausalLM(config))
+    shapes = _qwen3_moe(hidden=4096, layers=94, heads=64, expert_ffn=1536)
     lora = lora_like(shapes, "q_proj", "k_proj", "v_proj", "o_proj", prefix="base_model.model.")
     for declared in ("Qwen/Qwen3-235B-A22B-Instruct-2507", "Qwen/Qwen3-VL-235B-A22B-Thinking", "Qwen/Qwen3-235B-A22B"):
         r = classify(lora, config={"base_model_name_or_path": declared})

@@ -12,14 +12,11 @@ sized against the decoder's roots, which it ruled out."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 
-from hfprobe.tree.inspect import inspect_source
-from tests.builders import write_header
 from tests.model_shapes import meta_class, saved_shapes
+from tests.test_multimodal import _peft_lora
 
 torch.set_num_threads(1)
 
@@ -123,17 +120,8 @@ _ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "qkv_proj")
 
 
 def _lora(shapes: dict, folder, base: str | None) -> dict:
-    tensors = {}
-    for key, shape in shapes.items():
-        module = key.removesuffix(".weight")
-        if key.endswith(".weight") and len(shape) == 2 and module.rsplit(".", 1)[-1] in _ATTENTION:
-            tensors[f"base_model.model.{module}.lora_A.weight"] = ("F16", (8, shape[1]))
-            tensors[f"base_model.model.{module}.lora_B.weight"] = ("F16", (shape[0], 8))
-    folder.mkdir()
-    write_header(folder / "adapter_model.safetensors", tensors, data=False)
-    config = {"peft_type": "LORA", "r": 8, "lora_alpha": 16} | ({"base_model_name_or_path": base} if base else {})
-    (folder / "adapter_config.json").write_text(json.dumps(config))
-    return inspect_source(str(folder))
+    attention = {k: v for k, v in shapes.items() if k.removesuffix(".weight").rsplit(".", 1)[-1] in _ATTENTION}
+    return _peft_lora(attention, folder, base)
 
 
 @pytest.mark.parametrize("name", list(CASES))
