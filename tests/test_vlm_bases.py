@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from tests.model_shapes import meta_class, saved_shapes
-from tests.test_multimodal import _peft_lora
+from tests.test_multimodal import _inspect, _peft_lora
 
 torch.set_num_threads(1)
 
@@ -135,3 +135,20 @@ def test_a_vlm_adapter_s_declared_base_is_checked_by_its_language_model(name, tm
     assert wrong["base_model"]["id"] is None and wrong["conflicts"], wrong["base_model"]
     # nothing declared: the weights name the language model's tree, never the VLM (or any base) on their own
     assert _lora(shapes, tmp_path / "none", None)["base_model"]["id"] is None
+
+
+@pytest.mark.parametrize("orientation", ["saved", "published"])
+def test_a_full_qwen3_vl_moe_checkpoint_is_its_mixture_s_tree_either_way_its_experts_lie(orientation, tmp_path):
+    """Qwen3-VL-30B-A3B stacks each layer's experts in 3-D tensors: published [experts, hidden, 2 x ffn], saved by
+    transformers 5.25 [experts, 2 x ffn, hidden]. Its experts are no role of the Qwen3 family (its attention places
+    it), so either way the checkpoint is Qwen3-30B-A3B's tree (4 experts here, not 128: their shapes are the same)."""
+    text = _qwen3(2048, 6144, 48, 32, False) | dict(num_key_value_heads=4, moe_intermediate_size=768, num_experts=4)
+    vision = dict(depth=2, hidden_size=1152, intermediate_size=4304, num_heads=16, out_hidden_size=2048,
+                  deepstack_visual_indexes=[0, 1])  # fmt: skip
+    shapes = _built("Qwen3VLMoeForConditionalGeneration", text_config=text, vision_config=vision)
+    experts = [k for k, s in shapes.items() if ".mlp.experts." in k and len(s) == 3]
+    assert experts
+    if orientation == "published":
+        shapes |= {k: (shapes[k][0], shapes[k][2], shapes[k][1]) for k in experts}
+    report = _inspect(shapes, tmp_path)
+    assert report["family"] == "qwen3" and report["root"]["tree"]["id"] == "Qwen/Qwen3-30B-A3B-Base", report["root"]
