@@ -459,10 +459,10 @@ def _text_mentions(name: str, body: str, declared: dict, claims: list[Claim]) ->
     """Family words (text hints) and registry Hub ids in prose; an id's claim keeps the spelling the text used."""
     counts: dict[str, int] = {}
     body = without_license_names(body)
-    low = body.lower()
-    for hint, fam, any_case in families()["_text_hints"]:
-        # (only around the hint's literals: prose without them is not scanned)
-        n = hint.count(low if any_case else body)
+    low, hints = body.lower(), families()["_text_hints"]
+    for j in families()["_text_hint_index"].possible(low):  # (the few hints whose literals the text may hold)
+        hint, fam, any_case = hints[j]
+        n = hint.count(low if any_case else body)  # (only around the hint's literals)
         if n:
             counts[fam] = counts.get(fam, 0) + n
     first: dict[str, str] = {}  # root id -> the first spelling that named it

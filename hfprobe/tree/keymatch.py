@@ -283,6 +283,73 @@ def windows(text: str, literals, reach: int, *, within: str | None = None) -> li
     return merged
 
 
+def trie(names: list[str]) -> str:
+    """One regex alternative per name, as a trie: at any position at most one branch can go on, and a longer name
+    is tried before a shorter one it extends, so the match is the one `longest|…|shortest` gives, found without
+    trying every name at every character.
+
+    >>> trie(["ab/c", "ab/cd", "x/y"])
+    '(?:ab/c(?:d)?|x/y)'
+    """
+    root: dict = {}
+    for name in names:
+        node = root
+        for ch in name.lower():
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = []
+        for ch, child in node.items():
+            if ch:
+                text = re.escape(ch)
+                while len(child) == 1 and "" not in child:  # a chain of single children: one literal
+                    ((nxt, child),) = child.items()
+                    text += re.escape(nxt)
+                alts.append(text + build(child))
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return build(root)
+
+
+class LiteralIndex:
+    """Which of many groups of literals may occur in a text, found in one scan of its lower case rather than a
+    scan per literal (a README's text hints: 175 patterns, each a scan or two of the whole text).
+
+    One regex, a lookahead over the trie of every literal (lower case), tries each position once and gives the
+    longest literal starting there; the shorter literals it begins with occur there too. A literal in a text is, in
+    lower case, in the text's lower case (ASCII letters lower alike anywhere), so `possible` is sound for
+    case-sensitive patterns as well; a group with no literal (None) or one outside ASCII is always possible.
+
+    >>> LiteralIndex([("Qwen",), ("stable-diffusion", "SDXL"), ("llama",), (None,)]).possible("an sdxl and qwen2 lora")
+    [0, 1, 3]
+    """
+
+    def __init__(self, groups):
+        self._always, by_literal = [], {}
+        for j, group in enumerate(groups):
+            if not group or any(lit is None or not lit.isascii() for lit in group):
+                self._always.append(j)
+            else:
+                for lit in group:
+                    by_literal.setdefault(lit.lower(), set()).add(j)
+        lits = sorted(by_literal, key=len, reverse=True)
+        self._rx = re.compile("(?=(" + trie(lits) + "))") if lits else None
+        # each literal: the groups of it and of every literal it begins with
+        self._groups = {lit: frozenset().union(*(by_literal[p] for p in lits if lit.startswith(p))) for lit in lits}
+
+    def possible(self, low: str) -> list[int]:
+        """The indices of the groups one of whose literals may occur in the text whose lower case is `low`."""
+        found = set(self._always)
+        if self._rx is not None:
+            for longest in {m.group(1) for m in self._rx.finditer(low)}:
+                found |= self._groups[longest]
+        return sorted(found)
+
+
 class KeyPattern:
     """A registry pattern as fast, exact variants; see the module docstring.
 

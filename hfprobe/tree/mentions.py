@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .keymatch import windows
+from .keymatch import trie, windows
 from .registry import roots
 
 
@@ -16,38 +16,6 @@ from .registry import roots
 def _hub_names() -> list[str]:
     """Every registry Hub id with an org (ids, aliases, derivatives), longest first."""
     return sorted((n for n in roots()["_hub"].values() if "/" in n), key=len, reverse=True)
-
-
-def _trie(names: list[str]) -> str:
-    """One regex alternative per name, as a trie: at any position at most one branch can go on, and a longer name
-    is tried before a shorter one it extends, so the match is the one `longest|…|shortest` gives, found without
-    trying every name at every character.
-
-    >>> _trie(["ab/c", "ab/cd", "x/y"])
-    '(?:ab/c(?:d)?|x/y)'
-    """
-    root: dict = {}
-    for name in names:
-        node = root
-        for ch in name.lower():
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict) -> str:
-        alts = []
-        for ch, child in node.items():
-            if ch:
-                text = re.escape(ch)
-                while len(child) == 1 and "" not in child:  # a chain of single children: one literal
-                    ((nxt, child),) = child.items()
-                    text += re.escape(nxt)
-                alts.append(text + build(child))
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(root)
 
 
 @lru_cache(maxsize=1)
@@ -59,7 +27,7 @@ def _hub_id_pattern() -> re.Pattern | None:
         return None
     # ASCII names: case-insensitive branches cannot overlap, so the trie is exact (tests/test_keymatch.py compares it
     # with the plain `|`-joined alternation); anything else keeps the plain alternation
-    body = _trie(names) if all(n.isascii() for n in names) else "|".join(map(re.escape, names))
+    body = trie(names) if all(n.isascii() for n in names) else "|".join(map(re.escape, names))
     return re.compile(r"(?<![\w.-])(" + body + r")(?![\w/-]|\.\w)", re.I)
 
 

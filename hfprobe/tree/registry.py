@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from importlib import resources
 
 from ..source.hub import REPO_ID
-from .keymatch import GateIndex, KeyPattern
+from .keymatch import GateIndex, KeyPattern, LiteralIndex
 
 
 @lru_cache(maxsize=1)
@@ -57,6 +57,7 @@ def families() -> dict:
     data["_text_hints"] = [
         (KeyPattern(p.removeprefix("(?i)")), f, p.startswith("(?i)")) for p, f, *_why in data["text_hints"]
     ]
+    data["_text_hint_index"] = LiteralIndex(hint.literals for hint, _, _ in data["_text_hints"])  # (one scan a text)
     data["_embedding_tables"] = KeyPattern(data["embedding_tables"])
     data["_towers"] = KeyPattern(data["towers"])
     data["_model_types"] = {row[0]: row[1] for row in data["model_types"]}
