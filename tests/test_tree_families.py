@@ -455,6 +455,39 @@ def test_a_word_in_a_name_of_another_modality_is_no_conflict_where_the_name_also
         assert r.conflicts and r.base_model["status"] == "contradicted", declared
 
 
+def test_a_distilled_model_s_name_is_read_by_the_family_of_its_own_architecture():
+    """`deepseek-ai/DeepSeek-R1-0528-Qwen3-8B` is DeepSeek-R1's reasoning distilled into Qwen3 8B: its name holds
+    DeepSeek's words, then Qwen3's. An adapter on it (a Qwen3 8B's layers) was told it contradicts its own base, as
+    DeepSeek-V2/V3's; the name's later family, whose roots the weights fit, now reads it, and its size is checked.
+    A name whose only family does not fit, or whose second "family" is a word the first hint already read
+    (`indic-bert`, an ALBERT), stays a conflict."""
+    qwen3_8b, qwen3_4b = llama_like(36, 4096, 1024), llama_like(36, 2560, 1024, q_dim=4096)
+    declared = "deepseek-ai/DeepSeek-R1-0528-Qwen3-8B"
+    r = classify(qwen3_8b, config={"base_model_name_or_path": declared})
+    assert r.family == "qwen3" and r.root == "Qwen/Qwen3-8B" and not r.conflicts, r.conflicts
+    assert r.base_model["id"] == declared and r.base_model["status"] == "declared"
+    assert any("then Qwen3" in e for e in r.evidence)
+    smaller = classify(qwen3_4b, config={"base_model_name_or_path": declared})  # its 8B is no Qwen3-4B
+    assert smaller.base_model["id"] is None and smaller.conflicts and "(8B)" in smaller.conflicts[0]
+    assert smaller.root == "Qwen/Qwen3-4B"  # (not the declared model the weights rule out)
+    wrong = classify(qwen3_8b, config={"base_model_name_or_path": "someorg/deepseek-v3-ft"})
+    assert wrong.base_model["id"] is None and wrong.conflicts
+    albert = classify(encoder_like("bert.", 12, 768), config={"base_model_name_or_path": "ai4bharat/indic-bert"})
+    assert albert.base_model["id"] is None and albert.conflicts
+
+
+def test_a_declared_model_of_a_size_the_weights_rule_out_is_no_candidate_root():
+    """A model the registry lacks, named with a size (`someorg/Qwen3-8B-ft`) on a Qwen3-4B's layers, was the
+    report's root at 0.54 ("the family agrees, shapes unchecked") while its conflict said no Qwen3 8B fits: the
+    roots the weights fit lead now."""
+    r = classify(llama_like(36, 2560, 1024, q_dim=4096), config={"base_model_name_or_path": "someorg/Qwen3-8B-ft"})
+    assert r.conflicts and "(8B)" in r.conflicts[0] and r.base_model["id"] is None
+    assert r.root == "Qwen/Qwen3-4B" and "someorg/Qwen3-8B-ft" not in [c["id"] for c in r.candidates]
+    same = classify(llama_like(36, 2560, 1024, q_dim=4096), config={"base_model_name_or_path": "someorg/Qwen3-4B-ft"})
+    assert not same.conflicts and same.base_model["id"] == "someorg/Qwen3-4B-ft"  # (a fine-tune of Qwen3-4B)
+    assert "someorg/Qwen3-4B-ft" in [c["id"] for c in same.candidates]
+
+
 @pytest.mark.parametrize("names", ["transformers 4", "transformers 5"])
 def test_peft_s_segmentation_guide_lora_is_a_segformer(names):
     """PEFT's semantic segmentation guide puts LoRA on query / value of SegFormer's nvidia/mit-b0 (widths 32 to 256

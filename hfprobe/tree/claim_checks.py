@@ -1,8 +1,8 @@
 """The metadata's claims weighed against the weights before `classify` chooses the family: a repo name's guess
-that is another model of that name, a name's words that say another modality, a mixture named by its dense
-model's words, a model deeper than its family's roots, and the architecture a full checkpoint's own config names
-where the sizes fit other families' roots only in part. Each returns what it was given, adjusted, and says why in
-`evidence`.
+that is another model of that name, a name's words that say another modality or name a second family, a mixture
+named by its dense model's words, a model deeper than its family's roots, and the architecture a full checkpoint's
+own config names where the sizes fit other families' roots only in part. Each returns what it was given, adjusted,
+and says why in `evidence`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from .declared import TIMM_SOURCE, Claim
 from .fit import RootFit, fit_roots
-from .naming import names_mixture
+from .naming import hinted_families, names_mixture
 from .registry import families, family_label, roots
 
 
@@ -133,6 +133,26 @@ def name_words_checked(claims: list[Claim], placed: list[str], evidence: list[st
         )
 
     return _family_dropped(claims, why, evidence)
+
+
+def other_family_named(claims: list[Claim], ok: list, evidence: list[str]) -> list[Claim]:
+    """A Hub id the registry lacks whose words name two families (by the name hints), the first of which no root
+    of fits and a later one of which fits, is read as that later one: `deepseek-ai/DeepSeek-R1-0528-Qwen3-8B`, R1
+    distilled into Qwen3 8B, names DeepSeek by its teacher and Qwen3 by its architecture, and on a Qwen3's layers it
+    was a conflict with its own base. A name whose words name only families that do not fit stays one."""
+    fitting = {fam for fam, _ in ok}
+    out = []
+    for c in claims:
+        if c.strength == "declared" and c.level == "model" and c.root is None and c.via is None and c.family:
+            later = next((f for f in hinted_families(c.value) if f in fitting), None)
+            if c.family not in fitting and later is not None:
+                evidence.append(
+                    f"{c.source} names {c.value}: its words name {family_label(c.family)} first, then "
+                    f"{family_label(later)}, whose roots the weights fit: read as {family_label(later)}"
+                )
+                c = replace(c, family=later)
+        out.append(c)
+    return out
 
 
 def mixture_names_checked(claims: list[Claim], family: str | None, evidence: list[str]) -> list[Claim]:

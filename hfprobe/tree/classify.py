@@ -29,6 +29,7 @@ from .claim_checks import (
     mixture_names_checked,
     name_guesses_checked,
     name_words_checked,
+    other_family_named,
     timm_guess,
     timm_names_checked,
 )
@@ -200,6 +201,7 @@ def _classify(
         claims = configs_checked(claims, (base_config, base_card), fits, ok, norm, orig, shape_set, evidence)
     claims = name_guesses_checked(claims, fits, evidence)
     claims = name_words_checked(claims, cand_fams, evidence)
+    claims = other_family_named(claims, ok, evidence)
     if not stacked:  # a model deeper than the roots of the family its metadata names
         fits, ok = deeper_stacks(claims, fits, ok, (norm, orig, shape_set), params is not None, evidence)
     ok = architecture_declared(claims, ok, cand_fams, params is not None, evidence)
@@ -216,7 +218,7 @@ def _classify(
     merged = set(recipe["models"]) if recipe else set()
     ranked = [c for c in claims if c.root is not None or c.value.strip() not in merged]
     cands, pool, family, family_conf = rank_roots(
-        ok, family, by_claim, from_names, ranked, evidence, params is not None, shared=len(set(cand_fams)) != 1
+        ok, family, by_claim, from_names, ranked, evidence, params is not None, len(set(cand_fams)) != 1, fits
     )
     root = cands[0]["id"] if cands else None
     top = next((f for f in pool if f.root["id"] == root), None)

@@ -53,7 +53,7 @@ def conflict_code(source: str, kind: str) -> str:
     return f"{where}{'-text' if 'mentions' in s else ''}-{kind}"
 
 
-def _wrong_size(c: Claim, pool: list[RootFit], fits: list) -> list[str]:
+def wrong_size(c: Claim, pool: list[RootFit], fits: list) -> list[str]:
     """For a model the registry does not know, named with its size (`someorg/Qwen2.5-1.5B-finetune`): the
     registry's models of its family, line and size, when none of them fits the weights and every root of its family
     that does fit (every root that fits, where none of its family does) states another size (Qwen2.5-7B; another
@@ -98,14 +98,14 @@ NO_UNKNOWN_CLAIMS = UnknownClaims([], [])
 def unknown_claims(claims: list[Claim], family: str | None, pool: list[RootFit], fits: list) -> UnknownClaims:
     """Declared models the registry does not know, judged by what it does know.
 
-    `wrong_size`: see `_wrong_size`. `excused`: names that place the model in a family the key names allow but
+    `wrong_size`: see `wrong_size`. `excused`: names that place the model in a family the key names allow but
     the sizes did not pick (`mistralai/Ministral-8B-Instruct-2410` on weights in Qwen3-8B's shapes): no known root
     of that family has these sizes, which does not rule the model out. Such a claim is no conflict, leaves
     `base_model` unchecked, and makes the family no surer than a coin. Only for a Hub id (a model, not an
     architecture field or a checkpoint file) of a family that comes in many sizes: a diffusion family is one
     architecture, whose sizes the registry has."""
     declared = [c for c in claims if c.strength == "declared"]
-    sized = [(c, same) for c in declared if (same := _wrong_size(c, pool, fits))]
+    sized = [(c, same) for c in declared if (same := wrong_size(c, pool, fits))]
     tested = {fam for fam, _ in fits}
     excused = [
         c

@@ -166,6 +166,32 @@ def resolve_name(value: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def hinted_families(value: str) -> list[str]:
+    """Every family a name's words name by the name hints, in their order, each by words no earlier hint matched,
+    up to a hint of no family (an architecture the registry lacks whose name holds another's): `resolve_name` reads
+    the first. A distilled model's name may hold its teacher's words before its own architecture's; a hint that
+    reads a word as another family's (`indic-bert`, an ALBERT) is no second family by that word.
+
+    >>> hinted_families("deepseek-ai/DeepSeek-R1-0528-Qwen3-8B"), hinted_families("ai4bharat/indic-bert")
+    (['deepseek_v3', 'qwen3'], ['albert'])
+    """
+    if len(value) > MAX_NAME:
+        return []
+    v, out, taken = bare_id(value).replace("___", "."), [], []
+    for pattern, fam in families()["_name_hints"]:
+        for m in pattern.finditer(v):
+            if all(m.end() <= a or m.start() >= b for a, b in taken):
+                break
+        else:
+            continue
+        if fam is None:
+            break
+        taken.append(m.span())
+        if fam not in out:
+            out.append(fam)
+    return out
+
+
 def by_repo_name(value: str, rid: str | None) -> bool:
     """Whether a Hub id resolved to `rid` only because its repo name, unmarked, is a root's: a mirror
     (`NousResearch/Meta-Llama-3-8B`), or another model of that name (`klue/roberta-base`, a Korean RoBERTa of its

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from .decide import wrong_size
 from .declared import Claim
 from .fit import RootFit
 from .keymatch import KeySet
@@ -180,10 +181,12 @@ def rank_roots(
     evidence: list[str],
     full: bool = False,
     shared: bool = True,
+    fits: list | None = None,
 ) -> tuple[list[dict], list[RootFit], str | None, float]:
     """Scored candidates, every root the weights allow, best first (summing to at most 1; a report shows the first
     SHOWN), the fits behind them, the family, its confidence. `shared`: the
-    names allowed several families (or none), so sizes chose this one.
+    names allowed several families (or none), so sizes chose this one. `fits`: every root tested (`fit_roots`),
+    against which a declared model the registry lacks is checked by the size its name states (`decide.wrong_size`).
 
     Where no name rule placed the family, its role patterns (`self_attn_q_proj`, `attention_self_query`) are
     shared by architectures the registry does not know (an OPT adapter fits LLaMA's roles and sizes), so the
@@ -223,6 +226,7 @@ def rank_roots(
         and c.family is not None
         and c.via is None  # (one checked by its config.json in a registry root's sizes: those roots rank)
         and ("/" in c.value or c.value.lower() in roots()["_legacy"])  # a Hub id, not a local folder's name
+        and not (fits is not None and wrong_size(c, pool, fits))  # (`org/Qwen3-8B-ft` on a 4B: a conflict, no root)
     ][:1]:
         fine_tune_of = _named_root(c.value, pool)
         if fine_tune_of:  # `NousResearch/Nous-Hermes-llama-2-7b`: a fine-tune of a root that fits; that root leads
