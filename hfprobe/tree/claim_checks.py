@@ -136,16 +136,17 @@ def name_words_checked(claims: list[Claim], placed: list[str], evidence: list[st
 
 
 def other_family_named(claims: list[Claim], ok: list, evidence: list[str]) -> list[Claim]:
-    """A Hub id the registry lacks whose words name two families (by the name hints), the first of which no root
+    """A declared model the registry lacks whose name names two families (by the name hints), the first of which no root
     of fits and a later one of which fits, is read as that later one: `deepseek-ai/DeepSeek-R1-0528-Qwen3-8B`, R1
     distilled into Qwen3 8B, names DeepSeek by its teacher and Qwen3 by its architecture, and on a Qwen3's layers it
     was a conflict with its own base. A name whose words name only families that do not fit stays one."""
     fitting = {fam for fam, _ in ok}
     out = []
     for c in claims:
-        if c.strength == "declared" and c.level == "model" and c.root is None and c.via is None and c.family:
+        mine = c.strength == "declared" and c.level == "model" and c.root is None and c.via is None
+        if mine and c.family and c.family not in fitting:
             later = next((f for f in hinted_families(c.value) if f in fitting), None)
-            if c.family not in fitting and later is not None:
+            if later is not None:
                 evidence.append(
                     f"{c.source} names {c.value}: its words name {family_label(c.family)} first, then "
                     f"{family_label(later)}, whose roots the weights fit: read as {family_label(later)}"
