@@ -140,6 +140,39 @@ def test_a_declared_fine_tune_of_a_root_is_checked_against_it(shapes, declared, 
     assert wrong.base_model["id"] is None and wrong.conflicts
 
 
+@pytest.mark.parametrize(
+    "shapes, declared, root",
+    [  # published configs: layers, hidden, heads x head_dim, key/value heads x head_dim
+        ((18, 2048, 2048, 1024), "tiiuae/Falcon3-1B-Instruct", "tiiuae/Falcon3-1B-Instruct"),
+        ((22, 3072, 3072, 1024), "tiiuae/Falcon3-3B-Base", "tiiuae/Falcon3-3B-Base"),
+        ((28, 3072, 3072, 1024), "tiiuae/Falcon3-7B-Instruct", "tiiuae/Falcon3-7B-Instruct"),
+        ((40, 3072, 3072, 1024), "unsloth/Falcon3-10B-Instruct-bnb-4bit", "tiiuae/Falcon3-10B-Instruct"),
+        ((48, 4096, 4096, 512), "01-ai/Yi-1.5-9B-Chat", "01-ai/Yi-1.5-9B"),
+        ((30, 4096, 4096, 4096), "deepseek-ai/deepseek-llm-7b-chat", "deepseek-ai/deepseek-llm-7b-base"),
+        ((95, 8192, 8192, 1024), "deepseek-ai/deepseek-llm-67b-base", "deepseek-ai/deepseek-llm-67b-base"),
+        ((32, 3072, 4096, 1024), "nvidia/Llama-3.1-Minitron-4B-Width-Base", "nvidia/Llama-3.1-Minitron-4B-Width-Base"),
+        ((40, 4096, 4096, 1024), "nvidia/Mistral-NeMo-Minitron-8B-Instruct", "nvidia/Mistral-NeMo-Minitron-8B-Base"),
+        ((42, 4096, 4096, 1024), "utter-project/EuroLLM-9B-Instruct", "utter-project/EuroLLM-9B"),
+        ((24, 2048, 2048, 1024), "utter-project/EuroLLM-1.7B", "utter-project/EuroLLM-1.7B"),
+        ((32, 4096, 4096, 1024), "BSC-LT/salamandra-7b-instruct", "BSC-LT/salamandra-7b"),
+        ((24, 2048, 2048, 2048), "BSC-LT/salamandra-2b", "BSC-LT/salamandra-2b"),
+        ((50, 4096, 4096, 1024), "speakleash/Bielik-11B-v2.3-Instruct", "speakleash/Bielik-11B-v2"),
+    ],
+)  # fmt: skip
+def test_popular_bases_of_2024_and_2025_are_roots(shapes, declared, root):
+    """Falcon3 (heads of 256), Yi 9B and Yi-1.5 9B (Yi 6B upscaled to 48 blocks), DeepSeek-LLM 7B and 67B, NVIDIA's
+    Minitron 4B (width) and Mistral-NeMo-Minitron 8B, EuroLLM, Salamandra and Bielik 11B had no roots: an adapter
+    declaring one was written with its shapes unchecked (or, by a name with no family word, not at all), and the
+    same declaration on another model's weights too. Each is checked against its root now."""
+    layers, hidden, q_dim, kv_dim = shapes
+    lora = llama_like(layers, hidden, kv_dim, q_dim)
+    r = classify(lora, config={"base_model_name_or_path": declared})
+    assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
+    assert "not in the registry" not in r.base_model["reason"]  # checked against the root's shapes
+    wrong = classify(llama_like(26, 2304, 1024, 2048), config={"base_model_name_or_path": declared})  # Gemma 2 2B's
+    assert wrong.base_model["id"] is None and wrong.conflicts
+
+
 def test_phi4_is_a_root_of_phi3s_layout():
     lora = {f"base_model.model.model.layers.{i}.self_attn.qkv_proj": (7680, 5120) for i in range(40)}
     r = classify(lora, config={"base_model_name_or_path": "unsloth/phi-4-bnb-4bit"})
