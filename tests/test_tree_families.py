@@ -173,6 +173,16 @@ def test_popular_bases_of_2024_and_2025_are_roots(shapes, declared, root):
     assert wrong.base_model["id"] is None and wrong.conflicts
 
 
+def test_datagemma_is_checked_as_gemma_2_27b_it():
+    """DataGemma's line ("datagemma") is not Gemma 2's, so its stated 27B was not checked: declared on Gemma 2 9B's
+    weights it was written. It is a derivative of gemma-2-27b-it now."""
+    declared = {"base_model_name_or_path": "google/datagemma-rig-27b-it"}
+    wrong = classify(llama_like(42, 3584, 2048, 4096), config=declared)  # Gemma 2 9B's attention
+    assert wrong.base_model["id"] is None and wrong.conflicts
+    right = classify(llama_like(46, 4608, 2048, 4096), config=declared)  # Gemma 2 27B's
+    assert right.base_model["id"] == "google/datagemma-rig-27b-it" and not right.conflicts
+
+
 def test_phi4_is_a_root_of_phi3s_layout():
     lora = {f"base_model.model.model.layers.{i}.self_attn.qkv_proj": (7680, 5120) for i in range(40)}
     r = classify(lora, config={"base_model_name_or_path": "unsloth/phi-4-bnb-4bit"})

@@ -98,7 +98,8 @@ NO_UNKNOWN_CLAIMS = UnknownClaims([], [])
 def unknown_claims(claims: list[Claim], family: str | None, pool: list[RootFit], fits: list) -> UnknownClaims:
     """Declared models the registry does not know, judged by what it does know.
 
-    `wrong_size`: see `wrong_size`. `excused`: names that place the model in a family the key names allow but
+    `wrong_size`: each claim whose stated size the weights rule out, with the models of that size (the function
+    `wrong_size`). `excused`: names that place the model in a family the key names allow but
     the sizes did not pick (`mistralai/Ministral-8B-Instruct-2410` on weights in Qwen3-8B's shapes): no known root
     of that family has these sizes, which does not rule the model out. Such a claim is no conflict, leaves
     `base_model` unchecked, and makes the family no surer than a coin. Only for a Hub id (a model, not an
