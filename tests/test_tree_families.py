@@ -173,6 +173,36 @@ def test_popular_bases_of_2024_and_2025_are_roots(shapes, declared, root):
     assert wrong.base_model["id"] is None and wrong.conflicts
 
 
+@pytest.mark.parametrize(
+    "shapes, declared, root",
+    [  # layers, hidden, heads x head_dim, key/value heads x head_dim of the model each was tuned from
+        ((32, 4096, 4096, 1024), "allenai/Llama-3.1-Tulu-3-8B", "meta-llama/Llama-3.1-8B"),
+        ((80, 8192, 8192, 1024), "nvidia/Llama-3.1-Nemotron-70B-Instruct-HF", "meta-llama/Llama-3.1-70B-Instruct"),
+        ((32, 4096, 4096, 1024), "nvidia/Llama-3.1-Nemotron-Nano-8B-v1", "meta-llama/Llama-3.1-8B-Instruct"),
+        ((32, 3072, 4096, 1024), "nvidia/Llama-3.1-Nemotron-Nano-4B-v1.1", "nvidia/Llama-3.1-Minitron-4B-Width-Base"),
+        ((32, 4096, 4096, 1024), "openchat/openchat-3.5-0106", "mistralai/Mistral-7B-v0.1"),
+        ((32, 4096, 4096, 1024), "berkeley-nest/Starling-LM-7B-alpha", "mistralai/Mistral-7B-v0.1"),
+        ((32, 4096, 4096, 1024), "BioMistral/BioMistral-7B", "mistralai/Mistral-7B-Instruct-v0.1"),
+        ((32, 4096, 4096, 1024), "princeton-nlp/Llama-3-Instruct-8B-SimPO", "meta-llama/Meta-Llama-3-8B-Instruct"),
+        ((40, 5120, 5120, 5120), "WizardLMTeam/WizardLM-13B-V1.2", "meta-llama/Llama-2-13b-hf"),
+        ((32, 4096, 4096, 4096), "epfl-llm/meditron-7b", "meta-llama/Llama-2-7b-hf"),
+        ((34, 2560, 2048, 1024), "google/medgemma-4b-it", "google/gemma-3-4b-pt"),
+        ((62, 5376, 4096, 2048), "google/medgemma-27b-text-it", "google/gemma-3-27b-pt"),
+    ],
+)  # fmt: skip
+def test_popular_fine_tunes_are_checked_against_the_model_they_were_tuned_from(shapes, declared, root):
+    """Fine-tunes many adapters name as their base, which the registry did not know: their names state no family
+    (OpenChat, Starling, WizardLM) or no size the registry has, so an adapter declaring one was written unchecked,
+    on any weights. Each is a derivative of the root it was tuned from now."""
+    layers, hidden, q_dim, kv_dim = shapes
+    r = classify(llama_like(layers, hidden, kv_dim, q_dim), config={"base_model_name_or_path": declared})
+    assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
+    assert "not in the registry" not in r.base_model["reason"]
+    other = llama_like(26, 2304, 1024, 2048) if hidden == 4096 else llama_like(32, 4096, 1024)  # Gemma 2 2B's, Llama 3
+    wrong = classify(other, config={"base_model_name_or_path": declared})
+    assert wrong.base_model["id"] is None and wrong.conflicts, wrong.base_model
+
+
 def test_datagemma_is_checked_as_gemma_2_27b_it():
     """DataGemma's line ("datagemma") is not Gemma 2's, so its stated 27B was not checked: declared on Gemma 2 9B's
     weights it was written. It is a derivative of gemma-2-27b-it now."""
@@ -181,6 +211,18 @@ def test_datagemma_is_checked_as_gemma_2_27b_it():
     assert wrong.base_model["id"] is None and wrong.conflicts
     right = classify(llama_like(46, 4608, 2048, 4096), config=declared)  # Gemma 2 27B's
     assert right.base_model["id"] == "google/datagemma-rig-27b-it" and not right.conflicts
+
+
+def test_what_places_a_model_is_listed_before_the_families_its_names_drop():
+    """Every LLaMA-style file drops CSM (whose checkpoints hold `backbone_model.`): that line came third in every such
+    report, before the shapes that place the model, and a card's six lines of evidence lost one of them to it. It
+    comes last where no CSM is of the file's sizes, and stays among the names where one is (Llama 3.2 1B's)."""
+    placing = ("shapes:", "ruled out", "weights cannot")
+    for lora, csm_fits in ((llama_like(24, 896, 128), False), (llama_like(16, 2048, 512), True)):  # Qwen2.5-0.5B's
+        ev = classify(lora).evidence
+        dropped = [i for i, e in enumerate(ev) if e.startswith("names: no key of")]
+        assert dropped and "CSM" in ev[dropped[0]], ev
+        assert all((dropped[0] < i) == csm_fits for i, e in enumerate(ev) if e.startswith(placing)), ev
 
 
 def test_phi4_is_a_root_of_phi3s_layout():
@@ -503,9 +545,12 @@ def test_a_distilled_model_s_name_is_read_by_the_family_of_its_own_architecture(
     DeepSeek's words, then Qwen3's. An adapter on it (a Qwen3 8B's layers) was told it contradicts its own base, as
     DeepSeek-V2/V3's; the name's later family, whose roots the weights fit, now reads it, and its size is checked.
     A name whose only family does not fit, or whose second "family" is a word the first hint already read
-    (`indic-bert`, an ALBERT), stays a conflict."""
+    (`indic-bert`, an ALBERT), stays a conflict. (That model is a derivative of Qwen3-8B-Base since; a name of the
+    same pattern the registry lacks stands in for it.)"""
     qwen3_8b, qwen3_4b = llama_like(36, 4096, 1024), llama_like(36, 2560, 1024, q_dim=4096)
-    declared = "deepseek-ai/DeepSeek-R1-0528-Qwen3-8B"
+    known = classify(qwen3_8b, config={"base_model_name_or_path": "deepseek-ai/DeepSeek-R1-0528-Qwen3-8B"})
+    assert known.root == "Qwen/Qwen3-8B-Base" and not known.conflicts
+    declared = "someorg/DeepSeek-R1-Qwen3-8B-reasoner"
     r = classify(qwen3_8b, config={"base_model_name_or_path": declared})
     assert r.family == "qwen3" and r.root == "Qwen/Qwen3-8B" and not r.conflicts, r.conflicts
     assert r.base_model["id"] == declared and r.base_model["status"] == "declared"

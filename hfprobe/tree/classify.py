@@ -189,7 +189,9 @@ def _classify(
     shape_set = KeySet(norm, present=names_set.present)
 
     own_fams = {c.family for c in claims if c.strength == "declared" and c.family}
-    cand_fams = name_families(orig, evidence, names_set, own_fams, full=params is not None)  # 1. names narrow it
+    asides: list[tuple[list[str], str]] = []  # families the names drop, and why
+    cand_fams = name_families(orig, evidence, names_set, own_fams, full=params is not None, asides=asides)  # 1.
+    after_names = len(evidence)
     from_names = bool(cand_fams)
     recipe = merge_recipe(texts or {}, metadata)
     stacked = bool(recipe) and recipe["method"] == "passthrough"  # its models' blocks, restacked: depth says nothing
@@ -246,7 +248,12 @@ def _classify(
             capped = min(family_conf, SHAPES_ONLY_FAMILY)
             cands = [dict(c, score=round(c["score"] * capped / family_conf, 3)) for c in cands]
             family_conf = capped
-    _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
+    ruled_out = _explain(top, pool, fits, family, norm, evidence)  # 5. what fits, ties, was ruled out
+    if asides:  # a dropped family a root of which the sizes fit is why the model is not it; the others, asides
+        dropped = list(dict.fromkeys(f for fams_, _ in asides for f in fams_))
+        near = {fam for fam, _ in fit_roots(dropped, norm, orig, shape_set, params is not None)[1]}
+        evidence[after_names:after_names] = [line for fams_, line in asides if near & set(fams_)]
+        asides = [(fams_, line) for fams_, line in asides if not near & set(fams_)]
     # (a mixture's model_type is its mixture's architecture, which its dense view is not: `qwen2_moe`)
     foreign = None if mixture else foreign_model_type(config) or foreign_model_type(model_config) or prefix
     foreign = foreign or (composite and f"{composite.source.split()[0]} says model_type {composite.value}")
@@ -323,7 +330,7 @@ def _classify(
         root,
         cands[0]["score"] if cands else 0.0,
         cands,
-        evidence,
+        evidence + ruled_out + [line for _, line in asides],  # what places the model first
         declared,
         conflicts,
         [code for code, _ in coded],
@@ -388,7 +395,9 @@ def _towers(orig: Mapping[str, str], modules: Mapping[str, Shape], names: KeySet
 
 def _explain(
     top: RootFit | None, pool: list[RootFit], fits: list, family: str | None, norm: Mapping, evidence: list[str]
-) -> None:
+) -> list[str]:
+    """Adds to `evidence` what the weights fit and what they cannot tell apart; returns the lines that rule the
+    nearest roots out, which the report lists after everything that places the model."""
     if top is not None:
         root = top.root["id"]
         best = [telling(top, family)] if top.passed else []
@@ -415,8 +424,7 @@ def _explain(
         if same:
             evidence.append(f"weights cannot separate {root} from {', '.join(same[:4])}: same shapes")
     nearest = sorted((f for fam, f in fits if fam == family and f.bad), key=lambda f: -f.ok)  # closest misses first
-    for f in nearest[:3]:
-        evidence.append(f"ruled out {f.root['id']}: {f.bad[0]}")
+    return [f"ruled out {f.root['id']}: {f.bad[0]}" for f in nearest[:3]]
 
 
 def _converted(quantized: dict | None) -> str:

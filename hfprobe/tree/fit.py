@@ -304,13 +304,21 @@ def _fit(root: dict, fam: str, obs: list, idx: dict, all_dims: set[int], depth: 
 
 
 def name_families(
-    orig: Mapping[str, str], evidence: list[str], keys: KeySet, declared: Collection[str] = (), full: bool = False
+    orig: Mapping[str, str],
+    evidence: list[str],
+    keys: KeySet,
+    declared: Collection[str] = (),
+    full: bool = False,
+    asides: list[tuple[list[str], str]] | None = None,
 ) -> list[str]:
     """Families the key names allow: the rule most keys support first, then those that agree with it. A family
     lacking a key it `expects` is dropped, if others remain, but for one of `declared` (the families the model's own
     metadata names) whose missing key is a saving convention, not a layer (a bare ElectraModel has no `electra.`);
     a key every full checkpoint of the family has (DINOv2's LayerScale), which an adapter need not touch, only
-    where the model is one (`full`)."""
+    where the model is one (`full`). Why families were dropped goes to `asides` where given, as (the families,
+    the line), for the caller to place by whether any of their roots would fit (every LLaMA-style file drops CSM,
+    whose prefixes it lacks, and most are no size of it); else to `evidence`."""
+    said_to = (lambda fams, line: evidence.append(line)) if asides is None else (lambda f, x: asides.append((f, x)))
     fired = []
     rules = families()["_rules"]
     for n in families()["_rule_index"].possible(keys):  # (the few whose literals can occur in the names)
@@ -353,13 +361,13 @@ def name_families(
             f"no key of {what}, " + which.get(kind, "which every {} model has").format(", ".join(labels))
             for (what, kind), labels in by_what.items()
         )
-        evidence.append(f"names: {said}")
+        said_to(list(lacking), f"names: {said}")
     excluded = _excluded(cand, keys)
     if excluded:  # a layout no model of the family has (ViTDet's fused qkv beside DINOv2's MLP names)
         cand = [f for f in cand if f not in excluded]
         what, hits = next(iter(excluded.values()))
         labels = ", ".join(family_label(f) for f in excluded)
-        evidence.append(f"names: {what} (e.g. {orig[min(hits)]}), which no {labels} model has")
+        said_to(list(excluded), f"names: {what} (e.g. {orig[min(hits)]}), which no {labels} model has")
     return cand
 
 

@@ -319,9 +319,7 @@ def _report(src: Source) -> dict:
         tree.base_model["id"],
         tree.base_model["status"],
     )
-    # what rules roots out comes last: the lines that say what the model is are not cut for it
-    ruled_out = [e for e in root["evidence"] if e.startswith("ruled out ")]
-    root["evidence"] = ([e for e in root["evidence"] if not e.startswith("ruled out ")] + ruled_out)[:MAX_EVIDENCE]
+    root["evidence"] = root["evidence"][:MAX_EVIDENCE]  # (what places the model comes first: the tree's order)
     root["tree"] = tree_of(root)  # the root's tree (it and the roots tuned from it), as sure as its candidates in it
     head, label_notes = _head(src, view, texts, tree.family)
     return {
