@@ -188,6 +188,11 @@ def test_popular_bases_of_2024_and_2025_are_roots(shapes, declared, root):
         ((32, 4096, 4096, 4096), "epfl-llm/meditron-7b", "meta-llama/Llama-2-7b-hf"),
         ((34, 2560, 2048, 1024), "google/medgemma-4b-it", "google/gemma-3-4b-pt"),
         ((62, 5376, 4096, 2048), "google/medgemma-27b-text-it", "google/gemma-3-27b-pt"),
+        ((40, 5120, 5120, 5120), "NousResearch/Nous-Hermes-Llama2-13b", "meta-llama/Llama-2-13b-hf"),
+        ((32, 4096, 4096, 1024), "Nexusflow/Starling-LM-7B-beta", "mistralai/Mistral-7B-v0.1"),
+        ((64, 5120, 5120, 1024), "Qwen/QwQ-32B-Preview", "Qwen/Qwen2.5-32B-Instruct"),
+        ((28, 1536, 1536, 256), "agentica-org/DeepScaleR-1.5B-Preview", "Qwen/Qwen2.5-1.5B"),
+        ((26, 2304, 2048, 1024), "google/gemma-2-2b-jpn-it", "google/gemma-2-2b"),
     ],
 )  # fmt: skip
 def test_popular_fine_tunes_are_checked_against_the_model_they_were_tuned_from(shapes, declared, root):
