@@ -193,6 +193,7 @@ def test_popular_bases_of_2024_and_2025_are_roots(shapes, declared, root):
         ((64, 5120, 5120, 1024), "Qwen/QwQ-32B-Preview", "Qwen/Qwen2.5-32B-Instruct"),
         ((28, 1536, 1536, 256), "agentica-org/DeepScaleR-1.5B-Preview", "Qwen/Qwen2.5-1.5B"),
         ((80, 8192, 8192, 1024), "allenai/Llama-3.1-Tulu-3-70B", "meta-llama/Llama-3.1-70B"),
+        ((32, 4096, 4096, 4096), "ise-uiuc/Magicoder-S-DS-6.7B", "deepseek-ai/deepseek-coder-6.7b-base"),
     ],
 )  # fmt: skip
 def test_popular_fine_tunes_are_checked_against_the_model_they_were_tuned_from(shapes, declared, root):
