@@ -115,97 +115,69 @@ def test_the_70b_class_bases_of_2023_and_2024_are_roots(shapes, declared, root, 
     assert wrong.base_model["id"] is None and wrong.conflicts
 
 
-@pytest.mark.parametrize(
-    "shapes, declared, root",
-    [  # each model's card names the model it was tuned from
-        ((40, 5120, 4096, 1024), "mistralai/Devstral-Small-2505", "mistralai/Mistral-Small-24B-Base-2501"),
-        ((40, 5120, 4096, 1024), "mistralai/Mistral-Small-3.2-24B-Instruct-2506",
-         "mistralai/Mistral-Small-24B-Base-2501"),
-        ((80, 8192, 8192, 1024), "Qwen/Qwen2.5-VL-72B-Instruct", "Qwen/Qwen2.5-72B"),
-        ((32, 4096, 4096, 1024), "meta-llama/Llama-Guard-3-8B", "meta-llama/Llama-3.1-8B"),
-        ((32, 4096, 4096, 1024), "intfloat/e5-mistral-7b-instruct", "mistralai/Mistral-7B-v0.1"),
-        ((40, 5120, 5120, 5120), "codellama/CodeLlama-13b-Instruct-hf", "meta-llama/Llama-2-13b-hf"),
-        ((60, 7168, 7168, 1024), "01-ai/Yi-1.5-34B-Chat", "01-ai/Yi-1.5-34B"),
-    ],
-)  # fmt: skip
-def test_a_declared_fine_tune_of_a_root_is_checked_against_it(shapes, declared, root):
-    """Devstral, Mistral Small 3.1 and 3.2, Qwen2.5-VL 72B, Llama Guard 3, E5-Mistral, Code Llama 13B and Yi-1.5
-    34B's chat model, which their adapters name as their base, were names the registry lacked (and Yi 34B a size it
-    lacked): their shapes went unchecked and their cards got no base_model. Each is checked against the root it was
-    tuned from and written as declared; on another size's weights it is a conflict."""
+# (layers, hidden, heads x head_dim, key/value heads x head_dim), the declared model, the root it is checked against
+TUNED_FROM_A_ROOT = [  # each model's card names the model it was tuned from
+    ((40, 5120, 4096, 1024), "mistralai/Devstral-Small-2505", "mistralai/Mistral-Small-24B-Base-2501"),
+    ((40, 5120, 4096, 1024), "mistralai/Mistral-Small-3.2-24B-Instruct-2506",
+     "mistralai/Mistral-Small-24B-Base-2501"),
+    ((80, 8192, 8192, 1024), "Qwen/Qwen2.5-VL-72B-Instruct", "Qwen/Qwen2.5-72B"),
+    ((32, 4096, 4096, 1024), "meta-llama/Llama-Guard-3-8B", "meta-llama/Llama-3.1-8B"),
+    ((32, 4096, 4096, 1024), "intfloat/e5-mistral-7b-instruct", "mistralai/Mistral-7B-v0.1"),
+    ((40, 5120, 5120, 5120), "codellama/CodeLlama-13b-Instruct-hf", "meta-llama/Llama-2-13b-hf"),
+    ((60, 7168, 7168, 1024), "01-ai/Yi-1.5-34B-Chat", "01-ai/Yi-1.5-34B"),
+]  # fmt: skip
+BASES_OF_2024_AND_2025 = [  # published configs
+    ((18, 2048, 2048, 1024), "tiiuae/Falcon3-1B-Instruct", "tiiuae/Falcon3-1B-Instruct"),
+    ((22, 3072, 3072, 1024), "tiiuae/Falcon3-3B-Base", "tiiuae/Falcon3-3B-Base"),
+    ((28, 3072, 3072, 1024), "tiiuae/Falcon3-7B-Instruct", "tiiuae/Falcon3-7B-Instruct"),
+    ((40, 3072, 3072, 1024), "unsloth/Falcon3-10B-Instruct-bnb-4bit", "tiiuae/Falcon3-10B-Instruct"),
+    ((48, 4096, 4096, 512), "01-ai/Yi-1.5-9B-Chat", "01-ai/Yi-1.5-9B"),
+    ((30, 4096, 4096, 4096), "deepseek-ai/deepseek-llm-7b-chat", "deepseek-ai/deepseek-llm-7b-base"),
+    ((95, 8192, 8192, 1024), "deepseek-ai/deepseek-llm-67b-base", "deepseek-ai/deepseek-llm-67b-base"),
+    ((32, 3072, 4096, 1024), "nvidia/Llama-3.1-Minitron-4B-Width-Base", "nvidia/Llama-3.1-Minitron-4B-Width-Base"),
+    ((40, 4096, 4096, 1024), "nvidia/Mistral-NeMo-Minitron-8B-Instruct", "nvidia/Mistral-NeMo-Minitron-8B-Base"),
+    ((42, 4096, 4096, 1024), "utter-project/EuroLLM-9B-Instruct", "utter-project/EuroLLM-9B"),
+    ((24, 2048, 2048, 1024), "utter-project/EuroLLM-1.7B", "utter-project/EuroLLM-1.7B"),
+    ((32, 4096, 4096, 1024), "BSC-LT/salamandra-7b-instruct", "BSC-LT/salamandra-7b"),
+    ((24, 2048, 2048, 2048), "BSC-LT/salamandra-2b", "BSC-LT/salamandra-2b"),
+    ((50, 4096, 4096, 1024), "speakleash/Bielik-11B-v2.3-Instruct", "speakleash/Bielik-11B-v2"),
+]  # fmt: skip
+POPULAR_FINE_TUNES = [  # of the model each was tuned from
+    ((32, 4096, 4096, 1024), "allenai/Llama-3.1-Tulu-3-8B", "meta-llama/Llama-3.1-8B"),
+    ((80, 8192, 8192, 1024), "nvidia/Llama-3.1-Nemotron-70B-Instruct-HF", "meta-llama/Llama-3.1-70B-Instruct"),
+    ((32, 4096, 4096, 1024), "nvidia/Llama-3.1-Nemotron-Nano-8B-v1", "meta-llama/Llama-3.1-8B-Instruct"),
+    ((32, 3072, 4096, 1024), "nvidia/Llama-3.1-Nemotron-Nano-4B-v1.1", "nvidia/Llama-3.1-Minitron-4B-Width-Base"),
+    ((32, 4096, 4096, 1024), "openchat/openchat-3.5-0106", "mistralai/Mistral-7B-v0.1"),
+    ((32, 4096, 4096, 1024), "berkeley-nest/Starling-LM-7B-alpha", "mistralai/Mistral-7B-v0.1"),
+    ((32, 4096, 4096, 1024), "BioMistral/BioMistral-7B", "mistralai/Mistral-7B-Instruct-v0.1"),
+    ((32, 4096, 4096, 1024), "princeton-nlp/Llama-3-Instruct-8B-SimPO", "meta-llama/Meta-Llama-3-8B-Instruct"),
+    ((40, 5120, 5120, 5120), "WizardLMTeam/WizardLM-13B-V1.2", "meta-llama/Llama-2-13b-hf"),
+    ((32, 4096, 4096, 4096), "epfl-llm/meditron-7b", "meta-llama/Llama-2-7b-hf"),
+    ((34, 2560, 2048, 1024), "google/medgemma-4b-it", "google/gemma-3-4b-pt"),
+    ((62, 5376, 4096, 2048), "google/medgemma-27b-text-it", "google/gemma-3-27b-pt"),
+    ((40, 5120, 5120, 5120), "NousResearch/Nous-Hermes-Llama2-13b", "meta-llama/Llama-2-13b-hf"),
+    ((32, 4096, 4096, 1024), "Nexusflow/Starling-LM-7B-beta", "mistralai/Mistral-7B-v0.1"),
+    ((64, 5120, 5120, 1024), "Qwen/QwQ-32B-Preview", "Qwen/Qwen2.5-32B-Instruct"),
+    ((28, 1536, 1536, 256), "agentica-org/DeepScaleR-1.5B-Preview", "Qwen/Qwen2.5-1.5B"),
+    ((80, 8192, 8192, 1024), "allenai/Llama-3.1-Tulu-3-70B", "meta-llama/Llama-3.1-70B"),
+    ((32, 4096, 4096, 4096), "ise-uiuc/Magicoder-S-DS-6.7B", "deepseek-ai/deepseek-coder-6.7b-base"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("shapes, declared, root", TUNED_FROM_A_ROOT + BASES_OF_2024_AND_2025 + POPULAR_FINE_TUNES)
+def test_a_declared_model_the_registry_knows_is_checked_against_its_root(shapes, declared, root):
+    """Models adapters name as their base, which the registry lacked, so their shapes went unchecked: Devstral,
+    Mistral Small 3.1 and 3.2, Qwen2.5-VL 72B, Llama Guard 3, E5-Mistral, Code Llama 13B and Yi-1.5 34B's chat model
+    (their cards got no base_model); Falcon3 (heads of 256), Yi 9B and Yi-1.5 9B (Yi 6B upscaled to 48 blocks),
+    DeepSeek-LLM 7B and 67B, NVIDIA's Minitron 4B (width) and Mistral-NeMo-Minitron 8B, EuroLLM, Salamandra and
+    Bielik 11B (no roots); and fine-tunes whose names state no family (OpenChat, Starling, WizardLM) or no size the
+    registry has, written unchecked on any weights. Each is a root or a derivative of the one it was tuned from now:
+    written as declared on its shapes, a conflict on another model's (Gemma 2 2B's)."""
     layers, hidden, q_dim, kv_dim = shapes
     r = classify(llama_like(layers, hidden, kv_dim, q_dim), config={"base_model_name_or_path": declared})
-    assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
-    wrong = classify(llama_like(26, 2304, 1024, 2048), config={"base_model_name_or_path": declared})  # Gemma 2 2B's
-    assert wrong.base_model["id"] is None and wrong.conflicts
-
-
-@pytest.mark.parametrize(
-    "shapes, declared, root",
-    [  # published configs: layers, hidden, heads x head_dim, key/value heads x head_dim
-        ((18, 2048, 2048, 1024), "tiiuae/Falcon3-1B-Instruct", "tiiuae/Falcon3-1B-Instruct"),
-        ((22, 3072, 3072, 1024), "tiiuae/Falcon3-3B-Base", "tiiuae/Falcon3-3B-Base"),
-        ((28, 3072, 3072, 1024), "tiiuae/Falcon3-7B-Instruct", "tiiuae/Falcon3-7B-Instruct"),
-        ((40, 3072, 3072, 1024), "unsloth/Falcon3-10B-Instruct-bnb-4bit", "tiiuae/Falcon3-10B-Instruct"),
-        ((48, 4096, 4096, 512), "01-ai/Yi-1.5-9B-Chat", "01-ai/Yi-1.5-9B"),
-        ((30, 4096, 4096, 4096), "deepseek-ai/deepseek-llm-7b-chat", "deepseek-ai/deepseek-llm-7b-base"),
-        ((95, 8192, 8192, 1024), "deepseek-ai/deepseek-llm-67b-base", "deepseek-ai/deepseek-llm-67b-base"),
-        ((32, 3072, 4096, 1024), "nvidia/Llama-3.1-Minitron-4B-Width-Base", "nvidia/Llama-3.1-Minitron-4B-Width-Base"),
-        ((40, 4096, 4096, 1024), "nvidia/Mistral-NeMo-Minitron-8B-Instruct", "nvidia/Mistral-NeMo-Minitron-8B-Base"),
-        ((42, 4096, 4096, 1024), "utter-project/EuroLLM-9B-Instruct", "utter-project/EuroLLM-9B"),
-        ((24, 2048, 2048, 1024), "utter-project/EuroLLM-1.7B", "utter-project/EuroLLM-1.7B"),
-        ((32, 4096, 4096, 1024), "BSC-LT/salamandra-7b-instruct", "BSC-LT/salamandra-7b"),
-        ((24, 2048, 2048, 2048), "BSC-LT/salamandra-2b", "BSC-LT/salamandra-2b"),
-        ((50, 4096, 4096, 1024), "speakleash/Bielik-11B-v2.3-Instruct", "speakleash/Bielik-11B-v2"),
-    ],
-)  # fmt: skip
-def test_popular_bases_of_2024_and_2025_are_roots(shapes, declared, root):
-    """Falcon3 (heads of 256), Yi 9B and Yi-1.5 9B (Yi 6B upscaled to 48 blocks), DeepSeek-LLM 7B and 67B, NVIDIA's
-    Minitron 4B (width) and Mistral-NeMo-Minitron 8B, EuroLLM, Salamandra and Bielik 11B had no roots: an adapter
-    declaring one was written with its shapes unchecked (or, by a name with no family word, not at all), and the
-    same declaration on another model's weights too. Each is checked against its root now."""
-    layers, hidden, q_dim, kv_dim = shapes
-    lora = llama_like(layers, hidden, kv_dim, q_dim)
-    r = classify(lora, config={"base_model_name_or_path": declared})
     assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
     assert "not in the registry" not in r.base_model["reason"]  # checked against the root's shapes
-    wrong = classify(llama_like(26, 2304, 1024, 2048), config={"base_model_name_or_path": declared})  # Gemma 2 2B's
-    assert wrong.base_model["id"] is None and wrong.conflicts
-
-
-@pytest.mark.parametrize(
-    "shapes, declared, root",
-    [  # layers, hidden, heads x head_dim, key/value heads x head_dim of the model each was tuned from
-        ((32, 4096, 4096, 1024), "allenai/Llama-3.1-Tulu-3-8B", "meta-llama/Llama-3.1-8B"),
-        ((80, 8192, 8192, 1024), "nvidia/Llama-3.1-Nemotron-70B-Instruct-HF", "meta-llama/Llama-3.1-70B-Instruct"),
-        ((32, 4096, 4096, 1024), "nvidia/Llama-3.1-Nemotron-Nano-8B-v1", "meta-llama/Llama-3.1-8B-Instruct"),
-        ((32, 3072, 4096, 1024), "nvidia/Llama-3.1-Nemotron-Nano-4B-v1.1", "nvidia/Llama-3.1-Minitron-4B-Width-Base"),
-        ((32, 4096, 4096, 1024), "openchat/openchat-3.5-0106", "mistralai/Mistral-7B-v0.1"),
-        ((32, 4096, 4096, 1024), "berkeley-nest/Starling-LM-7B-alpha", "mistralai/Mistral-7B-v0.1"),
-        ((32, 4096, 4096, 1024), "BioMistral/BioMistral-7B", "mistralai/Mistral-7B-Instruct-v0.1"),
-        ((32, 4096, 4096, 1024), "princeton-nlp/Llama-3-Instruct-8B-SimPO", "meta-llama/Meta-Llama-3-8B-Instruct"),
-        ((40, 5120, 5120, 5120), "WizardLMTeam/WizardLM-13B-V1.2", "meta-llama/Llama-2-13b-hf"),
-        ((32, 4096, 4096, 4096), "epfl-llm/meditron-7b", "meta-llama/Llama-2-7b-hf"),
-        ((34, 2560, 2048, 1024), "google/medgemma-4b-it", "google/gemma-3-4b-pt"),
-        ((62, 5376, 4096, 2048), "google/medgemma-27b-text-it", "google/gemma-3-27b-pt"),
-        ((40, 5120, 5120, 5120), "NousResearch/Nous-Hermes-Llama2-13b", "meta-llama/Llama-2-13b-hf"),
-        ((32, 4096, 4096, 1024), "Nexusflow/Starling-LM-7B-beta", "mistralai/Mistral-7B-v0.1"),
-        ((64, 5120, 5120, 1024), "Qwen/QwQ-32B-Preview", "Qwen/Qwen2.5-32B-Instruct"),
-        ((28, 1536, 1536, 256), "agentica-org/DeepScaleR-1.5B-Preview", "Qwen/Qwen2.5-1.5B"),
-        ((80, 8192, 8192, 1024), "allenai/Llama-3.1-Tulu-3-70B", "meta-llama/Llama-3.1-70B"),
-        ((32, 4096, 4096, 4096), "ise-uiuc/Magicoder-S-DS-6.7B", "deepseek-ai/deepseek-coder-6.7b-base"),
-    ],
-)  # fmt: skip
-def test_popular_fine_tunes_are_checked_against_the_model_they_were_tuned_from(shapes, declared, root):
-    """Fine-tunes many adapters name as their base, which the registry did not know: their names state no family
-    (OpenChat, Starling, WizardLM) or no size the registry has, so an adapter declaring one was written unchecked,
-    on any weights. Each is a derivative of the root it was tuned from now."""
-    layers, hidden, q_dim, kv_dim = shapes
-    r = classify(llama_like(layers, hidden, kv_dim, q_dim), config={"base_model_name_or_path": declared})
-    assert r.root == root and r.base_model["id"] == declared and not r.conflicts, (r.root, r.base_model)
-    assert "not in the registry" not in r.base_model["reason"]
-    other = llama_like(26, 2304, 1024, 2048) if hidden == 4096 else llama_like(32, 4096, 1024)  # Gemma 2 2B's, Llama 3
-    wrong = classify(other, config={"base_model_name_or_path": declared})
+    wrong = classify(llama_like(26, 2304, 1024, 2048), config={"base_model_name_or_path": declared})
     assert wrong.base_model["id"] is None and wrong.conflicts, wrong.base_model
 
 
