@@ -161,6 +161,7 @@ POPULAR_FINE_TUNES = [  # of the model each was tuned from
     ((28, 1536, 1536, 256), "agentica-org/DeepScaleR-1.5B-Preview", "Qwen/Qwen2.5-1.5B"),
     ((80, 8192, 8192, 1024), "allenai/Llama-3.1-Tulu-3-70B", "meta-llama/Llama-3.1-70B"),
     ((32, 4096, 4096, 4096), "ise-uiuc/Magicoder-S-DS-6.7B", "deepseek-ai/deepseek-coder-6.7b-base"),
+    ((30, 4096, 4096, 4096), "deepseek-ai/Janus-Pro-7B", "deepseek-ai/deepseek-llm-7b-base"),
 ]  # fmt: skip
 
 
@@ -179,6 +180,19 @@ def test_a_declared_model_the_registry_knows_is_checked_against_its_root(shapes,
     assert "not in the registry" not in r.base_model["reason"]  # checked against the root's shapes
     wrong = classify(llama_like(26, 2304, 1024, 2048), config={"base_model_name_or_path": declared})
     assert wrong.base_model["id"] is None and wrong.conflicts, wrong.base_model
+
+
+def test_internvl2_5_is_checked_against_its_language_model():
+    """InternVL 2.5 pairs its vision tower with InternLM2.5 (8B) or Qwen2.5 (1B to 78B): an adapter declaring one
+    had its shapes unchecked. Each is a derivative of its language model now, as InternVL3 and 3.5 are."""
+    internlm = {f"base_model.model.language_model.model.layers.{i}.attention.wqkv": (6144, 4096) for i in range(32)}
+    qwen = {f"base_model.model.language_model.model.layers.{i}.self_attn.{m}": shape
+            for i in range(24) for m, shape in (("q_proj", (896, 896)), ("v_proj", (128, 896)))}  # fmt: skip
+    for lm, declared, other in ((internlm, "OpenGVLab/InternVL2_5-8B", "OpenGVLab/InternVL2_5-1B"),
+                                (qwen, "OpenGVLab/InternVL2_5-1B", "OpenGVLab/InternVL2_5-8B")):  # fmt: skip
+        r = classify(lm, config={"base_model_name_or_path": declared})
+        assert r.base_model["id"] == declared and r.base_model["status"] == "declared" and not r.conflicts
+        assert classify(lm, config={"base_model_name_or_path": other}).conflicts
 
 
 def test_datagemma_is_checked_as_gemma_2_27b_it():
