@@ -141,6 +141,7 @@ BASES_OF_2024_AND_2025 = [  # published configs
     ((32, 4096, 4096, 1024), "BSC-LT/salamandra-7b-instruct", "BSC-LT/salamandra-7b"),
     ((24, 2048, 2048, 2048), "BSC-LT/salamandra-2b", "BSC-LT/salamandra-2b"),
     ((50, 4096, 4096, 1024), "speakleash/Bielik-11B-v2.3-Instruct", "speakleash/Bielik-11B-v2"),
+    ((32, 4096, 4096, 4096), "Qwen/Qwen2-Audio-7B-Instruct", "Qwen/Qwen2-Audio-7B-Instruct"),
 ]  # fmt: skip
 POPULAR_FINE_TUNES = [  # of the model each was tuned from
     ((32, 4096, 4096, 1024), "allenai/Llama-3.1-Tulu-3-8B", "meta-llama/Llama-3.1-8B"),
