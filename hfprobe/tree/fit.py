@@ -318,7 +318,13 @@ def name_families(
     where the model is one (`full`). Why families were dropped goes to `asides` where given, as (the families,
     the line), for the caller to place by whether any of their roots would fit (every LLaMA-style file drops CSM,
     whose prefixes it lacks, and most are no size of it); else to `evidence`."""
-    said_to = (lambda fams, line: evidence.append(line)) if asides is None else (lambda f, x: asides.append((f, x)))
+
+    def said_to(fams: list[str], line: str) -> None:
+        if asides is None:
+            evidence.append(line)
+        else:
+            asides.append((fams, line))
+
     fired = []
     rules = families()["_rules"]
     for n in families()["_rule_index"].possible(keys):  # (the few whose literals can occur in the names)
